@@ -61,13 +61,22 @@ class Figure:
     low: float | None = None
     high: float | None = None
     note: str | None = None
+    #: shape of the range for Monte Carlo: "triangular" (default: low, value, high),
+    #: "uniform", or "lognormal" (value is the median, low/high are p5/p95)
+    dist: Literal["triangular", "uniform", "lognormal"] | None = None
 
     def __post_init__(self) -> None:
         if self.label not in LABELS:
             raise InputError(f"label must be one of {', '.join(LABELS)}", field="label")
         for name in ("value", "low", "high"):
             v = getattr(self, name)
-            if v is not None and not math.isfinite(v):
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise InputError(f"{v!r} is not a number", field=f"{self.source}.{name}")
+            v = float(v)
+            object.__setattr__(self, name, v)
+            if not math.isfinite(v):
                 raise InputError(f"{v!r} is not a finite number", field=f"{self.source}.{name}")
         lo = self.value if self.low is None else self.low
         hi = self.value if self.high is None else self.high

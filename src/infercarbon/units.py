@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Final, TypeVar
 
-
 __all__ = [
+    "BYTES_PER_GB",
     "G_PER_KG",
     "G_PER_LB",
     "G_PER_T",
@@ -24,11 +24,10 @@ __all__ = [
     "J_PER_MMBTU",
     "J_PER_MWH",
     "J_PER_WH",
-    "BYTES_PER_GB",
     "S_PER_DAY",
     "S_PER_HOUR",
-    "S_PER_YEAR",
     "S_PER_SHIFT",
+    "S_PER_YEAR",
     "g_per_kwh_from_kg_per_mwh",
     "g_per_kwh_from_lb_per_mwh",
     "g_per_kwh_from_t_per_kwh",
@@ -66,32 +65,32 @@ T = TypeVar("T")  # float or numpy array: the converters are plain arithmetic
 
 def kwh_to_j(kwh: T) -> T:
     """[kWh] -> [J]."""
-    return kwh * J_PER_KWH  # type: ignore[operator, no-any-return]
+    return kwh * J_PER_KWH  # type: ignore[operator, return-value]
 
 
 def j_to_kwh(j: T) -> T:
     """[J] -> [kWh]."""
-    return j / J_PER_KWH  # type: ignore[operator, no-any-return]
+    return j / J_PER_KWH  # type: ignore[operator, return-value]
 
 
 def wh_to_j(wh: T) -> T:
     """[Wh] -> [J]."""
-    return wh * J_PER_WH  # type: ignore[operator, no-any-return]
+    return wh * J_PER_WH  # type: ignore[operator, return-value]
 
 
 def j_to_wh(j: T) -> T:
     """[J] -> [Wh]."""
-    return j / J_PER_WH  # type: ignore[operator, no-any-return]
+    return j / J_PER_WH  # type: ignore[operator, return-value]
 
 
 def mmbtu_to_j(mmbtu: T) -> T:
     """[MMBtu] -> [J]."""
-    return mmbtu * J_PER_MMBTU  # type: ignore[operator, no-any-return]
+    return mmbtu * J_PER_MMBTU  # type: ignore[operator, return-value]
 
 
 def g_per_kwh_from_lb_per_mwh(lb_per_mwh: T) -> T:
     """[lb/MWh] -> [g/kWh]: x 453.59237 g/lb / 1000 kWh/MWh."""
-    return lb_per_mwh * G_PER_LB / 1_000  # type: ignore[operator, no-any-return]
+    return lb_per_mwh * G_PER_LB / 1_000  # type: ignore[operator, return-value]
 
 
 lb_per_mwh_to_g_per_kwh = g_per_kwh_from_lb_per_mwh
@@ -99,14 +98,14 @@ lb_per_mwh_to_g_per_kwh = g_per_kwh_from_lb_per_mwh
 
 def g_per_kwh_from_t_per_kwh(t_per_kwh: T) -> T:
     """[t/kWh] -> [g/kWh] (Cloud Carbon Footprint coefficients)."""
-    return t_per_kwh * G_PER_T  # type: ignore[operator, no-any-return]
+    return t_per_kwh * G_PER_T  # type: ignore[operator, return-value]
 
 
 def g_per_kwh_from_t_per_mwh(t_per_mwh: T) -> T:
     """[t/MWh] -> [g/kWh]."""
-    return t_per_mwh * G_PER_T / 1_000  # type: ignore[operator, no-any-return]
+    return t_per_mwh * G_PER_T / 1_000  # type: ignore[operator, return-value]
 
 
 def g_per_kwh_from_kg_per_mwh(kg_per_mwh: T) -> T:
     """[kg/MWh] -> [g/kWh] (numerically equal)."""
-    return kg_per_mwh * G_PER_KG / 1_000  # type: ignore[operator, no-any-return]
+    return kg_per_mwh * G_PER_KG / 1_000  # type: ignore[operator, return-value]

@@ -1,1 +1,1 @@
-"""benchmark."""
+"""The benchmark: the seed's cohort recomputed, seed consistency checks, publishing."""

@@ -1,9 +1,158 @@
-"""``infercarbon estimate`` (being written)."""
+"""``infercarbon estimate``: the footprint of one inference, with every assumption beside it.
+
+Two ways to describe the inference: by ``--workload/--tier/--region``, or explicitly by
+``--energy-j`` (or ``--power-w`` with ``--latency-s``) and ``--region``.  ``--json`` prints the
+stable contract documented in the README.  Sub-commands (``estimate llm``) are added by
+sibling modules onto :data:`estimate_app`.
+"""
 
 from __future__ import annotations
 
+import warnings
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from infercarbon.accounting import EstimateOptions, Footprint, estimate
+from infercarbon.cli._common import console, print_json
+
+estimate_app = typer.Typer(
+    help="Estimate the footprint of one inference (or `estimate llm` for an LLM request).",
+    invoke_without_command=True,
+)
+
+_Q = "A number, a range LOW..HIGH, or VALUE[LOW,HIGH]."
+
+
+@estimate_app.callback()
+def estimate_cmd(
+    ctx: typer.Context,
+    region: Annotated[str | None, typer.Option(
+        help="Region: ISO code or name, US state (US-TX), zone (em:DE), cloud region.")] = None,
+    workload: Annotated[str | None, typer.Option(help="Seed workload WL-01..WL-06.")] = None,
+    tier: Annotated[str | None, typer.Option(help="Hardware tier T0..T6.")] = None,
+    energy_j: Annotated[str | None, typer.Option("--energy-j", help=f"IT energy per "
+                                                 f"inference [J]. {_Q}")] = None,
+    power_w: Annotated[str | None, typer.Option("--power-w", help="Device power while "
+                                                "serving [W] (with --latency-s).")] = None,
+    latency_s: Annotated[str | None, typer.Option("--latency-s", help="Device busy time per "
+                                                  "inference [s].")] = None,
+    pue: Annotated[str | None, typer.Option(help="Power usage effectiveness (>= 1). Default: "
+                                            "the tier's preset; --pue 1 gives bare IT.")] = None,
+    td_loss_frac: Annotated[str | None, typer.Option(
+        "--td-loss-frac", help="Transmission & distribution loss fraction, e.g. 0.05.")] = None,
+    idle_policy: Annotated[str, typer.Option(
+        "--idle-policy", help="tenancy | 30-70 | none.")] = "30-70",
+    tenancy_share: Annotated[float | None, typer.Option(
+        "--tenancy-share", help="This workload's share of the device's idle energy (0..1].")
+    ] = None,
+    idle_power_w: Annotated[str | None, typer.Option("--idle-power-w")] = None,
+    utilisation: Annotated[str | None, typer.Option(
+        help="Device utilisation (0..1]. Default: from the workload's duty cycle.")] = None,
+    rate_per_s: Annotated[float | None, typer.Option(
+        "--rate-per-s", help="Inferences per second (duty cycle) for per-period totals.")
+    ] = None,
+    payload_bytes: Annotated[float | None, typer.Option("--payload-bytes")] = None,
+    network: Annotated[str, typer.Option(help="fixed | mobile network coefficient.")] = "fixed",
+    outcome_rate: Annotated[str | None, typer.Option(
+        "--outcome-rate", help="Outcomes per inference, e.g. 1/1500.")] = None,
+    outcome_name: Annotated[str | None, typer.Option("--outcome-name")] = None,
+    training_t: Annotated[str | None, typer.Option(
+        "--training-t", help="PUBLISHED training footprint [t CO2e].")] = None,
+    lifetime_inferences: Annotated[float | None, typer.Option(
+        "--lifetime-inferences", help="Inferences served over the model's life.")] = None,
+    embodied_kg: Annotated[str | None, typer.Option("--embodied-kg")] = None,
+    lifetime_years: Annotated[float | None, typer.Option("--lifetime-years")] = None,
+    intensity: Annotated[str | None, typer.Option(
+        "--intensity-g-per-kwh", help="Override the location-based intensity.")] = None,
+    market_intensity: Annotated[str | None, typer.Option(
+        "--market-intensity-g-per-kwh", help="Market-based intensity (supplier factor, "
+                                             "residual mix or instruments).")] = None,
+    marginal_intensity: Annotated[str | None, typer.Option(
+        "--marginal-intensity-g-per-kwh", help="Marginal intensity for the interval.")] = None,
+    operating_model: Annotated[str | None, typer.Option(
+        "--operating-model", help="owned | cloud | sold (sets the scopes).")] = None,
+    samples: Annotated[int, typer.Option(help="Monte Carlo samples.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Monte Carlo seed (results are reproducible).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
+) -> None:
+    """Estimate the gCO2e of one inference, with line items, ranges and assumptions."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if region is None:
+        raise typer.BadParameter("--region is required", param_hint="--region")
+    opts = EstimateOptions(
+        region=region, workload=workload, tier=tier, energy_j=energy_j, power_w=power_w,
+        latency_s=latency_s, pue=pue, td_loss_frac=td_loss_frac, idle_policy=idle_policy,
+        tenancy_share_frac=tenancy_share, idle_power_w=idle_power_w,
+        utilisation_frac=utilisation, rate_per_s=rate_per_s, payload_bytes=payload_bytes,
+        network=network, outcome_rate=outcome_rate, outcome_name=outcome_name,
+        training_t=training_t, lifetime_inferences=lifetime_inferences,
+        embodied_kg=embodied_kg, lifetime_years=lifetime_years, intensity_g_per_kwh=intensity,
+        market_intensity_g_per_kwh=market_intensity,
+        marginal_intensity_g_per_kwh=marginal_intensity, operating_model=operating_model,
+        samples=samples, seed=seed,
+    )
+    with warnings.catch_warnings():
+        # fallbacks are recorded in the result (warnings list, labels) and shown below
+        warnings.simplefilter("ignore")
+        fp = estimate(opts)
+    if as_json:
+        print_json(fp.to_dict())
+    else:
+        render(fp)
+
+
+def _g(x: float) -> str:
+    if x == 0:
+        return "0"
+    return f"{x:.4g}" if abs(x) >= 1e-3 else f"{x:.3e}"
+
+
+def render(fp: Footprint) -> None:
+    """Human output: line items, totals, per outcome/period, and the assumptions."""
+    d: dict[str, Any] = fp.to_dict()
+    console.print(f"[bold]Footprint of one inference[/bold] in {fp.region_name or ''} "
+                  f"({fp.region_id}); IT energy {fp.energy_j:.4g} J")
+    t = Table(title="Line items [g CO2e per inference]; range = Monte Carlo p5..p95")
+    for col in ("line item", "g CO2e", "p5", "p95", "scope", "label / source"):
+        t.add_column(col, overflow="fold")
+    for li in fp.line_items:
+        t.add_row(li.name, _g(li.emissions_g), _g(li.low_g), _g(li.high_g), li.scope,
+                  f"{li.label} | {li.source}" if li.source != "-" else li.label)
+    for basis in fp.totals_g:
+        p, lo, _, hi = fp.totals_g[basis]
+        t.add_row(f"[bold]total ({basis})[/bold]", f"[bold]{_g(p)}[/bold]", _g(lo), _g(hi), "",
+                  "location/market never substituted" if basis != "marginal" else "")
+    console.print(t)
+    if fp.per_outcome_g:
+        po = fp.per_outcome_g
+        console.print(f"Per {po['outcome']} (1 per {po['inferences_per_outcome']:.6g} "
+                      f"inferences): {_g(po['total_location_g'])} g location-based "
+                      f"(p5..p95 {_g(po['total_location_low_g'])}..{_g(po['total_location_high_g'])}),"
+                      f" operational only {_g(po['operational_location_g'])} g")
+    if fp.per_period_g:
+        pp = fp.per_period_g
+        for name in ("shift", "day", "year"):
+            q = pp[name]
+            console.print(f"Per {name} at {pp['rate_per_s']:g}/s ({q['inferences']:.6g} "
+                          f"inferences): {_g(q['total_location_g'])} g location-based, "
+                          f"{_g(q['total_market_g'])} g market-based")
+    a = Table(title="Assumptions")
+    for col in ("input", "value", "range", "label", "source / note"):
+        a.add_column(col, overflow="fold")
+    for item in d["assumptions"]:
+        rng = (f"{_g(item['low'])}..{_g(item['high'])}" if "low" in item and "high" in item
+               and item["low"] != item["high"] else "")
+        val = item.get("value")
+        a.add_row(str(item.get("name")), _g(val) if isinstance(val, float) else str(val), rng,
+                  str(item.get("label", "")),
+                  " | ".join(str(item[k]) for k in ("source", "note") if item.get(k)))
+    console.print(a)
+    for w in fp.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
 
 
 def register(app: typer.Typer) -> None:
-    """Placeholder registration while the module is written."""
+    app.add_typer(estimate_app, name="estimate")

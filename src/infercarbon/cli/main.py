@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "estimate",
     "benchmark",
     "regions",
+    "grid",
 )
 
 app = typer.Typer(

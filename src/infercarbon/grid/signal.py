@@ -157,7 +157,7 @@ class IntensitySeries:
         """End of the last step (exclusive)."""
         if self.resolution_s is None:
             return np.datetime64("2262-01-01", "ns")
-        return self.start_utc[-1] + np.timedelta64(self.resolution_s, "s")
+        return np.datetime64(self.start_utc[-1] + np.timedelta64(self.resolution_s, "s"))
 
     def _index(self, t: TimeArray) -> npt.NDArray[np.intp]:
         idx = np.searchsorted(self.start_utc, t, side="right") - 1
@@ -227,8 +227,9 @@ class IntensitySeries:
         """The steps that start in ``[start, end)``."""
         if self.resolution_s is None:
             return self
-        m = (self.start_utc >= np.datetime64(start_utc, "ns")) & (
-            self.start_utc < np.datetime64(end_utc, "ns"))
+        a = np.asarray(start_utc, dtype="datetime64[ns]")
+        b = np.asarray(end_utc, dtype="datetime64[ns]")
+        m = (self.start_utc >= a) & (self.start_utc < b)
         if not m.any():
             raise InputError(f"no data for {self.region} in [{start_utc}, {end_utc})",
                              field="period")

@@ -1,0 +1,212 @@
+"""Build a footprint request from the ways people describe an inference.
+
+Two ways, as in ``infercarbon estimate``:
+
+- by workload, tier and region (``workload="WL-02", tier="T1", region="GB"``): energy is the
+  seed's illustrative figure for that pair, device power, idle power, PUE and embodied come from
+  the tier, the duty cycle and outcome rate from the workload;
+- explicitly (``energy_j=`` or ``power_w=`` with ``latency_s=``, and ``region=``), optionally
+  with a tier for the device figures.
+
+Every explicit option overrides the preset it replaces, and every preset that is used is named
+in the result's assumptions.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+
+from infercarbon.accounting.footprint import Footprint, FootprintRequest, Input, footprint
+from infercarbon.accounting.uncertainty import Dist, Fixed, parse_quantity
+from infercarbon.errors import FallbackWarning, InputError
+from infercarbon.reference import seed
+from infercarbon.units import S_PER_YEAR
+
+__all__ = ["EstimateOptions", "build_request", "estimate", "parse_rate"]
+
+Q = str | float | None
+
+
+@dataclass(frozen=True)
+class EstimateOptions:
+    """Options of ``infercarbon estimate``; numeric options accept ``1.8``, ``1.5..2.1`` or
+    ``1.8[1.5,2.1]`` (see :func:`~infercarbon.accounting.uncertainty.parse_quantity`)."""
+
+    region: str
+    workload: str | None = None
+    tier: str | None = None
+    energy_j: Q = None
+    power_w: Q = None
+    latency_s: Q = None
+    pue: Q = None
+    td_loss_frac: Q = None
+    idle_policy: str = "30-70"
+    tenancy_share_frac: float | None = None
+    idle_power_w: Q = None
+    utilisation_frac: Q = None
+    rate_per_s: float | None = None
+    payload_bytes: float | None = None
+    network: str = "fixed"
+    outcome_rate: str | float | None = None
+    outcome_name: str | None = None
+    training_t: Q = None
+    lifetime_inferences: float | None = None
+    embodied_kg: Q = None
+    lifetime_years: float | None = None
+    intensity_g_per_kwh: Q = None
+    market_intensity_g_per_kwh: Q = None
+    marginal_intensity_g_per_kwh: Q = None
+    operating_model: str | None = None
+    samples: int = 10_000
+    seed: int = 0
+
+
+def parse_rate(text: str | float, *, field: str) -> float:
+    """``0.000667``, ``1/1500`` or ``1:1500`` -> a positive float."""
+    try:
+        v = float(Fraction(str(text).replace(":", "/").strip()))
+    except (ValueError, ZeroDivisionError):
+        raise InputError(f"{text!r} is not a rate (use e.g. 1/1500 or 0.000667)",
+                         field=field) from None
+    if not math.isfinite(v) or v <= 0:
+        raise InputError(f"{text!r} must be > 0", field=field)
+    return v
+
+
+def _q(name: str, value: Q, unit: str) -> Input | None:
+    if value is None:
+        return None
+    dist: Dist = parse_quantity(value, field=name)
+    return Input.user(name, dist, unit)
+
+
+def build_request(o: EstimateOptions) -> FootprintRequest:
+    """Resolve presets (region, tier, workload) and options into a FootprintRequest."""
+    from infercarbon.reference.regions import resolve_region  # lazy: loads the region table
+
+    notes: list[str] = []
+    region = resolve_region(o.region)
+    tier = seed.get_tier(o.tier) if o.tier else None
+    wl = seed.get_workload(o.workload) if o.workload else None
+    if wl is not None and tier is None:
+        raise InputError("a workload needs a tier (e.g. --tier T1) to know the device",
+                         field="tier")
+
+    # ---- energy and device time
+    energy = _q("energy_j", o.energy_j, "j")
+    power = _q("power_w", o.power_w, "w")
+    latency = _q("device_time_s", o.latency_s, "s")
+    if energy is not None and power is not None:
+        raise InputError("give either --energy-j or --power-w with --latency-s, not both",
+                         field="energy_j")
+    if power is not None:
+        if latency is None:
+            raise InputError("--power-w needs --latency-s (energy = power x latency)",
+                             field="latency_s")
+        energy = Input("energy_j", _product(power.dist, latency.dist), "j",
+                       "user input: power x latency", "user")
+    if energy is None:
+        if wl is None or tier is None:
+            raise InputError("describe the inference by --workload and --tier, or give "
+                             "--energy-j (or --power-w with --latency-s)", field="energy_j")
+        energy = Input.of("energy_j", seed.seed_energy_j(wl.workload_id, tier.tier_id))
+    active_power = (Input.of("active_power_w", tier.active_power_w)
+                    if tier is not None and latency is None and power is None else None)
+    if power is not None and latency is None:
+        active_power = power
+
+    # ---- grid
+    if o.intensity_g_per_kwh is not None:
+        loc = _q("intensity_location_g_per_kwh", o.intensity_g_per_kwh, "g_per_kwh")
+        assert loc is not None
+        notes.append(f"location intensity given by the user, not the bundled figure for "
+                     f"{region.region_id}")
+    else:
+        loc = Input.of("intensity_location_g_per_kwh", region.intensity_g_per_kwh)
+        loc = Input(loc.name, loc.dist, loc.unit, loc.source, loc.label,
+                    f"annual location-based average, {region.basis} basis", loc.vintage)
+    market = _q("intensity_market_g_per_kwh", o.market_intensity_g_per_kwh, "g_per_kwh")
+    marginal = _q("intensity_marginal_g_per_kwh", o.marginal_intensity_g_per_kwh, "g_per_kwh")
+
+    # ---- facility
+    if o.pue is not None:
+        pue = _q("pue", o.pue, "ratio")
+        assert pue is not None
+    elif tier is not None:
+        pue = Input.of("pue", tier.pue, shift=1.0)
+        notes.append(f"--pue not given: the tier's default PUE ({tier.pue_preset}, "
+                     f"{tier.pue.value:g}) is used")
+    else:
+        msg = "--pue not given and no --tier: IT energy only (PUE 1.0)"
+        warnings.warn(msg, FallbackWarning, stacklevel=2)
+        notes.append(msg)
+        pue = Input("pue", Fixed(1.0), "ratio", "fallback: no PUE given", "user", msg)
+    td = _q("td_loss_frac", o.td_loss_frac, "frac")
+
+    # ---- idle, utilisation, embodied
+    idle_p = _q("idle_power_w", o.idle_power_w, "w")
+    if idle_p is None and tier is not None:
+        idle_p = Input.of("idle_power_w", tier.idle_power_w)
+    util = _q("utilisation_frac", o.utilisation_frac, "frac")
+    rate = o.rate_per_s if o.rate_per_s is not None else (wl.rate_per_s if wl else None)
+    emb = _q("embodied_kg", o.embodied_kg, "kg")
+    if emb is None and tier is not None and tier.embodied_kg is not None:
+        emb = Input.of("embodied_kg", tier.embodied_kg)
+    lifetime: Input | None = None
+    if emb is not None:
+        if o.lifetime_years is not None:
+            if not (math.isfinite(o.lifetime_years) and o.lifetime_years > 0):
+                raise InputError(f"{o.lifetime_years!r} must be > 0 years",
+                                 field="lifetime_years")
+            lifetime = Input.user("lifetime_s", o.lifetime_years * S_PER_YEAR, "s")
+        else:
+            lifetime = Input.of("lifetime_s", seed.LIFETIME_S)
+
+    # ---- training, network, outcomes
+    training = _q("training_t", o.training_t, "t")
+    if training is not None:
+        training = Input(training.name, training.dist, "t", "user input: published training "
+                         "footprint", "cited")
+    net = None
+    if o.payload_bytes is not None:
+        if o.network not in seed.NETWORK_KWH_PER_GB:
+            raise InputError(f"must be one of {', '.join(seed.NETWORK_KWH_PER_GB)}",
+                             field="network")
+        net = Input.of("network_kwh_per_gb", seed.NETWORK_KWH_PER_GB[o.network])
+    outcome_rate = (parse_rate(o.outcome_rate, field="outcome_rate")
+                    if o.outcome_rate is not None
+                    else (wl.outcomes_per_inference if wl else None))
+    op_model = o.operating_model or (tier.operating_model if tier else "owned")
+    return FootprintRequest(
+        region_id=region.region_id, region_name=region.name, energy_j=energy,
+        intensity_location_g_per_kwh=loc, intensity_market_g_per_kwh=market,
+        intensity_marginal_g_per_kwh=marginal, pue=pue, td_loss_frac=td,
+        device_time_s=latency, active_power_w=active_power, utilisation_frac=util,
+        rate_per_s=rate, idle_power_w=idle_p, idle_policy=o.idle_policy,
+        tenancy_share_frac=o.tenancy_share_frac, embodied_kg=emb, lifetime_s=lifetime,
+        training_t=training, lifetime_inferences=o.lifetime_inferences,
+        payload_bytes=o.payload_bytes, network_kwh_per_gb=net,
+        outcomes_per_inference=outcome_rate,
+        outcome_name=o.outcome_name or (wl.outcome if wl else "outcome"),
+        operating_model=op_model, samples=o.samples, seed=o.seed, notes=tuple(notes),
+    )
+
+
+def _product(a: Dist, b: Dist) -> Dist:
+    """Energy = power x latency: exact for points; for ranges, a triangular over the
+    product's bounds with the product of the central values as mode."""
+    if isinstance(a, Fixed) and isinstance(b, Fixed):
+        return Fixed(a.value * b.value)
+    from infercarbon.accounting.uncertainty import Triangular
+
+    return Triangular(a.low * b.low, a.central * b.central, a.high * b.high)
+
+
+def estimate(o: EstimateOptions) -> Footprint:
+    """Build the request and compose its footprint."""
+    return footprint(build_request(o))
+
+

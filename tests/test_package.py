@@ -1,0 +1,34 @@
+"""The public surface: a pinned, sorted __all__ and a fast import without numpy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import infercarbon
+
+
+def test_all_is_sorted_and_pinned() -> None:
+    assert infercarbon.__all__ == sorted(infercarbon.__all__)
+    for name in infercarbon.__all__:
+        assert getattr(infercarbon, name) is not None
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, infercarbon; "
+        "heavy = [m for m in ('numpy', 'pyarrow', 'duckdb', 'typer', 'rich', 'httpx') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "", f"import infercarbon pulled in: {out.stdout.strip()}"
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    try:
+        infercarbon.does_not_exist  # noqa: B018
+    except AttributeError as exc:
+        assert "does_not_exist" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
