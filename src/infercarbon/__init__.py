@@ -16,7 +16,9 @@ _EXPORTS: dict[str, str] = {
     "Figure": "infercarbon.provenance",
     "InfercarbonError": "infercarbon.errors",
     "InputError": "infercarbon.errors",
+    "Region": "infercarbon.reference.regions",
     "UnknownRegionError": "infercarbon.errors",
+    "resolve_region": "infercarbon.reference.regions",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -151,6 +151,10 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     if idle_p is None and tier is not None:
         idle_p = Input.of("idle_power_w", tier.idle_power_w)
     util = _q("utilisation_frac", o.utilisation_frac, "frac")
+    if util is None and tier is not None and tier.operating_model == "cloud":
+        util = Input.of("utilisation_frac", seed.CLOUD_UTILISATION_FRAC)
+        notes.append("cloud tier without --utilisation: a shared accelerator is assumed "
+                     f"{seed.CLOUD_UTILISATION_FRAC.value:g} utilised (0.3..0.7)")
     rate = o.rate_per_s if o.rate_per_s is not None else (wl.rate_per_s if wl else None)
     emb = _q("embodied_kg", o.embodied_kg, "kg")
     if emb is None and tier is not None and tier.embodied_kg is not None:
@@ -162,6 +166,8 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
                 raise InputError(f"{o.lifetime_years!r} must be > 0 years",
                                  field="lifetime_years")
             lifetime = Input.user("lifetime_s", o.lifetime_years * S_PER_YEAR, "s")
+        elif tier is not None and o.embodied_kg is None:
+            lifetime = Input.of("lifetime_s", tier.lifetime_s)
         else:
             lifetime = Input.of("lifetime_s", seed.LIFETIME_S)
 

@@ -106,9 +106,12 @@ def methodology() -> list[str]:
         "Idle = idle power x device time x (1-u)/u; tenancy: the whole usage-proportional "
         "share; 30-70: 30 % of it follows the workload, 70 % is reported unattributed. "
         "Totals use 30-70.",
-        "Embodied = device embodied kg / 5-year life x device time / utilisation (Jetson-class "
-        "60 kg for T1-T3; 1,500 kg per high-end GPU for T4-T6, as the seed states; none "
-        "published for T0, so excluded).",
+        "Embodied = device embodied kg / life x device time / utilisation: Jetson-class 60 kg "
+        "over 5 years for T1-T3 and 1,500 kg per high-end GPU for T5-T6 (the seed's figures); "
+        "for T4 (L4) the Cloud Carbon Footprint embodied share of a 1-GPU inference instance "
+        "(aws g4dn.xlarge, 4-year life); none published for T0, so excluded.",
+        "Cloud tiers (T4-T6) are shared accelerators: utilisation is a stated 0.3..0.7 "
+        "assumption, not the tenant's duty cycle; edge tiers use the duty cycle.",
         "Network = payload GB x 0.06 kWh/GB (fixed) x intensity, for the cloud tiers only; "
         "payload sizes are stated assumptions (PAYLOAD_BYTES).",
         "Training: excluded (no training footprint is published for the cohort's models).",

@@ -111,27 +111,42 @@ def _g(x: float) -> str:
 
 
 def render(fp: Footprint) -> None:
-    """Human output: line items, totals, per outcome/period, and the assumptions."""
+    """Human output: line items, totals, per outcome/period, assumptions, numbered sources."""
     d: dict[str, Any] = fp.to_dict()
+    sources: list[str] = []
+
+    def ref(text: str | None) -> str:
+        refs = []
+        for part in (text or "").split("; "):
+            part = part.split(": ", 1)[1] if part.startswith(("energy: ", "intensity: ",
+                                                             "idle power: ")) else part
+            if not part or part == "-" or part.startswith(("utilisation", "user input")):
+                continue
+            if part not in sources:
+                sources.append(part)
+            refs.append(f"[{sources.index(part) + 1}]")
+        return " ".join(dict.fromkeys(refs))
+
     console.print(f"[bold]Footprint of one inference[/bold] in {fp.region_name or ''} "
                   f"({fp.region_id}); IT energy {fp.energy_j:.4g} J")
-    t = Table(title="Line items [g CO2e per inference]; range = Monte Carlo p5..p95")
-    for col in ("line item", "g CO2e", "p5", "p95", "scope", "label / source"):
+    t = Table(title="Line items, g CO2e per inference; range = Monte Carlo p5..p95")
+    for col in ("line item", "g CO2e", "p5", "p95", "scope", "label", "src"):
         t.add_column(col, overflow="fold")
     for li in fp.line_items:
         t.add_row(li.name, _g(li.emissions_g), _g(li.low_g), _g(li.high_g), li.scope,
-                  f"{li.label} | {li.source}" if li.source != "-" else li.label)
+                  li.label, ref(li.source))
     for basis in fp.totals_g:
         p, lo, _, hi = fp.totals_g[basis]
-        t.add_row(f"[bold]total ({basis})[/bold]", f"[bold]{_g(p)}[/bold]", _g(lo), _g(hi), "",
-                  "location/market never substituted" if basis != "marginal" else "")
+        t.add_row(f"[bold]total ({basis})[/bold]", f"[bold]{_g(p)}[/bold]", _g(lo), _g(hi),
+                  "", "", "")
     console.print(t)
     if fp.per_outcome_g:
         po = fp.per_outcome_g
         console.print(f"Per {po['outcome']} (1 per {po['inferences_per_outcome']:.6g} "
                       f"inferences): {_g(po['total_location_g'])} g location-based "
-                      f"(p5..p95 {_g(po['total_location_low_g'])}..{_g(po['total_location_high_g'])}),"
-                      f" operational only {_g(po['operational_location_g'])} g")
+                      f"(p5..p95 {_g(po['total_location_low_g'])}.."
+                      f"{_g(po['total_location_high_g'])}), operational only "
+                      f"{_g(po['operational_location_g'])} g")
     if fp.per_period_g:
         pp = fp.per_period_g
         for name in ("shift", "day", "year"):
@@ -140,16 +155,19 @@ def render(fp: Footprint) -> None:
                           f"inferences): {_g(q['total_location_g'])} g location-based, "
                           f"{_g(q['total_market_g'])} g market-based")
     a = Table(title="Assumptions")
-    for col in ("input", "value", "range", "label", "source / note"):
+    for col in ("input", "value", "range (p5..p95)", "label", "src", "note"):
         a.add_column(col, overflow="fold")
     for item in d["assumptions"]:
         rng = (f"{_g(item['low'])}..{_g(item['high'])}" if "low" in item and "high" in item
                and item["low"] != item["high"] else "")
         val = item.get("value")
         a.add_row(str(item.get("name")), _g(val) if isinstance(val, float) else str(val), rng,
-                  str(item.get("label", "")),
-                  " | ".join(str(item[k]) for k in ("source", "note") if item.get(k)))
+                  str(item.get("label", "")), ref(item.get("source")),
+                  str(item.get("note", item.get("distribution", ""))))
     console.print(a)
+    console.print("[bold]Sources[/bold]")
+    for i, src in enumerate(sources, 1):
+        console.print(f"  [{i}] {src}", highlight=False, markup=False)
     for w in fp.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
 

@@ -21,7 +21,7 @@ is an assumption, stated in every result that uses it, not a published range.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from infercarbon.errors import UnknownHardwareError, UnknownWorkloadError
@@ -29,6 +29,7 @@ from infercarbon.provenance import Figure
 from infercarbon.units import S_PER_YEAR
 
 __all__ = [
+    "CLOUD_UTILISATION_FRAC",
     "ILLUSTRATIVE_BAND_FACTOR",
     "LIFETIME_S",
     "NETWORK_KWH_PER_GB",
@@ -113,6 +114,15 @@ def embodied_preset(kind: str) -> Figure:
         raise UnknownHardwareError(kind, known=sorted(presets)) from None
 
 
+#: Utilisation of a shared cloud accelerator.  A tenant's own duty cycle does not set the
+#: utilisation of a multi-tenant cloud GPU; this stated assumption (uniform 0.3..0.7) is used for
+#: the cloud tiers unless the user gives --utilisation.
+CLOUD_UTILISATION_FRAC = Figure(
+    0.5, "frac", source="infercarbon assumption for shared cloud accelerators",
+    label="illustrative", vintage=_V, low=0.3, high=0.7, dist="uniform",
+    note="assumed: shared cloud accelerator, utilisation not set by one tenant's duty cycle",
+)
+
 #: Device useful life (seed: five years), amortisation period for embodied carbon.
 LIFETIME_S = Figure(5 * S_PER_YEAR, "s", source=SEED_SOURCE, label="illustrative", vintage=_V,
                     note="five-year useful life (365-day years)")
@@ -136,6 +146,9 @@ class Tier:
     embodied_preset: str | None
     #: accelerators per device unit that the embodied preset applies to
     embodied_units: int = 1
+    #: (provider, instance type) whose Cloud Carbon Footprint embodied figure stands in for
+    #: this tier's device, used instead of a preset
+    embodied_instance: tuple[str, str] | None = None
 
     @property
     def pue(self) -> Figure:
@@ -143,9 +156,25 @@ class Tier:
 
     @property
     def embodied_kg(self) -> Figure | None:
+        """The device's embodied carbon, or None when none is published for its class."""
+        if self.embodied_instance is not None:
+            from infercarbon.reference.cloud import instance_embodied_kg
+
+            fig = instance_embodied_kg(*self.embodied_instance)
+            return replace(fig, note=f"{fig.note}; stands in for the {self.device} (the CCF "
+                                     "snapshot has no instance of this GPU)")
         if self.embodied_preset is None:
             return None
         return embodied_preset(self.embodied_preset).scaled(self.embodied_units)
+
+    @property
+    def lifetime_s(self) -> Figure:
+        """Amortisation period that goes with :attr:`embodied_kg`."""
+        if self.embodied_instance is not None:
+            from infercarbon.reference.cloud import EMBODIED_LIFESPAN_S
+
+            return EMBODIED_LIFESPAN_S
+        return LIFETIME_S
 
 
 def _tier(tid: str, device: str, active: tuple[float, float] | float, idle: float, where: str,
@@ -169,8 +198,8 @@ _TIERS: tuple[Tier, ...] = (
           "owned", "jetson"),
     _tier("T3", "Jetson AGX Orin 64 GB", (15, 60), 12, "On-prem edge server", "$2,000 unit",
           "edge", "owned", "jetson"),
-    _tier("T4", "NVIDIA L4", (40, 72), 25, "Regional cloud, colo", "~$2.20/hr cloud",
-          "colocation", "cloud", "high-end-gpu"),
+    replace(_tier("T4", "NVIDIA L4", (40, 72), 25, "Regional cloud, colo", "~$2.20/hr cloud",
+                  "colocation", "cloud", None), embodied_instance=("aws", "g4dn.xlarge")),
     _tier("T5", "NVIDIA H100 SXM5", (350, 700), 130, "Hyperscaler", "~$3.50-$7/hr cloud",
           "hyperscaler", "cloud", "high-end-gpu"),
     _tier("T6", "NVIDIA B200", (700, 1000), 180, "Frontier hyperscaler",

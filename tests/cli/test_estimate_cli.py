@@ -1,0 +1,99 @@
+"""`infercarbon estimate`: the JSON contract against hand arithmetic, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from infercarbon.cli.main import main
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    code = main(["estimate", *args, "--json", "--samples", "500"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return json.loads(out.out)
+
+
+def test_explicit_energy_matches_hand_calculation(capsys: pytest.CaptureFixture[str]) -> None:
+    d = run_json(capsys, "--energy-j", "100", "--region", "FR", "--pue", "1.2",
+                 "--intensity-g-per-kwh", "55", "--market-intensity-g-per-kwh", "10")
+    assert d["region"] == "FRA"
+    assert d["intensity_g_per_kwh"]["location"] == 55.0
+    assert d["intensity_g_per_kwh"]["market"] == 10.0
+    items = {li["name"]: li for li in d["line_items"]}
+    assert math.isclose(items["operational_location"]["emissions_g"], 100 * 1.2 * 55 / 3.6e6)
+    assert math.isclose(items["operational_market"]["emissions_g"], 100 * 1.2 * 10 / 3.6e6)
+    assert items["operational_location"]["scope"] == "scope2_location"
+    assert items["training"]["label"] == "excluded: not published"
+    assert math.isclose(d["total_location_g"], 100 * 1.2 * 55 / 3.6e6)
+    for key in ("energy_j", "region", "intensity_g_per_kwh", "line_items", "total_location_g",
+                "total_market_g", "per_outcome_g", "per_period_g", "assumptions"):
+        assert key in d
+    for li in d["line_items"]:
+        assert {"name", "emissions_g", "low_g", "high_g", "label", "source", "scope"} <= set(li)
+
+
+def test_bundled_intensity_and_default_pue_are_stated(capsys: pytest.CaptureFixture[str]) -> None:
+    d = run_json(capsys, "--workload", "WL-02", "--tier", "T1", "--region", "GB")
+    loc = d["intensity_g_per_kwh"]["location"]
+    assert d["region"] == "GBR" and loc > 0
+    items = {li["name"]: li for li in d["line_items"]}
+    # T1 is an edge gateway: PUE preset 1.05
+    assert math.isclose(items["operational_location"]["emissions_g"], 1.8 * 1.05 * loc / 3.6e6)
+    notes = " ".join(str(a.get("value")) for a in d["assumptions"] if a["name"] == "note")
+    assert "default PUE" in notes
+    assert d["per_outcome_g"]["inferences_per_outcome"] == 1500
+    assert d["per_period_g"]["shift"]["inferences"] == 144_000
+    assert items["operational_market"]["label"].startswith("fallback")
+    assert d["warnings"]
+
+
+def test_pue_one_gives_bare_it(capsys: pytest.CaptureFixture[str]) -> None:
+    d = run_json(capsys, "--energy-j", "3600000", "--region", "DE", "--pue", "1",
+                 "--intensity-g-per-kwh", "300")
+    assert math.isclose(d["total_location_g"], 300.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--energy-j", "-1", "--region", "FR"], "energy_j"),
+        (["--energy-j", "1", "--region", "FR", "--pue", "0.9"], "pue"),
+        (["--energy-j", "1", "--region", "FR", "--tier", "T1", "--utilisation", "0"],
+         "utilisation"),
+        (["--energy-j", "1", "--region", "FR", "--tier", "T1", "--utilisation", "1.5"],
+         "utilisation"),
+        (["--energy-j", "nan", "--region", "FR"], "energy_j"),
+        (["--energy-j", "1", "--region", "Atlantis"], "region"),
+        (["--workload", "WL-09", "--tier", "T1", "--region", "FR"], "workload"),
+        (["--workload", "WL-02", "--tier", "T9", "--region", "FR"], "hardware"),
+    ],
+)
+def test_nonsense_input_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], args: list[str], needle: str
+) -> None:
+    code = main(["estimate", *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error:") and needle in err
+
+
+def test_unknown_region_lists_close_matches(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "--energy-j", "1", "--region", "Germny"]) == 2
+    assert "Germany" in capsys.readouterr().err
+
+
+def test_human_output_shows_assumptions(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infercarbon.cli import _common
+
+    monkeypatch.setattr(_common.console, "width", 200)
+    assert main(["estimate", "--workload", "WL-06", "--tier", "T5", "--region", "US",
+                 "--samples", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "Assumptions" in out and "operational_location" in out and "embodied" in out
+    assert "Sources" in out and "[1]" in out
