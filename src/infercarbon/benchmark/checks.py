@@ -147,12 +147,11 @@ def seed_checks(region_intensity: Callable[[str], float] | None = None) -> list[
                              f"{math.ceil(busy)} devices", rel_tol=0.0))
     # 7. region table vs bundled data
     if region_intensity is not None:
-        for reg in seed.SEED_REGIONS:
-            out.append(Check("region table", f"{reg.name} ~{reg.illustrative_g_per_kwh:g} "
-                             "g/kWh", reg.illustrative_g_per_kwh,
-                             region_intensity(reg.region_query), "g_per_kwh",
-                             f"bundled cited annual average for {reg.region_query}",
-                             rel_tol=0.15))
+        out.extend(
+            Check("region table", f"{reg.name} ~{reg.illustrative_g_per_kwh:g} g/kWh",
+                  reg.illustrative_g_per_kwh, region_intensity(reg.region_query), "g_per_kwh",
+                  f"bundled cited annual average for {reg.region_query}", rel_tol=0.15)
+            for reg in seed.SEED_REGIONS)
     return out
 
 
