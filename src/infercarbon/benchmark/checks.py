@@ -129,21 +129,21 @@ def seed_checks(region_intensity: Callable[[str], float] | None = None) -> list[
                      "/ 3.6e6", rel_tol=0.5))
     # 6. energy vs latency budget and duty cycle (physics of the tier)
     for (wl_id, tier_id), e_j in seed.SEED_ENERGY_J.items():
-        wl, tier = seed.get_workload(wl_id), seed.get_tier(tier_id)
-        p_max = tier.active_power_w.range[1]
+        w_, t_ = seed.get_workload(wl_id), seed.get_tier(tier_id)
+        p_max = t_.active_power_w.range[1]
         t_min = e_j / p_max
-        if t_min > wl.latency_budget_s:
+        if t_min > w_.latency_budget_s:
             out.append(Check("energy vs latency budget",
                              f"{wl_id} on {tier_id}: {e_j:g} J within a "
-                             f"{wl.latency_budget_s:g} s latency budget", wl.latency_budget_s,
+                             f"{w_.latency_budget_s:g} s latency budget", w_.latency_budget_s,
                              t_min, "s", f"{e_j:g} J / {p_max:g} W (the tier's maximum power) "
                              "is the shortest possible busy time", rel_tol=0.0))
-        busy = wl.rate_per_s * t_min
+        busy = w_.rate_per_s * t_min
         if busy > 1:
             out.append(Check("duty cycle vs one device",
                              f"{wl_id} on {tier_id}: one device serves "
-                             f"{wl.duty_cycle}", 1.0, busy, "device-s per s",
-                             f"{wl.rate_per_s:g}/s x {t_min:.3g} s > 1: needs "
+                             f"{w_.duty_cycle}", 1.0, busy, "device-s per s",
+                             f"{w_.rate_per_s:g}/s x {t_min:.3g} s > 1: needs "
                              f"{math.ceil(busy)} devices", rel_tol=0.0))
     # 7. region table vs bundled data
     if region_intensity is not None:
