@@ -16,6 +16,7 @@ from infercarbon.errors import InfercarbonError
 #: Modules under infercarbon.cli that register commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "estimate",
+    "estimate_llm",
     "benchmark",
     "regions",
     "grid",

@@ -1,0 +1,769 @@
+"""Per-request LLM inference energy from hardware specs, calibrated on measurements.
+
+The model (all quantities per decode *step* of a server running ``B`` concurrent requests
+on ``n`` tensor/pipeline-parallel GPUs):
+
+* memory time ``t_mem = a_mem * (W + B * kv * ctx) / (n * BW)``: weight bytes ``W``
+  (total parameters x bytes per parameter; MoE experts are all read at serving batch
+  sizes) plus the KV cache of every running request (``kv`` bytes per token of context,
+  ``ctx = input + output / 2`` tokens), over the aggregate memory bandwidth ``BW``;
+* compute time ``t_cmp = a_cmp * B * 2 * N_active / (n * F)`` at the dense peak ``F``
+  for the weight precision;
+* serving overhead ``t0 + sigma * B`` (scheduler, sampling, launch; hardware independent);
+* step time ``T = t0 + sigma * B + t_mem + t_cmp``, busy fraction ``u = (t_mem + t_cmp)/T``;
+* GPU power ``P = TDP * (p_static + (1 - p_static) * u)``: a utilisation-dependent
+  fraction of TDP reaching TDP when the GPU is fully busy;
+* decode energy per request ``out * n * P * T / B``; prefill energy
+  ``TDP * 2 * N_active * input / (F * mfu_prefill)`` (compute bound, at TDP).
+
+The interpretable constants ``t0, sigma, a_mem, a_cmp, p_static`` are fitted on the
+ML.ENERGY Leaderboard v2 measurements (GPU energy and time per output token, A100 and
+H100) by :mod:`infercarbon.estimators.calibration`; the bundled fit and its
+leave-one-model-out / leave-one-GPU-out errors live in ``data/llm_calibration.json``.
+Because everything else is a spec-sheet number (TDP, bandwidth, FLOPS), the model carries
+over to GPUs without calibration data — with the caveat that the serving overheads were
+measured on the 2024 vLLM stack of that benchmark.
+
+The uncertainty band is the 5th..95th percentile of the leave-one-model-out log
+residuals, applied multiplicatively.
+
+Line items: GPU energy (modelled), host CPU/DRAM (cited server power per GPU times the
+request's GPU-seconds), idle share (only when a deployment utilisation is given;
+otherwise excluded and said so), and the PUE overhead.
+
+>>> r = estimate_llm_scalar(8.0, 8.0, "H100", 1, 64, 400, 250)
+>>> round(r.gpu_energy_j) > 0 and r.gpu_energy_low_j < r.gpu_energy_j < r.gpu_energy_high_j
+True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from infercarbon.errors import DataError, FallbackWarning, InputError
+from infercarbon.provenance import Figure
+from infercarbon.reference.gpus import GPUSpec, lookup_gpu
+
+__all__ = [
+    "BYTES_PER_PARAM",
+    "DEFAULT_HOST_POWER_PER_GPU_W",
+    "DEFAULT_PUE",
+    "LLMCalibration",
+    "LLMEstimate",
+    "LLMEstimateArrays",
+    "LLMScalarEstimate",
+    "decode_prefill_energy_j",
+    "estimate_llm",
+    "estimate_llm_arrays",
+    "estimate_llm_scalar",
+    "load_calibration",
+    "normalise_precision",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Bytes per weight for each supported precision.
+BYTES_PER_PARAM: dict[str, float] = {
+    "fp32": 4.0,
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "int4": 0.5,
+    "fp4": 0.5,
+}
+
+#: Host (non-GPU) server power per installed GPU [W]: 1.2 kW for an 8-GPU p5.48xlarge
+#: (Boavizta estimate, as cited in the EcoLogits methodology) / 8.
+DEFAULT_HOST_POWER_PER_GPU_W = 150.0
+HOST_POWER_SOURCE = (
+    "Boavizta average power of AWS p5.48xlarge without GPUs (1.2 kW / 8 GPUs), as cited in "
+    "the EcoLogits LLM-inference methodology (genai-impact/ecologits docs)"
+)
+#: Default PUE: seed 000 best-in-class hyperscaler figure (illustrative).
+DEFAULT_PUE = 1.15
+PUE_SOURCE = "seed 000 methodology: best-in-class hyperscaler PUE 1.15 (illustrative)"
+
+
+@dataclass(frozen=True)
+class LLMCalibration:
+    """Fitted constants of the LLM energy model, with provenance and evaluation."""
+
+    step_overhead_s: float
+    seq_overhead_s: float
+    memory_inefficiency: float
+    compute_inefficiency: float
+    static_power_frac: float
+    prefill_mfu_frac: float
+    kv_bytes_coef: float
+    kv_bytes_exponent: float
+    default_input_tokens: float
+    log_residual_q05: float
+    log_residual_q95: float
+    source: str
+    vintage: str
+    licence: str
+    n_rows: int
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def low_factor(self) -> float:
+        """Multiply a central estimate by this for the low end (p5 of residuals)."""
+        return math.exp(-self.log_residual_q95)
+
+    @property
+    def high_factor(self) -> float:
+        return math.exp(-self.log_residual_q05)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LLMCalibration:
+        p = d["parameters"]
+        try:
+            return cls(
+                step_overhead_s=float(p["step_overhead_s"]),
+                seq_overhead_s=float(p["seq_overhead_s"]),
+                memory_inefficiency=float(p["memory_inefficiency"]),
+                compute_inefficiency=float(p["compute_inefficiency"]),
+                static_power_frac=float(p["static_power_frac"]),
+                prefill_mfu_frac=float(d["fixed"]["prefill_mfu_frac"]),
+                kv_bytes_coef=float(d["fixed"]["kv_bytes_coef"]),
+                kv_bytes_exponent=float(d["fixed"]["kv_bytes_exponent"]),
+                default_input_tokens=float(d["fixed"]["default_input_tokens"]),
+                log_residual_q05=float(d["uncertainty"]["log_residual_q05"]),
+                log_residual_q95=float(d["uncertainty"]["log_residual_q95"]),
+                source=str(d["source"]),
+                vintage=str(d["vintage"]),
+                licence=str(d["licence"]),
+                n_rows=int(d["n_rows"]),
+                evaluation=dict(d.get("evaluation", {})),
+                extra={k: v for k, v in d.items() if k not in {"parameters", "fixed"}},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"LLM calibration is malformed: {exc!r}") from exc
+
+
+@lru_cache(maxsize=1)
+def load_calibration() -> LLMCalibration:
+    """The bundled calibration (``estimators/data/llm_calibration.json``)."""
+    try:
+        text = (
+            resources.files("infercarbon.estimators")
+            .joinpath("data", "llm_calibration.json")
+            .read_text(encoding="utf-8")
+        )
+    except OSError as exc:
+        raise DataError(f"bundled llm_calibration.json missing: {exc}") from exc
+    return LLMCalibration.from_dict(json.loads(text))
+
+
+_PRECISION_ALIASES = {
+    "bfloat16": "bf16",
+    "float16": "fp16",
+    "half": "fp16",
+    "float32": "fp32",
+    "fp8_e4m3": "fp8",
+    "fp8_e5m2": "fp8",
+    "e4m3": "fp8",
+    "w8a8": "fp8",
+    "int4_awq": "int4",
+    "awq": "int4",
+    "gptq": "int4",
+    "nf4": "int4",
+    "mxfp4": "fp4",
+    "nvfp4": "fp4",
+}
+
+
+def normalise_precision(precision: str) -> str:
+    """Canonical precision name (``bfloat16`` -> ``bf16``); InputError if unknown."""
+    p = precision.strip().lower()
+    p = _PRECISION_ALIASES.get(p, p)
+    if p not in BYTES_PER_PARAM:
+        raise InputError(
+            f"unknown precision {precision!r}; use one of {', '.join(BYTES_PER_PARAM)}",
+            field="precision",
+        )
+    return p
+
+
+def _bytes_per_param(precision: str) -> float:
+    try:
+        return BYTES_PER_PARAM[normalise_precision(precision)]
+    except KeyError:
+        raise InputError(
+            f"unknown precision {precision!r}; use one of {', '.join(BYTES_PER_PARAM)}",
+            field="precision",
+        ) from None
+
+
+def decode_prefill_energy_j(
+    total_params_b: FloatArray | float,
+    active_params_b: FloatArray | float,
+    num_gpus: FloatArray | float,
+    batch_size: FloatArray | float,
+    input_tokens: FloatArray | float,
+    output_tokens: FloatArray | float,
+    tdp_w: FloatArray | float,
+    bandwidth_bytes_per_s: FloatArray | float,
+    flops: FloatArray | float,
+    bytes_per_param: FloatArray | float,
+    cal: LLMCalibration,
+) -> tuple[Any, Any, Any, Any]:
+    """The physics core, vectorised (numpy arrays or floats broadcast).
+
+    Returns
+    -------
+    decode_j, prefill_j, step_s, gpu_busy_s
+        Decode and prefill GPU energy per request [J], decode step time [s], and the
+        GPU-seconds the request occupies on all its GPUs [s].
+    """
+    n_tot = np.asarray(total_params_b, dtype=np.float64) * 1e9
+    n_act = np.asarray(active_params_b, dtype=np.float64) * 1e9
+    n = np.asarray(num_gpus, dtype=np.float64)
+    b = np.asarray(batch_size, dtype=np.float64)
+    l_in = np.asarray(input_tokens, dtype=np.float64)
+    l_out = np.asarray(output_tokens, dtype=np.float64)
+    kv_per_token = cal.kv_bytes_coef * (n_act / 1e9) ** cal.kv_bytes_exponent
+    ctx = l_in + 0.5 * l_out
+    mem_bytes = n_tot * bytes_per_param + b * kv_per_token * ctx
+    t_mem = cal.memory_inefficiency * mem_bytes / (n * bandwidth_bytes_per_s)
+    t_cmp = cal.compute_inefficiency * b * 2.0 * n_act / (n * flops)
+    busy = t_mem + t_cmp
+    step = cal.step_overhead_s + cal.seq_overhead_s * b + busy
+    util = busy / step
+    power = tdp_w * (cal.static_power_frac + (1.0 - cal.static_power_frac) * util)
+    decode = l_out * n * power * step / b
+    prefill_s = 2.0 * n_act * l_in / (flops * cal.prefill_mfu_frac)  # on n GPUs: /n, x n
+    prefill = tdp_w * prefill_s
+    gpu_busy = n * l_out * step / b + prefill_s
+    return decode, prefill, step, gpu_busy
+
+
+# ------------------------------------------------------------------ scalar path
+
+
+class LLMScalarEstimate(NamedTuple):
+    """Fast scalar result: plain floats [J]."""
+
+    gpu_energy_j: float
+    gpu_energy_low_j: float
+    gpu_energy_high_j: float
+    host_energy_j: float
+    idle_energy_j: float
+    pue_overhead_j: float
+    energy_j_total: float
+    gpu_seconds_s: float
+
+
+@lru_cache(maxsize=256)
+def _gpu_consts(gpu: str, precision: str) -> tuple[GPUSpec, float, float]:
+    spec = lookup_gpu(gpu)
+    bpp = _bytes_per_param(precision)
+    flops = spec.flops_for(normalise_precision(precision))
+    if not (math.isfinite(spec.tdp_w) and math.isfinite(spec.memory_bandwidth_bytes_per_s)):
+        raise InputError(f"{spec.name} lacks TDP or memory bandwidth in the table", field="gpu")
+    if not math.isfinite(flops):
+        raise InputError(f"{spec.name} has no dense FLOPS figure for {precision}", field="gpu")
+    return spec, bpp, flops
+
+
+def _check_scalar(name: str, value: float, *, minimum: float = 0.0, strict: bool = True) -> None:
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(f"must be a finite number, got {value!r}", field=name)
+    if (value <= minimum) if strict else (value < minimum):
+        raise InputError(f"must be {'>' if strict else '>='} {minimum}, got {value!r}", field=name)
+
+
+_INF = math.inf
+
+
+def _validate_scalars(
+    total_params_b: float,
+    active_params_b: float,
+    num_gpus: float,
+    batch_size: float,
+    output_tokens: float,
+    input_tokens: float,
+    pue: float,
+) -> None:
+    """The slow path: find which field is bad and say so."""
+    _check_scalar("total_params_b", total_params_b)
+    _check_scalar("active_params_b", active_params_b)
+    if active_params_b > total_params_b:
+        raise InputError("active parameters exceed total parameters", field="active_params_b")
+    _check_scalar("num_gpus", num_gpus)
+    _check_scalar("batch_size", batch_size)
+    _check_scalar("output_tokens", output_tokens)
+    _check_scalar("input_tokens", input_tokens, strict=False)
+    _check_scalar("pue", pue, minimum=1.0, strict=False)
+    raise InputError("invalid input")  # pragma: no cover - one check above always fires
+
+
+def estimate_llm_scalar(
+    total_params_b: float,
+    active_params_b: float,
+    gpu: str,
+    num_gpus: float,
+    batch_size: float,
+    output_tokens: float,
+    input_tokens: float,
+    precision: str = "bf16",
+    *,
+    pue: float = DEFAULT_PUE,
+    host_power_per_gpu_w: float = DEFAULT_HOST_POWER_PER_GPU_W,
+    utilisation_frac: float | None = None,
+    calibration: LLMCalibration | None = None,
+) -> LLMScalarEstimate:
+    """One request, plain floats, minimal overhead (no Figures, no warnings).
+
+    ``input_tokens`` is required here (the documented default lives in
+    :func:`estimate_llm`).  ``utilisation_frac`` None excludes the idle share (0 J).
+    """
+    try:  # one chained comparison on the hot path; NaN and inf fail it
+        ok = (
+            0.0 < active_params_b <= total_params_b < _INF
+            and 0.0 < num_gpus < _INF
+            and 0.0 < batch_size < _INF
+            and 0.0 < output_tokens < _INF
+            and 0.0 <= input_tokens < _INF
+            and 1.0 <= pue < _INF
+        )
+    except TypeError:
+        ok = False
+    if not ok:
+        _validate_scalars(
+            total_params_b, active_params_b, num_gpus, batch_size, output_tokens, input_tokens, pue
+        )
+    if calibration is None:
+        k = _DEFAULT_CONSTS.get((gpu, precision))
+        if k is None:
+            k = _DEFAULT_CONSTS[(gpu, precision)] = _scalar_consts(
+                gpu, precision, load_calibration()
+            )
+    else:
+        k = _scalar_consts(gpu, precision, calibration)
+    c_w, c_kv, kv_e, c_c, c_pf, t0, sig, p_s, p_d, tdp, idle_w, lo_f, hi_f = k
+    busy = (
+        c_w * total_params_b
+        + batch_size
+        * (
+            c_kv * active_params_b**kv_e * (input_tokens + 0.5 * output_tokens)
+            + c_c * active_params_b
+        )
+    ) / num_gpus
+    step = t0 + sig * batch_size + busy
+    prefill_s = c_pf * active_params_b * input_tokens
+    per_req_s = num_gpus * output_tokens * step / batch_size
+    gpu_j = (p_s + p_d * busy / step) * per_req_s + tdp * prefill_s
+    gpu_s = per_req_s + prefill_s
+    host_j = host_power_per_gpu_w * gpu_s
+    idle_j = 0.0
+    if utilisation_frac is not None:
+        _check_scalar("utilisation_frac", utilisation_frac)
+        if utilisation_frac > 1.0:
+            raise InputError("must be in (0, 1]", field="utilisation_frac")
+        idle_j = idle_w * gpu_s * (1.0 - utilisation_frac) / utilisation_frac
+    it_j = gpu_j + host_j + idle_j
+    pue_j = (pue - 1.0) * it_j
+    return _new_scalar_estimate(
+        LLMScalarEstimate,
+        (gpu_j, gpu_j * lo_f, gpu_j * hi_f, host_j, idle_j, pue_j, it_j + pue_j, gpu_s),
+    )
+
+
+_new_scalar_estimate = tuple.__new__
+_DEFAULT_CONSTS: dict[tuple[str, str], tuple[float, ...]] = {}
+
+
+def _scalar_consts(gpu: str, precision: str, cal: LLMCalibration) -> tuple[float, ...]:
+    """Constants of the scalar path for one (gpu, precision, calibration), folded."""
+    spec, bpp, flops = _gpu_consts(gpu, precision)
+    bw, tdp, sp = spec.memory_bandwidth_bytes_per_s, spec.tdp_w, cal.static_power_frac
+    idle_w = spec.idle_w if math.isfinite(spec.idle_w) else sp * tdp
+    return (
+        cal.memory_inefficiency * 1e9 * bpp / bw,  # s per B params of weights per step
+        cal.memory_inefficiency * cal.kv_bytes_coef / bw,  # KV read, s per token of context
+        cal.kv_bytes_exponent,
+        cal.compute_inefficiency * 2e9 / flops,  # s per B active params per token
+        2e9 / (flops * cal.prefill_mfu_frac),  # prefill s per B active params per token
+        cal.step_overhead_s,
+        cal.seq_overhead_s,
+        tdp * sp,
+        tdp * (1.0 - sp),
+        tdp,
+        idle_w,
+        cal.low_factor,
+        cal.high_factor,
+    )
+
+
+# ------------------------------------------------------------------ full result
+
+
+@dataclass(frozen=True)
+class LLMEstimate:
+    """A labelled per-request estimate: totals plus line items with provenance."""
+
+    gpu_energy_j: float
+    gpu_energy_low_j: float
+    gpu_energy_high_j: float
+    energy_j_total: float
+    energy_low_j_total: float
+    energy_high_j_total: float
+    line_items: dict[str, Figure]
+    inputs: dict[str, Any]
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gpu_energy_j": self.gpu_energy_j,
+            "gpu_energy_low_j": self.gpu_energy_low_j,
+            "gpu_energy_high_j": self.gpu_energy_high_j,
+            "energy_j_total": self.energy_j_total,
+            "energy_low_j_total": self.energy_low_j_total,
+            "energy_high_j_total": self.energy_high_j_total,
+            "line_items": {k: v.to_dict() for k, v in self.line_items.items()},
+            "inputs": self.inputs,
+            "notes": list(self.notes),
+        }
+
+
+def estimate_llm(
+    total_params_b: float,
+    active_params_b: float | None,
+    gpu: str,
+    num_gpus: int,
+    batch_size: float,
+    output_tokens: float,
+    input_tokens: float | None = None,
+    precision: str = "bf16",
+    *,
+    pue: float = DEFAULT_PUE,
+    host_power_per_gpu_w: float = DEFAULT_HOST_POWER_PER_GPU_W,
+    utilisation_frac: float | None = None,
+    calibration: LLMCalibration | None = None,
+) -> LLMEstimate:
+    """Energy of one LLM request with labelled line items.
+
+    Parameters
+    ----------
+    total_params_b, active_params_b : float
+        Parameters [billions]; ``active_params_b`` None means dense (= total).
+    gpu : str
+        Any name :func:`~infercarbon.reference.gpus.lookup_gpu` resolves.
+    num_gpus : int
+        GPUs serving one model replica (tensor x pipeline parallel).
+    batch_size : float
+        Concurrent requests on that replica.
+    output_tokens, input_tokens : float
+        Tokens generated and prompt tokens.  ``input_tokens`` None uses the
+        calibration's documented default (warned with FallbackWarning, noted).
+    precision : str
+        Weight precision, one of :data:`BYTES_PER_PARAM`.
+    pue : float
+        Facility PUE (default 1.15, seed 000 illustrative hyperscaler figure).
+    utilisation_frac : float, optional
+        Deployment duty cycle; gives the idle-share line item.  None excludes it.
+    """
+    cal = calibration or load_calibration()
+    notes: list[str] = []
+    active = total_params_b if active_params_b is None else active_params_b
+    in_src = "user"
+    if input_tokens is None:
+        input_tokens = cal.default_input_tokens
+        in_src = "assumed"
+        msg = (
+            f"input_tokens not given: assumed {input_tokens:g} prompt tokens "
+            "(the calibration's documented default)"
+        )
+        warnings.warn(msg, FallbackWarning, stacklevel=2)
+        notes.append(msg)
+    r = estimate_llm_scalar(
+        total_params_b,
+        active,
+        gpu,
+        num_gpus,
+        batch_size,
+        output_tokens,
+        input_tokens,
+        precision,
+        pue=pue,
+        host_power_per_gpu_w=host_power_per_gpu_w,
+        utilisation_frac=utilisation_frac,
+        calibration=cal,
+    )
+    spec = lookup_gpu(gpu)
+    lo_f, hi_f = cal.low_factor, cal.high_factor
+    items: dict[str, Figure] = {
+        "gpu_energy_j": Figure(
+            r.gpu_energy_j,
+            "j",
+            source=f"infercarbon LLM estimator calibrated on {cal.source}; specs: {spec.source}",
+            label="modelled",
+            vintage=cal.vintage,
+            licence=cal.licence,
+            low=r.gpu_energy_low_j,
+            high=r.gpu_energy_high_j,
+            note="prefill + decode GPU energy; range = p5..p95 of leave-one-model-out residuals",
+        ),
+        "host_energy_j": Figure(
+            r.host_energy_j,
+            "j",
+            source=HOST_POWER_SOURCE,
+            label="derived",
+            note=f"{host_power_per_gpu_w:g} W per GPU x {r.gpu_seconds_s:.4g} GPU-seconds (CPU, DRAM, rest of server)",
+        ),
+    }
+    if utilisation_frac is None:
+        items["idle_energy_j"] = Figure(
+            0.0,
+            "j",
+            source="not computed",
+            label="excluded",
+            note="idle share excluded: pass utilisation_frac (deployment duty cycle) to include it",
+        )
+    else:
+        idle_src = (
+            spec.source
+            if math.isfinite(spec.idle_w)
+            else f"no published idle power for {spec.name}: static_power_frac x TDP of the calibration"
+        )
+        items["idle_energy_j"] = Figure(
+            r.idle_energy_j,
+            "j",
+            source=idle_src,
+            label="derived",
+            note=f"idle GPU power over the unused share of a {utilisation_frac:g} duty cycle",
+        )
+    items["pue_overhead_j"] = Figure(
+        r.pue_overhead_j,
+        "j",
+        source=PUE_SOURCE if pue == DEFAULT_PUE else "user-supplied PUE",
+        label="illustrative" if pue == DEFAULT_PUE else "user",
+        note=f"(PUE {pue:g} - 1) x (GPU + host + idle)",
+    )
+    rest = r.host_energy_j + r.idle_energy_j
+    return LLMEstimate(
+        gpu_energy_j=r.gpu_energy_j,
+        gpu_energy_low_j=r.gpu_energy_low_j,
+        gpu_energy_high_j=r.gpu_energy_high_j,
+        energy_j_total=r.energy_j_total,
+        energy_low_j_total=pue * (r.gpu_energy_j * lo_f + rest),
+        energy_high_j_total=pue * (r.gpu_energy_j * hi_f + rest),
+        line_items=items,
+        inputs={
+            "total_params_b": total_params_b,
+            "active_params_b": active,
+            "gpu": spec.name,
+            "num_gpus": num_gpus,
+            "batch_size": batch_size,
+            "input_tokens": input_tokens,
+            "input_tokens_source": in_src,
+            "output_tokens": output_tokens,
+            "precision": precision,
+            "pue": pue,
+        },
+        notes=tuple(notes),
+    )
+
+
+# ------------------------------------------------------------------ vectorised path
+
+
+@dataclass(frozen=True)
+class LLMEstimateArrays:
+    """Vectorised results, one element per request row [J]."""
+
+    gpu_energy_j: FloatArray
+    gpu_energy_low_j: FloatArray
+    gpu_energy_high_j: FloatArray
+    host_energy_j: FloatArray
+    idle_energy_j: FloatArray
+    pue_overhead_j: FloatArray
+    energy_j_total: FloatArray
+    gpu_seconds_s: FloatArray
+
+    def as_columns(self) -> dict[str, FloatArray]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+_CHUNK = 1 << 15  # rows per block: keeps temporaries in cache
+
+
+def _column(name: str, value: Any, size: int) -> FloatArray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.broadcast_to(arr, (size,))
+    if arr.shape != (size,):
+        raise InputError(f"expected {size} values, got shape {arr.shape}", field=name)
+    return arr
+
+
+def _factorize(values: Any, size: int) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.intp]]:
+    """Distinct strings and the index of each row's value (scalars broadcast)."""
+    if isinstance(values, str):
+        return np.array([values]), np.zeros(size, dtype=np.intp)
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        arr = arr.astype(str)
+    if arr.shape != (size,):
+        raise InputError(f"expected {size} values, got shape {arr.shape}", field="gpu/precision")
+    uniq, inv = np.unique(arr, return_inverse=True)
+    return uniq, inv.astype(np.intp)
+
+
+def _first_bad(name: str, bad: npt.NDArray[np.bool_], offset: int, what: str) -> InputError:
+    return InputError(f"row {offset + int(np.flatnonzero(bad)[0])}: {what}", field=name)
+
+
+def estimate_llm_arrays(
+    total_params_b: Any,
+    active_params_b: Any,
+    gpu: Sequence[str] | npt.NDArray[Any] | str,
+    num_gpus: Any,
+    batch_size: Any,
+    output_tokens: Any,
+    input_tokens: Any,
+    precision: Sequence[str] | npt.NDArray[Any] | str = "bf16",
+    *,
+    pue: Any = DEFAULT_PUE,
+    host_power_per_gpu_w: float = DEFAULT_HOST_POWER_PER_GPU_W,
+    utilisation_frac: Any = None,
+    calibration: LLMCalibration | None = None,
+) -> LLMEstimateArrays:
+    """Vectorised estimate: numpy arrays in (scalars broadcast), arrays out.
+
+    GPU names and precisions are resolved once per distinct value; the arithmetic runs
+    over blocks of rows.  Invalid values raise :class:`InputError` naming the field and
+    the 0-based row.
+    """
+    cal = calibration or load_calibration()
+    shapes = [
+        np.shape(x)
+        for x in (
+            total_params_b,
+            active_params_b,
+            num_gpus,
+            batch_size,
+            output_tokens,
+            input_tokens,
+            pue,
+            utilisation_frac,
+        )
+    ]
+    shapes += [np.shape(x) for x in (gpu, precision) if not isinstance(x, str)]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError as exc:
+        raise InputError(f"array lengths differ: {shapes}", field="inputs") from exc
+    if len(shape) > 1:
+        raise InputError(f"expected 1-D arrays, got shape {shape}", field="inputs")
+    size = int(shape[0]) if shape else 1
+    cols = {
+        "total_params_b": _column("total_params_b", total_params_b, size),
+        "active_params_b": _column("active_params_b", active_params_b, size),
+        "num_gpus": _column("num_gpus", num_gpus, size),
+        "batch_size": _column("batch_size", batch_size, size),
+        "output_tokens": _column("output_tokens", output_tokens, size),
+        "input_tokens": _column("input_tokens", input_tokens, size),
+        "pue": _column("pue", pue, size),
+    }
+    util = None if utilisation_frac is None else _column("utilisation_frac", utilisation_frac, size)
+    if isinstance(gpu, str) and isinstance(precision, str):  # one hardware row: no grouping
+        spec, bpp0, fl0 = _gpu_consts(gpu, precision)
+        tdp_u = np.array([spec.tdp_w])
+        bw_u = np.array([spec.memory_bandwidth_bytes_per_s])
+        fl_u, bpp_u = np.array([fl0]), np.array([bpp0])
+        idle_u = np.array(
+            [spec.idle_w if math.isfinite(spec.idle_w) else cal.static_power_frac * spec.tdp_w]
+        )
+        inv: npt.NDArray[np.intp] | None = None
+    else:
+        g_u, g_inv = _factorize(gpu, size)
+        p_u, p_inv = _factorize(precision, size)
+        inv = g_inv * p_u.size + p_inv
+        n_keys = g_u.size * p_u.size
+        tdp_u, bw_u, fl_u, bpp_u, idle_u = (np.full(n_keys, np.nan) for _ in range(5))
+        for code in np.unique(inv):  # one lookup per distinct (gpu, precision) present
+            spec, bpp_c, flops_c = _gpu_consts(
+                str(g_u[code // p_u.size]), str(p_u[code % p_u.size])
+            )
+            tdp_u[code], bw_u[code] = spec.tdp_w, spec.memory_bandwidth_bytes_per_s
+            fl_u[code], bpp_u[code] = flops_c, bpp_c
+            idle_u[code] = (
+                spec.idle_w if math.isfinite(spec.idle_w) else cal.static_power_frac * spec.tdp_w
+            )
+    out = {k: np.empty(size) for k in LLMEstimateArrays.__dataclass_fields__}
+    lo_f, hi_f = cal.low_factor, cal.high_factor
+    for a in range(0, size, _CHUNK):
+        z = slice(a, min(a + _CHUNK, size))
+        c = {k: v[z] for k, v in cols.items()}
+        for name, arr in c.items():
+            lo = 1.0 if name == "pue" else 0.0
+            bad = (
+                ~((arr >= lo) & (arr < _INF))
+                if name in ("input_tokens", "pue")
+                else ~((arr > 0.0) & (arr < _INF))
+            )
+            if bad.any():
+                what = f"must be a finite number {'>=' if name in ('input_tokens', 'pue') else '>'} {lo:g}"
+                raise _first_bad(name, bad, a, what)
+        over = c["active_params_b"] > c["total_params_b"]
+        if over.any():
+            raise _first_bad("active_params_b", over, a, "active parameters exceed total")
+        tdp: Any
+        bw: Any
+        fl: Any
+        bpp: Any
+        idle_w: Any
+        if inv is None:
+            tdp, bw, fl, bpp, idle_w = tdp_u[0], bw_u[0], fl_u[0], bpp_u[0], idle_u[0]
+        else:
+            iz = inv[z]
+            tdp, bw, fl, bpp, idle_w = tdp_u[iz], bw_u[iz], fl_u[iz], bpp_u[iz], idle_u[iz]
+        decode, prefill, _, gpu_s = decode_prefill_energy_j(
+            c["total_params_b"],
+            c["active_params_b"],
+            c["num_gpus"],
+            c["batch_size"],
+            c["input_tokens"],
+            c["output_tokens"],
+            tdp,
+            bw,
+            fl,
+            bpp,
+            cal,
+        )
+        gpu_j = decode + prefill
+        host = host_power_per_gpu_w * gpu_s
+        idle: Any
+        if util is None:
+            idle = 0.0
+        else:
+            u = util[z]
+            bad = ~((u > 0.0) & (u <= 1.0))
+            if bad.any():
+                raise _first_bad("utilisation_frac", bad, a, "must be in (0, 1]")
+            idle = idle_w * gpu_s * (1.0 - u) / u
+        it = gpu_j + host + idle
+        pue_j = (c["pue"] - 1.0) * it
+        out["gpu_energy_j"][z] = gpu_j
+        out["gpu_energy_low_j"][z] = gpu_j * lo_f
+        out["gpu_energy_high_j"][z] = gpu_j * hi_f
+        out["host_energy_j"][z] = host
+        out["idle_energy_j"][z] = idle
+        out["pue_overhead_j"][z] = pue_j
+        out["energy_j_total"][z] = it + pue_j
+        out["gpu_seconds_s"][z] = gpu_s
+    return LLMEstimateArrays(**out)
