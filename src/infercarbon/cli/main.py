@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "benchmark",
     "regions",
     "grid",
+    "grid_intensity",
+    "grid_marginal",
 )
 
 app = typer.Typer(

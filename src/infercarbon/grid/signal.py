@@ -164,6 +164,10 @@ class IntensitySeries:
         if self.resolution_s is None:
             return np.zeros_like(idx)
         bad = (idx < 0) | (t >= self.end_utc)
+        # a series may have holes (intervals dropped for missing data): a time in a hole is
+        # outside the signal, not in the step before it
+        step = np.timedelta64(self.resolution_s, "s")
+        bad |= t >= self.start_utc[np.clip(idx, 0, None)] + step
         if bad.any():
             first = t[np.argmax(bad)]
             raise InputError(
@@ -200,9 +204,15 @@ class IntensitySeries:
             raise InputError("an interval ends before it starts", field="end_utc")
         if self.resolution_s is None:
             return np.full(a.shape, arr[0])
-        self._index(a)
+        ia = self._index(a)
         last = b - _NS  # end is exclusive
-        self._index(np.maximum(last, a))
+        ib = self._index(np.maximum(last, a))
+        step_td = np.timedelta64(self.resolution_s, "s")
+        holes = self.start_utc[ib] - self.start_utc[ia] != (ib - ia) * step_td
+        if holes.any():
+            raise InputError(
+                f"interval starting {a[np.argmax(holes)]} spans a hole in the signal "
+                f"{self.region} (missing data)", field="time_utc")
         # cumulative integral of value x time at step boundaries, in value*ns
         step_ns = np.int64(self.resolution_s) * np.int64(1_000_000_000)
         cum = np.concatenate([[0.0], np.cumsum(arr * float(step_ns))])

@@ -1,0 +1,90 @@
+"""``infercarbon grid intensity``: the bundled location-average series as CSV or JSON.
+
+Example::
+
+    infercarbon grid intensity --region ERCOT --from 2022-01-01 --to 2022-06-01 \\
+        --basis lifecycle --resolution 1h --format csv
+
+prints ``time_utc,intensity_g_per_kwh,low,high`` rows (``--to`` is exclusive; dates are UTC).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import datetime
+from typing import cast
+
+import numpy as np
+import typer
+
+from infercarbon.cli._common import print_json
+from infercarbon.cli.grid import grid_app
+from infercarbon.errors import InputError
+from infercarbon.grid.series import Resolution, regional_intensity
+from infercarbon.grid.signal import Basis
+
+
+def _parse_when(value: str, field: str) -> np.datetime64:
+    v = value.strip().rstrip("Z")
+    try:
+        dt = datetime.fromisoformat(v)
+    except ValueError as exc:
+        raise InputError(f"{value!r} is not a date or ISO date-time (UTC), e.g. 2022-01-01",
+                         field=field) from exc
+    if dt.tzinfo is not None:
+        raise InputError("give UTC times without an offset (or with Z)", field=field)
+    return np.datetime64(dt.replace(tzinfo=None), "s")
+
+
+def intensity(
+    region: str = typer.Option(..., "--region", help="Region with a bundled series (ERCOT)."),
+    start: str = typer.Option(..., "--from", help="Start (UTC date or date-time), inclusive."),
+    end: str = typer.Option(..., "--to", help="End (UTC date or date-time), exclusive."),
+    basis: str = typer.Option("lifecycle", "--basis", help="lifecycle or direct."),
+    resolution: str = typer.Option("1h", "--resolution", help="1h or 15min."),
+    fmt: str = typer.Option("csv", "--format", help="csv or json."),
+) -> None:
+    """Print the location-average intensity series with its low/high range."""
+    if basis not in ("lifecycle", "direct"):
+        raise InputError(f"must be lifecycle or direct, got {basis!r}", field="--basis")
+    if resolution not in ("1h", "15min"):
+        raise InputError(f"must be 1h or 15min, got {resolution!r}", field="--resolution")
+    if fmt not in ("csv", "json"):
+        raise InputError(f"must be csv or json, got {fmt!r}", field="--format")
+    a, b = _parse_when(start, "--from"), _parse_when(end, "--to")
+    if b <= a:
+        raise InputError("--to must be after --from", field="--to")
+    series = regional_intensity(region, cast(Basis, basis), cast(Resolution, resolution))
+    first, stop = series.start_utc[0], series.end_utc
+    if a < first.astype("datetime64[s]") or b > stop.astype("datetime64[s]"):
+        raise InputError(
+            f"[{a}, {b}) is outside the bundled {series.region} series "
+            f"[{first.astype('datetime64[s]')}Z, {stop.astype('datetime64[s]')}Z)",
+            field="--from/--to")
+    s = series.slice(a, b)
+    times = [str(t) + "Z" for t in s.start_utc.astype("datetime64[s]")]
+    cols = (s.intensity_g_per_kwh, s.low_g_per_kwh, s.high_g_per_kwh)
+    if fmt == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["time_utc", "intensity_g_per_kwh", "low", "high"])
+        w.writerows(
+            [t, f"{v:.2f}", f"{lo:.2f}", f"{hi:.2f}"]
+            for t, v, lo, hi in zip(times, *(c.tolist() for c in cols), strict=True))
+        return
+    p = s.provenance
+    print_json({
+        "region": s.region, "kind": s.kind, "basis": s.basis, "resolution_s": s.resolution_s,
+        "provenance": {"source": p.source, "version": p.version, "method": p.method,
+                       "licence": p.licence, "label": p.label, "notes": list(p.notes)},
+        "columns": ["time_utc", "intensity_g_per_kwh", "low", "high"],
+        "rows": [
+            {"time_utc": t, "intensity_g_per_kwh": round(v, 2), "low": round(lo, 2),
+             "high": round(hi, 2)}
+            for t, v, lo, hi in zip(times, *(c.tolist() for c in cols), strict=True)],
+    })
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``intensity`` to the ``grid`` group (``app`` is the root; the group is shared)."""
+    grid_app.command("intensity")(intensity)

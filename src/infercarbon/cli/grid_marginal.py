@@ -1,0 +1,141 @@
+"""``infercarbon grid marginal`` and ``infercarbon grid compare``.
+
+``grid marginal`` prints one row per input interval: ``time, mef_g_per_kwh, ci_low, ci_high,
+method, marginal``.  ``grid compare`` tabulates average vs marginal intensity by local hour
+and season for a bundled region and writes an SVG plot.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from infercarbon.cli._common import console, print_json
+from infercarbon.cli.grid import grid_app
+from infercarbon.errors import InputError
+
+
+def _parse_fuel(spec: str) -> tuple[str, str]:
+    col, sep, fuel = spec.rpartition("=")
+    if not sep or not col or not fuel:
+        raise InputError(f"{spec!r}: use COLUMN=FUEL, e.g. --fuel 'Gas-CC=gas_cc'", field="fuel")
+    return col, fuel
+
+
+@grid_app.command("marginal")
+def marginal(
+    csv_path: Annotated[Path, typer.Option("--csv", help="Operator table (CSV, header row).")],
+    time_col: str = typer.Option(..., "--time", help="Time column (interval start)."),
+    load_col: str = typer.Option(..., "--load", help="Load column (mean MW per interval "
+                                 "unless --load-unit)."),
+    method: str = typer.Option("regression", "--method", help="regression | merit-order"),
+    emissions_col: str | None = typer.Option(None, "--emissions",
+                                             help="Emissions per interval column."),
+    emissions_unit: str = typer.Option("kg", "--emissions-unit", help="kg | t | lb | g"),
+    fuel: Annotated[list[str] | None, typer.Option(
+        "--fuel", help="COL=FUEL generation column (repeatable), same unit as load.")] = None,
+    bins: str = typer.Option("decile", "--bins", help="decile | hour-season | both | none"),
+    load_unit: str = typer.Option("MW", "--load-unit", help="MW | MWh | kW | kWh"),
+    region: str | None = typer.Option(None, "--region", help="ERCOT | DE (merit order; "
+                                      "region-specific fuel rates)"),
+    basis: str = typer.Option("direct", "--basis", help="direct | lifecycle (fuel columns)"),
+    ci: str = typer.Option("hc1", "--ci", help="hc1 | ols | bootstrap"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the block bootstrap."),
+    tz: str | None = typer.Option(None, "--tz", help="IANA zone for hour/season bins "
+                                  "(default: the times as written)."),
+    time_format: str | None = typer.Option(None, "--time-format",
+                                           help="strptime format of the time column."),
+    fmt: str = typer.Option("csv", "--format", help="csv | json"),
+) -> None:
+    """Marginal emission factor of every interval of an operator table."""
+    from infercarbon.grid.marginal.calendar import to_local
+    from infercarbon.grid.marginal.pipeline import marginal_for_table
+    from infercarbon.grid.marginal.table import infer_interval_s, read_table
+
+    if fmt not in ("csv", "json"):
+        raise InputError("must be csv or json", field="format")
+    fuel_specs = [_parse_fuel(s) for s in fuel or []]
+    cols = [load_col, *([emissions_col] if emissions_col else []), *(c for c, _ in fuel_specs)]
+    tab = read_table(csv_path, list(dict.fromkeys(cols)), time_col=time_col,
+                     time_format=time_format)
+    interval_s = infer_interval_s(tab.time, column=time_col, path=tab.path, rows=tab.rows)
+    t_local = to_local(tab.time, tz) if tz else None
+    rng = np.random.default_rng(seed) if ci == "bootstrap" else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = marginal_for_table(
+            tab.time, tab.columns[load_col], method=method,
+            emissions=tab.columns[emissions_col] if emissions_col else None,
+            emissions_unit=emissions_unit,
+            fuel_columns=[(tab.columns[c], f) for c, f in fuel_specs], bins=bins,
+            load_unit=load_unit, region=region, basis=basis, ci=ci, rng=rng,
+            time_local=t_local, interval_s=interval_s)
+    for caught_warning in caught:
+        print(f"warning: {caught_warning.message}", file=sys.stderr)
+    suffix = "Z" if tab.has_offset else ""
+    times = [f"{s}{suffix}" for s in np.datetime_as_string(out.time, unit="s")]
+    if fmt == "json":
+        print_json({
+            "method": out.method, "interval_s": out.interval_s, "notes": out.notes,
+            "rows": [{"time": times[i], "mef_g_per_kwh": float(out.mef_g_per_kwh[i]),
+                      "ci_low": float(out.ci_low_g_per_kwh[i]),
+                      "ci_high": float(out.ci_high_g_per_kwh[i]), "method": out.method,
+                      "marginal": out.marginal[i]} for i in range(len(times))],
+        })
+        return
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["time", "mef_g_per_kwh", "ci_low", "ci_high", "method", "marginal"])
+    for i in range(len(times)):
+        w.writerow([times[i], f"{out.mef_g_per_kwh[i]:.3f}", f"{out.ci_low_g_per_kwh[i]:.3f}",
+                    f"{out.ci_high_g_per_kwh[i]:.3f}", out.method, out.marginal[i]])
+
+
+@grid_app.command("compare")
+def compare(
+    region: str = typer.Option("ERCOT", "--region", help="Bundled region (ERCOT)."),
+    out: Annotated[Path | None, typer.Option("--out", help="Write the plot (.svg).")] = None,
+    basis: str = typer.Option("direct", "--basis", help="direct | lifecycle"),
+    fmt: str = typer.Option("table", "--format", help="table | json"),
+) -> None:
+    """Average vs marginal intensity by hour of day and season, as a table and a plot."""
+    from infercarbon.grid.marginal.compare import render_svg
+    from infercarbon.grid.marginal.ercot_compare import ercot_average_vs_marginal
+
+    if region.upper() != "ERCOT":
+        raise InputError("only ERCOT has a bundled generation series", field="region")
+    if out is not None and out.suffix.lower() != ".svg":
+        raise InputError("only SVG is written (matplotlib is not a dependency); use .svg",
+                         field="out")
+    if basis not in ("direct", "lifecycle"):
+        raise InputError("basis must be direct or lifecycle", field="basis")
+    tab, meta = ercot_average_vs_marginal(basis=basis)  # type: ignore[arg-type]
+    rows = tab.rows()
+    if out is not None:
+        out.write_text(render_svg(tab, title=f"ERCOT {meta['period']}: average vs marginal "
+                                  f"({basis}) by local hour and season"), encoding="utf-8")
+    if fmt == "json":
+        print_json({**meta, "share_marginal_above_average": tab.share_marginal_above_average(),
+                    "rows": rows, "plot": str(out) if out else None})
+        return
+    from rich.table import Table
+
+    t = Table(title=f"ERCOT {meta['period']} — average vs marginal (g CO2e/kWh, {basis})")
+    for c in ("season", "hour", "n", "average", "marginal", "ratio"):
+        t.add_column(c, justify="right")
+    for r in rows:
+        t.add_row(r["season"], str(r["hour"]), str(r["n"]), f"{r['average_g_per_kwh']:.0f}",
+                  f"{r['marginal_g_per_kwh']:.0f}", f"{r['marginal_over_average']:.2f}")
+    console.print(t)
+    console.print(f"marginal above average in {tab.share_marginal_above_average():.0%} of "
+                  f"season-hour cells; method {meta['method']}"
+                  + (f"; plot written to {out}" if out else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Commands are attached to ``grid_app`` at import; nothing else to add."""

@@ -1,0 +1,227 @@
+"""Merit-order marginal emissions from an observed fuel mix and a bundled unit inventory.
+
+Glue between :mod:`.inventory` (stacks per year and season) and :mod:`.merit_order`
+(vectorised dispatch): fuels of the observed mix are split into *stack* fuels (coal,
+lignite, gas, oil — met by the supply stack) and *must-run* fuels (everything else: nuclear,
+wind, solar, hydro, biomass, other), and the residual load ``load - must-run`` is dispatched
+against the stack of the interval's year and season.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from infercarbon.errors import InputError
+from infercarbon.grid.marginal.calendar import SEASONS, season_index
+from infercarbon.grid.marginal.inventory import (
+    FuelCo2,
+    Inventory,
+    StackInfo,
+    build_region_stack,
+)
+from infercarbon.grid.marginal.merit_order import MeritOrderResult, SupplyStack, dispatch_groups
+
+__all__ = ["MeritOrderRun", "TableMarginal", "is_stack_fuel", "marginal_for_table",
+           "merit_order_from_mix"]
+
+FloatArray = npt.NDArray[np.float64]
+_STACK_PREFIXES = ("coal", "lignite", "hard_coal", "hard coal", "gas", "natural gas",
+                   "natural_gas", "oil", "diesel", "petroleum", "fossil")
+
+
+def is_stack_fuel(fuel: str) -> bool:
+    """True for fuels met by the dispatchable stack (coal, lignite, gas, oil, diesel).
+
+    >>> [is_stack_fuel(f) for f in ("Gas-CC", "coal", "wind", "nuclear")]
+    [True, True, False, False]
+    """
+    f = fuel.strip().lower()
+    return f.startswith(_STACK_PREFIXES)
+
+
+@dataclass(frozen=True)
+class MeritOrderRun:
+    """A dispatch over a period: per-interval result plus what went into each stack."""
+
+    result: MeritOrderResult
+    residual_mw: FloatArray
+    must_run_mw: FloatArray
+    stacks: list[SupplyStack]
+    infos: list[StackInfo]
+    group: npt.NDArray[np.int64]
+
+
+def merit_order_from_mix(
+    time_utc: npt.NDArray[np.datetime64],
+    load_mw: npt.ArrayLike,
+    mix_mw: npt.ArrayLike,
+    fuels: Sequence[str],
+    *,
+    inventory: Inventory,
+    co2: FuelCo2,
+    interval_s: int,
+    time_local: npt.NDArray[np.datetime64] | None = None,
+    availability_frac: dict[str, float] | None = None,
+    heat_rate_scale: dict[str, float] | None = None,
+    fuel_price_override: dict[str, float] | None = None,
+    band_frac: float = 0.03,
+) -> MeritOrderRun:
+    """Dispatch ``load - must-run`` against the inventory's stack for each year x season.
+
+    Parameters
+    ----------
+    time_utc : datetime64 array
+        Interval starts (UTC); the year picks fuel prices and the fleet in service.
+    load_mw : array
+        Mean load of each interval [MW].
+    mix_mw : array (n, k)
+        Observed generation by fuel, mean power [MW]; only must-run columns are used.
+    fuels : k names
+        Fuel of each column (see :func:`is_stack_fuel`).
+    time_local : datetime64 array, optional
+        Wall-clock times for the season (capability ratings); defaults to ``time_utc``.
+    """
+    t = np.asarray(time_utc, dtype="datetime64[s]")
+    load = np.asarray(load_mw, dtype=np.float64)
+    mix = np.asarray(mix_mw, dtype=np.float64)
+    if mix.ndim != 2 or mix.shape != (len(t), len(fuels)) or load.shape != (len(t),):
+        raise InputError("mix must be (n, k) with n times, n loads and k fuel names",
+                         field="mix_mw")
+    must = np.array([not is_stack_fuel(f) for f in fuels], dtype=bool)
+    must_run = mix[:, must].sum(axis=1) if must.any() else np.zeros(len(t))
+    residual = load - must_run
+    tl = t if time_local is None else np.asarray(time_local, dtype="datetime64[s]")
+    year = t.astype("datetime64[Y]").astype(np.int64) + 1970
+    season = season_index(tl)
+    key = year * 4 + season
+    uniq, group = np.unique(key, return_inverse=True)
+    stacks: list[SupplyStack] = []
+    infos: list[StackInfo] = []
+    for k in uniq.tolist():  # one stack per year x season present (a handful)
+        st, info = build_region_stack(
+            inventory, year=int(k // 4), season=SEASONS[int(k % 4)], co2=co2,
+            availability_frac=availability_frac, heat_rate_scale=heat_rate_scale,
+            fuel_price_override=fuel_price_override)
+        stacks.append(st)
+        infos.append(info)
+    res = dispatch_groups(stacks, group, residual, interval_s=interval_s, band_frac=band_frac)
+    return MeritOrderRun(res, residual, must_run, stacks, infos, group.astype(np.int64))
+
+
+# ----------------------------------------------------------------- user tables
+EMISSIONS_UNITS_G: dict[str, float] = {"g": 1.0, "kg": 1_000.0, "t": 1_000_000.0,
+                                       "lb": 453.59237}
+#: energy of one interval [kWh] per unit of the load column, given interval hours
+LOAD_UNITS: tuple[str, ...] = ("MW", "MWh", "kW", "kWh")
+
+
+def _to_kwh(x: FloatArray, unit: str, hours: float) -> FloatArray:
+    if unit == "MW":
+        return x * 1000.0 * hours
+    if unit == "MWh":
+        return x * 1000.0
+    if unit == "kW":
+        return x * hours
+    if unit == "kWh":
+        return x
+    raise InputError(f"load unit must be one of {', '.join(LOAD_UNITS)}", field="load-unit")
+
+
+@dataclass(frozen=True)
+class TableMarginal:
+    """Per-interval output of :func:`marginal_for_table`."""
+
+    time: npt.NDArray[np.datetime64]
+    mef_g_per_kwh: FloatArray
+    ci_low_g_per_kwh: FloatArray
+    ci_high_g_per_kwh: FloatArray
+    method: str
+    marginal: list[str]
+    interval_s: int
+    notes: list[str]
+
+
+def marginal_for_table(
+    time: npt.NDArray[np.datetime64],
+    load: FloatArray,
+    *,
+    method: str,
+    emissions: FloatArray | None = None,
+    emissions_unit: str = "kg",
+    fuel_columns: Sequence[tuple[FloatArray, str]] = (),
+    bins: str = "decile",
+    load_unit: str = "MW",
+    region: str | None = None,
+    basis: str = "direct",
+    ci: str = "hc1",
+    rng: np.random.Generator | None = None,
+    time_local: npt.NDArray[np.datetime64] | None = None,
+    interval_s: int,
+) -> TableMarginal:
+    """Marginal factors for an operator-style table (the ``grid marginal`` CLI core).
+
+    ``load`` and the fuel columns are in ``load_unit`` (mean MW over each interval by
+    default); ``emissions`` is the interval total in ``emissions_unit``.  Regression uses
+    either the emissions column or the fuel columns (emissions = Σ generation x fuel rate
+    from :mod:`infercarbon.grid.factors`); merit order uses the bundled inventory of
+    ``region`` with the fuel columns as the observed mix.
+    """
+    from infercarbon.grid import factors
+    from infercarbon.grid.marginal.inventory import default_fuel_co2, load_inventory
+    from infercarbon.grid.marginal.regression import regress_fuel_mix, regress_mef
+
+    hours = interval_s / 3600.0
+    load_kwh = _to_kwh(np.asarray(load, dtype=np.float64), load_unit, hours)
+    fuels = [factors.canonical_fuel(f) for _, f in fuel_columns]
+    notes: list[str] = []
+    if method == "regression":
+        if (emissions is None) == (not fuel_columns):
+            raise InputError("give either --emissions or --fuel columns (not both)",
+                             field="emissions")
+        kwargs: dict[str, Any] = {"bins": bins, "ci": ci, "rng": rng, "interval_s": interval_s,
+                                  "time_local": time_local}
+        if emissions is not None:
+            if emissions_unit not in EMISSIONS_UNITS_G:
+                raise InputError(f"must be one of {', '.join(EMISSIONS_UNITS_G)}",
+                                 field="emissions-unit")
+            res = regress_mef(time, load_kwh, emissions * EMISSIONS_UNITS_G[emissions_unit],
+                              **kwargs)
+        else:
+            if basis not in ("direct", "lifecycle"):
+                raise InputError("basis must be direct or lifecycle", field="basis")
+            rates = np.array([factors.fuel_rate(f, basis, region=region).value  # type: ignore[arg-type]
+                              for f in fuels])
+            gen = np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
+            res = regress_fuel_mix(time, gen, rates, fuels, load_kwh=load_kwh, **kwargs)
+        notes.extend(res.notes)
+        marg = res.marginal_fuel or list(np.asarray(res.bins.label, dtype=object)[res.bin_id])
+        return TableMarginal(res.time, res.mef_g_per_kwh, res.low_g_per_kwh,
+                             res.high_g_per_kwh, res.method, [str(m) for m in marg],
+                             interval_s, notes)
+    if method == "merit-order":
+        if not region:
+            raise InputError("merit order needs --region (ERCOT or DE)", field="region")
+        if not fuel_columns:
+            raise InputError("merit order needs the observed mix as --fuel COL=FUEL columns",
+                             field="fuel")
+        if basis != "direct":
+            raise InputError("merit order gives direct (combustion) rates only", field="basis")
+        inv = load_inventory(region)
+        mix_mw = np.column_stack([_to_kwh(c, load_unit, hours) / (1000.0 * hours)
+                                  for c, _ in fuel_columns])
+        load_mw = load_kwh / (1000.0 * hours)
+        run = merit_order_from_mix(time, load_mw, mix_mw, fuels, inventory=inv,
+                                   co2=default_fuel_co2(inv.region), interval_s=interval_s,
+                                   time_local=time_local)
+        for info in run.infos:
+            notes.extend(info.notes)
+        r = run.result
+        marg = [f"{u} ({f})" for u, f in zip(r.unit_id, r.fuel, strict=True)]
+        return TableMarginal(time, r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh,
+                             r.method, marg, interval_s, notes)
+    raise InputError("method must be regression or merit-order", field="method")
