@@ -117,3 +117,12 @@ def test_ercot_fuel_map_is_canonical() -> None:
     assert set(ERCOT_FUEL_MAP.values()) <= set(FUELS)
     assert canonical_fuel("Gas-CC") == "gas_cc"
     assert canonical_fuel("Gas") == "gas_non_cc"
+
+
+def test_lhv_efficiency_is_converted_to_hhv_heat_input() -> None:
+    """OPSD-style LHV efficiencies: the HHV-based EPA factor applies to more heat input."""
+    hhv = float(direct_rate_from_efficiency("gas_cc", 0.55))
+    lhv = float(direct_rate_from_efficiency("gas_cc", 0.55, heating_value="lhv"))
+    assert abs(lhv / hhv - 1 / 0.90) < 1e-12
+    coal = float(direct_rate_from_efficiency("coal", 0.40, heating_value="lhv"))
+    assert abs(coal / float(direct_rate_from_efficiency("coal", 0.40)) - 1 / 0.945) < 1e-12

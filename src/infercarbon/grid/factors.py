@@ -54,6 +54,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from types import MappingProxyType
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +67,7 @@ from infercarbon.units import J_PER_MMBTU, J_PER_MWH
 __all__ = [
     "ERCOT_FUEL_MAP",
     "FUELS",
+    "HHV_PER_LHV",
     "MMBTU_PER_MWH",
     "REGIONS",
     "canonical_fuel",
@@ -278,14 +280,36 @@ def direct_rate_from_heat_rate(
     return np.asarray(ef.co2e * hr / 1000.0)
 
 
+#: Higher/lower heating value ratio by fuel.  IEA Energy Statistics Manual (2005), ch. 1: the
+#: net calorific value is typically 5-6 % below the gross value for solid and liquid fuels and
+#: about 10 % below it for natural gas; we take 5.5 % and 10 %.
+HHV_PER_LHV: dict[str, float] = {
+    "coal": 1 / 0.945, "lignite": 1 / 0.945, "oil": 1 / 0.945, "biomass": 1 / 0.945,
+    "gas": 1 / 0.90, "gas_cc": 1 / 0.90, "gas_ct": 1 / 0.90, "gas_steam": 1 / 0.90,
+    "gas_ic": 1 / 0.90, "gas_non_cc": 1 / 0.90, "other": 1 / 0.90,
+}
+
+
 def direct_rate_from_efficiency(
-    fuel: str, efficiency_frac: npt.ArrayLike, *, region: str | None = None
+    fuel: str,
+    efficiency_frac: npt.ArrayLike,
+    *,
+    region: str | None = None,
+    heating_value: Literal["hhv", "lhv"] = "hhv",
 ) -> FloatArray:
-    """Direct rate [g CO2e/kWh] from net electrical efficiency (0..1]: heat rate = 3.412/eff."""
+    """Direct rate [g CO2e/kWh] from net electrical efficiency (0..1]: heat rate = 3.412/eff.
+
+    The EPA factors are per MMBtu of *higher* heating value.  European plant lists (OPSD)
+    report efficiency on the *lower* heating value: pass ``heating_value="lhv"`` and the heat
+    input is converted to HHV with :data:`HHV_PER_LHV`.
+    """
     eff = np.asarray(efficiency_frac, dtype=np.float64)
     if not np.isfinite(eff).all() or (eff <= 0).any() or (eff > 1).any():
         raise InputError("efficiency must be in (0, 1]", field="efficiency_frac")
-    return direct_rate_from_heat_rate(fuel, MMBTU_PER_MWH / eff, region=region)
+    if heating_value not in ("hhv", "lhv"):
+        raise InputError("heating_value must be 'hhv' or 'lhv'", field="heating_value")
+    ratio = HHV_PER_LHV.get(canonical_fuel(fuel), 1.0) if heating_value == "lhv" else 1.0
+    return direct_rate_from_heat_rate(fuel, MMBTU_PER_MWH * ratio / eff, region=region)
 
 
 def _direct(fuel: str, region: str) -> Figure:

@@ -338,10 +338,10 @@ FACTOR_FUEL = {"coal": "coal", "gas": "gas", "oil": "oil", "lignite": "lignite",
 def default_fuel_co2(region: str | None = None) -> FuelCo2:
     """Fuel factors from :mod:`infercarbon.grid.factors` (EPA per-MMBtu CO2e factors).
 
-    Note: EPA factors are per MMBtu of higher heating value; OPSD efficiencies are net
-    (lower heating value), so German rates from efficiencies are low by the HHV/LHV ratio
-    (about 5 % for coal, 10 % for gas, more for wet lignite) until the factors module
-    offers LHV-basis factors.
+    EPA factors are per MMBtu of higher heating value; OPSD efficiencies are net electrical
+    efficiencies on the lower heating value, so the efficiency route converts LHV heat input
+    to HHV (``heating_value="lhv"``).  German lignite is still taken at the US EPA lignite
+    factor, which is lower than German lignite's (UBA); rates for DE lignite are low.
     """
     from infercarbon.grid import factors
 
@@ -350,8 +350,8 @@ def default_fuel_co2(region: str | None = None) -> FuelCo2:
                                                         region=region)) / 10.0
 
     def per_eff(fuel: str) -> float:
-        return float(factors.direct_rate_from_efficiency(FACTOR_FUEL.get(fuel, fuel), 0.5,
-                                                         region=region)) * 0.5
+        return float(factors.direct_rate_from_efficiency(
+            FACTOR_FUEL.get(fuel, fuel), 0.5, region=region, heating_value="lhv")) * 0.5
 
     return FuelCo2(per_hr, per_eff, "infercarbon.grid.factors (US EPA eGRID static)")
 
