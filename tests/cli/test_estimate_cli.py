@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from infercarbon.cli.main import main
@@ -97,3 +98,30 @@ def test_human_output_shows_assumptions(
     out = capsys.readouterr().out
     assert "Assumptions" in out and "operational_location" in out and "embodied" in out
     assert "Sources" in out and "[1]" in out
+
+
+def test_time_resolved_signals_for_a_bundled_region(capsys: pytest.CaptureFixture[str]) -> None:
+    """ERCOT at a given hour: that hour's average and marginal intensity, both reported."""
+    from infercarbon.grid import catalogue
+
+    d = run_json(capsys, "--energy-j", "3600000", "--region", "ERCOT", "--pue", "1",
+                 "--time-utc", "2021-07-15T22:00Z")
+    hour = np.datetime64("2021-07-15T22:00")
+    loc = float(catalogue.hourly_location(d["region"]).at(hour)[0][0])
+    mef = float(catalogue.hourly_marginal(d["region"]).at(hour)[0][0])
+    assert math.isclose(d["intensity_g_per_kwh"]["location"], loc)
+    assert math.isclose(d["intensity_g_per_kwh"]["marginal"], mef)
+    items = {li["name"]: li for li in d["line_items"]}
+    assert math.isclose(items["operational_marginal"]["emissions_g"], mef)  # 1 kWh
+    assert items["operational_marginal"]["scope"] == "memo_consequential"
+    assert not items["operational_marginal"]["in_total"]
+    assert math.isclose(d["total_location_g"], loc)
+
+
+def test_time_for_a_region_without_a_series_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "--energy-j", "1", "--region", "FR", "--time-utc",
+                 "2021-07-15T22:00Z"]) == 2
+    assert "no hourly series is bundled" in capsys.readouterr().err
+    assert main(["estimate", "--energy-j", "1", "--region", "ERCOT", "--time-utc",
+                 "yesterday"]) == 2
+    assert "time_utc" in capsys.readouterr().err

@@ -368,7 +368,7 @@ def footprint(r: FootprintRequest) -> Footprint:
                      "marginal")
             continue
         label = inp.label if inp.label.startswith("fallback") else (
-            "measured" if r.energy_j.label == "measured" else r.energy_j.label)
+            f"{r.energy_j.label} energy x {inp.label} intensity")
         add(f"operational_{basis}", f"operational_{basis}", label=label,
             source=f"energy: {r.energy_j.source}; intensity: {inp.source}",
             scope=scopes[basis if basis != "marginal" else "marginal"],
@@ -410,8 +410,10 @@ def footprint(r: FootprintRequest) -> Footprint:
             scope=scopes["embodied"], basis="both", in_total=True,
             note="device embodied carbon / lifetime x wall-clock share (device time / utilisation)")
     else:
-        why = ("no embodied figure published for this device class" if r.embodied_kg is None
-               else "device time or utilisation unknown")
+        why = ("no embodied figure for the device (give --tier or --embodied-kg; none is "
+               "published for T0)" if r.embodied_kg is None
+               else "device time or utilisation unknown (give --latency-s/--tier and "
+                    "--utilisation or a duty cycle)")
         excluded("embodied", why, scopes["embodied"], "both")
     if "training" in point:
         tr = inputs["training_t"]

@@ -19,9 +19,12 @@ import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
+
 from infercarbon.accounting.footprint import Footprint, FootprintRequest, Input, footprint
-from infercarbon.accounting.uncertainty import Dist, Fixed, parse_quantity
+from infercarbon.accounting.uncertainty import Dist, Fixed, Triangular, parse_quantity
 from infercarbon.errors import FallbackWarning, InputError
+from infercarbon.grid.signal import Basis
 from infercarbon.reference import seed
 from infercarbon.units import S_PER_YEAR
 
@@ -60,6 +63,10 @@ class EstimateOptions:
     market_intensity_g_per_kwh: Q = None
     marginal_intensity_g_per_kwh: Q = None
     operating_model: str | None = None
+    #: when given, regions with a bundled hourly series (ERCOT) get the location-average and
+    #: marginal intensity of the inference's own interval instead of the annual average
+    time_utc: str | None = None
+    basis: str = "lifecycle"
     samples: int = 10_000
     seed: int = 0
 
@@ -130,6 +137,14 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
                     f"annual location-based average, {region.basis} basis", loc.vintage)
     market = _q("intensity_market_g_per_kwh", o.market_intensity_g_per_kwh, "g_per_kwh")
     marginal = _q("intensity_marginal_g_per_kwh", o.marginal_intensity_g_per_kwh, "g_per_kwh")
+    if o.time_utc is not None:
+        span_s = latency.central if latency is not None else 0.0
+        if o.intensity_g_per_kwh is None:
+            loc = _interval_signal("intensity_location_g_per_kwh", region.region_id, o,
+                                   span_s, marginal=False)
+        if marginal is None:
+            marginal = _interval_signal("intensity_marginal_g_per_kwh", region.region_id, o,
+                                        span_s, marginal=True)
 
     # ---- facility
     if o.pue is not None:
@@ -201,13 +216,41 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     )
 
 
+def _parse_time(text: str) -> np.datetime64:
+    t = text.strip().removesuffix("Z").removesuffix("+00:00")
+    try:
+        return np.datetime64(t, "s")
+    except ValueError:
+        raise InputError(f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T22:00Z)",
+                         field="time_utc") from None
+
+
+def _interval_signal(name: str, region_id: str, o: EstimateOptions, span_s: float, *,
+                     marginal: bool) -> Input:
+    """The bundled hourly signal over the inference's interval (time-weighted = energy-weighted
+    at constant power)."""
+    from infercarbon.grid import catalogue
+
+    if o.basis not in ("direct", "lifecycle"):
+        raise InputError("basis must be direct or lifecycle", field="basis")
+    basis: Basis = "direct" if o.basis == "direct" else "lifecycle"
+    series = (catalogue.hourly_marginal if marginal else catalogue.hourly_location)(
+        region_id, basis)
+    start = _parse_time(o.time_utc or "")
+    end = start + np.timedelta64(round(span_s * 1e9), "ns")
+    v, lo, hi = (float(series.integrate(start, end, which=w)[0])
+                 for w in ("value", "low", "high"))
+    p = series.provenance
+    kind = "marginal" if marginal else "hourly location-average"
+    return Input(name, Triangular(lo, v, hi), "g_per_kwh", f"{p.source} ({p.version})",
+                 p.label, f"{kind} intensity at {o.time_utc}, {basis} basis; {p.method}")
+
+
 def _product(a: Dist, b: Dist) -> Dist:
     """Energy = power x latency: exact for points; for ranges, a triangular over the
     product's bounds with the product of the central values as mode."""
     if isinstance(a, Fixed) and isinstance(b, Fixed):
         return Fixed(a.value * b.value)
-    from infercarbon.accounting.uncertainty import Triangular
-
     return Triangular(a.low * b.low, a.central * b.central, a.high * b.high)
 
 

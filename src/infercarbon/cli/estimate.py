@@ -71,6 +71,12 @@ def estimate_cmd(
                                              "residual mix or instruments).")] = None,
     marginal_intensity: Annotated[str | None, typer.Option(
         "--marginal-intensity-g-per-kwh", help="Marginal intensity for the interval.")] = None,
+    time_utc: Annotated[str | None, typer.Option(
+        "--time-utc", help="When the inference ran (UTC). Regions with a bundled hourly "
+                           "series (ERCOT) then get that hour's average and marginal "
+                           "intensity.")] = None,
+    basis: Annotated[str, typer.Option(
+        help="direct | lifecycle, for hourly series.")] = "lifecycle",
     operating_model: Annotated[str | None, typer.Option(
         "--operating-model", help="owned | cloud | sold (sets the scopes).")] = None,
     samples: Annotated[int, typer.Option(help="Monte Carlo samples.")] = 10_000,
@@ -92,6 +98,7 @@ def estimate_cmd(
         embodied_kg=embodied_kg, lifetime_years=lifetime_years, intensity_g_per_kwh=intensity,
         market_intensity_g_per_kwh=market_intensity,
         marginal_intensity_g_per_kwh=marginal_intensity, operating_model=operating_model,
+        time_utc=time_utc, basis=basis,
         samples=samples, seed=seed,
     )
     with warnings.catch_warnings():
