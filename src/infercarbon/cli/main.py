@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "grid",
     "grid_intensity",
     "grid_marginal",
+    "grid_providers",
 )
 
 app = typer.Typer(
