@@ -9,8 +9,15 @@ from infercarbon.accounting.footprint import (
     footprint,
 )
 from infercarbon.accounting.scenario import EstimateOptions, build_request, estimate
+from infercarbon.accounting.serialize import (
+    ENGINE_VERSION,
+    inputs_hash,
+    request_from_inputs,
+    request_to_inputs,
+)
 
 __all__ = [
+    "ENGINE_VERSION",
     "EstimateOptions",
     "Footprint",
     "FootprintRequest",
@@ -19,4 +26,7 @@ __all__ = [
     "build_request",
     "estimate",
     "footprint",
+    "inputs_hash",
+    "request_from_inputs",
+    "request_to_inputs",
 ]
