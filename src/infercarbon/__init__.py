@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "Figure": "infercarbon.provenance",
     "InfercarbonError": "infercarbon.errors",
     "InputError": "infercarbon.errors",
+    "Meter": "infercarbon.instrument.meter",
     "Region": "infercarbon.reference.regions",
     "UnknownRegionError": "infercarbon.errors",
     "resolve_region": "infercarbon.reference.regions",

@@ -1,1 +1,20 @@
-"""attribution."""
+"""Attribution: split measured device energy over inference intervals, batches and tenants;
+idle policies; the conservation invariant."""
+
+from infercarbon.attribution.engine import Attribution, attribute, cumulative_from_power
+from infercarbon.attribution.idle import (
+    FOLLOW_FRAC_30_70,
+    IDLE_POLICIES,
+    IdlePolicy,
+    split_idle,
+)
+
+__all__ = [
+    "FOLLOW_FRAC_30_70",
+    "IDLE_POLICIES",
+    "Attribution",
+    "IdlePolicy",
+    "attribute",
+    "cumulative_from_power",
+    "split_idle",
+]

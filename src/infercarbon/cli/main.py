@@ -23,6 +23,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "grid_intensity",
     "grid_marginal",
     "grid_providers",
+    "sensors",
+    "measure",
+    "demo",
 )
 
 app = typer.Typer(

@@ -1,0 +1,229 @@
+"""``infercarbon measure``: run a command and meter its energy and emissions.
+
+::
+
+    infercarbon measure [--json] [--region DEU] [--sensor auto|...] [--tier T1] -- CMD ARGS...
+
+The energy source is auto-detected like ``infercarbon sensors``.  With the CPU model (no
+hardware counters) the command's **process tree** is metered: its CPU time (psutil) x the
+SPECpower-derived power per busy CPU; the machine's idle power over the same time is reported
+separately and not included.  With a hardware counter (NVML, RAPL, amd_energy) the reading is
+the whole device's energy while the command ran, every process included.  Emissions use the
+region's annual location-based intensity: ``--region``, else the environment variable
+``INFERCARBON_REGION``; with neither, emissions are not computed (and the output says so).
+
+With ``--json`` the command's own stdout is sent to stderr so that stdout holds only the JSON
+document.  The exit code is the command's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import warnings
+from functools import partial
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+from infercarbon.cli._common import console, print_json
+from infercarbon.errors import InputError
+from infercarbon.reference.regions import resolve_region
+from infercarbon.telemetry.base import Clock, EnergySource
+from infercarbon.telemetry.cpu_model import CpuModelSource
+from infercarbon.telemetry.detect import SOURCE_NAMES, detect
+from infercarbon.telemetry.sampler import Sampler
+from infercarbon.units import j_to_kwh
+
+REGION_ENV = "INFERCARBON_REGION"
+
+
+def run_metered(
+    command: list[str],
+    source: EnergySource,
+    *,
+    clock: Clock = time.monotonic_ns,
+    period_s: float = 0.1,
+    stdout: IO[str] | None = None,
+) -> dict[str, Any]:
+    """Run ``command`` to completion, reading ``source`` around it; return the raw figures."""
+    if not command:
+        raise InputError("give the command to run after --, e.g. -- python train.py",
+                         field="CMD")
+    polled = source.needs_polling or source.name == "rapl"  # rapl: guard counter wraparound
+    sampler = Sampler(source, clock=clock, period_s=period_s,
+                      mode="thread" if polled else "boundary")
+    busy0 = source.busy_cpu_s() if isinstance(source, CpuModelSource) else None
+    t0_ns, e0_j = sampler.start().readings()[0][-1], sampler.readings()[1][-1]
+    try:
+        proc = subprocess.Popen(command, stdout=stdout)
+    except (FileNotFoundError, PermissionError) as exc:
+        sampler.stop()
+        raise InputError(f"cannot run {command[0]!r}: {exc.strerror}", field="CMD") from exc
+    try:
+        exit_code = proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()
+        sampler.stop()
+        raise
+    sampler.stop()
+    t, e = sampler.readings()
+    out: dict[str, Any] = {
+        "command": command,
+        "exit_code": exit_code,
+        "duration_s": (int(t[-1]) - int(t0_ns)) / 1e9,
+        "energy_j": float(e[-1] - e0_j),
+        "readings": len(t),
+    }
+    if isinstance(source, CpuModelSource) and busy0 is not None:
+        out["busy_cpu_s"] = source.busy_cpu_s() - busy0
+    return out
+
+
+def _stderr_for_child() -> IO[str]:
+    """A real stderr stream (with a file descriptor) for the child's stdout under --json."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (AttributeError, OSError, ValueError):
+            continue
+    raise InputError("no stderr to send the command's output to under --json", field="--json")
+
+
+def _figure_range(source: EnergySource, raw: dict[str, Any]) -> tuple[float, float]:
+    if isinstance(source, CpuModelSource):
+        _, lo, hi = source.energy_range_j(raw["busy_cpu_s"], raw["duration_s"])
+        return lo, hi
+    power = getattr(source, "power_w", None)
+    if power is not None:  # constant source: scale its power range
+        lo_w, hi_w = power.range
+        return lo_w * raw["duration_s"], hi_w * raw["duration_s"]
+    return raw["energy_j"], raw["energy_j"]
+
+
+def measure_record(
+    source: EnergySource, raw: dict[str, Any], region: str | None, region_from: str | None,
+    notes: list[str],
+) -> dict[str, Any]:
+    """The ``--json`` contract of ``infercarbon measure``."""
+    e_lo, e_hi = _figure_range(source, raw)
+    rec: dict[str, Any] = {
+        **raw,
+        "energy_low_j": e_lo,
+        "energy_high_j": e_hi,
+        "sensor": source.name,
+        "method": source.method,
+        "label": source.label,
+        "accuracy_class": source.accuracy_class,
+    }
+    if isinstance(source, CpuModelSource):
+        rec["scope"] = f"process tree ({source.covers})"
+        rec["machine_idle_j"] = source.idle_power_w.value * raw["duration_s"]
+        rec["machine_idle_note"] = (
+            "the machine's modelled idle power over the run; not caused by the command and "
+            "not included in energy_j"
+        )
+    else:
+        rec["scope"] = "whole device(s), every process on them"
+    if region is None:
+        rec["region"] = None
+        rec["emissions_g"] = None
+        rec["emissions_note"] = (
+            f"not computed: no region given (pass --region, e.g. --region DEU, or set "
+            f"{REGION_ENV})"
+        )
+    else:
+        reg = resolve_region(region)
+        fig = reg.intensity_g_per_kwh
+        i_lo, i_hi = fig.range
+        rec["region"] = reg.region_id
+        rec["region_from"] = region_from
+        rec["intensity_g_per_kwh"] = fig.to_dict()
+        rec["emissions_g"] = j_to_kwh(raw["energy_j"]) * fig.value
+        rec["emissions_low_g"] = j_to_kwh(e_lo) * i_lo
+        rec["emissions_high_g"] = j_to_kwh(e_hi) * i_hi
+        rec["emissions_basis"] = f"location-based annual average ({reg.basis})"
+    rec["sensor_description"] = source.describe()
+    rec["warnings"] = notes
+    return rec
+
+
+def _print_human(rec: dict[str, Any]) -> None:
+    say = partial(console.print, markup=False, highlight=False, soft_wrap=True)
+    say(f"command:   {' '.join(rec['command'])}  (exit code {rec['exit_code']})")
+    say(f"duration:  {rec['duration_s']:.3f} s")
+    say(
+        f"energy:    {rec['energy_j']:.3f} J  (range {rec['energy_low_j']:.3f}.."
+        f"{rec['energy_high_j']:.3f} J; {rec['label']})"
+    )
+    if "busy_cpu_s" in rec:
+        say(f"cpu time:  {rec['busy_cpu_s']:.3f} CPU-s")
+    if "machine_idle_j" in rec:
+        say(
+            f"idle:      {rec['machine_idle_j']:.3f} J machine idle over the run, not included "
+            f"(with it: {rec['energy_j'] + rec['machine_idle_j']:.3f} J)"
+        )
+    say(f"scope:     {rec['scope']}")
+    if rec["emissions_g"] is None:
+        say(f"emissions: {rec['emissions_note']}")
+    else:
+        fig = rec["intensity_g_per_kwh"]
+        say(
+            f"emissions: {rec['emissions_g']:.6f} gCO2e  (range {rec['emissions_low_g']:.6f}.."
+            f"{rec['emissions_high_g']:.6f}; region {rec['region']}, {fig['value']:g} g/kWh, "
+            f"{rec['emissions_basis']}, {fig.get('vintage', '')})"
+        )
+    say(f"method:    {rec['sensor']} / {rec['method']} ({rec['accuracy_class']})")
+    for note in rec["warnings"]:
+        say(f"warning:   {note}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "measure",
+        context_settings={"allow_interspersed_args": False},
+    )
+    def measure(
+        command: Annotated[list[str], typer.Argument(
+            help="The command to run, after --.", show_default=False)],
+        json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        region: Annotated[str | None, typer.Option(
+            "--region", help=f"Grid region for emissions (else ${REGION_ENV}).")] = None,
+        sensor: Annotated[str, typer.Option(
+            "--sensor", help=f"auto or one of: {', '.join(SOURCE_NAMES)}.")] = "auto",
+        tier: Annotated[str | None, typer.Option(
+            "--tier", help="Seed tier id (T0..T6) for --sensor constant.")] = None,
+        period_s: Annotated[float, typer.Option(
+            "--period-s", help="Sampling period for polled sources [s].")] = 0.1,
+        sysfs_root: Annotated[Path, typer.Option(
+            "--sysfs-root", hidden=True, help="Root of sysfs (testing).")] = Path("/sys"),
+    ) -> None:
+        """Run CMD and print its energy [J], emissions [gCO2e], duration and method."""
+        region_from = "--region" if region else None
+        if region is None and os.environ.get(REGION_ENV):
+            region, region_from = os.environ[REGION_ENV], REGION_ENV
+        if region is not None:
+            resolve_region(region)  # fail before running the command
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            source, _ = detect(sensor, tier=tier, sysfs_root=sysfs_root, cpu_scope="process",
+                               pid=os.getpid(), include_self=False)
+        notes = [str(w.message) for w in caught]
+        try:
+            raw = run_metered(command, source, period_s=period_s,
+                              stdout=_stderr_for_child() if json_out else None)
+            rec = measure_record(source, raw, region, region_from, notes)
+        finally:
+            source.close()
+        if json_out:
+            print_json(rec)
+        else:
+            _print_human(rec)
+        if rec["exit_code"]:
+            raise typer.Exit(code=int(rec["exit_code"]) if rec["exit_code"] > 0 else 1)

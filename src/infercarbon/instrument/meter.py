@@ -1,0 +1,568 @@
+"""The Meter: wrap an inference call in one line, get measured joules and gCO2e per request.
+
+::
+
+    meter = Meter(region="GB", sensor="auto")
+    with meter.inference(model="wl01", tenant="acme"):
+        predict(x)
+    table = meter.footprints()          # pyarrow.Table, one row per inference
+
+The hot path (entering and leaving ``meter.inference(...)``) only records two clock readings
+and a few small integers into preallocated ring buffers (:mod:`infercarbon.instrument.buffers`):
+no I/O, no lock, no allocation that outlives the call.  Span objects are preallocated, one per
+ring slot, so a call allocates only the transient label tuple.  Energy is read by one sampler
+thread (or at boundaries), and :meth:`Meter.footprints` does the work afterwards: it attributes
+the measured device energy over the recorded intervals with the vectorised engine
+(:func:`infercarbon.attribution.attribute`: overlaps, batches, tenants, idle policy) and turns
+energy into line items with the core accounting (:mod:`infercarbon.accounting.compose`).
+
+Threads and asyncio: a slot is reserved with an atomic ticket, so concurrent inferences never
+share a record; default labels set with :meth:`Meter.context` live in a
+:class:`contextvars.ContextVar`, so concurrent asyncio tasks and threads each see their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import inspect
+import json
+import time
+import warnings
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar, cast
+
+import numpy as np
+import pyarrow as pa
+
+from infercarbon.accounting import compose as C
+from infercarbon.attribution import IDLE_POLICIES, attribute
+from infercarbon.errors import ConfigurationError, FallbackWarning, InputError
+from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
+from infercarbon.provenance import Figure
+from infercarbon.reference.regions import Region, resolve_region
+from infercarbon.telemetry import EnergySource, Sampler, default_clock, detect
+from infercarbon.telemetry.base import Clock
+from infercarbon.units import S_PER_YEAR
+
+__all__ = ["InferenceSpan", "Meter"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_ERROR_OUTCOME = "error"
+
+
+def _fig(value: float | Figure | None, unit: str, source: str) -> Figure | None:
+    if value is None or isinstance(value, Figure):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"must be a number or a Figure, got {value!r}", field=source)
+    return Figure(float(value), unit, source="user input", label="user", note=source)
+
+
+class InferenceSpan:
+    """One preallocated record handle (per ring slot); returned by ``meter.inference()``.
+
+    Use it as a context manager.  Inside the block, :meth:`set` records results known only at
+    the end (``tokens_out``, ``outcome``).  An exception leaving the block records the outcome
+    ``"error"``.
+    """
+
+    __slots__ = ("_buf", "_clock", "_seq", "_t_end", "_t_start", "slot", "ticket")
+
+    def __init__(self, buf: EventBuffer, clock: Clock, slot: int) -> None:
+        self._buf = buf
+        self._clock = clock
+        self._t_start = buf.t_start
+        self._t_end = buf.t_end
+        self._seq = buf.seq
+        self.slot = slot
+        self.ticket = -1
+
+    def __enter__(self) -> InferenceSpan:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._t_end[self.slot] = self._clock()
+        if exc_type is not None:
+            self.set(outcome=_ERROR_OUTCOME)
+        self._seq[self.slot] = self.ticket
+
+    async def __aenter__(self) -> InferenceSpan:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def set(
+        self,
+        *,
+        tokens_in: int | None = None,
+        tokens_out: int | None = None,
+        payload_bytes: int | None = None,
+        outcome: str | None = None,
+    ) -> None:
+        """Record per-request figures known only inside the block."""
+        buf, slot = self._buf, self.slot
+        k = buf.key[slot]
+        if not k & EXTRAS_BIT:
+            buf.tokens_in[slot] = 0
+            buf.tokens_out[slot] = 0
+            buf.payload[slot] = 0
+            buf.outcome[slot] = 0
+            buf.items[slot] = 1
+            buf.key[slot] = k | EXTRAS_BIT
+        if tokens_in is not None:
+            buf.tokens_in[slot] = _count(tokens_in, "tokens_in")
+        if tokens_out is not None:
+            buf.tokens_out[slot] = _count(tokens_out, "tokens_out")
+        if payload_bytes is not None:
+            buf.payload[slot] = _count(payload_bytes, "payload_bytes")
+        if outcome is not None:
+            buf.outcome[slot] = buf.intern_outcome(outcome)
+
+
+def _count(v: Any, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+        raise InputError(f"must be an integer >= 0, got {v!r}", field=name)
+    return int(v)
+
+
+class Meter:
+    """Per-inference energy and emissions from a measured (or modelled) device energy source.
+
+    Parameters
+    ----------
+    region : str
+        Grid region of the device (resolved with :func:`infercarbon.resolve_region`); its
+        annual location-based intensity is the location line.
+    sensor : "auto", a source name, or an EnergySource
+        ``"auto"`` picks the best available source (:func:`infercarbon.telemetry.detect`); a
+        name (``"rapl"``, ``"cpu-model"``...) insists on that one; an instance is used as is.
+    idle_policy : {"30-70", "tenancy", "none"}
+        How idle device energy is attributed (:mod:`infercarbon.attribution.idle`).
+    tenancy_shares : mapping tenant -> fraction, optional
+        Required by ``tenancy``: each tenant's share of idle energy (sum <= 1).
+    clock : callable returning int [ns]
+        Timestamps for inferences and sensor readings (one clock for both).
+    capacity : int
+        Ring size in inferences (a power of two).  Older records are overwritten and counted.
+    pue : float or Figure, optional
+        Facility PUE.  When not given, energy is IT energy only (recorded as such).
+    market_intensity_g_per_kwh, marginal_intensity_g_per_kwh : float or Figure, optional
+        Market-based (contractual) and marginal intensities.  Without a market figure, the
+        market line falls back to the location figure (warned and labelled).
+    td_loss_frac : float, optional
+        Transmission and distribution loss fraction.
+    embodied_kg, lifetime_years : optional
+        Device embodied carbon and service life; embodied per inference is its wall-clock
+        share at the measured utilisation.
+    training_t, lifetime_inferences : optional
+        A training footprint [t CO2e] amortised over the model's lifetime inferences.
+    network_kwh_per_gb : float, optional
+        Network energy per GB of payload (network line; excluded when not given).
+    baseline_idle_w : float, optional
+        Device idle power; the share under active slices counts as idle (see attribution).
+    period_s, sampler_mode :
+        Sampler settings: one thread reading every ``period_s`` ("thread", the default), or
+        readings only at start and at :meth:`footprints` ("boundary", counters only).
+    sensor_options : mapping, optional
+        Passed to :func:`infercarbon.telemetry.detect` (e.g. ``cpu_scope="process"``).
+    start : bool
+        Start sampling now (default); otherwise call :meth:`start`.
+    """
+
+    #: ``meter.inference(model=, tenant=, service=, tokens_in=, tokens_out=, payload_bytes=,
+    #: outcome=, items=)``: the hot path, built per meter with its buffers bound as locals
+    inference: Callable[..., InferenceSpan]
+
+    def __init__(
+        self,
+        region: str,
+        *,
+        sensor: str | EnergySource = "auto",
+        idle_policy: str = "30-70",
+        tenancy_shares: Mapping[str, float] | None = None,
+        clock: Clock = default_clock,
+        capacity: int = 1 << 16,
+        pue: float | Figure | None = None,
+        market_intensity_g_per_kwh: float | Figure | None = None,
+        marginal_intensity_g_per_kwh: float | Figure | None = None,
+        td_loss_frac: float | None = None,
+        embodied_kg: float | Figure | None = None,
+        lifetime_years: float | None = None,
+        training_t: float | Figure | None = None,
+        lifetime_inferences: float | None = None,
+        network_kwh_per_gb: float | Figure | None = None,
+        baseline_idle_w: float | None = None,
+        period_s: float = 0.1,
+        sampler_mode: str = "thread",
+        sensor_options: Mapping[str, Any] | None = None,
+        start: bool = True,
+    ) -> None:
+        if idle_policy not in IDLE_POLICIES:
+            raise InputError(f"must be one of {', '.join(IDLE_POLICIES)}, got {idle_policy!r}",
+                             field="idle_policy")
+        if idle_policy == "tenancy" and not tenancy_shares:
+            raise InputError("the tenancy idle policy needs a share per tenant",
+                             field="tenancy_shares")
+        self.region: Region = resolve_region(region)
+        self.idle_policy = idle_policy
+        self.tenancy_shares = dict(tenancy_shares or {})
+        self.clock = clock
+        self.pue = _fig(pue, "ratio", "pue")
+        if self.pue is not None and self.pue.value < 1.0:
+            raise InputError("PUE is facility/IT energy and cannot be below 1", field="pue")
+        self.market = _fig(market_intensity_g_per_kwh, "g_per_kwh", "market_intensity_g_per_kwh")
+        self.marginal = _fig(marginal_intensity_g_per_kwh, "g_per_kwh",
+                             "marginal_intensity_g_per_kwh")
+        if td_loss_frac is not None and not 0.0 <= td_loss_frac <= 0.5:
+            raise InputError("must be a fraction in [0, 0.5]", field="td_loss_frac")
+        self.td_loss_frac = td_loss_frac
+        self.embodied_kg = _fig(embodied_kg, "kg", "embodied_kg")
+        if (self.embodied_kg is None) != (lifetime_years is None):
+            raise InputError("give both embodied_kg and lifetime_years, or neither",
+                             field="lifetime_years")
+        self.lifetime_years = lifetime_years
+        self.training_t = _fig(training_t, "t", "training_t")
+        if (self.training_t is None) != (lifetime_inferences is None):
+            raise InputError("give both training_t and lifetime_inferences, or neither",
+                             field="lifetime_inferences")
+        self.lifetime_inferences = lifetime_inferences
+        self.network_kwh_per_gb = _fig(network_kwh_per_gb, "kwh_per_gb", "network_kwh_per_gb")
+        self.baseline_idle_w = baseline_idle_w
+        if isinstance(sensor, str):
+            self.source, self.availability = detect(sensor, clock=clock,
+                                                    **dict(sensor_options or {}))
+        else:
+            if not isinstance(sensor, EnergySource):
+                raise InputError("must be 'auto', a source name or an EnergySource",
+                                 field="sensor")
+            self.source, self.availability = sensor, []
+        if sampler_mode not in ("thread", "boundary"):
+            raise InputError(f"must be 'thread' or 'boundary', got {sampler_mode!r}",
+                             field="sampler_mode")
+        self.sampler = Sampler(self.source, clock=clock, period_s=period_s,
+                               mode="thread" if sampler_mode == "thread" else "boundary")
+        self._buf = EventBuffer(capacity)
+        # the default clock wraps time.monotonic_ns; call the builtin directly on the hot path
+        hot_clock: Clock = time.monotonic_ns if clock is default_clock else clock
+        self._spans = [InferenceSpan(self._buf, hot_clock, s) for s in range(capacity)]
+        # a one-element list the hot path reads: True once meter.context() was used
+        self._context_used: list[bool] = []
+        self._defaults: contextvars.ContextVar[tuple[str | None, str | None]] = (
+            contextvars.ContextVar(f"infercarbon_meter_{id(self)}", default=(None, None)))
+        self._build_hot_path()
+        if start:
+            self.start()
+
+    # -------------------------------------------------------------------- hot path
+    def _build_hot_path(self) -> None:
+        buf = self._buf
+        spans = self._spans
+        label_ids = buf.label_ids
+        intern = buf.intern_labels
+        next_ticket = buf.next_ticket
+        mask = buf.mask
+        key = buf.key
+        defaults = self._defaults.get
+        t_start = buf.t_start
+        clock = spans[0]._clock
+        context_used = self._context_used
+
+        def inference(
+            model: str | None = None,
+            tenant: str | None = None,
+            service: str | None = None,
+            tokens_in: int = 0,
+            tokens_out: int = 0,
+            payload_bytes: int = 0,
+            outcome: str | None = None,
+            items: int = 1,
+        ) -> InferenceSpan:
+            """Meter one inference (or a batch of ``items``): ``with meter.inference(...):``."""
+            if context_used and (tenant is None or service is None):
+                d_tenant, d_service = defaults()
+                if tenant is None:
+                    tenant = d_tenant
+                if service is None:
+                    service = d_service
+            k = label_ids.get((model, tenant, service))
+            if k is None:
+                k = intern(model, tenant, service)
+            if tokens_in or tokens_out or payload_bytes or outcome is not None or items != 1:
+                return _with_extras(buf, spans, k, tokens_in, tokens_out, payload_bytes,
+                                    outcome, items)
+            ticket = next_ticket()
+            slot = ticket & mask
+            span = spans[slot]
+            span.ticket = ticket
+            key[slot] = k
+            t_start[slot] = clock()
+            return span
+
+        self.inference = inference
+
+    def batch(self, n: int, **labels: Any) -> InferenceSpan:
+        """Meter one batched call of ``n`` items: its energy is split over the items."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"must be an integer >= 1, got {n!r}", field="n")
+        return self.inference(items=n, **labels)
+
+    def track(
+        self, func: Callable[P, R] | None = None, /, **labels: Any
+    ) -> Any:
+        """Decorator metering every call of a sync or async function.
+
+        ``@meter.track`` or ``@meter.track(model="wl01", tenant="acme")``.
+        """
+
+        def wrap(f: Callable[P, R]) -> Callable[P, R]:
+            inference = self.inference
+            if inspect.iscoroutinefunction(f):
+                af = cast(Callable[P, Awaitable[Any]], f)
+
+                @functools.wraps(f)
+                async def awrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                    with inference(**labels):
+                        return await af(*args, **kwargs)
+
+                return cast(Callable[P, R], awrapper)
+
+            @functools.wraps(f)
+            def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+                with inference(**labels):
+                    return f(*args, **kwargs)
+
+            return wrapper
+
+        if func is not None:
+            labels.setdefault("model", getattr(func, "__qualname__", None))
+            return wrap(func)
+        return wrap
+
+    @contextlib.contextmanager
+    def context(self, *, tenant: str | None = None, service: str | None = None) -> Iterator[None]:
+        """Default tenant/service for inferences in this thread or asyncio task."""
+        if not self._context_used:
+            self._context_used.append(True)
+        token = self._defaults.set((tenant, service))
+        try:
+            yield
+        finally:
+            self._defaults.reset(token)
+
+    # ------------------------------------------------------------------- lifecycle
+    def start(self) -> Meter:
+        if not self.sampler.running and not self.sampler.count:
+            self.sampler.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the sampler (a last reading is taken); footprints stay available."""
+        self.sampler.stop()
+
+    def close(self) -> None:
+        self.stop()
+        self.source.close()
+
+    def __enter__(self) -> Meter:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of the preallocated event buffers [bytes] (spans not included)."""
+        return self._buf.nbytes
+
+    # ------------------------------------------------------------------ results
+    def footprints(self) -> pa.Table:
+        """One row per metered inference (batches expanded to their items), with energy,
+        every line item, method label and provenance.  Schema metadata ``infercarbon`` holds
+        the window's conservation summary (JSON)."""
+        if self.sampler.running or self.sampler.mode == "boundary":
+            self.sampler.sample()
+        snap = self._buf.snapshot()
+        t_ns, e_j = self.sampler.readings()
+        if t_ns.size < 2:
+            raise ConfigurationError("the meter has fewer than two energy readings; "
+                                     "start it before metering and read after")
+        items = snap.items
+        n_rec = snap.seq.size
+        rec = np.repeat(np.arange(n_rec), items)
+        n = rec.size
+        item_index = np.arange(n) - np.repeat(np.cumsum(items) - items, items)
+        origin = int(t_ns[0])
+        start_s = (snap.t_start_ns[rec] - origin) / 1e9
+        end_s = (snap.t_end_ns[rec] - origin) / 1e9
+        batch_id = np.where(items[rec] > 1, rec, -1)
+        labels = snap.labels
+        lab = np.array(labels, dtype=object).reshape(-1, 3) if labels else np.empty((0, 3),
+                                                                                 dtype=object)
+        tenants = sorted({t for _, t, _ in labels if t is not None} | set(self.tenancy_shares))
+        tenant_code = {t: i for i, t in enumerate(tenants)}
+        label_tenant = np.array([tenant_code.get(t, len(tenants)) if t is not None
+                                 else len(tenants) for _, t, _ in labels] or [0], np.int64)
+        shares = np.array([self.tenancy_shares.get(t, 0.0) for t in tenants] + [0.0])
+        weights = None
+        tok = (snap.tokens_in + snap.tokens_out)[rec]
+        if n and (tok > 0).all():
+            weights = tok
+        res = attribute(
+            (t_ns - origin) / 1e9, cumulative_j=e_j, start_s=start_s, end_s=end_s,
+            weight=weights, batch_id=batch_id,
+            tenant=label_tenant[snap.label_id[rec]] if n else np.zeros(0, np.int64),
+            tenancy_shares=shares if self.idle_policy == "tenancy" else None,
+            idle_policy=self.idle_policy, baseline_idle_w=self.baseline_idle_w,
+        )
+        return self._table(snap, rec, item_index, lab, res)
+
+    def _table(self, snap: Any, rec: Any, item_index: Any, lab: Any, res: Any) -> pa.Table:
+        n = rec.size
+        region = self.region
+        loc = region.intensity_g_per_kwh
+        pue = 1.0 if self.pue is None else self.pue.value
+        td = 0.0 if self.td_loss_frac is None else self.td_loss_frac
+        notes = list(res.notes)
+        if self.market is None:
+            warnings.warn(
+                "no market-based intensity given: the market line uses the location-based "
+                f"figure ({loc.value:g} g/kWh) and is labelled so", FallbackWarning, stacklevel=2)
+            market_v, market_label = loc.value, "fallback: location-based figure"
+        else:
+            market_v, market_label = self.market.value, self.market.label
+        active = res.active_j
+        idle = res.idle_j
+        dev_t = res.device_time_s
+        cols: dict[str, Any] = {}
+        cols["seq"] = snap.seq[rec]
+        cols["item"] = item_index
+        cols["batch_items"] = snap.items[rec]
+        cols["start_ns"] = snap.t_start_ns[rec]
+        cols["end_ns"] = snap.t_end_ns[rec]
+        for j, name in enumerate(("model", "tenant", "service")):
+            values = lab[snap.label_id[rec], j] if n else np.empty(0, dtype=object)
+            cols[name] = pa.array(values.tolist(), type=pa.string()).dictionary_encode()
+        outcomes = np.array(snap.outcomes, dtype=object)
+        cols["outcome"] = pa.array(outcomes[snap.outcome_id[rec]].tolist(),
+                                   type=pa.string()).dictionary_encode()
+        cols["tokens_in"] = snap.tokens_in[rec]
+        cols["tokens_out"] = snap.tokens_out[rec]
+        cols["payload_bytes"] = snap.payload_bytes[rec]
+        cols["wall_s"] = res.wall_s
+        cols["device_time_s"] = dev_t
+        cols["active_energy_j"] = active
+        cols["idle_energy_j"] = idle
+        cols["energy_j"] = active + idle
+        cols["clipped"] = res.clipped
+        op_loc = C.operational_g(active, loc.value, pue=pue, td_loss_frac=td)
+        cols["operational_location_g"] = op_loc
+        cols["operational_market_g"] = C.operational_g(active, market_v, pue=pue, td_loss_frac=td)
+        if self.marginal is not None:
+            cols["operational_marginal_g"] = C.operational_g(active, self.marginal.value, pue=pue,
+                                                             td_loss_frac=td)
+        idle_loc = C.operational_g(idle, loc.value, pue=pue, td_loss_frac=td)
+        cols["idle_location_g"] = idle_loc
+        idle_mkt = C.operational_g(idle, market_v, pue=pue, td_loss_frac=td)
+        cols["idle_market_g"] = idle_mkt
+        window_s = res.window_s[1] - res.window_s[0]
+        util = res.busy_s / window_s if window_s > 0 else 1.0
+        zeros = np.zeros(n)
+        if self.embodied_kg is not None and self.lifetime_years is not None and util > 0:
+            emb = C.embodied_g(self.embodied_kg.value, self.lifetime_years * S_PER_YEAR, dev_t,
+                               util)
+        else:
+            emb = zeros
+            notes.append("embodied: excluded (no embodied_kg/lifetime_years given)")
+        cols["embodied_g"] = emb
+        if self.training_t is not None and self.lifetime_inferences is not None:
+            trn = C.training_g(self.training_t.value, self.lifetime_inferences) * np.ones(n)
+        else:
+            trn = zeros
+            notes.append("training: excluded (no training_t/lifetime_inferences given)")
+        cols["training_g"] = trn
+        if self.network_kwh_per_gb is not None:
+            net = C.network_g(snap.payload_bytes[rec], self.network_kwh_per_gb.value, loc.value)
+        else:
+            net = zeros
+            notes.append("network: excluded (no network_kwh_per_gb given)")
+        cols["network_g"] = net
+        cols["total_location_g"] = op_loc + idle_loc + emb + trn + net
+        cols["total_market_g"] = cols["operational_market_g"] + idle_mkt + emb + trn + net
+        const = {
+            "region": region.region_id,
+            "intensity_location_g_per_kwh": loc.value,
+            "intensity_source": f"{loc.source} ({loc.label}"
+                                + (f", {loc.vintage})" if loc.vintage else ")"),
+            "intensity_market_g_per_kwh": market_v,
+            "market_label": market_label,
+            "pue": pue,
+            "pue_source": "not given: IT energy only" if self.pue is None else self.pue.source,
+            "sensor": self.source.name,
+            "method": self.source.method,
+            "accuracy_class": self.source.accuracy_class,
+            "energy_label": self.source.label,
+            "idle_policy": self.idle_policy,
+            "utilisation_frac": util,
+        }
+        for name, value in const.items():
+            cols[name] = pa.array([value] * n) if not isinstance(value, str) else (
+                pa.array([value] * n, type=pa.string()).dictionary_encode())
+        summary = res.summary()
+        summary.update(dropped_records=snap.dropped, in_flight=snap.in_flight, notes=notes,
+                       sampler_dropped_readings=self.sampler.dropped,
+                       source=self.source.describe())
+        if snap.dropped:
+            warnings.warn(f"{snap.dropped} inference record(s) were overwritten by the ring "
+                          f"buffer (capacity {self._buf.capacity}) before this read; enlarge "
+                          "capacity or read more often", FallbackWarning, stacklevel=2)
+        table = pa.table(cols)
+        return table.replace_schema_metadata(
+            {"infercarbon": json.dumps(summary, default=str)})
+
+    def summary(self, table: pa.Table) -> dict[str, Any]:
+        """The conservation summary stored in a footprints table's metadata."""
+        meta = table.schema.metadata or {}
+        raw = meta.get(b"infercarbon")
+        if raw is None:
+            raise InputError("not a Meter footprints table", field="table")
+        out: dict[str, Any] = json.loads(raw)
+        return out
+
+
+def _with_extras(buf: EventBuffer, spans: list[InferenceSpan], k: int, tokens_in: int,
+                 tokens_out: int, payload_bytes: int, outcome: str | None,
+                 items: int) -> InferenceSpan:
+    """The hot path's branch for calls that carry tokens, payload, outcome or a batch size."""
+    tin = _count(tokens_in, "tokens_in")
+    tout = _count(tokens_out, "tokens_out")
+    pb = _count(payload_bytes, "payload_bytes")
+    oc = buf.intern_outcome(outcome)
+    if isinstance(items, bool) or not isinstance(items, int) or items < 1:
+        raise InputError(f"must be an integer >= 1, got {items!r}", field="items")
+    slot, ticket = buf.reserve()
+    buf.tokens_in[slot] = tin
+    buf.tokens_out[slot] = tout
+    buf.payload[slot] = pb
+    buf.outcome[slot] = oc
+    buf.items[slot] = items
+    buf.key[slot] = k | EXTRAS_BIT
+    span = spans[slot]
+    span.ticket = ticket
+    buf.t_start[slot] = span._clock()
+    return span

@@ -1,0 +1,153 @@
+"""The interface every energy source implements, and shared helpers.
+
+An :class:`EnergySource` reports a **cumulative** energy in joules since an arbitrary origin,
+monotonic non-decreasing (hardware counter wraparound is handled inside the source), for the
+device(s) it covers.  Energy over an interval is the difference of two readings.  Counter
+sources can be read at event boundaries, so they need no thread; a power-polling source
+(``needs_polling``) integrates power between successive reads and must be read periodically,
+which :class:`infercarbon.telemetry.sampler.Sampler` does.
+
+Methods and accuracy classes (:data:`ACCURACY_CLASSES`)::
+
+    measured-counter        A  hardware energy counter (NVML total energy, RAPL, amd_energy)
+    measured-power-polling  B  hardware power readings integrated over time (older GPUs)
+    modelled                C  CPU time x a load-to-power curve fitted to SPECpower results
+    constant                D  a constant power profile (seed tier), illustrative
+    (replay)                   whatever the recorded trace was; the caller states it
+
+Clocks are injected: a callable returning integer nanoseconds (``time.monotonic_ns`` by
+default at the edges).
+
+>>> wrap_delta(990, 10, 1000)  # wrapped once: 990 -> 999 -> 0 -> 10
+20
+>>> wrap_delta(10, 990, 1000)
+980
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Literal, Protocol, runtime_checkable
+
+from infercarbon.errors import InputError
+
+__all__ = [
+    "ACCURACY_CLASSES",
+    "METHODS",
+    "Availability",
+    "Clock",
+    "EnergySource",
+    "Method",
+    "SourceLabel",
+    "default_clock",
+    "wrap_delta",
+]
+
+#: A clock: returns integer nanoseconds from an arbitrary, monotonic origin.
+Clock = Callable[[], int]
+
+Method = Literal["measured-counter", "measured-power-polling", "modelled", "constant"]
+METHODS: Final[tuple[str, ...]] = (
+    "measured-counter",
+    "measured-power-polling",
+    "modelled",
+    "constant",
+)
+SourceLabel = Literal["measured", "modelled", "illustrative"]
+
+#: Short documented accuracy class per method.
+ACCURACY_CLASSES: Final[dict[str, str]] = {
+    "measured-counter": "A: hardware energy counter",
+    "measured-power-polling": "B: hardware power polled and integrated (misses sub-period peaks)",
+    "modelled": "C: CPU time x SPECpower load-to-power model (p5..p95 range per figure)",
+    "constant": "D: constant power profile, illustrative (not a measurement)",
+}
+
+
+def default_clock() -> int:
+    """The default clock: :func:`time.monotonic_ns` (integer ns, never goes backwards)."""
+    return time.monotonic_ns()
+
+
+@runtime_checkable
+class EnergySource(Protocol):
+    """A source of cumulative energy for one or more devices.
+
+    Attributes
+    ----------
+    name : str
+        ``"nvml"``, ``"rapl"``, ``"amd-hwmon"``, ``"cpu-model"``, ``"constant"`` or ``"replay"``.
+    method : str
+        One of :data:`METHODS`.
+    accuracy_class : str
+        Short class, see :data:`ACCURACY_CLASSES`.
+    label : str
+        Provenance label of the energy it reports: ``measured``, ``modelled`` or
+        ``illustrative``.
+    needs_polling : bool
+        True when :meth:`read_energy_j` integrates power between reads and must be read
+        periodically (at the sampler's period); False for counters that can be read at
+        event boundaries only.
+    """
+
+    name: str
+    method: str
+    accuracy_class: str
+    label: str
+    needs_polling: bool
+
+    def read_energy_j(self) -> float:
+        """Cumulative energy [J] since an arbitrary origin; monotonic non-decreasing.
+
+        Raises
+        ------
+        SensorError
+            The source could not be read (never a silent zero).
+        """
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Devices/domains covered, model and data source, caveats (JSON-safe)."""
+        ...
+
+    def close(self) -> None:
+        """Release handles; further reads raise :class:`SensorError`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """Whether a source can be used here, and why (not)."""
+
+    name: str
+    available: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "available": self.available, "reason": self.reason}
+
+
+def wrap_delta(previous: int, current: int, max_range: int) -> int:
+    """Increase of a counter that wraps to 0 after ``max_range - 1``.
+
+    Parameters
+    ----------
+    previous, current : int
+        Two raw readings, in counter units, each in ``[0, max_range)``.
+    max_range : int
+        The counter's range (``max_energy_range_uj`` for RAPL): it counts
+        ``0 .. max_range - 1`` and then wraps.  Must be positive.
+
+    Returns
+    -------
+    int
+        ``current - previous`` modulo ``max_range``: the increase assuming at most one
+        wraparound between the readings.  Sources must therefore be read more often than
+        the counter wraps (a RAPL package counter of range 2^32 uJ wraps after ~4.3 kJ,
+        about 20 s at 200 W; the sampler's period guards this).
+    """
+    if max_range <= 0:
+        raise InputError(f"must be positive, got {max_range}", field="max_range")
+    return (current - previous) % max_range
