@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "estimate",
     "estimate_llm",
     "benchmark",
+    "benchmark_living",
     "regions",
     "grid",
     "grid_intensity",
