@@ -26,11 +26,10 @@ so embodied (and idle) per inference rise as utilisation falls.
 
 from __future__ import annotations
 
-from typing import Final, Literal, get_args
-
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.attribution.idle import FOLLOW_FRAC_30_70, IDLE_POLICIES, IdlePolicy
 from infercarbon.errors import InputError
 from infercarbon.units import BYTES_PER_GB, G_PER_KG, J_PER_KWH
 
@@ -46,10 +45,8 @@ __all__ = [
     "utilisation_from_rate",
 ]
 
-IdlePolicy = Literal["tenancy", "30-70", "none"]
-IDLE_POLICIES: tuple[str, ...] = get_args(IdlePolicy)
-#: The seed's 30/70 rule: 30 % of idle power follows the workload, 70 % is facility overhead.
-FOLLOW_FRAC_30_70: Final = 0.3
+#: The idle policies and the seed's 30/70 rule are defined once, in
+#: :mod:`infercarbon.attribution.idle` (measured idle); this module models idle for estimates.
 
 ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]

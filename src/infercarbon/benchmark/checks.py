@@ -162,7 +162,7 @@ def edge_adder_checks(rows: list[dict[str, Any]]) -> list[Check]:
         if r["region"] != "UK average":
             continue
         base = r["operational_it_g"]
-        adders = r["pue_adder_g"] + r["embodied_g"] + r["network_g"]
+        adders = sum(r.get(k) or 0.0 for k in ("pue_adder_g", "embodied_g", "network_g"))
         share = adders / base * 100 if base else math.nan
         edge = seed.get_tier(r["tier"]).operating_model == "owned"
         lo, hi = (2.0, 8.0) if edge else (10.0, 25.0)
