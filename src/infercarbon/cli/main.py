@@ -35,6 +35,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # help texts carry units in [brackets]; they are text, not rich markup
+    rich_markup_mode=None,
 )
 
 
