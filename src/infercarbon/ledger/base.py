@@ -1,0 +1,568 @@
+"""The :class:`Store` interface and the SQL that both backends share.
+
+A store is append-only: it has ``append_*`` and read methods, and no update or delete.  A
+correction is a new row whose ``supersedes`` names the row it corrects; reads and rollups
+leave superseded rows out unless asked to keep them.
+
+Every ``append_*`` call is one transaction: either the whole batch is written or nothing is.
+Appending is idempotent on the row key: a row already stored with identical content is
+counted as a duplicate and skipped; the same key with different content raises
+:class:`~infercarbon.ledger.schema.LedgerConflictError` naming the key, and the batch is
+rolled back.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Protocol, TypeAlias, runtime_checkable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from infercarbon.errors import InputError, LedgerError
+from infercarbon.ledger.schema import (
+    EVENTS,
+    FOOTPRINT_ITEMS,
+    FOOTPRINT_TOTALS,
+    FOOTPRINTS,
+    INTENSITY,
+    READINGS,
+    TABLES,
+    TS,
+    FootprintFigures,
+    FootprintRecord,
+    LedgerConflictError,
+    LineItemRecord,
+    TableSpec,
+    TotalRecord,
+    validate_rows,
+)
+
+__all__ = ["SCHEMA_VERSION", "AppendResult", "Clock", "SqlStore", "Store", "system_clock"]
+
+#: Bumped when the table layout changes; a store refuses a file of another version.
+SCHEMA_VERSION = 1
+
+Clock = Callable[[], datetime]
+Rows: TypeAlias = pa.Table | Sequence[Mapping[str, Any]]
+
+
+def system_clock() -> datetime:
+    """The wall clock in UTC: the default ``clock`` a store stamps ``ingested_utc`` with."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one append did: rows received, newly written, and skipped as exact duplicates."""
+
+    received: int
+    inserted: int
+    duplicates: int
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The ledger interface, implemented by the DuckDB and PostgreSQL stores."""
+
+    url: str
+    dialect: str
+
+    def append_events(self, events: Rows) -> AppendResult: ...
+    def append_readings(self, readings: Rows) -> AppendResult: ...
+    def append_intensity(self, snapshots: Rows) -> AppendResult: ...
+    def append_footprints(self, records: Sequence[FootprintRecord]) -> AppendResult: ...
+    def events(self, *, tenant: str | None = None, start_utc: datetime | None = None,
+               end_utc: datetime | None = None,
+               include_superseded: bool = False) -> pa.Table: ...
+    def readings(self, *, device: str | None = None, start_utc: datetime | None = None,
+                 end_utc: datetime | None = None) -> pa.Table: ...
+    def intensity(self, *, region: str | None = None, kind: str | None = None,
+                  start_utc: datetime | None = None,
+                  end_utc: datetime | None = None) -> pa.Table: ...
+    def footprint(self, footprint_id: str, *, tenant: str | None = None) -> FootprintRecord: ...
+    def footprint_ids(self, *, tenant: str | None = None,
+                      include_superseded: bool = True) -> list[str]: ...
+    def count(self, table: str, *, tenant: str | None = None) -> int: ...
+    def scan(self, table: str, *, tenant: str | None = None,
+             batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]: ...
+    def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Store: ...
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+
+def _ts_param(t: datetime | None, name: str) -> datetime | None:
+    if t is None:
+        return None
+    if not isinstance(t, datetime) or t.utcoffset() is None:
+        raise InputError("must be a timezone-aware datetime (UTC)", field=name)
+    return t.astimezone(UTC)
+
+
+def _conflict_sql(spec: TableSpec, stage: str, compare: Sequence[str]) -> str:
+    on = " AND ".join(f"s.{k} = t.{k}" for k in spec.key)
+    differs = " OR ".join(f"s.{c} IS DISTINCT FROM t.{c}" for c in compare)
+    keys = ", ".join(f"s.{k}" for k in spec.key)
+    return f"SELECT {keys} FROM {stage} s JOIN {spec.name} t ON {on} WHERE {differs} LIMIT 10"
+
+
+def _fmt_key(row: Sequence[Any]) -> str:
+    return str(row[0]) if len(row) == 1 else "(" + ", ".join(str(v) for v in row) + ")"
+
+
+class SqlStore(ABC):
+    """Shared logic over a SQL backend; subclasses supply connection primitives.
+
+    Placeholders are ``%s`` in every statement here; the DuckDB store rewrites them.
+    """
+
+    url: str
+    dialect: str
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- primitives
+    @abstractmethod
+    def _tx(self) -> AbstractContextManager[None]:
+        """Hold the store lock and run the block in one transaction; wrap driver errors."""
+
+    @abstractmethod
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table: ...
+
+    @abstractmethod
+    def _batches(self, sql: str, params: Sequence[Any], schema: pa.Schema,
+                 batch_rows: int) -> Iterator[pa.RecordBatch]: ...
+
+    @abstractmethod
+    def _stage(self, name: str, spec: TableSpec, table: pa.Table) -> None:
+        """Make ``table`` (``spec.stored_schema``) queryable as ``name`` inside the tx."""
+
+    @abstractmethod
+    def _unstage(self, name: str) -> None: ...
+
+    @abstractmethod
+    def _insert_new(self, spec: TableSpec, stage: str) -> int:
+        """Insert the staged rows whose key is not stored yet; return how many."""
+
+    @abstractmethod
+    def _ddl_extra(self) -> list[str]:
+        """Backend-specific indexes run after the tables are created."""
+
+    def _ddl_lock_sql(self) -> str | None:
+        """A statement that serialises concurrent schema creation (PostgreSQL)."""
+        return None
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
+        """Run a read-only SELECT (``%s`` placeholders) and cast the result to ``schema``."""
+        with self._lock:
+            return self._arrow(sql, params, schema)
+
+    # -------------------------------------------------------------------- schema
+    def _create_schema(self) -> None:
+        stmts = ["CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, "
+                 "value VARCHAR NOT NULL)"]
+        for spec in TABLES.values():
+            cols = [f"{c.name} {c.sql_type(self.dialect)}{' NOT NULL' if c.required else ''}"
+                    for c in spec.columns]
+            if spec.ingested:
+                cols.append("ingested_utc TIMESTAMPTZ NOT NULL")
+            cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
+            stmts.append(f"CREATE TABLE IF NOT EXISTS {spec.name} ({', '.join(cols)})")
+        stmts += self._ddl_extra()
+        with self._tx():
+            if (lock := self._ddl_lock_sql()) is not None:
+                self._exec(lock)
+            for s in stmts:
+                self._exec(s)
+            rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
+                                  ["schema_version"])
+            if not rows:
+                self._exec("INSERT INTO ledger_meta VALUES (%s, %s)",
+                           ["schema_version", str(SCHEMA_VERSION)])
+            elif rows[0][0] != str(SCHEMA_VERSION):
+                raise LedgerError(f"{self.url}: ledger schema version {rows[0][0]}, this "
+                                  f"infercarbon writes version {SCHEMA_VERSION}")
+
+    # -------------------------------------------------------------------- append
+    def _stamp(self, spec: TableSpec, table: pa.Table) -> pa.Table:
+        if not spec.ingested:
+            return table
+        now = self._clock()
+        if not isinstance(now, datetime) or now.utcoffset() is None:
+            raise LedgerError("the store's clock must return a timezone-aware datetime")
+        col = pa.array([now.astimezone(UTC)] * table.num_rows, TS)
+        return table.append_column(pa.field("ingested_utc", TS, nullable=False), col)
+
+    @staticmethod
+    def _dedupe(spec: TableSpec, table: pa.Table) -> pa.Table:
+        """Drop exact repeats inside the batch; a repeated key with other content conflicts."""
+        if table.num_rows == 0:
+            return table
+        keys = list(spec.key)
+        nkeys = table.group_by(keys).aggregate([]).num_rows
+        if nkeys == table.num_rows:
+            return table
+        distinct = table.group_by(table.column_names).aggregate([])
+        distinct = distinct.select(table.column_names)
+        if distinct.num_rows != nkeys:
+            counts = distinct.group_by(keys).aggregate([([], "count_all")])
+            bad = counts.filter(pc.greater(counts["count_all"], 1)).select(keys)
+            ids = [_fmt_key(r) for r in zip(*(bad[k].to_pylist() for k in keys), strict=True)]
+            raise LedgerConflictError(spec.row, ids, "the id is repeated in the batch with "
+                                                     "different content")
+        return distinct.cast(table.schema)
+
+    def _append(self, spec: TableSpec, rows: Rows,
+                checks: Callable[[str], None] | None = None) -> AppendResult:
+        table = validate_rows(spec, rows)
+        received = table.num_rows
+        table = self._dedupe(spec, table)
+        if table.num_rows == 0:
+            return AppendResult(received, 0, received)
+        staged = self._stamp(spec, table)
+        with self._tx():
+            stage = f"stage_{spec.name}"
+            self._stage(stage, spec, staged)
+            try:
+                if checks is not None:
+                    checks(stage)
+                inserted = self._insert_new(spec, stage)
+                self._raise_conflicts(spec, stage, spec.names)
+            finally:
+                self._unstage(stage)
+        return AppendResult(received, inserted, received - inserted)
+
+    def _raise_conflicts(self, spec: TableSpec, stage: str, compare: Sequence[str]) -> None:
+        bad = self._fetchall(_conflict_sql(spec, stage, compare))
+        if bad:
+            raise LedgerConflictError(spec.row, [_fmt_key(r) for r in bad])
+
+    def append_events(self, events: Rows) -> AppendResult:
+        """Append inference events (list of dicts or an Arrow table), all or nothing."""
+        return self._append(EVENTS, events, self._check_event_corrections)
+
+    def append_readings(self, readings: Rows) -> AppendResult:
+        """Append device energy readings, all or nothing."""
+        return self._append(READINGS, readings)
+
+    def append_intensity(self, snapshots: Rows) -> AppendResult:
+        """Append grid-intensity snapshots, all or nothing."""
+        return self._append(INTENSITY, snapshots)
+
+    def _check_event_corrections(self, stage: str) -> None:
+        """A correction names a stored (or same-batch) event of its tenant, corrected once."""
+        every = (f"(SELECT event_id, tenant, supersedes FROM events UNION ALL "
+                 f"SELECT s.event_id, s.tenant, s.supersedes FROM {stage} s WHERE NOT EXISTS "
+                 f"(SELECT 1 FROM events e WHERE e.event_id = s.event_id))")
+        missing = self._fetchall(
+            f"SELECT s.event_id, s.supersedes FROM {stage} s LEFT JOIN {every} a "
+            "ON a.event_id = s.supersedes WHERE s.supersedes IS NOT NULL "
+            "AND (a.event_id IS NULL OR a.tenant <> s.tenant) LIMIT 10")
+        if missing:
+            eid, sup = missing[0]
+            raise LedgerError(f"events: event {eid!r} supersedes {sup!r}, which is not a "
+                              "stored event of the same tenant; nothing from this batch was "
+                              "written")
+        twice = self._fetchall(
+            f"SELECT supersedes FROM {every} a WHERE supersedes IN "
+            f"(SELECT supersedes FROM {stage}) GROUP BY supersedes HAVING count(*) > 1 LIMIT 10")
+        if twice:
+            raise LedgerConflictError("events", [r[0] for r in twice],
+                                      "an event can be corrected only once; correct the "
+                                      "latest correction instead")
+
+    # ----------------------------------------------------------------- footprints
+    def append_footprints(self, records: Sequence[FootprintRecord]) -> AppendResult:
+        """Append computed footprints with their line items and totals, all or nothing."""
+        records = list(records)
+        for i, r in enumerate(records):
+            if not isinstance(r, FootprintRecord):
+                raise InputError(f"expected a FootprintRecord, got {type(r).__name__}",
+                                 field=f"footprints[{i}]")
+            try:
+                r.check()
+            except InputError as exc:
+                raise InputError(str(exc), field=f"footprints[{i}]") from exc
+        received = len(records)
+        fp, items, totals = _footprint_tables(records)
+        fp = self._dedupe(FOOTPRINTS, fp)
+        if fp.num_rows == 0:
+            return AppendResult(received, 0, received)
+        items = self._dedupe(FOOTPRINT_ITEMS, items)
+        totals = self._dedupe(FOOTPRINT_TOTALS, totals)
+        staged = self._stamp(FOOTPRINTS, fp)
+        with self._tx():
+            names = ("stage_footprints", "stage_footprint_items", "stage_footprint_totals")
+            self._stage(names[0], FOOTPRINTS, staged)
+            self._stage(names[1], FOOTPRINT_ITEMS, items)
+            self._stage(names[2], FOOTPRINT_TOTALS, totals)
+            try:
+                self._check_footprint_subjects(names[0])
+                inserted = self._insert_new(FOOTPRINTS, names[0])
+                self._raise_conflicts(FOOTPRINTS, names[0], ("record_hash",))
+                self._insert_new(FOOTPRINT_ITEMS, names[1])
+                self._insert_new(FOOTPRINT_TOTALS, names[2])
+            finally:
+                for n in names:
+                    self._unstage(n)
+        return AppendResult(received, inserted, received - inserted)
+
+    def _check_footprint_subjects(self, stage: str) -> None:
+        orphan = self._fetchall(
+            f"SELECT s.footprint_id, s.event_id FROM {stage} s LEFT JOIN events e "
+            "ON e.event_id = s.event_id WHERE s.event_id IS NOT NULL "
+            "AND (e.event_id IS NULL OR e.tenant <> s.tenant) LIMIT 10")
+        if orphan:
+            fid, eid = orphan[0]
+            raise LedgerError(f"footprints: {fid!r} is for event {eid!r}, which is not a "
+                              "stored event of the same tenant; append the event first")
+        every = (f"(SELECT footprint_id, tenant, event_id, aggregate_key, supersedes "
+                 f"FROM footprints UNION ALL SELECT s.footprint_id, s.tenant, s.event_id, "
+                 f"s.aggregate_key, s.supersedes FROM {stage} s WHERE NOT EXISTS "
+                 f"(SELECT 1 FROM footprints f WHERE f.footprint_id = s.footprint_id))")
+        bad_ref = self._fetchall(
+            f"SELECT s.footprint_id, s.supersedes FROM {stage} s LEFT JOIN {every} a "
+            "ON a.footprint_id = s.supersedes WHERE s.supersedes IS NOT NULL AND "
+            "(a.footprint_id IS NULL OR a.tenant <> s.tenant "
+            "OR a.event_id IS DISTINCT FROM s.event_id "
+            "OR a.aggregate_key IS DISTINCT FROM s.aggregate_key) LIMIT 10")
+        if bad_ref:
+            fid, sup = bad_ref[0]
+            raise LedgerError(f"footprints: {fid!r} supersedes {sup!r}, which is not a stored "
+                              "footprint of the same tenant and subject")
+        twice = self._fetchall(
+            f"SELECT supersedes FROM {every} a WHERE supersedes IN "
+            f"(SELECT supersedes FROM {stage}) GROUP BY supersedes HAVING count(*) > 1 LIMIT 10")
+        if twice:
+            raise LedgerConflictError("footprints", [r[0] for r in twice],
+                                      "a footprint can be superseded only once")
+        for col in ("event_id", "aggregate_key"):
+            roots = self._fetchall(
+                f"SELECT {col} FROM {every} a WHERE supersedes IS NULL AND {col} IN "
+                f"(SELECT {col} FROM {stage}) GROUP BY {col} HAVING count(*) > 1 LIMIT 10")
+            if roots:
+                raise LedgerConflictError(
+                    "footprints", [r[0] for r in roots],
+                    f"this {col} already has a footprint; a recomputation must set "
+                    "`supersedes` to the footprint it replaces")
+
+    def footprint(self, footprint_id: str, *, tenant: str | None = None) -> FootprintRecord:
+        """The stored footprint with its whole derivation; LedgerError when absent.
+
+        With ``tenant``, a footprint of another tenant is reported as absent.
+        """
+        cols = ", ".join(FOOTPRINTS.names)
+        where, params = "footprint_id = %s", [footprint_id]
+        if tenant is not None:
+            where += " AND tenant = %s"
+            params.append(tenant)
+        with self._lock:
+            fp = self._arrow(f"SELECT {cols}, ingested_utc FROM footprints WHERE {where}",
+                             params, FOOTPRINTS.stored_schema).to_pylist()
+            if not fp:
+                raise LedgerError(f"footprint {footprint_id!r} is not in the ledger"
+                                  + (f" for tenant {tenant!r}" if tenant else ""))
+            items = self._arrow(
+                f"SELECT {', '.join(FOOTPRINT_ITEMS.names)} FROM footprint_items "
+                "WHERE footprint_id = %s ORDER BY position", [footprint_id],
+                FOOTPRINT_ITEMS.arrow_schema).to_pylist()
+            totals = self._arrow(
+                f"SELECT {', '.join(FOOTPRINT_TOTALS.names)} FROM footprint_totals "
+                "WHERE footprint_id = %s ORDER BY basis", [footprint_id],
+                FOOTPRINT_TOTALS.arrow_schema).to_pylist()
+        return _record_from_rows(fp[0], items, totals)
+
+    def footprint_ids(self, *, tenant: str | None = None,
+                      include_superseded: bool = True) -> list[str]:
+        """Ids of stored footprints (of ``tenant``), in id order."""
+        conds, params = [], []
+        if tenant is not None:
+            conds.append("tenant = %s")
+            params.append(tenant)
+        if not include_superseded:
+            conds.append("footprint_id NOT IN (SELECT supersedes FROM footprints "
+                         "WHERE supersedes IS NOT NULL)")
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        with self._lock:
+            return [r[0] for r in self._fetchall(
+                f"SELECT footprint_id FROM footprints{where} ORDER BY footprint_id", params)]
+
+    # --------------------------------------------------------------------- reads
+    def _select(self, spec: TableSpec, conds: list[str], params: list[Any]) -> tuple[str, list[Any]]:
+        cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        order = ", ".join(spec.key)
+        return f"SELECT {cols} FROM {spec.name}{where} ORDER BY {order}", params
+
+    def _read(self, spec: TableSpec, conds: list[str], params: list[Any]) -> pa.Table:
+        sql, params = self._select(spec, conds, params)
+        with self._lock:
+            return self._arrow(sql, params, spec.stored_schema)
+
+    @staticmethod
+    def _window(col: str, start: datetime | None, end: datetime | None,
+                conds: list[str], params: list[Any]) -> None:
+        if (s := _ts_param(start, "start_utc")) is not None:
+            conds.append(f"{col} >= %s")
+            params.append(s)
+        if (e := _ts_param(end, "end_utc")) is not None:
+            conds.append(f"{col} < %s")
+            params.append(e)
+
+    def events(self, *, tenant: str | None = None, start_utc: datetime | None = None,
+               end_utc: datetime | None = None, include_superseded: bool = False) -> pa.Table:
+        """Events whose ``start_utc`` is in [start_utc, end_utc), ordered by id.
+
+        Superseded events (those a later correction replaces) are left out unless
+        ``include_superseded``.
+        """
+        conds: list[str] = []
+        params: list[Any] = []
+        if tenant is not None:
+            conds.append("tenant = %s")
+            params.append(tenant)
+        if not include_superseded:
+            conds.append(LIVE_EVENT)
+        self._window("start_utc", start_utc, end_utc, conds, params)
+        return self._read(EVENTS, conds, params)
+
+    def readings(self, *, device: str | None = None, start_utc: datetime | None = None,
+                 end_utc: datetime | None = None) -> pa.Table:
+        """Device energy readings with ``t_utc`` in [start_utc, end_utc)."""
+        conds: list[str] = []
+        params: list[Any] = []
+        if device is not None:
+            conds.append("device = %s")
+            params.append(device)
+        self._window("t_utc", start_utc, end_utc, conds, params)
+        return self._read(READINGS, conds, params)
+
+    def intensity(self, *, region: str | None = None, kind: str | None = None,
+                  start_utc: datetime | None = None, end_utc: datetime | None = None) -> pa.Table:
+        """Intensity snapshots with ``interval_start_utc`` in [start_utc, end_utc)."""
+        conds: list[str] = []
+        params: list[Any] = []
+        for col, v in (("region", region), ("kind", kind)):
+            if v is not None:
+                conds.append(f"{col} = %s")
+                params.append(v)
+        self._window("interval_start_utc", start_utc, end_utc, conds, params)
+        return self._read(INTENSITY, conds, params)
+
+    def count(self, table: str, *, tenant: str | None = None) -> int:
+        """Rows in ``table`` (of ``tenant`` for events and footprints), superseded included."""
+        spec = _spec(table)
+        conds, params = _tenant_cond(spec, tenant)
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        with self._lock:
+            return int(self._fetchall(f"SELECT count(*) FROM {spec.name}{where}", params)[0][0])
+
+    def scan(self, table: str, *, tenant: str | None = None,
+             batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Stream a whole table (every row, superseded included) in Arrow record batches."""
+        spec = _spec(table)
+        conds, params = _tenant_cond(spec, tenant)
+        sql, params = self._select(spec, conds, params)
+        schema = spec.stored_schema
+        with self._lock:
+            yield from self._batches(sql, params, schema, batch_rows)
+
+
+#: SQL condition: the event has not been corrected by a later event.
+LIVE_EVENT = ("event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)")
+
+
+def _spec(table: str) -> TableSpec:
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise InputError(f"unknown table {table!r}; tables: {', '.join(TABLES)}",
+                         field="table") from None
+
+
+def _tenant_cond(spec: TableSpec, tenant: str | None) -> tuple[list[str], list[Any]]:
+    if tenant is None:
+        return [], []
+    if spec in (EVENTS, FOOTPRINTS):
+        return ["tenant = %s"], [tenant]
+    if spec in (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS):
+        return ["footprint_id IN (SELECT footprint_id FROM footprints WHERE tenant = %s)"], [
+            tenant]
+    raise InputError(f"table {spec.name!r} has no tenant (device readings and intensity "
+                     "snapshots are shared)", field="tenant")
+
+
+def _footprint_tables(records: Sequence[FootprintRecord]) -> tuple[pa.Table, pa.Table, pa.Table]:
+    fp_rows: list[dict[str, Any]] = []
+    item_rows: list[dict[str, Any]] = []
+    total_rows: list[dict[str, Any]] = []
+    for r in records:
+        fid = r.footprint_id
+        fp_rows.append({
+            "footprint_id": fid, "tenant": r.tenant, "event_id": r.event_id,
+            "aggregate_key": r.aggregate_key,
+            "period_start_utc": r.period_start_utc.astimezone(UTC),
+            "period_end_utc": r.period_end_utc.astimezone(UTC),
+            "computed_utc": r.computed_utc.astimezone(UTC), "calculator": r.calculator,
+            "energy_j": r.figures.energy_j,
+            "factor_versions_json": json.dumps(dict(r.factor_versions), sort_keys=True,
+                                               separators=(",", ":"), ensure_ascii=False),
+            "inputs_json": json.dumps(r.inputs, sort_keys=True, separators=(",", ":"),
+                                      ensure_ascii=False, allow_nan=False),
+            "inputs_hash": r.inputs_hash, "record_hash": r.record_hash(),
+            "supersedes": r.supersedes,
+        })
+        item_rows.extend({"footprint_id": fid, "position": i, **li.to_dict()}
+                         for i, li in enumerate(r.figures.line_items))
+        total_rows.extend({"footprint_id": fid, "basis": b, **t.to_dict()}
+                          for b, t in sorted(r.figures.totals.items()))
+    return (pa.Table.from_pylist(fp_rows, schema=FOOTPRINTS.arrow_schema),
+            pa.Table.from_pylist(item_rows, schema=FOOTPRINT_ITEMS.arrow_schema),
+            pa.Table.from_pylist(total_rows, schema=FOOTPRINT_TOTALS.arrow_schema))
+
+
+def _record_from_rows(fp: Mapping[str, Any], items: Sequence[Mapping[str, Any]],
+                      totals: Sequence[Mapping[str, Any]]) -> FootprintRecord:
+    figures = FootprintFigures(
+        energy_j=fp["energy_j"],
+        line_items=tuple(LineItemRecord(**{k: v for k, v in it.items()
+                                           if k not in ("footprint_id", "position")})
+                         for it in items),
+        totals={t["basis"]: TotalRecord(value_g=t["value_g"], low_g=t["low_g"],
+                                        high_g=t["high_g"], p50_g=t["p50_g"]) for t in totals},
+    )
+    return FootprintRecord(
+        footprint_id=fp["footprint_id"], tenant=fp["tenant"], event_id=fp["event_id"],
+        aggregate_key=fp["aggregate_key"], period_start_utc=fp["period_start_utc"],
+        period_end_utc=fp["period_end_utc"], computed_utc=fp["computed_utc"],
+        calculator=fp["calculator"], factor_versions=json.loads(fp["factor_versions_json"]),
+        inputs=json.loads(fp["inputs_json"]), inputs_hash=fp["inputs_hash"], figures=figures,
+        supersedes=fp["supersedes"], ingested_utc=fp["ingested_utc"],
+    )

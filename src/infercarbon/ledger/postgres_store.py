@@ -1,0 +1,193 @@
+"""The multi-writer ledger on PostgreSQL (psycopg 3, ``pip install 'infercarbon[service]'``).
+
+Batches are staged with ``COPY ... FROM STDIN (FORMAT csv)`` from an Arrow table written by
+pyarrow's CSV writer (shortest round-trip floats, UTC timestamps), then moved into the
+append-only table with ``INSERT ... ON CONFLICT (key) DO NOTHING`` in key order inside one
+transaction.  Concurrent writers sending the same id wait for each other and insert it once;
+the content check runs after the insert, when every competing row is committed and visible,
+so a conflicting duplicate is always caught.  Unique indexes back up the correction rules
+(one correction per row, one root footprint per subject) against races.  Reads come back
+with ``COPY (SELECT ...) TO STDOUT`` and pyarrow's CSV reader.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from infercarbon.errors import ConfigurationError, LedgerError
+from infercarbon.ledger.base import Clock, SqlStore, system_clock
+from infercarbon.ledger.schema import LedgerConflictError, TableSpec
+
+__all__ = ["PostgresStore"]
+
+try:  # an extra: infercarbon[service] or [test]
+    import psycopg
+    import psycopg.errors
+except ImportError:  # pragma: no cover - exercised only without the extra
+    psycopg = None  # type: ignore[assignment]
+
+
+def _read_csv(data: io.BufferedIOBase | io.BytesIO, schema: pa.Schema) -> pa.Table:
+    return pcsv.read_csv(
+        data,
+        read_options=pcsv.ReadOptions(column_names=schema.names),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=_convert_options(schema),
+    ).cast(schema)
+
+
+def _convert_options(schema: pa.Schema) -> pcsv.ConvertOptions:
+    return pcsv.ConvertOptions(
+        column_types={f.name: f.type for f in schema},
+        null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
+        true_values=["t"], false_values=["f"],
+    )
+
+
+class PostgresStore(SqlStore):
+    """A ledger in a PostgreSQL database, shared by many writers.
+
+    Parameters
+    ----------
+    dsn : str
+        A libpq connection string or ``postgresql://`` URL.  The tables are created in the
+        first schema of the connection's ``search_path`` (e.g. ``?options=-csearch_path%3Dx``).
+    clock : callable, optional
+        Returns the current UTC time for ``ingested_utc`` (default: the system clock).
+    """
+
+    dialect = "postgres"
+
+    def __init__(self, dsn: str, *, clock: Clock = system_clock) -> None:
+        super().__init__(clock)
+        if psycopg is None:
+            raise ConfigurationError("the PostgreSQL ledger needs psycopg: "
+                                     "pip install 'infercarbon[service]'")
+        self.url = _redact(dsn)
+        try:
+            self._con = psycopg.connect(dsn, autocommit=True)
+            self._con.execute("SET TIME ZONE 'UTC'")
+        except psycopg.Error as exc:
+            raise LedgerError(f"cannot connect to the PostgreSQL ledger {self.url}: "
+                              f"{exc}") from exc
+        self._client = psycopg.ClientCursor(self._con)
+        self._create_schema()
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    # ---------------------------------------------------------------- primitives
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        with self._lock:
+            try:
+                with self._con.transaction():
+                    yield
+            except psycopg.errors.UniqueViolation as exc:
+                detail = exc.diag.message_detail or str(exc)
+                raise LedgerConflictError("ledger", [detail], "a concurrent writer got there "
+                                                              "first") from exc
+            except psycopg.Error as exc:
+                raise LedgerError(f"{self.url}: the ledger refused the batch, nothing was "
+                                  f"written: {exc}") from exc
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._con.execute(sql, list(params) or None)
+
+    def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._con.execute(sql, list(params) or None).fetchall()
+        except psycopg.Error as exc:
+            raise LedgerError(f"{self.url}: query failed: {exc}") from exc
+
+    def _copy_out(self, sql: str, params: Sequence[Any], sink: Any) -> None:
+        query = self._client.mogrify(sql, list(params) or None)
+        try:
+            with self._con.cursor() as cur, cur.copy(
+                    f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+                for chunk in copy:
+                    sink.write(chunk)
+        except psycopg.Error as exc:
+            raise LedgerError(f"{self.url}: query failed: {exc}") from exc
+
+    def _arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
+        buf = io.BytesIO()
+        self._copy_out(sql, params, buf)
+        if buf.tell() == 0:
+            return schema.empty_table()
+        buf.seek(0)
+        return _read_csv(buf, schema)
+
+    def _batches(self, sql: str, params: Sequence[Any], schema: pa.Schema,
+                 batch_rows: int) -> Iterator[pa.RecordBatch]:
+        # spool to a temporary file (memory-bounded), then stream it back in blocks
+        with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
+            self._copy_out(sql, params, spool)
+            if spool.tell() == 0:
+                return
+            spool.seek(0)
+            reader = pcsv.open_csv(
+                spool, read_options=pcsv.ReadOptions(column_names=schema.names,
+                                                      block_size=1 << 22),
+                parse_options=pcsv.ParseOptions(newlines_in_values=True),
+                convert_options=_convert_options(schema))
+            for batch in reader:
+                table = pa.Table.from_batches([batch]).cast(schema)
+                yield from table.to_batches(max_chunksize=batch_rows)
+
+    def _stage(self, name: str, spec: TableSpec, table: pa.Table) -> None:
+        cols = [f"{c.name} {c.sql_type('postgres')}" for c in spec.columns]
+        if spec.ingested:
+            cols.append("ingested_utc TIMESTAMPTZ")
+        self._con.execute(f"CREATE TEMP TABLE {name} ({', '.join(cols)}) ON COMMIT DROP")
+        buf = io.BytesIO()
+        pcsv.write_csv(table, buf, pcsv.WriteOptions(include_header=False,
+                                                     quoting_style="all_valid"))
+        with self._con.cursor() as cur, cur.copy(
+                f"COPY {name} ({', '.join(table.column_names)}) FROM STDIN (FORMAT csv)"
+        ) as copy:
+            copy.write(buf.getbuffer())
+
+    def _unstage(self, name: str) -> None:
+        """Temporary tables are dropped at commit or rollback (``ON COMMIT DROP``)."""
+
+    def _insert_new(self, spec: TableSpec, stage: str) -> int:
+        cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
+        key = ", ".join(spec.key)
+        # key order: concurrent writers take row locks in the same order (no deadlock)
+        cur = self._con.execute(
+            f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY {key} "
+            f"ON CONFLICT ({key}) DO NOTHING")
+        return max(cur.rowcount, 0)
+
+    def _ddl_lock_sql(self) -> str:
+        return "SELECT pg_advisory_xact_lock(7239115093184)"
+
+    def _ddl_extra(self) -> list[str]:
+        return [
+            "CREATE UNIQUE INDEX IF NOT EXISTS events_corrected_once ON events (supersedes)",
+            "CREATE INDEX IF NOT EXISTS events_tenant_start ON events (tenant, start_utc)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS footprints_superseded_once "
+            "ON footprints (supersedes)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_event "
+            "ON footprints (event_id) WHERE supersedes IS NULL AND event_id IS NOT NULL",
+            "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_aggregate "
+            "ON footprints (aggregate_key) WHERE supersedes IS NULL "
+            "AND aggregate_key IS NOT NULL",
+            "CREATE INDEX IF NOT EXISTS footprints_event ON footprints (event_id)",
+        ]
+
+
+def _redact(dsn: str) -> str:
+    """The DSN without its password, for messages."""
+    dsn = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", dsn)
+    return re.sub(r"^([a-z]+://[^:/@]+):[^@]*@", r"\1:***@", dsn)

@@ -1,0 +1,146 @@
+"""Rollups: events and footprints summed by service, tenant, model, region and period.
+
+Each rollup is one SQL ``GROUP BY`` (with ``date_trunc`` for hour/day/month, in UTC) run by
+the store, returned as a pyarrow table.  Corrected (superseded) events and footprints are
+left out, so a correction replaces the row it corrects.  ``tenant`` restricts every read to
+one tenant's rows (multi-tenant reads).
+
+Ranges: ``low_sum_g`` and ``high_sum_g`` are sums of the per-footprint p5 and p95.  That is
+the range if the errors of all footprints were fully correlated (comonotone): a safe bound,
+wider than the range of independent errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from infercarbon.errors import InputError
+from infercarbon.ledger.base import LIVE_EVENT, Store, _ts_param
+from infercarbon.ledger.schema import TS
+
+__all__ = ["DIMENSIONS", "PERIODS", "rollup_events", "rollup_footprints", "rollup_line_items"]
+
+PERIODS = ("hour", "day", "month")
+#: Event columns a rollup can group by.
+DIMENSIONS = ("service", "tenant", "model", "region", "device", "attribution_method",
+              "outcome")
+
+_LIVE_FOOTPRINT = ("f.footprint_id NOT IN (SELECT supersedes FROM footprints "
+                   "WHERE supersedes IS NOT NULL)")
+
+
+def _plan(by: Sequence[str], period: str | None, tenant: str | None,
+          start_utc: datetime | None, end_utc: datetime | None,
+          ) -> tuple[list[str], list[pa.Field], list[str], list[Any]]:
+    if isinstance(by, str):
+        by = (by,)
+    bad = [b for b in by if b not in DIMENSIONS]
+    if bad:
+        raise InputError(f"cannot group by {', '.join(map(repr, bad))}; choose from "
+                         f"{', '.join(DIMENSIONS)}", field="by")
+    if len(set(by)) != len(by):
+        raise InputError("a dimension is repeated", field="by")
+    if period is not None and period not in PERIODS:
+        raise InputError(f"must be one of {', '.join(PERIODS)} (or None for all time)",
+                         field="period")
+    keys: list[str] = []
+    fields: list[pa.Field] = []
+    if period is not None:
+        keys.append(f"date_trunc('{period}', e.start_utc)")
+        fields.append(pa.field("period_start_utc", TS))
+    keys += [f"e.{b}" for b in by]
+    fields += [pa.field(b, pa.string()) for b in by]
+    conds = [LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN")]
+    params: list[Any] = []
+    if tenant is not None:
+        conds.append("e.tenant = %s")
+        params.append(tenant)
+    if (s := _ts_param(start_utc, "start_utc")) is not None:
+        conds.append("e.start_utc >= %s")
+        params.append(s)
+    if (t := _ts_param(end_utc, "end_utc")) is not None:
+        conds.append("e.start_utc < %s")
+        params.append(t)
+    return keys, fields, conds, params
+
+
+def _run(store: Store, keys: list[str], fields: list[pa.Field], measures: list[str],
+         measure_fields: list[pa.Field], source: str, conds: list[str],
+         params: list[Any]) -> pa.Table:
+    select = [f"{k} AS k{i}" for i, k in enumerate(keys)] + measures
+    group = ", ".join(str(i + 1) for i in range(len(keys)))
+    sql = (f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(conds)}"
+           + (f" GROUP BY {group} ORDER BY {group}" if keys else ""))
+    schema = pa.schema([*fields, *measure_fields])
+    return store.query_arrow(sql, params, schema)
+
+
+def rollup_events(store: Store, *, by: Sequence[str] = ("service",), period: str | None = None,
+                  tenant: str | None = None, start_utc: datetime | None = None,
+                  end_utc: datetime | None = None) -> pa.Table:
+    """Events summed by ``by`` (and ``period`` of their ``start_utc``).
+
+    Columns: ``period_start_utc`` (when ``period``), the ``by`` columns, ``events`` [count],
+    ``energy_j`` [J], ``tokens_in``, ``tokens_out``, ``payload_bytes`` (sums of the events
+    that report them; null when none does).  Events start in [start_utc, end_utc).
+    """
+    keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
+    measures = ["count(*) AS events", "sum(e.energy_j) AS energy_j",
+                "sum(e.tokens_in) AS tokens_in", "sum(e.tokens_out) AS tokens_out",
+                "sum(e.payload_bytes) AS payload_bytes"]
+    mf = [pa.field("events", pa.int64()), pa.field("energy_j", pa.float64()),
+          pa.field("tokens_in", pa.int64()), pa.field("tokens_out", pa.int64()),
+          pa.field("payload_bytes", pa.int64())]
+    return _run(store, keys, fields, measures, mf, "events e", conds, params)
+
+
+def rollup_footprints(store: Store, *, by: Sequence[str] = ("service",),
+                      period: str | None = None, tenant: str | None = None,
+                      start_utc: datetime | None = None,
+                      end_utc: datetime | None = None) -> pa.Table:
+    """Footprint totals of events, summed by ``by``, ``period`` and basis.
+
+    Only footprints of (live) events count; aggregate footprints have no event and are left
+    out.  Columns: ``period_start_utc`` (when ``period``), the ``by`` columns, ``basis``,
+    ``footprints`` [count], ``emissions_g``, ``low_sum_g``, ``high_sum_g`` [g CO2e].
+    """
+    keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
+    keys.append("t.basis")
+    fields.append(pa.field("basis", pa.string()))
+    conds.append(_LIVE_FOOTPRINT)
+    measures = ["count(*) AS footprints", "sum(t.value_g) AS emissions_g",
+                "sum(t.low_g) AS low_sum_g", "sum(t.high_g) AS high_sum_g"]
+    mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
+          pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
+    source = ("footprints f JOIN events e ON e.event_id = f.event_id "
+              "JOIN footprint_totals t ON t.footprint_id = f.footprint_id")
+    return _run(store, keys, fields, measures, mf, source, conds, params)
+
+
+def rollup_line_items(store: Store, *, by: Sequence[str] = ("service",),
+                      period: str | None = None, tenant: str | None = None,
+                      start_utc: datetime | None = None,
+                      end_utc: datetime | None = None) -> pa.Table:
+    """Line items of event footprints summed by ``by``, ``period``, item, scope and basis.
+
+    For scope reports (e.g. Scope 2 location- and market-based side by side).  Columns:
+    ``period_start_utc`` (when ``period``), the ``by`` columns, ``name``, ``scope``,
+    ``basis``, ``in_total``, ``footprints`` [count], ``emissions_g``, ``low_sum_g``,
+    ``high_sum_g`` [g CO2e].
+    """
+    keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
+    keys += ["li.name", "li.scope", "li.basis", "li.in_total"]
+    fields += [pa.field("name", pa.string()), pa.field("scope", pa.string()),
+               pa.field("basis", pa.string()), pa.field("in_total", pa.bool_())]
+    conds.append(_LIVE_FOOTPRINT)
+    measures = ["count(*) AS footprints", "sum(li.emissions_g) AS emissions_g",
+                "sum(li.low_g) AS low_sum_g", "sum(li.high_g) AS high_sum_g"]
+    mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
+          pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
+    source = ("footprints f JOIN events e ON e.event_id = f.event_id "
+              "JOIN footprint_items li ON li.footprint_id = f.footprint_id")
+    return _run(store, keys, fields, measures, mf, source, conds, params)

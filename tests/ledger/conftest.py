@@ -1,0 +1,124 @@
+"""Fixtures for the ledger tests: both stores through one parametrised ``store`` fixture.
+
+The PostgreSQL half runs against the server named by ``INFERCARBON_TEST_POSTGRES_DSN``
+(``eval "$(.ci/postgres.sh)"`` installs and starts one on loopback).  When the variable is
+not set, only the PostgreSQL tests are skipped, with that reason.  Each test gets its own
+schema, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from infercarbon.ledger import DuckDBStore, Store
+
+DSN_VAR = "INFERCARBON_TEST_POSTGRES_DSN"
+T0 = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
+
+
+class FixedClock:
+    """A clock for ``ingested_utc`` that advances one second per call."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 9, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> str:
+    dsn = os.environ.get(DSN_VAR)
+    if not dsn:
+        pytest.skip(f"PostgreSQL ledger tests need {DSN_VAR} (run: eval \"$(.ci/postgres.sh)\")")
+    return dsn
+
+
+@pytest.fixture
+def pg_schema_dsn(pg_dsn: str) -> Iterator[str]:
+    """A DSN whose search_path is a fresh schema (dropped after the test)."""
+    psycopg = pytest.importorskip("psycopg")
+    from psycopg.conninfo import make_conninfo
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield make_conninfo(pg_dsn, options=f"-csearch_path={schema}")
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as con:
+            con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_factory(backend: str, request: pytest.FixtureRequest,
+                  tmp_path: Any) -> Iterator[Callable[[], Store]]:
+    """Opens stores on one database (a second store = a second writer/connection)."""
+    opened: list[Store] = []
+    if backend == "postgres":
+        from infercarbon.ledger.postgres_store import PostgresStore
+
+        dsn = request.getfixturevalue("pg_schema_dsn")
+
+        def make() -> Store:
+            s = PostgresStore(dsn, clock=FixedClock())
+            opened.append(s)
+            return s
+    else:
+        path = tmp_path / "ledger.duckdb"
+
+        def make() -> Store:
+            if opened:  # DuckDB: one writer per file; share the open store
+                return opened[0]
+            s = DuckDBStore(path, clock=FixedClock())
+            opened.append(s)
+            return s
+    yield make
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture
+def store(store_factory: Callable[[], Store]) -> Store:
+    return store_factory()
+
+
+def make_event(i: int, **over: Any) -> dict[str, Any]:
+    ev: dict[str, Any] = {
+        "event_id": f"ev-{i:06d}",
+        "start_utc": (T0 + timedelta(minutes=7 * i)).isoformat().replace("+00:00", "Z"),
+        "end_utc": (T0 + timedelta(minutes=7 * i, seconds=2)).isoformat().replace("+00:00", "Z"),
+        "service": ["chat", "search"][i % 2],
+        "tenant": ["acme", "globex", "initech"][i % 3],
+        "model": ["llama-3-8b", "resnet-50"][i % 2],
+        "region": ["DE", "FR", "US-TEX-ERCO"][i % 3],
+        "device": f"gpu{i % 4}",
+        "energy_j": 10.0 + 0.1 * i,
+        "attribution_method": "measured-interval",
+        "batch_id": f"b{i // 8}",
+        "tokens_in": 100 + i,
+        "tokens_out": 20 + i,
+        "payload_bytes": 2048,
+        "outcome": "answer",
+    }
+    ev.update(over)
+    return ev
+
+
+@pytest.fixture
+def events() -> Callable[..., list[dict[str, Any]]]:
+    def build(n: int, start: int = 0, **over: Any) -> list[dict[str, Any]]:
+        return [make_event(i, **over) for i in range(start, start + n)]
+    return build
