@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sensors",
     "measure",
     "demo",
+    "serve",
+    "keys",
 )
 
 app = typer.Typer(

@@ -1,0 +1,64 @@
+"""``infercarbon serve``: the ledger API, Prometheus metrics and the dashboard.
+
+::
+
+    infercarbon serve --ledger ledger.duckdb [--host 127.0.0.1] [--port 8000]
+    infercarbon serve --ledger postgresql://user@host/db --pue 1.2 --price-per-kwh 0.25
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from infercarbon.errors import ConfigurationError
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def serve(
+    ledger: Annotated[str, typer.Option("--ledger", help="DuckDB file or postgresql:// URL")],
+    host: Annotated[str, typer.Option("--host", help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    pue: Annotated[float | None, typer.Option(
+        "--pue", help="facility PUE applied to event energy (default: IT energy only, "
+                      "stated in every footprint)")] = None,
+    td_loss_frac: Annotated[float, typer.Option("--td-loss-frac", min=0.0, max=0.5)] = 0.0,
+    price_per_kwh: Annotated[float | None, typer.Option(
+        "--price-per-kwh", min=0.0, help="starting energy price on the dashboard")] = None,
+    metrics_public: Annotated[bool, typer.Option(
+        "--metrics-public", help="serve /metrics without an admin key")] = False,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
+    try:
+        import uvicorn
+
+        from infercarbon.service.app import create_app
+        from infercarbon.service.auth import key_store_for
+        from infercarbon.service.footprints import AccountingConfig
+    except ImportError as exc:  # the service extra is not installed
+        raise ConfigurationError(f"{exc}; install the service extra: "
+                                 "pip install 'infercarbon[service]'") from exc
+    from infercarbon.ledger import open_store
+
+    cfg = (AccountingConfig(pue=pue, pue_source=f"--pue {pue:g} (user)",
+                            td_loss_frac=td_loss_frac)
+           if pue is not None else AccountingConfig(td_loss_frac=td_loss_frac))
+    store = open_store(ledger)
+    try:
+        app = create_app(store, clock=_now, keys=key_store_for(ledger), config=cfg,
+                         price_per_kwh=price_per_kwh, metrics_public=metrics_public)
+        typer.echo(f"infercarbon: ledger {store.url} ({store.dialect}); "
+                   f"dashboard http://{host}:{port}/", err=True)
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+    finally:
+        store.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

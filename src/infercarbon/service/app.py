@@ -1,0 +1,202 @@
+"""The FastAPI application: :func:`create_app` wires a ledger store, a key store, the clock,
+the accounting configuration and the signals into the API, metrics and dashboard.
+
+Nothing here reads the environment; ``infercarbon serve`` (the CLI) does and passes values in.
+
+Error mapping (every error body is ``{"detail": ...}``):
+
+========================================  ======
+bad input (names index and field)           422
+missing / bad / revoked key                 401
+another tenant's data                       403
+batch too large                             413
+id already stored with other content        409
+ledger failure (the client should retry)    503
+========================================  ======
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from infercarbon.errors import InputError, LedgerError
+from infercarbon.grid.signal import IntensitySeries
+from infercarbon.ledger.base import Store
+from infercarbon.ledger.schema import EventValidationError, LedgerConflictError
+from infercarbon.service.auth import AuthError, KeyStore
+from infercarbon.service.footprints import AccountingConfig, SignalBook
+from infercarbon.service.metrics import Metrics
+
+__all__ = ["ServiceState", "create_app"]
+
+
+class ForbiddenError(InputError):
+    """The key may not act for the tenant it asked for (HTTP 403)."""
+
+
+class PayloadTooLargeError(InputError):
+    """A batch over the configured limit (HTTP 413)."""
+
+
+@dataclass
+class ServiceState:
+    """Everything a request handler needs; one per app."""
+
+    store: Store
+    keys: KeyStore
+    clock: Callable[[], datetime]
+    config: AccountingConfig
+    book: SignalBook
+    metrics: Metrics
+    price_per_kwh: float | None
+    metrics_public: bool
+    max_batch: int
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    backfilled: int = 0
+
+
+def _problems_from_pydantic(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for e in exc.errors():
+        loc = [p for p in e.get("loc", ()) if p not in ("body", "query", "path")]
+        index = next((p for p in loc if isinstance(p, int)), None)
+        fld = ".".join(str(p) for p in loc if not isinstance(p, int)) or "body"
+        out.append({"index": index, "field": fld, "message": str(e.get("msg", ""))})
+    return out
+
+
+def create_app(
+    store: Store,
+    *,
+    clock: Callable[[], datetime],
+    keys: KeyStore,
+    config: AccountingConfig | None = None,
+    signals: Sequence[IntensitySeries] = (),
+    price_per_kwh: float | None = None,
+    metrics_public: bool = False,
+    max_batch: int = 20_000,
+    backfill: bool = True,
+) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    store : Store
+        The ledger (DuckDB or PostgreSQL store).
+    clock : callable
+        Returns the current UTC time (footprints' ``computed_utc``).
+    keys : KeyStore
+        API keys (see :mod:`infercarbon.service.auth`).
+    config : AccountingConfig, optional
+        PUE and T&D loss applied to event energy (default: IT energy only, said so in every
+        footprint).
+    signals : sequence of IntensitySeries
+        Hourly location, market and marginal signals by region (``config.signals`` too).
+        The ledger's intensity snapshots present at start-up are added for every (region,
+        kind) not given here.
+    price_per_kwh : float, optional
+        Default energy price the dashboard starts with (the user can change it there).
+    metrics_public : bool
+        Serve ``/metrics`` without a key (default: admin key required, since the counters
+        span tenants).
+    max_batch : int
+        Most events in one ``POST /v1/events``.
+    backfill : bool
+        At start-up, compute footprints for events stored without one (a crash between the
+        event and footprint appends).
+    """
+    from infercarbon import __version__
+    from infercarbon.service.footprints import signals_from_intensity
+    from infercarbon.service.routes import build_router
+
+    cfg = config or AccountingConfig()
+    given = [*cfg.signals, *signals]
+    have = {(s.region, s.kind) for s in given}
+    stored = [s for s in signals_from_intensity(store.intensity())
+              if (s.region, s.kind) not in have]
+    book = SignalBook([*given, *stored])
+    state = ServiceState(store=store, keys=keys, clock=clock, config=cfg, book=book,
+                         metrics=Metrics(), price_per_kwh=price_per_kwh,
+                         metrics_public=metrics_public, max_batch=max_batch)
+    app = FastAPI(
+        title="infercarbon",
+        version=__version__,
+        description="Ledger of inference events and their gCO2e footprints (location, market "
+                    "and marginal), with a dashboard. Authenticate with "
+                    "`Authorization: Bearer <key>` (keys from `infercarbon keys create`).",
+    )
+    app.state.infercarbon = state
+    app.include_router(build_router(state))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            from infercarbon.service.routes import EventIn
+
+            doc = get_openapi(title=app.title, version=app.version,
+                              description=app.description, routes=app.routes)
+            ref = "#/components/schemas/{model}"
+            doc.setdefault("components", {}).setdefault("schemas", {})["EventIn"] = (
+                EventIn.model_json_schema(ref_template=ref))
+            doc["components"]["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}}
+            doc["security"] = [{"bearer": []}]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    static = resources.files("infercarbon.service") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    def err(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return err(422, _problems_from_pydantic(exc))
+
+    @app.exception_handler(AuthError)
+    async def _auth(_: Request, exc: AuthError) -> JSONResponse:
+        return err(401, str(exc), {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(ForbiddenError)
+    async def _forbidden(_: Request, exc: ForbiddenError) -> JSONResponse:
+        return err(403, str(exc))
+
+    @app.exception_handler(PayloadTooLargeError)
+    async def _too_large(_: Request, exc: PayloadTooLargeError) -> JSONResponse:
+        return err(413, str(exc))
+
+    @app.exception_handler(EventValidationError)
+    async def _events(_: Request, exc: EventValidationError) -> JSONResponse:
+        return err(422, [{"index": p.index, "field": p.field, "message": p.message}
+                         for p in exc.problems])
+
+    @app.exception_handler(InputError)
+    async def _input(_: Request, exc: InputError) -> JSONResponse:
+        return err(422, [{"index": None, "field": exc.field or "body", "message": str(exc)}])
+
+    @app.exception_handler(LedgerConflictError)
+    async def _conflict(_: Request, exc: LedgerConflictError) -> JSONResponse:
+        return err(409, str(exc))
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
+        return err(503, f"ledger unavailable: {exc}", {"Retry-After": "2"})
+
+    if backfill:
+        from infercarbon.service.routes import backfill_footprints
+
+        state.backfilled = backfill_footprints(state)
+    return app

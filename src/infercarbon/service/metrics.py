@@ -1,0 +1,77 @@
+"""Prometheus counters of metered energy and emissions, by service and model.
+
+Each :class:`Metrics` owns its own :class:`prometheus_client.CollectorRegistry` (no global
+registry: two apps in one process do not collide).  Counters grow only with events the ledger
+accepted (duplicates are not counted twice).
+
+Exposed series::
+
+    infercarbon_energy_joules_total{service,model}           IT energy of accepted events [J]
+    infercarbon_co2e_grams_total{service,model,kind}          gCO2e, kind = location|market|marginal
+    infercarbon_events_total{service,model}                   accepted events
+    infercarbon_ingest_rejected_batches_total{reason}         batches refused (422/403)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+_KINDS = ("location", "market", "marginal")
+
+
+class Metrics:
+    """The service's counters in a private registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.energy = Counter("infercarbon_energy_joules", "IT energy of accepted inference "
+                              "events [J]", ["service", "model"], registry=self.registry)
+        self.co2e = Counter("infercarbon_co2e_grams", "Emissions of accepted inference events "
+                            "[gCO2e] by accounting kind", ["service", "model", "kind"],
+                            registry=self.registry)
+        self.events = Counter("infercarbon_events", "Accepted inference events",
+                              ["service", "model"], registry=self.registry)
+        self.rejected = Counter("infercarbon_ingest_rejected_batches", "Event batches refused",
+                                ["reason"], registry=self.registry)
+
+    def observe(
+        self,
+        service: Sequence[str],
+        model: Sequence[str],
+        energy_j: npt.NDArray[np.float64],
+        co2e_g: Mapping[str, npt.NDArray[np.float64]],
+    ) -> None:
+        """Add accepted events (arrays aligned with ``service`` and ``model``).
+
+        Sums per (service, model) group with numpy, then one counter increment per group.
+        A kind whose array holds NaN for an event (no signal) adds nothing for that event.
+        """
+        if len(service) == 0:
+            return
+        keys = np.char.add(np.char.add(np.asarray(service, dtype=str), "\x1f"),
+                           np.asarray(model, dtype=str))
+        uniq, inv = np.unique(keys, return_inverse=True)
+        e = np.bincount(inv, weights=energy_j, minlength=len(uniq))
+        n = np.bincount(inv, minlength=len(uniq))
+        # a kind without a signal for any event of a group adds no series for that group
+        sums = {k: (np.bincount(inv, weights=np.nan_to_num(v, nan=0.0), minlength=len(uniq)),
+                    np.bincount(inv, weights=np.isfinite(v), minlength=len(uniq)))
+                for k, v in co2e_g.items() if k in _KINDS}
+        for i, key in enumerate(uniq.tolist()):
+            svc, _, mdl = key.partition("\x1f")
+            self.energy.labels(svc, mdl).inc(float(e[i]))
+            self.events.labels(svc, mdl).inc(float(n[i]))
+            for kind, (arr, has) in sums.items():
+                if has[i] > 0:
+                    self.co2e.labels(svc, mdl, kind).inc(float(arr[i]))
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,137 @@
+"""Read-side SQL over the ledger for the API and dashboard (portable DuckDB/PostgreSQL SQL).
+
+Everything here goes through :meth:`Store.query_arrow` with ``%s`` placeholders and returns
+Arrow tables; aggregation happens in SQL (``GROUP BY``), so a large ledger is not pulled into
+Python.  Only live events (not superseded by a correction) and footprints computed by this
+service's calculator (:data:`~infercarbon.service.footprints.CALCULATOR`) and not superseded
+are counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import pyarrow as pa
+
+from infercarbon.errors import InputError
+from infercarbon.ledger.base import Store
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.service.footprints import CALCULATOR
+
+__all__ = ["GROUPS", "PERIODS", "event_rows", "missing_footprints", "rollup",
+           "stored_footprint_ids"]
+
+GROUPS: Final = ("service", "tenant", "model", "region", "outcome")
+PERIODS: Final = ("hour", "day", "month")
+_F = pa.float64()
+_KIND_COLS = [f"{k}{s}" for k in ("location", "market", "marginal")
+              for s in ("_g", "_low_g", "_high_g")]
+
+# one row per live event with its footprint's totals and facility energy
+_BASE = """
+FROM events e
+JOIN footprints f ON f.event_id = e.event_id AND f.calculator = %s
+  AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL)
+LEFT JOIN footprint_items fi ON fi.footprint_id = f.footprint_id
+  AND fi.name = 'operational_location'
+LEFT JOIN footprint_totals tl ON tl.footprint_id = f.footprint_id AND tl.basis = 'location'
+LEFT JOIN footprint_totals tm ON tm.footprint_id = f.footprint_id AND tm.basis = 'market'
+LEFT JOIN footprint_totals tr ON tr.footprint_id = f.footprint_id AND tr.basis = 'marginal'
+WHERE e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)
+"""
+_TOTALS = ("tl.value_g", "tl.low_g", "tl.high_g", "tm.value_g", "tm.low_g", "tm.high_g",
+           "tr.value_g", "tr.low_g", "tr.high_g")
+
+
+def _filters(tenant: str | None, start: datetime | None, end: datetime | None,
+             extra: dict[str, str | None] | None = None) -> tuple[str, list[Any]]:
+    conds: list[str] = []
+    params: list[Any] = []
+    if tenant is not None:
+        conds.append("e.tenant = %s")
+        params.append(tenant)
+    if start is not None:
+        conds.append("e.start_utc >= %s")
+        params.append(start)
+    if end is not None:
+        conds.append("e.start_utc < %s")
+        params.append(end)
+    for col, v in (extra or {}).items():
+        if v is not None:
+            if col not in ("service", "model", "region", "outcome"):
+                raise InputError(f"cannot filter on {col!r}", field=col)
+            conds.append(f"e.{col} = %s")
+            params.append(v)
+    return "".join(f" AND {c}" for c in conds), params
+
+
+def event_rows(store: Store, *, tenant: str | None, start: datetime | None = None,
+               end: datetime | None = None, limit: int | None = None,
+               filters: dict[str, str | None] | None = None) -> pa.Table:
+    """Per-event rows, newest first: event columns, facility energy and the three totals."""
+    where, params = _filters(tenant, start, end, filters)
+    cols = ", ".join(f"e.{c}" for c in EVENTS.names if c != "supersedes")
+    sums = ", ".join(f"{c} AS {n}" for c, n in zip(_TOTALS, _KIND_COLS, strict=True))
+    sql = (f"SELECT {cols}, fi.energy_j AS facility_j, {sums} {_BASE}{where} "
+           "ORDER BY e.end_utc DESC, e.event_id")
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    schema = pa.schema([*(EVENTS.arrow_schema.field(c) for c in EVENTS.names
+                          if c != "supersedes"),
+                        pa.field("facility_j", _F), *(pa.field(c, _F) for c in _KIND_COLS)])
+    return store.query_arrow(sql, [CALCULATOR, *params], schema)
+
+
+def rollup(store: Store, *, group: str, period: str, tenant: str | None,
+           start: datetime | None = None, end: datetime | None = None,
+           per_outcome: bool = False) -> pa.Table:
+    """Sums by ``group`` and ``period`` (UTC truncation), optionally per outcome.
+
+    A kind's sums are null for a group in which some event has no signal of that kind
+    (``count`` of values < events), never a partial sum presented as whole."""
+    if group not in GROUPS:
+        raise InputError(f"must be one of {', '.join(GROUPS)}", field="group")
+    if period not in PERIODS:
+        raise InputError(f"must be one of {', '.join(PERIODS)}", field="period")
+    where, params = _filters(tenant, start, end)
+    key = f"COALESCE(e.{group}, '(none)')"
+    bucket = f"date_trunc('{period}', e.start_utc AT TIME ZONE 'UTC')"
+    outcome = ", COALESCE(e.outcome, '(none)') AS outcome" if per_outcome else ""
+    outcome_g = ", COALESCE(e.outcome, '(none)')" if per_outcome else ""
+    sums = []
+    for col, name in zip(_TOTALS, _KIND_COLS, strict=True):
+        sums.append(f"CASE WHEN count({col}) = count(*) THEN sum({col}) END AS {name}")
+    sql = (f"SELECT {key} AS key, {bucket} AS period_start_utc{outcome}, count(*) AS events, "
+           "sum(e.energy_j) AS energy_j, sum(fi.energy_j) AS facility_j, "
+           "avg(EXTRACT(EPOCH FROM (e.end_utc - e.start_utc))) AS latency_mean_s, "
+           f"{', '.join(sums)} {_BASE}{where} GROUP BY {key}, {bucket}{outcome_g} "
+           f"ORDER BY 2, 1")
+    fields = [pa.field("key", pa.string()), pa.field("period_start_utc", pa.timestamp("us"))]
+    if per_outcome:
+        fields.append(pa.field("outcome", pa.string()))
+    fields += [pa.field("events", pa.int64()), pa.field("energy_j", _F),
+               pa.field("facility_j", _F), pa.field("latency_mean_s", _F),
+               *(pa.field(c, _F) for c in _KIND_COLS)]
+    return store.query_arrow(sql, [CALCULATOR, *params], pa.schema(fields))
+
+
+def stored_footprint_ids(store: Store, event_ids: Sequence[str]) -> set[str]:
+    """Which of ``event_ids`` already have a footprint from this calculator."""
+    if not event_ids:
+        return set()
+    t = store.query_arrow(
+        "SELECT event_id FROM footprints WHERE calculator = %s AND event_id = ANY(%s)",
+        [CALCULATOR, list(event_ids)], pa.schema([pa.field("event_id", pa.string())]))
+    return set(t.column("event_id").to_pylist())
+
+
+def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
+    """Live events that have no footprint from this calculator (e.g. after a crash between
+    the two appends): the service computes them at start-up."""
+    cols = ", ".join(f"e.{c}" for c in EVENTS.names)
+    sql = (f"SELECT {cols} FROM events e WHERE NOT EXISTS (SELECT 1 FROM footprints f "
+           "WHERE f.event_id = e.event_id AND f.calculator = %s) "
+           f"ORDER BY e.event_id LIMIT {int(limit)}")
+    return store.query_arrow(sql, [CALCULATOR], EVENTS.arrow_schema)

@@ -1,0 +1,538 @@
+"""HTTP routes: ingest, queries, what-if, metrics, health and the dashboard page.
+
+Authorisation: every ``/v1`` route needs ``Authorization: Bearer <key>``.  A tenant key reads
+and writes only its tenant (asking for another with ``?tenant=`` is 403; posting an event of
+another tenant is 403 naming the row); an admin key reads all tenants, or one with
+``?tenant=``.  ``/metrics`` needs an admin key unless the app was built with
+``metrics_public=True``.  ``/healthz``, ``/`` and ``/static`` are public (no ledger data).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from string import Template
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from infercarbon.errors import InputError
+from infercarbon.ledger.schema import EVENTS, EventValidationError, validate_rows
+from infercarbon.ledger.schema import Problem as LedgerProblem
+from infercarbon.reference.regions import all_regions
+from infercarbon.service import queries
+from infercarbon.service.app import ForbiddenError, PayloadTooLargeError, ServiceState
+from infercarbon.service.auth import Principal, authenticate
+from infercarbon.service.footprints import (
+    CALCULATOR,
+    KINDS,
+    compute_footprints,
+    footprint_records,
+    resolve_regions,
+)
+from infercarbon.service.metrics import CONTENT_TYPE_LATEST
+from infercarbon.service.whatif import WhatIf, run_whatif
+
+__all__ = ["EventIn", "backfill_footprints", "build_router", "ingest"]
+
+
+# ----------------------------------------------------------------------------- schemas
+class EventIn(BaseModel):
+    """One inference event (documents the body of ``POST /v1/events``; the server validates
+    the whole batch column by column and names every bad field as ``[index].field``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=200, description="unique id; idempotency key")
+    start_utc: datetime = Field(description="ISO 8601 with zone offset")
+    end_utc: datetime = Field(description="ISO 8601 with zone offset, >= start_utc")
+    service: str = Field(min_length=1)
+    tenant: str | None = Field(None, min_length=1,
+                               description="defaults to the key's tenant; must match it")
+    model: str = Field(min_length=1)
+    region: str = Field(min_length=1, description="region id or alias (e.g. DE, aws:us-east-1)")
+    device: str = Field(min_length=1)
+    energy_j: float = Field(ge=0, description="IT energy attributed to the inference [J]")
+    attribution_method: str = Field(min_length=1, description="how energy_j was obtained")
+    batch_id: str | None = Field(None, min_length=1)
+    tokens_in: int | None = Field(None, ge=0, le=2**63 - 1)
+    tokens_out: int | None = Field(None, ge=0, le=2**63 - 1)
+    payload_bytes: int | None = Field(None, ge=0, le=2**63 - 1)
+    outcome: str | None = Field(None, min_length=1)
+    supersedes: str | None = Field(None, min_length=1,
+                                   description="event_id this row corrects")
+
+
+class IngestResult(BaseModel):
+    received: int
+    accepted: int = Field(description="events now in the ledger from this batch "
+                                      "(new + already stored)")
+    inserted: int
+    duplicates: int
+
+
+class Problem(BaseModel):
+    index: int | None
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    detail: list[Problem] | str
+
+
+class WhatIfIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = Field(None, min_length=1, max_length=100)
+    batch_size: int | None = Field(None, ge=1, le=1_000_000)
+    delay_h: float | None = Field(None, ge=0, le=744)
+    service: str | None = Field(None, min_length=1, max_length=200)
+    model: str | None = Field(None, min_length=1, max_length=200)
+    tenant: str | None = Field(None, min_length=1, max_length=64)
+    start_utc: datetime | None = None
+    end_utc: datetime | None = None
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing or invalid API key"},
+    403: {"model": ErrorBody, "description": "another tenant's data"},
+    422: {"model": ErrorBody, "description": "bad input: index and field of each problem"},
+}
+
+
+# ------------------------------------------------------------------------ dependencies
+def _principal(request: Request,
+               authorization: Annotated[str | None, Header()] = None) -> Principal:
+    state: ServiceState = request.app.state.infercarbon
+    return authenticate(state.keys, authorization)
+
+
+Auth = Annotated[Principal, Depends(_principal)]
+TenantQ = Annotated[str | None, Query(min_length=1, max_length=64,
+                                      description="admin: one tenant; tenant keys: own")]
+StartQ = Annotated[datetime | None, Query(description="events starting at or after")]
+EndQ = Annotated[datetime | None, Query(description="events starting before")]
+
+
+# ------------------------------------------------------------------------------ helpers
+def _scope(p: Principal, tenant: str | None) -> str | None:
+    """The tenant a read is restricted to (None = all, admin only)."""
+    if p.is_admin:
+        return tenant
+    if tenant is not None and tenant != p.tenant:
+        raise ForbiddenError(f"key {p.key_id} belongs to tenant {p.tenant!r} and cannot read "
+                             f"tenant {tenant!r}", field="tenant")
+    return p.tenant
+
+
+def _utc(t: datetime | None, name: str) -> datetime | None:
+    if t is None:
+        return None
+    if t.utcoffset() is None:
+        raise InputError("needs a zone offset (e.g. 2026-07-01T00:00:00Z)", field=name)
+    return t.astimezone(UTC)
+
+
+def _json_rows(t: pa.Table) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = t.to_pylist()
+    for r in rows:
+        for k, v in r.items():
+            if isinstance(v, datetime):
+                r[k] = (v.astimezone(UTC) if v.tzinfo else v).strftime("%Y-%m-%dT%H:%M:%SZ")
+            elif isinstance(v, float) and not np.isfinite(v):
+                r[k] = None
+    return rows
+
+
+def _range(v: float | None, lo: float | None, hi: float | None) -> dict[str, float] | None:
+    if v is None or lo is None or hi is None:
+        return None
+    return {"value": v, "low": lo, "high": hi}
+
+
+# ------------------------------------------------------------------------------- ingest
+def ingest(state: ServiceState, principal: Principal, rows: Any) -> dict[str, int]:
+    """Validate, account and append one batch of events (all or nothing)."""
+    if not isinstance(rows, list):
+        raise InputError(f"expected a JSON array of events, got {type(rows).__name__}",
+                         field="body")
+    if len(rows) > state.max_batch:
+        raise PayloadTooLargeError(f"{len(rows)} events in one batch; the limit is "
+                                   f"{state.max_batch}", field="body")
+    if not rows:
+        return {"received": 0, "accepted": 0, "inserted": 0, "duplicates": 0}
+    if not principal.is_admin:
+        for r in rows:
+            if isinstance(r, dict) and r.get("tenant") is None:
+                r["tenant"] = principal.tenant
+    try:
+        table = validate_rows(EVENTS, rows)
+    except OverflowError as exc:  # an integer beyond 64 bits (pyarrow cannot hold it)
+        raise EventValidationError("events", _overflow_problems(rows)) from exc
+    except EventValidationError as exc:
+        raise EventValidationError("events", _merge(exc.problems, _region_problems(rows))
+                                   ) from None
+    if not principal.is_admin:
+        other = pc.not_equal(table.column("tenant"), principal.tenant)
+        bad = np.flatnonzero(np.asarray(other.to_numpy(zero_copy_only=False), dtype=bool))
+        if len(bad):
+            raise ForbiddenError(f"events[{int(bad[0])}].tenant: key {principal.key_id} belongs "
+                                 f"to tenant {principal.tenant!r} and cannot write tenant "
+                                 f"{table.column('tenant')[int(bad[0])].as_py()!r} "
+                                 f"({len(bad)} such event(s)); nothing was written",
+                                 field=f"events[{int(bad[0])}].tenant")
+    fps = compute_footprints(table, state.config, state.book)  # unknown regions: 422
+    with state.ingest_lock:
+        res = state.store.append_events(table)
+        new = np.ones(table.num_rows, dtype=bool)
+        if res.duplicates:
+            have = queries.stored_footprint_ids(state.store,
+                                                table.column("event_id").to_pylist())
+            ids = np.asarray(table.column("event_id").to_pylist(), dtype=object)
+            new = ~np.isin(ids, list(have)) if have else new
+            # within-batch duplicates were collapsed by the store; keep the first
+            _, first = np.unique(ids, return_index=True)
+            keep = np.zeros(len(ids), dtype=bool)
+            keep[first] = True
+            new &= keep
+        if new.any():
+            idx = np.flatnonzero(new)
+            sub = table.take(pa.array(idx))
+            sub_fp = compute_footprints(sub, state.config, state.book) if not new.all() else fps
+            records = footprint_records(sub, sub_fp, state.config, computed_utc=state.clock())
+            state.store.append_footprints(records)
+            state.metrics.observe(sub.column("service").to_pylist(),
+                                  sub.column("model").to_pylist(),
+                                  np.asarray(sub.column("energy_j").to_numpy(), dtype=float),
+                                  sub_fp.co2e_g())
+    return {"received": res.received, "accepted": res.received, "inserted": res.inserted,
+            "duplicates": res.duplicates}
+
+
+def _region_problems(rows: list[Any]) -> list[LedgerProblem]:
+    """Unknown regions among rows that failed other checks (so one answer names all)."""
+    idx = [i for i, r in enumerate(rows) if isinstance(r, dict) and isinstance(r.get("region"), str)
+           and r["region"]]
+    if not idx:
+        return []
+    try:
+        resolve_regions([rows[i]["region"] for i in idx])
+    except EventValidationError as exc:
+        return [LedgerProblem(idx[p.index], p.field, p.message) for p in exc.problems]
+    return []
+
+
+def _overflow_problems(rows: list[Any]) -> list[LedgerProblem]:
+    """Integers outside the signed 64-bit range (error path only)."""
+    out = [LedgerProblem(i, k, "is outside the 64-bit integer range")
+           for i, r in enumerate(rows) if isinstance(r, dict)
+           for k, v in r.items()
+           if isinstance(v, int) and not isinstance(v, bool) and not -2**63 <= v < 2**63]
+    return out or [LedgerProblem(0, "*", "a number is too large")]
+
+
+def _merge(a: Sequence[LedgerProblem], b: Sequence[LedgerProblem]) -> list[LedgerProblem]:
+    seen = {(p.index, p.field) for p in a}
+    return sorted([*a, *(p for p in b if (p.index, p.field) not in seen)],
+                  key=lambda p: (p.index, p.field))
+
+
+def backfill_footprints(state: ServiceState) -> int:
+    """Compute footprints for stored events that lack one; return how many."""
+    total = 0
+    with state.ingest_lock:
+        while True:
+            missing = queries.missing_footprints(state.store)
+            if missing.num_rows == 0:
+                return total
+            fps = compute_footprints(missing, state.config, state.book)
+            state.store.append_footprints(
+                footprint_records(missing, fps, state.config, computed_utc=state.clock()))
+            total += missing.num_rows
+
+
+# ------------------------------------------------------------------------------ summary
+def _summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
+    t = queries.rollup(state.store, group="outcome", period="month", tenant=tenant)
+    ev = queries.event_rows(state.store, tenant=tenant)
+    n = ev.num_rows
+    energy = float(pc.sum(ev.column("energy_j")).as_py() or 0.0) if n else 0.0
+    facility = float(pc.sum(ev.column("facility_j")).as_py() or 0.0) if n else 0.0
+    totals: dict[str, Any] = {}
+    per: dict[str, Any] = {}
+    for k in KINDS:
+        # a kind sums the events that have a signal of it; "events" says how many that is
+        cols = [ev.column(f"{k}{s}") for s in ("_g", "_low_g", "_high_g")]
+        covered = n - cols[0].null_count if n else 0
+        if covered == 0:
+            totals[k] = per[k] = None
+            continue
+        v, lo, hi = (float(pc.sum(c).as_py()) for c in cols)
+        totals[k] = {"value": v, "low": lo, "high": hi, "events": covered}
+        per[k] = {"value": v / covered, "low": lo / covered, "high": hi / covered,
+                  "events": covered}
+    latency = None
+    if n:
+        lat = (np.asarray(ev.column("end_utc").to_numpy(zero_copy_only=False), dtype="datetime64[us]")
+               - np.asarray(ev.column("start_utc").to_numpy(zero_copy_only=False),
+                            dtype="datetime64[us]")).astype(np.float64) / 1e6
+        latency = {"mean": float(lat.mean()), "p50": float(np.percentile(lat, 50)),
+                   "p95": float(np.percentile(lat, 95))}
+    by_outcome: dict[str, dict[str, Any]] = {}
+    for r in t.to_pylist():
+        o = by_outcome.setdefault(r["key"], {"outcome": r["key"], "events": 0, "energy_j": 0.0,
+                                             "facility_j": 0.0})
+        o["events"] += r["events"]
+        o["energy_j"] += r["energy_j"] or 0.0
+        o["facility_j"] += r["facility_j"] or 0.0
+    outcomes = sorted(by_outcome.values(), key=lambda o: -o["facility_j"])
+    methods = sorted({m for m in ev.column("attribution_method").to_pylist()}) if n else []
+    cfg = state.config
+    return {
+        "events": n, "energy_j": energy, "facility_j": facility, "latency_s": latency,
+        "totals_g": totals, "per_inference_g": per, "by_outcome": outcomes,
+        "sankey": _sankey(energy, facility, cfg.pue, cfg.td_loss_frac, outcomes),
+        "price_per_kwh": state.price_per_kwh,
+        "methodology_short": {
+            "energy": "attribution: " + (", ".join(methods) or "none yet"),
+            "pue": f"PUE {cfg.pue:g} ({cfg.pue_source}), T&D loss {cfg.td_loss_frac:g}",
+            "location": "bundled annual location-based average of the event's region, or an "
+                        "hourly location signal when loaded; range = signal low..high",
+            "market": "market instrument when configured, else the location-based figure "
+                      "(labelled fallback)",
+            "marginal": "hourly marginal signal of the region; n/a when none is loaded "
+                        "(memo item, not in totals)",
+        },
+    }
+
+
+def _sankey(energy_j: float, facility_j: float, pue: float, td: float,
+            outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    kwh = 3.6e6
+    if facility_j <= 0:
+        return {"nodes": [], "links": [], "note": "no energy recorded yet"}
+    it = energy_j / kwh
+    cooling = energy_j * (pue - 1.0) / kwh
+    loss = energy_j * pue * td / kwh
+    nodes = [{"id": "total", "label": "facility energy", "column": 0},
+             {"id": "it", "label": "IT (device) energy", "column": 1}]
+    links = [{"source": "total", "target": "it", "kwh": it, "kind": "it"}]
+    if cooling > 0:
+        nodes.append({"id": "pue", "label": "facility overhead (PUE)", "column": 1})
+        links.append({"source": "total", "target": "pue", "kwh": cooling, "kind": "overhead"})
+    if loss > 0:
+        nodes.append({"id": "td", "label": "T&D losses", "column": 1})
+        links.append({"source": "total", "target": "td", "kwh": loss, "kind": "overhead"})
+    for o in outcomes:
+        oid = "o:" + o["outcome"]
+        nodes.append({"id": oid, "label": f"outcome {o['outcome']}", "column": 2})
+        share = (o["facility_j"] / facility_j) if facility_j else 0.0
+        for src, val, kind in (("it", it, "it"), ("pue", cooling, "overhead"),
+                               ("td", loss, "overhead")):
+            if val > 0 and share > 0:
+                links.append({"source": src, "target": oid, "kwh": val * share, "kind": kind})
+    return {"nodes": nodes, "links": links,
+            "note": f"facility kWh = IT kWh x PUE {pue:g} x (1 + T&D {td:g}); line items split "
+                    "over outcomes by each outcome's share of facility energy"}
+
+
+def _heatmap(state: ServiceState) -> dict[str, Any]:
+    rows: dict[str, list[list[float]]] = {}
+    sources: dict[str, str] = {}
+    for region, kind, s in state.book.all():
+        if kind != "marginal" or s.resolution_s is None:
+            continue
+        hours = ((s.start_utc.astype("datetime64[h]").astype(np.int64)) % 24).astype(int)
+        acc = rows.setdefault(region, [[] for _ in range(24)])
+        for h in range(24):
+            acc[h].extend(s.intensity_g_per_kwh[hours == h].tolist())
+        sources[region] = f"{s.provenance.source} {s.provenance.version}".strip()
+    regions = sorted(rows)
+    values = [[float(np.mean(c)) if c else None for c in rows[r]] for r in regions]
+    note = ("Mean marginal intensity [g/kWh] by UTC hour of day over the loaded signals and the "
+            "ledger's marginal snapshots (read at start-up). Sources: "
+            + ("; ".join(f"{r}: {s}" for r, s in sorted(sources.items())) or "none")
+            if regions else "No marginal signal is loaded: append marginal intensity snapshots to the "
+            "ledger (they are read when the service starts).")
+    return {"kind": "marginal", "hours": list(range(24)), "regions": regions,
+            "values": values, "note": note}
+
+
+def _methodology(state: ServiceState) -> list[dict[str, str]]:
+    cfg = state.config
+    items = [
+        {"name": "calculator", "value": CALCULATOR},
+        {"name": "operational emissions", "value": "energy_j x PUE x (1 + T&D loss) / 3.6e6 "
+         "x intensity [g/kWh], per event, for location, market and marginal kinds"},
+        {"name": "PUE", "value": f"{cfg.pue:g}", "source": cfg.pue_source},
+        {"name": "T&D loss", "value": f"{cfg.td_loss_frac:g}",
+         "source": "configured" if cfg.td_loss_frac else "not configured (0)"},
+        {"name": "location-based intensity", "value": "hourly location signal of the region "
+         "when loaded and covering the event; else the bundled annual average of the region",
+         "source": "infercarbon.reference regions table (source and vintage per region, stored "
+                   "with every footprint)"},
+        {"name": "market-based intensity", "value": "configured market signal of the region; "
+         "without one the location-based figure is used and labelled "
+         "'fallback: location-based' (GHG Protocol Scope 2 guidance)"},
+        {"name": "marginal intensity", "value": "hourly marginal signal of the region over the "
+         "event's interval; a consequential memo item, never added to totals; n/a without one"},
+        {"name": "uncertainty", "value": "per event: the grid signal's low..high bound at the "
+         "event's energy; sums of bounds for aggregates (fully correlated, a safe bound)"},
+        {"name": "energy", "value": "as reported per event (attribution_method says how: e.g. "
+         "measured counter, equal share of concurrent requests, modelled)"},
+        {"name": "latency", "value": "end_utc - start_utc of each event"},
+        {"name": "energy cost", "value": "facility kWh x the price per kWh entered on the "
+         "dashboard (no tariff or time-of-use model)"},
+        {"name": "what-if", "value": "recomputed from the stored events with the same "
+         "calculator; see the what-if panel for its assumptions"},
+    ]
+    for region, kind, s in state.book.all():
+        p = s.provenance
+        items.append({"name": f"signal {region} {kind}",
+                      "value": f"{len(s)} steps of {s.resolution_s or 'constant'} s, "
+                               f"{s.basis} basis, method {p.method}",
+                      "source": f"{p.source} {p.version} ({p.label})"})
+    return items
+
+
+# ------------------------------------------------------------------------------- router
+def build_router(state: ServiceState) -> APIRouter:
+    """All routes, bound to ``state``."""
+    r = APIRouter()
+
+    @r.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, Any]:
+        """Liveness and the ledger backend (no data)."""
+        return {"status": "ok", "ledger": state.store.dialect, "calculator": CALCULATOR}
+
+    @r.get("/metrics", tags=["ops"], response_class=Response,
+           responses={200: {"content": {"text/plain": {}}}, **_ERRORS})
+    def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
+        """Prometheus counters of energy [J] and gCO2e by service and model."""
+        if not state.metrics_public:
+            p = authenticate(state.keys, authorization)
+            if not p.is_admin:
+                raise ForbiddenError("the metrics span all tenants: use an admin key",
+                                     field="authorization")
+        return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @r.get("/v1/whoami", tags=["auth"], responses=_ERRORS)
+    def whoami(p: Auth) -> dict[str, str]:
+        """The key's tenant and scope."""
+        return {"key_id": p.key_id, "tenant": p.tenant, "scope": p.scope}
+
+    @r.post("/v1/events", tags=["ingest"], response_model=IngestResult,
+            responses={**_ERRORS, 409: {"model": ErrorBody}, 413: {"model": ErrorBody},
+                       503: {"model": ErrorBody}},
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/EventIn"},
+                           "maxItems": 20000}}}}})
+    async def post_events(request: Request, p: Auth) -> dict[str, int]:
+        """Append a batch of inference events (idempotent on ``event_id``; all or nothing)."""
+        body = await request.body()
+        try:
+            rows = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"not JSON: {exc}", field="body") from exc
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(ingest, state, p, rows)
+
+    @r.get("/v1/events", tags=["query"], responses=_ERRORS)
+    def get_events(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
+                   end_utc: EndQ = None,
+                   limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
+        """Recent events (newest first) with their per-inference footprints and ranges."""
+        t = queries.event_rows(state.store, tenant=_scope(p, tenant),
+                               start=_utc(start_utc, "start_utc"), end=_utc(end_utc, "end_utc"),
+                               limit=limit)
+        rows = _json_rows(t)
+        for row, s, e in zip(rows, t.column("start_utc").to_pylist(),
+                             t.column("end_utc").to_pylist(), strict=True):
+            row["latency_s"] = (e - s).total_seconds()
+        return {"rows": rows}
+
+    @r.get("/v1/footprints", tags=["query"], responses=_ERRORS)
+    def get_footprints(
+        p: Auth,
+        group: Annotated[Literal["service", "tenant", "model", "region"], Query()] = "service",
+        period: Annotated[Literal["hour", "day", "month"], Query()] = "day",
+        per_outcome: bool = False, tenant: TenantQ = None, start_utc: StartQ = None,
+        end_utc: EndQ = None,
+    ) -> dict[str, Any]:
+        """Footprints summed by group and period (UTC), optionally per outcome, with
+        location, market and marginal totals and their low/high bounds."""
+        t = queries.rollup(state.store, group=group, period=period, tenant=_scope(p, tenant),
+                           start=_utc(start_utc, "start_utc"), end=_utc(end_utc, "end_utc"),
+                           per_outcome=per_outcome)
+        return {"group": group, "period": period, "per_outcome": per_outcome,
+                "rows": _json_rows(t),
+                "note": "a kind is null for a group where some event has no signal of it"}
+
+    @r.get("/v1/footprints/{footprint_id}", tags=["query"],
+           responses={**_ERRORS, 404: {"model": ErrorBody}})
+    def get_footprint(footprint_id: str, p: Auth) -> Any:
+        """One stored footprint's whole derivation (inputs, versions, hash, line items)."""
+        from fastapi.responses import JSONResponse
+
+        from infercarbon.errors import LedgerError
+
+        try:
+            rec = state.store.footprint(footprint_id, tenant=None if p.is_admin else p.tenant)
+        except (LedgerError, InputError, KeyError) as exc:
+            return JSONResponse({"detail": f"no footprint {footprint_id!r} visible to this "
+                                           f"key ({type(exc).__name__})"}, status_code=404)
+        return rec.derivation()
+
+    @r.get("/v1/summary", tags=["query"], responses=_ERRORS)
+    def summary(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:
+        """Aggregate and per-inference figures, per outcome, and the energy flow."""
+        return _summary(state, _scope(p, tenant))
+
+    @r.get("/v1/intensity/heatmap", tags=["query"], responses=_ERRORS)
+    def heatmap(p: Auth) -> dict[str, Any]:
+        """Marginal intensity by region and UTC hour of day (shared grid data)."""
+        return _heatmap(state)
+
+    @r.get("/v1/regions", tags=["query"], responses=_ERRORS)
+    def regions(p: Auth) -> dict[str, Any]:
+        """Region ids and names the service can account for."""
+        return {"regions": [{"id": x.region_id, "name": x.name} for x in all_regions()]}
+
+    @r.get("/v1/methodology", tags=["query"], responses=_ERRORS)
+    def methodology(p: Auth) -> dict[str, Any]:
+        """Every factor, rule and assumption behind the numbers."""
+        return {"items": _methodology(state)}
+
+    @r.post("/v1/whatif", tags=["query"], responses=_ERRORS)
+    def whatif(body: WhatIfIn, p: Auth) -> dict[str, Any]:
+        """Recompute the selected events' footprint under another region, batch size or a
+        delay, with the difference and its range."""
+        tenant = _scope(p, body.tenant)
+        t = queries.event_rows(state.store, tenant=tenant,
+                               start=_utc(body.start_utc, "start_utc"),
+                               end=_utc(body.end_utc, "end_utc"),
+                               filters={"service": body.service, "model": body.model})
+        scen = WhatIf(region=body.region, batch_size=body.batch_size, delay_h=body.delay_h)
+        return run_whatif(t, scen, state.config, state.book)
+
+    page = Template((resources.files("infercarbon.service") / "templates" / "index.html")
+                    .read_text(encoding="utf-8"))
+
+    @r.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def dashboard() -> HTMLResponse:
+        from infercarbon import __version__
+
+        price = "" if state.price_per_kwh is None else f"{state.price_per_kwh:g}"
+        return HTMLResponse(page.substitute(static="/static", version=__version__,
+                                            price=price))
+
+    return r

@@ -1,0 +1,434 @@
+/* infercarbon dashboard: vanilla JS, hand-drawn SVG, no external resources.
+ * Reads the /v1 API with the API key held in sessionStorage (from the key form or a
+ * #key=... URL fragment, which never reaches the server). */
+(function () {
+  "use strict";
+  var NS = "http://www.w3.org/2000/svg";
+  var KINDS = ["location", "market", "marginal"];
+  var COLORS = { location: "#2f6f4f", market: "#3a6ea5", marginal: "#b5562b" };
+  var state = { key: null, summary: null, methodology: null };
+
+  // ------------------------------------------------------------------ helpers
+  function $(id) { return document.getElementById(id); }
+  function svg(tag, attrs, parent) {
+    var e = document.createElementNS(NS, tag);
+    for (var k in attrs) { if (attrs[k] !== null && attrs[k] !== undefined) e.setAttribute(k, attrs[k]); }
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function html(tag, attrs, parent, text) {
+    var e = document.createElement(tag);
+    for (var k in (attrs || {})) e.setAttribute(k, attrs[k]);
+    if (text !== undefined && text !== null) e.textContent = text;
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+  function text(parent, x, y, s, attrs) {
+    var t = svg("text", Object.assign({ x: x, y: y }, attrs || {}), parent);
+    t.textContent = s;
+    return t;
+  }
+  function num(v, digits) {
+    if (v === null || v === undefined || !isFinite(v)) return "n/a";
+    var a = Math.abs(v);
+    if (a === 0) return "0";
+    if (a >= 1e6 || a < 1e-3) return v.toExponential(digits === undefined ? 2 : digits);
+    return v.toPrecision(digits === undefined ? 3 : digits).replace(/\.?0+$/, function (m) {
+      return m.indexOf(".") === 0 && m.length > 1 ? "" : m;
+    });
+  }
+  function fmt(v) { return num(v, 3); }
+  function kwh(j) { return j / 3.6e6; }
+  function price() {
+    var p = parseFloat($("price").value);
+    return isFinite(p) && p >= 0 ? p : null;
+  }
+  function banner(msg) {
+    var b = $("banner");
+    if (!msg) { b.hidden = true; b.textContent = ""; return; }
+    b.hidden = false; b.textContent = msg;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+  function empty(node, msg) { clear(node); html("div", { "class": "empty" }, node, msg); }
+
+  function api(path, opts) {
+    opts = opts || {};
+    var headers = { "Accept": "application/json" };
+    if (state.key) headers["Authorization"] = "Bearer " + state.key;
+    if (opts.body) headers["Content-Type"] = "application/json";
+    return fetch(path, { method: opts.method || "GET", headers: headers,
+                         body: opts.body ? JSON.stringify(opts.body) : undefined })
+      .then(function (r) {
+        return r.json().then(function (doc) {
+          if (!r.ok) {
+            var d = doc && doc.detail;
+            var msg = typeof d === "string" ? d : JSON.stringify(d);
+            throw new Error("HTTP " + r.status + ": " + msg);
+          }
+          return doc;
+        });
+      });
+  }
+
+  // ------------------------------------------------------------------ cards
+  function card(parent, label, value, range, method) {
+    var c = html("div", { "class": "card" }, parent);
+    html("div", { "class": "label" }, c, label);
+    html("div", { "class": "value" }, c, value);
+    if (range) html("div", { "class": "range" }, c, range);
+    html("div", { "class": "method" }, c, method);
+    return c;
+  }
+  function rangeText(t) {
+    if (!t) return "no signal";
+    var r = "range " + fmt(t.low) + " .. " + fmt(t.high);
+    var n = state.summary ? state.summary.events : t.events;
+    return t.events < n ? r + " (only the " + t.events + " of " + n + " events with a signal)" : r;
+  }
+
+  function renderCards(s) {
+    var root = clear($("cards"));
+    var m = s.methodology_short || {};
+    card(root, "inferences", String(s.events), null, "events in the ledger visible to this key");
+    card(root, "energy (IT)", fmt(kwh(s.energy_j)) + " kWh", fmt(s.energy_j) + " J",
+         "sum of event energy_j; " + (m.energy || "as reported by the meter"));
+    card(root, "energy (facility)", fmt(kwh(s.facility_j)) + " kWh", null,
+         "IT energy x PUE x (1 + T&D loss); " + (m.pue || ""));
+    KINDS.forEach(function (k) {
+      var t = s.totals_g[k];
+      card(root, "gCO2e " + k, t ? fmt(t.value) + " g" : "n/a", rangeText(t),
+           (m[k] || k + "-based") );
+    });
+    KINDS.forEach(function (k) {
+      var t = s.per_inference_g[k];
+      card(root, "per inference " + k, t ? fmt(t.value) + " g" : "n/a", rangeText(t),
+           "total / inferences (mean)");
+    });
+    var lat = s.latency_s;
+    card(root, "latency", lat ? fmt(lat.mean) + " s" : "n/a",
+         lat ? "p50 " + fmt(lat.p50) + " s, p95 " + fmt(lat.p95) + " s" : null,
+         "end_utc - start_utc of each event");
+    var p = price();
+    card(root, "energy cost", p === null ? "set a price" : fmt(kwh(s.facility_j) * p),
+         p === null ? null : "per inference " + fmt(kwh(s.facility_j) * p / Math.max(1, s.events)),
+         "facility kWh x price per kWh (user input)");
+  }
+
+  // ------------------------------------------------------------------ charts
+  function frame(node, w, h) {
+    clear(node);
+    return svg("svg", { viewBox: "0 0 " + w + " " + h, role: "img", preserveAspectRatio: "xMidYMid meet" }, node);
+  }
+  function legend(node) {
+    var l = html("div", { "class": "legend" }, null);
+    KINDS.forEach(function (k) {
+      var s = html("span", {}, l);
+      var i = html("i", {}, s); i.style.background = COLORS[k];
+      s.appendChild(document.createTextNode(k));
+    });
+    node.insertBefore(l, node.firstChild);
+  }
+  function yScale(max, h, top, bottom) {
+    max = max > 0 ? max : 1;
+    return function (v) { return top + (h - top - bottom) * (1 - v / max); };
+  }
+  function yAxis(g, max, y, x0, x1, unit) {
+    for (var i = 0; i <= 4; i++) {
+      var v = max * i / 4, yy = y(v);
+      svg("line", { x1: x0, x2: x1, y1: yy, y2: yy, "class": "grid" }, g);
+      text(g, x0 - 6, yy + 4, fmt(v), { "text-anchor": "end" });
+    }
+    text(g, x0 - 6, y(max) - 10, unit, { "text-anchor": "end" });
+  }
+
+  function renderKinds(s) {
+    var node = $("kinds-chart");
+    var w = 900, h = 230, left = 70, bottom = 30, top = 24;
+    var vals = KINDS.map(function (k) { return s.totals_g[k]; });
+    var max = Math.max.apply(null, vals.map(function (t) { return t ? t.high : 0; }));
+    var g = frame(node, w, h), y = yScale(max * 1.1, h, top, bottom);
+    yAxis(g, max * 1.1, y, left, w - 10, "gCO2e");
+    var bw = Math.min(200, (w - left - 40) / 3);
+    KINDS.forEach(function (k, i) {
+      var t = vals[i], x = left + 20 + i * bw + bw * 0.2;
+      text(g, x + bw * 0.3, h - 10, k, { "text-anchor": "middle" });
+      if (!t) { text(g, x + bw * 0.3, y(0) - 8, "no signal", { "text-anchor": "middle" }); return; }
+      svg("rect", { x: x, y: y(t.value), width: bw * 0.6, height: Math.max(0, y(0) - y(t.value)),
+                    fill: COLORS[k], "data-kind": k }, g);
+      var cx = x + bw * 0.3;
+      svg("line", { x1: cx, x2: cx, y1: y(t.low), y2: y(t.high), stroke: "#111", "stroke-width": 1.5 }, g);
+      svg("line", { x1: cx - 8, x2: cx + 8, y1: y(t.low), y2: y(t.low), stroke: "#111" }, g);
+      svg("line", { x1: cx - 8, x2: cx + 8, y1: y(t.high), y2: y(t.high), stroke: "#111" }, g);
+      text(g, cx + 12, y(t.value) - 4, fmt(t.value) + " g");
+    });
+    $("kinds-method").textContent = "Bars: central figure; whiskers: low..high bound of the grid signal. " +
+      "Location- and market-based are both reported (GHG Protocol Scope 2 dual reporting); marginal is a " +
+      "consequential memo item, never added to a total.";
+  }
+
+  function renderSeries(rows) {
+    var node = $("series-chart");
+    if (!rows.length) { empty(node, "no events in the ledger yet"); return; }
+    var byT = {};
+    rows.forEach(function (r) {
+      var t = r.period_start_utc, a = byT[t] || (byT[t] = { t: t });
+      KINDS.forEach(function (k) {
+        ["_g", "_low_g", "_high_g"].forEach(function (suf) {
+          var v = r[k + suf];
+          if (v !== null && v !== undefined) a[k + suf] = (a[k + suf] || 0) + v;
+        });
+      });
+    });
+    var pts = Object.keys(byT).sort().map(function (t) { return byT[t]; });
+    var w = 900, h = 260, left = 70, bottom = 40, top = 20, right = 20;
+    var max = 0;
+    pts.forEach(function (p) { KINDS.forEach(function (k) { max = Math.max(max, p[k + "_high_g"] || 0); }); });
+    var g = frame(node, w, h), y = yScale(max * 1.1, h, top, bottom);
+    yAxis(g, max * 1.1, y, left, w - right, "gCO2e");
+    var n = pts.length;
+    function x(i) { return n === 1 ? (left + w - right) / 2 : left + (w - left - right) * i / (n - 1); }
+    var band = [];
+    pts.forEach(function (p, i) { band.push(x(i) + "," + y(p.location_high_g || 0)); });
+    for (var i = n - 1; i >= 0; i--) band.push(x(i) + "," + y(pts[i].location_low_g || 0));
+    svg("polygon", { points: band.join(" "), fill: "rgba(47,111,79,0.18)", stroke: "none", "class": "band" }, g);
+    KINDS.forEach(function (k) {
+      var d = [];
+      pts.forEach(function (p, i) { if (p[k + "_g"] !== undefined) d.push(x(i) + "," + y(p[k + "_g"])); });
+      if (d.length) {
+        svg("polyline", { points: d.join(" "), fill: "none", stroke: COLORS[k], "stroke-width": 2,
+                          "stroke-dasharray": k === "market" ? "5 3" : null }, g);
+        d.forEach(function (pt) { var c = pt.split(","); svg("circle", { cx: c[0], cy: c[1], r: 2.5, fill: COLORS[k] }, g); });
+      }
+    });
+    var step = Math.max(1, Math.ceil(n / 8));
+    pts.forEach(function (p, i) {
+      if (i % step === 0) text(g, x(i), h - bottom + 16, p.t.replace("T", " ").slice(0, 16), { "text-anchor": "middle" });
+    });
+    legend(node);
+  }
+
+  function renderGroups(rows, group) {
+    var node = $("group-chart");
+    if (!rows.length) { empty(node, "no data"); return; }
+    var byK = {};
+    rows.forEach(function (r) {
+      var a = byK[r.key] || (byK[r.key] = { key: r.key });
+      KINDS.forEach(function (k) {
+        ["_g", "_low_g", "_high_g"].forEach(function (suf) {
+          var v = r[k + suf];
+          if (v !== null && v !== undefined) a[k + suf] = (a[k + suf] || 0) + v;
+        });
+      });
+    });
+    var keys = Object.keys(byK).sort();
+    var w = 900, rowH = 26, left = 160, top = 10;
+    var h = top + keys.length * rowH * 1.0 + 30;
+    var max = 0;
+    keys.forEach(function (k) { KINDS.forEach(function (kd) { max = Math.max(max, byK[k][kd + "_high_g"] || 0); }); });
+    max = max > 0 ? max * 1.05 : 1;
+    var g = frame(node, w, h);
+    function x(v) { return left + (w - left - 80) * v / max; }
+    keys.forEach(function (key, i) {
+      var y0 = top + i * rowH;
+      text(g, left - 8, y0 + rowH * 0.6, key, { "text-anchor": "end" });
+      KINDS.forEach(function (k, j) {
+        var v = byK[key][k + "_g"];
+        if (v === undefined) return;
+        var yy = y0 + 3 + j * 7;
+        svg("rect", { x: left, y: yy, width: Math.max(0.5, x(v) - left), height: 6, fill: COLORS[k] }, g);
+        svg("line", { x1: x(byK[key][k + "_low_g"]), x2: x(byK[key][k + "_high_g"]), y1: yy + 3, y2: yy + 3,
+                      stroke: "#111", "stroke-width": 1 }, g);
+      });
+      text(g, x(byK[key].location_high_g || 0) + 6, y0 + rowH * 0.6, fmt(byK[key].location_g) + " g loc.");
+    });
+    svg("line", { x1: left, x2: left, y1: top, y2: h - 30, "class": "axis" }, g);
+    text(g, left, h - 10, "gCO2e (bars: central; lines: low..high)");
+    legend(node);
+    $("group-label").textContent = group;
+  }
+
+  function heatColor(v, lo, hi) {
+    var t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+    var r = Math.round(240 - 60 * t + 15 * t), gg = Math.round(230 - 170 * t), b = Math.round(190 - 150 * t);
+    return "rgb(" + r + "," + gg + "," + b + ")";
+  }
+  function renderHeatmap(doc) {
+    var node = $("heatmap");
+    $("heat-method").textContent = doc.note || "";
+    if (!doc.regions.length) { empty(node, doc.note || "no marginal signal loaded"); return; }
+    var cell = 22, left = 110, top = 22;
+    var w = left + 24 * cell + 70, h = top + doc.regions.length * cell + 30;
+    var g = frame(node, w, h);
+    var all = [];
+    doc.values.forEach(function (r) { r.forEach(function (v) { if (v !== null) all.push(v); }); });
+    var lo = Math.min.apply(null, all), hi = Math.max.apply(null, all);
+    doc.regions.forEach(function (reg, i) {
+      text(g, left - 6, top + i * cell + cell * 0.65, reg, { "text-anchor": "end" });
+      doc.values[i].forEach(function (v, hr) {
+        var r = svg("rect", { x: left + hr * cell, y: top + i * cell, width: cell - 1, height: cell - 1,
+                              fill: v === null ? "#eee" : heatColor(v, lo, hi), "class": "heat" }, g);
+        var t = svg("title", {}, r); t.textContent = reg + " " + hr + ":00 UTC: " + (v === null ? "no data" : fmt(v) + " g/kWh");
+      });
+    });
+    for (var hr = 0; hr < 24; hr += 3) text(g, left + hr * cell + cell / 2, top - 6, String(hr), { "text-anchor": "middle" });
+    text(g, left + 24 * cell + 6, top + 10, fmt(hi) + " g/kWh");
+    text(g, left + 24 * cell + 6, top + doc.regions.length * cell - 2, fmt(lo));
+  }
+
+  function renderSankey(sk) {
+    var node = $("sankey");
+    $("sankey-method").textContent = sk.note || "";
+    if (!sk.links.length) { empty(node, "no energy in the ledger yet"); return; }
+    var w = 1000, h = 280, pad = 14, nodeW = 14;
+    var g = frame(node, w, h);
+    var cols = {};
+    sk.nodes.forEach(function (n) { (cols[n.column] = cols[n.column] || []).push(n); });
+    var colIds = Object.keys(cols).map(Number).sort();
+    var value = {};
+    sk.nodes.forEach(function (n) { value[n.id] = 0; });
+    sk.links.forEach(function (l) { value[l.source] = Math.max(value[l.source], 0); });
+    sk.nodes.forEach(function (n) {
+      var inS = 0, outS = 0;
+      sk.links.forEach(function (l) { if (l.target === n.id) inS += l.kwh; if (l.source === n.id) outS += l.kwh; });
+      value[n.id] = Math.max(inS, outS);
+    });
+    var total = 0; cols[colIds[0]].forEach(function (n) { total += value[n.id]; });
+    var scale = (h - pad * 2 - 40) / (total || 1);
+    var pos = {};
+    colIds.forEach(function (c, ci) {
+      var x = 10 + ci * (w - 30) / Math.max(1, colIds.length - 1);
+      var y = pad;
+      cols[c].forEach(function (n) {
+        var hh = Math.max(2, value[n.id] * scale);
+        pos[n.id] = { x: x, y: y, h: hh, outY: y, inY: y };
+        svg("rect", { x: x, y: y, width: nodeW, height: hh, fill: "#1f3b2d", "class": "node" }, g);
+        var last = ci === colIds.length - 1;
+        text(g, last ? x - 4 : x + nodeW + 4, y + Math.min(hh / 2 + 4, hh + 10),
+             n.label + " " + fmt(value[n.id]) + " kWh", { "text-anchor": last ? "end" : "start" });
+        y += hh + 14;
+      });
+    });
+    sk.links.forEach(function (l) {
+      var s = pos[l.source], t = pos[l.target];
+      if (!s || !t) return;
+      var th = Math.max(1, l.kwh * scale);
+      var x0 = s.x + nodeW, x1 = t.x, y0 = s.outY + th / 2, y1 = t.inY + th / 2, mx = (x0 + x1) / 2;
+      svg("path", { d: "M" + x0 + "," + y0 + " C" + mx + "," + y0 + " " + mx + "," + y1 + " " + x1 + "," + y1,
+                    fill: "none", stroke: l.kind === "overhead" ? "#b5562b" : "#2f6f4f", "stroke-opacity": 0.35,
+                    "stroke-width": th, "class": "link" }, g);
+      s.outY += th; t.inY += th;
+    });
+  }
+
+  // ------------------------------------------------------------------ table, methodology
+  function renderEvents(rows) {
+    var tb = clear($("events").querySelector("tbody"));
+    var p = price();
+    rows.forEach(function (r) {
+      var tr = html("tr", {}, tb);
+      [r.end_utc.replace("T", " ").slice(0, 19), r.service, r.model, r.region, r.outcome || "",
+       fmt(r.latency_s), fmt(r.energy_j),
+       fmt(r.location_g) + " [" + fmt(r.location_low_g) + ", " + fmt(r.location_high_g) + "]",
+       fmt(r.market_g), r.marginal_g === null ? "n/a" : fmt(r.marginal_g),
+       p === null ? "-" : fmt(kwh(r.facility_j) * p)].forEach(function (v) { html("td", {}, tr, v); });
+    });
+  }
+  function renderMethodology(items) {
+    var root = clear($("methodology"));
+    var dl = html("dl", { "class": "meth" }, root);
+    items.forEach(function (it) {
+      html("dt", {}, dl, it.name);
+      html("dd", {}, dl, it.value + (it.source ? " (source: " + it.source + ")" : ""));
+    });
+  }
+
+  // ------------------------------------------------------------------ what-if
+  function renderWhatif(doc) {
+    var out = clear($("whatif-out"));
+    var t = html("table", { id: "whatif-table" }, out);
+    var hr = html("tr", {}, html("thead", {}, t));
+    ["kind", "baseline g", "scenario g", "difference g", "difference range", "change"].forEach(function (h) { html("th", {}, hr, h); });
+    var tb = html("tbody", {}, t);
+    KINDS.forEach(function (k) {
+      var b = doc.baseline[k], s = doc.scenario[k], d = doc.difference[k];
+      var tr = html("tr", {}, tb);
+      html("td", {}, tr, k);
+      html("td", {}, tr, b ? fmt(b.value) + " [" + fmt(b.low) + ", " + fmt(b.high) + "]" : "n/a");
+      html("td", { "class": "scenario" }, tr, s ? fmt(s.value) + " [" + fmt(s.low) + ", " + fmt(s.high) + "]" : "n/a");
+      var cls = !d || d.value === 0 ? "" : (d.value < 0 ? "diff-down" : "diff-up");
+      html("td", { "class": d ? cls : "" }, tr, d ? (d.value > 0 ? "+" : "") + fmt(d.value) : "n/a");
+      html("td", {}, tr, d ? fmt(d.low) + " .. " + fmt(d.high) : "n/a");
+      html("td", {}, tr, d && b && b.value ? (100 * d.value / b.value).toFixed(1) + " %" : "n/a");
+    });
+    var p = html("p", { "class": "method" }, out);
+    p.textContent = doc.events + " events; energy " + fmt(kwh(doc.energy_j.baseline)) + " -> " +
+      fmt(kwh(doc.energy_j.scenario)) + " kWh. " + doc.notes.join(" ");
+    var ul = html("ul", { "class": "method" }, out);
+    doc.assumptions.forEach(function (a) { html("li", {}, ul, a.name + ": " + a.value + (a.source ? " (" + a.source + ")" : "")); });
+  }
+  function runWhatif(ev) {
+    if (ev) ev.preventDefault();
+    var body = {};
+    var r = $("wi-region").value.trim(), b = $("wi-batch").value, d = $("wi-delay").value, s = $("wi-service").value.trim();
+    if (r) body.region = r;
+    if (b) body.batch_size = parseInt(b, 10);
+    if (d) body.delay_h = parseInt(d, 10);
+    if (s) body.service = s;
+    return api("/v1/whatif", { method: "POST", body: body })
+      .then(function (doc) { banner(null); renderWhatif(doc); })
+      .catch(function (e) { banner("what-if: " + e.message); });
+  }
+
+  // ------------------------------------------------------------------ load
+  function load() {
+    if (!state.key) { banner("Enter an API key (infercarbon keys create --tenant NAME) to see the ledger."); return Promise.resolve(); }
+    var group = $("group").value, period = $("period").value;
+    $("period-label").textContent = period;
+    return Promise.all([
+      api("/v1/whoami"), api("/v1/summary"),
+      api("/v1/footprints?group=" + group + "&period=" + period),
+      api("/v1/events?limit=200"), api("/v1/intensity/heatmap"), api("/v1/methodology"),
+    ]).then(function (r) {
+      banner(null);
+      $("who").textContent = r[0].scope === "admin" ? "admin: all tenants" : "tenant: " + r[0].tenant;
+      state.summary = r[1];
+      renderCards(r[1]); renderKinds(r[1]); renderSeries(r[2].rows); renderGroups(r[2].rows, group);
+      renderEvents(r[3].rows); renderHeatmap(r[4]); renderSankey(r[1].sankey);
+      renderMethodology(r[5].items);
+    }).catch(function (e) { banner(e.message); });
+  }
+  function loadRegions() {
+    return api("/v1/regions").then(function (doc) {
+      var dl = clear($("regions"));
+      doc.regions.forEach(function (r) { var o = html("option", { value: r.id }, dl); o.textContent = r.name; });
+    }).catch(function (e) { banner("regions: " + e.message); });
+  }
+
+  function init() {
+    var m = /(?:^|[#&])key=([^&]+)/.exec(window.location.hash);
+    if (m) {
+      sessionStorage.setItem("infercarbon.key", decodeURIComponent(m[1]));
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    state.key = sessionStorage.getItem("infercarbon.key");
+    if (state.key) $("apikey").value = state.key;
+    $("keyform").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      state.key = $("apikey").value.trim();
+      sessionStorage.setItem("infercarbon.key", state.key);
+      load(); loadRegions();
+    });
+    $("price").addEventListener("input", function () {
+      if (state.summary) renderCards(state.summary);
+      api("/v1/events?limit=200").then(function (d) { renderEvents(d.rows); }).catch(function (e) { banner(e.message); });
+    });
+    $("group").addEventListener("change", load);
+    $("period").addEventListener("change", load);
+    $("whatif").addEventListener("submit", runWhatif);
+    document.body.setAttribute("data-ready", "0");
+    Promise.all([load(), state.key ? loadRegions() : null]).then(function () {
+      document.body.setAttribute("data-ready", "1");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", init);
+})();

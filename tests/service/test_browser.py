@@ -1,0 +1,181 @@
+"""The dashboard in a real headless Chromium (Playwright driving /usr/bin/chromium) against
+`infercarbon serve` (uvicorn) on 127.0.0.1: pages load, charts render as SVG, the what-if
+panel changes the numbers, and the console stays free of errors.  Screenshots go to
+``$TMPDIR/infercarbon-dashboard-*.png``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+SHOTS = Path(tempfile.gettempdir())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(path: Path) -> tuple[str, str]:
+    from infercarbon.ledger import open_store
+    from infercarbon.service.auth import create_key, key_store_for
+
+    store = open_store(path)
+    rng = np.random.default_rng(7)
+    t0 = np.datetime64("2026-07-01T00:00:00", "s")
+    regions = ["DE", "FR", "aws:us-east-1"]
+    events = []
+    for i in range(300):
+        start = t0 + np.timedelta64(int(i * 600 + rng.integers(0, 300)), "s")
+        lat = float(rng.uniform(0.05, 1.5))
+        events.append({
+            "event_id": f"ev{i}", "start_utc": f"{start}Z",
+            "end_utc": f"{start + np.timedelta64(int(lat * 1e6), 'us')}Z",
+            "service": ["chat", "search", "vision"][i % 3],
+            "tenant": "acme" if i % 5 else "beta", "model": ["llama-8b", "resnet50"][i % 2],
+            "region": regions[i % 3], "device": "gpu0",
+            "energy_j": float(rng.uniform(20, 400)), "attribution_method": "measured-counter",
+            "batch_id": f"b{i // (1 + i % 8)}", "outcome": ["ok", "ok", "ok", "error"][i % 4],
+        })
+    hours = np.arange(72)
+    snaps = []
+    for region, base in (("DE", 450.0), ("FR", 120.0)):
+        v = base * (1 + 0.35 * np.sin((hours - 6) / 24 * 2 * np.pi))
+        snaps += [{"region": region, "kind": "marginal", "basis": "direct",
+                   "interval_start_utc": f"{t0 + np.timedelta64(int(h) * 3600, 's')}Z",
+                   "resolution_s": 3600, "value_g_per_kwh": float(x),
+                   "low_g_per_kwh": float(x) * 0.8, "high_g_per_kwh": float(x) * 1.25,
+                   "source": "test fixture", "version": "1",
+                   "retrieved_utc": "2026-07-04T00:00:00Z"} for h, x in zip(hours, v, strict=False)]
+    store.append_intensity(snaps)
+    store.append_events(events)
+    store.close()
+    keys = key_store_for(str(path))
+    acme, _ = create_key(keys, tenant="acme", clock=time.time)
+    admin, _ = create_key(keys, tenant="ops", admin=True, clock=time.time)
+    return acme, admin
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ledger") / "ledger.duckdb"
+    acme, admin = _seed(path)
+    port = _free_port()
+    exe = Path(sys.executable).with_name("infercarbon")
+    log = path.with_suffix(".log")
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [str(exe), "serve", "--ledger", str(path), "--port", str(port), "--pue", "1.2",
+             "--td-loss-frac", "0.05", "--price-per-kwh", "0.3", "--log-level", "warning"],
+            stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(url + "/healthz", timeout=0.5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+            if proc.poll() is not None:
+                raise RuntimeError(log.read_text())
+        else:
+            raise RuntimeError("server did not start")
+        yield url, acme, admin
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def _page(browser, url, key):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    external: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: external.append(r.url)
+            if not r.url.startswith((url, "data:")) else None)
+    page.goto(f"{url}/#key={key}")
+    page.wait_for_selector("body[data-ready='1']", timeout=20_000)
+    return page, errors, external
+
+
+def test_dashboard_renders_and_whatif_changes_numbers(server, browser):
+    url, acme, _ = server
+    page, errors, external = _page(browser, url, acme)
+    assert "key=" not in page.url  # the key left the address bar
+    assert page.locator("#who").inner_text() == "tenant: acme"
+    cards = page.locator("#cards .card")
+    assert cards.count() >= 10
+    text = page.locator("#cards").inner_text().lower()
+    assert "gco2e location" in text and "range" in text and "energy cost" in text
+    for chart in ("#kinds-chart", "#series-chart", "#group-chart", "#heatmap", "#sankey"):
+        assert page.locator(f"{chart} svg").count() == 1, chart
+    assert page.locator("#kinds-chart rect[data-kind]").count() == 3  # location/market/marginal
+    assert page.locator("#series-chart polygon.band").count() == 1  # uncertainty band
+    assert page.locator("#heatmap rect.heat").count() == 2 * 24  # DE, FR x 24 hours
+    assert page.locator("#sankey path.link").count() >= 4
+    assert page.locator("#events tbody tr").count() > 10
+    assert page.locator("#methodology dt").count() >= 10
+    page.screenshot(path=str(SHOTS / "infercarbon-dashboard-top.png"), full_page=True)
+    page.locator(".panel.two").screenshot(path=str(SHOTS / "infercarbon-dashboard-flow.png"))
+
+    page.fill("#wi-region", "FR")
+    page.click("#wi-run")
+    page.wait_for_selector("#whatif-table")
+    fr = page.locator("#whatif-table tbody tr").first.inner_text()
+    page.fill("#wi-region", "")
+    page.fill("#wi-delay", "12")
+    page.click("#wi-run")
+    page.wait_for_function("document.querySelector('#whatif-table tbody tr').innerText !== "
+                           + repr(fr))
+    delayed = page.locator("#whatif-table tbody tr").nth(2).inner_text()  # marginal row
+    assert fr != page.locator("#whatif-table tbody tr").first.inner_text()
+    assert "n/a" not in delayed
+    page.locator("#whatif-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-whatif.png"))
+
+    before = page.locator("#cards").inner_text()
+    page.fill("#price", "0.6")
+    page.wait_for_function("document.querySelector('#cards').innerText !== " + repr(before))
+    assert errors == [], errors
+    assert external == [], external  # fully offline: no request leaves the server
+    page.close()
+
+
+def test_admin_sees_all_tenants_and_bad_key_is_reported(server, browser):
+    url, _, admin = server
+    page, errors, _ = _page(browser, url, admin)
+    assert page.locator("#who").inner_text() == "admin: all tenants"
+    page.select_option("#group", "tenant")
+    page.wait_for_function("document.querySelector('#group-label').innerText === 'tenant'")
+    labels = page.locator("#group-chart svg text").all_text_contents()
+    assert "acme" in labels and "beta" in labels
+    assert errors == [], errors
+    page.close()
+    page, errors, _ = _page(browser, url, "ic_000000000000_" + "x" * 43)
+    assert "HTTP 401" in page.locator("#banner").inner_text()
+    page.close()
