@@ -29,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "serve",
     "keys",
+    "report",
+    "audit",
 )
 
 app = typer.Typer(

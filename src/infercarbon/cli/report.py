@@ -1,0 +1,78 @@
+"""``infercarbon report``: the period's emissions report for a CSRD assurer.
+
+::
+
+    infercarbon report --period 2026-Q3 --ledger ledger.duckdb --format html --out q3.html
+    infercarbon report --period 2026-07-01..2026-09-30 --ledger postgresql://... --format json
+    infercarbon report --period 2026 --ledger ledger.duckdb --format csv --tenant acme
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infercarbon.errors import InputError
+
+LEDGER_ENV = "INFERCARBON_LEDGER"
+
+
+def resolve_ledger(ledger: str | None) -> str:
+    """The ledger to open: ``--ledger`` or $INFERCARBON_LEDGER; a DuckDB file must exist
+    (reading a mistyped path must not create an empty ledger)."""
+    target = ledger or os.environ.get(LEDGER_ENV)
+    if not target:
+        raise InputError(f"give --ledger PATH|postgresql://... or set {LEDGER_ENV}",
+                         field="ledger")
+    if target.startswith(("postgresql://", "postgres://")) or target == ":memory:":
+        return target
+    path = target.removeprefix("duckdb://")
+    if not Path(path).expanduser().is_file():
+        raise InputError(f"no ledger file at {path!r}", field="ledger")
+    return target
+
+
+def report(
+    period: Annotated[str, typer.Option(
+        "--period", help="2026-Q3, 2026-09, 2026, 2026-09-14 or START..END (UTC)")],
+    ledger: Annotated[str | None, typer.Option(
+        "--ledger", help=f"DuckDB file or postgresql:// URL (default: ${LEDGER_ENV})")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, csv or json")] = "html",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="write to this file (default: standard output)")] = None,
+    tenant: Annotated[str | None, typer.Option(
+        "--tenant", help="report one tenant only (default: every tenant)")] = None,
+) -> None:
+    """Energy (MWh), Scope 2 location/market, Scope 3, ESRS E1 table, inventory, methodology."""
+    from infercarbon.ledger import open_store
+    from infercarbon.report import FORMATS, build_report, parse_period, render
+
+    if fmt not in FORMATS:
+        raise InputError(f"must be one of {', '.join(FORMATS)}, got {fmt!r}", field="format")
+    p = parse_period(period)
+    store = open_store(resolve_ledger(ledger))
+    try:
+        rep = build_report(store, p, tenant=tenant, generated_utc=datetime.now(UTC))
+    finally:
+        store.close()
+    text = render(rep, fmt)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the report to {out}: {exc}", field="out") from exc
+    n = next((r["value"] for t in rep.tables if t.name == "energy" for r in t.rows
+              if r["quantity"] == "inferences in period"), 0)
+    typer.echo(f"wrote {out} ({fmt}, period {p.label}, {n} inference(s), "
+               f"status: {rep.meta['status']})", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)

@@ -1,0 +1,69 @@
+"""The same report from a PostgreSQL ledger as from the DuckDB one (same portable SQL).
+
+Runs against the server named by ``INFERCARBON_TEST_POSTGRES_DSN`` (``eval "$(.ci/postgres.sh)"``);
+skipped, with that reason, when the variable is not set.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from infercarbon.ledger import open_store
+from infercarbon.report import build_report, parse_period
+
+DSN_VAR = "INFERCARBON_TEST_POSTGRES_DSN"
+GEN = datetime(2026, 10, 3, tzinfo=UTC)
+
+
+@pytest.fixture
+def pg_dsn() -> Iterator[str]:
+    dsn = os.environ.get(DSN_VAR)
+    if not dsn:
+        pytest.skip(f"PostgreSQL report test needs {DSN_VAR} (run: eval \"$(.ci/postgres.sh)\")")
+    psycopg = pytest.importorskip("psycopg")
+    from psycopg.conninfo import make_conninfo
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield make_conninfo(dsn, options=f"-csearch_path={schema}")
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as con:
+            con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-18)
+    return bool(a == b)
+
+
+def test_postgres_report_equals_duckdb_report(ledger: Any, pg_dsn: str) -> None:
+    from infercarbon.ledger.postgres_store import PostgresStore
+
+    pg = PostgresStore(pg_dsn)
+    try:
+        pg.append_events(ledger.events)
+        pg.append_footprints(ledger.records)
+        got = build_report(pg, parse_period("2026-Q3"), generated_utc=GEN, tenant="acme")
+    finally:
+        pg.close()
+    duck = open_store(ledger.path)
+    try:
+        want = build_report(duck, parse_period("2026-Q3"), generated_utc=GEN, tenant="acme")
+    finally:
+        duck.close()
+    assert got.names == want.names
+    for tg, tw in zip(got.tables, want.tables, strict=True):
+        assert len(tg.rows) == len(tw.rows), tg.name
+        for rg, rw in zip(tg.rows, tw.rows, strict=True):
+            bad = {k: (rg.get(k), rw.get(k)) for k in rw if not _same(rg.get(k), rw.get(k))}
+            assert not bad, (tg.name, bad)
