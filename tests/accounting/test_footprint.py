@@ -84,6 +84,8 @@ def test_market_falls_back_to_location_only_with_a_warning_and_label() -> None:
         fp = footprint(_request(intensity_market_g_per_kwh=None))
     m = fp.item("operational_market")
     assert m.label.startswith("fallback")
+    assert "fallback" in fp.item("idle_market").label
+    assert "fallback" not in fp.item("idle_location").label
     assert m.emissions_g == fp.item("operational_location").emissions_g
     assert fp.warnings
 

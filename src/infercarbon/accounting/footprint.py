@@ -379,10 +379,14 @@ def footprint(r: FootprintRequest) -> Footprint:
         for basis in ("location", "market", "marginal"):
             if f"idle_{basis}[{r.idle_policy}]" not in point:
                 continue
+            intensity = inputs[f"intensity_{basis}_g_per_kwh"]
+            fallback = (f"; {intensity.label} intensity"
+                        if intensity.label.startswith("fallback") else "")
             add(f"idle_{basis}[{r.idle_policy}]", f"idle_{basis}",
-                label=f"modelled: idle policy {r.idle_policy}",
+                label=f"modelled: idle policy {r.idle_policy}{fallback}",
                 source=f"idle power: {idle_src}; utilisation: "
-                       + ("user" if r.utilisation_frac else "duty cycle"),
+                       + ("user" if r.utilisation_frac else "duty cycle")
+                       + f"; intensity: {intensity.source}",
                 scope=scopes[basis], basis=basis,  # type: ignore[arg-type]
                 in_total=basis != "marginal",
                 energy_j=float(point[f"idle_attributed_j[{r.idle_policy}]"]))
