@@ -175,23 +175,20 @@ def _hardware(rows: TrainingRows) -> tuple[FloatArray, FloatArray, FloatArray, F
     return tdp, bw, fl, bpp
 
 
-def predict(rows: TrainingRows, cal: LLMCalibration) -> tuple[FloatArray, FloatArray]:
-    """Modelled GPU energy per request [J] and decode step time [s] for each row."""
-    tdp, bw, fl, bpp = _hardware(rows)
+def _model(rows: TrainingRows, hw: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+           cal: LLMCalibration) -> tuple[FloatArray, FloatArray]:
+    """GPU energy per request [J] and decode step time [s], given the rows' hardware specs."""
+    tdp, bw, fl, bpp = hw
     dec, pre, step, _ = decode_prefill_energy_j(
-        rows.total_params_b,
-        rows.active_params_b,
-        rows.num_gpus,
-        rows.batch_size,
-        rows.input_tokens,
-        rows.output_tokens,
-        tdp,
-        bw,
-        fl,
-        bpp,
-        cal,
+        rows.total_params_b, rows.active_params_b, rows.num_gpus, rows.batch_size,
+        rows.input_tokens, rows.output_tokens, tdp, bw, fl, bpp, cal,
     )
     return np.asarray(dec + pre, dtype=np.float64), np.asarray(step, dtype=np.float64)
+
+
+def predict(rows: TrainingRows, cal: LLMCalibration) -> tuple[FloatArray, FloatArray]:
+    """Modelled GPU energy per request [J] and decode step time [s] for each row."""
+    return _model(rows, _hardware(rows), cal)
 
 
 def _to_params(theta: FloatArray) -> FloatArray:
@@ -240,25 +237,12 @@ def _levenberg_marquardt(
 
 def fit(rows: TrainingRows, start: tuple[float, ...] | FloatArray = _START) -> LLMCalibration:
     """Fit the five constants on ``rows`` (energy and time per output token)."""
-    tdp, bw, fl, bpp = _hardware(rows)
+    hw = _hardware(rows)
     log_e, log_t = np.log(rows.energy_j), np.log(rows.tpot_s)
 
     def residuals(theta: FloatArray) -> FloatArray:
-        cal = _calibration(_to_params(theta))
-        dec, pre, step, _ = decode_prefill_energy_j(
-            rows.total_params_b,
-            rows.active_params_b,
-            rows.num_gpus,
-            rows.batch_size,
-            rows.input_tokens,
-            rows.output_tokens,
-            tdp,
-            bw,
-            fl,
-            bpp,
-            cal,
-        )
-        return np.concatenate([np.log(dec + pre) - log_e, _TIME_WEIGHT * (np.log(step) - log_t)])
+        energy, step = _model(rows, hw, _calibration(_to_params(theta)))
+        return np.concatenate([np.log(energy) - log_e, _TIME_WEIGHT * (np.log(step) - log_t)])
 
     theta = _levenberg_marquardt(residuals, _from_params(start))
     return _calibration(_to_params(theta))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from infercarbon.errors import SensorError, SensorUnavailableError
-from infercarbon.telemetry.base import ACCURACY_CLASSES
+from infercarbon.telemetry.base import ACCURACY_CLASSES, read_sysfs_int
 
 __all__ = ["AmdHwmonSource", "find_amd_energy_counters"]
 
@@ -39,18 +39,7 @@ class _Counter:
 
 
 def _read_uj(path: Path) -> int:
-    try:
-        text = path.read_text().strip()
-    except PermissionError as exc:
-        raise SensorUnavailableError(
-            f"permission denied reading {path}: {_PERMISSION_HINT}"
-        ) from exc
-    except OSError as exc:
-        raise SensorError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise SensorError(f"{path} holds {text!r}, not an integer") from exc
+    return read_sysfs_int(path, permission_hint=_PERMISSION_HINT)
 
 
 def find_amd_energy_counters(sysfs_root: Path = Path("/sys")) -> list[tuple[Path, str]]:

@@ -26,12 +26,14 @@ default at the edges).
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
-from infercarbon.errors import InputError
+from infercarbon.errors import InputError, SensorError, SensorUnavailableError
 
 __all__ = [
     "ACCURACY_CLASSES",
@@ -42,6 +44,7 @@ __all__ = [
     "Method",
     "SourceLabel",
     "default_clock",
+    "read_sysfs_int",
     "wrap_delta",
 ]
 
@@ -151,3 +154,25 @@ def wrap_delta(previous: int, current: int, max_range: int) -> int:
     if max_range <= 0:
         raise InputError(f"must be positive, got {max_range}", field="max_range")
     return (current - previous) % max_range
+
+
+def read_sysfs_int(path: Path, *, permission_hint: str) -> int:
+    """An integer sysfs attribute (energy counters in uJ); errors say what to do.
+
+    A permission error (EACCES) is :class:`SensorUnavailableError` carrying ``permission_hint``;
+    any other read error, or text that is not an integer, is :class:`SensorError`.
+    """
+    try:
+        text = path.read_text().strip()
+    except PermissionError as exc:
+        raise SensorUnavailableError(
+            f"permission denied reading {path}: {permission_hint}") from exc
+    except OSError as exc:
+        if exc.errno == errno.EACCES:
+            raise SensorUnavailableError(
+                f"permission denied reading {path}: {permission_hint}") from exc
+        raise SensorError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise SensorError(f"{path} holds {text!r}, not an integer") from exc

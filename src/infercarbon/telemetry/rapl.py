@@ -24,7 +24,6 @@ permission error is explained, never turned into zero.
 
 from __future__ import annotations
 
-import errno
 import re
 import threading
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from infercarbon.errors import SensorError, SensorUnavailableError
-from infercarbon.telemetry.base import ACCURACY_CLASSES, wrap_delta
+from infercarbon.telemetry.base import ACCURACY_CLASSES, read_sysfs_int, wrap_delta
 
 __all__ = ["PERMISSION_HINT", "RaplSource", "RaplZone", "find_rapl_zones"]
 
@@ -60,20 +59,7 @@ class RaplZone:
 
 
 def _read_int(path: Path) -> int:
-    try:
-        text = path.read_text().strip()
-    except PermissionError as exc:
-        raise SensorUnavailableError(f"permission denied reading {path}: {PERMISSION_HINT}") from exc
-    except OSError as exc:
-        if exc.errno == errno.EACCES:
-            raise SensorUnavailableError(
-                f"permission denied reading {path}: {PERMISSION_HINT}"
-            ) from exc
-        raise SensorError(f"cannot read {path}: {exc.strerror}") from exc
-    try:
-        return int(text)
-    except ValueError as exc:
-        raise SensorError(f"{path} holds {text!r}, not an integer") from exc
+    return read_sysfs_int(path, permission_hint=PERMISSION_HINT)
 
 
 def find_rapl_zones(sysfs_root: Path = Path("/sys")) -> list[RaplZone]:
