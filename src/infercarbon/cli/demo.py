@@ -1,15 +1,65 @@
-"""``infercarbon demo``: run the CPU workloads under the Meter and print per-inference figures."""
+"""``infercarbon demo``: the main job on the embedded default.
+
+Runs the CPU workloads under the Meter, prints per-inference figures, records every metered
+inference in an embedded DuckDB ledger, and serves the dashboard on it (``--no-serve`` to
+stop after recording).
+"""
 
 from __future__ import annotations
 
 import json
+import time
 import warnings
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pyarrow as pa
 import typer
 from rich.table import Table
 
 from infercarbon.cli._common import console, print_json
 from infercarbon.errors import FallbackWarning
+
+
+def _record(table: pa.Table, ledger: str, utc_minus_clock_ns: int,
+            device: str) -> dict[str, object]:
+    """Append the run's events (and one year of ERCOT's bundled marginal signal, for the
+    dashboard's region x hour heatmap) to the ledger."""
+    import numpy as np
+
+    from infercarbon.instrument.export import ledger_events, marginal_snapshots
+    from infercarbon.ledger import open_store
+
+    now = datetime.now(UTC)
+    run_id = "demo-" + now.strftime("%Y%m%dT%H%M%S")
+    events = ledger_events(table, utc_minus_clock_ns=utc_minus_clock_ns, run_id=run_id,
+                           default_tenant="demo", device=device)
+    store = open_store(ledger)
+    try:
+        res = store.append_events(events)
+        if store.count("intensity") == 0:
+            store.append_intensity(marginal_snapshots(
+                "ERCOT", year=2021, retrieved_utc=np.datetime64(now.replace(tzinfo=None))))
+    finally:
+        store.close()
+    return {"ledger": str(Path(ledger)), "run_id": run_id, "events_inserted": res.inserted}
+
+
+def _serve(ledger: str, host: str, port: int) -> None:
+    """Create an admin key for the demo and serve the dashboard until interrupted."""
+    from infercarbon.cli.serve import run_server
+
+    try:
+        from infercarbon.service.auth import create_key, key_store_for
+    except ImportError as exc:
+        from infercarbon.errors import ConfigurationError
+
+        raise ConfigurationError(f"{exc}; the dashboard needs the service extra: "
+                                 "pip install -e '.[service]' (or run with --no-serve)") from exc
+    token, _ = create_key(key_store_for(ledger), tenant="demo", admin=True, clock=time.time)
+    # plain echo: the URL carries the key and must not be wrapped
+    typer.echo(f"dashboard: http://{host}:{port}/#key={token}  (Ctrl-C to stop)")
+    run_server(ledger, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +71,12 @@ def register(app: typer.Typer) -> None:
         idle_policy: str = typer.Option("30-70", "--idle-policy",
                                         help="30-70, tenancy or none."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        ledger: str = typer.Option("infercarbon-demo.duckdb", "--ledger",
+                                   help="DuckDB ledger file the demo records into."),
+        serve: bool = typer.Option(True, "--serve/--no-serve",
+                                   help="Serve the dashboard on the ledger afterwards."),
+        host: str = typer.Option("127.0.0.1", "--host"),
+        port: int = typer.Option(8000, "--port", min=0, max=65535),
     ) -> None:
         """Meter WL-01 (1-D CNN vibration anomaly) and a small WL-02-like vision model on
         this CPU; print per-inference joules and gCO2e with the method label."""
@@ -30,13 +86,17 @@ def register(app: typer.Typer) -> None:
             warnings.simplefilter("always", FallbackWarning)
             table = run_demo(seconds=seconds, region=region, sensor=sensor,
                              idle_policy=idle_policy)
+        utc_minus_clock_ns = time.time_ns() - time.monotonic_ns()
         notes = [str(w.message) for w in caught if issubclass(w.category, FallbackWarning)]
         rows = summarise(table)
         meta = json.loads((table.schema.metadata or {})[b"infercarbon"])
+        recorded = _record(table, ledger, utc_minus_clock_ns, str(meta["source"].get("name")))
         if as_json:
             print_json({"workloads": rows, "attribution": {k: v for k, v in meta.items()
                                                            if k != "source"},
-                        "source": meta.get("source"), "warnings": notes})
+                        "source": meta.get("source"), "warnings": notes, "ledger": recorded})
+            if serve:
+                _serve(ledger, host, port)
             return
         t = Table(title=f"infercarbon demo: {table.num_rows} inferences metered")
         for col in ("model", "inferences", "median J", "median gCO2e (location)", "method",
@@ -55,3 +115,8 @@ def register(app: typer.Typer) -> None:
                       f"conservation residual {meta['conservation_residual_j']:.2e} J")
         for n in notes:
             console.print(f"note: {n}")
+        console.print(f"ledger: {recorded['events_inserted']} inference events recorded in "
+                      f"{recorded['ledger']} (run {recorded['run_id']}); audit with "
+                      f"`infercarbon audit verify --ledger {recorded['ledger']}`")
+        if serve:
+            _serve(ledger, host, port)

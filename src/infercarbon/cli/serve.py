@@ -20,21 +20,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def serve(
-    ledger: Annotated[str, typer.Option("--ledger", help="DuckDB file or postgresql:// URL")],
-    host: Annotated[str, typer.Option("--host", help="interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
-    pue: Annotated[float | None, typer.Option(
-        "--pue", help="facility PUE applied to event energy (default: IT energy only, "
-                      "stated in every footprint)")] = None,
-    td_loss_frac: Annotated[float, typer.Option("--td-loss-frac", min=0.0, max=0.5)] = 0.0,
-    price_per_kwh: Annotated[float | None, typer.Option(
-        "--price-per-kwh", min=0.0, help="starting energy price on the dashboard")] = None,
-    metrics_public: Annotated[bool, typer.Option(
-        "--metrics-public", help="serve /metrics without an admin key")] = False,
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+def run_server(
+    ledger: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    pue: float | None = None,
+    td_loss_frac: float = 0.0,
+    price_per_kwh: float | None = None,
+    metrics_public: bool = False,
+    log_level: str = "info",
 ) -> None:
-    """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
+    """Open the ledger and serve the API and dashboard until interrupted."""
     try:
         import uvicorn
 
@@ -58,6 +55,26 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         store.close()
+
+
+def serve(
+    ledger: Annotated[str, typer.Option("--ledger", help="DuckDB file or postgresql:// URL")],
+    host: Annotated[str, typer.Option("--host", help="interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    pue: Annotated[float | None, typer.Option(
+        "--pue", help="facility PUE applied to event energy (default: IT energy only, "
+                      "stated in every footprint)")] = None,
+    td_loss_frac: Annotated[float, typer.Option("--td-loss-frac", min=0.0, max=0.5)] = 0.0,
+    price_per_kwh: Annotated[float | None, typer.Option(
+        "--price-per-kwh", min=0.0, help="starting energy price on the dashboard")] = None,
+    metrics_public: Annotated[bool, typer.Option(
+        "--metrics-public", help="serve /metrics without an admin key")] = False,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
+    run_server(ledger, host=host, port=port, pue=pue, td_loss_frac=td_loss_frac,
+               price_per_kwh=price_per_kwh, metrics_public=metrics_public,
+               log_level=log_level)
 
 
 def register(app: typer.Typer) -> None:

@@ -19,12 +19,13 @@ together once (``time.time_ns() - time.monotonic_ns()``) and pass the difference
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.errors import InputError
 
-__all__ = ["ledger_events"]
+__all__ = ["ledger_events", "marginal_snapshots"]
 
 _NEEDED = ("seq", "item", "batch_items", "start_ns", "end_ns", "model", "tenant", "service",
            "outcome", "tokens_in", "tokens_out", "payload_bytes", "energy_j", "region",
@@ -57,7 +58,8 @@ def ledger_events(
 
     def utc(col: str) -> pa.Array:
         ns = table.column(col).to_numpy(zero_copy_only=False).astype(np.int64) + utc_minus_clock_ns
-        return pa.array(ns.astype("datetime64[ns]"), pa.timestamp("us", tz="UTC"))
+        # the ledger keeps microseconds: truncate the nanoseconds explicitly
+        return pa.array((ns // 1000).astype("datetime64[us]"), pa.timestamp("us", tz="UTC"))
 
     def text(col: str, default: str | None = None) -> pa.Array | pa.ChunkedArray:
         arr = pc.cast(table.column(col), pa.string())
@@ -83,4 +85,40 @@ def ledger_events(
         "tokens_out": pc.cast(table.column("tokens_out"), pa.int64()),
         "payload_bytes": pc.cast(table.column("payload_bytes"), pa.int64()),
         "outcome": text("outcome"),
+    })
+
+
+def marginal_snapshots(region_id: str, *, year: int, retrieved_utc: np.datetime64,
+                       basis: str = "lifecycle") -> pa.Table:
+    """One year of a bundled hourly marginal signal as ledger intensity snapshots.
+
+    The region must have a bundled series (:mod:`infercarbon.grid.catalogue`); the rows keep
+    the signal's source and method version.
+    """
+    from infercarbon.grid import catalogue
+
+    b = "direct" if basis == "direct" else "lifecycle"
+    s = catalogue.hourly_marginal(region_id, b)
+    t = s.start_utc.astype("datetime64[Y]").astype(int) + 1970
+    m = t == year
+    if not m.any():
+        raise InputError(f"no {region_id} marginal data for {year}", field="year")
+    n = int(m.sum())
+    key = catalogue.series_key(region_id) or region_id
+
+    def ts(a: npt.NDArray[np.datetime64]) -> pa.Array:
+        return pa.array(a.astype("datetime64[us]"), pa.timestamp("us", tz="UTC"))
+
+    return pa.table({
+        "region": pa.array([key] * n, pa.string()),
+        "kind": pa.array(["marginal"] * n, pa.string()),
+        "basis": pa.array([b] * n, pa.string()),
+        "interval_start_utc": ts(s.start_utc[m]),
+        "resolution_s": pa.array(np.full(n, s.resolution_s or 3600, dtype=np.int64)),
+        "value_g_per_kwh": pa.array(s.intensity_g_per_kwh[m]),
+        "low_g_per_kwh": pa.array(s.low_g_per_kwh[m]),
+        "high_g_per_kwh": pa.array(s.high_g_per_kwh[m]),
+        "source": pa.array([s.provenance.source] * n, pa.string()),
+        "version": pa.array([s.provenance.version] * n, pa.string()),
+        "retrieved_utc": ts(np.full(n, retrieved_utc, dtype="datetime64[us]")),
     })
