@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,3 +126,76 @@ def test_time_for_a_region_without_a_series_is_an_error(capsys: pytest.CaptureFi
     assert main(["estimate", "--energy-j", "1", "--region", "ERCOT", "--time-utc",
                  "yesterday"]) == 2
     assert "time_utc" in capsys.readouterr().err
+
+
+# ---- --instruments: market-based intensity from an instruments file (docs/instruments.md)
+_INSTRUMENTS = Path(__file__).parents[1] / "data" / "instruments"
+
+
+def test_instruments_give_the_market_intensity(capsys: pytest.CaptureFixture[str]) -> None:
+    from infercarbon.reference.regions import resolve_region
+
+    d = run_json(capsys, "--energy-j", "3600000", "--region", "ERCOT", "--pue", "1",
+                 "--instruments", str(_INSTRUMENTS / "ercot_2021.json"))
+    market = 3760 * 480 / 8760  # 8760 MWh, 5000 MWh covered, the rest at the residual mix
+    assert math.isclose(d["intensity_g_per_kwh"]["market"], market)
+    assert d["intensity_g_per_kwh"]["location"] == resolve_region("ERCOT").intensity_g_per_kwh.value
+    items = {li["name"]: li for li in d["line_items"]}
+    assert math.isclose(items["operational_market"]["emissions_g"], market)  # 1 kWh
+    assert items["operational_market"]["label"] == "user energy x market-based intensity"
+    assert "ercot_2021.json" in items["operational_market"]["source"]
+    a = {x["name"]: x for x in d["assumptions"] if x["name"] != "note"}
+    assert a["intensity_market_g_per_kwh"]["label"] == "market-based"
+    assert "2021-01-01" in a["intensity_market_g_per_kwh"]["vintage"]
+    notes = " ".join(str(x["value"]) for x in d["assumptions"] if x["name"] == "note")
+    assert "rec-2019 rejected" in notes
+    assert not any("falls back to the location" in w for w in d["warnings"])
+
+
+def test_instruments_at_a_time_use_that_hours_match(capsys: pytest.CaptureFixture[str]) -> None:
+    from infercarbon.grid import catalogue
+
+    path = str(_INSTRUMENTS / "ercot_week_hourly.json")
+    day = run_json(capsys, "--energy-j", "3600000", "--region", "ERCOT", "--pue", "1",
+                   "--instruments", path, "--time-utc", "2021-07-15T18:30Z")
+    night = run_json(capsys, "--energy-j", "3600000", "--region", "ERCOT", "--pue", "1",
+                     "--instruments", path, "--time-utc", "2021-07-15T07:00Z")
+    assert day["intensity_g_per_kwh"]["market"] == 0.0  # solar PPA covers the hour
+    assert night["intensity_g_per_kwh"]["market"] == 420.0  # supplier factor
+    loc = float(catalogue.hourly_location("em:US-TX").at(np.datetime64("2021-07-15T18:30"))[0][0])
+    assert math.isclose(day["intensity_g_per_kwh"]["location"], loc)
+    # annual matching: the hour has the period's figure
+    annual = run_json(capsys, "--energy-j", "1", "--region", "ERCOT", "--instruments",
+                      str(_INSTRUMENTS / "ercot_2021.json"), "--time-utc", "2021-07-15T22:00Z")
+    assert math.isclose(annual["intensity_g_per_kwh"]["market"], 3760 * 480 / 8760)
+
+
+def test_instruments_without_residual_mix_are_a_labelled_fallback(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    doc = json.loads((_INSTRUMENTS / "ercot_2021.json").read_text())
+    del doc["residual_mix"]
+    doc["eacs"] = doc["eacs"][:1]
+    p = tmp_path / "nores.json"
+    p.write_text(json.dumps(doc))
+    d = run_json(capsys, "--energy-j", "3600000", "--region", "ERCOT", "--pue", "1",
+                 "--intensity-g-per-kwh", "400", "--instruments", str(p))
+    assert math.isclose(d["intensity_g_per_kwh"]["market"], 3760 / 8760 * 400)
+    items = {li["name"]: li for li in d["line_items"]}
+    assert items["operational_market"]["label"].startswith("fallback: market-based")
+    assert d["intensity_g_per_kwh"]["location"] == 400.0
+
+
+def test_instruments_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(_INSTRUMENTS / "ercot_2021.json")
+    assert main(["estimate", "--energy-j", "1", "--region", "ERCOT", "--instruments", path,
+                 "--market-intensity-g-per-kwh", "10"]) == 2
+    assert "instruments: give --instruments or --market-intensity-g-per-kwh, not both" in (
+        capsys.readouterr().err)
+    assert main(["estimate", "--energy-j", "1", "--region", "FR", "--instruments", path]) == 2
+    assert "one file per region" in capsys.readouterr().err
+    assert main(["estimate", "--energy-j", "1", "--region", "ERCOT", "--instruments",
+                 str(_INSTRUMENTS / "ercot_2021_instruments.csv")]) == 2
+    assert "no consumption section" in capsys.readouterr().err
+    assert main(["estimate", "--energy-j", "1", "--region", "ERCOT", "--instruments", path,
+                 "--time-utc", "2022-03-01T00:00Z"]) == 2
+    assert "outside the consumption intervals" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import cast
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from infercarbon.accounting.footprint import Footprint, FootprintRequest, Input,
 from infercarbon.accounting.uncertainty import Dist, Fixed, Triangular, parse_quantity
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.signal import Basis
+from infercarbon.provenance import LABELS, Figure, Label
 from infercarbon.reference import seed
 from infercarbon.units import S_PER_YEAR
 
@@ -69,6 +71,9 @@ class EstimateOptions:
     basis: str = "lifecycle"
     samples: int = 10_000
     seed: int = 0
+    #: an instruments file (``docs/instruments.md``): the market-based intensity is computed
+    #: from it for the region (over the file's period, or the interval of ``time_utc``)
+    instruments: str | None = None
 
 
 def parse_rate(text: str | float, *, field: str) -> float:
@@ -145,6 +150,12 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
         if marginal is None:
             marginal = _interval_signal("intensity_marginal_g_per_kwh", region.region_id, o,
                                         span_s, marginal=True)
+
+    if o.instruments is not None:
+        if market is not None:
+            raise InputError("give --instruments or --market-intensity-g-per-kwh, not both",
+                             field="instruments")
+        market = _instruments_market(o, loc, notes)
 
     # ---- facility
     if o.pue is not None:
@@ -244,6 +255,36 @@ def _interval_signal(name: str, region_id: str, o: EstimateOptions, span_s: floa
     kind = "marginal" if marginal else "hourly location-average"
     return Input(name, Triangular(lo, v, hi), "g_per_kwh", f"{p.source} ({p.version})",
                  p.label, f"{kind} intensity at {o.time_utc}, {basis} basis; {p.method}")
+
+
+def _instruments_market(o: EstimateOptions, loc: Input, notes: list[str]) -> Input:
+    """Market-based intensity from an instruments file, with the location figure only as a
+    labelled fallback for consumption that no instrument, supplier factor or residual mix
+    covers."""
+    from infercarbon.grid.instruments import load_instruments, market_from_instruments
+
+    path = o.instruments or ""
+    f = load_instruments(path)
+    if f.consumption is None:
+        raise InputError(f"{path} has no consumption section: the market-based figure needs "
+                         "the consumption the instruments cover (see docs/instruments.md)",
+                         field="instruments")
+    lo, hi = loc.dist.low, loc.dist.high
+    location = Figure(loc.central, "g_per_kwh", source=loc.source,
+                      label=cast(Label, loc.label) if loc.label in LABELS else "derived",
+                      low=min(lo, loc.central), high=max(hi, loc.central), note=loc.note)
+    at = _parse_time(o.time_utc) if o.time_utc is not None else None
+    r = market_from_instruments(f, region=o.region, location=location, at_utc=at,
+                                strict=False)
+    low, high = r.figure.range
+    dist: Dist = Triangular(low, r.figure.value, high) if high > low else Fixed(r.figure.value)
+    label = f"fallback: {r.label}" if r.fallback else r.label
+    cons = f.consumption
+    period = f"[{cons.from_utc}Z, {cons.to_utc}Z)"
+    extra = [f"instrument {i} rejected: {why}" for i, why in r.rejected]
+    notes.extend(f"market-based ({path}): {n}" for n in (*r.notes, *extra))
+    return Input("intensity_market_g_per_kwh", dist, "g_per_kwh", r.figure.source, label,
+                 f"{r.figure.note}; period {period}", period)
 
 
 def _product(a: Dist, b: Dist) -> Dist:

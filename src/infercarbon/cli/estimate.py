@@ -69,6 +69,10 @@ def estimate_cmd(
     market_intensity: Annotated[str | None, typer.Option(
         "--market-intensity-g-per-kwh", help="Market-based intensity (supplier factor, "
                                              "residual mix or instruments).")] = None,
+    instruments: Annotated[str | None, typer.Option(
+        "--instruments", help="Instruments file (PPAs, certificates, supplier factor, residual "
+                              "mix; docs/instruments.md): the market-based intensity is "
+                              "computed from it.")] = None,
     marginal_intensity: Annotated[str | None, typer.Option(
         "--marginal-intensity-g-per-kwh", help="Marginal intensity for the interval.")] = None,
     time_utc: Annotated[str | None, typer.Option(
@@ -99,7 +103,7 @@ def estimate_cmd(
         market_intensity_g_per_kwh=market_intensity,
         marginal_intensity_g_per_kwh=marginal_intensity, operating_model=operating_model,
         time_utc=time_utc, basis=basis,
-        samples=samples, seed=seed,
+        samples=samples, seed=seed, instruments=instruments,
     )
     with warnings.catch_warnings():
         # fallbacks are recorded in the result (warnings list, labels) and shown below

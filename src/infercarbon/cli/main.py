@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "grid_intensity",
     "grid_marginal",
     "grid_providers",
+    "grid_market",
     "sensors",
     "measure",
     "demo",
