@@ -188,7 +188,7 @@ def market_based(
                 valid.append((kind, inst))
                 continue
             if strict:
-                raise InputError(f"{inst.id}: {why}", field=f"{kind}.{inst.id}")
+                raise InputError(why, field=f"{kind}.{inst.id}")
             rejected.append((inst.id, why))
             warnings.warn(f"instrument {inst.id} rejected: {why}", DataQualityWarning,
                           stacklevel=2)
