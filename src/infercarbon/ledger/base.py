@@ -8,7 +8,9 @@ Every ``append_*`` call is one transaction: either the whole batch is written or
 Appending is idempotent on the row key: a row already stored with identical content is
 counted as a duplicate and skipped; the same key with different content raises
 :class:`~infercarbon.ledger.schema.LedgerConflictError` naming the key, and the batch is
-rolled back.
+rolled back.  ``append_events_with_footprints`` writes a batch of events and their
+footprints (Arrow tables, :class:`~infercarbon.ledger.schema.FootprintBatch`) in one
+transaction, so a crash never leaves an event without its footprint.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -36,16 +40,21 @@ from infercarbon.ledger.schema import (
     READINGS,
     TABLES,
     TS,
+    Column,
+    EventValidationError,
+    FootprintBatch,
     FootprintFigures,
     FootprintRecord,
     LedgerConflictError,
     LineItemRecord,
+    Problem,
     TableSpec,
     TotalRecord,
     validate_rows,
 )
 
-__all__ = ["SCHEMA_VERSION", "AppendResult", "Clock", "SqlStore", "Store", "system_clock"]
+__all__ = ["SCHEMA_VERSION", "AppendResult", "Clock", "EventsAppendResult", "SqlStore", "Store",
+           "system_clock"]
 
 #: Bumped when the table layout changes; a store refuses a file of another version.
 SCHEMA_VERSION = 1
@@ -68,6 +77,20 @@ class AppendResult:
     duplicates: int
 
 
+@dataclass(frozen=True)
+class EventsAppendResult:
+    """What :meth:`Store.append_events_with_footprints` did, in one transaction.
+
+    ``footprint_written`` has one flag per footprint row given: True where that row's
+    footprint was written now (its first occurrence in the batch), False where it was a
+    repeat or its event already had a footprint of the same calculator.
+    """
+
+    events: AppendResult
+    footprints: AppendResult
+    footprint_written: npt.NDArray[np.bool_]
+
+
 @runtime_checkable
 class Store(Protocol):
     """The ledger interface, implemented by the DuckDB and PostgreSQL stores."""
@@ -79,6 +102,9 @@ class Store(Protocol):
     def append_readings(self, readings: Rows) -> AppendResult: ...
     def append_intensity(self, snapshots: Rows) -> AppendResult: ...
     def append_footprints(self, records: Sequence[FootprintRecord]) -> AppendResult: ...
+    def append_footprint_table(self, batch: FootprintBatch) -> AppendResult: ...
+    def append_events_with_footprints(self, events: Rows,
+                                      footprints: FootprintBatch) -> EventsAppendResult: ...
     def events(self, *, tenant: str | None = None, start_utc: datetime | None = None,
                end_utc: datetime | None = None,
                include_superseded: bool = False) -> pa.Table: ...
@@ -162,6 +188,10 @@ class SqlStore(ABC):
         """Insert the staged rows whose key is not stored yet; return how many."""
 
     @abstractmethod
+    def _insert_all(self, spec: TableSpec, stage: str) -> int:
+        """Insert every staged row (their keys are new: a stored key is a conflict error)."""
+
+    @abstractmethod
     def _ddl_extra(self) -> list[str]:
         """Backend-specific indexes run after the tables are created."""
 
@@ -217,7 +247,7 @@ class SqlStore(ABC):
         now = self._clock()
         if not isinstance(now, datetime) or now.utcoffset() is None:
             raise LedgerError("the store's clock must return a timezone-aware datetime")
-        col = pa.array([now.astimezone(UTC)] * table.num_rows, TS)
+        col = pa.repeat(pa.scalar(now.astimezone(UTC), TS), table.num_rows)
         return table.append_column(pa.field("ingested_utc", TS, nullable=False), col)
 
     @staticmethod
@@ -301,38 +331,148 @@ class SqlStore(ABC):
     # ----------------------------------------------------------------- footprints
     def append_footprints(self, records: Sequence[FootprintRecord]) -> AppendResult:
         """Append computed footprints with their line items and totals, all or nothing."""
-        records = list(records)
-        for i, r in enumerate(records):
-            if not isinstance(r, FootprintRecord):
-                raise InputError(f"expected a FootprintRecord, got {type(r).__name__}",
-                                 field=f"footprints[{i}]")
-            try:
-                r.check()
-            except InputError as exc:
-                raise InputError(str(exc), field=f"footprints[{i}]") from exc
-        received = len(records)
-        fp, items, totals = _footprint_tables(records)
-        fp = self._dedupe(FOOTPRINTS, fp)
-        if fp.num_rows == 0:
-            return AppendResult(received, 0, received)
-        items = self._dedupe(FOOTPRINT_ITEMS, items)
-        totals = self._dedupe(FOOTPRINT_TOTALS, totals)
-        staged = self._stamp(FOOTPRINTS, fp)
+        return self.append_footprint_table(FootprintBatch.from_records(list(records)))
+
+    def append_footprint_table(self, batch: FootprintBatch) -> AppendResult:
+        """Append a batch of footprints given as Arrow tables (:func:`build_footprints`),
+        all or nothing, with the same rules as :meth:`append_footprints`."""
+        if not isinstance(batch, FootprintBatch):
+            raise InputError(f"expected a FootprintBatch, got {type(batch).__name__}",
+                             field="footprints")
+        batch.check()
+        received = batch.num_rows
+        if received == 0:
+            return AppendResult(0, 0, 0)
         with self._tx():
-            names = ("stage_footprints", "stage_footprint_items", "stage_footprint_totals")
-            self._stage(names[0], FOOTPRINTS, staged)
-            self._stage(names[1], FOOTPRINT_ITEMS, items)
-            self._stage(names[2], FOOTPRINT_TOTALS, totals)
-            try:
-                self._check_footprint_subjects(names[0])
-                inserted = self._insert_new(FOOTPRINTS, names[0])
-                self._raise_conflicts(FOOTPRINTS, names[0], ("record_hash",))
-                self._insert_new(FOOTPRINT_ITEMS, names[1])
-                self._insert_new(FOOTPRINT_TOTALS, names[2])
-            finally:
-                for n in names:
-                    self._unstage(n)
+            inserted = self._write_footprints(batch)
         return AppendResult(received, inserted, received - inserted)
+
+    def _write_footprints(self, batch: FootprintBatch) -> int:
+        """Inside a transaction: dedupe, check and insert footprints whose id is new."""
+        fp = self._dedupe(FOOTPRINTS, batch.footprints)
+        if fp.num_rows == 0:
+            return 0
+        items = self._dedupe(FOOTPRINT_ITEMS, batch.items)
+        totals = self._dedupe(FOOTPRINT_TOTALS, batch.totals)
+        names = ("stage_footprints", "stage_footprint_items", "stage_footprint_totals")
+        self._stage(names[0], FOOTPRINTS, self._stamp(FOOTPRINTS, fp))
+        self._stage(names[1], FOOTPRINT_ITEMS, items)
+        self._stage(names[2], FOOTPRINT_TOTALS, totals)
+        try:
+            self._check_footprint_subjects(names[0])
+            inserted = self._insert_new(FOOTPRINTS, names[0])
+            self._raise_conflicts(FOOTPRINTS, names[0], ("record_hash",))
+            self._insert_new(FOOTPRINT_ITEMS, names[1])
+            self._insert_new(FOOTPRINT_TOTALS, names[2])
+        finally:
+            for n in names:
+                self._unstage(n)
+        return inserted
+
+    def append_events_with_footprints(self, events: Rows,
+                                      footprints: FootprintBatch) -> EventsAppendResult:
+        """Append events and their footprints in ONE transaction: all or nothing.
+
+        Every footprint must be of an event of this batch (same tenant).  Events follow
+        :meth:`append_events`.  A footprint is written unless its event already has a
+        footprint of the same calculator (that one stands: re-sending an event never
+        recomputes it); footprints follow :meth:`append_footprints` otherwise.
+
+        When every event is new (the usual case) nothing stored can clash, so the rows go in
+        with plain inserts and no lookups against the stored tables; otherwise the full
+        checks run.
+        """
+        table = validate_rows(EVENTS, events)
+        if not isinstance(footprints, FootprintBatch):
+            raise InputError(f"expected a FootprintBatch, got {type(footprints).__name__}",
+                             field="footprints")
+        footprints.check()
+        fp = footprints.footprints
+        _check_same_batch(table, fp)
+        received = table.num_rows
+        n_fp = fp.num_rows
+        if received == 0:
+            return EventsAppendResult(AppendResult(0, 0, 0), AppendResult(n_fp, 0, n_fp),
+                                      np.zeros(n_fp, dtype=bool))
+        ev = self._dedupe(EVENTS, table)
+        first = _first_occurrence(fp.column("footprint_id"))
+        corrections = ev.column("supersedes").null_count < ev.num_rows
+        fp_corrections = fp.column("supersedes").null_count < n_fp
+        with self._tx():
+            stage = "stage_events"
+            self._stage(stage, EVENTS, self._stamp(EVENTS, ev))
+            try:
+                if corrections:
+                    self._check_event_corrections(stage)
+                inserted = self._insert_new(EVENTS, stage)
+                all_new = inserted == ev.num_rows
+                if not all_new:
+                    self._raise_conflicts(EVENTS, stage, EVENTS.names)
+            finally:
+                self._unstage(stage)
+            if all_new and not fp_corrections:
+                written = first
+                fp_inserted = self._insert_new_footprints(footprints.filter(first))
+            else:
+                keep = self._without_stored_calculator(footprints)
+                written = first & keep
+                fp_inserted = self._write_footprints(footprints.filter(keep)) if keep.any() else 0
+        return EventsAppendResult(AppendResult(received, inserted, received - inserted),
+                                  AppendResult(n_fp, fp_inserted, n_fp - fp_inserted), written)
+
+    def _insert_new_footprints(self, batch: FootprintBatch) -> int:
+        """Footprints of events first stored in this transaction: no stored row can clash
+        (a footprint needs its event), so they go in with plain inserts."""
+        if batch.num_rows == 0:
+            return 0
+        _check_one_root(batch.footprints)
+        names = ("stage_footprints", "stage_footprint_items", "stage_footprint_totals")
+        self._stage(names[0], FOOTPRINTS, self._stamp(FOOTPRINTS, batch.footprints))
+        self._stage(names[1], FOOTPRINT_ITEMS, self._dedupe(FOOTPRINT_ITEMS, batch.items))
+        self._stage(names[2], FOOTPRINT_TOTALS, self._dedupe(FOOTPRINT_TOTALS, batch.totals))
+        try:
+            inserted = self._insert_all(FOOTPRINTS, names[0])
+            self._insert_all(FOOTPRINT_ITEMS, names[1])
+            self._insert_all(FOOTPRINT_TOTALS, names[2])
+        finally:
+            for n in names:
+                self._unstage(n)
+        return inserted
+
+    def _without_stored_calculator(self, batch: FootprintBatch) -> npt.NDArray[np.bool_]:
+        """Per footprint row: False where its event already has a stored footprint of the
+        same calculator (inside the transaction, after the events were written)."""
+        fp = batch.footprints
+        keep = np.ones(fp.num_rows, dtype=bool)
+        ids = [e for e in pc.unique(fp.column("event_id")).to_pylist() if e is not None]
+        if not ids:
+            return keep
+        have = pa.table({"event_id": pa.array(ids, pa.string())})
+        stored = self._arrow_in("SELECT DISTINCT f.event_id, f.calculator FROM footprints f "
+                                "WHERE f.event_id IN (SELECT event_id FROM {keys})", have,
+                                pa.schema([pa.field("event_id", pa.string()),
+                                           pa.field("calculator", pa.string())]))
+        if stored.num_rows == 0:
+            return keep
+        sep = "\x1f"
+        k_fp = pc.binary_join_element_wise(fp.column("event_id"), fp.column("calculator"), sep)
+        k_st = pc.binary_join_element_wise(stored.column("event_id"),
+                                           stored.column("calculator"), sep)
+        stored_mask: npt.NDArray[np.bool_] = np.asarray(
+            pc.fill_null(pc.is_in(k_fp, value_set=k_st), False).to_numpy(zero_copy_only=False),
+            dtype=bool)
+        return keep & ~stored_mask
+
+    def _arrow_in(self, sql: str, keys: pa.Table, schema: pa.Schema) -> pa.Table:
+        """Run ``sql`` with ``{keys}`` naming a staged table of ``keys`` (inside the tx)."""
+        spec = TableSpec("stage_keys", "keys", tuple(
+            Column(f.name, f.type) for f in keys.schema), key=tuple(keys.column_names),
+            ingested=False)
+        self._stage("stage_keys", spec, keys)
+        try:
+            return self._arrow(sql.format(keys="stage_keys"), [], schema)
+        finally:
+            self._unstage("stage_keys")
 
     def _check_footprint_subjects(self, stage: str) -> None:
         orphan = self._fetchall(
@@ -519,33 +659,41 @@ def _tenant_cond(spec: TableSpec, tenant: str | None) -> tuple[list[str], list[A
                      "snapshots are shared)", field="tenant")
 
 
-def _footprint_tables(records: Sequence[FootprintRecord]) -> tuple[pa.Table, pa.Table, pa.Table]:
-    fp_rows: list[dict[str, Any]] = []
-    item_rows: list[dict[str, Any]] = []
-    total_rows: list[dict[str, Any]] = []
-    for r in records:
-        fid = r.footprint_id
-        fp_rows.append({
-            "footprint_id": fid, "tenant": r.tenant, "event_id": r.event_id,
-            "aggregate_key": r.aggregate_key,
-            "period_start_utc": r.period_start_utc.astimezone(UTC),
-            "period_end_utc": r.period_end_utc.astimezone(UTC),
-            "computed_utc": r.computed_utc.astimezone(UTC), "calculator": r.calculator,
-            "energy_j": r.figures.energy_j,
-            "factor_versions_json": json.dumps(dict(r.factor_versions), sort_keys=True,
-                                               separators=(",", ":"), ensure_ascii=False),
-            "inputs_json": json.dumps(r.inputs, sort_keys=True, separators=(",", ":"),
-                                      ensure_ascii=False, allow_nan=False),
-            "inputs_hash": r.inputs_hash, "record_hash": r.record_hash(),
-            "supersedes": r.supersedes,
-        })
-        item_rows.extend({"footprint_id": fid, "position": i, **li.to_dict()}
-                         for i, li in enumerate(r.figures.line_items))
-        total_rows.extend({"footprint_id": fid, "basis": b, **t.to_dict()}
-                          for b, t in sorted(r.figures.totals.items()))
-    return (pa.Table.from_pylist(fp_rows, schema=FOOTPRINTS.arrow_schema),
-            pa.Table.from_pylist(item_rows, schema=FOOTPRINT_ITEMS.arrow_schema),
-            pa.Table.from_pylist(total_rows, schema=FOOTPRINT_TOTALS.arrow_schema))
+def _first_occurrence(ids: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.bool_]:
+    """True at the first row of each distinct value."""
+    n = len(ids)
+    keep = np.zeros(n, dtype=bool)
+    if n:
+        _, first = np.unique(np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+                             .astype(str), return_index=True)
+        keep[first] = True
+    return keep
+
+
+def _check_same_batch(events: pa.Table, fp: pa.Table) -> None:
+    """Every footprint is of an event of ``events`` with the same tenant (vectorised)."""
+    if fp.num_rows == 0:
+        return
+    sep = "\x1f"
+    k_ev = pc.binary_join_element_wise(events.column("tenant"), events.column("event_id"), sep)
+    k_fp = pc.binary_join_element_wise(fp.column("tenant"), fp.column("event_id"), sep)
+    bad = pc.invert(pc.fill_null(pc.is_in(k_fp, value_set=k_ev), False))
+    idx = np.flatnonzero(np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool))
+    if len(idx):
+        raise EventValidationError("footprints", [
+            Problem(int(i), "event_id", "is not an event of this batch with the same tenant "
+                                        "(footprints go in with their events)")
+            for i in idx[:20]], more=max(0, len(idx) - 20))
+
+
+def _check_one_root(fp: pa.Table) -> None:
+    """At most one footprint per event in a batch unless it supersedes (vectorised)."""
+    counts = fp.group_by(["event_id"]).aggregate([([], "count_all")])
+    bad = counts.filter(pc.greater(counts.column("count_all"), 1))
+    if bad.num_rows:
+        raise LedgerConflictError("footprints", bad.column("event_id").to_pylist(),
+                                  "an event gets one footprint; a recomputation must set "
+                                  "`supersedes` to the footprint it replaces")
 
 
 def _record_from_rows(fp: Mapping[str, Any], items: Sequence[Mapping[str, Any]],

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from infercarbon.errors import LedgerError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
-from infercarbon.ledger.schema import TableSpec
+from infercarbon.ledger.schema import LedgerConflictError, TableSpec
 
 __all__ = ["DuckDBStore"]
 
@@ -48,11 +48,26 @@ class DuckDBStore(SqlStore):
         The database file; created with its tables when absent.
     clock : callable, optional
         Returns the current UTC time for ``ingested_utc`` (default: the system clock).
+    checkpoint_threshold : str
+        Write-ahead-log size at which a commit folds the log into the file (DuckDB's
+        ``checkpoint_threshold``; its default is 16MB).  A checkpoint blocks writers for
+        a time that grows with the table (it rewrites the key index), so under sustained
+        ingest a larger threshold means fewer, longer pauses and less work overall; the
+        log is replayed on the next open after a crash, so every committed batch survives
+        either way.  Measured on 2 cores, 5,000-event batches: 16MB checkpointed every 3-4
+        batches (pauses of 0.15-1 s); 256MB every ~27 batches.
     """
 
     dialect = "duckdb"
+    # DuckDB keeps a primary key in an ART index that it maintains on every commit; for
+    # footprint_items/footprint_totals (up to three rows per footprint, written only with a
+    # footprint new in the same transaction) that index cost as much as the rest of an
+    # ingest's writes and checks nothing the writer does not already guarantee.  Ledgers
+    # created before this have the index; both layouts are read and written the same way.
+    _child_keys_unique = False
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Clock = system_clock) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, clock: Clock = system_clock,
+                 checkpoint_threshold: str = "256MB") -> None:
         super().__init__(clock)
         self.path = str(path)
         self.url = self.path
@@ -63,6 +78,7 @@ class DuckDBStore(SqlStore):
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET TimeZone = 'UTC'")
+            self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
         except duckdb.Error as exc:
             raise LedgerError(f"cannot open the DuckDB ledger {self.path}: {exc}") from exc
         self._in_tx = False
@@ -86,6 +102,10 @@ class DuckDBStore(SqlStore):
             try:
                 yield
                 self._con.execute("COMMIT")
+            except duckdb.ConstraintException as exc:
+                self._con.execute("ROLLBACK")
+                raise LedgerConflictError("ledger", [str(exc).split("\n")[0]],
+                                          "a stored row has this key") from exc
             except duckdb.Error as exc:
                 self._con.execute("ROLLBACK")
                 raise LedgerError(f"{self.path}: the ledger refused the batch, nothing was "
@@ -131,13 +151,17 @@ class DuckDBStore(SqlStore):
         self._con.unregister(name)
 
     def _insert_new(self, spec: TableSpec, stage: str) -> int:
-        cols = [*spec.names, *(["ingested_utc"] if spec.ingested else [])]
-        col_list = ", ".join(cols)
-        on = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
-        # writes are serialised by the store lock, so an anti-join is exact here
+        # the primary key's index finds the stored keys: the cost grows with the batch, not
+        # with the table (an anti-join would scan the whole key column on every append)
+        return self._insert(spec, stage, " ON CONFLICT DO NOTHING")
+
+    def _insert_all(self, spec: TableSpec, stage: str) -> int:
+        return self._insert(spec, stage, "")
+
+    def _insert(self, spec: TableSpec, stage: str, tail: str) -> int:
+        col_list = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         row = self._con.execute(
-            f"INSERT INTO {spec.name} ({col_list}) SELECT {', '.join('s.' + c for c in cols)} "
-            f"FROM {stage} s WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {on})"
+            f"INSERT INTO {spec.name} ({col_list}) SELECT {col_list} FROM {stage}{tail}"
         ).fetchone()
         return int(row[0]) if row else 0
 

@@ -169,6 +169,13 @@ class PostgresStore(SqlStore):
             f"ON CONFLICT ({key}) DO NOTHING")
         return max(cur.rowcount, 0)
 
+    def _insert_all(self, spec: TableSpec, stage: str) -> int:
+        cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
+        key = ", ".join(spec.key)
+        cur = self._con.execute(
+            f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY {key}")
+        return max(cur.rowcount, 0)
+
     def _ddl_lock_sql(self) -> str:
         return "SELECT pg_advisory_xact_lock(7239115093184)"
 

@@ -37,10 +37,12 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -54,6 +56,7 @@ __all__ = [
     "TABLES",
     "Column",
     "EventValidationError",
+    "FootprintBatch",
     "FootprintFigures",
     "FootprintRecord",
     "LedgerConflictError",
@@ -61,8 +64,14 @@ __all__ = [
     "Problem",
     "TableSpec",
     "TotalRecord",
+    "build_footprints",
     "canonical_json",
     "inputs_hash",
+    "json_bool",
+    "json_number",
+    "json_object",
+    "json_string",
+    "json_time",
     "validate_rows",
 ]
 
@@ -317,6 +326,25 @@ def _first_bad(values: Sequence[Any], ok: type | tuple[type, ...]) -> int:
     return 0
 
 
+def _first_huge(values: Sequence[Any]) -> int | None:
+    """Index of the first integer that does not fit in 64 bits (error path only)."""
+    for i, v in enumerate(values):
+        if isinstance(v, int) and not isinstance(v, bool) and not -2**63 <= v < 2**63:
+            return i
+    return None
+
+
+def _first_unencodable(values: Sequence[Any]) -> int | None:
+    """Index of the first string that UTF-8 cannot encode (error path only)."""
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return i
+    return None
+
+
 def _column_from_rows(rows: Sequence[Mapping[str, Any]], name: str) -> pa.Array:
     return pa.array([r.get(name) for r in rows])
 
@@ -335,8 +363,9 @@ def _as_table(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> 
         # a struct array infers its fields from the keys of *every* row (from_pylist would
         # look at the first row only and silently drop unknown keys of later rows)
         table = pa.Table.from_struct_array(pa.array(rows))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, AttributeError):
-        pass  # mixed types or non-objects: build column by column below to name the bad one
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, AttributeError, OverflowError,
+            ValueError):
+        pass  # mixed types, huge integers or non-objects: build column by column below
     else:
         # Arrow turns true/false into 1.0/0.0 in a column of floats; JSON booleans are not
         # numbers, so look for them (a C-level map over the column, no per-row Python code)
@@ -358,9 +387,19 @@ def _as_table(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> 
         try:
             arrays.append(_column_from_rows(rows, name))
             names.append(name)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError, ValueError):
             values = [r.get(name) for r in rows]
             known = spec.column(name) if name in spec.names else None
+            huge = _first_huge(values)
+            if huge is not None:
+                problems.append(Problem(huge, name, "is outside the 64-bit integer range "
+                                                    f"(-2**63 .. 2**63-1); expected {_expect(known)}"))
+                continue
+            bad_text = _first_unencodable(values)
+            if bad_text is not None:
+                problems.append(Problem(bad_text, name, "is not valid Unicode text (a lone "
+                                                        "surrogate escape)"))
+                continue
             accepted: dict[str, type | tuple[type, ...]] = {
                 "float": (int, float), "int": int, "string": str, "bool": bool,
                 "timestamp": (str, datetime),
@@ -500,6 +539,13 @@ def _cross_checks(spec: TableSpec, cols: Mapping[str, pa.ChunkedArray],
             lambda: pc.less(cols["end_utc"], cols["start_utc"]), "end_utc", "start_utc")
         add("supersedes", "an event cannot supersede itself",
             lambda: pc.equal(cols["supersedes"], cols["event_id"]), "supersedes", "event_id")
+    elif spec is FOOTPRINTS:
+        add("period_end_utc", "must not be before period_start_utc",
+            lambda: pc.less(cols["period_end_utc"], cols["period_start_utc"]),
+            "period_end_utc", "period_start_utc")
+        add("supersedes", "a footprint cannot supersede itself",
+            lambda: pc.equal(cols["supersedes"], cols["footprint_id"]), "supersedes",
+            "footprint_id")
     elif spec is READINGS:
         add("cumulative_j", "give cumulative_j or power_w (or both)",
             lambda: pc.and_(pc.is_null(cols["cumulative_j"]), pc.is_null(cols["power_w"])),
@@ -554,8 +600,263 @@ def canonical_json(value: Any) -> str:
 
 def inputs_hash(inputs: Mapping[str, Any], factor_versions: Mapping[str, str]) -> str:
     """SHA-256 (hex) of ``canonical_json({"factor_versions": ..., "inputs": ...})``."""
-    doc = canonical_json({"factor_versions": dict(factor_versions), "inputs": dict(inputs)})
+    return _hash_texts(canonical_json(dict(factor_versions)), canonical_json(dict(inputs)))
+
+
+def _hash_texts(versions_json: str, inputs_json: str) -> str:
+    """:func:`inputs_hash` from the two canonical texts (the document is their join)."""
+    doc = '{"factor_versions":' + versions_json + ',"inputs":' + inputs_json + "}"
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()
+
+
+# -------------------------------------------------------------- canonical JSON, columnar
+# The same text as canonical_json, built for a whole column at once with Arrow kernels: the
+# footprint hot path encodes thousands of rows without a Python object per row.  Each
+# json_* function returns a string array of JSON texts (a null entry means "leave the key
+# out" inside json_object; JSON null is the text "null").
+Texts: TypeAlias = pa.Array | pa.ChunkedArray | str
+
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _patch(texts: pa.Array, mask: npt.NDArray[np.bool_], fixed: Sequence[str]) -> pa.Array:
+    """``texts`` with the rows of ``mask`` replaced by ``fixed`` (in order)."""
+    if not fixed:
+        return texts
+    return pc.replace_with_mask(texts, pa.array(mask), pa.array(list(fixed), pa.string()))
+
+
+def _mask(values: Any) -> npt.NDArray[np.bool_]:
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def json_string(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """JSON string literals (``json.dumps(v, ensure_ascii=False)``); null -> ``null``.
+
+    >>> json_string(pa.array(["a", 'say "hi"', None])).to_pylist()
+    ['"a"', '"say \\\\"hi\\\\""', 'null']
+    """
+    arr = _array(values).cast(pa.string())
+    out = pc.binary_join_element_wise('"', arr, '"', "")
+    needs = _mask(pc.match_substring_regex(arr, _NEEDS_ESCAPE))
+    if needs.any():  # quotes, backslashes, control characters: the json module escapes them
+        rows = arr.filter(pa.array(needs)).to_pylist()
+        out = _patch(out, needs, [json.dumps(v, ensure_ascii=False) for v in rows])
+    return pc.fill_null(out, "null")
+
+
+def json_number(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """JSON numbers as Python's ``repr`` writes a float (shortest round trip); null -> ``null``.
+
+    Arrow's float formatting gives the same shortest digits; it differs from ``repr`` only in
+    layout (``100`` for ``100.0``; exponent thresholds), so values whose ``repr`` is plain
+    decimal notation (1e-4 <= |x| < 1e16, or 0) take Arrow's text (with ``.0`` added when it
+    has no point) and any other value, or one Arrow wrote with an exponent, is formatted by
+    ``repr``.  Raises InputError for NaN or infinity (JSON has neither).
+
+    >>> json_number(pa.array([100.0, 0.1, 1e-05, 2.5e16, None])).to_pylist()
+    ['100.0', '0.1', '1e-05', '2.5e+16', 'null']
+    """
+    arr = _array(values).cast(pa.float64())
+    finite = pc.is_finite(arr)
+    if pc.any(pc.invert(pc.fill_null(finite, True))).as_py():
+        raise InputError("NaN or infinity is not JSON data", field="inputs")
+    text = arr.cast(pa.string())
+    mag = pc.abs(arr)
+    plain = pc.or_(pc.and_(pc.greater_equal(mag, 1e-4), pc.less(mag, 1e16)), pc.equal(mag, 0.0))
+    arrow_ok = pc.and_(plain, pc.invert(pc.match_substring(text, "e")))
+    text = pc.if_else(pc.match_substring(text, "."), text,
+                      pc.binary_join_element_wise(text, ".0", ""))
+    slow = _mask(pc.and_(pc.invert(arrow_ok), pc.is_valid(arr)))
+    if slow.any():
+        text = _patch(text, slow, list(map(float.__repr__, arr.filter(pa.array(slow))
+                                           .to_pylist())))
+    return pc.fill_null(text, "null")
+
+
+def json_bool(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``true``/``false``; null -> ``null``."""
+    return pc.fill_null(pc.if_else(_array(values), "true", "false"), "null")
+
+
+def json_time(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """UTC times as canonical_json writes them: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
+    arr = _array(values)
+    if not pa.types.is_timestamp(arr.type) or arr.type.tz is None:
+        raise InputError(f"expected timezone-aware timestamps, got {arr.type}", field="time")
+    us = arr.cast(TS)
+    ticks = np.asarray(pc.fill_null(us.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
+    text = pa.array(np.datetime_as_string(ticks.view("datetime64[us]"), unit="us"), pa.string(),
+                    mask=np.asarray(us.is_null().to_numpy(zero_copy_only=False), dtype=bool))
+    text = pc.replace_substring_regex(text, pattern=r"\.000000$", replacement="")
+    text = pc.binary_join_element_wise('"', text, 'Z"', "")
+    years = pc.year(us)
+    odd = _mask(pc.or_(pc.less(years, 1000), pc.greater(years, 9999)))
+    if odd.any():  # datetime.isoformat pads years below 1000; keep its text exactly
+        text = _patch(text, odd, [json.dumps(_canon(t, "time")) for t in
+                                  us.filter(pa.array(odd)).to_pylist()])
+    return pc.fill_null(text, "null")
+
+
+def json_object(fields: Mapping[str, Texts], length: int) -> pa.Array:
+    """One canonical JSON object per row from encoded member texts (keys sorted).
+
+    A member is an array of JSON texts (a null entry leaves the key out of that row) or one
+    text for every row.  ``length`` is the number of rows.
+
+    >>> json_object({"b": json_number(pa.array([1.5, 2.0])), "a": '"x"'}, 2).to_pylist()
+    ['{"a":"x","b":1.5}', '{"a":"x","b":2.0}']
+    """
+    cols: list[Any] = []
+    for key in sorted(fields):
+        value = fields[key]
+        head = json.dumps(key, ensure_ascii=False) + ":"
+        cols.append(head + value if isinstance(value, str)
+                    else pc.binary_join_element_wise(head, _array(value), ""))
+    if not any(isinstance(col, pa.Array) for col in cols):
+        return pa.array(["{" + ",".join(cols) + "}"] * length, pa.string())
+    body = pc.binary_join_element_wise(*cols, ",", null_handling="skip")
+    return pc.binary_join_element_wise("{", body, "}", "")
+
+
+def _sha256_hex(texts: pa.Array) -> list[str]:
+    """SHA-256 (hex) of each row's UTF-8 text: one hash per row, read straight from the
+    Arrow buffers (no Python string per row)."""
+    arr = _array(texts).cast(pa.large_string())
+    n = len(arr)
+    if n == 0:
+        return []
+    if arr.null_count:
+        raise LedgerError("cannot hash a null text")
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=n + 1,
+                            offset=arr.offset * 8).tolist()
+    data = memoryview(arr.buffers()[2] or b"")
+    sha = hashlib.sha256
+    return [sha(data[a:b]).hexdigest() for a, b in pairwise(offsets)]
+
+
+def _per_row_join(row: npt.NDArray[np.intp], texts: pa.Array, n: int, sep: str) -> pa.Array:
+    """Join the texts of each row (``row`` sorted ascending) with ``sep``; "" for none."""
+    counts = np.bincount(row, minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(offsets), texts)
+    return pc.fill_null(pc.binary_join(lists, sep), "")
+
+
+def build_footprints(
+    *,
+    tenant: pa.Array | pa.ChunkedArray,
+    period_start_utc: pa.Array | pa.ChunkedArray,
+    period_end_utc: pa.Array | pa.ChunkedArray,
+    computed_utc: datetime,
+    calculator: str,
+    energy_j: pa.Array | pa.ChunkedArray,
+    inputs_json: pa.Array,
+    factor_versions_json: pa.Array,
+    items: pa.Table,
+    totals: pa.Table,
+    event_id: pa.Array | pa.ChunkedArray | None = None,
+    aggregate_key: pa.Array | pa.ChunkedArray | None = None,
+    supersedes: pa.Array | pa.ChunkedArray | None = None,
+) -> FootprintBatch:
+    """Footprint records for a whole batch, as Arrow tables (the columnar form of
+    :meth:`FootprintRecord.create`; the same ids and hashes for the same content).
+
+    ``inputs_json`` and ``factor_versions_json`` hold each row's canonical JSON text (built
+    with :func:`json_object` and friends: it must equal ``canonical_json`` of the parsed
+    value, or ``audit verify`` reports the hash as tampered).  ``items`` has a ``row`` column
+    (the footprint's row, ascending; line items in order within a row) and the line-item
+    columns of ``footprint_items`` but ``footprint_id`` and ``position``; ``totals`` has
+    ``row`` and the columns of ``footprint_totals`` but ``footprint_id``.  Computes, once per
+    row, ``inputs_hash``, ``footprint_id`` (``fp_`` + 32 hex digits of the SHA-256 of
+    ``[event_id, aggregate_key, tenant, inputs_hash, supersedes]``) and ``record_hash``
+    (:meth:`FootprintRecord.record_hash`).
+    """
+    n = len(tenant)
+    nulls = pa.nulls(n, pa.string())
+    ev = _array(event_id) if event_id is not None else nulls
+    agg = _array(aggregate_key) if aggregate_key is not None else nulls
+    sup = _array(supersedes) if supersedes is not None else nulls
+    ten = _array(tenant)
+    start, end = _array(period_start_utc).cast(TS), _array(period_end_utc).cast(TS)
+    energy = _array(energy_j).cast(pa.float64())
+    if len(inputs_json) != n or len(factor_versions_json) != n:
+        raise InputError("inputs_json and factor_versions_json need one text per row",
+                         field="footprints")
+    if computed_utc.utcoffset() is None:
+        raise InputError("must be a timezone-aware datetime", field="computed_utc")
+    doc = pc.binary_join_element_wise('{"factor_versions":', _array(factor_versions_json),
+                                      ',"inputs":', _array(inputs_json), "}", "")
+    h = pa.array(_sha256_hex(doc), pa.string())
+    j_ev, j_agg, j_sup, j_ten = (json_string(a) for a in (ev, agg, sup, ten))
+    quoted_h = pc.binary_join_element_wise('"', h, '"', "")
+    subject = pc.binary_join_element_wise("[", j_ev, ",", j_agg, ",", j_ten, ",", quoted_h, ",",
+                                          j_sup, "]", "")
+    fid = pc.binary_join_element_wise(
+        "fp_", pc.utf8_slice_codeunits(pa.array(_sha256_hex(subject), pa.string()), 0, 32), "")
+    # line items and totals, keyed by footprint id
+    row_i = np.asarray(items.column("row").to_numpy(zero_copy_only=False), dtype=np.intp)
+    row_t = np.asarray(totals.column("row").to_numpy(zero_copy_only=False), dtype=np.intp)
+    if (np.diff(row_i) < 0).any() or (np.diff(row_t) < 0).any():
+        raise InputError("items and totals must be ordered by row", field="footprints")
+    outside = [r for r in (row_i, row_t) if len(r) and (r[0] < 0 or r[-1] >= n)]
+    if outside:
+        raise InputError("an item or total names a row outside the batch", field="footprints")
+    starts = np.searchsorted(row_i, row_i, side="left")
+    position = np.arange(len(row_i), dtype=np.int64) - starts
+    idx_i, idx_t = pa.array(row_i), pa.array(row_t)
+    it = pa.table({
+        "footprint_id": fid.take(idx_i), "position": pa.array(position, pa.int64()),
+        **{c: items.column(c) for c in FOOTPRINT_ITEMS.names[2:]}})
+    it = it.select(list(FOOTPRINT_ITEMS.names)).cast(FOOTPRINT_ITEMS.arrow_schema)
+    tt = pa.table({"footprint_id": fid.take(idx_t),
+                   **{c: totals.column(c) for c in FOOTPRINT_TOTALS.names[1:]}})
+    tt = tt.select(list(FOOTPRINT_TOTALS.names)).cast(FOOTPRINT_TOTALS.arrow_schema)
+    # record hash: canonical JSON of the record but its computation and ingest times
+    num = json_number
+    item_text = json_object({
+        "basis": json_string(it.column("basis")), "emissions_g": num(it.column("emissions_g")),
+        "energy_j": num(it.column("energy_j")), "high_g": num(it.column("high_g")),
+        "in_total": json_bool(it.column("in_total")), "label": json_string(it.column("label")),
+        "low_g": num(it.column("low_g")), "name": json_string(it.column("name")),
+        "p50_g": num(it.column("p50_g")), "scope": json_string(it.column("scope")),
+        "source": json_string(it.column("source")),
+    }, it.num_rows)
+    total_text = pc.binary_join_element_wise(json_string(tt.column("basis")), ":", json_object({
+        "high_g": num(tt.column("high_g")), "low_g": num(tt.column("low_g")),
+        "p50_g": num(tt.column("p50_g")), "value_g": num(tt.column("value_g")),
+    }, tt.num_rows), "")
+    order_t = np.lexsort((np.asarray(tt.column("basis").to_pylist(), dtype=object).astype(str),
+                          row_t)) if tt.num_rows else np.zeros(0, np.intp)
+    figures = json_object({
+        "energy_j": num(energy),
+        "line_items": pc.binary_join_element_wise(
+            "[", _per_row_join(row_i, item_text, n, ","), "]", ""),
+        "totals": pc.binary_join_element_wise(
+            "{", _per_row_join(row_t[order_t], total_text.take(pa.array(order_t)), n, ","),
+            "}", ""),
+    }, n)
+    record = json_object({
+        "aggregate_key": j_agg, "calculator": json.dumps(calculator, ensure_ascii=False),
+        "event_id": j_ev, "figures": figures,
+        "footprint_id": pc.binary_join_element_wise('"', fid, '"', ""),
+        "inputs_hash": quoted_h, "period_end_utc": json_time(end),
+        "period_start_utc": json_time(start), "supersedes": j_sup, "tenant": j_ten,
+    }, n)
+    fp = pa.table({
+        "footprint_id": fid, "tenant": ten, "event_id": ev, "aggregate_key": agg,
+        "period_start_utc": start, "period_end_utc": end,
+        "computed_utc": pa.repeat(pa.scalar(computed_utc.astimezone(UTC), TS), n),
+        "calculator": pa.repeat(pa.scalar(calculator, pa.string()), n), "energy_j": energy,
+        "factor_versions_json": _array(factor_versions_json), "inputs_json": _array(inputs_json),
+        "inputs_hash": h, "record_hash": pa.array(_sha256_hex(record), pa.string()),
+        "supersedes": sup,
+    }).cast(FOOTPRINTS.arrow_schema)
+    return FootprintBatch(fp, it, tt, hashes_checked=True)
 
 
 # ----------------------------------------------------------------- footprint records
@@ -709,20 +1010,24 @@ class FootprintRecord:
         the subject, the inputs hash and ``supersedes``: the same computation gets the same id,
         so re-sending it is a no-op.
         """
-        canon_inputs = json.loads(canonical_json(inputs))
+        text = canonical_json(inputs)
+        canon_inputs = json.loads(text)
         versions = {str(k): str(v) for k, v in factor_versions.items()}
-        h = inputs_hash(canon_inputs, versions)
+        h = _hash_texts(canonical_json(versions), text)
         if footprint_id is None:
             subject = canonical_json([event_id, aggregate_key, tenant, h, supersedes])
             footprint_id = "fp_" + hashlib.sha256(subject.encode()).hexdigest()[:32]
         rec = cls(footprint_id, tenant, event_id, aggregate_key, period_start_utc,
                   period_end_utc, computed_utc, calculator, versions, canon_inputs, h, figures,
                   supersedes)
-        rec.check()
+        rec.check(inputs_checked=True)
         return rec
 
-    def check(self) -> None:
-        """Raise :class:`~infercarbon.errors.InputError` naming the first bad field."""
+    def check(self, *, inputs_checked: bool = False) -> None:
+        """Raise :class:`~infercarbon.errors.InputError` naming the first bad field.
+
+        ``inputs_checked`` skips recomputing ``inputs_hash`` (the caller just computed it).
+        """
         for f in ("footprint_id", "tenant", "calculator"):
             if not isinstance(getattr(self, f), str) or not getattr(self, f):
                 raise InputError("must be a non-empty string", field=f)
@@ -737,19 +1042,24 @@ class FootprintRecord:
             raise InputError("must not be before period_start_utc", field="period_end_utc")
         if self.supersedes == self.footprint_id:
             raise InputError("a footprint cannot supersede itself", field="supersedes")
-        if inputs_hash(self.inputs, self.factor_versions) != self.inputs_hash:
+        if not inputs_checked and (inputs_hash(self.inputs, self.factor_versions)
+                                   != self.inputs_hash):
             raise InputError("does not match the inputs and factor versions",
                              field="inputs_hash")
         if self.figures.energy_j < 0:
             raise InputError("must not be negative", field="energy_j")
 
     def record_hash(self) -> str:
-        """SHA-256 of everything but the ingest time: equal records are the same footprint."""
+        """SHA-256 of the record's content: everything but when it was computed and ingested.
+
+        A pure function of the subject, inputs hash, calculator and figures, so the same
+        footprint sent again later (another ``computed_utc``) is a duplicate, not a conflict.
+        """
         doc = canonical_json({
             "footprint_id": self.footprint_id, "tenant": self.tenant,
             "event_id": self.event_id, "aggregate_key": self.aggregate_key,
             "period_start_utc": self.period_start_utc, "period_end_utc": self.period_end_utc,
-            "computed_utc": self.computed_utc, "calculator": self.calculator,
+            "calculator": self.calculator,
             "inputs_hash": self.inputs_hash, "figures": self.figures.to_dict(),
             "supersedes": self.supersedes,
         })
@@ -780,3 +1090,117 @@ class FootprintRecord:
 def _iso(t: datetime) -> str:
     off = t.utcoffset() or timedelta(0)
     return (t.replace(tzinfo=None) - off).isoformat() + "Z"
+
+
+@dataclass(frozen=True)
+class FootprintBatch:
+    """Footprints of a batch as three Arrow tables: ``footprints``, their line ``items`` and
+    ``totals`` (the ledger's table layouts).  Build one with :func:`build_footprints`
+    (columnar, the ingest hot path) or :meth:`from_records`.
+    """
+
+    footprints: pa.Table
+    items: pa.Table
+    totals: pa.Table
+    #: True when the builder computed (or verified) every ``inputs_hash`` from the texts
+    #: itself, so :meth:`check` need not hash them again.
+    hashes_checked: bool = field(default=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, spec in (("footprints", FOOTPRINTS), ("items", FOOTPRINT_ITEMS),
+                           ("totals", FOOTPRINT_TOTALS)):
+            t = getattr(self, name)
+            if not isinstance(t, pa.Table) or t.column_names != list(spec.names):
+                raise InputError(f"expected a table with columns {', '.join(spec.names)}",
+                                 field=name)
+            if t.schema != spec.arrow_schema:
+                try:
+                    object.__setattr__(self, name, t.cast(spec.arrow_schema))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise InputError(f"{exc}", field=name) from exc
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.footprints.num_rows)
+
+    @classmethod
+    def from_records(cls, records: Sequence[FootprintRecord]) -> FootprintBatch:
+        """The tables of ``records`` (each checked; canonical JSON computed once per record)."""
+        fp_rows: list[dict[str, Any]] = []
+        item_rows: list[dict[str, Any]] = []
+        total_rows: list[dict[str, Any]] = []
+        for i, r in enumerate(records):
+            if not isinstance(r, FootprintRecord):
+                raise InputError(f"expected a FootprintRecord, got {type(r).__name__}",
+                                 field=f"footprints[{i}]")
+            versions_json = canonical_json(dict(r.factor_versions))
+            inputs_json = canonical_json(dict(r.inputs))
+            try:
+                r.check(inputs_checked=True)
+                if _hash_texts(versions_json, inputs_json) != r.inputs_hash:
+                    raise InputError("does not match the inputs and factor versions",
+                                     field="inputs_hash")
+            except InputError as exc:
+                raise InputError(str(exc), field=f"footprints[{i}].{exc.field}") from exc
+            fid = r.footprint_id
+            fp_rows.append({
+                "footprint_id": fid, "tenant": r.tenant, "event_id": r.event_id,
+                "aggregate_key": r.aggregate_key,
+                "period_start_utc": r.period_start_utc.astimezone(UTC),
+                "period_end_utc": r.period_end_utc.astimezone(UTC),
+                "computed_utc": r.computed_utc.astimezone(UTC), "calculator": r.calculator,
+                "energy_j": r.figures.energy_j, "factor_versions_json": versions_json,
+                "inputs_json": inputs_json, "inputs_hash": r.inputs_hash,
+                "record_hash": r.record_hash(), "supersedes": r.supersedes,
+            })
+            item_rows.extend({"footprint_id": fid, "position": j, **li.to_dict()}
+                             for j, li in enumerate(r.figures.line_items))
+            total_rows.extend({"footprint_id": fid, "basis": b, **t.to_dict()}
+                              for b, t in sorted(r.figures.totals.items()))
+        return cls(pa.Table.from_pylist(fp_rows, schema=FOOTPRINTS.arrow_schema),
+                   pa.Table.from_pylist(item_rows, schema=FOOTPRINT_ITEMS.arrow_schema),
+                   pa.Table.from_pylist(total_rows, schema=FOOTPRINT_TOTALS.arrow_schema),
+                   hashes_checked=True)
+
+    def filter(self, keep: npt.ArrayLike) -> FootprintBatch:
+        """The footprints where ``keep`` (a boolean per footprint row), with their items."""
+        mask = pa.array(np.asarray(keep, dtype=bool))
+        fp = self.footprints.filter(mask)
+        ids = fp.column("footprint_id")
+        return FootprintBatch(
+            fp, self.items.filter(pc.is_in(self.items.column("footprint_id"), value_set=ids)),
+            self.totals.filter(pc.is_in(self.totals.column("footprint_id"), value_set=ids)),
+            hashes_checked=self.hashes_checked)
+
+    def check(self) -> None:
+        """Vectorised checks of every row; raise EventValidationError naming row and field.
+
+        Column types and constraints (:func:`validate_rows`), exactly one subject,
+        ``period_end_utc >= period_start_utc``, no self-supersession, ``inputs_hash`` =
+        SHA-256 of the stored texts, and items/totals that belong to a footprint here.
+        """
+        fp = validate_rows(FOOTPRINTS, self.footprints)
+        validate_rows(FOOTPRINT_ITEMS, self.items)
+        validate_rows(FOOTPRINT_TOTALS, self.totals)
+        problems: list[Problem] = []
+        both = pc.equal(pc.is_null(fp.column("event_id")), pc.is_null(fp.column("aggregate_key")))
+        problems.extend(Problem(i, "event_id", "give exactly one of event_id (an inference) "
+                                               "or aggregate_key") for i in _bad_indices(both))
+        if not self.hashes_checked:
+            doc = pc.binary_join_element_wise('{"factor_versions":',
+                                              fp.column("factor_versions_json"), ',"inputs":',
+                                              fp.column("inputs_json"), "}", "")
+            h = pa.array(_sha256_hex(_array(doc)), pa.string())
+            problems.extend(Problem(i, "inputs_hash", "does not match the inputs and factor "
+                                                      "versions")
+                            for i in _bad_indices(pc.not_equal(h, fp.column("inputs_hash"))))
+        for name, t in (("items", self.items), ("totals", self.totals)):
+            orphan = pc.invert(pc.is_in(t.column("footprint_id"),
+                                        value_set=fp.column("footprint_id")))
+            problems.extend(Problem(i, f"{name}.footprint_id", "is not a footprint of this "
+                                                               "batch")
+                            for i in _bad_indices(orphan))
+        if problems:
+            problems.sort(key=lambda p: (p.index, p.field))
+            raise EventValidationError("footprints", problems[:_MAX_PROBLEMS],
+                                       more=max(0, len(problems) - _MAX_PROBLEMS))

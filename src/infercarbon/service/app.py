@@ -61,7 +61,7 @@ class ServiceState:
     price_per_kwh: float | None
     metrics_public: bool
     max_batch: int
-    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)  # start-up backfill
     backfilled: int = 0
 
 

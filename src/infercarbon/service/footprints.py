@@ -24,9 +24,11 @@ Intensities (:class:`SignalBook`):
 The ranges are the signal's own low/high (a bound, not a Monte Carlo percentile); the event's
 energy is taken as given (its ``attribution_method`` says how it was obtained).
 
-Each event's footprint is stored as a ledger :class:`~infercarbon.ledger.schema.FootprintRecord`
-whose ``inputs`` hold everything :func:`figures_from_inputs` needs, so ``audit verify``
-recomputes the same numbers from the stored inputs alone.
+Each event's footprint is stored as a ledger footprint whose ``inputs`` hold everything
+:func:`figures_from_inputs` needs, so ``audit verify`` recomputes the same numbers from the
+stored inputs alone.  Ingest builds them column by column (:func:`footprint_batch`, Arrow
+tables, no Python object per event); :func:`footprint_records` builds the same records one
+:class:`~infercarbon.ledger.schema.FootprintRecord` at a time (a test pins that both agree).
 """
 
 from __future__ import annotations
@@ -40,17 +42,25 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from infercarbon.accounting.compose import operational_g
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.schema import (
     EventValidationError,
+    FootprintBatch,
     FootprintFigures,
     FootprintRecord,
     LineItemRecord,
     Problem,
     TotalRecord,
+    build_footprints,
+    canonical_json,
+    json_number,
+    json_object,
+    json_string,
+    json_time,
 )
 from infercarbon.reference.regions import Region, resolve_region
 
@@ -62,6 +72,7 @@ __all__ = [
     "SignalBook",
     "compute_footprints",
     "figures_from_inputs",
+    "footprint_batch",
     "footprint_records",
     "resolve_regions",
     "signals_from_intensity",
@@ -176,13 +187,25 @@ class SignalBook:
 
 @dataclass(frozen=True)
 class EventFootprints:
-    """Columnar result for a batch: arrays aligned with the input events."""
+    """Columnar result for a batch: arrays aligned with the input events.
+
+    Provenance is held per region group (``group_provenance[kind][g]``; ``region_index``
+    maps each event to its group), not per event.
+    """
 
     region_id: list[str]
     facility_j: FloatArray
     intensity: dict[str, tuple[FloatArray, FloatArray, FloatArray]]  # kind -> v, lo, hi
     grams: dict[str, tuple[FloatArray, FloatArray, FloatArray]]  # kind -> g, low, high
-    provenance: dict[str, list[dict[str, Any] | None]]  # kind -> per event (shared dicts)
+    region_index: npt.NDArray[np.intp]  # event -> region group
+    group_region_id: list[str]
+    group_provenance: dict[str, list[dict[str, Any] | None]]  # kind -> per region group
+
+    @property
+    def provenance(self) -> dict[str, list[dict[str, Any] | None]]:
+        """Provenance per event (kind -> list aligned with the events; shared dicts)."""
+        idx = self.region_index.tolist()
+        return {k: [g[i] for i in idx] for k, g in self.group_provenance.items()}
 
     def co2e_g(self) -> dict[str, FloatArray]:
         return {k: v[0] for k, v in self.grams.items()}
@@ -201,14 +224,14 @@ def compute_footprints(events: pa.Table, config: AccountingConfig,
     start, end = _times(events.column("start_utc")), _times(events.column("end_utc"))
     facility = energy * config.pue * (1.0 + config.td_loss_frac)
     inten = {k: (np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)) for k in KINDS}
-    prov: dict[str, list[dict[str, Any] | None]] = {k: [None] * n for k in KINDS}
+    prov: dict[str, list[dict[str, Any] | None]] = {k: [None] * len(regions) for k in KINDS}
     for j, region in enumerate(regions):
         idx = np.flatnonzero(inv == j)
         for kind in KINDS:
             got = book.lookup(region, kind, start[idx], end[idx])
             if got is None and kind == "market":
                 v, lo, hi = (a[idx] for a in inten["location"])
-                loc = prov["location"][idx[0]] or {}
+                loc = prov["location"][j] or {}
                 got = (v, lo, hi, {**loc, "label": "fallback: location-based",
                                    "method": "no market instrument configured: "
                                              "location-based figure used"})
@@ -217,12 +240,13 @@ def compute_footprints(events: pa.Table, config: AccountingConfig,
             v, lo, hi, p = got
             for arr, val in zip(inten[kind], (v, lo, hi), strict=True):
                 arr[idx] = val
-            for i in idx.tolist():
-                prov[kind][i] = p
+            prov[kind][j] = p
     grams = {k: tuple(operational_g(energy, a, pue=config.pue, td_loss_frac=config.td_loss_frac)
                       for a in inten[k]) for k in KINDS}
-    rid = np.asarray([r.region_id for r in regions], dtype=object)[inv].tolist()
-    return EventFootprints(rid, facility, inten, grams, prov)  # type: ignore[arg-type]
+    group_rid = [r.region_id for r in regions]
+    rid = np.asarray(group_rid, dtype=object)[inv].tolist()
+    return EventFootprints(rid, facility, inten, grams,  # type: ignore[arg-type]
+                           np.asarray(inv, dtype=np.intp), group_rid, prov)
 
 
 # --------------------------------------------------------------------- stored records
@@ -273,13 +297,14 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
     ends = events.column("end_utc").to_pylist()
     methods = events.column("attribution_method").to_pylist()
     energy = events.column("energy_j").to_pylist()
+    prov = fps.provenance  # per event (built once)
     out: list[FootprintRecord] = []
     for i, eid in enumerate(ids):
         sig: dict[str, Any] = {}
         versions: dict[str, str] = {"calculator": CALCULATOR,
                                     "pue": config.pue_source}
         for kind in KINDS:
-            p = fps.provenance[kind][i]
+            p = prov[kind][i]
             if p is None:
                 continue
             v, lo, hi = (float(a[i]) for a in fps.intensity[kind])
@@ -296,6 +321,114 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
             period_end_utc=_dt(ends[i]), computed_utc=computed_utc, calculator=CALCULATOR,
             event_id=eid))
     return out
+
+
+def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
+                    *, computed_utc: datetime) -> FootprintBatch:
+    """The ledger footprints of every event, built column by column (the ingest hot path).
+
+    The same records as :func:`footprint_records` (same inputs, ids, hashes and figures;
+    a test pins it), without a Python object per event: the canonical JSON of the inputs is
+    assembled with Arrow string kernels from per-region texts and per-event numbers, the
+    figures are ``fps``'s arrays (``figures_from_inputs`` does the same arithmetic per
+    event, so ``audit verify`` reproduces them), and the ids and hashes come from
+    :func:`~infercarbon.ledger.schema.build_footprints`.
+    """
+    n = events.num_rows
+    take = pa.array(fps.region_index)
+    groups = len(fps.group_region_id)
+    versions = []
+    for g in range(groups):
+        fv = {"calculator": CALCULATOR, "pue": config.pue_source}
+        for kind in KINDS:
+            p = fps.group_provenance[kind][g]
+            if p is not None:
+                fv[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
+        versions.append(canonical_json(fv))
+    method = events.column("attribution_method")
+    signals: dict[str, Any] = {}
+    present: dict[str, pa.Array] = {}
+    for kind in KINDS:
+        group_p = fps.group_provenance[kind]
+        has = pa.array([p is not None for p in group_p], pa.bool_()).take(take)
+        present[kind] = has
+        if not any(p is not None for p in group_p):
+            continue
+
+        def text(field: str, group_p: list[dict[str, Any] | None] = group_p) -> pa.Array:
+            return pa.array([canonical_json(p[field]) if p is not None else None
+                             for p in group_p], pa.string()).take(take)
+
+        absent = ~np.asarray(has.to_numpy(zero_copy_only=False), dtype=bool)
+        v, lo, hi = (json_number(pa.array(a, pa.float64(), mask=absent))
+                     for a in fps.intensity[kind])
+        obj = json_object({"high": hi, "label": text("label"), "low": lo,
+                           "method": text("method"), "source": text("source"), "value": v}, n)
+        signals[kind] = pc.if_else(has, obj, pa.scalar(None, pa.string()))
+    start, end = events.column("start_utc"), events.column("end_utc")
+    inputs = json_object({
+        "attribution_method": json_string(method), "end_utc": json_time(end),
+        "energy_j": json_number(events.column("energy_j")),
+        "event_id": json_string(events.column("event_id")),
+        "intensity_g_per_kwh": json_object(signals, n), "pue": canonical_json(config.pue),
+        "region": json_string(pa.array(fps.group_region_id, pa.string()).take(take)),
+        "start_utc": json_time(start), "td_loss_frac": canonical_json(config.td_loss_frac),
+    }, n)
+    # line items: one per kind, in KINDS order within each event
+    k = len(KINDS)
+    order = pa.array((np.arange(k)[None, :] * n + np.arange(n)[:, None]).ravel())
+    facility = fps.facility_j
+
+    def per_kind(make: Any, type_: pa.DataType) -> pa.Array:
+        return pa.concat_arrays([pa.array(make(kind), type_) for kind in KINDS]).take(order)
+
+    def label(kind: str) -> pa.Array:
+        labels = [str(p.get("label") or "cited") if p is not None else
+                  f"excluded: no {kind} signal for the region"
+                  for p in fps.group_provenance[kind]]
+        return pa.array(labels, pa.string()).take(take)
+
+    def source(kind: str) -> pa.Array:
+        src = pa.array([f"; intensity: {p['source']}" if p is not None else None
+                        for p in fps.group_provenance[kind]], pa.string()).take(take)
+        return pc.if_else(present[kind],
+                          pc.binary_join_element_wise("energy: ", method.combine_chunks(), src,
+                                                      ""), "-")
+
+    def grams(kind: str, w: int) -> FloatArray:
+        has = np.asarray(present[kind].to_numpy(zero_copy_only=False), dtype=bool)
+        return np.where(has, fps.grams[kind][w], 0.0)
+
+    items = pa.table({
+        "row": pa.array(np.repeat(np.arange(n), k)),
+        "name": per_kind(lambda kind: [f"operational_{kind}"] * n, pa.string()),
+        "emissions_g": per_kind(lambda kind: grams(kind, 0), pa.float64()),
+        "low_g": per_kind(lambda kind: grams(kind, 1), pa.float64()),
+        "p50_g": pa.nulls(n * k, pa.float64()),
+        "high_g": per_kind(lambda kind: grams(kind, 2), pa.float64()),
+        "label": pa.concat_arrays([label(kind) for kind in KINDS]).take(order),
+        "source": pa.concat_arrays([source(kind) for kind in KINDS]).take(order),
+        "scope": per_kind(lambda kind: [_SCOPE[kind]] * n, pa.string()),
+        "basis": per_kind(lambda kind: [kind] * n, pa.string()),
+        "in_total": pa.concat_arrays([
+            pc.and_(present[kind], pa.scalar(kind != "marginal")) for kind in KINDS]
+        ).take(order),
+        "energy_j": pa.concat_arrays([
+            pc.if_else(present[kind], pa.array(facility), pa.scalar(None, pa.float64()))
+            for kind in KINDS]).take(order),
+    })
+    tot = pa.table({
+        "row": pa.array(np.repeat(np.arange(n), k)),
+        "basis": per_kind(lambda kind: [kind] * n, pa.string()),
+        "value_g": items.column("emissions_g"), "low_g": items.column("low_g"),
+        "p50_g": pa.nulls(n * k, pa.float64()), "high_g": items.column("high_g"),
+    }).filter(pa.concat_arrays([present[kind] for kind in KINDS]).take(order))
+    return build_footprints(
+        tenant=events.column("tenant"), event_id=events.column("event_id"),
+        period_start_utc=start, period_end_utc=end, computed_utc=computed_utc,
+        calculator=CALCULATOR, energy_j=events.column("energy_j"), inputs_json=inputs,
+        factor_versions_json=pa.array(versions, pa.string()).take(take), items=items,
+        totals=tot)
 
 
 def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:

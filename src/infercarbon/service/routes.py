@@ -34,7 +34,7 @@ from infercarbon.service.footprints import (
     CALCULATOR,
     KINDS,
     compute_footprints,
-    footprint_records,
+    footprint_batch,
     resolve_regions,
 )
 from infercarbon.service.metrics import CONTENT_TYPE_LATEST
@@ -190,31 +190,19 @@ def ingest(state: ServiceState, principal: Principal, rows: Any) -> dict[str, in
                                  f"({len(bad)} such event(s)); nothing was written",
                                  field=f"events[{int(bad[0])}].tenant")
     fps = compute_footprints(table, state.config, state.book)  # unknown regions: 422
-    with state.ingest_lock:
-        res = state.store.append_events(table)
-        new = np.ones(table.num_rows, dtype=bool)
-        if res.duplicates:
-            have = queries.stored_footprint_ids(state.store,
-                                                table.column("event_id").to_pylist())
-            ids = np.asarray(table.column("event_id").to_pylist(), dtype=object)
-            new = ~np.isin(ids, list(have)) if have else new
-            # within-batch duplicates were collapsed by the store; keep the first
-            _, first = np.unique(ids, return_index=True)
-            keep = np.zeros(len(ids), dtype=bool)
-            keep[first] = True
-            new &= keep
-        if new.any():
-            idx = np.flatnonzero(new)
-            sub = table.take(pa.array(idx))
-            sub_fp = compute_footprints(sub, state.config, state.book) if not new.all() else fps
-            records = footprint_records(sub, sub_fp, state.config, computed_utc=state.clock())
-            state.store.append_footprints(records)
-            state.metrics.observe(sub.column("service").to_pylist(),
-                                  sub.column("model").to_pylist(),
-                                  np.asarray(sub.column("energy_j").to_numpy(), dtype=float),
-                                  sub_fp.co2e_g())
-    return {"received": res.received, "accepted": res.received, "inserted": res.inserted,
-            "duplicates": res.duplicates}
+    batch = footprint_batch(table, fps, state.config, computed_utc=state.clock())
+    # events and footprints in one transaction: a crash never leaves one without the other
+    res = state.store.append_events_with_footprints(table, batch)
+    written = res.footprint_written  # one footprint row per event, in order
+    if written.any():
+        idx = pa.array(np.flatnonzero(written))
+        energy = np.asarray(table.column("energy_j").to_numpy(), dtype=float)[written]
+        state.metrics.observe(table.column("service").take(idx).to_pylist(),
+                              table.column("model").take(idx).to_pylist(), energy,
+                              {k: v[written] for k, v in fps.co2e_g().items()})
+    ev = res.events
+    return {"received": ev.received, "accepted": ev.received, "inserted": ev.inserted,
+            "duplicates": ev.duplicates}
 
 
 def _region_problems(rows: list[Any]) -> list[LedgerProblem]:
@@ -246,7 +234,10 @@ def _merge(a: Sequence[LedgerProblem], b: Sequence[LedgerProblem]) -> list[Ledge
 
 
 def backfill_footprints(state: ServiceState) -> int:
-    """Compute footprints for stored events that lack one; return how many."""
+    """Compute footprints for stored events that lack one; return how many.
+
+    Ingest writes events and footprints in one transaction, so this finds work only in a
+    ledger written by an older release or by ``Store.append_events`` alone."""
     total = 0
     with state.ingest_lock:
         while True:
@@ -254,8 +245,8 @@ def backfill_footprints(state: ServiceState) -> int:
             if missing.num_rows == 0:
                 return total
             fps = compute_footprints(missing, state.config, state.book)
-            state.store.append_footprints(
-                footprint_records(missing, fps, state.config, computed_utc=state.clock()))
+            state.store.append_footprint_table(
+                footprint_batch(missing, fps, state.config, computed_utc=state.clock()))
             total += missing.num_rows
 
 
