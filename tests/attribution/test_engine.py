@@ -251,3 +251,41 @@ def test_large_random_schedule_conserves():
                     weight=rng.integers(1, 2000, n))
     _conserved(res)
     assert res.unattributed_idle_j == pytest.approx(0.0, abs=1e-9 * res.total_j)
+
+
+# ------------------------------------------------------------------ coarse counters
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=0, max_size=40))
+def test_drop_stale_readings_keeps_window_and_total(steps):
+    from infercarbon.attribution import drop_stale_readings
+
+    c = np.cumsum(np.array([0, *steps], dtype=float))
+    t = np.arange(c.size) * 0.05
+    t2, c2 = drop_stale_readings(t, c)
+    assert t2[0] == t[0] and t2[-1] == t[-1]
+    assert c2[0] == c[0] and c2[-1] == c[-1]  # the window's total is unchanged
+    assert set(t2.tolist()) <= set(t.tolist())
+    assert not (np.diff(c2[:-1]) == 0).any()  # no repeat left, except a stale last reading
+    if c.size >= 2:
+        assert (np.diff(t2) > 0).all()
+
+
+def test_stepwise_counter_biases_baseline_split_until_stale_readings_are_dropped():
+    """NVML-like counter (refreshed every 100 ms, read every 50 ms) at a steady 127 W with a
+    119 W idle baseline and back-to-back 7 ms inferences: the true active energy is 8 W x busy
+    time.  Read at face value, the steps put energy in every other slice and the per-slice
+    baseline clip turns them into ~8x too much active energy."""
+    from infercarbon.attribution import drop_stale_readings
+
+    t = np.arange(0.0, 5.0, 0.05) + 0.003
+    c = 127.0 * np.floor(t / 0.1) * 0.1
+    start = np.arange(0.01, 4.9, 0.0072)
+    kw = dict(start_s=start, end_s=start + 0.007, baseline_idle_w=119.0, idle_policy="none")
+    raw = attribute(t, cumulative_j=c, **kw)
+    t2, c2 = drop_stale_readings(t, c)
+    fixed = attribute(t2, cumulative_j=c2, **kw)
+    true_active = 8.0 * fixed.busy_s
+    assert raw.total_j == pytest.approx(fixed.total_j)
+    assert raw.active_j.sum() > 5 * true_active
+    assert fixed.active_j.sum() == pytest.approx(true_active, rel=0.05)
+    _conserved(fixed)

@@ -23,7 +23,8 @@ def _sorted(t, *keys):
     return t.sort_by([(k, "ascending") for k in keys])
 
 
-@pytest.mark.parametrize("cfg", [AccountingConfig(), AccountingConfig(pue=1.25, td_loss_frac=0.05)])
+@pytest.mark.parametrize("cfg", [AccountingConfig(), AccountingConfig(pue=1.25, td_loss_frac=0.05),
+                                 AccountingConfig(operating_model="sold")])
 def test_columnar_footprints_equal_per_event_records(h, cfg):
     rows = [dict(h.event(i), tenant="acme") for i in range(30)]
     rows += [dict(h.event(40, region="FR", event_id='q"uote\n'), tenant="b"),
@@ -104,3 +105,72 @@ def test_ingested_footprints_verify(env, h):
     rep = audit.verify(env.store, lambda inputs, versions: figures_from_inputs(inputs),
                        rel_tol=0.0)
     assert rep.ok and rep.checked == 50
+
+
+@pytest.mark.parametrize(("model", "location", "market"), [
+    ("owned", "scope2_location", "scope2_market"),
+    ("cloud", "scope3_cat1", "scope3_cat1"),
+    ("sold", "scope3_cat11", "scope3_cat11"),
+])
+def test_operating_model_sets_scope_tags_and_is_a_stored_input(h, model, location, market):
+    cfg = AccountingConfig(operating_model=model)
+    table = validate_rows(EVENTS, [dict(h.event(0), tenant="acme")])
+    fps = compute_footprints(table, cfg, SignalBook([h.marginal_de()]))
+    rec = footprint_records(table, fps, cfg, computed_utc=datetime(2026, 7, 2, tzinfo=UTC))[0]
+    assert rec.inputs["operating_model"] == model
+    scopes = {i.basis: i.scope for i in rec.figures.line_items}
+    assert scopes == {"location": location, "market": market,
+                      "marginal": "memo_consequential"}
+    # the audit path derives the same tags from the stored inputs alone
+    again = figures_from_inputs(rec.inputs)
+    assert [i.scope for i in again.line_items] == [i.scope for i in rec.figures.line_items]
+
+
+def test_inputs_without_operating_model_are_owned_and_a_bad_one_is_named(h):
+    cfg = AccountingConfig()
+    table = validate_rows(EVENTS, [dict(h.event(0), tenant="acme")])
+    fps = compute_footprints(table, cfg, SignalBook([]))
+    rec = footprint_records(table, fps, cfg, computed_utc=datetime(2026, 7, 2, tzinfo=UTC))[0]
+    legacy = {k: v for k, v in rec.inputs.items() if k != "operating_model"}
+    assert figures_from_inputs(legacy) == rec.figures
+    from infercarbon.errors import InputError
+
+    with pytest.raises(InputError, match="operating_model"):
+        figures_from_inputs(dict(rec.inputs, operating_model="leased"))
+    with pytest.raises(InputError, match="operating_model"):
+        AccountingConfig(operating_model="leased")
+
+
+def test_cloud_service_reports_scope3_not_scope2(tmp_path, h):
+    """A cloud deployment's report puts operational electricity in Scope 3 cat. 1."""
+    import warnings
+
+    from infercarbon.ledger import open_store
+    from infercarbon.report import build_report, parse_period
+    from infercarbon.service.app import create_app
+    from infercarbon.service.auth import MemoryKeyStore, create_key
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+
+    store = open_store(tmp_path / "l.duckdb", clock=h.clock)
+    keys = MemoryKeyStore()
+    secret, _ = create_key(keys, tenant="acme", admin=False, clock=lambda: 0.0)
+    app = create_app(store, clock=lambda: datetime(2026, 7, 2, tzinfo=UTC), keys=keys,
+                     config=AccountingConfig(operating_model="cloud"))
+    with TestClient(app) as client:
+        r = client.post("/v1/events", json=[h.event(i) for i in range(5)],
+                        headers={"Authorization": f"Bearer {secret}"})
+        assert r.status_code == 200, r.text
+        meth = client.get("/v1/methodology", headers={"Authorization": f"Bearer {secret}"})
+    assert any(m["name"] == "operating model" and m["value"] == "cloud"
+               for m in meth.json()["items"])
+    rep = build_report(store, parse_period("2026-Q3"),
+                       generated_utc=datetime(2026, 10, 1, tzinfo=UTC))
+    store.close()
+    s2 = {r["method"]: r["value_t"] for r in rep.table("scope2").rows}
+    assert s2["location-based"] is None and s2["market-based"] is None  # no Scope 2 lines
+    cat1 = [r for r in rep.table("scope3").rows
+            if r["scope"] == "scope3_cat1" and r["line_item"] == "subtotal"]
+    assert cat1 and cat1[0]["location_basis_t"] > 0.0

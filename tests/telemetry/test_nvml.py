@@ -83,3 +83,31 @@ def test_read_failures_raise_never_zero(nvml_fakes: SimpleNamespace, clock) -> N
     nv.gpus[0].lost = True
     with pytest.raises(SensorError, match="GPU is lost"):
         src.read_energy_j()
+
+
+def test_meter_drops_stale_counter_repeats(nvml_fakes: SimpleNamespace, clock) -> None:
+    """A counter the driver refreshes every 100 ms, sampled every 50 ms, at 127 W with a
+    119 W baseline: the Meter's active energy is the 8 W above idle, not the step artefact."""
+    from infercarbon.instrument import Meter
+
+    nv = nvml_fakes.Nvml(gpus=[nvml_fakes.Gpu(energy_mj=0)])
+    src = NvmlSource(nvml_module=nv, clock=clock)
+    assert src.coarse_updates and "not yet updated" in " ".join(src.describe()["caveats"])
+    meter = Meter("DE", sensor=src, clock=clock, sampler_mode="boundary", idle_policy="none",
+                  baseline_idle_w=119.0, market_intensity_g_per_kwh=300.0)
+    ms = 0
+    for _ in range(40):  # 40 x 100 ms, one inference per 50 ms read
+        for _ in range(2):
+            with meter.inference(model="m"):
+                clock.advance(0.049)
+            clock.advance(0.001)
+            ms += 50
+            nv.gpus[0].energy_mj = 127 * (ms // 100 * 100)  # refreshed each 100 ms
+            meter.sampler.sample()
+    clock.advance(0.001)  # footprints() takes the closing reading (the counter has not moved)
+    table = meter.footprints()
+    s = meter.summary(table)
+    assert s["total_j"] == pytest.approx(127 * 4.0)
+    busy_s = table.column("device_time_s").to_numpy().sum()
+    assert table.column("active_energy_j").to_numpy().sum() == pytest.approx(8.0 * busy_s,
+                                                                              rel=0.05)

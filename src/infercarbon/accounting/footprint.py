@@ -28,6 +28,7 @@ from infercarbon.provenance import Figure
 from infercarbon.units import S_PER_DAY, S_PER_SHIFT, S_PER_YEAR
 
 __all__ = [
+    "LINE_SCOPES",
     "OPERATING_MODELS",
     "Footprint",
     "FootprintRequest",
@@ -46,7 +47,7 @@ Basis = Literal["location", "market", "marginal", "both"]
 #: cloud: the reporter buys compute (all of it Scope 3 cat. 1, purchased goods and services);
 #: sold:  the reporter sells a product that runs the inference (Scope 3 cat. 11, use of sold
 #:        products, for the use-phase electricity).
-_SCOPES: dict[str, dict[str, str]] = {
+LINE_SCOPES: dict[str, dict[str, str]] = {
     "owned": {"location": "scope2_location", "market": "scope2_market",
               "marginal": "memo_consequential", "embodied": "scope3_cat2",
               "training": "scope3_cat1", "network": "scope3_cat1"},
@@ -346,7 +347,7 @@ def footprint(r: FootprintRequest) -> Footprint:
     rng = np.random.default_rng(r.seed)
     mc = _evaluate(r, {k: np.asarray(v.dist.sample(rng, r.samples), dtype=np.float64)
                        for k, v in inputs.items()})
-    scopes = _SCOPES[r.operating_model]
+    scopes = LINE_SCOPES[r.operating_model]
     items: list[LineItem] = []
 
     def add(key: str, name: str, *, label: str, source: str, scope: str, basis: Basis,

@@ -1,7 +1,12 @@
 """Attribution: split measured device energy over inference intervals, batches and tenants;
 idle policies; the conservation invariant."""
 
-from infercarbon.attribution.engine import Attribution, attribute, cumulative_from_power
+from infercarbon.attribution.engine import (
+    Attribution,
+    attribute,
+    cumulative_from_power,
+    drop_stale_readings,
+)
 from infercarbon.attribution.idle import (
     FOLLOW_FRAC_30_70,
     IDLE_POLICIES,
@@ -16,5 +21,6 @@ __all__ = [
     "IdlePolicy",
     "attribute",
     "cumulative_from_power",
+    "drop_stale_readings",
     "split_idle",
 ]

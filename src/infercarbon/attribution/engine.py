@@ -53,6 +53,7 @@ __all__ = [
     "IdlePolicy",
     "attribute",
     "cumulative_from_power",
+    "drop_stale_readings",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -155,6 +156,32 @@ def cumulative_from_power(t_s: npt.ArrayLike, power_w: npt.ArrayLike) -> FloatAr
     if t.size > 1:
         np.cumsum(0.5 * (p[1:] + p[:-1]) * np.diff(t), out=out[1:])
     return out
+
+
+def drop_stale_readings(t: npt.NDArray[Any], cumulative_j: FloatArray
+                        ) -> tuple[npt.NDArray[Any], FloatArray]:
+    """Readings of a coarsely updated counter without its stale repeats.
+
+    A counter that the hardware refreshes less often than it is read (NVML's total-energy
+    counter was measured refreshing every ~100 ms on an H200) returns the same value until its next update, then
+    jumps: read at face value, the energy lands in steps, and per-slice arithmetic such as
+    subtracting a baseline idle power (clipped at zero per slice) turns the steps into a bias
+    (simulated: 304 J of "active" energy where 38 J was true).  A reading equal to the one
+    before it says only "not updated yet", so it is dropped and the next step is spread over
+    the whole interval since the last update.  The first and last readings are kept (they
+    bound the window), so the total is unchanged.
+
+    >>> t, c = drop_stale_readings(np.array([0, 1, 2, 3, 4]), np.array([0., 0., 5., 5., 5.]))
+    >>> t.tolist(), c.tolist()
+    ([0, 2, 4], [0.0, 5.0, 5.0])
+    """
+    if cumulative_j.size < 3:
+        return t, cumulative_j
+    keep = np.empty(cumulative_j.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(cumulative_j[1:], cumulative_j[:-1], out=keep[1:])
+    keep[-1] = True
+    return t[keep], cumulative_j[keep]
 
 
 def _quantised_weights(w: FloatArray) -> IntArray:

@@ -27,6 +27,7 @@ def run_server(
     port: int = 8000,
     pue: float | None = None,
     td_loss_frac: float = 0.0,
+    operating_model: str = "owned",
     price_per_kwh: float | None = None,
     metrics_public: bool = False,
     log_level: str = "info",
@@ -44,8 +45,9 @@ def run_server(
     from infercarbon.ledger import open_store
 
     cfg = (AccountingConfig(pue=pue, pue_source=f"--pue {pue:g} (user)",
-                            td_loss_frac=td_loss_frac)
-           if pue is not None else AccountingConfig(td_loss_frac=td_loss_frac))
+                            td_loss_frac=td_loss_frac, operating_model=operating_model)
+           if pue is not None else AccountingConfig(td_loss_frac=td_loss_frac,
+                                                    operating_model=operating_model))
     store = open_store(ledger)
     try:
         app = create_app(store, clock=_now, keys=key_store_for(ledger), config=cfg,
@@ -65,6 +67,10 @@ def serve(
         "--pue", help="facility PUE applied to event energy (default: IT energy only, "
                       "stated in every footprint)")] = None,
     td_loss_frac: Annotated[float, typer.Option("--td-loss-frac", min=0.0, max=0.5)] = 0.0,
+    operating_model: Annotated[str, typer.Option(
+        "--operating-model", help="who runs the devices: owned (Scope 2), cloud (Scope 3 "
+                                  "cat. 1) or sold (Scope 3 cat. 11); sets each line's scope "
+                                  "tag")] = "owned",
     price_per_kwh: Annotated[float | None, typer.Option(
         "--price-per-kwh", min=0.0, help="starting energy price on the dashboard")] = None,
     metrics_public: Annotated[bool, typer.Option(
@@ -73,7 +79,7 @@ def serve(
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
     run_server(ledger, host=host, port=port, pue=pue, td_loss_frac=td_loss_frac,
-               price_per_kwh=price_per_kwh, metrics_public=metrics_public,
+               operating_model=operating_model, price_per_kwh=price_per_kwh, metrics_public=metrics_public,
                log_level=log_level)
 
 

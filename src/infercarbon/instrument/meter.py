@@ -38,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 
 from infercarbon.accounting import compose as C
-from infercarbon.attribution import IDLE_POLICIES, attribute
+from infercarbon.attribution import IDLE_POLICIES, attribute, drop_stale_readings
 from infercarbon.errors import ConfigurationError, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
 from infercarbon.provenance import Figure
@@ -399,6 +399,8 @@ class Meter:
             self.sampler.sample()
         snap = self._buf.snapshot()
         t_ns, e_j = self.sampler.readings()
+        if getattr(self.source, "coarse_updates", False):
+            t_ns, e_j = drop_stale_readings(t_ns, e_j)
         if t_ns.size < 2:
             raise ConfigurationError("the meter has fewer than two energy readings; "
                                      "start it before metering and read after")

@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.accounting.compose import operational_g
+from infercarbon.accounting.footprint import LINE_SCOPES, OPERATING_MODELS
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.schema import (
@@ -82,8 +83,13 @@ __all__ = [
 CALCULATOR = "infercarbon.service.footprints:operational/v1"
 KINDS: tuple[str, ...] = ("location", "market", "marginal")
 _SERIES_KIND = {"location": "location-average", "market": "market", "marginal": "marginal"}
-_SCOPE = {"location": "scope2_location", "market": "scope2_market",
-          "marginal": "memo_consequential"}
+
+
+def _scope(operating_model: str, kind: str) -> str:
+    """GHG Protocol scope of an operational line (``LINE_SCOPES``: owned devices are Scope 2,
+    bought cloud compute Scope 3 cat. 1, sold products Scope 3 cat. 11; marginal is a memo)."""
+    return LINE_SCOPES[operating_model][kind]
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -99,8 +105,14 @@ class AccountingConfig:
     pue_source: str = "not configured: IT energy only (PUE 1.0); set --pue for facility overhead"
     td_loss_frac: float = 0.0
     signals: tuple[IntensitySeries, ...] = field(default=())
+    #: who runs the devices behind the events: "owned" (Scope 2), "cloud" (Scope 3 cat. 1)
+    #: or "sold" (Scope 3 cat. 11); it sets each line's scope tag and is a stored input
+    operating_model: str = "owned"
 
     def __post_init__(self) -> None:
+        if self.operating_model not in OPERATING_MODELS:
+            raise InputError(f"{self.operating_model!r}: must be one of "
+                             f"{', '.join(OPERATING_MODELS)}", field="operating_model")
         if not (np.isfinite(self.pue) and self.pue >= 1.0):
             raise InputError(f"{self.pue!r}: PUE is facility/IT energy and cannot be below 1",
                              field="pue")
@@ -262,6 +274,10 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
         sig: Mapping[str, Mapping[str, Any]] = inputs["intensity_g_per_kwh"]
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"footprint inputs incomplete: {exc}", field="inputs") from exc
+    model = str(inputs.get("operating_model", "owned"))  # ledgers before it was an input
+    if model not in OPERATING_MODELS:
+        raise InputError(f"{model!r}: must be one of {', '.join(OPERATING_MODELS)}",
+                         field="inputs.operating_model")
     facility = e * pue * (1.0 + td)
     items: list[LineItemRecord] = []
     totals: dict[str, TotalRecord] = {}
@@ -270,14 +286,14 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
         if s is None:
             items.append(LineItemRecord(f"operational_{kind}", 0.0, 0.0, 0.0,
                                         f"excluded: no {kind} signal for the region", "-",
-                                        _SCOPE[kind], False, kind, None, None))
+                                        _scope(model, kind), False, kind, None, None))
             continue
         g, lo, hi = (float(operational_g(e, float(s[w]), pue=pue, td_loss_frac=td))
                      for w in ("value", "low", "high"))
         items.append(LineItemRecord(
             f"operational_{kind}", g, lo, hi, str(s.get("label") or "cited"),
             f"energy: {inputs.get('attribution_method', 'event')}; intensity: {s['source']}",
-            _SCOPE[kind], kind != "marginal", kind, None, facility))
+            _scope(model, kind), kind != "marginal", kind, None, facility))
         totals[kind] = TotalRecord(g, lo, hi)
     return FootprintFigures(energy_j=e, line_items=tuple(items), totals=totals)
 
@@ -312,6 +328,7 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
                          "label": p["label"], "method": p["method"]}
             versions[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
         inputs = {"event_id": eid, "energy_j": energy[i], "pue": config.pue,
+                  "operating_model": config.operating_model,
                   "td_loss_frac": config.td_loss_frac, "region": fps.region_id[i],
                   "attribution_method": methods[i], "start_utc": starts[i],
                   "end_utc": ends[i], "intensity_g_per_kwh": sig}
@@ -370,7 +387,9 @@ def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingCo
         "attribution_method": json_string(method), "end_utc": json_time(end),
         "energy_j": json_number(events.column("energy_j")),
         "event_id": json_string(events.column("event_id")),
-        "intensity_g_per_kwh": json_object(signals, n), "pue": canonical_json(config.pue),
+        "intensity_g_per_kwh": json_object(signals, n),
+        "operating_model": canonical_json(config.operating_model),
+        "pue": canonical_json(config.pue),
         "region": json_string(pa.array(fps.group_region_id, pa.string()).take(take)),
         "start_utc": json_time(start), "td_loss_frac": canonical_json(config.td_loss_frac),
     }, n)
@@ -408,7 +427,8 @@ def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingCo
         "high_g": per_kind(lambda kind: grams(kind, 2), pa.float64()),
         "label": pa.concat_arrays([label(kind) for kind in KINDS]).take(order),
         "source": pa.concat_arrays([source(kind) for kind in KINDS]).take(order),
-        "scope": per_kind(lambda kind: [_SCOPE[kind]] * n, pa.string()),
+        "scope": per_kind(lambda kind: [_scope(config.operating_model, kind)] * n,
+                          pa.string()),
         "basis": per_kind(lambda kind: [kind] * n, pa.string()),
         "in_total": pa.concat_arrays([
             pc.and_(present[kind], pa.scalar(kind != "marginal")) for kind in KINDS]

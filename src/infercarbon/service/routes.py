@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from infercarbon.accounting.footprint import LINE_SCOPES
 from infercarbon.errors import InputError
 from infercarbon.ledger.schema import EVENTS, EventValidationError, validate_rows
 from infercarbon.ledger.schema import Problem as LedgerProblem
@@ -366,6 +367,12 @@ def _methodology(state: ServiceState) -> list[dict[str, str]]:
         {"name": "PUE", "value": f"{cfg.pue:g}", "source": cfg.pue_source},
         {"name": "T&D loss", "value": f"{cfg.td_loss_frac:g}",
          "source": "configured" if cfg.td_loss_frac else "not configured (0)"},
+        {"name": "operating model", "value": cfg.operating_model,
+         "source": "location and market lines are tagged "
+                   f"{LINE_SCOPES[cfg.operating_model]['location']} and "
+                   f"{LINE_SCOPES[cfg.operating_model]['market']} (GHG Protocol: owned devices "
+                   "Scope 2, bought cloud compute Scope 3 cat. 1, sold products Scope 3 cat. 11); "
+                   "set with serve --operating-model"},
         {"name": "location-based intensity", "value": "hourly location signal of the region "
          "when loaded and covering the event; else the bundled annual average of the region",
          "source": "infercarbon.reference regions table (source and vintage per region, stored "

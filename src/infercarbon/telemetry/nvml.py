@@ -2,7 +2,9 @@
 
 Per GPU, the preferred reading is ``nvmlDeviceGetTotalEnergyConsumption``: the board's
 energy in millijoules since the driver was last loaded (Volta and newer), a 64-bit counter
-that the driver updates every ~20-100 ms.  On older GPUs that return NVML_ERROR_NOT_SUPPORTED
+that the driver refreshes about every 100 ms (median 100 ms, p10-p90 83-116 ms, measured on an
+H200 with driver 580: docs/gpu_measurements.md); the Meter drops the repeated values read between
+refreshes before attribution.  On older GPUs that return NVML_ERROR_NOT_SUPPORTED
 the source falls back, with a label, to ``nvmlDeviceGetPowerUsage`` (milliwatts) integrated
 with the trapezoidal rule between reads; such a source ``needs_polling`` and must be read by the
 sampler's thread.  A GPU in MIG mode is still read as a whole physical board (NVML has no
@@ -139,6 +141,9 @@ class NvmlSource:
         self.method = "measured-power-polling" if polling else "measured-counter"
         self.accuracy_class = ACCURACY_CLASSES[self.method]
         self.needs_polling = polling
+        #: the driver refreshes the energy counter about every 100 ms, more coarsely than a
+        #: sampler may read it: repeated values are "not updated yet" (the Meter drops them)
+        self.coarse_updates = not polling
         if self.excluded:
             warnings.warn(
                 "NVML: GPU(s) "
@@ -222,6 +227,12 @@ class NvmlSource:
             caveats.append(
                 "MIG enabled: NVML has no per-instance energy; the reading covers the whole "
                 "physical GPU shared by all MIG instances"
+            )
+        if self.coarse_updates:
+            caveats.append(
+                "the driver refreshes the energy counter about every 100 ms: a reading that "
+                "repeats the previous value is treated as not yet updated and dropped before "
+                "attribution, so energy is spread over the interval between real updates"
             )
         if self.needs_polling:
             caveats.append(
