@@ -19,8 +19,10 @@ p50/p95/p99/max, non-2xx answers, and the server's RSS and CPU sampled every
 ``--sample-s`` with psutil (RSS at start/end/max and the slope of a least-squares line over the
 second half, to show whether memory stays flat).  With ``--profile-batches N`` the same
 batches are also pushed N times through the service's ingest function in this process under
-cProfile, and the time is split into JSON decoding, validation, footprint computation, ledger
-appends, and the rest.
+cProfile, and the time is split into JSON decoding, event validation, footprint arithmetic,
+footprint records (canonical JSON and hashes: ``build_footprints``; the rest of
+``footprint_batch``), the ledger transaction (its checks and staging, the inserts, the commit),
+metrics, and the rest.
 
 Only loopback addresses are used.  Prints JSON, then a table.
 """
@@ -193,17 +195,32 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path) -> dict[str, Any]:
     st = pstats.Stats(prof)
     raw: dict[Any, Any] = st.stats  # type: ignore[attr-defined]
 
-    def cum(name: str, file_part: str = "") -> float:
-        return float(sum(v[3] for k, v in raw.items() if k[2] == name and file_part in k[0]))
+    def cum(name: str, file_part: str = "", caller: str | None = None) -> float:
+        """Cumulative time in ``name`` (a function of a file matching ``file_part``); with
+        ``caller``, only the calls made by a function of that name."""
+        total = 0.0
+        for k, v in raw.items():
+            if k[2] == name and file_part in k[0]:
+                total += v[3] if caller is None else sum(
+                    c[3] for ck, c in v[4].items() if ck[2] == caller)
+        return total
 
+    # the ingest path (routes.ingest): decode, validate the events, compute the footprints
+    # (arithmetic, then the columnar records: canonical JSON and hashes), one ledger
+    # transaction (validation of the tables it is given, the inserts, the commit), metrics
+    ledger_tx = cum("append_events_with_footprints", "ledger")
+    insert = cum("_insert", "duckdb_store") + cum("_insert_new_returning", "duckdb_store")
+    commit = cum("_tx", "duckdb_store") + cum("_tx", "postgres_store")
     parts = {
         "json_decode": cum("loads", "json"),
-        "validate_rows": cum("validate_rows", "ledger"),
+        "validate_events": cum("validate_rows", "ledger", caller="ingest"),
         "compute_footprints": cum("compute_footprints", "footprints"),
-        "footprint_records": cum("footprint_records", "footprints"),
-        "append_events": cum("append_events", "ledger"),
-        "append_footprints": cum("append_footprints", "ledger"),
-        "stored_footprint_ids": cum("stored_footprint_ids", "queries"),
+        "footprint_json_hash": cum("build_footprints", "schema"),
+        "footprint_other": max(cum("footprint_batch", "footprints")
+                               - cum("build_footprints", "schema"), 0.0),
+        "ledger_checks": max(ledger_tx - insert - commit, 0.0),
+        "ledger_insert": insert,
+        "ledger_commit": commit,
         "metrics_observe": cum("observe", "metrics"),
     }
     total = cum("ingest", "routes") + parts["json_decode"]

@@ -78,12 +78,14 @@ __all__ = [
 ]
 
 
-def open_store(url_or_path: str | os.PathLike[str], *, clock: Clock = system_clock) -> Store:
+def open_store(url_or_path: str | os.PathLike[str], *, clock: Clock = system_clock,
+               memory_limit: str | None = "auto") -> Store:
     """Open (creating its tables if needed) the ledger at ``url_or_path``.
 
     ``postgresql://...`` or ``postgres://...`` opens a :class:`PostgresStore` (needs psycopg,
     the ``service`` extra); ``duckdb://PATH``, a plain path or ``":memory:"`` opens a
-    :class:`DuckDBStore`.  ``clock`` stamps ``ingested_utc``.
+    :class:`DuckDBStore`.  ``clock`` stamps ``ingested_utc``.  ``memory_limit`` is the
+    DuckDB ledger's (see :class:`DuckDBStore`; a PostgreSQL server sets its own).
     """
     target = os.fspath(url_or_path)
     if target.startswith(("postgresql://", "postgres://")):
@@ -92,4 +94,4 @@ def open_store(url_or_path: str | os.PathLike[str], *, clock: Clock = system_clo
         return PostgresStore(target, clock=clock)
     if target.startswith("duckdb://"):
         target = target.removeprefix("duckdb://")
-    return DuckDBStore(target, clock=clock)
+    return DuckDBStore(target, clock=clock, memory_limit=memory_limit)

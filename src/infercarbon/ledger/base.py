@@ -192,6 +192,11 @@ class SqlStore(ABC):
         """Insert every staged row (their keys are new: a stored key is a conflict error)."""
 
     @abstractmethod
+    def _insert_new_returning(self, spec: TableSpec, stage: str) -> list[str]:
+        """Insert the staged rows whose (single-column) key is not stored yet; return the
+        keys inserted."""
+
+    @abstractmethod
     def _ddl_extra(self) -> list[str]:
         """Backend-specific indexes run after the tables are created."""
 
@@ -215,6 +220,14 @@ class SqlStore(ABC):
             return self._arrow(sql, params, schema)
 
     # -------------------------------------------------------------------- schema
+    #: Whether a new ledger declares the keys of ``footprint_items``/``footprint_totals``
+    #: (a unique index).  Their rows are written only together with a footprint inserted in
+    #: the same transaction (:meth:`_write_footprints` inserts the children of the
+    #: footprints its insert returned), so the key is unique by construction; a backend
+    #: where the index costs more than it protects turns it off (DuckDB).  Ledgers of both
+    #: layouts are read and written the same way.
+    _child_keys_unique = True
+
     def _create_schema(self) -> None:
         stmts = ["CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, "
                  "value VARCHAR NOT NULL)"]
@@ -223,7 +236,8 @@ class SqlStore(ABC):
                     for c in spec.columns]
             if spec.ingested:
                 cols.append("ingested_utc TIMESTAMPTZ NOT NULL")
-            cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
+            if self._child_keys_unique or spec not in (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS):
+                cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
             stmts.append(f"CREATE TABLE IF NOT EXISTS {spec.name} ({', '.join(cols)})")
         stmts += self._ddl_extra()
         with self._tx():
@@ -354,20 +368,28 @@ class SqlStore(ABC):
             return 0
         items = self._dedupe(FOOTPRINT_ITEMS, batch.items)
         totals = self._dedupe(FOOTPRINT_TOTALS, batch.totals)
-        names = ("stage_footprints", "stage_footprint_items", "stage_footprint_totals")
-        self._stage(names[0], FOOTPRINTS, self._stamp(FOOTPRINTS, fp))
-        self._stage(names[1], FOOTPRINT_ITEMS, items)
-        self._stage(names[2], FOOTPRINT_TOTALS, totals)
+        stage = "stage_footprints"
+        self._stage(stage, FOOTPRINTS, self._stamp(FOOTPRINTS, fp))
         try:
-            self._check_footprint_subjects(names[0])
-            inserted = self._insert_new(FOOTPRINTS, names[0])
-            self._raise_conflicts(FOOTPRINTS, names[0], ("record_hash",))
-            self._insert_new(FOOTPRINT_ITEMS, names[1])
-            self._insert_new(FOOTPRINT_TOTALS, names[2])
+            self._check_footprint_subjects(stage)
+            new_ids = self._insert_new_returning(FOOTPRINTS, stage)
+            self._raise_conflicts(FOOTPRINTS, stage, ("record_hash",))
         finally:
-            for n in names:
-                self._unstage(n)
-        return inserted
+            self._unstage(stage)
+        if not new_ids:
+            return 0
+        # the line items and totals of the footprints inserted now, and only those: a
+        # footprint already stored keeps the children it was stored with
+        fresh = pa.array(new_ids, pa.string())
+        for spec, rows in ((FOOTPRINT_ITEMS, items), (FOOTPRINT_TOTALS, totals)):
+            rows = rows.filter(pc.is_in(rows.column("footprint_id"), value_set=fresh))
+            if rows.num_rows:
+                self._stage(f"stage_{spec.name}", spec, rows)
+                try:
+                    self._insert_all(spec, f"stage_{spec.name}")
+                finally:
+                    self._unstage(f"stage_{spec.name}")
+        return len(new_ids)
 
     def append_events_with_footprints(self, events: Rows,
                                       footprints: FootprintBatch) -> EventsAppendResult:

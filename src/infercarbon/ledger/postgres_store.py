@@ -169,6 +169,14 @@ class PostgresStore(SqlStore):
             f"ON CONFLICT ({key}) DO NOTHING")
         return max(cur.rowcount, 0)
 
+    def _insert_new_returning(self, spec: TableSpec, stage: str) -> list[str]:
+        cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
+        (key,) = spec.key
+        rows = self._con.execute(
+            f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY {key} "
+            f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}").fetchall()
+        return [r[0] for r in rows]
+
     def _insert_all(self, spec: TableSpec, stage: str) -> int:
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         key = ", ".join(spec.key)

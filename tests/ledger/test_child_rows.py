@@ -1,0 +1,163 @@
+"""Line items and totals are written once per footprint, with or without a key index on
+their tables, and the DuckDB ledger's memory limit."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from infercarbon.errors import LedgerError
+from infercarbon.ledger import DuckDBStore, Store, open_store, verify
+from infercarbon.ledger.duckdb_store import DEFAULT_MEMORY_LIMIT
+from infercarbon.ledger.schema import EVENTS, FootprintBatch, validate_rows
+
+from .conftest import FixedClock, make_event
+
+_CHILDREN = ("footprint_items", "footprint_totals")
+
+
+class _KeyedChildrenStore(DuckDBStore):
+    """A DuckDB ledger in the layout of earlier releases: children with a primary key."""
+
+    _child_keys_unique = True
+
+
+def _primary_keys(path: Path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute("SELECT table_name FROM duckdb_constraints() "
+                           "WHERE constraint_type = 'PRIMARY KEY'").fetchall()
+    return {r[0] for r in rows}
+
+
+def test_new_duckdb_ledger_has_no_child_key_index(tmp_path: Path) -> None:
+    DuckDBStore(tmp_path / "new.duckdb").close()
+    assert _primary_keys(tmp_path / "new.duckdb") == {
+        "ledger_meta", "events", "readings", "intensity", "footprints"}
+    _KeyedChildrenStore(tmp_path / "old.duckdb").close()
+    assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
+    # a ledger of the earlier layout keeps it and is written the same way
+    with DuckDBStore(tmp_path / "old.duckdb") as store:
+        table, batch = _service_batch([make_event(i, tenant="t") for i in range(3)])
+        assert store.append_events_with_footprints(table, batch).footprints.inserted == 3
+        assert store.count("footprint_items") == 9
+    assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
+
+
+def _service_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatch]:
+    from infercarbon.service.footprints import (
+        AccountingConfig,
+        SignalBook,
+        compute_footprints,
+        footprint_batch,
+    )
+
+    table = validate_rows(EVENTS, events)
+    cfg = AccountingConfig()
+    fps = compute_footprints(table, cfg, SignalBook())
+    return table, footprint_batch(table, fps, cfg, computed_utc=datetime(2026, 9, 2, tzinfo=UTC))
+
+
+@pytest.fixture(params=["current", "keyed-children"])
+def layout_store(request: pytest.FixtureRequest, store: Store,
+                 tmp_path: Path) -> Iterator[Store]:
+    """The backend's store, and (DuckDB) one in the layout with keyed child tables."""
+    if request.param == "current":
+        yield store
+    elif not isinstance(store, DuckDBStore):
+        pytest.skip("the PostgreSQL ledger has one layout")
+    else:
+        with _KeyedChildrenStore(tmp_path / "keyed.duckdb", clock=FixedClock()) as s:
+            yield s
+
+
+_settings = settings(max_examples=15, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_settings
+@given(sends=st.lists(st.lists(st.integers(0, 5), max_size=8), min_size=1, max_size=5))
+def test_children_written_once_per_footprint(layout_store: Store,
+                                             sends: list[list[int]]) -> None:
+    """Footprints sent in any overlapping order, with repeats: each stored footprint has its
+    line items and totals exactly once, and a re-send writes none."""
+    store = layout_store
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    evs = [make_event(i, tenant=tenant, event_id=f"{tenant}-{i}") for i in range(6)]
+    table, batch = _service_batch(evs)
+    store.append_events(table)
+    ids = batch.footprints.column("footprint_id").to_pylist()
+    per_fp = {k: Counter(getattr(batch, k).column("footprint_id").to_pylist())
+              for k in ("items", "totals")}
+    stored: set[str] = set()
+    for send in sends:
+        mask = np.zeros(6, dtype=bool)
+        mask[send] = True
+        if not mask.any():
+            continue
+        sub = batch.filter(mask)
+        if len(send) > 1:  # an exact repeat inside the batch too
+            first = pc.equal(sub.items.column("footprint_id"), sub.footprints["footprint_id"][0])
+            sub = FootprintBatch(pa.concat_tables([sub.footprints, sub.footprints.slice(0, 1)]),
+                                 pa.concat_tables([sub.items, sub.items.filter(first)]),
+                                 sub.totals)
+        new = {ids[i] for i in send} - stored
+        res = store.append_footprint_table(sub)
+        assert res.inserted == len(new)
+        stored |= new
+        assert store.count("footprints", tenant=tenant) == len(stored)
+        for table, key in (("footprint_items", "items"), ("footprint_totals", "totals")):
+            assert store.count(table, tenant=tenant) == sum(per_fp[key][f] for f in stored)
+    # and every stored footprint reads back whole and recomputes to the same figures
+    from infercarbon.service.footprints import figures_from_inputs
+
+    for fid in stored:
+        rec = store.footprint(fid)
+        assert len(rec.figures.line_items) == 3
+    assert verify(store, lambda inputs, versions: figures_from_inputs(inputs),
+                  tenant=tenant).ok
+
+
+# ------------------------------------------------------------------- memory limit
+def _setting(store: Store) -> str:
+    t = store.query_arrow("SELECT current_setting('memory_limit')", [],
+                          pa.schema([pa.field("v", pa.string())]))
+    return str(t.column("v")[0].as_py())
+
+
+def _duckdb_shows(limit: str | None) -> str:
+    with duckdb.connect() as con:
+        if limit is not None:
+            con.execute("SET memory_limit = ?", [limit])
+        return str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+
+@pytest.mark.parametrize(("path", "given_", "expect"), [
+    ("file", "auto", DEFAULT_MEMORY_LIMIT),
+    ("file", "256MB", "256MB"),
+    ("file", None, None),
+    (":memory:", "auto", None),
+    (":memory:", "300MB", "300MB"),
+])
+def test_memory_limit(tmp_path: Path, path: str, given_: str | None,
+                      expect: str | None) -> None:
+    target = str(tmp_path / "m.duckdb") if path == "file" else path
+    opened: Callable[[], Store] = lambda: open_store(target, memory_limit=given_)  # noqa: E731
+    with opened() as store:
+        assert _setting(store) == _duckdb_shows(expect)
+
+
+def test_bad_memory_limit_is_a_ledger_error(tmp_path: Path) -> None:
+    with pytest.raises(LedgerError, match="cannot open"):
+        DuckDBStore(tmp_path / "m.duckdb", memory_limit="lots")
