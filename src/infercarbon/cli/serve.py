@@ -28,6 +28,7 @@ def run_server(
     pue: float | None = None,
     td_loss_frac: float = 0.0,
     operating_model: str = "owned",
+    ledger_memory_limit: str | None = "auto",
     price_per_kwh: float | None = None,
     metrics_public: bool = False,
     log_level: str = "info",
@@ -48,7 +49,7 @@ def run_server(
                             td_loss_frac=td_loss_frac, operating_model=operating_model)
            if pue is not None else AccountingConfig(td_loss_frac=td_loss_frac,
                                                     operating_model=operating_model))
-    store = open_store(ledger)
+    store = open_store(ledger, memory_limit=ledger_memory_limit)
     try:
         app = create_app(store, clock=_now, keys=key_store_for(ledger), config=cfg,
                          price_per_kwh=price_per_kwh, metrics_public=metrics_public)
@@ -71,6 +72,10 @@ def serve(
         "--operating-model", help="who runs the devices: owned (Scope 2), cloud (Scope 3 "
                                   "cat. 1) or sold (Scope 3 cat. 11); sets each line's scope "
                                   "tag")] = "owned",
+    ledger_memory_limit: Annotated[str, typer.Option(
+        "--ledger-memory-limit", help="most memory a DuckDB ledger may cache, e.g. 2GB; "
+                                      "auto = 1GB for a file ledger (PostgreSQL: ignored)")
+    ] = "auto",
     price_per_kwh: Annotated[float | None, typer.Option(
         "--price-per-kwh", min=0.0, help="starting energy price on the dashboard")] = None,
     metrics_public: Annotated[bool, typer.Option(
@@ -79,7 +84,8 @@ def serve(
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
     run_server(ledger, host=host, port=port, pue=pue, td_loss_frac=td_loss_frac,
-               operating_model=operating_model, price_per_kwh=price_per_kwh, metrics_public=metrics_public,
+               operating_model=operating_model, ledger_memory_limit=ledger_memory_limit,
+               price_per_kwh=price_per_kwh, metrics_public=metrics_public,
                log_level=log_level)
 
 
