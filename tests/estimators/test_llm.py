@@ -138,3 +138,20 @@ def test_magnitude_is_physical() -> None:
     e = _e()
     assert 20 < e < 400
     assert math.isfinite(e)
+
+
+def test_gpu_column_forms_agree_and_missing_names_the_row() -> None:
+    """Lists, numpy text/object arrays and Arrow string arrays give the same result."""
+    import pyarrow as pa
+
+    names = ["H100", "L4", "H100", "B200"]
+    forms = [names, np.array(names), np.array(names, dtype=object), pa.array(names),
+             pa.chunked_array([names[:2], names[2:]])]
+    ref = estimate_llm_arrays(8, 8, names, 1, 16, 200, 100).gpu_energy_j
+    for f in forms:
+        assert estimate_llm_arrays(8, 8, f, 1, 16, 200, 100).gpu_energy_j.tolist() == ref.tolist()
+    with pytest.raises(InputError, match="row 1: missing") as info:
+        estimate_llm_arrays(8, 8, ["H100", None, "L4"], 1, 16, np.ones(3) * 200, 100)
+    assert info.value.field == "gpu/precision"
+    with pytest.raises(InputError, match="array lengths differ"):
+        estimate_llm_arrays(8, 8, ["H100", "L4"], 1, 16, np.ones(3) * 200, 100)
