@@ -174,3 +174,14 @@ def test_cloud_service_reports_scope3_not_scope2(tmp_path, h):
     cat1 = [r for r in rep.table("scope3").rows
             if r["scope"] == "scope3_cat1" and r["line_item"] == "subtotal"]
     assert cat1 and cat1[0]["location_basis_t"] > 0.0
+
+
+def test_correction_of_an_unknown_event_is_422_not_a_retryable_503(env, h):
+    """A correction (``supersedes``) naming an event that is not stored is the client's
+    error: retrying cannot help, so it is 422 (not the 503 of a ledger outage); nothing of
+    the batch is written."""
+    evs = [h.event(0), h.event(1, event_id="fix-1", supersedes="never-stored")]
+    r = env.client.post("/v1/events", json=evs, headers=env.acme)
+    assert r.status_code == 422, r.text
+    assert "never-stored" in r.json()["detail"] and "Retry-After" not in r.headers
+    assert env.store.count("events") == 0

@@ -46,6 +46,7 @@ from infercarbon.ledger.schema import (
     FootprintFigures,
     FootprintRecord,
     LedgerConflictError,
+    LedgerReferenceError,
     LineItemRecord,
     Problem,
     TableSpec,
@@ -331,9 +332,9 @@ class SqlStore(ABC):
             "AND (a.event_id IS NULL OR a.tenant <> s.tenant) LIMIT 10")
         if missing:
             eid, sup = missing[0]
-            raise LedgerError(f"events: event {eid!r} supersedes {sup!r}, which is not a "
-                              "stored event of the same tenant; nothing from this batch was "
-                              "written")
+            raise LedgerReferenceError(
+                f"events: event {eid!r} supersedes {sup!r}, which is not a stored event of the "
+                "same tenant; nothing from this batch was written")
         twice = self._fetchall(
             f"SELECT supersedes FROM {every} a WHERE supersedes IN "
             f"(SELECT supersedes FROM {stage}) GROUP BY supersedes HAVING count(*) > 1 LIMIT 10")
@@ -503,8 +504,9 @@ class SqlStore(ABC):
             "AND (e.event_id IS NULL OR e.tenant <> s.tenant) LIMIT 10")
         if orphan:
             fid, eid = orphan[0]
-            raise LedgerError(f"footprints: {fid!r} is for event {eid!r}, which is not a "
-                              "stored event of the same tenant; append the event first")
+            raise LedgerReferenceError(
+                f"footprints: {fid!r} is for event {eid!r}, which is not a stored event of the "
+                "same tenant; append the event first")
         every = (f"(SELECT footprint_id, tenant, event_id, aggregate_key, supersedes "
                  f"FROM footprints UNION ALL SELECT s.footprint_id, s.tenant, s.event_id, "
                  f"s.aggregate_key, s.supersedes FROM {stage} s WHERE NOT EXISTS "
@@ -517,8 +519,9 @@ class SqlStore(ABC):
             "OR a.aggregate_key IS DISTINCT FROM s.aggregate_key) LIMIT 10")
         if bad_ref:
             fid, sup = bad_ref[0]
-            raise LedgerError(f"footprints: {fid!r} supersedes {sup!r}, which is not a stored "
-                              "footprint of the same tenant and subject")
+            raise LedgerReferenceError(
+                f"footprints: {fid!r} supersedes {sup!r}, which is not a stored footprint of "
+                "the same tenant and subject")
         twice = self._fetchall(
             f"SELECT supersedes FROM {every} a WHERE supersedes IN "
             f"(SELECT supersedes FROM {stage}) GROUP BY supersedes HAVING count(*) > 1 LIMIT 10")

@@ -60,6 +60,7 @@ __all__ = [
     "FootprintFigures",
     "FootprintRecord",
     "LedgerConflictError",
+    "LedgerReferenceError",
     "LineItemRecord",
     "Problem",
     "TableSpec",
@@ -127,6 +128,11 @@ class LedgerConflictError(LedgerError):
             "is append-only, so send a correction as a new row with `supersedes` set to the "
             f"old id{': ' + detail if detail else ''}. Nothing from this batch was written."
         )
+
+
+class LedgerReferenceError(LedgerError):
+    """A row names another row (``supersedes``, a footprint's event) that is not stored for
+    the same tenant: the batch is refused as a whole; retrying it unchanged cannot help."""
 
 
 # ---------------------------------------------------------------------------- columns

@@ -11,6 +11,7 @@ missing / bad / revoked key                 401
 another tenant's data                       403
 batch too large                             413
 id already stored with other content        409
+supersedes/event reference not stored       422
 ledger failure (the client should retry)    503
 ========================================  ======
 """
@@ -32,7 +33,11 @@ from fastapi.staticfiles import StaticFiles
 from infercarbon.errors import InputError, LedgerError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.base import Store
-from infercarbon.ledger.schema import EventValidationError, LedgerConflictError
+from infercarbon.ledger.schema import (
+    EventValidationError,
+    LedgerConflictError,
+    LedgerReferenceError,
+)
 from infercarbon.service.auth import AuthError, KeyStore
 from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
@@ -190,6 +195,10 @@ def create_app(
     @app.exception_handler(LedgerConflictError)
     async def _conflict(_: Request, exc: LedgerConflictError) -> JSONResponse:
         return err(409, str(exc))
+
+    @app.exception_handler(LedgerReferenceError)
+    async def _reference(_: Request, exc: LedgerReferenceError) -> JSONResponse:
+        return err(422, str(exc))
 
     @app.exception_handler(LedgerError)
     async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
