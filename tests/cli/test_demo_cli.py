@@ -27,5 +27,10 @@ def test_demo_records_its_inferences(capsys: pytest.CaptureFixture[str], tmp_pat
         assert set(events.column("model").to_pylist()) == {"WL-01", "WL-02"}
         assert all(m.endswith(":modelled") or m.endswith(":measured-counter")
                    for m in events.column("attribution_method").to_pylist())
+        # every event has its footprint, and audit verify recomputes each one
+        assert store.count("footprints") == n
     finally:
         store.close()
+    capsys.readouterr()
+    assert main(["audit", "verify", "--ledger", ledger]) == 0
+    assert f"ok: {n} footprint(s) verified" in capsys.readouterr().out

@@ -23,23 +23,37 @@ from infercarbon.errors import FallbackWarning
 
 def _record(table: pa.Table, ledger: str, utc_minus_clock_ns: int,
             device: str) -> dict[str, object]:
-    """Append the run's events (and one year of ERCOT's bundled marginal signal, for the
-    dashboard's region x hour heatmap) to the ledger."""
+    """Append the run's events with their footprints (the service's calculator: IT energy,
+    the region's signals), and one year of ERCOT's bundled marginal signal for the
+    dashboard's region x hour heatmap, to the ledger; ``audit verify`` can check it at once."""
     import numpy as np
 
     from infercarbon.instrument.export import ledger_events, marginal_snapshots
     from infercarbon.ledger import open_store
+    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.service.footprints import (
+        AccountingConfig,
+        SignalBook,
+        compute_footprints,
+        footprint_batch,
+        signals_from_intensity,
+    )
 
     now = datetime.now(UTC)
     run_id = "demo-" + now.strftime("%Y%m%dT%H%M%S")
-    events = ledger_events(table, utc_minus_clock_ns=utc_minus_clock_ns, run_id=run_id,
-                           default_tenant="demo", device=device)
+    events = validate_rows(EVENTS, ledger_events(
+        table, utc_minus_clock_ns=utc_minus_clock_ns, run_id=run_id, default_tenant="demo",
+        device=device))
     store = open_store(ledger)
     try:
-        res = store.append_events(events)
         if store.count("intensity") == 0:
             store.append_intensity(marginal_snapshots(
                 "ERCOT", year=2021, retrieved_utc=np.datetime64(now.replace(tzinfo=None))))
+        cfg = AccountingConfig()
+        fps = compute_footprints(events, cfg, SignalBook(signals_from_intensity(
+            store.intensity())))
+        res = store.append_events_with_footprints(
+            events, footprint_batch(events, fps, cfg, computed_utc=now)).events
     finally:
         store.close()
     return {"ledger": str(Path(ledger)), "run_id": run_id, "events_inserted": res.inserted}
