@@ -122,6 +122,20 @@ def test_detect_prefers_nvml_then_rapl_and_explains(
     assert "ranks lower" in {a.name: a for a in report}["rapl"].reason
 
 
+def test_auto_cpu_skips_the_gpu(tmp_path: Path, rapl_zone, nvml_fakes: SimpleNamespace,
+                                clock) -> None:
+    """CPU workloads on a GPU machine: the GPU's board energy is not theirs."""
+    src, report = detect("auto-cpu", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(),
+                         cpu=EPYC, clock=clock)
+    why = {a.name: a for a in report}
+    assert src.name == "cpu-model"
+    assert why["nvml"].available and "not requested (sensor auto-cpu)" in why["nvml"].reason
+    rapl_zone(tmp_path, "intel-rapl:0", "package-0", 0)
+    src, _ = detect("auto-cpu", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(),
+                    cpu=EPYC, clock=clock)
+    assert src.name == "rapl"
+
+
 def test_detect_explicit_choices(tmp_path: Path, nvml_fakes: SimpleNamespace, clock) -> None:
     with pytest.raises(SensorUnavailableError, match="rapl"):
         detect("rapl", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(), clock=clock)

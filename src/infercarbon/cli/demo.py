@@ -81,7 +81,10 @@ def register(app: typer.Typer) -> None:
     def demo(
         seconds: float = typer.Option(10.0, "--seconds", help="Total run time [s] (<= 600)."),
         region: str = typer.Option("GB", "--region", help="Grid region of this machine."),
-        sensor: str = typer.Option("auto", "--sensor", help="Energy source name or auto."),
+        sensor: str = typer.Option(
+            "auto-cpu", "--sensor",
+            help="Energy source name, auto or auto-cpu (default: the best CPU-side source; "
+                 "the demo's workloads run on the CPU, so a GPU's energy is not theirs)."),
         idle_policy: str = typer.Option("30-70", "--idle-policy",
                                         help="30-70, tenancy or none."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),

@@ -196,7 +196,7 @@ def register(app: typer.Typer) -> None:
         region: Annotated[str | None, typer.Option(
             "--region", help=f"Grid region for emissions (else ${REGION_ENV}).")] = None,
         sensor: Annotated[str, typer.Option(
-            "--sensor", help=f"auto or one of: {', '.join(SOURCE_NAMES)}.")] = "auto",
+            "--sensor", help=f"auto, auto-cpu or one of: {', '.join(SOURCE_NAMES)}.")] = "auto",
         tier: Annotated[str | None, typer.Option(
             "--tier", help="Seed tier id (T0..T6) for --sensor constant.")] = None,
         period_s: Annotated[float, typer.Option(

@@ -2,7 +2,7 @@
 
 ::
 
-    infercarbon sensors [--json] [--sensor auto|nvml|rapl|amd-hwmon|cpu-model|constant]
+    infercarbon sensors [--json] [--sensor auto|auto-cpu|nvml|rapl|amd-hwmon|cpu-model|constant]
                         [--tier T1]
 """
 
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
     def sensors(
         json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
         sensor: Annotated[str, typer.Option(
-            "--sensor", help=f"auto or one of: {', '.join(SOURCE_NAMES)}.")] = "auto",
+            "--sensor", help=f"auto, auto-cpu or one of: {', '.join(SOURCE_NAMES)}.")] = "auto",
         tier: Annotated[str | None, typer.Option(
             "--tier", help="Seed tier id (T0..T6) for --sensor constant.")] = None,
         sysfs_root: Annotated[Path, typer.Option(

@@ -27,7 +27,7 @@ def run_demo(
     *,
     seconds: float = 10.0,
     region: str = "GB",
-    sensor: str | EnergySource = "auto",
+    sensor: str | EnergySource = "auto-cpu",
     idle_policy: str = "30-70",
     seed: int = 0,
     batch_size: int = 8,

@@ -149,8 +149,9 @@ class Meter:
     region : str
         Grid region of the device (resolved with :func:`infercarbon.resolve_region`); its
         annual location-based intensity is the location line.
-    sensor : "auto", a source name, or an EnergySource
-        ``"auto"`` picks the best available source (:func:`infercarbon.telemetry.detect`); a
+    sensor : "auto", "auto-cpu", a source name, or an EnergySource
+        ``"auto"`` picks the best available source (:func:`infercarbon.telemetry.detect`);
+        ``"auto-cpu"`` the best CPU-side one (for models that run on the CPU); a
         name (``"rapl"``, ``"cpu-model"``...) insists on that one; an instance is used as is.
     idle_policy : {"30-70", "tenancy", "none"}
         How idle device energy is attributed (:mod:`infercarbon.attribution.idle`).

@@ -1,6 +1,8 @@
 """Pick the best available energy source and say why each other one was not used.
 
-Order for ``"auto"``: ``nvml`` > ``rapl`` > ``amd-hwmon`` > ``cpu-model``.  ``constant`` (a
+Order for ``"auto"``: ``nvml`` > ``rapl`` > ``amd-hwmon`` > ``cpu-model``.  ``"auto-cpu"``
+takes the same order without ``nvml``, for work that runs on the CPU (a GPU's board energy
+says nothing about it, and an idle GPU would be billed to it).  ``constant`` (a
 seed tier's power profile, illustrative) is used only when asked for, with a tier id.
 ``replay`` is built directly (:class:`infercarbon.telemetry.replay.ReplaySource`).
 
@@ -25,10 +27,12 @@ from infercarbon.telemetry.cpu_model import CpuInfo, CpuModelSource, Scope
 from infercarbon.telemetry.nvml import NvmlSource
 from infercarbon.telemetry.rapl import RaplSource
 
-__all__ = ["AUTO_ORDER", "SOURCE_NAMES", "detect"]
+__all__ = ["AUTO_ORDER", "CPU_AUTO_ORDER", "SOURCE_NAMES", "detect"]
 
 #: Auto-detection order, best first.
 AUTO_ORDER: tuple[str, ...] = ("nvml", "rapl", "amd-hwmon", "cpu-model")
+#: ``"auto-cpu"``: the CPU-side sources, best first.
+CPU_AUTO_ORDER: tuple[str, ...] = ("rapl", "amd-hwmon", "cpu-model")
 SOURCE_NAMES: tuple[str, ...] = (*AUTO_ORDER, "constant")
 
 
@@ -49,7 +53,7 @@ def detect(
     Parameters
     ----------
     preference : str
-        ``"auto"`` or one of :data:`SOURCE_NAMES`.
+        ``"auto"``, ``"auto-cpu"`` (no GPU source) or one of :data:`SOURCE_NAMES`.
     sysfs_root : Path
         Root of sysfs for RAPL and hwmon (tests pass a fake tree).
     nvml_module : module, optional
@@ -70,10 +74,10 @@ def detect(
     InputError
         Unknown preference, or ``constant`` without a tier.
     """
-    if preference != "auto" and preference not in SOURCE_NAMES:
+    if preference not in ("auto", "auto-cpu") and preference not in SOURCE_NAMES:
         hint = " (build ReplaySource directly)" if preference == "replay" else ""
         raise InputError(
-            f"unknown sensor {preference!r}{hint}; choose auto or one of "
+            f"unknown sensor {preference!r}{hint}; choose auto, auto-cpu or one of "
             + ", ".join(SOURCE_NAMES),
             field="sensor",
         )
@@ -85,7 +89,7 @@ def detect(
             scope=cpu_scope, pid=pid, include_self=include_self, cpu=cpu, clock=clock
         ),
     }
-    wanted = AUTO_ORDER if preference == "auto" else (preference,)
+    wanted = {"auto": AUTO_ORDER, "auto-cpu": CPU_AUTO_ORDER}.get(preference, (preference,))
     chosen: EnergySource | None = None
     report: list[Availability] = []
     for name in AUTO_ORDER:
