@@ -239,6 +239,19 @@ def test_bad_call_arguments():
         m.inference(tokens_in=-1)
     with pytest.raises(InputError, match="model"):
         m.inference(model=3)
+    bad = [({"tokens_out": True}, "tokens_out"), ({"payload_bytes": 1.5}, "payload_bytes"),
+           ({"items": 0}, "items"), ({"items": True}, "items"), ({"tokens_in": "9"}, "tokens_in"),
+           ({"outcome": 5}, "outcome")]
+    for kw, field in bad:
+        with pytest.raises(InputError) as info:
+            m.inference(**{"tokens_in": 1, **kw})
+        assert info.value.field == field, kw
+    # numpy integers are counts too; a rejected call reserved no slot
+    with m.inference(tokens_in=np.int64(7), tokens_out=np.int32(3), items=np.int64(2)):
+        clock.now += S
+    clock.now += S
+    t = m.footprints()
+    assert t.num_rows == 2 and t.column("tokens_in").to_pylist() == [7, 7]
 
 
 def test_tenancy_policy_through_the_meter():

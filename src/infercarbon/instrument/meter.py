@@ -284,6 +284,36 @@ class Meter:
         clock = spans[0]._clock
         context_used = self._context_used
 
+        tokens_in_a, tokens_out_a, payload_a = buf.tokens_in, buf.tokens_out, buf.payload
+        outcome_a, items_a = buf.outcome, buf.items
+        outcome_ids = buf.outcome_ids.get
+        intern_outcome = buf.intern_outcome
+
+        def with_extras(k: int, tokens_in: Any, tokens_out: Any, payload_bytes: Any,
+                        outcome: str | None, items: Any) -> InferenceSpan:
+            """The branch for calls that carry tokens, payload, outcome or a batch size."""
+            if not (type(tokens_in) is int and type(tokens_out) is int
+                    and type(payload_bytes) is int and type(items) is int
+                    and tokens_in >= 0 and tokens_out >= 0 and payload_bytes >= 0
+                    and items >= 1):
+                tokens_in, tokens_out, payload_bytes, items = _checked_counts(
+                    tokens_in, tokens_out, payload_bytes, items)
+            oc = outcome_ids(outcome)
+            if oc is None:
+                oc = intern_outcome(outcome)
+            ticket = next_ticket()
+            slot = ticket & mask
+            tokens_in_a[slot] = tokens_in
+            tokens_out_a[slot] = tokens_out
+            payload_a[slot] = payload_bytes
+            outcome_a[slot] = oc
+            items_a[slot] = items
+            key[slot] = k | EXTRAS_BIT
+            span = spans[slot]
+            span.ticket = ticket
+            t_start[slot] = clock()
+            return span
+
         def inference(
             model: str | None = None,
             tenant: str | None = None,
@@ -305,8 +335,7 @@ class Meter:
             if k is None:
                 k = intern(model, tenant, service)
             if tokens_in or tokens_out or payload_bytes or outcome is not None or items != 1:
-                return _with_extras(buf, spans, k, tokens_in, tokens_out, payload_bytes,
-                                    outcome, items)
+                return with_extras(k, tokens_in, tokens_out, payload_bytes, outcome, items)
             ticket = next_ticket()
             slot = ticket & mask
             span = spans[slot]
@@ -319,9 +348,9 @@ class Meter:
 
     def batch(self, n: int, **labels: Any) -> InferenceSpan:
         """Meter one batched call of ``n`` items: its energy is split over the items."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise InputError(f"must be an integer >= 1, got {n!r}", field="n")
-        return self.inference(items=n, **labels)
+        return self.inference(items=int(n), **labels)
 
     def track(
         self, func: Callable[P, R] | None = None, /, **labels: Any
@@ -548,24 +577,10 @@ class Meter:
         return out
 
 
-def _with_extras(buf: EventBuffer, spans: list[InferenceSpan], k: int, tokens_in: int,
-                 tokens_out: int, payload_bytes: int, outcome: str | None,
-                 items: int) -> InferenceSpan:
-    """The hot path's branch for calls that carry tokens, payload, outcome or a batch size."""
-    tin = _count(tokens_in, "tokens_in")
-    tout = _count(tokens_out, "tokens_out")
-    pb = _count(payload_bytes, "payload_bytes")
-    oc = buf.intern_outcome(outcome)
-    if isinstance(items, bool) or not isinstance(items, int) or items < 1:
+def _checked_counts(tokens_in: Any, tokens_out: Any, payload_bytes: Any,
+                    items: Any) -> tuple[int, int, int, int]:
+    """The extras of one call, validated (the slow path of the hot path's fast type check)."""
+    if isinstance(items, bool) or not isinstance(items, int | np.integer) or items < 1:
         raise InputError(f"must be an integer >= 1, got {items!r}", field="items")
-    slot, ticket = buf.reserve()
-    buf.tokens_in[slot] = tin
-    buf.tokens_out[slot] = tout
-    buf.payload[slot] = pb
-    buf.outcome[slot] = oc
-    buf.items[slot] = items
-    buf.key[slot] = k | EXTRAS_BIT
-    span = spans[slot]
-    span.ticket = ticket
-    buf.t_start[slot] = span._clock()
-    return span
+    return (_count(tokens_in, "tokens_in"), _count(tokens_out, "tokens_out"),
+            _count(payload_bytes, "payload_bytes"), int(items))
