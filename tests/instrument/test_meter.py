@@ -241,7 +241,7 @@ def test_bad_call_arguments():
         m.inference(model=3)
     bad = [({"tokens_out": True}, "tokens_out"), ({"payload_bytes": 1.5}, "payload_bytes"),
            ({"items": 0}, "items"), ({"items": True}, "items"), ({"tokens_in": "9"}, "tokens_in"),
-           ({"outcome": 5}, "outcome")]
+           ({"outcome": 5}, "outcome"), ({"outcome": ["scrap"]}, "outcome")]
     for kw, field in bad:
         with pytest.raises(InputError) as info:
             m.inference(**{"tokens_in": 1, **kw})

@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from infercarbon.ledger import DuckDBStore, Store
+from infercarbon.ledger.schema import EVENTS, FootprintBatch, validate_rows
 
 DSN_VAR = "INFERCARBON_TEST_POSTGRES_DSN"
 T0 = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
@@ -122,3 +124,18 @@ def events() -> Callable[..., list[dict[str, Any]]]:
     def build(n: int, start: int = 0, **over: Any) -> list[dict[str, Any]]:
         return [make_event(i, **over) for i in range(start, start + n)]
     return build
+
+
+def service_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatch]:
+    """Validated events and their footprints as the service's ingest builds them."""
+    from infercarbon.service.footprints import (
+        AccountingConfig,
+        SignalBook,
+        compute_footprints,
+        footprint_batch,
+    )
+
+    table = validate_rows(EVENTS, events)
+    cfg = AccountingConfig()
+    fps = compute_footprints(table, cfg, SignalBook())
+    return table, footprint_batch(table, fps, cfg, computed_utc=datetime(2026, 9, 2, tzinfo=UTC))

@@ -31,6 +31,8 @@ from infercarbon.ledger.schema import (
     validate_rows,
 )
 
+from .conftest import service_batch
+
 Events = Callable[..., list[dict[str, Any]]]
 _fast = settings(max_examples=200, deadline=None)
 
@@ -155,28 +157,14 @@ def test_batch_check_names_row_and_field() -> None:
 
 
 # ------------------------------------------------------- stores: one transaction
-def _service_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatch]:
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-    )
-
-    table = validate_rows(EVENTS, events)
-    cfg = AccountingConfig()
-    fps = compute_footprints(table, cfg, SignalBook())
-    return table, footprint_batch(table, fps, cfg, computed_utc=datetime(2026, 9, 2, tzinfo=UTC))
-
-
 def test_events_with_footprints_idempotent(store: Store, events: Events) -> None:
     evs = events(12)
-    table, batch = _service_batch(evs)
+    table, batch = service_batch(evs)
     res = store.append_events_with_footprints(table, batch)
     assert (res.events.inserted, res.footprints.inserted) == (12, 12)
     assert res.footprint_written.all()
     # a re-send with overlap and a repeat inside the batch: only the new event is written
-    t2, b2 = _service_batch([*evs[4:8], evs[5], *events(1, start=12)])
+    t2, b2 = service_batch([*evs[4:8], evs[5], *events(1, start=12)])
     res = store.append_events_with_footprints(t2, b2)
     assert (res.events.received, res.events.inserted, res.events.duplicates) == (6, 1, 5)
     assert res.footprints.inserted == 1
@@ -190,9 +178,9 @@ def test_events_with_footprints_idempotent(store: Store, events: Events) -> None
 
 def test_events_with_footprints_all_or_nothing(store: Store, events: Events) -> None:
     evs = events(5)
-    table, batch = _service_batch(evs)
+    table, batch = service_batch(evs)
     # a footprint of an event that is not in the batch: refused before anything is written
-    other, other_batch = _service_batch(events(1, start=50))
+    other, other_batch = service_batch(events(1, start=50))
     with pytest.raises(EventValidationError, match="not an event of this batch"):
         store.append_events_with_footprints(table, other_batch)
     # a footprint whose id is already stored for another event: the whole batch rolls back

@@ -6,9 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -21,9 +19,9 @@ from hypothesis import strategies as st
 from infercarbon.errors import LedgerError
 from infercarbon.ledger import DuckDBStore, Store, open_store, verify
 from infercarbon.ledger.duckdb_store import DEFAULT_MEMORY_LIMIT
-from infercarbon.ledger.schema import EVENTS, FootprintBatch, validate_rows
+from infercarbon.ledger.schema import FootprintBatch
 
-from .conftest import FixedClock, make_event
+from .conftest import FixedClock, make_event, service_batch
 
 _CHILDREN = ("footprint_items", "footprint_totals")
 
@@ -49,24 +47,10 @@ def test_new_duckdb_ledger_has_no_child_key_index(tmp_path: Path) -> None:
     assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
     # a ledger of the earlier layout keeps it and is written the same way
     with DuckDBStore(tmp_path / "old.duckdb") as store:
-        table, batch = _service_batch([make_event(i, tenant="t") for i in range(3)])
+        table, batch = service_batch([make_event(i, tenant="t") for i in range(3)])
         assert store.append_events_with_footprints(table, batch).footprints.inserted == 3
         assert store.count("footprint_items") == 9
     assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
-
-
-def _service_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatch]:
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-    )
-
-    table = validate_rows(EVENTS, events)
-    cfg = AccountingConfig()
-    fps = compute_footprints(table, cfg, SignalBook())
-    return table, footprint_batch(table, fps, cfg, computed_utc=datetime(2026, 9, 2, tzinfo=UTC))
 
 
 @pytest.fixture(params=["current", "keyed-children"])
@@ -95,7 +79,7 @@ def test_children_written_once_per_footprint(layout_store: Store,
     store = layout_store
     tenant = f"t{uuid.uuid4().hex[:10]}"
     evs = [make_event(i, tenant=tenant, event_id=f"{tenant}-{i}") for i in range(6)]
-    table, batch = _service_batch(evs)
+    table, batch = service_batch(evs)
     store.append_events(table)
     ids = batch.footprints.column("footprint_id").to_pylist()
     per_fp = {k: Counter(getattr(batch, k).column("footprint_id").to_pylist())

@@ -34,6 +34,7 @@ __all__ = [
     "FootprintRequest",
     "Input",
     "LineItem",
+    "check_operating_model",
     "footprint",
 ]
 
@@ -58,6 +59,14 @@ LINE_SCOPES: dict[str, dict[str, str]] = {
              "marginal": "memo_consequential", "embodied": "scope3_cat1",
              "training": "scope3_cat1", "network": "scope3_cat11"},
 }
+
+
+def check_operating_model(value: object, field: str = "operating_model") -> str:
+    """``value`` if it is one of :data:`OPERATING_MODELS`, else an InputError naming it."""
+    if value not in OPERATING_MODELS:
+        raise InputError(f"{value!r}: must be one of {', '.join(OPERATING_MODELS)}",
+                         field=field)
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,9 +272,7 @@ def _validate(r: FootprintRequest) -> None:
     if r.idle_policy not in C.IDLE_POLICIES:
         raise InputError(f"must be one of {', '.join(C.IDLE_POLICIES)}, got {r.idle_policy!r}",
                          field="idle_policy")
-    if r.operating_model not in OPERATING_MODELS:
-        raise InputError(f"must be one of {', '.join(OPERATING_MODELS)}",
-                         field="operating_model")
+    check_operating_model(r.operating_model)
     if r.training_t is not None and r.lifetime_inferences is None:
         raise InputError("a training footprint needs --lifetime-inferences to amortise over",
                          field="lifetime_inferences")

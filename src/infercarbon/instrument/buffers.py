@@ -141,11 +141,11 @@ class EventBuffer:
         return got
 
     def intern_outcome(self, outcome: str | None) -> int:
+        if outcome is not None and not isinstance(outcome, str):  # before hashing: [1] is not
+            raise InputError(f"must be a string, got {type(outcome).__name__}", field="outcome")
         got = self.outcome_ids.get(outcome)
         if got is not None:
             return got
-        if not isinstance(outcome, str):
-            raise InputError(f"must be a string, got {type(outcome).__name__}", field="outcome")
         with self._intern_lock:
             got = self.outcome_ids.get(outcome)
             if got is None:

@@ -298,8 +298,8 @@ class Meter:
                     and items >= 1):
                 tokens_in, tokens_out, payload_bytes, items = _checked_counts(
                     tokens_in, tokens_out, payload_bytes, items)
-            oc = outcome_ids(outcome)
-            if oc is None:
+            oc = outcome_ids(outcome) if type(outcome) is str or outcome is None else None
+            if oc is None:  # a new outcome, or not a string (intern_outcome names the field)
                 oc = intern_outcome(outcome)
             ticket = next_ticket()
             slot = ticket & mask

@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.accounting.compose import operational_g
-from infercarbon.accounting.footprint import LINE_SCOPES, OPERATING_MODELS
+from infercarbon.accounting.footprint import LINE_SCOPES, check_operating_model
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.schema import (
@@ -110,9 +110,7 @@ class AccountingConfig:
     operating_model: str = "owned"
 
     def __post_init__(self) -> None:
-        if self.operating_model not in OPERATING_MODELS:
-            raise InputError(f"{self.operating_model!r}: must be one of "
-                             f"{', '.join(OPERATING_MODELS)}", field="operating_model")
+        check_operating_model(self.operating_model)
         if not (np.isfinite(self.pue) and self.pue >= 1.0):
             raise InputError(f"{self.pue!r}: PUE is facility/IT energy and cannot be below 1",
                              field="pue")
@@ -274,10 +272,9 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
         sig: Mapping[str, Mapping[str, Any]] = inputs["intensity_g_per_kwh"]
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"footprint inputs incomplete: {exc}", field="inputs") from exc
-    model = str(inputs.get("operating_model", "owned"))  # ledgers before it was an input
-    if model not in OPERATING_MODELS:
-        raise InputError(f"{model!r}: must be one of {', '.join(OPERATING_MODELS)}",
-                         field="inputs.operating_model")
+    # ledgers written before the operating model was an input are "owned"
+    model = check_operating_model(inputs.get("operating_model", "owned"),
+                                  "inputs.operating_model")
     facility = e * pue * (1.0 + td)
     items: list[LineItemRecord] = []
     totals: dict[str, TotalRecord] = {}

@@ -93,6 +93,12 @@ class EnergySource(Protocol):
         True when :meth:`read_energy_j` integrates power between reads and must be read
         periodically (at the sampler's period); False for counters that can be read at
         event boundaries only.
+
+    A source may also set ``coarse_updates = True`` (optional, read with a False default so
+    that sources written before it still satisfy the protocol): its counter is refreshed
+    more coarsely than it may be read (NVML, ~100 ms), so a repeated value means "not updated
+    yet" and the Meter drops it before attribution
+    (:func:`infercarbon.attribution.drop_stale_readings`).
     """
 
     name: str
