@@ -162,7 +162,7 @@ def ledger_counts(ledger: str, prefix: str) -> tuple[dict[str, int], dict[str, i
     with open_store(ledger) as store:
         ev = store.query_arrow("SELECT event_id, COUNT(*) FROM events WHERE event_id LIKE %s "
                                "GROUP BY event_id", like, schema)
-        fp = store.query_arrow("SELECT event_id, COUNT(*) FROM footprints "
+        fp = store.query_arrow("SELECT event_id, COUNT(*) FROM all_footprints "
                                "WHERE event_id LIKE %s GROUP BY event_id", like, schema)
     return (dict(zip(ev.column(0).to_pylist(), ev.column(1).to_pylist(), strict=True)),
             dict(zip(fp.column(0).to_pylist(), fp.column(1).to_pylist(), strict=True)))

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from infercarbon.ledger import DuckDBStore, Store
+from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.schema import EVENTS, FootprintBatch, validate_rows
 
 DSN_VAR = "INFERCARBON_TEST_POSTGRES_DSN"
@@ -126,8 +127,9 @@ def events() -> Callable[..., list[dict[str, Any]]]:
     return build
 
 
-def service_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatch]:
-    """Validated events and their footprints as the service's ingest builds them."""
+def service_batch(events: list[dict[str, Any]], **config: Any
+                  ) -> tuple[pa.Table, EventFootprintBatch]:
+    """Validated events and their footprints as the service's ingest builds them (compact)."""
     from infercarbon.service.footprints import (
         AccountingConfig,
         SignalBook,
@@ -136,6 +138,22 @@ def service_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatc
     )
 
     table = validate_rows(EVENTS, events)
-    cfg = AccountingConfig()
+    cfg = AccountingConfig(**config)
     fps = compute_footprints(table, cfg, SignalBook())
     return table, footprint_batch(table, fps, cfg, computed_utc=datetime(2026, 9, 2, tzinfo=UTC))
+
+
+def general_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatch]:
+    """The same footprints as :func:`service_batch` in the general layout (one record each)."""
+    from infercarbon.service.footprints import (
+        AccountingConfig,
+        SignalBook,
+        compute_footprints,
+        footprint_records,
+    )
+
+    table = validate_rows(EVENTS, events)
+    cfg = AccountingConfig()
+    fps = compute_footprints(table, cfg, SignalBook())
+    return table, FootprintBatch.from_records(
+        footprint_records(table, fps, cfg, computed_utc=datetime(2026, 9, 2, tzinfo=UTC)))

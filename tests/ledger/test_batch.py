@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infercarbon.errors import InputError, LedgerError
+from infercarbon.errors import InputError
 from infercarbon.ledger import FootprintRecord, LedgerConflictError, Store, verify
+from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.schema import (
     EVENTS,
     EventValidationError,
@@ -183,17 +184,25 @@ def test_events_with_footprints_all_or_nothing(store: Store, events: Events) -> 
     other, other_batch = service_batch(events(1, start=50))
     with pytest.raises(EventValidationError, match="not an event of this batch"):
         store.append_events_with_footprints(table, other_batch)
-    # a footprint whose id is already stored for another event: the whole batch rolls back
     store.append_events_with_footprints(other, other_batch)
+    # a tampered id is named before anything is written
     fp = batch.footprints
     ids = fp.column("footprint_id").to_pylist()
     ids[2] = other_batch.footprints.column("footprint_id")[0].as_py()
-    clash = FootprintBatch(fp.set_column(0, "footprint_id", pa.array(ids)),
-                           batch.items, batch.totals).filter(np.ones(5, dtype=bool))
-    with pytest.raises((LedgerConflictError, LedgerError)):
-        store.append_events_with_footprints(table, clash)
+    forged = EventFootprintBatch(batch.contexts, batch.context_items,
+                                 fp.set_column(0, "footprint_id", pa.array(ids)))
+    with pytest.raises(EventValidationError, match=r"event_footprints\[2\]\.footprint_id"):
+        store.append_events_with_footprints(table, forged)
+    # two footprints of one event (another PUE): refused inside the transaction, after the
+    # events went in; the whole batch rolls back
+    _, again = service_batch(evs, pue=1.2)
+    two = EventFootprintBatch(*(pa.concat_tables([getattr(batch, k), getattr(again, k)])
+                                for k in ("contexts", "context_items", "footprints")))
+    with pytest.raises(LedgerConflictError, match="one footprint"):
+        store.append_events_with_footprints(table, two)
     assert store.count("events") == 1 and store.count("footprints") == 1
     assert store.count("footprint_items") == 3
+    assert store.count("footprint_contexts") == 1
 
 
 def test_footprint_resent_later_is_a_duplicate(store: Store, events: Events) -> None:

@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 
 from infercarbon.errors import LedgerError
 from infercarbon.ledger import DuckDBStore, Store, open_store, verify
+from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.duckdb_store import DEFAULT_MEMORY_LIMIT
 from infercarbon.ledger.schema import FootprintBatch
 
-from .conftest import FixedClock, make_event, service_batch
+from .conftest import FixedClock, general_batch, make_event, service_batch
 
 _CHILDREN = ("footprint_items", "footprint_totals")
 
@@ -42,14 +43,16 @@ def _primary_keys(path: Path) -> set[str]:
 def test_new_duckdb_ledger_has_no_child_key_index(tmp_path: Path) -> None:
     DuckDBStore(tmp_path / "new.duckdb").close()
     assert _primary_keys(tmp_path / "new.duckdb") == {
-        "ledger_meta", "events", "readings", "intensity", "footprints"}
+        "ledger_meta", "events", "readings", "intensity", "footprints", "footprint_contexts"}
     _KeyedChildrenStore(tmp_path / "old.duckdb").close()
     assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
     # a ledger of the earlier layout keeps it and is written the same way
     with DuckDBStore(tmp_path / "old.duckdb") as store:
-        table, batch = service_batch([make_event(i, tenant="t") for i in range(3)])
+        table, batch = general_batch([make_event(i, tenant="t") for i in range(3)])
         assert store.append_events_with_footprints(table, batch).footprints.inserted == 3
-        assert store.count("footprint_items") == 9
+        table, compact = service_batch([make_event(i, tenant="t") for i in range(3, 5)])
+        assert store.append_events_with_footprints(table, compact).footprints.inserted == 2
+        assert store.count("footprint_items") == 15
     assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
 
 
@@ -79,7 +82,7 @@ def test_children_written_once_per_footprint(layout_store: Store,
     store = layout_store
     tenant = f"t{uuid.uuid4().hex[:10]}"
     evs = [make_event(i, tenant=tenant, event_id=f"{tenant}-{i}") for i in range(6)]
-    table, batch = service_batch(evs)
+    table, batch = general_batch(evs)
     store.append_events(table)
     ids = batch.footprints.column("footprint_id").to_pylist()
     per_fp = {k: Counter(getattr(batch, k).column("footprint_id").to_pylist())
@@ -109,6 +112,43 @@ def test_children_written_once_per_footprint(layout_store: Store,
     for fid in stored:
         rec = store.footprint(fid)
         assert len(rec.figures.line_items) == 3
+    assert verify(store, lambda inputs, versions: figures_from_inputs(inputs),
+                  tenant=tenant).ok
+
+
+@_settings
+@given(sends=st.lists(st.lists(st.integers(0, 5), max_size=8), min_size=1, max_size=5))
+def test_compact_footprints_written_once(store: Store, sends: list[list[int]]) -> None:
+    """Compact footprints of stored events sent in any overlapping order, with repeats: each
+    stored once, its context once, a re-send writes nothing, and all read back whole."""
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    evs = [make_event(i, tenant=tenant, event_id=f"{tenant}-{i}") for i in range(6)]
+    table, batch = service_batch(evs)
+    store.append_events(table)
+    ids = batch.footprints.column("footprint_id").to_pylist()
+    stored: set[str] = set()
+    contexts = store.count("footprint_contexts")
+    for send in sends:
+        mask = np.zeros(6, dtype=bool)
+        mask[send] = True
+        if not mask.any():
+            continue
+        sub = batch.filter(mask)
+        if len(send) > 1:  # an exact repeat inside the batch too
+            sub = EventFootprintBatch(sub.contexts, sub.context_items, pa.concat_tables(
+                [sub.footprints, sub.footprints.slice(0, 1)]))
+        new = {ids[i] for i in send} - stored
+        res = store.append_footprint_table(sub)
+        assert res.inserted == len(new)
+        stored |= new
+        assert store.count("footprints", tenant=tenant) == len(stored)
+        assert store.count("footprint_items", tenant=tenant) == 3 * len(stored)
+    # three regions: at most three new contexts, however often they were sent
+    assert store.count("footprint_contexts") - contexts <= 3
+    from infercarbon.service.footprints import figures_from_inputs
+
+    for fid in stored:
+        assert len(store.footprint(fid).figures.line_items) == 3
     assert verify(store, lambda inputs, versions: figures_from_inputs(inputs),
                   tenant=tenant).ok
 

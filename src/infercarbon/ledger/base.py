@@ -31,6 +31,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.errors import InputError, LedgerError
+from infercarbon.ledger.compact import (
+    CONTEXT_ITEMS,
+    EVENT_FOOTPRINTS,
+    FOOTPRINT_CONTEXTS,
+    STORAGE_TABLES,
+    EventFootprintBatch,
+    compact_footprint_rows,
+    record_from_compact,
+    view_sql,
+)
 from infercarbon.ledger.schema import (
     EVENTS,
     FOOTPRINT_ITEMS,
@@ -45,6 +55,7 @@ from infercarbon.ledger.schema import (
     FootprintBatch,
     FootprintFigures,
     FootprintRecord,
+    KeyTakenError,
     LedgerConflictError,
     LedgerReferenceError,
     LineItemRecord,
@@ -57,8 +68,15 @@ from infercarbon.ledger.schema import (
 __all__ = ["SCHEMA_VERSION", "AppendResult", "Clock", "EventsAppendResult", "SqlStore", "Store",
            "system_clock"]
 
-#: Bumped when the table layout changes; a store refuses a file of another version.
-SCHEMA_VERSION = 1
+#: Bumped when the table layout changes; a store refuses a file of a newer version and
+#: upgrades an older one in place (version 2 added the compact footprint tables and the
+#: ``all_*`` views; a version-1 ledger gains them on open, its rows untouched).
+SCHEMA_VERSION = 2
+#: Versions this code upgrades on open.
+_UPGRADES_FROM = ("1",)
+#: The views that read both footprint layouts as one, by logical table.
+VIEWS = {"footprints": "all_footprints", "footprint_items": "all_footprint_items",
+         "footprint_totals": "all_footprint_totals"}
 
 Clock = Callable[[], datetime]
 Rows: TypeAlias = pa.Table | Sequence[Mapping[str, Any]]
@@ -103,9 +121,11 @@ class Store(Protocol):
     def append_readings(self, readings: Rows) -> AppendResult: ...
     def append_intensity(self, snapshots: Rows) -> AppendResult: ...
     def append_footprints(self, records: Sequence[FootprintRecord]) -> AppendResult: ...
-    def append_footprint_table(self, batch: FootprintBatch) -> AppendResult: ...
+    def append_footprint_table(self, batch: FootprintBatch | EventFootprintBatch
+                               ) -> AppendResult: ...
     def append_events_with_footprints(self, events: Rows,
-                                      footprints: FootprintBatch) -> EventsAppendResult: ...
+                                      footprints: FootprintBatch | EventFootprintBatch
+                                      ) -> EventsAppendResult: ...
     def events(self, *, tenant: str | None = None, start_utc: datetime | None = None,
                end_utc: datetime | None = None,
                include_superseded: bool = False) -> pa.Table: ...
@@ -158,6 +178,9 @@ class SqlStore(ABC):
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._lock = threading.RLock()
+        # ids of compact-footprint contexts this store has seen committed: contexts are
+        # content-addressed and never deleted, so a known one need not be sent again
+        self._contexts_stored: set[str] = set()
 
     # ---------------------------------------------------------------- primitives
     @abstractmethod
@@ -232,28 +255,40 @@ class SqlStore(ABC):
     def _create_schema(self) -> None:
         stmts = ["CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, "
                  "value VARCHAR NOT NULL)"]
-        for spec in TABLES.values():
+        unkeyed = () if self._child_keys_unique else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS,
+                                                      CONTEXT_ITEMS, EVENT_FOOTPRINTS)
+        for spec in (*TABLES.values(), *STORAGE_TABLES):
             cols = [f"{c.name} {c.sql_type(self.dialect)}{' NOT NULL' if c.required else ''}"
                     for c in spec.columns]
             if spec.ingested:
                 cols.append("ingested_utc TIMESTAMPTZ NOT NULL")
-            if self._child_keys_unique or spec not in (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS):
+            if spec not in unkeyed:
                 cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
             stmts.append(f"CREATE TABLE IF NOT EXISTS {spec.name} ({', '.join(cols)})")
         stmts += self._ddl_extra()
         with self._tx():
             if (lock := self._ddl_lock_sql()) is not None:
                 self._exec(lock)
-            for s in stmts:
-                self._exec(s)
             rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
-                                  ["schema_version"])
+                                  ["schema_version"]) if self._has_meta() else []
+            if rows and rows[0][0] not in (str(SCHEMA_VERSION), *_UPGRADES_FROM):
+                raise LedgerError(f"{self.url}: ledger schema version {rows[0][0]}, this "
+                                  f"infercarbon reads and writes version {SCHEMA_VERSION}"
+                                  " (and upgrades older ones)")
+            for s in (*stmts, *view_sql(self.dialect)):
+                self._exec(s)
             if not rows:
                 self._exec("INSERT INTO ledger_meta VALUES (%s, %s)",
                            ["schema_version", str(SCHEMA_VERSION)])
             elif rows[0][0] != str(SCHEMA_VERSION):
-                raise LedgerError(f"{self.url}: ledger schema version {rows[0][0]}, this "
-                                  f"infercarbon writes version {SCHEMA_VERSION}")
+                self._exec("UPDATE ledger_meta SET value = %s WHERE key = %s",
+                           [str(SCHEMA_VERSION), "schema_version"])
+
+    def _has_meta(self) -> bool:
+        """Whether the ledger_meta table exists (a ledger, not an empty database)."""
+        return bool(self._fetchall(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'ledger_meta' "
+            "AND table_schema = current_schema()"))
 
     # -------------------------------------------------------------------- append
     def _stamp(self, spec: TableSpec, table: pa.Table) -> pa.Table:
@@ -348,18 +383,25 @@ class SqlStore(ABC):
         """Append computed footprints with their line items and totals, all or nothing."""
         return self.append_footprint_table(FootprintBatch.from_records(list(records)))
 
-    def append_footprint_table(self, batch: FootprintBatch) -> AppendResult:
-        """Append a batch of footprints given as Arrow tables (:func:`build_footprints`),
+    def append_footprint_table(self, batch: FootprintBatch | EventFootprintBatch
+                               ) -> AppendResult:
+        """Append a batch of footprints given as Arrow tables (:func:`build_footprints`, or
+        compact per-event footprints: :func:`~infercarbon.ledger.compact.build_event_footprints`),
         all or nothing, with the same rules as :meth:`append_footprints`."""
-        if not isinstance(batch, FootprintBatch):
+        if not isinstance(batch, FootprintBatch | EventFootprintBatch):
             raise InputError(f"expected a FootprintBatch, got {type(batch).__name__}",
                              field="footprints")
         batch.check()
         received = batch.num_rows
         if received == 0:
             return AppendResult(0, 0, 0)
+        fresh: set[str] = set()
         with self._tx():
-            inserted = self._write_footprints(batch)
+            if isinstance(batch, EventFootprintBatch):
+                inserted = self._write_compact(batch, fresh)
+            else:
+                inserted = self._write_footprints(batch)
+        self._contexts_stored |= fresh
         return AppendResult(received, inserted, received - inserted)
 
     def _write_footprints(self, batch: FootprintBatch) -> int:
@@ -367,6 +409,11 @@ class SqlStore(ABC):
         fp = self._dedupe(FOOTPRINTS, batch.footprints)
         if fp.num_rows == 0:
             return 0
+        compact = self._stored_compact(fp)
+        if compact.any():
+            fp = fp.filter(pa.array(~compact))
+            if fp.num_rows == 0:
+                return 0
         items = self._dedupe(FOOTPRINT_ITEMS, batch.items)
         totals = self._dedupe(FOOTPRINT_TOTALS, batch.totals)
         stage = "stage_footprints"
@@ -392,8 +439,31 @@ class SqlStore(ABC):
                     self._unstage(f"stage_{spec.name}")
         return len(new_ids)
 
+    def _stored_compact(self, fp: pa.Table) -> npt.NDArray[np.bool_]:
+        """Per footprint row (general layout): True where the same id is stored compactly
+        with the same content (a duplicate); a different content is a conflict."""
+        hit = np.zeros(fp.num_rows, dtype=bool)
+        ids = pa.table({"footprint_id": fp.column("footprint_id")})
+        stored = self._arrow_in("SELECT footprint_id FROM event_footprints WHERE footprint_id "
+                                "IN (SELECT footprint_id FROM {keys})", ids,
+                                pa.schema([pa.field("footprint_id", pa.string())]))
+        if stored.num_rows == 0:
+            return hit
+        known = set(stored.column("footprint_id").to_pylist())
+        bad = []
+        for i, (fid, rh) in enumerate(zip(fp.column("footprint_id").to_pylist(),
+                                          fp.column("record_hash").to_pylist(), strict=True)):
+            if fid in known:
+                hit[i] = True
+                if self._compact_record(fid, None).record_hash() != rh:
+                    bad.append(fid)
+        if bad:
+            raise LedgerConflictError("footprints", bad)
+        return hit
+
     def append_events_with_footprints(self, events: Rows,
-                                      footprints: FootprintBatch) -> EventsAppendResult:
+                                      footprints: FootprintBatch | EventFootprintBatch
+                                      ) -> EventsAppendResult:
         """Append events and their footprints in ONE transaction: all or nothing.
 
         Every footprint must be of an event of this batch (same tenant).  Events follow
@@ -402,14 +472,17 @@ class SqlStore(ABC):
         recomputes it); footprints follow :meth:`append_footprints` otherwise.
 
         When every event is new (the usual case) nothing stored can clash, so the rows go in
-        with plain inserts and no lookups against the stored tables; otherwise the full
-        checks run.
+        with plain inserts and no lookups against the stored tables: a batch without
+        corrections is first tried that way, and when an event id turns out to be stored
+        (the insert hits the key: :class:`KeyTakenError`) that transaction rolls back and the
+        batch runs again with the full checks.
         """
         table = validate_rows(EVENTS, events)
-        if not isinstance(footprints, FootprintBatch):
+        if not isinstance(footprints, FootprintBatch | EventFootprintBatch):
             raise InputError(f"expected a FootprintBatch, got {type(footprints).__name__}",
                              field="footprints")
         footprints.check()
+        compact = isinstance(footprints, EventFootprintBatch)
         fp = footprints.footprints
         _check_same_batch(table, fp)
         received = table.num_rows
@@ -420,7 +493,19 @@ class SqlStore(ABC):
         ev = self._dedupe(EVENTS, table)
         first = _first_occurrence(fp.column("footprint_id"))
         corrections = ev.column("supersedes").null_count < ev.num_rows
-        fp_corrections = fp.column("supersedes").null_count < n_fp
+        fp_corrections = (not compact) and fp.column("supersedes").null_count < n_fp
+        fresh: set[str] = set()
+        if not corrections and not fp_corrections:
+            try:
+                fp_inserted = self._append_all_new(ev, footprints.filter(first), fresh)
+            except KeyTakenError:
+                fresh = set()  # some event is stored: the full checks below
+            else:
+                self._contexts_stored |= fresh
+                return EventsAppendResult(AppendResult(received, ev.num_rows,
+                                                       received - ev.num_rows),
+                                          AppendResult(n_fp, fp_inserted, n_fp - fp_inserted),
+                                          first)
         with self._tx():
             stage = "stage_events"
             self._stage(stage, EVENTS, self._stamp(EVENTS, ev))
@@ -435,13 +520,38 @@ class SqlStore(ABC):
                 self._unstage(stage)
             if all_new and not fp_corrections:
                 written = first
-                fp_inserted = self._insert_new_footprints(footprints.filter(first))
+                if isinstance(footprints, EventFootprintBatch):
+                    fp_inserted = self._insert_compact(footprints.filter(first), fresh)
+                else:
+                    fp_inserted = self._insert_new_footprints(footprints.filter(first))
             else:
-                keep = self._without_stored_calculator(footprints)
+                calc = (footprints.calculators() if isinstance(footprints, EventFootprintBatch)
+                        else fp.column("calculator"))
+                keep = self._without_stored_calculator(fp.column("event_id"), calc)
                 written = first & keep
-                fp_inserted = self._write_footprints(footprints.filter(keep)) if keep.any() else 0
+                if not keep.any():
+                    fp_inserted = 0
+                elif isinstance(footprints, EventFootprintBatch):
+                    fp_inserted = self._write_compact(footprints.filter(keep), fresh)
+                else:
+                    fp_inserted = self._write_footprints(footprints.filter(keep))
+        self._contexts_stored |= fresh
         return EventsAppendResult(AppendResult(received, inserted, received - inserted),
                                   AppendResult(n_fp, fp_inserted, n_fp - fp_inserted), written)
+
+    def _append_all_new(self, ev: pa.Table, footprints: FootprintBatch | EventFootprintBatch,
+                        fresh: set[str]) -> int:
+        """One transaction of plain inserts for events that are all new (no corrections);
+        raises KeyTakenError (and writes nothing) when one is stored already."""
+        with self._tx():
+            self._stage("stage_events", EVENTS, self._stamp(EVENTS, ev))
+            try:
+                self._insert_all(EVENTS, "stage_events")
+            finally:
+                self._unstage("stage_events")
+            if isinstance(footprints, EventFootprintBatch):
+                return self._insert_compact(footprints, fresh)
+            return self._insert_new_footprints(footprints)
 
     def _insert_new_footprints(self, batch: FootprintBatch) -> int:
         """Footprints of events first stored in this transaction: no stored row can clash
@@ -462,29 +572,146 @@ class SqlStore(ABC):
                 self._unstage(n)
         return inserted
 
-    def _without_stored_calculator(self, batch: FootprintBatch) -> npt.NDArray[np.bool_]:
-        """Per footprint row: False where its event already has a stored footprint of the
-        same calculator (inside the transaction, after the events were written)."""
-        fp = batch.footprints
-        keep = np.ones(fp.num_rows, dtype=bool)
-        ids = [e for e in pc.unique(fp.column("event_id")).to_pylist() if e is not None]
+    def _without_stored_calculator(self, event_id: pa.ChunkedArray | pa.Array,
+                                   calculator: pa.ChunkedArray | pa.Array
+                                   ) -> npt.NDArray[np.bool_]:
+        """Per footprint row (its event and calculator): False where its event already has a
+        stored footprint of the same calculator (inside the transaction, after the events
+        were written)."""
+        keep = np.ones(len(event_id), dtype=bool)
+        ids = [e for e in pc.unique(event_id).to_pylist() if e is not None]
         if not ids:
             return keep
         have = pa.table({"event_id": pa.array(ids, pa.string())})
-        stored = self._arrow_in("SELECT DISTINCT f.event_id, f.calculator FROM footprints f "
+        stored = self._arrow_in("SELECT DISTINCT f.event_id, f.calculator FROM all_footprints f "
                                 "WHERE f.event_id IN (SELECT event_id FROM {keys})", have,
                                 pa.schema([pa.field("event_id", pa.string()),
                                            pa.field("calculator", pa.string())]))
         if stored.num_rows == 0:
             return keep
         sep = "\x1f"
-        k_fp = pc.binary_join_element_wise(fp.column("event_id"), fp.column("calculator"), sep)
+        k_fp = pc.binary_join_element_wise(event_id, calculator, sep)
         k_st = pc.binary_join_element_wise(stored.column("event_id"),
                                            stored.column("calculator"), sep)
         stored_mask: npt.NDArray[np.bool_] = np.asarray(
             pc.fill_null(pc.is_in(k_fp, value_set=k_st), False).to_numpy(zero_copy_only=False),
             dtype=bool)
         return keep & ~stored_mask
+
+    def _insert_compact(self, batch: EventFootprintBatch, fresh: set[str]) -> int:
+        """Inside a transaction: insert compact footprints whose subjects are known to be
+        free (events first stored in this transaction): their contexts where new (with
+        their items; the ids inserted are added to ``fresh``, which the caller makes known
+        once the transaction commits), then the rows."""
+        if batch.num_rows == 0:
+            return 0
+        if pc.count_distinct(batch.footprints.column("event_id")).as_py() != batch.num_rows:
+            _check_one_root(batch.footprints)
+        ctx = batch.contexts
+        known = pa.array(list(self._contexts_stored), pa.string())
+        ctx = ctx.filter(pc.invert(pc.is_in(ctx.column("context_id"), value_set=known)))
+        new_ctx: list[str] = []
+        if ctx.num_rows:
+            self._stage("stage_footprint_contexts", FOOTPRINT_CONTEXTS,
+                        self._stamp(FOOTPRINT_CONTEXTS, ctx))
+            try:
+                new_ctx = self._insert_new_returning(FOOTPRINT_CONTEXTS,
+                                                     "stage_footprint_contexts")
+            finally:
+                self._unstage("stage_footprint_contexts")
+            fresh.update(ctx.column("context_id").to_pylist())
+        if new_ctx:
+            items = batch.context_items.filter(pc.is_in(batch.context_items.column("context_id"),
+                                                        value_set=pa.array(new_ctx, pa.string())))
+            if items.num_rows:
+                self._stage("stage_context_items", CONTEXT_ITEMS, items)
+                try:
+                    self._insert_all(CONTEXT_ITEMS, "stage_context_items")
+                finally:
+                    self._unstage("stage_context_items")
+        self._stage("stage_event_footprints", EVENT_FOOTPRINTS,
+                    self._stamp(EVENT_FOOTPRINTS, batch.footprints))
+        try:
+            return self._insert_all(EVENT_FOOTPRINTS, "stage_event_footprints")
+        finally:
+            self._unstage("stage_event_footprints")
+
+    def _write_compact(self, batch: EventFootprintBatch, fresh: set[str]) -> int:
+        """Inside a transaction: compact footprints of stored events, with the checks of
+        :meth:`_write_footprints`: the event is stored for the tenant; an id already stored
+        with the same content is a duplicate, with another content a conflict; an event that
+        already has a footprint is refused (a recomputation supersedes it, which only the
+        general layout records)."""
+        batch = batch.filter(_first_occurrence(batch.footprints.column("footprint_id")))
+        ids = pa.table({"footprint_id": batch.footprints.column("footprint_id")})
+        stored = self._arrow_in(
+            "SELECT footprint_id FROM all_footprints WHERE footprint_id IN "
+            "(SELECT footprint_id FROM {keys})", ids,
+            pa.schema([pa.field("footprint_id", pa.string())]))
+        if stored.num_rows:
+            known = pa.array(stored.column("footprint_id").to_pylist(), pa.string())
+            again = batch.filter(pc.is_in(batch.footprints.column("footprint_id"),
+                                          value_set=known))
+            mine = _compact_records(again)
+            bad = [fid for fid, rec in mine.items()
+                   if self.footprint(fid).record_hash() != rec.record_hash()]
+            if bad:
+                raise LedgerConflictError("footprints", bad)
+            batch = batch.filter(pc.invert(pc.is_in(batch.footprints.column("footprint_id"),
+                                                    value_set=known)))
+            if batch.num_rows == 0:
+                return 0
+        stage = "stage_compact_subjects"
+        subj = batch.footprints.select(["footprint_id", "tenant", "event_id"])
+        spec = TableSpec(stage, "footprints", tuple(Column(f.name, f.type) for f in subj.schema),
+                         key=("footprint_id",), ingested=False)
+        self._stage(stage, spec, subj)
+        try:
+            orphan = self._fetchall(
+                f"SELECT s.footprint_id, s.event_id FROM {stage} s LEFT JOIN events e "
+                "ON e.event_id = s.event_id WHERE e.event_id IS NULL OR e.tenant <> s.tenant "
+                "LIMIT 10")
+            if orphan:
+                raise LedgerReferenceError(
+                    f"footprints: {orphan[0][0]!r} is for event {orphan[0][1]!r}, which is not a "
+                    "stored event of the same tenant; append the event first")
+            roots = self._fetchall(
+                f"SELECT DISTINCT f.event_id FROM all_footprints f JOIN {stage} s "
+                "ON s.event_id = f.event_id LIMIT 10")
+            if roots:
+                raise LedgerConflictError(
+                    "footprints", [r[0] for r in roots],
+                    "this event_id already has a footprint; a recomputation must set "
+                    "`supersedes` to the footprint it replaces")
+        finally:
+            self._unstage(stage)
+        return self._insert_compact(batch, fresh)
+
+    def _compact_record(self, footprint_id: str, tenant: str | None) -> FootprintRecord:
+        """The compact footprint ``footprint_id`` as a record (LedgerError when absent)."""
+        cols = ", ".join([*EVENT_FOOTPRINTS.names, "ingested_utc"])
+        where, params = "footprint_id = %s", [footprint_id]
+        if tenant is not None:
+            where += " AND tenant = %s"
+            params.append(tenant)
+        with self._lock:
+            row = self._arrow(f"SELECT {cols} FROM event_footprints WHERE {where}", params,
+                              EVENT_FOOTPRINTS.stored_schema).to_pylist()
+            if not row:
+                raise LedgerError(f"footprint {footprint_id!r} is not in the ledger"
+                                  + (f" for tenant {tenant!r}" if tenant else ""))
+            ctx = self._arrow(
+                f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM footprint_contexts "
+                "WHERE context_id = %s", [row[0]["context_id"]],
+                FOOTPRINT_CONTEXTS.arrow_schema).to_pylist()
+            items = self._arrow(
+                f"SELECT {', '.join(CONTEXT_ITEMS.names)} FROM footprint_context_items "
+                "WHERE context_id = %s ORDER BY position", [row[0]["context_id"]],
+                CONTEXT_ITEMS.arrow_schema).to_pylist()
+        if not ctx:
+            raise LedgerError(f"footprint {footprint_id!r}: its context "
+                              f"{row[0]['context_id']!r} is missing from the ledger")
+        return record_from_compact(row[0], ctx[0], items)
 
     def _arrow_in(self, sql: str, keys: pa.Table, schema: pa.Schema) -> pa.Table:
         """Run ``sql`` with ``{keys}`` naming a staged table of ``keys`` (inside the tx)."""
@@ -508,9 +735,9 @@ class SqlStore(ABC):
                 f"footprints: {fid!r} is for event {eid!r}, which is not a stored event of the "
                 "same tenant; append the event first")
         every = (f"(SELECT footprint_id, tenant, event_id, aggregate_key, supersedes "
-                 f"FROM footprints UNION ALL SELECT s.footprint_id, s.tenant, s.event_id, "
+                 f"FROM all_footprints UNION ALL SELECT s.footprint_id, s.tenant, s.event_id, "
                  f"s.aggregate_key, s.supersedes FROM {stage} s WHERE NOT EXISTS "
-                 f"(SELECT 1 FROM footprints f WHERE f.footprint_id = s.footprint_id))")
+                 f"(SELECT 1 FROM all_footprints f WHERE f.footprint_id = s.footprint_id))")
         bad_ref = self._fetchall(
             f"SELECT s.footprint_id, s.supersedes FROM {stage} s LEFT JOIN {every} a "
             "ON a.footprint_id = s.supersedes WHERE s.supersedes IS NOT NULL AND "
@@ -552,8 +779,7 @@ class SqlStore(ABC):
             fp = self._arrow(f"SELECT {cols}, ingested_utc FROM footprints WHERE {where}",
                              params, FOOTPRINTS.stored_schema).to_pylist()
             if not fp:
-                raise LedgerError(f"footprint {footprint_id!r} is not in the ledger"
-                                  + (f" for tenant {tenant!r}" if tenant else ""))
+                return self._compact_record(footprint_id, tenant)
             items = self._arrow(
                 f"SELECT {', '.join(FOOTPRINT_ITEMS.names)} FROM footprint_items "
                 "WHERE footprint_id = %s ORDER BY position", [footprint_id],
@@ -577,14 +803,16 @@ class SqlStore(ABC):
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         with self._lock:
             return [r[0] for r in self._fetchall(
-                f"SELECT footprint_id FROM footprints{where} ORDER BY footprint_id", params)]
+                f"SELECT footprint_id FROM all_footprints{where} ORDER BY footprint_id",
+                params)]
 
     # --------------------------------------------------------------------- reads
     def _select(self, spec: TableSpec, conds: list[str], params: list[Any]) -> tuple[str, list[Any]]:
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         order = ", ".join(spec.key)
-        return f"SELECT {cols} FROM {spec.name}{where} ORDER BY {order}", params
+        name = VIEWS.get(spec.name, spec.name) if spec is not FOOTPRINTS else spec.name
+        return f"SELECT {cols} FROM {name}{where} ORDER BY {order}", params
 
     def _read(self, spec: TableSpec, conds: list[str], params: list[Any]) -> pa.Table:
         sql, params = self._select(spec, conds, params)
@@ -642,22 +870,46 @@ class SqlStore(ABC):
         return self._read(INTENSITY, conds, params)
 
     def count(self, table: str, *, tenant: str | None = None) -> int:
-        """Rows in ``table`` (of ``tenant`` for events and footprints), superseded included."""
+        """Rows in ``table`` (of ``tenant`` for events and footprints), superseded included.
+
+        The footprint tables count footprints of both layouts (the ``all_*`` views)."""
         spec = _spec(table)
         conds, params = _tenant_cond(spec, tenant)
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        name = VIEWS.get(spec.name, spec.name)
         with self._lock:
-            return int(self._fetchall(f"SELECT count(*) FROM {spec.name}{where}", params)[0][0])
+            return int(self._fetchall(f"SELECT count(*) FROM {name}{where}", params)[0][0])
 
     def scan(self, table: str, *, tenant: str | None = None,
              batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
-        """Stream a whole table (every row, superseded included) in Arrow record batches."""
+        """Stream a whole table (every row, superseded included) in Arrow record batches.
+
+        The footprint tables stream both layouts: ``footprints`` gives the general rows, then
+        the compact ones with their canonical inputs text rendered (the text their
+        ``inputs_hash`` was computed on; ``record_hash`` null)."""
         spec = _spec(table)
         conds, params = _tenant_cond(spec, tenant)
-        sql, params = self._select(spec, conds, params)
         schema = spec.stored_schema
+        if spec is FOOTPRINTS:
+            sql, params_ = self._select(spec, conds, params)
+            with self._lock:
+                yield from self._batches(sql, params_, schema, batch_rows)
+                yield from self._scan_compact(conds, params, batch_rows)
+            return
+        sql, params = self._select(spec, conds, params)
         with self._lock:
             yield from self._batches(sql, params, schema, batch_rows)
+
+    def _scan_compact(self, conds: list[str], params: list[Any],
+                      batch_rows: int) -> Iterator[pa.RecordBatch]:
+        ctx = self._arrow(f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM "
+                          "footprint_contexts", [], FOOTPRINT_CONTEXTS.arrow_schema)
+        templates = dict(zip(ctx.column("context_id").to_pylist(),
+                             ctx.column("inputs_template").to_pylist(), strict=True))
+        sql, params = self._select(EVENT_FOOTPRINTS, conds, params)
+        for batch in self._batches(sql, params, EVENT_FOOTPRINTS.stored_schema, batch_rows):
+            rows = compact_footprint_rows(pa.Table.from_batches([batch]), templates, ctx)
+            yield from rows.to_batches()
 
 
 #: SQL condition: the event has not been corrected by a later event.
@@ -665,20 +917,23 @@ LIVE_EVENT = ("event_id NOT IN (SELECT supersedes FROM events WHERE supersedes I
 
 
 def _spec(table: str) -> TableSpec:
-    try:
-        return TABLES[table]
-    except KeyError:
-        raise InputError(f"unknown table {table!r}; tables: {', '.join(TABLES)}",
+    """The table named ``table``: a logical table (:data:`TABLES`) or a physical table of
+    the compact footprint layout (readable by name, e.g. to count contexts)."""
+    found = TABLES.get(table) or next((t for t in STORAGE_TABLES if t.name == table), None)
+    if found is None:
+        names = [*TABLES, *(t.name for t in STORAGE_TABLES)]
+        raise InputError(f"unknown table {table!r}; tables: {', '.join(names)}",
                          field="table") from None
+    return found
 
 
 def _tenant_cond(spec: TableSpec, tenant: str | None) -> tuple[list[str], list[Any]]:
     if tenant is None:
         return [], []
-    if spec in (EVENTS, FOOTPRINTS):
+    if spec in (EVENTS, FOOTPRINTS, EVENT_FOOTPRINTS):
         return ["tenant = %s"], [tenant]
     if spec in (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS):
-        return ["footprint_id IN (SELECT footprint_id FROM footprints WHERE tenant = %s)"], [
+        return ["footprint_id IN (SELECT footprint_id FROM all_footprints WHERE tenant = %s)"], [
             tenant]
     raise InputError(f"table {spec.name!r} has no tenant (device readings and intensity "
                      "snapshots are shared)", field="tenant")
@@ -719,6 +974,18 @@ def _check_one_root(fp: pa.Table) -> None:
         raise LedgerConflictError("footprints", bad.column("event_id").to_pylist(),
                                   "an event gets one footprint; a recomputation must set "
                                   "`supersedes` to the footprint it replaces")
+
+
+def _compact_records(batch: EventFootprintBatch) -> dict[str, FootprintRecord]:
+    """The records of a compact batch's rows, by footprint id (a rare path: re-sent ids)."""
+    ctx = {r["context_id"]: r for r in batch.contexts.to_pylist()}
+    items: dict[str, list[dict[str, Any]]] = {}
+    for r in batch.context_items.sort_by([("context_id", "ascending"),
+                                          ("position", "ascending")]).to_pylist():
+        items.setdefault(r["context_id"], []).append(r)
+    return {r["footprint_id"]: record_from_compact(r, ctx[r["context_id"]],
+                                                   items.get(r["context_id"], []))
+            for r in batch.footprints.to_pylist()}
 
 
 def _record_from_rows(fp: Mapping[str, Any], items: Sequence[Mapping[str, Any]],

@@ -9,6 +9,7 @@ fails part-way is rolled back and leaves nothing.  Batches go in as Arrow tables
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,7 @@ import pyarrow as pa
 
 from infercarbon.errors import LedgerError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
-from infercarbon.ledger.schema import LedgerConflictError, TableSpec
+from infercarbon.ledger.schema import KeyTakenError, TableSpec
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "DuckDBStore"]
 
@@ -127,8 +128,8 @@ class DuckDBStore(SqlStore):
                 self._con.execute("COMMIT")
             except duckdb.ConstraintException as exc:
                 self._con.execute("ROLLBACK")
-                raise LedgerConflictError("ledger", [str(exc).split("\n")[0]],
-                                          "a stored row has this key") from exc
+                raise KeyTakenError("ledger", [str(exc).split("\n")[0]],
+                                    "a stored row has this key") from exc
             except duckdb.Error as exc:
                 self._con.execute("ROLLBACK")
                 raise LedgerError(f"{self.path}: the ledger refused the batch, nothing was "
@@ -171,7 +172,10 @@ class DuckDBStore(SqlStore):
         self._con.register(name, table)
 
     def _unstage(self, name: str) -> None:
-        self._con.unregister(name)
+        # in a failed transaction (e.g. a key was taken) DuckDB refuses; its rollback
+        # follows, and a later _stage of the same name replaces the registration
+        with contextlib.suppress(duckdb.TransactionException):
+            self._con.unregister(name)
 
     def _insert_new(self, spec: TableSpec, stage: str) -> int:
         # the primary key's index finds the stored keys: the cost grows with the batch, not

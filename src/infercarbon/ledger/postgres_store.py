@@ -12,6 +12,7 @@ with ``COPY (SELECT ...) TO STDOUT`` and pyarrow's CSV reader.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import tempfile
@@ -24,7 +25,7 @@ import pyarrow.csv as pcsv
 
 from infercarbon.errors import ConfigurationError, LedgerError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
-from infercarbon.ledger.schema import LedgerConflictError, TableSpec
+from infercarbon.ledger.schema import KeyTakenError, TableSpec
 
 __all__ = ["PostgresStore"]
 
@@ -94,8 +95,8 @@ class PostgresStore(SqlStore):
                     yield
             except psycopg.errors.UniqueViolation as exc:
                 detail = exc.diag.message_detail or str(exc)
-                raise LedgerConflictError("ledger", [detail], "a concurrent writer got there "
-                                                              "first") from exc
+                raise KeyTakenError("ledger", [detail], "a stored row (or a concurrent "
+                                                        "writer's) has this key") from exc
             except psycopg.Error as exc:
                 raise LedgerError(f"{self.url}: the ledger refused the batch, nothing was "
                                   f"written: {exc}") from exc
@@ -158,7 +159,11 @@ class PostgresStore(SqlStore):
             copy.write(buf.getbuffer())
 
     def _unstage(self, name: str) -> None:
-        """Temporary tables are dropped at commit or rollback (``ON COMMIT DROP``)."""
+        # dropped now, so one transaction can stage the same name twice (``ON COMMIT DROP``
+        # covers a transaction that fails before this)
+        # in a failed transaction the DROP is refused; its rollback drops the table
+        with contextlib.suppress(psycopg.errors.InFailedSqlTransaction):
+            self._con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def _insert_new(self, spec: TableSpec, stage: str) -> int:
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
@@ -195,6 +200,9 @@ class PostgresStore(SqlStore):
             "ON footprints (supersedes)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_event "
             "ON footprints (event_id) WHERE supersedes IS NULL AND event_id IS NOT NULL",
+            # a compact footprint is always its event's first (root) footprint
+            "CREATE UNIQUE INDEX IF NOT EXISTS event_footprints_one_per_event "
+            "ON event_footprints (event_id)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_aggregate "
             "ON footprints (aggregate_key) WHERE supersedes IS NULL "
             "AND aggregate_key IS NOT NULL",

@@ -116,8 +116,8 @@ def rollup_footprints(store: Store, *, by: Sequence[str] = ("service",),
                 "sum(t.low_g) AS low_sum_g", "sum(t.high_g) AS high_sum_g"]
     mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
           pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
-    source = ("footprints f JOIN events e ON e.event_id = f.event_id "
-              "JOIN footprint_totals t ON t.footprint_id = f.footprint_id")
+    source = ("all_footprints f JOIN events e ON e.event_id = f.event_id "
+              "JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id")
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
 
@@ -141,6 +141,6 @@ def rollup_line_items(store: Store, *, by: Sequence[str] = ("service",),
                 "sum(li.low_g) AS low_sum_g", "sum(li.high_g) AS high_sum_g"]
     mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
           pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
-    source = ("footprints f JOIN events e ON e.event_id = f.event_id "
-              "JOIN footprint_items li ON li.footprint_id = f.footprint_id")
+    source = ("all_footprints f JOIN events e ON e.event_id = f.event_id "
+              "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id")
     return _run(store, keys, fields, measures, mf, source, conds, params)

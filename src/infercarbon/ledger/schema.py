@@ -59,6 +59,7 @@ __all__ = [
     "FootprintBatch",
     "FootprintFigures",
     "FootprintRecord",
+    "KeyTakenError",
     "LedgerConflictError",
     "LedgerReferenceError",
     "LineItemRecord",
@@ -128,6 +129,11 @@ class LedgerConflictError(LedgerError):
             "is append-only, so send a correction as a new row with `supersedes` set to the "
             f"old id{': ' + detail if detail else ''}. Nothing from this batch was written."
         )
+
+
+class KeyTakenError(LedgerConflictError):
+    """An insert hit a stored key (the database's unique index refused it); the store rolls
+    the transaction back.  Raised where the writer expected the key to be new."""
 
 
 class LedgerReferenceError(LedgerError):

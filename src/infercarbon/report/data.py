@@ -34,7 +34,7 @@ from infercarbon.report.period import Period
 __all__ = ["LedgerSlice", "read_slice"]
 
 _LIVE_F = ("(SELECT footprint_id, event_id, calculator, factor_versions_json, inputs_json "
-           "FROM footprints WHERE footprint_id NOT IN "
+           "FROM all_footprints WHERE footprint_id NOT IN "
            "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL))")
 _LIVE_E = LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN")
 _S = pa.string()
@@ -119,7 +119,7 @@ _PAGE_SCHEMA = pa.schema([("footprint_id", _S), ("calculator", _S),
                           ("factor_versions_json", _S), ("inputs_json", _S)])
 
 _JOIN_F = f"JOIN {_LIVE_F} f ON f.event_id = e.event_id"
-_JOIN_LI = "JOIN footprint_items li ON li.footprint_id = f.footprint_id"
+_JOIN_LI = "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id"
 
 #: Factor extraction over one page of inputs (DuckDB, in memory): the top-level inputs are
 #: deduplicated first (a grid factor shared by many footprints is walked once), then every
@@ -259,7 +259,7 @@ def read_slice(store: Store, period: Period, *, tenant: str | None = None,
     labels = q(_LABEL_KEYS, ("count(*)", "sum(li.emissions_g)"),
                f"events e {_JOIN_F} {_JOIN_LI}", _LABEL_SCHEMA)
     totals = q(("t.basis",), ("count(*)", "sum(t.value_g)", "sum(t.low_g)", "sum(t.high_g)"),
-               f"events e {_JOIN_F} JOIN footprint_totals t ON t.footprint_id = f.footprint_id",
+               f"events e {_JOIN_F} JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id",
                _TOTAL_SCHEMA)
     versions = q(("f.calculator", "f.factor_versions_json"), ("count(*)",),
                  f"events e {_JOIN_F}", _VERSION_SCHEMA)

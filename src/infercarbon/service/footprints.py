@@ -42,26 +42,25 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from infercarbon.accounting.compose import operational_g
 from infercarbon.accounting.footprint import LINE_SCOPES, check_operating_model
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
+from infercarbon.ledger.compact import (
+    ContextItem,
+    EventFootprintBatch,
+    FootprintContext,
+    build_event_footprints,
+    slot,
+)
 from infercarbon.ledger.schema import (
     EventValidationError,
-    FootprintBatch,
     FootprintFigures,
     FootprintRecord,
     LineItemRecord,
     Problem,
     TotalRecord,
-    build_footprints,
-    canonical_json,
-    json_number,
-    json_object,
-    json_string,
-    json_time,
 )
 from infercarbon.reference.regions import Region, resolve_region
 
@@ -74,6 +73,7 @@ __all__ = [
     "compute_footprints",
     "figures_from_inputs",
     "footprint_batch",
+    "footprint_contexts",
     "footprint_records",
     "resolve_regions",
     "signals_from_intensity",
@@ -337,115 +337,56 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
     return out
 
 
-def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
-                    *, computed_utc: datetime) -> FootprintBatch:
-    """The ledger footprints of every event, built column by column (the ingest hot path).
-
-    The same records as :func:`footprint_records` (same inputs, ids, hashes and figures;
-    a test pins it), without a Python object per event: the canonical JSON of the inputs is
-    assembled with Arrow string kernels from per-region texts and per-event numbers, the
-    figures are ``fps``'s arrays (``figures_from_inputs`` does the same arithmetic per
-    event, so ``audit verify`` reproduces them), and the ids and hashes come from
-    :func:`~infercarbon.ledger.schema.build_footprints`.
-    """
-    n = events.num_rows
-    take = pa.array(fps.region_index)
-    groups = len(fps.group_region_id)
-    versions = []
-    for g in range(groups):
-        fv = {"calculator": CALCULATOR, "pue": config.pue_source}
+def footprint_contexts(fps: EventFootprints, config: AccountingConfig) -> list[FootprintContext]:
+    """What the footprints of each region group share (one compact-layout context each):
+    the inputs of :func:`footprint_records` with a slot where each event differs, the
+    factor versions, and the three line items' labels, sources and scopes."""
+    out = []
+    for g, rid in enumerate(fps.group_region_id):
+        versions = {"calculator": CALCULATOR, "pue": config.pue_source}
+        signals: dict[str, Any] = {}
+        items = []
         for kind in KINDS:
             p = fps.group_provenance[kind][g]
-            if p is not None:
-                fv[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
-        versions.append(canonical_json(fv))
-    method = events.column("attribution_method")
-    signals: dict[str, Any] = {}
-    present: dict[str, pa.Array] = {}
-    for kind in KINDS:
-        group_p = fps.group_provenance[kind]
-        has = pa.array([p is not None for p in group_p], pa.bool_()).take(take)
-        present[kind] = has
-        if not any(p is not None for p in group_p):
-            continue
+            scope = _scope(config.operating_model, kind)
+            if p is None:
+                items.append(ContextItem(f"operational_{kind}", kind,
+                                         f"excluded: no {kind} signal for the region", scope,
+                                         False, False, "-"))
+                continue
+            versions[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
+            signals[kind] = {"value": slot(f"{kind}.value"), "low": slot(f"{kind}.low"),
+                             "high": slot(f"{kind}.high"), "source": p["source"],
+                             "label": p["label"], "method": p["method"]}
+            items.append(ContextItem(f"operational_{kind}", kind, str(p.get("label") or "cited"),
+                                     scope, kind != "marginal", True, "energy: ",
+                                     f"; intensity: {p['source']}"))
+        inputs = {"event_id": slot("event_id"), "energy_j": slot("energy_j"),
+                  "pue": config.pue, "operating_model": config.operating_model,
+                  "td_loss_frac": config.td_loss_frac, "region": rid,
+                  "attribution_method": slot("attribution_method"),
+                  "start_utc": slot("start_utc"), "end_utc": slot("end_utc"),
+                  "intensity_g_per_kwh": signals}
+        out.append(FootprintContext(CALCULATOR, versions, inputs, tuple(items)))
+    return out
 
-        def text(field: str, group_p: list[dict[str, Any] | None] = group_p) -> pa.Array:
-            return pa.array([canonical_json(p[field]) if p is not None else None
-                             for p in group_p], pa.string()).take(take)
 
-        absent = ~np.asarray(has.to_numpy(zero_copy_only=False), dtype=bool)
-        v, lo, hi = (json_number(pa.array(a, pa.float64(), mask=absent))
-                     for a in fps.intensity[kind])
-        obj = json_object({"high": hi, "label": text("label"), "low": lo,
-                           "method": text("method"), "source": text("source"), "value": v}, n)
-        signals[kind] = pc.if_else(has, obj, pa.scalar(None, pa.string()))
-    start, end = events.column("start_utc"), events.column("end_utc")
-    inputs = json_object({
-        "attribution_method": json_string(method), "end_utc": json_time(end),
-        "energy_j": json_number(events.column("energy_j")),
-        "event_id": json_string(events.column("event_id")),
-        "intensity_g_per_kwh": json_object(signals, n),
-        "operating_model": canonical_json(config.operating_model),
-        "pue": canonical_json(config.pue),
-        "region": json_string(pa.array(fps.group_region_id, pa.string()).take(take)),
-        "start_utc": json_time(start), "td_loss_frac": canonical_json(config.td_loss_frac),
-    }, n)
-    # line items: one per kind, in KINDS order within each event
-    k = len(KINDS)
-    order = pa.array((np.arange(k)[None, :] * n + np.arange(n)[:, None]).ravel())
-    facility = fps.facility_j
+def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
+                    *, computed_utc: datetime) -> EventFootprintBatch:
+    """The ledger footprints of every event in the compact layout (the ingest hot path).
 
-    def per_kind(make: Any, type_: pa.DataType) -> pa.Array:
-        return pa.concat_arrays([pa.array(make(kind), type_) for kind in KINDS]).take(order)
-
-    def label(kind: str) -> pa.Array:
-        labels = [str(p.get("label") or "cited") if p is not None else
-                  f"excluded: no {kind} signal for the region"
-                  for p in fps.group_provenance[kind]]
-        return pa.array(labels, pa.string()).take(take)
-
-    def source(kind: str) -> pa.Array:
-        src = pa.array([f"; intensity: {p['source']}" if p is not None else None
-                        for p in fps.group_provenance[kind]], pa.string()).take(take)
-        return pc.if_else(present[kind],
-                          pc.binary_join_element_wise("energy: ", method.combine_chunks(), src,
-                                                      ""), "-")
-
-    def grams(kind: str, w: int) -> FloatArray:
-        has = np.asarray(present[kind].to_numpy(zero_copy_only=False), dtype=bool)
-        return np.where(has, fps.grams[kind][w], 0.0)
-
-    items = pa.table({
-        "row": pa.array(np.repeat(np.arange(n), k)),
-        "name": per_kind(lambda kind: [f"operational_{kind}"] * n, pa.string()),
-        "emissions_g": per_kind(lambda kind: grams(kind, 0), pa.float64()),
-        "low_g": per_kind(lambda kind: grams(kind, 1), pa.float64()),
-        "p50_g": pa.nulls(n * k, pa.float64()),
-        "high_g": per_kind(lambda kind: grams(kind, 2), pa.float64()),
-        "label": pa.concat_arrays([label(kind) for kind in KINDS]).take(order),
-        "source": pa.concat_arrays([source(kind) for kind in KINDS]).take(order),
-        "scope": per_kind(lambda kind: [_scope(config.operating_model, kind)] * n,
-                          pa.string()),
-        "basis": per_kind(lambda kind: [kind] * n, pa.string()),
-        "in_total": pa.concat_arrays([
-            pc.and_(present[kind], pa.scalar(kind != "marginal")) for kind in KINDS]
-        ).take(order),
-        "energy_j": pa.concat_arrays([
-            pc.if_else(present[kind], pa.array(facility), pa.scalar(None, pa.float64()))
-            for kind in KINDS]).take(order),
-    })
-    tot = pa.table({
-        "row": pa.array(np.repeat(np.arange(n), k)),
-        "basis": per_kind(lambda kind: [kind] * n, pa.string()),
-        "value_g": items.column("emissions_g"), "low_g": items.column("low_g"),
-        "p50_g": pa.nulls(n * k, pa.float64()), "high_g": items.column("high_g"),
-    }).filter(pa.concat_arrays([present[kind] for kind in KINDS]).take(order))
-    return build_footprints(
+    The same footprints as :func:`footprint_records` (same inputs, ids, hashes and figures;
+    a test pins it): one context per region group (:func:`footprint_contexts`) and one row
+    of numbers per event, without a Python object per event; the figures are ``fps``'s
+    arrays (``figures_from_inputs`` does the same arithmetic per event, so ``audit verify``
+    reproduces them)."""
+    return build_event_footprints(
+        footprint_contexts(fps, config), fps.region_index,
         tenant=events.column("tenant"), event_id=events.column("event_id"),
-        period_start_utc=start, period_end_utc=end, computed_utc=computed_utc,
-        calculator=CALCULATOR, energy_j=events.column("energy_j"), inputs_json=inputs,
-        factor_versions_json=pa.array(versions, pa.string()).take(take), items=items,
-        totals=tot)
+        period_start_utc=events.column("start_utc"), period_end_utc=events.column("end_utc"),
+        computed_utc=computed_utc, energy_j=events.column("energy_j"),
+        facility_j=fps.facility_j, attribution_method=events.column("attribution_method"),
+        intensity=fps.intensity, grams=fps.grams)
 
 
 def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:

@@ -32,13 +32,13 @@ _KIND_COLS = [f"{k}{s}" for k in ("location", "market", "marginal")
 # one row per live event with its footprint's totals and facility energy
 _BASE = """
 FROM events e
-JOIN footprints f ON f.event_id = e.event_id AND f.calculator = %s
+JOIN all_footprints f ON f.event_id = e.event_id AND f.calculator = %s
   AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL)
-LEFT JOIN footprint_items fi ON fi.footprint_id = f.footprint_id
+LEFT JOIN all_footprint_items fi ON fi.footprint_id = f.footprint_id
   AND fi.name = 'operational_location'
-LEFT JOIN footprint_totals tl ON tl.footprint_id = f.footprint_id AND tl.basis = 'location'
-LEFT JOIN footprint_totals tm ON tm.footprint_id = f.footprint_id AND tm.basis = 'market'
-LEFT JOIN footprint_totals tr ON tr.footprint_id = f.footprint_id AND tr.basis = 'marginal'
+LEFT JOIN all_footprint_totals tl ON tl.footprint_id = f.footprint_id AND tl.basis = 'location'
+LEFT JOIN all_footprint_totals tm ON tm.footprint_id = f.footprint_id AND tm.basis = 'market'
+LEFT JOIN all_footprint_totals tr ON tr.footprint_id = f.footprint_id AND tr.basis = 'marginal'
 WHERE e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)
 """
 _TOTALS = ("tl.value_g", "tl.low_g", "tl.high_g", "tm.value_g", "tm.low_g", "tm.high_g",
@@ -122,7 +122,7 @@ def stored_footprint_ids(store: Store, event_ids: Sequence[str]) -> set[str]:
     if not event_ids:
         return set()
     t = store.query_arrow(
-        "SELECT event_id FROM footprints WHERE calculator = %s AND event_id = ANY(%s)",
+        "SELECT event_id FROM all_footprints WHERE calculator = %s AND event_id = ANY(%s)",
         [CALCULATOR, list(event_ids)], pa.schema([pa.field("event_id", pa.string())]))
     return set(t.column("event_id").to_pylist())
 
@@ -131,7 +131,7 @@ def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
     """Live events that have no footprint from this calculator (e.g. after a crash between
     the two appends): the service computes them at start-up."""
     cols = ", ".join(f"e.{c}" for c in EVENTS.names)
-    sql = (f"SELECT {cols} FROM events e WHERE NOT EXISTS (SELECT 1 FROM footprints f "
+    sql = (f"SELECT {cols} FROM events e WHERE NOT EXISTS (SELECT 1 FROM all_footprints f "
            "WHERE f.event_id = e.event_id AND f.calculator = %s) "
            f"ORDER BY e.event_id LIMIT {int(limit)}")
     return store.query_arrow(sql, [CALCULATOR], EVENTS.arrow_schema)

@@ -1,0 +1,608 @@
+"""Compact storage of per-event footprints: shared context once, per-event numbers as columns.
+
+A footprint that the service computes for each ingested event differs from its neighbours
+only in a few numbers: the event's id, times, energy and attribution method, and the grid
+intensity (value, low, high) on each basis.  Everything else - the calculator, the factor
+versions, PUE, T&D losses, operating model, region, the signals' sources and labels, the line
+items' names, labels and scopes - is shared by every event of a region under one accounting
+configuration.  Writing all of it with every event (a ~2.4 KB JSON text, three line items and
+up to three totals per event) dominated the cost of ingest.  This layout stores it once:
+
+``footprint_contexts``
+    ``context_id`` (``ctx_`` + 32 hex digits of the SHA-256 of the context's canonical JSON,
+    so the same context is stored once however often it is sent), ``calculator``,
+    ``factor_versions_json``, and ``inputs_template``: the canonical JSON of the footprint's
+    inputs in which every per-event value is a *slot* (a string made of ``\\x01`` and the
+    slot's name, written ``"\\u0001energy_j"`` in canonical JSON, which no other text of the
+    template can contain: :func:`make_template` refuses control characters).
+``footprint_context_items``
+    the line items of a context, in order: ``name``, ``basis`` (location, market or
+    marginal: a compact footprint has at most one line per basis, and its total on that
+    basis is that line), ``label``, ``scope``, ``in_total``, ``present`` (false: the line is
+    excluded, zero, e.g. no marginal signal), and the line's source text as
+    ``source_prefix`` + the event's attribution method + ``source_suffix`` (no suffix: the
+    prefix alone).
+``event_footprints``
+    one row per footprint: ``footprint_id``, ``tenant``, ``event_id``, ``context_id``,
+    period and computation times, ``energy_j`` and ``facility_j`` (energy x PUE x (1 + T&D
+    losses), the energy of each present line), ``attribution_method``, per basis the
+    intensity (``<basis>_g_per_kwh``, ``_low_``, ``_high_``) and the emissions
+    (``<basis>_g``, ``_low_g``, ``_high_g``), null where the basis is absent, and
+    ``inputs_hash``.
+
+Nothing about the audit trail changes: a compact footprint has the same inputs, factor
+versions, ``inputs_hash`` (SHA-256 of the canonical JSON ``{"factor_versions": ...,
+"inputs": ...}``), ``footprint_id`` and figures as the same footprint stored in the general
+layout (``footprints`` + ``footprint_items`` + ``footprint_totals``).  The inputs are the
+template with each slot replaced by the row's value in canonical JSON (:func:`render_inputs`,
+the same code at ingest, where it feeds the hash, and on every read), and the store's views
+``all_footprints``, ``all_footprint_items`` and ``all_footprint_totals`` (:func:`view_sql`)
+show both layouts as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from infercarbon.errors import InputError, LedgerError
+from infercarbon.ledger.schema import (
+    TS,
+    Column,
+    EventValidationError,
+    FootprintFigures,
+    FootprintRecord,
+    LineItemRecord,
+    Problem,
+    TableSpec,
+    TotalRecord,
+    _array,
+    _s,
+    _sha256_hex,
+    canonical_json,
+    json_number,
+    json_string,
+    json_time,
+    validate_rows,
+)
+
+__all__ = [
+    "BASES",
+    "CONTEXT_ITEMS",
+    "EVENT_FOOTPRINTS",
+    "FOOTPRINT_CONTEXTS",
+    "STORAGE_TABLES",
+    "ContextItem",
+    "EventFootprintBatch",
+    "FootprintContext",
+    "build_event_footprints",
+    "make_template",
+    "record_from_compact",
+    "render_inputs",
+    "slot",
+    "view_sql",
+]
+
+#: The bases a compact footprint can have, one line each.
+BASES: tuple[str, ...] = ("location", "market", "marginal")
+_F = pa.float64()
+
+FOOTPRINT_CONTEXTS = TableSpec(
+    "footprint_contexts", "footprint_contexts",
+    (_s("context_id"), _s("calculator"), _s("factor_versions_json"), _s("inputs_template")),
+    key=("context_id",),
+)
+
+CONTEXT_ITEMS = TableSpec(
+    "footprint_context_items", "footprint_context_items",
+    (
+        _s("context_id"), Column("position", pa.int64()), _s("name"), _s("basis"),
+        _s("label"), _s("scope"), Column("in_total", pa.bool_()), Column("present", pa.bool_()),
+        _s("source_prefix"), _s("source_suffix", False),
+    ),
+    key=("context_id", "position"),
+    ingested=False,
+)
+
+_PER_BASIS = [(f"{b}_{suffix}", b) for b in BASES for suffix in (
+    "g_per_kwh", "low_g_per_kwh", "high_g_per_kwh", "g", "low_g", "high_g")]
+
+EVENT_FOOTPRINTS = TableSpec(
+    "event_footprints", "event_footprints",
+    (
+        _s("footprint_id"), _s("tenant"), _s("event_id"), _s("context_id"),
+        Column("period_start_utc", TS), Column("period_end_utc", TS),
+        Column("computed_utc", TS),
+        Column("energy_j", _F, check="nonneg"), Column("facility_j", _F, check="nonneg"),
+        _s("attribution_method"),
+        *(Column(name, _F, False, "nonneg") for name, _ in _PER_BASIS),
+        _s("inputs_hash"),
+    ),
+    key=("footprint_id",),
+)
+
+#: The physical tables of this layout, created with the ledger's other tables.
+STORAGE_TABLES: tuple[TableSpec, ...] = (FOOTPRINT_CONTEXTS, CONTEXT_ITEMS, EVENT_FOOTPRINTS)
+
+# ------------------------------------------------------------------------------- slots
+_MARK = "\x01"
+#: slot name -> (column of event_footprints, how its value is written in JSON)
+SLOTS: dict[str, tuple[str, str]] = {
+    "event_id": ("event_id", "string"),
+    "energy_j": ("energy_j", "number"),
+    "attribution_method": ("attribution_method", "string"),
+    "start_utc": ("period_start_utc", "time"),
+    "end_utc": ("period_end_utc", "time"),
+    **{f"{b}.{w}": (f"{b}_{col}", "number") for b in BASES for w, col in (
+        ("value", "g_per_kwh"), ("low", "low_g_per_kwh"), ("high", "high_g_per_kwh"))},
+}
+_SLOT_RE = re.compile(r'"\\u0001([a-z_.]+)"')
+_CONTROL = re.compile(r"\\u00[01][0-9a-f]")
+
+
+def slot(name: str) -> str:
+    """The placeholder to put in a context's inputs where each event has its own value."""
+    if name not in SLOTS:
+        raise InputError(f"unknown slot {name!r}; slots: {', '.join(SLOTS)}", field="slot")
+    return _MARK + name
+
+
+def make_template(inputs: Mapping[str, Any]) -> str:
+    """The canonical JSON of ``inputs`` (with :func:`slot` placeholders); refuses any other
+    control character, so a slot's text cannot occur by accident, and a slot used twice."""
+    text = canonical_json(inputs)
+    names = _SLOT_RE.findall(text)
+    if len(set(names)) != len(names):
+        raise InputError("a slot appears twice in the inputs", field="inputs")
+    unknown = sorted(set(names) - set(SLOTS))
+    if unknown:
+        raise InputError(f"unknown slot(s) {', '.join(unknown)}", field="inputs")
+    if _CONTROL.search(_SLOT_RE.sub("", text)):
+        raise InputError("inputs must not contain control characters", field="inputs")
+    return text
+
+
+def _pieces(template: str) -> tuple[list[str], list[str]]:
+    """(texts between slots, slot names): template = t0 s0 t1 s1 ... tn."""
+    parts = _SLOT_RE.split(template)
+    return parts[0::2], parts[1::2]
+
+
+@dataclass(frozen=True, slots=True)
+class ContextItem:
+    """One line of a compact footprint (see the module docstring)."""
+
+    name: str
+    basis: str
+    label: str
+    scope: str
+    in_total: bool
+    present: bool
+    source_prefix: str
+    source_suffix: str | None = None
+
+    def source(self, attribution_method: str) -> str:
+        if self.source_suffix is None:
+            return self.source_prefix
+        return self.source_prefix + attribution_method + self.source_suffix
+
+
+@dataclass(frozen=True)
+class FootprintContext:
+    """What the footprints of many events share: calculator, versions, inputs template and
+    line items.  ``inputs`` holds :func:`slot` placeholders where each event differs."""
+
+    calculator: str
+    factor_versions: Mapping[str, str]
+    inputs: Mapping[str, Any]
+    items: tuple[ContextItem, ...]
+    template: str = field(init=False)
+    versions_json: str = field(init=False)
+    context_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.calculator:
+            raise InputError("must be a non-empty string", field="calculator")
+        bases = [it.basis for it in self.items]
+        if len(set(bases)) != len(bases) or not set(bases) <= set(BASES):
+            raise InputError(f"items need distinct bases among {', '.join(BASES)}, got "
+                             f"{bases}", field="items")
+        object.__setattr__(self, "items", tuple(self.items))
+        object.__setattr__(self, "template", make_template(self.inputs))
+        versions = {str(k): str(v) for k, v in self.factor_versions.items()}
+        object.__setattr__(self, "versions_json", canonical_json(versions))
+        object.__setattr__(self, "context_id", _context_id(
+            self.calculator, self.versions_json, self.template,
+            [_item_dict(it) for it in self.items]))
+
+
+def _item_dict(it: ContextItem | Mapping[str, Any]) -> dict[str, Any]:
+    get = it.get if isinstance(it, Mapping) else lambda k: getattr(it, k)
+    return {k: get(k) for k in ("name", "basis", "label", "scope", "in_total", "present",
+                                "source_prefix", "source_suffix")}
+
+
+def _context_id(calculator: str, versions_json: str, template: str,
+                items: list[dict[str, Any]]) -> str:
+    doc = canonical_json({"calculator": calculator, "factor_versions": json.loads(versions_json),
+                          "inputs_template": template, "items": items})
+    return "ctx_" + hashlib.sha256(doc.encode()).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------- render
+def _slot_texts(rows: pa.Table, names: Sequence[str]) -> dict[str, pa.Array]:
+    enc = {"string": json_string, "number": json_number, "time": json_time}
+    out = {}
+    for name in names:
+        col, how = SLOTS[name]
+        out[name] = enc[how](rows.column(col))
+    return out
+
+
+def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
+    """The canonical inputs text of each row of ``rows`` (``event_footprints`` columns):
+    its context's template (``templates``: context_id -> template) with every slot filled.
+
+    Vectorised: one string join per distinct context.  Raises LedgerError when a row's
+    context is unknown or a slot's value is null."""
+    n = rows.num_rows
+    if n == 0:
+        return pa.array([], pa.string())
+    ctx = _array(rows.column("context_id")).dictionary_encode()
+    keys = ctx.dictionary.to_pylist()
+    missing = [k for k in keys if k not in templates]
+    if missing:
+        raise LedgerError(f"event_footprints name unknown context(s) {missing[:3]}")
+    index = np.asarray(ctx.indices.to_numpy(zero_copy_only=False))
+    names = {s for k in keys for s in _pieces(templates[k])[1]}
+    texts = _slot_texts(rows, sorted(names))
+    for name, arr in texts.items():
+        if arr.null_count or pc.any(pc.equal(arr, "null")).as_py():
+            used = [k for k in keys if name in _pieces(templates[k])[1]]
+            sel = np.isin(index, [keys.index(k) for k in used])
+            if pc.any(pc.equal(arr.filter(pa.array(sel)), "null")).as_py():
+                raise LedgerError(f"event_footprints: slot {name!r} has no value in a row "
+                                  "whose context uses it")
+    parts: list[pa.Array] = []
+    order: list[npt.NDArray[np.intp]] = []
+    for j, k in enumerate(keys):
+        idx = np.flatnonzero(index == j)
+        take = pa.array(idx)
+        between, slots_ = _pieces(templates[k])
+        args: list[Any] = [between[0]]
+        for s, t in zip(slots_, between[1:], strict=True):
+            args += [texts[s].take(take), t]
+        if not slots_:
+            parts.append(pa.array([between[0]] * len(idx), pa.string()))
+        else:
+            parts.append(pc.binary_join_element_wise(*args, ""))
+        order.append(idx)
+    joined = pa.concat_arrays(parts)
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[np.concatenate(order)] = np.arange(n)
+    return joined.take(pa.array(inverse))
+
+
+# ------------------------------------------------------------------------------ batch
+@dataclass(frozen=True)
+class EventFootprintBatch:
+    """Compact footprints of a batch of events: ``contexts``, their ``context_items`` and the
+    ``footprints`` rows (the three tables of this layout).  Build one with
+    :func:`build_event_footprints`."""
+
+    contexts: pa.Table
+    context_items: pa.Table
+    footprints: pa.Table
+    #: True when the builder computed every id and hash itself (check() skips them)
+    checked: bool = field(default=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, spec in (("contexts", FOOTPRINT_CONTEXTS), ("context_items", CONTEXT_ITEMS),
+                           ("footprints", EVENT_FOOTPRINTS)):
+            t = getattr(self, name)
+            if not isinstance(t, pa.Table) or t.column_names != list(spec.names):
+                raise InputError(f"expected a table with columns {', '.join(spec.names)}",
+                                 field=name)
+            if t.schema != spec.arrow_schema:
+                try:
+                    object.__setattr__(self, name, t.cast(spec.arrow_schema))
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise InputError(f"{exc}", field=name) from exc
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.footprints.num_rows)
+
+    def calculators(self) -> pa.Array:
+        """The calculator of each footprint row."""
+        ctx = self.contexts
+        pos = pc.index_in(self.footprints.column("context_id"), value_set=ctx.column("context_id"))
+        return ctx.column("calculator").combine_chunks().take(pos)
+
+    def filter(self, keep: npt.ArrayLike) -> EventFootprintBatch:
+        """The footprint rows where ``keep``, with the contexts they use."""
+        fp = self.footprints.filter(pa.array(np.asarray(keep, dtype=bool)))
+        used = pc.unique(fp.column("context_id"))
+        return EventFootprintBatch(
+            self.contexts.filter(pc.is_in(self.contexts.column("context_id"), value_set=used)),
+            self.context_items.filter(pc.is_in(self.context_items.column("context_id"),
+                                               value_set=used)),
+            fp, checked=self.checked)
+
+    def templates(self) -> dict[str, str]:
+        return dict(zip(self.contexts.column("context_id").to_pylist(),
+                        self.contexts.column("inputs_template").to_pylist(), strict=True))
+
+    def check(self) -> None:
+        """Vectorised checks; raise EventValidationError naming row and field.
+
+        Column types and constraints, every footprint's context in the batch, every context
+        id, ``inputs_hash`` and ``footprint_id`` recomputed from the content.  A batch made by
+        :func:`build_event_footprints` (``checked``) passes as it is: the builder computed
+        the ids and hashes from the content, from validated events."""
+        if self.checked:
+            return
+        fp = validate_rows(EVENT_FOOTPRINTS, self.footprints)
+        ctx = validate_rows(FOOTPRINT_CONTEXTS, self.contexts)
+        items = validate_rows(CONTEXT_ITEMS, self.context_items)
+        problems: list[Problem] = []
+        unknown = pc.invert(pc.is_in(fp.column("context_id"), value_set=ctx.column("context_id")))
+        problems.extend(Problem(i, "context_id", "is not a context of this batch")
+                        for i in _bad(unknown))
+        bad_end = pc.less(fp.column("period_end_utc"), fp.column("period_start_utc"))
+        problems.extend(Problem(i, "period_end_utc", "must not be before period_start_utc")
+                        for i in _bad(bad_end))
+        if problems:
+            raise EventValidationError("event_footprints", problems[:200])
+        by_ctx: dict[str, list[dict[str, Any]]] = {}
+        for r in items.sort_by([("context_id", "ascending"), ("position", "ascending")]).to_pylist():
+            by_ctx.setdefault(r["context_id"], []).append(_item_dict(r))
+        for i, c in enumerate(ctx.to_pylist()):
+            try:
+                make_template(json.loads(c["inputs_template"]))
+                want = _context_id(c["calculator"], c["factor_versions_json"],
+                                   c["inputs_template"], by_ctx.get(c["context_id"], []))
+            except (InputError, ValueError) as exc:
+                raise EventValidationError("footprint_contexts", [
+                    Problem(i, "inputs_template", str(exc))]) from None
+            if want != c["context_id"]:
+                raise EventValidationError("footprint_contexts", [
+                    Problem(i, "context_id", "does not match the context's content")])
+        h, fid = _hashes(fp, self.templates(),
+                         dict(zip(ctx.column("context_id").to_pylist(),
+                                  ctx.column("factor_versions_json").to_pylist(), strict=True)))
+        for name, got in (("inputs_hash", h), ("footprint_id", fid)):
+            problems.extend(Problem(i, name, "does not match the inputs and factor versions")
+                            for i in _bad(pc.not_equal(got, fp.column(name))))
+        if problems:
+            raise EventValidationError("event_footprints", problems[:200])
+
+
+def _bad(mask: Any) -> list[int]:
+    arr = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+    return [int(i) for i in np.flatnonzero(arr)[:200]]
+
+
+def _hashes(rows: pa.Table, templates: Mapping[str, str],
+            versions: Mapping[str, str]) -> tuple[pa.Array, pa.Array]:
+    """(inputs_hash, footprint_id) of each row, as FootprintRecord.create computes them."""
+    inputs = render_inputs(rows, templates)
+    ctx = _array(rows.column("context_id")).dictionary_encode()
+    fv = pa.array([versions[k] for k in ctx.dictionary.to_pylist()], pa.string()).take(
+        ctx.indices)
+    doc = pc.binary_join_element_wise('{"factor_versions":', fv, ',"inputs":', inputs, "}", "")
+    h = pa.array(_sha256_hex(doc), pa.string())
+    subject = pc.binary_join_element_wise(
+        "[", json_string(rows.column("event_id")), ",null,", json_string(rows.column("tenant")),
+        ',"', h, '",null]', "")
+    fid = pc.binary_join_element_wise(
+        "fp_", pc.utf8_slice_codeunits(pa.array(_sha256_hex(subject), pa.string()), 0, 32), "")
+    return h, fid
+
+
+def build_event_footprints(
+    contexts: Sequence[FootprintContext],
+    context_index: npt.ArrayLike,
+    *,
+    tenant: pa.Array | pa.ChunkedArray,
+    event_id: pa.Array | pa.ChunkedArray,
+    period_start_utc: pa.Array | pa.ChunkedArray,
+    period_end_utc: pa.Array | pa.ChunkedArray,
+    computed_utc: datetime,
+    energy_j: npt.ArrayLike | pa.Array | pa.ChunkedArray,
+    facility_j: npt.ArrayLike,
+    attribution_method: pa.Array | pa.ChunkedArray,
+    intensity: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]],
+    grams: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]],
+) -> EventFootprintBatch:
+    """Compact footprints of a batch (row ``i`` uses ``contexts[context_index[i]]``).
+
+    ``intensity[basis]`` = (value, low, high) [g/kWh] and ``grams[basis]`` = (central, low,
+    high) [g], arrays over the rows; a basis a row's context marks absent is stored as null.
+    Computes each row's inputs text (:func:`render_inputs`), ``inputs_hash`` and
+    ``footprint_id`` exactly as :meth:`FootprintRecord.create` would for the same inputs."""
+    n = len(tenant)
+    if computed_utc.utcoffset() is None:
+        raise InputError("must be a timezone-aware datetime", field="computed_utc")
+    cidx = np.asarray(context_index, dtype=np.intp)
+    if cidx.shape != (n,) or (n and (cidx.min() < 0 or cidx.max() >= len(contexts))):
+        raise InputError("one context index per row, each naming a context", field="contexts")
+    ids = [c.context_id for c in contexts]
+    take = pa.array(cidx)
+    cols: dict[str, Any] = {
+        "footprint_id": pa.nulls(n, pa.string()), "tenant": _array(tenant),
+        "event_id": _array(event_id), "context_id": pa.array(ids, pa.string()).take(take),
+        "period_start_utc": _array(period_start_utc).cast(TS),
+        "period_end_utc": _array(period_end_utc).cast(TS),
+        "computed_utc": pa.repeat(pa.scalar(computed_utc.astimezone(UTC), TS), n),
+        "energy_j": pa.array(np.asarray(energy_j, dtype=float), _F)
+        if not isinstance(energy_j, pa.Array | pa.ChunkedArray) else _array(energy_j).cast(_F),
+        "facility_j": pa.array(np.asarray(facility_j, dtype=float), _F),
+        "attribution_method": _array(attribution_method),
+    }
+    for b in BASES:
+        present = np.asarray([any(it.basis == b and it.present for it in c.items)
+                              for c in contexts], dtype=bool)[cidx] if n else np.zeros(0, bool)
+        got_i = intensity.get(b)
+        got_g = grams.get(b)
+        for suffix, arrays in (("g_per_kwh", got_i and got_i[0]), ("low_g_per_kwh", got_i and got_i[1]),
+                               ("high_g_per_kwh", got_i and got_i[2]), ("g", got_g and got_g[0]),
+                               ("low_g", got_g and got_g[1]), ("high_g", got_g and got_g[2])):
+            if arrays is None:
+                if present.any():
+                    raise InputError(f"a context has a {b} line but no {b} values were given",
+                                     field=b)
+                cols[f"{b}_{suffix}"] = pa.nulls(n, _F)
+                continue
+            v = np.asarray(arrays, dtype=float)
+            cols[f"{b}_{suffix}"] = pa.array(v, _F, mask=~present)
+    cols["inputs_hash"] = pa.nulls(n, pa.string())
+    rows = pa.table(cols, schema=EVENT_FOOTPRINTS.arrow_schema)
+    templates = {c.context_id: c.template for c in contexts}
+    h, fid = _hashes(rows, templates, {c.context_id: c.versions_json for c in contexts})
+    rows = rows.set_column(0, "footprint_id", fid).set_column(
+        rows.schema.get_field_index("inputs_hash"), "inputs_hash", h)
+    uniq = list(dict.fromkeys(ids))
+    by_id = {c.context_id: c for c in contexts}
+    ctx = pa.table({"context_id": uniq, "calculator": [by_id[k].calculator for k in uniq],
+                    "factor_versions_json": [by_id[k].versions_json for k in uniq],
+                    "inputs_template": [by_id[k].template for k in uniq]},
+                   schema=FOOTPRINT_CONTEXTS.arrow_schema)
+    items = pa.Table.from_pylist(
+        [{"context_id": k, "position": p, **_item_dict(it)}
+         for k in uniq for p, it in enumerate(by_id[k].items)], schema=CONTEXT_ITEMS.arrow_schema)
+    return EventFootprintBatch(ctx, items, rows, checked=True)
+
+
+# ------------------------------------------------------------------------------- read
+def record_from_compact(row: Mapping[str, Any], context: Mapping[str, Any],
+                        items: Sequence[Mapping[str, Any]]) -> FootprintRecord:
+    """The :class:`FootprintRecord` of one ``event_footprints`` row (with ``ingested_utc``),
+    its context row and its context's items (in position order)."""
+    one = pa.Table.from_pylist([{k: row[k] for k in EVENT_FOOTPRINTS.names}],
+                               schema=EVENT_FOOTPRINTS.arrow_schema)
+    text = render_inputs(one, {context["context_id"]: context["inputs_template"]})[0].as_py()
+    lines: list[LineItemRecord] = []
+    totals: dict[str, TotalRecord] = {}
+    for it in items:
+        b = it["basis"]
+        g, lo, hi = ((row[f"{b}_{s}"] if it["present"] else 0.0)
+                     for s in ("g", "low_g", "high_g"))
+        lines.append(LineItemRecord(
+            name=it["name"], emissions_g=g, low_g=lo, high_g=hi, label=it["label"],
+            source=ContextItem(**{k: it[k] for k in _item_dict(it)}).source(
+                row["attribution_method"]),
+            scope=it["scope"], in_total=bool(it["in_total"]), basis=b, p50_g=None,
+            energy_j=row["facility_j"] if it["present"] else None))
+        if it["present"]:
+            totals[b] = TotalRecord(value_g=g, low_g=lo, high_g=hi)
+    return FootprintRecord(
+        footprint_id=row["footprint_id"], tenant=row["tenant"], event_id=row["event_id"],
+        aggregate_key=None, period_start_utc=row["period_start_utc"],
+        period_end_utc=row["period_end_utc"], computed_utc=row["computed_utc"],
+        calculator=context["calculator"],
+        factor_versions=json.loads(context["factor_versions_json"]), inputs=json.loads(text),
+        inputs_hash=row["inputs_hash"],
+        figures=FootprintFigures(energy_j=row["energy_j"], line_items=tuple(lines),
+                                 totals=totals),
+        supersedes=None, ingested_utc=row.get("ingested_utc"))
+
+
+def compact_footprint_rows(rows: pa.Table, templates: Mapping[str, str],
+                           contexts: pa.Table) -> pa.Table:
+    """``rows`` (``event_footprints`` with ``ingested_utc``) in the ``footprints`` layout:
+    the canonical inputs text rendered, no record hash (a compact row has none)."""
+    from infercarbon.ledger.schema import FOOTPRINTS
+
+    pos = pc.index_in(rows.column("context_id"), value_set=contexts.column("context_id"))
+    n = rows.num_rows
+    return pa.table({
+        "footprint_id": rows.column("footprint_id"), "tenant": rows.column("tenant"),
+        "event_id": rows.column("event_id"), "aggregate_key": pa.nulls(n, pa.string()),
+        "period_start_utc": rows.column("period_start_utc"),
+        "period_end_utc": rows.column("period_end_utc"),
+        "computed_utc": rows.column("computed_utc"),
+        "calculator": contexts.column("calculator").combine_chunks().take(pos),
+        "energy_j": rows.column("energy_j"),
+        "factor_versions_json": contexts.column("factor_versions_json").combine_chunks().take(pos),
+        "inputs_json": render_inputs(rows, templates),
+        "inputs_hash": rows.column("inputs_hash"), "record_hash": pa.nulls(n, pa.string()),
+        "supersedes": pa.nulls(n, pa.string()), "ingested_utc": rows.column("ingested_utc"),
+    }, schema=FOOTPRINTS.stored_schema)
+
+
+# ------------------------------------------------------------------------------- views
+def view_sql(dialect: str) -> list[str]:
+    """``CREATE OR REPLACE VIEW`` statements for ``all_footprints``, ``all_footprint_items``
+    and ``all_footprint_totals``: the general tables and the compact rows as one.
+
+    In ``all_footprints`` a compact row's ``inputs_json`` is rendered by SQL from its
+    template (the same values; number layout may differ from canonical JSON, so hashes are
+    checked on :func:`render_inputs`, never on this text) and its ``record_hash`` is null."""
+    if dialect == "duckdb":
+        def num(x: str) -> str:
+            return f"coalesce(CAST({x} AS VARCHAR), 'null')"
+
+        def txt(x: str) -> str:
+            return f"coalesce(CAST(to_json({x}) AS VARCHAR), 'null')"
+
+        def tim(x: str) -> str:
+            return (f"coalesce('\"' || replace(strftime({x} AT TIME ZONE 'UTC', "
+                    f"'%Y-%m-%dT%H:%M:%S.%f'), '.000000', '') || 'Z\"', 'null')")
+        vc = "VARCHAR"
+    else:
+        def num(x: str) -> str:
+            return f"coalesce(CAST({x} AS TEXT), 'null')"
+
+        def txt(x: str) -> str:
+            return f"coalesce(CAST(to_json({x}) AS TEXT), 'null')"
+
+        def tim(x: str) -> str:
+            return (f"coalesce('\"' || replace(to_char({x} AT TIME ZONE 'UTC', "
+                    "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || 'Z\"', 'null')")
+        vc = "TEXT"
+    enc = {"number": num, "string": txt, "time": tim}
+    inputs = "c.inputs_template"
+    for name, (col, how) in SLOTS.items():
+        inputs = f"replace({inputs}, '\"\\u0001{name}\"', {enc[how]('ef.' + col)})"
+    fp_cols = ("footprint_id, tenant, event_id, aggregate_key, period_start_utc, "
+               "period_end_utc, computed_utc, calculator, energy_j, factor_versions_json, "
+               "inputs_json, inputs_hash, record_hash, supersedes, ingested_utc")
+
+    def per_basis(suffix: str) -> str:
+        return ("CASE ci.basis " + " ".join(f"WHEN '{b}' THEN ef.{b}_{suffix}" for b in BASES)
+                + " END")
+
+    item = (f"CASE WHEN ci.present THEN {per_basis('{s}')} ELSE 0.0 END")
+    return [
+        f"CREATE OR REPLACE VIEW all_footprints AS SELECT {fp_cols} FROM footprints "
+        "UNION ALL SELECT ef.footprint_id, ef.tenant, ef.event_id, "
+        f"CAST(NULL AS {vc}), ef.period_start_utc, ef.period_end_utc, ef.computed_utc, "
+        f"c.calculator, ef.energy_j, c.factor_versions_json, {inputs}, ef.inputs_hash, "
+        f"CAST(NULL AS {vc}), CAST(NULL AS {vc}), ef.ingested_utc "
+        "FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id",
+        "CREATE OR REPLACE VIEW all_footprint_items AS SELECT footprint_id, position, name, "
+        "emissions_g, low_g, p50_g, high_g, label, source, scope, basis, in_total, energy_j "
+        "FROM footprint_items UNION ALL SELECT ef.footprint_id, ci.position, ci.name, "
+        f"{item.format(s='g')}, {item.format(s='low_g')}, CAST(NULL AS DOUBLE PRECISION), "
+        f"{item.format(s='high_g')}, ci.label, CASE WHEN ci.source_suffix IS NULL "
+        "THEN ci.source_prefix ELSE ci.source_prefix || ef.attribution_method || "
+        "ci.source_suffix END, ci.scope, ci.basis, ci.in_total, "
+        "CASE WHEN ci.present THEN ef.facility_j END FROM event_footprints ef "
+        "JOIN footprint_context_items ci ON ci.context_id = ef.context_id",
+        "CREATE OR REPLACE VIEW all_footprint_totals AS SELECT footprint_id, basis, value_g, "
+        "low_g, p50_g, high_g FROM footprint_totals UNION ALL SELECT ef.footprint_id, "
+        f"ci.basis, {per_basis('g')}, {per_basis('low_g')}, CAST(NULL AS DOUBLE PRECISION), "
+        f"{per_basis('high_g')} FROM event_footprints ef JOIN footprint_context_items ci "
+        "ON ci.context_id = ef.context_id WHERE ci.present",
+    ]

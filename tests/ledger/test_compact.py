@@ -1,0 +1,164 @@
+"""The compact footprint layout reads as the general one: rollups, the report's slice, the
+SQL view's inputs, audit; a version-1 ledger is upgraded in place; bad compact input is
+named."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from infercarbon.errors import InputError
+from infercarbon.ledger import (
+    DuckDBStore,
+    Store,
+    rollup_footprints,
+    rollup_line_items,
+    verify,
+)
+from infercarbon.ledger.compact import ContextItem, EventFootprintBatch, FootprintContext, slot
+from infercarbon.ledger.schema import EventValidationError
+from infercarbon.report.data import read_slice
+from infercarbon.report.period import parse_period
+from infercarbon.service.footprints import figures_from_inputs
+
+from .conftest import FixedClock, general_batch, make_event, service_batch
+
+
+def _recompute(inputs: Any, versions: Any) -> Any:
+    return figures_from_inputs(inputs)
+
+
+def _pair(tmp_path: Path, n: int = 24) -> tuple[DuckDBStore, DuckDBStore]:
+    """The same events and footprints in a general-layout and a compact-layout ledger."""
+    evs = [make_event(i) for i in range(n)]
+    general = DuckDBStore(tmp_path / "general.duckdb", clock=FixedClock())
+    lean = DuckDBStore(tmp_path / "lean.duckdb", clock=FixedClock())
+    table, batch = general_batch(evs)
+    general.append_events_with_footprints(table, batch)
+    table, compact = service_batch(evs)
+    lean.append_events_with_footprints(table, compact)
+    return general, lean
+
+
+def test_readers_see_the_same_ledger(tmp_path: Path) -> None:
+    general, lean = _pair(tmp_path)
+    with general, lean:
+        assert lean.count("event_footprints") == 24 and lean.count("footprints") == 24
+        assert general.count("event_footprints") == 0
+        for by in (["model"], ["region", "tenant"]):
+            for f in (rollup_footprints, rollup_line_items):
+                a = f(general, by=by, period="day")
+                b = f(lean, by=by, period="day")
+                assert a.equals(b), (f.__name__, by)
+        period = parse_period("2026-07")
+        a, b = read_slice(general, period), read_slice(lean, period)
+        for name in ("events", "items", "labels", "totals", "factors", "versions"):
+            assert getattr(a, name).equals(getattr(b, name)), name
+        assert verify(lean, _recompute, rel_tol=0.0).ok
+        assert verify(lean, _recompute, rel_tol=0.0).checked == 24
+
+
+def test_sql_view_inputs_parse_to_the_canonical_inputs(store: Store) -> None:
+    """The view renders a compact row's inputs in SQL (for SQL readers such as the report);
+    parsed, they are the inputs the hash was computed on (DuckDB and PostgreSQL)."""
+    evs = [make_event(i, energy_j=v) for i, v in enumerate((0.1, 100.0, 1e-05, 12345.678))]
+    table, batch = service_batch(evs, pue=1.25)
+    store.append_events_with_footprints(table, batch)
+    schema = pa.schema([pa.field("footprint_id", pa.string()),
+                        pa.field("inputs_json", pa.string())])
+    via_sql = store.query_arrow("SELECT footprint_id, inputs_json FROM all_footprints", [],
+                                schema).to_pylist()
+    assert len(via_sql) == 4
+    for row in via_sql:
+        rec = store.footprint(row["footprint_id"])
+        assert json.loads(row["inputs_json"]) == dict(rec.inputs)
+
+
+def test_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "v1.duckdb"
+    evs = [make_event(i) for i in range(6)]
+    with DuckDBStore(path, clock=FixedClock()) as s:
+        table, batch = general_batch(evs[:3])
+        s.append_events_with_footprints(table, batch)
+        old_ids = s.footprint_ids()
+        # back to the version-1 layout: no compact tables, no views
+        for v in ("all_footprint_totals", "all_footprint_items", "all_footprints"):
+            s._exec(f"DROP VIEW {v}")
+        for t in ("event_footprints", "footprint_context_items", "footprint_contexts"):
+            s._exec(f"DROP TABLE {t}")
+        s._exec("UPDATE ledger_meta SET value = '1' WHERE key = 'schema_version'")
+    with DuckDBStore(path, clock=FixedClock()) as s:
+        assert s.footprint_ids() == old_ids
+        table, batch = service_batch(evs[3:])
+        assert s.append_events_with_footprints(table, batch).footprints.inserted == 3
+        assert s.count("footprints") == 6 and s.count("event_footprints") == 3
+        assert verify(s, _recompute).ok
+        meta = s._fetchall("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
+        assert meta == [("2",)]
+
+
+def test_newer_ledger_is_refused(tmp_path: Path) -> None:
+    from infercarbon.errors import LedgerError
+
+    path = tmp_path / "v9.duckdb"
+    with DuckDBStore(path) as s:
+        s._exec("UPDATE ledger_meta SET value = '9' WHERE key = 'schema_version'")
+    with pytest.raises(LedgerError, match="schema version 9"):
+        DuckDBStore(path)
+
+
+def test_forged_compact_rows_are_named(store: Store) -> None:
+    evs = [make_event(i) for i in range(3)]
+    table, batch = service_batch(evs)
+    fp = batch.footprints
+    col = fp.schema.get_field_index("location_g")
+    forged = EventFootprintBatch(batch.contexts, batch.context_items, fp.set_column(
+        col, "location_g", pa.array([1.0, -5.0, 2.0])))
+    with pytest.raises(EventValidationError, match=r"event_footprints\[1\]\.location_g"):
+        store.append_events_with_footprints(table, forged)
+    col = fp.schema.get_field_index("energy_j")
+    forged = EventFootprintBatch(batch.contexts, batch.context_items, fp.set_column(
+        col, "energy_j", pa.array([1.0, 2.0, 3.0])))
+    with pytest.raises(EventValidationError, match=r"event_footprints\[0\]\.inputs_hash"):
+        store.append_events_with_footprints(table, forged)
+    ctx = batch.contexts.set_column(2, "factor_versions_json",
+                                    pa.array(['{"calculator":"x"}'] * batch.contexts.num_rows))
+    with pytest.raises(EventValidationError, match=r"footprint_contexts\[0\]\.context_id"):
+        store.append_footprint_table(EventFootprintBatch(ctx, batch.context_items, fp))
+    assert store.count("events") == 0 and store.count("footprints") == 0
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    ({"a": slot("energy_j"), "b": slot("energy_j")}, "twice"),
+    ({"a": "\x02 hidden"}, "control characters"),
+])
+def test_bad_templates_are_refused(inputs: dict[str, Any], message: str) -> None:
+    item = ContextItem("operational_location", "location", "cited", "scope2_location",
+                       True, True, "energy: ", "; intensity: x")
+    with pytest.raises(InputError, match=message):
+        FootprintContext("calc/v1", {"calculator": "calc/v1"}, inputs, (item,))
+    with pytest.raises(InputError, match="unknown slot"):
+        slot("nope")
+
+
+def test_footprint_of_another_calculator_resent_is_a_duplicate(
+        store_factory: Callable[[], Store]) -> None:
+    """A compact footprint sent again in the general layout (same id, same content) is a
+    duplicate; the compact one stands."""
+    store = store_factory()
+    evs = [make_event(i, tenant="t") for i in range(2)]
+    table, compact = service_batch(evs)
+    store.append_events_with_footprints(table, compact)
+    _, general = general_batch(evs)
+    res = store.append_footprint_table(general)
+    assert (res.inserted, res.duplicates) == (0, 2)
+    assert store.count("footprints") == 2
+    assert store.count("event_footprints") == 2
+    assert datetime(2026, 1, 1, tzinfo=UTC) < store.footprint(
+        compact.footprints.column("footprint_id")[0].as_py()).computed_utc
