@@ -543,8 +543,9 @@ def compact_footprint_rows(rows: pa.Table, templates: Mapping[str, str],
 
 # ------------------------------------------------------------------------------- views
 def view_sql(dialect: str) -> list[str]:
-    """``CREATE OR REPLACE VIEW`` statements for ``all_footprints``, ``all_footprint_items``
-    and ``all_footprint_totals``: the general tables and the compact rows as one.
+    """``CREATE OR REPLACE VIEW`` statements for ``all_footprints``, ``all_footprint_items``,
+    ``all_footprint_totals`` and ``all_footprint_bases`` (one row per footprint, its totals by
+    basis as columns): the general tables and the compact rows as one.
 
     In ``all_footprints`` a compact row's ``inputs_json`` is rendered by SQL from its
     template (the same values; number layout may differ from canonical JSON, so hashes are
@@ -600,6 +601,23 @@ def view_sql(dialect: str) -> list[str]:
         "ci.source_suffix END, ci.scope, ci.basis, ci.in_total, "
         "CASE WHEN ci.present THEN ef.facility_j END FROM event_footprints ef "
         "JOIN footprint_context_items ci ON ci.context_id = ef.context_id",
+        # one row per footprint with its totals by basis side by side and the energy of its
+        # location line (the facility energy of an operational footprint): what a per-event
+        # query needs, without pivoting a compact footprint's items
+        "CREATE OR REPLACE VIEW all_footprint_bases AS SELECT f.footprint_id, f.event_id, "
+        "f.calculator, f.supersedes, fi.energy_j AS facility_j, "
+        + ", ".join(f"t_{b}.value_g AS {b}_g, t_{b}.low_g AS {b}_low_g, "
+                    f"t_{b}.high_g AS {b}_high_g" for b in BASES)
+        + " FROM footprints f LEFT JOIN footprint_items fi ON fi.footprint_id = f.footprint_id "
+        "AND fi.name = 'operational_location' "
+        + " ".join(f"LEFT JOIN footprint_totals t_{b} ON t_{b}.footprint_id = "
+                   f"f.footprint_id AND t_{b}.basis = '{b}'" for b in BASES)
+        + " UNION ALL SELECT ef.footprint_id, ef.event_id, c.calculator, "
+        f"CAST(NULL AS {vc}), CASE WHEN ci.present THEN ef.facility_j END, "
+        + ", ".join(f"ef.{b}_g, ef.{b}_low_g, ef.{b}_high_g" for b in BASES)
+        + " FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id "
+        "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
+        "AND ci.name = 'operational_location'",
         "CREATE OR REPLACE VIEW all_footprint_totals AS SELECT footprint_id, basis, value_g, "
         "low_g, p50_g, high_g FROM footprint_totals UNION ALL SELECT ef.footprint_id, "
         f"ci.basis, {per_basis('g')}, {per_basis('low_g')}, CAST(NULL AS DOUBLE PRECISION), "

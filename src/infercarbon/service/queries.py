@@ -32,17 +32,11 @@ _KIND_COLS = [f"{k}{s}" for k in ("location", "market", "marginal")
 # one row per live event with its footprint's totals and facility energy
 _BASE = """
 FROM events e
-JOIN all_footprints f ON f.event_id = e.event_id AND f.calculator = %s
+JOIN all_footprint_bases f ON f.event_id = e.event_id AND f.calculator = %s
   AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL)
-LEFT JOIN all_footprint_items fi ON fi.footprint_id = f.footprint_id
-  AND fi.name = 'operational_location'
-LEFT JOIN all_footprint_totals tl ON tl.footprint_id = f.footprint_id AND tl.basis = 'location'
-LEFT JOIN all_footprint_totals tm ON tm.footprint_id = f.footprint_id AND tm.basis = 'market'
-LEFT JOIN all_footprint_totals tr ON tr.footprint_id = f.footprint_id AND tr.basis = 'marginal'
 WHERE e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)
 """
-_TOTALS = ("tl.value_g", "tl.low_g", "tl.high_g", "tm.value_g", "tm.low_g", "tm.high_g",
-           "tr.value_g", "tr.low_g", "tr.high_g")
+_TOTALS = tuple(f"f.{c}" for c in _KIND_COLS)
 
 
 def _filters(tenant: str | None, start: datetime | None, end: datetime | None,
@@ -74,7 +68,7 @@ def event_rows(store: Store, *, tenant: str | None, start: datetime | None = Non
     where, params = _filters(tenant, start, end, filters)
     cols = ", ".join(f"e.{c}" for c in EVENTS.names if c != "supersedes")
     sums = ", ".join(f"{c} AS {n}" for c, n in zip(_TOTALS, _KIND_COLS, strict=True))
-    sql = (f"SELECT {cols}, fi.energy_j AS facility_j, {sums} {_BASE}{where} "
+    sql = (f"SELECT {cols}, f.facility_j AS facility_j, {sums} {_BASE}{where} "
            "ORDER BY e.end_utc DESC, e.event_id")
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -104,7 +98,7 @@ def rollup(store: Store, *, group: str, period: str, tenant: str | None,
     for col, name in zip(_TOTALS, _KIND_COLS, strict=True):
         sums.append(f"CASE WHEN count({col}) = count(*) THEN sum({col}) END AS {name}")
     sql = (f"SELECT {key} AS key, {bucket} AS period_start_utc{outcome}, count(*) AS events, "
-           "sum(e.energy_j) AS energy_j, sum(fi.energy_j) AS facility_j, "
+           "sum(e.energy_j) AS energy_j, sum(f.facility_j) AS facility_j, "
            "avg(EXTRACT(EPOCH FROM (e.end_utc - e.start_utc))) AS latency_mean_s, "
            f"{', '.join(sums)} {_BASE}{where} GROUP BY {key}, {bucket}{outcome_g} "
            f"ORDER BY 2, 1")
