@@ -240,8 +240,18 @@ def _context_id(calculator: str, versions_json: str, template: str,
 
 
 # ---------------------------------------------------------------------------- render
+def _number_texts(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """:func:`json_number` of a column; a column of few distinct values (a grid intensity is
+    shared by the events of a region and hour) is encoded once per distinct value."""
+    arr = _array(values)
+    codes = arr.dictionary_encode()
+    if len(codes.dictionary) * 4 > len(arr):
+        return json_number(arr)
+    return json_number(codes.dictionary).take(codes.indices)
+
+
 def _slot_texts(rows: pa.Table, names: Sequence[str]) -> dict[str, pa.Array]:
-    enc = {"string": json_string, "number": json_number, "time": json_time}
+    enc = {"string": json_string, "number": _number_texts, "time": json_time}
     out = {}
     for name in names:
         col, how = SLOTS[name]
@@ -265,14 +275,14 @@ def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
         raise LedgerError(f"event_footprints name unknown context(s) {missing[:3]}")
     index = np.asarray(ctx.indices.to_numpy(zero_copy_only=False))
     names = {s for k in keys for s in _pieces(templates[k])[1]}
-    texts = _slot_texts(rows, sorted(names))
-    for name, arr in texts.items():
-        if arr.null_count or pc.any(pc.equal(arr, "null")).as_py():
-            used = [k for k in keys if name in _pieces(templates[k])[1]]
-            sel = np.isin(index, [keys.index(k) for k in used])
-            if pc.any(pc.equal(arr.filter(pa.array(sel)), "null")).as_py():
+    for name in names:
+        col = rows.column(SLOTS[name][0])
+        if col.null_count:
+            used = [j for j, k in enumerate(keys) if name in _pieces(templates[k])[1]]
+            if pc.any(pc.is_null(col.filter(pa.array(np.isin(index, used))))).as_py():
                 raise LedgerError(f"event_footprints: slot {name!r} has no value in a row "
                                   "whose context uses it")
+    texts = _slot_texts(rows, sorted(names))
     parts: list[pa.Array] = []
     order: list[npt.NDArray[np.intp]] = []
     for j, k in enumerate(keys):
@@ -331,7 +341,10 @@ class EventFootprintBatch:
 
     def filter(self, keep: npt.ArrayLike) -> EventFootprintBatch:
         """The footprint rows where ``keep``, with the contexts they use."""
-        fp = self.footprints.filter(pa.array(np.asarray(keep, dtype=bool)))
+        mask = np.asarray(keep, dtype=bool)
+        if mask.all():
+            return self
+        fp = self.footprints.filter(pa.array(mask))
         used = pc.unique(fp.column("context_id"))
         return EventFootprintBatch(
             self.contexts.filter(pc.is_in(self.contexts.column("context_id"), value_set=used)),

@@ -66,6 +66,7 @@ __all__ = [
     "Problem",
     "TableSpec",
     "TotalRecord",
+    "ValidatedRows",
     "build_footprints",
     "canonical_json",
     "inputs_hash",
@@ -75,6 +76,7 @@ __all__ = [
     "json_string",
     "json_time",
     "validate_rows",
+    "validated",
 ]
 
 TS = pa.timestamp("us", tz="UTC")
@@ -361,6 +363,61 @@ def _column_from_rows(rows: Sequence[Mapping[str, Any]], name: str) -> pa.Array:
     return pa.array([r.get(name) for r in rows])
 
 
+#: The Arrow type a JSON value of each column kind arrives as (None: the column's own).
+_JSON_TYPE: dict[str, pa.DataType | None] = {
+    "float": None, "int": None, "string": None, "bool": None, "timestamp": pa.string()}
+
+
+@dataclass(frozen=True)
+class ValidatedRows:
+    """A table :func:`validate_rows` accepted for the table named ``spec_name``; made by
+    :func:`validated`.  A store given one does not validate it again (Arrow tables are
+    immutable, so it cannot have changed since)."""
+
+    spec_name: str
+    table: pa.Table
+
+
+def validated(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> ValidatedRows:
+    """:func:`validate_rows`, remembered: the result passes a store's validation as it is."""
+    return ValidatedRows(spec.name, validate_rows(spec, rows))
+
+
+_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, AttributeError,
+                      OverflowError, ValueError)
+
+
+def _typed_table(spec: TableSpec, rows: Sequence[Any]) -> pa.Table | None:
+    """The usual case, objects with known fields only: converted with the JSON types of the
+    fields given (no type inference, about twice as fast).  None when any value is not of
+    its field's type (or a field is unknown): the inferring path then names it."""
+    try:
+        present = set().union(*rows)
+        if not present <= set(spec.names):
+            return None
+        for c in spec.columns:
+            # Arrow would truncate 3.5 (and take true as 1) into an integer column
+            if c.kind == "int" and c.name in present and not {
+                    type(r.get(c.name)) for r in rows} <= {int, type(None)}:
+                return None
+        typed = pa.struct([pa.field(c.name, _JSON_TYPE[c.kind] or c.arrow)
+                           for c in spec.columns if c.name in present])
+        return pa.Table.from_struct_array(pa.array(rows, type=typed))
+    except _CONVERSION_ERRORS:
+        return None
+
+
+def _inferred_table(rows: Sequence[Any]) -> pa.Table | None:
+    """Rows as a table whose types Arrow infers; None when it cannot (mixed types, huge
+    integers, non-objects: the caller then goes column by column)."""
+    try:
+        # a struct array infers its fields from the keys of *every* row (from_pylist would
+        # look at the first row only and silently drop unknown keys of later rows)
+        return pa.Table.from_struct_array(pa.array(rows))
+    except _CONVERSION_ERRORS:
+        return None
+
+
 def _as_table(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> pa.Table:
     """Rows (list of dicts, e.g. decoded JSON) or an Arrow table, as an Arrow table."""
     if isinstance(rows, pa.Table):
@@ -371,14 +428,10 @@ def _as_table(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> 
     rows = list(rows)
     if not rows:
         return pa.table({})
-    try:
-        # a struct array infers its fields from the keys of *every* row (from_pylist would
-        # look at the first row only and silently drop unknown keys of later rows)
-        table = pa.Table.from_struct_array(pa.array(rows))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, AttributeError, OverflowError,
-            ValueError):
-        pass  # mixed types, huge integers or non-objects: build column by column below
-    else:
+    table = _typed_table(spec, rows)
+    if table is None:
+        table = _inferred_table(rows)
+    if table is not None:
         # Arrow turns true/false into 1.0/0.0 in a column of floats; JSON booleans are not
         # numbers, so look for them (a C-level map over the column, no per-row Python code)
         for col in spec.columns:
@@ -482,8 +535,11 @@ def _coerce(col: Column, arr: pa.ChunkedArray, n: int, row: str,
         return None
 
 
-def validate_rows(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> pa.Table:
+def validate_rows(spec: TableSpec,
+                  rows: pa.Table | Sequence[Mapping[str, Any]] | ValidatedRows) -> pa.Table:
     """Validate and normalise a batch for ``spec``; raise :class:`EventValidationError`.
+
+    A :class:`ValidatedRows` of ``spec`` (from :func:`validated`) is returned as it is.
 
     Checks, vectorised over the batch: known fields only; every required field present and
     non-null; strings non-empty (absent optional fields are null, never ``""``); types
@@ -492,6 +548,10 @@ def validate_rows(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]])
     choices (``kind``, ``basis``); a reading has ``cumulative_j`` or ``power_w``; an intensity
     range brackets its value.  Returns a table with exactly ``spec.arrow_schema``.
     """
+    if isinstance(rows, ValidatedRows):
+        if rows.spec_name == spec.name:
+            return rows.table
+        rows = rows.table
     table = _as_table(spec, rows)
     n = table.num_rows
     problems: list[Problem] = []
