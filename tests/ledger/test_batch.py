@@ -23,6 +23,7 @@ from infercarbon.ledger.schema import (
     EVENTS,
     EventValidationError,
     FootprintBatch,
+    Problem,
     build_footprints,
     canonical_json,
     json_number,
@@ -288,3 +289,13 @@ def test_typed_conversion_validates_as_inference_does(events: Events, field: str
     inferred = _inferred_table(evs)
     assert inferred is not None
     assert _outcome(EVENTS, typed) == _outcome(EVENTS, inferred)
+
+
+def test_validation_error_pickles_with_its_problems() -> None:
+    import pickle
+
+    err = EventValidationError("events", [Problem(1, "energy_j", "must not be negative")],
+                               more=3)
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.table, back.problems, back.more, back.field, str(back)) == (
+        err.table, err.problems, 3, "events[1].energy_j", str(err))

@@ -105,6 +105,7 @@ class EventValidationError(InputError):
     def __init__(self, table: str, problems: Sequence[Problem], *, more: int = 0) -> None:
         self.table = table
         self.problems = tuple(problems)
+        self.more = more
         first = self.problems[0]
         shown = "; ".join(f"{table}{p}" for p in self.problems[:20])
         extra = len(self.problems) - 20 + more
@@ -113,6 +114,15 @@ class EventValidationError(InputError):
             f"{len(self.problems) + more} invalid field(s), nothing written: {shown}{tail}",
             field=f"{table}[{first.index}].{first.field}",
         )
+
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # picklable with its problems (the default would call __init__ with the message)
+        return (_validation_error, (self.table, self.problems, self.more))
+
+
+def _validation_error(table: str, problems: Sequence[Problem], more: int) -> EventValidationError:
+    return EventValidationError(table, problems, more=more)
 
 
 class LedgerConflictError(LedgerError):

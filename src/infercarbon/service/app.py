@@ -41,16 +41,9 @@ from infercarbon.ledger.schema import (
 from infercarbon.service.auth import AuthError, KeyStore
 from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
+from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
 
-__all__ = ["ServiceState", "create_app"]
-
-
-class ForbiddenError(InputError):
-    """The key may not act for the tenant it asked for (HTTP 403)."""
-
-
-class PayloadTooLargeError(InputError):
-    """A batch over the configured limit (HTTP 413)."""
+__all__ = ["ForbiddenError", "PayloadTooLargeError", "ServiceState", "create_app"]
 
 
 @dataclass
