@@ -162,3 +162,25 @@ def test_footprint_of_another_calculator_resent_is_a_duplicate(
     assert store.count("event_footprints") == 2
     assert datetime(2026, 1, 1, tzinfo=UTC) < store.footprint(
         compact.footprints.column("footprint_id")[0].as_py()).computed_utc
+
+
+def test_audit_finds_a_tampered_compact_row(store: Store) -> None:
+    """Changing a stored input breaks its hash; changing a stored figure breaks the
+    recomputation: verify names both footprints (read page by page) and passes the rest."""
+    evs = [make_event(i) for i in range(8)]
+    table, batch = service_batch(evs)
+    store.append_events_with_footprints(table, batch)
+    ids = sorted(batch.footprints.column("footprint_id").to_pylist())
+    assert verify(store, _recompute, rel_tol=0.0).ok
+    store._exec("UPDATE event_footprints SET energy_j = energy_j * 2 WHERE footprint_id = %s",
+                [ids[1]])
+    store._exec("UPDATE event_footprints SET location_g = location_g + 1 "
+                "WHERE footprint_id = %s", [ids[5]])
+    rep = verify(store, _recompute, rel_tol=0.0)
+    assert rep.checked == 8 and set(rep.failed_ids) == {ids[1], ids[5]}
+    fields = {(m.footprint_id, m.field) for m in rep.mismatches}
+    assert (ids[1], "inputs_hash") in fields
+    assert (ids[5], "line_items.operational_location.emissions_g") in fields
+    assert (ids[5], "totals.location.value_g") in fields
+    # the per-id path agrees
+    assert not verify(store, _recompute, footprint_ids=[ids[5]], rel_tol=0.0).ok

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from infercarbon.errors import InfercarbonError, InputError, LedgerIntegrityError
 from infercarbon.ledger.base import Store
-from infercarbon.ledger.schema import FootprintFigures, inputs_hash
+from infercarbon.ledger.schema import FootprintFigures, FootprintRecord, inputs_hash
 
 __all__ = ["Mismatch", "Recompute", "VerifyReport", "show", "verify"]
 
@@ -137,14 +137,20 @@ def verify(store: Store, recompute: Recompute, *, tenant: str | None = None,
     """
     if not (0.0 <= rel_tol < 1.0):
         raise InputError(f"must be in [0, 1), got {rel_tol!r}", field="rel_tol")
-    ids = (list(footprint_ids) if footprint_ids is not None
-           else store.footprint_ids(tenant=tenant))
+    records: Iterable[FootprintRecord]
+    if footprint_ids is not None:
+        ids = list(footprint_ids)
+        records = (store.footprint(fid, tenant=tenant) for fid in ids)
+    else:  # every footprint: read a page at a time
+        records = store.iter_footprints(tenant=tenant)
+    checked = 0
     verified: list[str] = []
     mismatches: list[Mismatch] = []
     errors: list[tuple[str, str]] = []
     failed: list[str] = []
-    for fid in ids:
-        rec = store.footprint(fid, tenant=tenant)
+    for rec in records:
+        checked += 1
+        fid = rec.footprint_id
         h = inputs_hash(rec.inputs, rec.factor_versions)
         if h != rec.inputs_hash:
             mismatches.append(Mismatch(fid, "inputs_hash", rec.inputs_hash, h))
@@ -162,7 +168,7 @@ def verify(store: Store, recompute: Recompute, *, tenant: str | None = None,
             failed.append(fid)
         else:
             verified.append(fid)
-    return VerifyReport(len(ids), tuple(verified), tuple(mismatches), tuple(errors), rel_tol,
+    return VerifyReport(checked, tuple(verified), tuple(mismatches), tuple(errors), rel_tol,
                         tuple(failed))
 
 

@@ -88,6 +88,7 @@ __all__ = [
     "build_event_footprints",
     "make_template",
     "record_from_compact",
+    "records_from_compact",
     "render_inputs",
     "slot",
     "view_sql",
@@ -499,12 +500,16 @@ def build_event_footprints(
 
 # ------------------------------------------------------------------------------- read
 def record_from_compact(row: Mapping[str, Any], context: Mapping[str, Any],
-                        items: Sequence[Mapping[str, Any]]) -> FootprintRecord:
+                        items: Sequence[Mapping[str, Any]], *,
+                        inputs_text: str | None = None) -> FootprintRecord:
     """The :class:`FootprintRecord` of one ``event_footprints`` row (with ``ingested_utc``),
-    its context row and its context's items (in position order)."""
-    one = pa.Table.from_pylist([{k: row[k] for k in EVENT_FOOTPRINTS.names}],
-                               schema=EVENT_FOOTPRINTS.arrow_schema)
-    text = render_inputs(one, {context["context_id"]: context["inputs_template"]})[0].as_py()
+    its context row and its context's items (in position order).  ``inputs_text``: the row's
+    rendered inputs when the caller rendered a whole page at once (:func:`records_from_compact`)."""
+    text = inputs_text
+    if text is None:
+        one = pa.Table.from_pylist([{k: row[k] for k in EVENT_FOOTPRINTS.names}],
+                                   schema=EVENT_FOOTPRINTS.arrow_schema)
+        text = render_inputs(one, {context["context_id"]: context["inputs_template"]})[0].as_py()
     lines: list[LineItemRecord] = []
     totals: dict[str, TotalRecord] = {}
     for it in items:
@@ -529,6 +534,20 @@ def record_from_compact(row: Mapping[str, Any], context: Mapping[str, Any],
         figures=FootprintFigures(energy_j=row["energy_j"], line_items=tuple(lines),
                                  totals=totals),
         supersedes=None, ingested_utc=row.get("ingested_utc"))
+
+
+def records_from_compact(rows: pa.Table, contexts: pa.Table,
+                         items: pa.Table) -> list[FootprintRecord]:
+    """The records of a page of ``event_footprints`` rows (with ``ingested_utc``), given every
+    context they use and those contexts' items: inputs rendered for the page at once."""
+    by_ctx = {r["context_id"]: r for r in contexts.to_pylist()}
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for it in items.sort_by([("context_id", "ascending"), ("position", "ascending")]).to_pylist():
+        lines.setdefault(it["context_id"], []).append(it)
+    texts = render_inputs(rows, {k: c["inputs_template"] for k, c in by_ctx.items()}).to_pylist()
+    return [record_from_compact(r, by_ctx[r["context_id"]], lines.get(r["context_id"], []),
+                                inputs_text=t)
+            for r, t in zip(rows.to_pylist(), texts, strict=True)]
 
 
 def compact_footprint_rows(rows: pa.Table, templates: Mapping[str, str],

@@ -19,7 +19,10 @@ joules, watts, grams or g/kWh as its name says):
 ``footprints`` (+ ``footprint_items``, ``footprint_totals``)
     a computed footprint: its subject (an ``event_id`` or an ``aggregate_key``), the inputs it
     was computed from as canonical JSON, the versions of the factors and data used, the SHA-256
-    of both (:func:`inputs_hash`), its line items and totals, and ``supersedes``.
+    of both (:func:`inputs_hash`), its line items and totals, and ``supersedes``.  The
+    service's per-event footprints are stored in a compact layout instead (shared context
+    once, numbers per event: :mod:`infercarbon.ledger.compact`); the store's ``all_*``
+    views and read methods show both layouts as this one.
 
 Validation is vectorised over a whole batch (pyarrow compute, no Python loop per event) and
 reports every problem with the row index and field, e.g. ``events[3].energy_j``.

@@ -26,9 +26,12 @@ energy is taken as given (its ``attribution_method`` says how it was obtained).
 
 Each event's footprint is stored as a ledger footprint whose ``inputs`` hold everything
 :func:`figures_from_inputs` needs, so ``audit verify`` recomputes the same numbers from the
-stored inputs alone.  Ingest builds them column by column (:func:`footprint_batch`, Arrow
-tables, no Python object per event); :func:`footprint_records` builds the same records one
-:class:`~infercarbon.ledger.schema.FootprintRecord` at a time (a test pins that both agree).
+stored inputs alone.  Ingest stores them in the ledger's compact layout
+(:func:`footprint_batch`: one context per region group, :func:`footprint_contexts`, and one
+row of numbers per event, built column by column; see :mod:`infercarbon.ledger.compact`);
+:func:`footprint_records` builds the same records one
+:class:`~infercarbon.ledger.schema.FootprintRecord` at a time for the general layout (a test
+pins that both give the same ids, inputs, hashes and figures).
 """
 
 from __future__ import annotations
