@@ -268,6 +268,9 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         deadline = time.monotonic() + a.duration_s
         results: list[dict[str, Any]] = []
         t0 = time.perf_counter()
+        me = psutil.Process()
+        cpu0 = me.cpu_times()
+        server_cpu0 = psutil.Process(server.pid).cpu_times()
         if a.processes:
             ctx = mp.get_context("spawn")
             budget = ctx.Value("i", a.max_requests)
@@ -296,6 +299,17 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                 t.join()
             results = out
         wall = time.perf_counter() - t0
+        cpu1 = me.cpu_times()
+        server_cpu1 = psutil.Process(server.pid).cpu_times()
+        # CPU seconds the load generator and the server used during the run: on a machine
+        # this small the client competes with the server for the same cores
+        cpu_s = {
+            "client": round(sum(getattr(cpu1, f) - getattr(cpu0, f)
+                                for f in ("user", "system", "children_user",
+                                          "children_system")), 2),
+            "server": round((server_cpu1.user - server_cpu0.user)
+                            + (server_cpu1.system - server_cpu0.system), 2),
+        }
         time.sleep(a.sample_s * 2)  # a few samples after the load stops
         sampler.halt.set()
         sampler.join()
@@ -322,6 +336,9 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                    "server_cpus": a.server_cpus or "unpinned",
                    "machine_cpus": os.cpu_count(), "loadavg_before": os.getloadavg()},
         "requests": len(lat), "events_inserted": inserted, "wall_s": round(wall, 2),
+        "cpu_s": cpu_s,
+        "server_cpu_us_per_event": (round(cpu_s["server"] / inserted * 1e6, 2)
+                                    if inserted else None),
         "events_per_s": round(inserted / wall) if wall else 0,
         "requests_per_s": round(len(lat) / wall, 2) if wall else 0,
         "latency_s": {"p50": round(float(pct[0]), 4), "p95": round(float(pct[1]), 4),
@@ -351,6 +368,8 @@ def table(r: dict[str, Any]) -> str:
         f"{s.get('rss_start_mb', 0):>8} {s.get('rss_end_mb', 0):>8} {s.get('rss_max_mb', 0):>7} "
         f"{s.get('rss_second_half_slope_mb_per_min', 0):>7} "
         f"{s.get('server_cpu_mean_pct', 0):>6} {r['errors'] or '-'}",
+        f"CPU during the run: server {r['cpu_s']['server']} s "
+        f"({r['server_cpu_us_per_event']} us/event), load generator {r['cpu_s']['client']} s",
         f"target >= {TARGET_EVENTS_PER_S} events/s at p99 < {TARGET_P99_S * 1e3:g} ms: "
         + ("met" if r["target"]["met"] else "NOT met"),
     ]

@@ -185,3 +185,28 @@ def test_memory_limit(tmp_path: Path, path: str, given_: str | None,
 def test_bad_memory_limit_is_a_ledger_error(tmp_path: Path) -> None:
     with pytest.raises(LedgerError, match="cannot open"):
         DuckDBStore(tmp_path / "m.duckdb", memory_limit="lots")
+
+
+def test_writes_run_on_write_threads_reads_on_every_core(tmp_path: Path) -> None:
+    with DuckDBStore(tmp_path / "t.duckdb", write_threads=1) as store:
+        cores = store._read_threads
+        table, batch = service_batch([make_event(i, tenant="t") for i in range(4)])
+        seen: list[str] = []
+        original = store._insert_all
+
+        def spy(spec, stage):  # type: ignore[no-untyped-def]
+            seen.append(store._con.execute("SELECT current_setting('threads')").fetchone()[0])
+            return original(spec, stage)
+
+        store._insert_all = spy  # type: ignore[method-assign]
+        store.append_events_with_footprints(table, batch)
+        assert seen and set(seen) == {1}
+        assert _setting_threads(store) == cores  # a read turns every core back on
+    with pytest.raises(LedgerError, match="write_threads"):
+        DuckDBStore(tmp_path / "u.duckdb", write_threads=0)
+
+
+def _setting_threads(store: Store) -> int:
+    t = store.query_arrow("SELECT current_setting('threads')", [],
+                          pa.schema([pa.field("v", pa.int64())]))
+    return int(t.column("v")[0].as_py())

@@ -73,6 +73,14 @@ class DuckDBStore(SqlStore):
         keys under a 100MB limit with checkpoints, out of memory at 1.4M without).
         ``None`` keeps DuckDB's default, as ``"auto"`` does for ``":memory:"`` (all of its
         data lives in memory).
+    write_threads : int or None
+        Threads DuckDB runs an append's transaction on; reads use DuckDB's default (one per
+        core).  The setting changes only when the store turns from writing to reading or
+        back (~0.2 ms each), so sustained ingest never switches.  An append inserts one
+        batch: more threads mostly compete with the Python thread that feeds them (measured
+        on 2 cores, 1,000-event batches over HTTP: 1 thread 25 us of server CPU per event
+        and 37k events/s, DuckDB's 2 threads 28 us and 33-34k; 2 clients 29-30 vs 33-34 us).
+        ``None``: DuckDB's default for writes too.
     """
 
     dialect = "duckdb"
@@ -87,7 +95,7 @@ class DuckDBStore(SqlStore):
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock = system_clock,
                  checkpoint_threshold: str = "256MB",
-                 memory_limit: str | None = "auto") -> None:
+                 memory_limit: str | None = "auto", write_threads: int | None = 1) -> None:
         super().__init__(clock)
         self.path = str(path)
         self.url = self.path
@@ -103,8 +111,14 @@ class DuckDBStore(SqlStore):
                 memory_limit = None if self.path == ":memory:" else DEFAULT_MEMORY_LIMIT
             if memory_limit is not None:
                 self._con.execute("SET memory_limit = ?", [memory_limit])
+            row = self._con.execute("SELECT current_setting('threads')").fetchone()
+            self._read_threads = int(row[0]) if row else 1
         except duckdb.Error as exc:
             raise LedgerError(f"cannot open the DuckDB ledger {self.path}: {exc}") from exc
+        if write_threads is not None and write_threads < 1:
+            raise LedgerError(f"write_threads {write_threads}: must be at least 1")
+        self._write_threads = write_threads or self._read_threads
+        self._threads = self._read_threads
         self._in_tx = False
         self._create_schema()
 
@@ -113,12 +127,23 @@ class DuckDBStore(SqlStore):
             self._con.close()
 
     # ---------------------------------------------------------------- primitives
+    def _use_threads(self, n: int) -> None:
+        """DuckDB's thread count for what comes next (changed only when it differs)."""
+        if n != self._threads:
+            self._con.execute(f"SET threads = {int(n)}")
+            self._threads = n
+
+    def _reading(self) -> None:
+        if not self._in_tx:
+            self._use_threads(self._read_threads)
+
     @contextmanager
     def _tx(self) -> Iterator[None]:
         with self._lock:
             if self._in_tx:
                 raise LedgerError("nested ledger transaction")
             try:
+                self._use_threads(self._write_threads)
                 self._con.execute("BEGIN TRANSACTION")
             except duckdb.Error as exc:
                 raise LedgerError(f"{self.path}: cannot begin a transaction: {exc}") from exc
@@ -145,6 +170,7 @@ class DuckDBStore(SqlStore):
 
     def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
+            self._reading()
             rows: list[tuple[Any, ...]] = self._con.execute(_q(sql), list(params)).fetchall()
         except duckdb.Error as exc:
             raise LedgerError(f"{self.path}: query failed: {exc}") from exc
@@ -152,6 +178,7 @@ class DuckDBStore(SqlStore):
 
     def _arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
         try:
+            self._reading()
             table = _to_arrow(self._con.sql(_q(sql), params=list(params)))
         except duckdb.Error as exc:
             raise LedgerError(f"{self.path}: query failed: {exc}") from exc
@@ -160,6 +187,7 @@ class DuckDBStore(SqlStore):
     def _batches(self, sql: str, params: Sequence[Any], schema: pa.Schema,
                  batch_rows: int) -> Iterator[pa.RecordBatch]:
         try:
+            self._reading()
             rel = self._con.sql(_q(sql), params=list(params))
             reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(batch_rows)
         except duckdb.Error as exc:
