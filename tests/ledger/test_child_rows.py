@@ -192,13 +192,13 @@ def test_writes_run_on_write_threads_reads_on_every_core(tmp_path: Path) -> None
         cores = store._read_threads
         table, batch = service_batch([make_event(i, tenant="t") for i in range(4)])
         seen: list[str] = []
-        original = store._insert_all
+        original = store._insert_rows
 
-        def spy(spec, stage):  # type: ignore[no-untyped-def]
+        def spy(spec, rows):  # type: ignore[no-untyped-def]
             seen.append(store._con.execute("SELECT current_setting('threads')").fetchone()[0])
-            return original(spec, stage)
+            return original(spec, rows)
 
-        store._insert_all = spy  # type: ignore[method-assign]
+        store._insert_rows = spy  # type: ignore[method-assign]
         store.append_events_with_footprints(table, batch)
         assert seen and set(seen) == {1}
         assert _setting_threads(store) == cores  # a read turns every core back on

@@ -66,12 +66,12 @@ def test_ingest_is_one_transaction(env, h, monkeypatch):
 
     store = env.store
 
-    def broken(spec, stage):
+    def broken(spec, rows):
         if spec.name == "event_footprints":
             raise LedgerError("disk full (simulated)")
-        return type(store)._insert_all(store, spec, stage)
+        return type(store)._insert_rows(store, spec, rows)
 
-    monkeypatch.setattr(store, "_insert_all", broken)
+    monkeypatch.setattr(store, "_insert_rows", broken)
     r = env.client.post("/v1/events", json=[h.event(i) for i in range(8)], headers=env.acme)
     assert r.status_code == 503
     assert store.count("events") == 0 and store.count("footprints") == 0

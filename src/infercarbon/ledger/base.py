@@ -219,6 +219,16 @@ class SqlStore(ABC):
     def _insert_all(self, spec: TableSpec, stage: str) -> int:
         """Insert every staged row (their keys are new: a stored key is a conflict error)."""
 
+    def _insert_rows(self, spec: TableSpec, rows: pa.Table) -> int:
+        """Insert ``rows`` (``spec.stored_schema``) whose keys are new, inside the tx (a
+        stored key is a KeyTakenError).  Stages them; a backend may do it more directly."""
+        stage = f"stage_{spec.name}"
+        self._stage(stage, spec, rows)
+        try:
+            return self._insert_all(spec, stage)
+        finally:
+            self._unstage(stage)
+
     @abstractmethod
     def _insert_new_returning(self, spec: TableSpec, stage: str) -> list[str]:
         """Insert the staged rows whose (single-column) key is not stored yet; return the
@@ -550,11 +560,7 @@ class SqlStore(ABC):
         """One transaction of plain inserts for events that are all new (no corrections);
         raises KeyTakenError (and writes nothing) when one is stored already."""
         with self._tx():
-            self._stage("stage_events", EVENTS, self._stamp(EVENTS, ev))
-            try:
-                self._insert_all(EVENTS, "stage_events")
-            finally:
-                self._unstage("stage_events")
+            self._insert_rows(EVENTS, self._stamp(EVENTS, ev))
             if isinstance(footprints, EventFootprintBatch):
                 return self._insert_compact(footprints, fresh)
             return self._insert_new_footprints(footprints)
@@ -635,12 +641,8 @@ class SqlStore(ABC):
                     self._insert_all(CONTEXT_ITEMS, "stage_context_items")
                 finally:
                     self._unstage("stage_context_items")
-        self._stage("stage_event_footprints", EVENT_FOOTPRINTS,
-                    self._stamp(EVENT_FOOTPRINTS, batch.footprints))
-        try:
-            return self._insert_all(EVENT_FOOTPRINTS, "stage_event_footprints")
-        finally:
-            self._unstage("stage_event_footprints")
+        return self._insert_rows(EVENT_FOOTPRINTS,
+                                 self._stamp(EVENT_FOOTPRINTS, batch.footprints))
 
     def _write_compact(self, batch: EventFootprintBatch, fresh: set[str]) -> int:
         """Inside a transaction: compact footprints of stored events, with the checks of
