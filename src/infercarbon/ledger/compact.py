@@ -284,20 +284,36 @@ def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
                 raise LedgerError(f"event_footprints: slot {name!r} has no value in a row "
                                   "whose context uses it")
     texts = _slot_texts(rows, sorted(names))
+    # contexts whose templates have the same slots in the same order (usually all of a
+    # batch's) are joined together: the texts between slots are taken per row by context
+    parsed = {k: _pieces(templates[k]) for k in keys}
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for j, k in enumerate(keys):
+        groups.setdefault(tuple(parsed[k][1]), []).append(j)
     parts: list[pa.Array] = []
     order: list[npt.NDArray[np.intp]] = []
-    for j, k in enumerate(keys):
-        idx = np.flatnonzero(index == j)
-        take = pa.array(idx)
-        between, slots_ = _pieces(templates[k])
-        args: list[Any] = [between[0]]
-        for s, t in zip(slots_, between[1:], strict=True):
-            args += [texts[s].take(take), t]
-        if not slots_:
-            parts.append(pa.array([between[0]] * len(idx), pa.string()))
+    for slots_, members in groups.items():
+        if len(groups) == 1:
+            idx, local = np.arange(n), index
         else:
+            idx = np.flatnonzero(np.isin(index, members))
+            local = index[idx]
+        code = np.full(len(keys), -1, dtype=np.intp)
+        code[members] = np.arange(len(members))
+        pick = pa.array(code[local])
+        between = [pa.array([parsed[keys[j]][0][i] for j in members], pa.string()).take(pick)
+                   for i in range(len(slots_) + 1)]
+        if not slots_:
+            parts.append(between[0])
+        else:
+            rows_ = None if len(groups) == 1 else pa.array(idx)
+            args: list[Any] = [between[0]]
+            for i, s_ in enumerate(slots_):
+                args += [texts[s_] if rows_ is None else texts[s_].take(rows_), between[i + 1]]
             parts.append(pc.binary_join_element_wise(*args, ""))
         order.append(idx)
+    if len(parts) == 1:
+        return parts[0]
     joined = pa.concat_arrays(parts)
     inverse = np.empty(n, dtype=np.intp)
     inverse[np.concatenate(order)] = np.arange(n)

@@ -346,32 +346,43 @@ def footprint_contexts(fps: EventFootprints, config: AccountingConfig) -> list[F
     factor versions, and the three line items' labels, sources and scopes."""
     out = []
     for g, rid in enumerate(fps.group_region_id):
-        versions = {"calculator": CALCULATOR, "pue": config.pue_source}
-        signals: dict[str, Any] = {}
-        items = []
-        for kind in KINDS:
-            p = fps.group_provenance[kind][g]
-            scope = _scope(config.operating_model, kind)
-            if p is None:
-                items.append(ContextItem(f"operational_{kind}", kind,
-                                         f"excluded: no {kind} signal for the region", scope,
-                                         False, False, "-"))
-                continue
-            versions[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
-            signals[kind] = {"value": slot(f"{kind}.value"), "low": slot(f"{kind}.low"),
-                             "high": slot(f"{kind}.high"), "source": p["source"],
-                             "label": p["label"], "method": p["method"]}
-            items.append(ContextItem(f"operational_{kind}", kind, str(p.get("label") or "cited"),
-                                     scope, kind != "marginal", True, "energy: ",
-                                     f"; intensity: {p['source']}"))
-        inputs = {"event_id": slot("event_id"), "energy_j": slot("energy_j"),
-                  "pue": config.pue, "operating_model": config.operating_model,
-                  "td_loss_frac": config.td_loss_frac, "region": rid,
-                  "attribution_method": slot("attribution_method"),
-                  "start_utc": slot("start_utc"), "end_utc": slot("end_utc"),
-                  "intensity_g_per_kwh": signals}
-        out.append(FootprintContext(CALCULATOR, versions, inputs, tuple(items)))
+        prov = tuple((kind, None if p is None else tuple(sorted(p.items())))
+                     for kind in KINDS for p in (fps.group_provenance[kind][g],))
+        out.append(_context(config.pue, config.pue_source, config.td_loss_frac,
+                            config.operating_model, rid, prov))
     return out
+
+
+@lru_cache(maxsize=1024)
+def _context(pue: float, pue_source: str, td_loss_frac: float, operating_model: str,
+             rid: str, prov: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...]
+             ) -> FootprintContext:
+    """One context (cached: a service builds the same few for every batch)."""
+    versions = {"calculator": CALCULATOR, "pue": pue_source}
+    signals: dict[str, Any] = {}
+    items = []
+    for kind, pairs in prov:
+        scope = _scope(operating_model, kind)
+        if pairs is None:
+            items.append(ContextItem(f"operational_{kind}", kind,
+                                     f"excluded: no {kind} signal for the region", scope,
+                                     False, False, "-"))
+            continue
+        p = dict(pairs)
+        versions[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
+        signals[kind] = {"value": slot(f"{kind}.value"), "low": slot(f"{kind}.low"),
+                         "high": slot(f"{kind}.high"), "source": p["source"],
+                         "label": p["label"], "method": p["method"]}
+        items.append(ContextItem(f"operational_{kind}", kind, str(p.get("label") or "cited"),
+                                 scope, kind != "marginal", True, "energy: ",
+                                 f"; intensity: {p['source']}"))
+    inputs = {"event_id": slot("event_id"), "energy_j": slot("energy_j"),
+              "pue": pue, "operating_model": operating_model,
+              "td_loss_frac": td_loss_frac, "region": rid,
+              "attribution_method": slot("attribution_method"),
+              "start_utc": slot("start_utc"), "end_utc": slot("end_utc"),
+              "intensity_g_per_kwh": signals}
+    return FootprintContext(CALCULATOR, versions, inputs, tuple(items))
 
 
 def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
