@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -43,28 +45,33 @@ class Metrics:
 
     def observe(
         self,
-        service: Sequence[str],
-        model: Sequence[str],
+        service: Sequence[str] | pa.Array | pa.ChunkedArray,
+        model: Sequence[str] | pa.Array | pa.ChunkedArray,
         energy_j: npt.NDArray[np.float64],
         co2e_g: Mapping[str, npt.NDArray[np.float64]],
     ) -> None:
         """Add accepted events (arrays aligned with ``service`` and ``model``).
 
-        Sums per (service, model) group with numpy, then one counter increment per group.
-        A kind whose array holds NaN for an event (no signal) adds nothing for that event.
+        Sums per (service, model) group with numpy (groups found by Arrow's dictionary
+        encoding), then one counter increment per group.  A kind whose array holds NaN for an
+        event (no signal) adds nothing for that event.
         """
         if len(service) == 0:
             return
-        keys = np.char.add(np.char.add(np.asarray(service, dtype=str), "\x1f"),
-                           np.asarray(model, dtype=str))
-        uniq, inv = np.unique(keys, return_inverse=True)
+        keys = pc.binary_join_element_wise(pa.array(service, pa.string()) if not isinstance(
+            service, pa.Array | pa.ChunkedArray) else service, pa.array(model, pa.string())
+            if not isinstance(model, pa.Array | pa.ChunkedArray) else model, "\x1f")
+        codes = (keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+                 ).dictionary_encode()
+        uniq = codes.dictionary.to_pylist()
+        inv = np.asarray(codes.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
         e = np.bincount(inv, weights=energy_j, minlength=len(uniq))
         n = np.bincount(inv, minlength=len(uniq))
         # a kind without a signal for any event of a group adds no series for that group
         sums = {k: (np.bincount(inv, weights=np.nan_to_num(v, nan=0.0), minlength=len(uniq)),
                     np.bincount(inv, weights=np.isfinite(v), minlength=len(uniq)))
                 for k, v in co2e_g.items() if k in _KINDS}
-        for i, key in enumerate(uniq.tolist()):
+        for i, key in enumerate(uniq):
             svc, _, mdl = key.partition("\x1f")
             self.energy.labels(svc, mdl).inc(float(e[i]))
             self.events.labels(svc, mdl).inc(float(n[i]))

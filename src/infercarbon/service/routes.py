@@ -180,8 +180,8 @@ def commit(state: ServiceState, prepared: Prepared | None) -> dict[str, int]:
     if written.any():
         idx = pa.array(np.flatnonzero(written))
         energy = np.asarray(table.column("energy_j").to_numpy(), dtype=float)[written]
-        state.metrics.observe(table.column("service").take(idx).to_pylist(),
-                              table.column("model").take(idx).to_pylist(), energy,
+        state.metrics.observe(table.column("service").take(idx),
+                              table.column("model").take(idx), energy,
                               {k: v[written] for k, v in prepared.co2e_g.items()})
     ev = res.events
     return {"received": ev.received, "accepted": ev.received, "inserted": ev.inserted,
