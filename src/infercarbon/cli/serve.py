@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -55,6 +56,13 @@ def run_server(
                          price_per_kwh=price_per_kwh, metrics_public=metrics_public)
         typer.echo(f"infercarbon: ledger {store.url} ({store.dialect}); "
                    f"dashboard http://{host}:{port}/", err=True)
+        # the objects of start-up (modules, the app, reference data) live as long as the
+        # process: moved out of the collector's reach, a full collection under ingest scans
+        # far fewer (measured in-process: 72 -> 30 ms per full collection, about one per
+        # 100 batches of 1,750 events, i.e. the p99; three paired HTTP runs: p99 44-57 ms
+        # frozen vs 54-65 ms not)
+        gc.collect()
+        gc.freeze()
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         store.close()
