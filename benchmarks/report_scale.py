@@ -1,8 +1,10 @@
 """How long `infercarbon report` takes on a ledger of N event footprints (DuckDB).
 
 Builds a throwaway ledger of N events (4 services, 3 regions, 3 tenants, 3 months) with the
-service calculator's footprints, then times ``build_report`` and each rendering.  Prints JSON
-and a table.  Usage: ``python benchmarks/report_scale.py [N ...]`` (default 10000 100000).
+service calculator's footprints, then times ``build_report`` and each rendering, with the
+footprints stored in each ledger layout (compact: what ingest writes; general: one record
+each).  Prints JSON and a table.  Usage: ``python benchmarks/report_scale.py [N ...]``
+(default 10000 100000).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from infercarbon.service.footprints import (
     AccountingConfig,
     SignalBook,
     compute_footprints,
+    footprint_batch,
     footprint_records,
 )
 
 
-def build(path: Path, n: int) -> float:
+def build(path: Path, n: int, layout: str) -> float:
     rng = np.random.default_rng(0)
     t0 = datetime(2026, 7, 1, tzinfo=UTC)
     start = [t0 + timedelta(seconds=float(s)) for s in rng.uniform(0, 91 * 86_400, n)]
@@ -53,17 +56,20 @@ def build(path: Path, n: int) -> float:
     for i in range(0, n, step):
         part = table.slice(i, step)
         fps = compute_footprints(part, cfg, SignalBook())
-        store.append_footprints(footprint_records(part, fps, cfg, computed_utc=t0))
+        if layout == "compact":
+            store.append_footprint_table(footprint_batch(part, fps, cfg, computed_utc=t0))
+        else:
+            store.append_footprints(footprint_records(part, fps, cfg, computed_utc=t0))
     store.close()
     return time.perf_counter() - t
 
 
 def main(sizes: list[int]) -> None:
     results = []
-    for n in sizes:
+    for n, layout in ((n, layout) for n in sizes for layout in ("compact", "general")):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "bench.duckdb"
-            build_s = build(path, n)
+            build_s = build(path, n, layout)
             store = DuckDBStore(path)
             t = time.perf_counter()
             rep = build_report(store, parse_period("2026-Q3"),
@@ -76,12 +82,14 @@ def main(sizes: list[int]) -> None:
                 text = render(rep, fmt)
                 times[f"render_{fmt}_s"] = round(time.perf_counter() - t, 4)
                 times[f"{fmt}_bytes"] = len(text)
-            results.append({"events": n, "ledger_build_s": round(build_s, 2),
+            results.append({"events": n, "layout": layout, "ledger_build_s": round(build_s, 2),
                             "build_report_s": round(report_s, 3), **times})
     print(json.dumps(results, indent=2))
-    print(f"{'events':>10} {'build_report_s':>15} {'html_s':>8} {'csv_s':>8} {'json_s':>8}")
+    print(f"{'events':>10} {'layout':>8} {'build_report_s':>15} {'html_s':>8} {'csv_s':>8} "
+          f"{'json_s':>8}")
     for r in results:
-        print(f"{r['events']:>10} {r['build_report_s']:>15} {r['render_html_s']:>8} "
+        print(f"{r['events']:>10} {r['layout']:>8} {r['build_report_s']:>15} "
+              f"{r['render_html_s']:>8} "
               f"{r['render_csv_s']:>8} {r['render_json_s']:>8}")
 
 

@@ -86,6 +86,7 @@ __all__ = [
     "EventFootprintBatch",
     "FootprintContext",
     "build_event_footprints",
+    "inputs_sql",
     "make_template",
     "record_from_compact",
     "records_from_compact",
@@ -590,14 +591,12 @@ def compact_footprint_rows(rows: pa.Table, templates: Mapping[str, str],
 
 
 # ------------------------------------------------------------------------------- views
-def view_sql(dialect: str) -> list[str]:
-    """``CREATE OR REPLACE VIEW`` statements for ``all_footprints``, ``all_footprint_items``,
-    ``all_footprint_totals`` and ``all_footprint_bases`` (one row per footprint, its totals by
-    basis as columns): the general tables and the compact rows as one.
+_PER_EVENT_SLOTS = ("event_id", "energy_j", "attribution_method", "start_utc", "end_utc")
 
-    In ``all_footprints`` a compact row's ``inputs_json`` is rendered by SQL from its
-    template (the same values; number layout may differ from canonical JSON, so hashes are
-    checked on :func:`render_inputs`, never on this text) and its ``record_hash`` is null."""
+
+def _sql_encoders(dialect: str) -> tuple[dict[str, Any], str]:
+    """SQL expressions writing a column as JSON text (number, string, time), and the
+    dialect's text type."""
     if dialect == "duckdb":
         def num(x: str) -> str:
             return f"coalesce(CAST({x} AS VARCHAR), 'null')"
@@ -608,22 +607,44 @@ def view_sql(dialect: str) -> list[str]:
         def tim(x: str) -> str:
             return (f"coalesce('\"' || replace(strftime({x} AT TIME ZONE 'UTC', "
                     f"'%Y-%m-%dT%H:%M:%S.%f'), '.000000', '') || 'Z\"', 'null')")
-        vc = "VARCHAR"
-    else:
-        def num(x: str) -> str:
-            return f"coalesce(CAST({x} AS TEXT), 'null')"
+        return {"number": num, "string": txt, "time": tim}, "VARCHAR"
 
-        def txt(x: str) -> str:
-            return f"coalesce(CAST(to_json({x}) AS TEXT), 'null')"
+    def num_pg(x: str) -> str:
+        return f"coalesce(CAST({x} AS TEXT), 'null')"
 
-        def tim(x: str) -> str:
-            return (f"coalesce('\"' || replace(to_char({x} AT TIME ZONE 'UTC', "
-                    "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || 'Z\"', 'null')")
-        vc = "TEXT"
-    enc = {"number": num, "string": txt, "time": tim}
-    inputs = "c.inputs_template"
+    def txt_pg(x: str) -> str:
+        return f"coalesce(CAST(to_json({x}) AS TEXT), 'null')"
+
+    def tim_pg(x: str) -> str:
+        return (f"coalesce('\"' || replace(to_char({x} AT TIME ZONE 'UTC', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || 'Z\"', 'null')")
+    return {"number": num_pg, "string": txt_pg, "time": tim_pg}, "TEXT"
+
+
+def inputs_sql(dialect: str, *, per_event: bool = True) -> str:
+    """SQL rendering a compact row's inputs (``ef`` = event_footprints, ``c`` = its context)
+    as JSON for SQL readers: the same values as :func:`render_inputs`, number layout aside.
+    With ``per_event=False`` the per-event values (id, energy, times, attribution method)
+    are written as null: what is left is the row's factors (configuration and grid signal),
+    which many rows share, so a reader can group by it."""
+    enc, _ = _sql_encoders(dialect)
+    out = "c.inputs_template"
     for name, (col, how) in SLOTS.items():
-        inputs = f"replace({inputs}, '\"\\u0001{name}\"', {enc[how]('ef.' + col)})"
+        value = enc[how]("ef." + col) if per_event or name not in _PER_EVENT_SLOTS else "'null'"
+        out = f"replace({out}, '\"\\u0001{name}\"', {value})"
+    return out
+
+
+def view_sql(dialect: str) -> list[str]:
+    """``CREATE OR REPLACE VIEW`` statements for ``all_footprints``, ``all_footprint_items``,
+    ``all_footprint_totals`` and ``all_footprint_bases`` (one row per footprint, its totals by
+    basis as columns): the general tables and the compact rows as one.
+
+    In ``all_footprints`` a compact row's ``inputs_json`` is rendered by SQL from its
+    template (the same values; number layout may differ from canonical JSON, so hashes are
+    checked on :func:`render_inputs`, never on this text) and its ``record_hash`` is null."""
+    _, vc = _sql_encoders(dialect)
+    inputs = inputs_sql(dialect)
     fp_cols = ("footprint_id, tenant, event_id, aggregate_key, period_start_utc, "
                "period_end_utc, computed_utc, calculator, energy_j, factor_versions_json, "
                "inputs_json, inputs_hash, record_hash, supersedes, ingested_utc")

@@ -28,6 +28,7 @@ import pyarrow as pa
 from infercarbon.errors import DataError
 from infercarbon.ledger import Store
 from infercarbon.ledger.base import LIVE_EVENT
+from infercarbon.ledger.compact import inputs_sql
 from infercarbon.ledger.schema import TS
 from infercarbon.report.period import Period
 
@@ -116,7 +117,7 @@ _FACTOR_SCHEMA = pa.schema([
 _VERSION_SCHEMA = pa.schema([("calculator", _S), ("factor_versions_json", _S),
                              ("footprints", _I)])
 _PAGE_SCHEMA = pa.schema([("footprint_id", _S), ("calculator", _S),
-                          ("factor_versions_json", _S), ("inputs_json", _S)])
+                          ("factor_versions_json", _S), ("inputs_json", _S), ("n", _I)])
 
 _JOIN_F = f"JOIN {_LIVE_F} f ON f.event_id = e.event_id"
 _JOIN_LI = "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id"
@@ -129,7 +130,7 @@ _JOIN_LI = "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id"
 #: log-normal); an object with value/low/high (a grid signal) is read as it is.
 _FACTOR_SQL = """
 WITH top AS (
-  SELECT p.calculator, p.factor_versions_json AS fv,
+  SELECT p.calculator, p.factor_versions_json AS fv, p.n,
          coalesce(json_extract_string(p.inputs_json, '$.region_id'),
                   json_extract_string(p.inputs_json, '$.region')) AS region,
          j.key AS k, j.value AS v, j.type AS t
@@ -137,7 +138,8 @@ WITH top AS (
   WHERE j.type = 'OBJECT' OR (j.type IN ('DOUBLE', 'BIGINT', 'UBIGINT')
          AND json_extract_string(p.factor_versions_json, '$.' || j.key) IS NOT NULL)
 ), uniq AS (
-  SELECT calculator, fv, region, k, v, t, count(*) AS n FROM top GROUP BY ALL
+  SELECT calculator, fv, region, k, v, t, sum(n) AS n FROM top GROUP BY calculator, fv,
+         region, k, v, t
 ), nodes AS (
   SELECT u.calculator, u.region, u.n, j.value AS v, j.type AS t,
          '$.' || u.k || substr(j.fullkey, 2) AS path
@@ -200,11 +202,36 @@ def _arrow(rel: Any) -> pa.Table:
     return table
 
 
+def _walk(con: duckdb.DuckDBPyConnection, page: pa.Table) -> pa.Table:
+    """The factors of one page of inputs (``_PAGE_SCHEMA``; ``n`` footprints per row)."""
+    con.register("page", page)
+    try:
+        got = _arrow(con.sql(_FACTOR_SQL))
+    except duckdb.Error as exc:
+        raise DataError(f"stored footprint inputs could not be read as JSON: {exc}") from exc
+    finally:
+        con.unregister("page")
+    return got.rename_columns(_FACTOR_SCHEMA.names).cast(_FACTOR_SCHEMA)
+
+
 def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.Table:
-    """Walk the stored inputs of the period's footprints page by page (keyset on id)."""
-    sql = (f"SELECT f.footprint_id, f.calculator, f.factor_versions_json, f.inputs_json "
-           f"FROM events e {_JOIN_F} WHERE {where} AND f.footprint_id > %s "
+    """Walk the stored inputs of the period's footprints: the general layout page by page
+    (keyset on id), then the compact layout's rows grouped by their factors (configuration
+    and grid signal; the per-event values are no factor), each group once with its count."""
+    general = ("SELECT footprint_id, event_id, calculator, factor_versions_json, inputs_json "
+               "FROM footprints WHERE footprint_id NOT IN "
+               "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL)")
+    sql = (f"SELECT f.footprint_id, f.calculator, f.factor_versions_json, f.inputs_json, "
+           f"1 AS n FROM events e JOIN ({general}) f ON f.event_id = e.event_id "
+           f"WHERE {where} AND f.footprint_id > %s "
            f"ORDER BY f.footprint_id LIMIT {int(page_rows)}")
+    compact = (f"SELECT min(ef.footprint_id), c.calculator, c.factor_versions_json, "
+               f"{inputs_sql(store.dialect, per_event=False)} AS inputs_json, count(*) "
+               "FROM events e JOIN event_footprints ef ON ef.event_id = e.event_id "
+               "JOIN footprint_contexts c ON c.context_id = ef.context_id "
+               f"WHERE {where} AND ef.footprint_id NOT IN "
+               "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL) "
+               "GROUP BY 2, 3, 4")
     parts: list[pa.Table] = []
     last = ""
     con = duckdb.connect(":memory:")
@@ -213,18 +240,13 @@ def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.
             page = store.query_arrow(sql, [*params, last], _PAGE_SCHEMA)
             if page.num_rows == 0:
                 break
-            con.register("page", page)
-            try:
-                got = _arrow(con.sql(_FACTOR_SQL))
-            except duckdb.Error as exc:
-                raise DataError(f"stored footprint inputs could not be read as JSON: {exc}"
-                                ) from exc
-            finally:
-                con.unregister("page")
-            parts.append(got.rename_columns(_FACTOR_SCHEMA.names).cast(_FACTOR_SCHEMA))
+            parts.append(_walk(con, page))
             last = str(page.column("footprint_id")[-1].as_py())
             if page.num_rows < page_rows:
                 break
+        groups = store.query_arrow(compact, params, _PAGE_SCHEMA)
+        if groups.num_rows:
+            parts.append(_walk(con, groups))
         if not parts:
             return _FACTOR_SCHEMA.empty_table()
         con.register("parts", pa.concat_tables(parts))
