@@ -67,6 +67,7 @@ from infercarbon.ledger.schema import (
     TableSpec,
     TotalRecord,
     _array,
+    _bad_indices,
     _s,
     _sha256_hex,
     canonical_json,
@@ -389,10 +390,10 @@ class EventFootprintBatch:
         problems: list[Problem] = []
         unknown = pc.invert(pc.is_in(fp.column("context_id"), value_set=ctx.column("context_id")))
         problems.extend(Problem(i, "context_id", "is not a context of this batch")
-                        for i in _bad(unknown))
+                        for i in _bad_indices(unknown))
         bad_end = pc.less(fp.column("period_end_utc"), fp.column("period_start_utc"))
         problems.extend(Problem(i, "period_end_utc", "must not be before period_start_utc")
-                        for i in _bad(bad_end))
+                        for i in _bad_indices(bad_end))
         if problems:
             raise EventValidationError("event_footprints", problems[:200])
         by_ctx: dict[str, list[dict[str, Any]]] = {}
@@ -414,14 +415,9 @@ class EventFootprintBatch:
                                   ctx.column("factor_versions_json").to_pylist(), strict=True)))
         for name, got in (("inputs_hash", h), ("footprint_id", fid)):
             problems.extend(Problem(i, name, "does not match the inputs and factor versions")
-                            for i in _bad(pc.not_equal(got, fp.column(name))))
+                            for i in _bad_indices(pc.not_equal(got, fp.column(name))))
         if problems:
             raise EventValidationError("event_footprints", problems[:200])
-
-
-def _bad(mask: Any) -> list[int]:
-    arr = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
-    return [int(i) for i in np.flatnonzero(arr)[:200]]
 
 
 def _hashes(rows: pa.Table, templates: Mapping[str, str],
