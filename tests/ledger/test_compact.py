@@ -184,3 +184,27 @@ def test_audit_finds_a_tampered_compact_row(store: Store) -> None:
     assert (ids[5], "totals.location.value_g") in fields
     # the per-id path agrees
     assert not verify(store, _recompute, footprint_ids=[ids[5]], rel_tol=0.0).ok
+
+
+def test_parquet_export_of_compact_footprints(store: Store, tmp_path: Path) -> None:
+    """Both layouts export; every exported inputs text hashes (plain SHA-256, outside
+    infercarbon) to its inputs_hash, and a compact row's record_hash is null."""
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    from infercarbon.ledger import export_all
+
+    evs = [make_event(i) for i in range(6)]
+    table, batch = service_batch(evs[:4])
+    store.append_events_with_footprints(table, batch)
+    table, general = general_batch(evs[4:])
+    store.append_events_with_footprints(table, general)
+    paths = export_all(store, tmp_path)
+    fp = pq.read_table(paths["footprints"]).to_pylist()
+    assert len(fp) == 6 and sum(r["record_hash"] is None for r in fp) == 4
+    for r in fp:
+        doc = '{"factor_versions":' + r["factor_versions_json"] + ',"inputs":' + \
+              r["inputs_json"] + "}"
+        assert hashlib.sha256(doc.encode()).hexdigest() == r["inputs_hash"]
+    assert pq.read_table(paths["footprint_items"]).num_rows == 18

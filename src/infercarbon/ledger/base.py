@@ -950,7 +950,7 @@ class SqlStore(ABC):
         ``inputs_hash`` was computed on; ``record_hash`` null)."""
         spec = _spec(table)
         conds, params = _tenant_cond(spec, tenant)
-        schema = spec.stored_schema
+        schema = spec.read_schema
         if spec is FOOTPRINTS:
             sql, params_ = self._select(spec, conds, params)
             with self._lock:

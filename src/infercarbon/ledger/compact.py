@@ -583,7 +583,7 @@ def compact_footprint_rows(rows: pa.Table, templates: Mapping[str, str],
         "inputs_json": render_inputs(rows, templates),
         "inputs_hash": rows.column("inputs_hash"), "record_hash": pa.nulls(n, pa.string()),
         "supersedes": pa.nulls(n, pa.string()), "ingested_utc": rows.column("ingested_utc"),
-    }, schema=FOOTPRINTS.stored_schema)
+    }, schema=FOOTPRINTS.read_schema)
 
 
 # ------------------------------------------------------------------------------- views

@@ -27,7 +27,7 @@ def export_parquet(store: Store, table: str, path: str | os.PathLike[str], *,
     tmp = target.with_name(target.name + ".partial")
     rows = 0
     try:
-        with pq.ParquetWriter(tmp, spec.stored_schema, compression=compression) as writer:
+        with pq.ParquetWriter(tmp, spec.read_schema, compression=compression) as writer:
             for batch in store.scan(table, tenant=tenant):
                 writer.write_batch(batch)
                 rows += batch.num_rows

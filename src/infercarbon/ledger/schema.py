@@ -201,6 +201,9 @@ class TableSpec:
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     ingested: bool = True  # the store adds ingested_utc
+    #: columns a write requires but a read may find empty (a compact footprint, read in
+    #: this table's layout, has no record hash)
+    null_on_read: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -215,6 +218,16 @@ class TableSpec:
     def stored_schema(self) -> pa.Schema:
         s = self.arrow_schema
         return s.append(pa.field("ingested_utc", TS, nullable=False)) if self.ingested else s
+
+    @property
+    def read_schema(self) -> pa.Schema:
+        """What reads of this table (scans, exports) return: ``stored_schema`` with the
+        ``null_on_read`` columns nullable."""
+        s = self.stored_schema
+        for name in self.null_on_read:
+            i = s.get_field_index(name)
+            s = s.set(i, s.field(i).with_nullable(True))
+        return s
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -297,6 +310,7 @@ FOOTPRINTS = TableSpec(
         _s("supersedes", False),
     ),
     key=("footprint_id",),
+    null_on_read=("record_hash",),
 )
 
 FOOTPRINT_ITEMS = TableSpec(
