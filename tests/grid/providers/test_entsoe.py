@@ -262,3 +262,17 @@ def test_intensity_is_a_generation_weighted_mean(mw, rates, spread):
         assert rates[on].min() - 1e-6 <= s.intensity_g_per_kwh[j] <= rates[on].max() + 1e-6
     assert (s.low_g_per_kwh <= s.intensity_g_per_kwh + 1e-9).all()
     assert (s.high_g_per_kwh >= s.intensity_g_per_kwh - 1e-9).all()
+
+
+def test_tiny_generation_still_weights_the_rates():
+    """Generation of 5e-324 MW (subnormal): its products with a rate underflow to zero; the
+    mean is taken over shares instead (found by the property test above)."""
+    mw = np.full((2, 2), 5e-324)
+    mw[:, 0] = 1.0
+    table = {f: Figure(r, "g_per_kwh", source="t", label="user") for f, r in
+             (("lignite", 0.5), ("gas", 0.5))}
+    gen = GenerationByType("X", np.arange(2).astype("datetime64[h]").astype("datetime64[s]"),
+                           3600, ("B02", "B04"), mw)
+    s = intensity_from_generation(gen, basis="direct", rates=lambda f, b: table[f],
+                                  region="X")
+    assert s.intensity_g_per_kwh.tolist() == [0.5, 0.5]

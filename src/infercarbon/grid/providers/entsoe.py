@@ -412,10 +412,12 @@ def intensity_from_generation(
                "intensity uses the types that reported (extra['types_missing'])")
         warnings.warn(f"{PROVIDER}: {msg}", DataQualityWarning, stacklevel=2)
         notes.append(msg)
-    g, tot = g[:, ok], tot[ok]
-    val = (g * r).sum(axis=0) / tot
-    lo = (g * rlo).sum(axis=0) / tot
-    hi = (g * rhi).sum(axis=0) / tot
+    # each type's share of the step's generation first: products of tiny (subnormal)
+    # generation and a rate underflow to zero, shares do not
+    share = g[:, ok] / tot[ok]
+    val = (share * r).sum(axis=0)
+    lo = (share * rlo).sum(axis=0)
+    hi = (share * rhi).sum(axis=0)
     mapped = "; ".join(f"{p}->{PSR_FUELS[p][0]}" + (f" ({PSR_FUELS[p][1]})" if PSR_FUELS[p][1]
                                                      else "") for p in gen.psr_types)
     notes.append(f"production-based (imports not traced); PSR types: {mapped}")
