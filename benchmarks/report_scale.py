@@ -9,6 +9,7 @@ each).  Prints JSON and a table.  Usage: ``python benchmarks/report_scale.py [N 
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import tempfile
@@ -66,7 +67,7 @@ def build(path: Path, n: int, layout: str) -> float:
 
 def main(sizes: list[int]) -> None:
     results = []
-    for n, layout in ((n, layout) for n in sizes for layout in ("compact", "general")):
+    for n, layout in itertools.product(sizes, ("compact", "general")):
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / "bench.duckdb"
             build_s = build(path, n, layout)

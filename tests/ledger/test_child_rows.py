@@ -69,6 +69,15 @@ def layout_store(request: pytest.FixtureRequest, store: Store,
             yield s
 
 
+def _masks(sends: list[list[int]], n: int) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Each non-empty send with its row mask over ``n`` footprints."""
+    for send in sends:
+        mask = np.zeros(n, dtype=bool)
+        mask[send] = True
+        if mask.any():
+            yield send, mask
+
+
 _settings = settings(max_examples=15, deadline=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -88,11 +97,7 @@ def test_children_written_once_per_footprint(layout_store: Store,
     per_fp = {k: Counter(getattr(batch, k).column("footprint_id").to_pylist())
               for k in ("items", "totals")}
     stored: set[str] = set()
-    for send in sends:
-        mask = np.zeros(6, dtype=bool)
-        mask[send] = True
-        if not mask.any():
-            continue
+    for send, mask in _masks(sends, 6):
         sub = batch.filter(mask)
         if len(send) > 1:  # an exact repeat inside the batch too
             first = pc.equal(sub.items.column("footprint_id"), sub.footprints["footprint_id"][0])
@@ -128,11 +133,7 @@ def test_compact_footprints_written_once(store: Store, sends: list[list[int]]) -
     ids = batch.footprints.column("footprint_id").to_pylist()
     stored: set[str] = set()
     contexts = store.count("footprint_contexts")
-    for send in sends:
-        mask = np.zeros(6, dtype=bool)
-        mask[send] = True
-        if not mask.any():
-            continue
+    for send, mask in _masks(sends, 6):
         sub = batch.filter(mask)
         if len(send) > 1:  # an exact repeat inside the batch too
             sub = EventFootprintBatch(sub.contexts, sub.context_items, pa.concat_tables(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from infercarbon.errors import InputError
@@ -147,7 +148,7 @@ def test_bad_templates_are_refused(inputs: dict[str, Any], message: str) -> None
         slot("nope")
 
 
-def test_footprint_of_another_calculator_resent_is_a_duplicate(
+def test_compact_footprint_resent_in_the_general_layout_is_a_duplicate(
         store_factory: Callable[[], Store]) -> None:
     """A compact footprint sent again in the general layout (same id, same content) is a
     duplicate; the compact one stands."""
@@ -160,8 +161,14 @@ def test_footprint_of_another_calculator_resent_is_a_duplicate(
     assert (res.inserted, res.duplicates) == (0, 2)
     assert store.count("footprints") == 2
     assert store.count("event_footprints") == 2
-    assert datetime(2026, 1, 1, tzinfo=UTC) < store.footprint(
-        compact.footprints.column("footprint_id")[0].as_py()).computed_utc
+    fid = compact.footprints.column("footprint_id")[0].as_py()
+    assert datetime(2026, 1, 1, tzinfo=UTC) < store.footprint(fid).computed_utc
+    # the stored one is the compact record, whole
+    stored = store.footprint(fid)
+    assert stored.record_hash() == general.footprints.filter(
+        pc.equal(general.footprints.column("footprint_id"), fid)
+    ).column("record_hash")[0].as_py()
+    assert stored.computed_utc == datetime(2026, 9, 2, tzinfo=UTC)
 
 
 def test_audit_finds_a_tampered_compact_row(store: Store) -> None:

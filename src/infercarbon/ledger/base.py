@@ -965,11 +965,9 @@ class SqlStore(ABC):
                       batch_rows: int) -> Iterator[pa.RecordBatch]:
         ctx = self._arrow(f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM "
                           "footprint_contexts", [], FOOTPRINT_CONTEXTS.arrow_schema)
-        templates = dict(zip(ctx.column("context_id").to_pylist(),
-                             ctx.column("inputs_template").to_pylist(), strict=True))
         sql, params = self._select(EVENT_FOOTPRINTS, conds, params)
         for batch in self._batches(sql, params, EVENT_FOOTPRINTS.stored_schema, batch_rows):
-            rows = compact_footprint_rows(pa.Table.from_batches([batch]), templates, ctx)
+            rows = compact_footprint_rows(pa.Table.from_batches([batch]), ctx)
             yield from rows.to_batches()
 
 
@@ -1045,14 +1043,8 @@ def _check_one_root(fp: pa.Table) -> None:
 
 def _compact_records(batch: EventFootprintBatch) -> dict[str, FootprintRecord]:
     """The records of a compact batch's rows, by footprint id (a rare path: re-sent ids)."""
-    ctx = {r["context_id"]: r for r in batch.contexts.to_pylist()}
-    items: dict[str, list[dict[str, Any]]] = {}
-    for r in batch.context_items.sort_by([("context_id", "ascending"),
-                                          ("position", "ascending")]).to_pylist():
-        items.setdefault(r["context_id"], []).append(r)
-    return {r["footprint_id"]: record_from_compact(r, ctx[r["context_id"]],
-                                                   items.get(r["context_id"], []))
-            for r in batch.footprints.to_pylist()}
+    return {r.footprint_id: r for r in records_from_compact(
+        batch.footprints, batch.contexts, batch.context_items)}
 
 
 def _record_from_rows(fp: Mapping[str, Any], items: Sequence[Mapping[str, Any]],

@@ -57,6 +57,7 @@ import pyarrow.compute as pc
 
 from infercarbon.errors import InputError, LedgerError
 from infercarbon.ledger.schema import (
+    FOOTPRINTS,
     TS,
     Column,
     EventValidationError,
@@ -71,6 +72,7 @@ from infercarbon.ledger.schema import (
     _s,
     _sha256_hex,
     canonical_json,
+    conform_tables,
     json_number,
     json_string,
     json_time,
@@ -266,8 +268,8 @@ def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
     """The canonical inputs text of each row of ``rows`` (``event_footprints`` columns):
     its context's template (``templates``: context_id -> template) with every slot filled.
 
-    Vectorised: one string join per distinct context.  Raises LedgerError when a row's
-    context is unknown or a slot's value is null."""
+    Vectorised: one string join per set of contexts with the same slots.  Raises LedgerError
+    when a row's context is unknown or a slot's value is null."""
     n = rows.num_rows
     if n == 0:
         return pa.array([], pa.string())
@@ -277,18 +279,18 @@ def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
     if missing:
         raise LedgerError(f"event_footprints name unknown context(s) {missing[:3]}")
     index = np.asarray(ctx.indices.to_numpy(zero_copy_only=False))
-    names = {s for k in keys for s in _pieces(templates[k])[1]}
+    parsed = {k: _pieces(templates[k]) for k in keys}
+    names = {s for k in keys for s in parsed[k][1]}
     for name in names:
         col = rows.column(SLOTS[name][0])
         if col.null_count:
-            used = [j for j, k in enumerate(keys) if name in _pieces(templates[k])[1]]
+            used = [j for j, k in enumerate(keys) if name in parsed[k][1]]
             if pc.any(pc.is_null(col.filter(pa.array(np.isin(index, used))))).as_py():
                 raise LedgerError(f"event_footprints: slot {name!r} has no value in a row "
                                   "whose context uses it")
     texts = _slot_texts(rows, sorted(names))
     # contexts whose templates have the same slots in the same order (usually all of a
     # batch's) are joined together: the texts between slots are taken per row by context
-    parsed = {k: _pieces(templates[k]) for k in keys}
     groups: dict[tuple[str, ...], list[int]] = {}
     for j, k in enumerate(keys):
         groups.setdefault(tuple(parsed[k][1]), []).append(j)
@@ -336,17 +338,9 @@ class EventFootprintBatch:
     checked: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name, spec in (("contexts", FOOTPRINT_CONTEXTS), ("context_items", CONTEXT_ITEMS),
-                           ("footprints", EVENT_FOOTPRINTS)):
-            t = getattr(self, name)
-            if not isinstance(t, pa.Table) or t.column_names != list(spec.names):
-                raise InputError(f"expected a table with columns {', '.join(spec.names)}",
-                                 field=name)
-            if t.schema != spec.arrow_schema:
-                try:
-                    object.__setattr__(self, name, t.cast(spec.arrow_schema))
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                    raise InputError(f"{exc}", field=name) from exc
+        conform_tables(self, (("contexts", FOOTPRINT_CONTEXTS),
+                              ("context_items", CONTEXT_ITEMS),
+                              ("footprints", EVENT_FOOTPRINTS)))
 
     @property
     def num_rows(self) -> int:
@@ -372,8 +366,7 @@ class EventFootprintBatch:
             fp, checked=self.checked)
 
     def templates(self) -> dict[str, str]:
-        return dict(zip(self.contexts.column("context_id").to_pylist(),
-                        self.contexts.column("inputs_template").to_pylist(), strict=True))
+        return _templates(self.contexts)
 
     def check(self) -> None:
         """Vectorised checks; raise EventValidationError naming row and field.
@@ -396,14 +389,13 @@ class EventFootprintBatch:
                         for i in _bad_indices(bad_end))
         if problems:
             raise EventValidationError("event_footprints", problems[:200])
-        by_ctx: dict[str, list[dict[str, Any]]] = {}
-        for r in items.sort_by([("context_id", "ascending"), ("position", "ascending")]).to_pylist():
-            by_ctx.setdefault(r["context_id"], []).append(_item_dict(r))
+        by_ctx = _items_by_context(items)
         for i, c in enumerate(ctx.to_pylist()):
             try:
                 make_template(json.loads(c["inputs_template"]))
                 want = _context_id(c["calculator"], c["factor_versions_json"],
-                                   c["inputs_template"], by_ctx.get(c["context_id"], []))
+                                   c["inputs_template"],
+                                   [_item_dict(it) for it in by_ctx.get(c["context_id"], [])])
             except (InputError, ValueError) as exc:
                 raise EventValidationError("footprint_contexts", [
                     Problem(i, "inputs_template", str(exc))]) from None
@@ -418,6 +410,20 @@ class EventFootprintBatch:
                             for i in _bad_indices(pc.not_equal(got, fp.column(name))))
         if problems:
             raise EventValidationError("event_footprints", problems[:200])
+
+
+def _templates(contexts: pa.Table) -> dict[str, str]:
+    """context_id -> inputs template, from a ``footprint_contexts`` table."""
+    return dict(zip(contexts.column("context_id").to_pylist(),
+                    contexts.column("inputs_template").to_pylist(), strict=True))
+
+
+def _items_by_context(items: pa.Table) -> dict[str, list[dict[str, Any]]]:
+    """context_id -> its line items (``footprint_context_items`` rows) in position order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for it in items.sort_by([("context_id", "ascending"), ("position", "ascending")]).to_pylist():
+        out.setdefault(it["context_id"], []).append(it)
+    return out
 
 
 def _hashes(rows: pa.Table, templates: Mapping[str, str],
@@ -480,19 +486,15 @@ def build_event_footprints(
     for b in BASES:
         present = np.asarray([any(it.basis == b and it.present for it in c.items)
                               for c in contexts], dtype=bool)[cidx] if n else np.zeros(0, bool)
-        got_i = intensity.get(b)
-        got_g = grams.get(b)
-        for suffix, arrays in (("g_per_kwh", got_i and got_i[0]), ("low_g_per_kwh", got_i and got_i[1]),
-                               ("high_g_per_kwh", got_i and got_i[2]), ("g", got_g and got_g[0]),
-                               ("low_g", got_g and got_g[1]), ("high_g", got_g and got_g[2])):
-            if arrays is None:
-                if present.any():
-                    raise InputError(f"a context has a {b} line but no {b} values were given",
-                                     field=b)
-                cols[f"{b}_{suffix}"] = pa.nulls(n, _F)
-                continue
-            v = np.asarray(arrays, dtype=float)
-            cols[f"{b}_{suffix}"] = pa.array(v, _F, mask=~present)
+        for given, suffixes in ((intensity.get(b), ("g_per_kwh", "low_g_per_kwh",
+                                                    "high_g_per_kwh")),
+                                (grams.get(b), ("g", "low_g", "high_g"))):
+            if given is None and present.any():
+                raise InputError(f"a context has a {b} line but no {b} values were given",
+                                 field=b)
+            for suffix, values in zip(suffixes, given or (None, None, None), strict=True):
+                cols[f"{b}_{suffix}"] = (pa.nulls(n, _F) if values is None else pa.array(
+                    np.asarray(values, dtype=float), _F, mask=~present))
     cols["inputs_hash"] = pa.nulls(n, pa.string())
     rows = pa.table(cols, schema=EVENT_FOOTPRINTS.arrow_schema)
     templates = {c.context_id: c.template for c in contexts}
@@ -531,7 +533,7 @@ def record_from_compact(row: Mapping[str, Any], context: Mapping[str, Any],
                      for s in ("g", "low_g", "high_g"))
         lines.append(LineItemRecord(
             name=it["name"], emissions_g=g, low_g=lo, high_g=hi, label=it["label"],
-            source=ContextItem(**{k: it[k] for k in _item_dict(it)}).source(
+            source=ContextItem(**_item_dict(it)).source(
                 row["attribution_method"]),
             scope=it["scope"], in_total=bool(it["in_total"]), basis=b, p50_g=None,
             energy_j=row["facility_j"] if it["present"] else None))
@@ -554,21 +556,17 @@ def records_from_compact(rows: pa.Table, contexts: pa.Table,
     """The records of a page of ``event_footprints`` rows (with ``ingested_utc``), given every
     context they use and those contexts' items: inputs rendered for the page at once."""
     by_ctx = {r["context_id"]: r for r in contexts.to_pylist()}
-    lines: dict[str, list[dict[str, Any]]] = {}
-    for it in items.sort_by([("context_id", "ascending"), ("position", "ascending")]).to_pylist():
-        lines.setdefault(it["context_id"], []).append(it)
-    texts = render_inputs(rows, {k: c["inputs_template"] for k, c in by_ctx.items()}).to_pylist()
+    lines = _items_by_context(items)
+    texts = render_inputs(rows, _templates(contexts)).to_pylist()
     return [record_from_compact(r, by_ctx[r["context_id"]], lines.get(r["context_id"], []),
                                 inputs_text=t)
             for r, t in zip(rows.to_pylist(), texts, strict=True)]
 
 
-def compact_footprint_rows(rows: pa.Table, templates: Mapping[str, str],
-                           contexts: pa.Table) -> pa.Table:
-    """``rows`` (``event_footprints`` with ``ingested_utc``) in the ``footprints`` layout:
-    the canonical inputs text rendered, no record hash (a compact row has none)."""
-    from infercarbon.ledger.schema import FOOTPRINTS
-
+def compact_footprint_rows(rows: pa.Table, contexts: pa.Table) -> pa.Table:
+    """``rows`` (``event_footprints`` with ``ingested_utc``) in the ``footprints`` layout,
+    given the contexts they use: the canonical inputs text rendered, no record hash (a
+    compact row has none)."""
     pos = pc.index_in(rows.column("context_id"), value_set=contexts.column("context_id"))
     n = rows.num_rows
     return pa.table({
@@ -580,7 +578,7 @@ def compact_footprint_rows(rows: pa.Table, templates: Mapping[str, str],
         "calculator": contexts.column("calculator").combine_chunks().take(pos),
         "energy_j": rows.column("energy_j"),
         "factor_versions_json": contexts.column("factor_versions_json").combine_chunks().take(pos),
-        "inputs_json": render_inputs(rows, templates),
+        "inputs_json": render_inputs(rows, _templates(contexts)),
         "inputs_hash": rows.column("inputs_hash"), "record_hash": pa.nulls(n, pa.string()),
         "supersedes": pa.nulls(n, pa.string()), "ingested_utc": rows.column("ingested_utc"),
     }, schema=FOOTPRINTS.read_schema)
@@ -593,28 +591,21 @@ _PER_EVENT_SLOTS = ("event_id", "energy_j", "attribution_method", "start_utc", "
 def _sql_encoders(dialect: str) -> tuple[dict[str, Any], str]:
     """SQL expressions writing a column as JSON text (number, string, time), and the
     dialect's text type."""
-    if dialect == "duckdb":
-        def num(x: str) -> str:
-            return f"coalesce(CAST({x} AS VARCHAR), 'null')"
+    duck = dialect == "duckdb"
+    text = "VARCHAR" if duck else "TEXT"
 
-        def txt(x: str) -> str:
-            return f"coalesce(CAST(to_json({x}) AS VARCHAR), 'null')"
+    def num(x: str) -> str:
+        return f"coalesce(CAST({x} AS {text}), 'null')"
 
-        def tim(x: str) -> str:
-            return (f"coalesce('\"' || replace(strftime({x} AT TIME ZONE 'UTC', "
-                    f"'%Y-%m-%dT%H:%M:%S.%f'), '.000000', '') || 'Z\"', 'null')")
-        return {"number": num, "string": txt, "time": tim}, "VARCHAR"
+    def txt(x: str) -> str:
+        return f"coalesce(CAST(to_json({x}) AS {text}), 'null')"
 
-    def num_pg(x: str) -> str:
-        return f"coalesce(CAST({x} AS TEXT), 'null')"
-
-    def txt_pg(x: str) -> str:
-        return f"coalesce(CAST(to_json({x}) AS TEXT), 'null')"
-
-    def tim_pg(x: str) -> str:
-        return (f"coalesce('\"' || replace(to_char({x} AT TIME ZONE 'UTC', "
-                "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || 'Z\"', 'null')")
-    return {"number": num_pg, "string": txt_pg, "time": tim_pg}, "TEXT"
+    def tim(x: str) -> str:
+        utc = f"{x} AT TIME ZONE 'UTC'"
+        fmt = (f"strftime({utc}, '%Y-%m-%dT%H:%M:%S.%f')" if duck
+               else f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')")
+        return f"coalesce('\"' || replace({fmt}, '.000000', '') || 'Z\"', 'null')"
+    return {"number": num, "string": txt, "time": tim}, text
 
 
 def inputs_sql(dialect: str, *, per_event: bool = True) -> str:

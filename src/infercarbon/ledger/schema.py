@@ -72,6 +72,7 @@ __all__ = [
     "ValidatedRows",
     "build_footprints",
     "canonical_json",
+    "conform_tables",
     "inputs_hash",
     "json_bool",
     "json_number",
@@ -1193,6 +1194,21 @@ def _iso(t: datetime) -> str:
     return (t.replace(tzinfo=None) - off).isoformat() + "Z"
 
 
+def conform_tables(batch: Any, specs: Sequence[tuple[str, TableSpec]]) -> None:
+    """Check that each table attribute of a frozen batch has its spec's columns, in order,
+    and cast it to the spec's types in place; InputError names the attribute."""
+    for name, spec in specs:
+        t = getattr(batch, name)
+        if not isinstance(t, pa.Table) or t.column_names != list(spec.names):
+            raise InputError(f"expected a table with columns {', '.join(spec.names)}",
+                             field=name)
+        if t.schema != spec.arrow_schema:
+            try:
+                object.__setattr__(batch, name, t.cast(spec.arrow_schema))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise InputError(f"{exc}", field=name) from exc
+
+
 @dataclass(frozen=True)
 class FootprintBatch:
     """Footprints of a batch as three Arrow tables: ``footprints``, their line ``items`` and
@@ -1208,17 +1224,8 @@ class FootprintBatch:
     hashes_checked: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name, spec in (("footprints", FOOTPRINTS), ("items", FOOTPRINT_ITEMS),
-                           ("totals", FOOTPRINT_TOTALS)):
-            t = getattr(self, name)
-            if not isinstance(t, pa.Table) or t.column_names != list(spec.names):
-                raise InputError(f"expected a table with columns {', '.join(spec.names)}",
-                                 field=name)
-            if t.schema != spec.arrow_schema:
-                try:
-                    object.__setattr__(self, name, t.cast(spec.arrow_schema))
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                    raise InputError(f"{exc}", field=name) from exc
+        conform_tables(self, (("footprints", FOOTPRINTS), ("items", FOOTPRINT_ITEMS),
+                              ("totals", FOOTPRINT_TOTALS)))
 
     @property
     def num_rows(self) -> int:
