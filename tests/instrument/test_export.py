@@ -58,3 +58,48 @@ def test_meter_output_round_trips_through_the_ledger(tmp_path: Path) -> None:
         assert store.count("events") == 5
     finally:
         store.close()
+
+
+def test_exported_events_carry_the_energy_band_and_validate() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from infercarbon.errors import InputError
+    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.reference.cpus import cpu_power_curve
+    from infercarbon.telemetry import CpuInfo, CpuModelSource
+
+    clock = FakeClock()
+    cpu_s = [10.0]
+    src = CpuModelSource(cpu_power_curve("AMD EPYC 7763 64-Core Processor"),
+                         CpuInfo("AMD EPYC 7763 64-Core Processor", 4, 16.0),
+                         cpu_seconds=lambda: cpu_s[0], scope="system", clock=clock)
+    m = Meter("GB", sensor=src, clock=clock, sampler_mode="boundary", capacity=64,
+              idle_policy="30-70", market_intensity_g_per_kwh=50.0)
+    clock.now = 1 * S
+    with m.batch(3, model="wl02", service="qc"):
+        clock.now = 2 * S
+        cpu_s[0] += 2.5
+    with m.inference(model="wl01", service="vib"):
+        clock.now = 4 * S
+    clock.now = 5 * S
+    table = m.footprints()
+    events = ledger_events(table, utc_minus_clock_ns=1_760_000_000 * S, run_id="run2",
+                           default_tenant="demo", device="cpu0")
+    assert events.column("energy_low_j").to_pylist() == table.column("energy_low_j").to_pylist()
+    assert events.column("energy_high_j").to_pylist() == table.column(
+        "energy_high_j").to_pylist()
+    low, e, high = (np.array(events.column(c).to_pylist())
+                    for c in ("energy_low_j", "energy_j", "energy_high_j"))
+    assert (low <= e).all() and (e <= high).all() and (low < high).all()
+    assert set(events.column("attribution_method").to_pylist()) == {"cpu-model:modelled"}
+    valid = validate_rows(EVENTS, events)
+    assert valid.column("energy_low_j").to_pylist() == low.tolist()
+    # a table without the band exports without it (the ledger then uses the class band)
+    bare = ledger_events(table.drop_columns(["energy_low_j", "energy_high_j"]),
+                         utc_minus_clock_ns=0, run_id="r", default_tenant="d", device="c")
+    assert "energy_low_j" not in bare.column_names
+    with pytest.raises(InputError, match="energy_high_j"):
+        ledger_events(table.drop_columns(["energy_high_j"]), utc_minus_clock_ns=0,
+                      run_id="r", default_tenant="d", device="c")
+    assert isinstance(valid, pa.Table)

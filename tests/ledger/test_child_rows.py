@@ -21,8 +21,11 @@ from infercarbon.ledger import DuckDBStore, Store, open_store, verify
 from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.duckdb_store import DEFAULT_MEMORY_LIMIT
 from infercarbon.ledger.schema import FootprintBatch
+from infercarbon.service.footprints import LINE_NAMES
 
 from .conftest import FixedClock, general_batch, make_event, service_batch
+
+N_ITEMS = len(LINE_NAMES)
 
 _CHILDREN = ("footprint_items", "footprint_totals")
 
@@ -52,7 +55,7 @@ def test_new_duckdb_ledger_has_no_child_key_index(tmp_path: Path) -> None:
         assert store.append_events_with_footprints(table, batch).footprints.inserted == 3
         table, compact = service_batch([make_event(i, tenant="t") for i in range(3, 5)])
         assert store.append_events_with_footprints(table, compact).footprints.inserted == 2
-        assert store.count("footprint_items") == 15
+        assert store.count("footprint_items") == 5 * N_ITEMS
     assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
 
 
@@ -116,7 +119,7 @@ def test_children_written_once_per_footprint(layout_store: Store,
 
     for fid in stored:
         rec = store.footprint(fid)
-        assert len(rec.figures.line_items) == 3
+        assert len(rec.figures.line_items) == N_ITEMS
     assert verify(store, lambda inputs, versions: figures_from_inputs(inputs),
                   tenant=tenant).ok
 
@@ -143,13 +146,13 @@ def test_compact_footprints_written_once(store: Store, sends: list[list[int]]) -
         assert res.inserted == len(new)
         stored |= new
         assert store.count("footprints", tenant=tenant) == len(stored)
-        assert store.count("footprint_items", tenant=tenant) == 3 * len(stored)
+        assert store.count("footprint_items", tenant=tenant) == N_ITEMS * len(stored)
     # three regions: at most three new contexts, however often they were sent
     assert store.count("footprint_contexts") - contexts <= 3
     from infercarbon.service.footprints import figures_from_inputs
 
     for fid in stored:
-        assert len(store.footprint(fid).figures.line_items) == 3
+        assert len(store.footprint(fid).figures.line_items) == N_ITEMS
     assert verify(store, lambda inputs, versions: figures_from_inputs(inputs),
                   tenant=tenant).ok
 

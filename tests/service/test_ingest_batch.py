@@ -11,6 +11,7 @@ import pytest
 from infercarbon.ledger import DuckDBStore, audit
 from infercarbon.ledger.schema import EVENTS, validate_rows
 from infercarbon.service.footprints import (
+    LINE_NAMES,
     AccountingConfig,
     SignalBook,
     compute_footprints,
@@ -18,6 +19,8 @@ from infercarbon.service.footprints import (
     footprint_batch,
     footprint_records,
 )
+
+N_ITEMS = len(LINE_NAMES)
 
 
 def _sorted(t, *keys):
@@ -57,7 +60,7 @@ def test_columnar_footprints_equal_per_event_records(h, cfg):
             if name == "footprints":  # a compact row has no record hash; all else is equal
                 a, b = a.drop_columns(["record_hash"]), b.drop_columns(["record_hash"])
             assert a.equals(b), name
-        assert lean.count("footprint_items") == general.count("footprint_items") == 32 * 3
+        assert lean.count("footprint_items") == general.count("footprint_items") == 32 * N_ITEMS
 
 
 def test_ingest_is_one_transaction(env, h, monkeypatch):
@@ -137,21 +140,24 @@ def test_operating_model_sets_scope_tags_and_is_a_stored_input(h, model, locatio
     fps = compute_footprints(table, cfg, SignalBook([h.marginal_de()]))
     rec = footprint_records(table, fps, cfg, computed_utc=datetime(2026, 7, 2, tzinfo=UTC))[0]
     assert rec.inputs["operating_model"] == model
-    scopes = {i.basis: i.scope for i in rec.figures.line_items}
-    assert scopes == {"location": location, "market": market,
-                      "marginal": "memo_consequential"}
+    scopes = {i.name: i.scope for i in rec.figures.line_items}
+    assert {scopes[f"operational_{b}"] for b in ("location", "market", "marginal")} == {
+        location, market, "memo_consequential"}
+    assert scopes["operational_location"] == scopes["idle_location"] == location
+    assert scopes["operational_market"] == market
+    embodied = {"owned": "scope3_cat2", "cloud": "scope3_cat1", "sold": "scope3_cat1"}[model]
+    assert scopes["embodied"] == embodied
     # the audit path derives the same tags from the stored inputs alone
     again = figures_from_inputs(rec.inputs)
     assert [i.scope for i in again.line_items] == [i.scope for i in rec.figures.line_items]
 
 
-def test_inputs_without_operating_model_are_owned_and_a_bad_one_is_named(h):
+def test_a_bad_operating_model_is_named(h):
     cfg = AccountingConfig()
     table = validate_rows(EVENTS, [dict(h.event(0), tenant="acme")])
     fps = compute_footprints(table, cfg, SignalBook([]))
     rec = footprint_records(table, fps, cfg, computed_utc=datetime(2026, 7, 2, tzinfo=UTC))[0]
-    legacy = {k: v for k, v in rec.inputs.items() if k != "operating_model"}
-    assert figures_from_inputs(legacy) == rec.figures
+    assert figures_from_inputs(rec.inputs) == rec.figures
     from infercarbon.errors import InputError
 
     with pytest.raises(InputError, match="operating_model"):

@@ -37,7 +37,7 @@ def recomputers() -> dict[str, Any]:
     from infercarbon.report.recompute import CALCULATOR, recompute_accounting
 
     try:
-        from infercarbon.service.footprints import CALCULATOR as SERVICE_CALCULATOR
+        from infercarbon.service.footprints import CALCULATORS as SERVICE_CALCULATORS
         from infercarbon.service.footprints import figures_from_inputs
     except ImportError as exc:
         raise ConfigurationError(f"cannot load the service's footprint calculator to "
@@ -47,7 +47,7 @@ def recomputers() -> dict[str, Any]:
                 ) -> FootprintFigures:
         return figures_from_inputs(inputs)
 
-    return {CALCULATOR: recompute_accounting, SERVICE_CALCULATOR: service}
+    return {CALCULATOR: recompute_accounting, **{c: service for c in SERVICE_CALCULATORS}}
 
 
 @audit_app.command("verify")

@@ -116,16 +116,20 @@ def register(app: typer.Typer) -> None:
                 _serve(ledger, host, port)
             return
         t = Table(title=f"infercarbon demo: {table.num_rows} inferences metered")
-        for col in ("model", "inferences", "median J", "median gCO2e (location)", "method",
-                    "label"):
+        for col in ("model", "inferences", "median J", "p5..p95 J", "median gCO2e (location)",
+                    "method", "label"):
             t.add_column(col)
         for r in rows:
             t.add_row(r["model"], str(r["inferences"]), f"{r['median_energy_j']:.4g}",
+                      f"{r['median_energy_low_j']:.4g}..{r['median_energy_high_j']:.4g}",
                       f"{r['median_total_location_g']:.3g}", r["method"], r["energy_label"])
         console.print(t)
         console.print(f"source: {meta['source'].get('name')} ({rows[0]['accuracy_class']})"
                       if rows else "no inferences ran")
-        console.print(f"window {meta['window_s'][1]:.2f} s, measured {meta['total_j']:.4g} J: "
+        # the energy's own label (measured, modelled, illustrative), never "measured" for all
+        console.print(f"window {meta['window_s'][1]:.2f} s, {meta['energy_label']} "
+                      f"{meta['total_j']:.4g} J (p5..p95 {meta['total_low_j']:.4g}.."
+                      f"{meta['total_high_j']:.4g} J): "
                       f"active {meta['active_j']:.4g} J, idle attributed "
                       f"{meta['idle_attributed_j']:.4g} J, unattributed idle "
                       f"{meta['unattributed_idle_j']:.4g} J (policy {meta['idle_policy']}); "

@@ -4,17 +4,27 @@
 
     infercarbon serve --ledger ledger.duckdb [--host 127.0.0.1] [--port 8000]
     infercarbon serve --ledger postgresql://user@host/db --pue 1.2 --price-per-kwh 0.25
+    infercarbon serve --ledger ledger.duckdb --update ukci:GB --update ukci:GB:forecast \
+        --refresh 15m
+
+``--update SOURCE:REGION[:KIND]`` (repeatable) keeps grid signals fresh in the ledger: a
+:class:`~infercarbon.service.refresh.Refresher` runs each spec every ``--refresh`` (default
+15m) beside the server, as ``infercarbon grid update`` would, and stops with it.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from infercarbon.errors import ConfigurationError
+from infercarbon.errors import ConfigurationError, InputError
+
+if TYPE_CHECKING:
+    from infercarbon.grid.updates import UpdateSpec
 
 
 def _now() -> datetime:
@@ -33,8 +43,11 @@ def run_server(
     price_per_kwh: float | None = None,
     metrics_public: bool = False,
     log_level: str = "info",
+    updates: Sequence[UpdateSpec] = (),
+    refresh_s: float | None = None,
 ) -> None:
-    """Open the ledger and serve the API and dashboard until interrupted."""
+    """Open the ledger and serve the API and dashboard until interrupted (and, with
+    ``updates``, refresh those grid signals every ``refresh_s`` seconds meanwhile)."""
     try:
         import uvicorn
 
@@ -51,6 +64,7 @@ def run_server(
            if pue is not None else AccountingConfig(td_loss_frac=td_loss_frac,
                                                     operating_model=operating_model))
     store = open_store(ledger, memory_limit=ledger_memory_limit)
+    refresher = None
     try:
         app = create_app(store, clock=_now, keys=key_store_for(ledger), config=cfg,
                          price_per_kwh=price_per_kwh, metrics_public=metrics_public)
@@ -63,8 +77,16 @@ def run_server(
         # frozen vs 54-65 ms not)
         gc.collect()
         gc.freeze()
+        if updates:
+            from infercarbon.cli.grid_update import make_refresher
+            from infercarbon.service.refresh import DEFAULT_INTERVAL_S
+
+            refresher = make_refresher(ledger, store, updates, refresh_s or DEFAULT_INTERVAL_S)
+            refresher.start()
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
+        if refresher is not None:
+            refresher.stop()
         store.close()
 
 
@@ -89,12 +111,34 @@ def serve(
     metrics_public: Annotated[bool, typer.Option(
         "--metrics-public", help="serve /metrics without an admin key")] = False,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    update: Annotated[list[str] | None, typer.Option(
+        "--update", help="keep a grid signal fresh in the ledger: SOURCE:REGION[:KIND], e.g. "
+                         "ukci:GB, electricitymaps:DE, watttime:CAISO_NORTH:marginal "
+                         "(repeatable; keys from the environment as for grid update)")] = None,
+    refresh: Annotated[str | None, typer.Option(
+        "--refresh", help="how often the --update signals are refreshed: 90s, 15m, 1h "
+                          "(default 15m)")] = None,
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
+    specs, refresh_s = parse_refresh_options(update, refresh)
     run_server(ledger, host=host, port=port, pue=pue, td_loss_frac=td_loss_frac,
                operating_model=operating_model, ledger_memory_limit=ledger_memory_limit,
                price_per_kwh=price_per_kwh, metrics_public=metrics_public,
-               log_level=log_level)
+               log_level=log_level, updates=specs, refresh_s=refresh_s)
+
+
+def parse_refresh_options(update: Sequence[str] | None, refresh: str | None
+                          ) -> tuple[list[UpdateSpec], float | None]:
+    """``--update`` specs and the ``--refresh`` interval [s], checked before serving."""
+    from infercarbon.grid.updates import UpdateSpec
+    from infercarbon.service.refresh import parse_interval_s
+
+    specs = [UpdateSpec.parse(u) for u in update or ()]
+    refresh_s = parse_interval_s(refresh) if refresh is not None else None
+    if refresh_s is not None and not specs:
+        raise InputError("--refresh needs at least one --update SOURCE:REGION[:KIND]",
+                         field="--refresh")
+    return specs, refresh_s
 
 
 def register(app: typer.Typer) -> None:

@@ -79,7 +79,8 @@ def run_demo(
 
 
 def summarise(table: pa.Table) -> list[dict[str, Any]]:
-    """Per model: inferences, median and mean J and gCO2e per inference, method label."""
+    """Per model: inferences, median and mean J and gCO2e per inference, the medians of the
+    per-inference p5..p95 energy band, method label."""
     out: list[dict[str, Any]] = []
     models = table.column("model").to_pylist()
     for model in sorted({m for m in models if m is not None}):
@@ -91,6 +92,8 @@ def summarise(table: pa.Table) -> list[dict[str, Any]]:
             "inferences": int(sub.num_rows),
             "median_energy_j": float(np.median(e)),
             "mean_energy_j": float(e.mean()),
+            "median_energy_low_j": float(np.median(sub.column("energy_low_j").to_numpy())),
+            "median_energy_high_j": float(np.median(sub.column("energy_high_j").to_numpy())),
             "median_active_energy_j": float(np.median(sub.column("active_energy_j").to_numpy())),
             "median_wall_s": float(np.median(sub.column("wall_s").to_numpy())),
             "median_total_location_g": float(np.median(g)),

@@ -44,7 +44,9 @@ def ledger_events(
 
     ``energy_j`` is the inference's attributed device energy (active plus attributed idle);
     ``attribution_method`` records the sensor and its method label.  Items of one batched call
-    share a ``batch_id``.
+    share a ``batch_id``.  When the table has ``energy_low_j``/``energy_high_j`` (the
+    inference's own p5..p95 energy band, from :meth:`Meter.footprints`) the events carry them;
+    otherwise the ledger reads the band of the method's accuracy class.
     """
     missing = [c for c in _NEEDED if c not in table.column_names]
     if missing:
@@ -69,6 +71,11 @@ def ledger_events(
     batch_id = np.char.add(f"{run_id}-b", seq.astype(str)).astype(object)
     batch_id[~batched] = None
     method = pc.binary_join_element_wise(text("sensor"), text("method"), ":")
+    band = {c: pc.cast(table.column(c), pa.float64()) for c in ("energy_low_j", "energy_high_j")
+            if c in table.column_names}
+    if len(band) == 1:
+        raise InputError("meter table has only one of energy_low_j/energy_high_j: give both "
+                         "or neither", field="table")
     return pa.table({
         "event_id": ids,
         "start_utc": utc("start_ns"),
@@ -85,6 +92,7 @@ def ledger_events(
         "tokens_out": pc.cast(table.column("tokens_out"), pa.int64()),
         "payload_bytes": pc.cast(table.column("payload_bytes"), pa.int64()),
         "outcome": text("outcome"),
+        **band,
     })
 
 

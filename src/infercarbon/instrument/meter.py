@@ -1,4 +1,5 @@
-"""The Meter: wrap an inference call in one line, get measured joules and gCO2e per request.
+"""The Meter: wrap an inference call in one line, get joules and gCO2e per request (measured
+where the device has a sensor, modelled or illustrative otherwise, and labelled so).
 
 ::
 
@@ -35,6 +36,7 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from infercarbon.accounting import compose as C
@@ -43,11 +45,20 @@ from infercarbon.errors import ConfigurationError, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
 from infercarbon.provenance import Figure
 from infercarbon.reference.regions import Region, resolve_region
-from infercarbon.telemetry import EnergySource, Sampler, default_clock, detect
-from infercarbon.telemetry.base import Clock
+from infercarbon.telemetry import (
+    ConstantSource,
+    CpuModelSource,
+    EnergySource,
+    Sampler,
+    default_clock,
+    detect,
+)
+from infercarbon.telemetry.base import Clock, energy_band
 from infercarbon.units import S_PER_YEAR
 
-__all__ = ["InferenceSpan", "Meter"]
+__all__ = ["InferenceSpan", "Meter", "quadrature_band", "relative_deviations_frac"]
+
+FloatArray = npt.NDArray[np.float64]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,6 +72,143 @@ def _fig(value: float | Figure | None, unit: str, source: str) -> Figure | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"must be a number or a Figure, got {value!r}", field=source)
     return Figure(float(value), unit, source="user input", label="user", note=source)
+
+
+def relative_deviations_frac(value: npt.ArrayLike, low: npt.ArrayLike,
+                             high: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Relative deviations of a range from its value, per side [frac]:
+    ``((value - low) / value, (high - value) / value)``; 0 where the value is 0.
+
+    >>> lo, hi = relative_deviations_frac(200.0, 150.0, 260.0)
+    >>> float(lo), float(hi)
+    (0.25, 0.3)
+    """
+    v = np.asarray(value, dtype=np.float64)
+    pos = v > 0
+    safe = np.where(pos, v, 1.0)
+    lo = np.where(pos, (v - np.asarray(low, dtype=np.float64)) / safe, 0.0)
+    hi = np.where(pos, (np.asarray(high, dtype=np.float64) - v) / safe, 0.0)
+    return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+
+
+def quadrature_band(value: npt.ArrayLike, low_devs_frac: Any,
+                    high_devs_frac: Any) -> tuple[FloatArray, FloatArray]:
+    """Low and high of a product of independent factors, by first-order quadrature of their
+    relative deviations, each side on its own::
+
+        low  = value x (1 - sqrt(sum_i ((x_i - lo_i) / x_i)^2))     floored at 0
+        high = value x (1 + sqrt(sum_i ((hi_i - x_i) / x_i)^2))
+
+    ``low_devs_frac``/``high_devs_frac`` are sequences of relative deviations [frac] (floats or
+    arrays broadcasting with ``value``), e.g. from :func:`relative_deviations_frac`.
+
+    >>> lo, hi = quadrature_band(10.0, [0.3, 0.4], [0.3, 0.4])
+    >>> round(float(lo), 12), round(float(hi), 12)
+    (5.0, 15.0)
+    """
+    v = np.asarray(value, dtype=np.float64)
+    lo = np.zeros_like(v)
+    hi = np.zeros_like(v)
+    for d in low_devs_frac:
+        lo = lo + np.square(np.asarray(d, dtype=np.float64))
+    for d in high_devs_frac:
+        hi = hi + np.square(np.asarray(d, dtype=np.float64))
+    return np.maximum(v * (1.0 - np.sqrt(lo)), 0.0), v * (1.0 + np.sqrt(hi))
+
+
+def _coef_ratios(fig: Figure) -> tuple[float, float]:
+    """(low / value, high / value) of a coefficient; (1, 1) for a zero coefficient."""
+    if fig.value <= 0:
+        return 1.0, 1.0
+    lo, hi = fig.range
+    return lo / fig.value, hi / fig.value
+
+
+def _own_band_steps(source: EnergySource, dt_s: FloatArray,
+                    de_j: FloatArray) -> tuple[FloatArray, FloatArray, str] | None:
+    """Low and high energy [J] of each reading interval from a source that knows its own
+    range, with the band's provenance; None for a source that does not.
+
+    CPU model (:class:`~infercarbon.telemetry.cpu_model.CpuModelSource`): the model is
+    ``E = P_idle x elapsed + k_dynamic x busy CPU-s`` (system scope; the process scope has the
+    dynamic term only).  Each interval's energy is split into its idle term
+    (``min(dE, P_idle x dt)``) and its dynamic term (the rest), and each term is scaled by its
+    coefficient's p5/p95-to-value ratio (``idle_power_w.range``, ``dynamic_w_per_cpu.range``):
+    the same envelope as :meth:`CpuModelSource.energy_range_j` for that interval's busy and
+    elapsed time.  Constant power: the power Figure's range over its value.
+    """
+    if isinstance(source, CpuModelSource):
+        idle, dyn = source.idle_power_w, source.dynamic_w_per_cpu
+        if source.scope == "system":
+            idle_e = np.minimum(de_j, idle.value * dt_s)
+        else:
+            idle_e = np.zeros_like(de_j)
+        dyn_e = de_j - idle_e
+        (il, ih), (dl, dh) = _coef_ratios(idle), _coef_ratios(dyn)
+        text = (f"cpu-model coefficients, p5..p95 over SPECpower results "
+                f"({source.curve.matched}): idle {idle.value:.4g} W "
+                f"({idle.range[0]:.4g}..{idle.range[1]:.4g} W, system scope only) and dynamic "
+                f"{dyn.value:.4g} W per busy CPU ({dyn.range[0]:.4g}..{dyn.range[1]:.4g} W); "
+                "each interval's idle and dynamic terms scaled by their coefficient's "
+                "low/high ratio")
+        return idle_e * il + dyn_e * dl, idle_e * ih + dyn_e * dh, text
+    if isinstance(source, ConstantSource):
+        p = source.power_w
+        lo_r, hi_r = _coef_ratios(p)
+        return de_j * lo_r, de_j * hi_r, (f"constant power range {p.range[0]:.4g}.."
+                                          f"{p.range[1]:.4g} W around {p.value:.4g} W "
+                                          f"({p.source})")
+    return None
+
+
+def _energy_ratios(
+    source: EnergySource, t_s: FloatArray, e_j: FloatArray, start_s: FloatArray,
+    end_s: FloatArray,
+) -> tuple[FloatArray, FloatArray, float, float, str]:
+    """Per-inference low/high ratios of the active energy, the window's ratios (used for
+    attributed idle energy and the window total), and the band's provenance.
+
+    A source with its own range (:func:`_own_band_steps`): the ratio of an inference's active
+    energy is that of the energy the source reported over the inference's span (cumulative
+    low/high over cumulative energy between its start and end); an inference over which no
+    energy was reported takes its reading interval's ratio.  Idle energy comes from the whole
+    window's idle pool and takes the window's ratio.  Any other source: the documented band of
+    its method's accuracy class (:func:`infercarbon.telemetry.base.energy_band`), the same for
+    every figure.
+    """
+    n = start_s.size
+    dt = np.diff(t_s)
+    de = np.diff(e_j)
+    own = _own_band_steps(source, dt, de)
+    if own is None:
+        band = energy_band(f"{source.name}:{source.method}")
+        text = f"accuracy class {band.accuracy_class} ({band.method}): {band.source}"
+        return (np.full(n, band.low_frac), np.full(n, band.high_frac), band.low_frac,
+                band.high_frac, text)
+    lo_step, hi_step, text = own
+    total = float(de.sum())
+    w_lo = float(lo_step.sum()) / total if total > 0 else 1.0
+    w_hi = float(hi_step.sum()) / total if total > 0 else 1.0
+    w_lo, w_hi = min(w_lo, 1.0), max(w_hi, 1.0)
+    c = np.concatenate(([0.0], np.cumsum(de)))
+    lc = np.concatenate(([0.0], np.cumsum(lo_step)))
+    hc = np.concatenate(([0.0], np.cumsum(hi_step)))
+    s = np.clip(start_s, t_s[0], t_s[-1])
+    e = np.clip(end_s, t_s[0], t_s[-1])
+    d_c = np.interp(e, t_s, c) - np.interp(s, t_s, c)
+    d_l = np.interp(e, t_s, lc) - np.interp(s, t_s, lc)
+    d_h = np.interp(e, t_s, hc) - np.interp(s, t_s, hc)
+    pos_step = de > 0
+    safe_de = np.where(pos_step, de, 1.0)
+    step_lo = np.where(pos_step, lo_step / safe_de, w_lo)
+    step_hi = np.where(pos_step, hi_step / safe_de, w_hi)
+    idx = np.clip(np.searchsorted(t_s, s, side="right") - 1, 0, dt.size - 1)
+    pos = d_c > 0
+    safe_c = np.where(pos, d_c, 1.0)
+    r_lo = np.where(pos, d_l / safe_c, step_lo[idx])
+    r_hi = np.where(pos, d_h / safe_c, step_hi[idx])
+    # float noise must not push a ratio across 1 (the band must bracket the figure)
+    return np.minimum(r_lo, 1.0), np.maximum(r_hi, 1.0), w_lo, w_hi, text
 
 
 class InferenceSpan:
@@ -424,7 +572,20 @@ class Meter:
     def footprints(self) -> pa.Table:
         """One row per metered inference (batches expanded to their items), with energy,
         every line item, method label and provenance.  Schema metadata ``infercarbon`` holds
-        the window's conservation summary (JSON)."""
+        the window's conservation summary (JSON), with the window's energy band
+        (``total_low_j``/``total_high_j``) and ``energy_label``.
+
+        Ranges: ``energy_low_j``/``energy_high_j`` [J] are the inference's p5..p95 energy band.
+        A source that knows its own range gives it (the CPU model scales each reading
+        interval's idle and dynamic terms by its coefficients' low/high ratios, a constant
+        source its power range; an inference's active energy takes the ratio of the energy
+        reported over its own span, attributed idle the window's ratio); any other source
+        gives its accuracy class's band (:func:`infercarbon.telemetry.base.energy_band` of
+        ``"<sensor>:<method>"``).  ``energy_band_source`` says which.  The operational lines
+        (``operational_{location,market,marginal}_{low,high}_g``) combine the active energy's
+        band, the intensity Figure's range and the PUE Figure's range by first-order
+        quadrature of relative deviations per side (:func:`quadrature_band`).
+        """
         if self.sampler.running or self.sampler.mode == "boundary":
             self.sampler.sample()
         snap = self._buf.snapshot()
@@ -462,9 +623,13 @@ class Meter:
             tenancy_shares=shares if self.idle_policy == "tenancy" else None,
             idle_policy=self.idle_policy, baseline_idle_w=self.baseline_idle_w,
         )
-        return self._table(snap, rec, item_index, lab, res)
+        band = _energy_ratios(self.source, np.asarray((t_ns - origin) / 1e9, np.float64),
+                              np.asarray(e_j, np.float64), np.asarray(start_s, np.float64),
+                              np.asarray(end_s, np.float64))
+        return self._table(snap, rec, item_index, lab, res, band)
 
-    def _table(self, snap: Any, rec: Any, item_index: Any, lab: Any, res: Any) -> pa.Table:
+    def _table(self, snap: Any, rec: Any, item_index: Any, lab: Any, res: Any,
+               band: tuple[FloatArray, FloatArray, float, float, str]) -> pa.Table:
         n = rec.size
         region = self.region
         loc = region.intensity_g_per_kwh
@@ -501,13 +666,32 @@ class Meter:
         cols["active_energy_j"] = active
         cols["idle_energy_j"] = idle
         cols["energy_j"] = active + idle
+        # the energy's own p5..p95 band (see _energy_ratios): ratios <= 1 <= ratios, so
+        # low <= energy_j <= high holds row by row, in floating point too
+        a_lo, a_hi, w_lo, w_hi, band_source = band
+        cols["energy_low_j"] = active * a_lo + idle * w_lo
+        cols["energy_high_j"] = active * a_hi + idle * w_hi
         cols["clipped"] = res.clipped
-        op_loc = C.operational_g(active, loc.value, pue=pue, td_loss_frac=td)
-        cols["operational_location_g"] = op_loc
-        cols["operational_market_g"] = C.operational_g(active, market_v, pue=pue, td_loss_frac=td)
+        # ranges of the operational lines: active energy band, intensity range and PUE range
+        # combined by first-order quadrature of relative deviations per side
+        e_dev = (1.0 - a_lo, a_hi - 1.0)
+        pue_dev = ((0.0, 0.0) if self.pue is None else
+                   relative_deviations_frac(self.pue.value, *self.pue.range))
+
+        def ranged(name: str, intensity: Figure) -> None:
+            g = C.operational_g(active, intensity.value, pue=pue, td_loss_frac=td)
+            i_dev = relative_deviations_frac(intensity.value, *intensity.range)
+            lo, hi = quadrature_band(g, (e_dev[0], i_dev[0], pue_dev[0]),
+                                     (e_dev[1], i_dev[1], pue_dev[1]))
+            cols[name + "_g"] = g
+            cols[name + "_low_g"] = lo
+            cols[name + "_high_g"] = hi
+
+        ranged("operational_location", loc)
+        op_loc = cols["operational_location_g"]
+        ranged("operational_market", loc if self.market is None else self.market)
         if self.marginal is not None:
-            cols["operational_marginal_g"] = C.operational_g(active, self.marginal.value, pue=pue,
-                                                             td_loss_frac=td)
+            ranged("operational_marginal", self.marginal)
         idle_loc = C.operational_g(idle, loc.value, pue=pue, td_loss_frac=td)
         cols["idle_location_g"] = idle_loc
         idle_mkt = C.operational_g(idle, market_v, pue=pue, td_loss_frac=td)
@@ -549,6 +733,7 @@ class Meter:
             "method": self.source.method,
             "accuracy_class": self.source.accuracy_class,
             "energy_label": self.source.label,
+            "energy_band_source": band_source,
             "idle_policy": self.idle_policy,
             "utilisation_frac": util,
         }
@@ -556,6 +741,12 @@ class Meter:
             cols[name] = pa.array([value] * n) if not isinstance(value, str) else (
                 pa.array([value] * n, type=pa.string()).dictionary_encode())
         summary = res.summary()
+        if self.source.label != "measured":
+            # the attribution engine speaks of measured energy; say what this energy is
+            notes = [nt.replace("measured window", "metered window").replace(
+                "measured", self.source.label) for nt in notes]
+        summary.update(energy_label=self.source.label, total_low_j=res.total_j * w_lo,
+                       total_high_j=res.total_j * w_hi, energy_band_source=band_source)
         summary.update(dropped_records=snap.dropped, in_flight=snap.in_flight, notes=notes,
                        sampler_dropped_readings=self.sampler.dropped,
                        source=self.source.describe())

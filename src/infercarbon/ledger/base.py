@@ -72,10 +72,12 @@ __all__ = ["SCHEMA_VERSION", "AppendResult", "Clock", "EventsAppendResult", "Sql
 
 #: Bumped when the table layout changes; a store refuses a file of a newer version and
 #: upgrades an older one in place (version 2 added the compact footprint tables and the
-#: ``all_*`` views; a version-1 ledger gains them on open, its rows untouched).
-SCHEMA_VERSION = 2
+#: ``all_*`` views; version 3 added nullable columns: event energy bands, every line item,
+#: totals and ranges of compact footprints, intensity provenance; an older ledger gains
+#: the missing tables and columns on open, its rows untouched).
+SCHEMA_VERSION = 3
 #: Versions this code upgrades on open.
-_UPGRADES_FROM = ("1",)
+_UPGRADES_FROM = ("1", "2")
 #: The views that read both footprint layouts as one, by logical table.
 VIEWS = {"footprints": "all_footprints", "footprint_items": "all_footprint_items",
          "footprint_totals": "all_footprint_totals"}
@@ -289,7 +291,12 @@ class SqlStore(ABC):
                 raise LedgerError(f"{self.url}: ledger schema version {rows[0][0]}, this "
                                   f"infercarbon reads and writes version {SCHEMA_VERSION}"
                                   " (and upgrades older ones)")
-            for s in (*stmts, *view_sql(self.dialect)):
+            for s in stmts:
+                self._exec(s)
+            if rows and rows[0][0] != str(SCHEMA_VERSION):
+                for s in self._missing_columns_sql():
+                    self._exec(s)
+            for s in view_sql(self.dialect):
                 self._exec(s)
             if not rows:
                 self._exec("INSERT INTO ledger_meta VALUES (%s, %s)",
@@ -297,6 +304,24 @@ class SqlStore(ABC):
             elif rows[0][0] != str(SCHEMA_VERSION):
                 self._exec("UPDATE ledger_meta SET value = %s WHERE key = %s",
                            [str(SCHEMA_VERSION), "schema_version"])
+
+    def _missing_columns_sql(self) -> list[str]:
+        """``ALTER TABLE ... ADD COLUMN`` for every column of the code's tables that an older
+        ledger lacks (upgrade in place: every column added since version 2 is nullable, so
+        the stored rows stay as they are and read as null there)."""
+        out = []
+        for spec in (*TABLES.values(), *STORAGE_TABLES):
+            have = {r[0] for r in self._fetchall(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
+                [spec.name])}
+            for c in spec.columns:
+                if c.name not in have:
+                    if c.required:
+                        raise LedgerError(f"{self.url}: cannot upgrade: {spec.name}.{c.name} "
+                                          "is required and the ledger lacks it")
+                    out.append(f"ALTER TABLE {spec.name} ADD COLUMN {c.name} "
+                               f"{c.sql_type(self.dialect)}")
+        return out
 
     def _has_meta(self) -> bool:
         """Whether the ledger_meta table exists (a ledger, not an empty database)."""

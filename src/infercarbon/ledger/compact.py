@@ -114,6 +114,9 @@ CONTEXT_ITEMS = TableSpec(
         _s("context_id"), Column("position", pa.int64()), _s("name"), _s("basis"),
         _s("label"), _s("scope"), Column("in_total", pa.bool_()), Column("present", pa.bool_()),
         _s("source_prefix"), _s("source_suffix", False),
+        # version 3: the line's columns in event_footprints (<line_column>_g, _low_g,
+        # _high_g); null: the basis's columns (the operational line of version 2)
+        _s("line_column", False),
     ),
     key=("context_id", "position"),
     ingested=False,
@@ -121,6 +124,22 @@ CONTEXT_ITEMS = TableSpec(
 
 _PER_BASIS = [(f"{b}_{suffix}", b) for b in BASES for suffix in (
     "g_per_kwh", "low_g_per_kwh", "high_g_per_kwh", "g", "low_g", "high_g")]
+#: Line columns besides the operational line of each basis (which uses the basis's columns).
+LINE_COLUMNS: tuple[str, ...] = ("idle_location", "idle_market", "idle_marginal", "embodied",
+                                 "network")
+#: The energy each line's ``energy_j`` shows: facility energy of the operational lines, the
+#: attributed idle energy at the facility, the network's energy.
+LINE_ENERGY: dict[str, str] = {**{b: "facility_j" for b in BASES},
+                               **{f"idle_{b}": "idle_facility_j" for b in BASES},
+                               "network": "network_j"}
+#: Per-event numbers of schema version 3 (null in rows written before it).
+V3_NUMBERS: tuple[str, ...] = (
+    "energy_low_j", "energy_high_j", "payload_bytes", "price_per_kwh", "idle_attributed_j",
+    "idle_unattributed_j", "idle_facility_j", "network_j",
+    *(f"{c}_{s}" for c in LINE_COLUMNS for s in ("g", "low_g", "high_g")),
+    *(f"total_{b}_{s}" for b in BASES for s in ("g", "low_g", "high_g")),
+    "energy_cost",
+)
 
 EVENT_FOOTPRINTS = TableSpec(
     "event_footprints", "event_footprints",
@@ -132,6 +151,8 @@ EVENT_FOOTPRINTS = TableSpec(
         _s("attribution_method"),
         *(Column(name, _F, False, "nonneg") for name, _ in _PER_BASIS),
         _s("inputs_hash"),
+        *(Column(name, _F, False, "nonneg") for name in V3_NUMBERS),
+        _s("supersedes", False),
     ),
     key=("footprint_id",),
 )
@@ -148,6 +169,10 @@ SLOTS: dict[str, tuple[str, str]] = {
     "attribution_method": ("attribution_method", "string"),
     "start_utc": ("period_start_utc", "time"),
     "end_utc": ("period_end_utc", "time"),
+    "energy_low_j": ("energy_low_j", "number"),
+    "energy_high_j": ("energy_high_j", "number"),
+    "payload_bytes": ("payload_bytes", "number"),
+    "price_per_kwh": ("price_per_kwh", "number"),
     **{f"{b}.{w}": (f"{b}_{col}", "number") for b in BASES for w, col in (
         ("value", "g_per_kwh"), ("low", "low_g_per_kwh"), ("high", "high_g_per_kwh"))},
 }
@@ -195,6 +220,12 @@ class ContextItem:
     present: bool
     source_prefix: str
     source_suffix: str | None = None
+    #: the line's columns (``<column>_g`` ...); None: the basis's (the operational line)
+    column: str | None = None
+
+    @property
+    def line_column(self) -> str:
+        return self.column or self.basis
 
     def source(self, attribution_method: str) -> str:
         if self.source_suffix is None:
@@ -218,10 +249,15 @@ class FootprintContext:
     def __post_init__(self) -> None:
         if not self.calculator:
             raise InputError("must be a non-empty string", field="calculator")
-        bases = [it.basis for it in self.items]
-        if len(set(bases)) != len(bases) or not set(bases) <= set(BASES):
-            raise InputError(f"items need distinct bases among {', '.join(BASES)}, got "
-                             f"{bases}", field="items")
+        cols = [it.line_column for it in self.items]
+        known = {*BASES, *LINE_COLUMNS}
+        if len(set(cols)) != len(cols) or not {it.line_column for it in self.items
+                                                if it.present} <= known:
+            raise InputError(f"items need distinct columns among {', '.join(sorted(known))}, "
+                             f"got {cols}", field="items")
+        if not {it.basis for it in self.items} <= {*BASES, "both"}:
+            raise InputError(f"item bases must be among {', '.join(BASES)} or both",
+                             field="items")
         object.__setattr__(self, "items", tuple(self.items))
         object.__setattr__(self, "template", make_template(self.inputs))
         versions = {str(k): str(v) for k, v in self.factor_versions.items()}
@@ -232,9 +268,30 @@ class FootprintContext:
 
 
 def _item_dict(it: ContextItem | Mapping[str, Any]) -> dict[str, Any]:
-    get = it.get if isinstance(it, Mapping) else lambda k: getattr(it, k)
-    return {k: get(k) for k in ("name", "basis", "label", "scope", "in_total", "present",
-                                "source_prefix", "source_suffix")}
+    """An item as hashed into its context id (``column`` only where set, so version-2
+    contexts keep their ids)."""
+    if isinstance(it, Mapping):
+        out = {k: it.get(k) for k in _ITEM_KEYS}
+        col = it.get("line_column", it.get("column"))
+    else:
+        out = {k: getattr(it, k) for k in _ITEM_KEYS}
+        col = it.column
+    if col is not None:
+        out["column"] = col
+    return out
+
+
+_ITEM_KEYS = ("name", "basis", "label", "scope", "in_total", "present", "source_prefix",
+              "source_suffix")
+
+
+def _item_row(it: ContextItem) -> dict[str, Any]:
+    """An item as a ``footprint_context_items`` row (without context id and position)."""
+    return {**{k: getattr(it, k) for k in _ITEM_KEYS}, "line_column": it.column}
+
+
+def _context_item(row: Mapping[str, Any]) -> ContextItem:
+    return ContextItem(**{k: row[k] for k in _ITEM_KEYS}, column=row.get("line_column"))
 
 
 def _context_id(calculator: str, versions_json: str, template: str,
@@ -435,9 +492,11 @@ def _hashes(rows: pa.Table, templates: Mapping[str, str],
         ctx.indices)
     doc = pc.binary_join_element_wise('{"factor_versions":', fv, ',"inputs":', inputs, "}", "")
     h = pa.array(_sha256_hex(doc), pa.string())
+    sup = (json_string(rows.column("supersedes")) if "supersedes" in rows.column_names
+           else pa.repeat(pa.scalar("null"), rows.num_rows))
     subject = pc.binary_join_element_wise(
         "[", json_string(rows.column("event_id")), ",null,", json_string(rows.column("tenant")),
-        ',"', h, '",null]', "")
+        ',"', h, '",', sup, "]", "")
     fid = pc.binary_join_element_wise(
         "fp_", pc.utf8_slice_codeunits(pa.array(_sha256_hex(subject), pa.string()), 0, 32), "")
     return h, fid
@@ -457,11 +516,18 @@ def build_event_footprints(
     attribution_method: pa.Array | pa.ChunkedArray,
     intensity: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]],
     grams: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]],
+    lines: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]] | None = None,
+    numbers: Mapping[str, npt.ArrayLike] | None = None,
+    supersedes: pa.Array | pa.ChunkedArray | None = None,
 ) -> EventFootprintBatch:
     """Compact footprints of a batch (row ``i`` uses ``contexts[context_index[i]]``).
 
     ``intensity[basis]`` = (value, low, high) [g/kWh] and ``grams[basis]`` = (central, low,
-    high) [g], arrays over the rows; a basis a row's context marks absent is stored as null.
+    high) [g] of the operational line, arrays over the rows; a basis a row's context marks
+    absent is stored as null.  ``lines[column]`` = (central, low, high) [g] of the other
+    lines (:data:`LINE_COLUMNS`), null where the row's context has no such present line;
+    ``numbers`` the other per-event numbers (:data:`V3_NUMBERS`: energy band, idle energy,
+    totals, cost...; NaN is stored as null); ``supersedes`` the footprint each row corrects.
     Computes each row's inputs text (:func:`render_inputs`), ``inputs_hash`` and
     ``footprint_id`` exactly as :meth:`FootprintRecord.create` would for the same inputs."""
     n = len(tenant)
@@ -496,6 +562,25 @@ def build_event_footprints(
                 cols[f"{b}_{suffix}"] = (pa.nulls(n, _F) if values is None else pa.array(
                     np.asarray(values, dtype=float), _F, mask=~present))
     cols["inputs_hash"] = pa.nulls(n, pa.string())
+    extra: dict[str, Any] = dict(numbers or {})
+    for c in LINE_COLUMNS:
+        present = np.asarray([any(it.line_column == c and it.present for it in ctx.items)
+                              for ctx in contexts], dtype=bool)[cidx] if n else np.zeros(0, bool)
+        vals = (lines or {}).get(c)
+        if vals is None and present.any():
+            raise InputError(f"a context has a {c} line but no {c} values were given", field=c)
+        for suffix, v in zip(("g", "low_g", "high_g"), vals or (None, None, None),
+                             strict=True):
+            extra[f"{c}_{suffix}"] = v if v is None else np.where(present, v, np.nan)
+    for name in V3_NUMBERS:
+        x = extra.get(name)
+        if x is None:
+            cols[name] = pa.nulls(n, _F)
+        else:
+            a = np.asarray(x, dtype=float)
+            cols[name] = pa.array(a, _F, mask=~np.isfinite(a))
+    cols["supersedes"] = (pa.nulls(n, pa.string()) if supersedes is None
+                          else _array(supersedes).cast(pa.string()))
     rows = pa.table(cols, schema=EVENT_FOOTPRINTS.arrow_schema)
     templates = {c.context_id: c.template for c in contexts}
     h, fid = _hashes(rows, templates, {c.context_id: c.versions_json for c in contexts})
@@ -508,7 +593,7 @@ def build_event_footprints(
                     "inputs_template": [by_id[k].template for k in uniq]},
                    schema=FOOTPRINT_CONTEXTS.arrow_schema)
     items = pa.Table.from_pylist(
-        [{"context_id": k, "position": p, **_item_dict(it)}
+        [{"context_id": k, "position": p, **_item_row(it)}
          for k in uniq for p, it in enumerate(by_id[k].items)], schema=CONTEXT_ITEMS.arrow_schema)
     return EventFootprintBatch(ctx, items, rows, checked=True)
 
@@ -528,17 +613,24 @@ def record_from_compact(row: Mapping[str, Any], context: Mapping[str, Any],
     lines: list[LineItemRecord] = []
     totals: dict[str, TotalRecord] = {}
     for it in items:
-        b = it["basis"]
-        g, lo, hi = ((row[f"{b}_{s}"] if it["present"] else 0.0)
+        ci = _context_item(it)
+        col = ci.line_column
+        g, lo, hi = ((row[f"{col}_{s}"] if ci.present else 0.0)
                      for s in ("g", "low_g", "high_g"))
+        energy = row.get(LINE_ENERGY.get(col, ""), None) if ci.present else None
         lines.append(LineItemRecord(
-            name=it["name"], emissions_g=g, low_g=lo, high_g=hi, label=it["label"],
-            source=ContextItem(**_item_dict(it)).source(
-                row["attribution_method"]),
-            scope=it["scope"], in_total=bool(it["in_total"]), basis=b, p50_g=None,
-            energy_j=row["facility_j"] if it["present"] else None))
-        if it["present"]:
-            totals[b] = TotalRecord(value_g=g, low_g=lo, high_g=hi)
+            name=ci.name, emissions_g=g, low_g=lo, high_g=hi, label=ci.label,
+            source=ci.source(row["attribution_method"]),
+            scope=ci.scope, in_total=ci.in_total, basis=ci.basis, p50_g=None,
+            energy_j=energy))
+        if ci.present and col in BASES:
+            b = col
+            if row.get(f"total_{b}_g") is not None:
+                totals[b] = TotalRecord(value_g=row[f"total_{b}_g"],
+                                        low_g=row[f"total_{b}_low_g"],
+                                        high_g=row[f"total_{b}_high_g"])
+            else:  # version 2: the operational line is the total
+                totals[b] = TotalRecord(value_g=g, low_g=lo, high_g=hi)
     return FootprintRecord(
         footprint_id=row["footprint_id"], tenant=row["tenant"], event_id=row["event_id"],
         aggregate_key=None, period_start_utc=row["period_start_utc"],
@@ -548,7 +640,7 @@ def record_from_compact(row: Mapping[str, Any], context: Mapping[str, Any],
         inputs_hash=row["inputs_hash"],
         figures=FootprintFigures(energy_j=row["energy_j"], line_items=tuple(lines),
                                  totals=totals),
-        supersedes=None, ingested_utc=row.get("ingested_utc"))
+        supersedes=row.get("supersedes"), ingested_utc=row.get("ingested_utc"))
 
 
 def records_from_compact(rows: pa.Table, contexts: pa.Table,
@@ -580,7 +672,7 @@ def compact_footprint_rows(rows: pa.Table, contexts: pa.Table) -> pa.Table:
         "factor_versions_json": contexts.column("factor_versions_json").combine_chunks().take(pos),
         "inputs_json": render_inputs(rows, _templates(contexts)),
         "inputs_hash": rows.column("inputs_hash"), "record_hash": pa.nulls(n, pa.string()),
-        "supersedes": pa.nulls(n, pa.string()), "ingested_utc": rows.column("ingested_utc"),
+        "supersedes": rows.column("supersedes"), "ingested_utc": rows.column("ingested_utc"),
     }, schema=FOOTPRINTS.read_schema)
 
 
@@ -629,24 +721,37 @@ def view_sql(dialect: str) -> list[str]:
 
     In ``all_footprints`` a compact row's ``inputs_json`` is rendered by SQL from its
     template (the same values; number layout may differ from canonical JSON, so hashes are
-    checked on :func:`render_inputs`, never on this text) and its ``record_hash`` is null."""
+    checked on :func:`render_inputs`, never on this text) and its ``record_hash`` is null.
+    A compact total is the row's ``total_<basis>`` columns, or (rows written before schema
+    version 3) its operational line."""
     _, vc = _sql_encoders(dialect)
     inputs = inputs_sql(dialect)
     fp_cols = ("footprint_id, tenant, event_id, aggregate_key, period_start_utc, "
                "period_end_utc, computed_utc, calculator, energy_j, factor_versions_json, "
                "inputs_json, inputs_hash, record_hash, supersedes, ingested_utc")
+    col = "coalesce(ci.line_column, ci.basis)"
 
-    def per_basis(suffix: str) -> str:
-        return ("CASE ci.basis " + " ".join(f"WHEN '{b}' THEN ef.{b}_{suffix}" for b in BASES)
-                + " END")
+    def per_column(suffix: str) -> str:
+        return (f"CASE {col} " + " ".join(f"WHEN '{c}' THEN ef.{c}_{suffix}"
+                                          for c in (*BASES, *LINE_COLUMNS)) + " END")
 
-    item = (f"CASE WHEN ci.present THEN {per_basis('{s}')} ELSE 0.0 END")
+    def total(b: str, suffix: str) -> str:
+        t = "g" if suffix == "g" else f"{suffix}_g"
+        return f"coalesce(ef.total_{b}_{t}, ef.{b}_{t})"
+
+    def per_basis_total(suffix: str) -> str:
+        return ("CASE ci.basis " + " ".join(f"WHEN '{b}' THEN {total(b, suffix)}"
+                                            for b in BASES) + " END")
+
+    energy = (f"CASE {col} " + " ".join(f"WHEN '{c}' THEN ef.{e}" for c, e in
+                                        LINE_ENERGY.items()) + " END")
+    item = f"CASE WHEN ci.present THEN {per_column('{s}')} ELSE 0.0 END"
     return [
         f"CREATE OR REPLACE VIEW all_footprints AS SELECT {fp_cols} FROM footprints "
         "UNION ALL SELECT ef.footprint_id, ef.tenant, ef.event_id, "
         f"CAST(NULL AS {vc}), ef.period_start_utc, ef.period_end_utc, ef.computed_utc, "
         f"c.calculator, ef.energy_j, c.factor_versions_json, {inputs}, ef.inputs_hash, "
-        f"CAST(NULL AS {vc}), CAST(NULL AS {vc}), ef.ingested_utc "
+        f"CAST(NULL AS {vc}), ef.supersedes, ef.ingested_utc "
         "FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id",
         "CREATE OR REPLACE VIEW all_footprint_items AS SELECT footprint_id, position, name, "
         "emissions_g, low_g, p50_g, high_g, label, source, scope, basis, in_total, energy_j "
@@ -655,7 +760,7 @@ def view_sql(dialect: str) -> list[str]:
         f"{item.format(s='high_g')}, ci.label, CASE WHEN ci.source_suffix IS NULL "
         "THEN ci.source_prefix ELSE ci.source_prefix || ef.attribution_method || "
         "ci.source_suffix END, ci.scope, ci.basis, ci.in_total, "
-        "CASE WHEN ci.present THEN ef.facility_j END FROM event_footprints ef "
+        f"CASE WHEN ci.present THEN {energy} END FROM event_footprints ef "
         "JOIN footprint_context_items ci ON ci.context_id = ef.context_id",
         # one row per footprint with its totals by basis side by side and the energy of its
         # location line (the facility energy of an operational footprint): what a per-event
@@ -669,14 +774,15 @@ def view_sql(dialect: str) -> list[str]:
         + " ".join(f"LEFT JOIN footprint_totals t_{b} ON t_{b}.footprint_id = "
                    f"f.footprint_id AND t_{b}.basis = '{b}'" for b in BASES)
         + " UNION ALL SELECT ef.footprint_id, ef.event_id, c.calculator, "
-        f"CAST(NULL AS {vc}), CASE WHEN ci.present THEN ef.facility_j END, "
-        + ", ".join(f"ef.{b}_g, ef.{b}_low_g, ef.{b}_high_g" for b in BASES)
+        "ef.supersedes, CASE WHEN ci.present THEN ef.facility_j END, "
+        + ", ".join(f"{total(b, 'g')}, {total(b, 'low')}, {total(b, 'high')}" for b in BASES)
         + " FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id "
         "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
         "AND ci.name = 'operational_location'",
         "CREATE OR REPLACE VIEW all_footprint_totals AS SELECT footprint_id, basis, value_g, "
         "low_g, p50_g, high_g FROM footprint_totals UNION ALL SELECT ef.footprint_id, "
-        f"ci.basis, {per_basis('g')}, {per_basis('low_g')}, CAST(NULL AS DOUBLE PRECISION), "
-        f"{per_basis('high_g')} FROM event_footprints ef JOIN footprint_context_items ci "
-        "ON ci.context_id = ef.context_id WHERE ci.present",
+        f"ci.basis, {per_basis_total('g')}, {per_basis_total('low')}, "
+        f"CAST(NULL AS DOUBLE PRECISION), {per_basis_total('high')} FROM event_footprints ef "
+        "JOIN footprint_context_items ci ON ci.context_id = ef.context_id WHERE ci.present "
+        "AND ci.line_column IS NULL AND ci.basis IN ('location', 'market', 'marginal')",
     ]

@@ -15,7 +15,9 @@ joules, watts, grams or g/kWh as its name says):
     grid-intensity snapshots: ``region``, ``kind``, ``basis``, ``interval_start_utc``,
     ``resolution_s``, ``value_g_per_kwh`` with optional ``low_g_per_kwh``/``high_g_per_kwh``,
     ``source``, ``version``, ``retrieved_utc``; the key is all of these but the values, so a
-    re-fetch is a new snapshot and re-sending the same snapshot is a no-op.
+    re-fetch is a new snapshot and re-sending the same snapshot is a no-op.  Optional
+    provenance per interval: ``method``, ``status`` (forecast, provisional, final; null =
+    final), ``marginal_unit`` and ``confidence_level`` (see docs/grid_signals.md).
 ``footprints`` (+ ``footprint_items``, ``footprint_totals``)
     a computed footprint: its subject (an ``event_id`` or an ``aggregate_key``), the inputs it
     was computed from as canonical JSON, the versions of the factors and data used, the SHA-256
@@ -51,6 +53,7 @@ import pyarrow.compute as pc
 
 from infercarbon.errors import InputError, LedgerError
 from infercarbon.grid.signal import BASES, KINDS
+from infercarbon.grid.updates import STATUSES
 
 __all__ = [
     "EVENTS",
@@ -256,6 +259,10 @@ EVENTS = TableSpec(
         Column("payload_bytes", pa.int64(), False, "nonneg"),
         _s("outcome", False),
         _s("supersedes", False),
+        # the event's own p5..p95 energy band (schema version 3); absent: the band of its
+        # attribution method's accuracy class (infercarbon.telemetry.base.ENERGY_BANDS)
+        Column("energy_low_j", pa.float64(), False, "nonneg"),
+        Column("energy_high_j", pa.float64(), False, "nonneg"),
     ),
     key=("event_id",),
 )
@@ -287,6 +294,13 @@ INTENSITY = TableSpec(
         _s("source"),
         _s("version"),
         Column("retrieved_utc", TS),
+        # each interval's provenance (schema version 3; null in older rows): how the figure
+        # was derived, its status (null = final), the marginal unit or fuel of a marginal
+        # interval, and the coverage of low..high (0.9 = p5..p95; null: unstated or no range)
+        _s("method", False),
+        _s("status", False, choices=STATUSES),
+        _s("marginal_unit", False),
+        Column("confidence_level", pa.float64(), False, "positive"),
     ),
     key=("region", "kind", "basis", "interval_start_utc", "resolution_s", "source", "version",
          "retrieved_utc"),
@@ -641,6 +655,12 @@ def _cross_checks(spec: TableSpec, cols: Mapping[str, pa.ChunkedArray],
             lambda: pc.less(cols["end_utc"], cols["start_utc"]), "end_utc", "start_utc")
         add("supersedes", "an event cannot supersede itself",
             lambda: pc.equal(cols["supersedes"], cols["event_id"]), "supersedes", "event_id")
+        add("energy_low_j", "must not exceed energy_j",
+            lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]), "energy_low_j",
+            "energy_j")
+        add("energy_high_j", "must not be below energy_j",
+            lambda: pc.less(cols["energy_high_j"], cols["energy_j"]), "energy_high_j",
+            "energy_j")
     elif spec is FOOTPRINTS:
         add("period_end_utc", "must not be before period_start_utc",
             lambda: pc.less(cols["period_end_utc"], cols["period_start_utc"]),

@@ -1,37 +1,35 @@
-"""The server-side footprint of each ingested event: operational emissions on three bases.
+"""The server-side footprint of each ingested event: every line item, its range, its signal.
 
-For a batch of events (an Arrow table with the ledger's event columns) this computes, with
-numpy over the whole batch (one pass per region and kind, never a Python loop per event
-for the arithmetic)::
+For a batch of events (an Arrow table with the ledger's event columns) :func:`compute_footprints`
+resolves, with numpy over the whole batch (never a Python loop per event for the arithmetic):
 
-    facility_j    = energy_j x pue x (1 + td_loss_frac)
-    <kind>_g      = facility_j / 3.6e6 x intensity_<kind>      kind = location, market, marginal
-    <kind>_low_g  = the same at the signal's low intensity; <kind>_high_g at its high
+- the **energy band** of each event: its own ``energy_low_j``/``energy_high_j`` when sent,
+  otherwise the band of its attribution method's accuracy class
+  (:data:`infercarbon.telemetry.base.ENERGY_BANDS`, each with its source);
+- the **deployment profile** of its device (:mod:`infercarbon.accounting.profiles`: PUE, T&D
+  losses, idle power and utilisation, embodied carbon and lifetime, network kWh/GB, operating
+  model, price), or the service's default;
+- the **grid signal** of each basis, decided per event (:class:`SignalBook`): a series loaded
+  for the region (from ``--signals`` or the ledger's ``intensity`` intervals) that covers the
+  event's interval; else the bundled hourly series of the region where one is bundled
+  (ERCOT) and covers it; else, for the location basis, the bundled annual figure with its
+  range.  Market: a market series for the region, else the location figure labelled
+  ``fallback: location-based``.  Marginal: absent where nothing covers the event (the line is
+  ``excluded: no marginal signal``, never zero);
 
-using :func:`infercarbon.accounting.compose.operational_g`.
+and then every line item and total with its p5..p95 range by
+:func:`infercarbon.accounting.events.account_events` (operational, idle, embodied, network on
+the location, market and marginal bases; training is excluded: not published for served
+models).  Each event's footprint is stored as a ledger footprint whose ``inputs`` hold
+everything :func:`figures_from_inputs` needs, so ``audit verify`` recomputes every number,
+ranges included, from the stored inputs alone.  Ingest stores them in the ledger's compact
+layout (:func:`footprint_batch`: one context per profile x region x signal source, and one
+row of numbers per event; see :mod:`infercarbon.ledger.compact`); :func:`footprint_records`
+builds the same records one :class:`~infercarbon.ledger.schema.FootprintRecord` at a time for
+the general layout (a test pins that both give the same ids, inputs, hashes and figures).
 
-Intensities (:class:`SignalBook`):
-
-- **location**: a ``location-average`` series loaded for the event's region when it covers the
-  event's interval (time-weighted mean over ``[start, end)``); otherwise the bundled annual
-  figure of the region (:func:`~infercarbon.reference.regions.resolve_region`) with its range.
-- **market**: a ``market`` series or constant for the region when configured; otherwise the
-  location figure, labelled ``fallback: location-based`` (GHG Protocol: without contractual
-  instruments the market-based figure uses the location-based one; recorded per event).
-- **marginal**: a ``marginal`` series for the region that covers the interval; otherwise the
-  line is ``excluded: no marginal signal`` and the marginal total is absent (never zero).
-
-The ranges are the signal's own low/high (a bound, not a Monte Carlo percentile); the event's
-energy is taken as given (its ``attribution_method`` says how it was obtained).
-
-Each event's footprint is stored as a ledger footprint whose ``inputs`` hold everything
-:func:`figures_from_inputs` needs, so ``audit verify`` recomputes the same numbers from the
-stored inputs alone.  Ingest stores them in the ledger's compact layout
-(:func:`footprint_batch`: one context per region group, :func:`footprint_contexts`, and one
-row of numbers per event, built column by column; see :mod:`infercarbon.ledger.compact`);
-:func:`footprint_records` builds the same records one
-:class:`~infercarbon.ledger.schema.FootprintRecord` at a time for the general layout (a test
-pins that both give the same ids, inputs, hashes and figures).
+Footprints computed by the first calculator (:data:`CALCULATOR_V1`, operational lines only)
+stay verifiable: :func:`figures_from_inputs` recomputes them by that calculator's rules.
 """
 
 from __future__ import annotations
@@ -45,9 +43,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from infercarbon.accounting.compose import operational_g
+from infercarbon.accounting.events import LINES, EventLines, account_events
 from infercarbon.accounting.footprint import LINE_SCOPES, check_operating_model
+from infercarbon.accounting.profiles import (
+    NO_TD_LOSS,
+    DeploymentProfile,
+    ProfileSet,
+    profiles_from_data,
+)
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.compact import (
@@ -65,11 +71,16 @@ from infercarbon.ledger.schema import (
     Problem,
     TotalRecord,
 )
+from infercarbon.provenance import Figure
 from infercarbon.reference.regions import Region, resolve_region
+from infercarbon.telemetry.base import energy_band
 
 __all__ = [
     "CALCULATOR",
+    "CALCULATORS",
+    "CALCULATOR_V1",
     "KINDS",
+    "LINE_NAMES",
     "AccountingConfig",
     "EventFootprints",
     "SignalBook",
@@ -83,13 +94,20 @@ __all__ = [
 ]
 
 #: Name and version of this calculator, stored with every footprint it computes.
-CALCULATOR = "infercarbon.service.footprints:operational/v1"
+CALCULATOR = "infercarbon.service.footprints:full/v2"
+#: The first calculator (operational lines only, the signal's range only).
+CALCULATOR_V1 = "infercarbon.service.footprints:operational/v1"
+#: Every calculator whose footprints this module recomputes (the service's footprints).
+CALCULATORS: tuple[str, ...] = (CALCULATOR, CALCULATOR_V1)
 KINDS: tuple[str, ...] = ("location", "market", "marginal")
+#: The line items of every footprint of this calculator, in order (absent ones excluded).
+LINE_NAMES: tuple[str, ...] = (*(name for name, _ in LINES), "training")
 _SERIES_KIND = {"location": "location-average", "market": "market", "marginal": "marginal"}
+_US_PER_S = 1_000_000
 
 
 def _scope(operating_model: str, kind: str) -> str:
-    """GHG Protocol scope of an operational line (``LINE_SCOPES``: owned devices are Scope 2,
+    """GHG Protocol scope of a line (``LINE_SCOPES``: owned devices are Scope 2,
     bought cloud compute Scope 3 cat. 1, sold products Scope 3 cat. 11; marginal is a memo)."""
     return LINE_SCOPES[operating_model][kind]
 
@@ -100,8 +118,10 @@ FloatArray = npt.NDArray[np.float64]
 class AccountingConfig:
     """How the service turns event energy into emissions.
 
-    ``pue`` and ``td_loss_frac`` apply to every event; the defaults (1.0 and 0.0) count IT
-    energy only, and every footprint and the dashboard's methodology say so.
+    ``pue``, ``td_loss_frac`` and ``operating_model`` make the default deployment profile
+    (for devices no profile of ``profiles`` matches, unless ``profiles`` names a
+    ``default``); the defaults (PUE 1.0, no T&D losses) count IT energy only, and every
+    footprint and the dashboard's methodology say so.
     """
 
     pue: float = 1.0
@@ -111,6 +131,7 @@ class AccountingConfig:
     #: who runs the devices behind the events: "owned" (Scope 2), "cloud" (Scope 3 cat. 1)
     #: or "sold" (Scope 3 cat. 11); it sets each line's scope tag and is a stored input
     operating_model: str = "owned"
+    profiles: ProfileSet | None = None
 
     def __post_init__(self) -> None:
         check_operating_model(self.operating_model)
@@ -120,6 +141,24 @@ class AccountingConfig:
         if not (np.isfinite(self.td_loss_frac) and 0.0 <= self.td_loss_frac <= 0.5):
             raise InputError(f"{self.td_loss_frac!r} must be a fraction in [0, 0.5]",
                              field="td_loss_frac")
+
+    @property
+    def profile_set(self) -> ProfileSet:
+        """The profiles, with the default profile this configuration implies."""
+        default = DeploymentProfile(
+            "default", ("*",), operating_model=self.operating_model,
+            pue=Figure(self.pue, "ratio", source=self.pue_source, label="user"),
+            td_loss_frac=NO_TD_LOSS if self.td_loss_frac == 0 else Figure(
+                self.td_loss_frac, "frac", source="--td-loss-frac (user)", label="user"))
+        if self.profiles is None:
+            return ProfileSet((), default)
+        return ProfileSet(self.profiles.profiles, self.profiles.default or default)
+
+    def with_profiles(self, data: Any) -> AccountingConfig:
+        """This configuration with the profiles of parsed TOML/JSON ``data``."""
+        from dataclasses import replace
+
+        return replace(self, profiles=profiles_from_data(data))
 
 
 @lru_cache(maxsize=4096)
@@ -149,11 +188,31 @@ def resolve_regions(regions: Sequence[str], *, row: str = "events") -> tuple[lis
     return out, inv
 
 
-class SignalBook:
-    """Intensity signals by (region id, kind)."""
+@dataclass(frozen=True)
+class SignalSegment:
+    """The events (``idx``, positions in the looked-up arrays) one source prices."""
 
-    def __init__(self, signals: Sequence[IntensitySeries] = ()) -> None:
+    idx: npt.NDArray[np.intp]
+    value: FloatArray
+    low: FloatArray
+    high: FloatArray
+    provenance: dict[str, Any]
+
+
+def _prov_of(s: IntensitySeries, note: str | None = None) -> dict[str, Any]:
+    p = s.provenance
+    return {"source": p.source, "version": p.version,
+            "method": p.method if note is None else f"{p.method}; {note}", "label": p.label,
+            "resolution_s": s.resolution_s}
+
+
+class SignalBook:
+    """Intensity signals by (region id, kind), and the bundled series behind them."""
+
+    def __init__(self, signals: Sequence[IntensitySeries] = (), *,
+                 bundled: bool = True) -> None:
         self._by: dict[tuple[str, str], IntensitySeries] = {}
+        self.bundled = bundled
         for s in signals:
             rid = _region(s.region).region_id
             kind = {v: k for k, v in _SERIES_KIND.items()}[s.kind]
@@ -167,52 +226,97 @@ class SignalBook:
     def all(self) -> list[tuple[str, str, IntensitySeries]]:
         return [(r, k, s) for (r, k), s in sorted(self._by.items())]
 
+    def _bundled(self, region: Region, kind: str) -> IntensitySeries | None:
+        if not self.bundled or kind == "market":
+            return None
+        from infercarbon.grid import catalogue
+
+        if catalogue.series_key(region.region_id) is None:
+            return None
+        return (catalogue.hourly_location if kind == "location"
+                else catalogue.hourly_marginal)(region.region_id, "lifecycle")
+
     def lookup(
         self, region: Region, kind: str, start: npt.NDArray[np.datetime64],
         end: npt.NDArray[np.datetime64],
-    ) -> tuple[FloatArray, FloatArray, FloatArray, dict[str, Any]] | None:
-        """Intensity (value, low, high) per interval and its provenance; None if no signal."""
-        s = self.get(region.region_id, kind)
-        if s is not None:
-            covered = s.resolution_s is None or bool(
-                (start >= s.start_utc[0]).all() and (end <= s.end_utc).all())
-            if covered:
-                try:
-                    v, lo, hi = (s.integrate(start, end, which=w) for w in ("value", "low", "high"))
-                except InputError:
-                    v = None  # a hole in the series: use the next source, recorded below
-                if v is not None:
-                    p = s.provenance
-                    return v, lo, hi, {"source": p.source, "version": p.version,
-                                       "method": p.method, "label": p.label,
-                                       "resolution_s": s.resolution_s}
-        if kind == "location":
+    ) -> list[SignalSegment]:
+        """The intensity (value, low, high) of each interval and its provenance, decided per
+        interval: the loaded series where it covers the interval, else the bundled hourly
+        series, else (location) the annual figure.  Intervals no source covers are in no
+        segment (a marginal or market basis without a signal)."""
+        out: list[SignalSegment] = []
+        todo = np.arange(len(start))
+        for series in (self.get(region.region_id, kind), self._bundled(region, kind)):
+            if series is None or not len(todo):
+                continue
+            a, b = start[todo], end[todo]
+            if series.resolution_s is None:
+                covered = np.ones(len(todo), dtype=bool)
+            else:
+                covered = (a >= series.start_utc[0]) & (b <= series.end_utc)
+            idx = todo[covered]
+            if not len(idx):
+                continue
+            got = _integrate(series, start[idx], end[idx])
+            if got is None:  # a hole somewhere: one interval at a time (error path only)
+                ok = np.zeros(len(idx), dtype=bool)
+                vals = np.zeros((3, len(idx)))
+                for k, i in enumerate(idx):
+                    one = _integrate(series, start[i:i + 1], end[i:i + 1])
+                    if one is not None:
+                        ok[k] = True
+                        vals[:, k] = [x[0] for x in one]
+                idx, got = idx[ok], (vals[0][ok], vals[1][ok], vals[2][ok])
+            if len(idx):
+                out.append(SignalSegment(idx, *got, _prov_of(series)))
+                todo = np.setdiff1d(todo, idx, assume_unique=True)
+        if kind == "location" and len(todo):
             f = region.intensity_g_per_kwh
             lo_, hi_ = f.range
-            n = len(start)
-            note = "annual average" + ("" if s is None else
-                                       "; the loaded series does not cover the interval")
-            return (np.full(n, f.value), np.full(n, lo_), np.full(n, hi_),
-                    {"source": f.source, "version": f.vintage or "", "method": note,
-                     "label": f.label, "resolution_s": None})
+            n = len(todo)
+            loaded = self.get(region.region_id, kind) is not None or self._bundled(
+                region, kind) is not None
+            note = "annual average" + ("; the loaded series does not cover the interval"
+                                       if loaded else "")
+            out.append(SignalSegment(todo, np.full(n, f.value), np.full(n, lo_),
+                                     np.full(n, hi_),
+                                     {"source": f.source, "version": f.vintage or "",
+                                      "method": note, "label": f.label, "resolution_s": None}))
+        return out
+
+
+def _integrate(series: IntensitySeries, a: npt.NDArray[np.datetime64],
+               b: npt.NDArray[np.datetime64]) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+    try:
+        v, lo, hi = (series.integrate(a, b, which=w) for w in ("value", "low", "high"))
+    except InputError:
         return None
+    return v, lo, hi
 
 
 @dataclass(frozen=True)
 class EventFootprints:
     """Columnar result for a batch: arrays aligned with the input events.
 
-    Provenance is held per region group (``group_provenance[kind][g]``; ``region_index``
-    maps each event to its group), not per event.
-    """
+    What many events share (profile, region, each basis's signal source, whether the event
+    has a payload, where its energy band came from) is held per *group*
+    (``group_key[g]``; ``region_index`` maps each event to its group), not per event: one
+    compact-layout context each."""
 
     region_id: list[str]
     facility_j: FloatArray
     intensity: dict[str, tuple[FloatArray, FloatArray, FloatArray]]  # kind -> v, lo, hi
     grams: dict[str, tuple[FloatArray, FloatArray, FloatArray]]  # kind -> g, low, high
-    region_index: npt.NDArray[np.intp]  # event -> region group
+    region_index: npt.NDArray[np.intp]  # event -> group
     group_region_id: list[str]
-    group_provenance: dict[str, list[dict[str, Any] | None]]  # kind -> per region group
+    group_provenance: dict[str, list[dict[str, Any] | None]]  # kind -> per group
+    lines: EventLines | None = None
+    energy_low_j: FloatArray | None = None
+    energy_high_j: FloatArray | None = None
+    payload_bytes: FloatArray | None = None
+    price_per_kwh: FloatArray | None = None
+    #: per group: (profile, energy band text, has payload, has price)
+    group_setup: list[tuple[DeploymentProfile, str, bool, bool]] = field(default_factory=list)
 
     @property
     def provenance(self) -> dict[str, list[dict[str, Any] | None]]:
@@ -221,6 +325,9 @@ class EventFootprints:
         return {k: [g[i] for i in idx] for k, g in self.group_provenance.items()}
 
     def co2e_g(self) -> dict[str, FloatArray]:
+        """Total emissions per event by basis (NaN where the basis has no signal)."""
+        if self.lines is not None:
+            return {k: self.lines.totals[k][0] for k in KINDS}
         return {k: v[0] for k, v in self.grams.items()}
 
 
@@ -228,46 +335,123 @@ def _times(col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.datetime64]:
     return np.asarray(col.to_numpy(zero_copy_only=False)).astype("datetime64[ns]")
 
 
+def _float_col(events: pa.Table, name: str) -> FloatArray:
+    if name not in events.column_names:
+        return np.full(events.num_rows, np.nan)
+    col = pc.cast(events.column(name), pa.float64())
+    return np.asarray(pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def _energy_bands(events: pa.Table, energy: FloatArray) -> tuple[FloatArray, FloatArray,
+                                                                  npt.NDArray[np.intp],
+                                                                  list[str]]:
+    """(low, high, band index, band texts): the event's own band where sent (both ends), else
+    its attribution method's class band."""
+    lo, hi = _float_col(events, "energy_low_j"), _float_col(events, "energy_high_j")
+    own = np.isfinite(lo) & np.isfinite(hi)
+    methods = np.asarray(events.column("attribution_method").to_numpy(zero_copy_only=False),
+                         dtype=object)
+    uniq, inv = np.unique(methods.astype(str), return_inverse=True)
+    texts: list[str] = []
+    lo_frac = np.empty(len(uniq))
+    hi_frac = np.empty(len(uniq))
+    for j, m in enumerate(uniq.tolist()):
+        b = energy_band(m)
+        lo_frac[j], hi_frac[j] = b.low_frac, b.high_frac
+        texts.append(f"class {b.accuracy_class} ({b.method}) band x{b.low_frac:g}..x"
+                     f"{b.high_frac:g}: {b.source}")
+    texts.append("the event's own energy_low_j..energy_high_j")
+    # the band text, and the method (its class names the energy's label), per event
+    band_idx = (np.where(own, len(uniq), inv) * (len(uniq) + 1) + inv).astype(np.intp)
+    low = np.where(own, lo, energy * lo_frac[inv] if len(uniq) else energy)
+    high = np.where(own, hi, energy * hi_frac[inv] if len(uniq) else energy)
+    return low, high, band_idx, texts
+
+
+def _prices(profiles: Sequence[DeploymentProfile], pidx: npt.NDArray[np.intp],
+            start: npt.NDArray[np.datetime64]) -> FloatArray:
+    out = np.full(len(pidx), np.nan)
+    for j, p in enumerate(profiles):
+        m = pidx == j
+        if not m.any():
+            continue
+        if p.price_per_kwh is not None:
+            out[m] = p.price_per_kwh.value
+        elif p.tariff is not None:
+            hours = (start[m].astype("datetime64[h]").astype(np.int64) % 24).astype(np.int64)
+            out[m] = p.tariff.price(hours)
+    return out
+
+
 def compute_footprints(events: pa.Table, config: AccountingConfig,
                        book: SignalBook) -> EventFootprints:
-    """Operational emissions of every event in ``events`` (validated ledger event columns)."""
+    """Every line item of every event in ``events`` (validated ledger event columns)."""
     n = events.num_rows
     regions, inv = resolve_regions(events.column("region").to_pylist())
     energy = np.asarray(events.column("energy_j").to_numpy(zero_copy_only=False), dtype=float)
     start, end = _times(events.column("start_utc")), _times(events.column("end_utc"))
-    facility = energy * config.pue * (1.0 + config.td_loss_frac)
+    e_lo, e_hi, band_idx, band_texts = _energy_bands(events, energy)
+    profiles, pidx = config.profile_set.index(events.column("device").to_pylist())
+    payload = _float_col(events, "payload_bytes")
+    device_time_s = ((end.astype("datetime64[us]") - start.astype("datetime64[us]"))
+                     .astype(np.int64) / _US_PER_S)
     inten = {k: (np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)) for k in KINDS}
-    prov: dict[str, list[dict[str, Any] | None]] = {k: [None] * len(regions) for k in KINDS}
+    provs: list[dict[str, Any]] = []
+    prov_idx = {k: np.full(n, -1, dtype=np.intp) for k in KINDS}
     for j, region in enumerate(regions):
         idx = np.flatnonzero(inv == j)
         for kind in KINDS:
-            got = book.lookup(region, kind, start[idx], end[idx])
-            if got is None and kind == "market":
-                v, lo, hi = (a[idx] for a in inten["location"])
-                loc = prov["location"][j] or {}
-                got = (v, lo, hi, {**loc, "label": "fallback: location-based",
-                                   "method": "no market instrument configured: "
-                                             "location-based figure used"})
-            if got is None:
-                continue
-            v, lo, hi, p = got
-            for arr, val in zip(inten[kind], (v, lo, hi), strict=True):
-                arr[idx] = val
-            prov[kind][j] = p
-    grams = {k: tuple(operational_g(energy, a, pue=config.pue, td_loss_frac=config.td_loss_frac)
-                      for a in inten[k]) for k in KINDS}
-    group_rid = [r.region_id for r in regions]
-    rid = np.asarray(group_rid, dtype=object)[inv].tolist()
-    return EventFootprints(rid, facility, inten, grams,  # type: ignore[arg-type]
-                           np.asarray(inv, dtype=np.intp), group_rid, prov)
+            for seg in book.lookup(region, kind, start[idx], end[idx]):
+                at = idx[seg.idx]
+                for arr, val in zip(inten[kind], (seg.value, seg.low, seg.high), strict=True):
+                    arr[at] = val
+                provs.append(seg.provenance)
+                prov_idx[kind][at] = len(provs) - 1
+    # market: without a market signal, the location figure, labelled as the fallback
+    missing = prov_idx["market"] < 0
+    if missing.any():
+        fallback: dict[int, int] = {}
+        for loc in np.unique(prov_idx["location"][missing]).tolist():
+            p = provs[loc]
+            provs.append({**p, "label": "fallback: location-based",
+                          "method": "no market instrument configured: location-based figure "
+                                    "used"})
+            fallback[loc] = len(provs) - 1
+        for arr, src in zip(inten["market"], inten["location"], strict=True):
+            arr[missing] = src[missing]
+        prov_idx["market"][missing] = [fallback[i] for i in
+                                       prov_idx["location"][missing].tolist()]
+    price = _prices(profiles, pidx, start)
+    lines = account_events(
+        energy_j=energy, energy_low_j=e_lo, energy_high_j=e_hi, device_time_s=device_time_s,
+        payload_bytes=payload, intensity=inten, profiles=profiles, profile_index=pidx,
+        price_per_kwh=price)
+    # groups: one per distinct (region, profile, signal source per basis, payload?, band, price?)
+    key = np.stack([inv, pidx, prov_idx["location"], prov_idx["market"], prov_idx["marginal"],
+                    np.isfinite(payload).astype(np.intp), band_idx,
+                    np.isfinite(price).astype(np.intp)], axis=1) if n else np.zeros((0, 8),
+                                                                                   np.intp)
+    gkeys, ginv = np.unique(key, axis=0, return_inverse=True)
+    ginv = np.asarray(ginv, dtype=np.intp).reshape(-1)
+    gprov: dict[str, list[dict[str, Any] | None]] = {k: [] for k in KINDS}
+    setup: list[tuple[DeploymentProfile, str, bool, bool]] = []
+    group_rid: list[str] = []
+    for row in gkeys.tolist():
+        r, pj, pl, pm, pg, has_pay, bj, has_price = row
+        group_rid.append(regions[r].region_id)
+        for kind, pi in zip(KINDS, (pl, pm, pg), strict=True):
+            gprov[kind].append(None if pi < 0 else provs[pi])
+        setup.append((profiles[pj], band_texts[bj // (len(band_texts))], bool(has_pay),
+                       bool(has_price)))
+    ops = {k: lines.lines[f"operational_{k}"] for k in KINDS}
+    rid = np.asarray(group_rid, dtype=object)[ginv].tolist() if n else []
+    return EventFootprints(rid, lines.facility_j, inten, ops, ginv, group_rid, gprov,
+                           lines, e_lo, e_hi, payload, price, setup)
 
 
 # --------------------------------------------------------------------- stored records
-def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
-    """Recompute an event footprint's figures from its stored inputs (audit path).
-
-    ``inputs`` holds ``energy_j``, ``pue``, ``td_loss_frac`` and ``intensity_g_per_kwh``:
-    kind -> {value, low, high, source, label} (a kind without a signal is absent)."""
+def _signals_v1(inputs: Mapping[str, Any]) -> FootprintFigures:
+    """The first calculator's figures (operational lines, the signal's range only)."""
     try:
         e = float(inputs["energy_j"])
         pue = float(inputs["pue"])
@@ -298,10 +482,231 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
     return FootprintFigures(energy_j=e, line_items=tuple(items), totals=totals)
 
 
-def _dt(x: Any) -> datetime:
-    if isinstance(x, datetime):
-        return x
-    raise InputError(f"{x!r} is not a time", field="start_utc")
+def _figure_of(d: Mapping[str, Any], unit: str) -> Figure:
+    return Figure(float(d["value"]), unit, source=str(d["source"]), label=d.get("label", "user"),
+                  low=float(d["low"]), high=float(d["high"]))
+
+
+def _profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
+    """The profile as stored in a footprint's inputs (its figures; the price per event is
+    the ``price_per_kwh`` input)."""
+    from infercarbon.accounting.profiles import FIGURE_FIELDS
+
+    kw: dict[str, Any] = {f: _figure_of(d[f], FIGURE_FIELDS[f][0]) for f in FIGURE_FIELDS
+                          if f in d and f != "price_per_kwh"}
+    return DeploymentProfile(name=str(d["name"]), operating_model=str(d["operating_model"]),
+                             idle_policy=str(d["idle_policy"]), currency=d.get("currency"),
+                             **kw)
+
+
+def _time_us(x: Any) -> int:
+    t = x if isinstance(x, datetime) else datetime.fromisoformat(str(x).replace("Z", "+00:00"))
+    return int(np.datetime64(t.replace(tzinfo=None), "us").astype(np.int64))
+
+
+def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
+    """Recompute an event footprint's figures from its stored inputs (audit path).
+
+    The inputs of :data:`CALCULATOR` hold the event's energy and band, times, payload and
+    price, the profile (every figure with its range and source) and
+    ``intensity_g_per_kwh``: kind -> {value, low, high, source, label, method} (a kind
+    without a signal is absent); they are run through the same vectorised engine as ingest.
+    Inputs without a ``profile`` are the first calculator's (:data:`CALCULATOR_V1`)."""
+    if "profile" not in inputs:
+        return _signals_v1(inputs)
+    model = check_operating_model(inputs.get("operating_model"), "inputs.operating_model")
+    try:
+        e = np.asarray([float(inputs["energy_j"])])
+        lo = np.asarray([float(inputs["energy_low_j"])])
+        hi = np.asarray([float(inputs["energy_high_j"])])
+        t_s = (_time_us(inputs["end_utc"]) - _time_us(inputs["start_utc"])) / _US_PER_S
+        profile = _profile_from_inputs(inputs["profile"])
+        if profile.operating_model != model:
+            raise InputError(f"inputs.operating_model {model!r} differs from the profile's "
+                             f"{profile.operating_model!r}", field="inputs.operating_model")
+        sig: Mapping[str, Mapping[str, Any]] = inputs["intensity_g_per_kwh"]
+        inten = {k: tuple(np.asarray([float(sig[k][w]) if k in sig else np.nan])
+                          for w in ("value", "low", "high")) for k in KINDS}
+        payload = inputs.get("payload_bytes")
+        price = inputs.get("price_per_kwh")
+        lines = account_events(
+            energy_j=e, energy_low_j=lo, energy_high_j=hi,
+            device_time_s=np.asarray([t_s]),
+            payload_bytes=np.asarray([np.nan if payload is None else float(payload)]),
+            intensity=inten, profiles=[profile],  # type: ignore[arg-type]
+            profile_index=np.zeros(1, dtype=np.intp),
+            price_per_kwh=np.asarray([np.nan if price is None else float(price)]))
+        items = _energy_labelled(_items(profile, _sig_key(sig), payload is not None,
+                                        str(inputs["energy_band"])),
+                                 str(inputs.get("attribution_method", "")))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"footprint inputs incomplete: {exc}", field="inputs") from exc
+    method = str(inputs.get("attribution_method", "event"))
+    out: list[LineItemRecord] = []
+    energy_of = {**{f"operational_{b}": lines.facility_j for b in KINDS},
+                 **{f"idle_{b}": lines.idle_attributed_j * float(
+                     profile.pue.value * (1.0 + profile.td_loss_frac.value)) for b in KINDS}}
+    for it in items:
+        if not it.present:
+            out.append(LineItemRecord(it.name, 0.0, 0.0, 0.0, it.label, it.source(method),
+                                      it.scope, it.in_total, it.basis, None, None))
+            continue
+        g, g_lo, g_hi = (float(a[0]) for a in lines.lines[it.name])
+        energy: float | None = None
+        if it.name in energy_of:
+            energy = float(energy_of[it.name][0])
+        elif it.name == "network":
+            energy = _network_j(lines, profile, payload)
+        out.append(LineItemRecord(it.name, g, g_lo, g_hi, it.label, it.source(method), it.scope,
+                                  it.in_total, it.basis, None, energy))
+    totals = {b: TotalRecord(*(float(a[0]) for a in lines.totals[b])) for b in KINDS
+              if b in sig}
+    return FootprintFigures(energy_j=float(e[0]), line_items=tuple(out), totals=totals)
+
+
+def _network_j(lines: EventLines, profile: DeploymentProfile, payload: Any) -> float | None:
+    if payload is None or profile.network_kwh_per_gb is None:
+        return None
+    return float(payload) / 1e9 * profile.network_kwh_per_gb.value * 3.6e6
+
+
+def _sig_key(sig: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[str, tuple[tuple[str, Any],
+                                                                              ...] | None], ...]:
+    return tuple((k, None if k not in sig else tuple(sorted(
+        (a, b) for a, b in sig[k].items() if a in ("source", "label", "method")))) for k in KINDS)
+
+
+def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool) -> str | None:
+    """Why a line cannot be computed for this profile (None: it can)."""
+    if name.startswith("idle_"):
+        if profile.idle_power_w is None:
+            return f"no idle power in profile {profile.name!r} (set idle_power_w)"
+        if profile.utilisation_frac is None:
+            return f"no utilisation in profile {profile.name!r} (set utilisation_frac)"
+    if name == "embodied":
+        if profile.embodied_kg is None or profile.lifetime_years is None:
+            return (f"no embodied figure in profile {profile.name!r} (set embodied_kg and "
+                    "lifetime_years)")
+        if profile.utilisation_frac is None:
+            return f"no utilisation in profile {profile.name!r} (set utilisation_frac)"
+    if name == "network":
+        if profile.network_kwh_per_gb is None:
+            return f"no network coefficient in profile {profile.name!r} (set network_kwh_per_gb)"
+        if not has_payload:
+            return "no payload size given (send payload_bytes)"
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _items(profile: DeploymentProfile, sig: tuple[tuple[str, tuple[tuple[str, Any], ...] | None],
+                                                  ...], has_payload: bool,
+           band: str) -> tuple[ContextItem, ...]:
+    """The line items of a footprint: label, source, scope and whether present, from what
+    the events of one context share (profile, signals' provenance, payload known?)."""
+    scopes = LINE_SCOPES[profile.operating_model]
+    provs = {k: (None if p is None else dict(p)) for k, p in sig}
+    out: list[ContextItem] = []
+    band_label = band.split(":", 1)[0]
+    for name, basis in LINES:
+        scope = scopes[basis] if basis != "both" else scopes[name]
+        col = None if name.startswith("operational_") else name
+        p = provs.get(basis) if basis != "both" else provs.get("location")
+        if name.startswith(("operational_", "idle_")) and p is None:
+            out.append(ContextItem(name, basis, f"excluded: no {basis} signal for the region",
+                                   scope, False, False, "-", None, col))
+            continue
+        why = _line_ok(profile, name, has_payload)
+        if why is not None:
+            out.append(ContextItem(name, basis, f"excluded: {why}", scope, False, False, "-",
+                                   None, col))
+            continue
+        assert p is not None
+        fallback = str(p.get("label", "")).startswith("fallback")
+        in_total = basis != "marginal"
+        if name.startswith("operational_"):
+            label = str(p["label"]) if fallback else (
+                f"{{energy}} energy x {p.get('label') or 'cited'} intensity")
+            out.append(ContextItem(name, basis, label, scope, in_total, True, "energy: ",
+                                   f" ({band_label}); intensity: {p['source']}", col))
+        elif name.startswith("idle_"):
+            extra = "; fallback: location-based intensity" if fallback else ""
+            u = profile.utilisation_frac
+            ip = profile.idle_power_w
+            assert u is not None and ip is not None
+            out.append(ContextItem(
+                name, basis, f"modelled: idle policy {profile.idle_policy}{extra}", scope,
+                in_total, True, f"idle power: {ip.source}; utilisation: {u.source}; "
+                f"profile {profile.name}; intensity: {p['source']}", None, col))
+        elif name == "embodied":
+            f = profile.embodied_kg
+            assert f is not None and profile.lifetime_years is not None
+            out.append(ContextItem(
+                name, basis, f"{f.label}: amortised over {profile.lifetime_years.value:g} years "
+                "by utilisation", scope, True, True,
+                f"embodied: {f.source}; lifetime: {profile.lifetime_years.source}; profile "
+                f"{profile.name}", None, col))
+        else:
+            f = profile.network_kwh_per_gb
+            assert f is not None
+            out.append(ContextItem(name, basis, f"{f.label}: payload x kWh/GB x location "
+                                   "intensity", scope, True, True,
+                                   f"network: {f.source}; intensity: {p['source']}", None, col))
+    scope = scopes["training"]
+    out.append(ContextItem("training", "both", "excluded: not published for served models at "
+                           "ingest (give it in estimate --training-t)", scope, False, False,
+                           "-", None, "training"))
+    return tuple(out)
+
+
+def _energy_labelled(items: Sequence[ContextItem], method: str) -> list[ContextItem]:
+    """Operational labels name what the energy is: measured, modelled, illustrative,
+    reported (from the attribution method's class), never 'cited'."""
+    from dataclasses import replace
+
+    lab = energy_band(method).label
+    return [replace(it, label=it.label.replace("{energy}", lab)) for it in items]
+
+
+def _signals_input(sig: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...],
+                   values: Mapping[str, tuple[Any, Any, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind, pairs in sig:
+        if pairs is None:
+            continue
+        p = dict(pairs)
+        v, lo, hi = values[kind]
+        out[kind] = {"value": v, "low": lo, "high": hi, "source": p["source"],
+                     "label": p["label"], "method": p["method"]}
+    return out
+
+
+def _profile_input(profile: DeploymentProfile) -> dict[str, Any]:
+    d = profile.to_dict()
+    d.pop("devices", None)
+    d.pop("price_per_kwh", None)
+    d.pop("tariff_by_hour", None)
+    return d
+
+
+def _versions(profile: DeploymentProfile, sig_prov: Mapping[str, dict[str, Any] | None],
+              band: str) -> dict[str, str]:
+    versions = {"calculator": CALCULATOR, "pue": profile.pue.source,
+                "profile": profile.name, "energy_band": band}
+    for kind, p in sig_prov.items():
+        if p is not None:
+            versions[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
+    if profile.price_per_kwh is not None:
+        versions["price"] = f"{profile.price_per_kwh.source} ({profile.currency})"
+    elif profile.tariff is not None:
+        versions["price"] = f"{profile.tariff.source} ({profile.currency})"
+    return versions
+
+
+def _group_sig(fps: EventFootprints, g: int) -> tuple[tuple[str, tuple[tuple[str, Any], ...]
+                                                             | None], ...]:
+    return tuple((kind, None if p is None else tuple(sorted(
+        (a, b) for a, b in p.items() if a in ("source", "label", "method"))))
+        for kind in KINDS for p in (fps.group_provenance[kind][g],))
 
 
 def footprint_records(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
@@ -313,25 +718,29 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
     ends = events.column("end_utc").to_pylist()
     methods = events.column("attribution_method").to_pylist()
     energy = events.column("energy_j").to_pylist()
-    prov = fps.provenance  # per event (built once)
+    assert fps.energy_low_j is not None and fps.energy_high_j is not None
+    assert fps.payload_bytes is not None and fps.price_per_kwh is not None
     out: list[FootprintRecord] = []
     for i, eid in enumerate(ids):
-        sig: dict[str, Any] = {}
-        versions: dict[str, str] = {"calculator": CALCULATOR,
-                                    "pue": config.pue_source}
-        for kind in KINDS:
-            p = prov[kind][i]
-            if p is None:
-                continue
-            v, lo, hi = (float(a[i]) for a in fps.intensity[kind])
-            sig[kind] = {"value": v, "low": lo, "high": hi, "source": p["source"],
-                         "label": p["label"], "method": p["method"]}
-            versions[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
-        inputs = {"event_id": eid, "energy_j": energy[i], "pue": config.pue,
-                  "operating_model": config.operating_model,
-                  "td_loss_frac": config.td_loss_frac, "region": fps.region_id[i],
-                  "attribution_method": methods[i], "start_utc": starts[i],
-                  "end_utc": ends[i], "intensity_g_per_kwh": sig}
+        g = int(fps.region_index[i])
+        profile, band, has_pay, has_price = fps.group_setup[g]
+        sig = _group_sig(fps, g)
+        vals: dict[str, tuple[Any, Any, Any]] = {
+            k: (float(fps.intensity[k][0][i]), float(fps.intensity[k][1][i]),
+                float(fps.intensity[k][2][i])) for k in KINDS}
+        inputs: dict[str, Any] = {
+            "event_id": eid, "energy_j": energy[i],
+            "energy_low_j": float(fps.energy_low_j[i]),
+            "energy_high_j": float(fps.energy_high_j[i]), "energy_band": band,
+            "operating_model": profile.operating_model, "region": fps.region_id[i],
+            "attribution_method": methods[i], "start_utc": starts[i], "end_utc": ends[i],
+            "profile": _profile_input(profile),
+            "intensity_g_per_kwh": _signals_input(sig, vals)}
+        if has_pay:
+            inputs["payload_bytes"] = float(fps.payload_bytes[i])
+        if has_price:
+            inputs["price_per_kwh"] = float(fps.price_per_kwh[i])
+        versions = _versions(profile, {k: fps.group_provenance[k][g] for k in KINDS}, band)
         out.append(FootprintRecord.create(
             tenant=tenants[i], inputs=inputs, factor_versions=versions,
             figures=figures_from_inputs(inputs), period_start_utc=_dt(starts[i]),
@@ -340,67 +749,104 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
     return out
 
 
-def footprint_contexts(fps: EventFootprints, config: AccountingConfig) -> list[FootprintContext]:
-    """What the footprints of each region group share (one compact-layout context each):
-    the inputs of :func:`footprint_records` with a slot where each event differs, the
-    factor versions, and the three line items' labels, sources and scopes."""
+def _dt(x: Any) -> datetime:
+    if isinstance(x, datetime):
+        return x
+    raise InputError(f"{x!r} is not a time", field="start_utc")
+
+
+def footprint_contexts(fps: EventFootprints, config: AccountingConfig,
+                       methods: Sequence[str] | None = None) -> list[FootprintContext]:
+    """What the footprints of each group share (one compact-layout context each): the
+    inputs of :func:`footprint_records` with a slot where each event differs, the factor
+    versions, and the line items' labels, sources and scopes.  ``methods``: the attribution
+    method of one event of each group (it names the energy label)."""
     out = []
-    for g, rid in enumerate(fps.group_region_id):
+    for g in range(len(fps.group_region_id)):
+        profile, band, has_pay, has_price = fps.group_setup[g]
         prov = tuple((kind, None if p is None else tuple(sorted(p.items())))
                      for kind in KINDS for p in (fps.group_provenance[kind][g],))
-        out.append(_context(config.pue, config.pue_source, config.td_loss_frac,
-                            config.operating_model, rid, prov))
+        out.append(_context(profile, fps.group_region_id[g], prov, band, has_pay, has_price,
+                            energy_band((methods or [""] * (g + 1))[g]).label))
     return out
 
 
 @lru_cache(maxsize=1024)
-def _context(pue: float, pue_source: str, td_loss_frac: float, operating_model: str,
-             rid: str, prov: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...]
-             ) -> FootprintContext:
+def _context(profile: DeploymentProfile, rid: str,
+             prov: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...], band: str,
+             has_payload: bool, has_price: bool, energy_label: str) -> FootprintContext:
     """One context (cached: a service builds the same few for every batch)."""
-    versions = {"calculator": CALCULATOR, "pue": pue_source}
-    signals: dict[str, Any] = {}
-    items = []
-    for kind, pairs in prov:
-        scope = _scope(operating_model, kind)
-        if pairs is None:
-            items.append(ContextItem(f"operational_{kind}", kind,
-                                     f"excluded: no {kind} signal for the region", scope,
-                                     False, False, "-"))
-            continue
-        p = dict(pairs)
-        versions[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
-        signals[kind] = {"value": slot(f"{kind}.value"), "low": slot(f"{kind}.low"),
-                         "high": slot(f"{kind}.high"), "source": p["source"],
-                         "label": p["label"], "method": p["method"]}
-        items.append(ContextItem(f"operational_{kind}", kind, str(p.get("label") or "cited"),
-                                 scope, kind != "marginal", True, "energy: ",
-                                 f"; intensity: {p['source']}"))
-    inputs = {"event_id": slot("event_id"), "energy_j": slot("energy_j"),
-              "pue": pue, "operating_model": operating_model,
-              "td_loss_frac": td_loss_frac, "region": rid,
-              "attribution_method": slot("attribution_method"),
-              "start_utc": slot("start_utc"), "end_utc": slot("end_utc"),
-              "intensity_g_per_kwh": signals}
-    return FootprintContext(CALCULATOR, versions, inputs, tuple(items))
+    provs = {k: (None if p is None else dict(p)) for k, p in prov}
+    sig = tuple((k, None if p is None else tuple(sorted(
+        (a, b) for a, b in p.items() if a in ("source", "label", "method")))) for k, p in
+        provs.items())
+    slots_ = {k: (slot(f"{k}.value"), slot(f"{k}.low"), slot(f"{k}.high")) for k in KINDS}
+    inputs: dict[str, Any] = {
+        "event_id": slot("event_id"), "energy_j": slot("energy_j"),
+        "energy_low_j": slot("energy_low_j"), "energy_high_j": slot("energy_high_j"),
+        "energy_band": band, "operating_model": profile.operating_model, "region": rid,
+        "attribution_method": slot("attribution_method"), "start_utc": slot("start_utc"),
+        "end_utc": slot("end_utc"), "profile": _profile_input(profile),
+        "intensity_g_per_kwh": _signals_input(sig, slots_)}
+    if has_payload:
+        inputs["payload_bytes"] = slot("payload_bytes")
+    if has_price:
+        inputs["price_per_kwh"] = slot("price_per_kwh")
+    items = tuple(it if "{energy}" not in it.label else
+                  ContextItem(it.name, it.basis, it.label.replace("{energy}", energy_label),
+                              it.scope, it.in_total, it.present, it.source_prefix,
+                              it.source_suffix, it.column)
+                  for it in _items(profile, sig, has_payload, band))
+    return FootprintContext(CALCULATOR, _versions(profile, provs, band), inputs, items)
 
 
 def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
-                    *, computed_utc: datetime) -> EventFootprintBatch:
+                    *, computed_utc: datetime,
+                    supersedes: pa.Array | None = None) -> EventFootprintBatch:
     """The ledger footprints of every event in the compact layout (the ingest hot path).
 
     The same footprints as :func:`footprint_records` (same inputs, ids, hashes and figures;
-    a test pins it): one context per region group (:func:`footprint_contexts`) and one row
-    of numbers per event, without a Python object per event; the figures are ``fps``'s
-    arrays (``figures_from_inputs`` does the same arithmetic per event, so ``audit verify``
-    reproduces them)."""
+    a test pins it): one context per group (:func:`footprint_contexts`) and one row of
+    numbers per event, without a Python object per event; the figures are ``fps``'s arrays
+    (``figures_from_inputs`` runs the same engine per event, so ``audit verify`` reproduces
+    them).  ``supersedes``: the footprint each event's new footprint corrects (re-pricing)."""
+    lines = fps.lines
+    assert lines is not None
+    methods = events.column("attribution_method")
+    first = np.full(len(fps.group_region_id), 0, dtype=np.intp)
+    first[fps.region_index[::-1]] = np.arange(len(fps.region_index))[::-1]
+    rep = pc.take(methods, pa.array(first)).to_pylist() if len(first) else []
+    factor = np.asarray([fps.group_setup[g][0].pue.value * (
+        1.0 + fps.group_setup[g][0].td_loss_frac.value) for g in range(len(first))])
+    numbers: dict[str, Any] = {
+        "energy_low_j": fps.energy_low_j, "energy_high_j": fps.energy_high_j,
+        "payload_bytes": fps.payload_bytes, "price_per_kwh": fps.price_per_kwh,
+        "idle_attributed_j": lines.idle_attributed_j,
+        "idle_unattributed_j": lines.idle_unattributed_j,
+        "idle_facility_j": lines.idle_attributed_j * (factor[fps.region_index]
+                                                      if len(first) else 0.0),
+        "network_j": _network_energy(fps), "energy_cost": lines.energy_cost,
+        **{f"total_{b}_{s}": a for b in KINDS
+           for s, a in zip(("g", "low_g", "high_g"), lines.totals[b], strict=True)},
+    }
     return build_event_footprints(
-        footprint_contexts(fps, config), fps.region_index,
+        footprint_contexts(fps, config, rep), fps.region_index,
         tenant=events.column("tenant"), event_id=events.column("event_id"),
         period_start_utc=events.column("start_utc"), period_end_utc=events.column("end_utc"),
         computed_utc=computed_utc, energy_j=events.column("energy_j"),
-        facility_j=fps.facility_j, attribution_method=events.column("attribution_method"),
-        intensity=fps.intensity, grams=fps.grams)
+        facility_j=fps.facility_j, attribution_method=methods,
+        intensity=fps.intensity, grams=fps.grams,
+        lines={name: lines.lines[name] for name in ("idle_location", "idle_market",
+                                                    "idle_marginal", "embodied", "network")},
+        numbers=numbers, supersedes=supersedes)
+
+
+def _network_energy(fps: EventFootprints) -> FloatArray:
+    coef = np.asarray([np.nan if s[0].network_kwh_per_gb is None else
+                       s[0].network_kwh_per_gb.value for s in fps.group_setup])
+    assert fps.payload_bytes is not None
+    c = coef[fps.region_index] if len(coef) else np.zeros(0)
+    return np.asarray(fps.payload_bytes / 1e9 * c * 3.6e6, dtype=np.float64)
 
 
 def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from infercarbon.errors import InputError
 from infercarbon.ledger.base import Store
 from infercarbon.ledger.schema import EVENTS
-from infercarbon.service.footprints import CALCULATOR
+from infercarbon.service.footprints import CALCULATORS
 
 __all__ = ["GROUPS", "PERIODS", "event_rows", "missing_footprints", "rollup",
            "stored_footprint_ids"]
@@ -32,7 +32,7 @@ _KIND_COLS = [f"{k}{s}" for k in ("location", "market", "marginal")
 # one row per live event with its footprint's totals and facility energy
 _BASE = """
 FROM events e
-JOIN all_footprint_bases f ON f.event_id = e.event_id AND f.calculator = %s
+JOIN all_footprint_bases f ON f.event_id = e.event_id AND f.calculator IN (%s, %s)
   AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL)
 WHERE e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)
 """
@@ -75,7 +75,7 @@ def event_rows(store: Store, *, tenant: str | None, start: datetime | None = Non
     schema = pa.schema([*(EVENTS.arrow_schema.field(c) for c in EVENTS.names
                           if c != "supersedes"),
                         pa.field("facility_j", _F), *(pa.field(c, _F) for c in _KIND_COLS)])
-    return store.query_arrow(sql, [CALCULATOR, *params], schema)
+    return store.query_arrow(sql, [*CALCULATORS, *params], schema)
 
 
 def rollup(store: Store, *, group: str, period: str, tenant: str | None,
@@ -108,7 +108,7 @@ def rollup(store: Store, *, group: str, period: str, tenant: str | None,
     fields += [pa.field("events", pa.int64()), pa.field("energy_j", _F),
                pa.field("facility_j", _F), pa.field("latency_mean_s", _F),
                *(pa.field(c, _F) for c in _KIND_COLS)]
-    return store.query_arrow(sql, [CALCULATOR, *params], pa.schema(fields))
+    return store.query_arrow(sql, [*CALCULATORS, *params], pa.schema(fields))
 
 
 def stored_footprint_ids(store: Store, event_ids: Sequence[str]) -> set[str]:
@@ -116,8 +116,8 @@ def stored_footprint_ids(store: Store, event_ids: Sequence[str]) -> set[str]:
     if not event_ids:
         return set()
     t = store.query_arrow(
-        "SELECT event_id FROM all_footprints WHERE calculator = %s AND event_id = ANY(%s)",
-        [CALCULATOR, list(event_ids)], pa.schema([pa.field("event_id", pa.string())]))
+        "SELECT event_id FROM all_footprints WHERE calculator IN (%s, %s) AND event_id = ANY(%s)",
+        [*CALCULATORS, list(event_ids)], pa.schema([pa.field("event_id", pa.string())]))
     return set(t.column("event_id").to_pylist())
 
 
@@ -126,6 +126,6 @@ def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
     the two appends): the service computes them at start-up."""
     cols = ", ".join(f"e.{c}" for c in EVENTS.names)
     sql = (f"SELECT {cols} FROM events e WHERE NOT EXISTS (SELECT 1 FROM all_footprints f "
-           "WHERE f.event_id = e.event_id AND f.calculator = %s) "
+           "WHERE f.event_id = e.event_id AND f.calculator IN (%s, %s)) "
            f"ORDER BY e.event_id LIMIT {int(limit)}")
-    return store.query_arrow(sql, [CALCULATOR], EVENTS.arrow_schema)
+    return store.query_arrow(sql, [*CALCULATORS], EVENTS.arrow_schema)

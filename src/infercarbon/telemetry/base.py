@@ -27,6 +27,7 @@ default at the edges).
 from __future__ import annotations
 
 import errno
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,13 +38,16 @@ from infercarbon.errors import InputError, SensorError, SensorUnavailableError
 
 __all__ = [
     "ACCURACY_CLASSES",
+    "ENERGY_BANDS",
     "METHODS",
     "Availability",
     "Clock",
+    "EnergyBand",
     "EnergySource",
     "Method",
     "SourceLabel",
     "default_clock",
+    "energy_band",
     "read_sysfs_int",
     "wrap_delta",
 ]
@@ -67,6 +71,71 @@ ACCURACY_CLASSES: Final[dict[str, str]] = {
     "modelled": "C: CPU time x SPECpower load-to-power model (p5..p95 range per figure)",
     "constant": "D: constant power profile, illustrative (not a measurement)",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyBand:
+    """The p5..p95 band of an energy figure from one accuracy class, as fractions of the
+    figure (``low_frac`` <= 1 <= ``high_frac``), with the label such a figure carries and the
+    source of the band."""
+
+    method: str
+    accuracy_class: str
+    low_frac: float
+    high_frac: float
+    label: str
+    source: str
+
+
+#: The documented energy band of each method's figures, used where an event carries no
+#: ``energy_low_j``/``energy_high_j`` of its own (a source that knows its own range, such as
+#: the CPU model, reports it per figure and that is used instead).
+ENERGY_BANDS: Final[dict[str, EnergyBand]] = {
+    "measured-counter": EnergyBand(
+        "measured-counter", "A", 0.95, 1.05, "measured",
+        "NVIDIA nvidia-smi/NVML documentation: board power accurate to +-5 %; RAPL package "
+        "energy within a few % of wall-plug measurements (Khan et al. 2018, ACM TOMPECS 3(2))"),
+    "measured-power-polling": EnergyBand(
+        "measured-power-polling", "B", 0.85, 1.15, "measured",
+        "power polled and integrated misses sub-period peaks: Yang, Adamek & Armour 2024, "
+        "'Part-time power measurements: nvidia-smi's lack of attention' (arXiv:2312.02741) "
+        "found errors of this order on short kernels; +-15 %"),
+    "modelled": EnergyBand(
+        "modelled", "C", 0.7, 1.4, "modelled",
+        "CPU time x SPECpower load-to-power curve: the spread of SPECpower_ssj2008 results of "
+        "one CPU family (idle and full-load power, p5..p95) is about -30 %/+40 % around the "
+        "curve; infercarbon.telemetry.cpu_model"),
+    "constant": EnergyBand(
+        "constant", "D", 0.5, 2.0, "illustrative",
+        "constant power profile (a seed tier's illustrative figure): the stated x/2..x2 "
+        "log-normal band used for every illustrative figure without a published range"),
+    "unrated": EnergyBand(
+        "unrated", "E", 0.5, 2.0, "reported",
+        "the event's attribution_method names no known method (measured-counter, "
+        "measured-power-polling, modelled, constant): energy as reported by the sender, "
+        "given the illustrative x/2..x2 band"),
+}
+
+_METHOD_TOKEN = re.compile(r"[:+/ ,;]")
+
+
+def energy_band(attribution_method: str) -> EnergyBand:
+    """The band of an event's energy from its ``attribution_method`` text (e.g.
+    ``"nvml:measured-counter"``, ``"cpu-model:modelled"``): the first known method named in
+    it, else ``ENERGY_BANDS["unrated"]``.
+
+    >>> energy_band("cpu-model:modelled").label
+    'modelled'
+    >>> energy_band("nvml:measured-counter").low_frac
+    0.95
+    >>> energy_band("equal-share-concurrent").accuracy_class
+    'E'
+    """
+    for token in _METHOD_TOKEN.split(attribution_method):
+        band = ENERGY_BANDS.get(token.strip())
+        if band is not None and token != "unrated":
+            return band
+    return ENERGY_BANDS["unrated"]
 
 
 def default_clock() -> int:
