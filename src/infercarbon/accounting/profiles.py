@@ -59,6 +59,7 @@ __all__ = [
     "ProfileSet",
     "Tariff",
     "load_profiles",
+    "machine_profile",
     "profiles_from_data",
 ]
 
@@ -312,3 +313,36 @@ def load_profiles(path: str | Path) -> ProfileSet:
         raise InputError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {exc}",
                          field="profiles") from exc
     return profiles_from_data(data)
+
+
+def machine_profile(device: str, *, idle_power_w: Figure, utilisation_frac: Figure,
+                    vcpus: int) -> DeploymentProfile:
+    """A stated default profile for the CPU machine a demo runs on (an assumption, said so in
+    every figure's source): idle power from the CPU model, the utilisation measured over the
+    run, the embodied carbon of a general-purpose cloud server's share for ``vcpus`` vCPUs
+    (Cloud Carbon Footprint coefficients: AWS m5 class, x/2..x2 since CCF gives no range) over
+    CCF's 4-year lifespan, and the seed's fixed-network energy per GB.  PUE 1 (a desk or
+    laptop has no facility overhead; set a profile for a data centre)."""
+    from infercarbon.reference.cloud import EMBODIED_LIFESPAN_S, instance_embodied_kg
+    from infercarbon.reference.seed import NETWORK_KWH_PER_GB
+    from infercarbon.units import S_PER_YEAR
+
+    per_vcpu = instance_embodied_kg("aws", "m5.large")
+    kg = per_vcpu.value / 2.0 * max(1, vcpus)
+    assumption = "assumed for the demo machine: "
+    return DeploymentProfile(
+        name="demo-machine", devices=(device,), operating_model="owned", idle_policy="30-70",
+        idle_power_w=Figure(idle_power_w.value, "W", source=assumption + idle_power_w.source,
+                            label="modelled", low=idle_power_w.range[0],
+                            high=idle_power_w.range[1]),
+        utilisation_frac=Figure(utilisation_frac.value, "frac",
+                                source=assumption + utilisation_frac.source, label="derived",
+                                low=utilisation_frac.range[0], high=utilisation_frac.range[1]),
+        embodied_kg=Figure(kg, "kg", source=assumption + f"{per_vcpu.source}; AWS m5 server "
+                           f"share for {vcpus} vCPU(s), x/2..x2 (no published range)",
+                           label="illustrative", low=kg / 2.0, high=kg * 2.0),
+        lifetime_years=Figure(EMBODIED_LIFESPAN_S.value / S_PER_YEAR, "years",
+                              source=assumption + EMBODIED_LIFESPAN_S.source, label="cited",
+                              low=3.0, high=6.0),
+        network_kwh_per_gb=NETWORK_KWH_PER_GB["fixed"],
+    )

@@ -884,8 +884,8 @@ class SqlStore(ABC):
             conds.append("tenant = %s")
             params.append(tenant)
         if not include_superseded:
-            conds.append("footprint_id NOT IN (SELECT supersedes FROM footprints "
-                         "WHERE supersedes IS NOT NULL)")
+            conds.append("footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
+    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         with self._lock:
             return [r[0] for r in self._fetchall(

@@ -153,6 +153,8 @@ EVENT_FOOTPRINTS = TableSpec(
         _s("inputs_hash"),
         *(Column(name, _F, False, "nonneg") for name in V3_NUMBERS),
         _s("supersedes", False),
+        # the currency of energy_cost (the profile's; null where no price is configured)
+        _s("currency", False),
     ),
     key=("footprint_id",),
 )
@@ -519,6 +521,7 @@ def build_event_footprints(
     lines: Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike]] | None = None,
     numbers: Mapping[str, npt.ArrayLike] | None = None,
     supersedes: pa.Array | pa.ChunkedArray | None = None,
+    currency: Sequence[str | None] | None = None,
 ) -> EventFootprintBatch:
     """Compact footprints of a batch (row ``i`` uses ``contexts[context_index[i]]``).
 
@@ -581,6 +584,13 @@ def build_event_footprints(
             cols[name] = pa.array(a, _F, mask=~np.isfinite(a))
     cols["supersedes"] = (pa.nulls(n, pa.string()) if supersedes is None
                           else _array(supersedes).cast(pa.string()))
+    # currency per context (``currency[k]`` for ``contexts[k]``), null where no cost
+    cur = pa.array(list(currency) if currency is not None else [None] * len(contexts),
+                   pa.string())
+    cols["currency"] = cur.take(take) if n else pa.nulls(0, pa.string())
+    if "energy_cost" in cols:
+        cols["currency"] = pc.if_else(pc.is_valid(cols["energy_cost"]), cols["currency"],
+                                      pa.scalar(None, pa.string()))
     rows = pa.table(cols, schema=EVENT_FOOTPRINTS.arrow_schema)
     templates = {c.context_id: c.template for c in contexts}
     h, fid = _hashes(rows, templates, {c.context_id: c.versions_json for c in contexts})
@@ -743,6 +753,17 @@ def view_sql(dialect: str) -> list[str]:
         return ("CASE ci.basis " + " ".join(f"WHEN '{b}' THEN {total(b, suffix)}"
                                             for b in BASES) + " END")
 
+    def per_basis(suffix: str) -> str:
+        return ("CASE ci.basis " + " ".join(f"WHEN '{b}' THEN ef.{b}_{suffix}"
+                                            for b in BASES) + " END")
+
+    def indep(end: str, grams: str, line_cond: str) -> str:
+        """The energy band's share of a line's deviation: g x |E - E_end| / E (operational
+        lines of rows that record the band; 0 otherwise)."""
+        return (f"CASE WHEN ci.present AND {line_cond} AND {end} IS NOT NULL AND "
+                f"ef.energy_j > 0 THEN {grams} * abs(ef.energy_j - {end}) / ef.energy_j "
+                "ELSE 0.0 END")
+
     energy = (f"CASE {col} " + " ".join(f"WHEN '{c}' THEN ef.{e}" for c, e in
                                         LINE_ENERGY.items()) + " END")
     item = f"CASE WHEN ci.present THEN {per_column('{s}')} ELSE 0.0 END"
@@ -779,6 +800,35 @@ def view_sql(dialect: str) -> list[str]:
         + " FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id "
         "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
         "AND ci.name = 'operational_location'",
+        # the deviations behind each range, split into the part independent from event to
+        # event (the energy band: operational lines) and the shared part (grid factor,
+        # PUE, profile figures), with the group whose shared parts move together (a
+        # compact context: one profile x region x signal sources; the calculator for the
+        # general layout, whose rows do not record the split)
+        "CREATE OR REPLACE VIEW all_footprint_item_deviations AS SELECT fi.footprint_id, "
+        "fi.name, fi.scope, fi.basis, fi.in_total, fi.emissions_g AS g, "
+        "fi.emissions_g - fi.low_g AS dn_g, fi.high_g - fi.emissions_g AS up_g, "
+        "0.0 AS indep_dn_g, 0.0 AS indep_up_g, 'general:' || f.calculator AS corr_group "
+        "FROM footprint_items fi JOIN footprints f ON f.footprint_id = fi.footprint_id "
+        "UNION ALL SELECT ef.footprint_id, ci.name, ci.scope, ci.basis, ci.in_total, "
+        f"{item.format(s='g')}, {item.format(s='g')} - {item.format(s='low_g')}, "
+        f"{item.format(s='high_g')} - {item.format(s='g')}, "
+        f"{indep('ef.energy_low_j', item.format(s='g'), 'ci.line_column IS NULL')}, "
+        f"{indep('ef.energy_high_j', item.format(s='g'), 'ci.line_column IS NULL')}, "
+        "ef.context_id FROM event_footprints ef "
+        "JOIN footprint_context_items ci ON ci.context_id = ef.context_id",
+        "CREATE OR REPLACE VIEW all_footprint_total_deviations AS SELECT t.footprint_id, "
+        "t.basis, t.value_g AS g, t.value_g - t.low_g AS dn_g, t.high_g - t.value_g AS up_g, "
+        "0.0 AS indep_dn_g, 0.0 AS indep_up_g, 'general:' || f.calculator AS corr_group "
+        "FROM footprint_totals t JOIN footprints f ON f.footprint_id = t.footprint_id "
+        "UNION ALL SELECT ef.footprint_id, ci.basis, "
+        f"{per_basis_total('g')}, {per_basis_total('g')} - {per_basis_total('low')}, "
+        f"{per_basis_total('high')} - {per_basis_total('g')}, "
+        f"{indep('ef.energy_low_j', per_basis('g'), 'TRUE')}, "
+        f"{indep('ef.energy_high_j', per_basis('g'), 'TRUE')}, ef.context_id "
+        "FROM event_footprints ef JOIN footprint_context_items ci "
+        "ON ci.context_id = ef.context_id WHERE ci.present AND ci.line_column IS NULL "
+        "AND ci.basis IN ('location', 'market', 'marginal')",
         "CREATE OR REPLACE VIEW all_footprint_totals AS SELECT footprint_id, basis, value_g, "
         "low_g, p50_g, high_g FROM footprint_totals UNION ALL SELECT ef.footprint_id, "
         f"ci.basis, {per_basis_total('g')}, {per_basis_total('low')}, "

@@ -22,15 +22,17 @@ from infercarbon.errors import InputError
 from infercarbon.ledger.base import LIVE_EVENT, Store, _ts_param
 from infercarbon.ledger.schema import TS
 
-__all__ = ["DIMENSIONS", "PERIODS", "rollup_events", "rollup_footprints", "rollup_line_items"]
+__all__ = ["AGGREGATE_RANGE_METHOD", "DIMENSIONS", "PERIODS", "idle_and_cost", "ranged_sums",
+           "rollup_events",
+           "rollup_footprints", "rollup_line_items"]
 
 PERIODS = ("hour", "day", "month")
 #: Event columns a rollup can group by.
 DIMENSIONS = ("service", "tenant", "model", "region", "device", "attribution_method",
               "outcome")
 
-_LIVE_FOOTPRINT = ("f.footprint_id NOT IN (SELECT supersedes FROM footprints "
-                   "WHERE supersedes IS NOT NULL)")
+_LIVE_FOOTPRINT = ("f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
+    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
 
 
 def _plan(by: Sequence[str], period: str | None, tenant: str | None,
@@ -143,4 +145,96 @@ def rollup_line_items(store: Store, *, by: Sequence[str] = ("service",),
           pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
     source = ("all_footprints f JOIN events e ON e.event_id = f.event_id "
               "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id")
+    return _run(store, keys, fields, measures, mf, source, conds, params)
+
+
+#: How aggregate ranges are formed (stated beside every aggregate range).
+AGGREGATE_RANGE_METHOD = (
+    "p5..p95 of the sum, to first order: each footprint's deviation (value - p5, p95 - value) "
+    "is split into the energy band's part, independent from event to event, and the shared "
+    "part (grid factor, PUE, T&D losses, idle power, utilisation, embodied carbon, network "
+    "coefficient). Shared parts are fully correlated within a group of events priced by the "
+    "same deployment profile, region and signal sources (they add linearly) and independent "
+    "across groups; independent parts add in quadrature: "
+    "low = sum - sqrt(sum_i indep_i^2 + sum_groups (sum_{i in group} shared_i)^2), high alike, "
+    "low floored at 0.")
+
+
+def ranged_sums(store: Store, *, of: str = "totals", by: Sequence[str] = (),
+                keys: Sequence[str] = ("basis",), period: str | None = None,
+                tenant: str | None = None, start_utc: datetime | None = None,
+                end_utc: datetime | None = None) -> pa.Table:
+    """Sums of live event footprints' totals (``of="totals"``) or line items
+    (``of="items"``) with an honest aggregate p5..p95 (:data:`AGGREGATE_RANGE_METHOD`).
+
+    ``by``: event dimensions (:data:`DIMENSIONS`); ``keys``: the footprint columns to group
+    by (totals: ``basis``; items: any of ``name``, ``scope``, ``basis``, ``in_total``).
+    Columns: ``period_start_utc`` (when ``period``), the ``by`` and ``keys`` columns,
+    ``footprints`` [count], ``value_g``, ``low_g``, ``high_g`` [g CO2e]; computed in SQL
+    (two GROUP BYs), never by pulling rows into Python."""
+    allowed = {"totals": ("basis",), "items": ("name", "scope", "basis", "in_total")}
+    if of not in allowed:
+        raise InputError("must be 'totals' or 'items'", field="of")
+    bad = [k for k in keys if k not in allowed[of]]
+    if bad:
+        raise InputError(f"cannot group {of} by {bad}; choose from {allowed[of]}",
+                         field="keys")
+    ekeys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
+    conds.append(_LIVE_FOOTPRINT)
+    view = "all_footprint_total_deviations" if of == "totals" else \
+        "all_footprint_item_deviations"
+    inner = [*(f"{k} AS k{i}" for i, k in enumerate(ekeys)),
+             *(f"d.{k} AS f{i}" for i, k in enumerate(keys))]
+    names = [*(f"k{i}" for i in range(len(ekeys))), *(f"f{i}" for i in range(len(keys)))]
+    fields += [pa.field(k, pa.bool_() if k == "in_total" else pa.string()) for k in keys]
+    sql = (
+        f"WITH d AS (SELECT {', '.join([*inner, 'd.corr_group AS corr_group', 'd.g AS g'])}, "
+        "d.dn_g AS dn_g, d.up_g AS up_g, d.indep_dn_g AS idn, d.indep_up_g AS iup "
+        f"FROM all_footprints f JOIN events e ON e.event_id = f.event_id JOIN {view} d "
+        f"ON d.footprint_id = f.footprint_id WHERE {' AND '.join(conds)}), "
+        f"g AS (SELECT {', '.join([*names, 'corr_group']) if names else 'corr_group'}, "
+        "count(*) AS n, sum(g) AS g, sum(idn * idn) AS i2dn, sum(iup * iup) AS i2up, "
+        "sum(sqrt(greatest(dn_g * dn_g - idn * idn, 0.0))) AS sdn, "
+        "sum(sqrt(greatest(up_g * up_g - iup * iup, 0.0))) AS sup FROM d "
+        f"GROUP BY {', '.join([*names, 'corr_group']) if names else 'corr_group'}) "
+        f"SELECT {', '.join(names) + ', ' if names else ''}sum(n) AS footprints, "
+        "sum(g) AS value_g, greatest(sum(g) - sqrt(sum(i2dn) + sum(sdn * sdn)), 0.0) AS low_g, "
+        "sum(g) + sqrt(sum(i2up) + sum(sup * sup)) AS high_g FROM g"
+        + (f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" if names else ""))
+    schema = pa.schema([*fields, pa.field("footprints", pa.int64()),
+                        pa.field("value_g", pa.float64()), pa.field("low_g", pa.float64()),
+                        pa.field("high_g", pa.float64())])
+    return store.query_arrow(sql, params, schema)
+
+
+def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str | None = None,
+                  tenant: str | None = None, start_utc: datetime | None = None,
+                  end_utc: datetime | None = None) -> pa.Table:
+    """Idle energy against active energy, and the energy cost, of live event footprints
+    (those that record them: schema version 3 and later), by ``by`` and ``period``.
+
+    Columns: ``period_start_utc`` (when ``period``), the ``by`` columns, ``currency`` (null:
+    no price configured), ``footprints`` [count], ``active_j`` (the events' energy) and
+    ``idle_attributed_j`` / ``idle_unattributed_j`` [J] (idle IT energy modelled from the
+    deployment profile, split by its idle policy), ``idle_share_of_active_frac`` = (attributed
+    + unattributed) / active (null where no idle is known), ``energy_cost`` [currency] (IT and
+    attributed idle energy at the facility, at the profile's price)."""
+    keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
+    conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
+    keys.append("ef.currency")
+    fields.append(pa.field("currency", pa.string()))
+    measures = [
+        "count(*) AS footprints", "sum(ef.energy_j) AS active_j",
+        "sum(ef.idle_attributed_j) AS idle_attributed_j",
+        "sum(ef.idle_unattributed_j) AS idle_unattributed_j",
+        "CASE WHEN count(ef.idle_attributed_j) > 0 AND sum(ef.energy_j) > 0 THEN "
+        "(sum(ef.idle_attributed_j) + sum(ef.idle_unattributed_j)) / sum(ef.energy_j) END "
+        "AS idle_share_of_active_frac",
+        "sum(ef.energy_cost) AS energy_cost"]
+    mf = [pa.field("footprints", pa.int64()), pa.field("active_j", pa.float64()),
+          pa.field("idle_attributed_j", pa.float64()),
+          pa.field("idle_unattributed_j", pa.float64()),
+          pa.field("idle_share_of_active_frac", pa.float64()),
+          pa.field("energy_cost", pa.float64())]
+    source = "event_footprints ef JOIN events e ON e.event_id = ef.event_id"
     return _run(store, keys, fields, measures, mf, source, conds, params)

@@ -36,7 +36,8 @@ __all__ = ["LedgerSlice", "read_slice"]
 
 _LIVE_F = ("(SELECT footprint_id, event_id, calculator, factor_versions_json, inputs_json "
            "FROM all_footprints WHERE footprint_id NOT IN "
-           "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL))")
+           "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
+    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL))")
 _LIVE_E = LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN")
 _S = pa.string()
 _F = pa.float64()
@@ -220,7 +221,8 @@ def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.
     and grid signal; the per-event values are no factor), each group once with its count."""
     general = ("SELECT footprint_id, event_id, calculator, factor_versions_json, inputs_json "
                "FROM footprints WHERE footprint_id NOT IN "
-               "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL)")
+               "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
+    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
     sql = (f"SELECT f.footprint_id, f.calculator, f.factor_versions_json, f.inputs_json, "
            f"1 AS n FROM events e JOIN ({general}) f ON f.event_id = e.event_id "
            f"WHERE {where} AND f.footprint_id > %s "
@@ -230,7 +232,8 @@ def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.
                "FROM events e JOIN event_footprints ef ON ef.event_id = e.event_id "
                "JOIN footprint_contexts c ON c.context_id = ef.context_id "
                f"WHERE {where} AND ef.footprint_id NOT IN "
-               "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL) "
+               "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
+    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL) "
                "GROUP BY 2, 3, 4")
     parts: list[pa.Table] = []
     last = ""

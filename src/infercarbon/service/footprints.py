@@ -838,7 +838,8 @@ def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingCo
         intensity=fps.intensity, grams=fps.grams,
         lines={name: lines.lines[name] for name in ("idle_location", "idle_market",
                                                     "idle_marginal", "embodied", "network")},
-        numbers=numbers, supersedes=supersedes)
+        numbers=numbers, supersedes=supersedes,
+        currency=[s[0].currency if s[3] else None for s in fps.group_setup])
 
 
 def _network_energy(fps: EventFootprints) -> FloatArray:

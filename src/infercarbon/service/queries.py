@@ -33,7 +33,8 @@ _KIND_COLS = [f"{k}{s}" for k in ("location", "market", "marginal")
 _BASE = """
 FROM events e
 JOIN all_footprint_bases f ON f.event_id = e.event_id AND f.calculator IN (%s, %s)
-  AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL)
+  AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL
+                          SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)
 WHERE e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)
 """
 _TOTALS = tuple(f"f.{c}" for c in _KIND_COLS)
