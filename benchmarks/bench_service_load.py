@@ -242,16 +242,30 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------- main
-def run(a: argparse.Namespace) -> dict[str, Any]:
+def command(src: str | None) -> tuple[list[str], dict[str, str]]:
+    """The ``infercarbon`` command line and environment: the installed one, or the code of
+    ``src`` (a checkout's ``src`` folder, e.g. a git worktree of an earlier commit) run by
+    this interpreter."""
+    if src is None:
+        return [exe()], dict(os.environ)
+    env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()))
+    return [sys.executable, "-m", "infercarbon.cli.main"], env
+
+
+def run(a: argparse.Namespace, src: str | None = None,
+        profiles: str | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     ledger = str(work / "ledger.duckdb")
-    key = subprocess.run([exe(), "keys", "create", "--tenant", "bench", "--ledger", ledger],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    cmd, env = command(src)
+    key = subprocess.run([*cmd, "keys", "create", "--tenant", "bench", "--ledger", ledger],
+                         capture_output=True, text=True, check=True, env=env).stdout.strip()
     port = free_port()
     log = (work / "serve.log").open("wb")
-    server = subprocess.Popen([exe(), "serve", "--ledger", ledger, "--host", HOST, "--port",
-                               str(port), "--log-level", "warning"],
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    extra = ["--profiles", profiles] if profiles else []
+    server = subprocess.Popen([*cmd, "serve", "--ledger", ledger, "--host", HOST, "--port",
+                               str(port), "--log-level", "warning", *extra],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                              env=env)
     base = f"http://{HOST}:{port}"
     try:
         if a.server_cpus:
@@ -398,11 +412,30 @@ def main() -> None:
     p.add_argument("--sample-s", type=float, default=0.5)
     p.add_argument("--profile-batches", type=int, default=0)
     p.add_argument("--json-out", help="also write the JSON here")
+    p.add_argument("--profiles", default=str(Path(__file__).with_name("bench_profiles.toml")),
+                   help="deployment profiles for the server (default: every device of the "
+                        "load has a profile, so every event gets all its line items)")
+    p.add_argument("--baseline-src", help="also run the same load, first, against the code "
+                   "of this src folder (e.g. `git worktree add /tmp/base <rev>` then "
+                   "/tmp/base/src), and report both and their ratio")
     a = p.parse_args()
     if not 1 <= a.clients <= 16 or a.duration_s > 600 or a.max_requests > 100_000:
         sys.exit("error: keep the load bounded (clients 1-16, duration <= 600 s, "
                  "max-requests <= 100000)")
-    r = run(a)
+    if a.baseline_src:
+        base = run(a, src=a.baseline_src)
+        r = run(a, profiles=a.profiles)
+        both = {"baseline": base, "current": r, "baseline_src": a.baseline_src,
+                "current_over_baseline_events_per_s": round(
+                    r["events_per_s"] / base["events_per_s"], 3) if base["events_per_s"] else None}
+        text = json.dumps(both, indent=2)
+        if a.json_out:
+            Path(a.json_out).write_text(text)
+        print(text)
+        print("baseline:\n" + table(base))
+        print("current:\n" + table(r))
+        return
+    r = run(a, profiles=a.profiles)
     text = json.dumps(r, indent=2)
     if a.json_out:
         Path(a.json_out).write_text(text)

@@ -22,6 +22,8 @@ MATRIX = {
     ("GET", "/v1/regions"): (401, 200, 200, 200),
     ("GET", "/v1/methodology"): (401, 200, 200, 200),
     ("GET", "/metrics"): (401, 403, 403, 200),
+    ("GET", "/v1/profiles"): (401, 200, 200, 200),
+    ("PUT", "/v1/profiles"): (401, 403, 403, 200),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/static")}
@@ -54,6 +56,8 @@ def test_matrix(seeded, h, endpoint, who):
     elif method == "POST":
         r = env.client.post(path, json={"tenant": "acme", "region": "FR"},
                             headers=_headers(env, who))
+    elif method == "PUT":
+        r = env.client.put(path, json={"profiles": []}, headers=_headers(env, who))
     else:
         r = env.client.get(path, headers=_headers(env, who))
     assert r.status_code == expected, (endpoint, who, r.text)

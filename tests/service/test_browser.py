@@ -29,9 +29,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _fig(value: float, low: float, high: float) -> dict[str, object]:
+    return {"value": value, "low": low, "high": high, "source": "test fixture"}
+
+
+#: The fixture's deployment profile (idle, embodied, network and a price in EUR), so the
+#: stored footprints carry every line; ``serve`` finds them stored and computes none.
+PROFILES = {"profile": [{
+    "name": "gpu-pool", "devices": ["gpu*"], "currency": "EUR",
+    "idle_power_w": _fig(60, 50, 75), "utilisation_frac": _fig(0.4, 0.25, 0.6),
+    "embodied_kg": _fig(1500, 750, 3000), "lifetime_years": _fig(5, 4, 6),
+    "pue": _fig(1.2, 1.1, 1.35), "td_loss_frac": _fig(0.05, 0.04, 0.07),
+    "network_kwh_per_gb": _fig(0.06, 0.03, 0.12),
+    "price_per_kwh": {"value": 0.21, "source": "test contract"}}]}
+
+
 def _seed(path: Path) -> tuple[str, str]:
+    from datetime import UTC, datetime
+
+    from infercarbon.accounting.profiles import profiles_from_data
     from infercarbon.ledger import open_store
+    from infercarbon.ledger.schema import EVENTS, validate_rows
     from infercarbon.service.auth import create_key, key_store_for
+    from infercarbon.service.footprints import (
+        AccountingConfig,
+        SignalBook,
+        compute_footprints,
+        footprint_batch,
+        signals_from_intensity,
+    )
 
     store = open_store(path)
     rng = np.random.default_rng(7)
@@ -46,7 +72,8 @@ def _seed(path: Path) -> tuple[str, str]:
             "end_utc": f"{start + np.timedelta64(int(lat * 1e6), 'us')}Z",
             "service": ["chat", "search", "vision"][i % 3],
             "tenant": "acme" if i % 5 else "beta", "model": ["llama-8b", "resnet50"][i % 2],
-            "region": regions[i % 3], "device": "gpu0",
+            "region": regions[i % 3], "device": ["gpu0", "gpu1"][i % 2],
+            "payload_bytes": int(rng.integers(1_000, 2_000_000)),
             "energy_j": float(rng.uniform(20, 400)), "attribution_method": "measured-counter",
             "batch_id": f"b{i // (1 + i % 8)}", "outcome": ["ok", "ok", "ok", "error"][i % 4],
         })
@@ -61,7 +88,12 @@ def _seed(path: Path) -> tuple[str, str]:
                    "source": "test fixture", "version": "1",
                    "retrieved_utc": "2026-07-04T00:00:00Z"} for h, x in zip(hours, v, strict=False)]
     store.append_intensity(snaps)
-    store.append_events(events)
+    table = validate_rows(EVENTS, events)
+    cfg = AccountingConfig(pue=1.2, td_loss_frac=0.05,
+                           profiles=profiles_from_data(PROFILES))
+    fps = compute_footprints(table, cfg, SignalBook(signals_from_intensity(store.intensity())))
+    store.append_events_with_footprints(table, footprint_batch(
+        table, fps, cfg, computed_utc=datetime(2026, 7, 4, tzinfo=UTC)))
     store.close()
     keys = key_store_for(str(path))
     acme, _ = create_key(keys, tenant="acme", clock=time.time)
@@ -132,7 +164,7 @@ def test_dashboard_renders_and_whatif_changes_numbers(server, browser):
     cards = page.locator("#cards .card")
     assert cards.count() >= 10
     text = page.locator("#cards").inner_text().lower()
-    assert "gco2e location" in text and "range" in text and "energy cost" in text
+    assert "gco2e location" in text and "p5..p95" in text and "energy cost" in text
     for chart in ("#kinds-chart", "#series-chart", "#group-chart", "#heatmap", "#sankey"):
         assert page.locator(f"{chart} svg").count() == 1, chart
     assert page.locator("#kinds-chart rect[data-kind]").count() == 3  # location/market/marginal
@@ -163,6 +195,50 @@ def test_dashboard_renders_and_whatif_changes_numbers(server, browser):
     page.wait_for_function("document.querySelector('#cards').innerText !== " + repr(before))
     assert errors == [], errors
     assert external == [], external  # fully offline: no request leaves the server
+    page.close()
+
+
+def _band(page, card: str) -> list[float]:
+    c = page.locator(f"#cards .card[data-card='{card}']")
+    assert c.count() == 1, card
+    assert "p5..p95" in c.inner_text() and "correlated shared factors" in c.inner_text()
+    return [float(c.get_attribute(a)) for a in ("data-low", "data-value", "data-high")]
+
+
+def test_cards_show_bands_scope3_idle_and_cost(server, browser):
+    url, acme, _ = server
+    page, errors, external = _page(browser, url, acme)
+    for card in ("total-location", "total-market", "total-marginal", "per-location"):
+        low, value, high = _band(page, card)
+        assert 0 < low < value < high, (card, low, value, high)  # a real band, not zero width
+    note = page.locator("#cards .card[data-card='total-location'] .band-note")
+    assert "correlated" in note.get_attribute("title")  # the method, on hover
+    # energy labelled by what happened to it: the fixture's events are measured
+    assert "energy (it, measured)" in page.locator("#cards").inner_text().lower()
+
+    emb = page.locator("#scopes-table tr[data-line='embodied']")
+    assert emb.count() == 1
+    assert emb.get_attribute("data-scope").startswith("scope3_")
+    cells = emb.locator("td").all_inner_texts()
+    assert cells[0].startswith("Scope 3 cat.") and "embodied" in cells[1]
+    lo, hi = (float(x) for x in cells[4].split(" .. "))
+    assert 0 < lo < float(cells[3]) < hi
+    assert page.locator("#scopes-table tr[data-line='network']").count() == 1
+    assert page.locator("#scopes-table tr.scope-head").count() >= 4
+
+    idle = page.locator("#cards .card[data-card='idle-share']").inner_text()
+    assert "%" in idle and "30..50 %" in idle and "modelled" in idle.lower()
+    assert page.locator("#idle-device tbody tr").count() == 2  # gpu0, gpu1
+    assert page.locator("#idle-service tbody tr").count() == 3
+    assert "%" in page.locator("#idle-device tbody tr td.kpi").first.inner_text()
+    assert "30 % to 50 %" in page.locator("#idle-method").inner_text()
+
+    cost = page.locator("#cards .card[data-card='cost']")
+    assert cost.count() == 1 and "EUR" in cost.locator(".value").inner_text()
+    page.locator("#scope3-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-scopes.png"))
+    page.locator("#idle-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-idle.png"))
+    assert errors == [], errors
+    assert external == [], external
     page.close()
 
 

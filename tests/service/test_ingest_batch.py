@@ -139,7 +139,7 @@ def test_operating_model_sets_scope_tags_and_is_a_stored_input(h, model, locatio
     table = validate_rows(EVENTS, [dict(h.event(0), tenant="acme")])
     fps = compute_footprints(table, cfg, SignalBook([h.marginal_de()]))
     rec = footprint_records(table, fps, cfg, computed_utc=datetime(2026, 7, 2, tzinfo=UTC))[0]
-    assert rec.inputs["operating_model"] == model
+    assert rec.inputs["assumptions"]["operating_model"] == model
     scopes = {i.name: i.scope for i in rec.figures.line_items}
     assert {scopes[f"operational_{b}"] for b in ("location", "market", "marginal")} == {
         location, market, "memo_consequential"}
@@ -161,7 +161,8 @@ def test_a_bad_operating_model_is_named(h):
     from infercarbon.errors import InputError
 
     with pytest.raises(InputError, match="operating_model"):
-        figures_from_inputs(dict(rec.inputs, operating_model="leased"))
+        figures_from_inputs(dict(rec.inputs, assumptions=dict(rec.inputs["assumptions"],
+                                                               operating_model="leased")))
     with pytest.raises(InputError, match="operating_model"):
         AccountingConfig(operating_model="leased")
 

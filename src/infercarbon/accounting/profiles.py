@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from infercarbon.attribution.idle import IDLE_POLICIES
 from infercarbon.errors import InputError
@@ -174,17 +175,22 @@ class ProfileSet:
         if len(set(names)) != len(names):
             raise InputError("profile names must be unique", field="profiles")
 
-    def index(self, devices: Sequence[str]) -> tuple[list[DeploymentProfile],
-                                                     npt.NDArray[np.intp]]:
+    def index(self, devices: Sequence[str] | pa.Array | pa.ChunkedArray
+              ) -> tuple[list[DeploymentProfile], npt.NDArray[np.intp]]:
         """(profiles used, index per device): the first matching profile, else the default;
-        each distinct device string is matched once."""
-        uniq, inv = np.unique(np.asarray(devices, dtype=object).astype(str),
-                              return_inverse=True)
+        each distinct device string is matched once (Arrow's dictionary encoding)."""
+        arr = devices if isinstance(devices, pa.Array | pa.ChunkedArray) else pa.array(
+            list(devices), pa.string())
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        enc = arr.dictionary_encode()
+        uniq = enc.dictionary.to_pylist()
+        inv = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
         chosen: list[DeploymentProfile] = []
         pos: dict[str, int] = {}
         code = np.empty(len(uniq), dtype=np.intp)
-        for j, dev in enumerate(uniq.tolist()):
-            p = next((q for q in self.profiles if q.matches(dev)), None) or self.default \
+        for j, dev in enumerate(uniq):
+            p = next((q for q in self.profiles if q.matches(str(dev))), None) or self.default \
                 or _BARE
             if p.name not in pos:
                 pos[p.name] = len(chosen)

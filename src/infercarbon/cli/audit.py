@@ -111,6 +111,10 @@ def _input_line(name: str, v: Any) -> str:
         bits.extend(f"{k}: {v[k]}" for k in ("label", "vintage", "version", "method", "note")
                     if v.get(k))
         return "  " + "; ".join(bits)
+    if isinstance(v, Mapping) and v and set(v) <= {"value", "low", "high"}:
+        # an event's own figure with its range (its provenance is under assumptions)
+        return f"  {name} = [" + ", ".join(f"{k}={v[k]}" for k in ("value", "low", "high")
+                                           if k in v) + "]"
     if isinstance(v, Mapping):
         return "\n".join(_input_line(f"{name}.{k}", w) for k, w in v.items())
     return f"  {name} = {json.dumps(v)}"
@@ -147,6 +151,13 @@ def render_derivation(d: Mapping[str, Any]) -> str:
     for basis, t in d["totals"].items():
         lines.append(f"  {basis}: {t['value_g']!r} ({t['low_g']!r}..{t['high_g']!r}, "
                      f"p50 {t.get('p50_g')!r})")
+    if d.get("chain"):
+        lines.append("chain (every footprint of this subject, oldest first):")
+        for c in d["chain"]:
+            lines.append(f"  {c['footprint_id']} computed {c['computed_utc']} supersedes "
+                         f"{c['supersedes'] or '-'}{' (live)' if c['live'] else ''}: "
+                         f"location {c['location_g']!r} g, market {c['market_g']!r} g, "
+                         f"marginal {c['marginal_g']!r} g")
     return "\n".join(lines)
 
 

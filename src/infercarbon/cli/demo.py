@@ -21,7 +21,8 @@ from infercarbon.cli._common import console, print_json
 from infercarbon.errors import FallbackWarning
 
 
-def demo_profile(table: pa.Table, source: dict[str, object], device: str) -> object:
+def demo_profile(table: pa.Table, source: dict[str, object], device: str,
+                 region: str = "") -> object:
     """The bundled default profile of the machine the demo ran on (a stated assumption, see
     :func:`infercarbon.accounting.profiles.machine_profile`): idle power from the CPU
     model's idle figure where it has one, utilisation measured over the run."""
@@ -49,12 +50,22 @@ def demo_profile(table: pa.Table, source: dict[str, object], device: str) -> obj
     util = Figure(u_med, "frac", source="measured over the demo run (busy time / window), "
                   "+-20 %", label="derived", low=max(0.005, u_med * 0.8),
                   high=min(1.0, u_med * 1.2))
-    return machine_profile(device, idle_power_w=idle_w, utilisation_frac=util,
-                           vcpus=os.cpu_count() or 1)
+    profile = machine_profile(device, idle_power_w=idle_w, utilisation_frac=util,
+                              vcpus=os.cpu_count() or 1)
+    from dataclasses import replace
+
+    from infercarbon.reference.regions import resolve_region
+
+    if resolve_region(region).region_id == "GBR":  # a stated, published price for GB only
+        profile = replace(profile, currency="GBP", price_per_kwh=Figure(
+            0.245, "GBP_per_kwh", source="assumed for the demo machine: Ofgem energy price "
+            "cap 1 Oct - 31 Dec 2024, electricity unit rate 24.50 p/kWh (GB average, direct "
+            "debit)", label="illustrative"))
+    return profile
 
 
 def _record(table: pa.Table, ledger: str, utc_minus_clock_ns: int,
-            device: str, source: dict[str, object]) -> dict[str, object]:
+            device: str, source: dict[str, object], region: str = "") -> dict[str, object]:
     """Append the run's events with their footprints (the service's calculator with the
     demo machine's stated profile: idle, embodied and network lines beside the operational
     ones), and one year of ERCOT's bundled marginal signal for the dashboard's region x hour
@@ -88,7 +99,7 @@ def _record(table: pa.Table, ledger: str, utc_minus_clock_ns: int,
         if col in table.column_names:
             table = table.set_column(table.schema.get_field_index(col), col,
                                      pc.multiply(table.column(col), ratio))
-    profile = demo_profile(table, source, device)
+    profile = demo_profile(table, source, device, region)
     events = validate_rows(EVENTS, ledger_events(
         table, utc_minus_clock_ns=utc_minus_clock_ns, run_id=run_id, default_tenant="demo",
         device=device))
@@ -157,7 +168,7 @@ def register(app: typer.Typer) -> None:
         rows = summarise(table)
         meta = json.loads((table.schema.metadata or {})[b"infercarbon"])
         recorded = _record(table, ledger, utc_minus_clock_ns, str(meta["source"].get("name")),
-                           meta["source"])
+                           meta["source"], region)
         if as_json:
             print_json({"workloads": rows, "attribution": {k: v for k, v in meta.items()
                                                            if k != "source"},

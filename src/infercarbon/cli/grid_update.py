@@ -111,8 +111,12 @@ def update(
     basis: Annotated[str | None, typer.Option(
         "--basis", help="direct or lifecycle (default lifecycle; watttime and ukci are direct "
         "only; required with --csv).")] = None,
+    reprice_: Annotated[bool, typer.Option(
+        "--reprice/--no-reprice", help="re-price the stored footprints the new intervals "
+        "cover (new footprints supersede the old ones, which stay auditable)")] = True,
 ) -> None:
-    """Write grid-intensity intervals (with their provenance) into the ledger."""
+    """Write grid-intensity intervals (with their provenance) into the ledger, and re-price
+    the footprints they cover."""
     now = _now()
     spec = UpdateSpec(source.value, region, kind.value)
     req = UpdateRequest(spec, start=start, end=end, basis=cast(Basis | None, basis),
@@ -123,15 +127,25 @@ def update(
     from infercarbon.service.refresh import rows_summary, write_intensity
 
     store = open_store(ledger)
+    repriced = None
     try:
         result = write_intensity(store, rows)
         url = store.url
+        if reprice_ and result.written:
+            from infercarbon.service.footprints import SignalBook, signals_from_intensity
+            from infercarbon.service.reprice import reprice_after_update
+
+            book = SignalBook(signals_from_intensity(store.intensity()))
+            repriced = reprice_after_update(store, book, result.table, clock=_now)
     finally:
         store.close()
     kinds = sorted(set(rows.column("kind").to_pylist())) if rows.num_rows else [spec.kind]
     typer.echo(f"grid update {spec.label}: {rows_summary(rows)} read, {result.written} "
                f"written, {result.unchanged} already stored unchanged "
                f"({', '.join(kinds)}) -> {url}")
+    if repriced is not None:
+        typer.echo(f"re-priced {repriced.repriced} of {repriced.checked} stored footprint(s) "
+                   "the new intervals cover (each supersedes the footprint it re-prices)")
 
 
 def make_refresher(ledger: str, store: Store, specs: Sequence[UpdateSpec], interval_s: float,

@@ -45,6 +45,8 @@ def run_server(
     log_level: str = "info",
     updates: Sequence[UpdateSpec] = (),
     refresh_s: float | None = None,
+    profiles: str | None = None,
+    instruments: Sequence[str] = (),
 ) -> None:
     """Open the ledger and serve the API and dashboard until interrupted (and, with
     ``updates``, refresh those grid signals every ``refresh_s`` seconds meanwhile)."""
@@ -57,12 +59,18 @@ def run_server(
     except ImportError as exc:  # the service extra is not installed
         raise ConfigurationError(f"{exc}; install the service extra: "
                                  "pip install 'infercarbon[service]'") from exc
+    from infercarbon.accounting.profiles import load_profiles
     from infercarbon.ledger import open_store
+    from infercarbon.service.footprints import market_signal_from_instruments
 
+    market = tuple(market_signal_from_instruments(p) for p in instruments)
+    prof = load_profiles(profiles) if profiles is not None else None
     cfg = (AccountingConfig(pue=pue, pue_source=f"--pue {pue:g} (user)",
-                            td_loss_frac=td_loss_frac, operating_model=operating_model)
+                            td_loss_frac=td_loss_frac, operating_model=operating_model,
+                            signals=market, profiles=prof)
            if pue is not None else AccountingConfig(td_loss_frac=td_loss_frac,
-                                                    operating_model=operating_model))
+                                                    operating_model=operating_model,
+                                                    signals=market, profiles=prof))
     store = open_store(ledger, memory_limit=ledger_memory_limit)
     refresher = None
     try:
@@ -79,9 +87,11 @@ def run_server(
         gc.freeze()
         if updates:
             from infercarbon.cli.grid_update import make_refresher
+            from infercarbon.service.app import reprice_hook
             from infercarbon.service.refresh import DEFAULT_INTERVAL_S
 
-            refresher = make_refresher(ledger, store, updates, refresh_s or DEFAULT_INTERVAL_S)
+            refresher = make_refresher(ledger, store, updates, refresh_s or DEFAULT_INTERVAL_S,
+                                       on_update=reprice_hook(app))
             refresher.start()
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
@@ -118,13 +128,22 @@ def serve(
     refresh: Annotated[str | None, typer.Option(
         "--refresh", help="how often the --update signals are refreshed: 90s, 15m, 1h "
                           "(default 15m)")] = None,
+    profiles: Annotated[str | None, typer.Option(
+        "--profiles", help="deployment profiles (TOML): idle power, utilisation, embodied, "
+                           "lifetime, PUE, T&D, network kWh/GB, operating model and price "
+                           "per device id or glob (docs/profiles.md)")] = None,
+    instruments: Annotated[list[str] | None, typer.Option(
+        "--instruments", help="market-based instruments file (PPAs, certificates, supplier "
+                              "or residual mix; docs/instruments.md), one per region "
+                              "(repeatable)")] = None,
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
     specs, refresh_s = parse_refresh_options(update, refresh)
     run_server(ledger, host=host, port=port, pue=pue, td_loss_frac=td_loss_frac,
                operating_model=operating_model, ledger_memory_limit=ledger_memory_limit,
                price_per_kwh=price_per_kwh, metrics_public=metrics_public,
-               log_level=log_level, updates=specs, refresh_s=refresh_s)
+               log_level=log_level, updates=specs, refresh_s=refresh_s, profiles=profiles,
+               instruments=tuple(instruments or ()))
 
 
 def parse_refresh_options(update: Sequence[str] | None, refresh: str | None

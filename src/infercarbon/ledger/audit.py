@@ -178,4 +178,30 @@ def show(store: Store, footprint_id: str, *, tenant: str | None = None) -> dict[
     rec = store.footprint(footprint_id, tenant=tenant)
     out = rec.derivation()
     out["inputs_hash_matches"] = inputs_hash(rec.inputs, rec.factor_versions) == rec.inputs_hash
+    out["chain"] = chain(store, rec)
     return out
+
+
+def chain(store: Store, rec: Any) -> list[dict[str, Any]]:
+    """Every footprint of the same subject (event or aggregate) and tenant, oldest first:
+    id, computed time, what it supersedes, whether it is live (superseded by none), and the
+    central totals; a re-priced or corrected figure lists the footprints before it."""
+    import pyarrow as pa
+
+    col, key = (("event_id", rec.event_id) if rec.event_id is not None
+                else ("aggregate_key", rec.aggregate_key))
+    t = store.query_arrow(
+        "SELECT f.footprint_id, f.computed_utc, f.supersedes, f.calculator, "
+        "b.location_g, b.market_g, b.marginal_g FROM all_footprints f "
+        "LEFT JOIN all_footprint_bases b ON b.footprint_id = f.footprint_id "
+        f"WHERE f.{col} = %s AND f.tenant = %s ORDER BY f.computed_utc, f.footprint_id",
+        [key, rec.tenant],
+        pa.schema([pa.field("footprint_id", pa.string()),
+                   pa.field("computed_utc", pa.timestamp("us", tz="UTC")),
+                   pa.field("supersedes", pa.string()), pa.field("calculator", pa.string()),
+                   pa.field("location_g", pa.float64()), pa.field("market_g", pa.float64()),
+                   pa.field("marginal_g", pa.float64())]))
+    rows = t.to_pylist()
+    replaced = {r["supersedes"] for r in rows if r["supersedes"]}
+    return [{**r, "computed_utc": r["computed_utc"].isoformat().replace("+00:00", "Z"),
+             "live": r["footprint_id"] not in replaced} for r in rows]

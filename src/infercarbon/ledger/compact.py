@@ -485,15 +485,49 @@ def _items_by_context(items: pa.Table) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _sha256_continued(states: Sequence[Any], index: npt.NDArray[np.intp],
+                      texts: pa.Array) -> list[str]:
+    """Hex SHA-256 of ``prefix[index[i]] + texts[i]`` per row, continuing each row from a
+    copy of its prefix's hash state (read straight from the Arrow buffers)."""
+    arr = _array(texts).cast(pa.large_string())
+    n = len(arr)
+    if n == 0:
+        return []
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=n + 1,
+                            offset=arr.offset * 8).tolist()
+    data = memoryview(arr.buffers()[2] or b"")
+    out = []
+    for j, a, b in zip(index.tolist(), offsets[:-1], offsets[1:], strict=True):
+        h = states[j].copy()
+        h.update(data[a:b])
+        out.append(h.hexdigest())
+    return out
+
+
 def _hashes(rows: pa.Table, templates: Mapping[str, str],
             versions: Mapping[str, str]) -> tuple[pa.Array, pa.Array]:
-    """(inputs_hash, footprint_id) of each row, as FootprintRecord.create computes them."""
-    inputs = render_inputs(rows, templates)
+    """(inputs_hash, footprint_id) of each row, as FootprintRecord.create computes them.
+
+    The hashed text is ``{"factor_versions":<versions>,"inputs":<inputs>}``.  Everything
+    before a context's first slot is the same for all its rows: it is hashed once per
+    context and each row's hash continues from a copy of that state with the rest of its
+    text (the same digest as hashing the whole text; a template whose shared part sorts
+    first, as the service's ``assumptions`` does, leaves little per row to render and
+    hash)."""
+    prefix: dict[str, str] = {}
+    rest: dict[str, str] = {}
+    for k, t in templates.items():
+        m = _SLOT_RE.search(t)
+        cut = m.start() if m else len(t)
+        prefix[k] = '{"factor_versions":' + versions[k] + ',"inputs":' + t[:cut]
+        rest[k] = t[cut:]
+    tails = render_inputs(rows, rest)
     ctx = _array(rows.column("context_id")).dictionary_encode()
-    fv = pa.array([versions[k] for k in ctx.dictionary.to_pylist()], pa.string()).take(
-        ctx.indices)
-    doc = pc.binary_join_element_wise('{"factor_versions":', fv, ',"inputs":', inputs, "}", "")
-    h = pa.array(_sha256_hex(doc), pa.string())
+    keys = ctx.dictionary.to_pylist()
+    states = [hashlib.sha256(prefix[k].encode()) for k in keys]
+    h = pa.array(_sha256_continued(states, np.asarray(
+        ctx.indices.to_numpy(zero_copy_only=False), dtype=np.intp),
+        pc.binary_join_element_wise(tails, "}", "")), pa.string())
     sup = (json_string(rows.column("supersedes")) if "supersedes" in rows.column_names
            else pa.repeat(pa.scalar("null"), rows.num_rows))
     subject = pc.binary_join_element_wise(

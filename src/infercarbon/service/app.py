@@ -43,7 +43,8 @@ from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
 from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
 
-__all__ = ["ForbiddenError", "PayloadTooLargeError", "ServiceState", "create_app"]
+__all__ = ["ForbiddenError", "PayloadTooLargeError", "ServiceState", "create_app",
+           "reload_signals", "reprice_hook"]
 
 
 @dataclass
@@ -61,6 +62,35 @@ class ServiceState:
     max_batch: int
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)  # start-up backfill
     backfilled: int = 0
+    last_reprice: dict[str, Any] | None = None
+
+
+def reload_signals(state: ServiceState) -> SignalBook:
+    """Rebuild the service's signals from its configuration and the ledger's intervals now
+    (after a ``grid update`` or a refresh), and use them for every batch from now on."""
+    from infercarbon.service.footprints import signals_from_intensity
+
+    given = list(state.config.signals)
+    have = {(s.region, s.kind) for s in given}
+    stored = [s for s in signals_from_intensity(state.store.intensity())
+              if (s.region, s.kind) not in have]
+    state.book = SignalBook([*given, *stored])
+    return state.book
+
+
+def reprice_hook(app: FastAPI) -> Callable[[Any], None]:
+    """``on_update`` for the refresher: take the new intervals into the service's signals
+    and re-price the stored footprints they cover (new footprints supersede the old)."""
+    from infercarbon.service.reprice import reprice_after_update
+
+    state: ServiceState = app.state.infercarbon
+
+    def hook(rows: Any) -> None:
+        with state.ingest_lock:
+            book = reload_signals(state)
+            state.last_reprice = reprice_after_update(state.store, book, rows,
+                                                      clock=state.clock).to_dict()
+    return hook
 
 
 def _problems_from_pydantic(exc: RequestValidationError) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,7 @@ __all__ = [
     "footprint_batch",
     "footprint_contexts",
     "footprint_records",
+    "market_signal_from_instruments",
     "resolve_regions",
     "signals_from_intensity",
 ]
@@ -166,18 +168,32 @@ def _region(query: str) -> Region:
     return resolve_region(query)
 
 
-def resolve_regions(regions: Sequence[str], *, row: str = "events") -> tuple[list[Region],
+def codes(values: Sequence[Any] | pa.Array | pa.ChunkedArray) -> tuple[list[Any],
+                                                                      npt.NDArray[np.intp]]:
+    """(distinct values in order of first appearance, index of each value): Arrow's
+    dictionary encoding (C), not a sort of Python strings."""
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(
+        list(values), pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = arr.dictionary_encode()
+    return (enc.dictionary.to_pylist(),
+            np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.intp))
+
+
+def resolve_regions(regions: Sequence[str] | pa.Array | pa.ChunkedArray, *,
+                    row: str = "events") -> tuple[list[Region],
                                                                               npt.NDArray[np.intp]]:
     """Resolve each distinct region string once; return (regions, index per event).
 
     Raises :class:`~infercarbon.ledger.schema.EventValidationError` naming every row whose
     region is unknown."""
-    uniq, inv = np.unique(np.asarray(regions, dtype=object).astype(str), return_inverse=True)
+    uniq, inv = codes(regions)
     out: list[Region] = []
     problems: list[Problem] = []
-    for j, q in enumerate(uniq.tolist()):
+    for j, q in enumerate(uniq):
         try:
-            out.append(_region(q))
+            out.append(_region(str(q)))
         except InputError as exc:
             problems.extend(Problem(int(i), "region", str(exc).removeprefix("region: "))
                             for i in np.flatnonzero(inv == j)[:50])
@@ -268,7 +284,7 @@ class SignalBook:
                         vals[:, k] = [x[0] for x in one]
                 idx, got = idx[ok], (vals[0][ok], vals[1][ok], vals[2][ok])
             if len(idx):
-                out.append(SignalSegment(idx, *got, _prov_of(series)))
+                out.extend(_by_status(series, idx, start, end, got))
                 todo = np.setdiff1d(todo, idx, assume_unique=True)
         if kind == "location" and len(todo):
             f = region.intensity_g_per_kwh
@@ -283,6 +299,43 @@ class SignalBook:
                                      {"source": f.source, "version": f.vintage or "",
                                       "method": note, "label": f.label, "resolution_s": None}))
         return out
+
+
+_STATUS_NAME = {0: "forecast", 1: "provisional"}
+
+
+def _by_status(series: IntensitySeries, idx: npt.NDArray[np.intp],
+               start: npt.NDArray[np.datetime64], end: npt.NDArray[np.datetime64],
+               got: tuple[FloatArray, FloatArray, FloatArray]) -> list[SignalSegment]:
+    """Segments of ``idx`` by the worst status of the steps each interval covers (a series
+    without statuses is final): a footprint priced by a forecast or provisional interval says
+    so in its signal's label, and is re-priced when the final figure arrives."""
+    ranks = series.extra.get("status_rank")
+    if ranks is None or series.resolution_s is None or (ranks == 2).all():
+        return [SignalSegment(idx, *got, _prov_of(series))]
+    def step(t: npt.NDArray[np.datetime64]) -> npt.NDArray[np.intp]:
+        i = np.searchsorted(series.start_utc, t.astype("datetime64[ns]"), side="right") - 1
+        return np.clip(i, 0, len(series.start_utc) - 1).astype(np.intp)
+
+    i0 = step(start[idx])
+    i1 = step(np.maximum(end[idx].astype("datetime64[ns]") - np.timedelta64(1, "ns"),
+                         start[idx].astype("datetime64[ns]")))
+    # the worst rank over [i0, i1]: a running minimum is exact for intervals of one or two
+    # steps (the usual case); longer ones take the minimum over their steps
+    worst = np.minimum(ranks[i0], ranks[i1])
+    long_ = np.flatnonzero(i1 - i0 > 1)
+    for k in long_.tolist():
+        worst[k] = int(ranks[i0[k]:i1[k] + 1].min())
+    out = []
+    for r in np.unique(worst).tolist():
+        m = worst == r
+        prov = _prov_of(series)
+        if r in _STATUS_NAME:
+            prov = {**prov, "label": f"{prov['label']} ({_STATUS_NAME[r]})",
+                    "method": f"{prov['method']}; {_STATUS_NAME[r]} interval(s): re-priced "
+                              "when the final figure arrives"}
+        out.append(SignalSegment(idx[m], got[0][m], got[1][m], got[2][m], prov))
+    return out
 
 
 def _integrate(series: IntensitySeries, a: npt.NDArray[np.datetime64],
@@ -349,13 +402,11 @@ def _energy_bands(events: pa.Table, energy: FloatArray) -> tuple[FloatArray, Flo
     its attribution method's class band."""
     lo, hi = _float_col(events, "energy_low_j"), _float_col(events, "energy_high_j")
     own = np.isfinite(lo) & np.isfinite(hi)
-    methods = np.asarray(events.column("attribution_method").to_numpy(zero_copy_only=False),
-                         dtype=object)
-    uniq, inv = np.unique(methods.astype(str), return_inverse=True)
+    uniq, inv = codes(events.column("attribution_method"))
     texts: list[str] = []
     lo_frac = np.empty(len(uniq))
     hi_frac = np.empty(len(uniq))
-    for j, m in enumerate(uniq.tolist()):
+    for j, m in enumerate(uniq):
         b = energy_band(m)
         lo_frac[j], hi_frac[j] = b.low_frac, b.high_frac
         texts.append(f"class {b.accuracy_class} ({b.method}) band x{b.low_frac:g}..x"
@@ -387,11 +438,11 @@ def compute_footprints(events: pa.Table, config: AccountingConfig,
                        book: SignalBook) -> EventFootprints:
     """Every line item of every event in ``events`` (validated ledger event columns)."""
     n = events.num_rows
-    regions, inv = resolve_regions(events.column("region").to_pylist())
+    regions, inv = resolve_regions(events.column("region"))
     energy = np.asarray(events.column("energy_j").to_numpy(zero_copy_only=False), dtype=float)
     start, end = _times(events.column("start_utc")), _times(events.column("end_utc"))
     e_lo, e_hi, band_idx, band_texts = _energy_bands(events, energy)
-    profiles, pidx = config.profile_set.index(events.column("device").to_pylist())
+    profiles, pidx = config.profile_set.index(events.column("device"))
     payload = _float_col(events, "payload_bytes")
     device_time_s = ((end.astype("datetime64[us]") - start.astype("datetime64[us]"))
                      .astype(np.int64) / _US_PER_S)
@@ -427,12 +478,21 @@ def compute_footprints(events: pa.Table, config: AccountingConfig,
         payload_bytes=payload, intensity=inten, profiles=profiles, profile_index=pidx,
         price_per_kwh=price)
     # groups: one per distinct (region, profile, signal source per basis, payload?, band, price?)
-    key = np.stack([inv, pidx, prov_idx["location"], prov_idx["market"], prov_idx["marginal"],
-                    np.isfinite(payload).astype(np.intp), band_idx,
-                    np.isfinite(price).astype(np.intp)], axis=1) if n else np.zeros((0, 8),
-                                                                                   np.intp)
-    gkeys, ginv = np.unique(key, axis=0, return_inverse=True)
+    parts = [inv, pidx, prov_idx["location"] + 1, prov_idx["market"] + 1,
+             prov_idx["marginal"] + 1, np.isfinite(payload).astype(np.intp), band_idx,
+             np.isfinite(price).astype(np.intp)]
+    radix = [int(p.max()) + 1 if n else 1 for p in parts]
+    flat = np.zeros(n, dtype=np.int64)
+    for p, r in zip(parts, radix, strict=True):  # mixed radix: one integer per combination
+        flat = flat * r + p
+    uflat, ginv = np.unique(flat, return_inverse=True)
     ginv = np.asarray(ginv, dtype=np.intp).reshape(-1)
+    gkeys = np.zeros((len(uflat), len(parts)), dtype=np.int64)
+    rest = uflat.copy()
+    for k in range(len(parts) - 1, -1, -1):
+        gkeys[:, k] = rest % radix[k]
+        rest //= radix[k]
+    gkeys[:, 2:5] -= 1
     gprov: dict[str, list[dict[str, Any] | None]] = {k: [] for k in KINDS}
     setup: list[tuple[DeploymentProfile, str, bool, bool]] = []
     group_rid: list[str] = []
@@ -512,20 +572,27 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
     ``intensity_g_per_kwh``: kind -> {value, low, high, source, label, method} (a kind
     without a signal is absent); they are run through the same vectorised engine as ingest.
     Inputs without a ``profile`` are the first calculator's (:data:`CALCULATOR_V1`)."""
-    if "profile" not in inputs:
+    if "assumptions" not in inputs:
         return _signals_v1(inputs)
-    model = check_operating_model(inputs.get("operating_model"), "inputs.operating_model")
     try:
+        shared: Mapping[str, Any] = inputs["assumptions"]
+        model = check_operating_model(shared.get("operating_model"),
+                                      "inputs.assumptions.operating_model")
         e = np.asarray([float(inputs["energy_j"])])
         lo = np.asarray([float(inputs["energy_low_j"])])
         hi = np.asarray([float(inputs["energy_high_j"])])
         t_s = (_time_us(inputs["end_utc"]) - _time_us(inputs["start_utc"])) / _US_PER_S
-        profile = _profile_from_inputs(inputs["profile"])
+        profile = _profile_from_inputs(shared["profile"])
         if profile.operating_model != model:
-            raise InputError(f"inputs.operating_model {model!r} differs from the profile's "
-                             f"{profile.operating_model!r}", field="inputs.operating_model")
-        sig: Mapping[str, Mapping[str, Any]] = inputs["intensity_g_per_kwh"]
-        inten = {k: tuple(np.asarray([float(sig[k][w]) if k in sig else np.nan])
+            raise InputError(f"inputs.assumptions.operating_model {model!r} differs from the "
+                             f"profile's {profile.operating_model!r}",
+                             field="inputs.assumptions.operating_model")
+        values: Mapping[str, Mapping[str, Any]] = inputs["intensity_g_per_kwh"]
+        sig: Mapping[str, Mapping[str, Any]] = shared["signals"]
+        if set(values) != set(sig):
+            raise InputError("intensity_g_per_kwh and assumptions.signals name different "
+                             "kinds", field="inputs.intensity_g_per_kwh")
+        inten = {k: tuple(np.asarray([float(values[k][w]) if k in values else np.nan])
                           for w in ("value", "low", "high")) for k in KINDS}
         payload = inputs.get("payload_bytes")
         price = inputs.get("price_per_kwh")
@@ -537,7 +604,7 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
             profile_index=np.zeros(1, dtype=np.intp),
             price_per_kwh=np.asarray([np.nan if price is None else float(price)]))
         items = _energy_labelled(_items(profile, _sig_key(sig), payload is not None,
-                                        str(inputs["energy_band"])),
+                                        str(shared["energy_band"])),
                                  str(inputs.get("attribution_method", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"footprint inputs incomplete: {exc}", field="inputs") from exc
@@ -667,16 +734,38 @@ def _energy_labelled(items: Sequence[ContextItem], method: str) -> list[ContextI
     return [replace(it, label=it.label.replace("{energy}", lab)) for it in items]
 
 
-def _signals_input(sig: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...],
-                   values: Mapping[str, tuple[Any, Any, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def event_inputs(*, profile: DeploymentProfile, region_id: str, band: str,
+                 sig: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...],
+                 values: Mapping[str, Any], intensity: Mapping[str, tuple[Any, Any, Any]],
+                 has_payload: bool, has_price: bool) -> dict[str, Any]:
+    """The inputs of one footprint (values, or :func:`slot` placeholders for a context).
+
+    What the events of a context share is under ``assumptions`` (the deployment profile with
+    every figure's range and source, region, operating model, the energy band's source, each
+    signal's source, label and method); the event's own numbers are beside it (energy and
+    its band, times, payload, price, the intensity of each basis).  ``assumptions`` sorts
+    first in canonical JSON, so the shared text is a prefix the ingest path hashes once per
+    context (:mod:`infercarbon.ledger.compact`)."""
+    signals: dict[str, Any] = {}
+    inten: dict[str, Any] = {}
     for kind, pairs in sig:
         if pairs is None:
             continue
         p = dict(pairs)
-        v, lo, hi = values[kind]
-        out[kind] = {"value": v, "low": lo, "high": hi, "source": p["source"],
-                     "label": p["label"], "method": p["method"]}
+        signals[kind] = {"source": p["source"], "label": p["label"], "method": p["method"]}
+        v, lo, hi = intensity[kind]
+        inten[kind] = {"value": v, "low": lo, "high": hi}
+    out: dict[str, Any] = {
+        "assumptions": {"energy_band": band, "operating_model": profile.operating_model,
+                        "profile": _profile_input(profile), "region": region_id,
+                        "signals": signals},
+        **{k: values[k] for k in ("event_id", "energy_j", "energy_low_j", "energy_high_j",
+                                  "attribution_method", "start_utc", "end_utc")},
+        "intensity_g_per_kwh": inten}
+    if has_payload:
+        out["payload_bytes"] = values["payload_bytes"]
+    if has_price:
+        out["price_per_kwh"] = values["price_per_kwh"]
     return out
 
 
@@ -728,18 +817,15 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
         vals: dict[str, tuple[Any, Any, Any]] = {
             k: (float(fps.intensity[k][0][i]), float(fps.intensity[k][1][i]),
                 float(fps.intensity[k][2][i])) for k in KINDS}
-        inputs: dict[str, Any] = {
-            "event_id": eid, "energy_j": energy[i],
-            "energy_low_j": float(fps.energy_low_j[i]),
-            "energy_high_j": float(fps.energy_high_j[i]), "energy_band": band,
-            "operating_model": profile.operating_model, "region": fps.region_id[i],
-            "attribution_method": methods[i], "start_utc": starts[i], "end_utc": ends[i],
-            "profile": _profile_input(profile),
-            "intensity_g_per_kwh": _signals_input(sig, vals)}
-        if has_pay:
-            inputs["payload_bytes"] = float(fps.payload_bytes[i])
-        if has_price:
-            inputs["price_per_kwh"] = float(fps.price_per_kwh[i])
+        inputs = event_inputs(
+            profile=profile, region_id=fps.region_id[i], band=band, sig=sig, values={
+                "event_id": eid, "energy_j": energy[i],
+                "energy_low_j": float(fps.energy_low_j[i]),
+                "energy_high_j": float(fps.energy_high_j[i]), "attribution_method": methods[i],
+                "start_utc": starts[i], "end_utc": ends[i],
+                "payload_bytes": float(fps.payload_bytes[i]),
+                "price_per_kwh": float(fps.price_per_kwh[i])},
+            intensity=vals, has_payload=has_pay, has_price=has_price)
         versions = _versions(profile, {k: fps.group_provenance[k][g] for k in KINDS}, band)
         out.append(FootprintRecord.create(
             tenant=tenants[i], inputs=inputs, factor_versions=versions,
@@ -781,17 +867,11 @@ def _context(profile: DeploymentProfile, rid: str,
         (a, b) for a, b in p.items() if a in ("source", "label", "method")))) for k, p in
         provs.items())
     slots_ = {k: (slot(f"{k}.value"), slot(f"{k}.low"), slot(f"{k}.high")) for k in KINDS}
-    inputs: dict[str, Any] = {
-        "event_id": slot("event_id"), "energy_j": slot("energy_j"),
-        "energy_low_j": slot("energy_low_j"), "energy_high_j": slot("energy_high_j"),
-        "energy_band": band, "operating_model": profile.operating_model, "region": rid,
-        "attribution_method": slot("attribution_method"), "start_utc": slot("start_utc"),
-        "end_utc": slot("end_utc"), "profile": _profile_input(profile),
-        "intensity_g_per_kwh": _signals_input(sig, slots_)}
-    if has_payload:
-        inputs["payload_bytes"] = slot("payload_bytes")
-    if has_price:
-        inputs["price_per_kwh"] = slot("price_per_kwh")
+    names = ("event_id", "energy_j", "energy_low_j", "energy_high_j", "attribution_method",
+             "start_utc", "end_utc", "payload_bytes", "price_per_kwh")
+    inputs = event_inputs(profile=profile, region_id=rid, band=band, sig=sig,
+                          values={k: slot(k) for k in names}, intensity=slots_,
+                          has_payload=has_payload, has_price=has_price)
     items = tuple(it if "{energy}" not in it.label else
                   ContextItem(it.name, it.basis, it.label.replace("{energy}", energy_label),
                               it.scope, it.in_total, it.present, it.source_prefix,
@@ -850,24 +930,35 @@ def _network_energy(fps: EventFootprints) -> FloatArray:
     return np.asarray(fps.payload_bytes / 1e9 * c * 3.6e6, dtype=np.float64)
 
 
+#: Status ranks of intensity intervals: a later retrieval of a better status wins.
+STATUS_RANK: dict[str | None, int] = {"forecast": 0, "provisional": 1, "final": 2, None: 2}
+
+
 def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:
     """Series from the ledger's intensity snapshots (``Store.intensity()``), one per
-    (region, kind): the basis with the most rows, and for an interval fetched several times the
-    latest retrieval.  Regions that no bundled table knows are skipped (they cannot match an
-    event's resolved region)."""
+    (region, kind): the basis with the most rows, and for an interval stored several times
+    the best status (final over provisional over forecast; null is final), then the latest
+    retrieval.  Each step's status is kept (``extra["status_rank"]``) so the footprints it
+    prices say whether their signal is final.  Regions that no bundled table knows are
+    skipped (they cannot match an event's resolved region)."""
     from infercarbon.grid.signal import SignalProvenance
 
     if snapshots.num_rows == 0:
         return []
     t = snapshots.sort_by([("retrieved_utc", "ascending")])
-    cols = {c: t.column(c).to_pylist() for c in (
-        "region", "kind", "basis", "interval_start_utc", "resolution_s", "value_g_per_kwh",
-        "low_g_per_kwh", "high_g_per_kwh", "source", "version")}
+    names = ["region", "kind", "basis", "interval_start_utc", "resolution_s", "value_g_per_kwh",
+             "low_g_per_kwh", "high_g_per_kwh", "source", "version"]
+    cols = {c: t.column(c).to_pylist() for c in names}
+    status = (t.column("status").to_pylist() if "status" in t.column_names
+              else [None] * t.num_rows)
+    rank = [STATUS_RANK.get(x, 2) for x in status]
     groups: dict[tuple[str, str], dict[str, dict[Any, int]]] = {}
     for i in range(t.num_rows):
         g = groups.setdefault((cols["region"][i], cols["kind"][i]), {})
-        g.setdefault(cols["basis"][i], {})[(cols["interval_start_utc"][i],
-                                            cols["resolution_s"][i])] = i  # latest wins
+        key = (cols["interval_start_utc"][i], cols["resolution_s"][i])
+        slot_ = g.setdefault(cols["basis"][i], {})
+        if key not in slot_ or rank[i] >= rank[slot_[key]]:
+            slot_[key] = i  # the best status, then the latest retrieval
     out: list[IntensitySeries] = []
     for (region, kind), by_basis in sorted(groups.items()):
         basis = max(sorted(by_basis), key=lambda b: len(by_basis[b]))
@@ -894,5 +985,38 @@ def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:
             start_utc=starts, intensity_g_per_kwh=v, low_g_per_kwh=lo, high_g_per_kwh=hi,
             provenance=SignalProvenance(source="ledger intensity snapshots: " + "; ".join(srcs),
                                         version=str(len(rows)) + " snapshots",
-                                        method="snapshots appended to the ledger")))
+                                        method="snapshots appended to the ledger"),
+            extra={"status_rank": np.asarray([rank[i] for i in rows], dtype=np.int64)}))
     return out
+
+
+def market_signal_from_instruments(path: str) -> IntensitySeries:
+    """The market-based signal an instruments file gives its region over its consumption
+    period (``infercarbon serve --instruments FILE``; the same figure as ``estimate
+    --instruments``): one step covering the period, annual (volumetric) matching.  Events
+    outside the period keep the labelled location-based fallback."""
+    from infercarbon.grid.instruments import load_instruments, market_from_instruments
+    from infercarbon.grid.signal import SignalProvenance
+
+    f = load_instruments(path)
+    if f.consumption is None or f.region is None:
+        raise InputError(f"{path}: --instruments needs a file with a region and a consumption "
+                         "section (the period the instruments cover; see docs/instruments.md)",
+                         field="instruments")
+    region = _region(f.region)
+    r = market_from_instruments(f, region=f.region, location=region.intensity_g_per_kwh,
+                                strict=False)
+    cons = f.consumption
+    start = cons.start_utc[0].astype("datetime64[s]")
+    end = (cons.start_utc[-1] + np.timedelta64(int(cons.resolution_s), "s")).astype(
+        "datetime64[s]")
+    lo, hi = r.figure.range
+    label = f"fallback: {r.label}" if r.fallback else r.label
+    return IntensitySeries.from_arrays(
+        region=region.region_id, kind="market", basis="lifecycle",
+        resolution_s=int((end - start).astype(np.int64)), start_utc=[start],
+        intensity_g_per_kwh=[r.figure.value], low_g_per_kwh=[lo], high_g_per_kwh=[hi],
+        provenance=SignalProvenance(source=f"instruments file {Path(path).name}: "
+                                    f"{r.figure.source}", version=f"{start}..{end}",
+                                    method="market-based (GHG Protocol Scope 2): "
+                                           + (r.figure.note or r.label), label=label))

@@ -206,25 +206,163 @@ def backfill_footprints(state: ServiceState) -> int:
 
 
 # ------------------------------------------------------------------------------ summary
+#: Reader-facing names of the GHG scope tags of footprint line items.
+_SCOPE_LABELS = {
+    "scope2_location": "Scope 2, location-based",
+    "scope2_market": "Scope 2, market-based",
+    "scope3_cat1": "Scope 3 cat. 1, purchased goods and services",
+    "scope3_cat2": "Scope 3 cat. 2, capital goods",
+    "scope3_cat11": "Scope 3 cat. 11, use of sold products",
+    "memo_consequential": "Memo: consequential (marginal), never in a total",
+}
+#: Seed 001's reference for idle against active (stated beside the idle KPI).
+_IDLE_REFERENCE = ("seed 001 (illustrative): cumulative idle-energy emissions can be 30 % to "
+                   "50 % of the active-inference emissions for a typical service")
+_IDLE_REFERENCE_FRAC = (0.3, 0.5)
+
+
+def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, str], Any]:
+    """(scope, name) -> (footprints whose line is excluded, one stated reason): the lines a
+    sum of 0 g would otherwise hide (one SQL GROUP BY over live event footprints)."""
+    from infercarbon.ledger.base import LIVE_EVENT
+
+    cond = ""
+    params: list[Any] = []
+    if tenant is not None:
+        cond, params = " AND e.tenant = %s", [tenant]
+    sql = ("SELECT li.scope, li.name, count(*) AS n, min(li.label) AS reason "
+           "FROM all_footprints f JOIN events e ON e.event_id = f.event_id "
+           "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id "
+           f"WHERE {LIVE_EVENT.replace('event_id NOT IN', 'e.event_id NOT IN')} "
+           "AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS "
+           "NOT NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes IS NOT "
+           f"NULL) AND li.label LIKE 'excluded%'{cond} GROUP BY li.scope, li.name")
+    schema = pa.schema([pa.field("scope", pa.string()), pa.field("name", pa.string()),
+                        pa.field("n", pa.int64()), pa.field("reason", pa.string())])
+    return {(r["scope"], r["name"]): (r["n"], r["reason"])
+            for r in state.store.query_arrow(sql, params, schema).to_pylist()}
+
+
+def _scopes(state: ServiceState, tenant: str | None) -> dict[str, Any]:
+    from infercarbon.ledger.rollup import ranged_sums
+
+    excl = _excluded_lines(state, tenant)
+    groups: dict[str, dict[str, Any]] = {}
+    for r in ranged_sums(state.store, of="items", keys=("scope", "name"),
+                         tenant=tenant).to_pylist():
+        scope, name = r["scope"], r["name"]
+        g = groups.setdefault(scope, {"scope": scope, "label": _SCOPE_LABELS.get(scope, scope),
+                                      "lines": []})
+        n_ex, why = excl.get((scope, name), (0, None))
+        basis = name.rsplit("_", 1)[-1] if name.endswith(("_location", "_market",
+                                                          "_marginal")) else "both"
+        g["lines"].append({
+            "name": name, "basis": basis, "footprints": r["footprints"],
+            "value_g": r["value_g"], "low_g": r["low_g"], "high_g": r["high_g"],
+            "excluded_footprints": n_ex, "excluded_reason": why,
+            "in_total": scope != "memo_consequential" and n_ex < r["footprints"]})
+    order = list(_SCOPE_LABELS)
+    return {"groups": sorted(groups.values(), key=lambda g: (
+                order.index(g["scope"]) if g["scope"] in order else len(order), g["scope"])),
+            "note": "a line's sum over the events' footprints with its aggregate p5..p95; "
+                    "lines of both bases (basis 'both') count once in the location- and once "
+                    "in the market-based total; an excluded line is a stated gap, not 0 g"}
+
+
+def _idle_rows(t: pa.Table, dim: str) -> list[dict[str, Any]]:
+    """Idle against active per ``dim``, merged over the currencies ``idle_and_cost`` splits
+    by (a handful of aggregated rows, not events)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in t.to_pylist():
+        o = out.setdefault(r[dim], {dim: r[dim], "footprints": 0, "active_j": 0.0,
+                                    "idle_attributed_j": None, "idle_unattributed_j": None,
+                                    "reason": None})
+        o["footprints"] += r["footprints"]
+        o["active_j"] += r["active_j"] or 0.0
+        if r["idle_attributed_j"] is None:
+            o["reason"] = "no idle power / utilisation in the deployment profile"
+        for k in ("idle_attributed_j", "idle_unattributed_j"):
+            if r[k] is not None:
+                o[k] = (o[k] or 0.0) + r[k]
+    for o in out.values():
+        known = o["idle_attributed_j"] is not None
+        o["idle_share_of_active_frac"] = (
+            (o["idle_attributed_j"] + (o["idle_unattributed_j"] or 0.0)) / o["active_j"]
+            if known and o["active_j"] > 0 else None)
+        if o["reason"] is not None:
+            o["reason"] += (" of part of these events: their active energy counts, their idle "
+                            "is not modelled (the share understates)" if known else
+                            " of these events: idle not modelled")
+    return sorted(out.values(), key=lambda o: str(o[dim]))
+
+
+def _idle_and_cost(state: ServiceState, tenant: str | None) -> tuple[dict[str, Any],
+                                                                      dict[str, Any]]:
+    from infercarbon.ledger.rollup import idle_and_cost
+
+    idle = {
+        "by_device": _idle_rows(idle_and_cost(state.store, by=("device",), tenant=tenant),
+                                "device"),
+        "by_service": _idle_rows(idle_and_cost(state.store, by=("service",), tenant=tenant),
+                                 "service"),
+        "reference": _IDLE_REFERENCE, "reference_frac": list(_IDLE_REFERENCE_FRAC),
+        "method": "idle share of active = (attributed + unattributed idle IT energy) / the "
+                  "events' active energy; idle modelled from the deployment profile's idle "
+                  "power and utilisation, split by its idle policy (attributed: carried by "
+                  "the inferences; unattributed: facility overhead)"}
+    rows = []
+    for r in idle_and_cost(state.store, by=(), tenant=tenant).to_pylist():
+        cur = r["currency"]
+        rows.append({"currency": cur, "energy_cost": None if cur is None else r["energy_cost"],
+                     "footprints": r["footprints"],
+                     "reason": None if cur is not None else
+                     "no price configured: the deployment profile of these events has no "
+                     "price_per_kwh or tariff"})
+    cost = {"by_currency": rows,
+            "method": "energy cost = (IT + attributed idle energy) x PUE x (1 + T&D) in kWh x "
+                      "the profile's price per kWh (or time-of-use tariff), per currency; "
+                      "never summed across currencies"}
+    return idle, cost
+
+
+def _energy_label(methods: list[str]) -> str:
+    """What happened to the energy: ``measured`` only when every attribution method is a
+    measurement (``measured-counter``, ``measured-power-polling``)."""
+    kinds = {m.rsplit(":", 1)[-1] for m in methods}
+    measured = {k for k in kinds if k.startswith("measured")}
+    if not kinds:
+        return "none yet"
+    if measured == kinds:
+        return "measured"
+    return "modelled" if not measured else "partly measured, partly modelled"
+
+
 def _summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
+    from infercarbon.ledger.rollup import AGGREGATE_RANGE_METHOD, ranged_sums
+
     t = queries.rollup(state.store, group="outcome", period="month", tenant=tenant)
     ev = queries.event_rows(state.store, tenant=tenant)
     n = ev.num_rows
     energy = float(pc.sum(ev.column("energy_j")).as_py() or 0.0) if n else 0.0
     facility = float(pc.sum(ev.column("facility_j")).as_py() or 0.0) if n else 0.0
+    # totals per basis with an honest aggregate p5..p95 (SQL: shared factors correlated
+    # within a profile x region x signal group, the energy band independent per event)
+    sums = {r["basis"]: r for r in ranged_sums(state.store, of="totals",
+                                               tenant=tenant).to_pylist()}
     totals: dict[str, Any] = {}
     per: dict[str, Any] = {}
     for k in KINDS:
+        r = sums.get(k)
         # a kind sums the events that have a signal of it; "events" says how many that is
-        cols = [ev.column(f"{k}{s}") for s in ("_g", "_low_g", "_high_g")]
-        covered = n - cols[0].null_count if n else 0
-        if covered == 0:
+        covered = int(r["footprints"]) if r else 0
+        if covered == 0 or r is None:
             totals[k] = per[k] = None
             continue
-        v, lo, hi = (float(pc.sum(c).as_py()) for c in cols)
-        totals[k] = {"value": v, "low": lo, "high": hi, "events": covered}
+        v, lo, hi = float(r["value_g"]), float(r["low_g"]), float(r["high_g"])
+        totals[k] = {"value": v, "low": lo, "high": hi, "events": covered,
+                     "range": "aggregate p5..p95"}
         per[k] = {"value": v / covered, "low": lo / covered, "high": hi / covered,
-                  "events": covered}
+                  "events": covered, "range": "aggregate p5..p95 / events"}
     latency = None
     if n:
         lat = (np.asarray(ev.column("end_utc").to_numpy(zero_copy_only=False), dtype="datetime64[us]")
@@ -241,19 +379,24 @@ def _summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
         o["facility_j"] += r["facility_j"] or 0.0
     outcomes = sorted(by_outcome.values(), key=lambda o: -o["facility_j"])
     methods = sorted({m for m in ev.column("attribution_method").to_pylist()}) if n else []
+    idle, cost = _idle_and_cost(state, tenant)
     cfg = state.config
     return {
         "events": n, "energy_j": energy, "facility_j": facility, "latency_s": latency,
-        "totals_g": totals, "per_inference_g": per, "by_outcome": outcomes,
+        "energy_label": _energy_label(methods),
+        "totals_g": totals, "per_inference_g": per, "range_method": AGGREGATE_RANGE_METHOD,
+        "scopes": _scopes(state, tenant), "idle": idle, "cost": cost,
+        "by_outcome": outcomes,
         "sankey": _sankey(energy, facility, cfg.pue, cfg.td_loss_frac, outcomes),
         "price_per_kwh": state.price_per_kwh,
         "methodology_short": {
             "energy": "attribution: " + (", ".join(methods) or "none yet"),
             "pue": f"PUE {cfg.pue:g} ({cfg.pue_source}), T&D loss {cfg.td_loss_frac:g}",
-            "location": "bundled annual location-based average of the event's region, or an "
-                        "hourly location signal when loaded; range = signal low..high",
+            "location": "operational, idle, embodied and network lines at the region's "
+                        "location-based intensity (bundled annual average, or an hourly "
+                        "location signal when loaded); range = aggregate p5..p95",
             "market": "market instrument when configured, else the location-based figure "
-                      "(labelled fallback)",
+                      "(labelled fallback); range = aggregate p5..p95",
             "marginal": "hourly marginal signal of the region; n/a when none is loaded "
                         "(memo item, not in totals)",
         },
@@ -444,6 +587,32 @@ def build_router(state: ServiceState) -> APIRouter:
     def summary(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:
         """Aggregate and per-inference figures, per outcome, and the energy flow."""
         return _summary(state, _scope(p, tenant))
+
+    @r.get("/v1/profiles", tags=["config"], responses=_ERRORS)
+    def get_profiles(p: Auth) -> dict[str, Any]:
+        """The deployment profiles the service prices events with (every figure with its
+        range and source) and the default for devices none matches."""
+        return state.config.profile_set.to_dict()
+
+    @r.put("/v1/profiles", tags=["config"], responses={**_ERRORS, 403: {"model": ErrorBody}},
+           openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+               "schema": {"type": "object", "properties": {"profiles": {
+                   "type": "array", "items": {"type": "object"}}}}}}}})
+    async def put_profiles(request: Request, p: Auth) -> dict[str, Any]:
+        """Replace the deployment profiles (admin key): ``{"profiles": [...]}`` as in a
+        ``--profiles`` TOML file.  Events ingested from now on are priced with them; stored
+        footprints keep the profile they were computed with (it is in their inputs)."""
+        from dataclasses import replace
+
+        from infercarbon.accounting.profiles import profiles_from_data
+
+        if not p.is_admin:
+            raise ForbiddenError("profiles apply to every tenant: use an admin key",
+                                 field="authorization")
+        data = decode(await request.body())
+        with state.ingest_lock:
+            state.config = replace(state.config, profiles=profiles_from_data(data))
+        return state.config.profile_set.to_dict()
 
     @r.get("/v1/intensity/heatmap", tags=["query"], responses=_ERRORS)
     def heatmap(p: Auth) -> dict[str, Any]:

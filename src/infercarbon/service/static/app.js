@@ -71,6 +71,8 @@
   }
 
   // ------------------------------------------------------------------ cards
+  var BAND_NOTE = "aggregate p5..p95: shared factors (grid intensity, PUE, idle power, embodied, " +
+    "network) correlated within a profile x region x signal group; the energy band independent per event";
   function card(parent, label, value, range, method) {
     var c = html("div", { "class": "card" }, parent);
     html("div", { "class": "label" }, c, label);
@@ -81,37 +83,136 @@
   }
   function rangeText(t) {
     if (!t) return "no signal";
-    var r = "range " + fmt(t.low) + " .. " + fmt(t.high);
+    var r = "p5..p95 " + fmt(t.low) + " .. " + fmt(t.high) + " g";
     var n = state.summary ? state.summary.events : t.events;
     return t.events < n ? r + " (only the " + t.events + " of " + n + " events with a signal)" : r;
+  }
+  // a gCO2e card: value, its p5..p95 band (data-* for tests and tools) and the band's note
+  function bandCard(parent, label, t, method, s) {
+    var c = card(parent, label, t ? fmt(t.value) + " g" : "n/a", rangeText(t), method);
+    if (!t) return c;
+    c.setAttribute("data-value", t.value); c.setAttribute("data-low", t.low); c.setAttribute("data-high", t.high);
+    var note = html("div", { "class": "band-note", title: s.range_method || BAND_NOTE }, null,
+                    "correlated shared factors");
+    c.insertBefore(note, c.querySelector(".method"));
+    return c;
+  }
+  function pct(f) { return f === null || f === undefined || !isFinite(f) ? "n/a" : num(100 * f, 3) + " %"; }
+  function idleTotal(rows) {
+    var a = 0, i = 0, known = false;
+    (rows || []).forEach(function (r) {
+      a += r.active_j || 0;
+      if (r.idle_attributed_j !== null) { known = true; i += r.idle_attributed_j + (r.idle_unattributed_j || 0); }
+    });
+    return known && a > 0 ? i / a : null;
   }
 
   function renderCards(s) {
     var root = clear($("cards"));
     var m = s.methodology_short || {};
+    var how = s.energy_label || "as reported";
     card(root, "inferences", String(s.events), null, "events in the ledger visible to this key");
-    card(root, "energy (IT)", fmt(kwh(s.energy_j)) + " kWh", fmt(s.energy_j) + " J",
+    card(root, "energy (IT, " + how + ")", fmt(kwh(s.energy_j)) + " kWh", fmt(s.energy_j) + " J",
          "sum of event energy_j; " + (m.energy || "as reported by the meter"));
     card(root, "energy (facility)", fmt(kwh(s.facility_j)) + " kWh", null,
          "IT energy x PUE x (1 + T&D loss); " + (m.pue || ""));
     KINDS.forEach(function (k) {
-      var t = s.totals_g[k];
-      card(root, "gCO2e " + k, t ? fmt(t.value) + " g" : "n/a", rangeText(t),
-           (m[k] || k + "-based") );
+      bandCard(root, "gCO2e " + k, s.totals_g[k], (m[k] || k + "-based"), s)
+        .setAttribute("data-card", "total-" + k);
     });
     KINDS.forEach(function (k) {
-      var t = s.per_inference_g[k];
-      card(root, "per inference " + k, t ? fmt(t.value) + " g" : "n/a", rangeText(t),
-           "total / inferences (mean)");
+      bandCard(root, "per inference " + k, s.per_inference_g[k], "total / inferences (mean); band / inferences", s)
+        .setAttribute("data-card", "per-" + k);
     });
     var lat = s.latency_s;
     card(root, "latency", lat ? fmt(lat.mean) + " s" : "n/a",
          lat ? "p50 " + fmt(lat.p50) + " s, p95 " + fmt(lat.p95) + " s" : null,
          "end_utc - start_utc of each event");
+    var idle = s.idle || {};
+    var share = idleTotal(idle.by_device);
+    card(root, "idle share of active (modelled)", pct(share),
+         "reference 30..50 % (seed 001, illustrative)",
+         share === null ? "no idle power / utilisation in the deployment profiles: idle not modelled"
+                        : "(attributed + unattributed idle energy) / active energy, all devices")
+      .setAttribute("data-card", "idle-share");
+    var costs = (s.cost && s.cost.by_currency) || [];
+    if (!costs.length) {
+      card(root, "energy cost (ledger)", "n/a", null, "no events with a footprint yet").setAttribute("data-card", "cost");
+    }
+    costs.forEach(function (c) {
+      var priced = c.currency !== null && c.energy_cost !== null;
+      card(root, "energy cost (ledger" + (priced ? ", " + c.currency : "") + ")",
+           priced ? fmt(c.energy_cost) + " " + c.currency : "no price",
+           c.footprints + " events" + (priced ? ", per inference " + fmt(c.energy_cost / Math.max(1, c.footprints)) + " " + c.currency : ""),
+           priced ? "deployment profile's price x facility kWh (IT + attributed idle)" : c.reason)
+        .setAttribute("data-card", "cost");
+    });
     var p = price();
-    card(root, "energy cost", p === null ? "set a price" : fmt(kwh(s.facility_j) * p),
+    card(root, "energy cost at the price above", p === null ? "set a price" : fmt(kwh(s.facility_j) * p),
          p === null ? null : "per inference " + fmt(kwh(s.facility_j) * p / Math.max(1, s.events)),
-         "facility kWh x price per kWh (user input)");
+         "facility kWh x price per kWh (user input, what-if)");
+  }
+
+  // ------------------------------------------------------------------ scopes, idle
+  var LINE_NAMES = {
+    operational_location: "operational (inference energy)", operational_market: "operational (inference energy)",
+    operational_marginal: "operational (inference energy)", idle_location: "idle capacity (attributed)",
+    idle_market: "idle capacity (attributed)", idle_marginal: "idle capacity (attributed)",
+    embodied: "embodied (hardware manufacture, amortised)", network: "network transfer", training: "training (amortised)"
+  };
+  function renderScopes(s) {
+    var root = clear($("scopes"));
+    var sc = s.scopes || { groups: [] };
+    $("scopes-method").textContent = (sc.note || "") + ". Ranges: " + BAND_NOTE + ".";
+    if (!sc.groups.length) { empty(root, "no footprints with line items yet"); return; }
+    var t = html("table", { id: "scopes-table" }, root);
+    var hr = html("tr", {}, html("thead", {}, t));
+    ["category", "line", "basis", "gCO2e", "p5..p95 g", "events", "note"].forEach(function (h) { html("th", {}, hr, h); });
+    var tb = html("tbody", {}, t);
+    sc.groups.forEach(function (g) {
+      var gr = html("tr", { "class": "scope-head", "data-scope": g.scope }, tb);
+      html("td", { colspan: "7" }, gr, g.label);
+      g.lines.forEach(function (l) {
+        var allOut = l.excluded_footprints >= l.footprints;
+        var tr = html("tr", { "data-scope": g.scope, "data-line": l.name }, tb);
+        html("td", {}, tr, g.scope.indexOf("scope3") === 0 ? g.label.split(",")[0] : "");
+        html("td", {}, tr, LINE_NAMES[l.name] || l.name);
+        html("td", {}, tr, l.basis);
+        html("td", {}, tr, allOut ? "excluded" : fmt(l.value_g));
+        html("td", { title: BAND_NOTE }, tr, allOut ? "-" : fmt(l.low_g) + " .. " + fmt(l.high_g));
+        html("td", {}, tr, String(l.footprints));
+        html("td", { "class": "note" }, tr, l.excluded_footprints
+          ? (allOut ? l.excluded_reason : l.excluded_footprints + " of " + l.footprints + " events " +
+             l.excluded_reason + "; the sum covers the others")
+          : (g.scope === "memo_consequential" ? "memo, not in totals" : ""));
+      });
+    });
+  }
+  function renderIdle(s) {
+    var root = clear($("idle"));
+    var idle = s.idle;
+    if (!idle) { empty(root, "no idle figures"); return; }
+    $("idle-method").textContent = idle.method + ". Reference: " + idle.reference + ".";
+    var ref = idle.reference_frac || [0.3, 0.5];
+    [["device", idle.by_device], ["service", idle.by_service]].forEach(function (pair) {
+      var dim = pair[0], rows = pair[1] || [];
+      html("h3", {}, root, "per " + dim);
+      var t = html("table", { id: "idle-" + dim, "class": "idle" }, root);
+      var hr = html("tr", {}, html("thead", {}, t));
+      [dim, "active J", "idle attributed J", "idle unattributed J", "idle share of active",
+       "vs reference " + Math.round(100 * ref[0]) + ".." + Math.round(100 * ref[1]) + " %"].forEach(function (h) { html("th", {}, hr, h); });
+      var tb = html("tbody", {}, t);
+      rows.forEach(function (r) {
+        var tr = html("tr", { "data-key": r[dim] }, tb);
+        var f = r.idle_share_of_active_frac;
+        [r[dim], fmt(r.active_j), r.idle_attributed_j === null ? "n/a" : fmt(r.idle_attributed_j),
+         r.idle_unattributed_j === null ? "n/a" : fmt(r.idle_unattributed_j)].forEach(function (v) { html("td", {}, tr, v); });
+        html("td", { "class": "kpi" }, tr, pct(f));
+        var vs = f === null ? (r.reason || "not modelled") : f < ref[0] ? "below" : f > ref[1] ? "above" : "within";
+        html("td", r.reason && f !== null ? { title: r.reason } : {}, tr,
+             r.reason && f !== null ? vs + " (idle not modelled for part)" : vs);
+      });
+    });
   }
 
   // ------------------------------------------------------------------ charts
@@ -161,7 +262,7 @@
       svg("line", { x1: cx - 8, x2: cx + 8, y1: y(t.high), y2: y(t.high), stroke: "#111" }, g);
       text(g, cx + 12, y(t.value) - 4, fmt(t.value) + " g");
     });
-    $("kinds-method").textContent = "Bars: central figure; whiskers: low..high bound of the grid signal. " +
+    $("kinds-method").textContent = "Bars: central figure; whiskers: aggregate p5..p95 (" + BAND_NOTE + "). " +
       "Location- and market-based are both reported (GHG Protocol Scope 2 dual reporting); marginal is a " +
       "consequential memo item, never added to a total.";
   }
@@ -392,7 +493,8 @@
       banner(null);
       $("who").textContent = r[0].scope === "admin" ? "admin: all tenants" : "tenant: " + r[0].tenant;
       state.summary = r[1];
-      renderCards(r[1]); renderKinds(r[1]); renderSeries(r[2].rows); renderGroups(r[2].rows, group);
+      renderCards(r[1]); renderKinds(r[1]); renderScopes(r[1]); renderIdle(r[1]);
+      renderSeries(r[2].rows); renderGroups(r[2].rows, group);
       renderEvents(r[3].rows); renderHeatmap(r[4]); renderSankey(r[1].sankey);
       renderMethodology(r[5].items);
     }).catch(function (e) { banner(e.message); });
