@@ -122,3 +122,86 @@ def ledger(_ledger_master: Ledger, tmp_path: Path) -> Ledger:
     path = tmp_path / "ledger.duckdb"
     shutil.copy(_ledger_master.path, path)
     return Ledger(path, _ledger_master.events, _ledger_master.records)
+
+
+# --------------------------------------------------------------- the service (ingest) path
+#: A deployment profile with every figure the full footprint uses, and a price.
+POOL_PROFILE: dict[str, Any] = {
+    "name": "pool", "devices": ["gpu-*"], "operating_model": "owned", "idle_policy": "30-70",
+    "currency": "EUR",
+    "idle_power_w": {"value": 60, "low": 50, "high": 75, "source": "test: idle power"},
+    "utilisation_frac": {"value": 0.4, "low": 0.25, "high": 0.6, "source": "test: util"},
+    "embodied_kg": {"value": 1500, "low": 750, "high": 3000, "source": "test: vendor LCA"},
+    "lifetime_years": {"value": 5, "low": 4, "high": 6, "source": "test: refresh policy"},
+    "pue": {"value": 1.2, "low": 1.1, "high": 1.35, "source": "test: site metering"},
+    "td_loss_frac": {"value": 0.05, "low": 0.04, "high": 0.07, "source": "test: grid"},
+    "network_kwh_per_gb": {"value": 0.06, "low": 0.03, "high": 0.12, "source": "test: net"},
+    "price_per_kwh": {"value": 0.21, "source": "supply contract 2026"},
+}
+#: A CPU profile with idle figures and no price.
+CPU_PROFILE: dict[str, Any] = {
+    "name": "cpu-box", "devices": ["cpu-*"], "operating_model": "owned", "idle_policy": "tenancy",
+    "idle_power_w": {"value": 20, "low": 15, "high": 30, "source": "test: cpu idle"},
+    "utilisation_frac": {"value": 0.5, "low": 0.4, "high": 0.6, "source": "test: cpu util"},
+    "embodied_kg": {"value": 300, "low": 150, "high": 600, "source": "test: cpu LCA"},
+    "lifetime_years": {"value": 4, "low": 3, "high": 5, "source": "test: cpu refresh"},
+}
+
+
+def location_series(region: str = "DE", value: float = 300.0, rel: float = 0.1) -> Any:
+    """A flat hourly location signal over July-September 2026 with a +-rel band (a test
+    fixture, not data)."""
+    import numpy as np
+
+    from infercarbon.grid.signal import IntensitySeries, SignalProvenance
+
+    hours = np.arange(24 * 92)
+    v = np.full(len(hours), value)
+    return IntensitySeries.from_arrays(
+        region=region, kind="location-average", basis="direct", resolution_s=3600,
+        start_utc=np.datetime64("2026-07-01T00", "s") + hours * np.timedelta64(3600, "s"),
+        intensity_g_per_kwh=v, low_g_per_kwh=v * (1 - rel), high_g_per_kwh=v * (1 + rel),
+        provenance=SignalProvenance(source="test location signal", version="1",
+                                    method="flat", label="cited"))
+
+
+def write_service_path(store: Any, rows: list[dict[str, Any]],
+                       profiles: list[dict[str, Any]] | None = None,
+                       signals: Any = None, *, bundled: bool = False) -> Any:
+    """Write ``rows`` (event dicts) and their full footprints as ingest does (compact layout):
+    validate, compute_footprints, footprint_batch, append_events_with_footprints.  Returns
+    the per-event records footprint_records builds (the same figures) for hand sums.
+    ``signals``: the intensity series (default: a flat DE location signal, +-10 %);
+    ``bundled``: whether the bundled grid data may be used too."""
+    from infercarbon.accounting.profiles import profiles_from_data
+    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.service.footprints import (
+        AccountingConfig,
+        SignalBook,
+        compute_footprints,
+        footprint_batch,
+        footprint_records,
+    )
+
+    cfg = AccountingConfig(profiles=profiles_from_data(
+        {"profile": profiles if profiles is not None else [POOL_PROFILE, CPU_PROFILE]}))
+    table = validate_rows(EVENTS, rows)
+    book = SignalBook(list(signals) if signals is not None else [location_series()],
+                      bundled=bundled)
+    fps = compute_footprints(table, cfg, book)
+    now = datetime(2026, 10, 2, tzinfo=UTC)
+    store.append_events_with_footprints(table, footprint_batch(table, fps, cfg,
+                                                               computed_utc=now))
+    return footprint_records(table, fps, cfg, computed_utc=now)
+
+
+def service_event(i: int, **over: Any) -> dict[str, Any]:
+    t = datetime(2026, 8, 1, tzinfo=UTC) + timedelta(minutes=i)
+    ev: dict[str, Any] = {
+        "event_id": f"s{i}", "start_utc": t, "end_utc": t + timedelta(seconds=2),
+        "service": "chat" if i % 2 else "vision", "tenant": "acme", "model": "m1",
+        "region": "DE", "device": "gpu-0" if i % 3 else "gpu-1", "energy_j": 500.0 + 10 * i,
+        "attribution_method": "nvml:measured-counter", "outcome": "ok",
+        "payload_bytes": 20_000}
+    ev.update(over)
+    return ev

@@ -67,3 +67,32 @@ def test_postgres_report_equals_duckdb_report(ledger: Any, pg_dsn: str) -> None:
         for rg, rw in zip(tg.rows, tw.rows, strict=True):
             bad = {k: (rg.get(k), rw.get(k)) for k in rw if not _same(rg.get(k), rw.get(k))}
             assert not bad, (tg.name, bad)
+
+
+def test_postgres_service_path_report_equals_duckdb(pg_dsn: str) -> None:
+    """Full footprints of the ingest path (compact layout): the ranged lines, idle share and
+    energy cost read the same from PostgreSQL as from DuckDB."""
+    from infercarbon.ledger import DuckDBStore
+    from infercarbon.ledger.postgres_store import PostgresStore
+
+    from .conftest import service_event, write_service_path
+
+    evs = [service_event(i) for i in range(12)]
+    evs += [service_event(50 + i, device="cpu-0", attribution_method="cpu-model:modelled")
+            for i in range(3)]
+    period = parse_period("2026-08")
+    reports = []
+    for store in (PostgresStore(pg_dsn), DuckDBStore(":memory:")):
+        try:
+            write_service_path(store, evs)
+            reports.append(build_report(store, period, generated_utc=GEN))
+        finally:
+            store.close()
+    got, want = reports
+    assert got.names == want.names
+    assert got.table("idle_share").rows and got.table("energy_cost").rows
+    for tg, tw in zip(got.tables, want.tables, strict=True):
+        assert len(tg.rows) == len(tw.rows), tg.name
+        for rg, rw in zip(tg.rows, tw.rows, strict=True):
+            bad = {k: (rg.get(k), rw.get(k)) for k in rw if not _same(rg.get(k), rw.get(k))}
+            assert not bad, (tg.name, bad)

@@ -64,7 +64,8 @@ def test_profile_event_gets_every_line_with_ranges(h: Any) -> None:
     assert items["network"].scope == "scope3_cat1"
     assert items["training"].label.startswith("excluded")
     # measured-counter energy is labelled measured, never "cited"
-    assert items["operational_location"].label.startswith("measured energy x")
+    assert items["operational_location"].label == "measured"
+    assert "intensity:" in items["operational_location"].source
     # the numbers, by hand: facility = E x 1.2 x 1.05, idle pool = 60 W x 0.5 s x 0.6/0.4
     e, t = 101.0, 0.5
     loc = rec.inputs["intensity_g_per_kwh"]["location"]["value"]

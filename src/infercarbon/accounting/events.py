@@ -142,12 +142,16 @@ def account_events(
     profiles: Sequence[DeploymentProfile],
     profile_index: npt.NDArray[np.intp],
     price_per_kwh: FloatArray,
+    idle_measured: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None,
 ) -> EventLines:
     """Every line item, its range, and the totals per basis of a batch of events.
 
     ``intensity[basis]`` = (value, low, high) [g/kWh] per event, NaN where the basis has no
     signal for that event; ``payload_bytes`` NaN where unknown; ``price_per_kwh`` NaN where no
-    price is configured.  Pure: arrays in, arrays out."""
+    price is configured.  ``idle_measured`` = (attributed J, unattributed J, relative
+    deviation down, up) of measured idle (device readings minus the events' energy, split by
+    the profile's policy), NaN where idle is modelled from the profile.  Pure: arrays in,
+    arrays out."""
     n = len(energy_j)
     e = np.asarray(energy_j, dtype=np.float64)
     e_d, e_u = rel_dev(e, energy_low_j, energy_high_j)
@@ -185,6 +189,13 @@ def account_events(
     attributed = share * pool
     idle_d = np.hypot(p_d, ur_d[pidx] if n else 0.0)
     idle_u = np.hypot(p_u, ur_u[pidx] if n else 0.0)
+    if idle_measured is not None:
+        m_att, m_un, m_d, m_u = (np.asarray(a, dtype=np.float64) for a in idle_measured)
+        known = np.isfinite(m_att)
+        attributed = np.where(known, m_att, attributed)
+        pool = np.where(known, m_att + m_un, pool)
+        idle_d = np.where(known, m_d, idle_d)
+        idle_u = np.where(known, m_u, idle_u)
     idle_fac = attributed * factor
 
     kg, kg_d, kg_u = _per_profile(profiles, pidx, "embodied_kg")

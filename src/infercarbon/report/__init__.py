@@ -1,5 +1,9 @@
 """Reports for a CSRD assurer: GHG Protocol Scope 2 dual reporting, Scope 3 categories, an
-ESRS E1-aligned disclosure, the system inventory and the methodology, from the ledger.
+ESRS E1-aligned disclosure, the idle share of active energy and the energy cost, the system
+inventory and the methodology, from the ledger.  Every emissions figure has one p5..p95 range
+(``low_t``/``high_t``: the aggregate range of
+:data:`~infercarbon.ledger.rollup.AGGREGATE_RANGE_METHOD`), its correlation assumption stated
+beside it.
 
 :func:`build_report` reads one period (and optionally one tenant) of a ledger
 :class:`~infercarbon.ledger.Store` with set-based SQL and returns a
@@ -35,6 +39,7 @@ from infercarbon.report.methodology import (
     versions_table,
 )
 from infercarbon.report.period import Period, parse_period
+from infercarbon.report.running import energy_cost_table, idle_share_table
 from infercarbon.report.scope2 import (
     UNCERTAINTY_METHOD,
     energy_table,
@@ -111,7 +116,7 @@ def build_report(store: Store, period: Period, *, generated_utc: datetime,
                               + "; no figure is reported (none is zero by assumption).",))
         return Report(meta, (status,))
     tables = (
-        energy_table(sl), scope2_table(sl), market_instruments_table(sl), scope3_table(sl),
+        energy_table(sl), idle_share_table(sl), energy_cost_table(sl), scope2_table(sl), market_instruments_table(sl), scope3_table(sl),
         memo_table(sl), esrs_e1_table(sl), intensity_table(sl), inventory_table(sl),
         monthly_table(sl), breakdown_table(sl), methods_table(), factors_table(sl),
         versions_table(sl), sources_table(sl), exclusions_table(sl), reconciliation_table(sl),

@@ -8,6 +8,16 @@ Membership: an inference belongs to the period in which it *started*
 (``start_utc in [start, end)``).  Corrected (superseded) events and footprints are left out, so
 a correction replaces what it corrects; a footprint counts through its live event.
 
+Ranges: every aggregate range is the p5..p95 of the sum by
+:func:`infercarbon.ledger.rollup.ranged_sums`'s method (:data:`AGGREGATE_RANGE_METHOD`: the
+energy band independent from event to event, the shared factors correlated within a group of
+footprints priced alike).  ``ranged_sums`` groups by stored line-item keys; a report line can be
+a union of them (a Scope 3 subtotal on the location basis holds the ``location`` lines and the
+``both`` lines), so :data:`_RANGED_LINES_SQL` runs the same two-step aggregation over report
+lines (a line item's rows fall in every line they belong to, each corr group's shared part is
+summed before the square).  Idle energy and energy cost are :func:`~infercarbon.ledger.rollup.
+idle_and_cost` of the period.
+
 The factor provenance of the methodology section is read from the stored inputs themselves:
 the inputs JSON of every footprint in the period is walked (in pages, with DuckDB's
 ``json_tree``) and every object that carries a ``source`` is a factor with its source, label,
@@ -29,15 +39,16 @@ from infercarbon.errors import DataError
 from infercarbon.ledger import Store
 from infercarbon.ledger.base import LIVE_EVENT
 from infercarbon.ledger.compact import inputs_sql
+from infercarbon.ledger.rollup import idle_and_cost, ranged_sums
 from infercarbon.ledger.schema import TS
 from infercarbon.report.period import Period
 
 __all__ = ["LedgerSlice", "read_slice"]
 
+_SUPERSEDED = ("(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
+               "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
 _LIVE_F = ("(SELECT footprint_id, event_id, calculator, factor_versions_json, inputs_json "
-           "FROM all_footprints WHERE footprint_id NOT IN "
-           "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
-    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL))")
+           f"FROM all_footprints WHERE footprint_id NOT IN {_SUPERSEDED})")
 _LIVE_E = LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN")
 _S = pa.string()
 _F = pa.float64()
@@ -51,13 +62,25 @@ class LedgerSlice:
     ``events``: month, service, model, region, tenant, device, outcome, attribution_method,
     calculator (null: no footprint) -> events, energy_j, footprints, first_utc, last_utc.
     ``items``: month, service, model, region, tenant, name, scope, basis, in_total, excluded
-    -> footprints, emissions_g, low_g, high_g, down_sq_g2 (sum of (value-low)^2, >= 0 parts),
-    up_sq_g2 (sum of (high-value)^2), energy_j.
+    -> footprints, emissions_g, low_g, high_g (sums of the per-footprint p5/p95, kept for
+    reference; the report's ranges are in ``ranges``), energy_j.
     ``labels``: name, scope, basis, in_total, label, source -> footprints, emissions_g.
     ``totals``: basis -> footprints, value_g, low_g, high_g (the stored per-footprint totals).
     ``factors``: calculator, region, path, source, label, vintage, unit, note -> footprints,
     central_min, central_max, low_min, high_max.
     ``versions``: calculator, factor_versions_json -> footprints.
+    ``ranges``: report lines -> footprints, value_g, low_g, high_g (the aggregate p5..p95 of
+    :data:`~infercarbon.ledger.rollup.AGGREGATE_RANGE_METHOD`); a line is ``scope`` (a scope
+    tag, or ``scope3`` for every Scope 3 category), ``bases`` (``all``; ``location``: the
+    location and both-basis items; ``market``: the market and both-basis items) and ``name``
+    (a line item's name, ``*`` for all of them); counted items only (in a total, or memo).
+    ``total_ranges``: basis -> footprints, value_g, low_g, high_g (``ranged_sums`` of the
+    stored per-footprint totals).
+    ``idle_by_device`` / ``idle_by_service``: ``idle_and_cost`` by device / service (and
+    currency): footprints, active_j, idle_attributed_j, idle_unattributed_j,
+    idle_share_of_active_frac, energy_cost (footprints that record them: compact layout).
+    ``priced``: service, device, currency, factor_versions_json -> footprints (the compact
+    footprints' contexts: profile and price source of each).
     """
 
     period: Period
@@ -68,6 +91,11 @@ class LedgerSlice:
     totals: pa.Table
     factors: pa.Table
     versions: pa.Table
+    ranges: pa.Table
+    total_ranges: pa.Table
+    idle_by_device: pa.Table
+    idle_by_service: pa.Table
+    priced: pa.Table
 
     @property
     def empty(self) -> bool:
@@ -101,7 +129,7 @@ _ITEM_SCHEMA = pa.schema([
     ("month_utc", TS), ("service", _S), ("model", _S), ("region", _S), ("tenant", _S),
     ("name", _S), ("scope", _S), ("basis", _S), ("in_total", pa.bool_()),
     ("excluded", pa.bool_()), ("footprints", _I), ("emissions_g", _F), ("low_g", _F),
-    ("high_g", _F), ("down_sq_g2", _F), ("up_sq_g2", _F), ("energy_j", _F),
+    ("high_g", _F), ("energy_j", _F),
 ])
 _LABEL_KEYS = ("li.name", "li.scope", "li.basis", "li.in_total", "li.label", "li.source")
 _LABEL_SCHEMA = pa.schema([
@@ -117,10 +145,51 @@ _FACTOR_SCHEMA = pa.schema([
 ])
 _VERSION_SCHEMA = pa.schema([("calculator", _S), ("factor_versions_json", _S),
                              ("footprints", _I)])
+_RANGE_SCHEMA = pa.schema([("scope", _S), ("bases", _S), ("name", _S), ("footprints", _I),
+                           ("value_g", _F), ("low_g", _F), ("high_g", _F)])
+_PRICED_SCHEMA = pa.schema([("service", _S), ("device", _S), ("currency", _S),
+                            ("factor_versions_json", _S), ("footprints", _I)])
 _PAGE_SCHEMA = pa.schema([("footprint_id", _S), ("calculator", _S),
                           ("factor_versions_json", _S), ("inputs_json", _S), ("n", _I)])
 
 _JOIN_F = f"JOIN {_LIVE_F} f ON f.event_id = e.event_id"
+
+#: The report lines an item row falls in: its basis in a basis set (``all`` holds every
+#: basis; ``both`` lines count on the location and on the market basis) ...
+_BASIS_SETS = ("(VALUES ('*', 'all'), ('location', 'location'), ('both', 'location'), "
+               "('market', 'market'), ('both', 'market')) AS m(basis, bases)")
+#: ... at three levels: the item itself, its scope, and Scope 3 as a whole.
+_LEVELS = "(VALUES ('name'), ('scope'), ('scope3')) AS lv(k)"
+
+#: ``ranged_sums``'s aggregation over report lines: (1) the deviations of the period's live
+#: counted items summed per stored key and correlation group (independent parts squared,
+#: shared parts linear), (2) those partial sums folded into every report line they belong to,
+#: still per group (sums of sums: exact), (3) per line, the shared sums squared and added
+#: across groups, with the independent squares: low = sum - sqrt(...), high = sum + sqrt(...).
+_RANGED_LINES_SQL = """
+WITH s AS (
+  SELECT d.scope AS scope, d.basis AS basis, d.name AS name, d.corr_group AS corr_group,
+         count(*) AS n, sum(d.g) AS g,
+         sum(d.indep_dn_g * d.indep_dn_g) AS i2dn, sum(d.indep_up_g * d.indep_up_g) AS i2up,
+         sum(sqrt(greatest(d.dn_g * d.dn_g - d.indep_dn_g * d.indep_dn_g, 0.0))) AS sdn,
+         sum(sqrt(greatest(d.up_g * d.up_g - d.indep_up_g * d.indep_up_g, 0.0))) AS sup
+  FROM events e {join_f} JOIN all_footprint_item_deviations d ON d.footprint_id = f.footprint_id
+  WHERE {where} AND (d.in_total OR d.scope = 'memo_consequential')
+  GROUP BY 1, 2, 3, 4
+), x AS (
+  SELECT CASE WHEN lv.k = 'scope3' THEN 'scope3' ELSE s.scope END AS line_scope,
+         m.bases AS bases, CASE WHEN lv.k = 'name' THEN s.name ELSE '*' END AS line_name,
+         s.corr_group AS corr_group, sum(s.n) AS n, sum(s.g) AS g, sum(s.i2dn) AS i2dn,
+         sum(s.i2up) AS i2up, sum(s.sdn) AS sdn, sum(s.sup) AS sup
+  FROM s JOIN {basis_sets} ON m.basis = '*' OR m.basis = s.basis CROSS JOIN {levels}
+  WHERE lv.k <> 'scope3' OR s.scope LIKE 'scope3%%'
+  GROUP BY 1, 2, 3, 4
+)
+SELECT line_scope, bases, line_name, sum(n), sum(g),
+       greatest(sum(g) - sqrt(sum(i2dn) + sum(sdn * sdn)), 0.0),
+       sum(g) + sqrt(sum(i2up) + sum(sup * sup))
+FROM x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
 _JOIN_LI = "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id"
 
 #: Factor extraction over one page of inputs (DuckDB, in memory): the top-level inputs are
@@ -275,10 +344,6 @@ def read_slice(store: Store, period: Period, *, tenant: str | None = None,
                              "min(e.start_utc)", "max(e.end_utc)"),
                f"events e LEFT {_JOIN_F}", _EVENT_SCHEMA)
     items = q(_ITEM_KEYS, ("count(*)", "sum(li.emissions_g)", "sum(li.low_g)", "sum(li.high_g)",
-                           "sum(CASE WHEN li.emissions_g > li.low_g THEN (li.emissions_g - li.low_g)"
-                           " * (li.emissions_g - li.low_g) ELSE 0.0 END)",
-                           "sum(CASE WHEN li.high_g > li.emissions_g THEN (li.high_g - li.emissions_g)"
-                           " * (li.high_g - li.emissions_g) ELSE 0.0 END)",
                            "sum(li.energy_j)"),
               f"events e {_JOIN_F} {_JOIN_LI}", _ITEM_SCHEMA)
     labels = q(_LABEL_KEYS, ("count(*)", "sum(li.emissions_g)"),
@@ -289,4 +354,21 @@ def read_slice(store: Store, period: Period, *, tenant: str | None = None,
     versions = q(("f.calculator", "f.factor_versions_json"), ("count(*)",),
                  f"events e {_JOIN_F}", _VERSION_SCHEMA)
     factors = _factors(store, where, params, page_rows)
-    return LedgerSlice(period, tenant, events, items, labels, totals, factors, versions)
+    ranges = store.query_arrow(_RANGED_LINES_SQL.format(
+        join_f=_JOIN_F, where=where, basis_sets=_BASIS_SETS, levels=_LEVELS), params,
+        _RANGE_SCHEMA)
+    start, end = period.start_utc, period.end_utc
+    total_ranges = ranged_sums(store, of="totals", keys=("basis",), tenant=tenant,
+                               start_utc=start, end_utc=end)
+    idle_by_device = idle_and_cost(store, by=("device",), tenant=tenant, start_utc=start,
+                                   end_utc=end)
+    idle_by_service = idle_and_cost(store, by=("service",), tenant=tenant, start_utc=start,
+                                    end_utc=end)
+    priced = q(("e.service", "e.device", "ef.currency", "c.factor_versions_json"),
+               ("count(*)",),
+               "events e JOIN event_footprints ef ON ef.event_id = e.event_id "
+               f"AND ef.footprint_id NOT IN {_SUPERSEDED} "
+               "JOIN footprint_contexts c ON c.context_id = ef.context_id",
+               _PRICED_SCHEMA)
+    return LedgerSlice(period, tenant, events, items, labels, totals, factors, versions,
+                       ranges, total_ranges, idle_by_device, idle_by_service, priced)

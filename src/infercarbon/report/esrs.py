@@ -20,8 +20,11 @@ from infercarbon.report.data import LedgerSlice
 from infercarbon.report.scope2 import (
     LOCATION_BASES,
     MARKET_BASES,
+    RANGE_NOTE,
     SCOPE3_CATEGORIES,
     SCOPE3_CONTENTS,
+    Ranges,
+    Sum,
     counted,
     in_scope,
     scope_sums,
@@ -37,12 +40,27 @@ _NA = None
 def esrs_e1_table(sl: LedgerSlice) -> Table:
     rows = sl.items.to_pylist()
     sums = scope_sums(rows)
+    rng = Ranges(sl)
+    stored = {r["basis"]: (r["value_g"], r["low_g"], r["high_g"])
+              for r in sl.total_ranges.to_pylist()}
     own = summed(rows, lambda r: r["name"] in ("operational_location", "idle_location")
                  and r["scope"] == "scope2_location" and not r["excluded"])
 
     def t(key: str) -> float | None:
         s = sums[key]
         return None if s.empty else tonnes(s.g)
+
+    def r(s: Sum, line: tuple[float, float, float] | None) -> dict[str, Any]:
+        """low/high [t] of an emissions datapoint (the aggregate p5..p95)."""
+        row = s.range_row(line)
+        return {"low": row["low_t"], "high": row["high_t"]}
+
+    def scope_range(key: str) -> dict[str, Any]:
+        if key.startswith("total_"):
+            return r(sums[key], stored.get(key.removeprefix("total_")))
+        if key.startswith("scope3_"):
+            return r(sums[key], rng.get("scope3", key.removeprefix("scope3_")))
+        return r(sums[key], rng.get(key))
 
     out: list[dict[str, Any]] = [
         {"datapoint": "E1-5 §37", "description": "Total energy consumption related to own "
@@ -60,10 +78,12 @@ def esrs_e1_table(sl: LedgerSlice) -> Table:
          "note": "not assessed: outside the inference boundary (no fuel combustion is "
                  "recorded); take it from the undertaking's own inventory"},
         {"datapoint": "E1-6 §49(a)", "description": "Gross location-based Scope 2 GHG "
-         "emissions", "value": t("scope2_location"), "unit": "tCO2e",
+         "emissions", "value": t("scope2_location"), **scope_range("scope2_location"),
+         "unit": "tCO2e",
          "note": "sum of stored scope2_location line items"},
         {"datapoint": "E1-6 §49(b)", "description": "Gross market-based Scope 2 GHG "
-         "emissions", "value": t("scope2_market"), "unit": "tCO2e",
+         "emissions", "value": t("scope2_market"), **scope_range("scope2_market"),
+         "unit": "tCO2e",
          "note": "sum of stored scope2_market line items (fallbacks stated in the "
                  "market-instruments table)"},
     ]
@@ -74,17 +94,22 @@ def esrs_e1_table(sl: LedgerSlice) -> Table:
             continue
         for basis, s in (("location", loc), ("market", mkt)):
             out.append({"datapoint": "E1-6 §51", "description": f"Scope 3 {cat}: "
-                        f"{SCOPE3_CONTENTS[scope]} ({basis} basis)", "value": None if s.empty else tonnes(s.g),
+                        f"{SCOPE3_CONTENTS[scope]} ({basis} basis)",
+                        "value": None if s.empty else tonnes(s.g),
+                        **r(s, rng.get(scope, basis)),
                         "unit": "tCO2e", "note": f"sum of stored {scope} line items"})
     out.extend({"datapoint": "E1-6 §51", "description": f"Gross Scope 3 GHG emissions "
-                f"({basis} basis)", "value": t(f"scope3_{basis}"), "unit": "tCO2e",
+                f"({basis} basis)", "value": t(f"scope3_{basis}"),
+                **scope_range(f"scope3_{basis}"), "unit": "tCO2e",
                 "note": "categories above" if not sums[f"scope3_{basis}"].empty
                 else "no Scope 3 line items in the period"} for basis in ("location", "market"))
     out.extend({"datapoint": f"E1-6 §52({'a' if basis == 'location' else 'b'})",
                 "description": f"Total GHG emissions ({basis}-based)",
-                "value": t(f"total_{basis}"), "unit": "tCO2e",
+                "value": t(f"total_{basis}"), **scope_range(f"total_{basis}"),
+                "unit": "tCO2e",
                 "note": f"Scope 2 {basis}-based + Scope 3 ({basis} basis) of the "
-                        "inference boundary; Scope 1 not assessed (see above)"}
+                        "inference boundary; Scope 1 not assessed (see above); range: of the "
+                        "stored per-footprint totals"}
                for basis in ("location", "market"))
     out.append({"datapoint": "E1-6 §53", "description": "GHG intensity per net revenue",
                 "value": _NA, "unit": "tCO2e per monetary unit",
@@ -93,10 +118,12 @@ def esrs_e1_table(sl: LedgerSlice) -> Table:
                         "operational intensity per outcome is given below."})
     return Table("esrs_e1", "ESRS E1-aligned disclosure (inference boundary)",
                  (Col("datapoint", "ESRS datapoint"), Col("description", "Description"),
-                  Col("value", "Value"), Col("unit", "Unit"), Col("note", "Note")),
+                  Col("value", "Value"), Col("low", "Low (p5)"), Col("high", "High (p95)"),
+                  Col("unit", "Unit"), Col("note", "Note")),
                  tuple(out),
                  notes=("Paragraph references are to ESRS E1 (Delegated Regulation (EU) "
-                        "2023/2772). 'not available' cells are empty, not zero.",))
+                        "2023/2772). 'not available' cells are empty, not zero. Low and High "
+                        "are in the row's unit and given for emissions.", RANGE_NOTE))
 
 
 def intensity_table(sl: LedgerSlice) -> Table:

@@ -17,7 +17,7 @@ __all__ = ["SECTIONS", "render_html"]
 
 #: Section heading -> tables in it, in reading order.
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("1. Energy and activity", ("energy",)),
+    ("1. Energy and activity", ("energy", "idle_share", "energy_cost")),
     ("2. Scope 2: location-based and market-based", ("scope2", "market_instruments")),
     ("3. Scope 3", ("scope3",)),
     ("4. Memo: consequential emissions", ("memo_consequential",)),
@@ -53,7 +53,8 @@ border:2px dashed #bbb;text-align:center;color:#555}
 td.src{max-width:330px;word-break:break-word}
 """
 
-_TEXTY = {"note", "source", "description", "method", "instrument", "reason", "category"}
+_TEXTY = {"note", "source", "description", "method", "instrument", "reason", "category",
+          "price_source", "profile"}
 
 
 def _cell(key: str, v: Any) -> str:
@@ -109,7 +110,7 @@ def _cards(r: Report) -> str:
     out = []
     for method, cls in (("location-based", "loc"), ("market-based", "mkt")):
         row = s2.get(method, {})
-        rng = (f"range {_auto(row.get('low_t'))} – {_auto(row.get('high_t'))} (conservative)"
+        rng = (f"p5..p95 {_auto(row.get('low_t'))} – {_auto(row.get('high_t'))}"
                if row.get("value_t") is not None else str(row.get("note", "")))
         out.append(f"<div class='card {cls}'><div class='l'>Scope 2 {method}</div>"
                    f"<div class='v'>{escape(_auto(row.get('value_t')))}</div>"

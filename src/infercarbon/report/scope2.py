@@ -7,26 +7,32 @@ shown side by side; neither is ever used in place of the other.  A market-based 
 calculator computed with the location-based factor (no contractual instrument) keeps its
 ``fallback: location-based`` label and the share of such lines is stated.
 
-Ranges (see :data:`UNCERTAINTY_METHOD`): the sum of per-footprint p5 (p95) values is not the p5
-(p95) of the sum; the report gives the *conservative bounds* (the range if every footprint's
-error were perfectly correlated, as a shared grid factor or PUE makes them) and, for reference,
-the narrower range if the errors were independent.
+Ranges (see :data:`UNCERTAINTY_METHOD`): one p5..p95 per figure, ``low_t``..``high_t``, the
+aggregate range of :data:`~infercarbon.ledger.rollup.AGGREGATE_RANGE_METHOD` computed in SQL
+(:attr:`LedgerSlice.ranges <infercarbon.report.data.LedgerSlice>`): the energy band of each
+inference independent from inference to inference, the shared factors (grid, PUE, profile
+figures) correlated among the footprints priced alike.  Every table with a range says so in a
+note (:data:`RANGE_NOTE`).  The central values are the sums of the stored line items.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from infercarbon.ledger.rollup import AGGREGATE_RANGE_METHOD
 from infercarbon.report.data import LedgerSlice
 from infercarbon.report.tables import Col, Table, mwh, tonnes
+from infercarbon.telemetry.base import ENERGY_BANDS
 
 __all__ = [
+    "PER_EVENT_METHOD",
+    "RANGE_NOTE",
     "SCOPE3_CATEGORIES",
     "SCOPE3_CONTENTS",
     "UNCERTAINTY_METHOD",
+    "Ranges",
     "Sum",
     "energy_table",
     "exclusions_table",
@@ -38,16 +44,39 @@ __all__ = [
     "scope_sums",
 ]
 
-UNCERTAINTY_METHOD = (
-    "Aggregate ranges: the sum of per-footprint p5/p95 values is not the p5/p95 of a sum. "
-    "low_t/high_t are conservative bounds: the sums of the per-footprint lower and upper "
-    "range ends, which is the aggregate p5..p95 when all footprint errors are perfectly "
-    "correlated (the case for a shared grid factor, PUE or embodied figure, which dominate) "
-    "and wider than it otherwise. indep_low_t/indep_high_t give, for reference, the range if "
-    "every line item's error were independent: the central value minus sqrt(sum of (value - "
-    "low)^2) and plus sqrt(sum of (high - value)^2), each side's deviations added in "
-    "quadrature (a normal approximation per side); it always lies inside the conservative "
-    "bounds. The true aggregate range lies between the two; rely on the conservative bounds.")
+def _bands() -> str:
+    return "; ".join(f"class {b.accuracy_class} {b.method} x{b.low_frac:g}..x{b.high_frac:g}"
+                     for b in ENERGY_BANDS.values())
+
+
+#: How each footprint's p5..p95 is formed (infercarbon.accounting.events).
+PER_EVENT_METHOD = (
+    "Per footprint: first-order propagation. Every factor has a p5..p95 band: the event's "
+    "energy (its own energy_low_j..energy_high_j where the sender gives one, e.g. the CPU "
+    "model's per-figure range, else the band of its attribution method's accuracy class: "
+    + _bands() + "; sources in infercarbon.telemetry.base.ENERGY_BANDS), the grid signal's "
+    "low..high, the PUE and T&D-loss band, and the deployment profile's figures (idle power, "
+    "utilisation, embodied kg, lifetime, network kWh/GB). A line is a product of factors: its "
+    "relative deviation on each side is the root sum of squares of the factors' relative "
+    "deviations, low = g x (1 - d_down) floored at 0, high = g x (1 + d_up); in a footprint's "
+    "total a factor shared by several lines (PUE, intensity) is added line by line before "
+    "the root sum of squares.")
+
+#: How every aggregate range in the report is formed.
+UNCERTAINTY_METHOD = (PER_EVENT_METHOD + " Aggregates (low_t..high_t): " + AGGREGATE_RANGE_METHOD
+                      + " Footprints stored in the general layout or by older calculators "
+                      "record no split: their whole deviation is treated as shared by every "
+                      "footprint of their calculator (their p5/p95 add up).")
+
+#: The correlation assumption, stated beside every table with a range.
+RANGE_NOTE = (
+    "Low/High: p5..p95 of the sum, not sums of per-footprint p5/p95. Assumed: energy "
+    "measurement errors independent from inference to inference (they partly cancel); grid "
+    "factor, PUE, T&D losses, idle power, utilisation, embodied carbon and network "
+    "coefficient fully correlated among inferences priced by the same deployment profile, "
+    "region and signal sources, and independent between such groups (footprints of the "
+    "general layout or older calculators: correlated within their calculator). See methods: "
+    "uncertainty.")
 
 SCOPE3_CATEGORIES: dict[str, str] = {
     "scope3_cat1": "Cat. 1 Purchased goods and services",
@@ -77,31 +106,38 @@ ITEM_DESCRIPTIONS: dict[str, str] = {
 Row = Mapping[str, Any]
 _RANGE_COLS = (
     Col("value_t", "Emissions", "tCO2e"),
-    Col("low_t", "Low (conservative)", "tCO2e"),
-    Col("high_t", "High (conservative)", "tCO2e"),
-    Col("indep_low_t", "Low (if independent)", "tCO2e"),
-    Col("indep_high_t", "High (if independent)", "tCO2e"),
+    Col("low_t", "Low (p5)", "tCO2e"),
+    Col("high_t", "High (p95)", "tCO2e"),
 )
+
+
+class Ranges:
+    """The aggregate p5..p95 of the report lines of a slice (``LedgerSlice.ranges``), by
+    (scope, bases, name): ``bases`` ``all``/``location``/``market``, ``name`` ``*`` for every
+    line item of the scope; ``scope`` ``scope3`` for all Scope 3 categories."""
+
+    def __init__(self, sl: LedgerSlice) -> None:
+        t = sl.ranges
+        cols = [t.column(c).to_pylist() for c in ("scope", "bases", "name", "value_g",
+                                                   "low_g", "high_g")]
+        self._by = {(a, b, c): (v, lo, hi) for a, b, c, v, lo, hi in zip(*cols, strict=True)}
+
+    def get(self, scope: str, bases: str = "all", name: str = "*"
+            ) -> tuple[float, float, float] | None:
+        """(value_g, low_g, high_g) of a line, None when no item is in it."""
+        return self._by.get((scope, bases, name))
 
 
 @dataclass
 class Sum:
-    """A running sum of grouped line-item rows [g] with the two aggregate ranges."""
+    """A running sum of grouped line-item rows [g] (central value, energy, footprints)."""
 
     g: float = 0.0
-    low_g: float = 0.0
-    high_g: float = 0.0
-    down_sq_g2: float = 0.0
-    up_sq_g2: float = 0.0
     energy_j: float = 0.0
     per_name: dict[str, int] = field(default_factory=dict)
 
     def add(self, r: Row) -> None:
         self.g += r["emissions_g"]
-        self.low_g += r["low_g"]
-        self.high_g += r["high_g"]
-        self.down_sq_g2 += r["down_sq_g2"]
-        self.up_sq_g2 += r["up_sq_g2"]
         self.energy_j += r["energy_j"] or 0.0
         self.per_name[r["name"]] = self.per_name.get(r["name"], 0) + r["footprints"]
 
@@ -114,15 +150,17 @@ class Sum:
     def empty(self) -> bool:
         return not self.per_name
 
-    def range_row(self) -> dict[str, Any]:
-        """value/low/high in t, or Nones when nothing contributed."""
+    def range_row(self, rng: tuple[float, float, float] | None) -> dict[str, Any]:
+        """value/low/high in t, or Nones when nothing contributed.  ``rng``: the line's
+        aggregate (value_g, low_g, high_g); its half-widths are put around this central
+        value (the same sum of the same items, up to the order of addition)."""
         if self.empty:
             return {c.key: None for c in _RANGE_COLS}
-        lo = max(self.low_g, self.g - math.sqrt(self.down_sq_g2))
-        hi = min(self.high_g, self.g + math.sqrt(self.up_sq_g2))
-        return {"value_t": tonnes(self.g), "low_t": tonnes(self.low_g),
-                "high_t": tonnes(self.high_g), "indep_low_t": tonnes(lo),
-                "indep_high_t": tonnes(hi)}
+        if rng is None:
+            return {"value_t": tonnes(self.g), "low_t": None, "high_t": None}
+        v, lo, hi = rng
+        return {"value_t": tonnes(self.g), "low_t": tonnes(max(self.g - (v - lo), 0.0)),
+                "high_t": tonnes(self.g + (hi - v))}
 
 
 def summed(rows: Iterable[Row], pred: Callable[[Row], bool]) -> Sum:
@@ -237,6 +275,7 @@ def energy_table(sl: LedgerSlice) -> Table:
 def scope2_table(sl: LedgerSlice) -> Table:
     rows = sl.items.to_pylist()
     sums = scope_sums(rows)
+    rng = Ranges(sl)
     share, nfb = _fallback_share(sl, "scope2_market")
     out = []
     for key, method, note in (
@@ -250,7 +289,7 @@ def scope2_table(sl: LedgerSlice) -> Table:
             "available); see the instruments table")),
     ):
         s = sums[key]
-        out.append({"method": method, **s.range_row(), "footprints": s.footprints,
+        out.append({"method": method, **s.range_row(rng.get(key)), "footprints": s.footprints,
                     "note": note if not s.empty else
                     "none: no inference in the period ran on devices whose electricity the "
                     "reporter buys (all compute is purchased or sold; see Scope 3)"})
@@ -259,7 +298,7 @@ def scope2_table(sl: LedgerSlice) -> Table:
         (Col("method", "Method"), *_RANGE_COLS, Col("footprints", "Footprints"),
          Col("note", "Note")), tuple(out),
         notes=("Location-based and market-based figures are computed and reported separately; "
-               "neither is substituted for the other.", UNCERTAINTY_METHOD))
+               "neither is substituted for the other.", RANGE_NOTE))
 
 
 def market_instruments_table(sl: LedgerSlice) -> Table:
@@ -294,6 +333,7 @@ def market_instruments_table(sl: LedgerSlice) -> Table:
 
 def scope3_table(sl: LedgerSlice) -> Table:
     rows = sl.items.to_pylist()
+    rng = Ranges(sl)
     out: list[dict[str, Any]] = []
     scopes = sorted({r["scope"] for r in rows if str(r["scope"]).startswith("scope3")},
                     key=lambda s: int(s.removeprefix("scope3_cat")) if
@@ -310,9 +350,11 @@ def scope3_table(sl: LedgerSlice) -> Table:
         for name in names:
             loc = summed(rows, in_scope(scope, LOCATION_BASES, name))
             mkt = summed(rows, in_scope(scope, MARKET_BASES, name))
-            out.append(_s3row(scope, cat, name, ITEM_DESCRIPTIONS.get(name, name), loc, mkt))
+            out.append(_s3row(scope, cat, name, ITEM_DESCRIPTIONS.get(name, name), loc, mkt,
+                              rng))
         out.append(_s3row(scope, cat, "subtotal",
-                          f"subtotal: {SCOPE3_CONTENTS.get(scope, scope)}", loc_all, mkt_all))
+                          f"subtotal: {SCOPE3_CONTENTS.get(scope, scope)}", loc_all, mkt_all,
+                          rng))
     return Table(
         "scope3", "Scope 3 categories (buyer: cat. 1-2; vendor: cat. 11)",
         (Col("scope", "Scope tag"), Col("category", "Category"), Col("line_item", "Line item"),
@@ -324,12 +366,16 @@ def scope3_table(sl: LedgerSlice) -> Table:
          Col("footprints", "Footprints")), tuple(out),
         notes=("Electricity in purchased compute (cat. 1) or sold products (cat. 11) is "
                "reported on both bases; embodied, training and network lines have one figure, "
-               "shown in both columns. Ranges are conservative bounds (see Scope 2 note).",)
+               "shown in both columns; a subtotal's range is the range of its sum (not the sum "
+               "of the line items' ranges).", RANGE_NOTE)
         if out else ("No Scope 3 line items in the period.",))
 
 
-def _s3row(scope: str, cat: str, name: str, desc: str, loc: Sum, mkt: Sum) -> dict[str, Any]:
-    lr, mr = loc.range_row(), mkt.range_row()
+def _s3row(scope: str, cat: str, name: str, desc: str, loc: Sum, mkt: Sum,
+           rng: Ranges) -> dict[str, Any]:
+    n = "*" if name == "subtotal" else name
+    lr = loc.range_row(rng.get(scope, "location", n))
+    mr = mkt.range_row(rng.get(scope, "market", n))
     return {"scope": scope, "category": cat, "line_item": name, "description": desc,
             "location_basis_t": lr["value_t"], "location_low_t": lr["low_t"],
             "location_high_t": lr["high_t"], "market_basis_t": mr["value_t"],
@@ -342,7 +388,8 @@ def memo_table(sl: LedgerSlice) -> Table:
     memo = summed(rows, lambda r: r["scope"] == "memo_consequential" and not r["excluded"])
     excl = sum(r["footprints"] for r in rows if r["scope"] == "memo_consequential"
                and r["excluded"] and str(r["name"]).startswith("operational"))
-    out = [{"item": "consequential (marginal) emissions", **memo.range_row(),
+    rng = Ranges(sl).get("memo_consequential")
+    out = [{"item": "consequential (marginal) emissions", **memo.range_row(rng),
             "footprints": memo.footprints,
             "note": (f"{excl} footprint(s) had no marginal signal and are not in this figure"
                      if excl else "every footprint had a marginal signal")
@@ -352,7 +399,7 @@ def memo_table(sl: LedgerSlice) -> Table:
         (Col("item", "Item"), *_RANGE_COLS, Col("footprints", "Footprints"),
          Col("note", "Note")), tuple(out),
         notes=("A memo item for decisions (what an added or avoided inference changes on the "
-               "grid); it is not part of the Scope 2 inventory totals.",))
+               "grid); it is not part of the Scope 2 inventory totals.", RANGE_NOTE))
 
 
 def exclusions_table(sl: LedgerSlice) -> Table:

@@ -596,15 +596,20 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
                           for w in ("value", "low", "high")) for k in KINDS}
         payload = inputs.get("payload_bytes")
         price = inputs.get("price_per_kwh")
+        measured: Mapping[str, Any] | None = inputs.get("idle_measured")
+        idle_m = None if measured is None else tuple(np.asarray([float(measured[k])]) for k in (
+            "attributed_j", "unattributed_j", "low_dev_frac", "high_dev_frac"))
         lines = account_events(
             energy_j=e, energy_low_j=lo, energy_high_j=hi,
             device_time_s=np.asarray([t_s]),
             payload_bytes=np.asarray([np.nan if payload is None else float(payload)]),
             intensity=inten, profiles=[profile],  # type: ignore[arg-type]
             profile_index=np.zeros(1, dtype=np.intp),
-            price_per_kwh=np.asarray([np.nan if price is None else float(price)]))
+            price_per_kwh=np.asarray([np.nan if price is None else float(price)]),
+            idle_measured=idle_m)  # type: ignore[arg-type]
         items = _energy_labelled(_items(profile, _sig_key(sig), payload is not None,
-                                        str(shared["energy_band"])),
+                                        str(shared["energy_band"]),
+                                        None if measured is None else str(measured["source"])),
                                  str(inputs.get("attribution_method", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"footprint inputs incomplete: {exc}", field="inputs") from exc
@@ -643,9 +648,10 @@ def _sig_key(sig: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[str, tuple[tup
         (a, b) for a, b in sig[k].items() if a in ("source", "label", "method")))) for k in KINDS)
 
 
-def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool) -> str | None:
+def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool,
+             idle_measured: bool = False) -> str | None:
     """Why a line cannot be computed for this profile (None: it can)."""
-    if name.startswith("idle_"):
+    if name.startswith("idle_") and not idle_measured:
         if profile.idle_power_w is None:
             return f"no idle power in profile {profile.name!r} (set idle_power_w)"
         if profile.utilisation_frac is None:
@@ -667,9 +673,10 @@ def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool) -> str | 
 @lru_cache(maxsize=1024)
 def _items(profile: DeploymentProfile, sig: tuple[tuple[str, tuple[tuple[str, Any], ...] | None],
                                                   ...], has_payload: bool,
-           band: str) -> tuple[ContextItem, ...]:
+           band: str, idle_source: str | None = None) -> tuple[ContextItem, ...]:
     """The line items of a footprint: label, source, scope and whether present, from what
-    the events of one context share (profile, signals' provenance, payload known?)."""
+    the events of one context share (profile, signals' provenance, payload known?, and the
+    device readings behind a measured idle line)."""
     scopes = LINE_SCOPES[profile.operating_model]
     provs = {k: (None if p is None else dict(p)) for k, p in sig}
     out: list[ContextItem] = []
@@ -682,7 +689,7 @@ def _items(profile: DeploymentProfile, sig: tuple[tuple[str, tuple[tuple[str, An
             out.append(ContextItem(name, basis, f"excluded: no {basis} signal for the region",
                                    scope, False, False, "-", None, col))
             continue
-        why = _line_ok(profile, name, has_payload)
+        why = _line_ok(profile, name, has_payload, idle_source is not None)
         if why is not None:
             out.append(ContextItem(name, basis, f"excluded: {why}", scope, False, False, "-",
                                    None, col))
@@ -691,10 +698,20 @@ def _items(profile: DeploymentProfile, sig: tuple[tuple[str, tuple[tuple[str, An
         fallback = str(p.get("label", "")).startswith("fallback")
         in_total = basis != "marginal"
         if name.startswith("operational_"):
-            label = str(p["label"]) if fallback else (
-                f"{{energy}} energy x {p.get('label') or 'cited'} intensity")
+            # the label is what the figure is, set by its least certain input (the energy:
+            # measured, modelled, illustrative, reported); the intensity's own label
+            # (cited, provisional, fallback ...) is beside its source
+            label = "{energy}" + ("; fallback: location-based intensity" if fallback else "")
             out.append(ContextItem(name, basis, label, scope, in_total, True, "energy: ",
-                                   f" ({band_label}); intensity: {p['source']}", col))
+                                   f" ({band_label}); intensity: {p['source']} "
+                                   f"({p.get('label') or 'cited'})", col))
+        elif name.startswith("idle_") and idle_source is not None:
+            extra = "; fallback: location-based intensity" if fallback else ""
+            out.append(ContextItem(
+                name, basis, f"measured: device readings minus the events' energy, idle "
+                f"policy {profile.idle_policy}{extra}", scope, in_total, True,
+                f"idle: device readings {idle_source}; profile {profile.name}; intensity: "
+                f"{p['source']}", None, col))
         elif name.startswith("idle_"):
             extra = "; fallback: location-based intensity" if fallback else ""
             u = profile.utilisation_frac
