@@ -172,7 +172,8 @@ def rss_summary(samples: list[tuple[float, int, float]]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------- profile
-def profile_ingest(tmpl: bytes, batches: int, workdir: Path) -> dict[str, Any]:
+def profile_ingest(tmpl: bytes, batches: int, workdir: Path,
+                   profiles: str | None = None) -> dict[str, Any]:
     """cProfile the service's ingest path in-process on ``batches`` fresh batches."""
     from datetime import UTC, datetime
 
@@ -184,7 +185,13 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path) -> dict[str, Any]:
     store = open_store(str(workdir / "profile.duckdb"))
     keys = MemoryKeyStore()
     secret, _ = create_key(keys, tenant="bench", admin=False, clock=lambda: 0.0)
-    app = create_app(store, clock=lambda: datetime.now(UTC), keys=keys)
+    config = None
+    if profiles:
+        from infercarbon.accounting.profiles import load_profiles
+        from infercarbon.service.footprints import AccountingConfig
+
+        config = AccountingConfig(profiles=load_profiles(profiles))
+    app = create_app(store, clock=lambda: datetime.now(UTC), keys=keys, config=config)
     state = app.state.infercarbon
     principal = authenticate(keys, f"Bearer {secret}")
     bodies = [tmpl.replace(MARK, f"PR{i:08d}".encode()) for i in range(batches + 1)]
@@ -370,7 +377,8 @@ def run(a: argparse.Namespace, src: str | None = None,
     res["target"]["met"] = bool(res["events_per_s"] >= TARGET_EVENTS_PER_S
                                 and res["latency_s"]["p99"] < TARGET_P99_S)
     if a.profile_batches:
-        res["profile"] = profile_ingest(template(a.batch_size), a.profile_batches, work)
+        res["profile"] = profile_ingest(template(a.batch_size), a.profile_batches, work,
+                                        profiles)
     shutil.rmtree(work, ignore_errors=True)
     return res
 

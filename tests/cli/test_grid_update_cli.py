@@ -75,3 +75,44 @@ def test_errors(capsys, tmp_path, args, match):
     code, _, err = run(capsys, "--ledger", str(ledger), "--source", "operator-csv", *args)
     assert code == 2 and match in err
     assert not ledger.exists()
+
+
+def test_update_reprices_the_footprints_it_covers(capsys, tmp_path):
+    """Events priced at ingest (bundled hourly series) are re-priced with the stored
+    intervals: new footprints supersede the old, which stay; audit verify passes."""
+    from infercarbon.ledger import audit
+    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.service.footprints import (
+        AccountingConfig,
+        SignalBook,
+        compute_footprints,
+        figures_from_inputs,
+        footprint_batch,
+    )
+
+    ledger = str(tmp_path / "l.duckdb")
+    evs = [{"event_id": f"e{i}", "start_utc": f"2021-07-15T{10 + i:02d}:00:00Z",
+            "end_utc": f"2021-07-15T{10 + i:02d}:00:01Z", "service": "s", "tenant": "t",
+            "model": "m", "region": "ERCOT", "device": "gpu0", "energy_j": 50.0,
+            "attribution_method": "nvml:measured-counter"} for i in range(3)]
+    table = validate_rows(EVENTS, evs)
+    cfg = AccountingConfig()
+    with open_store(ledger) as store:
+        fps = compute_footprints(table, cfg, SignalBook())
+        store.append_events_with_footprints(table, footprint_batch(table, fps, cfg,
+                                                                   computed_utc=NOW))
+    code, out, err = run(capsys, "--ledger", ledger, "--source", "operator-csv", "--region",
+                         "ERCOT", "--from", "2021-07-15T00:00Z", "--to", "2021-07-16T00:00Z")
+    assert code == 0, err
+    assert "re-priced 3 of 3" in out
+    with open_store(ledger) as store:
+        assert len(store.footprint_ids()) == 6
+        live = [store.footprint(f) for f in store.footprint_ids(include_superseded=False)]
+        assert {x.supersedes is not None for x in live} == {True}
+        assert all(x.inputs["assumptions"]["signals"]["location"]["source"].startswith(
+            "ledger intensity snapshots") for x in live)
+        assert audit.verify(store, lambda i, v: figures_from_inputs(i), rel_tol=0.0).ok
+    # the same update again: nothing new to store, nothing re-priced
+    code, out, _ = run(capsys, "--ledger", ledger, "--source", "operator-csv", "--region",
+                       "ERCOT", "--from", "2021-07-15T00:00Z", "--to", "2021-07-16T00:00Z")
+    assert code == 0 and "re-priced" not in out

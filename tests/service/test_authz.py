@@ -24,6 +24,7 @@ MATRIX = {
     ("GET", "/metrics"): (401, 403, 403, 200),
     ("GET", "/v1/profiles"): (401, 200, 200, 200),
     ("PUT", "/v1/profiles"): (401, 403, 403, 200),
+    ("POST", "/v1/readings"): (401, 403, 403, 200),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/static")}
@@ -53,6 +54,11 @@ def test_matrix(seeded, h, endpoint, who):
     before = env.store.count("events")
     if method == "POST" and path == "/v1/events":
         r = env.client.post(path, json=[h.event(900, tenant="acme")], headers=_headers(env, who))
+    elif method == "POST" and path == "/v1/readings":
+        r = env.client.post(path, json=[{"device": "gpu0", "t_utc": "2026-07-01T00:00:00Z",
+                                         "cumulative_j": 5.0, "source": "nvml",
+                                         "method": "measured-counter"}],
+                            headers=_headers(env, who))
     elif method == "POST":
         r = env.client.post(path, json={"tenant": "acme", "region": "FR"},
                             headers=_headers(env, who))

@@ -308,3 +308,85 @@ def test_engine_ranges_bracket_and_scale_linearly(e: float, lo_f: float, hi_f: f
     parts = sum(a.lines[n][0][0] for n in ("operational_location", "idle_location", "embodied"))
     assert math.isclose(t[0], parts, rel_tol=1e-12)
     assert tlo[0] <= t[0] <= thi[0]
+
+
+def test_measured_idle_from_device_readings(tmp_path: Any, h: Any) -> None:
+    """Where a device's readings cover a window, its idle is measured (device energy minus
+    the events' energy), split by the profile's policy, and the events' footprints are
+    recomputed with it: conserved, labelled measured, superseding, auditable."""
+    from infercarbon.ledger import DuckDBStore
+    from infercarbon.ledger.rollup import idle_and_cost
+    from infercarbon.service.footprints import footprint_batch
+    from infercarbon.service.reprice import measure_idle
+
+    store = DuckDBStore(tmp_path / "idle.duckdb")
+    cfg = AccountingConfig(profiles=profiles_from_data({"profile": [PROFILE]}))
+    evs = [h.event(i, tenant="acme", device="gpu0", start_utc=f"2026-07-01T10:{i:02d}:00Z",
+                   end_utc=f"2026-07-01T10:{i:02d}:02Z") for i in range(10)]
+    evs.append(h.event(99, tenant="acme", device="gpu0", start_utc="2026-07-01T12:00:00Z",
+                       end_utc="2026-07-01T12:00:01Z"))  # a window the readings miss
+    table = validate_rows(EVENTS, evs)
+    book = SignalBook()
+    fps = compute_footprints(table, cfg, book)
+    store.append_events_with_footprints(table, footprint_batch(
+        table, fps, cfg, computed_utc=datetime(2026, 7, 1, 13, tzinfo=UTC)))
+    t0 = datetime(2026, 7, 1, 9, 59, tzinfo=UTC)
+    store.append_readings([{"device": "gpu0", "t_utc": (t0 + k * (datetime(
+        2026, 7, 1, 10, 10, tzinfo=UTC) - datetime(2026, 7, 1, 10, tzinfo=UTC))).isoformat(),
+        "cumulative_j": 1e6 + 20.0 * 60 * 10 * k, "source": "nvml", "method":
+        "measured-counter"} for k in range(8)])  # 20 W from 09:59 to 11:09
+    res = measure_idle(store, book, device="gpu0",
+                       start_utc=datetime(2026, 7, 1, tzinfo=UTC),
+                       end_utc=datetime(2026, 7, 2, tzinfo=UTC),
+                       clock=lambda: datetime(2026, 7, 2, tzinfo=UTC))
+    assert (res.checked, res.repriced) == (10, 10)
+    live = [store.footprint(f) for f in store.footprint_ids(include_superseded=False)]
+    measured = [r for r in live if "idle_measured" in r.inputs]
+    assert len(measured) == 10 and all(r.supersedes for r in measured)
+    device_j = 20.0 * 3600
+    events_j = sum(float(r.inputs["energy_j"]) for r in measured)
+    pool = device_j - events_j
+    att = sum(r.inputs["idle_measured"]["attributed_j"] for r in measured)
+    un = sum(r.inputs["idle_measured"]["unattributed_j"] for r in measured)
+    assert math.isclose(att, 0.3 * pool, rel_tol=1e-9)  # the profile's 30-70 policy
+    assert math.isclose(att + un + events_j, device_j, rel_tol=1e-9)  # conserved
+    items = {li.name: li for li in measured[0].figures.line_items}
+    assert items["idle_location"].label.startswith("measured")
+    assert items["idle_location"].low_g < items["idle_location"].emissions_g \
+        < items["idle_location"].high_g
+    assert audit.verify(store, _recompute, rel_tol=0.0).ok
+    # the device's idle share is the measured one for the window's events
+    t = idle_and_cost(store, by=("device",))
+    row = t.to_pylist()[0]
+    assert row["footprints"] == 11
+    # re-running changes nothing
+    again = measure_idle(store, book, device="gpu0", start_utc=datetime(2026, 7, 1, tzinfo=UTC),
+                         end_utc=datetime(2026, 7, 2, tzinfo=UTC))
+    assert again.repriced == 0
+    store.close()
+
+
+def test_readings_api_measures_idle(h: Any) -> None:
+    """POST /v1/readings (admin) stores a device's readings and recomputes the footprints
+    of the windows they cover with measured idle; tenant keys are refused."""
+    cfg = AccountingConfig(profiles=profiles_from_data({"profile": [PROFILE]}))
+    env = next(h.make_env(config=cfg))
+    evs = [h.event(i, device="gpu0", start_utc=f"2026-07-01T10:{i:02d}:00Z",
+                   end_utc=f"2026-07-01T10:{i:02d}:01Z") for i in range(5)]
+    assert env.client.post("/v1/events", json=evs, headers=env.acme).status_code == 200
+    readings = [{"device": "gpu0", "t_utc": f"2026-07-01T{hh:02d}:00:00Z",
+                 "power_w": 30.0, "source": "nvml", "method": "measured-power-polling"}
+                for hh in (9, 10, 11, 12)]
+    r = env.client.post("/v1/readings", json=readings, headers=env.acme)
+    assert r.status_code == 403
+    r = env.client.post("/v1/readings", json=readings, headers=env.admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["footprints_with_measured_idle"] == 5
+    live = [env.store.footprint(f) for f in env.store.footprint_ids(include_superseded=False)]
+    assert len(live) == 5 and all("idle_measured" in x.inputs for x in live)
+    pool = 30.0 * 3600 - sum(101.0 + i - 1 for i in range(5))
+    assert math.isclose(sum(x.inputs["idle_measured"]["attributed_j"] for x in live),
+                        0.3 * pool, rel_tol=1e-9)
+    assert audit.verify(env.store, _recompute, rel_tol=0.0).ok
+    bad = env.client.post("/v1/readings", json=[{"device": "gpu0"}], headers=env.admin)
+    assert bad.status_code == 422

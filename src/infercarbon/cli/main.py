@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "keys",
     "report",
     "audit",
+    "idle",
 )
 
 app = typer.Typer(

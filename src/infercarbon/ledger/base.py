@@ -695,6 +695,23 @@ class SqlStore(ABC):
             if batch.num_rows == 0:
                 return 0
         stage = "stage_compact_subjects"
+        if pc.any(pc.is_valid(batch.footprints.column("supersedes"))).as_py():
+            # recomputations (re-pricing, measured idle): the general layout's rules for
+            # subjects and supersession chains
+            fp = batch.footprints
+            subj = pa.table({"footprint_id": fp.column("footprint_id"),
+                             "tenant": fp.column("tenant"), "event_id": fp.column("event_id"),
+                             "aggregate_key": pa.nulls(fp.num_rows, pa.string()),
+                             "supersedes": fp.column("supersedes")})
+            spec = TableSpec(stage, "footprints", tuple(
+                Column(f.name, f.type, False) for f in subj.schema), key=("footprint_id",),
+                ingested=False)
+            self._stage(stage, spec, subj)
+            try:
+                self._check_footprint_subjects(stage)
+            finally:
+                self._unstage(stage)
+            return self._insert_compact(batch, fresh)
         subj = batch.footprints.select(["footprint_id", "tenant", "event_id"])
         spec = TableSpec(stage, "footprints", tuple(Column(f.name, f.type) for f in subj.schema),
                          key=("footprint_id",), ingested=False)

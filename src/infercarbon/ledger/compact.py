@@ -175,6 +175,8 @@ SLOTS: dict[str, tuple[str, str]] = {
     "energy_high_j": ("energy_high_j", "number"),
     "payload_bytes": ("payload_bytes", "number"),
     "price_per_kwh": ("price_per_kwh", "number"),
+    "idle_measured.attributed_j": ("idle_attributed_j", "number"),
+    "idle_measured.unattributed_j": ("idle_unattributed_j", "number"),
     **{f"{b}.{w}": (f"{b}_{col}", "number") for b in BASES for w, col in (
         ("value", "g_per_kwh"), ("low", "low_g_per_kwh"), ("high", "high_g_per_kwh"))},
 }

@@ -298,7 +298,28 @@ def scope2_table(sl: LedgerSlice) -> Table:
         (Col("method", "Method"), *_RANGE_COLS, Col("footprints", "Footprints"),
          Col("note", "Note")), tuple(out),
         notes=("Location-based and market-based figures are computed and reported separately; "
-               "neither is substituted for the other.", RANGE_NOTE))
+               "neither is substituted for the other.", RANGE_NOTE, _provisional_note(sl)))
+
+
+def _provisional_note(sl: LedgerSlice) -> str:
+    """Which figures rest on grid intervals that are not final yet (forecast or
+    provisional): they are re-priced, superseding, when the final figures arrive."""
+    counts = {"provisional": 0, "forecast": 0}
+    total = 0
+    for r in sl.labels.to_pylist():
+        if r["name"] != "operational_location" or str(r["label"]).startswith("excluded"):
+            continue
+        total += int(r["footprints"])
+        for status in counts:
+            if f"({status})" in str(r["source"]):
+                counts[status] += int(r["footprints"])
+    if not counts["provisional"] and not counts["forecast"]:
+        return ("Provisional figures: none; every footprint in the period was priced with "
+                "final grid intervals or annual figures.")
+    return (f"Provisional figures: {counts['provisional']} of {total} footprint(s) were priced "
+            f"with provisional and {counts['forecast']} with forecast grid intervals; they are "
+            "re-priced (a new footprint supersedes each) when the final intervals are stored "
+            "(infercarbon grid update, or serve --refresh).")
 
 
 def market_instruments_table(sl: LedgerSlice) -> Table:

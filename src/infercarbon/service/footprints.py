@@ -347,6 +347,11 @@ def _integrate(series: IntensitySeries, a: npt.NDArray[np.datetime64],
     return v, lo, hi
 
 
+#: What a group of events shares besides region and signals: profile, energy band text,
+#: payload known?, price known?, measured-idle window (None: idle modelled).
+Setup = tuple[DeploymentProfile, str, bool, bool, "tuple[tuple[str, Any], ...] | None"]
+
+
 @dataclass(frozen=True)
 class EventFootprints:
     """Columnar result for a batch: arrays aligned with the input events.
@@ -369,7 +374,7 @@ class EventFootprints:
     payload_bytes: FloatArray | None = None
     price_per_kwh: FloatArray | None = None
     #: per group: (profile, energy band text, has payload, has price)
-    group_setup: list[tuple[DeploymentProfile, str, bool, bool]] = field(default_factory=list)
+    group_setup: list[Setup] = field(default_factory=list)
 
     @property
     def provenance(self) -> dict[str, list[dict[str, Any] | None]]:
@@ -434,15 +439,36 @@ def _prices(profiles: Sequence[DeploymentProfile], pidx: npt.NDArray[np.intp],
     return out
 
 
-def compute_footprints(events: pa.Table, config: AccountingConfig,
-                       book: SignalBook) -> EventFootprints:
-    """Every line item of every event in ``events`` (validated ledger event columns)."""
+Window = tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class IdleMeasured:
+    """Measured idle of events (device readings minus the events' energy over a window,
+    split by the profile's idle policy): per event the window it was measured in (-1: not
+    measured, modelled from the profile) and its attributed and unattributed idle IT energy
+    [J]; per window what its events share (readings source, window, device and events energy,
+    pool, the pool's relative deviations down/up), as sorted (key, value) pairs."""
+
+    window: npt.NDArray[np.intp]
+    attributed_j: FloatArray
+    unattributed_j: FloatArray
+    windows: tuple[Window, ...]
+
+
+def compute_footprints(events: pa.Table, config: AccountingConfig, book: SignalBook, *,
+                       profile_set: ProfileSet | None = None,
+                       idle: IdleMeasured | None = None) -> EventFootprints:
+    """Every line item of every event in ``events`` (validated ledger event columns).
+
+    ``profile_set`` replaces the configuration's profiles (a recomputation applies the
+    profile a footprint was computed with); ``idle`` gives measured idle for some events."""
     n = events.num_rows
     regions, inv = resolve_regions(events.column("region"))
     energy = np.asarray(events.column("energy_j").to_numpy(zero_copy_only=False), dtype=float)
     start, end = _times(events.column("start_utc")), _times(events.column("end_utc"))
     e_lo, e_hi, band_idx, band_texts = _energy_bands(events, energy)
-    profiles, pidx = config.profile_set.index(events.column("device"))
+    profiles, pidx = (profile_set or config.profile_set).index(events.column("device"))
     payload = _float_col(events, "payload_bytes")
     device_time_s = ((end.astype("datetime64[us]") - start.astype("datetime64[us]"))
                      .astype(np.int64) / _US_PER_S)
@@ -473,14 +499,26 @@ def compute_footprints(events: pa.Table, config: AccountingConfig,
         prov_idx["market"][missing] = [fallback[i] for i in
                                        prov_idx["location"][missing].tolist()]
     price = _prices(profiles, pidx, start)
+    widx = np.full(n, -1, dtype=np.intp) if idle is None else np.asarray(idle.window,
+                                                                         dtype=np.intp)
+    idle_arrays = None
+    if idle is not None:
+        has = widx >= 0
+        dev = np.asarray([[dict(w)["low_dev_frac"], dict(w)["high_dev_frac"]]
+                          for w in idle.windows] or np.zeros((0, 2)), dtype=float)
+        pick = np.clip(widx, 0, None)
+        idle_arrays = (np.where(has, idle.attributed_j, np.nan),
+                       np.where(has, idle.unattributed_j, np.nan),
+                       np.where(has, dev[pick, 0] if len(dev) else 0.0, np.nan),
+                       np.where(has, dev[pick, 1] if len(dev) else 0.0, np.nan))
     lines = account_events(
         energy_j=energy, energy_low_j=e_lo, energy_high_j=e_hi, device_time_s=device_time_s,
         payload_bytes=payload, intensity=inten, profiles=profiles, profile_index=pidx,
-        price_per_kwh=price)
+        price_per_kwh=price, idle_measured=idle_arrays)
     # groups: one per distinct (region, profile, signal source per basis, payload?, band, price?)
     parts = [inv, pidx, prov_idx["location"] + 1, prov_idx["market"] + 1,
              prov_idx["marginal"] + 1, np.isfinite(payload).astype(np.intp), band_idx,
-             np.isfinite(price).astype(np.intp)]
+             np.isfinite(price).astype(np.intp), widx + 1]
     radix = [int(p.max()) + 1 if n else 1 for p in parts]
     flat = np.zeros(n, dtype=np.int64)
     for p, r in zip(parts, radix, strict=True):  # mixed radix: one integer per combination
@@ -494,15 +532,16 @@ def compute_footprints(events: pa.Table, config: AccountingConfig,
         rest //= radix[k]
     gkeys[:, 2:5] -= 1
     gprov: dict[str, list[dict[str, Any] | None]] = {k: [] for k in KINDS}
-    setup: list[tuple[DeploymentProfile, str, bool, bool]] = []
+    setup: list[Setup] = []
     group_rid: list[str] = []
     for row in gkeys.tolist():
-        r, pj, pl, pm, pg, has_pay, bj, has_price = row
+        r, pj, pl, pm, pg, has_pay, bj, has_price, w = row
         group_rid.append(regions[r].region_id)
         for kind, pi in zip(KINDS, (pl, pm, pg), strict=True):
             gprov[kind].append(None if pi < 0 else provs[pi])
         setup.append((profiles[pj], band_texts[bj // (len(band_texts))], bool(has_pay),
-                       bool(has_price)))
+                       bool(has_price), None if w == 0 or idle is None else
+                       idle.windows[w - 1]))
     ops = {k: lines.lines[f"operational_{k}"] for k in KINDS}
     rid = np.asarray(group_rid, dtype=object)[ginv].tolist() if n else []
     return EventFootprints(rid, lines.facility_j, inten, ops, ginv, group_rid, gprov,
@@ -547,13 +586,17 @@ def _figure_of(d: Mapping[str, Any], unit: str) -> Figure:
                   low=float(d["low"]), high=float(d["high"]))
 
 
-def _profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
-    """The profile as stored in a footprint's inputs (its figures; the price per event is
-    the ``price_per_kwh`` input)."""
-    from infercarbon.accounting.profiles import FIGURE_FIELDS
+def profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
+    """The profile as stored in a footprint's inputs (``assumptions.profile``): every figure
+    with its range and source, the price or time-of-use tariff; it matches every device
+    (a recomputation applies it to the events it priced)."""
+    from infercarbon.accounting.profiles import FIGURE_FIELDS, Tariff
 
     kw: dict[str, Any] = {f: _figure_of(d[f], FIGURE_FIELDS[f][0]) for f in FIGURE_FIELDS
-                          if f in d and f != "price_per_kwh"}
+                          if f in d}
+    if d.get("tariff_by_hour") is not None:
+        kw["tariff"] = Tariff(tuple(float(x) for x in d["tariff_by_hour"]),
+                              str(d.get("tariff_source", "")))
     return DeploymentProfile(name=str(d["name"]), operating_model=str(d["operating_model"]),
                              idle_policy=str(d["idle_policy"]), currency=d.get("currency"),
                              **kw)
@@ -582,7 +625,7 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
         lo = np.asarray([float(inputs["energy_low_j"])])
         hi = np.asarray([float(inputs["energy_high_j"])])
         t_s = (_time_us(inputs["end_utc"]) - _time_us(inputs["start_utc"])) / _US_PER_S
-        profile = _profile_from_inputs(shared["profile"])
+        profile = profile_from_inputs(shared["profile"])
         if profile.operating_model != model:
             raise InputError(f"inputs.assumptions.operating_model {model!r} differs from the "
                              f"profile's {profile.operating_model!r}",
@@ -754,7 +797,8 @@ def _energy_labelled(items: Sequence[ContextItem], method: str) -> list[ContextI
 def event_inputs(*, profile: DeploymentProfile, region_id: str, band: str,
                  sig: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...],
                  values: Mapping[str, Any], intensity: Mapping[str, tuple[Any, Any, Any]],
-                 has_payload: bool, has_price: bool) -> dict[str, Any]:
+                 has_payload: bool, has_price: bool,
+                 idle: Window | None = None) -> dict[str, Any]:
     """The inputs of one footprint (values, or :func:`slot` placeholders for a context).
 
     What the events of a context share is under ``assumptions`` (the deployment profile with
@@ -783,14 +827,18 @@ def event_inputs(*, profile: DeploymentProfile, region_id: str, band: str,
         out["payload_bytes"] = values["payload_bytes"]
     if has_price:
         out["price_per_kwh"] = values["price_per_kwh"]
+    if idle is not None:
+        out["idle_measured"] = {**dict(idle), "attributed_j": values["idle_attributed_j"],
+                                "unattributed_j": values["idle_unattributed_j"]}
     return out
 
 
 def _profile_input(profile: DeploymentProfile) -> dict[str, Any]:
+    """The profile as footprint inputs: everything but the devices it matches (the price
+    and tariff are kept: a recomputation re-applies them; each event's own price is the
+    ``price_per_kwh`` input)."""
     d = profile.to_dict()
     d.pop("devices", None)
-    d.pop("price_per_kwh", None)
-    d.pop("tariff_by_hour", None)
     return d
 
 
@@ -829,7 +877,7 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
     out: list[FootprintRecord] = []
     for i, eid in enumerate(ids):
         g = int(fps.region_index[i])
-        profile, band, has_pay, has_price = fps.group_setup[g]
+        profile, band, has_pay, has_price, window = fps.group_setup[g]
         sig = _group_sig(fps, g)
         vals: dict[str, tuple[Any, Any, Any]] = {
             k: (float(fps.intensity[k][0][i]), float(fps.intensity[k][1][i]),
@@ -841,8 +889,11 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
                 "energy_high_j": float(fps.energy_high_j[i]), "attribution_method": methods[i],
                 "start_utc": starts[i], "end_utc": ends[i],
                 "payload_bytes": float(fps.payload_bytes[i]),
-                "price_per_kwh": float(fps.price_per_kwh[i])},
-            intensity=vals, has_payload=has_pay, has_price=has_price)
+                "price_per_kwh": float(fps.price_per_kwh[i]),
+                "idle_attributed_j": float(fps.lines.idle_attributed_j[i]) if fps.lines else 0.0,
+                "idle_unattributed_j": float(fps.lines.idle_unattributed_j[i])
+                if fps.lines else 0.0},
+            intensity=vals, has_payload=has_pay, has_price=has_price, idle=window)
         versions = _versions(profile, {k: fps.group_provenance[k][g] for k in KINDS}, band)
         out.append(FootprintRecord.create(
             tenant=tenants[i], inputs=inputs, factor_versions=versions,
@@ -866,18 +917,19 @@ def footprint_contexts(fps: EventFootprints, config: AccountingConfig,
     method of one event of each group (it names the energy label)."""
     out = []
     for g in range(len(fps.group_region_id)):
-        profile, band, has_pay, has_price = fps.group_setup[g]
+        profile, band, has_pay, has_price, window = fps.group_setup[g]
         prov = tuple((kind, None if p is None else tuple(sorted(p.items())))
                      for kind in KINDS for p in (fps.group_provenance[kind][g],))
         out.append(_context(profile, fps.group_region_id[g], prov, band, has_pay, has_price,
-                            energy_band((methods or [""] * (g + 1))[g]).label))
+                            energy_band((methods or [""] * (g + 1))[g]).label, window))
     return out
 
 
 @lru_cache(maxsize=1024)
 def _context(profile: DeploymentProfile, rid: str,
              prov: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...], band: str,
-             has_payload: bool, has_price: bool, energy_label: str) -> FootprintContext:
+             has_payload: bool, has_price: bool, energy_label: str,
+             window: Window | None = None) -> FootprintContext:
     """One context (cached: a service builds the same few for every batch)."""
     provs = {k: (None if p is None else dict(p)) for k, p in prov}
     sig = tuple((k, None if p is None else tuple(sorted(
@@ -886,14 +938,18 @@ def _context(profile: DeploymentProfile, rid: str,
     slots_ = {k: (slot(f"{k}.value"), slot(f"{k}.low"), slot(f"{k}.high")) for k in KINDS}
     names = ("event_id", "energy_j", "energy_low_j", "energy_high_j", "attribution_method",
              "start_utc", "end_utc", "payload_bytes", "price_per_kwh")
+    values = {k: slot(k) for k in names}
+    values["idle_attributed_j"] = slot("idle_measured.attributed_j")
+    values["idle_unattributed_j"] = slot("idle_measured.unattributed_j")
     inputs = event_inputs(profile=profile, region_id=rid, band=band, sig=sig,
-                          values={k: slot(k) for k in names}, intensity=slots_,
-                          has_payload=has_payload, has_price=has_price)
+                          values=values, intensity=slots_,
+                          has_payload=has_payload, has_price=has_price, idle=window)
     items = tuple(it if "{energy}" not in it.label else
                   ContextItem(it.name, it.basis, it.label.replace("{energy}", energy_label),
                               it.scope, it.in_total, it.present, it.source_prefix,
                               it.source_suffix, it.column)
-                  for it in _items(profile, sig, has_payload, band))
+                  for it in _items(profile, sig, has_payload, band,
+                                   None if window is None else str(dict(window)["source"])))
     return FootprintContext(CALCULATOR, _versions(profile, provs, band), inputs, items)
 
 
@@ -936,7 +992,7 @@ def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingCo
         lines={name: lines.lines[name] for name in ("idle_location", "idle_market",
                                                     "idle_marginal", "embodied", "network")},
         numbers=numbers, supersedes=supersedes,
-        currency=[s[0].currency if s[3] else None for s in fps.group_setup])
+        currency=[st[0].currency if st[3] else None for st in fps.group_setup])
 
 
 def _network_energy(fps: EventFootprints) -> FloatArray:

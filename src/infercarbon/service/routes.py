@@ -498,6 +498,28 @@ def _methodology(state: ServiceState) -> list[dict[str, str]]:
     return items
 
 
+def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
+    """Append readings, then measure idle where they now cover whole windows."""
+    from datetime import timedelta
+
+    from infercarbon.ledger.schema import READINGS, validate_rows
+    from infercarbon.service.reprice import measure_idle
+
+    t = validate_rows(READINGS, rows)
+    res = state.store.append_readings(ValidatedRows(READINGS.name, t))
+    checked = measured = 0
+    for dev in sorted(set(t.column("device").to_pylist())):
+        ts = t.filter(pc.equal(t.column("device"), dev)).column("t_utc").to_pylist()
+        with state.ingest_lock:
+            got = measure_idle(state.store, state.book, device=dev,
+                               start_utc=min(ts) - timedelta(seconds=window_s),
+                               end_utc=max(ts), window_s=window_s, clock=state.clock)
+        checked += got.checked
+        measured += got.repriced
+    return {"received": res.received, "inserted": res.inserted,
+            "footprints_checked": checked, "footprints_with_measured_idle": measured}
+
+
 # ------------------------------------------------------------------------------- router
 def build_router(state: ServiceState) -> APIRouter:
     """All routes, bound to ``state``."""
@@ -587,6 +609,25 @@ def build_router(state: ServiceState) -> APIRouter:
     def summary(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:
         """Aggregate and per-inference figures, per outcome, and the energy flow."""
         return _summary(state, _scope(p, tenant))
+
+    @r.post("/v1/readings", tags=["ingest"], responses={**_ERRORS, 403: {"model": ErrorBody}},
+            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"type": "array", "items": {"type": "object"}}}}}})
+    async def post_readings(request: Request, p: Auth,
+                            window_s: Annotated[int, Query(ge=60, le=86_400)] = 3600
+                            ) -> dict[str, Any]:
+        """Append device energy readings (admin key: devices span tenants): ``[{device,
+        t_utc, cumulative_j and/or power_w, source, method}]``.  For every ``window_s``
+        window the readings now cover, the device's idle energy is measured (readings minus
+        the events' energy), split by the profile's idle policy, and the window's
+        footprints are recomputed with it (new footprints supersede the old)."""
+        from starlette.concurrency import run_in_threadpool
+
+        if not p.is_admin:
+            raise ForbiddenError("device readings span tenants: use an admin key",
+                                 field="authorization")
+        rows = decode(await request.body())
+        return await run_in_threadpool(_readings, state, rows, window_s)
 
     @r.get("/v1/profiles", tags=["config"], responses=_ERRORS)
     def get_profiles(p: Auth) -> dict[str, Any]:
