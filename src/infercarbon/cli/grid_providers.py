@@ -37,7 +37,7 @@ from infercarbon.grid.providers.electricitymaps import API_KEY_ENV as EM_KEY_ENV
 from infercarbon.grid.providers.electricitymaps import GRANULARITY_S, ElectricityMapsClient
 from infercarbon.grid.providers.entsoe import API_KEY_ENV as ENTSOE_KEY_ENV
 from infercarbon.grid.providers.entsoe import EntsoeClient
-from infercarbon.grid.providers.ukci import UKCarbonIntensityClient
+from infercarbon.grid.providers.ukci import UKCarbonIntensityClient, ukci_region_id
 from infercarbon.grid.providers.watttime import (
     PASSWORD_ENV,
     USERNAME_ENV,
@@ -104,17 +104,6 @@ def _basis(provider: Provider, basis: str | None) -> Basis:
     return "direct" if basis == "direct" else "lifecycle"
 
 
-def _ukci_region(region: str) -> int | None:
-    r = region.strip().upper()
-    if r in ("GB", "NATIONAL"):
-        return None
-    r = r.removeprefix("GB-")
-    if not r.isdigit():
-        raise InputError("ukci takes GB (national) or a region id 1..18 (e.g. 13 or GB-13)",
-                         field="--region")
-    return int(r)
-
-
 def fetch_series(provider: Provider, kind: FetchKind, region: str, start: str | None,
                  end: str | None, basis: Basis, signal_type: str, granularity: str,
                  transport: HttpTransport) -> IntensitySeries | MarginalIndex:
@@ -140,7 +129,7 @@ def fetch_series(provider: Provider, kind: FetchKind, region: str, start: str | 
                              signal_type=signal_type)
     if provider is Provider.ukci:
         uk = UKCarbonIntensityClient(transport=transport)
-        rid = _ukci_region(region)
+        rid = ukci_region_id(region)
         if kind is FetchKind.forecast:
             a = start if start is not None else np.datetime64(int(transport.clock()), "s")
             return uk.national_forecast(a) if rid is None else uk.regional_forecast(rid, a)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import warnings
 from functools import cache
+from typing import Any
 
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
 
-__all__ = ["SERIES_REGIONS", "hourly_location", "hourly_marginal", "series_key"]
+__all__ = ["SERIES_REGIONS", "hourly_location", "hourly_marginal", "marginal_regression",
+           "series_key"]
 
 #: Bundled series -> the region ids (from :mod:`infercarbon.reference.regions`) it covers.
 SERIES_REGIONS: dict[str, tuple[str, ...]] = {
@@ -52,8 +54,10 @@ def hourly_location(region_id: str, basis: Basis = "lifecycle") -> IntensitySeri
 
 
 @cache
-def hourly_marginal(region_id: str, basis: Basis = "lifecycle") -> IntensitySeries:
-    """Hourly marginal intensity: fuel-share regression by local hour x season."""
+def marginal_regression(region_id: str, basis: Basis = "lifecycle") -> tuple[Any, Any]:
+    """(regression result, marginal ledger) of the region's bundled hourly data: the
+    fuel-share regression dE/dL by local hour x season (one computation, cached, for the
+    service's signal and ``grid update``)."""
     key = _key(region_id)
     from infercarbon.grid import factors
     from infercarbon.grid.marginal.calendar import to_local
@@ -68,4 +72,11 @@ def hourly_marginal(region_id: str, basis: Basis = "lifecycle") -> IntensitySeri
         warnings.simplefilter("ignore", FallbackWarning)
         res = regress_fuel_mix(t, mwh * 1000.0, rates, fuels, bins="hour-season",
                                time_local=to_local(t, TZ), interval_s=3600)
-    return MarginalLedger.from_regression(res, region=key).to_series(basis=basis)
+    return res, MarginalLedger.from_regression(res, region=key)
+
+
+@cache
+def hourly_marginal(region_id: str, basis: Basis = "lifecycle") -> IntensitySeries:
+    """Hourly marginal intensity: fuel-share regression by local hour x season."""
+    _, led = marginal_regression(region_id, basis)
+    return led.to_series(basis=basis)  # type: ignore[no-any-return]

@@ -33,7 +33,6 @@ import csv
 import dataclasses
 import hashlib
 import io
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,9 +42,10 @@ from typing import Final
 import numpy as np
 import pyarrow as pa
 
-from infercarbon.errors import FallbackWarning, InputError, ParseError
+from infercarbon.errors import InputError, ParseError
 from infercarbon.grid.providers._http import HttpTransport
 from infercarbon.grid.providers._payload import TimeLike, to_utc64
+from infercarbon.grid.providers.ukci import ukci_region_id
 from infercarbon.grid.signal import BASES, Basis, IntensitySeries, SignalProvenance
 from infercarbon.grid.updates import STATUSES, Status, UpdateSpec, intensity_table
 
@@ -133,17 +133,6 @@ def _basis(req: UpdateRequest) -> Basis:
     return req.basis or "lifecycle"
 
 
-def _ukci_region(region: str) -> int | None:
-    r = region.strip().upper()
-    if r in ("GB", "NATIONAL"):
-        return None
-    r = r.removeprefix("GB-")
-    if not r.isdigit():
-        raise InputError("ukci takes GB (national) or a region id 1..18 (e.g. 13 or GB-13)",
-                         field="--region")
-    return int(r)
-
-
 def _provider_series(req: UpdateRequest, now_utc: datetime, transport: HttpTransport,
                      credentials: Credentials) -> IntensitySeries:
     spec, basis = req.spec, _basis(req)
@@ -170,7 +159,7 @@ def _provider_series(req: UpdateRequest, now_utc: datetime, transport: HttpTrans
         from infercarbon.grid.providers.ukci import UKCarbonIntensityClient
 
         uk = UKCarbonIntensityClient(transport=transport)
-        rid = _ukci_region(spec.region)
+        rid = ukci_region_id(spec.region)
         if spec.kind == "forecast":
             at = (to_utc64(req.start, field="--from") if req.start is not None
                   else np.datetime64(now_utc.astimezone(UTC).replace(tzinfo=None), "s"))
@@ -258,20 +247,11 @@ def bundled_series(region: str, kind: str, basis: Basis) -> tuple[IntensitySerie
     if kind != "marginal":
         raise InputError("the bundled operator data give location or marginal intervals",
                          field="--kind")
-    from infercarbon.grid import factors
-    from infercarbon.grid.marginal.calendar import to_local
-    from infercarbon.grid.marginal.ercot_compare import TZ, ercot_hourly
-    from infercarbon.grid.marginal.ledger import MarginalLedger
-    from infercarbon.grid.marginal.regression import METHOD_VERSION, regress_fuel_mix
+    from infercarbon.grid.catalogue import marginal_regression
+    from infercarbon.grid.marginal.ercot_compare import TZ
+    from infercarbon.grid.marginal.regression import METHOD_VERSION
 
-    t, fuels, mwh = ercot_hourly()
-    rates, _, _, _ = factors.fuel_rates(fuels, basis, region=key)
-    with warnings.catch_warnings():
-        # sparse-bin fallbacks are recorded in the result's notes (as catalogue does)
-        warnings.simplefilter("ignore", FallbackWarning)
-        res = regress_fuel_mix(t, mwh * 1000.0, rates, fuels, bins="hour-season",
-                               time_local=to_local(t, TZ), interval_s=3600)
-    led = MarginalLedger.from_regression(res, region=key)
+    res, led = marginal_regression(key, basis)
     s = led.to_series(basis=basis)
     prov = SignalProvenance(
         source=f"infercarbon {res.method} on the {ERCOT_PROVENANCE.source} (bundled)",

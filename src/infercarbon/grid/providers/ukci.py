@@ -46,7 +46,7 @@ from infercarbon.grid.providers._payload import (
 )
 from infercarbon.grid.signal import IntensitySeries, SignalProvenance
 
-__all__ = ["BASE_URL", "REGION_IDS", "NationalValue", "UKCarbonIntensityClient"]
+__all__ = ["BASE_URL", "REGION_IDS", "NationalValue", "UKCarbonIntensityClient", "ukci_region_id"]
 
 PROVIDER: Final = "GB Carbon Intensity API"
 BASE_URL: Final = "https://api.carbonintensity.org.uk"
@@ -220,3 +220,16 @@ def _region_id(region_id: int) -> int:
         raise InputError(f"{region_id!r} is not a GB region id (1..18; 13 is London)",
                          field="region_id")
     return region_id
+
+
+def ukci_region_id(region: str) -> int | None:
+    """The GB API's region id of ``region``: None for ``GB`` (national), else 1..18
+    (``13`` or ``GB-13``)."""
+    r = region.strip().upper()
+    if r in ("GB", "NATIONAL"):
+        return None
+    r = r.removeprefix("GB-")
+    if not r.isdigit():
+        raise InputError("ukci takes GB (national) or a region id 1..18 (e.g. 13 or GB-13)",
+                         field="--region")
+    return int(r)
