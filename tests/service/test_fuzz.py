@@ -62,3 +62,34 @@ def test_no_5xx_and_no_partial_writes(h):
         assert any(c.endswith((" 401", " 403", " 404", " 405", " 413", " 422")) for c in calls)
     finally:
         gen.close()
+
+
+_OFFSETS = st.sampled_from(["Z", "+00:00", "-14:00", "+14:00", "+05:30"])
+
+
+def test_extreme_times_nesting_and_energy_never_5xx(h):
+    """Any year 0000..9999 with any offset, any nesting depth, any finite energy: a 2xx or
+    a 4xx, and nothing written on a 4xx (one service for every example)."""
+    gen = h.make_env()
+    env = next(gen)
+    seq = iter(range(10**6))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(year=st.integers(0, 9999), offset=_OFFSETS, depth=st.integers(0, 3000),
+           energy=st.floats(0.0, 1.7e308, allow_nan=False, allow_infinity=False))
+    def check(year, offset, depth, energy):
+        before = env.store.count("events")
+        t = f"{year:04d}-12-31T23:59:59{offset}"
+        ev = h.event(next(seq), start_utc=t, end_utc=t, energy_j=energy)
+        r = env.client.post("/v1/events", json=[ev], headers=env.acme)
+        assert r.status_code < 500, r.text[:300]
+        if r.status_code >= 400:
+            assert env.store.count("events") == before
+        body = "[" * depth + "]" * depth
+        r = env.client.post("/v1/events", content=body, headers=env.acme)
+        assert r.status_code < 500, r.text[:300]
+
+    try:
+        check()
+    finally:
+        gen.close()

@@ -100,6 +100,8 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     from infercarbon.reference.regions import resolve_region  # lazy: loads the region table
 
     notes: list[str] = []
+    if o.time_utc is not None:
+        _parse_time(o.time_utc)  # a bad time is named before anything that depends on it
     region = resolve_region(o.region)
     tier = seed.get_tier(o.tier) if o.tier else None
     wl = seed.get_workload(o.workload) if o.workload else None
@@ -111,6 +113,10 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     energy = _q("energy_j", o.energy_j, "j")
     power = _q("power_w", o.power_w, "w")
     latency = _q("device_time_s", o.latency_s, "s")
+    for inp, opt in ((power, "--power-w"), (latency, "--latency-s")):
+        if inp is not None and inp.dist.low < 0:
+            raise InputError(f"{opt} must not be negative (got {inp.dist.low:g})",
+                             field=opt.removeprefix("--").replace("-", "_"))
     if energy is not None and power is not None:
         raise InputError("give either --energy-j or --power-w with --latency-s, not both",
                          field="energy_j")

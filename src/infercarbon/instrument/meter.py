@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from infercarbon.accounting import compose as C
 from infercarbon.attribution import IDLE_POLICIES, attribute, drop_stale_readings
-from infercarbon.errors import ConfigurationError, FallbackWarning, InputError
+from infercarbon.errors import ConfigurationError, DataQualityWarning, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
 from infercarbon.provenance import Figure
 from infercarbon.reference.regions import Region, resolve_region
@@ -718,6 +718,15 @@ class Meter:
             net = zeros
             notes.append("network: excluded (no network_kwh_per_gb given)")
         cols["network_g"] = net
+        label, method = self.source.label, self.source.method
+        if label == "measured" and res.total_j <= 0 and res.busy_s > 0:
+            # a counter that did not move while inferences ran: 0 J is not a measurement
+            label, method = "degraded", "degraded-frozen-counter"
+            warnings.warn(f"{self.source.name}: the energy counter did not advance over "
+                          f"{res.busy_s:.3g} s of inference; the figures are labelled degraded "
+                          "(check the sensor, or meter with another source)",
+                          DataQualityWarning, stacklevel=2)
+            notes.append("degraded: the energy counter did not advance while inferences ran")
         cols["total_location_g"] = op_loc + idle_loc + emb + trn + net
         cols["total_market_g"] = cols["operational_market_g"] + idle_mkt + emb + trn + net
         const = {
@@ -730,9 +739,9 @@ class Meter:
             "pue": pue,
             "pue_source": "not given: IT energy only" if self.pue is None else self.pue.source,
             "sensor": self.source.name,
-            "method": self.source.method,
+            "method": method,
             "accuracy_class": self.source.accuracy_class,
-            "energy_label": self.source.label,
+            "energy_label": label,
             "energy_band_source": band_source,
             "idle_policy": self.idle_policy,
             "utilisation_frac": util,
@@ -745,7 +754,7 @@ class Meter:
             # the attribution engine speaks of measured energy; say what this energy is
             notes = [nt.replace("measured window", "metered window").replace(
                 "measured", self.source.label) for nt in notes]
-        summary.update(energy_label=self.source.label, total_low_j=res.total_j * w_lo,
+        summary.update(energy_label=label, total_low_j=res.total_j * w_lo,
                        total_high_j=res.total_j * w_hi, energy_band_source=band_source)
         summary.update(dropped_records=snap.dropped, in_flight=snap.in_flight, notes=notes,
                        sampler_dropped_readings=self.sampler.dropped,

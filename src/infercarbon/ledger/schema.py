@@ -372,6 +372,15 @@ TABLES: dict[str, TableSpec] = {
 
 # ------------------------------------------------------------------------- validation
 _MAX_PROBLEMS = 200
+#: The longest text field of a stored row (ids, labels, sources): the OpenAPI maxLength.
+MAX_TEXT_CHARS = 200
+#: The times a stored row may carry: those canonical JSON (Python's datetime) can write.
+_MIN_TIME = pa.scalar(datetime(1, 1, 1, tzinfo=UTC), TS)
+_MAX_TIME = pa.scalar(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), TS)
+#: Upper bounds of figures [J, W] (1e15 J ~ 278 GWh for one inference or reading): beyond
+#: them a sum of many rows could overflow, and no inference or device draws so much.
+_BOUNDED = {"energy_j": 1e15, "energy_low_j": 1e15, "energy_high_j": 1e15,
+            "cumulative_j": 1e18, "power_w": 1e9}
 
 
 def _first_bad(values: Sequence[Any], ok: type | tuple[type, ...]) -> int:
@@ -634,6 +643,19 @@ def validate_rows(spec: TableSpec,
         if col.check == "positive":
             problems.extend(Problem(i, col.name, "must be > 0")
                             for i in _bad_indices(pc.less_equal(arr, 0)))
+        if kind == "string" and spec in (EVENTS, READINGS):
+            problems.extend(Problem(i, col.name, f"must be at most {MAX_TEXT_CHARS} characters")
+                            for i in _bad_indices(pc.greater(pc.utf8_length(arr),
+                                                             MAX_TEXT_CHARS)))
+        if kind == "timestamp":
+            out = pc.or_(pc.less(arr, _MIN_TIME), pc.greater(arr, _MAX_TIME))
+            problems.extend(Problem(i, col.name, "must be a UTC time between 0001-01-01 and "
+                                    "9999-12-31T23:59:59.999999Z")
+                            for i in _bad_indices(out))
+        if col.name in _BOUNDED and kind == "float":
+            problems.extend(Problem(i, col.name, f"must be at most {_BOUNDED[col.name]:g} "
+                                    "(larger figures overflow the ledger's sums)")
+                            for i in _bad_indices(pc.greater(arr, _BOUNDED[col.name])))
     _cross_checks(spec, cols, problems)
     if problems:
         problems.sort(key=lambda p: (p.index, p.field))

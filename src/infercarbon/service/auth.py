@@ -65,7 +65,9 @@ __all__ = [
 Scope = Literal["tenant", "admin"]
 SCOPES: tuple[str, ...] = ("tenant", "admin")
 _TOKEN_RE = re.compile(r"^ic_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
-_TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Tenant names: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_TENANT_RE = re.compile(TENANT_PATTERN)
 
 
 class AuthError(InfercarbonError):
@@ -331,4 +333,14 @@ def key_store_for(ledger: str) -> KeyStore:
         return PostgresKeyStore(ledger)
     if ledger in ("", ":memory:"):
         raise ConfigurationError("an in-memory ledger has no key file; pass a key store")
+    path = Path(ledger)
+    if path.is_dir():
+        raise ConfigurationError(f"{ledger} is a directory; --ledger names the ledger's DuckDB "
+                                 "file (e.g. ledger.duckdb)")
+    if path.is_file() and path.stat().st_size > 0:
+        with path.open("rb") as f:
+            head = f.read(16)
+        if head[8:12] != b"DUCK":  # the DuckDB file header's magic bytes
+            raise ConfigurationError(f"{ledger} is not a DuckDB ledger (no DuckDB file header); "
+                                     "give the ledger's file, or a new path to create one")
     return FileKeyStore(ledger + ".keys.json")

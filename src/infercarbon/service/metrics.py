@@ -28,6 +28,10 @@ __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 _KINDS = ("location", "market", "marginal")
 
 
+#: The most (service, model) label pairs /metrics carries; later pairs count as (other).
+MAX_SERIES = 1_000
+
+
 class Metrics:
     """The service's counters in a private registry."""
 
@@ -42,6 +46,22 @@ class Metrics:
                               ["service", "model"], registry=self.registry)
         self.rejected = Counter("infercarbon_ingest_rejected_batches", "Event batches refused",
                                 ["reason"], registry=self.registry)
+        self._series: set[str] = set()
+
+    def reject(self, reason: str) -> None:
+        """Count a refused batch (``reason``: invalid, forbidden, too_large, conflict,
+        not_json)."""
+        self.rejected.labels(reason).inc()
+
+    def _capped(self, key: str) -> str:
+        """``key`` while fewer than :data:`MAX_SERIES` (service, model) pairs are counted,
+        then ``(other)`` for new ones: a client cannot grow /metrics without bound."""
+        if key in self._series:
+            return key
+        if len(self._series) >= MAX_SERIES:
+            return "(other)\x1f(other)"
+        self._series.add(key)
+        return key
 
     def observe(
         self,
@@ -72,7 +92,7 @@ class Metrics:
                     np.bincount(inv, weights=np.isfinite(v), minlength=len(uniq)))
                 for k, v in co2e_g.items() if k in _KINDS}
         for i, key in enumerate(uniq):
-            svc, _, mdl = key.partition("\x1f")
+            svc, _, mdl = self._capped(key).partition("\x1f")
             self.energy.labels(svc, mdl).inc(float(e[i]))
             self.events.labels(svc, mdl).inc(float(n[i]))
             for kind, (arr, has) in sums.items():

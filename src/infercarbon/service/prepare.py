@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from infercarbon.errors import InputError
 from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.schema import EVENTS, EventValidationError, Problem, validate_rows
+from infercarbon.service.auth import TENANT_PATTERN
 from infercarbon.service.footprints import (
     AccountingConfig,
     SignalBook,
@@ -72,6 +73,9 @@ def decode(body: bytes) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not JSON: {exc}", field="body") from exc
+    except RecursionError:  # nesting deeper than the parser's stack (orjson stops at 1,024)
+        raise InputError("JSON nested too deeply (more than 1,024 levels); send a flat array "
+                         "of event objects", field="body") from None
 
 
 def prepare(rows: Any, sender: Sender, *, max_batch: int, config: AccountingConfig,
@@ -100,11 +104,18 @@ def prepare(rows: Any, sender: Sender, *, max_batch: int, config: AccountingConf
     except EventValidationError as exc:
         raise EventValidationError("events", _merge(exc.problems, _region_problems(rows))
                                    ) from None
+    bad_name = pc.invert(pc.match_substring_regex(table.column("tenant"), TENANT_PATTERN))
+    if pc.any(bad_name).as_py():
+        idx = np.flatnonzero(np.asarray(bad_name.to_numpy(zero_copy_only=False), dtype=bool))
+        raise EventValidationError("events", [Problem(
+            int(i), "tenant", "must be 1-64 letters, digits, '.', '_' or '-' starting with a "
+            "letter or digit (as `infercarbon keys create --tenant` accepts)")
+            for i in idx[:50]])
     if not sender.is_admin:
         other = pc.not_equal(table.column("tenant"), sender.tenant)
         bad = np.flatnonzero(np.asarray(other.to_numpy(zero_copy_only=False), dtype=bool))
         if len(bad):
-            raise ForbiddenError(f"events[{int(bad[0])}].tenant: key {sender.key_id} belongs "
+            raise ForbiddenError(f"key {sender.key_id} belongs "
                                  f"to tenant {sender.tenant!r} and cannot write tenant "
                                  f"{table.column('tenant')[int(bad[0])].as_py()!r} "
                                  f"({len(bad)} such event(s)); nothing was written",

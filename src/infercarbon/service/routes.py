@@ -498,6 +498,20 @@ def _methodology(state: ServiceState) -> list[dict[str, str]]:
     return items
 
 
+def _reject_reason(exc: Exception) -> str:
+    from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
+
+    if isinstance(exc, ForbiddenError):
+        return "forbidden"
+    if isinstance(exc, PayloadTooLargeError):
+        return "too_large"
+    if isinstance(exc, InputError) and exc.field == "body":
+        return "not_json"
+    if isinstance(exc, InputError):
+        return "invalid"
+    return "conflict"
+
+
 def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
     """Append readings, then measure idle where they now cover whole windows."""
     from datetime import timedelta
@@ -556,8 +570,14 @@ def build_router(state: ServiceState) -> APIRouter:
         """Append a batch of inference events (idempotent on ``event_id``; all or nothing)."""
         from starlette.concurrency import run_in_threadpool
 
-        rows = decode(await request.body())
-        return await run_in_threadpool(ingest, state, p, rows)
+        from infercarbon.ledger.schema import LedgerConflictError
+
+        try:
+            rows = decode(await request.body())
+            return await run_in_threadpool(ingest, state, p, rows)
+        except (InputError, LedgerConflictError) as exc:
+            state.metrics.reject(_reject_reason(exc))
+            raise
 
     @r.get("/v1/events", tags=["query"], responses=_ERRORS)
     def get_events(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,

@@ -1,0 +1,109 @@
+"""Hostile input gets a 4xx naming what is wrong (never a 5xx), and the refusal is counted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from infercarbon.cli.main import main
+
+
+def _rejected(env: Any) -> float:
+    text = env.client.get("/metrics", headers=env.admin).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("infercarbon_ingest_rejected_batches_total{"))
+
+
+def test_deep_nesting_is_a_422(env: Any) -> None:
+    body = "[" * 5000 + "]" * 5000
+    r = env.client.post("/v1/events", content=body, headers=env.acme)
+    assert r.status_code == 422 and "nested too deeply" in r.text
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("start_utc", "0000-01-01T00:00:00Z"),
+    ("end_utc", "9999-12-31T23:59:59-14:00"),
+    ("energy_j", 1.797e308),
+    ("service", "x" * 10_000_000),
+    ("tenant", "not a tenant!"),
+])
+def test_extreme_values_are_refused_and_counted(env: Any, h: Any, field: str,
+                                                value: Any) -> None:
+    before = _rejected(env)
+    ev = h.event(1, **{field: value})
+    if field == "end_utc":
+        ev["start_utc"] = "9999-12-31T00:00:00Z"
+    headers = env.admin if field == "tenant" else env.acme
+    if field == "tenant":
+        ev["tenant"] = value
+    r = env.client.post("/v1/events", json=[ev], headers=headers)
+    assert r.status_code == 422, r.text[:300]
+    assert field in r.text[:2000]
+    assert env.store.count("events") == 0
+    assert _rejected(env) == before + 1
+    # the next request on the same client works
+    assert env.client.post("/v1/events", json=[h.event(2)], headers=env.acme).status_code == 200
+
+
+def test_403_names_the_field_once(env: Any, h: Any) -> None:
+    r = env.client.post("/v1/events", json=[h.event(1, tenant="beta")], headers=env.acme)
+    assert r.status_code == 403
+    detail = r.json()["detail"]
+    assert detail.count("events[0].tenant") == 1, detail
+
+
+def test_metrics_label_pairs_are_capped(env: Any, h: Any) -> None:
+    from infercarbon.service import metrics
+
+    m = env.app.state.infercarbon.metrics
+    m._series.update(f"s{i}\x1fm" for i in range(metrics.MAX_SERIES))
+    env.client.post("/v1/events", json=[h.event(1, service="fresh")], headers=env.acme)
+    text = env.client.get("/metrics", headers=env.admin).text
+    assert 'service="(other)"' in text and 'service="fresh"' not in text
+
+
+def test_keys_create_refuses_a_directory_or_a_corrupt_ledger(tmp_path: Any, capsys: Any) -> None:
+    assert main(["keys", "create", "--ledger", str(tmp_path), "--tenant", "a"]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"this is not a ledger at all")
+    assert main(["keys", "create", "--ledger", str(bad), "--tenant", "a"]) == 2
+    assert "not a DuckDB ledger" in capsys.readouterr().err
+    assert not (tmp_path / "bad.duckdb.keys.json").exists()
+
+
+def test_estimate_names_the_bad_option(capsys: Any) -> None:
+    assert main(["estimate", "--time-utc", "garbage", "--region", "DE", "--energy-j", "1"]) == 2
+    assert "time_utc" in capsys.readouterr().err
+    assert main(["estimate", "--power-w", "100", "--latency-s", "-1", "--region", "DE"]) == 2
+    err = capsys.readouterr().err
+    assert "--latency-s" in err and "energy_j" not in err
+
+
+def test_a_frozen_counter_is_labelled_degraded() -> None:
+    import warnings
+
+    from infercarbon import Meter
+    from infercarbon.errors import DataQualityWarning
+    from infercarbon.telemetry import ReplaySource
+
+    clock = {"now": 0}
+
+    def tick() -> int:
+        return clock["now"]
+
+    src = ReplaySource([0.0, 100.0], [5.0, 5.0], clock=tick, origin_ns=0)
+    m = Meter("GB", sensor=src, clock=tick, sampler_mode="boundary", capacity=64,
+              idle_policy="none", market_intensity_g_per_kwh=100.0)
+    for k in range(3):
+        clock["now"] = (2 * k + 1) * 10**9
+        span = m.inference(model="x").__enter__()
+        clock["now"] = (2 * k + 2) * 10**9
+        span.__exit__(None, None, None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = m.footprints()
+    assert any(issubclass(w.category, DataQualityWarning) for w in caught)
+    assert set(t.column("energy_label").to_pylist()) == {"degraded"}
+    assert set(t.column("method").to_pylist()) == {"degraded-frozen-counter"}
