@@ -18,6 +18,7 @@ errors are wrapped once, at the boundary where they enter, with ``raise ... from
     │   ├── MissingCredentialsError
     │   └── QuotaExceededError
     ├── LedgerError                        the store refused or failed
+    │   ├── LedgerLockedError              an embedded ledger is open in another process
     │   └── LedgerIntegrityError           a stored figure does not recompute
     └── ConfigurationError                 inconsistent configuration
 
@@ -42,6 +43,7 @@ __all__ = [
     "InputError",
     "LedgerError",
     "LedgerIntegrityError",
+    "LedgerLockedError",
     "MissingCredentialsError",
     "ParseError",
     "ProviderError",
@@ -150,6 +152,11 @@ class QuotaExceededError(ProviderError):
 
 class LedgerError(InfercarbonError):
     """The ledger store refused or failed an operation."""
+
+
+class LedgerLockedError(LedgerError):
+    """An embedded (DuckDB) ledger is open for writing in another process, e.g. a running
+    ``infercarbon serve``: read it through that server (``--server URL --key KEY``)."""
 
 
 class LedgerIntegrityError(LedgerError):

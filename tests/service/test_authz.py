@@ -25,6 +25,10 @@ MATRIX = {
     ("GET", "/v1/profiles"): (401, 200, 200, 200),
     ("PUT", "/v1/profiles"): (401, 403, 403, 200),
     ("POST", "/v1/readings"): (401, 403, 403, 200),
+    ("GET", "/v1/report?period=2026-07&tenant=acme"): (401, 403, 200, 200),
+    ("GET", "/v1/audit/verify?tenant=acme"): (401, 403, 200, 200),
+    ("GET", "/v1/audit/footprints/{fid}"): (401, 404, 200, 200),
+    ("GET", "/v1/footprints/list?tenant=acme"): (401, 403, 200, 200),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/static")}

@@ -107,3 +107,16 @@ def test_a_frozen_counter_is_labelled_degraded() -> None:
     assert any(issubclass(w.category, DataQualityWarning) for w in caught)
     assert set(t.column("energy_label").to_pylist()) == {"degraded"}
     assert set(t.column("method").to_pylist()) == {"degraded-frozen-counter"}
+
+
+def test_regions_are_stored_canonical(env: Any, h: Any) -> None:
+    """DE, de and DEU are one region: stored as its id, and a resend with an alias is the
+    same event (a duplicate, not a conflict)."""
+    r = env.client.post("/v1/events", json=[h.event(1, region="de"), h.event(2, region="DE")],
+                        headers=env.acme)
+    assert r.status_code == 200
+    assert set(env.store.events().column("region").to_pylist()) == {"DEU"}
+    again = env.client.post("/v1/events", json=[h.event(1, region="DEU")], headers=env.acme)
+    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    rows = env.client.get("/v1/footprints?group=region", headers=env.acme).json()["rows"]
+    assert {x["key"] for x in rows} == {"DEU"}

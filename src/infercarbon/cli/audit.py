@@ -21,8 +21,9 @@ from typing import Annotated, Any
 import typer
 
 from infercarbon.cli._common import print_json
+from infercarbon.cli._server import KeyOpt, ServerOpt, get, stream_lines
 from infercarbon.cli.report import LEDGER_ENV, resolve_ledger
-from infercarbon.errors import ConfigurationError
+from infercarbon.errors import ConfigurationError, InputError, LedgerError
 
 audit_app = typer.Typer(help="Recompute stored figures from their stored inputs; show one.",
                         no_args_is_help=True)
@@ -33,21 +34,12 @@ LedgerOpt = Annotated[str | None, typer.Option(
 
 def recomputers() -> dict[str, Any]:
     """Calculator name -> recompute(inputs, factor_versions), for every known calculator."""
-    from infercarbon.ledger import FootprintFigures
-    from infercarbon.report.recompute import CALCULATOR, recompute_accounting
-
     try:
-        from infercarbon.service.footprints import CALCULATORS as SERVICE_CALCULATORS
-        from infercarbon.service.footprints import figures_from_inputs
+        from infercarbon.service.readers import recomputers as known
     except ImportError as exc:
         raise ConfigurationError(f"cannot load the service's footprint calculator to "
                                  f"recompute its footprints: {exc}") from exc
-
-    def service(inputs: Mapping[str, Any], factor_versions: Mapping[str, str]
-                ) -> FootprintFigures:
-        return figures_from_inputs(inputs)
-
-    return {CALCULATOR: recompute_accounting, **{c: service for c in SERVICE_CALCULATORS}}
+    return known()
 
 
 @audit_app.command("verify")
@@ -59,33 +51,65 @@ def verify(
     rel_tol: Annotated[float, typer.Option(
         "--rel-tol", help="relative tolerance of a recomputed number")] = 1e-12,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    server: ServerOpt = None,
+    key: KeyOpt = None,
 ) -> None:
-    """Recompute every stored figure from its stored inputs; exit 1 on any mismatch."""
+    """Recompute every stored figure from its stored inputs; exit 1 on any mismatch.
+
+    Progress goes to standard error every 10,000 footprints.  With ``--server`` a running
+    ``infercarbon serve`` does it on the ledger it holds."""
     from infercarbon.ledger import open_store
     from infercarbon.ledger import verify as ledger_verify
     from infercarbon.report.recompute import dispatch
 
+    def progress(n: int, failed: int) -> None:
+        typer.echo(f"verified {n} footprint(s) so far, {failed} failed", err=True)
+
+    if server is not None:
+        if ids:
+            raise InputError("--id is not available with --server; give the footprints' ids "
+                             "to `audit show`", field="id")
+        rep = None
+        for line in stream_lines(server, key, "/v1/audit/verify",
+                                 {"tenant": tenant, "rel_tol": rel_tol}):
+            if "progress" in line:
+                progress(line["progress"]["checked"], line["progress"]["failed"])
+            elif "error" in line:
+                raise LedgerError(f"{server}: verification failed: {line['error']}")
+            else:
+                rep = line["result"]
+        if rep is None:
+            raise LedgerError(f"{server}: the verification stream ended without a result")
+        _print_verify(rep, as_json)
+        if not rep["ok"]:
+            raise typer.Exit(1)
+        return
     store = open_store(resolve_ledger(ledger))
     try:
-        rep = ledger_verify(store, dispatch(recomputers()), tenant=tenant,
-                            footprint_ids=ids or None, rel_tol=rel_tol)
+        res = ledger_verify(store, dispatch(recomputers()), tenant=tenant,
+                            footprint_ids=ids or None, rel_tol=rel_tol, progress=progress)
     finally:
         store.close()
-    if as_json:
-        print_json(rep.to_dict())
-    else:
-        for m in rep.mismatches:
-            typer.echo(f"MISMATCH {m}")
-        for fid, why in rep.errors:
-            typer.echo(f"ERROR {fid}: {why}")
-        if rep.ok:
-            typer.echo(f"ok: {rep.checked} footprint(s) verified; every stored figure "
-                       f"recomputes from its stored inputs (rel_tol {rep.rel_tol:g})")
-        else:
-            typer.echo(f"FAILED: {len(rep.failed_ids)} of {rep.checked} footprint(s) did not "
-                       f"recompute: {', '.join(rep.failed_ids)}")
-    if not rep.ok:
+    _print_verify(res.to_dict(), as_json)
+    if not res.ok:
         raise typer.Exit(1)
+
+
+def _print_verify(rep: Mapping[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(rep)
+    else:
+        for m in rep["mismatches"]:
+            typer.echo(f"MISMATCH {m['footprint_id']}: {m['field']}: stored {m['stored']!r}, "
+                       f"recomputed {m['recomputed']!r}")
+        for e in rep["errors"]:
+            typer.echo(f"ERROR {e['footprint_id']}: {e['error']}")
+        if rep["ok"]:
+            typer.echo(f"ok: {rep['checked']} footprint(s) verified; every stored figure "
+                       f"recomputes from its stored inputs (rel_tol {rep['rel_tol']:g})")
+        else:
+            typer.echo(f"FAILED: {len(rep['failed'])} of {rep['checked']} footprint(s) did "
+                       f"not recompute: {', '.join(rep['failed'])}")
 
 
 def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -167,17 +191,22 @@ def show(
     ledger: LedgerOpt = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="only this tenant's")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the derivation as JSON")] = False,
+    server: ServerOpt = None,
+    key: KeyOpt = None,
 ) -> None:
     """Print a stored footprint's whole derivation: inputs with provenance, versions, line
-    items, totals and the inputs hash."""
+    items, totals, the inputs hash and the chain of footprints of its subject."""
     from infercarbon.ledger import open_store
     from infercarbon.ledger import show as ledger_show
 
-    store = open_store(resolve_ledger(ledger))
-    try:
-        d = ledger_show(store, footprint_id, tenant=tenant)
-    finally:
-        store.close()
+    if server is not None:
+        d = get(server, key, f"/v1/audit/footprints/{footprint_id}", {}).json()
+    else:
+        store = open_store(resolve_ledger(ledger))
+        try:
+            d = ledger_show(store, footprint_id, tenant=tenant)
+        finally:
+            store.close()
     if as_json:
         print_json(d)
     else:

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from infercarbon.cli._server import KeyOpt, ServerOpt, get
 from infercarbon.errors import InputError
 
 LEDGER_ENV = "INFERCARBON_LEDGER"
@@ -47,14 +48,28 @@ def report(
         "--out", help="write to this file (default: standard output)")] = None,
     tenant: Annotated[str | None, typer.Option(
         "--tenant", help="report one tenant only (default: every tenant)")] = None,
+    server: ServerOpt = None,
+    key: KeyOpt = None,
 ) -> None:
-    """Energy (MWh), Scope 2 location/market, Scope 3, ESRS E1 table, inventory, methodology."""
+    """Energy (MWh), Scope 2 location/market, Scope 3, ESRS E1 table, inventory, methodology.
+
+    While ``infercarbon serve`` holds a DuckDB ledger, give ``--server URL --key KEY``: the
+    server builds the same report from the ledger it holds."""
     from infercarbon.ledger import open_store
     from infercarbon.report import FORMATS, build_report, parse_period, render
 
     if fmt not in FORMATS:
         raise InputError(f"must be one of {', '.join(FORMATS)}, got {fmt!r}", field="format")
     p = parse_period(period)
+    if server is not None:
+        text = get(server, key, "/v1/report", {"period": period, "format": fmt,
+                                               "tenant": tenant}).text
+        if out is None:
+            sys.stdout.write(text)
+            return
+        _write(out, text)
+        typer.echo(f"wrote {out} ({fmt}, period {p.label}, from {server})", err=True)
+        return
     store = open_store(resolve_ledger(ledger))
     try:
         rep = build_report(store, p, tenant=tenant, generated_utc=datetime.now(UTC))
@@ -64,14 +79,18 @@ def report(
     if out is None:
         sys.stdout.write(text)
         return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write the report to {out}: {exc}", field="out") from exc
+    _write(out, text)
     n = next((r["value"] for t in rep.tables if t.name == "energy" for r in t.rows
               if r["quantity"] == "inferences in period"), 0)
     typer.echo(f"wrote {out} ({fmt}, period {p.label}, {n} inference(s), "
                f"status: {rep.meta['status']})", err=True)
+
+
+def _write(out: Path, text: str) -> None:
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write the report to {out}: {exc}", field="out") from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ supplies it), so the ledger does no arithmetic of its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -128,11 +128,14 @@ def compare_figures(footprint_id: str, stored: FootprintFigures, new: FootprintF
 
 
 def verify(store: Store, recompute: Recompute, *, tenant: str | None = None,
-           footprint_ids: Iterable[str] | None = None, rel_tol: float = 1e-12) -> VerifyReport:
+           footprint_ids: Iterable[str] | None = None, rel_tol: float = 1e-12,
+           progress: Callable[[int, int], None] | None = None,
+           every: int = 10_000) -> VerifyReport:
     """Recompute stored footprints (all, of ``tenant``, or ``footprint_ids``) and compare.
 
     Returns a :class:`VerifyReport`; call ``raise_for_failure()`` to turn a failure into a
-    :class:`~infercarbon.errors.LedgerIntegrityError`.  A footprint whose inputs no longer
+    :class:`~infercarbon.errors.LedgerIntegrityError`.  ``progress(checked, failed)`` is
+    called every ``every`` footprints (a large ledger's verification streams its progress).  A footprint whose inputs no longer
     hash to its ``inputs_hash`` (tampered with) fails without being recomputed.
     """
     if not (0.0 <= rel_tol < 1.0):
@@ -150,6 +153,8 @@ def verify(store: Store, recompute: Recompute, *, tenant: str | None = None,
     failed: list[str] = []
     for rec in records:
         checked += 1
+        if progress is not None and checked % every == 0:
+            progress(checked, len(failed))
         fid = rec.footprint_id
         h = inputs_hash(rec.inputs, rec.factor_versions)
         if h != rec.inputs_hash:

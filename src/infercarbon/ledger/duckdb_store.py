@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from infercarbon.errors import LedgerError
+from infercarbon.errors import LedgerError, LedgerLockedError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
 from infercarbon.ledger.schema import KeyTakenError, TableSpec
 
@@ -114,13 +114,27 @@ class DuckDBStore(SqlStore):
             row = self._con.execute("SELECT current_setting('threads')").fetchone()
             self._read_threads = int(row[0]) if row else 1
         except duckdb.Error as exc:
+            if "Could not set lock" in str(exc):
+                raise self._locked(exc) from exc
             raise LedgerError(f"cannot open the DuckDB ledger {self.path}: {exc}") from exc
         if write_threads is not None and write_threads < 1:
             raise LedgerError(f"write_threads {write_threads}: must be at least 1")
         self._write_threads = write_threads or self._read_threads
         self._threads = self._read_threads
         self._in_tx = False
-        self._create_schema()
+        try:
+            self._create_schema()
+        except BaseException:
+            self._con.close()  # a ledger that cannot be opened holds nothing
+            raise
+
+    def _locked(self, exc: Exception) -> LedgerLockedError:
+        pid = re.search(r"PID (\d+)", str(exc))
+        return LedgerLockedError(
+            f"the DuckDB ledger {self.path} is open in another process"
+            + (f" (PID {pid.group(1)})" if pid else "")
+            + ", e.g. a running `infercarbon serve`: run this command through it with "
+            "--server http://HOST:PORT --key ADMIN_KEY (or stop it)")
 
     def close(self) -> None:
         with self._lock:
@@ -156,11 +170,15 @@ class DuckDBStore(SqlStore):
                 raise KeyTakenError("ledger", [str(exc).split("\n")[0]],
                                     "a stored row has this key") from exc
             except duckdb.Error as exc:
-                self._con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended it
+                    self._con.execute("ROLLBACK")
+                if "Could not set lock" in str(exc):
+                    raise self._locked(exc) from exc
                 raise LedgerError(f"{self.path}: the ledger refused the batch, nothing was "
                                   f"written: {exc}") from exc
             except BaseException:
-                self._con.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):
+                    self._con.execute("ROLLBACK")
                 raise
             finally:
                 self._in_tx = False

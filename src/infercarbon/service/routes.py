@@ -9,6 +9,7 @@ another tenant is 403 naming the row); an admin key reads all tenants, or one wi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from string import Template
@@ -498,6 +499,36 @@ def _methodology(state: ServiceState) -> list[dict[str, str]]:
     return items
 
 
+def _verify_lines(state: ServiceState, tenant: str | None, rel_tol: float,
+                  every: int) -> Iterator[bytes]:
+    """JSON lines of a verification run in a worker thread: progress, then the result."""
+    import json
+    import queue
+    import threading
+
+    from infercarbon.ledger import verify
+    from infercarbon.report.recompute import dispatch
+    from infercarbon.service.readers import recomputers
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def run() -> None:
+        try:
+            rep = verify(state.store, dispatch(recomputers()), tenant=tenant, rel_tol=rel_tol,
+                         progress=lambda n, f: q.put(("progress", {"checked": n, "failed": f})),
+                         every=every)
+            q.put(("result", rep.to_dict()))
+        except Exception as exc:  # noqa: BLE001 - sent to the client as the stream's end
+            q.put(("error", f"{type(exc).__name__}: {exc}"))
+
+    threading.Thread(target=run, name="audit-verify", daemon=True).start()
+    while True:
+        kind, body = q.get()
+        yield (json.dumps({kind: body}) + "\n").encode()
+        if kind != "progress":
+            return
+
+
 def _reject_reason(exc: Exception) -> str:
     from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
 
@@ -610,21 +641,6 @@ def build_router(state: ServiceState) -> APIRouter:
                 "rows": _json_rows(t),
                 "note": "a kind is null for a group where some event has no signal of it"}
 
-    @r.get("/v1/footprints/{footprint_id}", tags=["query"],
-           responses={**_ERRORS, 404: {"model": ErrorBody}})
-    def get_footprint(footprint_id: str, p: Auth) -> Any:
-        """One stored footprint's whole derivation (inputs, versions, hash, line items)."""
-        from fastapi.responses import JSONResponse
-
-        from infercarbon.errors import LedgerError
-
-        try:
-            rec = state.store.footprint(footprint_id, tenant=None if p.is_admin else p.tenant)
-        except (LedgerError, InputError, KeyError) as exc:
-            return JSONResponse({"detail": f"no footprint {footprint_id!r} visible to this "
-                                           f"key ({type(exc).__name__})"}, status_code=404)
-        return rec.derivation()
-
     @r.get("/v1/summary", tags=["query"], responses=_ERRORS)
     def summary(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:
         """Aggregate and per-inference figures, per outcome, and the energy flow."""
@@ -648,6 +664,65 @@ def build_router(state: ServiceState) -> APIRouter:
                                  field="authorization")
         rows = decode(await request.body())
         return await run_in_threadpool(_readings, state, rows, window_s)
+
+    @r.get("/v1/report", tags=["query"], response_class=Response,
+           responses={200: {"content": {"application/json": {}, "text/csv": {},
+                                        "text/html": {}}}, **_ERRORS})
+    def get_report(p: Auth, period: Annotated[str, Query(max_length=64)],
+                   fmt: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
+                   tenant: TenantQ = None) -> Response:
+        """The period's report (as ``infercarbon report``; a tenant key gets its own)."""
+        from datetime import UTC, datetime
+
+        from infercarbon.report import build_report, parse_period, render
+
+        rep = build_report(state.store, parse_period(period), tenant=_scope(p, tenant),
+                           generated_utc=datetime.now(UTC))
+        media = {"json": "application/json", "csv": "text/csv", "html": "text/html"}[fmt]
+        return Response(render(rep, fmt), media_type=media)
+
+    @r.get("/v1/audit/verify", tags=["audit"], response_class=Response, responses=_ERRORS)
+    def audit_verify(p: Auth, tenant: TenantQ = None,
+                     rel_tol: Annotated[float, Query(ge=0.0, lt=1.0)] = 1e-12,
+                     every: Annotated[int, Query(ge=1, le=1_000_000)] = 10_000) -> Response:
+        """Recompute every stored footprint (a tenant key: its own) from its stored inputs,
+        streaming progress as JSON lines (``{"progress": {...}}``) and then the result
+        (``{"result": {...}}``), as ``infercarbon audit verify``."""
+        from starlette.responses import StreamingResponse
+
+        return StreamingResponse(_verify_lines(state, _scope(p, tenant), rel_tol, every),
+                                 media_type="application/x-ndjson")
+
+    @r.get("/v1/audit/footprints/{footprint_id}", tags=["audit"],
+           responses={**_ERRORS, 404: {"model": ErrorBody}})
+    def audit_show(footprint_id: str, p: Auth) -> Any:
+        """One footprint's whole derivation with its supersession chain (``audit show``)."""
+        from fastapi.responses import JSONResponse
+
+        from infercarbon.errors import LedgerError
+        from infercarbon.ledger import show
+
+        try:
+            return show(state.store, footprint_id, tenant=None if p.is_admin else p.tenant)
+        except (LedgerError, InputError, KeyError) as exc:
+            return JSONResponse({"detail": f"no footprint {footprint_id!r} visible to this "
+                                           f"key ({type(exc).__name__})"}, status_code=404)
+
+    @r.get("/v1/footprints/list", tags=["query"], responses=_ERRORS)
+    def list_footprints(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
+                        end_utc: EndQ = None,
+                        service: Annotated[str | None, Query(max_length=200)] = None,
+                        model: Annotated[str | None, Query(max_length=200)] = None,
+                        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+                        offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        """Live footprints (newest first): ids, subject, totals and ranges by basis."""
+        from infercarbon.service.readers import footprint_list
+
+        t = footprint_list(state.store, tenant=_scope(p, tenant),
+                           start_utc=_utc(start_utc, "start_utc"),
+                           end_utc=_utc(end_utc, "end_utc"), service=service, model=model,
+                           limit=limit, offset=offset)
+        return {"rows": _json_rows(t)}
 
     @r.get("/v1/profiles", tags=["config"], responses=_ERRORS)
     def get_profiles(p: Auth) -> dict[str, Any]:
@@ -701,6 +776,22 @@ def build_router(state: ServiceState) -> APIRouter:
                                filters={"service": body.service, "model": body.model})
         scen = WhatIf(region=body.region, batch_size=body.batch_size, delay_h=body.delay_h)
         return run_whatif(t, scen, state.config, state.book)
+
+    # after /v1/footprints/list, so that path is not read as a footprint id
+    @r.get("/v1/footprints/{footprint_id}", tags=["query"],
+           responses={**_ERRORS, 404: {"model": ErrorBody}})
+    def get_footprint(footprint_id: str, p: Auth) -> Any:
+        """One stored footprint's whole derivation (inputs, versions, hash, line items)."""
+        from fastapi.responses import JSONResponse
+
+        from infercarbon.errors import LedgerError
+
+        try:
+            rec = state.store.footprint(footprint_id, tenant=None if p.is_admin else p.tenant)
+        except (LedgerError, InputError, KeyError) as exc:
+            return JSONResponse({"detail": f"no footprint {footprint_id!r} visible to this "
+                                           f"key ({type(exc).__name__})"}, status_code=404)
+        return rec.derivation()
 
     page = Template((resources.files("infercarbon.service") / "templates" / "index.html")
                     .read_text(encoding="utf-8"))
