@@ -281,7 +281,6 @@ class SqlStore(ABC):
             if spec not in unkeyed:
                 cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
             stmts.append(f"CREATE TABLE IF NOT EXISTS {spec.name} ({', '.join(cols)})")
-        stmts += self._ddl_extra()
         with self._tx():
             if (lock := self._ddl_lock_sql()) is not None:
                 self._exec(lock)
@@ -296,6 +295,8 @@ class SqlStore(ABC):
             if rows and rows[0][0] != str(SCHEMA_VERSION):
                 for s in self._missing_columns_sql():
                     self._exec(s)
+            for s in self._ddl_extra():  # indexes may name columns an upgrade adds
+                self._exec(s)
             for s in view_sql(self.dialect):
                 self._exec(s)
             if not rows:
@@ -312,8 +313,8 @@ class SqlStore(ABC):
         out = []
         for spec in (*TABLES.values(), *STORAGE_TABLES):
             have = {r[0] for r in self._fetchall(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
-                [spec.name])}
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "AND table_schema = current_schema()", [spec.name])}
             for c in spec.columns:
                 if c.name not in have:
                     if c.required:

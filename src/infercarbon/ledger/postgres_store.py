@@ -200,9 +200,13 @@ class PostgresStore(SqlStore):
             "ON footprints (supersedes)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_event "
             "ON footprints (event_id) WHERE supersedes IS NULL AND event_id IS NOT NULL",
-            # a compact footprint is always its event's first (root) footprint
-            "CREATE UNIQUE INDEX IF NOT EXISTS event_footprints_one_per_event "
-            "ON event_footprints (event_id)",
+            # a compact footprint is its event's root, or a recomputation that supersedes
+            # one (schema version 3; the version-2 index allowed only roots)
+            "DROP INDEX IF EXISTS event_footprints_one_per_event",
+            "CREATE UNIQUE INDEX IF NOT EXISTS event_footprints_one_root_per_event "
+            "ON event_footprints (event_id) WHERE supersedes IS NULL",
+            "CREATE UNIQUE INDEX IF NOT EXISTS event_footprints_superseded_once "
+            "ON event_footprints (supersedes)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_aggregate "
             "ON footprints (aggregate_key) WHERE supersedes IS NULL "
             "AND aggregate_key IS NOT NULL",

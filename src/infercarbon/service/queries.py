@@ -20,7 +20,7 @@ from infercarbon.ledger.base import Store
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.service.footprints import CALCULATORS
 
-__all__ = ["GROUPS", "PERIODS", "event_rows", "missing_footprints", "rollup",
+__all__ = ["GROUPS", "PERIODS", "event_rows", "event_totals", "missing_footprints", "rollup",
            "stored_footprint_ids"]
 
 GROUPS: Final = ("service", "tenant", "model", "region", "outcome")
@@ -130,3 +130,22 @@ def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
            "WHERE f.event_id = e.event_id AND f.calculator IN (%s, %s)) "
            f"ORDER BY e.event_id LIMIT {int(limit)}")
     return store.query_arrow(sql, [*CALCULATORS], EVENTS.arrow_schema)
+
+
+def event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
+    """Count, energy and facility energy sums, latency mean/p50/p95 and the attribution
+    methods of the live events with a footprint: aggregates in SQL, no row in Python."""
+    where, params = _filters(tenant, None, None)
+    lat = "EXTRACT(EPOCH FROM (e.end_utc - e.start_utc))"
+    sql = (f"SELECT count(*), sum(e.energy_j), sum(f.facility_j), avg({lat}), "
+           f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {lat}), "
+           f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {lat}) {_BASE}{where}")
+    schema = pa.schema([pa.field("n", pa.int64()), pa.field("energy_j", _F),
+                        pa.field("facility_j", _F), pa.field("mean", _F), pa.field("p50", _F),
+                        pa.field("p95", _F)])
+    row: dict[str, Any] = store.query_arrow(sql, [*CALCULATORS, *params], schema).to_pylist()[0]
+    methods = store.query_arrow(
+        f"SELECT DISTINCT e.attribution_method {_BASE}{where} ORDER BY 1 LIMIT 50",
+        [*CALCULATORS, *params], pa.schema([pa.field("m", pa.string())]))
+    row["methods"] = methods.column("m").to_pylist()
+    return row

@@ -237,7 +237,7 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
            f"WHERE {LIVE_EVENT.replace('event_id NOT IN', 'e.event_id NOT IN')} "
            "AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS "
            "NOT NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes IS NOT "
-           f"NULL) AND li.label LIKE 'excluded%'{cond} GROUP BY li.scope, li.name")
+           f"NULL) AND li.label LIKE 'excluded%%'{cond} GROUP BY li.scope, li.name")
     schema = pa.schema([pa.field("scope", pa.string()), pa.field("name", pa.string()),
                         pa.field("n", pa.int64()), pa.field("reason", pa.string())])
     return {(r["scope"], r["name"]): (r["n"], r["reason"])
@@ -342,10 +342,10 @@ def _summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
     from infercarbon.ledger.rollup import AGGREGATE_RANGE_METHOD, ranged_sums
 
     t = queries.rollup(state.store, group="outcome", period="month", tenant=tenant)
-    ev = queries.event_rows(state.store, tenant=tenant)
-    n = ev.num_rows
-    energy = float(pc.sum(ev.column("energy_j")).as_py() or 0.0) if n else 0.0
-    facility = float(pc.sum(ev.column("facility_j")).as_py() or 0.0) if n else 0.0
+    agg = queries.event_totals(state.store, tenant=tenant)  # SQL aggregates, no rows
+    n = int(agg["n"] or 0)
+    energy = float(agg["energy_j"] or 0.0)
+    facility = float(agg["facility_j"] or 0.0)
     # totals per basis with an honest aggregate p5..p95 (SQL: shared factors correlated
     # within a profile x region x signal group, the energy band independent per event)
     sums = {r["basis"]: r for r in ranged_sums(state.store, of="totals",
@@ -366,11 +366,8 @@ def _summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
                   "events": covered, "range": "aggregate p5..p95 / events"}
     latency = None
     if n:
-        lat = (np.asarray(ev.column("end_utc").to_numpy(zero_copy_only=False), dtype="datetime64[us]")
-               - np.asarray(ev.column("start_utc").to_numpy(zero_copy_only=False),
-                            dtype="datetime64[us]")).astype(np.float64) / 1e6
-        latency = {"mean": float(lat.mean()), "p50": float(np.percentile(lat, 50)),
-                   "p95": float(np.percentile(lat, 95))}
+        latency = {"mean": float(agg["mean"]), "p50": float(agg["p50"]),
+                   "p95": float(agg["p95"])}
     by_outcome: dict[str, dict[str, Any]] = {}
     for r in t.to_pylist():
         o = by_outcome.setdefault(r["key"], {"outcome": r["key"], "events": 0, "energy_j": 0.0,
@@ -379,7 +376,7 @@ def _summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
         o["energy_j"] += r["energy_j"] or 0.0
         o["facility_j"] += r["facility_j"] or 0.0
     outcomes = sorted(by_outcome.values(), key=lambda o: -o["facility_j"])
-    methods = sorted({m for m in ev.column("attribution_method").to_pylist()}) if n else []
+    methods = list(agg["methods"])
     idle, cost = _idle_and_cost(state, tenant)
     cfg = state.config
     return {
