@@ -18,6 +18,7 @@ errors are wrapped once, at the boundary where they enter, with ``raise ... from
     │   ├── MissingCredentialsError
     │   └── QuotaExceededError
     ├── LedgerError                        the store refused or failed
+    │   ├── FootprintNotFoundError         no stored footprint has this id (404)
     │   ├── LedgerLockedError              an embedded ledger is open in another process
     │   └── LedgerIntegrityError           a stored figure does not recompute
     └── ConfigurationError                 inconsistent configuration
@@ -38,6 +39,7 @@ __all__ = [
     "DataError",
     "DataQualityWarning",
     "FallbackWarning",
+    "FootprintNotFoundError",
     "InfercarbonError",
     "InfercarbonWarning",
     "InputError",
@@ -152,6 +154,10 @@ class QuotaExceededError(ProviderError):
 
 class LedgerError(InfercarbonError):
     """The ledger store refused or failed an operation."""
+
+
+class FootprintNotFoundError(LedgerError, LookupError):
+    """No stored footprint has this id (for this tenant): HTTP 404, never a ledger outage."""
 
 
 class LedgerLockedError(LedgerError):

@@ -120,3 +120,14 @@ def test_regions_are_stored_canonical(env: Any, h: Any) -> None:
     assert again.status_code == 200 and again.json()["duplicates"] == 1
     rows = env.client.get("/v1/footprints?group=region", headers=env.acme).json()["rows"]
     assert {x["key"] for x in rows} == {"DEU"}
+
+
+def test_missing_footprint_is_404_and_an_outage_is_503(env: Any, h: Any) -> None:
+    env.client.post("/v1/events", json=[h.event(1)], headers=env.acme)
+    r = env.client.get("/v1/footprints/fp_0000", headers=env.acme)
+    assert r.status_code == 404
+    assert env.client.get("/v1/audit/footprints/fp_0000", headers=env.acme).status_code == 404
+    (fid,) = env.store.footprint_ids()
+    env.store.close()  # the ledger goes away: a 503 to retry, never "not found"
+    r = env.client.get(f"/v1/footprints/{fid}", headers=env.acme)
+    assert r.status_code == 503, r.text

@@ -1,8 +1,8 @@
 """``infercarbon grid``: the command group for grid intensity signals.
 
 Commands are added by sibling modules (``grid_intensity``, ``grid_marginal``,
-``grid_providers``) that import :data:`grid_app`; they must come after this module in
-``COMMAND_MODULES``.  ``grid_update`` is imported by :func:`register` here.
+``grid_providers``, ``grid_market``, ``grid_update``) that import :data:`grid_app`; they must
+come after this module in ``COMMAND_MODULES``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,4 @@ grid_app = typer.Typer(
 
 
 def register(app: typer.Typer) -> None:
-    # ``grid update`` attaches itself to grid_app on import (it is not in COMMAND_MODULES)
-    from infercarbon.cli import grid_update  # noqa: F401
-
     app.add_typer(grid_app, name="grid")

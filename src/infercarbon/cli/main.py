@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "grid_marginal",
     "grid_providers",
     "grid_market",
+    "grid_update",
     "sensors",
     "measure",
     "demo",

@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infercarbon.errors import InputError, LedgerError
+from infercarbon.errors import FootprintNotFoundError, InputError, LedgerError
 from infercarbon.ledger.compact import (
     CONTEXT_ITEMS,
     EVENT_FOOTPRINTS,
@@ -749,7 +749,7 @@ class SqlStore(ABC):
             row = self._arrow(f"SELECT {cols} FROM event_footprints WHERE {where}", params,
                               EVENT_FOOTPRINTS.stored_schema).to_pylist()
             if not row:
-                raise LedgerError(f"footprint {footprint_id!r} is not in the ledger"
+                raise FootprintNotFoundError(f"footprint {footprint_id!r} is not in the ledger"
                                   + (f" for tenant {tenant!r}" if tenant else ""))
             ctx = self._arrow(
                 f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM footprint_contexts "

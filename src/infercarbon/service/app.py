@@ -18,9 +18,7 @@ ledger failure (the client should retry)    503
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -42,27 +40,10 @@ from infercarbon.service.auth import AuthError, KeyStore
 from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
 from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
+from infercarbon.service.state import ServiceState
 
 __all__ = ["ForbiddenError", "PayloadTooLargeError", "ServiceState", "create_app",
            "reload_signals", "reprice_hook"]
-
-
-@dataclass
-class ServiceState:
-    """Everything a request handler needs; one per app."""
-
-    store: Store
-    keys: KeyStore
-    clock: Callable[[], datetime]
-    config: AccountingConfig
-    book: SignalBook
-    metrics: Metrics
-    price_per_kwh: float | None
-    metrics_public: bool
-    max_batch: int
-    ingest_lock: threading.Lock = field(default_factory=threading.Lock)  # start-up backfill
-    backfilled: int = 0
-    last_reprice: dict[str, Any] | None = None
 
 
 def reload_signals(state: ServiceState) -> SignalBook:

@@ -27,7 +27,6 @@ from infercarbon.errors import InputError
 from infercarbon.ledger.schema import EVENTS, ValidatedRows
 from infercarbon.reference.regions import all_regions
 from infercarbon.service import queries
-from infercarbon.service.app import ServiceState
 from infercarbon.service.auth import Principal, authenticate
 from infercarbon.service.footprints import (
     CALCULATOR,
@@ -37,6 +36,7 @@ from infercarbon.service.footprints import (
 )
 from infercarbon.service.metrics import CONTENT_TYPE_LATEST
 from infercarbon.service.prepare import ForbiddenError, Prepared, Sender, decode, prepare
+from infercarbon.service.state import ServiceState
 from infercarbon.service.whatif import WhatIf, run_whatif
 
 __all__ = ["EventIn", "backfill_footprints", "build_router", "commit", "ingest"]
@@ -696,14 +696,14 @@ def build_router(state: ServiceState) -> APIRouter:
         """One footprint's whole derivation with its supersession chain (``audit show``)."""
         from fastapi.responses import JSONResponse
 
-        from infercarbon.errors import LedgerError
+        from infercarbon.errors import FootprintNotFoundError
         from infercarbon.ledger import show
 
         try:
             return show(state.store, footprint_id, tenant=None if p.is_admin else p.tenant)
-        except (LedgerError, InputError, KeyError) as exc:
+        except FootprintNotFoundError:
             return JSONResponse({"detail": f"no footprint {footprint_id!r} visible to this "
-                                           f"key ({type(exc).__name__})"}, status_code=404)
+                                           "key"}, status_code=404)
 
     @r.get("/v1/footprints/list", tags=["query"], responses=_ERRORS)
     def list_footprints(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
@@ -781,13 +781,13 @@ def build_router(state: ServiceState) -> APIRouter:
         """One stored footprint's whole derivation (inputs, versions, hash, line items)."""
         from fastapi.responses import JSONResponse
 
-        from infercarbon.errors import LedgerError
+        from infercarbon.errors import FootprintNotFoundError
 
         try:
             rec = state.store.footprint(footprint_id, tenant=None if p.is_admin else p.tenant)
-        except (LedgerError, InputError, KeyError) as exc:
+        except FootprintNotFoundError:  # a ledger outage stays a 503 (the app's handler)
             return JSONResponse({"detail": f"no footprint {footprint_id!r} visible to this "
-                                           f"key ({type(exc).__name__})"}, status_code=404)
+                                           "key"}, status_code=404)
         return rec.derivation()
 
     page = Template((resources.files("infercarbon.service") / "templates" / "index.html")

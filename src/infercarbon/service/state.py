@@ -1,0 +1,38 @@
+"""The state of one service instance: what every request handler needs.
+
+Held apart from the app factory (:mod:`infercarbon.service.app`) and the routes
+(:mod:`infercarbon.service.routes`) so that neither imports the other for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from infercarbon.ledger.base import Store
+from infercarbon.service.auth import KeyStore
+from infercarbon.service.footprints import AccountingConfig, SignalBook
+from infercarbon.service.metrics import Metrics
+
+__all__ = ["ServiceState"]
+
+
+@dataclass
+class ServiceState:
+    """Everything a request handler needs; one per app."""
+
+    store: Store
+    keys: KeyStore
+    clock: Callable[[], datetime]
+    config: AccountingConfig
+    book: SignalBook
+    metrics: Metrics
+    price_per_kwh: float | None
+    metrics_public: bool
+    max_batch: int
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)  # start-up backfill
+    backfilled: int = 0
+    last_reprice: dict[str, Any] | None = None
