@@ -131,3 +131,49 @@ def test_missing_footprint_is_404_and_an_outage_is_503(env: Any, h: Any) -> None
     env.store.close()  # the ledger goes away: a 503 to retry, never "not found"
     r = env.client.get(f"/v1/footprints/{fid}", headers=env.acme)
     assert r.status_code == 503, r.text
+
+
+def test_after_a_500_the_connection_still_serves(h: Any) -> None:
+    """An unexpected error is a 500 JSON answer, and the next request on the same
+    keep-alive connection is served (a real uvicorn server on loopback)."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+
+    from infercarbon.ledger import open_store
+    from infercarbon.service.app import create_app
+    from infercarbon.service.auth import MemoryKeyStore, create_key
+
+    store = open_store(":memory:", clock=h.clock)
+    keys = MemoryKeyStore()
+    tok, _ = create_key(keys, tenant="acme", admin=False, clock=lambda: 0.0)
+    app = create_app(store, clock=h.clock, keys=keys)
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/boom", boom, methods=["POST"])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="critical"))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as c:
+            r = c.post("/boom", content=b"x" * 2_000_000)
+            assert r.status_code == 500 and "logged" in r.text
+            ok = c.get("/v1/whoami", headers={"Authorization": f"Bearer {tok}"})
+            assert ok.status_code == 200
+    finally:
+        server.should_exit = True
+        t.join(timeout=10)
+        store.close()

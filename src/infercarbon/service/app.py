@@ -18,6 +18,7 @@ ledger failure (the client should retry)    503
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import resources
@@ -44,6 +45,44 @@ from infercarbon.service.state import ServiceState
 
 __all__ = ["ForbiddenError", "PayloadTooLargeError", "ServiceState", "create_app",
            "reload_signals", "reprice_hook"]
+
+
+_log = logging.getLogger("infercarbon.service")
+
+
+class ContainErrors:
+    """ASGI middleware: an exception a request raises before its answer started becomes a
+    500 JSON answer (logged with its traceback) instead of propagating to the server, so the
+    client's keep-alive connection survives it.  An answer already started cannot be
+    replaced: that exception propagates."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            _log.exception("unexpected error answering %s %s", scope.get("method"),
+                           scope.get("path"))
+            body = b'{"detail":"internal error; it was logged"}'
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
 
 
 def reload_signals(state: ServiceState) -> SignalBook:
@@ -167,6 +206,9 @@ def create_app(
     app.openapi = openapi  # type: ignore[method-assign]
     static = resources.files("infercarbon.service") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    # an unexpected error is a 500 answer on a connection that stays usable (Starlette's
+    # outermost error middleware re-raises to the server, which then drops the connection)
+    app.add_middleware(ContainErrors)
 
     def err(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
