@@ -127,3 +127,51 @@ def test_footprints_list_reads_a_ledger_file(tmp_path: Path, capsys: Any) -> Non
     open_store(str(ledger)).close()
     code, _, err = _run(capsys, "footprints", "list", "--ledger", str(ledger))
     assert code == 0 and "0 footprint(s)" in err
+
+
+def test_sigterm_closes_the_ledger(tmp_path: Path) -> None:
+    """SIGTERM shuts the server down through the app: the ledger is closed (its write-ahead
+    log checkpointed away) and nothing is left in DuckDB's temporary folder."""
+    import signal
+
+    ledger = str(tmp_path / "t.duckdb")
+    exe = [sys.executable, "-m", "infercarbon.cli.main"]
+    key = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--ledger", ledger],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    port = _free_port()
+    proc = subprocess.Popen([*exe, "serve", "--ledger", ledger, "--port", str(port),
+                             "--log-level", "warning"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        ev = [{"event_id": "x1", "start_utc": "2026-07-01T10:00:00Z",
+               "end_utc": "2026-07-01T10:00:01Z", "service": "s", "model": "m", "region": "DE",
+               "device": "d", "energy_j": 1.0, "attribution_method": "nvml:measured-counter"}]
+        r = httpx.post(url + "/v1/events", json=ev, headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200
+        assert Path(ledger + ".wal").exists()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not Path(ledger + ".wal").exists()
+    assert not Path(ledger + ".tmp").exists()
+
+
+def test_close_removes_duckdb_temp_files(tmp_path: Path) -> None:
+    from infercarbon.ledger import DuckDBStore
+
+    path = tmp_path / "c.duckdb"
+    store = DuckDBStore(path)
+    tmp = Path(str(path) + ".tmp")
+    tmp.mkdir()
+    (tmp / "duckdb_temp_1_0_storage_DEFAULT-0.tmp").write_bytes(b"spill")
+    store.close()
+    assert not tmp.exists()

@@ -93,6 +93,15 @@ def run_server(
             refresher = make_refresher(ledger, store, updates, refresh_s or DEFAULT_INTERVAL_S,
                                        on_update=reprice_hook(app))
             refresher.start()
+        def shutdown() -> None:
+            # uvicorn re-raises SIGTERM/SIGINT once the app has shut down, which ends the
+            # process before a `finally` here: close the ledger (checkpoint, DuckDB's temp
+            # files removed) in the app's shutdown instead
+            if refresher is not None:
+                refresher.stop()
+            store.close()
+
+        app.router.add_event_handler("shutdown", shutdown)
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         if refresher is not None:

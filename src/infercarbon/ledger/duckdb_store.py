@@ -137,8 +137,18 @@ class DuckDBStore(SqlStore):
             "--server http://HOST:PORT --key ADMIN_KEY (or stop it)")
 
     def close(self) -> None:
+        """Close the ledger, and remove what DuckDB spilled to its temporary folder
+        (``<ledger>.tmp``: large sorts and joins) if anything is left there."""
         with self._lock:
-            self._con.close()
+            self._con.close()  # closing twice is harmless
+        if self.path != ":memory:":
+            tmp = Path(self.path + ".tmp")
+            if tmp.is_dir():
+                for f in tmp.glob("duckdb_temp*"):
+                    with contextlib.suppress(OSError):
+                        f.unlink()
+                with contextlib.suppress(OSError):
+                    tmp.rmdir()  # only when empty: nothing else of anyone's is removed
 
     # ---------------------------------------------------------------- primitives
     def _use_threads(self, n: int) -> None:

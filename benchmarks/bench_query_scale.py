@@ -1,0 +1,244 @@
+"""Queries at scale on a served ledger: the dashboard's reads while ingest continues.
+
+Usage::
+
+    python benchmarks/bench_query_scale.py [--events 10000000] [--ledger PATH|postgresql://...]
+        [--repeat 20] [--ingest-batches 200] [--memory-limit 1GB] [--json-out PATH]
+
+1. Fills the ledger with ``--events`` events through the service's own ingest path
+   (``prepare`` + one transaction per 1,750-event batch, every event under the deployment
+   profile of ``bench_profiles.toml``: all line items and ranges), in process, unless it
+   already holds that many (``--reuse``, the default when the file exists).
+2. Starts ``infercarbon serve`` on it (loopback, ``--ledger-memory-limit``) with an admin key.
+3. Times, ``--repeat`` times each: ``/v1/summary``, the dashboard's first load (``/`` and the
+   API calls its script makes on load: whoami, summary, events?limit=200, footprints by
+   service and hour, heatmap, methodology, regions) and ``/v1/events?limit=100``; meanwhile
+   one client posts ``--ingest-batches`` batches of 1,750 new events back to back and their
+   latency is recorded.
+4. Samples the server's RSS throughout; sends SIGTERM and lists any DuckDB temporary files
+   left beside the ledger.
+
+Targets (issue: "the service: read while it writes, query at scale"): each read p95 < 300 ms,
+ingest p99 < 100 ms while they run, RSS <= memory limit + 300 MB, no temp files after SIGTERM.
+Loopback only.  Prints JSON, then a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_service_load import MARK, template
+
+HOST = "127.0.0.1"
+PROFILES = str(Path(__file__).with_name("bench_profiles.toml"))
+TARGET_READ_P95_S = 0.300
+TARGET_INGEST_P99_S = 0.100
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def fill(ledger: str, events: int) -> dict[str, Any]:
+    """Append ``events`` events (1,750 a batch, three tenants) through prepare + commit."""
+    from infercarbon.accounting.profiles import load_profiles
+    from infercarbon.ledger import open_store
+    from infercarbon.ledger.schema import EVENTS, ValidatedRows
+    from infercarbon.service.footprints import AccountingConfig, SignalBook
+    from infercarbon.service.prepare import Sender, decode, prepare
+
+    cfg = AccountingConfig(profiles=load_profiles(PROFILES))
+    body = template(1750)
+    sender = Sender("bench", "fill", True)
+    store = open_store(ledger)
+    t0 = time.perf_counter()
+    try:
+        have = store.count("events")
+        batches = max(0, (events - have + 1749) // 1750)
+        for i in range(batches):
+            rows = decode(body.replace(MARK, f"f{have + i:09d}".encode()))
+            for r in rows:
+                r["tenant"] = ("acme", "beta", "gamma")[i % 3]
+            p = prepare(rows, sender, max_batch=20_000, config=cfg, book=SignalBook(),
+                        computed_utc=datetime.now(UTC))
+            assert p is not None
+            store.append_events_with_footprints(ValidatedRows(EVENTS.name, p.events),
+                                                p.footprints)
+        total = store.count("events")
+    finally:
+        store.close()
+    return {"events": total, "added": batches * 1750, "fill_s": round(time.perf_counter() - t0, 1)}
+
+
+def _pct(xs: list[float], q: float) -> float | None:
+    return round(float(np.percentile(xs, q)), 4) if xs else None
+
+
+def run(a: argparse.Namespace) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    ledger = a.ledger or str(work / "ledger.duckdb")
+    filled = fill(ledger, a.events)
+    exe = [sys.executable, "-m", "infercarbon.cli.main"]
+    key = subprocess.run([*exe, "keys", "create", "--tenant", "ops", "--admin", "--ledger",
+                          ledger], capture_output=True, text=True, check=True).stdout.strip()
+    shipper = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--ledger", ledger],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    port = _free_port()
+    log = (work / "serve.log").open("wb")
+    server = subprocess.Popen([*exe, "serve", "--ledger", ledger, "--host", HOST, "--port",
+                               str(port), "--log-level", "warning", "--profiles", PROFILES,
+                               "--ledger-memory-limit", a.memory_limit],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://{HOST}:{port}"
+    proc = psutil.Process(server.pid)
+    rss: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            try:
+                rss.append(proc.memory_info().rss / 2**20)
+            except psutil.Error:
+                return
+            stop.wait(0.25)
+
+    try:
+        for _ in range(1200):
+            try:
+                if httpx.get(base + "/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start: " + (work / "serve.log").read_text())
+        threading.Thread(target=sample, daemon=True).start()
+        auth = {"Authorization": f"Bearer {key}"}
+        ingest_lat: list[float] = []
+        ingest_errors = 0
+
+        def ingest() -> None:
+            nonlocal ingest_errors
+            tmpl = template(1750)
+            with httpx.Client(base_url=base, timeout=120.0,
+                              headers={"Authorization": f"Bearer {shipper}"}) as c:
+                for i in range(a.ingest_batches):
+                    if stop.is_set():
+                        return
+                    body = tmpl.replace(MARK, f"q{i:09d}".encode())
+                    t = time.perf_counter()
+                    r = c.post("/v1/events", content=body,
+                               headers={"content-type": "application/json"})
+                    ingest_lat.append(time.perf_counter() - t)
+                    ingest_errors += r.status_code >= 400
+
+        first = ["/", "/v1/whoami", "/v1/summary", "/v1/events?limit=200",
+                 "/v1/footprints?group=service&period=hour", "/v1/intensity/heatmap",
+                 "/v1/methodology", "/v1/regions"]
+        reads: dict[str, list[float]] = {"summary": [], "dashboard_first_load": [],
+                                         "events_limit_100": []}
+        errors = 0
+        ing = threading.Thread(target=ingest, daemon=True)
+        ing.start()
+        with httpx.Client(base_url=base, headers=auth, timeout=600.0) as c:
+            for _ in range(a.repeat):
+                for name, paths in (("summary", ["/v1/summary"]),
+                                    ("dashboard_first_load", first),
+                                    ("events_limit_100", ["/v1/events?limit=100"])):
+                    t = time.perf_counter()
+                    for p in paths:
+                        errors += c.get(p).status_code >= 400
+                    reads[name].append(time.perf_counter() - t)
+        ing.join(timeout=600)
+        stop.set()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=120)
+        folder = Path(ledger).parent if not ledger.startswith("postgres") else None
+        leftovers = ([str(p) for p in folder.iterdir() if p.name.endswith((".tmp", ".wal.tmp"))
+                      or p.name.startswith("duckdb_temp")] if folder else [])
+        tmpdir = Path(ledger + ".tmp")
+        if folder and tmpdir.exists():
+            leftovers += [str(p) for p in tmpdir.rglob("*")]
+    finally:
+        stop.set()
+        if server.poll() is None:
+            server.kill()
+    limit_mb = float(a.memory_limit.upper().removesuffix("GB")) * 1024 \
+        if a.memory_limit.upper().endswith("GB") else None
+    res: dict[str, Any] = {
+        "ledger": "postgresql" if ledger.startswith("postgres") else "duckdb",
+        "fill": filled,
+        "reads_s": {k: {"p50": _pct(v, 50), "p95": _pct(v, 95), "n": len(v)}
+                    for k, v in reads.items()},
+        "read_errors": errors,
+        "ingest_s": {"p50": _pct(ingest_lat, 50), "p99": _pct(ingest_lat, 99),
+                     "batches": len(ingest_lat), "errors": ingest_errors},
+        "rss_mb": {"max": round(max(rss), 1) if rss else None, "limit_mb": limit_mb},
+        "temp_files_after_sigterm": leftovers,
+    }
+    met = {k: (v["p95"] is not None and v["p95"] < TARGET_READ_P95_S)
+           for k, v in res["reads_s"].items()}
+    met["ingest_p99"] = (bool(ingest_lat) and not ingest_errors
+                         and res["ingest_s"]["p99"] < TARGET_INGEST_P99_S)
+    if limit_mb and rss:
+        met["rss"] = max(rss) <= limit_mb + 300
+    met["no_temp_files"] = not leftovers
+    res["targets_met"] = met
+    return res
+
+
+def table(r: dict[str, Any]) -> str:
+    lines = [f"{r['fill']['events']:,} events in the {r['ledger']} ledger "
+             f"(added {r['fill']['added']:,} in {r['fill']['fill_s']} s)",
+             f"{'read':<24}{'p50 s':>10}{'p95 s':>10}  target p95 < {TARGET_READ_P95_S} s"]
+    for k, v in r["reads_s"].items():
+        lines.append(f"{k:<24}{v['p50']!s:>10}{v['p95']!s:>10}  "
+                     f"{'met' if r['targets_met'][k] else 'NOT met'}")
+    i = r["ingest_s"]
+    lines.append(f"ingest while reading: {i['batches']} batches, p50 {i['p50']} s, "
+                 f"p99 {i['p99']} s (target < {TARGET_INGEST_P99_S} s: "
+                 f"{'met' if r['targets_met']['ingest_p99'] else 'NOT met'})")
+    lines.append(f"server RSS max {r['rss_mb']['max']} MB (ledger memory limit "
+                 f"{r['rss_mb']['limit_mb']} MB + 300)")
+    lines.append(f"temp files after SIGTERM: {r['temp_files_after_sigterm'] or 'none'}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="Queries at scale on a served ledger")
+    p.add_argument("--events", type=int, default=10_000_000)
+    p.add_argument("--ledger", help="DuckDB file (kept and reused) or postgresql:// URL")
+    p.add_argument("--repeat", type=int, default=20)
+    p.add_argument("--ingest-batches", type=int, default=200)
+    p.add_argument("--memory-limit", default="1GB")
+    p.add_argument("--json-out")
+    a = p.parse_args()
+    if a.events > 50_000_000 or a.repeat > 1000 or a.ingest_batches > 10_000:
+        sys.exit("error: keep it bounded (events <= 50M, repeat <= 1000, batches <= 10000)")
+    r = run(a)
+    text = json.dumps(r, indent=2)
+    if a.json_out:
+        Path(a.json_out).write_text(text)
+    print(text)
+    print(table(r))
+
+
+if __name__ == "__main__":
+    main()
