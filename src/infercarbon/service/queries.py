@@ -38,6 +38,10 @@ JOIN all_footprint_bases f ON f.event_id = e.event_id AND f.calculator IN (%s, %
 WHERE e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)
 """
 _TOTALS = tuple(f"f.{c}" for c in _KIND_COLS)
+_LIVE_EVENT = "e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)"
+_LIVE_FOOTPRINT = ("f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes "
+                   "IS NOT NULL UNION ALL SELECT supersedes FROM event_footprints WHERE "
+                   "supersedes IS NOT NULL)")
 
 
 def _filters(tenant: str | None, start: datetime | None, end: datetime | None,
@@ -69,13 +73,21 @@ def event_rows(store: Store, *, tenant: str | None, start: datetime | None = Non
     where, params = _filters(tenant, start, end, filters)
     cols = ", ".join(f"e.{c}" for c in EVENTS.names if c != "supersedes")
     sums = ", ".join(f"{c} AS {n}" for c, n in zip(_TOTALS, _KIND_COLS, strict=True))
-    sql = (f"SELECT {cols}, f.facility_j AS facility_j, {sums} {_BASE}{where} "
-           "ORDER BY e.end_utc DESC, e.event_id")
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
     schema = pa.schema([*(EVENTS.arrow_schema.field(c) for c in EVENTS.names
                           if c != "supersedes"),
                         pa.field("facility_j", _F), *(pa.field(c, _F) for c in _KIND_COLS)])
+    if limit is not None:
+        # the newest events first (a top-N over the events table), then their footprints:
+        # not a sort of every joined row (the newest `limit` events; one whose footprint is
+        # not stored yet, e.g. mid-backfill, is left out of the page)
+        sql = (f"WITH recent AS (SELECT * FROM events e WHERE {_LIVE_EVENT}{where} "
+               f"ORDER BY e.end_utc DESC, e.event_id LIMIT {int(limit)}) "
+               f"SELECT {cols}, f.facility_j AS facility_j, {sums} FROM recent e "
+               f"JOIN all_footprint_bases f ON f.event_id = e.event_id AND f.calculator IN "
+               f"(%s, %s) AND {_LIVE_FOOTPRINT} ORDER BY e.end_utc DESC, e.event_id")
+        return store.query_arrow(sql, [*params, *CALCULATORS], schema)
+    sql = (f"SELECT {cols}, f.facility_j AS facility_j, {sums} {_BASE}{where} "
+           "ORDER BY e.end_utc DESC, e.event_id")
     return store.query_arrow(sql, [*CALCULATORS, *params], schema)
 
 
