@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,18 +42,12 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_service_load import MARK, template
+from bench_service_load import MARK, free_port, template
 
 HOST = "127.0.0.1"
 PROFILES = str(Path(__file__).with_name("bench_profiles.toml"))
 TARGET_READ_P95_S = 0.300
 TARGET_INGEST_P99_S = 0.100
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def fill(ledger: str, events: int) -> dict[str, Any]:
@@ -101,7 +94,7 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                           ledger], capture_output=True, text=True, check=True).stdout.strip()
     shipper = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--ledger", ledger],
                              capture_output=True, text=True, check=True).stdout.strip()
-    port = _free_port()
+    port = free_port()
     log = (work / "serve.log").open("wb")
     server = subprocess.Popen([*exe, "serve", "--ledger", ledger, "--host", HOST, "--port",
                                str(port), "--log-level", "warning", "--profiles", PROFILES,

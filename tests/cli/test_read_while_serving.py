@@ -26,6 +26,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _serve(ledger: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``infercarbon serve`` on ``ledger`` (a free loopback port), once it answers."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "infercarbon.cli.main", "serve", "--ledger",
+                             ledger, "--port", str(port), "--log-level", "warning"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail("the server did not start")
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     """(ledger path, server URL, admin key) of a running server with 6 events stored."""
@@ -53,20 +70,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
     exe = [sys.executable, "-m", "infercarbon.cli.main"]
     key = subprocess.run([*exe, "keys", "create", "--tenant", "ops", "--admin", "--ledger",
                           ledger], capture_output=True, text=True, check=True).stdout.strip()
-    port = _free_port()
-    proc = subprocess.Popen([*exe, "serve", "--ledger", ledger, "--port", str(port),
-                             "--log-level", "warning"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = _serve(ledger)
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
         yield ledger, url, key
     finally:
         proc.terminate()
@@ -138,18 +143,8 @@ def test_sigterm_closes_the_ledger(tmp_path: Path) -> None:
     exe = [sys.executable, "-m", "infercarbon.cli.main"]
     key = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--ledger", ledger],
                          capture_output=True, text=True, check=True).stdout.strip()
-    port = _free_port()
-    proc = subprocess.Popen([*exe, "serve", "--ledger", ledger, "--port", str(port),
-                             "--log-level", "warning"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = _serve(ledger)
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
         ev = [{"event_id": "x1", "start_utc": "2026-07-01T10:00:00Z",
                "end_utc": "2026-07-01T10:00:01Z", "service": "s", "model": "m", "region": "DE",
                "device": "d", "energy_j": 1.0, "attribution_method": "nvml:measured-counter"}]

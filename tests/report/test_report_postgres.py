@@ -7,13 +7,8 @@ skipped, with that reason, when the variable is not set.
 from __future__ import annotations
 
 import math
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-
-import pytest
 
 from infercarbon.ledger import open_store
 from infercarbon.report import build_report, parse_period
@@ -22,34 +17,16 @@ DSN_VAR = "INFERCARBON_TEST_POSTGRES_DSN"
 GEN = datetime(2026, 10, 3, tzinfo=UTC)
 
 
-@pytest.fixture
-def pg_dsn() -> Iterator[str]:
-    dsn = os.environ.get(DSN_VAR)
-    if not dsn:
-        pytest.skip(f"PostgreSQL report test needs {DSN_VAR} (run: eval \"$(.ci/postgres.sh)\")")
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg.conninfo import make_conninfo
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(dsn, autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield make_conninfo(dsn, options=f"-csearch_path={schema}")
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as con:
-            con.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-18)
     return bool(a == b)
 
 
-def test_postgres_report_equals_duckdb_report(ledger: Any, pg_dsn: str) -> None:
+def test_postgres_report_equals_duckdb_report(ledger: Any, pg_schema_dsn: str) -> None:
     from infercarbon.ledger.postgres_store import PostgresStore
 
-    pg = PostgresStore(pg_dsn)
+    pg = PostgresStore(pg_schema_dsn)
     try:
         pg.append_events(ledger.events)
         pg.append_footprints(ledger.records)
@@ -69,7 +46,7 @@ def test_postgres_report_equals_duckdb_report(ledger: Any, pg_dsn: str) -> None:
             assert not bad, (tg.name, bad)
 
 
-def test_postgres_service_path_report_equals_duckdb(pg_dsn: str) -> None:
+def test_postgres_service_path_report_equals_duckdb(pg_schema_dsn: str) -> None:
     """Full footprints of the ingest path (compact layout): the ranged lines, idle share and
     energy cost read the same from PostgreSQL as from DuckDB."""
     from infercarbon.ledger import DuckDBStore
@@ -82,7 +59,7 @@ def test_postgres_service_path_report_equals_duckdb(pg_dsn: str) -> None:
             for i in range(3)]
     period = parse_period("2026-08")
     reports = []
-    for store in (PostgresStore(pg_dsn), DuckDBStore(":memory:")):
+    for store in (PostgresStore(pg_schema_dsn), DuckDBStore(":memory:")):
         try:
             write_service_path(store, evs)
             reports.append(build_report(store, period, generated_utc=GEN))

@@ -5,10 +5,7 @@ server, measured idle from readings, and re-pricing."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,25 +22,7 @@ PROFILE = {
 }
 
 
-@pytest.fixture
-def pg_dsn() -> Iterator[str]:
-    dsn = os.environ.get(DSN_VAR)
-    if not dsn:
-        pytest.skip(f"PostgreSQL service test needs {DSN_VAR} (run: eval \"$(.ci/postgres.sh)\")")
-    psycopg = pytest.importorskip("psycopg")
-    from psycopg.conninfo import make_conninfo
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(dsn, autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield make_conninfo(dsn, options=f"-csearch_path={schema}")
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as con:
-            con.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def test_service_on_postgres(pg_dsn: str, h: Any) -> None:
+def test_service_on_postgres(pg_schema_dsn: str, h: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from fastapi.testclient import TestClient
@@ -55,7 +34,7 @@ def test_service_on_postgres(pg_dsn: str, h: Any) -> None:
     from infercarbon.service.auth import MemoryKeyStore, create_key
     from infercarbon.service.footprints import AccountingConfig, figures_from_inputs
 
-    store = PostgresStore(pg_dsn)
+    store = PostgresStore(pg_schema_dsn)
     try:
         keys = MemoryKeyStore()
         tok, _ = create_key(keys, tenant="acme", admin=False, clock=lambda: 0.0)
@@ -91,15 +70,15 @@ def test_service_on_postgres(pg_dsn: str, h: Any) -> None:
         store.close()
 
 
-def test_v2_postgres_ledger_upgrades_in_place(pg_dsn: str) -> None:
+def test_v2_postgres_ledger_upgrades_in_place(pg_schema_dsn: str) -> None:
     """A version-2 PostgreSQL ledger gains the version-3 columns and indexes on open."""
     import psycopg
 
     from infercarbon.ledger.compact import V3_NUMBERS
     from infercarbon.ledger.postgres_store import PostgresStore
 
-    PostgresStore(pg_dsn).close()
-    with psycopg.connect(pg_dsn, autocommit=True) as con:
+    PostgresStore(pg_schema_dsn).close()
+    with psycopg.connect(pg_schema_dsn, autocommit=True) as con:
         for v in ("all_footprints", "all_footprint_items", "all_footprint_totals",
                   "all_footprint_bases", "all_footprint_item_deviations",
                   "all_footprint_total_deviations"):
@@ -113,7 +92,7 @@ def test_v2_postgres_ledger_upgrades_in_place(pg_dsn: str) -> None:
         con.execute("CREATE UNIQUE INDEX event_footprints_one_per_event "
                     "ON event_footprints (event_id)")
         con.execute("UPDATE ledger_meta SET value = '2' WHERE key = 'schema_version'")
-    store = PostgresStore(pg_dsn)
+    store = PostgresStore(pg_schema_dsn)
     try:
         cols = {r[0] for r in store._fetchall(
             "SELECT column_name FROM information_schema.columns WHERE table_name = %s "

@@ -55,26 +55,18 @@ def footprint_list(store: Store, *, tenant: str | None = None,
     """Live footprints of live events (newest first): ids, subject, totals with ranges."""
     if not (1 <= limit <= 100_000) or offset < 0:
         raise InputError("limit must be 1..100000 and offset >= 0", field="limit")
+    from infercarbon.service.queries import _filters
+
+    where, params = _filters(tenant, start_utc, end_utc, {"service": service, "model": model})
     conds = [LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN"),
              "b.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT "
              "NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes IS NOT "
              "NULL)"]
-    params: list[Any] = []
-    for col, v in (("e.tenant", tenant), ("e.service", service), ("e.model", model)):
-        if v is not None:
-            conds.append(f"{col} = %s")
-            params.append(v)
-    if start_utc is not None:
-        conds.append("e.start_utc >= %s")
-        params.append(start_utc)
-    if end_utc is not None:
-        conds.append("e.start_utc < %s")
-        params.append(end_utc)
     totals = ", ".join(f"b.{b}{s}" for b in ("location", "market", "marginal")
                        for s in ("_g", "_low_g", "_high_g"))
     sql = ("SELECT b.footprint_id, b.event_id, e.tenant, e.service, e.model, e.region, "
            f"e.start_utc, b.calculator, b.supersedes, e.energy_j, {totals} "
            "FROM all_footprint_bases b JOIN events e ON e.event_id = b.event_id "
-           f"WHERE {' AND '.join(conds)} ORDER BY e.start_utc DESC, b.footprint_id "
+           f"WHERE {' AND '.join(conds)}{where} ORDER BY e.start_utc DESC, b.footprint_id "
            f"LIMIT {int(limit)} OFFSET {int(offset)}")
     return store.query_arrow(sql, params, LIST_COLUMNS)
