@@ -27,13 +27,39 @@ def _sorted(t, *keys):
     return t.sort_by([(k, "ascending") for k in keys])
 
 
+_PROFILES = {"profile": [
+    {"name": "pool", "devices": ["gpu0"], "operating_model": "cloud", "idle_policy": "tenancy",
+     "currency": "EUR",
+     "idle_power_w": {"value": 60, "low": 50, "high": 75, "source": "t"},
+     "utilisation_frac": {"value": 0.4, "low": 0.25, "high": 0.6, "source": "t"},
+     "embodied_kg": {"value": 1500, "low": 750, "high": 3000, "source": "t"},
+     "lifetime_years": {"value": 5, "low": 4, "high": 6, "source": "t"},
+     "pue": {"value": 1.2, "low": 1.1, "high": 1.35, "source": "t"},
+     "network_kwh_per_gb": {"value": 0.06, "low": 0.03, "high": 0.12, "source": "t"},
+     "tariff_source": "ToU", "tariff": [
+         {"from_hour": 0, "to_hour": 12, "price_per_kwh": 0.1},
+         {"from_hour": 12, "to_hour": 24, "price_per_kwh": 0.3}]},
+    {"name": "default", "idle_power_w": {"value": 5, "source": "t"},
+     "utilisation_frac": {"value": 0.9, "low": 0.8, "high": 1.0, "source": "t"}},
+]}
+
+
 @pytest.mark.parametrize("cfg", [AccountingConfig(), AccountingConfig(pue=1.25, td_loss_frac=0.05),
-                                 AccountingConfig(operating_model="sold")])
+                                 AccountingConfig(operating_model="sold"),
+                                 AccountingConfig().with_profiles(_PROFILES)])
 def test_columnar_footprints_equal_per_event_records(h, cfg):
     """The compact footprints of ingest are the records footprint_records builds one by one:
     same ids, inputs (canonical text), hashes, line items and totals, read back from two
     ledgers (one per layout) through every read path."""
     rows = [dict(h.event(i), tenant="acme") for i in range(30)]
+    # a mix of payloads, own energy bands, devices and methods (several contexts)
+    for i, r in enumerate(rows):
+        if i % 3 == 0:
+            r["payload_bytes"] = 1000 * i
+        if i % 4 == 0:
+            r.update(energy_low_j=r["energy_j"] * 0.9, energy_high_j=r["energy_j"] * 1.2)
+        if i % 5 == 0:
+            r.update(device="cpu1", attribution_method="cpu-model:modelled")
     rows += [dict(h.event(40, region="FR", event_id='q"uote\n'), tenant="b"),
              dict(h.event(41, region="PL", end_utc="2026-07-01T17:00:00.000001Z"), tenant="b")]
     table = validate_rows(EVENTS, rows)
