@@ -390,3 +390,32 @@ def test_readings_api_measures_idle(h: Any) -> None:
     assert audit.verify(env.store, _recompute, rel_tol=0.0).ok
     bad = env.client.post("/v1/readings", json=[{"device": "gpu0"}], headers=env.admin)
     assert bad.status_code == 422
+
+
+def test_put_profiles_survive_a_restart(tmp_path: Any, h: Any) -> None:
+    """Profiles set through the API are kept in the ledger: a service restarted on it (no
+    --profiles) applies them; a bad PUT changes nothing."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+
+    from infercarbon.ledger import DuckDBStore
+    from infercarbon.service.app import create_app
+    from infercarbon.service.auth import MemoryKeyStore, create_key
+
+    keys = MemoryKeyStore()
+    adm, _ = create_key(keys, tenant="ops", admin=True, clock=lambda: 0.0)
+    admin = {"Authorization": f"Bearer {adm}"}
+    path = tmp_path / "p.duckdb"
+    with DuckDBStore(path) as store:
+        c = TestClient(create_app(store, clock=h.clock, keys=keys))
+        assert c.put("/v1/profiles", json={"profiles": [PROFILE]}, headers=admin).status_code \
+            == 200
+        bad = {"profiles": [dict(PROFILE, utilisation_frac={"value": 2, "source": "x"})]}
+        assert c.put("/v1/profiles", json=bad, headers=admin).status_code == 422
+    with DuckDBStore(path) as store:
+        c = TestClient(create_app(store, clock=h.clock, keys=keys))
+        got = c.get("/v1/profiles", headers=admin).json()
+        assert [p["name"] for p in got["profiles"]] == ["gpu-pool"]

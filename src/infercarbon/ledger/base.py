@@ -147,6 +147,8 @@ class Store(Protocol):
     def scan(self, table: str, *, tenant: str | None = None,
              batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]: ...
     def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table: ...
+    def setting(self, key: str) -> str | None: ...
+    def set_setting(self, key: str, value: str) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Store: ...
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -323,6 +325,28 @@ class SqlStore(ABC):
                     out.append(f"ALTER TABLE {spec.name} ADD COLUMN {c.name} "
                                f"{c.sql_type(self.dialect)}")
         return out
+
+    #: ``ledger_meta`` keys a caller may set (the schema version is the store's own).
+    SETTINGS = ("profiles",)
+
+    def setting(self, key: str) -> str | None:
+        """A stored setting of the service (e.g. ``profiles``: the deployment profiles last
+        set through ``PUT /v1/profiles``), or None."""
+        if key not in self.SETTINGS:
+            raise InputError(f"unknown setting {key!r}; settings: {', '.join(self.SETTINGS)}",
+                             field="key")
+        with self._lock:
+            rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = %s", [key])
+        return str(rows[0][0]) if rows else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Store a setting (replacing the previous value; one transaction)."""
+        if key not in self.SETTINGS:
+            raise InputError(f"unknown setting {key!r}; settings: {', '.join(self.SETTINGS)}",
+                             field="key")
+        with self._tx():
+            self._exec("DELETE FROM ledger_meta WHERE key = %s", [key])
+            self._exec("INSERT INTO ledger_meta VALUES (%s, %s)", [key, value])
 
     def _has_meta(self) -> bool:
         """Whether the ledger_meta table exists (a ledger, not an empty database)."""

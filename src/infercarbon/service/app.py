@@ -168,6 +168,15 @@ def create_app(
     from infercarbon.service.routes import build_router
 
     cfg = config or AccountingConfig()
+    if cfg.profiles is None:
+        stored_profiles = store.setting("profiles")  # the last PUT /v1/profiles
+        if stored_profiles is not None:
+            import json
+            from dataclasses import replace
+
+            from infercarbon.accounting.profiles import profiles_from_data
+
+            cfg = replace(cfg, profiles=profiles_from_data(json.loads(stored_profiles)))
     given = [*cfg.signals, *signals]
     have = {(s.region, s.kind) for s in given}
     stored = [s for s in signals_from_intensity(store.intensity())

@@ -734,7 +734,9 @@ def build_router(state: ServiceState) -> APIRouter:
     async def put_profiles(request: Request, p: Auth) -> dict[str, Any]:
         """Replace the deployment profiles (admin key): ``{"profiles": [...]}`` as in a
         ``--profiles`` TOML file.  Events ingested from now on are priced with them; stored
-        footprints keep the profile they were computed with (it is in their inputs)."""
+        footprints keep the profile they were computed with (it is in their inputs).  They
+        are kept in the ledger and applied again when the service restarts without
+        ``--profiles``."""
         from dataclasses import replace
 
         from infercarbon.accounting.profiles import profiles_from_data
@@ -742,9 +744,14 @@ def build_router(state: ServiceState) -> APIRouter:
         if not p.is_admin:
             raise ForbiddenError("profiles apply to every tenant: use an admin key",
                                  field="authorization")
+        import json
+
         data = decode(await request.body())
+        profiles = profiles_from_data(data)  # a bad file is a 422; nothing changes
         with state.ingest_lock:
-            state.config = replace(state.config, profiles=profiles_from_data(data))
+            # kept in the ledger: a restarted service applies them again
+            state.store.set_setting("profiles", json.dumps(data, sort_keys=True))
+            state.config = replace(state.config, profiles=profiles)
         return state.config.profile_set.to_dict()
 
     @r.get("/v1/intensity/heatmap", tags=["query"], responses=_ERRORS)
