@@ -419,3 +419,55 @@ def test_put_profiles_survive_a_restart(tmp_path: Any, h: Any) -> None:
         c = TestClient(create_app(store, clock=h.clock, keys=keys))
         got = c.get("/v1/profiles", headers=admin).json()
         assert [p["name"] for p in got["profiles"]] == ["gpu-pool"]
+
+
+@pytest.mark.parametrize(("of", "by", "keys", "period", "tenant"), [
+    ("totals", (), ("basis",), None, None),
+    ("totals", ("service",), ("basis",), "hour", "acme"),
+    ("items", (), ("scope", "name"), None, None),
+    ("items", ("device",), ("scope", "basis", "in_total"), "day", None),
+])
+def test_compact_fast_path_equals_the_views(tmp_path: Any, h: Any, of: str, by: Any, keys: Any,
+                                            period: Any, tenant: Any) -> None:
+    """ranged_sums over the compact tables gives the figures of the views that read both
+    layouts: profiles, marginal signal, payloads, own bands, a recomputation."""
+    from infercarbon.ledger import DuckDBStore
+    from infercarbon.ledger.rollup import _compact_ranged_sums, _view_ranged_sums
+    from infercarbon.service.footprints import footprint_batch
+    from infercarbon.service.reprice import measure_idle
+
+    cfg = AccountingConfig(profiles=profiles_from_data({"profile": [PROFILE]}))
+    evs = []
+    for i in range(40):
+        ev = h.event(i, tenant=("acme", "beta")[i % 2], device=("gpu0", "cpu1")[i % 3 == 0],
+                     start_utc=f"2026-07-01T10:{i:02d}:00Z", end_utc=f"2026-07-01T10:{i:02d}:02Z")
+        if i % 4 == 0:
+            ev.update(payload_bytes=5000 * i, energy_low_j=90.0, energy_high_j=130.0 + i)
+        evs.append(ev)
+    table = validate_rows(EVENTS, evs)
+    with DuckDBStore(tmp_path / "f.duckdb") as store:
+        fps = compute_footprints(table, cfg, SignalBook([h.marginal_de()]))
+        store.append_events_with_footprints(table, footprint_batch(
+            table, fps, cfg, computed_utc=datetime(2026, 7, 2, tzinfo=UTC)))
+        store.append_readings([{"device": "gpu0", "t_utc": f"2026-07-01T{hh:02d}:00:00Z",
+                                "power_w": 40.0, "source": "nvml",
+                                "method": "measured-power-polling"} for hh in (9, 10, 11)])
+        assert measure_idle(store, SignalBook([h.marginal_de()]), device="gpu0",
+                            start_utc=datetime(2026, 7, 1, tzinfo=UTC),
+                            end_utc=datetime(2026, 7, 2, tzinfo=UTC)).repriced > 0
+        args = (store, of, by, keys, period, tenant, None, None)
+        fast, slow = _compact_ranged_sums(*args), _view_ranged_sums(*args)
+        from infercarbon.service.queries import _compact_event_totals, _view_event_totals
+
+        ct, vt = (_compact_event_totals(store, tenant=tenant),
+                  _view_event_totals(store, tenant=tenant))
+        assert ct["n"] == vt["n"] and ct["methods"] == vt["methods"]
+        for k in ("energy_j", "facility_j", "mean", "p50", "p95"):
+            assert math.isclose(ct[k], vt[k], rel_tol=1e-9), k
+    assert fast.schema == slow.schema and fast.num_rows == slow.num_rows > 0
+    for a, b in zip(fast.to_pylist(), slow.to_pylist(), strict=True):
+        for k, v in a.items():
+            if isinstance(v, float):
+                assert math.isclose(v, b[k], rel_tol=1e-9, abs_tol=1e-15), (k, a, b)
+            else:
+                assert v == b[k], (k, a, b)

@@ -22,7 +22,8 @@ from infercarbon.errors import InputError
 from infercarbon.ledger.base import LIVE_EVENT, Store, _ts_param
 from infercarbon.ledger.schema import TS
 
-__all__ = ["AGGREGATE_RANGE_METHOD", "DIMENSIONS", "PERIODS", "idle_and_cost", "ranged_sums",
+__all__ = ["AGGREGATE_RANGE_METHOD", "DIMENSIONS", "PERIODS", "has_general_event_footprints",
+           "idle_and_cost", "ranged_sums",
            "rollup_events",
            "rollup_footprints", "rollup_line_items"]
 
@@ -179,6 +180,17 @@ def ranged_sums(store: Store, *, of: str = "totals", by: Sequence[str] = (),
     if bad:
         raise InputError(f"cannot group {of} by {bad}; choose from {allowed[of]}",
                          field="keys")
+    if not has_general_event_footprints(store):
+        # every event footprint is a compact row: read the tables, not the views that
+        # union both layouts (same figures; ~12x faster on 2M events)
+        return _compact_ranged_sums(store, of, by, keys, period, tenant, start_utc, end_utc)
+    return _view_ranged_sums(store, of, by, keys, period, tenant, start_utc, end_utc)
+
+
+def _view_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[str],
+                      period: str | None, tenant: str | None, start_utc: datetime | None,
+                      end_utc: datetime | None) -> pa.Table:
+    """:func:`ranged_sums` over the views that read both footprint layouts."""
     ekeys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
     conds.append(_LIVE_FOOTPRINT)
     view = "all_footprint_total_deviations" if of == "totals" else \
@@ -221,6 +233,10 @@ def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str 
     attributed idle energy at the facility, at the profile's price)."""
     keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
     conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
+    if not by:  # every filter has its column on the compact row: no join with events
+        conds = [c.replace("e.start_utc", "ef.period_start_utc").replace("e.tenant", "ef.tenant")
+                 .replace("e.event_id NOT IN", "ef.event_id NOT IN") for c in conds]
+        keys = [k.replace("e.start_utc", "ef.period_start_utc") for k in keys]
     keys.append("ef.currency")
     fields.append(pa.field("currency", pa.string()))
     measures = [
@@ -236,5 +252,102 @@ def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str 
           pa.field("idle_unattributed_j", pa.float64()),
           pa.field("idle_share_of_active_frac", pa.float64()),
           pa.field("energy_cost", pa.float64())]
-    source = "event_footprints ef JOIN events e ON e.event_id = ef.event_id"
+    source = ("event_footprints ef JOIN events e ON e.event_id = ef.event_id" if by
+              else "event_footprints ef")
     return _run(store, keys, fields, measures, mf, source, conds, params)
+
+
+def has_general_event_footprints(store: Store) -> bool:
+    """Whether any event footprint is stored in the general layout (then the views, which
+    read both layouts, are needed)."""
+    t = store.query_arrow("SELECT 1 AS x FROM footprints WHERE event_id IS NOT NULL LIMIT 1", [],
+                          pa.schema([pa.field("x", pa.int32())]))
+    return bool(t.num_rows > 0)
+
+
+_LINE_COLS = ("location", "market", "marginal", "idle_location", "idle_market",
+              "idle_marginal", "embodied", "network")
+_MEASURES = ("g", "i2dn", "i2up", "sdn", "sup")
+
+
+def _deviation_sums(g: str, lo: str, hi: str, op: str | None) -> list[str]:
+    """SQL sums over rows of a figure ``g`` with its range [``lo``, ``hi``]: the value, the
+    squared energy-band deviations (``op``: the operational figure whose energy band it is,
+    None for lines without one) and the shared deviations, as the deviation views split
+    them (:func:`infercarbon.ledger.compact.view_sql`)."""
+    def indep(end: str) -> str:
+        if op is None:
+            return "0.0"
+        return (f"(CASE WHEN ef.{end} IS NOT NULL AND ef.energy_j > 0 THEN {op} * "
+                f"abs(ef.energy_j - ef.{end}) / ef.energy_j ELSE 0.0 END)")
+
+    idn, iup = indep("energy_low_j"), indep("energy_high_j")
+    dn, up = f"({g} - {lo})", f"({hi} - {g})"
+    return [f"sum({g})", f"sum({idn} * {idn})", f"sum({iup} * {iup})",
+            f"sum(sqrt(greatest({dn} * {dn} - {idn} * {idn}, 0.0)))",
+            f"sum(sqrt(greatest({up} * {up} - {iup} * {iup}, 0.0)))"]
+
+
+def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[str],
+                         period: str | None, tenant: str | None, start_utc: datetime | None,
+                         end_utc: datetime | None) -> pa.Table:
+    """:func:`ranged_sums` over the compact tables directly: per context (the correlation
+    group) one pass over ``event_footprints``, then the context's items map the sums to
+    lines and scopes, then the groups combine."""
+    ekeys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
+    conds = [c.replace("e.start_utc", "ef.period_start_utc").replace("e.tenant", "ef.tenant")
+             .replace("e.event_id NOT IN", "ef.event_id NOT IN") for c in conds]
+    conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
+    ekeys = [k.replace("e.start_utc", "ef.period_start_utc") for k in ekeys]
+    join = " JOIN events e ON e.event_id = ef.event_id" if by else ""
+    dims = [f"{k} AS k{i}" for i, k in enumerate(ekeys)]
+    dnames = [f"k{i}" for i in range(len(ekeys))]
+    fields += [pa.field(k, pa.bool_() if k == "in_total" else pa.string()) for k in keys]
+    where = " AND ".join(conds)
+    if of == "totals":
+        parts = []
+        for b in ("location", "market", "marginal"):
+            g, lo, hi = (f"coalesce(ef.total_{b}_{x}, ef.{b}_{x})" for x in ("g", "low_g",
+                                                                               "high_g"))
+            sums = _deviation_sums(g, lo, hi, f"ef.{b}_g")
+            sel = ", ".join([*dims, f"'{b}' AS f0", "ef.context_id AS cg", "count(*) AS n",
+                             *(f"{x} AS {m}" for x, m in zip(sums, _MEASURES, strict=True))])
+            parts.append(f"SELECT {sel} FROM event_footprints ef{join} WHERE {where} "
+                         f"AND {g} IS NOT NULL GROUP BY {', '.join([*dnames, 'cg'])}")
+        per_group = " UNION ALL ".join(parts)
+        params = params * len(parts)  # each part has the filters' placeholders
+        names = [*dnames, "f0"]
+    else:
+        cols = []
+        for c in _LINE_COLS:
+            op = f"ef.{c}_g" if c in ("location", "market", "marginal") else None
+            sums = _deviation_sums(f"ef.{c}_g", f"ef.{c}_low_g", f"ef.{c}_high_g", op)
+            cols += [f"coalesce({x}, 0.0) AS {c}_{m}" for x, m in zip(sums, _MEASURES,
+                                                                        strict=True)]
+        per_ctx = (f"SELECT {', '.join([*dims, 'ef.context_id AS cg', 'count(*) AS n', *cols])} "
+                   f"FROM event_footprints ef{join} WHERE {where} "
+                   f"GROUP BY {', '.join([*dnames, 'cg'])}")
+        line = "coalesce(ci.line_column, ci.basis)"
+
+        def pick(m: str) -> str:
+            return (f"CASE WHEN ci.present THEN CASE {line} "
+                    + " ".join(f"WHEN '{c}' THEN p.{c}_{m}" for c in _LINE_COLS)
+                    + " END ELSE 0.0 END")
+
+        key_cols = [f"ci.{k} AS f{i}" for i, k in enumerate(keys)]
+        per_group = (f"SELECT {', '.join([*(f'p.{d}' for d in dnames), *key_cols, 'p.cg', 'p.n', *(f'{pick(m)} AS {m}' for m in _MEASURES)])} "
+                     f"FROM ({per_ctx}) p JOIN footprint_context_items ci "
+                     "ON ci.context_id = p.cg")
+        names = [*dnames, *(f"f{i}" for i in range(len(keys)))]
+    grp = ", ".join([*names, "cg"])
+    sql = (f"WITH d AS ({per_group}), g AS (SELECT {grp}, sum(n) AS n, sum(g) AS g, "
+           "sum(i2dn) AS i2dn, sum(i2up) AS i2up, sum(sdn) AS sdn, sum(sup) AS sup FROM d "
+           f"GROUP BY {grp}) SELECT {', '.join(names) + ', ' if names else ''}"
+           "sum(n) AS footprints, sum(g) AS value_g, greatest(sum(g) - sqrt(sum(i2dn) + "
+           "sum(sdn * sdn)), 0.0) AS low_g, sum(g) + sqrt(sum(i2up) + sum(sup * sup)) AS "
+           "high_g FROM g" + (f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}"
+                              if names else ""))
+    schema = pa.schema([*fields, pa.field("footprints", pa.int64()),
+                        pa.field("value_g", pa.float64()), pa.field("low_g", pa.float64()),
+                        pa.field("high_g", pa.float64())])
+    return store.query_arrow(sql, params, schema)

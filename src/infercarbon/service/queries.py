@@ -147,6 +147,15 @@ def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
 def event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
     """Count, energy and facility energy sums, latency mean/p50/p95 and the attribution
     methods of the live events with a footprint: aggregates in SQL, no row in Python."""
+    from infercarbon.ledger.rollup import has_general_event_footprints
+
+    if not has_general_event_footprints(store):
+        return _compact_event_totals(store, tenant=tenant)
+    return _view_event_totals(store, tenant=tenant)
+
+
+def _view_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
+    """:func:`event_totals` over the views that read both footprint layouts."""
     where, params = _filters(tenant, None, None)
     lat = "EXTRACT(EPOCH FROM (e.end_utc - e.start_utc))"
     sql = (f"SELECT count(*), sum(e.energy_j), sum(f.facility_j), avg({lat}), "
@@ -159,5 +168,33 @@ def event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
     methods = store.query_arrow(
         f"SELECT DISTINCT e.attribution_method {_BASE}{where} ORDER BY 1 LIMIT 50",
         [*CALCULATORS, *params], pa.schema([pa.field("m", pa.string())]))
+    row["methods"] = methods.column("m").to_pylist()
+    return row
+
+
+def _compact_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
+    """:func:`event_totals` from the compact rows alone (they carry the event's times,
+    energy, facility energy and attribution method): one scan, no join."""
+    conds = [_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"),
+             _LIVE_EVENT.replace("e.event_id", "ef.event_id"),
+             "ef.context_id IN (SELECT context_id FROM footprint_contexts WHERE calculator IN "
+             "(%s, %s))"]
+    params: list[Any] = [*CALCULATORS]
+    if tenant is not None:
+        conds.append("ef.tenant = %s")
+        params.append(tenant)
+    where = " AND ".join(conds)
+    lat = "EXTRACT(EPOCH FROM (ef.period_end_utc - ef.period_start_utc))"
+    sql = (f"SELECT count(*), sum(ef.energy_j), sum(ef.facility_j), avg({lat}), "
+           f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {lat}), "
+           f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {lat}) "
+           f"FROM event_footprints ef WHERE {where}")
+    schema = pa.schema([pa.field("n", pa.int64()), pa.field("energy_j", _F),
+                        pa.field("facility_j", _F), pa.field("mean", _F), pa.field("p50", _F),
+                        pa.field("p95", _F)])
+    row: dict[str, Any] = store.query_arrow(sql, params, schema).to_pylist()[0]
+    methods = store.query_arrow(
+        f"SELECT DISTINCT ef.attribution_method FROM event_footprints ef WHERE {where} "
+        "ORDER BY 1 LIMIT 50", params, pa.schema([pa.field("m", pa.string())]))
     row["methods"] = methods.column("m").to_pylist()
     return row

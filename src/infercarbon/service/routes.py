@@ -226,7 +226,23 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
     """(scope, name) -> (footprints whose line is excluded, one stated reason): the lines a
     sum of 0 g would otherwise hide (one SQL GROUP BY over live event footprints)."""
     from infercarbon.ledger.base import LIVE_EVENT
+    from infercarbon.ledger.rollup import has_general_event_footprints
 
+    schema = pa.schema([pa.field("scope", pa.string()), pa.field("name", pa.string()),
+                        pa.field("n", pa.int64()), pa.field("reason", pa.string())])
+    if not has_general_event_footprints(state.store):
+        # compact rows only: count rows per context, then the contexts' excluded items
+        tcond, tparams = ("ef.tenant = %s AND ", [tenant]) if tenant is not None else ("", [])
+        sql = ("SELECT ci.scope, ci.name, sum(p.n) AS n, min(ci.label) AS reason FROM "
+               "(SELECT ef.context_id, count(*) AS n FROM event_footprints ef WHERE "
+               f"{tcond}{LIVE_EVENT.replace('event_id NOT IN', 'ef.event_id NOT IN')} AND "
+               "ef.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS "
+               "NOT NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes "
+               "IS NOT NULL) GROUP BY ef.context_id) p JOIN footprint_context_items ci ON "
+               "ci.context_id = p.context_id WHERE ci.label LIKE 'excluded%%' "
+               "GROUP BY ci.scope, ci.name")
+        return {(r["scope"], r["name"]): (r["n"], r["reason"])
+                for r in state.store.query_arrow(sql, tparams, schema).to_pylist()}
     cond = ""
     params: list[Any] = []
     if tenant is not None:
@@ -238,8 +254,6 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
            "AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS "
            "NOT NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes IS NOT "
            f"NULL) AND li.label LIKE 'excluded%%'{cond} GROUP BY li.scope, li.name")
-    schema = pa.schema([pa.field("scope", pa.string()), pa.field("name", pa.string()),
-                        pa.field("n", pa.int64()), pa.field("reason", pa.string())])
     return {(r["scope"], r["name"]): (r["n"], r["reason"])
             for r in state.store.query_arrow(sql, params, schema).to_pylist()}
 
