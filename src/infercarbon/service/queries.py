@@ -102,19 +102,32 @@ def rollup(store: Store, *, group: str, period: str, tenant: str | None,
         raise InputError(f"must be one of {', '.join(GROUPS)}", field="group")
     if period not in PERIODS:
         raise InputError(f"must be one of {', '.join(PERIODS)}", field="period")
+    from infercarbon.ledger.rollup import has_general_event_footprints
+
     where, params = _filters(tenant, start, end)
     key = f"COALESCE(e.{group}, '(none)')"
     bucket = f"date_trunc('{period}', e.start_utc AT TIME ZONE 'UTC')"
     outcome = ", COALESCE(e.outcome, '(none)') AS outcome" if per_outcome else ""
     outcome_g = ", COALESCE(e.outcome, '(none)')" if per_outcome else ""
+    base, totals, facility = _BASE, list(_TOTALS), "f.facility_j"
+    if not has_general_event_footprints(store):
+        # compact rows only: join the events with event_footprints, not the union views
+        base = ("FROM events e JOIN event_footprints ef ON ef.event_id = e.event_id AND "
+                "ef.context_id IN (SELECT context_id FROM footprint_contexts WHERE calculator "
+                f"IN (%s, %s)) AND {_LIVE_FOOTPRINT.replace('f.footprint_id', 'ef.footprint_id')}"
+                f" WHERE {_LIVE_EVENT}")
+        totals = [f"coalesce(ef.total_{k}{s_}, ef.{k}{s_})" for k in ("location", "market",
+                                                                       "marginal")
+                  for s_ in ("_g", "_low_g", "_high_g")]
+        facility = "ef.facility_j"
     sums = []
-    for col, name in zip(_TOTALS, _KIND_COLS, strict=True):
+    for col, name in zip(totals, _KIND_COLS, strict=True):
         sums.append(f"CASE WHEN count({col}) = count(*) THEN sum({col}) END AS {name}")
     sql = (f"SELECT {key} AS key, {bucket} AS period_start_utc{outcome}, count(*) AS events, "
-           "sum(e.energy_j) AS energy_j, sum(f.facility_j) AS facility_j, "
+           f"sum(e.energy_j) AS energy_j, sum({facility}) AS facility_j, "
            "avg(EXTRACT(EPOCH FROM (e.end_utc - e.start_utc))) AS latency_mean_s, "
-           f"{', '.join(sums)} {_BASE}{where} GROUP BY {key}, {bucket}{outcome_g} "
-           f"ORDER BY 2, 1")
+           f"{', '.join(sums)} {base}{where} GROUP BY {key}, {bucket}{outcome_g} "
+           f"ORDER BY 2, 1{', 3' if per_outcome else ''}")
     fields = [pa.field("key", pa.string()), pa.field("period_start_utc", pa.timestamp("us"))]
     if per_outcome:
         fields.append(pa.field("outcome", pa.string()))

@@ -315,11 +315,10 @@ def _idle_and_cost(state: ServiceState, tenant: str | None) -> tuple[dict[str, A
                                                                       dict[str, Any]]:
     from infercarbon.ledger.rollup import idle_and_cost
 
+    both = idle_and_cost(state.store, by=("device", "service"), tenant=tenant)  # one query
     idle = {
-        "by_device": _idle_rows(idle_and_cost(state.store, by=("device",), tenant=tenant),
-                                "device"),
-        "by_service": _idle_rows(idle_and_cost(state.store, by=("service",), tenant=tenant),
-                                 "service"),
+        "by_device": _idle_rows(both, "device"),
+        "by_service": _idle_rows(both, "service"),
         "reference": _IDLE_REFERENCE, "reference_frac": list(_IDLE_REFERENCE_FRAC),
         "method": "idle share of active = (attributed + unattributed idle IT energy) / the "
                   "events' active energy; idle modelled from the deployment profile's idle "
