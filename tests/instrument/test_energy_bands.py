@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from infercarbon.accounting.events import quadrature_band, relative_deviations_frac
 from infercarbon.instrument import Meter
-from infercarbon.instrument.meter import quadrature_band, relative_deviations_frac
 from infercarbon.reference.cpus import cpu_power_curve
 from infercarbon.telemetry import ConstantSource, CpuInfo, CpuModelSource, ReplaySource
 from infercarbon.telemetry.base import ENERGY_BANDS

@@ -225,7 +225,7 @@ def test_idle_share_and_cost_tables(mixed: Any) -> None:
     assert row(rep, "idle_share", dimension="service", name="chat")["profile"] == "cpu-box; pool"
     notes = " ".join(t.notes)
     assert "30% to 50%" in notes and "modelled from the deployment profile" in notes
-    assert "Measured idle from device readings is not yet applied" in notes
+    assert "or measured where device readings cover the window" in notes
 
     for service in ("(all)", "chat", "vision"):
         r = row(rep, "energy_cost", service=service, currency="EUR")

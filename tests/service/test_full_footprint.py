@@ -488,3 +488,9 @@ def test_compact_fast_path_equals_the_views(tmp_path: Any, h: Any, of: str, by: 
                 assert math.isclose(v, b[k], rel_tol=1e-9, abs_tol=1e-15), (k, a, b)
             else:
                 assert v == b[k], (k, a, b)
+
+
+def test_an_energy_band_needs_both_ends(env: Any, h: Any) -> None:
+    r = env.client.post("/v1/events", json=[h.event(1, energy_low_j=50.0)], headers=env.acme)
+    assert r.status_code == 422 and "energy_low_j and energy_high_j together" in r.text
+    assert env.store.count("events") == 0

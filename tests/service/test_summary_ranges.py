@@ -103,13 +103,16 @@ def test_idle_and_cost_match_sql(penv, h):
     s = penv.client.get("/v1/summary", headers=penv.acme).json()
     assert "30 % to 50 %" in s["idle"]["reference"]
     for dim, key in (("device", "by_device"), ("service", "by_service")):
-        # idle_and_cost splits each key by currency: add its rows up per key
+        # an independent sum of the per-currency rows (each row here is all with, or all
+        # without, an idle figure): the share is over the active energy of those with one
         want: dict[str, dict[str, float]] = {}
         for r in idle_and_cost(penv.store, by=(dim,), tenant="acme").to_pylist():
-            w = want.setdefault(r[dim], {"active_j": 0.0, "idle_j": 0.0, "known": 0.0})
+            w = want.setdefault(r[dim], {"active_j": 0.0, "idle_j": 0.0, "known": 0.0,
+                                         "known_active_j": 0.0})
             w["active_j"] += r["active_j"]
             if r["idle_attributed_j"] is not None:
                 w["idle_j"] += r["idle_attributed_j"] + r["idle_unattributed_j"]
+                w["known_active_j"] += r["active_j"]
                 w["known"] = 1.0
         got = {r[dim]: r for r in s["idle"][key]}
         assert got.keys() == set(want)
@@ -120,14 +123,14 @@ def test_idle_and_cost_match_sql(penv, h):
                 assert r["idle_share_of_active_frac"] is None and r["reason"]
             else:
                 assert math.isclose(r["idle_share_of_active_frac"],
-                                    w["idle_j"] / w["active_j"], rel_tol=1e-12)
+                                    w["idle_j"] / w["known_active_j"], rel_tol=1e-12)
                 assert math.isclose(r["idle_attributed_j"] + r["idle_unattributed_j"],
                                     w["idle_j"], rel_tol=1e-12)
     gpu = next(r for r in s["idle"]["by_device"] if r["device"] == "gpu0")
     assert gpu["idle_share_of_active_frac"] > 0 and gpu["idle_unattributed_j"] > 0
     cpu = next(r for r in s["idle"]["by_device"] if r["device"] == "cpu0")
     assert cpu["idle_share_of_active_frac"] is None and "idle" in cpu["reason"]
-    # two services mixing gpu and cpu events: their idle merges over the currencies
+    # two services mixing gpu and cpu events: one row each, over both currencies
     chat = next(r for r in s["idle"]["by_service"] if r["service"] == "chat")
     rows = [r for r in idle_and_cost(penv.store, by=("service",), tenant="acme").to_pylist()
          if r["service"] == "chat"]

@@ -25,7 +25,7 @@ shared by every event of a deployment profile and grid signal (see
 :func:`infercarbon.ledger.rollup` for how aggregates use that).
 
 >>> import numpy as np
->>> d, u = rel_dev(np.array([10.0]), np.array([9.0]), np.array([12.0]))
+>>> d, u = relative_deviations_frac(np.array([10.0]), np.array([9.0]), np.array([12.0]))
 >>> float(d[0]), float(u[0])
 (0.1, 0.2)
 """
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,7 +51,8 @@ __all__ = [
     "EventLines",
     "account_events",
     "fig_rel",
-    "rel_dev",
+    "quadrature_band",
+    "relative_deviations_frac",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -69,21 +71,53 @@ COMPONENTS: tuple[str, ...] = ("energy", "pue", "intensity_location", "intensity
 _IDLE_SHARE = {"tenancy": 1.0, "30-70": FOLLOW_FRAC_30_70, "none": 0.0}
 
 
-def rel_dev(x: FloatArray, lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Relative deviations (down, up) of a band around ``x``: ``(x - lo)/x``, ``(hi - x)/x``;
-    0 where ``x`` is 0 (a zero figure has no relative spread)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.where(x > 0, (x - lo) / x, 0.0)
-        u = np.where(x > 0, (hi - x) / x, 0.0)
-    return np.maximum(d, 0.0), np.maximum(u, 0.0)
+def relative_deviations_frac(value: npt.ArrayLike, low: npt.ArrayLike,
+                             high: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Relative deviations of a range from its value, per side [frac]:
+    ``((value - low) / value, (high - value) / value)``; 0 where the value is 0 (a zero
+    figure has no relative spread).
+
+    >>> lo, hi = relative_deviations_frac(200.0, 150.0, 260.0)
+    >>> float(lo), float(hi)
+    (0.25, 0.3)
+    """
+    v = np.asarray(value, dtype=np.float64)
+    pos = v > 0
+    safe = np.where(pos, v, 1.0)
+    lo = np.where(pos, (v - np.asarray(low, dtype=np.float64)) / safe, 0.0)
+    hi = np.where(pos, (np.asarray(high, dtype=np.float64) - v) / safe, 0.0)
+    return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+
+
+def quadrature_band(value: npt.ArrayLike, low_devs_frac: Any,
+                    high_devs_frac: Any) -> tuple[FloatArray, FloatArray]:
+    """Low and high of a product of independent factors, by first-order quadrature of their
+    relative deviations, each side on its own::
+
+        low  = value x (1 - sqrt(sum_i ((x_i - lo_i) / x_i)^2))     floored at 0
+        high = value x (1 + sqrt(sum_i ((hi_i - x_i) / x_i)^2))
+
+    ``low_devs_frac``/``high_devs_frac`` are sequences of relative deviations [frac] (floats or
+    arrays broadcasting with ``value``), e.g. from :func:`relative_deviations_frac`.
+
+    >>> lo, hi = quadrature_band(10.0, [0.3, 0.4], [0.3, 0.4])
+    >>> round(float(lo), 12), round(float(hi), 12)
+    (5.0, 15.0)
+    """
+    v = np.asarray(value, dtype=np.float64)
+    lo = np.zeros_like(v)
+    hi = np.zeros_like(v)
+    for d in low_devs_frac:
+        lo = lo + np.square(np.asarray(d, dtype=np.float64))
+    for d in high_devs_frac:
+        hi = hi + np.square(np.asarray(d, dtype=np.float64))
+    return np.maximum(v * (1.0 - np.sqrt(lo)), 0.0), v * (1.0 + np.sqrt(hi))
 
 
 def fig_rel(f: Figure) -> tuple[float, float]:
     """Relative deviations (down, up) of a figure's range."""
-    lo, hi = f.range
-    if f.value <= 0:
-        return 0.0, 0.0
-    return max(0.0, (f.value - lo) / f.value), max(0.0, (hi - f.value) / f.value)
+    d, u = relative_deviations_frac(f.value, *f.range)
+    return float(d), float(u)
 
 
 @dataclass(frozen=True)
@@ -154,7 +188,7 @@ def account_events(
     arrays out."""
     n = len(energy_j)
     e = np.asarray(energy_j, dtype=np.float64)
-    e_d, e_u = rel_dev(e, energy_low_j, energy_high_j)
+    e_d, e_u = relative_deviations_frac(e, energy_low_j, energy_high_j)
     pidx = profile_index
     pue, pue_d, pue_u = _per_profile(profiles, pidx, "pue")
     td, td_d0, td_u0 = _per_profile(profiles, pidx, "td_loss_frac")
@@ -216,7 +250,7 @@ def account_events(
 
     # per line: g and its deviation (down, up) in grams per component
     lines: dict[str, tuple[FloatArray, dict[str, tuple[FloatArray, FloatArray]]]] = {}
-    irel = {b: rel_dev(*intensity[b]) for b in BASES}
+    irel = {b: relative_deviations_frac(*intensity[b]) for b in BASES}
     for b in BASES:
         iv = intensity[b][0]
         i_d, i_u = irel[b]

@@ -88,15 +88,15 @@ NO_TD_LOSS = Figure(0.0, "frac", source="not configured: no T&D losses", label="
 class Tariff:
     """A time-of-use tariff: price per kWh by UTC hour of day (24 prices)."""
 
-    price_by_hour: tuple[float, ...]
+    price_per_kwh_by_hour: tuple[float, ...]
     source: str
 
     def __post_init__(self) -> None:
-        if len(self.price_by_hour) != 24:
+        if len(self.price_per_kwh_by_hour) != 24:
             raise InputError("a tariff needs a price for each of the 24 hours", field="tariff")
 
     def price(self, hour_utc: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        return np.asarray(self.price_by_hour, dtype=np.float64)[hour_utc]
+        return np.asarray(self.price_per_kwh_by_hour, dtype=np.float64)[hour_utc]
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class DeploymentProfile:
                 out[fname] = {"value": f.value, "low": lo, "high": hi, "source": f.source,
                               "label": f.label}
         if self.tariff is not None:
-            out["tariff_by_hour"] = list(self.tariff.price_by_hour)
+            out["tariff_price_per_kwh_by_hour"] = list(self.tariff.price_per_kwh_by_hour)
             out["tariff_source"] = self.tariff.source
         return out
 

@@ -40,6 +40,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from infercarbon.accounting import compose as C
+from infercarbon.accounting.events import quadrature_band, relative_deviations_frac
 from infercarbon.attribution import IDLE_POLICIES, attribute, drop_stale_readings
 from infercarbon.errors import ConfigurationError, DataQualityWarning, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
@@ -56,7 +57,7 @@ from infercarbon.telemetry import (
 from infercarbon.telemetry.base import Clock, energy_band
 from infercarbon.units import S_PER_YEAR
 
-__all__ = ["InferenceSpan", "Meter", "quadrature_band", "relative_deviations_frac"]
+__all__ = ["InferenceSpan", "Meter"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -72,48 +73,6 @@ def _fig(value: float | Figure | None, unit: str, source: str) -> Figure | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"must be a number or a Figure, got {value!r}", field=source)
     return Figure(float(value), unit, source="user input", label="user", note=source)
-
-
-def relative_deviations_frac(value: npt.ArrayLike, low: npt.ArrayLike,
-                             high: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Relative deviations of a range from its value, per side [frac]:
-    ``((value - low) / value, (high - value) / value)``; 0 where the value is 0.
-
-    >>> lo, hi = relative_deviations_frac(200.0, 150.0, 260.0)
-    >>> float(lo), float(hi)
-    (0.25, 0.3)
-    """
-    v = np.asarray(value, dtype=np.float64)
-    pos = v > 0
-    safe = np.where(pos, v, 1.0)
-    lo = np.where(pos, (v - np.asarray(low, dtype=np.float64)) / safe, 0.0)
-    hi = np.where(pos, (np.asarray(high, dtype=np.float64) - v) / safe, 0.0)
-    return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
-
-
-def quadrature_band(value: npt.ArrayLike, low_devs_frac: Any,
-                    high_devs_frac: Any) -> tuple[FloatArray, FloatArray]:
-    """Low and high of a product of independent factors, by first-order quadrature of their
-    relative deviations, each side on its own::
-
-        low  = value x (1 - sqrt(sum_i ((x_i - lo_i) / x_i)^2))     floored at 0
-        high = value x (1 + sqrt(sum_i ((hi_i - x_i) / x_i)^2))
-
-    ``low_devs_frac``/``high_devs_frac`` are sequences of relative deviations [frac] (floats or
-    arrays broadcasting with ``value``), e.g. from :func:`relative_deviations_frac`.
-
-    >>> lo, hi = quadrature_band(10.0, [0.3, 0.4], [0.3, 0.4])
-    >>> round(float(lo), 12), round(float(hi), 12)
-    (5.0, 15.0)
-    """
-    v = np.asarray(value, dtype=np.float64)
-    lo = np.zeros_like(v)
-    hi = np.zeros_like(v)
-    for d in low_devs_frac:
-        lo = lo + np.square(np.asarray(d, dtype=np.float64))
-    for d in high_devs_frac:
-        hi = hi + np.square(np.asarray(d, dtype=np.float64))
-    return np.maximum(v * (1.0 - np.sqrt(lo)), 0.0), v * (1.0 + np.sqrt(hi))
 
 
 def _coef_ratios(fig: Figure) -> tuple[float, float]:
@@ -584,7 +543,7 @@ class Meter:
         ``"<sensor>:<method>"``).  ``energy_band_source`` says which.  The operational lines
         (``operational_{location,market,marginal}_{low,high}_g``) combine the active energy's
         band, the intensity Figure's range and the PUE Figure's range by first-order
-        quadrature of relative deviations per side (:func:`quadrature_band`).
+        quadrature of relative deviations per side (:func:`infercarbon.accounting.events.quadrature_band`).
         """
         if self.sampler.running or self.sampler.mode == "boundary":
             self.sampler.sample()

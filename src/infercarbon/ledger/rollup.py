@@ -221,40 +221,57 @@ def _view_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[s
 
 def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str | None = None,
                   tenant: str | None = None, start_utc: datetime | None = None,
-                  end_utc: datetime | None = None) -> pa.Table:
+                  end_utc: datetime | None = None, per_currency: bool = True) -> pa.Table:
     """Idle energy against active energy, and the energy cost, of live event footprints
-    (those that record them: schema version 3 and later), by ``by`` and ``period``.
+    (those that record them: schema version 3 and later), by ``by`` and ``period``, and by
+    currency unless ``per_currency`` is False (then ``currency`` and ``energy_cost`` are null:
+    amounts in different currencies are never added).
 
     Columns: ``period_start_utc`` (when ``period``), the ``by`` columns, ``currency`` (null:
-    no price configured), ``footprints`` [count], ``active_j`` (the events' energy) and
-    ``idle_attributed_j`` / ``idle_unattributed_j`` [J] (idle IT energy modelled from the
-    deployment profile, split by its idle policy), ``idle_share_of_active_frac`` = (attributed
-    + unattributed) / active (null where no idle is known), ``energy_cost`` [currency] (IT and
-    attributed idle energy at the facility, at the profile's price)."""
+    no price configured), ``footprints`` [count], ``idle_known`` [count] (footprints with an
+    idle figure: modelled from the profile, or measured), ``active_j`` (the events' energy) and
+    ``idle_attributed_j`` / ``idle_unattributed_j`` [J] (idle IT energy split by the profile's
+    idle policy), ``idle_share_of_active_frac`` = (attributed + unattributed) / active of the
+    footprints with an idle figure (null where none has one), ``energy_cost`` [currency] (IT
+    and attributed idle energy at the facility, at the profile's price)."""
     keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
     conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
     if not by:  # every filter has its column on the compact row: no join with events
-        conds = [c.replace("e.start_utc", "ef.period_start_utc").replace("e.tenant", "ef.tenant")
-                 .replace("e.event_id NOT IN", "ef.event_id NOT IN") for c in conds]
-        keys = [k.replace("e.start_utc", "ef.period_start_utc") for k in keys]
-    keys.append("ef.currency")
+        conds, keys = _on_compact_rows(conds), _on_compact_rows(keys)
+    if per_currency:
+        keys.append("ef.currency")
     fields.append(pa.field("currency", pa.string()))
+    known = "ef.idle_attributed_j IS NOT NULL"
     measures = [
-        "count(*) AS footprints", "sum(ef.energy_j) AS active_j",
+        *([] if per_currency else ["CAST(NULL AS VARCHAR) AS currency"]),
+        "count(*) AS footprints", f"count(CASE WHEN {known} THEN 1 END) AS idle_known",
+        "sum(ef.energy_j) AS active_j",
         "sum(ef.idle_attributed_j) AS idle_attributed_j",
         "sum(ef.idle_unattributed_j) AS idle_unattributed_j",
-        "CASE WHEN count(ef.idle_attributed_j) > 0 AND sum(ef.energy_j) > 0 THEN "
-        "(sum(ef.idle_attributed_j) + sum(ef.idle_unattributed_j)) / sum(ef.energy_j) END "
-        "AS idle_share_of_active_frac",
-        "sum(ef.energy_cost) AS energy_cost"]
-    mf = [pa.field("footprints", pa.int64()), pa.field("active_j", pa.float64()),
+        f"CASE WHEN sum(CASE WHEN {known} THEN ef.energy_j END) > 0 THEN "
+        "(sum(ef.idle_attributed_j) + sum(ef.idle_unattributed_j)) / "
+        f"sum(CASE WHEN {known} THEN ef.energy_j END) END AS idle_share_of_active_frac",
+        "sum(ef.energy_cost) AS energy_cost" if per_currency
+        else "CAST(NULL AS DOUBLE PRECISION) AS energy_cost"]
+    mf = [pa.field("footprints", pa.int64()), pa.field("idle_known", pa.int64()),
+          pa.field("active_j", pa.float64()),
           pa.field("idle_attributed_j", pa.float64()),
           pa.field("idle_unattributed_j", pa.float64()),
           pa.field("idle_share_of_active_frac", pa.float64()),
           pa.field("energy_cost", pa.float64())]
+    if not per_currency:  # the currency column comes first among the measures
+        fields.pop()
+        mf.insert(0, pa.field("currency", pa.string()))
     source = ("event_footprints ef JOIN events e ON e.event_id = ef.event_id" if by
               else "event_footprints ef")
     return _run(store, keys, fields, measures, mf, source, conds, params)
+
+
+def _on_compact_rows(sql: Sequence[str]) -> list[str]:
+    """Conditions or keys written for ``events e`` rewritten for a compact row ``ef``, which
+    carries the event's id, tenant and start time itself (no join needed)."""
+    return [c.replace("e.start_utc", "ef.period_start_utc").replace("e.tenant", "ef.tenant")
+            .replace("e.event_id NOT IN", "ef.event_id NOT IN") for c in sql]
 
 
 def has_general_event_footprints(store: Store) -> bool:
@@ -295,10 +312,9 @@ def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequenc
     group) one pass over ``event_footprints``, then the context's items map the sums to
     lines and scopes, then the groups combine."""
     ekeys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
-    conds = [c.replace("e.start_utc", "ef.period_start_utc").replace("e.tenant", "ef.tenant")
-             .replace("e.event_id NOT IN", "ef.event_id NOT IN") for c in conds]
+    conds = _on_compact_rows(conds)
     conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
-    ekeys = [k.replace("e.start_utc", "ef.period_start_utc") for k in ekeys]
+    ekeys = _on_compact_rows(ekeys)
     join = " JOIN events e ON e.event_id = ef.event_id" if by else ""
     dims = [f"{k} AS k{i}" for i, k in enumerate(ekeys)]
     dnames = [f"k{i}" for i in range(len(ekeys))]

@@ -677,6 +677,10 @@ def _cross_checks(spec: TableSpec, cols: Mapping[str, pa.ChunkedArray],
             lambda: pc.less(cols["end_utc"], cols["start_utc"]), "end_utc", "start_utc")
         add("supersedes", "an event cannot supersede itself",
             lambda: pc.equal(cols["supersedes"], cols["event_id"]), "supersedes", "event_id")
+        add("energy_high_j", "give energy_low_j and energy_high_j together (the p5..p95 band)",
+            lambda: pc.not_equal(pc.is_null(cols["energy_low_j"]),
+                                 pc.is_null(cols["energy_high_j"])),
+            "energy_low_j", "energy_high_j")
         add("energy_low_j", "must not exceed energy_j",
             lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]), "energy_low_j",
             "energy_j")

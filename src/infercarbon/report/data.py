@@ -76,9 +76,12 @@ class LedgerSlice:
     (a line item's name, ``*`` for all of them); counted items only (in a total, or memo).
     ``total_ranges``: basis -> footprints, value_g, low_g, high_g (``ranged_sums`` of the
     stored per-footprint totals).
-    ``idle_by_device`` / ``idle_by_service``: ``idle_and_cost`` by device / service (and
-    currency): footprints, active_j, idle_attributed_j, idle_unattributed_j,
-    idle_share_of_active_frac, energy_cost (footprints that record them: compact layout).
+    ``idle_by_device`` / ``idle_by_service`` / ``idle_all``: ``idle_and_cost`` by device, by
+    service, and over all (not by currency): footprints, idle_known, active_j,
+    idle_attributed_j, idle_unattributed_j, idle_share_of_active_frac (footprints that record
+    them: compact layout).
+    ``cost_by_service`` / ``cost_all``: ``idle_and_cost`` by service and currency, and by
+    currency alone: footprints, energy_cost.
     ``priced``: service, device, currency, factor_versions_json -> footprints (the compact
     footprints' contexts: profile and price source of each).
     """
@@ -95,6 +98,9 @@ class LedgerSlice:
     total_ranges: pa.Table
     idle_by_device: pa.Table
     idle_by_service: pa.Table
+    idle_all: pa.Table
+    cost_by_service: pa.Table
+    cost_all: pa.Table
     priced: pa.Table
 
     @property
@@ -360,10 +366,9 @@ def read_slice(store: Store, period: Period, *, tenant: str | None = None,
     start, end = period.start_utc, period.end_utc
     total_ranges = ranged_sums(store, of="totals", keys=("basis",), tenant=tenant,
                                start_utc=start, end_utc=end)
-    idle_by_device = idle_and_cost(store, by=("device",), tenant=tenant, start_utc=start,
-                                   end_utc=end)
-    idle_by_service = idle_and_cost(store, by=("service",), tenant=tenant, start_utc=start,
-                                    end_utc=end)
+    def idle(by: tuple[str, ...], per_currency: bool) -> pa.Table:
+        return idle_and_cost(store, by=by, tenant=tenant, start_utc=start, end_utc=end,
+                             per_currency=per_currency)
     priced = q(("e.service", "e.device", "ef.currency", "c.factor_versions_json"),
                ("count(*)",),
                "events e JOIN event_footprints ef ON ef.event_id = e.event_id "
@@ -371,4 +376,6 @@ def read_slice(store: Store, period: Period, *, tenant: str | None = None,
                "JOIN footprint_contexts c ON c.context_id = ef.context_id",
                _PRICED_SCHEMA)
     return LedgerSlice(period, tenant, events, items, labels, totals, factors, versions,
-                       ranges, total_ranges, idle_by_device, idle_by_service, priced)
+                       ranges, total_ranges, idle(("device",), False),
+                       idle(("service",), False), idle((), False),
+                       idle(("service",), True), idle((), True), priced)

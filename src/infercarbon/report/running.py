@@ -11,7 +11,7 @@ and say so, and never show them as a zero.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from infercarbon.errors import DataError
@@ -41,23 +41,6 @@ def _names(values: Iterable[Any]) -> str | None:
     return "; ".join(got) if got else None
 
 
-def _add(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else a + b
-
-
-def _merge(rows: Iterable[Mapping[str, Any]], key: str) -> dict[str, dict[str, Any]]:
-    """Rows of ``idle_and_cost`` (one per ``key`` x currency) summed per ``key`` value."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        m = out.setdefault(str(r[key]), {"footprints": 0, "active_j": None,
-                                         "idle_attributed_j": None,
-                                         "idle_unattributed_j": None})
-        m["footprints"] += r["footprints"]
-        for c in ("active_j", "idle_attributed_j", "idle_unattributed_j"):
-            m[c] = _add(m[c], r[c])
-    return out
-
-
 def _uncovered(sl: LedgerSlice, covered: int) -> int:
     """Footprints of the period that record no idle or cost (general layout)."""
     return int(sum(r["footprints"] for r in sl.events.to_pylist())) - covered
@@ -74,38 +57,35 @@ def idle_share_table(sl: LedgerSlice) -> Table:
                 profiles[(dim, str(r[dim]))].add(str(name))
                 profiles.setdefault((dim, ALL), set()).add(str(name))
     out: list[dict[str, Any]] = []
-    covered = 0
-    for dim, table in (("device", sl.idle_by_device), ("service", sl.idle_by_service)):
-        merged = _merge(table.to_pylist(), dim)
-        if not merged:
-            continue
-        total = _merge(({**r, dim: ALL} for r in table.to_pylist()), dim)
-        covered = total[ALL]["footprints"]
-        # one "(all)" row, after the devices (the services sum to the same)
-        for name, m in [*sorted(merged.items()), *([(ALL, total[ALL])] if dim == "device"
-                                                   else [])]:
-            active, att, un = m["active_j"], m["idle_attributed_j"], m["idle_unattributed_j"]
-            known = att is not None and active is not None and active > 0
-            out.append({
-                "dimension": dim, "name": name,
-                "profile": _names(profiles.get((dim, name), ())),
-                "footprints": m["footprints"], "active_mwh": mwh(active),
-                "idle_attributed_mwh": mwh(att), "idle_unattributed_mwh": mwh(un),
-                "idle_share_of_active_frac": ((att or 0.0) + (un or 0.0)) / active
-                if known and active is not None else None,
-                "note": "(attributed + unattributed idle) / active" if known else
-                "not available: the deployment profile gives no idle power or utilisation "
-                "(the idle lines are excluded)" if att is None else
-                "not available: no active energy recorded"})
+    covered = sum(int(r["footprints"]) for r in sl.idle_all.to_pylist())
+    # the devices, one "(all)" row after them (the services sum to the same), the services
+    rows = [("device", str(r["device"]), r) for r in sl.idle_by_device.to_pylist()]
+    if rows:
+        rows += [("device", ALL, r) for r in sl.idle_all.to_pylist()]
+    rows += [("service", str(r["service"]), r) for r in sl.idle_by_service.to_pylist()]
+    for dim, name, m in rows:
+        active, att, un = m["active_j"], m["idle_attributed_j"], m["idle_unattributed_j"]
+        share = m["idle_share_of_active_frac"]
+        out.append({
+            "dimension": dim, "name": name, "profile": _names(profiles.get((dim, name), ())),
+            "footprints": m["footprints"], "active_mwh": mwh(active),
+            "idle_attributed_mwh": mwh(att), "idle_unattributed_mwh": mwh(un),
+            "idle_share_of_active_frac": share,
+            "note": "not available: the deployment profile gives no idle power or utilisation "
+                    "(the idle lines are excluded)" if att is None else
+                    "not available: no active energy recorded" if share is None else
+                    "(attributed + unattributed idle) / active" if m["idle_known"] ==
+                    m["footprints"] else
+                    f"(attributed + unattributed idle) / active, over the {m['idle_known']} "
+                    "footprint(s) with an idle figure"})
     missing = _uncovered(sl, covered)
     notes = [
-        "Active: the IT energy recorded on the inferences. Idle: the device's idle IT energy "
-        "over the inferences' device time, modelled from the deployment profile named in the "
-        "Profile column (idle power x device time x (1 - utilisation) / utilisation), split "
-        "by the profile's idle policy into the part attributed to the inferences (tenancy: "
-        "all; 30-70: 30 %; none: nothing) and the unattributed rest. Measured idle from device "
-        "readings is not yet applied: these are modelled figures, with the profile's ranges "
-        "(see the factors profile.idle_power_w and profile.utilisation_frac).",
+        "Active: the IT energy recorded on the inferences. Idle: the device's idle IT energy, "
+        "modelled from the deployment profile named in the Profile column (idle power x "
+        "device time x (1 - utilisation) / utilisation), or measured where device readings "
+        "cover the window (readings minus the inferences' energy; the idle line's label says "
+        "which), split by the profile's idle policy into the part attributed to the "
+        "inferences (tenancy: all; 30-70: 30 %; none: nothing) and the unattributed rest.",
         f"Idle share of active = (attributed + unattributed idle) / active energy. The "
         f"{SEED_IDLE_CLAIM} (idle and active of a footprint carry the same grid factor and "
         "PUE, so the energy share is the emissions share): check it against this column.",
@@ -131,13 +111,8 @@ def energy_cost_table(sl: LedgerSlice) -> Table:
             s = sources.setdefault((svc, r["currency"]), set())
             if price is not None:
                 s.add(str(price))
-    rows = sl.idle_by_service.to_pylist()
-    per_currency: dict[str | None, dict[str, Any]] = {}
-    for r in rows:
-        m = per_currency.setdefault(r["currency"], {"service": ALL, "currency": r["currency"],
-                                                    "footprints": 0, "energy_cost": None})
-        m["footprints"] += r["footprints"]
-        m["energy_cost"] = _add(m["energy_cost"], r["energy_cost"])
+    rows = sl.cost_by_service.to_pylist()
+    per_currency = {r["currency"]: r for r in sl.cost_all.to_pylist()}
     out: list[dict[str, Any]] = []
 
     def row(service: str, currency: str | None, cost: float | None, n: int) -> dict[str, Any]:

@@ -417,8 +417,8 @@ def profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
 
     kw: dict[str, Any] = {f: _figure_of(d[f], FIGURE_FIELDS[f][0]) for f in FIGURE_FIELDS
                           if f in d}
-    if d.get("tariff_by_hour") is not None:
-        kw["tariff"] = Tariff(tuple(float(x) for x in d["tariff_by_hour"]),
+    if d.get("tariff_price_per_kwh_by_hour") is not None:
+        kw["tariff"] = Tariff(tuple(float(x) for x in d["tariff_price_per_kwh_by_hour"]),
                               str(d.get("tariff_source", "")))
     return DeploymentProfile(name=str(d["name"]), operating_model=str(d["operating_model"]),
                              idle_policy=str(d["idle_policy"]), currency=d.get("currency"),

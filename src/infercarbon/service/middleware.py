@@ -32,8 +32,8 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMap
 from typing import Any, Protocol
 
 from infercarbon.accounting.compose import operational_g
+from infercarbon.accounting.events import quadrature_band, relative_deviations_frac
 from infercarbon.errors import ConfigurationError, InfercarbonError, InputError, SensorError
-from infercarbon.instrument.meter import quadrature_band, relative_deviations_frac
 from infercarbon.instrument.shipper import EventShipper
 from infercarbon.reference.regions import resolve_region
 from infercarbon.telemetry.base import EnergySource, energy_band
@@ -75,7 +75,7 @@ class RegionDiscloser:
     the middleware: the band of the source method's accuracy class,
     :func:`infercarbon.telemetry.base.energy_band`) and the intensity Figure's range by
     first-order quadrature of relative deviations per side
-    (:func:`infercarbon.instrument.meter.quadrature_band`).  ``market_g`` and ``marginal_g``
+    (:func:`infercarbon.accounting.events.quadrature_band`).  ``market_g`` and ``marginal_g``
     use the given intensities and are omitted when none is given (never a fallback, never 0).
 
     Parameters

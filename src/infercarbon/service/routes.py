@@ -285,40 +285,33 @@ def _scopes(state: ServiceState, tenant: str | None) -> dict[str, Any]:
 
 
 def _idle_rows(t: pa.Table, dim: str) -> list[dict[str, Any]]:
-    """Idle against active per ``dim``, merged over the currencies ``idle_and_cost`` splits
-    by (a handful of aggregated rows, not events)."""
-    out: dict[str, dict[str, Any]] = {}
+    """Idle against active per ``dim`` (``idle_and_cost`` rows, one per value), with the
+    reason where the profile of some or all of its events models no idle."""
+    out = []
     for r in t.to_pylist():
-        o = out.setdefault(r[dim], {dim: r[dim], "footprints": 0, "active_j": 0.0,
-                                    "idle_attributed_j": None, "idle_unattributed_j": None,
-                                    "reason": None})
-        o["footprints"] += r["footprints"]
-        o["active_j"] += r["active_j"] or 0.0
-        if r["idle_attributed_j"] is None:
-            o["reason"] = "no idle power / utilisation in the deployment profile"
-        for k in ("idle_attributed_j", "idle_unattributed_j"):
-            if r[k] is not None:
-                o[k] = (o[k] or 0.0) + r[k]
-    for o in out.values():
-        known = o["idle_attributed_j"] is not None
-        o["idle_share_of_active_frac"] = (
-            (o["idle_attributed_j"] + (o["idle_unattributed_j"] or 0.0)) / o["active_j"]
-            if known and o["active_j"] > 0 else None)
-        if o["reason"] is not None:
-            o["reason"] += (" of part of these events: their active energy counts, their idle "
-                            "is not modelled (the share understates)" if known else
-                            " of these events: idle not modelled")
-    return sorted(out.values(), key=lambda o: str(o[dim]))
+        reason = None
+        if r["idle_known"] < r["footprints"]:
+            reason = ("no idle power / utilisation in the deployment profile of "
+                      + ("part of these events: the share covers the events with an idle "
+                         "figure" if r["idle_known"] else
+                         "these events: idle not modelled"))
+        out.append({dim: r[dim], "footprints": r["footprints"], "active_j": r["active_j"] or 0.0,
+                    "idle_attributed_j": r["idle_attributed_j"],
+                    "idle_unattributed_j": r["idle_unattributed_j"],
+                    "idle_share_of_active_frac": r["idle_share_of_active_frac"],
+                    "reason": reason})
+    return sorted(out, key=lambda o: str(o[dim]))
 
 
 def _idle_and_cost(state: ServiceState, tenant: str | None) -> tuple[dict[str, Any],
                                                                       dict[str, Any]]:
     from infercarbon.ledger.rollup import idle_and_cost
 
-    both = idle_and_cost(state.store, by=("device", "service"), tenant=tenant)  # one query
     idle = {
-        "by_device": _idle_rows(both, "device"),
-        "by_service": _idle_rows(both, "service"),
+        "by_device": _idle_rows(idle_and_cost(state.store, by=("device",), tenant=tenant,
+                                              per_currency=False), "device"),
+        "by_service": _idle_rows(idle_and_cost(state.store, by=("service",), tenant=tenant,
+                                               per_currency=False), "service"),
         "reference": _IDLE_REFERENCE, "reference_frac": list(_IDLE_REFERENCE_FRAC),
         "method": "idle share of active = (attributed + unattributed idle IT energy) / the "
                   "events' active energy; idle modelled from the deployment profile's idle "
