@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 from infercarbon.cli.grid import grid_app
-from infercarbon.grid.providers._http import HttpTransport, default_client, system_transport
+from infercarbon.cli.grid_providers import make_transport  # tests replace it here
+from infercarbon.grid.providers._http import HttpTransport, default_client
 from infercarbon.grid.signal import Basis
 from infercarbon.grid.update_sources import (
     CREDENTIAL_ENV,
@@ -70,11 +71,6 @@ class StatusOption(StrEnum):
     final = "final"
     provisional = "provisional"
     forecast = "forecast"
-
-
-def make_transport(provider: str) -> HttpTransport:
-    """The real transport (system clock, sleep, default httpx client); tests replace it."""
-    return system_transport(provider)
 
 
 def env_credentials() -> Credentials:

@@ -67,7 +67,7 @@ from infercarbon.ledger.schema import (
     validate_rows,
 )
 
-__all__ = ["SCHEMA_VERSION", "AppendResult", "Clock", "EventsAppendResult", "SqlStore", "Store",
+__all__ = ["SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResult", "Clock", "EventsAppendResult", "SqlStore", "Store",
            "system_clock"]
 
 #: Bumped when the table layout changes; a store refuses a file of a newer version and
@@ -926,8 +926,7 @@ class SqlStore(ABC):
             conds.append("tenant = %s")
             params.append(tenant)
         if not include_superseded:
-            conds.append("footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
-    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
+            conds.append(f"footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}")
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         with self._lock:
             return [r[0] for r in self._fetchall(
@@ -1040,6 +1039,11 @@ class SqlStore(ABC):
 
 #: SQL condition: the event has not been corrected by a later event.
 LIVE_EVENT = ("event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)")
+#: SQL subquery: every footprint a later one supersedes, in either layout (a footprint is live
+#: when its id is ``NOT IN`` it).
+SUPERSEDED_FOOTPRINTS = ("(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL "
+                         "UNION ALL SELECT supersedes FROM event_footprints "
+                         "WHERE supersedes IS NOT NULL)")
 
 
 def _spec(table: str) -> TableSpec:

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from infercarbon.errors import InputError
-from infercarbon.ledger.base import LIVE_EVENT, Store, _ts_param
+from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS, Store, _ts_param
 from infercarbon.ledger.schema import TS
 
 __all__ = ["AGGREGATE_RANGE_METHOD", "DIMENSIONS", "PERIODS", "has_general_event_footprints",
@@ -32,8 +32,7 @@ PERIODS = ("hour", "day", "month")
 DIMENSIONS = ("service", "tenant", "model", "region", "device", "attribution_method",
               "outcome")
 
-_LIVE_FOOTPRINT = ("f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
-    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
+_LIVE_FOOTPRINT = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
 
 
 def _plan(by: Sequence[str], period: str | None, tenant: str | None,

@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from infercarbon.errors import DataError
 from infercarbon.ledger import Store
-from infercarbon.ledger.base import LIVE_EVENT
+from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS
 from infercarbon.ledger.compact import inputs_sql
 from infercarbon.ledger.rollup import idle_and_cost, ranged_sums
 from infercarbon.ledger.schema import TS
@@ -45,8 +45,7 @@ from infercarbon.report.period import Period
 
 __all__ = ["LedgerSlice", "read_slice"]
 
-_SUPERSEDED = ("(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
-               "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
+_SUPERSEDED = SUPERSEDED_FOOTPRINTS
 _LIVE_F = ("(SELECT footprint_id, event_id, calculator, factor_versions_json, inputs_json "
            f"FROM all_footprints WHERE footprint_id NOT IN {_SUPERSEDED})")
 _LIVE_E = LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN")
@@ -295,9 +294,7 @@ def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.
     (keyset on id), then the compact layout's rows grouped by their factors (configuration
     and grid signal; the per-event values are no factor), each group once with its count."""
     general = ("SELECT footprint_id, event_id, calculator, factor_versions_json, inputs_json "
-               "FROM footprints WHERE footprint_id NOT IN "
-               "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
-    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
+               f"FROM footprints WHERE footprint_id NOT IN {_SUPERSEDED}")
     sql = (f"SELECT f.footprint_id, f.calculator, f.factor_versions_json, f.inputs_json, "
            f"1 AS n FROM events e JOIN ({general}) f ON f.event_id = e.event_id "
            f"WHERE {where} AND f.footprint_id > %s "
@@ -306,9 +303,7 @@ def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.
                f"{inputs_sql(store.dialect, per_event=False)} AS inputs_json, count(*) "
                "FROM events e JOIN event_footprints ef ON ef.event_id = e.event_id "
                "JOIN footprint_contexts c ON c.context_id = ef.context_id "
-               f"WHERE {where} AND ef.footprint_id NOT IN "
-               "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL "
-    "SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL) "
+               f"WHERE {where} AND ef.footprint_id NOT IN {_SUPERSEDED} "
                "GROUP BY 2, 3, 4")
     parts: list[pa.Table] = []
     last = ""

@@ -16,7 +16,7 @@ from typing import Any, Final
 import pyarrow as pa
 
 from infercarbon.errors import InputError
-from infercarbon.ledger.base import Store
+from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS, Store
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.service.footprints import CALCULATORS
 
@@ -30,18 +30,11 @@ _KIND_COLS = [f"{k}{s}" for k in ("location", "market", "marginal")
               for s in ("_g", "_low_g", "_high_g")]
 
 # one row per live event with its footprint's totals and facility energy
-_BASE = """
-FROM events e
-JOIN all_footprint_bases f ON f.event_id = e.event_id AND f.calculator IN (%s, %s)
-  AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL UNION ALL
-                          SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)
-WHERE e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)
-"""
+_LIVE_EVENT = LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN")
+_LIVE_FOOTPRINT = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
+_BASE = (" FROM events e JOIN all_footprint_bases f ON f.event_id = e.event_id AND "
+         f"f.calculator IN (%s, %s) AND {_LIVE_FOOTPRINT} WHERE {_LIVE_EVENT} ")
 _TOTALS = tuple(f"f.{c}" for c in _KIND_COLS)
-_LIVE_EVENT = "e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)"
-_LIVE_FOOTPRINT = ("f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes "
-                   "IS NOT NULL UNION ALL SELECT supersedes FROM event_footprints WHERE "
-                   "supersedes IS NOT NULL)")
 
 
 def _filters(tenant: str | None, start: datetime | None, end: datetime | None,

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from infercarbon.errors import InputError
 from infercarbon.ledger import FootprintFigures, Store
-from infercarbon.ledger.base import LIVE_EVENT
+from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS
 
 __all__ = ["LIST_COLUMNS", "footprint_list", "recomputers"]
 
@@ -59,9 +59,7 @@ def footprint_list(store: Store, *, tenant: str | None = None,
 
     where, params = _filters(tenant, start_utc, end_utc, {"service": service, "model": model})
     conds = [LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN"),
-             "b.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT "
-             "NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes IS NOT "
-             "NULL)"]
+             f"b.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"]
     totals = ", ".join(f"b.{b}{s}" for b in ("location", "market", "marginal")
                        for s in ("_g", "_low_g", "_high_g"))
     sql = ("SELECT b.footprint_id, b.event_id, e.tenant, e.service, e.model, e.region, "

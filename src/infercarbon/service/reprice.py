@@ -42,6 +42,7 @@ from infercarbon.accounting.profiles import ProfileSet
 from infercarbon.attribution.idle import split_idle
 from infercarbon.errors import InputError
 from infercarbon.ledger import Store
+from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.service.footprints import (
     CALCULATOR,
@@ -57,8 +58,7 @@ from infercarbon.telemetry.base import energy_band
 
 __all__ = ["RepriceResult", "measure_idle", "recompute", "reprice", "reprice_after_update"]
 
-_LIVE = ("f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS NOT "
-         "NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes IS NOT NULL)")
+_LIVE = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
 _ROWS = pa.schema([pa.field("footprint_id", pa.string()), pa.field("event_id", pa.string()),
                    pa.field("inputs_hash", pa.string()), pa.field("inputs_json", pa.string())])
 _IDLE_KEYS = ("attributed_j", "unattributed_j")

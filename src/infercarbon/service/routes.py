@@ -225,7 +225,7 @@ _IDLE_REFERENCE_FRAC = (0.3, 0.5)
 def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, str], Any]:
     """(scope, name) -> (footprints whose line is excluded, one stated reason): the lines a
     sum of 0 g would otherwise hide (one SQL GROUP BY over live event footprints)."""
-    from infercarbon.ledger.base import LIVE_EVENT
+    from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS
     from infercarbon.ledger.rollup import has_general_event_footprints
 
     schema = pa.schema([pa.field("scope", pa.string()), pa.field("name", pa.string()),
@@ -236,9 +236,8 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
         sql = ("SELECT ci.scope, ci.name, sum(p.n) AS n, min(ci.label) AS reason FROM "
                "(SELECT ef.context_id, count(*) AS n FROM event_footprints ef WHERE "
                f"{tcond}{LIVE_EVENT.replace('event_id NOT IN', 'ef.event_id NOT IN')} AND "
-               "ef.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS "
-               "NOT NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes "
-               "IS NOT NULL) GROUP BY ef.context_id) p JOIN footprint_context_items ci ON "
+               f"ef.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS} GROUP BY ef.context_id) p "
+               "JOIN footprint_context_items ci ON "
                "ci.context_id = p.context_id WHERE ci.label LIKE 'excluded%%' "
                "GROUP BY ci.scope, ci.name")
         return {(r["scope"], r["name"]): (r["n"], r["reason"])
@@ -251,9 +250,8 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
            "FROM all_footprints f JOIN events e ON e.event_id = f.event_id "
            "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id "
            f"WHERE {LIVE_EVENT.replace('event_id NOT IN', 'e.event_id NOT IN')} "
-           "AND f.footprint_id NOT IN (SELECT supersedes FROM footprints WHERE supersedes IS "
-           "NOT NULL UNION ALL SELECT supersedes FROM event_footprints WHERE supersedes IS NOT "
-           f"NULL) AND li.label LIKE 'excluded%%'{cond} GROUP BY li.scope, li.name")
+           f"AND f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS} "
+           f"AND li.label LIKE 'excluded%%'{cond} GROUP BY li.scope, li.name")
     return {(r["scope"], r["name"]): (r["n"], r["reason"])
             for r in state.store.query_arrow(sql, params, schema).to_pylist()}
 
@@ -333,15 +331,16 @@ def _idle_and_cost(state: ServiceState, tenant: str | None) -> tuple[dict[str, A
 
 
 def _energy_label(methods: list[str]) -> str:
-    """What happened to the energy: ``measured`` only when every attribution method is a
-    measurement (``measured-counter``, ``measured-power-polling``)."""
-    kinds = {m.rsplit(":", 1)[-1] for m in methods}
-    measured = {k for k in kinds if k.startswith("measured")}
-    if not kinds:
+    """What happened to the energy: the label of the attribution methods' accuracy classes
+    (:func:`~infercarbon.telemetry.base.energy_band`), ``measured`` only when every one is."""
+    from infercarbon.telemetry.base import energy_band
+
+    labels = sorted({energy_band(m).label for m in methods})
+    if not labels:
         return "none yet"
-    if measured == kinds:
-        return "measured"
-    return "modelled" if not measured else "partly measured, partly modelled"
+    if len(labels) == 1:
+        return labels[0]
+    return "partly " + ", partly ".join(labels)
 
 
 def _summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
