@@ -229,7 +229,7 @@ def _figure(pname: str, fname: str, raw: Any) -> Figure:
         raise InputError(f"profile {pname}: {fname} needs low <= value <= high, got "
                          f"{low:g} <= {value:g} <= {high:g}", field=fname)
     return Figure(value, unit, source=raw["source"].strip(),
-                  label=str(raw.get("label", "cited")),  # type: ignore[arg-type]
+                  label=str(raw.get("label", "user")),  # type: ignore[arg-type]
                   low=low, high=high)
 
 

@@ -476,7 +476,7 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
         items = _energy_labelled(_items(profile, _sig_key(sig), payload is not None,
                                         str(shared["energy_band"]),
                                         None if measured is None else str(measured["source"])),
-                                 str(inputs.get("attribution_method", "")))
+                                 energy_band(str(inputs.get("attribution_method", ""))).label)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"footprint inputs incomplete: {exc}", field="inputs") from exc
     method = str(inputs.get("attribution_method", "event"))
@@ -508,10 +508,15 @@ def _network_j(lines: EventLines, profile: DeploymentProfile, payload: Any) -> f
     return float(payload) / 1e9 * profile.network_kwh_per_gb.value * 3.6e6
 
 
-def _sig_key(sig: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[str, tuple[tuple[str, Any],
-                                                                              ...] | None], ...]:
-    return tuple((k, None if k not in sig else tuple(sorted(
-        (a, b) for a, b in sig[k].items() if a in ("source", "label", "method")))) for k in KINDS)
+Sig = tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...]
+
+
+def _sig_key(provs: Mapping[str, Mapping[str, Any] | None]) -> Sig:
+    """What a footprint stores of each basis's signal (source, label, method), hashable;
+    None for a basis without a signal."""
+    return tuple((k, None if provs.get(k) is None else tuple(sorted(
+        (a, b) for a, b in provs[k].items()  # type: ignore[union-attr]
+        if a in ("source", "label", "method")))) for k in KINDS)
 
 
 def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool,
@@ -537,8 +542,7 @@ def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool,
 
 
 @lru_cache(maxsize=1024)
-def _items(profile: DeploymentProfile, sig: tuple[tuple[str, tuple[tuple[str, Any], ...] | None],
-                                                  ...], has_payload: bool,
+def _items(profile: DeploymentProfile, sig: Sig, has_payload: bool,
            band: str, idle_source: str | None = None) -> tuple[ContextItem, ...]:
     """The line items of a footprint: label, source, scope and whether present, from what
     the events of one context share (profile, signals' provenance, payload known?, and the
@@ -608,18 +612,16 @@ def _items(profile: DeploymentProfile, sig: tuple[tuple[str, tuple[tuple[str, An
     return tuple(out)
 
 
-def _energy_labelled(items: Sequence[ContextItem], method: str) -> list[ContextItem]:
+def _energy_labelled(items: Sequence[ContextItem], energy_label: str) -> tuple[ContextItem, ...]:
     """Operational labels name what the energy is: measured, modelled, illustrative,
-    reported (from the attribution method's class), never 'cited'."""
+    reported (the attribution method's class, :func:`energy_band`), never 'cited'."""
     from dataclasses import replace
 
-    lab = energy_band(method).label
-    return [replace(it, label=it.label.replace("{energy}", lab)) for it in items]
+    return tuple(replace(it, label=it.label.replace("{energy}", energy_label)) for it in items)
 
 
 def event_inputs(*, profile: DeploymentProfile, region_id: str, band: str,
-                 sig: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...],
-                 values: Mapping[str, Any], intensity: Mapping[str, tuple[Any, Any, Any]],
+                 sig: Sig, values: Mapping[str, Any], intensity: Mapping[str, tuple[Any, Any, Any]],
                  has_payload: bool, has_price: bool,
                  idle: Window | None = None) -> dict[str, Any]:
     """The inputs of one footprint (values, or :func:`slot` placeholders for a context).
@@ -679,11 +681,8 @@ def _versions(profile: DeploymentProfile, sig_prov: Mapping[str, dict[str, Any] 
     return versions
 
 
-def _group_sig(fps: EventFootprints, g: int) -> tuple[tuple[str, tuple[tuple[str, Any], ...]
-                                                             | None], ...]:
-    return tuple((kind, None if p is None else tuple(sorted(
-        (a, b) for a, b in p.items() if a in ("source", "label", "method"))))
-        for kind in KINDS for p in (fps.group_provenance[kind][g],))
+def _group_sig(fps: EventFootprints, g: int) -> Sig:
+    return _sig_key({kind: fps.group_provenance[kind][g] for kind in KINDS})
 
 
 def footprint_records(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
@@ -750,14 +749,12 @@ def footprint_contexts(fps: EventFootprints, config: AccountingConfig,
 
 @lru_cache(maxsize=1024)
 def _context(profile: DeploymentProfile, rid: str,
-             prov: tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...], band: str,
+             prov: Sig, band: str,
              has_payload: bool, has_price: bool, energy_label: str,
              window: Window | None = None) -> FootprintContext:
     """One context (cached: a service builds the same few for every batch)."""
     provs = {k: (None if p is None else dict(p)) for k, p in prov}
-    sig = tuple((k, None if p is None else tuple(sorted(
-        (a, b) for a, b in p.items() if a in ("source", "label", "method")))) for k, p in
-        provs.items())
+    sig = _sig_key(provs)
     slots_ = {k: (slot(f"{k}.value"), slot(f"{k}.low"), slot(f"{k}.high")) for k in KINDS}
     names = ("event_id", "energy_j", "energy_low_j", "energy_high_j", "attribution_method",
              "start_utc", "end_utc", "payload_bytes", "price_per_kwh")
@@ -767,12 +764,9 @@ def _context(profile: DeploymentProfile, rid: str,
     inputs = event_inputs(profile=profile, region_id=rid, band=band, sig=sig,
                           values=values, intensity=slots_,
                           has_payload=has_payload, has_price=has_price, idle=window)
-    items = tuple(it if "{energy}" not in it.label else
-                  ContextItem(it.name, it.basis, it.label.replace("{energy}", energy_label),
-                              it.scope, it.in_total, it.present, it.source_prefix,
-                              it.source_suffix, it.column)
-                  for it in _items(profile, sig, has_payload, band,
-                                   None if window is None else str(dict(window)["source"])))
+    items = _energy_labelled(_items(profile, sig, has_payload, band,
+                                    None if window is None else str(dict(window)["source"])),
+                             energy_label)
     return FootprintContext(CALCULATOR, _versions(profile, provs, band), inputs, items)
 
 

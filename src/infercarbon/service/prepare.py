@@ -120,13 +120,11 @@ def prepare(rows: Any, sender: Sender, *, max_batch: int, config: AccountingConf
                                  f"{table.column('tenant')[int(bad[0])].as_py()!r} "
                                  f"({len(bad)} such event(s)); nothing was written",
                                  field=f"events[{int(bad[0])}].tenant")
+    fps = compute_footprints(table, config, book)  # unknown regions: 422
     # the canonical region id is stored (DE, de and DEU are one region; a resend with an
-    # alias is the same event); unknown regions: 422
-    regions, inv = resolve_regions(table.column("region"))
-    canon = pa.array([r.region_id for r in regions], pa.string()).take(pa.array(inv))
+    # alias is the same event), as resolved for the footprints
     table = table.set_column(table.schema.get_field_index("region"),
-                             table.schema.field("region"), canon)
-    fps = compute_footprints(table, config, book)
+                             table.schema.field("region"), pa.array(fps.region_id, pa.string()))
     batch = footprint_batch(table, fps, config, computed_utc=computed_utc)
     return Prepared(table, batch, fps.co2e_g())
 
