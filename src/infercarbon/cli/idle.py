@@ -60,6 +60,9 @@ def measure(
         store.close()
     typer.echo(f"idle measured for {res.repriced} of {res.checked} footprint(s) of {device} "
                "(each new footprint supersedes the one it recomputes)")
+    if res.checked == 0:
+        typer.echo(f"nothing measured: no footprint of {device} in the period, or no readings "
+                   f"of it covering a whole {window} window", err=True)
 
 
 def register(app: typer.Typer) -> None:
