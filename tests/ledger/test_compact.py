@@ -233,3 +233,52 @@ def test_parquet_export_of_compact_footprints(store: Store, tmp_path: Path) -> N
               r["inputs_json"] + "}"
         assert hashlib.sha256(doc.encode()).hexdigest() == r["inputs_hash"]
     assert pq.read_table(paths["footprint_items"]).num_rows == 6 * N_ITEMS
+
+
+# ------------------------------------------------------------- rendering the inputs
+_CTX_INPUTS = {  # three contexts: one slot set each (the third without the intensity)
+    "ctx_a": {"e": slot("energy_j"), "g": slot("location.value"), "id": slot("event_id"),
+              "m": slot("attribution_method"), "t": slot("start_utc")},
+    "ctx_b": {"g": slot("location.value"), "id": slot("event_id"), "x": "b",
+              "t": slot("start_utc"), "e": slot("energy_j")},
+    "ctx_c": {"e": slot("energy_j"), "id": slot("event_id")},
+}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_render_inputs_fills_every_slot_whether_shared_or_per_row(seed: int) -> None:
+    """A slot whose value is shared by a context's rows is written into the context's text
+    once; per-row slots are joined per row: either way each row reads as the canonical JSON
+    of its own inputs (mixed contexts, shared and varying values, whole and fractional
+    times, a slot a context does not use left null)."""
+    import numpy as np
+
+    from infercarbon.ledger.compact import make_template, render_inputs
+    from infercarbon.ledger.schema import canonical_json
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 30))
+    ctx = rng.choice(sorted(_CTX_INPUTS), n).tolist()
+    shared = rng.random() < 0.5  # each context's rows share g, m and t, or not
+    base = datetime(2026, 7, 1, tzinfo=UTC)
+    g = [float(rng.choice([412.5, 0.1 + 0.2, 1e-5])) if not shared else
+         {"ctx_a": 380.0, "ctx_b": 1e17, "ctx_c": 5.0}[c] for c in ctx]
+    t = [base.replace(microsecond=int(rng.choice([0, 300_000]))) if not shared else
+         base.replace(second={"ctx_a": 1, "ctx_b": 2, "ctx_c": 3}[c]) for c in ctx]
+    m = [str(rng.choice(["measured-counter", 'say "hi"'])) if not shared else "modelled"
+         for _ in ctx]
+    rows = pa.table({
+        "context_id": ctx, "event_id": [f"ev-{i}" for i in range(n)],
+        "energy_j": rng.random(n) * 100, "location_g_per_kwh": g,
+        "attribution_method": [None if c == "ctx_b" else v for c, v in zip(ctx, m, strict=True)],
+        "period_start_utc": pa.array(t, pa.timestamp("us", tz="UTC"))})
+    templates = {k: make_template(v) for k, v in _CTX_INPUTS.items()}
+    got = render_inputs(rows, templates).to_pylist()
+    cols = {"energy_j": "e", "location_g_per_kwh": "g", "event_id": "id",
+            "attribution_method": "m", "period_start_utc": "t"}
+    for i, r in enumerate(rows.to_pylist()):
+        want = {k: v for k, v in _CTX_INPUTS[r["context_id"]].items() if not
+                str(v).startswith("\x01")}
+        want.update({cols[c]: r[c] for c in cols if cols[c] in _CTX_INPUTS[r["context_id"]]
+                     and str(_CTX_INPUTS[r["context_id"]][cols[c]]).startswith("\x01")})
+        assert got[i] == canonical_json(want)

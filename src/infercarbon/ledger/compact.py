@@ -325,12 +325,53 @@ def _slot_texts(rows: pa.Table, names: Sequence[str]) -> dict[str, pa.Array]:
     return out
 
 
+def _comparable(values: pa.ChunkedArray | pa.Array, how: str) -> npt.NDArray[Any]:
+    """A numpy array whose equal entries are equal values (nulls equal to each other)."""
+    arr = _array(values)
+    if how == "number":
+        return np.asarray(pc.fill_null(arr.cast(pa.float64()), np.nan)
+                          .to_numpy(zero_copy_only=False), dtype=float).view(np.int64)
+    if how == "time":
+        return np.asarray(pc.fill_null(arr.cast(pa.int64()), -(2**63))
+                          .to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(pc.fill_null(arr.dictionary_encode().indices, -1)
+                      .to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _encode_few(values: pa.Array | pa.ChunkedArray, how: str, name: str) -> list[str]:
+    """The JSON texts of a few values (one per context), as :func:`json_number`,
+    :func:`json_string` and :func:`json_time` write them (cheaper than their vectorised
+    path for a handful of values)."""
+    try:
+        return ["null" if v is None else canonical_json(float(v) if how == "number" else v)
+                for v in values.to_pylist()]
+    except InputError as exc:
+        raise InputError(str(exc), field=f"inputs.{name}") from None
+
+
+def _bake(pieces: tuple[list[str], list[str]], fixed: Mapping[str, str]
+          ) -> tuple[list[str], list[str]]:
+    """A template's pieces with the slots of ``fixed`` (slot -> text) written in."""
+    texts, names = pieces
+    out_t, out_n = [texts[0]], []
+    for name, after in zip(names, texts[1:], strict=True):
+        if name in fixed:
+            out_t[-1] += fixed[name] + after
+        else:
+            out_n.append(name)
+            out_t.append(after)
+    return out_t, out_n
+
+
 def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
     """The canonical inputs text of each row of ``rows`` (``event_footprints`` columns):
     its context's template (``templates``: context_id -> template) with every slot filled.
 
-    Vectorised: one string join per set of contexts with the same slots.  Raises LedgerError
-    when a row's context is unknown or a slot's value is null."""
+    Vectorised: a slot whose value is the same in every row of each context using it (a
+    grid intensity, price or attribution method shared by a context's events, as is usual)
+    is encoded once per context and written into its text; the other slots are encoded per
+    row and joined with one string join per set of contexts with the same slots.  Raises
+    LedgerError when a row's context is unknown or a slot's value is null."""
     n = rows.num_rows
     if n == 0:
         return pa.array([], pa.string())
@@ -342,13 +383,24 @@ def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
     index = np.asarray(ctx.indices.to_numpy(zero_copy_only=False))
     parsed = {k: _pieces(templates[k]) for k in keys}
     names = {s for k in keys for s in parsed[k][1]}
-    for name in names:
-        col = rows.column(SLOTS[name][0])
-        if col.null_count:
-            used = [j for j, k in enumerate(keys) if name in parsed[k][1]]
-            if pc.any(pc.is_null(col.filter(pa.array(np.isin(index, used))))).as_py():
-                raise LedgerError(f"event_footprints: slot {name!r} has no value in a row "
-                                  "whose context uses it")
+    first = np.zeros(len(keys), dtype=np.intp)
+    first[index[::-1]] = np.arange(n - 1, -1, -1)
+    fixed: dict[str, dict[str, str]] = {k: {} for k in keys}
+    for name in sorted(names):
+        col_name, how = SLOTS[name]
+        col = rows.column(col_name)
+        used = np.asarray([name in parsed[k][1] for k in keys])
+        in_use = used[index]
+        if col.null_count and pc.any(pc.is_null(col.filter(pa.array(in_use)))).as_py():
+            raise LedgerError(f"event_footprints: slot {name!r} has no value in a row "
+                              "whose context uses it")
+        values = _comparable(col, how)
+        if np.array_equal(values[in_use], values[first[index]][in_use]):
+            texts_ = _encode_few(col.take(pa.array(first)), how, name)
+            for j in np.flatnonzero(used).tolist():
+                fixed[keys[j]][name] = texts_[j]
+    parsed = {k: _bake(parsed[k], fixed[k]) for k in keys}
+    names = {s for k in keys for s in parsed[k][1]}
     texts = _slot_texts(rows, sorted(names))
     # contexts whose templates have the same slots in the same order (usually all of a
     # batch's) are joined together: the texts between slots are taken per row by context

@@ -831,23 +831,34 @@ def json_bool(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.fill_null(pc.if_else(_array(values), "true", "false"), "null")
 
 
+#: The years ``datetime.isoformat`` writes with four digits, as microsecond ticks.
+_YEAR_1000_US = int(np.datetime64("1000-01-01T00:00:00", "us").astype(np.int64))
+_YEAR_10000_US = int(np.datetime64("9999-12-31T23:59:59.999999", "us").astype(np.int64)) + 1
+
+
 def json_time(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """UTC times as canonical_json writes them: ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
     arr = _array(values)
     if not pa.types.is_timestamp(arr.type) or arr.type.tz is None:
         raise InputError(f"expected timezone-aware timestamps, got {arr.type}", field="time")
     us = arr.cast(TS)
-    ticks = np.asarray(pc.fill_null(us.cast(pa.int64()), 0).to_numpy(zero_copy_only=False))
-    text = pa.array(np.datetime_as_string(ticks.view("datetime64[us]"), unit="us"), pa.string(),
-                    mask=np.asarray(us.is_null().to_numpy(zero_copy_only=False), dtype=bool))
-    text = pc.replace_substring_regex(text, pattern=r"\.000000$", replacement="")
+    ticks = np.asarray(pc.fill_null(us.cast(pa.int64()), 0).to_numpy(zero_copy_only=False),
+                       dtype=np.int64)
+    whole = ticks % 1_000_000 == 0  # isoformat leaves out a zero fraction
+    unit = "s" if whole.all() else "us"
+    text = pa.array(np.datetime_as_string(ticks.view("datetime64[us]"), unit=unit),
+                    pa.string(), mask=np.asarray(us.is_null().to_numpy(zero_copy_only=False),
+                                                 dtype=bool) if us.null_count else None)
+    if unit == "us" and whole.any():
+        text = pc.replace_substring_regex(text, pattern=r"\.000000$", replacement="")
     text = pc.binary_join_element_wise('"', text, 'Z"', "")
-    years = pc.year(us)
-    odd = _mask(pc.or_(pc.less(years, 1000), pc.greater(years, 9999)))
+    odd = (ticks < _YEAR_1000_US) | (ticks >= _YEAR_10000_US)
+    if us.null_count:
+        odd &= np.asarray(us.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     if odd.any():  # datetime.isoformat pads years below 1000; keep its text exactly
         text = _patch(text, odd, [json.dumps(_canon(t, "time")) for t in
                                   us.filter(pa.array(odd)).to_pylist()])
-    return pc.fill_null(text, "null")
+    return pc.fill_null(text, "null") if text.null_count else text
 
 
 def json_object(fields: Mapping[str, Texts], length: int) -> pa.Array:
