@@ -17,6 +17,7 @@ import pytest
 
 from infercarbon.errors import InputError
 from infercarbon.ledger import (
+    SCHEMA_VERSION,
     DuckDBStore,
     Store,
     rollup_footprints,
@@ -119,7 +120,7 @@ def test_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         assert s.count("footprints") == 6 and s.count("event_footprints") == 3
         assert verify(s, _recompute).ok
         meta = s._fetchall("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
-        assert meta == [("3",)]
+        assert meta == [(str(SCHEMA_VERSION),)]
 
 
 def test_newer_ledger_is_refused(tmp_path: Path) -> None:

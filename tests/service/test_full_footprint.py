@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from infercarbon.accounting.events import account_events
 from infercarbon.accounting.profiles import DeploymentProfile, load_profiles, profiles_from_data
 from infercarbon.errors import InputError
-from infercarbon.ledger import audit
+from infercarbon.ledger import SCHEMA_VERSION, audit
 from infercarbon.ledger.schema import EVENTS, validate_rows
 from infercarbon.provenance import Figure
 from infercarbon.service.footprints import (
@@ -269,7 +269,7 @@ def test_v2_ledger_upgrades_in_place(tmp_path: Any, h: Any) -> None:
             ["event_footprints"])}
         assert set(EVENT_FOOTPRINTS.names) <= names
         assert store._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
-                               ["schema_version"]) == [("3",)]
+                               ["schema_version"]) == [(str(SCHEMA_VERSION),)]
 
 
 @settings(max_examples=60, deadline=None)

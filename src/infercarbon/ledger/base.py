@@ -35,12 +35,22 @@ from infercarbon.ledger.compact import (
     CONTEXT_ITEMS,
     EVENT_FOOTPRINTS,
     FOOTPRINT_CONTEXTS,
+    LIVE_EVENT,
     STORAGE_TABLES,
+    SUPERSEDED_FOOTPRINTS,
     EventFootprintBatch,
     compact_footprint_rows,
     record_from_compact,
     records_from_compact,
     view_sql,
+)
+from infercarbon.ledger.hours import (
+    EVENT_DIMS,
+    HOURS,
+    fold_sql,
+    rebuild_sql,
+    source_columns,
+    upsert_sql,
 )
 from infercarbon.ledger.schema import (
     EVENTS,
@@ -67,7 +77,7 @@ from infercarbon.ledger.schema import (
     validate_rows,
 )
 
-__all__ = ["SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResult", "Clock", "EventsAppendResult", "SqlStore", "Store",
+__all__ = ["LIVE_EVENT", "SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResult", "Clock", "EventsAppendResult", "SqlStore", "Store",
            "system_clock"]
 
 #: Bumped when the table layout changes; a store refuses a file of a newer version and
@@ -75,9 +85,9 @@ __all__ = ["SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResult", "Clock", "
 #: ``all_*`` views; version 3 added nullable columns: event energy bands, every line item,
 #: totals and ranges of compact footprints, intensity provenance; an older ledger gains
 #: the missing tables and columns on open, its rows untouched).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Versions this code upgrades on open.
-_UPGRADES_FROM = ("1", "2")
+_UPGRADES_FROM = ("1", "2", "3")
 #: The views that read both footprint layouts as one, by logical table.
 VIEWS = {"footprints": "all_footprints", "footprint_items": "all_footprint_items",
          "footprint_totals": "all_footprint_totals"}
@@ -275,7 +285,7 @@ class SqlStore(ABC):
                  "value VARCHAR NOT NULL)"]
         unkeyed = () if self._child_keys_unique else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS,
                                                       CONTEXT_ITEMS, EVENT_FOOTPRINTS)
-        for spec in (*TABLES.values(), *STORAGE_TABLES):
+        for spec in (*TABLES.values(), *STORAGE_TABLES, HOURS):
             cols = [f"{c.name} {c.sql_type(self.dialect)}{' NOT NULL' if c.required else ''}"
                     for c in spec.columns]
             if spec.ingested:
@@ -301,6 +311,11 @@ class SqlStore(ABC):
                 self._exec(s)
             for s in view_sql(self.dialect):
                 self._exec(s)
+            if rows and int(rows[0][0]) < 4:  # version 4 keeps the hourly rollup: fill it
+                top = self._hours_top()
+                for s in rebuild_sql(None, top):
+                    self._exec(s)
+                self._set_hours_mark(top)
             if not rows:
                 self._exec("INSERT INTO ledger_meta VALUES (%s, %s)",
                            ["schema_version", str(SCHEMA_VERSION)])
@@ -386,7 +401,8 @@ class SqlStore(ABC):
         return distinct.cast(table.schema)
 
     def _append(self, spec: TableSpec, rows: Rows,
-                checks: Callable[[str], None] | None = None) -> AppendResult:
+                checks: Callable[[str], None] | None = None,
+                after: Callable[[str], None] | None = None) -> AppendResult:
         table = validate_rows(spec, rows)
         received = table.num_rows
         table = self._dedupe(spec, table)
@@ -401,6 +417,8 @@ class SqlStore(ABC):
                     checks(stage)
                 inserted = self._insert_new(spec, stage)
                 self._raise_conflicts(spec, stage, spec.names)
+                if after is not None:
+                    after(stage)
             finally:
                 self._unstage(stage)
         return AppendResult(received, inserted, received - inserted)
@@ -412,7 +430,16 @@ class SqlStore(ABC):
 
     def append_events(self, events: Rows) -> AppendResult:
         """Append inference events (list of dicts or an Arrow table), all or nothing."""
-        return self._append(EVENTS, events, self._check_event_corrections)
+        return self._append(EVENTS, events, self._check_event_corrections,
+                            after=self._corrected_hours)
+
+    def _corrected_hours(self, stage: str) -> None:
+        """Inside the tx, after staged events were inserted: the hours of the events they
+        correct no longer count those events' footprints."""
+        self._refresh_hours(
+            f"(SELECT date_trunc('hour', e.start_utc) AS hour_utc, e.tenant FROM events e "
+            f"WHERE e.event_id IN (SELECT supersedes FROM {stage} "
+            "WHERE supersedes IS NOT NULL))")
 
     def append_readings(self, readings: Rows) -> AppendResult:
         """Append device energy readings, all or nothing."""
@@ -467,6 +494,8 @@ class SqlStore(ABC):
                 inserted = self._write_compact(batch, fresh)
             else:
                 inserted = self._write_footprints(batch)
+            if inserted:
+                self._refresh_footprint_hours(batch.footprints)
         self._contexts_stored |= fresh
         return AppendResult(received, inserted, received - inserted)
 
@@ -601,6 +630,7 @@ class SqlStore(ABC):
                     fp_inserted = self._write_compact(footprints.filter(keep), fresh)
                 else:
                     fp_inserted = self._write_footprints(footprints.filter(keep))
+            self._refresh_footprint_hours(fp, ev)
         self._contexts_stored |= fresh
         return EventsAppendResult(AppendResult(received, inserted, received - inserted),
                                   AppendResult(n_fp, fp_inserted, n_fp - fp_inserted), written)
@@ -612,8 +642,126 @@ class SqlStore(ABC):
         with self._tx():
             self._insert_rows(EVENTS, self._stamp(EVENTS, ev))
             if isinstance(footprints, EventFootprintBatch):
-                return self._insert_compact(footprints, fresh)
+                inserted = self._insert_compact(footprints, fresh)
+                self._add_hours(footprints.footprints, ev)
+                return inserted
             return self._insert_new_footprints(footprints)
+
+    # ------------------------------------------------------------ hourly rollup
+    #: Whether ingest adds new compact footprints to the hourly rollup in its own
+    #: transaction (else the next read folds them in: :meth:`hours_ready`).
+    _hours_at_ingest = True
+
+    def _hours_top(self) -> int | None:
+        """The high-water mark of ``event_footprints`` a fold reaches now (None: the
+        backend keeps the rollup at ingest)."""
+        return None
+
+    def _hours_mark(self) -> int | None:
+        """The mark up to which the rollup holds the rows (None: all of them)."""
+        return None
+
+    def _set_hours_mark(self, mark: int | None) -> None:
+        if mark is not None:
+            self._exec("DELETE FROM ledger_meta WHERE key = %s", ["hours_folded_rowid"])
+            self._exec("INSERT INTO ledger_meta VALUES (%s, %s)",
+                       ["hours_folded_rowid", str(mark)])
+
+    def hours_ready(self) -> None:
+        """Make the hourly rollup (``footprint_hours``) hold every stored row: a backend
+        that does not keep it at ingest folds in the rows stored since the last fold (one
+        transaction).  Call before reading the rollup."""
+        if self._hours_at_ingest:
+            return
+        with self._tx():
+            mark, top = self._hours_mark(), self._hours_top()
+            if mark is None or top is None or top <= mark:
+                return
+            self._exec(fold_sql(mark, top))
+            self._set_hours_mark(top)
+
+    def _add_hours(self, rows: pa.Table, events: pa.Table) -> None:
+        """Inside the tx: add compact footprint ``rows`` of new, live ``events`` (all of
+        them stored in this transaction) to the hourly rollup."""
+        if rows.num_rows == 0 or not self._hours_at_ingest:
+            return
+        dims = events.select(["event_id", "tenant", *EVENT_DIMS])
+        if rows.num_rows == dims.num_rows and rows.column("event_id").equals(
+                dims.column("event_id")) and rows.column("tenant").equals(dims.column("tenant")):
+            src = rows.select(source_columns())
+            for d in EVENT_DIMS:  # one footprint per event, in order (as ingest builds them)
+                src = src.append_column(d, dims.column(d))
+        else:
+            src = rows.select(source_columns()).join(dims, ["event_id", "tenant"])
+        self._upsert_hours(src)
+
+    def _upsert_hours(self, source: pa.Table) -> None:
+        """Inside the tx: add the sums of ``source`` (:func:`hours.source_columns` and the
+        events' dimensions) to the rollup.  Stages it; a backend may do it more directly."""
+        spec = TableSpec("stage_hours", "footprints", tuple(
+            Column(f.name, f.type, False) for f in source.schema), key=("footprint_id",),
+            ingested=False)
+        self._stage("stage_hours", spec, source)
+        try:
+            self._exec(upsert_sql("stage_hours"))
+        finally:
+            self._unstage("stage_hours")
+
+    def _refresh_footprint_hours(self, rows: pa.Table, events: pa.Table | None = None
+                                 ) -> None:
+        """Inside the tx, after writes that may change which footprints are live (a
+        recomputation, a correction, a resend): rebuild the rollup's hours of the given
+        footprint rows and events, and of the footprints and events they supersede."""
+        parts = []
+        if rows.num_rows and "period_start_utc" in rows.column_names:
+            parts.append(pa.table({"hour_utc": pc.floor_temporal(rows.column(
+                "period_start_utc"), unit="hour"), "tenant": rows.column("tenant")}))
+        if events is not None and events.num_rows:
+            parts.append(pa.table({"hour_utc": pc.floor_temporal(events.column("start_utc"),
+                                                                 unit="hour"),
+                                   "tenant": events.column("tenant")}))
+        sup = [*(rows.column("supersedes").drop_null().to_pylist()
+                 if "supersedes" in rows.column_names else []),
+               *(events.column("supersedes").drop_null().to_pylist()
+                 if events is not None else [])]
+        if sup:
+            keys = pa.table({"key": pa.array(sorted(set(sup)), pa.string())})
+            found = self._arrow_in(
+                "SELECT date_trunc('hour', f.period_start_utc) AS hour_utc, f.tenant "
+                "FROM all_footprints f WHERE f.footprint_id IN (SELECT key FROM {keys}) "
+                "AND f.period_start_utc IS NOT NULL UNION SELECT date_trunc('hour', "
+                "e.start_utc), e.tenant FROM events e WHERE e.event_id IN "
+                "(SELECT key FROM {keys})", keys,
+                pa.schema([pa.field("hour_utc", TS), pa.field("tenant", pa.string())]))
+            parts.append(found)
+        if not parts:
+            return
+        pairs = pa.concat_tables([p.cast(pa.schema([pa.field("hour_utc", TS),
+                                                    pa.field("tenant", pa.string())]))
+                                  for p in parts]).group_by(["hour_utc", "tenant"]).aggregate([])
+        self._refresh_hours_of(pairs)
+
+    def _refresh_hours_of(self, pairs: pa.Table) -> None:
+        """Inside the tx: rebuild the rollup rows of the (hour_utc, tenant) ``pairs``."""
+        if pairs.num_rows == 0:
+            return
+        spec = TableSpec("stage_hour_keys", "hours", (Column("hour_utc", TS),
+                                                      Column("tenant", pa.string())),
+                         key=("hour_utc", "tenant"), ingested=False)
+        self._stage("stage_hour_keys", spec, pairs)
+        try:
+            for sql in rebuild_sql("stage_hour_keys", self._hours_mark()):
+                self._exec(sql)
+        finally:
+            self._unstage("stage_hour_keys")
+
+    def _refresh_hours(self, pairs_sql: str) -> None:
+        """Inside the tx: rebuild the rollup rows of the (hour_utc, tenant) pairs a query
+        gives (``pairs_sql``: a parenthesised SELECT)."""
+        pairs = self._arrow(f"SELECT DISTINCT hour_utc, tenant FROM {pairs_sql} p", [],
+                            pa.schema([pa.field("hour_utc", TS),
+                                       pa.field("tenant", pa.string())]))
+        self._refresh_hours_of(pairs)
 
     def _insert_new_footprints(self, batch: FootprintBatch) -> int:
         """Footprints of events first stored in this transaction: no stored row can clash
@@ -1035,15 +1183,6 @@ class SqlStore(ABC):
         for batch in self._batches(sql, params, EVENT_FOOTPRINTS.stored_schema, batch_rows):
             rows = compact_footprint_rows(pa.Table.from_batches([batch]), ctx)
             yield from rows.to_batches()
-
-
-#: SQL condition: the event has not been corrected by a later event.
-LIVE_EVENT = ("event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)")
-#: SQL subquery: every footprint a later one supersedes, in either layout (a footprint is live
-#: when its id is ``NOT IN`` it).
-SUPERSEDED_FOOTPRINTS = ("(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL "
-                         "UNION ALL SELECT supersedes FROM event_footprints "
-                         "WHERE supersedes IS NOT NULL)")
 
 
 def _spec(table: str) -> TableSpec:

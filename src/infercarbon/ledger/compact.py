@@ -159,6 +159,15 @@ EVENT_FOOTPRINTS = TableSpec(
     key=("footprint_id",),
 )
 
+#: SQL condition: the event has not been corrected by a later event.
+LIVE_EVENT = ("event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)")
+#: SQL subquery: every footprint a later one supersedes, in either layout (a footprint is live
+#: when its id is ``NOT IN`` it).
+SUPERSEDED_FOOTPRINTS = ("(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL "
+                         "UNION ALL SELECT supersedes FROM event_footprints "
+                         "WHERE supersedes IS NOT NULL)")
+
+
 #: The physical tables of this layout, created with the ledger's other tables.
 STORAGE_TABLES: tuple[TableSpec, ...] = (FOOTPRINT_CONTEXTS, CONTEXT_ITEMS, EVENT_FOOTPRINTS)
 

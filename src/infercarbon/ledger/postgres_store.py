@@ -196,6 +196,8 @@ class PostgresStore(SqlStore):
         return [
             "CREATE UNIQUE INDEX IF NOT EXISTS events_corrected_once ON events (supersedes)",
             "CREATE INDEX IF NOT EXISTS events_tenant_start ON events (tenant, start_utc)",
+            # the newest events (the dashboard's page) from the last hours on
+            "CREATE INDEX IF NOT EXISTS events_end ON events (end_utc)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_superseded_once "
             "ON footprints (supersedes)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_event "

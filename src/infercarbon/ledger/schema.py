@@ -845,11 +845,12 @@ def json_time(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     ticks = np.asarray(pc.fill_null(us.cast(pa.int64()), 0).to_numpy(zero_copy_only=False),
                        dtype=np.int64)
     whole = ticks % 1_000_000 == 0  # isoformat leaves out a zero fraction
-    unit = "s" if whole.all() else "us"
-    text = pa.array(np.datetime_as_string(ticks.view("datetime64[us]"), unit=unit),
+    every_whole = bool(whole.all())
+    text = pa.array(np.datetime_as_string(ticks.view("datetime64[us]"),
+                                          unit="s" if every_whole else "us"),
                     pa.string(), mask=np.asarray(us.is_null().to_numpy(zero_copy_only=False),
                                                  dtype=bool) if us.null_count else None)
-    if unit == "us" and whole.any():
+    if not every_whole and whole.any():
         text = pc.replace_substring_regex(text, pattern=r"\.000000$", replacement="")
     text = pc.binary_join_element_wise('"', text, 'Z"', "")
     odd = (ticks < _YEAR_1000_US) | (ticks >= _YEAR_10000_US)

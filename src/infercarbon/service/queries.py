@@ -72,7 +72,13 @@ def event_rows(store: Store, *, tenant: str | None, start: datetime | None = Non
     if limit is not None:
         # the newest events first (a top-N over the events table), then their footprints:
         # not a sort of every joined row (the newest `limit` events; one whose footprint is
-        # not stored yet, e.g. mid-backfill, is left out of the page)
+        # not stored yet, e.g. mid-backfill, is left out of the page); the hourly rollup
+        # bounds the candidates to the last hours that hold `limit` events (a range the
+        # ledger skips to, instead of sorting the whole table)
+        cutoff = _newest_cutoff(store, int(limit), tenant, start, end, filters)
+        if cutoff is not None:
+            where += " AND e.end_utc >= %s"
+            params = [*params, cutoff]
         sql = (f"WITH recent AS (SELECT * FROM events e WHERE {_LIVE_EVENT}{where} "
                f"ORDER BY e.end_utc DESC, e.event_id LIMIT {int(limit)}) "
                f"SELECT {cols}, f.facility_j AS facility_j, {sums} FROM recent e "
@@ -95,8 +101,10 @@ def rollup(store: Store, *, group: str, period: str, tenant: str | None,
         raise InputError(f"must be one of {', '.join(GROUPS)}", field="group")
     if period not in PERIODS:
         raise InputError(f"must be one of {', '.join(PERIODS)}", field="period")
-    from infercarbon.ledger.rollup import has_general_event_footprints
+    from infercarbon.ledger.rollup import has_general_event_footprints, hours_answer
 
+    if hours_answer(store, (group,), start, end):
+        return _hours_rollup(store, group, period, tenant, start, end, per_outcome)
     where, params = _filters(tenant, start, end)
     key = f"COALESCE(e.{group}, '(none)')"
     bucket = f"date_trunc('{period}', e.start_utc AT TIME ZONE 'UTC')"
@@ -153,11 +161,54 @@ def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
 def event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
     """Count, energy and facility energy sums, latency mean/p50/p95 and the attribution
     methods of the live events with a footprint: aggregates in SQL, no row in Python."""
-    from infercarbon.ledger.rollup import has_general_event_footprints
+    from infercarbon.ledger.rollup import has_general_event_footprints, hours_answer
 
+    if hours_answer(store):
+        return _hours_event_totals(store, tenant=tenant)
     if not has_general_event_footprints(store):
         return _compact_event_totals(store, tenant=tenant)
     return _view_event_totals(store, tenant=tenant)
+
+
+#: How :func:`event_totals` reads latency quantiles from the hourly rollup.
+LATENCY_QUANTILES_METHOD: Final = (
+    "p50/p95 from the rollup's latency histogram (4 buckets per decade from 1 ms to 316 s; "
+    "a quantile is the mean latency of its bucket: within x1.78 of the exact quantile, "
+    "exact when that bucket's latencies are equal)")
+_ROLLUP_CALC = ("h.context_id IN (SELECT context_id FROM footprint_contexts WHERE calculator "
+                "IN (%s, %s))")
+
+
+def _hours_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
+    """:func:`event_totals` from the hourly rollup (``footprint_hours``)."""
+    from infercarbon.ledger.hours import LATENCY_EDGES_S, latency_quantile_s
+
+    conds, params = [_ROLLUP_CALC], [*CALCULATORS]
+    if tenant is not None:
+        conds.append("h.tenant = %s")
+        params.append(tenant)
+    where = " AND ".join(conds)
+    nb = len(LATENCY_EDGES_S) + 1
+    sql = ("SELECT sum(h.n), sum(h.energy_j), sum(h.facility_j), "
+           "sum(h.latency_s) / nullif(sum(h.n), 0), "
+           + ", ".join([*(f"sum(h.lat_{k:02d})" for k in range(nb)),
+                        *(f"sum(h.lat_sum_{k:02d})" for k in range(nb))])
+           + f" FROM footprint_hours h WHERE {where}")
+    schema = pa.schema([pa.field("n", pa.int64()), pa.field("energy_j", _F),
+                        pa.field("facility_j", _F), pa.field("mean", _F),
+                        *(pa.field(f"b{k}", pa.int64()) for k in range(nb)),
+                        *(pa.field(f"s{k}", _F) for k in range(nb))])
+    raw = store.query_arrow(sql, params, schema).to_pylist()[0]
+    counts = [raw.pop(f"b{k}") or 0 for k in range(nb)]
+    sums = [raw.pop(f"s{k}") or 0.0 for k in range(nb)]
+    row: dict[str, Any] = {**raw, "p50": latency_quantile_s(counts, sums, 0.5),
+                           "p95": latency_quantile_s(counts, sums, 0.95),
+                           "quantiles": LATENCY_QUANTILES_METHOD}
+    methods = store.query_arrow(
+        f"SELECT DISTINCT h.attribution_method FROM footprint_hours h WHERE {where} "
+        "AND h.n > 0 ORDER BY 1 LIMIT 50", params, pa.schema([pa.field("m", pa.string())]))
+    row["methods"] = methods.column("m").to_pylist()
+    return row
 
 
 def _view_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
@@ -204,3 +255,64 @@ def _compact_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]
         "ORDER BY 1 LIMIT 50", params, pa.schema([pa.field("m", pa.string())]))
     row["methods"] = methods.column("m").to_pylist()
     return row
+
+
+def _hours_rollup(store: Store, group: str, period: str, tenant: str | None,
+                  start: datetime | None, end: datetime | None,
+                  per_outcome: bool) -> pa.Table:
+    """:func:`rollup` from the hourly rollup (``footprint_hours``): same sums, whole hours."""
+    where, params = _filters(tenant, start, end)
+    where = where.replace("e.start_utc", "h.hour_utc").replace("e.tenant", "h.tenant")
+    key = f"COALESCE(NULLIF(h.{group}, ''), '(none)')"
+    bucket = f"date_trunc('{period}', h.hour_utc AT TIME ZONE 'UTC')"
+    outcome = ", COALESCE(NULLIF(h.outcome, ''), '(none)') AS outcome" if per_outcome else ""
+    outcome_g = ", COALESCE(NULLIF(h.outcome, ''), '(none)')" if per_outcome else ""
+    sums = []
+    for k in ("location", "market", "marginal"):
+        whole = f"CASE WHEN sum(h.total_{k}_n) = sum(h.n) THEN "
+        sums += [f"{whole}sum(h.total_{k}_g) END AS {k}_g",
+                 f"{whole}sum(h.total_{k}_low_sum_g) END AS {k}_low_g",
+                 f"{whole}sum(h.total_{k}_high_sum_g) END AS {k}_high_g"]
+    sql = (f"SELECT {key} AS key, {bucket} AS period_start_utc{outcome}, sum(h.n) AS events, "
+           "sum(h.energy_j) AS energy_j, sum(h.facility_j) AS facility_j, "
+           "sum(h.latency_s) / sum(h.n) AS latency_mean_s, "
+           f"{', '.join(sums)} FROM footprint_hours h WHERE {_ROLLUP_CALC}{where} "
+           f"GROUP BY {key}, {bucket}{outcome_g} HAVING sum(h.n) > 0 "
+           f"ORDER BY 2, 1{', 3' if per_outcome else ''}")
+    fields = [pa.field("key", pa.string()), pa.field("period_start_utc", pa.timestamp("us"))]
+    if per_outcome:
+        fields.append(pa.field("outcome", pa.string()))
+    fields += [pa.field("events", pa.int64()), pa.field("energy_j", _F),
+               pa.field("facility_j", _F), pa.field("latency_mean_s", _F),
+               *(pa.field(c, _F) for c in _KIND_COLS)]
+    return store.query_arrow(sql, [*CALCULATORS, *params], pa.schema(fields))
+
+
+def _newest_cutoff(store: Store, limit: int, tenant: str | None, start: datetime | None,
+                   end: datetime | None, filters: dict[str, str | None] | None
+                   ) -> datetime | None:
+    """A time before which no event of the newest ``limit`` (by end time) can end: the
+    start of the latest hour from which the rollup counts at least ``limit`` live events
+    (every one of them ends at or after it); None when the rollup cannot say (or holds
+    fewer): then the whole table is the candidate set."""
+    from infercarbon.ledger.rollup import hours_answer
+
+    if not hours_answer(store, (), start, end):
+        return None
+    where, params = _filters(tenant, start, end, filters)
+    for col in ("tenant", "service", "model", "region"):
+        where = where.replace(f"e.{col}", f"h.{col}")
+    where = where.replace("e.outcome", "NULLIF(h.outcome, '')").replace("e.start_utc",
+                                                                        "h.hour_utc")
+    t = store.query_arrow(
+        f"SELECT h.hour_utc AS hour_utc, sum(h.n) AS n FROM footprint_hours h WHERE "
+        f"{_ROLLUP_CALC}{where} GROUP BY h.hour_utc ORDER BY h.hour_utc DESC",
+        [*CALCULATORS, *params], pa.schema([pa.field("hour_utc", pa.timestamp("us", tz="UTC")),
+                                            pa.field("n", pa.int64())]))
+    seen = 0
+    for hour, n in zip(t.column("hour_utc").to_pylist(), t.column("n").to_pylist(),
+                       strict=True):
+        seen += int(n or 0)
+        if seen >= limit:
+            return hour  # type: ignore[no-any-return]
+    return None

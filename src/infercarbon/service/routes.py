@@ -230,6 +230,18 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
 
     schema = pa.schema([pa.field("scope", pa.string()), pa.field("name", pa.string()),
                         pa.field("n", pa.int64()), pa.field("reason", pa.string())])
+    from infercarbon.ledger.rollup import hours_answer
+
+    if hours_answer(state.store):
+        # the hourly rollup's rows per context, then the contexts' excluded items
+        tcond, tparams = ("WHERE h.tenant = %s ", [tenant]) if tenant is not None else ("", [])
+        sql = ("SELECT ci.scope, ci.name, sum(p.n) AS n, min(ci.label) AS reason FROM "
+               f"(SELECT h.context_id, sum(h.n) AS n FROM footprint_hours h {tcond}"
+               "GROUP BY h.context_id HAVING sum(h.n) > 0) p JOIN footprint_context_items ci "
+               "ON ci.context_id = p.context_id WHERE ci.label LIKE 'excluded%%' "
+               "GROUP BY ci.scope, ci.name")
+        return {(r["scope"], r["name"]): (r["n"], r["reason"])
+                for r in state.store.query_arrow(sql, tparams, schema).to_pylist()}
     if not has_general_event_footprints(state.store):
         # compact rows only: count rows per context, then the contexts' excluded items
         tcond, tparams = ("ef.tenant = %s AND ", [tenant]) if tenant is not None else ("", [])
@@ -372,7 +384,8 @@ def _summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
     latency = None
     if n:
         latency = {"mean": float(agg["mean"]), "p50": float(agg["p50"]),
-                   "p95": float(agg["p95"])}
+                   "p95": float(agg["p95"]),
+                   "quantiles": agg.get("quantiles", "exact (over the events)")}
     by_outcome: dict[str, dict[str, Any]] = {}
     for r in t.to_pylist():
         o = by_outcome.setdefault(r["key"], {"outcome": r["key"], "events": 0, "energy_j": 0.0,

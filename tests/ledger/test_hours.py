@@ -1,0 +1,183 @@
+"""The hourly rollup (``footprint_hours``) always reads as the rows it summarises: after
+ingest, resends, corrections and recomputations, on DuckDB (folded in by reads) and
+PostgreSQL (kept at ingest); an older ledger is filled when upgraded; latency quantiles come
+from its histogram."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from infercarbon.ledger import SCHEMA_VERSION, DuckDBStore, Store
+from infercarbon.ledger import rollup as R
+from infercarbon.ledger.hours import LATENCY_EDGES_S, latency_quantile_s
+from infercarbon.service import queries as Q
+from infercarbon.service.footprints import AccountingConfig, SignalBook, compute_footprints
+from infercarbon.service.footprints import footprint_batch as build
+
+from .conftest import make_event, service_batch
+
+T0 = datetime(2026, 7, 1, tzinfo=UTC)
+
+
+def _close(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x.keys() == y.keys()
+        for k in x:
+            if isinstance(x[k], float) or isinstance(y[k], float):
+                assert x[k] == pytest.approx(y[k], rel=1e-9, abs=1e-12), k
+            else:
+                assert x[k] == y[k], k
+
+
+def _from_rows(monkeypatch: pytest.MonkeyPatch, fn: Callable[[], Any]) -> Any:
+    """``fn`` with the hourly rollup switched off: the compact rows answer."""
+    with monkeypatch.context() as m:
+        m.setattr(R, "hours_answer", lambda *a, **k: False)
+        return fn()
+
+
+def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert R.hours_answer(store)
+    live = store.query_arrow(
+        f"SELECT count(*) AS n FROM event_footprints ef WHERE ef.footprint_id NOT IN "
+        f"{R.SUPERSEDED_FOOTPRINTS} AND {R.LIVE_EVENT.replace('event_id', 'ef.event_id', 1)}",
+        [], pa.schema([pa.field("n", pa.int64())])).column("n")[0].as_py()
+    held = store.query_arrow("SELECT coalesce(sum(n), 0) AS n FROM footprint_hours", [],
+                             pa.schema([pa.field("n", pa.int64())])).column("n")[0].as_py()
+    assert held == live
+    for of, keys in (("totals", ("basis",)), ("items", ("scope", "name"))):
+        for by, period in (((), None), (("service",), "hour"), (("device", "region"), "day")):
+            _close(R.ranged_sums(store, of=of, keys=keys, by=by, period=period).to_pylist(),
+                   _from_rows(monkeypatch, lambda: R.ranged_sums(  # noqa: B023
+                       store, of=of, keys=keys, by=by, period=period)).to_pylist())  # noqa: B023
+    for by in ((), ("device",)):
+        for cur in (True, False):
+            _close(R.idle_and_cost(store, by=by, per_currency=cur).to_pylist(),
+                   _from_rows(monkeypatch, lambda: R.idle_and_cost(  # noqa: B023
+                       store, by=by, per_currency=cur)).to_pylist())  # noqa: B023
+    for group in ("service", "outcome"):
+        _close(Q.rollup(store, group=group, period="hour", tenant="acme").to_pylist(),
+               _from_rows(monkeypatch, lambda: Q.rollup(  # noqa: B023
+                   store, group=group, period="hour", tenant="acme")).to_pylist())  # noqa: B023
+    got, want = Q.event_totals(store, tenant=None), _from_rows(
+        monkeypatch, lambda: Q.event_totals(store, tenant=None))
+    for k in ("n", "energy_j", "facility_j", "mean", "methods"):
+        assert got[k] == pytest.approx(want[k]) if isinstance(want[k], float) else \
+            got[k] == want[k]
+    page = Q.event_rows(store, tenant=None, limit=7).column("event_id").to_pylist()
+    assert page == _from_rows(monkeypatch, lambda: Q.event_rows(
+        store, tenant=None, limit=7)).column("event_id").to_pylist()
+
+
+def _recomputed(store: Store, ids: list[str], pue: float) -> Any:
+    """Compact recomputations (PUE ``pue``) superseding the live footprints of ``ids``."""
+    rows = store.query_arrow(
+        "SELECT ef.footprint_id, ef.event_id FROM event_footprints ef WHERE ef.event_id IN "
+        f"({', '.join(['%s'] * len(ids))}) AND ef.footprint_id NOT IN "
+        f"{R.SUPERSEDED_FOOTPRINTS} ORDER BY ef.event_id", ids,
+        pa.schema([pa.field("footprint_id", pa.string()), pa.field("event_id", pa.string())]))
+    ev = store.events(include_superseded=True)
+    ev = ev.take(pa.array([ev.column("event_id").to_pylist().index(e)
+                           for e in rows.column("event_id").to_pylist()]))
+    cfg = AccountingConfig(pue=pue)
+    return build(ev, compute_footprints(ev, cfg, SignalBook()), cfg,
+                 computed_utc=datetime(2026, 9, 3, tzinfo=UTC),
+                 supersedes=rows.column("footprint_id").combine_chunks())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_rollup_reads_as_the_rows_through_every_kind_of_write(
+        store: Store, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 0
+
+    def fresh(k: int, **over: Any) -> list[dict[str, Any]]:
+        nonlocal n
+        out = []
+        for i in range(n, n + k):
+            ev = make_event(i, **over)
+            ev["outcome"] = [None, "answer", "refusal"][int(rng.integers(3))]
+            out.append(ev)
+        n += k
+        return out
+
+    first = fresh(30)
+    store.append_events_with_footprints(*service_batch(first))  # the ingest fast path
+    _check(store, monkeypatch)
+    store.append_events_with_footprints(*service_batch(fresh(12)))
+    # a resend of stored events with new ones (the full-checks path)
+    again = [*first[:5], *fresh(6)]
+    store.append_events_with_footprints(*service_batch(again))
+    _check(store, monkeypatch)
+    # a correction without footprints: the corrected events' footprints leave
+    fix = [make_event(1000 + j, supersedes=first[j]["event_id"], tenant=first[j]["tenant"])
+           for j in (0, 1)]
+    store.append_events(fix)
+    _check(store, monkeypatch)
+    # a correction with footprints
+    fix2 = [make_event(2000 + j, supersedes=first[j]["event_id"], tenant=first[j]["tenant"])
+            for j in (3, 4)]
+    store.append_events_with_footprints(*service_batch(fix2))
+    _check(store, monkeypatch)
+    # a recomputation that supersedes live footprints (re-pricing)
+    ids = [e["event_id"] for e in first[6:14]]
+    store.append_footprint_table(_recomputed(store, ids, 1.4))
+    _check(store, monkeypatch)
+    store.append_events_with_footprints(*service_batch(fresh(9)))
+    _check(store, monkeypatch)
+
+
+def test_upgrade_fills_the_rollup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version-3 ledger (no rollup) gets one, filled from its rows, when opened."""
+    import duckdb
+
+    path = tmp_path / "v3.duckdb"
+    with DuckDBStore(path) as store:
+        store.append_events_with_footprints(*service_batch([make_event(i) for i in range(25)]))
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE footprint_hours")
+    con.execute("DELETE FROM ledger_meta WHERE key = 'hours_folded_rowid'")
+    con.execute("UPDATE ledger_meta SET value = '3' WHERE key = 'schema_version'")
+    con.close()
+    with DuckDBStore(path) as store:
+        assert store._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
+                               ["schema_version"]) == [(str(SCHEMA_VERSION),)]
+        _check(store, monkeypatch)
+
+
+def test_latency_quantiles_from_the_histogram() -> None:
+    edges = LATENCY_EDGES_S
+    rng = np.random.default_rng(3)
+    lat = np.exp(rng.normal(np.log(0.4), 1.0, 5000))
+    k = np.searchsorted(edges, lat, side="right")
+    counts = np.bincount(k, minlength=len(edges) + 1)
+    sums = np.bincount(k, weights=lat, minlength=len(edges) + 1)
+    for q in (0.5, 0.95):
+        got = latency_quantile_s(counts.tolist(), sums.tolist(), q)
+        assert got is not None
+        assert 1 / 1.78 < got / float(np.quantile(lat, q)) < 1.78
+    one = np.zeros(len(edges) + 1)
+    one[12] = 4  # four requests of exactly 1 s
+    assert latency_quantile_s(one.tolist(), (one * 1.0).tolist(), 0.5) == 1.0
+    assert latency_quantile_s([0] * (len(edges) + 1), [0.0] * (len(edges) + 1), 0.5) is None
+
+
+def test_newest_page_skips_to_the_last_hours(store: Store) -> None:
+    """The newest events come from the last hours the rollup says hold enough of them; a
+    long request that started earlier but ended last is still first."""
+    evs = [make_event(i) for i in range(40)]
+    late = make_event(99, start_utc="2026-07-01T00:00:00Z",
+                      end_utc=(T0 + timedelta(days=2)).isoformat().replace("+00:00", "Z"))
+    store.append_events_with_footprints(*service_batch([*evs, late]))
+    page = Q.event_rows(store, tenant=None, limit=5).column("event_id").to_pylist()
+    assert page[0] == late["event_id"]
+    ends = {e["event_id"]: e["end_utc"] for e in [*evs, late]}
+    assert [ends[e] for e in page] == sorted(ends.values(), reverse=True)[:5]
