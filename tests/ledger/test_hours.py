@@ -56,16 +56,16 @@ def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     for of, keys in (("totals", ("basis",)), ("items", ("scope", "name"))):
         for by, period in (((), None), (("service",), "hour"), (("device", "region"), "day")):
             _close(R.ranged_sums(store, of=of, keys=keys, by=by, period=period).to_pylist(),
-                   _from_rows(monkeypatch, lambda: R.ranged_sums(  # noqa: B023
+                   _from_rows(monkeypatch, lambda: R.ranged_sums(
                        store, of=of, keys=keys, by=by, period=period)).to_pylist())  # noqa: B023
     for by in ((), ("device",)):
         for cur in (True, False):
             _close(R.idle_and_cost(store, by=by, per_currency=cur).to_pylist(),
-                   _from_rows(monkeypatch, lambda: R.idle_and_cost(  # noqa: B023
+                   _from_rows(monkeypatch, lambda: R.idle_and_cost(
                        store, by=by, per_currency=cur)).to_pylist())  # noqa: B023
     for group in ("service", "outcome"):
         _close(Q.rollup(store, group=group, period="hour", tenant="acme").to_pylist(),
-               _from_rows(monkeypatch, lambda: Q.rollup(  # noqa: B023
+               _from_rows(monkeypatch, lambda: Q.rollup(
                    store, group=group, period="hour", tenant="acme")).to_pylist())  # noqa: B023
     got, want = Q.event_totals(store, tenant=None), _from_rows(
         monkeypatch, lambda: Q.event_totals(store, tenant=None))
