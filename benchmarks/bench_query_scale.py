@@ -50,8 +50,11 @@ TARGET_READ_P95_S = 0.300
 TARGET_INGEST_P99_S = 0.100
 
 
-def fill(ledger: str, events: int) -> dict[str, Any]:
-    """Append ``events`` events (1,750 a batch, three tenants) through prepare + commit."""
+def fill(ledger: str, events: int, span_hours: float = 168.0) -> dict[str, Any]:
+    """Append ``events`` events (1,750 a batch, three tenants) through prepare + commit,
+    as a fleet's shippers would: each batch holds the requests of the moment it covers,
+    batches moving forward through ``span_hours`` from 2026-06-01 (the load's own events
+    are dated 2026-07-01, after them)."""
     from infercarbon.accounting.profiles import load_profiles
     from infercarbon.ledger import open_store
     from infercarbon.ledger.schema import EVENTS, ValidatedRows
@@ -66,10 +69,16 @@ def fill(ledger: str, events: int) -> dict[str, Any]:
     try:
         have = store.count("events")
         batches = max(0, (events - have + 1749) // 1750)
+        step_us = int(span_hours * 3.6e9 / max(1, (events + 1749) // 1750))
+        t0_us = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp() * 1e6)
         for i in range(batches):
             rows = decode(body.replace(MARK, f"f{have + i:09d}".encode()))
-            for r in rows:
+            base_us = t0_us + (have // 1750 + i) * step_us
+            for j, r in enumerate(rows):
                 r["tenant"] = ("acme", "beta", "gamma")[i % 3]
+                s_us = base_us + j * step_us // 1750
+                r["start_utc"] = datetime.fromtimestamp(s_us / 1e6, UTC).isoformat()
+                r["end_utc"] = datetime.fromtimestamp((s_us + 300_000) / 1e6, UTC).isoformat()
             p = prepare(rows, sender, max_batch=20_000, config=cfg, book=SignalBook(),
                         computed_utc=datetime.now(UTC))
             assert p is not None
@@ -88,7 +97,7 @@ def _pct(xs: list[float], q: float) -> float | None:
 def run(a: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     ledger = a.ledger or str(work / "ledger.duckdb")
-    filled = fill(ledger, a.events)
+    filled = fill(ledger, a.events, a.span_hours)
     exe = [sys.executable, "-m", "infercarbon.cli.main"]
     key = subprocess.run([*exe, "keys", "create", "--tenant", "ops", "--admin", "--ledger",
                           ledger], capture_output=True, text=True, check=True).stdout.strip()
@@ -130,12 +139,13 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         def ingest() -> None:
             nonlocal ingest_errors
             tmpl = template(1750)
+            run = f"{time.time_ns() % 10**12:012d}"  # new ids every run: never a resend
             with httpx.Client(base_url=base, timeout=120.0,
                               headers={"Authorization": f"Bearer {shipper}"}) as c:
                 for i in range(a.ingest_batches):
                     if stop.is_set():
                         return
-                    body = tmpl.replace(MARK, f"q{i:09d}".encode())
+                    body = tmpl.replace(MARK, f"q{run}-{i:06d}".encode())
                     t = time.perf_counter()
                     r = c.post("/v1/events", content=body,
                                headers={"content-type": "application/json"})
@@ -221,6 +231,8 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--ingest-batches", type=int, default=200)
     p.add_argument("--memory-limit", default="1GB")
+    p.add_argument("--span-hours", type=float, default=168.0,
+                   help="the filled events' times move forward through this many hours")
     p.add_argument("--json-out")
     a = p.parse_args()
     if a.events > 50_000_000 or a.repeat > 1000 or a.ingest_batches > 10_000:

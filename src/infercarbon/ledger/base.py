@@ -616,7 +616,7 @@ class SqlStore(ABC):
             if all_new and not fp_corrections:
                 written = first
                 if isinstance(footprints, EventFootprintBatch):
-                    fp_inserted = self._insert_compact(footprints.filter(first), fresh)
+                    fp_inserted = self._insert_compact(footprints.filter(first), fresh, ev)
                 else:
                     fp_inserted = self._insert_new_footprints(footprints.filter(first))
             else:
@@ -642,9 +642,7 @@ class SqlStore(ABC):
         with self._tx():
             self._insert_rows(EVENTS, self._stamp(EVENTS, ev))
             if isinstance(footprints, EventFootprintBatch):
-                inserted = self._insert_compact(footprints, fresh)
-                self._add_hours(footprints.footprints, ev)
-                return inserted
+                return self._insert_compact(footprints, fresh, ev)
             return self._insert_new_footprints(footprints)
 
     # ------------------------------------------------------------ hourly rollup
@@ -680,11 +678,21 @@ class SqlStore(ABC):
             self._exec(fold_sql(mark, top))
             self._set_hours_mark(top)
 
-    def _add_hours(self, rows: pa.Table, events: pa.Table) -> None:
-        """Inside the tx: add compact footprint ``rows`` of new, live ``events`` (all of
-        them stored in this transaction) to the hourly rollup."""
+    def _add_hours(self, rows: pa.Table, events: pa.Table | None) -> None:
+        """Inside the tx: add new compact footprint ``rows`` (superseding nothing) to the
+        hourly rollup (a backend that keeps it at ingest).  ``events``: theirs, all new and
+        live in this transaction; None: the stored live events are looked up (a footprint
+        of a corrected event is not counted)."""
         if rows.num_rows == 0 or not self._hours_at_ingest:
             return
+        if events is None:
+            keys = pa.table({"key": pc.unique(rows.column("event_id"))})
+            events = self._arrow_in(
+                f"SELECT event_id, tenant, {', '.join(EVENT_DIMS)} FROM events WHERE "
+                "event_id IN (SELECT key FROM {keys}) AND event_id NOT IN (SELECT supersedes "
+                "FROM events WHERE supersedes IN (SELECT key FROM {keys}))", keys,
+                pa.schema([EVENTS.arrow_schema.field(c) for c in ("event_id", "tenant",
+                                                                   *EVENT_DIMS)]))
         dims = events.select(["event_id", "tenant", *EVENT_DIMS])
         if rows.num_rows == dims.num_rows and rows.column("event_id").equals(
                 dims.column("event_id")) and rows.column("tenant").equals(dims.column("tenant")):
@@ -709,17 +717,17 @@ class SqlStore(ABC):
 
     def _refresh_footprint_hours(self, rows: pa.Table, events: pa.Table | None = None
                                  ) -> None:
-        """Inside the tx, after writes that may change which footprints are live (a
-        recomputation, a correction, a resend): rebuild the rollup's hours of the given
-        footprint rows and events, and of the footprints and events they supersede."""
+        """Inside the tx, after writes that supersede (a recomputation, a correction):
+        rebuild the rollup's hours of the superseding footprint rows and of the footprints
+        and events they supersede (what is live there changed).  Writes that supersede
+        nothing were added as they were inserted (:meth:`_insert_compact`)."""
         parts = []
-        if rows.num_rows and "period_start_utc" in rows.column_names:
-            parts.append(pa.table({"hour_utc": pc.floor_temporal(rows.column(
-                "period_start_utc"), unit="hour"), "tenant": rows.column("tenant")}))
-        if events is not None and events.num_rows:
-            parts.append(pa.table({"hour_utc": pc.floor_temporal(events.column("start_utc"),
-                                                                 unit="hour"),
-                                   "tenant": events.column("tenant")}))
+        if "supersedes" in rows.column_names and rows.column("supersedes").null_count < len(rows):
+            again = rows.filter(pc.is_valid(rows.column("supersedes")))
+            if "period_start_utc" in again.column_names:
+                parts.append(pa.table({
+                    "hour_utc": pc.floor_temporal(again.column("period_start_utc"), unit="hour"),
+                    "tenant": again.column("tenant")}))
         sup = [*(rows.column("supersedes").drop_null().to_pylist()
                  if "supersedes" in rows.column_names else []),
                *(events.column("supersedes").drop_null().to_pylist()
@@ -808,11 +816,15 @@ class SqlStore(ABC):
             dtype=bool)
         return keep & ~stored_mask
 
-    def _insert_compact(self, batch: EventFootprintBatch, fresh: set[str]) -> int:
+    def _insert_compact(self, batch: EventFootprintBatch, fresh: set[str],
+                        new_events: pa.Table | None = None) -> int:
         """Inside a transaction: insert compact footprints whose subjects are known to be
         free (events first stored in this transaction): their contexts where new (with
         their items; the ids inserted are added to ``fresh``, which the caller makes known
-        once the transaction commits), then the rows."""
+        once the transaction commits), then the rows, and add the rows that supersede
+        nothing to the hourly rollup (``new_events``: their events, all new and live in this
+        transaction; else they are looked up).  Rows that supersede leave the rollup to the
+        caller's :meth:`_refresh_footprint_hours`."""
         if batch.num_rows == 0:
             return 0
         if pc.count_distinct(batch.footprints.column("event_id")).as_py() != batch.num_rows:
@@ -839,8 +851,13 @@ class SqlStore(ABC):
                     self._insert_all(CONTEXT_ITEMS, "stage_context_items")
                 finally:
                     self._unstage("stage_context_items")
-        return self._insert_rows(EVENT_FOOTPRINTS,
-                                 self._stamp(EVENT_FOOTPRINTS, batch.footprints))
+        inserted = self._insert_rows(EVENT_FOOTPRINTS,
+                                     self._stamp(EVENT_FOOTPRINTS, batch.footprints))
+        rows = batch.footprints
+        if rows.column("supersedes").null_count < rows.num_rows:
+            rows = rows.filter(pc.is_null(rows.column("supersedes")))
+        self._add_hours(rows, new_events)
+        return inserted
 
     def _write_compact(self, batch: EventFootprintBatch, fresh: set[str]) -> int:
         """Inside a transaction: compact footprints of stored events, with the checks of

@@ -106,6 +106,8 @@ class DuckDBStore(SqlStore):
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET TimeZone = 'UTC'")
+            # a long query (the rollup's fill on upgrade) must not draw on the terminal
+            self._con.execute("SET enable_progress_bar = false")
             self._con.execute("SET checkpoint_threshold = ?", [checkpoint_threshold])
             if memory_limit == "auto":
                 memory_limit = None if self.path == ":memory:" else DEFAULT_MEMORY_LIMIT
@@ -265,6 +267,23 @@ class DuckDBStore(SqlStore):
             f"INSERT INTO {spec.name} ({col_list}) SELECT {col_list} FROM {stage}{tail}"
         ).fetchone()
         return int(row[0]) if row else 0
+
+    def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
+        """Run a read-only SELECT on a cursor of its own, without the store's lock: DuckDB
+        reads a consistent snapshot of what was committed, beside a running ingest (which
+        then never waits for a read, nor a read for an ingest's Python work).  After a
+        write, the first read turns DuckDB's threads back to every core (under the lock)."""
+        if self._threads != self._read_threads:
+            with self._lock:
+                self._reading()
+        cur = self._con.cursor()
+        try:
+            table = _to_arrow(cur.sql(_q(sql), params=list(params)))
+        except duckdb.Error as exc:
+            raise LedgerError(f"{self.path}: query failed: {exc}") from exc
+        finally:
+            cur.close()
+        return table.rename_columns(schema.names).cast(schema)
 
     # the hourly rollup is folded in by reads (one 100-aggregate upsert per ingest batch
     # would cost DuckDB more than the batch): ledger.hours
