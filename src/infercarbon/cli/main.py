@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "idle",
     "footprints",
+    "proxy",
 )
 
 app = typer.Typer(
