@@ -15,6 +15,7 @@ without changing it.  See docs/proxy.md.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,6 +38,10 @@ def _sensor(name: str, url: str | None, selector: str, metric: str, scrape_s: fl
 
     source, _ = detect(name)
     return source
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def proxy(
@@ -127,10 +132,14 @@ def proxy(
     mode = f"measured ({sensor})" if src is not None else f"modelled ({gpu}, {model_params_b}B)"
     typer.echo(f"infercarbon proxy: http://{host}:{port} -> {upstream}; energy {mode}; "
                f"events -> {ledger or server}", err=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exception here so
+    # that the events still in memory are recorded below (the CLI, not the library, does it)
+    previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         uvicorn.run(rt.app, host=host, port=port, log_level=log_level, access_log=False,
                     lifespan="on")
     finally:
+        signal.signal(signal.SIGTERM, previous)
         rt.stop()
         if shipper is not None:
             shipper.close()

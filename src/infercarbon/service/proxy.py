@@ -1,10 +1,10 @@
 """A metering reverse proxy for OpenAI-compatible inference servers (``infercarbon proxy``).
 
 :class:`MeteringProxy` is a plain ASGI app (no framework on the request path) that forwards
-every request to the upstream with one shared :class:`httpx.AsyncClient` and returns the
-upstream's answer unchanged: status, headers (hop-by-hop headers excepted, RFC 9110 section
-7.6.1) and the body bytes exactly as received (``aiter_raw``: no decompression, no
-re-encoding).  Upstream error statuses pass through as they are.  When the upstream cannot be
+every request to the upstream over a keep-alive pool
+(:class:`~infercarbon.service.upstream.UpstreamPool`; why not httpx there: its module doc) and
+returns the upstream's answer unchanged: status, headers (hop-by-hop headers excepted, RFC 9110
+section 7.6.1) and the body bytes exactly as received (no decompression, no re-encoding).  Upstream error statuses pass through as they are.  When the upstream cannot be
 reached or does not answer within ``timeout_s``, the proxy itself answers 502 or 504 with an
 OpenAI-style error body (``{"error": {"type": "upstream_unreachable"|"upstream_timeout"}}``)
 and records no event (no inference ran).
@@ -45,11 +45,15 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import httpx
-
 from infercarbon.errors import InfercarbonError, InputError
 from infercarbon.estimators.llm import estimate_llm_scalar
 from infercarbon.instrument.proxied import LlmServing, ReadingsLog, RequestAccountant, RequestRecord
+from infercarbon.service.upstream import (
+    UpstreamPool,
+    UpstreamResponse,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
 from infercarbon.service.middleware import (
     Discloser,
     Message,
@@ -68,6 +72,8 @@ METERED_PATHS: tuple[str, ...] = ("/v1/chat/completions", "/v1/completions", "/v
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
                   b"te", b"trailer", b"transfer-encoding", b"upgrade", b"host",
                   b"proxy-connection"})
+#: not forwarded to the upstream: hop-by-hop, and the body's length (the pool sets it)
+_HOP_REQUEST = _HOP | {b"content-length"}
 
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
@@ -138,8 +144,8 @@ class MeteringProxy:
 
     Parameters
     ----------
-    client : httpx.AsyncClient
-        Client whose ``base_url`` is the upstream (its transport may be a mock).
+    client : UpstreamPool
+        Connections to the upstream.
     accountant : RequestAccountant
         Receives a record per metered request.
     default_tenant, default_model : str
@@ -155,7 +161,7 @@ class MeteringProxy:
         The estimator's inputs (for the disclosed figure in modelled mode).
     """
 
-    def __init__(self, client: httpx.AsyncClient, accountant: RequestAccountant, *,
+    def __init__(self, client: UpstreamPool, accountant: RequestAccountant, *,
                  default_tenant: str = "default", default_model: str = "unknown",
                  tenant_header: str | None = None, key_tenants: Mapping[str, str] | None = None,
                  discloser: Discloser | None = None, readings: ReadingsLog | None = None,
@@ -250,7 +256,7 @@ class MeteringProxy:
         method = scope["method"]
         path = scope["path"]
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-        fwd = [(k, v) for k, v in raw_headers if k.lower() not in _HOP]
+        fwd = [(k, v) for k, v in raw_headers if k.lower() not in _HOP_REQUEST]
         target = scope.get("raw_path") or path.encode()
         qs = scope.get("query_string") or b""
         url = target.decode("latin-1") + ("?" + qs.decode("latin-1") if qs else "")
@@ -296,39 +302,38 @@ class MeteringProxy:
     async def _forward(self, method: str, url: str, headers: list[tuple[bytes, bytes]],
                        body: bytes, send: Send, rec: RequestRecord | None,
                        disclose: bool) -> None:
-        req = self.client.build_request(method, url, headers=headers, content=body)
         try:
-            resp = await self.client.send(req, stream=True)
-        except httpx.TimeoutException as exc:
+            resp = await self.client.request(method, url, headers, body)
+        except UpstreamTimeout as exc:
             self._upstream_failed(rec)
-            await self._error(send, 504, "upstream_timeout", f"upstream timed out: {exc}")
+            await self._error(send, 504, "upstream_timeout", str(exc))
             return
-        except httpx.HTTPError as exc:
+        except UpstreamUnreachable as exc:
             self._upstream_failed(rec)
-            await self._error(send, 502, "upstream_unreachable",
-                              f"upstream unreachable: {type(exc).__name__}: {exc}")
+            await self._error(send, 502, "upstream_unreachable", str(exc))
             return
         try:
-            out_headers = [(k, v) for k, v in resp.headers.raw if k.lower() not in _HOP]
+            out_headers = [(k, v) for k, v in resp.headers if k not in _HOP]
             if rec is None:
-                await send({"type": "http.response.start", "status": resp.status_code,
+                await send({"type": "http.response.start", "status": resp.status,
                             "headers": out_headers})
                 async for chunk in resp.aiter_raw():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
                 return
-            rec.outcome = ("ok" if resp.status_code < 400 else
-                           "client_error" if resp.status_code < 500 else "server_error")
-            ctype = resp.headers.get("content-type", "")
-            encoded = bool(resp.headers.get("content-encoding"))
-            if ctype.startswith("text/event-stream"):
+            rec.outcome = ("ok" if resp.status < 400 else
+                           "client_error" if resp.status < 500 else "server_error")
+            ctype = resp.header(b"content-type") or b""
+            encoded = bool(resp.header(b"content-encoding"))
+            if ctype.startswith(b"text/event-stream"):
                 await self._stream(resp, out_headers, send, rec, disclose, encoded)
             else:
                 await self._whole(resp, out_headers, send, rec, disclose, encoded)
-        except httpx.TimeoutException:
-            # headers may already be out: the stream just ends, as the upstream's did
-            rec_outcome(rec, "upstream_timeout")
-            raise
+        except (UpstreamTimeout, UpstreamUnreachable):
+            # the answer's head is already out: the body just ends where the upstream's did
+            if rec is not None:
+                rec.outcome = "upstream_broken"
+            await send({"type": "http.response.body", "body": b""})
         finally:
             await resp.aclose()
 
@@ -340,13 +345,12 @@ class MeteringProxy:
     def _mean_inflight(self, rec: RequestRecord) -> float:
         return 0.5 * (rec.concurrency + self._inflight)
 
-    async def _whole(self, resp: httpx.Response, headers: list[tuple[bytes, bytes]],
+    async def _whole(self, resp: UpstreamResponse, headers: list[tuple[bytes, bytes]],
                      send: Send, rec: RequestRecord, disclose: bool, encoded: bool) -> None:
-        chunks = [c async for c in resp.aiter_raw()]
-        data = b"".join(chunks)
+        data = await resp.aread()
         end = self.clock()
         rec.payload_bytes = len(data)
-        if not encoded and resp.status_code < 400:
+        if not encoded and resp.status < 400:
             try:
                 doc = json.loads(data)
             except ValueError:
@@ -367,15 +371,15 @@ class MeteringProxy:
                 headers = [*headers, (b"carbon-emissions", value.encode("latin-1")),
                            (b"preference-applied", b"carbon-disclosure")]
         rec.end_s = end
-        await send({"type": "http.response.start", "status": resp.status_code,
+        await send({"type": "http.response.start", "status": resp.status,
                     "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
-    async def _stream(self, resp: httpx.Response, headers: list[tuple[bytes, bytes]],
+    async def _stream(self, resp: UpstreamResponse, headers: list[tuple[bytes, bytes]],
                       send: Send, rec: RequestRecord, disclose: bool, encoded: bool) -> None:
         if disclose:
             headers = [*headers, (b"preference-applied", b"carbon-disclosure")]
-        await send({"type": "http.response.start", "status": resp.status_code,
+        await send({"type": "http.response.start", "status": resp.status,
                     "headers": headers})
         counter = None if encoded else _StreamCounter()
         n = 0
@@ -403,11 +407,6 @@ class MeteringProxy:
                 tail = b": carbon-emissions " + value.encode("latin-1") + b"\n\n"
         rec.end_s = end
         await send({"type": "http.response.body", "body": tail})
-
-
-def rec_outcome(rec: RequestRecord | None, outcome: str) -> None:
-    if rec is not None:
-        rec.outcome = outcome
 
 
 def _utc(t: float) -> _dt.datetime:
@@ -468,8 +467,6 @@ class ProxyRuntime:
         How often the sensor is read (or the Prometheus source asked for new scrapes) [s].
     timeout_s : float
         Upstream timeout per request (connect, read between bytes) [s].
-    transport : httpx.AsyncBaseTransport, optional
-        For tests (default: a pooled HTTP transport).
     """
 
     def __init__(self, upstream: str, sink: Callable[[list[dict[str, Any]]], None], *,
@@ -477,16 +474,12 @@ class ProxyRuntime:
                  poll_s: float = 1.0, record_s: float = 0.5, timeout_s: float = 600.0,
                  max_hold_s: float = 120.0, discloser: Discloser | None = None,
                  default_tenant: str = "default", tenant_header: str | None = None,
-                 key_tenants: Mapping[str, str] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 max_connections: int = 1000) -> None:
+                 key_tenants: Mapping[str, str] | None = None) -> None:
         from infercarbon.instrument.proxied import EventRecorder, SensorPoller
 
         if (sensor is None) == (llm is None):
             raise InputError("give a sensor (--sensor) or the LLM estimator's inputs "
                              "(--gpu, --gpus, --model-params-b), exactly one", field="sensor")
-        if not upstream.startswith(("http://", "https://")):
-            raise InputError(f"must be an http(s) URL, got {upstream!r}", field="upstream")
         self.readings = ReadingsLog() if sensor is not None else None
         self.poller = (SensorPoller(sensor, self.readings, period_s=poll_s)
                        if sensor is not None and self.readings is not None else None)
@@ -498,13 +491,8 @@ class ProxyRuntime:
         self.accountant = RequestAccountant(labels, log=self.readings, sensor=ident, llm=llm,
                                             max_hold_s=max_hold_s)
         self.recorder = EventRecorder(self.accountant, sink, period_s=record_s)
-        limits = httpx.Limits(max_connections=max_connections,
-                              max_keepalive_connections=max_connections)
-        self.client = httpx.AsyncClient(base_url=upstream.rstrip("/"), transport=transport,
-                                        timeout=httpx.Timeout(timeout_s), limits=limits,
-                                        follow_redirects=False)
-        for h in list(self.client.headers):  # forward the caller's headers only
-            del self.client.headers[h]
+        self.client = UpstreamPool(upstream, read_timeout_s=timeout_s,
+                                   connect_timeout_s=min(timeout_s, 10.0))
         self.app = MeteringProxy(self.client, self.accountant, discloser=discloser,
                                  readings=self.readings, llm=llm,
                                  default_tenant=default_tenant, tenant_header=tenant_header,
