@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from infercarbon.instrument.proxied import LlmServing
+from infercarbon.provenance import Figure
 from infercarbon.service.fake_upstream import FakeOpenAI, LoopbackServer
 from infercarbon.service.middleware import RegionDiscloser
 from infercarbon.service.proxy import LedgerSink, ProxyRuntime, load_key_tenants
 from infercarbon.telemetry import ConstantSource
-from infercarbon.provenance import Figure
 
 LABELS = {"service": "chat", "region": "DE", "device": "gpu0"}
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -84,7 +84,7 @@ def test_twenty_requests_bodies_identical_header_on_request_events_with_tokens(u
     rt, srv = _proxy(upstream.url, sink)
     try:
         with httpx.Client(timeout=10) as direct, httpx.Client(timeout=10) as via:
-            for path, body, prompt, n, stream, disclose in _requests():
+            for path, body, _prompt, _n, stream, disclose in _requests():
                 headers = {"traceparent": TRACEPARENT}
                 if disclose:
                     headers["Prefer"] = "carbon-disclosure"

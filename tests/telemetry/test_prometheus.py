@@ -110,7 +110,7 @@ def test_dcgm_energy_counter_sums_the_selected_gpus(prom):
     client, exp = prom
     src = PrometheusSource(client, metric="dcgm-energy", selector='Hostname="node-a"',
                            scrape_interval_s=1)
-    rate_w, n = _energy_rate(src)
+    rate_w, _n = _energy_rate(src)
     # the counter advanced at the recorded power of both GPUs (scrape stamps vs the time the
     # exporter computed the value differ by milliseconds: 2 % tolerance)
     assert rate_w == pytest.approx(sum(exp.power_w.values()), rel=0.02)

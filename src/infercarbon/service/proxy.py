@@ -48,20 +48,19 @@ from typing import Any
 from infercarbon.errors import InfercarbonError, InputError
 from infercarbon.estimators.llm import estimate_llm_scalar
 from infercarbon.instrument.proxied import LlmServing, ReadingsLog, RequestAccountant, RequestRecord
-from infercarbon.service.upstream import (
-    UpstreamPool,
-    UpstreamResponse,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
 from infercarbon.service.middleware import (
     Discloser,
-    Message,
     Receive,
     Scope,
     Send,
     carbon_emissions_header,
     prefers_disclosure,
+)
+from infercarbon.service.upstream import (
+    UpstreamPool,
+    UpstreamResponse,
+    UpstreamTimeout,
+    UpstreamUnreachable,
 )
 
 __all__ = ["METERED_PATHS", "MeteringProxy", "parse_traceparent"]

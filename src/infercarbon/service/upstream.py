@@ -47,7 +47,7 @@ class UpstreamResponse:
     def __init__(self, pool: UpstreamPool, conn: _Conn, status: int,
                  headers: list[tuple[bytes, bytes]], framing: str, length: int) -> None:
         self._pool = pool
-        self._conn = conn
+        self._conn: _Conn | None = conn
         self.status = status
         self.headers = headers
         self._framing = framing  # "length" | "chunked" | "close"
@@ -64,6 +64,8 @@ class UpstreamResponse:
         return b"".join([c async for c in self.aiter_raw()])
 
     async def aiter_raw(self) -> AsyncIterator[bytes]:
+        if self._conn is None:
+            raise UpstreamUnreachable("the response is closed")
         reader = self._conn[0]
         t = self._pool.read_timeout_s
         try:
@@ -104,7 +106,7 @@ class UpstreamResponse:
 
     async def aclose(self) -> None:
         """Give the connection back when the body was read to its end, else close it."""
-        conn, self._conn = self._conn, None  # type: ignore[assignment]
+        conn, self._conn = self._conn, None
         if conn is None:
             return
         keep = self._done and self._framing != "close" and self.header(b"connection") not in (

@@ -218,7 +218,7 @@ class PrometheusSource:
         """The cumulative energy at the newest scrape [J] (stamped at that scrape's time, not
         now; a :class:`~infercarbon.instrument.proxied.SensorPoller` uses the timestamps)."""
         now = self.clock()
-        t, c = self.readings_between(now - self.lookback_s, now)
+        _t, c = self.readings_between(now - self.lookback_s, now)
         if c:
             self._last_j = c[-1]
         if self._last_j is None:
