@@ -242,7 +242,7 @@ def test_ledger_sink_records_events_with_footprints(upstream, tmp_path):
         for i in range(3):
             httpx.post(srv.url + "/v1/chat/completions", json={
                 "model": "m", "messages": [{"role": "user", "content": "a b"}],
-                "max_tokens": 4 + i})
+                "max_tokens": 4 + i}, headers={"traceparent": TRACEPARENT} if i else {})
         assert _wait(lambda: sink.inserted == 3)
     finally:
         srv.stop()
@@ -253,6 +253,8 @@ def test_ledger_sink_records_events_with_footprints(upstream, tmp_path):
         ev = store.events().to_pylist()
         assert sorted(e["tokens_out"] for e in ev) == [4, 5, 6]
         assert {e["region"] for e in ev} == {"DEU"}
+        assert sorted(e["trace_id"] or "" for e in ev) == [
+            "", "4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f3577b34da6a3ce929d0e0e4736"]
         assert store.count("event_footprints") == 3  # one footprint per event
     finally:
         store.close()

@@ -55,6 +55,7 @@ from infercarbon.service.middleware import (
     Send,
     carbon_emissions_header,
     prefers_disclosure,
+    trace_context,
 )
 from infercarbon.service.upstream import (
     UpstreamPool,
@@ -63,7 +64,7 @@ from infercarbon.service.upstream import (
     UpstreamUnreachable,
 )
 
-__all__ = ["METERED_PATHS", "MeteringProxy", "parse_traceparent"]
+__all__ = ["METERED_PATHS", "LedgerSink", "MeteringProxy", "ProxyRuntime", "load_key_tenants"]
 
 METERED_PATHS: tuple[str, ...] = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 
@@ -73,26 +74,6 @@ _HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-a
                   b"proxy-connection"})
 #: not forwarded to the upstream: hop-by-hop, and the body's length (the pool sets it)
 _HOP_REQUEST = _HOP | {b"content-length"}
-
-_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-
-
-def parse_traceparent(value: str | None) -> tuple[str, str] | None:
-    """``(trace_id, parent_span_id)`` of a W3C ``traceparent`` header, None when absent or
-    invalid (all-zero ids and version ``ff`` are invalid, W3C Trace Context section 3.2).
-
-    >>> parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-    ('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7')
-    >>> parse_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01") is None
-    True
-    """
-    if not value:
-        return None
-    m = _TRACEPARENT.match(value.strip().lower())
-    if m is None or m.group(1) == "ff" or set(m.group(2)) == {"0"} or set(m.group(3)) == {"0"}:
-        return None
-    return m.group(2), m.group(3)
-
 
 def _int_or_none(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
@@ -270,15 +251,12 @@ class MeteringProxy:
                 doc = None
             if isinstance(doc, dict) and isinstance(doc.get("model"), str):
                 model = doc["model"]
-            trace = None
-            for k, v in raw_headers:
-                if k.lower() == b"traceparent":
-                    trace = parse_traceparent(v.decode("latin-1"))
+            trace = trace_context(scope)
             self._inflight += 1
             rec = RequestRecord(self.clock(), model=model, tenant=self._tenant(raw_headers),
                                 concurrency=self._inflight,
-                                trace_id=trace[0] if trace else None,
-                                parent_span_id=trace[1] if trace else None)
+                                trace_id=trace.get("trace_id"),
+                                parent_span_id=trace.get("parent_span_id"))
             self.accountant.start(rec)
             disclose = self.discloser is not None and prefers_disclosure(scope)
         try:
