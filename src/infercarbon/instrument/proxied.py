@@ -278,7 +278,7 @@ class RequestAccountant:
         self._cut: float | None = None
         self.stats: dict[str, float] = {"windows": 0, "attributed_j": 0.0,
                                         "unattributed_idle_j": 0.0, "emitted": 0,
-                                        "held_too_long": 0}
+                                        "held_too_long": 0, "dropped_unmeasured": 0}
 
     # -- request side (the proxy's event loop) -------------------------------------------
     def start(self, rec: RequestRecord) -> None:
@@ -304,7 +304,14 @@ class RequestAccountant:
     def _tick_measured(self) -> list[dict[str, Any]]:
         assert self.log is not None
         latest = self.log.latest_t()
-        if latest is None:
+        if latest is None:  # no reading yet: nothing can be measured; do not hold forever
+            now = self.clock()
+            with self._lock:
+                stale = [k for k, r in self._open.items()
+                         if not math.isnan(r.end_s) and now - r.end_s > self.max_hold_s]
+                for k in stale:
+                    del self._open[k]
+            self.stats["dropped_unmeasured"] += len(stale)
             return []
         if self._cut is None:
             first = self.log.first_t()

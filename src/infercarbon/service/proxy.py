@@ -73,7 +73,8 @@ _HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-a
                   b"te", b"trailer", b"transfer-encoding", b"upgrade", b"host",
                   b"proxy-connection"})
 #: not forwarded to the upstream: hop-by-hop, and the body's length (the pool sets it)
-_HOP_REQUEST = _HOP | {b"content-length"}
+#: (and ``Expect``: the proxy has read the whole body already, so no ``100 Continue``)
+_HOP_REQUEST = _HOP | {b"content-length", b"expect"}
 
 def _int_or_none(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
@@ -354,8 +355,9 @@ class MeteringProxy:
 
     async def _stream(self, resp: UpstreamResponse, headers: list[tuple[bytes, bytes]],
                       send: Send, rec: RequestRecord, disclose: bool, encoded: bool) -> None:
-        if disclose:
-            headers = [*headers, (b"preference-applied", b"carbon-disclosure")]
+        if disclose:  # a final comment follows the body: its length is no longer the same
+            headers = [*(h for h in headers if h[0] != b"content-length"),
+                       (b"preference-applied", b"carbon-disclosure")]
         await send({"type": "http.response.start", "status": resp.status,
                     "headers": headers})
         counter = None if encoded else _StreamCounter()

@@ -188,6 +188,9 @@ class UpstreamPool:
                     writer.write(body)
                 async with asyncio.timeout(self.read_timeout_s):
                     raw = await reader.readuntil(b"\r\n\r\n")
+                    while raw.startswith(b"HTTP/1.1 1") and not raw.startswith(
+                            b"HTTP/1.1 101"):  # interim 1xx answers: the final one follows
+                        raw = await reader.readuntil(b"\r\n\r\n")
             except TimeoutError as exc:
                 writer.close()
                 raise UpstreamTimeout(f"no answer from the upstream within "
