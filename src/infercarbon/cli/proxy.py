@@ -129,6 +129,10 @@ def proxy(
                       timeout_s=timeout, discloser=discloser, default_tenant=tenant,
                       tenant_header=tenant_header, key_tenants=keys,
                       max_hold_s=max(120.0, 4 * poll_s)).start()
+    if rt.poller is not None and rt.poller.errors:
+        typer.echo(f"infercarbon proxy: warning: the first sensor read failed "
+                   f"({rt.poller.last_error}); requests are forwarded, and events are written "
+                   "once readings arrive (or dropped after max_hold_s, counted)", err=True)
     mode = f"measured ({sensor})" if src is not None else f"modelled ({gpu}, {model_params_b}B)"
     typer.echo(f"infercarbon proxy: http://{host}:{port} -> {upstream}; energy {mode}; "
                f"events -> {ledger or server}", err=True)
