@@ -31,6 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+#: this checkout's package, for this process and the ones it starts
+SRC = Path(__file__).resolve().parents[1] / "src"
+sys.path.insert(0, str(SRC))
+
 BODY = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hello there"}],
                    "max_tokens": 8}).encode()
 
@@ -110,10 +114,11 @@ def main() -> None:
     ap.add_argument("--latency-n", type=int, default=2000)
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--out", type=Path, help="also write the result JSON here")
     args = ap.parse_args()
     up_port, px_port = _free_port(), _free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
     upstream = subprocess.Popen(
         [sys.executable, "-c",
          "import uvicorn; from infercarbon.service.fake_upstream import FakeOpenAI; "
@@ -164,7 +169,10 @@ def main() -> None:
         "target_p50_added_ms_lt": 1.0, "target_rps_ge": 2000,
         "p50_target_met": added < 1.0, "rps_target_met": rps_proxy >= 2000,
     }
+    result["load_average_1m"] = os.getloadavg()[0]  # other work on the machine meanwhile
     print(json.dumps(result, indent=2))
+    if args.out is not None:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

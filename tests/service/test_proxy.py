@@ -160,6 +160,50 @@ def test_errors_pass_through_and_unreachable_upstream_is_502(upstream):
     assert dead.accountant.stats["emitted"] == 0  # no inference ran, no event
 
 
+def test_stream_chunks_are_forwarded_as_they_arrive(upstream):
+    """5 chunks 0.2 s apart: the first reaches the client long before the stream ends."""
+    rt, srv = _proxy(upstream.url, Collect())
+    try:
+        t0 = time.monotonic()
+        arrivals = []
+        with httpx.stream("POST", srv.url + "/v1/chat/completions", timeout=10, json={
+                "model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 5,
+                "stream": True}, headers={"x-fake-chunk-delay-s": "0.2"}) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: {"):
+                    arrivals.append(time.monotonic() - t0)
+    finally:
+        srv.stop()
+        rt.stop()
+    assert len(arrivals) == 5
+    assert arrivals[0] < 0.5 and arrivals[-1] >= 0.9
+    assert arrivals[-1] - arrivals[0] >= 0.7  # spread as the upstream sent them
+
+
+def test_client_disconnect_stops_the_stream_and_is_recorded(upstream):
+    sink = Collect()
+    rt, srv = _proxy(upstream.url, sink)
+    try:
+        t0 = time.monotonic()
+        with httpx.stream("POST", srv.url + "/v1/chat/completions", timeout=10, json={
+                "model": "m", "messages": [{"role": "user", "content": "x"}],
+                "max_tokens": 40, "stream": True},
+                headers={"x-fake-chunk-delay-s": "0.1"}) as r:
+            got = 0
+            for line in r.iter_lines():
+                got += line.startswith("data: {")
+                if got == 2:
+                    break  # the client goes away after two chunks
+        assert _wait(lambda: len(sink.events) == 1)
+        took = time.monotonic() - t0
+    finally:
+        srv.stop()
+        rt.stop()
+    (ev,) = sink.events
+    assert ev["outcome"] == "client_disconnected"
+    assert 2 <= ev["tokens_out"] < 40 and took < 3.0  # not the whole 4 s stream
+
+
 def test_upstream_timeout_is_504(upstream):
     rt, srv = _proxy(upstream.url, Collect(), timeout_s=0.2)
     try:

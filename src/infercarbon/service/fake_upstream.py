@@ -11,7 +11,8 @@ token counts it must see.
 * ``POST /v1/embeddings``: a 4-number vector per input, ``usage.prompt_tokens``.
 * ``GET /v1/models``: one model.
 * Request header ``x-fake-status: 429`` answers that status with an OpenAI error body;
-  ``x-fake-delay-s: 0.5`` waits before answering (for timeout tests).
+  ``x-fake-delay-s: 0.5`` waits before answering (for timeout tests);
+  ``x-fake-chunk-delay-s: 0.1`` waits before each streamed chunk.
 """
 
 from __future__ import annotations
@@ -111,7 +112,10 @@ class FakeOpenAI:
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache")]})
         obj = "chat.completion.chunk" if chat else "text_completion"
+        chunk_delay = float(headers.get(b"x-fake-chunk-delay-s", b"0"))
         for w in words:
+            if chunk_delay:
+                await asyncio.sleep(chunk_delay)
             choice = ({"index": 0, "delta": {"content": w}, "finish_reason": None} if chat
                       else {"index": 0, "text": w, "finish_reason": None})
             chunk = {"id": "cmpl-fake", "object": obj, "created": 0, "model": model,

@@ -36,6 +36,7 @@ carries the attributed figure.  See docs/proxy.md.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import hashlib
 import json
@@ -261,7 +262,7 @@ class MeteringProxy:
             self.accountant.start(rec)
             disclose = self.discloser is not None and prefers_disclosure(scope)
         try:
-            await self._forward(method, url, fwd, body, send, rec, disclose)
+            await self._forward(method, url, fwd, body, send, receive, rec, disclose)
         finally:
             if rec is not None:
                 self._inflight -= 1
@@ -278,7 +279,7 @@ class MeteringProxy:
         await send({"type": "http.response.body", "body": body})
 
     async def _forward(self, method: str, url: str, headers: list[tuple[bytes, bytes]],
-                       body: bytes, send: Send, rec: RequestRecord | None,
+                       body: bytes, send: Send, receive: Receive, rec: RequestRecord | None,
                        disclose: bool) -> None:
         try:
             resp = await self.client.request(method, url, headers, body)
@@ -304,7 +305,7 @@ class MeteringProxy:
             ctype = resp.header(b"content-type") or b""
             encoded = bool(resp.header(b"content-encoding"))
             if ctype.startswith(b"text/event-stream"):
-                await self._stream(resp, out_headers, send, rec, disclose, encoded)
+                await self._stream(resp, out_headers, send, receive, rec, disclose, encoded)
             else:
                 await self._whole(resp, out_headers, send, rec, disclose, encoded)
         except (UpstreamTimeout, UpstreamUnreachable):
@@ -354,7 +355,12 @@ class MeteringProxy:
         await send({"type": "http.response.body", "body": data})
 
     async def _stream(self, resp: UpstreamResponse, headers: list[tuple[bytes, bytes]],
-                      send: Send, rec: RequestRecord, disclose: bool, encoded: bool) -> None:
+                      send: Send, receive: Receive, rec: RequestRecord, disclose: bool,
+                      encoded: bool) -> None:
+        """Forward a stream chunk by chunk.  When the client goes away (``http.disconnect``)
+        the upstream connection is closed at the next chunk, so the server stops generating
+        (vLLM, SGLang and TGI abort a request whose connection closes); the event's outcome
+        is then ``client_disconnected``."""
         if disclose:  # a final comment follows the body: its length is no longer the same
             headers = [*(h for h in headers if h[0] != b"content-length"),
                        (b"preference-applied", b"carbon-disclosure")]
@@ -362,12 +368,20 @@ class MeteringProxy:
                     "headers": headers})
         counter = None if encoded else _StreamCounter()
         n = 0
-        async for chunk in resp.aiter_raw():
-            n += len(chunk)
-            if counter is not None:
-                counter.feed(chunk)
-                rec.tokens_out = counter.chunks
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        gone = asyncio.ensure_future(receive())  # the next message can only be a disconnect
+        try:
+            async for chunk in resp.aiter_raw():
+                if gone.done():
+                    rec.outcome = "client_disconnected"
+                    break
+                n += len(chunk)
+                if counter is not None:
+                    counter.feed(chunk)
+                    rec.tokens_out = counter.chunks
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            if not gone.done():
+                gone.cancel()
         end = self.clock()
         rec.payload_bytes = n
         if counter is not None:
@@ -380,7 +394,7 @@ class MeteringProxy:
                 rec.tokens_out = counter.chunks
                 rec.token_source = "counted-stream-chunks"
         tail = b""
-        if disclose:
+        if disclose and rec.outcome != "client_disconnected":
             value = self._disclosure_value(rec, end, self._mean_inflight(rec))
             if value is not None:
                 tail = b": carbon-emissions " + value.encode("latin-1") + b"\n\n"
