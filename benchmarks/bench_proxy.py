@@ -115,6 +115,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--out", type=Path, help="also write the result JSON here")
+    ap.add_argument("--sensor", default=None,
+                    help="measured mode with this sensor (e.g. cpu-model); default: modelled "
+                         "(LLM estimator, H100, 8B)")
     args = ap.parse_args()
     up_port, px_port = _free_port(), _free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
@@ -127,8 +130,9 @@ def main() -> None:
     proxy = subprocess.Popen(
         [sys.executable, "-m", "infercarbon.cli.main", "proxy",
          "--upstream", f"http://127.0.0.1:{up_port}", "--port", str(px_port),
-         "--ledger", str(tmp / "bench.duckdb"), "--region", "DE", "--gpu", "H100",
-         "--model-params-b", "8"], env=env)
+         "--ledger", str(tmp / "bench.duckdb"), "--region", "DE",
+         *(["--sensor", args.sensor] if args.sensor else
+           ["--gpu", "H100", "--model-params-b", "8"])], env=env)
     try:
         _wait_port(up_port)
         _wait_port(px_port)
@@ -155,7 +159,8 @@ def main() -> None:
     sent = n_proxy + args.latency_n + 50
     added = p50["proxy"] - p50["direct"]
     result = {
-        "cpu_count": os.cpu_count(), "latency_n": args.latency_n,
+        "cpu_count": os.cpu_count(), "energy": args.sensor or "modelled (llm estimator)",
+        "latency_n": args.latency_n,
         "p50_direct_ms": round(p50["direct"], 3), "p50_proxy_ms": round(p50["proxy"], 3),
         "p99_direct_ms": round(p99["direct"], 3), "p99_proxy_ms": round(p99["proxy"], 3),
         "p50_added_ms": round(added, 3), "p50_ratio_proxy_over_direct":
