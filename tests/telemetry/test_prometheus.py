@@ -210,3 +210,19 @@ def test_proxy_attributes_prometheus_energy_to_requests(prom):
     assert sum(e["energy_j"] for e in events) > 0.5 * 1.5 * sum(exp.power_w.values())
     assert by_tokens[-1]["energy_j"] > by_tokens[0]["energy_j"]
     assert all("prometheus:measured-counter" in e["attribution_method"] for e in events)
+
+
+def test_detect_builds_the_prometheus_source_when_asked(prom):
+    from infercarbon.telemetry import detect
+
+    client, exp = prom
+    src, report = detect("prometheus", prometheus_client=client,
+                         prometheus_selector='Hostname="node-a"', scrape_interval_s=1)
+    assert src.name == "prometheus" and src.read_energy_j() >= 0
+    assert {a.name: a.available for a in report}["prometheus"] is True
+    with pytest.raises(InputError, match="prometheus_client"):
+        detect("prometheus")
+    with pytest.raises(SensorUnavailableError, match="no series"):
+        detect("prometheus", prometheus_client=client, prometheus_selector='gpu="9"')
+    _, auto = detect("auto-cpu")
+    assert {a.name: a.available for a in auto}["prometheus"] is False

@@ -25,17 +25,17 @@ from infercarbon.errors import ConfigurationError, InputError
 
 
 def _sensor(name: str, url: str | None, selector: str, metric: str, scrape_s: float) -> Any:
-    if name == "prometheus":
-        from infercarbon.telemetry.prometheus import PrometheusSource
+    from infercarbon.telemetry import detect
 
+    if name == "prometheus":
         if not url:
             raise InputError("--sensor prometheus needs --prometheus-url", field="prometheus_url")
         import httpx
 
-        return PrometheusSource(httpx.Client(base_url=url, timeout=10.0), metric=metric,
-                                selector=selector, scrape_interval_s=scrape_s)
-    from infercarbon.telemetry import detect
-
+        source, _ = detect("prometheus", prometheus_client=httpx.Client(base_url=url, timeout=10.0),
+                           prometheus_metric=metric, prometheus_selector=selector,
+                           scrape_interval_s=scrape_s)
+        return source
     source, _ = detect(name)
     return source
 
