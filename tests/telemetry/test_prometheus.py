@@ -205,17 +205,17 @@ def test_proxy_attributes_prometheus_energy_to_requests(prom):
     t, c = rt.readings.window(rt.readings.first_t(), rt.readings.latest_t())
     assert sum(e["energy_j"] for e in events) + acc["unattributed_idle_j"] == pytest.approx(
         c[-1] - c[0], rel=1e-9)
-    # 4 overlapping requests of >= 1.5 s at ~600 W share ~900 J or more, by tokens
-    by_tokens = sorted(events, key=lambda e: e["tokens_out"])
-    assert sum(e["energy_j"] for e in events) > 0.5 * 1.5 * sum(exp.power_w.values())
-    assert by_tokens[-1]["energy_j"] > by_tokens[0]["energy_j"]
+    # 4 requests of >= 1.5 s at ~600 W: the busy time's energy, >= 1.5 s of it, is on them
+    # (the split by tokens among overlapping requests: tests/instrument/test_proxied.py)
+    assert sum(e["energy_j"] for e in events) > 0.9 * 1.5 * sum(exp.power_w.values())
+    assert all(e["energy_j"] > 0 for e in events)
     assert all("prometheus:measured-counter" in e["attribution_method"] for e in events)
 
 
 def test_detect_builds_the_prometheus_source_when_asked(prom):
     from infercarbon.telemetry import detect
 
-    client, exp = prom
+    client, _ = prom
     src, report = detect("prometheus", prometheus_client=client,
                          prometheus_selector='Hostname="node-a"', scrape_interval_s=1)
     assert src.name == "prometheus" and src.read_energy_j() >= 0
