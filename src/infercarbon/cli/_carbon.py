@@ -144,7 +144,7 @@ class ModelledEnergy:
     vintage: str | None
     note: str
     device_time_s: float
-    idle_power_w: float
+    idle_power_w: float | None
     idle_power_source: str
     idle_power_label: str
     default_pue: float | None = None
@@ -198,7 +198,7 @@ def modelled_footprint(energy: ModelledEnergy, carbon: CarbonOptions) -> Footpri
                                    energy.source, "modelled",
                                    "time the request occupies its share of the devices"),
         }  # fmt: skip
-        if vals.get("idle_power_w") is None:
+        if vals.get("idle_power_w") is None and energy.idle_power_w is not None:
             changes["idle_power_w"] = Input(
                 "idle_power_w", Fixed(energy.idle_power_w), "w", energy.idle_power_source,
                 energy.idle_power_label, "idle power of the devices serving one replica")
