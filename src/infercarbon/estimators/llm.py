@@ -164,15 +164,15 @@ class LLMCalibration:
     @classmethod
     def from_dict(cls, d: dict[str, Any], stack: str | None = None) -> LLMCalibration:
         """The calibration of ``stack`` (default: the document's ``default_stack``)."""
+        stacks = d.get("stacks", {})
+        name = str(d.get("default_stack")) if stack is None else stack
+        if name not in stacks:
+            raise InputError(
+                f"unknown serving stack {name!r}; calibrated stacks: {', '.join(stacks)}",
+                field="stack",
+            )
         try:
             p = d["parameters"]
-            stacks = d["stacks"]
-            name = str(d["default_stack"]) if stack is None else stack
-            if name not in stacks:
-                raise InputError(
-                    f"unknown serving stack {name!r}; calibrated stacks: {', '.join(stacks)}",
-                    field="stack",
-                )
             st = stacks[name]
             return cls(
                 step_overhead_s=float(st["step_overhead_s"]),
