@@ -403,14 +403,15 @@ def estimate_llm_scalar(
     ``stack`` names the serving stack (None: the newest calibrated one); ``calibration``,
     when given, wins over ``stack``.
     """
+    inf = _INF  # a local: the checks below read it six times
     try:  # one chained comparison on the hot path; NaN and inf fail it
         ok = (
-            0.0 < active_params_b <= total_params_b < _INF
-            and 0.0 < num_gpus < _INF
-            and 0.0 < batch_size < _INF
-            and 0.0 < output_tokens < _INF
-            and 0.0 <= input_tokens < _INF
-            and 1.0 <= pue < _INF
+            0.0 < active_params_b <= total_params_b < inf
+            and 0.0 < num_gpus < inf
+            and 0.0 < batch_size < inf
+            and 0.0 < output_tokens < inf
+            and 0.0 <= input_tokens < inf
+            and 1.0 <= pue < inf
         )
     except TypeError:
         ok = False
@@ -426,22 +427,29 @@ def estimate_llm_scalar(
             )
     else:
         k = _scalar_consts(gpu, precision, calibration)
-    c_w, c_kv, kv_e, c_c, c_pf, t0, sig, p_s, p_d, tdp, idle_w, lo_f, hi_f, kf, c_n = k
-    r_act = active_params_b / total_params_b
-    w_read = total_params_b * (1.0 - (1.0 - r_act) ** batch_size) if r_act < 1.0 else total_params_b
-    busy = kf * (
-        c_w * (w_read if w_read > active_params_b else active_params_b)
+    c_w, c_kv, kv_e, c_c, c_pf, c_pfe, t0, sig, p_s, p_d, idle_w, lo_f, hi_f, c_n = k
+    w_read = total_params_b
+    if active_params_b < total_params_b:  # MoE: the experts the batch's tokens route to
+        w_read *= 1.0 - (1.0 - active_params_b / total_params_b) ** batch_size
+        if w_read < active_params_b:
+            w_read = active_params_b
+    busy = (
+        c_w * w_read
         + batch_size
         * (
             c_kv * active_params_b**kv_e * (input_tokens + 0.5 * output_tokens)
             + c_c * active_params_b
         )
     ) / num_gpus
-    step = t0 + sig * batch_size + busy + (c_n * math.log2(num_gpus) if num_gpus != 1 else 0.0)
-    prefill_s = c_pf * active_params_b * input_tokens
-    per_req_s = num_gpus * output_tokens * step / batch_size
-    gpu_j = (p_s + p_d * busy / step) * per_req_s + tdp * prefill_s
-    gpu_s = per_req_s + prefill_s
+    step = t0 + sig * batch_size + busy
+    if num_gpus != 1:
+        step += c_n * _LOG2(num_gpus)
+    # per request: decode GPU-seconds n * out * step / B at power p_s + p_d * busy / step,
+    # plus prefill at the power limit
+    q = num_gpus * output_tokens / batch_size
+    pre = active_params_b * input_tokens
+    gpu_j = (p_s * step + p_d * busy) * q + c_pfe * pre
+    gpu_s = q * step + c_pf * pre
     host_j = host_power_per_gpu_w * gpu_s
     idle_j = 0.0
     if utilisation_frac is not None:
@@ -458,6 +466,7 @@ def estimate_llm_scalar(
 
 
 _new_scalar_estimate = tuple.__new__
+_LOG2 = math.log2
 _DEFAULT_CONSTS: dict[tuple[str, str, str | None], tuple[float, ...]] = {}
 
 
@@ -466,21 +475,21 @@ def _scalar_consts(gpu: str, precision: str, cal: LLMCalibration) -> tuple[float
     spec, bpp, flops = _gpu_consts(gpu, precision)
     bw, tdp, sp = spec.memory_bandwidth_bytes_per_s, spec.tdp_w, cal.static_power_frac
     idle_w = spec.idle_w if math.isfinite(spec.idle_w) else sp * tdp
+    kf = cal.kernel_factor(precision)  # folded into the busy-time constants
     return (
-        cal.memory_inefficiency * 1e9 * bpp / bw,  # s per B params of weights per step
-        cal.memory_inefficiency * cal.kv_bytes_coef / bw,  # KV read, s per token of context
+        kf * cal.memory_inefficiency * 1e9 * bpp / bw,  # s per B params of weights per step
+        kf * cal.memory_inefficiency * cal.kv_bytes_coef / bw,  # KV read, s per token of context
         cal.kv_bytes_exponent,
-        cal.compute_inefficiency * 2e9 / flops,  # s per B active params per token
+        kf * cal.compute_inefficiency * 2e9 / flops,  # s per B active params per token
         2e9 / (flops * cal.prefill_mfu_frac),  # prefill s per B active params per token
+        tdp * 2e9 / (flops * cal.prefill_mfu_frac),  # prefill J per B active params per token
         cal.step_overhead_s,
         cal.seq_overhead_s,
         tdp * sp,
         tdp * (1.0 - sp),
-        tdp,
         idle_w,
         cal.low_factor,
         cal.high_factor,
-        cal.kernel_factor(precision),
         cal.comm_overhead_s,
     )
 
