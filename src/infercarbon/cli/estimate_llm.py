@@ -405,15 +405,18 @@ def run_llm_csv(
         for v in out_cols.values()
     ]  # fmt: skip
     for i, (r, extra) in enumerate(zip(rows, zip(*formatted, strict=True), strict=True)):
-        cells: list[str] = []
+        carbon_cells: list[str] = []
         if carbon_keys:
             fc = cb.footprint_columns(fps[i]) if fps[i] is not None else {}
-            cells = [
-                "" if k not in fc else (fc[k] if isinstance(fc[k], str) else f"{fc[k]:.6g}")
-                for k in carbon_keys
-            ]  # type: ignore[misc]
-        w.writerow([*r, *extra, *cells])
+            carbon_cells = [_cell(fc.get(k)) for k in carbon_keys]
+        w.writerow([*r, *extra, *carbon_cells])
     return buf.getvalue()
+
+
+def _cell(v: float | str | None) -> str:
+    if v is None:
+        return ""
+    return v if isinstance(v, str) else f"{v:.6g}"
 
 
 _STACK_HELP = (

@@ -145,9 +145,9 @@ def run_vision_csv(
             fp = cb.modelled_footprint(energy, opts) if opts.region else None
         except InfercarbonError as exc:
             field = getattr(exc, "field", None)
-            col = next((h for h, f in zip(header, flags, strict=True)
-                        if field and f == _flag(str(field))), field)
-            raise ParseError(str(exc), path=path, row=i, column=col) from exc
+            where: str | None = next((h for h, f in zip(header, flags, strict=True)
+                                      if field and f == _flag(str(field))), field)
+            raise ParseError(str(exc), path=path, row=i, column=where) from exc
         out_rows.append((r, doc, fp))
     if out_format == "json":
         recs = [{**dict(zip(header, r, strict=True)), "energy": doc,

@@ -228,11 +228,9 @@ class ModelFit:
 
     def calibration(self, stack: str) -> LLMCalibration:
         """An :class:`LLMCalibration` for ``stack`` (no band: residual quantiles 0)."""
-        st = self.stacks[stack]
+        values: dict[str, Any] = {**self.shared, **self.stacks[stack], **FIXED}
         return LLMCalibration(
-            **self.shared,
-            **st,
-            **FIXED,
+            **values,
             log_residual_q05=0.0,
             log_residual_q95=0.0,
             source=STACKS.get(stack, ("", stack, ""))[1],
@@ -346,9 +344,11 @@ def _levenberg_marquardt(
         h = jw.T @ jw
         cost = float(rw @ rw)
         improved = False
-        delta = np.zeros_like(theta)
+        delta: FloatArray = np.zeros_like(theta)
         for _ in range(20):
-            delta = np.linalg.solve(h + lam * np.diag(np.diag(h) + 1e-9), -g)
+            delta = np.asarray(
+                np.linalg.solve(h + lam * np.diag(np.diag(h) + 1e-9), -g), dtype=np.float64
+            )
             cand = theta + delta
             rc = fun(cand)
             if np.all(np.isfinite(rc)) and float((rc * sw) @ (rc * sw)) < cost:
