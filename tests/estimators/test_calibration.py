@@ -94,6 +94,9 @@ def test_leave_one_gpu_out_and_model_out_pinned() -> None:
     assert ev["leave_one_gpu_out_v2"]["mdape_pct"] == pytest.approx(16.2, abs=1.0)
     assert ev["leave_one_gpu_out_cross_campaign"]["mdape_pct"] == pytest.approx(12.7, abs=1.0)
     assert ev["leave_one_model_out"]["mdape_pct"] == pytest.approx(15.9, abs=1.0)
+    # another GPU generation and another campaign at once: physics from the A100 rows only
+    assert ev["a100_v2_to_h100_v3"]["mdape_pct"] == pytest.approx(24.1, abs=1.0)
+    assert ev["a100_v2_to_h100_v3"]["band_coverage_pct"] >= 85.0
     # physics transfer beats EcoLogits' formula on the campaign it scores worst
     assert (
         ev[CROSS_CAMPAIGN_SPLITS[0]]["mdape_pct"]

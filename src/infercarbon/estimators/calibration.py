@@ -463,6 +463,9 @@ def validate(rows: TrainingRows, full: ModelFit) -> dict[str, tuple[FloatArray, 
     * ``leave_one_gpu_out_v2``: within v2, fit on A100 -> test H100 and the reverse;
     * ``leave_one_gpu_out_cross_campaign``: fit on the other GPU of v2 plus the v3 H100 rows
       -> test each v2 GPU (the 2024 stack then comes from the other GPU generation);
+    * ``a100_v2_to_h100_v3``: the shared constants from the v2 A100 rows only -> test v3 H100
+      (another GPU generation *and* campaign; the 2025 stack constants from the other v3
+      models, as in the cross-campaign splits);
     * ``leave_one_model_out``: all rows, one model configuration out at a time.
     """
     camp, fam = rows.campaign, rows.gpu_family
@@ -489,6 +492,8 @@ def validate(rows: TrainingRows, full: ModelFit) -> dict[str, tuple[FloatArray, 
         pred_x[test] = predict(r2.subset(test), fit(rows.subset(train), base=full))[0]
     out["leave_one_gpu_out_v2"] = (pred_w, r2.energy_j)
     out["leave_one_gpu_out_cross_campaign"] = (pred_x, r2.energy_j)
+    a100_fit = fit(rows.subset(v2 & (fam == "A100")), base=full)
+    out["a100_v2_to_h100_v3"] = (_lomo_stack(rows.subset(v3), a100_fit), rows.energy_j[v3])
     out["leave_one_model_out"] = (_held_out_by(rows, rows.model, full), rows.energy_j)
     return out
 
@@ -623,6 +628,8 @@ _SPLIT_TEXT = {
     "stack input: the old behaviour)",
     "leave_one_gpu_out_v2": "within v2: fit A100 -> test H100, fit H100 -> test A100",
     "leave_one_gpu_out_cross_campaign": "fit other v2 GPU + v3 H100 -> test each v2 GPU",
+    "a100_v2_to_h100_v3": "fit v2 A100 only -> test v3 H100 (2025 stack constants from the "
+    "other v3 models)",
     "leave_one_model_out": "all rows, one model configuration held out at a time",
     "in_sample": "all rows, in sample (not a validation)",
     "ecologits_true_batch_true_gpus_v2": "EcoLogits formula (true batch, true GPU count), v2",
