@@ -264,3 +264,16 @@ def test_help_documents_csv_columns(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for flag in ("--region", "--time-utc", "--pue", "--stack", "--task", "output-tokens"):
         assert flag in out
+
+
+@pytest.mark.filterwarnings("ignore::infercarbon.errors.FallbackWarning")
+def test_csv_pue_range_uses_its_central_value_for_energy() -> None:
+    from infercarbon.cli._carbon import CarbonOptions
+
+    text = "params-b,gpu,batch,output-tokens\n8,H100,64,400\n"
+    rows = list(csv.DictReader(io.StringIO(
+        run_llm_csv(text, carbon=CarbonOptions({"pue": "1.1..1.3", "region": "DE"})))))
+    r = rows[0]
+    it = float(r["gpu_energy_j"]) + float(r["host_energy_j"])
+    assert float(r["pue_overhead_j"]) == pytest.approx(0.2 * it, rel=1e-4)
+    assert float(r["total_location_low_g"]) < float(r["total_location_g"])

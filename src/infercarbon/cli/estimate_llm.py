@@ -316,10 +316,8 @@ def run_llm_csv(
     pue_col = hdr_flags.get("pue")
     pue_arr: Any
     pue_default = pue if pue is not None else carbon.values.get("pue")
-    try:
-        pue_base = DEFAULT_PUE if pue_default is None else float(pue_default)
-    except ValueError:  # a range: the energy document uses its central value
-        pue_base = float(str(pue_default).split("..")[0].split("[")[0])
+    # a range: the energy columns use its central value; the footprint samples the range
+    pue_base = _pue_central(None if pue_default is None else str(pue_default))
     if pue_col is None:
         pue_arr = pue_base
     else:
