@@ -17,6 +17,7 @@ from infercarbon.errors import InfercarbonError
 COMMAND_MODULES: tuple[str, ...] = (
     "estimate",
     "estimate_llm",
+    "estimate_vision",
     "benchmark",
     "benchmark_living",
     "regions",
