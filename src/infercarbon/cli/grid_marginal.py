@@ -51,6 +51,9 @@ def marginal(
     region: str | None = typer.Option(None, "--region", help="ERCOT | DE (merit order; "
                                       "region-specific fuel rates)"),
     basis: str = typer.Option("direct", "--basis", help="direct | lifecycle (fuel columns)"),
+    factor_set: str = typer.Option(
+        "infercarbon", "--factors", help="Lifecycle factor set for fuel-column emissions "
+        "(--basis lifecycle): infercarbon | ipcc-ar5 | unece-2021 | electricitymaps"),
     ci: str = typer.Option("hc1", "--ci", help="hc1 | ols | bootstrap"),
     seed: int = typer.Option(0, "--seed", help="Seed of the block bootstrap."),
     tz: str | None = typer.Option(None, "--tz", help="IANA zone for hour/season bins "
@@ -80,7 +83,8 @@ def marginal(
             emissions=tab.columns[emissions_col] if emissions_col else None,
             emissions_unit=emissions_unit,
             fuel_columns=[(tab.columns[c], f) for c, f in fuel_specs], bins=bins,
-            load_unit=load_unit, region=region, basis=basis, ci=ci, rng=rng,
+            load_unit=load_unit, region=region, basis=basis, factor_set=factor_set,
+            ci=ci, rng=rng,
             time_local=t_local, interval_s=interval_s)
     # once per run: the same message from several chunks (stacks, bins) prints once
     for message in dict.fromkeys(str(w.message) for w in caught):

@@ -364,17 +364,28 @@ def _lifecycle_fig(fuel: str, region: str) -> Figure:
                   note=note)
 
 
-def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None) -> Figure:
+def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None,
+              factor_set: str = "infercarbon") -> Figure:
     """Emission rate of generation from ``fuel`` [g CO2e/kWh] with a range.
 
     ``basis`` is ``direct`` (combustion) or ``lifecycle``; ``region`` picks region-specific
     heat rates (``ERCOT``, ``DE``) where they exist; ``None`` means the generic US fleet.
+    ``factor_set`` names the lifecycle factors (:mod:`infercarbon.grid.factor_sets`):
+    ``infercarbon`` (the default, derived below) or a fixed published set (``ipcc-ar5``,
+    ``unece-2021``, ``electricitymaps``), which takes no region; lifecycle basis only.
 
     >>> f = fuel_rate("Gas", "direct", region="ERCOT")
     >>> round(f.value), f.label
     (569, 'derived')
     """
+    from infercarbon.grid.factor_sets import DEFAULT_FACTOR_SET, check_factor_set, set_rate
+
     fuel, reg = canonical_fuel(fuel), _check_region(region)
+    if check_factor_set(factor_set) != DEFAULT_FACTOR_SET:
+        if basis != "lifecycle":
+            raise InputError(f"factor set {factor_set!r} is a lifecycle set; use basis "
+                             "lifecycle or the default set", field="factors")
+        return set_rate(fuel, factor_set)
     if basis == "direct":
         return _direct(fuel, reg)
     if basis == "lifecycle":
@@ -383,9 +394,10 @@ def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None) -> Figure:
 
 
 def fuel_rates(
-    fuels: list[str] | tuple[str, ...], basis: Basis, *, region: str | None = None
+    fuels: list[str] | tuple[str, ...], basis: Basis, *, region: str | None = None,
+    factor_set: str = "infercarbon",
 ) -> tuple[FloatArray, FloatArray, FloatArray, tuple[Figure, ...]]:
     """Rates for several fuels as arrays ``(value, low, high)`` [g/kWh] plus the Figures."""
-    figs = tuple(fuel_rate(f, basis, region=region) for f in fuels)
+    figs = tuple(fuel_rate(f, basis, region=region, factor_set=factor_set) for f in fuels)
     return (np.array([f.value for f in figs]), np.array([f.range[0] for f in figs]),
             np.array([f.range[1] for f in figs]), figs)

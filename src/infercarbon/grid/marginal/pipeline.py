@@ -183,6 +183,7 @@ def marginal_for_table(
     load_unit: str = "MW",
     region: str | None = None,
     basis: str = "direct",
+    factor_set: str = "infercarbon",
     ci: str = "hc1",
     rng: np.random.Generator | None = None,
     time_local: npt.NDArray[np.datetime64] | None = None,
@@ -199,16 +200,19 @@ def marginal_for_table(
     (:mod:`.stack_fit`) uses the emissions column (else Σ generation x fuel rate) and, when
     given, the fuel columns for the stack's load and the marginal fuel.  ``regression`` uses
     either the emissions column or the fuel columns (emissions = Σ generation x fuel rate
-    from :mod:`infercarbon.grid.factors`); ``bins`` defaults to ``decile``.  Merit order uses
+    from :mod:`infercarbon.grid.factors`, lifecycle rates from ``factor_set``); ``bins``
+    defaults to ``decile``.  Merit order uses
     the bundled inventory of ``region`` with the fuel columns as the observed mix.
     """
     from infercarbon.grid import factors
+    from infercarbon.grid.factor_sets import check_factor_set
     from infercarbon.grid.marginal.inventory import default_fuel_co2, load_inventory
     from infercarbon.grid.marginal.regression import regress_fuel_mix, regress_mef
     from infercarbon.grid.marginal.stack_fit import fit_observed_stack
 
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")
+    check_factor_set(factor_set)
     hours = interval_s / 3600.0
     load_kwh = _to_kwh(np.asarray(load, dtype=np.float64), load_unit, hours)
     fuels = [factors.canonical_fuel(f) for _, f in fuel_columns]
@@ -238,7 +242,8 @@ def marginal_for_table(
             e_g = np.asarray(emissions, dtype=np.float64) * EMISSIONS_UNITS_G[emissions_unit]
         else:
             assert gen is not None
-            rates = np.array([factors.fuel_rate(f, basis, region=region).value  # type: ignore[arg-type]
+            rates = np.array([factors.fuel_rate(f, basis, region=region,  # type: ignore[arg-type]
+                                               factor_set=factor_set).value
                               for f in fuels])
             e_g = gen @ rates
             notes.append(f"emissions = generation by fuel x {basis} fuel rates")
@@ -263,7 +268,8 @@ def marginal_for_table(
         else:
             if basis not in ("direct", "lifecycle"):
                 raise InputError("basis must be direct or lifecycle", field="basis")
-            rates = np.array([factors.fuel_rate(f, basis, region=region).value  # type: ignore[arg-type]
+            rates = np.array([factors.fuel_rate(f, basis, region=region,  # type: ignore[arg-type]
+                                               factor_set=factor_set).value
                               for f in fuels])
             gen = np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
             res = regress_fuel_mix(time, gen, rates, fuels, load_kwh=load_kwh, **kwargs)
