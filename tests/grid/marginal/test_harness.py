@@ -140,7 +140,8 @@ def test_new_regression_bins_fall_back_to_their_load_decile() -> None:
 
 # ------------------------------------------------------------------- back-test
 def test_backtest_on_a_short_simulated_year_is_pinned() -> None:
-    scenarios = [replace(sc, n_days=91) for sc in harness.DEFAULT_SCENARIOS[::2]]
+    scenarios = [replace(sc, n_days=91) for sc in harness.DEFAULT_SCENARIOS
+                 if sc.label in ("ERCOT 2022 base", "DE 2020 base")]
     scores = {(s.scenario, s.view, s.candidate): s for s in harness.run_backtest(scenarios)}
     # measured when the harness was written; tolerance covers numpy/BLAS rounding only
     pinned = {

@@ -198,8 +198,9 @@ CANDIDATES: tuple[Candidate, ...] = (
               eligible=False),
 )
 
-#: Scenarios of the published table: each region with its default settings and a harder
-#: variant (volatile prices, more outages and must-run, more wind and solar, larger imports).
+#: Scenarios of the published table: each region with its default settings, a harder
+#: variant (volatile prices, more outages and must-run, more wind and solar, larger imports)
+#: and one whose fuel prices move every week instead of every month.
 DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(region="ERCOT", year=2022, seed=11, label="ERCOT 2022 base"),
     Scenario(region="ERCOT", year=2022, seed=12, price_volatility_frac=0.25,
@@ -209,6 +210,10 @@ DEFAULT_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(region="DE", year=2020, seed=22, price_volatility_frac=0.25,
              forced_outage_frac=0.1, must_run_frac=0.5, wind_capacity_frac=0.9,
              solar_capacity_frac=0.7, import_sd_frac=0.06, label="DE 2020 volatile"),
+    Scenario(region="ERCOT", year=2022, seed=13, price_period="week",
+             price_volatility_frac=0.08, label="ERCOT 2022 weekly prices"),
+    Scenario(region="DE", year=2020, seed=23, price_period="week", price_volatility_frac=0.08,
+             label="DE 2020 weekly prices"),
 )
 
 
@@ -307,7 +312,7 @@ def render_markdown(scores: Sequence[Score], scenarios: Sequence[Scenario]) -> s
     chosen = "; ".join(f"`{v}`: **{choose_default(scores, v)}**" for v in VIEWS)
     desc = "; ".join(
         f"{sc.name()}: {sc.n_days} days x {86400 // sc.interval_s} intervals, price "
-        f"volatility {sc.price_volatility_frac:.0%}/month, forced outages "
+        f"volatility {sc.price_volatility_frac:.0%}/{sc.price_period}, forced outages "
         f"{sc.forced_outage_frac:.0%}, must-run {sc.must_run_frac:.0%} of coal"
         for sc in scenarios)
     return "\n".join([

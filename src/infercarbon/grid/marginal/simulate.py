@@ -4,8 +4,9 @@ A year (or a shorter period) is dispatched with the merit-order engine
 (:mod:`.merit_order`) on the bundled ERCOT or German fleet (:mod:`.inventory`), while the
 things that make real marginal emissions hard to read from aggregate data are varied:
 
-* **fuel prices**: a monthly multiplicative random walk per fuel class (coal, lignite, gas,
-  oil; ``price_volatility_frac`` = standard deviation of the monthly log step) on each unit's
+* **fuel prices**: a monthly (or weekly, ``price_period``) multiplicative random walk per
+  fuel class (coal, lignite, gas, oil; ``price_volatility_frac`` = standard deviation of the
+  log step) on each unit's
   short-run cost, so coal and gas swap places in the stack from month to month.  The whole
   cost (fuel, VOM, carbon) is scaled: a simplification, recorded in the notes;
 * **outages**: every week each thermal unit is out with probability ``forced_outage_frac``,
@@ -97,6 +98,8 @@ class Scenario:
     wind_capacity_frac: float | None = None
     solar_capacity_frac: float | None = None
     peak_reserve_frac: float = 0.93
+    #: how often fuel prices step: "month" or "week" (the random walk's step)
+    price_period: str = "month"
     label: str = ""
 
     def name(self) -> str:
@@ -206,6 +209,8 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
                          field="region")
     if not 7 <= sc.n_days <= 366:
         raise InputError("n_days must be 7..366", field="n_days")
+    if sc.price_period not in ("month", "week"):
+        raise InputError("price_period must be month or week", field="price_period")
     if sc.interval_s not in (900, 1800, 3600):
         raise InputError("interval_s must be 900, 1800 or 3600", field="interval_s")
     for name in ("price_volatility_frac", "forced_outage_frac", "planned_outage_frac",
@@ -240,8 +245,10 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     notes.extend(dict.fromkeys(n for _, info in built for n in info.notes))
     # unit-level attributes are shared across seasons by unit id
     classes = sorted({fuel_class(str(f)) for b in base for f in b.fuel})
-    price_walk = {c: np.exp(np.cumsum(rng.normal(0.0, sc.price_volatility_frac, 12)))
+    n_steps = 12 if sc.price_period == "month" else n_weeks
+    price_walk = {c: np.exp(np.cumsum(rng.normal(0.0, sc.price_volatility_frac, n_steps)))
                   for c in classes}
+    price_step = wk_month if sc.price_period == "month" else np.arange(n_weeks)
     all_ids = np.unique(np.concatenate([b.unit_id.astype(str) for b in base]))
     cost_noise = dict(zip(all_ids.tolist(), np.exp(rng.normal(0.0, 0.03, len(all_ids))),
                           strict=True))
@@ -262,7 +269,7 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     for w in range(n_weeks):  # one stack per week (52), vectorised over units
         b = base[int(wk_season[w])]
         cls = np.array([fuel_class(str(f)) for f in b.fuel], dtype=object)
-        mult = np.array([price_walk[c][wk_month[w]] for c in cls]) * np.array(
+        mult = np.array([price_walk[c][price_step[w]] for c in cls]) * np.array(
             [cost_noise[str(u)] for u in b.unit_id])
         out_p = sc.forced_outage_frac + (sc.planned_outage_frac
                                          if SEASONS[int(wk_season[w])] in ("spring", "fall")
