@@ -247,11 +247,11 @@ def test_marginal_for_table_rejects_unknown_method() -> None:
 
 def test_backtest_command_writes_the_document(tmp_path: Path) -> None:
     out = tmp_path / "bt.md"
-    res = runner.invoke(app, ["grid", "backtest", "--days", "35", "--out", str(out)])
+    res = runner.invoke(app, ["grid", "backtest", "--days", "14", "--out", str(out)])
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     assert text.startswith("# Marginal emission factors: back-test")
     assert "| load+emissions | regression decile |" in text
-    res = runner.invoke(app, ["grid", "backtest", "--days", "35", "--format", "json"])
+    res = runner.invoke(app, ["grid", "backtest", "--days", "14", "--format", "json"])
     doc = json.loads(res.stdout)
     assert set(doc["chosen"]) == {"load+emissions", "+mix"} and len(doc["scores"]) > 20

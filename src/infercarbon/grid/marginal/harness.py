@@ -239,6 +239,13 @@ def run_backtest(
     return out
 
 
+def _mean_finite(values: Sequence[float]) -> float:
+    """Mean of the finite values; NaN (no warning) when there is none."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
 def summarise(scores: Sequence[Score]) -> dict[tuple[str, str, str], dict[str, float]]:
     """Mean scores per (candidate, view, region), ``region`` also ``"all"``; ``goals`` is the
     number of scenarios meeting the issue's goal (decile MAPE <= 7 %, r >= 0.6)."""
@@ -249,8 +256,8 @@ def summarise(scores: Sequence[Score]) -> dict[tuple[str, str, str], dict[str, f
         rows = [s for s in scores
                 if s.candidate == cand and s.view == view and reg in (s.region, "all")]
         out[(cand, view, reg)] = {
-            "decile_mape_frac": float(np.nanmean([s.decile_mape_frac for s in rows])),
-            "month_hour_r": float(np.nanmean([s.month_hour_r for s in rows])),
+            "decile_mape_frac": _mean_finite([s.decile_mape_frac for s in rows]),
+            "month_hour_r": _mean_finite([s.month_hour_r for s in rows]),
             "coverage_frac": float(np.mean([s.coverage_frac for s in rows])),
             "mae_g_per_kwh": float(np.mean([s.mae_g_per_kwh for s in rows])),
             "goals": float(sum(s.decile_mape_frac <= GOAL_MAPE_FRAC and
@@ -281,7 +288,9 @@ def choose_default(scores: Sequence[Score], view: str,
         a = summ[(cv[0], cv[1], "all")]
         short = max(a["decile_mape_frac"] / GOAL_MAPE_FRAC,
                     (1.0 - a["month_hour_r"]) / (1.0 - GOAL_R))
-        return (-a["goals"], round(short, 4), a["decile_mape_frac"])
+        worst = float("inf")
+        return (-a["goals"], round(short, 4) if np.isfinite(short) else worst,
+                a["decile_mape_frac"] if np.isfinite(a["decile_mape_frac"]) else worst)
 
     return min(sorted(pool), key=key)[0]
 
