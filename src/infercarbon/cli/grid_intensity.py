@@ -22,7 +22,7 @@ import typer
 from infercarbon.cli._common import print_json
 from infercarbon.cli.grid import grid_app
 from infercarbon.errors import InputError
-from infercarbon.grid.factor_sets import DEFAULT_FACTOR_SET, check_factor_set
+from infercarbon.grid.factors import DEFAULT_FACTOR_SET, check_factor_set
 from infercarbon.grid.series import Resolution, regional_intensity
 from infercarbon.grid.signal import Basis
 

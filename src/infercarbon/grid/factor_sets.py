@@ -5,7 +5,8 @@ sources take the IPCC AR5 median; fossil fuels take the *region's* direct rate (
 heat rate x the EPA fuel factor) scaled by IPCC's lifecycle/direct ratio, so a region with
 efficient gas plants gets a lower gas factor than IPCC's reference plant.  The alternatives
 are fixed per-fuel tables, one value per fuel for every region, read from
-``grid/data/lifecycle_factor_sets.csv`` (source, vintage, licence and note on every row):
+``grid/data/lifecycle_factor_sets.csv`` (source, vintage, licence and note on every row;
+read by :func:`infercarbon.grid.factors.set_rate`, re-exported here):
 
 * ``ipcc-ar5``: IPCC AR5 WG3 Annex III Table A.III.2 medians with min..max (coal 820, gas CC
   490, nuclear 12, wind 11, solar PV 48 ...); oil from UK POST 2006 (650; IPCC has none);
@@ -28,66 +29,17 @@ the sets (``infercarbon grid factors``).
 
 from __future__ import annotations
 
-import csv
-import io
-from functools import lru_cache
-from importlib import resources
-
-from infercarbon.errors import DataError, InputError
-from infercarbon.provenance import Figure, Label
+from infercarbon.grid.factors import (
+    DEFAULT_FACTOR_SET,
+    FACTOR_SETS,
+    check_factor_set,
+    fuel_rate,
+    set_rate,
+)
+from infercarbon.provenance import Figure
 
 __all__ = ["DEFAULT_FACTOR_SET", "FACTOR_SETS", "REFERENCE_ANNUAL_G_PER_KWH", "check_factor_set",
            "compare_sets", "ercot_annual_by_set", "render_comparison", "render_document", "set_rate"]
-
-#: Named factor sets; ``infercarbon`` is computed in :mod:`infercarbon.grid.factors`.
-FACTOR_SETS: tuple[str, ...] = ("infercarbon", "ipcc-ar5", "unece-2021", "electricitymaps")
-DEFAULT_FACTOR_SET = "infercarbon"
-_GAS = ("gas_cc", "gas_ct", "gas_steam", "gas_ic", "gas_non_cc", "gas")
-
-
-def check_factor_set(name: str) -> str:
-    """``name`` if it is a known set, else an InputError naming ``factors``."""
-    if name not in FACTOR_SETS:
-        raise InputError(f"unknown factor set {name!r}; known: {', '.join(FACTOR_SETS)}",
-                         field="factors")
-    return name
-
-
-@lru_cache(maxsize=1)
-def _table() -> dict[tuple[str, str], Figure]:
-    try:
-        text = resources.files("infercarbon.grid").joinpath(
-            "data", "lifecycle_factor_sets.csv").read_text("utf-8")
-    except OSError as exc:
-        raise DataError("bundled grid table lifecycle_factor_sets.csv is missing") from exc
-    out: dict[tuple[str, str], Figure] = {}
-    for r in csv.DictReader(io.StringIO(text)):
-        lo = float(r["low_g_per_kwh"]) if r["low_g_per_kwh"] else None
-        hi = float(r["high_g_per_kwh"]) if r["high_g_per_kwh"] else None
-        label: Label = r["label"]  # type: ignore[assignment]
-        out[(r["set"], r["fuel"])] = Figure(
-            float(r["value_g_per_kwh"]), "g_per_kwh", source=r["source"], label=label,
-            vintage=r["vintage"] or None, licence=r["licence"] or None, low=lo, high=hi,
-            note=f"factor set {r['set']}: {r['note']}")
-    return out
-
-
-def set_rate(fuel: str, factor_set: str) -> Figure:
-    """Lifecycle rate of canonical ``fuel`` in a fixed set (not ``infercarbon``)."""
-    check_factor_set(factor_set)
-    if factor_set == DEFAULT_FACTOR_SET:
-        raise InputError("the default set is computed per region by grid.factors.fuel_rate",
-                         field="factors")
-    key = "gas" if fuel in _GAS else "coal" if fuel == "lignite" else fuel
-    fig = _table().get((factor_set, key))
-    if fig is None:
-        raise InputError(f"factor set {factor_set!r} has no figure for {fuel!r}", field="fuel")
-    if key != fuel:
-        return Figure(fig.value, fig.unit, source=fig.source, label=fig.label,
-                      vintage=fig.vintage, licence=fig.licence, low=fig.low, high=fig.high,
-                      note=f"{fuel} takes the set's {key} figure; {fig.note}")
-    return fig
-
 
 #: Published annual lifecycle intensity of ERCOT for the comparison [g CO2e/kWh]:
 #: Electricity Maps yearly averages, zone US-TEX-ERCO (as distributed by mlco2/impact, MIT).
@@ -104,8 +56,6 @@ def compare_sets(fuels: tuple[str, ...] = ("coal", "gas_cc", "gas_non_cc", "oil"
                                            "other"),
                  region: str | None = "ERCOT") -> list[dict[str, object]]:
     """One row per fuel: every set's lifecycle figure ``(value, low, high)`` [g/kWh]."""
-    from infercarbon.grid.factors import fuel_rate
-
     rows: list[dict[str, object]] = []
     for f in fuels:
         row: dict[str, object] = {"fuel": f}

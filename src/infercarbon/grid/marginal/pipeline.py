@@ -205,14 +205,13 @@ def marginal_for_table(
     the bundled inventory of ``region`` with the fuel columns as the observed mix.
     """
     from infercarbon.grid import factors
-    from infercarbon.grid.factor_sets import check_factor_set
     from infercarbon.grid.marginal.inventory import default_fuel_co2, load_inventory
     from infercarbon.grid.marginal.regression import regress_fuel_mix, regress_mef
     from infercarbon.grid.marginal.stack_fit import fit_observed_stack
 
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")
-    check_factor_set(factor_set)
+    factors.check_factor_set(factor_set)
     hours = interval_s / 3600.0
     load_kwh = _to_kwh(np.asarray(load, dtype=np.float64), load_unit, hours)
     fuels = [factors.canonical_fuel(f) for _, f in fuel_columns]
