@@ -126,6 +126,31 @@ def test_observed_stack_bad_input_names_the_field() -> None:
         fit_observed_stack(t[:10], x[:10], x[:10])
 
 
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31), gas=st.floats(300, 600), coal=st.floats(700, 1300),
+       knee=st.floats(0.2, 0.8))
+def test_observed_stack_ranges_bracket_a_non_negative_mef(seed: int, gas: float, coal: float,
+                                                          knee: float) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.datetime64("2021-03-01", "s") + np.arange(0, 31 * 86400, 3600).astype(
+        "timedelta64[s]")
+    r = rng.uniform(0.0, 1.0, len(t)) * 1e6
+    k = knee * 1e6
+    e = np.where(r < k, gas * r, gas * k + coal * (r - k)) + rng.normal(0, 1e6, len(t))
+    res = fit_observed_stack(t, r, e)
+    assert (res.mef_g_per_kwh >= 0).all()
+    assert (res.low_g_per_kwh <= res.mef_g_per_kwh).all()
+    assert (res.mef_g_per_kwh <= res.high_g_per_kwh).all()
+    assert abs(np.median(res.mef_g_per_kwh[r < 0.8 * k]) - gas) < 0.1 * gas
+
+
+def test_observed_stack_refuses_a_stack_load_that_never_changes() -> None:
+    t = np.datetime64("2021-01-01", "s") + np.arange(0, 40 * 86400, 3600).astype(
+        "timedelta64[s]")
+    with pytest.raises(InputError, match="load"):
+        fit_observed_stack(t, np.full(len(t), 5.0), np.full(len(t), 100.0))
+
+
 def test_new_regression_bins_fall_back_to_their_load_decile() -> None:
     t = np.arange(0, 40 * 86400, 3600).astype("datetime64[s]")
     ids, labels, parent = make_bins(np.arange(len(t), dtype=float), t, "decile-month")

@@ -23,8 +23,9 @@ ramp limits), this estimator reads the stack from the *levels* of the period:
    It is a plausibility range for the interval's marginal unit, not a confidence interval
    of the mean.
 
-A month with fewer than ``min_intervals`` intervals uses the fit over the whole table (a
-recorded fallback).  Loops run over months and are vectorised over intervals.
+A month with fewer than ``min_intervals`` intervals, or whose stack load never changes,
+uses the fit over the whole table (a recorded fallback); a table whose stack load never
+changes is an error.  Loops run over months and are vectorised over intervals.
 
 >>> import numpy as np
 >>> t = np.arange(0, 60 * 86400, 3600).astype("datetime64[s]")
@@ -294,14 +295,23 @@ def fit_observed_stack(
         label[mask] = np.asarray(names, dtype=object)[seg]
 
     counts = np.bincount(month_id, minlength=len(uniq))
-    small = counts < min_n
+    if np.ptp(x) <= 1e-9 * max(float(np.abs(x).max()), 1.0):
+        raise InputError("the load the stack serves never changes: no slope to read",
+                         field="load" if gen is None else "generation_kwh")
+    x_min = np.full(len(uniq), np.inf)
+    x_max = np.full(len(uniq), -np.inf)
+    np.minimum.at(x_min, month_id, x)
+    np.maximum.at(x_max, month_id, x)
+    flat = x_max - x_min <= 1e-9 * np.maximum(np.abs(x_max), 1.0)
+    small = (counts < min_n) | flat
     if small.any():
         everything = np.ones(n, dtype=bool)
         m = small[month_id]
         apply(m, everything, "all")
         fallback[m] = True
         notes.append(f"{int(small.sum())} of {len(uniq)} months had fewer than {min_n} "
-                     "intervals; they use the fit over the whole table")
+                     "intervals or no change in the stack's load; they use the fit over the "
+                     "whole table")
     for j in np.flatnonzero(~small):  # one least-squares fit per month (a dozen a year)
         m = month_id == j
         apply(m, m, str(np.datetime64(int(uniq[j]), "M")))
