@@ -54,6 +54,9 @@ def marginal(
     factor_set: str = typer.Option(
         "infercarbon", "--factors", help="Lifecycle factor set for fuel-column emissions "
         "(--basis lifecycle): infercarbon | ipcc-ar5 | unece-2021 | electricitymaps"),
+    calibrate: bool = typer.Option(
+        True, "--calibrate/--no-calibrate", help="merit order: calibrate the bundled stack "
+        "each month to the observed coal/lignite output (needs a coal or lignite --fuel)"),
     ci: str = typer.Option("hc1", "--ci", help="hc1 | ols | bootstrap"),
     seed: int = typer.Option(0, "--seed", help="Seed of the block bootstrap."),
     tz: str | None = typer.Option(None, "--tz", help="IANA zone for hour/season bins "
@@ -85,7 +88,7 @@ def marginal(
             fuel_columns=[(tab.columns[c], f) for c, f in fuel_specs], bins=bins,
             load_unit=load_unit, region=region, basis=basis, factor_set=factor_set,
             ci=ci, rng=rng,
-            time_local=t_local, interval_s=interval_s)
+            time_local=t_local, interval_s=interval_s, calibrate=calibrate)
     # once per run: the same message from several chunks (stacks, bins) prints once
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"warning: {message}", file=sys.stderr)

@@ -188,6 +188,7 @@ def marginal_for_table(
     rng: np.random.Generator | None = None,
     time_local: npt.NDArray[np.datetime64] | None = None,
     interval_s: int,
+    calibrate: bool = True,
 ) -> TableMarginal:
     """Marginal factors for an operator-style table (the ``grid marginal`` CLI core).
 
@@ -201,8 +202,10 @@ def marginal_for_table(
     given, the fuel columns for the stack's load and the marginal fuel.  ``regression`` uses
     either the emissions column or the fuel columns (emissions = Σ generation x fuel rate
     from :mod:`infercarbon.grid.factors`, lifecycle rates from ``factor_set``); ``bins``
-    defaults to ``decile``.  Merit order uses
-    the bundled inventory of ``region`` with the fuel columns as the observed mix.
+    defaults to ``decile``.  Merit order uses the bundled inventory of ``region`` with the
+    fuel columns as the observed mix; with ``calibrate`` (the default) and a coal or lignite
+    column, the stack is calibrated each month to the observed coal output
+    (:mod:`.mix_calibration`).
     """
     from infercarbon.grid import factors
     from infercarbon.grid.marginal.inventory import default_fuel_co2, load_inventory
@@ -289,11 +292,24 @@ def marginal_for_table(
         mix_mw = np.column_stack([_to_kwh(c, load_unit, hours) / (1000.0 * hours)
                                   for c, _ in fuel_columns])
         load_mw = load_kwh / (1000.0 * hours)
-        run = merit_order_from_mix(time, load_mw, mix_mw, fuels, inventory=inv,
-                                   co2=default_fuel_co2(inv.region), interval_s=interval_s,
-                                   time_local=time_local)
-        notes.extend(unique_notes(run.infos))
-        r = run.result
+        has_coal = any(f in ("coal", "lignite") for f in fuels)
+        if calibrate and has_coal:
+            from infercarbon.grid.marginal.mix_calibration import merit_order_calibrated
+
+            cal = merit_order_calibrated(
+                time, load_mw, mix_mw, fuels, inventory=inv, co2=default_fuel_co2(inv.region),
+                interval_s=interval_s, time_local=time_local,
+                must_run=[not is_stack_fuel(f) for f in fuels])
+            notes.extend(cal.notes)
+            r = cal.result
+        else:
+            if calibrate:
+                notes.append("not calibrated: the mix has no coal or lignite column")
+            run = merit_order_from_mix(time, load_mw, mix_mw, fuels, inventory=inv,
+                                       co2=default_fuel_co2(inv.region), interval_s=interval_s,
+                                       time_local=time_local)
+            notes.extend(unique_notes(run.infos))
+            r = run.result
         marg = [f"{u} ({f})" for u, f in zip(r.unit_id, r.fuel, strict=True)]
         return TableMarginal(time, r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh,
                              r.method, marg, interval_s, notes)

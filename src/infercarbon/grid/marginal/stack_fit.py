@@ -120,13 +120,13 @@ def _fit_group(x: FloatArray, y: FloatArray, n_segments: int, z: float, fe: IntA
     q = np.quantile(x, np.arange(1, n_segments) / n_segments)
     knots = np.unique(q)
     knots = knots[(knots > x.min()) & (knots < x.max())]
+    k = len(knots) + 1
     X = _hinge_design(x, knots)
     blocks, fe_id = np.unique(fe, return_inverse=True)
     if len(blocks) > 1:
         dummies = (fe_id[:, None] == np.arange(1, len(blocks))[None, :]).astype(np.float64)
         X = np.column_stack([X, dummies])
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    k = len(knots) + 1
     c = np.zeros((k, X.shape[1]))
     c[:, 1] = 1.0
     c[:, 2:k + 1] = np.tril(np.ones((k, k - 1)), -1)
