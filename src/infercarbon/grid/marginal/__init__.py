@@ -7,6 +7,8 @@ heat rates, VOM, ramp rates, fuel and carbon prices), :mod:`.backtest` (bias/MAP
 calibration), :mod:`.ledger` (region-interval marginal ledger), :mod:`.table` (strict CSV
 reader for operator tables), :mod:`.compare` (average vs marginal by hour and season),
 :mod:`.stack_fit` (the observed-stack estimator: the merit order read from the period's own
-emissions and mix, the default of ``grid marginal``), :mod:`.simulate` (dispatch years with a
-known marginal unit) and :mod:`.harness` (every estimator scored against that truth).
+emissions and mix, the default of ``grid marginal``), :mod:`.mix_calibration` (the bundled
+merit order calibrated each month to the observed coal output), :mod:`.simulate` (dispatch
+years with a known marginal unit) and :mod:`.harness` (every estimator scored against that
+truth).
 """

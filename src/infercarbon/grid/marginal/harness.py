@@ -19,8 +19,8 @@ true marginal rate of every interval:
 picks the eligible method of each view that meets the issue's goal in the most scenarios
 (ties: the smallest worst shortfall from the goal), and :func:`render_document` writes
 ``docs/marginal_backtest.md`` (``infercarbon grid backtest``).  The ``merit-order`` candidate dispatches the *same*
-bundled fleet the simulator uses, so its scores here are optimistic; it is shown, not
-eligible as the default.
+bundled fleet the simulator uses (plain and calibrated to the mix), so its scores here are
+optimistic; it is shown, not eligible as the default.
 """
 
 from __future__ import annotations
@@ -399,8 +399,11 @@ def render_document(scores: Sequence[Score], scenarios: Sequence[Scenario]) -> s
         "slope; intervals where dispatchable output sits at its daily floor get 0 "
         "(`infercarbon.grid.marginal.stack_fit`). Without the mix it fits on load.",
         "* `merit-order (bundled fleet)`: the existing dispatch model with documented "
-        "default prices. The simulator uses the same fleet, so this is a best case for it; "
-        "it is not eligible as the default.",
+        "default prices; `merit-order calibrated to the mix`: the same stack with each "
+        "month's coal (and lignite) capacity and cost fitted so that its dispatch reproduces "
+        "the observed coal output (`infercarbon.grid.marginal.mix_calibration`, the default "
+        "of `grid marginal --method merit-order`). The simulator uses the same fleet, so "
+        "these are best cases for them; they are not eligible as the default.",
         "",
         "## Results",
         "",
