@@ -155,3 +155,77 @@ def test_gpu_column_forms_agree_and_missing_names_the_row() -> None:
     assert info.value.field == "gpu/precision"
     with pytest.raises(InputError, match="array lengths differ"):
         estimate_llm_arrays(8, 8, ["H100", "L4"], 1, 16, np.ones(3) * 200, 100)
+
+
+# ------------------------------------------------- serving stacks, KV growth, MoE, transfer
+
+
+@settings(max_examples=60, deadline=None)
+@given(inp=st.floats(0, 16000), extra=st.floats(1, 16000), batch=st.floats(1, 512))
+def test_monotonic_in_input_tokens(inp: float, extra: float, batch: float) -> None:
+    # longer prompts cost prefill and a larger KV cache read at every decode step
+    assert _e(input_tokens=inp + extra, batch_size=batch) > _e(input_tokens=inp, batch_size=batch)
+
+
+@settings(max_examples=60, deadline=None)
+@given(out=st.floats(10, 4000), factor=st.floats(1.5, 8), batch=st.floats(8, 256))
+def test_energy_per_output_token_grows_with_output_length(
+    out: float, factor: float, batch: float
+) -> None:
+    # the KV cache every step reads grows with the tokens generated so far
+    short = _e(output_tokens=out, batch_size=batch, input_tokens=0) / out
+    long = _e(output_tokens=out * factor, batch_size=batch, input_tokens=0) / (out * factor)
+    assert long > short
+
+
+@settings(max_examples=60, deadline=None)
+@given(b=st.floats(1, 512), factor=st.floats(1.05, 8), act_frac=st.floats(0.02, 0.5))
+def test_moe_batching_reduces_per_request_energy(b: float, factor: float,
+                                                 act_frac: float) -> None:
+    kw = {"total_params_b": 120.0, "active_params_b": 120.0 * act_frac, "num_gpus": 4}
+    assert _e(batch_size=b * factor, **kw) < _e(batch_size=b, **kw)
+
+
+def test_moe_reads_more_experts_at_larger_batch() -> None:
+    # one token reads only its experts (= a dense model of the active size); 64 tokens
+    # route to most experts, so the step reads more than the active weights, less than all
+    moe, small, big = ({"total_params_b": 30, "active_params_b": 3},
+                       {"total_params_b": 3, "active_params_b": 3},
+                       {"total_params_b": 30, "active_params_b": 30})
+    assert _e(batch_size=1, **moe) == pytest.approx(_e(batch_size=1, **small))
+    assert _e(batch_size=64, **small) < _e(batch_size=64, **moe) < _e(batch_size=64, **big)
+
+
+@settings(max_examples=40, deadline=None)
+@given(b=st.floats(1, 512), out=st.floats(1, 4000), p=st.floats(1, 400),
+       ng=st.sampled_from([1, 2, 4, 8]), prec=st.sampled_from(["bf16", "fp8", "fp4"]))
+def test_newer_stack_is_never_costlier(b: float, out: float, p: float, ng: int,
+                                       prec: str) -> None:
+    kw = {"batch_size": b, "output_tokens": out, "total_params_b": p, "active_params_b": p,
+          "num_gpus": ng, "precision": prec}
+    old = estimate_llm_scalar(**kw, gpu="H100", input_tokens=300, stack="vllm-2024")  # type: ignore[arg-type]
+    new = estimate_llm_scalar(**kw, gpu="H100", input_tokens=300, stack="vllm-2025")  # type: ignore[arg-type]
+    assert new.gpu_energy_j <= old.gpu_energy_j
+
+
+def test_gpu_transfer_is_physics_not_a_uniform_factor() -> None:
+    # memory-bound (batch 1) and compute-heavy (batch 512) regimes move differently from
+    # H100 to B200: bandwidth x2.4, dense FLOPS x2.3, power limit x1.43
+    small = _e(gpu="B200", batch_size=1) / _e(gpu="H100", batch_size=1)
+    large = _e(gpu="B200", batch_size=512, input_tokens=4000) / _e(
+        gpu="H100", batch_size=512, input_tokens=4000)
+    assert small < 1 and large < 1
+    assert abs(small - large) > 0.02
+
+
+def test_stack_selection_in_every_path() -> None:
+    s = estimate_llm_scalar(8, 8, "H100", 1, 64, 400, 300, stack="vllm-2024")
+    a = estimate_llm_arrays(8, 8, "H100", 1, 64, 400, 300, stack="vllm-2024")
+    f = estimate_llm(8, 8, "H100", 1, 64, 400, 300, stack="vllm-2024")
+    assert a.gpu_energy_j[0] == pytest.approx(s.gpu_energy_j)
+    assert f.gpu_energy_j == pytest.approx(s.gpu_energy_j)
+    assert f.inputs["stack"] == "vllm-2024"
+    assert f.gpu_seconds_s == pytest.approx(s.gpu_seconds_s)
+    with pytest.raises(InputError) as info:
+        estimate_llm_scalar(8, 8, "H100", 1, 64, 400, 300, stack="tgi-2023")
+    assert info.value.field == "stack"

@@ -29,6 +29,7 @@ MATRIX = {
     ("GET", "/v1/audit/verify?tenant=acme"): (401, 403, 200, 200),
     ("GET", "/v1/audit/footprints/{fid}"): (401, 404, 200, 200),
     ("GET", "/v1/footprints/list?tenant=acme"): (401, 403, 200, 200),
+    ("GET", "/v1/traces?tenant=acme"): (401, 403, 200, 200),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/static")}

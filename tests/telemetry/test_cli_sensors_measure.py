@@ -30,7 +30,7 @@ def test_sensors_json_explains_every_source(
     assert code == 0, err
     d = json.loads(out)
     names = [s["name"] for s in d["sources"]]
-    assert names == ["nvml", "rapl", "amd-hwmon", "cpu-model", "constant"]
+    assert names == ["nvml", "rapl", "amd-hwmon", "cpu-model", "prometheus", "constant"]
     if d["chosen"] == "cpu-model":
         for s in d["sources"]:
             if s["name"] != "cpu-model":

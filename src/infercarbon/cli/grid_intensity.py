@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import datetime
-from typing import cast
+from pathlib import Path
+from typing import Annotated, cast
 
 import numpy as np
 import typer
@@ -21,6 +22,7 @@ import typer
 from infercarbon.cli._common import print_json
 from infercarbon.cli.grid import grid_app
 from infercarbon.errors import InputError
+from infercarbon.grid.factors import DEFAULT_FACTOR_SET, check_factor_set
 from infercarbon.grid.series import Resolution, regional_intensity
 from infercarbon.grid.signal import Basis
 
@@ -44,6 +46,10 @@ def intensity(
     basis: str = typer.Option("lifecycle", "--basis", help="lifecycle or direct."),
     resolution: str = typer.Option("1h", "--resolution", help="1h or 15min."),
     fmt: str = typer.Option("csv", "--format", help="csv or json."),
+    factor_set: str = typer.Option(
+        "infercarbon", "--factors", help="Lifecycle factor set: infercarbon (default: region "
+        "heat rates x IPCC upstream ratios) | ipcc-ar5 | unece-2021 | electricitymaps "
+        "(docs/grid_factors.md)."),
 ) -> None:
     """Print the location-average intensity series with its low/high range."""
     if basis not in ("lifecycle", "direct"):
@@ -55,7 +61,12 @@ def intensity(
     a, b = _parse_when(start, "--from"), _parse_when(end, "--to")
     if b <= a:
         raise InputError("--to must be after --from", field="--to")
-    series = regional_intensity(region, cast(Basis, basis), cast(Resolution, resolution))
+    check_factor_set(factor_set)
+    if factor_set != DEFAULT_FACTOR_SET and basis != "lifecycle":
+        raise InputError(f"{factor_set!r} is a lifecycle factor set; use --basis lifecycle",
+                         field="--factors")
+    series = regional_intensity(region, cast(Basis, basis), cast(Resolution, resolution),
+                                factor_set)
     first, stop = series.start_utc[0], series.end_utc
     if a < first.astype("datetime64[s]") or b > stop.astype("datetime64[s]"):
         raise InputError(
@@ -85,6 +96,33 @@ def intensity(
     })
 
 
+def factors_cmd(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the Markdown document (e.g. docs/grid_factors.md).")] = None,
+    fmt: str = typer.Option("md", "--format", help="md or json."),
+) -> None:
+    """Compare the lifecycle factor sets per fuel and on ERCOT's annual intensity."""
+    from infercarbon.grid import factor_sets as fs
+
+    if fmt not in ("md", "json"):
+        raise InputError(f"must be md or json, got {fmt!r}", field="--format")
+    if fmt == "json":
+        print_json({"sets": list(fs.FACTOR_SETS), "default": fs.DEFAULT_FACTOR_SET,
+                    "fuels": fs.compare_sets(),
+                    "ercot_annual_g_per_kwh": fs.ercot_annual_by_set(),
+                    "reference_annual_g_per_kwh": {
+                        y: {"value": f.value, "source": f.source}
+                        for y, f in fs.REFERENCE_ANNUAL_G_PER_KWH.items()}})
+        return
+    text = fs.render_document()
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``intensity`` to the ``grid`` group (``app`` is the root; the group is shared)."""
+    """Add ``intensity`` and ``factors`` to the ``grid`` group (the group is shared)."""
     grid_app.command("intensity")(intensity)
+    grid_app.command("factors")(factors_cmd)

@@ -1,7 +1,8 @@
 """``infercarbon grid marginal`` and ``infercarbon grid compare``.
 
 ``grid marginal`` prints one row per input interval: ``time, mef_g_per_kwh, ci_low, ci_high,
-method, marginal``.  ``grid compare`` tabulates average vs marginal intensity by local hour
+method, marginal``.  ``grid backtest`` scores every marginal estimator against simulated
+dispatch years with a known truth and writes the table of ``docs/marginal_backtest.md``.  ``grid compare`` tabulates average vs marginal intensity by local hour
 and season for a bundled region and writes an SVG plot.
 """
 
@@ -34,17 +35,28 @@ def marginal(
     time_col: str = typer.Option(..., "--time", help="Time column (interval start)."),
     load_col: str = typer.Option(..., "--load", help="Load column (mean MW per interval "
                                  "unless --load-unit)."),
-    method: str = typer.Option("regression", "--method", help="regression | merit-order"),
+    method: str = typer.Option(
+        "auto", "--method", help="auto (the back-test winner: observed-stack with --fuel "
+        "columns, else regression by emissions decile) | observed-stack | regression | "
+        "merit-order"),
     emissions_col: str | None = typer.Option(None, "--emissions",
                                              help="Emissions per interval column."),
     emissions_unit: str = typer.Option("kg", "--emissions-unit", help="kg | t | lb | g"),
     fuel: Annotated[list[str] | None, typer.Option(
         "--fuel", help="COL=FUEL generation column (repeatable), same unit as load.")] = None,
-    bins: str = typer.Option("decile", "--bins", help="decile | hour-season | both | none"),
+    bins: str | None = typer.Option(
+        None, "--bins", help="regression bins: decile (default) | hour-season | both | "
+        "decile-month | decile-season | emissions-decile | none"),
     load_unit: str = typer.Option("MW", "--load-unit", help="MW | MWh | kW | kWh"),
     region: str | None = typer.Option(None, "--region", help="ERCOT | DE (merit order; "
                                       "region-specific fuel rates)"),
     basis: str = typer.Option("direct", "--basis", help="direct | lifecycle (fuel columns)"),
+    factor_set: str = typer.Option(
+        "infercarbon", "--factors", help="Lifecycle factor set for fuel-column emissions "
+        "(--basis lifecycle): infercarbon | ipcc-ar5 | unece-2021 | electricitymaps"),
+    calibrate: bool = typer.Option(
+        True, "--calibrate/--no-calibrate", help="merit order: calibrate the bundled stack "
+        "each month to the observed coal/lignite output (needs a coal or lignite --fuel)"),
     ci: str = typer.Option("hc1", "--ci", help="hc1 | ols | bootstrap"),
     seed: int = typer.Option(0, "--seed", help="Seed of the block bootstrap."),
     tz: str | None = typer.Option(None, "--tz", help="IANA zone for hour/season bins "
@@ -74,10 +86,12 @@ def marginal(
             emissions=tab.columns[emissions_col] if emissions_col else None,
             emissions_unit=emissions_unit,
             fuel_columns=[(tab.columns[c], f) for c, f in fuel_specs], bins=bins,
-            load_unit=load_unit, region=region, basis=basis, ci=ci, rng=rng,
-            time_local=t_local, interval_s=interval_s)
-    for caught_warning in caught:
-        print(f"warning: {caught_warning.message}", file=sys.stderr)
+            load_unit=load_unit, region=region, basis=basis, factor_set=factor_set,
+            ci=ci, rng=rng,
+            time_local=t_local, interval_s=interval_s, calibrate=calibrate)
+    # once per run: the same message from several chunks (stacks, bins) prints once
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"warning: {message}", file=sys.stderr)
     suffix = "Z" if tab.has_offset else ""
     times = [f"{s}{suffix}" for s in np.datetime_as_string(out.time, unit="s")]
     if fmt == "json":
@@ -135,6 +149,40 @@ def compare(
     console.print(f"marginal above average in {tab.share_marginal_above_average():.0%} of "
                   f"season-hour cells; method {meta['method']}"
                   + (f"; plot written to {out}" if out else ""))
+
+
+@grid_app.command("backtest")
+def backtest(
+    out: Annotated[Path | None, typer.Option("--out", help="Write the Markdown document "
+                                             "(e.g. docs/marginal_backtest.md).")] = None,
+    days: int = typer.Option(364, "--days", help="Days per simulated scenario (7..366)."),
+    fmt: str = typer.Option("md", "--format", help="md | json"),
+) -> None:
+    """Score every marginal estimator on simulated dispatch years with a known truth."""
+    from dataclasses import asdict, replace
+
+    from infercarbon.grid.marginal.harness import (
+        DEFAULT_SCENARIOS,
+        VIEWS,
+        choose_default,
+        render_document,
+        run_backtest,
+    )
+
+    if fmt not in ("md", "json"):
+        raise InputError("must be md or json", field="format")
+    scenarios = [replace(sc, n_days=days) for sc in DEFAULT_SCENARIOS]
+    scores = run_backtest(scenarios)
+    if fmt == "json":
+        print_json({"scores": [asdict(s) for s in scores],
+                    "chosen": {v: choose_default(scores, v) for v in VIEWS}})
+    else:
+        text = render_document(scores, scenarios)
+        if out is not None:
+            out.write_text(text, encoding="utf-8")
+            console.print(f"wrote {out}")
+        else:
+            print(text, end="")
 
 
 def register(app: typer.Typer) -> None:

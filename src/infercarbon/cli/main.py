@@ -17,6 +17,7 @@ from infercarbon.errors import InfercarbonError
 COMMAND_MODULES: tuple[str, ...] = (
     "estimate",
     "estimate_llm",
+    "estimate_vision",
     "benchmark",
     "benchmark_living",
     "regions",
@@ -35,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "idle",
     "footprints",
+    "proxy",
 )
 
 app = typer.Typer(

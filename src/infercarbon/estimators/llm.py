@@ -1,31 +1,43 @@
 """Per-request LLM inference energy from hardware specs, calibrated on measurements.
 
 The model (all quantities per decode *step* of a server running ``B`` concurrent requests
-on ``n`` tensor/pipeline-parallel GPUs):
+on ``n`` tensor/expert/pipeline-parallel GPUs):
 
-* memory time ``t_mem = a_mem * (W + B * kv * ctx) / (n * BW)``: weight bytes ``W``
-  (total parameters x bytes per parameter; MoE experts are all read at serving batch
-  sizes) plus the KV cache of every running request (``kv`` bytes per token of context,
-  ``ctx = input + output / 2`` tokens), over the aggregate memory bandwidth ``BW``;
-* compute time ``t_cmp = a_cmp * B * 2 * N_active / (n * F)`` at the dense peak ``F``
-  for the weight precision;
-* serving overhead ``t0 + sigma * B`` (scheduler, sampling, launch; hardware independent);
-* step time ``T = t0 + sigma * B + t_mem + t_cmp``, busy fraction ``u = (t_mem + t_cmp)/T``;
-* GPU power ``P = TDP * (p_static + (1 - p_static) * u)``: a utilisation-dependent
-  fraction of TDP reaching TDP when the GPU is fully busy;
+* weights read per step ``W = N_tot x (1 - (1 - r)^B)`` with ``r = N_active / N_tot``: a
+  dense model (r = 1) reads all its weights; a mixture-of-experts model reads the experts
+  its ``B`` running tokens route to (each token touches a fraction ``r`` of the weights), so
+  small batches read few experts and large batches nearly all (never fewer than
+  ``N_active``);
+* memory time ``t_mem = a_mem * (W * bytes + B * kv * ctx) / (n * BW)``: weight bytes plus
+  the KV cache of every running request (``kv`` bytes per token of context, ``ctx = input +
+  output / 2`` tokens: the cache a request reads grows with every token it generates, so
+  long reasoning outputs cost more per token), over the aggregate spec bandwidth ``BW``;
+* compute time ``t_cmp = a_cmp * B * 2 * N_active / (n * F)`` at the dense peak ``F`` for
+  the weight precision;
+* quantised kernels: ``t_mem + t_cmp`` is multiplied by the serving stack's kernel factor for
+  the precision (fp8/int8, fp4/int4; 1 for 16-bit);
+* collectives ``t_comm = c_comm * log2(n)`` (tensor/expert-parallel all-reduce/all-to-all);
+* serving overhead ``t0 + sigma * B`` (scheduler, sampling, launch);
+* step time ``T = t0 + sigma * B + t_busy + t_comm``, busy fraction ``u = t_busy / T``;
+* GPU power ``P = TDP * (p_static + (1 - p_static) * u)``: from a static floor at the
+  board's power limit to the limit itself when fully busy;
 * decode energy per request ``out * n * P * T / B``; prefill energy
-  ``TDP * 2 * N_active * input / (F * mfu_prefill)`` (compute bound, at TDP).
+  ``TDP * 2 * N_active * input / (F * mfu_prefill)`` (compute bound, at the power limit).
 
-The interpretable constants ``t0, sigma, a_mem, a_cmp, p_static`` are fitted on the
-ML.ENERGY Leaderboard v2 measurements (GPU energy and time per output token, A100 and
-H100) by :mod:`infercarbon.estimators.calibration`; the bundled fit and its
-leave-one-model-out / leave-one-GPU-out errors live in ``data/llm_calibration.json``.
-Because everything else is a spec-sheet number (TDP, bandwidth, FLOPS), the model carries
-over to GPUs without calibration data — with the caveat that the serving overheads were
-measured on the 2024 vLLM stack of that benchmark.
+**Serving stack (vintage).** ``t0, sigma`` and the quantised-kernel factors describe the
+serving software, not the GPU: they are fitted per *stack* (``vllm-2024``: ML.ENERGY
+Leaderboard v2; ``vllm-2025``: ML.ENERGY Leaderboard v3, H100 rows) and selected with
+``stack=``; the default is the newest calibrated stack.  The hardware side (``a_mem, a_cmp,
+p_static, c_comm``) is shared by all stacks and multiplies spec-sheet numbers (bandwidth,
+dense FLOPS for the precision, TDP), so moving to another GPU generation changes the
+prediction through the physics of that GPU, not through a uniform factor.  Constants and
+the validation (across campaigns, leaving one GPU out, leaving one model out) are in
+``data/llm_calibration.json`` and ``docs/llm_estimator.md``
+(:mod:`infercarbon.estimators.calibration`).
 
-The uncertainty band is the 5th..95th percentile of the leave-one-model-out log
-residuals, applied multiplicatively.
+The uncertainty band is set from held-out log residuals (cross-campaign, leave-one-GPU-out
+and leave-one-model-out) and widened until it covers at least 85 % in each cross-campaign
+split; it is applied multiplicatively to the GPU energy.
 
 Line items: GPU energy (modelled), host CPU/DRAM (cited server power per GPU times the
 request's GPU-seconds), idle share (only when a deployment utilisation is given;
@@ -58,10 +70,12 @@ __all__ = [
     "BYTES_PER_PARAM",
     "DEFAULT_HOST_POWER_PER_GPU_W",
     "DEFAULT_PUE",
+    "KERNEL_CLASS",
     "LLMCalibration",
     "LLMEstimate",
     "LLMEstimateArrays",
     "LLMScalarEstimate",
+    "calibrated_stacks",
     "decode_prefill_energy_j",
     "estimate_llm",
     "estimate_llm_arrays",
@@ -95,9 +109,17 @@ DEFAULT_PUE = 1.15
 PUE_SOURCE = "seed 000 methodology: best-in-class hyperscaler PUE 1.15 (illustrative)"
 
 
+#: Precision -> which quantised-kernel factor of the stack applies (16-bit and fp32: none).
+KERNEL_CLASS: dict[str, str] = {"fp8": "fp8", "int8": "fp8", "fp4": "fp4", "int4": "fp4"}
+
+
 @dataclass(frozen=True)
 class LLMCalibration:
-    """Fitted constants of the LLM energy model, with provenance and evaluation."""
+    """Fitted constants of the LLM energy model for one serving stack, with provenance.
+
+    ``step_overhead_s``, ``seq_overhead_s`` and the kernel factors belong to the serving
+    stack named by ``stack``; the other constants are shared by every stack.
+    """
 
     step_overhead_s: float
     seq_overhead_s: float
@@ -116,46 +138,71 @@ class LLMCalibration:
     n_rows: int
     evaluation: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    comm_overhead_s: float = 0.0
+    fp8_kernel_factor: float = 1.0
+    fp4_kernel_factor: float = 1.0
+    stack: str = ""
 
     @property
     def low_factor(self) -> float:
-        """Multiply a central estimate by this for the low end (p5 of residuals)."""
+        """Multiply a central estimate by this for the low end of the band."""
         return math.exp(-self.log_residual_q95)
 
     @property
     def high_factor(self) -> float:
         return math.exp(-self.log_residual_q05)
 
+    def kernel_factor(self, precision: str) -> float:
+        """Busy-time multiplier of the stack's kernels for weights in ``precision``."""
+        cls = KERNEL_CLASS.get(normalise_precision(precision))
+        if cls == "fp8":
+            return self.fp8_kernel_factor
+        if cls == "fp4":
+            return self.fp4_kernel_factor
+        return 1.0
+
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LLMCalibration:
-        p = d["parameters"]
+    def from_dict(cls, d: dict[str, Any], stack: str | None = None) -> LLMCalibration:
+        """The calibration of ``stack`` (default: the document's ``default_stack``)."""
+        stacks = d.get("stacks", {})
+        name = str(d.get("default_stack")) if stack is None else stack
+        if name not in stacks:
+            raise InputError(
+                f"unknown serving stack {name!r}; calibrated stacks: {', '.join(stacks)}",
+                field="stack",
+            )
         try:
+            p = d["parameters"]
+            st = stacks[name]
             return cls(
-                step_overhead_s=float(p["step_overhead_s"]),
-                seq_overhead_s=float(p["seq_overhead_s"]),
+                step_overhead_s=float(st["step_overhead_s"]),
+                seq_overhead_s=float(st["seq_overhead_s"]),
+                fp8_kernel_factor=float(st["fp8_kernel_factor"]),
+                fp4_kernel_factor=float(st["fp4_kernel_factor"]),
                 memory_inefficiency=float(p["memory_inefficiency"]),
                 compute_inefficiency=float(p["compute_inefficiency"]),
                 static_power_frac=float(p["static_power_frac"]),
+                comm_overhead_s=float(p["comm_overhead_s"]),
                 prefill_mfu_frac=float(d["fixed"]["prefill_mfu_frac"]),
                 kv_bytes_coef=float(d["fixed"]["kv_bytes_coef"]),
                 kv_bytes_exponent=float(d["fixed"]["kv_bytes_exponent"]),
                 default_input_tokens=float(d["fixed"]["default_input_tokens"]),
                 log_residual_q05=float(d["uncertainty"]["log_residual_q05"]),
                 log_residual_q95=float(d["uncertainty"]["log_residual_q95"]),
-                source=str(d["source"]),
-                vintage=str(d["vintage"]),
+                source=str(st["source"]),
+                vintage=str(st["vintage"]),
                 licence=str(d["licence"]),
                 n_rows=int(d["n_rows"]),
                 evaluation=dict(d.get("evaluation", {})),
                 extra={k: v for k, v in d.items() if k not in {"parameters", "fixed"}},
+                stack=name,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"LLM calibration is malformed: {exc!r}") from exc
 
 
 @lru_cache(maxsize=1)
-def load_calibration() -> LLMCalibration:
-    """The bundled calibration (``estimators/data/llm_calibration.json``)."""
+def _calibration_document() -> dict[str, Any]:
     try:
         text = (
             resources.files("infercarbon.estimators")
@@ -164,7 +211,23 @@ def load_calibration() -> LLMCalibration:
         )
     except OSError as exc:
         raise DataError(f"bundled llm_calibration.json missing: {exc}") from exc
-    return LLMCalibration.from_dict(json.loads(text))
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+def calibrated_stacks() -> tuple[str, ...]:
+    """Names of the calibrated serving stacks, oldest first (the last is the default)."""
+    return tuple(_calibration_document()["stacks"])
+
+
+@lru_cache(maxsize=8)
+def load_calibration(stack: str | None = None) -> LLMCalibration:
+    """The bundled calibration (``estimators/data/llm_calibration.json``) for ``stack``.
+
+    ``stack`` None is the newest calibrated serving stack (the document's
+    ``default_stack``); an unknown name is an InputError listing the calibrated ones.
+    """
+    return LLMCalibration.from_dict(_calibration_document(), stack)
 
 
 _PRECISION_ALIASES = {
@@ -219,8 +282,12 @@ def decode_prefill_energy_j(
     flops: FloatArray | float,
     bytes_per_param: FloatArray | float,
     cal: LLMCalibration,
+    kernel_factor: FloatArray | float = 1.0,
 ) -> tuple[Any, Any, Any, Any]:
     """The physics core, vectorised (numpy arrays or floats broadcast).
+
+    ``kernel_factor`` is the stack's quantised-kernel busy-time multiplier for each row's
+    precision (:meth:`LLMCalibration.kernel_factor`).
 
     Returns
     -------
@@ -236,11 +303,14 @@ def decode_prefill_energy_j(
     l_out = np.asarray(output_tokens, dtype=np.float64)
     kv_per_token = cal.kv_bytes_coef * (n_act / 1e9) ** cal.kv_bytes_exponent
     ctx = l_in + 0.5 * l_out
-    mem_bytes = n_tot * bytes_per_param + b * kv_per_token * ctx
+    weights_read = np.maximum(n_tot * (1.0 - (1.0 - n_act / n_tot) ** b), n_act)
+    mem_bytes = weights_read * bytes_per_param + b * kv_per_token * ctx
     t_mem = cal.memory_inefficiency * mem_bytes / (n * bandwidth_bytes_per_s)
     t_cmp = cal.compute_inefficiency * b * 2.0 * n_act / (n * flops)
-    busy = t_mem + t_cmp
-    step = cal.step_overhead_s + cal.seq_overhead_s * b + busy
+    busy = (t_mem + t_cmp) * kernel_factor
+    step = (
+        cal.step_overhead_s + cal.seq_overhead_s * b + busy + cal.comm_overhead_s * np.log2(n)
+    )
     util = busy / step
     power = tdp_w * (cal.static_power_frac + (1.0 - cal.static_power_frac) * util)
     decode = l_out * n * power * step / b
@@ -324,20 +394,24 @@ def estimate_llm_scalar(
     host_power_per_gpu_w: float = DEFAULT_HOST_POWER_PER_GPU_W,
     utilisation_frac: float | None = None,
     calibration: LLMCalibration | None = None,
+    stack: str | None = None,
 ) -> LLMScalarEstimate:
     """One request, plain floats, minimal overhead (no Figures, no warnings).
 
     ``input_tokens`` is required here (the documented default lives in
     :func:`estimate_llm`).  ``utilisation_frac`` None excludes the idle share (0 J).
+    ``stack`` names the serving stack (None: the newest calibrated one); ``calibration``,
+    when given, wins over ``stack``.
     """
+    inf = _INF  # a local: the checks below read it six times
     try:  # one chained comparison on the hot path; NaN and inf fail it
         ok = (
-            0.0 < active_params_b <= total_params_b < _INF
-            and 0.0 < num_gpus < _INF
-            and 0.0 < batch_size < _INF
-            and 0.0 < output_tokens < _INF
-            and 0.0 <= input_tokens < _INF
-            and 1.0 <= pue < _INF
+            0.0 < active_params_b <= total_params_b < inf
+            and 0.0 < num_gpus < inf
+            and 0.0 < batch_size < inf
+            and 0.0 < output_tokens < inf
+            and 0.0 <= input_tokens < inf
+            and 1.0 <= pue < inf
         )
     except TypeError:
         ok = False
@@ -346,16 +420,21 @@ def estimate_llm_scalar(
             total_params_b, active_params_b, num_gpus, batch_size, output_tokens, input_tokens, pue
         )
     if calibration is None:
-        k = _DEFAULT_CONSTS.get((gpu, precision))
+        k = _DEFAULT_CONSTS.get((gpu, precision, stack))
         if k is None:
-            k = _DEFAULT_CONSTS[(gpu, precision)] = _scalar_consts(
-                gpu, precision, load_calibration()
+            k = _DEFAULT_CONSTS[(gpu, precision, stack)] = _scalar_consts(
+                gpu, precision, load_calibration(stack)
             )
     else:
         k = _scalar_consts(gpu, precision, calibration)
-    c_w, c_kv, kv_e, c_c, c_pf, t0, sig, p_s, p_d, tdp, idle_w, lo_f, hi_f = k
+    c_w, c_kv, kv_e, c_c, c_pf, c_pfe, t0, sig, p_s, p_d, idle_w, lo_f, hi_f, c_n = k
+    w_read = total_params_b
+    if active_params_b < total_params_b:  # MoE: the experts the batch's tokens route to
+        w_read *= 1.0 - (1.0 - active_params_b / total_params_b) ** batch_size
+        if w_read < active_params_b:
+            w_read = active_params_b
     busy = (
-        c_w * total_params_b
+        c_w * w_read
         + batch_size
         * (
             c_kv * active_params_b**kv_e * (input_tokens + 0.5 * output_tokens)
@@ -363,10 +442,14 @@ def estimate_llm_scalar(
         )
     ) / num_gpus
     step = t0 + sig * batch_size + busy
-    prefill_s = c_pf * active_params_b * input_tokens
-    per_req_s = num_gpus * output_tokens * step / batch_size
-    gpu_j = (p_s + p_d * busy / step) * per_req_s + tdp * prefill_s
-    gpu_s = per_req_s + prefill_s
+    if num_gpus != 1:
+        step += c_n * _LOG2(num_gpus)
+    # per request: decode GPU-seconds n * out * step / B at power p_s + p_d * busy / step,
+    # plus prefill at the power limit
+    q = num_gpus * output_tokens / batch_size
+    pre = active_params_b * input_tokens
+    gpu_j = (p_s * step + p_d * busy) * q + c_pfe * pre
+    gpu_s = q * step + c_pf * pre
     host_j = host_power_per_gpu_w * gpu_s
     idle_j = 0.0
     if utilisation_frac is not None:
@@ -383,7 +466,8 @@ def estimate_llm_scalar(
 
 
 _new_scalar_estimate = tuple.__new__
-_DEFAULT_CONSTS: dict[tuple[str, str], tuple[float, ...]] = {}
+_LOG2 = math.log2
+_DEFAULT_CONSTS: dict[tuple[str, str, str | None], tuple[float, ...]] = {}
 
 
 def _scalar_consts(gpu: str, precision: str, cal: LLMCalibration) -> tuple[float, ...]:
@@ -391,20 +475,22 @@ def _scalar_consts(gpu: str, precision: str, cal: LLMCalibration) -> tuple[float
     spec, bpp, flops = _gpu_consts(gpu, precision)
     bw, tdp, sp = spec.memory_bandwidth_bytes_per_s, spec.tdp_w, cal.static_power_frac
     idle_w = spec.idle_w if math.isfinite(spec.idle_w) else sp * tdp
+    kf = cal.kernel_factor(precision)  # folded into the busy-time constants
     return (
-        cal.memory_inefficiency * 1e9 * bpp / bw,  # s per B params of weights per step
-        cal.memory_inefficiency * cal.kv_bytes_coef / bw,  # KV read, s per token of context
+        kf * cal.memory_inefficiency * 1e9 * bpp / bw,  # s per B params of weights per step
+        kf * cal.memory_inefficiency * cal.kv_bytes_coef / bw,  # KV read, s per token of context
         cal.kv_bytes_exponent,
-        cal.compute_inefficiency * 2e9 / flops,  # s per B active params per token
+        kf * cal.compute_inefficiency * 2e9 / flops,  # s per B active params per token
         2e9 / (flops * cal.prefill_mfu_frac),  # prefill s per B active params per token
+        tdp * 2e9 / (flops * cal.prefill_mfu_frac),  # prefill J per B active params per token
         cal.step_overhead_s,
         cal.seq_overhead_s,
         tdp * sp,
         tdp * (1.0 - sp),
-        tdp,
         idle_w,
         cal.low_factor,
         cal.high_factor,
+        cal.comm_overhead_s,
     )
 
 
@@ -424,9 +510,12 @@ class LLMEstimate:
     line_items: dict[str, Figure]
     inputs: dict[str, Any]
     notes: tuple[str, ...] = ()
+    #: GPU-seconds the request occupies on all its GPUs [s] (prefill + its decode share)
+    gpu_seconds_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "gpu_seconds_s": self.gpu_seconds_s,
             "gpu_energy_j": self.gpu_energy_j,
             "gpu_energy_low_j": self.gpu_energy_low_j,
             "gpu_energy_high_j": self.gpu_energy_high_j,
@@ -453,6 +542,7 @@ def estimate_llm(
     host_power_per_gpu_w: float = DEFAULT_HOST_POWER_PER_GPU_W,
     utilisation_frac: float | None = None,
     calibration: LLMCalibration | None = None,
+    stack: str | None = None,
 ) -> LLMEstimate:
     """Energy of one LLM request with labelled line items.
 
@@ -475,8 +565,11 @@ def estimate_llm(
         Facility PUE (default 1.15, seed 000 illustrative hyperscaler figure).
     utilisation_frac : float, optional
         Deployment duty cycle; gives the idle-share line item.  None excludes it.
+    stack : str, optional
+        Serving stack (vintage) whose software constants apply, one of
+        :func:`calibrated_stacks`; None is the newest calibrated stack.
     """
-    cal = calibration or load_calibration()
+    cal = calibration or load_calibration(stack)
     notes: list[str] = []
     active = total_params_b if active_params_b is None else active_params_b
     in_src = "user"
@@ -509,13 +602,19 @@ def estimate_llm(
         "gpu_energy_j": Figure(
             r.gpu_energy_j,
             "j",
-            source=f"infercarbon LLM estimator calibrated on {cal.source}; specs: {spec.source}",
+            source=(
+                f"infercarbon LLM estimator, serving stack {cal.stack} calibrated on "
+                f"{cal.source}; specs: {spec.source}"
+            ),
             label="modelled",
             vintage=cal.vintage,
             licence=cal.licence,
             low=r.gpu_energy_low_j,
             high=r.gpu_energy_high_j,
-            note="prefill + decode GPU energy; range = p5..p95 of leave-one-model-out residuals",
+            note=(
+                "prefill + decode GPU energy; range = band from held-out residuals "
+                "(cross-campaign, leave-one-GPU-out, leave-one-model-out)"
+            ),
         ),
         "host_energy_j": Figure(
             r.host_energy_j,
@@ -572,9 +671,11 @@ def estimate_llm(
             "input_tokens_source": in_src,
             "output_tokens": output_tokens,
             "precision": precision,
+            "stack": cal.stack,
             "pue": pue,
         },
         notes=tuple(notes),
+        gpu_seconds_s=r.gpu_seconds_s,
     )
 
 
@@ -658,14 +759,15 @@ def estimate_llm_arrays(
     host_power_per_gpu_w: float = DEFAULT_HOST_POWER_PER_GPU_W,
     utilisation_frac: Any = None,
     calibration: LLMCalibration | None = None,
+    stack: str | None = None,
 ) -> LLMEstimateArrays:
     """Vectorised estimate: numpy arrays in (scalars broadcast), arrays out.
 
     GPU names and precisions are resolved once per distinct value; the arithmetic runs
     over blocks of rows.  Invalid values raise :class:`InputError` naming the field and
-    the 0-based row.
+    the 0-based row.  ``stack`` as in :func:`estimate_llm`.
     """
-    cal = calibration or load_calibration()
+    cal = calibration or load_calibration(stack)
     shapes = [
         np.shape(x)
         for x in (
@@ -702,6 +804,7 @@ def estimate_llm_arrays(
         tdp_u = np.array([spec.tdp_w])
         bw_u = np.array([spec.memory_bandwidth_bytes_per_s])
         fl_u, bpp_u = np.array([fl0]), np.array([bpp0])
+        kf_u = np.array([cal.kernel_factor(precision)])
         idle_u = np.array(
             [spec.idle_w if math.isfinite(spec.idle_w) else cal.static_power_frac * spec.tdp_w]
         )
@@ -711,13 +814,14 @@ def estimate_llm_arrays(
         p_u, p_inv = _factorize(precision, size)
         inv = g_inv * p_u.size + p_inv
         n_keys = g_u.size * p_u.size
-        tdp_u, bw_u, fl_u, bpp_u, idle_u = (np.full(n_keys, np.nan) for _ in range(5))
+        tdp_u, bw_u, fl_u, bpp_u, idle_u, kf_u = (np.full(n_keys, np.nan) for _ in range(6))
         for code in np.unique(inv):  # one lookup per distinct (gpu, precision) present
             spec, bpp_c, flops_c = _gpu_consts(
                 str(g_u[code // p_u.size]), str(p_u[code % p_u.size])
             )
             tdp_u[code], bw_u[code] = spec.tdp_w, spec.memory_bandwidth_bytes_per_s
             fl_u[code], bpp_u[code] = flops_c, bpp_c
+            kf_u[code] = cal.kernel_factor(str(p_u[code % p_u.size]))
             idle_u[code] = (
                 spec.idle_w if math.isfinite(spec.idle_w) else cal.static_power_frac * spec.tdp_w
             )
@@ -744,11 +848,14 @@ def estimate_llm_arrays(
         fl: Any
         bpp: Any
         idle_w: Any
+        kf: Any
         if inv is None:
             tdp, bw, fl, bpp, idle_w = tdp_u[0], bw_u[0], fl_u[0], bpp_u[0], idle_u[0]
+            kf = kf_u[0]
         else:
             iz = inv[z]
             tdp, bw, fl, bpp, idle_w = tdp_u[iz], bw_u[iz], fl_u[iz], bpp_u[iz], idle_u[iz]
+            kf = kf_u[iz]
         decode, prefill, _, gpu_s = decode_prefill_energy_j(
             c["total_params_b"],
             c["active_params_b"],
@@ -761,6 +868,7 @@ def estimate_llm_arrays(
             fl,
             bpp,
             cal,
+            kf,
         )
         gpu_j = decode + prefill
         host = host_power_per_gpu_w * gpu_s

@@ -39,10 +39,13 @@ __all__ = [
     "DEFAULT_BATCH_HALF",
     "DEFAULT_BW_EFFICIENCY",
     "DEFAULT_UTILISATION_MAX",
+    "EFFICIENCY_RANGES",
     "VISION_DEVICES",
     "VisionDevice",
     "device_efficiency",
+    "vision_device",
     "vision_energy_j",
+    "vision_energy_range_j",
 ]
 
 DEFAULT_UTILISATION_MAX = 0.5
@@ -143,3 +146,45 @@ def vision_energy_j(
     j_flop, j_byte = device_efficiency(device, batch_size, **efficiency)
     moved = w / np.asarray(batch_size, dtype=np.float64) + a
     return np.maximum(f * j_flop, moved * j_byte)
+
+
+#: Plausible ranges of the efficiency assumptions, (low, high): the band of
+#: :func:`vision_energy_range_j` (illustrative, like the central values).
+EFFICIENCY_RANGES: dict[str, tuple[float, float]] = {
+    "utilisation_max": (0.3, 0.7),
+    "bw_efficiency": (0.5, 0.9),
+}
+
+
+def vision_device(name: str) -> VisionDevice:
+    """A tier (``T0``..``T4``) or any accelerator of the spec table with an INT8 figure."""
+    key = name.strip().upper()
+    if key in VISION_DEVICES:
+        return VISION_DEVICES[key]
+    dev = _from_table("-", name)
+    if not (np.isfinite(dev.peak_ops_per_s) and np.isfinite(dev.memory_bandwidth_bytes_per_s)):
+        raise InputError(f"{dev.name} has no INT8 or bandwidth figure in the table",
+                         field="device")
+    return dev
+
+
+def vision_energy_range_j(
+    flops: Any,
+    weight_bytes: Any,
+    activation_bytes: Any,
+    device: VisionDevice,
+    batch_size: Any = 1.0,
+    *,
+    batch_half: float = DEFAULT_BATCH_HALF,
+) -> tuple[Any, Any, Any]:
+    """``(central, low, high)`` energy per inference [J]: the central assumptions, and the
+    most and least efficient ends of :data:`EFFICIENCY_RANGES`."""
+    central = vision_energy_j(flops, weight_bytes, activation_bytes, device, batch_size,
+                              batch_half=batch_half)
+    (u_lo, u_hi), (b_lo, b_hi) = (EFFICIENCY_RANGES[k] for k in ("utilisation_max",
+                                                                   "bw_efficiency"))
+    low = vision_energy_j(flops, weight_bytes, activation_bytes, device, batch_size,
+                          utilisation_max=u_hi, bw_efficiency=b_hi, batch_half=batch_half)
+    high = vision_energy_j(flops, weight_bytes, activation_bytes, device, batch_size,
+                           utilisation_max=u_lo, bw_efficiency=b_lo, batch_half=batch_half)
+    return central, low, high

@@ -65,17 +65,21 @@ from infercarbon.provenance import Figure, Label
 from infercarbon.units import J_PER_MMBTU, J_PER_MWH
 
 __all__ = [
+    "DEFAULT_FACTOR_SET",
     "ERCOT_FUEL_MAP",
+    "FACTOR_SETS",
     "FUELS",
     "HHV_PER_LHV",
     "MMBTU_PER_MWH",
     "REGIONS",
     "canonical_fuel",
+    "check_factor_set",
     "direct_rate_from_efficiency",
     "direct_rate_from_heat_rate",
     "emission_factor_g_per_mmbtu",
     "fuel_rate",
     "fuel_rates",
+    "set_rate",
 ]
 
 #: Canonical fuels.  ``gas`` is the fleet average of all natural-gas generation;
@@ -254,6 +258,58 @@ def _hr(fuel: str, region: str) -> tuple[_HR, bool]:
     raise InputError(f"fuel {fuel!r} has no heat rate", field="fuel")
 
 
+# ------------------------------------------------------------------------- factor sets
+#: Named lifecycle factor sets: ``infercarbon`` is computed by :func:`fuel_rate`; the others
+#: are fixed tables in ``data/lifecycle_factor_sets.csv`` (compared in
+#: :mod:`infercarbon.grid.factor_sets`).
+FACTOR_SETS: tuple[str, ...] = ("infercarbon", "ipcc-ar5", "unece-2021", "electricitymaps")
+DEFAULT_FACTOR_SET = "infercarbon"
+
+
+def check_factor_set(name: str) -> str:
+    """``name`` if it is a known set, else an InputError naming ``factors``."""
+    if name not in FACTOR_SETS:
+        raise InputError(f"unknown factor set {name!r}; known: {', '.join(FACTOR_SETS)}",
+                         field="factors")
+    return name
+
+
+@lru_cache(maxsize=1)
+def _set_table() -> dict[tuple[str, str], Figure]:
+    try:
+        text = resources.files("infercarbon.grid").joinpath(
+            "data", "lifecycle_factor_sets.csv").read_text("utf-8")
+    except OSError as exc:
+        raise DataError("bundled grid table lifecycle_factor_sets.csv is missing") from exc
+    out: dict[tuple[str, str], Figure] = {}
+    for r in csv.DictReader(io.StringIO(text)):
+        lo = float(r["low_g_per_kwh"]) if r["low_g_per_kwh"] else None
+        hi = float(r["high_g_per_kwh"]) if r["high_g_per_kwh"] else None
+        label: Label = r["label"]  # type: ignore[assignment]
+        out[(r["set"], r["fuel"])] = Figure(
+            float(r["value_g_per_kwh"]), "g_per_kwh", source=r["source"], label=label,
+            vintage=r["vintage"] or None, licence=r["licence"] or None, low=lo, high=hi,
+            note=f"factor set {r['set']}: {r['note']}")
+    return out
+
+
+def set_rate(fuel: str, factor_set: str) -> Figure:
+    """Lifecycle rate of canonical ``fuel`` in a fixed set (not ``infercarbon``)."""
+    check_factor_set(factor_set)
+    if factor_set == DEFAULT_FACTOR_SET:
+        raise InputError("the default set is computed per region by grid.factors.fuel_rate",
+                         field="factors")
+    key = "gas" if fuel in _GAS_FAMILY else "coal" if fuel == "lignite" else fuel
+    fig = _set_table().get((factor_set, key))
+    if fig is None:
+        raise InputError(f"factor set {factor_set!r} has no figure for {fuel!r}", field="fuel")
+    if key != fuel:
+        return Figure(fig.value, fig.unit, source=fig.source, label=fig.label,
+                      vintage=fig.vintage, licence=fig.licence, low=fig.low, high=fig.high,
+                      note=f"{fuel} takes the set's {key} figure; {fig.note}")
+    return fig
+
+
 # ------------------------------------------------------------------------- public maths
 def emission_factor_g_per_mmbtu(fuel: str, *, region: str | None = None) -> Figure:
     """CO2e per MMBtu of fuel burned [g/MMBtu], with the range over the EPA rows used."""
@@ -364,17 +420,27 @@ def _lifecycle_fig(fuel: str, region: str) -> Figure:
                   note=note)
 
 
-def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None) -> Figure:
+def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None,
+              factor_set: str = "infercarbon") -> Figure:
     """Emission rate of generation from ``fuel`` [g CO2e/kWh] with a range.
 
     ``basis`` is ``direct`` (combustion) or ``lifecycle``; ``region`` picks region-specific
     heat rates (``ERCOT``, ``DE``) where they exist; ``None`` means the generic US fleet.
+    ``factor_set`` names the lifecycle factors (:mod:`infercarbon.grid.factor_sets`):
+    ``infercarbon`` (the default, derived below) or a fixed published set (``ipcc-ar5``,
+    ``unece-2021``, ``electricitymaps``; :func:`set_rate`), which takes no region; lifecycle
+    basis only.
 
     >>> f = fuel_rate("Gas", "direct", region="ERCOT")
     >>> round(f.value), f.label
     (569, 'derived')
     """
     fuel, reg = canonical_fuel(fuel), _check_region(region)
+    if check_factor_set(factor_set) != DEFAULT_FACTOR_SET:
+        if basis != "lifecycle":
+            raise InputError(f"factor set {factor_set!r} is a lifecycle set; use basis "
+                             "lifecycle or the default set", field="factors")
+        return set_rate(fuel, factor_set)
     if basis == "direct":
         return _direct(fuel, reg)
     if basis == "lifecycle":
@@ -383,9 +449,10 @@ def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None) -> Figure:
 
 
 def fuel_rates(
-    fuels: list[str] | tuple[str, ...], basis: Basis, *, region: str | None = None
+    fuels: list[str] | tuple[str, ...], basis: Basis, *, region: str | None = None,
+    factor_set: str = "infercarbon",
 ) -> tuple[FloatArray, FloatArray, FloatArray, tuple[Figure, ...]]:
     """Rates for several fuels as arrays ``(value, low, high)`` [g/kWh] plus the Figures."""
-    figs = tuple(fuel_rate(f, basis, region=region) for f in fuels)
+    figs = tuple(fuel_rate(f, basis, region=region, factor_set=factor_set) for f in fuels)
     return (np.array([f.value for f in figs]), np.array([f.range[0] for f in figs]),
             np.array([f.range[1] for f in figs]), figs)

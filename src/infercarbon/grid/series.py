@@ -125,11 +125,13 @@ def intensity_from_generation(
     *,
     provenance: SignalProvenance | None = None,
     kind: Kind = "location-average",
+    factor_set: str = "infercarbon",
 ) -> IntensitySeries:
     """Average intensity of a generation-by-fuel table (any operator) [g CO2e/kWh].
 
     ``fuels`` are canonical or known aliases (see :func:`~infercarbon.grid.factors.canonical_fuel`);
-    ``region`` picks region-specific rates (``ERCOT``, ``DE``) or ``None`` for generic ones.
+    ``region`` picks region-specific rates (``ERCOT``, ``DE``) or ``None`` for generic ones;
+    ``factor_set`` the lifecycle factors (:mod:`infercarbon.grid.factor_sets`).
     The series' ``extra["generation_mwh"]`` holds the generation total used as denominator.
     """
     t = np.asarray(start_utc, dtype="datetime64[ns]")
@@ -138,7 +140,7 @@ def intensity_from_generation(
         raise InputError(f"mwh must have shape (len(times), len(fuels)) = ({len(t)}, "
                          f"{len(fuels)}), got {g.shape}", field="mwh")
     canon = [canonical_fuel(f) for f in fuels]
-    rate, lo, hi, figs = fuel_rates(canon, basis, region=region)
+    rate, lo, hi, figs = fuel_rates(canon, basis, region=region, factor_set=factor_set)
     notes: list[str] = []
     missing = np.isnan(g).any(axis=1)
     if missing.any():
@@ -172,7 +174,8 @@ def intensity_from_generation(
     prov = SignalProvenance(
         source=base.source, version=base.version,
         method=(base.method + "; " if base.method else "")
-        + f"{kind} {basis}: sum(gen_f x rate_f)/sum(gen_f), rates for region {region or 'generic'}",
+        + f"{kind} {basis}: sum(gen_f x rate_f)/sum(gen_f), rates for region {region or 'generic'}"
+        + (f", factor set {factor_set}" if factor_set != "infercarbon" else ""),
         retrieved_at_utc=base.retrieved_at_utc, licence=base.licence, label="derived",
         notes=base.notes + tuple(notes))
     return IntensitySeries.from_arrays(
@@ -181,20 +184,22 @@ def intensity_from_generation(
         provenance=prov, extra={"generation_mwh": tk})
 
 
-@lru_cache(maxsize=4)
-def ercot_intensity(basis: Basis = "lifecycle", resolution: Resolution = "1h") -> IntensitySeries:
+@lru_cache(maxsize=8)
+def ercot_intensity(basis: Basis = "lifecycle", resolution: Resolution = "1h",
+                    factor_set: str = "infercarbon") -> IntensitySeries:
     """Location-average intensity of ERCOT from the bundled fuel mix (2019-01 .. 2022-05)."""
     if resolution not in _RES_S:
         raise InputError(f"resolution must be '15min' or '1h', got {resolution!r}",
                          field="resolution")
     t, fuels, mwh = load_ercot_generation(resolution)
     return intensity_from_generation(t, fuels, mwh, basis, _RES_S[resolution], "ERCOT",
-                                     provenance=ERCOT_PROVENANCE)
+                                     provenance=ERCOT_PROVENANCE, factor_set=factor_set)
 
 
-def regional_intensity(region: str, basis: Basis, resolution: Resolution) -> IntensitySeries:
+def regional_intensity(region: str, basis: Basis, resolution: Resolution,
+                       factor_set: str = "infercarbon") -> IntensitySeries:
     """The bundled series of ``region`` (only ERCOT is bundled); unknown regions raise."""
     match = [r for r in SERIES_REGIONS if r.lower() == region.strip().lower()]
     if not match:
         raise UnknownRegionError(region, known=SERIES_REGIONS)
-    return ercot_intensity(basis, resolution)
+    return ercot_intensity(basis, resolution, factor_set)

@@ -84,10 +84,12 @@ __all__ = ["LIVE_EVENT", "SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResul
 #: upgrades an older one in place (version 2 added the compact footprint tables and the
 #: ``all_*`` views; version 3 added nullable columns: event energy bands, every line item,
 #: totals and ranges of compact footprints, intensity provenance; an older ledger gains
-#: the missing tables and columns on open, its rows untouched).
-SCHEMA_VERSION = 4
+#: the missing tables and columns on open, its rows untouched; version 4 added the hourly
+#: rollup ``footprint_hours``; version 5 added the events'
+#: nullable W3C trace context, ``trace_id`` and ``parent_span_id``).
+SCHEMA_VERSION = 5
 #: Versions this code upgrades on open.
-_UPGRADES_FROM = ("1", "2", "3")
+_UPGRADES_FROM = ("1", "2", "3", "4")
 #: The views that read both footprint layouts as one, by logical table.
 VIEWS = {"footprints": "all_footprints", "footprint_items": "all_footprint_items",
          "footprint_totals": "all_footprint_totals"}

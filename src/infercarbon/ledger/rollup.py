@@ -31,7 +31,7 @@ __all__ = ["AGGREGATE_RANGE_METHOD", "DIMENSIONS", "HOUR_DIMENSIONS", "PERIODS",
 PERIODS = ("hour", "day", "month")
 #: Event columns a rollup can group by.
 DIMENSIONS = ("service", "tenant", "model", "region", "device", "attribution_method",
-              "outcome")
+              "outcome", "trace_id")
 
 _LIVE_FOOTPRINT = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
 

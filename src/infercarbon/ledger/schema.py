@@ -263,6 +263,10 @@ EVENTS = TableSpec(
         # attribution method's accuracy class (infercarbon.telemetry.base.ENERGY_BANDS)
         Column("energy_low_j", pa.float64(), False, "nonneg"),
         Column("energy_high_j", pa.float64(), False, "nonneg"),
+        # W3C trace context of the request (schema version 4): the trace of the user action
+        # the inference served and the span that called it (lowercase hex, 32 and 16 digits)
+        _s("trace_id", False),
+        _s("parent_span_id", False),
     ),
     key=("event_id",),
 )
@@ -687,6 +691,16 @@ def _cross_checks(spec: TableSpec, cols: Mapping[str, pa.ChunkedArray],
         add("energy_high_j", "must not be below energy_j",
             lambda: pc.less(cols["energy_high_j"], cols["energy_j"]), "energy_high_j",
             "energy_j")
+        for name, digits in (("trace_id", 32), ("parent_span_id", 16)):
+            add(name, f"must be {digits} lowercase hex digits, not all zero (W3C trace "
+                "context)", lambda name=name, digits=digits: pc.and_(
+                    pc.is_valid(cols[name]), pc.or_(
+                        pc.invert(pc.match_substring_regex(cols[name],
+                                                           f"^[0-9a-f]{{{digits}}}$")),
+                        pc.equal(cols[name], "0" * digits))), name)
+        add("parent_span_id", "needs trace_id (the trace the span belongs to)",
+            lambda: pc.and_(pc.is_valid(cols["parent_span_id"]), pc.is_null(cols["trace_id"])),
+            "parent_span_id", "trace_id")
     elif spec is FOOTPRINTS:
         add("period_end_utc", "must not be before period_start_utc",
             lambda: pc.less(cols["period_end_utc"], cols["period_start_utc"]),

@@ -39,7 +39,8 @@ from infercarbon.reference.regions import resolve_region
 from infercarbon.telemetry.base import EnergySource, energy_band
 
 __all__ = ["Discloser", "EventShipper", "MeteringMiddleware", "RegionDiscloser",
-           "carbon_emissions_header", "prefers_disclosure", "tenant_from_header"]
+           "carbon_emissions_header", "parse_traceparent", "prefers_disclosure",
+           "tenant_from_header", "trace_context"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -187,6 +188,34 @@ def prefers_disclosure(scope: Scope) -> bool:
                 continue
             return True
     return False
+
+
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def parse_traceparent(value: str | None) -> tuple[str, str] | None:
+    """``(trace_id, parent_span_id)`` of a W3C ``traceparent`` header, None when absent or
+    invalid (all-zero ids and version ``ff`` are invalid, W3C Trace Context section 3.2).
+
+    >>> parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    ('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7')
+    >>> parse_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01") is None
+    True
+    """
+    if not value:
+        return None
+    m = _TRACEPARENT.match(value.strip())
+    if m is None or m.group(1) == "ff" or set(m.group(2)) == {"0"} or set(m.group(3)) == {"0"}:
+        return None
+    return m.group(2), m.group(3)
+
+
+def trace_context(scope: Scope) -> dict[str, str]:
+    """``trace_id`` and ``parent_span_id`` event fields from the request's ``traceparent``
+    (only one such header is valid; with several, none is used)."""
+    values = [v for k, v in scope.get("headers") or () if k.lower() == b"traceparent"]
+    trace = parse_traceparent(values[0].decode("latin-1")) if len(values) == 1 else None
+    return {} if trace is None else {"trace_id": trace[0], "parent_span_id": trace[1]}
 
 
 def _field_value(v: float | str) -> str | None:
@@ -390,6 +419,7 @@ class MeteringMiddleware:
         tenant = (self.tenant_of(scope) if self.tenant_of is not None else None) or (
             self.labels["tenant"])
         disclose = self._discloses_to(tenant) and prefers_disclosure(scope)
+        trace = trace_context(scope)
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -421,6 +451,7 @@ class MeteringMiddleware:
                     "energy_high_j": energy_j * self.band.high_frac,
                     "attribution_method": self.method,
                     "payload_bytes": status["bytes"], "outcome": self.outcome(status["code"]),
+                    **trace,
                 })
 
 

@@ -739,6 +739,22 @@ def build_router(state: ServiceState) -> APIRouter:
                            limit=limit, offset=offset)
         return {"rows": _json_rows(t)}
 
+    @r.get("/v1/traces", tags=["query"], responses=_ERRORS)
+    def traces(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
+               end_utc: EndQ = None) -> dict[str, Any]:
+        """One figure per user action: the footprints of each W3C trace's events
+        (``trace_id``, whatever served each step) summed by basis, with the aggregate
+        p5..p95; events without a trace are left out."""
+        import pyarrow.compute as pc
+
+        from infercarbon.ledger.rollup import AGGREGATE_RANGE_METHOD, ranged_sums
+
+        t = ranged_sums(state.store, of="totals", by=("trace_id",), keys=("basis",),
+                        tenant=_scope(p, tenant), start_utc=_utc(start_utc, "start_utc"),
+                        end_utc=_utc(end_utc, "end_utc"))
+        t = t.filter(pc.is_valid(t.column("trace_id")))
+        return {"range_method": AGGREGATE_RANGE_METHOD, "rows": _json_rows(t)}
+
     @r.get("/v1/profiles", tags=["config"], responses=_ERRORS)
     def get_profiles(p: Auth) -> dict[str, Any]:
         """The deployment profiles the service prices events with (every figure with its

@@ -5,6 +5,11 @@ takes the same order without ``nvml``, for work that runs on the CPU (a GPU's bo
 says nothing about it, and an idle GPU would be billed to it).  ``constant`` (a
 seed tier's power profile, illustrative) is used only when asked for, with a tier id.
 ``replay`` is built directly (:class:`infercarbon.telemetry.replay.ReplaySource`).
+``prometheus`` (GPU energy that Prometheus scrapes from NVIDIA's DCGM exporter or Kepler,
+:class:`infercarbon.telemetry.prometheus.PrometheusSource`) is used only when asked for, with
+an injected ``prometheus_client`` (its ``base_url`` the Prometheus server), the metric, a
+label selector and the scrape interval; it is probed once (a selector that matches no series
+is refused, saying so).
 
 Every probe's outcome is returned as an :class:`Availability`; a source that is present but
 ranks lower is reported as available and not chosen.  Asking for a specific source that is
@@ -17,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infercarbon.errors import InputError, SensorError, SensorUnavailableError
 from infercarbon.telemetry.amd import AmdHwmonSource
@@ -27,13 +32,16 @@ from infercarbon.telemetry.cpu_model import CpuInfo, CpuModelSource, Scope
 from infercarbon.telemetry.nvml import NvmlSource
 from infercarbon.telemetry.rapl import RaplSource
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = ["AUTO_ORDER", "CPU_AUTO_ORDER", "SOURCE_NAMES", "detect"]
 
 #: Auto-detection order, best first.
 AUTO_ORDER: tuple[str, ...] = ("nvml", "rapl", "amd-hwmon", "cpu-model")
 #: ``"auto-cpu"``: the CPU-side sources, best first.
 CPU_AUTO_ORDER: tuple[str, ...] = ("rapl", "amd-hwmon", "cpu-model")
-SOURCE_NAMES: tuple[str, ...] = (*AUTO_ORDER, "constant")
+SOURCE_NAMES: tuple[str, ...] = (*AUTO_ORDER, "constant", "prometheus")
 
 
 def detect(
@@ -47,6 +55,10 @@ def detect(
     cpu_scope: Scope = "system",
     pid: int | None = None,
     include_self: bool = True,
+    prometheus_client: httpx.Client | None = None,
+    prometheus_metric: str = "dcgm-energy",
+    prometheus_selector: str = "",
+    scrape_interval_s: float = 15.0,
 ) -> tuple[EnergySource, list[Availability]]:
     """The chosen source and the availability of every source.
 
@@ -66,6 +78,10 @@ def detect(
     cpu_scope, pid, include_self
         CPU model scope (``system`` or ``process``), the process for the latter, and whether
         that process's own CPU time counts (else only its descendants).
+    prometheus_client, prometheus_metric, prometheus_selector, scrape_interval_s
+        The ``prometheus`` source: an :class:`httpx.Client` whose ``base_url`` is the
+        Prometheus server, ``dcgm-energy`` | ``dcgm-power`` | ``kepler``, label matchers,
+        and the metric's scrape interval [s] (its resolution).
 
     Raises
     ------
@@ -113,6 +129,24 @@ def detect(
             why = "ranks lower" if chosen is not None else f"not requested (sensor {preference})"
             report.append(Availability(name, True, f"available; {why}"))
             src.close()
+    if preference == "prometheus":
+        if prometheus_client is None:
+            raise InputError("the prometheus source needs an httpx.Client whose base_url is the "
+                             "Prometheus server", field="prometheus_client")
+        from infercarbon.telemetry.prometheus import PrometheusSource  # httpx: only here
+
+        prom = PrometheusSource(prometheus_client, metric=prometheus_metric,
+                                selector=prometheus_selector,
+                                scrape_interval_s=scrape_interval_s)
+        prom.read_energy_j()  # probe: SensorUnavailableError when nothing matches
+        chosen = prom
+        report.append(Availability("prometheus", True, f"chosen: {prom.query} on "
+                                   f"{prometheus_client.base_url}, one reading per "
+                                   f"{scrape_interval_s:g} s scrape"))
+    else:
+        report.append(Availability(
+            "prometheus", False, "used only when asked for (sensor 'prometheus' with a "
+            "Prometheus client, metric and selector)"))
     if preference == "constant":
         if tier is None:
             raise InputError("the constant source needs a seed tier id (T0..T6)", field="tier")

@@ -384,6 +384,7 @@ def build_region_stack(
     availability_frac: dict[str, float] | None = None,
     heat_rate_scale: dict[str, float] | None = None,
     fuel_price_override: dict[str, float] | None = None,
+    warn: bool = True,
 ) -> tuple[SupplyStack, StackInfo]:
     """The supply stack of ``inv`` for one year and season.
 
@@ -401,6 +402,10 @@ def build_region_stack(
         Multiplier on heat rate per fuel/technology key (calibration; default 1).
     fuel_price_override : dict, optional
         Fuel price [currency/MMBtu] per fuel, replacing the documented defaults.
+    warn : bool
+        Warn the fallbacks taken (:class:`FallbackWarning`); they are always in
+        ``StackInfo.notes``.  Callers that build several stacks pass ``False`` and warn once
+        (:func:`~infercarbon.grid.marginal.pipeline.merit_order_from_mix`).
     """
     if season not in CAP_SEASONS:
         raise InputError(f"season must be one of {CAP_SEASONS}", field="season")
@@ -507,7 +512,8 @@ def build_region_stack(
     if fallback_keys:
         msg = f"{region} {year} stack used fallbacks: " + "; ".join(sorted(fallback_keys))
         notes.append(msg)
-        warnings.warn(msg, FallbackWarning, stacklevel=2)
+        if warn:
+            warnings.warn(msg, FallbackWarning, stacklevel=2)
     stack = build_stack(
         unit_id=list(inv.unit_id[idx]), fuel=[_label(f, t) for f, t in zip(f_k, t_k, strict=True)],
         technology=list(t_k), capacity_mw=cap_k, rate_g_per_kwh=rate,

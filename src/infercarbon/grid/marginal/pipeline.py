@@ -9,6 +9,7 @@ against the stack of the interval's year and season.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from infercarbon.errors import InputError
+from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.marginal.calendar import SEASONS, season_index
 from infercarbon.grid.marginal.inventory import (
     FuelCo2,
@@ -26,12 +27,21 @@ from infercarbon.grid.marginal.inventory import (
 )
 from infercarbon.grid.marginal.merit_order import MeritOrderResult, SupplyStack, dispatch_groups
 
-__all__ = ["MeritOrderRun", "TableMarginal", "is_stack_fuel", "marginal_for_table",
-           "merit_order_from_mix"]
+__all__ = ["AUTO_LOAD_ONLY", "AUTO_WITH_MIX", "METHODS", "MeritOrderRun", "TableMarginal",
+           "is_stack_fuel", "marginal_for_table", "merit_order_from_mix", "unique_notes"]
 
 FloatArray = npt.NDArray[np.float64]
 _STACK_PREFIXES = ("coal", "lignite", "hard_coal", "hard coal", "gas", "natural gas",
                    "natural_gas", "oil", "diesel", "petroleum", "fossil")
+
+
+def unique_notes(infos: Sequence[StackInfo]) -> list[str]:
+    """The stacks' notes, each distinct message once, in first-seen order.
+
+    The fallback note of a stack names region and year, not season, so the four seasonal
+    stacks of a year give one message.
+    """
+    return list(dict.fromkeys(n for info in infos for n in info.notes))
 
 
 def is_stack_fuel(fuel: str) -> bool:
@@ -70,6 +80,7 @@ def merit_order_from_mix(
     heat_rate_scale: dict[str, float] | None = None,
     fuel_price_override: dict[str, float] | None = None,
     band_frac: float = 0.03,
+    warn: bool = True,
 ) -> MeritOrderRun:
     """Dispatch ``load - must-run`` against the inventory's stack for each year x season.
 
@@ -85,6 +96,9 @@ def merit_order_from_mix(
         Fuel of each column (see :func:`is_stack_fuel`).
     time_local : datetime64 array, optional
         Wall-clock times for the season (capability ratings); defaults to ``time_utc``.
+    warn : bool
+        Warn the fallbacks the stacks took, once per distinct message for the whole run
+        (not once per year x season stack); they are always in ``infos[i].notes``.
     """
     t = np.asarray(time_utc, dtype="datetime64[s]")
     load = np.asarray(load_mw, dtype=np.float64)
@@ -106,9 +120,12 @@ def merit_order_from_mix(
         st, info = build_region_stack(
             inventory, year=int(k // 4), season=SEASONS[int(k % 4)], co2=co2,
             availability_frac=availability_frac, heat_rate_scale=heat_rate_scale,
-            fuel_price_override=fuel_price_override)
+            fuel_price_override=fuel_price_override, warn=False)
         stacks.append(st)
         infos.append(info)
+    if warn:
+        for msg in unique_notes(infos):
+            warnings.warn(msg, FallbackWarning, stacklevel=2)
     res = dispatch_groups(stacks, group, residual, interval_s=interval_s, band_frac=band_frac)
     return MeritOrderRun(res, residual, must_run, stacks, infos, group.astype(np.int64))
 
@@ -132,6 +149,14 @@ def _to_kwh(x: FloatArray, unit: str, hours: float) -> FloatArray:
     raise InputError(f"load unit must be one of {', '.join(LOAD_UNITS)}", field="load-unit")
 
 
+#: Methods of :func:`marginal_for_table`.
+METHODS: tuple[str, ...] = ("auto", "observed-stack", "regression", "merit-order")
+#: The back-test's winners (:func:`infercarbon.grid.marginal.harness.choose_default`; a test
+#: re-runs the back-test and checks these): with a fuel mix, and with load and emissions only.
+AUTO_WITH_MIX = "observed-stack"
+AUTO_LOAD_ONLY: tuple[str, str] = ("regression", "emissions-decile")
+
+
 @dataclass(frozen=True)
 class TableMarginal:
     """Per-interval output of :func:`marginal_for_table`."""
@@ -150,35 +175,89 @@ def marginal_for_table(
     time: npt.NDArray[np.datetime64],
     load: FloatArray,
     *,
-    method: str,
+    method: str = "auto",
     emissions: FloatArray | None = None,
     emissions_unit: str = "kg",
     fuel_columns: Sequence[tuple[FloatArray, str]] = (),
-    bins: str = "decile",
+    bins: str | None = None,
     load_unit: str = "MW",
     region: str | None = None,
     basis: str = "direct",
+    factor_set: str = "infercarbon",
     ci: str = "hc1",
     rng: np.random.Generator | None = None,
     time_local: npt.NDArray[np.datetime64] | None = None,
     interval_s: int,
+    calibrate: bool = True,
 ) -> TableMarginal:
     """Marginal factors for an operator-style table (the ``grid marginal`` CLI core).
 
     ``load`` and the fuel columns are in ``load_unit`` (mean MW over each interval by
-    default); ``emissions`` is the interval total in ``emissions_unit``.  Regression uses
+    default); ``emissions`` is the interval total in ``emissions_unit``.
+
+    Methods: ``auto`` (the default) takes the back-test's winner for the table given
+    (:data:`AUTO_WITH_MIX` when fuel columns are given, else :data:`AUTO_LOAD_ONLY`; see
+    :mod:`.harness` and ``docs/marginal_backtest.md``).  ``observed-stack``
+    (:mod:`.stack_fit`) uses the emissions column (else Σ generation x fuel rate) and, when
+    given, the fuel columns for the stack's load and the marginal fuel.  ``regression`` uses
     either the emissions column or the fuel columns (emissions = Σ generation x fuel rate
-    from :mod:`infercarbon.grid.factors`); merit order uses the bundled inventory of
-    ``region`` with the fuel columns as the observed mix.
+    from :mod:`infercarbon.grid.factors`, lifecycle rates from ``factor_set``); ``bins``
+    defaults to ``decile``.  Merit order uses the bundled inventory of ``region`` with the
+    fuel columns as the observed mix; with ``calibrate`` (the default) and a coal or lignite
+    column, the stack is calibrated each month to the observed coal output
+    (:mod:`.mix_calibration`).
     """
     from infercarbon.grid import factors
     from infercarbon.grid.marginal.inventory import default_fuel_co2, load_inventory
     from infercarbon.grid.marginal.regression import regress_fuel_mix, regress_mef
+    from infercarbon.grid.marginal.stack_fit import fit_observed_stack
 
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")
+    factors.check_factor_set(factor_set)
     hours = interval_s / 3600.0
     load_kwh = _to_kwh(np.asarray(load, dtype=np.float64), load_unit, hours)
     fuels = [factors.canonical_fuel(f) for _, f in fuel_columns]
     notes: list[str] = []
+    if emissions is not None and emissions_unit not in EMISSIONS_UNITS_G:
+        raise InputError(f"must be one of {', '.join(EMISSIONS_UNITS_G)}",
+                         field="emissions-unit")
+    if method == "auto":
+        if emissions is None and not fuel_columns:
+            raise InputError("give --emissions, --fuel columns, or both", field="emissions")
+        if fuel_columns:
+            method = AUTO_WITH_MIX
+        else:
+            method, bins = AUTO_LOAD_ONLY[0], bins or AUTO_LOAD_ONLY[1]
+        notes.append(f"method auto: {method}{f' ({bins} bins)' if method == 'regression' else ''}"
+                     f", the back-test winner for tables {'with' if fuel_columns else 'without'}"
+                     " a fuel mix (docs/marginal_backtest.md)")
+    if method == "observed-stack":
+        if basis not in ("direct", "lifecycle"):
+            raise InputError("basis must be direct or lifecycle", field="basis")
+        if emissions is None and not fuel_columns:
+            raise InputError("observed-stack needs --emissions or --fuel columns",
+                             field="emissions")
+        gen = (np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
+               if fuel_columns else None)
+        if emissions is not None:
+            e_g = np.asarray(emissions, dtype=np.float64) * EMISSIONS_UNITS_G[emissions_unit]
+        else:
+            assert gen is not None
+            rates = np.array([factors.fuel_rate(f, basis, region=region,  # type: ignore[arg-type]
+                                               factor_set=factor_set).value
+                              for f in fuels])
+            e_g = gen @ rates
+            notes.append(f"emissions = generation by fuel x {basis} fuel rates")
+        res_s = fit_observed_stack(
+            time, load_kwh, e_g, generation_kwh=gen, fuels=fuels,
+            dispatchable=[is_stack_fuel(f) for f in fuels] if gen is not None else None,
+            time_local=time_local)
+        notes.extend(res_s.notes)
+        return TableMarginal(res_s.time, res_s.mef_g_per_kwh, res_s.low_g_per_kwh,
+                             res_s.high_g_per_kwh, res_s.method, res_s.marginal, interval_s,
+                             notes)
+    bins = bins or "decile"
     if method == "regression":
         if (emissions is None) == (not fuel_columns):
             raise InputError("give either --emissions or --fuel columns (not both)",
@@ -186,15 +265,13 @@ def marginal_for_table(
         kwargs: dict[str, Any] = {"bins": bins, "ci": ci, "rng": rng, "interval_s": interval_s,
                                   "time_local": time_local}
         if emissions is not None:
-            if emissions_unit not in EMISSIONS_UNITS_G:
-                raise InputError(f"must be one of {', '.join(EMISSIONS_UNITS_G)}",
-                                 field="emissions-unit")
             res = regress_mef(time, load_kwh, emissions * EMISSIONS_UNITS_G[emissions_unit],
                               **kwargs)
         else:
             if basis not in ("direct", "lifecycle"):
                 raise InputError("basis must be direct or lifecycle", field="basis")
-            rates = np.array([factors.fuel_rate(f, basis, region=region).value  # type: ignore[arg-type]
+            rates = np.array([factors.fuel_rate(f, basis, region=region,  # type: ignore[arg-type]
+                                               factor_set=factor_set).value
                               for f in fuels])
             gen = np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
             res = regress_fuel_mix(time, gen, rates, fuels, load_kwh=load_kwh, **kwargs)
@@ -215,13 +292,25 @@ def marginal_for_table(
         mix_mw = np.column_stack([_to_kwh(c, load_unit, hours) / (1000.0 * hours)
                                   for c, _ in fuel_columns])
         load_mw = load_kwh / (1000.0 * hours)
-        run = merit_order_from_mix(time, load_mw, mix_mw, fuels, inventory=inv,
-                                   co2=default_fuel_co2(inv.region), interval_s=interval_s,
-                                   time_local=time_local)
-        for info in run.infos:
-            notes.extend(info.notes)
-        r = run.result
+        has_coal = any(f in ("coal", "lignite") for f in fuels)
+        if calibrate and has_coal:
+            from infercarbon.grid.marginal.mix_calibration import merit_order_calibrated
+
+            cal = merit_order_calibrated(
+                time, load_mw, mix_mw, fuels, inventory=inv, co2=default_fuel_co2(inv.region),
+                interval_s=interval_s, time_local=time_local,
+                must_run=[not is_stack_fuel(f) for f in fuels])
+            notes.extend(cal.notes)
+            r = cal.result
+        else:
+            if calibrate:
+                notes.append("not calibrated: the mix has no coal or lignite column")
+            run = merit_order_from_mix(time, load_mw, mix_mw, fuels, inventory=inv,
+                                       co2=default_fuel_co2(inv.region), interval_s=interval_s,
+                                       time_local=time_local)
+            notes.extend(unique_notes(run.infos))
+            r = run.result
         marg = [f"{u} ({f})" for u, f in zip(r.unit_id, r.fuel, strict=True)]
         return TableMarginal(time, r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh,
                              r.method, marg, interval_s, notes)
-    raise InputError("method must be regression or merit-order", field="method")
+    raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")

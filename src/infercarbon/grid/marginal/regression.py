@@ -7,8 +7,12 @@ Method (Hawkes 2010, *Energy Policy* 38:5977; Siler-Evans, Azevedo & Morgan 2012
 
 where ``E`` is the emissions of the interval [g], ``L`` the load (or generation) energy of the
 interval [kWh], and bins are load-level quantiles (``decile``), hour of day x season
-(``hour-season``) or both.  ``MEF_b`` [g/kWh] is the marginal emission factor of bin ``b``;
-each input interval gets the MEF of its bin.  The intercept absorbs drift that is not caused
+(``hour-season``), both, or load decile x month / season (``decile-month``,
+``decile-season``: fuel prices move the stack from month to month), or deciles of the
+interval's *emissions* (``emissions-decile``: emissions rise with the load the fossil stack
+serves, so their level places the interval on the stack even when wind and solar move the
+load it serves; load deciles mix margins).  ``MEF_b`` [g/kWh] is the marginal emission
+factor of bin ``b``; each input interval gets the MEF of its bin.  The intercept absorbs drift that is not caused
 by load (e.g. wind ramps displacing thermal output in the same bin).
 
 Fuel-share variant (:func:`regress_fuel_mix`): when only generation by fuel is known, the
@@ -28,7 +32,8 @@ weights); there is no Python loop over rows or bins.  Confidence intervals:
   correlation of the residuals, which the analytic errors ignore.
 
 A bin with fewer than ``min_pairs`` pairs, or no variation in ΔL, takes its parent's estimate
-(``both`` -> its load decile -> the pooled fit); that fallback is warned
+(``both``, ``decile-month``, ``decile-season`` -> its load decile -> the pooled fit); that
+fallback is warned
 (:class:`~infercarbon.errors.FallbackWarning`) and flagged per bin and per interval.
 
 >>> import numpy as np
@@ -51,7 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from infercarbon.errors import FallbackWarning, InputError
-from infercarbon.grid.marginal.calendar import SEASONS, hour_of_day, season_index
+from infercarbon.grid.marginal.calendar import SEASONS, hour_of_day, month, season_index
 
 __all__ = [
     "BIN_SCHEMES",
@@ -66,7 +71,8 @@ __all__ = [
     "t_quantile",
 ]
 
-BinScheme = Literal["decile", "hour-season", "both", "none"]
+BinScheme = Literal["decile", "hour-season", "both", "decile-month", "decile-season",
+                    "emissions-decile", "none"]
 CiMethod = Literal["hc1", "ols", "bootstrap"]
 BIN_SCHEMES: tuple[str, ...] = get_args(BinScheme)
 CI_METHODS: tuple[str, ...] = get_args(CiMethod)
@@ -147,7 +153,8 @@ class RegressionResult:
 def make_bins(
     load: FloatArray, time_local: TimeArray, scheme: str, *, n_quantiles: int = 10
 ) -> tuple[IntArray, list[str], IntArray | None]:
-    """Bin id of every interval, bin labels, and (for ``both``) each bin's decile parent.
+    """Bin id of every interval, bin labels, and (for ``both``, ``decile-month``,
+    ``decile-season``) each bin's decile parent.
 
     ``time_local`` is the wall-clock time used for hour of day and season.
     """
@@ -161,6 +168,16 @@ def make_bins(
     dec_labels = [f"q{q + 1}" for q in range(n_quantiles)]
     if scheme == "decile":
         return dec, dec_labels, None
+    if scheme in ("decile-month", "decile-season"):
+        if scheme == "decile-month":
+            per = month(time_local) - 1
+            per_labels = [f"m{m:02d}" for m in range(1, 13)]
+        else:
+            per = season_index(time_local)
+            per_labels = list(SEASONS)
+        k = len(per_labels)
+        return (dec * k + per, [f"{d}:{s}" for d in dec_labels for s in per_labels],
+                np.repeat(np.arange(n_quantiles, dtype=np.int64), k))
     hs = season_index(time_local) * 24 + hour_of_day(time_local)
     hs_labels = [f"{s}-h{h:02d}" for s in SEASONS for h in range(24)]
     if scheme == "hour-season":
@@ -273,7 +290,8 @@ def regress_mef(
         Load (or total generation) energy of each interval [kWh].
     emissions_g : array
         Emissions of each interval [g].
-    bins : {"decile", "hour-season", "both", "none"}
+    bins : {"decile", "hour-season", "both", "decile-month", "decile-season", \
+            "emissions-decile", "none"}
         Binning scheme (see module docstring).
     time_local : datetime64 array, optional
         Wall-clock times for hour of day and season; defaults to ``time``.
@@ -318,7 +336,11 @@ def regress_mef(
         vals, counts = np.unique(steps, return_counts=True)
         interval_s = int(vals[np.argmax(counts)])
     tl = t if time_local is None else np.asarray(time_local, dtype="datetime64[s]")
-    bin_all, labels, parent = make_bins(x_all, tl, bins, n_quantiles=n_quantiles)
+    if bins == "emissions-decile":
+        bin_all, labels, parent = make_bins(y_all, tl, "decile", n_quantiles=n_quantiles)
+        labels = [f"e{lab}" for lab in labels]
+    else:
+        bin_all, labels, parent = make_bins(x_all, tl, bins, n_quantiles=n_quantiles)
     nb = len(labels)
 
     ok = _pairs(t, interval_s)
