@@ -73,6 +73,7 @@ def run_server(
                                                     signals=market, profiles=prof))
     store = open_store(ledger, memory_limit=ledger_memory_limit)
     refresher = None
+    folder = None
     try:
         app = create_app(store, clock=_now, keys=key_store_for(ledger), config=cfg,
                          price_per_kwh=price_per_kwh, metrics_public=metrics_public)
@@ -93,10 +94,16 @@ def run_server(
             refresher = make_refresher(ledger, store, updates, refresh_s or DEFAULT_INTERVAL_S,
                                        on_update=reprice_hook(app))
             refresher.start()
+        from infercarbon.service.app import HoursFolder
+
+        folder = HoursFolder(store)  # keeps the hourly rollup a few seconds behind at most
+        folder.start()
+
         def shutdown() -> None:
             # uvicorn re-raises SIGTERM/SIGINT once the app has shut down, which ends the
             # process before a `finally` here: close the ledger (checkpoint, DuckDB's temp
             # files removed) in the app's shutdown instead
+            folder.stop()
             if refresher is not None:
                 refresher.stop()
             store.close()
@@ -104,6 +111,8 @@ def run_server(
         app.router.add_event_handler("shutdown", shutdown)
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
+        if folder is not None:
+            folder.stop()
         if refresher is not None:
             refresher.stop()
         store.close()

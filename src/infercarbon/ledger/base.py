@@ -47,7 +47,7 @@ from infercarbon.ledger.compact import (
 from infercarbon.ledger.hours import (
     EVENT_DIMS,
     HOURS,
-    fold_sql,
+    HOURS_DIRTY,
     rebuild_sql,
     source_columns,
     upsert_sql,
@@ -159,6 +159,7 @@ class Store(Protocol):
     def scan(self, table: str, *, tenant: str | None = None,
              batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]: ...
     def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table: ...
+    def hours_ready(self) -> None: ...
     def setting(self, key: str) -> str | None: ...
     def set_setting(self, key: str, value: str) -> None: ...
     def close(self) -> None: ...
@@ -201,6 +202,8 @@ class SqlStore(ABC):
         # ids of compact-footprint contexts this store has seen committed: contexts are
         # content-addressed and never deleted, so a known one need not be sent again
         self._contexts_stored: set[str] = set()
+        # one fold of the hourly rollup at a time (a backend that folds beside the writer)
+        self._fold_lock = threading.Lock()
 
     # ---------------------------------------------------------------- primitives
     @abstractmethod
@@ -287,12 +290,12 @@ class SqlStore(ABC):
                  "value VARCHAR NOT NULL)"]
         unkeyed = () if self._child_keys_unique else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS,
                                                       CONTEXT_ITEMS, EVENT_FOOTPRINTS)
-        for spec in (*TABLES.values(), *STORAGE_TABLES, HOURS):
+        for spec in (*TABLES.values(), *STORAGE_TABLES, HOURS, HOURS_DIRTY):
             cols = [f"{c.name} {c.sql_type(self.dialect)}{' NOT NULL' if c.required else ''}"
                     for c in spec.columns]
             if spec.ingested:
                 cols.append("ingested_utc TIMESTAMPTZ NOT NULL")
-            if spec not in unkeyed:
+            if spec not in unkeyed and spec is not HOURS_DIRTY:  # the pairs may repeat
                 cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
             stmts.append(f"CREATE TABLE IF NOT EXISTS {spec.name} ({', '.join(cols)})")
         with self._tx():
@@ -668,17 +671,10 @@ class SqlStore(ABC):
                        ["hours_folded_rowid", str(mark)])
 
     def hours_ready(self) -> None:
-        """Make the hourly rollup (``footprint_hours``) hold every stored row: a backend
-        that does not keep it at ingest folds in the rows stored since the last fold (one
-        transaction).  Call before reading the rollup."""
-        if self._hours_at_ingest:
-            return
-        with self._tx():
-            mark, top = self._hours_mark(), self._hours_top()
-            if mark is None or top is None or top <= mark:
-                return
-            self._exec(fold_sql(mark, top))
-            self._set_hours_mark(top)
+        """Make the hourly rollup (``footprint_hours``) hold every stored row before it is
+        read: a backend that does not keep it at ingest folds in what was written since
+        (DuckDB).  Call before reading the rollup."""
+        return  # kept at ingest: nothing to fold
 
     def _add_hours(self, rows: pa.Table, events: pa.Table | None) -> None:
         """Inside the tx: add new compact footprint ``rows`` (superseding nothing) to the
@@ -752,15 +748,19 @@ class SqlStore(ABC):
         self._refresh_hours_of(pairs)
 
     def _refresh_hours_of(self, pairs: pa.Table) -> None:
-        """Inside the tx: rebuild the rollup rows of the (hour_utc, tenant) ``pairs``."""
+        """Inside the tx: rebuild the rollup rows of the (hour_utc, tenant) ``pairs`` (a
+        backend that folds later records them for its next fold)."""
         if pairs.num_rows == 0:
+            return
+        if not self._hours_at_ingest:
+            self._insert_rows(HOURS_DIRTY, pairs.select(["hour_utc", "tenant"]))
             return
         spec = TableSpec("stage_hour_keys", "hours", (Column("hour_utc", TS),
                                                       Column("tenant", pa.string())),
                          key=("hour_utc", "tenant"), ingested=False)
         self._stage("stage_hour_keys", spec, pairs)
         try:
-            for sql in rebuild_sql("stage_hour_keys", self._hours_mark()):
+            for sql in rebuild_sql("stage_hour_keys"):
                 self._exec(sql)
         finally:
             self._unstage("stage_hour_keys")

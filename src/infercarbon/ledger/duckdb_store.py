@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from infercarbon.errors import LedgerError, LedgerLockedError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
+from infercarbon.ledger.hours import fold_sql, rebuild_sql
 from infercarbon.ledger.schema import KeyTakenError, TableSpec
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "DuckDBStore"]
@@ -285,8 +286,8 @@ class DuckDBStore(SqlStore):
             cur.close()
         return table.rename_columns(schema.names).cast(schema)
 
-    # the hourly rollup is folded in by reads (one 100-aggregate upsert per ingest batch
-    # would cost DuckDB more than the batch): ledger.hours
+    # the hourly rollup is folded in beside the writer (one 100-aggregate upsert per
+    # ingest batch would cost DuckDB more than the batch): ledger.hours
     _hours_at_ingest = False
 
     def _hours_top(self) -> int | None:
@@ -298,6 +299,54 @@ class DuckDBStore(SqlStore):
         row = self._con.execute("SELECT value FROM ledger_meta WHERE key = "
                                 "'hours_folded_rowid'").fetchone()
         return int(row[0]) if row else -1
+
+    def hours_ready(self) -> None:
+        """Fold into the hourly rollup the compact footprints committed since the last fold
+        (past its ``rowid`` mark: DuckDB numbers rows as they commit, in commit order) and
+        rebuild the (hour, tenant) pairs that writes marked stale (corrections,
+        recomputations), in one transaction on a cursor of its own: the writer goes on
+        beside it (it touches other tables); folds run one at a time."""
+        with self._fold_lock:
+            try:
+                cur = self._con.cursor()
+            except duckdb.Error as exc:
+                raise LedgerError(f"{self.path}: cannot fold the hourly rollup: {exc}") from exc
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                mark = cur.execute("SELECT coalesce(max(CAST(value AS BIGINT)), -1) FROM "
+                                   "ledger_meta WHERE key = 'hours_folded_rowid'").fetchone()
+                top = cur.execute("SELECT coalesce(max(rowid), -1) FROM event_footprints"
+                                  ).fetchone()
+                dirty = cur.execute("SELECT count(*), coalesce(max(rowid), -1) FROM "
+                                    "footprint_hours_dirty").fetchone()
+                assert mark is not None and top is not None and dirty is not None
+                m, t, n_dirty, dirty_top = int(mark[0]), int(top[0]), int(dirty[0]), int(dirty[1])
+                if t <= m and n_dirty == 0:
+                    cur.execute("ROLLBACK")
+                    return
+                keys = None
+                if n_dirty:
+                    keys = (f"(SELECT DISTINCT hour_utc, tenant FROM footprint_hours_dirty "
+                            f"WHERE rowid <= {dirty_top})")
+                    for sql in rebuild_sql(keys, t):
+                        cur.execute(sql)
+                if t > m:
+                    cur.execute(fold_sql(m, t, keys))  # the rebuilt pairs are whole already
+                    cur.execute("DELETE FROM ledger_meta WHERE key = 'hours_folded_rowid'")
+                    cur.execute("INSERT INTO ledger_meta VALUES ('hours_folded_rowid', ?)",
+                                [str(t)])
+                if n_dirty:
+                    cur.execute(f"DELETE FROM footprint_hours_dirty WHERE rowid <= {dirty_top}")
+                cur.execute("COMMIT")
+            except duckdb.Error as exc:
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                if "Could not set lock" in str(exc):
+                    raise self._locked(exc) from exc
+                raise LedgerError(f"{self.path}: folding the hourly rollup failed: {exc}"
+                                  ) from exc
+            finally:
+                cur.close()
 
     def _ddl_extra(self) -> list[str]:
         return []

@@ -10,13 +10,15 @@ footprints of live events, no more, no less:
 
 - new compact footprints are added with :func:`upsert_sql` (``INSERT ... ON CONFLICT DO
   UPDATE`` adding the sums): on PostgreSQL in the ingest transaction itself; on DuckDB
-  (one writer process) by the first read after them, in that read's transaction, from the
-  rows past the rollup's high-water mark (``rowid``; the table is append-only), because
-  DuckDB plans this 100-aggregate upsert in ~40 ms, which per ingest batch would cost more
-  than the batch itself; either way no read ever sees a rollup that differs from the rows;
-- any other write that can change what is live (a correction, a recomputation that
-  supersedes, a resent batch) rebuilds the hours and tenants it touched from the tables
-  (:func:`rebuild_sql`), in the same transaction;
+  (one writer process) by a *fold* (:func:`fold_sql`) in a transaction of its own, beside
+  the writer, from the rows past the rollup's high-water mark (``rowid``: DuckDB numbers
+  rows as they commit, in commit order), because DuckDB plans this 100-aggregate upsert in
+  ~40 ms, which per ingest batch would cost more than the batch itself; every read folds
+  first, so no read ever sees a rollup that differs from the rows;
+- a write that changes what is live (a correction, a recomputation that supersedes)
+  rebuilds the hours and tenants it touched from the tables (:func:`rebuild_sql`): on
+  PostgreSQL in the same transaction, on DuckDB in the next fold (the write records the
+  pairs in ``footprint_hours_dirty``);
 - a ledger that predates the table is filled from its rows when it is upgraded.
 
 Reads of whole hours (the dashboard's summary, rollups by hour/day/month, the report's
@@ -37,7 +39,7 @@ import pyarrow as pa
 from infercarbon.ledger.compact import BASES, LINE_COLUMNS, LIVE_EVENT, SUPERSEDED_FOOTPRINTS
 from infercarbon.ledger.schema import TS, Column, TableSpec
 
-__all__ = ["DIMS", "EVENT_DIMS", "HOURS", "LATENCY_EDGES_S", "MEASURES", "fold_sql",
+__all__ = ["DIMS", "EVENT_DIMS", "HOURS", "HOURS_DIRTY", "LATENCY_EDGES_S", "MEASURES", "fold_sql",
            "latency_quantile_s", "rebuild_sql", "source_columns", "upsert_sql"]
 
 _F = pa.float64()
@@ -130,6 +132,12 @@ HOURS = TableSpec(
     ingested=False,
 )
 
+#: DuckDB: the (hour, tenant) pairs a write made stale (a correction, a recomputation),
+#: rebuilt by the next fold.
+HOURS_DIRTY = TableSpec("footprint_hours_dirty", "footprint_hours_dirty",
+                        (Column("hour_utc", TS), Column("tenant", pa.string())),
+                        key=("hour_utc", "tenant"), ingested=False)
+
 #: The event columns a source of :func:`upsert_sql` carries besides the footprint row's.
 EVENT_DIMS: tuple[str, ...] = ("service", "model", "region", "device", "outcome")
 
@@ -170,11 +178,15 @@ def _live_source(where: str) -> str:
             f"{_LIVE_EVENT_EF} AND {where})")
 
 
-def fold_sql(after_rowid: int, upto_rowid: int) -> str:
+def fold_sql(after_rowid: int, upto_rowid: int, skip: str | None = None) -> str:
     """DuckDB: add the live compact footprints stored after row ``after_rowid`` up to row
-    ``upto_rowid`` (``event_footprints.rowid``) to the rollup."""
-    return upsert_sql(_live_source(f"ef.rowid > {int(after_rowid)} AND "
-                                   f"ef.rowid <= {int(upto_rowid)}"))
+    ``upto_rowid`` (``event_footprints.rowid``) to the rollup, but those of the (hour,
+    tenant) pairs of ``skip`` (a table: rebuilt whole in the same transaction)."""
+    where = f"ef.rowid > {int(after_rowid)} AND ef.rowid <= {int(upto_rowid)}"
+    if skip is not None:
+        where += (f" AND (date_trunc('hour', ef.period_start_utc), ef.tenant) NOT IN "
+                  f"(SELECT hour_utc, tenant FROM {skip})")
+    return upsert_sql(_live_source(where))
 
 
 def rebuild_sql(keys: str | None, upto_rowid: int | None = None) -> list[str]:

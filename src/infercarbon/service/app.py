@@ -19,6 +19,7 @@ ledger failure (the client should retry)    503
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import resources
@@ -263,4 +264,36 @@ def create_app(
         from infercarbon.service.routes import backfill_footprints
 
         state.backfilled = backfill_footprints(state)
+        store.hours_ready()  # a ledger filled without reads folds its rollup now, not in a read
     return app
+
+
+class HoursFolder:
+    """Folds what was written into the ledger's hourly rollup every ``interval_s`` seconds,
+    on one daemon thread beside the server (DuckDB folds beside its writer; a store that
+    keeps the rollup at ingest returns at once), so a read finds at most a few seconds of
+    rows to fold.  A failed fold is logged and retried at the next tick (reads fold
+    themselves anyway)."""
+
+    def __init__(self, store: Store, interval_s: float = 2.0) -> None:
+        self._store = store
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="infercarbon-hours-fold",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                self._store.hours_ready()
+            except LedgerError as exc:
+                _log.warning("folding the hourly rollup failed (retried): %s", exc)
