@@ -71,7 +71,8 @@ def run_server(
            if pue is not None else AccountingConfig(td_loss_frac=td_loss_frac,
                                                     operating_model=operating_model,
                                                     signals=market, profiles=prof))
-    store = open_store(ledger, memory_limit=ledger_memory_limit)
+    # the dashboard's reads share one fold of the hourly rollup a second (ledger.hours)
+    store = open_store(ledger, memory_limit=ledger_memory_limit, rollup_lag_s=1.0)
     refresher = None
     folder = None
     try:

@@ -81,13 +81,14 @@ __all__ = [
 
 
 def open_store(url_or_path: str | os.PathLike[str], *, clock: Clock = system_clock,
-               memory_limit: str | None = "auto") -> Store:
+               memory_limit: str | None = "auto", rollup_lag_s: float = 0.0) -> Store:
     """Open (creating its tables if needed) the ledger at ``url_or_path``.
 
     ``postgresql://...`` or ``postgres://...`` opens a :class:`PostgresStore` (needs psycopg,
     the ``service`` extra); ``duckdb://PATH``, a plain path or ``":memory:"`` opens a
     :class:`DuckDBStore`.  ``clock`` stamps ``ingested_utc``.  ``memory_limit`` is the
-    DuckDB ledger's (see :class:`DuckDBStore`; a PostgreSQL server sets its own).
+    DuckDB ledger's (see :class:`DuckDBStore`; a PostgreSQL server sets its own), and so
+    is ``rollup_lag_s`` (PostgreSQL keeps its rollup at ingest: never behind).
     """
     target = os.fspath(url_or_path)
     if target.startswith(("postgresql://", "postgres://")):
@@ -96,4 +97,5 @@ def open_store(url_or_path: str | os.PathLike[str], *, clock: Clock = system_clo
         return PostgresStore(target, clock=clock)
     if target.startswith("duckdb://"):
         target = target.removeprefix("duckdb://")
-    return DuckDBStore(target, clock=clock, memory_limit=memory_limit)
+    return DuckDBStore(target, clock=clock, memory_limit=memory_limit,
+                       rollup_lag_s=rollup_lag_s)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -74,6 +75,12 @@ class DuckDBStore(SqlStore):
         keys under a 100MB limit with checkpoints, out of memory at 1.4M without).
         ``None`` keeps DuckDB's default, as ``"auto"`` does for ``":memory:"`` (all of its
         data lives in memory).
+    rollup_lag_s : float
+        How far behind the ledger the hourly rollup may be when read: a read folds the new
+        rows in first unless a fold began less than this many seconds ago (0, the
+        default: every read folds first and sees every committed row; ``infercarbon
+        serve`` uses 1 s, with a fold every second beside the writer, so a dashboard's
+        dozen reads share one fold).
     write_threads : int or None
         Threads DuckDB runs an append's transaction on; reads use DuckDB's default (one per
         core).  The setting changes only when the store turns from writing to reading or
@@ -96,9 +103,14 @@ class DuckDBStore(SqlStore):
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock = system_clock,
                  checkpoint_threshold: str = "256MB",
-                 memory_limit: str | None = "auto", write_threads: int | None = 1) -> None:
+                 memory_limit: str | None = "auto", write_threads: int | None = 1,
+                 rollup_lag_s: float = 0.0) -> None:
         super().__init__(clock)
         self.path = str(path)
+        if not rollup_lag_s >= 0.0:
+            raise LedgerError(f"rollup_lag_s {rollup_lag_s!r}: must be 0 or more seconds")
+        self._rollup_lag_s = float(rollup_lag_s)
+        self._last_fold = -float("inf")  # time.monotonic() when the last fold began
         self.url = self.path
         if self.path != ":memory:":
             parent = Path(self.path).expanduser().resolve().parent
@@ -300,13 +312,19 @@ class DuckDBStore(SqlStore):
                                 "'hours_folded_rowid'").fetchone()
         return int(row[0]) if row else -1
 
-    def hours_ready(self) -> None:
+    def hours_ready(self, *, max_lag_s: float | None = None) -> None:
         """Fold into the hourly rollup the compact footprints committed since the last fold
         (past its ``rowid`` mark: DuckDB numbers rows as they commit, in commit order) and
         rebuild the (hour, tenant) pairs that writes marked stale (corrections,
         recomputations), in one transaction on a cursor of its own: the writer goes on
         beside it (it touches other tables); folds run one at a time."""
+        lag = self._rollup_lag_s if max_lag_s is None else max_lag_s
+        if lag > 0 and time.monotonic() - self._last_fold < lag:
+            return
         with self._fold_lock:
+            if lag > 0 and time.monotonic() - self._last_fold < lag:
+                return  # folded while this one waited
+            began = time.monotonic()
             try:
                 cur = self._con.cursor()
             except duckdb.Error as exc:
@@ -323,6 +341,7 @@ class DuckDBStore(SqlStore):
                 m, t, n_dirty, dirty_top = int(mark[0]), int(top[0]), int(dirty[0]), int(dirty[1])
                 if t <= m and n_dirty == 0:
                     cur.execute("ROLLBACK")
+                    self._last_fold = began
                     return
                 keys = None
                 if n_dirty:
@@ -338,6 +357,7 @@ class DuckDBStore(SqlStore):
                 if n_dirty:
                     cur.execute(f"DELETE FROM footprint_hours_dirty WHERE rowid <= {dirty_top}")
                 cur.execute("COMMIT")
+                self._last_fold = began
             except duckdb.Error as exc:
                 with contextlib.suppress(duckdb.Error):
                     cur.execute("ROLLBACK")

@@ -264,7 +264,7 @@ def create_app(
         from infercarbon.service.routes import backfill_footprints
 
         state.backfilled = backfill_footprints(state)
-        store.hours_ready()  # a ledger filled without reads folds its rollup now, not in a read
+        store.hours_ready(max_lag_s=0.0)  # a ledger filled without reads folds now, not in a read
     return app
 
 
@@ -275,7 +275,7 @@ class HoursFolder:
     rows to fold.  A failed fold is logged and retried at the next tick (reads fold
     themselves anyway)."""
 
-    def __init__(self, store: Store, interval_s: float = 2.0) -> None:
+    def __init__(self, store: Store, interval_s: float = 1.0) -> None:
         self._store = store
         self._interval_s = interval_s
         self._stop = threading.Event()
@@ -294,6 +294,6 @@ class HoursFolder:
     def _run(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                self._store.hours_ready()
+                self._store.hours_ready(max_lag_s=0.0)
             except LedgerError as exc:
                 _log.warning("folding the hourly rollup failed (retried): %s", exc)
