@@ -16,6 +16,7 @@ import contextlib
 import io
 import re
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -80,11 +81,36 @@ class PostgresStore(SqlStore):
             raise LedgerError(f"cannot connect to the PostgreSQL ledger {self.url}: "
                               f"{exc}") from exc
         self._client = psycopg.ClientCursor(self._con)
+        self._dsn = dsn
+        self._reader: Any = None  # a second connection for reads (query_arrow), on demand
+        self._read_lock = threading.Lock()
         self._create_schema()
 
     def close(self) -> None:
+        with self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
         with self._lock:
             self._con.close()
+
+    def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
+        """Run a read-only SELECT on a second connection of its own (autocommit: each read
+        sees what was committed), beside the writer: an ingest batch never waits for a
+        read, nor a read for a batch."""
+        with self._read_lock:
+            if self._reader is None:
+                try:
+                    self._reader = psycopg.connect(self._dsn, autocommit=True)
+                    self._reader.execute("SET TIME ZONE 'UTC'")
+                except psycopg.Error as exc:
+                    raise LedgerError(f"cannot connect to the PostgreSQL ledger {self.url}: "
+                                      f"{exc}") from exc
+            buf = io.BytesIO()
+            self._copy_out(sql, params, buf, self._reader)
+        if buf.tell() == 0:
+            return schema.empty_table()
+        buf.seek(0)
+        return _read_csv(buf, schema)
 
     # ---------------------------------------------------------------- primitives
     @contextmanager
@@ -110,10 +136,11 @@ class PostgresStore(SqlStore):
         except psycopg.Error as exc:
             raise LedgerError(f"{self.url}: query failed: {exc}") from exc
 
-    def _copy_out(self, sql: str, params: Sequence[Any], sink: Any) -> None:
-        query = self._client.mogrify(sql, list(params) or None)
+    def _copy_out(self, sql: str, params: Sequence[Any], sink: Any, con: Any = None) -> None:
+        client = self._client if con is None else psycopg.ClientCursor(con)
+        query = client.mogrify(sql, list(params) or None)
         try:
-            with self._con.cursor() as cur, cur.copy(
+            with (con or self._con).cursor() as cur, cur.copy(
                     f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
                 for chunk in copy:
                     sink.write(chunk)
@@ -198,6 +225,8 @@ class PostgresStore(SqlStore):
             "CREATE INDEX IF NOT EXISTS events_tenant_start ON events (tenant, start_utc)",
             # the newest events (the dashboard's page) from the last hours on
             "CREATE INDEX IF NOT EXISTS events_end ON events (end_utc)",
+            # the footprints of a page of events (the live one may supersede another)
+            "CREATE INDEX IF NOT EXISTS event_footprints_event ON event_footprints (event_id)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_superseded_once "
             "ON footprints (supersedes)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_event "

@@ -79,10 +79,25 @@ def event_rows(store: Store, *, tenant: str | None, start: datetime | None = Non
         if cutoff is not None:
             where += " AND e.end_utc >= %s"
             params = [*params, cutoff]
+        from infercarbon.ledger.rollup import has_general_event_footprints
+
+        bases = "all_footprint_bases"
+        if not has_general_event_footprints(store):
+            # compact rows only: the page's footprints straight from event_footprints (one
+            # index or hash probe per event), not through the view that unions both layouts
+            bases = ("(SELECT ef.footprint_id, ef.event_id, c.calculator, ef.supersedes, "
+                     "CASE WHEN ci.present THEN ef.facility_j END AS facility_j, "
+                     + ", ".join(f"coalesce(ef.total_{k}{x}, ef.{k}{x}) AS {k}{x}"
+                                 for k in ("location", "market", "marginal")
+                                 for x in ("_g", "_low_g", "_high_g"))
+                     + " FROM recent r JOIN event_footprints ef ON ef.event_id = r.event_id "
+                     "JOIN footprint_contexts c ON c.context_id = ef.context_id "
+                     "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
+                     "AND ci.name = 'operational_location')")
         sql = (f"WITH recent AS (SELECT * FROM events e WHERE {_LIVE_EVENT}{where} "
                f"ORDER BY e.end_utc DESC, e.event_id LIMIT {int(limit)}) "
                f"SELECT {cols}, f.facility_j AS facility_j, {sums} FROM recent e "
-               f"JOIN all_footprint_bases f ON f.event_id = e.event_id AND f.calculator IN "
+               f"JOIN {bases} f ON f.event_id = e.event_id AND f.calculator IN "
                f"(%s, %s) AND {_LIVE_FOOTPRINT} ORDER BY e.end_utc DESC, e.event_id")
         return store.query_arrow(sql, [*params, *CALCULATORS], schema)
     sql = (f"SELECT {cols}, f.facility_j AS facility_j, {sums} {_BASE}{where} "
