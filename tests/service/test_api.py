@@ -157,3 +157,23 @@ def test_backfill_after_crash_between_appends(tmp_path, h):
     assert store.count("footprints") == 3
     assert audit.verify(store, _recompute).ok
     store.close()
+
+
+def test_metrics_live_gauges_leave_corrected_events_out(env, h):
+    """The `_total` counters count what was accepted (they only grow); the `live_` gauges
+    read the ledger: a correction replaces the event it corrects there."""
+    env.client.post("/v1/events", json=[h.event(i) for i in range(4)], headers=env.acme)
+    fix = dict(h.event(10), supersedes=h.event(0)["event_id"], energy_j=1.0)
+    assert env.client.post("/v1/events", json=[fix], headers=env.acme).status_code == 200
+    text = env.client.get("/metrics", headers=env.admin).text
+
+    def value(prefix: str) -> float:
+        return float(next(x for x in text.splitlines() if x.startswith(prefix)).split()[-1])
+
+    assert value('infercarbon_events_total{model="m1",service="chat"}') == 5
+    assert value('infercarbon_live_events{model="m1",service="chat"}') == 4
+    live_j = sum(100.0 + i for i in range(1, 4)) + 1.0
+    assert value('infercarbon_live_energy_joules{model="m1",service="chat"}') == live_j
+    assert value('infercarbon_energy_joules_total{model="m1",service="chat"}') == \
+        sum(100.0 + i for i in range(4)) + 1.0
+    assert 'infercarbon_live_co2e_grams{kind="location",model="m1",service="chat"}' in text

@@ -186,6 +186,9 @@ def create_app(
     state = ServiceState(store=store, keys=keys, clock=clock, config=cfg, book=book,
                          metrics=Metrics(), price_per_kwh=price_per_kwh,
                          metrics_public=metrics_public, max_batch=max_batch)
+    from infercarbon.service.queries import live_by_service_model
+
+    state.metrics.live(lambda: live_by_service_model(store))
     app = FastAPI(
         title="infercarbon",
         version=__version__,

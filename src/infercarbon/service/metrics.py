@@ -10,11 +10,20 @@ Exposed series::
     infercarbon_co2e_grams_total{service,model,kind}          gCO2e, kind = location|market|marginal
     infercarbon_events_total{service,model}                   accepted events
     infercarbon_ingest_rejected_batches_total{reason}         batches refused (422/403)
+    infercarbon_live_events{service,model}                    live events in the ledger
+    infercarbon_live_energy_joules{service,model}             their IT energy [J]
+    infercarbon_live_co2e_grams{service,model,kind}           their totals [gCO2e]
+
+The ``_total`` counters count what was accepted, as counters must (they only grow, so a
+``rate()`` works): a later correction or re-pricing does not take an event back out of them.
+The ``live_`` gauges are read from the ledger's hourly rollup at each scrape (:meth:`live`):
+corrected and superseded footprints are not in them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -99,6 +108,42 @@ class Metrics:
                 if has[i] > 0:
                     self.co2e.labels(svc, mdl, kind).inc(float(arr[i]))
 
+    def live(self, read: Callable[[], pa.Table]) -> None:
+        """Expose the ``live_`` gauges: ``read`` returns, at each scrape, one row per
+        (service, model) with ``events``, ``energy_j`` and ``location_g``/``market_g``/
+        ``marginal_g`` (null: no signal), the largest first (at most :data:`MAX_SERIES`)."""
+        self.registry.register(_LiveCollector(read))
+
     def exposition(self) -> bytes:
         """The Prometheus text format."""
         return generate_latest(self.registry)
+
+
+class _LiveCollector:
+    """The ``live_`` gauges, read from the ledger at each scrape."""
+
+    def __init__(self, read: Callable[[], pa.Table]) -> None:
+        self._read = read
+
+    def describe(self) -> list[Any]:
+        return []  # read at scrape time only (the registry does not call collect to describe)
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        t = self._read().slice(0, MAX_SERIES)
+        n = GaugeMetricFamily("infercarbon_live_events", "Live inference events in the "
+                              "ledger (corrections and superseded footprints left out)",
+                              labels=["service", "model"])
+        e = GaugeMetricFamily("infercarbon_live_energy_joules", "IT energy of the live "
+                              "events [J]", labels=["service", "model"])
+        g = GaugeMetricFamily("infercarbon_live_co2e_grams", "Emissions of the live events "
+                              "[gCO2e] by accounting kind", labels=["service", "model", "kind"])
+        for r in t.to_pylist():
+            labels = [str(r["service"]), str(r["model"])]
+            n.add_metric(labels, float(r["events"] or 0))
+            e.add_metric(labels, float(r["energy_j"] or 0.0))
+            for k in _KINDS:
+                if r[f"{k}_g"] is not None:
+                    g.add_metric([*labels, k], float(r[f"{k}_g"]))
+        yield from (n, e, g)

@@ -20,7 +20,8 @@ from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS, Store
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.service.footprints import CALCULATORS
 
-__all__ = ["GROUPS", "PERIODS", "event_rows", "event_totals", "missing_footprints", "rollup",
+__all__ = ["GROUPS", "PERIODS", "event_rows", "event_totals", "live_by_service_model",
+           "missing_footprints", "rollup",
            "stored_footprint_ids"]
 
 GROUPS: Final = ("service", "tenant", "model", "region", "outcome")
@@ -331,3 +332,23 @@ def _newest_cutoff(store: Store, limit: int, tenant: str | None, start: datetime
         if seen >= limit:
             return hour  # type: ignore[no-any-return]
     return None
+
+
+def live_by_service_model(store: Store) -> pa.Table:
+    """Live events, their energy and totals per (service, model), the most events first
+    (the hourly rollup, brought up to date within the store's lag): ``/metrics``' gauges.
+    Empty for a ledger with event footprints in the general layout (the rollup holds the
+    compact ones)."""
+    from infercarbon.ledger.rollup import hours_answer
+
+    schema = pa.schema([pa.field("service", pa.string()), pa.field("model", pa.string()),
+                        pa.field("events", pa.int64()), pa.field("energy_j", _F),
+                        *(pa.field(f"{k}_g", _F) for k in ("location", "market", "marginal"))])
+    if not hours_answer(store):
+        return schema.empty_table()
+    sums = ", ".join(f"CASE WHEN sum(h.total_{k}_n) > 0 THEN sum(h.total_{k}_g) END "
+                     f"AS {k}_g" for k in ("location", "market", "marginal"))
+    return store.query_arrow(
+        f"SELECT h.service, h.model, sum(h.n) AS events, sum(h.energy_j) AS energy_j, {sums} "
+        f"FROM footprint_hours h WHERE {_ROLLUP_CALC} GROUP BY h.service, h.model "
+        "HAVING sum(h.n) > 0 ORDER BY 3 DESC, 1, 2", [*CALCULATORS], schema)
