@@ -127,7 +127,9 @@
     var lat = s.latency_s;
     card(root, "latency", lat ? fmt(lat.mean) + " s" : "n/a",
          lat ? "p50 " + fmt(lat.p50) + " s, p95 " + fmt(lat.p95) + " s" : null,
-         "end_utc - start_utc of each event");
+         "end_utc - start_utc of each event" +
+         (lat && lat.quantiles && lat.quantiles.indexOf("histogram") >= 0
+           ? "; p50/p95 from the rollup's histogram (4 buckets per decade: within x1.78)" : ""));
     var idle = s.idle || {};
     var share = idleTotal(idle.by_device);
     card(root, "idle share of active (modelled)", pct(share),
