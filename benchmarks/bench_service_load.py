@@ -180,7 +180,7 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path,
     from infercarbon.ledger import open_store
     from infercarbon.service.app import create_app
     from infercarbon.service.auth import MemoryKeyStore, authenticate, create_key
-    from infercarbon.service.routes import ingest
+    from infercarbon.service.ingest import ingest
 
     store = open_store(str(workdir / "profile.duckdb"))
     keys = MemoryKeyStore()
@@ -217,7 +217,7 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path,
                     c[3] for ck, c in v[4].items() if ck[2] == caller)
         return total
 
-    # the ingest path (routes.ingest): decode, validate the events, compute the footprints
+    # the ingest path (service.ingest.ingest): decode, validate the events, compute the footprints
     # (arithmetic, then the columnar records: canonical JSON and hashes), one ledger
     # transaction (validation of the tables it is given, the inserts, the commit), metrics
     ledger_tx = cum("append_events_with_footprints", "ledger")
@@ -235,7 +235,7 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path,
         "ledger_commit": commit,
         "metrics_observe": cum("observe", "metrics"),
     }
-    total = cum("ingest", "routes") + parts["json_decode"]
+    total = cum("ingest", "service/ingest") + parts["json_decode"]
     parts["other"] = max(total - sum(parts.values()), 0.0)
     n = batches * tmpl.count(MARK)
     top = sorted(raw.items(), key=lambda kv: -kv[1][3])

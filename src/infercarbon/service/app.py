@@ -264,7 +264,7 @@ def create_app(
         return err(503, f"ledger unavailable: {exc}", {"Retry-After": "2"})
 
     if backfill:
-        from infercarbon.service.routes import backfill_footprints
+        from infercarbon.service.ingest import backfill_footprints
 
         state.backfilled = backfill_footprints(state)
         store.hours_ready(max_lag_s=0.0)  # a ledger filled without reads folds now, not in a read

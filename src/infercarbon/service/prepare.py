@@ -1,7 +1,7 @@
 """Preparing an ingest batch: decode, validate and account it, without touching the ledger.
 
 :func:`prepare` turns a request's events into the validated event table and their compact
-footprints (:class:`Prepared`); the ledger transaction (``routes.commit``) follows.  It needs
+footprints (:class:`Prepared`); the ledger transaction (``ingest.commit``) follows.  It needs
 only the request, who sent it, and the service's accounting configuration and signals (fixed
 when the service starts).
 """
