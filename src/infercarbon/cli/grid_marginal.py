@@ -116,6 +116,9 @@ def compare(
     out: Annotated[Path | None, typer.Option("--out", help="Write the plot (.svg).")] = None,
     basis: str = typer.Option("direct", "--basis", help="direct | lifecycle"),
     fmt: str = typer.Option("table", "--format", help="table | json"),
+    factor_set: str = typer.Option(
+        "infercarbon", "--factors", help="Lifecycle factor set (with --basis lifecycle): "
+        "infercarbon | ipcc-ar5 | unece-2021 | electricitymaps (docs/grid_factors.md)."),
 ) -> None:
     """Average vs marginal intensity by hour of day and season, as a table and a plot."""
     from infercarbon.grid.marginal.compare import render_svg
@@ -128,7 +131,14 @@ def compare(
                          field="out")
     if basis not in ("direct", "lifecycle"):
         raise InputError("basis must be direct or lifecycle", field="basis")
-    tab, meta = ercot_average_vs_marginal(basis=basis)  # type: ignore[arg-type]
+    from infercarbon.grid.factors import DEFAULT_FACTOR_SET, check_factor_set
+
+    check_factor_set(factor_set)
+    if factor_set != DEFAULT_FACTOR_SET and basis != "lifecycle":
+        raise InputError(f"{factor_set!r} is a lifecycle factor set; use --basis lifecycle",
+                         field="--factors")
+    tab, meta = ercot_average_vs_marginal(basis=basis,  # type: ignore[arg-type]
+                                          factor_set=factor_set)
     rows = tab.rows()
     if out is not None:
         out.write_text(render_svg(tab, title=f"ERCOT {meta['period']}: average vs marginal "

@@ -127,3 +127,21 @@ def test_table_reader_errors(tmp_path: Path) -> None:
     assert infer_interval_s(tab.time) == 3600
     with pytest.raises(ParseError, match="no such column"):
         read_table(p, ["nope"], time_col="t")
+
+
+def test_compare_takes_a_lifecycle_factor_set(capsys: pytest.CaptureFixture[str]) -> None:
+    """--factors swaps the per-fuel lifecycle factors behind the average (and the
+    marginal); it names itself in the output and is refused with the direct basis."""
+    base, _ = ercot_average_vs_marginal(basis="lifecycle")
+    ipcc, meta = ercot_average_vs_marginal(basis="lifecycle", factor_set="ipcc-ar5")
+    assert meta["factor_set"] == "ipcc-ar5"
+    a = np.array([r["average_g_per_kwh"] for r in base.rows()])
+    b = np.array([r["average_g_per_kwh"] for r in ipcc.rows()])
+    assert not np.allclose(a, b)  # the sets differ (docs/grid_factors.md: ERCOT 458 vs 369)
+    assert main(["grid", "compare", "--basis", "lifecycle", "--factors", "ipcc-ar5",
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["factor_set"] == "ipcc-ar5"
+    assert main(["grid", "compare", "--factors", "ipcc-ar5"]) == 2
+    assert "--factors" in capsys.readouterr().err
+    assert main(["grid", "compare", "--basis", "lifecycle", "--factors", "nope"]) == 2
+    assert "unknown factor set" in capsys.readouterr().err

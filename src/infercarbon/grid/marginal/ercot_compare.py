@@ -42,11 +42,12 @@ def ercot_hourly() -> tuple[npt.NDArray[np.datetime64], list[str], npt.NDArray[n
 
 
 def ercot_average_vs_marginal(
-    *, basis: Basis = "direct", bins: str = "hour-season"
+    *, basis: Basis = "direct", bins: str = "hour-season", factor_set: str = "infercarbon"
 ) -> tuple[CompareTable, dict[str, Any]]:
-    """Compare table by local hour x season, plus metadata (period, method, means)."""
+    """Compare table by local hour x season, plus metadata (period, method, means, factor
+    set: ``factor_set`` names the lifecycle per-fuel factors, see :mod:`..factors`)."""
     t, fuels, mwh = ercot_hourly()
-    rates, _, _, _ = factors.fuel_rates(fuels, basis, region="ERCOT")
+    rates, _, _, _ = factors.fuel_rates(fuels, basis, region="ERCOT", factor_set=factor_set)
     total = mwh.sum(axis=1)
     average = (mwh @ rates) / total
     t_local = to_local(t, TZ)
@@ -54,7 +55,7 @@ def ercot_average_vs_marginal(
         t, mwh * 1000.0, rates, fuels, bins=bins, time_local=t_local, interval_s=3600)
     tab = compare_by_hour_season(t_local, average, res.mef_g_per_kwh)
     meta = {
-        "region": "ERCOT", "basis": basis, "method": res.method,
+        "region": "ERCOT", "basis": basis, "factor_set": factor_set, "method": res.method,
         "period": f"{str(t[0])[:10]}..{str(t[-1])[:10]}", "n_hours": len(t),
         "mean_average_g_per_kwh": float((mwh @ rates).sum() / total.sum()),
         "mean_marginal_g_per_kwh": float(res.mef_g_per_kwh.mean()),
