@@ -660,10 +660,6 @@ class SqlStore(ABC):
         backend keeps the rollup at ingest)."""
         return None
 
-    def _hours_mark(self) -> int | None:
-        """The mark up to which the rollup holds the rows (None: all of them)."""
-        return None
-
     def _set_hours_mark(self, mark: int | None) -> None:
         if mark is not None:
             self._exec("DELETE FROM ledger_meta WHERE key = %s", ["hours_folded_rowid"])

@@ -307,11 +307,6 @@ class DuckDBStore(SqlStore):
                                 ).fetchone()
         return int(row[0]) if row else -1
 
-    def _hours_mark(self) -> int | None:
-        row = self._con.execute("SELECT value FROM ledger_meta WHERE key = "
-                                "'hours_folded_rowid'").fetchone()
-        return int(row[0]) if row else -1
-
     def hours_ready(self, *, max_lag_s: float | None = None) -> None:
         """Fold into the hourly rollup the compact footprints committed since the last fold
         (past its ``rowid`` mark: DuckDB numbers rows as they commit, in commit order) and

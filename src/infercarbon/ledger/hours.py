@@ -39,7 +39,7 @@ import pyarrow as pa
 from infercarbon.ledger.compact import BASES, LINE_COLUMNS, LIVE_EVENT, SUPERSEDED_FOOTPRINTS
 from infercarbon.ledger.schema import TS, Column, TableSpec
 
-__all__ = ["DIMS", "EVENT_DIMS", "HOURS", "HOURS_DIRTY", "LATENCY_EDGES_S", "MEASURES", "fold_sql",
+__all__ = ["DIMS", "EVENT_DIMS", "HOURS", "HOURS_DIRTY", "LATENCY_EDGES_S", "LINES", "MEASURES", "PARTS", "deviation_parts", "fold_sql",
            "latency_quantile_s", "rebuild_sql", "source_columns", "upsert_sql"]
 
 _F = pa.float64()
@@ -52,13 +52,15 @@ DIMS: tuple[str, ...] = ("tenant", "service", "model", "region", "device", "outc
 #: [edge k-1, edge k), the last at or above the last edge.
 LATENCY_EDGES_S: npt.NDArray[np.float64] = 10.0 ** (np.arange(23) / 4.0) / 1000.0
 _N_LAT = len(LATENCY_EDGES_S) + 1
-_LINES: tuple[str, ...] = (*BASES, *LINE_COLUMNS)
-_PARTS = ("g", "i2dn", "i2up", "sdn", "sup")
+#: The line columns of a compact footprint row: each basis's operational line, then the others.
+LINES: tuple[str, ...] = (*BASES, *LINE_COLUMNS)
+#: The parts of a figure and its range that add up (:func:`deviation_parts`).
+PARTS: tuple[str, ...] = ("g", "i2dn", "i2up", "sdn", "sup")
 _LIVE_EVENT_EF = LIVE_EVENT.replace("event_id NOT IN", "ef.event_id NOT IN")
 _LIVE_FOOTPRINT_EF = f"ef.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
 
 
-def _deviation_parts(g: str, lo: str, hi: str, op: str | None) -> list[str]:
+def deviation_parts(g: str, lo: str, hi: str, op: str | None) -> list[str]:
     """Row expressions of a figure ``g`` with range [``lo``, ``hi``]: the value, the squared
     energy-band deviations (``op``: the operational figure whose energy band it is; None for
     lines without one) and the shared deviations (what is left of the range), as the
@@ -100,11 +102,11 @@ def _measures() -> list[tuple[str, pa.DataType, str]]:
         out.append((f"total_{b}_low_sum_g", _F, f"sum({lo})"))
         out.append((f"total_{b}_high_sum_g", _F, f"sum({hi})"))
         out += [(f"total_{b}_{p}", _F, f"sum({x})") for p, x in zip(
-            _PARTS, _deviation_parts(g, lo, hi, f"ef.{b}_g"), strict=True)]
-    for c in _LINES:
+            PARTS, deviation_parts(g, lo, hi, f"ef.{b}_g"), strict=True)]
+    for c in LINES:
         op = f"ef.{c}_g" if c in BASES else None
         out += [(f"line_{c}_{p}", _F, f"coalesce(sum({x}), 0.0)") for p, x in zip(
-            _PARTS, _deviation_parts(f"ef.{c}_g", f"ef.{c}_low_g", f"ef.{c}_high_g", op),
+            PARTS, deviation_parts(f"ef.{c}_g", f"ef.{c}_low_g", f"ef.{c}_high_g", op),
             strict=True)]
     known = "ef.idle_attributed_j IS NOT NULL"
     out += [

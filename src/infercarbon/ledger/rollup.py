@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from infercarbon.errors import InputError
 from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS, Store, _ts_param
+from infercarbon.ledger.hours import LINES, PARTS, deviation_parts
 from infercarbon.ledger.schema import TS
 
 __all__ = ["AGGREGATE_RANGE_METHOD", "DIMENSIONS", "HOUR_DIMENSIONS", "PERIODS",
@@ -291,27 +292,27 @@ def has_general_event_footprints(store: Store) -> bool:
     return bool(t.num_rows > 0)
 
 
-_LINE_COLS = ("location", "market", "marginal", "idle_location", "idle_market",
-              "idle_marginal", "embodied", "network")
-_MEASURES = ("g", "i2dn", "i2up", "sdn", "sup")
-
-
 def _deviation_sums(g: str, lo: str, hi: str, op: str | None) -> list[str]:
-    """SQL sums over rows of a figure ``g`` with its range [``lo``, ``hi``]: the value, the
-    squared energy-band deviations (``op``: the operational figure whose energy band it is,
-    None for lines without one) and the shared deviations, as the deviation views split
-    them (:func:`infercarbon.ledger.compact.view_sql`)."""
-    def indep(end: str) -> str:
-        if op is None:
-            return "0.0"
-        return (f"(CASE WHEN ef.{end} IS NOT NULL AND ef.energy_j > 0 THEN {op} * "
-                f"abs(ef.energy_j - ef.{end}) / ef.energy_j ELSE 0.0 END)")
+    """SQL sums over rows of a figure ``g`` with its range [``lo``, ``hi``], part by part
+    (:func:`infercarbon.ledger.hours.deviation_parts`: the rollup holds the same sums)."""
+    return [f"sum({x})" for x in deviation_parts(g, lo, hi, op)]
 
-    idn, iup = indep("energy_low_j"), indep("energy_high_j")
-    dn, up = f"({g} - {lo})", f"({hi} - {g})"
-    return [f"sum({g})", f"sum({idn} * {idn})", f"sum({iup} * {iup})",
-            f"sum(sqrt(greatest({dn} * {dn} - {idn} * {idn}, 0.0)))",
-            f"sum(sqrt(greatest({up} * {up} - {iup} * {iup}, 0.0)))"]
+
+def _lines_per_group(per_ctx: str, dnames: list[str], keys: Sequence[str]) -> str:
+    """Per-(key, context) sums of every line column (``per_ctx``: columns ``dnames``,
+    ``cg``, ``n`` and ``<line>_<part>``) mapped to the context's line items (``keys`` of
+    ``footprint_context_items``): what :func:`_combine` takes."""
+    line = "coalesce(ci.line_column, ci.basis)"
+
+    def pick(m: str) -> str:
+        return (f"CASE WHEN ci.present THEN CASE {line} "
+                + " ".join(f"WHEN '{c}' THEN p.{c}_{m}" for c in LINES)
+                + " END ELSE 0.0 END")
+
+    cols = [*(f"p.{d}" for d in dnames), *(f"ci.{k} AS f{i}" for i, k in enumerate(keys)),
+            "p.cg", "p.n", *(f"{pick(m)} AS {m}" for m in PARTS)]
+    return (f"SELECT {', '.join(cols)} FROM ({per_ctx}) p JOIN footprint_context_items ci "
+            "ON ci.context_id = p.cg")
 
 
 def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[str],
@@ -339,7 +340,7 @@ def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequenc
                                                                                "high_g"))
             sums = _deviation_sums(g, lo, hi, f"ef.{b}_g")
             sel = ", ".join([*dims, f"'{b}' AS f0", "ef.context_id AS cg", "count(*) AS n",
-                             *(f"{x} AS {m}" for x, m in zip(sums, _MEASURES, strict=True))])
+                             *(f"{x} AS {m}" for x, m in zip(sums, PARTS, strict=True))])
             parts.append(f"SELECT {sel} FROM event_footprints ef{join} WHERE {where} "
                          f"AND {g} IS NOT NULL GROUP BY {', '.join([*dnames, 'cg'])}")
         per_group = " UNION ALL ".join(parts)
@@ -347,25 +348,15 @@ def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequenc
         names = [*dnames, "f0"]
     else:
         cols = []
-        for c in _LINE_COLS:
+        for c in LINES:
             op = f"ef.{c}_g" if c in ("location", "market", "marginal") else None
             sums = _deviation_sums(f"ef.{c}_g", f"ef.{c}_low_g", f"ef.{c}_high_g", op)
-            cols += [f"coalesce({x}, 0.0) AS {c}_{m}" for x, m in zip(sums, _MEASURES,
+            cols += [f"coalesce({x}, 0.0) AS {c}_{m}" for x, m in zip(sums, PARTS,
                                                                         strict=True)]
         per_ctx = (f"SELECT {', '.join([*dims, 'ef.context_id AS cg', 'count(*) AS n', *cols])} "
                    f"FROM event_footprints ef{join} WHERE {where} "
                    f"GROUP BY {', '.join([*dnames, 'cg'])}")
-        line = "coalesce(ci.line_column, ci.basis)"
-
-        def pick(m: str) -> str:
-            return (f"CASE WHEN ci.present THEN CASE {line} "
-                    + " ".join(f"WHEN '{c}' THEN p.{c}_{m}" for c in _LINE_COLS)
-                    + " END ELSE 0.0 END")
-
-        key_cols = [f"ci.{k} AS f{i}" for i, k in enumerate(keys)]
-        per_group = (f"SELECT {', '.join([*(f'p.{d}' for d in dnames), *key_cols, 'p.cg', 'p.n', *(f'{pick(m)} AS {m}' for m in _MEASURES)])} "
-                     f"FROM ({per_ctx}) p JOIN footprint_context_items ci "
-                     "ON ci.context_id = p.cg")
+        per_group = _lines_per_group(per_ctx, dnames, keys)
         names = [*dnames, *(f"f{i}" for i in range(len(keys)))]
     return _combine(store, per_group, names, fields, params)
 
@@ -431,9 +422,6 @@ def _on_hours(sql: Sequence[str]) -> list[str]:
     return out
 
 
-_HOUR_LINES = ("location", "market", "marginal", "idle_location", "idle_market",
-               "idle_marginal", "embodied", "network")
-
 
 def _hours_ranged_sums(store: Store, of: str, keys: Sequence[str], ekeys: list[str],
                        fields: list[pa.Field], conds: list[str], params: list[Any]
@@ -450,7 +438,7 @@ def _hours_ranged_sums(store: Store, of: str, keys: Sequence[str], ekeys: list[s
         for b in ("location", "market", "marginal"):
             sel = ", ".join([*dims, f"'{b}' AS f0", "h.context_id AS cg",
                              f"sum(h.total_{b}_n) AS n",
-                             *(f"sum(h.total_{b}_{m}) AS {m}" for m in _MEASURES)])
+                             *(f"sum(h.total_{b}_{m}) AS {m}" for m in PARTS)])
             parts.append(f"SELECT {sel} FROM footprint_hours h WHERE {where} "
                          f"GROUP BY {', '.join([*dnames, 'cg'])} "
                          f"HAVING sum(h.total_{b}_n) > 0")
@@ -458,21 +446,11 @@ def _hours_ranged_sums(store: Store, of: str, keys: Sequence[str], ekeys: list[s
         params = params * len(parts)
         names = [*dnames, "f0"]
     else:
-        cols = [f"sum(h.line_{c}_{m}) AS {c}_{m}" for c in _HOUR_LINES for m in _MEASURES]
+        cols = [f"sum(h.line_{c}_{m}) AS {c}_{m}" for c in LINES for m in PARTS]
         per_ctx = (f"SELECT {', '.join([*dims, 'h.context_id AS cg', 'sum(h.n) AS n', *cols])} "
                    f"FROM footprint_hours h WHERE {where} "
                    f"GROUP BY {', '.join([*dnames, 'cg'])}")
-        line = "coalesce(ci.line_column, ci.basis)"
-
-        def pick(m: str) -> str:
-            return (f"CASE WHEN ci.present THEN CASE {line} "
-                    + " ".join(f"WHEN '{c}' THEN p.{c}_{m}" for c in _HOUR_LINES)
-                    + " END ELSE 0.0 END")
-
-        key_cols = [f"ci.{k} AS f{i}" for i, k in enumerate(keys)]
-        per_group = (f"SELECT {', '.join([*(f'p.{d}' for d in dnames), *key_cols, 'p.cg', 'p.n', *(f'{pick(m)} AS {m}' for m in _MEASURES)])} "
-                     f"FROM ({per_ctx}) p JOIN footprint_context_items ci "
-                     "ON ci.context_id = p.cg")
+        per_group = _lines_per_group(per_ctx, dnames, keys)
         names = [*dnames, *(f"f{i}" for i in range(len(keys)))]
     return _combine(store, per_group, names, fields, params)
 
