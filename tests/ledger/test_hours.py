@@ -48,7 +48,7 @@ def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     assert R.hours_answer(store)
     live = store.query_arrow(
         f"SELECT count(*) AS n FROM event_footprints ef WHERE ef.footprint_id NOT IN "
-        f"{R.SUPERSEDED_FOOTPRINTS} AND {R.LIVE_EVENT.replace('event_id', 'ef.event_id', 1)}",
+        f"{R.SUPERSEDED_FOOTPRINTS} AND {R.live_event('ef')}",
         [], pa.schema([pa.field("n", pa.int64())])).column("n")[0].as_py()
     held = store.query_arrow("SELECT coalesce(sum(n), 0) AS n FROM footprint_hours", [],
                              pa.schema([pa.field("n", pa.int64())])).column("n")[0].as_py()

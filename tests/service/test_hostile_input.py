@@ -181,3 +181,21 @@ def test_after_a_500_the_connection_still_serves(h: Any) -> None:
         server.should_exit = True
         t.join(timeout=10)
         store.close()
+
+
+def test_event_ids_are_per_tenant(env: Any, h: Any) -> None:
+    """A tenant that sends an id another tenant holds gets its own event (no 409 that would
+    tell it the id exists), and neither tenant sees the other's."""
+    assert env.client.post("/v1/events", json=[h.event(1), h.event(2)],
+                           headers=env.acme).status_code == 200
+    theirs = h.event(1, tenant="beta", energy_j=7.0)
+    r = env.client.post("/v1/events", json=[theirs], headers=env.beta)
+    assert r.status_code == 200 and r.json()["inserted"] == 1, r.text
+    again = env.client.post("/v1/events", json=[theirs], headers=env.beta)
+    assert again.status_code == 200 and again.json()["duplicates"] == 1
+    other = env.client.post("/v1/events", json=[{**theirs, "energy_j": 8.0}], headers=env.beta)
+    assert other.status_code == 409 and "acme" not in other.text
+    for key, tenant, n in ((env.acme, "acme", 2), (env.beta, "beta", 1)):
+        rows = env.client.get("/v1/events?limit=10", headers=key).json()["rows"]
+        assert len(rows) == n and {x["tenant"] for x in rows} == {tenant}
+    assert env.client.get("/v1/summary", headers=env.beta).json()["events"] == 1

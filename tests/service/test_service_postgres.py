@@ -71,7 +71,7 @@ def test_service_on_postgres(pg_schema_dsn: str, h: Any) -> None:
 
 
 def test_v2_postgres_ledger_upgrades_in_place(pg_schema_dsn: str) -> None:
-    """A version-2 PostgreSQL ledger gains the version-3 columns and indexes on open."""
+    """A version-2 PostgreSQL ledger gains the columns and indexes of every later version."""
     import psycopg
 
     from infercarbon.ledger.compact import V3_NUMBERS
@@ -100,7 +100,9 @@ def test_v2_postgres_ledger_upgrades_in_place(pg_schema_dsn: str) -> None:
         assert {"supersedes", "currency", *V3_NUMBERS} <= cols
         idx = {r[0] for r in store._fetchall(
             "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
-        assert "event_footprints_one_root_per_event" in idx
-        assert "event_footprints_one_per_event" not in idx
+        # version 6: roots are one per tenant's event id
+        assert "event_footprints_one_root_per_tenant_event" in idx
+        assert {"event_footprints_one_per_event", "event_footprints_one_root_per_event",
+                "events_corrected_once"}.isdisjoint(idx)
     finally:
         store.close()

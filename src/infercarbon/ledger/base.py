@@ -35,11 +35,11 @@ from infercarbon.ledger.compact import (
     CONTEXT_ITEMS,
     EVENT_FOOTPRINTS,
     FOOTPRINT_CONTEXTS,
-    LIVE_EVENT,
     STORAGE_TABLES,
     SUPERSEDED_FOOTPRINTS,
     EventFootprintBatch,
     compact_footprint_rows,
+    live_event,
     record_from_compact,
     records_from_compact,
     view_sql,
@@ -77,8 +77,8 @@ from infercarbon.ledger.schema import (
     validate_rows,
 )
 
-__all__ = ["LIVE_EVENT", "SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResult", "Clock", "EventsAppendResult", "SqlStore", "Store",
-           "system_clock"]
+__all__ = ["SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResult", "Clock",
+           "EventsAppendResult", "SqlStore", "Store", "live_event", "system_clock"]
 
 #: Bumped when the table layout changes; a store refuses a file of a newer version and
 #: upgrades an older one in place (version 2 added the compact footprint tables and the
@@ -87,9 +87,9 @@ __all__ = ["LIVE_EVENT", "SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResul
 #: the missing tables and columns on open, its rows untouched; version 4 added the hourly
 #: rollup ``footprint_hours``; version 5 added the events'
 #: nullable W3C trace context, ``trace_id`` and ``parent_span_id``).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 #: Versions this code upgrades on open.
-_UPGRADES_FROM = ("1", "2", "3", "4")
+_UPGRADES_FROM = ("1", "2", "3", "4", "5")
 #: The views that read both footprint layouts as one, by logical table.
 VIEWS = {"footprints": "all_footprints", "footprint_items": "all_footprint_items",
          "footprint_totals": "all_footprint_totals"}
@@ -183,7 +183,9 @@ def _conflict_sql(spec: TableSpec, stage: str, compare: Sequence[str]) -> str:
     return f"SELECT {keys} FROM {stage} s JOIN {spec.name} t ON {on} WHERE {differs} LIMIT 10"
 
 
-def _fmt_key(row: Sequence[Any]) -> str:
+def _fmt_key(row: Sequence[Any], spec: TableSpec | None = None) -> str:
+    if spec is EVENTS:  # an event's id is its tenant's: name the id alone
+        return str(row[list(EVENTS.key).index("event_id")])
     return str(row[0]) if len(row) == 1 else "(" + ", ".join(str(v) for v in row) + ")"
 
 
@@ -291,13 +293,10 @@ class SqlStore(ABC):
         unkeyed = () if self._child_keys_unique else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS,
                                                       CONTEXT_ITEMS, EVENT_FOOTPRINTS)
         for spec in (*TABLES.values(), *STORAGE_TABLES, HOURS, HOURS_DIRTY):
-            cols = [f"{c.name} {c.sql_type(self.dialect)}{' NOT NULL' if c.required else ''}"
-                    for c in spec.columns]
-            if spec.ingested:
-                cols.append("ingested_utc TIMESTAMPTZ NOT NULL")
-            if spec not in unkeyed and spec is not HOURS_DIRTY:  # the pairs may repeat
-                cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
-            stmts.append(f"CREATE TABLE IF NOT EXISTS {spec.name} ({', '.join(cols)})")
+            # the pairs of HOURS_DIRTY may repeat
+            keyed = spec not in unkeyed and spec is not HOURS_DIRTY
+            stmts.append(f"CREATE TABLE IF NOT EXISTS {spec.name} "
+                         f"({self._columns_ddl(spec, keyed)})")
         with self._tx():
             if (lock := self._ddl_lock_sql()) is not None:
                 self._exec(lock)
@@ -311,6 +310,9 @@ class SqlStore(ABC):
                 self._exec(s)
             if rows and rows[0][0] != str(SCHEMA_VERSION):
                 for s in self._missing_columns_sql():
+                    self._exec(s)
+            if rows and int(rows[0][0]) < 6:  # version 6: event ids are per tenant
+                for s in self._rekey_events_sql():
                     self._exec(s)
             for s in self._ddl_extra():  # indexes may name columns an upgrade adds
                 self._exec(s)
@@ -327,6 +329,24 @@ class SqlStore(ABC):
             elif rows[0][0] != str(SCHEMA_VERSION):
                 self._exec("UPDATE ledger_meta SET value = %s WHERE key = %s",
                            [str(SCHEMA_VERSION), "schema_version"])
+
+    def _columns_ddl(self, spec: TableSpec, keyed: bool) -> str:
+        """The column list of ``CREATE TABLE`` for ``spec`` (with its primary key if
+        ``keyed``)."""
+        cols = [f"{c.name} {c.sql_type(self.dialect)}{' NOT NULL' if c.required else ''}"
+                for c in spec.columns]
+        if spec.ingested:
+            cols.append("ingested_utc TIMESTAMPTZ NOT NULL")
+        if keyed:
+            cols.append(f"PRIMARY KEY ({', '.join(spec.key)})")
+        return ", ".join(cols)
+
+    def _rekey_events_sql(self) -> list[str]:
+        """Upgrade to version 6, inside the schema transaction: the events' primary key
+        becomes (tenant, event_id).  A backend that can swap a table's key in place does
+        (PostgreSQL); the per-tenant unique indexes follow in :meth:`_ddl_extra`."""
+        return ["ALTER TABLE events DROP CONSTRAINT IF EXISTS events_pkey",
+                f"ALTER TABLE events ADD PRIMARY KEY ({', '.join(EVENTS.key)})"]
 
     def _missing_columns_sql(self) -> list[str]:
         """``ALTER TABLE ... ADD COLUMN`` for every column of the code's tables that an older
@@ -390,8 +410,8 @@ class SqlStore(ABC):
         if table.num_rows == 0:
             return table
         keys = list(spec.key)
-        if len(keys) == 1 and pc.count_distinct(table.column(keys[0])).as_py() == table.num_rows:
-            return table  # no key repeats (the usual case)
+        if pc.count_distinct(table.column(keys[-1])).as_py() == table.num_rows:
+            return table  # no key repeats, even in its last column alone (the usual case)
         nkeys = table.group_by(keys).aggregate([]).num_rows
         if nkeys == table.num_rows:
             return table
@@ -400,7 +420,7 @@ class SqlStore(ABC):
         if distinct.num_rows != nkeys:
             counts = distinct.group_by(keys).aggregate([([], "count_all")])
             bad = counts.filter(pc.greater(counts["count_all"], 1)).select(keys)
-            ids = [_fmt_key(r) for r in zip(*(bad[k].to_pylist() for k in keys), strict=True)]
+            ids = [_fmt_key(r, spec) for r in zip(*(bad[k].to_pylist() for k in keys), strict=True)]
             raise LedgerConflictError(spec.row, ids, "the id is repeated in the batch with "
                                                      "different content")
         return distinct.cast(table.schema)
@@ -431,7 +451,7 @@ class SqlStore(ABC):
     def _raise_conflicts(self, spec: TableSpec, stage: str, compare: Sequence[str]) -> None:
         bad = self._fetchall(_conflict_sql(spec, stage, compare))
         if bad:
-            raise LedgerConflictError(spec.row, [_fmt_key(r) for r in bad])
+            raise LedgerConflictError(spec.row, [_fmt_key(r, spec) for r in bad])
 
     def append_events(self, events: Rows) -> AppendResult:
         """Append inference events (list of dicts or an Arrow table), all or nothing."""
@@ -443,7 +463,7 @@ class SqlStore(ABC):
         correct no longer count those events' footprints."""
         self._refresh_hours(
             f"(SELECT date_trunc('hour', e.start_utc) AS hour_utc, e.tenant FROM events e "
-            f"WHERE e.event_id IN (SELECT supersedes FROM {stage} "
+            f"WHERE (e.tenant, e.event_id) IN (SELECT tenant, supersedes FROM {stage} "
             "WHERE supersedes IS NOT NULL))")
 
     def append_readings(self, readings: Rows) -> AppendResult:
@@ -458,19 +478,21 @@ class SqlStore(ABC):
         """A correction names a stored (or same-batch) event of its tenant, corrected once."""
         every = (f"(SELECT event_id, tenant, supersedes FROM events UNION ALL "
                  f"SELECT s.event_id, s.tenant, s.supersedes FROM {stage} s WHERE NOT EXISTS "
-                 f"(SELECT 1 FROM events e WHERE e.event_id = s.event_id))")
+                 f"(SELECT 1 FROM events e WHERE e.event_id = s.event_id "
+                 "AND e.tenant = s.tenant))")
         missing = self._fetchall(
             f"SELECT s.event_id, s.supersedes FROM {stage} s LEFT JOIN {every} a "
-            "ON a.event_id = s.supersedes WHERE s.supersedes IS NOT NULL "
-            "AND (a.event_id IS NULL OR a.tenant <> s.tenant) LIMIT 10")
+            "ON a.event_id = s.supersedes AND a.tenant = s.tenant "
+            "WHERE s.supersedes IS NOT NULL AND a.event_id IS NULL LIMIT 10")
         if missing:
             eid, sup = missing[0]
             raise LedgerReferenceError(
                 f"events: event {eid!r} supersedes {sup!r}, which is not a stored event of the "
                 "same tenant; nothing from this batch was written")
         twice = self._fetchall(
-            f"SELECT supersedes FROM {every} a WHERE supersedes IN "
-            f"(SELECT supersedes FROM {stage}) GROUP BY supersedes HAVING count(*) > 1 LIMIT 10")
+            f"SELECT supersedes FROM {every} a WHERE (tenant, supersedes) IN "
+            f"(SELECT tenant, supersedes FROM {stage}) GROUP BY tenant, supersedes "
+            "HAVING count(*) > 1 LIMIT 10")
         if twice:
             raise LedgerConflictError("events", [r[0] for r in twice],
                                       "an event can be corrected only once; correct the "
@@ -627,7 +649,8 @@ class SqlStore(ABC):
             else:
                 calc = (footprints.calculators() if isinstance(footprints, EventFootprintBatch)
                         else fp.column("calculator"))
-                keep = self._without_stored_calculator(fp.column("event_id"), calc)
+                keep = self._without_stored_calculator(fp.column("tenant"),
+                                                       fp.column("event_id"), calc)
                 written = first & keep
                 if not keep.any():
                     fp_inserted = 0
@@ -684,8 +707,7 @@ class SqlStore(ABC):
             keys = pa.table({"key": pc.unique(rows.column("event_id"))})
             events = self._arrow_in(
                 f"SELECT event_id, tenant, {', '.join(EVENT_DIMS)} FROM events WHERE "
-                "event_id IN (SELECT key FROM {keys}) AND event_id NOT IN (SELECT supersedes "
-                "FROM events WHERE supersedes IN (SELECT key FROM {keys}))", keys,
+                "event_id IN (SELECT key FROM {keys}) AND " + live_event(), keys,
                 pa.schema([EVENTS.arrow_schema.field(c) for c in ("event_id", "tenant",
                                                                    *EVENT_DIMS)]))
         dims = events.select(["event_id", "tenant", *EVENT_DIMS])
@@ -789,26 +811,29 @@ class SqlStore(ABC):
                 self._unstage(n)
         return inserted
 
-    def _without_stored_calculator(self, event_id: pa.ChunkedArray | pa.Array,
+    def _without_stored_calculator(self, tenant: pa.ChunkedArray | pa.Array,
+                                   event_id: pa.ChunkedArray | pa.Array,
                                    calculator: pa.ChunkedArray | pa.Array
                                    ) -> npt.NDArray[np.bool_]:
-        """Per footprint row (its event and calculator): False where its event already has a
-        stored footprint of the same calculator (inside the transaction, after the events
-        were written)."""
+        """Per footprint row (its tenant's event and calculator): False where its event
+        already has a stored footprint of the same calculator (inside the transaction, after
+        the events were written)."""
         keep = np.ones(len(event_id), dtype=bool)
         ids = [e for e in pc.unique(event_id).to_pylist() if e is not None]
         if not ids:
             return keep
         have = pa.table({"event_id": pa.array(ids, pa.string())})
-        stored = self._arrow_in("SELECT DISTINCT f.event_id, f.calculator FROM all_footprints f "
+        stored = self._arrow_in("SELECT DISTINCT f.tenant, f.event_id, f.calculator "
+                                "FROM all_footprints f "
                                 "WHERE f.event_id IN (SELECT event_id FROM {keys})", have,
-                                pa.schema([pa.field("event_id", pa.string()),
+                                pa.schema([pa.field("tenant", pa.string()),
+                                           pa.field("event_id", pa.string()),
                                            pa.field("calculator", pa.string())]))
         if stored.num_rows == 0:
             return keep
         sep = "\x1f"
-        k_fp = pc.binary_join_element_wise(event_id, calculator, sep)
-        k_st = pc.binary_join_element_wise(stored.column("event_id"),
+        k_fp = pc.binary_join_element_wise(tenant, event_id, calculator, sep)
+        k_st = pc.binary_join_element_wise(stored.column("tenant"), stored.column("event_id"),
                                            stored.column("calculator"), sep)
         stored_mask: npt.NDArray[np.bool_] = np.asarray(
             pc.fill_null(pc.is_in(k_fp, value_set=k_st), False).to_numpy(zero_copy_only=False),
@@ -827,6 +852,7 @@ class SqlStore(ABC):
         if batch.num_rows == 0:
             return 0
         if pc.count_distinct(batch.footprints.column("event_id")).as_py() != batch.num_rows:
+            # a repeated id (or one id in two tenants): the precise check
             _check_one_root(batch.footprints)
         ctx = batch.contexts
         known = pa.array(list(self._contexts_stored), pa.string())
@@ -908,7 +934,7 @@ class SqlStore(ABC):
         try:
             orphan = self._fetchall(
                 f"SELECT s.footprint_id, s.event_id FROM {stage} s LEFT JOIN events e "
-                "ON e.event_id = s.event_id WHERE e.event_id IS NULL OR e.tenant <> s.tenant "
+                "ON e.event_id = s.event_id AND e.tenant = s.tenant WHERE e.event_id IS NULL "
                 "LIMIT 10")
             if orphan:
                 raise LedgerReferenceError(
@@ -916,7 +942,7 @@ class SqlStore(ABC):
                     "stored event of the same tenant; append the event first")
             roots = self._fetchall(
                 f"SELECT DISTINCT f.event_id FROM all_footprints f JOIN {stage} s "
-                "ON s.event_id = f.event_id LIMIT 10")
+                "ON s.event_id = f.event_id AND s.tenant = f.tenant LIMIT 10")
             if roots:
                 raise LedgerConflictError(
                     "footprints", [r[0] for r in roots],
@@ -966,8 +992,8 @@ class SqlStore(ABC):
     def _check_footprint_subjects(self, stage: str) -> None:
         orphan = self._fetchall(
             f"SELECT s.footprint_id, s.event_id FROM {stage} s LEFT JOIN events e "
-            "ON e.event_id = s.event_id WHERE s.event_id IS NOT NULL "
-            "AND (e.event_id IS NULL OR e.tenant <> s.tenant) LIMIT 10")
+            "ON e.event_id = s.event_id AND e.tenant = s.tenant WHERE s.event_id IS NOT NULL "
+            "AND e.event_id IS NULL LIMIT 10")
         if orphan:
             fid, eid = orphan[0]
             raise LedgerReferenceError(
@@ -995,9 +1021,11 @@ class SqlStore(ABC):
             raise LedgerConflictError("footprints", [r[0] for r in twice],
                                       "a footprint can be superseded only once")
         for col in ("event_id", "aggregate_key"):
+            # an event's id is its tenant's (ids are per tenant)
+            key = "tenant, event_id" if col == "event_id" else col
             roots = self._fetchall(
-                f"SELECT {col} FROM {every} a WHERE supersedes IS NULL AND {col} IN "
-                f"(SELECT {col} FROM {stage}) GROUP BY {col} HAVING count(*) > 1 LIMIT 10")
+                f"SELECT {col} FROM {every} a WHERE supersedes IS NULL AND ({key}) IN "
+                f"(SELECT {key} FROM {stage}) GROUP BY {key} HAVING count(*) > 1 LIMIT 10")
             if roots:
                 raise LedgerConflictError(
                     "footprints", [r[0] for r in roots],
@@ -1101,7 +1129,8 @@ class SqlStore(ABC):
     def _select(self, spec: TableSpec, conds: list[str], params: list[Any]) -> tuple[str, list[Any]]:
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        order = ", ".join(spec.key)
+        # events by id (then tenant: ids are per tenant), other tables by their key
+        order = "event_id, tenant" if spec is EVENTS else ", ".join(spec.key)
         name = VIEWS.get(spec.name, spec.name) if spec is not FOOTPRINTS else spec.name
         return f"SELECT {cols} FROM {name}{where} ORDER BY {order}", params
 
@@ -1133,7 +1162,7 @@ class SqlStore(ABC):
             conds.append("tenant = %s")
             params.append(tenant)
         if not include_superseded:
-            conds.append(LIVE_EVENT)
+            conds.append(live_event())
         self._window("start_utc", start_utc, end_utc, conds, params)
         return self._read(EVENTS, conds, params)
 
@@ -1259,7 +1288,7 @@ def _check_same_batch(events: pa.Table, fp: pa.Table) -> None:
 
 def _check_one_root(fp: pa.Table) -> None:
     """At most one footprint per event in a batch unless it supersedes (vectorised)."""
-    counts = fp.group_by(["event_id"]).aggregate([([], "count_all")])
+    counts = fp.group_by(["tenant", "event_id"]).aggregate([([], "count_all")])
     bad = counts.filter(pc.greater(counts.column("count_all"), 1))
     if bad.num_rows:
         raise LedgerConflictError("footprints", bad.column("event_id").to_pylist(),

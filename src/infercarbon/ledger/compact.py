@@ -159,8 +159,13 @@ EVENT_FOOTPRINTS = TableSpec(
     key=("footprint_id",),
 )
 
-#: SQL condition: the event has not been corrected by a later event.
-LIVE_EVENT = ("event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)")
+def live_event(alias: str = "events") -> str:
+    """SQL condition: the event of row ``alias`` (a row with ``tenant`` and ``event_id``) has
+    not been corrected by a later event of its tenant (event ids are per tenant)."""
+    return (f"NOT EXISTS (SELECT 1 FROM events c_ WHERE c_.supersedes = {alias}.event_id "
+            f"AND c_.tenant = {alias}.tenant)")
+
+
 #: SQL subquery: every footprint a later one supersedes, in either layout (a footprint is live
 #: when its id is ``NOT IN`` it).
 SUPERSEDED_FOOTPRINTS = ("(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL "
@@ -887,14 +892,15 @@ def view_sql(dialect: str) -> list[str]:
         "f.calculator, f.supersedes, fi.energy_j AS facility_j, "
         + ", ".join(f"t_{b}.value_g AS {b}_g, t_{b}.low_g AS {b}_low_g, "
                     f"t_{b}.high_g AS {b}_high_g" for b in BASES)
-        + " FROM footprints f LEFT JOIN footprint_items fi ON fi.footprint_id = f.footprint_id "
+        + ", f.tenant FROM footprints f LEFT JOIN footprint_items fi "
+        "ON fi.footprint_id = f.footprint_id "
         "AND fi.name = 'operational_location' "
         + " ".join(f"LEFT JOIN footprint_totals t_{b} ON t_{b}.footprint_id = "
                    f"f.footprint_id AND t_{b}.basis = '{b}'" for b in BASES)
         + " UNION ALL SELECT ef.footprint_id, ef.event_id, c.calculator, "
         "ef.supersedes, CASE WHEN ci.present THEN ef.facility_j END, "
         + ", ".join(f"{total(b, 'g')}, {total(b, 'low')}, {total(b, 'high')}" for b in BASES)
-        + " FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id "
+        + ", ef.tenant FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id "
         "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
         "AND ci.name = 'operational_location'",
         # the deviations behind each range, split into the part independent from event to

@@ -24,7 +24,7 @@ import pyarrow as pa
 from infercarbon.errors import LedgerError, LedgerLockedError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
 from infercarbon.ledger.hours import fold_sql, rebuild_sql
-from infercarbon.ledger.schema import KeyTakenError, TableSpec
+from infercarbon.ledger.schema import EVENTS, KeyTakenError, TableSpec
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "DuckDBStore"]
 
@@ -365,3 +365,11 @@ class DuckDBStore(SqlStore):
 
     def _ddl_extra(self) -> list[str]:
         return []
+
+    def _rekey_events_sql(self) -> list[str]:
+        # DuckDB cannot change a table's primary key: copy the events into a table keyed
+        # (tenant, event_id) and swap it in (no view reads the events table)
+        cols = ", ".join([*EVENTS.names, "ingested_utc"])
+        return [f"CREATE TABLE events_v6 ({self._columns_ddl(EVENTS, True)})",
+                f"INSERT INTO events_v6 ({cols}) SELECT {cols} FROM events",
+                "DROP TABLE events", "ALTER TABLE events_v6 RENAME TO events"]

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from infercarbon.ledger.compact import BASES, LINE_COLUMNS, LIVE_EVENT, SUPERSEDED_FOOTPRINTS
+from infercarbon.ledger.compact import BASES, LINE_COLUMNS, SUPERSEDED_FOOTPRINTS, live_event
 from infercarbon.ledger.schema import TS, Column, TableSpec
 
 __all__ = ["DIMS", "EVENT_DIMS", "HOURS", "HOURS_DIRTY", "LATENCY_EDGES_S", "LINES", "MEASURES", "PARTS", "deviation_parts", "fold_sql",
@@ -56,7 +56,7 @@ _N_LAT = len(LATENCY_EDGES_S) + 1
 LINES: tuple[str, ...] = (*BASES, *LINE_COLUMNS)
 #: The parts of a figure and its range that add up (:func:`deviation_parts`).
 PARTS: tuple[str, ...] = ("g", "i2dn", "i2up", "sdn", "sup")
-_LIVE_EVENT_EF = LIVE_EVENT.replace("event_id NOT IN", "ef.event_id NOT IN")
+_LIVE_EVENT_EF = live_event("ef")
 _LIVE_FOOTPRINT_EF = f"ef.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
 
 

@@ -221,7 +221,12 @@ class PostgresStore(SqlStore):
 
     def _ddl_extra(self) -> list[str]:
         return [
-            "CREATE UNIQUE INDEX IF NOT EXISTS events_corrected_once ON events (supersedes)",
+            # event ids are per tenant (schema version 6): so are corrections and roots
+            "DROP INDEX IF EXISTS events_corrected_once",
+            "DROP INDEX IF EXISTS footprints_one_root_per_event",
+            "DROP INDEX IF EXISTS event_footprints_one_root_per_event",
+            "CREATE UNIQUE INDEX IF NOT EXISTS events_corrected_once_per_tenant "
+            "ON events (tenant, supersedes)",
             "CREATE INDEX IF NOT EXISTS events_tenant_start ON events (tenant, start_utc)",
             # the newest events (the dashboard's page) from the last hours on
             "CREATE INDEX IF NOT EXISTS events_end ON events (end_utc)",
@@ -229,13 +234,14 @@ class PostgresStore(SqlStore):
             "CREATE INDEX IF NOT EXISTS event_footprints_event ON event_footprints (event_id)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_superseded_once "
             "ON footprints (supersedes)",
-            "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_event "
-            "ON footprints (event_id) WHERE supersedes IS NULL AND event_id IS NOT NULL",
+            "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_tenant_event "
+            "ON footprints (tenant, event_id) WHERE supersedes IS NULL "
+            "AND event_id IS NOT NULL",
             # a compact footprint is its event's root, or a recomputation that supersedes
             # one (schema version 3; the version-2 index allowed only roots)
             "DROP INDEX IF EXISTS event_footprints_one_per_event",
-            "CREATE UNIQUE INDEX IF NOT EXISTS event_footprints_one_root_per_event "
-            "ON event_footprints (event_id) WHERE supersedes IS NULL",
+            "CREATE UNIQUE INDEX IF NOT EXISTS event_footprints_one_root_per_tenant_event "
+            "ON event_footprints (tenant, event_id) WHERE supersedes IS NULL",
             "CREATE UNIQUE INDEX IF NOT EXISTS event_footprints_superseded_once "
             "ON event_footprints (supersedes)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_one_root_per_aggregate "

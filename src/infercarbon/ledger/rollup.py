@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from infercarbon.errors import InputError
-from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS, Store, _ts_param
+from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, Store, _ts_param, live_event
 from infercarbon.ledger.hours import LINES, PARTS, deviation_parts
 from infercarbon.ledger.schema import TS
 
@@ -58,7 +58,7 @@ def _plan(by: Sequence[str], period: str | None, tenant: str | None,
         fields.append(pa.field("period_start_utc", TS))
     keys += [f"e.{b}" for b in by]
     fields += [pa.field(b, pa.string()) for b in by]
-    conds = [LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN")]
+    conds = [live_event("e")]
     params: list[Any] = []
     if tenant is not None:
         conds.append("e.tenant = %s")
@@ -120,7 +120,7 @@ def rollup_footprints(store: Store, *, by: Sequence[str] = ("service",),
                 "sum(t.low_g) AS low_sum_g", "sum(t.high_g) AS high_sum_g"]
     mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
           pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
-    source = ("all_footprints f JOIN events e ON e.event_id = f.event_id "
+    source = ("all_footprints f JOIN events e ON e.event_id = f.event_id AND e.tenant = f.tenant "
               "JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id")
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
@@ -145,7 +145,7 @@ def rollup_line_items(store: Store, *, by: Sequence[str] = ("service",),
                 "sum(li.low_g) AS low_sum_g", "sum(li.high_g) AS high_sum_g"]
     mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
           pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
-    source = ("all_footprints f JOIN events e ON e.event_id = f.event_id "
+    source = ("all_footprints f JOIN events e ON e.event_id = f.event_id AND e.tenant = f.tenant "
               "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id")
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
@@ -207,7 +207,8 @@ def _view_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[s
     sql = (
         f"WITH d AS (SELECT {', '.join([*inner, 'd.corr_group AS corr_group', 'd.g AS g'])}, "
         "d.dn_g AS dn_g, d.up_g AS up_g, d.indep_dn_g AS idn, d.indep_up_g AS iup "
-        f"FROM all_footprints f JOIN events e ON e.event_id = f.event_id JOIN {view} d "
+        f"FROM all_footprints f JOIN events e ON e.event_id = f.event_id "
+        f"AND e.tenant = f.tenant JOIN {view} d "
         f"ON d.footprint_id = f.footprint_id WHERE {' AND '.join(conds)}), "
         f"g AS (SELECT {', '.join([*names, 'corr_group']) if names else 'corr_group'}, "
         "count(*) AS n, sum(g) AS g, sum(idn * idn) AS i2dn, sum(iup * iup) AS i2up, "
@@ -272,7 +273,8 @@ def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str 
     if not per_currency:  # the currency column comes first among the measures
         fields.pop()
         mf.insert(0, pa.field("currency", pa.string()))
-    source = ("event_footprints ef JOIN events e ON e.event_id = ef.event_id" if by
+    source = ("event_footprints ef JOIN events e ON e.event_id = ef.event_id "
+              "AND e.tenant = ef.tenant" if by
               else "event_footprints ef")
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
@@ -280,8 +282,9 @@ def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str 
 def _on_compact_rows(sql: Sequence[str]) -> list[str]:
     """Conditions or keys written for ``events e`` rewritten for a compact row ``ef``, which
     carries the event's id, tenant and start time itself (no join needed)."""
-    return [c.replace("e.start_utc", "ef.period_start_utc").replace("e.tenant", "ef.tenant")
-            .replace("e.event_id NOT IN", "ef.event_id NOT IN") for c in sql]
+    return [c.replace(live_event("e"), live_event("ef"))
+            .replace("e.start_utc", "ef.period_start_utc").replace("e.tenant", "ef.tenant")
+            for c in sql]
 
 
 def has_general_event_footprints(store: Store) -> bool:
@@ -328,7 +331,8 @@ def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequenc
     conds = _on_compact_rows(conds)
     conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
     ekeys = _on_compact_rows(ekeys)
-    join = " JOIN events e ON e.event_id = ef.event_id" if by else ""
+    join = (" JOIN events e ON e.event_id = ef.event_id AND e.tenant = ef.tenant" if by
+            else "")
     dims = [f"{k} AS k{i}" for i, k in enumerate(ekeys)]
     dnames = [f"k{i}" for i in range(len(ekeys))]
     fields += [pa.field(k, pa.bool_() if k == "in_total" else pa.string()) for k in keys]
@@ -412,7 +416,7 @@ def _on_hours(sql: Sequence[str]) -> list[str]:
     rows are live by construction: the liveness conditions go)."""
     out = []
     for c in sql:
-        if "NOT IN" in c:
+        if "NOT IN" in c or c == live_event("e"):
             continue
         c = c.replace("e.start_utc", "h.hour_utc").replace("e.outcome",
                                                             "nullif(h.outcome, '')")

@@ -4,9 +4,9 @@ Four append-only tables hold what the ledger knows (every timestamp is UTC, ever
 joules, watts, grams or g/kWh as its name says):
 
 ``events``
-    one row per inference: ``event_id`` (primary key), ``start_utc``, ``end_utc``, ``service``,
-    ``tenant``, ``model``, ``region``, ``device``, ``energy_j``, ``attribution_method``,
-    optional ``batch_id``, ``tokens_in``, ``tokens_out``, ``payload_bytes``, ``outcome``, and
+    one row per inference: ``event_id`` (the key, with ``tenant``: ids are per tenant),
+    ``start_utc``, ``end_utc``, ``service``, ``tenant``, ``model``, ``region``, ``device``,
+    ``energy_j``, ``attribution_method``, optional ``batch_id``, ``tokens_in``, ``tokens_out``, ``payload_bytes``, ``outcome``, and
     ``supersedes`` (the id of the event this row corrects).  The store adds ``ingested_utc``.
 ``readings``
     device energy readings: ``device``, ``t_utc``, ``cumulative_j`` and/or ``power_w``,
@@ -268,7 +268,8 @@ EVENTS = TableSpec(
         _s("trace_id", False),
         _s("parent_span_id", False),
     ),
-    key=("event_id",),
+    # event ids are per tenant (schema version 6): two tenants may use the same id
+    key=("tenant", "event_id"),
 )
 
 READINGS = TableSpec(

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from infercarbon.errors import InputError
 from infercarbon.ledger import FootprintFigures, Store
-from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS
+from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, live_event
 
 __all__ = ["LIST_COLUMNS", "footprint_list", "recomputers"]
 
@@ -58,13 +58,14 @@ def footprint_list(store: Store, *, tenant: str | None = None,
     from infercarbon.service.queries import _filters
 
     where, params = _filters(tenant, start_utc, end_utc, {"service": service, "model": model})
-    conds = [LIVE_EVENT.replace("event_id NOT IN", "e.event_id NOT IN"),
+    conds = [live_event("e"),
              f"b.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"]
     totals = ", ".join(f"b.{b}{s}" for b in ("location", "market", "marginal")
                        for s in ("_g", "_low_g", "_high_g"))
     sql = ("SELECT b.footprint_id, b.event_id, e.tenant, e.service, e.model, e.region, "
            f"e.start_utc, b.calculator, b.supersedes, e.energy_j, {totals} "
            "FROM all_footprint_bases b JOIN events e ON e.event_id = b.event_id "
+           "AND e.tenant = b.tenant "
            f"WHERE {' AND '.join(conds)}{where} ORDER BY e.start_utc DESC, b.footprint_id "
            f"LIMIT {int(limit)} OFFSET {int(offset)}")
     return store.query_arrow(sql, params, LIST_COLUMNS)

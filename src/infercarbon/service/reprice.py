@@ -59,8 +59,9 @@ from infercarbon.telemetry.base import energy_band
 __all__ = ["RepriceResult", "measure_idle", "recompute", "reprice", "reprice_after_update"]
 
 _LIVE = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
-_ROWS = pa.schema([pa.field("footprint_id", pa.string()), pa.field("event_id", pa.string()),
-                   pa.field("inputs_hash", pa.string()), pa.field("inputs_json", pa.string())])
+_ROWS = pa.schema([pa.field("footprint_id", pa.string()), pa.field("tenant", pa.string()),
+                   pa.field("event_id", pa.string()), pa.field("inputs_hash", pa.string()),
+                   pa.field("inputs_json", pa.string())])
 _IDLE_KEYS = ("attributed_j", "unattributed_j")
 
 
@@ -79,15 +80,21 @@ class RepriceResult:
 
 def _live_rows(store: Store, where: str, params: Sequence[Any]) -> pa.Table:
     return store.query_arrow(
-        "SELECT f.footprint_id, f.event_id, f.inputs_hash, f.inputs_json FROM all_footprints f "
-        f"JOIN events e ON e.event_id = f.event_id WHERE f.calculator = %s AND {_LIVE} "
-        f"AND {where} ORDER BY f.footprint_id", [CALCULATOR, *params], _ROWS)
+        "SELECT f.footprint_id, f.tenant, f.event_id, f.inputs_hash, f.inputs_json "
+        "FROM all_footprints f JOIN events e ON e.event_id = f.event_id AND "
+        f"e.tenant = f.tenant WHERE f.calculator = %s AND {_LIVE} AND {where} "
+        "ORDER BY f.footprint_id", [CALCULATOR, *params], _ROWS)
 
 
-def _events(store: Store, ids: list[str]) -> pa.Table:
+def _events(store: Store, keys: Sequence[tuple[str, str]]) -> pa.Table:
+    """The stored events of ``keys`` ((tenant, event_id) pairs: event ids are per tenant)."""
     cols = ", ".join(EVENTS.names)
-    return store.query_arrow(f"SELECT {cols} FROM events WHERE event_id = ANY(%s)", [ids],
-                             EVENTS.arrow_schema)
+    got = store.query_arrow(f"SELECT {cols} FROM events WHERE event_id = ANY(%s)",
+                            [sorted({e for _, e in keys})], EVENTS.arrow_schema)
+    wanted = set(keys)
+    keep = [k in wanted for k in zip(got.column("tenant").to_pylist(),
+                                     got.column("event_id").to_pylist(), strict=True)]
+    return got.filter(pa.array(keep, pa.bool_()))
 
 
 def recompute(store: Store, book: SignalBook, rows: pa.Table, *,
@@ -101,8 +108,9 @@ def recompute(store: Store, book: SignalBook, rows: pa.Table, *,
     if rows.num_rows == 0:
         return RepriceResult(0, 0)
     recs = rows.to_pylist()
-    events = _events(store, [r["event_id"] for r in recs])
-    pos = {e: i for i, e in enumerate(events.column("event_id").to_pylist())}
+    events = _events(store, [(r["tenant"], r["event_id"]) for r in recs])
+    pos = {k: i for i, k in enumerate(zip(events.column("tenant").to_pylist(),
+                                          events.column("event_id").to_pylist(), strict=True))}
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in recs:
         r["inputs"] = json.loads(r["inputs_json"])
@@ -112,7 +120,7 @@ def recompute(store: Store, book: SignalBook, rows: pa.Table, *,
     superseded: list[str] = []
     for members in groups.values():
         profile = profile_from_inputs(members[0]["inputs"]["assumptions"]["profile"])
-        ev = events.take(pa.array([pos[m["event_id"]] for m in members]))
+        ev = events.take(pa.array([pos[m["tenant"], m["event_id"]] for m in members]))
         windows: dict[str, int] = {}
         w_list: list[tuple[tuple[str, Any], ...]] = []
         widx = np.full(len(members), -1, dtype=np.intp)
@@ -159,12 +167,16 @@ def reprice(store: Store, book: SignalBook, *, start_utc: datetime, end_utc: dat
         list(regions))[0]}
     rows = _live_rows(store, "e.start_utc >= %s AND e.start_utc < %s", [start_utc, end_utc])
     if wanted is not None and rows.num_rows:
-        ev = _events(store, rows.column("event_id").to_pylist())
+        ev = _events(store, list(zip(rows.column("tenant").to_pylist(),
+                                     rows.column("event_id").to_pylist(), strict=True)))
         regs, inv = resolve_regions(ev.column("region"))
-        keep_ev = {e for e, j in zip(ev.column("event_id").to_pylist(), inv.tolist(),
-                                     strict=True) if regs[j].region_id in wanted}
-        rows = rows.filter(pc.is_in(rows.column("event_id"),
-                                    value_set=pa.array(sorted(keep_ev), pa.string())))
+        keep_ev = {k for k, j in zip(zip(ev.column("tenant").to_pylist(),
+                                         ev.column("event_id").to_pylist(), strict=True),
+                                     inv.tolist(), strict=True) if regs[j].region_id in wanted}
+        rows = rows.filter(pa.array(
+            [k in keep_ev for k in zip(rows.column("tenant").to_pylist(),
+                                       rows.column("event_id").to_pylist(), strict=True)],
+            pa.bool_()))
     checked = written = 0
     superseded: list[str] = []
     for k in range(0, rows.num_rows, page):

@@ -48,7 +48,8 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(min_length=1, max_length=200, description="unique id; idempotency key")
+    event_id: str = Field(min_length=1, max_length=200, description=(
+        "the event's id, unique within its tenant; the idempotency key"))
     start_utc: datetime = Field(description="ISO 8601 with zone offset")
     end_utc: datetime = Field(description="ISO 8601 with zone offset, >= start_utc")
     service: str = Field(min_length=1)

@@ -33,7 +33,7 @@ _IDLE_REFERENCE_FRAC = (0.3, 0.5)
 def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, str], Any]:
     """(scope, name) -> (footprints whose line is excluded, one stated reason): the lines a
     sum of 0 g would otherwise hide (one SQL GROUP BY over live event footprints)."""
-    from infercarbon.ledger.base import LIVE_EVENT, SUPERSEDED_FOOTPRINTS
+    from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, live_event
     from infercarbon.ledger.rollup import has_general_event_footprints
 
     schema = pa.schema([pa.field("scope", pa.string()), pa.field("name", pa.string()),
@@ -55,7 +55,7 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
         tcond, tparams = ("ef.tenant = %s AND ", [tenant]) if tenant is not None else ("", [])
         sql = ("SELECT ci.scope, ci.name, sum(p.n) AS n, min(ci.label) AS reason FROM "
                "(SELECT ef.context_id, count(*) AS n FROM event_footprints ef WHERE "
-               f"{tcond}{LIVE_EVENT.replace('event_id NOT IN', 'ef.event_id NOT IN')} AND "
+               f"{tcond}{live_event('ef')} AND "
                f"ef.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS} GROUP BY ef.context_id) p "
                "JOIN footprint_context_items ci ON "
                "ci.context_id = p.context_id WHERE ci.label LIKE 'excluded%%' "
@@ -67,9 +67,9 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
     if tenant is not None:
         cond, params = " AND e.tenant = %s", [tenant]
     sql = ("SELECT li.scope, li.name, count(*) AS n, min(li.label) AS reason "
-           "FROM all_footprints f JOIN events e ON e.event_id = f.event_id "
+           "FROM all_footprints f JOIN events e ON e.event_id = f.event_id AND e.tenant = f.tenant "
            "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id "
-           f"WHERE {LIVE_EVENT.replace('event_id NOT IN', 'e.event_id NOT IN')} "
+           f"WHERE {live_event('e')} "
            f"AND f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS} "
            f"AND li.label LIKE 'excluded%%'{cond} GROUP BY li.scope, li.name")
     return {(r["scope"], r["name"]): (r["n"], r["reason"])
