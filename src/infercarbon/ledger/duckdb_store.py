@@ -138,6 +138,7 @@ class DuckDBStore(SqlStore):
         self._threads = self._read_threads
         self._in_tx = False
         try:
+            self._copy_events_rekeyed()
             self._create_schema()
         except BaseException:
             self._con.close()  # a ledger that cannot be opened holds nothing
@@ -366,10 +367,35 @@ class DuckDBStore(SqlStore):
     def _ddl_extra(self) -> list[str]:
         return []
 
+    #: Events copied per transaction when a ledger is re-keyed (version 6).
+    REKEY_CHUNK_ROWS = 1_000_000
+
+    def _copy_events_rekeyed(self) -> None:
+        """Upgrade to version 6, first step: DuckDB cannot change a table's primary key, so
+        the events are copied into ``events_v6``, keyed (tenant, event_id), in order, a
+        million rows a transaction (one transaction over a large ledger would hold its whole
+        copy and key in memory: 10M events ran out of a 1 GB limit).  The schema transaction
+        then swaps the copy in (:meth:`_rekey_events_sql`); an interrupted copy starts again
+        on the next open, and the events stay where they were until the swap."""
+        if not self._has_meta():
+            return
+        rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
+        if not rows or not str(rows[0][0]).isdigit() or int(rows[0][0]) >= 6:
+            return
+        have = {r[0] for r in self._fetchall(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' "
+            "AND table_schema = current_schema()")}
+        cols = ", ".join(c for c in [*EVENTS.names, "ingested_utc"] if c in have)
+        top = self._fetchall("SELECT max(rowid) FROM events")[0][0]
+        with self._tx():
+            self._exec("DROP TABLE IF EXISTS events_v6")
+            self._exec(f"CREATE TABLE events_v6 ({self._columns_ddl(EVENTS, True)})")
+        for lo in range(0, -1 if top is None else int(top) + 1, self.REKEY_CHUNK_ROWS):
+            with self._tx():
+                self._exec(f"INSERT INTO events_v6 ({cols}) SELECT {cols} FROM events "
+                           "WHERE rowid >= %s AND rowid < %s ORDER BY rowid",
+                           [lo, lo + self.REKEY_CHUNK_ROWS])
+
     def _rekey_events_sql(self) -> list[str]:
-        # DuckDB cannot change a table's primary key: copy the events into a table keyed
-        # (tenant, event_id) and swap it in (no view reads the events table)
-        cols = ", ".join([*EVENTS.names, "ingested_utc"])
-        return [f"CREATE TABLE events_v6 ({self._columns_ddl(EVENTS, True)})",
-                f"INSERT INTO events_v6 ({cols}) SELECT {cols} FROM events",
-                "DROP TABLE events", "ALTER TABLE events_v6 RENAME TO events"]
+        # the copy keyed (tenant, event_id) replaces the events (no view reads them)
+        return ["DROP TABLE events", "ALTER TABLE events_v6 RENAME TO events"]
