@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/bench_query_scale.py [--events 10000000] [--ledger PATH|postgresql://...]
-        [--repeat 20] [--ingest-batches 200] [--memory-limit 1GB] [--json-out PATH]
+        [--repeat 20] [--ingest-batches 200] [--ingest-batch-size 500]
+        [--memory-limit 1GB] [--json-out PATH]
 
 1. Fills the ledger with ``--events`` events through the service's own ingest path
    (``prepare`` + one transaction per 1,750-event batch, every event under the deployment
@@ -13,8 +14,11 @@ Usage::
 3. Times, ``--repeat`` times each: ``/v1/summary``, the dashboard's first load (``/`` and the
    API calls its script makes on load: whoami, summary, events?limit=200, footprints by
    service and hour, heatmap, methodology, regions) and ``/v1/events?limit=100``; meanwhile
-   one client posts ``--ingest-batches`` batches of 1,750 new events back to back and their
-   latency is recorded.
+   one client posts ``--ingest-batches`` batches of ``--ingest-batch-size`` new events back
+   to back and their latency is recorded.  The default batch is what the library's own
+   shipper sends (``EventShipper(batch_size=...)``'s default, 500 events); the service-load
+   benchmark judges 1,750-event batches for throughput, and ``--ingest-batch-size 1750``
+   runs that size here.
 4. Samples the server's RSS throughout; sends SIGTERM and lists any DuckDB temporary files
    left beside the ledger.
 
@@ -26,6 +30,7 @@ Loopback only.  Prints JSON, then a table.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import signal
 import subprocess
@@ -44,10 +49,14 @@ import psutil
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_service_load import MARK, free_port, template
 
+from infercarbon.instrument.shipper import EventShipper
+
 HOST = "127.0.0.1"
 PROFILES = str(Path(__file__).with_name("bench_profiles.toml"))
 TARGET_READ_P95_S = 0.300
 TARGET_INGEST_P99_S = 0.100
+#: What the library's shipper sends per batch by default (EventShipper's batch_size).
+SHIPPER_BATCH = int(inspect.signature(EventShipper).parameters["batch_size"].default)
 
 
 def fill(ledger: str, events: int, span_hours: float = 168.0) -> dict[str, Any]:
@@ -138,7 +147,7 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
 
         def ingest() -> None:
             nonlocal ingest_errors
-            tmpl = template(1750)
+            tmpl = template(a.ingest_batch_size)
             run = f"{time.time_ns() % 10**12:012d}"  # new ids every run: never a resend
             with httpx.Client(base_url=base, timeout=120.0,
                               headers={"Authorization": f"Bearer {shipper}"}) as c:
@@ -192,7 +201,8 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                     for k, v in reads.items()},
         "read_errors": errors,
         "ingest_s": {"p50": _pct(ingest_lat, 50), "p99": _pct(ingest_lat, 99),
-                     "batches": len(ingest_lat), "errors": ingest_errors},
+                     "batches": len(ingest_lat), "batch_events": a.ingest_batch_size,
+                     "errors": ingest_errors},
         "rss_mb": {"max": round(max(rss), 1) if rss else None, "limit_mb": limit_mb},
         "temp_files_after_sigterm": leftovers,
     }
@@ -215,7 +225,8 @@ def table(r: dict[str, Any]) -> str:
         lines.append(f"{k:<24}{v['p50']!s:>10}{v['p95']!s:>10}  "
                      f"{'met' if r['targets_met'][k] else 'NOT met'}")
     i = r["ingest_s"]
-    lines.append(f"ingest while reading: {i['batches']} batches, p50 {i['p50']} s, "
+    lines.append(f"ingest while reading: {i['batches']} batches of "
+                 f"{i.get('batch_events', 1750)} events, p50 {i['p50']} s, "
                  f"p99 {i['p99']} s (target < {TARGET_INGEST_P99_S} s: "
                  f"{'met' if r['targets_met']['ingest_p99'] else 'NOT met'})")
     lines.append(f"server RSS max {r['rss_mb']['max']} MB (ledger memory limit "
@@ -230,11 +241,15 @@ def main() -> None:
     p.add_argument("--ledger", help="DuckDB file (kept and reused) or postgresql:// URL")
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--ingest-batches", type=int, default=200)
+    p.add_argument("--ingest-batch-size", type=int, default=SHIPPER_BATCH,
+                   help="events per ingest batch (default: the EventShipper's default)")
     p.add_argument("--memory-limit", default="1GB")
     p.add_argument("--span-hours", type=float, default=168.0,
                    help="the filled events' times move forward through this many hours")
     p.add_argument("--json-out")
     a = p.parse_args()
+    if not 1 <= a.ingest_batch_size <= 100_000:
+        sys.exit("error: --ingest-batch-size must be 1..100000")
     if a.events > 50_000_000 or a.repeat > 1000 or a.ingest_batches > 10_000:
         sys.exit("error: keep it bounded (events <= 50M, repeat <= 1000, batches <= 10000)")
     r = run(a)
