@@ -1,5 +1,7 @@
 """The Prometheus energy source against a real Prometheus on loopback, scraping a test
-exporter that serves recorded DCGM exporter and Kepler text (tests/data/telemetry/prometheus)."""
+exporter that serves DCGM exporter and Kepler text (tests/data/telemetry/prometheus: one
+recorded real A100 scrape from NVIDIA's documentation, and exporter-format text written for
+the tests)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,9 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "telemetry" / "prometheus"
 KEPLER_W = {("vllm-0", "dynamic"): 250.0, ("vllm-0", "idle"): 40.0,
             ("router-0", "dynamic"): 2.0, ("router-0", "idle"): 1.0}
 _SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")
+#: A series whose energy counter is DCGM's blank value (a GPU without one), as DCGM reports it
+BLANK = ('DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{gpu="0",UUID="GPU-blank",device="nvidia0",'
+         'Hostname="old-node"} 9223372036854775794')
 
 
 def _labels(text: str) -> dict[str, str]:
@@ -33,11 +38,16 @@ class Exporter:
     def __init__(self) -> None:
         self.dcgm = (DATA / "dcgm_exporter_h100x2.prom").read_text().splitlines()
         self.kepler = (DATA / "kepler_exporter.prom").read_text().splitlines()
-        self.power_w = {}
-        for line in self.dcgm:
+        self.a100 = (DATA / "dcgm_exporter_a100_recorded.prom").read_text().splitlines()
+        self.power_w = {}  # node-a's GPUs by index
+        self.power_by_uuid_w = {}  # every GPU's recorded power, by UUID
+        for line in self.dcgm + self.a100:
             m = _SAMPLE.match(line)
             if m and m.group(1) == "DCGM_FI_DEV_POWER_USAGE":
-                self.power_w[_labels(m.group(2))["gpu"]] = float(m.group(3))
+                lab = _labels(m.group(2))
+                self.power_by_uuid_w[lab["UUID"]] = float(m.group(3))
+                if lab["Hostname"] == "node-a":
+                    self.power_w[lab["gpu"]] = float(m.group(3))
         self.t0 = time.time()
         exporter = self
 
@@ -61,16 +71,18 @@ class Exporter:
     def text(self) -> str:
         dt = time.time() - self.t0
         out = []
-        for line in self.dcgm + self.kepler:
+        for line in self.dcgm + self.kepler + self.a100:
             m = _SAMPLE.match(line)
             if m and m.group(1) == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION":
-                mj = int(m.group(3)) + int(self.power_w[_labels(m.group(2))["gpu"]] * dt * 1000)
+                mj = int(m.group(3)) + int(
+                    self.power_by_uuid_w[_labels(m.group(2))["UUID"]] * dt * 1000)
                 line = f"{m.group(1)}{{{m.group(2)}}} {mj}"
             elif m and m.group(1) == "kepler_container_joules_total":
                 lab = _labels(m.group(2))
                 j = float(m.group(3)) + KEPLER_W[(lab["pod_name"], lab["mode"])] * dt
                 line = f"{m.group(1)}{{{m.group(2)}}} {j!r}"
             out.append(line)
+        out.append(BLANK)
         return "\n".join(out) + "\n"
 
     def close(self) -> None:
@@ -127,6 +139,29 @@ def test_dcgm_energy_counter_sums_the_selected_gpus(prom):
     rate2 = (c2[-1] - c1[-1]) / (t2[-1] - t1[-1])
     assert rate2 == pytest.approx(sum(exp.power_w.values()), rel=0.05)
     assert src.read_energy_j() >= c2[-1]
+
+
+def test_recorded_a100_scrape(prom):
+    """The recorded real scrape (NVIDIA's documentation, an A100 at 409.692 W) read through
+    Prometheus by UUID: its counter, advancing at its recorded power, gives that power."""
+    client, _ = prom
+    src = PrometheusSource(client, metric="dcgm-energy",
+                           selector='UUID="GPU-34319582-d595-d1c7-d1d2-179bcfa61660"',
+                           scrape_interval_s=1)
+    rate_w, _ = _energy_rate(src)
+    assert rate_w == pytest.approx(409.692, rel=0.02)
+    power = PrometheusSource(client, metric="dcgm-power", selector='Hostname="ub20-a100-k8s"',
+                             scrape_interval_s=1)
+    assert _energy_rate(power)[0] == pytest.approx(409.692, rel=1e-6)
+
+
+def test_a_blank_energy_counter_is_no_reading(prom):
+    """DCGM's blank value (no energy counter on the GPU) is never read as 9.2e18 mJ."""
+    client, _ = prom
+    src = PrometheusSource(client, metric="dcgm-energy", selector='Hostname="old-node"',
+                           scrape_interval_s=1)
+    with pytest.raises(SensorUnavailableError, match=r"blank value.*dcgm-power"):
+        src.read_energy_j()
 
 
 def test_dcgm_power_integrated(prom):

@@ -55,6 +55,11 @@ PROMETHEUS_METRICS: Final[dict[str, tuple[str, float, str]]] = {
     "kepler": ("kepler_container_joules_total", 1.0, "counter"),
 }
 
+#: DCGM reports a field it has no value for (a GPU without an energy counter: before Volta)
+#: as a "blank" sentinel at 2^63 - 16 and above (``DCGM_INT64_BLANK`` = 0x7ffffffffffffff0);
+#: as a float every one of them is 2^63.  Such samples are no reading.
+DCGM_BLANK_FLOOR: Final[float] = float(2**63 - 4096)
+
 _MATCHER = re.compile(r'^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*$')
 
 
@@ -168,12 +173,19 @@ class PrometheusSource:
                 f"no series matches {self.query} on {self.client.base_url} in the last "
                 f"{end_s - start_s:.0f} s: check the selector and that the exporter is scraped")
         seen: dict[tuple[tuple[str, str], ...], tuple[np.ndarray, np.ndarray]] = {}
+        blank = 0
         for s in result:
             key = tuple(sorted((s.get("metric") or {}).items()))
-            vals = s.get("values") or []
+            vals = [v for v in s.get("values") or [] if float(v[1]) < DCGM_BLANK_FLOOR]
+            blank += len(s.get("values") or []) - len(vals)
             if vals:
                 seen[key] = (np.array([float(v[0]) for v in vals]),
                              np.array([float(v[1]) for v in vals]) * self._factor)
+        if blank and not seen and not self._series:
+            raise SensorUnavailableError(
+                f"{self.query} on {self.client.base_url} holds only DCGM's blank value (no "
+                "reading): the GPU has no energy counter (GPUs before Volta); use "
+                "metric='dcgm-power' (DCGM_FI_DEV_POWER_USAGE, integrated)")
         per: list[tuple[np.ndarray, np.ndarray]] = []
         for key, (t, x) in seen.items():
             state = self._series.get(key)
