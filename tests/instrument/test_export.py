@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from infercarbon.errors import InputError
 from infercarbon.instrument import Meter
 from infercarbon.instrument.export import ledger_events
 from infercarbon.ledger import open_store
+from infercarbon.ledger.schema import EVENTS, validate_rows
 from infercarbon.telemetry import ReplaySource
 
 S = 1_000_000_000
@@ -103,3 +106,68 @@ def test_exported_events_carry_the_energy_band_and_validate() -> None:
         ledger_events(table.drop_columns(["energy_high_j"]), utc_minus_clock_ns=0,
                       run_id="r", default_tenant="d", device="c")
     assert isinstance(valid, pa.Table)
+
+
+def test_meter_records_the_current_otel_span_and_ships_it(tmp_path: Path) -> None:
+    """Meter(trace_context="otel"): each inference carries the trace id of the current
+    OpenTelemetry span and, as parent_span_id, that span's id; calls outside a span carry
+    none; the ledger rolls the trace up as one figure."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from infercarbon.ledger.rollup import ranged_sums
+
+    tracer = TracerProvider().get_tracer("test")
+    clock = FakeClock()
+    src = ReplaySource([0.0, 100.0], [0.0, 1000.0], clock=clock, origin_ns=0)
+    m = Meter("GB", sensor=src, clock=clock, sampler_mode="boundary", capacity=64,
+              idle_policy="none", market_intensity_g_per_kwh=50.0, trace_context="otel")
+    with tracer.start_as_current_span("user-action") as action:
+        ctx = action.get_span_context()
+        for k in range(2):  # an agent: two model calls for one user action
+            clock.now = (1 + 2 * k) * S
+            with m.inference(model="llm", service="agent", tokens_out=10):
+                clock.now = (2 + 2 * k) * S
+    clock.now = 6 * S
+    with m.inference(model="llm", service="agent"):  # no span: no trace
+        clock.now = 7 * S
+    clock.now = 8 * S
+    table = m.footprints()
+    want_trace, want_span = f"{ctx.trace_id:032x}", f"{ctx.span_id:016x}"
+    assert table.column("trace_id").to_pylist() == [want_trace, want_trace, None]
+    assert table.column("parent_span_id").to_pylist() == [want_span, want_span, None]
+    events = ledger_events(table, utc_minus_clock_ns=1_760_000_000 * S, run_id="tr",
+                           default_tenant="demo", device="cpu0")
+    assert events.column("trace_id").to_pylist() == [want_trace, want_trace, None]
+    plain_clock = FakeClock()
+    plain = Meter("GB", sensor=ReplaySource([0.0, 100.0], [0.0, 1000.0], clock=plain_clock,
+                                            origin_ns=0),
+                  clock=plain_clock, sampler_mode="boundary", capacity=64, idle_policy="none",
+                  market_intensity_g_per_kwh=50.0)
+    with tracer.start_as_current_span("ignored"), plain.inference(model="llm"):
+        plain_clock.now = 1 * S
+    plain_clock.now = 2 * S
+    assert "trace_id" not in plain.footprints().column_names  # off unless asked
+    with pytest.raises(InputError, match="trace_context"):
+        Meter("GB", sensor=src, clock=clock, trace_context="jaeger")
+    # the ledger: the trace's footprint is one figure with its range
+    from infercarbon.service.footprints import (
+        AccountingConfig,
+        SignalBook,
+        compute_footprints,
+        footprint_batch,
+    )
+
+    store = open_store(str(tmp_path / "traces.duckdb"))
+    try:
+        ev = validate_rows(EVENTS, events)
+        cfg = AccountingConfig()
+        store.append_events_with_footprints(ev, footprint_batch(
+            ev, compute_footprints(ev, cfg, SignalBook()), cfg,
+            computed_utc=datetime(2026, 9, 2, tzinfo=UTC)))
+        rows = ranged_sums(store, of="totals", keys=("basis",), by=("trace_id",)).to_pylist()
+        per_trace = {r["trace_id"]: r for r in rows if r["basis"] == "location"}
+        assert per_trace[want_trace]["footprints"] == 2
+        assert per_trace[want_trace]["low_g"] < per_trace[want_trace]["value_g"] \
+            < per_trace[want_trace]["high_g"]
+    finally:
+        store.close()

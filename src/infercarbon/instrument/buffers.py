@@ -31,7 +31,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -71,12 +71,16 @@ class Snapshot:
     in_flight: int
     labels: tuple[tuple[str | None, str | None, str | None], ...]
     outcomes: tuple[str | None, ...]
+    #: W3C trace context per record, when the buffer keeps it (:attr:`EventBuffer.traced`):
+    #: the trace id's high and low 64 bits and the calling span's id (0: none); else None
+    trace: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64],
+                 npt.NDArray[np.uint64]] | None = None
 
 
 class EventBuffer:
     """A ring of preallocated per-inference records; see the module docstring."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, *, traced: bool = False) -> None:
         if capacity < 2 or capacity & (capacity - 1):
             raise InputError(f"must be a power of two >= 2, got {capacity!r}", field="capacity")
         self.capacity = capacity
@@ -100,6 +104,12 @@ class EventBuffer:
         self.payload = _view(self._payload)
         self.outcome = _view(self._outcome)
         self.items = _view(self._items)
+        # the W3C trace context of each record (only when asked: three more stores a call)
+        self.traced = traced
+        self._trace: tuple[npt.NDArray[np.uint64], ...] = tuple(
+            np.zeros(capacity if traced else 0, dtype=np.uint64) for _ in range(3))
+        self.trace_hi, self.trace_lo, self.span_id = (
+            memoryview(a) for a in self._trace)  # type: ignore[arg-type]
         self._tickets = itertools.count()
         self.next_ticket = self._tickets.__next__
         # interning (slow path only: a new label set); readers copy under the lock
@@ -161,6 +171,7 @@ class EventBuffer:
             before = self._seq.copy()
             fields = [a.copy() for a in (self._t0, self._t1, self._key, self._tin, self._tout,
                                          self._payload, self._outcome, self._items)]
+            trace = [a.copy() for a in self._trace]
             after = self._seq.copy()
             # a ticket past every reservation so far; it is never committed
             issued = self.next_ticket()
@@ -197,11 +208,12 @@ class EventBuffer:
             tokens_in=tin, tokens_out=tout, payload_bytes=payload, outcome_id=outcome.astype(np.int32),
             items=items, dropped=dropped, in_flight=in_flight, labels=labels,
             outcomes=outcomes,
+            trace=(trace[0][order], trace[1][order], trace[2][order]) if self.traced else None,
         )
 
     @property
     def nbytes(self) -> int:
         """Memory held by the preallocated arrays [bytes]."""
-        return int(sum(a.nbytes for a in (self._seq, self._t0, self._t1, self._key, self._tin,
-                                           self._tout, self._payload, self._outcome,
-                                           self._items)))
+        fixed: list[npt.NDArray[Any]] = [self._seq, self._t0, self._t1, self._key, self._tin,
+                                         self._tout, self._payload, self._outcome, self._items]
+        return int(sum(a.nbytes for a in (*fixed, *self._trace)))

@@ -46,7 +46,8 @@ def ledger_events(
     ``attribution_method`` records the sensor and its method label.  Items of one batched call
     share a ``batch_id``.  When the table has ``energy_low_j``/``energy_high_j`` (the
     inference's own p5..p95 energy band, from :meth:`Meter.footprints`) the events carry them;
-    otherwise the ledger reads the band of the method's accuracy class.
+    otherwise the ledger reads the band of the method's accuracy class.  A meter that records
+    the trace context (``trace_context="otel"``) ships ``trace_id``/``parent_span_id``.
     """
     missing = [c for c in _NEEDED if c not in table.column_names]
     if missing:
@@ -73,6 +74,8 @@ def ledger_events(
     method = pc.binary_join_element_wise(text("sensor"), text("method"), ":")
     band = {c: pc.cast(table.column(c), pa.float64()) for c in ("energy_low_j", "energy_high_j")
             if c in table.column_names}
+    trace = {c: pc.cast(table.column(c), pa.string()) for c in ("trace_id", "parent_span_id")
+             if c in table.column_names}  # Meter(trace_context="otel")
     if len(band) == 1:
         raise InputError("meter table has only one of energy_low_j/energy_high_j: give both "
                          "or neither", field="table")
@@ -93,6 +96,7 @@ def ledger_events(
         "payload_bytes": pc.cast(table.column("payload_bytes"), pa.int64()),
         "outcome": text("outcome"),
         **band,
+        **trace,
     })
 
 

@@ -289,6 +289,12 @@ class Meter:
         readings only at start and at :meth:`footprints` ("boundary", counters only).
     sensor_options : mapping, optional
         Passed to :func:`infercarbon.telemetry.detect` (e.g. ``cpu_scope="process"``).
+    trace_context : {"none", "otel"}
+        ``"otel"``: record the W3C trace context of each inference from the current
+        OpenTelemetry span (``opentelemetry-api``; the span's trace id and, as the event's
+        ``parent_span_id``, its span id), so that :meth:`footprints` has ``trace_id`` and
+        ``parent_span_id`` columns and the ledger rolls up per trace.  Off by default: it
+        costs a span lookup per call.
     start : bool
         Start sampling now (default); otherwise call :meth:`start`.
     """
@@ -319,6 +325,7 @@ class Meter:
         period_s: float = 0.1,
         sampler_mode: str = "thread",
         sensor_options: Mapping[str, Any] | None = None,
+        trace_context: str = "none",
         start: bool = True,
     ) -> None:
         if idle_policy not in IDLE_POLICIES:
@@ -365,7 +372,11 @@ class Meter:
                              field="sampler_mode")
         self.sampler = Sampler(self.source, clock=clock, period_s=period_s,
                                mode="thread" if sampler_mode == "thread" else "boundary")
-        self._buf = EventBuffer(capacity)
+        if trace_context not in ("none", "otel"):
+            raise InputError(f"must be 'none' or 'otel', got {trace_context!r}",
+                             field="trace_context")
+        self.trace_context = trace_context
+        self._buf = EventBuffer(capacity, traced=trace_context == "otel")
         # the default clock wraps time.monotonic_ns; call the builtin directly on the hot path
         hot_clock: Clock = time.monotonic_ns if clock is default_clock else clock
         self._spans = [InferenceSpan(self._buf, hot_clock, s) for s in range(capacity)]
@@ -374,6 +385,8 @@ class Meter:
         self._defaults: contextvars.ContextVar[tuple[str | None, str | None]] = (
             contextvars.ContextVar(f"infercarbon_meter_{id(self)}", default=(None, None)))
         self._build_hot_path()
+        if trace_context == "otel":
+            self._trace_hot_path()
         if start:
             self.start()
 
@@ -449,6 +462,34 @@ class Meter:
             span.ticket = ticket
             key[slot] = k
             t_start[slot] = clock()
+            return span
+
+        self.inference = inference
+
+    def _trace_hot_path(self) -> None:
+        """Wrap the hot path: each call also stores the current OpenTelemetry span's trace
+        id and span id in its record (zeros when no span is recording)."""
+        try:
+            from opentelemetry import trace as otel_trace
+        except ImportError as exc:
+            raise ConfigurationError(
+                "trace_context='otel' needs opentelemetry-api (pip install "
+                "'infercarbon[service]' or opentelemetry-api)") from exc
+        current = otel_trace.get_current_span
+        untraced = self.inference
+        hi, lo, span_id = self._buf.trace_hi, self._buf.trace_lo, self._buf.span_id
+        low64 = (1 << 64) - 1
+
+        def inference(*args: Any, **labels: Any) -> InferenceSpan:
+            span = untraced(*args, **labels)
+            ctx = current().get_span_context()
+            slot = span.slot
+            if ctx.is_valid:
+                hi[slot] = ctx.trace_id >> 64
+                lo[slot] = ctx.trace_id & low64
+                span_id[slot] = ctx.span_id
+            else:
+                hi[slot] = lo[slot] = span_id[slot] = 0
             return span
 
         self.inference = inference
@@ -722,6 +763,8 @@ class Meter:
             warnings.warn(f"{snap.dropped} inference record(s) were overwritten by the ring "
                           f"buffer (capacity {self._buf.capacity}) before this read; enlarge "
                           "capacity or read more often", FallbackWarning, stacklevel=2)
+        if snap.trace is not None:
+            cols.update(_trace_columns(snap.trace, rec))
         table = pa.table(cols)
         return table.replace_schema_metadata(
             {"infercarbon": json.dumps(summary, default=str)})
@@ -734,6 +777,19 @@ class Meter:
             raise InputError("not a Meter footprints table", field="table")
         out: dict[str, Any] = json.loads(raw)
         return out
+
+
+def _trace_columns(trace: tuple[Any, Any, Any], rec: Any) -> dict[str, pa.Array]:
+    """``trace_id`` (32 hex digits) and ``parent_span_id`` (16) of each row; null where the
+    call had no recording span."""
+    hi, lo, span = (np.asarray(a, dtype=np.uint64)[rec] for a in trace)
+    valid = (hi | lo) != 0
+    trace_hex = [f"{h:016x}{low:016x}" if v else None
+                 for h, low, v in zip(hi.tolist(), lo.tolist(), valid.tolist(), strict=True)]
+    span_hex = [f"{s:016x}" if v and s else None
+                for s, v in zip(span.tolist(), valid.tolist(), strict=True)]
+    return {"trace_id": pa.array(trace_hex, pa.string()),
+            "parent_span_id": pa.array(span_hex, pa.string())}
 
 
 def _checked_counts(tokens_in: Any, tokens_out: Any, payload_bytes: Any,
