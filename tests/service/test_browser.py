@@ -76,6 +76,9 @@ def _seed(path: Path) -> tuple[str, str]:
             "payload_bytes": int(rng.integers(1_000, 2_000_000)),
             "energy_j": float(rng.uniform(20, 400)), "attribution_method": "measured-counter",
             "batch_id": f"b{i // (1 + i % 8)}", "outcome": ["ok", "ok", "ok", "error"][i % 4],
+            # the first 30 calls: ten user actions (W3C traces) of three model calls each
+            **({"trace_id": f"{i // 3 + 1:032x}", "parent_span_id": f"{i // 3 + 1:016x}"}
+               if i < 30 else {}),
         })
     hours = np.arange(72)
     snaps = []
@@ -237,6 +240,22 @@ def test_cards_show_bands_scope3_idle_and_cost(server, browser):
     assert cost.count() == 1 and "EUR" in cost.locator(".value").inner_text()
     page.locator("#scope3-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-scopes.png"))
     page.locator("#idle-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-idle.png"))
+    assert errors == [], errors
+    assert external == [], external
+    page.close()
+
+
+def test_traces_panel_shows_each_user_action(server, browser):
+    url, _, admin = server
+    page, errors, external = _page(browser, url, admin)
+    rows = page.locator("#traces-table tbody tr")
+    assert rows.count() == 10
+    cells = rows.first.locator("td").all_inner_texts()
+    assert len(cells[0]) == 32 and cells[1] == "3"
+    lo, hi = (float(x) for x in cells[3].split(" .. "))
+    assert 0 < lo < float(cells[2]) < hi
+    assert "traceparent" in page.locator("#traces-method").inner_text()
+    page.locator("#traces-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-traces.png"))
     assert errors == [], errors
     assert external == [], external
     page.close()

@@ -51,6 +51,7 @@ from infercarbon.report.scope2 import (
     scope3_table,
 )
 from infercarbon.report.tables import Col, Report, Table, read_csv_tables
+from infercarbon.report.traces import traces_table
 
 __all__ = [
     "FORMATS",
@@ -120,6 +121,7 @@ def build_report(store: Store, period: Period, *, generated_utc: datetime,
         memo_table(sl), esrs_e1_table(sl), intensity_table(sl), inventory_table(sl),
         monthly_table(sl), breakdown_table(sl), methods_table(), factors_table(sl),
         versions_table(sl), sources_table(sl), exclusions_table(sl), reconciliation_table(sl),
+        traces_table(store, period, tenant=tenant),
     )
     return Report(meta, tables)
 

@@ -217,6 +217,36 @@
     });
   }
 
+  // ------------------------------------------------------------------ traces
+  // one figure per user action: the model calls that carried one W3C trace id
+  var TRACES_SHOWN = 20;
+  function renderTraces(doc) {
+    var root = clear($("traces"));
+    $("traces-method").textContent = "Each W3C trace's model calls summed per basis (from the " +
+      "request's traceparent, or the current OpenTelemetry span of a metered call); range: " +
+      String(doc.range_method || "").replace(/\.*$/, "") + ".";
+    var per = {};
+    (doc.rows || []).forEach(function (r) {
+      var t = per[r.trace_id] || (per[r.trace_id] = { trace_id: r.trace_id, calls: r.footprints });
+      t[r.basis] = r;
+    });
+    var rows = Object.keys(per).map(function (k) { return per[k]; });
+    if (!rows.length) { empty(root, "no event carries a trace id yet (infercarbon proxy, the ASGI middleware, or Meter(trace_context=\"otel\"))"); return; }
+    rows.sort(function (a, b) { return (b.location ? b.location.value_g : 0) - (a.location ? a.location.value_g : 0); });
+    html("p", { "class": "method" }, root, rows.length + " traced user action(s)" +
+      (rows.length > TRACES_SHOWN ? "; the " + TRACES_SHOWN + " largest:" : ":"));
+    var t = html("table", { id: "traces-table" }, html("div", { "class": "tablewrap" }, root));
+    var hr = html("tr", {}, html("thead", {}, t));
+    ["trace", "model calls", "location g", "p5..p95 g", "market g", "marginal g"].forEach(function (h) { html("th", {}, hr, h); });
+    var tb = html("tbody", {}, t);
+    rows.slice(0, TRACES_SHOWN).forEach(function (r) {
+      var tr = html("tr", { "data-trace": r.trace_id }, tb);
+      var loc = r.location || {};
+      [r.trace_id, r.calls, fmt(loc.value_g), fmt(loc.low_g) + " .. " + fmt(loc.high_g),
+       r.market ? fmt(r.market.value_g) : "n/a", r.marginal ? fmt(r.marginal.value_g) : "n/a"].forEach(function (v) { html("td", {}, tr, v); });
+    });
+  }
+
   // ------------------------------------------------------------------ charts
   function frame(node, w, h) {
     clear(node);
@@ -491,6 +521,7 @@
       api("/v1/whoami"), api("/v1/summary"),
       api("/v1/footprints?group=" + group + "&period=" + period),
       api("/v1/events?limit=200"), api("/v1/intensity/heatmap"), api("/v1/methodology"),
+      api("/v1/traces"),
     ]).then(function (r) {
       banner(null);
       $("who").textContent = r[0].scope === "admin" ? "admin: all tenants" : "tenant: " + r[0].tenant;
@@ -498,7 +529,7 @@
       renderCards(r[1]); renderKinds(r[1]); renderScopes(r[1]); renderIdle(r[1]);
       renderSeries(r[2].rows); renderGroups(r[2].rows, group);
       renderEvents(r[3].rows); renderHeatmap(r[4]); renderSankey(r[1].sankey);
-      renderMethodology(r[5].items);
+      renderMethodology(r[5].items); renderTraces(r[6]);
     }).catch(function (e) { banner(e.message); });
   }
   function loadRegions() {
