@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 import time
 
@@ -65,8 +66,10 @@ def _requests():
             if i % 3 == 0:
                 body["stream_options"] = {"include_usage": True}
         usage = not stream or i % 3 == 0
-        # a stream without usage: completion tokens counted, prompt tokens unknown
-        out.append((path, body, i + 1 if usage else None, n, stream, i % 5 == 0))
+        # a stream without usage: completion tokens counted, prompt tokens estimated from
+        # the request's text at 4 characters a token (the prompt is 2i + 1 characters)
+        out.append((path, body, i + 1 if usage else math.ceil((2 * i + 1) / 4), n, stream,
+                    i % 5 == 0))
     return out
 
 
@@ -123,7 +126,7 @@ def test_twenty_requests_bodies_identical_header_on_request_events_with_tokens(u
         assert e["parent_span_id"] == "00f067aa0ba902b7"
         assert e["model"] in ("m-a", "m-b") and e["tenant"] == "default"
     sources = {e["attribution_method"].rsplit("tokens: ", 1)[1] for e in sink.events}
-    assert sources == {"usage", "counted-stream-chunks"}
+    assert sources == {"usage", "counted-stream-chunks; prompt estimated from request text"}
 
 
 def test_errors_pass_through_and_unreachable_upstream_is_502(upstream):
@@ -249,7 +252,8 @@ def test_measured_energy_is_split_over_concurrent_requests_and_conserved(upstrea
     for e in sink.events:
         assert e["tokens_out"] == 50
         assert "constant:constant (illustrative)" in e["attribution_method"]
-        assert e["attribution_method"].endswith("tokens: counted-stream-chunks")
+        assert e["attribution_method"].endswith(
+            "tokens: counted-stream-chunks; prompt estimated from request text")
 
 
 def test_tenant_from_header_or_key(upstream, tmp_path):
@@ -316,3 +320,19 @@ def test_bad_options_name_the_field(tmp_path):
     bad.write_text("[1]")
     with pytest.raises(InputError, match="tenant_keys"):
         load_key_tenants(str(bad))
+
+
+@pytest.mark.parametrize(("doc", "chars"), [
+    ({"messages": [{"role": "system", "content": "abc"},
+                   {"role": "user", "content": [{"type": "text", "text": "defg"},
+                                                {"type": "image_url", "image_url": {}}]}]}, 7),
+    ({"prompt": "hello"}, 5),
+    ({"prompt": ["ab", "cd"]}, 4),
+    ({"input": "embed me"}, 8),
+    ({"prompt": [1, 2, 3]}, None),  # token ids: no text to estimate from
+    ("not a dict", None),
+])
+def test_prompt_chars_of_openai_bodies(doc, chars):
+    from infercarbon.service.proxy import prompt_chars
+
+    assert prompt_chars(doc) == chars

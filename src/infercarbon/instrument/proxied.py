@@ -60,16 +60,18 @@ __all__ = [
     "TimedReadings",
 ]
 
-#: token sources an event may state
-TOKEN_SOURCES = ("usage", "counted-stream-chunks", "none")
+#: token sources an event may state (a stream without ``usage``: completion tokens counted
+#: from its chunks, prompt tokens estimated from the request's text)
+TOKEN_SOURCES = ("usage", "counted-stream-chunks",
+                 "counted-stream-chunks; prompt estimated from request text", "none")
 
 
 class RequestRecord:
     """One proxied request (mutable while it runs; read by the accountant's thread)."""
 
     __slots__ = ("concurrency", "end_s", "energy_j", "event_id", "model", "outcome",
-                 "parent_span_id", "payload_bytes", "start_s", "tenant", "token_source",
-                 "tokens_in", "tokens_out", "trace_id")
+                 "parent_span_id", "payload_bytes", "prompt_tokens_estimate", "start_s",
+                 "tenant", "token_source", "tokens_in", "tokens_out", "trace_id")
 
     def __init__(self, start_s: float, *, model: str, tenant: str, concurrency: int = 1,
                  trace_id: str | None = None, parent_span_id: str | None = None,
@@ -82,6 +84,9 @@ class RequestRecord:
         self.tokens_in: int | None = None
         self.tokens_out: int | None = None
         self.token_source = "none"
+        #: the prompt's tokens estimated from the request's text (used when the answer
+        #: reports no ``usage``)
+        self.prompt_tokens_estimate: int | None = None
         self.payload_bytes = 0
         self.outcome = "ok"
         self.concurrency = concurrency

@@ -81,6 +81,44 @@ def _int_or_none(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
 
 
+#: Characters per token for English text in OpenAI's tokenizers ("1 token ~= 4 chars in
+#: English": OpenAI Help Center, "What are tokens and how to count them?").  Used only for the
+#: prompt of a stream that reports no ``usage``; the event's token source says so.
+CHARS_PER_TOKEN = 4.0
+
+
+def prompt_chars(doc: Any) -> int | None:
+    """Characters of the prompt text of an OpenAI-style request body (chat ``messages``
+    contents, text parts included; completions ``prompt``; embeddings ``input``), None when
+    the body carries none (token ids, or no JSON)."""
+    if not isinstance(doc, dict):
+        return None
+
+    def text_of(x: Any) -> int | None:
+        if isinstance(x, str):
+            return len(x)
+        if isinstance(x, list) and x and all(isinstance(v, str) for v in x):
+            return sum(len(v) for v in x)
+        return None
+
+    msgs = doc.get("messages")
+    if isinstance(msgs, list):
+        n = 0
+        for m in msgs:
+            content = m.get("content") if isinstance(m, dict) else None
+            if isinstance(content, str):
+                n += len(content)
+            elif isinstance(content, list):
+                n += sum(len(p["text"]) for p in content
+                         if isinstance(p, dict) and isinstance(p.get("text"), str))
+        return n
+    for key in ("prompt", "input"):
+        got = text_of(doc.get(key))
+        if got is not None:
+            return got
+    return None
+
+
 class _StreamCounter:
     """Counts generated-text chunks of an OpenAI SSE stream and picks up a ``usage`` chunk;
     fed raw bytes as they pass (lines may be split across chunks)."""
@@ -259,6 +297,9 @@ class MeteringProxy:
                                 concurrency=self._inflight,
                                 trace_id=trace.get("trace_id"),
                                 parent_span_id=trace.get("parent_span_id"))
+            chars = prompt_chars(doc)
+            rec.prompt_tokens_estimate = (None if chars is None else
+                                          math.ceil(chars / CHARS_PER_TOKEN))
             self.accountant.start(rec)
             disclose = self.discloser is not None and prefers_disclosure(scope)
         try:
@@ -393,6 +434,9 @@ class MeteringProxy:
             else:
                 rec.tokens_out = counter.chunks
                 rec.token_source = "counted-stream-chunks"
+                if rec.prompt_tokens_estimate is not None:
+                    rec.tokens_in = rec.prompt_tokens_estimate
+                    rec.token_source = "counted-stream-chunks; prompt estimated from request text"
         tail = b""
         if disclose and rec.outcome != "client_disconnected":
             value = self._disclosure_value(rec, end, self._mean_inflight(rec))
