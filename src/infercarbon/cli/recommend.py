@@ -16,8 +16,8 @@ import typer
 from rich.table import Table
 
 from infercarbon.cli._common import console, print_json
-from infercarbon.cli.route import split_list
 from infercarbon.decisions.recommend import DEFAULT_BATCH_SIZES, recommend
+from infercarbon.decisions.route import split_list
 from infercarbon.errors import InputError
 
 

@@ -19,34 +19,10 @@ import typer
 from rich.table import Table
 
 from infercarbon.cli._common import console, print_json
-from infercarbon.decisions.route import route
+from infercarbon.decisions.route import parse_latency_map, route, split_list
 from infercarbon.decisions.schedule import parse_utc
 from infercarbon.decisions.signals import SIGNALS
 from infercarbon.errors import InputError
-
-
-def parse_latency_map(text: str | None, *, field: str = "--latency-ms") -> dict[str, float]:
-    """``FR=25,DE=18`` -> ``{"FR": 25.0, "DE": 18.0}``."""
-    out: dict[str, float] = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        k, sep, v = part.partition("=")
-        try:
-            ms = float(v)
-        except ValueError:
-            ms = float("nan")
-        if not sep or not k.strip() or not (ms >= 0):
-            raise InputError(f"{part!r}: use REGION=MS, e.g. FR=25", field=field)
-        out[k.strip()] = ms
-    return out
-
-
-def split_list(text: str, field: str) -> list[str]:
-    items = [x.strip() for x in text.split(",") if x.strip()]
-    if not items:
-        raise InputError("give a comma-separated list, e.g. GB,FR,PL", field=field)
-    return items
 
 
 def route_cmd(

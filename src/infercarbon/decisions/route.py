@@ -32,7 +32,8 @@ from infercarbon.decisions.signals import SIGNALS, Signal, window_signal
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
 
-__all__ = ["EEA_ISO3", "EU_ISO3", "Candidate", "RouteResult", "route"]
+__all__ = ["EEA_ISO3", "EU_ISO3", "Candidate", "RouteResult", "parse_latency_map", "route",
+           "split_list"]
 
 #: EU member states (27, since 2020-02-01), ISO 3166-1 alpha-3.
 EU_ISO3: frozenset[str] = frozenset(
@@ -204,3 +205,28 @@ def route(regions: Sequence[str], now_utc: np.datetime64, *, signal: Signal = "l
         notes.append("some regions have an hourly figure and others only an annual average: "
                      "the comparison mixes resolutions")
     return RouteResult(t, signal, energy_kwh, tuple(ok), tuple(bad), tuple(notes))
+
+
+def parse_latency_map(text: str | None, *, field: str = "--latency-ms") -> dict[str, float]:
+    """``FR=25,DE=18`` -> ``{"FR": 25.0, "DE": 18.0}``."""
+    out: dict[str, float] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        k, sep, v = part.partition("=")
+        try:
+            ms = float(v)
+        except ValueError:
+            ms = float("nan")
+        if not sep or not k.strip() or not (ms >= 0):
+            raise InputError(f"{part!r}: use REGION=MS, e.g. FR=25", field=field)
+        out[k.strip()] = ms
+    return out
+
+
+def split_list(text: str, field: str) -> list[str]:
+    """``"GB, FR,PL"`` -> ``["GB", "FR", "PL"]`` (an empty list is an error)."""
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    if not items:
+        raise InputError("give a comma-separated list, e.g. GB,FR,PL", field=field)
+    return items

@@ -22,8 +22,9 @@ beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from infercarbon.errors import InputError
@@ -51,6 +52,9 @@ from infercarbon.report.scope2 import (
     scope3_table,
 )
 from infercarbon.report.tables import Col, Report, Table, read_csv_tables
+
+if TYPE_CHECKING:
+    from infercarbon.decisions.accuracy import TaskMetric
 
 __all__ = [
     "FORMATS",
@@ -85,8 +89,12 @@ def redact_url(url: str) -> str:
 
 
 def build_report(store: Store, period: Period, *, generated_utc: datetime,
-                 tenant: str | None = None, ledger_label: str | None = None) -> Report:
+                 tenant: str | None = None, ledger_label: str | None = None,
+                 task_metrics: Sequence[TaskMetric] | None = None) -> Report:
     """Build the report of ``period`` (and ``tenant``, else every tenant) from ``store``.
+
+    ``task_metrics`` (a score per model, :mod:`infercarbon.decisions.accuracy`) adds the
+    accuracy-per-watt table.
 
     ``generated_utc`` is stamped in the metadata (passed in: no ambient clock).  A period
     without inferences gives a report whose status says so, with no figures.
@@ -121,7 +129,19 @@ def build_report(store: Store, period: Period, *, generated_utc: datetime,
         monthly_table(sl), breakdown_table(sl), methods_table(), factors_table(sl),
         versions_table(sl), sources_table(sl), exclusions_table(sl), reconciliation_table(sl),
     )
+    tables += _decision_tables(store, period, tenant, task_metrics)
     return Report(meta, tables)
+
+
+def _decision_tables(store: Store, period: Period, tenant: str | None,
+                     task_metrics: Sequence[TaskMetric] | None) -> tuple[Table, ...]:
+    """The decision-support sections: rebound, and accuracy per watt when metrics are given."""
+    from infercarbon.report.decisions import accuracy_table, rebound_table
+
+    out = (rebound_table(store, period, tenant),)
+    if task_metrics:
+        out += (accuracy_table(store, period, tenant, task_metrics),)
+    return out
 
 
 def _version() -> str:
