@@ -1,6 +1,6 @@
 """Back-test carbon-aware scheduling on the bundled ERCOT years (not a test).
 
-    python benchmarks/bench_schedule.py [--signal location|marginal] [--every-h 6]
+    python benchmarks/bench_schedule.py [--signal location|marginal] [--every-h 7]
 
 Prints JSON (one row per job size x flexibility window: mean saving with the profile,
 with perfect foresight and with the naive persistence forecast) and the Markdown table of
@@ -25,7 +25,7 @@ FLEX_H = (3, 6, 12, 24)
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--signal", default="location", choices=("location", "marginal"))
-    ap.add_argument("--every-h", type=int, default=6)
+    ap.add_argument("--every-h", type=int, default=7)
     ap.add_argument("--energy-kwh", type=float, default=10.0)
     args = ap.parse_args()
     with warnings.catch_warnings():

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from infercarbon.accounting import EstimateOptions, Input, build_request, footprint
@@ -150,6 +150,7 @@ def _option(tier_id: str, region: str, b: int, *, workload: str | None,
         device_time = e / tier.active_power_w.value
         service = b * device_time
         src = f"{e1.source} ({e1.label}) x batch factor {f:.3g} (vision roofline, modelled)"
+        e_inp: Input | None = Input.of("energy_j", e1.scaled(f))
     else:
         assert params_b is not None
         try:
@@ -159,14 +160,20 @@ def _option(tier_id: str, region: str, b: int, *, workload: str | None,
             return Option(tier.tier_id, region, b, None, None, None, None, blank,
                           f"the LLM estimator cannot model {tier.tier_id}: {exc}")
         device_time = service / b
+        e_inp = None
     latency = (b - 1) / rate_per_s + service
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fallbacks are recorded in the footprint
+        # energy and device time are replaced below by the modelled figures
         req = build_request(EstimateOptions(region=region, workload=workload,
                                             tier=tier.tier_id, rate_per_s=rate_per_s,
-                                            samples=samples))
-        dist = Triangular(lo, e, hi) if hi > lo else Fixed(e)
-        req = req.with_(energy_j=Input("energy_j", dist, "j", src, "modelled"),
+                                            energy_j=repr(e), samples=samples))
+        if e_inp is None:
+            dist = Triangular(lo, e, hi) if hi > lo else Fixed(e)
+            e_inp = Input("energy_j", dist, "j", src, "modelled")
+        else:
+            e_inp = replace(e_inp, source=src, label="modelled" if b > 1 else e_inp.label)
+        req = req.with_(energy_j=e_inp,
                         device_time_s=Input("device_time_s", Fixed(device_time), "s", src,
                                             "modelled", "busy time per inference"))
         fp = footprint(req)
