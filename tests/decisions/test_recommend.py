@@ -24,7 +24,7 @@ def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
     g = [o["g_per_inference"] for o in opts]
     assert g == sorted(g)
     for o in opts:
-        assert KEYS <= set(o)
+        assert set(o) >= KEYS
         assert o["latency_s"] <= 0.08 * (1 + 1e-9)
         assert o["low_g"] <= o["g_per_inference"] <= o["high_g"]
         assert 0 <= o["embodied_share_frac"] <= 1 and 0 <= o["idle_share_frac"] <= 1
@@ -34,7 +34,7 @@ def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
     for r in rej:
         assert (KEYS | {"reason"}) <= set(r)
     reasons = {(r["tier"], r["batch_size"]): r["reason"] for r in rej}
-    assert "no energy figure for WL-02 on T0" in reasons[("T0", 1)]
+    assert reasons[("T0", 1)].startswith("no energy figure for WL-02 on T0")
     assert "exceeds the budget" in reasons[("T1", 1)]  # 1.8 J / 11 W = 0.164 s
     assert "batch fill" in reasons[("T4", 2)]
 

@@ -129,8 +129,7 @@ def test_region_without_series_or_forecast_is_an_error(capsys: pytest.CaptureFix
 def test_bad_input_names_the_field(capsys: pytest.CaptureFixture[str], args: list[str],
                                    field: str) -> None:
     base = dict(zip(CHECK[1::2], CHECK[2::2], strict=False))
-    for k, v in zip(args[::2], args[1::2], strict=True):
-        base[k] = v
+    base.update(zip(args[::2], args[1::2], strict=True))
     argv = ["schedule"] + [x for kv in base.items() for x in kv if x != "--json"]
     code = main(argv)
     err = capsys.readouterr().err

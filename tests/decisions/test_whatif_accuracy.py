@@ -29,7 +29,7 @@ def test_unknown_device_needs_from_tier() -> None:
         tier_scale(["gpu0"], "T1")
     c, _, _, _ = tier_scale(["gpu0", "gpu1"], "T5", from_tier="T4")
     assert np.allclose(c, c[0])
-    c, lo, hi, how = scenario_scale(["gpu0"], tier="T4", from_tier="T4", volume=10.0)
+    c, _, _, how = scenario_scale(["gpu0"], tier="T4", from_tier="T4", volume=10.0)
     assert c[0] == pytest.approx(10.0) and len(how) == 2
     with pytest.raises(InputError, match="volume_multiplier"):
         scenario_scale(["x"], volume=0.0)

@@ -128,7 +128,9 @@ def _crossover(opts: EstimateOptions, as_json: bool) -> None:
 
     from infercarbon.decisions.crossover import crossover
 
-    tiers = [t.strip() for t in (opts.tier or "").split(",") if t.strip()] or [None]
+    tiers: list[str | None] = [t.strip() for t in (opts.tier or "").split(",") if t.strip()]
+    if not tiers:
+        tiers = [None]
     regions = [r.strip() for r in opts.region.split(",") if r.strip()]
     rows = [crossover(replace(opts, tier=t, region=r)).to_dict() for t in tiers
             for r in regions]

@@ -20,6 +20,8 @@ from infercarbon.decisions.recommend import DEFAULT_BATCH_SIZES, recommend
 from infercarbon.decisions.route import split_list
 from infercarbon.errors import InputError
 
+_DEFAULT_BATCHES = ",".join(str(b) for b in DEFAULT_BATCH_SIZES)
+
 
 def recommend_cmd(
     regions: Annotated[str, typer.Option("--regions", help="Candidate regions: GB,FR,PL.")],
@@ -33,8 +35,7 @@ def recommend_cmd(
     tiers: Annotated[str | None, typer.Option(
         "--tiers", help="Tiers to consider, e.g. T1,T2,T4 (default: T0..T6).")] = None,
     batch_sizes: Annotated[str, typer.Option(
-        "--batch-sizes", help="Batch sizes to consider.")] = ",".join(
-            str(b) for b in DEFAULT_BATCH_SIZES),
+        "--batch-sizes", help="Batch sizes to consider.")] = _DEFAULT_BATCHES,
     input_tokens: Annotated[float, typer.Option("--input-tokens")] = 400.0,
     output_tokens: Annotated[float, typer.Option("--output-tokens")] = 250.0,
     samples: Annotated[int, typer.Option("--samples", help="Monte Carlo samples.")] = 2000,

@@ -33,7 +33,7 @@ from typing import Any
 
 from infercarbon.errors import InputError, ParseError
 
-__all__ = ["TaskMetric", "accuracy_rows", "accuracy_per_watt", "parse_task_metrics",
+__all__ = ["TaskMetric", "accuracy_per_watt", "accuracy_rows", "parse_task_metrics",
            "read_task_metrics"]
 
 

@@ -14,7 +14,7 @@ exceeds operational even at full use.  The operational line is the location-base
 The range of ``u*`` pairs the ends of the two lines' p5..p95 ranges in the worst case:
 ``[embodied_low(1) / operational_high, embodied_high(1) / operational_low]``.
 
->>> round(crossover_utilisation_frac(2.0, 4.0), 3)
+>>> round(float(crossover_utilisation_frac(2.0, 4.0)), 3)
 0.5
 """
 

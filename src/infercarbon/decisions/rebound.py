@@ -25,7 +25,7 @@ high bound (the aggregate p5..p95 of the ledger, whose shared factor errors move
 together), and each effect's range is the span of the three.
 
 >>> r = decompose(np.array([100.0, 200.0]), np.array([1000.0, 1500.0]))
->>> round(r["volume_g"][1] + r["intensity_g"][1], 9) == 500.0
+>>> bool(round(r["volume_g"][1] + r["intensity_g"][1], 9) == 500.0)
 True
 """
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from infercarbon.decisions.signals import SIGNALS, Signal, window_signal
+from infercarbon.decisions.signals import SIGNALS, Signal, as_time, window_signal
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
 
@@ -36,9 +36,10 @@ __all__ = ["EEA_ISO3", "EU_ISO3", "Candidate", "RouteResult", "parse_latency_map
            "split_list"]
 
 #: EU member states (27, since 2020-02-01), ISO 3166-1 alpha-3.
-EU_ISO3: frozenset[str] = frozenset(
-    "AUT BEL BGR HRV CYP CZE DNK EST FIN FRA DEU GRC HUN IRL ITA LVA LTU LUX MLT NLD POL PRT "
-    "ROU SVK SVN ESP SWE".split())
+EU_ISO3: frozenset[str] = frozenset((
+    "AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN",
+    "IRL", "ITA", "LVA", "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "ESP",
+    "SWE"))
 #: The European Economic Area: the EU plus Iceland, Liechtenstein and Norway.
 EEA_ISO3: frozenset[str] = EU_ISO3 | {"ISL", "LIE", "NOR"}
 
@@ -107,7 +108,7 @@ class RouteResult:
         m = self.margin()
         e = self.energy_kwh
         return {
-            "now_utc": str(np.datetime64(self.now_utc, "s")) + "Z", "signal": self.signal,
+            "now_utc": str(as_time(self.now_utc, "s")) + "Z", "signal": self.signal,
             "region": best.query, "region_id": best.region_id,
             "intensity_g_per_kwh": best.intensity_g_per_kwh,
             "low_g_per_kwh": best.low_g_per_kwh, "high_g_per_kwh": best.high_g_per_kwh,
@@ -162,7 +163,7 @@ def route(regions: Sequence[str], now_utc: np.datetime64, *, signal: Signal = "l
         resolve_region(residency)  # an unknown rule is named before anything else
     lat = {k.strip().lower(): float(v) for k, v in (latency_ms or {}).items()}
     fc = {k.strip().lower(): v for k, v in (forecasts or {}).items()}
-    t = np.datetime64(now_utc, "s")
+    t = as_time(now_utc, "s")
     hour = t.astype("datetime64[h]").astype("datetime64[s]")
     ok: list[Candidate] = []
     bad: list[Candidate] = []

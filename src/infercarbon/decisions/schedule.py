@@ -43,7 +43,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from infercarbon.decisions.signals import SIGNALS, Signal, WindowSignal, window_signal
+from infercarbon.decisions.signals import (
+    SIGNALS,
+    Signal,
+    WindowSignal,
+    as_time,
+    window_signal,
+)
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
 
@@ -78,7 +84,7 @@ class ScheduleRequest:
                              field="signal")
         if not 1 <= self.chunks <= 48:
             raise InputError(f"{self.chunks!r} must be between 1 and 48", field="chunks")
-        span = (np.datetime64(self.deadline_utc, "ns") - np.datetime64(self.earliest_utc, "ns"))
+        span = as_time(self.deadline_utc) - as_time(self.earliest_utc)
         if span < np.timedelta64(round(self.duration_s * 1e9), "ns"):
             raise InputError("the job does not fit: deadline - earliest is shorter than the "
                              "duration", field="deadline")
@@ -122,7 +128,7 @@ class ScheduleResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``infercarbon schedule --json`` and ``POST /v1/schedule``."""
         def iso(t: np.datetime64) -> str:
-            return str(np.datetime64(t, "s")) + "Z"
+            return str(as_time(t, "s")) + "Z"
 
         def win(w: Window) -> dict[str, Any]:
             return {"start_utc": iso(w.start_utc), "end_utc": iso(w.end_utc),
@@ -199,8 +205,8 @@ def best_start(series: IntensitySeries, earliest_utc: np.datetime64,
                ) -> tuple[np.datetime64, float, int]:
     """(start, mean intensity [g/kWh], number of candidates) of the lowest-mean window of
     ``duration_s`` inside ``[earliest, deadline]`` on a step series (exact; see the module)."""
-    a = np.datetime64(earliest_utc, "ns")
-    last = np.datetime64(deadline_utc, "ns") - _ns(duration_s)
+    a = as_time(earliest_utc)
+    last = as_time(deadline_utc) - _ns(duration_s)
     if last < a:
         raise InputError("the job does not fit between earliest and deadline",
                          field="deadline")
@@ -268,8 +274,8 @@ def _window(series: IntensitySeries, start: np.datetime64, dur: np.timedelta64,
 def schedule(req: ScheduleRequest, *, forecast: IntensitySeries | None = None
              ) -> ScheduleResult:
     """Choose the lowest-emission start(s) of a deferrable job (see the module docstring)."""
-    a = np.datetime64(req.earliest_utc, "ns")
-    b = np.datetime64(req.deadline_utc, "ns")
+    a = as_time(req.earliest_utc)
+    b = as_time(req.deadline_utc)
     ws: WindowSignal = window_signal(req.region, req.signal, a, b, basis=req.basis,
                                      forecast=forecast)
     s = ws.series

@@ -32,7 +32,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -42,9 +42,11 @@ from infercarbon.grid.signal import Basis, IntensitySeries, SignalProvenance
 
 __all__ = [
     "PROFILE_METHOD",
+    "PROFILE_TZ",
     "SIGNALS",
     "Signal",
     "WindowSignal",
+    "as_time",
     "bundled_series",
     "covered",
     "hour_season_profile",
@@ -59,6 +61,12 @@ SIGNALS: tuple[str, ...] = ("location", "marginal")
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
 _NS = np.timedelta64(1, "ns")
+
+
+def as_time(t: Any, unit: str = "ns") -> np.datetime64:
+    """A scalar ``datetime64`` in ``unit`` (from a datetime64, string or datetime)."""
+    out: Any = np.asarray(t, dtype=f"datetime64[{unit}]")[()]
+    return np.datetime64(out)
 
 #: Time zone of the local hour that the profile of each bundled series is binned by.
 PROFILE_TZ: dict[str, str] = {"ERCOT": "America/Chicago"}
@@ -198,8 +206,8 @@ def window_signal(region: str, signal: Signal, start_utc: np.datetime64,
     if signal not in SIGNALS:
         raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}",
                          field="signal")
-    a = np.datetime64(start_utc, "ns")
-    b = np.datetime64(end_utc, "ns")
+    a = as_time(start_utc)
+    b = as_time(end_utc)
     if b <= a:
         raise InputError("the window must end after it starts", field="deadline")
     bundled = bundled_series(region, signal, basis)

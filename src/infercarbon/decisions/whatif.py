@@ -55,7 +55,7 @@ def _device(name: str) -> tuple[str, float, float]:
             tid = seed.get_tier(key).tier_id
         except InfercarbonError:
             tid = None
-        d = vision_device(TIER_DEVICE[tid] if tid in TIER_DEVICE else name)
+        d = vision_device(TIER_DEVICE.get(tid or "", name))
     return (d.name, d.active_power_w / d.peak_ops_per_s,
             d.active_power_w / d.memory_bandwidth_bytes_per_s)
 

@@ -123,7 +123,7 @@ def build_report(store: Store, period: Period, *, generated_utc: datetime,
                               + ("" if tenant is None else " for this tenant")
                               + "; no figure is reported (none is zero by assumption).",))
         return Report(meta, (status,))
-    tables = (
+    tables: tuple[Table, ...] = (
         energy_table(sl), idle_share_table(sl), energy_cost_table(sl), scope2_table(sl), market_instruments_table(sl), scope3_table(sl),
         memo_table(sl), esrs_e1_table(sl), intensity_table(sl), inventory_table(sl),
         monthly_table(sl), breakdown_table(sl), methods_table(), factors_table(sl),
@@ -138,7 +138,7 @@ def _decision_tables(store: Store, period: Period, tenant: str | None,
     """The decision-support sections: rebound, and accuracy per watt when metrics are given."""
     from infercarbon.report.decisions import accuracy_table, rebound_table
 
-    out = (rebound_table(store, period, tenant),)
+    out: tuple[Table, ...] = (rebound_table(store, period, tenant),)
     if task_metrics:
         out += (accuracy_table(store, period, tenant, task_metrics),)
     return out

@@ -27,16 +27,14 @@ def rebound_table(store: Store, period: Period, tenant: str | None) -> Table:
     """Month-on-month change in location-based emissions: volume and intensity effects."""
     doc = monthly_rebound(store, tenant=tenant, start_utc=period.start_utc,
                           end_utc=period.end_utc)
-    rows = []
-    for r in doc["rows"]:
-        rows.append({
+    rows = [{
             "month": r["month"], "inferences": int(r["inferences"]),
             "location_t": _t(r["emissions_g"]), "g_per_inference": r["g_per_inference"],
             "change_t": _t(r["change_g"]), "volume_t": _t(r["volume_g"]),
             "volume_low_t": _t(r["volume_low_g"]), "volume_high_t": _t(r["volume_high_g"]),
             "intensity_t": _t(r["intensity_g"]), "intensity_low_t": _t(r["intensity_low_g"]),
             "intensity_high_t": _t(r["intensity_high_g"]),
-            "rebound_frac": r["rebound_frac"], "note": r.get("note")})
+            "rebound_frac": r["rebound_frac"], "note": r.get("note")} for r in doc["rows"]]
     return Table(
         "rebound", "Rebound: month-on-month change split into volume and intensity effects",
         (Col("month", "Month"), Col("inferences", "Inferences with a footprint"),

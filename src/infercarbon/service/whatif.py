@@ -165,11 +165,11 @@ def run_whatif(events: pa.Table, scenario: WhatIf, config: AccountingConfig,
     if scenario.tier is not None or scenario.volume_multiplier is not None:
         from infercarbon.decisions.whatif import scenario_scale
 
-        k_c, k_lo, k_hi, how = scenario_scale(
+        k_c, k_lo, k_hi, scales = scenario_scale(
             events.column("device").to_pylist(), tier=scenario.tier,
             from_tier=scenario.from_tier, volume=scenario.volume_multiplier)
         scale_c, scale_lo, scale_hi = scale_c * k_c, scale_lo * k_lo, scale_hi * k_hi
-        assumptions.extend(how)
+        assumptions.extend(scales)
     # each kind compares the events that have a signal of it on both sides
     mask = {k: np.isfinite(base.grams[k][0]) & np.isfinite(scen.grams[k][0]) for k in KINDS}
     notes.extend(f"{k}: {int(mask[k].sum())} of {events.num_rows} events have a {k} signal "
