@@ -185,7 +185,8 @@ def _option(tier_id: str, region: str, b: int, *, workload: str | None,
               if a.get("name") == "utilisation_frac"), float("nan"))
     figures: dict[str, Any] = {
         "energy_j": e, "energy_low_j": lo, "energy_high_j": hi,
-        "device": tier.device, "operating_model": req.operating_model,
+        "region_id": fp.region_id, "device": tier.device,
+        "operating_model": req.operating_model,
         "utilisation_frac": u,
         "embodied_share_frac": emb.emissions_g / total if total > 0 and emb.in_total else 0.0,
         "idle_share_frac": idle.emissions_g / total if total > 0 and idle.in_total else 0.0,
