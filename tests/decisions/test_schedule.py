@@ -159,3 +159,28 @@ def test_best_chunks_is_the_brute_force_optimum(cost: list[float], n: int, gap: 
     best = min(sum(c[list(ix)]) for ix in itertools.combinations(range(len(c)), n)
                if all(b - a >= gap for a, b in itertools.pairwise(ix)))
     assert c[pick].sum() == pytest.approx(best, abs=1e-9)
+
+
+def test_ledger_intervals_price_the_hours_they_cover(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from infercarbon.ledger import open_store
+
+    path = tmp_path / "l.duckdb"
+    store = open_store(str(path))
+    store.append_intensity([
+        {"region": "FR", "kind": "marginal", "basis": "direct",
+         "interval_start_utc": f"2026-07-01T{h:02d}:00:00Z", "resolution_s": 3600,
+         "value_g_per_kwh": 100.0 + (h - 5) ** 2, "low_g_per_kwh": 90.0 + (h - 5) ** 2,
+         "high_g_per_kwh": 120.0 + (h - 5) ** 2, "source": "test fixture", "version": "1",
+         "retrieved_utc": "2026-06-30T00:00:00Z", "status": "forecast"} for h in range(12)])
+    store.close()
+    doc = json.loads(run(capsys, "schedule", "--region", "FR", "--energy-kwh", "2",
+                         "--duration", "1h", "--earliest", "2026-07-01T00:00Z",
+                         "--deadline", "2026-07-01T12:00Z", "--ledger", str(path), "--json"))
+    assert doc["start_utc"] == "2026-07-01T05:00:00Z"
+    assert doc["emissions_g"] == pytest.approx(200.0)
+    assert doc["step_sources"] == {"ledger": 12}
+    code = main(["schedule", "--region", "FR", "--energy-kwh", "1", "--duration", "1h",
+                 "--earliest", "2026-07-01T00:00Z", "--deadline", "2026-07-01T12:00Z",
+                 "--ledger", str(path), "--forecast", "ukci"])
+    assert code == 2 and "error: --ledger" in capsys.readouterr().err

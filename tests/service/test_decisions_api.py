@@ -90,3 +90,21 @@ def test_whatif_tier_switch_and_volume(env, h):
     assert "vision roofline" in a["tier"]["source"]
     d = t["difference"]["location"]
     assert d["low"] <= d["value"] <= d["high"]
+
+
+def test_schedule_and_route_use_the_series_the_service_holds(env, h):
+    # the env's marginal signal for DE on 2026-07-01: 400 + 150 sin(2 pi h / 24), lowest at 18h
+    body = {"region": "DE", "energy_kwh": 1, "duration": "1h", "signal": "marginal",
+            "earliest_utc": "2026-07-01T00:00:00Z", "deadline_utc": "2026-07-02T00:00:00Z"}
+    d = env.client.post("/v1/schedule", json=body, headers=env.acme).json()
+    assert d["step_sources"] == {"service": 24}
+    assert d["start_utc"] == "2026-07-01T18:00:00Z"
+    assert d["emissions_g"] == pytest.approx(250.0)
+    assert "test fixture" in d["source"]
+    r = env.client.get("/v1/route", params={"regions": "DE,PL", "signal": "marginal"},
+                       headers=env.acme).json()
+    # at the service clock (2026-07-02T00:00Z) the DE signal (48 h from 2026-07-01) holds 400
+    assert r["region_id"] == "DEU" and r["intensity_g_per_kwh"] == pytest.approx(400.0)
+    assert "service signal" in r["ranked"][0]["source"]
+    assert [c["region_id"] for c in r["rejected"]] == ["POL"]
+    assert "no marginal signal" in r["rejected"][0]["reason"]

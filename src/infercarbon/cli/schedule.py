@@ -8,6 +8,8 @@
 A thin shell over :func:`infercarbon.decisions.schedule.schedule`.  ``--forecast`` takes a
 file written by ``grid fetch --kind forecast --format json`` (or its CSV), or a provider name
 (``watttime``, ``ukci``) to fetch one now for ``--forecast-region`` (default ``--region``).
+``--ledger`` uses the grid intervals stored in a ledger instead (``grid update --kind
+forecast``, ``serve --update SRC:R:forecast``; the best status per interval).
 """
 
 from __future__ import annotations
@@ -54,6 +56,25 @@ def _forecast(spec: str | None, region: str) -> IntensitySeries | None:
     return read_forecast(spec)
 
 
+def _ledger_series(ledger: str, region: str, signal: str) -> IntensitySeries | None:
+    """The ledger's stored series of ``signal`` for ``region`` (None when it has none)."""
+    from infercarbon.cli.report import resolve_ledger
+    from infercarbon.ledger import open_store
+    from infercarbon.service.signals import region_of, signals_from_intensity
+
+    rid = region_of(region).region_id
+    kind = "marginal" if signal == "marginal" else "location-average"
+    store = open_store(resolve_ledger(ledger))
+    try:
+        snaps = store.intensity()
+    finally:
+        store.close()
+    for s in signals_from_intensity(snaps):
+        if s.kind == kind and region_of(s.region).region_id == rid and s.resolution_s:
+            return s
+    return None
+
+
 def schedule_cmd(
     region: Annotated[str, typer.Option("--region", help="Grid region (e.g. ERCOT).")],
     energy_kwh: Annotated[float, typer.Option("--energy-kwh", help="Job energy [kWh].")],
@@ -66,6 +87,9 @@ def schedule_cmd(
                            "provider: watttime | ukci.")] = None,
     forecast_region: Annotated[str | None, typer.Option(
         "--forecast-region", help="The provider's region name (default: --region).")] = None,
+    ledger: Annotated[str | None, typer.Option(
+        "--ledger", help="Use the grid intervals stored in this ledger (DuckDB file or "
+                         "postgresql:// URL) for the hours they cover.")] = None,
     chunks: Annotated[int, typer.Option("--chunks", help="Split into N interruptible "
                                                          "chunks.")] = 1,
     basis: Annotated[str, typer.Option("--basis", help="lifecycle | direct (bundled "
@@ -85,7 +109,13 @@ def schedule_cmd(
         deadline_utc=parse_utc(deadline, field="--deadline"),
         signal="marginal" if signal == "marginal" else "location", chunks=chunks,
         basis="direct" if basis == "direct" else "lifecycle")
-    res = schedule(req, forecast=_forecast(forecast, forecast_region or region))
+    if ledger is not None and forecast is not None:
+        raise InputError("give --forecast or --ledger, not both", field="--ledger")
+    if ledger is not None:
+        res = schedule(req, forecast=_ledger_series(ledger, region, signal),
+                       forecast_label="ledger")
+    else:
+        res = schedule(req, forecast=_forecast(forecast, forecast_region or region))
     doc = res.to_dict()
     if as_json:
         print_json(doc)

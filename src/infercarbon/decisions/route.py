@@ -145,8 +145,10 @@ def route(regions: Sequence[str], now_utc: np.datetime64, *, signal: Signal = "l
           basis: Basis = "lifecycle", max_latency_ms: float | None = None,
           latency_ms: Mapping[str, float] | None = None, residency: str | None = None,
           energy_kwh: float = 1.0,
-          forecasts: Mapping[str, IntensitySeries] | None = None) -> RouteResult:
-    """Rank the allowed regions by intensity now (see the module docstring)."""
+          forecasts: Mapping[str, IntensitySeries] | None = None,
+          forecast_label: str = "forecast") -> RouteResult:
+    """Rank the allowed regions by intensity now (see the module docstring); ``forecasts``
+    (by region query or id) take precedence over the bundled series where they cover now."""
     from infercarbon.reference.regions import resolve_region
 
     if not regions:
@@ -182,7 +184,7 @@ def route(regions: Sequence[str], now_utc: np.datetime64, *, signal: Signal = "l
         forecast = fc.get(q.strip().lower(), fc.get(reg.region_id.lower()))
         try:
             ws = window_signal(q, signal, hour, hour + np.timedelta64(3600, "s"),
-                               basis=basis, forecast=forecast)
+                               basis=basis, forecast=forecast, forecast_label=forecast_label)
             i = ws.series.integrate(t, t + np.timedelta64(1, "s"))
             v = float(i[0])
             lo = float(ws.series.integrate(t, t + np.timedelta64(1, "s"), which="low")[0])

@@ -271,13 +271,14 @@ def _window(series: IntensitySeries, start: np.datetime64, dur: np.timedelta64,
     return Window(start, end, energy_kwh, v, energy_kwh * v, energy_kwh * lo, energy_kwh * hi)
 
 
-def schedule(req: ScheduleRequest, *, forecast: IntensitySeries | None = None
-             ) -> ScheduleResult:
-    """Choose the lowest-emission start(s) of a deferrable job (see the module docstring)."""
+def schedule(req: ScheduleRequest, *, forecast: IntensitySeries | None = None,
+             forecast_label: str = "forecast") -> ScheduleResult:
+    """Choose the lowest-emission start(s) of a deferrable job (see the module docstring);
+    ``forecast`` (named ``forecast_label`` in ``step_sources``) prices the steps it covers."""
     a = as_time(req.earliest_utc)
     b = as_time(req.deadline_utc)
     ws: WindowSignal = window_signal(req.region, req.signal, a, b, basis=req.basis,
-                                     forecast=forecast)
+                                     forecast=forecast, forecast_label=forecast_label)
     s = ws.series
     dur = _ns(req.duration_s)
     notes: list[str] = list(s.provenance.notes)

@@ -5,7 +5,8 @@ bundled operator series), in the future (covered by a provider's forecast, ``gri
 --kind forecast``) or neither.  :func:`window_signal` assembles one step series over a window
 from, per step, in this order:
 
-1. the forecast, where it covers the whole step;
+1. the forecast (or any series the caller holds: a ledger's stored intervals, the service's
+   signals; ``forecast_label`` names it), where it covers the whole step;
 2. the bundled series of the region (:mod:`infercarbon.grid.catalogue`, the same series that
    ``grid intensity`` prints), where it covers the step;
 3. the region's historical **hour x season profile** (:func:`hour_season_profile`): the mean
@@ -178,7 +179,7 @@ class WindowSignal:
     """A step series over a window and where each step came from."""
 
     series: IntensitySeries
-    #: per step: "forecast", "bundled" or "profile"
+    #: per step: "forecast" (or the label the caller gave its series), "bundled" or "profile"
     step_source: npt.NDArray[np.str_]
     signal: str
 
@@ -194,15 +195,20 @@ class WindowSignal:
         for name, n in self.sources.items():
             what = {"forecast": "forecast", "bundled": "bundled series",
                     "profile": "historical hour x season profile (no forecast covers these "
-                               "steps)"}[name]
+                               "steps)"}.get(name, f"{name} signal")
             parts.append(f"{what}: {n} step(s)")
         return f"{'; '.join(parts)} [{p.source}]"
 
 
 def window_signal(region: str, signal: Signal, start_utc: np.datetime64,
                   end_utc: np.datetime64, *, basis: Basis = "lifecycle",
-                  forecast: IntensitySeries | None = None) -> WindowSignal:
-    """The intensity over ``[start, end)`` on a regular grid (see the module docstring)."""
+                  forecast: IntensitySeries | None = None,
+                  forecast_label: str = "forecast") -> WindowSignal:
+    """The intensity over ``[start, end)`` on a regular grid (see the module docstring).
+
+    ``forecast_label`` names the steps the given series prices (``forecast`` for a provider
+    forecast; the service passes ``service`` for the series it holds, which may be final or
+    forecast intervals from the ledger)."""
     if signal not in SIGNALS:
         raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}",
                          field="signal")
@@ -225,10 +231,10 @@ def window_signal(region: str, signal: Signal, start_utc: np.datetime64,
     value = np.full(n, np.nan)
     low = np.full(n, np.nan)
     high = np.full(n, np.nan)
-    src = np.full(n, "", dtype="<U8")
+    src = np.full(n, "", dtype="<U32")
     notes: list[str] = []
     used: list[str] = []
-    for name, s in (("forecast", forecast), ("bundled", bundled)):
+    for name, s in ((forecast_label, forecast), ("bundled", bundled)):
         if s is None:
             continue
         m = covered(s, starts, ends) & (src == "")

@@ -310,6 +310,22 @@ def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------- decision support
+def _held_series(state: ServiceState, regions: list[str], signal: str) -> dict[str, Any]:
+    """The time-resolved series the service holds for each region (query -> series)."""
+    from infercarbon.service.signals import region_of
+
+    out: dict[str, Any] = {}
+    for q in regions:
+        try:
+            rid = region_of(q).region_id
+        except InputError:
+            continue  # the decision names the unknown region itself
+        s = state.book.get(rid, signal)
+        if s is not None and s.resolution_s is not None:
+            out[q] = s
+    return out
+
+
 def _decision_routes(r: APIRouter, state: ServiceState) -> None:
     """``POST /v1/schedule``, ``GET /v1/route`` and ``GET /v1/rebound``: thin shells over
     :mod:`infercarbon.decisions`."""
@@ -330,9 +346,14 @@ def _decision_routes(r: APIRouter, state: ServiceState) -> None:
             earliest_utc=np.datetime64(a.replace(tzinfo=None), "s"),
             deadline_utc=np.datetime64(b.replace(tzinfo=None), "s"), signal=body.signal,
             chunks=body.chunks, basis=body.basis)
-        fc = (parse_forecast(json.dumps(body.forecast), path="forecast")
-              if body.forecast is not None else None)
-        return schedule(req, forecast=fc).to_dict()
+        if body.forecast is not None:
+            return schedule(req, forecast=parse_forecast(json.dumps(body.forecast),
+                                                         path="forecast")).to_dict()
+        # the series the service holds (--signals, the ledger's intervals: final, provisional
+        # or forecast from `grid update` / `serve --update`) price the hours they cover
+        held = _held_series(state, [body.region], body.signal)
+        return schedule(req, forecast=held.get(body.region),
+                        forecast_label="service").to_dict()
 
     @r.get("/v1/route", tags=["decisions"], responses=_ERRORS)
     def get_route(
@@ -351,10 +372,13 @@ def _decision_routes(r: APIRouter, state: ServiceState) -> None:
         from infercarbon.decisions.route import parse_latency_map, route, split_list
 
         now = state.clock().astimezone(UTC).replace(tzinfo=None)
-        return route(split_list(regions, "regions"), np.datetime64(now, "s"), signal=signal,
+        regs = split_list(regions, "regions")
+        return route(regs, np.datetime64(now, "s"), signal=signal,
                      max_latency_ms=max_latency_ms,
                      latency_ms=parse_latency_map(latency_ms, field="latency_ms"),
-                     residency=residency, energy_kwh=energy_kwh).to_dict()
+                     residency=residency, energy_kwh=energy_kwh,
+                     forecasts=_held_series(state, regs, signal),
+                     forecast_label="service").to_dict()
 
     @r.get("/v1/rebound", tags=["decisions"], responses=_ERRORS)
     def get_rebound(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
