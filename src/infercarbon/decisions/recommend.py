@@ -211,7 +211,7 @@ def _option(tier_id: str, region: str, b: int, *, workload: str | None,
             "operational; consolidate onto fewer, better-utilised devices"
             if u < ustar else f"utilisation {u:.3g} is above the crossover {ustar:.3g}")
     reason = None
-    if latency > budget_s * (1 + 1e-9):
+    if latency > budget_s:
         reason = (f"latency {latency:.3g} s exceeds the budget {budget_s:g} s (batch fill "
                   f"{(b - 1) / rate_per_s:.3g} s + service {service:.3g} s)")
     return Option(tier.tier_id, region, b, latency, total, p5, p95, figures, reason)
