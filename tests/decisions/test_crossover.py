@@ -36,6 +36,9 @@ def test_fed_back_to_estimate_lines_are_equal(capsys: pytest.CaptureFixture[str]
         assert li["embodied"] == pytest.approx(li["operational_location"], rel=0.01)
         checked += 1
     assert checked >= 3
+    one = run(capsys, "estimate", "--crossover", "--workload", "WL-02", "--tier", "T2",
+              "--region", "GB", "--json")
+    assert one["crossover_utilisation_frac"] == one["crossover"][0]["crossover_utilisation_frac"]
 
 
 def test_crossover_refuses_a_given_utilisation(capsys: pytest.CaptureFixture[str]) -> None:

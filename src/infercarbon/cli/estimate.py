@@ -135,8 +135,10 @@ def _crossover(opts: EstimateOptions, as_json: bool) -> None:
     rows = [crossover(replace(opts, tier=t, region=r)).to_dict() for t in tiers
             for r in regions]
     if as_json:
-        print_json({"crossover": rows, "method": "u* = embodied at full use / "
-                    "operational_location (docs/decisions.md)"})
+        # one tier x one region: the row's keys also at the top level
+        print_json({**(rows[0] if len(rows) == 1 else {}), "crossover": rows,
+                    "method": "u* = embodied at full use / operational_location "
+                              "(docs/decisions.md)"})
         return
     t = Table(title="Utilisation at which embodied = operational (location-based)")
     for col in ("tier", "region", "u*", "range", "advice"):
