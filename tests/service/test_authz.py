@@ -2,7 +2,8 @@
 
 Tenant data is acme's.  "wrong tenant" is beta's key aimed at acme's data (explicitly, with
 ``?tenant=acme``, an acme event or an acme footprint id).  Shared endpoints (grid data,
-regions, methodology, whoami) carry no tenant data: any valid key may read them.
+regions, methodology, whoami, schedule, route) carry no tenant data: any valid key may read
+them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ MATRIX = {
     ("GET", "/v1/audit/footprints/{fid}"): (401, 404, 200, 200),
     ("GET", "/v1/footprints/list?tenant=acme"): (401, 403, 200, 200),
     ("GET", "/v1/traces?tenant=acme"): (401, 403, 200, 200),
+    ("POST", "/v1/schedule"): (401, 200, 200, 200),
+    ("GET", "/v1/route?regions=FR,PL"): (401, 200, 200, 200),
+    ("GET", "/v1/rebound?tenant=acme"): (401, 403, 200, 200),
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/static")}
@@ -63,6 +67,12 @@ def test_matrix(seeded, h, endpoint, who):
         r = env.client.post(path, json=[{"device": "gpu0", "t_utc": "2026-07-01T00:00:00Z",
                                          "cumulative_j": 5.0, "source": "nvml",
                                          "method": "measured-counter"}],
+                            headers=_headers(env, who))
+    elif method == "POST" and path == "/v1/schedule":
+        r = env.client.post(path, json={"region": "ERCOT", "energy_kwh": 1, "duration": "1h",
+                                         "signal": "location",
+                                         "earliest_utc": "2021-07-15T00:00:00Z",
+                                         "deadline_utc": "2021-07-15T06:00:00Z"},
                             headers=_headers(env, who))
     elif method == "POST":
         r = env.client.post(path, json={"tenant": "acme", "region": "FR"},

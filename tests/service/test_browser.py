@@ -274,3 +274,26 @@ def test_admin_sees_all_tenants_and_bad_key_is_reported(server, browser):
     page, errors, _ = _page(browser, url, "ic_000000000000_" + "x" * 43)
     assert "HTTP 401" in page.locator("#banner").inner_text()
     page.close()
+
+
+def test_rebound_panel_and_whatif_tier_and_volume(server, browser):
+    url, acme, _ = server
+    page, errors, external = _page(browser, url, acme)
+    page.wait_for_selector("#rebound-table")
+    rows = page.locator("#rebound-table tbody tr")
+    assert rows.count() == 1 and rows.first.inner_text().startswith("2026-07")
+    assert "LMDI-I" in page.locator("#rebound").inner_text()
+    page.fill("#wi-volume", "10")
+    page.click("#wi-run")
+    page.wait_for_selector("#whatif-table")
+    assert "volume_multiplier: x10 inferences" in page.locator("#whatif-out").inner_text()
+    page.fill("#wi-volume", "")
+    page.select_option("#wi-tier", "T4")
+    page.select_option("#wi-from-tier", "T5")
+    page.click("#wi-run")
+    page.wait_for_function("document.querySelector('#whatif-out').innerText"
+                           ".indexOf('vision roofline') >= 0")
+    page.locator("#rebound-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-rebound.png"))
+    assert errors == [], errors
+    assert external == [], external
+    page.close()

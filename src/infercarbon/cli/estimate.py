@@ -86,6 +86,10 @@ def estimate_cmd(
     samples: Annotated[int, typer.Option(help="Monte Carlo samples.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Monte Carlo seed (results are reproducible).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
+    crossover: Annotated[bool, typer.Option(
+        "--crossover", help="Solve for the utilisation at which embodied equals operational "
+                            "(location), per tier and region (--tier and --region may be "
+                            "comma-separated lists).")] = False,
 ) -> None:
     """Estimate the gCO2e of one inference, with line items, ranges and assumptions."""
     if ctx.invoked_subcommand is not None:
@@ -105,6 +109,9 @@ def estimate_cmd(
         time_utc=time_utc, basis=basis,
         samples=samples, seed=seed, instruments=instruments,
     )
+    if crossover:
+        _crossover(opts, as_json)
+        return
     with warnings.catch_warnings():
         # fallbacks are recorded in the result (warnings list, labels) and shown below
         warnings.simplefilter("ignore")
@@ -113,6 +120,33 @@ def estimate_cmd(
         print_json(fp.to_dict())
     else:
         render(fp)
+
+
+def _crossover(opts: EstimateOptions, as_json: bool) -> None:
+    """``estimate --crossover``: one row per tier x region."""
+    from dataclasses import replace
+
+    from infercarbon.decisions.crossover import crossover
+
+    tiers: list[str | None] = [t.strip() for t in (opts.tier or "").split(",") if t.strip()]
+    if not tiers:
+        tiers = [None]
+    regions = [r.strip() for r in opts.region.split(",") if r.strip()]
+    rows = [crossover(replace(opts, tier=t, region=r)).to_dict() for t in tiers
+            for r in regions]
+    if as_json:
+        # one tier x one region: the row's keys also at the top level
+        print_json({**(rows[0] if len(rows) == 1 else {}), "crossover": rows,
+                    "method": "u* = embodied at full use / operational_location "
+                              "(docs/decisions.md)"})
+        return
+    t = Table(title="Utilisation at which embodied = operational (location-based)")
+    for col in ("tier", "region", "u*", "range", "advice"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(str(r["tier"]), r["region"], f"{r['crossover_utilisation_frac']:.3g}",
+                  f"{r['low_frac']:.3g}..{r['high_frac']:.3g}", r["advice"])
+    console.print(t)
 
 
 def _g(x: float) -> str:

@@ -37,6 +37,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "idle",
     "footprints",
     "proxy",
+    "schedule",
+    "route",
+    "recommend",
 )
 
 app = typer.Typer(

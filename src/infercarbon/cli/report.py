@@ -48,6 +48,9 @@ def report(
         "--out", help="write to this file (default: standard output)")] = None,
     tenant: Annotated[str | None, typer.Option(
         "--tenant", help="report one tenant only (default: every tenant)")] = None,
+    task_metrics: Annotated[Path | None, typer.Option(
+        "--task-metrics", help="CSV model,metric,value[,source]: adds g CO2e per metric point "
+                               "per model (accuracy per watt).")] = None,
     server: ServerOpt = None,
     key: KeyOpt = None,
 ) -> None:
@@ -61,7 +64,15 @@ def report(
     if fmt not in FORMATS:
         raise InputError(f"must be one of {', '.join(FORMATS)}, got {fmt!r}", field="format")
     p = parse_period(period)
+    metrics = None
+    if task_metrics is not None:
+        from infercarbon.decisions.accuracy import read_task_metrics
+
+        metrics = read_task_metrics(task_metrics)
     if server is not None:
+        if metrics is not None:
+            raise InputError("--task-metrics is read locally: use it with --ledger, not "
+                             "--server", field="task-metrics")
         text = get(server, key, "/v1/report", {"period": period, "format": fmt,
                                                "tenant": tenant}).text
         if out is None:
@@ -72,7 +83,8 @@ def report(
         return
     store = open_store(resolve_ledger(ledger))
     try:
-        rep = build_report(store, p, tenant=tenant, generated_utc=datetime.now(UTC))
+        rep = build_report(store, p, tenant=tenant, generated_utc=datetime.now(UTC),
+                           task_metrics=metrics)
     finally:
         store.close()
     text = render(rep, fmt)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -47,6 +47,8 @@ def run_server(
     refresh_s: float | None = None,
     profiles: str | None = None,
     instruments: Sequence[str] = (),
+    route_regions: Sequence[str] = (),
+    route_residency: str | None = None,
 ) -> None:
     """Open the ledger and serve the API and dashboard until interrupted (and, with
     ``updates``, refresh those grid signals every ``refresh_s`` seconds meanwhile)."""
@@ -110,7 +112,14 @@ def run_server(
             store.close()
 
         app.router.add_event_handler("shutdown", shutdown)
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        asgi: Any = app
+        if route_regions:
+            from infercarbon.service.routing import CarbonRouteMiddleware, route_advisor
+
+            asgi = CarbonRouteMiddleware(app, route_advisor(route_regions,
+                                                            residency=route_residency),
+                                         clock=_now)
+        uvicorn.run(asgi, host=host, port=port, log_level=log_level)
     finally:
         if folder is not None:
             folder.stop()
@@ -155,14 +164,27 @@ def serve(
         "--instruments", help="market-based instruments file (PPAs, certificates, supplier "
                               "or residual mix; docs/instruments.md), one per region "
                               "(repeatable)")] = None,
+    route_regions: Annotated[str | None, typer.Option(
+        "--route-regions", help="expose the carbon-aware route among these regions to a load "
+                                "balancer: GET /.well-known/carbon-route and a Carbon-Route "
+                                "header (e.g. FR,DE,PL)")] = None,
+    route_residency: Annotated[str | None, typer.Option(
+        "--route-residency", help="residency rule for --route-regions: EU, EEA or a "
+                                  "country")] = None,
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
     specs, refresh_s = parse_refresh_options(update, refresh)
+    from infercarbon.decisions.route import split_list
+
+    regions = split_list(route_regions, "--route-regions") if route_regions else []
+    if route_residency is not None and not regions:
+        raise InputError("--route-residency needs --route-regions", field="--route-residency")
     run_server(ledger, host=host, port=port, pue=pue, td_loss_frac=td_loss_frac,
                operating_model=operating_model, ledger_memory_limit=ledger_memory_limit,
                price_per_kwh=price_per_kwh, metrics_public=metrics_public,
                log_level=log_level, updates=specs, refresh_s=refresh_s, profiles=profiles,
-               instruments=tuple(instruments or ()))
+               instruments=tuple(instruments or ()), route_regions=regions,
+               route_residency=route_residency)
 
 
 def parse_refresh_options(update: Sequence[str] | None, refresh: str | None

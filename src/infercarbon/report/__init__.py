@@ -22,8 +22,9 @@ beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from infercarbon.errors import InputError
@@ -52,6 +53,9 @@ from infercarbon.report.scope2 import (
 )
 from infercarbon.report.tables import Col, Report, Table, read_csv_tables
 from infercarbon.report.traces import traces_table
+
+if TYPE_CHECKING:
+    from infercarbon.decisions.accuracy import TaskMetric
 
 __all__ = [
     "FORMATS",
@@ -86,8 +90,12 @@ def redact_url(url: str) -> str:
 
 
 def build_report(store: Store, period: Period, *, generated_utc: datetime,
-                 tenant: str | None = None, ledger_label: str | None = None) -> Report:
+                 tenant: str | None = None, ledger_label: str | None = None,
+                 task_metrics: Sequence[TaskMetric] | None = None) -> Report:
     """Build the report of ``period`` (and ``tenant``, else every tenant) from ``store``.
+
+    ``task_metrics`` (a score per model, :mod:`infercarbon.decisions.accuracy`) adds the
+    accuracy-per-watt table.
 
     ``generated_utc`` is stamped in the metadata (passed in: no ambient clock).  A period
     without inferences gives a report whose status says so, with no figures.
@@ -116,14 +124,26 @@ def build_report(store: Store, period: Period, *, generated_utc: datetime,
                               + ("" if tenant is None else " for this tenant")
                               + "; no figure is reported (none is zero by assumption).",))
         return Report(meta, (status,))
-    tables = (
+    tables: tuple[Table, ...] = (
         energy_table(sl), idle_share_table(sl), energy_cost_table(sl), scope2_table(sl), market_instruments_table(sl), scope3_table(sl),
         memo_table(sl), esrs_e1_table(sl), intensity_table(sl), inventory_table(sl),
         monthly_table(sl), breakdown_table(sl), methods_table(), factors_table(sl),
         versions_table(sl), sources_table(sl), exclusions_table(sl), reconciliation_table(sl),
         traces_table(store, period, tenant=tenant),
     )
+    tables += _decision_tables(store, period, tenant, task_metrics)
     return Report(meta, tables)
+
+
+def _decision_tables(store: Store, period: Period, tenant: str | None,
+                     task_metrics: Sequence[TaskMetric] | None) -> tuple[Table, ...]:
+    """The decision-support sections: rebound, and accuracy per watt when metrics are given."""
+    from infercarbon.report.decisions import accuracy_table, rebound_table
+
+    out: tuple[Table, ...] = (rebound_table(store, period, tenant),)
+    if task_metrics:
+        out += (accuracy_table(store, period, tenant, task_metrics),)
+    return out
 
 
 def _version() -> str:

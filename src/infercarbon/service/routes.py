@@ -93,11 +93,33 @@ class WhatIfIn(BaseModel):
     region: str | None = Field(None, min_length=1, max_length=100)
     batch_size: int | None = Field(None, ge=1, le=1_000_000)
     delay_h: float | None = Field(None, ge=0, le=744)
+    tier: str | None = Field(None, min_length=1, max_length=100,
+                             description="serve on this tier (T0..T6) or GPU; energy re-modelled")
+    from_tier: str | None = Field(None, min_length=1, max_length=100,
+                                  description="the tier the events ran on (default: device)")
+    volume_multiplier: float | None = Field(None, gt=0, le=1e6)
     service: str | None = Field(None, min_length=1, max_length=200)
     model: str | None = Field(None, min_length=1, max_length=200)
     tenant: str | None = Field(None, min_length=1, max_length=64)
     start_utc: datetime | None = None
     end_utc: datetime | None = None
+
+
+class ScheduleIn(BaseModel):
+    """A deferrable job for ``POST /v1/schedule`` (see ``infercarbon schedule``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str = Field(min_length=1, max_length=100)
+    energy_kwh: float = Field(gt=0, le=1e9, description="job energy [kWh]")
+    duration: str = Field(min_length=1, max_length=32, description="2h, 90m or 3600s")
+    earliest_utc: datetime = Field(description="ISO 8601 with zone offset")
+    deadline_utc: datetime = Field(description="ISO 8601 with zone offset: latest end")
+    signal: Literal["marginal", "location"] = "marginal"
+    chunks: int = Field(1, ge=1, le=48)
+    basis: Literal["lifecycle", "direct"] = "lifecycle"
+    forecast: dict[str, Any] | None = Field(
+        None, description="a forecast as `grid fetch --kind forecast --format json` writes it")
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -286,6 +308,89 @@ def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
         measured += got.repriced
     return {"received": res.received, "inserted": res.inserted,
             "footprints_checked": checked, "footprints_with_measured_idle": measured}
+
+
+# ------------------------------------------------------------------- decision support
+def _held_series(state: ServiceState, regions: list[str], signal: str) -> dict[str, Any]:
+    """The time-resolved series the service holds for each region (query -> series)."""
+    from infercarbon.service.signals import region_of
+
+    out: dict[str, Any] = {}
+    for q in regions:
+        try:
+            rid = region_of(q).region_id
+        except InputError:
+            continue  # the decision names the unknown region itself
+        s = state.book.get(rid, signal)
+        if s is not None and s.resolution_s is not None:
+            out[q] = s
+    return out
+
+
+def _decision_routes(r: APIRouter, state: ServiceState) -> None:
+    """``POST /v1/schedule``, ``GET /v1/route`` and ``GET /v1/rebound``: thin shells over
+    :mod:`infercarbon.decisions`."""
+
+    @r.post("/v1/schedule", tags=["decisions"], responses=_ERRORS)
+    def post_schedule(body: ScheduleIn, p: Auth) -> dict[str, Any]:
+        """The start window(s) that minimise a deferrable job's emissions (shared grid data)."""
+        import json
+
+        from infercarbon.decisions.schedule import ScheduleRequest, parse_duration_s, schedule
+        from infercarbon.decisions.signals import parse_forecast
+
+        a, b = _utc(body.earliest_utc, "earliest_utc"), _utc(body.deadline_utc, "deadline_utc")
+        assert a is not None and b is not None
+        req = ScheduleRequest(
+            region=body.region, energy_kwh=body.energy_kwh,
+            duration_s=parse_duration_s(body.duration, field="duration"),
+            earliest_utc=np.datetime64(a.replace(tzinfo=None), "s"),
+            deadline_utc=np.datetime64(b.replace(tzinfo=None), "s"), signal=body.signal,
+            chunks=body.chunks, basis=body.basis)
+        if body.forecast is not None:
+            return schedule(req, forecast=parse_forecast(json.dumps(body.forecast),
+                                                         path="forecast")).to_dict()
+        # the series the service holds (--signals, the ledger's intervals: final, provisional
+        # or forecast from `grid update` / `serve --update`) price the hours they cover
+        held = _held_series(state, [body.region], body.signal)
+        return schedule(req, forecast=held.get(body.region),
+                        forecast_label="service").to_dict()
+
+    @r.get("/v1/route", tags=["decisions"], responses=_ERRORS)
+    def get_route(
+        p: Auth,
+        regions: Annotated[str, Query(min_length=1, max_length=2000,
+                                      description="candidates, e.g. FR,DE,PL")],
+        max_latency_ms: Annotated[float | None, Query(gt=0)] = None,
+        latency_ms: Annotated[str | None, Query(max_length=2000,
+                                                description="FR=25,DE=18 [ms]")] = None,
+        residency: Annotated[str | None, Query(max_length=64,
+                                               description="EU, EEA or a country")] = None,
+        signal: Literal["location", "marginal"] = "location",
+        energy_kwh: Annotated[float, Query(gt=0, le=1e9)] = 1.0,
+    ) -> dict[str, Any]:
+        """The lowest-footprint allowed region now, with its margin over the next best."""
+        from infercarbon.decisions.route import parse_latency_map, route, split_list
+
+        now = state.clock().astimezone(UTC).replace(tzinfo=None)
+        regs = split_list(regions, "regions")
+        return route(regs, np.datetime64(now, "s"), signal=signal,
+                     max_latency_ms=max_latency_ms,
+                     latency_ms=parse_latency_map(latency_ms, field="latency_ms"),
+                     residency=residency, energy_kwh=energy_kwh,
+                     forecasts=_held_series(state, regs, signal),
+                     forecast_label="service").to_dict()
+
+    @r.get("/v1/rebound", tags=["decisions"], responses=_ERRORS)
+    def get_rebound(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
+                    end_utc: EndQ = None,
+                    basis: Literal["location", "market"] = "location") -> dict[str, Any]:
+        """Month-on-month change split into volume and intensity effects (LMDI-I)."""
+        from infercarbon.decisions.rebound import monthly_rebound
+
+        return monthly_rebound(state.store, basis=basis, tenant=_scope(p, tenant),
+                               start_utc=_utc(start_utc, "start_utc"),
+                               end_utc=_utc(end_utc, "end_utc"))
 
 
 # ------------------------------------------------------------------------------- router
@@ -522,8 +627,12 @@ def build_router(state: ServiceState) -> APIRouter:
                                start=_utc(body.start_utc, "start_utc"),
                                end=_utc(body.end_utc, "end_utc"),
                                filters={"service": body.service, "model": body.model})
-        scen = WhatIf(region=body.region, batch_size=body.batch_size, delay_h=body.delay_h)
+        scen = WhatIf(region=body.region, batch_size=body.batch_size, delay_h=body.delay_h,
+                      tier=body.tier, from_tier=body.from_tier,
+                      volume_multiplier=body.volume_multiplier)
         return run_whatif(t, scen, state.config, state.book)
+
+    _decision_routes(r, state)
 
     # after /v1/footprints/list, so that path is not read as a footprint id
     @r.get("/v1/footprints/{footprint_id}", tags=["query"],

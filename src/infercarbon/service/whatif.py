@@ -16,6 +16,9 @@ Scenarios (any combination):
     deferrable work runs N hours later: every selected event is shifted by N hours on the
     hourly signals (an annual figure does not change with time, so the difference is then 0,
     and the notes say so).
+``tier`` (with ``from_tier``) and ``volume_multiplier``
+    a hardware tier switch, whose energy the estimators re-model, and a volume multiplier:
+    per-event factors from :func:`infercarbon.decisions.whatif.scenario_scale`.
 
 Ranges: each side's total carries its signal bounds.  When the scenario sees the same
 intensities as the baseline for a kind (batch size only, or an annual figure under a delay),
@@ -59,6 +62,9 @@ class WhatIf:
     region: str | None = None
     batch_size: int | None = None
     delay_h: float | None = None
+    tier: str | None = None
+    from_tier: str | None = None
+    volume_multiplier: float | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size is not None and not 1 <= self.batch_size <= 1_000_000:
@@ -156,6 +162,14 @@ def run_whatif(events: pa.Table, scenario: WhatIf, config: AccountingConfig,
                             "source": how})
         assumptions.append({"name": "batch_size", "value": f"{scenario.batch_size} (observed "
                             f"mean {float(obs.mean()):.2f})", "source": "what-if input"})
+    if scenario.tier is not None or scenario.volume_multiplier is not None:
+        from infercarbon.decisions.whatif import scenario_scale
+
+        k_c, k_lo, k_hi, scales = scenario_scale(
+            events.column("device").to_pylist(), tier=scenario.tier,
+            from_tier=scenario.from_tier, volume=scenario.volume_multiplier)
+        scale_c, scale_lo, scale_hi = scale_c * k_c, scale_lo * k_lo, scale_hi * k_hi
+        assumptions.extend(scales)
     # each kind compares the events that have a signal of it on both sides
     mask = {k: np.isfinite(base.grams[k][0]) & np.isfinite(scen.grams[k][0]) for k in KINDS}
     notes.extend(f"{k}: {int(mask[k].sum())} of {events.num_rows} events have a {k} signal "
@@ -190,7 +204,8 @@ def run_whatif(events: pa.Table, scenario: WhatIf, config: AccountingConfig,
                                 for r in set(base.region_id) | set(scen.region_id)):
         notes.append("No hourly marginal signal is loaded for these regions: a delay changes "
                      "only figures with hourly signals.")
-    if not scenario.region and not scenario.batch_size and not scenario.delay_h:
+    if not (scenario.region or scenario.batch_size or scenario.delay_h or scenario.tier
+            or scenario.volume_multiplier is not None):
         notes.append("No change requested: the scenario equals the baseline.")
     energy_scen = float((energy * scale_c).sum())
     return {
@@ -198,5 +213,5 @@ def run_whatif(events: pa.Table, scenario: WhatIf, config: AccountingConfig,
         "energy_j": {"baseline": float(energy.sum()), "scenario": energy_scen},
         "baseline": baseline, "scenario": scenario_out, "difference": diff,
         "assumptions": assumptions,
-        "notes": [*notes, "Ranges: low..high bounds of the grid signals" + (" and the batch elasticity" if scenario.batch_size else "") + "."],
+        "notes": [*notes, "Ranges: low..high bounds of the grid signals" + (" and the batch elasticity" if scenario.batch_size else "") + (" and the re-modelled tier energy" if scenario.tier else "") + "."],
     }

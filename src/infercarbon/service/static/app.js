@@ -507,9 +507,41 @@
     if (b) body.batch_size = parseInt(b, 10);
     if (d) body.delay_h = parseInt(d, 10);
     if (s) body.service = s;
+    var tier = $("wi-tier").value, from = $("wi-from-tier").value, vol = $("wi-volume").value;
+    if (tier) body.tier = tier;
+    if (tier && from) body.from_tier = from;
+    if (vol) body.volume_multiplier = parseFloat(vol);
     return api("/v1/whatif", { method: "POST", body: body })
       .then(function (doc) { banner(null); renderWhatif(doc); })
       .catch(function (e) { banner("what-if: " + e.message); });
+  }
+
+  // ------------------------------------------------------------------ rebound
+  function renderRebound(doc) {
+    var root = clear($("rebound"));
+    if (!doc.rows.length) { empty(root, "No footprints yet."); return; }
+    var t = html("table", { id: "rebound-table" }, root);
+    var hr = html("tr", {}, html("thead", {}, t));
+    ["month", "inferences", "g", "g / inference", "change g", "volume effect g",
+     "intensity effect g", "rebound"].forEach(function (h) { html("th", {}, hr, h); });
+    var tb = html("tbody", {}, t);
+    doc.rows.forEach(function (r) {
+      var tr = html("tr", {}, tb);
+      html("td", {}, tr, r.month);
+      html("td", {}, tr, String(r.inferences));
+      html("td", {}, tr, fmt(r.emissions_g) + " [" + fmt(r.low_g) + ", " + fmt(r.high_g) + "]");
+      html("td", {}, tr, fmt(r.g_per_inference));
+      html("td", {}, tr, r.change_g === null ? "n/a" : fmt(r.change_g));
+      html("td", {}, tr, r.volume_g === null ? "n/a" : fmt(r.volume_g) + " [" + fmt(r.volume_low_g) + ", " + fmt(r.volume_high_g) + "]");
+      html("td", {}, tr, r.intensity_g === null ? "n/a" : fmt(r.intensity_g) + " [" + fmt(r.intensity_low_g) + ", " + fmt(r.intensity_high_g) + "]");
+      html("td", { "class": r.rebound_frac !== null && r.rebound_frac > 1 ? "diff-up" : "" }, tr,
+           r.rebound_frac === null ? (r.note || "") : fmt(r.rebound_frac));
+    });
+    html("p", { "class": "method" }, root, doc.method + ". Source: " + doc.source + ".");
+  }
+  function loadRebound() {
+    return api("/v1/rebound").then(renderRebound)
+      .catch(function (e) { banner("rebound: " + e.message); });
   }
 
   // ------------------------------------------------------------------ load
@@ -530,6 +562,7 @@
       renderSeries(r[2].rows); renderGroups(r[2].rows, group);
       renderEvents(r[3].rows); renderHeatmap(r[4]); renderSankey(r[1].sankey);
       renderMethodology(r[5].items); renderTraces(r[6]);
+      return loadRebound();
     }).catch(function (e) { banner(e.message); });
   }
   function loadRegions() {
