@@ -47,7 +47,7 @@ def test_new_duckdb_ledger_has_no_child_key_index(tmp_path: Path) -> None:
     DuckDBStore(tmp_path / "new.duckdb").close()
     assert _primary_keys(tmp_path / "new.duckdb") == {
         "ledger_meta", "events", "readings", "intensity", "footprints", "footprint_contexts",
-        "footprint_hours"}
+        "footprint_hours", "runs", "storage", "transfers"}
     _KeyedChildrenStore(tmp_path / "old.duckdb").close()
     assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
     # a ledger of the earlier layout keeps it and is written the same way

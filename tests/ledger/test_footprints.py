@@ -197,7 +197,8 @@ def test_export_parquet(store: Store, events: Events, tmp_path: Any) -> None:
     assert n == 40
     assert pq.read_table(tmp_path / "events.parquet").equals(store.events())
     paths = export_all(store, tmp_path, tenant="acme")
-    assert set(paths) == {"events", "footprints", "footprint_items", "footprint_totals"}
+    assert set(paths) == {"events", "footprints", "footprint_items", "footprint_totals",
+                          "runs", "storage", "transfers"}
     got = pq.read_table(paths["events"])
     assert set(got["tenant"].to_pylist()) == {"acme"} and got.num_rows == 14
     assert pq.read_table(paths["footprint_items"]).num_rows == 2 * 2  # acme: events 0 and 3

@@ -34,7 +34,13 @@ MATRIX = {
     ("POST", "/v1/schedule"): (401, 200, 200, 200),
     ("GET", "/v1/route?regions=FR,PL"): (401, 200, 200, 200),
     ("GET", "/v1/rebound?tenant=acme"): (401, 403, 200, 200),
+    ("POST", "/v1/runs"): (401, 403, 200, 200),
+    ("GET", "/v1/runs?tenant=acme"): (401, 403, 200, 200),
+    ("GET", "/v1/programme/drivers?tenant=acme"): (401, 403, 200, 200),
 }
+RUN = {"tenant": "acme", "kind": "train", "model": "m", "status": "failed",
+       "start_utc": "2026-07-01T00:00:00Z", "end_utc": "2026-07-01T01:00:00Z",
+       "energy_j": 3.6e6, "method": "test", "label": "measured", "source": "test"}
 PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/docs"),
           ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/static")}
 WHO = ("none", "wrong", "right", "admin")
@@ -74,6 +80,8 @@ def test_matrix(seeded, h, endpoint, who):
                                          "earliest_utc": "2021-07-15T00:00:00Z",
                                          "deadline_utc": "2021-07-15T06:00:00Z"},
                             headers=_headers(env, who))
+    elif method == "POST" and path == "/v1/runs":
+        r = env.client.post(path, json=[RUN], headers=_headers(env, who))
     elif method == "POST":
         r = env.client.post(path, json={"tenant": "acme", "region": "FR"},
                             headers=_headers(env, who))

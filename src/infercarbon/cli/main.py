@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "schedule",
     "route",
     "recommend",
+    "programme",
 )
 
 app = typer.Typer(

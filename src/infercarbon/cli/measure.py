@@ -3,6 +3,7 @@
 ::
 
     infercarbon measure [--json] [--region DEU] [--sensor auto|...] [--tier T1] -- CMD ARGS...
+    infercarbon measure --ledger L --run-kind train --model M [--system S] -- python train.py
 
 The energy source is auto-detected like ``infercarbon sensors``.  With the CPU model (no
 hardware counters) the command's **process tree** is metered: its CPU time (psutil) x the
@@ -14,6 +15,13 @@ region's annual location-based intensity: ``--region``, else the environment var
 
 With ``--json`` the command's own stdout is sent to stderr so that stdout holds only the JSON
 document.  The exit code is the command's.
+
+With ``--ledger`` the run is recorded in the ledger's ``runs`` table (created if the DuckDB
+file does not exist): ``--run-kind`` (train, finetune, eval, retrain, data-pipeline),
+``--model``, optional ``--system``, ``--lineage`` and ``--tenant``; its status comes from the
+exit code or signal (succeeded, failed, killed), with the energy, its band, method and label,
+the region, the UTC start and end, and GPU-hours (GPUs read x duration, with NVML).  The JSON
+document then carries the stored ``run``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import subprocess
 import sys
 import time
 import warnings
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -31,6 +40,7 @@ import typer
 
 from infercarbon.cli._common import console, print_json
 from infercarbon.errors import InputError
+from infercarbon.ledger.schema import RUN_KINDS
 from infercarbon.reference.regions import resolve_region
 from infercarbon.telemetry.base import Clock, EnergySource
 from infercarbon.telemetry.cpu_model import CpuModelSource
@@ -154,6 +164,28 @@ def measure_record(
     return rec
 
 
+def run_row(rec: dict[str, Any], *, source: EnergySource, kind: str, model: str,
+            system: str | None, lineage: str | None, tenant: str,
+            start_utc: datetime, end_utc: datetime) -> dict[str, Any]:
+    """The ``runs`` row of a metered command (status from its exit code or signal)."""
+    from infercarbon.programme.runs import make_run, status_from_exit
+
+    status, sig = status_from_exit(int(rec["exit_code"]))
+    gpus = getattr(source, "gpu_count", None)
+    return make_run(
+        tenant=tenant, kind=kind, model=model, system=system, lineage=lineage, status=status,
+        exit_code=int(rec["exit_code"]), signal=sig, start_utc=start_utc, end_utc=end_utc,
+        energy_j=rec["energy_j"], energy_low_j=min(rec["energy_low_j"], rec["energy_j"]),
+        energy_high_j=max(rec["energy_high_j"], rec["energy_j"]),
+        method=f"{rec['sensor']}/{rec['method']} ({rec['scope']})", label=rec["label"],
+        source="measure", region=rec["region"],
+        gpu_hours=None if not gpus else gpus * rec["duration_s"] / 3600.0,
+        emissions_g=rec["emissions_g"],
+        intensity_g_per_kwh=None if rec["emissions_g"] is None
+        else rec["intensity_g_per_kwh"]["value"],
+        command=" ".join(rec["command"])[:200])
+
+
 def _print_human(rec: dict[str, Any]) -> None:
     say = partial(console.print, markup=False, highlight=False, soft_wrap=True)
     say(f"command:   {' '.join(rec['command'])}  (exit code {rec['exit_code']})")
@@ -182,6 +214,10 @@ def _print_human(rec: dict[str, Any]) -> None:
     say(f"method:    {rec['sensor']} / {rec['method']} ({rec['accuracy_class']})")
     for note in rec["warnings"]:
         say(f"warning:   {note}")
+    if "run" in rec:
+        run = rec["run"]
+        say(f"run:       {run['run_id']} {run['kind']} {run['model']} {run['status']}"
+            f"{' (' + run['signal'] + ')' if run['signal'] else ''} -> {rec['ledger']}")
 
 
 def register(app: typer.Typer) -> None:
@@ -203,8 +239,32 @@ def register(app: typer.Typer) -> None:
             "--period-s", help="Sampling period for polled sources [s].")] = 0.1,
         sysfs_root: Annotated[Path, typer.Option(
             "--sysfs-root", hidden=True, help="Root of sysfs (testing).")] = Path("/sys"),
+        ledger: Annotated[str | None, typer.Option(
+            "--ledger", help="Record the run in this ledger (DuckDB file, created if "
+                             "missing, or postgresql:// URL).")] = None,
+        run_kind: Annotated[str | None, typer.Option(
+            "--run-kind", help=f"With --ledger: {', '.join(RUN_KINDS)}.")] = None,
+        model: Annotated[str | None, typer.Option(
+            "--model", help="With --ledger: the model the run trains or serves.")] = None,
+        system: Annotated[str | None, typer.Option(
+            "--system", help="With --ledger: the inventory system (pipeline) it belongs to."
+        )] = None,
+        lineage: Annotated[str | None, typer.Option(
+            "--lineage", help="With --ledger: the model family whose training line it "
+                              "counts in (default: the model).")] = None,
+        tenant: Annotated[str, typer.Option(
+            "--tenant", help="With --ledger: the tenant that owns the run.")] = "default",
     ) -> None:
         """Run CMD and print its energy [J], emissions [gCO2e], duration and method."""
+        if ledger is None and (run_kind or model or system or lineage):
+            raise InputError("--run-kind, --model, --system and --lineage record a run: "
+                             "give --ledger too", field="--ledger")
+        if ledger is not None:
+            if run_kind not in RUN_KINDS:
+                raise InputError(f"give --run-kind, one of {', '.join(RUN_KINDS)}",
+                                 field="--run-kind")
+            if not model:
+                raise InputError("give --model (the model the run trains)", field="--model")
         region_from = "--region" if region else None
         if region is None and os.environ.get(REGION_ENV):
             region, region_from = os.environ[REGION_ENV], REGION_ENV
@@ -216,11 +276,28 @@ def register(app: typer.Typer) -> None:
                                pid=os.getpid(), include_self=False)
         notes = [str(w.message) for w in caught]
         try:
+            start_utc = datetime.now(UTC)
             raw = run_metered(command, source, period_s=period_s,
                               stdout=_stderr_for_child() if json_out else None)
+            end_utc = datetime.now(UTC)
             rec = measure_record(source, raw, region, region_from, notes)
+            row = None if ledger is None else run_row(
+                rec, source=source, kind=str(run_kind), model=str(model), system=system,
+                lineage=lineage, tenant=tenant, start_utc=start_utc,
+                end_utc=max(end_utc, start_utc))
         finally:
             source.close()
+        if ledger is not None and row is not None:
+            from infercarbon.ledger import open_store
+
+            store = open_store(ledger)
+            try:
+                store.append_runs([row])
+            finally:
+                store.close()
+            rec["run"] = {k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime)
+                              else v) for k, v in row.items()}
+            rec["ledger"] = ledger
         if json_out:
             print_json(rec)
         else:

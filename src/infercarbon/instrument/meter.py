@@ -32,6 +32,7 @@ import json
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -44,6 +45,8 @@ from infercarbon.accounting.events import quadrature_band, relative_deviations_f
 from infercarbon.attribution import IDLE_POLICIES, attribute, drop_stale_readings
 from infercarbon.errors import ConfigurationError, DataQualityWarning, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
+from infercarbon.ledger.base import system_clock
+from infercarbon.ledger.schema import RUN_KINDS, RUNS, run_id_for
 from infercarbon.provenance import Figure
 from infercarbon.reference.regions import Region, resolve_region
 from infercarbon.telemetry import (
@@ -55,9 +58,9 @@ from infercarbon.telemetry import (
     detect,
 )
 from infercarbon.telemetry.base import Clock, energy_band
-from infercarbon.units import S_PER_YEAR
+from infercarbon.units import J_PER_KWH, S_PER_YEAR
 
-__all__ = ["InferenceSpan", "Meter"]
+__all__ = ["InferenceSpan", "Meter", "RunSpan"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -240,6 +243,71 @@ class InferenceSpan:
             buf.payload[slot] = _count(payload_bytes, "payload_bytes")
         if outcome is not None:
             buf.outcome[slot] = buf.intern_outcome(outcome)
+
+
+class RunSpan:
+    """A training, fine-tuning, evaluation, retraining or data-pipeline run metered by a
+    :class:`Meter` (``with meter.run(kind="train", model="m", store=ledger) as run: ...``).
+
+    The device energy is read when the block is entered and left; the status comes from how
+    the block ended: normally (or ``SystemExit(0)``) ``succeeded``; ``KeyboardInterrupt``
+    ``killed`` (SIGINT); any other exception ``failed`` (the exception propagates).  After
+    the block, :attr:`record` is the ``runs`` row; with a ``store`` it is appended there.
+    """
+
+    def __init__(self, meter: Meter, *, kind: str, model: str, tenant: str,
+                 system: str | None, lineage: str | None, store: Any,
+                 now: Callable[[], datetime]) -> None:
+        if kind not in RUN_KINDS:
+            raise InputError(f"must be one of {', '.join(RUN_KINDS)}, got {kind!r}",
+                             field="kind")
+        for name, v in (("model", model), ("tenant", tenant)):
+            if not isinstance(v, str) or not v:
+                raise InputError("must be a non-empty string", field=name)
+        self._meter, self._store, self._now = meter, store, now
+        self.kind, self.model, self.tenant = kind, model, tenant
+        self.system, self.lineage = system, lineage
+        self.record: dict[str, Any] | None = None
+        self._e0 = 0.0
+        self._t0: datetime | None = None
+
+    def __enter__(self) -> RunSpan:
+        self._t0 = self._now()
+        self._e0 = self._meter.sampler.sample()[1]
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        e1 = self._meter.sampler.sample()[1]
+        t1 = self._now()
+        assert self._t0 is not None
+        if exc_type is None or (isinstance(exc, SystemExit) and exc.code in (0, None)):
+            status, sig = "succeeded", None
+        elif isinstance(exc, KeyboardInterrupt):
+            status, sig = "killed", "SIGINT"
+        else:
+            status, sig = "failed", None
+        src = self._meter.source
+        band = energy_band(src.method)
+        energy = max(e1 - self._e0, 0.0)
+        intensity = self._meter.region.intensity_g_per_kwh.value
+        row: dict[str, Any] = {
+            "tenant": self.tenant, "kind": self.kind, "model": self.model,
+            "lineage": self.lineage, "system": self.system, "status": status,
+            "exit_code": None, "signal": sig, "start_utc": self._t0.astimezone(UTC),
+            "end_utc": max(t1, self._t0).astimezone(UTC), "energy_j": energy,
+            "energy_low_j": energy * band.low_frac, "energy_high_j": energy * band.high_frac,
+            "method": f"{src.name}/{src.method} (Meter.run)", "label": band.label
+            if band.label in ("measured", "modelled") else src.label,
+            "source": "meter.run", "region": self._meter.region.region_id,
+            "gpu_hours": None, "emissions_g": energy / J_PER_KWH * intensity,
+            "intensity_g_per_kwh": intensity,
+            "command": None if exc_type is None else exc_type.__name__, "supersedes": None,
+        }
+        row["run_id"] = run_id_for(row)
+        self.record = {c: row[c] for c in RUNS.names}
+        if self._store is not None:
+            self._store.append_runs([self.record])
 
 
 def _count(v: Any, name: str) -> int:
@@ -542,6 +610,14 @@ class Meter:
             yield
         finally:
             self._defaults.reset(token)
+
+    def run(self, *, kind: str, model: str, tenant: str = "default",
+            system: str | None = None, lineage: str | None = None, store: Any = None,
+            now: Callable[[], datetime] = system_clock) -> RunSpan:
+        """Meter a training, fine-tuning, evaluation, retraining or data-pipeline run
+        (:class:`RunSpan`); ``store`` (a ledger Store) records it, ``now`` gives UTC times."""
+        return RunSpan(self, kind=kind, model=model, tenant=tenant, system=system,
+                       lineage=lineage, store=store, now=now)
 
     # ------------------------------------------------------------------- lifecycle
     def start(self) -> Meter:

@@ -59,7 +59,10 @@ from infercarbon.ledger.schema import (
     FOOTPRINTS,
     INTENSITY,
     READINGS,
+    RUNS,
+    STORAGE,
     TABLES,
+    TRANSFERS,
     TS,
     Column,
     EventValidationError,
@@ -86,10 +89,14 @@ __all__ = ["SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResult", "Clock",
 #: totals and ranges of compact footprints, intensity provenance; an older ledger gains
 #: the missing tables and columns on open, its rows untouched; version 4 added the hourly
 #: rollup ``footprint_hours``; version 5 added the events'
-#: nullable W3C trace context, ``trace_id`` and ``parent_span_id``).
-SCHEMA_VERSION = 6
+#: nullable W3C trace context, ``trace_id`` and ``parent_span_id``; version 6 keyed the
+#: events by (tenant, event_id): event ids are per tenant; version 7 added the programme's
+#: tables: ``runs`` (training, fine-tuning, evaluation, retraining and data-pipeline runs),
+#: ``storage`` (GB-months by storage class) and ``transfers`` (GB moved by network type),
+#: keyed per tenant too; an older ledger gains them, empty, on open).
+SCHEMA_VERSION = 7
 #: Versions this code upgrades on open.
-_UPGRADES_FROM = ("1", "2", "3", "4", "5")
+_UPGRADES_FROM = ("1", "2", "3", "4", "5", "6")
 #: The views that read both footprint layouts as one, by logical table.
 VIEWS = {"footprints": "all_footprints", "footprint_items": "all_footprint_items",
          "footprint_totals": "all_footprint_totals"}
@@ -156,6 +163,14 @@ class Store(Protocol):
     def iter_footprints(self, *, tenant: str | None = None,
                         page_rows: int = 20_000) -> Iterator[FootprintRecord]: ...
     def count(self, table: str, *, tenant: str | None = None) -> int: ...
+    def append_runs(self, runs: Rows) -> AppendResult: ...
+    def append_storage(self, rows: Rows) -> AppendResult: ...
+    def append_transfers(self, rows: Rows) -> AppendResult: ...
+    def runs(self, *, tenant: str | None = None, model: str | None = None,
+             start_utc: datetime | None = None, end_utc: datetime | None = None,
+             include_superseded: bool = False) -> pa.Table: ...
+    def storage(self, *, tenant: str | None = None) -> pa.Table: ...
+    def transfers(self, *, tenant: str | None = None) -> pa.Table: ...
     def scan(self, table: str, *, tenant: str | None = None,
              batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]: ...
     def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table: ...
@@ -367,7 +382,7 @@ class SqlStore(ABC):
         return out
 
     #: ``ledger_meta`` keys a caller may set (the schema version is the store's own).
-    SETTINGS = ("profiles",)
+    SETTINGS = ("profiles", "programme_estimate")
 
     def setting(self, key: str) -> str | None:
         """A stored setting of the service (e.g. ``profiles``: the deployment profiles last
@@ -1129,8 +1144,10 @@ class SqlStore(ABC):
     def _select(self, spec: TableSpec, conds: list[str], params: list[Any]) -> tuple[str, list[Any]]:
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        # events by id (then tenant: ids are per tenant), other tables by their key
-        order = "event_id, tenant" if spec is EVENTS else ", ".join(spec.key)
+        # rows keyed per tenant by their id (then tenant), other tables by their key
+        key = spec.key
+        order = (f"{key[1]}, tenant" if len(key) == 2 and key[0] == "tenant"
+                 else ", ".join(key))
         name = VIEWS.get(spec.name, spec.name) if spec is not FOOTPRINTS else spec.name
         return f"SELECT {cols} FROM {name}{where} ORDER BY {order}", params
 
@@ -1165,6 +1182,58 @@ class SqlStore(ABC):
             conds.append(live_event())
         self._window("start_utc", start_utc, end_utc, conds, params)
         return self._read(EVENTS, conds, params)
+
+    def append_runs(self, runs: Rows) -> AppendResult:
+        """Append training, fine-tuning, evaluation, retraining and data-pipeline runs
+        (schema version 6), all or nothing; a correction names the run it replaces."""
+        return self._append(RUNS, runs, self._check_run_corrections)
+
+    def _check_run_corrections(self, stage: str) -> None:
+        missing = self._fetchall(
+            f"SELECT s.run_id, s.supersedes FROM {stage} s WHERE s.supersedes IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = s.supersedes "
+            "AND r.tenant = s.tenant) AND NOT EXISTS (SELECT 1 FROM "
+            f"{stage} t WHERE t.run_id = s.supersedes AND t.tenant = s.tenant) LIMIT 1")
+        if missing:
+            rid, sup = missing[0]
+            raise LedgerReferenceError(
+                f"runs: run {rid!r} supersedes {sup!r}, which is not a stored run of the same "
+                "tenant; nothing from this batch was written")
+
+    def append_storage(self, rows: Rows) -> AppendResult:
+        """Append storage records (GB-months by storage class), all or nothing."""
+        return self._append(STORAGE, rows)
+
+    def append_transfers(self, rows: Rows) -> AppendResult:
+        """Append data-transfer records (GB by network type), all or nothing."""
+        return self._append(TRANSFERS, rows)
+
+    def runs(self, *, tenant: str | None = None, model: str | None = None,
+             start_utc: datetime | None = None, end_utc: datetime | None = None,
+             include_superseded: bool = False) -> pa.Table:
+        """Runs whose ``start_utc`` is in [start_utc, end_utc), ordered by id; superseded
+        runs (those a later correction replaces) are left out unless asked for."""
+        conds: list[str] = []
+        params: list[Any] = []
+        for col, v in (("tenant", tenant), ("model", model)):
+            if v is not None:
+                conds.append(f"{col} = %s")
+                params.append(v)
+        if not include_superseded:  # a correction replaces a run of its own tenant
+            conds.append("NOT EXISTS (SELECT 1 FROM runs c_ WHERE c_.supersedes = "
+                         "runs.run_id AND c_.tenant = runs.tenant)")
+        self._window("start_utc", start_utc, end_utc, conds, params)
+        return self._read(RUNS, conds, params)
+
+    def storage(self, *, tenant: str | None = None) -> pa.Table:
+        """Every storage record (of ``tenant``)."""
+        conds, params = _tenant_cond(STORAGE, tenant)
+        return self._read(STORAGE, conds, params)
+
+    def transfers(self, *, tenant: str | None = None) -> pa.Table:
+        """Every data-transfer record (of ``tenant``)."""
+        conds, params = _tenant_cond(TRANSFERS, tenant)
+        return self._read(TRANSFERS, conds, params)
 
     def readings(self, *, device: str | None = None, start_utc: datetime | None = None,
                  end_utc: datetime | None = None) -> pa.Table:
@@ -1244,7 +1313,7 @@ def _spec(table: str) -> TableSpec:
 def _tenant_cond(spec: TableSpec, tenant: str | None) -> tuple[list[str], list[Any]]:
     if tenant is None:
         return [], []
-    if spec in (EVENTS, FOOTPRINTS, EVENT_FOOTPRINTS):
+    if spec in (EVENTS, FOOTPRINTS, EVENT_FOOTPRINTS, RUNS, STORAGE, TRANSFERS):
         return ["tenant = %s"], [tenant]
     if spec in (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS):
         return ["footprint_id IN (SELECT footprint_id FROM all_footprints WHERE tenant = %s)"], [

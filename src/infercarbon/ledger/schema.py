@@ -59,7 +59,12 @@ __all__ = [
     "EVENTS",
     "INTENSITY",
     "READINGS",
+    "RUNS",
+    "RUN_KINDS",
+    "RUN_STATUSES",
+    "STORAGE",
     "TABLES",
+    "TRANSFERS",
     "Column",
     "EventValidationError",
     "FootprintBatch",
@@ -82,6 +87,7 @@ __all__ = [
     "json_object",
     "json_string",
     "json_time",
+    "run_id_for",
     "validate_rows",
     "validated",
 ]
@@ -368,10 +374,84 @@ FOOTPRINT_TOTALS = TableSpec(
     ingested=False,
 )
 
+#: The kinds of a run (schema version 7) and how a run ended.
+RUN_KINDS = ("train", "finetune", "eval", "retrain", "data-pipeline")
+RUN_STATUSES = ("succeeded", "failed", "killed")
+
+RUNS = TableSpec(
+    "runs", "runs",
+    (
+        # a training, fine-tuning, evaluation, retraining or data-pipeline run (schema
+        # version 7): what ran, how it ended, its energy band and how it was measured
+        _s("run_id"),
+        _s("tenant"),
+        _s("kind", choices=RUN_KINDS),
+        _s("model"),
+        # the model family whose training line the run counts in (null: the model itself)
+        _s("lineage", False),
+        _s("system", False),
+        _s("status", choices=RUN_STATUSES),
+        Column("exit_code", pa.int64(), False),
+        _s("signal", False),
+        Column("start_utc", TS),
+        Column("end_utc", TS),
+        Column("energy_j", pa.float64(), check="nonneg"),
+        Column("energy_low_j", pa.float64(), False, "nonneg"),
+        Column("energy_high_j", pa.float64(), False, "nonneg"),
+        _s("method"),
+        _s("label", choices=("measured", "modelled", "cited", "illustrative")),
+        _s("source"),
+        _s("region", False),
+        Column("gpu_hours", pa.float64(), False, "nonneg"),
+        # emissions the run's own tool reported (CodeCarbon) or measure computed, with the
+        # intensity used; null: computed at read time from the region
+        Column("emissions_g", pa.float64(), False, "nonneg"),
+        Column("intensity_g_per_kwh", pa.float64(), False, "nonneg"),
+        _s("command", False),
+        _s("supersedes", False),
+    ),
+    # ids are per tenant, as event ids (schema version 7)
+    key=("tenant", "run_id"),
+)
+
+STORAGE = TableSpec(
+    "storage", "storage",
+    (
+        # stored data (schema version 7): GB-months of a storage class over a period
+        _s("record_id"),
+        _s("tenant"),
+        _s("system", False),
+        _s("storage_class"),
+        Column("gb_months", pa.float64(), check="nonneg"),
+        Column("period_start_utc", TS),
+        Column("period_end_utc", TS),
+        _s("region", False),
+        _s("source"),
+    ),
+    key=("tenant", "record_id"),
+)
+
+TRANSFERS = TableSpec(
+    "transfers", "transfers",
+    (
+        # bulk and cross-region data movement (schema version 7): GB over a network type
+        _s("record_id"),
+        _s("tenant"),
+        _s("system", False),
+        _s("network_type"),
+        Column("gb", pa.float64(), check="nonneg"),
+        Column("t_utc", TS),
+        _s("from_region", False),
+        _s("to_region", False),
+        _s("source"),
+    ),
+    key=("tenant", "record_id"),
+)
+
 #: Every table, by name.
 TABLES: dict[str, TableSpec] = {
     t.name: t for t in (EVENTS, READINGS, INTENSITY, FOOTPRINTS, FOOTPRINT_ITEMS,
-                        FOOTPRINT_TOTALS)
+                        FOOTPRINT_TOTALS, RUNS, STORAGE, TRANSFERS)
 }
 
 
@@ -709,6 +789,21 @@ def _cross_checks(spec: TableSpec, cols: Mapping[str, pa.ChunkedArray],
         add("supersedes", "a footprint cannot supersede itself",
             lambda: pc.equal(cols["supersedes"], cols["footprint_id"]), "supersedes",
             "footprint_id")
+    elif spec is RUNS:
+        add("end_utc", "must not be before start_utc",
+            lambda: pc.less(cols["end_utc"], cols["start_utc"]), "end_utc", "start_utc")
+        add("supersedes", "a run cannot supersede itself",
+            lambda: pc.equal(cols["supersedes"], cols["run_id"]), "supersedes", "run_id")
+        add("energy_low_j", "must not exceed energy_j",
+            lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]), "energy_low_j",
+            "energy_j")
+        add("energy_high_j", "must not be below energy_j",
+            lambda: pc.less(cols["energy_high_j"], cols["energy_j"]), "energy_high_j",
+            "energy_j")
+    elif spec is STORAGE:
+        add("period_end_utc", "must not be before period_start_utc",
+            lambda: pc.less(cols["period_end_utc"], cols["period_start_utc"]),
+            "period_end_utc", "period_start_utc")
     elif spec is READINGS:
         add("cumulative_j", "give cumulative_j or power_w (or both)",
             lambda: pc.and_(pc.is_null(cols["cumulative_j"]), pc.is_null(cols["power_w"])),
@@ -759,6 +854,16 @@ def canonical_json(value: Any) -> str:
     """
     return json.dumps(_canon(value, ""), sort_keys=True, separators=(",", ":"),
                       ensure_ascii=False, allow_nan=False)
+
+
+def run_id_for(fields: Mapping[str, Any]) -> str:
+    """``run_`` + 32 hex digits of the SHA-256 of a run's identifying fields (tenant, kind,
+    model, system, start, end, source, command): the same run sent twice gets the same id,
+    so re-sending it is a no-op."""
+    doc = canonical_json({k: fields.get(k) for k in ("tenant", "kind", "model", "system",
+                                                     "start_utc", "end_utc", "source",
+                                                     "command")})
+    return "run_" + hashlib.sha256(doc.encode()).hexdigest()[:32]
 
 
 def inputs_hash(inputs: Mapping[str, Any], factor_versions: Mapping[str, str]) -> str:

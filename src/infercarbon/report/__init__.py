@@ -40,6 +40,12 @@ from infercarbon.report.methodology import (
     versions_table,
 )
 from infercarbon.report.period import Period, parse_period
+from infercarbon.report.programme import (
+    has_programme_data,
+    hidden_drivers_table,
+    programme_facts,
+    training_runs_table,
+)
 from infercarbon.report.running import energy_cost_table, idle_share_table
 from infercarbon.report.scope2 import (
     UNCERTAINTY_METHOD,
@@ -115,6 +121,9 @@ def build_report(store: Store, period: Period, *, generated_utc: datetime,
         "infercarbon_version": _version(),
         "units": "energy MWh, emissions tCO2e, intensity gCO2e per outcome",
     }
+    pf = programme_facts(store, period, tenant, sl)
+    programme = ((training_runs_table(pf, period), hidden_drivers_table(pf))
+                 if has_programme_data(pf) or not sl.empty else ())
     if sl.empty:
         status = Table("status", "Status", (Col("status", "Status"), Col("period", "Period"),
                                             Col("tenant", "Tenant")),
@@ -123,13 +132,13 @@ def build_report(store: Store, period: Period, *, generated_utc: datetime,
                        notes=("The ledger holds no inference that started in this period"
                               + ("" if tenant is None else " for this tenant")
                               + "; no figure is reported (none is zero by assumption).",))
-        return Report(meta, (status,))
+        return Report(meta, (status, *programme))
     tables: tuple[Table, ...] = (
         energy_table(sl), idle_share_table(sl), energy_cost_table(sl), scope2_table(sl), market_instruments_table(sl), scope3_table(sl),
         memo_table(sl), esrs_e1_table(sl), intensity_table(sl), inventory_table(sl),
         monthly_table(sl), breakdown_table(sl), methods_table(), factors_table(sl),
         versions_table(sl), sources_table(sl), exclusions_table(sl), reconciliation_table(sl),
-        traces_table(store, period, tenant=tenant),
+        traces_table(store, period, tenant=tenant), *programme,
     )
     tables += _decision_tables(store, period, tenant, task_metrics)
     return Report(meta, tables)

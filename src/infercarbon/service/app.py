@@ -198,6 +198,9 @@ def create_app(
     )
     app.state.infercarbon = state
     app.include_router(build_router(state))
+    from infercarbon.service.programme import build_programme_router
+
+    app.include_router(build_programme_router(state))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -219,6 +219,11 @@ class NvmlSource:
     def read_energy_j(self) -> float:
         return float(sum(self.read_device_energy_j()))
 
+    @property
+    def gpu_count(self) -> int:
+        """GPUs this source reads (for GPU-hours of a metered run)."""
+        return len(self._gpus)
+
     def describe(self) -> dict[str, Any]:
         caveats = [
             "board energy of the whole GPU: every process and MIG instance on it",
