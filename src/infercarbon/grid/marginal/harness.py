@@ -28,6 +28,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,9 @@ import numpy.typing as npt
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.calendar import hour_of_day, month
 from infercarbon.grid.marginal.simulate import STACK_CLASSES, Scenario, SimulatedYear, simulate_year
+
+if TYPE_CHECKING:
+    from infercarbon.grid.marginal.fuel_response import FuelResponseResult
 
 __all__ = [
     "CANDIDATES",
@@ -162,6 +166,32 @@ def _fuel_response(sim: SimulatedYear, with_mix: bool) -> Estimate:
     return Estimate(r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh)
 
 
+def heat_input_rates(sim: SimulatedYear, bins: str = "decile-season") -> FuelResponseResult:
+    """The fuel-response fit of a simulated table that carries heat input per fuel:
+    each dispatchable fuel's rate per bin = heat input x EPA factor / generation
+    (:mod:`.fuel_response`); returns the :class:`~.fuel_response.FuelResponseResult`."""
+    from infercarbon.grid.marginal.fuel_response import (
+        epa_factors_g_per_mmbtu,
+        fuel_emissions_from_heat_input,
+        fuel_response,
+    )
+
+    load, gen, fuels, disp = _kwh(sim)
+    d = np.asarray(disp)
+    names = [f for f, k in zip(fuels, disp, strict=True) if k]
+    ef, _ = epa_factors_g_per_mmbtu(names, region=sim.scenario.region)
+    hi = np.column_stack([sim.heat_input_mmbtu[f] for f in names])
+    return fuel_response(sim.time, load, gen[:, d], names,
+                         fuel_emissions_g=fuel_emissions_from_heat_input(hi, ef),
+                         rates_by="bin", bins=bins, interval_s=sim.interval_s, _warn=False)
+
+
+def _fuel_response_heat(sim: SimulatedYear, with_mix: bool) -> Estimate:
+    """As :func:`_fuel_response`, with each fuel's rate per bin from its heat input."""
+    r = heat_input_rates(sim).regression
+    return Estimate(r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh)
+
+
 def _observed_stack(sim: SimulatedYear, with_mix: bool) -> Estimate:
     from infercarbon.grid.marginal.stack_fit import fit_observed_stack
 
@@ -207,6 +237,8 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("regression decile-season", _regression("decile-season")),
     Candidate("regression emissions-decile", _regression("emissions-decile")),
     Candidate("fuel-response decile-season", _fuel_response, needs_mix=True),
+    Candidate("fuel-response decile-season + heat input", _fuel_response_heat, needs_mix=True,
+              eligible=False),
     Candidate("observed-stack", _observed_stack),
     Candidate("merit-order (bundled fleet = simulator's)", _merit_order, needs_mix=True,
               eligible=False),
