@@ -190,15 +190,15 @@ def test_bundled_intervals_use_and_record_the_factor_set() -> None:
 def test_a_factor_set_applies_only_where_intensity_comes_from_a_fuel_mix(tmp_path) -> None:
     p = tmp_path / "i.csv"
     p.write_text("time_utc,intensity_g_per_kwh\n2024-01-01T00:00Z,100\n", encoding="utf-8")
-    with pytest.raises(InputError, match="--factors.*fuel mix"):
+    with pytest.raises(InputError, match=r"--factors.*fuel mix"):
         UpdateRequest(UpdateSpec("operator-csv", "R"), csv=p, basis="lifecycle",
                       factor_set="ipcc-ar5")
-    with pytest.raises(InputError, match="--factors.*fuel mix"):
+    with pytest.raises(InputError, match=r"--factors.*fuel mix"):
         UpdateRequest(UpdateSpec("electricitymaps", "DE"), factor_set="unece-2021")
-    with pytest.raises(InputError, match="--factors.*lifecycle"):
+    with pytest.raises(InputError, match=r"--factors.*lifecycle"):
         UpdateRequest(UpdateSpec("operator-csv", "ERCOT"), basis="direct",
                       factor_set="ipcc-ar5")
-    with pytest.raises(InputError, match="--factors.*unknown factor set"):
+    with pytest.raises(InputError, match=r"--factors.*unknown factor set"):
         UpdateRequest(UpdateSpec("operator-csv", "ERCOT"), factor_set="ar6")
 
 
