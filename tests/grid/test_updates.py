@@ -160,3 +160,60 @@ def test_bundled_marginal_matches_the_service_signal() -> None:
 def test_bundled_needs_a_bundled_region() -> None:
     with pytest.raises(InputError, match="--csv"):
         fetch_update(UpdateRequest(UpdateSpec("operator-csv", "DE")), now_utc=NOW)
+
+
+# ------------------------------------------------------------------ factor sets
+def test_bundled_intervals_use_and_record_the_factor_set() -> None:
+    from infercarbon.grid import catalogue
+
+    def get(kind: str, factor_set: str) -> pa.Table:
+        return fetch_update(UpdateRequest(UpdateSpec("operator-csv", "ERCOT", kind),
+                                          start="2021-07-01", end="2021-07-02",
+                                          factor_set=factor_set), now_utc=NOW)
+
+    day = (np.datetime64("2021-07-01"), np.datetime64("2021-07-02"))
+    for kind, series in (("location", catalogue.hourly_location),
+                         ("marginal", catalogue.hourly_marginal)):
+        base, other = get(kind, "infercarbon"), get(kind, "ipcc-ar5")
+        want = series("ERCOT", "lifecycle", "ipcc-ar5").slice(*day)
+        np.testing.assert_allclose(other.column("value_g_per_kwh").to_numpy(),
+                                   want.intensity_g_per_kwh, rtol=1e-12)
+        assert not np.allclose(other.column("value_g_per_kwh").to_numpy(),
+                               base.column("value_g_per_kwh").to_numpy())
+        for t, name in ((base, "infercarbon"), (other, "ipcc-ar5")):
+            assert set(t.column("version").to_pylist()) == {
+                t.column("version")[0].as_py()}
+            assert t.column("version")[0].as_py().endswith(f"factors {name}"), kind
+            assert f"factor set {name}" in t.column("method")[0].as_py(), kind
+
+
+def test_a_factor_set_applies_only_where_intensity_comes_from_a_fuel_mix(tmp_path) -> None:
+    p = tmp_path / "i.csv"
+    p.write_text("time_utc,intensity_g_per_kwh\n2024-01-01T00:00Z,100\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"--factors.*fuel mix"):
+        UpdateRequest(UpdateSpec("operator-csv", "R"), csv=p, basis="lifecycle",
+                      factor_set="ipcc-ar5")
+    with pytest.raises(InputError, match=r"--factors.*fuel mix"):
+        UpdateRequest(UpdateSpec("electricitymaps", "DE"), factor_set="unece-2021")
+    with pytest.raises(InputError, match=r"--factors.*lifecycle"):
+        UpdateRequest(UpdateSpec("operator-csv", "ERCOT"), basis="direct",
+                      factor_set="ipcc-ar5")
+    with pytest.raises(InputError, match=r"--factors.*unknown factor set"):
+        UpdateRequest(UpdateSpec("operator-csv", "ERCOT"), factor_set="ar6")
+
+
+def test_grid_update_cli_writes_the_factor_set_into_the_ledger(tmp_path, capsys) -> None:
+    from infercarbon.cli.main import main
+
+    ledger = tmp_path / "l.duckdb"
+    args = ["grid", "update", "--ledger", str(ledger), "--source", "operator-csv", "--region",
+            "ERCOT", "--from", "2021-07-01", "--to", "2021-07-02", "--no-reprice"]
+    assert main([*args, "--factors", "unece-2021"]) == 0
+    with open_store(str(ledger)) as store:
+        t = store.intensity(region="ERCOT")
+    assert t.num_rows == 24
+    assert all("factor set unece-2021" in m for m in t.column("method").to_pylist())
+    assert all(v.endswith("factors unece-2021") for v in t.column("version").to_pylist())
+    capsys.readouterr()
+    assert main([*args, "--factors", "unece-2021", "--basis", "direct"]) == 2
+    assert "--factors" in capsys.readouterr().err

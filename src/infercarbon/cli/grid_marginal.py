@@ -29,6 +29,30 @@ def _parse_fuel(spec: str) -> tuple[str, str]:
     return col, fuel
 
 
+def _recognised(header: list[str], fuel_specs: list[tuple[str, str]],
+                heat_specs: list[tuple[str, str]], fe_specs: list[tuple[str, str]]
+                ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Add the recognised ``heat_input_<fuel>_mmbtu`` and ``emissions_<fuel>`` columns of the
+    --fuel columns (``<fuel>`` = the FUEL or the COL of ``--fuel COL=FUEL``; case-insensitive)
+    that no explicit option names."""
+    by_lower = {h.lower(): h for h in header}
+    have_h = {f for _, f in heat_specs}
+    have_e = {f for _, f in fe_specs}
+    taken = {c for c, _ in (*heat_specs, *fe_specs)}
+    heat, fe = list(heat_specs), list(fe_specs)
+    for col, f in fuel_specs:
+        for names, have, out in (((f"heat_input_{f}_mmbtu", f"heat_input_{col}_mmbtu"),
+                                  have_h, heat),
+                                 ((f"emissions_{f}", f"emissions_{col}"), have_e, fe)):
+            if f in have:
+                continue
+            hit = next((by_lower[n.lower()] for n in names if n.lower() in by_lower), None)
+            if hit is not None and hit not in taken:
+                out.append((hit, f))
+                taken.add(hit)
+    return heat, fe
+
+
 @grid_app.command("marginal")
 def marginal(
     csv_path: Annotated[Path, typer.Option("--csv", help="Operator table (CSV, header row).")],
@@ -38,15 +62,29 @@ def marginal(
     method: str = typer.Option(
         "auto", "--method", help="auto (the back-test winner: observed-stack with --fuel "
         "columns, else regression by emissions decile) | observed-stack | regression | "
+        "fuel-response (each fuel's response to load x its own rate; reads heat input) | "
         "merit-order"),
     emissions_col: str | None = typer.Option(None, "--emissions",
                                              help="Emissions per interval column."),
     emissions_unit: str = typer.Option("kg", "--emissions-unit", help="kg | t | lb | g"),
     fuel: Annotated[list[str] | None, typer.Option(
         "--fuel", help="COL=FUEL generation column (repeatable), same unit as load.")] = None,
+    heat_input: Annotated[list[str] | None, typer.Option(
+        "--heat-input", help="fuel-response: COL=FUEL heat input of that fuel per interval "
+        "[MMBtu] (repeatable); the fuel's direct rate = heat input x the EPA factor / its "
+        "generation. Columns named heat_input_<fuel>_mmbtu (<fuel> = a --fuel column's FUEL "
+        "or COL) are recognised without it.")] = None,
+    fuel_emissions: Annotated[list[str] | None, typer.Option(
+        "--fuel-emissions", help="fuel-response: COL=FUEL emissions of that fuel per interval "
+        "in --emissions-unit (repeatable); columns named emissions_<fuel> are recognised "
+        "without it.")] = None,
+    rates_by: str = typer.Option(
+        "bin", "--rates-by", help="fuel-response: per-fuel rates from heat input or fuel "
+        "emissions by bin (default) | table"),
     bins: str | None = typer.Option(
-        None, "--bins", help="regression bins: decile (default) | hour-season | both | "
-        "decile-month | decile-season | emissions-decile | none"),
+        None, "--bins", help="regression bins: decile (default; decile-season for "
+        "fuel-response) | hour-season | both | decile-month | decile-season | "
+        "emissions-decile | none"),
     load_unit: str = typer.Option("MW", "--load-unit", help="MW | MWh | kW | kWh"),
     region: str | None = typer.Option(None, "--region", help="ERCOT | DE (merit order; "
                                       "region-specific fuel rates)"),
@@ -68,12 +106,21 @@ def marginal(
     """Marginal emission factor of every interval of an operator table."""
     from infercarbon.grid.marginal.calendar import to_local
     from infercarbon.grid.marginal.pipeline import marginal_for_table
-    from infercarbon.grid.marginal.table import infer_interval_s, read_table
+    from infercarbon.grid.marginal.table import infer_interval_s, read_header, read_table
 
     if fmt not in ("csv", "json"):
         raise InputError("must be csv or json", field="format")
     fuel_specs = [_parse_fuel(s) for s in fuel or []]
-    cols = [load_col, *([emissions_col] if emissions_col else []), *(c for c, _ in fuel_specs)]
+    heat_specs = [_parse_fuel(s) for s in heat_input or []]
+    fe_specs = [_parse_fuel(s) for s in fuel_emissions or []]
+    if method == "fuel-response":
+        heat_specs, fe_specs = _recognised(read_header(csv_path), fuel_specs, heat_specs,
+                                           fe_specs)
+    elif heat_specs or fe_specs:
+        raise InputError("--heat-input and --fuel-emissions go with --method fuel-response",
+                         field="method")
+    cols = [load_col, *([emissions_col] if emissions_col else []), *(c for c, _ in fuel_specs),
+            *(c for c, _ in heat_specs), *(c for c, _ in fe_specs)]
     tab = read_table(csv_path, list(dict.fromkeys(cols)), time_col=time_col,
                      time_format=time_format)
     interval_s = infer_interval_s(tab.time, column=time_col, path=tab.path, rows=tab.rows)
@@ -88,7 +135,10 @@ def marginal(
             fuel_columns=[(tab.columns[c], f) for c, f in fuel_specs], bins=bins,
             load_unit=load_unit, region=region, basis=basis, factor_set=factor_set,
             ci=ci, rng=rng,
-            time_local=t_local, interval_s=interval_s, calibrate=calibrate)
+            time_local=t_local, interval_s=interval_s, calibrate=calibrate,
+            heat_input_columns=[(tab.columns[c], f) for c, f in heat_specs],
+            fuel_emissions_columns=[(tab.columns[c], f) for c, f in fe_specs],
+            rates_by=rates_by)
     # once per run: the same message from several chunks (stacks, bins) prints once
     for message in dict.fromkeys(str(w.message) for w in caught):
         print(f"warning: {message}", file=sys.stderr)

@@ -7,6 +7,8 @@
         --kind marginal --from 2022-01-01 --to 2022-02-01
     infercarbon grid update --ledger ledger.duckdb --source operator-csv --region ERCOT \\
         --csv mef.csv --kind marginal --basis direct
+    infercarbon grid update --ledger ledger.duckdb --source operator-csv --region ERCOT \\
+        --factors ipcc-ar5
     infercarbon grid update --ledger ledger.duckdb --source electricitymaps --region DE
     infercarbon grid update --ledger ledger.duckdb --source ukci --region GB --kind forecast
 
@@ -36,6 +38,7 @@ import typer
 
 from infercarbon.cli.grid import grid_app
 from infercarbon.cli.grid_providers import make_transport  # tests replace it here
+from infercarbon.grid.factors import DEFAULT_FACTOR_SET
 from infercarbon.grid.providers._http import HttpTransport, default_client
 from infercarbon.grid.signal import Basis
 from infercarbon.grid.update_sources import (
@@ -107,6 +110,12 @@ def update(
     basis: Annotated[str | None, typer.Option(
         "--basis", help="direct or lifecycle (default lifecycle; watttime and ukci are direct "
         "only; required with --csv).")] = None,
+    factor_set: Annotated[str, typer.Option(
+        "--factors", help="operator-csv without --csv: the per-fuel lifecycle factor set the "
+        "intervals are computed with from the bundled fuel mix (location and marginal): "
+        "infercarbon (default) | ipcc-ar5 | unece-2021 | electricitymaps "
+        "(docs/grid_factors.md); recorded in each interval's version and method.")
+    ] = DEFAULT_FACTOR_SET,
     reprice_: Annotated[bool, typer.Option(
         "--reprice/--no-reprice", help="re-price the stored footprints the new intervals "
         "cover (new footprints supersede the old ones, which stay auditable)")] = True,
@@ -116,7 +125,8 @@ def update(
     now = _now()
     spec = UpdateSpec(source.value, region, kind.value)
     req = UpdateRequest(spec, start=start, end=end, basis=cast(Basis | None, basis),
-                        status=status.value if status else None, csv=csv_path)
+                        status=status.value if status else None, csv=csv_path,
+                        factor_set=factor_set)
     rows = fetch_update(req, now_utc=now, transport_factory=make_transport,
                         credentials=env_credentials())
     from infercarbon.ledger import open_store
@@ -131,7 +141,8 @@ def update(
             from infercarbon.service.footprints import SignalBook, signals_from_intensity
             from infercarbon.service.reprice import reprice_after_update
 
-            book = SignalBook(signals_from_intensity(store.intensity()))
+            book = SignalBook(signals_from_intensity(store.intensity()),
+                              factor_set=factor_set)
             repriced = reprice_after_update(store, book, result.table, clock=_now)
     finally:
         store.close()
@@ -145,14 +156,17 @@ def update(
 
 
 def make_refresher(ledger: str, store: Store, specs: Sequence[UpdateSpec], interval_s: float,
-                   *, on_update: Callable[[pa.Table], None] | None = None) -> Refresher:
+                   *, on_update: Callable[[pa.Table], None] | None = None,
+                   factor_set: str = DEFAULT_FACTOR_SET) -> Refresher:
     """A :class:`Refresher` writing ``specs`` into the ledger at ``ledger`` (open as
     ``store``) every ``interval_s`` seconds.
 
     Credentials are read from the environment now; provider transports wait between retries
     with the refresher's interruptible sleep, so a stop does not wait out a backoff.  A
     PostgreSQL ledger gets its own connection per round; an embedded (DuckDB) ledger is
-    shared with the service (one writer per file).
+    shared with the service (one writer per file).  ``factor_set`` applies to the
+    ``operator-csv`` specs (intervals computed from the bundled fuel mix); provider signals
+    are stored as published.
     """
     from infercarbon.ledger import open_store
     from infercarbon.service.refresh import Refresher
@@ -166,8 +180,9 @@ def make_refresher(ledger: str, store: Store, specs: Sequence[UpdateSpec], inter
         def transport(provider: str) -> HttpTransport:
             return HttpTransport(provider, client=default_client(), clock=time.time,
                                  sleep=wait, rand=random.random)
-        return fetch_update(UpdateRequest(spec), now_utc=now, transport_factory=transport,
-                            credentials=creds)
+        fs = factor_set if spec.source == "operator-csv" else DEFAULT_FACTOR_SET
+        return fetch_update(UpdateRequest(spec, factor_set=fs), now_utc=now,
+                            transport_factory=transport, credentials=creds)
 
     def shared() -> contextlib.AbstractContextManager[Store]:
         return contextlib.nullcontext(store)

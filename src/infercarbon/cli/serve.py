@@ -49,9 +49,14 @@ def run_server(
     instruments: Sequence[str] = (),
     route_regions: Sequence[str] = (),
     route_residency: str | None = None,
+    factor_set: str = "infercarbon",
 ) -> None:
     """Open the ledger and serve the API and dashboard until interrupted (and, with
-    ``updates``, refresh those grid signals every ``refresh_s`` seconds meanwhile)."""
+    ``updates``, refresh those grid signals every ``refresh_s`` seconds meanwhile).
+
+    ``factor_set`` names the per-fuel lifecycle factors of the intensity the service computes
+    from a fuel mix: the bundled hourly series (ERCOT location and marginal) and the
+    ``operator-csv`` updates."""
     try:
         import uvicorn
 
@@ -79,7 +84,8 @@ def run_server(
     folder = None
     try:
         app = create_app(store, clock=_now, keys=key_store_for(ledger), config=cfg,
-                         price_per_kwh=price_per_kwh, metrics_public=metrics_public)
+                         price_per_kwh=price_per_kwh, metrics_public=metrics_public,
+                         factor_set=factor_set)
         typer.echo(f"infercarbon: ledger {store.url} ({store.dialect}); "
                    f"dashboard http://{host}:{port}/", err=True)
         # the objects of start-up (modules, the app, reference data) live as long as the
@@ -95,7 +101,7 @@ def run_server(
             from infercarbon.service.refresh import DEFAULT_INTERVAL_S
 
             refresher = make_refresher(ledger, store, updates, refresh_s or DEFAULT_INTERVAL_S,
-                                       on_update=reprice_hook(app))
+                                       on_update=reprice_hook(app), factor_set=factor_set)
             refresher.start()
         from infercarbon.service.app import HoursFolder
 
@@ -171,9 +177,19 @@ def serve(
     route_residency: Annotated[str | None, typer.Option(
         "--route-residency", help="residency rule for --route-regions: EU, EEA or a "
                                   "country")] = None,
+    factor_set: Annotated[str, typer.Option(
+        "--factors", help="per-fuel lifecycle factor set where the service computes intensity "
+                          "from a fuel mix: the bundled hourly ERCOT location and marginal "
+                          "series, and --update operator-csv:REGION; infercarbon (default) | "
+                          "ipcc-ar5 | unece-2021 | electricitymaps (docs/grid_factors.md). "
+                          "Signals loaded from the ledger or providers are used as "
+                          "published.")] = "infercarbon",
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
     specs, refresh_s = parse_refresh_options(update, refresh)
+    from infercarbon.grid.factors import check_factor_set
+
+    check_factor_set(factor_set)
     from infercarbon.decisions.route import split_list
 
     regions = split_list(route_regions, "--route-regions") if route_regions else []
@@ -184,7 +200,7 @@ def serve(
                price_per_kwh=price_per_kwh, metrics_public=metrics_public,
                log_level=log_level, updates=specs, refresh_s=refresh_s, profiles=profiles,
                instruments=tuple(instruments or ()), route_regions=regions,
-               route_residency=route_residency)
+               route_residency=route_residency, factor_set=factor_set)
 
 
 def parse_refresh_options(update: Sequence[str] | None, refresh: str | None

@@ -45,19 +45,34 @@ def _key(region_id: str) -> str:
     return key
 
 
+def _check_set(basis: Basis, factor_set: str) -> None:
+    from infercarbon.grid.factors import DEFAULT_FACTOR_SET, check_factor_set
+
+    check_factor_set(factor_set)
+    if factor_set != DEFAULT_FACTOR_SET and basis != "lifecycle":
+        raise InputError(f"{factor_set!r} is a lifecycle factor set; use basis lifecycle",
+                         field="factors")
+
+
 @cache
-def hourly_location(region_id: str, basis: Basis = "lifecycle") -> IntensitySeries:
-    """Hourly location-average intensity of the region's bundled series."""
+def hourly_location(region_id: str, basis: Basis = "lifecycle",
+                    factor_set: str = "infercarbon") -> IntensitySeries:
+    """Hourly location-average intensity of the region's bundled series: the fuel mix x
+    per-fuel rates of ``factor_set`` (:mod:`infercarbon.grid.factor_sets`; lifecycle)."""
     from infercarbon.grid.series import regional_intensity
 
-    return regional_intensity(_key(region_id), basis, "1h")
+    _check_set(basis, factor_set)
+    return regional_intensity(_key(region_id), basis, "1h", factor_set)
 
 
 @cache
-def marginal_regression(region_id: str, basis: Basis = "lifecycle") -> tuple[Any, Any]:
+def marginal_regression(region_id: str, basis: Basis = "lifecycle",
+                        factor_set: str = "infercarbon") -> tuple[Any, Any]:
     """(regression result, marginal ledger) of the region's bundled hourly data: the
-    fuel-share regression dE/dL by local hour x season (one computation, cached, for the
-    service's signal and ``grid update``)."""
+    fuel-share regression dE/dL by local hour x season with per-fuel rates of
+    ``factor_set`` (one computation per set, cached, for the service's signal and
+    ``grid update``)."""
+    _check_set(basis, factor_set)
     key = _key(region_id)
     from infercarbon.grid import factors
     from infercarbon.grid.marginal.calendar import to_local
@@ -66,7 +81,7 @@ def marginal_regression(region_id: str, basis: Basis = "lifecycle") -> tuple[Any
     from infercarbon.grid.marginal.regression import regress_fuel_mix
 
     t, fuels, mwh = ercot_hourly()
-    rates, _, _, _ = factors.fuel_rates(fuels, basis, region=key)
+    rates, _, _, _ = factors.fuel_rates(fuels, basis, region=key, factor_set=factor_set)
     with warnings.catch_warnings():
         # sparse-bin fallbacks are recorded per interval in the result's notes
         warnings.simplefilter("ignore", FallbackWarning)
@@ -76,7 +91,20 @@ def marginal_regression(region_id: str, basis: Basis = "lifecycle") -> tuple[Any
 
 
 @cache
-def hourly_marginal(region_id: str, basis: Basis = "lifecycle") -> IntensitySeries:
-    """Hourly marginal intensity: fuel-share regression by local hour x season."""
-    _, led = marginal_regression(region_id, basis)
-    return led.to_series(basis=basis)  # type: ignore[no-any-return]
+def hourly_marginal(region_id: str, basis: Basis = "lifecycle",
+                    factor_set: str = "infercarbon") -> IntensitySeries:
+    """Hourly marginal intensity: fuel-share regression by local hour x season; the
+    provenance names a factor set other than the default (as
+    :func:`~infercarbon.grid.series.intensity_from_generation` does)."""
+    import dataclasses
+
+    from infercarbon.grid.factors import DEFAULT_FACTOR_SET
+
+    _, led = marginal_regression(region_id, basis, factor_set)
+    s: IntensitySeries = led.to_series(basis=basis)
+    if factor_set == DEFAULT_FACTOR_SET:
+        return s
+    p = s.provenance
+    prov = dataclasses.replace(p, version=f"{p.version}; factors {factor_set}",
+                               method=f"{p.method}; {basis} rates, factor set {factor_set}")
+    return dataclasses.replace(s, provenance=prov)

@@ -85,7 +85,9 @@ class UpdateRequest:
     ``lifecycle`` (default: lifecycle, direct for watttime and ukci, which publish nothing
     else; a CSV must say); ``status``: one status for every interval (default: what the
     source says, see :func:`~infercarbon.grid.updates.default_status`); ``csv``: an operator
-    CSV for ``operator-csv``.
+    CSV for ``operator-csv``; ``factor_set``: the per-fuel lifecycle factors
+    (:mod:`infercarbon.grid.factor_sets`) where intervals are computed from a fuel mix (the
+    bundled operator data of ``operator-csv``); elsewhere only the default is accepted.
     """
 
     spec: UpdateSpec
@@ -94,6 +96,7 @@ class UpdateRequest:
     basis: Basis | None = None
     status: Status | None = None
     csv: Path | None = None
+    factor_set: str = "infercarbon"
 
     def __post_init__(self) -> None:
         if (self.start is None) != (self.end is None):
@@ -110,6 +113,21 @@ class UpdateRequest:
         if self.csv is not None and self.basis is None:
             raise InputError("an operator CSV does not say its basis: add --basis direct or "
                              "--basis lifecycle", field="--basis")
+        from infercarbon.grid.factors import DEFAULT_FACTOR_SET, check_factor_set
+
+        try:
+            check_factor_set(self.factor_set)
+        except InputError as exc:
+            raise InputError(str(exc).split(": ", 1)[-1], field="--factors") from exc
+        if self.factor_set != DEFAULT_FACTOR_SET:
+            if self.spec.source != "operator-csv" or self.csv is not None:
+                raise InputError("a factor set applies where intervals are computed from a "
+                                 "fuel mix: --source operator-csv without --csv (a provider "
+                                 "or an intensity CSV gives intensities as published)",
+                                 field="--factors")
+            if self.basis not in (None, "lifecycle"):
+                raise InputError(f"{self.factor_set!r} is a lifecycle factor set; use --basis "
+                                 "lifecycle", field="--factors")
 
 
 # ------------------------------------------------------------------------ dispatch
@@ -192,7 +210,8 @@ def fetch_update(req: UpdateRequest, *, now_utc: datetime,
                                         basis=_basis(req))
             level = None
         else:
-            series, level = bundled_series(spec.region, spec.kind, _basis(req))
+            series, level = bundled_series(spec.region, spec.kind, _basis(req),
+                                           factor_set=req.factor_set)
         if req.start is not None:
             a, b = _window(req, now_utc)
             series = series.slice(a, b)
@@ -219,9 +238,13 @@ def _bundled_key(region: str) -> str:
     return match[0]
 
 
-def bundled_series(region: str, kind: str, basis: Basis) -> tuple[IntensitySeries, float | None]:
+def bundled_series(region: str, kind: str, basis: Basis, *, factor_set: str = "infercarbon"
+                   ) -> tuple[IntensitySeries, float | None]:
     """The bundled operator series of ``region`` (ERCOT, hourly, 2019-01 .. 2022-05) and the
     confidence level of its range (None: an envelope of unstated coverage).
+
+    ``factor_set`` names the per-fuel lifecycle rates (:mod:`infercarbon.grid.factor_sets`);
+    every interval's ``version`` and ``method`` name it.
 
     ``location``: the production-based average of the fuel mix with per-fuel rates
     (:func:`infercarbon.grid.series.ercot_intensity`); the range puts every fuel at its
@@ -236,12 +259,13 @@ def bundled_series(region: str, kind: str, basis: Basis) -> tuple[IntensitySerie
     if kind == "location":
         from infercarbon.grid.series import ercot_intensity
 
-        s = ercot_intensity(basis, "1h")
+        s = ercot_intensity(basis, "1h", factor_set)
         prov = SignalProvenance(
-            source=f"{ERCOT_PROVENANCE.source} (bundled)", version=ERCOT_PROVENANCE.version,
+            source=f"{ERCOT_PROVENANCE.source} (bundled)",
+            version=f"{ERCOT_PROVENANCE.version}; factors {factor_set}",
             method=f"production-based fuel mix x per-fuel {basis} rates "
-                   f"(infercarbon.grid.factors, {key} heat rates); range: every fuel at its "
-                   "low/high rate at once",
+                   f"(infercarbon.grid.factors, {key} heat rates, factor set {factor_set}); "
+                   "range: every fuel at its low/high rate at once",
             licence=ERCOT_PROVENANCE.licence, label="derived", notes=s.provenance.notes)
         return _with_status(dataclasses.replace(s, provenance=prov)), None
     if kind != "marginal":
@@ -251,13 +275,14 @@ def bundled_series(region: str, kind: str, basis: Basis) -> tuple[IntensitySerie
     from infercarbon.grid.marginal.ercot_compare import TZ
     from infercarbon.grid.marginal.regression import METHOD_VERSION
 
-    res, led = marginal_regression(key, basis)
+    res, led = marginal_regression(key, basis, factor_set)
     s = led.to_series(basis=basis)
     prov = SignalProvenance(
         source=f"infercarbon {res.method} on the {ERCOT_PROVENANCE.source} (bundled)",
-        version=f"{METHOD_VERSION}; data {ERCOT_PROVENANCE.version}",
+        version=f"{METHOD_VERSION}; data {ERCOT_PROVENANCE.version}; factors {factor_set}",
         method=f"regression dE/dL, fuel shares, local hour x season bins ({TZ}), "
-               f"{res.ci_method.upper()} {res.level:.0%} interval; {basis} rates",
+               f"{res.ci_method.upper()} {res.level:.0%} interval; {basis} rates, factor set "
+               f"{factor_set}",
         licence=ERCOT_PROVENANCE.licence, label="modelled",
         notes=s.provenance.notes + tuple(res.notes))
     s = dataclasses.replace(s, provenance=prov,

@@ -95,7 +95,7 @@ def reload_signals(state: ServiceState) -> SignalBook:
     have = {(s.region, s.kind) for s in given}
     stored = [s for s in signals_from_intensity(state.store.intensity())
               if (s.region, s.kind) not in have]
-    state.book = SignalBook([*given, *stored])
+    state.book = SignalBook([*given, *stored], factor_set=state.factor_set)
     return state.book
 
 
@@ -135,6 +135,7 @@ def create_app(
     metrics_public: bool = False,
     max_batch: int = 20_000,
     backfill: bool = True,
+    factor_set: str = "infercarbon",
 ) -> FastAPI:
     """Build the service.
 
@@ -163,6 +164,11 @@ def create_app(
     backfill : bool
         At start-up, compute footprints for events stored without one (a crash between the
         event and footprint appends).
+    factor_set : str
+        Per-fuel lifecycle factors (:mod:`infercarbon.grid.factor_sets`) of the bundled
+        hourly series, which the service computes from a fuel mix (ERCOT location and
+        marginal); loaded and stored signals are used as given.  Footprints priced by those
+        series name a non-default set in their signal's method.
     """
     from infercarbon import __version__
     from infercarbon.service.footprints import signals_from_intensity
@@ -182,10 +188,11 @@ def create_app(
     have = {(s.region, s.kind) for s in given}
     stored = [s for s in signals_from_intensity(store.intensity())
               if (s.region, s.kind) not in have]
-    book = SignalBook([*given, *stored])
+    book = SignalBook([*given, *stored], factor_set=factor_set)
     state = ServiceState(store=store, keys=keys, clock=clock, config=cfg, book=book,
                          metrics=Metrics(), price_per_kwh=price_per_kwh,
-                         metrics_public=metrics_public, max_batch=max_batch)
+                         metrics_public=metrics_public, max_batch=max_batch,
+                         factor_set=factor_set)
     from infercarbon.service.queries import live_by_service_model
 
     state.metrics.live(lambda: live_by_service_model(store))

@@ -107,9 +107,13 @@ class SignalBook:
     """Intensity signals by (region id, kind), and the bundled series behind them."""
 
     def __init__(self, signals: Sequence[IntensitySeries] = (), *,
-                 bundled: bool = True) -> None:
+                 bundled: bool = True, factor_set: str = "infercarbon") -> None:
+        from infercarbon.grid.factors import check_factor_set
+
         self._by: dict[tuple[str, str], IntensitySeries] = {}
         self.bundled = bundled
+        #: per-fuel lifecycle factors of the bundled hourly series (computed from a fuel mix)
+        self.factor_set = check_factor_set(factor_set)
         for s in signals:
             rid = region_of(s.region).region_id
             kind = {v: k for k, v in _SERIES_KIND.items()}[s.kind]
@@ -131,7 +135,7 @@ class SignalBook:
         if catalogue.series_key(region.region_id) is None:
             return None
         return (catalogue.hourly_location if kind == "location"
-                else catalogue.hourly_marginal)(region.region_id, "lifecycle")
+                else catalogue.hourly_marginal)(region.region_id, "lifecycle", self.factor_set)
 
     def lookup(
         self, region: Region, kind: str, start: npt.NDArray[np.datetime64],

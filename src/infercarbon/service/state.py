@@ -36,3 +36,5 @@ class ServiceState:
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)  # start-up backfill
     backfilled: int = 0
     last_reprice: dict[str, Any] | None = None
+    #: lifecycle factor set of the bundled hourly series (``serve --factors``)
+    factor_set: str = "infercarbon"

@@ -150,7 +150,8 @@ def _to_kwh(x: FloatArray, unit: str, hours: float) -> FloatArray:
 
 
 #: Methods of :func:`marginal_for_table`.
-METHODS: tuple[str, ...] = ("auto", "observed-stack", "regression", "merit-order")
+METHODS: tuple[str, ...] = ("auto", "observed-stack", "regression", "fuel-response",
+                            "merit-order")
 #: The back-test's winners (:func:`infercarbon.grid.marginal.harness.choose_default`; a test
 #: re-runs the back-test and checks these): with a fuel mix, and with load and emissions only.
 AUTO_WITH_MIX = "observed-stack"
@@ -189,6 +190,9 @@ def marginal_for_table(
     time_local: npt.NDArray[np.datetime64] | None = None,
     interval_s: int,
     calibrate: bool = True,
+    heat_input_columns: Sequence[tuple[FloatArray, str]] = (),
+    fuel_emissions_columns: Sequence[tuple[FloatArray, str]] = (),
+    rates_by: str = "bin",
 ) -> TableMarginal:
     """Marginal factors for an operator-style table (the ``grid marginal`` CLI core).
 
@@ -206,6 +210,15 @@ def marginal_for_table(
     fuel columns as the observed mix; with ``calibrate`` (the default) and a coal or lignite
     column, the stack is calibrated each month to the observed coal output
     (:mod:`.mix_calibration`).
+
+    ``fuel-response`` (:mod:`.fuel_response`) regresses each fuel column's change on the
+    load change by ``bins`` (default ``decile-season``) and multiplies by per-fuel direct
+    rates from the table: ``heat_input_columns`` ((MMBtu per interval, fuel)) x the EPA factor
+    of the fuel / its generation, or ``fuel_emissions_columns`` ((emissions in
+    ``emissions_unit``, fuel)) / its generation, by bin (``rates_by="bin"``) or over the
+    table (``"table"``); other stack fuels take rates fitted to ``emissions`` (least
+    squares, after the known fuels' emissions), else their direct factor rates; non-stack
+    fuels their direct factor rates (0 for wind, solar, nuclear, hydro).
     """
     from infercarbon.grid import factors
     from infercarbon.grid.marginal.inventory import default_fuel_co2, load_inventory
@@ -214,6 +227,7 @@ def marginal_for_table(
 
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")
+    bins_given = bins
     factors.check_factor_set(factor_set)
     hours = interval_s / 3600.0
     load_kwh = _to_kwh(np.asarray(load, dtype=np.float64), load_unit, hours)
@@ -232,6 +246,9 @@ def marginal_for_table(
         notes.append(f"method auto: {method}{f' ({bins} bins)' if method == 'regression' else ''}"
                      f", the back-test winner for tables {'with' if fuel_columns else 'without'}"
                      " a fuel mix (docs/marginal_backtest.md)")
+    if (heat_input_columns or fuel_emissions_columns) and method != "fuel-response":
+        notes.append(f"heat-input and per-fuel emissions columns are used by --method "
+                     f"fuel-response; {method} does not read them")
     if method == "observed-stack":
         if basis not in ("direct", "lifecycle"):
             raise InputError("basis must be direct or lifecycle", field="basis")
@@ -280,6 +297,12 @@ def marginal_for_table(
         return TableMarginal(res.time, res.mef_g_per_kwh, res.low_g_per_kwh,
                              res.high_g_per_kwh, res.method, [str(m) for m in marg],
                              interval_s, notes)
+    if method == "fuel-response":
+        return _fuel_response_table(
+            time, load_kwh, emissions, emissions_unit, fuel_columns, fuels, heat_input_columns,
+            fuel_emissions_columns, bins=bins_given, load_unit=load_unit, region=region,
+            basis=basis, ci=ci, rng=rng, time_local=time_local, interval_s=interval_s,
+            rates_by=rates_by, notes=notes)
     if method == "merit-order":
         if not region:
             raise InputError("merit order needs --region (ERCOT or DE)", field="region")
@@ -314,3 +337,85 @@ def marginal_for_table(
         return TableMarginal(time, r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh,
                              r.method, marg, interval_s, notes)
     raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")
+
+
+def _match_fuel(fuels: Sequence[str], fuel: str, field: str) -> int:
+    from infercarbon.grid import factors
+
+    f = factors.canonical_fuel(fuel)
+    hits = [j for j, x in enumerate(fuels) if x == f]
+    if len(hits) != 1:
+        raise InputError(f"{fuel!r} must name exactly one --fuel column's fuel (the fuels are "
+                         f"{', '.join(fuels) or 'none'})", field=field)
+    return hits[0]
+
+
+def _fuel_response_table(
+    time: npt.NDArray[np.datetime64], load_kwh: FloatArray, emissions: FloatArray | None,
+    emissions_unit: str, fuel_columns: Sequence[tuple[FloatArray, str]], fuels: list[str],
+    heat_input_columns: Sequence[tuple[FloatArray, str]],
+    fuel_emissions_columns: Sequence[tuple[FloatArray, str]], *, bins: str | None,
+    load_unit: str, region: str | None, basis: str, ci: str, rng: np.random.Generator | None,
+    time_local: npt.NDArray[np.datetime64] | None, interval_s: int, rates_by: str,
+    notes: list[str],
+) -> TableMarginal:
+    """``method="fuel-response"`` of :func:`marginal_for_table`."""
+    from infercarbon.grid import factors
+    from infercarbon.grid.marginal.fuel_response import (
+        epa_factors_g_per_mmbtu,
+        fuel_emissions_from_heat_input,
+        fuel_response,
+    )
+    from infercarbon.grid.marginal.stack_fit import fuel_rates_from_table
+
+    if not fuel_columns:
+        raise InputError("fuel-response needs the generation by fuel as --fuel COL=FUEL "
+                         "columns", field="fuel")
+    if basis != "direct":
+        raise InputError("fuel-response gives direct (combustion) rates only", field="basis")
+    hours = interval_s / 3600.0
+    n, k = len(time), len(fuels)
+    gen = np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
+    em = np.full((n, k), np.nan)
+    source = ["" for _ in fuels]
+    for col, fuel in fuel_emissions_columns:
+        j = _match_fuel(fuels, fuel, "fuel-emissions")
+        em[:, j] = np.asarray(col, dtype=np.float64) * EMISSIONS_UNITS_G[emissions_unit]
+        source[j] = "table emissions by fuel"
+    if heat_input_columns:
+        idx = [_match_fuel(fuels, f, "heat-input") for _, f in heat_input_columns]
+        if len(set(idx)) != len(idx):
+            raise InputError("two heat-input columns for one fuel", field="heat-input")
+        ef, lines = epa_factors_g_per_mmbtu([fuels[j] for j in idx], region=region)
+        hi = np.column_stack([np.asarray(c, dtype=np.float64) for c, _ in heat_input_columns])
+        em[:, idx] = fuel_emissions_from_heat_input(hi, ef)
+        for j in idx:
+            source[j] = "heat input x EPA factor"
+        notes.append("EPA factors per MMBtu of heat input: " + "; ".join(lines))
+    known = ~np.isnan(em).all(axis=0)
+    rates = np.full(k, np.nan)
+    stack = np.array([is_stack_fuel(f) for f in fuels], dtype=bool)
+    for j in np.flatnonzero(~known & ~stack).tolist():  # non-stack fuels: cited direct rates
+        rates[j] = factors.fuel_rate(fuels[j], "direct", region=region).value
+        source[j] = "direct factor rate"
+    fit = ~known & stack
+    if fit.any():
+        if emissions is not None:
+            e_g = np.asarray(emissions, dtype=np.float64) * EMISSIONS_UNITS_G[emissions_unit]
+            rest = e_g - np.nansum(np.where(known[None, :], em, 0.0), axis=1)
+            rest -= gen[:, ~known & ~stack] @ rates[~known & ~stack]
+            rates[fit] = np.nan_to_num(fuel_rates_from_table(gen[:, fit], rest))
+            for j in np.flatnonzero(fit).tolist():
+                source[j] = "fitted to the table's emissions"
+        else:
+            for j in np.flatnonzero(fit).tolist():
+                rates[j] = factors.fuel_rate(fuels[j], "direct", region=region).value
+                source[j] = "direct factor rate"
+    res = fuel_response(time, load_kwh, gen, fuels, fuel_emissions_g=em, rates_g_per_kwh=rates,
+                        rate_source=source, rates_by=rates_by, bins=bins or "decile-season",
+                        time_local=time_local, interval_s=interval_s, ci=ci, rng=rng)
+    notes.extend(res.notes)
+    r = res.regression
+    marg = r.marginal_fuel or list(np.asarray(r.bins.label, dtype=object)[r.bin_id])
+    return TableMarginal(r.time, r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh,
+                         res.method, [str(m) for m in marg], interval_s, notes)

@@ -142,6 +142,12 @@ class SimulatedYear:
     curtailed: npt.NDArray[np.bool_]
     scarcity: npt.NDArray[np.bool_]
     notes: list[str] = field(default_factory=list)
+    #: heat input of each stack fuel class in each interval [MMBtu, higher heating value],
+    #: as an EPA-CEMS-style table reports it: each unit's direct rate / the fuel's EPA
+    #: factor (:func:`infercarbon.grid.marginal.inventory.default_fuel_co2`) x its output
+    heat_input_mmbtu: dict[str, FloatArray] = field(default_factory=dict)
+    #: emissions of each stack fuel class in each interval [g]; they sum to ``emissions_g``
+    emissions_by_fuel_g: dict[str, FloatArray] = field(default_factory=dict)
 
     def total_generation_mw(self) -> FloatArray:
         total: FloatArray = np.sum(np.column_stack(list(self.generation_mw.values())), axis=1)
@@ -152,6 +158,12 @@ class SimulatedYear:
 
     def generation_matrix_mw(self) -> FloatArray:
         return np.column_stack([self.generation_mw[f] for f in self.generation_mw])
+
+
+def _co2_fuel(label: str) -> str:
+    """Fuel name of :class:`~.inventory.FuelCo2` for a stack label (``gas-CC`` -> ``gas``)."""
+    cls = fuel_class(label)
+    return cls if cls in STACK_CLASSES else label.split("-")[0]
 
 
 def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> FloatArray:
@@ -265,6 +277,13 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     stacks: list[SupplyStack] = []
     must_mw = np.zeros((n_weeks, len(STACK_CLASSES)))
     must_g_per_h = np.zeros(n_weeks)
+    must_g_per_h_c = np.zeros((n_weeks, len(STACK_CLASSES)))
+    must_mmbtu_per_h_c = np.zeros((n_weeks, len(STACK_CLASSES)))
+    #: heat input per kWh of each unit's output [MMBtu/kWh] = rate / fuel factor
+    def mmbtu_per_kwh(fuels: npt.NDArray[np.object_], rate: FloatArray) -> FloatArray:
+        k = np.array([co2.per_heat_rate(_co2_fuel(str(f))) for f in fuels])
+        return np.asarray(rate / (1000.0 * k), dtype=np.float64)
+
     avail_mw = np.zeros(n_weeks)
     for w in range(n_weeks):  # one stack per week (52), vectorised over units
         b = base[int(wk_season[w])]
@@ -280,8 +299,11 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
                          min_load_frac=sc.min_load_frac)
         stacks.append(st)
         mr = b.capacity_mw * sc.min_load_frac * must
+        hi_b = mmbtu_per_kwh(b.fuel, b.rate_g_per_kwh)
         for j, c in enumerate(STACK_CLASSES):
             must_mw[w, j] = mr[cls == c].sum()
+            must_g_per_h_c[w, j] = float(np.sum((mr * 1000.0 * b.rate_g_per_kwh)[cls == c]))
+            must_mmbtu_per_h_c[w, j] = float(np.sum((mr * 1000.0 * hi_b)[cls == c]))
         must_g_per_h[w] = float(np.sum(mr * 1000.0 * b.rate_g_per_kwh))
         avail_mw[w] = st.total_mw
     nuc = _units_of(inv, ("nuclear",), sc.year)
@@ -336,6 +358,9 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
 
     # ---- generation by class from the stack position (vectorised per week)
     gen = {c: must_mw[stack_group, j].copy() for j, c in enumerate(STACK_CLASSES)}
+    hours = sc.interval_s / 3600.0
+    e_c = {c: must_g_per_h_c[stack_group, j] * hours for j, c in enumerate(STACK_CLASSES)}
+    hi_c = {c: must_mmbtu_per_h_c[stack_group, j] * hours for j, c in enumerate(STACK_CLASSES)}
     pos = np.clip(residual, 0.0, None)
     true_rate = np.zeros(n)
     for w in range(n_weeks):
@@ -347,10 +372,17 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
         before = st.cum_mw[i] - st.capacity_mw[i]
         part = np.minimum(pos[m], st.total_mw) - before
         true_rate[m] = np.where(residual[m] > 0, st.rate_g_per_kwh[i], 0.0)
+        hi_u = mmbtu_per_kwh(st.fuel, st.rate_g_per_kwh)
         for c in STACK_CLASSES:
             cap_c = np.where(cls == c, st.capacity_mw, 0.0)
             cum_c = np.cumsum(cap_c)
-            gen[c][m] += cum_c[i] - cap_c[i] + np.where(cls[i] == c, part, 0.0)
+            mw_below = cum_c[i] - cap_c[i]
+            gen[c][m] += mw_below + np.where(cls[i] == c, part, 0.0)
+            # the same positions weighted by each unit's rate and heat input per kWh
+            for per_kwh, acc in ((st.rate_g_per_kwh, e_c), (hi_u, hi_c)):
+                w_c = np.cumsum(cap_c * per_kwh)
+                acc[c][m] += 1000.0 * hours * (w_c[i] - cap_c[i] * per_kwh[i] + np.where(
+                    cls[i] == c, part * per_kwh[i], 0.0))
     emissions = res.emissions_g + must_g_per_h[stack_group] * sc.interval_s / 3600.0
     # curtailment: wind and solar give up what the residual load cannot absorb
     spill = np.clip(-residual, 0.0, None)
@@ -370,4 +402,6 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
         generation_mw=generation, true_mef_g_per_kwh=true_rate,
         ramp_blended_mef_g_per_kwh=res.mef_g_per_kwh,
         true_unit=res.unit_id, true_fuel=res.fuel, curtailed=res.curtailed, scarcity=scarcity,
-        notes=notes)
+        notes=notes,
+        heat_input_mmbtu={c: hi_c[c] for c in STACK_CLASSES if c in generation},
+        emissions_by_fuel_g={c: e_c[c] for c in STACK_CLASSES if c in generation})

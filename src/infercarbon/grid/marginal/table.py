@@ -44,7 +44,8 @@ import numpy.typing as npt
 
 from infercarbon.errors import ParseError
 
-__all__ = ["Table", "infer_interval_s", "parse_numbers", "parse_times", "read_table"]
+__all__ = ["Table", "infer_interval_s", "parse_numbers", "parse_times", "read_header",
+           "read_table"]
 
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
@@ -181,6 +182,25 @@ def parse_numbers(
     return arr
 
 
+def _sniff(sample: str) -> str:
+    first = sample.splitlines()[0] if sample.splitlines() else ""
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+
+
+def read_header(source: str | Path) -> list[str]:
+    """The column names of a CSV file (first row; delimiter sniffed as in :func:`read_table`)."""
+    try:
+        with Path(source).open(encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except OSError as exc:
+        raise ParseError(f"cannot read the file: {exc.strerror}", path=str(source)) from exc
+    except UnicodeDecodeError as exc:
+        raise ParseError("is not UTF-8 text", path=str(source)) from exc
+    row = next(csv.reader([first], delimiter=_sniff(first)), [])
+    return [h.strip() for h in row]
+
+
 def read_table(
     source: str | Path | TextIO,
     columns: Sequence[str],
@@ -213,11 +233,7 @@ def read_table(
         stream = source
     sample = stream.read(4096)
     stream.seek(0)
-    delimiter = ","
-    if sample:
-        first = sample.splitlines()[0] if sample.splitlines() else ""
-        counts = {d: first.count(d) for d in (",", ";", "\t")}
-        delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    delimiter = _sniff(sample) if sample else ","
     try:
         records = list(csv.reader(stream, delimiter=delimiter))
     except csv.Error as exc:
