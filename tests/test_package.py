@@ -30,3 +30,31 @@ def test_import_is_light() -> None:
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="does_not_exist"):
         infercarbon.does_not_exist  # noqa: B018
+
+
+def test_one_version_source() -> None:
+    """pyproject's version is dynamic, read from ``__version__``; the metadata agrees."""
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    pyproject = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8"))
+    assert "version" not in pyproject["project"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["hatch"]["version"]["path"] == "src/infercarbon/_version.py"
+    assert version("infercarbon") == infercarbon.__version__
+
+
+def test_license_and_changelog_ship() -> None:
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
+    assert project["license"] == "Apache-2.0"
+    assert project["license-files"] == ["LICENSE"]
+    assert "Apache License" in (root / "LICENSE").read_text("utf-8")
+    assert "## [Unreleased]" in (root / "CHANGELOG.md").read_text("utf-8")
+    for name in ("Homepage", "Documentation", "Source", "Issues", "Changelog"):
+        assert project["urls"][name].startswith("https://")

@@ -7,9 +7,20 @@ The public API is curated here and loaded lazily, so ``import infercarbon`` stay
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+# the one version source (hatch reads it into the package metadata: [tool.hatch.version])
+from infercarbon._version import __version__ as __version__
+
+if TYPE_CHECKING:  # type checkers see the real types; at run time __getattr__ loads them lazily
+    # `import X as X`: an explicit re-export, as strict checkers ask of a package's API
+    from infercarbon.errors import InfercarbonError as InfercarbonError
+    from infercarbon.errors import InputError as InputError
+    from infercarbon.errors import UnknownRegionError as UnknownRegionError
+    from infercarbon.instrument.meter import Meter as Meter
+    from infercarbon.provenance import Figure as Figure
+    from infercarbon.reference.regions import Region as Region
+    from infercarbon.reference.regions import resolve_region as resolve_region
 
 # name -> module that defines it
 _EXPORTS: dict[str, str] = {

@@ -132,6 +132,7 @@ def test_measured_rows_enter_the_snapshot(tmp_path: Path) -> None:
     assert math.isclose(de["total_location_g"], 250 * 1.2 * mean_de / 3.6e6)
 
 
+@pytest.mark.slow
 def test_cli_snapshot_and_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d, store = tmp_path / "snaps", _store(tmp_path)
     assert main(["benchmark", "snapshot", "--date", "2026-11-22", "--dir", str(d),

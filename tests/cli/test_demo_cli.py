@@ -11,6 +11,7 @@ from infercarbon.cli.main import main
 from infercarbon.ledger import open_store
 
 
+@pytest.mark.slow
 def test_demo_records_its_inferences(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     ledger = str(tmp_path / "demo.duckdb")
     assert main(["demo", "--seconds", "1", "--ledger", ledger, "--no-serve", "--json"]) == 0
@@ -34,3 +35,36 @@ def test_demo_records_its_inferences(capsys: pytest.CaptureFixture[str], tmp_pat
     capsys.readouterr()
     assert main(["audit", "verify", "--ledger", ledger]) == 0
     assert f"ok: {n} footprint(s) verified" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_demo_reports_progress_on_stderr(capsys: pytest.CaptureFixture[str],
+                                         tmp_path: Path) -> None:
+    ledger = str(tmp_path / "demo.duckdb")
+    assert main(["demo", "--seconds", "2.4", "--ledger", ledger, "--no-serve"]) == 0
+    cap = capsys.readouterr()
+    assert "metering WL-01 (1-D CNN vibration anomaly) for 1.2 s" in cap.err
+    assert "metering WL-02" in cap.err
+    assert "  WL-01: 1/1 s, " in cap.err  # a tick about once a second
+    assert "attributing the energy over" in cap.err
+    # the table on stdout (not a terminal: aligned text), CO2e in human units
+    assert "median CO2e (location)" in cap.out
+    assert "metering" not in cap.out
+
+
+def test_a_port_in_use_is_refused_before_metering(capsys: pytest.CaptureFixture[str],
+                                                  tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        ledger = tmp_path / "demo.duckdb"
+        for argv in (["demo", "--seconds", "600", "--ledger", str(ledger)],
+                     ["serve", "--ledger", str(ledger)]):
+            assert main([*argv, "--port", str(port)]) == 2
+            err = capsys.readouterr().err
+            assert err.startswith(f"error: --port: 127.0.0.1:{port} is already in use")
+            assert "metering" not in err
+        assert not ledger.exists()  # nothing was metered, no ledger opened

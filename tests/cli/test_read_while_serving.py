@@ -19,6 +19,8 @@ import pytest
 
 from infercarbon.cli.main import main
 
+pytestmark = pytest.mark.slow  # each test starts `infercarbon serve`
+
 
 def _free_port() -> int:
     with socket.socket() as s:

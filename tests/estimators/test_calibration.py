@@ -48,6 +48,7 @@ def test_training_tables_hold_both_campaigns_and_no_b200() -> None:
     assert set(rows.stack) == set(calibrated_stacks())
 
 
+@pytest.mark.slow
 def test_calibration_reproduces_from_bundled_rows(rebuilt: dict) -> None:
     bundled = _bundled()
     for k in SHARED_NAMES:

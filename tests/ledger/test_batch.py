@@ -62,6 +62,7 @@ def test_json_number_layout_edges() -> None:
 
 @_fast
 @given(st.lists(st.text(), max_size=20))
+@pytest.mark.slow
 def test_json_string_is_json_dumps(values: list[str]) -> None:
     values = [v for v in values if not any(0xD800 <= ord(c) <= 0xDFFF for c in v)]
     assert json_string(pa.array(values, pa.string())).to_pylist() == [
@@ -71,6 +72,7 @@ def test_json_string_is_json_dumps(values: list[str]) -> None:
 @_fast
 @given(st.lists(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31),
                              timezones=st.just(UTC)), max_size=20))
+@pytest.mark.slow
 def test_json_time_is_canonical(values: list[datetime]) -> None:
     arr = pa.array(values, pa.timestamp("us", tz="UTC"))
     assert json_time(arr).to_pylist() == [canonical_json(v) for v in values]
@@ -253,6 +255,7 @@ _json = st.recursive(
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(field=st.sampled_from([*EVENTS.names, "extra"]), value=_json, index=st.integers(0, 2))
+@pytest.mark.slow
 def test_hostile_values_raise_input_errors_only(events: Events, field: str, value: Any,
                                                 index: int) -> None:
     evs = events(3)
@@ -278,6 +281,7 @@ def _outcome(spec: Any, table: Any) -> Any:
        value=st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
        | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8)
        | st.sampled_from(["2026-07-01T10:00:00Z", "2026-07-01T10:00:00", "12.5", ""]))
+@pytest.mark.slow
 def test_typed_conversion_validates_as_inference_does(events: Events, field: str, index: int,
                                                       value: Any) -> None:
     """The typed fast path of decoded rows (no type inference) and Arrow's inference give

@@ -88,6 +88,7 @@ _settings = settings(max_examples=15, deadline=None,
 
 @_settings
 @given(sends=st.lists(st.lists(st.integers(0, 5), max_size=8), min_size=1, max_size=5))
+@pytest.mark.slow
 def test_children_written_once_per_footprint(layout_store: Store,
                                              sends: list[list[int]]) -> None:
     """Footprints sent in any overlapping order, with repeats: each stored footprint has its
@@ -127,6 +128,7 @@ def test_children_written_once_per_footprint(layout_store: Store,
 
 @_settings
 @given(sends=st.lists(st.lists(st.integers(0, 5), max_size=8), min_size=1, max_size=5))
+@pytest.mark.slow
 def test_compact_footprints_written_once(store: Store, sends: list[list[int]]) -> None:
     """Compact footprints of stored events sent in any overlapping order, with repeats: each
     stored once, its context once, a re-send writes nothing, and all read back whole."""

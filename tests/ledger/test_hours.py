@@ -94,6 +94,7 @@ def _recomputed(store: Store, ids: list[str], pue: float) -> Any:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.slow
 def test_rollup_reads_as_the_rows_through_every_kind_of_write(
         store: Store, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
     rng = np.random.default_rng(seed)

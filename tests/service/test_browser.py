@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+pytestmark = [pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                 reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
+              pytest.mark.slow]
 SHOTS = Path(tempfile.gettempdir())
 
 
@@ -186,12 +187,46 @@ def test_dashboard_renders_and_whatif_changes_numbers(server, browser):
     page.fill("#wi-region", "")
     page.fill("#wi-delay", "12")
     page.click("#wi-run")
-    page.wait_for_function("document.querySelector('#whatif-table tbody tr').innerText !== "
-                           + repr(fr))
+    page.wait_for_function("(function () { var r = document.querySelector("
+                           "'#whatif-table tbody tr'); return r && r.innerText !== "
+                           + repr(fr) + "; })()")
     delayed = page.locator("#whatif-table tbody tr").nth(2).inner_text()  # marginal row
     assert fr != page.locator("#whatif-table tbody tr").first.inner_text()
     assert "n/a" not in delayed
     page.locator("#whatif-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-whatif.png"))
+
+    # a bad input: the error shows at the panel, and no stale result stays beside it
+    shown = page.locator("#whatif-table tbody tr").first.inner_text()
+    page.fill("#wi-region", "Atlantis")
+    assert page.locator("#whatif-table").count() == 0  # cleared as soon as the input changed
+    assert "press Recompute" in page.locator("#whatif-out").inner_text()
+    page.click("#wi-run")
+    page.wait_for_selector("#whatif-error:not([hidden])")
+    err = page.locator("#whatif-error")
+    assert err.inner_text().startswith("what-if: HTTP 422: region: unknown region 'Atlantis'")
+    assert page.locator("#whatif-table").count() == 0
+    assert shown not in page.locator("#whatif-panel").inner_text()
+    assert page.locator("#banner").is_hidden()  # not in the banner at the top of the page
+    panel, box = page.locator("#whatif-panel").bounding_box(), err.bounding_box()
+    assert panel is not None and box is not None
+    assert panel["y"] <= box["y"] <= panel["y"] + panel["height"]  # inside the panel
+    page.locator("#whatif-panel").screenshot(
+        path=str(SHOTS / "infercarbon-dashboard-whatif-error.png"))
+    # the browser logs the refused request itself; that one is expected, no other
+    assert [e for e in errors if "status of 422" in e] == [errors[-1]]
+    errors.pop()
+    page.fill("#wi-region", "FR")  # fixed: the error goes, the new result comes
+    assert page.locator("#whatif-error").is_hidden()
+    page.click("#wi-run")
+    page.wait_for_selector("#whatif-table")
+
+    # human units on the cards: mg, g or kg; energy in Wh-scaled units
+    it = page.locator("#cards .card").filter(has_text="energy (IT").locator(".value")
+    value, unit = it.inner_text().split(" ")
+    assert unit in ("nWh", "µWh", "mWh", "Wh", "kWh", "MWh") and "e" not in value, (value, unit)
+    card = page.locator("#cards .card[data-card='total-location'] .value").inner_text()
+    assert card.split(" ")[1] in ("ng", "µg", "mg", "g", "kg", "t"), card
+    assert "e-" not in card and "e+" not in card
 
     before = page.locator("#cards").inner_text()
     page.fill("#price", "0.6")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import warnings
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import schemathesis
+
+pytestmark = pytest.mark.slow  # API fuzzing: many requests per test
 
 
 def _strategy(operation):

@@ -99,6 +99,7 @@ def _query(prom: httpx.Client, expr: str) -> list[dict[str, Any]]:
     return list(r["data"]["result"])
 
 
+@pytest.mark.slow
 def test_every_panel_query_runs_and_returns_series(served) -> None:
     prom, _, _ = served
     for kind in ("location", "marginal"):
@@ -110,6 +111,7 @@ def test_every_panel_query_runs_and_returns_series(served) -> None:
             assert all(float(s["value"][1]) >= 0 for s in res), (title, kind)
 
 
+@pytest.mark.slow
 def test_panels_give_the_ledger_figures(served) -> None:
     prom, _, batches = served
     d = {p["title"]: p for p in _dashboard()["panels"]}

@@ -153,6 +153,7 @@ def test_serve_options() -> None:
         parse_refresh_options(["ukci"], None)
 
 
+@pytest.mark.slow
 def test_serve_runs_the_refresher_beside_the_server_and_stops_it(monkeypatch, tmp_path):
     """``serve --update operator-csv:ERCOT``: the bundled data arrive while the server runs
     (uvicorn is replaced by a stub that waits for the first round); the thread ends with the

@@ -18,6 +18,8 @@ import pytest
 from infercarbon.errors import InputError, SensorError, SensorUnavailableError
 from infercarbon.telemetry.prometheus import PrometheusSource
 
+pytestmark = pytest.mark.slow  # a real Prometheus scrapes a test exporter
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "telemetry" / "prometheus"
 #: Kepler series rates [W] by (pod, mode): the counters advance at these
 KEPLER_W = {("vllm-0", "dynamic"): 250.0, ("vllm-0", "idle"): 40.0,

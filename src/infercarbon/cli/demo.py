@@ -15,9 +15,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import typer
-from rich.table import Table
 
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import (
+    TextTable,
+    console,
+    err_console,
+    human_mass_g,
+    print_json,
+    print_table,
+)
 from infercarbon.errors import FallbackWarning
 
 
@@ -159,10 +165,18 @@ def register(app: typer.Typer) -> None:
         this CPU; print per-inference joules and gCO2e with the method label."""
         from infercarbon.instrument.demo import run_demo, summarise
 
+        if serve:  # a port in use is refused now, not after the metering
+            from infercarbon.cli.serve import check_port_free
+
+            check_port_free(host, port)
+
+        def progress(line: str) -> None:  # on stderr: stdout stays the result (--json)
+            err_console.print(line, markup=False, highlight=False)
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", FallbackWarning)
             table = run_demo(seconds=seconds, region=region, sensor=sensor,
-                             idle_policy=idle_policy)
+                             idle_policy=idle_policy, progress=progress)
         utc_minus_clock_ns = time.time_ns() - time.monotonic_ns()
         notes = [str(w.message) for w in caught if issubclass(w.category, FallbackWarning)]
         rows = summarise(table)
@@ -176,15 +190,17 @@ def register(app: typer.Typer) -> None:
             if serve:
                 _serve(ledger, host, port)
             return
-        t = Table(title=f"infercarbon demo: {table.num_rows} inferences metered")
-        for col in ("model", "inferences", "median J", "p5..p95 J", "median gCO2e (location)",
-                    "method", "label"):
-            t.add_column(col)
+        t = TextTable(f"infercarbon demo: {table.num_rows} inferences metered",
+                      ["model", "inferences", "median J", "p5..p95 J",
+                       "median CO2e (location)", "method", "label"],
+                      numeric=frozenset({"inferences", "median J", "p5..p95 J",
+                                         "median CO2e (location)"}))
         for r in rows:
             t.add_row(r["model"], str(r["inferences"]), f"{r['median_energy_j']:.4g}",
                       f"{r['median_energy_low_j']:.4g}..{r['median_energy_high_j']:.4g}",
-                      f"{r['median_total_location_g']:.3g}", r["method"], r["energy_label"])
-        console.print(t)
+                      human_mass_g(r["median_total_location_g"], 3), r["method"],
+                      r["energy_label"])
+        print_table(t)
         console.print(f"source: {meta['source'].get('name')} ({rows[0]['accuracy_class']})"
                       if rows else "no inferences ran")
         # the energy's own label (measured, modelled, illustrative), never "measured" for all

@@ -37,10 +37,9 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
-from rich.table import Table
 
 from infercarbon.cli import _carbon as cb
-from infercarbon.cli._common import console, err_console, print_json
+from infercarbon.cli._common import TextTable, err_console, print_json, print_table
 from infercarbon.errors import (
     FallbackWarning,
     InfercarbonError,
@@ -628,9 +627,10 @@ def _run_csv(
 
 
 def _render_energy(est: Any, gpus: int) -> None:
-    table = Table(title=f"LLM request on {est.inputs['gpu']} x{gpus}, stack {est.inputs['stack']}")
-    for col in ("line item", "J", "low..high J", "label", "source"):
-        table.add_column(col)
+    table = TextTable(
+        f"LLM request on {est.inputs['gpu']} x{gpus}, stack {est.inputs['stack']}",
+        ["line item", "J", "low..high J", "label", "source"],
+        numeric=frozenset({"J", "low..high J"}))
     for key, fig in est.line_items.items():
         lo, hi = fig.range
         table.add_row(key, f"{fig.value:.4g}", f"{lo:.4g}..{hi:.4g}", fig.label, fig.source[:60])
@@ -641,7 +641,7 @@ def _render_energy(est: Any, gpus: int) -> None:
         "derived",
         "",
     )
-    console.print(table)
+    print_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from infercarbon.cli import _carbon as cb
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import TextTable, console, print_json, print_table
 from infercarbon.errors import InfercarbonError, InputError, ParseError
 from infercarbon.estimators.vision import (
     DEFAULT_BATCH_HALF,
@@ -264,12 +263,12 @@ def vision_command(
     if as_json:
         print_json(doc)
         return
-    t = Table(title=f"Vision inference on {doc['device']} ({doc['tier']})")
-    for col in ("energy J", "low..high J", "device time s", "label"):
-        t.add_column(col)
+    t = TextTable(f"Vision inference on {doc['device']} ({doc['tier']})",
+                  ["energy J", "low..high J", "device time s", "label"],
+                  numeric=frozenset({"energy J", "low..high J", "device time s"}))
     t.add_row(f"{doc['energy_j']:.4g}", f"{doc['energy_low_j']:.4g}..{doc['energy_high_j']:.4g}",
               f"{doc['device_time_s']:.4g}", doc["label"])
-    console.print(t)
+    print_table(t)
     console.print("note: give --region for the carbon figures (g CO2e, scopes)")
 
 

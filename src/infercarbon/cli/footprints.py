@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from infercarbon.cli._common import print_json
+from infercarbon.cli._common import human_mass_g, print_json
 from infercarbon.cli._server import KeyOpt, ServerOpt, get
 from infercarbon.cli.report import LEDGER_ENV, resolve_ledger
 
@@ -73,7 +73,8 @@ def _basis(r: dict[str, Any], b: str) -> str:
     v = r.get(f"{b}_g")
     if v is None:
         return f"{b} -"
-    return f"{b} {v:.4g} g ({r[f'{b}_low_g']:.4g}..{r[f'{b}_high_g']:.4g})"
+    return (f"{b} {human_mass_g(v)} ({human_mass_g(r[f'{b}_low_g'])}.."
+            f"{human_mass_g(r[f'{b}_high_g'])})")
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,14 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import (
+    FORMAT_HELP,
+    TextTable,
+    check_table_format,
+    console,
+    print_json,
+    print_table,
+)
 from infercarbon.cli.grid import grid_app
 from infercarbon.errors import InputError
 
@@ -165,7 +172,7 @@ def compare(
     region: str = typer.Option("ERCOT", "--region", help="Bundled region (ERCOT)."),
     out: Annotated[Path | None, typer.Option("--out", help="Write the plot (.svg).")] = None,
     basis: str = typer.Option("direct", "--basis", help="direct | lifecycle"),
-    fmt: str = typer.Option("table", "--format", help="table | json"),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
     factor_set: str = typer.Option(
         "infercarbon", "--factors", help="Lifecycle factor set (with --basis lifecycle): "
         "infercarbon | ipcc-ar5 | unece-2021 | electricitymaps (docs/grid_factors.md)."),
@@ -174,6 +181,7 @@ def compare(
     from infercarbon.grid.marginal.compare import render_svg
     from infercarbon.grid.marginal.ercot_compare import ercot_average_vs_marginal
 
+    fmt = check_table_format(fmt)
     if region.upper() != "ERCOT":
         raise InputError("only ERCOT has a bundled generation series", field="region")
     if out is not None and out.suffix.lower() != ".svg":
@@ -197,15 +205,15 @@ def compare(
         print_json({**meta, "share_marginal_above_average": tab.share_marginal_above_average(),
                     "rows": rows, "plot": str(out) if out else None})
         return
-    from rich.table import Table
-
-    t = Table(title=f"ERCOT {meta['period']} — average vs marginal (g CO2e/kWh, {basis})")
-    for c in ("season", "hour", "n", "average", "marginal", "ratio"):
-        t.add_column(c, justify="right")
+    cols = ["season", "hour", "n", "average", "marginal", "ratio"]
+    t = TextTable(f"ERCOT {meta['period']} — average vs marginal (g CO2e/kWh, {basis})", cols,
+                  numeric=frozenset(cols[1:]))
     for r in rows:
         t.add_row(r["season"], str(r["hour"]), str(r["n"]), f"{r['average_g_per_kwh']:.0f}",
                   f"{r['marginal_g_per_kwh']:.0f}", f"{r['marginal_over_average']:.2f}")
-    console.print(t)
+    print_table(t, fmt)
+    if fmt == "tsv":
+        return
     console.print(f"marginal above average in {tab.share_marginal_above_average():.0%} of "
                   f"season-hour cells; method {meta['method']}"
                   + (f"; plot written to {out}" if out else ""))

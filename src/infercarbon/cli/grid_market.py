@@ -26,9 +26,15 @@ import warnings
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import (
+    FORMAT_HELP,
+    TextTable,
+    check_table_format,
+    console,
+    print_json,
+    print_table,
+)
 from infercarbon.cli.grid import grid_app
 from infercarbon.errors import InputError
 from infercarbon.grid import catalogue
@@ -102,11 +108,10 @@ def market(
     basis: Annotated[str, typer.Option(
         "--basis", help="direct | lifecycle, for the bundled hourly location series.")
     ] = "lifecycle",
-    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP)] = None,
 ) -> None:
     """Market-based intensity of a region and period, beside the location-based figure."""
-    if fmt not in ("table", "json"):
-        raise InputError(f"must be table or json, got {fmt!r}", field="--format")
+    fmt = check_table_format(fmt)
     if basis not in ("direct", "lifecycle"):
         raise InputError(f"must be direct or lifecycle, got {basis!r}", field="--basis")
     b: Basis = "direct" if basis == "direct" else "lifecycle"
@@ -136,7 +141,7 @@ def market(
     if fmt == "json":
         print_json(doc)
     else:
-        _render(doc)
+        _render(doc, fmt)
     for w in warns:
         print(f"warning: {w}", file=sys.stderr)
 
@@ -173,15 +178,16 @@ def _document(region_id: str, name: str, r: MarketResult, cons: Consumption, ann
     }
 
 
-def _render(d: dict[str, Any]) -> None:
+def _render(d: dict[str, Any], fmt: str = "auto") -> None:
     m, loc = d["market"], d["location"]
-    console.print(f"Market-based and location-based intensity, {d['region_name']} "
-                  f"({d['region']}), [{d['period']['from_utc']}, {d['period']['to_utc']}), "
-                  f"consumption {d['consumption_kwh']:.6g} kWh", highlight=False, markup=False)
-    t = Table(title="g CO2e/kWh (market and location are reported side by side, never "
-                    "substituted)")
-    for col in ("figure", "g/kWh", "low", "high", "label", "source"):
-        t.add_column(col, overflow="fold")
+    if fmt != "tsv":  # TSV: the two tables alone, for spreadsheets
+        console.print(f"Market-based and location-based intensity, {d['region_name']} "
+                      f"({d['region']}), [{d['period']['from_utc']}, "
+                      f"{d['period']['to_utc']}), consumption {d['consumption_kwh']:.6g} kWh",
+                      highlight=False, markup=False)
+    t = TextTable("g CO2e/kWh (market and location are reported side by side, never "
+                  "substituted)", ["figure", "g/kWh", "low", "high", "label", "source"],
+                  numeric=frozenset({"g/kWh", "low", "high"}))
     t.add_row("market-based", f"{m['intensity_g_per_kwh']:.2f}", f"{m['low']:.2f}",
               f"{m['high']:.2f}", m["label"], m["source"])
     if loc["period"] is not None:
@@ -192,14 +198,16 @@ def _render(d: dict[str, Any]) -> None:
     a = loc["annual"]
     t.add_row("location-based (annual)", f"{a['intensity_g_per_kwh']:.2f}", f"{a['low']:.2f}",
               f"{a['high']:.2f}", a["label"], f"{a['source']} ({a.get('vintage', '')})")
-    console.print(t)
-    c = Table(title="Coverage of the consumption (hierarchy: PPA, certificates, supplier "
-                    "factor, residual mix, location fallback)")
-    for col in ("covered by", "kWh", "share"):
-        c.add_column(col)
+    c = TextTable("Coverage of the consumption (hierarchy: PPA, certificates, supplier "
+                  "factor, residual mix, location fallback)", ["covered by", "kWh", "share"],
+                  numeric=frozenset({"kWh", "share"}))
     for k, v in m["coverage_kwh"].items():
         c.add_row(k, f"{v:.6g}", f"{m['coverage_frac'][k]:.1%}")
-    console.print(c)
+    if fmt == "tsv":
+        sys.stdout.write(f"# {t.title}\n{t.tsv()}\n# {c.title}\n{c.tsv()}")
+        return
+    print_table(t, fmt)
+    print_table(c, fmt)
     if m["hourly_cfe_frac"] is not None:
         console.print(f"Hourly CFE score: {m['hourly_cfe_frac']:.1%}", highlight=False)
     if m["surplus_kwh"]:

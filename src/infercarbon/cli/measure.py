@@ -38,7 +38,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import console, human_energy_j, human_mass_g, print_json
 from infercarbon.errors import InputError
 from infercarbon.ledger.schema import RUN_KINDS
 from infercarbon.reference.regions import resolve_region
@@ -191,8 +191,8 @@ def _print_human(rec: dict[str, Any]) -> None:
     say(f"command:   {' '.join(rec['command'])}  (exit code {rec['exit_code']})")
     say(f"duration:  {rec['duration_s']:.3f} s")
     say(
-        f"energy:    {rec['energy_j']:.3f} J  (range {rec['energy_low_j']:.3f}.."
-        f"{rec['energy_high_j']:.3f} J; {rec['label']})"
+        f"energy:    {rec['energy_j']:.3f} J = {human_energy_j(rec['energy_j'])}  (range "
+        f"{rec['energy_low_j']:.3f}..{rec['energy_high_j']:.3f} J; {rec['label']})"
     )
     if "busy_cpu_s" in rec:
         say(f"cpu time:  {rec['busy_cpu_s']:.3f} CPU-s")
@@ -207,8 +207,9 @@ def _print_human(rec: dict[str, Any]) -> None:
     else:
         fig = rec["intensity_g_per_kwh"]
         say(
-            f"emissions: {rec['emissions_g']:.6f} gCO2e  (range {rec['emissions_low_g']:.6f}.."
-            f"{rec['emissions_high_g']:.6f}; region {rec['region']}, {fig['value']:g} g/kWh, "
+            f"emissions: {human_mass_g(rec['emissions_g'])} CO2e  (range "
+            f"{human_mass_g(rec['emissions_low_g'])}..{human_mass_g(rec['emissions_high_g'])}; "
+            f"region {rec['region']}, {fig['value']:g} g/kWh, "
             f"{rec['emissions_basis']}, {fig.get('vintage', '')})"
         )
     say(f"method:    {rec['sensor']} / {rec['method']} ({rec['accuracy_class']})")

@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import TextTable, console, print_json, print_table
 from infercarbon.decisions.recommend import DEFAULT_BATCH_SIZES, recommend
 from infercarbon.decisions.route import split_list
 from infercarbon.errors import InputError
@@ -56,16 +55,16 @@ def recommend_cmd(
     if as_json:
         print_json(doc)
         return
-    t = Table(title=f"Options within {latency_budget_s:g} s, best first (g CO2e per inference)")
-    for col in ("tier", "region", "batch", "latency s", "g", "p5", "p95", "embodied",
-                "idle", "cost USD"):
-        t.add_column(col, overflow="fold")
+    t = TextTable(f"Options within {latency_budget_s:g} s, best first (g CO2e per inference)",
+                  ["tier", "region", "batch", "latency s", "g", "p5", "p95", "embodied", "idle",
+                   "cost USD"], numeric=frozenset({"batch", "latency s", "g", "p5", "p95",
+                                                   "embodied", "idle", "cost USD"}))
     for o in doc["options"]:
         t.add_row(o["tier"], o["region"], str(o["batch_size"]), f"{o['latency_s']:.3g}",
                   f"{o['g_per_inference']:.3e}", f"{o['low_g']:.3e}", f"{o['high_g']:.3e}",
                   f"{o['embodied_share_frac']:.0%}", f"{o['idle_share_frac']:.0%}",
                   "" if o["cost_usd"] is None else f"{o['cost_usd']:.2e}")
-    console.print(t)
+    print_table(t)
     for o in doc["options"]:
         if "advice" in o:
             console.print(f"{o['tier']}/{o['region']}/b{o['batch_size']}: {o['advice']}",

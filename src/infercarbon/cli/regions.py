@@ -2,7 +2,7 @@
 
 ::
 
-    infercarbon regions list [--kind country] [--search norway] [--format table|csv|json]
+    infercarbon regions list [--kind country] [--search norway] [--format table|tsv|csv|json]
     infercarbon regions show GB [--json]
 """
 
@@ -14,9 +14,8 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import TextTable, console, print_json, print_table
 from infercarbon.errors import InputError
 from infercarbon.reference.regions import KINDS, Region, all_regions, normalise_name, resolve_region
 
@@ -29,6 +28,7 @@ regions_app = typer.Typer(
 
 class OutputFormat(StrEnum):
     table = "table"
+    tsv = "tsv"
     csv = "csv"
     json = "json"
 
@@ -72,8 +72,9 @@ def list_regions(
         "--kind", help=f"Only this kind: {', '.join(KINDS)}.")] = None,
     search: Annotated[str | None, typer.Option(
         "--search", help="Only regions whose id, name or alias contains this text.")] = None,
-    output_format: Annotated[OutputFormat, typer.Option(
-        "--format", help="Output format.")] = OutputFormat.table,
+    output_format: Annotated[OutputFormat | None, typer.Option(
+        "--format", help="Output format; default: a table on a terminal, plain aligned text "
+                  "when stdout is redirected.")] = None,
 ) -> None:
     """List bundled regions with their annual intensity [g/kWh]."""
     if kind is not None and kind not in KINDS:
@@ -96,16 +97,14 @@ def list_regions(
             w.writerow({k: "|".join(v) if isinstance(v, list) else ("" if v is None else v)
                         for k, v in rec.items()})
         return
-    table = Table(title=f"{len(rows)} regions (annual location-based intensity)")
-    for col, justify in (("id", "left"), ("name", "left"), ("kind", "left"),
-                         ("g/kWh", "right"), ("range", "right"), ("basis", "left"),
-                         ("vintage", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table = TextTable(f"{len(rows)} regions (annual location-based intensity)",
+                      ["id", "name", "kind", "g/kWh", "range", "basis", "vintage"],
+                      numeric=frozenset({"g/kWh", "range"}))
     for r in rows:
         f = r.intensity_g_per_kwh
         table.add_row(r.region_id, r.name, r.kind, f"{f.value:.1f}", _range_text(r), r.basis,
                       f.vintage or "")
-    console.print(table)
+    print_table(table, "auto" if output_format is None else output_format.value)
 
 
 @regions_app.command("show")

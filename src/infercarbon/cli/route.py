@@ -16,9 +16,8 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.table import Table
 
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import TextTable, console, print_json, print_table
 from infercarbon.decisions.route import parse_latency_map, route, split_list
 from infercarbon.decisions.schedule import parse_utc
 from infercarbon.decisions.signals import SIGNALS
@@ -54,9 +53,9 @@ def route_cmd(
     if as_json:
         print_json(doc)
         return
-    t = Table(title=f"Regions at {doc['now_utc']} ({signal}), g/kWh")
-    for col in ("region", "g/kWh", "low", "high", "latency ms", "status"):
-        t.add_column(col)
+    t = TextTable(f"Regions at {doc['now_utc']} ({signal}), g/kWh",
+                  ["region", "g/kWh", "low", "high", "latency ms", "status"],
+                  numeric=frozenset({"g/kWh", "low", "high", "latency ms"}))
     for c in doc["ranked"]:
         t.add_row(c["region_id"], f"{c['intensity_g_per_kwh']:.1f}",
                   f"{c['low_g_per_kwh']:.1f}", f"{c['high_g_per_kwh']:.1f}",
@@ -64,7 +63,7 @@ def route_cmd(
     for c in doc["rejected"]:
         t.add_row(c["region_id"], "", "", "", "" if c["latency_ms"] is None
                   else f"{c['latency_ms']:g}", c["reason"])
-    console.print(t)
+    print_table(t)
     if doc["margin_g_per_kwh"] is not None:
         console.print(f"Best: {doc['region_id']}, {doc['margin_g_per_kwh']:.1f} g/kWh "
                       f"({doc['margin_low_g_per_kwh']:.1f}..{doc['margin_high_g_per_kwh']:.1f}) "

@@ -14,10 +14,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from infercarbon.cli._common import console, print_json
+from infercarbon.cli._common import (
+    FORMAT_HELP,
+    TextTable,
+    check_table_format,
+    console,
+    print_json,
+    print_table,
+)
 from infercarbon.telemetry.base import Availability, EnergySource
 from infercarbon.telemetry.detect import SOURCE_NAMES, detect
 
@@ -51,6 +56,8 @@ def register(app: typer.Typer) -> None:
     @app.command("sensors")
     def sensors(
         json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        fmt: Annotated[str | None, typer.Option(
+            "--format", help=FORMAT_HELP + " json is the --json document.")] = None,
         sensor: Annotated[str, typer.Option(
             "--sensor", help=f"auto, auto-cpu or one of: {', '.join(SOURCE_NAMES)}.")] = "auto",
         tier: Annotated[str | None, typer.Option(
@@ -59,13 +66,21 @@ def register(app: typer.Typer) -> None:
             "--sysfs-root", hidden=True, help="Root of sysfs (testing).")] = Path("/sys"),
     ) -> None:
         """Show the energy source chosen on this machine and why each other one is not used."""
+        fmt = check_table_format(fmt)
         source, report, notes = probe(sensor, tier=tier, sysfs_root=sysfs_root)
         try:
             rec = sensors_record(source, report, notes)
         finally:
             source.close()
-        if json_out:
+        if json_out or fmt == "json":
             print_json(rec)
+            return
+        table = TextTable("energy sources (auto order: nvml > rapl > amd-hwmon > cpu-model)",
+                          ["source", "available", "reason"])
+        for a in report:
+            table.add_row(a.name, "yes" if a.available else "no", a.reason)
+        if fmt == "tsv":
+            print_table(table, "tsv")
             return
         say = partial(console.print, markup=False, highlight=False, soft_wrap=True)
         say(
@@ -86,12 +101,6 @@ def register(app: typer.Typer) -> None:
                 )
         for caveat in desc.get("caveats", []):
             say(f"  caveat: {caveat}")
-        table = Table(title="energy sources (auto order: nvml > rapl > amd-hwmon > cpu-model)")
-        table.add_column("source")
-        table.add_column("available")
-        table.add_column("reason")
-        for a in report:
-            table.add_row(a.name, "yes" if a.available else "no", Text(a.reason))
-        console.print(table)
+        print_table(table, fmt)
         for note in notes:
             say(f"warning: {note}")

@@ -31,6 +31,28 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on, before any slow work (metering, opening the
+    ledger) rather than after it.  Port 0 (any free port) always passes."""
+    if port == 0:
+        return
+    import socket
+
+    try:
+        family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise InputError(f"cannot resolve {host!r} ({exc.strerror})", field="--host") from exc
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # as uvicorn binds: a socket still in TIME_WAIT from an earlier run does not count
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            raise InputError(f"{host}:{port} is already in use ({exc.strerror}); stop the "
+                             "process that holds it or pick another --port",
+                             field="--port") from exc
+
+
 def run_server(
     ledger: str,
     *,
@@ -186,6 +208,7 @@ def serve(
                           "published.")] = "infercarbon",
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
+    check_port_free(host, port)
     specs, refresh_s = parse_refresh_options(update, refresh)
     from infercarbon.grid.factors import check_factor_set
 

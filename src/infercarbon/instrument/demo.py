@@ -8,7 +8,7 @@ that idle energy exists to attribute, and returns the Meter's footprints table.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ def run_demo(
     batch_size: int = 8,
     idle_gap_s: float = 0.005,
     meter_options: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> pa.Table:
     """Run both workloads under one Meter for ~``seconds`` in total; return its footprints.
 
@@ -44,6 +45,9 @@ def run_demo(
         Passed to :class:`~infercarbon.instrument.meter.Meter`.
     meter_options : mapping, optional
         Further Meter options (pue, market intensity, embodied...).
+    progress : callable, optional
+        Called with a short line when each workload starts, about once a second while it
+        runs (seconds done and inferences so far) and when the footprints are computed.
     """
     if not 0 < seconds <= 600:
         raise InputError(f"must be in (0, 600] s, got {seconds!r}", field="seconds")
@@ -54,8 +58,24 @@ def run_demo(
     x01 = wl01.sample(64, seed=seed + 10)
     x02 = wl02.sample(batch_size * 4, seed=seed + 20)
     meter = Meter(region, sensor=sensor, idle_policy=idle_policy, **dict(meter_options or {}))
+    say = progress or (lambda _line: None)
+    half = seconds / 2.0
+
+    def ticker(name: str) -> Callable[[int], None]:
+        """Report ``name``'s progress at most once a second (one clock read per call)."""
+        start = time.monotonic()
+        next_at = [start + 1.0]
+
+        def tick(n: int) -> None:
+            now = time.monotonic()
+            if now >= next_at[0]:
+                next_at[0] = now + 1.0
+                say(f"  {name}: {min(now - start, half):.0f}/{half:.0f} s, {n} inferences")
+        return tick
+
     try:
-        half = seconds / 2.0
+        say(f"metering WL-01 (1-D CNN vibration anomaly) for {half:.1f} s")
+        tick = ticker("WL-01")
         deadline = time.monotonic() + half
         i = 0
         while time.monotonic() < deadline:
@@ -64,7 +84,10 @@ def run_demo(
                 p = wl01.predict(x)
                 span.set(outcome="anomaly" if p[0] > 0.5 else "normal")
             i += 1
+            tick(i)
             time.sleep(idle_gap_s)
+        say(f"metering WL-02 (vision defect QC, batches of {batch_size}) for {half:.1f} s")
+        tick = ticker("WL-02")
         deadline = time.monotonic() + half
         j = 0
         while time.monotonic() < deadline:
@@ -72,9 +95,11 @@ def run_demo(
             with meter.batch(batch_size, model="WL-02", service="defect-qc"):
                 wl02.predict(x02[lo:lo + batch_size])
             j += 1
+            tick(j * batch_size)
             time.sleep(idle_gap_s)
     finally:
         meter.stop()
+    say(f"attributing the energy over {i + j * batch_size} inferences")
     return meter.footprints()
 
 

@@ -661,6 +661,9 @@ class Meter:
         (``operational_{location,market,marginal}_{low,high}_g``) combine the active energy's
         band, the intensity Figure's range and the PUE Figure's range by first-order
         quadrature of relative deviations per side (:func:`infercarbon.accounting.events.quadrature_band`).
+
+        The table is a :class:`pyarrow.Table`; ``.to_pandas()`` on it needs pandas, which the
+        core does not install: ``pip install 'infercarbon[pandas]'``.
         """
         if self.sampler.running or self.sampler.mode == "boundary":
             self.sampler.sample()

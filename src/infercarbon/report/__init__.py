@@ -156,7 +156,7 @@ def _decision_tables(store: Store, period: Period, tenant: str | None,
 
 
 def _version() -> str:
-    from infercarbon import __version__
+    from infercarbon._version import __version__
 
     return __version__
 

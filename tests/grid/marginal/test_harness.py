@@ -195,6 +195,7 @@ def test_backtest_on_a_short_simulated_year_is_pinned() -> None:
     assert "| +mix | observed-stack |" in text and "goal met" in text
 
 
+@pytest.mark.slow
 def test_auto_defaults_are_the_backtest_winners() -> None:
     scores = harness.run_backtest()
     assert harness.choose_default(scores, "+mix") == AUTO_WITH_MIX
@@ -276,6 +277,7 @@ def test_marginal_for_table_rejects_unknown_method() -> None:
         marginal_for_table(t, np.ones(400), interval_s=3600)
 
 
+@pytest.mark.slow
 def test_backtest_command_writes_the_document(tmp_path: Path) -> None:
     out = tmp_path / "bt.md"
     res = runner.invoke(app, ["grid", "backtest", "--days", "14", "--out", str(out)])

@@ -163,7 +163,7 @@ def default_client(
     *, timeout_s: float = 30.0, connect_timeout_s: float = 10.0, user_agent: str | None = None
 ) -> httpx.Client:
     """An :class:`httpx.Client` with explicit timeouts and an identifying User-Agent."""
-    from infercarbon import __version__
+    from infercarbon._version import __version__
 
     return httpx.Client(
         timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),

@@ -39,6 +39,20 @@
   }
   function fmt(v) { return num(v, 3); }
   function kwh(j) { return j / 3.6e6; }
+  // human units where people read: the largest unit the value reaches (60.2 mg, 500 µWh)
+  function scaled(v, units, digits) {
+    if (v === null || v === undefined || !isFinite(v)) return "n/a";
+    if (v === 0) return "0 " + units[2][1];
+    var a = Math.abs(v), u = units[units.length - 1];
+    for (var i = 0; i < units.length; i++) {
+      if (a >= units[i][0] * (1 - 0.5 * Math.pow(10, 1 - digits))) { u = units[i]; break; }
+    }
+    return num(v / u[0], digits) + " " + u[1];
+  }
+  var MASS = [[1e6, "t"], [1e3, "kg"], [1, "g"], [1e-3, "mg"], [1e-6, "µg"], [1e-9, "ng"]];
+  var ENERGY_WH = [[1e6, "MWh"], [1e3, "kWh"], [1, "Wh"], [1e-3, "mWh"], [1e-6, "µWh"], [1e-9, "nWh"]];
+  function mass(g) { return scaled(g, MASS, 3); }
+  function energy(j) { return scaled(j / 3600, ENERGY_WH, 3); }
   function price() {
     var p = parseFloat($("price").value);
     return isFinite(p) && p >= 0 ? p : null;
@@ -62,7 +76,11 @@
         return r.json().then(function (doc) {
           if (!r.ok) {
             var d = doc && doc.detail;
-            var msg = typeof d === "string" ? d : JSON.stringify(d);
+            // a list of field errors reads as "field: message; ..." (not as JSON)
+            var msg = typeof d === "string" ? d
+              : Array.isArray(d) && d.every(function (x) { return x && x.message; })
+                ? d.map(function (x) { return (x.field ? x.field + ": " : "") + x.message; }).join("; ")
+                : JSON.stringify(d);
             throw new Error("HTTP " + r.status + ": " + msg);
           }
           return doc;
@@ -83,13 +101,13 @@
   }
   function rangeText(t) {
     if (!t) return "no signal";
-    var r = "p5..p95 " + fmt(t.low) + " .. " + fmt(t.high) + " g";
+    var r = "p5..p95 " + mass(t.low) + " .. " + mass(t.high);
     var n = state.summary ? state.summary.events : t.events;
     return t.events < n ? r + " (only the " + t.events + " of " + n + " events with a signal)" : r;
   }
   // a gCO2e card: value, its p5..p95 band (data-* for tests and tools) and the band's note
   function bandCard(parent, label, t, method, s) {
-    var c = card(parent, label, t ? fmt(t.value) + " g" : "n/a", rangeText(t), method);
+    var c = card(parent, label, t ? mass(t.value) : "n/a", rangeText(t), method);
     if (!t) return c;
     c.setAttribute("data-value", t.value); c.setAttribute("data-low", t.low); c.setAttribute("data-high", t.high);
     var note = html("div", { "class": "band-note", title: s.range_method || BAND_NOTE }, null,
@@ -112,9 +130,9 @@
     var m = s.methodology_short || {};
     var how = s.energy_label || "as reported";
     card(root, "inferences", String(s.events), null, "events in the ledger visible to this key");
-    card(root, "energy (IT, " + how + ")", fmt(kwh(s.energy_j)) + " kWh", fmt(s.energy_j) + " J",
+    card(root, "energy (IT, " + how + ")", energy(s.energy_j), fmt(s.energy_j) + " J",
          "sum of event energy_j; " + (m.energy || "as reported by the meter"));
-    card(root, "energy (facility)", fmt(kwh(s.facility_j)) + " kWh", null,
+    card(root, "energy (facility)", energy(s.facility_j), null,
          "IT energy x PUE x (1 + T&D loss); " + (m.pue || ""));
     KINDS.forEach(function (k) {
       bandCard(root, "gCO2e " + k, s.totals_g[k], (m[k] || k + "-based"), s)
@@ -494,13 +512,25 @@
       html("td", {}, tr, d && b && b.value ? (100 * d.value / b.value).toFixed(1) + " %" : "n/a");
     });
     var p = html("p", { "class": "method" }, out);
-    p.textContent = doc.events + " events; energy " + fmt(kwh(doc.energy_j.baseline)) + " -> " +
-      fmt(kwh(doc.energy_j.scenario)) + " kWh. " + doc.notes.join(" ");
+    p.textContent = doc.events + " events; energy " + energy(doc.energy_j.baseline) + " -> " +
+      energy(doc.energy_j.scenario) + ". " + doc.notes.join(" ");
     var ul = html("ul", { "class": "method" }, out);
     doc.assumptions.forEach(function (a) { html("li", {}, ul, a.name + ": " + a.value + (a.source ? " (" + a.source + ")" : "")); });
   }
+  // an error shows at the what-if panel (not in the page banner far above it), and a result
+  // never stays beside inputs it was not computed from
+  function whatifError(msg) {
+    var e = $("whatif-error");
+    e.hidden = !msg; e.textContent = msg || "";
+  }
+  function clearWhatif(note) {
+    var out = clear($("whatif-out"));
+    if (note) html("p", { "class": "method", id: "whatif-status" }, out, note);
+  }
   function runWhatif(ev) {
     if (ev) ev.preventDefault();
+    whatifError(null);
+    clearWhatif("recomputing ...");
     var body = {};
     var r = $("wi-region").value.trim(), b = $("wi-batch").value, d = $("wi-delay").value, s = $("wi-service").value.trim();
     if (r) body.region = r;
@@ -512,8 +542,8 @@
     if (tier && from) body.from_tier = from;
     if (vol) body.volume_multiplier = parseFloat(vol);
     return api("/v1/whatif", { method: "POST", body: body })
-      .then(function (doc) { banner(null); renderWhatif(doc); })
-      .catch(function (e) { banner("what-if: " + e.message); });
+      .then(function (doc) { renderWhatif(doc); })
+      .catch(function (e) { clearWhatif(null); whatifError("what-if: " + e.message); });
   }
 
   // ------------------------------------------------------------------ rebound
@@ -546,7 +576,7 @@
 
   // ------------------------------------------------------------------ load
   function load() {
-    if (!state.key) { banner("Enter an API key (infercarbon keys create --tenant NAME) to see the ledger."); return Promise.resolve(); }
+    if (!state.key) { banner("Enter an API key (infercarbon keys create --ledger LEDGER --tenant NAME) to see the ledger."); return Promise.resolve(); }
     var group = $("group").value, period = $("period").value;
     $("period-label").textContent = period;
     return Promise.all([
@@ -593,6 +623,10 @@
     $("group").addEventListener("change", load);
     $("period").addEventListener("change", load);
     $("whatif").addEventListener("submit", runWhatif);
+    $("whatif").addEventListener("input", function () {
+      whatifError(null);
+      if ($("whatif-table")) clearWhatif("inputs changed: press Recompute for their result");
+    });
     document.body.setAttribute("data-ready", "0");
     Promise.all([load(), state.key ? loadRegions() : null]).then(function () {
       document.body.setAttribute("data-ready", "1");
