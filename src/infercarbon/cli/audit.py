@@ -5,6 +5,8 @@
     infercarbon audit verify --ledger ledger.duckdb            # exit 1 and a line per mismatch
     infercarbon audit verify --ledger ledger.duckdb --id fp_0123...
     infercarbon audit show fp_0123... --ledger ledger.duckdb [--json]
+    infercarbon audit verify --run run_... --engine ray --catalog lake/   # a lake job run
+    infercarbon audit show fp_... --catalog lake/                         # a lake footprint
 
 ``verify`` routes each footprint to the recompute of the calculator that wrote it: the
 accounting engine (``footprint(request_from_inputs(inputs))``) or the service's operational
@@ -22,6 +24,7 @@ import typer
 
 from infercarbon.cli._common import print_json
 from infercarbon.cli._server import KeyOpt, ServerOpt, get, stream_lines
+from infercarbon.cli.jobs import CatalogOpt, WarehouseOpt
 from infercarbon.cli.report import LEDGER_ENV, resolve_ledger
 from infercarbon.errors import ConfigurationError, InputError, LedgerError
 
@@ -53,11 +56,25 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     server: ServerOpt = None,
     key: KeyOpt = None,
+    run: Annotated[str | None, typer.Option(
+        "--run", help="a lake job run: re-run it pinned to its input snapshots and compare "
+        "(with --catalog)")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="--run: local or ray")] = "local",
+    catalog: CatalogOpt = None,
+    warehouse: WarehouseOpt = None,
 ) -> None:
     """Recompute every stored figure from its stored inputs; exit 1 on any mismatch.
 
     Progress goes to standard error every 10,000 footprints.  With ``--server`` a running
-    ``infercarbon serve`` does it on the ledger it holds."""
+    ``infercarbon serve`` does it on the ledger it holds.  With ``--run ID --catalog URI``
+    the lake job run ``ID`` is re-run from its recorded input snapshots with ``--engine``
+    and compared with what it wrote."""
+    if run is not None:
+        from infercarbon.cli.jobs import verify_run_cli
+
+        if not verify_run_cli(run, catalog, warehouse, engine, None, as_json):
+            raise typer.Exit(1)
+        return
     from infercarbon.ledger import open_store
     from infercarbon.ledger import verify as ledger_verify
     from infercarbon.report.recompute import dispatch
@@ -193,9 +210,17 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="print the derivation as JSON")] = False,
     server: ServerOpt = None,
     key: KeyOpt = None,
+    catalog: CatalogOpt = None,
+    warehouse: WarehouseOpt = None,
 ) -> None:
     """Print a stored footprint's whole derivation: inputs with provenance, versions, line
-    items, totals, the inputs hash and the chain of footprints of its subject."""
+    items, totals, the inputs hash and the chain of footprints of its subject.  With
+    ``--catalog`` a lake footprint (row, context, attribution, runs) as JSON."""
+    if catalog is not None:
+        from infercarbon.cli.lake import show_cli
+
+        show_cli(footprint_id, catalog, warehouse)
+        return
     from infercarbon.ledger import open_store
     from infercarbon.ledger import show as ledger_show
 

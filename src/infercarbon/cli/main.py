@@ -41,6 +41,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "route",
     "recommend",
     "programme",
+    "jobs",
+    "lake",
 )
 
 app = typer.Typer(

@@ -5,6 +5,7 @@
     infercarbon report --period 2026-Q3 --ledger ledger.duckdb --format html --out q3.html
     infercarbon report --period 2026-07-01..2026-09-30 --ledger postgresql://... --format json
     infercarbon report --period 2026 --ledger ledger.duckdb --format csv --tenant acme
+    infercarbon report --period 2026-07 --catalog lake/ --format json     # the Iceberg lake
 """
 
 from __future__ import annotations
@@ -53,11 +54,23 @@ def report(
                                "per model (accuracy per watt).")] = None,
     server: ServerOpt = None,
     key: KeyOpt = None,
+    catalog: Annotated[str | None, typer.Option(
+        "--catalog", help="report from the Iceberg lake (JSON totals; pruned partitions)")] = None,
+    warehouse: Annotated[str | None, typer.Option(
+        "--warehouse", help="warehouse URI for a postgresql:// catalog")] = None,
 ) -> None:
     """Energy (MWh), Scope 2 location/market, Scope 3, ESRS E1 table, inventory, methodology.
 
     While ``infercarbon serve`` holds a DuckDB ledger, give ``--server URL --key KEY``: the
-    server builds the same report from the ledger it holds."""
+    server builds the same report from the ledger it holds.  With ``--catalog`` the period's
+    totals come from the lake's footprints table (JSON)."""
+    if catalog is not None:
+        from infercarbon.cli.lake import report_cli
+
+        if fmt not in ("json", "html"):
+            raise InputError("the lake report is JSON; use --format json", field="format")
+        report_cli(period, catalog, warehouse, tenant)
+        return
     from infercarbon.ledger import open_store
     from infercarbon.report import FORMATS, build_report, parse_period, render
 

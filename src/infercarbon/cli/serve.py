@@ -72,9 +72,11 @@ def run_server(
     route_regions: Sequence[str] = (),
     route_residency: str | None = None,
     factor_set: str = "infercarbon",
+    spool: str | None = None,
 ) -> None:
     """Open the ledger and serve the API and dashboard until interrupted (and, with
-    ``updates``, refresh those grid signals every ``refresh_s`` seconds meanwhile).
+    ``updates``, refresh those grid signals every ``refresh_s`` seconds meanwhile; with
+    ``spool``, write each accepted batch to the lake's ingest spool too).
 
     ``factor_set`` names the per-fuel lifecycle factors of the intensity the service computes
     from a fuel mix: the bundled hourly series (ERCOT location and marginal) and the
@@ -107,7 +109,7 @@ def run_server(
     try:
         app = create_app(store, clock=_now, keys=key_store_for(ledger), config=cfg,
                          price_per_kwh=price_per_kwh, metrics_public=metrics_public,
-                         factor_set=factor_set)
+                         factor_set=factor_set, spool=spool)
         typer.echo(f"infercarbon: ledger {store.url} ({store.dialect}); "
                    f"dashboard http://{host}:{port}/", err=True)
         # the objects of start-up (modules, the app, reference data) live as long as the
@@ -206,6 +208,10 @@ def serve(
                           "ipcc-ar5 | unece-2021 | electricitymaps (docs/grid_factors.md). "
                           "Signals loaded from the ledger or providers are used as "
                           "published.")] = "infercarbon",
+    spool: Annotated[str | None, typer.Option(
+        "--spool", help="also write each accepted batch, fsynced before the reply, to this "
+                        "lake ingest spool (`infercarbon lake commit` loads it; "
+                        "docs/scale-out.md)")] = None,
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
     check_port_free(host, port)
@@ -223,7 +229,8 @@ def serve(
                price_per_kwh=price_per_kwh, metrics_public=metrics_public,
                log_level=log_level, updates=specs, refresh_s=refresh_s, profiles=profiles,
                instruments=tuple(instruments or ()), route_regions=regions,
-               route_residency=route_residency, factor_set=factor_set)
+               route_residency=route_residency, factor_set=factor_set,
+               spool=spool)
 
 
 def parse_refresh_options(update: Sequence[str] | None, refresh: str | None

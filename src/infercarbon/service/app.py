@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +39,7 @@ from infercarbon.ledger.schema import (
     LedgerConflictError,
     LedgerReferenceError,
 )
+from infercarbon.ledger.spool import SpoolWriter
 from infercarbon.service.auth import AuthError, KeyStore
 from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
@@ -136,6 +138,7 @@ def create_app(
     max_batch: int = 20_000,
     backfill: bool = True,
     factor_set: str = "infercarbon",
+    spool: str | Path | None = None,
 ) -> FastAPI:
     """Build the service.
 
@@ -169,6 +172,10 @@ def create_app(
         hourly series, which the service computes from a fuel mix (ERCOT location and
         marginal); loaded and stored signals are used as given.  Footprints priced by those
         series name a non-default set in their signal's method.
+    spool : path, optional
+        The lake's ingest spool (:mod:`infercarbon.ledger.spool`): each accepted batch is
+        also written there (fsynced) before the request is acknowledged, for
+        ``infercarbon lake commit`` to load into the Iceberg events table.
     """
     from infercarbon import __version__
     from infercarbon.service.footprints import signals_from_intensity
@@ -192,7 +199,8 @@ def create_app(
     state = ServiceState(store=store, keys=keys, clock=clock, config=cfg, book=book,
                          metrics=Metrics(), price_per_kwh=price_per_kwh,
                          metrics_public=metrics_public, max_batch=max_batch,
-                         factor_set=factor_set)
+                         factor_set=factor_set,
+                         spool=None if spool is None else SpoolWriter(spool))
     from infercarbon.service.queries import live_by_service_model
 
     state.metrics.live(lambda: live_by_service_model(store))

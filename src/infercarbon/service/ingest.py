@@ -39,6 +39,10 @@ def commit(state: ServiceState, prepared: Prepared | None) -> dict[str, int]:
     table = prepared.events
     res = state.store.append_events_with_footprints(ValidatedRows(EVENTS.name, table),
                                                     prepared.footprints)
+    if state.spool is not None:
+        # every accepted event, new or not (a resent batch the ledger already holds may be
+        # the one whose spool write a crash cut short); the committer loads it exactly once
+        state.spool.write(table)
     written = res.footprint_written  # one footprint row per event, in order
     if written.any():
         idx = pa.array(np.flatnonzero(written))

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from infercarbon.ledger.base import Store
+from infercarbon.ledger.spool import SpoolWriter
 from infercarbon.service.auth import KeyStore
 from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
@@ -34,6 +35,9 @@ class ServiceState:
     metrics_public: bool
     max_batch: int
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)  # start-up backfill
+    #: the lake's ingest spool (``serve --spool DIR``): every accepted batch is also written
+    #: there, durably, before the request is acknowledged
+    spool: SpoolWriter | None = None
     backfilled: int = 0
     last_reprice: dict[str, Any] | None = None
     #: lifecycle factor set of the bundled hourly series (``serve --factors``)

@@ -1,0 +1,146 @@
+"""``infercarbon lake``: the Iceberg ledger: create, load, ingest through the spool, commit.
+
+::
+
+    infercarbon lake init --catalog lake/
+    infercarbon lake load readings readings.parquet --catalog lake/
+    infercarbon lake ingest events.parquet --spool spool/        # a replica: prints the ack
+    infercarbon lake commit --spool spool/ --catalog lake/       # the one committer
+    infercarbon lake stats --catalog lake/                       # rows, bytes, bytes per row
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from infercarbon.cli._common import print_json
+from infercarbon.cli.jobs import CatalogOpt, WarehouseOpt, open_catalog
+from infercarbon.errors import InputError
+
+if TYPE_CHECKING:
+    from infercarbon.ledger.lake import Lake
+
+lake_app = typer.Typer(help="The Iceberg ledger: init, load, ingest (spool), commit, stats.",
+                       no_args_is_help=True)
+
+
+def _need(catalog: str | None, warehouse: str | None) -> Lake:
+    lake = open_catalog(catalog, warehouse)
+    if lake is None:
+        raise InputError("give --catalog (a directory, sqlite:///FILE or postgresql://...)",
+                         field="catalog")
+    return lake
+
+
+@lake_app.command("init")
+def init(catalog: CatalogOpt = None, warehouse: WarehouseOpt = None) -> None:
+    """Create the namespace and every table (idempotent)."""
+    lake = _need(catalog, warehouse)
+    print_json({"catalog": catalog, "tables": sorted(lake.tables())})
+
+
+@lake_app.command("load")
+def load(
+    table: Annotated[str, typer.Argument(help="events, readings or intensity")],
+    path: Annotated[Path, typer.Argument(help="Parquet file or directory")],
+    catalog: CatalogOpt = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Append a Parquet file's rows to a lake table, exactly once on the table's key."""
+    from infercarbon.jobs.io import read_source
+
+    if table not in ("events", "readings", "intensity"):
+        raise InputError(f"load takes events, readings or intensity, got {table!r}",
+                         field="table")
+    lake = _need(catalog, warehouse)
+    src = read_source(str(path), table, None)
+    rep = lake.append_new(table, src.table)
+    print_json(rep.__dict__)
+
+
+@lake_app.command("ingest")
+def ingest(
+    path: Annotated[Path, typer.Argument(help="events as Parquet (a file or directory)")],
+    spool: Annotated[Path, typer.Option("--spool", help="the spool directory")],
+) -> None:
+    """A replica's write: the events become one durable spool batch; prints its id (the
+    acknowledgement) only after the batch is fsynced."""
+    from infercarbon.jobs.io import read_source
+    from infercarbon.ledger.spool import SpoolWriter
+
+    src = read_source(str(path), "events", None)
+    batch = SpoolWriter(spool).write(src.table)
+    print_json({"ack": batch, "events": src.table.num_rows})
+
+
+@lake_app.command("commit")
+def commit(
+    spool: Annotated[Path, typer.Option("--spool", help="the spool directory")],
+    catalog: CatalogOpt = None,
+    warehouse: WarehouseOpt = None,
+    max_batches: Annotated[int, typer.Option("--max-batches", help="batches per commit")] = 1000,
+    until_empty: Annotated[bool, typer.Option("--until-empty", help="repeat until no batch "
+                                              "is ready")] = False,
+) -> None:
+    """Commit the spool's ready batches into the lake's events table, exactly once."""
+    from infercarbon.ledger.spool import commit_spool, sweep_incoming
+
+    lake = _need(catalog, warehouse)
+    total = []
+    while True:
+        rep = commit_spool(lake, spool, now=lambda: datetime.now(UTC),
+                           max_batches=max_batches)
+        total.append(rep.__dict__)
+        if not until_empty or rep.batches == 0:
+            break
+    print_json({"commits": total,
+                "stale_tmp_removed": sweep_incoming(spool, now_s=time.time())})
+
+
+@lake_app.command("stats")
+def stats(catalog: CatalogOpt = None, warehouse: WarehouseOpt = None) -> None:
+    """Rows, data bytes and bytes per row of each table's current snapshot."""
+    lake = _need(catalog, warehouse)
+    out = {}
+    for name in sorted(lake.tables()):
+        size, rows = lake.data_bytes(name)
+        out[name] = {"rows": rows, "bytes": size,
+                     "bytes_per_row": size / rows if rows else None,
+                     "snapshot_id": lake.snapshot_id(name)}
+    print_json(out)
+
+
+def show_cli(footprint_id: str, catalog: str, warehouse: str | None) -> None:
+    """``audit show ID --catalog``: a lake footprint's record as JSON."""
+    from infercarbon.ledger.lake import show_footprint
+
+    print_json(_jsonable(show_footprint(_need(catalog, warehouse), footprint_id)))
+
+
+def report_cli(period: str, catalog: str, warehouse: str | None, tenant: str | None) -> None:
+    """``report --catalog``: the period's lake report as JSON."""
+    from infercarbon.report.lake import lake_report
+    from infercarbon.report.period import parse_period
+
+    print_json(_jsonable(lake_report(_need(catalog, warehouse), parse_period(period),
+                                     tenant=tenant,
+                                     generated_utc=datetime.now(UTC))))
+
+
+def _jsonable(x: object) -> object:
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, datetime):
+        return x.isoformat()
+    return x
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lake_app, name="lake")
