@@ -11,7 +11,6 @@ from infercarbon.accounting.footprint import (
 from infercarbon.accounting.scenario import EstimateOptions, build_request, estimate
 from infercarbon.accounting.serialize import (
     ENGINE_VERSION,
-    inputs_hash,
     request_from_inputs,
     request_to_inputs,
 )
@@ -26,7 +25,6 @@ __all__ = [
     "build_request",
     "estimate",
     "footprint",
-    "inputs_hash",
     "request_from_inputs",
     "request_to_inputs",
 ]

@@ -1,6 +1,7 @@
 """Footprint inputs as plain JSON, for storage and audit.
 
-A stored footprint keeps ``request_to_inputs(request)`` and its :func:`inputs_hash`; audit
+A stored footprint keeps ``request_to_inputs(request)`` and its hash
+(:func:`infercarbon.ledger.schema.inputs_hash`, the one canonical encoding); audit
 recomputes with ``footprint(request_from_inputs(inputs))`` and must get the same numbers (the
 Monte Carlo is seeded, so ranges reproduce too).
 
@@ -14,8 +15,6 @@ True
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import fields
 from typing import Any
 
@@ -25,7 +24,6 @@ from infercarbon.errors import InputError
 
 __all__ = [
     "ENGINE_VERSION",
-    "inputs_hash",
     "request_from_inputs",
     "request_to_inputs",
 ]
@@ -101,8 +99,3 @@ def request_from_inputs(d: dict[str, Any]) -> FootprintRequest:
     except TypeError as exc:
         raise InputError(f"incomplete footprint inputs: {exc}", field="inputs") from exc
 
-
-def inputs_hash(inputs: dict[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of the inputs (sorted keys, no whitespace)."""
-    blob = json.dumps(inputs, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(blob.encode()).hexdigest()
