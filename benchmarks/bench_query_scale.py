@@ -12,8 +12,9 @@ Usage::
    already holds that many (``--reuse``, the default when the file exists).
 2. Starts ``infercarbon serve`` on it (loopback, ``--ledger-memory-limit``) with an admin key.
 3. Times, ``--repeat`` times each: ``/v1/summary``, the dashboard's first load (``/`` and the
-   API calls its script makes on load: whoami, summary, events?limit=200, footprints by
-   service and hour, heatmap, methodology, regions) and ``/v1/events?limit=100``; meanwhile
+   API calls its scripts make on load: whoami, summary, events?limit=200, footprints by
+   service and hour, heatmap, methodology, traces, regions, rebound, and the programme
+   panel's drivers and runs) and ``/v1/events?limit=100``; meanwhile
    one client posts ``--ingest-batches`` batches of ``--ingest-batch-size`` new events back
    to back and their latency is recorded.  The default batch is what the library's own
    shipper sends (``EventShipper(batch_size=...)``'s default, 500 events); the service-load
@@ -161,9 +162,12 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                     ingest_lat.append(time.perf_counter() - t)
                     ingest_errors += r.status_code >= 400
 
+        # every call the dashboard's scripts make on load (app.js, then its rebound panel;
+        # programme.js): the page is loaded when the last one answered
         first = ["/", "/v1/whoami", "/v1/summary", "/v1/events?limit=200",
                  "/v1/footprints?group=service&period=hour", "/v1/intensity/heatmap",
-                 "/v1/methodology", "/v1/regions"]
+                 "/v1/methodology", "/v1/traces", "/v1/regions", "/v1/rebound",
+                 "/v1/programme/drivers", "/v1/runs"]
         reads: dict[str, list[float]] = {"summary": [], "dashboard_first_load": [],
                                          "events_limit_100": []}
         errors = 0

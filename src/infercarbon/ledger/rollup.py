@@ -59,6 +59,8 @@ def _plan(by: Sequence[str], period: str | None, tenant: str | None,
     keys += [f"e.{b}" for b in by]
     fields += [pa.field(b, pa.string()) for b in by]
     conds = [live_event("e")]
+    if "trace_id" in by:  # per user action: the traced events only (most carry no trace,
+        conds.append("e.trace_id IS NOT NULL")  # and their row groups are skipped whole)
     params: list[Any] = []
     if tenant is not None:
         conds.append("e.tenant = %s")

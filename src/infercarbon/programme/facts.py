@@ -19,8 +19,9 @@ from typing import Any
 import pyarrow as pa
 
 from infercarbon.errors import DataError
-from infercarbon.ledger import Store, rollup_events, rollup_footprints
-from infercarbon.ledger.rollup import idle_and_cost
+from infercarbon.ledger import Store, rollup_events
+from infercarbon.ledger.base import live_event
+from infercarbon.ledger.rollup import idle_and_cost, ranged_sums
 from infercarbon.ledger.schema import RUNS, STORAGE, TRANSFERS
 
 __all__ = ["ESTIMATE_SETTING", "LedgerFacts", "ServiceFacts", "has_measured_idle", "read_facts"]
@@ -99,7 +100,7 @@ def read_facts(store: Store, *, as_of_utc: datetime, tenant: str | None = None,
                          end_utc=_day(as_of_utc) + timedelta(days=1))
     by_model_time = store.query_arrow(
         "SELECT e.service, e.model, min(e.start_utc), max(e.start_utc) FROM events e "
-        "WHERE e.event_id NOT IN (SELECT supersedes FROM events WHERE supersedes IS NOT NULL)"
+        f"WHERE {live_event('e')}"
         + (" AND e.tenant = %s" if tenant is not None else "")
         + (" AND e.start_utc < %s" if end_utc is not None else "")
         + " GROUP BY 1, 2 ORDER BY 1, 2",
@@ -107,10 +108,11 @@ def read_facts(store: Store, *, as_of_utc: datetime, tenant: str | None = None,
         pa.schema([("service", pa.string()), ("model", pa.string()),
                    ("first_utc", pa.timestamp("us", tz="UTC")),
                    ("last_utc", pa.timestamp("us", tz="UTC"))]))
-    fp_service = _location(rollup_footprints(store, by=("service",), tenant=tenant,
-                                             end_utc=end_utc), "service")
-    fp_model = _location(rollup_footprints(store, by=("model",), tenant=tenant,
-                                           end_utc=end_utc), "model")
+    # the footprint totals (SQL over the hourly rollup where it answers: not the views)
+    fp_service = _location(ranged_sums(store, of="totals", keys=("basis",), by=("service",),
+                                       tenant=tenant, end_utc=end_utc), "service")
+    fp_model = _location(ranged_sums(store, of="totals", keys=("basis",), by=("model",),
+                                     tenant=tenant, end_utc=end_utc), "model")
     per: dict[str, dict[str, Any]] = {}
     for r in groups.to_pylist():
         s = per.setdefault(r["service"], {"events": 0, "measured": 0, "energy_j": 0.0,
@@ -176,5 +178,5 @@ def has_measured_idle(store: Store, tenant: str | None) -> bool:
 
 
 def _location(t: pa.Table, key: str) -> dict[str, float]:
-    return {r[key]: float(r["emissions_g"]) for r in t.to_pylist()
-            if r["basis"] == "location" and r["emissions_g"] is not None}
+    return {r[key]: float(r["value_g"]) for r in t.to_pylist()
+            if r["basis"] == "location" and r["value_g"] is not None}
