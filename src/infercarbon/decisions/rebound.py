@@ -121,28 +121,23 @@ def rebound_rows(months: list[str], volume: npt.ArrayLike, emissions_g: npt.Arra
 def monthly_rebound(store: Any, *, basis: str = "location", tenant: str | None = None,
                     start_utc: datetime | None = None, end_utc: datetime | None = None
                     ) -> dict[str, Any]:
-    """The decomposition by UTC month from the ledger's rollups: inferences from
-    :func:`~infercarbon.ledger.rollup.rollup_events` and emissions (with the aggregate range)
-    from :func:`~infercarbon.ledger.rollup.ranged_sums` (the hourly ``footprint_hours`` rollup
-    where the question is in whole hours)."""
-    from infercarbon.ledger.rollup import ranged_sums, rollup_events
+    """The decomposition by UTC month from the ledger's rollup: inferences (those with a
+    footprint) and emissions, with the aggregate range, from
+    :func:`~infercarbon.ledger.rollup.ranged_sums` (the hourly ``footprint_hours`` rollup where
+    the question is in whole hours: no scan of the events)."""
+    from infercarbon.ledger.rollup import ranged_sums
 
     if basis not in ("location", "market"):
         raise InputError(f"must be location or market, got {basis!r}", field="basis")
-    ev = rollup_events(store, by=(), period="month", tenant=tenant, start_utc=start_utc,
-                       end_utc=end_utc)
     em = ranged_sums(store, of="totals", keys=("basis",), period="month", tenant=tenant,
                      start_utc=start_utc, end_utc=end_utc)
-    counts = {r["period_start_utc"]: r["events"] for r in ev.to_pylist()}
     tot = {r["period_start_utc"]: r for r in em.to_pylist() if r["basis"] == basis}
-    keys = sorted(k for k in counts if k in tot)
+    keys = sorted(tot)
     months = [k.strftime("%Y-%m") for k in keys]
     rows = rebound_rows(months, [float(tot[k]["footprints"]) for k in keys],
                         [float(tot[k]["value_g"]) for k in keys],
                         [float(tot[k]["low_g"]) for k in keys],
                         [float(tot[k]["high_g"]) for k in keys])
-    for k, r in zip(keys, rows, strict=True):
-        r["events"] = int(counts[k])
     return {"basis": basis, "method": METHOD, "rows": rows,
             "volume": "inferences with a footprint (events without one are not counted)",
-            "source": "ledger rollups (rollup_events, ranged_sums by month)"}
+            "source": "ledger rollup (ranged_sums by month)"}
