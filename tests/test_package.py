@@ -27,6 +27,16 @@ def test_import_is_light() -> None:
     assert out.stdout.strip() == "", f"import infercarbon pulled in: {out.stdout.strip()}"
 
 
+def test_the_meter_does_not_import_the_ledger() -> None:
+    """Metering in an application needs no ledger: ``infercarbon.Meter`` leaves DuckDB and
+    the ledger package unimported until a run is recorded (``Meter.run``)."""
+    code = ("import sys; from infercarbon import Meter; "
+            "print(','.join(m for m in ('duckdb', 'infercarbon.ledger') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "", f"from infercarbon import Meter pulled in: {out.stdout}"
+
+
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="does_not_exist"):
         infercarbon.does_not_exist  # noqa: B018

@@ -45,8 +45,6 @@ from infercarbon.accounting.events import quadrature_band, relative_deviations_f
 from infercarbon.attribution import IDLE_POLICIES, attribute, drop_stale_readings
 from infercarbon.errors import ConfigurationError, DataQualityWarning, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
-from infercarbon.ledger.base import system_clock
-from infercarbon.ledger.schema import RUN_KINDS, RUNS, run_id_for
 from infercarbon.provenance import Figure
 from infercarbon.reference.regions import Region, resolve_region
 from infercarbon.telemetry import (
@@ -245,6 +243,11 @@ class InferenceSpan:
             buf.outcome[slot] = buf.intern_outcome(outcome)
 
 
+def _utc_now() -> datetime:
+    """The wall clock in UTC (:meth:`Meter.run`'s default)."""
+    return datetime.now(UTC)
+
+
 class RunSpan:
     """A training, fine-tuning, evaluation, retraining or data-pipeline run metered by a
     :class:`Meter` (``with meter.run(kind="train", model="m", store=ledger) as run: ...``).
@@ -258,6 +261,10 @@ class RunSpan:
     def __init__(self, meter: Meter, *, kind: str, model: str, tenant: str,
                  system: str | None, lineage: str | None, store: Any,
                  now: Callable[[], datetime]) -> None:
+        # the ledger package (DuckDB and all) is imported only when a run is metered: the
+        # Meter's import stays light
+        from infercarbon.ledger.schema import RUN_KINDS
+
         if kind not in RUN_KINDS:
             raise InputError(f"must be one of {', '.join(RUN_KINDS)}, got {kind!r}",
                              field="kind")
@@ -304,6 +311,8 @@ class RunSpan:
             "intensity_g_per_kwh": intensity,
             "command": None if exc_type is None else exc_type.__name__, "supersedes": None,
         }
+        from infercarbon.ledger.schema import RUNS, run_id_for
+
         row["run_id"] = run_id_for(row)
         self.record = {c: row[c] for c in RUNS.names}
         if self._store is not None:
@@ -613,7 +622,7 @@ class Meter:
 
     def run(self, *, kind: str, model: str, tenant: str = "default",
             system: str | None = None, lineage: str | None = None, store: Any = None,
-            now: Callable[[], datetime] = system_clock) -> RunSpan:
+            now: Callable[[], datetime] = _utc_now) -> RunSpan:
         """Meter a training, fine-tuning, evaluation, retraining or data-pipeline run
         (:class:`RunSpan`); ``store`` (a ledger Store) records it, ``now`` gives UTC times."""
         return RunSpan(self, kind=kind, model=model, tenant=tenant, system=system,

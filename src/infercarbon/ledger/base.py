@@ -42,6 +42,7 @@ from infercarbon.ledger.compact import (
     live_event,
     record_from_compact,
     records_from_compact,
+    same_event,
     view_sql,
 )
 from infercarbon.ledger.hours import (
@@ -198,9 +199,16 @@ def _conflict_sql(spec: TableSpec, stage: str, compare: Sequence[str]) -> str:
     return f"SELECT {keys} FROM {stage} s JOIN {spec.name} t ON {on} WHERE {differs} LIMIT 10"
 
 
+def _per_tenant_id(spec: TableSpec) -> str | None:
+    """The id column of a table keyed (tenant, id): events and runs, storage and transfer
+    records; their ids are the tenant's own (None for other tables)."""
+    key = spec.key
+    return key[1] if len(key) == 2 and key[0] == "tenant" else None
+
+
 def _fmt_key(row: Sequence[Any], spec: TableSpec | None = None) -> str:
-    if spec is EVENTS:  # an event's id is its tenant's: name the id alone
-        return str(row[list(EVENTS.key).index("event_id")])
+    if spec is not None and _per_tenant_id(spec) is not None:
+        return str(row[1])  # the id is the sender's tenant's: name the id alone
     return str(row[0]) if len(row) == 1 else "(" + ", ".join(str(v) for v in row) + ")"
 
 
@@ -315,35 +323,43 @@ class SqlStore(ABC):
         with self._tx():
             if (lock := self._ddl_lock_sql()) is not None:
                 self._exec(lock)
-            rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
-                                  ["schema_version"]) if self._has_meta() else []
-            if rows and rows[0][0] not in (str(SCHEMA_VERSION), *_UPGRADES_FROM):
-                raise LedgerError(f"{self.url}: ledger schema version {rows[0][0]}, this "
+            stored = self._stored_version()
+            if stored is not None and stored not in (str(SCHEMA_VERSION), *_UPGRADES_FROM):
+                raise LedgerError(f"{self.url}: ledger schema version {stored}, this "
                                   f"infercarbon reads and writes version {SCHEMA_VERSION}"
                                   " (and upgrades older ones)")
+            old = None if stored is None else int(stored)  # an older ledger's version
             for s in stmts:
                 self._exec(s)
-            if rows and rows[0][0] != str(SCHEMA_VERSION):
+            if old is not None and old < SCHEMA_VERSION:
                 for s in self._missing_columns_sql():
                     self._exec(s)
-            if rows and int(rows[0][0]) < 6:  # version 6: event ids are per tenant
+            if old is not None and old < 6:  # version 6: event ids are per tenant
                 for s in self._rekey_events_sql():
                     self._exec(s)
             for s in self._ddl_extra():  # indexes may name columns an upgrade adds
                 self._exec(s)
             for s in view_sql(self.dialect):
                 self._exec(s)
-            if rows and int(rows[0][0]) < 4:  # version 4 keeps the hourly rollup: fill it
+            if old is not None and old < 4:  # version 4 keeps the hourly rollup: fill it
                 top = self._hours_top()
                 for s in rebuild_sql(None, top):
                     self._exec(s)
                 self._set_hours_mark(top)
-            if not rows:
+            if old is None:
                 self._exec("INSERT INTO ledger_meta VALUES (%s, %s)",
                            ["schema_version", str(SCHEMA_VERSION)])
-            elif rows[0][0] != str(SCHEMA_VERSION):
+            elif old < SCHEMA_VERSION:
                 self._exec("UPDATE ledger_meta SET value = %s WHERE key = %s",
                            [str(SCHEMA_VERSION), "schema_version"])
+
+    def _stored_version(self) -> str | None:
+        """The schema version the ledger records (None: a new database, no ledger yet)."""
+        if not self._has_meta():
+            return None
+        rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
+                              ["schema_version"])
+        return str(rows[0][0]) if rows else None
 
     def _columns_ddl(self, spec: TableSpec, keyed: bool) -> str:
         """The column list of ``CREATE TABLE`` for ``spec`` (with its primary key if
@@ -435,7 +451,8 @@ class SqlStore(ABC):
         if distinct.num_rows != nkeys:
             counts = distinct.group_by(keys).aggregate([([], "count_all")])
             bad = counts.filter(pc.greater(counts["count_all"], 1)).select(keys)
-            ids = [_fmt_key(r, spec) for r in zip(*(bad[k].to_pylist() for k in keys), strict=True)]
+            ids = [_fmt_key(r, spec)
+                   for r in zip(*(bad[k].to_pylist() for k in keys), strict=True)]
             raise LedgerConflictError(spec.row, ids, "the id is repeated in the batch with "
                                                      "different content")
         return distinct.cast(table.schema)
@@ -493,8 +510,7 @@ class SqlStore(ABC):
         """A correction names a stored (or same-batch) event of its tenant, corrected once."""
         every = (f"(SELECT event_id, tenant, supersedes FROM events UNION ALL "
                  f"SELECT s.event_id, s.tenant, s.supersedes FROM {stage} s WHERE NOT EXISTS "
-                 f"(SELECT 1 FROM events e WHERE e.event_id = s.event_id "
-                 "AND e.tenant = s.tenant))")
+                 f"(SELECT 1 FROM events e WHERE {same_event('e', 's')}))")
         missing = self._fetchall(
             f"SELECT s.event_id, s.supersedes FROM {stage} s LEFT JOIN {every} a "
             "ON a.event_id = s.supersedes AND a.tenant = s.tenant "
@@ -949,15 +965,14 @@ class SqlStore(ABC):
         try:
             orphan = self._fetchall(
                 f"SELECT s.footprint_id, s.event_id FROM {stage} s LEFT JOIN events e "
-                "ON e.event_id = s.event_id AND e.tenant = s.tenant WHERE e.event_id IS NULL "
-                "LIMIT 10")
+                f"ON {same_event('e', 's')} WHERE e.event_id IS NULL LIMIT 10")
             if orphan:
                 raise LedgerReferenceError(
                     f"footprints: {orphan[0][0]!r} is for event {orphan[0][1]!r}, which is not a "
                     "stored event of the same tenant; append the event first")
             roots = self._fetchall(
                 f"SELECT DISTINCT f.event_id FROM all_footprints f JOIN {stage} s "
-                "ON s.event_id = f.event_id AND s.tenant = f.tenant LIMIT 10")
+                f"ON {same_event('s', 'f')} LIMIT 10")
             if roots:
                 raise LedgerConflictError(
                     "footprints", [r[0] for r in roots],
@@ -1007,7 +1022,7 @@ class SqlStore(ABC):
     def _check_footprint_subjects(self, stage: str) -> None:
         orphan = self._fetchall(
             f"SELECT s.footprint_id, s.event_id FROM {stage} s LEFT JOIN events e "
-            "ON e.event_id = s.event_id AND e.tenant = s.tenant WHERE s.event_id IS NOT NULL "
+            f"ON {same_event('e', 's')} WHERE s.event_id IS NOT NULL "
             "AND e.event_id IS NULL LIMIT 10")
         if orphan:
             fid, eid = orphan[0]
@@ -1145,9 +1160,8 @@ class SqlStore(ABC):
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         # rows keyed per tenant by their id (then tenant), other tables by their key
-        key = spec.key
-        order = (f"{key[1]}, tenant" if len(key) == 2 and key[0] == "tenant"
-                 else ", ".join(key))
+        own = _per_tenant_id(spec)
+        order = f"{own}, tenant" if own is not None else ", ".join(spec.key)
         name = VIEWS.get(spec.name, spec.name) if spec is not FOOTPRINTS else spec.name
         return f"SELECT {cols} FROM {name}{where} ORDER BY {order}", params
 

@@ -159,11 +159,21 @@ EVENT_FOOTPRINTS = TableSpec(
     key=("footprint_id",),
 )
 
+def same_event(a: str, b: str) -> str:
+    """SQL join condition: rows ``a`` and ``b`` (each with ``tenant`` and ``event_id``) are of
+    the same event; an event id names an event within its tenant (schema version 6).
+
+    >>> same_event("f", "e")
+    'f.event_id = e.event_id AND f.tenant = e.tenant'
+    """
+    return f"{a}.event_id = {b}.event_id AND {a}.tenant = {b}.tenant"
+
+
 def live_event(alias: str = "events") -> str:
     """SQL condition: the event of row ``alias`` (a row with ``tenant`` and ``event_id``) has
     not been corrected by a later event of its tenant (event ids are per tenant)."""
     return (f"NOT EXISTS (SELECT 1 FROM events c_ WHERE c_.supersedes = {alias}.event_id "
-            f"AND c_.tenant = {alias}.tenant)")
+            f"AND c_.tenant = {alias}.tenant)")  # a correction names an id of its tenant
 
 
 #: SQL subquery: every footprint a later one supersedes, in either layout (a footprint is live
@@ -900,7 +910,8 @@ def view_sql(dialect: str) -> list[str]:
         + " UNION ALL SELECT ef.footprint_id, ef.event_id, c.calculator, "
         "ef.supersedes, CASE WHEN ci.present THEN ef.facility_j END, "
         + ", ".join(f"{total(b, 'g')}, {total(b, 'low')}, {total(b, 'high')}" for b in BASES)
-        + ", ef.tenant FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id "
+        + ", ef.tenant FROM event_footprints ef "
+        "JOIN footprint_contexts c ON c.context_id = ef.context_id "
         "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
         "AND ci.name = 'operational_location'",
         # the deviations behind each range, split into the part independent from event to

@@ -377,11 +377,9 @@ class DuckDBStore(SqlStore):
         copy and key in memory: 10M events ran out of a 1 GB limit).  The schema transaction
         then swaps the copy in (:meth:`_rekey_events_sql`); an interrupted copy starts again
         on the next open, and the events stay where they were until the swap."""
-        if not self._has_meta():
-            return
-        rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
-        if not rows or not str(rows[0][0]).isdigit() or int(rows[0][0]) >= 6:
-            return
+        stored = self._stored_version()
+        if stored is None or not stored.isdigit() or int(stored) >= 6:
+            return  # a new ledger, a version this code refuses, or already per tenant
         have = {r[0] for r in self._fetchall(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' "
             "AND table_schema = current_schema()")}

@@ -36,7 +36,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from infercarbon.ledger.compact import BASES, LINE_COLUMNS, SUPERSEDED_FOOTPRINTS, live_event
+from infercarbon.ledger.compact import (
+    BASES,
+    LINE_COLUMNS,
+    SUPERSEDED_FOOTPRINTS,
+    live_event,
+    same_event,
+)
 from infercarbon.ledger.schema import TS, Column, TableSpec
 
 __all__ = ["DIMS", "EVENT_DIMS", "HOURS", "HOURS_DIRTY", "LATENCY_EDGES_S", "LINES", "MEASURES", "PARTS", "deviation_parts", "fold_sql",
@@ -175,8 +181,8 @@ def _live_source(where: str) -> str:
     ``e``), with the events' dimensions: a source for :func:`upsert_sql`."""
     cols = ", ".join([*(f"ef.{c}" for c in source_columns()),
                       *(f"e.{d}" for d in EVENT_DIMS)])
-    return (f"(SELECT {cols} FROM event_footprints ef JOIN events e ON e.event_id = "
-            f"ef.event_id AND e.tenant = ef.tenant WHERE {_LIVE_FOOTPRINT_EF} AND "
+    return (f"(SELECT {cols} FROM event_footprints ef JOIN events e ON "
+            f"{same_event('e', 'ef')} WHERE {_LIVE_FOOTPRINT_EF} AND "
             f"{_LIVE_EVENT_EF} AND {where})")
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from infercarbon.errors import InputError
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, Store, _ts_param, live_event
+from infercarbon.ledger.compact import same_event
 from infercarbon.ledger.hours import LINES, PARTS, deviation_parts
 from infercarbon.ledger.schema import TS
 
@@ -35,6 +36,9 @@ DIMENSIONS = ("service", "tenant", "model", "region", "device", "attribution_met
               "outcome", "trace_id")
 
 _LIVE_FOOTPRINT = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
+#: The event of a footprint ``f`` (either layout, the views) and of a compact row ``ef``.
+_F_EVENT = f"all_footprints f JOIN events e ON {same_event('e', 'f')}"
+_EF_EVENT = f"event_footprints ef JOIN events e ON {same_event('e', 'ef')}"
 
 
 def _plan(by: Sequence[str], period: str | None, tenant: str | None,
@@ -122,8 +126,7 @@ def rollup_footprints(store: Store, *, by: Sequence[str] = ("service",),
                 "sum(t.low_g) AS low_sum_g", "sum(t.high_g) AS high_sum_g"]
     mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
           pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
-    source = ("all_footprints f JOIN events e ON e.event_id = f.event_id AND e.tenant = f.tenant "
-              "JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id")
+    source = f"{_F_EVENT} JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id"
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
 
@@ -147,8 +150,7 @@ def rollup_line_items(store: Store, *, by: Sequence[str] = ("service",),
                 "sum(li.low_g) AS low_sum_g", "sum(li.high_g) AS high_sum_g"]
     mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
           pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
-    source = ("all_footprints f JOIN events e ON e.event_id = f.event_id AND e.tenant = f.tenant "
-              "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id")
+    source = f"{_F_EVENT} JOIN all_footprint_items li ON li.footprint_id = f.footprint_id"
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
 
@@ -209,8 +211,7 @@ def _view_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[s
     sql = (
         f"WITH d AS (SELECT {', '.join([*inner, 'd.corr_group AS corr_group', 'd.g AS g'])}, "
         "d.dn_g AS dn_g, d.up_g AS up_g, d.indep_dn_g AS idn, d.indep_up_g AS iup "
-        f"FROM all_footprints f JOIN events e ON e.event_id = f.event_id "
-        f"AND e.tenant = f.tenant JOIN {view} d "
+        f"FROM {_F_EVENT} JOIN {view} d "
         f"ON d.footprint_id = f.footprint_id WHERE {' AND '.join(conds)}), "
         f"g AS (SELECT {', '.join([*names, 'corr_group']) if names else 'corr_group'}, "
         "count(*) AS n, sum(g) AS g, sum(idn * idn) AS i2dn, sum(iup * iup) AS i2up, "
@@ -275,9 +276,7 @@ def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str 
     if not per_currency:  # the currency column comes first among the measures
         fields.pop()
         mf.insert(0, pa.field("currency", pa.string()))
-    source = ("event_footprints ef JOIN events e ON e.event_id = ef.event_id "
-              "AND e.tenant = ef.tenant" if by
-              else "event_footprints ef")
+    source = _EF_EVENT if by else "event_footprints ef"
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
 
@@ -333,8 +332,7 @@ def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequenc
     conds = _on_compact_rows(conds)
     conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
     ekeys = _on_compact_rows(ekeys)
-    join = (" JOIN events e ON e.event_id = ef.event_id AND e.tenant = ef.tenant" if by
-            else "")
+    join = f" JOIN events e ON {same_event('e', 'ef')}" if by else ""
     dims = [f"{k} AS k{i}" for i, k in enumerate(ekeys)]
     dnames = [f"k{i}" for i in range(len(ekeys))]
     fields += [pa.field(k, pa.bool_() if k == "in_total" else pa.string()) for k in keys]

@@ -6,7 +6,8 @@ joules, watts, grams or g/kWh as its name says):
 ``events``
     one row per inference: ``event_id`` (the key, with ``tenant``: ids are per tenant),
     ``start_utc``, ``end_utc``, ``service``, ``tenant``, ``model``, ``region``, ``device``,
-    ``energy_j``, ``attribution_method``, optional ``batch_id``, ``tokens_in``, ``tokens_out``, ``payload_bytes``, ``outcome``, and
+    ``energy_j``, ``attribution_method``, optional ``batch_id``, ``tokens_in``,
+    ``tokens_out``, ``payload_bytes``, ``outcome``, and
     ``supersedes`` (the id of the event this row corrects).  The store adds ``ingested_utc``.
 ``readings``
     device energy readings: ``device``, ``t_utc``, ``cumulative_j`` and/or ``power_w``,

@@ -38,7 +38,7 @@ import pyarrow as pa
 from infercarbon.errors import DataError
 from infercarbon.ledger import Store
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, live_event
-from infercarbon.ledger.compact import inputs_sql
+from infercarbon.ledger.compact import inputs_sql, same_event
 from infercarbon.ledger.rollup import idle_and_cost, ranged_sums
 from infercarbon.ledger.schema import TS
 from infercarbon.report.period import Period
@@ -157,7 +157,7 @@ _PRICED_SCHEMA = pa.schema([("service", _S), ("device", _S), ("currency", _S),
 _PAGE_SCHEMA = pa.schema([("footprint_id", _S), ("calculator", _S),
                           ("factor_versions_json", _S), ("inputs_json", _S), ("n", _I)])
 
-_JOIN_F = f"JOIN {_LIVE_F} f ON f.event_id = e.event_id AND f.tenant = e.tenant"
+_JOIN_F = f"JOIN {_LIVE_F} f ON {same_event('f', 'e')}"
 
 #: The report lines an item row falls in: its basis in a basis set (``all`` holds every
 #: basis; ``both`` lines count on the location and on the market basis) ...
@@ -293,17 +293,15 @@ def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.
     """Walk the stored inputs of the period's footprints: the general layout page by page
     (keyset on id), then the compact layout's rows grouped by their factors (configuration
     and grid signal; the per-event values are no factor), each group once with its count."""
-    general = ("SELECT footprint_id, tenant, event_id, calculator, factor_versions_json, inputs_json "
-               f"FROM footprints WHERE footprint_id NOT IN {_SUPERSEDED}")
+    general = ("SELECT footprint_id, tenant, event_id, calculator, factor_versions_json, "
+               f"inputs_json FROM footprints WHERE footprint_id NOT IN {_SUPERSEDED}")
     sql = (f"SELECT f.footprint_id, f.calculator, f.factor_versions_json, f.inputs_json, "
-           f"1 AS n FROM events e JOIN ({general}) f ON f.event_id = e.event_id "
-           "AND f.tenant = e.tenant "
+           f"1 AS n FROM events e JOIN ({general}) f ON {same_event('f', 'e')} "
            f"WHERE {where} AND f.footprint_id > %s "
            f"ORDER BY f.footprint_id LIMIT {int(page_rows)}")
     compact = (f"SELECT min(ef.footprint_id), c.calculator, c.factor_versions_json, "
                f"{inputs_sql(store.dialect, per_event=False)} AS inputs_json, count(*) "
-               "FROM events e JOIN event_footprints ef ON ef.event_id = e.event_id "
-               "AND ef.tenant = e.tenant "
+               f"FROM events e JOIN event_footprints ef ON {same_event('ef', 'e')} "
                "JOIN footprint_contexts c ON c.context_id = ef.context_id "
                f"WHERE {where} AND ef.footprint_id NOT IN {_SUPERSEDED} "
                "GROUP BY 2, 3, 4")
@@ -368,8 +366,7 @@ def read_slice(store: Store, period: Period, *, tenant: str | None = None,
                              per_currency=per_currency)
     priced = q(("e.service", "e.device", "ef.currency", "c.factor_versions_json"),
                ("count(*)",),
-               "events e JOIN event_footprints ef ON ef.event_id = e.event_id "
-               "AND ef.tenant = e.tenant "
+               f"events e JOIN event_footprints ef ON {same_event('ef', 'e')} "
                f"AND ef.footprint_id NOT IN {_SUPERSEDED} "
                "JOIN footprint_contexts c ON c.context_id = ef.context_id",
                _PRICED_SCHEMA)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from infercarbon.ledger import Store
+from infercarbon.ledger.compact import BASES
 from infercarbon.ledger.rollup import AGGREGATE_RANGE_METHOD, ranged_sums
 from infercarbon.report.period import Period
 from infercarbon.report.tables import Col, Table
@@ -23,7 +24,6 @@ __all__ = ["TOP_TRACES", "traces_table"]
 #: The traces listed one by one (the largest by location-based emissions); the summary row
 #: covers every trace of the period.
 TOP_TRACES = 20
-_BASES = ("location", "market", "marginal")
 
 
 def traces_table(store: Store, period: Period, *, tenant: str | None = None,
@@ -40,13 +40,13 @@ def traces_table(store: Store, period: Period, *, tenant: str | None = None,
         row = per.setdefault(r["trace_id"], {"trace_id": r["trace_id"]})
         row["model_calls"] = r["footprints"]
         b = r["basis"]
-        if b in _BASES:
+        if b in BASES:
             row[f"{b}_g"], row[f"{b}_low_g"], row[f"{b}_high_g"] = (
                 r["value_g"], r["low_g"], r["high_g"])
     rows = sorted(per.values(), key=lambda x: (-(x.get("location_g") or 0.0), x["trace_id"]))
     cols = (Col("trace_id", "Trace (user action)"), Col("model_calls", "Model calls"),
             *(Col(f"{b}_{k}", f"{b.capitalize()} {label}", "gCO2e")
-              for b in _BASES for k, label in (("g", "emissions"), ("low_g", "p5"),
+              for b in BASES for k, label in (("g", "emissions"), ("low_g", "p5"),
                                               ("high_g", "p95"))))
     notes = [
         "One row per W3C trace: the live footprints of every model call that carried the "

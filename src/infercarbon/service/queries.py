@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from infercarbon.errors import InputError
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, Store, live_event
+from infercarbon.ledger.compact import same_event
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.service.footprints import CALCULATORS
 
@@ -33,8 +34,7 @@ _KIND_COLS = [f"{k}{s}" for k in ("location", "market", "marginal")
 # one row per live event with its footprint's totals and facility energy
 _LIVE_EVENT = live_event("e")
 _LIVE_FOOTPRINT = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
-_BASE = (" FROM events e JOIN all_footprint_bases f ON f.event_id = e.event_id AND "
-         "f.tenant = e.tenant AND "
+_BASE = (f" FROM events e JOIN all_footprint_bases f ON {same_event('f', 'e')} AND "
          f"f.calculator IN (%s, %s) AND {_LIVE_FOOTPRINT} WHERE {_LIVE_EVENT} ")
 _TOTALS = tuple(f"f.{c}" for c in _KIND_COLS)
 
@@ -87,21 +87,20 @@ def event_rows(store: Store, *, tenant: str | None, start: datetime | None = Non
         if not has_general_event_footprints(store):
             # compact rows only: the page's footprints straight from event_footprints (one
             # index or hash probe per event), not through the view that unions both layouts
-            bases = ("(SELECT ef.footprint_id, ef.tenant, ef.event_id, c.calculator, ef.supersedes, "
+            bases = ("(SELECT ef.footprint_id, ef.tenant, ef.event_id, c.calculator, "
+                     "ef.supersedes, "
                      "CASE WHEN ci.present THEN ef.facility_j END AS facility_j, "
                      + ", ".join(f"coalesce(ef.total_{k}{x}, ef.{k}{x}) AS {k}{x}"
                                  for k in ("location", "market", "marginal")
                                  for x in ("_g", "_low_g", "_high_g"))
-                     + " FROM recent r JOIN event_footprints ef ON ef.event_id = r.event_id "
-                     "AND ef.tenant = r.tenant "
+                     + f" FROM recent r JOIN event_footprints ef ON {same_event('ef', 'r')} "
                      "JOIN footprint_contexts c ON c.context_id = ef.context_id "
                      "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
                      "AND ci.name = 'operational_location')")
         sql = (f"WITH recent AS (SELECT * FROM events e WHERE {_LIVE_EVENT}{where} "
                f"ORDER BY e.end_utc DESC, e.event_id LIMIT {int(limit)}) "
                f"SELECT {cols}, f.facility_j AS facility_j, {sums} FROM recent e "
-               f"JOIN {bases} f ON f.event_id = e.event_id AND f.tenant = e.tenant AND "
-               "f.calculator IN "
+               f"JOIN {bases} f ON {same_event('f', 'e')} AND f.calculator IN "
                f"(%s, %s) AND {_LIVE_FOOTPRINT} ORDER BY e.end_utc DESC, e.event_id")
         return store.query_arrow(sql, [*params, *CALCULATORS], schema)
     sql = (f"SELECT {cols}, f.facility_j AS facility_j, {sums} {_BASE}{where} "
@@ -132,8 +131,7 @@ def rollup(store: Store, *, group: str, period: str, tenant: str | None,
     base, totals, facility = _BASE, list(_TOTALS), "f.facility_j"
     if not has_general_event_footprints(store):
         # compact rows only: join the events with event_footprints, not the union views
-        base = ("FROM events e JOIN event_footprints ef ON ef.event_id = e.event_id AND "
-                "ef.tenant = e.tenant AND "
+        base = (f"FROM events e JOIN event_footprints ef ON {same_event('ef', 'e')} AND "
                 "ef.context_id IN (SELECT context_id FROM footprint_contexts WHERE calculator "
                 f"IN (%s, %s)) AND {_LIVE_FOOTPRINT.replace('f.footprint_id', 'ef.footprint_id')}"
                 f" WHERE {_LIVE_EVENT}")
@@ -173,7 +171,7 @@ def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
     the two appends): the service computes them at start-up."""
     cols = ", ".join(f"e.{c}" for c in EVENTS.names)
     sql = (f"SELECT {cols} FROM events e WHERE NOT EXISTS (SELECT 1 FROM all_footprints f "
-           "WHERE f.event_id = e.event_id AND f.tenant = e.tenant AND f.calculator IN (%s, %s)) "
+           f"WHERE {same_event('f', 'e')} AND f.calculator IN (%s, %s)) "
            f"ORDER BY e.event_id LIMIT {int(limit)}")
     return store.query_arrow(sql, [*CALCULATORS], EVENTS.arrow_schema)
 

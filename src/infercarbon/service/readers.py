@@ -19,6 +19,7 @@ import pyarrow as pa
 from infercarbon.errors import InputError
 from infercarbon.ledger import FootprintFigures, Store
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, live_event
+from infercarbon.ledger.compact import same_event
 
 __all__ = ["LIST_COLUMNS", "footprint_list", "recomputers"]
 
@@ -64,8 +65,7 @@ def footprint_list(store: Store, *, tenant: str | None = None,
                        for s in ("_g", "_low_g", "_high_g"))
     sql = ("SELECT b.footprint_id, b.event_id, e.tenant, e.service, e.model, e.region, "
            f"e.start_utc, b.calculator, b.supersedes, e.energy_j, {totals} "
-           "FROM all_footprint_bases b JOIN events e ON e.event_id = b.event_id "
-           "AND e.tenant = b.tenant "
+           f"FROM all_footprint_bases b JOIN events e ON {same_event('e', 'b')} "
            f"WHERE {' AND '.join(conds)}{where} ORDER BY e.start_utc DESC, b.footprint_id "
            f"LIMIT {int(limit)} OFFSET {int(offset)}")
     return store.query_arrow(sql, params, LIST_COLUMNS)

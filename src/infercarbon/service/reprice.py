@@ -43,6 +43,7 @@ from infercarbon.attribution.idle import split_idle
 from infercarbon.errors import InputError
 from infercarbon.ledger import Store
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS
+from infercarbon.ledger.compact import same_event
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.service.footprints import (
     CALCULATOR,
@@ -81,8 +82,7 @@ class RepriceResult:
 def _live_rows(store: Store, where: str, params: Sequence[Any]) -> pa.Table:
     return store.query_arrow(
         "SELECT f.footprint_id, f.tenant, f.event_id, f.inputs_hash, f.inputs_json "
-        "FROM all_footprints f JOIN events e ON e.event_id = f.event_id AND "
-        f"e.tenant = f.tenant WHERE f.calculator = %s AND {_LIVE} AND {where} "
+        f"FROM all_footprints f JOIN events e ON {same_event('e', 'f')} WHERE f.calculator = %s AND {_LIVE} AND {where} "
         "ORDER BY f.footprint_id", [CALCULATOR, *params], _ROWS)
 
 

@@ -34,6 +34,7 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
     """(scope, name) -> (footprints whose line is excluded, one stated reason): the lines a
     sum of 0 g would otherwise hide (one SQL GROUP BY over live event footprints)."""
     from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, live_event
+    from infercarbon.ledger.compact import same_event
     from infercarbon.ledger.rollup import has_general_event_footprints
 
     schema = pa.schema([pa.field("scope", pa.string()), pa.field("name", pa.string()),
@@ -67,7 +68,7 @@ def _excluded_lines(state: ServiceState, tenant: str | None) -> dict[tuple[str, 
     if tenant is not None:
         cond, params = " AND e.tenant = %s", [tenant]
     sql = ("SELECT li.scope, li.name, count(*) AS n, min(li.label) AS reason "
-           "FROM all_footprints f JOIN events e ON e.event_id = f.event_id AND e.tenant = f.tenant "
+           f"FROM all_footprints f JOIN events e ON {same_event('e', 'f')} "
            "JOIN all_footprint_items li ON li.footprint_id = f.footprint_id "
            f"WHERE {live_event('e')} "
            f"AND f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS} "
