@@ -36,9 +36,12 @@ def main() -> None:
     cases = {
         "time split, 30-70": {"idle_policy": "30-70"},
         "time split, none": {"idle_policy": "none"},
-        "token weights, tenancy": {"idle_policy": "tenancy", "weight": tokens,
-                                   "tenant": tenant,
-                                   "tenancy_shares": [0.4, 0.3, 0.2, 0.1]},
+        "token weights, tenancy": {
+            "idle_policy": "tenancy",
+            "weight": tokens,
+            "tenant": tenant,
+            "tenancy_shares": [0.4, 0.3, 0.2, 0.1],
+        },
     }
     results = {}
     for name, kw in cases.items():
@@ -49,18 +52,27 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         warm = statistics.median(times[1:])
         results[name] = {
-            "cold_s": times[0], "warm_median_s": warm,
-            "events_per_s": n / warm, "cold_events_per_s": n / times[0],
+            "cold_s": times[0],
+            "warm_median_s": warm,
+            "events_per_s": n / warm,
+            "cold_events_per_s": n / times[0],
             "conservation_residual_rel": res.conservation_residual_j / res.total_j,
         }
-    doc = {"benchmark": "attribution throughput", "events": n, "readings": int(t.size),
-           "results": results, "target_events_per_s": 5e6,
-           "meets_target": all(r["events_per_s"] >= 5e6 for r in results.values())}
+    doc = {
+        "benchmark": "attribution throughput",
+        "events": n,
+        "readings": int(t.size),
+        "results": results,
+        "target_events_per_s": 5e6,
+        "meets_target": all(r["events_per_s"] >= 5e6 for r in results.values()),
+    }
     print(json.dumps(doc, indent=2))
     print(f"\n{'case':28s} {'cold s':>8s} {'warm s':>8s} {'M events/s':>11s} {'residual':>10s}")
     for name, r in results.items():
-        print(f"{name:28s} {r['cold_s']:8.2f} {r['warm_median_s']:8.2f} "
-              f"{r['events_per_s'] / 1e6:11.2f} {r['conservation_residual_rel']:10.1e}")
+        print(
+            f"{name:28s} {r['cold_s']:8.2f} {r['warm_median_s']:8.2f} "
+            f"{r['events_per_s'] / 1e6:11.2f} {r['conservation_residual_rel']:10.1e}"
+        )
 
 
 if __name__ == "__main__":

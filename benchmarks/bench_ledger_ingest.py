@@ -31,16 +31,25 @@ def make_batch(lo: int, n: int, prefix: str) -> list[dict[str, Any]]:
     out = []
     for i in range(lo, lo + n):
         start = T0 + timedelta(milliseconds=37 * i)
-        out.append({
-            "event_id": f"{prefix}-{i}", "start_utc": start.isoformat(),
-            "end_utc": (start + timedelta(milliseconds=120)).isoformat(),
-            "service": ("chat", "search", "vision")[i % 3], "tenant": f"t{i % 7}",
-            "model": ("llama-3-8b", "resnet-50")[i % 2], "region": ("DE", "FR", "PL")[i % 3],
-            "device": f"gpu{i % 8}", "energy_j": 12.5 + (i % 100) * 0.37,
-            "attribution_method": "measured-interval", "batch_id": f"b{i // 16}",
-            "tokens_in": 200 + i % 50, "tokens_out": 40 + i % 30, "payload_bytes": 4096,
-            "outcome": "answer",
-        })
+        out.append(
+            {
+                "event_id": f"{prefix}-{i}",
+                "start_utc": start.isoformat(),
+                "end_utc": (start + timedelta(milliseconds=120)).isoformat(),
+                "service": ("chat", "search", "vision")[i % 3],
+                "tenant": f"t{i % 7}",
+                "model": ("llama-3-8b", "resnet-50")[i % 2],
+                "region": ("DE", "FR", "PL")[i % 3],
+                "device": f"gpu{i % 8}",
+                "energy_j": 12.5 + (i % 100) * 0.37,
+                "attribution_method": "measured-interval",
+                "batch_id": f"b{i // 16}",
+                "tokens_in": 200 + i % 50,
+                "tokens_out": 40 + i % 30,
+                "payload_bytes": 4096,
+                "outcome": "answer",
+            }
+        )
     return out
 
 
@@ -65,10 +74,15 @@ def run(url: str, events: int, batch: int) -> dict[str, Any]:
         rollup_s = time.perf_counter() - t0
         lat.sort()
         return {
-            "store": store.dialect, "events": events, "batch": batch,
-            "events_per_s": events / fresh_s, "duplicate_events_per_s": events / dup_s,
-            "batch_p50_s": lat[len(lat) // 2], "batch_max_s": lat[-1],
-            "rollup_s": rollup_s, "rollup_rows": roll.num_rows,
+            "store": store.dialect,
+            "events": events,
+            "batch": batch,
+            "events_per_s": events / fresh_s,
+            "duplicate_events_per_s": events / dup_s,
+            "batch_p50_s": lat[len(lat) // 2],
+            "batch_max_s": lat[-1],
+            "rollup_s": rollup_s,
+            "rollup_rows": roll.num_rows,
         }
 
 
@@ -84,12 +98,16 @@ def main() -> None:
     if a.postgres_dsn:
         results.append(run(a.postgres_dsn, a.events, a.batch))
     print(json.dumps(results, indent=2))
-    print(f"{'store':8} {'events':>8} {'batch':>6} {'new ev/s':>10} {'dup ev/s':>10} "
-          f"{'p50 batch s':>11} {'rollup s':>9}")
+    print(
+        f"{'store':8} {'events':>8} {'batch':>6} {'new ev/s':>10} {'dup ev/s':>10} "
+        f"{'p50 batch s':>11} {'rollup s':>9}"
+    )
     for r in results:
-        print(f"{r['store']:8} {r['events']:>8} {r['batch']:>6} {r['events_per_s']:>10.0f} "
-              f"{r['duplicate_events_per_s']:>10.0f} {r['batch_p50_s']:>11.3f} "
-              f"{r['rollup_s']:>9.3f}")
+        print(
+            f"{r['store']:8} {r['events']:>8} {r['batch']:>6} {r['events_per_s']:>10.0f} "
+            f"{r['duplicate_events_per_s']:>10.0f} {r['batch_p50_s']:>11.3f} "
+            f"{r['rollup_s']:>9.3f}"
+        )
 
 
 if __name__ == "__main__":

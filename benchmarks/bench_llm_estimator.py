@@ -175,7 +175,8 @@ def main() -> None:
     )
     eco_us = res.get("ecologits_us")
     print(
-        f"{'ecologits compute_llm_impacts [us/call]':38s} {eco_us if eco_us is None else f'{eco_us:16.2f}'}"
+        f"{'ecologits compute_llm_impacts [us/call]':38s} "
+        f"{eco_us if eco_us is None else f'{eco_us:16.2f}'}"
     )
     if eco_us:
         print(
@@ -187,7 +188,8 @@ def main() -> None:
         )
     print(f"{'vectorised, one GPU [M rows/s]':38s} {res['vector_one_gpu_rows_per_s'] / 1e6:16.1f}")
     print(
-        f"{'vectorised, mixed GPUs [M rows/s]':38s} {res['vector_mixed_gpu_rows_per_s'] / 1e6:16.1f}"
+        f"{'vectorised, mixed GPUs [M rows/s]':38s} "
+        f"{res['vector_mixed_gpu_rows_per_s'] / 1e6:16.1f}"
     )
 
 

@@ -57,8 +57,13 @@ def main() -> None:
     args = ap.parse_args()
 
     # a real sampler thread runs during the measurement, as in production
-    meter = Meter("GB", sensor=ConstantSource(Figure(50.0, "w", source="bench", label="user")),
-                  market_intensity_g_per_kwh=100.0, capacity=1 << 16, period_s=0.1)
+    meter = Meter(
+        "GB",
+        sensor=ConstantSource(Figure(50.0, "w", source="bench", label="user")),
+        market_intensity_g_per_kwh=100.0,
+        capacity=1 << 16,
+        period_s=0.1,
+    )
     inference = meter.inference
 
     def base(n: int) -> None:
@@ -85,17 +90,26 @@ def main() -> None:
             with inference(model="llm", tenant="acme", tokens_in=100, tokens_out=50):
                 bare()
 
-    variants = {"uninstrumented": base, "cpython_floor": floor,
-                "meter.inference": metered, "meter.inference (bound)": metered_bound,
-                "meter.inference + tokens": metered_tokens}
+    variants = {
+        "uninstrumented": base,
+        "cpython_floor": floor,
+        "meter.inference": metered,
+        "meter.inference (bound)": metered_bound,
+        "meter.inference + tokens": metered_tokens,
+    }
     # interleave repeats so that machine noise hits every variant alike
     samples: dict[str, list[float]] = {k: [] for k in variants}
     for _ in range(args.repeats):
         for name, fn in variants.items():
             samples[name] += per_call_ns(fn, args.calls, 1)
     base_ns = statistics.median(samples["uninstrumented"])
-    results = {name: {"median_per_call_ns": statistics.median(v),
-                      "added_ns": statistics.median(v) - base_ns} for name, v in samples.items()}
+    results = {
+        name: {
+            "median_per_call_ns": statistics.median(v),
+            "added_ns": statistics.median(v) - base_ns,
+        }
+        for name, v in samples.items()
+    }
     meter.stop()
 
     cc: dict[str, object]
@@ -105,11 +119,13 @@ def main() -> None:
         cc = {"skipped": "codecarbon not installed (pip install 'infercarbon[bench]')"}
     else:
         import logging
+
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tracker = OfflineEmissionsTracker(country_iso_code="GBR", save_to_file=False,
-                                              log_level="error", measure_power_secs=1)
+            tracker = OfflineEmissionsTracker(
+                country_iso_code="GBR", save_to_file=False, log_level="error", measure_power_secs=1
+            )
             tracker.start()
             times = []
             for _ in range(args.codecarbon_calls):
@@ -120,16 +136,17 @@ def main() -> None:
                 times.append(time.perf_counter_ns() - t0)
             tracker.stop()
         med = statistics.median(times)
-        cc = {"median_per_call_ns": med, "added_ns": med - base_ns,
-              "calls": args.codecarbon_calls}
+        cc = {"median_per_call_ns": med, "added_ns": med - base_ns, "calls": args.codecarbon_calls}
     results["codecarbon start_task/stop_task"] = cc
 
     added = results["meter.inference"]["added_ns"]
     floor_added = results["cpython_floor"]["added_ns"]
     doc = {
         "benchmark": "per-inference overhead",
-        "python": sys.version.split()[0], "machine": platform.machine(),
-        "calls_per_repeat": args.calls, "repeats": args.repeats,
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "calls_per_repeat": args.calls,
+        "repeats": args.repeats,
         "results": results,
         "meter_added_ns": added,
         "ratio_meter_to_floor": added / floor_added,
@@ -145,9 +162,14 @@ def main() -> None:
             print(f"{name:36s} {r['median_per_call_ns']:12.1f} {r['added_ns']:10.1f}")
         else:
             print(f"{name:36s} {'-':>12s} {'-':>10s}  ({r['skipped']})")
-    print(f"\nmeter / floor: {doc['ratio_meter_to_floor']:.2f}x"
-          + (f"; codecarbon / meter: {doc['ratio_codecarbon_to_meter']:.0f}x"
-             if "ratio_codecarbon_to_meter" in doc else ""))
+    print(
+        f"\nmeter / floor: {doc['ratio_meter_to_floor']:.2f}x"
+        + (
+            f"; codecarbon / meter: {doc['ratio_codecarbon_to_meter']:.0f}x"
+            if "ratio_codecarbon_to_meter" in doc
+            else ""
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ import numpy as np
 SRC = Path(__file__).resolve().parents[1] / "src"
 sys.path.insert(0, str(SRC))
 
-BODY = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hello there"}],
-                   "max_tokens": 8}).encode()
+BODY = json.dumps(
+    {"model": "m", "messages": [{"role": "user", "content": "hello there"}], "max_tokens": 8}
+).encode()
 
 
 def _free_port() -> int:
@@ -57,9 +58,10 @@ def _wait_port(port: int, timeout_s: float = 30.0) -> None:
 
 
 def _request(port: int) -> bytes:
-    return (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (port, len(BODY))
-            ) + BODY
+    return (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (port, len(BODY))
+    ) + BODY
 
 
 async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes) -> int:
@@ -115,24 +117,48 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--out", type=Path, help="also write the result JSON here")
-    ap.add_argument("--sensor", default=None,
-                    help="measured mode with this sensor (e.g. cpu-model); default: modelled "
-                         "(LLM estimator, H100, 8B)")
+    ap.add_argument(
+        "--sensor",
+        default=None,
+        help="measured mode with this sensor (e.g. cpu-model); default: modelled "
+        "(LLM estimator, H100, 8B)",
+    )
     args = ap.parse_args()
     up_port, px_port = _free_port(), _free_port()
     tmp = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     upstream = subprocess.Popen(
-        [sys.executable, "-c",
-         "import uvicorn; from infercarbon.service.fake_upstream import FakeOpenAI; "
-         f"uvicorn.run(FakeOpenAI(), host='127.0.0.1', port={up_port}, log_level='warning', "
-         "access_log=False)"], env=env)
+        [
+            sys.executable,
+            "-c",
+            "import uvicorn; from infercarbon.service.fake_upstream import FakeOpenAI; "
+            f"uvicorn.run(FakeOpenAI(), host='127.0.0.1', port={up_port}, log_level='warning', "
+            "access_log=False)",
+        ],
+        env=env,
+    )
     proxy = subprocess.Popen(
-        [sys.executable, "-m", "infercarbon.cli.main", "proxy",
-         "--upstream", f"http://127.0.0.1:{up_port}", "--port", str(px_port),
-         "--ledger", str(tmp / "bench.duckdb"), "--region", "DE",
-         *(["--sensor", args.sensor] if args.sensor else
-           ["--gpu", "H100", "--model-params-b", "8"])], env=env)
+        [
+            sys.executable,
+            "-m",
+            "infercarbon.cli.main",
+            "proxy",
+            "--upstream",
+            f"http://127.0.0.1:{up_port}",
+            "--port",
+            str(px_port),
+            "--ledger",
+            str(tmp / "bench.duckdb"),
+            "--region",
+            "DE",
+            *(
+                ["--sensor", args.sensor]
+                if args.sensor
+                else ["--gpu", "H100", "--model-params-b", "8"]
+            ),
+        ],
+        env=env,
+    )
     try:
         _wait_port(up_port)
         _wait_port(px_port)
@@ -159,20 +185,28 @@ def main() -> None:
     sent = n_proxy + args.latency_n + 50
     added = p50["proxy"] - p50["direct"]
     result = {
-        "cpu_count": os.cpu_count(), "energy": args.sensor or "modelled (llm estimator)",
+        "cpu_count": os.cpu_count(),
+        "energy": args.sensor or "modelled (llm estimator)",
         "latency_n": args.latency_n,
-        "p50_direct_ms": round(p50["direct"], 3), "p50_proxy_ms": round(p50["proxy"], 3),
-        "p99_direct_ms": round(p99["direct"], 3), "p99_proxy_ms": round(p99["proxy"], 3),
-        "p50_added_ms": round(added, 3), "p50_ratio_proxy_over_direct":
-            round(p50["proxy"] / p50["direct"], 2),
-        "concurrency": args.concurrency, "seconds": args.seconds,
-        "rps_direct": round(rps_direct), "rps_proxy": round(rps_proxy),
+        "p50_direct_ms": round(p50["direct"], 3),
+        "p50_proxy_ms": round(p50["proxy"], 3),
+        "p99_direct_ms": round(p99["direct"], 3),
+        "p99_proxy_ms": round(p99["proxy"], 3),
+        "p50_added_ms": round(added, 3),
+        "p50_ratio_proxy_over_direct": round(p50["proxy"] / p50["direct"], 2),
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "rps_direct": round(rps_direct),
+        "rps_proxy": round(rps_proxy),
         "rps_ratio_proxy_over_direct": round(rps_proxy / rps_direct, 2),
-        "proxied_requests": sent, "events_recorded": recorded,
+        "proxied_requests": sent,
+        "events_recorded": recorded,
         # time from SIGTERM to exit: the recording backlog left when the load stopped
         "shutdown_drain_s": round(drain_s, 2),
-        "target_p50_added_ms_lt": 1.0, "target_rps_ge": 2000,
-        "p50_target_met": added < 1.0, "rps_target_met": rps_proxy >= 2000,
+        "target_p50_added_ms_lt": 1.0,
+        "target_rps_ge": 2000,
+        "p50_target_met": added < 1.0,
+        "rps_target_met": rps_proxy >= 2000,
     }
     result["load_average_1m"] = os.getloadavg()[0]  # other work on the machine meanwhile
     print(json.dumps(result, indent=2))

@@ -89,11 +89,16 @@ def fill(ledger: str, events: int, span_hours: float = 168.0) -> dict[str, Any]:
                 s_us = base_us + j * step_us // 1750
                 r["start_utc"] = datetime.fromtimestamp(s_us / 1e6, UTC).isoformat()
                 r["end_utc"] = datetime.fromtimestamp((s_us + 300_000) / 1e6, UTC).isoformat()
-            p = prepare(rows, sender, max_batch=20_000, config=cfg, book=SignalBook(),
-                        computed_utc=datetime.now(UTC))
+            p = prepare(
+                rows,
+                sender,
+                max_batch=20_000,
+                config=cfg,
+                book=SignalBook(),
+                computed_utc=datetime.now(UTC),
+            )
             assert p is not None
-            store.append_events_with_footprints(ValidatedRows(EVENTS.name, p.events),
-                                                p.footprints)
+            store.append_events_with_footprints(ValidatedRows(EVENTS.name, p.events), p.footprints)
         total = store.count("events")
     finally:
         store.close()
@@ -109,16 +114,41 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     ledger = a.ledger or str(work / "ledger.duckdb")
     filled = fill(ledger, a.events, a.span_hours)
     exe = [sys.executable, "-m", "infercarbon.cli.main"]
-    key = subprocess.run([*exe, "keys", "create", "--tenant", "ops", "--admin", "--ledger",
-                          ledger], capture_output=True, text=True, check=True).stdout.strip()
-    shipper = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--ledger", ledger],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    key = subprocess.run(
+        [*exe, "keys", "create", "--tenant", "ops", "--admin", "--ledger", ledger],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    shipper = subprocess.run(
+        [*exe, "keys", "create", "--tenant", "acme", "--ledger", ledger],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     port = free_port()
     log = (work / "serve.log").open("wb")
-    server = subprocess.Popen([*exe, "serve", "--ledger", ledger, "--host", HOST, "--port",
-                               str(port), "--log-level", "warning", "--profiles", PROFILES,
-                               "--ledger-memory-limit", a.memory_limit],
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            *exe,
+            "serve",
+            "--ledger",
+            ledger,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--profiles",
+            PROFILES,
+            "--ledger-memory-limit",
+            a.memory_limit,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://{HOST}:{port}"
     proc = psutil.Process(server.pid)
     rss: list[float] = []
@@ -150,34 +180,51 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
             nonlocal ingest_errors
             tmpl = template(a.ingest_batch_size)
             run = f"{time.time_ns() % 10**12:012d}"  # new ids every run: never a resend
-            with httpx.Client(base_url=base, timeout=120.0,
-                              headers={"Authorization": f"Bearer {shipper}"}) as c:
+            with httpx.Client(
+                base_url=base, timeout=120.0, headers={"Authorization": f"Bearer {shipper}"}
+            ) as c:
                 for i in range(a.ingest_batches):
                     if stop.is_set():
                         return
                     body = tmpl.replace(MARK, f"q{run}-{i:06d}".encode())
                     t = time.perf_counter()
-                    r = c.post("/v1/events", content=body,
-                               headers={"content-type": "application/json"})
+                    r = c.post(
+                        "/v1/events", content=body, headers={"content-type": "application/json"}
+                    )
                     ingest_lat.append(time.perf_counter() - t)
                     ingest_errors += r.status_code >= 400
 
         # every call the dashboard's scripts make on load (app.js, then its rebound panel;
         # programme.js): the page is loaded when the last one answered
-        first = ["/", "/v1/whoami", "/v1/summary", "/v1/events?limit=200",
-                 "/v1/footprints?group=service&period=hour", "/v1/intensity/heatmap",
-                 "/v1/methodology", "/v1/traces", "/v1/regions", "/v1/rebound",
-                 "/v1/programme/drivers", "/v1/runs"]
-        reads: dict[str, list[float]] = {"summary": [], "dashboard_first_load": [],
-                                         "events_limit_100": []}
+        first = [
+            "/",
+            "/v1/whoami",
+            "/v1/summary",
+            "/v1/events?limit=200",
+            "/v1/footprints?group=service&period=hour",
+            "/v1/intensity/heatmap",
+            "/v1/methodology",
+            "/v1/traces",
+            "/v1/regions",
+            "/v1/rebound",
+            "/v1/programme/drivers",
+            "/v1/runs",
+        ]
+        reads: dict[str, list[float]] = {
+            "summary": [],
+            "dashboard_first_load": [],
+            "events_limit_100": [],
+        }
         errors = 0
         ing = threading.Thread(target=ingest, daemon=True)
         ing.start()
         with httpx.Client(base_url=base, headers=auth, timeout=600.0) as c:
             for _ in range(a.repeat):
-                for name, paths in (("summary", ["/v1/summary"]),
-                                    ("dashboard_first_load", first),
-                                    ("events_limit_100", ["/v1/events?limit=100"])):
+                for name, paths in (
+                    ("summary", ["/v1/summary"]),
+                    ("dashboard_first_load", first),
+                    ("events_limit_100", ["/v1/events?limit=100"]),
+                ):
                     t = time.perf_counter()
                     for p in paths:
                         errors += c.get(p).status_code >= 400
@@ -187,8 +234,15 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=120)
         folder = Path(ledger).parent if not ledger.startswith("postgres") else None
-        leftovers = ([str(p) for p in folder.iterdir() if p.name.endswith((".tmp", ".wal.tmp"))
-                      or p.name.startswith("duckdb_temp")] if folder else [])
+        leftovers = (
+            [
+                str(p)
+                for p in folder.iterdir()
+                if p.name.endswith((".tmp", ".wal.tmp")) or p.name.startswith("duckdb_temp")
+            ]
+            if folder
+            else []
+        )
         tmpdir = Path(ledger + ".tmp")
         if folder and tmpdir.exists():
             leftovers += [str(p) for p in tmpdir.rglob("*")]
@@ -196,24 +250,35 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
         stop.set()
         if server.poll() is None:
             server.kill()
-    limit_mb = float(a.memory_limit.upper().removesuffix("GB")) * 1024 \
-        if a.memory_limit.upper().endswith("GB") else None
+    limit_mb = (
+        float(a.memory_limit.upper().removesuffix("GB")) * 1024
+        if a.memory_limit.upper().endswith("GB")
+        else None
+    )
     res: dict[str, Any] = {
         "ledger": "postgresql" if ledger.startswith("postgres") else "duckdb",
         "fill": filled,
-        "reads_s": {k: {"p50": _pct(v, 50), "p95": _pct(v, 95), "n": len(v)}
-                    for k, v in reads.items()},
+        "reads_s": {
+            k: {"p50": _pct(v, 50), "p95": _pct(v, 95), "n": len(v)} for k, v in reads.items()
+        },
         "read_errors": errors,
-        "ingest_s": {"p50": _pct(ingest_lat, 50), "p99": _pct(ingest_lat, 99),
-                     "batches": len(ingest_lat), "batch_events": a.ingest_batch_size,
-                     "errors": ingest_errors},
+        "ingest_s": {
+            "p50": _pct(ingest_lat, 50),
+            "p99": _pct(ingest_lat, 99),
+            "batches": len(ingest_lat),
+            "batch_events": a.ingest_batch_size,
+            "errors": ingest_errors,
+        },
         "rss_mb": {"max": round(max(rss), 1) if rss else None, "limit_mb": limit_mb},
         "temp_files_after_sigterm": leftovers,
     }
-    met = {k: (v["p95"] is not None and v["p95"] < TARGET_READ_P95_S)
-           for k, v in res["reads_s"].items()}
-    met["ingest_p99"] = (bool(ingest_lat) and not ingest_errors
-                         and res["ingest_s"]["p99"] < TARGET_INGEST_P99_S)
+    met = {
+        k: (v["p95"] is not None and v["p95"] < TARGET_READ_P95_S)
+        for k, v in res["reads_s"].items()
+    }
+    met["ingest_p99"] = (
+        bool(ingest_lat) and not ingest_errors and res["ingest_s"]["p99"] < TARGET_INGEST_P99_S
+    )
     if limit_mb and rss:
         met["rss"] = max(rss) <= limit_mb + 300
     met["no_temp_files"] = not leftovers
@@ -222,19 +287,27 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def table(r: dict[str, Any]) -> str:
-    lines = [f"{r['fill']['events']:,} events in the {r['ledger']} ledger "
-             f"(added {r['fill']['added']:,} in {r['fill']['fill_s']} s)",
-             f"{'read':<24}{'p50 s':>10}{'p95 s':>10}  target p95 < {TARGET_READ_P95_S} s"]
+    lines = [
+        f"{r['fill']['events']:,} events in the {r['ledger']} ledger "
+        f"(added {r['fill']['added']:,} in {r['fill']['fill_s']} s)",
+        f"{'read':<24}{'p50 s':>10}{'p95 s':>10}  target p95 < {TARGET_READ_P95_S} s",
+    ]
     for k, v in r["reads_s"].items():
-        lines.append(f"{k:<24}{v['p50']!s:>10}{v['p95']!s:>10}  "
-                     f"{'met' if r['targets_met'][k] else 'NOT met'}")
+        lines.append(
+            f"{k:<24}{v['p50']!s:>10}{v['p95']!s:>10}  "
+            f"{'met' if r['targets_met'][k] else 'NOT met'}"
+        )
     i = r["ingest_s"]
-    lines.append(f"ingest while reading: {i['batches']} batches of "
-                 f"{i.get('batch_events', 1750)} events, p50 {i['p50']} s, "
-                 f"p99 {i['p99']} s (target < {TARGET_INGEST_P99_S} s: "
-                 f"{'met' if r['targets_met']['ingest_p99'] else 'NOT met'})")
-    lines.append(f"server RSS max {r['rss_mb']['max']} MB (ledger memory limit "
-                 f"{r['rss_mb']['limit_mb']} MB + 300)")
+    lines.append(
+        f"ingest while reading: {i['batches']} batches of "
+        f"{i.get('batch_events', 1750)} events, p50 {i['p50']} s, "
+        f"p99 {i['p99']} s (target < {TARGET_INGEST_P99_S} s: "
+        f"{'met' if r['targets_met']['ingest_p99'] else 'NOT met'})"
+    )
+    lines.append(
+        f"server RSS max {r['rss_mb']['max']} MB (ledger memory limit "
+        f"{r['rss_mb']['limit_mb']} MB + 300)"
+    )
     lines.append(f"temp files after SIGTERM: {r['temp_files_after_sigterm'] or 'none'}")
     return "\n".join(lines)
 
@@ -245,11 +318,19 @@ def main() -> None:
     p.add_argument("--ledger", help="DuckDB file (kept and reused) or postgresql:// URL")
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--ingest-batches", type=int, default=200)
-    p.add_argument("--ingest-batch-size", type=int, default=SHIPPER_BATCH,
-                   help="events per ingest batch (default: the EventShipper's default)")
+    p.add_argument(
+        "--ingest-batch-size",
+        type=int,
+        default=SHIPPER_BATCH,
+        help="events per ingest batch (default: the EventShipper's default)",
+    )
     p.add_argument("--memory-limit", default="1GB")
-    p.add_argument("--span-hours", type=float, default=168.0,
-                   help="the filled events' times move forward through this many hours")
+    p.add_argument(
+        "--span-hours",
+        type=float,
+        default=168.0,
+        help="the filled events' times move forward through this many hours",
+    )
     p.add_argument("--json-out")
     a = p.parse_args()
     if not 1 <= a.ingest_batch_size <= 100_000:

@@ -73,44 +73,61 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--note", default="")
     a = ap.parse_args()
-    fleet = synthetic_fleet(devices=a.devices, events_per_device=a.events // a.devices,
-                            hours=6.0, seed=1)
+    fleet = synthetic_fleet(
+        devices=a.devices, events_per_device=a.events // a.devices, hours=6.0, seed=1
+    )
     n = fleet["events"].num_rows
     res: dict[str, Any] = {
-        "benchmark": "bench_scale_out", "date_utc": datetime.now(UTC).isoformat(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "note": a.note},
-        "events": n, "devices": a.devices, "window_s": 900.0,
+        "benchmark": "bench_scale_out",
+        "date_utc": datetime.now(UTC).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "note": a.note},
+        "events": n,
+        "devices": a.devices,
+        "window_s": 900.0,
     }
     t_local, c_local = _time(lambda: _pipeline(fleet, get_engine("local")), a.repeat)
-    res["local"] = {"seconds": t_local, "events_per_s": n / t_local, "cores": 1,
-                    "events_per_s_per_core": n / t_local, "cpu_seconds": c_local,
-                    "events_per_cpu_s": n / c_local}
+    res["local"] = {
+        "seconds": t_local,
+        "events_per_s": n / t_local,
+        "cores": 1,
+        "events_per_s_per_core": n / t_local,
+        "cpu_seconds": c_local,
+        "events_per_cpu_s": n / c_local,
+    }
     import ray
 
     ray_runs = {}
     for cpus in (1, 2):
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False,
-                 logging_level="ERROR")
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         eng = get_engine("ray")
         t, c = _time(lambda eng=eng: _pipeline(fleet, eng), a.repeat)
-        ray_runs[str(cpus)] = {"seconds": t, "events_per_s": n / t, "cores": cpus,
-                               "events_per_s_per_core": n / t / cpus, "cpu_seconds": c,
-                               "events_per_cpu_s": n / c}
+        ray_runs[str(cpus)] = {
+            "seconds": t,
+            "events_per_s": n / t,
+            "cores": cpus,
+            "events_per_s_per_core": n / t / cpus,
+            "cpu_seconds": c,
+            "events_per_cpu_s": n / c,
+        }
         ray.shutdown()
     res["ray"] = ray_runs
-    res["ray_vs_local_per_core"] = ray_runs["1"]["events_per_s_per_core"] / \
-        res["local"]["events_per_s_per_core"]
-    res["ray_vs_local_per_cpu_s"] = ray_runs["2"]["events_per_cpu_s"] / \
-        res["local"]["events_per_cpu_s"]
-    res["ray_scaling_1_to_2_workers"] = ray_runs["2"]["events_per_s"] / \
-        ray_runs["1"]["events_per_s"]
+    res["ray_vs_local_per_core"] = (
+        ray_runs["1"]["events_per_s_per_core"] / res["local"]["events_per_s_per_core"]
+    )
+    res["ray_vs_local_per_cpu_s"] = (
+        ray_runs["2"]["events_per_cpu_s"] / res["local"]["events_per_cpu_s"]
+    )
+    res["ray_scaling_1_to_2_workers"] = (
+        ray_runs["2"]["events_per_s"] / ray_runs["1"]["events_per_s"]
+    )
     res["machine"]["load_average_1m_after"] = os.getloadavg()[0]
     # bytes per stored footprint row: the compact rows in the Iceberg table (zstd Parquet)
-    att = run_attribute(fleet["events"], fleet["readings"], engine=get_engine("local"),
-                        window_s=900.0)
-    rows, ctx = run_account(att, fleet["intensity"], engine=get_engine("local"),
-                            profiles=ProfileSet())
+    att = run_attribute(
+        fleet["events"], fleet["readings"], engine=get_engine("local"), window_s=900.0
+    )
+    rows, ctx = run_account(
+        att, fleet["intensity"], engine=get_engine("local"), profiles=ProfileSet()
+    )
     with tempfile.TemporaryDirectory() as d:
         lake = open_lake(d)
         t = time.perf_counter()
@@ -119,12 +136,19 @@ def main() -> None:
         lake.append_new("footprint_contexts", ctx)
         size, stored = lake.data_bytes("footprints")
         csize, _ = lake.data_bytes("footprint_contexts")
-    res["storage"] = {"footprint_rows": stored, "footprint_bytes": size,
-                      "bytes_per_footprint_row": size / stored, "contexts": ctx.num_rows,
-                      "context_bytes": csize, "append_seconds": t_append,
-                      "target_bytes_per_row": 130}
-    best_core = max(res["local"]["events_per_s_per_core"],
-                    *(r["events_per_s_per_core"] for r in ray_runs.values()))
+    res["storage"] = {
+        "footprint_rows": stored,
+        "footprint_bytes": size,
+        "bytes_per_footprint_row": size / stored,
+        "contexts": ctx.num_rows,
+        "context_bytes": csize,
+        "append_seconds": t_append,
+        "target_bytes_per_row": 130,
+    }
+    best_core = max(
+        res["local"]["events_per_s_per_core"],
+        *(r["events_per_s_per_core"] for r in ray_runs.values()),
+    )
     res["projection_1e9_per_day"] = {
         "core_hours_per_day_local_cpu_s": PER_DAY / res["local"]["events_per_cpu_s"] / 3600,
         "core_hours_per_day_ray_cpu_s": PER_DAY / ray_runs["2"]["events_per_cpu_s"] / 3600,

@@ -33,22 +33,35 @@ def main() -> None:
         s = bundled_series("ERCOT", args.signal)
     assert s is not None
     t0 = time.perf_counter()
-    rows = schedule_backtest(s, durations_h=DURATIONS_H, flex_h=FLEX_H,
-                             tz=PROFILE_TZ["ERCOT"], every_h=args.every_h)
+    rows = schedule_backtest(
+        s, durations_h=DURATIONS_H, flex_h=FLEX_H, tz=PROFILE_TZ["ERCOT"], every_h=args.every_h
+    )
     elapsed = time.perf_counter() - t0
-    print(json.dumps({"signal": args.signal, "series": s.provenance.source,
-                      "elapsed_s": round(elapsed, 3),
-                      "rows": [r.to_dict() for r in rows]}, indent=1))
+    print(
+        json.dumps(
+            {
+                "signal": args.signal,
+                "series": s.provenance.source,
+                "elapsed_s": round(elapsed, 3),
+                "rows": [r.to_dict() for r in rows],
+            },
+            indent=1,
+        )
+    )
     e = args.energy_kwh
-    print(f"\n| job (h) | flexibility (h) | jobs | baseline g/kWh | profile | perfect | naive | "
-          f"profile, g for {e:g} kWh | profile loses (share of jobs) |")
+    print(
+        f"\n| job (h) | flexibility (h) | jobs | baseline g/kWh | profile | perfect | naive | "
+        f"profile, g for {e:g} kWh | profile loses (share of jobs) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         sf = r.saving_frac
-        print(f"| {r.duration_h} | {r.flex_h} | {r.jobs} | {r.baseline_g_per_kwh:.0f} | "
-              f"{sf['profile']:.1%} | {sf['perfect']:.1%} | {sf['naive']:.1%} | "
-              f"{sf['profile'] * r.baseline_g_per_kwh * e:.0f} | "
-              f"{r.loss_share_frac['profile']:.1%} |")
+        print(
+            f"| {r.duration_h} | {r.flex_h} | {r.jobs} | {r.baseline_g_per_kwh:.0f} | "
+            f"{sf['profile']:.1%} | {sf['perfect']:.1%} | {sf['naive']:.1%} | "
+            f"{sf['profile'] * r.baseline_g_per_kwh * e:.0f} | "
+            f"{r.loss_share_frac['profile']:.1%} |"
+        )
 
 
 if __name__ == "__main__":

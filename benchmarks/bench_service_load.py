@@ -66,16 +66,24 @@ def template(batch_size: int) -> bytes:
     rows = []
     for i in range(batch_size):
         s = i % 3600
-        rows.append({
-            "event_id": f"{MARK.decode()}-{i}",
-            "start_utc": f"2026-07-01T{s // 3600 + 10:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z",
-            "end_utc": f"2026-07-01T{s // 3600 + 10:02d}:{s // 60 % 60:02d}:{s % 60:02d}.3Z",
-            "service": ("chat", "search", "vision")[i % 3],
-            "model": ("llama-3-8b", "resnet-50")[i % 2], "region": ("DE", "FR", "PL")[i % 3],
-            "device": f"gpu{i % 8}", "energy_j": round(12.5 + (i % 100) * 0.37, 3),
-            "attribution_method": "measured-interval", "batch_id": f"b{i // 16}",
-            "tokens_in": 200 + i % 50, "tokens_out": 40 + i % 30, "payload_bytes": 4096,
-            "outcome": "answer"})
+        rows.append(
+            {
+                "event_id": f"{MARK.decode()}-{i}",
+                "start_utc": f"2026-07-01T{s // 3600 + 10:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z",
+                "end_utc": f"2026-07-01T{s // 3600 + 10:02d}:{s // 60 % 60:02d}:{s % 60:02d}.3Z",
+                "service": ("chat", "search", "vision")[i % 3],
+                "model": ("llama-3-8b", "resnet-50")[i % 2],
+                "region": ("DE", "FR", "PL")[i % 3],
+                "device": f"gpu{i % 8}",
+                "energy_j": round(12.5 + (i % 100) * 0.37, 3),
+                "attribution_method": "measured-interval",
+                "batch_id": f"b{i // 16}",
+                "tokens_in": 200 + i % 50,
+                "tokens_out": 40 + i % 30,
+                "payload_bytes": 4096,
+                "outcome": "answer",
+            }
+        )
     return json.dumps(rows).encode()
 
 
@@ -95,8 +103,9 @@ def free_port() -> int:
 
 
 # ------------------------------------------------------------------------------- clients
-def client_loop(base_url: str, key: str, tmpl: bytes, client: int, deadline: float,
-                budget: Any, lock: Any) -> dict[str, Any]:
+def client_loop(
+    base_url: str, key: str, tmpl: bytes, client: int, deadline: float, budget: Any, lock: Any
+) -> dict[str, Any]:
     """Post batches until the deadline or the shared request budget is spent."""
     lat: list[float] = []
     inserted = 0
@@ -160,20 +169,25 @@ def rss_summary(samples: list[tuple[float, int, float]]) -> dict[str, Any]:
     half = t >= t[len(t) // 2]
     slope_mb_per_s = float(np.polyfit(t[half], rss_mb[half], 1)[0]) if half.sum() >= 2 else None
     return {
-        "samples": len(samples), "rss_start_mb": round(float(rss_mb[0]), 1),
-        "rss_end_mb": round(float(rss_mb[-1]), 1), "rss_max_mb": round(float(rss_mb.max()), 1),
-        "rss_second_half_slope_mb_per_min": (round(slope_mb_per_s * 60, 2)
-                                             if slope_mb_per_s is not None else None),
+        "samples": len(samples),
+        "rss_start_mb": round(float(rss_mb[0]), 1),
+        "rss_end_mb": round(float(rss_mb[-1]), 1),
+        "rss_max_mb": round(float(rss_mb.max()), 1),
+        "rss_second_half_slope_mb_per_min": (
+            round(slope_mb_per_s * 60, 2) if slope_mb_per_s is not None else None
+        ),
         "server_cpu_mean_pct": round(float(cpu.mean()), 1),
-        "series": [{"t_s": round(float(a), 2), "rss_mb": round(float(b), 1),
-                    "cpu_pct": round(float(c), 1)}
-                   for a, b, c in zip(t, rss_mb, cpu, strict=True)],
+        "series": [
+            {"t_s": round(float(a), 2), "rss_mb": round(float(b), 1), "cpu_pct": round(float(c), 1)}
+            for a, b, c in zip(t, rss_mb, cpu, strict=True)
+        ],
     }
 
 
 # ------------------------------------------------------------------------------- profile
-def profile_ingest(tmpl: bytes, batches: int, workdir: Path,
-                   profiles: str | None = None) -> dict[str, Any]:
+def profile_ingest(
+    tmpl: bytes, batches: int, workdir: Path, profiles: str | None = None
+) -> dict[str, Any]:
     """cProfile the service's ingest path in-process on ``batches`` fresh batches."""
     from datetime import UTC, datetime
 
@@ -213,8 +227,11 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path,
         total = 0.0
         for k, v in raw.items():
             if k[2] == name and file_part in k[0]:
-                total += v[3] if caller is None else sum(
-                    c[3] for ck, c in v[4].items() if ck[2] == caller)
+                total += (
+                    v[3]
+                    if caller is None
+                    else sum(c[3] for ck, c in v[4].items() if ck[2] == caller)
+                )
         return total
 
     # the ingest path (service.ingest.ingest): decode, validate the events, compute the footprints
@@ -228,8 +245,9 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path,
         "validate_events": cum("validate_rows", "ledger", caller="ingest"),
         "compute_footprints": cum("compute_footprints", "footprints"),
         "footprint_json_hash": cum("build_footprints", "schema"),
-        "footprint_other": max(cum("footprint_batch", "footprints")
-                               - cum("build_footprints", "schema"), 0.0),
+        "footprint_other": max(
+            cum("footprint_batch", "footprints") - cum("build_footprints", "schema"), 0.0
+        ),
         "ledger_checks": max(ledger_tx - insert - commit, 0.0),
         "ledger_insert": insert,
         "ledger_commit": commit,
@@ -239,13 +257,25 @@ def profile_ingest(tmpl: bytes, batches: int, workdir: Path,
     parts["other"] = max(total - sum(parts.values()), 0.0)
     n = batches * tmpl.count(MARK)
     top = sorted(raw.items(), key=lambda kv: -kv[1][3])
-    top_rows = [{"function": f"{Path(k[0]).name}:{k[1]}:{k[2]}", "cum_s": round(v[3], 4),
-                 "self_s": round(v[2], 4), "calls": v[1]} for k, v in top[:25]]
-    return {"batches": batches, "events": n, "wall_s": round(wall, 3),
-            "events_per_s_in_process": round(n / wall), "profiled_total_s": round(total, 4),
-            "breakdown_s": {k: round(v, 4) for k, v in parts.items()},
-            "breakdown_frac": {k: round(v / total, 3) for k, v in parts.items()} if total else {},
-            "top_cumulative": top_rows}
+    top_rows = [
+        {
+            "function": f"{Path(k[0]).name}:{k[1]}:{k[2]}",
+            "cum_s": round(v[3], 4),
+            "self_s": round(v[2], 4),
+            "calls": v[1],
+        }
+        for k, v in top[:25]
+    ]
+    return {
+        "batches": batches,
+        "events": n,
+        "wall_s": round(wall, 3),
+        "events_per_s_in_process": round(n / wall),
+        "profiled_total_s": round(total, 4),
+        "breakdown_s": {k: round(v, 4) for k, v in parts.items()},
+        "breakdown_frac": {k: round(v / total, 3) for k, v in parts.items()} if total else {},
+        "top_cumulative": top_rows,
+    }
 
 
 # ---------------------------------------------------------------------------------- main
@@ -259,20 +289,41 @@ def command(src: str | None) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "infercarbon.cli.main"], env
 
 
-def run(a: argparse.Namespace, src: str | None = None,
-        profiles: str | None = None) -> dict[str, Any]:
+def run(
+    a: argparse.Namespace, src: str | None = None, profiles: str | None = None
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     ledger = str(work / "ledger.duckdb")
     cmd, env = command(src)
-    key = subprocess.run([*cmd, "keys", "create", "--tenant", "bench", "--ledger", ledger],
-                         capture_output=True, text=True, check=True, env=env).stdout.strip()
+    key = subprocess.run(
+        [*cmd, "keys", "create", "--tenant", "bench", "--ledger", ledger],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout.strip()
     port = free_port()
     log = (work / "serve.log").open("wb")
     extra = ["--profiles", profiles] if profiles else []
-    server = subprocess.Popen([*cmd, "serve", "--ledger", ledger, "--host", HOST, "--port",
-                               str(port), "--log-level", "warning", *extra],
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                              env=env)
+    server = subprocess.Popen(
+        [
+            *cmd,
+            "serve",
+            "--ledger",
+            ledger,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+    )
     base = f"http://{HOST}:{port}"
     try:
         if a.server_cpus:
@@ -287,8 +338,9 @@ def run(a: argparse.Namespace, src: str | None = None,
             raise RuntimeError("server did not start: " + (work / "serve.log").read_text())
         tmpl = template(a.batch_size)
         # warm-up: first requests pay imports and caches
-        client_loop(base, key, tmpl, 99, time.monotonic() + 30, mp.Value("i", a.warmup),
-                    threading.Lock())
+        client_loop(
+            base, key, tmpl, 99, time.monotonic() + 30, mp.Value("i", a.warmup), threading.Lock()
+        )
         sampler = Sampler(server.pid, a.sample_s)
         sampler.start()
         deadline = time.monotonic() + a.duration_s
@@ -302,9 +354,12 @@ def run(a: argparse.Namespace, src: str | None = None,
             budget = ctx.Value("i", a.max_requests)
             lock = ctx.Lock()
             q = ctx.Queue()
-            procs = [ctx.Process(target=_proc_entry,
-                                 args=(q, base, key, tmpl, c, deadline, budget, lock))
-                     for c in range(a.clients)]
+            procs = [
+                ctx.Process(
+                    target=_proc_entry, args=(q, base, key, tmpl, c, deadline, budget, lock)
+                )
+                for c in range(a.clients)
+            ]
             for p in procs:
                 p.start()
             results = [q.get() for _ in procs]
@@ -330,11 +385,16 @@ def run(a: argparse.Namespace, src: str | None = None,
         # CPU seconds the load generator and the server used during the run: on a machine
         # this small the client competes with the server for the same cores
         cpu_s = {
-            "client": round(sum(getattr(cpu1, f) - getattr(cpu0, f)
-                                for f in ("user", "system", "children_user",
-                                          "children_system")), 2),
-            "server": round((server_cpu1.user - server_cpu0.user)
-                            + (server_cpu1.system - server_cpu0.system), 2),
+            "client": round(
+                sum(
+                    getattr(cpu1, f) - getattr(cpu0, f)
+                    for f in ("user", "system", "children_user", "children_system")
+                ),
+                2,
+            ),
+            "server": round(
+                (server_cpu1.user - server_cpu0.user) + (server_cpu1.system - server_cpu0.system), 2
+            ),
         }
         time.sleep(a.sample_s * 2)  # a few samples after the load stops
         sampler.halt.set()
@@ -354,31 +414,42 @@ def run(a: argparse.Namespace, src: str | None = None,
     for r in results:
         for k, v in r["errors"].items():
             errors[k] = errors.get(k, 0) + v
-    pct = (np.percentile(lat, [50, 95, 99]) if len(lat) else np.full(3, np.nan))
+    pct = np.percentile(lat, [50, 95, 99]) if len(lat) else np.full(3, np.nan)
     res: dict[str, Any] = {
-        "config": {"duration_s": a.duration_s, "max_requests": a.max_requests,
-                   "batch_size": a.batch_size, "clients": a.clients,
-                   "client_kind": "processes" if a.processes else "threads",
-                   "server_cpus": a.server_cpus or "unpinned",
-                   "machine_cpus": os.cpu_count(), "loadavg_before": os.getloadavg()},
-        "requests": len(lat), "events_inserted": inserted, "wall_s": round(wall, 2),
+        "config": {
+            "duration_s": a.duration_s,
+            "max_requests": a.max_requests,
+            "batch_size": a.batch_size,
+            "clients": a.clients,
+            "client_kind": "processes" if a.processes else "threads",
+            "server_cpus": a.server_cpus or "unpinned",
+            "machine_cpus": os.cpu_count(),
+            "loadavg_before": os.getloadavg(),
+        },
+        "requests": len(lat),
+        "events_inserted": inserted,
+        "wall_s": round(wall, 2),
         "cpu_s": cpu_s,
-        "server_cpu_us_per_event": (round(cpu_s["server"] / inserted * 1e6, 2)
-                                    if inserted else None),
+        "server_cpu_us_per_event": (
+            round(cpu_s["server"] / inserted * 1e6, 2) if inserted else None
+        ),
         "events_per_s": round(inserted / wall) if wall else 0,
         "requests_per_s": round(len(lat) / wall, 2) if wall else 0,
-        "latency_s": {"p50": round(float(pct[0]), 4), "p95": round(float(pct[1]), 4),
-                      "p99": round(float(pct[2]), 4),
-                      "max": round(float(lat.max()), 4) if len(lat) else None},
+        "latency_s": {
+            "p50": round(float(pct[0]), 4),
+            "p95": round(float(pct[1]), 4),
+            "p99": round(float(pct[2]), 4),
+            "max": round(float(lat.max()), 4) if len(lat) else None,
+        },
         "errors": errors,
         "server": rss_summary(sampler.samples),
         "target": {"events_per_s": TARGET_EVENTS_PER_S, "p99_s": TARGET_P99_S},
     }
-    res["target"]["met"] = bool(res["events_per_s"] >= TARGET_EVENTS_PER_S
-                                and res["latency_s"]["p99"] < TARGET_P99_S)
+    res["target"]["met"] = bool(
+        res["events_per_s"] >= TARGET_EVENTS_PER_S and res["latency_s"]["p99"] < TARGET_P99_S
+    )
     if a.profile_batches:
-        res["profile"] = profile_ingest(template(a.batch_size), a.profile_batches, work,
-                                        profiles)
+        res["profile"] = profile_ingest(template(a.batch_size), a.profile_batches, work, profiles)
     shutil.rmtree(work, ignore_errors=True)
     return res
 
@@ -402,8 +473,10 @@ def table(r: dict[str, Any]) -> str:
     ]
     if "profile" in r:
         p = r["profile"]
-        lines.append(f"in-process ingest: {p['events_per_s_in_process']} events/s over "
-                     f"{p['batches']} batches; share of time:")
+        lines.append(
+            f"in-process ingest: {p['events_per_s_in_process']} events/s over "
+            f"{p['batches']} batches; share of time:"
+        )
         lines += [f"  {k:<22} {v * 100:5.1f} %" for k, v in p["breakdown_frac"].items()]
     return "\n".join(lines)
 
@@ -420,22 +493,34 @@ def main() -> None:
     p.add_argument("--sample-s", type=float, default=0.5)
     p.add_argument("--profile-batches", type=int, default=0)
     p.add_argument("--json-out", help="also write the JSON here")
-    p.add_argument("--profiles", default=str(Path(__file__).with_name("bench_profiles.toml")),
-                   help="deployment profiles for the server (default: every device of the "
-                        "load has a profile, so every event gets all its line items)")
-    p.add_argument("--baseline-src", help="also run the same load, first, against the code "
-                   "of this src folder (e.g. `git worktree add /tmp/base <rev>` then "
-                   "/tmp/base/src), and report both and their ratio")
+    p.add_argument(
+        "--profiles",
+        default=str(Path(__file__).with_name("bench_profiles.toml")),
+        help="deployment profiles for the server (default: every device of the "
+        "load has a profile, so every event gets all its line items)",
+    )
+    p.add_argument(
+        "--baseline-src",
+        help="also run the same load, first, against the code "
+        "of this src folder (e.g. `git worktree add /tmp/base <rev>` then "
+        "/tmp/base/src), and report both and their ratio",
+    )
     a = p.parse_args()
     if not 1 <= a.clients <= 16 or a.duration_s > 600 or a.max_requests > 100_000:
-        sys.exit("error: keep the load bounded (clients 1-16, duration <= 600 s, "
-                 "max-requests <= 100000)")
+        sys.exit(
+            "error: keep the load bounded (clients 1-16, duration <= 600 s, max-requests <= 100000)"
+        )
     if a.baseline_src:
         base = run(a, src=a.baseline_src)
         r = run(a, profiles=a.profiles)
-        both = {"baseline": base, "current": r, "baseline_src": a.baseline_src,
-                "current_over_baseline_events_per_s": round(
-                    r["events_per_s"] / base["events_per_s"], 3) if base["events_per_s"] else None}
+        both = {
+            "baseline": base,
+            "current": r,
+            "baseline_src": a.baseline_src,
+            "current_over_baseline_events_per_s": round(r["events_per_s"] / base["events_per_s"], 3)
+            if base["events_per_s"]
+            else None,
+        }
         text = json.dumps(both, indent=2)
         if a.json_out:
             Path(a.json_out).write_text(text)

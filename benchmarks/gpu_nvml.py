@@ -43,12 +43,18 @@ def _step(results: dict[str, Any], name: str, fn: Callable[[], Any]) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out = fn()
-        results[name] = {"ok": True, "result": out,
-                         "warnings": sorted({str(w.message) for w in caught}),
-                         "elapsed_s": round(time.perf_counter() - t0, 2)}
+        results[name] = {
+            "ok": True,
+            "result": out,
+            "warnings": sorted({str(w.message) for w in caught}),
+            "elapsed_s": round(time.perf_counter() - t0, 2),
+        }
     except Exception as exc:  # noqa: BLE001 -- recorded and reported: the run exits 1
-        results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
-                         "traceback": traceback.format_exc(limit=6)}
+        results[name] = {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(limit=6),
+        }
     print(f"[{name}] {json.dumps(results[name], default=str)[:1500]}", flush=True)
 
 
@@ -94,8 +100,12 @@ def main() -> int:
 
     def sensors() -> Any:
         src, avail = detect("auto")
-        out = {"chosen": src.name, "method": src.method, "describe": src.describe(),
-               "availability": [a.to_dict() for a in avail]}
+        out = {
+            "chosen": src.name,
+            "method": src.method,
+            "describe": src.describe(),
+            "availability": [a.to_dict() for a in avail],
+        }
         src.close()
         return out
 
@@ -112,8 +122,11 @@ def main() -> int:
             time.sleep(0.05)
         e1, t1 = src.read_energy_j(), time.monotonic()
         src.close()
-        return {"idle_counter_w": (e1 - e0) / (t1 - t0), "idle_polled_mean_w": sum(p) / len(p),
-                "samples": len(p)}
+        return {
+            "idle_counter_w": (e1 - e0) / (t1 - t0),
+            "idle_polled_mean_w": sum(p) / len(p),
+            "samples": len(p),
+        }
 
     _step(results, "idle", idle)
 
@@ -131,10 +144,13 @@ def main() -> int:
             ta, va = np.array(t), np.array(v)
             changes = ta[1:][np.diff(va) != 0]
             d = np.diff(changes) * 1e3
-            return {"reads": len(v), "updates": int(changes.size),
-                    "median_ms": float(np.median(d)) if d.size else float("nan"),
-                    "p10_ms": float(np.percentile(d, 10)) if d.size else float("nan"),
-                    "p90_ms": float(np.percentile(d, 90)) if d.size else float("nan")}
+            return {
+                "reads": len(v),
+                "updates": int(changes.size),
+                "median_ms": float(np.median(d)) if d.size else float("nan"),
+                "p10_ms": float(np.percentile(d, 10)) if d.size else float("nan"),
+                "p90_ms": float(np.percentile(d, 90)) if d.size else float("nan"),
+            }
 
         idle_iv = intervals()
         a = torch.randn(8192, 8192, device=dev, dtype=torch.bfloat16)
@@ -155,7 +171,8 @@ def main() -> int:
 
     def run_resnet(meter: Meter, bs: int, seconds: float, **labels: Any) -> int:
         x = torch.randn(bs, 3, 224, 224, device=dev, dtype=torch.bfloat16).to(
-            memory_format=torch.channels_last)
+            memory_format=torch.channels_last
+        )
         n = 0
         t_end = time.monotonic() + seconds
         with torch.inference_mode():
@@ -171,13 +188,19 @@ def main() -> int:
         with torch.inference_mode():  # warm-up (cudnn autotune) outside the window
             for bs in (1, 32, 256):
                 x = torch.randn(bs, 3, 224, 224, device=dev, dtype=torch.bfloat16).to(
-                    memory_format=torch.channels_last)
+                    memory_format=torch.channels_last
+                )
                 for _ in range(5):
                     resnet(x)
             torch.cuda.synchronize()
         for bs in (1, 32, 256):
-            meter = Meter(REGION, sensor=NvmlSource(), idle_policy="30-70", period_s=0.05,
-                          baseline_idle_w=idle_w)
+            meter = Meter(
+                REGION,
+                sensor=NvmlSource(),
+                idle_policy="30-70",
+                period_s=0.05,
+                baseline_idle_w=idle_w,
+            )
             hw0 = nvml_counter_j()
             t0 = time.monotonic()
             n = run_resnet(meter, bs, secs)
@@ -187,20 +210,27 @@ def main() -> int:
             s = meter.summary(table)
             e = table.column("energy_j").to_numpy()
             act = table.column("active_energy_j").to_numpy()
-            out.append({
-                "batch": bs, "images": n, "images_per_s": n / (t1 - t0),
-                "board_j_per_image": s["total_j"] / n,
-                "j_per_image_active": float(act.mean()), "j_per_image": float(e.mean()),
-                "mean_power_w": s["total_j"] / (s["window_s"][1] - s["window_s"][0]),
-                "meter_total_j": s["total_j"], "attributed_j": float(e.sum()),
-                "unattributed_idle_j": s["unattributed_idle_j"],
-                "conservation_residual_j": s["conservation_residual_j"],
-                "independent_counter_j": hw1 - hw0,
-                "meter_vs_independent_frac": s["total_j"] / (hw1 - hw0),
-                "g_co2e_per_image_location": float(
-                    table.column("total_location_g").to_numpy().mean()),
-                "method": table.column("method")[0].as_py(),
-            })
+            out.append(
+                {
+                    "batch": bs,
+                    "images": n,
+                    "images_per_s": n / (t1 - t0),
+                    "board_j_per_image": s["total_j"] / n,
+                    "j_per_image_active": float(act.mean()),
+                    "j_per_image": float(e.mean()),
+                    "mean_power_w": s["total_j"] / (s["window_s"][1] - s["window_s"][0]),
+                    "meter_total_j": s["total_j"],
+                    "attributed_j": float(e.sum()),
+                    "unattributed_idle_j": s["unattributed_idle_j"],
+                    "conservation_residual_j": s["conservation_residual_j"],
+                    "independent_counter_j": hw1 - hw0,
+                    "meter_vs_independent_frac": s["total_j"] / (hw1 - hw0),
+                    "g_co2e_per_image_location": float(
+                        table.column("total_location_g").to_numpy().mean()
+                    ),
+                    "method": table.column("method")[0].as_py(),
+                }
+            )
         return out
 
     _step(results, "resnet50_batches", resnet_batches)
@@ -211,7 +241,8 @@ def main() -> int:
         m_c = Meter(REGION, sensor=counter, period_s=0.05)
         m_p = Meter(REGION, sensor=polling, period_s=0.02)
         x = torch.randn(32, 3, 224, 224, device=dev, dtype=torch.bfloat16).to(
-            memory_format=torch.channels_last)
+            memory_format=torch.channels_last
+        )
         t_end = time.monotonic() + secs
         with torch.inference_mode():
             while time.monotonic() < t_end:
@@ -222,10 +253,14 @@ def main() -> int:
         sc, sp = m_c.summary(m_c.footprints()), m_p.summary(m_p.footprints())
         m_c.close()
         m_p.close()
-        return {"counter_j": sc["total_j"], "polling_j": sp["total_j"],
-                "polling_vs_counter_frac": sp["total_j"] / sc["total_j"],
-                "polling_method": polling.method, "counter_method": counter.method,
-                "polling_caveats": polling.describe()["caveats"]}
+        return {
+            "counter_j": sc["total_j"],
+            "polling_j": sp["total_j"],
+            "polling_vs_counter_frac": sp["total_j"] / sc["total_j"],
+            "polling_method": polling.method,
+            "counter_method": counter.method,
+            "polling_caveats": polling.describe()["caveats"],
+        }
 
     _step(results, "counter_vs_polling", counter_vs_polling)
 
@@ -237,13 +272,13 @@ def main() -> int:
         def worker(i: int) -> None:
             stream = torch.cuda.Stream()
             x = torch.randn(8 * (i + 1), 3, 224, 224, device=dev, dtype=torch.bfloat16).to(
-                memory_format=torch.channels_last)
+                memory_format=torch.channels_last
+            )
             n = 0
             t_end = time.monotonic() + secs
             with torch.inference_mode(), torch.cuda.stream(stream):
                 while time.monotonic() < t_end:
-                    with meter.inference(model="resnet50", tenant=f"tenant{i}",
-                                         items=x.shape[0]):
+                    with meter.inference(model="resnet50", tenant=f"tenant{i}", items=x.shape[0]):
                         resnet(x)
                         stream.synchronize()
                     n += x.shape[0]
@@ -261,22 +296,31 @@ def main() -> int:
         tenants = table.column("tenant").to_pylist()
         energy = table.column("energy_j").to_numpy()
         per_tenant = {t: float(energy[[x == t for x in tenants]].sum()) for t in sorted(counts)}
-        return {"images": counts, "per_tenant_j": per_tenant,
-                "per_tenant_j_per_image": {t: per_tenant[t] / counts[t] for t in counts},
-                "meter_total_j": s["total_j"], "attributed_j": float(energy.sum()),
-                "unattributed_idle_j": s["unattributed_idle_j"],
-                "conservation_residual_j": s["conservation_residual_j"],
-                "independent_counter_j": hw1 - hw0}
+        return {
+            "images": counts,
+            "per_tenant_j": per_tenant,
+            "per_tenant_j_per_image": {t: per_tenant[t] / counts[t] for t in counts},
+            "meter_total_j": s["total_j"],
+            "attributed_j": float(energy.sum()),
+            "unattributed_idle_j": s["unattributed_idle_j"],
+            "conservation_residual_j": s["conservation_residual_j"],
+            "independent_counter_j": hw1 - hw0,
+        }
 
     _step(results, "concurrent_tenants", concurrent_tenants)
 
     def llm() -> Any:
         from transformers import LlamaConfig, LlamaForCausalLM
 
-        cfg = LlamaConfig(hidden_size=4096, intermediate_size=14336,
-                          num_hidden_layers=args.llm_layers, num_attention_heads=32,
-                          num_key_value_heads=8, vocab_size=128256,
-                          max_position_embeddings=4096)
+        cfg = LlamaConfig(
+            hidden_size=4096,
+            intermediate_size=14336,
+            num_hidden_layers=args.llm_layers,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            vocab_size=128256,
+            max_position_embeddings=4096,
+        )
         torch.set_default_dtype(torch.bfloat16)
         with torch.device(dev):
             model = LlamaForCausalLM(cfg).eval()
@@ -286,18 +330,23 @@ def main() -> int:
         n_in, n_out = 256, 128
         for bs in (1, 16):
             ids = torch.randint(0, cfg.vocab_size, (bs, n_in), device=dev)
-            gen = dict(max_new_tokens=n_out, min_new_tokens=n_out, do_sample=False,
-                       eos_token_id=None, pad_token_id=0)
+            gen = dict(
+                max_new_tokens=n_out,
+                min_new_tokens=n_out,
+                do_sample=False,
+                eos_token_id=None,
+                pad_token_id=0,
+            )
             with torch.inference_mode():
                 model.generate(ids, **{**gen, "max_new_tokens": 8, "min_new_tokens": 8})
                 torch.cuda.synchronize()
-                meter = Meter(REGION, sensor=NvmlSource(), period_s=0.05,
-                              baseline_idle_w=idle_w)
+                meter = Meter(REGION, sensor=NvmlSource(), period_s=0.05, baseline_idle_w=idle_w)
                 reps = 0
                 t0 = time.monotonic()
                 while reps < 3 or time.monotonic() - t0 < secs:
-                    with meter.inference(model="llama-shape", tokens_in=bs * n_in,
-                                         tokens_out=bs * n_out, items=bs):
+                    with meter.inference(
+                        model="llama-shape", tokens_in=bs * n_in, tokens_out=bs * n_out, items=bs
+                    ):
                         o = model.generate(ids, **gen)
                         torch.cuda.synchronize()
                     reps += 1
@@ -307,21 +356,35 @@ def main() -> int:
             assert o.shape[1] == n_in + n_out, o.shape
             s = meter.summary(table)
             act = table.column("active_energy_j").to_numpy()
-            est = estimate_llm_scalar(params_b, params_b, results["gpu"], 1, bs, n_out, n_in,
-                                      "bf16", pue=1.0, host_power_per_gpu_w=0.0)
-            out["runs"].append({
-                "batch": bs, "requests": int(table.num_rows), "wall_s": wall,
-                "tokens_out_per_s": reps * bs * n_out / wall,
-                "measured_board_j_per_request": s["total_j"] / table.num_rows,
-                "estimator_vs_measured_board": est.gpu_energy_j * table.num_rows / s["total_j"],
-                "measured_active_j_per_request": float(act.mean()),
-                "measured_j_per_request": float(table.column("energy_j").to_numpy().mean()),
-                "measured_active_j_per_out_token": float(act.mean()) / n_out,
-                "mean_power_w": s["total_j"] / (s["window_s"][1] - s["window_s"][0]),
-                "estimator_gpu_j_per_request": est.gpu_energy_j,
-                "estimator_range_j": [est.gpu_energy_low_j, est.gpu_energy_high_j],
-                "conservation_residual_j": s["conservation_residual_j"],
-            })
+            est = estimate_llm_scalar(
+                params_b,
+                params_b,
+                results["gpu"],
+                1,
+                bs,
+                n_out,
+                n_in,
+                "bf16",
+                pue=1.0,
+                host_power_per_gpu_w=0.0,
+            )
+            out["runs"].append(
+                {
+                    "batch": bs,
+                    "requests": int(table.num_rows),
+                    "wall_s": wall,
+                    "tokens_out_per_s": reps * bs * n_out / wall,
+                    "measured_board_j_per_request": s["total_j"] / table.num_rows,
+                    "estimator_vs_measured_board": est.gpu_energy_j * table.num_rows / s["total_j"],
+                    "measured_active_j_per_request": float(act.mean()),
+                    "measured_j_per_request": float(table.column("energy_j").to_numpy().mean()),
+                    "measured_active_j_per_out_token": float(act.mean()) / n_out,
+                    "mean_power_w": s["total_j"] / (s["window_s"][1] - s["window_s"][0]),
+                    "estimator_gpu_j_per_request": est.gpu_energy_j,
+                    "estimator_range_j": [est.gpu_energy_low_j, est.gpu_energy_high_j],
+                    "conservation_residual_j": s["conservation_residual_j"],
+                }
+            )
         return out
 
     _step(results, "llm_decode", llm)

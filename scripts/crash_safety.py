@@ -109,8 +109,13 @@ class TrialResult:
 
 
 # ----------------------------------------------------------------------------- checking
-def check_batches(batches: Sequence[Batch], event_counts: Mapping[str, int],
-                  footprint_counts: Mapping[str, int], *, final: bool) -> list[str]:
+def check_batches(
+    batches: Sequence[Batch],
+    event_counts: Mapping[str, int],
+    footprint_counts: Mapping[str, int],
+    *,
+    final: bool,
+) -> list[str]:
     """Violations of crash safety in one ledger snapshot.
 
     ``event_counts`` / ``footprint_counts`` map each stored event id (of this trial) to how
@@ -144,8 +149,10 @@ def check_batches(batches: Sequence[Batch], event_counts: Mapping[str, int],
         if must_be_whole:
             fp_bad = [i for i in b.ids if footprint_counts.get(i, 0) != 1]
             if fp_bad:
-                out.append(f"{name}: {len(fp_bad)} event(s) without exactly one footprint, "
-                           f"e.g. {fp_bad[0]} has {footprint_counts.get(fp_bad[0], 0)}")
+                out.append(
+                    f"{name}: {len(fp_bad)} event(s) without exactly one footprint, "
+                    f"e.g. {fp_bad[0]} has {footprint_counts.get(fp_bad[0], 0)}"
+                )
     phantom = [i for i in event_counts if i not in sent]
     if phantom:
         out.append(f"{len(phantom)} stored event(s) that no client sent, e.g. {phantom[0]}")
@@ -160,12 +167,21 @@ def ledger_counts(ledger: str, prefix: str) -> tuple[dict[str, int], dict[str, i
     schema = pa.schema([("event_id", pa.string()), ("n", pa.int64())])
     like = [prefix + "%"]
     with open_store(ledger) as store:
-        ev = store.query_arrow("SELECT event_id, COUNT(*) FROM events WHERE event_id LIKE %s "
-                               "GROUP BY event_id", like, schema)
-        fp = store.query_arrow("SELECT event_id, COUNT(*) FROM all_footprints "
-                               "WHERE event_id LIKE %s GROUP BY event_id", like, schema)
-    return (dict(zip(ev.column(0).to_pylist(), ev.column(1).to_pylist(), strict=True)),
-            dict(zip(fp.column(0).to_pylist(), fp.column(1).to_pylist(), strict=True)))
+        ev = store.query_arrow(
+            "SELECT event_id, COUNT(*) FROM events WHERE event_id LIKE %s GROUP BY event_id",
+            like,
+            schema,
+        )
+        fp = store.query_arrow(
+            "SELECT event_id, COUNT(*) FROM all_footprints "
+            "WHERE event_id LIKE %s GROUP BY event_id",
+            like,
+            schema,
+        )
+    return (
+        dict(zip(ev.column(0).to_pylist(), ev.column(1).to_pylist(), strict=True)),
+        dict(zip(fp.column(0).to_pylist(), fp.column(1).to_pylist(), strict=True)),
+    )
 
 
 # ------------------------------------------------------------------------------ server
@@ -188,12 +204,17 @@ def free_port() -> int:
 
 
 def create_key(ledger: str, tenant: str) -> str:
-    proc = subprocess.run([infercarbon_exe(), "keys", "create", "--tenant", tenant,
-                           "--ledger", ledger], capture_output=True, text=True, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        [infercarbon_exe(), "keys", "create", "--tenant", tenant, "--ledger", ledger],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise SetupError(f"infercarbon keys create failed ({proc.returncode}): "
-                         f"{proc.stderr.strip()[-500:]}")
+        raise SetupError(
+            f"infercarbon keys create failed ({proc.returncode}): {proc.stderr.strip()[-500:]}"
+        )
     return proc.stdout.strip().splitlines()[-1]
 
 
@@ -216,16 +237,30 @@ class Server:
         self._log = self.log_path.open("ab")
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(
-            [infercarbon_exe(), "serve", "--ledger", self.ledger, "--host", HOST,
-             "--port", str(self.port), "--log-level", "warning"],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                infercarbon_exe(),
+                "serve",
+                "--ledger",
+                self.ledger,
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout_s
         with httpx.Client(timeout=2.0) as c:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     self._close_log()
-                    raise SetupError(f"infercarbon serve exited with {self.proc.returncode}: "
-                                     f"{self.log_tail()}")
+                    raise SetupError(
+                        f"infercarbon serve exited with {self.proc.returncode}: {self.log_tail()}"
+                    )
                 try:
                     if c.get(self.base_url + "/healthz").status_code == 200:
                         return time.perf_counter() - t0
@@ -279,7 +314,7 @@ def fresh_ledger(kind: str, workdir: Path, dsn: str | None) -> Iterator[str]:
         yield str(workdir / "ledger.duckdb")
         return
     if not dsn:
-        raise SetupError(f"--ledger-kind postgres needs {DSN_VAR} (eval \"$(.ci/postgres.sh)\")")
+        raise SetupError(f'--ledger-kind postgres needs {DSN_VAR} (eval "$(.ci/postgres.sh)")')
     import psycopg
 
     schema = f"crash_{uuid.uuid4().hex[:12]}"
@@ -294,26 +329,47 @@ def fresh_ledger(kind: str, workdir: Path, dsn: str | None) -> Iterator[str]:
 
 
 # ------------------------------------------------------------------------------ clients
-def make_body(prefix: str, client: int, seq: int, n: int,
-              rng: random.Random) -> tuple[list[str], bytes]:
+def make_body(
+    prefix: str, client: int, seq: int, n: int, rng: random.Random
+) -> tuple[list[str], bytes]:
     ids = [f"{prefix}-c{client}-b{seq}-{i}" for i in range(n)]
     hour = rng.randrange(24)
-    rows = [{"event_id": eid, "start_utc": f"2026-07-01T{hour:02d}:{i % 60:02d}:00Z",
-             "end_utc": f"2026-07-01T{hour:02d}:{i % 60:02d}:00.250000Z",
-             "service": "chat", "model": ("m-small", "m-large")[i % 2],
-             "region": ("DE", "FR")[client % 2], "device": f"gpu{client}",
-             "energy_j": round(rng.uniform(1.0, 500.0), 3),
-             "attribution_method": "measured-interval", "batch_id": f"c{client}-b{seq}",
-             "tokens_in": 100 + i, "tokens_out": 20 + i % 7, "outcome": "answer"}
-            for i, eid in enumerate(ids)]
+    rows = [
+        {
+            "event_id": eid,
+            "start_utc": f"2026-07-01T{hour:02d}:{i % 60:02d}:00Z",
+            "end_utc": f"2026-07-01T{hour:02d}:{i % 60:02d}:00.250000Z",
+            "service": "chat",
+            "model": ("m-small", "m-large")[i % 2],
+            "region": ("DE", "FR")[client % 2],
+            "device": f"gpu{client}",
+            "energy_j": round(rng.uniform(1.0, 500.0), 3),
+            "attribution_method": "measured-interval",
+            "batch_id": f"c{client}-b{seq}",
+            "tokens_in": 100 + i,
+            "tokens_out": 20 + i % 7,
+            "outcome": "answer",
+        }
+        for i, eid in enumerate(ids)
+    ]
     return ids, json.dumps(rows).encode()
 
 
 class Ingest:
     """Client threads posting batches until told to stop or the server stops answering."""
 
-    def __init__(self, base_url: str, key: str, prefix: str, *, clients: int, batch_size: int,
-                 retry_frac: float, seed: int, max_batches: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        prefix: str,
+        *,
+        clients: int,
+        batch_size: int,
+        retry_frac: float,
+        seed: int,
+        max_batches: int,
+    ) -> None:
         self.base_url = base_url
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.prefix = prefix
@@ -326,9 +382,15 @@ class Ingest:
         self.first_ack = threading.Event()
         self.violations: list[str] = []
         self.retries = 0
-        self.threads = [threading.Thread(target=self._guarded, args=(c, seed * 1000 + c),
-                                         name=f"crash-client-{c}", daemon=True)
-                        for c in range(clients)]
+        self.threads = [
+            threading.Thread(
+                target=self._guarded,
+                args=(c, seed * 1000 + c),
+                name=f"crash-client-{c}",
+                daemon=True,
+            )
+            for c in range(clients)
+        ]
 
     def start(self) -> None:
         for t in self.threads:
@@ -370,8 +432,10 @@ class Ingest:
                 if not r.is_success:
                     b.status, b.detail = "rejected", r.text[:300]
                     if r.status_code != 503:  # 503 = ledger busy, retry later; others are bugs
-                        self._violate(f"batch c{client}/b{b.seq}: HTTP {r.status_code} "
-                                      f"before the kill: {r.text[:300]}")
+                        self._violate(
+                            f"batch c{client}/b{b.seq}: HTTP {r.status_code} "
+                            f"before the kill: {r.text[:300]}"
+                        )
                     continue
                 b.status = "acked"
                 self._check_ack(b, r.json(), fresh=True)
@@ -387,8 +451,10 @@ class Ingest:
                             self.retries += 1
                         self._check_ack(b, r2.json(), fresh=False)
                     elif r2.status_code != 503:
-                        self._violate(f"batch c{client}/b{b.seq}: retry got HTTP "
-                                      f"{r2.status_code}: {r2.text[:300]}")
+                        self._violate(
+                            f"batch c{client}/b{b.seq}: retry got HTTP "
+                            f"{r2.status_code}: {r2.text[:300]}"
+                        )
 
     def _check_ack(self, b: Batch, body: Any, *, fresh: bool) -> None:
         n = len(b.ids)
@@ -396,8 +462,10 @@ class Ingest:
         got = (body.get("inserted"), body.get("duplicates")) if isinstance(body, dict) else None
         if got != want or body.get("accepted") != n:
             what = "first post" if fresh else "idempotent retry"
-            self._violate(f"batch c{b.client}/b{b.seq}: {what} answered {body!r}, expected "
-                          f"accepted={n} inserted={want[0]} duplicates={want[1]}")
+            self._violate(
+                f"batch c{b.client}/b{b.seq}: {what} answered {body!r}, expected "
+                f"accepted={n} inserted={want[0]} duplicates={want[1]}"
+            )
 
     def _violate(self, msg: str) -> None:
         with self.lock:
@@ -428,8 +496,9 @@ def resend(base_url: str, key: str, batches: Sequence[Batch], violations: list[s
 
 
 def api_event_count(base_url: str, key: str) -> int:
-    r = httpx.get(base_url + "/v1/summary", headers={"Authorization": f"Bearer {key}"},
-                  timeout=60.0)
+    r = httpx.get(
+        base_url + "/v1/summary", headers={"Authorization": f"Bearer {key}"}, timeout=60.0
+    )
     r.raise_for_status()
     n: int = r.json()["events"]
     return n
@@ -469,14 +538,28 @@ def run_trial(cfg: Config, trial: int) -> TrialResult:
     return res
 
 
-def _trial_body(cfg: Config, res: TrialResult, ledger: str, tmp: Path, prefix: str,
-                kill_after: float, trial: int) -> None:
+def _trial_body(
+    cfg: Config,
+    res: TrialResult,
+    ledger: str,
+    tmp: Path,
+    prefix: str,
+    kill_after: float,
+    trial: int,
+) -> None:
     key = create_key(ledger, tenant=f"crash{trial}")
     server = Server(ledger, free_port(), tmp / "serve.log")
     server.start()
-    ingest = Ingest(server.base_url, key, prefix, clients=cfg.clients,
-                    batch_size=cfg.batch_size, retry_frac=cfg.retry_frac,
-                    seed=cfg.seed * 100 + trial, max_batches=cfg.max_batches)
+    ingest = Ingest(
+        server.base_url,
+        key,
+        prefix,
+        clients=cfg.clients,
+        batch_size=cfg.batch_size,
+        retry_frac=cfg.retry_frac,
+        seed=cfg.seed * 100 + trial,
+        max_batches=cfg.max_batches,
+    )
     try:
         ingest.start()
         if not ingest.first_ack.wait(60.0):
@@ -519,16 +602,19 @@ def _trial_body(cfg: Config, res: TrialResult, ledger: str, tmp: Path, prefix: s
         if not server.stop():
             res.violations.append("server did not exit within 20 s of SIGTERM")
     if res.api_summary_events != res.events_expected:
-        res.violations.append(f"API /v1/summary counts {res.api_summary_events} events, "
-                              f"expected {res.events_expected}")
+        res.violations.append(
+            f"API /v1/summary counts {res.api_summary_events} events, "
+            f"expected {res.events_expected}"
+        )
 
     # 3. the final ledger
     ev, fp = ledger_counts(ledger, prefix)
     res.events_final = sum(ev.values())
     res.violations += [f"final: {v}" for v in check_batches(batches, ev, fp, final=True)]
     if res.events_final != res.events_expected:
-        res.violations.append(f"final: {res.events_final} event rows, "
-                              f"expected {res.events_expected}")
+        res.violations.append(
+            f"final: {res.events_final} event rows, expected {res.events_expected}"
+        )
 
 
 def run_trials(cfg: Config, *, progress: IO[str] | None = None) -> dict[str, Any]:
@@ -560,22 +646,29 @@ def run_trials(cfg: Config, *, progress: IO[str] | None = None) -> dict[str, Any
         "ok": n_bad == 0,
     }
     conf = {k: v for k, v in asdict(cfg).items() if k != "dsn"}
-    return {"config": conf, "trials": [{**asdict(r), "ok": r.ok} for r in trials],
-            "summary": summary}
+    return {
+        "config": conf,
+        "trials": [{**asdict(r), "ok": r.ok} for r in trials],
+        "summary": summary,
+    }
 
 
-HEADER = (f"{'trial':>5} {'kill_s':>6} {'sent':>5} {'acked':>5} {'unack':>5} {'inflt':>5} "
-          f"{'cmpl':>4} {'absnt':>5} {'retry':>5} {'ev_acked':>8} {'ev_final':>8} "
-          f"{'fp_miss':>7} {'wall_s':>6}  result")
+HEADER = (
+    f"{'trial':>5} {'kill_s':>6} {'sent':>5} {'acked':>5} {'unack':>5} {'inflt':>5} "
+    f"{'cmpl':>4} {'absnt':>5} {'retry':>5} {'ev_acked':>8} {'ev_final':>8} "
+    f"{'fp_miss':>7} {'wall_s':>6}  result"
+)
 
 
 def _row(r: TrialResult) -> str:
-    return (f"{r.trial:>5} {r.kill_after_s:>6.2f} {r.batches_sent:>5} {r.batches_acked:>5} "
-            f"{r.batches_unanswered + r.batches_rejected:>5} {r.in_flight_at_kill:>5} "
-            f"{r.unacked_found_complete:>4} {r.unacked_found_absent:>5} "
-            f"{r.idempotent_retries:>5} {r.events_acked:>8} {r.events_final:>8} "
-            f"{r.footprints_missing_after_kill:>7} {r.wall_s:>6.1f}  "
-            + ("ok" if r.ok else "VIOLATION: " + "; ".join(r.violations[:3])))
+    return (
+        f"{r.trial:>5} {r.kill_after_s:>6.2f} {r.batches_sent:>5} {r.batches_acked:>5} "
+        f"{r.batches_unanswered + r.batches_rejected:>5} {r.in_flight_at_kill:>5} "
+        f"{r.unacked_found_complete:>4} {r.unacked_found_absent:>5} "
+        f"{r.idempotent_retries:>5} {r.events_acked:>8} {r.events_final:>8} "
+        f"{r.footprints_missing_after_kill:>7} {r.wall_s:>6.1f}  "
+        + ("ok" if r.ok else "VIOLATION: " + "; ".join(r.violations[:3]))
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -584,20 +677,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--ledger-kind", choices=("duckdb", "postgres"), default="duckdb")
     p.add_argument("--clients", type=int, default=4, help="client threads")
     p.add_argument("--batch-size", type=int, default=200, help="events per batch")
-    p.add_argument("--kill-window-s", type=float, default=2.0,
-                   help="SIGKILL at a uniform random time this long after the first ack")
-    p.add_argument("--retry-frac", type=float, default=0.25,
-                   help="share of acknowledged batches re-posted at once (idempotency)")
+    p.add_argument(
+        "--kill-window-s",
+        type=float,
+        default=2.0,
+        help="SIGKILL at a uniform random time this long after the first ack",
+    )
+    p.add_argument(
+        "--retry-frac",
+        type=float,
+        default=0.25,
+        help="share of acknowledged batches re-posted at once (idempotency)",
+    )
     p.add_argument("--max-batches", type=int, default=2000, help="per client per trial")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--workdir", help="folder for the trials' temporary folders")
     p.add_argument("--keep", action="store_true", help="keep each trial's folder (logs)")
     p.add_argument("--json", action="store_true", help="print the result as JSON only")
     a = p.parse_args(argv)
-    cfg = Config(trials=a.trials, ledger_kind=a.ledger_kind, clients=a.clients,
-                 batch_size=a.batch_size, kill_window_s=a.kill_window_s,
-                 retry_frac=a.retry_frac, max_batches=a.max_batches, seed=a.seed,
-                 dsn=os.environ.get(DSN_VAR), workdir=a.workdir, keep=a.keep)
+    cfg = Config(
+        trials=a.trials,
+        ledger_kind=a.ledger_kind,
+        clients=a.clients,
+        batch_size=a.batch_size,
+        kill_window_s=a.kill_window_s,
+        retry_frac=a.retry_frac,
+        max_batches=a.max_batches,
+        seed=a.seed,
+        dsn=os.environ.get(DSN_VAR),
+        workdir=a.workdir,
+        keep=a.keep,
+    )
     if not a.json:
         print(HEADER, flush=True)
     try:
@@ -609,14 +719,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if a.json:
         print(json.dumps(out, indent=2))
     else:
-        print(f"\n{s['trials']} trials ({cfg.ledger_kind}), {s['trials_with_violations']} with "
-              f"violations; {s['batches_acked']} batches acknowledged, {s['batches_unacked']} "
-              f"not ({s['unacked_found_complete']} found complete and "
-              f"{s['unacked_found_absent']} absent after the kill, none partial"
-              f"{'' if s['ok'] else ' unless listed above'}); {s['events_final']} events "
-              f"stored of {s['events_expected']} sent, {s['idempotent_retries']} idempotent "
-              f"retries; {s['trials_killed_with_requests_in_flight']} trials killed with "
-              f"requests in flight; {s['wall_s']} s")
+        print(
+            f"\n{s['trials']} trials ({cfg.ledger_kind}), {s['trials_with_violations']} with "
+            f"violations; {s['batches_acked']} batches acknowledged, {s['batches_unacked']} "
+            f"not ({s['unacked_found_complete']} found complete and "
+            f"{s['unacked_found_absent']} absent after the kill, none partial"
+            f"{'' if s['ok'] else ' unless listed above'}); {s['events_final']} events "
+            f"stored of {s['events_expected']} sent, {s['idempotent_retries']} idempotent "
+            f"retries; {s['trials_killed_with_requests_in_flight']} trials killed with "
+            f"requests in flight; {s['wall_s']} s"
+        )
         for t in out["trials"]:
             for v in t["violations"]:
                 print(f"trial {t['trial']}: {v}")

@@ -17,7 +17,7 @@ def pg_dsn() -> str:
     (``eval "$(.ci/postgres.sh)"``)."""
     dsn = os.environ.get(DSN_VAR)
     if not dsn:
-        pytest.skip(f"PostgreSQL tests need {DSN_VAR} (run: eval \"$(.ci/postgres.sh)\")")
+        pytest.skip(f'PostgreSQL tests need {DSN_VAR} (run: eval "$(.ci/postgres.sh)")')
     return dsn
 
 
@@ -62,14 +62,22 @@ def prometheus_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[obj
             port = s.getsockname()[1]
         jobs = "".join(
             f"  - job_name: {job}\n    static_configs:\n      - targets: ['{t}']\n"
-            for job, t in targets.items())
+            for job, t in targets.items()
+        )
         (d / "prometheus.yml").write_text(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n" + jobs)
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n" + jobs
+        )
         with (d / "prometheus.log").open("wb") as log:
             proc = subprocess.Popen(
-                [binary, f"--config.file={d / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={d / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                stdout=log, stderr=log)
+                [
+                    binary,
+                    f"--config.file={d / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={d / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                ],
+                stdout=log,
+                stderr=log,
+            )
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

@@ -22,18 +22,18 @@ def test_import_is_light() -> None:
         "heavy = [m for m in ('numpy', 'pyarrow', 'duckdb', 'typer', 'rich', 'httpx') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import infercarbon pulled in: {out.stdout.strip()}"
 
 
 def test_the_meter_does_not_import_the_ledger() -> None:
     """Metering in an application needs no ledger: ``infercarbon.Meter`` leaves DuckDB and
     the ledger package unimported until a run is recorded (``Meter.run``)."""
-    code = ("import sys; from infercarbon import Meter; "
-            "print(','.join(m for m in ('duckdb', 'infercarbon.ledger') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys; from infercarbon import Meter; "
+        "print(','.join(m for m in ('duckdb', 'infercarbon.ledger') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"from infercarbon import Meter pulled in: {out.stdout}"
 
 
@@ -49,7 +49,8 @@ def test_one_version_source() -> None:
     from pathlib import Path
 
     pyproject = tomllib.loads(
-        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8"))
+        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8")
+    )
     assert "version" not in pyproject["project"]
     assert pyproject["project"]["dynamic"] == ["version"]
     assert pyproject["tool"]["hatch"]["version"]["path"] == "src/infercarbon/_version.py"

@@ -87,7 +87,8 @@ def test_the_readme_has_shell_examples_and_no_links_outside_the_repository() -> 
     for c in run:
         assert c.text.startswith("infercarbon "), (
             f"README line {c.line}: {c.text!r} is not an infercarbon command; mark its block "
-            "<!-- readme-test: skip (why) --> if it must not run")
+            "<!-- readme-test: skip (why) --> if it must not run"
+        )
     assert all(c.skip for c in COMMANDS if "pip install" in c.text or " serve " in c.text + " ")
 
 
@@ -104,27 +105,39 @@ def test_every_readme_shell_example_runs(tmp_path: Path) -> None:
     work = tmp_path / "work"
     (work / "docs").mkdir(parents=True)
     shutil.copytree(ROOT / "docs" / "examples", work / "docs" / "examples")
-    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
-           "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
-           "COLUMNS": "80"}
+    env = {
+        **os.environ,
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")]),
+        "COLUMNS": "80",
+    }
     env.pop("INFERCARBON_LEDGER", None)
     env.pop("INFERCARBON_KEY", None)
     failures = []
     for c in COMMANDS:
         if c.skip is not None:
             continue
-        r = subprocess.run(["bash", "-c", "set -o pipefail; " + c.text], cwd=work, env=env,
-                           capture_output=True, text=True, timeout=120, check=False)
+        r = subprocess.run(
+            ["bash", "-c", "set -o pipefail; " + c.text],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if r.returncode != 0:
-            failures.append(f"README line {c.line}: {c.text}\n  exit {r.returncode}: "
-                            f"{r.stderr.strip()[-500:]}")
+            failures.append(
+                f"README line {c.line}: {c.text}\n  exit {r.returncode}: {r.stderr.strip()[-500:]}"
+            )
     assert not failures, "\n".join(failures)
     assert (work / "report.html").stat().st_size > 1000
     assert (work / "footprints.csv").read_text("utf-8").count("\n") == 4
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if c.skip is not None],
-                         ids=lambda c: f"line{c.line}")
+@pytest.mark.parametrize(
+    "command", [c for c in COMMANDS if c.skip is not None], ids=lambda c: f"line{c.line}"
+)
 def test_readme_examples_not_run_here(command: Command) -> None:
     """The README's examples that install packages or serve until Ctrl-C, listed with why."""
     pytest.skip(f"README line {command.line}: {command.text!r}: {command.skip}")

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _check_commands() -> list[str]:
     lines = (ROOT / "tools" / "check").read_text("utf-8").splitlines()
-    return [line.split(";", 1)[1].strip() for line in lines if line.startswith("echo \"==")]
+    return [line.split(";", 1)[1].strip() for line in lines if line.startswith('echo "==')]
 
 
 def test_pre_commit_runs_the_same_checks_as_tools_check() -> None:
@@ -22,8 +22,12 @@ def test_pre_commit_runs_the_same_checks_as_tools_check() -> None:
     assert [r["repo"] for r in config["repos"]] == ["local"]  # nothing fetched
     entries = {h["id"]: h["entry"] for h in config["repos"][0]["hooks"]}
     commands = _check_commands()
-    assert commands[:4] == [entries["ruff"], entries["mypy"], entries["import-layers"],
-                            entries["docs"]]
+    assert commands[:4] == [
+        entries["ruff"],
+        entries["mypy"],
+        entries["import-layers"],
+        entries["docs"],
+    ]
     assert commands[4].startswith("python -m pytest")
     assert entries["pytest"].startswith("python -m pytest")
     assert "--cov" in commands[4]
@@ -48,9 +52,16 @@ def test_the_docs_site_lists_every_page() -> None:
     docs = ROOT / "docs"
     on_disk = {str(p.relative_to(docs)) for p in docs.rglob("*.md")}
     assert on_disk == listed, (on_disk - listed, listed - on_disk)
-    for name in ("quickstart.md", "tutorials/fastapi.md", "tutorials/dashboard.md",
-                 "tutorials/quarterly_report.md", "tutorials/marginal_factors.md",
-                 "reference/api.md", "architecture.md", "data_sources.md"):
+    for name in (
+        "quickstart.md",
+        "tutorials/fastapi.md",
+        "tutorials/dashboard.md",
+        "tutorials/quarterly_report.md",
+        "tutorials/marginal_factors.md",
+        "reference/api.md",
+        "architecture.md",
+        "data_sources.md",
+    ):
         assert name in listed
 
 

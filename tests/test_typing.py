@@ -20,10 +20,24 @@ def test_a_consumer_module_type_checks_with_assert_type(tmp_path: Path) -> None:
     src = Path(infercarbon.__file__).resolve().parent.parent
     env = {**os.environ, "MYPYPATH": str(src)}
     out = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
-         "--no-incremental", "--config-file", os.devnull, "--cache-dir", str(tmp_path),
-         str(CONSUMER)],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--follow-imports=silent",
+            "--no-incremental",
+            "--config-file",
+            os.devnull,
+            "--cache-dir",
+            str(tmp_path),
+            str(CONSUMER),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Success" in out.stdout

@@ -34,7 +34,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "src" / "infercarbon" / "reference" / "data"
 SPEC_COLUMNS = (
-    "cpu", "submitted", "nodes", "chips", "cores", "threads", "memory_gb", "watts_100",
+    "cpu",
+    "submitted",
+    "nodes",
+    "chips",
+    "cores",
+    "threads",
+    "memory_gb",
+    "watts_100",
     "watts_idle",
 )
 
@@ -71,11 +78,19 @@ def build_specpower(path: Path) -> tuple[str, int]:
             except ValueError:
                 submitted = ""
             nodes = _num(rec["Nodes"]) or 1.0
-            out.append((
-                " ".join(rec["CPU Description"].split()), submitted, str(int(nodes)),
-                str(int(_num(rec["Chips"]) or 0)), str(int(_num(rec["Cores"]) or 0)),
-                str(int(threads)), _fmt(mem), _fmt(w100), _fmt(widle),
-            ))
+            out.append(
+                (
+                    " ".join(rec["CPU Description"].split()),
+                    submitted,
+                    str(int(nodes)),
+                    str(int(_num(rec["Chips"]) or 0)),
+                    str(int(_num(rec["Cores"]) or 0)),
+                    str(int(threads)),
+                    _fmt(mem),
+                    _fmt(w100),
+                    _fmt(widle),
+                )
+            )
     out.sort()
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -111,14 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     hw = args.data_dir / "hardware"
     spec, spec_dropped = build_specpower(hw / "specpower_results.csv")
     tdp, tdp_dropped = build_tdp(hw / "cpu_tdp.csv")
-    print(f"specpower.csv: dropped {spec_dropped} rows without both watt figures",
-          file=sys.stderr)
+    print(f"specpower.csv: dropped {spec_dropped} rows without both watt figures", file=sys.stderr)
     print(f"cpu_tdp.csv: dropped {tdp_dropped} duplicate/invalid rows", file=sys.stderr)
     outputs = {"specpower.csv": spec, "cpu_tdp.csv": tdp}
     if args.check:
-        stale = [n for n, text in outputs.items()
-                 if not (args.out_dir / n).exists()
-                 or (args.out_dir / n).read_text(encoding="utf-8") != text]
+        stale = [
+            n
+            for n, text in outputs.items()
+            if not (args.out_dir / n).exists()
+            or (args.out_dir / n).read_text(encoding="utf-8") != text
+        ]
         if stale:
             print("stale: " + ", ".join(stale), file=sys.stderr)
             return 1

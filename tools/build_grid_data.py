@@ -44,7 +44,12 @@ EPA_LIC = "US public domain (via MIT-licensed repo)"
 
 # canonical fuel -> (EPA fuel_type rows to average for the central value; the range spans them)
 EF_ROWS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("generic", "coal"): ("Mixed (Electric Power sector)", "Bituminous", "Subbituminous", "Lignite"),
+    ("generic", "coal"): (
+        "Mixed (Electric Power sector)",
+        "Bituminous",
+        "Subbituminous",
+        "Lignite",
+    ),
     ("generic", "lignite"): ("Lignite",),
     ("generic", "gas"): ("Pipeline (Weighted U.S. Average)",),
     ("generic", "oil"): ("Distillate Fuel Oil (avg)", "Residual Fuel Oil (avg)"),
@@ -72,7 +77,9 @@ EIA82 = {
     "gas_steam": (10400, 9360, 11440),
     "gas_ic": (8800, 7920, 9680),
 }
-EIA82_SRC = "EIA Electric Power Annual Table 8.2 (tested heat rate by prime mover), rounded 2019-2022"
+EIA82_SRC = (
+    "EIA Electric Power Annual Table 8.2 (tested heat rate by prime mover), rounded 2019-2022"
+)
 
 # IPCC AR5 WG3 Annex III (Schloemer et al. 2014) Table A.III.2, gCO2e/kWh:
 # fuel -> (min, median, max, direct-emissions median or None)
@@ -86,9 +93,16 @@ IPCC = {
     "solar": (18.0, 48.0, 180.0, None),
     "wind": (7.0, 11.0, 56.0, None),
 }
-IPCC_FILE_KEYS = {"coal": "coal", "gas_cc": "gas", "biomass": "biomass", "geothermal": "geothermal",
-                  "hydro": "hydro", "nuclear": "nuclear", "solar": "solar_pv_utility",
-                  "wind": "wind_onshore"}
+IPCC_FILE_KEYS = {
+    "coal": "coal",
+    "gas_cc": "gas",
+    "biomass": "biomass",
+    "geothermal": "geothermal",
+    "hydro": "hydro",
+    "nuclear": "nuclear",
+    "solar": "solar_pv_utility",
+    "wind": "wind_onshore",
+}
 
 
 def build_factors(shared: Path) -> None:
@@ -96,8 +110,11 @@ def build_factors(shared: Path) -> None:
     rows = list(csv.DictReader(io.StringIO((static / "co2_ch4_n2o_ef.csv").read_text("utf-8-sig"))))
     by_name: dict[str, dict[str, str]] = {}
     for r in rows:
-        if r["co2_units"] != "ton CO2/mmBtu" or r["ch4_units"] != "lbs CH4/mmBtu" or \
-                r["n2o_units"] != "lbs N2O/mmBtu":
+        if (
+            r["co2_units"] != "ton CO2/mmBtu"
+            or r["ch4_units"] != "lbs CH4/mmBtu"
+            or r["n2o_units"] != "lbs N2O/mmBtu"
+        ):
             raise SystemExit(f"unexpected units in {r}")
         by_name.setdefault(r["fuel_type"], r)
 
@@ -105,94 +122,219 @@ def build_factors(shared: Path) -> None:
         # 'ton' in the eGRID static table is the US short ton: natural gas 0.058444529
         # ton/MMBtu x 907,184.74 g = 53.02 kg/MMBtu, the EPA Table C-1 value (53.06 kg);
         # read as metric it would be 58.4 kg, 10 % above every EPA publication.
-        return (float(r["co2_ef"]) * G_PER_SHORT_TON, float(r["ch4_ef"]) * G_PER_LB,
-                float(r["n2o_ef"]) * G_PER_LB)
+        return (
+            float(r["co2_ef"]) * G_PER_SHORT_TON,
+            float(r["ch4_ef"]) * G_PER_LB,
+            float(r["n2o_ef"]) * G_PER_LB,
+        )
 
     out = []
     for (region, fuel), names in EF_ROWS.items():
         vals = np.array([grams(by_name[n]) for n in names])
         central = vals[0] if region == "generic" and fuel == "coal" else vals.mean(axis=0)
-        out.append({
-            "region": region, "fuel": fuel,
-            "co2_g_per_mmbtu": f"{central[0]:.4f}", "co2_low_g_per_mmbtu": f"{vals[:, 0].min():.4f}",
-            "co2_high_g_per_mmbtu": f"{vals[:, 0].max():.4f}",
-            "ch4_g_per_mmbtu": f"{central[1]:.6f}", "n2o_g_per_mmbtu": f"{central[2]:.6f}",
-            "biogenic_co2": "yes" if fuel == "biomass" else "no",
-            "epa_fuel_types": "; ".join(names), "source": EPA_SRC, "vintage": "eGRID2022 static",
-            "licence": EPA_LIC,
-        })
+        out.append(
+            {
+                "region": region,
+                "fuel": fuel,
+                "co2_g_per_mmbtu": f"{central[0]:.4f}",
+                "co2_low_g_per_mmbtu": f"{vals[:, 0].min():.4f}",
+                "co2_high_g_per_mmbtu": f"{vals[:, 0].max():.4f}",
+                "ch4_g_per_mmbtu": f"{central[1]:.6f}",
+                "n2o_g_per_mmbtu": f"{central[2]:.6f}",
+                "biogenic_co2": "yes" if fuel == "biomass" else "no",
+                "epa_fuel_types": "; ".join(names),
+                "source": EPA_SRC,
+                "vintage": "eGRID2022 static",
+                "licence": EPA_LIC,
+            }
+        )
     _write(OUT / "fuel_emission_factors.csv", out)
 
-    gwp = list(csv.DictReader(io.StringIO((static / "global_warming_potential.csv").read_text("utf-8-sig"))))
-    _write(OUT / "gwp.csv", [{"gas": g["Gas"], "gwp100": g["gwp"],
-                              "source": "US EPA eGRID static global_warming_potential.csv (IPCC AR5 GWP100)",
-                              "licence": EPA_LIC} for g in gwp])
+    gwp = list(
+        csv.DictReader(
+            io.StringIO((static / "global_warming_potential.csv").read_text("utf-8-sig"))
+        )
+    )
+    _write(
+        OUT / "gwp.csv",
+        [
+            {
+                "gas": g["Gas"],
+                "gwp100": g["gwp"],
+                "source": "US EPA eGRID static global_warming_potential.csv (IPCC AR5 GWP100)",
+                "licence": EPA_LIC,
+            }
+            for g in gwp
+        ],
+    )
 
-    geo = list(csv.DictReader(io.StringIO((static / "geothermal_emission_factors.csv").read_text("utf-8-sig"))))
-    _write(OUT / "geothermal_rates.csv", [{
-        "geo_type": g["GeoTypeCode"], "description": g["GeoType Description"],
-        "co2_g_per_kwh": f"{float(g['co2_ef_lb_mwh']) * G_PER_LB / 1000:.4f}",
-        "source": "US EPA eGRID static geothermal_emission_factors.csv (lb/MWh x 0.45359237)",
-        "licence": EPA_LIC} for g in geo])
+    geo = list(
+        csv.DictReader(
+            io.StringIO((static / "geothermal_emission_factors.csv").read_text("utf-8-sig"))
+        )
+    )
+    _write(
+        OUT / "geothermal_rates.csv",
+        [
+            {
+                "geo_type": g["GeoTypeCode"],
+                "description": g["GeoType Description"],
+                "co2_g_per_kwh": f"{float(g['co2_ef_lb_mwh']) * G_PER_LB / 1000:.4f}",
+                "source": "US EPA eGRID static geothermal_emission_factors.csv "
+                "(lb/MWh x 0.45359237)",
+                "licence": EPA_LIC,
+            }
+            for g in geo
+        ],
+    )
 
     # ------------------------------------------------------------ lifecycle
-    medians = {r["source"]: float(r["lifecycle_g_co2e_per_kwh"]) for r in csv.DictReader(
-        io.StringIO((shared / "grid" / "ipcc_ar5_lifecycle_factors.csv").read_text("utf-8")))}
+    medians = {
+        r["source"]: float(r["lifecycle_g_co2e_per_kwh"])
+        for r in csv.DictReader(
+            io.StringIO((shared / "grid" / "ipcc_ar5_lifecycle_factors.csv").read_text("utf-8"))
+        )
+    }
     lc = []
     for fuel, (lo, med, hi, direct) in IPCC.items():
         if medians[IPCC_FILE_KEYS[fuel]] != med:
             raise SystemExit(f"IPCC median mismatch for {fuel}")
-        lc.append({"fuel": fuel, "min_g_per_kwh": lo, "median_g_per_kwh": med, "max_g_per_kwh": hi,
-                   "direct_median_g_per_kwh": "" if direct is None else direct,
-                   "source": "IPCC AR5 WG3 Annex III Table A.III.2 (Schloemer et al. 2014); medians "
-                             "as in shared/data/grid/ipcc_ar5_lifecycle_factors.csv",
-                   "vintage": "2014", "licence": "facts (IPCC)"})
+        lc.append(
+            {
+                "fuel": fuel,
+                "min_g_per_kwh": lo,
+                "median_g_per_kwh": med,
+                "max_g_per_kwh": hi,
+                "direct_median_g_per_kwh": "" if direct is None else direct,
+                "source": "IPCC AR5 WG3 Annex III Table A.III.2 (Schloemer et al. 2014); medians "
+                "as in shared/data/grid/ipcc_ar5_lifecycle_factors.csv",
+                "vintage": "2014",
+                "licence": "facts (IPCC)",
+            }
+        )
     _write(OUT / "lifecycle_factors.csv", lc)
 
     # ------------------------------------------------------------ heat rates
     hr: list[dict[str, object]] = []
 
-    def add(region: str, fuel: str, c: float, lo: float, hi: float, src: str, vintage: str,
-            licence: str, label: str, note: str) -> None:
-        hr.append({"region": region, "fuel": fuel, "heat_rate_mmbtu_per_mwh": round(c, 4),
-                   "low": round(min(lo, c), 4), "high": round(max(hi, c), 4), "source": src, "vintage": vintage,
-                   "licence": licence, "label": label, "note": note})
+    def add(
+        region: str,
+        fuel: str,
+        c: float,
+        lo: float,
+        hi: float,
+        src: str,
+        vintage: str,
+        licence: str,
+        label: str,
+        note: str,
+    ) -> None:
+        hr.append(
+            {
+                "region": region,
+                "fuel": fuel,
+                "heat_rate_mmbtu_per_mwh": round(c, 4),
+                "low": round(min(lo, c), 4),
+                "high": round(max(hi, c), 4),
+                "source": src,
+                "vintage": vintage,
+                "licence": licence,
+                "label": label,
+                "note": note,
+            }
+        )
 
     for fuel, years in EIA81.items():
         c = sum(years) / len(years) / 1000
-        add("generic", fuel, c, min(years) / 1000 * 0.95, max(years) / 1000 * 1.05, EIA81_SRC,
-            "2019-2022", "US public domain", "cited",
+        add(
+            "generic",
+            fuel,
+            c,
+            min(years) / 1000 * 0.95,
+            max(years) / 1000 * 1.05,
+            EIA81_SRC,
+            "2019-2022",
+            "US public domain",
+            "cited",
             "mean of 2019-2022 US fleet averages; range = min/max year widened by 5 % for "
-            "regional fleet differences")
-    add("generic", "lignite", *[x for x in (sum(EIA81["coal"]) / 4000,
-                                            min(EIA81["coal"]) / 1000 * 0.95,
-                                            max(EIA81["coal"]) / 1000 * 1.05)],
-        EIA81_SRC, "2019-2022", "US public domain", "cited", "coal fleet heat rate (EIA does not "
-        "split lignite)")
+            "regional fleet differences",
+        )
+    add(
+        "generic",
+        "lignite",
+        *[
+            x
+            for x in (
+                sum(EIA81["coal"]) / 4000,
+                min(EIA81["coal"]) / 1000 * 0.95,
+                max(EIA81["coal"]) / 1000 * 1.05,
+            )
+        ],
+        EIA81_SRC,
+        "2019-2022",
+        "US public domain",
+        "cited",
+        "coal fleet heat rate (EIA does not split lignite)",
+    )
     for fuel, (c, lo, hi) in EIA82.items():
-        add("generic", fuel, c / 1000, lo / 1000, hi / 1000, EIA82_SRC, "2019-2022",
-            "US public domain", "cited", "rounded national value; range +-10 % (CC: new vs old units)")
+        add(
+            "generic",
+            fuel,
+            c / 1000,
+            lo / 1000,
+            hi / 1000,
+            EIA82_SRC,
+            "2019-2022",
+            "US public domain",
+            "cited",
+            "rounded national value; range +-10 % (CC: new vs old units)",
+        )
     nc = [EIA82["gas_steam"], EIA82["gas_ct"]]
-    add("generic", "gas_non_cc", sum(x[0] for x in nc) / 2000, EIA82["gas_ic"][1] / 1000,
-        EIA82["gas_ct"][2] / 1000, EIA82_SRC, "2019-2022", "US public domain", "derived",
-        "equal-weight mean of gas steam and gas turbine; range spans IC low .. CT high")
+    add(
+        "generic",
+        "gas_non_cc",
+        sum(x[0] for x in nc) / 2000,
+        EIA82["gas_ic"][1] / 1000,
+        EIA82["gas_ct"][2] / 1000,
+        EIA82_SRC,
+        "2019-2022",
+        "US public domain",
+        "derived",
+        "equal-weight mean of gas steam and gas turbine; range spans IC low .. CT high",
+    )
     eff = 0.25
-    add("generic", "biomass", MMBTU_PER_MWH / eff, MMBTU_PER_MWH / 0.33, MMBTU_PER_MWH / 0.20,
-        "assumption: small biomass steam plants, net efficiency 25 % (20-33 %)", "2019-2022",
-        "n/a", "illustrative", "EIA publishes no biomass heat rate; only CH4/N2O count (biogenic CO2 "
-        "reported separately)")
+    add(
+        "generic",
+        "biomass",
+        MMBTU_PER_MWH / eff,
+        MMBTU_PER_MWH / 0.33,
+        MMBTU_PER_MWH / 0.20,
+        "assumption: small biomass steam plants, net efficiency 25 % (20-33 %)",
+        "2019-2022",
+        "n/a",
+        "illustrative",
+        "EIA publishes no biomass heat rate; only CH4/N2O count (biogenic CO2 reported separately)",
+    )
 
     # ERCOT: capacity-weighted non-CC gas heat rate from the CDR unit list
     cdr = (shared / "dispatch" / "ercot_cdr_may2025_unit_details.csv").read_text("utf-8-sig")
     crow = list(csv.reader(io.StringIO(cdr)))
     hdr_i = next(i for i, r in enumerate(crow) if r and r[0] == "UNIT NAME")
     h = crow[hdr_i]
-    i_tech, i_fuel, i_stat, i_mw = (h.index("TECHNOLOGY"), h.index("FUEL"), h.index("CDR STATUS"),
-                                    next(i for i, c in enumerate(h) if c.startswith("INSTALLED CAPACITY")))
+    i_tech, i_fuel, i_stat, i_mw = (
+        h.index("TECHNOLOGY"),
+        h.index("FUEL"),
+        h.index("CDR STATUS"),
+        next(i for i, c in enumerate(h) if c.startswith("INSTALLED CAPACITY")),
+    )
     mw: dict[str, float] = defaultdict(float)
-    for r in crow[hdr_i + 1:]:
-        if len(r) > i_mw and r[i_fuel] == "GAS" and r[i_tech] in ("ST", "GT", "IC") and \
-                (r[i_stat].startswith("OPER") or r[i_stat] == "RMR"):
+    for r in crow[hdr_i + 1 :]:
+        if (
+            len(r) > i_mw
+            and r[i_fuel] == "GAS"
+            and r[i_tech] in ("ST", "GT", "IC")
+            and (r[i_stat].startswith("OPER") or r[i_stat] == "RMR")
+        ):
             mw[r[i_tech]] += float(r[i_mw])
     tech = {"ST": "gas_steam", "GT": "gas_ct", "IC": "gas_ic"}
     tot = sum(mw.values())
@@ -200,19 +342,43 @@ def build_factors(shared: Path) -> None:
     c = sum(w[f] * EIA82[f][0] for f in w) / 1000
     lo = sum(w[f] * EIA82[f][1] for f in w) / 1000
     hi = sum(w[f] * EIA82[f][2] for f in w) / 1000
-    add("ERCOT", "gas_non_cc", c, lo, hi,
-        "ERCOT CDR May 2025 unit details (installed MW of operating GAS ST/GT/IC units) x " + EIA82_SRC,
-        "2025 fleet / 2019-2022 heat rates", "ERCOT public report; US public domain", "derived",
-        "capacity weights " + ", ".join(f"{f} {w[f]:.3f} ({mw[k]:.0f} MW)" for k, f in tech.items())
-        + "; capacity- not generation-weighted")
+    add(
+        "ERCOT",
+        "gas_non_cc",
+        c,
+        lo,
+        hi,
+        "ERCOT CDR May 2025 unit details (installed MW of operating GAS ST/GT/IC units) x "
+        + EIA82_SRC,
+        "2025 fleet / 2019-2022 heat rates",
+        "ERCOT public report; US public domain",
+        "derived",
+        "capacity weights "
+        + ", ".join(f"{f} {w[f]:.3f} ({mw[k]:.0f} MW)" for k, f in tech.items())
+        + "; capacity- not generation-weighted",
+    )
 
     # Germany: OPSD efficiency column (capacity-weighted, operating blocks)
-    de = list(csv.DictReader(io.StringIO(
-        (shared / "dispatch" / "conventional_power_plants_DE.csv").read_text("utf-8"))))
+    de = list(
+        csv.DictReader(
+            io.StringIO(
+                (shared / "dispatch" / "conventional_power_plants_DE.csv").read_text("utf-8")
+            )
+        )
+    )
     groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    fmap = {"Lignite": "lignite", "Hard coal": "coal", "Oil": "oil", "Biomass and biogas": "biomass"}
-    tmap = {"Combined cycle": "gas_cc", "Gas turbine": "gas_ct", "Steam turbine": "gas_steam",
-            "Combustion Engine": "gas_ic"}
+    fmap = {
+        "Lignite": "lignite",
+        "Hard coal": "coal",
+        "Oil": "oil",
+        "Biomass and biogas": "biomass",
+    }
+    tmap = {
+        "Combined cycle": "gas_cc",
+        "Gas turbine": "gas_ct",
+        "Steam turbine": "gas_steam",
+        "Combustion Engine": "gas_ic",
+    }
     for r in de:
         e = r["efficiency_data"] or r["efficiency_estimate"]
         if r["status"] != "operating" or not e or not r["capacity_net_bnetza"]:
@@ -234,11 +400,20 @@ def build_factors(shared: Path) -> None:
         cw = np.cumsum(caps) / caps.sum()
         p10, p90 = effs[np.searchsorted(cw, 0.1)], effs[np.searchsorted(cw, 0.9)]
         mean_eff = float((caps * effs).sum() / caps.sum())
-        add("DE", fuel, MMBTU_PER_MWH / mean_eff, MMBTU_PER_MWH / p90, MMBTU_PER_MWH / p10,
+        add(
+            "DE",
+            fuel,
+            MMBTU_PER_MWH / mean_eff,
+            MMBTU_PER_MWH / p90,
+            MMBTU_PER_MWH / p10,
             "Open Power System Data conventional_power_plants_DE (efficiency_data, else "
-            "efficiency_estimate), operating blocks", "2020", "OPSD; attribute BNetzA/UBA", "derived",
+            "efficiency_estimate), operating blocks",
+            "2020",
+            "OPSD; attribute BNetzA/UBA",
+            "derived",
             f"capacity-weighted mean efficiency {mean_eff:.3f} over {len(items)} blocks "
-            f"({caps.sum():.0f} MW); range = capacity-weighted p10..p90 efficiency")
+            f"({caps.sum():.0f} MW); range = capacity-weighted p10..p90 efficiency",
+        )
     _write(OUT / "heat_rates.csv", hr)
 
 
@@ -249,8 +424,10 @@ def build_ercot(shared: Path) -> None:
     src_dir = shared / "dispatch" / "ercot_fuel_mix_15min"
     mix = read_ercot_fuel_mix_dir(src_dir)
     save_compact(mix, OUT / "ercot_fuel_mix_15min.npz")
-    print(f"ERCOT: {len(mix.start_utc)} intervals x {len(mix.fuels)} fuels, "
-          f"{len(mix.gaps_utc)} gap intervals")
+    print(
+        f"ERCOT: {len(mix.start_utc)} intervals x {len(mix.fuels)} fuels, "
+        f"{len(mix.gaps_utc)} gap intervals"
+    )
     check_against_hourly(mix, shared / "dispatch" / "ercot_fuel_mix_hourly_utc.csv")
 
 
@@ -266,11 +443,15 @@ def check_against_hourly(mix: object, hourly_csv: Path) -> None:
     common, ia, ib = np.intersect1d(hours, ht, return_indices=True)
     d = np.abs(mwh[ia] - ref[ib])
     tot = np.abs(np.nansum(mwh[ia], axis=1) - ref[ib].sum(axis=1))
-    print(f"hourly check: {len(common)} common hours of {len(ht)} in the hourly file, "
-          f"{len(hours)} parsed; hours only in one: {len(ht) - len(common)} / "
-          f"{len(hours) - len(common)}")
-    print(f"  per fuel-hour |diff| max {np.nanmax(d):.3f} MWh, mean {np.nanmean(d):.5f} MWh, "
-          f"cells > 0.05 MWh: {(d > 0.05).sum()} of {d.size}")
+    print(
+        f"hourly check: {len(common)} common hours of {len(ht)} in the hourly file, "
+        f"{len(hours)} parsed; hours only in one: {len(ht) - len(common)} / "
+        f"{len(hours) - len(common)}"
+    )
+    print(
+        f"  per fuel-hour |diff| max {np.nanmax(d):.3f} MWh, mean {np.nanmean(d):.5f} MWh, "
+        f"cells > 0.05 MWh: {(d > 0.05).sum()} of {d.size}"
+    )
     print(f"  per hour total |diff| max {tot.max():.3f} MWh")
 
 

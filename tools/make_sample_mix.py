@@ -25,8 +25,13 @@ from infercarbon.grid.factors import fuel_rate
 from infercarbon.grid.series import load_ercot_generation
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "examples" / "mix.csv"
-GROUPS = {"coal": ("coal",), "gas": ("gas_non_cc", "gas_cc"), "wind": ("wind",),
-          "nuclear": ("nuclear",), "solar": ("solar",)}
+GROUPS = {
+    "coal": ("coal",),
+    "gas": ("gas_non_cc", "gas_cc"),
+    "wind": ("wind",),
+    "nuclear": ("nuclear",),
+    "solar": ("solar",),
+}
 
 
 def main() -> None:
@@ -39,14 +44,22 @@ def main() -> None:
     grouped = {g: mwh[:, [col[f] for f in fs]].sum(axis=1) for g, fs in GROUPS.items()}
     used = {col[f] for fs in GROUPS.values() for f in fs}
     grouped["other"] = mwh[:, [i for i in range(len(fuels)) if i not in used]].sum(axis=1)
-    co2_t = sum(mwh[:, col[f]] * fuel_rate(f, "direct", region="ERCOT").value / 1000.0
-                for f in ("coal", "gas_non_cc", "gas_cc"))  # MWh x g/kWh / 1000 = t
+    co2_t = sum(
+        mwh[:, col[f]] * fuel_rate(f, "direct", region="ERCOT").value / 1000.0
+        for f in ("coal", "gas_non_cc", "gas_cc")
+    )  # MWh x g/kWh / 1000 = t
     with OUT.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["time", "load_mw", "co2_t", *grouped])
         for i, ti in enumerate(np.datetime_as_string(t, unit="s")):
-            w.writerow([f"{ti}Z", f"{mwh[i].sum():.1f}", f"{co2_t[i]:.1f}",
-                        *(f"{grouped[g][i]:.1f}" for g in grouped)])
+            w.writerow(
+                [
+                    f"{ti}Z",
+                    f"{mwh[i].sum():.1f}",
+                    f"{co2_t[i]:.1f}",
+                    *(f"{grouped[g][i]:.1f}" for g in grouped),
+                ]
+            )
     print(f"wrote {OUT} ({len(t)} rows)")
 
 

@@ -18,8 +18,7 @@ def _request(**kw: object) -> FootprintRequest:
     base = dict(
         region_id="GBR",
         energy_j=Input.user("energy_j", 1.8, "j"),
-        intensity_location_g_per_kwh=Input.user("intensity_location_g_per_kwh", 170.0,
-                                                "g_per_kwh"),
+        intensity_location_g_per_kwh=Input.user("intensity_location_g_per_kwh", 170.0, "g_per_kwh"),
         intensity_market_g_per_kwh=Input.user("intensity_market_g_per_kwh", 50.0, "g_per_kwh"),
         pue=Input.user("pue", 1.0, "ratio"),
         active_power_w=Input.of("active_power_w", tier.active_power_w),
@@ -50,13 +49,20 @@ def test_seed_worked_vision_qc_example() -> None:
 
 
 def test_line_items_and_totals_add_up() -> None:
-    fp = footprint(_request(payload_bytes=250_000.0,
-                            network_kwh_per_gb=Input.of("network_kwh_per_gb",
-                                                        seed.NETWORK_KWH_PER_GB["fixed"])))
+    fp = footprint(
+        _request(
+            payload_bytes=250_000.0,
+            network_kwh_per_gb=Input.of("network_kwh_per_gb", seed.NETWORK_KWH_PER_GB["fixed"]),
+        )
+    )
     loc = [li for li in fp.line_items if li.in_total and li.basis in ("location", "both")]
     mkt = [li for li in fp.line_items if li.in_total and li.basis in ("market", "both")]
-    assert {li.name for li in loc} == {"operational_location", "idle_location", "embodied",
-                                       "network"}
+    assert {li.name for li in loc} == {
+        "operational_location",
+        "idle_location",
+        "embodied",
+        "network",
+    }
     assert math.isclose(sum(li.emissions_g for li in loc), fp.total_location_g, rel_tol=1e-12)
     assert math.isclose(sum(li.emissions_g for li in mkt), fp.total_market_g, rel_tol=1e-12)
     # location and market are both reported and differ (never substituted)
@@ -100,9 +106,12 @@ def test_monte_carlo_is_seeded_and_reproducible() -> None:
 
 
 def test_training_is_amortised_when_published() -> None:
-    fp = footprint(_request(training_t=Input("training_t", Uniform(400.0, 600.0), "t",
-                                             "published", "cited"),
-                            lifetime_inferences=1e10))
+    fp = footprint(
+        _request(
+            training_t=Input("training_t", Uniform(400.0, 600.0), "t", "published", "cited"),
+            lifetime_inferences=1e10,
+        )
+    )
     assert math.isclose(fp.item("training").emissions_g, 500e6 / 1e10)
 
 

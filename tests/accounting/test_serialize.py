@@ -22,11 +22,23 @@ from infercarbon.ledger.schema import inputs_hash
     "opts",
     [
         EstimateOptions(region="GB", workload="WL-02", tier="T1", samples=500),
-        EstimateOptions(region="US", workload="WL-06", tier="T5", payload_bytes=16_000,
-                        training_t="502", lifetime_inferences=1e10, samples=500),
-        EstimateOptions(region="ERCOT", energy_j="1.5..2.5", pue="1.2[1.1,1.4]",
-                        time_utc="2021-07-15T22:00Z", market_intensity_g_per_kwh=100,
-                        samples=500),
+        EstimateOptions(
+            region="US",
+            workload="WL-06",
+            tier="T5",
+            payload_bytes=16_000,
+            training_t="502",
+            lifetime_inferences=1e10,
+            samples=500,
+        ),
+        EstimateOptions(
+            region="ERCOT",
+            energy_j="1.5..2.5",
+            pue="1.2[1.1,1.4]",
+            time_utc="2021-07-15T22:00Z",
+            market_intensity_g_per_kwh=100,
+            samples=500,
+        ),
     ],
 )
 def test_round_trip_through_json_recomputes_exactly(opts: EstimateOptions) -> None:
@@ -53,5 +65,14 @@ def test_malformed_inputs_are_clear_errors() -> None:
     with pytest.raises(InputError, match="unknown footprint input"):
         request_from_inputs({"bogus": 1})
     with pytest.raises(InputError, match="distribution"):
-        request_from_inputs({"energy_j": {"name": "energy_j", "dist": {"type": "weird"},
-                                          "unit": "j", "source": "x", "label": "user"}})
+        request_from_inputs(
+            {
+                "energy_j": {
+                    "name": "energy_j",
+                    "dist": {"type": "weird"},
+                    "unit": "j",
+                    "source": "x",
+                    "label": "user",
+                }
+            }
+        )

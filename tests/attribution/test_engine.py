@@ -22,8 +22,9 @@ def _conserved(res, rel=1e-9):
 
 # ------------------------------------------------------------------ known answers
 def test_overlap_split_by_time_none_policy():
-    res = attribute(T10, cumulative_j=C10W, start_s=[0.0, 2.0], end_s=[4.0, 4.0],
-                    idle_policy="none")
+    res = attribute(
+        T10, cumulative_j=C10W, start_s=[0.0, 2.0], end_s=[4.0, 4.0], idle_policy="none"
+    )
     assert res.active_j.tolist() == pytest.approx([30.0, 10.0])
     assert res.idle_j.tolist() == [0.0, 0.0]
     assert res.unattributed_idle_j == pytest.approx(60.0)
@@ -34,8 +35,9 @@ def test_overlap_split_by_time_none_policy():
 
 
 def test_30_70_idle_follows_active_energy():
-    res = attribute(T10, cumulative_j=C10W, start_s=[0.0, 2.0], end_s=[4.0, 4.0],
-                    idle_policy="30-70")
+    res = attribute(
+        T10, cumulative_j=C10W, start_s=[0.0, 2.0], end_s=[4.0, 4.0], idle_policy="30-70"
+    )
     # idle pool 60 J: 18 J follows the workload 3:1, 42 J unattributed
     assert res.idle_j.tolist() == pytest.approx([13.5, 4.5])
     assert res.unattributed_idle_j == pytest.approx(42.0)
@@ -44,27 +46,50 @@ def test_30_70_idle_follows_active_energy():
 
 
 def test_weights_split_shared_slice():
-    res = attribute(T10, cumulative_j=C10W, start_s=[0.0, 0.0], end_s=[4.0, 4.0],
-                    weight=[3, 1], idle_policy="none")
+    res = attribute(
+        T10,
+        cumulative_j=C10W,
+        start_s=[0.0, 0.0],
+        end_s=[4.0, 4.0],
+        weight=[3, 1],
+        idle_policy="none",
+    )
     assert res.active_j.tolist() == pytest.approx([30.0, 10.0])
     assert res.device_time_s.tolist() == pytest.approx([3.0, 1.0])
-    res_f = attribute(T10, cumulative_j=C10W, start_s=[0.0, 0.0], end_s=[4.0, 4.0],
-                      weight=[0.75, 0.25], idle_policy="none")
+    res_f = attribute(
+        T10,
+        cumulative_j=C10W,
+        start_s=[0.0, 0.0],
+        end_s=[4.0, 4.0],
+        weight=[0.75, 0.25],
+        idle_policy="none",
+    )
     assert res_f.active_j.tolist() == pytest.approx([30.0, 10.0], rel=1e-12)
 
 
 def test_batch_energy_split_over_items():
     # items recorded with different ends; the batch spans [1, 3): 20 J over two items
-    res = attribute(T10, cumulative_j=C10W, start_s=[1.0, 1.0, 6.0], end_s=[2.0, 3.0, 7.0],
-                    batch_id=[0, 0, -1], idle_policy="none")
+    res = attribute(
+        T10,
+        cumulative_j=C10W,
+        start_s=[1.0, 1.0, 6.0],
+        end_s=[2.0, 3.0, 7.0],
+        batch_id=[0, 0, -1],
+        idle_policy="none",
+    )
     assert res.active_j.tolist() == pytest.approx([10.0, 10.0, 10.0])
     assert res.unattributed_idle_j == pytest.approx(70.0)
 
 
 def test_variable_power_interpolates_counter():
     # 10 W during [0, 1), 30 W during [1, 2)
-    res = attribute([0.0, 1.0, 2.0], cumulative_j=[0.0, 10.0, 40.0], start_s=[0.5],
-                    end_s=[1.5], idle_policy="none")
+    res = attribute(
+        [0.0, 1.0, 2.0],
+        cumulative_j=[0.0, 10.0, 40.0],
+        start_s=[0.5],
+        end_s=[1.5],
+        idle_policy="none",
+    )
     assert res.active_j[0] == pytest.approx(20.0)
     assert res.unattributed_idle_j == pytest.approx(20.0)
 
@@ -77,16 +102,24 @@ def test_power_samples_and_trapezoid():
 
 
 def test_baseline_idle_under_active_slices():
-    res = attribute(T10, cumulative_j=C10W, start_s=[0.0], end_s=[5.0], idle_policy="none",
-                    baseline_idle_w=4.0)
+    res = attribute(
+        T10, cumulative_j=C10W, start_s=[0.0], end_s=[5.0], idle_policy="none", baseline_idle_w=4.0
+    )
     assert res.active_j[0] == pytest.approx(30.0)  # (10 - 4) W x 5 s
     assert res.idle_pool_j == pytest.approx(70.0)  # 4 W x 5 s + 10 W x 5 s
     _conserved(res)
 
 
 def test_tenancy_shares_and_remainder():
-    res = attribute(T10, cumulative_j=C10W, start_s=[0.0, 2.0, 4.0], end_s=[2.0, 4.0, 6.0],
-                    tenant=[0, 0, 1], tenancy_shares=[0.5, 0.25], idle_policy="tenancy")
+    res = attribute(
+        T10,
+        cumulative_j=C10W,
+        start_s=[0.0, 2.0, 4.0],
+        end_s=[2.0, 4.0, 6.0],
+        tenant=[0, 0, 1],
+        tenancy_shares=[0.5, 0.25],
+        idle_policy="tenancy",
+    )
     # idle pool 40 J (6..10 s): tenant 0 carries 20 J split 1:1, tenant 1 10 J, 10 J unattributed
     assert res.idle_j.tolist() == pytest.approx([10.0, 10.0, 10.0])
     assert res.unattributed_idle_j == pytest.approx(10.0)
@@ -94,16 +127,24 @@ def test_tenancy_shares_and_remainder():
 
 
 def test_tenant_without_inferences_keeps_share_unattributed():
-    res = attribute(T10, cumulative_j=C10W, start_s=[0.0], end_s=[5.0], tenant=[0],
-                    tenancy_shares=[0.5, 0.5], idle_policy="tenancy")
+    res = attribute(
+        T10,
+        cumulative_j=C10W,
+        start_s=[0.0],
+        end_s=[5.0],
+        tenant=[0],
+        tenancy_shares=[0.5, 0.5],
+        idle_policy="tenancy",
+    )
     assert res.idle_j.tolist() == pytest.approx([25.0])
     assert res.unattributed_idle_j == pytest.approx(25.0)
     assert any("tenant code(s) 1" in n for n in res.notes)
 
 
 def test_clipping_to_window_is_flagged():
-    res = attribute(T10, cumulative_j=C10W, start_s=[-5.0, 8.0], end_s=[2.0, 12.0],
-                    idle_policy="none")
+    res = attribute(
+        T10, cumulative_j=C10W, start_s=[-5.0, 8.0], end_s=[2.0, 12.0], idle_policy="none"
+    )
     assert res.clipped.tolist() == [True, True]
     assert res.active_j.tolist() == pytest.approx([20.0, 20.0])
     assert res.notes and "clipped" in res.notes[0]
@@ -116,8 +157,13 @@ def test_no_inferences_all_idle_unattributed():
 
 
 def test_zero_length_and_identical_intervals():
-    res = attribute(T10, cumulative_j=C10W, start_s=[1.0, 1.0, 1.0, 3.0],
-                    end_s=[1.0, 3.0, 3.0, 3.0], idle_policy="none")
+    res = attribute(
+        T10,
+        cumulative_j=C10W,
+        start_s=[1.0, 1.0, 1.0, 3.0],
+        end_s=[1.0, 3.0, 3.0, 3.0],
+        idle_policy="none",
+    )
     assert res.active_j.tolist() == pytest.approx([0.0, 10.0, 10.0, 0.0])
 
 
@@ -189,21 +235,36 @@ def schedules(draw):
     d = np.array(draw(st.lists(grid, min_size=n, max_size=n)), dtype=float)
     start, end = np.minimum(a, d), np.maximum(a, d)
     use_w = draw(st.booleans())
-    w = (np.array(draw(st.lists(st.integers(1, 1000), min_size=n, max_size=n)), dtype=np.int64)
-         if use_w else None)
+    w = (
+        np.array(draw(st.lists(st.integers(1, 1000), min_size=n, max_size=n)), dtype=np.int64)
+        if use_w
+        else None
+    )
     batch = np.array(draw(st.lists(st.integers(-1, 3), min_size=n, max_size=n)), dtype=np.int64)
     tenant = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), dtype=np.int64)
     return t, c, start, end, w, batch, tenant
 
 
 @settings(max_examples=200, deadline=None)
-@given(schedules(), st.sampled_from(["30-70", "tenancy", "none"]),
-       st.one_of(st.none(), st.floats(0.0, 200.0)))
+@given(
+    schedules(),
+    st.sampled_from(["30-70", "tenancy", "none"]),
+    st.one_of(st.none(), st.floats(0.0, 200.0)),
+)
 def test_conservation_and_nonnegativity(sched, policy, baseline):
     t, c, start, end, w, batch, tenant = sched
-    res = attribute(t, cumulative_j=c, start_s=start, end_s=end, weight=w, batch_id=batch,
-                    tenant=tenant, tenancy_shares=[0.5, 0.3, 0.2], idle_policy=policy,
-                    baseline_idle_w=baseline)
+    res = attribute(
+        t,
+        cumulative_j=c,
+        start_s=start,
+        end_s=end,
+        weight=w,
+        batch_id=batch,
+        tenant=tenant,
+        tenancy_shares=[0.5, 0.3, 0.2],
+        idle_policy=policy,
+        baseline_idle_w=baseline,
+    )
     _conserved(res)
     assert (res.active_j >= 0).all()
     assert (res.idle_j >= 0).all()
@@ -217,8 +278,9 @@ def test_conservation_and_nonnegativity(sched, policy, baseline):
 def test_matches_brute_force_reference(sched):
     t, c, start, end, w, batch, _ = sched
     wf = np.ones(start.size) if w is None else w.astype(float)
-    res = attribute(t, cumulative_j=c, start_s=start, end_s=end, weight=w, batch_id=batch,
-                    idle_policy="none")
+    res = attribute(
+        t, cumulative_j=c, start_s=start, end_s=end, weight=w, batch_id=batch, idle_policy="none"
+    )
     ref_active, ref_idle = _reference(t, c, start, end, wf, batch)
     scale = max(float(c[-1] - c[0]), 1.0)
     np.testing.assert_allclose(res.active_j, ref_active, rtol=1e-9, atol=1e-9 * scale)
@@ -246,9 +308,16 @@ def test_large_random_schedule_conserves():
         res = attribute(t, cumulative_j=c, start_s=start, end_s=end, idle_policy=policy)
         _conserved(res)
     shares = [0.6, 0.4]
-    res = attribute(t, cumulative_j=c, start_s=start, end_s=end, idle_policy="tenancy",
-                    tenant=rng.integers(0, 2, n), tenancy_shares=shares,
-                    weight=rng.integers(1, 2000, n))
+    res = attribute(
+        t,
+        cumulative_j=c,
+        start_s=start,
+        end_s=end,
+        idle_policy="tenancy",
+        tenant=rng.integers(0, 2, n),
+        tenancy_shares=shares,
+        weight=rng.integers(1, 2000, n),
+    )
     _conserved(res)
     assert res.unattributed_idle_j == pytest.approx(0.0, abs=1e-9 * res.total_j)
 

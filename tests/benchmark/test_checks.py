@@ -48,7 +48,9 @@ def test_france_to_south_africa() -> None:
 
 
 def test_latency_budget_infeasibility_is_flagged() -> None:
-    flagged = {c.claim.split(":")[0] for c in seed_checks() if c.topic == "energy vs latency budget"}
+    flagged = {
+        c.claim.split(":")[0] for c in seed_checks() if c.topic == "energy vs latency budget"
+    }
     # 1.8 J at most 15 W is at least 0.12 s, over WL-02's 80 ms budget
     assert "WL-02 on T1" in flagged
     # 0.5 J at most 15 W is 33 ms, within WL-01's 100 ms budget

@@ -24,23 +24,48 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 MLE = (DATA / "mlenergy_sample.csv").read_text()
 HOURLY = parse_hourly_intensity((DATA / "hourly_intensity_de.csv").read_text())
 FULL = ImportOptions(
-    region="DE", window_start_utc=datetime(2026, 11, 10, 9, 30, tzinfo=UTC),
-    window_end_utc=datetime(2026, 11, 10, 12, 15, tzinfo=UTC), hourly_intensity=HOURLY,
-    pue=1.2, pue_source="vendor-published", embodied_method="none", training_included=False,
-    submitter="Test", licence="CC-BY-4.0")
+    region="DE",
+    window_start_utc=datetime(2026, 11, 10, 9, 30, tzinfo=UTC),
+    window_end_utc=datetime(2026, 11, 10, 12, 15, tzinfo=UTC),
+    hourly_intensity=HOURLY,
+    pue=1.2,
+    pue_source="vendor-published",
+    embodied_method="none",
+    training_included=False,
+    submitter="Test",
+    licence="CC-BY-4.0",
+)
 
 
 def test_mlenergy_without_disclosures_is_incomplete_not_invented() -> None:
     res = import_mlenergy(MLE, ImportOptions(), now_utc=NOW)
     assert len(res.rows) == 4 and len(res.incomplete) == 4
     for r in res.rows:
-        for col in ("region", "pue", "pue_source", "hourly_intensity_g_per_kwh",
-                    "embodied_method", "training_included", "licence", "energy_method",
-                    "window_start_utc", "n_inferences"):
+        for col in (
+            "region",
+            "pue",
+            "pue_source",
+            "hourly_intensity_g_per_kwh",
+            "embodied_method",
+            "training_included",
+            "licence",
+            "energy_method",
+            "window_start_utc",
+            "n_inferences",
+        ):
             assert r[col] == "", col
     missing = {e.column for e in res.incomplete[0].errors}
-    assert {"region", "pue", "pue_source", "hourly_intensity_g_per_kwh", "energy_method",
-            "embodied_method", "training_included", "licence", "submitter"} <= missing
+    assert {
+        "region",
+        "pue",
+        "pue_source",
+        "hourly_intensity_g_per_kwh",
+        "energy_method",
+        "embodied_method",
+        "training_included",
+        "licence",
+        "submitter",
+    } <= missing
     lines = res.lines()
     assert any("column 'region' (rows 2-5)" in ln and "--region" in ln for ln in lines)
     assert any("Zeus" in r["notes"] for r in res.rows)
@@ -66,8 +91,13 @@ def test_mlenergy_with_disclosures_is_complete_and_submits(tmp_path: Path) -> No
 
 
 def test_hourly_file_missing_hours_leaves_rows_incomplete() -> None:
-    opts = ImportOptions(**{**FULL.__dict__, "energy_method": "infercarbon-meter",
-                            "window_end_utc": datetime(2026, 11, 10, 18, 0, tzinfo=UTC)})
+    opts = ImportOptions(
+        **{
+            **FULL.__dict__,
+            "energy_method": "infercarbon-meter",
+            "window_end_utc": datetime(2026, 11, 10, 18, 0, tzinfo=UTC),
+        }
+    )
     res = import_mlenergy(MLE, opts, now_utc=NOW)
     assert len(res.incomplete) == 4
     assert all(r["hourly_intensity_g_per_kwh"] == "" for r in res.rows)
@@ -75,8 +105,7 @@ def test_hourly_file_missing_hours_leaves_rows_incomplete() -> None:
 
 
 def test_mlperf_summary_csv() -> None:
-    res = import_mlperf_power((DATA / "mlperf_power_summary.csv").read_text(), FULL,
-                              now_utc=NOW)
+    res = import_mlperf_power((DATA / "mlperf_power_summary.csv").read_text(), FULL, now_utc=NOW)
     assert not res.incomplete and not res.skipped
     off, ss = res.rows
     assert math.isclose(float(off["energy_j"]), 6000 / 400000)
@@ -101,8 +130,10 @@ def test_mlperf_wide_file() -> None:
 
 
 def test_mlperf_inconsistent_energy_is_skipped() -> None:
-    text = ("system_description,scenario,samples_per_s,avg_power_w,energy_per_sample_j\n"
-            "box,Offline,1000,500,5\n")
+    text = (
+        "system_description,scenario,samples_per_s,avg_power_w,energy_per_sample_j\n"
+        "box,Offline,1000,500,5\n"
+    )
     res = import_mlperf_power(text, FULL, now_utc=NOW)
     assert not res.rows and "disagrees" in res.skipped[0].problem
 
@@ -118,15 +149,39 @@ def test_not_a_result_file() -> None:
 
 def test_cli_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "subs.csv"
-    base = ["benchmark", "import", "--from", "mlperf-power",
-            str(DATA / "mlperf_power_summary.csv"), "--out", str(out)]
+    base = [
+        "benchmark",
+        "import",
+        "--from",
+        "mlperf-power",
+        str(DATA / "mlperf_power_summary.csv"),
+        "--out",
+        str(out),
+    ]
     assert main(base) == 1  # written, but incomplete
     assert out.exists() and "incomplete" in capsys.readouterr().out
-    full = [*base, "--region", "DE", "--window-start", "2026-11-10T09:30:00Z",
-            "--window-end", "2026-11-10T12:15:00Z", "--hourly-intensity",
-            str(DATA / "hourly_intensity_de.csv"), "--pue", "1.2", "--pue-source",
-            "vendor-published", "--embodied-method", "none", "--training-excluded",
-            "--licence", "CC-BY-4.0", "--format", "json"]
+    full = [
+        *base,
+        "--region",
+        "DE",
+        "--window-start",
+        "2026-11-10T09:30:00Z",
+        "--window-end",
+        "2026-11-10T12:15:00Z",
+        "--hourly-intensity",
+        str(DATA / "hourly_intensity_de.csv"),
+        "--pue",
+        "1.2",
+        "--pue-source",
+        "vendor-published",
+        "--embodied-method",
+        "none",
+        "--training-excluded",
+        "--licence",
+        "CC-BY-4.0",
+        "--format",
+        "json",
+    ]
     assert main(full) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["complete"] == 2 and d["incomplete"] == []

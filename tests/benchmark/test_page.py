@@ -21,8 +21,9 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 def test_publish_writes_csv_and_page_with_all_sections(tmp_path: Path) -> None:
     store = SubmissionStore(tmp_path / "store")
     assert submit((DATA / "valid_submissions.csv").read_text(), store, now_utc=NOW).ok
-    p = publish(tmp_path / "out", on=date(2026, 11, 22), engine_version="test", store=store,
-                samples=200)
+    p = publish(
+        tmp_path / "out", on=date(2026, 11, 22), engine_version="test", store=store, samples=200
+    )
     assert p.modelled_rows == 130 and p.measured_rows == 2 and p.disagreements > 0
     rows = list(csv.DictReader(io.StringIO(p.csv_path.read_text())))
     assert tuple(rows[0]) == SNAPSHOT_COLUMNS
@@ -30,8 +31,8 @@ def test_publish_writes_csv_and_page_with_all_sections(tmp_path: Path) -> None:
     md = p.markdown_path.read_text()
     pos = [md.index(f"## {s}") for s in PAGE_SECTIONS]
     assert pos == sorted(pos)  # every section, in order
-    measured = md[md.index("## Results: measured"):md.index("## Per business outcome")]
-    modelled = md[md.index("## Results: modelled"):md.index("## Results: measured")]
+    measured = md[md.index("## Results: measured") : md.index("## Per business outcome")]
+    modelled = md[md.index("## Results: modelled") : md.index("## Results: measured")]
     assert "Test Plant Analytics" in measured and "codecarbon 3.0.4" in measured
     assert "Test Plant Analytics" not in modelled and "WL-06 | T6 | South Africa" in modelled
     assert "## Where the seed disagrees with first principles (" in md
@@ -42,8 +43,23 @@ def test_publish_writes_csv_and_page_with_all_sections(tmp_path: Path) -> None:
 
 
 def test_cli_publish_without_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["benchmark", "publish", "--out-dir", str(tmp_path), "--store",
-                 str(tmp_path / "none"), "--samples", "200", "--date", "2026-11-22"]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "publish",
+                "--out-dir",
+                str(tmp_path),
+                "--store",
+                str(tmp_path / "none"),
+                "--samples",
+                "200",
+                "--date",
+                "2026-11-22",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr()
     assert "modelled=130 measured=0" in out.out and "no measured rows" in out.err
     md = (tmp_path / "benchmark.md").read_text()

@@ -39,8 +39,9 @@ def _store(tmp_path: Path) -> SubmissionStore:
 
 def test_snapshot_round_trip_and_manifest_hash(tmp_path: Path) -> None:
     d = tmp_path / "snaps"
-    csv_path, man_path, manifest = write_snapshot(d, date(2026, 11, 20), samples=SAMPLES,
-                                                  engine_version="test")
+    csv_path, man_path, manifest = write_snapshot(
+        d, date(2026, 11, 20), samples=SAMPLES, engine_version="test"
+    )
     data = csv_path.read_bytes()
     assert manifest["csv_sha256"] == hashlib.sha256(data).hexdigest()
     on_disk = json.loads(man_path.read_text())
@@ -63,8 +64,9 @@ def test_snapshot_round_trip_and_manifest_hash(tmp_path: Path) -> None:
 
 
 def test_tampered_snapshot_is_refused(tmp_path: Path) -> None:
-    csv_path, _, _ = write_snapshot(tmp_path, date(2026, 11, 20), samples=SAMPLES,
-                                    engine_version="test")
+    csv_path, _, _ = write_snapshot(
+        tmp_path, date(2026, 11, 20), samples=SAMPLES, engine_version="test"
+    )
     csv_path.write_text(csv_path.read_text().replace(",1.8,", ",1.9,", 1))
     with pytest.raises(DataError, match="sha256"):
         load_snapshot("2026-11-20", [tmp_path])
@@ -75,13 +77,15 @@ def test_bundled_snapshot_verifies() -> None:
     assert "2026-11-22" in found
     snap = load_snapshot("2026-11-22", [bundled_snapshot_dir()])
     assert snap.manifest is not None and snap.manifest["row_count"] == 130
-    assert all(r["label"] == "modelled" and r["energy_label"] == "illustrative"
-               for r in snap.rows.values())
+    assert all(
+        r["label"] == "modelled" and r["energy_label"] == "illustrative" for r in snap.rows.values()
+    )
 
 
 def test_diff_detects_a_changed_figure(tmp_path: Path) -> None:
-    a_path, _, _ = write_snapshot(tmp_path, date(2026, 11, 20), samples=SAMPLES,
-                                  engine_version="test")
+    a_path, _, _ = write_snapshot(
+        tmp_path, date(2026, 11, 20), samples=SAMPLES, engine_version="test"
+    )
     rows = list(csv.DictReader(io.StringIO(a_path.read_text())))
     key = "modelled:WL-02/T1/GBR"
     for r in rows:
@@ -109,14 +113,16 @@ def test_diff_detects_a_changed_figure(tmp_path: Path) -> None:
     js = json.loads(render_diff(d, "json"))
     assert js["summary"] == {"added": 1, "removed": 1, "changed": 1}
     # tolerance hides small changes
-    assert not diff_snapshots(load_snapshot("2026-11-20", [tmp_path]),
-                              load_snapshot(str(b_path), []), rel_tol=0.2).changed
+    assert not diff_snapshots(
+        load_snapshot("2026-11-20", [tmp_path]), load_snapshot(str(b_path), []), rel_tol=0.2
+    ).changed
 
 
 def test_measured_rows_enter_the_snapshot(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    _, _, man = write_snapshot(tmp_path / "s", date(2026, 11, 22), store=store,
-                               samples=SAMPLES, engine_version="test")
+    _, _, man = write_snapshot(
+        tmp_path / "s", date(2026, 11, 22), store=store, samples=SAMPLES, engine_version="test"
+    )
     assert man["rows_by_label"] == {"measured": 2, "modelled": 130}
     assert man["data"]["submissions"]["rows"] == 2
     (gb, de) = measured_rows(store.valid_rows())
@@ -135,14 +141,46 @@ def test_measured_rows_enter_the_snapshot(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cli_snapshot_and_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d, store = tmp_path / "snaps", _store(tmp_path)
-    assert main(["benchmark", "snapshot", "--date", "2026-11-22", "--dir", str(d),
-                 "--samples", str(SAMPLES), "--store", str(tmp_path / "none")]) == 0
-    assert main(["benchmark", "snapshot", "--date", "2026-11-23", "--dir", str(d),
-                 "--samples", str(SAMPLES), "--store", str(store.directory)]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "snapshot",
+                "--date",
+                "2026-11-22",
+                "--dir",
+                str(d),
+                "--samples",
+                str(SAMPLES),
+                "--store",
+                str(tmp_path / "none"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "benchmark",
+                "snapshot",
+                "--date",
+                "2026-11-23",
+                "--dir",
+                str(d),
+                "--samples",
+                str(SAMPLES),
+                "--store",
+                str(store.directory),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "rows=132 measured=2 modelled=130" in out
-    assert main(["benchmark", "diff", "2026-11-22", "2026-11-23", "--dir", str(d),
-                 "--format", "json"]) == 0
+    assert (
+        main(["benchmark", "diff", "2026-11-22", "2026-11-23", "--dir", str(d), "--format", "json"])
+        == 0
+    )
     js = json.loads(capsys.readouterr().out)
     assert js["summary"] == {"added": 2, "removed": 0, "changed": 0}
     assert main(["benchmark", "diff", "2026-11-22", "1999-01-01", "--dir", str(d)]) == 2

@@ -97,19 +97,34 @@ def test_bad_file_gives_the_right_error_per_row(tmp_path: Path) -> None:
             assert s.startswith(f"row {o.row}") and "Fix:" in s
 
 
-def test_cli_submit_exit_codes_and_json(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_submit_exit_codes_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "s"
-    assert main(["benchmark", "submit", str(DATA / "bad_submissions.csv"), "--store",
-                 str(store), "--format", "json"]) == 1
+    assert (
+        main(
+            [
+                "benchmark",
+                "submit",
+                str(DATA / "bad_submissions.csv"),
+                "--store",
+                str(store),
+                "--format",
+                "json",
+            ]
+        )
+        == 1
+    )
     d = json.loads(capsys.readouterr().out)
     assert d["accepted"] == 1 and d["rejected"] == 8 and not d["ok"]
-    assert main(["benchmark", "submit", str(DATA / "valid_submissions.csv"), "--store",
-                 str(store)]) == 0
+    assert (
+        main(["benchmark", "submit", str(DATA / "valid_submissions.csv"), "--store", str(store)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "2 accepted, 0 already accepted, 0 rejected" in out
-    assert main(["benchmark", "submit", str(DATA / "valid_submissions.csv"), "--store",
-                 str(store)]) == 0
+    assert (
+        main(["benchmark", "submit", str(DATA / "valid_submissions.csv"), "--store", str(store)])
+        == 0
+    )
     assert "0 accepted, 2 already accepted" in capsys.readouterr().out
     assert main(["benchmark", "submit", str(tmp_path / "nope.csv")]) == 2
 
@@ -173,11 +188,17 @@ def test_cell_level_checks() -> None:
     assert e.column == "licence" and "CC-BY-4.0" in e.problem + e.fix
     (e,) = _errors(n_inferences="1.5")
     assert e.column == "n_inferences"
-    (e,) = _errors(tier="", hardware="1 x NVIDIA H100 SXM5 80GB", workload_id="",
-                   workload_description="LLM chat", energy_j="8.9e-05")
+    (e,) = _errors(
+        tier="",
+        hardware="1 x NVIDIA H100 SXM5 80GB",
+        workload_id="",
+        workload_description="LLM chat",
+        energy_j="8.9e-05",
+    )
     assert e.column == "energy_j" and "H100" in e.problem and "Wh or kWh" in e.problem
-    (e,) = _errors(tier="", hardware="custom NPU", workload_id="",
-                   workload_description="x", energy_j="2.5e-07")
+    (e,) = _errors(
+        tier="", hardware="custom NPU", workload_id="", workload_description="x", energy_j="2.5e-07"
+    )
     assert "below 1e-06 J" in e.problem
     assert _errors(pue_source="Vendor", licence="cc0-1.0", energy_method="CodeCarbon") == []
 
@@ -198,9 +219,14 @@ def test_hourly_energy_checks_catch_wh_and_window_totals() -> None:
 
 
 def test_energy_weighted_mean() -> None:
-    row = _row(hourly_intensity_g_per_kwh="100;200;100;200;100;200;100;200",
-               hourly_energy_j=";".join(["1000", "3000"] * 4), energy_j="16000",
-               n_inferences="1", workload_id="", workload_description="one long job")
+    row = _row(
+        hourly_intensity_g_per_kwh="100;200;100;200;100;200;100;200",
+        hourly_energy_j=";".join(["1000", "3000"] * 4),
+        energy_j="16000",
+        n_inferences="1",
+        workload_id="",
+        workload_description="one long job",
+    )
     _, (vr,) = validate_rows([(2, row)], now_utc=NOW)
     assert math.isclose(vr.mean_intensity_g_per_kwh, (100 + 3 * 200) / 4)
     assert vr.weighting == "hourly energy"

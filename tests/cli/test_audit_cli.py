@@ -19,11 +19,21 @@ T0 = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
 
 
 def _events() -> list[dict[str, object]]:
-    return [{"event_id": f"e{i}", "start_utc": T0 + timedelta(minutes=i),
-             "end_utc": T0 + timedelta(minutes=i, seconds=1), "service": "vision",
-             "tenant": "acme", "model": "yolo", "region": "DE" if i % 2 else "FR",
-             "device": "gpu0", "energy_j": 500.0 + 10 * i,
-             "attribution_method": "measured-interval"} for i in range(5)]
+    return [
+        {
+            "event_id": f"e{i}",
+            "start_utc": T0 + timedelta(minutes=i),
+            "end_utc": T0 + timedelta(minutes=i, seconds=1),
+            "service": "vision",
+            "tenant": "acme",
+            "model": "yolo",
+            "region": "DE" if i % 2 else "FR",
+            "device": "gpu0",
+            "energy_j": 500.0 + 10 * i,
+            "attribution_method": "measured-interval",
+        }
+        for i in range(5)
+    ]
 
 
 @pytest.fixture
@@ -35,13 +45,25 @@ def ledger(tmp_path: Path) -> tuple[Path, list[FootprintRecord]]:
     store.append_events(events)
     records = []
     for i, ev in enumerate(events[:3]):
-        opts = EstimateOptions(region=str(ev["region"]), energy_j=str(ev["energy_j"]),
-                               tier="T1", utilisation_frac="0.5", samples=300, seed=i,
-                               market_intensity_g_per_kwh="25" if i == 0 else None)
-        records.append(accounting_record(
-            build_request(opts), tenant="acme", event_id=str(ev["event_id"]),
-            period_start_utc=ev["start_utc"], period_end_utc=ev["end_utc"],  # type: ignore[arg-type]
-            computed_utc=T0 + timedelta(days=1)))
+        opts = EstimateOptions(
+            region=str(ev["region"]),
+            energy_j=str(ev["energy_j"]),
+            tier="T1",
+            utilisation_frac="0.5",
+            samples=300,
+            seed=i,
+            market_intensity_g_per_kwh="25" if i == 0 else None,
+        )
+        records.append(
+            accounting_record(
+                build_request(opts),
+                tenant="acme",
+                event_id=str(ev["event_id"]),
+                period_start_utc=ev["start_utc"],
+                period_end_utc=ev["end_utc"],  # type: ignore[arg-type]
+                computed_utc=T0 + timedelta(days=1),
+            )
+        )
     service = pytest.importorskip("infercarbon.service.footprints")
     table = validate_rows(EVENTS, events[3:])
     cfg = service.AccountingConfig()
@@ -58,8 +80,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_verify_passes_on_untouched_data(ledger: tuple[Path, list[FootprintRecord]],
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_passes_on_untouched_data(
+    ledger: tuple[Path, list[FootprintRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
     path, records = ledger
     code, out, err = run(capsys, "audit", "verify", "--ledger", str(path))
     assert code == 0, out + err
@@ -67,38 +90,51 @@ def test_verify_passes_on_untouched_data(ledger: tuple[Path, list[FootprintRecor
     code, out, _ = run(capsys, "audit", "verify", "--ledger", str(path), "--json")
     doc = json.loads(out)
     assert code == 0 and doc["ok"] and doc["verified"] == 5 and doc["failed"] == []
-    code, out, _ = run(capsys, "audit", "verify", "--ledger", str(path), "--id",
-                       records[1].footprint_id)
+    code, out, _ = run(
+        capsys, "audit", "verify", "--ledger", str(path), "--id", records[1].footprint_id
+    )
     assert code == 0 and "1 footprint(s) verified" in out
 
 
-def test_verify_fails_and_names_a_tampered_figure(ledger: tuple[Path, list[FootprintRecord]],
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_fails_and_names_a_tampered_figure(
+    ledger: tuple[Path, list[FootprintRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
     path, records = ledger
     bad = records[1].footprint_id
     con = duckdb.connect(str(path))
-    con.execute("UPDATE footprint_items SET emissions_g = emissions_g * 0.9 "
-                "WHERE footprint_id = ? AND name = 'operational_location'", [bad])
+    con.execute(
+        "UPDATE footprint_items SET emissions_g = emissions_g * 0.9 "
+        "WHERE footprint_id = ? AND name = 'operational_location'",
+        [bad],
+    )
     con.close()
     code, out, _ = run(capsys, "audit", "verify", "--ledger", str(path))
     assert code == 1
     assert f"MISMATCH {bad}: line_items.operational_location.emissions_g" in out
     assert f"FAILED: 1 of 5 footprint(s) did not recompute: {bad}" in out
     # the other footprints still verify one by one
-    code, _, _ = run(capsys, "audit", "verify", "--ledger", str(path), "--id",
-                     records[0].footprint_id)
+    code, _, _ = run(
+        capsys, "audit", "verify", "--ledger", str(path), "--id", records[0].footprint_id
+    )
     assert code == 0
 
 
 def test_verify_fails_on_tampered_service_total_and_inputs(
-        ledger: tuple[Path, list[FootprintRecord]], capsys: pytest.CaptureFixture[str]) -> None:
+    ledger: tuple[Path, list[FootprintRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
     path, records = ledger
     svc, acc = records[3].footprint_id, records[0].footprint_id
     con = duckdb.connect(str(path))
-    con.execute("UPDATE footprint_totals SET value_g = value_g + 1 WHERE footprint_id = ? "
-                "AND basis = 'location'", [svc])
-    con.execute("UPDATE footprints SET inputs_json = replace(inputs_json, '\"value\":500.0}', "
-                "'\"value\":50.0}') WHERE footprint_id = ?", [acc])
+    con.execute(
+        "UPDATE footprint_totals SET value_g = value_g + 1 WHERE footprint_id = ? "
+        "AND basis = 'location'",
+        [svc],
+    )
+    con.execute(
+        "UPDATE footprints SET inputs_json = replace(inputs_json, '\"value\":500.0}', "
+        "'\"value\":50.0}') WHERE footprint_id = ?",
+        [acc],
+    )
     con.close()
     code, out, _ = run(capsys, "audit", "verify", "--ledger", str(path), "--json")
     doc = json.loads(out)
@@ -109,8 +145,9 @@ def test_verify_fails_on_tampered_service_total_and_inputs(
     assert (acc, "inputs_hash") in fields
 
 
-def test_show_prints_the_whole_derivation(ledger: tuple[Path, list[FootprintRecord]],
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_prints_the_whole_derivation(
+    ledger: tuple[Path, list[FootprintRecord]], capsys: pytest.CaptureFixture[str]
+) -> None:
     path, records = ledger
     rec = records[0]
     code, out, err = run(capsys, "audit", "show", rec.footprint_id, "--ledger", str(path))
@@ -124,8 +161,7 @@ def test_show_prints_the_whole_derivation(ledger: tuple[Path, list[FootprintReco
     assert "intensity_market_g_per_kwh = [type=fixed, value=25.0]" in out
     for li in rec.figures.line_items:
         assert f"  {li.name}: {li.emissions_g!r}" in out
-    code, out, _ = run(capsys, "audit", "show", rec.footprint_id, "--ledger", str(path),
-                       "--json")
+    code, out, _ = run(capsys, "audit", "show", rec.footprint_id, "--ledger", str(path), "--json")
     doc = json.loads(out)
     assert code == 0 and doc["inputs_hash"] == rec.inputs_hash and doc["inputs_hash_matches"]
     assert doc["inputs"]["energy_j"]["dist"] == {"type": "fixed", "value": 500.0}
@@ -134,9 +170,9 @@ def test_show_prints_the_whole_derivation(ledger: tuple[Path, list[FootprintReco
     assert code == 0 and "intensity_g_per_kwh.location = [value=" in out
 
 
-def test_errors_exit_2_and_name_the_problem(ledger: tuple[Path, list[FootprintRecord]],
-                                            tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_exit_2_and_name_the_problem(
+    ledger: tuple[Path, list[FootprintRecord]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path, _ = ledger
     code, _, err = run(capsys, "audit", "show", "fp_nope", "--ledger", str(path))
     assert code == 2 and "fp_nope" in err
@@ -147,23 +183,32 @@ def test_errors_exit_2_and_name_the_problem(ledger: tuple[Path, list[FootprintRe
     assert code == 2 and "fp_nope" in err
 
 
-def test_unknown_calculator_fails_verification(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_calculator_fails_verification(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from infercarbon.ledger import FootprintFigures, LineItemRecord, TotalRecord
 
     path = tmp_path / "l.duckdb"
     store = DuckDBStore(path)
     store.append_events(_events()[:1])
-    li = LineItemRecord("operational_location", 1.0, 1.0, 1.0, "cited", "x", "scope2_location",
-                        True, "location")
+    li = LineItemRecord(
+        "operational_location", 1.0, 1.0, 1.0, "cited", "x", "scope2_location", True, "location"
+    )
     rec = FootprintRecord.create(
-        tenant="acme", inputs={"energy_j": 1.0}, factor_versions={"calculator": "mystery/9"},
+        tenant="acme",
+        inputs={"energy_j": 1.0},
+        factor_versions={"calculator": "mystery/9"},
         figures=FootprintFigures(1.0, (li,), {"location": TotalRecord(1.0, 1.0, 1.0)}),
-        period_start_utc=T0, period_end_utc=T0, computed_utc=T0, calculator="mystery/9",
-        event_id="e0")
+        period_start_utc=T0,
+        period_end_utc=T0,
+        computed_utc=T0,
+        calculator="mystery/9",
+        event_id="e0",
+    )
     store.append_footprints([rec])
     store.close()
     code, out, _ = run(capsys, "audit", "verify", "--ledger", str(path))
     assert code == 1
-    assert f"ERROR {rec.footprint_id}: DataError: no recompute known for calculator " \
-           "'mystery/9'" in out
+    assert (
+        f"ERROR {rec.footprint_id}: DataError: no recompute known for calculator 'mystery/9'" in out
+    )

@@ -26,8 +26,10 @@ def test_demo_records_its_inferences(capsys: pytest.CaptureFixture[str], tmp_pat
         assert store.count("intensity") == 8760
         events = store.events()
         assert set(events.column("model").to_pylist()) == {"WL-01", "WL-02"}
-        assert all(m.endswith(":modelled") or m.endswith(":measured-counter")
-                   for m in events.column("attribution_method").to_pylist())
+        assert all(
+            m.endswith(":modelled") or m.endswith(":measured-counter")
+            for m in events.column("attribution_method").to_pylist()
+        )
         # every event has its footprint, and audit verify recomputes each one
         assert store.count("footprints") == n
     finally:
@@ -38,8 +40,9 @@ def test_demo_records_its_inferences(capsys: pytest.CaptureFixture[str], tmp_pat
 
 
 @pytest.mark.slow
-def test_demo_reports_progress_on_stderr(capsys: pytest.CaptureFixture[str],
-                                         tmp_path: Path) -> None:
+def test_demo_reports_progress_on_stderr(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     ledger = str(tmp_path / "demo.duckdb")
     assert main(["demo", "--seconds", "2.4", "--ledger", ledger, "--no-serve"]) == 0
     cap = capsys.readouterr()
@@ -52,8 +55,9 @@ def test_demo_reports_progress_on_stderr(capsys: pytest.CaptureFixture[str],
     assert "metering" not in cap.out
 
 
-def test_a_port_in_use_is_refused_before_metering(capsys: pytest.CaptureFixture[str],
-                                                  tmp_path: Path) -> None:
+def test_a_port_in_use_is_refused_before_metering(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     import socket
 
     with socket.socket() as holder:
@@ -61,8 +65,10 @@ def test_a_port_in_use_is_refused_before_metering(capsys: pytest.CaptureFixture[
         holder.listen()
         port = holder.getsockname()[1]
         ledger = tmp_path / "demo.duckdb"
-        for argv in (["demo", "--seconds", "600", "--ledger", str(ledger)],
-                     ["serve", "--ledger", str(ledger)]):
+        for argv in (
+            ["demo", "--seconds", "600", "--ledger", str(ledger)],
+            ["serve", "--ledger", str(ledger)],
+        ):
             assert main([*argv, "--port", str(port)]) == 2
             err = capsys.readouterr().err
             assert err.startswith(f"error: --port: 127.0.0.1:{port} is already in use")

@@ -35,24 +35,38 @@ def test_annual_file_json_side_by_side(capsys: pytest.CaptureFixture[str]) -> No
     assert m["kind"] == "market" and m["label"] == "market-based" and not m["fallback"]
     assert m["intensity_g_per_kwh"] == pytest.approx(3760 * 480 / 8760)
     assert m["coverage_kwh"]["ppa"] == 3e6 and m["coverage_frac"]["residual_mix"] == (
-        pytest.approx(3760 / 8760))
+        pytest.approx(3760 / 8760)
+    )
     assert m["rejected"] == [{"id": "rec-2019", "reason": m["rejected"][0]["reason"]}]
     assert "vintage 2019" in m["rejected"][0]["reason"] and "rec-2019 rejected" in err
     annual = resolve_region("ERCOT").intensity_g_per_kwh
     assert loc["annual"]["intensity_g_per_kwh"] == annual.value
     assert loc["kind"] == "location-average"
     # the bundled hourly series covers 2021: its mean over the (flat) year is the period figure
-    s = catalogue.hourly_location("em:US-TX").slice(np.datetime64("2021-01-01"),
-                                                    np.datetime64("2022-01-01"))
+    s = catalogue.hourly_location("em:US-TX").slice(
+        np.datetime64("2021-01-01"), np.datetime64("2022-01-01")
+    )
     assert loc["period"]["intensity_g_per_kwh"] == pytest.approx(
-        float(s.intensity_g_per_kwh.mean()), rel=1e-9)
+        float(s.intensity_g_per_kwh.mean()), rel=1e-9
+    )
     assert m["intensity_g_per_kwh"] not in (annual.value, loc["period"]["intensity_g_per_kwh"])
 
 
 def test_consumption_kwh_over_a_day(capsys: pytest.CaptureFixture[str]) -> None:
-    d, _ = run_json(capsys, "--region", "em:US-TX", "--instruments", CSV_LIST,
-                    "--consumption-kwh", "24000", "--from", "2021-07-15", "--to",
-                    "2021-07-16", "--annual")
+    d, _ = run_json(
+        capsys,
+        "--region",
+        "em:US-TX",
+        "--instruments",
+        CSV_LIST,
+        "--consumption-kwh",
+        "24000",
+        "--from",
+        "2021-07-15",
+        "--to",
+        "2021-07-16",
+        "--annual",
+    )
     hours = np.datetime64("2021-07-15T00") + np.arange(24) * np.timedelta64(1, "h")
     hourly = catalogue.hourly_location("em:US-TX").at(hours)[0]
     assert d["location"]["period"]["intensity_g_per_kwh"] == pytest.approx(hourly.mean())
@@ -60,13 +74,18 @@ def test_consumption_kwh_over_a_day(capsys: pytest.CaptureFixture[str]) -> None:
     assert d["market"]["intensity_g_per_kwh"] == 0.0
     assert d["market"]["surplus_kwh"] == pytest.approx(5_000_000 - 24_000)
     assert d["market"]["rejected"][0]["id"] == "rec-pjm"
-    assert d["period"] == {"from_utc": "2021-07-15T00:00:00Z", "to_utc": "2021-07-16T00:00:00Z",
-                           "intervals": 1, "resolution_s": 86400}
+    assert d["period"] == {
+        "from_utc": "2021-07-15T00:00:00Z",
+        "to_utc": "2021-07-16T00:00:00Z",
+        "intervals": 1,
+        "resolution_s": 86400,
+    }
 
 
 def test_hourly_matching_from_a_consumption_csv(capsys: pytest.CaptureFixture[str]) -> None:
-    d, _ = run_json(capsys, "--region", "ERCOT", "--instruments", HOURLY, "--consumption",
-                    CONS, "--hourly")
+    d, _ = run_json(
+        capsys, "--region", "ERCOT", "--instruments", HOURLY, "--consumption", CONS, "--hourly"
+    )
     with open(CONS) as fh:
         c = np.array([float(r["kwh"]) for r in csv.DictReader(fh)])
     with open(DATA / "ercot_week_solar_ppa.csv") as fh:
@@ -91,8 +110,9 @@ def test_table_output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     assert "warning: instrument rec-2019 rejected" in out.err
 
 
-def test_fallback_to_location_is_labelled(capsys: pytest.CaptureFixture[str],
-                                          tmp_path: Path) -> None:
+def test_fallback_to_location_is_labelled(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     doc = json.loads(Path(ANNUAL).read_text())
     del doc["residual_mix"]
     doc["eacs"] = doc["eacs"][:1]
@@ -106,23 +126,79 @@ def test_fallback_to_location_is_labelled(capsys: pytest.CaptureFixture[str],
     assert "location-based figure" in err
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--region", "FR", "--instruments", ANNUAL], "one file per region"),
-    (["--region", "ERCOT", "--instruments", ANNUAL, "--strict"], "entry eacs[1]"),
-    (["--region", "ERCOT", "--instruments", CSV_LIST], "no consumption section"),
-    (["--region", "ERCOT", "--instruments", ANNUAL, "--consumption", CONS,
-      "--consumption-kwh", "5"], "not both"),
-    (["--region", "ERCOT", "--instruments", ANNUAL, "--consumption-kwh", "5"], "--from and --to"),
-    (["--region", "ERCOT", "--instruments", ANNUAL, "--consumption-kwh", "-5", "--from",
-      "2021-01-01", "--to", "2021-02-01"], "--consumption-kwh: must be > 0"),
-    (["--region", "ERCOT", "--instruments", ANNUAL, "--consumption-kwh", "5", "--from",
-      "2021-01-01", "--to", "soon"], "--to"),
-    (["--region", "ERCOT", "--instruments", ANNUAL, "--consumption-kwh", "5", "--from",
-      "2020-12-01", "--to", "2021-02-01"], "outside the instruments' reporting period"),
-    (["--region", "ERCOT", "--instruments", ANNUAL, "--hourly"], "consumption per interval"),
-    (["--region", "ERCOT", "--instruments", "nowhere.json"], "does not exist"),
-    (["--region", "ERCOT", "--instruments", ANNUAL, "--format", "xml"], "--format"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--region", "FR", "--instruments", ANNUAL], "one file per region"),
+        (["--region", "ERCOT", "--instruments", ANNUAL, "--strict"], "entry eacs[1]"),
+        (["--region", "ERCOT", "--instruments", CSV_LIST], "no consumption section"),
+        (
+            [
+                "--region",
+                "ERCOT",
+                "--instruments",
+                ANNUAL,
+                "--consumption",
+                CONS,
+                "--consumption-kwh",
+                "5",
+            ],
+            "not both",
+        ),
+        (
+            ["--region", "ERCOT", "--instruments", ANNUAL, "--consumption-kwh", "5"],
+            "--from and --to",
+        ),
+        (
+            [
+                "--region",
+                "ERCOT",
+                "--instruments",
+                ANNUAL,
+                "--consumption-kwh",
+                "-5",
+                "--from",
+                "2021-01-01",
+                "--to",
+                "2021-02-01",
+            ],
+            "--consumption-kwh: must be > 0",
+        ),
+        (
+            [
+                "--region",
+                "ERCOT",
+                "--instruments",
+                ANNUAL,
+                "--consumption-kwh",
+                "5",
+                "--from",
+                "2021-01-01",
+                "--to",
+                "soon",
+            ],
+            "--to",
+        ),
+        (
+            [
+                "--region",
+                "ERCOT",
+                "--instruments",
+                ANNUAL,
+                "--consumption-kwh",
+                "5",
+                "--from",
+                "2020-12-01",
+                "--to",
+                "2021-02-01",
+            ],
+            "outside the instruments' reporting period",
+        ),
+        (["--region", "ERCOT", "--instruments", ANNUAL, "--hourly"], "consumption per interval"),
+        (["--region", "ERCOT", "--instruments", "nowhere.json"], "does not exist"),
+        (["--region", "ERCOT", "--instruments", ANNUAL, "--format", "xml"], "--format"),
+    ],
+)
 def test_errors(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     assert main(["grid", "market", *args]) == 2
     err = capsys.readouterr().err

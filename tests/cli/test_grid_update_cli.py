@@ -27,16 +27,26 @@ def run(capsys, *args):
 def test_bundled_ercot_location_and_marginal(capsys, tmp_path):
     ledger = str(tmp_path / "l.duckdb")
     window = ("--from", "2022-03-31T00:00Z", "--to", "2022-04-02T00:00Z")
-    code, out, err = run(capsys, "--ledger", ledger, "--source", "operator-csv", "--region",
-                         "ERCOT", *window)
+    code, out, err = run(
+        capsys, "--ledger", ledger, "--source", "operator-csv", "--region", "ERCOT", *window
+    )
     assert code == 0, err
     assert "48 written" in out
-    code, out, err = run(capsys, "--ledger", ledger, "--source", "operator-csv", "--region",
-                         "ERCOT", "--kind", "marginal", *window)
+    code, out, err = run(
+        capsys,
+        "--ledger",
+        ledger,
+        "--source",
+        "operator-csv",
+        "--region",
+        "ERCOT",
+        "--kind",
+        "marginal",
+        *window,
+    )
     assert code == 0, err
     with open_store(ledger) as store:
-        loc = store.intensity(region="ERCOT", kind="location-average").sort_by(
-            "interval_start_utc")
+        loc = store.intensity(region="ERCOT", kind="location-average").sort_by("interval_start_utc")
         mar = store.intensity(region="ERCOT", kind="marginal")
     assert loc.num_rows == mar.num_rows == 48
     row = loc.to_pylist()[0]
@@ -55,8 +65,18 @@ def test_bundled_ercot_location_and_marginal(capsys, tmp_path):
 
 def test_repeating_the_update_writes_nothing(capsys, tmp_path):
     ledger = str(tmp_path / "l.duckdb")
-    args = ("--ledger", ledger, "--source", "operator-csv", "--region", "ERCOT",
-            "--from", "2021-01-01", "--to", "2021-01-02")
+    args = (
+        "--ledger",
+        ledger,
+        "--source",
+        "operator-csv",
+        "--region",
+        "ERCOT",
+        "--from",
+        "2021-01-01",
+        "--to",
+        "2021-01-02",
+    )
     assert run(capsys, *args)[0] == 0
     code, out, _ = run(capsys, *args)
     assert code == 0 and "0 written, 24 already stored unchanged" in out
@@ -64,12 +84,15 @@ def test_repeating_the_update_writes_nothing(capsys, tmp_path):
         assert store.intensity(region="ERCOT").num_rows == 24
 
 
-@pytest.mark.parametrize(("args", "match"), [
-    (("--region", "DE"), "--csv FILE"),
-    (("--region", "ERCOT", "--kind", "forecast"), "no forecast"),
-    (("--region", "ERCOT", "--from", "2021-01-01"), "both --from and --to"),
-    (("--region", "ERCOT", "--from", "2030-01-01", "--to", "2030-01-02"), "no data"),
-])
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("--region", "DE"), "--csv FILE"),
+        (("--region", "ERCOT", "--kind", "forecast"), "no forecast"),
+        (("--region", "ERCOT", "--from", "2021-01-01"), "both --from and --to"),
+        (("--region", "ERCOT", "--from", "2030-01-01", "--to", "2030-01-02"), "no data"),
+    ],
+)
 def test_errors(capsys, tmp_path, args, match):
     ledger = tmp_path / "l.duckdb"
     code, _, err = run(capsys, "--ledger", str(ledger), "--source", "operator-csv", *args)
@@ -91,28 +114,66 @@ def test_update_reprices_the_footprints_it_covers(capsys, tmp_path):
     )
 
     ledger = str(tmp_path / "l.duckdb")
-    evs = [{"event_id": f"e{i}", "start_utc": f"2021-07-15T{10 + i:02d}:00:00Z",
-            "end_utc": f"2021-07-15T{10 + i:02d}:00:01Z", "service": "s", "tenant": "t",
-            "model": "m", "region": "ERCOT", "device": "gpu0", "energy_j": 50.0,
-            "attribution_method": "nvml:measured-counter"} for i in range(3)]
+    evs = [
+        {
+            "event_id": f"e{i}",
+            "start_utc": f"2021-07-15T{10 + i:02d}:00:00Z",
+            "end_utc": f"2021-07-15T{10 + i:02d}:00:01Z",
+            "service": "s",
+            "tenant": "t",
+            "model": "m",
+            "region": "ERCOT",
+            "device": "gpu0",
+            "energy_j": 50.0,
+            "attribution_method": "nvml:measured-counter",
+        }
+        for i in range(3)
+    ]
     table = validate_rows(EVENTS, evs)
     cfg = AccountingConfig()
     with open_store(ledger) as store:
         fps = compute_footprints(table, cfg, SignalBook())
-        store.append_events_with_footprints(table, footprint_batch(table, fps, cfg,
-                                                                   computed_utc=NOW))
-    code, out, err = run(capsys, "--ledger", ledger, "--source", "operator-csv", "--region",
-                         "ERCOT", "--from", "2021-07-15T00:00Z", "--to", "2021-07-16T00:00Z")
+        store.append_events_with_footprints(
+            table, footprint_batch(table, fps, cfg, computed_utc=NOW)
+        )
+    code, out, err = run(
+        capsys,
+        "--ledger",
+        ledger,
+        "--source",
+        "operator-csv",
+        "--region",
+        "ERCOT",
+        "--from",
+        "2021-07-15T00:00Z",
+        "--to",
+        "2021-07-16T00:00Z",
+    )
     assert code == 0, err
     assert "re-priced 3 of 3" in out
     with open_store(ledger) as store:
         assert len(store.footprint_ids()) == 6
         live = [store.footprint(f) for f in store.footprint_ids(include_superseded=False)]
         assert {x.supersedes is not None for x in live} == {True}
-        assert all(x.inputs["assumptions"]["signals"]["location"]["source"].startswith(
-            "ledger intensity snapshots") for x in live)
+        assert all(
+            x.inputs["assumptions"]["signals"]["location"]["source"].startswith(
+                "ledger intensity snapshots"
+            )
+            for x in live
+        )
         assert audit.verify(store, lambda i, v: figures_from_inputs(i), rel_tol=0.0).ok
     # the same update again: nothing new to store, nothing re-priced
-    code, out, _ = run(capsys, "--ledger", ledger, "--source", "operator-csv", "--region",
-                       "ERCOT", "--from", "2021-07-15T00:00Z", "--to", "2021-07-16T00:00Z")
+    code, out, _ = run(
+        capsys,
+        "--ledger",
+        ledger,
+        "--source",
+        "operator-csv",
+        "--region",
+        "ERCOT",
+        "--from",
+        "2021-07-15T00:00Z",
+        "--to",
+        "2021-07-16T00:00Z",
+    )
     assert code == 0 and "re-priced" not in out

@@ -24,25 +24,67 @@ def test_jobs_through_the_lake_and_parquet(tmp_path, capsys):
         assert json.loads(capsys.readouterr().out)["appended"] == f[t].num_rows
     runs = []
     for _ in range(2):
-        assert main(["attribute", "--catalog", lake, "--events", "iceberg:events",
-                     "--readings", "iceberg:readings", "--window", "5m",
-                     "--out", "iceberg:attributions"]) == 0
+        assert (
+            main(
+                [
+                    "attribute",
+                    "--catalog",
+                    lake,
+                    "--events",
+                    "iceberg:events",
+                    "--readings",
+                    "iceberg:readings",
+                    "--window",
+                    "5m",
+                    "--out",
+                    "iceberg:attributions",
+                ]
+            )
+            == 0
+        )
         runs.append(json.loads(capsys.readouterr().out)["run_id"])
     # the same figures from the Parquet files as from the lake's tables
     par = str(tmp_path / "par")
-    assert main(["attribute", "--events", str(tmp_path / "events.parquet"), "--readings",
-                 str(tmp_path / "readings.parquet"), "--window", "5m", "--out", par]) == 0
+    assert (
+        main(
+            [
+                "attribute",
+                "--events",
+                str(tmp_path / "events.parquet"),
+                "--readings",
+                str(tmp_path / "readings.parquet"),
+                "--window",
+                "5m",
+                "--out",
+                par,
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     from infercarbon.ledger.lake import open_lake
 
     stored = open_lake(lake).read("attributions")
     stored = stored.filter(pc.equal(stored["run_id"], runs[1])).drop_columns(["run_id"])
     direct = pq.read_table(tmp_path / "par" / "attributions.parquet").drop_columns(["run_id"])
-    key = [("row_kind", "ascending"), ("device", "ascending"), ("start_utc", "ascending"),
-           ("event_id", "ascending")]
+    key = [
+        ("row_kind", "ascending"),
+        ("device", "ascending"),
+        ("start_utc", "ascending"),
+        ("event_id", "ascending"),
+    ]
     assert stored.sort_by(key).equals(direct.sort_by(key))
-    acc = ["account", "--catalog", lake, "--attributions", "iceberg:attributions",
-           "--intensity", str(tmp_path / "intensity.parquet"), "--out", "iceberg:footprints"]
+    acc = [
+        "account",
+        "--catalog",
+        lake,
+        "--attributions",
+        "iceberg:attributions",
+        "--intensity",
+        str(tmp_path / "intensity.parquet"),
+        "--out",
+        "iceberg:footprints",
+    ]
     assert main(acc) == 2
     assert "--attributions-run" in capsys.readouterr().err
     assert main([*acc, "--attributions-run", runs[1]]) == 0
@@ -50,18 +92,45 @@ def test_jobs_through_the_lake_and_parquet(tmp_path, capsys):
     assert main(["audit", "verify", "--run", run, "--catalog", lake]) == 0
     assert capsys.readouterr().out.startswith("ok:")
     out = str(tmp_path / "out")
-    assert main(["rollup", "--catalog", lake, "--footprints", "iceberg:footprints",
-                 "--out", out]) == 0
+    assert (
+        main(["rollup", "--catalog", lake, "--footprints", "iceberg:footprints", "--out", out]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["groups"] == 2 * 2  # regions x tenants
     assert pq.read_table(tmp_path / "out" / "rollups.parquet").num_rows == 4
     assert main(["lake", "stats", "--catalog", lake]) == 0
     stats = json.loads(capsys.readouterr().out)
     assert stats["footprints"]["rows"] == 100 and stats["footprints"]["bytes_per_row"] > 0
-    assert main(["attribute", "--events", str(tmp_path / "events.parquet"), "--readings",
-                 str(tmp_path / "readings.parquet"), "--window", "soon", "--out", out]) == 2
+    assert (
+        main(
+            [
+                "attribute",
+                "--events",
+                str(tmp_path / "events.parquet"),
+                "--readings",
+                str(tmp_path / "readings.parquet"),
+                "--window",
+                "soon",
+                "--out",
+                out,
+            ]
+        )
+        == 2
+    )
     assert "window" in capsys.readouterr().err
-    assert main(["attribute", "--events", "iceberg:events", "--readings",
-                 str(tmp_path / "readings.parquet"), "--out", out]) == 2
+    assert (
+        main(
+            [
+                "attribute",
+                "--events",
+                "iceberg:events",
+                "--readings",
+                str(tmp_path / "readings.parquet"),
+                "--out",
+                out,
+            ]
+        )
+        == 2
+    )
     assert "--catalog" in capsys.readouterr().err
 
 
@@ -70,9 +139,24 @@ def test_verify_refuses_a_run_whose_parquet_input_changed(tmp_path, capsys):
     for name, t in f.items():
         pq.write_table(t, tmp_path / f"{name}.parquet")
     lake = str(tmp_path / "lake")
-    assert main(["attribute", "--catalog", lake, "--events", str(tmp_path / "events.parquet"),
-                 "--readings", str(tmp_path / "readings.parquet"), "--window", "15m",
-                 "--out", "iceberg:attributions"]) == 0
+    assert (
+        main(
+            [
+                "attribute",
+                "--catalog",
+                lake,
+                "--events",
+                str(tmp_path / "events.parquet"),
+                "--readings",
+                str(tmp_path / "readings.parquet"),
+                "--window",
+                "15m",
+                "--out",
+                "iceberg:attributions",
+            ]
+        )
+        == 0
+    )
     run = json.loads(capsys.readouterr().out)["run_id"]
     assert main(["audit", "verify", "--run", run, "--catalog", lake]) == 0
     capsys.readouterr()

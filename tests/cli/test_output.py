@@ -25,19 +25,34 @@ _UNIT_G = {"t": 1e6, "kg": 1e3, "g": 1.0, "mg": 1e-3, "µg": 1e-6, "ng": 1e-9}
 _UNIT_J = {"MWh": 3.6e9, "kWh": 3.6e6, "Wh": 3600.0, "mWh": 3.6, "µWh": 3.6e-3, "nWh": 3.6e-6}
 
 
-@pytest.mark.parametrize(("x_g", "text"), [
-    (6.017e-5, "60.17 µg"), (0.0123, "12.3 mg"), (0.5, "500 mg"), (1.0, "1 g"),
-    (29.46, "29.46 g"), (32_260.0, "32.26 kg"), (2.5e6, "2.5 t"), (0.0, "0 g"),
-    (float("nan"), "n/a"),
-])
+@pytest.mark.parametrize(
+    ("x_g", "text"),
+    [
+        (6.017e-5, "60.17 µg"),
+        (0.0123, "12.3 mg"),
+        (0.5, "500 mg"),
+        (1.0, "1 g"),
+        (29.46, "29.46 g"),
+        (32_260.0, "32.26 kg"),
+        (2.5e6, "2.5 t"),
+        (0.0, "0 g"),
+        (float("nan"), "n/a"),
+    ],
+)
 def test_human_mass(x_g: float, text: str) -> None:
     assert human_mass_g(x_g) == text
 
 
-@pytest.mark.parametrize(("x_j", "text"), [
-    (216.6, "60.17 mWh"), (3.6e6, "1 kWh"), (3600.0, "1 Wh"), (1.8, "500 µWh"),
-    (0.0, "0 Wh"),
-])
+@pytest.mark.parametrize(
+    ("x_j", "text"),
+    [
+        (216.6, "60.17 mWh"),
+        (3.6e6, "1 kWh"),
+        (3600.0, "1 Wh"),
+        (1.8, "500 µWh"),
+        (0.0, "0 Wh"),
+    ],
+)
 def test_human_energy(x_j: float, text: str) -> None:
     assert human_energy_j(x_j) == text
 
@@ -69,10 +84,15 @@ def test_plain_table_aligns_and_keeps_numbers_whole(capsys: pytest.CaptureFixtur
 
 def test_tsv_and_json_tables(capsys: pytest.CaptureFixture[str]) -> None:
     print_table(_table(), "tsv")
-    assert capsys.readouterr().out == "name\tvalue\tnote\na\t1.247e-04\ttab here\ntotal\t12.3 mg\t\n"
+    assert (
+        capsys.readouterr().out == "name\tvalue\tnote\na\t1.247e-04\ttab here\ntotal\t12.3 mg\t\n"
+    )
     print_table(_table(), "json")
-    assert json.loads(capsys.readouterr().out)[1] == {"name": "total", "value": "12.3 mg",
-                                                      "note": ""}
+    assert json.loads(capsys.readouterr().out)[1] == {
+        "name": "total",
+        "value": "12.3 mg",
+        "note": "",
+    }
 
 
 def test_a_row_must_fill_the_columns() -> None:
@@ -90,10 +110,23 @@ def test_estimate_redirected_prints_every_number_whole(tmp_path) -> None:  # typ
     """``infercarbon estimate --workload WL-02 --tier T1 --region GB > out.txt``."""
     out_txt = tmp_path / "out.txt"
     with out_txt.open("w") as fh:
-        subprocess.run([sys.executable, "-m", "infercarbon.cli.main", "estimate",
-                        "--workload", "WL-02", "--tier", "T1", "--region", "GB"],
-                       stdout=fh, check=True, env={"COLUMNS": "80", "PATH": "/usr/bin:/bin",
-                                                   "PYTHONPATH": ":".join(sys.path)})
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "infercarbon.cli.main",
+                "estimate",
+                "--workload",
+                "WL-02",
+                "--tier",
+                "T1",
+                "--region",
+                "GB",
+            ],
+            stdout=fh,
+            check=True,
+            env={"COLUMNS": "80", "PATH": "/usr/bin:/bin", "PYTHONPATH": ":".join(sys.path)},
+        )
     text = out_txt.read_text("utf-8")
     assert "│" not in text and "┃" not in text  # no box drawing in a file
     lines = text.splitlines()
@@ -117,24 +150,32 @@ def test_estimate_formats(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*args, "--format", "xml"]) == 2
 
 
-def test_every_estimate_option_names_its_unit_or_values(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_estimate_option_names_its_unit_or_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", "--help"]) == 0
     helptext = " ".join(capsys.readouterr().out.split())
-    for opt, unit in (("--idle-power-w", "[W]"), ("--payload-bytes", "[bytes]"),
-                      ("--embodied-kg", "[kg CO2e]"), ("--lifetime-years", "[years]"),
-                      ("--outcome-name", "[text]"), ("--energy-j", "[J]"),
-                      ("--training-t", "[t CO2e]")):
+    for opt, unit in (
+        ("--idle-power-w", "[W]"),
+        ("--payload-bytes", "[bytes]"),
+        ("--embodied-kg", "[kg CO2e]"),
+        ("--lifetime-years", "[years]"),
+        ("--outcome-name", "[text]"),
+        ("--energy-j", "[J]"),
+        ("--training-t", "[t CO2e]"),
+    ):
         at = helptext.index(opt)
-        assert unit in helptext[at:at + 300], opt
+        assert unit in helptext[at : at + 300], opt
 
 
-@pytest.mark.parametrize(("argv", "header"), [
-    (["regions", "list", "--search", "norway"], "id\tname\tkind\tg/kWh\trange\tbasis\tvintage"),
-    (["sensors"], "source\tavailable\treason"),
-])
-def test_tables_as_tsv_and_as_plain_text(capsys: pytest.CaptureFixture[str], argv: list[str],
-                                         header: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "header"),
+    [
+        (["regions", "list", "--search", "norway"], "id\tname\tkind\tg/kWh\trange\tbasis\tvintage"),
+        (["sensors"], "source\tavailable\treason"),
+    ],
+)
+def test_tables_as_tsv_and_as_plain_text(
+    capsys: pytest.CaptureFixture[str], argv: list[str], header: str
+) -> None:
     assert main([*argv, "--format", "tsv"]) == 0
     tsv = capsys.readouterr().out.splitlines()
     assert header in tsv
@@ -142,6 +183,7 @@ def test_tables_as_tsv_and_as_plain_text(capsys: pytest.CaptureFixture[str], arg
     assert all(line.count("\t") == header.count("\t") for line in tsv[first:])
     assert main(argv) == 0  # redirected: aligned text, one line per row, same rows
     plain = capsys.readouterr().out.splitlines()
-    assert plain[plain.index(next(x for x in plain if x.split()[:2] == header.split("\t")[:2]))
-                 + 1].startswith("--")
-    assert len([x for x in tsv[first + 1:] if x]) <= len(plain)
+    assert plain[
+        plain.index(next(x for x in plain if x.split()[:2] == header.split("\t")[:2])) + 1
+    ].startswith("--")
+    assert len([x for x in tsv[first + 1 :] if x]) <= len(plain)

@@ -31,9 +31,22 @@ def _free_port() -> int:
 def _serve(ledger: str) -> tuple[subprocess.Popen[bytes], str]:
     """``infercarbon serve`` on ``ledger`` (a free loopback port), once it answers."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "infercarbon.cli.main", "serve", "--ledger",
-                             ledger, "--port", str(port), "--log-level", "warning"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infercarbon.cli.main",
+            "serve",
+            "--ledger",
+            ledger,
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -59,19 +72,35 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
 
     work = tmp_path_factory.mktemp("served")
     ledger = str(work / "l.duckdb")
-    evs = [{"event_id": f"e{i}", "start_utc": f"2026-07-01T1{i}:00:00Z",
-            "end_utc": f"2026-07-01T1{i}:00:01Z", "service": "chat", "tenant": "acme",
-            "model": "m", "region": "DE", "device": "gpu0", "energy_j": 10.0 + i,
-            "attribution_method": "nvml:measured-counter"} for i in range(6)]
+    evs = [
+        {
+            "event_id": f"e{i}",
+            "start_utc": f"2026-07-01T1{i}:00:00Z",
+            "end_utc": f"2026-07-01T1{i}:00:01Z",
+            "service": "chat",
+            "tenant": "acme",
+            "model": "m",
+            "region": "DE",
+            "device": "gpu0",
+            "energy_j": 10.0 + i,
+            "attribution_method": "nvml:measured-counter",
+        }
+        for i in range(6)
+    ]
     table = validate_rows(EVENTS, evs)
     cfg = AccountingConfig()
     with open_store(ledger) as store:
         fps = compute_footprints(table, cfg, SignalBook())
-        store.append_events_with_footprints(table, footprint_batch(
-            table, fps, cfg, computed_utc=datetime(2026, 7, 2, tzinfo=UTC)))
+        store.append_events_with_footprints(
+            table, footprint_batch(table, fps, cfg, computed_utc=datetime(2026, 7, 2, tzinfo=UTC))
+        )
     exe = [sys.executable, "-m", "infercarbon.cli.main"]
-    key = subprocess.run([*exe, "keys", "create", "--tenant", "ops", "--admin", "--ledger",
-                          ledger], capture_output=True, text=True, check=True).stdout.strip()
+    key = subprocess.run(
+        [*exe, "keys", "create", "--tenant", "ops", "--admin", "--ledger", ledger],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     proc, url = _serve(ledger)
     try:
         yield ledger, url, key
@@ -88,33 +117,37 @@ def _run(capsys: Any, *args: str) -> tuple[int, str, str]:
 
 def test_direct_read_names_the_fix(served: tuple[str, str, str], capsys: Any) -> None:
     ledger, _, _ = served
-    code, _, err = _run(capsys, "report", "--period", "2026-07", "--ledger", ledger,
-                        "--format", "json")
+    code, _, err = _run(
+        capsys, "report", "--period", "2026-07", "--ledger", ledger, "--format", "json"
+    )
     assert code == 2 and "open in another process" in err and "--server" in err
 
 
 def test_report_through_the_server(served: tuple[str, str, str], capsys: Any) -> None:
     _, url, key = served
-    code, out, err = _run(capsys, "report", "--period", "2026-07", "--format", "json",
-                          "--server", url, "--key", key)
+    code, out, err = _run(
+        capsys, "report", "--period", "2026-07", "--format", "json", "--server", url, "--key", key
+    )
     assert code == 0, err
     rep = json.loads(out)
     (loc,) = [r for r in rep["tables"]["scope2"]["rows"] if r["method"] == "location-based"]
     assert loc["footprints"] == 6 and loc["low_t"] < loc["value_t"] < loc["high_t"]
 
 
-def test_audit_verify_and_show_through_the_server(served: tuple[str, str, str],
-                                                  capsys: Any) -> None:
+def test_audit_verify_and_show_through_the_server(
+    served: tuple[str, str, str], capsys: Any
+) -> None:
     _, url, key = served
     code, out, err = _run(capsys, "audit", "verify", "--server", url, "--key", key)
     assert code == 0 and "ok: 6 footprint(s) verified" in out, err
-    code, out, _ = _run(capsys, "footprints", "list", "--server", url, "--key", key,
-                        "--period", "2026-07", "--json")
+    code, out, _ = _run(
+        capsys, "footprints", "list", "--server", url, "--key", key, "--period", "2026-07", "--json"
+    )
     rows = json.loads(out)
-    assert code == 0 and len(rows) == 6 and all(r["location_low_g"] < r["location_g"]
-                                                for r in rows)
-    code, out, _ = _run(capsys, "audit", "show", rows[0]["footprint_id"], "--server", url,
-                        "--key", key)
+    assert code == 0 and len(rows) == 6 and all(r["location_low_g"] < r["location_g"] for r in rows)
+    code, out, _ = _run(
+        capsys, "audit", "show", rows[0]["footprint_id"], "--server", url, "--key", key
+    )
     assert code == 0 and rows[0]["footprint_id"] in out and "chain" in out
 
 
@@ -122,8 +155,16 @@ def test_errors_name_the_server_problem(served: tuple[str, str, str], capsys: An
     _, url, _ = served
     code, _, err = _run(capsys, "audit", "verify", "--server", url, "--key", "ic_wrong")
     assert code == 2 and "401" in err
-    code, _, err = _run(capsys, "report", "--period", "2026-07", "--server",
-                        f"http://127.0.0.1:{_free_port()}", "--key", "x")
+    code, _, err = _run(
+        capsys,
+        "report",
+        "--period",
+        "2026-07",
+        "--server",
+        f"http://127.0.0.1:{_free_port()}",
+        "--key",
+        "x",
+    )
     assert code == 2 and "cannot reach the infercarbon server" in err
 
 
@@ -143,13 +184,27 @@ def test_sigterm_closes_the_ledger(tmp_path: Path) -> None:
 
     ledger = str(tmp_path / "t.duckdb")
     exe = [sys.executable, "-m", "infercarbon.cli.main"]
-    key = subprocess.run([*exe, "keys", "create", "--tenant", "acme", "--ledger", ledger],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    key = subprocess.run(
+        [*exe, "keys", "create", "--tenant", "acme", "--ledger", ledger],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     proc, url = _serve(ledger)
     try:
-        ev = [{"event_id": "x1", "start_utc": "2026-07-01T10:00:00Z",
-               "end_utc": "2026-07-01T10:00:01Z", "service": "s", "model": "m", "region": "DE",
-               "device": "d", "energy_j": 1.0, "attribution_method": "nvml:measured-counter"}]
+        ev = [
+            {
+                "event_id": "x1",
+                "start_utc": "2026-07-01T10:00:00Z",
+                "end_utc": "2026-07-01T10:00:01Z",
+                "service": "s",
+                "model": "m",
+                "region": "DE",
+                "device": "d",
+                "energy_j": 1.0,
+                "attribution_method": "nvml:measured-counter",
+            }
+        ]
         r = httpx.post(url + "/v1/events", json=ev, headers={"Authorization": f"Bearer {key}"})
         assert r.status_code == 200
         assert Path(ledger + ".wal").exists()

@@ -28,9 +28,25 @@ def test_serve_exposes_the_route(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "infercarbon.cli.main", "serve", "--ledger", str(path),
-             "--port", str(port), "--log-level", "warning", "--route-regions", "PL,FR,GB",
-             "--route-residency", "EU"], stdout=fh, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "infercarbon.cli.main",
+                "serve",
+                "--ledger",
+                str(path),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--route-regions",
+                "PL,FR,GB",
+                "--route-residency",
+                "EU",
+            ],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -46,14 +62,12 @@ def test_serve_exposes_the_route(tmp_path: Path) -> None:
         assert r.status_code == 200
         assert r.headers["carbon-route"].startswith("region=FRA; next=POL;")
         doc = httpx.get(url + "/.well-known/carbon-route", timeout=5).json()
-        assert doc["region_id"] == "FRA" and [c["region_id"] for c in doc["rejected"]] == [
-            "GBR"]
+        assert doc["region_id"] == "FRA" and [c["region_id"] for c in doc["rejected"]] == ["GBR"]
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-def test_route_residency_needs_regions(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_route_residency_needs_regions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["serve", "--ledger", str(tmp_path / "x.duckdb"), "--route-residency", "EU"])
     assert code == 2 and "error: --route-residency" in capsys.readouterr().err

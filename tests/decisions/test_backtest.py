@@ -14,17 +14,21 @@ from infercarbon.grid.signal import IntensitySeries, SignalProvenance
 def _series(v: np.ndarray) -> IntensitySeries:
     t = np.datetime64("2019-01-01T00", "s") + np.arange(len(v)) * np.timedelta64(3600, "s")
     return IntensitySeries.from_arrays(
-        region="X", kind="location-average", basis="direct", resolution_s=3600, start_utc=t,
-        intensity_g_per_kwh=v, provenance=SignalProvenance(source="test", version="1",
-                                                           method="synthetic"))
+        region="X",
+        kind="location-average",
+        basis="direct",
+        resolution_s=3600,
+        start_utc=t,
+        intensity_g_per_kwh=v,
+        provenance=SignalProvenance(source="test", version="1", method="synthetic"),
+    )
 
 
 def test_perfect_foresight_bounds_every_rule() -> None:
     rng = np.random.default_rng(1)
     h = np.arange(24 * 365 * 2)
     v = 400 + 100 * np.sin(2 * np.pi * h / 24) + rng.normal(0, 30, len(h))
-    rows = schedule_backtest(_series(v), durations_h=[1, 3], flex_h=[0, 6], tz="UTC",
-                             every_h=5)
+    rows = schedule_backtest(_series(v), durations_h=[1, 3], flex_h=[0, 6], tz="UTC", every_h=5)
     for r in rows:
         assert r.saving_frac["perfect"] >= r.saving_frac["profile"] - 1e-12
         assert r.saving_frac["perfect"] >= r.saving_frac["naive"] - 1e-12
@@ -47,8 +51,9 @@ def test_profile_leaves_the_year_out() -> None:
 def test_bundled_ercot_location_figures() -> None:
     s = bundled_series("ERCOT", "location")
     assert s is not None
-    (r,) = schedule_backtest(s, durations_h=[2], flex_h=[24], tz="America/Chicago",
-                             every_h=7)  # releases cycle through the hours of the day
+    (r,) = schedule_backtest(
+        s, durations_h=[2], flex_h=[24], tz="America/Chicago", every_h=7
+    )  # releases cycle through the hours of the day
     assert r.jobs > 4000
     assert r.saving_frac["naive"] < r.saving_frac["perfect"]
     assert 0 < r.saving_frac["profile"] < r.saving_frac["perfect"]

@@ -35,8 +35,9 @@ def test_pure_volume_and_pure_intensity_changes() -> None:
 
 def test_rebound_backfire_is_flagged() -> None:
     # 10x volume, intensity halves: emissions x5 -> rebound > 1 (backfire)
-    rows = rebound_rows(["2026-01", "2026-02"], [100.0, 1000.0], [50.0, 250.0],
-                        [40.0, 200.0], [60.0, 300.0])
+    rows = rebound_rows(
+        ["2026-01", "2026-02"], [100.0, 1000.0], [50.0, 250.0], [40.0, 200.0], [60.0, 300.0]
+    )
     r = rows[1]
     assert r["rebound_frac"] > 1
     assert "rebound" in r["note"]

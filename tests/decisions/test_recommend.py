@@ -14,8 +14,20 @@ KEYS = {"tier", "region", "batch_size", "latency_s", "g_per_inference", "low_g",
 
 
 def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["recommend", "--workload", "WL-02", "--latency-budget-s", "0.08",
-                 "--rate-per-s", "5", "--regions", "GB,FR,PL", "--json"])
+    code = main(
+        [
+            "recommend",
+            "--workload",
+            "WL-02",
+            "--latency-budget-s",
+            "0.08",
+            "--rate-per-s",
+            "5",
+            "--regions",
+            "GB,FR,PL",
+            "--json",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0, out.err
     d = json.loads(out.out)
@@ -40,26 +52,51 @@ def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_matches_estimate_at_batch_one(capsys: pytest.CaptureFixture[str]) -> None:
-    d = recommend(regions=["GB"], latency_budget_s=1.0, rate_per_s=5, workload="WL-02",
-                  tiers=["T2"], batch_sizes=[1], samples=500)
+    d = recommend(
+        regions=["GB"],
+        latency_budget_s=1.0,
+        rate_per_s=5,
+        workload="WL-02",
+        tiers=["T2"],
+        batch_sizes=[1],
+        samples=500,
+    )
     o = d["options"][0]
-    code = main(["estimate", "--workload", "WL-02", "--tier", "T2", "--region", "GB",
-                 "--samples", "500", "--json"])
+    code = main(
+        [
+            "estimate",
+            "--workload",
+            "WL-02",
+            "--tier",
+            "T2",
+            "--region",
+            "GB",
+            "--samples",
+            "500",
+            "--json",
+        ]
+    )
     e = json.loads(capsys.readouterr().out)
     assert code == 0
     assert o["g_per_inference"] == pytest.approx(e["total_location_g"], rel=1e-9)
 
 
 def test_llm_path_models_batching() -> None:
-    d = recommend(regions=["FR"], latency_budget_s=30.0, rate_per_s=2.0, model_params_b=7.0,
-                  tiers=["T4", "T5"], batch_sizes=[1, 8], samples=200)
+    d = recommend(
+        regions=["FR"],
+        latency_budget_s=30.0,
+        rate_per_s=2.0,
+        model_params_b=7.0,
+        tiers=["T4", "T5"],
+        batch_sizes=[1, 8],
+        samples=200,
+    )
     assert d["options"]
     by = {(o["tier"], o["batch_size"]): o for o in d["options"] + d["rejected"]}
     assert by[("T5", 8)]["energy_j"] < by[("T5", 1)]["energy_j"]
 
 
 def test_inputs_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["recommend", "--latency-budget-s", "0.08", "--rate-per-s", "5",
-                 "--regions", "GB"])
+    code = main(["recommend", "--latency-budget-s", "0.08", "--rate-per-s", "5", "--regions", "GB"])
     assert code == 2 and "error: workload" in capsys.readouterr().err
     assert batch_energy_factor(1) == 1.0 and batch_energy_factor(4) < 1.0

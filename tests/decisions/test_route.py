@@ -25,13 +25,19 @@ def test_lowest_allowed_region_and_margin() -> None:
     assert d["margin_g_per_kwh"] == pytest.approx(gb.value - fr.value)
     assert d["margin_g"] == pytest.approx(2 * (gb.value - fr.value))
     assert d["margin_low_g_per_kwh"] <= d["margin_g_per_kwh"] <= d["margin_high_g_per_kwh"]
-    assert d["margin_low_g_per_kwh"] == pytest.approx(min(gb.range[0] - fr.range[1],
-                                                          gb.value - fr.value))
+    assert d["margin_low_g_per_kwh"] == pytest.approx(
+        min(gb.range[0] - fr.range[1], gb.value - fr.value)
+    )
 
 
 def test_residency_and_latency_rules_reject_with_reasons() -> None:
-    r = route(["FR", "DE", "PL", "GB", "ERCOT"], NOW, residency="EU", max_latency_ms=40,
-              latency_ms={"FR": 55, "DE": 20})
+    r = route(
+        ["FR", "DE", "PL", "GB", "ERCOT"],
+        NOW,
+        residency="EU",
+        max_latency_ms=40,
+        latency_ms={"FR": 55, "DE": 20},
+    )
     assert r.best.region_id == "DEU"
     why = {c.region_id: c.reason or "" for c in r.rejected}
     assert "exceeds the maximum" in why["FRA"]
@@ -56,8 +62,18 @@ def test_nothing_allowed_is_an_error_naming_regions() -> None:
 
 
 def test_cli_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["route", "--regions", "FR,DE,PL", "--residency", "EU", "--at",
-                 "2026-07-01T12:00Z", "--json"])
+    code = main(
+        [
+            "route",
+            "--regions",
+            "FR,DE,PL",
+            "--residency",
+            "EU",
+            "--at",
+            "2026-07-01T12:00Z",
+            "--json",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0, out.err
     d = json.loads(out.out)

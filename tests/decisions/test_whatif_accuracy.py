@@ -15,8 +15,9 @@ def test_tier_switch_is_the_roofline_ratio() -> None:
     c, lo, hi, how = tier_scale(["T4"], "T1")
     t4, t1 = VISION_DEVICES["T4"], VISION_DEVICES["T1"]
     comp = (t1.active_power_w / t1.peak_ops_per_s) / (t4.active_power_w / t4.peak_ops_per_s)
-    mem = ((t1.active_power_w / t1.memory_bandwidth_bytes_per_s)
-           / (t4.active_power_w / t4.memory_bandwidth_bytes_per_s))
+    mem = (t1.active_power_w / t1.memory_bandwidth_bytes_per_s) / (
+        t4.active_power_w / t4.memory_bandwidth_bytes_per_s
+    )
     assert c[0] == pytest.approx(comp)
     assert (lo[0], hi[0]) == pytest.approx((min(comp, mem), max(comp, mem)))
     assert "vision roofline" in how["source"] and how["label"] == "modelled"
@@ -38,12 +39,23 @@ def test_unknown_device_needs_from_tier() -> None:
 
 
 def test_accuracy_rows() -> None:
-    m = parse_task_metrics("model,metric,value,source\nn,mAP,39.5,paper\nm,mAP,51.5,\n"
-                           "x,acc,0.9,\n")
-    per = {"n": {"inferences": 10.0, "energy_j": 20.0, "emissions_g": 1.0, "low_g": 0.5,
-                 "high_g": 2.0},
-           "m": {"inferences": 10.0, "energy_j": 100.0, "emissions_g": 5.0, "low_g": 3.0,
-                 "high_g": 9.0}}
+    m = parse_task_metrics("model,metric,value,source\nn,mAP,39.5,paper\nm,mAP,51.5,\nx,acc,0.9,\n")
+    per = {
+        "n": {
+            "inferences": 10.0,
+            "energy_j": 20.0,
+            "emissions_g": 1.0,
+            "low_g": 0.5,
+            "high_g": 2.0,
+        },
+        "m": {
+            "inferences": 10.0,
+            "energy_j": 100.0,
+            "emissions_g": 5.0,
+            "low_g": 3.0,
+            "high_g": 9.0,
+        },
+    }
     rows = {r["model"]: r for r in accuracy_rows(per, m)}
     assert rows["n"]["g_per_inference_per_point"] == pytest.approx(0.1 / 39.5)
     assert rows["m"]["marginal_g_per_point"] == pytest.approx((0.5 - 0.1) / 12.0)

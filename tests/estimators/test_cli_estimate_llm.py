@@ -215,8 +215,9 @@ def test_task_and_stack_options(capsys: pytest.CaptureFixture[str]) -> None:
 FLAG_HEADER = "params-b,active-params-b,gpu,gpus,batch,output-tokens,task,region,time-utc,pue\n"
 
 
-def test_csv_columns_are_flag_names_with_carbon(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_csv_columns_are_flag_names_with_carbon(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = tmp_path / "in.csv"
     p.write_text(
         FLAG_HEADER
@@ -239,8 +240,7 @@ def test_csv_columns_are_flag_names_with_carbon(tmp_path: Path,
                  "--output-tokens", "400", "--task", "gpqa", "--region", "DE", "--pue", "1.2",
                  "--json"]) == 0  # fmt: skip
     single = json.loads(capsys.readouterr().out)
-    assert float(rows[0]["total_location_g"]) == pytest.approx(single["total_location_g"],
-                                                               rel=1e-5)
+    assert float(rows[0]["total_location_g"]) == pytest.approx(single["total_location_g"], rel=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore::infercarbon.errors.FallbackWarning")
@@ -271,8 +271,13 @@ def test_csv_pue_range_uses_its_central_value_for_energy() -> None:
     from infercarbon.cli._carbon import CarbonOptions
 
     text = "params-b,gpu,batch,output-tokens\n8,H100,64,400\n"
-    rows = list(csv.DictReader(io.StringIO(
-        run_llm_csv(text, carbon=CarbonOptions({"pue": "1.1..1.3", "region": "DE"})))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                run_llm_csv(text, carbon=CarbonOptions({"pue": "1.1..1.3", "region": "DE"}))
+            )
+        )
+    )
     r = rows[0]
     it = float(r["gpu_energy_j"]) + float(r["host_energy_j"])
     assert float(r["pue_overhead_j"]) == pytest.approx(0.2 * it, rel=1e-4)

@@ -145,8 +145,13 @@ def test_gpu_column_forms_agree_and_missing_names_the_row() -> None:
     import pyarrow as pa
 
     names = ["H100", "L4", "H100", "B200"]
-    forms = [names, np.array(names), np.array(names, dtype=object), pa.array(names),
-             pa.chunked_array([names[:2], names[2:]])]
+    forms = [
+        names,
+        np.array(names),
+        np.array(names, dtype=object),
+        pa.array(names),
+        pa.chunked_array([names[:2], names[2:]]),
+    ]
     ref = estimate_llm_arrays(8, 8, names, 1, 16, 200, 100).gpu_energy_j
     for f in forms:
         assert estimate_llm_arrays(8, 8, f, 1, 16, 200, 100).gpu_energy_j.tolist() == ref.tolist()
@@ -180,8 +185,7 @@ def test_energy_per_output_token_grows_with_output_length(
 
 @settings(max_examples=60, deadline=None)
 @given(b=st.floats(1, 512), factor=st.floats(1.05, 8), act_frac=st.floats(0.02, 0.5))
-def test_moe_batching_reduces_per_request_energy(b: float, factor: float,
-                                                 act_frac: float) -> None:
+def test_moe_batching_reduces_per_request_energy(b: float, factor: float, act_frac: float) -> None:
     kw = {"total_params_b": 120.0, "active_params_b": 120.0 * act_frac, "num_gpus": 4}
     assert _e(batch_size=b * factor, **kw) < _e(batch_size=b, **kw)
 
@@ -189,20 +193,32 @@ def test_moe_batching_reduces_per_request_energy(b: float, factor: float,
 def test_moe_reads_more_experts_at_larger_batch() -> None:
     # one token reads only its experts (= a dense model of the active size); 64 tokens
     # route to most experts, so the step reads more than the active weights, less than all
-    moe, small, big = ({"total_params_b": 30, "active_params_b": 3},
-                       {"total_params_b": 3, "active_params_b": 3},
-                       {"total_params_b": 30, "active_params_b": 30})
+    moe, small, big = (
+        {"total_params_b": 30, "active_params_b": 3},
+        {"total_params_b": 3, "active_params_b": 3},
+        {"total_params_b": 30, "active_params_b": 30},
+    )
     assert _e(batch_size=1, **moe) == pytest.approx(_e(batch_size=1, **small))
     assert _e(batch_size=64, **small) < _e(batch_size=64, **moe) < _e(batch_size=64, **big)
 
 
 @settings(max_examples=40, deadline=None)
-@given(b=st.floats(1, 512), out=st.floats(1, 4000), p=st.floats(1, 400),
-       ng=st.sampled_from([1, 2, 4, 8]), prec=st.sampled_from(["bf16", "fp8", "fp4"]))
-def test_newer_stack_is_never_costlier(b: float, out: float, p: float, ng: int,
-                                       prec: str) -> None:
-    kw = {"batch_size": b, "output_tokens": out, "total_params_b": p, "active_params_b": p,
-          "num_gpus": ng, "precision": prec}
+@given(
+    b=st.floats(1, 512),
+    out=st.floats(1, 4000),
+    p=st.floats(1, 400),
+    ng=st.sampled_from([1, 2, 4, 8]),
+    prec=st.sampled_from(["bf16", "fp8", "fp4"]),
+)
+def test_newer_stack_is_never_costlier(b: float, out: float, p: float, ng: int, prec: str) -> None:
+    kw = {
+        "batch_size": b,
+        "output_tokens": out,
+        "total_params_b": p,
+        "active_params_b": p,
+        "num_gpus": ng,
+        "precision": prec,
+    }
     old = estimate_llm_scalar(**kw, gpu="H100", input_tokens=300, stack="vllm-2024")  # type: ignore[arg-type]
     new = estimate_llm_scalar(**kw, gpu="H100", input_tokens=300, stack="vllm-2025")  # type: ignore[arg-type]
     assert new.gpu_energy_j <= old.gpu_energy_j
@@ -213,7 +229,8 @@ def test_gpu_transfer_is_physics_not_a_uniform_factor() -> None:
     # H100 to B200: bandwidth x2.4, dense FLOPS x2.3, power limit x1.43
     small = _e(gpu="B200", batch_size=1) / _e(gpu="H100", batch_size=1)
     large = _e(gpu="B200", batch_size=512, input_tokens=4000) / _e(
-        gpu="H100", batch_size=512, input_tokens=4000)
+        gpu="H100", batch_size=512, input_tokens=4000
+    )
     assert small < 1 and large < 1
     assert abs(small - large) > 0.02
 

@@ -27,8 +27,9 @@ def test_td_loss_factor_is_cited() -> None:
 
 def test_loss_arithmetic() -> None:
     assert at_meter_intensity(380.0, 0.05) == pytest.approx(400.0)
-    np.testing.assert_allclose(at_meter_intensity(np.array([95.0, 190.0]), td_loss_frac("US")),
-                               [100.0, 200.0])
+    np.testing.assert_allclose(
+        at_meter_intensity(np.array([95.0, 190.0]), td_loss_frac("US")), [100.0, 200.0]
+    )
     # delivered 950 kWh at 400 g/kWh: generation 1000 kWh, 50 kWh lost
     assert td_loss_emissions_g(950.0, 400.0, 0.05) == pytest.approx(50 * 400.0)
     with pytest.raises(InputError, match="loss fraction"):

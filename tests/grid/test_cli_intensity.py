@@ -12,8 +12,24 @@ from infercarbon.cli.main import main
 
 
 def test_csv_hourly(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["grid", "intensity", "--region", "ERCOT", "--from", "2022-01-01", "--to",
-               "2022-01-02", "--basis", "lifecycle", "--resolution", "1h", "--format", "csv"])
+    rc = main(
+        [
+            "grid",
+            "intensity",
+            "--region",
+            "ERCOT",
+            "--from",
+            "2022-01-01",
+            "--to",
+            "2022-01-02",
+            "--basis",
+            "lifecycle",
+            "--resolution",
+            "1h",
+            "--format",
+            "csv",
+        ]
+    )
     assert rc == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 24
@@ -24,8 +40,24 @@ def test_csv_hourly(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_json_15min_direct(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["grid", "intensity", "--region", "ERCOT", "--from", "2022-05-31T23:00", "--to",
-               "2022-06-01", "--basis", "direct", "--resolution", "15min", "--format", "json"])
+    rc = main(
+        [
+            "grid",
+            "intensity",
+            "--region",
+            "ERCOT",
+            "--from",
+            "2022-05-31T23:00",
+            "--to",
+            "2022-06-01",
+            "--basis",
+            "direct",
+            "--resolution",
+            "15min",
+            "--format",
+            "json",
+        ]
+    )
     assert rc == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["basis"] == "direct" and doc["resolution_s"] == 900
@@ -33,15 +65,21 @@ def test_json_15min_direct(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["provenance"]["label"] == "derived"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--region", "CAISO"], "unknown region 'CAISO'"),
-    (["--region", "ERCOT", "--from", "2018-01-01"], "outside the bundled ERCOT series"),
-    (["--region", "ERCOT", "--basis", "marginal"], "--basis"),
-    (["--region", "ERCOT", "--from", "yesterday"], "--from"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--region", "CAISO"], "unknown region 'CAISO'"),
+        (["--region", "ERCOT", "--from", "2018-01-01"], "outside the bundled ERCOT series"),
+        (["--region", "ERCOT", "--basis", "marginal"], "--basis"),
+        (["--region", "ERCOT", "--from", "yesterday"], "--from"),
+    ],
+)
 def test_errors(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
-    base = {"--from": "2022-01-01", "--to": "2022-01-02",
-            **dict(zip(args[::2], args[1::2], strict=True))}
+    base = {
+        "--from": "2022-01-01",
+        "--to": "2022-01-02",
+        **dict(zip(args[::2], args[1::2], strict=True)),
+    }
     argv = ["grid", "intensity"] + [x for kv in base.items() for x in kv]
     assert main(argv) == 2
     err = capsys.readouterr().err

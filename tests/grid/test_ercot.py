@@ -27,8 +27,11 @@ HOURLY = DATA / "ercot_hourly_utc_excerpt.csv"  # the resolved hourly file, same
 def _hourly_ref() -> tuple[np.ndarray, dict[str, np.ndarray]]:
     rows = list(csv.DictReader(io.StringIO(HOURLY.read_text(encoding="utf-8"))))
     t = np.array([r["hour_start_utc"].rstrip("Z") for r in rows], dtype="datetime64[s]")
-    return t, {k[:-4]: np.array([float(r[k]) for r in rows]) for k in rows[0] if
-               k.endswith("_mwh") and k != "total_mwh"}
+    return t, {
+        k[:-4]: np.array([float(r[k]) for r in rows])
+        for k in rows[0]
+        if k.endswith("_mwh") and k != "total_mwh"
+    }
 
 
 def test_fall_back_day_has_100_intervals_and_matches_hourly_file() -> None:
@@ -65,10 +68,12 @@ def test_spring_forward_day_has_92_intervals_and_matches_hourly_file() -> None:
         np.testing.assert_allclose(mwh[ia, k], ref[fuel][ib], atol=1e-6)
 
 
-def _tiny(cells: str = "1,000.5\t1,000.5", *, date: str = "01/15/2020",
-          fuel: str = "Wind") -> io.StringIO:
-    return io.StringIO("Date\tFuel\tSettlement Type\tTotal\t0:15\t0:30\n"
-                       f"{date}\t{fuel}\tFINAL\t2,001.0\t{cells}\n")
+def _tiny(
+    cells: str = "1,000.5\t1,000.5", *, date: str = "01/15/2020", fuel: str = "Wind"
+) -> io.StringIO:
+    return io.StringIO(
+        f"Date\tFuel\tSettlement Type\tTotal\t0:15\t0:30\n{date}\t{fuel}\tFINAL\t2,001.0\t{cells}\n"
+    )
 
 
 def test_thousands_separators() -> None:

@@ -30,8 +30,10 @@ def test_every_set_prices_every_fuel_with_provenance(fuel: str, name: str) -> No
 
 @pytest.mark.parametrize("fuel", ["nuclear", "wind", "solar", "hydro", "geothermal", "biomass"])
 def test_ipcc_set_equals_the_default_for_non_combustion_sources(fuel: str) -> None:
-    assert fuel_rate(fuel, "lifecycle", factor_set="ipcc-ar5").value == \
-        fuel_rate(fuel, "lifecycle").value
+    assert (
+        fuel_rate(fuel, "lifecycle", factor_set="ipcc-ar5").value
+        == fuel_rate(fuel, "lifecycle").value
+    )
 
 
 def test_published_figures_and_their_sources() -> None:
@@ -69,8 +71,16 @@ def test_ercot_comparison_with_the_published_yearly_figures() -> None:
 
 
 def test_cli_factors_option_and_comparison() -> None:
-    args = ["grid", "intensity", "--region", "ERCOT", "--from", "2021-01-01", "--to",
-            "2021-01-01T03:00"]
+    args = [
+        "grid",
+        "intensity",
+        "--region",
+        "ERCOT",
+        "--from",
+        "2021-01-01",
+        "--to",
+        "2021-01-01T03:00",
+    ]
     a = runner.invoke(app, args)
     b = runner.invoke(app, [*args, "--factors", "electricitymaps"])
     assert a.exit_code == 0 and b.exit_code == 0, a.output + b.output
@@ -81,6 +91,7 @@ def test_cli_factors_option_and_comparison() -> None:
     assert isinstance(bad.exception, InputError) and bad.exception.field == "--factors"
     doc = json.loads(runner.invoke(app, ["grid", "factors", "--format", "json"]).stdout)
     assert doc["default"] == "infercarbon" and set(doc["ercot_annual_g_per_kwh"]) == set(
-        fs.FACTOR_SETS)
+        fs.FACTOR_SETS
+    )
     md = runner.invoke(app, ["grid", "factors"]).stdout
     assert md.startswith("# Lifecycle factor sets") and "| unece-2021 |" in md

@@ -26,8 +26,9 @@ def test_two_fuel_hand_arithmetic() -> None:
     mwh = np.array([[1.0, 3.0], [2.0, 2.0], [0.0, 5.0]])
     s = intensity_from_generation(T, ["coal", "wind"], mwh, "direct", 3600, "ERCOT")
     c, w = fuel_rate("coal", "direct", region="ERCOT"), fuel_rate("wind", "direct")
-    np.testing.assert_allclose(s.intensity_g_per_kwh,
-                               (mwh[:, 0] * c.value + mwh[:, 1] * w.value) / mwh.sum(axis=1))
+    np.testing.assert_allclose(
+        s.intensity_g_per_kwh, (mwh[:, 0] * c.value + mwh[:, 1] * w.value) / mwh.sum(axis=1)
+    )
     np.testing.assert_allclose(s.low_g_per_kwh, mwh[:, 0] * c.range[0] / mwh.sum(axis=1))
     np.testing.assert_allclose(s.high_g_per_kwh, mwh[:, 0] * c.range[1] / mwh.sum(axis=1))
     assert s.kind == "location-average" and s.basis == "direct" and s.region == "ERCOT"
@@ -90,7 +91,8 @@ def test_hourly_is_energy_weighted_mean_of_quarters() -> None:
     assert q.start_utc[4 * i] == h.start_utc[i]
     g = q.extra["generation_mwh"][qi]
     assert h.intensity_g_per_kwh[i] == pytest.approx(
-        (q.intensity_g_per_kwh[qi] * g).sum() / g.sum())
+        (q.intensity_g_per_kwh[qi] * g).sum() / g.sum()
+    )
 
 
 def test_ercot_plausible_annual_means() -> None:

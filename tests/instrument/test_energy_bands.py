@@ -46,8 +46,11 @@ def _replay_meter(clock: FakeClock, region: str = "GB", **kw) -> Meter:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    spans=st.lists(st.tuples(st.integers(0, 50), st.integers(0, 20), st.integers(1, 3)),
-                   min_size=1, max_size=12),
+    spans=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 20), st.integers(1, 3)),
+        min_size=1,
+        max_size=12,
+    ),
     policy=st.sampled_from(["30-70", "none"]),
     cpu_scope=st.sampled_from(["replay", "system", "process"]),
     busy_frac=st.floats(0.0, 4.0),
@@ -59,11 +62,22 @@ def test_every_row_brackets_its_energy(spans, policy, cpu_scope, busy_frac):
         cpu_s = None
     else:
         cpu_s = CpuSeconds()
-        src = CpuModelSource(cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s,
-                             scope=cpu_scope, clock=clock)
-    m = Meter("DE", sensor=src, clock=clock, sampler_mode="thread", period_s=1e-9,
-              start=False, capacity=64, idle_policy=policy, market_intensity_g_per_kwh=50.0,
-              marginal_intensity_g_per_kwh=500.0, pue=1.3)
+        src = CpuModelSource(
+            cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s, scope=cpu_scope, clock=clock
+        )
+    m = Meter(
+        "DE",
+        sensor=src,
+        clock=clock,
+        sampler_mode="thread",
+        period_s=1e-9,
+        start=False,
+        capacity=64,
+        idle_policy=policy,
+        market_intensity_g_per_kwh=50.0,
+        marginal_intensity_g_per_kwh=500.0,
+        pue=1.3,
+    )
     last = [-1]
 
     def sample() -> None:  # readings by hand, at strictly increasing times: irregular series
@@ -118,10 +132,18 @@ def test_measured_counter_replay_gets_the_class_a_band():
 def test_cpu_model_process_scope_band_is_its_dynamic_coefficient():
     clock = FakeClock()
     cpu_s = CpuSeconds()
-    src = CpuModelSource(cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s,
-                         scope="process", clock=clock)
-    m = Meter("GB", sensor=src, clock=clock, sampler_mode="boundary", capacity=16,
-              idle_policy="30-70", market_intensity_g_per_kwh=10.0)
+    src = CpuModelSource(
+        cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s, scope="process", clock=clock
+    )
+    m = Meter(
+        "GB",
+        sensor=src,
+        clock=clock,
+        sampler_mode="boundary",
+        capacity=16,
+        idle_policy="30-70",
+        market_intensity_g_per_kwh=10.0,
+    )
     clock.now = S
     with m.inference(model="a"):
         clock.now = 2 * S
@@ -139,8 +161,7 @@ def test_cpu_model_process_scope_band_is_its_dynamic_coefficient():
     _, lo, hi = src.energy_range_j(0.9, 2.0)
     assert m.summary(t)["total_low_j"] == pytest.approx(lo)
     assert m.summary(t)["total_high_j"] == pytest.approx(hi)
-    assert r["energy_label"] == "modelled" and "cpu-model coefficients" in r[
-        "energy_band_source"]
+    assert r["energy_label"] == "modelled" and "cpu-model coefficients" in r["energy_band_source"]
     # not the generic class C band: its own coefficients
     assert lo_r != ENERGY_BANDS["modelled"].low_frac
 
@@ -148,10 +169,20 @@ def test_cpu_model_process_scope_band_is_its_dynamic_coefficient():
 def test_cpu_model_system_scope_splits_idle_and_dynamic_terms():
     clock = FakeClock()
     cpu_s = CpuSeconds()
-    src = CpuModelSource(cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s,
-                         scope="system", clock=clock)
-    m = Meter("GB", sensor=src, clock=clock, sampler_mode="thread", period_s=1.0, start=False,
-              capacity=16, idle_policy="none", market_intensity_g_per_kwh=10.0)
+    src = CpuModelSource(
+        cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s, scope="system", clock=clock
+    )
+    m = Meter(
+        "GB",
+        sensor=src,
+        clock=clock,
+        sampler_mode="thread",
+        period_s=1.0,
+        start=False,
+        capacity=16,
+        idle_policy="none",
+        market_intensity_g_per_kwh=10.0,
+    )
     m.sampler.sample()
     clock.now = 2 * S  # 2 s idle
     m.sampler.sample()
@@ -168,16 +199,25 @@ def test_cpu_model_system_scope_splits_idle_and_dynamic_terms():
     assert r["energy_low_j"] == pytest.approx(idle.range[0] + dyn.range[0] * 3.0)
     assert r["energy_high_j"] == pytest.approx(idle.range[1] + dyn.range[1] * 3.0)
     assert (r["energy_low_j"], r["energy_high_j"]) == pytest.approx(
-        src.energy_range_j(3.0, 1.0)[1:])
+        src.energy_range_j(3.0, 1.0)[1:]
+    )
 
 
 def test_modelled_energy_is_never_labelled_measured():
     clock = FakeClock()
     cpu_s = CpuSeconds()
-    src = CpuModelSource(cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s,
-                         scope="system", clock=clock)
-    m = Meter("GB", sensor=src, clock=clock, sampler_mode="boundary", capacity=16,
-              idle_policy="30-70", market_intensity_g_per_kwh=10.0)
+    src = CpuModelSource(
+        cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s, scope="system", clock=clock
+    )
+    m = Meter(
+        "GB",
+        sensor=src,
+        clock=clock,
+        sampler_mode="boundary",
+        capacity=16,
+        idle_policy="30-70",
+        market_intensity_g_per_kwh=10.0,
+    )
     clock.now = S
     with m.inference(model="a"):
         clock.now = 2 * S
@@ -195,8 +235,15 @@ def test_modelled_energy_is_never_labelled_measured():
 def test_constant_source_uses_its_power_range():
     clock = FakeClock()
     src = ConstantSource.from_tier("T1", clock=clock)
-    m = Meter("GB", sensor=src, clock=clock, sampler_mode="boundary", capacity=16,
-              idle_policy="none", market_intensity_g_per_kwh=10.0)
+    m = Meter(
+        "GB",
+        sensor=src,
+        clock=clock,
+        sampler_mode="boundary",
+        capacity=16,
+        idle_policy="none",
+        market_intensity_g_per_kwh=10.0,
+    )
     with m.inference(model="a"):
         clock.now = 2 * S
     (r,) = m.footprints().to_pylist()
@@ -221,11 +268,11 @@ def test_operational_band_combines_energy_and_intensity_in_quadrature():
 
 
 def test_quadrature_helpers():
-    lo, hi = relative_deviations_frac(np.array([0.0, 10.0]), np.array([0.0, 8.0]),
-                                      np.array([0.0, 13.0]))
+    lo, hi = relative_deviations_frac(
+        np.array([0.0, 10.0]), np.array([0.0, 8.0]), np.array([0.0, 13.0])
+    )
     assert lo.tolist() == pytest.approx([0.0, 0.2]) and hi.tolist() == pytest.approx([0.0, 0.3])
-    low, high = quadrature_band(np.array([1.0, 1.0]), [np.array([2.0, 0.6]), 0.8],
-                                [0.0, 0.0])
+    low, high = quadrature_band(np.array([1.0, 1.0]), [np.array([2.0, 0.6]), 0.8], [0.0, 0.0])
     assert low.tolist() == pytest.approx([0.0, 0.0])  # floored at zero
     assert high.tolist() == [1.0, 1.0]
 

@@ -66,8 +66,16 @@ def test_overlapping_inferences_known_answer():
 
 def test_30_70_and_line_items_sum_to_total():
     clock = FakeClock()
-    m = _meter(clock, idle_policy="30-70", pue=1.2, embodied_kg=100.0, lifetime_years=4.0,
-               training_t=10.0, lifetime_inferences=1e9, network_kwh_per_gb=0.05)
+    m = _meter(
+        clock,
+        idle_policy="30-70",
+        pue=1.2,
+        embodied_kg=100.0,
+        lifetime_years=4.0,
+        training_t=10.0,
+        lifetime_inferences=1e9,
+        network_kwh_per_gb=0.05,
+    )
     clock.now = 1 * S
     with m.inference(model="a", payload_bytes=10**6):
         clock.now = 5 * S
@@ -75,8 +83,7 @@ def test_30_70_and_line_items_sum_to_total():
     row = m.footprints().to_pylist()[0]
     assert row["active_energy_j"] == pytest.approx(40.0)
     assert row["idle_energy_j"] == pytest.approx(0.3 * 60.0)
-    parts = ("operational_location_g", "idle_location_g", "embodied_g", "training_g",
-             "network_g")
+    parts = ("operational_location_g", "idle_location_g", "embodied_g", "training_g", "network_g")
     assert row["total_location_g"] == pytest.approx(sum(row[p] for p in parts))
     assert row["training_g"] == pytest.approx(10.0 * 1e6 / 1e9)
     assert row["embodied_g"] > 0 and row["network_g"] > 0
@@ -146,8 +153,13 @@ def test_track_sync_async_and_errors():
 
 
 def test_threads_record_every_inference():
-    m = Meter("GB", sensor=ReplaySource([0.0, 1e6], [0.0, 1e7]), capacity=1 << 15,
-              market_intensity_g_per_kwh=50.0, period_s=0.01)
+    m = Meter(
+        "GB",
+        sensor=ReplaySource([0.0, 1e6], [0.0, 1e7]),
+        capacity=1 << 15,
+        market_intensity_g_per_kwh=50.0,
+        period_s=0.01,
+    )
 
     def work(name):
         for _ in range(2000):
@@ -195,8 +207,14 @@ def test_asyncio_context_labels_do_not_leak():
 def test_ring_overflow_is_counted_and_warned():
     clock = FakeClock()
     src = ReplaySource([0.0, 100.0], [0.0, 100.0], clock=clock, origin_ns=0)
-    m = Meter("GB", sensor=src, clock=clock, sampler_mode="boundary", capacity=8,
-              market_intensity_g_per_kwh=1.0)
+    m = Meter(
+        "GB",
+        sensor=src,
+        clock=clock,
+        sampler_mode="boundary",
+        capacity=8,
+        market_intensity_g_per_kwh=1.0,
+    )
     for _ in range(20):
         with m.inference(model="a"):
             clock.now += 1000
@@ -220,9 +238,14 @@ def test_market_fallback_is_warned_and_labelled():
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"idle_policy": "half"}, "idle_policy"), ({"idle_policy": "tenancy"}, "tenancy_shares"),
-     ({"pue": 0.9}, "pue"), ({"embodied_kg": 10.0}, "lifetime_years"),
-     ({"sensor": 42}, "sensor"), ({"capacity": 1000}, "capacity")],
+    [
+        ({"idle_policy": "half"}, "idle_policy"),
+        ({"idle_policy": "tenancy"}, "tenancy_shares"),
+        ({"pue": 0.9}, "pue"),
+        ({"embodied_kg": 10.0}, "lifetime_years"),
+        ({"sensor": 42}, "sensor"),
+        ({"capacity": 1000}, "capacity"),
+    ],
 )
 def test_bad_configuration_names_the_field(kwargs, field):
     clock = FakeClock()
@@ -239,9 +262,15 @@ def test_bad_call_arguments():
         m.inference(tokens_in=-1)
     with pytest.raises(InputError, match="model"):
         m.inference(model=3)
-    bad = [({"tokens_out": True}, "tokens_out"), ({"payload_bytes": 1.5}, "payload_bytes"),
-           ({"items": 0}, "items"), ({"items": True}, "items"), ({"tokens_in": "9"}, "tokens_in"),
-           ({"outcome": 5}, "outcome"), ({"outcome": ["scrap"]}, "outcome")]
+    bad = [
+        ({"tokens_out": True}, "tokens_out"),
+        ({"payload_bytes": 1.5}, "payload_bytes"),
+        ({"items": 0}, "items"),
+        ({"items": True}, "items"),
+        ({"tokens_in": "9"}, "tokens_in"),
+        ({"outcome": 5}, "outcome"),
+        ({"outcome": ["scrap"]}, "outcome"),
+    ]
     for kw, field in bad:
         with pytest.raises(InputError) as info:
             m.inference(**{"tokens_in": 1, **kw})

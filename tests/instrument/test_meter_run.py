@@ -26,19 +26,24 @@ class Ticks:
 
 def test_run_context_records_status_energy_and_times() -> None:
     clock = Ticks()
-    src = ConstantSource(Figure(100.0, "w", source="test", label="illustrative",
-                                        low=80.0, high=120.0), clock=clock)
+    src = ConstantSource(
+        Figure(100.0, "w", source="test", label="illustrative", low=80.0, high=120.0), clock=clock
+    )
     times = iter(datetime(2026, 7, 1, tzinfo=UTC) + timedelta(minutes=i) for i in range(10))
     with open_store(":memory:") as store:
         m = Meter("DEU", sensor=src, clock=clock, sampler_mode="boundary")
         with m.run(kind="train", model="m", store=store, now=lambda: next(times)) as run:
             clock.t += 5_000_000_000  # the run takes 5 s
         assert run.record is not None and run.record["status"] == "succeeded"
-        with pytest.raises(RuntimeError), m.run(kind="retrain", model="m", store=store,
-                                                now=lambda: next(times)):
+        with (
+            pytest.raises(RuntimeError),
+            m.run(kind="retrain", model="m", store=store, now=lambda: next(times)),
+        ):
             raise RuntimeError("diverged")
-        with pytest.raises(KeyboardInterrupt), m.run(kind="eval", model="m", store=store,
-                                                     now=lambda: next(times)):
+        with (
+            pytest.raises(KeyboardInterrupt),
+            m.run(kind="eval", model="m", store=store, now=lambda: next(times)),
+        ):
             raise KeyboardInterrupt
         m.close()
         rows = {r["kind"]: r for r in store.runs().to_pylist()}
@@ -52,7 +57,11 @@ def test_run_context_records_status_energy_and_times() -> None:
 
 
 def test_run_kind_is_checked() -> None:
-    m = Meter("DEU", sensor=ConstantSource(Figure(1.0, "w", source="test", label="illustrative")), sampler_mode="boundary")
+    m = Meter(
+        "DEU",
+        sensor=ConstantSource(Figure(1.0, "w", source="test", label="illustrative")),
+        sampler_mode="boundary",
+    )
     with pytest.raises(InputError) as info:
         m.run(kind="pretrain", model="m")
     assert info.value.field == "kind"

@@ -40,7 +40,8 @@ def test_split_by_tokens_and_time_whatever_the_windows(cuts: list[float]) -> Non
     assert got[10]["energy_j"] == pytest.approx(87.5) and got[4]["energy_j"] == pytest.approx(12.5)
     assert got[10]["energy_low_j"] == pytest.approx(87.5 * 0.95)  # class A band
     assert got[10]["attribution_method"] == (
-        "proxy-tokens-time: nvml:measured-counter (measured); tokens: usage")
+        "proxy-tokens-time: nvml:measured-counter (measured); tokens: usage"
+    )
     assert acc.stats["unattributed_idle_j"] == pytest.approx(0.0, abs=1e-9)
 
 
@@ -60,8 +61,9 @@ def test_idle_is_not_attributed_and_events_wait_for_a_reading_after_their_end() 
 
 def test_without_readings_finished_requests_are_dropped_after_max_hold_and_counted() -> None:
     now = [T0 + 1]
-    acc = RequestAccountant(LABELS, log=ReadingsLog(), sensor=SENSOR, max_hold_s=5,
-                            clock=lambda: now[0])
+    acc = RequestAccountant(
+        LABELS, log=ReadingsLog(), sensor=SENSOR, max_hold_s=5, clock=lambda: now[0]
+    )
     acc.start(_rec(0, 1, 1, 1))
     assert acc.tick() == [] and acc.stats["dropped_unmeasured"] == 0
     now[0] = T0 + 10

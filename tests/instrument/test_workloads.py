@@ -9,8 +9,9 @@ from infercarbon.errors import UnknownWorkloadError
 from infercarbon.instrument.workloads import make_workload
 
 
-@pytest.mark.parametrize(("wid", "lo", "hi"), [("WL-01", 280_000, 320_000),
-                                               ("WL-02", 100_000, 1_000_000)])
+@pytest.mark.parametrize(
+    ("wid", "lo", "hi"), [("WL-01", 280_000, 320_000), ("WL-02", 100_000, 1_000_000)]
+)
 @pytest.mark.slow
 def test_size_determinism_and_accuracy(wid, lo, hi):
     wl = make_workload(wid, seed=0)

@@ -8,9 +8,10 @@ import sys
 
 
 def test_jobs_lake_and_cli_import_without_ray_or_pyiceberg():
-    code = ("import sys; import infercarbon.jobs, infercarbon.jobs.verify, "
-            "infercarbon.ledger.lake, infercarbon.ledger.spool, infercarbon.cli.main; "
-            "print(sorted(m for m in ('ray', 'pyiceberg') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys; import infercarbon.jobs, infercarbon.jobs.verify, "
+        "infercarbon.ledger.lake, infercarbon.ledger.spool, infercarbon.cli.main; "
+        "print(sorted(m for m in ('ray', 'pyiceberg') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -24,8 +24,7 @@ pytestmark = pytest.mark.slow  # a local Ray starts in a few seconds
 
 @pytest.fixture(scope="module")
 def ray_engine() -> Iterator[object]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             logging_level="ERROR")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
         yield get_engine("ray")
     finally:
@@ -40,8 +39,7 @@ def _by_event(t, col):
 
 def test_ray_matches_local_within_1e_9_j_and_conserves_energy(ray_engine):
     f = synthetic_fleet(devices=6, events_per_device=300, hours=2, seed=11)
-    local = run_attribute(f["events"], f["readings"], engine=get_engine("local"),
-                          window_s=900.0)
+    local = run_attribute(f["events"], f["readings"], engine=get_engine("local"), window_s=900.0)
     on_ray = run_attribute(f["events"], f["readings"], engine=ray_engine, window_s=900.0)
     ids_l, e_l = _by_event(local, "energy_j")
     ids_r, e_r = _by_event(on_ray, "energy_j")
@@ -49,13 +47,16 @@ def test_ray_matches_local_within_1e_9_j_and_conserves_energy(ray_engine):
     assert np.abs(e_l - e_r).max() <= 1e-9
     # per device: events + unattributed idle = the readings' energy
     g = on_ray.group_by("device").aggregate([("energy_j", "sum")]).to_pylist()
-    r = f["readings"].group_by("device").aggregate([("cumulative_j", "max"),
-                                                     ("cumulative_j", "min")]).to_pylist()
+    r = (
+        f["readings"]
+        .group_by("device")
+        .aggregate([("cumulative_j", "max"), ("cumulative_j", "min")])
+        .to_pylist()
+    )
     measured = {x["device"]: x["cumulative_j_max"] - x["cumulative_j_min"] for x in r}
     for x in g:
         assert x["energy_j_sum"] == pytest.approx(measured[x["device"]], rel=1e-12)
-    fp_l, _ = run_account(local, f["intensity"], engine=get_engine("local"),
-                          profiles=ProfileSet())
+    fp_l, _ = run_account(local, f["intensity"], engine=get_engine("local"), profiles=ProfileSet())
     fp_r, _ = run_account(on_ray, f["intensity"], engine=ray_engine, profiles=ProfileSet())
     for col in ("energy_j", "total_location_g", "total_market_high_g"):
         a, b = _by_event(fp_l, col)[1], _by_event(fp_r, col)[1]
@@ -67,7 +68,8 @@ def test_ray_matches_local_within_1e_9_j_and_conserves_energy(ray_engine):
     r_r = run_rollup(fp_r, engine=ray_engine)
     r_l = run_rollup(fp_l, engine=get_engine("local"))
     assert r_r.select(["day_utc", "region", "tenant", "events"]).equals(
-        r_l.select(["day_utc", "region", "tenant", "events"]))
+        r_l.select(["day_utc", "region", "tenant", "events"])
+    )
     for col in ("energy_j", "total_location_g", "total_market_high_g"):
         np.testing.assert_allclose(r_r[col].to_numpy(), r_l[col].to_numpy(), rtol=1e-12)
 
@@ -77,16 +79,40 @@ def test_cli_run_on_ray_is_recorded_and_verifies(ray_engine, tmp_path, capsys):
     for name, t in f.items():
         pq.write_table(t, tmp_path / f"{name}.parquet")
     lake = str(tmp_path / "lake")
-    code = main(["attribute", "--engine", "ray", "--catalog", lake,
-                 "--events", str(tmp_path / "events.parquet"),
-                 "--readings", str(tmp_path / "readings.parquet"), "--window", "15m",
-                 "--out", "iceberg:attributions"])
+    code = main(
+        [
+            "attribute",
+            "--engine",
+            "ray",
+            "--catalog",
+            lake,
+            "--events",
+            str(tmp_path / "events.parquet"),
+            "--readings",
+            str(tmp_path / "readings.parquet"),
+            "--window",
+            "15m",
+            "--out",
+            "iceberg:attributions",
+        ]
+    )
     assert code == 0
     run = json.loads(capsys.readouterr().out)["run_id"]
-    code = main(["account", "--engine", "ray", "--catalog", lake,
-                 "--attributions", "iceberg:attributions",
-                 "--intensity", str(tmp_path / "intensity.parquet"),
-                 "--out", "iceberg:footprints"])
+    code = main(
+        [
+            "account",
+            "--engine",
+            "ray",
+            "--catalog",
+            lake,
+            "--attributions",
+            "iceberg:attributions",
+            "--intensity",
+            str(tmp_path / "intensity.parquet"),
+            "--out",
+            "iceberg:footprints",
+        ]
+    )
     assert code == 0
     acc = json.loads(capsys.readouterr().out)
     assert acc["footprints"] == 300

@@ -40,8 +40,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store_factory(backend: str, request: pytest.FixtureRequest,
-                  tmp_path: Any) -> Iterator[Callable[[], Store]]:
+def store_factory(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Any
+) -> Iterator[Callable[[], Store]]:
     """Opens stores on one database (a second store = a second writer/connection)."""
     opened: list[Store] = []
     if backend == "postgres":
@@ -62,6 +63,7 @@ def store_factory(backend: str, request: pytest.FixtureRequest,
             s = DuckDBStore(path, clock=FixedClock())
             opened.append(s)
             return s
+
     yield make
     for s in opened:
         s.close()
@@ -98,11 +100,13 @@ def make_event(i: int, **over: Any) -> dict[str, Any]:
 def events() -> Callable[..., list[dict[str, Any]]]:
     def build(n: int, start: int = 0, **over: Any) -> list[dict[str, Any]]:
         return [make_event(i, **over) for i in range(start, start + n)]
+
     return build
 
 
-def service_batch(events: list[dict[str, Any]], **config: Any
-                  ) -> tuple[pa.Table, EventFootprintBatch]:
+def service_batch(
+    events: list[dict[str, Any]], **config: Any
+) -> tuple[pa.Table, EventFootprintBatch]:
     """Validated events and their footprints as the service's ingest builds them (compact)."""
     from infercarbon.service.footprints import (
         AccountingConfig,
@@ -130,4 +134,5 @@ def general_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatc
     cfg = AccountingConfig()
     fps = compute_footprints(table, cfg, SignalBook())
     return table, FootprintBatch.from_records(
-        footprint_records(table, fps, cfg, computed_utc=datetime(2026, 9, 2, tzinfo=UTC)))
+        footprint_records(table, fps, cfg, computed_utc=datetime(2026, 9, 2, tzinfo=UTC))
+    )

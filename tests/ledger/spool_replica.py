@@ -18,8 +18,14 @@ def run(spool: str, prefix: str, batches: int, size: int) -> None:
     t = datetime(2026, 7, 1, 12, tzinfo=UTC)
     for b in range(batches):
         ids = [f"{prefix}-{b}-{i}" for i in range(size)]
-        batch = pa.table({"event_id": ids, "start_utc": pa.array([t] * size, TS),
-                          "end_utc": pa.array([t] * size, TS), "device": ["g0"] * size})
+        batch = pa.table(
+            {
+                "event_id": ids,
+                "start_utc": pa.array([t] * size, TS),
+                "end_utc": pa.array([t] * size, TS),
+                "device": ["g0"] * size,
+            }
+        )
         bid = w.write(batch)
         if b % 3 == 1:  # a client retry of the same batch: the same batch id
             assert w.write(batch) == bid

@@ -38,16 +38,26 @@ class _KeyedChildrenStore(DuckDBStore):
 
 def _primary_keys(path: Path) -> set[str]:
     with duckdb.connect(str(path), read_only=True) as con:
-        rows = con.execute("SELECT table_name FROM duckdb_constraints() "
-                           "WHERE constraint_type = 'PRIMARY KEY'").fetchall()
+        rows = con.execute(
+            "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
     return {r[0] for r in rows}
 
 
 def test_new_duckdb_ledger_has_no_child_key_index(tmp_path: Path) -> None:
     DuckDBStore(tmp_path / "new.duckdb").close()
     assert _primary_keys(tmp_path / "new.duckdb") == {
-        "ledger_meta", "events", "readings", "intensity", "footprints", "footprint_contexts",
-        "footprint_hours", "runs", "storage", "transfers"}
+        "ledger_meta",
+        "events",
+        "readings",
+        "intensity",
+        "footprints",
+        "footprint_contexts",
+        "footprint_hours",
+        "runs",
+        "storage",
+        "transfers",
+    }
     _KeyedChildrenStore(tmp_path / "old.duckdb").close()
     assert set(_CHILDREN) <= _primary_keys(tmp_path / "old.duckdb")
     # a ledger of the earlier layout keeps it and is written the same way
@@ -61,8 +71,7 @@ def test_new_duckdb_ledger_has_no_child_key_index(tmp_path: Path) -> None:
 
 
 @pytest.fixture(params=["current", "keyed-children"])
-def layout_store(request: pytest.FixtureRequest, store: Store,
-                 tmp_path: Path) -> Iterator[Store]:
+def layout_store(request: pytest.FixtureRequest, store: Store, tmp_path: Path) -> Iterator[Store]:
     """The backend's store, and (DuckDB) one in the layout with keyed child tables."""
     if request.param == "current":
         yield store
@@ -82,15 +91,15 @@ def _masks(sends: list[list[int]], n: int) -> Iterator[tuple[list[int], np.ndarr
             yield send, mask
 
 
-_settings = settings(max_examples=15, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+_settings = settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @_settings
 @given(sends=st.lists(st.lists(st.integers(0, 5), max_size=8), min_size=1, max_size=5))
 @pytest.mark.slow
-def test_children_written_once_per_footprint(layout_store: Store,
-                                             sends: list[list[int]]) -> None:
+def test_children_written_once_per_footprint(layout_store: Store, sends: list[list[int]]) -> None:
     """Footprints sent in any overlapping order, with repeats: each stored footprint has its
     line items and totals exactly once, and a re-send writes none."""
     store = layout_store
@@ -99,16 +108,20 @@ def test_children_written_once_per_footprint(layout_store: Store,
     table, batch = general_batch(evs)
     store.append_events(table)
     ids = batch.footprints.column("footprint_id").to_pylist()
-    per_fp = {k: Counter(getattr(batch, k).column("footprint_id").to_pylist())
-              for k in ("items", "totals")}
+    per_fp = {
+        k: Counter(getattr(batch, k).column("footprint_id").to_pylist())
+        for k in ("items", "totals")
+    }
     stored: set[str] = set()
     for send, mask in _masks(sends, 6):
         sub = batch.filter(mask)
         if len(send) > 1:  # an exact repeat inside the batch too
             first = pc.equal(sub.items.column("footprint_id"), sub.footprints["footprint_id"][0])
-            sub = FootprintBatch(pa.concat_tables([sub.footprints, sub.footprints.slice(0, 1)]),
-                                 pa.concat_tables([sub.items, sub.items.filter(first)]),
-                                 sub.totals)
+            sub = FootprintBatch(
+                pa.concat_tables([sub.footprints, sub.footprints.slice(0, 1)]),
+                pa.concat_tables([sub.items, sub.items.filter(first)]),
+                sub.totals,
+            )
         new = {ids[i] for i in send} - stored
         res = store.append_footprint_table(sub)
         assert res.inserted == len(new)
@@ -122,8 +135,7 @@ def test_children_written_once_per_footprint(layout_store: Store,
     for fid in stored:
         rec = store.footprint(fid)
         assert len(rec.figures.line_items) == N_ITEMS
-    assert verify(store, lambda inputs, versions: figures_from_inputs(inputs),
-                  tenant=tenant).ok
+    assert verify(store, lambda inputs, versions: figures_from_inputs(inputs), tenant=tenant).ok
 
 
 @_settings
@@ -142,8 +154,11 @@ def test_compact_footprints_written_once(store: Store, sends: list[list[int]]) -
     for send, mask in _masks(sends, 6):
         sub = batch.filter(mask)
         if len(send) > 1:  # an exact repeat inside the batch too
-            sub = EventFootprintBatch(sub.contexts, sub.context_items, pa.concat_tables(
-                [sub.footprints, sub.footprints.slice(0, 1)]))
+            sub = EventFootprintBatch(
+                sub.contexts,
+                sub.context_items,
+                pa.concat_tables([sub.footprints, sub.footprints.slice(0, 1)]),
+            )
         new = {ids[i] for i in send} - stored
         res = store.append_footprint_table(sub)
         assert res.inserted == len(new)
@@ -156,14 +171,14 @@ def test_compact_footprints_written_once(store: Store, sends: list[list[int]]) -
 
     for fid in stored:
         assert len(store.footprint(fid).figures.line_items) == N_ITEMS
-    assert verify(store, lambda inputs, versions: figures_from_inputs(inputs),
-                  tenant=tenant).ok
+    assert verify(store, lambda inputs, versions: figures_from_inputs(inputs), tenant=tenant).ok
 
 
 # ------------------------------------------------------------------- memory limit
 def _setting(store: Store) -> str:
-    t = store.query_arrow("SELECT current_setting('memory_limit')", [],
-                          pa.schema([pa.field("v", pa.string())]))
+    t = store.query_arrow(
+        "SELECT current_setting('memory_limit')", [], pa.schema([pa.field("v", pa.string())])
+    )
     return str(t.column("v")[0].as_py())
 
 
@@ -174,15 +189,17 @@ def _duckdb_shows(limit: str | None) -> str:
         return str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
 
 
-@pytest.mark.parametrize(("path", "given_", "expect"), [
-    ("file", "auto", DEFAULT_MEMORY_LIMIT),
-    ("file", "256MB", "256MB"),
-    ("file", None, None),
-    (":memory:", "auto", None),
-    (":memory:", "300MB", "300MB"),
-])
-def test_memory_limit(tmp_path: Path, path: str, given_: str | None,
-                      expect: str | None) -> None:
+@pytest.mark.parametrize(
+    ("path", "given_", "expect"),
+    [
+        ("file", "auto", DEFAULT_MEMORY_LIMIT),
+        ("file", "256MB", "256MB"),
+        ("file", None, None),
+        (":memory:", "auto", None),
+        (":memory:", "300MB", "300MB"),
+    ],
+)
+def test_memory_limit(tmp_path: Path, path: str, given_: str | None, expect: str | None) -> None:
     target = str(tmp_path / "m.duckdb") if path == "file" else path
     opened: Callable[[], Store] = lambda: open_store(target, memory_limit=given_)  # noqa: E731
     with opened() as store:
@@ -214,6 +231,7 @@ def test_writes_run_on_write_threads_reads_on_every_core(tmp_path: Path) -> None
 
 
 def _setting_threads(store: Store) -> int:
-    t = store.query_arrow("SELECT current_setting('threads')", [],
-                          pa.schema([pa.field("v", pa.int64())]))
+    t = store.query_arrow(
+        "SELECT current_setting('threads')", [], pa.schema([pa.field("v", pa.int64())])
+    )
     return int(t.column("v")[0].as_py())

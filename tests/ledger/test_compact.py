@@ -76,8 +76,15 @@ def _same_table(a: pa.Table, b: pa.Table) -> bool:
     for name in a.column_names:
         x, y = a.column(name).to_pylist(), b.column(name).to_pylist()
         if pa.types.is_floating(a.schema.field(name).type):
-            if not all((u is None and v is None) or (u is not None and v is not None and
-                       math.isclose(u, v, rel_tol=1e-12, abs_tol=1e-300)) for u, v in zip(x, y, strict=False)):
+            if not all(
+                (u is None and v is None)
+                or (
+                    u is not None
+                    and v is not None
+                    and math.isclose(u, v, rel_tol=1e-12, abs_tol=1e-300)
+                )
+                for u, v in zip(x, y, strict=False)
+            ):
                 return False
         elif x != y:
             return False
@@ -90,10 +97,12 @@ def test_sql_view_inputs_parse_to_the_canonical_inputs(store: Store) -> None:
     evs = [make_event(i, energy_j=v) for i, v in enumerate((0.1, 100.0, 1e-05, 12345.678))]
     table, batch = service_batch(evs, pue=1.25)
     store.append_events_with_footprints(table, batch)
-    schema = pa.schema([pa.field("footprint_id", pa.string()),
-                        pa.field("inputs_json", pa.string())])
-    via_sql = store.query_arrow("SELECT footprint_id, inputs_json FROM all_footprints", [],
-                                schema).to_pylist()
+    schema = pa.schema(
+        [pa.field("footprint_id", pa.string()), pa.field("inputs_json", pa.string())]
+    )
+    via_sql = store.query_arrow(
+        "SELECT footprint_id, inputs_json FROM all_footprints", [], schema
+    ).to_pylist()
     assert len(via_sql) == 4
     for row in via_sql:
         rec = store.footprint(row["footprint_id"])
@@ -138,29 +147,47 @@ def test_forged_compact_rows_are_named(store: Store) -> None:
     table, batch = service_batch(evs)
     fp = batch.footprints
     col = fp.schema.get_field_index("location_g")
-    forged = EventFootprintBatch(batch.contexts, batch.context_items, fp.set_column(
-        col, "location_g", pa.array([1.0, -5.0, 2.0])))
+    forged = EventFootprintBatch(
+        batch.contexts,
+        batch.context_items,
+        fp.set_column(col, "location_g", pa.array([1.0, -5.0, 2.0])),
+    )
     with pytest.raises(EventValidationError, match=r"event_footprints\[1\]\.location_g"):
         store.append_events_with_footprints(table, forged)
     col = fp.schema.get_field_index("energy_j")
-    forged = EventFootprintBatch(batch.contexts, batch.context_items, fp.set_column(
-        col, "energy_j", pa.array([1.0, 2.0, 3.0])))
+    forged = EventFootprintBatch(
+        batch.contexts,
+        batch.context_items,
+        fp.set_column(col, "energy_j", pa.array([1.0, 2.0, 3.0])),
+    )
     with pytest.raises(EventValidationError, match=r"event_footprints\[0\]\.inputs_hash"):
         store.append_events_with_footprints(table, forged)
-    ctx = batch.contexts.set_column(2, "factor_versions_json",
-                                    pa.array(['{"calculator":"x"}'] * batch.contexts.num_rows))
+    ctx = batch.contexts.set_column(
+        2, "factor_versions_json", pa.array(['{"calculator":"x"}'] * batch.contexts.num_rows)
+    )
     with pytest.raises(EventValidationError, match=r"footprint_contexts\[0\]\.context_id"):
         store.append_footprint_table(EventFootprintBatch(ctx, batch.context_items, fp))
     assert store.count("events") == 0 and store.count("footprints") == 0
 
 
-@pytest.mark.parametrize(("inputs", "message"), [
-    ({"a": slot("energy_j"), "b": slot("energy_j")}, "twice"),
-    ({"a": "\x02 hidden"}, "control characters"),
-])
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"a": slot("energy_j"), "b": slot("energy_j")}, "twice"),
+        ({"a": "\x02 hidden"}, "control characters"),
+    ],
+)
 def test_bad_templates_are_refused(inputs: dict[str, Any], message: str) -> None:
-    item = ContextItem("operational_location", "location", "cited", "scope2_location",
-                       True, True, "energy: ", "; intensity: x")
+    item = ContextItem(
+        "operational_location",
+        "location",
+        "cited",
+        "scope2_location",
+        True,
+        True,
+        "energy: ",
+        "; intensity: x",
+    )
     with pytest.raises(InputError, match=message):
         FootprintContext("calc/v1", {"calculator": "calc/v1"}, inputs, (item,))
     with pytest.raises(InputError, match="unknown slot"):
@@ -168,7 +195,8 @@ def test_bad_templates_are_refused(inputs: dict[str, Any], message: str) -> None
 
 
 def test_compact_footprint_resent_in_the_general_layout_is_a_duplicate(
-        store_factory: Callable[[], Store]) -> None:
+    store_factory: Callable[[], Store],
+) -> None:
     """A compact footprint sent again in the general layout (same id, same content) is a
     duplicate; the compact one stands."""
     store = store_factory()
@@ -184,9 +212,12 @@ def test_compact_footprint_resent_in_the_general_layout_is_a_duplicate(
     assert datetime(2026, 1, 1, tzinfo=UTC) < store.footprint(fid).computed_utc
     # the stored one is the compact record, whole
     stored = store.footprint(fid)
-    assert stored.record_hash() == general.footprints.filter(
-        pc.equal(general.footprints.column("footprint_id"), fid)
-    ).column("record_hash")[0].as_py()
+    assert (
+        stored.record_hash()
+        == general.footprints.filter(pc.equal(general.footprints.column("footprint_id"), fid))
+        .column("record_hash")[0]
+        .as_py()
+    )
     assert stored.computed_utc == datetime(2026, 9, 2, tzinfo=UTC)
 
 
@@ -198,10 +229,14 @@ def test_audit_finds_a_tampered_compact_row(store: Store) -> None:
     store.append_events_with_footprints(table, batch)
     ids = sorted(batch.footprints.column("footprint_id").to_pylist())
     assert verify(store, _recompute, rel_tol=0.0).ok
-    store._exec("UPDATE event_footprints SET energy_j = energy_j * 2 WHERE footprint_id = %s",
-                [ids[1]])
-    store._exec("UPDATE event_footprints SET location_g = location_g + 1, "
-                "total_location_g = total_location_g + 1 WHERE footprint_id = %s", [ids[5]])
+    store._exec(
+        "UPDATE event_footprints SET energy_j = energy_j * 2 WHERE footprint_id = %s", [ids[1]]
+    )
+    store._exec(
+        "UPDATE event_footprints SET location_g = location_g + 1, "
+        "total_location_g = total_location_g + 1 WHERE footprint_id = %s",
+        [ids[5]],
+    )
     rep = verify(store, _recompute, rel_tol=0.0)
     assert rep.checked == 8 and set(rep.failed_ids) == {ids[1], ids[5]}
     fields = {(m.footprint_id, m.field) for m in rep.mismatches}
@@ -230,18 +265,33 @@ def test_parquet_export_of_compact_footprints(store: Store, tmp_path: Path) -> N
     fp = pq.read_table(paths["footprints"]).to_pylist()
     assert len(fp) == 6 and sum(r["record_hash"] is None for r in fp) == 4
     for r in fp:
-        doc = '{"factor_versions":' + r["factor_versions_json"] + ',"inputs":' + \
-              r["inputs_json"] + "}"
+        doc = (
+            '{"factor_versions":'
+            + r["factor_versions_json"]
+            + ',"inputs":'
+            + r["inputs_json"]
+            + "}"
+        )
         assert hashlib.sha256(doc.encode()).hexdigest() == r["inputs_hash"]
     assert pq.read_table(paths["footprint_items"]).num_rows == 6 * N_ITEMS
 
 
 # ------------------------------------------------------------- rendering the inputs
 _CTX_INPUTS = {  # three contexts: one slot set each (the third without the intensity)
-    "ctx_a": {"e": slot("energy_j"), "g": slot("location.value"), "id": slot("event_id"),
-              "m": slot("attribution_method"), "t": slot("start_utc")},
-    "ctx_b": {"g": slot("location.value"), "id": slot("event_id"), "x": "b",
-              "t": slot("start_utc"), "e": slot("energy_j")},
+    "ctx_a": {
+        "e": slot("energy_j"),
+        "g": slot("location.value"),
+        "id": slot("event_id"),
+        "m": slot("attribution_method"),
+        "t": slot("start_utc"),
+    },
+    "ctx_b": {
+        "g": slot("location.value"),
+        "id": slot("event_id"),
+        "x": "b",
+        "t": slot("start_utc"),
+        "e": slot("energy_j"),
+    },
     "ctx_c": {"e": slot("energy_j"), "id": slot("event_id")},
 }
 
@@ -262,24 +312,52 @@ def test_render_inputs_fills_every_slot_whether_shared_or_per_row(seed: int) -> 
     ctx = rng.choice(sorted(_CTX_INPUTS), n).tolist()
     shared = rng.random() < 0.5  # each context's rows share g, m and t, or not
     base = datetime(2026, 7, 1, tzinfo=UTC)
-    g = [float(rng.choice([412.5, 0.1 + 0.2, 1e-5])) if not shared else
-         {"ctx_a": 380.0, "ctx_b": 1e17, "ctx_c": 5.0}[c] for c in ctx]
-    t = [base.replace(microsecond=int(rng.choice([0, 300_000]))) if not shared else
-         base.replace(second={"ctx_a": 1, "ctx_b": 2, "ctx_c": 3}[c]) for c in ctx]
-    m = [str(rng.choice(["measured-counter", 'say "hi"'])) if not shared else "modelled"
-         for _ in ctx]
-    rows = pa.table({
-        "context_id": ctx, "event_id": [f"ev-{i}" for i in range(n)],
-        "energy_j": rng.random(n) * 100, "location_g_per_kwh": g,
-        "attribution_method": [None if c == "ctx_b" else v for c, v in zip(ctx, m, strict=True)],
-        "period_start_utc": pa.array(t, pa.timestamp("us", tz="UTC"))})
+    g = [
+        float(rng.choice([412.5, 0.1 + 0.2, 1e-5]))
+        if not shared
+        else {"ctx_a": 380.0, "ctx_b": 1e17, "ctx_c": 5.0}[c]
+        for c in ctx
+    ]
+    t = [
+        base.replace(microsecond=int(rng.choice([0, 300_000])))
+        if not shared
+        else base.replace(second={"ctx_a": 1, "ctx_b": 2, "ctx_c": 3}[c])
+        for c in ctx
+    ]
+    m = [
+        str(rng.choice(["measured-counter", 'say "hi"'])) if not shared else "modelled" for _ in ctx
+    ]
+    rows = pa.table(
+        {
+            "context_id": ctx,
+            "event_id": [f"ev-{i}" for i in range(n)],
+            "energy_j": rng.random(n) * 100,
+            "location_g_per_kwh": g,
+            "attribution_method": [
+                None if c == "ctx_b" else v for c, v in zip(ctx, m, strict=True)
+            ],
+            "period_start_utc": pa.array(t, pa.timestamp("us", tz="UTC")),
+        }
+    )
     templates = {k: make_template(v) for k, v in _CTX_INPUTS.items()}
     got = render_inputs(rows, templates).to_pylist()
-    cols = {"energy_j": "e", "location_g_per_kwh": "g", "event_id": "id",
-            "attribution_method": "m", "period_start_utc": "t"}
+    cols = {
+        "energy_j": "e",
+        "location_g_per_kwh": "g",
+        "event_id": "id",
+        "attribution_method": "m",
+        "period_start_utc": "t",
+    }
     for i, r in enumerate(rows.to_pylist()):
-        want = {k: v for k, v in _CTX_INPUTS[r["context_id"]].items() if not
-                str(v).startswith("\x01")}
-        want.update({cols[c]: r[c] for c in cols if cols[c] in _CTX_INPUTS[r["context_id"]]
-                     and str(_CTX_INPUTS[r["context_id"]][cols[c]]).startswith("\x01")})
+        want = {
+            k: v for k, v in _CTX_INPUTS[r["context_id"]].items() if not str(v).startswith("\x01")
+        }
+        want.update(
+            {
+                cols[c]: r[c]
+                for c in cols
+                if cols[c] in _CTX_INPUTS[r["context_id"]]
+                and str(_CTX_INPUTS[r["context_id"]][cols[c]]).startswith("\x01")
+            }
+        )
         assert got[i] == canonical_json(want)

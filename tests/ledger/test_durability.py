@@ -35,18 +35,27 @@ def test_duckdb_commit_survives_a_hard_exit(tmp_path: Path) -> None:
             pass
         os._exit(0)
     """)
-    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
-                         timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", child], capture_output=True, text=True, timeout=60, check=True
+    )
     assert "acknowledged" in out.stdout
     with open_store(path) as s:
         assert s.count("events") == 500
 
 
 def _ev(i: int, energy_j: float = 1.0) -> dict[str, Any]:
-    return dict(event_id=f"e{i:05d}", start_utc="2026-07-01T00:00:00Z",
-                end_utc="2026-07-01T00:00:01Z", service="s", tenant="t", model="m",
-                region="DE", device="gpu0", energy_j=energy_j,
-                attribution_method="measured-interval")
+    return dict(
+        event_id=f"e{i:05d}",
+        start_utc="2026-07-01T00:00:00Z",
+        end_utc="2026-07-01T00:00:01Z",
+        service="s",
+        tenant="t",
+        model="m",
+        region="DE",
+        device="gpu0",
+        energy_j=energy_j,
+        attribution_method="measured-interval",
+    )
 
 
 def test_postgres_two_writers_overlapping_ids(pg_schema_dsn: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,35 +47,63 @@ def _from_rows(monkeypatch: pytest.MonkeyPatch, fn: Callable[[], Any]) -> Any:
 
 def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     assert R.hours_answer(store)
-    live = store.query_arrow(
-        f"SELECT count(*) AS n FROM event_footprints ef WHERE ef.footprint_id NOT IN "
-        f"{R.SUPERSEDED_FOOTPRINTS} AND {R.live_event('ef')}",
-        [], pa.schema([pa.field("n", pa.int64())])).column("n")[0].as_py()
-    held = store.query_arrow("SELECT coalesce(sum(n), 0) AS n FROM footprint_hours", [],
-                             pa.schema([pa.field("n", pa.int64())])).column("n")[0].as_py()
+    live = (
+        store.query_arrow(
+            f"SELECT count(*) AS n FROM event_footprints ef WHERE ef.footprint_id NOT IN "
+            f"{R.SUPERSEDED_FOOTPRINTS} AND {R.live_event('ef')}",
+            [],
+            pa.schema([pa.field("n", pa.int64())]),
+        )
+        .column("n")[0]
+        .as_py()
+    )
+    held = (
+        store.query_arrow(
+            "SELECT coalesce(sum(n), 0) AS n FROM footprint_hours",
+            [],
+            pa.schema([pa.field("n", pa.int64())]),
+        )
+        .column("n")[0]
+        .as_py()
+    )
     assert held == live
     for of, keys in (("totals", ("basis",)), ("items", ("scope", "name"))):
         for by, period in (((), None), (("service",), "hour"), (("device", "region"), "day")):
-            _close(R.ranged_sums(store, of=of, keys=keys, by=by, period=period).to_pylist(),
-                   _from_rows(monkeypatch, lambda: R.ranged_sums(
-                       store, of=of, keys=keys, by=by, period=period)).to_pylist())  # noqa: B023
+            _close(
+                R.ranged_sums(store, of=of, keys=keys, by=by, period=period).to_pylist(),
+                _from_rows(
+                    monkeypatch,
+                    partial(R.ranged_sums, store, of=of, keys=keys, by=by, period=period),
+                ).to_pylist(),
+            )
     for by in ((), ("device",)):
         for cur in (True, False):
-            _close(R.idle_and_cost(store, by=by, per_currency=cur).to_pylist(),
-                   _from_rows(monkeypatch, lambda: R.idle_and_cost(
-                       store, by=by, per_currency=cur)).to_pylist())  # noqa: B023
+            _close(
+                R.idle_and_cost(store, by=by, per_currency=cur).to_pylist(),
+                _from_rows(
+                    monkeypatch, partial(R.idle_and_cost, store, by=by, per_currency=cur)
+                ).to_pylist(),
+            )
     for group in ("service", "outcome"):
-        _close(Q.rollup(store, group=group, period="hour", tenant="acme").to_pylist(),
-               _from_rows(monkeypatch, lambda: Q.rollup(
-                   store, group=group, period="hour", tenant="acme")).to_pylist())  # noqa: B023
-    got, want = Q.event_totals(store, tenant=None), _from_rows(
-        monkeypatch, lambda: Q.event_totals(store, tenant=None))
+        _close(
+            Q.rollup(store, group=group, period="hour", tenant="acme").to_pylist(),
+            _from_rows(
+                monkeypatch, partial(Q.rollup, store, group=group, period="hour", tenant="acme")
+            ).to_pylist(),
+        )
+    got, want = (
+        Q.event_totals(store, tenant=None),
+        _from_rows(monkeypatch, lambda: Q.event_totals(store, tenant=None)),
+    )
     for k in ("n", "energy_j", "facility_j", "mean", "methods"):
-        assert got[k] == pytest.approx(want[k]) if isinstance(want[k], float) else \
-            got[k] == want[k]
+        assert got[k] == pytest.approx(want[k]) if isinstance(want[k], float) else got[k] == want[k]
     page = Q.event_rows(store, tenant=None, limit=7).column("event_id").to_pylist()
-    assert page == _from_rows(monkeypatch, lambda: Q.event_rows(
-        store, tenant=None, limit=7)).column("event_id").to_pylist()
+    assert (
+        page
+        == _from_rows(monkeypatch, lambda: Q.event_rows(store, tenant=None, limit=7))
+        .column("event_id")
+        .to_pylist()
+    )
 
 
 def _recomputed(store: Store, ids: list[str], pue: float) -> Any:
@@ -82,21 +111,34 @@ def _recomputed(store: Store, ids: list[str], pue: float) -> Any:
     rows = store.query_arrow(
         "SELECT ef.footprint_id, ef.event_id FROM event_footprints ef WHERE ef.event_id IN "
         f"({', '.join(['%s'] * len(ids))}) AND ef.footprint_id NOT IN "
-        f"{R.SUPERSEDED_FOOTPRINTS} ORDER BY ef.event_id", ids,
-        pa.schema([pa.field("footprint_id", pa.string()), pa.field("event_id", pa.string())]))
+        f"{R.SUPERSEDED_FOOTPRINTS} ORDER BY ef.event_id",
+        ids,
+        pa.schema([pa.field("footprint_id", pa.string()), pa.field("event_id", pa.string())]),
+    )
     ev = store.events(include_superseded=True)
-    ev = ev.take(pa.array([ev.column("event_id").to_pylist().index(e)
-                           for e in rows.column("event_id").to_pylist()]))
+    ev = ev.take(
+        pa.array(
+            [
+                ev.column("event_id").to_pylist().index(e)
+                for e in rows.column("event_id").to_pylist()
+            ]
+        )
+    )
     cfg = AccountingConfig(pue=pue)
-    return build(ev, compute_footprints(ev, cfg, SignalBook()), cfg,
-                 computed_utc=datetime(2026, 9, 3, tzinfo=UTC),
-                 supersedes=rows.column("footprint_id").combine_chunks())
+    return build(
+        ev,
+        compute_footprints(ev, cfg, SignalBook()),
+        cfg,
+        computed_utc=datetime(2026, 9, 3, tzinfo=UTC),
+        supersedes=rows.column("footprint_id").combine_chunks(),
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.slow
 def test_rollup_reads_as_the_rows_through_every_kind_of_write(
-        store: Store, monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    store: Store, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     n = 0
 
@@ -119,13 +161,17 @@ def test_rollup_reads_as_the_rows_through_every_kind_of_write(
     store.append_events_with_footprints(*service_batch(again))
     _check(store, monkeypatch)
     # a correction without footprints: the corrected events' footprints leave
-    fix = [make_event(1000 + j, supersedes=first[j]["event_id"], tenant=first[j]["tenant"])
-           for j in (0, 1)]
+    fix = [
+        make_event(1000 + j, supersedes=first[j]["event_id"], tenant=first[j]["tenant"])
+        for j in (0, 1)
+    ]
     store.append_events(fix)
     _check(store, monkeypatch)
     # a correction with footprints
-    fix2 = [make_event(2000 + j, supersedes=first[j]["event_id"], tenant=first[j]["tenant"])
-            for j in (3, 4)]
+    fix2 = [
+        make_event(2000 + j, supersedes=first[j]["event_id"], tenant=first[j]["tenant"])
+        for j in (3, 4)
+    ]
     store.append_events_with_footprints(*service_batch(fix2))
     _check(store, monkeypatch)
     # a recomputation that supersedes live footprints (re-pricing)
@@ -149,8 +195,9 @@ def test_upgrade_fills_the_rollup(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     con.execute("UPDATE ledger_meta SET value = '3' WHERE key = 'schema_version'")
     con.close()
     with DuckDBStore(path) as store:
-        assert store._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
-                               ["schema_version"]) == [(str(SCHEMA_VERSION),)]
+        assert store._fetchall(
+            "SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]
+        ) == [(str(SCHEMA_VERSION),)]
         _check(store, monkeypatch)
 
 
@@ -175,8 +222,11 @@ def test_newest_page_skips_to_the_last_hours(store: Store) -> None:
     """The newest events come from the last hours the rollup says hold enough of them; a
     long request that started earlier but ended last is still first."""
     evs = [make_event(i) for i in range(40)]
-    late = make_event(99, start_utc="2026-07-01T00:00:00Z",
-                      end_utc=(T0 + timedelta(days=2)).isoformat().replace("+00:00", "Z"))
+    late = make_event(
+        99,
+        start_utc="2026-07-01T00:00:00Z",
+        end_utc=(T0 + timedelta(days=2)).isoformat().replace("+00:00", "Z"),
+    )
     store.append_events_with_footprints(*service_batch([*evs, late]))
     page = Q.event_rows(store, tenant=None, limit=5).column("event_id").to_pylist()
     assert page[0] == late["event_id"]

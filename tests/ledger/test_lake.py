@@ -24,10 +24,15 @@ TS = pa.timestamp("us", tz="UTC")
 
 def _events(ids, day=1, supersedes=None):
     n = len(ids)
-    return pa.table({"event_id": ids,
-                     "start_utc": pa.array([datetime(2026, 7, day, 12, tzinfo=UTC)] * n, TS),
-                     "end_utc": pa.array([datetime(2026, 7, day, 12, 0, 1, tzinfo=UTC)] * n, TS),
-                     "device": ["g0"] * n, "supersedes": supersedes or [None] * n})
+    return pa.table(
+        {
+            "event_id": ids,
+            "start_utc": pa.array([datetime(2026, 7, day, 12, tzinfo=UTC)] * n, TS),
+            "end_utc": pa.array([datetime(2026, 7, day, 12, 0, 1, tzinfo=UTC)] * n, TS),
+            "device": ["g0"] * n,
+            "supersedes": supersedes or [None] * n,
+        }
+    )
 
 
 def test_event_ids_are_per_tenant_in_the_lake(tmp_path):
@@ -56,8 +61,10 @@ def test_append_new_is_exactly_once_and_keeps_supersedes_chains(tmp_path):
     assert sorted(ev["event_id"].to_pylist()) == ["a", "b", "c", "c2"]
     assert ev.filter(pc.equal(ev["event_id"], "c2"))["supersedes"].to_pylist() == ["c"]
     # time travel: the first snapshot holds what the first append wrote
-    assert sorted(lake.read("events", snapshot_id=r1.snapshot_id)["event_id"].to_pylist()) \
-        == ["a", "b"]
+    assert sorted(lake.read("events", snapshot_id=r1.snapshot_id)["event_id"].to_pylist()) == [
+        "a",
+        "b",
+    ]
     # pruning: a day with nothing reads nothing
     assert lake.read("events", start_utc=datetime(2026, 7, 2, tzinfo=UTC)).num_rows == 0
     with pytest.raises(InputError, match=r"events\.event_id"):
@@ -81,8 +88,10 @@ def test_report_agrees_with_plain_duckdb_and_show_answers_fast(tmp_path, capsys)
     tbl = lake.table("footprints").scan().to_arrow()
     con = duckdb.connect()
     con.register("fp", tbl)
-    n, g = con.execute("SELECT count(*), sum(total_location_g) FROM fp WHERE "
-                       "period_start_utc < TIMESTAMPTZ '2026-07-02 00:00:00+00'").fetchone()
+    n, g = con.execute(
+        "SELECT count(*), sum(total_location_g) FROM fp WHERE "
+        "period_start_utc < TIMESTAMPTZ '2026-07-02 00:00:00+00'"
+    ).fetchone()
     assert rep["totals"]["events"] == n > 0
     assert rep["totals"]["total_location_g"] == pytest.approx(g, rel=1e-12)
     assert rep["source"]["rows_scanned"] == n  # only the day's partition was read

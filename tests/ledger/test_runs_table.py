@@ -12,10 +12,24 @@ import pytest
 from infercarbon.ledger import SCHEMA_VERSION, EventValidationError, export_all, open_store
 from infercarbon.ledger.schema import LedgerReferenceError, run_id_for
 
-RUN = {"run_id": "r1", "tenant": "acme", "kind": "train", "model": "m", "status": "failed",
-       "exit_code": 1, "start_utc": "2026-07-01T00:00:00Z", "end_utc": "2026-07-01T01:00:00Z",
-       "energy_j": 3.6e6, "energy_low_j": 3.4e6, "energy_high_j": 3.8e6, "method": "nvml",
-       "label": "measured", "source": "test", "region": "DEU", "gpu_hours": 8.0}
+RUN = {
+    "run_id": "r1",
+    "tenant": "acme",
+    "kind": "train",
+    "model": "m",
+    "status": "failed",
+    "exit_code": 1,
+    "start_utc": "2026-07-01T00:00:00Z",
+    "end_utc": "2026-07-01T01:00:00Z",
+    "energy_j": 3.6e6,
+    "energy_low_j": 3.4e6,
+    "energy_high_j": 3.8e6,
+    "method": "nvml",
+    "label": "measured",
+    "source": "test",
+    "region": "DEU",
+    "gpu_hours": 8.0,
+}
 
 
 def test_version_7_and_the_runs_table(tmp_path: Path) -> None:
@@ -28,19 +42,47 @@ def test_version_7_and_the_runs_table(tmp_path: Path) -> None:
         assert [r["run_id"] for r in s.runs().to_pylist()] == ["r2"]
         assert len(s.runs(include_superseded=True)) == 2
         assert len(s.runs(tenant="beta")) == 0 and s.count("runs", tenant="acme") == 2
-        s.append_storage([{"record_id": "s1", "tenant": "acme", "storage_class": "ssd",
-                           "gb_months": 10.0, "period_start_utc": "2026-07-01T00:00:00Z",
-                           "period_end_utc": "2026-08-01T00:00:00Z", "source": "t"}])
-        s.append_transfers([{"record_id": "t1", "tenant": "acme", "network_type": "internet",
-                             "gb": 5.0, "t_utc": "2026-07-01T00:00:00Z", "source": "t"}])
+        s.append_storage(
+            [
+                {
+                    "record_id": "s1",
+                    "tenant": "acme",
+                    "storage_class": "ssd",
+                    "gb_months": 10.0,
+                    "period_start_utc": "2026-07-01T00:00:00Z",
+                    "period_end_utc": "2026-08-01T00:00:00Z",
+                    "source": "t",
+                }
+            ]
+        )
+        s.append_transfers(
+            [
+                {
+                    "record_id": "t1",
+                    "tenant": "acme",
+                    "network_type": "internet",
+                    "gb": 5.0,
+                    "t_utc": "2026-07-01T00:00:00Z",
+                    "source": "t",
+                }
+            ]
+        )
         assert len(s.storage(tenant="acme")) == 1 and len(s.transfers()) == 1
         paths = export_all(s, tmp_path, tenant="acme")
         assert {"runs", "storage", "transfers"} <= set(paths)
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("kind", "pretrain"), ("status", "crashed"), ("energy_j", -1.0),
-    ("end_utc", "2026-06-30T00:00:00Z"), ("energy_high_j", 1.0), ("label", "guess")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("kind", "pretrain"),
+        ("status", "crashed"),
+        ("energy_j", -1.0),
+        ("end_utc", "2026-06-30T00:00:00Z"),
+        ("energy_high_j", 1.0),
+        ("label", "guess"),
+    ],
+)
 def test_bad_runs_name_the_field(field: str, value: Any) -> None:
     with open_store(":memory:") as s:
         with pytest.raises(EventValidationError) as info:
@@ -61,12 +103,15 @@ def test_run_ids_are_stable() -> None:
 
 
 def _downgrade_sql() -> list[str]:
-    return ["DROP TABLE runs", "DROP TABLE storage", "DROP TABLE transfers",
-            "UPDATE ledger_meta SET value = '6' WHERE key = 'schema_version'"]
+    return [
+        "DROP TABLE runs",
+        "DROP TABLE storage",
+        "DROP TABLE transfers",
+        "UPDATE ledger_meta SET value = '6' WHERE key = 'schema_version'",
+    ]
 
 
-def test_a_version_6_duckdb_ledger_gains_the_tables(tmp_path: Path,
-                                                    events: Any) -> None:
+def test_a_version_6_duckdb_ledger_gains_the_tables(tmp_path: Path, events: Any) -> None:
     import duckdb
 
     path = tmp_path / "v6.duckdb"
@@ -80,12 +125,12 @@ def test_a_version_6_duckdb_ledger_gains_the_tables(tmp_path: Path,
         assert s.count("events") == 3  # rows untouched
         s.append_runs([RUN])
         assert s.runs().num_rows == 1
-        assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
-                           ["schema_version"]) == [("7",)]
+        assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
+            ("7",)
+        ]
 
 
-def test_a_version_6_postgres_ledger_gains_the_tables(pg_schema_dsn: str,
-                                                      events: Any) -> None:
+def test_a_version_6_postgres_ledger_gains_the_tables(pg_schema_dsn: str, events: Any) -> None:
     from infercarbon.ledger.postgres_store import PostgresStore
 
     with PostgresStore(pg_schema_dsn) as s:
@@ -97,5 +142,6 @@ def test_a_version_6_postgres_ledger_gains_the_tables(pg_schema_dsn: str,
         assert s.count("events") == 2
         s.append_runs([RUN])
         assert s.runs(tenant="acme").column("energy_j").to_pylist() == [3.6e6]
-        assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
-                           ["schema_version"]) == [("7",)]
+        assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
+            ("7",)
+        ]

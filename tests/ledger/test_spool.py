@@ -45,18 +45,35 @@ def test_kill_9_of_replicas_and_committer_loses_and_duplicates_nothing(tmp_path)
     target = str(tmp_path / "lake")
     open_lake(target).close()
     acked: list[str] = []
-    committer = [sys.executable, "-m", "infercarbon.cli.main", "lake", "commit",
-                 "--spool", str(spool), "--catalog", target, "--max-batches", "4",
-                 "--until-empty"]
+    committer = [
+        sys.executable,
+        "-m",
+        "infercarbon.cli.main",
+        "lake",
+        "commit",
+        "--spool",
+        str(spool),
+        "--catalog",
+        target,
+        "--max-batches",
+        "4",
+        "--until-empty",
+    ]
     kills = Counter()
     for trial in range(10):
         # replicas and the committer start together; the committer commits in a loop
         # while the replicas write, so the kills land in the middle of the work
-        reps = [subprocess.Popen([sys.executable, REPLICA, str(spool), f"t{trial}r{k}",
-                                  "2000", "25"], stdout=subprocess.PIPE, env=_env())
-                for k in range(2)]
-        com = subprocess.Popen(committer, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=_env())
+        reps = [
+            subprocess.Popen(
+                [sys.executable, REPLICA, str(spool), f"t{trial}r{k}", "2000", "25"],
+                stdout=subprocess.PIPE,
+                env=_env(),
+            )
+            for k in range(2)
+        ]
+        com = subprocess.Popen(
+            committer, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env()
+        )
         first = [p.stdout.readline() for p in reps]  # each replica is up and acknowledging
         for line in first:
             acked.extend(_acked(line))
@@ -65,8 +82,11 @@ def test_kill_9_of_replicas_and_committer_loses_and_duplicates_nothing(tmp_path)
         done = spool / "committed"
         before = len(list(done.iterdir())) if done.is_dir() else 0
         deadline = time.monotonic() + 30.0
-        while (not done.is_dir() or len(list(done.iterdir())) == before) \
-                and com.poll() is None and time.monotonic() < deadline:
+        while (
+            (not done.is_dir() or len(list(done.iterdir())) == before)
+            and com.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 0.4))
         victim = reps[0]
@@ -94,8 +114,10 @@ def test_kill_9_of_replicas_and_committer_loses_and_duplicates_nothing(tmp_path)
     assert not [k for k, c in counts.items() if c > 1], "duplicated events"
     missing = set(acked) - set(counts)
     assert not missing, f"{len(missing)} acknowledged event(s) lost"
-    print(f"acked {len(acked)}, stored {len(stored)}, kills {dict(kills)}, "
-          f"commits during the trials {commits_during_trials}")
+    print(
+        f"acked {len(acked)}, stored {len(stored)}, kills {dict(kills)}, "
+        f"commits during the trials {commits_during_trials}"
+    )
     assert len(acked) > 500
     assert commits_during_trials >= 10  # the committers did commit between the kills
 
@@ -108,11 +130,27 @@ def test_a_commit_cut_before_the_files_move_is_not_loaded_twice(tmp_path):
     w = SpoolWriter(spool)
     for b in range(3):
         ids = [f"e{b}-{i}" for i in range(4)]
-        w.write(pa.table({"event_id": ids, "start_utc": pa.array([t] * 4, TS),
-                          "end_utc": pa.array([t] * 4, TS), "device": ["g0"] * 4}))
+        w.write(
+            pa.table(
+                {
+                    "event_id": ids,
+                    "start_utc": pa.array([t] * 4, TS),
+                    "end_utc": pa.array([t] * 4, TS),
+                    "device": ["g0"] * 4,
+                }
+            )
+        )
     # the same events in a new batch (a client resending to another replica)
-    w.write(pa.table({"event_id": ["e0-0", "e9-9"], "start_utc": pa.array([t] * 2, TS),
-                      "end_utc": pa.array([t] * 2, TS), "device": ["g0"] * 2}))
+    w.write(
+        pa.table(
+            {
+                "event_id": ["e0-0", "e9-9"],
+                "start_utc": pa.array([t] * 2, TS),
+                "end_utc": pa.array([t] * 2, TS),
+                "device": ["g0"] * 2,
+            }
+        )
+    )
     lake = open_lake(tmp_path / "lake")
     rep = commit_spool(lake, spool, now=lambda: t)
     assert (rep.batches, rep.events_received, rep.events_appended) == (4, 14, 13)

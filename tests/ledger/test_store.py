@@ -52,8 +52,9 @@ def test_arrow_table_input(store: Store, events: Events) -> None:
 
 
 def test_offsets_are_converted_to_utc(store: Store, events: Events) -> None:
-    store.append_events(events(1, start_utc="2026-07-01T14:00:00+02:00",
-                               end_utc="2026-07-01T14:00:01+02:00"))
+    store.append_events(
+        events(1, start_utc="2026-07-01T14:00:00+02:00", end_utc="2026-07-01T14:00:01+02:00")
+    )
     assert store.events()["start_utc"][0].as_py() == datetime(2026, 7, 1, 12, tzinfo=UTC)
 
 
@@ -83,7 +84,8 @@ def test_repeat_inside_batch(store: Store, events: Events) -> None:
 
 
 def test_same_id_other_content_is_refused_and_batch_rolled_back(
-        store: Store, events: Events) -> None:
+    store: Store, events: Events
+) -> None:
     store.append_events(events(5))
     bad = [*events(5, start=100), events(1, start=2, energy_j=1.0)[0]]
     with pytest.raises(LedgerConflictError, match="'ev-000002'") as err:
@@ -93,23 +95,27 @@ def test_same_id_other_content_is_refused_and_batch_rolled_back(
     assert store.count("events") == 5  # nothing from the rejected batch
 
 
-@pytest.mark.parametrize(("change", "field", "index"), [
-    ({"energy_j": -1.0}, "energy_j", 2),
-    ({"energy_j": float("nan")}, "energy_j", 2),
-    ({"energy_j": True}, "energy_j", 2),
-    ({"energy_j": "12"}, "energy_j", 2),
-    ({"end_utc": "2026-06-30T00:00:00Z"}, "end_utc", 2),
-    ({"start_utc": "2026-07-01T00:00:00"}, "start_utc", 2),
-    ({"start_utc": "yesterday"}, "start_utc", 2),
-    ({"tenant": ""}, "tenant", 2),
-    ({"tenant": None}, "tenant", 2),
-    ({"tokens_in": 3.5}, "tokens_in", 2),
-    ({"tokens_in": -3}, "tokens_in", 2),
-    ({"colour": "red"}, "colour", 2),
-    ({"event_id": 7}, "event_id", 2),
-])
-def test_validation_names_index_and_field(store: Store, events: Events, change: dict[str, Any],
-                                          field: str, index: int) -> None:
+@pytest.mark.parametrize(
+    ("change", "field", "index"),
+    [
+        ({"energy_j": -1.0}, "energy_j", 2),
+        ({"energy_j": float("nan")}, "energy_j", 2),
+        ({"energy_j": True}, "energy_j", 2),
+        ({"energy_j": "12"}, "energy_j", 2),
+        ({"end_utc": "2026-06-30T00:00:00Z"}, "end_utc", 2),
+        ({"start_utc": "2026-07-01T00:00:00"}, "start_utc", 2),
+        ({"start_utc": "yesterday"}, "start_utc", 2),
+        ({"tenant": ""}, "tenant", 2),
+        ({"tenant": None}, "tenant", 2),
+        ({"tokens_in": 3.5}, "tokens_in", 2),
+        ({"tokens_in": -3}, "tokens_in", 2),
+        ({"colour": "red"}, "colour", 2),
+        ({"event_id": 7}, "event_id", 2),
+    ],
+)
+def test_validation_names_index_and_field(
+    store: Store, events: Events, change: dict[str, Any], field: str, index: int
+) -> None:
     batch = events(4)
     batch[index].update(change)
     with pytest.raises(EventValidationError) as err:
@@ -148,8 +154,9 @@ def test_empty_batch(store: Store) -> None:
     assert store.append_events([]).received == 0
 
 
-def test_interrupted_batch_leaves_nothing(store: Store, events: Events,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_batch_leaves_nothing(
+    store: Store, events: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.append_events(events(3))
 
     def boom(*a: Any, **k: Any) -> None:
@@ -173,8 +180,7 @@ def test_corrections_replace_the_row_in_reads_and_rollups(store: Store, events: 
     total = rollup_events(store, by=()).column("energy_j")[0].as_py()
     assert total == pytest.approx(10.0 + 1.0 + 10.2)
     # a correction of a correction
-    fix2 = events(1, start=1, event_id="ev-000001-fix2", supersedes="ev-000001-fix",
-                  energy_j=2.0)
+    fix2 = events(1, start=1, event_id="ev-000001-fix2", supersedes="ev-000001-fix", energy_j=2.0)
     store.append_events(fix2)
     assert "ev-000001-fix2" in _ids(store) and "ev-000001-fix" not in _ids(store)
     # correcting the same row twice forks history: refused
@@ -184,15 +190,23 @@ def test_corrections_replace_the_row_in_reads_and_rollups(store: Store, events: 
         store.append_events(events(1, event_id="x", supersedes="nope"))
     tenant_of_2 = events(1, start=2)[0]["tenant"]
     with pytest.raises(LedgerError, match="same tenant"):
-        store.append_events(events(1, start=1, event_id="y", supersedes="ev-000002",
-                                   tenant="acme" if tenant_of_2 != "acme" else "globex"))
+        store.append_events(
+            events(
+                1,
+                start=1,
+                event_id="y",
+                supersedes="ev-000002",
+                tenant="acme" if tenant_of_2 != "acme" else "globex",
+            )
+        )
     assert store.count("events") == 5
 
 
 def test_no_update_or_delete_api(store: Store) -> None:
     public = {n for n in dir(store) if not n.startswith("_")}
-    assert not {n for n in public if any(w in n for w in ("update", "delete", "remove",
-                                                          "drop", "truncate"))}
+    assert not {
+        n for n in public if any(w in n for w in ("update", "delete", "remove", "drop", "truncate"))
+    }
 
 
 def test_tenant_filter(store: Store, events: Events) -> None:
@@ -206,22 +220,38 @@ def test_tenant_filter(store: Store, events: Events) -> None:
 
 def test_time_window(store: Store, events: Events) -> None:
     store.append_events(events(20))  # one every 7 minutes from T0
-    got = store.events(start_utc=datetime(2026, 7, 1, 0, 14, tzinfo=UTC),
-                       end_utc=datetime(2026, 7, 1, 0, 35, tzinfo=UTC))
+    got = store.events(
+        start_utc=datetime(2026, 7, 1, 0, 14, tzinfo=UTC),
+        end_utc=datetime(2026, 7, 1, 0, 35, tzinfo=UTC),
+    )
     assert got["event_id"].to_pylist() == ["ev-000002", "ev-000003", "ev-000004"]
     with pytest.raises(InputError, match="start_utc"):
         store.events(start_utc=datetime(2026, 7, 1))  # naive
 
 
-READING = {"device": "gpu0", "t_utc": "2026-07-01T00:00:00Z", "cumulative_j": 1000.0,
-           "source": "nvml", "method": "nvmlDeviceGetTotalEnergyConsumption"}
+READING = {
+    "device": "gpu0",
+    "t_utc": "2026-07-01T00:00:00Z",
+    "cumulative_j": 1000.0,
+    "source": "nvml",
+    "method": "nvmlDeviceGetTotalEnergyConsumption",
+}
 
 
 def test_readings(store: Store) -> None:
-    rows = [dict(READING, t_utc=f"2026-07-01T00:00:{s:02d}Z", cumulative_j=1000.0 + 250 * s)
-            for s in range(10)]
-    rows.append({"device": "cpu", "t_utc": "2026-07-01T00:00:00Z", "power_w": 45.5,
-                 "source": "rapl", "method": "powercap"})
+    rows = [
+        dict(READING, t_utc=f"2026-07-01T00:00:{s:02d}Z", cumulative_j=1000.0 + 250 * s)
+        for s in range(10)
+    ]
+    rows.append(
+        {
+            "device": "cpu",
+            "t_utc": "2026-07-01T00:00:00Z",
+            "power_w": 45.5,
+            "source": "rapl",
+            "method": "powercap",
+        }
+    )
     assert store.append_readings(rows).inserted == 11
     assert store.append_readings(rows).duplicates == 11
     assert store.readings(device="gpu0").num_rows == 10
@@ -233,25 +263,41 @@ def test_readings(store: Store) -> None:
         store.append_readings([dict(READING, power_w=-3.0)])
 
 
-SNAP = {"region": "DE", "kind": "location-average", "basis": "direct",
-        "interval_start_utc": "2026-07-01T00:00:00Z", "resolution_s": 3600,
-        "value_g_per_kwh": 380.0, "low_g_per_kwh": 340.0, "high_g_per_kwh": 420.0,
-        "source": "Ember", "version": "2026-08", "retrieved_utc": "2026-08-01T00:00:00Z"}
+SNAP = {
+    "region": "DE",
+    "kind": "location-average",
+    "basis": "direct",
+    "interval_start_utc": "2026-07-01T00:00:00Z",
+    "resolution_s": 3600,
+    "value_g_per_kwh": 380.0,
+    "low_g_per_kwh": 340.0,
+    "high_g_per_kwh": 420.0,
+    "source": "Ember",
+    "version": "2026-08",
+    "retrieved_utc": "2026-08-01T00:00:00Z",
+}
 
 
 def test_intensity_snapshots(store: Store) -> None:
     assert store.append_intensity([SNAP]).inserted == 1
     assert store.append_intensity([SNAP]).duplicates == 1
     # a re-fetch is a new snapshot
-    assert store.append_intensity([dict(SNAP, retrieved_utc="2026-08-02T00:00:00Z",
-                                         value_g_per_kwh=381.0)]).inserted == 1
+    assert (
+        store.append_intensity(
+            [dict(SNAP, retrieved_utc="2026-08-02T00:00:00Z", value_g_per_kwh=381.0)]
+        ).inserted
+        == 1
+    )
     with pytest.raises(LedgerConflictError, match="DE"):
         store.append_intensity([dict(SNAP, value_g_per_kwh=390.0)])
     assert store.intensity(region="DE").num_rows == 2
-    for change, field in (({"kind": "average"}, "kind"), ({"basis": "x"}, "basis"),
-                          ({"low_g_per_kwh": 400.0}, "low_g_per_kwh"),
-                          ({"high_g_per_kwh": 300.0}, "high_g_per_kwh"),
-                          ({"resolution_s": 0}, "resolution_s")):
+    for change, field in (
+        ({"kind": "average"}, "kind"),
+        ({"basis": "x"}, "basis"),
+        ({"low_g_per_kwh": 400.0}, "low_g_per_kwh"),
+        ({"high_g_per_kwh": 300.0}, "high_g_per_kwh"),
+        ({"resolution_s": 0}, "resolution_s"),
+    ):
         with pytest.raises(EventValidationError, match=rf"intensity\[0\]\.{field}"):
             store.append_intensity([dict(SNAP, **change)])
 

@@ -15,9 +15,9 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
 
 
-def test_trace_context_is_stored_and_read_back(store: Any,
-                                               events: Callable[..., list[dict[str, Any]]]
-                                               ) -> None:
+def test_trace_context_is_stored_and_read_back(
+    store: Any, events: Callable[..., list[dict[str, Any]]]
+) -> None:
     evs = events(3)
     evs[0].update(trace_id=TRACE, parent_span_id=SPAN)
     evs[1].update(trace_id=TRACE)
@@ -28,16 +28,20 @@ def test_trace_context_is_stored_and_read_back(store: Any,
     assert got["ev-000002"]["trace_id"] is None
 
 
-@pytest.mark.parametrize(("over", "field"), [
-    ({"trace_id": "4BF92F3577B34DA6A3CE929D0E0E4736"}, "trace_id"),  # uppercase
-    ({"trace_id": "0" * 32}, "trace_id"),
-    ({"trace_id": TRACE[:-1]}, "trace_id"),
-    ({"trace_id": TRACE, "parent_span_id": "xyz"}, "parent_span_id"),
-    ({"trace_id": TRACE, "parent_span_id": "0" * 16}, "parent_span_id"),
-    ({"parent_span_id": SPAN}, "parent_span_id"),  # a span without its trace
-])
-def test_bad_trace_context_names_the_field(events: Callable[..., list[dict[str, Any]]],
-                                           over: dict[str, str], field: str) -> None:
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"trace_id": "4BF92F3577B34DA6A3CE929D0E0E4736"}, "trace_id"),  # uppercase
+        ({"trace_id": "0" * 32}, "trace_id"),
+        ({"trace_id": TRACE[:-1]}, "trace_id"),
+        ({"trace_id": TRACE, "parent_span_id": "xyz"}, "parent_span_id"),
+        ({"trace_id": TRACE, "parent_span_id": "0" * 16}, "parent_span_id"),
+        ({"parent_span_id": SPAN}, "parent_span_id"),  # a span without its trace
+    ],
+)
+def test_bad_trace_context_names_the_field(
+    events: Callable[..., list[dict[str, Any]]], over: dict[str, str], field: str
+) -> None:
     evs = events(2)
     evs[1].update(over)
     with pytest.raises(EventValidationError) as info:
@@ -45,18 +49,23 @@ def test_bad_trace_context_names_the_field(events: Callable[..., list[dict[str, 
     assert [(p.index, p.field) for p in info.value.problems] == [(1, field)]
 
 
-def test_a_version_3_ledger_gains_the_columns(tmp_path: Any,
-                                              events: Callable[..., list[dict[str, Any]]]
-                                              ) -> None:
+def test_a_version_3_ledger_gains_the_columns(
+    tmp_path: Any, events: Callable[..., list[dict[str, Any]]]
+) -> None:
     import duckdb
 
     path = tmp_path / "v3.duckdb"
     with open_store(path) as s:
         s.append_events(events(2))
     con = duckdb.connect(str(path))
-    for v in ("all_footprints", "all_footprint_items", "all_footprint_totals",
-              "all_footprint_bases", "all_footprint_item_deviations",
-              "all_footprint_total_deviations"):
+    for v in (
+        "all_footprints",
+        "all_footprint_items",
+        "all_footprint_totals",
+        "all_footprint_bases",
+        "all_footprint_item_deviations",
+        "all_footprint_total_deviations",
+    ):
         con.execute(f"DROP VIEW IF EXISTS {v}")
     con.execute("ALTER TABLE events DROP COLUMN trace_id")
     con.execute("ALTER TABLE events DROP COLUMN parent_span_id")
@@ -67,5 +76,6 @@ def test_a_version_3_ledger_gains_the_columns(tmp_path: Any,
         rows = {r["event_id"]: r for r in s.events().to_pylist()}
         assert rows["ev-000000"]["trace_id"] is None
         assert rows["ev-000005"]["parent_span_id"] == SPAN
-        assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
-                           ["schema_version"]) == [(str(SCHEMA_VERSION),)]
+        assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
+            (str(SCHEMA_VERSION),)
+        ]

@@ -24,10 +24,19 @@ T0 = datetime(2026, 7, 1, tzinfo=UTC)
 
 
 def run(status: str, energy_j: float, **kw: object) -> dict[str, object]:
-    return make_run(tenant="t", kind=str(kw.pop("kind", "train")), model=str(kw.pop("model", "m")),
-                    status=status, start_utc=T0, end_utc=T0 + timedelta(hours=1),
-                    energy_j=energy_j, method="test", label="measured", source="test",
-                    **kw)  # type: ignore[arg-type]
+    return make_run(
+        tenant="t",
+        kind=str(kw.pop("kind", "train")),
+        model=str(kw.pop("model", "m")),
+        status=status,
+        start_utc=T0,
+        end_utc=T0 + timedelta(hours=1),
+        energy_j=energy_j,
+        method="test",
+        label="measured",
+        source="test",
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def table(rows: list[dict[str, object]]) -> pa.Table:
@@ -53,8 +62,15 @@ def test_every_exit_code_has_one_status(code: int) -> None:
 
 
 def test_run_totals_failed_share_of_runs_and_energy() -> None:
-    t = run_totals(table([run("failed", 1.0e6), run("succeeded", 3.0e6, model="x"),
-                          run("killed", 0.0, model="y")]))
+    t = run_totals(
+        table(
+            [
+                run("failed", 1.0e6),
+                run("succeeded", 3.0e6, model="x"),
+                run("killed", 0.0, model="y"),
+            ]
+        )
+    )
     assert (t.runs, t.failed, t.killed, t.succeeded) == (3, 1, 1, 1)
     assert t.failed_share_frac == pytest.approx(2 / 3)
     assert t.failed_energy_share_frac == pytest.approx(0.25)
@@ -82,15 +98,21 @@ def test_fleet_schedule_by_hand() -> None:
     assert f["refresh_schedule"] == [{"year": 2029, "device": "H100", "devices_replaced": 8}]
     # amortised share is per device (375 / (375 + 2190)); acquisition-based grows with growth
     assert years[2026]["embodied_share_frac"] == pytest.approx(375 / (375 + 2190))
-    assert years[2029]["embodied_share_acquisition_frac"] > years[2026][
-        "embodied_share_acquisition_frac"]
+    assert (
+        years[2029]["embodied_share_acquisition_frac"]
+        > years[2026]["embodied_share_acquisition_frac"]
+    )
 
 
 def test_fleet_errors_name_the_field() -> None:
     with pytest.raises(InputError) as info:
-        parse_fleet({"start_year": 2026, "pue": 1.2, "device": [{"name": "x", "count": 1,
-                                                                  "purchased": 2025,
-                                                                  "refresh_years": 4}]})
+        parse_fleet(
+            {
+                "start_year": 2026,
+                "pue": 1.2,
+                "device": [{"name": "x", "count": 1, "purchased": 2025, "refresh_years": 4}],
+            }
+        )
     assert info.value.field == "device[0].embodied_kg"
     with pytest.raises(InputError) as info:
         parse_fleet({"start_year": 2026, "device": []})
@@ -100,16 +122,36 @@ def test_fleet_errors_name_the_field() -> None:
 def test_storage_and_transfer_energy() -> None:
     from infercarbon.ledger.schema import STORAGE, TRANSFERS
 
-    st_ = pa.Table.from_pylist([{"record_id": "a", "tenant": "t", "storage_class": "ssd",
-                                 "gb_months": 12_000.0, "period_start_utc": T0,
-                                 "period_end_utc": T0, "source": "x"}],
-                               schema=STORAGE.arrow_schema)
+    st_ = pa.Table.from_pylist(
+        [
+            {
+                "record_id": "a",
+                "tenant": "t",
+                "storage_class": "ssd",
+                "gb_months": 12_000.0,
+                "period_start_utc": T0,
+                "period_end_utc": T0,
+                "source": "x",
+            }
+        ],
+        schema=STORAGE.arrow_schema,
+    )
     # 12,000 GB-months = 1 TB-year; SSD 1.2 Wh/TB-h x 8760 h = 10.512 kWh
     assert storage_energy(st_)["energy_j"] == pytest.approx(10.512 * 3.6e6)
     assert STORAGE_KWH_PER_TB_YEAR["object"].value == pytest.approx(0.65 * 8.76 * 3)
-    tr = pa.Table.from_pylist([{"record_id": "b", "tenant": "t", "network_type": "internet",
-                                "gb": 100.0, "t_utc": T0, "source": "x"}],
-                              schema=TRANSFERS.arrow_schema)
+    tr = pa.Table.from_pylist(
+        [
+            {
+                "record_id": "b",
+                "tenant": "t",
+                "network_type": "internet",
+                "gb": 100.0,
+                "t_utc": T0,
+                "source": "x",
+            }
+        ],
+        schema=TRANSFERS.arrow_schema,
+    )
     got = transfer_energy(tr)
     assert got["energy_j"] == pytest.approx(100 * NETWORK_KWH_PER_GB["internet"].value * 3.6e6)
     assert got["low_j"] < got["energy_j"] < got["high_j"]

@@ -29,18 +29,35 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-def run(status: str, start: datetime, g: float, kind: str = "train", **kw: object
-        ) -> dict[str, object]:
-    return make_run(tenant="t", kind=kind, model="m", status=status, start_utc=start,
-                    end_utc=start + timedelta(hours=2), energy_j=g * 10_000.0,
-                    method="test", label="measured", source="test", emissions_g=g,
-                    gpu_hours=1.0, **kw)  # type: ignore[arg-type]
+def run(
+    status: str, start: datetime, g: float, kind: str = "train", **kw: object
+) -> dict[str, object]:
+    return make_run(
+        tenant="t",
+        kind=kind,
+        model="m",
+        status=status,
+        start_utc=start,
+        end_utc=start + timedelta(hours=2),
+        energy_j=g * 10_000.0,
+        method="test",
+        label="measured",
+        source="test",
+        emissions_g=g,
+        gpu_hours=1.0,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-RUNS_T = pa.Table.from_pylist([
-    run("failed", T0, 100.0), run("succeeded", T0 + timedelta(hours=3), 300.0),
-    run("succeeded", T0 + 30 * DAY, 200.0, kind="retrain"),
-    run("succeeded", T0 + 31 * DAY, 50.0, kind="eval")], schema=RUNS.arrow_schema)
+RUNS_T = pa.Table.from_pylist(
+    [
+        run("failed", T0, 100.0),
+        run("succeeded", T0 + timedelta(hours=3), 300.0),
+        run("succeeded", T0 + 30 * DAY, 200.0, kind="retrain"),
+        run("succeeded", T0 + 31 * DAY, 50.0, kind="eval"),
+    ],
+    schema=RUNS.arrow_schema,
+)
 MODELS = {"m": (1000, 50.0, T0, T0 + 10 * DAY)}
 
 
@@ -60,12 +77,25 @@ def test_training_line_by_hand() -> None:
 
 
 def facts(**kw: object) -> LedgerFacts:
-    svc = ServiceFacts("support-chat", events=100, measured_events=100, energy_j=3.6e6,
-                       emissions_g=400.0, models=("llama-3-8b",), regions=("DEU",),
-                       devices=("gpu0",), first_utc=T0 + 29 * DAY, last_utc=T0 + 59 * DAY,
-                       days_in_window=30)
-    base: dict[str, object] = {"as_of_utc": T0 + 60 * DAY, "runs": RUNS_T, "services": (svc,),
-                               "models": {"llama-3-8b": (100, 400.0, T0, T0 + 59 * DAY)}}
+    svc = ServiceFacts(
+        "support-chat",
+        events=100,
+        measured_events=100,
+        energy_j=3.6e6,
+        emissions_g=400.0,
+        models=("llama-3-8b",),
+        regions=("DEU",),
+        devices=("gpu0",),
+        first_utc=T0 + 29 * DAY,
+        last_utc=T0 + 59 * DAY,
+        days_in_window=30,
+    )
+    base: dict[str, object] = {
+        "as_of_utc": T0 + 60 * DAY,
+        "runs": RUNS_T,
+        "services": (svc,),
+        "models": {"llama-3-8b": (100, 400.0, T0, T0 + 59 * DAY)},
+    }
     base.update(kw)
     return LedgerFacts(**base)  # type: ignore[arg-type]
 
@@ -77,13 +107,18 @@ def test_a_system_without_telemetry_is_in_the_plan_and_the_gaps() -> None:
     cells = assess(inv, f)
     plan = measurement_plan(inv, cells)
     fraud = [r for r in plan["rows"] if r["system"] == "fraud-scoring"]
-    assert {r["category"] for r in fraud} == {"training", "inference", "data_infrastructure",
-                                              "embodied"}
+    assert {r["category"] for r in fraud} == {
+        "training",
+        "inference",
+        "data_infrastructure",
+        "embodied",
+    }
     inf = next(r for r in fraud if r["category"] == "inference")
     assert inf["status_now"] == "modelled" and "no telemetry" in inf["evidence"]
     assert inf["ghg_boundary"].startswith("Scope 2")
-    cloud = next(r for r in plan["rows"] if r["system"] == "llm-pretrain"
-                 and r["category"] == "training")
+    cloud = next(
+        r for r in plan["rows"] if r["system"] == "llm-pretrain" and r["category"] == "training"
+    )
     assert cloud["ghg_boundary"].startswith("Scope 3 Category 1")
     gaps = gap_analysis(cells)
     cats = gaps["categories"]
@@ -92,8 +127,7 @@ def test_a_system_without_telemetry_is_in_the_plan_and_the_gaps() -> None:
     assert cats["inference"]["modelled_systems"] == ["fraud-scoring"]
     assert cats["training"]["measured_share"] == pytest.approx(1 / 3)  # llm-pretrain's runs
     for c in cats.values():
-        assert c["measured_share"] + c["modelled_share"] + c["excluded_share"] == \
-            pytest.approx(1.0)
+        assert c["measured_share"] + c["modelled_share"] + c["excluded_share"] == pytest.approx(1.0)
     assert gaps["weakest_category"] in ("data_infrastructure", "embodied")
     assert "fraud-scoring" in gaps["weakest_to_close"]
 
@@ -104,8 +138,9 @@ def test_maturity_levels_from_the_evidence() -> None:
     m = maturity(inv.with_ledger(f), f, [])
     assert m["level"] == 1  # measured, but no first-cut estimate recorded
     assert [c["met"] for c in m["criteria"] if c["level"] == 2] == [True, False]
-    f2 = facts(estimate={"generated_utc": "2026-02-01T00:00:00Z", "systems": 3,
-                         "total_t_per_year": 1.0})
+    f2 = facts(
+        estimate={"generated_utc": "2026-02-01T00:00:00Z", "systems": 3, "total_t_per_year": 1.0}
+    )
     m2 = maturity(inv.with_ledger(f2), f2, [])
     assert m2["level"] == 2  # fraud-scoring has no telemetry: not Level 3
     lv3 = next(c for c in m2["criteria"] if c["level"] == 3)
@@ -113,8 +148,9 @@ def test_maturity_levels_from_the_evidence() -> None:
     only_chat = load_inventory(DATA / "inventory.toml")
     from dataclasses import replace
 
-    inv3 = replace(only_chat, systems=(only_chat.systems[0], replace(
-        only_chat.systems[2], models=("m",))))
+    inv3 = replace(
+        only_chat, systems=(only_chat.systems[0], replace(only_chat.systems[2], models=("m",)))
+    )
     m3 = maturity(inv3, f2, [])
     assert m3["level"] == 4 and m3["criteria"][-1]["level"] == 5
 
@@ -140,8 +176,13 @@ def test_first_cut_estimate_and_measured_ratio() -> None:
 def test_hidden_drivers_flag_outside_the_seed_range() -> None:
     f = facts(idle_share_of_active_frac=0.1, idle_footprints=5)
     d = {x["driver"]: x for x in hidden_drivers(f)}
-    assert list(d) == ["idle_warm_pool", "data_movement", "failed_runs", "retraining_rate",
-                       "embodied_refresh"]
+    assert list(d) == [
+        "idle_warm_pool",
+        "data_movement",
+        "failed_runs",
+        "retraining_rate",
+        "embodied_refresh",
+    ]
     assert d["idle_warm_pool"]["outside_seed_range"] is True
     assert d["idle_warm_pool"]["label"] == "modelled"
     assert d["failed_runs"]["value"] == pytest.approx(100 / 600)

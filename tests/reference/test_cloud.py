@@ -82,8 +82,9 @@ def test_unknown_instance_lists_close_matches() -> None:
         gpu_count("gcp", "g2-standard-4")
 
 
-@pytest.mark.parametrize(("provider", "itype"), [("oracle", "x"), ("", "m5.large"),
-                                                 ("aws", ""), ("aws", "  ")])
+@pytest.mark.parametrize(
+    ("provider", "itype"), [("oracle", "x"), ("", "m5.large"), ("aws", ""), ("aws", "  ")]
+)
 def test_bad_provider_or_type_is_input_error(provider: str, itype: str) -> None:
     with pytest.raises(InputError):
         get_instance(provider, itype)

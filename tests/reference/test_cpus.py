@@ -73,7 +73,8 @@ def test_match_levels() -> None:
     fam = cpu_power_curve("AMD EPYC")
     assert (fam.match, fam.matched) == ("family", "family 'epyc'")
     assert cpu_power_curve("Intel(R) Xeon(R) CPU E5-2686 v4 @ 2.30GHz").matched == (
-        "family 'xeon e5 v4'")
+        "family 'xeon e5 v4'"
+    )
     ryzen = "AMD Ryzen 7 5800X 8-Core Processor"
     tdp = cpu_power_curve(ryzen, threads_per_package=16)
     assert tdp.match == "tdp"

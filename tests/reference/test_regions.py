@@ -45,12 +45,28 @@ def test_region_ids_are_unique_and_every_kind_is_present() -> None:
 @pytest.mark.parametrize(
     ("query", "iso3"),
     [
-        ("DE", "DEU"), ("DEU", "DEU"), ("Germany", "DEU"), ("germany", "DEU"),
-        ("GB", "GBR"), ("UK", "GBR"), ("United Kingdom", "GBR"), ("Great Britain", "GBR"),
-        ("US", "USA"), ("USA", "USA"), ("United States", "USA"),
-        ("United States of America", "USA"), ("fr", "FRA"), ("Japan", "JPN"), ("IN", "IND"),
-        ("Côte d'Ivoire", "CIV"), ("cote d ivoire", "CIV"), ("Ivory Coast", "CIV"),
-        ("South Korea", "KOR"), ("Korea, Republic of", "KOR"), ("ZAF", "ZAF"), ("norway", "NOR"),
+        ("DE", "DEU"),
+        ("DEU", "DEU"),
+        ("Germany", "DEU"),
+        ("germany", "DEU"),
+        ("GB", "GBR"),
+        ("UK", "GBR"),
+        ("United Kingdom", "GBR"),
+        ("Great Britain", "GBR"),
+        ("US", "USA"),
+        ("USA", "USA"),
+        ("United States", "USA"),
+        ("United States of America", "USA"),
+        ("fr", "FRA"),
+        ("Japan", "JPN"),
+        ("IN", "IND"),
+        ("Côte d'Ivoire", "CIV"),
+        ("cote d ivoire", "CIV"),
+        ("Ivory Coast", "CIV"),
+        ("South Korea", "KOR"),
+        ("Korea, Republic of", "KOR"),
+        ("ZAF", "ZAF"),
+        ("norway", "NOR"),
     ],
 )
 def test_country_lookups(query: str, iso3: str) -> None:
@@ -182,10 +198,22 @@ def test_empty_query_is_an_input_error(query: str) -> None:
 
 def _one_row(**overrides: str) -> str:
     row = {
-        "region_id": "XXX", "name": "X", "kind": "country", "intensity_g_per_kwh": "100",
-        "low_g_per_kwh": "", "high_g_per_kwh": "", "basis": "lifecycle", "label": "cited",
-        "source": "s", "vintage": "2023", "licence": "l", "iso2": "XX", "iso3": "XXX",
-        "country_iso3": "XXX", "aliases": "XX", "note": "",
+        "region_id": "XXX",
+        "name": "X",
+        "kind": "country",
+        "intensity_g_per_kwh": "100",
+        "low_g_per_kwh": "",
+        "high_g_per_kwh": "",
+        "basis": "lifecycle",
+        "label": "cited",
+        "source": "s",
+        "vintage": "2023",
+        "licence": "l",
+        "iso2": "XX",
+        "iso3": "XXX",
+        "country_iso3": "XXX",
+        "aliases": "XX",
+        "note": "",
     }
     row.update(overrides)
     buf = io.StringIO()
@@ -204,9 +232,13 @@ def test_parser_accepts_a_good_row() -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        {"intensity_g_per_kwh": "nan"}, {"intensity_g_per_kwh": "-1"},
-        {"intensity_g_per_kwh": "abc"}, {"basis": "marginal"}, {"kind": "planet"},
-        {"low_g_per_kwh": "150"}, {"label": "guessed"},
+        {"intensity_g_per_kwh": "nan"},
+        {"intensity_g_per_kwh": "-1"},
+        {"intensity_g_per_kwh": "abc"},
+        {"basis": "marginal"},
+        {"kind": "planet"},
+        {"low_g_per_kwh": "150"},
+        {"label": "guessed"},
     ],
 )
 def test_parser_rejects_bad_rows(bad: dict[str, str]) -> None:
@@ -225,7 +257,8 @@ def test_cli_show_json() -> None:
     assert doc["vintage"]
     assert doc["licence"]
     assert doc["intensity_g_per_kwh"] == pytest.approx(
-        resolve_region("GBR").intensity_g_per_kwh.value)
+        resolve_region("GBR").intensity_g_per_kwh.value
+    )
 
 
 def test_cli_show_table_has_provenance() -> None:
@@ -236,7 +269,8 @@ def test_cli_show_table_has_provenance() -> None:
 
 
 def test_cli_show_unknown_region_exits_2_with_suggestions(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["regions", "show", "Germny"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ")
@@ -256,8 +290,10 @@ def test_cli_list_csv_search() -> None:
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert "US-TX" in {r["region_id"] for r in rows}
-    assert all("texas" in (r["region_id"] + r["name"] + r["aliases"]).lower().replace(" ", "")
-               for r in rows)
+    assert all(
+        "texas" in (r["region_id"] + r["name"] + r["aliases"]).lower().replace(" ", "")
+        for r in rows
+    )
 
 
 def test_cli_list_table() -> None:

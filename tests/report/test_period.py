@@ -16,30 +16,41 @@ def d(*a: int) -> datetime:
     return datetime(*a, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("text", "start", "end"), [
-    ("2026-Q3", d(2026, 7, 1), d(2026, 10, 1)),
-    ("2026q4", d(2026, 10, 1), d(2027, 1, 1)),
-    ("2026-09", d(2026, 9, 1), d(2026, 10, 1)),
-    ("2026-12", d(2026, 12, 1), d(2027, 1, 1)),
-    ("2026", d(2026, 1, 1), d(2027, 1, 1)),
-    ("2026-02-28", d(2026, 2, 28), d(2026, 3, 1)),
-    ("2026-07..2026-09", d(2026, 7, 1), d(2026, 10, 1)),
-    ("2026-07-01..2026-09-30", d(2026, 7, 1), d(2026, 10, 1)),
-    ("2026-Q1..2026-Q2", d(2026, 1, 1), d(2026, 7, 1)),
-    ("2026-07-01T06:00:00Z..2026-07-01T18:00:00+02:00", d(2026, 7, 1, 6), d(2026, 7, 1, 16)),
-])
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2026-Q3", d(2026, 7, 1), d(2026, 10, 1)),
+        ("2026q4", d(2026, 10, 1), d(2027, 1, 1)),
+        ("2026-09", d(2026, 9, 1), d(2026, 10, 1)),
+        ("2026-12", d(2026, 12, 1), d(2027, 1, 1)),
+        ("2026", d(2026, 1, 1), d(2027, 1, 1)),
+        ("2026-02-28", d(2026, 2, 28), d(2026, 3, 1)),
+        ("2026-07..2026-09", d(2026, 7, 1), d(2026, 10, 1)),
+        ("2026-07-01..2026-09-30", d(2026, 7, 1), d(2026, 10, 1)),
+        ("2026-Q1..2026-Q2", d(2026, 1, 1), d(2026, 7, 1)),
+        ("2026-07-01T06:00:00Z..2026-07-01T18:00:00+02:00", d(2026, 7, 1, 6), d(2026, 7, 1, 16)),
+    ],
+)
 def test_forms(text: str, start: datetime, end: datetime) -> None:
     p = parse_period(text)
     assert (p.start_utc, p.end_utc) == (start, end)
     assert p.label == text
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("2026-Q5", "quarter"), ("2026-13", "month"), ("2026-02-30", "day is out of range"),
-    ("", "empty"), ("Q3", "unrecognised"), ("2026-09..", "both ends"),
-    ("2026-09..2026-08", "after the start"), ("2026-07-01T00:00..2026-08", "zone offset"),
-    ("last quarter", "unrecognised"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("2026-Q5", "quarter"),
+        ("2026-13", "month"),
+        ("2026-02-30", "day is out of range"),
+        ("", "empty"),
+        ("Q3", "unrecognised"),
+        ("2026-09..", "both ends"),
+        ("2026-09..2026-08", "after the start"),
+        ("2026-07-01T00:00..2026-08", "zone offset"),
+        ("last quarter", "unrecognised"),
+    ],
+)
 def test_bad_periods_name_the_field(text: str, why: str) -> None:
     with pytest.raises(InputError) as ei:
         parse_period(text)

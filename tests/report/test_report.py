@@ -38,8 +38,11 @@ def report(ledger: Any, period: str, tenant: str | None = None) -> Report:
 def hand(ledger: Any, period: str, tenant: str | None = None) -> dict[str, Any]:
     """Hand sums [g] of the counted line items of the stored records in the period."""
     p = parse_period(period)
-    evs = {e["event_id"]: e for e in ledger.events
-           if p.start_utc <= e["start_utc"] < p.end_utc and tenant in (None, e["tenant"])}
+    evs = {
+        e["event_id"]: e
+        for e in ledger.events
+        if p.start_utc <= e["start_utc"] < p.end_utc and tenant in (None, e["tenant"])
+    }
     g: dict[tuple[str, str], float] = defaultdict(float)
     low: dict[tuple[str, str], float] = defaultdict(float)
     high: dict[tuple[str, str], float] = defaultdict(float)
@@ -61,7 +64,8 @@ def hand(ledger: Any, period: str, tenant: str | None = None) -> dict[str, Any]:
         return sum(v for k, v in d.items() if pred(*k))
 
     return {
-        "events": len(evs), "footprints": n_fp,
+        "events": len(evs),
+        "footprints": n_fp,
         "energy_j": sum(e["energy_j"] for e in evs.values()),
         "s2l": s(lambda sc, b: sc == "scope2_location"),
         "s2l_low": s(lambda sc, b: sc == "scope2_location", low),
@@ -81,8 +85,7 @@ def close(a: float | None, b: float) -> bool:
 
 
 def row(rep: Report, table: str, **match: Any) -> dict[str, Any]:
-    rows = [dict(r) for r in rep.table(table).rows
-            if all(r.get(k) == v for k, v in match.items())]
+    rows = [dict(r) for r in rep.table(table).rows if all(r.get(k) == v for k, v in match.items())]
     assert len(rows) == 1, (table, match, rows)
     return rows[0]
 
@@ -109,8 +112,10 @@ def test_totals_match_hand_sums_of_stored_line_items(ledger: Any) -> None:
     cat1 = row(rep, "scope3", scope="scope3_cat1", line_item="subtotal")
     assert close(cat1["location_basis_t"], h["cat1_loc"] / 1e6)
     assert close(cat1["market_basis_t"], h["cat1_mkt"] / 1e6)
-    assert close(row(rep, "scope3", scope="scope3_cat2", line_item="subtotal")
-                 ["location_basis_t"], h["cat2"] / 1e6)
+    assert close(
+        row(rep, "scope3", scope="scope3_cat2", line_item="subtotal")["location_basis_t"],
+        h["cat2"] / 1e6,
+    )
     cat11 = row(rep, "scope3", scope="scope3_cat11", line_item="subtotal")
     assert close(cat11["location_basis_t"], h["cat11_loc"] / 1e6)
     assert close(cat11["market_basis_t"], h["cat11_mkt"] / 1e6)
@@ -138,8 +143,10 @@ def test_location_and_market_are_never_substituted(ledger: Any) -> None:
     fallback = [r for r in inst if r["fallback"]]
     assert fallback and all(r["label"] == "fallback: location-based" for r in fallback)
     assert any(r["instrument"] == "user input" and not r["fallback"] for r in inst)
-    assert "used the location-based factor as a labelled fallback" in row(
-        rep, "scope2", method="market-based")["note"]
+    assert (
+        "used the location-based factor as a labelled fallback"
+        in row(rep, "scope2", method="market-based")["note"]
+    )
 
 
 def test_no_market_line_gives_no_market_figure(tmp_path: Any) -> None:
@@ -147,16 +154,52 @@ def test_no_market_line_gives_no_market_figure(tmp_path: Any) -> None:
     never shows the location figure in its place."""
     store = DuckDBStore(tmp_path / "l.duckdb")
     t = datetime(2026, 8, 1, tzinfo=UTC)
-    store.append_events([{"event_id": "e1", "start_utc": t, "end_utc": t, "service": "s",
-                          "tenant": "a", "model": "m", "region": "DE", "device": "d",
-                          "energy_j": 3.6e6, "attribution_method": "measured"}])
-    li = LineItemRecord("operational_location", 400.0, 380.0, 420.0, "cited", "grid X",
-                        "scope2_location", True, "location", 400.0, 3.6e6)
-    store.append_footprints([FootprintRecord.create(
-        tenant="a", inputs={"energy_j": 3.6e6}, factor_versions={"calculator": "hand"},
-        figures=FootprintFigures(3.6e6, (li,), {"location": TotalRecord(400.0, 380.0, 420.0)}),
-        period_start_utc=t, period_end_utc=t, computed_utc=t, calculator="hand",
-        event_id="e1")])
+    store.append_events(
+        [
+            {
+                "event_id": "e1",
+                "start_utc": t,
+                "end_utc": t,
+                "service": "s",
+                "tenant": "a",
+                "model": "m",
+                "region": "DE",
+                "device": "d",
+                "energy_j": 3.6e6,
+                "attribution_method": "measured",
+            }
+        ]
+    )
+    li = LineItemRecord(
+        "operational_location",
+        400.0,
+        380.0,
+        420.0,
+        "cited",
+        "grid X",
+        "scope2_location",
+        True,
+        "location",
+        400.0,
+        3.6e6,
+    )
+    store.append_footprints(
+        [
+            FootprintRecord.create(
+                tenant="a",
+                inputs={"energy_j": 3.6e6},
+                factor_versions={"calculator": "hand"},
+                figures=FootprintFigures(
+                    3.6e6, (li,), {"location": TotalRecord(400.0, 380.0, 420.0)}
+                ),
+                period_start_utc=t,
+                period_end_utc=t,
+                computed_utc=t,
+                calculator="hand",
+                event_id="e1",
+            )
+        ]
+    )
     rep = build_report(store, parse_period("2026-08"), generated_utc=GEN)
     store.close()
     assert row(rep, "scope2", method="location-based")["value_t"] == 400.0 / 1e6
@@ -181,8 +224,12 @@ def test_scope3_categories_follow_the_stored_scope_tags(ledger: Any) -> None:
     emb = row(rep, "scope3", scope="scope3_cat2", line_item="embodied")
     assert emb["location_basis_t"] == emb["market_basis_t"] > 0
     # the vendor's use of sold products is cat. 11
-    assert row(rep, "scope3", scope="scope3_cat11", line_item="operational_location")[
-        "location_basis_t"] > 0
+    assert (
+        row(rep, "scope3", scope="scope3_cat11", line_item="operational_location")[
+            "location_basis_t"
+        ]
+        > 0
+    )
     # training is excluded (not published) and listed with its reason, not as a zero
     ex = row(rep, "exclusions", line_item="training")
     assert ex["reason"] == "not published" and ex["footprints"] == 29
@@ -216,10 +263,13 @@ def test_tenant_filtering(ledger: Any) -> None:
     assert row(rep, "energy", quantity="inferences in period")["value"] == h["events"] == 9
     # globex only buys cloud compute: no Scope 2 at all, shown as not available
     assert row(rep, "scope2", method="location-based")["value_t"] is None
-    assert close(row(rep, "scope3", scope="scope3_cat1", line_item="subtotal")
-                 ["location_basis_t"], h["cat1_loc"] / 1e6)
+    assert close(
+        row(rep, "scope3", scope="scope3_cat1", line_item="subtotal")["location_basis_t"],
+        h["cat1_loc"] / 1e6,
+    )
     assert {r["name"] for r in rep.table("inventory").rows if r["dimension"] == "tenant"} == {
-        "globex"}
+        "globex"
+    }
     assert "acme" not in render(rep, "json")
     acme = report(ledger, "2026-Q3", tenant="acme")
     ha = hand(ledger, "2026-Q3", tenant="acme")
@@ -232,8 +282,11 @@ def test_intensity_per_outcome(ledger: Any) -> None:
     h = hand(ledger, "2026-Q3", tenant="acme")
     per = row(rep, "intensity_per_outcome", service="inspection", outcome="defect")
     assert per["count"] == 6 and per["inferences"] == 18
-    insp = [r for r in ledger.records if r.event_id.startswith("insp-")
-            and r.event_id not in ("insp-june", "insp-oct")]
+    insp = [
+        r
+        for r in ledger.records
+        if r.event_id.startswith("insp-") and r.event_id not in ("insp-june", "insp-oct")
+    ]
     loc_g = sum(r.figures.totals["location"].value_g for r in insp)
     assert close(per["location_g_per_outcome"], loc_g / 6)
     assert h["s2l"] > 0
@@ -245,10 +298,14 @@ def test_inventory_and_methodology(ledger: Any) -> None:
     rep = report(ledger, "2026-Q3")
     inv = rep.table("inventory").rows
     assert {r["name"] for r in inv if r["dimension"] == "service"} == {
-        "inspection", "chat", "edge-product"}
+        "inspection",
+        "chat",
+        "edge-product",
+    }
     assert {r["name"] for r in inv if r["dimension"] == "region"} == {"DE", "FR"}
-    gap = [r for r in inv if r["dimension"] == "calculator"
-           and r["name"] == "(no stored footprint)"]
+    gap = [
+        r for r in inv if r["dimension"] == "calculator" and r["name"] == "(no stored footprint)"
+    ]
     assert gap and gap[0]["events"] == 1
     factors = rep.table("factors").rows
     loc = [r for r in factors if r["factor"] == "intensity_location_g_per_kwh"]
@@ -257,8 +314,12 @@ def test_inventory_and_methodology(ledger: Any) -> None:
     pue = [r for r in factors if r["factor"] == "pue"]
     assert pue and all(r["vintage"] and r["source"].startswith("seed") for r in pue)
     versions = rep.table("versions").rows
-    assert any(r["item"] == "calculator" and r["version"] == "infercarbon-accounting-1"
-               and r["footprints"] == 29 for r in versions)
+    assert any(
+        r["item"] == "calculator"
+        and r["version"] == "infercarbon-accounting-1"
+        and r["footprints"] == 29
+        for r in versions
+    )
     assert {r["topic"] for r in rep.table("methods").rows} >= {"uncertainty", "dual reporting"}
 
 
@@ -293,8 +354,13 @@ def test_html_is_self_contained_and_shows_the_figures(ledger: Any) -> None:
     for banned in ("<script", "<link", "@import", "url(", " src=", "href="):
         assert banned not in low, banned
     assert low.count("<svg") == 3
-    for heading in ("Scope 2: location-based and market-based", "Scope 3", "ESRS E1",
-                    "System inventory", "Methodology and assumptions"):
+    for heading in (
+        "Scope 2: location-based and market-based",
+        "Scope 3",
+        "ESRS E1",
+        "System inventory",
+        "Methodology and assumptions",
+    ):
         assert heading in html
     v = row(rep, "scope2", method="market-based")["value_t"]
     assert fmt(v) in html

@@ -18,8 +18,9 @@ from infercarbon.report import build_report, parse_period
 def test_rebound_table_adds_up(ledger) -> None:
     store = open_store(str(ledger.path))
     try:
-        rep = build_report(store, parse_period("2026-Q3"),
-                           generated_utc=datetime(2026, 10, 2, tzinfo=UTC))
+        rep = build_report(
+            store, parse_period("2026-Q3"), generated_utc=datetime(2026, 10, 2, tzinfo=UTC)
+        )
         ev = rollup_events(store, by=(), period="month")
     finally:
         store.close()
@@ -37,13 +38,26 @@ def test_rebound_table_adds_up(ledger) -> None:
     assert any("LMDI" in n for n in t.notes)
 
 
-def test_accuracy_table_from_cli(ledger, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_accuracy_table_from_cli(
+    ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     m = tmp_path / "metrics.csv"
-    m.write_text("model,metric,value,source\ninspection-model,mAP,39.5,vendor card\n"
-                 "chat-model,mAP,51.5,\n")
-    code = main(["report", "--period", "2026-Q3", "--ledger", str(ledger.path), "--format",
-                 "json", "--task-metrics", str(m)])
+    m.write_text(
+        "model,metric,value,source\ninspection-model,mAP,39.5,vendor card\nchat-model,mAP,51.5,\n"
+    )
+    code = main(
+        [
+            "report",
+            "--period",
+            "2026-Q3",
+            "--ledger",
+            str(ledger.path),
+            "--format",
+            "json",
+            "--task-metrics",
+            str(m),
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0, out.err
     doc = json.loads(out.out)
@@ -51,10 +65,22 @@ def test_accuracy_table_from_cli(ledger, tmp_path: Path,
     ins, chat = rows["inspection-model"], rows["chat-model"]
     assert ins["g_per_inference_per_point"] == pytest.approx(ins["g_per_inference"] / 39.5)
     assert chat["marginal_g_per_point"] == pytest.approx(
-        (chat["g_per_inference"] - ins["g_per_inference"]) / 12.0)
+        (chat["g_per_inference"] - ins["g_per_inference"]) / 12.0
+    )
     assert ins["metric_source"] == "vendor card"
-    code = main(["report", "--period", "2026-Q3", "--ledger", str(ledger.path), "--format",
-                 "html", "--task-metrics", str(tmp_path / "missing.csv")])
+    code = main(
+        [
+            "report",
+            "--period",
+            "2026-Q3",
+            "--ledger",
+            str(ledger.path),
+            "--format",
+            "html",
+            "--task-metrics",
+            str(tmp_path / "missing.csv"),
+        ]
+    )
     assert code == 2 and "error: task_metrics" in capsys.readouterr().err
 
 
@@ -64,8 +90,9 @@ def test_accuracy_table_only_with_metrics(ledger) -> None:
         p = parse_period("2026-Q3")
         when = datetime(2026, 10, 2, tzinfo=UTC)
         plain = build_report(store, p, generated_utc=when)
-        more = build_report(store, p, generated_utc=when,
-                            task_metrics=[TaskMetric("chat-model", "acc", 0.9)])
+        more = build_report(
+            store, p, generated_utc=when, task_metrics=[TaskMetric("chat-model", "acc", 0.9)]
+        )
     finally:
         store.close()
     assert "accuracy_per_watt" not in {t.name for t in plain.tables}

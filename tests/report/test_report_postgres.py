@@ -55,8 +55,10 @@ def test_postgres_service_path_report_equals_duckdb(pg_schema_dsn: str) -> None:
     from .conftest import service_event, write_service_path
 
     evs = [service_event(i) for i in range(12)]
-    evs += [service_event(50 + i, device="cpu-0", attribution_method="cpu-model:modelled")
-            for i in range(3)]
+    evs += [
+        service_event(50 + i, device="cpu-0", attribution_method="cpu-model:modelled")
+        for i in range(3)
+    ]
     period = parse_period("2026-08")
     reports = []
     for store in (PostgresStore(pg_schema_dsn), DuckDBStore(":memory:")):

@@ -20,14 +20,28 @@ def test_training_line_over_the_served_inferences(ledger: Any, tmp_path: Path) -
     shutil.copy(ledger.path, path)
     t = datetime(2026, 6, 1, tzinfo=UTC)
     with DuckDBStore(path) as store:
-        store.append_runs([
-            make_run(tenant="acme", kind="train", model="inspection-model", status=s,
-                     start_utc=t.replace(day=d), end_utc=t.replace(day=d, hour=5),
-                     energy_j=e, method="test", label="measured", source="test",
-                     emissions_g=g, gpu_hours=10.0)
-            for s, d, e, g in (("failed", 1, 1e8, 1000.0), ("succeeded", 2, 3e8, 3000.0))])
-        rep = build_report(store, parse_period("2026-Q3"),
-                           generated_utc=datetime(2026, 10, 2, tzinfo=UTC))
+        store.append_runs(
+            [
+                make_run(
+                    tenant="acme",
+                    kind="train",
+                    model="inspection-model",
+                    status=s,
+                    start_utc=t.replace(day=d),
+                    end_utc=t.replace(day=d, hour=5),
+                    energy_j=e,
+                    method="test",
+                    label="measured",
+                    source="test",
+                    emissions_g=g,
+                    gpu_hours=10.0,
+                )
+                for s, d, e, g in (("failed", 1, 1e8, 1000.0), ("succeeded", 2, 3e8, 3000.0))
+            ]
+        )
+        rep = build_report(
+            store, parse_period("2026-Q3"), generated_utc=datetime(2026, 10, 2, tzinfo=UTC)
+        )
     rows = {r["lineage"]: r for r in rep.table("training_runs").rows}
     line = rows["inspection-model"]
     assert line["runs"] == 2 and line["runs_in_period"] == 0  # trained before the quarter
@@ -40,5 +54,6 @@ def test_training_line_over_the_served_inferences(ledger: Any, tmp_path: Path) -
     assert line["crossover_utc"] is not None
     drivers = {r["driver"]: r for r in rep.table("hidden_drivers").rows}
     assert len(drivers) == 5
-    assert drivers["Failed and killed runs' share of training energy"]["value"] == \
-        pytest.approx(0.25)
+    assert drivers["Failed and killed runs' share of training energy"]["value"] == pytest.approx(
+        0.25
+    )

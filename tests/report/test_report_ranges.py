@@ -33,8 +33,7 @@ def close(a: float | None, b: float, rel: float = 1e-9) -> bool:
 
 
 def row(rep: Report, table: str, **match: Any) -> dict[str, Any]:
-    rows = [dict(r) for r in rep.table(table).rows
-            if all(r.get(k) == v for k, v in match.items())]
+    rows = [dict(r) for r in rep.table(table).rows if all(r.get(k) == v for k, v in match.items())]
     assert len(rows) == 1, (table, match, rows)
     return rows[0]
 
@@ -42,9 +41,16 @@ def row(rep: Report, table: str, **match: Any) -> dict[str, Any]:
 def mixed_events() -> list[dict[str, Any]]:
     """Two services on two GPU devices (priced profile) and one CPU device (no price)."""
     evs = [service_event(i) for i in range(24)]
-    evs += [service_event(100 + i, device="cpu-0", service="chat",
-                          attribution_method="cpu-model:modelled", energy_j=80.0 + i)
-            for i in range(4)]
+    evs += [
+        service_event(
+            100 + i,
+            device="cpu-0",
+            service="chat",
+            attribution_method="cpu-model:modelled",
+            energy_j=80.0 + i,
+        )
+        for i in range(4)
+    ]
     return evs
 
 
@@ -60,17 +66,25 @@ def mixed(tmp_path: Any) -> tuple[Report, list[Any], list[dict[str, Any]]]:
 def items(recs: list[Any], pred: Any) -> tuple[float, float, float]:
     """Sums of (value, low, high) [g] of the stored line items that ``pred`` selects."""
     lines = [li for r in recs for li in r.figures.line_items if pred(li)]
-    return (sum(li.emissions_g for li in lines), sum(li.low_g for li in lines),
-            sum(li.high_g for li in lines))
+    return (
+        sum(li.emissions_g for li in lines),
+        sum(li.low_g for li in lines),
+        sum(li.high_g for li in lines),
+    )
 
 
 def test_scope2_has_one_honest_range(mixed: Any) -> None:
     rep, recs, _ = mixed
     t = rep.table("scope2")
-    assert [c.key for c in t.columns] == ["method", "value_t", "low_t", "high_t", "footprints",
-                                          "note"]
-    for method, scope in (("location-based", "scope2_location"),
-                          ("market-based", "scope2_market")):
+    assert [c.key for c in t.columns] == [
+        "method",
+        "value_t",
+        "low_t",
+        "high_t",
+        "footprints",
+        "note",
+    ]
+    for method, scope in (("location-based", "scope2_location"), ("market-based", "scope2_market")):
         r = row(rep, "scope2", method=method)
         v, lo_sum, hi_sum = items(recs, lambda li, s=scope: li.scope == s and li.in_total)
         # the central value is the sum of the stored line items, as before
@@ -94,8 +108,10 @@ def test_scope3_embodied_has_a_range(mixed: Any) -> None:
     v, _, _ = items(recs, lambda li: li.name == "embodied")
     assert close(emb["location_basis_t"], v / 1e6)
     assert emb["location_low_t"] < emb["location_basis_t"] < emb["location_high_t"]
-    assert (emb["market_low_t"], emb["market_high_t"]) == (emb["location_low_t"],
-                                                           emb["location_high_t"])
+    assert (emb["market_low_t"], emb["market_high_t"]) == (
+        emb["location_low_t"],
+        emb["location_high_t"],
+    )
     sub = row(rep, "scope3", scope="scope3_cat2", line_item="subtotal")
     assert sub["location_low_t"] < sub["location_basis_t"] < sub["location_high_t"]
     e = row(rep, "esrs_e1", datapoint="E1-6 §52(a)")
@@ -108,11 +124,19 @@ def test_report_lines_agree_with_ranged_sums(tmp_path: Any) -> None:
         write_service_path(store, mixed_events())
         rep = build_report(store, AUG, generated_utc=GEN)
         kw = {"start_utc": AUG.start_utc, "end_utc": AUG.end_utc}
-        by_scope = {(r["scope"], r["basis"]): r for r in ranged_sums(
-            store, of="items", keys=("scope", "basis", "in_total"), **kw).to_pylist()
-            if r["in_total"]}
-        by_name = {r["name"]: r for r in ranged_sums(
-            store, of="items", keys=("name", "scope", "basis", "in_total"), **kw).to_pylist()}
+        by_scope = {
+            (r["scope"], r["basis"]): r
+            for r in ranged_sums(
+                store, of="items", keys=("scope", "basis", "in_total"), **kw
+            ).to_pylist()
+            if r["in_total"]
+        }
+        by_name = {
+            r["name"]: r
+            for r in ranged_sums(
+                store, of="items", keys=("name", "scope", "basis", "in_total"), **kw
+            ).to_pylist()
+        }
         totals = {r["basis"]: r for r in ranged_sums(store, of="totals", **kw).to_pylist()}
     s2 = row(rep, "scope2", method="location-based")
     want = by_scope[("scope2_location", "location")]
@@ -128,8 +152,9 @@ def test_report_lines_agree_with_ranged_sums(tmp_path: Any) -> None:
 
 
 def _aggregate(tmp_path: Any, n: int, **over: Any) -> tuple[dict[str, Any], list[Any]]:
-    evs = [service_event(0, event_id=f"x{i}", device="gpu-0", service="chat", **over)
-           for i in range(n)]
+    evs = [
+        service_event(0, event_id=f"x{i}", device="gpu-0", service="chat", **over) for i in range(n)
+    ]
     with DuckDBStore(tmp_path / f"agg{n}.duckdb") as store:
         recs = write_service_path(store, evs)
         rep = build_report(store, AUG, generated_utc=GEN)
@@ -152,13 +177,15 @@ def test_identical_independent_events_narrow(tmp_path: Any) -> None:
     g = op.emissions_g + idle.emissions_g
     # per event: the energy part of the operational line, and the rest (shared)
     ind_dn, ind_up = op.emissions_g * (e - e_lo) / e, op.emissions_g * (e_hi - e) / e
-    sh_dn = math.sqrt(max((op.emissions_g - op.low_g) ** 2 - ind_dn ** 2, 0.0)) \
-        + (idle.emissions_g - idle.low_g)
-    sh_up = math.sqrt(max((op.high_g - op.emissions_g) ** 2 - ind_up ** 2, 0.0)) \
-        + (idle.high_g - idle.emissions_g)
+    sh_dn = math.sqrt(max((op.emissions_g - op.low_g) ** 2 - ind_dn**2, 0.0)) + (
+        idle.emissions_g - idle.low_g
+    )
+    sh_up = math.sqrt(max((op.high_g - op.emissions_g) ** 2 - ind_up**2, 0.0)) + (
+        idle.high_g - idle.emissions_g
+    )
     assert ind_dn > 0 and sh_dn > 0
-    want_lo = n * g - math.sqrt(n * ind_dn ** 2 + (n * sh_dn) ** 2)
-    want_hi = n * g + math.sqrt(n * ind_up ** 2 + (n * sh_up) ** 2)
+    want_lo = n * g - math.sqrt(n * ind_dn**2 + (n * sh_dn) ** 2)
+    want_hi = n * g + math.sqrt(n * ind_up**2 + (n * sh_up) ** 2)
     assert close(got["value_t"], n * g / 1e6)
     assert close(got["low_t"], want_lo / 1e6) and close(got["high_t"], want_hi / 1e6)
     per_event_lo = n * (op.low_g + idle.low_g)
@@ -172,8 +199,7 @@ def test_zero_width_energy_band_is_fully_shared(tmp_path: Any) -> None:
     """With no energy uncertainty every deviation is shared: the aggregate range is the sum
     of the per-event ranges."""
     n = 9
-    got, recs = _aggregate(tmp_path, n, energy_j=500.0, energy_low_j=500.0,
-                           energy_high_j=500.0)
+    got, recs = _aggregate(tmp_path, n, energy_j=500.0, energy_low_j=500.0, energy_high_j=500.0)
     _, lo, hi = items(recs, lambda li: li.scope == "scope2_location" and li.in_total)
     assert close(got["low_t"], lo / 1e6) and close(got["high_t"], hi / 1e6)
     assert got["low_t"] < got["value_t"] < got["high_t"]
@@ -231,8 +257,9 @@ def test_idle_share_and_cost_tables(mixed: Any) -> None:
         r = row(rep, "energy_cost", service=service, currency="EUR")
         assert close(r["energy_cost"], cost[service])
         assert r["price_source"] == "supply contract 2026 (EUR)"
-        assert r["footprints"] == sum(1 for e in evs if e["device"] != "cpu-0"
-                                      and service in ("(all)", e["service"]))
+        assert r["footprints"] == sum(
+            1 for e in evs if e["device"] != "cpu-0" and service in ("(all)", e["service"])
+        )
     unpriced = row(rep, "energy_cost", service="chat", currency=None)
     assert unpriced["energy_cost"] is None and unpriced["footprints"] == 4
     assert unpriced["note"].startswith("no price configured")
@@ -266,8 +293,9 @@ def test_general_layout_footprints_are_counted_not_zeroed(ledger: Any) -> None:
 def test_modelled_energy_is_never_labelled_cited(tmp_path: Any) -> None:
     """An operational line whose energy is the CPU model's is labelled modelled, never
     cited (the intensity's own label stands beside its source)."""
-    evs = [service_event(i, device="cpu-0", attribution_method="cpu-model:modelled")
-           for i in range(5)]
+    evs = [
+        service_event(i, device="cpu-0", attribution_method="cpu-model:modelled") for i in range(5)
+    ]
     with DuckDBStore(tmp_path / "cpu.duckdb") as store:
         write_service_path(store, evs, signals=[], bundled=True)
         rep = build_report(store, AUG, generated_utc=GEN)
@@ -288,9 +316,13 @@ def test_formats_carry_the_new_tables(mixed: Any) -> None:
         assert len(doc["tables"][name]["rows"]) == len(rep.table(name).rows) > 0
         assert len(csv_tables[name]) == len(rep.table(name).rows)
         assert f"id='{name}'" in html
-    r = next(x for x in doc["tables"]["energy_cost"]["rows"]
-             if x["service"] == "(all)" and x["currency"] == "EUR")
-    c = next(x for x in csv_tables["energy_cost"]
-             if x["service"] == "(all)" and x["currency"] == "EUR")
+    r = next(
+        x
+        for x in doc["tables"]["energy_cost"]["rows"]
+        if x["service"] == "(all)" and x["currency"] == "EUR"
+    )
+    c = next(
+        x for x in csv_tables["energy_cost"] if x["service"] == "(all)" and x["currency"] == "EUR"
+    )
     assert float(c["energy_cost"]) == r["energy_cost"]
     assert "Idle share of active energy" in html and "p5..p95" in html

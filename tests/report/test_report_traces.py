@@ -19,16 +19,17 @@ TRACE_A, TRACE_B = "4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb21
 
 
 def test_each_trace_is_one_figure_with_its_range(tmp_path: Any) -> None:
-    evs = [service_event(i, trace_id=TRACE_A, parent_span_id="00f067aa0ba902b7")
-           for i in range(3)]
+    evs = [service_event(i, trace_id=TRACE_A, parent_span_id="00f067aa0ba902b7") for i in range(3)]
     evs += [service_event(10 + i, trace_id=TRACE_B) for i in range(2)]
     evs += [service_event(20)]  # an untraced call
     with DuckDBStore(tmp_path / "t.duckdb") as store:
         write_service_path(store, evs)
         rep = build_report(store, AUG, generated_utc=GEN)
-        want = {r["trace_id"]: r for r in ranged_sums(
-            store, of="totals", keys=("basis",), by=("trace_id",)).to_pylist()
-            if r["basis"] == "location"}
+        want = {
+            r["trace_id"]: r
+            for r in ranged_sums(store, of="totals", keys=("basis",), by=("trace_id",)).to_pylist()
+            if r["basis"] == "location"
+        }
     rows = {r["trace_id"]: r for r in rep.table("traces").rows}
     assert set(rows) == {TRACE_A, TRACE_B}
     assert rows[TRACE_A]["model_calls"] == 3 and rows[TRACE_B]["model_calls"] == 2
@@ -37,8 +38,9 @@ def test_each_trace_is_one_figure_with_its_range(tmp_path: Any) -> None:
         assert rows[t]["location_low_g"] < rows[t]["location_g"] < rows[t]["location_high_g"]
     # the largest action first, and the notes say how many actions and calls
     assert list(rows) == sorted(rows, key=lambda k: -rows[k]["location_g"])
-    assert any("2 traced user action(s)" in n and "5 model call(s)" in n
-               for n in rep.table("traces").notes)
+    assert any(
+        "2 traced user action(s)" in n and "5 model call(s)" in n for n in rep.table("traces").notes
+    )
     assert "Footprint per user action" in render(rep, "html")
 
 

@@ -26,20 +26,35 @@ def marginal_de() -> IntensitySeries:
     hours = np.arange(48)
     value = 400.0 + 150.0 * np.sin(hours / 24 * 2 * np.pi)
     return IntensitySeries.from_arrays(
-        region="DE", kind="marginal", basis="direct", resolution_s=3600,
+        region="DE",
+        kind="marginal",
+        basis="direct",
+        resolution_s=3600,
         start_utc=np.datetime64("2026-07-01T00", "s") + hours * np.timedelta64(3600, "s"),
-        intensity_g_per_kwh=value, low_g_per_kwh=value * 0.8, high_g_per_kwh=value * 1.2,
-        provenance=SignalProvenance(source="test fixture", version="1", method="sine",
-                                    label="illustrative"))
+        intensity_g_per_kwh=value,
+        low_g_per_kwh=value * 0.8,
+        high_g_per_kwh=value * 1.2,
+        provenance=SignalProvenance(
+            source="test fixture", version="1", method="sine", label="illustrative"
+        ),
+    )
 
 
 def event(i: int, **over: Any) -> dict[str, Any]:
     h = i % 24
-    ev = {"event_id": f"e{i}", "start_utc": f"2026-07-01T{h:02d}:00:00Z",
-          "end_utc": f"2026-07-01T{h:02d}:00:00.500000Z", "service": "chat", "model": "m1",
-          "region": "DE", "device": "gpu0", "energy_j": 100.0 + i,
-          "attribution_method": "measured-counter", "outcome": "ok" if i % 3 else "error",
-          "batch_id": f"b{i // 4}"}
+    ev = {
+        "event_id": f"e{i}",
+        "start_utc": f"2026-07-01T{h:02d}:00:00Z",
+        "end_utc": f"2026-07-01T{h:02d}:00:00.500000Z",
+        "service": "chat",
+        "model": "m1",
+        "region": "DE",
+        "device": "gpu0",
+        "energy_j": 100.0 + i,
+        "attribution_method": "measured-counter",
+        "outcome": "ok" if i % 3 else "error",
+        "batch_id": f"b{i // 4}",
+    }
     ev.update(over)
     return ev
 
@@ -86,5 +101,6 @@ def h() -> Any:
     """The helpers above, for test modules (importlib mode cannot import conftest)."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(event=event, clock=clock, make_env=make_env, marginal_de=marginal_de,
-                           NOW=NOW)
+    return SimpleNamespace(
+        event=event, clock=clock, make_env=make_env, marginal_de=marginal_de, NOW=NOW
+    )

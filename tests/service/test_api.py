@@ -42,8 +42,13 @@ def test_ingest_is_idempotent_and_computes_footprints(env, h):
 
 
 def test_bad_batch_names_every_field_and_writes_nothing(env, h):
-    evs = [h.event(0), h.event(1, energy_j=-1), h.event(2, region="Narnia"),
-           h.event(3, end_utc="2026-06-30T00:00:00Z"), h.event(4, start_utc="yesterday")]
+    evs = [
+        h.event(0),
+        h.event(1, energy_j=-1),
+        h.event(2, region="Narnia"),
+        h.event(3, end_utc="2026-06-30T00:00:00Z"),
+        h.event(4, start_utc="yesterday"),
+    ]
     r = env.client.post("/v1/events", json=evs, headers=env.acme)
     assert r.status_code == 422
     got = {(p["index"], p["field"]) for p in r.json()["detail"]}
@@ -51,18 +56,27 @@ def test_bad_batch_names_every_field_and_writes_nothing(env, h):
     assert (2, "region") in got
     assert env.store.count("events") == 0 and env.store.count("footprints") == 0
     # a region problem alone is found too, and still nothing is written
-    r = env.client.post("/v1/events", json=[h.event(0), h.event(3, region="Atlantis")],
-                        headers=env.acme)
+    r = env.client.post(
+        "/v1/events", json=[h.event(0), h.event(3, region="Atlantis")], headers=env.acme
+    )
     assert r.status_code == 422
     assert [(p["index"], p["field"]) for p in r.json()["detail"]] == [(1, "region")]
     assert env.store.count("events") == 0
 
 
 def test_hostile_bodies_are_422_not_5xx(env, h):
-    for body in (b"not json", b"{}", b"[1, 2]", b'[{"event_id": {"$ne": 1}}]', b"null",
-                 b'[{"event_id": "x", "energy_j": 1e400}]', b'"' + b"a" * 1000 + b'"'):
-        r = env.client.post("/v1/events", content=body, headers={**env.acme,
-                                                                  "Content-Type": "application/json"})
+    for body in (
+        b"not json",
+        b"{}",
+        b"[1, 2]",
+        b'[{"event_id": {"$ne": 1}}]',
+        b"null",
+        b'[{"event_id": "x", "energy_j": 1e400}]',
+        b'"' + b"a" * 1000 + b'"',
+    ):
+        r = env.client.post(
+            "/v1/events", content=body, headers={**env.acme, "Content-Type": "application/json"}
+        )
         assert r.status_code == 422, (body, r.status_code, r.text)
     assert env.store.count("events") == 0
 
@@ -81,15 +95,19 @@ def test_conflicting_resend_is_409_and_batch_limit_413(h):
 
 def test_rollups_summary_and_sankey(env, h):
     env.client.post("/v1/events", json=[h.event(i) for i in range(24)], headers=env.acme)
-    env.client.post("/v1/events", json=[h.event(100 + i, tenant="beta", service="vision")
-                                        for i in range(6)], headers=env.beta)
+    env.client.post(
+        "/v1/events",
+        json=[h.event(100 + i, tenant="beta", service="vision") for i in range(6)],
+        headers=env.beta,
+    )
     r = env.client.get("/v1/footprints?group=service&period=day", headers=env.admin).json()
     assert {row["key"] for row in r["rows"]} == {"chat", "vision"}
     chat = next(row for row in r["rows"] if row["key"] == "chat")
     assert chat["events"] == 24
     assert chat["location_low_g"] <= chat["location_g"] <= chat["location_high_g"]
-    r = env.client.get("/v1/footprints?group=model&period=hour&per_outcome=true",
-                       headers=env.acme).json()
+    r = env.client.get(
+        "/v1/footprints?group=model&period=hour&per_outcome=true", headers=env.acme
+    ).json()
     assert {row["outcome"] for row in r["rows"]} == {"ok", "error"}
     assert sum(row["events"] for row in r["rows"]) == 24
     s = env.client.get("/v1/summary", headers=env.acme).json()
@@ -120,24 +138,33 @@ def test_whatif_changes_numbers(env, h):
     assert big["energy_j"]["scenario"] < big["energy_j"]["baseline"]
     bad = env.client.post("/v1/whatif", json={"region": "Narnia"}, headers=env.acme)
     assert bad.status_code == 422
-    assert env.client.post("/v1/whatif", json={"batch_size": 0},
-                           headers=env.acme).status_code == 422
+    assert (
+        env.client.post("/v1/whatif", json={"batch_size": 0}, headers=env.acme).status_code == 422
+    )
 
 
 def test_metrics_count_accepted_events_once(env, h):
     env.client.post("/v1/events", json=[h.event(i) for i in range(4)], headers=env.acme)
     env.client.post("/v1/events", json=[h.event(i) for i in range(4)], headers=env.acme)
     text = env.client.get("/metrics", headers=env.admin).text
-    line = next(x for x in text.splitlines()
-                if x.startswith('infercarbon_energy_joules_total{model="m1",service="chat"}'))
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith('infercarbon_energy_joules_total{model="m1",service="chat"}')
+    )
     assert float(line.split()[-1]) == sum(100.0 + i for i in range(4))
-    assert 'kind="marginal"' in text and 'infercarbon_events_total{model="m1",service="chat"} 4.0' in text
+    assert (
+        'kind="marginal"' in text
+        and 'infercarbon_events_total{model="m1",service="chat"} 4.0' in text
+    )
 
 
 def test_openapi_documents_v1_and_event_schema(env, h):
     doc = env.client.get("/openapi.json").json()
     assert "EventIn" in doc["components"]["schemas"]
-    assert {"/v1/events", "/v1/footprints", "/v1/whatif", "/metrics", "/healthz"} <= set(doc["paths"])
+    assert {"/v1/events", "/v1/footprints", "/v1/whatif", "/metrics", "/healthz"} <= set(
+        doc["paths"]
+    )
     assert env.client.get("/healthz").json()["status"] == "ok"
     page = env.client.get("/")
     assert page.status_code == 200 and "/static/app.js" in page.text
@@ -174,6 +201,8 @@ def test_metrics_live_gauges_leave_corrected_events_out(env, h):
     assert value('infercarbon_live_events{model="m1",service="chat"}') == 4
     live_j = sum(100.0 + i for i in range(1, 4)) + 1.0
     assert value('infercarbon_live_energy_joules{model="m1",service="chat"}') == live_j
-    assert value('infercarbon_energy_joules_total{model="m1",service="chat"}') == \
-        sum(100.0 + i for i in range(4)) + 1.0
+    assert (
+        value('infercarbon_energy_joules_total{model="m1",service="chat"}')
+        == sum(100.0 + i for i in range(4)) + 1.0
+    )
     assert 'infercarbon_live_co2e_grams{kind="location",model="m1",service="chat"}' in text

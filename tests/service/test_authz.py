@@ -38,11 +38,27 @@ MATRIX = {
     ("GET", "/v1/runs?tenant=acme"): (401, 403, 200, 200),
     ("GET", "/v1/programme/drivers?tenant=acme"): (401, 403, 200, 200),
 }
-RUN = {"tenant": "acme", "kind": "train", "model": "m", "status": "failed",
-       "start_utc": "2026-07-01T00:00:00Z", "end_utc": "2026-07-01T01:00:00Z",
-       "energy_j": 3.6e6, "method": "test", "label": "measured", "source": "test"}
-PUBLIC = {("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/docs"),
-          ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"), ("GET", "/static")}
+RUN = {
+    "tenant": "acme",
+    "kind": "train",
+    "model": "m",
+    "status": "failed",
+    "start_utc": "2026-07-01T00:00:00Z",
+    "end_utc": "2026-07-01T01:00:00Z",
+    "energy_j": 3.6e6,
+    "method": "test",
+    "label": "measured",
+    "source": "test",
+}
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+    ("GET", "/static"),
+}
 WHO = ("none", "wrong", "right", "admin")
 
 
@@ -70,21 +86,38 @@ def test_matrix(seeded, h, endpoint, who):
     if method == "POST" and path == "/v1/events":
         r = env.client.post(path, json=[h.event(900, tenant="acme")], headers=_headers(env, who))
     elif method == "POST" and path == "/v1/readings":
-        r = env.client.post(path, json=[{"device": "gpu0", "t_utc": "2026-07-01T00:00:00Z",
-                                         "cumulative_j": 5.0, "source": "nvml",
-                                         "method": "measured-counter"}],
-                            headers=_headers(env, who))
+        r = env.client.post(
+            path,
+            json=[
+                {
+                    "device": "gpu0",
+                    "t_utc": "2026-07-01T00:00:00Z",
+                    "cumulative_j": 5.0,
+                    "source": "nvml",
+                    "method": "measured-counter",
+                }
+            ],
+            headers=_headers(env, who),
+        )
     elif method == "POST" and path == "/v1/schedule":
-        r = env.client.post(path, json={"region": "ERCOT", "energy_kwh": 1, "duration": "1h",
-                                         "signal": "location",
-                                         "earliest_utc": "2021-07-15T00:00:00Z",
-                                         "deadline_utc": "2021-07-15T06:00:00Z"},
-                            headers=_headers(env, who))
+        r = env.client.post(
+            path,
+            json={
+                "region": "ERCOT",
+                "energy_kwh": 1,
+                "duration": "1h",
+                "signal": "location",
+                "earliest_utc": "2021-07-15T00:00:00Z",
+                "deadline_utc": "2021-07-15T06:00:00Z",
+            },
+            headers=_headers(env, who),
+        )
     elif method == "POST" and path == "/v1/runs":
         r = env.client.post(path, json=[RUN], headers=_headers(env, who))
     elif method == "POST":
-        r = env.client.post(path, json={"tenant": "acme", "region": "FR"},
-                            headers=_headers(env, who))
+        r = env.client.post(
+            path, json={"tenant": "acme", "region": "FR"}, headers=_headers(env, who)
+        )
     elif method == "PUT":
         r = env.client.put(path, json={"profiles": []}, headers=_headers(env, who))
     else:

@@ -18,9 +18,12 @@ import numpy as np
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = [pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                 reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
-              pytest.mark.slow]
+pytestmark = [
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is absent (apt-get install chromium)"
+    ),
+    pytest.mark.slow,
+]
 SHOTS = Path(tempfile.gettempdir())
 
 
@@ -36,13 +39,23 @@ def _fig(value: float, low: float, high: float) -> dict[str, object]:
 
 #: The fixture's deployment profile (idle, embodied, network and a price in EUR), so the
 #: stored footprints carry every line; ``serve`` finds them stored and computes none.
-PROFILES = {"profile": [{
-    "name": "gpu-pool", "devices": ["gpu*"], "currency": "EUR",
-    "idle_power_w": _fig(60, 50, 75), "utilisation_frac": _fig(0.4, 0.25, 0.6),
-    "embodied_kg": _fig(1500, 750, 3000), "lifetime_years": _fig(5, 4, 6),
-    "pue": _fig(1.2, 1.1, 1.35), "td_loss_frac": _fig(0.05, 0.04, 0.07),
-    "network_kwh_per_gb": _fig(0.06, 0.03, 0.12),
-    "price_per_kwh": {"value": 0.21, "source": "test contract"}}]}
+PROFILES = {
+    "profile": [
+        {
+            "name": "gpu-pool",
+            "devices": ["gpu*"],
+            "currency": "EUR",
+            "idle_power_w": _fig(60, 50, 75),
+            "utilisation_frac": _fig(0.4, 0.25, 0.6),
+            "embodied_kg": _fig(1500, 750, 3000),
+            "lifetime_years": _fig(5, 4, 6),
+            "pue": _fig(1.2, 1.1, 1.35),
+            "td_loss_frac": _fig(0.05, 0.04, 0.07),
+            "network_kwh_per_gb": _fig(0.06, 0.03, 0.12),
+            "price_per_kwh": {"value": 0.21, "source": "test contract"},
+        }
+    ]
+}
 
 
 def _seed(path: Path) -> tuple[str, str]:
@@ -68,36 +81,56 @@ def _seed(path: Path) -> tuple[str, str]:
     for i in range(300):
         start = t0 + np.timedelta64(int(i * 600 + rng.integers(0, 300)), "s")
         lat = float(rng.uniform(0.05, 1.5))
-        events.append({
-            "event_id": f"ev{i}", "start_utc": f"{start}Z",
-            "end_utc": f"{start + np.timedelta64(int(lat * 1e6), 'us')}Z",
-            "service": ["chat", "search", "vision"][i % 3],
-            "tenant": "acme" if i % 5 else "beta", "model": ["llama-8b", "resnet50"][i % 2],
-            "region": regions[i % 3], "device": ["gpu0", "gpu1"][i % 2],
-            "payload_bytes": int(rng.integers(1_000, 2_000_000)),
-            "energy_j": float(rng.uniform(20, 400)), "attribution_method": "measured-counter",
-            "batch_id": f"b{i // (1 + i % 8)}", "outcome": ["ok", "ok", "ok", "error"][i % 4],
-            # the first 30 calls: ten user actions (W3C traces) of three model calls each
-            **({"trace_id": f"{i // 3 + 1:032x}", "parent_span_id": f"{i // 3 + 1:016x}"}
-               if i < 30 else {}),
-        })
+        events.append(
+            {
+                "event_id": f"ev{i}",
+                "start_utc": f"{start}Z",
+                "end_utc": f"{start + np.timedelta64(int(lat * 1e6), 'us')}Z",
+                "service": ["chat", "search", "vision"][i % 3],
+                "tenant": "acme" if i % 5 else "beta",
+                "model": ["llama-8b", "resnet50"][i % 2],
+                "region": regions[i % 3],
+                "device": ["gpu0", "gpu1"][i % 2],
+                "payload_bytes": int(rng.integers(1_000, 2_000_000)),
+                "energy_j": float(rng.uniform(20, 400)),
+                "attribution_method": "measured-counter",
+                "batch_id": f"b{i // (1 + i % 8)}",
+                "outcome": ["ok", "ok", "ok", "error"][i % 4],
+                # the first 30 calls: ten user actions (W3C traces) of three model calls each
+                **(
+                    {"trace_id": f"{i // 3 + 1:032x}", "parent_span_id": f"{i // 3 + 1:016x}"}
+                    if i < 30
+                    else {}
+                ),
+            }
+        )
     hours = np.arange(72)
     snaps = []
     for region, base in (("DE", 450.0), ("FR", 120.0)):
         v = base * (1 + 0.35 * np.sin((hours - 6) / 24 * 2 * np.pi))
-        snaps += [{"region": region, "kind": "marginal", "basis": "direct",
-                   "interval_start_utc": f"{t0 + np.timedelta64(int(h) * 3600, 's')}Z",
-                   "resolution_s": 3600, "value_g_per_kwh": float(x),
-                   "low_g_per_kwh": float(x) * 0.8, "high_g_per_kwh": float(x) * 1.25,
-                   "source": "test fixture", "version": "1",
-                   "retrieved_utc": "2026-07-04T00:00:00Z"} for h, x in zip(hours, v, strict=False)]
+        snaps += [
+            {
+                "region": region,
+                "kind": "marginal",
+                "basis": "direct",
+                "interval_start_utc": f"{t0 + np.timedelta64(int(h) * 3600, 's')}Z",
+                "resolution_s": 3600,
+                "value_g_per_kwh": float(x),
+                "low_g_per_kwh": float(x) * 0.8,
+                "high_g_per_kwh": float(x) * 1.25,
+                "source": "test fixture",
+                "version": "1",
+                "retrieved_utc": "2026-07-04T00:00:00Z",
+            }
+            for h, x in zip(hours, v, strict=False)
+        ]
     store.append_intensity(snaps)
     table = validate_rows(EVENTS, events)
-    cfg = AccountingConfig(pue=1.2, td_loss_frac=0.05,
-                           profiles=profiles_from_data(PROFILES))
+    cfg = AccountingConfig(pue=1.2, td_loss_frac=0.05, profiles=profiles_from_data(PROFILES))
     fps = compute_footprints(table, cfg, SignalBook(signals_from_intensity(store.intensity())))
-    store.append_events_with_footprints(table, footprint_batch(
-        table, fps, cfg, computed_utc=datetime(2026, 7, 4, tzinfo=UTC)))
+    store.append_events_with_footprints(
+        table, footprint_batch(table, fps, cfg, computed_utc=datetime(2026, 7, 4, tzinfo=UTC))
+    )
     store.close()
     keys = key_store_for(str(path))
     acme, _ = create_key(keys, tenant="acme", clock=time.time)
@@ -114,9 +147,25 @@ def server(tmp_path_factory):
     log = path.with_suffix(".log")
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [str(exe), "serve", "--ledger", str(path), "--port", str(port), "--pue", "1.2",
-             "--td-loss-frac", "0.05", "--price-per-kwh", "0.3", "--log-level", "warning"],
-            stdout=fh, stderr=subprocess.STDOUT)
+            [
+                str(exe),
+                "serve",
+                "--ledger",
+                str(path),
+                "--port",
+                str(port),
+                "--pue",
+                "1.2",
+                "--td-loss-frac",
+                "0.05",
+                "--price-per-kwh",
+                "0.3",
+                "--log-level",
+                "warning",
+            ],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -140,9 +189,18 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield b
         b.close()
 
@@ -153,8 +211,10 @@ def _page(browser, url, key):
     external: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: external.append(r.url)
-            if not r.url.startswith((url, "data:")) else None)
+    page.on(
+        "request",
+        lambda r: external.append(r.url) if not r.url.startswith((url, "data:")) else None,
+    )
     page.goto(f"{url}/#key={key}")
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
     return page, errors, external
@@ -187,9 +247,10 @@ def test_dashboard_renders_and_whatif_changes_numbers(server, browser):
     page.fill("#wi-region", "")
     page.fill("#wi-delay", "12")
     page.click("#wi-run")
-    page.wait_for_function("(function () { var r = document.querySelector("
-                           "'#whatif-table tbody tr'); return r && r.innerText !== "
-                           + repr(fr) + "; })()")
+    page.wait_for_function(
+        "(function () { var r = document.querySelector("
+        "'#whatif-table tbody tr'); return r && r.innerText !== " + repr(fr) + "; })()"
+    )
     delayed = page.locator("#whatif-table tbody tr").nth(2).inner_text()  # marginal row
     assert fr != page.locator("#whatif-table tbody tr").first.inner_text()
     assert "n/a" not in delayed
@@ -211,7 +272,8 @@ def test_dashboard_renders_and_whatif_changes_numbers(server, browser):
     assert panel is not None and box is not None
     assert panel["y"] <= box["y"] <= panel["y"] + panel["height"]  # inside the panel
     page.locator("#whatif-panel").screenshot(
-        path=str(SHOTS / "infercarbon-dashboard-whatif-error.png"))
+        path=str(SHOTS / "infercarbon-dashboard-whatif-error.png")
+    )
     # the browser logs the refused request itself; that one is expected, no other
     assert [e for e in errors if "status of 422" in e] == [errors[-1]]
     errors.pop()
@@ -326,8 +388,9 @@ def test_rebound_panel_and_whatif_tier_and_volume(server, browser):
     page.select_option("#wi-tier", "T4")
     page.select_option("#wi-from-tier", "T5")
     page.click("#wi-run")
-    page.wait_for_function("document.querySelector('#whatif-out').innerText"
-                           ".indexOf('vision roofline') >= 0")
+    page.wait_for_function(
+        "document.querySelector('#whatif-out').innerText.indexOf('vision roofline') >= 0"
+    )
     page.locator("#rebound-panel").screenshot(path=str(SHOTS / "infercarbon-dashboard-rebound.png"))
     assert errors == [], errors
     assert external == [], external

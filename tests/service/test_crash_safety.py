@@ -37,13 +37,17 @@ def crash() -> ModuleType:
 
 
 def _batch(crash: ModuleType, seq: int, status: str, n: int = 3) -> object:
-    return crash.Batch(client=0, seq=seq, ids=[f"b{seq}-{i}" for i in range(n)], body=b"",
-                       status=status)
+    return crash.Batch(
+        client=0, seq=seq, ids=[f"b{seq}-{i}" for i in range(n)], body=b"", status=status
+    )
 
 
 def test_checker_accepts_whole_and_absent_batches(crash: ModuleType) -> None:
-    acked, lost, done = (_batch(crash, 0, "acked"), _batch(crash, 1, "unanswered"),
-                         _batch(crash, 2, "unanswered"))
+    acked, lost, done = (
+        _batch(crash, 0, "acked"),
+        _batch(crash, 1, "unanswered"),
+        _batch(crash, 2, "unanswered"),
+    )
     ev = {i: 1 for i in [*acked.ids, *done.ids]}  # type: ignore[attr-defined]
     fp = {i: 1 for i in acked.ids}  # type: ignore[attr-defined]
     # before the re-send: an unacknowledged batch may be stored whole without footprints yet
@@ -68,13 +72,20 @@ def test_checker_flags_every_kind_of_violation(crash: ModuleType) -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_mid_ingest_loses_no_acknowledged_event(crash: ModuleType,
-                                                       tmp_path: Path) -> None:
+def test_kill_9_mid_ingest_loses_no_acknowledged_event(crash: ModuleType, tmp_path: Path) -> None:
     reason = _serve_importable()
     if reason:
         pytest.skip(reason)
-    cfg = crash.Config(trials=2, clients=2, batch_size=40, kill_window_s=0.8, retry_frac=0.3,
-                       max_batches=400, seed=5, workdir=str(tmp_path))
+    cfg = crash.Config(
+        trials=2,
+        clients=2,
+        batch_size=40,
+        kill_window_s=0.8,
+        retry_frac=0.3,
+        max_batches=400,
+        seed=5,
+        workdir=str(tmp_path),
+    )
     out = crash.run_trials(cfg)
     for t in out["trials"]:
         assert t["violations"] == [], t

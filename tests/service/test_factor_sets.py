@@ -30,9 +30,12 @@ def test_the_bundled_series_use_the_books_factor_set(kind: str) -> None:
 
 def test_loaded_signals_are_used_as_published(h: Any) -> None:
     book = SignalBook([h.marginal_de()], factor_set="unece-2021")
-    (seg,) = book.lookup(region_of("DE"), "marginal",
-                         np.array(["2026-07-01T10:00:00"], "datetime64[ns]"),
-                         np.array(["2026-07-01T11:00:00"], "datetime64[ns]"))
+    (seg,) = book.lookup(
+        region_of("DE"),
+        "marginal",
+        np.array(["2026-07-01T10:00:00"], "datetime64[ns]"),
+        np.array(["2026-07-01T11:00:00"], "datetime64[ns]"),
+    )
     assert seg.provenance["method"] == "sine"
 
 
@@ -53,9 +56,9 @@ def test_create_app_keeps_the_set_through_a_reload(h: Any) -> None:
         assert reload_signals(state).factor_set == "electricitymaps"
 
 
-def test_serve_passes_factors_to_the_server(monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str],
-                                             tmp_path: Any) -> None:
+def test_serve_passes_factors_to_the_server(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
     from infercarbon.cli import serve
     from infercarbon.cli.main import main
 
@@ -67,8 +70,7 @@ def test_serve_passes_factors_to_the_server(monkeypatch: pytest.MonkeyPatch,
     assert "unknown factor set" in capsys.readouterr().err
 
 
-def test_the_refresher_computes_operator_csv_with_the_set(monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+def test_the_refresher_computes_operator_csv_with_the_set(monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow as pa
 
     from infercarbon.cli import grid_update
@@ -84,9 +86,14 @@ def test_the_refresher_computes_operator_csv_with_the_set(monkeypatch: pytest.Mo
     monkeypatch.setattr(grid_update, "fetch_update", fake_fetch)
     with open_store(":memory:") as store:
         r = grid_update.make_refresher(
-            ":memory:", store, [UpdateSpec("operator-csv", "ERCOT", "location"),
-                                UpdateSpec("ukci", "GB", "location")], 3600.0,
-            factor_set="unece-2021")
+            ":memory:",
+            store,
+            [UpdateSpec("operator-csv", "ERCOT", "location"), UpdateSpec("ukci", "GB", "location")],
+            3600.0,
+            factor_set="unece-2021",
+        )
         r.run_once()
     assert {(q.spec.source, q.factor_set) for q in reqs} == {
-        ("operator-csv", "unece-2021"), ("ukci", "infercarbon")}
+        ("operator-csv", "unece-2021"),
+        ("ukci", "infercarbon"),
+    }

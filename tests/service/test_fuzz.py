@@ -25,8 +25,10 @@ def _strategy(operation):
     """Valid and invalid inputs for one operation."""
     from schemathesis import GenerationMode
 
-    return st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                     operation.as_strategy(GenerationMode.NEGATIVE))
+    return st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
 
 
 def test_no_5xx_and_no_partial_writes(h):
@@ -45,16 +47,20 @@ def test_no_5xx_and_no_partial_writes(h):
         for operation in operations:
 
             @given(case=_strategy(operation))
-            @settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=25,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def check(case):
                 before = (env.store.count("events"), env.store.count("footprints"))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
                     response = case.call(headers=env.acme)
                 calls.append(f"{case.method} {case.path} {response.status_code}")
-                assert response.status_code < 500, (case.method, case.path,
-                                                    response.text[:500])
+                assert response.status_code < 500, (case.method, case.path, response.text[:500])
                 after = (env.store.count("events"), env.store.count("footprints"))
                 if response.status_code >= 400:
                     assert after == before, (case.method, case.path, response.status_code)
@@ -78,8 +84,12 @@ def test_extreme_times_nesting_and_energy_never_5xx(h):
     seq = iter(range(10**6))
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(year=st.integers(0, 9999), offset=_OFFSETS, depth=st.integers(0, 3000),
-           energy=st.floats(0.0, 1.7e308, allow_nan=False, allow_infinity=False))
+    @given(
+        year=st.integers(0, 9999),
+        offset=_OFFSETS,
+        depth=st.integers(0, 3000),
+        energy=st.floats(0.0, 1.7e308, allow_nan=False, allow_infinity=False),
+    )
     def check(year, offset, depth, energy):
         before = env.store.count("events")
         t = f"{year:04d}-12-31T23:59:59{offset}"

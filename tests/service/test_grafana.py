@@ -58,8 +58,7 @@ def served(prometheus_factory):
     store = open_store(":memory:", clock=clock)
     keys = MemoryKeyStore()
     secret, _ = create_key(keys, tenant="ops", admin=True, clock=lambda: 0.0)
-    app = create_app(store, clock=clock, keys=keys, signals=[marginal_de()],
-                     metrics_public=True)
+    app = create_app(store, clock=clock, keys=keys, signals=[marginal_de()], metrics_public=True)
     srv = LoopbackServer(app).start()
     prom_url = prometheus_factory({"infercarbon": srv.url.removeprefix("http://")})
     prom = httpx.Client(base_url=prom_url, timeout=10)
@@ -67,8 +66,9 @@ def served(prometheus_factory):
 
     def wait_scrapes(n: int) -> None:
         def count() -> float:
-            r = prom.get("/api/v1/query", params={
-                "query": 'count_over_time(up{job="infercarbon"}[5m])'}).json()
+            r = prom.get(
+                "/api/v1/query", params={"query": 'count_over_time(up{job="infercarbon"}[5m])'}
+            ).json()
             res = r["data"]["result"]
             return float(res[0]["value"][1]) if res else 0.0
 
@@ -79,9 +79,14 @@ def served(prometheus_factory):
             time.sleep(0.25)
 
     wait_scrapes(2)
-    batches = [[event(i, service=s, model=m, event_id=f"{s}-{m}-{i}-{k}", tenant="acme")
-                for i in range(6) for s, m in (("chat", "m1"), ("search", "m2"))]
-               for k in range(2)]
+    batches = [
+        [
+            event(i, service=s, model=m, event_id=f"{s}-{m}-{i}-{k}", tenant="acme")
+            for i in range(6)
+            for s, m in (("chat", "m1"), ("search", "m2"))
+        ]
+        for k in range(2)
+    ]
     with httpx.Client(base_url=srv.url, headers=auth, timeout=30) as api:
         for b in batches:
             r = api.post("/v1/events", json=b)
@@ -116,25 +121,32 @@ def test_panels_give_the_ledger_figures(served) -> None:
     prom, _, batches = served
     d = {p["title"]: p for p in _dashboard()["panels"]}
     # intensity of location-based emissions of DE events: the DE annual factor (PUE 1)
-    (s,) = _query(prom, _bind(d["Intensity of the energy ($kind)"]["targets"][0]["expr"],
-                              "location"))
+    (s,) = _query(
+        prom, _bind(d["Intensity of the energy ($kind)"]["targets"][0]["expr"], "location")
+    )
     de = resolve_region("DE").intensity_g_per_kwh.value
     assert float(s["value"][1]) == pytest.approx(de, rel=1e-6)
-    by_service = _query(prom, _bind(
-        d["Metered power by service (energy per second)"]["targets"][0]["expr"], "location"))
+    by_service = _query(
+        prom,
+        _bind(d["Metered power by service (energy per second)"]["targets"][0]["expr"], "location"),
+    )
     assert {x["metric"]["service"] for x in by_service} == {"chat", "search"}
-    by_model = _query(prom, _bind(d["gCO2e per second by model ($kind)"]["targets"][0]["expr"],
-                                  "location"))
+    by_model = _query(
+        prom, _bind(d["gCO2e per second by model ($kind)"]["targets"][0]["expr"], "location")
+    )
     assert {x["metric"]["model"] for x in by_model} == {"m1", "m2"}
     # per inference: between the smallest and largest event's figure
-    (per,) = _query(prom, _bind(d["Emissions per inference ($kind)"]["targets"][0]["expr"],
-                                "location"))
+    (per,) = _query(
+        prom, _bind(d["Emissions per inference ($kind)"]["targets"][0]["expr"], "location")
+    )
     g = [e["energy_j"] / 3.6e6 * de for b in batches for e in b]
     assert min(g) <= float(per["value"][1]) <= max(g)
-    kinds = _query(prom, _bind(d["Location, market and marginal emissions"]["targets"][0]["expr"],
-                               "location"))
+    kinds = _query(
+        prom, _bind(d["Location, market and marginal emissions"]["targets"][0]["expr"], "location")
+    )
     assert {"location", "marginal"} <= {x["metric"]["kind"] for x in kinds}
     # the template variables' label queries
-    r = prom.get("/api/v1/label/service/values",
-                 params={"match[]": "infercarbon_events_total"}).json()
+    r = prom.get(
+        "/api/v1/label/service/values", params={"match[]": "infercarbon_events_total"}
+    ).json()
     assert set(r["data"]) == {"chat", "search"}

@@ -11,8 +11,11 @@ from infercarbon.cli.main import main
 
 def _rejected(env: Any) -> float:
     text = env.client.get("/metrics", headers=env.admin).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("infercarbon_ingest_rejected_batches_total{"))
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("infercarbon_ingest_rejected_batches_total{")
+    )
 
 
 def test_deep_nesting_is_a_422(env: Any) -> None:
@@ -21,15 +24,17 @@ def test_deep_nesting_is_a_422(env: Any) -> None:
     assert r.status_code == 422 and "nested too deeply" in r.text
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("start_utc", "0000-01-01T00:00:00Z"),
-    ("end_utc", "9999-12-31T23:59:59-14:00"),
-    ("energy_j", 1.797e308),
-    ("service", "x" * 10_000_000),
-    ("tenant", "not a tenant!"),
-])
-def test_extreme_values_are_refused_and_counted(env: Any, h: Any, field: str,
-                                                value: Any) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("start_utc", "0000-01-01T00:00:00Z"),
+        ("end_utc", "9999-12-31T23:59:59-14:00"),
+        ("energy_j", 1.797e308),
+        ("service", "x" * 10_000_000),
+        ("tenant", "not a tenant!"),
+    ],
+)
+def test_extreme_values_are_refused_and_counted(env: Any, h: Any, field: str, value: Any) -> None:
     before = _rejected(env)
     ev = h.event(1, **{field: value})
     if field == "end_utc":
@@ -98,8 +103,15 @@ def test_a_frozen_counter_is_labelled_degraded() -> None:
         return clock["now"]
 
     src = ReplaySource([0.0, 100.0], [5.0, 5.0], clock=tick, origin_ns=0)
-    m = Meter("GB", sensor=src, clock=tick, sampler_mode="boundary", capacity=64,
-              idle_policy="none", market_intensity_g_per_kwh=100.0)
+    m = Meter(
+        "GB",
+        sensor=src,
+        clock=tick,
+        sampler_mode="boundary",
+        capacity=64,
+        idle_policy="none",
+        market_intensity_g_per_kwh=100.0,
+    )
     for k in range(3):
         clock["now"] = (2 * k + 1) * 10**9
         span = m.inference(model="x").__enter__()
@@ -116,8 +128,9 @@ def test_a_frozen_counter_is_labelled_degraded() -> None:
 def test_regions_are_stored_canonical(env: Any, h: Any) -> None:
     """DE, de and DEU are one region: stored as its id, and a resend with an alias is the
     same event (a duplicate, not a conflict)."""
-    r = env.client.post("/v1/events", json=[h.event(1, region="de"), h.event(2, region="DE")],
-                        headers=env.acme)
+    r = env.client.post(
+        "/v1/events", json=[h.event(1, region="de"), h.event(2, region="DE")], headers=env.acme
+    )
     assert r.status_code == 200
     assert set(env.store.events().column("region").to_pylist()) == {"DEU"}
     again = env.client.post("/v1/events", json=[h.event(1, region="DEU")], headers=env.acme)
@@ -163,8 +176,7 @@ def test_after_a_500_the_connection_still_serves(h: Any) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="critical"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     try:
@@ -186,8 +198,10 @@ def test_after_a_500_the_connection_still_serves(h: Any) -> None:
 def test_event_ids_are_per_tenant(env: Any, h: Any) -> None:
     """A tenant that sends an id another tenant holds gets its own event (no 409 that would
     tell it the id exists), and neither tenant sees the other's."""
-    assert env.client.post("/v1/events", json=[h.event(1), h.event(2)],
-                           headers=env.acme).status_code == 200
+    assert (
+        env.client.post("/v1/events", json=[h.event(1), h.event(2)], headers=env.acme).status_code
+        == 200
+    )
     theirs = h.event(1, tenant="beta", energy_j=7.0)
     r = env.client.post("/v1/events", json=[theirs], headers=env.beta)
     assert r.status_code == 200 and r.json()["inserted"] == 1, r.text

@@ -27,26 +27,44 @@ def _sorted(t, *keys):
     return t.sort_by([(k, "ascending") for k in keys])
 
 
-_PROFILES = {"profile": [
-    {"name": "pool", "devices": ["gpu0"], "operating_model": "cloud", "idle_policy": "tenancy",
-     "currency": "EUR",
-     "idle_power_w": {"value": 60, "low": 50, "high": 75, "source": "t"},
-     "utilisation_frac": {"value": 0.4, "low": 0.25, "high": 0.6, "source": "t"},
-     "embodied_kg": {"value": 1500, "low": 750, "high": 3000, "source": "t"},
-     "lifetime_years": {"value": 5, "low": 4, "high": 6, "source": "t"},
-     "pue": {"value": 1.2, "low": 1.1, "high": 1.35, "source": "t"},
-     "network_kwh_per_gb": {"value": 0.06, "low": 0.03, "high": 0.12, "source": "t"},
-     "tariff_source": "ToU", "tariff": [
-         {"from_hour": 0, "to_hour": 12, "price_per_kwh": 0.1},
-         {"from_hour": 12, "to_hour": 24, "price_per_kwh": 0.3}]},
-    {"name": "default", "idle_power_w": {"value": 5, "source": "t"},
-     "utilisation_frac": {"value": 0.9, "low": 0.8, "high": 1.0, "source": "t"}},
-]}
+_PROFILES = {
+    "profile": [
+        {
+            "name": "pool",
+            "devices": ["gpu0"],
+            "operating_model": "cloud",
+            "idle_policy": "tenancy",
+            "currency": "EUR",
+            "idle_power_w": {"value": 60, "low": 50, "high": 75, "source": "t"},
+            "utilisation_frac": {"value": 0.4, "low": 0.25, "high": 0.6, "source": "t"},
+            "embodied_kg": {"value": 1500, "low": 750, "high": 3000, "source": "t"},
+            "lifetime_years": {"value": 5, "low": 4, "high": 6, "source": "t"},
+            "pue": {"value": 1.2, "low": 1.1, "high": 1.35, "source": "t"},
+            "network_kwh_per_gb": {"value": 0.06, "low": 0.03, "high": 0.12, "source": "t"},
+            "tariff_source": "ToU",
+            "tariff": [
+                {"from_hour": 0, "to_hour": 12, "price_per_kwh": 0.1},
+                {"from_hour": 12, "to_hour": 24, "price_per_kwh": 0.3},
+            ],
+        },
+        {
+            "name": "default",
+            "idle_power_w": {"value": 5, "source": "t"},
+            "utilisation_frac": {"value": 0.9, "low": 0.8, "high": 1.0, "source": "t"},
+        },
+    ]
+}
 
 
-@pytest.mark.parametrize("cfg", [AccountingConfig(), AccountingConfig(pue=1.25, td_loss_frac=0.05),
-                                 AccountingConfig(operating_model="sold"),
-                                 AccountingConfig().with_profiles(_PROFILES)])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        AccountingConfig(),
+        AccountingConfig(pue=1.25, td_loss_frac=0.05),
+        AccountingConfig(operating_model="sold"),
+        AccountingConfig().with_profiles(_PROFILES),
+    ],
+)
 def test_columnar_footprints_equal_per_event_records(h, cfg):
     """The compact footprints of ingest are the records footprint_records builds one by one:
     same ids, inputs (canonical text), hashes, line items and totals, read back from two
@@ -60,27 +78,34 @@ def test_columnar_footprints_equal_per_event_records(h, cfg):
             r.update(energy_low_j=r["energy_j"] * 0.9, energy_high_j=r["energy_j"] * 1.2)
         if i % 5 == 0:
             r.update(device="cpu1", attribution_method="cpu-model:modelled")
-    rows += [dict(h.event(40, region="FR", event_id='q"uote\n'), tenant="b"),
-             dict(h.event(41, region="PL", end_utc="2026-07-01T17:00:00.000001Z"), tenant="b")]
+    rows += [
+        dict(h.event(40, region="FR", event_id='q"uote\n'), tenant="b"),
+        dict(h.event(41, region="PL", end_utc="2026-07-01T17:00:00.000001Z"), tenant="b"),
+    ]
     table = validate_rows(EVENTS, rows)
     fps = compute_footprints(table, cfg, SignalBook([h.marginal_de()]))
     now = datetime(2026, 7, 2, tzinfo=UTC)
     records = footprint_records(table, fps, cfg, computed_utc=now)
     compact = footprint_batch(table, fps, cfg, computed_utc=now)
     assert sorted(compact.footprints.column("footprint_id").to_pylist()) == sorted(
-        r.footprint_id for r in records)
+        r.footprint_id for r in records
+    )
     compact.check()  # the builder's ids and hashes, recomputed from the content
     clock = lambda: now  # noqa: E731
-    with DuckDBStore(":memory:", clock=clock) as general, \
-            DuckDBStore(":memory:", clock=clock) as lean:
+    with (
+        DuckDBStore(":memory:", clock=clock) as general,
+        DuckDBStore(":memory:", clock=clock) as lean,
+    ):
         general.append_events(table)
         general.append_footprints(records)
         lean.append_events_with_footprints(table, compact)
         for r in records:
             assert lean.footprint(r.footprint_id) == r == general.footprint(r.footprint_id)
-        for name, keys in (("footprints", ["footprint_id"]),
-                           ("footprint_items", ["footprint_id", "position"]),
-                           ("footprint_totals", ["footprint_id", "basis"])):
+        for name, keys in (
+            ("footprints", ["footprint_id"]),
+            ("footprint_items", ["footprint_id", "position"]),
+            ("footprint_totals", ["footprint_id", "basis"]),
+        ):
             a = _sorted(pa.Table.from_batches(list(general.scan(name))), *keys)
             b = _sorted(pa.Table.from_batches(list(lean.scan(name))), *keys)
             if name == "footprints":  # a compact row has no record hash; all else is equal
@@ -128,8 +153,12 @@ def test_resend_after_restart_is_idempotent(tmp_path, h):
         store = open_store(path, clock=h.clock)
         keys = MemoryKeyStore()
         secret, _ = create_key(keys, tenant="acme", admin=False, clock=lambda: 0.0)
-        app = create_app(store, clock=lambda d=day: datetime(2026, 7, d, tzinfo=UTC), keys=keys,
-                         signals=[h.marginal_de()])
+        app = create_app(
+            store,
+            clock=lambda d=day: datetime(2026, 7, d, tzinfo=UTC),
+            keys=keys,
+            signals=[h.marginal_de()],
+        )
         with TestClient(app) as client:
             r = client.post("/v1/events", json=evs, headers={"Authorization": f"Bearer {secret}"})
             assert r.status_code == 200, r.text
@@ -150,16 +179,18 @@ def test_huge_integer_is_422_naming_the_field(env, h, value):
 def test_ingested_footprints_verify(env, h):
     r = env.client.post("/v1/events", json=[h.event(i) for i in range(50)], headers=env.acme)
     assert r.json()["inserted"] == 50
-    rep = audit.verify(env.store, lambda inputs, versions: figures_from_inputs(inputs),
-                       rel_tol=0.0)
+    rep = audit.verify(env.store, lambda inputs, versions: figures_from_inputs(inputs), rel_tol=0.0)
     assert rep.ok and rep.checked == 50
 
 
-@pytest.mark.parametrize(("model", "location", "market"), [
-    ("owned", "scope2_location", "scope2_market"),
-    ("cloud", "scope3_cat1", "scope3_cat1"),
-    ("sold", "scope3_cat11", "scope3_cat11"),
-])
+@pytest.mark.parametrize(
+    ("model", "location", "market"),
+    [
+        ("owned", "scope2_location", "scope2_market"),
+        ("cloud", "scope3_cat1", "scope3_cat1"),
+        ("sold", "scope3_cat11", "scope3_cat11"),
+    ],
+)
 def test_operating_model_sets_scope_tags_and_is_a_stored_input(h, model, location, market):
     cfg = AccountingConfig(operating_model=model)
     table = validate_rows(EVENTS, [dict(h.event(0), tenant="acme")])
@@ -168,7 +199,10 @@ def test_operating_model_sets_scope_tags_and_is_a_stored_input(h, model, locatio
     assert rec.inputs["assumptions"]["operating_model"] == model
     scopes = {i.name: i.scope for i in rec.figures.line_items}
     assert {scopes[f"operational_{b}"] for b in ("location", "market", "marginal")} == {
-        location, market, "memo_consequential"}
+        location,
+        market,
+        "memo_consequential",
+    }
     assert scopes["operational_location"] == scopes["idle_location"] == location
     assert scopes["operational_market"] == market
     embodied = {"owned": "scope3_cat2", "cloud": "scope3_cat1", "sold": "scope3_cat1"}[model]
@@ -187,8 +221,9 @@ def test_a_bad_operating_model_is_named(h):
     from infercarbon.errors import InputError
 
     with pytest.raises(InputError, match="operating_model"):
-        figures_from_inputs(dict(rec.inputs, assumptions=dict(rec.inputs["assumptions"],
-                                                               operating_model="leased")))
+        figures_from_inputs(
+            dict(rec.inputs, assumptions=dict(rec.inputs["assumptions"], operating_model="leased"))
+        )
     with pytest.raises(InputError, match="operating_model"):
         AccountingConfig(operating_model="leased")
 
@@ -209,22 +244,34 @@ def test_cloud_service_reports_scope3_not_scope2(tmp_path, h):
     store = open_store(tmp_path / "l.duckdb", clock=h.clock)
     keys = MemoryKeyStore()
     secret, _ = create_key(keys, tenant="acme", admin=False, clock=lambda: 0.0)
-    app = create_app(store, clock=lambda: datetime(2026, 7, 2, tzinfo=UTC), keys=keys,
-                     config=AccountingConfig(operating_model="cloud"))
+    app = create_app(
+        store,
+        clock=lambda: datetime(2026, 7, 2, tzinfo=UTC),
+        keys=keys,
+        config=AccountingConfig(operating_model="cloud"),
+    )
     with TestClient(app) as client:
-        r = client.post("/v1/events", json=[h.event(i) for i in range(5)],
-                        headers={"Authorization": f"Bearer {secret}"})
+        r = client.post(
+            "/v1/events",
+            json=[h.event(i) for i in range(5)],
+            headers={"Authorization": f"Bearer {secret}"},
+        )
         assert r.status_code == 200, r.text
         meth = client.get("/v1/methodology", headers={"Authorization": f"Bearer {secret}"})
-    assert any(m["name"] == "operating model" and m["value"] == "cloud"
-               for m in meth.json()["items"])
-    rep = build_report(store, parse_period("2026-Q3"),
-                       generated_utc=datetime(2026, 10, 1, tzinfo=UTC))
+    assert any(
+        m["name"] == "operating model" and m["value"] == "cloud" for m in meth.json()["items"]
+    )
+    rep = build_report(
+        store, parse_period("2026-Q3"), generated_utc=datetime(2026, 10, 1, tzinfo=UTC)
+    )
     store.close()
     s2 = {r["method"]: r["value_t"] for r in rep.table("scope2").rows}
     assert s2["location-based"] is None and s2["market-based"] is None  # no Scope 2 lines
-    cat1 = [r for r in rep.table("scope3").rows
-            if r["scope"] == "scope3_cat1" and r["line_item"] == "subtotal"]
+    cat1 = [
+        r
+        for r in rep.table("scope3").rows
+        if r["scope"] == "scope3_cat1" and r["line_item"] == "subtotal"
+    ]
     assert cat1 and cat1[0]["location_basis_t"] > 0.0
 
 

@@ -32,6 +32,7 @@ def test_keys_create_list_revoke(tmp_path, capsys):
 
 
 def test_bad_tenant_name_is_refused(tmp_path, capsys):
-    assert main(["keys", "create", "--tenant", "a b/c", "--ledger",
-                 str(tmp_path / "l.duckdb")]) == 2
+    assert (
+        main(["keys", "create", "--tenant", "a b/c", "--ledger", str(tmp_path / "l.duckdb")]) == 2
+    )
     assert "tenant" in capsys.readouterr().err

@@ -17,8 +17,13 @@ from infercarbon.service.otel import annotate_span
 class FakeEnergy:
     """A cumulative counter the test advances by hand."""
 
-    name, method, accuracy_class, label, needs_polling = ("fake", "measured-counter", "A",
-                                                          "measured", False)
+    name, method, accuracy_class, label, needs_polling = (
+        "fake",
+        "measured-counter",
+        "A",
+        "measured",
+        False,
+    )
 
     def __init__(self) -> None:
         self.j = 0.0
@@ -57,8 +62,14 @@ class Ledger:
 
 def _shipper(ledger, tmp_path, **kw):
     client = httpx.Client(transport=httpx.MockTransport(ledger), base_url="http://ledger")
-    return EventShipper(client, "ic_test", tmp_path / "spool.jsonl", flush_interval_s=0.05,
-                        retry_interval_s=0.05, **kw)
+    return EventShipper(
+        client,
+        "ic_test",
+        tmp_path / "spool.jsonl",
+        flush_interval_s=0.05,
+        retry_interval_s=0.05,
+        **kw,
+    )
 
 
 def test_shipper_batches(tmp_path):
@@ -101,8 +112,14 @@ def test_shipper_never_blocks_and_counts_drops(tmp_path):
         return httpx.Response(200, json={})
 
     client = httpx.Client(transport=httpx.MockTransport(slow), base_url="http://ledger")
-    s = EventShipper(client, "ic_test", tmp_path / "spool.jsonl", batch_size=1, max_queue=3,
-                     flush_interval_s=0.01)
+    s = EventShipper(
+        client,
+        "ic_test",
+        tmp_path / "spool.jsonl",
+        batch_size=1,
+        max_queue=3,
+        flush_interval_s=0.01,
+    )
     results = [s.submit({"event_id": f"e{i}"}) for i in range(20)]
     assert results.count(False) == s.stats["dropped"] > 0
     gate.set()
@@ -136,9 +153,18 @@ def test_middleware_splits_energy_between_concurrent_requests(tmp_path):
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"hello"})
 
-    mw = MeteringMiddleware(app, shipper=shipper, energy=energy, clock=lambda: t[0],
-                            service="svc", tenant="acme", model="m", region="DE",
-                            device="cpu0", id_factory=iter(["a", "b", "c"]).__next__)
+    mw = MeteringMiddleware(
+        app,
+        shipper=shipper,
+        energy=energy,
+        clock=lambda: t[0],
+        service="svc",
+        tenant="acme",
+        model="m",
+        region="DE",
+        device="cpu0",
+        id_factory=iter(["a", "b", "c"]).__next__,
+    )
 
     async def call(path):
         async def receive():
@@ -171,7 +197,8 @@ def test_middleware_splits_energy_between_concurrent_requests(tmp_path):
     assert got["c"]["energy_j"] == 0.0 and mw.stats["unattributed_j"] == 4.0
     assert got["b"]["payload_bytes"] == 5 and got["b"]["outcome"] == "ok"
     assert got["b"]["attribution_method"] == (
-        "equal-share-concurrent: fake:measured-counter (measured)")
+        "equal-share-concurrent: fake:measured-counter (measured)"
+    )
     # the event's band is its method's accuracy class (A: +-5 %)
     assert got["b"]["energy_low_j"] == pytest.approx(16.0 * 0.95)
     assert got["b"]["energy_high_j"] == pytest.approx(16.0 * 1.05)
@@ -189,8 +216,10 @@ def test_otel_attributes_on_recording_span_and_noop_without_sdk():
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("test")
     with tracer.start_as_current_span("infer"):
-        assert annotate_span(energy_j=2.5, co2e_g=0.01, co2e_marginal_g=float("nan"),
-                             region="DEU") is True
+        assert (
+            annotate_span(energy_j=2.5, co2e_g=0.01, co2e_marginal_g=float("nan"), region="DEU")
+            is True
+        )
     (span,) = exporter.get_finished_spans()
     assert span.attributes["infercarbon.energy_j"] == 2.5
     assert span.attributes["infercarbon.co2e_g"] == 0.01
@@ -209,8 +238,17 @@ def test_middleware_events_are_accepted_by_the_service(env, tmp_path):
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
-    mw = MeteringMiddleware(app, shipper=shipper, energy=energy, clock=lambda: 1_780_000_000.0,
-                            service="svc", tenant="acme", model="m", region="DE", device="cpu0")
+    mw = MeteringMiddleware(
+        app,
+        shipper=shipper,
+        energy=energy,
+        clock=lambda: 1_780_000_000.0,
+        service="svc",
+        tenant="acme",
+        model="m",
+        region="DE",
+        device="cpu0",
+    )
 
     async def receive():
         return {"type": "http.request", "body": b""}
@@ -226,8 +264,9 @@ def test_middleware_events_are_accepted_by_the_service(env, tmp_path):
     assert env.store.count("events") == 3
 
 
-@pytest.mark.parametrize(("code", "outcome"), [(200, "ok"), (404, "client_error"),
-                                          (503, "server_error")])
+@pytest.mark.parametrize(
+    ("code", "outcome"), [(200, "ok"), (404, "client_error"), (503, "server_error")]
+)
 def test_default_outcome(code, outcome):
     from infercarbon.service.middleware import _default_outcome
 
@@ -286,11 +325,20 @@ def _disclosing_app(tmp_path, clocks, *, disclosure=True, watts=50.0, **kw):
     src = ReplaySource([0.0, 1e4], [0.0, watts * 1e4], clock=clocks.mono, origin_ns=0)
     ledger = Ledger()
     shipper = _shipper(ledger, tmp_path)
-    discloser = (RegionDiscloser("CA-AB", pue=1.2, market_g_per_kwh=50.0) if disclosure
-                 else None)
-    mw = MeteringMiddleware(app, shipper=shipper, energy=src, clock=clocks.wall,
-                            service="svc", tenant="acme", model="m", region="CA-AB",
-                            device="gpu0", disclosure=discloser, **kw)
+    discloser = RegionDiscloser("CA-AB", pue=1.2, market_g_per_kwh=50.0) if disclosure else None
+    mw = MeteringMiddleware(
+        app,
+        shipper=shipper,
+        energy=src,
+        clock=clocks.wall,
+        service="svc",
+        tenant="acme",
+        model="m",
+        region="CA-AB",
+        device="gpu0",
+        disclosure=discloser,
+        **kw,
+    )
     return mw, shipper, ledger
 
 
@@ -303,11 +351,14 @@ def _expected(energy_j: float, low_frac: float, high_frac: float) -> dict[str, s
     g = energy_j * 1.2 / 3.6e6 * f.value
     lo = g * (1 - math.hypot(1 - low_frac, (f.value - f.range[0]) / f.value))
     hi = g * (1 + math.hypot(high_frac - 1, (f.range[1] - f.value) / f.value))
-    return {"location_g": format(g, ".4g"), "low_g": format(lo, ".4g"),
-            "high_g": format(hi, ".4g"), "market_g": format(energy_j * 1.2 / 3.6e6 * 50.0,
-                                                            ".4g"),
-            "energy_j": format(energy_j, ".4g"),
-            "method": "equal-share-concurrent: replay:measured-counter (measured)"}
+    return {
+        "location_g": format(g, ".4g"),
+        "low_g": format(lo, ".4g"),
+        "high_g": format(hi, ".4g"),
+        "market_g": format(energy_j * 1.2 / 3.6e6 * 50.0, ".4g"),
+        "energy_j": format(energy_j, ".4g"),
+        "method": "equal-share-concurrent: replay:measured-counter (measured)",
+    }
 
 
 def test_disclosure_header_with_recomputed_numbers(tmp_path):
@@ -381,8 +432,12 @@ def test_allowed_and_refused_tenants(tmp_path):
 
     clocks = Clocks()
     mw, shipper, ledger = _disclosing_app(
-        tmp_path, clocks, tenant_of=tenant_from_header("X-Tenant"),
-        disclosure_tenants={"acme", "evil"}, disclosure_refused={"evil"})
+        tmp_path,
+        clocks,
+        tenant_of=tenant_from_header("X-Tenant"),
+        disclosure_tenants={"acme", "evil"},
+        disclosure_refused={"evil"},
+    )
     seen = {}
     with TestClient(mw) as client:
         for tenant in ("acme", "evil", "other", None):
@@ -398,11 +453,21 @@ def test_allowed_and_refused_tenants(tmp_path):
     assert tenants == ["acme", "acme", "evil", "other"]
 
 
-@pytest.mark.parametrize("value", [
-    "carbon-disclosure=no", "carbon-disclosure-x", "xcarbon-disclosure", '"carbon-disclosure"',
-    "carbon disclosure", 'foo="a, carbon-disclosure"', "carbon_disclosure", "",
-    "=carbon-disclosure", "carbon-disclosure\u00e9",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "carbon-disclosure=no",
+        "carbon-disclosure-x",
+        "xcarbon-disclosure",
+        '"carbon-disclosure"',
+        "carbon disclosure",
+        'foo="a, carbon-disclosure"',
+        "carbon_disclosure",
+        "",
+        "=carbon-disclosure",
+        "carbon-disclosure\u00e9",
+    ],
+)
 def test_malformed_prefer_is_ignored(value):
     from infercarbon.service.middleware import prefers_disclosure
 
@@ -410,11 +475,18 @@ def test_malformed_prefer_is_ignored(value):
     assert prefers_disclosure({"headers": [(b"prefer", raw)]}) is False
 
 
-@pytest.mark.parametrize("values", [
-    ["carbon-disclosure"], ["CARBON-DISCLOSURE"], ["respond-async, wait=10, carbon-disclosure"],
-    ['return=minimal; foo="a,b", Carbon-Disclosure; detail=full'], ["carbon-disclosure="],
-    ['carbon-disclosure=""'], ["respond-async", " carbon-disclosure "],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["carbon-disclosure"],
+        ["CARBON-DISCLOSURE"],
+        ["respond-async, wait=10, carbon-disclosure"],
+        ['return=minimal; foo="a,b", Carbon-Disclosure; detail=full'],
+        ["carbon-disclosure="],
+        ['carbon-disclosure=""'],
+        ["respond-async", " carbon-disclosure "],
+    ],
+)
 def test_well_formed_prefer_is_recognised(values):
     from infercarbon.service.middleware import prefers_disclosure
 
@@ -431,7 +503,9 @@ def test_prefer_parser_never_raises_on_arbitrary_text():
     @given(st.text(alphabet=st.characters(max_codepoint=255), max_size=60))
     def check(text):
         assert prefers_disclosure({"headers": [(b"prefer", text.encode("latin-1"))]}) in (
-            True, False)
+            True,
+            False,
+        )
 
     check()
 
@@ -454,9 +528,18 @@ def test_header_follows_the_equal_share_split_at_response_start(tmp_path):
     def discloser(energy_j, lo, hi, start_utc, end_utc, tenant):
         return {"location_g": energy_j / 1000, "marginal_g": None, "odd": float("nan")}
 
-    mw = MeteringMiddleware(app, shipper=shipper, energy=energy, clock=lambda: T0,
-                            service="svc", tenant="acme", model="m", region="DE",
-                            device="cpu0", disclosure=discloser)
+    mw = MeteringMiddleware(
+        app,
+        shipper=shipper,
+        energy=energy,
+        clock=lambda: T0,
+        service="svc",
+        tenant="acme",
+        model="m",
+        region="DE",
+        device="cpu0",
+        disclosure=discloser,
+    )
 
     async def call(path):
         async def receive():
@@ -466,8 +549,12 @@ def test_header_follows_the_equal_share_split_at_response_start(tmp_path):
             if message["type"] == "http.response.start":
                 sent[path] = message["headers"]
 
-        scope = {"type": "http", "path": path, "method": "GET",
-                 "headers": [(b"prefer", b"carbon-disclosure")]}
+        scope = {
+            "type": "http",
+            "path": path,
+            "method": "GET",
+            "headers": [(b"prefer", b"carbon-disclosure")],
+        }
         await mw(scope, receive, send)
 
     async def main():
@@ -488,8 +575,10 @@ def test_header_follows_the_equal_share_split_at_response_start(tmp_path):
     header = dict(sent["/a"])[b"carbon-emissions"].decode()
     # a: 10 + 3 at its response start; marginal None and NaN left out; energy_j and method
     # added by the middleware
-    assert header == ("location_g=0.013; energy_j=13; "
-                      'method="equal-share-concurrent: fake:measured-counter (measured)"')
+    assert header == (
+        "location_g=0.013; energy_j=13; "
+        'method="equal-share-concurrent: fake:measured-counter (measured)"'
+    )
     assert _parse(dict(sent["/b"])[b"carbon-emissions"].decode())["energy_j"] == "5"
     got = sorted(e["energy_j"] for b in ledger.batches for e in b)
     assert got == pytest.approx([5.0, 15.0])  # the events cover it all
@@ -522,9 +611,18 @@ def test_discloser_error_leaves_the_header_out(tmp_path):
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    mw = MeteringMiddleware(app, shipper=shipper, energy=FakeEnergy(), clock=lambda: T0,
-                            service="svc", tenant="acme", model="m", region="DE",
-                            device="cpu0", disclosure=broken)
+    mw = MeteringMiddleware(
+        app,
+        shipper=shipper,
+        energy=FakeEnergy(),
+        clock=lambda: T0,
+        service="svc",
+        tenant="acme",
+        model="m",
+        region="DE",
+        device="cpu0",
+        disclosure=broken,
+    )
     out = []
 
     async def receive():
@@ -533,7 +631,17 @@ def test_discloser_error_leaves_the_header_out(tmp_path):
     async def send(message):
         out.append(message)
 
-    asyncio.run(mw({"type": "http", "path": "/", "method": "GET",
-                    "headers": [(b"prefer", b"carbon-disclosure")]}, receive, send))
+    asyncio.run(
+        mw(
+            {
+                "type": "http",
+                "path": "/",
+                "method": "GET",
+                "headers": [(b"prefer", b"carbon-disclosure")],
+            },
+            receive,
+            send,
+        )
+    )
     shipper.close()
     assert out[0]["headers"] == [] and mw.stats["disclosure_errors"] == 1

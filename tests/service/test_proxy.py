@@ -42,8 +42,9 @@ def upstream():
 
 def _proxy(upstream_url, sink, **kw):
     kw.setdefault("llm", LlmServing(params_b=8, gpu="H100", gpus=1))
-    rt = ProxyRuntime(upstream_url, sink, labels=LABELS, record_s=0.05,
-                      discloser=RegionDiscloser("DE"), **kw).start()
+    rt = ProxyRuntime(
+        upstream_url, sink, labels=LABELS, record_s=0.05, discloser=RegionDiscloser("DE"), **kw
+    ).start()
     srv = LoopbackServer(rt.app).start()
     return rt, srv
 
@@ -58,9 +59,10 @@ def _requests():
         if i % 4 == 0:
             path, body = "/v1/completions", {"model": "m-a", "prompt": words, "max_tokens": n}
         else:
-            path, body = "/v1/chat/completions", {
-                "model": "m-b", "messages": [{"role": "user", "content": words}],
-                "max_tokens": n}
+            path, body = (
+                "/v1/chat/completions",
+                {"model": "m-b", "messages": [{"role": "user", "content": words}], "max_tokens": n},
+            )
         if stream:
             body["stream"] = True
             if i % 3 == 0:
@@ -68,8 +70,9 @@ def _requests():
         usage = not stream or i % 3 == 0
         # a stream without usage: completion tokens counted, prompt tokens estimated from
         # the request's text at 4 characters a token (the prompt is 2i + 1 characters)
-        out.append((path, body, i + 1 if usage else math.ceil((2 * i + 1) / 4), n, stream,
-                    i % 5 == 0))
+        out.append(
+            (path, body, i + 1 if usage else math.ceil((2 * i + 1) / 4), n, stream, i % 5 == 0)
+        )
     return out
 
 
@@ -97,7 +100,7 @@ def test_twenty_requests_bodies_identical_header_on_request_events_with_tokens(u
                 if disclose and stream:
                     # the stream is the upstream's bytes, then one final SSE comment
                     assert got.content.startswith(want.content)
-                    tail = got.content[len(want.content):]
+                    tail = got.content[len(want.content) :]
                     assert tail.startswith(b": carbon-emissions location_g=")
                     assert tail.endswith(b"\n\n") and b"energy_j=" in tail
                     assert "carbon-emissions" not in got.headers
@@ -135,10 +138,16 @@ def test_errors_pass_through_and_unreachable_upstream_is_502(upstream):
     try:
         with httpx.Client(timeout=10) as c:
             for status in (400, 429, 500, 503):
-                r = c.post(srv.url + "/v1/chat/completions", json={"model": "x"},
-                           headers={"x-fake-status": str(status)})
-                d = httpx.post(upstream.url + "/v1/chat/completions", json={"model": "x"},
-                               headers={"x-fake-status": str(status)})
+                r = c.post(
+                    srv.url + "/v1/chat/completions",
+                    json={"model": "x"},
+                    headers={"x-fake-status": str(status)},
+                )
+                d = httpx.post(
+                    upstream.url + "/v1/chat/completions",
+                    json={"model": "x"},
+                    headers={"x-fake-status": str(status)},
+                )
                 assert r.status_code == status and r.content == d.content
             # everything else passes through, unmetered
             r = c.get(srv.url + "/v1/models")
@@ -146,12 +155,17 @@ def test_errors_pass_through_and_unreachable_upstream_is_502(upstream):
             assert c.get(srv.url + "/nowhere").status_code == 404
         assert _wait(lambda: len(sink.events) == 4)
         assert sorted(e["outcome"] for e in sink.events) == [
-            "client_error", "client_error", "server_error", "server_error"]
+            "client_error",
+            "client_error",
+            "server_error",
+            "server_error",
+        ]
     finally:
         srv.stop()
         rt.stop()
-    dead = ProxyRuntime("http://127.0.0.1:9", Collect(), labels=LABELS,
-                        llm=LlmServing(params_b=8, gpu="H100")).start()
+    dead = ProxyRuntime(
+        "http://127.0.0.1:9", Collect(), labels=LABELS, llm=LlmServing(params_b=8, gpu="H100")
+    ).start()
     srv = LoopbackServer(dead.app).start()
     try:
         r = httpx.post(srv.url + "/v1/completions", json={"prompt": "a"}, timeout=10)
@@ -168,12 +182,22 @@ def test_stream_chunks_are_forwarded_as_they_arrive(upstream):
     rt, srv = _proxy(upstream.url, Collect())
     try:
         t0 = time.monotonic()
-        with httpx.stream("POST", srv.url + "/v1/chat/completions", timeout=10, json={
-                "model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 5,
-                "stream": True}, headers={"x-fake-chunk-delay-s": "0.2"}) as r:
+        with httpx.stream(
+            "POST",
+            srv.url + "/v1/chat/completions",
+            timeout=10,
+            json={
+                "model": "m",
+                "messages": [{"role": "user", "content": "x"}],
+                "max_tokens": 5,
+                "stream": True,
+            },
+            headers={"x-fake-chunk-delay-s": "0.2"},
+        ) as r:
             # the time each chunk reaches the client (lines are read as they arrive)
-            arrivals = [time.monotonic() - t0 for line in r.iter_lines()
-                        if line.startswith("data: {")]
+            arrivals = [
+                time.monotonic() - t0 for line in r.iter_lines() if line.startswith("data: {")
+            ]
     finally:
         srv.stop()
         rt.stop()
@@ -187,10 +211,18 @@ def test_client_disconnect_stops_the_stream_and_is_recorded(upstream):
     rt, srv = _proxy(upstream.url, sink)
     try:
         t0 = time.monotonic()
-        with httpx.stream("POST", srv.url + "/v1/chat/completions", timeout=10, json={
-                "model": "m", "messages": [{"role": "user", "content": "x"}],
-                "max_tokens": 40, "stream": True},
-                headers={"x-fake-chunk-delay-s": "0.1"}) as r:
+        with httpx.stream(
+            "POST",
+            srv.url + "/v1/chat/completions",
+            timeout=10,
+            json={
+                "model": "m",
+                "messages": [{"role": "user", "content": "x"}],
+                "max_tokens": 40,
+                "stream": True,
+            },
+            headers={"x-fake-chunk-delay-s": "0.1"},
+        ) as r:
             got = 0
             for line in r.iter_lines():
                 got += line.startswith("data: {")
@@ -209,8 +241,12 @@ def test_client_disconnect_stops_the_stream_and_is_recorded(upstream):
 def test_upstream_timeout_is_504(upstream):
     rt, srv = _proxy(upstream.url, Collect(), timeout_s=0.2)
     try:
-        r = httpx.post(srv.url + "/v1/completions", json={"prompt": "a"},
-                       headers={"x-fake-delay-s": "1"}, timeout=10)
+        r = httpx.post(
+            srv.url + "/v1/completions",
+            json={"prompt": "a"},
+            headers={"x-fake-delay-s": "1"},
+            timeout=10,
+        )
         assert r.status_code == 504 and r.json()["error"]["type"] == "upstream_timeout"
     finally:
         srv.stop()
@@ -220,17 +256,27 @@ def test_upstream_timeout_is_504(upstream):
 def test_measured_energy_is_split_over_concurrent_requests_and_conserved(upstream):
     """A constant 100 W source: the energy of busy time goes to the requests (by tokens and
     time), the rest is unattributed idle; nothing is lost or invented."""
-    src = ConstantSource(Figure(100.0, "w", source="test", label="illustrative"),
-                         clock=time.monotonic_ns)
+    src = ConstantSource(
+        Figure(100.0, "w", source="test", label="illustrative"), clock=time.monotonic_ns
+    )
     sink = Collect()
     rt, srv = _proxy(upstream.url, sink, llm=None, sensor=src, poll_s=0.05)
     e0 = src.read_energy_j()
     try:
+
         def call(i):
-            httpx.post(srv.url + "/v1/chat/completions", timeout=10, json={
-                "model": "m", "messages": [{"role": "user", "content": "x " * (i + 1)}],
-                "max_tokens": 50, "stream": True},
-                headers={"x-fake-delay-s": "0.2"})
+            httpx.post(
+                srv.url + "/v1/chat/completions",
+                timeout=10,
+                json={
+                    "model": "m",
+                    "messages": [{"role": "user", "content": "x " * (i + 1)}],
+                    "max_tokens": 50,
+                    "stream": True,
+                },
+                headers={"x-fake-delay-s": "0.2"},
+            )
+
         threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
         for t in threads:
             t.start()
@@ -253,25 +299,29 @@ def test_measured_energy_is_split_over_concurrent_requests_and_conserved(upstrea
         assert e["tokens_out"] == 50
         assert "constant:constant (illustrative)" in e["attribution_method"]
         assert e["attribution_method"].endswith(
-            "tokens: counted-stream-chunks; prompt estimated from request text")
+            "tokens: counted-stream-chunks; prompt estimated from request text"
+        )
 
 
 def test_tenant_from_header_or_key(upstream, tmp_path):
     keys = tmp_path / "keys.json"
-    keys.write_text(json.dumps({"sk-acme": "acme",
-                                hashlib.sha256(b"sk-beta").hexdigest(): "beta"}))
+    keys.write_text(json.dumps({"sk-acme": "acme", hashlib.sha256(b"sk-beta").hexdigest(): "beta"}))
     sink = Collect()
-    rt, srv = _proxy(upstream.url, sink, tenant_header="X-Tenant",
-                     key_tenants=load_key_tenants(str(keys)))
+    rt, srv = _proxy(
+        upstream.url, sink, tenant_header="X-Tenant", key_tenants=load_key_tenants(str(keys))
+    )
     try:
         body = {"model": "m", "prompt": "hi", "max_tokens": 2}
         httpx.post(srv.url + "/v1/completions", json=body, headers={"X-Tenant": "gw"})
-        httpx.post(srv.url + "/v1/completions", json=body,
-                   headers={"Authorization": "Bearer sk-acme"})
-        httpx.post(srv.url + "/v1/completions", json=body,
-                   headers={"Authorization": "Bearer sk-beta"})
-        httpx.post(srv.url + "/v1/completions", json=body,
-                   headers={"Authorization": "Bearer sk-other"})
+        httpx.post(
+            srv.url + "/v1/completions", json=body, headers={"Authorization": "Bearer sk-acme"}
+        )
+        httpx.post(
+            srv.url + "/v1/completions", json=body, headers={"Authorization": "Bearer sk-beta"}
+        )
+        httpx.post(
+            srv.url + "/v1/completions", json=body, headers={"Authorization": "Bearer sk-other"}
+        )
         assert _wait(lambda: len(sink.events) == 4)
     finally:
         srv.stop()
@@ -287,9 +337,15 @@ def test_ledger_sink_records_events_with_footprints(upstream, tmp_path):
     rt, srv = _proxy(upstream.url, sink)
     try:
         for i in range(3):
-            httpx.post(srv.url + "/v1/chat/completions", json={
-                "model": "m", "messages": [{"role": "user", "content": "a b"}],
-                "max_tokens": 4 + i}, headers={"traceparent": TRACEPARENT} if i else {})
+            httpx.post(
+                srv.url + "/v1/chat/completions",
+                json={
+                    "model": "m",
+                    "messages": [{"role": "user", "content": "a b"}],
+                    "max_tokens": 4 + i,
+                },
+                headers={"traceparent": TRACEPARENT} if i else {},
+            )
         assert _wait(lambda: sink.inserted == 3)
     finally:
         srv.stop()
@@ -301,7 +357,10 @@ def test_ledger_sink_records_events_with_footprints(upstream, tmp_path):
         assert sorted(e["tokens_out"] for e in ev) == [4, 5, 6]
         assert {e["region"] for e in ev} == {"DEU"}
         assert sorted(e["trace_id"] or "" for e in ev) == [
-            "", "4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f3577b34da6a3ce929d0e0e4736"]
+            "",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        ]
         assert store.count("event_footprints") == 3  # one footprint per event
     finally:
         store.close()
@@ -322,16 +381,31 @@ def test_bad_options_name_the_field(tmp_path):
         load_key_tenants(str(bad))
 
 
-@pytest.mark.parametrize(("doc", "chars"), [
-    ({"messages": [{"role": "system", "content": "abc"},
-                   {"role": "user", "content": [{"type": "text", "text": "defg"},
-                                                {"type": "image_url", "image_url": {}}]}]}, 7),
-    ({"prompt": "hello"}, 5),
-    ({"prompt": ["ab", "cd"]}, 4),
-    ({"input": "embed me"}, 8),
-    ({"prompt": [1, 2, 3]}, None),  # token ids: no text to estimate from
-    ("not a dict", None),
-])
+@pytest.mark.parametrize(
+    ("doc", "chars"),
+    [
+        (
+            {
+                "messages": [
+                    {"role": "system", "content": "abc"},
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": "defg"},
+                            {"type": "image_url", "image_url": {}},
+                        ],
+                    },
+                ]
+            },
+            7,
+        ),
+        ({"prompt": "hello"}, 5),
+        ({"prompt": ["ab", "cd"]}, 4),
+        ({"input": "embed me"}, 8),
+        ({"prompt": [1, 2, 3]}, None),  # token ids: no text to estimate from
+        ("not a dict", None),
+    ],
+)
 def test_prompt_chars_of_openai_bodies(doc, chars):
     from infercarbon.service.proxy import prompt_chars
 

@@ -39,11 +39,22 @@ def fetcher(credentials: dict[str, str | None]):
     def fetch(spec: UpdateSpec, now: datetime, sleep) -> pa.Table:
         def transport(provider: str) -> HttpTransport:
             client = httpx.Client(transport=httpx.MockTransport(ukci))
-            return HttpTransport(provider, client=client, clock=now.timestamp, sleep=sleep,
-                                 rand=lambda: 0.5, retry=RetryPolicy(max_attempts=1))
-        return fetch_update(UpdateRequest(spec, start="2024-05-20T12:00Z",
-                                          end="2024-05-20T14:00Z"),
-                            now_utc=now, transport_factory=transport, credentials=credentials)
+            return HttpTransport(
+                provider,
+                client=client,
+                clock=now.timestamp,
+                sleep=sleep,
+                rand=lambda: 0.5,
+                retry=RetryPolicy(max_attempts=1),
+            )
+
+        return fetch_update(
+            UpdateRequest(spec, start="2024-05-20T12:00Z", end="2024-05-20T14:00Z"),
+            now_utc=now,
+            transport_factory=transport,
+            credentials=credentials,
+        )
+
     return fetch
 
 
@@ -57,9 +68,14 @@ def store(tmp_path):
 def test_runs_specs_records_a_missing_key_once_and_keeps_going(store, caplog):
     clock = FakeClock()
     arrived: list[pa.Table] = []
-    r = Refresher([UpdateSpec("ukci", "GB"), UpdateSpec("electricitymaps", "DE")],
-                  fetch=fetcher({}), store_factory=lambda: contextlib.nullcontext(store),
-                  clock=clock, interval_s=900, on_update=arrived.append)
+    r = Refresher(
+        [UpdateSpec("ukci", "GB"), UpdateSpec("electricitymaps", "DE")],
+        fetch=fetcher({}),
+        store_factory=lambda: contextlib.nullcontext(store),
+        clock=clock,
+        interval_s=900,
+        on_update=arrived.append,
+    )
     with caplog.at_level(logging.WARNING, logger="infercarbon.refresh"):
         st = r.run_once()
         clock.now += timedelta(minutes=15)
@@ -87,9 +103,13 @@ def test_network_errors_are_logged_once_until_recovery(store, caplog):
             raise ProviderTransportError("ukci: no answer from https://api.example/x")
         return fetcher({})(spec, now, sleep)
 
-    r = Refresher([UpdateSpec("ukci", "GB")], fetch=flaky,
-                  store_factory=lambda: contextlib.nullcontext(store), clock=FakeClock(),
-                  interval_s=900)
+    r = Refresher(
+        [UpdateSpec("ukci", "GB")],
+        fetch=flaky,
+        store_factory=lambda: contextlib.nullcontext(store),
+        clock=FakeClock(),
+        interval_s=900,
+    )
     with caplog.at_level(logging.INFO, logger="infercarbon.refresh"):
         r.run_once()
         st = r.run_once()["ukci:GB:location"]
@@ -107,9 +127,13 @@ def test_thread_runs_and_stops_promptly(store):
         ran.set()
         return fetcher({})(spec, now, sleep)
 
-    r = Refresher([UpdateSpec("ukci", "GB")], fetch=fetch,
-                  store_factory=lambda: contextlib.nullcontext(store), clock=FakeClock(),
-                  interval_s=3600)
+    r = Refresher(
+        [UpdateSpec("ukci", "GB")],
+        fetch=fetch,
+        store_factory=lambda: contextlib.nullcontext(store),
+        clock=FakeClock(),
+        interval_s=3600,
+    )
     r.start()
     try:
         assert ran.wait(10)
@@ -122,20 +146,32 @@ def test_thread_runs_and_stops_promptly(store):
 
 def test_duplicate_specs_are_refused(store):
     with pytest.raises(InputError, match="twice"):
-        Refresher([UpdateSpec("ukci", "GB"), UpdateSpec.parse("ukci:GB:location")],
-                  fetch=fetcher({}), store_factory=lambda: contextlib.nullcontext(store),
-                  clock=FakeClock())
+        Refresher(
+            [UpdateSpec("ukci", "GB"), UpdateSpec.parse("ukci:GB:location")],
+            fetch=fetcher({}),
+            store_factory=lambda: contextlib.nullcontext(store),
+            clock=FakeClock(),
+        )
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("15m", 900.0), ("90s", 90.0), ("1h", 3600.0),
-                                               ("1.5H", 5400.0), (" 2m ", 120.0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("15m", 900.0), ("90s", 90.0), ("1h", 3600.0), ("1.5H", 5400.0), (" 2m ", 120.0)],
+)
 def test_parse_interval(text: str, seconds: float) -> None:
     assert parse_interval_s(text) == seconds
 
 
-@pytest.mark.parametrize(("text", "match"), [("15", "not a duration"), ("m", "not a duration"),
-                                             ("-5m", "not a duration"), ("1d", "not a duration"),
-                                             ("10s", "shorter than 60s")])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("15", "not a duration"),
+        ("m", "not a duration"),
+        ("-5m", "not a duration"),
+        ("1d", "not a duration"),
+        ("10s", "shorter than 60s"),
+    ],
+)
 def test_parse_interval_errors(text: str, match: str) -> None:
     with pytest.raises(InputError, match=match) as e:
         parse_interval_s(text)
@@ -183,8 +219,12 @@ def test_serve_runs_the_refresher_beside_the_server_and_stops_it(monkeypatch, tm
     monkeypatch.setattr(uvicorn, "run", fake_run)
     monkeypatch.setattr("infercarbon.cli.serve.gc.freeze", lambda: None)
     ledger = tmp_path / "l.duckdb"
-    assert main(["serve", "--ledger", str(ledger), "--update", "operator-csv:ERCOT",
-                 "--refresh", "1h"]) == 0
+    assert (
+        main(
+            ["serve", "--ledger", str(ledger), "--update", "operator-csv:ERCOT", "--refresh", "1h"]
+        )
+        == 0
+    )
     assert seen["running"]
     st = seen["status"]["operator-csv:ERCOT:location"]  # type: ignore[index]
     assert st["last_error"] is None and st["rows_written"] > 29_000

@@ -20,8 +20,13 @@ class Clock:
 
 
 async def _inner(scope: Any, receive: Any, send: Any) -> None:
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"ok"})
 
 
@@ -34,8 +39,7 @@ def _call(app: Any, path: str, method: str = "GET") -> list[dict[str, Any]]:
     async def send(m: dict[str, Any]) -> None:
         sent.append(m)
 
-    asyncio.run(app({"type": "http", "path": path, "method": method, "headers": []},
-                    receive, send))
+    asyncio.run(app({"type": "http", "path": path, "method": method, "headers": []}, receive, send))
     return sent
 
 

@@ -5,18 +5,32 @@ from __future__ import annotations
 
 from typing import Any
 
-RUN = {"kind": "train", "model": "m", "status": "failed", "exit_code": 1,
-       "start_utc": "2026-07-01T00:00:00Z", "end_utc": "2026-07-01T01:00:00Z",
-       "energy_j": 3.6e6, "method": "nvml", "label": "measured", "source": "api",
-       "region": "DEU", "gpu_hours": 4.0}
+RUN = {
+    "kind": "train",
+    "model": "m",
+    "status": "failed",
+    "exit_code": 1,
+    "start_utc": "2026-07-01T00:00:00Z",
+    "end_utc": "2026-07-01T01:00:00Z",
+    "energy_j": 3.6e6,
+    "method": "nvml",
+    "label": "measured",
+    "source": "api",
+    "region": "DEU",
+    "gpu_hours": 4.0,
+}
 
 
 def test_post_and_get_runs(env: Any) -> None:
-    ok = {**RUN, "status": "succeeded", "exit_code": 0, "start_utc": "2026-07-01T02:00:00Z",
-          "end_utc": "2026-07-01T03:00:00Z"}
+    ok = {
+        **RUN,
+        "status": "succeeded",
+        "exit_code": 0,
+        "start_utc": "2026-07-01T02:00:00Z",
+        "end_utc": "2026-07-01T03:00:00Z",
+    }
     r = env.client.post("/v1/runs", json=[RUN, ok], headers=env.acme)
-    assert r.status_code == 200 and r.json() == {"received": 2, "inserted": 2,
-                                                 "duplicates": 0}
+    assert r.status_code == 200 and r.json() == {"received": 2, "inserted": 2, "duplicates": 0}
     assert env.client.post("/v1/runs", json=[RUN], headers=env.acme).json()["duplicates"] == 1
     got = env.client.get("/v1/runs", headers=env.acme).json()
     assert [x["status"] for x in got["rows"]] == ["succeeded", "failed"]  # newest first

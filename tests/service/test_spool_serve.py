@@ -22,11 +22,11 @@ def test_accepted_batches_reach_the_lake_once(h, tmp_path):
         # the same bytes, so the same batch
         r = env.client.post("/v1/events", json=evs, headers=env.acme)
         assert r.status_code == 200 and r.json()["duplicates"] == 8
-        assert env.client.post("/v1/events", json=[h.event(8)],
-                               headers=env.acme).status_code == 200
+        assert env.client.post("/v1/events", json=[h.event(8)], headers=env.acme).status_code == 200
         # a refused batch is not spooled
-        bad = env.client.post("/v1/events", json=[h.event(9, end_utc="2026-06-01T00:00:00Z")],
-                              headers=env.acme)
+        bad = env.client.post(
+            "/v1/events", json=[h.event(9, end_utc="2026-06-01T00:00:00Z")], headers=env.acme
+        )
         assert bad.status_code == 422
     assert len(list((spool / "ready").glob("*.arrow"))) == 2
     lake = open_lake(tmp_path / "lake")

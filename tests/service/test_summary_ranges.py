@@ -22,17 +22,30 @@ def _fig(value: float, low: float, high: float) -> dict[str, object]:
     return {"value": value, "low": low, "high": high, "source": "test fixture"}
 
 
-PROFILES = {"profile": [
-    {"name": "gpu-pool", "devices": ["gpu*"], "currency": "EUR",
-     "idle_power_w": _fig(60, 50, 75), "utilisation_frac": _fig(0.4, 0.25, 0.6),
-     "embodied_kg": _fig(1500, 750, 3000), "lifetime_years": _fig(5, 4, 6),
-     "pue": _fig(1.2, 1.1, 1.35), "td_loss_frac": _fig(0.05, 0.04, 0.07),
-     "network_kwh_per_gb": _fig(0.06, 0.03, 0.12),
-     "price_per_kwh": {"value": 0.21, "source": "test contract"}},
-    # a device with no price and no idle figures: cost and idle are stated gaps
-    {"name": "edge", "devices": ["cpu*"], "embodied_kg": _fig(200, 100, 400),
-     "lifetime_years": _fig(4, 3, 5)},
-]}
+PROFILES = {
+    "profile": [
+        {
+            "name": "gpu-pool",
+            "devices": ["gpu*"],
+            "currency": "EUR",
+            "idle_power_w": _fig(60, 50, 75),
+            "utilisation_frac": _fig(0.4, 0.25, 0.6),
+            "embodied_kg": _fig(1500, 750, 3000),
+            "lifetime_years": _fig(5, 4, 6),
+            "pue": _fig(1.2, 1.1, 1.35),
+            "td_loss_frac": _fig(0.05, 0.04, 0.07),
+            "network_kwh_per_gb": _fig(0.06, 0.03, 0.12),
+            "price_per_kwh": {"value": 0.21, "source": "test contract"},
+        },
+        # a device with no price and no idle figures: cost and idle are stated gaps
+        {
+            "name": "edge",
+            "devices": ["cpu*"],
+            "embodied_kg": _fig(200, 100, 400),
+            "lifetime_years": _fig(4, 3, 5),
+        },
+    ]
+}
 
 
 @pytest.fixture
@@ -41,8 +54,15 @@ def penv(h):
 
 
 def _ingest(env, h):
-    acme = [h.event(i, device="gpu0" if i % 3 else "cpu0", service="chat" if i % 2 else "search",
-                    payload_bytes=2_000_000) for i in range(36)]
+    acme = [
+        h.event(
+            i,
+            device="gpu0" if i % 3 else "cpu0",
+            service="chat" if i % 2 else "search",
+            payload_bytes=2_000_000,
+        )
+        for i in range(36)
+    ]
     r = env.client.post("/v1/events", json=acme, headers=env.acme)
     assert r.status_code == 200, r.text
     beta = [h.event(100 + i, tenant="beta", device="gpu1") for i in range(8)]
@@ -54,8 +74,9 @@ def test_totals_are_the_aggregate_ranges(penv, h):
     s = penv.client.get("/v1/summary", headers=penv.acme).json()
     assert s["events"] == 36 and s["range_method"] == AGGREGATE_RANGE_METHOD
     sums = {r["basis"]: r for r in ranged_sums(penv.store, of="totals", tenant="acme").to_pylist()}
-    comonotone = {r["basis"]: r for r in rollup_footprints(penv.store, by=(), tenant="acme")
-                  .to_pylist()}
+    comonotone = {
+        r["basis"]: r for r in rollup_footprints(penv.store, by=(), tenant="acme").to_pylist()
+    }
     for k in ("location", "market", "marginal"):
         t, r = s["totals_g"][k], sums[k]
         assert t["events"] == r["footprints"] == 36
@@ -75,8 +96,12 @@ def test_totals_are_the_aggregate_ranges(penv, h):
 def test_scopes_match_line_item_sums(penv, h):
     _ingest(penv, h)
     s = penv.client.get("/v1/summary", headers=penv.acme).json()
-    want = {(r["scope"], r["name"]): r for r in ranged_sums(
-        penv.store, of="items", keys=("scope", "name"), tenant="acme").to_pylist()}
+    want = {
+        (r["scope"], r["name"]): r
+        for r in ranged_sums(
+            penv.store, of="items", keys=("scope", "name"), tenant="acme"
+        ).to_pylist()
+    }
     got = {(g["scope"], ln["name"]): ln for g in s["scopes"]["groups"] for ln in g["lines"]}
     assert got.keys() == want.keys()
     for key, ln in got.items():
@@ -107,8 +132,9 @@ def test_idle_and_cost_match_sql(penv, h):
         # without, an idle figure): the share is over the active energy of those with one
         want: dict[str, dict[str, float]] = {}
         for r in idle_and_cost(penv.store, by=(dim,), tenant="acme").to_pylist():
-            w = want.setdefault(r[dim], {"active_j": 0.0, "idle_j": 0.0, "known": 0.0,
-                                         "known_active_j": 0.0})
+            w = want.setdefault(
+                r[dim], {"active_j": 0.0, "idle_j": 0.0, "known": 0.0, "known_active_j": 0.0}
+            )
             w["active_j"] += r["active_j"]
             if r["idle_attributed_j"] is not None:
                 w["idle_j"] += r["idle_attributed_j"] + r["idle_unattributed_j"]
@@ -122,18 +148,23 @@ def test_idle_and_cost_match_sql(penv, h):
             if not w["known"]:
                 assert r["idle_share_of_active_frac"] is None and r["reason"]
             else:
-                assert math.isclose(r["idle_share_of_active_frac"],
-                                    w["idle_j"] / w["known_active_j"], rel_tol=1e-12)
-                assert math.isclose(r["idle_attributed_j"] + r["idle_unattributed_j"],
-                                    w["idle_j"], rel_tol=1e-12)
+                assert math.isclose(
+                    r["idle_share_of_active_frac"], w["idle_j"] / w["known_active_j"], rel_tol=1e-12
+                )
+                assert math.isclose(
+                    r["idle_attributed_j"] + r["idle_unattributed_j"], w["idle_j"], rel_tol=1e-12
+                )
     gpu = next(r for r in s["idle"]["by_device"] if r["device"] == "gpu0")
     assert gpu["idle_share_of_active_frac"] > 0 and gpu["idle_unattributed_j"] > 0
     cpu = next(r for r in s["idle"]["by_device"] if r["device"] == "cpu0")
     assert cpu["idle_share_of_active_frac"] is None and "idle" in cpu["reason"]
     # two services mixing gpu and cpu events: one row each, over both currencies
     chat = next(r for r in s["idle"]["by_service"] if r["service"] == "chat")
-    rows = [r for r in idle_and_cost(penv.store, by=("service",), tenant="acme").to_pylist()
-         if r["service"] == "chat"]
+    rows = [
+        r
+        for r in idle_and_cost(penv.store, by=("service",), tenant="acme").to_pylist()
+        if r["service"] == "chat"
+    ]
     assert len(rows) == 2 and chat["footprints"] == sum(r["footprints"] for r in rows)
     assert "part of these events" in chat["reason"]  # the cpu events have no idle figures
 
@@ -163,16 +194,25 @@ def test_tenant_scope_and_admin(penv, h):
 
 def test_empty_ledger_and_no_profile(env, h):
     s = env.client.get("/v1/summary", headers=env.acme).json()
-    assert s["events"] == 0 and s["totals_g"] == {"location": None, "market": None,
-                                                 "marginal": None}
+    assert s["events"] == 0 and s["totals_g"] == {
+        "location": None,
+        "market": None,
+        "marginal": None,
+    }
     assert s["scopes"]["groups"] == [] and s["cost"]["by_currency"] == []
     assert s["idle"]["by_device"] == [] and s["energy_label"] == "none yet"
     # without a profile: no idle figures and no price, each said so
     env.client.post("/v1/events", json=[h.event(i) for i in range(6)], headers=env.acme)
     s = env.client.get("/v1/summary", headers=env.acme).json()
     assert s["idle"]["by_device"][0]["idle_share_of_active_frac"] is None
-    assert s["cost"]["by_currency"] == [{"currency": None, "energy_cost": None, "footprints": 6,
-                                         "reason": s["cost"]["by_currency"][0]["reason"]}]
+    assert s["cost"]["by_currency"] == [
+        {
+            "currency": None,
+            "energy_cost": None,
+            "footprints": 6,
+            "reason": s["cost"]["by_currency"][0]["reason"],
+        }
+    ]
     assert s["cost"]["by_currency"][0]["reason"]
     loc = s["totals_g"]["location"]
     assert loc["low"] < loc["value"] < loc["high"]

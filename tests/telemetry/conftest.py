@@ -29,8 +29,9 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def make_rapl_zone(root: Path, zone: str, name: str, energy_uj: int,
-                   max_range_uj: int = 262_143_328_850) -> Path:
+def make_rapl_zone(
+    root: Path, zone: str, name: str, energy_uj: int, max_range_uj: int = 262_143_328_850
+) -> Path:
     d = root / "class" / "powercap" / zone
     d.mkdir(parents=True, exist_ok=True)
     (d / "name").write_text(name + "\n")
@@ -48,16 +49,19 @@ def rapl_zone() -> Callable[..., Path]:
 class FakeNVMLError(Exception):
     def __init__(self, value: int) -> None:
         self.value = value
-        super().__init__({3: "Not Supported", 9: "Driver Not Loaded", 15: "GPU is lost"}.get(
-            value, f"NVML error {value}"))
+        super().__init__(
+            {3: "Not Supported", 9: "Driver Not Loaded", 15: "GPU is lost"}.get(
+                value, f"NVML error {value}"
+            )
+        )
 
 
 @dataclass
 class FakeGpu:
     name: str = "NVIDIA H100 80GB HBM3"
     energy_mj: int | None = 1_000_000  # None: NOT_SUPPORTED (pre-Volta)
-    power_mw: int | None = 300_000     # None: NOT_SUPPORTED
-    mig: int | None = 0                # None: NOT_SUPPORTED (pre-Ampere)
+    power_mw: int | None = 300_000  # None: NOT_SUPPORTED
+    mig: int | None = 0  # None: NOT_SUPPORTED (pre-Ampere)
     lost: bool = False
 
 

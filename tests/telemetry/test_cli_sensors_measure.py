@@ -52,8 +52,19 @@ def test_sensors_unavailable_choice_is_an_error(
 
 
 def _measure(capfd: pytest.CaptureFixture[str], code_text: str, tmp: Path) -> dict:
-    code, out, err = run(capfd, "measure", "--json", "--region", "DEU", "--sysfs-root", str(tmp),
-                         "--", sys.executable, "-c", code_text)
+    code, out, err = run(
+        capfd,
+        "measure",
+        "--json",
+        "--region",
+        "DEU",
+        "--sysfs-root",
+        str(tmp),
+        "--",
+        sys.executable,
+        "-c",
+        code_text,
+    )
     assert code == 0, err
     return json.loads(out)
 
@@ -70,14 +81,25 @@ def test_busy_loop_reads_clearly_more_than_sleep(
     assert busy["energy_j"] - sleep["energy_j"] > 0.5
     # emissions = energy x intensity (g/kWh) / 3.6e6 J/kWh
     assert busy["emissions_g"] == pytest.approx(
-        busy["energy_j"] * busy["intensity_g_per_kwh"]["value"] / 3.6e6)
+        busy["energy_j"] * busy["intensity_g_per_kwh"]["value"] / 3.6e6
+    )
     assert busy["energy_low_j"] <= busy["energy_j"] <= busy["energy_high_j"]
     assert busy["method"] == "modelled" and busy["machine_idle_j"] > 0
 
 
 def test_measure_constant_tier_without_region_says_so(capfd: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capfd, "measure", "--sensor", "constant", "--tier", "T1", "--",
-                         sys.executable, "-c", "import time; time.sleep(0.2)")
+    code, out, err = run(
+        capfd,
+        "measure",
+        "--sensor",
+        "constant",
+        "--tier",
+        "T1",
+        "--",
+        sys.executable,
+        "-c",
+        "import time; time.sleep(0.2)",
+    )
     assert code == 0, err
     assert "emissions: not computed: no region given" in out
     assert "constant / constant" in out and "illustrative" in out

@@ -46,13 +46,15 @@ def test_system_scope_idle_vs_busy_exact_arithmetic(clock) -> None:
     assert e_busy > 1.5 * e_idle
     # full-load power equals the curve's full-load figures
     assert e_busy / 10 == pytest.approx(
-        4 * curve.full_w_per_thread.value + 16 * curve.mem_full_w_per_gb.value, rel=0.05)
+        4 * curve.full_w_per_thread.value + 16 * curve.mem_full_w_per_gb.value, rel=0.05
+    )
 
 
 def test_process_scope_excludes_idle_and_keeps_counter_monotonic(clock) -> None:
     cpu_s = CpuSeconds()
-    src = CpuModelSource(cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s,
-                         scope="process", clock=clock)
+    src = CpuModelSource(
+        cpu_power_curve(EPYC.model_name), EPYC, cpu_seconds=cpu_s, scope="process", clock=clock
+    )
     clock.advance(5.0)
     assert src.read_energy_j() == 0.0  # asleep: no CPU time, no energy added
     cpu_s.value += 2.0
@@ -70,8 +72,9 @@ def test_process_scope_excludes_idle_and_keeps_counter_monotonic(clock) -> None:
 def test_unmatched_cpu_uses_cohort_with_a_warning(clock) -> None:
     info = CpuInfo("Fancy RISC-V Thing", logical_cpus=2, memory_gb=4.0)
     with pytest.warns(FallbackWarning, match="generic"):
-        src = CpuModelSource(cpu_power_curve(info.model_name), info, cpu_seconds=CpuSeconds(),
-                             clock=clock)
+        src = CpuModelSource(
+            cpu_power_curve(info.model_name), info, cpu_seconds=CpuSeconds(), clock=clock
+        )
     assert src.describe()["match"] == "cohort"
 
 
@@ -101,8 +104,9 @@ def test_detect_cpu_from_fake_proc(tmp_path: Path) -> None:
 def test_detect_prefers_nvml_then_rapl_and_explains(
     tmp_path: Path, rapl_zone, nvml_fakes: SimpleNamespace, clock
 ) -> None:
-    src, report = detect(sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(init_error=9),
-                         cpu=EPYC, clock=clock)
+    src, report = detect(
+        sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(init_error=9), cpu=EPYC, clock=clock
+    )
     assert src.name == "cpu-model"
     why = {a.name: a for a in report}
     assert not why["nvml"].available and "Driver Not Loaded" in why["nvml"].reason
@@ -112,8 +116,9 @@ def test_detect_prefers_nvml_then_rapl_and_explains(
     assert not why["constant"].available
 
     rapl_zone(tmp_path, "intel-rapl:0", "package-0", 0)
-    src, report = detect(sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(init_error=9),
-                         cpu=EPYC, clock=clock)
+    src, report = detect(
+        sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(init_error=9), cpu=EPYC, clock=clock
+    )
     assert src.name == "rapl"
     assert {a.name: a.available for a in report}["cpu-model"] is True
 
@@ -122,33 +127,48 @@ def test_detect_prefers_nvml_then_rapl_and_explains(
     assert "ranks lower" in {a.name: a for a in report}["rapl"].reason
 
 
-def test_auto_cpu_skips_the_gpu(tmp_path: Path, rapl_zone, nvml_fakes: SimpleNamespace,
-                                clock) -> None:
+def test_auto_cpu_skips_the_gpu(
+    tmp_path: Path, rapl_zone, nvml_fakes: SimpleNamespace, clock
+) -> None:
     """CPU workloads on a GPU machine: the GPU's board energy is not theirs."""
-    src, report = detect("auto-cpu", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(),
-                         cpu=EPYC, clock=clock)
+    src, report = detect(
+        "auto-cpu", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(), cpu=EPYC, clock=clock
+    )
     why = {a.name: a for a in report}
     assert src.name == "cpu-model"
     assert why["nvml"].available and "not requested (sensor auto-cpu)" in why["nvml"].reason
     rapl_zone(tmp_path, "intel-rapl:0", "package-0", 0)
-    src, _ = detect("auto-cpu", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(),
-                    cpu=EPYC, clock=clock)
+    src, _ = detect(
+        "auto-cpu", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(), cpu=EPYC, clock=clock
+    )
     assert src.name == "rapl"
 
 
 def test_detect_explicit_choices(tmp_path: Path, nvml_fakes: SimpleNamespace, clock) -> None:
     with pytest.raises(SensorUnavailableError, match="rapl"):
         detect("rapl", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(), clock=clock)
-    src, _ = detect("cpu-model", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(),
-                    cpu=EPYC, clock=clock)
+    src, _ = detect(
+        "cpu-model", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(), cpu=EPYC, clock=clock
+    )
     assert src.name == "cpu-model"
-    src, report = detect("constant", tier="T2", sysfs_root=tmp_path,
-                         nvml_module=nvml_fakes.Nvml(init_error=9), cpu=EPYC, clock=clock)
+    src, report = detect(
+        "constant",
+        tier="T2",
+        sysfs_root=tmp_path,
+        nvml_module=nvml_fakes.Nvml(init_error=9),
+        cpu=EPYC,
+        clock=clock,
+    )
     assert (src.name, src.label) == ("constant", "illustrative")
     assert report[-1].name == "constant" and report[-1].reason.startswith("chosen")
     with pytest.raises(InputError, match="tier"):
-        detect("constant", sysfs_root=tmp_path, nvml_module=nvml_fakes.Nvml(init_error=9),
-               cpu=EPYC, clock=clock)
+        detect(
+            "constant",
+            sysfs_root=tmp_path,
+            nvml_module=nvml_fakes.Nvml(init_error=9),
+            cpu=EPYC,
+            clock=clock,
+        )
     with pytest.raises(InputError, match="ReplaySource"):
         detect("replay")
     with pytest.raises(InputError, match="unknown sensor"):

@@ -93,8 +93,15 @@ def test_meter_drops_stale_counter_repeats(nvml_fakes: SimpleNamespace, clock) -
     nv = nvml_fakes.Nvml(gpus=[nvml_fakes.Gpu(energy_mj=0)])
     src = NvmlSource(nvml_module=nv, clock=clock)
     assert src.coarse_updates and "not yet updated" in " ".join(src.describe()["caveats"])
-    meter = Meter("DE", sensor=src, clock=clock, sampler_mode="boundary", idle_policy="none",
-                  baseline_idle_w=119.0, market_intensity_g_per_kwh=300.0)
+    meter = Meter(
+        "DE",
+        sensor=src,
+        clock=clock,
+        sampler_mode="boundary",
+        idle_policy="none",
+        baseline_idle_w=119.0,
+        market_intensity_g_per_kwh=300.0,
+    )
     ms = 0
     for _ in range(40):  # 40 x 100 ms, one inference per 50 ms read
         for _ in range(2):
@@ -109,5 +116,4 @@ def test_meter_drops_stale_counter_repeats(nvml_fakes: SimpleNamespace, clock) -
     s = meter.summary(table)
     assert s["total_j"] == pytest.approx(127 * 4.0)
     busy_s = table.column("device_time_s").to_numpy().sum()
-    assert table.column("active_energy_j").to_numpy().sum() == pytest.approx(8.0 * busy_s,
-                                                                              rel=0.05)
+    assert table.column("active_energy_j").to_numpy().sum() == pytest.approx(8.0 * busy_s, rel=0.05)

@@ -22,12 +22,18 @@ pytestmark = pytest.mark.slow  # a real Prometheus scrapes a test exporter
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "telemetry" / "prometheus"
 #: Kepler series rates [W] by (pod, mode): the counters advance at these
-KEPLER_W = {("vllm-0", "dynamic"): 250.0, ("vllm-0", "idle"): 40.0,
-            ("router-0", "dynamic"): 2.0, ("router-0", "idle"): 1.0}
+KEPLER_W = {
+    ("vllm-0", "dynamic"): 250.0,
+    ("vllm-0", "idle"): 40.0,
+    ("router-0", "dynamic"): 2.0,
+    ("router-0", "idle"): 1.0,
+}
 _SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")
 #: A series whose energy counter is DCGM's blank value (a GPU without one), as DCGM reports it
-BLANK = ('DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{gpu="0",UUID="GPU-blank",device="nvidia0",'
-         'Hostname="old-node"} 9223372036854775794')
+BLANK = (
+    'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{gpu="0",UUID="GPU-blank",device="nvidia0",'
+    'Hostname="old-node"} 9223372036854775794'
+)
 
 
 def _labels(text: str) -> dict[str, str]:
@@ -77,7 +83,8 @@ class Exporter:
             m = _SAMPLE.match(line)
             if m and m.group(1) == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION":
                 mj = int(m.group(3)) + int(
-                    self.power_by_uuid_w[_labels(m.group(2))["UUID"]] * dt * 1000)
+                    self.power_by_uuid_w[_labels(m.group(2))["UUID"]] * dt * 1000
+                )
                 line = f"{m.group(1)}{{{m.group(2)}}} {mj}"
             elif m and m.group(1) == "kepler_container_joules_total":
                 lab = _labels(m.group(2))
@@ -100,8 +107,10 @@ def prom(prometheus_factory):
     # wait for a few scrapes
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        r = client.get("/api/v1/query", params={
-            "query": "count_over_time(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[60s])"}).json()
+        r = client.get(
+            "/api/v1/query",
+            params={"query": "count_over_time(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[60s])"},
+        ).json()
         res = r["data"]["result"]
         if res and min(float(x["value"][1]) for x in res) >= 4:
             break
@@ -122,15 +131,19 @@ def _energy_rate(src: PrometheusSource) -> tuple[float, int]:
 
 def test_dcgm_energy_counter_sums_the_selected_gpus(prom):
     client, exp = prom
-    src = PrometheusSource(client, metric="dcgm-energy", selector='Hostname="node-a"',
-                           scrape_interval_s=1)
+    src = PrometheusSource(
+        client, metric="dcgm-energy", selector='Hostname="node-a"', scrape_interval_s=1
+    )
     rate_w, _n = _energy_rate(src)
     # the counter advanced at the recorded power of both GPUs (scrape stamps vs the time the
     # exporter computed the value differ by milliseconds: 2 % tolerance)
     assert rate_w == pytest.approx(sum(exp.power_w.values()), rel=0.02)
-    one = PrometheusSource(client, metric="dcgm-energy",
-                           selector='{UUID="GPU-8f6a3c2e-91d4-5b7e-a0c3-2d4e6f8a1b3c"}',
-                           scrape_interval_s=1)
+    one = PrometheusSource(
+        client,
+        metric="dcgm-energy",
+        selector='{UUID="GPU-8f6a3c2e-91d4-5b7e-a0c3-2d4e6f8a1b3c"}',
+        scrape_interval_s=1,
+    )
     assert _energy_rate(one)[0] == pytest.approx(exp.power_w["0"], rel=0.02)
     assert src.describe()["resolution_s"] == 1 and src.method == "measured-counter"
     # later reads continue the same cumulative curve (no double counting across calls)
@@ -147,29 +160,35 @@ def test_recorded_a100_scrape(prom):
     """The recorded real scrape (NVIDIA's documentation, an A100 at 409.692 W) read through
     Prometheus by UUID: its counter, advancing at its recorded power, gives that power."""
     client, _ = prom
-    src = PrometheusSource(client, metric="dcgm-energy",
-                           selector='UUID="GPU-34319582-d595-d1c7-d1d2-179bcfa61660"',
-                           scrape_interval_s=1)
+    src = PrometheusSource(
+        client,
+        metric="dcgm-energy",
+        selector='UUID="GPU-34319582-d595-d1c7-d1d2-179bcfa61660"',
+        scrape_interval_s=1,
+    )
     rate_w, _ = _energy_rate(src)
     assert rate_w == pytest.approx(409.692, rel=0.02)
-    power = PrometheusSource(client, metric="dcgm-power", selector='Hostname="ub20-a100-k8s"',
-                             scrape_interval_s=1)
+    power = PrometheusSource(
+        client, metric="dcgm-power", selector='Hostname="ub20-a100-k8s"', scrape_interval_s=1
+    )
     assert _energy_rate(power)[0] == pytest.approx(409.692, rel=1e-6)
 
 
 def test_a_blank_energy_counter_is_no_reading(prom):
     """DCGM's blank value (no energy counter on the GPU) is never read as 9.2e18 mJ."""
     client, _ = prom
-    src = PrometheusSource(client, metric="dcgm-energy", selector='Hostname="old-node"',
-                           scrape_interval_s=1)
+    src = PrometheusSource(
+        client, metric="dcgm-energy", selector='Hostname="old-node"', scrape_interval_s=1
+    )
     with pytest.raises(SensorUnavailableError, match=r"blank value.*dcgm-power"):
         src.read_energy_j()
 
 
 def test_dcgm_power_integrated(prom):
     client, exp = prom
-    src = PrometheusSource(client, metric="dcgm-power", selector='pod="vllm-0"',
-                           scrape_interval_s=1)
+    src = PrometheusSource(
+        client, metric="dcgm-power", selector='pod="vllm-0"', scrape_interval_s=1
+    )
     rate_w, _ = _energy_rate(src)
     assert rate_w == pytest.approx(sum(exp.power_w.values()), rel=1e-6)  # constant power
     assert src.method == "measured-power-polling"
@@ -177,13 +196,17 @@ def test_dcgm_power_integrated(prom):
 
 def test_kepler_container_counter(prom):
     client, _ = prom
-    src = PrometheusSource(client, metric="kepler",
-                           selector='container_namespace="llm",pod_name="vllm-0"',
-                           scrape_interval_s=1)
+    src = PrometheusSource(
+        client,
+        metric="kepler",
+        selector='container_namespace="llm",pod_name="vllm-0"',
+        scrape_interval_s=1,
+    )
     rate_w, _ = _energy_rate(src)
     assert rate_w == pytest.approx(250.0 + 40.0, rel=0.02)
-    dyn = PrometheusSource(client, metric="kepler", selector='pod_name="vllm-0",mode="dynamic"',
-                           scrape_interval_s=1)
+    dyn = PrometheusSource(
+        client, metric="kepler", selector='pod_name="vllm-0",mode="dynamic"', scrape_interval_s=1
+    )
     assert _energy_rate(dyn)[0] == pytest.approx(250.0, rel=0.02)
     assert "Kepler" in src.describe()["caveats"]
 
@@ -211,19 +234,33 @@ def test_proxy_attributes_prometheus_energy_to_requests(prom):
     from infercarbon.service.proxy import ProxyRuntime
 
     client, exp = prom
-    src = PrometheusSource(client, metric="dcgm-energy", selector='Hostname="node-a"',
-                           scrape_interval_s=1)
+    src = PrometheusSource(
+        client, metric="dcgm-energy", selector='Hostname="node-a"', scrape_interval_s=1
+    )
     events: list[dict] = []
     up = LoopbackServer(FakeOpenAI()).start()
-    rt = ProxyRuntime(up.url, events.extend, labels={"service": "s", "region": "DE",
-                                                     "device": "node-a"},
-                      sensor=src, poll_s=0.5, record_s=0.2).start()
+    rt = ProxyRuntime(
+        up.url,
+        events.extend,
+        labels={"service": "s", "region": "DE", "device": "node-a"},
+        sensor=src,
+        poll_s=0.5,
+        record_s=0.2,
+    ).start()
     px = LoopbackServer(rt.app).start()
     try:
+
         def call(i: int) -> None:
-            httpx.post(px.url + "/v1/chat/completions", timeout=10, json={
-                "model": "m", "messages": [{"role": "user", "content": "hi"}],
-                "max_tokens": 10 * (i + 1)}, headers={"x-fake-delay-s": "1.5"})
+            httpx.post(
+                px.url + "/v1/chat/completions",
+                timeout=10,
+                json={
+                    "model": "m",
+                    "messages": [{"role": "user", "content": "hi"}],
+                    "max_tokens": 10 * (i + 1),
+                },
+                headers={"x-fake-delay-s": "1.5"},
+            )
 
         threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
         for t in threads:
@@ -241,7 +278,8 @@ def test_proxy_attributes_prometheus_energy_to_requests(prom):
     acc = rt.accountant.stats
     t, c = rt.readings.window(rt.readings.first_t(), rt.readings.latest_t())
     assert sum(e["energy_j"] for e in events) + acc["unattributed_idle_j"] == pytest.approx(
-        c[-1] - c[0], rel=1e-9)
+        c[-1] - c[0], rel=1e-9
+    )
     # 4 requests of >= 1.5 s at ~600 W: the busy time's energy, >= 1.5 s of it, is on them
     # (the split by tokens among overlapping requests: tests/instrument/test_proxied.py)
     assert sum(e["energy_j"] for e in events) > 0.9 * 1.5 * sum(exp.power_w.values())
@@ -253,8 +291,12 @@ def test_detect_builds_the_prometheus_source_when_asked(prom):
     from infercarbon.telemetry import detect
 
     client, _ = prom
-    src, report = detect("prometheus", prometheus_client=client,
-                         prometheus_selector='Hostname="node-a"', scrape_interval_s=1)
+    src, report = detect(
+        "prometheus",
+        prometheus_client=client,
+        prometheus_selector='Hostname="node-a"',
+        scrape_interval_s=1,
+    )
     assert src.name == "prometheus" and src.read_energy_j() >= 0
     assert {a.name: a.available for a in report}["prometheus"] is True
     with pytest.raises(InputError, match="prometheus_client"):

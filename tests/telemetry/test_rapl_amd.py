@@ -23,7 +23,7 @@ def test_package_and_dram_summed_core_and_psys_left_out(
     src = RaplSource(sysfs_root=tmp_path)
     assert isinstance(src, EnergySource)
     assert [z.name for z in src.zones] == ["package-0", "dram"]
-    (pkg / "energy_uj").write_text("5001000\n")   # +5 J
+    (pkg / "energy_uj").write_text("5001000\n")  # +5 J
     (dram / "energy_uj").write_text("1002000\n")  # +1 J
     (core / "energy_uj").write_text("999999999\n")
     (psys / "energy_uj").write_text("999999999\n")
@@ -79,9 +79,7 @@ def test_permission_denied_is_explained(
         RaplSource(sysfs_root=tmp_path)
 
 
-def test_missing_powercap_zones_and_domains(
-    tmp_path: Path, rapl_zone: Callable[..., Path]
-) -> None:
+def test_missing_powercap_zones_and_domains(tmp_path: Path, rapl_zone: Callable[..., Path]) -> None:
     with pytest.raises(SensorUnavailableError, match="does not exist"):
         RaplSource(sysfs_root=tmp_path)
     (tmp_path / "class" / "powercap").mkdir(parents=True)
@@ -120,8 +118,12 @@ def _hwmon(root: Path, n: int, name: str, counters: dict[str, int]) -> Path:
 
 def test_amd_energy_sums_sockets_not_cores(tmp_path: Path) -> None:
     _hwmon(tmp_path, 0, "k10temp", {})
-    d = _hwmon(tmp_path, 1, "amd_energy",
-               {"Ecore000": 100, "Ecore001": 100, "Esocket0": 1_000_000, "Esocket1": 0})
+    d = _hwmon(
+        tmp_path,
+        1,
+        "amd_energy",
+        {"Ecore000": 100, "Ecore001": 100, "Esocket0": 1_000_000, "Esocket1": 0},
+    )
     src = AmdHwmonSource(sysfs_root=tmp_path)
     assert [x["label"] for x in src.describe()["devices"]] == ["Esocket0", "Esocket1"]
     (d / "energy3_input").write_text("3000000\n")

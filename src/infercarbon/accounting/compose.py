@@ -64,8 +64,8 @@ def operational_g(
     td_loss_frac: ArrayLike = 0.0,
 ) -> FloatArray:
     """Operational emissions [g] = IT energy x PUE x (1 + T&D loss) x intensity."""
-    return _a(it_energy_j) * _a(pue) * (1.0 + _a(td_loss_frac)) / J_PER_KWH * _a(
-        intensity_g_per_kwh
+    return (
+        _a(it_energy_j) * _a(pue) * (1.0 + _a(td_loss_frac)) / J_PER_KWH * _a(intensity_g_per_kwh)
     )
 
 
@@ -95,8 +95,9 @@ def idle_split_j(
     usage-proportional share is the tenancy share).  ``attributed + unattributed == pool``.
     """
     if policy not in IDLE_POLICIES:
-        raise InputError(f"must be one of {', '.join(IDLE_POLICIES)}, got {policy!r}",
-                         field="idle_policy")
+        raise InputError(
+            f"must be one of {', '.join(IDLE_POLICIES)}, got {policy!r}", field="idle_policy"
+        )
     u = _a(utilisation_frac)
     pool = _a(idle_power_w) * _a(device_time_s) * (1.0 - u) / u
     if policy == "tenancy":

@@ -5,7 +5,7 @@ engine behind ``estimate`` and the Meter), over numpy arrays aligned with the ev
 Python loop per event::
 
     facility_j          = energy_j x pue x (1 + td_loss_frac)
-    operational_<b>_g   = facility_j / 3.6e6 x intensity_<b>            b: location, market, marginal
+    operational_<b>_g   = facility_j / 3.6e6 x intensity_<b>    b: location, market, marginal
     idle pool_j         = idle_power_w x device_time_s x (1 - u) / u     (modelled from the profile)
     idle attributed_j   = policy share of the pool (tenancy 1, 30-70 0.3, none 0); rest unattributed
     idle_<b>_g          = attributed_j x pue x (1 + td_loss_frac) / 3.6e6 x intensity_<b>
@@ -60,19 +60,32 @@ BASES: tuple[str, ...] = ("location", "market", "marginal")
 #: The line items of an event footprint, in order, with the basis each counts on ("both":
 #: every basis's total).
 LINES: tuple[tuple[str, str], ...] = (
-    ("operational_location", "location"), ("operational_market", "market"),
-    ("operational_marginal", "marginal"), ("idle_location", "location"),
-    ("idle_market", "market"), ("idle_marginal", "marginal"), ("embodied", "both"),
+    ("operational_location", "location"),
+    ("operational_market", "market"),
+    ("operational_marginal", "marginal"),
+    ("idle_location", "location"),
+    ("idle_market", "market"),
+    ("idle_marginal", "marginal"),
+    ("embodied", "both"),
     ("network", "both"),
 )
 #: The uncertain factors; only ``energy`` varies independently from event to event.
-COMPONENTS: tuple[str, ...] = ("energy", "pue", "intensity_location", "intensity_market",
-                               "intensity_marginal", "idle", "embodied", "network")
+COMPONENTS: tuple[str, ...] = (
+    "energy",
+    "pue",
+    "intensity_location",
+    "intensity_market",
+    "intensity_marginal",
+    "idle",
+    "embodied",
+    "network",
+)
 _IDLE_SHARE = {"tenancy": 1.0, "30-70": FOLLOW_FRAC_30_70, "none": 0.0}
 
 
-def relative_deviations_frac(value: npt.ArrayLike, low: npt.ArrayLike,
-                             high: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+def relative_deviations_frac(
+    value: npt.ArrayLike, low: npt.ArrayLike, high: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
     """Relative deviations of a range from its value, per side [frac]:
     ``((value - low) / value, (high - value) / value)``; 0 where the value is 0 (a zero
     figure has no relative spread).
@@ -89,8 +102,9 @@ def relative_deviations_frac(value: npt.ArrayLike, low: npt.ArrayLike,
     return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
 
 
-def quadrature_band(value: npt.ArrayLike, low_devs_frac: Any,
-                    high_devs_frac: Any) -> tuple[FloatArray, FloatArray]:
+def quadrature_band(
+    value: npt.ArrayLike, low_devs_frac: Any, high_devs_frac: Any
+) -> tuple[FloatArray, FloatArray]:
     """Low and high of a product of independent factors, by first-order quadrature of their
     relative deviations, each side on its own::
 
@@ -137,8 +151,9 @@ class EventLines:
     energy_cost: FloatArray
 
 
-def _per_profile(profiles: Sequence[DeploymentProfile], pidx: npt.NDArray[np.intp],
-                 get: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _per_profile(
+    profiles: Sequence[DeploymentProfile], pidx: npt.NDArray[np.intp], get: str
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(value, rel down, rel up) of a profile figure per event; NaN value where absent."""
     v = np.full(len(profiles), np.nan)
     d = np.zeros(len(profiles))
@@ -200,8 +215,11 @@ def account_events(
     facility = e * factor
 
     # idle pool per event, modelled from the profile
-    share = np.asarray([_IDLE_SHARE[p.idle_policy] for p in profiles], dtype=np.float64)[pidx] \
-        if n else np.zeros(0)
+    share = (
+        np.asarray([_IDLE_SHARE[p.idle_policy] for p in profiles], dtype=np.float64)[pidx]
+        if n
+        else np.zeros(0)
+    )
     p_idle, p_d, p_u = _per_profile(profiles, pidx, "idle_power_w")
     util = np.full(len(profiles), np.nan)
     ur_d = np.zeros(len(profiles))
@@ -241,8 +259,8 @@ def account_events(
         y_hi = yrs * (1.0 + y_u0)
         y_d = np.where(y_hi > 0, 1.0 - yrs / y_hi, 0.0)
         y_u = np.where(y_lo > 0, yrs / y_lo - 1.0, 0.0)
-    emb_d = np.sqrt(kg_d**2 + y_d**2 + (u_d[pidx] if n else 0.0)**2)
-    emb_u = np.sqrt(kg_u**2 + y_u**2 + (u_u[pidx] if n else 0.0)**2)
+    emb_d = np.sqrt(kg_d**2 + y_d**2 + (u_d[pidx] if n else 0.0) ** 2)
+    emb_u = np.sqrt(kg_u**2 + y_u**2 + (u_u[pidx] if n else 0.0) ** 2)
 
     net_coef, nc_d, nc_u = _per_profile(profiles, pidx, "network_kwh_per_gb")
     loc_v, _loc_lo, _loc_hi = intensity["location"]
@@ -255,16 +273,32 @@ def account_events(
         iv = intensity[b][0]
         i_d, i_u = irel[b]
         g = facility / J_PER_KWH * iv
-        lines[f"operational_{b}"] = (g, {"energy": (g * e_d, g * e_u), "pue": (g * f_d, g * f_u),
-                                         f"intensity_{b}": (g * i_d, g * i_u)})
+        lines[f"operational_{b}"] = (
+            g,
+            {
+                "energy": (g * e_d, g * e_u),
+                "pue": (g * f_d, g * f_u),
+                f"intensity_{b}": (g * i_d, g * i_u),
+            },
+        )
         gi = idle_fac / J_PER_KWH * iv
-        lines[f"idle_{b}"] = (gi, {"idle": (gi * idle_d, gi * idle_u),
-                                   "pue": (gi * f_d, gi * f_u),
-                                   f"intensity_{b}": (gi * i_d, gi * i_u)})
+        lines[f"idle_{b}"] = (
+            gi,
+            {
+                "idle": (gi * idle_d, gi * idle_u),
+                "pue": (gi * f_d, gi * f_u),
+                f"intensity_{b}": (gi * i_d, gi * i_u),
+            },
+        )
     lines["embodied"] = (embodied, {"embodied": (embodied * emb_d, embodied * emb_u)})
     li_d, li_u = irel["location"]
-    lines["network"] = (network, {"network": (network * nc_d, network * nc_u),
-                                  "intensity_location": (network * li_d, network * li_u)})
+    lines["network"] = (
+        network,
+        {
+            "network": (network * nc_d, network * nc_u),
+            "intensity_location": (network * li_d, network * li_u),
+        },
+    )
 
     out_lines: dict[str, tuple[FloatArray, FloatArray, FloatArray]] = {}
     for name, (g, comps) in lines.items():
@@ -276,8 +310,7 @@ def account_events(
     for b in BASES:
         members = [f"operational_{b}", f"idle_{b}", "embodied", "network"]
         g_tot = np.zeros(n)
-        per_comp: dict[str, list[FloatArray]] = {c: [np.zeros(n), np.zeros(n)] for c in
-                                                 COMPONENTS}
+        per_comp: dict[str, list[FloatArray]] = {c: [np.zeros(n), np.zeros(n)] for c in COMPONENTS}
         for name in members:
             g, comps = lines[name]
             ok = np.isfinite(g)
@@ -288,9 +321,11 @@ def account_events(
         dd = np.sqrt(sum((v[0] ** 2 for v in per_comp.values()), np.zeros(n)))
         uu = np.sqrt(sum((v[1] ** 2 for v in per_comp.values()), np.zeros(n)))
         present = np.isfinite(lines[f"operational_{b}"][0])
-        totals[b] = (np.where(present, g_tot, np.nan),
-                     np.where(present, np.maximum(g_tot - dd, 0.0), np.nan),
-                     np.where(present, g_tot + uu, np.nan))
+        totals[b] = (
+            np.where(present, g_tot, np.nan),
+            np.where(present, np.maximum(g_tot - dd, 0.0), np.nan),
+            np.where(present, g_tot + uu, np.nan),
+        )
 
     idle_fac_known = np.where(np.isfinite(idle_fac), idle_fac, 0.0)
     cost = (facility + idle_fac_known) / J_PER_KWH * np.asarray(price_per_kwh, dtype=np.float64)

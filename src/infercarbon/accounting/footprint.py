@@ -49,23 +49,37 @@ Basis = Literal["location", "market", "marginal", "both"]
 #: sold:  the reporter sells a product that runs the inference (Scope 3 cat. 11, use of sold
 #:        products, for the use-phase electricity).
 LINE_SCOPES: dict[str, dict[str, str]] = {
-    "owned": {"location": "scope2_location", "market": "scope2_market",
-              "marginal": "memo_consequential", "embodied": "scope3_cat2",
-              "training": "scope3_cat1", "network": "scope3_cat1"},
-    "cloud": {"location": "scope3_cat1", "market": "scope3_cat1",
-              "marginal": "memo_consequential", "embodied": "scope3_cat1",
-              "training": "scope3_cat1", "network": "scope3_cat1"},
-    "sold": {"location": "scope3_cat11", "market": "scope3_cat11",
-             "marginal": "memo_consequential", "embodied": "scope3_cat1",
-             "training": "scope3_cat1", "network": "scope3_cat11"},
+    "owned": {
+        "location": "scope2_location",
+        "market": "scope2_market",
+        "marginal": "memo_consequential",
+        "embodied": "scope3_cat2",
+        "training": "scope3_cat1",
+        "network": "scope3_cat1",
+    },
+    "cloud": {
+        "location": "scope3_cat1",
+        "market": "scope3_cat1",
+        "marginal": "memo_consequential",
+        "embodied": "scope3_cat1",
+        "training": "scope3_cat1",
+        "network": "scope3_cat1",
+    },
+    "sold": {
+        "location": "scope3_cat11",
+        "market": "scope3_cat11",
+        "marginal": "memo_consequential",
+        "embodied": "scope3_cat1",
+        "training": "scope3_cat1",
+        "network": "scope3_cat11",
+    },
 }
 
 
 def check_operating_model(value: object, field: str = "operating_model") -> str:
     """``value`` if it is one of :data:`OPERATING_MODELS`, else an InputError naming it."""
     if value not in OPERATING_MODELS:
-        raise InputError(f"{value!r}: must be one of {', '.join(OPERATING_MODELS)}",
-                         field=field)
+        raise InputError(f"{value!r}: must be one of {', '.join(OPERATING_MODELS)}", field=field)
     return str(value)
 
 
@@ -83,8 +97,15 @@ class Input:
 
     @classmethod
     def of(cls, name: str, fig: Figure, *, shift: float = 0.0) -> Input:
-        return cls(name, dist_from_figure(fig, shift=shift), fig.unit, fig.source, fig.label,
-                   fig.note, fig.vintage)
+        return cls(
+            name,
+            dist_from_figure(fig, shift=shift),
+            fig.unit,
+            fig.source,
+            fig.label,
+            fig.note,
+            fig.vintage,
+        )
 
     @classmethod
     def user(cls, name: str, dist: Dist | float, unit: str, note: str | None = None) -> Input:
@@ -97,9 +118,14 @@ class Input:
 
     def assumption(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "name": self.name, "value": self.central, "unit": self.unit,
-            "low": self.dist.low, "high": self.dist.high, "distribution": self.dist.describe(),
-            "source": self.source, "label": self.label,
+            "name": self.name,
+            "value": self.central,
+            "unit": self.unit,
+            "low": self.dist.low,
+            "high": self.dist.high,
+            "distribution": self.dist.describe(),
+            "source": self.source,
+            "label": self.label,
         }
         if self.vintage:
             out["vintage"] = self.vintage
@@ -222,14 +248,23 @@ class Footprint:
         out["per_period_g"] = self.per_period_g
         out["assumptions"] = list(self.assumptions)
         out["warnings"] = list(self.warnings)
-        out["monte_carlo"] = {"samples": self.samples, "seed": self.seed,
-                              "percentiles": "low_g=p5, p50_g=p50, high_g=p95"}
+        out["monte_carlo"] = {
+            "samples": self.samples,
+            "seed": self.seed,
+            "percentiles": "low_g=p5, p50_g=p50, high_g=p95",
+        }
         return out
 
 
 # --------------------------------------------------------------------------- checks
-def _check(inp: Input | None, *, lo: float | None = None, hi: float | None = None,
-           lo_open: bool = False, what: str = "") -> None:
+def _check(
+    inp: Input | None,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    what: str = "",
+) -> None:
     if inp is None:
         return
     for v in (inp.dist.low, inp.central, inp.dist.high):
@@ -250,8 +285,9 @@ def _validate(r: FootprintRequest) -> None:
     _check(r.td_loss_frac, lo=0.0, hi=0.5, what="T&D loss is a fraction in [0, 0.5]")
     _check(r.device_time_s, lo=0.0, what="device time cannot be negative")
     _check(r.active_power_w, lo=0.0, lo_open=True, what="active power must be > 0 W")
-    _check(r.utilisation_frac, lo=0.0, lo_open=True, hi=1.0,
-           what="utilisation is a fraction in (0, 1]")
+    _check(
+        r.utilisation_frac, lo=0.0, lo_open=True, hi=1.0, what="utilisation is a fraction in (0, 1]"
+    )
     _check(r.idle_power_w, lo=0.0, what="idle power cannot be negative")
     _check(r.embodied_kg, lo=0.0, what="embodied carbon cannot be negative")
     _check(r.lifetime_s, lo=0.0, lo_open=True, what="lifetime must be > 0")
@@ -259,23 +295,35 @@ def _validate(r: FootprintRequest) -> None:
     _check(r.network_kwh_per_gb, lo=0.0, what="network energy cannot be negative")
     checks: tuple[tuple[str, float | None, Callable[[float], bool], str], ...] = (
         ("rate_per_s", r.rate_per_s, lambda x: x > 0, "must be > 0 inferences per second"),
-        ("tenancy_share_frac", r.tenancy_share_frac, lambda x: 0 < x <= 1,
-         "must be a fraction in (0, 1]"),
+        (
+            "tenancy_share_frac",
+            r.tenancy_share_frac,
+            lambda x: 0 < x <= 1,
+            "must be a fraction in (0, 1]",
+        ),
         ("lifetime_inferences", r.lifetime_inferences, lambda x: x > 0, "must be > 0"),
         ("payload_bytes", r.payload_bytes, lambda x: x >= 0, "cannot be negative"),
-        ("outcomes_per_inference", r.outcomes_per_inference, lambda x: x > 0,
-         "must be > 0 (e.g. 1/1500 for one defect per 1,500 inferences)"),
+        (
+            "outcomes_per_inference",
+            r.outcomes_per_inference,
+            lambda x: x > 0,
+            "must be > 0 (e.g. 1/1500 for one defect per 1,500 inferences)",
+        ),
     )
     for name, v, cond, what in checks:
         if v is not None and (not math.isfinite(v) or not cond(v)):
             raise InputError(f"{v!r} {what}", field=name)
     if r.idle_policy not in C.IDLE_POLICIES:
-        raise InputError(f"must be one of {', '.join(C.IDLE_POLICIES)}, got {r.idle_policy!r}",
-                         field="idle_policy")
+        raise InputError(
+            f"must be one of {', '.join(C.IDLE_POLICIES)}, got {r.idle_policy!r}",
+            field="idle_policy",
+        )
     check_operating_model(r.operating_model)
     if r.training_t is not None and r.lifetime_inferences is None:
-        raise InputError("a training footprint needs --lifetime-inferences to amortise over",
-                         field="lifetime_inferences")
+        raise InputError(
+            "a training footprint needs --lifetime-inferences to amortise over",
+            field="lifetime_inferences",
+        )
     if r.samples < 100:
         raise InputError("use at least 100 Monte Carlo samples", field="samples")
 
@@ -305,8 +353,7 @@ def _evaluate(r: FootprintRequest, draw: Mapping[str, FloatArray]) -> dict[str, 
         if "idle_power_w" in draw:
             share = 1.0 if r.tenancy_share_frac is None else r.tenancy_share_frac
             for pol in C.IDLE_POLICIES:
-                att, unatt, pool = C.idle_split_j(draw["idle_power_w"], d, u, pol,
-                                                  share_frac=share)
+                att, unatt, pool = C.idle_split_j(draw["idle_power_w"], d, u, pol, share_frac=share)
                 out[f"idle_attributed_j[{pol}]"] = att
                 out[f"idle_unattributed_j[{pol}]"] = unatt
                 out["idle_pool_j"] = pool
@@ -314,22 +361,36 @@ def _evaluate(r: FootprintRequest, draw: Mapping[str, FloatArray]) -> dict[str, 
                     key = f"intensity_{basis}_g_per_kwh"
                     if key in draw:
                         out[f"idle_{basis}[{pol}]"] = C.operational_g(
-                            att, draw[key], pue=pue, td_loss_frac=td)
+                            att, draw[key], pue=pue, td_loss_frac=td
+                        )
         if "embodied_kg" in draw:
             out["embodied"] = C.embodied_g(draw["embodied_kg"], draw["lifetime_s"], d, u)
     if "training_t" in draw:
         out["training"] = C.training_g(draw["training_t"], float(r.lifetime_inferences or 1))
     if r.payload_bytes is not None and "network_kwh_per_gb" in draw:
-        out["network"] = C.network_g(r.payload_bytes, draw["network_kwh_per_gb"],
-                                     draw["intensity_location_g_per_kwh"])
+        out["network"] = C.network_g(
+            r.payload_bytes, draw["network_kwh_per_gb"], draw["intensity_location_g_per_kwh"]
+        )
     return out
 
 
 def _inputs(r: FootprintRequest) -> dict[str, Input]:
-    names = ("energy_j", "intensity_location_g_per_kwh", "intensity_market_g_per_kwh",
-             "intensity_marginal_g_per_kwh", "pue", "td_loss_frac", "device_time_s",
-             "active_power_w", "utilisation_frac", "idle_power_w", "embodied_kg", "lifetime_s",
-             "training_t", "network_kwh_per_gb")
+    names = (
+        "energy_j",
+        "intensity_location_g_per_kwh",
+        "intensity_market_g_per_kwh",
+        "intensity_marginal_g_per_kwh",
+        "pue",
+        "td_loss_frac",
+        "device_time_s",
+        "active_power_w",
+        "utilisation_frac",
+        "idle_power_w",
+        "embodied_kg",
+        "lifetime_s",
+        "training_t",
+        "network_kwh_per_gb",
+    )
     out = {n: getattr(r, n) for n in names if getattr(r, n) is not None}
     if "embodied_kg" in out and "lifetime_s" not in out:
         raise InputError("an embodied figure needs a device lifetime", field="lifetime_s")
@@ -341,46 +402,90 @@ def footprint(r: FootprintRequest) -> Footprint:
     _validate(r)
     warn: list[str] = []
     if r.intensity_market_g_per_kwh is None:
-        msg = ("no market-based instrument or supplier factor given: the market-based line "
-               "falls back to the location-based intensity (labelled)")
+        msg = (
+            "no market-based instrument or supplier factor given: the market-based line "
+            "falls back to the location-based intensity (labelled)"
+        )
         warnings.warn(msg, FallbackWarning, stacklevel=2)
         warn.append(msg)
         loc = r.intensity_location_g_per_kwh
-        r = r.with_(intensity_market_g_per_kwh=replace(
-            loc, name="intensity_market_g_per_kwh", label="fallback: location-based",
-            note="no contractual instruments given; the location-based figure is used"))
+        r = r.with_(
+            intensity_market_g_per_kwh=replace(
+                loc,
+                name="intensity_market_g_per_kwh",
+                label="fallback: location-based",
+                note="no contractual instruments given; the location-based figure is used",
+            )
+        )
     inputs = _inputs(r)
     point = _evaluate(r, {k: np.asarray(v.central, dtype=np.float64) for k, v in inputs.items()})
     rng = np.random.default_rng(r.seed)
-    mc = _evaluate(r, {k: np.asarray(v.dist.sample(rng, r.samples), dtype=np.float64)
-                       for k, v in inputs.items()})
+    mc = _evaluate(
+        r,
+        {k: np.asarray(v.dist.sample(rng, r.samples), dtype=np.float64) for k, v in inputs.items()},
+    )
     scopes = LINE_SCOPES[r.operating_model]
     items: list[LineItem] = []
 
-    def add(key: str, name: str, *, label: str, source: str, scope: str, basis: Basis,
-            in_total: bool, energy_j: float | None = None, note: str | None = None) -> None:
+    def add(
+        key: str,
+        name: str,
+        *,
+        label: str,
+        source: str,
+        scope: str,
+        basis: Basis,
+        in_total: bool,
+        energy_j: float | None = None,
+        note: str | None = None,
+    ) -> None:
         p5, p50, p95 = percentiles(mc[key])
-        items.append(LineItem(name, float(point[key]), p5, p95, p50, label, source, scope,
-                              basis, in_total, energy_j, note))
+        items.append(
+            LineItem(
+                name,
+                float(point[key]),
+                p5,
+                p95,
+                p50,
+                label,
+                source,
+                scope,
+                basis,
+                in_total,
+                energy_j,
+                note,
+            )
+        )
 
     def excluded(name: str, why: str, scope: str, basis: Basis) -> None:
-        items.append(LineItem(name, 0.0, 0.0, 0.0, 0.0, f"excluded: {why}", "-", scope,
-                              basis, False))
+        items.append(
+            LineItem(name, 0.0, 0.0, 0.0, 0.0, f"excluded: {why}", "-", scope, basis, False)
+        )
 
     td_central = r.td_loss_frac.central if r.td_loss_frac is not None else 0.0
     facility_j = r.energy_j.central * r.pue.central * (1.0 + td_central)
     for basis in ("location", "market", "marginal"):
         inp = inputs.get(f"intensity_{basis}_g_per_kwh")
         if inp is None:
-            excluded("operational_marginal", "no marginal signal given", scopes["marginal"],
-                     "marginal")
+            excluded(
+                "operational_marginal", "no marginal signal given", scopes["marginal"], "marginal"
+            )
             continue
-        label = inp.label if inp.label.startswith("fallback") else (
-            f"{r.energy_j.label} energy x {inp.label} intensity")
-        add(f"operational_{basis}", f"operational_{basis}", label=label,
+        label = (
+            inp.label
+            if inp.label.startswith("fallback")
+            else (f"{r.energy_j.label} energy x {inp.label} intensity")
+        )
+        add(
+            f"operational_{basis}",
+            f"operational_{basis}",
+            label=label,
             source=f"energy: {r.energy_j.source}; intensity: {inp.source}",
             scope=scopes[basis if basis != "marginal" else "marginal"],
-            basis=basis, in_total=basis != "marginal", energy_j=facility_j)
+            basis=basis,
+            in_total=basis != "marginal",
+            energy_j=facility_j,
+        )
     idle_info: dict[str, Any] = {"policy": r.idle_policy}
     if "idle_pool_j" in point:
         idle_src = inputs["idle_power_w"].source
@@ -388,61 +493,102 @@ def footprint(r: FootprintRequest) -> Footprint:
             if f"idle_{basis}[{r.idle_policy}]" not in point:
                 continue
             intensity = inputs[f"intensity_{basis}_g_per_kwh"]
-            fallback = (f"; {intensity.label} intensity"
-                        if intensity.label.startswith("fallback") else "")
-            add(f"idle_{basis}[{r.idle_policy}]", f"idle_{basis}",
+            fallback = (
+                f"; {intensity.label} intensity" if intensity.label.startswith("fallback") else ""
+            )
+            add(
+                f"idle_{basis}[{r.idle_policy}]",
+                f"idle_{basis}",
                 label=f"modelled: idle policy {r.idle_policy}{fallback}",
                 source=f"idle power: {idle_src}; utilisation: "
-                       + ("user" if r.utilisation_frac else "duty cycle")
-                       + f"; intensity: {intensity.source}",
-                scope=scopes[basis], basis=basis,  # type: ignore[arg-type]
+                + ("user" if r.utilisation_frac else "duty cycle")
+                + f"; intensity: {intensity.source}",
+                scope=scopes[basis],
+                basis=basis,  # type: ignore[arg-type]
                 in_total=basis != "marginal",
-                energy_j=float(point[f"idle_attributed_j[{r.idle_policy}]"]))
-        idle_info.update({
-            "pool_j": float(point["idle_pool_j"]),
-            "attributed_j": float(point[f"idle_attributed_j[{r.idle_policy}]"]),
-            "unattributed_j": float(point[f"idle_unattributed_j[{r.idle_policy}]"]),
-            "tenancy_share_frac": r.tenancy_share_frac if r.tenancy_share_frac is not None
-            else "usage-proportional (1 of the pool)",
-            "side_by_side_location_g": {pol: float(point[f"idle_location[{pol}]"])
-                                        for pol in C.IDLE_POLICIES},
-            "side_by_side_market_g": {pol: float(point[f"idle_market[{pol}]"])
-                                      for pol in C.IDLE_POLICIES},
-        })
+                energy_j=float(point[f"idle_attributed_j[{r.idle_policy}]"]),
+            )
+        idle_info.update(
+            {
+                "pool_j": float(point["idle_pool_j"]),
+                "attributed_j": float(point[f"idle_attributed_j[{r.idle_policy}]"]),
+                "unattributed_j": float(point[f"idle_unattributed_j[{r.idle_policy}]"]),
+                "tenancy_share_frac": r.tenancy_share_frac
+                if r.tenancy_share_frac is not None
+                else "usage-proportional (1 of the pool)",
+                "side_by_side_location_g": {
+                    pol: float(point[f"idle_location[{pol}]"]) for pol in C.IDLE_POLICIES
+                },
+                "side_by_side_market_g": {
+                    pol: float(point[f"idle_market[{pol}]"]) for pol in C.IDLE_POLICIES
+                },
+            }
+        )
     else:
-        why = ("no idle power known (give --idle-power-w or --tier)" if r.idle_power_w is None
-               else "device time or utilisation unknown (give --latency-s/--tier and "
-                    "--utilisation or a duty cycle)")
+        why = (
+            "no idle power known (give --idle-power-w or --tier)"
+            if r.idle_power_w is None
+            else "device time or utilisation unknown (give --latency-s/--tier and "
+            "--utilisation or a duty cycle)"
+        )
         excluded("idle_location", why, scopes["location"], "location")
         excluded("idle_market", why, scopes["market"], "market")
         idle_info["excluded"] = why
     if "embodied" in point:
         emb = inputs["embodied_kg"]
-        add("embodied", "embodied", label=emb.label, source=emb.source,
-            scope=scopes["embodied"], basis="both", in_total=True,
-            note="device embodied carbon / lifetime x wall-clock share (device time / utilisation)")
+        add(
+            "embodied",
+            "embodied",
+            label=emb.label,
+            source=emb.source,
+            scope=scopes["embodied"],
+            basis="both",
+            in_total=True,
+            note="device embodied carbon / lifetime x wall-clock share (device time / utilisation)",
+        )
     else:
-        why = ("no embodied figure for the device (give --tier or --embodied-kg; none is "
-               "published for T0)" if r.embodied_kg is None
-               else "device time or utilisation unknown (give --latency-s/--tier and "
-                    "--utilisation or a duty cycle)")
+        why = (
+            "no embodied figure for the device (give --tier or --embodied-kg; none is "
+            "published for T0)"
+            if r.embodied_kg is None
+            else "device time or utilisation unknown (give --latency-s/--tier and "
+            "--utilisation or a duty cycle)"
+        )
         excluded("embodied", why, scopes["embodied"], "both")
     if "training" in point:
         tr = inputs["training_t"]
-        add("training", "training", label=tr.label, source=tr.source, scope=scopes["training"],
-            basis="both", in_total=True,
-            note=f"amortised over {r.lifetime_inferences:g} served inferences")
+        add(
+            "training",
+            "training",
+            label=tr.label,
+            source=tr.source,
+            scope=scopes["training"],
+            basis="both",
+            in_total=True,
+            note=f"amortised over {r.lifetime_inferences:g} served inferences",
+        )
     else:
         excluded("training", "not published", scopes["training"], "both")
     if "network" in point:
         nw = inputs["network_kwh_per_gb"]
-        add("network", "network", label=nw.label, source=nw.source, scope=scopes["network"],
-            basis="both", in_total=True,
+        add(
+            "network",
+            "network",
+            label=nw.label,
+            source=nw.source,
+            scope=scopes["network"],
+            basis="both",
+            in_total=True,
             energy_j=float(r.payload_bytes or 0) / 1e9 * nw.central * 3.6e6,
-            note="payload GB x kWh/GB x location-based intensity of the serving region")
+            note="payload GB x kWh/GB x location-based intensity of the serving region",
+        )
     else:
-        excluded("network", "no payload size given" if r.payload_bytes is None
-                 else "no network coefficient given", scopes["network"], "both")
+        excluded(
+            "network",
+            "no payload size given" if r.payload_bytes is None else "no network coefficient given",
+            scopes["network"],
+            "both",
+        )
 
     totals: dict[str, tuple[float, float, float, float]] = {}
     keys_point: dict[str, list[str]] = {"location": [], "market": [], "marginal": []}
@@ -462,7 +608,8 @@ def footprint(r: FootprintRequest) -> Footprint:
     if r.outcomes_per_inference is not None:
         f = 1.0 / r.outcomes_per_inference
         per_outcome = {
-            "outcome": r.outcome_name, "outcomes_per_inference": r.outcomes_per_inference,
+            "outcome": r.outcome_name,
+            "outcomes_per_inference": r.outcomes_per_inference,
             "inferences_per_outcome": f,
             "operational_location_g": float(point["operational_location"]) * f,
             **{f"total_{b}_g": t[0] * f for b, t in totals.items()},
@@ -487,27 +634,55 @@ def footprint(r: FootprintRequest) -> Footprint:
     for name in ("device_time_s", "utilisation_frac"):
         if name in point and name not in inputs:
             lo, _, hi = percentiles(np.atleast_1d(mc[name]))
-            assumptions.append({
-                "name": name, "value": float(point[name]), "low": lo, "high": hi,
-                "unit": name.rsplit("_", 1)[-1], "label": "derived",
-                "source": "energy / active power" if name == "device_time_s"
-                else "duty cycle x device time / devices needed"})
-    for name, v in (("rate_per_s", r.rate_per_s), ("payload_bytes", r.payload_bytes),
-                    ("lifetime_inferences", r.lifetime_inferences),
-                    ("outcomes_per_inference", r.outcomes_per_inference),
-                    ("tenancy_share_frac", r.tenancy_share_frac)):
+            assumptions.append(
+                {
+                    "name": name,
+                    "value": float(point[name]),
+                    "low": lo,
+                    "high": hi,
+                    "unit": name.rsplit("_", 1)[-1],
+                    "label": "derived",
+                    "source": "energy / active power"
+                    if name == "device_time_s"
+                    else "duty cycle x device time / devices needed",
+                }
+            )
+    for name, v in (
+        ("rate_per_s", r.rate_per_s),
+        ("payload_bytes", r.payload_bytes),
+        ("lifetime_inferences", r.lifetime_inferences),
+        ("outcomes_per_inference", r.outcomes_per_inference),
+        ("tenancy_share_frac", r.tenancy_share_frac),
+    ):
         if v is not None:
             assumptions.append({"name": name, "value": v, "label": "user/workload"})
-    assumptions.append({"name": "operating_model", "value": r.operating_model,
-                        "note": "sets the GHG Protocol scope of each line"})
+    assumptions.append(
+        {
+            "name": "operating_model",
+            "value": r.operating_model,
+            "note": "sets the GHG Protocol scope of each line",
+        }
+    )
     assumptions.extend({"name": "note", "value": n} for n in r.notes)
     return Footprint(
-        region_id=r.region_id, region_name=r.region_name, energy_j=r.energy_j.central,
+        region_id=r.region_id,
+        region_name=r.region_name,
+        energy_j=r.energy_j.central,
         intensity_g_per_kwh={
-            b: (inputs[f"intensity_{b}_g_per_kwh"].central
-                if f"intensity_{b}_g_per_kwh" in inputs else None)
-            for b in ("location", "market", "marginal")},
-        line_items=tuple(items), totals_g=totals, idle=idle_info, per_outcome_g=per_outcome,
-        per_period_g=per_period, assumptions=tuple(assumptions), warnings=tuple(warn),
-        samples=r.samples, seed=r.seed,
+            b: (
+                inputs[f"intensity_{b}_g_per_kwh"].central
+                if f"intensity_{b}_g_per_kwh" in inputs
+                else None
+            )
+            for b in ("location", "market", "marginal")
+        },
+        line_items=tuple(items),
+        totals_g=totals,
+        idle=idle_info,
+        per_outcome_g=per_outcome,
+        per_period_g=per_period,
+        assumptions=tuple(assumptions),
+        warnings=tuple(warn),
+        samples=r.samples,
+        seed=r.seed,
     )

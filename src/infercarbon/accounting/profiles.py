@@ -75,12 +75,23 @@ FIGURE_FIELDS: dict[str, tuple[str, float, float]] = {
     "network_kwh_per_gb": ("kwh_per_gb", 0.0, 100.0),
     "price_per_kwh": ("currency_per_kwh", 0.0, 1e6),
 }
-_OTHER = {"name", "devices", "operating_model", "idle_policy", "currency", "tariff",
-          "tariff_source"}
+_OTHER = {
+    "name",
+    "devices",
+    "operating_model",
+    "idle_policy",
+    "currency",
+    "tariff",
+    "tariff_source",
+}
 
 #: PUE 1 and no T&D losses: what a device with no profile (or a profile without them) gets.
-IT_ONLY_PUE = Figure(1.0, "ratio", source="not configured: IT energy only (PUE 1.0); set a "
-                     "profile's pue for facility overhead", label="user")
+IT_ONLY_PUE = Figure(
+    1.0,
+    "ratio",
+    source="not configured: IT energy only (PUE 1.0); set a profile's pue for facility overhead",
+    label="user",
+)
 NO_TD_LOSS = Figure(0.0, "frac", source="not configured: no T&D losses", label="user")
 
 
@@ -126,36 +137,51 @@ class DeploymentProfile:
             raise InputError("a profile needs a non-empty name", field="name")
         check_operating_model(self.operating_model, f"profile {self.name}: operating_model")
         if self.idle_policy not in IDLE_POLICIES:
-            raise InputError(f"profile {self.name}: idle_policy must be one of "
-                             f"{', '.join(IDLE_POLICIES)}", field="idle_policy")
+            raise InputError(
+                f"profile {self.name}: idle_policy must be one of {', '.join(IDLE_POLICIES)}",
+                field="idle_policy",
+            )
         for fname, (_, lo, hi) in FIGURE_FIELDS.items():
             f = getattr(self, fname)
             if f is None:
                 continue
             for what, x in (("value", f.value), *zip(("low", "high"), f.range, strict=True)):
                 if not (np.isfinite(x) and lo <= x <= hi):
-                    raise InputError(f"profile {self.name}: {fname} {what} {x!r} must be in "
-                                     f"[{lo:g}, {hi:g}]", field=fname)
+                    raise InputError(
+                        f"profile {self.name}: {fname} {what} {x!r} must be in [{lo:g}, {hi:g}]",
+                        field=fname,
+                    )
         if (self.price_per_kwh is not None or self.tariff is not None) and not self.currency:
-            raise InputError(f"profile {self.name}: a price needs a currency (e.g. 'EUR')",
-                             field="currency")
+            raise InputError(
+                f"profile {self.name}: a price needs a currency (e.g. 'EUR')", field="currency"
+            )
         if self.price_per_kwh is not None and self.tariff is not None:
-            raise InputError(f"profile {self.name}: give price_per_kwh or tariff, not both",
-                             field="tariff")
+            raise InputError(
+                f"profile {self.name}: give price_per_kwh or tariff, not both", field="tariff"
+            )
 
     def matches(self, device: str) -> bool:
         return any(fnmatch.fnmatchcase(device, g) for g in self.devices)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "devices": list(self.devices),
-                               "operating_model": self.operating_model,
-                               "idle_policy": self.idle_policy, "currency": self.currency}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "devices": list(self.devices),
+            "operating_model": self.operating_model,
+            "idle_policy": self.idle_policy,
+            "currency": self.currency,
+        }
         for fname in FIGURE_FIELDS:
             f = getattr(self, fname)
             if f is not None:
                 lo, hi = f.range
-                out[fname] = {"value": f.value, "low": lo, "high": hi, "source": f.source,
-                              "label": f.label}
+                out[fname] = {
+                    "value": f.value,
+                    "low": lo,
+                    "high": hi,
+                    "source": f.source,
+                    "label": f.label,
+                }
         if self.tariff is not None:
             out["tariff_price_per_kwh_by_hour"] = list(self.tariff.price_per_kwh_by_hour)
             out["tariff_source"] = self.tariff.source
@@ -175,12 +201,16 @@ class ProfileSet:
         if len(set(names)) != len(names):
             raise InputError("profile names must be unique", field="profiles")
 
-    def index(self, devices: Sequence[str] | pa.Array | pa.ChunkedArray
-              ) -> tuple[list[DeploymentProfile], npt.NDArray[np.intp]]:
+    def index(
+        self, devices: Sequence[str] | pa.Array | pa.ChunkedArray
+    ) -> tuple[list[DeploymentProfile], npt.NDArray[np.intp]]:
         """(profiles used, index per device): the first matching profile, else the default;
         each distinct device string is matched once (Arrow's dictionary encoding)."""
-        arr = devices if isinstance(devices, pa.Array | pa.ChunkedArray) else pa.array(
-            list(devices), pa.string())
+        arr = (
+            devices
+            if isinstance(devices, pa.Array | pa.ChunkedArray)
+            else pa.array(list(devices), pa.string())
+        )
         if isinstance(arr, pa.ChunkedArray):
             arr = arr.combine_chunks()
         enc = arr.dictionary_encode()
@@ -190,8 +220,11 @@ class ProfileSet:
         pos: dict[str, int] = {}
         code = np.empty(len(uniq), dtype=np.intp)
         for j, dev in enumerate(uniq):
-            p = next((q for q in self.profiles if q.matches(str(dev))), None) or self.default \
+            p = (
+                next((q for q in self.profiles if q.matches(str(dev))), None)
+                or self.default
                 or _BARE
+            )
             if p.name not in pos:
                 pos[p.name] = len(chosen)
                 chosen.append(p)
@@ -199,8 +232,10 @@ class ProfileSet:
         return chosen, code[inv] if len(uniq) else np.zeros(0, dtype=np.intp)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profiles": [p.to_dict() for p in self.profiles],
-                "default": (self.default or _BARE).to_dict()}
+        return {
+            "profiles": [p.to_dict() for p in self.profiles],
+            "default": (self.default or _BARE).to_dict(),
+        }
 
 
 _BARE = DeploymentProfile("default", ("*",))
@@ -209,34 +244,51 @@ _BARE = DeploymentProfile("default", ("*",))
 def _figure(pname: str, fname: str, raw: Any) -> Figure:
     unit = FIGURE_FIELDS[fname][0]
     if not isinstance(raw, Mapping):
-        raise InputError(f"profile {pname}: {fname} must be a table {{ value = ..., low = ..., "
-                         "high = ..., source = \"...\" }", field=fname)
+        raise InputError(
+            f"profile {pname}: {fname} must be a table {{ value = ..., low = ..., "
+            'high = ..., source = "..." }',
+            field=fname,
+        )
     unknown = sorted(set(raw) - {"value", "low", "high", "source", "label"})
     if unknown:
-        raise InputError(f"profile {pname}: {fname} has unknown key(s) {', '.join(unknown)}",
-                         field=fname)
+        raise InputError(
+            f"profile {pname}: {fname} has unknown key(s) {', '.join(unknown)}", field=fname
+        )
     if not isinstance(raw.get("source"), str) or not raw["source"].strip():
-        raise InputError(f"profile {pname}: {fname} needs a source (where the figure comes "
-                         "from)", field=fname)
+        raise InputError(
+            f"profile {pname}: {fname} needs a source (where the figure comes from)", field=fname
+        )
     try:
         value = float(raw["value"])
         low = float(raw.get("low", value))
         high = float(raw.get("high", value))
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"profile {pname}: {fname} needs a numeric value (and optional "
-                         f"low/high): {exc}", field=fname) from None
+        raise InputError(
+            f"profile {pname}: {fname} needs a numeric value (and optional low/high): {exc}",
+            field=fname,
+        ) from None
     if not low <= value <= high:
-        raise InputError(f"profile {pname}: {fname} needs low <= value <= high, got "
-                         f"{low:g} <= {value:g} <= {high:g}", field=fname)
-    return Figure(value, unit, source=raw["source"].strip(),
-                  label=str(raw.get("label", "user")),  # type: ignore[arg-type]
-                  low=low, high=high)
+        raise InputError(
+            f"profile {pname}: {fname} needs low <= value <= high, got "
+            f"{low:g} <= {value:g} <= {high:g}",
+            field=fname,
+        )
+    return Figure(
+        value,
+        unit,
+        source=raw["source"].strip(),
+        label=str(raw.get("label", "user")),  # type: ignore[arg-type]
+        low=low,
+        high=high,
+    )
 
 
 def _tariff(pname: str, raw: Any, source: Any) -> Tariff:
     if not isinstance(raw, list) or not raw:
-        raise InputError(f"profile {pname}: tariff must be a list of {{ from_hour, to_hour, "
-                         "price_per_kwh }", field="tariff")
+        raise InputError(
+            f"profile {pname}: tariff must be a list of {{ from_hour, to_hour, price_per_kwh }}",
+            field="tariff",
+        )
     if not isinstance(source, str) or not source.strip():
         raise InputError(f"profile {pname}: a tariff needs tariff_source", field="tariff_source")
     prices: list[float | None] = [None] * 24
@@ -244,20 +296,25 @@ def _tariff(pname: str, raw: Any, source: Any) -> Tariff:
         try:
             a, b, p = int(band["from_hour"]), int(band["to_hour"]), float(band["price_per_kwh"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"profile {pname}: tariff[{k}] needs from_hour, to_hour and "
-                             f"price_per_kwh: {exc}", field="tariff") from None
+            raise InputError(
+                f"profile {pname}: tariff[{k}] needs from_hour, to_hour and price_per_kwh: {exc}",
+                field="tariff",
+            ) from None
         if not (0 <= a < b <= 24) or not (np.isfinite(p) and p >= 0):
-            raise InputError(f"profile {pname}: tariff[{k}]: need 0 <= from_hour < to_hour <= "
-                             "24 and a price >= 0", field="tariff")
+            raise InputError(
+                f"profile {pname}: tariff[{k}]: need 0 <= from_hour < to_hour <= "
+                "24 and a price >= 0",
+                field="tariff",
+            )
         for h in range(a, b):
             if prices[h] is not None:
-                raise InputError(f"profile {pname}: tariff hour {h} is priced twice",
-                                 field="tariff")
+                raise InputError(
+                    f"profile {pname}: tariff hour {h} is priced twice", field="tariff"
+                )
             prices[h] = p
     gaps = [h for h, p in enumerate(prices) if p is None]
     if gaps:
-        raise InputError(f"profile {pname}: tariff leaves hour(s) {gaps} unpriced",
-                         field="tariff")
+        raise InputError(f"profile {pname}: tariff leaves hour(s) {gaps} unpriced", field="tariff")
     return Tariff(tuple(float(p) for p in prices if p is not None), source.strip())
 
 
@@ -269,15 +326,20 @@ def _profile(raw: Any, k: int) -> DeploymentProfile:
         raise InputError(f"profile[{k}] needs a name", field="name")
     unknown = sorted(set(raw) - _OTHER - set(FIGURE_FIELDS))
     if unknown:
-        raise InputError(f"profile {name}: unknown field(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(sorted(_OTHER | set(FIGURE_FIELDS)))}", field=unknown[0])
+        raise InputError(
+            f"profile {name}: unknown field(s) {', '.join(unknown)}; known: "
+            f"{', '.join(sorted(_OTHER | set(FIGURE_FIELDS)))}",
+            field=unknown[0],
+        )
     devices = raw.get("devices", ["*"])
     if isinstance(devices, str):
         devices = [devices]
-    if not isinstance(devices, list) or not devices or not all(
-            isinstance(d, str) and d for d in devices):
-        raise InputError(f"profile {name}: devices must be a list of ids or globs",
-                         field="devices")
+    if (
+        not isinstance(devices, list)
+        or not devices
+        or not all(isinstance(d, str) and d for d in devices)
+    ):
+        raise InputError(f"profile {name}: devices must be a list of ids or globs", field="devices")
     kw: dict[str, Any] = {f: _figure(name, f, raw[f]) for f in FIGURE_FIELDS if f in raw}
     if "tariff" in raw:
         kw["tariff"] = _tariff(name, raw["tariff"], raw.get("tariff_source"))
@@ -298,8 +360,7 @@ def profiles_from_data(data: Any) -> ProfileSet:
         raise InputError(f"profiles: unknown key(s) {', '.join(unknown)}", field=unknown[0])
     rows = data.get("profile", data.get("profiles"))
     if not isinstance(rows, list):
-        raise InputError("profiles: expected a list of profiles under 'profile'",
-                         field="profiles")
+        raise InputError("profiles: expected a list of profiles under 'profile'", field="profiles")
     profiles = [_profile(r, k) for k, r in enumerate(rows)]
     default = next((p for p in profiles if p.name == "default"), None)
     rest = tuple(p for p in profiles if p.name != "default")
@@ -316,13 +377,15 @@ def load_profiles(path: str | Path) -> ProfileSet:
     try:
         data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{p}: not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {exc}",
-                         field="profiles") from exc
+        raise InputError(
+            f"{p}: not valid {'JSON' if p.suffix == '.json' else 'TOML'}: {exc}", field="profiles"
+        ) from exc
     return profiles_from_data(data)
 
 
-def machine_profile(device: str, *, idle_power_w: Figure, utilisation_frac: Figure,
-                    vcpus: int) -> DeploymentProfile:
+def machine_profile(
+    device: str, *, idle_power_w: Figure, utilisation_frac: Figure, vcpus: int
+) -> DeploymentProfile:
     """A stated default profile for the CPU machine a demo runs on (an assumption, said so in
     every figure's source): idle power from the CPU model, the utilisation measured over the
     run, the embodied carbon of a general-purpose cloud server's share for ``vcpus`` vCPUs
@@ -337,18 +400,42 @@ def machine_profile(device: str, *, idle_power_w: Figure, utilisation_frac: Figu
     kg = per_vcpu.value / 2.0 * max(1, vcpus)
     assumption = "assumed for the demo machine: "
     return DeploymentProfile(
-        name="demo-machine", devices=(device,), operating_model="owned", idle_policy="30-70",
-        idle_power_w=Figure(idle_power_w.value, "W", source=assumption + idle_power_w.source,
-                            label="modelled", low=idle_power_w.range[0],
-                            high=idle_power_w.range[1]),
-        utilisation_frac=Figure(utilisation_frac.value, "frac",
-                                source=assumption + utilisation_frac.source, label="derived",
-                                low=utilisation_frac.range[0], high=utilisation_frac.range[1]),
-        embodied_kg=Figure(kg, "kg", source=assumption + f"{per_vcpu.source}; AWS m5 server "
-                           f"share for {vcpus} vCPU(s), x/2..x2 (no published range)",
-                           label="illustrative", low=kg / 2.0, high=kg * 2.0),
-        lifetime_years=Figure(EMBODIED_LIFESPAN_S.value / S_PER_YEAR, "years",
-                              source=assumption + EMBODIED_LIFESPAN_S.source, label="cited",
-                              low=3.0, high=6.0),
+        name="demo-machine",
+        devices=(device,),
+        operating_model="owned",
+        idle_policy="30-70",
+        idle_power_w=Figure(
+            idle_power_w.value,
+            "W",
+            source=assumption + idle_power_w.source,
+            label="modelled",
+            low=idle_power_w.range[0],
+            high=idle_power_w.range[1],
+        ),
+        utilisation_frac=Figure(
+            utilisation_frac.value,
+            "frac",
+            source=assumption + utilisation_frac.source,
+            label="derived",
+            low=utilisation_frac.range[0],
+            high=utilisation_frac.range[1],
+        ),
+        embodied_kg=Figure(
+            kg,
+            "kg",
+            source=assumption + f"{per_vcpu.source}; AWS m5 server "
+            f"share for {vcpus} vCPU(s), x/2..x2 (no published range)",
+            label="illustrative",
+            low=kg / 2.0,
+            high=kg * 2.0,
+        ),
+        lifetime_years=Figure(
+            EMBODIED_LIFESPAN_S.value / S_PER_YEAR,
+            "years",
+            source=assumption + EMBODIED_LIFESPAN_S.source,
+            label="cited",
+            low=3.0,
+            high=6.0,
+        ),
         network_kwh_per_gb=NETWORK_KWH_PER_GB["fixed"],
     )

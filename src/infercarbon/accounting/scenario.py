@@ -81,8 +81,9 @@ def parse_rate(text: str | float, *, field: str) -> float:
     try:
         v = float(Fraction(str(text).replace(":", "/").strip()))
     except (ValueError, ZeroDivisionError):
-        raise InputError(f"{text!r} is not a rate (use e.g. 1/1500 or 0.000667)",
-                         field=field) from None
+        raise InputError(
+            f"{text!r} is not a rate (use e.g. 1/1500 or 0.000667)", field=field
+        ) from None
     if not math.isfinite(v) or v <= 0:
         raise InputError(f"{text!r} must be > 0", field=field)
     return v
@@ -106,8 +107,9 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     tier = seed.get_tier(o.tier) if o.tier else None
     wl = seed.get_workload(o.workload) if o.workload else None
     if wl is not None and tier is None:
-        raise InputError("a workload needs a tier (e.g. --tier T1) to know the device",
-                         field="tier")
+        raise InputError(
+            "a workload needs a tier (e.g. --tier T1) to know the device", field="tier"
+        )
 
     # ---- energy and device time
     energy = _q("energy_j", o.energy_j, "j")
@@ -115,24 +117,39 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     latency = _q("device_time_s", o.latency_s, "s")
     for inp, opt in ((power, "--power-w"), (latency, "--latency-s")):
         if inp is not None and inp.dist.low < 0:
-            raise InputError(f"{opt} must not be negative (got {inp.dist.low:g})",
-                             field=opt.removeprefix("--").replace("-", "_"))
+            raise InputError(
+                f"{opt} must not be negative (got {inp.dist.low:g})",
+                field=opt.removeprefix("--").replace("-", "_"),
+            )
     if energy is not None and power is not None:
-        raise InputError("give either --energy-j or --power-w with --latency-s, not both",
-                         field="energy_j")
+        raise InputError(
+            "give either --energy-j or --power-w with --latency-s, not both", field="energy_j"
+        )
     if power is not None:
         if latency is None:
-            raise InputError("--power-w needs --latency-s (energy = power x latency)",
-                             field="latency_s")
-        energy = Input("energy_j", _product(power.dist, latency.dist), "j",
-                       "user input: power x latency", "user")
+            raise InputError(
+                "--power-w needs --latency-s (energy = power x latency)", field="latency_s"
+            )
+        energy = Input(
+            "energy_j",
+            _product(power.dist, latency.dist),
+            "j",
+            "user input: power x latency",
+            "user",
+        )
     if energy is None:
         if wl is None or tier is None:
-            raise InputError("describe the inference by --workload and --tier, or give "
-                             "--energy-j (or --power-w with --latency-s)", field="energy_j")
+            raise InputError(
+                "describe the inference by --workload and --tier, or give "
+                "--energy-j (or --power-w with --latency-s)",
+                field="energy_j",
+            )
         energy = Input.of("energy_j", seed.seed_energy_j(wl.workload_id, tier.tier_id))
-    active_power = (Input.of("active_power_w", tier.active_power_w)
-                    if tier is not None and latency is None and power is None else None)
+    active_power = (
+        Input.of("active_power_w", tier.active_power_w)
+        if tier is not None and latency is None and power is None
+        else None
+    )
     if power is not None and latency is None:
         active_power = power
 
@@ -140,27 +157,38 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     if o.intensity_g_per_kwh is not None:
         loc = _q("intensity_location_g_per_kwh", o.intensity_g_per_kwh, "g_per_kwh")
         assert loc is not None
-        notes.append(f"location intensity given by the user, not the bundled figure for "
-                     f"{region.region_id}")
+        notes.append(
+            f"location intensity given by the user, not the bundled figure for {region.region_id}"
+        )
     else:
         loc = Input.of("intensity_location_g_per_kwh", region.intensity_g_per_kwh)
-        loc = Input(loc.name, loc.dist, loc.unit, loc.source, loc.label,
-                    f"annual location-based average, {region.basis} basis", loc.vintage)
+        loc = Input(
+            loc.name,
+            loc.dist,
+            loc.unit,
+            loc.source,
+            loc.label,
+            f"annual location-based average, {region.basis} basis",
+            loc.vintage,
+        )
     market = _q("intensity_market_g_per_kwh", o.market_intensity_g_per_kwh, "g_per_kwh")
     marginal = _q("intensity_marginal_g_per_kwh", o.marginal_intensity_g_per_kwh, "g_per_kwh")
     if o.time_utc is not None:
         span_s = latency.central if latency is not None else 0.0
         if o.intensity_g_per_kwh is None:
-            loc = _interval_signal("intensity_location_g_per_kwh", region.region_id, o,
-                                   span_s, marginal=False)
+            loc = _interval_signal(
+                "intensity_location_g_per_kwh", region.region_id, o, span_s, marginal=False
+            )
         if marginal is None:
-            marginal = _interval_signal("intensity_marginal_g_per_kwh", region.region_id, o,
-                                        span_s, marginal=True)
+            marginal = _interval_signal(
+                "intensity_marginal_g_per_kwh", region.region_id, o, span_s, marginal=True
+            )
 
     if o.instruments is not None:
         if market is not None:
-            raise InputError("give --instruments or --market-intensity-g-per-kwh, not both",
-                             field="instruments")
+            raise InputError(
+                "give --instruments or --market-intensity-g-per-kwh, not both", field="instruments"
+            )
         market = _instruments_market(o, loc, notes)
 
     # ---- facility
@@ -169,8 +197,10 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
         assert pue is not None
     elif tier is not None:
         pue = Input.of("pue", tier.pue, shift=1.0)
-        notes.append(f"--pue not given: the tier's default PUE ({tier.pue_preset}, "
-                     f"{tier.pue.value:g}) is used")
+        notes.append(
+            f"--pue not given: the tier's default PUE ({tier.pue_preset}, "
+            f"{tier.pue.value:g}) is used"
+        )
     else:
         msg = "--pue not given and no --tier: IT energy only (PUE 1.0)"
         warnings.warn(msg, FallbackWarning, stacklevel=2)
@@ -185,8 +215,10 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     util = _q("utilisation_frac", o.utilisation_frac, "frac")
     if util is None and tier is not None and tier.operating_model == "cloud":
         util = Input.of("utilisation_frac", seed.CLOUD_UTILISATION_FRAC)
-        notes.append("cloud tier without --utilisation: a shared accelerator is assumed "
-                     f"{seed.CLOUD_UTILISATION_FRAC.value:g} utilised (0.3..0.7)")
+        notes.append(
+            "cloud tier without --utilisation: a shared accelerator is assumed "
+            f"{seed.CLOUD_UTILISATION_FRAC.value:g} utilised (0.3..0.7)"
+        )
     rate = o.rate_per_s if o.rate_per_s is not None else (wl.rate_per_s if wl else None)
     emb = _q("embodied_kg", o.embodied_kg, "kg")
     if emb is None and tier is not None and tier.embodied_kg is not None:
@@ -195,8 +227,7 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     if emb is not None:
         if o.lifetime_years is not None:
             if not (math.isfinite(o.lifetime_years) and o.lifetime_years > 0):
-                raise InputError(f"{o.lifetime_years!r} must be > 0 years",
-                                 field="lifetime_years")
+                raise InputError(f"{o.lifetime_years!r} must be > 0 years", field="lifetime_years")
             lifetime = Input.user("lifetime_s", o.lifetime_years * S_PER_YEAR, "s")
         elif tier is not None and o.embodied_kg is None:
             lifetime = Input.of("lifetime_s", tier.lifetime_s)
@@ -206,30 +237,50 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
     # ---- training, network, outcomes
     training = _q("training_t", o.training_t, "t")
     if training is not None:
-        training = Input(training.name, training.dist, "t", "user input: published training "
-                         "footprint", "cited")
+        training = Input(
+            training.name, training.dist, "t", "user input: published training footprint", "cited"
+        )
     net = None
     if o.payload_bytes is not None:
         if o.network not in seed.NETWORK_KWH_PER_GB:
-            raise InputError(f"must be one of {', '.join(seed.NETWORK_KWH_PER_GB)}",
-                             field="network")
+            raise InputError(
+                f"must be one of {', '.join(seed.NETWORK_KWH_PER_GB)}", field="network"
+            )
         net = Input.of("network_kwh_per_gb", seed.NETWORK_KWH_PER_GB[o.network])
-    outcome_rate = (parse_rate(o.outcome_rate, field="outcome_rate")
-                    if o.outcome_rate is not None
-                    else (wl.outcomes_per_inference if wl else None))
+    outcome_rate = (
+        parse_rate(o.outcome_rate, field="outcome_rate")
+        if o.outcome_rate is not None
+        else (wl.outcomes_per_inference if wl else None)
+    )
     op_model = o.operating_model or (tier.operating_model if tier else "owned")
     return FootprintRequest(
-        region_id=region.region_id, region_name=region.name, energy_j=energy,
-        intensity_location_g_per_kwh=loc, intensity_market_g_per_kwh=market,
-        intensity_marginal_g_per_kwh=marginal, pue=pue, td_loss_frac=td,
-        device_time_s=latency, active_power_w=active_power, utilisation_frac=util,
-        rate_per_s=rate, idle_power_w=idle_p, idle_policy=o.idle_policy,
-        tenancy_share_frac=o.tenancy_share_frac, embodied_kg=emb, lifetime_s=lifetime,
-        training_t=training, lifetime_inferences=o.lifetime_inferences,
-        payload_bytes=o.payload_bytes, network_kwh_per_gb=net,
+        region_id=region.region_id,
+        region_name=region.name,
+        energy_j=energy,
+        intensity_location_g_per_kwh=loc,
+        intensity_market_g_per_kwh=market,
+        intensity_marginal_g_per_kwh=marginal,
+        pue=pue,
+        td_loss_frac=td,
+        device_time_s=latency,
+        active_power_w=active_power,
+        utilisation_frac=util,
+        rate_per_s=rate,
+        idle_power_w=idle_p,
+        idle_policy=o.idle_policy,
+        tenancy_share_frac=o.tenancy_share_frac,
+        embodied_kg=emb,
+        lifetime_s=lifetime,
+        training_t=training,
+        lifetime_inferences=o.lifetime_inferences,
+        payload_bytes=o.payload_bytes,
+        network_kwh_per_gb=net,
         outcomes_per_inference=outcome_rate,
         outcome_name=o.outcome_name or (wl.outcome if wl else "outcome"),
-        operating_model=op_model, samples=o.samples, seed=o.seed, notes=tuple(notes),
+        operating_model=op_model,
+        samples=o.samples,
+        seed=o.seed,
+        notes=tuple(notes),
     )
 
 
@@ -238,12 +289,14 @@ def _parse_time(text: str) -> np.datetime64:
     try:
         return np.datetime64(t, "s")
     except ValueError:
-        raise InputError(f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T22:00Z)",
-                         field="time_utc") from None
+        raise InputError(
+            f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T22:00Z)", field="time_utc"
+        ) from None
 
 
-def _interval_signal(name: str, region_id: str, o: EstimateOptions, span_s: float, *,
-                     marginal: bool) -> Input:
+def _interval_signal(
+    name: str, region_id: str, o: EstimateOptions, span_s: float, *, marginal: bool
+) -> Input:
     """The bundled hourly signal over the inference's interval (time-weighted = energy-weighted
     at constant power)."""
     from infercarbon.grid import catalogue
@@ -252,15 +305,21 @@ def _interval_signal(name: str, region_id: str, o: EstimateOptions, span_s: floa
         raise InputError("basis must be direct or lifecycle", field="basis")
     basis: Basis = "direct" if o.basis == "direct" else "lifecycle"
     series = (catalogue.hourly_marginal if marginal else catalogue.hourly_location)(
-        region_id, basis)
+        region_id, basis
+    )
     start = _parse_time(o.time_utc or "")
     end = start + np.timedelta64(round(span_s * 1e9), "ns")
-    v, lo, hi = (float(series.integrate(start, end, which=w)[0])
-                 for w in ("value", "low", "high"))
+    v, lo, hi = (float(series.integrate(start, end, which=w)[0]) for w in ("value", "low", "high"))
     p = series.provenance
     kind = "marginal" if marginal else "hourly location-average"
-    return Input(name, Triangular(lo, v, hi), "g_per_kwh", f"{p.source} ({p.version})",
-                 p.label, f"{kind} intensity at {o.time_utc}, {basis} basis; {p.method}")
+    return Input(
+        name,
+        Triangular(lo, v, hi),
+        "g_per_kwh",
+        f"{p.source} ({p.version})",
+        p.label,
+        f"{kind} intensity at {o.time_utc}, {basis} basis; {p.method}",
+    )
 
 
 def _instruments_market(o: EstimateOptions, loc: Input, notes: list[str]) -> Input:
@@ -272,16 +331,23 @@ def _instruments_market(o: EstimateOptions, loc: Input, notes: list[str]) -> Inp
     path = o.instruments or ""
     f = load_instruments(path)
     if f.consumption is None:
-        raise InputError(f"{path} has no consumption section: the market-based figure needs "
-                         "the consumption the instruments cover (see docs/instruments.md)",
-                         field="instruments")
+        raise InputError(
+            f"{path} has no consumption section: the market-based figure needs "
+            "the consumption the instruments cover (see docs/instruments.md)",
+            field="instruments",
+        )
     lo, hi = loc.dist.low, loc.dist.high
-    location = Figure(loc.central, "g_per_kwh", source=loc.source,
-                      label=cast(Label, loc.label) if loc.label in LABELS else "derived",
-                      low=min(lo, loc.central), high=max(hi, loc.central), note=loc.note)
+    location = Figure(
+        loc.central,
+        "g_per_kwh",
+        source=loc.source,
+        label=cast(Label, loc.label) if loc.label in LABELS else "derived",
+        low=min(lo, loc.central),
+        high=max(hi, loc.central),
+        note=loc.note,
+    )
     at = _parse_time(o.time_utc) if o.time_utc is not None else None
-    r = market_from_instruments(f, region=o.region, location=location, at_utc=at,
-                                strict=False)
+    r = market_from_instruments(f, region=o.region, location=location, at_utc=at, strict=False)
     low, high = r.figure.range
     dist: Dist = Triangular(low, r.figure.value, high) if high > low else Fixed(r.figure.value)
     label = f"fallback: {r.label}" if r.fallback else r.label
@@ -289,8 +355,15 @@ def _instruments_market(o: EstimateOptions, loc: Input, notes: list[str]) -> Inp
     period = f"[{cons.from_utc}Z, {cons.to_utc}Z)"
     extra = [f"instrument {i} rejected: {why}" for i, why in r.rejected]
     notes.extend(f"market-based ({path}): {n}" for n in (*r.notes, *extra))
-    return Input("intensity_market_g_per_kwh", dist, "g_per_kwh", r.figure.source, label,
-                 f"{r.figure.note}; period {period}", period)
+    return Input(
+        "intensity_market_g_per_kwh",
+        dist,
+        "g_per_kwh",
+        r.figure.source,
+        label,
+        f"{r.figure.note}; period {period}",
+        period,
+    )
 
 
 def _product(a: Dist, b: Dist) -> Dist:
@@ -304,5 +377,3 @@ def _product(a: Dist, b: Dist) -> Dist:
 def estimate(o: EstimateOptions) -> Footprint:
     """Build the request and compose its footprint."""
     return footprint(build_request(o))
-
-

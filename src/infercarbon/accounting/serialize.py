@@ -40,8 +40,7 @@ def _dist_to_dict(d: Dist) -> dict[str, Any]:
     if isinstance(d, Triangular):
         return {"type": "triangular", "low": d.low, "mode": d.mode, "high": d.high}
     if isinstance(d, LogNormal):
-        return {"type": "lognormal", "median": d.median, "factor95": d.factor95,
-                "shift": d.shift}
+        return {"type": "lognormal", "median": d.median, "factor95": d.factor95, "shift": d.shift}
     raise InputError(f"cannot serialise distribution {d!r}", field="dist")
 
 
@@ -67,9 +66,15 @@ def request_to_inputs(r: FootprintRequest) -> dict[str, Any]:
     for f in fields(r):
         v = getattr(r, f.name)
         if isinstance(v, Input):
-            out[f.name] = {"name": v.name, "dist": _dist_to_dict(v.dist), "unit": v.unit,
-                           "source": v.source, "label": v.label, "note": v.note,
-                           "vintage": v.vintage}
+            out[f.name] = {
+                "name": v.name,
+                "dist": _dist_to_dict(v.dist),
+                "unit": v.unit,
+                "source": v.source,
+                "label": v.label,
+                "note": v.note,
+                "vintage": v.vintage,
+            }
         elif isinstance(v, tuple):
             out[f.name] = list(v)
         else:
@@ -83,13 +88,21 @@ def request_from_inputs(d: dict[str, Any]) -> FootprintRequest:
     names = {f.name for f in fields(FootprintRequest)}
     unknown = set(d) - names - {"engine_version"}
     if unknown:
-        raise InputError(f"unknown footprint input(s): {', '.join(sorted(unknown))}",
-                         field="inputs")
+        raise InputError(
+            f"unknown footprint input(s): {', '.join(sorted(unknown))}", field="inputs"
+        )
     for name in names & set(d):
         v = d[name]
         if isinstance(v, dict) and "dist" in v:
-            kwargs[name] = Input(v["name"], _dist_from_dict(v["dist"]), v["unit"], v["source"],
-                                 v["label"], v.get("note"), v.get("vintage"))
+            kwargs[name] = Input(
+                v["name"],
+                _dist_from_dict(v["dist"]),
+                v["unit"],
+                v["source"],
+                v["label"],
+                v.get("note"),
+                v.get("vintage"),
+            )
         elif name == "notes":
             kwargs[name] = tuple(v)
         else:
@@ -98,4 +111,3 @@ def request_from_inputs(d: dict[str, Any]) -> FootprintRequest:
         return FootprintRequest(**kwargs)
     except TypeError as exc:
         raise InputError(f"incomplete footprint inputs: {exc}", field="inputs") from exc
-

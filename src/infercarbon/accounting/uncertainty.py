@@ -142,7 +142,7 @@ class LogNormal:
         return self.shift + self.median * np.exp(rng.standard_normal(n) * self.sigma)
 
     def describe(self) -> str:
-        return (f"log-normal, median {self.central:g}, p5..p95 {self.low:g}..{self.high:g}")
+        return f"log-normal, median {self.central:g}, p5..p95 {self.low:g}..{self.high:g}"
 
 
 def dist_from_figure(fig: Figure, *, shift: float = 0.0) -> Dist:

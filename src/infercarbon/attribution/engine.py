@@ -158,12 +158,14 @@ def cumulative_from_power(t_s: npt.ArrayLike, power_w: npt.ArrayLike) -> FloatAr
     return out
 
 
-def drop_stale_readings(t: npt.NDArray[Any], cumulative_j: FloatArray
-                        ) -> tuple[npt.NDArray[Any], FloatArray]:
+def drop_stale_readings(
+    t: npt.NDArray[Any], cumulative_j: FloatArray
+) -> tuple[npt.NDArray[Any], FloatArray]:
     """Readings of a coarsely updated counter without its stale repeats.
 
     A counter that the hardware refreshes less often than it is read (NVML's total-energy
-    counter was measured refreshing every ~100 ms on an H200) returns the same value until its next update, then
+    counter was measured refreshing every ~100 ms on an H200) returns the same value until its next
+    update, then
     jumps: read at face value, the energy lands in steps, and per-slice arithmetic such as
     subtracting a baseline idle power (clipped at zero per slice) turns the steps into a bias
     (simulated: 304 J of "active" energy where 38 J was true).  A reading equal to the one

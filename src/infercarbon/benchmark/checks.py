@@ -58,11 +58,16 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "topic": self.topic, "claim": self.claim, "seed_value": self.seed_value,
-            "computed_value": self.computed_value, "unit": self.unit,
-            "ratio_seed_over_computed": (self.seed_value / self.computed_value
-                                         if self.computed_value else None),
-            "agrees": self.agrees, "derivation": self.derivation,
+            "topic": self.topic,
+            "claim": self.claim,
+            "seed_value": self.seed_value,
+            "computed_value": self.computed_value,
+            "unit": self.unit,
+            "ratio_seed_over_computed": (
+                self.seed_value / self.computed_value if self.computed_value else None
+            ),
+            "agrees": self.agrees,
+            "derivation": self.derivation,
         }
 
 
@@ -77,81 +82,224 @@ def seed_checks(region_intensity: Callable[[str], float] | None = None) -> list[
     # 1. the results table: "gCO2e per inference" columns are really mg
     for (wl, tier), (e, *cols) in SEED_RESULTS_TABLE.items():
         for (grid, gkwh), printed in zip(_TABLE_GRIDS, cols, strict=True):
-            out.append(Check(
-                "results table units", f"{wl} on {tier}, {grid} (~{gkwh:g} g/kWh): "
-                f"{printed:g} 'gCO2e per inference'", printed, _op_g(e, gkwh), "g",
-                f"{e:g} J x {gkwh:g} g/kWh / 3.6e6 J/kWh (operational, PUE 1); the printed "
-                "value matches in mg, not g", rel_tol=0.1))
+            out.append(
+                Check(
+                    "results table units",
+                    f"{wl} on {tier}, {grid} (~{gkwh:g} g/kWh): {printed:g} 'gCO2e per inference'",
+                    printed,
+                    _op_g(e, gkwh),
+                    "g",
+                    f"{e:g} J x {gkwh:g} g/kWh / 3.6e6 J/kWh (operational, PUE 1); the printed "
+                    "value matches in mg, not g",
+                    rel_tol=0.1,
+                )
+            )
     # 2. worked example
     e, i = 1.8, 170.0
-    out.append(Check("worked example", "1.8 J -> 0.0005 kWh", 0.0005, e / J_PER_KWH, "kWh",
-                     "1.8 J / 3.6e6 J/kWh"))
+    out.append(
+        Check(
+            "worked example",
+            "1.8 J -> 0.0005 kWh",
+            0.0005,
+            e / J_PER_KWH,
+            "kWh",
+            "1.8 J / 3.6e6 J/kWh",
+        )
+    )
     per_inf = _op_g(e, i)
-    out.append(Check("worked example", "carbon per inference ~0.085 mg", 0.085,
-                     per_inf * 1e3, "mg", "1.8 J x 170 g/kWh / 3.6e6"))
+    out.append(
+        Check(
+            "worked example",
+            "carbon per inference ~0.085 mg",
+            0.085,
+            per_inf * 1e3,
+            "mg",
+            "1.8 J x 170 g/kWh / 3.6e6",
+        )
+    )
     n_shift = 5 * S_PER_SHIFT
-    out.append(Check("worked example", "inferences per 8-hour shift: 144,000", 144_000,
-                     n_shift, "count", "5/s x 3,600 s x 8 h", rel_tol=0.0))
-    out.append(Check("worked example", "inference carbon per shift ~12.2 g", 12.2,
-                     per_inf * n_shift, "g", "per inference x 144,000", rel_tol=0.01))
-    out.append(Check("worked example", "96 detections per shift", 96, n_shift / 1500, "count",
-                     "144,000 / 1,500", rel_tol=0.0))
+    out.append(
+        Check(
+            "worked example",
+            "inferences per 8-hour shift: 144,000",
+            144_000,
+            n_shift,
+            "count",
+            "5/s x 3,600 s x 8 h",
+            rel_tol=0.0,
+        )
+    )
+    out.append(
+        Check(
+            "worked example",
+            "inference carbon per shift ~12.2 g",
+            12.2,
+            per_inf * n_shift,
+            "g",
+            "per inference x 144,000",
+            rel_tol=0.01,
+        )
+    )
+    out.append(
+        Check(
+            "worked example",
+            "96 detections per shift",
+            96,
+            n_shift / 1500,
+            "count",
+            "144,000 / 1,500",
+            rel_tol=0.0,
+        )
+    )
     per_det = per_inf * 1500
-    out.append(Check("worked example", "carbon per detection ~0.13 g", 0.13, per_det, "g",
-                     "per inference x 1,500", rel_tol=0.05))
+    out.append(
+        Check(
+            "worked example",
+            "carbon per detection ~0.13 g",
+            0.13,
+            per_det,
+            "g",
+            "per inference x 1,500",
+            rel_tol=0.05,
+        )
+    )
     led_w = 10.0
-    out.append(Check("worked example", "~ a single LED bulb for 30 s on the same grid "
-                     f"(assumed {led_w:g} W bulb)", 30.0, per_det / _op_g(led_w, i), "s",
-                     f"0.1275 g / ({led_w:g} W x 170 g/kWh / 3.6e6) = seconds of LED light"))
+    out.append(
+        Check(
+            "worked example",
+            f"~ a single LED bulb for 30 s on the same grid (assumed {led_w:g} W bulb)",
+            30.0,
+            per_det / _op_g(led_w, i),
+            "s",
+            f"0.1275 g / ({led_w:g} W x 170 g/kWh / 3.6e6) = seconds of LED light",
+        )
+    )
     # 3. WL-06 work orders
     llm = _op_g(320.0, 370.0)
-    out.append(Check("WL-06 per work order", "~33 g CO2e per call (T5, US-east ~370 g/kWh)",
-                     33.0, llm, "g", "320 J x 370 g/kWh / 3.6e6 (operational, PUE 1)"))
-    out.append(Check("WL-06 per work order", "12 calls -> ~400 g per shift per technician",
-                     400.0, 12 * llm, "g", "12 x per call"))
+    out.append(
+        Check(
+            "WL-06 per work order",
+            "~33 g CO2e per call (T5, US-east ~370 g/kWh)",
+            33.0,
+            llm,
+            "g",
+            "320 J x 370 g/kWh / 3.6e6 (operational, PUE 1)",
+        )
+    )
+    out.append(
+        Check(
+            "WL-06 per work order",
+            "12 calls -> ~400 g per shift per technician",
+            400.0,
+            12 * llm,
+            "g",
+            "12 x per call",
+        )
+    )
     wl6 = seed.get_workload("WL-06")
-    out.append(Check("WL-06 per work order", "12 calls per technician shift (the cohort's duty "
-                     "cycle is 1 inference/min per technician)", 12.0,
-                     wl6.rate_per_s * S_PER_SHIFT, "count", "1/60 s x 28,800 s", rel_tol=0.0))
-    out.append(Check("WL-06 per work order", "250x ratio between per-work-order and "
-                     "per-detected-defect carbon", 250.0, llm / per_det, "ratio",
-                     "0.0329 g per work order / 0.1275 g per defect"))
+    out.append(
+        Check(
+            "WL-06 per work order",
+            "12 calls per technician shift (the cohort's duty "
+            "cycle is 1 inference/min per technician)",
+            12.0,
+            wl6.rate_per_s * S_PER_SHIFT,
+            "count",
+            "1/60 s x 28,800 s",
+            rel_tol=0.0,
+        )
+    )
+    out.append(
+        Check(
+            "WL-06 per work order",
+            "250x ratio between per-work-order and per-detected-defect carbon",
+            250.0,
+            llm / per_det,
+            "ratio",
+            "0.0329 g per work order / 0.1275 g per defect",
+        )
+    )
     # 4. France -> South Africa
-    out.append(Check("grid lever", "0.4 g per inference in France (~55) is ~12 g in South "
-                     "Africa (~870)", 12.0, 0.4 * 870 / 55, "g", "0.4 g x 870 / 55"))
+    out.append(
+        Check(
+            "grid lever",
+            "0.4 g per inference in France (~55) is ~12 g in South Africa (~870)",
+            12.0,
+            0.4 * 870 / 55,
+            "g",
+            "0.4 g x 870 / 55",
+        )
+    )
     # 5. headline range (operational, PUE 1, seed grids)
     lo = min(_op_g(v, 25.0) for v in seed.SEED_ENERGY_J.values())
     hi = max(_op_g(v, 870.0) for v in seed.SEED_ENERGY_J.values())
-    out.append(Check("headline", "from ~0.02 g per inference (Norway edge)", 0.02, lo, "g",
-                     "smallest cohort energy (0.06 J) x 25 g/kWh / 3.6e6"))
-    out.append(Check("headline", "to well over 3 g per inference (coal grid, large "
-                     "transformers)", 3.0, hi, "g", "largest cohort energy (320 J) x 870 g/kWh "
-                     "/ 3.6e6", rel_tol=0.5))
+    out.append(
+        Check(
+            "headline",
+            "from ~0.02 g per inference (Norway edge)",
+            0.02,
+            lo,
+            "g",
+            "smallest cohort energy (0.06 J) x 25 g/kWh / 3.6e6",
+        )
+    )
+    out.append(
+        Check(
+            "headline",
+            "to well over 3 g per inference (coal grid, large transformers)",
+            3.0,
+            hi,
+            "g",
+            "largest cohort energy (320 J) x 870 g/kWh / 3.6e6",
+            rel_tol=0.5,
+        )
+    )
     # 6. energy vs latency budget and duty cycle (physics of the tier)
     for (wl_id, tier_id), e_j in seed.SEED_ENERGY_J.items():
         w_, t_ = seed.get_workload(wl_id), seed.get_tier(tier_id)
         p_max = t_.active_power_w.range[1]
         t_min = e_j / p_max
         if t_min > w_.latency_budget_s:
-            out.append(Check("energy vs latency budget",
-                             f"{wl_id} on {tier_id}: {e_j:g} J within a "
-                             f"{w_.latency_budget_s:g} s latency budget", w_.latency_budget_s,
-                             t_min, "s", f"{e_j:g} J / {p_max:g} W (the tier's maximum power) "
-                             "is the shortest possible busy time", rel_tol=0.0))
+            out.append(
+                Check(
+                    "energy vs latency budget",
+                    f"{wl_id} on {tier_id}: {e_j:g} J within a "
+                    f"{w_.latency_budget_s:g} s latency budget",
+                    w_.latency_budget_s,
+                    t_min,
+                    "s",
+                    f"{e_j:g} J / {p_max:g} W (the tier's maximum power) "
+                    "is the shortest possible busy time",
+                    rel_tol=0.0,
+                )
+            )
         busy = w_.rate_per_s * t_min
         if busy > 1:
-            out.append(Check("duty cycle vs one device",
-                             f"{wl_id} on {tier_id}: one device serves "
-                             f"{w_.duty_cycle}", 1.0, busy, "device-s per s",
-                             f"{w_.rate_per_s:g}/s x {t_min:.3g} s > 1: needs "
-                             f"{math.ceil(busy)} devices", rel_tol=0.0))
+            out.append(
+                Check(
+                    "duty cycle vs one device",
+                    f"{wl_id} on {tier_id}: one device serves {w_.duty_cycle}",
+                    1.0,
+                    busy,
+                    "device-s per s",
+                    f"{w_.rate_per_s:g}/s x {t_min:.3g} s > 1: needs {math.ceil(busy)} devices",
+                    rel_tol=0.0,
+                )
+            )
     # 7. region table vs bundled data
     if region_intensity is not None:
         out.extend(
-            Check("region table", f"{reg.name} ~{reg.illustrative_g_per_kwh:g} g/kWh",
-                  reg.illustrative_g_per_kwh, region_intensity(reg.region_query), "g_per_kwh",
-                  f"bundled cited annual average for {reg.region_query}", rel_tol=0.15)
-            for reg in seed.SEED_REGIONS)
+            Check(
+                "region table",
+                f"{reg.name} ~{reg.illustrative_g_per_kwh:g} g/kWh",
+                reg.illustrative_g_per_kwh,
+                region_intensity(reg.region_query),
+                "g_per_kwh",
+                f"bundled cited annual average for {reg.region_query}",
+                rel_tol=0.15,
+            )
+            for reg in seed.SEED_REGIONS
+        )
     return out
 
 
@@ -166,9 +314,16 @@ def edge_adder_checks(rows: list[dict[str, Any]]) -> list[Check]:
         share = adders / base * 100 if base else math.nan
         edge = seed.get_tier(r["tier"]).operating_model == "owned"
         lo, hi = (2.0, 8.0) if edge else (10.0, 25.0)
-        out.append(Check(
-            "lifecycle adders", f"{r['workload']} on {r['tier']} (UK): PUE + embodied + network "
-            f"add {lo:g}-{hi:g} % to operational", (lo + hi) / 2, share, "%",
-            "(PUE adder + embodied + network) / operational at PUE 1, from the cohort row",
-            seed_range=(lo, hi)))
+        out.append(
+            Check(
+                "lifecycle adders",
+                f"{r['workload']} on {r['tier']} (UK): PUE + embodied + network "
+                f"add {lo:g}-{hi:g} % to operational",
+                (lo + hi) / 2,
+                share,
+                "%",
+                "(PUE adder + embodied + network) / operational at PUE 1, from the cohort row",
+                seed_range=(lo, hi),
+            )
+        )
     return out

@@ -79,15 +79,29 @@ def _fp(o: EstimateOptions) -> Footprint:
 def cohort_rows(*, samples: int = 2_000, seed_: int = 0) -> list[CohortRow]:
     """Every workload x tier pair of the seed x every seed region (30-70 idle policy)."""
     rows: list[CohortRow] = []
-    for (wl, tier_id) in seed.SEED_ENERGY_J:
+    for wl, tier_id in seed.SEED_ENERGY_J:
         tier = seed.get_tier(tier_id)
         payload = PAYLOAD_BYTES[wl][0] if tier.operating_model == "cloud" else 0.0
         for reg in seed.SEED_REGIONS:
-            o = EstimateOptions(region=reg.region_query, workload=wl, tier=tier_id,
-                                payload_bytes=payload, samples=samples, seed=seed_)
+            o = EstimateOptions(
+                region=reg.region_query,
+                workload=wl,
+                tier=tier_id,
+                payload_bytes=payload,
+                samples=samples,
+                seed=seed_,
+            )
             fp = _fp(o)
-            fp_it = _fp(EstimateOptions(region=reg.region_query, workload=wl, tier=tier_id,
-                                        pue=1.0, samples=100, seed=seed_))
+            fp_it = _fp(
+                EstimateOptions(
+                    region=reg.region_query,
+                    workload=wl,
+                    tier=tier_id,
+                    pue=1.0,
+                    samples=100,
+                    seed=seed_,
+                )
+            )
             rows.append(CohortRow(wl, tier_id, reg.name, fp.region_id, fp, fp_it))
     return rows
 

@@ -49,8 +49,10 @@ __all__ = [
     "parse_hourly_intensity",
 ]
 
-MLENERGY_SOURCE = ("ML.ENERGY Leaderboard v2 (Chung et al.), GPU energy measured with Zeus "
-                   "(NVML counters), steady state, GPU only")
+MLENERGY_SOURCE = (
+    "ML.ENERGY Leaderboard v2 (Chung et al.), GPU energy measured with Zeus "
+    "(NVML counters), steady state, GPU only"
+)
 #: MLPerf Inference rules (v2.0+): one MultiStream query carries 8 samples.
 MULTISTREAM_SAMPLES_PER_QUERY = 8
 
@@ -70,9 +72,12 @@ def parse_hourly_intensity(text: str, *, path: str = "<text>") -> HourlyIntensit
     reader.fieldnames = cols
     for need in ("hour_start_utc", "intensity_g_per_kwh"):
         if need not in cols:
-            raise ParseError(f"missing column (have: {', '.join(cols) or 'none'}); the file "
-                             "needs hour_start_utc,intensity_g_per_kwh[,source]",
-                             path=path, column=need)
+            raise ParseError(
+                f"missing column (have: {', '.join(cols) or 'none'}); the file "
+                "needs hour_start_utc,intensity_g_per_kwh[,source]",
+                path=path,
+                column=need,
+            )
     values: dict[datetime, float] = {}
     sources: set[str] = set()
     for i, r in enumerate(reader, start=2):
@@ -80,26 +85,36 @@ def parse_hourly_intensity(text: str, *, path: str = "<text>") -> HourlyIntensit
         try:
             t = datetime.fromisoformat(raw_t.replace("Z", "+00:00"))
         except ValueError:
-            raise ParseError(f"{raw_t!r} is not an ISO 8601 time", path=path, row=i,
-                             column="hour_start_utc") from None
+            raise ParseError(
+                f"{raw_t!r} is not an ISO 8601 time", path=path, row=i, column="hour_start_utc"
+            ) from None
         if t.tzinfo is None or t.utcoffset() != UTC.utcoffset(None):
-            raise ParseError(f"{raw_t!r} is not UTC (write e.g. 2026-11-02T08:00:00Z)",
-                             path=path, row=i, column="hour_start_utc")
+            raise ParseError(
+                f"{raw_t!r} is not UTC (write e.g. 2026-11-02T08:00:00Z)",
+                path=path,
+                row=i,
+                column="hour_start_utc",
+            )
         t = t.astimezone(UTC)
         if t.minute or t.second or t.microsecond:
-            raise ParseError(f"{raw_t!r} is not the start of an hour", path=path, row=i,
-                             column="hour_start_utc")
+            raise ParseError(
+                f"{raw_t!r} is not the start of an hour", path=path, row=i, column="hour_start_utc"
+            )
         try:
             v = float((r["intensity_g_per_kwh"] or "").strip())
         except ValueError:
-            raise ParseError(f"{r['intensity_g_per_kwh']!r} is not a number", path=path, row=i,
-                             column="intensity_g_per_kwh") from None
+            raise ParseError(
+                f"{r['intensity_g_per_kwh']!r} is not a number",
+                path=path,
+                row=i,
+                column="intensity_g_per_kwh",
+            ) from None
         if not math.isfinite(v):
-            raise ParseError("not a finite number", path=path, row=i,
-                             column="intensity_g_per_kwh")
+            raise ParseError("not a finite number", path=path, row=i, column="intensity_g_per_kwh")
         if t in values:
-            raise ParseError(f"hour {raw_t} appears twice", path=path, row=i,
-                             column="hour_start_utc")
+            raise ParseError(
+                f"hour {raw_t} appears twice", path=path, row=i, column="hour_start_utc"
+            )
         values[t] = v
         if (r.get("source") or "").strip():
             sources.add((r.get("source") or "").strip())
@@ -151,10 +166,13 @@ class ImportResult:
         return [o for o in self.outcomes if o.status == "rejected"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": self.source_format, "rows": len(self.rows),
-                "complete": len(self.outcomes) - len(self.incomplete),
-                "incomplete": [o.to_dict() for o in self.incomplete],
-                "skipped": [e.to_dict() for e in self.skipped]}
+        return {
+            "format": self.source_format,
+            "rows": len(self.rows),
+            "complete": len(self.outcomes) - len(self.incomplete),
+            "incomplete": [o.to_dict() for o in self.incomplete],
+            "skipped": [e.to_dict() for e in self.skipped],
+        }
 
     def lines(self) -> list[str]:
         """Skipped source rows, then the incomplete rows grouped by column and problem
@@ -166,23 +184,33 @@ class ImportResult:
                 groups.setdefault((e.column, e.problem, e.fix), []).append(o.row)
         for (col, problem, fix), rows in groups.items():
             opt = _OPTION_FOR.get(col or "")
-            out.append(f"incomplete: column '{col}' (rows {_ranges(rows)}): {problem}. Fix: "
-                       + (f"pass {opt}" if opt and "missing" in problem else fix))
-        out.append(f"{len(self.rows)} rows imported ({self.source_format}): "
-                   f"{len(self.rows) - len(self.incomplete)} complete, "
-                   f"{len(self.incomplete)} incomplete")
+            out.append(
+                f"incomplete: column '{col}' (rows {_ranges(rows)}): {problem}. Fix: "
+                + (f"pass {opt}" if opt and "missing" in problem else fix)
+            )
+        out.append(
+            f"{len(self.rows)} rows imported ({self.source_format}): "
+            f"{len(self.rows) - len(self.incomplete)} complete, "
+            f"{len(self.incomplete)} incomplete"
+        )
         return out
 
 
 #: the importer option that supplies each column the source files lack
 _OPTION_FOR: dict[str, str] = {
-    "region": "--region", "window_start_utc": "--window-start",
-    "window_end_utc": "--window-end", "hourly_intensity_g_per_kwh": "--hourly-intensity FILE",
+    "region": "--region",
+    "window_start_utc": "--window-start",
+    "window_end_utc": "--window-end",
+    "hourly_intensity_g_per_kwh": "--hourly-intensity FILE",
     "intensity_source": "--intensity-source (or a source column in the hourly file)",
-    "pue": "--pue", "pue_source": "--pue-source measured|vendor-published",
-    "embodied_method": "--embodied-method (or none)", "embodied_g": "--embodied-g",
+    "pue": "--pue",
+    "pue_source": "--pue-source measured|vendor-published",
+    "embodied_method": "--embodied-method (or none)",
+    "embodied_g": "--embodied-g",
     "training_included": "--training-included or --training-excluded",
-    "training_g": "--training-g", "submitter": "--submitter", "licence": "--licence",
+    "training_g": "--training-g",
+    "submitter": "--submitter",
+    "licence": "--licence",
     "n_inferences": "--n-inferences (or a window with a throughput in the file)",
     "energy_method": "--method (only if re-measured with an accepted method)",
     "energy_method_version": "--method-version",
@@ -233,8 +261,9 @@ def _disclosures(o: ImportOptions) -> tuple[dict[str, str], str]:
         "pue_source": o.pue_source or "",
         "embodied_method": o.embodied_method or "",
         "embodied_g": _fmt(o.embodied_g) if o.embodied_g is not None else "",
-        "training_included": ("" if o.training_included is None
-                              else "yes" if o.training_included else "no"),
+        "training_included": (
+            "" if o.training_included is None else "yes" if o.training_included else "no"
+        ),
         "training_g": _fmt(o.training_g) if o.training_g is not None else "",
         "licence": o.licence or "",
         "workload_id": o.workload_id or "",
@@ -252,8 +281,10 @@ def _disclosures(o: ImportOptions) -> tuple[dict[str, str], str]:
             hours = [datetime.fromtimestamp(h0 + 3600 * i, UTC) for i in range(n)]
             missing = [h for h in hours if h not in hi.values]
             if missing:
-                note = (f"hourly intensity file lacks {len(missing)} of the window's {n} hours "
-                        f"(first missing {_iso(missing[0])})")
+                note = (
+                    f"hourly intensity file lacks {len(missing)} of the window's {n} hours "
+                    f"(first missing {_iso(missing[0])})"
+                )
             else:
                 out["hourly_intensity_g_per_kwh"] = ";".join(repr(hi.values[h]) for h in hours)
     return out, note
@@ -277,7 +308,8 @@ def _n_inferences(o: ImportOptions, per_s: float | None, what: str) -> tuple[str
 def _finish(result: ImportResult, *, now_utc: datetime) -> ImportResult:
     result.rows = [{c: r.get(c, "") for c in COLUMN_NAMES} for r in result.rows]
     result.outcomes, _ = validate_rows(
-        [(i, r) for i, r in enumerate(result.rows, start=2)], now_utc=now_utc)
+        [(i, r) for i, r in enumerate(result.rows, start=2)], now_utc=now_utc
+    )
     return result
 
 
@@ -307,14 +339,18 @@ def _mle_tier(gpu: str) -> str:
     return ""
 
 
-def import_mlenergy(text: str, opts: ImportOptions, *, now_utc: datetime,
-                    path: str = "<text>") -> ImportResult:
+def import_mlenergy(
+    text: str, opts: ImportOptions, *, now_utc: datetime, path: str = "<text>"
+) -> ImportResult:
     """ML.ENERGY result rows -> submission rows (one per configuration)."""
     cols, rows = _reader(text, path)
     missing = [c for c in _MLE_REQUIRED if c not in cols]
     if missing:
-        raise ParseError(f"not an ML.ENERGY result file: missing {', '.join(missing)}",
-                         path=path, column=missing[0])
+        raise ParseError(
+            f"not an ML.ENERGY result file: missing {', '.join(missing)}",
+            path=path,
+            column=missing[0],
+        )
     res = ImportResult("mlenergy")
     disc, hourly_note = _disclosures(opts)
     for i, r in enumerate(rows, start=2):
@@ -335,9 +371,14 @@ def import_mlenergy(text: str, opts: ImportOptions, *, now_utc: datetime,
             ngpu = int((tp or 1) * (pp or 1))
             rate_what = "token throughput / average output tokens (requests)"
         if e is None or e <= 0:
-            res.skipped.append(RowError(i, "Energy/req (J)" if unit == "request" else
-                                        f"Energy/{unit} (J)", "no energy figure",
-                                        "the source row has no measured energy"))
+            res.skipped.append(
+                RowError(
+                    i,
+                    "Energy/req (J)" if unit == "request" else f"Energy/{unit} (J)",
+                    "no energy figure",
+                    "the source row has no measured energy",
+                )
+            )
             continue
         n, n_note = _n_inferences(opts, rate, rate_what)
         gpu = r["GPU"].strip()
@@ -348,12 +389,14 @@ def import_mlenergy(text: str, opts: ImportOptions, *, now_utc: datetime,
             notes.append(hourly_note)
         method = opts.energy_method or ""
         if not method:
-            notes.append("ML.ENERGY measured with Zeus, not an accepted method: give "
-                         "--method only if the row was re-measured with one")
+            notes.append(
+                "ML.ENERGY measured with Zeus, not an accepted method: give "
+                "--method only if the row was re-measured with one"
+            )
         row = {
             **disc,
             "workload_description": f"{cat}/{r['task'].strip()}: {r['Model'].strip()} "
-                                    f"({r['config'].strip()})",
+            f"({r['config'].strip()})",
             "hardware": f"{ngpu} x {gpu}",
             "tier": disc["tier"] or _mle_tier(gpu),
             "energy_j": _fmt(e),
@@ -370,20 +413,43 @@ def import_mlenergy(text: str, opts: ImportOptions, *, now_utc: datetime,
 
 # ------------------------------------------------------------------- MLPerf Power
 _ALIASES: dict[str, tuple[str, ...]] = {
-    "system": ("system", "system_description", "system description", "systemname",
-               "system_name", "system name", "platform", "systemdesc"),
+    "system": (
+        "system",
+        "system_description",
+        "system description",
+        "systemname",
+        "system_name",
+        "system name",
+        "platform",
+        "systemdesc",
+    ),
     "scenario": ("scenario",),
     "model": ("model", "mlperfmodel", "benchmark", "model mlc"),
     "samples_per_s": ("samples_per_s", "samples/s", "samples per second", "throughput"),
     "queries_per_s": ("queries_per_s", "queries/s", "queries per second", "qps"),
-    "avg_power_w": ("avg_power_w", "average power (w)", "avg power (w)", "power (w)",
-                    "average_power_w", "power_w", "avg. power (w)"),
-    "energy_per_sample_j": ("energy_per_sample_j", "energy per sample (j)",
-                            "energy/sample (j)", "energy_per_query_j",
-                            "energy per query (j)"),
+    "avg_power_w": (
+        "avg_power_w",
+        "average power (w)",
+        "avg power (w)",
+        "power (w)",
+        "average_power_w",
+        "power_w",
+        "avg. power (w)",
+    ),
+    "energy_per_sample_j": (
+        "energy_per_sample_j",
+        "energy per sample (j)",
+        "energy/sample (j)",
+        "energy_per_query_j",
+        "energy per query (j)",
+    ),
     "accelerator": ("accelerator", "accelerator_model_name", "acceleratormodelname"),
-    "accelerators": ("accelerators", "accelerators_per_node", "a# of accelerators",
-                     "num_accelerators"),
+    "accelerators": (
+        "accelerators",
+        "accelerators_per_node",
+        "a# of accelerators",
+        "num_accelerators",
+    ),
     "organization": ("organization", "submitter", "organisation"),
     "version": ("version", "round"),
     "division": ("division",),
@@ -401,8 +467,9 @@ def _canon(cols: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _summary_results(cols: list[str], rows: list[dict[str, str]], path: str,
-                     res: ImportResult) -> list[dict[str, Any]]:
+def _summary_results(
+    cols: list[str], rows: list[dict[str, str]], path: str, res: ImportResult
+) -> list[dict[str, Any]]:
     """summary.csv (long): pair each power row with its performance row."""
     keys = ("Organization", "Division", "SystemName", "Platform", "Model", "Scenario")
     perf: dict[tuple[str, ...], tuple[int, dict[str, str]]] = {}
@@ -417,8 +484,14 @@ def _summary_results(cols: list[str], rows: list[dict[str, str]], path: str,
     for i, r in power:
         k = tuple(r.get(k2, "").strip() for k2 in keys)
         if k not in perf:
-            res.skipped.append(RowError(i, "Units", "power row without its performance row",
-                                        "the summary must hold both rows of the result"))
+            res.skipped.append(
+                RowError(
+                    i,
+                    "Units",
+                    "power row without its performance row",
+                    "the summary must hold both rows of the result",
+                )
+            )
             continue
         _, pr = perf[k]
         value, unit = _num(r.get("Result")), r.get("Units", "").strip().lower()
@@ -426,12 +499,18 @@ def _summary_results(cols: list[str], rows: list[dict[str, str]], path: str,
         acc = r.get("accelerator_model_name", "").strip()
         nacc = r.get("accelerators_per_node", "").strip()
         d: dict[str, Any] = {
-            "row": i, "system": r.get("SystemName", "").strip() or r.get("Platform", ""),
-            "scenario": r.get("Scenario", "").strip(), "model": r.get("Model", "").strip(),
-            "accelerator": acc, "accelerators": nacc,
+            "row": i,
+            "system": r.get("SystemName", "").strip() or r.get("Platform", ""),
+            "scenario": r.get("Scenario", "").strip(),
+            "model": r.get("Model", "").strip(),
+            "accelerator": acc,
+            "accelerators": nacc,
             "organization": r.get("Organization", "").strip(),
-            "version": r.get("version", "").strip(), "division": r.get("Division", "").strip(),
-            "avg_power_w": None, "energy_per_query_j": None, "per_s": None,
+            "version": r.get("version", "").strip(),
+            "division": r.get("Division", "").strip(),
+            "avg_power_w": None,
+            "energy_per_query_j": None,
+            "per_s": None,
         }
         if unit == "watts":
             d["avg_power_w"] = value
@@ -445,35 +524,51 @@ def _summary_results(cols: list[str], rows: list[dict[str, str]], path: str,
     return out
 
 
-def _wide_results(cols: list[str], rows: list[dict[str, str]], path: str
-                  ) -> list[dict[str, Any]]:
+def _wide_results(cols: list[str], rows: list[dict[str, str]], path: str) -> list[dict[str, Any]]:
     m = _canon(cols)
     for need in ("system", "scenario"):
         if need not in m:
-            raise ParseError("not an MLPerf Power result file: no column for "
-                             f"{need} (accepted names: {', '.join(_ALIASES[need])})",
-                             path=path, column=need)
+            raise ParseError(
+                "not an MLPerf Power result file: no column for "
+                f"{need} (accepted names: {', '.join(_ALIASES[need])})",
+                path=path,
+                column=need,
+            )
     if not ({"avg_power_w", "energy_per_sample_j"} & set(m)):
-        raise ParseError("not an MLPerf Power result file: needs avg_power_w or "
-                         "energy_per_sample_j", path=path, column="avg_power_w")
+        raise ParseError(
+            "not an MLPerf Power result file: needs avg_power_w or energy_per_sample_j",
+            path=path,
+            column="avg_power_w",
+        )
     out: list[dict[str, Any]] = []
     for i, r in enumerate(rows, start=2):
+
         def g(key: str, row: dict[str, str] = r) -> str:
             return row.get(m[key], "").strip() if key in m else ""
 
         per_s = _num(g("samples_per_s")) or _num(g("queries_per_s"))
-        out.append({
-            "row": i, "system": g("system"), "scenario": g("scenario"), "model": g("model"),
-            "accelerator": g("accelerator"), "accelerators": g("accelerators"),
-            "organization": g("organization"), "version": g("version"),
-            "division": g("division"), "avg_power_w": _num(g("avg_power_w")),
-            "energy_per_query_j": _num(g("energy_per_sample_j")), "per_s": per_s,
-        })
+        out.append(
+            {
+                "row": i,
+                "system": g("system"),
+                "scenario": g("scenario"),
+                "model": g("model"),
+                "accelerator": g("accelerator"),
+                "accelerators": g("accelerators"),
+                "organization": g("organization"),
+                "version": g("version"),
+                "division": g("division"),
+                "avg_power_w": _num(g("avg_power_w")),
+                "energy_per_query_j": _num(g("energy_per_sample_j")),
+                "per_s": per_s,
+            }
+        )
     return out
 
 
-def import_mlperf_power(text: str, opts: ImportOptions, *, now_utc: datetime,
-                        path: str = "<text>") -> ImportResult:
+def import_mlperf_power(
+    text: str, opts: ImportOptions, *, now_utc: datetime, path: str = "<text>"
+) -> ImportResult:
     """MLPerf Inference Power results -> submission rows (one per power result)."""
     cols, rows = _reader(text, path)
     res = ImportResult("mlperf-power")
@@ -490,42 +585,73 @@ def import_mlperf_power(text: str, opts: ImportOptions, *, now_utc: datetime,
         if scen in ("offline", "server"):
             if p_w is not None and per_s:
                 e = p_w / per_s
-                how = f"average power {p_w:g} W / {per_s:g} {'samples' if scen == 'offline' else 'queries'}/s"
+                unit = "samples" if scen == "offline" else "queries"
+                how = f"average power {p_w:g} W / {per_s:g} {unit}/s"
                 if e_q is not None and abs(e_q / e - 1) > 0.05:
-                    res.skipped.append(RowError(i, "energy_per_sample_j", f"{e_q:g} J "
-                                                f"disagrees with power / throughput = {e:g} J",
-                                                "check the file's units"))
+                    res.skipped.append(
+                        RowError(
+                            i,
+                            "energy_per_sample_j",
+                            f"{e_q:g} J disagrees with power / throughput = {e:g} J",
+                            "check the file's units",
+                        )
+                    )
                     continue
             elif e_q is not None:
                 e, how = e_q, "energy per sample as published"
             else:
-                res.skipped.append(RowError(i, "avg_power_w", f"{sc}: needs average power and "
-                                            "samples (queries) per second, or energy per "
-                                            "sample", "complete the source row"))
+                res.skipped.append(
+                    RowError(
+                        i,
+                        "avg_power_w",
+                        f"{sc}: needs average power and "
+                        "samples (queries) per second, or energy per "
+                        "sample",
+                        "complete the source row",
+                    )
+                )
                 continue
         elif scen == "singlestream":
             if e_q is None:
-                res.skipped.append(RowError(i, "energy_per_sample_j", "SingleStream power "
-                                            "results are energy per query; none given",
-                                            "complete the source row"))
+                res.skipped.append(
+                    RowError(
+                        i,
+                        "energy_per_sample_j",
+                        "SingleStream power results are energy per query; none given",
+                        "complete the source row",
+                    )
+                )
                 continue
             e, how = e_q, "SingleStream energy per query (1 sample per query)"
         elif scen == "multistream":
             if e_q is None:
-                res.skipped.append(RowError(i, "energy_per_sample_j", "MultiStream power "
-                                            "results are energy per query; none given",
-                                            "complete the source row"))
+                res.skipped.append(
+                    RowError(
+                        i,
+                        "energy_per_sample_j",
+                        "MultiStream power results are energy per query; none given",
+                        "complete the source row",
+                    )
+                )
                 continue
             e = e_q / MULTISTREAM_SAMPLES_PER_QUERY
-            how = (f"MultiStream energy per query / {MULTISTREAM_SAMPLES_PER_QUERY} samples "
-                   "per query")
+            how = (
+                f"MultiStream energy per query / {MULTISTREAM_SAMPLES_PER_QUERY} samples per query"
+            )
         else:
-            res.skipped.append(RowError(i, "scenario", f"unknown scenario {sc!r}",
-                                        "use Offline, Server, SingleStream or MultiStream"))
+            res.skipped.append(
+                RowError(
+                    i,
+                    "scenario",
+                    f"unknown scenario {sc!r}",
+                    "use Offline, Server, SingleStream or MultiStream",
+                )
+            )
             continue
         if not e or e <= 0:
-            res.skipped.append(RowError(i, "avg_power_w", "energy per sample is not > 0",
-                                        "check the source row"))
+            res.skipped.append(
+                RowError(i, "avg_power_w", "energy per sample is not > 0", "check the source row")
+            )
             continue
         rate = per_s
         if rate is None and d.get("latency_s"):
@@ -534,9 +660,11 @@ def import_mlperf_power(text: str, opts: ImportOptions, *, now_utc: datetime,
         hw_parts = [str(d["system"])]
         if d["accelerator"]:
             hw_parts.append(f"{d['accelerators'] or '?'} x {d['accelerator']}")
-        notes = [f"source: MLPerf Inference {d['version'] or ''} {d['division'] or ''} "
-                 f"result of {d['organization'] or 'unknown organisation'}, {sc}; {how}; "
-                 f"system power at the wall; source row {i}"]
+        notes = [
+            f"source: MLPerf Inference {d['version'] or ''} {d['division'] or ''} "
+            f"result of {d['organization'] or 'unknown organisation'}, {sc}; {how}; "
+            f"system power at the wall; source row {i}"
+        ]
         if n_note:
             notes.append(n_note)
         if hourly_note:
@@ -555,6 +683,9 @@ def import_mlperf_power(text: str, opts: ImportOptions, *, now_utc: datetime,
         }
         res.rows.append(row)
     if not results:
-        raise InputError(f"{path}: no power results found (a summary.csv needs rows with "
-                         "Units Watts, Joules or millijoules)", field="file")
+        raise InputError(
+            f"{path}: no power results found (a summary.csv needs rows with "
+            "Units Watts, Joules or millijoules)",
+            field="file",
+        )
     return _finish(res, now_utc=now_utc)

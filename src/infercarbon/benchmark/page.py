@@ -82,104 +82,269 @@ def _range(r: dict[str, Any]) -> str:
     return f"{_fmt(lo)} .. {_fmt(hi)}"
 
 
-def render_page(rows: Sequence[dict[str, Any]], checks: Sequence[Check], *, on: date,
-                engine_version: str) -> str:
+def render_page(
+    rows: Sequence[dict[str, Any]], checks: Sequence[Check], *, on: date, engine_version: str
+) -> str:
     """The Markdown page for the benchmark rows (modelled + measured) and seed checks."""
     from infercarbon.reference.regions import resolve_region
 
     modelled = [r for r in rows if r["label"] == "modelled"]
     measured = [r for r in rows if r["label"] == "measured"]
     L: list[str] = [
-        f"# infercarbon living benchmark ({on.isoformat()})", "",
+        f"# infercarbon living benchmark ({on.isoformat()})",
+        "",
         f"Computed by infercarbon {engine_version} from bundled, labelled inputs: "
         f"{len(modelled)} modelled rows (the seed cohort, illustrative energy figures) and "
         f"{len(measured)} measured rows (accepted submissions).  g = g CO2e per inference, "
-        "location-based, unless stated.  The open CSV beside this page holds every row.", "",
-        f"## {PAGE_SECTIONS[0]}", ""]
-    L += _table(("id", "workload", "domain", "model class", "typical input",
-                 "latency budget (s)", "duty cycle", "rate (/s)", "outcome"),
-                [(w.workload_id, w.name, w.domain, w.model_class, w.typical_input,
-                  w.latency_budget_s, w.duty_cycle, w.rate_per_s, w.outcome)
-                 for w in seed.workloads()])
+        "location-based, unless stated.  The open CSV beside this page holds every row.",
+        "",
+        f"## {PAGE_SECTIONS[0]}",
+        "",
+    ]
+    L += _table(
+        (
+            "id",
+            "workload",
+            "domain",
+            "model class",
+            "typical input",
+            "latency budget (s)",
+            "duty cycle",
+            "rate (/s)",
+            "outcome",
+        ),
+        [
+            (
+                w.workload_id,
+                w.name,
+                w.domain,
+                w.model_class,
+                w.typical_input,
+                w.latency_budget_s,
+                w.duty_cycle,
+                w.rate_per_s,
+                w.outcome,
+            )
+            for w in seed.workloads()
+        ],
+    )
     L += ["", f"## {PAGE_SECTIONS[1]}", ""]
     tier_rows = []
     for t in seed.tiers():
         lo, hi = t.active_power_w.range
         emb = t.embodied_kg
-        tier_rows.append((t.tier_id, t.device, f"{lo:g}-{hi:g}" if hi > lo else f"{lo:g}",
-                          t.idle_power_w.value, t.where, f"{t.pue_preset} ({t.pue.value:g})",
-                          t.operating_model,
-                          f"{emb.value:g} ({emb.label})" if emb is not None
-                          else "none published (excluded)"))
-    L += _table(("tier", "device", "active power (W)", "idle (W)", "where", "PUE preset",
-                 "operating model", "embodied kg CO2e"), tier_rows)
-    L += ["", f"## {PAGE_SECTIONS[2]}", "",
-          "The seed's illustrative figure beside the bundled cited annual average that every "
-          "result uses.", ""]
+        tier_rows.append(
+            (
+                t.tier_id,
+                t.device,
+                f"{lo:g}-{hi:g}" if hi > lo else f"{lo:g}",
+                t.idle_power_w.value,
+                t.where,
+                f"{t.pue_preset} ({t.pue.value:g})",
+                t.operating_model,
+                f"{emb.value:g} ({emb.label})" if emb is not None else "none published (excluded)",
+            )
+        )
+    L += _table(
+        (
+            "tier",
+            "device",
+            "active power (W)",
+            "idle (W)",
+            "where",
+            "PUE preset",
+            "operating model",
+            "embodied kg CO2e",
+        ),
+        tier_rows,
+    )
+    L += [
+        "",
+        f"## {PAGE_SECTIONS[2]}",
+        "",
+        "The seed's illustrative figure beside the bundled cited annual average that every "
+        "result uses.",
+        "",
+    ]
     grid_rows = []
     for reg in seed.SEED_REGIONS:
         r = resolve_region(reg.region_query)
         f = r.intensity_g_per_kwh
-        grid_rows.append((reg.name, reg.illustrative_g_per_kwh, r.region_id, f.value, r.basis,
-                          f.vintage, f.source, reg.illustrative_g_per_kwh / f.value
-                          if f.value else None))
-    L += _table(("region", "seed (g/kWh, illustrative)", "region id", "bundled (g/kWh)",
-                 "basis", "vintage", "source", "seed / bundled"), grid_rows)
-    L += ["", f"## {PAGE_SECTIONS[3]}", "",
-          "Energy per inference is the seed's illustrative figure; every other number is "
-          "composed by the engine.  Range = Monte Carlo p5 .. p95.", ""]
-    L += _table(("workload", "tier", "region", "energy (J)", "g/kWh", "operational (g)",
-                 "idle 30/70 (g)", "embodied (g)", "network (g)", "total (g)", "range (g)"),
-                [(r["workload"], r["tier"], r["region"], r["energy_j"],
-                  r["intensity_g_per_kwh"], r["operational_location_g"], r["idle_30_70_g"],
-                  r["embodied_g"] if r["embodied_g"] is not None else "excluded",
-                  r["network_g"], r["total_location_g"], _range(r)) for r in modelled])
+        grid_rows.append(
+            (
+                reg.name,
+                reg.illustrative_g_per_kwh,
+                r.region_id,
+                f.value,
+                r.basis,
+                f.vintage,
+                f.source,
+                reg.illustrative_g_per_kwh / f.value if f.value else None,
+            )
+        )
+    L += _table(
+        (
+            "region",
+            "seed (g/kWh, illustrative)",
+            "region id",
+            "bundled (g/kWh)",
+            "basis",
+            "vintage",
+            "source",
+            "seed / bundled",
+        ),
+        grid_rows,
+    )
+    L += [
+        "",
+        f"## {PAGE_SECTIONS[3]}",
+        "",
+        "Energy per inference is the seed's illustrative figure; every other number is "
+        "composed by the engine.  Range = Monte Carlo p5 .. p95.",
+        "",
+    ]
+    L += _table(
+        (
+            "workload",
+            "tier",
+            "region",
+            "energy (J)",
+            "g/kWh",
+            "operational (g)",
+            "idle 30/70 (g)",
+            "embodied (g)",
+            "network (g)",
+            "total (g)",
+            "range (g)",
+        ),
+        [
+            (
+                r["workload"],
+                r["tier"],
+                r["region"],
+                r["energy_j"],
+                r["intensity_g_per_kwh"],
+                r["operational_location_g"],
+                r["idle_30_70_g"],
+                r["embodied_g"] if r["embodied_g"] is not None else "excluded",
+                r["network_g"],
+                r["total_location_g"],
+                _range(r),
+            )
+            for r in modelled
+        ],
+    )
     L += ["", f"## {PAGE_SECTIONS[4]}", ""]
     if measured:
-        L += _table(("workload", "hardware", "tier", "region", "energy (J)", "method",
-                     "mean g/kWh (hourly, energy-weighted)", "PUE (source)",
-                     "operational (g)", "embodied (g)", "training (g)", "total (g)",
-                     "n", "window (UTC)", "submitter", "licence"),
-                    [(r["workload"], r["hardware"], r["tier"], r["region"], r["energy_j"],
-                      r["energy_method"], r["intensity_g_per_kwh"],
-                      f"{_fmt(r['pue'])} ({r['pue_source']})", r["operational_location_g"],
-                      r["embodied_g"] if r["embodied_g"] is not None else "not counted",
-                      r["training_g"] if r["training_g"] is not None else "not included",
-                      r["total_location_g"], r["n_inferences"],
-                      f"{r['window_start_utc']} .. {r['window_end_utc']}", r["submitter"],
-                      r["licence"]) for r in measured])
+        L += _table(
+            (
+                "workload",
+                "hardware",
+                "tier",
+                "region",
+                "energy (J)",
+                "method",
+                "mean g/kWh (hourly, energy-weighted)",
+                "PUE (source)",
+                "operational (g)",
+                "embodied (g)",
+                "training (g)",
+                "total (g)",
+                "n",
+                "window (UTC)",
+                "submitter",
+                "licence",
+            ),
+            [
+                (
+                    r["workload"],
+                    r["hardware"],
+                    r["tier"],
+                    r["region"],
+                    r["energy_j"],
+                    r["energy_method"],
+                    r["intensity_g_per_kwh"],
+                    f"{_fmt(r['pue'])} ({r['pue_source']})",
+                    r["operational_location_g"],
+                    r["embodied_g"] if r["embodied_g"] is not None else "not counted",
+                    r["training_g"] if r["training_g"] is not None else "not included",
+                    r["total_location_g"],
+                    r["n_inferences"],
+                    f"{r['window_start_utc']} .. {r['window_end_utc']}",
+                    r["submitter"],
+                    r["licence"],
+                )
+                for r in measured
+            ],
+        )
     else:
-        L += ["No measured submission has been accepted yet.  Submit one with "
-              "`infercarbon benchmark submit FILE` (see How to contribute)."]
-    L += ["", f"## {PAGE_SECTIONS[5]}", "",
-          "Per outcome = per-inference total / outcomes per inference; per shift = 8 h at the "
-          "workload's duty cycle.  Modelled rows only (submissions carry no outcome rate).", ""]
-    L += _table(("workload", "tier", "region", "outcome", "g per outcome", "g per shift",
-                 "g per inference"),
-                [(r["workload"], r["tier"], r["region"], r["outcome"] or "(no outcome rate)",
-                  r["per_outcome_g"], r["per_shift_g"], r["total_location_g"])
-                 for r in modelled if r["region"] in _OUTCOME_GRIDS])
+        L += [
+            "No measured submission has been accepted yet.  Submit one with "
+            "`infercarbon benchmark submit FILE` (see How to contribute)."
+        ]
+    L += [
+        "",
+        f"## {PAGE_SECTIONS[5]}",
+        "",
+        "Per outcome = per-inference total / outcomes per inference; per shift = 8 h at the "
+        "workload's duty cycle.  Modelled rows only (submissions carry no outcome rate).",
+        "",
+    ]
+    L += _table(
+        (
+            "workload",
+            "tier",
+            "region",
+            "outcome",
+            "g per outcome",
+            "g per shift",
+            "g per inference",
+        ),
+        [
+            (
+                r["workload"],
+                r["tier"],
+                r["region"],
+                r["outcome"] or "(no outcome rate)",
+                r["per_outcome_g"],
+                r["per_shift_g"],
+                r["total_location_g"],
+            )
+            for r in modelled
+            if r["region"] in _OUTCOME_GRIDS
+        ],
+    )
     L += ["", f"## {PAGE_SECTIONS[6]}", ""]
     L += [f"- {m}" for m in [*methodology(), *measured_methodology()]]
     dis = [c for c in checks if not c.agrees]
     agr = [c for c in checks if c.agrees]
     L += ["", f"## {PAGE_SECTIONS[7]} ({len(dis)})", ""]
-    L += _table(("topic", "claim", "seed", "computed", "unit", "derivation"),
-                [(c.topic, c.claim, c.seed_value, c.computed_value, c.unit, c.derivation)
-                 for c in dis])
+    L += _table(
+        ("topic", "claim", "seed", "computed", "unit", "derivation"),
+        [(c.topic, c.claim, c.seed_value, c.computed_value, c.unit, c.derivation) for c in dis],
+    )
     L += ["", f"## {PAGE_SECTIONS[8]} ({len(agr)})", ""]
-    L += _table(("topic", "claim", "seed", "computed", "unit"),
-                [(c.topic, c.claim, c.seed_value, c.computed_value, c.unit) for c in agr])
-    L += ["", f"## {PAGE_SECTIONS[9]}", "",
-          "Measure with MLPerf Inference Power, CodeCarbon >= 3.0 or infercarbon's meter; "
-          "record the hourly grid intensity over the measurement window; disclose PUE "
-          "(measured or vendor-published), the embodied amortisation method and whether "
-          "training carbon is included.  Write one CSV row per measurement with the columns "
-          "below (docs/benchmark_submissions.md) and run `infercarbon benchmark submit FILE`; "
-          "ML.ENERGY and MLPerf Power result files convert with `infercarbon benchmark "
-          "import`.", ""]
-    L += _table(("column", "required", "unit", "meaning"),
-                [(c.name, c.required, c.unit, c.description) for c in SCHEMA])
+    L += _table(
+        ("topic", "claim", "seed", "computed", "unit"),
+        [(c.topic, c.claim, c.seed_value, c.computed_value, c.unit) for c in agr],
+    )
+    L += [
+        "",
+        f"## {PAGE_SECTIONS[9]}",
+        "",
+        "Measure with MLPerf Inference Power, CodeCarbon >= 3.0 or infercarbon's meter; "
+        "record the hourly grid intensity over the measurement window; disclose PUE "
+        "(measured or vendor-published), the embodied amortisation method and whether "
+        "training carbon is included.  Write one CSV row per measurement with the columns "
+        "below (docs/benchmark_submissions.md) and run `infercarbon benchmark submit FILE`; "
+        "ML.ENERGY and MLPerf Power result files convert with `infercarbon benchmark "
+        "import`.",
+        "",
+    ]
+    L += _table(
+        ("column", "required", "unit", "meaning"),
+        [(c.name, c.required, c.unit, c.description) for c in SCHEMA],
+    )
     L.append("")
     return "\n".join(L)
 
@@ -193,17 +358,24 @@ class Published:
     disagreements: int
 
 
-def publish(out_dir: Path, *, on: date, engine_version: str,
-            store: SubmissionStore | None = None, samples: int = 2_000,
-            seed_: int = 0) -> Published:
+def publish(
+    out_dir: Path,
+    *,
+    on: date,
+    engine_version: str,
+    store: SubmissionStore | None = None,
+    samples: int = 2_000,
+    seed_: int = 0,
+) -> Published:
     """Write ``benchmark.csv`` and ``benchmark.md`` to ``out_dir``."""
     from infercarbon.reference.regions import resolve_region
 
     rows = benchmark_rows(store, samples=samples, seed_=seed_)
     checks = seed_checks(lambda q: resolve_region(q).intensity_g_per_kwh.value)
     # an excluded embodied line adds nothing to the adders (as in the cohort's own figures)
-    checks += edge_adder_checks([{**r, "embodied_g": r["embodied_g"] or 0.0}
-                                 for r in rows if r["label"] == "modelled"])
+    checks += edge_adder_checks(
+        [{**r, "embodied_g": r["embodied_g"] or 0.0} for r in rows if r["label"] == "modelled"]
+    )
     page = render_page(rows, checks, on=on, engine_version=engine_version)
     out = Path(out_dir)
     csv_path, md_path = out / "benchmark.csv", out / "benchmark.md"
@@ -213,6 +385,10 @@ def publish(out_dir: Path, *, on: date, engine_version: str,
         md_path.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise DataError(f"cannot write the benchmark to {out}: {exc}") from exc
-    return Published(csv_path, md_path, sum(r["label"] == "modelled" for r in rows),
-                     sum(r["label"] == "measured" for r in rows),
-                     sum(not c.agrees for c in checks))
+    return Published(
+        csv_path,
+        md_path,
+        sum(r["label"] == "modelled" for r in rows),
+        sum(r["label"] == "measured" for r in rows),
+        sum(not c.agrees for c in checks),
+    )

@@ -34,47 +34,87 @@ __all__ = [
 
 _Q = "A number, a range LOW..HIGH, or VALUE[LOW,HIGH]."
 
-Region = Annotated[str | None, typer.Option(
-    "--region", help="Region for the carbon figures: ISO code or name, US state (US-TX), zone "
-                     "(em:DE), cloud region. Without it only energy is printed.")]
-TimeUtc = Annotated[str | None, typer.Option(
-    "--time-utc", help="When the inference ran (UTC, ISO 8601). Regions with a bundled hourly "
-                       "series (ERCOT) then get that hour's average and marginal intensity.")]
-TdLoss = Annotated[str | None, typer.Option(
-    "--td-loss-frac", help=f"Transmission & distribution loss fraction. {_Q}")]
+Region = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="Region for the carbon figures: ISO code or name, US state (US-TX), zone "
+        "(em:DE), cloud region. Without it only energy is printed.",
+    ),
+]
+TimeUtc = Annotated[
+    str | None,
+    typer.Option(
+        "--time-utc",
+        help="When the inference ran (UTC, ISO 8601). Regions with a bundled hourly "
+        "series (ERCOT) then get that hour's average and marginal intensity.",
+    ),
+]
+TdLoss = Annotated[
+    str | None,
+    typer.Option("--td-loss-frac", help=f"Transmission & distribution loss fraction. {_Q}"),
+]
 IdlePolicy = Annotated[str, typer.Option("--idle-policy", help="tenancy | 30-70 | none.")]
-TenancyShare = Annotated[float | None, typer.Option(
-    "--tenancy-share", help="This workload's share of the device's idle energy (0..1].")]
-IdlePowerW = Annotated[str | None, typer.Option(
-    "--idle-power-w", help="Idle power of the devices serving one replica [W] (default: "
-                           "the GPUs' spec or the calibration's static power).")]
-Utilisation = Annotated[str | None, typer.Option(
-    "--utilisation", help="Deployment duty cycle (0..1]; includes the idle share.")]
-RatePerS = Annotated[float | None, typer.Option(
-    "--rate-per-s", help="Inferences per second (duty cycle) for per-period totals.")]
+TenancyShare = Annotated[
+    float | None,
+    typer.Option(
+        "--tenancy-share", help="This workload's share of the device's idle energy (0..1]."
+    ),
+]
+IdlePowerW = Annotated[
+    str | None,
+    typer.Option(
+        "--idle-power-w",
+        help="Idle power of the devices serving one replica [W] (default: "
+        "the GPUs' spec or the calibration's static power).",
+    ),
+]
+Utilisation = Annotated[
+    str | None,
+    typer.Option("--utilisation", help="Deployment duty cycle (0..1]; includes the idle share."),
+]
+RatePerS = Annotated[
+    float | None,
+    typer.Option("--rate-per-s", help="Inferences per second (duty cycle) for per-period totals."),
+]
 PayloadBytes = Annotated[float | None, typer.Option("--payload-bytes")]
 Network = Annotated[str, typer.Option("--network", help="fixed | mobile network coefficient.")]
-OutcomeRate = Annotated[str | None, typer.Option(
-    "--outcome-rate", help="Outcomes per inference, e.g. 1/1500.")]
+OutcomeRate = Annotated[
+    str | None, typer.Option("--outcome-rate", help="Outcomes per inference, e.g. 1/1500.")
+]
 OutcomeName = Annotated[str | None, typer.Option("--outcome-name")]
-TrainingT = Annotated[str | None, typer.Option(
-    "--training-t", help="PUBLISHED training footprint [t CO2e].")]
-LifetimeInferences = Annotated[float | None, typer.Option(
-    "--lifetime-inferences", help="Inferences served over the model's life.")]
-EmbodiedKg = Annotated[str | None, typer.Option(
-    "--embodied-kg", help="Embodied carbon of the devices serving one replica [kg].")]
+TrainingT = Annotated[
+    str | None, typer.Option("--training-t", help="PUBLISHED training footprint [t CO2e].")
+]
+LifetimeInferences = Annotated[
+    float | None,
+    typer.Option("--lifetime-inferences", help="Inferences served over the model's life."),
+]
+EmbodiedKg = Annotated[
+    str | None,
+    typer.Option("--embodied-kg", help="Embodied carbon of the devices serving one replica [kg]."),
+]
 LifetimeYears = Annotated[float | None, typer.Option("--lifetime-years")]
-Intensity = Annotated[str | None, typer.Option(
-    "--intensity-g-per-kwh", help="Override the location-based intensity.")]
-MarketIntensity = Annotated[str | None, typer.Option(
-    "--market-intensity-g-per-kwh", help="Market-based intensity.")]
-Instruments = Annotated[str | None, typer.Option(
-    "--instruments", help="Instruments file (docs/instruments.md) for the market-based figure.")]
-MarginalIntensity = Annotated[str | None, typer.Option(
-    "--marginal-intensity-g-per-kwh", help="Marginal intensity for the interval.")]
+Intensity = Annotated[
+    str | None, typer.Option("--intensity-g-per-kwh", help="Override the location-based intensity.")
+]
+MarketIntensity = Annotated[
+    str | None, typer.Option("--market-intensity-g-per-kwh", help="Market-based intensity.")
+]
+Instruments = Annotated[
+    str | None,
+    typer.Option(
+        "--instruments", help="Instruments file (docs/instruments.md) for the market-based figure."
+    ),
+]
+MarginalIntensity = Annotated[
+    str | None,
+    typer.Option("--marginal-intensity-g-per-kwh", help="Marginal intensity for the interval."),
+]
 BasisOpt = Annotated[str, typer.Option("--basis", help="direct | lifecycle, for hourly series.")]
-OperatingModel = Annotated[str | None, typer.Option(
-    "--operating-model", help="owned | cloud | sold (sets the scopes).")]
+OperatingModel = Annotated[
+    str | None, typer.Option("--operating-model", help="owned | cloud | sold (sets the scopes).")
+]
 Samples = Annotated[int, typer.Option("--samples", help="Monte Carlo samples.")]
 Seed = Annotated[int, typer.Option("--seed", help="Monte Carlo seed (reproducible).")]
 
@@ -95,8 +135,13 @@ CARBON_FLAGS: dict[str, str] = {
     "basis": "basis", "operating-model": "operating_model", "samples": "samples",
     "seed": "seed",
 }  # fmt: skip
-_FLOAT_FIELDS = {"tenancy_share_frac", "rate_per_s", "payload_bytes", "lifetime_inferences",
-                 "lifetime_years"}
+_FLOAT_FIELDS = {
+    "tenancy_share_frac",
+    "rate_per_s",
+    "payload_bytes",
+    "lifetime_inferences",
+    "lifetime_years",
+}
 _INT_FIELDS = {"samples", "seed"}
 
 
@@ -200,12 +245,22 @@ def modelled_footprint(energy: ModelledEnergy, carbon: CarbonOptions) -> Footpri
         }  # fmt: skip
         if vals.get("idle_power_w") is None and energy.idle_power_w is not None:
             changes["idle_power_w"] = Input(
-                "idle_power_w", Fixed(energy.idle_power_w), "w", energy.idle_power_source,
-                energy.idle_power_label, "idle power of the devices serving one replica")
+                "idle_power_w",
+                Fixed(energy.idle_power_w),
+                "w",
+                energy.idle_power_source,
+                energy.idle_power_label,
+                "idle power of the devices serving one replica",
+            )
         if pue_default:
-            changes["pue"] = Input("pue", Fixed(float(energy.default_pue or 1.0)), "ratio",
-                                   energy.default_pue_source, "illustrative",
-                                   "--pue not given: the estimator's default PUE")
+            changes["pue"] = Input(
+                "pue",
+                Fixed(float(energy.default_pue or 1.0)),
+                "ratio",
+                energy.default_pue_source,
+                "illustrative",
+                "--pue not given: the estimator's default PUE",
+            )
         return footprint(req.with_(**changes))
 
 

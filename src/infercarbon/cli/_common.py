@@ -35,8 +35,14 @@ def print_json(obj: Any) -> None:
 # ------------------------------------------------------------------ human units
 
 _MASS_UNITS = ((1e6, "t"), (1e3, "kg"), (1.0, "g"), (1e-3, "mg"), (1e-6, "µg"), (1e-9, "ng"))
-_ENERGY_UNITS_WH = ((1e6, "MWh"), (1e3, "kWh"), (1.0, "Wh"), (1e-3, "mWh"), (1e-6, "µWh"),
-                    (1e-9, "nWh"))
+_ENERGY_UNITS_WH = (
+    (1e6, "MWh"),
+    (1e3, "kWh"),
+    (1.0, "Wh"),
+    (1e-3, "mWh"),
+    (1e-6, "µWh"),
+    (1e-9, "nWh"),
+)
 
 
 def _scaled(x: float, units: tuple[tuple[float, str], ...], digits: int) -> str:
@@ -46,8 +52,9 @@ def _scaled(x: float, units: tuple[tuple[float, str], ...], digits: int) -> str:
         return f"0 {units[2][1]}"
     a = abs(x)
     # the largest unit the value reaches (rounding included); below the smallest, the smallest
-    scale, unit = next(((s, u) for s, u in units if a >= s * (1 - 0.5 * 10.0 ** (1 - digits))),
-                       units[-1])
+    scale, unit = next(
+        ((s, u) for s, u in units if a >= s * (1 - 0.5 * 10.0 ** (1 - digits))), units[-1]
+    )
     return f"{x / scale:.{digits}g} {unit}"
 
 
@@ -84,8 +91,10 @@ def human_energy_j(x_j: float, digits: int = 4) -> str:
 #: ``--format`` values of commands that print tables; "auto" = a rich table on a terminal,
 #: plain aligned text when stdout is redirected (numbers are never broken across lines).
 TABLE_FORMATS = ("table", "tsv", "json")
-FORMAT_HELP = ("table | tsv | json. Default: a table on a terminal, plain aligned text when "
-               "stdout is redirected.")
+FORMAT_HELP = (
+    "table | tsv | json. Default: a table on a terminal, plain aligned text when "
+    "stdout is redirected."
+)
 
 
 def check_table_format(fmt: str | None, *, extra: tuple[str, ...] = ()) -> str:
@@ -105,7 +114,8 @@ class TextTable:
     """A table of plain strings, printed as a rich table, aligned text, TSV or JSON.
 
     ``numeric`` columns are right-aligned and never wrapped, so a number is always printed
-    whole (nor is the first column, the row's name); ``bold`` rows (totals) are emphasised in the rich table only.
+    whole (nor is the first column, the row's name); ``bold`` rows (totals) are emphasised in the
+    rich table only.
     """
 
     title: str
@@ -130,8 +140,10 @@ class TextTable:
         widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
 
         def line(r: list[str]) -> str:
-            out = [c.rjust(w) if name in self.numeric else c.ljust(w)
-                   for c, w, name in zip(r, widths, self.columns, strict=True)]
+            out = [
+                c.rjust(w) if name in self.numeric else c.ljust(w)
+                for c, w, name in zip(r, widths, self.columns, strict=True)
+            ]
             return "  ".join(out).rstrip()
 
         rule = "  ".join("-" * w for w in widths)

@@ -20,18 +20,27 @@ from infercarbon.errors import ConfigurationError, InputError, LedgerError
 
 KEY_ENV = "INFERCARBON_KEY"
 
-ServerOpt = Annotated[str | None, typer.Option(
-    "--server", help="read through a running `infercarbon serve` at this URL (while it holds "
-                     "the ledger), e.g. http://127.0.0.1:8000")]
-KeyOpt = Annotated[str | None, typer.Option(
-    "--key", help=f"API key for --server (default: ${KEY_ENV})")]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        help="read through a running `infercarbon serve` at this URL (while it holds "
+        "the ledger), e.g. http://127.0.0.1:8000",
+    ),
+]
+KeyOpt = Annotated[
+    str | None, typer.Option("--key", help=f"API key for --server (default: ${KEY_ENV})")
+]
 
 
 def _key(key: str | None) -> str:
     k = key or os.environ.get(KEY_ENV)
     if not k:
-        raise InputError(f"--server needs an API key: --key KEY or ${KEY_ENV} (from "
-                         "`infercarbon keys create --admin`)", field="key")
+        raise InputError(
+            f"--server needs an API key: --key KEY or ${KEY_ENV} (from "
+            "`infercarbon keys create --admin`)",
+            field="key",
+        )
     return k
 
 
@@ -51,23 +60,34 @@ def get(server: str, key: str | None, path: str, params: dict[str, Any]) -> http
     """GET ``path`` from the server; a clear error when it cannot be reached or refuses."""
     url = server.rstrip("/") + path
     try:
-        r = httpx.get(url, params={k: v for k, v in params.items() if v is not None},
-                      headers={"Authorization": f"Bearer {_key(key)}"}, timeout=600.0)
+        r = httpx.get(
+            url,
+            params={k: v for k, v in params.items() if v is not None},
+            headers={"Authorization": f"Bearer {_key(key)}"},
+            timeout=600.0,
+        )
     except httpx.HTTPError as exc:
-        raise ConfigurationError(f"cannot reach the infercarbon server at {server}: {exc} "
-                                 "(is `infercarbon serve` running there?)") from exc
+        raise ConfigurationError(
+            f"cannot reach the infercarbon server at {server}: {exc} "
+            "(is `infercarbon serve` running there?)"
+        ) from exc
     _check(server, r)
     return r
 
 
-def stream_lines(server: str, key: str | None, path: str,
-                 params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def stream_lines(
+    server: str, key: str | None, path: str, params: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
     """The JSON lines of a streamed answer, as they arrive."""
     url = server.rstrip("/") + path
     try:
-        with httpx.stream("GET", url, params={k: v for k, v in params.items() if v is not None},
-                          headers={"Authorization": f"Bearer {_key(key)}"},
-                          timeout=httpx.Timeout(30.0, read=None)) as r:
+        with httpx.stream(
+            "GET",
+            url,
+            params={k: v for k, v in params.items() if v is not None},
+            headers={"Authorization": f"Bearer {_key(key)}"},
+            timeout=httpx.Timeout(30.0, read=None),
+        ) as r:
             if r.status_code >= 400:
                 r.read()
                 _check(server, r)
@@ -75,5 +95,7 @@ def stream_lines(server: str, key: str | None, path: str,
                 if line.strip():
                     yield json.loads(line)
     except httpx.HTTPError as exc:
-        raise ConfigurationError(f"cannot reach the infercarbon server at {server}: {exc} "
-                                 "(is `infercarbon serve` running there?)") from exc
+        raise ConfigurationError(
+            f"cannot reach the infercarbon server at {server}: {exc} "
+            "(is `infercarbon serve` running there?)"
+        ) from exc

@@ -28,11 +28,14 @@ from infercarbon.cli.jobs import CatalogOpt, WarehouseOpt
 from infercarbon.cli.report import LEDGER_ENV, resolve_ledger
 from infercarbon.errors import ConfigurationError, InputError, LedgerError
 
-audit_app = typer.Typer(help="Recompute stored figures from their stored inputs; show one.",
-                        no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Recompute stored figures from their stored inputs; show one.", no_args_is_help=True
+)
 
-LedgerOpt = Annotated[str | None, typer.Option(
-    "--ledger", help=f"DuckDB file or postgresql:// URL (default: ${LEDGER_ENV})")]
+LedgerOpt = Annotated[
+    str | None,
+    typer.Option("--ledger", help=f"DuckDB file or postgresql:// URL (default: ${LEDGER_ENV})"),
+]
 
 
 def recomputers() -> dict[str, Any]:
@@ -40,25 +43,34 @@ def recomputers() -> dict[str, Any]:
     try:
         from infercarbon.service.readers import recomputers as known
     except ImportError as exc:
-        raise ConfigurationError(f"cannot load the service's footprint calculator to "
-                                 f"recompute its footprints: {exc}") from exc
+        raise ConfigurationError(
+            f"cannot load the service's footprint calculator to recompute its footprints: {exc}"
+        ) from exc
     return known()
 
 
 @audit_app.command("verify")
 def verify(
     ledger: LedgerOpt = None,
-    ids: Annotated[list[str] | None, typer.Option(
-        "--id", help="footprint id to verify (repeatable; default: every footprint)")] = None,
+    ids: Annotated[
+        list[str] | None,
+        typer.Option("--id", help="footprint id to verify (repeatable; default: every footprint)"),
+    ] = None,
     tenant: Annotated[str | None, typer.Option("--tenant", help="only this tenant's")] = None,
-    rel_tol: Annotated[float, typer.Option(
-        "--rel-tol", help="relative tolerance of a recomputed number")] = 1e-12,
+    rel_tol: Annotated[
+        float, typer.Option("--rel-tol", help="relative tolerance of a recomputed number")
+    ] = 1e-12,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
     server: ServerOpt = None,
     key: KeyOpt = None,
-    run: Annotated[str | None, typer.Option(
-        "--run", help="a lake job run: re-run it pinned to its input snapshots and compare "
-        "(with --catalog)")] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            help="a lake job run: re-run it pinned to its input snapshots and compare "
+            "(with --catalog)",
+        ),
+    ] = None,
     engine: Annotated[str, typer.Option("--engine", help="--run: local or ray")] = "local",
     catalog: CatalogOpt = None,
     warehouse: WarehouseOpt = None,
@@ -84,11 +96,14 @@ def verify(
 
     if server is not None:
         if ids:
-            raise InputError("--id is not available with --server; give the footprints' ids "
-                             "to `audit show`", field="id")
+            raise InputError(
+                "--id is not available with --server; give the footprints' ids to `audit show`",
+                field="id",
+            )
         rep = None
-        for line in stream_lines(server, key, "/v1/audit/verify",
-                                 {"tenant": tenant, "rel_tol": rel_tol}):
+        for line in stream_lines(
+            server, key, "/v1/audit/verify", {"tenant": tenant, "rel_tol": rel_tol}
+        ):
             if "progress" in line:
                 progress(line["progress"]["checked"], line["progress"]["failed"])
             elif "error" in line:
@@ -103,8 +118,14 @@ def verify(
         return
     store = open_store(resolve_ledger(ledger))
     try:
-        res = ledger_verify(store, dispatch(recomputers()), tenant=tenant,
-                            footprint_ids=ids or None, rel_tol=rel_tol, progress=progress)
+        res = ledger_verify(
+            store,
+            dispatch(recomputers()),
+            tenant=tenant,
+            footprint_ids=ids or None,
+            rel_tol=rel_tol,
+            progress=progress,
+        )
     finally:
         store.close()
     _print_verify(res.to_dict(), as_json)
@@ -117,16 +138,22 @@ def _print_verify(rep: Mapping[str, Any], as_json: bool) -> None:
         print_json(rep)
     else:
         for m in rep["mismatches"]:
-            typer.echo(f"MISMATCH {m['footprint_id']}: {m['field']}: stored {m['stored']!r}, "
-                       f"recomputed {m['recomputed']!r}")
+            typer.echo(
+                f"MISMATCH {m['footprint_id']}: {m['field']}: stored {m['stored']!r}, "
+                f"recomputed {m['recomputed']!r}"
+            )
         for e in rep["errors"]:
             typer.echo(f"ERROR {e['footprint_id']}: {e['error']}")
         if rep["ok"]:
-            typer.echo(f"ok: {rep['checked']} footprint(s) verified; every stored figure "
-                       f"recomputes from its stored inputs (rel_tol {rep['rel_tol']:g})")
+            typer.echo(
+                f"ok: {rep['checked']} footprint(s) verified; every stored figure "
+                f"recomputes from its stored inputs (rel_tol {rep['rel_tol']:g})"
+            )
         else:
-            typer.echo(f"FAILED: {len(rep['failed'])} of {rep['checked']} footprint(s) did "
-                       f"not recompute: {', '.join(rep['failed'])}")
+            typer.echo(
+                f"FAILED: {len(rep['failed'])} of {rep['checked']} footprint(s) did "
+                f"not recompute: {', '.join(rep['failed'])}"
+            )
 
 
 def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -149,13 +176,17 @@ def _input_line(name: str, v: Any) -> str:
         if v.get("unit"):
             bits.append(f"unit {v['unit']}")
         bits.append(f"source: {v['source']}")
-        bits.extend(f"{k}: {v[k]}" for k in ("label", "vintage", "version", "method", "note")
-                    if v.get(k))
+        bits.extend(
+            f"{k}: {v[k]}" for k in ("label", "vintage", "version", "method", "note") if v.get(k)
+        )
         return "  " + "; ".join(bits)
     if isinstance(v, Mapping) and v and set(v) <= {"value", "low", "high"}:
         # an event's own figure with its range (its provenance is under assumptions)
-        return f"  {name} = [" + ", ".join(f"{k}={v[k]}" for k in ("value", "low", "high")
-                                           if k in v) + "]"
+        return (
+            f"  {name} = ["
+            + ", ".join(f"{k}={v[k]}" for k in ("value", "low", "high") if k in v)
+            + "]"
+        )
     if isinstance(v, Mapping):
         return "\n".join(_input_line(f"{name}.{k}", w) for k, w in v.items())
     return f"  {name} = {json.dumps(v)}"
@@ -163,17 +194,19 @@ def _input_line(name: str, v: Any) -> str:
 
 def render_derivation(d: Mapping[str, Any]) -> str:
     """The derivation of ``audit show`` as plain text."""
-    lines = [f"footprint {d['footprint_id']}",
-             f"  tenant: {d['tenant']}",
-             "  subject: " + ", ".join(f"{k} {v}" for k, v in d["subject"].items()),
-             f"  period: {d['period_start_utc']} .. {d['period_end_utc']}",
-             f"  computed: {d['computed_utc']}  ingested: {d.get('ingested_utc')}",
-             f"  calculator: {d['calculator']}",
-             f"  supersedes: {d.get('supersedes') or '-'}",
-             f"inputs hash: {d['inputs_hash']} ({d['inputs_hash_algorithm']})",
-             "  matches stored inputs: " + ("yes" if d.get("inputs_hash_matches") else
-                                             "NO (the stored inputs were altered)"),
-             "factor and data versions:"]
+    lines = [
+        f"footprint {d['footprint_id']}",
+        f"  tenant: {d['tenant']}",
+        "  subject: " + ", ".join(f"{k} {v}" for k, v in d["subject"].items()),
+        f"  period: {d['period_start_utc']} .. {d['period_end_utc']}",
+        f"  computed: {d['computed_utc']}  ingested: {d.get('ingested_utc')}",
+        f"  calculator: {d['calculator']}",
+        f"  supersedes: {d.get('supersedes') or '-'}",
+        f"inputs hash: {d['inputs_hash']} ({d['inputs_hash_algorithm']})",
+        "  matches stored inputs: "
+        + ("yes" if d.get("inputs_hash_matches") else "NO (the stored inputs were altered)"),
+        "factor and data versions:",
+    ]
     lines += [f"  {k}: {v}" for k, v in sorted(d["factor_versions"].items())]
     lines.append("inputs (with provenance):")
     for k, v in sorted(d["inputs"].items()):
@@ -183,22 +216,27 @@ def render_derivation(d: Mapping[str, Any]) -> str:
     lines.append(f"energy_j: {d['energy_j']!r}")
     lines.append("line items [g CO2e] (value, p5..p95 low..high, p50):")
     for li in d["line_items"]:
-        lines.append(f"  {li['name']}: {li['emissions_g']!r} ({li['low_g']!r}..{li['high_g']!r}"
-                     f", p50 {li.get('p50_g')!r}) scope {li['scope']}, basis {li.get('basis')}, "
-                     f"{'in total' if li['in_total'] else 'not in total'}, energy_j "
-                     f"{li.get('energy_j')!r}")
+        lines.append(
+            f"  {li['name']}: {li['emissions_g']!r} ({li['low_g']!r}..{li['high_g']!r}"
+            f", p50 {li.get('p50_g')!r}) scope {li['scope']}, basis {li.get('basis')}, "
+            f"{'in total' if li['in_total'] else 'not in total'}, energy_j "
+            f"{li.get('energy_j')!r}"
+        )
         lines.append(f"      label: {li['label']}; source: {li['source']}")
     lines.append("totals [g CO2e]:")
     for basis, t in d["totals"].items():
-        lines.append(f"  {basis}: {t['value_g']!r} ({t['low_g']!r}..{t['high_g']!r}, "
-                     f"p50 {t.get('p50_g')!r})")
+        lines.append(
+            f"  {basis}: {t['value_g']!r} ({t['low_g']!r}..{t['high_g']!r}, p50 {t.get('p50_g')!r})"
+        )
     if d.get("chain"):
         lines.append("chain (every footprint of this subject, oldest first):")
         for c in d["chain"]:
-            lines.append(f"  {c['footprint_id']} computed {c['computed_utc']} supersedes "
-                         f"{c['supersedes'] or '-'}{' (live)' if c['live'] else ''}: "
-                         f"location {c['location_g']!r} g, market {c['market_g']!r} g, "
-                         f"marginal {c['marginal_g']!r} g")
+            lines.append(
+                f"  {c['footprint_id']} computed {c['computed_utc']} supersedes "
+                f"{c['supersedes'] or '-'}{' (live)' if c['live'] else ''}: "
+                f"location {c['location_g']!r} g, market {c['market_g']!r} g, "
+                f"marginal {c['marginal_g']!r} g"
+            )
     return "\n".join(lines)
 
 

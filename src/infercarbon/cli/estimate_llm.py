@@ -95,8 +95,13 @@ OUTPUT_FIELDS = (
     "energy_j_total",
 )
 _POSITIVE = ("total_params_b", "active_params_b", "num_gpus", "batch_size", "output_tokens")
-_TASK_ALIASES = {"reasoning": "gpqa", "fim": "sourcegraph-fim", "code-completion":
-                 "sourcegraph-fim", "image": "image-chat", "video": "video-chat"}
+_TASK_ALIASES = {
+    "reasoning": "gpqa",
+    "fim": "sourcegraph-fim",
+    "code-completion": "sourcegraph-fim",
+    "image": "image-chat",
+    "video": "video-chat",
+}
 
 
 def task_input_tokens(task: str) -> float:
@@ -214,14 +219,19 @@ def read_llm_csv(
         over = typed["active_params_b"] > typed["total_params_b"]
         if over.any():
             i = int(np.flatnonzero(over)[0])
-            raise ParseError("active-params-b exceeds params-b", path=path, row=i + 2,
-                             column=col_of.get("active_params_b", "active_params_b"))
+            raise ParseError(
+                "active-params-b exceeds params-b",
+                path=path,
+                row=i + 2,
+                column=col_of.get("active_params_b", "active_params_b"),
+            )
     g = column("gpu")
     assert g is not None  # required above
     typed["gpu"] = _text_column(g[0], path, g[1], lookup_gpu)
     p = column("precision")
-    typed["precision"] = "bf16" if p is None else _text_column(
-        p[0], path, p[1], normalise_precision)
+    typed["precision"] = (
+        "bf16" if p is None else _text_column(p[0], path, p[1], normalise_precision)
+    )
     s = column("stack")
     typed["stack"] = None if s is None else _text_column(s[0], path, s[1], load_calibration)
     t = column("task")
@@ -320,8 +330,9 @@ def run_llm_csv(
     if pue_col is None:
         pue_arr = pue_base
     else:
-        cells = [c if c.strip() else str(pue_base) for c in (r[header.index(pue_col)]
-                                                             for r in rows)]
+        cells = [
+            c if c.strip() else str(pue_base) for c in (r[header.index(pue_col)] for r in rows)
+        ]
         pue_arr = _numeric("pue", cells, path, pue_col)
         bad = pue_arr < 1.0
         if bad.any():
@@ -383,8 +394,9 @@ def run_llm_csv(
             rec: dict[str, Any] = dict(zip(header, r, strict=True))
             for k, v in out_cols.items():
                 val = v[i]
-                rec[k] = bool(val) if v.dtype == bool else (
-                    val if isinstance(val, str) else float(val))
+                rec[k] = (
+                    bool(val) if v.dtype == bool else (val if isinstance(val, str) else float(val))
+                )
             rec["footprint"] = None if fps[i] is None else fps[i].to_dict()
             recs.append(rec)
         return json.dumps(recs, indent=2) + "\n"
@@ -472,8 +484,11 @@ def llm_command(
     stack: Annotated[str | None, typer.Option("--stack", help=_STACK_HELP)] = None,
     pue: Annotated[
         str | None,
-        typer.Option("--pue", help="Facility PUE (default 1.15, illustrative). A number or a "
-                     "range LOW..HIGH with --region."),
+        typer.Option(
+            "--pue",
+            help="Facility PUE (default 1.15, illustrative). A number or a "
+            "range LOW..HIGH with --region.",
+        ),
     ] = None,
     host_power_per_gpu_w: Annotated[
         float, typer.Option("--host-power-per-gpu-w", help="Host CPU/DRAM power per GPU [W].")
@@ -630,7 +645,8 @@ def _render_energy(est: Any, gpus: int) -> None:
     table = TextTable(
         f"LLM request on {est.inputs['gpu']} x{gpus}, stack {est.inputs['stack']}",
         ["line item", "J", "low..high J", "label", "source"],
-        numeric=frozenset({"J", "low..high J"}))
+        numeric=frozenset({"J", "low..high J"}),
+    )
     for key, fig in est.line_items.items():
         lo, hi = fig.range
         table.add_row(key, f"{fig.value:.4g}", f"{lo:.4g}..{hi:.4g}", fig.label, fig.source[:60])

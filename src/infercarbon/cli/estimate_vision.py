@@ -57,16 +57,21 @@ def vision_energy(
     if not (batch >= 1 and batch < float("inf")):
         raise InputError(f"must be >= 1, got {batch!r}", field="batch")
     dev: VisionDevice = vision_device(device)
-    c, lo, hi = (float(x) for x in vision_energy_range_j(flops, weight_bytes,
-                                                          activation_bytes, dev, batch))
-    source = (f"infercarbon vision roofline (INT8 peak, bandwidth, power budget of {dev.name}: "
-              f"{dev.source})")
-    assumptions = (f"utilisation_max {DEFAULT_UTILISATION_MAX:g} "
-                   f"({EFFICIENCY_RANGES['utilisation_max'][0]:g}.."
-                   f"{EFFICIENCY_RANGES['utilisation_max'][1]:g}), bw_efficiency "
-                   f"{DEFAULT_BW_EFFICIENCY:g} ({EFFICIENCY_RANGES['bw_efficiency'][0]:g}.."
-                   f"{EFFICIENCY_RANGES['bw_efficiency'][1]:g}), batch_half "
-                   f"{DEFAULT_BATCH_HALF:g}: illustrative")
+    c, lo, hi = (
+        float(x) for x in vision_energy_range_j(flops, weight_bytes, activation_bytes, dev, batch)
+    )
+    source = (
+        f"infercarbon vision roofline (INT8 peak, bandwidth, power budget of {dev.name}: "
+        f"{dev.source})"
+    )
+    assumptions = (
+        f"utilisation_max {DEFAULT_UTILISATION_MAX:g} "
+        f"({EFFICIENCY_RANGES['utilisation_max'][0]:g}.."
+        f"{EFFICIENCY_RANGES['utilisation_max'][1]:g}), bw_efficiency "
+        f"{DEFAULT_BW_EFFICIENCY:g} ({EFFICIENCY_RANGES['bw_efficiency'][0]:g}.."
+        f"{EFFICIENCY_RANGES['bw_efficiency'][1]:g}), batch_half "
+        f"{DEFAULT_BATCH_HALF:g}: illustrative"
+    )
     doc = {
         "device": dev.name,
         "tier": dev.tier,
@@ -79,8 +84,12 @@ def vision_energy(
         "label": "modelled",
         "source": source,
         "note": f"roofline: max(compute, memory) at the power budget; {assumptions}",
-        "inputs": {"flops": flops, "weight_bytes": weight_bytes,
-                   "activation_bytes": activation_bytes, "batch": batch},
+        "inputs": {
+            "flops": flops,
+            "weight_bytes": weight_bytes,
+            "activation_bytes": activation_bytes,
+            "batch": batch,
+        },
     }
     energy = cb.ModelledEnergy(
         energy_j=c, energy_low_j=lo, energy_high_j=hi, source=source, vintage=None,
@@ -135,23 +144,34 @@ def run_vision_csv(
             try:
                 vals[f] = float(raw)
             except ValueError:
-                raise ParseError(f"not a number: {raw!r}", path=path, row=i,
-                                 column=col) from None
+                raise ParseError(f"not a number: {raw!r}", path=path, row=i, column=col) from None
         try:
-            doc, energy = vision_energy(vals["device"], vals["flops"], vals["weight-bytes"],
-                                        vals["activation-bytes"], vals["batch"])
+            doc, energy = vision_energy(
+                vals["device"],
+                vals["flops"],
+                vals["weight-bytes"],
+                vals["activation-bytes"],
+                vals["batch"],
+            )
             opts = carbon.with_row(rd)
             fp = cb.modelled_footprint(energy, opts) if opts.region else None
         except InfercarbonError as exc:
             field = getattr(exc, "field", None)
-            where: str | None = next((h for h, f in zip(header, flags, strict=True)
-                                      if field and f == _flag(str(field))), field)
+            where: str | None = next(
+                (h for h, f in zip(header, flags, strict=True) if field and f == _flag(str(field))),
+                field,
+            )
             raise ParseError(str(exc), path=path, row=i, column=where) from exc
         out_rows.append((r, doc, fp))
     if out_format == "json":
-        recs = [{**dict(zip(header, r, strict=True)), "energy": doc,
-                 "footprint": None if fp is None else fp.to_dict()}
-                for r, doc, fp in out_rows]
+        recs = [
+            {
+                **dict(zip(header, r, strict=True)),
+                "energy": doc,
+                "footprint": None if fp is None else fp.to_dict(),
+            }
+            for r, doc, fp in out_rows
+        ]
         return json.dumps(recs, indent=2) + "\n"
     carbon_keys = next((list(cb.footprint_columns(fp)) for _, _, fp in out_rows if fp), [])
     energy_keys = ["device_name", "energy_j", "energy_low_j", "energy_high_j", "device_time_s"]
@@ -161,30 +181,40 @@ def run_vision_csv(
     for r, doc, fp in out_rows:
         e = [doc["device"], *(f"{doc[k]:.6g}" for k in energy_keys[1:])]
         fc = cb.footprint_columns(fp) if fp is not None else {}
-        cells = ["" if k not in fc else (v if isinstance(v := fc[k], str) else f"{v:.6g}")
-                 for k in carbon_keys]
+        cells = [
+            "" if k not in fc else (v if isinstance(v := fc[k], str) else f"{v:.6g}")
+            for k in carbon_keys
+        ]
         w.writerow([*r, *e, *cells])
     return buf.getvalue()
 
 
-_DEVICE_HELP = ("Edge tier T0..T4 (ESP32-S3, Jetson Orin Nano/NX/AGX, L4; the NVIDIA T4 GPU is "
-                "\"Tesla T4\") or any accelerator "
-                "of the spec table with an INT8 figure.")
+_DEVICE_HELP = (
+    "Edge tier T0..T4 (ESP32-S3, Jetson Orin Nano/NX/AGX, L4; the NVIDIA T4 GPU is "
+    '"Tesla T4") or any accelerator '
+    "of the spec table with an INT8 figure."
+)
 
 
 def vision_command(
     device: Annotated[str | None, typer.Option("--device", help=_DEVICE_HELP)] = None,
-    flops: Annotated[float | None, typer.Option(
-        "--flops", help="Operations per inference (2 x MACs) [FLOP].")] = None,
-    weight_bytes: Annotated[float | None, typer.Option(
-        "--weight-bytes", help="Model weights read once per batch [bytes].")] = None,
-    activation_bytes: Annotated[float | None, typer.Option(
-        "--activation-bytes", help="Activations and I/O moved per inference [bytes].")] = None,
+    flops: Annotated[
+        float | None, typer.Option("--flops", help="Operations per inference (2 x MACs) [FLOP].")
+    ] = None,
+    weight_bytes: Annotated[
+        float | None,
+        typer.Option("--weight-bytes", help="Model weights read once per batch [bytes]."),
+    ] = None,
+    activation_bytes: Annotated[
+        float | None,
+        typer.Option("--activation-bytes", help="Activations and I/O moved per inference [bytes]."),
+    ] = None,
     batch: Annotated[float | None, typer.Option("--batch", help="Batch size (>= 1).")] = None,
     region: cb.Region = None,
     time_utc: cb.TimeUtc = None,
-    pue: Annotated[str | None, typer.Option(
-        "--pue", help="Facility PUE (default: none, IT energy only).")] = None,
+    pue: Annotated[
+        str | None, typer.Option("--pue", help="Facility PUE (default: none, IT energy only).")
+    ] = None,
     td_loss_frac: cb.TdLoss = None,
     idle_policy: cb.IdlePolicy = "30-70",
     tenancy_share: cb.TenancyShare = None,
@@ -207,10 +237,15 @@ def vision_command(
     operating_model: cb.OperatingModel = None,
     samples: cb.Samples = 10_000,
     seed: cb.Seed = 0,
-    csv_path: Annotated[Path | None, typer.Option(
-        "--csv", help="Batch mode: input CSV ('-' = stdin); columns are the flag names "
-                      "(device, flops, weight-bytes, activation-bytes, batch, region, "
-                      "time-utc, pue, ...).")] = None,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Batch mode: input CSV ('-' = stdin); columns are the flag names "
+            "(device, flops, weight-bytes, activation-bytes, batch, region, "
+            "time-utc, pue, ...).",
+        ),
+    ] = None,
     out_format: Annotated[str, typer.Option("--format", help="Batch output: csv | json.")] = "csv",
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
 ) -> None:
@@ -226,8 +261,13 @@ def vision_command(
         marginal_intensity_g_per_kwh=marginal_intensity, basis=basis,
         operating_model=operating_model, samples=samples, seed=seed,
     )  # fmt: skip
-    defaults = {"device": device, "flops": flops, "weight-bytes": weight_bytes,
-                "activation-bytes": activation_bytes, "batch": batch}
+    defaults = {
+        "device": device,
+        "flops": flops,
+        "weight-bytes": weight_bytes,
+        "activation-bytes": activation_bytes,
+        "batch": batch,
+    }
     if csv_path is not None:
         if out_format not in ("csv", "json"):
             raise InputError("use csv or json", field="--format")
@@ -235,8 +275,11 @@ def vision_command(
             text = sys.stdin.read() if str(csv_path) == "-" else csv_path.read_text("utf-8")
         except OSError as exc:
             raise InputError(f"cannot read {csv_path}: {exc.strerror}", field="--csv") from exc
-        sys.stdout.write(run_vision_csv(text, path=str(csv_path), out_format=out_format,
-                                        defaults=defaults, carbon=carbon))
+        sys.stdout.write(
+            run_vision_csv(
+                text, path=str(csv_path), out_format=out_format, defaults=defaults, carbon=carbon
+            )
+        )
         return
     for name, value in (("--device", device), ("--flops", flops),
                         ("--weight-bytes", weight_bytes),
@@ -245,8 +288,9 @@ def vision_command(
             raise InputError("required (or use --csv for batch mode)", field=name)
     assert device is not None and flops is not None
     assert weight_bytes is not None and activation_bytes is not None
-    doc, energy = vision_energy(device, flops, weight_bytes, activation_bytes,
-                                1.0 if batch is None else batch)
+    doc, energy = vision_energy(
+        device, flops, weight_bytes, activation_bytes, 1.0 if batch is None else batch
+    )
     if region is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fallbacks are recorded in the result
@@ -263,11 +307,17 @@ def vision_command(
     if as_json:
         print_json(doc)
         return
-    t = TextTable(f"Vision inference on {doc['device']} ({doc['tier']})",
-                  ["energy J", "low..high J", "device time s", "label"],
-                  numeric=frozenset({"energy J", "low..high J", "device time s"}))
-    t.add_row(f"{doc['energy_j']:.4g}", f"{doc['energy_low_j']:.4g}..{doc['energy_high_j']:.4g}",
-              f"{doc['device_time_s']:.4g}", doc["label"])
+    t = TextTable(
+        f"Vision inference on {doc['device']} ({doc['tier']})",
+        ["energy J", "low..high J", "device time s", "label"],
+        numeric=frozenset({"energy J", "low..high J", "device time s"}),
+    )
+    t.add_row(
+        f"{doc['energy_j']:.4g}",
+        f"{doc['energy_low_j']:.4g}..{doc['energy_high_j']:.4g}",
+        f"{doc['device_time_s']:.4g}",
+        doc["label"],
+    )
     print_table(t)
     console.print("note: give --region for the carbon figures (g CO2e, scopes)")
 

@@ -24,10 +24,14 @@ footprints_app = typer.Typer(help="Stored footprints.", no_args_is_help=True)
 
 @footprints_app.command("list")
 def list_footprints(
-    ledger: Annotated[str | None, typer.Option(
-        "--ledger", help=f"DuckDB file or postgresql:// URL (default: ${LEDGER_ENV})")] = None,
-    period: Annotated[str | None, typer.Option(
-        "--period", help="2026-Q3, 2026-09, 2026-09-14 or START..END (UTC)")] = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option("--ledger", help=f"DuckDB file or postgresql:// URL (default: ${LEDGER_ENV})"),
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="2026-Q3, 2026-09, 2026-09-14 or START..END (UTC)"),
+    ] = None,
     service: Annotated[str | None, typer.Option("--service")] = None,
     model: Annotated[str | None, typer.Option("--model")] = None,
     tenant: Annotated[str | None, typer.Option("--tenant")] = None,
@@ -45,27 +49,46 @@ def list_footprints(
     end = p.end_utc if p else None
     rows: list[dict[str, Any]]
     if server is not None:
-        rows = get(server, key, "/v1/footprints/list", {
-            "tenant": tenant, "service": service, "model": model, "limit": limit,
-            "offset": offset, "start_utc": start.isoformat() if start else None,
-            "end_utc": end.isoformat() if end else None}).json()["rows"]
+        rows = get(
+            server,
+            key,
+            "/v1/footprints/list",
+            {
+                "tenant": tenant,
+                "service": service,
+                "model": model,
+                "limit": limit,
+                "offset": offset,
+                "start_utc": start.isoformat() if start else None,
+                "end_utc": end.isoformat() if end else None,
+            },
+        ).json()["rows"]
     else:
         from infercarbon.ledger import open_store
         from infercarbon.service.readers import footprint_list
 
         store = open_store(resolve_ledger(ledger))
         try:
-            rows = footprint_list(store, tenant=tenant, start_utc=start, end_utc=end,
-                                  service=service, model=model, limit=limit,
-                                  offset=offset).to_pylist()
+            rows = footprint_list(
+                store,
+                tenant=tenant,
+                start_utc=start,
+                end_utc=end,
+                service=service,
+                model=model,
+                limit=limit,
+                offset=offset,
+            ).to_pylist()
         finally:
             store.close()
     if as_json:
         print_json(rows)
         return
     for r in rows:
-        typer.echo(f"{r['footprint_id']}  {r['event_id']}  {r['service']}/{r['model']}  "
-                   + "  ".join(_basis(r, b) for b in ("location", "market", "marginal")))
+        typer.echo(
+            f"{r['footprint_id']}  {r['event_id']}  {r['service']}/{r['model']}  "
+            + "  ".join(_basis(r, b) for b in ("location", "market", "marginal"))
+        )
     typer.echo(f"{len(rows)} footprint(s)", err=True)
 
 
@@ -73,8 +96,9 @@ def _basis(r: dict[str, Any], b: str) -> str:
     v = r.get(f"{b}_g")
     if v is None:
         return f"{b} -"
-    return (f"{b} {human_mass_g(v)} ({human_mass_g(r[f'{b}_low_g'])}.."
-            f"{human_mass_g(r[f'{b}_high_g'])})")
+    return (
+        f"{b} {human_mass_g(v)} ({human_mass_g(r[f'{b}_low_g'])}..{human_mass_g(r[f'{b}_high_g'])})"
+    )
 
 
 def register(app: typer.Typer) -> None:

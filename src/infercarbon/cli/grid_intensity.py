@@ -32,8 +32,9 @@ def _parse_when(value: str, field: str) -> np.datetime64:
     try:
         dt = datetime.fromisoformat(v)
     except ValueError as exc:
-        raise InputError(f"{value!r} is not a date or ISO date-time (UTC), e.g. 2022-01-01",
-                         field=field) from exc
+        raise InputError(
+            f"{value!r} is not a date or ISO date-time (UTC), e.g. 2022-01-01", field=field
+        ) from exc
     if dt.tzinfo is not None:
         raise InputError("give UTC times without an offset (or with Z)", field=field)
     return np.datetime64(dt.replace(tzinfo=None), "s")
@@ -47,9 +48,12 @@ def intensity(
     resolution: str = typer.Option("1h", "--resolution", help="1h or 15min."),
     fmt: str = typer.Option("csv", "--format", help="csv or json."),
     factor_set: str = typer.Option(
-        "infercarbon", "--factors", help="Lifecycle factor set: infercarbon (default: region "
+        "infercarbon",
+        "--factors",
+        help="Lifecycle factor set: infercarbon (default: region "
         "heat rates x IPCC upstream ratios) | ipcc-ar5 | unece-2021 | electricitymaps "
-        "(docs/grid_factors.md)."),
+        "(docs/grid_factors.md).",
+    ),
 ) -> None:
     """Print the location-average intensity series with its low/high range."""
     if basis not in ("lifecycle", "direct"):
@@ -63,16 +67,19 @@ def intensity(
         raise InputError("--to must be after --from", field="--to")
     check_factor_set(factor_set)
     if factor_set != DEFAULT_FACTOR_SET and basis != "lifecycle":
-        raise InputError(f"{factor_set!r} is a lifecycle factor set; use --basis lifecycle",
-                         field="--factors")
-    series = regional_intensity(region, cast(Basis, basis), cast(Resolution, resolution),
-                                factor_set)
+        raise InputError(
+            f"{factor_set!r} is a lifecycle factor set; use --basis lifecycle", field="--factors"
+        )
+    series = regional_intensity(
+        region, cast(Basis, basis), cast(Resolution, resolution), factor_set
+    )
     first, stop = series.start_utc[0], series.end_utc
     if a < first.astype("datetime64[s]") or b > stop.astype("datetime64[s]"):
         raise InputError(
             f"[{a}, {b}) is outside the bundled {series.region} series "
             f"[{first.astype('datetime64[s]')}Z, {stop.astype('datetime64[s]')}Z)",
-            field="--from/--to")
+            field="--from/--to",
+        )
     s = series.slice(a, b)
     times = [str(t) + "Z" for t in s.start_utc.astype("datetime64[s]")]
     cols = (s.intensity_g_per_kwh, s.low_g_per_kwh, s.high_g_per_kwh)
@@ -81,24 +88,43 @@ def intensity(
         w.writerow(["time_utc", "intensity_g_per_kwh", "low", "high"])
         w.writerows(
             [t, f"{v:.2f}", f"{lo:.2f}", f"{hi:.2f}"]
-            for t, v, lo, hi in zip(times, *(c.tolist() for c in cols), strict=True))
+            for t, v, lo, hi in zip(times, *(c.tolist() for c in cols), strict=True)
+        )
         return
     p = s.provenance
-    print_json({
-        "region": s.region, "kind": s.kind, "basis": s.basis, "resolution_s": s.resolution_s,
-        "provenance": {"source": p.source, "version": p.version, "method": p.method,
-                       "licence": p.licence, "label": p.label, "notes": list(p.notes)},
-        "columns": ["time_utc", "intensity_g_per_kwh", "low", "high"],
-        "rows": [
-            {"time_utc": t, "intensity_g_per_kwh": round(v, 2), "low": round(lo, 2),
-             "high": round(hi, 2)}
-            for t, v, lo, hi in zip(times, *(c.tolist() for c in cols), strict=True)],
-    })
+    print_json(
+        {
+            "region": s.region,
+            "kind": s.kind,
+            "basis": s.basis,
+            "resolution_s": s.resolution_s,
+            "provenance": {
+                "source": p.source,
+                "version": p.version,
+                "method": p.method,
+                "licence": p.licence,
+                "label": p.label,
+                "notes": list(p.notes),
+            },
+            "columns": ["time_utc", "intensity_g_per_kwh", "low", "high"],
+            "rows": [
+                {
+                    "time_utc": t,
+                    "intensity_g_per_kwh": round(v, 2),
+                    "low": round(lo, 2),
+                    "high": round(hi, 2),
+                }
+                for t, v, lo, hi in zip(times, *(c.tolist() for c in cols), strict=True)
+            ],
+        }
+    )
 
 
 def factors_cmd(
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Write the Markdown document (e.g. docs/grid_factors.md).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the Markdown document (e.g. docs/grid_factors.md)."),
+    ] = None,
     fmt: str = typer.Option("md", "--format", help="md or json."),
 ) -> None:
     """Compare the lifecycle factor sets per fuel and on ERCOT's annual intensity."""
@@ -107,12 +133,18 @@ def factors_cmd(
     if fmt not in ("md", "json"):
         raise InputError(f"must be md or json, got {fmt!r}", field="--format")
     if fmt == "json":
-        print_json({"sets": list(fs.FACTOR_SETS), "default": fs.DEFAULT_FACTOR_SET,
-                    "fuels": fs.compare_sets(),
-                    "ercot_annual_g_per_kwh": fs.ercot_annual_by_set(),
-                    "reference_annual_g_per_kwh": {
-                        y: {"value": f.value, "source": f.source}
-                        for y, f in fs.REFERENCE_ANNUAL_G_PER_KWH.items()}})
+        print_json(
+            {
+                "sets": list(fs.FACTOR_SETS),
+                "default": fs.DEFAULT_FACTOR_SET,
+                "fuels": fs.compare_sets(),
+                "ercot_annual_g_per_kwh": fs.ercot_annual_by_set(),
+                "reference_annual_g_per_kwh": {
+                    y: {"value": f.value, "source": f.source}
+                    for y, f in fs.REFERENCE_ANNUAL_G_PER_KWH.items()
+                },
+            }
+        )
         return
     text = fs.render_document()
     if out is None:

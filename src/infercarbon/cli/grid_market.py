@@ -54,28 +54,39 @@ from infercarbon.reference.regions import resolve_region
 
 def _fig(f: Figure) -> dict[str, Any]:
     lo, hi = f.range
-    out: dict[str, Any] = {"intensity_g_per_kwh": f.value, "low": lo, "high": hi,
-                           "label": f.label, "source": f.source}
+    out: dict[str, Any] = {
+        "intensity_g_per_kwh": f.value,
+        "low": lo,
+        "high": hi,
+        "label": f.label,
+        "source": f.source,
+    }
     for k in ("vintage", "licence", "note"):
         if getattr(f, k) is not None:
             out[k] = getattr(f, k)
     return out
 
 
-def _consumption(consumption_csv: str | None, consumption_kwh: float | None,
-                 start: str | None, end: str | None) -> Consumption | None:
+def _consumption(
+    consumption_csv: str | None, consumption_kwh: float | None, start: str | None, end: str | None
+) -> Consumption | None:
     if consumption_csv is not None:
         if consumption_kwh is not None:
-            raise InputError("give --consumption CSV or --consumption-kwh, not both",
-                             field="--consumption-kwh")
+            raise InputError(
+                "give --consumption CSV or --consumption-kwh, not both", field="--consumption-kwh"
+            )
         if start is not None or end is not None:
-            raise InputError("--from/--to go with --consumption-kwh; a --consumption CSV "
-                             "sets its own period", field="--from/--to")
+            raise InputError(
+                "--from/--to go with --consumption-kwh; a --consumption CSV sets its own period",
+                field="--from/--to",
+            )
         return read_consumption_csv(consumption_csv)
     if consumption_kwh is not None:
         if start is None or end is None:
-            raise InputError("--consumption-kwh needs the period: --from and --to (UTC, --to "
-                             "exclusive)", field="--from/--to")
+            raise InputError(
+                "--consumption-kwh needs the period: --from and --to (UTC, --to exclusive)",
+                field="--from/--to",
+            )
         if not consumption_kwh > 0:
             raise InputError(f"must be > 0, got {consumption_kwh:g}", field="--consumption-kwh")
         a, b = parse_time_utc(start, field="--from"), parse_time_utc(end, field="--to")
@@ -88,25 +99,48 @@ def _consumption(consumption_csv: str | None, consumption_kwh: float | None,
 
 
 def market(
-    region: Annotated[str, typer.Option("--region", help="The consumption's region (must be "
-                                        "the instruments file's region).")],
-    instruments: Annotated[str, typer.Option("--instruments", help="Instruments file (.json "
-                                             "or .csv); see docs/instruments.md.")],
-    consumption_kwh: Annotated[float | None, typer.Option(
-        "--consumption-kwh", help="Consumption over --from..--to [kWh].")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="Period start (UTC), "
-                                              "inclusive.")] = None,
+    region: Annotated[
+        str,
+        typer.Option(
+            "--region", help="The consumption's region (must be the instruments file's region)."
+        ),
+    ],
+    instruments: Annotated[
+        str,
+        typer.Option(
+            "--instruments", help="Instruments file (.json or .csv); see docs/instruments.md."
+        ),
+    ],
+    consumption_kwh: Annotated[
+        float | None, typer.Option("--consumption-kwh", help="Consumption over --from..--to [kWh].")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Period start (UTC), inclusive.")
+    ] = None,
     end: Annotated[str | None, typer.Option("--to", help="Period end (UTC), exclusive.")] = None,
-    consumption_csv: Annotated[str | None, typer.Option(
-        "--consumption", help="CSV with columns time_utc,kwh (interval start, UTC).")] = None,
-    hourly: Annotated[bool | None, typer.Option(
-        "--hourly/--annual", help="Hourly CFE matching, or annual volumetric matching "
-                                  "(default: the file's `matching`).")] = None,
-    strict: Annotated[bool, typer.Option(
-        "--strict", help="An instrument failing a quality criterion is an error (default: "
-                         "rejected and listed).")] = False,
-    basis: Annotated[str, typer.Option(
-        "--basis", help="direct | lifecycle, for the bundled hourly location series.")
+    consumption_csv: Annotated[
+        str | None,
+        typer.Option("--consumption", help="CSV with columns time_utc,kwh (interval start, UTC)."),
+    ] = None,
+    hourly: Annotated[
+        bool | None,
+        typer.Option(
+            "--hourly/--annual",
+            help="Hourly CFE matching, or annual volumetric matching "
+            "(default: the file's `matching`).",
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="An instrument failing a quality criterion is an error (default: "
+            "rejected and listed).",
+        ),
+    ] = False,
+    basis: Annotated[
+        str,
+        typer.Option("--basis", help="direct | lifecycle, for the bundled hourly location series."),
     ] = "lifecycle",
     fmt: Annotated[str | None, typer.Option("--format", help=FORMAT_HELP)] = None,
 ) -> None:
@@ -121,8 +155,11 @@ def market(
         f = load_instruments(instruments)
         cons = _consumption(consumption_csv, consumption_kwh, start, end) or f.consumption
         if cons is None:
-            raise InputError(f"{instruments} has no consumption section: give --consumption "
-                             "CSV or --consumption-kwh with --from/--to", field="--consumption")
+            raise InputError(
+                f"{instruments} has no consumption section: give --consumption "
+                "CSV or --consumption-kwh with --from/--to",
+                field="--consumption",
+            )
         annual = reg.intensity_g_per_kwh
         period: Figure | None = None
         period_note: str | None = None
@@ -133,11 +170,13 @@ def market(
                 period = location_over(catalogue.hourly_location(reg.region_id, b), cons)
             except InputError as exc:
                 period_note = f"the bundled hourly series does not cover the period: {exc}"
-        res = market_from_instruments(f, cons, region=region, hourly=hourly,
-                                      location=period or annual, strict=strict)
+        res = market_from_instruments(
+            f, cons, region=region, hourly=hourly, location=period or annual, strict=strict
+        )
     warns = [str(w.message) for w in caught]
-    doc = _document(reg.region_id, reg.name, res, cons, annual, reg.basis, period,
-                    period_note, warns)
+    doc = _document(
+        reg.region_id, reg.name, res, cons, annual, reg.basis, period, period_note, warns
+    )
     if fmt == "json":
         print_json(doc)
     else:
@@ -146,20 +185,40 @@ def market(
         print(f"warning: {w}", file=sys.stderr)
 
 
-def _document(region_id: str, name: str, r: MarketResult, cons: Consumption, annual: Figure,
-              annual_basis: str, period: Figure | None, period_note: str | None,
-              warns: list[str]) -> dict[str, Any]:
+def _document(
+    region_id: str,
+    name: str,
+    r: MarketResult,
+    cons: Consumption,
+    annual: Figure,
+    annual_basis: str,
+    period: Figure | None,
+    period_note: str | None,
+    warns: list[str],
+) -> dict[str, Any]:
     total = r.consumption_kwh
     lo, hi = r.figure.range
     return {
-        "region": region_id, "region_name": name,
-        "period": {"from_utc": f"{cons.from_utc}Z", "to_utc": f"{cons.to_utc}Z",
-                   "intervals": len(cons.kwh), "resolution_s": cons.resolution_s},
-        "consumption_kwh": total, "consumption_source": cons.source,
+        "region": region_id,
+        "region_name": name,
+        "period": {
+            "from_utc": f"{cons.from_utc}Z",
+            "to_utc": f"{cons.to_utc}Z",
+            "intervals": len(cons.kwh),
+            "resolution_s": cons.resolution_s,
+        },
+        "consumption_kwh": total,
+        "consumption_source": cons.source,
         "market": {
-            "kind": r.kind, "intensity_g_per_kwh": r.figure.value, "low": lo, "high": hi,
-            "label": r.label, "fallback": r.fallback, "source": r.figure.source,
-            "note": r.figure.note, "emissions_g": r.emissions_g,
+            "kind": r.kind,
+            "intensity_g_per_kwh": r.figure.value,
+            "low": lo,
+            "high": hi,
+            "label": r.label,
+            "fallback": r.fallback,
+            "source": r.figure.source,
+            "note": r.figure.note,
+            "emissions_g": r.emissions_g,
             "matching": "hourly" if r.hourly_cfe_frac is not None else "annual",
             "hourly_cfe_frac": r.hourly_cfe_frac,
             "coverage_kwh": dict(r.coverage_kwh),
@@ -181,26 +240,51 @@ def _document(region_id: str, name: str, r: MarketResult, cons: Consumption, ann
 def _render(d: dict[str, Any], fmt: str = "auto") -> None:
     m, loc = d["market"], d["location"]
     if fmt != "tsv":  # TSV: the two tables alone, for spreadsheets
-        console.print(f"Market-based and location-based intensity, {d['region_name']} "
-                      f"({d['region']}), [{d['period']['from_utc']}, "
-                      f"{d['period']['to_utc']}), consumption {d['consumption_kwh']:.6g} kWh",
-                      highlight=False, markup=False)
-    t = TextTable("g CO2e/kWh (market and location are reported side by side, never "
-                  "substituted)", ["figure", "g/kWh", "low", "high", "label", "source"],
-                  numeric=frozenset({"g/kWh", "low", "high"}))
-    t.add_row("market-based", f"{m['intensity_g_per_kwh']:.2f}", f"{m['low']:.2f}",
-              f"{m['high']:.2f}", m["label"], m["source"])
+        console.print(
+            f"Market-based and location-based intensity, {d['region_name']} "
+            f"({d['region']}), [{d['period']['from_utc']}, "
+            f"{d['period']['to_utc']}), consumption {d['consumption_kwh']:.6g} kWh",
+            highlight=False,
+            markup=False,
+        )
+    t = TextTable(
+        "g CO2e/kWh (market and location are reported side by side, never substituted)",
+        ["figure", "g/kWh", "low", "high", "label", "source"],
+        numeric=frozenset({"g/kWh", "low", "high"}),
+    )
+    t.add_row(
+        "market-based",
+        f"{m['intensity_g_per_kwh']:.2f}",
+        f"{m['low']:.2f}",
+        f"{m['high']:.2f}",
+        m["label"],
+        m["source"],
+    )
     if loc["period"] is not None:
         p = loc["period"]
-        t.add_row("location-based (hourly series, this period)",
-                  f"{p['intensity_g_per_kwh']:.2f}", f"{p['low']:.2f}", f"{p['high']:.2f}",
-                  p["label"], p["source"])
+        t.add_row(
+            "location-based (hourly series, this period)",
+            f"{p['intensity_g_per_kwh']:.2f}",
+            f"{p['low']:.2f}",
+            f"{p['high']:.2f}",
+            p["label"],
+            p["source"],
+        )
     a = loc["annual"]
-    t.add_row("location-based (annual)", f"{a['intensity_g_per_kwh']:.2f}", f"{a['low']:.2f}",
-              f"{a['high']:.2f}", a["label"], f"{a['source']} ({a.get('vintage', '')})")
-    c = TextTable("Coverage of the consumption (hierarchy: PPA, certificates, supplier "
-                  "factor, residual mix, location fallback)", ["covered by", "kWh", "share"],
-                  numeric=frozenset({"kWh", "share"}))
+    t.add_row(
+        "location-based (annual)",
+        f"{a['intensity_g_per_kwh']:.2f}",
+        f"{a['low']:.2f}",
+        f"{a['high']:.2f}",
+        a["label"],
+        f"{a['source']} ({a.get('vintage', '')})",
+    )
+    c = TextTable(
+        "Coverage of the consumption (hierarchy: PPA, certificates, supplier "
+        "factor, residual mix, location fallback)",
+        ["covered by", "kWh", "share"],
+        numeric=frozenset({"kWh", "share"}),
+    )
     for k, v in m["coverage_kwh"].items():
         c.add_row(k, f"{v:.6g}", f"{m['coverage_frac'][k]:.1%}")
     if fmt == "tsv":
@@ -211,11 +295,21 @@ def _render(d: dict[str, Any], fmt: str = "auto") -> None:
     if m["hourly_cfe_frac"] is not None:
         console.print(f"Hourly CFE score: {m['hourly_cfe_frac']:.1%}", highlight=False)
     if m["surplus_kwh"]:
-        console.print(f"Surplus instrument energy not carried over: {m['surplus_kwh']:.6g} kWh",
-                      highlight=False)
-    console.print("Fallback: " + ("location-based figure used for uncovered consumption "
-                                  "(no supplier factor or residual mix)" if m["fallback"]
-                                  else "none"), highlight=False, markup=False)
+        console.print(
+            f"Surplus instrument energy not carried over: {m['surplus_kwh']:.6g} kWh",
+            highlight=False,
+        )
+    console.print(
+        "Fallback: "
+        + (
+            "location-based figure used for uncovered consumption "
+            "(no supplier factor or residual mix)"
+            if m["fallback"]
+            else "none"
+        ),
+        highlight=False,
+        markup=False,
+    )
     if m["rejected"]:
         console.print("Rejected instruments:")
         for r in m["rejected"]:

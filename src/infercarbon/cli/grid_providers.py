@@ -94,8 +94,9 @@ def _need(value: str | None, flag: str, kind: FetchKind) -> str:
 def _basis(provider: Provider, basis: str | None) -> Basis:
     if provider in (Provider.watttime, Provider.ukci):
         if basis not in (None, "direct"):
-            raise InputError(f"{provider.value} publishes direct (combustion) CO2 only",
-                             field="--basis")
+            raise InputError(
+                f"{provider.value} publishes direct (combustion) CO2 only", field="--basis"
+            )
         return "direct"
     if basis is None:
         return "lifecycle"
@@ -104,29 +105,45 @@ def _basis(provider: Provider, basis: str | None) -> Basis:
     return "direct" if basis == "direct" else "lifecycle"
 
 
-def fetch_series(provider: Provider, kind: FetchKind, region: str, start: str | None,
-                 end: str | None, basis: Basis, signal_type: str, granularity: str,
-                 transport: HttpTransport) -> IntensitySeries | MarginalIndex:
+def fetch_series(
+    provider: Provider,
+    kind: FetchKind,
+    region: str,
+    start: str | None,
+    end: str | None,
+    basis: Basis,
+    signal_type: str,
+    granularity: str,
+    transport: HttpTransport,
+) -> IntensitySeries | MarginalIndex:
     """Dispatch one fetch (separate from the typer command so tests can call it)."""
     if kind not in SUPPORTED[provider]:
-        raise InputError(f"{provider.value} serves "
-                         f"{', '.join(k.value for k in SUPPORTED[provider])}", field="--kind")
+        raise InputError(
+            f"{provider.value} serves {', '.join(k.value for k in SUPPORTED[provider])}",
+            field="--kind",
+        )
     if provider is Provider.electricitymaps:
         em = ElectricityMapsClient(_env(EM_KEY_ENV), transport=transport)
         if kind is FetchKind.latest:
             return em.latest(region, basis=basis)
         if kind is FetchKind.history:
             return em.history(region, basis=basis)
-        return em.past_range(region, _need(start, "--from", kind), _need(end, "--to", kind),
-                             basis=basis, granularity=granularity)
+        return em.past_range(
+            region,
+            _need(start, "--from", kind),
+            _need(end, "--to", kind),
+            basis=basis,
+            granularity=granularity,
+        )
     if provider is Provider.watttime:
         wt = WattTimeClient(_env(USERNAME_ENV), _env(PASSWORD_ENV), transport=transport)
         if kind is FetchKind.signal_index:
             return wt.signal_index(region, signal_type=signal_type)
         if kind is FetchKind.forecast:
             return wt.forecast(region, signal_type=signal_type)
-        return wt.historical(region, _need(start, "--from", kind), _need(end, "--to", kind),
-                             signal_type=signal_type)
+        return wt.historical(
+            region, _need(start, "--from", kind), _need(end, "--to", kind), signal_type=signal_type
+        )
     if provider is Provider.ukci:
         uk = UKCarbonIntensityClient(transport=transport)
         rid = ukci_region_id(region)
@@ -136,8 +153,7 @@ def fetch_series(provider: Provider, kind: FetchKind, region: str, start: str | 
         a, b = _need(start, "--from", kind), _need(end, "--to", kind)
         return uk.national(a, b) if rid is None else uk.regional(rid, a, b)
     en = EntsoeClient(_env(ENTSOE_KEY_ENV), transport=transport)
-    return en.intensity(region, _need(start, "--from", kind), _need(end, "--to", kind),
-                        basis=basis)
+    return en.intensity(region, _need(start, "--from", kind), _need(end, "--to", kind), basis=basis)
 
 
 def _iso(t: np.ndarray) -> list[str]:
@@ -148,50 +164,96 @@ def _rows(result: IntensitySeries | MarginalIndex) -> tuple[list[str], list[dict
     if isinstance(result, MarginalIndex):
         return ["time_utc", "index_frac"], [
             {"time_utc": t, "index_frac": float(v)}
-            for t, v in zip(_iso(result.point_time_utc), result.index_frac, strict=True)]
+            for t, v in zip(_iso(result.point_time_utc), result.index_frac, strict=True)
+        ]
     return ["time_utc", "intensity_g_per_kwh", "low", "high"], [
         {"time_utc": t, "intensity_g_per_kwh": float(v), "low": float(lo), "high": float(hi)}
-        for t, v, lo, hi in zip(_iso(result.start_utc), result.intensity_g_per_kwh,
-                                result.low_g_per_kwh, result.high_g_per_kwh, strict=True)]
+        for t, v, lo, hi in zip(
+            _iso(result.start_utc),
+            result.intensity_g_per_kwh,
+            result.low_g_per_kwh,
+            result.high_g_per_kwh,
+            strict=True,
+        )
+    ]
 
 
-def _document(provider: Provider, result: IntensitySeries | MarginalIndex,
-              rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _document(
+    provider: Provider, result: IntensitySeries | MarginalIndex, rows: list[dict[str, Any]]
+) -> dict[str, Any]:
     p = result.provenance
-    prov = {"source": p.source, "version": p.version, "method": p.method,
-            "retrieved_at_utc": p.retrieved_at_utc, "licence": p.licence, "label": p.label,
-            "notes": list(p.notes)}
+    prov = {
+        "source": p.source,
+        "version": p.version,
+        "method": p.method,
+        "retrieved_at_utc": p.retrieved_at_utc,
+        "licence": p.licence,
+        "label": p.label,
+        "notes": list(p.notes),
+    }
     if isinstance(result, MarginalIndex):
-        return {"provider": provider.value, "region": result.region,
-                "signal_type": result.signal_type, "provenance": prov, "rows": rows}
-    return {"provider": provider.value, "region": result.region, "kind": result.kind,
-            "basis": result.basis, "resolution_s": result.resolution_s, "provenance": prov,
-            "rows": rows}
+        return {
+            "provider": provider.value,
+            "region": result.region,
+            "signal_type": result.signal_type,
+            "provenance": prov,
+            "rows": rows,
+        }
+    return {
+        "provider": provider.value,
+        "region": result.region,
+        "kind": result.kind,
+        "basis": result.basis,
+        "resolution_s": result.resolution_s,
+        "provenance": prov,
+        "rows": rows,
+    }
 
 
 @grid_app.command("fetch")
 def fetch(
     provider: Annotated[Provider, typer.Option("--provider", help="Which API to ask.")],
-    region: Annotated[str, typer.Option(
-        "--region", help="Zone (electricitymaps: DE, US-TEX-ERCO), region (watttime: "
-        "CAISO_NORTH), GB or 1..18 (ukci), bidding zone or EIC code (entsoe: DE_LU).")],
-    start: Annotated[str | None, typer.Option(
-        "--from", help="Start, ISO 8601 (UTC unless an offset is given).")] = None,
+    region: Annotated[
+        str,
+        typer.Option(
+            "--region",
+            help="Zone (electricitymaps: DE, US-TEX-ERCO), region (watttime: "
+            "CAISO_NORTH), GB or 1..18 (ukci), bidding zone or EIC code (entsoe: DE_LU).",
+        ),
+    ],
+    start: Annotated[
+        str | None, typer.Option("--from", help="Start, ISO 8601 (UTC unless an offset is given).")
+    ] = None,
     end: Annotated[str | None, typer.Option("--to", help="End (exclusive), ISO 8601.")] = None,
-    kind: Annotated[FetchKind, typer.Option(
-        "--kind", help="range (default), latest, history (electricitymaps), forecast "
-        "(watttime, ukci), index (watttime signal index).")] = FetchKind.range,
-    basis: Annotated[str | None, typer.Option(
-        "--basis", help="direct or lifecycle (electricitymaps, entsoe; default lifecycle). "
-        "watttime and ukci are direct only.")] = None,
-    signal_type: Annotated[str, typer.Option(
-        "--signal-type", help="watttime: co2_moer (marginal) or co2_aoer (average).")
+    kind: Annotated[
+        FetchKind,
+        typer.Option(
+            "--kind",
+            help="range (default), latest, history (electricitymaps), forecast "
+            "(watttime, ukci), index (watttime signal index).",
+        ),
+    ] = FetchKind.range,
+    basis: Annotated[
+        str | None,
+        typer.Option(
+            "--basis",
+            help="direct or lifecycle (electricitymaps, entsoe; default lifecycle). "
+            "watttime and ukci are direct only.",
+        ),
+    ] = None,
+    signal_type: Annotated[
+        str,
+        typer.Option("--signal-type", help="watttime: co2_moer (marginal) or co2_aoer (average)."),
     ] = "co2_moer",
-    granularity: Annotated[str, typer.Option(
-        "--granularity", help=f"electricitymaps range step: {', '.join(GRANULARITY_S)}.")
+    granularity: Annotated[
+        str,
+        typer.Option(
+            "--granularity", help=f"electricitymaps range step: {', '.join(GRANULARITY_S)}."
+        ),
     ] = "hourly",
-    output_format: Annotated[FetchFormat, typer.Option(
-        "--format", help="Output format.")] = FetchFormat.csv,
+    output_format: Annotated[
+        FetchFormat, typer.Option("--format", help="Output format.")
+    ] = FetchFormat.csv,
 ) -> None:
     """Fetch an intensity series in g/kWh (or the WattTime index) from a provider API."""
     for flag, value in (("--from", start), ("--to", end)):
@@ -199,8 +261,17 @@ def fetch(
             to_utc64(value, field=flag)  # fail on a bad date before any request
     transport = make_transport(provider.value)
     try:
-        result = fetch_series(provider, kind, region, start, end, _basis(provider, basis),
-                              signal_type, granularity, transport)
+        result = fetch_series(
+            provider,
+            kind,
+            region,
+            start,
+            end,
+            _basis(provider, basis),
+            signal_type,
+            granularity,
+            transport,
+        )
     finally:
         transport.client.close()
     cols, rows = _rows(result)

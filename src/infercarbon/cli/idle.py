@@ -28,8 +28,9 @@ def _time(text: str, name: str) -> datetime:
     try:
         t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"{text!r} is not an ISO 8601 time (e.g. 2026-07-01 or "
-                         "2026-07-01T10:00Z)", field=name) from None
+        raise InputError(
+            f"{text!r} is not an ISO 8601 time (e.g. 2026-07-01 or 2026-07-01T10:00Z)", field=name
+        ) from None
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
@@ -54,15 +55,19 @@ def measure(
     store = open_store(ledger)
     try:
         book = SignalBook(signals_from_intensity(store.intensity()))
-        res = measure_idle(store, book, device=device, start_utc=a, end_utc=b,
-                           window_s=window_s)
+        res = measure_idle(store, book, device=device, start_utc=a, end_utc=b, window_s=window_s)
     finally:
         store.close()
-    typer.echo(f"idle measured for {res.repriced} of {res.checked} footprint(s) of {device} "
-               "(each new footprint supersedes the one it recomputes)")
+    typer.echo(
+        f"idle measured for {res.repriced} of {res.checked} footprint(s) of {device} "
+        "(each new footprint supersedes the one it recomputes)"
+    )
     if res.checked == 0:
-        typer.echo(f"nothing measured: no footprint of {device} in the period, or no readings "
-                   f"of it covering a whole {window} window", err=True)
+        typer.echo(
+            f"nothing measured: no footprint of {device} in the period, or no readings "
+            f"of it covering a whole {window} window",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

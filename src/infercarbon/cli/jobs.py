@@ -30,13 +30,26 @@ if TYPE_CHECKING:
     from infercarbon.ledger.lake import Lake
 
 EngineOpt = Annotated[str, typer.Option("--engine", help="local (the reference) or ray")]
-CatalogOpt = Annotated[str | None, typer.Option(
-    "--catalog", help="the lake: a directory (SQLite catalog + file:// warehouse), "
-    "sqlite:///FILE or postgresql://...")]
-WarehouseOpt = Annotated[str | None, typer.Option(
-    "--warehouse", help="warehouse URI for a postgresql:// catalog (file:// or s3://)")]
-CpusOpt = Annotated[int | None, typer.Option(
-    "--num-cpus", help="ray: CPUs of the local Ray started when none runs (default: all)")]
+CatalogOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--catalog",
+        help="the lake: a directory (SQLite catalog + file:// warehouse), "
+        "sqlite:///FILE or postgresql://...",
+    ),
+]
+WarehouseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse", help="warehouse URI for a postgresql:// catalog (file:// or s3://)"
+    ),
+]
+CpusOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--num-cpus", help="ray: CPUs of the local Ray started when none runs (default: all)"
+    ),
+]
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
 
 
@@ -58,29 +71,47 @@ def open_catalog(catalog: str | None, warehouse: str | None) -> Lake | None:
     return open_lake(catalog, warehouse=warehouse)
 
 
-def _finish(lake: Lake | None, job: str, engine: str, params: dict[str, Any],
-            inputs: dict[str, Any], rows: Any, out: str, table: str,
-            started: datetime) -> dict[str, Any]:
+def _finish(
+    lake: Lake | None,
+    job: str,
+    engine: str,
+    params: dict[str, Any],
+    inputs: dict[str, Any],
+    rows: Any,
+    out: str,
+    table: str,
+    started: datetime,
+) -> dict[str, Any]:
     from infercarbon.jobs.io import record_run, write_output
 
     run_id = f"run_{uuid.uuid4().hex[:20]}"
     if "run_id" in rows.column_names:
         import pyarrow as pa
 
-        rows = rows.set_column(rows.schema.get_field_index("run_id"), "run_id",
-                               pa.array([run_id] * rows.num_rows, pa.string()))
+        rows = rows.set_column(
+            rows.schema.get_field_index("run_id"),
+            "run_id",
+            pa.array([run_id] * rows.num_rows, pa.string()),
+        )
     output = write_output(out, table, rows, lake)
     if lake is not None:
-        record_run(lake, run_id=run_id, job=job, engine=engine,
-                   params={**params, "output": output}, inputs=inputs, output=output,
-                   started_utc=started, finished_utc=datetime.now(UTC))
+        record_run(
+            lake,
+            run_id=run_id,
+            job=job,
+            engine=engine,
+            params={**params, "output": output},
+            inputs=inputs,
+            output=output,
+            started_utc=started,
+            finished_utc=datetime.now(UTC),
+        )
     return {"run_id": run_id, "run_recorded": lake is not None, "output": output}
 
 
 def attribute(
     events: Annotated[str, typer.Option("--events", help="events: Parquet or iceberg:TABLE")],
-    readings: Annotated[str, typer.Option("--readings", help="readings: Parquet or "
-                                          "iceberg:TABLE")],
+    readings: Annotated[str, typer.Option("--readings", help="readings: Parquet or iceberg:TABLE")],
     out: Annotated[str, typer.Option("--out", help="a directory, or iceberg:attributions")],
     window: Annotated[str, typer.Option("--window", help="window length: 15m, 900s, 1h")] = "15m",
     engine: EngineOpt = "local",
@@ -101,29 +132,46 @@ def attribute(
     ev = read_source(events, "events", lake)
     rd = read_source(readings, "readings", lake)
     eng = open_engine(engine, num_cpus)
-    rows = run_attribute(ev.table, rd.table, engine=eng, window_s=window_s,
-                         idle_policy=idle_policy, split=split)
-    res = _finish(lake, "attribute", engine, {"window_s": window_s, "idle_policy": idle_policy,
-                                              "split": split},
-                  {"events": ev.lineage, "readings": rd.lineage}, rows, out, "attributions",
-                  started)
-    print_json({**res, "events": ev.table.num_rows, "rows": rows.num_rows,
-                "window_s": window_s})
+    rows = run_attribute(
+        ev.table, rd.table, engine=eng, window_s=window_s, idle_policy=idle_policy, split=split
+    )
+    res = _finish(
+        lake,
+        "attribute",
+        engine,
+        {"window_s": window_s, "idle_policy": idle_policy, "split": split},
+        {"events": ev.lineage, "readings": rd.lineage},
+        rows,
+        out,
+        "attributions",
+        started,
+    )
+    print_json({**res, "events": ev.table.num_rows, "rows": rows.num_rows, "window_s": window_s})
 
 
 def account(
-    attributions: Annotated[str, typer.Option("--attributions", help="the attribute job's "
-                                              "output: Parquet or iceberg:attributions")],
-    intensity: Annotated[str, typer.Option("--intensity", help="intensity intervals: Parquet "
-                                           "or iceberg:intensity")],
+    attributions: Annotated[
+        str,
+        typer.Option(
+            "--attributions", help="the attribute job's output: Parquet or iceberg:attributions"
+        ),
+    ],
+    intensity: Annotated[
+        str, typer.Option("--intensity", help="intensity intervals: Parquet or iceberg:intensity")
+    ],
     out: Annotated[str, typer.Option("--out", help="a directory, or iceberg:footprints")],
     engine: EngineOpt = "local",
-    profiles: Annotated[str | None, typer.Option(
-        "--profiles", help="deployment profiles (TOML/JSON; docs/profiles.md)")] = None,
-    region: Annotated[str | None, typer.Option(
-        "--region", help="region of events that carry none")] = None,
-    attributions_run: Annotated[str | None, typer.Option(
-        "--attributions-run", help="only the rows this attribute run wrote")] = None,
+    profiles: Annotated[
+        str | None,
+        typer.Option("--profiles", help="deployment profiles (TOML/JSON; docs/profiles.md)"),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="region of events that carry none")
+    ] = None,
+    attributions_run: Annotated[
+        str | None,
+        typer.Option("--attributions-run", help="only the rows this attribute run wrote"),
+    ] = None,
     catalog: CatalogOpt = None,
     warehouse: WarehouseOpt = None,
     num_cpus: CpusOpt = None,
@@ -141,21 +189,34 @@ def account(
     att_rows = select_run(att.table, attributions_run)
     pset = load_profiles(profiles) if profiles else ProfileSet()
     eng = open_engine(engine, num_cpus)
-    rows, ctx = run_account(att_rows, inten.table, engine=eng, profiles=pset,
-                            default_region=region)
-    ctx_out = write_output(out if not out.startswith("iceberg:") else
-                           "iceberg:footprint_contexts", "footprint_contexts", ctx, lake)
-    res = _finish(lake, "account", engine, {"profiles": profiles_data(pset), "region": region,
-                                            "contexts": ctx_out,
-                                            "attributions_run": attributions_run},
-                  {"attributions": att.lineage, "intensity": inten.lineage}, rows, out,
-                  "footprints", started)
+    rows, ctx = run_account(att_rows, inten.table, engine=eng, profiles=pset, default_region=region)
+    ctx_out = write_output(
+        out if not out.startswith("iceberg:") else "iceberg:footprint_contexts",
+        "footprint_contexts",
+        ctx,
+        lake,
+    )
+    res = _finish(
+        lake,
+        "account",
+        engine,
+        {
+            "profiles": profiles_data(pset),
+            "region": region,
+            "contexts": ctx_out,
+            "attributions_run": attributions_run,
+        },
+        {"attributions": att.lineage, "intensity": inten.lineage},
+        rows,
+        out,
+        "footprints",
+        started,
+    )
     print_json({**res, "footprints": rows.num_rows, "contexts": ctx.num_rows})
 
 
 def rollup(
-    footprints: Annotated[str, typer.Option("--footprints", help="Parquet or "
-                                            "iceberg:footprints")],
+    footprints: Annotated[str, typer.Option("--footprints", help="Parquet or iceberg:footprints")],
     out: Annotated[str, typer.Option("--out", help="a directory, or iceberg:rollups")],
     engine: EngineOpt = "local",
     catalog: CatalogOpt = None,
@@ -171,30 +232,38 @@ def rollup(
     fp = read_source(footprints, "footprints", lake)
     eng = open_engine(engine, num_cpus)
     rows = run_rollup(fp.table, engine=eng)
-    res = _finish(lake, "rollup", engine, {}, {"footprints": fp.lineage}, rows, out,
-                  "rollups", started)
+    res = _finish(
+        lake, "rollup", engine, {}, {"footprints": fp.lineage}, rows, out, "rollups", started
+    )
     print_json({**res, "groups": rows.num_rows})
 
 
-def verify_run_cli(run_id: str, catalog: str | None, warehouse: str | None, engine: str,
-                   num_cpus: int | None, as_json: bool) -> bool:
+def verify_run_cli(
+    run_id: str,
+    catalog: str | None,
+    warehouse: str | None,
+    engine: str,
+    num_cpus: int | None,
+    as_json: bool,
+) -> bool:
     """``audit verify --run``: re-run and compare; prints the result, returns ok."""
     from infercarbon.errors import InputError
     from infercarbon.jobs.verify import verify_run
 
     lake = open_catalog(catalog, warehouse)
     if lake is None:
-        raise InputError("--run needs --catalog (the lake that recorded the run)",
-                         field="catalog")
+        raise InputError("--run needs --catalog (the lake that recorded the run)", field="catalog")
     res = verify_run(lake, run_id, engine=open_engine(engine, num_cpus))
     if as_json:
         print_json(res)
     else:
         state = "ok" if res["ok"] else "FAILED"
-        typer.echo(f"{state}: run {run_id} ({res['job']}) re-run with {res['engine']}: "
-                   f"{res['checked']} row(s) compared, max |dE| {res['max_abs_diff_j']:.3g} J, "
-                   f"max relative difference {res['max_rel_diff']:.3g}, "
-                   f"{res['missing_rows']} missing, {res['extra_rows']} extra")
+        typer.echo(
+            f"{state}: run {run_id} ({res['job']}) re-run with {res['engine']}: "
+            f"{res['checked']} row(s) compared, max |dE| {res['max_abs_diff_j']:.3g} J, "
+            f"max relative difference {res['max_rel_diff']:.3g}, "
+            f"{res['missing_rows']} missing, {res['extra_rows']} extra"
+        )
     return bool(res["ok"])
 
 

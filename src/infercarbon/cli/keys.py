@@ -35,11 +35,12 @@ def create(
     """Create a key and print it once (only its hash is stored)."""
     from infercarbon.service.auth import create_key, key_store_for
 
-    secret, rec = create_key(key_store_for(ledger), tenant=tenant, admin=admin,
-                             clock=time.time)
+    secret, rec = create_key(key_store_for(ledger), tenant=tenant, admin=admin, clock=time.time)
     typer.echo(secret)
-    typer.echo(f"key {rec.key_id} for tenant {rec.tenant!r} ({rec.scope}); shown once, "
-               "store it now", err=True)
+    typer.echo(
+        f"key {rec.key_id} for tenant {rec.tenant!r} ({rec.scope}); shown once, store it now",
+        err=True,
+    )
 
 
 @keys_app.command("list")
@@ -50,14 +51,18 @@ def list_keys(
     """List keys (ids, tenants, scopes; never secrets or hashes)."""
     from infercarbon.service.auth import key_store_for
 
-    rows = [{k: v for k, v in asdict(r).items() if k != "secret_sha256"}
-            for r in key_store_for(ledger).all()]
+    rows = [
+        {k: v for k, v in asdict(r).items() if k != "secret_sha256"}
+        for r in key_store_for(ledger).all()
+    ]
     if as_json:
         print_json(rows)
         return
     for r in rows:
-        typer.echo(f"{r['key_id']}  {r['tenant']:<20} {r['scope']:<7} {r['created_utc']}"
-                   + ("  revoked" if r["revoked"] else ""))
+        typer.echo(
+            f"{r['key_id']}  {r['tenant']:<20} {r['scope']:<7} {r['created_utc']}"
+            + ("  revoked" if r["revoked"] else "")
+        )
 
 
 @keys_app.command("revoke")

@@ -25,15 +25,17 @@ from infercarbon.errors import InputError
 if TYPE_CHECKING:
     from infercarbon.ledger.lake import Lake
 
-lake_app = typer.Typer(help="The Iceberg ledger: init, load, ingest (spool), commit, stats.",
-                       no_args_is_help=True)
+lake_app = typer.Typer(
+    help="The Iceberg ledger: init, load, ingest (spool), commit, stats.", no_args_is_help=True
+)
 
 
 def _need(catalog: str | None, warehouse: str | None) -> Lake:
     lake = open_catalog(catalog, warehouse)
     if lake is None:
-        raise InputError("give --catalog (a directory, sqlite:///FILE or postgresql://...)",
-                         field="catalog")
+        raise InputError(
+            "give --catalog (a directory, sqlite:///FILE or postgresql://...)", field="catalog"
+        )
     return lake
 
 
@@ -55,8 +57,7 @@ def load(
     from infercarbon.jobs.io import read_source
 
     if table not in ("events", "readings", "intensity"):
-        raise InputError(f"load takes events, readings or intensity, got {table!r}",
-                         field="table")
+        raise InputError(f"load takes events, readings or intensity, got {table!r}", field="table")
     lake = _need(catalog, warehouse)
     src = read_source(str(path), table, None)
     rep = lake.append_new(table, src.table)
@@ -84,8 +85,9 @@ def commit(
     catalog: CatalogOpt = None,
     warehouse: WarehouseOpt = None,
     max_batches: Annotated[int, typer.Option("--max-batches", help="batches per commit")] = 1000,
-    until_empty: Annotated[bool, typer.Option("--until-empty", help="repeat until no batch "
-                                              "is ready")] = False,
+    until_empty: Annotated[
+        bool, typer.Option("--until-empty", help="repeat until no batch is ready")
+    ] = False,
 ) -> None:
     """Commit the spool's ready batches into the lake's events table, exactly once."""
     from infercarbon.ledger.spool import commit_spool, sweep_incoming
@@ -93,13 +95,11 @@ def commit(
     lake = _need(catalog, warehouse)
     total = []
     while True:
-        rep = commit_spool(lake, spool, now=lambda: datetime.now(UTC),
-                           max_batches=max_batches)
+        rep = commit_spool(lake, spool, now=lambda: datetime.now(UTC), max_batches=max_batches)
         total.append(rep.__dict__)
         if not until_empty or rep.batches == 0:
             break
-    print_json({"commits": total,
-                "stale_tmp_removed": sweep_incoming(spool, now_s=time.time())})
+    print_json({"commits": total, "stale_tmp_removed": sweep_incoming(spool, now_s=time.time())})
 
 
 @lake_app.command("stats")
@@ -109,9 +109,12 @@ def stats(catalog: CatalogOpt = None, warehouse: WarehouseOpt = None) -> None:
     out = {}
     for name in sorted(lake.tables()):
         size, rows = lake.data_bytes(name)
-        out[name] = {"rows": rows, "bytes": size,
-                     "bytes_per_row": size / rows if rows else None,
-                     "snapshot_id": lake.snapshot_id(name)}
+        out[name] = {
+            "rows": rows,
+            "bytes": size,
+            "bytes_per_row": size / rows if rows else None,
+            "snapshot_id": lake.snapshot_id(name),
+        }
     print_json(out)
 
 
@@ -127,9 +130,16 @@ def report_cli(period: str, catalog: str, warehouse: str | None, tenant: str | N
     from infercarbon.report.lake import lake_report
     from infercarbon.report.period import parse_period
 
-    print_json(_jsonable(lake_report(_need(catalog, warehouse), parse_period(period),
-                                     tenant=tenant,
-                                     generated_utc=datetime.now(UTC))))
+    print_json(
+        _jsonable(
+            lake_report(
+                _need(catalog, warehouse),
+                parse_period(period),
+                tenant=tenant,
+                generated_utc=datetime.now(UTC),
+            )
+        )
+    )
 
 
 def _jsonable(x: object) -> object:

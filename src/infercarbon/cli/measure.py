@@ -61,11 +61,11 @@ def run_metered(
 ) -> dict[str, Any]:
     """Run ``command`` to completion, reading ``source`` around it; return the raw figures."""
     if not command:
-        raise InputError("give the command to run after --, e.g. -- python train.py",
-                         field="CMD")
+        raise InputError("give the command to run after --, e.g. -- python train.py", field="CMD")
     polled = source.needs_polling or source.name == "rapl"  # rapl: guard counter wraparound
-    sampler = Sampler(source, clock=clock, period_s=period_s,
-                      mode="thread" if polled else "boundary")
+    sampler = Sampler(
+        source, clock=clock, period_s=period_s, mode="thread" if polled else "boundary"
+    )
     busy0 = source.busy_cpu_s() if isinstance(source, CpuModelSource) else None
     t0_ns, e0_j = sampler.start().readings()[0][-1], sampler.readings()[1][-1]
     try:
@@ -118,7 +118,10 @@ def _figure_range(source: EnergySource, raw: dict[str, Any]) -> tuple[float, flo
 
 
 def measure_record(
-    source: EnergySource, raw: dict[str, Any], region: str | None, region_from: str | None,
+    source: EnergySource,
+    raw: dict[str, Any],
+    region: str | None,
+    region_from: str | None,
     notes: list[str],
 ) -> dict[str, Any]:
     """The ``--json`` contract of ``infercarbon measure``."""
@@ -145,8 +148,7 @@ def measure_record(
         rec["region"] = None
         rec["emissions_g"] = None
         rec["emissions_note"] = (
-            f"not computed: no region given (pass --region, e.g. --region DEU, or set "
-            f"{REGION_ENV})"
+            f"not computed: no region given (pass --region, e.g. --region DEU, or set {REGION_ENV})"
         )
     else:
         reg = resolve_region(region)
@@ -164,26 +166,48 @@ def measure_record(
     return rec
 
 
-def run_row(rec: dict[str, Any], *, source: EnergySource, kind: str, model: str,
-            system: str | None, lineage: str | None, tenant: str,
-            start_utc: datetime, end_utc: datetime) -> dict[str, Any]:
+def run_row(
+    rec: dict[str, Any],
+    *,
+    source: EnergySource,
+    kind: str,
+    model: str,
+    system: str | None,
+    lineage: str | None,
+    tenant: str,
+    start_utc: datetime,
+    end_utc: datetime,
+) -> dict[str, Any]:
     """The ``runs`` row of a metered command (status from its exit code or signal)."""
     from infercarbon.programme.runs import make_run, status_from_exit
 
     status, sig = status_from_exit(int(rec["exit_code"]))
     gpus = getattr(source, "gpu_count", None)
     return make_run(
-        tenant=tenant, kind=kind, model=model, system=system, lineage=lineage, status=status,
-        exit_code=int(rec["exit_code"]), signal=sig, start_utc=start_utc, end_utc=end_utc,
-        energy_j=rec["energy_j"], energy_low_j=min(rec["energy_low_j"], rec["energy_j"]),
+        tenant=tenant,
+        kind=kind,
+        model=model,
+        system=system,
+        lineage=lineage,
+        status=status,
+        exit_code=int(rec["exit_code"]),
+        signal=sig,
+        start_utc=start_utc,
+        end_utc=end_utc,
+        energy_j=rec["energy_j"],
+        energy_low_j=min(rec["energy_low_j"], rec["energy_j"]),
         energy_high_j=max(rec["energy_high_j"], rec["energy_j"]),
-        method=f"{rec['sensor']}/{rec['method']} ({rec['scope']})", label=rec["label"],
-        source="measure", region=rec["region"],
+        method=f"{rec['sensor']}/{rec['method']} ({rec['scope']})",
+        label=rec["label"],
+        source="measure",
+        region=rec["region"],
         gpu_hours=None if not gpus else gpus * rec["duration_s"] / 3600.0,
         emissions_g=rec["emissions_g"],
-        intensity_g_per_kwh=None if rec["emissions_g"] is None
+        intensity_g_per_kwh=None
+        if rec["emissions_g"] is None
         else rec["intensity_g_per_kwh"]["value"],
-        command=" ".join(rec["command"])[:200])
+        command=" ".join(rec["command"])[:200],
+    )
 
 
 def _print_human(rec: dict[str, Any]) -> None:
@@ -217,8 +241,10 @@ def _print_human(rec: dict[str, Any]) -> None:
         say(f"warning:   {note}")
     if "run" in rec:
         run = rec["run"]
-        say(f"run:       {run['run_id']} {run['kind']} {run['model']} {run['status']}"
-            f"{' (' + run['signal'] + ')' if run['signal'] else ''} -> {rec['ledger']}")
+        say(
+            f"run:       {run['run_id']} {run['kind']} {run['model']} {run['status']}"
+            f"{' (' + run['signal'] + ')' if run['signal'] else ''} -> {rec['ledger']}"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -227,43 +253,71 @@ def register(app: typer.Typer) -> None:
         context_settings={"allow_interspersed_args": False},
     )
     def measure(
-        command: Annotated[list[str], typer.Argument(
-            help="The command to run, after --.", show_default=False)],
+        command: Annotated[
+            list[str], typer.Argument(help="The command to run, after --.", show_default=False)
+        ],
         json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-        region: Annotated[str | None, typer.Option(
-            "--region", help=f"Grid region for emissions (else ${REGION_ENV}).")] = None,
-        sensor: Annotated[str, typer.Option(
-            "--sensor", help=f"auto, auto-cpu or one of: {', '.join(SOURCE_NAMES)}.")] = "auto",
-        tier: Annotated[str | None, typer.Option(
-            "--tier", help="Seed tier id (T0..T6) for --sensor constant.")] = None,
-        period_s: Annotated[float, typer.Option(
-            "--period-s", help="Sampling period for polled sources [s].")] = 0.1,
-        sysfs_root: Annotated[Path, typer.Option(
-            "--sysfs-root", hidden=True, help="Root of sysfs (testing).")] = Path("/sys"),
-        ledger: Annotated[str | None, typer.Option(
-            "--ledger", help="Record the run in this ledger (DuckDB file, created if "
-                             "missing, or postgresql:// URL).")] = None,
-        run_kind: Annotated[str | None, typer.Option(
-            "--run-kind", help=f"With --ledger: {', '.join(RUN_KINDS)}.")] = None,
-        model: Annotated[str | None, typer.Option(
-            "--model", help="With --ledger: the model the run trains or serves.")] = None,
-        system: Annotated[str | None, typer.Option(
-            "--system", help="With --ledger: the inventory system (pipeline) it belongs to."
-        )] = None,
-        lineage: Annotated[str | None, typer.Option(
-            "--lineage", help="With --ledger: the model family whose training line it "
-                              "counts in (default: the model).")] = None,
-        tenant: Annotated[str, typer.Option(
-            "--tenant", help="With --ledger: the tenant that owns the run.")] = "default",
+        region: Annotated[
+            str | None,
+            typer.Option("--region", help=f"Grid region for emissions (else ${REGION_ENV})."),
+        ] = None,
+        sensor: Annotated[
+            str,
+            typer.Option("--sensor", help=f"auto, auto-cpu or one of: {', '.join(SOURCE_NAMES)}."),
+        ] = "auto",
+        tier: Annotated[
+            str | None, typer.Option("--tier", help="Seed tier id (T0..T6) for --sensor constant.")
+        ] = None,
+        period_s: Annotated[
+            float, typer.Option("--period-s", help="Sampling period for polled sources [s].")
+        ] = 0.1,
+        sysfs_root: Annotated[
+            Path, typer.Option("--sysfs-root", hidden=True, help="Root of sysfs (testing).")
+        ] = Path("/sys"),
+        ledger: Annotated[
+            str | None,
+            typer.Option(
+                "--ledger",
+                help="Record the run in this ledger (DuckDB file, created if "
+                "missing, or postgresql:// URL).",
+            ),
+        ] = None,
+        run_kind: Annotated[
+            str | None, typer.Option("--run-kind", help=f"With --ledger: {', '.join(RUN_KINDS)}.")
+        ] = None,
+        model: Annotated[
+            str | None,
+            typer.Option("--model", help="With --ledger: the model the run trains or serves."),
+        ] = None,
+        system: Annotated[
+            str | None,
+            typer.Option(
+                "--system", help="With --ledger: the inventory system (pipeline) it belongs to."
+            ),
+        ] = None,
+        lineage: Annotated[
+            str | None,
+            typer.Option(
+                "--lineage",
+                help="With --ledger: the model family whose training line it "
+                "counts in (default: the model).",
+            ),
+        ] = None,
+        tenant: Annotated[
+            str, typer.Option("--tenant", help="With --ledger: the tenant that owns the run.")
+        ] = "default",
     ) -> None:
         """Run CMD and print its energy [J], emissions [gCO2e], duration and method."""
         if ledger is None and (run_kind or model or system or lineage):
-            raise InputError("--run-kind, --model, --system and --lineage record a run: "
-                             "give --ledger too", field="--ledger")
+            raise InputError(
+                "--run-kind, --model, --system and --lineage record a run: give --ledger too",
+                field="--ledger",
+            )
         if ledger is not None:
             if run_kind not in RUN_KINDS:
-                raise InputError(f"give --run-kind, one of {', '.join(RUN_KINDS)}",
-                                 field="--run-kind")
+                raise InputError(
+                    f"give --run-kind, one of {', '.join(RUN_KINDS)}", field="--run-kind"
+                )
             if not model:
                 raise InputError("give --model (the model the run trains)", field="--model")
         region_from = "--region" if region else None
@@ -273,19 +327,37 @@ def register(app: typer.Typer) -> None:
             resolve_region(region)  # fail before running the command
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            source, _ = detect(sensor, tier=tier, sysfs_root=sysfs_root, cpu_scope="process",
-                               pid=os.getpid(), include_self=False)
+            source, _ = detect(
+                sensor,
+                tier=tier,
+                sysfs_root=sysfs_root,
+                cpu_scope="process",
+                pid=os.getpid(),
+                include_self=False,
+            )
         notes = [str(w.message) for w in caught]
         try:
             start_utc = datetime.now(UTC)
-            raw = run_metered(command, source, period_s=period_s,
-                              stdout=_stderr_for_child() if json_out else None)
+            raw = run_metered(
+                command, source, period_s=period_s, stdout=_stderr_for_child() if json_out else None
+            )
             end_utc = datetime.now(UTC)
             rec = measure_record(source, raw, region, region_from, notes)
-            row = None if ledger is None else run_row(
-                rec, source=source, kind=str(run_kind), model=str(model), system=system,
-                lineage=lineage, tenant=tenant, start_utc=start_utc,
-                end_utc=max(end_utc, start_utc))
+            row = (
+                None
+                if ledger is None
+                else run_row(
+                    rec,
+                    source=source,
+                    kind=str(run_kind),
+                    model=str(model),
+                    system=system,
+                    lineage=lineage,
+                    tenant=tenant,
+                    start_utc=start_utc,
+                    end_utc=max(end_utc, start_utc),
+                )
+            )
         finally:
             source.close()
         if ledger is not None and row is not None:
@@ -296,8 +368,10 @@ def register(app: typer.Typer) -> None:
                 store.append_runs([row])
             finally:
                 store.close()
-            rec["run"] = {k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime)
-                              else v) for k, v in row.items()}
+            rec["run"] = {
+                k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v)
+                for k, v in row.items()
+            }
             rec["ledger"] = ledger
         if json_out:
             print_json(rec)

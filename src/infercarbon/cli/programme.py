@@ -35,12 +35,18 @@ from infercarbon.errors import InputError
 
 programme_app = typer.Typer(
     help="The AI carbon programme: inventory, plan, first-cut estimate, gaps, maturity.",
-    no_args_is_help=True)
+    no_args_is_help=True,
+)
 
-LedgerOpt = Annotated[str | None, typer.Option(
-    "--ledger", help="DuckDB file or postgresql:// URL (default: $INFERCARBON_LEDGER)")]
-InventoryOpt = Annotated[Path | None, typer.Option(
-    "--inventory", help="inventory TOML (programme init writes one)")]
+LedgerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger", help="DuckDB file or postgresql:// URL (default: $INFERCARBON_LEDGER)"
+    ),
+]
+InventoryOpt = Annotated[
+    Path | None, typer.Option("--inventory", help="inventory TOML (programme init writes one)")
+]
 FleetOpt = Annotated[Path | None, typer.Option("--fleet", help="fleet TOML (devices, refresh)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the JSON data")]
 FormatOpt = Annotated[str, typer.Option("--format", help="markdown or html")]
@@ -91,8 +97,9 @@ def _fleet_hardware(path: Path | None) -> set[str] | None:
     return None if path is None else {d.name for d in load_fleet(path).devices}
 
 
-def _emit(data: Any, doc: Callable[[Any], dict[str, Any]], json_out: bool, fmt: str,
-          out: Path | None) -> None:
+def _emit(
+    data: Any, doc: Callable[[Any], dict[str, Any]], json_out: bool, fmt: str, out: Path | None
+) -> None:
     from infercarbon.programme.render import to_html, to_markdown
 
     if fmt not in ("markdown", "html"):
@@ -121,8 +128,12 @@ def _cells(inv: Any, facts: Any, fleet: Path | None) -> list[Any]:
 
 
 @programme_app.command("init")
-def init(ledger: LedgerOpt = None, out: OutOpt = None, tenant: TenantOpt = None,
-         organisation: Annotated[str | None, typer.Option("--organisation")] = None) -> None:
+def init(
+    ledger: LedgerOpt = None,
+    out: OutOpt = None,
+    tenant: TenantOpt = None,
+    organisation: Annotated[str | None, typer.Option("--organisation")] = None,
+) -> None:
     """Write an inventory template: the systems seen in the ledger pre-filled."""
     from infercarbon.programme import template
 
@@ -138,9 +149,15 @@ def init(ledger: LedgerOpt = None, out: OutOpt = None, tenant: TenantOpt = None,
 
 
 @programme_app.command("plan")
-def plan(inventory: InventoryOpt = None, ledger: LedgerOpt = None, fleet: FleetOpt = None,
-         tenant: TenantOpt = None, json_out: JsonOpt = False, fmt: FormatOpt = "markdown",
-         out: OutOpt = None) -> None:
+def plan(
+    inventory: InventoryOpt = None,
+    ledger: LedgerOpt = None,
+    fleet: FleetOpt = None,
+    tenant: TenantOpt = None,
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = "markdown",
+    out: OutOpt = None,
+) -> None:
     """Measurement plan: per system x category, the instrument, cadence and GHG boundary."""
     from infercarbon.programme import measurement_plan
     from infercarbon.programme.views import plan_doc
@@ -152,9 +169,15 @@ def plan(inventory: InventoryOpt = None, ledger: LedgerOpt = None, fleet: FleetO
 
 
 @programme_app.command("gaps")
-def gaps(inventory: InventoryOpt = None, ledger: LedgerOpt = None, fleet: FleetOpt = None,
-         tenant: TenantOpt = None, json_out: JsonOpt = False, fmt: FormatOpt = "markdown",
-         out: OutOpt = None) -> None:
+def gaps(
+    inventory: InventoryOpt = None,
+    ledger: LedgerOpt = None,
+    fleet: FleetOpt = None,
+    tenant: TenantOpt = None,
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = "markdown",
+    out: OutOpt = None,
+) -> None:
     """Gap analysis: measured, modelled and excluded shares per category; the weakest."""
     from infercarbon.programme import gap_analysis
     from infercarbon.programme.views import gaps_doc
@@ -166,9 +189,15 @@ def gaps(inventory: InventoryOpt = None, ledger: LedgerOpt = None, fleet: FleetO
 
 
 @programme_app.command("maturity")
-def maturity(inventory: InventoryOpt = None, ledger: LedgerOpt = None,
-             fleet: FleetOpt = None, tenant: TenantOpt = None, json_out: JsonOpt = False,
-             fmt: FormatOpt = "markdown", out: OutOpt = None) -> None:
+def maturity(
+    inventory: InventoryOpt = None,
+    ledger: LedgerOpt = None,
+    fleet: FleetOpt = None,
+    tenant: TenantOpt = None,
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = "markdown",
+    out: OutOpt = None,
+) -> None:
     """Maturity level 1-5 (seed 001's rubric) with evidence per criterion."""
     from infercarbon.programme import maturity as level
     from infercarbon.programme.views import maturity_doc
@@ -181,14 +210,26 @@ def maturity(inventory: InventoryOpt = None, ledger: LedgerOpt = None,
 
 @programme_app.command("estimate")
 def estimate(
-    inventory: InventoryOpt = None, ledger: LedgerOpt = None, tenant: TenantOpt = None,
-    cloud_export: Annotated[list[str] | None, typer.Option(
-        "--cloud-export", help="FORMAT=PATH: aws-ccft, gcp-carbon-footprint or "
-                               "azure-emissions-impact (repeatable)")] = None,
-    record: Annotated[bool, typer.Option(
-        "--record", help="store the estimate's summary in the ledger (maturity evidence)")
+    inventory: InventoryOpt = None,
+    ledger: LedgerOpt = None,
+    tenant: TenantOpt = None,
+    cloud_export: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cloud-export",
+            help="FORMAT=PATH: aws-ccft, gcp-carbon-footprint or "
+            "azure-emissions-impact (repeatable)",
+        ),
+    ] = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record", help="store the estimate's summary in the ledger (maturity evidence)"
+        ),
     ] = False,
-    json_out: JsonOpt = False, fmt: FormatOpt = "markdown", out: OutOpt = None,
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = "markdown",
+    out: OutOpt = None,
 ) -> None:
     """First-cut estimate from inventory volumes, grid factors and provider exports."""
     from infercarbon.programme import ESTIMATE_SETTING, first_cut_estimate, read_cloud_export
@@ -202,12 +243,12 @@ def estimate(
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror}",
-                             field="--cloud-export") from exc
+            raise InputError(f"cannot read {path}: {exc.strerror}", field="--cloud-export") from exc
         rows += read_cloud_export(fmt_name, text, path=path)
     if record and ledger is None and not _env_ledger():
-        raise InputError("--record stores the estimate in the ledger: give --ledger",
-                         field="--record")
+        raise InputError(
+            "--record stores the estimate in the ledger: give --ledger", field="--record"
+        )
     now = datetime.now(UTC)
     with _facts(ledger, tenant) as facts:
         inv = _inventory(inventory, facts)
@@ -217,19 +258,31 @@ def estimate(
 
         store = open_store(resolve_ledger(ledger))
         try:
-            store.set_setting(ESTIMATE_SETTING, json.dumps({
-                "generated_utc": data["generated_utc"], "systems": data["systems"],
-                "systems_estimated": data["systems_estimated"],
-                "total_t_per_year": data["total_t_per_year"],
-                "inventory": data["inventory"]}))
+            store.set_setting(
+                ESTIMATE_SETTING,
+                json.dumps(
+                    {
+                        "generated_utc": data["generated_utc"],
+                        "systems": data["systems"],
+                        "systems_estimated": data["systems_estimated"],
+                        "total_t_per_year": data["total_t_per_year"],
+                        "inventory": data["inventory"],
+                    }
+                ),
+            )
         finally:
             store.close()
     _emit(data, estimate_doc, json_out, fmt, out)
 
 
 @programme_app.command("training")
-def training(ledger: LedgerOpt = None, tenant: TenantOpt = None, json_out: JsonOpt = False,
-             fmt: FormatOpt = "markdown", out: OutOpt = None) -> None:
+def training(
+    ledger: LedgerOpt = None,
+    tenant: TenantOpt = None,
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = "markdown",
+    out: OutOpt = None,
+) -> None:
     """Training on the books: per lineage, every run (failed included), amortised."""
     from infercarbon.programme import training_lines
     from infercarbon.programme.views import training_doc
@@ -240,8 +293,12 @@ def training(ledger: LedgerOpt = None, tenant: TenantOpt = None, json_out: JsonO
 
 
 @programme_app.command("fleet")
-def fleet(path: Annotated[Path, typer.Argument(help="fleet TOML")], json_out: JsonOpt = False,
-          fmt: FormatOpt = "markdown", out: OutOpt = None) -> None:
+def fleet(
+    path: Annotated[Path, typer.Argument(help="fleet TOML")],
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = "markdown",
+    out: OutOpt = None,
+) -> None:
     """Annual embodied (acquisition vs amortised), refresh schedule, embodied share."""
     from infercarbon.programme.views import fleet_doc
 
@@ -250,8 +307,14 @@ def fleet(path: Annotated[Path, typer.Argument(help="fleet TOML")], json_out: Js
 
 
 @programme_app.command("drivers")
-def drivers(ledger: LedgerOpt = None, fleet: FleetOpt = None, tenant: TenantOpt = None,
-            json_out: JsonOpt = False, fmt: FormatOpt = "markdown", out: OutOpt = None) -> None:
+def drivers(
+    ledger: LedgerOpt = None,
+    fleet: FleetOpt = None,
+    tenant: TenantOpt = None,
+    json_out: JsonOpt = False,
+    fmt: FormatOpt = "markdown",
+    out: OutOpt = None,
+) -> None:
     """The five hidden drivers, each with value, range, source and the seed-range flag."""
     from infercarbon.programme import hidden_drivers
     from infercarbon.programme.views import drivers_doc
@@ -269,10 +332,13 @@ def import_runs(
     model: Annotated[str | None, typer.Option("--model")] = None,
     run_kind: Annotated[str, typer.Option("--run-kind")] = "train",
     system: Annotated[str | None, typer.Option("--system")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="sacct: the cluster's grid "
-                                                                "region")] = None,
-    tz: Annotated[str | None, typer.Option("--tz", help="zone of times written without an "
-                                                        "offset (CodeCarbon, Slurm)")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="sacct: the cluster's grid region")
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="zone of times written without an offset (CodeCarbon, Slurm)"),
+    ] = None,
     tenant: Annotated[str, typer.Option("--tenant")] = "default",
 ) -> None:
     """Import runs (CodeCarbon emissions.csv, Slurm sacct, plain CSV) or storage/transfer
@@ -294,12 +360,18 @@ def import_runs(
         rows = read_runs(fmt, path, **kw)
     store = open_store(ledger)
     try:
-        res = (store.append_storage(rows) if fmt == "storage" else
-               store.append_transfers(rows) if fmt == "transfers" else store.append_runs(rows))
+        res = (
+            store.append_storage(rows)
+            if fmt == "storage"
+            else store.append_transfers(rows)
+            if fmt == "transfers"
+            else store.append_runs(rows)
+        )
     finally:
         store.close()
-    typer.echo(f"{fmt}: {res.received} row(s) read, {res.inserted} new, "
-               f"{res.duplicates} already stored")
+    typer.echo(
+        f"{fmt}: {res.received} row(s) read, {res.inserted} new, {res.duplicates} already stored"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -68,13 +68,21 @@ def _range_text(r: Region) -> str:
 
 @regions_app.command("list")
 def list_regions(
-    kind: Annotated[str | None, typer.Option(
-        "--kind", help=f"Only this kind: {', '.join(KINDS)}.")] = None,
-    search: Annotated[str | None, typer.Option(
-        "--search", help="Only regions whose id, name or alias contains this text.")] = None,
-    output_format: Annotated[OutputFormat | None, typer.Option(
-        "--format", help="Output format; default: a table on a terminal, plain aligned text "
-                  "when stdout is redirected.")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help=f"Only this kind: {', '.join(KINDS)}.")
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", help="Only regions whose id, name or alias contains this text."),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--format",
+            help="Output format; default: a table on a terminal, plain aligned text "
+            "when stdout is redirected.",
+        ),
+    ] = None,
 ) -> None:
     """List bundled regions with their annual intensity [g/kWh]."""
     if kind is not None and kind not in KINDS:
@@ -94,16 +102,23 @@ def list_regions(
         w = csv.DictWriter(sys.stdout, fieldnames=cols, lineterminator="\n")
         w.writeheader()
         for rec in recs:
-            w.writerow({k: "|".join(v) if isinstance(v, list) else ("" if v is None else v)
-                        for k, v in rec.items()})
+            w.writerow(
+                {
+                    k: "|".join(v) if isinstance(v, list) else ("" if v is None else v)
+                    for k, v in rec.items()
+                }
+            )
         return
-    table = TextTable(f"{len(rows)} regions (annual location-based intensity)",
-                      ["id", "name", "kind", "g/kWh", "range", "basis", "vintage"],
-                      numeric=frozenset({"g/kWh", "range"}))
+    table = TextTable(
+        f"{len(rows)} regions (annual location-based intensity)",
+        ["id", "name", "kind", "g/kWh", "range", "basis", "vintage"],
+        numeric=frozenset({"g/kWh", "range"}),
+    )
     for r in rows:
         f = r.intensity_g_per_kwh
-        table.add_row(r.region_id, r.name, r.kind, f"{f.value:.1f}", _range_text(r), r.basis,
-                      f.vintage or "")
+        table.add_row(
+            r.region_id, r.name, r.kind, f"{f.value:.1f}", _range_text(r), r.basis, f.vintage or ""
+        )
     print_table(table, "auto" if output_format is None else output_format.value)
 
 
@@ -119,8 +134,11 @@ def show_region(
         print_json(rec)
         return
     f = r.intensity_g_per_kwh
-    rng = (f"{f.low:.1f} .. {f.high:.1f} g/kWh" if f.has_range
-           else "none (no honest range in the data)")
+    rng = (
+        f"{f.low:.1f} .. {f.high:.1f} g/kWh"
+        if f.has_range
+        else "none (no honest range in the data)"
+    )
     lines = [
         ("region", f"{r.region_id}  {r.name}  ({r.kind})"),
         ("intensity", f"{f.value:.1f} g/kWh ({r.basis} basis, {f.label})"),

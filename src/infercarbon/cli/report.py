@@ -29,8 +29,7 @@ def resolve_ledger(ledger: str | None) -> str:
     (reading a mistyped path must not create an empty ledger)."""
     target = ledger or os.environ.get(LEDGER_ENV)
     if not target:
-        raise InputError(f"give --ledger PATH|postgresql://... or set {LEDGER_ENV}",
-                         field="ledger")
+        raise InputError(f"give --ledger PATH|postgresql://... or set {LEDGER_ENV}", field="ledger")
     if target.startswith(("postgresql://", "postgres://")) or target == ":memory:":
         return target
     path = target.removeprefix("duckdb://")
@@ -40,24 +39,39 @@ def resolve_ledger(ledger: str | None) -> str:
 
 
 def report(
-    period: Annotated[str, typer.Option(
-        "--period", help="2026-Q3, 2026-09, 2026, 2026-09-14 or START..END (UTC)")],
-    ledger: Annotated[str | None, typer.Option(
-        "--ledger", help=f"DuckDB file or postgresql:// URL (default: ${LEDGER_ENV})")] = None,
+    period: Annotated[
+        str, typer.Option("--period", help="2026-Q3, 2026-09, 2026, 2026-09-14 or START..END (UTC)")
+    ],
+    ledger: Annotated[
+        str | None,
+        typer.Option("--ledger", help=f"DuckDB file or postgresql:// URL (default: ${LEDGER_ENV})"),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="html, csv or json")] = "html",
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="write to this file (default: standard output)")] = None,
-    tenant: Annotated[str | None, typer.Option(
-        "--tenant", help="report one tenant only (default: every tenant)")] = None,
-    task_metrics: Annotated[Path | None, typer.Option(
-        "--task-metrics", help="CSV model,metric,value[,source]: adds g CO2e per metric point "
-                               "per model (accuracy per watt).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write to this file (default: standard output)")
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="report one tenant only (default: every tenant)")
+    ] = None,
+    task_metrics: Annotated[
+        Path | None,
+        typer.Option(
+            "--task-metrics",
+            help="CSV model,metric,value[,source]: adds g CO2e per metric point "
+            "per model (accuracy per watt).",
+        ),
+    ] = None,
     server: ServerOpt = None,
     key: KeyOpt = None,
-    catalog: Annotated[str | None, typer.Option(
-        "--catalog", help="report from the Iceberg lake (JSON totals; pruned partitions)")] = None,
-    warehouse: Annotated[str | None, typer.Option(
-        "--warehouse", help="warehouse URI for a postgresql:// catalog")] = None,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog", help="report from the Iceberg lake (JSON totals; pruned partitions)"
+        ),
+    ] = None,
+    warehouse: Annotated[
+        str | None, typer.Option("--warehouse", help="warehouse URI for a postgresql:// catalog")
+    ] = None,
 ) -> None:
     """Energy (MWh), Scope 2 location/market, Scope 3, ESRS E1 table, inventory, methodology.
 
@@ -84,10 +98,13 @@ def report(
         metrics = read_task_metrics(task_metrics)
     if server is not None:
         if metrics is not None:
-            raise InputError("--task-metrics is read locally: use it with --ledger, not "
-                             "--server", field="task-metrics")
-        text = get(server, key, "/v1/report", {"period": period, "format": fmt,
-                                               "tenant": tenant}).text
+            raise InputError(
+                "--task-metrics is read locally: use it with --ledger, not --server",
+                field="task-metrics",
+            )
+        text = get(
+            server, key, "/v1/report", {"period": period, "format": fmt, "tenant": tenant}
+        ).text
         if out is None:
             sys.stdout.write(text)
             return
@@ -96,8 +113,9 @@ def report(
         return
     store = open_store(resolve_ledger(ledger))
     try:
-        rep = build_report(store, p, tenant=tenant, generated_utc=datetime.now(UTC),
-                           task_metrics=metrics)
+        rep = build_report(
+            store, p, tenant=tenant, generated_utc=datetime.now(UTC), task_metrics=metrics
+        )
     finally:
         store.close()
     text = render(rep, fmt)
@@ -105,10 +123,20 @@ def report(
         sys.stdout.write(text)
         return
     _write(out, text)
-    n = next((r["value"] for t in rep.tables if t.name == "energy" for r in t.rows
-              if r["quantity"] == "inferences in period"), 0)
-    typer.echo(f"wrote {out} ({fmt}, period {p.label}, {n} inference(s), "
-               f"status: {rep.meta['status']})", err=True)
+    n = next(
+        (
+            r["value"]
+            for t in rep.tables
+            if t.name == "energy"
+            for r in t.rows
+            if r["quantity"] == "inferences in period"
+        ),
+        0,
+    )
+    typer.echo(
+        f"wrote {out} ({fmt}, period {p.label}, {n} inference(s), status: {rep.meta['status']})",
+        err=True,
+    )
 
 
 def _write(out: Path, text: str) -> None:

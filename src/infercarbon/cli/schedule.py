@@ -46,8 +46,17 @@ def _forecast(spec: str | None, region: str) -> IntensitySeries | None:
 
         transport = make_transport(spec)
         try:
-            res = fetch_series(Provider(spec), FetchKind.forecast, region, None, None,
-                               "direct", "co2_moer", "hourly", transport)
+            res = fetch_series(
+                Provider(spec),
+                FetchKind.forecast,
+                region,
+                None,
+                None,
+                "direct",
+                "co2_moer",
+                "hourly",
+                transport,
+            )
         finally:
             transport.client.close()
         if not isinstance(res, IntensitySeries):  # pragma: no cover - forecast is a series
@@ -82,38 +91,53 @@ def schedule_cmd(
     earliest: Annotated[str, typer.Option("--earliest", help="Earliest start (UTC ISO 8601).")],
     deadline: Annotated[str, typer.Option("--deadline", help="Latest end (UTC ISO 8601).")],
     signal: Annotated[str, typer.Option("--signal", help="marginal | location.")] = "marginal",
-    forecast: Annotated[str | None, typer.Option(
-        "--forecast", help="FILE from `grid fetch --kind forecast` (json or csv), or a "
-                           "provider: watttime | ukci.")] = None,
-    forecast_region: Annotated[str | None, typer.Option(
-        "--forecast-region", help="The provider's region name (default: --region).")] = None,
-    ledger: Annotated[str | None, typer.Option(
-        "--ledger", help="Use the grid intervals stored in this ledger (DuckDB file or "
-                         "postgresql:// URL) for the hours they cover.")] = None,
-    chunks: Annotated[int, typer.Option("--chunks", help="Split into N interruptible "
-                                                         "chunks.")] = 1,
-    basis: Annotated[str, typer.Option("--basis", help="lifecycle | direct (bundled "
-                                                       "series).")] = "lifecycle",
+    forecast: Annotated[
+        str | None,
+        typer.Option(
+            "--forecast",
+            help="FILE from `grid fetch --kind forecast` (json or csv), or a "
+            "provider: watttime | ukci.",
+        ),
+    ] = None,
+    forecast_region: Annotated[
+        str | None,
+        typer.Option("--forecast-region", help="The provider's region name (default: --region)."),
+    ] = None,
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            help="Use the grid intervals stored in this ledger (DuckDB file or "
+            "postgresql:// URL) for the hours they cover.",
+        ),
+    ] = None,
+    chunks: Annotated[int, typer.Option("--chunks", help="Split into N interruptible chunks.")] = 1,
+    basis: Annotated[
+        str, typer.Option("--basis", help="lifecycle | direct (bundled series).")
+    ] = "lifecycle",
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON contract.")] = False,
 ) -> None:
     """Pick the start window(s) that minimise a deferrable job's emissions."""
     if signal not in SIGNALS:
-        raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}",
-                         field="--signal")
+        raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}", field="--signal")
     if basis not in ("lifecycle", "direct"):
         raise InputError(f"must be lifecycle or direct, got {basis!r}", field="--basis")
     req = ScheduleRequest(
-        region=region, energy_kwh=energy_kwh,
+        region=region,
+        energy_kwh=energy_kwh,
         duration_s=parse_duration_s(duration, field="--duration"),
         earliest_utc=parse_utc(earliest, field="--earliest"),
         deadline_utc=parse_utc(deadline, field="--deadline"),
-        signal="marginal" if signal == "marginal" else "location", chunks=chunks,
-        basis="direct" if basis == "direct" else "lifecycle")
+        signal="marginal" if signal == "marginal" else "location",
+        chunks=chunks,
+        basis="direct" if basis == "direct" else "lifecycle",
+    )
     if ledger is not None and forecast is not None:
         raise InputError("give --forecast or --ledger, not both", field="--ledger")
     if ledger is not None:
-        res = schedule(req, forecast=_ledger_series(ledger, region, signal),
-                       forecast_label="ledger")
+        res = schedule(
+            req, forecast=_ledger_series(ledger, region, signal), forecast_label="ledger"
+        )
     else:
         res = schedule(req, forecast=_forecast(forecast, forecast_region or region))
     doc = res.to_dict()
@@ -124,16 +148,31 @@ def schedule_cmd(
     for col in ("window", "start (UTC)", "end (UTC)", "g/kWh", "g", "low", "high"):
         t.add_column(col)
     for i, w in enumerate(doc["windows"], 1):
-        t.add_row(f"chosen {i}", w["start_utc"], w["end_utc"],
-                  f"{w['mean_intensity_g_per_kwh']:.1f}", f"{w['emissions_g']:.4g}",
-                  f"{w['low_g']:.4g}", f"{w['high_g']:.4g}")
-    t.add_row("baseline (earliest)", doc["baseline_start_utc"], "", "",
-              f"{doc['baseline_emissions_g']:.4g}", f"{doc['baseline_low_g']:.4g}",
-              f"{doc['baseline_high_g']:.4g}")
+        t.add_row(
+            f"chosen {i}",
+            w["start_utc"],
+            w["end_utc"],
+            f"{w['mean_intensity_g_per_kwh']:.1f}",
+            f"{w['emissions_g']:.4g}",
+            f"{w['low_g']:.4g}",
+            f"{w['high_g']:.4g}",
+        )
+    t.add_row(
+        "baseline (earliest)",
+        doc["baseline_start_utc"],
+        "",
+        "",
+        f"{doc['baseline_emissions_g']:.4g}",
+        f"{doc['baseline_low_g']:.4g}",
+        f"{doc['baseline_high_g']:.4g}",
+    )
     console.print(t)
-    console.print(f"Saving {doc['saving_g']:.4g} g ({doc['saving_low_g']:.4g}.."
-                  f"{doc['saving_high_g']:.4g}); source: {doc['source']}", highlight=False,
-                  markup=False)
+    console.print(
+        f"Saving {doc['saving_g']:.4g} g ({doc['saving_low_g']:.4g}.."
+        f"{doc['saving_high_g']:.4g}); source: {doc['source']}",
+        highlight=False,
+        markup=False,
+    )
     for n in doc["notes"]:
         console.print(f"  note: {n}", highlight=False, markup=False)
 

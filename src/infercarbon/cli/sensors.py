@@ -56,14 +56,19 @@ def register(app: typer.Typer) -> None:
     @app.command("sensors")
     def sensors(
         json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-        fmt: Annotated[str | None, typer.Option(
-            "--format", help=FORMAT_HELP + " json is the --json document.")] = None,
-        sensor: Annotated[str, typer.Option(
-            "--sensor", help=f"auto, auto-cpu or one of: {', '.join(SOURCE_NAMES)}.")] = "auto",
-        tier: Annotated[str | None, typer.Option(
-            "--tier", help="Seed tier id (T0..T6) for --sensor constant.")] = None,
-        sysfs_root: Annotated[Path, typer.Option(
-            "--sysfs-root", hidden=True, help="Root of sysfs (testing).")] = Path("/sys"),
+        fmt: Annotated[
+            str | None, typer.Option("--format", help=FORMAT_HELP + " json is the --json document.")
+        ] = None,
+        sensor: Annotated[
+            str,
+            typer.Option("--sensor", help=f"auto, auto-cpu or one of: {', '.join(SOURCE_NAMES)}."),
+        ] = "auto",
+        tier: Annotated[
+            str | None, typer.Option("--tier", help="Seed tier id (T0..T6) for --sensor constant.")
+        ] = None,
+        sysfs_root: Annotated[
+            Path, typer.Option("--sysfs-root", hidden=True, help="Root of sysfs (testing).")
+        ] = Path("/sys"),
     ) -> None:
         """Show the energy source chosen on this machine and why each other one is not used."""
         fmt = check_table_format(fmt)
@@ -75,8 +80,10 @@ def register(app: typer.Typer) -> None:
         if json_out or fmt == "json":
             print_json(rec)
             return
-        table = TextTable("energy sources (auto order: nvml > rapl > amd-hwmon > cpu-model)",
-                          ["source", "available", "reason"])
+        table = TextTable(
+            "energy sources (auto order: nvml > rapl > amd-hwmon > cpu-model)",
+            ["source", "available", "reason"],
+        )
         for a in report:
             table.add_row(a.name, "yes" if a.available else "no", a.reason)
         if fmt == "tsv":

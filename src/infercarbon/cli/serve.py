@@ -48,9 +48,11 @@ def check_port_free(host: str, port: int) -> None:
         try:
             sock.bind(addr)
         except OSError as exc:
-            raise InputError(f"{host}:{port} is already in use ({exc.strerror}); stop the "
-                             "process that holds it or pick another --port",
-                             field="--port") from exc
+            raise InputError(
+                f"{host}:{port} is already in use ({exc.strerror}); stop the "
+                "process that holds it or pick another --port",
+                field="--port",
+            ) from exc
 
 
 def run_server(
@@ -88,30 +90,51 @@ def run_server(
         from infercarbon.service.auth import key_store_for
         from infercarbon.service.footprints import AccountingConfig
     except ImportError as exc:  # the service extra is not installed
-        raise ConfigurationError(f"{exc}; install the service extra: "
-                                 "pip install 'infercarbon[service]'") from exc
+        raise ConfigurationError(
+            f"{exc}; install the service extra: pip install 'infercarbon[service]'"
+        ) from exc
     from infercarbon.accounting.profiles import load_profiles
     from infercarbon.ledger import open_store
     from infercarbon.service.footprints import market_signal_from_instruments
 
     market = tuple(market_signal_from_instruments(p) for p in instruments)
     prof = load_profiles(profiles) if profiles is not None else None
-    cfg = (AccountingConfig(pue=pue, pue_source=f"--pue {pue:g} (user)",
-                            td_loss_frac=td_loss_frac, operating_model=operating_model,
-                            signals=market, profiles=prof)
-           if pue is not None else AccountingConfig(td_loss_frac=td_loss_frac,
-                                                    operating_model=operating_model,
-                                                    signals=market, profiles=prof))
+    cfg = (
+        AccountingConfig(
+            pue=pue,
+            pue_source=f"--pue {pue:g} (user)",
+            td_loss_frac=td_loss_frac,
+            operating_model=operating_model,
+            signals=market,
+            profiles=prof,
+        )
+        if pue is not None
+        else AccountingConfig(
+            td_loss_frac=td_loss_frac,
+            operating_model=operating_model,
+            signals=market,
+            profiles=prof,
+        )
+    )
     # the dashboard's reads share one fold of the hourly rollup a second (ledger.hours)
     store = open_store(ledger, memory_limit=ledger_memory_limit, rollup_lag_s=1.0)
     refresher = None
     folder = None
     try:
-        app = create_app(store, clock=_now, keys=key_store_for(ledger), config=cfg,
-                         price_per_kwh=price_per_kwh, metrics_public=metrics_public,
-                         factor_set=factor_set, spool=spool)
-        typer.echo(f"infercarbon: ledger {store.url} ({store.dialect}); "
-                   f"dashboard http://{host}:{port}/", err=True)
+        app = create_app(
+            store,
+            clock=_now,
+            keys=key_store_for(ledger),
+            config=cfg,
+            price_per_kwh=price_per_kwh,
+            metrics_public=metrics_public,
+            factor_set=factor_set,
+            spool=spool,
+        )
+        typer.echo(
+            f"infercarbon: ledger {store.url} ({store.dialect}); dashboard http://{host}:{port}/",
+            err=True,
+        )
         # the objects of start-up (modules, the app, reference data) live as long as the
         # process: moved out of the collector's reach, a full collection under ingest scans
         # far fewer (measured in-process: 72 -> 30 ms per full collection, about one per
@@ -124,8 +147,14 @@ def run_server(
             from infercarbon.service.app import reprice_hook
             from infercarbon.service.refresh import DEFAULT_INTERVAL_S
 
-            refresher = make_refresher(ledger, store, updates, refresh_s or DEFAULT_INTERVAL_S,
-                                       on_update=reprice_hook(app), factor_set=factor_set)
+            refresher = make_refresher(
+                ledger,
+                store,
+                updates,
+                refresh_s or DEFAULT_INTERVAL_S,
+                on_update=reprice_hook(app),
+                factor_set=factor_set,
+            )
             refresher.start()
         from infercarbon.service.app import HoursFolder
 
@@ -146,9 +175,9 @@ def run_server(
         if route_regions:
             from infercarbon.service.routing import CarbonRouteMiddleware, route_advisor
 
-            asgi = CarbonRouteMiddleware(app, route_advisor(route_regions,
-                                                            residency=route_residency),
-                                         clock=_now)
+            asgi = CarbonRouteMiddleware(
+                app, route_advisor(route_regions, residency=route_residency), clock=_now
+            )
         uvicorn.run(asgi, host=host, port=port, log_level=log_level)
     finally:
         if folder is not None:
@@ -162,56 +191,110 @@ def serve(
     ledger: Annotated[str, typer.Option("--ledger", help="DuckDB file or postgresql:// URL")],
     host: Annotated[str, typer.Option("--host", help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
-    pue: Annotated[float | None, typer.Option(
-        "--pue", help="facility PUE applied to event energy (default: IT energy only, "
-                      "stated in every footprint)")] = None,
+    pue: Annotated[
+        float | None,
+        typer.Option(
+            "--pue",
+            help="facility PUE applied to event energy (default: IT energy only, "
+            "stated in every footprint)",
+        ),
+    ] = None,
     td_loss_frac: Annotated[float, typer.Option("--td-loss-frac", min=0.0, max=0.5)] = 0.0,
-    operating_model: Annotated[str, typer.Option(
-        "--operating-model", help="who runs the devices: owned (Scope 2), cloud (Scope 3 "
-                                  "cat. 1) or sold (Scope 3 cat. 11); sets each line's scope "
-                                  "tag")] = "owned",
-    ledger_memory_limit: Annotated[str, typer.Option(
-        "--ledger-memory-limit", help="most memory a DuckDB ledger may cache, e.g. 2GB; "
-                                      "auto = 1GB for a file ledger (PostgreSQL: ignored)")
+    operating_model: Annotated[
+        str,
+        typer.Option(
+            "--operating-model",
+            help="who runs the devices: owned (Scope 2), cloud (Scope 3 "
+            "cat. 1) or sold (Scope 3 cat. 11); sets each line's scope "
+            "tag",
+        ),
+    ] = "owned",
+    ledger_memory_limit: Annotated[
+        str,
+        typer.Option(
+            "--ledger-memory-limit",
+            help="most memory a DuckDB ledger may cache, e.g. 2GB; "
+            "auto = 1GB for a file ledger (PostgreSQL: ignored)",
+        ),
     ] = "auto",
-    price_per_kwh: Annotated[float | None, typer.Option(
-        "--price-per-kwh", min=0.0, help="starting energy price on the dashboard")] = None,
-    metrics_public: Annotated[bool, typer.Option(
-        "--metrics-public", help="serve /metrics without an admin key")] = False,
+    price_per_kwh: Annotated[
+        float | None,
+        typer.Option("--price-per-kwh", min=0.0, help="starting energy price on the dashboard"),
+    ] = None,
+    metrics_public: Annotated[
+        bool, typer.Option("--metrics-public", help="serve /metrics without an admin key")
+    ] = False,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
-    update: Annotated[list[str] | None, typer.Option(
-        "--update", help="keep a grid signal fresh in the ledger: SOURCE:REGION[:KIND], e.g. "
-                         "ukci:GB, electricitymaps:DE, watttime:CAISO_NORTH:marginal "
-                         "(repeatable; keys from the environment as for grid update)")] = None,
-    refresh: Annotated[str | None, typer.Option(
-        "--refresh", help="how often the --update signals are refreshed: 90s, 15m, 1h "
-                          "(default 15m)")] = None,
-    profiles: Annotated[str | None, typer.Option(
-        "--profiles", help="deployment profiles (TOML): idle power, utilisation, embodied, "
-                           "lifetime, PUE, T&D, network kWh/GB, operating model and price "
-                           "per device id or glob (docs/profiles.md)")] = None,
-    instruments: Annotated[list[str] | None, typer.Option(
-        "--instruments", help="market-based instruments file (PPAs, certificates, supplier "
-                              "or residual mix; docs/instruments.md), one per region "
-                              "(repeatable)")] = None,
-    route_regions: Annotated[str | None, typer.Option(
-        "--route-regions", help="expose the carbon-aware route among these regions to a load "
-                                "balancer: GET /.well-known/carbon-route and a Carbon-Route "
-                                "header (e.g. FR,DE,PL)")] = None,
-    route_residency: Annotated[str | None, typer.Option(
-        "--route-residency", help="residency rule for --route-regions: EU, EEA or a "
-                                  "country")] = None,
-    factor_set: Annotated[str, typer.Option(
-        "--factors", help="per-fuel lifecycle factor set where the service computes intensity "
-                          "from a fuel mix: the bundled hourly ERCOT location and marginal "
-                          "series, and --update operator-csv:REGION; infercarbon (default) | "
-                          "ipcc-ar5 | unece-2021 | electricitymaps (docs/grid_factors.md). "
-                          "Signals loaded from the ledger or providers are used as "
-                          "published.")] = "infercarbon",
-    spool: Annotated[str | None, typer.Option(
-        "--spool", help="also write each accepted batch, fsynced before the reply, to this "
-                        "lake ingest spool (`infercarbon lake commit` loads it; "
-                        "docs/scale-out.md)")] = None,
+    update: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--update",
+            help="keep a grid signal fresh in the ledger: SOURCE:REGION[:KIND], e.g. "
+            "ukci:GB, electricitymaps:DE, watttime:CAISO_NORTH:marginal "
+            "(repeatable; keys from the environment as for grid update)",
+        ),
+    ] = None,
+    refresh: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh",
+            help="how often the --update signals are refreshed: 90s, 15m, 1h (default 15m)",
+        ),
+    ] = None,
+    profiles: Annotated[
+        str | None,
+        typer.Option(
+            "--profiles",
+            help="deployment profiles (TOML): idle power, utilisation, embodied, "
+            "lifetime, PUE, T&D, network kWh/GB, operating model and price "
+            "per device id or glob (docs/profiles.md)",
+        ),
+    ] = None,
+    instruments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--instruments",
+            help="market-based instruments file (PPAs, certificates, supplier "
+            "or residual mix; docs/instruments.md), one per region "
+            "(repeatable)",
+        ),
+    ] = None,
+    route_regions: Annotated[
+        str | None,
+        typer.Option(
+            "--route-regions",
+            help="expose the carbon-aware route among these regions to a load "
+            "balancer: GET /.well-known/carbon-route and a Carbon-Route "
+            "header (e.g. FR,DE,PL)",
+        ),
+    ] = None,
+    route_residency: Annotated[
+        str | None,
+        typer.Option(
+            "--route-residency", help="residency rule for --route-regions: EU, EEA or a country"
+        ),
+    ] = None,
+    factor_set: Annotated[
+        str,
+        typer.Option(
+            "--factors",
+            help="per-fuel lifecycle factor set where the service computes intensity "
+            "from a fuel mix: the bundled hourly ERCOT location and marginal "
+            "series, and --update operator-csv:REGION; infercarbon (default) | "
+            "ipcc-ar5 | unece-2021 | electricitymaps (docs/grid_factors.md). "
+            "Signals loaded from the ledger or providers are used as "
+            "published.",
+        ),
+    ] = "infercarbon",
+    spool: Annotated[
+        str | None,
+        typer.Option(
+            "--spool",
+            help="also write each accepted batch, fsynced before the reply, to this "
+            "lake ingest spool (`infercarbon lake commit` loads it; "
+            "docs/scale-out.md)",
+        ),
+    ] = None,
 ) -> None:
     """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
     check_port_free(host, port)
@@ -224,17 +307,31 @@ def serve(
     regions = split_list(route_regions, "--route-regions") if route_regions else []
     if route_residency is not None and not regions:
         raise InputError("--route-residency needs --route-regions", field="--route-residency")
-    run_server(ledger, host=host, port=port, pue=pue, td_loss_frac=td_loss_frac,
-               operating_model=operating_model, ledger_memory_limit=ledger_memory_limit,
-               price_per_kwh=price_per_kwh, metrics_public=metrics_public,
-               log_level=log_level, updates=specs, refresh_s=refresh_s, profiles=profiles,
-               instruments=tuple(instruments or ()), route_regions=regions,
-               route_residency=route_residency, factor_set=factor_set,
-               spool=spool)
+    run_server(
+        ledger,
+        host=host,
+        port=port,
+        pue=pue,
+        td_loss_frac=td_loss_frac,
+        operating_model=operating_model,
+        ledger_memory_limit=ledger_memory_limit,
+        price_per_kwh=price_per_kwh,
+        metrics_public=metrics_public,
+        log_level=log_level,
+        updates=specs,
+        refresh_s=refresh_s,
+        profiles=profiles,
+        instruments=tuple(instruments or ()),
+        route_regions=regions,
+        route_residency=route_residency,
+        factor_set=factor_set,
+        spool=spool,
+    )
 
 
-def parse_refresh_options(update: Sequence[str] | None, refresh: str | None
-                          ) -> tuple[list[UpdateSpec], float | None]:
+def parse_refresh_options(
+    update: Sequence[str] | None, refresh: str | None
+) -> tuple[list[UpdateSpec], float | None]:
     """``--update`` specs and the ``--refresh`` interval [s], checked before serving."""
     from infercarbon.grid.updates import UpdateSpec
     from infercarbon.service.refresh import parse_interval_s
@@ -242,8 +339,9 @@ def parse_refresh_options(update: Sequence[str] | None, refresh: str | None
     specs = [UpdateSpec.parse(u) for u in update or ()]
     refresh_s = parse_interval_s(refresh) if refresh is not None else None
     if refresh_s is not None and not specs:
-        raise InputError("--refresh needs at least one --update SOURCE:REGION[:KIND]",
-                         field="--refresh")
+        raise InputError(
+            "--refresh needs at least one --update SOURCE:REGION[:KIND]", field="--refresh"
+        )
     return specs, refresh_s
 
 

@@ -33,8 +33,13 @@ from typing import Any
 
 from infercarbon.errors import InputError, ParseError
 
-__all__ = ["TaskMetric", "accuracy_per_watt", "accuracy_rows", "parse_task_metrics",
-           "read_task_metrics"]
+__all__ = [
+    "TaskMetric",
+    "accuracy_per_watt",
+    "accuracy_rows",
+    "parse_task_metrics",
+    "read_task_metrics",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +57,9 @@ def parse_task_metrics(text: str, *, path: str = "<task metrics>") -> list[TaskM
     reader = csv.DictReader(io.StringIO(text))
     need = {"model", "metric", "value"}
     if reader.fieldnames is None or not need <= {f.strip() for f in reader.fieldnames}:
-        raise ParseError("the header must have model,metric,value (and optionally source)",
-                         path=path, row=1)
+        raise ParseError(
+            "the header must have model,metric,value (and optionally source)", path=path, row=1
+        )
     out: list[TaskMetric] = []
     seen: set[tuple[str, str]] = set()
     for i, raw in enumerate(reader, start=2):
@@ -61,11 +67,11 @@ def parse_task_metrics(text: str, *, path: str = "<task metrics>") -> list[TaskM
         try:
             v = float(r["value"])
         except ValueError:
-            raise ParseError(f"not a number: {r['value']!r}", path=path, row=i,
-                             column="value") from None
+            raise ParseError(
+                f"not a number: {r['value']!r}", path=path, row=i, column="value"
+            ) from None
         if not (math.isfinite(v) and v > 0):
-            raise ParseError(f"{v!r}: a metric value must be > 0", path=path, row=i,
-                             column="value")
+            raise ParseError(f"{v!r}: a metric value must be > 0", path=path, row=i, column="value")
         if not r["model"] or not r["metric"]:
             raise ParseError("model and metric must not be empty", path=path, row=i)
         key = (r["model"], r["metric"])
@@ -87,8 +93,9 @@ def read_task_metrics(path: str | Path) -> list[TaskMetric]:
         raise InputError(f"cannot read {p}: {exc.strerror}", field="task_metrics") from exc
 
 
-def accuracy_rows(per_model: dict[str, dict[str, float]], metrics: Sequence[TaskMetric]
-                  ) -> list[dict[str, Any]]:
+def accuracy_rows(
+    per_model: dict[str, dict[str, float]], metrics: Sequence[TaskMetric]
+) -> list[dict[str, Any]]:
     """Rows for the models in ``per_model`` (``inferences, energy_j, emissions_g, low_g,
     high_g``) that have a metric; a metric of a model without footprints gets a note."""
     rows: list[dict[str, Any]] = []
@@ -97,49 +104,74 @@ def accuracy_rows(per_model: dict[str, dict[str, float]], metrics: Sequence[Task
         prev: dict[str, Any] | None = None
         for m in ms:
             d = per_model.get(m.model)
-            row: dict[str, Any] = {"model": m.model, "metric": metric, "value": m.value,
-                                   "metric_source": m.source}
+            row: dict[str, Any] = {
+                "model": m.model,
+                "metric": metric,
+                "value": m.value,
+                "metric_source": m.source,
+            }
             if d is None or d["inferences"] <= 0:
                 row["note"] = "no footprints of this model in the period"
                 rows.append(row)
                 continue
             n = d["inferences"]
             g = d["emissions_g"] / n
-            row.update({
-                "inferences": n, "g_per_inference": g,
-                "g_per_inference_low": d["low_g"] / n, "g_per_inference_high": d["high_g"] / n,
-                "g_per_inference_per_point": g / m.value,
-                "j_per_inference_per_point": d["energy_j"] / n / m.value,
-                "points_per_j": m.value / (d["energy_j"] / n) if d["energy_j"] > 0 else None,
-            })
+            row.update(
+                {
+                    "inferences": n,
+                    "g_per_inference": g,
+                    "g_per_inference_low": d["low_g"] / n,
+                    "g_per_inference_high": d["high_g"] / n,
+                    "g_per_inference_per_point": g / m.value,
+                    "j_per_inference_per_point": d["energy_j"] / n / m.value,
+                    "points_per_j": m.value / (d["energy_j"] / n) if d["energy_j"] > 0 else None,
+                }
+            )
             if prev is not None and m.value > prev["value"]:
-                row["marginal_g_per_point"] = ((g - prev["g_per_inference"])
-                                               / (m.value - prev["value"]))
+                row["marginal_g_per_point"] = (g - prev["g_per_inference"]) / (
+                    m.value - prev["value"]
+                )
                 row["compared_with"] = prev["model"]
             rows.append(row)
             prev = row
     return rows
 
 
-def accuracy_per_watt(store: Any, metrics: Sequence[TaskMetric], *, basis: str = "location",
-                      tenant: str | None = None, start_utc: datetime | None = None,
-                      end_utc: datetime | None = None) -> list[dict[str, Any]]:
+def accuracy_per_watt(
+    store: Any,
+    metrics: Sequence[TaskMetric],
+    *,
+    basis: str = "location",
+    tenant: str | None = None,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+) -> list[dict[str, Any]]:
     """:func:`accuracy_rows` from the ledger's rollups by model."""
     from infercarbon.ledger.rollup import ranged_sums, rollup_events
 
-    ev = rollup_events(store, by=("model",), tenant=tenant, start_utc=start_utc,
-                       end_utc=end_utc)
-    em = ranged_sums(store, of="totals", by=("model",), keys=("basis",), tenant=tenant,
-                     start_utc=start_utc, end_utc=end_utc)
+    ev = rollup_events(store, by=("model",), tenant=tenant, start_utc=start_utc, end_utc=end_utc)
+    em = ranged_sums(
+        store,
+        of="totals",
+        by=("model",),
+        keys=("basis",),
+        tenant=tenant,
+        start_utc=start_utc,
+        end_utc=end_utc,
+    )
     # energy per inference over every event of the model (with or without a footprint)
-    energy = {r["model"]: float(r["energy_j"] or 0.0) / max(int(r["events"]), 1)
-              for r in ev.to_pylist()}
+    energy = {
+        r["model"]: float(r["energy_j"] or 0.0) / max(int(r["events"]), 1) for r in ev.to_pylist()
+    }
     per: dict[str, dict[str, float]] = {}
     for r in em.to_pylist():
         if r["basis"] != basis:
             continue
-        per[r["model"]] = {"inferences": float(r["footprints"]),
-                           "emissions_g": float(r["value_g"]), "low_g": float(r["low_g"]),
-                           "high_g": float(r["high_g"]),
-                           "energy_j": energy.get(r["model"], 0.0) * float(r["footprints"])}
+        per[r["model"]] = {
+            "inferences": float(r["footprints"]),
+            "emissions_g": float(r["value_g"]),
+            "low_g": float(r["low_g"]),
+            "high_g": float(r["high_g"]),
+            "energy_j": energy.get(r["model"], 0.0) * float(r["footprints"]),
+        }
     return accuracy_rows(per, metrics)

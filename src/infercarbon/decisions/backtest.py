@@ -3,7 +3,8 @@
 For every job size (``duration_h``; energy spread evenly, so savings are fractions of the
 baseline and scale with energy) and flexibility window (``flex_h``: the job may start at
 any whole hour of ``[earliest, earliest + flex_h]``, i.e. its deadline is ``earliest +
-flex_h + duration_h``), jobs are released every ``every_h`` hours over the series.  Each job's start is chosen by three rules and scored on
+flex_h + duration_h``), jobs are released every ``every_h`` hours over the series.  Each job's
+start is chosen by three rules and scored on
 the *actual* series:
 
 ``perfect``
@@ -34,8 +35,14 @@ import numpy.typing as npt
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 
-__all__ = ["RULES", "BacktestRow", "hourly_grid", "loyo_profile", "rolling_mean",
-           "schedule_backtest"]
+__all__ = [
+    "RULES",
+    "BacktestRow",
+    "hourly_grid",
+    "loyo_profile",
+    "rolling_mean",
+    "schedule_backtest",
+]
 
 FloatArray = npt.NDArray[np.float64]
 RULES: tuple[str, ...] = ("profile", "perfect", "naive")
@@ -49,8 +56,9 @@ def hourly_grid(series: IntensitySeries) -> tuple[npt.NDArray[np.datetime64], Fl
     n = int((series.end_utc - t0) // np.timedelta64(3600, "s"))
     t = t0 + np.arange(n) * np.timedelta64(3600, "s")
     v = np.full(n, np.nan)
-    v[((series.start_utc - t0) // np.timedelta64(3600, "s")).astype(np.intp)] = \
+    v[((series.start_utc - t0) // np.timedelta64(3600, "s")).astype(np.intp)] = (
         series.intensity_g_per_kwh
+    )
     return t, v
 
 
@@ -105,20 +113,32 @@ class BacktestRow:
     loss_share_frac: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"duration_h": self.duration_h, "flex_h": self.flex_h, "jobs": self.jobs,
-                "baseline_g_per_kwh": self.baseline_g_per_kwh,
-                **{f"saving_{r}_frac": self.saving_frac[r] for r in RULES},
-                **{f"saving_{r}_p10_frac": self.saving_p10_frac[r] for r in RULES},
-                **{f"loss_share_{r}_frac": self.loss_share_frac[r] for r in RULES}}
+        return {
+            "duration_h": self.duration_h,
+            "flex_h": self.flex_h,
+            "jobs": self.jobs,
+            "baseline_g_per_kwh": self.baseline_g_per_kwh,
+            **{f"saving_{r}_frac": self.saving_frac[r] for r in RULES},
+            **{f"saving_{r}_p10_frac": self.saving_p10_frac[r] for r in RULES},
+            **{f"loss_share_{r}_frac": self.loss_share_frac[r] for r in RULES},
+        }
 
 
-def schedule_backtest(series: IntensitySeries, *, durations_h: Sequence[int],
-                      flex_h: Sequence[int], tz: str, every_h: int = 6
-                      ) -> list[BacktestRow]:
+def schedule_backtest(
+    series: IntensitySeries,
+    *,
+    durations_h: Sequence[int],
+    flex_h: Sequence[int],
+    tz: str,
+    every_h: int = 6,
+) -> list[BacktestRow]:
     """Savings of the three rules per job size and window (see the module docstring)."""
     t, v = hourly_grid(series)
-    forecasts = {"perfect": v, "profile": loyo_profile(t, v, tz),
-                 "naive": np.concatenate([np.full(24, np.nan), v[:-24]])}
+    forecasts = {
+        "perfect": v,
+        "profile": loyo_profile(t, v, tz),
+        "naive": np.concatenate([np.full(24, np.nan), v[:-24]]),
+    }
     rows: list[BacktestRow] = []
     for d in durations_h:
         actual = rolling_mean(v, d)
@@ -146,6 +166,5 @@ def schedule_backtest(series: IntensitySeries, *, durations_h: Sequence[int],
                 sav[r] = float(s.mean())
                 p10[r] = float(np.quantile(s, 0.10))
                 loss[r] = float((s < -1e-12).mean())
-            rows.append(BacktestRow(d, w, int(keep.sum()), float(base.mean()), sav, p10,
-                                    loss))
+            rows.append(BacktestRow(d, w, int(keep.sum()), float(base.mean()), sav, p10, loss))
     return rows

@@ -33,8 +33,9 @@ from infercarbon.errors import InputError
 __all__ = ["Crossover", "crossover", "crossover_utilisation_frac"]
 
 
-def crossover_utilisation_frac(embodied_full_use_g: npt.ArrayLike,
-                               operational_g: npt.ArrayLike) -> Any:
+def crossover_utilisation_frac(
+    embodied_full_use_g: npt.ArrayLike, operational_g: npt.ArrayLike
+) -> Any:
     """``u*`` = embodied at full use / operational (vectorised; inf when operational is 0)."""
     e = np.asarray(embodied_full_use_g, dtype=np.float64)
     o = np.asarray(operational_g, dtype=np.float64)
@@ -56,20 +57,26 @@ class Crossover:
     advice: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tier": self.tier, "region": self.region_id,
-                "crossover_utilisation_frac": self.utilisation_frac,
-                "low_frac": self.low_frac, "high_frac": self.high_frac,
-                "embodied_at_full_use_g": self.embodied_full_use_g,
-                "operational_location_g": self.operational_g,
-                "label": "modelled", "advice": self.advice}
+        return {
+            "tier": self.tier,
+            "region": self.region_id,
+            "crossover_utilisation_frac": self.utilisation_frac,
+            "low_frac": self.low_frac,
+            "high_frac": self.high_frac,
+            "embodied_at_full_use_g": self.embodied_full_use_g,
+            "operational_location_g": self.operational_g,
+            "label": "modelled",
+            "advice": self.advice,
+        }
 
 
 def crossover(opts: EstimateOptions) -> Crossover:
     """Solve ``embodied = operational`` for the utilisation, from the same engine as
     ``estimate`` (its inputs at full use, ``utilisation = 1``)."""
     if opts.utilisation_frac is not None:
-        raise InputError("--crossover solves for the utilisation: do not give --utilisation",
-                         field="utilisation")
+        raise InputError(
+            "--crossover solves for the utilisation: do not give --utilisation", field="utilisation"
+        )
     with warnings.catch_warnings():
         # fallbacks are recorded in the footprint (warnings, labels)
         warnings.simplefilter("ignore")
@@ -82,10 +89,15 @@ def crossover(opts: EstimateOptions) -> Crossover:
     lo = float(crossover_utilisation_frac(emb.low_g, op.high_g))
     hi = float(crossover_utilisation_frac(emb.high_g, op.low_g))
     if u > 1:
-        advice = ("embodied exceeds operational even at full use: the device's manufacture "
-                  "dominates; extend its life or share it")
+        advice = (
+            "embodied exceeds operational even at full use: the device's manufacture "
+            "dominates; extend its life or share it"
+        )
     else:
-        advice = (f"below {u:.3g} utilisation embodied carbon per inference exceeds "
-                  "operational: consolidate workloads onto fewer, better-utilised devices")
-    return Crossover(opts.tier, fp.region_id, u, min(lo, u), max(hi, u), emb.emissions_g,
-                     op.emissions_g, advice)
+        advice = (
+            f"below {u:.3g} utilisation embodied carbon per inference exceeds "
+            "operational: consolidate workloads onto fewer, better-utilised devices"
+        )
+    return Crossover(
+        opts.tier, fp.region_id, u, min(lo, u), max(hi, u), emb.emissions_g, op.emissions_g, advice
+    )

@@ -42,9 +42,11 @@ from infercarbon.errors import InputError
 __all__ = ["METHOD", "decompose", "log_mean", "monthly_rebound", "rebound_rows"]
 
 FloatArray = npt.NDArray[np.float64]
-METHOD = ("additive LMDI-I (logarithmic mean Divisia index; Ang 2004): "
-          "dE = L(E1,E0) ln(V1/V0) + L(E1,E0) ln(I1/I0), exact, no residual; "
-          "V = inferences, I = g per inference")
+METHOD = (
+    "additive LMDI-I (logarithmic mean Divisia index; Ang 2004): "
+    "dE = L(E1,E0) ln(V1/V0) + L(E1,E0) ln(I1/I0), exact, no residual; "
+    "V = inferences, I = g per inference"
+)
 
 
 def log_mean(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -61,8 +63,7 @@ def decompose(volume: npt.ArrayLike, emissions_g: npt.ArrayLike) -> dict[str, Fl
     v = np.asarray(volume, dtype=np.float64)
     e = np.asarray(emissions_g, dtype=np.float64)
     if v.shape != e.shape or v.ndim != 1:
-        raise InputError("volume and emissions must be 1-D arrays of equal length",
-                         field="volume")
+        raise InputError("volume and emissions must be 1-D arrays of equal length", field="volume")
     if (v < 0).any() or (e < 0).any():
         raise InputError("volume and emissions cannot be negative", field="volume")
     n = len(v)
@@ -81,12 +82,22 @@ def decompose(volume: npt.ArrayLike, emissions_g: npt.ArrayLike) -> dict[str, Fl
     with np.errstate(divide="ignore", invalid="ignore"):
         intensity = np.where(v > 0, e / v, np.nan)
         rebound = np.where((inten < 0) & (vol > 0), vol / -inten, np.nan)
-    return {"change_g": change, "volume_g": vol, "intensity_g": inten,
-            "g_per_inference": intensity, "rebound_frac": rebound}
+    return {
+        "change_g": change,
+        "volume_g": vol,
+        "intensity_g": inten,
+        "g_per_inference": intensity,
+        "rebound_frac": rebound,
+    }
 
 
-def rebound_rows(months: list[str], volume: npt.ArrayLike, emissions_g: npt.ArrayLike,
-                 low_g: npt.ArrayLike, high_g: npt.ArrayLike) -> list[dict[str, Any]]:
+def rebound_rows(
+    months: list[str],
+    volume: npt.ArrayLike,
+    emissions_g: npt.ArrayLike,
+    low_g: npt.ArrayLike,
+    high_g: npt.ArrayLike,
+) -> list[dict[str, Any]]:
     """One row per month: volume, emissions with range, and the effects with their ranges."""
     mid = decompose(volume, emissions_g)
     lo = decompose(volume, low_g)
@@ -95,17 +106,23 @@ def rebound_rows(months: list[str], volume: npt.ArrayLike, emissions_g: npt.Arra
     e = np.asarray(emissions_g, dtype=np.float64)
     out = []
     for i, m in enumerate(months):
-        row: dict[str, Any] = {"month": m, "inferences": float(v[i]), "emissions_g": float(e[i]),
-                               "low_g": float(np.asarray(low_g)[i]),
-                               "high_g": float(np.asarray(high_g)[i]),
-                               "g_per_inference": float(mid["g_per_inference"][i])}
+        row: dict[str, Any] = {
+            "month": m,
+            "inferences": float(v[i]),
+            "emissions_g": float(e[i]),
+            "low_g": float(np.asarray(low_g)[i]),
+            "high_g": float(np.asarray(high_g)[i]),
+            "g_per_inference": float(mid["g_per_inference"][i]),
+        }
         for k in ("change_g", "volume_g", "intensity_g"):
             trio = np.array([mid[k][i], lo[k][i], hi[k][i]])
             row[k] = None if np.isnan(trio[0]) else float(trio[0])
-            row[f"{k.removesuffix('_g')}_low_g"] = (None if np.isnan(trio).any()
-                                                    else float(trio.min()))
-            row[f"{k.removesuffix('_g')}_high_g"] = (None if np.isnan(trio).any()
-                                                     else float(trio.max()))
+            row[f"{k.removesuffix('_g')}_low_g"] = (
+                None if np.isnan(trio).any() else float(trio.min())
+            )
+            row[f"{k.removesuffix('_g')}_high_g"] = (
+                None if np.isnan(trio).any() else float(trio.max())
+            )
         rb = mid["rebound_frac"][i]
         row["rebound_frac"] = None if np.isnan(rb) else float(rb)
         if i == 0:
@@ -118,9 +135,14 @@ def rebound_rows(months: list[str], volume: npt.ArrayLike, emissions_g: npt.Arra
     return out
 
 
-def monthly_rebound(store: Any, *, basis: str = "location", tenant: str | None = None,
-                    start_utc: datetime | None = None, end_utc: datetime | None = None
-                    ) -> dict[str, Any]:
+def monthly_rebound(
+    store: Any,
+    *,
+    basis: str = "location",
+    tenant: str | None = None,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+) -> dict[str, Any]:
     """The decomposition by UTC month from the ledger's rollup: inferences (those with a
     footprint) and emissions, with the aggregate range, from
     :func:`~infercarbon.ledger.rollup.ranged_sums` (the hourly ``footprint_hours`` rollup where
@@ -129,15 +151,29 @@ def monthly_rebound(store: Any, *, basis: str = "location", tenant: str | None =
 
     if basis not in ("location", "market"):
         raise InputError(f"must be location or market, got {basis!r}", field="basis")
-    em = ranged_sums(store, of="totals", keys=("basis",), period="month", tenant=tenant,
-                     start_utc=start_utc, end_utc=end_utc)
+    em = ranged_sums(
+        store,
+        of="totals",
+        keys=("basis",),
+        period="month",
+        tenant=tenant,
+        start_utc=start_utc,
+        end_utc=end_utc,
+    )
     tot = {r["period_start_utc"]: r for r in em.to_pylist() if r["basis"] == basis}
     keys = sorted(tot)
     months = [k.strftime("%Y-%m") for k in keys]
-    rows = rebound_rows(months, [float(tot[k]["footprints"]) for k in keys],
-                        [float(tot[k]["value_g"]) for k in keys],
-                        [float(tot[k]["low_g"]) for k in keys],
-                        [float(tot[k]["high_g"]) for k in keys])
-    return {"basis": basis, "method": METHOD, "rows": rows,
-            "volume": "inferences with a footprint (events without one are not counted)",
-            "source": "ledger rollup (ranged_sums by month)"}
+    rows = rebound_rows(
+        months,
+        [float(tot[k]["footprints"]) for k in keys],
+        [float(tot[k]["value_g"]) for k in keys],
+        [float(tot[k]["low_g"]) for k in keys],
+        [float(tot[k]["high_g"]) for k in keys],
+    )
+    return {
+        "basis": basis,
+        "method": METHOD,
+        "rows": rows,
+        "volume": "inferences with a footprint (events without one are not counted)",
+        "source": "ledger rollup (ranged_sums by month)",
+    }

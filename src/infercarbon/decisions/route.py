@@ -32,14 +32,48 @@ from infercarbon.decisions.signals import SIGNALS, Signal, as_time, window_signa
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
 
-__all__ = ["EEA_ISO3", "EU_ISO3", "Candidate", "RouteResult", "parse_latency_map", "route",
-           "split_list"]
+__all__ = [
+    "EEA_ISO3",
+    "EU_ISO3",
+    "Candidate",
+    "RouteResult",
+    "parse_latency_map",
+    "route",
+    "split_list",
+]
 
 #: EU member states (27, since 2020-02-01), ISO 3166-1 alpha-3.
-EU_ISO3: frozenset[str] = frozenset((
-    "AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC", "HUN",
-    "IRL", "ITA", "LVA", "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK", "SVN", "ESP",
-    "SWE"))
+EU_ISO3: frozenset[str] = frozenset(
+    (
+        "AUT",
+        "BEL",
+        "BGR",
+        "HRV",
+        "CYP",
+        "CZE",
+        "DNK",
+        "EST",
+        "FIN",
+        "FRA",
+        "DEU",
+        "GRC",
+        "HUN",
+        "IRL",
+        "ITA",
+        "LVA",
+        "LTU",
+        "LUX",
+        "MLT",
+        "NLD",
+        "POL",
+        "PRT",
+        "ROU",
+        "SVK",
+        "SVN",
+        "ESP",
+        "SWE",
+    )
+)
 #: The European Economic Area: the EU plus Iceland, Liechtenstein and Norway.
 EEA_ISO3: frozenset[str] = EU_ISO3 | {"ISL", "LIE", "NOR"}
 
@@ -60,12 +94,18 @@ class Candidate:
 
     def to_dict(self, energy_kwh: float) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "region": self.query, "region_id": self.region_id, "name": self.name,
+            "region": self.query,
+            "region_id": self.region_id,
+            "name": self.name,
             "intensity_g_per_kwh": self.intensity_g_per_kwh,
-            "low_g_per_kwh": self.low_g_per_kwh, "high_g_per_kwh": self.high_g_per_kwh,
-            "emissions_g": None if self.intensity_g_per_kwh is None
+            "low_g_per_kwh": self.low_g_per_kwh,
+            "high_g_per_kwh": self.high_g_per_kwh,
+            "emissions_g": None
+            if self.intensity_g_per_kwh is None
             else self.intensity_g_per_kwh * energy_kwh,
-            "source": self.source, "latency_ms": self.latency_ms}
+            "source": self.source,
+            "latency_ms": self.latency_ms,
+        }
         if self.reason is not None:
             out["reason"] = self.reason
         return out
@@ -85,9 +125,11 @@ class RouteResult:
     @property
     def best(self) -> Candidate:
         if not self.ranked:
-            raise InputError("no candidate region is allowed: "
-                             + "; ".join(f"{c.query}: {c.reason}" for c in self.rejected),
-                             field="regions")
+            raise InputError(
+                "no candidate region is allowed: "
+                + "; ".join(f"{c.query}: {c.reason}" for c in self.rejected),
+                field="regions",
+            )
         return self.ranked[0]
 
     def margin(self) -> tuple[float, float, float] | None:
@@ -99,8 +141,11 @@ class RouteResult:
         assert a.low_g_per_kwh is not None and a.high_g_per_kwh is not None
         assert b.low_g_per_kwh is not None and b.high_g_per_kwh is not None
         m = b.intensity_g_per_kwh - a.intensity_g_per_kwh
-        return m, min(m, b.low_g_per_kwh - a.high_g_per_kwh), max(
-            m, b.high_g_per_kwh - a.low_g_per_kwh)
+        return (
+            m,
+            min(m, b.low_g_per_kwh - a.high_g_per_kwh),
+            max(m, b.high_g_per_kwh - a.low_g_per_kwh),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``infercarbon route --json`` and ``GET /v1/route``."""
@@ -108,10 +153,13 @@ class RouteResult:
         m = self.margin()
         e = self.energy_kwh
         return {
-            "now_utc": str(as_time(self.now_utc, "s")) + "Z", "signal": self.signal,
-            "region": best.query, "region_id": best.region_id,
+            "now_utc": str(as_time(self.now_utc, "s")) + "Z",
+            "signal": self.signal,
+            "region": best.query,
+            "region_id": best.region_id,
             "intensity_g_per_kwh": best.intensity_g_per_kwh,
-            "low_g_per_kwh": best.low_g_per_kwh, "high_g_per_kwh": best.high_g_per_kwh,
+            "low_g_per_kwh": best.low_g_per_kwh,
+            "high_g_per_kwh": best.high_g_per_kwh,
             "energy_kwh": e,
             "next_best": self.ranked[1].region_id if len(self.ranked) > 1 else None,
             "margin_g_per_kwh": None if m is None else m[0],
@@ -122,7 +170,8 @@ class RouteResult:
             "margin_high_g": None if m is None else m[2] * e,
             "ranked": [c.to_dict(e) for c in self.ranked],
             "rejected": [c.to_dict(e) for c in self.rejected],
-            "label": "modelled", "notes": list(self.notes),
+            "label": "modelled",
+            "notes": list(self.notes),
         }
 
 
@@ -141,12 +190,19 @@ def _residency_ok(rule: str, country_iso3: str | None) -> bool:
     return resolve_region(r).country_iso3 == country_iso3
 
 
-def route(regions: Sequence[str], now_utc: np.datetime64, *, signal: Signal = "location",
-          basis: Basis = "lifecycle", max_latency_ms: float | None = None,
-          latency_ms: Mapping[str, float] | None = None, residency: str | None = None,
-          energy_kwh: float = 1.0,
-          forecasts: Mapping[str, IntensitySeries] | None = None,
-          forecast_label: str = "forecast") -> RouteResult:
+def route(
+    regions: Sequence[str],
+    now_utc: np.datetime64,
+    *,
+    signal: Signal = "location",
+    basis: Basis = "lifecycle",
+    max_latency_ms: float | None = None,
+    latency_ms: Mapping[str, float] | None = None,
+    residency: str | None = None,
+    energy_kwh: float = 1.0,
+    forecasts: Mapping[str, IntensitySeries] | None = None,
+    forecast_label: str = "forecast",
+) -> RouteResult:
     """Rank the allowed regions by intensity now (see the module docstring); ``forecasts``
     (by region query or id) take precedence over the bundled series where they cover now."""
     from infercarbon.reference.regions import resolve_region
@@ -154,12 +210,10 @@ def route(regions: Sequence[str], now_utc: np.datetime64, *, signal: Signal = "l
     if not regions:
         raise InputError("give at least one region", field="regions")
     if signal not in SIGNALS:
-        raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}",
-                         field="signal")
+        raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}", field="signal")
     if not (math.isfinite(energy_kwh) and energy_kwh > 0):
         raise InputError(f"{energy_kwh!r} must be > 0 kWh", field="energy_kwh")
-    if max_latency_ms is not None and not (math.isfinite(max_latency_ms)
-                                           and max_latency_ms > 0):
+    if max_latency_ms is not None and not (math.isfinite(max_latency_ms) and max_latency_ms > 0):
         raise InputError(f"{max_latency_ms!r} must be > 0 ms", field="max_latency_ms")
     if residency is not None and residency.strip().upper() not in ("EU", "EEA"):
         resolve_region(residency)  # an unknown rule is named before anything else
@@ -175,16 +229,25 @@ def route(regions: Sequence[str], now_utc: np.datetime64, *, signal: Signal = "l
         lms = lat.get(q.strip().lower(), lat.get(reg.region_id.lower()))
         reason = None
         if residency is not None and not _residency_ok(residency, reg.country_iso3):
-            reason = (f"outside the residency rule {residency.upper()} (country "
-                      f"{reg.country_iso3 or 'unknown'})")
+            reason = (
+                f"outside the residency rule {residency.upper()} (country "
+                f"{reg.country_iso3 or 'unknown'})"
+            )
         elif max_latency_ms is not None and lms is None:
             reason = "no latency given for this region (--latency-ms REGION=MS)"
         elif max_latency_ms is not None and lms is not None and lms > max_latency_ms:
             reason = f"latency {lms:g} ms exceeds the maximum {max_latency_ms:g} ms"
         forecast = fc.get(q.strip().lower(), fc.get(reg.region_id.lower()))
         try:
-            ws = window_signal(q, signal, hour, hour + np.timedelta64(3600, "s"),
-                               basis=basis, forecast=forecast, forecast_label=forecast_label)
+            ws = window_signal(
+                q,
+                signal,
+                hour,
+                hour + np.timedelta64(3600, "s"),
+                basis=basis,
+                forecast=forecast,
+                forecast_label=forecast_label,
+            )
             i = ws.series.integrate(t, t + np.timedelta64(1, "s"))
             v = float(i[0])
             lo = float(ws.series.integrate(t, t + np.timedelta64(1, "s"), which="low")[0])
@@ -198,15 +261,20 @@ def route(regions: Sequence[str], now_utc: np.datetime64, *, signal: Signal = "l
             else:
                 fig = reg.intensity_g_per_kwh
                 v, (lo, hi) = fig.value, fig.range
-                src = (f"annual average ({fig.source}, {fig.vintage or ''}; {fig.label}): "
-                       "no hourly signal for this region")
+                src = (
+                    f"annual average ({fig.source}, {fig.vintage or ''}; {fig.label}): "
+                    "no hourly signal for this region"
+                )
         c = Candidate(q, reg.region_id, reg.name, v, lo, hi, src, lms, reason)
         (bad if reason is not None else ok).append(c)
     ok.sort(key=lambda c: (c.intensity_g_per_kwh, c.region_id))
     if any("annual average" in c.source for c in ok) and any(
-            "annual average" not in c.source for c in ok):
-        notes.append("some regions have an hourly figure and others only an annual average: "
-                     "the comparison mixes resolutions")
+        "annual average" not in c.source for c in ok
+    ):
+        notes.append(
+            "some regions have an hourly figure and others only an annual average: "
+            "the comparison mixes resolutions"
+        )
     return RouteResult(t, signal, energy_kwh, tuple(ok), tuple(bad), tuple(notes))
 
 

@@ -53,8 +53,16 @@ from infercarbon.decisions.signals import (
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
 
-__all__ = ["ScheduleRequest", "ScheduleResult", "Window", "best_chunks", "best_start",
-           "parse_duration_s", "parse_utc", "schedule"]
+__all__ = [
+    "ScheduleRequest",
+    "ScheduleResult",
+    "Window",
+    "best_chunks",
+    "best_start",
+    "parse_duration_s",
+    "parse_utc",
+    "schedule",
+]
 
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
@@ -80,14 +88,17 @@ class ScheduleRequest:
         if not (math.isfinite(self.duration_s) and self.duration_s > 0):
             raise InputError(f"{self.duration_s!r} must be > 0 s (e.g. 2h)", field="duration")
         if self.signal not in SIGNALS:
-            raise InputError(f"must be one of {', '.join(SIGNALS)}, got {self.signal!r}",
-                             field="signal")
+            raise InputError(
+                f"must be one of {', '.join(SIGNALS)}, got {self.signal!r}", field="signal"
+            )
         if not 1 <= self.chunks <= 48:
             raise InputError(f"{self.chunks!r} must be between 1 and 48", field="chunks")
         span = as_time(self.deadline_utc) - as_time(self.earliest_utc)
         if span < np.timedelta64(round(self.duration_s * 1e9), "ns"):
-            raise InputError("the job does not fit: deadline - earliest is shorter than the "
-                             "duration", field="deadline")
+            raise InputError(
+                "the job does not fit: deadline - earliest is shorter than the duration",
+                field="deadline",
+            )
 
 
 @dataclass(frozen=True)
@@ -127,33 +138,53 @@ class ScheduleResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``infercarbon schedule --json`` and ``POST /v1/schedule``."""
+
         def iso(t: np.datetime64) -> str:
             return str(as_time(t, "s")) + "Z"
 
         def win(w: Window) -> dict[str, Any]:
-            return {"start_utc": iso(w.start_utc), "end_utc": iso(w.end_utc),
-                    "energy_kwh": w.energy_kwh, "mean_intensity_g_per_kwh": w.mean_g_per_kwh,
-                    "emissions_g": w.emissions_g, "low_g": w.low_g, "high_g": w.high_g}
+            return {
+                "start_utc": iso(w.start_utc),
+                "end_utc": iso(w.end_utc),
+                "energy_kwh": w.energy_kwh,
+                "mean_intensity_g_per_kwh": w.mean_g_per_kwh,
+                "emissions_g": w.emissions_g,
+                "low_g": w.low_g,
+                "high_g": w.high_g,
+            }
 
         r = self.request
         return {
-            "region": r.region, "signal": r.signal, "basis": r.basis, "source": self.source,
+            "region": r.region,
+            "signal": r.signal,
+            "basis": r.basis,
+            "source": self.source,
             "step_sources": self.step_sources,
             "start_utc": iso(self.windows[0].start_utc),
             "end_utc": iso(self.windows[-1].end_utc),
-            "emissions_g": self.emissions_g, "low_g": self.low_g, "high_g": self.high_g,
+            "emissions_g": self.emissions_g,
+            "low_g": self.low_g,
+            "high_g": self.high_g,
             "mean_intensity_g_per_kwh": self.emissions_g / r.energy_kwh,
             "baseline_start_utc": iso(self.baseline.start_utc),
             "baseline_emissions_g": self.baseline.emissions_g,
-            "baseline_low_g": self.baseline.low_g, "baseline_high_g": self.baseline.high_g,
-            "saving_g": self.saving_g, "saving_low_g": self.saving_low_g,
+            "baseline_low_g": self.baseline.low_g,
+            "baseline_high_g": self.baseline.high_g,
+            "saving_g": self.saving_g,
+            "saving_low_g": self.saving_low_g,
             "saving_high_g": self.saving_high_g,
             "saving_frac": self.saving_g / self.baseline.emissions_g
-            if self.baseline.emissions_g > 0 else None,
-            "energy_kwh": r.energy_kwh, "duration_s": r.duration_s, "chunks": r.chunks,
-            "earliest_utc": iso(r.earliest_utc), "deadline_utc": iso(r.deadline_utc),
-            "windows": [win(w) for w in self.windows], "candidates": self.candidates,
-            "label": "modelled", "notes": list(self.notes),
+            if self.baseline.emissions_g > 0
+            else None,
+            "energy_kwh": r.energy_kwh,
+            "duration_s": r.duration_s,
+            "chunks": r.chunks,
+            "earliest_utc": iso(r.earliest_utc),
+            "deadline_utc": iso(r.deadline_utc),
+            "windows": [win(w) for w in self.windows],
+            "candidates": self.candidates,
+            "label": "modelled",
+            "notes": list(self.notes),
         }
 
 
@@ -169,8 +200,10 @@ def parse_duration_s(text: str | float, *, field: str = "duration") -> float:
     """
     m = _DURATION.match(str(text))
     if m is None:
-        raise InputError(f"{text!r} is not a duration: use a number and s, m, h or d, "
-                         "e.g. 2h or 90m", field=field)
+        raise InputError(
+            f"{text!r} is not a duration: use a number and s, m, h or d, e.g. 2h or 90m",
+            field=field,
+        )
     v = float(m.group(1)) * _UNIT_S[(m.group(2) or "s").lower()]
     if not (math.isfinite(v) and v > 0):
         raise InputError(f"{text!r} must be a positive duration", field=field)
@@ -189,8 +222,9 @@ def parse_utc(text: str, *, field: str) -> np.datetime64:
     try:
         dt = datetime.fromisoformat(v)
     except ValueError:
-        raise InputError(f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T12:00Z)",
-                         field=field) from None
+        raise InputError(
+            f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T12:00Z)", field=field
+        ) from None
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
     return np.datetime64(dt, "s")
@@ -200,16 +234,18 @@ def _ns(x: float) -> np.timedelta64:
     return np.timedelta64(round(x * 1e9), "ns")
 
 
-def best_start(series: IntensitySeries, earliest_utc: np.datetime64,
-               deadline_utc: np.datetime64, duration_s: float
-               ) -> tuple[np.datetime64, float, int]:
+def best_start(
+    series: IntensitySeries,
+    earliest_utc: np.datetime64,
+    deadline_utc: np.datetime64,
+    duration_s: float,
+) -> tuple[np.datetime64, float, int]:
     """(start, mean intensity [g/kWh], number of candidates) of the lowest-mean window of
     ``duration_s`` inside ``[earliest, deadline]`` on a step series (exact; see the module)."""
     a = as_time(earliest_utc)
     last = as_time(deadline_utc) - _ns(duration_s)
     if last < a:
-        raise InputError("the job does not fit between earliest and deadline",
-                         field="deadline")
+        raise InputError("the job does not fit between earliest and deadline", field="deadline")
     bounds = series.start_utc
     if series.resolution_s is not None:
         bounds = np.concatenate([bounds, [series.end_utc]])
@@ -263,22 +299,33 @@ def best_chunks(cost: FloatArray, n: int, gap: int) -> npt.NDArray[np.intp]:
     return np.array(out[::-1], dtype=np.intp)
 
 
-def _window(series: IntensitySeries, start: np.datetime64, dur: np.timedelta64,
-            energy_kwh: float) -> Window:
+def _window(
+    series: IntensitySeries, start: np.datetime64, dur: np.timedelta64, energy_kwh: float
+) -> Window:
     end = start + dur
-    v, lo, hi = (float(series.integrate(start, end, which=w)[0])
-                 for w in ("value", "low", "high"))
+    v, lo, hi = (float(series.integrate(start, end, which=w)[0]) for w in ("value", "low", "high"))
     return Window(start, end, energy_kwh, v, energy_kwh * v, energy_kwh * lo, energy_kwh * hi)
 
 
-def schedule(req: ScheduleRequest, *, forecast: IntensitySeries | None = None,
-             forecast_label: str = "forecast") -> ScheduleResult:
+def schedule(
+    req: ScheduleRequest,
+    *,
+    forecast: IntensitySeries | None = None,
+    forecast_label: str = "forecast",
+) -> ScheduleResult:
     """Choose the lowest-emission start(s) of a deferrable job (see the module docstring);
     ``forecast`` (named ``forecast_label`` in ``step_sources``) prices the steps it covers."""
     a = as_time(req.earliest_utc)
     b = as_time(req.deadline_utc)
-    ws: WindowSignal = window_signal(req.region, req.signal, a, b, basis=req.basis,
-                                     forecast=forecast, forecast_label=forecast_label)
+    ws: WindowSignal = window_signal(
+        req.region,
+        req.signal,
+        a,
+        b,
+        basis=req.basis,
+        forecast=forecast,
+        forecast_label=forecast_label,
+    )
     s = ws.series
     dur = _ns(req.duration_s)
     notes: list[str] = list(s.provenance.notes)
@@ -296,12 +343,13 @@ def schedule(req: ScheduleRequest, *, forecast: IntensitySeries | None = None,
         cost = s.integrate(starts, starts + piece)
         gap = max(1, math.ceil(req.duration_s / req.chunks / step_s - 1e-9))
         pick = best_chunks(cost, req.chunks, gap)
-        windows = tuple(_window(s, starts[j], piece, req.energy_kwh / req.chunks)
-                        for j in pick)
+        windows = tuple(_window(s, starts[j], piece, req.energy_kwh / req.chunks) for j in pick)
         n_cand = len(starts)
-        notes.append(f"split into {req.chunks} chunks of {req.duration_s / req.chunks:g} s "
-                     f"and {req.energy_kwh / req.chunks:g} kWh, starting on the "
-                     f"{step_s} s grid from earliest; the job is assumed interruptible")
+        notes.append(
+            f"split into {req.chunks} chunks of {req.duration_s / req.chunks:g} s "
+            f"and {req.energy_kwh / req.chunks:g} kWh, starting on the "
+            f"{step_s} s grid from earliest; the job is assumed interruptible"
+        )
     base = _window(s, a, dur, req.energy_kwh)
     e = sum(w.emissions_g for w in windows)
     lo = sum(w.low_g for w in windows)
@@ -309,17 +357,33 @@ def schedule(req: ScheduleRequest, *, forecast: IntensitySeries | None = None,
     saving = base.emissions_g - e
     if set(ws.sources) == {"bundled"}:
         cands = [base.emissions_g - e, base.low_g - lo, base.high_g - hi]
-        notes.append("saving range: one bundled series (its factor errors are the same in "
-                     "every hour), both sides at the same bound")
+        notes.append(
+            "saving range: one bundled series (its factor errors are the same in "
+            "every hour), both sides at the same bound"
+        )
     else:
         cands = [base.low_g - hi, base.high_g - lo]
-        notes.append("saving range: worst case of the two sides' bounds (forecast/profile "
-                     "errors are not assumed to cancel)")
+        notes.append(
+            "saving range: worst case of the two sides' bounds (forecast/profile "
+            "errors are not assumed to cancel)"
+        )
     if "profile" in ws.sources:
-        notes.append(f"{ws.sources['profile']} step(s) have no forecast or bundled value: "
-                     "the historical hour x season profile is used for them")
+        notes.append(
+            f"{ws.sources['profile']} step(s) have no forecast or bundled value: "
+            "the historical hour x season profile is used for them"
+        )
     return ScheduleResult(
-        request=req, windows=windows, baseline=base, emissions_g=e, low_g=lo, high_g=hi,
-        saving_g=saving, saving_low_g=min(min(cands), saving),
-        saving_high_g=max(max(cands), saving), source=ws.describe(),
-        step_sources=ws.sources, candidates=n_cand, notes=tuple(notes))
+        request=req,
+        windows=windows,
+        baseline=base,
+        emissions_g=e,
+        low_g=lo,
+        high_g=hi,
+        saving_g=saving,
+        saving_low_g=min(min(cands), saving),
+        saving_high_g=max(max(cands), saving),
+        source=ws.describe(),
+        step_sources=ws.sources,
+        candidates=n_cand,
+        notes=tuple(notes),
+    )

@@ -69,11 +69,14 @@ def as_time(t: Any, unit: str = "ns") -> np.datetime64:
     out: Any = np.asarray(t, dtype=f"datetime64[{unit}]")[()]
     return np.datetime64(out)
 
+
 #: Time zone of the local hour that the profile of each bundled series is binned by.
 PROFILE_TZ: dict[str, str] = {"ERCOT": "America/Chicago"}
-PROFILE_METHOD = ("historical hour x season profile: mean over the bundled years of the same "
-                  "local hour of day and meteorological season; range p5 of the low bound .. "
-                  "p95 of the high bound in the bin")
+PROFILE_METHOD = (
+    "historical hour x season profile: mean over the bundled years of the same "
+    "local hour of day and meteorological season; range p5 of the low bound .. "
+    "p95 of the high bound in the bin"
+)
 
 
 def _region_key(region: str) -> tuple[str, str | None]:
@@ -85,14 +88,14 @@ def _region_key(region: str) -> tuple[str, str | None]:
     return rid, series_key(rid)
 
 
-def bundled_series(region: str, signal: Signal, basis: Basis = "lifecycle"
-                   ) -> IntensitySeries | None:
+def bundled_series(
+    region: str, signal: Signal, basis: Basis = "lifecycle"
+) -> IntensitySeries | None:
     """The region's bundled hourly series of ``signal`` (None when none is bundled)."""
     from infercarbon.grid import catalogue
 
     if signal not in SIGNALS:
-        raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}",
-                         field="signal")
+        raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}", field="signal")
     rid, key = _region_key(region)
     if key is None:
         return None
@@ -101,8 +104,9 @@ def bundled_series(region: str, signal: Signal, basis: Basis = "lifecycle"
     return catalogue.hourly_marginal(rid, basis)
 
 
-def covered(series: IntensitySeries, start_utc: TimeArray, end_utc: TimeArray
-            ) -> npt.NDArray[np.bool_]:
+def covered(
+    series: IntensitySeries, start_utc: TimeArray, end_utc: TimeArray
+) -> npt.NDArray[np.bool_]:
     """Whether ``series`` covers each ``[start, end)`` with no hole (vectorised)."""
     a = np.asarray(start_utc, dtype="datetime64[ns]")
     b = np.asarray(end_utc, dtype="datetime64[ns]")
@@ -139,20 +143,34 @@ def hour_season_profile(series: IntensitySeries, tz: str) -> Profile:
     b = season_index(local) * 24 + hour_of_day(local)
     n = np.bincount(b, minlength=96)
     if (n == 0).any():
-        raise InputError("the series does not cover every hour of every season, so no "
-                         "hour x season profile can be formed", field="series")
+        raise InputError(
+            "the series does not cover every hour of every season, so no "
+            "hour x season profile can be formed",
+            field="series",
+        )
     mean = np.bincount(b, weights=series.intensity_g_per_kwh, minlength=96) / n
     order = np.argsort(b, kind="stable")
     edges = np.concatenate([[0], np.cumsum(n)])
     lo_sorted, hi_sorted = series.low_g_per_kwh[order], series.high_g_per_kwh[order]
-    low = np.array([np.quantile(lo_sorted[edges[k]:edges[k + 1]], 0.05) for k in range(96)])
-    high = np.array([np.quantile(hi_sorted[edges[k]:edges[k + 1]], 0.95) for k in range(96)])
+    low = np.array([np.quantile(lo_sorted[edges[k] : edges[k + 1]], 0.05) for k in range(96)])
+    high = np.array([np.quantile(hi_sorted[edges[k] : edges[k + 1]], 0.95) for k in range(96)])
     p = series.provenance
-    prov = SignalProvenance(source=p.source, version=p.version,
-                            method=f"{PROFILE_METHOD} ({tz}); from: {p.method}",
-                            licence=p.licence, label="modelled", notes=p.notes)
-    return Profile(mean.reshape(4, 24), np.minimum(low, mean).reshape(4, 24),
-                   np.maximum(high, mean).reshape(4, 24), n.reshape(4, 24), tz, prov)
+    prov = SignalProvenance(
+        source=p.source,
+        version=p.version,
+        method=f"{PROFILE_METHOD} ({tz}); from: {p.method}",
+        licence=p.licence,
+        label="modelled",
+        notes=p.notes,
+    )
+    return Profile(
+        mean.reshape(4, 24),
+        np.minimum(low, mean).reshape(4, 24),
+        np.maximum(high, mean).reshape(4, 24),
+        n.reshape(4, 24),
+        tz,
+        prov,
+    )
 
 
 @cache
@@ -164,8 +182,9 @@ def _profile(region: str, signal: Signal, basis: Basis) -> Profile | None:
     return hour_season_profile(s, PROFILE_TZ.get(key or "", "UTC"))
 
 
-def profile_values(profile: Profile, time_utc: TimeArray
-                   ) -> tuple[FloatArray, FloatArray, FloatArray]:
+def profile_values(
+    profile: Profile, time_utc: TimeArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(value, low, high) of the profile at each instant."""
     from infercarbon.grid.marginal.calendar import hour_of_day, season_index, to_local
 
@@ -193,25 +212,32 @@ class WindowSignal:
         parts = []
         p = self.series.provenance
         for name, n in self.sources.items():
-            what = {"forecast": "forecast", "bundled": "bundled series",
-                    "profile": "historical hour x season profile (no forecast covers these "
-                               "steps)"}.get(name, f"{name} signal")
+            what = {
+                "forecast": "forecast",
+                "bundled": "bundled series",
+                "profile": "historical hour x season profile (no forecast covers these steps)",
+            }.get(name, f"{name} signal")
             parts.append(f"{what}: {n} step(s)")
         return f"{'; '.join(parts)} [{p.source}]"
 
 
-def window_signal(region: str, signal: Signal, start_utc: np.datetime64,
-                  end_utc: np.datetime64, *, basis: Basis = "lifecycle",
-                  forecast: IntensitySeries | None = None,
-                  forecast_label: str = "forecast") -> WindowSignal:
+def window_signal(
+    region: str,
+    signal: Signal,
+    start_utc: np.datetime64,
+    end_utc: np.datetime64,
+    *,
+    basis: Basis = "lifecycle",
+    forecast: IntensitySeries | None = None,
+    forecast_label: str = "forecast",
+) -> WindowSignal:
     """The intensity over ``[start, end)`` on a regular grid (see the module docstring).
 
     ``forecast_label`` names the steps the given series prices (``forecast`` for a provider
     forecast; the service passes ``service`` for the series it holds, which may be final or
     forecast intervals from the ledger)."""
     if signal not in SIGNALS:
-        raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}",
-                         field="signal")
+        raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}", field="signal")
     a = as_time(start_utc)
     b = as_time(end_utc)
     if b <= a:
@@ -255,20 +281,36 @@ def window_signal(region: str, signal: Signal, start_utc: np.datetime64,
                 f"no {signal} signal covers {int(rest.sum())} step(s) of the window for "
                 f"{rid} (first {starts[np.argmax(rest)]}) and no series is bundled for it to "
                 "form a profile: give --forecast FILE (grid fetch --kind forecast --format "
-                "json) or a provider", field="forecast")
+                "json) or a provider",
+                field="forecast",
+            )
         v, lo, hi = profile_values(prof, starts[rest])
         value[rest], low[rest], high[rest] = v, lo, hi
         src[rest] = "profile"
         notes.append(f"profile: {prof.provenance.method}")
         used.append(f"profile of {prof.provenance.source}")
-    kind_label = "forecast" if (src == "forecast").all() else (
-        "derived" if (src == "bundled").all() else "modelled")
+    kind_label = (
+        "forecast"
+        if (src == "forecast").all()
+        else ("derived" if (src == "bundled").all() else "modelled")
+    )
     series = IntensitySeries.from_arrays(
-        region=region, kind="marginal" if signal == "marginal" else "location-average",
-        basis=basis, resolution_s=step_s, start_utc=starts, intensity_g_per_kwh=value,
-        low_g_per_kwh=np.minimum(low, value), high_g_per_kwh=np.maximum(high, value),
-        provenance=SignalProvenance(source=" + ".join(dict.fromkeys(used)), version="", method="decisions.window_signal",
-            label=kind_label, notes=tuple(notes)))
+        region=region,
+        kind="marginal" if signal == "marginal" else "location-average",
+        basis=basis,
+        resolution_s=step_s,
+        start_utc=starts,
+        intensity_g_per_kwh=value,
+        low_g_per_kwh=np.minimum(low, value),
+        high_g_per_kwh=np.maximum(high, value),
+        provenance=SignalProvenance(
+            source=" + ".join(dict.fromkeys(used)),
+            version="",
+            method="decisions.window_signal",
+            label=kind_label,
+            notes=tuple(notes),
+        ),
+    )
     return WindowSignal(series, src, signal)
 
 
@@ -290,8 +332,7 @@ def parse_forecast(text: str, *, path: str = "<forecast>") -> IntensitySeries:
         except json.JSONDecodeError as exc:
             raise ParseError(f"not JSON: {exc.msg}", path=path, row=exc.lineno) from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
-            raise ParseError("expected the JSON of grid fetch (an object with 'rows')",
-                             path=path)
+            raise ParseError("expected the JSON of grid fetch (an object with 'rows')", path=path)
         rows = doc["rows"]
         meta = doc
     else:
@@ -305,16 +346,30 @@ def parse_forecast(text: str, *, path: str = "<forecast>") -> IntensitySeries:
     try:
         t, _ = parse_times([str(r["time_utc"]) for r in rows], column="time_utc", path=path)
         v = np.array([float(r["intensity_g_per_kwh"]) for r in rows])
-        lo = np.array([float(r.get("low") if r.get("low") not in (None, "") else
-                             r["intensity_g_per_kwh"]) for r in rows])
-        hi = np.array([float(r.get("high") if r.get("high") not in (None, "") else
-                             r["intensity_g_per_kwh"]) for r in rows])
+        lo = np.array(
+            [
+                float(r.get("low") if r.get("low") not in (None, "") else r["intensity_g_per_kwh"])
+                for r in rows
+            ]
+        )
+        hi = np.array(
+            [
+                float(
+                    r.get("high") if r.get("high") not in (None, "") else r["intensity_g_per_kwh"]
+                )
+                for r in rows
+            ]
+        )
     except (TypeError, ValueError) as exc:
-        raise ParseError(f"a value is not a number: {exc}", path=path,
-                         column="intensity_g_per_kwh") from exc
+        raise ParseError(
+            f"a value is not a number: {exc}", path=path, column="intensity_g_per_kwh"
+        ) from exc
     res = meta.get("resolution_s")
-    resolution_s = int(res) if isinstance(res, int | float) else (
-        infer_interval_s(t, column="time_utc", path=path) if len(t) > 1 else 3600)
+    resolution_s = (
+        int(res)
+        if isinstance(res, int | float)
+        else (infer_interval_s(t, column="time_utc", path=path) if len(t) > 1 else 3600)
+    )
     prov = meta.get("provenance")
     p = prov if isinstance(prov, dict) else {}
     kind = str(meta.get("kind", "marginal"))
@@ -323,15 +378,21 @@ def parse_forecast(text: str, *, path: str = "<forecast>") -> IntensitySeries:
         region=str(meta.get("region", "forecast")),
         kind=kind if kind in ("location-average", "market", "marginal") else "marginal",  # type: ignore[arg-type]
         basis=basis if basis in ("direct", "lifecycle") else "direct",  # type: ignore[arg-type]
-        resolution_s=resolution_s, start_utc=t, intensity_g_per_kwh=v,
-        low_g_per_kwh=np.minimum(lo, v), high_g_per_kwh=np.maximum(hi, v),
+        resolution_s=resolution_s,
+        start_utc=t,
+        intensity_g_per_kwh=v,
+        low_g_per_kwh=np.minimum(lo, v),
+        high_g_per_kwh=np.maximum(hi, v),
         provenance=SignalProvenance(
             source=str(p.get("source", f"forecast file {path}")),
-            version=str(p.get("version", "")), method=str(p.get("method", "forecast")),
-            retrieved_at_utc=(str(p["retrieved_at_utc"]) if p.get("retrieved_at_utc")
-                              else None),
-            licence=str(p["licence"]) if p.get("licence") else None, label="forecast",
-            notes=tuple(str(n) for n in p.get("notes", ()) or ())))
+            version=str(p.get("version", "")),
+            method=str(p.get("method", "forecast")),
+            retrieved_at_utc=(str(p["retrieved_at_utc"]) if p.get("retrieved_at_utc") else None),
+            licence=str(p["licence"]) if p.get("licence") else None,
+            label="forecast",
+            notes=tuple(str(n) for n in p.get("notes", ()) or ()),
+        ),
+    )
 
 
 def read_forecast(path: str | Path) -> IntensitySeries:

@@ -56,20 +56,26 @@ def _device(name: str) -> tuple[str, float, float]:
         except InfercarbonError:
             tid = None
         d = vision_device(TIER_DEVICE.get(tid or "", name))
-    return (d.name, d.active_power_w / d.peak_ops_per_s,
-            d.active_power_w / d.memory_bandwidth_bytes_per_s)
+    return (
+        d.name,
+        d.active_power_w / d.peak_ops_per_s,
+        d.active_power_w / d.memory_bandwidth_bytes_per_s,
+    )
 
 
-def tier_scale(devices: Sequence[str] | npt.NDArray[Any], tier: str, *,
-               from_tier: str | None = None
-               ) -> tuple[FloatArray, FloatArray, FloatArray, dict[str, Any]]:
+def tier_scale(
+    devices: Sequence[str] | npt.NDArray[Any], tier: str, *, from_tier: str | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray, dict[str, Any]]:
     """Per-event energy factors (central, low, high) of moving to ``tier``, and the
     assumption that says how."""
     try:
         t_name, t_op, t_byte = _device(tier)
     except InfercarbonError as exc:
-        raise InputError(f"{tier!r} is not a tier (T0..T6) or a GPU of the spec table with "
-                         f"INT8 and bandwidth figures: {exc}", field="tier") from exc
+        raise InputError(
+            f"{tier!r} is not a tier (T0..T6) or a GPU of the spec table with "
+            f"INT8 and bandwidth figures: {exc}",
+            field="tier",
+        ) from exc
     devs = np.asarray(devices, dtype=object).astype(str)
     uniq, inv = np.unique(devs, return_inverse=True)
     comp = np.empty(len(uniq))
@@ -84,18 +90,22 @@ def tier_scale(devices: Sequence[str] | npt.NDArray[Any], tier: str, *,
             raise InputError(
                 f"device {d!r} of {n} event(s) is not a tier or a GPU of the spec table; "
                 "give from_tier (the tier those events ran on)",
-                field="from_tier") from None
+                field="from_tier",
+            ) from None
         comp[j], mem[j] = t_op / s_op, t_byte / s_byte
         names.append(s_name)
     c = comp[inv]
     lo = np.minimum(comp, mem)[inv]
     hi = np.maximum(comp, mem)[inv]
-    how = {"name": "tier", "value": f"all selected events served on {tier} ({t_name}) instead "
-           f"of {', '.join(sorted(set(names)))}",
-           "source": "energy re-modelled by the vision roofline estimator "
-                     "(infercarbon.estimators.vision): compute-bound ratio of J/op at the power "
-                     "budget (central), memory-bound ratio of J/byte (other end of the range)",
-           "label": "modelled"}
+    how = {
+        "name": "tier",
+        "value": f"all selected events served on {tier} ({t_name}) instead "
+        f"of {', '.join(sorted(set(names)))}",
+        "source": "energy re-modelled by the vision roofline estimator "
+        "(infercarbon.estimators.vision): compute-bound ratio of J/op at the power "
+        "budget (central), memory-bound ratio of J/byte (other end of the range)",
+        "label": "modelled",
+    }
     return c, lo, hi, how
 
 
@@ -103,22 +113,30 @@ def volume_scale(volume: float) -> tuple[float, dict[str, Any]]:
     """The factor of a volume multiplier and its assumption."""
     if not (math.isfinite(volume) and 0 < volume <= 1e6):
         raise InputError(f"{volume!r} must be in (0, 1e6]", field="volume_multiplier")
-    return float(volume), {"name": "volume_multiplier", "value": f"x{volume:g} inferences",
-                           "source": "what-if input: every selected event counts "
-                                     f"{volume:g} times", "label": "user"}
+    return float(volume), {
+        "name": "volume_multiplier",
+        "value": f"x{volume:g} inferences",
+        "source": f"what-if input: every selected event counts {volume:g} times",
+        "label": "user",
+    }
 
 
-def scenario_scale(devices: Sequence[str] | npt.NDArray[Any], *, tier: str | None = None,
-                   from_tier: str | None = None, volume: float | None = None
-                   ) -> tuple[FloatArray, FloatArray, FloatArray, list[dict[str, Any]]]:
+def scenario_scale(
+    devices: Sequence[str] | npt.NDArray[Any],
+    *,
+    tier: str | None = None,
+    from_tier: str | None = None,
+    volume: float | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray, list[dict[str, Any]]]:
     """Combined per-event factors (central, low, high) of a tier switch and a volume
     multiplier, with their assumptions (ones where neither is asked)."""
     n = len(devices)
     c, lo, hi = np.ones(n), np.ones(n), np.ones(n)
     how: list[dict[str, Any]] = []
     if from_tier is not None and tier is None:
-        raise InputError("from_tier names the events' tier for a tier switch: give tier too",
-                         field="from_tier")
+        raise InputError(
+            "from_tier names the events' tier for a tier switch: give tier too", field="from_tier"
+        )
     if tier is not None:
         tc, tl, th, a = tier_scale(devices, tier, from_tier=from_tier)
         c, lo, hi = c * tc, lo * tl, hi * th

@@ -558,12 +558,8 @@ def build_calibration_document(rows: TrainingRows) -> dict[str, Any]:
         rows.total_params_b, rows.active_params_b, rows.output_tokens, rows.batch_size,
         rows.num_gpus,
     )  # fmt: skip
-    evaluation["ecologits_true_batch_true_gpus_v2"] = error_metrics(
-        eco[~v3], rows.energy_j[~v3]
-    )
-    evaluation["ecologits_true_batch_true_gpus_v3_h100"] = error_metrics(
-        eco[v3], rows.energy_j[v3]
-    )
+    evaluation["ecologits_true_batch_true_gpus_v2"] = error_metrics(eco[~v3], rows.energy_j[~v3])
+    evaluation["ecologits_true_batch_true_gpus_v3_h100"] = error_metrics(eco[v3], rows.energy_j[v3])
     evaluation["ecologits_source"] = ECOLOGITS_SOURCE
     n_by = {s: int(np.count_nonzero(rows.stack == s)) for s in names}
     return {
@@ -644,8 +640,7 @@ def validation_markdown(doc: dict[str, Any]) -> str:
     unc = doc["uncertainty"]
     lo, hi = math.exp(-unc["log_residual_q95"]), math.exp(-unc["log_residual_q05"])
     lines = [
-        f"Band: x{lo:.2f} .. x{hi:.2f} of the central GPU energy (widening "
-        f"{unc['widening']:g}).",
+        f"Band: x{lo:.2f} .. x{hi:.2f} of the central GPU energy (widening {unc['widening']:g}).",
         "",
         "| split | rows | MdAPE % | within +-25 % | median est/measured | band covers % |",
         "|---|---|---|---|---|---|",

@@ -308,9 +308,7 @@ def decode_prefill_energy_j(
     t_mem = cal.memory_inefficiency * mem_bytes / (n * bandwidth_bytes_per_s)
     t_cmp = cal.compute_inefficiency * b * 2.0 * n_act / (n * flops)
     busy = (t_mem + t_cmp) * kernel_factor
-    step = (
-        cal.step_overhead_s + cal.seq_overhead_s * b + busy + cal.comm_overhead_s * np.log2(n)
-    )
+    step = cal.step_overhead_s + cal.seq_overhead_s * b + busy + cal.comm_overhead_s * np.log2(n)
     util = busy / step
     power = tdp_w * (cal.static_power_frac + (1.0 - cal.static_power_frac) * util)
     decode = l_out * n * power * step / b
@@ -621,7 +619,8 @@ def estimate_llm(
             "j",
             source=HOST_POWER_SOURCE,
             label="derived",
-            note=f"{host_power_per_gpu_w:g} W per GPU x {r.gpu_seconds_s:.4g} GPU-seconds (CPU, DRAM, rest of server)",
+            note=f"{host_power_per_gpu_w:g} W per GPU x {r.gpu_seconds_s:.4g} GPU-seconds "
+            "(CPU, DRAM, rest of server)",
         ),
     }
     if utilisation_frac is None:
@@ -636,7 +635,8 @@ def estimate_llm(
         idle_src = (
             spec.source
             if math.isfinite(spec.idle_w)
-            else f"no published idle power for {spec.name}: static_power_frac x TDP of the calibration"
+            else f"no published idle power for {spec.name}: "
+            "static_power_frac x TDP of the calibration"
         )
         items["idle_energy_j"] = Figure(
             r.idle_energy_j,
@@ -725,8 +725,9 @@ def _factorize(values: Any, size: int) -> tuple[npt.NDArray[np.str_], npt.NDArra
     if not isinstance(values, pa.Array):
         arr = np.asarray(values)
         if arr.ndim != 1:
-            raise InputError(f"expected {size} values, got shape {arr.shape}",
-                             field="gpu/precision")
+            raise InputError(
+                f"expected {size} values, got shape {arr.shape}", field="gpu/precision"
+            )
         try:
             values = pa.array(arr if arr.dtype != object else arr.tolist(), pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -838,7 +839,8 @@ def estimate_llm_arrays(
                 else ~((arr > 0.0) & (arr < _INF))
             )
             if bad.any():
-                what = f"must be a finite number {'>=' if name in ('input_tokens', 'pue') else '>'} {lo:g}"
+                op = ">=" if name in ("input_tokens", "pue") else ">"
+                what = f"must be a finite number {op} {lo:g}"
                 raise _first_bad(name, bad, a, what)
         over = c["active_params_b"] > c["total_params_b"]
         if over.any():

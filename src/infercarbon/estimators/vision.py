@@ -86,7 +86,8 @@ VISION_DEVICES: dict[str, VisionDevice] = {
         active_power_w=0.4,
         peak_ops_per_s=2 * 240e6 * 16 * 2,
         memory_bandwidth_bytes_per_s=240e6 * 16,
-        source="Espressif ESP32-S3 datasheet (240 MHz dual LX7, 128-bit SIMD); power: seed 000 tier table",
+        source="Espressif ESP32-S3 datasheet (240 MHz dual LX7, 128-bit SIMD); "
+        "power: seed 000 tier table",
         label="illustrative",
     ),
     "T1": _from_table("T1", "Jetson Orin Nano 8GB"),
@@ -163,8 +164,7 @@ def vision_device(name: str) -> VisionDevice:
         return VISION_DEVICES[key]
     dev = _from_table("-", name)
     if not (np.isfinite(dev.peak_ops_per_s) and np.isfinite(dev.memory_bandwidth_bytes_per_s)):
-        raise InputError(f"{dev.name} has no INT8 or bandwidth figure in the table",
-                         field="device")
+        raise InputError(f"{dev.name} has no INT8 or bandwidth figure in the table", field="device")
     return dev
 
 
@@ -179,12 +179,30 @@ def vision_energy_range_j(
 ) -> tuple[Any, Any, Any]:
     """``(central, low, high)`` energy per inference [J]: the central assumptions, and the
     most and least efficient ends of :data:`EFFICIENCY_RANGES`."""
-    central = vision_energy_j(flops, weight_bytes, activation_bytes, device, batch_size,
-                              batch_half=batch_half)
-    (u_lo, u_hi), (b_lo, b_hi) = (EFFICIENCY_RANGES[k] for k in ("utilisation_max",
-                                                                   "bw_efficiency"))
-    low = vision_energy_j(flops, weight_bytes, activation_bytes, device, batch_size,
-                          utilisation_max=u_hi, bw_efficiency=b_hi, batch_half=batch_half)
-    high = vision_energy_j(flops, weight_bytes, activation_bytes, device, batch_size,
-                           utilisation_max=u_lo, bw_efficiency=b_lo, batch_half=batch_half)
+    central = vision_energy_j(
+        flops, weight_bytes, activation_bytes, device, batch_size, batch_half=batch_half
+    )
+    (u_lo, u_hi), (b_lo, b_hi) = (
+        EFFICIENCY_RANGES[k] for k in ("utilisation_max", "bw_efficiency")
+    )
+    low = vision_energy_j(
+        flops,
+        weight_bytes,
+        activation_bytes,
+        device,
+        batch_size,
+        utilisation_max=u_hi,
+        bw_efficiency=b_hi,
+        batch_half=batch_half,
+    )
+    high = vision_energy_j(
+        flops,
+        weight_bytes,
+        activation_bytes,
+        device,
+        batch_size,
+        utilisation_max=u_lo,
+        bw_efficiency=b_lo,
+        batch_half=batch_half,
+    )
     return central, low, high

@@ -46,26 +46,45 @@ __all__ = [
     "td_loss_frac",
 ]
 
-_EIA = ("EIA FAQ 105 'How much electricity is lost in electricity transmission and "
-        "distribution in the United States?' (https://www.eia.gov/tools/faqs/faq.php?id=105)")
+_EIA = (
+    "EIA FAQ 105 'How much electricity is lost in electricity transmission and "
+    "distribution in the United States?' (https://www.eia.gov/tools/faqs/faq.php?id=105)"
+)
 
 #: T&D loss fraction per region [frac of energy transmitted and distributed].
 TD_LOSS: dict[str, Figure] = {
-    "US": Figure(0.05, "frac", source=_EIA, label="cited", vintage="2018-2022",
-                 licence="US public domain", low=0.047, high=0.06,
-                 note="national average; range: 2015 value (4.7 %) .. 1990-2012 average (6 %)"),
+    "US": Figure(
+        0.05,
+        "frac",
+        source=_EIA,
+        label="cited",
+        vintage="2018-2022",
+        licence="US public domain",
+        low=0.047,
+        high=0.06,
+        note="national average; range: 2015 value (4.7 %) .. 1990-2012 average (6 %)",
+    ),
 }
 _REGION_ALIASES = {"ERCOT": "US", "USA": "US", "US": "US"}
 
 #: Cooling (facility overhead) energy per unit of IT energy [frac].
 COOLING_OVERHEAD: dict[str, Figure] = {
     "industry_average": Figure(
-        0.58, "frac", source="Uptime Institute Global Data Center Survey 2023 (average PUE 1.58)",
-        label="cited", vintage="2023",
-        note="PUE - 1: includes power distribution and lighting, an upper bound for cooling"),
+        0.58,
+        "frac",
+        source="Uptime Institute Global Data Center Survey 2023 (average PUE 1.58)",
+        label="cited",
+        vintage="2023",
+        note="PUE - 1: includes power distribution and lighting, an upper bound for cooling",
+    ),
     "hyperscale": Figure(
-        0.10, "frac", source="Google Environmental Report 2023 (fleet TTM PUE 1.10)",
-        label="cited", vintage="2022", note="PUE - 1 of a hyperscale fleet"),
+        0.10,
+        "frac",
+        source="Google Environmental Report 2023 (fleet TTM PUE 1.10)",
+        label="cited",
+        vintage="2022",
+        note="PUE - 1 of a hyperscale fleet",
+    ),
 }
 
 
@@ -76,9 +95,17 @@ def td_loss_frac(region: str) -> Figure:
         raise UnknownRegionError(region, known=tuple(_REGION_ALIASES))
     fig = TD_LOSS[key]
     if region.strip().upper() != key:
-        return Figure(fig.value, fig.unit, source=fig.source, label=fig.label,
-                      vintage=fig.vintage, licence=fig.licence, low=fig.low, high=fig.high,
-                      note=f"{fig.note}; no {region}-specific figure in the data: US value used")
+        return Figure(
+            fig.value,
+            fig.unit,
+            source=fig.source,
+            label=fig.label,
+            vintage=fig.vintage,
+            licence=fig.licence,
+            low=fig.low,
+            high=fig.high,
+            note=f"{fig.note}; no {region}-specific figure in the data: US value used",
+        )
     return fig
 
 
@@ -103,13 +130,18 @@ def at_meter_intensity(
 
 
 def td_loss_emissions_g(
-    energy_kwh: float | npt.ArrayLike, intensity_g_per_kwh: float | npt.ArrayLike,
+    energy_kwh: float | npt.ArrayLike,
+    intensity_g_per_kwh: float | npt.ArrayLike,
     loss_frac: float | Figure,
 ) -> float | npt.NDArray[np.float64]:
     """Emissions of the energy lost in T&D to deliver ``energy_kwh`` [g] (Scope 3 cat. 3)."""
     lo = _loss(loss_frac)
-    out = np.asarray(energy_kwh, dtype=np.float64) * np.asarray(intensity_g_per_kwh,
-                                                                dtype=np.float64) * lo / (1 - lo)
+    out = (
+        np.asarray(energy_kwh, dtype=np.float64)
+        * np.asarray(intensity_g_per_kwh, dtype=np.float64)
+        * lo
+        / (1 - lo)
+    )
     return float(out) if out.ndim == 0 else out
 
 

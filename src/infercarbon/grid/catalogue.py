@@ -18,8 +18,13 @@ from typing import Any
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
 
-__all__ = ["SERIES_REGIONS", "hourly_location", "hourly_marginal", "marginal_regression",
-           "series_key"]
+__all__ = [
+    "SERIES_REGIONS",
+    "hourly_location",
+    "hourly_marginal",
+    "marginal_regression",
+    "series_key",
+]
 
 #: Bundled series -> the region ids (from :mod:`infercarbon.reference.regions`) it covers.
 SERIES_REGIONS: dict[str, tuple[str, ...]] = {
@@ -39,9 +44,12 @@ def _key(region_id: str) -> str:
     key = series_key(region_id)
     if key is None:
         covered = ", ".join(f"{k} ({', '.join(v)})" for k, v in SERIES_REGIONS.items())
-        raise InputError(f"no hourly series is bundled for {region_id!r}; bundled: {covered}. "
-                         "Omit the time to use the annual average, or fetch a provider's "
-                         "signal (infercarbon grid fetch)", field="region")
+        raise InputError(
+            f"no hourly series is bundled for {region_id!r}; bundled: {covered}. "
+            "Omit the time to use the annual average, or fetch a provider's "
+            "signal (infercarbon grid fetch)",
+            field="region",
+        )
     return key
 
 
@@ -50,13 +58,15 @@ def _check_set(basis: Basis, factor_set: str) -> None:
 
     check_factor_set(factor_set)
     if factor_set != DEFAULT_FACTOR_SET and basis != "lifecycle":
-        raise InputError(f"{factor_set!r} is a lifecycle factor set; use basis lifecycle",
-                         field="factors")
+        raise InputError(
+            f"{factor_set!r} is a lifecycle factor set; use basis lifecycle", field="factors"
+        )
 
 
 @cache
-def hourly_location(region_id: str, basis: Basis = "lifecycle",
-                    factor_set: str = "infercarbon") -> IntensitySeries:
+def hourly_location(
+    region_id: str, basis: Basis = "lifecycle", factor_set: str = "infercarbon"
+) -> IntensitySeries:
     """Hourly location-average intensity of the region's bundled series: the fuel mix x
     per-fuel rates of ``factor_set`` (:mod:`infercarbon.grid.factor_sets`; lifecycle)."""
     from infercarbon.grid.series import regional_intensity
@@ -66,8 +76,9 @@ def hourly_location(region_id: str, basis: Basis = "lifecycle",
 
 
 @cache
-def marginal_regression(region_id: str, basis: Basis = "lifecycle",
-                        factor_set: str = "infercarbon") -> tuple[Any, Any]:
+def marginal_regression(
+    region_id: str, basis: Basis = "lifecycle", factor_set: str = "infercarbon"
+) -> tuple[Any, Any]:
     """(regression result, marginal ledger) of the region's bundled hourly data: the
     fuel-share regression dE/dL by local hour x season with per-fuel rates of
     ``factor_set`` (one computation per set, cached, for the service's signal and
@@ -85,14 +96,22 @@ def marginal_regression(region_id: str, basis: Basis = "lifecycle",
     with warnings.catch_warnings():
         # sparse-bin fallbacks are recorded per interval in the result's notes
         warnings.simplefilter("ignore", FallbackWarning)
-        res = regress_fuel_mix(t, mwh * 1000.0, rates, fuels, bins="hour-season",
-                               time_local=to_local(t, TZ), interval_s=3600)
+        res = regress_fuel_mix(
+            t,
+            mwh * 1000.0,
+            rates,
+            fuels,
+            bins="hour-season",
+            time_local=to_local(t, TZ),
+            interval_s=3600,
+        )
     return res, MarginalLedger.from_regression(res, region=key)
 
 
 @cache
-def hourly_marginal(region_id: str, basis: Basis = "lifecycle",
-                    factor_set: str = "infercarbon") -> IntensitySeries:
+def hourly_marginal(
+    region_id: str, basis: Basis = "lifecycle", factor_set: str = "infercarbon"
+) -> IntensitySeries:
     """Hourly marginal intensity: fuel-share regression by local hour x season; the
     provenance names a factor set other than the default (as
     :func:`~infercarbon.grid.series.intensity_from_generation` does)."""
@@ -105,6 +124,9 @@ def hourly_marginal(region_id: str, basis: Basis = "lifecycle",
     if factor_set == DEFAULT_FACTOR_SET:
         return s
     p = s.provenance
-    prov = dataclasses.replace(p, version=f"{p.version}; factors {factor_set}",
-                               method=f"{p.method}; {basis} rates, factor set {factor_set}")
+    prov = dataclasses.replace(
+        p,
+        version=f"{p.version}; factors {factor_set}",
+        method=f"{p.method}; {basis} rates, factor set {factor_set}",
+    )
     return dataclasses.replace(s, provenance=prov)

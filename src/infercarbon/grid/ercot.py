@@ -2,7 +2,7 @@
 
 The raw operator files look like this (tab-separated, one row per operating day and fuel)::
 
-    Date        Fuel     Settlement Type  Total      0:15     0:30  ...  23:45    0:00   [01:15 (DST) .. 02:00 (DST)]
+    Date        Fuel     Settlement Type  Total      0:15     0:30  ...  23:45    0:00   [DST...]
     03/01/2019  Coal     FINAL            282,195.8  3,002.4  3,026.5 ...
 
 and this module turns them into MWh per 15-minute interval per fuel, indexed by the UTC
@@ -34,7 +34,8 @@ and this module turns them into MWh per 15-minute interval per fuel, indexed by 
   row 1) and the column.
 
 >>> import io
->>> text = "Date\\tFuel\\tSettlement Type\\tTotal\\t0:15\\t0:30\\n01/15/2020\\tWind\\tFINAL\\t2,001.0\\t1,000.5\\t1,000.5\\n"
+>>> text = ("Date\\tFuel\\tSettlement Type\\tTotal\\t0:15\\t0:30\\n"
+...         "01/15/2020\\tWind\\tFINAL\\t2,001.0\\t1,000.5\\t1,000.5\\n")
 >>> mix = read_ercot_fuel_mix(io.StringIO(text), name="x.tsv")
 >>> str(mix.start_utc[0]), mix.fuels, mix.mwh.tolist()
 ('2020-01-15T06:00:00', ('Wind',), [[1000.5], [1000.5]])
@@ -135,8 +136,9 @@ def _parse_date(s: str, *, path: str, row: int) -> date:
     raise ParseError(f"{s!r} is not a date (MM/DD/YYYY)", path=path, row=row, column="Date")
 
 
-def _day_starts_utc(day: date, start_min: npt.NDArray[np.int64], fold: npt.NDArray[np.bool_],
-                    tz: ZoneInfo) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+def _day_starts_utc(
+    day: date, start_min: npt.NDArray[np.int64], fold: npt.NDArray[np.bool_], tz: ZoneInfo
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """UTC epoch seconds of local wall-clock starts on ``day``, and whether each exists.
 
     Days without a transition use one offset for all columns; transition days (two a year)
@@ -188,8 +190,9 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
     low = [h.lower() for h in header]
     for need in ("date", "fuel"):
         if need not in low:
-            raise ParseError(f"header lacks a {need.title()!r} column", path=path, row=1,
-                             column=need.title())
+            raise ParseError(
+                f"header lacks a {need.title()!r} column", path=path, row=1, column=need.title()
+            )
     i_date, i_fuel = low.index("date"), low.index("fuel")
     i_settle = low.index("settlement type") if "settlement type" in low else None
     i_total = low.index("total") if "total" in low else None
@@ -201,13 +204,21 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
             continue
         m = _LABEL.match(h)
         if not m:
-            raise ParseError("unknown column: expected an interval-ending label like '0:15' "
-                             "or '01:15 (DST)'", path=path, row=1, column=h)
+            raise ParseError(
+                "unknown column: expected an interval-ending label like '0:15' or '01:15 (DST)'",
+                path=path,
+                row=1,
+                column=h,
+            )
         e = int(m.group(1)) * 60 + int(m.group(2))
         e = 1440 if e == 0 and not m.group(3) else e
         if e % 15 or not 0 < e <= 1440:
-            raise ParseError("interval label is not a 15-minute boundary in (0:00, 24:00]",
-                             path=path, row=1, column=h)
+            raise ParseError(
+                "interval label is not a 15-minute boundary in (0:00, 24:00]",
+                path=path,
+                row=1,
+                column=h,
+            )
         cols.append(j)
         end_min.append(e)
         dst.append(bool(m.group(3)))
@@ -230,17 +241,26 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) > len(header):
-            raise ParseError(f"has {len(row)} fields, the header has {len(header)}", path=path,
-                             row=r)
+            raise ParseError(
+                f"has {len(row)} fields, the header has {len(header)}", path=path, row=r
+            )
         row = row + [""] * (len(header) - len(row))
         day = _parse_date(row[i_date], path=path, row=r)
         fuel = row[i_fuel].strip()
         if fuel not in ERCOT_FUEL_MAP:
-            raise ParseError(f"unknown fuel {fuel!r}; known: {', '.join(ERCOT_FUEL_MAP)}",
-                             path=path, row=r, column=header[i_fuel])
+            raise ParseError(
+                f"unknown fuel {fuel!r}; known: {', '.join(ERCOT_FUEL_MAP)}",
+                path=path,
+                row=r,
+                column=header[i_fuel],
+            )
         if (day, fuel) in seen:
-            raise ParseError(f"duplicate row for {day} {fuel} (first at row {seen[(day, fuel)]})",
-                             path=path, row=r, column=header[i_fuel])
+            raise ParseError(
+                f"duplicate row for {day} {fuel} (first at row {seen[(day, fuel)]})",
+                path=path,
+                row=r,
+                column=header[i_fuel],
+            )
         seen[(day, fuel)] = r
         cells = [row[j].strip() for j in cols]
         present = np.array([c != "" for c in cells])
@@ -257,9 +277,12 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
         bad = present & ~exists
         if bad.any():
             k = int(np.argmax(bad))
-            raise ParseError(f"a value in an interval that does not exist on {day} "
-                             f"(daylight-saving change)", path=path, row=r,
-                             column=header[cols[k]])
+            raise ParseError(
+                f"a value in an interval that does not exist on {day} (daylight-saving change)",
+                path=path,
+                row=r,
+                column=header[cols[k]],
+            )
         missing = exists & ~present
         if missing.any():
             gap_cells += int(missing.sum())
@@ -267,14 +290,15 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
         if i_total is not None and row[i_total].strip() and not missing.any():
             t = row[i_total].strip()
             if not _NUM_RE.match(t):
-                raise ParseError(f"{t!r} is not a number", path=path, row=r,
-                                 column=header[i_total])
+                raise ParseError(f"{t!r} is not a number", path=path, row=r, column=header[i_total])
             total = float(t.replace(",", ""))
             s = float(np.nansum(vals))
             tol = 0.05 * (int(present.sum()) + 1) + 1e-6
             if abs(s - total) > tol:
-                notes.append(f"{path} row {r}: Total {total} differs from the interval sum "
-                             f"{s:.1f} by more than rounding ({tol:.2f} MWh)")
+                notes.append(
+                    f"{path} row {r}: Total {total} differs from the interval sum "
+                    f"{s:.1f} by more than rounding ({tol:.2f} MWh)"
+                )
         if fuel not in fuels:
             fuels.append(fuel)
         stamps.append(utc[use])
@@ -284,20 +308,35 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
             settle_rows.append((utc[use], row[i_settle].strip()))
     if not stamps:
         raise ParseError("no data rows", path=path, row=2)
-    mix = _assemble(np.concatenate(stamps), np.concatenate(fuel_idx), np.concatenate(values),
-                    tuple(fuels), settle_rows, path=path)
+    mix = _assemble(
+        np.concatenate(stamps),
+        np.concatenate(fuel_idx),
+        np.concatenate(values),
+        tuple(fuels),
+        settle_rows,
+        path=path,
+    )
     if gap_cells:
-        notes.append(f"{path}: {gap_cells} empty cells in existing intervals "
-                     f"({len(mix.gaps_utc)} intervals left as gaps, not filled)")
+        notes.append(
+            f"{path}: {gap_cells} empty cells in existing intervals "
+            f"({len(mix.gaps_utc)} intervals left as gaps, not filled)"
+        )
     for n in notes:
         warnings.warn(n, DataQualityWarning, stacklevel=2)
-    return FuelMix(mix.start_utc, mix.fuels, mix.mwh, mix.gaps_utc, mix.settlement,
-                   (path,), tuple(notes))
+    return FuelMix(
+        mix.start_utc, mix.fuels, mix.mwh, mix.gaps_utc, mix.settlement, (path,), tuple(notes)
+    )
 
 
-def _assemble(ts: npt.NDArray[np.int64], fi: npt.NDArray[np.int64], v: FloatArray,
-              fuels: tuple[str, ...],
-              settle_rows: Sequence[tuple[npt.NDArray[np.int64], str]], *, path: str) -> FuelMix:
+def _assemble(
+    ts: npt.NDArray[np.int64],
+    fi: npt.NDArray[np.int64],
+    v: FloatArray,
+    fuels: tuple[str, ...],
+    settle_rows: Sequence[tuple[npt.NDArray[np.int64], str]],
+    *,
+    path: str,
+) -> FuelMix:
     t0, t1 = int(ts.min()), int(ts.max())
     if ((ts - t0) % INTERVAL_S).any():
         raise ParseError("interval starts are not on a common 15-minute grid", path=path)
@@ -309,8 +348,9 @@ def _assemble(ts: npt.NDArray[np.int64], fi: npt.NDArray[np.int64], v: FloatArra
     if (count > 1).any():
         i, k = np.argwhere(count > 1)[0]
         when = np.datetime64(t0 + int(i) * INTERVAL_S, "s")
-        raise ParseError(f"two values for {fuels[k]} at {when}Z (overlapping rows or files)",
-                         path=path)
+        raise ParseError(
+            f"two values for {fuels[k]} at {when}Z (overlapping rows or files)", path=path
+        )
     mwh[pos, fi] = v
     settlement = np.full(n, "", dtype="<U8")
     for utc, s in settle_rows:
@@ -338,17 +378,32 @@ def combine(mixes: Iterable[FuelMix]) -> FuelMix:
             vv.append(m.mwh[ok, k])
             fi.append(np.full(int(ok.sum()), fuels.index(f), np.int64))
         settle.extend((t[m.settlement == s], str(s)) for s in np.unique(m.settlement))
-    out = _assemble(np.concatenate(ts), np.concatenate(fi), np.concatenate(vv), tuple(fuels),
-                    settle, path=", ".join(s for m in mixes for s in m.sources))
+    out = _assemble(
+        np.concatenate(ts),
+        np.concatenate(fi),
+        np.concatenate(vv),
+        tuple(fuels),
+        settle,
+        path=", ".join(s for m in mixes for s in m.sources),
+    )
     notes = [n for m in mixes for n in m.notes]
     extra = len(out.gaps_utc) - sum(len(m.gaps_utc) for m in mixes)
     if extra > 0:
-        msg = (f"{extra} 15-minute intervals between or within files have no value for at "
-               "least one fuel (left as gaps, not filled)")
+        msg = (
+            f"{extra} 15-minute intervals between or within files have no value for at "
+            "least one fuel (left as gaps, not filled)"
+        )
         notes.append(msg)
         warnings.warn(msg, DataQualityWarning, stacklevel=2)
-    return FuelMix(out.start_utc, out.fuels, out.mwh, out.gaps_utc, out.settlement,
-                   tuple(s for m in mixes for s in m.sources), tuple(notes))
+    return FuelMix(
+        out.start_utc,
+        out.fuels,
+        out.mwh,
+        out.gaps_utc,
+        out.settlement,
+        tuple(s for m in mixes for s in m.sources),
+        tuple(notes),
+    )
 
 
 def read_ercot_fuel_mix_dir(directory: str | Path, pattern: str = "IntGenByFuel*.tsv") -> FuelMix:
@@ -382,16 +437,23 @@ def save_compact(mix: FuelMix, path: str | Path) -> None:
     tenths = np.round(mix.mwh * 10.0)
     ok = ~np.isnan(tenths)
     if np.abs(tenths[ok] - mix.mwh[ok] * 10.0).max(initial=0.0) > 1e-6:
-        raise InputError("values have more than one decimal; compact storage would round",
-                         field="mwh")
+        raise InputError(
+            "values have more than one decimal; compact storage would round", field="mwh"
+        )
     q = np.where(ok, tenths, 0.0).astype(np.int64)  # missing cells: 0 here, flagged below
     # delta-encode along time: generation changes slowly, so deltas compress well
     d = np.diff(q, axis=0, prepend=np.zeros((1, q.shape[1]), np.int64))
     np.savez_compressed(
-        path, t0_s=np.int64(mix.start_utc[0].astype("datetime64[s]").astype(np.int64)),
-        n=np.int64(len(mix.start_utc)), fuels=np.array(mix.fuels), delta=d.astype(np.int32),
-        missing=~ok, settlement=mix.settlement, sources=np.array([Path(s).name for s in mix.sources]),
-        notes=np.array(mix.notes, dtype=str))
+        path,
+        t0_s=np.int64(mix.start_utc[0].astype("datetime64[s]").astype(np.int64)),
+        n=np.int64(len(mix.start_utc)),
+        fuels=np.array(mix.fuels),
+        delta=d.astype(np.int32),
+        missing=~ok,
+        settlement=mix.settlement,
+        sources=np.array([Path(s).name for s in mix.sources]),
+        notes=np.array(mix.notes, dtype=str),
+    )
 
 
 def load_compact(path: str | Path) -> FuelMix:
@@ -409,5 +471,12 @@ def load_compact(path: str | Path) -> FuelMix:
     mwh[missing] = np.nan
     start = np.datetime64(t0, "s") + np.arange(n) * _STEP
     gaps = start[missing.any(axis=1)]
-    return FuelMix(start, fuels, mwh, gaps, settlement, tuple(str(s) for s in sources),
-                   tuple(str(x) for x in notes))
+    return FuelMix(
+        start,
+        fuels,
+        mwh,
+        gaps,
+        settlement,
+        tuple(str(s) for s in sources),
+        tuple(str(x) for x in notes),
+    )

@@ -86,8 +86,23 @@ __all__ = [
 #: ``gas_non_cc`` is gas generation outside combined cycles (steam, turbines, engines: ERCOT's
 #: "Gas" row).  ``other`` is unknown/mixed generation (natural-gas factors, low bound 0).
 FUELS: tuple[str, ...] = (
-    "coal", "lignite", "gas_cc", "gas_ct", "gas_steam", "gas_ic", "gas_non_cc", "gas", "oil",
-    "nuclear", "hydro", "wind", "solar", "biomass", "geothermal", "storage", "other",
+    "coal",
+    "lignite",
+    "gas_cc",
+    "gas_ct",
+    "gas_steam",
+    "gas_ic",
+    "gas_non_cc",
+    "gas",
+    "oil",
+    "nuclear",
+    "hydro",
+    "wind",
+    "solar",
+    "biomass",
+    "geothermal",
+    "storage",
+    "other",
 )
 
 #: Regions with region-specific rows; any other region name is an error.
@@ -97,32 +112,47 @@ REGIONS: tuple[str, ...] = ("ERCOT", "DE")
 MMBTU_PER_MWH: float = J_PER_MWH / J_PER_MMBTU
 
 #: ERCOT Fuel Mix Report fuel names -> canonical fuel (older and newer report spellings).
-ERCOT_FUEL_MAP: Mapping[str, str] = MappingProxyType({
-    "Biomass": "biomass",
-    "Coal": "coal",
-    "Coal and Lignite": "coal",
-    "Gas": "gas_non_cc",
-    "Gas-CC": "gas_cc",
-    "Natural Gas": "gas",
-    "Hydro": "hydro",
-    "Nuclear": "nuclear",
-    "Other": "other",
-    "Solar": "solar",
-    "Sun": "solar",
-    "Wind": "wind",
-    "WSL": "storage",
-    "Storage": "storage",
-    "Power Storage": "storage",
-})
+ERCOT_FUEL_MAP: Mapping[str, str] = MappingProxyType(
+    {
+        "Biomass": "biomass",
+        "Coal": "coal",
+        "Coal and Lignite": "coal",
+        "Gas": "gas_non_cc",
+        "Gas-CC": "gas_cc",
+        "Natural Gas": "gas",
+        "Hydro": "hydro",
+        "Nuclear": "nuclear",
+        "Other": "other",
+        "Solar": "solar",
+        "Sun": "solar",
+        "Wind": "wind",
+        "WSL": "storage",
+        "Storage": "storage",
+        "Power Storage": "storage",
+    }
+)
 
 _GAS_FAMILY = ("gas_cc", "gas_ct", "gas_steam", "gas_ic", "gas_non_cc", "gas")
 _ZERO_DIRECT = ("nuclear", "hydro", "wind", "solar", "storage")
 _ALIASES = {
-    "natural_gas": "gas", "ng": "gas", "gas-cc": "gas_cc", "ccgt": "gas_cc",
-    "combined_cycle": "gas_cc", "ocgt": "gas_ct", "gas_turbine": "gas_ct", "hard_coal": "coal",
-    "brown_coal": "lignite", "petroleum": "oil", "wind_onshore": "wind", "wind_offshore": "wind",
-    "solar_pv": "solar", "pv": "solar", "battery": "storage", "bioenergy": "biomass",
-    "water": "hydro", "unknown": "other",
+    "natural_gas": "gas",
+    "ng": "gas",
+    "gas-cc": "gas_cc",
+    "ccgt": "gas_cc",
+    "combined_cycle": "gas_cc",
+    "ocgt": "gas_ct",
+    "gas_turbine": "gas_ct",
+    "hard_coal": "coal",
+    "brown_coal": "lignite",
+    "petroleum": "oil",
+    "wind_onshore": "wind",
+    "wind_offshore": "wind",
+    "solar_pv": "solar",
+    "pv": "solar",
+    "battery": "storage",
+    "bioenergy": "biomass",
+    "water": "hydro",
+    "unknown": "other",
 }
 
 FloatArray = npt.NDArray[np.float64]
@@ -149,8 +179,9 @@ def _read(name: str) -> list[dict[str, str]]:
     try:
         text = resources.files("infercarbon.grid").joinpath("data", name).read_text("utf-8")
     except OSError as exc:
-        raise DataError(f"bundled grid table {name} is missing; run tools/build_grid_data.py"
-                        ) from exc
+        raise DataError(
+            f"bundled grid table {name} is missing; run tools/build_grid_data.py"
+        ) from exc
     return list(csv.DictReader(io.StringIO(text)))
 
 
@@ -188,12 +219,25 @@ def _efs() -> dict[tuple[str, str], _EF]:
     for r in _read("fuel_emission_factors.csv"):
         biogenic = r["biogenic_co2"] == "yes"
         other = gwp["CH4"] * float(r["ch4_g_per_mmbtu"]) + gwp["N2O"] * float(r["n2o_g_per_mmbtu"])
-        co2 = (0.0, 0.0, 0.0) if biogenic else (
-            float(r["co2_g_per_mmbtu"]), float(r["co2_low_g_per_mmbtu"]),
-            float(r["co2_high_g_per_mmbtu"]))
+        co2 = (
+            (0.0, 0.0, 0.0)
+            if biogenic
+            else (
+                float(r["co2_g_per_mmbtu"]),
+                float(r["co2_low_g_per_mmbtu"]),
+                float(r["co2_high_g_per_mmbtu"]),
+            )
+        )
         note = f"EPA rows: {r['epa_fuel_types']}" + ("; biogenic CO2 excluded" if biogenic else "")
-        out[(r["region"], r["fuel"])] = _EF(co2[0] + other, co2[1] + other, co2[2] + other,
-                                            r["source"], r["vintage"], r["licence"], note)
+        out[(r["region"], r["fuel"])] = _EF(
+            co2[0] + other,
+            co2[1] + other,
+            co2[2] + other,
+            r["source"],
+            r["vintage"],
+            r["licence"],
+            note,
+        )
     return out
 
 
@@ -201,8 +245,14 @@ def _efs() -> dict[tuple[str, str], _EF]:
 def _hrs() -> dict[tuple[str, str], _HR]:
     return {
         (r["region"], r["fuel"]): _HR(
-            float(r["heat_rate_mmbtu_per_mwh"]), float(r["low"]), float(r["high"]),
-            r["source"], r["vintage"], r["label"], r["note"])
+            float(r["heat_rate_mmbtu_per_mwh"]),
+            float(r["low"]),
+            float(r["high"]),
+            r["source"],
+            r["vintage"],
+            r["label"],
+            r["note"],
+        )
         for r in _read("heat_rates.csv")
     }
 
@@ -210,10 +260,13 @@ def _hrs() -> dict[tuple[str, str], _HR]:
 @lru_cache(maxsize=1)
 def _lifecycle() -> dict[str, tuple[float, float, float, float | None, str]]:
     return {
-        r["fuel"]: (float(r["min_g_per_kwh"]), float(r["median_g_per_kwh"]),
-                    float(r["max_g_per_kwh"]),
-                    float(r["direct_median_g_per_kwh"]) if r["direct_median_g_per_kwh"] else None,
-                    r["source"])
+        r["fuel"]: (
+            float(r["min_g_per_kwh"]),
+            float(r["median_g_per_kwh"]),
+            float(r["max_g_per_kwh"]),
+            float(r["direct_median_g_per_kwh"]) if r["direct_median_g_per_kwh"] else None,
+            r["source"],
+        )
         for r in _read("lifecycle_factors.csv")
     }
 
@@ -269,16 +322,20 @@ DEFAULT_FACTOR_SET = "infercarbon"
 def check_factor_set(name: str) -> str:
     """``name`` if it is a known set, else an InputError naming ``factors``."""
     if name not in FACTOR_SETS:
-        raise InputError(f"unknown factor set {name!r}; known: {', '.join(FACTOR_SETS)}",
-                         field="factors")
+        raise InputError(
+            f"unknown factor set {name!r}; known: {', '.join(FACTOR_SETS)}", field="factors"
+        )
     return name
 
 
 @lru_cache(maxsize=1)
 def _set_table() -> dict[tuple[str, str], Figure]:
     try:
-        text = resources.files("infercarbon.grid").joinpath(
-            "data", "lifecycle_factor_sets.csv").read_text("utf-8")
+        text = (
+            resources.files("infercarbon.grid")
+            .joinpath("data", "lifecycle_factor_sets.csv")
+            .read_text("utf-8")
+        )
     except OSError as exc:
         raise DataError("bundled grid table lifecycle_factor_sets.csv is missing") from exc
     out: dict[tuple[str, str], Figure] = {}
@@ -287,9 +344,16 @@ def _set_table() -> dict[tuple[str, str], Figure]:
         hi = float(r["high_g_per_kwh"]) if r["high_g_per_kwh"] else None
         label: Label = r["label"]  # type: ignore[assignment]
         out[(r["set"], r["fuel"])] = Figure(
-            float(r["value_g_per_kwh"]), "g_per_kwh", source=r["source"], label=label,
-            vintage=r["vintage"] or None, licence=r["licence"] or None, low=lo, high=hi,
-            note=f"factor set {r['set']}: {r['note']}")
+            float(r["value_g_per_kwh"]),
+            "g_per_kwh",
+            source=r["source"],
+            label=label,
+            vintage=r["vintage"] or None,
+            licence=r["licence"] or None,
+            low=lo,
+            high=hi,
+            note=f"factor set {r['set']}: {r['note']}",
+        )
     return out
 
 
@@ -297,16 +361,25 @@ def set_rate(fuel: str, factor_set: str) -> Figure:
     """Lifecycle rate of canonical ``fuel`` in a fixed set (not ``infercarbon``)."""
     check_factor_set(factor_set)
     if factor_set == DEFAULT_FACTOR_SET:
-        raise InputError("the default set is computed per region by grid.factors.fuel_rate",
-                         field="factors")
+        raise InputError(
+            "the default set is computed per region by grid.factors.fuel_rate", field="factors"
+        )
     key = "gas" if fuel in _GAS_FAMILY else "coal" if fuel == "lignite" else fuel
     fig = _set_table().get((factor_set, key))
     if fig is None:
         raise InputError(f"factor set {factor_set!r} has no figure for {fuel!r}", field="fuel")
     if key != fuel:
-        return Figure(fig.value, fig.unit, source=fig.source, label=fig.label,
-                      vintage=fig.vintage, licence=fig.licence, low=fig.low, high=fig.high,
-                      note=f"{fuel} takes the set's {key} figure; {fig.note}")
+        return Figure(
+            fig.value,
+            fig.unit,
+            source=fig.source,
+            label=fig.label,
+            vintage=fig.vintage,
+            licence=fig.licence,
+            low=fig.low,
+            high=fig.high,
+            note=f"{fuel} takes the set's {key} figure; {fig.note}",
+        )
     return fig
 
 
@@ -315,8 +388,17 @@ def emission_factor_g_per_mmbtu(fuel: str, *, region: str | None = None) -> Figu
     """CO2e per MMBtu of fuel burned [g/MMBtu], with the range over the EPA rows used."""
     fuel, reg = canonical_fuel(fuel), _check_region(region)
     ef = _ef(fuel, reg)
-    return Figure(ef.co2e, "g_per_mmbtu", source=ef.source, label="cited", vintage=ef.vintage,
-                  licence=ef.licence, low=ef.co2e_low, high=ef.co2e_high, note=ef.note)
+    return Figure(
+        ef.co2e,
+        "g_per_mmbtu",
+        source=ef.source,
+        label="cited",
+        vintage=ef.vintage,
+        licence=ef.licence,
+        low=ef.co2e_low,
+        high=ef.co2e_high,
+        note=ef.note,
+    )
 
 
 def direct_rate_from_heat_rate(
@@ -340,9 +422,17 @@ def direct_rate_from_heat_rate(
 #: net calorific value is typically 5-6 % below the gross value for solid and liquid fuels and
 #: about 10 % below it for natural gas; we take 5.5 % and 10 %.
 HHV_PER_LHV: dict[str, float] = {
-    "coal": 1 / 0.945, "lignite": 1 / 0.945, "oil": 1 / 0.945, "biomass": 1 / 0.945,
-    "gas": 1 / 0.90, "gas_cc": 1 / 0.90, "gas_ct": 1 / 0.90, "gas_steam": 1 / 0.90,
-    "gas_ic": 1 / 0.90, "gas_non_cc": 1 / 0.90, "other": 1 / 0.90,
+    "coal": 1 / 0.945,
+    "lignite": 1 / 0.945,
+    "oil": 1 / 0.945,
+    "biomass": 1 / 0.945,
+    "gas": 1 / 0.90,
+    "gas_cc": 1 / 0.90,
+    "gas_ct": 1 / 0.90,
+    "gas_steam": 1 / 0.90,
+    "gas_ic": 1 / 0.90,
+    "gas_non_cc": 1 / 0.90,
+    "other": 1 / 0.90,
 }
 
 
@@ -370,58 +460,109 @@ def direct_rate_from_efficiency(
 
 def _direct(fuel: str, region: str) -> Figure:
     if fuel in _ZERO_DIRECT:
-        return Figure(0.0, "g_per_kwh", source="no combustion", label="derived",
-                      note=f"{fuel}: no direct emissions at the point of generation")
+        return Figure(
+            0.0,
+            "g_per_kwh",
+            source="no combustion",
+            label="derived",
+            note=f"{fuel}: no direct emissions at the point of generation",
+        )
     if fuel == "geothermal":
         g = _geothermal()
-        return Figure(g["F"], "g_per_kwh", source="US EPA eGRID static geothermal_emission_factors.csv",
-                      label="cited", vintage="eGRID2022 static", licence="US public domain",
-                      low=g["BT"], high=g["ST"],
-                      note="flash plants central; binary (0) .. dry steam as range")
+        return Figure(
+            g["F"],
+            "g_per_kwh",
+            source="US EPA eGRID static geothermal_emission_factors.csv",
+            label="cited",
+            vintage="eGRID2022 static",
+            licence="US public domain",
+            low=g["BT"],
+            high=g["ST"],
+            note="flash plants central; binary (0) .. dry steam as range",
+        )
     ef = _ef(fuel, region)
     hr, specific = _hr(fuel, region)
     value = ef.co2e * hr.value / 1000.0
     low = 0.0 if fuel == "other" else ef.co2e_low * hr.low / 1000.0
     high = ef.co2e_high * hr.high / 1000.0
     where = region if specific else "generic (no region-specific heat rate)"
-    note = (f"EF {ef.co2e:.0f} g CO2e/MMBtu x heat rate {hr.value:.4f} MMBtu/MWh [{where}]; "
-            f"{ef.note}; heat rate: {hr.note}")
+    note = (
+        f"EF {ef.co2e:.0f} g CO2e/MMBtu x heat rate {hr.value:.4f} MMBtu/MWh [{where}]; "
+        f"{ef.note}; heat rate: {hr.note}"
+    )
     if fuel == "other":
         note += "; unknown fuel: natural-gas factors (eGRID 'use NG'), low bound 0"
     label: Label = "illustrative" if hr.label == "illustrative" else "derived"
-    return Figure(value, "g_per_kwh", source=f"{ef.source} x {hr.source}", label=label,
-                  vintage=f"{ef.vintage}; heat rate {hr.vintage}", licence=ef.licence,
-                  low=low, high=high, note=note)
+    return Figure(
+        value,
+        "g_per_kwh",
+        source=f"{ef.source} x {hr.source}",
+        label=label,
+        vintage=f"{ef.vintage}; heat rate {hr.vintage}",
+        licence=ef.licence,
+        low=low,
+        high=high,
+        note=note,
+    )
 
 
 def _lifecycle_fig(fuel: str, region: str) -> Figure:
     lc = _lifecycle()
     if fuel == "storage":
-        return Figure(0.0, "g_per_kwh", source="convention", label="derived",
-                      note="storage re-delivers energy counted where it was generated")
-    ref = {"coal": "coal", "lignite": "coal", "oil": "coal", "other": "gas_cc",
-           **{g: "gas_cc" for g in _GAS_FAMILY}}.get(fuel)
+        return Figure(
+            0.0,
+            "g_per_kwh",
+            source="convention",
+            label="derived",
+            note="storage re-delivers energy counted where it was generated",
+        )
+    ref = {
+        "coal": "coal",
+        "lignite": "coal",
+        "oil": "coal",
+        "other": "gas_cc",
+        **{g: "gas_cc" for g in _GAS_FAMILY},
+    }.get(fuel)
     if ref is None:
         lo, med, hi, _, src = lc[fuel]
-        return Figure(med, "g_per_kwh", source=src, label="cited", vintage="2014",
-                      licence="facts (IPCC)", low=lo, high=hi,
-                      note="IPCC AR5 min/median/max (generic, not region-specific)")
+        return Figure(
+            med,
+            "g_per_kwh",
+            source=src,
+            label="cited",
+            vintage="2014",
+            licence="facts (IPCC)",
+            low=lo,
+            high=hi,
+            note="IPCC AR5 min/median/max (generic, not region-specific)",
+        )
     lo, med, hi, dmed, src = lc[ref]
     if dmed is None:  # pragma: no cover - table invariant
         raise DataError(f"lifecycle table lacks a direct median for {ref}")
     d = _direct(fuel, region)
     dlo, dhi = d.range
-    note = (f"direct rate x IPCC lifecycle/direct median ratio of {ref} ({med:g}/{dmed:g}); "
-            f"range direct low x {lo:g}/{dmed:g} .. direct high x {hi:g}/{dmed:g}; {d.note}")
+    note = (
+        f"direct rate x IPCC lifecycle/direct median ratio of {ref} ({med:g}/{dmed:g}); "
+        f"range direct low x {lo:g}/{dmed:g} .. direct high x {hi:g}/{dmed:g}; {d.note}"
+    )
     if fuel == "oil":
         note += "; oil has no IPCC AR5 figure: coal's ratio is an assumption"
-    return Figure(d.value * med / dmed, "g_per_kwh", source=f"{src}; {d.source}", label=d.label,
-                  vintage=d.vintage, licence=d.licence, low=dlo * lo / dmed, high=dhi * hi / dmed,
-                  note=note)
+    return Figure(
+        d.value * med / dmed,
+        "g_per_kwh",
+        source=f"{src}; {d.source}",
+        label=d.label,
+        vintage=d.vintage,
+        licence=d.licence,
+        low=dlo * lo / dmed,
+        high=dhi * hi / dmed,
+        note=note,
+    )
 
 
-def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None,
-              factor_set: str = "infercarbon") -> Figure:
+def fuel_rate(
+    fuel: str, basis: Basis, *, region: str | None = None, factor_set: str = "infercarbon"
+) -> Figure:
     """Emission rate of generation from ``fuel`` [g CO2e/kWh] with a range.
 
     ``basis`` is ``direct`` (combustion) or ``lifecycle``; ``region`` picks region-specific
@@ -438,8 +579,11 @@ def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None,
     fuel, reg = canonical_fuel(fuel), _check_region(region)
     if check_factor_set(factor_set) != DEFAULT_FACTOR_SET:
         if basis != "lifecycle":
-            raise InputError(f"factor set {factor_set!r} is a lifecycle set; use basis "
-                             "lifecycle or the default set", field="factors")
+            raise InputError(
+                f"factor set {factor_set!r} is a lifecycle set; use basis "
+                "lifecycle or the default set",
+                field="factors",
+            )
         return set_rate(fuel, factor_set)
     if basis == "direct":
         return _direct(fuel, reg)
@@ -449,10 +593,17 @@ def fuel_rate(fuel: str, basis: Basis, *, region: str | None = None,
 
 
 def fuel_rates(
-    fuels: list[str] | tuple[str, ...], basis: Basis, *, region: str | None = None,
+    fuels: list[str] | tuple[str, ...],
+    basis: Basis,
+    *,
+    region: str | None = None,
     factor_set: str = "infercarbon",
 ) -> tuple[FloatArray, FloatArray, FloatArray, tuple[Figure, ...]]:
     """Rates for several fuels as arrays ``(value, low, high)`` [g/kWh] plus the Figures."""
     figs = tuple(fuel_rate(f, basis, region=region, factor_set=factor_set) for f in fuels)
-    return (np.array([f.value for f in figs]), np.array([f.range[0] for f in figs]),
-            np.array([f.range[1] for f in figs]), figs)
+    return (
+        np.array([f.value for f in figs]),
+        np.array([f.range[0] for f in figs]),
+        np.array([f.range[1] for f in figs]),
+        figs,
+    )

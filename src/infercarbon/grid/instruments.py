@@ -86,15 +86,62 @@ Kind = Literal["ppa", "eac"]
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
 
-_TOP_KEYS = {"format", "version", "region", "reporting_period", "matching", "consumption",
-             "ppas", "eacs", "supplier_factor", "residual_mix", "notes"}
-_INSTRUMENT_KEYS = {"id", "type", "energy_kwh", "energy_mwh", "region", "vintage",
-                    "factor_g_per_kwh", "tracking_id", "source", "profile_csv", "note"}
-_FACTOR_KEYS = {"factor_g_per_kwh", "low_g_per_kwh", "high_g_per_kwh", "source", "vintage",
-                "licence", "supplier", "label", "note"}
-_CSV_COLUMNS = ("entry", "id", "type", "energy_kwh", "energy_mwh", "region", "vintage",
-                "factor_g_per_kwh", "low_g_per_kwh", "high_g_per_kwh", "tracking_id",
-                "source", "licence", "supplier", "label", "profile_csv", "note")
+_TOP_KEYS = {
+    "format",
+    "version",
+    "region",
+    "reporting_period",
+    "matching",
+    "consumption",
+    "ppas",
+    "eacs",
+    "supplier_factor",
+    "residual_mix",
+    "notes",
+}
+_INSTRUMENT_KEYS = {
+    "id",
+    "type",
+    "energy_kwh",
+    "energy_mwh",
+    "region",
+    "vintage",
+    "factor_g_per_kwh",
+    "tracking_id",
+    "source",
+    "profile_csv",
+    "note",
+}
+_FACTOR_KEYS = {
+    "factor_g_per_kwh",
+    "low_g_per_kwh",
+    "high_g_per_kwh",
+    "source",
+    "vintage",
+    "licence",
+    "supplier",
+    "label",
+    "note",
+}
+_CSV_COLUMNS = (
+    "entry",
+    "id",
+    "type",
+    "energy_kwh",
+    "energy_mwh",
+    "region",
+    "vintage",
+    "factor_g_per_kwh",
+    "low_g_per_kwh",
+    "high_g_per_kwh",
+    "tracking_id",
+    "source",
+    "licence",
+    "supplier",
+    "label",
+    "profile_csv",
+    "note",
+)
 
 
 class InstrumentsFileError(ParseError):
@@ -103,14 +150,26 @@ class InstrumentsFileError(ParseError):
     Names the file, the JSON entry (``eacs[1] (id 'rec-7')``) or CSV row, and the field.
     """
 
-    def __init__(self, message: str, *, path: str | Path, entry: str | None = None,
-                 row: int | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path,
+        entry: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
         self.path, self.row, self.column, self.entry = str(path), row, field, entry
-        where = ", ".join(p for p in (
-            f"file {path}",
-            f"row {row}" if row is not None else "",
-            f"entry {entry}" if entry else "",
-            f"field {field!r}" if field else "") if p)
+        where = ", ".join(
+            p
+            for p in (
+                f"file {path}",
+                f"row {row}" if row is not None else "",
+                f"entry {entry}" if entry else "",
+                f"field {field!r}" if field else "",
+            )
+            if p
+        )
         InputError.__init__(self, f"{where}: {message}")
 
 
@@ -134,8 +193,10 @@ class Profile:
         if resolution_s != self.resolution_s:
             raise InstrumentsFileError(
                 f"{what} profile has {self.resolution_s} s intervals, the consumption has "
-                f"{resolution_s} s; give both at the same resolution", path=self.path,
-                field="time_utc")
+                f"{resolution_s} s; give both at the same resolution",
+                path=self.path,
+                field="time_utc",
+            )
         idx = np.searchsorted(self.start_utc, start_utc)
         ok = idx < len(self.start_utc)
         ok[ok] = self.start_utc[idx[ok]] == start_utc[ok]
@@ -144,7 +205,10 @@ class Profile:
             raise InstrumentsFileError(
                 f"{what} profile has no value for the consumption interval starting "
                 f"{missing}Z ({int((~ok).sum())} intervals missing); the profile must cover "
-                "every consumption interval", path=self.path, field="time_utc")
+                "every consumption interval",
+                path=self.path,
+                field="time_utc",
+            )
         return np.asarray(self.kwh[idx], dtype=np.float64)
 
 
@@ -177,17 +241,23 @@ class Consumption:
     source: str
 
     @classmethod
-    def total(cls, kwh: float, from_utc: np.datetime64, to_utc: np.datetime64, *,
-              source: str = "user input") -> Consumption:
+    def total(
+        cls,
+        kwh: float,
+        from_utc: np.datetime64,
+        to_utc: np.datetime64,
+        *,
+        source: str = "user input",
+    ) -> Consumption:
         """One interval ``[from_utc, to_utc)`` holding ``kwh``."""
         if not (isinstance(kwh, int | float) and math.isfinite(kwh) and kwh > 0):
-            raise InputError(f"{kwh!r} must be a positive number of kWh",
-                             field="consumption_kwh")
+            raise InputError(f"{kwh!r} must be a positive number of kWh", field="consumption_kwh")
         a, b = _sec(from_utc), _sec(to_utc)
         if b <= a:
             raise InputError(f"period end {b}Z must be after its start {a}Z", field="to_utc")
-        return cls(np.array([a]), np.array([float(kwh)]), int((b - a) / np.timedelta64(1, "s")),
-                   source)
+        return cls(
+            np.array([a]), np.array([float(kwh)]), int((b - a) / np.timedelta64(1, "s")), source
+        )
 
     @property
     def from_utc(self) -> np.datetime64:
@@ -240,8 +310,10 @@ def parse_time_utc(text: str, *, field: str) -> np.datetime64:
     try:
         out = np.datetime64(t, "s")
     except ValueError:
-        raise InputError(f"{text!r} is not an ISO 8601 UTC date or time (e.g. 2022-01-01 or "
-                         "2022-01-01T05:00Z)", field=field) from None
+        raise InputError(
+            f"{text!r} is not an ISO 8601 UTC date or time (e.g. 2022-01-01 or 2022-01-01T05:00Z)",
+            field=field,
+        ) from None
     if np.isnat(out):
         raise InputError(f"{text!r} is not a time", field=field)
     return out
@@ -254,8 +326,9 @@ class _Where:
         self.path, self.entry, self.row = path, entry, row
 
     def err(self, message: str, field: str | None = None) -> InstrumentsFileError:
-        return InstrumentsFileError(message, path=self.path, entry=self.entry, row=self.row,
-                                    field=field)
+        return InstrumentsFileError(
+            message, path=self.path, entry=self.entry, row=self.row, field=field
+        )
 
 
 def _present(d: Mapping[str, Any], key: str) -> bool:
@@ -274,8 +347,15 @@ def _str(d: Mapping[str, Any], key: str, w: _Where, *, required: bool = True) ->
     return v.strip()
 
 
-def _num(d: Mapping[str, Any], key: str, w: _Where, *, required: bool = True,
-         minimum: float | None = 0.0, positive: bool = False) -> float | None:
+def _num(
+    d: Mapping[str, Any],
+    key: str,
+    w: _Where,
+    *,
+    required: bool = True,
+    minimum: float | None = 0.0,
+    positive: bool = False,
+) -> float | None:
     if not _present(d, key):
         if required:
             raise w.err("is required", key)
@@ -334,20 +414,23 @@ def _resolve(text: str, w: _Where, field: str) -> str:
 def _check_keys(d: Mapping[str, Any], allowed: set[str], w: _Where) -> None:
     extra = sorted(set(d) - allowed)
     if extra:
-        raise w.err(f"unknown field(s) {', '.join(map(repr, extra))}; allowed: "
-                    f"{', '.join(sorted(allowed))}", extra[0])
+        raise w.err(
+            f"unknown field(s) {', '.join(map(repr, extra))}; allowed: "
+            f"{', '.join(sorted(allowed))}",
+            extra[0],
+        )
 
 
-def _instrument(d: Mapping[str, Any], kind: Kind, w: _Where,
-                base: Path) -> Instrument:
+def _instrument(d: Mapping[str, Any], kind: Kind, w: _Where, base: Path) -> Instrument:
     ident = _str(d, "id", w)
     assert ident is not None
     if kind == "eac":
         typ = _str(d, "type", w)
         assert typ is not None
         if typ.upper() not in EAC_TYPES:
-            raise w.err(f"{typ!r} is not a certificate type; use one of "
-                        f"{', '.join(EAC_TYPES)}", "type")
+            raise w.err(
+                f"{typ!r} is not a certificate type; use one of {', '.join(EAC_TYPES)}", "type"
+            )
         typ = typ.upper()
         tracking = _str(d, "tracking_id", w)  # a certificate must be tracked and retired
     else:
@@ -375,13 +458,27 @@ def _instrument(d: Mapping[str, Any], kind: Kind, w: _Where,
         if energy is None:
             energy = total
         elif not math.isclose(energy, total, rel_tol=1e-3, abs_tol=1e-6):
-            raise w.err(f"energy {energy:.6g} kWh differs from its profile's total "
-                        f"{total:.6g} kWh ({profile.path}); give one, or make them agree",
-                        "energy_kwh")
+            raise w.err(
+                f"energy {energy:.6g} kWh differs from its profile's total "
+                f"{total:.6g} kWh ({profile.path}); give one, or make them agree",
+                "energy_kwh",
+            )
     assert energy is not None
-    return Instrument(kind, ident, typ, energy, _resolve(region, w, "region"), region,
-                      _year(d, "vintage", w), factor, source, w.entry or f"row {w.row}",
-                      tracking, profile, _str(d, "note", w, required=False))
+    return Instrument(
+        kind,
+        ident,
+        typ,
+        energy,
+        _resolve(region, w, "region"),
+        region,
+        _year(d, "vintage", w),
+        factor,
+        source,
+        w.entry or f"row {w.row}",
+        tracking,
+        profile,
+        _str(d, "note", w, required=False),
+    )
 
 
 def _factor(d: Mapping[str, Any], w: _Where, what: str) -> Figure:
@@ -401,10 +498,17 @@ def _factor(d: Mapping[str, Any], w: _Where, what: str) -> Figure:
     supplier = _str(d, "supplier", w, required=False)
     note = _str(d, "note", w, required=False)
     src = f"{source} ({what}" + (f", supplier {supplier}" if supplier else "") + ")"
-    return Figure(value, "g_per_kwh", source=src, label=cast(Label, label),
-                  vintage=None if vintage is None else str(vintage),
-                  licence=_str(d, "licence", w, required=False), low=low, high=high,
-                  note=f"from instruments file {w.path}" + (f"; {note}" if note else ""))
+    return Figure(
+        value,
+        "g_per_kwh",
+        source=src,
+        label=cast(Label, label),
+        vintage=None if vintage is None else str(vintage),
+        licence=_str(d, "licence", w, required=False),
+        low=low,
+        high=high,
+        note=f"from instruments file {w.path}" + (f"; {note}" if note else ""),
+    )
 
 
 def _check_unique(items: list[Instrument], path: str) -> None:
@@ -412,20 +516,28 @@ def _check_unique(items: list[Instrument], path: str) -> None:
     tracked: dict[str, str] = {}
     for inst in items:
         if inst.id in seen:
-            raise InstrumentsFileError(f"id {inst.id!r} is also used by {seen[inst.id]}",
-                                       path=path, entry=inst.entry, field="id")
+            raise InstrumentsFileError(
+                f"id {inst.id!r} is also used by {seen[inst.id]}",
+                path=path,
+                entry=inst.entry,
+                field="id",
+            )
         seen[inst.id] = inst.entry
         if inst.tracking_id is not None:
             if inst.tracking_id in tracked:
                 raise InstrumentsFileError(
                     f"tracking id {inst.tracking_id!r} is also claimed by "
                     f"{tracked[inst.tracking_id]} (a certificate can be retired only once)",
-                    path=path, entry=inst.entry, field="tracking_id")
+                    path=path,
+                    entry=inst.entry,
+                    field="tracking_id",
+                )
             tracked[inst.tracking_id] = inst.entry
 
 
-def _read_series_csv(path: Path, *, value_column: str = "kwh",
-                     allow_zero_total: bool = False) -> Profile:
+def _read_series_csv(
+    path: Path, *, value_column: str = "kwh", allow_zero_total: bool = False
+) -> Profile:
     """Read ``time_utc,<value_column>`` rows (a header line first); regular spacing."""
     text = path.read_text(encoding="utf-8-sig")  # FileNotFoundError handled by callers
     reader = csv.reader(text.splitlines())
@@ -435,8 +547,12 @@ def _read_series_csv(path: Path, *, value_column: str = "kwh",
     cols = [h.strip() for h in header]
     for need in ("time_utc", value_column):
         if need not in cols:
-            raise InstrumentsFileError(f"missing column {need!r} (columns: {', '.join(cols)})",
-                                       path=path, row=1, field=need)
+            raise InstrumentsFileError(
+                f"missing column {need!r} (columns: {', '.join(cols)})",
+                path=path,
+                row=1,
+                field=need,
+            )
     it, iv = cols.index("time_utc"), cols.index(value_column)
     times: list[np.datetime64] = []
     values: list[float] = []
@@ -444,48 +560,64 @@ def _read_series_csv(path: Path, *, value_column: str = "kwh",
         if not rec or all(not c.strip() for c in rec):
             continue
         if len(rec) != len(cols):
-            raise InstrumentsFileError(f"has {len(rec)} fields, the header {len(cols)}",
-                                       path=path, row=n)
+            raise InstrumentsFileError(
+                f"has {len(rec)} fields, the header {len(cols)}", path=path, row=n
+            )
         try:
             times.append(parse_time_utc(rec[it], field="time_utc"))
         except InputError as exc:
-            raise InstrumentsFileError(str(exc).removeprefix("time_utc: "), path=path, row=n,
-                                       field="time_utc") from None
+            raise InstrumentsFileError(
+                str(exc).removeprefix("time_utc: "), path=path, row=n, field="time_utc"
+            ) from None
         raw = rec[iv].strip().replace(",", "")
         try:
             v = float(raw)
         except ValueError:
-            raise InstrumentsFileError(f"{rec[iv]!r} is not a number", path=path, row=n,
-                                       field=value_column) from None
+            raise InstrumentsFileError(
+                f"{rec[iv]!r} is not a number", path=path, row=n, field=value_column
+            ) from None
         if not math.isfinite(v) or v < 0:
-            raise InstrumentsFileError(f"{rec[iv]!r} must be a finite energy >= 0", path=path,
-                                       row=n, field=value_column)
+            raise InstrumentsFileError(
+                f"{rec[iv]!r} must be a finite energy >= 0", path=path, row=n, field=value_column
+            )
         values.append(v)
     if len(times) < 2:
         raise InstrumentsFileError(
             "needs at least two rows to know the interval length (for a single total give "
-            "an energy with a period instead)", path=path)
+            "an energy with a period instead)",
+            path=path,
+        )
     t = np.array(times, dtype="datetime64[s]")
     d = np.diff(t).astype(np.int64)
     if (d <= 0).any():
         i = int(np.argmax(d <= 0))
-        raise InstrumentsFileError(f"time {t[i + 1]}Z does not follow {t[i]}Z (times must "
-                                   "increase, no duplicates)", path=path, row=i + 3,
-                                   field="time_utc")
+        raise InstrumentsFileError(
+            f"time {t[i + 1]}Z does not follow {t[i]}Z (times must increase, no duplicates)",
+            path=path,
+            row=i + 3,
+            field="time_utc",
+        )
     res = int(d.min())
     if (d % res).any():
         i = int(np.argmax(d % res != 0))
-        raise InstrumentsFileError(f"irregular spacing: {int(d[i])} s after {t[i]}Z is not a "
-                                   f"multiple of the {res} s interval", path=path, row=i + 3,
-                                   field="time_utc")
+        raise InstrumentsFileError(
+            f"irregular spacing: {int(d[i])} s after {t[i]}Z is not a "
+            f"multiple of the {res} s interval",
+            path=path,
+            row=i + 3,
+            field="time_utc",
+        )
     kwh = np.array(values, dtype=np.float64)
     if not allow_zero_total and kwh.sum() <= 0:
         raise InstrumentsFileError("total energy is zero", path=path, field=value_column)
     gaps = int((d // res - 1).sum())
     if gaps:
-        warnings.warn(f"{path}: {gaps} missing {res} s intervals between the rows; they are "
-                      "left out (not counted as zero consumption)", DataQualityWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"{path}: {gaps} missing {res} s intervals between the rows; they are "
+            "left out (not counted as zero consumption)",
+            DataQualityWarning,
+            stacklevel=3,
+        )
     return Profile(t, kwh, res, str(path))
 
 
@@ -508,8 +640,9 @@ def _load_json(path: Path) -> InstrumentsFile:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise InstrumentsFileError(f"is not valid JSON: {exc.msg} (line {exc.lineno}, column "
-                                   f"{exc.colno})", path=ps) from exc
+        raise InstrumentsFileError(
+            f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=ps
+        ) from exc
     top = _Where(ps)
     if not isinstance(doc, dict):
         raise top.err("must hold a JSON object at the top level")
@@ -560,8 +693,10 @@ def _load_json(path: Path) -> InstrumentsFile:
             items.append(_instrument(e, kind, w, base))
     _check_unique(items, ps)
     figs: dict[str, Figure | None] = {}
-    for key, what in (("supplier_factor", "supplier-specific factor"),
-                      ("residual_mix", "residual mix")):
+    for key, what in (
+        ("supplier_factor", "supplier-specific factor"),
+        ("residual_mix", "residual mix"),
+    ):
         figs[key] = None
         if key in doc:
             w = _Where(ps, key)
@@ -571,14 +706,23 @@ def _load_json(path: Path) -> InstrumentsFile:
             figs[key] = _factor(doc[key], w, what)
     consumption = None
     if "consumption" in doc:
-        consumption = _json_consumption(doc["consumption"], period, _Where(ps, "consumption"),
-                                        base)
-    return InstrumentsFile(ps, region_id, region, period, matching, tuple(items),
-                           figs["supplier_factor"], figs["residual_mix"], consumption)
+        consumption = _json_consumption(doc["consumption"], period, _Where(ps, "consumption"), base)
+    return InstrumentsFile(
+        ps,
+        region_id,
+        region,
+        period,
+        matching,
+        tuple(items),
+        figs["supplier_factor"],
+        figs["residual_mix"],
+        consumption,
+    )
 
 
-def _json_consumption(c: Any, period: tuple[np.datetime64, np.datetime64] | None, w: _Where,
-                      base: Path) -> Consumption:
+def _json_consumption(
+    c: Any, period: tuple[np.datetime64, np.datetime64] | None, w: _Where, base: Path
+) -> Consumption:
     if not isinstance(c, dict):
         raise w.err("must be an object with energy_kwh/energy_mwh, or csv")
     _check_keys(c, {"energy_kwh", "energy_mwh", "csv", "source"}, w)
@@ -594,8 +738,11 @@ def _json_consumption(c: Any, period: tuple[np.datetime64, np.datetime64] | None
             raise w.err(f"consumption file {p} does not exist", "csv") from None
         cons = Consumption(prof.start_utc, prof.kwh, prof.resolution_s, src)
         if period is not None and (cons.from_utc < period[0] or cons.to_utc > period[1]):
-            raise w.err(f"the consumption [{cons.from_utc}Z, {cons.to_utc}Z) is outside the "
-                        f"reporting period [{period[0]}Z, {period[1]}Z)", "csv")
+            raise w.err(
+                f"the consumption [{cons.from_utc}Z, {cons.to_utc}Z) is outside the "
+                f"reporting period [{period[0]}Z, {period[1]}Z)",
+                "csv",
+            )
         return cons
     kwh = _energy_kwh(c, w, required=True)
     assert kwh is not None
@@ -614,20 +761,28 @@ def _load_csv(path: Path) -> InstrumentsFile:
     cols = [h.strip() for h in rows[0]]
     unknown = [c for c in cols if c not in _CSV_COLUMNS]
     if unknown:
-        raise InstrumentsFileError(f"unknown column {unknown[0]!r}; allowed: "
-                                   f"{', '.join(_CSV_COLUMNS)}", path=ps, row=1,
-                                   field=unknown[0])
+        raise InstrumentsFileError(
+            f"unknown column {unknown[0]!r}; allowed: {', '.join(_CSV_COLUMNS)}",
+            path=ps,
+            row=1,
+            field=unknown[0],
+        )
     if "entry" not in cols:
-        raise InstrumentsFileError("missing column 'entry' (ppa, eac, supplier_factor or "
-                                   "residual_mix)", path=ps, row=1, field="entry")
+        raise InstrumentsFileError(
+            "missing column 'entry' (ppa, eac, supplier_factor or residual_mix)",
+            path=ps,
+            row=1,
+            field="entry",
+        )
     items: list[Instrument] = []
     figs: dict[str, Figure | None] = {"supplier_factor": None, "residual_mix": None}
     for n, rec in enumerate(rows[1:], start=2):
         if not rec or all(not c.strip() for c in rec):
             continue
         if len(rec) != len(cols):
-            raise InstrumentsFileError(f"has {len(rec)} fields, the header {len(cols)}",
-                                       path=ps, row=n)
+            raise InstrumentsFileError(
+                f"has {len(rec)} fields, the header {len(cols)}", path=ps, row=n
+            )
         d = {k: v for k, v in zip(cols, rec, strict=True) if v.strip() != ""}
         w = _Where(ps, row=n)
         entry = d.pop("entry", "").strip().lower()
@@ -639,14 +794,23 @@ def _load_csv(path: Path) -> InstrumentsFile:
                 raise w.err(f"is not a field of a {entry} row", extra[0])
             if figs[entry] is not None:
                 raise w.err(f"a second {entry} row; give one per file", "entry")
-            figs[entry] = _factor(d, w, entry.replace("_", " ").replace(
-                "supplier factor", "supplier-specific factor"))
+            figs[entry] = _factor(
+                d, w, entry.replace("_", " ").replace("supplier factor", "supplier-specific factor")
+            )
         else:
-            raise w.err(f"{entry!r} is not one of ppa, eac, supplier_factor, residual_mix",
-                        "entry")
+            raise w.err(f"{entry!r} is not one of ppa, eac, supplier_factor, residual_mix", "entry")
     _check_unique(items, ps)
-    return InstrumentsFile(ps, None, None, None, "annual", tuple(items),
-                           figs["supplier_factor"], figs["residual_mix"], None)
+    return InstrumentsFile(
+        ps,
+        None,
+        None,
+        None,
+        "annual",
+        tuple(items),
+        figs["supplier_factor"],
+        figs["residual_mix"],
+        None,
+    )
 
 
 def load_instruments(path: str | Path) -> InstrumentsFile:
@@ -710,29 +874,38 @@ def market_from_instruments(
     if region is not None:
         rid = _resolve(region, _Where(f.path), "region")
         if region_id is not None and rid != region_id:
-            raise InputError(f"the instruments file {f.path} is for {f.region} ({region_id}), "
-                             f"not {region} ({rid}); use one file per region", field="region")
+            raise InputError(
+                f"the instruments file {f.path} is for {f.region} ({region_id}), "
+                f"not {region} ({rid}); use one file per region",
+                field="region",
+            )
         region_id = rid
     if region_id is None:
-        raise InputError(f"{f.path} names no region: give the consumption's region",
-                         field="region")
+        raise InputError(f"{f.path} names no region: give the consumption's region", field="region")
     cons = consumption if consumption is not None else f.consumption
     if cons is None:
-        raise InputError(f"{f.path} has no consumption section: give the consumption the "
-                         "instruments are matched against", field="consumption")
+        raise InputError(
+            f"{f.path} has no consumption section: give the consumption the "
+            "instruments are matched against",
+            field="consumption",
+        )
     if len(cons.kwh) != len(cons.start_utc) or cons.resolution_s <= 0:
         raise InputError("malformed consumption", field="consumption")
     notes: list[str] = []
     if f.reporting_period is not None:
         a, b = f.reporting_period
         if cons.from_utc < a or cons.to_utc > b:
-            raise InputError(f"the consumption [{cons.from_utc}Z, {cons.to_utc}Z) is outside "
-                             f"the instruments' reporting period [{a}Z, {b}Z) in {f.path}",
-                             field="consumption")
+            raise InputError(
+                f"the consumption [{cons.from_utc}Z, {cons.to_utc}Z) is outside "
+                f"the instruments' reporting period [{a}Z, {b}Z) in {f.path}",
+                field="consumption",
+            )
     use_hourly = f.matching == "hourly" if hourly is None else hourly
     if use_hourly and len(cons.kwh) == 1:
-        raise InputError("hourly matching needs consumption per interval (a time_utc,kwh "
-                         "CSV), not one total", field="consumption")
+        raise InputError(
+            "hourly matching needs consumption per interval (a time_utc,kwh CSV), not one total",
+            field="consumption",
+        )
     start = cons.start_utc.astype("datetime64[s]")
     kwh = cons.kwh
     sel = slice(None)
@@ -741,21 +914,28 @@ def market_from_instruments(
         step = np.timedelta64(cons.resolution_s, "s")
         i = int(np.searchsorted(start, t, side="right")) - 1
         if i < 0 or t >= start[i] + step:
-            raise InputError(f"{t}Z is outside the consumption intervals of the instruments "
-                             f"file [{cons.from_utc}Z, {cons.to_utc}Z)", field="time_utc")
+            raise InputError(
+                f"{t}Z is outside the consumption intervals of the instruments "
+                f"file [{cons.from_utc}Z, {cons.to_utc}Z)",
+                field="time_utc",
+            )
         if use_hourly:
             sel = slice(i, i + 1)
             notes.append(f"hourly CFE match of the interval starting {start[i]}Z")
         else:
-            notes.append(f"annual matching: volumetric claims are spread over the period "
-                         f"[{cons.from_utc}Z, {cons.to_utc}Z) in proportion to consumption, "
-                         f"so the interval containing {t}Z has the period's figure")
+            notes.append(
+                f"annual matching: volumetric claims are spread over the period "
+                f"[{cons.from_utc}Z, {cons.to_utc}Z) in proportion to consumption, "
+                f"so the interval containing {t}Z has the period's figure"
+            )
     elif f.reporting_period is not None and not use_hourly:
         a, b = f.reporting_period
         cover = float((cons.to_utc - cons.from_utc) / (b - a))
         if cover < 1.0:
-            msg = (f"the consumption spans {cover:.1%} of the reporting period; the file's "
-                   "full instrument volumes are matched against it")
+            msg = (
+                f"the consumption spans {cover:.1%} of the reporting period; the file's "
+                "full instrument volumes are matched against it"
+            )
             warnings.warn(msg, DataQualityWarning, stacklevel=2)
             notes.append(msg)
     ppas: list[PPA] = []
@@ -763,28 +943,65 @@ def market_from_instruments(
     for inst in f.instruments:
         prof = None
         if use_hourly and inst.profile is not None:
-            prof = inst.profile.aligned(start, cons.resolution_s,
-                                        what=f"{inst.entry}")[sel]
+            prof = inst.profile.aligned(start, cons.resolution_s, what=f"{inst.entry}")[sel]
         if inst.kind == "ppa":
-            ppas.append(PPA(inst.id, inst.energy_kwh, inst.region_id, inst.vintage_year,
-                            inst.factor_g_per_kwh, prof))
+            ppas.append(
+                PPA(
+                    inst.id,
+                    inst.energy_kwh,
+                    inst.region_id,
+                    inst.vintage_year,
+                    inst.factor_g_per_kwh,
+                    prof,
+                )
+            )
         else:
-            eacs.append(EAC(inst.id, inst.energy_kwh, inst.region_id, inst.vintage_year,
-                            inst.factor_g_per_kwh, inst.type, prof))
+            eacs.append(
+                EAC(
+                    inst.id,
+                    inst.energy_kwh,
+                    inst.region_id,
+                    inst.vintage_year,
+                    inst.factor_g_per_kwh,
+                    inst.type,
+                    prof,
+                )
+            )
     try:
-        res = market_based(kwh[sel], start[sel], cons.resolution_s, region_id, ppas=ppas,
-                           eacs=eacs, supplier=f.supplier_factor, residual_mix=f.residual_mix,
-                           location=location, hourly=use_hourly, strict=strict)
+        res = market_based(
+            kwh[sel],
+            start[sel],
+            cons.resolution_s,
+            region_id,
+            ppas=ppas,
+            eacs=eacs,
+            supplier=f.supplier_factor,
+            residual_mix=f.residual_mix,
+            location=location,
+            hourly=use_hourly,
+            strict=strict,
+        )
     except InputError as exc:
         kind, _, ident = (exc.field or "").partition(".")
         bad = next((i for i in f.instruments if i.kind == kind and i.id == ident), None)
         if bad is None:
             raise
         msg = str(exc).removeprefix(f"{exc.field}: ").removeprefix(f"{ident}: ")
-        field = ("region" if "region" in msg else "vintage" if "vintage" in msg
-                 else "profile_csv" if "hourly" in msg else None)
-        raise InstrumentsFileError(msg + " (rejected by the quality criteria; strict mode)",
-                                   path=f.path, entry=bad.entry, field=field) from exc
+        field = (
+            "region"
+            if "region" in msg
+            else "vintage"
+            if "vintage" in msg
+            else "profile_csv"
+            if "hourly" in msg
+            else None
+        )
+        raise InstrumentsFileError(
+            msg + " (rejected by the quality criteria; strict mode)",
+            path=f.path,
+            entry=bad.entry,
+            field=field,
+        ) from exc
     fig = replace(res.figure, source=f"{res.figure.source} (instruments file {f.path})")
     return replace(res, figure=fig, notes=res.notes + tuple(notes))
 
@@ -799,12 +1016,19 @@ def location_over(series: IntensitySeries, consumption: Consumption) -> Figure:
     start = consumption.start_utc.astype("datetime64[s]")
     end = start + np.timedelta64(consumption.resolution_s, "s")
     w = consumption.kwh / consumption.kwh.sum()
-    v, lo, hi = (float(np.dot(w, series.integrate(start, end, which=k)))
-                 for k in ("value", "low", "high"))
+    v, lo, hi = (
+        float(np.dot(w, series.integrate(start, end, which=k))) for k in ("value", "low", "high")
+    )
     p = series.provenance
-    return Figure(v, "g_per_kwh", source=f"{p.source} ({p.version})",
-                  label="derived" if p.label not in LABELS else cast(Label, p.label),
-                  licence=p.licence, low=min(lo, v), high=max(hi, v),
-                  note=f"{series.kind} {series.basis} {series.resolution_s} s series, "
-                       f"consumption-weighted over {len(start)} interval(s) "
-                       f"[{consumption.from_utc}Z, {consumption.to_utc}Z); {p.method}")
+    return Figure(
+        v,
+        "g_per_kwh",
+        source=f"{p.source} ({p.version})",
+        label="derived" if p.label not in LABELS else cast(Label, p.label),
+        licence=p.licence,
+        low=min(lo, v),
+        high=max(hi, v),
+        note=f"{series.kind} {series.basis} {series.resolution_s} s series, "
+        f"consumption-weighted over {len(start)} interval(s) "
+        f"[{consumption.from_utc}Z, {consumption.to_utc}Z); {p.method}",
+    )

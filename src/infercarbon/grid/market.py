@@ -115,8 +115,9 @@ def hourly_cfe_match(
     c = np.asarray(consumption_kwh, dtype=np.float64)
     s = np.asarray(supply_kwh, dtype=np.float64)
     if c.shape != s.shape:
-        raise InputError(f"supply profile has shape {s.shape}, consumption {c.shape}",
-                         field="hourly_kwh")
+        raise InputError(
+            f"supply profile has shape {s.shape}, consumption {c.shape}", field="hourly_kwh"
+        )
     if (c < 0).any() or (s < 0).any() or not (np.isfinite(c).all() and np.isfinite(s).all()):
         raise InputError("energies must be finite and non-negative", field="hourly_kwh")
     m = np.minimum(c, s)
@@ -125,11 +126,15 @@ def hourly_cfe_match(
 
 def _check(inst: EAC | PPA, region: str, years: set[int], hourly: bool, n: int) -> str | None:
     if inst.region != region:
-        return (f"region {inst.region!r} differs from the consumption region {region!r} "
-                "(market boundary, Scope 2 Quality Criterion 6)")
+        return (
+            f"region {inst.region!r} differs from the consumption region {region!r} "
+            "(market boundary, Scope 2 Quality Criterion 6)"
+        )
     if inst.vintage_year not in years:
-        return (f"vintage {inst.vintage_year} is outside the consumption period "
-                f"{min(years)}..{max(years)} (Scope 2 Quality Criterion 4)")
+        return (
+            f"vintage {inst.vintage_year} is outside the consumption period "
+            f"{min(years)}..{max(years)} (Scope 2 Quality Criterion 4)"
+        )
     if inst.energy_kwh < 0 or not np.isfinite(inst.energy_kwh):
         return "energy_kwh must be finite and non-negative"
     if inst.factor_g_per_kwh < 0:
@@ -166,8 +171,10 @@ def market_based(
     c = np.asarray(consumption_kwh, dtype=np.float64)
     t = np.asarray(start_utc, dtype="datetime64[s]")
     if c.ndim != 1 or c.shape != t.shape or len(c) == 0:
-        raise InputError("consumption and times must be 1-D arrays of equal, non-zero length",
-                         field="consumption_kwh")
+        raise InputError(
+            "consumption and times must be 1-D arrays of equal, non-zero length",
+            field="consumption_kwh",
+        )
     if not np.isfinite(c).all() or (c < 0).any():
         raise InputError("consumption must be finite and non-negative", field="consumption_kwh")
     if resolution_s <= 0:
@@ -176,7 +183,9 @@ def market_based(
     if total <= 0:
         raise InputError("no consumption in the period", field="consumption_kwh")
     first = t.min().astype("datetime64[Y]").astype(int) + 1970
-    last = (t.max() + np.timedelta64(resolution_s - 1, "s")).astype("datetime64[Y]").astype(int) + 1970
+    last = (t.max() + np.timedelta64(resolution_s - 1, "s")).astype("datetime64[Y]").astype(
+        int
+    ) + 1970
     years = set(range(int(first), int(last) + 1))
 
     rejected: list[tuple[str, str]] = []
@@ -190,11 +199,15 @@ def market_based(
             if strict:
                 raise InputError(why, field=f"{kind}.{inst.id}")
             rejected.append((inst.id, why))
-            warnings.warn(f"instrument {inst.id} rejected: {why}", DataQualityWarning,
-                          stacklevel=2)
+            warnings.warn(f"instrument {inst.id} rejected: {why}", DataQualityWarning, stacklevel=2)
 
-    coverage = {"ppa": 0.0, "eac": 0.0, "supplier": 0.0, "residual_mix": 0.0,
-                "location_fallback": 0.0}
+    coverage = {
+        "ppa": 0.0,
+        "eac": 0.0,
+        "supplier": 0.0,
+        "residual_mix": 0.0,
+        "location_fallback": 0.0,
+    }
     emissions = 0.0
     surplus = 0.0
     remaining = c.copy()
@@ -225,18 +238,24 @@ def market_based(
             key, residual_fig = "residual_mix", residual_mix
         elif location is not None:
             key, residual_fig, fallback = "location_fallback", location, True
-            msg = (f"no supplier-specific factor or residual mix for {region}: "
-                   f"{uncovered:.6g} kWh of uncovered consumption uses the location-based "
-                   "figure (this overstates renewables' share; supply a residual mix)")
+            msg = (
+                f"no supplier-specific factor or residual mix for {region}: "
+                f"{uncovered:.6g} kWh of uncovered consumption uses the location-based "
+                "figure (this overstates renewables' share; supply a residual mix)"
+            )
             warnings.warn(msg, FallbackWarning, stacklevel=2)
             notes.append(msg)
         else:
             raise InputError(
                 f"{uncovered:.6g} kWh are not covered by instruments and there is no supplier "
                 "factor, residual mix, or location figure to fall back on",
-                field="residual_mix")
-        for fig_name, fig in (("supplier", supplier), ("residual_mix", residual_mix),
-                              ("location", location)):
+                field="residual_mix",
+            )
+        for fig_name, fig in (
+            ("supplier", supplier),
+            ("residual_mix", residual_mix),
+            ("location", location),
+        ):
             if fig is not None and fig.unit != "g_per_kwh":
                 raise InputError(f"unit must be g_per_kwh, got {fig.unit!r}", field=fig_name)
         coverage[key] = uncovered
@@ -250,11 +269,27 @@ def market_based(
         label += " with hourly CFE matching"
     breakdown = ", ".join(f"{k} {v:.6g} kWh" for k, v in coverage.items() if v)
     fig = Figure(
-        value, "g_per_kwh",
+        value,
+        "g_per_kwh",
         source="market-based: contractual instruments"
         + (f" + {residual_fig.source}" if residual_fig is not None else ""),
-        label="derived", low=low, high=high,
+        label="derived",
+        low=low,
+        high=high,
         note=f"{label}; coverage {breakdown}"
-        + (f"; surplus instruments {surplus:.6g} kWh not carried" if surplus else ""))
-    return MarketResult(region, fig, value * total, total, coverage, label, fallback,
-                        tuple(rejected), surplus, cfe, "market", tuple(notes))
+        + (f"; surplus instruments {surplus:.6g} kWh not carried" if surplus else ""),
+    )
+    return MarketResult(
+        region,
+        fig,
+        value * total,
+        total,
+        coverage,
+        label,
+        fallback,
+        tuple(rejected),
+        surplus,
+        cfe,
+        "market",
+        tuple(notes),
+    )

@@ -137,21 +137,28 @@ def intensity_from_generation(
     t = np.asarray(start_utc, dtype="datetime64[ns]")
     g = np.asarray(mwh, dtype=np.float64)
     if g.ndim != 2 or g.shape != (len(t), len(fuels)):
-        raise InputError(f"mwh must have shape (len(times), len(fuels)) = ({len(t)}, "
-                         f"{len(fuels)}), got {g.shape}", field="mwh")
+        raise InputError(
+            f"mwh must have shape (len(times), len(fuels)) = ({len(t)}, "
+            f"{len(fuels)}), got {g.shape}",
+            field="mwh",
+        )
     canon = [canonical_fuel(f) for f in fuels]
     rate, lo, hi, figs = fuel_rates(canon, basis, region=region, factor_set=factor_set)
     notes: list[str] = []
     missing = np.isnan(g).any(axis=1)
     if missing.any():
-        msg = (f"{int(missing.sum())} of {len(t)} intervals have a missing fuel value and are "
-               f"left out (first {t[np.argmax(missing)]})")
+        msg = (
+            f"{int(missing.sum())} of {len(t)} intervals have a missing fuel value and are "
+            f"left out (first {t[np.argmax(missing)]})"
+        )
         warnings.warn(msg, DataQualityWarning, stacklevel=2)
         notes.append(msg)
     neg = g < 0
     if neg.any():
-        notes.append(f"{int(neg.sum())} negative fuel values (storage charging / auxiliary "
-                     "load) counted as 0 MWh of generation")
+        notes.append(
+            f"{int(neg.sum())} negative fuel values (storage charging / auxiliary "
+            "load) counted as 0 MWh of generation"
+        )
     gp = np.where(neg | np.isnan(g), 0.0, g)
     total = gp.sum(axis=1)
     empty = (total <= 0) & ~missing
@@ -167,37 +174,64 @@ def intensity_from_generation(
     low = gk @ lo / tk
     high = gk @ hi / tk
     notes.append("range: every fuel at its low/high rate at once (fully correlated errors)")
-    notes += [f"{f}: {fig.value:.1f} [{fig.range[0]:.1f}, {fig.range[1]:.1f}] g/kWh "
-              f"({fig.label}; {fig.source})" for f, fig in zip(canon, figs, strict=True)]
-    base = provenance or SignalProvenance(source="user generation table", version="",
-                                          method="", label="derived")
+    notes += [
+        f"{f}: {fig.value:.1f} [{fig.range[0]:.1f}, {fig.range[1]:.1f}] g/kWh "
+        f"({fig.label}; {fig.source})"
+        for f, fig in zip(canon, figs, strict=True)
+    ]
+    base = provenance or SignalProvenance(
+        source="user generation table", version="", method="", label="derived"
+    )
     prov = SignalProvenance(
-        source=base.source, version=base.version,
+        source=base.source,
+        version=base.version,
         method=(base.method + "; " if base.method else "")
         + f"{kind} {basis}: sum(gen_f x rate_f)/sum(gen_f), rates for region {region or 'generic'}"
         + (f", factor set {factor_set}" if factor_set != "infercarbon" else ""),
-        retrieved_at_utc=base.retrieved_at_utc, licence=base.licence, label="derived",
-        notes=base.notes + tuple(notes))
+        retrieved_at_utc=base.retrieved_at_utc,
+        licence=base.licence,
+        label="derived",
+        notes=base.notes + tuple(notes),
+    )
     return IntensitySeries.from_arrays(
-        region=region or "generic", kind=kind, basis=basis, resolution_s=resolution_s,
-        start_utc=t[keep], intensity_g_per_kwh=value, low_g_per_kwh=low, high_g_per_kwh=high,
-        provenance=prov, extra={"generation_mwh": tk})
+        region=region or "generic",
+        kind=kind,
+        basis=basis,
+        resolution_s=resolution_s,
+        start_utc=t[keep],
+        intensity_g_per_kwh=value,
+        low_g_per_kwh=low,
+        high_g_per_kwh=high,
+        provenance=prov,
+        extra={"generation_mwh": tk},
+    )
 
 
 @lru_cache(maxsize=8)
-def ercot_intensity(basis: Basis = "lifecycle", resolution: Resolution = "1h",
-                    factor_set: str = "infercarbon") -> IntensitySeries:
+def ercot_intensity(
+    basis: Basis = "lifecycle", resolution: Resolution = "1h", factor_set: str = "infercarbon"
+) -> IntensitySeries:
     """Location-average intensity of ERCOT from the bundled fuel mix (2019-01 .. 2022-05)."""
     if resolution not in _RES_S:
-        raise InputError(f"resolution must be '15min' or '1h', got {resolution!r}",
-                         field="resolution")
+        raise InputError(
+            f"resolution must be '15min' or '1h', got {resolution!r}", field="resolution"
+        )
     t, fuels, mwh = load_ercot_generation(resolution)
-    return intensity_from_generation(t, fuels, mwh, basis, _RES_S[resolution], "ERCOT",
-                                     provenance=ERCOT_PROVENANCE, factor_set=factor_set)
+    return intensity_from_generation(
+        t,
+        fuels,
+        mwh,
+        basis,
+        _RES_S[resolution],
+        "ERCOT",
+        provenance=ERCOT_PROVENANCE,
+        factor_set=factor_set,
+    )
 
 
-def regional_intensity(region: str, basis: Basis, resolution: Resolution,
-                       factor_set: str = "infercarbon") -> IntensitySeries:
+def regional_intensity(
+    region: str, basis: Basis, resolution: Resolution, factor_set: str = "infercarbon"
+) -> IntensitySeries:
     """The bundled series of ``region`` (only ERCOT is bundled); unknown regions raise."""
     match = [r for r in SERIES_REGIONS if r.lower() == region.strip().lower()]
     if not match:

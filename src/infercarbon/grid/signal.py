@@ -113,16 +113,19 @@ class IntensitySeries:
         if len(t) == 0:
             raise InputError("a signal needs at least one value", field="series")
         if resolution_s is None and len(t) != 1:
-            raise InputError("a constant signal (resolution None) has exactly one value",
-                             field="resolution_s")
+            raise InputError(
+                "a constant signal (resolution None) has exactly one value", field="resolution_s"
+            )
         if resolution_s is not None and resolution_s <= 0:
-            raise InputError("resolution must be a positive number of seconds",
-                             field="resolution_s")
+            raise InputError(
+                "resolution must be a positive number of seconds", field="resolution_s"
+            )
         if np.isnat(t).any():
             raise InputError("times contain NaT", field="start_utc")
         if len(t) > 1 and not (np.diff(t) > np.timedelta64(0, "ns")).all():
-            raise InputError("times must be strictly increasing (sorted, no duplicates)",
-                             field="start_utc")
+            raise InputError(
+                "times must be strictly increasing (sorted, no duplicates)", field="start_utc"
+            )
         for name, arr in (("intensity_g_per_kwh", v), ("low", lo), ("high", hi)):
             if not np.isfinite(arr).all():
                 raise InputError("values must be finite", field=name)
@@ -139,12 +142,20 @@ class IntensitySeries:
         """A time-invariant signal from an annual (or other constant) figure."""
         lo, hi = figure.range
         return cls.from_arrays(
-            region=region, kind=kind, basis=basis, resolution_s=None,
+            region=region,
+            kind=kind,
+            basis=basis,
+            resolution_s=None,
             start_utc=np.array(["1970-01-01"], dtype="datetime64[ns]"),
-            intensity_g_per_kwh=[figure.value], low_g_per_kwh=[lo], high_g_per_kwh=[hi],
+            intensity_g_per_kwh=[figure.value],
+            low_g_per_kwh=[lo],
+            high_g_per_kwh=[hi],
             provenance=SignalProvenance(
-                source=figure.source, version=figure.vintage or "", method=method,
-                licence=figure.licence, label=figure.label,
+                source=figure.source,
+                version=figure.vintage or "",
+                method=method,
+                licence=figure.licence,
+                label=figure.label,
             ),
         )
 
@@ -192,8 +203,11 @@ class IntensitySeries:
         so an interval spanning many steps costs two binary searches.  A zero-length interval
         gets the value at its start.  ``which`` is ``value``, ``low`` or ``high``.
         """
-        arr = {"value": self.intensity_g_per_kwh, "low": self.low_g_per_kwh,
-               "high": self.high_g_per_kwh}.get(which)
+        arr = {
+            "value": self.intensity_g_per_kwh,
+            "low": self.low_g_per_kwh,
+            "high": self.high_g_per_kwh,
+        }.get(which)
         if arr is None:
             raise InputError("which must be value, low or high", field="which")
         a = np.atleast_1d(np.asarray(start_utc, dtype="datetime64[ns]"))
@@ -212,7 +226,9 @@ class IntensitySeries:
         if holes.any():
             raise InputError(
                 f"interval starting {a[np.argmax(holes)]} spans a hole in the signal "
-                f"{self.region} (missing data)", field="time_utc")
+                f"{self.region} (missing data)",
+                field="time_utc",
+            )
         # cumulative integral of value x time at step boundaries, in value*ns
         step_ns = np.int64(self.resolution_s) * np.int64(1_000_000_000)
         cum = np.concatenate([[0.0], np.cumsum(arr * float(step_ns))])
@@ -241,10 +257,18 @@ class IntensitySeries:
         b = np.asarray(end_utc, dtype="datetime64[ns]")
         m = (self.start_utc >= a) & (self.start_utc < b)
         if not m.any():
-            raise InputError(f"no data for {self.region} in [{start_utc}, {end_utc})",
-                             field="period")
+            raise InputError(
+                f"no data for {self.region} in [{start_utc}, {end_utc})", field="period"
+            )
         return IntensitySeries(
-            self.region, self.kind, self.basis, self.resolution_s, self.start_utc[m],
-            self.intensity_g_per_kwh[m], self.low_g_per_kwh[m], self.high_g_per_kwh[m],
-            self.provenance, {k: v[m] for k, v in self.extra.items()},
+            self.region,
+            self.kind,
+            self.basis,
+            self.resolution_s,
+            self.start_utc[m],
+            self.intensity_g_per_kwh[m],
+            self.low_g_per_kwh[m],
+            self.high_g_per_kwh[m],
+            self.provenance,
+            {k: v[m] for k, v in self.extra.items()},
         )

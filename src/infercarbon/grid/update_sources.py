@@ -62,8 +62,12 @@ __all__ = [
 ]
 
 #: Environment variables holding provider credentials (read by the CLI, nowhere else).
-CREDENTIAL_ENV: Final = ("ELECTRICITYMAPS_API_KEY", "WATTTIME_USERNAME", "WATTTIME_PASSWORD",
-                         "ENTSOE_API_KEY")
+CREDENTIAL_ENV: Final = (
+    "ELECTRICITYMAPS_API_KEY",
+    "WATTTIME_USERNAME",
+    "WATTTIME_PASSWORD",
+    "ENTSOE_API_KEY",
+)
 Credentials = Mapping[str, str | None]
 #: Makes the HTTP transport for a provider (its name in); the caller's clock, sleep, client.
 TransportFactory = Callable[[str], HttpTransport]
@@ -100,8 +104,9 @@ class UpdateRequest:
 
     def __post_init__(self) -> None:
         if (self.start is None) != (self.end is None):
-            raise InputError("give both --from and --to, or neither (the last 24 hours)",
-                             field="--from/--to")
+            raise InputError(
+                "give both --from and --to, or neither (the last 24 hours)", field="--from/--to"
+            )
         if self.basis is not None and self.basis not in BASES:
             raise InputError(f"must be one of {', '.join(BASES)}", field="--basis")
         if self.status is not None and self.status not in STATUSES:
@@ -111,8 +116,10 @@ class UpdateRequest:
         if self.csv is not None and self.spec.source != "operator-csv":
             raise InputError("--csv goes with --source operator-csv", field="--csv")
         if self.csv is not None and self.basis is None:
-            raise InputError("an operator CSV does not say its basis: add --basis direct or "
-                             "--basis lifecycle", field="--basis")
+            raise InputError(
+                "an operator CSV does not say its basis: add --basis direct or --basis lifecycle",
+                field="--basis",
+            )
         from infercarbon.grid.factors import DEFAULT_FACTOR_SET, check_factor_set
 
         try:
@@ -121,13 +128,17 @@ class UpdateRequest:
             raise InputError(str(exc).split(": ", 1)[-1], field="--factors") from exc
         if self.factor_set != DEFAULT_FACTOR_SET:
             if self.spec.source != "operator-csv" or self.csv is not None:
-                raise InputError("a factor set applies where intervals are computed from a "
-                                 "fuel mix: --source operator-csv without --csv (a provider "
-                                 "or an intensity CSV gives intensities as published)",
-                                 field="--factors")
+                raise InputError(
+                    "a factor set applies where intervals are computed from a "
+                    "fuel mix: --source operator-csv without --csv (a provider "
+                    "or an intensity CSV gives intensities as published)",
+                    field="--factors",
+                )
             if self.basis not in (None, "lifecycle"):
-                raise InputError(f"{self.factor_set!r} is a lifecycle factor set; use --basis "
-                                 "lifecycle", field="--factors")
+                raise InputError(
+                    f"{self.factor_set!r} is a lifecycle factor set; use --basis lifecycle",
+                    field="--factors",
+                )
 
 
 # ------------------------------------------------------------------------ dispatch
@@ -137,28 +148,28 @@ def _window(req: UpdateRequest, now_utc: datetime) -> tuple[np.datetime64, np.da
         if not a < b:
             raise InputError(f"must be after --from ({a})", field="--to")
         return a, b
-    end = np.datetime64(now_utc.astimezone(UTC).replace(tzinfo=None), "h").astype(
-        "datetime64[s]")
+    end = np.datetime64(now_utc.astimezone(UTC).replace(tzinfo=None), "h").astype("datetime64[s]")
     return end - np.timedelta64(DEFAULT_WINDOW_S, "s"), end
 
 
 def _basis(req: UpdateRequest) -> Basis:
     if req.spec.source in ("watttime", "ukci"):
         if req.basis not in (None, "direct"):
-            raise InputError(f"{req.spec.source} publishes direct (combustion) CO2 only",
-                             field="--basis")
+            raise InputError(
+                f"{req.spec.source} publishes direct (combustion) CO2 only", field="--basis"
+            )
         return "direct"
     return req.basis or "lifecycle"
 
 
-def _provider_series(req: UpdateRequest, now_utc: datetime, transport: HttpTransport,
-                     credentials: Credentials) -> IntensitySeries:
+def _provider_series(
+    req: UpdateRequest, now_utc: datetime, transport: HttpTransport, credentials: Credentials
+) -> IntensitySeries:
     spec, basis = req.spec, _basis(req)
     if spec.source == "electricitymaps":
         from infercarbon.grid.providers.electricitymaps import ElectricityMapsClient
 
-        em = ElectricityMapsClient(credentials.get("ELECTRICITYMAPS_API_KEY"),
-                                   transport=transport)
+        em = ElectricityMapsClient(credentials.get("ELECTRICITYMAPS_API_KEY"), transport=transport)
         if req.start is None:
             return em.history(spec.region, basis=basis)
         a, b = _window(req, now_utc)
@@ -166,8 +177,11 @@ def _provider_series(req: UpdateRequest, now_utc: datetime, transport: HttpTrans
     if spec.source == "watttime":
         from infercarbon.grid.providers.watttime import WattTimeClient
 
-        wt = WattTimeClient(credentials.get("WATTTIME_USERNAME"),
-                            credentials.get("WATTTIME_PASSWORD"), transport=transport)
+        wt = WattTimeClient(
+            credentials.get("WATTTIME_USERNAME"),
+            credentials.get("WATTTIME_PASSWORD"),
+            transport=transport,
+        )
         if spec.kind == "forecast":
             return wt.forecast(spec.region, signal_type="co2_moer")
         a, b = _window(req, now_utc)
@@ -179,8 +193,11 @@ def _provider_series(req: UpdateRequest, now_utc: datetime, transport: HttpTrans
         uk = UKCarbonIntensityClient(transport=transport)
         rid = ukci_region_id(spec.region)
         if spec.kind == "forecast":
-            at = (to_utc64(req.start, field="--from") if req.start is not None
-                  else np.datetime64(now_utc.astimezone(UTC).replace(tzinfo=None), "s"))
+            at = (
+                to_utc64(req.start, field="--from")
+                if req.start is not None
+                else np.datetime64(now_utc.astimezone(UTC).replace(tzinfo=None), "s")
+            )
             return uk.national_forecast(at) if rid is None else uk.regional_forecast(rid, at)
         a, b = _window(req, now_utc)
         return uk.national(a, b) if rid is None else uk.regional(rid, a, b)
@@ -193,9 +210,13 @@ def _provider_series(req: UpdateRequest, now_utc: datetime, transport: HttpTrans
     raise AssertionError(spec.source)  # pragma: no cover - UpdateSpec checks the source
 
 
-def fetch_update(req: UpdateRequest, *, now_utc: datetime,
-                 transport_factory: TransportFactory | None = None,
-                 credentials: Credentials | None = None) -> pa.Table:
+def fetch_update(
+    req: UpdateRequest,
+    *,
+    now_utc: datetime,
+    transport_factory: TransportFactory | None = None,
+    credentials: Credentials | None = None,
+) -> pa.Table:
     """Read ``req`` into ``intensity`` rows (all of them, or raise): nothing is written here.
 
     ``now_utc`` (timezone-aware) is the run's clock: the default window ends at its hour and
@@ -206,17 +227,20 @@ def fetch_update(req: UpdateRequest, *, now_utc: datetime,
     spec = req.spec
     if spec.source == "operator-csv":
         if req.csv is not None:
-            series = read_intensity_csv(req.csv, region=spec.region, kind=spec.kind,
-                                        basis=_basis(req))
+            series = read_intensity_csv(
+                req.csv, region=spec.region, kind=spec.kind, basis=_basis(req)
+            )
             level = None
         else:
-            series, level = bundled_series(spec.region, spec.kind, _basis(req),
-                                           factor_set=req.factor_set)
+            series, level = bundled_series(
+                spec.region, spec.kind, _basis(req), factor_set=req.factor_set
+            )
         if req.start is not None:
             a, b = _window(req, now_utc)
             series = series.slice(a, b)
-        return intensity_table(series, retrieved_utc=now_utc, status=req.status,
-                               confidence_level=level)
+        return intensity_table(
+            series, retrieved_utc=now_utc, status=req.status, confidence_level=level
+        )
     if transport_factory is None:
         raise InputError(f"{spec.source} needs an HTTP transport", field="transport_factory")
     transport = transport_factory(spec.source)
@@ -232,14 +256,17 @@ def fetch_update(req: UpdateRequest, *, now_utc: datetime,
 def _bundled_key(region: str) -> str:
     match = [r for r in BUNDLED_REGIONS if r.lower() == region.strip().lower()]
     if not match:
-        raise InputError(f"operator-csv has bundled data for {', '.join(BUNDLED_REGIONS)} "
-                         f"only; for {region!r} pass --csv FILE (an intensity series)",
-                         field="--region")
+        raise InputError(
+            f"operator-csv has bundled data for {', '.join(BUNDLED_REGIONS)} "
+            f"only; for {region!r} pass --csv FILE (an intensity series)",
+            field="--region",
+        )
     return match[0]
 
 
-def bundled_series(region: str, kind: str, basis: Basis, *, factor_set: str = "infercarbon"
-                   ) -> tuple[IntensitySeries, float | None]:
+def bundled_series(
+    region: str, kind: str, basis: Basis, *, factor_set: str = "infercarbon"
+) -> tuple[IntensitySeries, float | None]:
     """The bundled operator series of ``region`` (ERCOT, hourly, 2019-01 .. 2022-05) and the
     confidence level of its range (None: an envelope of unstated coverage).
 
@@ -264,13 +291,17 @@ def bundled_series(region: str, kind: str, basis: Basis, *, factor_set: str = "i
             source=f"{ERCOT_PROVENANCE.source} (bundled)",
             version=f"{ERCOT_PROVENANCE.version}; factors {factor_set}",
             method=f"production-based fuel mix x per-fuel {basis} rates "
-                   f"(infercarbon.grid.factors, {key} heat rates, factor set {factor_set}); "
-                   "range: every fuel at its low/high rate at once",
-            licence=ERCOT_PROVENANCE.licence, label="derived", notes=s.provenance.notes)
+            f"(infercarbon.grid.factors, {key} heat rates, factor set {factor_set}); "
+            "range: every fuel at its low/high rate at once",
+            licence=ERCOT_PROVENANCE.licence,
+            label="derived",
+            notes=s.provenance.notes,
+        )
         return _with_status(dataclasses.replace(s, provenance=prov)), None
     if kind != "marginal":
-        raise InputError("the bundled operator data give location or marginal intervals",
-                         field="--kind")
+        raise InputError(
+            "the bundled operator data give location or marginal intervals", field="--kind"
+        )
     from infercarbon.grid.catalogue import marginal_regression
     from infercarbon.grid.marginal.ercot_compare import TZ
     from infercarbon.grid.marginal.regression import METHOD_VERSION
@@ -281,12 +312,15 @@ def bundled_series(region: str, kind: str, basis: Basis, *, factor_set: str = "i
         source=f"infercarbon {res.method} on the {ERCOT_PROVENANCE.source} (bundled)",
         version=f"{METHOD_VERSION}; data {ERCOT_PROVENANCE.version}; factors {factor_set}",
         method=f"regression dE/dL, fuel shares, local hour x season bins ({TZ}), "
-               f"{res.ci_method.upper()} {res.level:.0%} interval; {basis} rates, factor set "
-               f"{factor_set}",
-        licence=ERCOT_PROVENANCE.licence, label="modelled",
-        notes=s.provenance.notes + tuple(res.notes))
-    s = dataclasses.replace(s, provenance=prov,
-                            extra={"marginal_unit": np.asarray(led.marginal, dtype=object)})
+        f"{res.ci_method.upper()} {res.level:.0%} interval; {basis} rates, factor set "
+        f"{factor_set}",
+        licence=ERCOT_PROVENANCE.licence,
+        label="modelled",
+        notes=s.provenance.notes + tuple(res.notes),
+    )
+    s = dataclasses.replace(
+        s, provenance=prov, extra={"marginal_unit": np.asarray(led.marginal, dtype=object)}
+    )
     return _with_status(s), float(res.level)
 
 
@@ -307,8 +341,9 @@ def _first(header: list[str], names: tuple[str, ...]) -> str | None:
     return next((n for n in names if n in header), None)
 
 
-def read_intensity_csv(path: Path | str, *, region: str, kind: str,
-                       basis: Basis) -> IntensitySeries:
+def read_intensity_csv(
+    path: Path | str, *, region: str, kind: str, basis: Basis
+) -> IntensitySeries:
     """An intensity series from an operator CSV (header row; one row per interval).
 
     Columns: a time (``time_utc``, ``interval_start_utc``, ``time`` or ``datetime``; with
@@ -331,25 +366,32 @@ def read_intensity_csv(path: Path | str, *, region: str, kind: str,
         raise ParseError("is not UTF-8 text", path=str(p)) from exc
     first = text.splitlines()[0] if text.strip() else ""
     delim = max((",", ";", "\t"), key=first.count) if first else ","
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=delim) if any(
-        c.strip() for c in r)]
+    records = [
+        r for r in csv.reader(io.StringIO(text), delimiter=delim) if any(c.strip() for c in r)
+    ]
     if not records:
         raise ParseError("the file is empty (no header row)", path=str(p), row=1)
     header = [h.strip() for h in records[0]]
     tcol, vcol = _first(header, _TIME_COLS), _first(header, _VALUE_COLS)
     lcol, hcol = _first(header, _LOW_COLS), _first(header, _HIGH_COLS)
     if tcol is None or vcol is None:
-        need = "a time column (" + ", ".join(_TIME_COLS) + ")" if tcol is None else (
-            "a value column (" + ", ".join(_VALUE_COLS) + ")")
-        raise ParseError(f"needs {need}; the header has: {', '.join(header)}", path=str(p),
-                         row=1)
+        need = (
+            "a time column (" + ", ".join(_TIME_COLS) + ")"
+            if tcol is None
+            else ("a value column (" + ", ".join(_VALUE_COLS) + ")")
+        )
+        raise ParseError(f"needs {need}; the header has: {', '.join(header)}", path=str(p), row=1)
     if (lcol is None) != (hcol is None):
         raise ParseError("give both low and high columns, or neither", path=str(p), row=1)
     numeric = [vcol, *([lcol, hcol] if lcol and hcol else [])]
     tab = read_table(io.StringIO(text), numeric, time_col=tcol)
     if not tab.has_offset:
-        raise ParseError("times need Z or a UTC offset (e.g. 2024-01-01T00:00Z): the file "
-                         "does not say which zone they are in", path=str(p), column=tcol)
+        raise ParseError(
+            "times need Z or a UTC offset (e.g. 2024-01-01T00:00Z): the file "
+            "does not say which zone they are in",
+            path=str(p),
+            column=tcol,
+        )
     res = infer_interval_s(tab.time, column=tcol, path=str(p), rows=tab.rows)
     body = records[1:]
     extra: dict[str, np.ndarray] = {}
@@ -369,8 +411,17 @@ def read_intensity_csv(path: Path | str, *, region: str, kind: str,
         source=f"operator CSV {p.name}",
         version="sha256:" + hashlib.sha256(raw).hexdigest()[:16],
         method=method or f"as published in {p.name} (derivation not stated in the file)",
-        label="cited")
+        label="cited",
+    )
     return IntensitySeries.from_arrays(
-        region=region, kind="marginal" if kind == "marginal" else "location-average",
-        basis=basis, resolution_s=res, start_utc=tab.time, intensity_g_per_kwh=v,
-        low_g_per_kwh=lo, high_g_per_kwh=hi, provenance=prov, extra=extra)
+        region=region,
+        kind="marginal" if kind == "marginal" else "location-average",
+        basis=basis,
+        resolution_s=res,
+        start_utc=tab.time,
+        intensity_g_per_kwh=v,
+        low_g_per_kwh=lo,
+        high_g_per_kwh=hi,
+        provenance=prov,
+        extra=extra,
+    )

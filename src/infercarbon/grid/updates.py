@@ -101,47 +101,63 @@ SUPPORTED_KINDS: Final[dict[str, tuple[str, ...]]] = {
 }
 _UNSUPPORTED_HINT: Final[dict[tuple[str, str], str]] = {
     ("operator-csv", "forecast"): "operator data has no forecast endpoint; a forecast CSV is "
-                                  "stored with --kind location --status forecast",
+    "stored with --kind location --status forecast",
     ("electricitymaps", "marginal"): "Electricity Maps publishes location-average intensity "
-                                     "only; for marginal use watttime or operator-csv",
+    "only; for marginal use watttime or operator-csv",
     ("electricitymaps", "forecast"): "infercarbon's Electricity Maps client has no forecast "
-                                     "endpoint (latest, history and past-range only); for "
-                                     "forecasts use ukci or watttime",
+    "endpoint (latest, history and past-range only); for "
+    "forecasts use ukci or watttime",
     ("ukci", "marginal"): "the GB Carbon Intensity API publishes average intensity only; for "
-                          "marginal use watttime or operator-csv",
+    "marginal use watttime or operator-csv",
     ("entsoe", "marginal"): "ENTSO-E generation gives a location-average intensity only; for "
-                            "marginal use watttime or operator-csv",
+    "marginal use watttime or operator-csv",
     ("entsoe", "forecast"): "infercarbon's ENTSO-E client reads actual generation only (no "
-                            "forecast); for forecasts use ukci or watttime",
+    "forecast); for forecasts use ukci or watttime",
 }
 
 TS = pa.timestamp("us", tz="UTC")
 
 #: The ledger's ``intensity`` columns, in order (pinned to the ledger schema by a test).
-INTENSITY_SCHEMA: Final = pa.schema([
-    pa.field("region", pa.string(), nullable=False),
-    pa.field("kind", pa.string(), nullable=False),
-    pa.field("basis", pa.string(), nullable=False),
-    pa.field("interval_start_utc", TS, nullable=False),
-    pa.field("resolution_s", pa.int64(), nullable=False),
-    pa.field("value_g_per_kwh", pa.float64(), nullable=False),
-    pa.field("low_g_per_kwh", pa.float64()),
-    pa.field("high_g_per_kwh", pa.float64()),
-    pa.field("source", pa.string(), nullable=False),
-    pa.field("version", pa.string(), nullable=False),
-    pa.field("retrieved_utc", TS, nullable=False),
-    pa.field("method", pa.string()),
-    pa.field("status", pa.string()),
-    pa.field("marginal_unit", pa.string()),
-    pa.field("confidence_level", pa.float64()),
-])
+INTENSITY_SCHEMA: Final = pa.schema(
+    [
+        pa.field("region", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("basis", pa.string(), nullable=False),
+        pa.field("interval_start_utc", TS, nullable=False),
+        pa.field("resolution_s", pa.int64(), nullable=False),
+        pa.field("value_g_per_kwh", pa.float64(), nullable=False),
+        pa.field("low_g_per_kwh", pa.float64()),
+        pa.field("high_g_per_kwh", pa.float64()),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("version", pa.string(), nullable=False),
+        pa.field("retrieved_utc", TS, nullable=False),
+        pa.field("method", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("marginal_unit", pa.string()),
+        pa.field("confidence_level", pa.float64()),
+    ]
+)
 INTENSITY_COLUMNS: tuple[str, ...] = tuple(INTENSITY_SCHEMA.names)
 #: Columns that name one stream of intervals (the ledger key less ``retrieved_utc``).
-SERIES_KEY_COLUMNS: tuple[str, ...] = ("region", "kind", "basis", "interval_start_utc",
-                                       "resolution_s", "source", "version")
+SERIES_KEY_COLUMNS: tuple[str, ...] = (
+    "region",
+    "kind",
+    "basis",
+    "interval_start_utc",
+    "resolution_s",
+    "source",
+    "version",
+)
 #: Columns whose change makes a new retrieval worth storing.
-CONTENT_COLUMNS: tuple[str, ...] = ("value_g_per_kwh", "low_g_per_kwh", "high_g_per_kwh",
-                                    "method", "status", "marginal_unit", "confidence_level")
+CONTENT_COLUMNS: tuple[str, ...] = (
+    "value_g_per_kwh",
+    "low_g_per_kwh",
+    "high_g_per_kwh",
+    "method",
+    "status",
+    "marginal_unit",
+    "confidence_level",
+)
 
 
 # ------------------------------------------------------------------------------- specs
@@ -161,26 +177,32 @@ class UpdateSpec:
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
-            raise InputError(f"unknown source {self.source!r}; one of {', '.join(SOURCES)}",
-                             field="source")
+            raise InputError(
+                f"unknown source {self.source!r}; one of {', '.join(SOURCES)}", field="source"
+            )
         if not isinstance(self.region, str) or not self.region.strip():
             raise InputError("give a region (e.g. DE, GB, ERCOT)", field="region")
         if self.kind not in UPDATE_KINDS:
-            raise InputError(f"unknown kind {self.kind!r}; one of {', '.join(UPDATE_KINDS)}",
-                             field="kind")
+            raise InputError(
+                f"unknown kind {self.kind!r}; one of {', '.join(UPDATE_KINDS)}", field="kind"
+            )
         if self.kind not in SUPPORTED_KINDS[self.source]:
             hint = _UNSUPPORTED_HINT.get((self.source, self.kind), "")
-            raise InputError(f"{self.source} serves --kind "
-                             f"{', '.join(SUPPORTED_KINDS[self.source])}"
-                             + (f": {hint}" if hint else ""), field="kind")
+            raise InputError(
+                f"{self.source} serves --kind "
+                f"{', '.join(SUPPORTED_KINDS[self.source])}" + (f": {hint}" if hint else ""),
+                field="kind",
+            )
 
     @classmethod
     def parse(cls, text: str) -> UpdateSpec:
         """``SOURCE:REGION[:KIND]`` (kind defaults to ``location``)."""
         parts = [p.strip() for p in str(text).split(":")]
         if len(parts) not in (2, 3) or not all(parts):
-            raise InputError(f"{text!r}: use SOURCE:REGION[:KIND], e.g. ukci:GB:forecast or "
-                             "electricitymaps:DE", field="--update")
+            raise InputError(
+                f"{text!r}: use SOURCE:REGION[:KIND], e.g. ukci:GB:forecast or electricitymaps:DE",
+                field="--update",
+            )
         kind = parts[2] if len(parts) == 3 else "location"
         return cls(cast(Source, parts[0]), parts[1], cast(UpdateKind, kind))
 
@@ -219,8 +241,9 @@ def default_status(series: IntensitySeries, now_utc: datetime) -> npt.NDArray[np
         g = np.asarray(given, dtype=object)
         bad = sorted({str(v) for v in g if v is not None} - set(STATUSES))
         if bad:
-            raise InputError(f"unknown status {bad[0]!r}; one of {', '.join(STATUSES)}",
-                             field="status")
+            raise InputError(
+                f"unknown status {bad[0]!r}; one of {', '.join(STATUSES)}", field="status"
+            )
         has = np.array([v is not None for v in g], dtype=bool)
         out[has] = g[has]
     return out
@@ -259,30 +282,44 @@ def intensity_table(
         Coverage of the low..high range in (0, 1); only stored where there is a range.
     """
     if series.resolution_s is None:
-        raise InputError("a constant signal (no resolution) is not a series of intervals; "
-                         "the ledger stores intervals", field="resolution_s")
+        raise InputError(
+            "a constant signal (no resolution) is not a series of intervals; "
+            "the ledger stores intervals",
+            field="resolution_s",
+        )
     if status is not None and status not in STATUSES:
         raise InputError(f"must be one of {', '.join(STATUSES)}", field="status")
     if confidence_level is not None and not (
-            isinstance(confidence_level, float | int) and 0.0 < confidence_level < 1.0
-            and math.isfinite(confidence_level)):
-        raise InputError(f"must be in (0, 1), e.g. 0.9 for p5..p95; got {confidence_level!r}",
-                         field="confidence_level")
+        isinstance(confidence_level, float | int)
+        and 0.0 < confidence_level < 1.0
+        and math.isfinite(confidence_level)
+    ):
+        raise InputError(
+            f"must be in (0, 1), e.g. 0.9 for p5..p95; got {confidence_level!r}",
+            field="confidence_level",
+        )
     prov = series.provenance
     src = source if source is not None else prov.source
     ver = version if version is not None else prov.version
     how = method if method is not None else prov.method
     for name, text in (("source", src), ("version", ver)):
         if not text or not text.strip():
-            raise InputError(f"the series has no {name}; every stored interval names its "
-                             f"{name} (pass {name}=...)", field=name)
+            raise InputError(
+                f"the series has no {name}; every stored interval names its "
+                f"{name} (pass {name}=...)",
+                field=name,
+            )
     n = len(series)
     retrieved = _naive_utc(retrieved_utc, "retrieved_utc")
     v = series.intensity_g_per_kwh
-    has_range = not (np.array_equal(series.low_g_per_kwh, v)
-                     and np.array_equal(series.high_g_per_kwh, v))
-    st = np.full(n, status, dtype=object) if status is not None else default_status(
-        series, retrieved_utc)
+    has_range = not (
+        np.array_equal(series.low_g_per_kwh, v) and np.array_equal(series.high_g_per_kwh, v)
+    )
+    st = (
+        np.full(n, status, dtype=object)
+        if status is not None
+        else default_status(series, retrieved_utc)
+    )
     unit = series.extra.get("marginal_unit")
     if unit is not None and len(unit) != n:
         raise InputError("needs one marginal unit per step", field="marginal_unit")
@@ -301,9 +338,13 @@ def intensity_table(
         pa.array(np.full(n, how or None, dtype=object), pa.string()),
         pa.array(st, pa.string()),
         _strings(None if unit is None else np.asarray(unit, dtype=object), n),
-        pa.array(np.full(n, float(confidence_level) if confidence_level is not None
-                         and has_range else np.nan), pa.float64(),
-                 from_pandas=True),
+        pa.array(
+            np.full(
+                n, float(confidence_level) if confidence_level is not None and has_range else np.nan
+            ),
+            pa.float64(),
+            from_pandas=True,
+        ),
     ]
     return pa.Table.from_arrays(cols, schema=INTENSITY_SCHEMA)
 
@@ -333,13 +374,22 @@ def only_changed(new: pa.Table, stored: pa.Table) -> pa.Table:
     keys = list(SERIES_KEY_COLUMNS)
     for c in (*SERIES_KEY_COLUMNS, "retrieved_utc", *CONTENT_COLUMNS):
         if c not in stored.column_names:
-            stored = stored.append_column(c, pa.nulls(stored.num_rows,
-                                                      INTENSITY_SCHEMA.field(c).type))
+            stored = stored.append_column(
+                c, pa.nulls(stored.num_rows, INTENSITY_SCHEMA.field(c).type)
+            )
     stored = stored.select([*keys, "retrieved_utc", *CONTENT_COLUMNS]).cast(
-        pa.schema([INTENSITY_SCHEMA.field(c).with_nullable(True)
-                   for c in (*keys, "retrieved_utc", *CONTENT_COLUMNS)]))
-    last = stored.group_by(keys).aggregate([("retrieved_utc", "max")]).rename_columns(
-        [*keys, "retrieved_utc"])
+        pa.schema(
+            [
+                INTENSITY_SCHEMA.field(c).with_nullable(True)
+                for c in (*keys, "retrieved_utc", *CONTENT_COLUMNS)
+            ]
+        )
+    )
+    last = (
+        stored.group_by(keys)
+        .aggregate([("retrieved_utc", "max")])
+        .rename_columns([*keys, "retrieved_utc"])
+    )
     latest = stored.join(last, keys=[*keys, "retrieved_utc"], join_type="inner")
     old = [f"__old_{c}" for c in CONTENT_COLUMNS]
     latest = latest.select([*keys, *CONTENT_COLUMNS]).rename_columns([*keys, *old])

@@ -73,8 +73,9 @@ class Snapshot:
     outcomes: tuple[str | None, ...]
     #: W3C trace context per record, when the buffer keeps it (:attr:`EventBuffer.traced`):
     #: the trace id's high and low 64 bits and the calling span's id (0: none); else None
-    trace: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64],
-                 npt.NDArray[np.uint64]] | None = None
+    trace: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]] | None = (
+        None
+    )
 
 
 class EventBuffer:
@@ -107,9 +108,9 @@ class EventBuffer:
         # the W3C trace context of each record (only when asked: three more stores a call)
         self.traced = traced
         self._trace: tuple[npt.NDArray[np.uint64], ...] = tuple(
-            np.zeros(capacity if traced else 0, dtype=np.uint64) for _ in range(3))
-        self.trace_hi, self.trace_lo, self.span_id = (
-            memoryview(a) for a in self._trace)  # type: ignore[arg-type]
+            np.zeros(capacity if traced else 0, dtype=np.uint64) for _ in range(3)
+        )
+        self.trace_hi, self.trace_lo, self.span_id = (memoryview(a) for a in self._trace)  # type: ignore[arg-type]
         self._tickets = itertools.count()
         self.next_ticket = self._tickets.__next__
         # interning (slow path only: a new label set); readers copy under the lock
@@ -169,8 +170,19 @@ class EventBuffer:
         """Committed records, oldest first (not the hot path: copies and sorts)."""
         with self._read_lock:
             before = self._seq.copy()
-            fields = [a.copy() for a in (self._t0, self._t1, self._key, self._tin, self._tout,
-                                         self._payload, self._outcome, self._items)]
+            fields = [
+                a.copy()
+                for a in (
+                    self._t0,
+                    self._t1,
+                    self._key,
+                    self._tin,
+                    self._tout,
+                    self._payload,
+                    self._outcome,
+                    self._items,
+                )
+            ]
             trace = [a.copy() for a in self._trace]
             after = self._seq.copy()
             # a ticket past every reservation so far; it is never committed
@@ -204,9 +216,18 @@ class EventBuffer:
         in_flight = (issued - lo) - committed - readers_in_window
         dropped = lo - readers_below
         return Snapshot(
-            seq=before[order], t_start_ns=t0, t_end_ns=t1, label_id=key.astype(np.int32),
-            tokens_in=tin, tokens_out=tout, payload_bytes=payload, outcome_id=outcome.astype(np.int32),
-            items=items, dropped=dropped, in_flight=in_flight, labels=labels,
+            seq=before[order],
+            t_start_ns=t0,
+            t_end_ns=t1,
+            label_id=key.astype(np.int32),
+            tokens_in=tin,
+            tokens_out=tout,
+            payload_bytes=payload,
+            outcome_id=outcome.astype(np.int32),
+            items=items,
+            dropped=dropped,
+            in_flight=in_flight,
+            labels=labels,
             outcomes=outcomes,
             trace=(trace[0][order], trace[1][order], trace[2][order]) if self.traced else None,
         )
@@ -214,6 +235,15 @@ class EventBuffer:
     @property
     def nbytes(self) -> int:
         """Memory held by the preallocated arrays [bytes]."""
-        fixed: list[npt.NDArray[Any]] = [self._seq, self._t0, self._t1, self._key, self._tin,
-                                         self._tout, self._payload, self._outcome, self._items]
+        fixed: list[npt.NDArray[Any]] = [
+            self._seq,
+            self._t0,
+            self._t1,
+            self._key,
+            self._tin,
+            self._tout,
+            self._payload,
+            self._outcome,
+            self._items,
+        ]
         return int(sum(a.nbytes for a in (*fixed, *self._trace)))

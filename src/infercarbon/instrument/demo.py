@@ -71,6 +71,7 @@ def run_demo(
             if now >= next_at[0]:
                 next_at[0] = now + 1.0
                 say(f"  {name}: {min(now - start, half):.0f}/{half:.0f} s, {n} inferences")
+
         return tick
 
     try:
@@ -93,7 +94,7 @@ def run_demo(
         while time.monotonic() < deadline:
             lo = (j * batch_size) % len(x02)
             with meter.batch(batch_size, model="WL-02", service="defect-qc"):
-                wl02.predict(x02[lo:lo + batch_size])
+                wl02.predict(x02[lo : lo + batch_size])
             j += 1
             tick(j * batch_size)
             time.sleep(idle_gap_s)
@@ -112,20 +113,24 @@ def summarise(table: pa.Table) -> list[dict[str, Any]]:
         sub = table.filter(pc.equal(table.column("model").cast(pa.string()), model))
         e = sub.column("energy_j").to_numpy()
         g = sub.column("total_location_g").to_numpy()
-        out.append({
-            "model": model,
-            "inferences": int(sub.num_rows),
-            "median_energy_j": float(np.median(e)),
-            "mean_energy_j": float(e.mean()),
-            "median_energy_low_j": float(np.median(sub.column("energy_low_j").to_numpy())),
-            "median_energy_high_j": float(np.median(sub.column("energy_high_j").to_numpy())),
-            "median_active_energy_j": float(np.median(sub.column("active_energy_j").to_numpy())),
-            "median_wall_s": float(np.median(sub.column("wall_s").to_numpy())),
-            "median_total_location_g": float(np.median(g)),
-            "mean_total_location_g": float(g.mean()),
-            "method": sub.column("method")[0].as_py(),
-            "accuracy_class": sub.column("accuracy_class")[0].as_py(),
-            "energy_label": sub.column("energy_label")[0].as_py(),
-            "region": sub.column("region")[0].as_py(),
-        })
+        out.append(
+            {
+                "model": model,
+                "inferences": int(sub.num_rows),
+                "median_energy_j": float(np.median(e)),
+                "mean_energy_j": float(e.mean()),
+                "median_energy_low_j": float(np.median(sub.column("energy_low_j").to_numpy())),
+                "median_energy_high_j": float(np.median(sub.column("energy_high_j").to_numpy())),
+                "median_active_energy_j": float(
+                    np.median(sub.column("active_energy_j").to_numpy())
+                ),
+                "median_wall_s": float(np.median(sub.column("wall_s").to_numpy())),
+                "median_total_location_g": float(np.median(g)),
+                "mean_total_location_g": float(g.mean()),
+                "method": sub.column("method")[0].as_py(),
+                "accuracy_class": sub.column("accuracy_class")[0].as_py(),
+                "energy_label": sub.column("energy_label")[0].as_py(),
+                "region": sub.column("region")[0].as_py(),
+            }
+        )
     return out

@@ -27,9 +27,24 @@ from infercarbon.errors import InputError
 
 __all__ = ["ledger_events", "marginal_snapshots"]
 
-_NEEDED = ("seq", "item", "batch_items", "start_ns", "end_ns", "model", "tenant", "service",
-           "outcome", "tokens_in", "tokens_out", "payload_bytes", "energy_j", "region",
-           "sensor", "method")
+_NEEDED = (
+    "seq",
+    "item",
+    "batch_items",
+    "start_ns",
+    "end_ns",
+    "model",
+    "tenant",
+    "service",
+    "outcome",
+    "tokens_in",
+    "tokens_out",
+    "payload_bytes",
+    "energy_j",
+    "region",
+    "sensor",
+    "method",
+)
 
 
 def ledger_events(
@@ -57,7 +72,10 @@ def ledger_events(
     item = table.column("item").to_numpy(zero_copy_only=False).astype(np.int64)
     ids = pc.binary_join_element_wise(
         pa.array(np.full(n, run_id, dtype=object), pa.string()),
-        pc.cast(pa.array(seq), pa.string()), pc.cast(pa.array(item), pa.string()), "-")
+        pc.cast(pa.array(seq), pa.string()),
+        pc.cast(pa.array(item), pa.string()),
+        "-",
+    )
 
     def utc(col: str) -> pa.Array:
         ns = table.column(col).to_numpy(zero_copy_only=False).astype(np.int64) + utc_minus_clock_ns
@@ -72,36 +90,47 @@ def ledger_events(
     batch_id = np.char.add(f"{run_id}-b", seq.astype(str)).astype(object)
     batch_id[~batched] = None
     method = pc.binary_join_element_wise(text("sensor"), text("method"), ":")
-    band = {c: pc.cast(table.column(c), pa.float64()) for c in ("energy_low_j", "energy_high_j")
-            if c in table.column_names}
-    trace = {c: pc.cast(table.column(c), pa.string()) for c in ("trace_id", "parent_span_id")
-             if c in table.column_names}  # Meter(trace_context="otel")
+    band = {
+        c: pc.cast(table.column(c), pa.float64())
+        for c in ("energy_low_j", "energy_high_j")
+        if c in table.column_names
+    }
+    trace = {
+        c: pc.cast(table.column(c), pa.string())
+        for c in ("trace_id", "parent_span_id")
+        if c in table.column_names
+    }  # Meter(trace_context="otel")
     if len(band) == 1:
-        raise InputError("meter table has only one of energy_low_j/energy_high_j: give both "
-                         "or neither", field="table")
-    return pa.table({
-        "event_id": ids,
-        "start_utc": utc("start_ns"),
-        "end_utc": utc("end_ns"),
-        "service": text("service", "default"),
-        "tenant": text("tenant", default_tenant),
-        "model": text("model", "unknown"),
-        "region": text("region"),
-        "device": pa.array(np.full(n, device, dtype=object), pa.string()),
-        "energy_j": pc.cast(table.column("energy_j"), pa.float64()),
-        "attribution_method": method,
-        "batch_id": pa.array(batch_id, pa.string()),
-        "tokens_in": pc.cast(table.column("tokens_in"), pa.int64()),
-        "tokens_out": pc.cast(table.column("tokens_out"), pa.int64()),
-        "payload_bytes": pc.cast(table.column("payload_bytes"), pa.int64()),
-        "outcome": text("outcome"),
-        **band,
-        **trace,
-    })
+        raise InputError(
+            "meter table has only one of energy_low_j/energy_high_j: give both or neither",
+            field="table",
+        )
+    return pa.table(
+        {
+            "event_id": ids,
+            "start_utc": utc("start_ns"),
+            "end_utc": utc("end_ns"),
+            "service": text("service", "default"),
+            "tenant": text("tenant", default_tenant),
+            "model": text("model", "unknown"),
+            "region": text("region"),
+            "device": pa.array(np.full(n, device, dtype=object), pa.string()),
+            "energy_j": pc.cast(table.column("energy_j"), pa.float64()),
+            "attribution_method": method,
+            "batch_id": pa.array(batch_id, pa.string()),
+            "tokens_in": pc.cast(table.column("tokens_in"), pa.int64()),
+            "tokens_out": pc.cast(table.column("tokens_out"), pa.int64()),
+            "payload_bytes": pc.cast(table.column("payload_bytes"), pa.int64()),
+            "outcome": text("outcome"),
+            **band,
+            **trace,
+        }
+    )
 
 
-def marginal_snapshots(region_id: str, *, year: int, retrieved_utc: np.datetime64,
-                       basis: str = "lifecycle") -> pa.Table:
+def marginal_snapshots(
+    region_id: str, *, year: int, retrieved_utc: np.datetime64, basis: str = "lifecycle"
+) -> pa.Table:
     """One year of a bundled hourly marginal signal as ledger intensity snapshots.
 
     The region must have a bundled series (:mod:`infercarbon.grid.catalogue`); the rows keep
@@ -121,16 +150,18 @@ def marginal_snapshots(region_id: str, *, year: int, retrieved_utc: np.datetime6
     def ts(a: npt.NDArray[np.datetime64]) -> pa.Array:
         return pa.array(a.astype("datetime64[us]"), pa.timestamp("us", tz="UTC"))
 
-    return pa.table({
-        "region": pa.array([key] * n, pa.string()),
-        "kind": pa.array(["marginal"] * n, pa.string()),
-        "basis": pa.array([b] * n, pa.string()),
-        "interval_start_utc": ts(s.start_utc[m]),
-        "resolution_s": pa.array(np.full(n, s.resolution_s or 3600, dtype=np.int64)),
-        "value_g_per_kwh": pa.array(s.intensity_g_per_kwh[m]),
-        "low_g_per_kwh": pa.array(s.low_g_per_kwh[m]),
-        "high_g_per_kwh": pa.array(s.high_g_per_kwh[m]),
-        "source": pa.array([s.provenance.source] * n, pa.string()),
-        "version": pa.array([s.provenance.version] * n, pa.string()),
-        "retrieved_utc": ts(np.full(n, retrieved_utc, dtype="datetime64[us]")),
-    })
+    return pa.table(
+        {
+            "region": pa.array([key] * n, pa.string()),
+            "kind": pa.array(["marginal"] * n, pa.string()),
+            "basis": pa.array([b] * n, pa.string()),
+            "interval_start_utc": ts(s.start_utc[m]),
+            "resolution_s": pa.array(np.full(n, s.resolution_s or 3600, dtype=np.int64)),
+            "value_g_per_kwh": pa.array(s.intensity_g_per_kwh[m]),
+            "low_g_per_kwh": pa.array(s.low_g_per_kwh[m]),
+            "high_g_per_kwh": pa.array(s.high_g_per_kwh[m]),
+            "source": pa.array([s.provenance.source] * n, pa.string()),
+            "version": pa.array([s.provenance.version] * n, pa.string()),
+            "retrieved_utc": ts(np.full(n, retrieved_utc, dtype="datetime64[us]")),
+        }
+    )

@@ -84,8 +84,9 @@ def _coef_ratios(fig: Figure) -> tuple[float, float]:
     return lo / fig.value, hi / fig.value
 
 
-def _own_band_steps(source: EnergySource, dt_s: FloatArray,
-                    de_j: FloatArray) -> tuple[FloatArray, FloatArray, str] | None:
+def _own_band_steps(
+    source: EnergySource, dt_s: FloatArray, de_j: FloatArray
+) -> tuple[FloatArray, FloatArray, str] | None:
     """Low and high energy [J] of each reading interval from a source that knows its own
     range, with the band's provenance; None for a source that does not.
 
@@ -105,24 +106,35 @@ def _own_band_steps(source: EnergySource, dt_s: FloatArray,
             idle_e = np.zeros_like(de_j)
         dyn_e = de_j - idle_e
         (il, ih), (dl, dh) = _coef_ratios(idle), _coef_ratios(dyn)
-        text = (f"cpu-model coefficients, p5..p95 over SPECpower results "
-                f"({source.curve.matched}): idle {idle.value:.4g} W "
-                f"({idle.range[0]:.4g}..{idle.range[1]:.4g} W, system scope only) and dynamic "
-                f"{dyn.value:.4g} W per busy CPU ({dyn.range[0]:.4g}..{dyn.range[1]:.4g} W); "
-                "each interval's idle and dynamic terms scaled by their coefficient's "
-                "low/high ratio")
+        text = (
+            f"cpu-model coefficients, p5..p95 over SPECpower results "
+            f"({source.curve.matched}): idle {idle.value:.4g} W "
+            f"({idle.range[0]:.4g}..{idle.range[1]:.4g} W, system scope only) and dynamic "
+            f"{dyn.value:.4g} W per busy CPU ({dyn.range[0]:.4g}..{dyn.range[1]:.4g} W); "
+            "each interval's idle and dynamic terms scaled by their coefficient's "
+            "low/high ratio"
+        )
         return idle_e * il + dyn_e * dl, idle_e * ih + dyn_e * dh, text
     if isinstance(source, ConstantSource):
         p = source.power_w
         lo_r, hi_r = _coef_ratios(p)
-        return de_j * lo_r, de_j * hi_r, (f"constant power range {p.range[0]:.4g}.."
-                                          f"{p.range[1]:.4g} W around {p.value:.4g} W "
-                                          f"({p.source})")
+        return (
+            de_j * lo_r,
+            de_j * hi_r,
+            (
+                f"constant power range {p.range[0]:.4g}.."
+                f"{p.range[1]:.4g} W around {p.value:.4g} W "
+                f"({p.source})"
+            ),
+        )
     return None
 
 
 def _energy_ratios(
-    source: EnergySource, t_s: FloatArray, e_j: FloatArray, start_s: FloatArray,
+    source: EnergySource,
+    t_s: FloatArray,
+    e_j: FloatArray,
+    start_s: FloatArray,
     end_s: FloatArray,
 ) -> tuple[FloatArray, FloatArray, float, float, str]:
     """Per-inference low/high ratios of the active energy, the window's ratios (used for
@@ -143,8 +155,13 @@ def _energy_ratios(
     if own is None:
         band = energy_band(f"{source.name}:{source.method}")
         text = f"accuracy class {band.accuracy_class} ({band.method}): {band.source}"
-        return (np.full(n, band.low_frac), np.full(n, band.high_frac), band.low_frac,
-                band.high_frac, text)
+        return (
+            np.full(n, band.low_frac),
+            np.full(n, band.high_frac),
+            band.low_frac,
+            band.high_frac,
+            text,
+        )
     lo_step, hi_step, text = own
     total = float(de.sum())
     w_lo = float(lo_step.sum()) / total if total > 0 else 1.0
@@ -258,16 +275,24 @@ class RunSpan:
     the block, :attr:`record` is the ``runs`` row; with a ``store`` it is appended there.
     """
 
-    def __init__(self, meter: Meter, *, kind: str, model: str, tenant: str,
-                 system: str | None, lineage: str | None, store: Any,
-                 now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        meter: Meter,
+        *,
+        kind: str,
+        model: str,
+        tenant: str,
+        system: str | None,
+        lineage: str | None,
+        store: Any,
+        now: Callable[[], datetime],
+    ) -> None:
         # the ledger package (DuckDB and all) is imported only when a run is metered: the
         # Meter's import stays light
         from infercarbon.ledger.schema import RUN_KINDS
 
         if kind not in RUN_KINDS:
-            raise InputError(f"must be one of {', '.join(RUN_KINDS)}, got {kind!r}",
-                             field="kind")
+            raise InputError(f"must be one of {', '.join(RUN_KINDS)}, got {kind!r}", field="kind")
         for name, v in (("model", model), ("tenant", tenant)):
             if not isinstance(v, str) or not v:
                 raise InputError("must be a non-empty string", field=name)
@@ -283,8 +308,12 @@ class RunSpan:
         self._e0 = self._meter.sampler.sample()[1]
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         e1 = self._meter.sampler.sample()[1]
         t1 = self._now()
         assert self._t0 is not None
@@ -299,17 +328,28 @@ class RunSpan:
         energy = max(e1 - self._e0, 0.0)
         intensity = self._meter.region.intensity_g_per_kwh.value
         row: dict[str, Any] = {
-            "tenant": self.tenant, "kind": self.kind, "model": self.model,
-            "lineage": self.lineage, "system": self.system, "status": status,
-            "exit_code": None, "signal": sig, "start_utc": self._t0.astimezone(UTC),
-            "end_utc": max(t1, self._t0).astimezone(UTC), "energy_j": energy,
-            "energy_low_j": energy * band.low_frac, "energy_high_j": energy * band.high_frac,
-            "method": f"{src.name}/{src.method} (Meter.run)", "label": band.label
-            if band.label in ("measured", "modelled") else src.label,
-            "source": "meter.run", "region": self._meter.region.region_id,
-            "gpu_hours": None, "emissions_g": energy / J_PER_KWH * intensity,
+            "tenant": self.tenant,
+            "kind": self.kind,
+            "model": self.model,
+            "lineage": self.lineage,
+            "system": self.system,
+            "status": status,
+            "exit_code": None,
+            "signal": sig,
+            "start_utc": self._t0.astimezone(UTC),
+            "end_utc": max(t1, self._t0).astimezone(UTC),
+            "energy_j": energy,
+            "energy_low_j": energy * band.low_frac,
+            "energy_high_j": energy * band.high_frac,
+            "method": f"{src.name}/{src.method} (Meter.run)",
+            "label": band.label if band.label in ("measured", "modelled") else src.label,
+            "source": "meter.run",
+            "region": self._meter.region.region_id,
+            "gpu_hours": None,
+            "emissions_g": energy / J_PER_KWH * intensity,
             "intensity_g_per_kwh": intensity,
-            "command": None if exc_type is None else exc_type.__name__, "supersedes": None,
+            "command": None if exc_type is None else exc_type.__name__,
+            "supersedes": None,
         }
         from infercarbon.ledger.schema import RUNS, run_id_for
 
@@ -406,11 +446,14 @@ class Meter:
         start: bool = True,
     ) -> None:
         if idle_policy not in IDLE_POLICIES:
-            raise InputError(f"must be one of {', '.join(IDLE_POLICIES)}, got {idle_policy!r}",
-                             field="idle_policy")
+            raise InputError(
+                f"must be one of {', '.join(IDLE_POLICIES)}, got {idle_policy!r}",
+                field="idle_policy",
+            )
         if idle_policy == "tenancy" and not tenancy_shares:
-            raise InputError("the tenancy idle policy needs a share per tenant",
-                             field="tenancy_shares")
+            raise InputError(
+                "the tenancy idle policy needs a share per tenant", field="tenancy_shares"
+            )
         self.region: Region = resolve_region(region)
         self.idle_policy = idle_policy
         self.tenancy_shares = dict(tenancy_shares or {})
@@ -419,39 +462,49 @@ class Meter:
         if self.pue is not None and self.pue.value < 1.0:
             raise InputError("PUE is facility/IT energy and cannot be below 1", field="pue")
         self.market = _fig(market_intensity_g_per_kwh, "g_per_kwh", "market_intensity_g_per_kwh")
-        self.marginal = _fig(marginal_intensity_g_per_kwh, "g_per_kwh",
-                             "marginal_intensity_g_per_kwh")
+        self.marginal = _fig(
+            marginal_intensity_g_per_kwh, "g_per_kwh", "marginal_intensity_g_per_kwh"
+        )
         if td_loss_frac is not None and not 0.0 <= td_loss_frac <= 0.5:
             raise InputError("must be a fraction in [0, 0.5]", field="td_loss_frac")
         self.td_loss_frac = td_loss_frac
         self.embodied_kg = _fig(embodied_kg, "kg", "embodied_kg")
         if (self.embodied_kg is None) != (lifetime_years is None):
-            raise InputError("give both embodied_kg and lifetime_years, or neither",
-                             field="lifetime_years")
+            raise InputError(
+                "give both embodied_kg and lifetime_years, or neither", field="lifetime_years"
+            )
         self.lifetime_years = lifetime_years
         self.training_t = _fig(training_t, "t", "training_t")
         if (self.training_t is None) != (lifetime_inferences is None):
-            raise InputError("give both training_t and lifetime_inferences, or neither",
-                             field="lifetime_inferences")
+            raise InputError(
+                "give both training_t and lifetime_inferences, or neither",
+                field="lifetime_inferences",
+            )
         self.lifetime_inferences = lifetime_inferences
         self.network_kwh_per_gb = _fig(network_kwh_per_gb, "kwh_per_gb", "network_kwh_per_gb")
         self.baseline_idle_w = baseline_idle_w
         if isinstance(sensor, str):
-            self.source, self.availability = detect(sensor, clock=clock,
-                                                    **dict(sensor_options or {}))
+            self.source, self.availability = detect(
+                sensor, clock=clock, **dict(sensor_options or {})
+            )
         else:
             if not isinstance(sensor, EnergySource):
-                raise InputError("must be 'auto', a source name or an EnergySource",
-                                 field="sensor")
+                raise InputError("must be 'auto', a source name or an EnergySource", field="sensor")
             self.source, self.availability = sensor, []
         if sampler_mode not in ("thread", "boundary"):
-            raise InputError(f"must be 'thread' or 'boundary', got {sampler_mode!r}",
-                             field="sampler_mode")
-        self.sampler = Sampler(self.source, clock=clock, period_s=period_s,
-                               mode="thread" if sampler_mode == "thread" else "boundary")
+            raise InputError(
+                f"must be 'thread' or 'boundary', got {sampler_mode!r}", field="sampler_mode"
+            )
+        self.sampler = Sampler(
+            self.source,
+            clock=clock,
+            period_s=period_s,
+            mode="thread" if sampler_mode == "thread" else "boundary",
+        )
         if trace_context not in ("none", "otel"):
-            raise InputError(f"must be 'none' or 'otel', got {trace_context!r}",
-                             field="trace_context")
+            raise InputError(
+                f"must be 'none' or 'otel', got {trace_context!r}", field="trace_context"
+            )
         self.trace_context = trace_context
         self._buf = EventBuffer(capacity, traced=trace_context == "otel")
         # the default clock wraps time.monotonic_ns; call the builtin directly on the hot path
@@ -460,7 +513,8 @@ class Meter:
         # a one-element list the hot path reads: True once meter.context() was used
         self._context_used: list[bool] = []
         self._defaults: contextvars.ContextVar[tuple[str | None, str | None]] = (
-            contextvars.ContextVar(f"infercarbon_meter_{id(self)}", default=(None, None)))
+            contextvars.ContextVar(f"infercarbon_meter_{id(self)}", default=(None, None))
+        )
         self._build_hot_path()
         if trace_context == "otel":
             self._trace_hot_path()
@@ -486,15 +540,28 @@ class Meter:
         outcome_ids = buf.outcome_ids.get
         intern_outcome = buf.intern_outcome
 
-        def with_extras(k: int, tokens_in: Any, tokens_out: Any, payload_bytes: Any,
-                        outcome: str | None, items: Any) -> InferenceSpan:
+        def with_extras(
+            k: int,
+            tokens_in: Any,
+            tokens_out: Any,
+            payload_bytes: Any,
+            outcome: str | None,
+            items: Any,
+        ) -> InferenceSpan:
             """The branch for calls that carry tokens, payload, outcome or a batch size."""
-            if not (type(tokens_in) is int and type(tokens_out) is int
-                    and type(payload_bytes) is int and type(items) is int
-                    and tokens_in >= 0 and tokens_out >= 0 and payload_bytes >= 0
-                    and items >= 1):
+            if not (
+                type(tokens_in) is int
+                and type(tokens_out) is int
+                and type(payload_bytes) is int
+                and type(items) is int
+                and tokens_in >= 0
+                and tokens_out >= 0
+                and payload_bytes >= 0
+                and items >= 1
+            ):
                 tokens_in, tokens_out, payload_bytes, items = _checked_counts(
-                    tokens_in, tokens_out, payload_bytes, items)
+                    tokens_in, tokens_out, payload_bytes, items
+                )
             oc = outcome_ids(outcome) if type(outcome) is str or outcome is None else None
             if oc is None:  # a new outcome, or not a string (intern_outcome names the field)
                 oc = intern_outcome(outcome)
@@ -551,7 +618,8 @@ class Meter:
         except ImportError as exc:
             raise ConfigurationError(
                 "trace_context='otel' needs opentelemetry-api (pip install "
-                "'infercarbon[service]' or opentelemetry-api)") from exc
+                "'infercarbon[service]' or opentelemetry-api)"
+            ) from exc
         current = otel_trace.get_current_span
         untraced = self.inference
         hi, lo, span_id = self._buf.trace_hi, self._buf.trace_lo, self._buf.span_id
@@ -577,9 +645,7 @@ class Meter:
             raise InputError(f"must be an integer >= 1, got {n!r}", field="n")
         return self.inference(items=int(n), **labels)
 
-    def track(
-        self, func: Callable[P, R] | None = None, /, **labels: Any
-    ) -> Any:
+    def track(self, func: Callable[P, R] | None = None, /, **labels: Any) -> Any:
         """Decorator metering every call of a sync or async function.
 
         ``@meter.track`` or ``@meter.track(model="wl01", tenant="acme")``.
@@ -620,13 +686,29 @@ class Meter:
         finally:
             self._defaults.reset(token)
 
-    def run(self, *, kind: str, model: str, tenant: str = "default",
-            system: str | None = None, lineage: str | None = None, store: Any = None,
-            now: Callable[[], datetime] = _utc_now) -> RunSpan:
+    def run(
+        self,
+        *,
+        kind: str,
+        model: str,
+        tenant: str = "default",
+        system: str | None = None,
+        lineage: str | None = None,
+        store: Any = None,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> RunSpan:
         """Meter a training, fine-tuning, evaluation, retraining or data-pipeline run
         (:class:`RunSpan`); ``store`` (a ledger Store) records it, ``now`` gives UTC times."""
-        return RunSpan(self, kind=kind, model=model, tenant=tenant, system=system,
-                       lineage=lineage, store=store, now=now)
+        return RunSpan(
+            self,
+            kind=kind,
+            model=model,
+            tenant=tenant,
+            system=system,
+            lineage=lineage,
+            store=store,
+            now=now,
+        )
 
     # ------------------------------------------------------------------- lifecycle
     def start(self) -> Meter:
@@ -669,7 +751,8 @@ class Meter:
         ``"<sensor>:<method>"``).  ``energy_band_source`` says which.  The operational lines
         (``operational_{location,market,marginal}_{low,high}_g``) combine the active energy's
         band, the intensity Figure's range and the PUE Figure's range by first-order
-        quadrature of relative deviations per side (:func:`infercarbon.accounting.events.quadrature_band`).
+        quadrature of relative deviations per side
+        (:func:`infercarbon.accounting.events.quadrature_band`).
 
         The table is a :class:`pyarrow.Table`; ``.to_pandas()`` on it needs pandas, which the
         core does not install: ``pip install 'infercarbon[pandas]'``.
@@ -681,8 +764,10 @@ class Meter:
         if getattr(self.source, "coarse_updates", False):
             t_ns, e_j = drop_stale_readings(t_ns, e_j)
         if t_ns.size < 2:
-            raise ConfigurationError("the meter has fewer than two energy readings; "
-                                     "start it before metering and read after")
+            raise ConfigurationError(
+                "the meter has fewer than two energy readings; "
+                "start it before metering and read after"
+            )
         items = snap.items
         n_rec = snap.seq.size
         rec = np.repeat(np.arange(n_rec), items)
@@ -693,31 +778,56 @@ class Meter:
         end_s = (snap.t_end_ns[rec] - origin) / 1e9
         batch_id = np.where(items[rec] > 1, rec, -1)
         labels = snap.labels
-        lab = np.array(labels, dtype=object).reshape(-1, 3) if labels else np.empty((0, 3),
-                                                                                 dtype=object)
+        lab = (
+            np.array(labels, dtype=object).reshape(-1, 3)
+            if labels
+            else np.empty((0, 3), dtype=object)
+        )
         tenants = sorted({t for _, t, _ in labels if t is not None} | set(self.tenancy_shares))
         tenant_code = {t: i for i, t in enumerate(tenants)}
-        label_tenant = np.array([tenant_code.get(t, len(tenants)) if t is not None
-                                 else len(tenants) for _, t, _ in labels] or [0], np.int64)
+        label_tenant = np.array(
+            [
+                tenant_code.get(t, len(tenants)) if t is not None else len(tenants)
+                for _, t, _ in labels
+            ]
+            or [0],
+            np.int64,
+        )
         shares = np.array([self.tenancy_shares.get(t, 0.0) for t in tenants] + [0.0])
         weights = None
         tok = (snap.tokens_in + snap.tokens_out)[rec]
         if n and (tok > 0).all():
             weights = tok
         res = attribute(
-            (t_ns - origin) / 1e9, cumulative_j=e_j, start_s=start_s, end_s=end_s,
-            weight=weights, batch_id=batch_id,
+            (t_ns - origin) / 1e9,
+            cumulative_j=e_j,
+            start_s=start_s,
+            end_s=end_s,
+            weight=weights,
+            batch_id=batch_id,
             tenant=label_tenant[snap.label_id[rec]] if n else np.zeros(0, np.int64),
             tenancy_shares=shares if self.idle_policy == "tenancy" else None,
-            idle_policy=self.idle_policy, baseline_idle_w=self.baseline_idle_w,
+            idle_policy=self.idle_policy,
+            baseline_idle_w=self.baseline_idle_w,
         )
-        band = _energy_ratios(self.source, np.asarray((t_ns - origin) / 1e9, np.float64),
-                              np.asarray(e_j, np.float64), np.asarray(start_s, np.float64),
-                              np.asarray(end_s, np.float64))
+        band = _energy_ratios(
+            self.source,
+            np.asarray((t_ns - origin) / 1e9, np.float64),
+            np.asarray(e_j, np.float64),
+            np.asarray(start_s, np.float64),
+            np.asarray(end_s, np.float64),
+        )
         return self._table(snap, rec, item_index, lab, res, band)
 
-    def _table(self, snap: Any, rec: Any, item_index: Any, lab: Any, res: Any,
-               band: tuple[FloatArray, FloatArray, float, float, str]) -> pa.Table:
+    def _table(
+        self,
+        snap: Any,
+        rec: Any,
+        item_index: Any,
+        lab: Any,
+        res: Any,
+        band: tuple[FloatArray, FloatArray, float, float, str],
+    ) -> pa.Table:
         n = rec.size
         region = self.region
         loc = region.intensity_g_per_kwh
@@ -727,7 +837,10 @@ class Meter:
         if self.market is None:
             warnings.warn(
                 "no market-based intensity given: the market line uses the location-based "
-                f"figure ({loc.value:g} g/kWh) and is labelled so", FallbackWarning, stacklevel=2)
+                f"figure ({loc.value:g} g/kWh) and is labelled so",
+                FallbackWarning,
+                stacklevel=2,
+            )
             market_v, market_label = loc.value, "fallback: location-based figure"
         else:
             market_v, market_label = self.market.value, self.market.label
@@ -744,8 +857,9 @@ class Meter:
             values = lab[snap.label_id[rec], j] if n else np.empty(0, dtype=object)
             cols[name] = pa.array(values.tolist(), type=pa.string()).dictionary_encode()
         outcomes = np.array(snap.outcomes, dtype=object)
-        cols["outcome"] = pa.array(outcomes[snap.outcome_id[rec]].tolist(),
-                                   type=pa.string()).dictionary_encode()
+        cols["outcome"] = pa.array(
+            outcomes[snap.outcome_id[rec]].tolist(), type=pa.string()
+        ).dictionary_encode()
         cols["tokens_in"] = snap.tokens_in[rec]
         cols["tokens_out"] = snap.tokens_out[rec]
         cols["payload_bytes"] = snap.payload_bytes[rec]
@@ -763,14 +877,18 @@ class Meter:
         # ranges of the operational lines: active energy band, intensity range and PUE range
         # combined by first-order quadrature of relative deviations per side
         e_dev = (1.0 - a_lo, a_hi - 1.0)
-        pue_dev = ((0.0, 0.0) if self.pue is None else
-                   relative_deviations_frac(self.pue.value, *self.pue.range))
+        pue_dev = (
+            (0.0, 0.0)
+            if self.pue is None
+            else relative_deviations_frac(self.pue.value, *self.pue.range)
+        )
 
         def ranged(name: str, intensity: Figure) -> None:
             g = C.operational_g(active, intensity.value, pue=pue, td_loss_frac=td)
             i_dev = relative_deviations_frac(intensity.value, *intensity.range)
-            lo, hi = quadrature_band(g, (e_dev[0], i_dev[0], pue_dev[0]),
-                                     (e_dev[1], i_dev[1], pue_dev[1]))
+            lo, hi = quadrature_band(
+                g, (e_dev[0], i_dev[0], pue_dev[0]), (e_dev[1], i_dev[1], pue_dev[1])
+            )
             cols[name + "_g"] = g
             cols[name + "_low_g"] = lo
             cols[name + "_high_g"] = hi
@@ -788,8 +906,9 @@ class Meter:
         util = res.busy_s / window_s if window_s > 0 else 1.0
         zeros = np.zeros(n)
         if self.embodied_kg is not None and self.lifetime_years is not None and util > 0:
-            emb = C.embodied_g(self.embodied_kg.value, self.lifetime_years * S_PER_YEAR, dev_t,
-                               util)
+            emb = C.embodied_g(
+                self.embodied_kg.value, self.lifetime_years * S_PER_YEAR, dev_t, util
+            )
         else:
             emb = zeros
             notes.append("embodied: excluded (no embodied_kg/lifetime_years given)")
@@ -810,10 +929,13 @@ class Meter:
         if label == "measured" and res.total_j <= 0 and res.busy_s > 0:
             # a counter that did not move while inferences ran: 0 J is not a measurement
             label, method = "degraded", "degraded-frozen-counter"
-            warnings.warn(f"{self.source.name}: the energy counter did not advance over "
-                          f"{res.busy_s:.3g} s of inference; the figures are labelled degraded "
-                          "(check the sensor, or meter with another source)",
-                          DataQualityWarning, stacklevel=2)
+            warnings.warn(
+                f"{self.source.name}: the energy counter did not advance over "
+                f"{res.busy_s:.3g} s of inference; the figures are labelled degraded "
+                "(check the sensor, or meter with another source)",
+                DataQualityWarning,
+                stacklevel=2,
+            )
             notes.append("degraded: the energy counter did not advance while inferences ran")
         cols["total_location_g"] = op_loc + idle_loc + emb + trn + net
         cols["total_market_g"] = cols["operational_market_g"] + idle_mkt + emb + trn + net
@@ -821,7 +943,7 @@ class Meter:
             "region": region.region_id,
             "intensity_location_g_per_kwh": loc.value,
             "intensity_source": f"{loc.source} ({loc.label}"
-                                + (f", {loc.vintage})" if loc.vintage else ")"),
+            + (f", {loc.vintage})" if loc.vintage else ")"),
             "intensity_market_g_per_kwh": market_v,
             "market_label": market_label,
             "pue": pue,
@@ -835,27 +957,45 @@ class Meter:
             "utilisation_frac": util,
         }
         for name, value in const.items():
-            cols[name] = pa.array([value] * n) if not isinstance(value, str) else (
-                pa.array([value] * n, type=pa.string()).dictionary_encode())
+            cols[name] = (
+                pa.array([value] * n)
+                if not isinstance(value, str)
+                else (pa.array([value] * n, type=pa.string()).dictionary_encode())
+            )
         summary = res.summary()
         if self.source.label != "measured":
             # the attribution engine speaks of measured energy; say what this energy is
-            notes = [nt.replace("measured window", "metered window").replace(
-                "measured", self.source.label) for nt in notes]
-        summary.update(energy_label=label, total_low_j=res.total_j * w_lo,
-                       total_high_j=res.total_j * w_hi, energy_band_source=band_source)
-        summary.update(dropped_records=snap.dropped, in_flight=snap.in_flight, notes=notes,
-                       sampler_dropped_readings=self.sampler.dropped,
-                       source=self.source.describe())
+            notes = [
+                nt.replace("measured window", "metered window").replace(
+                    "measured", self.source.label
+                )
+                for nt in notes
+            ]
+        summary.update(
+            energy_label=label,
+            total_low_j=res.total_j * w_lo,
+            total_high_j=res.total_j * w_hi,
+            energy_band_source=band_source,
+        )
+        summary.update(
+            dropped_records=snap.dropped,
+            in_flight=snap.in_flight,
+            notes=notes,
+            sampler_dropped_readings=self.sampler.dropped,
+            source=self.source.describe(),
+        )
         if snap.dropped:
-            warnings.warn(f"{snap.dropped} inference record(s) were overwritten by the ring "
-                          f"buffer (capacity {self._buf.capacity}) before this read; enlarge "
-                          "capacity or read more often", FallbackWarning, stacklevel=2)
+            warnings.warn(
+                f"{snap.dropped} inference record(s) were overwritten by the ring "
+                f"buffer (capacity {self._buf.capacity}) before this read; enlarge "
+                "capacity or read more often",
+                FallbackWarning,
+                stacklevel=2,
+            )
         if snap.trace is not None:
             cols.update(_trace_columns(snap.trace, rec))
         table = pa.table(cols)
-        return table.replace_schema_metadata(
-            {"infercarbon": json.dumps(summary, default=str)})
+        return table.replace_schema_metadata({"infercarbon": json.dumps(summary, default=str)})
 
     def summary(self, table: pa.Table) -> dict[str, Any]:
         """The conservation summary stored in a footprints table's metadata."""
@@ -872,18 +1012,28 @@ def _trace_columns(trace: tuple[Any, Any, Any], rec: Any) -> dict[str, pa.Array]
     call had no recording span."""
     hi, lo, span = (np.asarray(a, dtype=np.uint64)[rec] for a in trace)
     valid = (hi | lo) != 0
-    trace_hex = [f"{h:016x}{low:016x}" if v else None
-                 for h, low, v in zip(hi.tolist(), lo.tolist(), valid.tolist(), strict=True)]
-    span_hex = [f"{s:016x}" if v and s else None
-                for s, v in zip(span.tolist(), valid.tolist(), strict=True)]
-    return {"trace_id": pa.array(trace_hex, pa.string()),
-            "parent_span_id": pa.array(span_hex, pa.string())}
+    trace_hex = [
+        f"{h:016x}{low:016x}" if v else None
+        for h, low, v in zip(hi.tolist(), lo.tolist(), valid.tolist(), strict=True)
+    ]
+    span_hex = [
+        f"{s:016x}" if v and s else None for s, v in zip(span.tolist(), valid.tolist(), strict=True)
+    ]
+    return {
+        "trace_id": pa.array(trace_hex, pa.string()),
+        "parent_span_id": pa.array(span_hex, pa.string()),
+    }
 
 
-def _checked_counts(tokens_in: Any, tokens_out: Any, payload_bytes: Any,
-                    items: Any) -> tuple[int, int, int, int]:
+def _checked_counts(
+    tokens_in: Any, tokens_out: Any, payload_bytes: Any, items: Any
+) -> tuple[int, int, int, int]:
     """The extras of one call, validated (the slow path of the hot path's fast type check)."""
     if isinstance(items, bool) or not isinstance(items, int | np.integer) or items < 1:
         raise InputError(f"must be an integer >= 1, got {items!r}", field="items")
-    return (_count(tokens_in, "tokens_in"), _count(tokens_out, "tokens_out"),
-            _count(payload_bytes, "payload_bytes"), int(items))
+    return (
+        _count(tokens_in, "tokens_in"),
+        _count(tokens_out, "tokens_out"),
+        _count(payload_bytes, "payload_bytes"),
+        int(items),
+    )

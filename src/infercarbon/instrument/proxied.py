@@ -62,20 +62,46 @@ __all__ = [
 
 #: token sources an event may state (a stream without ``usage``: completion tokens counted
 #: from its chunks, prompt tokens estimated from the request's text)
-TOKEN_SOURCES = ("usage", "counted-stream-chunks",
-                 "counted-stream-chunks; prompt estimated from request text", "none")
+TOKEN_SOURCES = (
+    "usage",
+    "counted-stream-chunks",
+    "counted-stream-chunks; prompt estimated from request text",
+    "none",
+)
 
 
 class RequestRecord:
     """One proxied request (mutable while it runs; read by the accountant's thread)."""
 
-    __slots__ = ("concurrency", "end_s", "energy_j", "event_id", "model", "outcome",
-                 "parent_span_id", "payload_bytes", "prompt_tokens_estimate", "start_s",
-                 "tenant", "token_source", "tokens_in", "tokens_out", "trace_id")
+    __slots__ = (
+        "concurrency",
+        "end_s",
+        "energy_j",
+        "event_id",
+        "model",
+        "outcome",
+        "parent_span_id",
+        "payload_bytes",
+        "prompt_tokens_estimate",
+        "start_s",
+        "tenant",
+        "token_source",
+        "tokens_in",
+        "tokens_out",
+        "trace_id",
+    )
 
-    def __init__(self, start_s: float, *, model: str, tenant: str, concurrency: int = 1,
-                 trace_id: str | None = None, parent_span_id: str | None = None,
-                 event_id: str | None = None) -> None:
+    def __init__(
+        self,
+        start_s: float,
+        *,
+        model: str,
+        tenant: str,
+        concurrency: int = 1,
+        trace_id: str | None = None,
+        parent_span_id: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
         self.event_id = event_id or uuid.uuid4().hex
         self.start_s = start_s
         self.end_s = math.nan
@@ -127,8 +153,10 @@ class ReadingsLog:
             if self._t and t_s <= self._t[-1]:
                 return
             if self._c and cumulative_j < self._c[-1]:
-                raise SensorError(f"cumulative energy went backwards ({self._c[-1]} J -> "
-                                  f"{cumulative_j} J at t={t_s}): unwrap or reset the counter")
+                raise SensorError(
+                    f"cumulative energy went backwards ({self._c[-1]} J -> "
+                    f"{cumulative_j} J at t={t_s}): unwrap or reset the counter"
+                )
             self._t.append(t_s)
             self._c.append(cumulative_j)
             if len(self._t) > self.capacity:
@@ -156,12 +184,14 @@ class ReadingsLog:
         with self._lock:
             i = bisect.bisect_right(self._t, start_s)
             j = bisect.bisect_left(self._t, end_s)
-            t = np.asarray(self._t[max(0, i - 1): j + 1], dtype=np.float64)
-            c = np.asarray(self._c[max(0, i - 1): j + 1], dtype=np.float64)
+            t = np.asarray(self._t[max(0, i - 1) : j + 1], dtype=np.float64)
+            c = np.asarray(self._c[max(0, i - 1) : j + 1], dtype=np.float64)
         inner = (t > start_s) & (t < end_s)
         ends = np.interp([start_s, end_s], t, c)
-        return (np.concatenate(([start_s], t[inner], [end_s])),
-                np.concatenate(([ends[0]], c[inner], [ends[1]])))
+        return (
+            np.concatenate(([start_s], t[inner], [end_s])),
+            np.concatenate(([ends[0]], c[inner], [ends[1]])),
+        )
 
 
 class SensorPoller:
@@ -172,9 +202,15 @@ class SensorPoller:
     read error is counted (``errors``) and kept (``last_error``), never turned into a zero.
     """
 
-    def __init__(self, source: EnergySource | TimedReadings, log: ReadingsLog, *,
-                 period_s: float = 1.0, clock: Callable[[], float] = time.time,
-                 lookback_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        source: EnergySource | TimedReadings,
+        log: ReadingsLog,
+        *,
+        period_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        lookback_s: float = 300.0,
+    ) -> None:
         if not period_s > 0:
             raise InputError(f"must be > 0 s, got {period_s!r}", field="period_s")
         self.source = source
@@ -185,8 +221,9 @@ class SensorPoller:
         self.errors = 0
         self.last_error: str | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="infercarbon-proxy-sensor",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="infercarbon-proxy-sensor", daemon=True
+        )
 
     def poll_once(self) -> None:
         """One poll (the thread's body; tests call it directly)."""
@@ -195,7 +232,8 @@ class SensorPoller:
                 now = self.clock()
                 since = self.log.latest_t()
                 t, c = self.source.readings_between(
-                    since if since is not None else now - self.lookback_s, now)
+                    since if since is not None else now - self.lookback_s, now
+                )
                 for ti, ci in zip(t, c, strict=True):
                     self.log.add(ti, ci)
             else:
@@ -234,8 +272,9 @@ class LlmServing:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.params_b) and self.params_b > 0):
-            raise InputError(f"must be > 0 billion parameters, got {self.params_b!r}",
-                             field="model_params_b")
+            raise InputError(
+                f"must be > 0 billion parameters, got {self.params_b!r}", field="model_params_b"
+            )
         if self.gpus < 1:
             raise InputError(f"must be >= 1, got {self.gpus!r}", field="gpus")
 
@@ -258,12 +297,21 @@ class RequestAccountant:
         (``stats["held_too_long"]``).
     """
 
-    def __init__(self, labels: dict[str, str], *, log: ReadingsLog | None = None,
-                 sensor: tuple[str, str, str] | None = None, llm: LlmServing | None = None,
-                 max_hold_s: float = 120.0, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        labels: dict[str, str],
+        *,
+        log: ReadingsLog | None = None,
+        sensor: tuple[str, str, str] | None = None,
+        llm: LlmServing | None = None,
+        max_hold_s: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if (log is None) == (llm is None):
-            raise ConfigurationError("give a sensor's readings log or the LLM estimator's "
-                                     "inputs (--gpu, --model-params-b), exactly one")
+            raise ConfigurationError(
+                "give a sensor's readings log or the LLM estimator's "
+                "inputs (--gpu, --model-params-b), exactly one"
+            )
         if log is not None and sensor is None:
             raise ConfigurationError("a readings log needs the sensor's (name, method, label)")
         self.labels = labels
@@ -281,9 +329,14 @@ class RequestAccountant:
         self._lock = threading.Lock()
         self._open: dict[str, RequestRecord] = {}  # started, not yet emitted
         self._cut: float | None = None
-        self.stats: dict[str, float] = {"windows": 0, "attributed_j": 0.0,
-                                        "unattributed_idle_j": 0.0, "emitted": 0,
-                                        "held_too_long": 0, "dropped_unmeasured": 0}
+        self.stats: dict[str, float] = {
+            "windows": 0,
+            "attributed_j": 0.0,
+            "unattributed_idle_j": 0.0,
+            "emitted": 0,
+            "held_too_long": 0,
+            "dropped_unmeasured": 0,
+        }
 
     # -- request side (the proxy's event loop) -------------------------------------------
     def start(self, rec: RequestRecord) -> None:
@@ -312,8 +365,11 @@ class RequestAccountant:
         if latest is None:  # no reading yet: nothing can be measured; do not hold forever
             now = self.clock()
             with self._lock:
-                stale = [k for k, r in self._open.items()
-                         if not math.isnan(r.end_s) and now - r.end_s > self.max_hold_s]
+                stale = [
+                    k
+                    for k, r in self._open.items()
+                    if not math.isnan(r.end_s) and now - r.end_s > self.max_hold_s
+                ]
                 for k in stale:
                     del self._open[k]
             self.stats["dropped_unmeasured"] += len(stale)
@@ -329,12 +385,16 @@ class RequestAccountant:
             if live:
                 t, c = self.log.window(a, b)
                 start = np.fromiter((r.start_s for r in live), np.float64, len(live))
-                end = np.fromiter((b if math.isnan(r.end_s) else min(r.end_s, b) for r in live),
-                                  np.float64, len(live))
+                end = np.fromiter(
+                    (b if math.isnan(r.end_s) else min(r.end_s, b) for r in live),
+                    np.float64,
+                    len(live),
+                )
                 start = np.clip(start, a, b)
                 w = np.fromiter((r.weight for r in live), np.int64, len(live))
-                res = attribute(t, cumulative_j=c, start_s=start, end_s=end, weight=w,
-                                idle_policy="none")
+                res = attribute(
+                    t, cumulative_j=c, start_s=start, end_s=end, weight=w, idle_policy="none"
+                )
                 for r, e in zip(live, res.active_j.tolist(), strict=True):
                     r.energy_j += e
                 self.stats["attributed_j"] += float(res.active_j.sum())
@@ -348,8 +408,11 @@ class RequestAccountant:
             self.stats["unattributed_idle_j"] += float(c[-1] - c[0])
         self._cut = max(a, b)
         now = self.clock()
-        done = [r for r in recs if not math.isnan(r.end_s)
-                and (r.end_s <= self._cut or now - r.end_s > self.max_hold_s)]
+        done = [
+            r
+            for r in recs
+            if not math.isnan(r.end_s) and (r.end_s <= self._cut or now - r.end_s > self.max_hold_s)
+        ]
         late = {r.event_id for r in done if r.end_s > self._cut}
         self.stats["held_too_long"] += len(late)
         return self._emit(done, late)
@@ -364,16 +427,28 @@ class RequestAccountant:
         out = np.fromiter((max(1, r.tokens_out or 0) for r in done), np.float64, len(done))
         inp = np.fromiter((r.tokens_in or 0 for r in done), np.float64, len(done))
         batch = np.fromiter((max(1, r.concurrency) for r in done), np.float64, len(done))
-        est = estimate_llm_arrays(llm.params_b, llm.active_params_b or llm.params_b, llm.gpu,
-                                  llm.gpus, batch, out, inp, llm.precision)
+        est = estimate_llm_arrays(
+            llm.params_b,
+            llm.active_params_b or llm.params_b,
+            llm.gpu,
+            llm.gpus,
+            batch,
+            out,
+            inp,
+            llm.precision,
+        )
         for r, e in zip(done, est.gpu_energy_j.tolist(), strict=True):
             r.energy_j = e
         lo = (est.gpu_energy_low_j / np.maximum(est.gpu_energy_j, 1e-300)).tolist()
         hi = (est.gpu_energy_high_j / np.maximum(est.gpu_energy_j, 1e-300)).tolist()
         return self._emit(done, set(), bands=(lo, hi))
 
-    def _emit(self, done: Sequence[RequestRecord], late: set[str],
-              bands: tuple[list[float], list[float]] | None = None) -> list[dict[str, Any]]:
+    def _emit(
+        self,
+        done: Sequence[RequestRecord],
+        late: set[str],
+        bands: tuple[list[float], list[float]] | None = None,
+    ) -> list[dict[str, Any]]:
         if not done:
             return []
         with self._lock:
@@ -381,17 +456,27 @@ class RequestAccountant:
                 self._open.pop(r.event_id, None)
         events = []
         for k, r in enumerate(done):
-            lo_f, hi_f = ((bands[0][k], bands[1][k]) if bands is not None
-                          else (self.band.low_frac, self.band.high_frac))
+            lo_f, hi_f = (
+                (bands[0][k], bands[1][k])
+                if bands is not None
+                else (self.band.low_frac, self.band.high_frac)
+            )
             method = f"{self.method}; tokens: {r.token_source}"
             if r.event_id in late:
                 method += "; no reading after the request's end within max_hold_s"
             ev: dict[str, Any] = {
-                "event_id": r.event_id, **self.labels, "tenant": r.tenant, "model": r.model,
-                "start_utc": _iso(r.start_s), "end_utc": _iso(r.end_s),
-                "energy_j": r.energy_j, "energy_low_j": r.energy_j * lo_f,
-                "energy_high_j": r.energy_j * hi_f, "attribution_method": method,
-                "payload_bytes": r.payload_bytes, "outcome": r.outcome,
+                "event_id": r.event_id,
+                **self.labels,
+                "tenant": r.tenant,
+                "model": r.model,
+                "start_utc": _iso(r.start_s),
+                "end_utc": _iso(r.end_s),
+                "energy_j": r.energy_j,
+                "energy_low_j": r.energy_j * lo_f,
+                "energy_high_j": r.energy_j * hi_f,
+                "attribution_method": method,
+                "payload_bytes": r.payload_bytes,
+                "outcome": r.outcome,
             }
             if r.tokens_in is not None:
                 ev["tokens_in"] = r.tokens_in
@@ -411,8 +496,13 @@ class EventRecorder:
     ``sink`` (errors are counted and kept in ``last_error``; the events are then lost, and
     ``stats["lost"]`` says how many)."""
 
-    def __init__(self, accountant: RequestAccountant,
-                 sink: Callable[[list[dict[str, Any]]], None], *, period_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        accountant: RequestAccountant,
+        sink: Callable[[list[dict[str, Any]]], None],
+        *,
+        period_s: float = 0.5,
+    ) -> None:
         self.accountant = accountant
         self.sink = sink
         self.period_s = period_s
@@ -420,8 +510,9 @@ class EventRecorder:
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="infercarbon-proxy-recorder",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="infercarbon-proxy-recorder", daemon=True
+        )
 
     def flush(self) -> int:
         """One tick now; the number of events handed to the sink."""

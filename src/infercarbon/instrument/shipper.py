@@ -72,12 +72,17 @@ class EventShipper:
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._lock = threading.Lock()
-        self.stats: dict[str, int] = {"submitted": 0, "dropped": 0, "shipped": 0,
-                                      "spooled": 0, "replayed": 0, "rejected": 0}
+        self.stats: dict[str, int] = {
+            "submitted": 0,
+            "dropped": 0,
+            "shipped": 0,
+            "spooled": 0,
+            "replayed": 0,
+            "rejected": 0,
+        }
         self.last_error: str | None = None
         self._next_retry = 0.0
-        self._thread = threading.Thread(target=self._run, name="infercarbon-shipper",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="infercarbon-shipper", daemon=True)
         self._thread.start()
 
     # ------------------------------------------------------------------ producer side
@@ -143,8 +148,9 @@ class EventShipper:
     def _post(self, batch: list[dict[str, Any]]) -> str:
         """'ok', 'down' (retry later) or 'rejected'."""
         try:
-            r = self.client.post("/v1/events", json=batch,
-                                 headers={"Authorization": f"Bearer {self.api_key}"})
+            r = self.client.post(
+                "/v1/events", json=batch, headers={"Authorization": f"Bearer {self.api_key}"}
+            )
         except httpx.HTTPError as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             return "down"
@@ -153,8 +159,10 @@ class EventShipper:
             return "down"
         if r.status_code >= 400:
             self.last_error = f"HTTP {r.status_code}: {r.text[:500]}"
-            self._append(self.spool_path.with_name(self.spool_path.name + ".rejected"),
-                         {"status": r.status_code, "answer": r.text[:10_000], "events": batch})
+            self._append(
+                self.spool_path.with_name(self.spool_path.name + ".rejected"),
+                {"status": r.status_code, "answer": r.text[:10_000], "events": batch},
+            )
             with self._lock:
                 self.stats["rejected"] += len(batch)
             return "rejected"

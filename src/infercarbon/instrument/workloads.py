@@ -162,7 +162,9 @@ def _vibration(n: int, rng: np.random.Generator, anomalous: npt.NDArray[np.bool_
     """1 s at 1,024 Hz: shaft harmonics + noise; anomalies add a bearing-fault impulse train."""
     t = np.arange(1024) / 1024.0
     f0 = rng.uniform(20.0, 30.0, (n, 1))
-    x = np.sin(2 * np.pi * f0 * t) + 0.4 * np.sin(2 * np.pi * 2 * f0 * t + rng.uniform(0, 6, (n, 1)))
+    x = np.sin(2 * np.pi * f0 * t) + 0.4 * np.sin(
+        2 * np.pi * 2 * f0 * t + rng.uniform(0, 6, (n, 1))
+    )
     x += 0.3 * rng.standard_normal((n, 1024))
     fault_hz = rng.uniform(80.0, 160.0, (n, 1))
     phase = (t * fault_hz) % 1.0
@@ -237,18 +239,33 @@ class Workload:
 
 
 def _wl01(seed: int) -> Workload:
-    net = Conv1dNet(in_len=1024, channels=(32, 64, 128, 128), kernels=(7, 5, 5, 3),
-                    dense=(256, 512, 64), seed=seed)
+    net = Conv1dNet(
+        in_len=1024,
+        channels=(32, 64, 128, 128),
+        kernels=(7, 5, 5, 3),
+        dense=(256, 512, 64),
+        seed=seed,
+    )
     net.head_w, net.head_b = _fit_head(net.embed, _vibration, np.random.default_rng(seed + 1), 256)
-    return Workload("WL-01", "vibration anomaly (1-D CNN)", net,
-                    "1 s accelerometer window, 1,024 samples", _vibration)
+    return Workload(
+        "WL-01",
+        "vibration anomaly (1-D CNN)",
+        net,
+        "1 s accelerometer window, 1,024 samples",
+        _vibration,
+    )
 
 
 def _wl02(seed: int) -> Workload:
     net = Conv2dNet(in_hw=128, channels=(16, 32, 64, 128, 256), seed=seed)
     net.head_w, net.head_b = _fit_head(net.embed, _patches, np.random.default_rng(seed + 1), 128)
-    return Workload("WL-02", "surface defect QC, small 2-D CNN (WL-02-like)", net,
-                    "3x128x128 image patch", _patches)
+    return Workload(
+        "WL-02",
+        "surface defect QC, small 2-D CNN (WL-02-like)",
+        net,
+        "3x128x128 image patch",
+        _patches,
+    )
 
 
 _FACTORIES: dict[str, Callable[[int], Workload]] = {"WL-01": _wl01, "WL-02": _wl02}

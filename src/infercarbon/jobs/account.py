@@ -51,8 +51,14 @@ from infercarbon.ledger.lake import (
 )
 from infercarbon.telemetry.base import energy_band
 
-__all__ = ["CALCULATOR", "account_part", "footprint_id", "parse_footprint_id", "run_account",
-           "with_footprint_ids"]
+__all__ = [
+    "CALCULATOR",
+    "account_part",
+    "footprint_id",
+    "parse_footprint_id",
+    "run_account",
+    "with_footprint_ids",
+]
 
 #: Name and version of this calculator, stored in every context it writes.
 CALCULATOR: Final = "infercarbon.jobs.account:lake/v1"
@@ -60,9 +66,13 @@ _US: Final = 1_000_000
 FloatArray = npt.NDArray[np.float64]
 
 
-def _lookup(intensity: pa.Table, regions: Sequence[str], region_code: npt.NDArray[np.int64],
-            start_us: npt.NDArray[np.int64], basis: str
-            ) -> tuple[FloatArray, FloatArray, FloatArray]:
+def _lookup(
+    intensity: pa.Table,
+    regions: Sequence[str],
+    region_code: npt.NDArray[np.int64],
+    start_us: npt.NDArray[np.int64],
+    basis: str,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(value, low, high) per event: the interval of its region (``regions[code]``) and
     ``basis`` that contains its start; NaN where none does."""
     n = start_us.size
@@ -74,8 +84,10 @@ def _lookup(intensity: pa.Table, regions: Sequence[str], region_code: npt.NDArra
     reg = np.asarray(intensity.column("region").to_numpy(zero_copy_only=False))[rows]
     s = np.asarray(intensity.column("start_utc").cast(pa.int64()).to_numpy(), np.int64)[rows]
     e = np.asarray(intensity.column("end_utc").cast(pa.int64()).to_numpy(), np.int64)[rows]
-    vals = [np.asarray(intensity.column(c).to_numpy(zero_copy_only=False), dtype=np.float64)
-            [rows] for c in ("g_per_kwh", "low_g_per_kwh", "high_g_per_kwh")]
+    vals = [
+        np.asarray(intensity.column(c).to_numpy(zero_copy_only=False), dtype=np.float64)[rows]
+        for c in ("g_per_kwh", "low_g_per_kwh", "high_g_per_kwh")
+    ]
     for code, r in enumerate(regions):
         mine = np.flatnonzero(reg == r)
         ev = np.flatnonzero(region_code == code)
@@ -93,20 +105,40 @@ def _lookup(intensity: pa.Table, regions: Sequence[str], region_code: npt.NDArra
     return out[0], out[1], out[2]
 
 
-def _context(profile: DeploymentProfile, region: str, method: str, fallback: bool,
-             marginal: bool, signals: Mapping[str, Any], window_s: float) -> dict[str, Any]:
+def _context(
+    profile: DeploymentProfile,
+    region: str,
+    method: str,
+    fallback: bool,
+    marginal: bool,
+    signals: Mapping[str, Any],
+    window_s: float,
+) -> dict[str, Any]:
     band = energy_band(method)
     doc = {
-        "calculator": CALCULATOR, "region": region, "method": method,
+        "calculator": CALCULATOR,
+        "region": region,
+        "method": method,
         "profile_json": json.dumps(profile.to_dict(), sort_keys=True),
-        "signals_json": json.dumps({**signals, "market_fallback": "fallback: location-based"
-                                    if fallback else None,
-                                    "marginal": None if marginal else
-                                    "excluded: no marginal signal"}, sort_keys=True),
-        "energy_band_json": json.dumps({"method": band.method, "class": band.accuracy_class,
-                                        "low_frac": band.low_frac,
-                                        "high_frac": band.high_frac, "label": band.label,
-                                        "source": band.source}, sort_keys=True),
+        "signals_json": json.dumps(
+            {
+                **signals,
+                "market_fallback": "fallback: location-based" if fallback else None,
+                "marginal": None if marginal else "excluded: no marginal signal",
+            },
+            sort_keys=True,
+        ),
+        "energy_band_json": json.dumps(
+            {
+                "method": band.method,
+                "class": band.accuracy_class,
+                "low_frac": band.low_frac,
+                "high_frac": band.high_frac,
+                "label": band.label,
+                "source": band.source,
+            },
+            sort_keys=True,
+        ),
         "window_s": float(window_s),
     }
     digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
@@ -117,15 +149,19 @@ def _signal_text(intensity: pa.Table, region: str, basis: str) -> dict[str, Any]
     """Sources and labels of the intensity intervals of ``region`` and ``basis`` (all of
     them, not only those a part's events used: a context is the same however the events
     are cut into parts)."""
-    sel = pc.and_(pc.equal(intensity.column("region"), region),
-                  pc.equal(intensity.column("basis"), basis))
+    sel = pc.and_(
+        pc.equal(intensity.column("region"), region), pc.equal(intensity.column("basis"), basis)
+    )
     sub = intensity.filter(sel).select(["source", "label"])
-    return {"sources": sorted({str(x) for x in pc.unique(sub.column("source")).to_pylist()}),
-            "labels": sorted({str(x) for x in pc.unique(sub.column("label")).to_pylist()})}
+    return {
+        "sources": sorted({str(x) for x in pc.unique(sub.column("source")).to_pylist()}),
+        "labels": sorted({str(x) for x in pc.unique(sub.column("label")).to_pylist()}),
+    }
 
 
-def account_part(attributions: pa.Table, intensity: pa.Table, *, profiles: ProfileSet,
-                 default_region: str | None) -> pa.Table:
+def account_part(
+    attributions: pa.Table, intensity: pa.Table, *, profiles: ProfileSet, default_region: str | None
+) -> pa.Table:
     """Footprint rows (with their context columns appended, ``ctx__*``) of one part's event
     rows: pure, Arrow tables in and out."""
     ev = attributions.filter(pc.equal(attributions.column("row_kind"), "event"))
@@ -134,11 +170,15 @@ def account_part(attributions: pa.Table, intensity: pa.Table, *, profiles: Profi
     region_col = ev.column("region")
     if region_col.null_count:
         if default_region is None:
-            raise InputError("events without a region need a default (--region)",
-                             field="events.region")
+            raise InputError(
+                "events without a region need a default (--region)", field="events.region"
+            )
         region_col = pc.fill_null(region_col, default_region)
-    r_enc = region_col.combine_chunks().dictionary_encode() if n else \
-        pa.array([], pa.string()).dictionary_encode()
+    r_enc = (
+        region_col.combine_chunks().dictionary_encode()
+        if n
+        else pa.array([], pa.string()).dictionary_encode()
+    )
     regions = [str(x) for x in r_enc.dictionary.to_pylist()]
     r_code = np.asarray(r_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     start = np.asarray(ev.column("start_utc").cast(pa.int64()).to_numpy(), dtype=np.int64)
@@ -146,54 +186,87 @@ def account_part(attributions: pa.Table, intensity: pa.Table, *, profiles: Profi
     missing = ~np.isfinite(inten["location"][0])
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
-        raise InputError(f"no location intensity covers event {ev.column('event_id')[i]} "
-                         f"(region {regions[r_code[i]]}, start {ev.column('start_utc')[i]}); "
-                         "add an interval for it to the intensity table", field="intensity")
+        raise InputError(
+            f"no location intensity covers event {ev.column('event_id')[i]} "
+            f"(region {regions[r_code[i]]}, start {ev.column('start_utc')[i]}); "
+            "add an interval for it to the intensity table",
+            field="intensity",
+        )
     fallback = ~np.isfinite(inten["market"][0])
     if fallback.any():
         loc, mkt = inten["location"], inten["market"]
-        inten["market"] = (np.where(fallback, loc[0], mkt[0]),
-                           np.where(fallback, loc[1], mkt[1]),
-                           np.where(fallback, loc[2], mkt[2]))
+        inten["market"] = (
+            np.where(fallback, loc[0], mkt[0]),
+            np.where(fallback, loc[1], mkt[1]),
+            np.where(fallback, loc[2], mkt[2]),
+        )
     has_marginal = np.isfinite(inten["marginal"][0])
     chosen, pidx = profiles.index(ev.column("device"))
     active = np.asarray(ev.column("active_j").to_numpy(zero_copy_only=False), dtype=np.float64)
     idle = np.asarray(ev.column("idle_j").to_numpy(zero_copy_only=False), dtype=np.float64)
-    dev_t = np.asarray(ev.column("device_time_s").to_numpy(zero_copy_only=False),
-                       dtype=np.float64)
-    m_enc = ev.column("method").combine_chunks().dictionary_encode() if n else \
-        pa.array([], pa.string()).dictionary_encode()
+    dev_t = np.asarray(ev.column("device_time_s").to_numpy(zero_copy_only=False), dtype=np.float64)
+    m_enc = (
+        ev.column("method").combine_chunks().dictionary_encode()
+        if n
+        else pa.array([], pa.string()).dictionary_encode()
+    )
     methods = [str(x) for x in m_enc.dictionary.to_pylist()]
     m_code = np.asarray(m_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     bands = [energy_band(m) for m in methods]
     lo_f = np.asarray([b.low_frac for b in bands] or [1.0])[m_code]
     hi_f = np.asarray([b.high_frac for b in bands] or [1.0])[m_code]
     lines = account_events(
-        energy_j=active, energy_low_j=active * lo_f, energy_high_j=active * hi_f,
-        device_time_s=dev_t, payload_bytes=np.full(n, np.nan), intensity=inten,
-        profiles=chosen, profile_index=np.asarray(pidx, dtype=np.intp),
+        energy_j=active,
+        energy_low_j=active * lo_f,
+        energy_high_j=active * hi_f,
+        device_time_s=dev_t,
+        payload_bytes=np.full(n, np.nan),
+        intensity=inten,
+        profiles=chosen,
+        profile_index=np.asarray(pidx, dtype=np.intp),
         price_per_kwh=np.full(n, np.nan),
-        idle_measured=(idle, np.zeros(n), 1.0 - lo_f, hi_f - 1.0))
+        idle_measured=(idle, np.zeros(n), 1.0 - lo_f, hi_f - 1.0),
+    )
     window = float(pc.max(ev.column("window_s")).as_py() or 0.0) if n else 0.0
     # contexts: one per (profile, region, method, fallback, marginal), keyed by integers
-    key = (((np.asarray(pidx, dtype=np.int64) * (len(regions) + 1) + r_code)
-            * (len(methods) + 1) + m_code) * 4 + fallback.astype(np.int64) * 2
-           + has_marginal.astype(np.int64))
+    key = (
+        (
+            (np.asarray(pidx, dtype=np.int64) * (len(regions) + 1) + r_code) * (len(methods) + 1)
+            + m_code
+        )
+        * 4
+        + fallback.astype(np.int64) * 2
+        + has_marginal.astype(np.int64)
+    )
     _, first, inv = np.unique(key, return_index=True, return_inverse=True)
     ctx_rows = []
     for i in first.tolist():
         region = regions[r_code[i]]
         signals = {b: _signal_text(intensity, region, b) for b in BASES}
-        ctx_rows.append(_context(chosen[int(pidx[i])], region, methods[m_code[i]],
-                                 bool(fallback[i]), bool(has_marginal[i]), signals, window))
+        ctx_rows.append(
+            _context(
+                chosen[int(pidx[i])],
+                region,
+                methods[m_code[i]],
+                bool(fallback[i]),
+                bool(has_marginal[i]),
+                signals,
+                window,
+            )
+        )
     inv32 = pa.array(inv.astype(np.int32) if n else np.zeros(0, np.int32))
     ctx_ids = pa.DictionaryArray.from_arrays(
-        inv32, pa.array([c["context_id"] for c in ctx_rows], pa.string())).cast(pa.string())
+        inv32, pa.array([c["context_id"] for c in ctx_rows], pa.string())
+    ).cast(pa.string())
     cols: dict[str, Any] = {
-        "event_id": ev.column("event_id"), "context_id": ctx_ids,
-        "tenant": ev.column("tenant"), "region": region_col,
-        "period_start_utc": ev.column("start_utc"), "period_end_utc": ev.column("end_utc"),
-        "energy_j": ev.column("active_j"), "idle_j": ev.column("idle_j"),
+        "event_id": ev.column("event_id"),
+        "context_id": ctx_ids,
+        "tenant": ev.column("tenant"),
+        "region": region_col,
+        "period_start_utc": ev.column("start_utc"),
+        "period_end_utc": ev.column("end_utc"),
+        "energy_j": ev.column("active_j"),
+        "idle_j": ev.column("idle_j"),
         "device_time_s": ev.column("device_time_s"),
     }
     for b in BASES:
@@ -212,27 +285,50 @@ def account_part(attributions: pa.Table, intensity: pa.Table, *, profiles: Profi
 _CTX: Final = "__contexts"
 
 
-def run_account(attributions: pa.Table, intensity: pa.Table, *, engine: Engine,
-                profiles: ProfileSet, default_region: str | None = None,
-                ) -> tuple[pa.Table, pa.Table]:
+def run_account(
+    attributions: pa.Table,
+    intensity: pa.Table,
+    *,
+    engine: Engine,
+    profiles: ProfileSet,
+    default_region: str | None = None,
+) -> tuple[pa.Table, pa.Table]:
     """(footprint rows, contexts) of every event row of ``attributions`` with ``engine``;
     rows in the input's order (events without a measured energy left out), the same on
     every engine."""
-    need = ("row_kind", "event_id", "device", "start_utc", "energy_j", "active_j", "idle_j",
-            "device_time_s", "method", "window_s")
+    need = (
+        "row_kind",
+        "event_id",
+        "device",
+        "start_utc",
+        "energy_j",
+        "active_j",
+        "idle_j",
+        "device_time_s",
+        "method",
+        "window_s",
+    )
     missing = [c for c in need if c not in attributions.column_names]
     if missing:
-        raise InputError(f"the attributions table lacks {', '.join(missing)} (give the "
-                         "output of `infercarbon attribute`)", field=f"attributions.{missing[0]}")
+        raise InputError(
+            f"the attributions table lacks {', '.join(missing)} (give the "
+            "output of `infercarbon attribute`)",
+            field=f"attributions.{missing[0]}",
+        )
     inten = conform(intensity, INTENSITY)
     att = attributions.filter(pc.equal(attributions.column("row_kind"), "event"))
     if "run_id" in att.column_names and len(pc.unique(pc.drop_null(att.column("run_id")))) > 1:
-        raise InputError("the attributions hold the rows of several attribute runs; pick one "
-                         "(--attributions-run RUN_ID)", field="attributions.run_id")
+        raise InputError(
+            "the attributions hold the rows of several attribute runs; pick one "
+            "(--attributions-run RUN_ID)",
+            field="attributions.run_id",
+        )
     parts = _cut(att, engine.parallelism)
-    outs = engine.map_parts(account_part, [{"attributions": p} for p in parts],
-                            {"intensity": inten, "profiles": profiles,
-                             "default_region": default_region})
+    outs = engine.map_parts(
+        account_part,
+        [{"attributions": p} for p in parts],
+        {"intensity": inten, "profiles": profiles, "default_region": default_region},
+    )
     outs = [o for o in outs if o.num_rows]
     if not outs:
         return FOOTPRINTS.schema.empty_table(), FOOTPRINT_CONTEXTS.schema.empty_table()
@@ -247,16 +343,19 @@ def run_account(attributions: pa.Table, intensity: pa.Table, *, engine: Engine,
         for text in chunk.dictionary.to_pylist():
             c = json.loads(text)
             seen[c["context_id"]] = c
-    ctx = pa.Table.from_pylist([seen[k] for k in sorted(seen)],
-                               schema=FOOTPRINT_CONTEXTS.schema)
+    ctx = pa.Table.from_pylist([seen[k] for k in sorted(seen)], schema=FOOTPRINT_CONTEXTS.schema)
     return conform(allrows.drop_columns([_CTX]), FOOTPRINTS), ctx
 
 
 def with_footprint_ids(rows: pa.Table) -> pa.Table:
     """``rows`` (footprints) with a first column ``footprint_id`` (:func:`footprint_id`)."""
     fid = pc.binary_join_element_wise(
-        pa.scalar("fp_"), pc.utf8_slice_codeunits(rows.column("context_id"), 4, 16),
-        pa.scalar("_"), rows.column("event_id"), pa.scalar(""))
+        pa.scalar("fp_"),
+        pc.utf8_slice_codeunits(rows.column("context_id"), 4, 16),
+        pa.scalar("_"),
+        rows.column("event_id"),
+        pa.scalar(""),
+    )
     return rows.add_column(0, "footprint_id", fid)
 
 

@@ -47,8 +47,15 @@ from infercarbon.errors import InputError
 from infercarbon.jobs.engines import Engine
 from infercarbon.ledger.lake import ATTRIBUTIONS
 
-__all__ = ["SPLITS", "attribute_part", "parse_window", "plan", "run_attribute", "validate_events",
-           "validate_readings"]
+__all__ = [
+    "SPLITS",
+    "attribute_part",
+    "parse_window",
+    "plan",
+    "run_attribute",
+    "validate_events",
+    "validate_readings",
+]
 
 #: How a slice shared by several events is split: by time, or by tokens (in + out).
 SPLITS: Final = ("time", "tokens")
@@ -57,10 +64,16 @@ _TS = pa.timestamp("us", tz="UTC")
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-EVENT_REQUIRED: Final = ("event_id", "start_utc", "end_utc", "device", "batch_id",
-                         "tokens_in", "tokens_out")
-EVENT_OPTIONAL: Final = {"region": pa.string(), "tenant": pa.string(),
-                         "supersedes": pa.string()}
+EVENT_REQUIRED: Final = (
+    "event_id",
+    "start_utc",
+    "end_utc",
+    "device",
+    "batch_id",
+    "tokens_in",
+    "tokens_out",
+)
+EVENT_OPTIONAL: Final = {"region": pa.string(), "tenant": pa.string(), "supersedes": pa.string()}
 
 
 _UNITS: Final = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -78,8 +91,9 @@ def parse_window(text: str) -> float:
     try:
         value = float(num) * (unit or 1.0)
     except ValueError:
-        raise InputError(f"{text!r} is not a duration; write e.g. 15m, 900s or 1h",
-                         field="window") from None
+        raise InputError(
+            f"{text!r} is not a duration; write e.g. 15m, 900s or 1h", field="window"
+        ) from None
     if not (np.isfinite(value) and value > 0):
         raise InputError(f"{text!r} must be a positive duration", field="window")
     return value
@@ -93,8 +107,11 @@ def _ts(col: pa.ChunkedArray | pa.Array, field: str) -> pa.ChunkedArray | pa.Arr
     try:
         return col.cast(_TS)
     except pa.ArrowInvalid as exc:
-        raise InputError(f"has times finer than a microsecond (the ledger's resolution); "
-                         f"round them first ({exc})", field=field) from exc
+        raise InputError(
+            f"has times finer than a microsecond (the ledger's resolution); "
+            f"round them first ({exc})",
+            field=field,
+        ) from exc
 
 
 def validate_events(events: pa.Table) -> pa.Table:
@@ -102,8 +119,10 @@ def validate_events(events: pa.Table) -> pa.Table:
     is an InputError naming it."""
     missing = [c for c in EVENT_REQUIRED if c not in events.column_names]
     if missing:
-        raise InputError(f"the events table lacks {', '.join(missing)}; it needs "
-                         f"{', '.join(EVENT_REQUIRED)}", field=f"events.{missing[0]}")
+        raise InputError(
+            f"the events table lacks {', '.join(missing)}; it needs {', '.join(EVENT_REQUIRED)}",
+            field=f"events.{missing[0]}",
+        )
     n = events.num_rows
     cols: dict[str, Any] = {}
     for c in ("event_id", "device"):
@@ -114,8 +133,9 @@ def validate_events(events: pa.Table) -> pa.Table:
     if pa.types.is_integer(bid.type):  # integer ids: negative means not batched
         bid = pc.if_else(pc.less(bid, 0), pa.scalar(None, bid.type), bid)
     # the ledger's batch ids are text; null or empty: not batched
-    cols["batch_id"] = pc.if_else(pc.equal(bid.cast(pa.string()), ""),
-                                  pa.scalar(None, pa.string()), bid.cast(pa.string()))
+    cols["batch_id"] = pc.if_else(
+        pc.equal(bid.cast(pa.string()), ""), pa.scalar(None, pa.string()), bid.cast(pa.string())
+    )
     for c in ("tokens_in", "tokens_out"):
         try:
             cols[c] = events.column(c).cast(pa.int64())
@@ -137,17 +157,29 @@ def validate_readings(readings: pa.Table) -> tuple[pa.Table, str]:
     ``power_w``)."""
     for c in ("device", "t_utc"):
         if c not in readings.column_names:
-            raise InputError("the readings table needs device, t_utc and cumulative_j or "
-                             "power_w", field=f"readings.{c}")
-    kinds = [k for k in ("cumulative_j", "power_w") if k in readings.column_names
-             and readings.column(k).null_count < readings.num_rows]
+            raise InputError(
+                "the readings table needs device, t_utc and cumulative_j or power_w",
+                field=f"readings.{c}",
+            )
+    kinds = [
+        k
+        for k in ("cumulative_j", "power_w")
+        if k in readings.column_names and readings.column(k).null_count < readings.num_rows
+    ]
     if len(kinds) != 1:
-        raise InputError("give exactly one of cumulative_j (a counter) or power_w "
-                         "(samples) with values", field="readings.cumulative_j")
+        raise InputError(
+            "give exactly one of cumulative_j (a counter) or power_w (samples) with values",
+            field="readings.cumulative_j",
+        )
     kind = kinds[0]
     value = readings.column(kind).cast(pa.float64())
-    out = pa.table({"device": readings.column("device").cast(pa.string()),
-                    "t_utc": _ts(readings.column("t_utc"), "readings.t_utc"), "value": value})
+    out = pa.table(
+        {
+            "device": readings.column("device").cast(pa.string()),
+            "t_utc": _ts(readings.column("t_utc"), "readings.t_utc"),
+            "value": value,
+        }
+    )
     for c in ("device", "t_utc", "value"):
         if out.column(c).null_count:
             raise InputError("has null values", field=f"readings.{kind if c == 'value' else c}")
@@ -178,10 +210,13 @@ def plan(events: pa.Table, readings: pa.Table, parts: int) -> list[dict[str, pa.
         span_s[batched] = lo[code[batched]]
         span_e[batched] = hi[code[batched]]
     ev = events.append_column("span_start_us", pa.array(span_s)).append_column(
-        "span_end_us", pa.array(span_e))
-    devices = pc.unique(pa.chunked_array(
-        [*events.column("device").chunks, *readings.column("device").chunks],
-        type=pa.string())).sort()
+        "span_end_us", pa.array(span_e)
+    )
+    devices = pc.unique(
+        pa.chunked_array(
+            [*events.column("device").chunks, *readings.column("device").chunks], type=pa.string()
+        )
+    ).sort()
     parts = max(1, min(int(parts), len(devices) or 1))
     # contiguous runs of the sorted devices: a part's rows come out in device order, so the
     # parts need only be put in order of their first device
@@ -189,21 +224,31 @@ def plan(events: pa.Table, readings: pa.Table, parts: int) -> list[dict[str, pa.
 
     def split(t: pa.Table) -> list[pa.Table]:
         idx = pc.index_in(t.column("device"), value_set=devices)
-        p = part_of[np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)] \
-            if t.num_rows else np.zeros(0, dtype=np.int64)
+        p = (
+            part_of[np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)]
+            if t.num_rows
+            else np.zeros(0, dtype=np.int64)
+        )
         order = np.argsort(p, kind="stable")
         t = t.take(pa.array(order))
         bounds = np.searchsorted(p[order], np.arange(parts + 1))
         return [t.slice(int(a), int(b - a)) for a, b in itertools.pairwise(bounds)]
 
-    return [{"events": a, "readings": b} for a, b in zip(split(ev), split(readings),
-                                                           strict=True)]
+    return [{"events": a, "readings": b} for a, b in zip(split(ev), split(readings), strict=True)]
 
 
-def _device_rows(s: IntArray, e: IntArray, weight: IntArray | None, t_us: IntArray,
-                 c_j: FloatArray, *, window_us: int, idle_policy: str
-                 ) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_],
-                            IntArray, IntArray, FloatArray]:
+def _device_rows(
+    s: IntArray,
+    e: IntArray,
+    weight: IntArray | None,
+    t_us: IntArray,
+    c_j: FloatArray,
+    *,
+    window_us: int,
+    idle_policy: str,
+) -> tuple[
+    FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], IntArray, IntArray, FloatArray
+]:
     """One device: per event (span ``s``..``e`` [us], readings sorted) the active and idle
     energy [J], device time [s] and clipped flag; per window its measured span [us] and
     the idle energy no event carries [J]."""
@@ -238,14 +283,17 @@ def _device_rows(s: IntArray, e: IntArray, weight: IntArray | None, t_us: IntArr
     c_hi = np.interp(hi.astype(np.float64), tf, c_j)
     for j in range(wins.size):
         origin = int(lo[j])
-        tt = np.concatenate(([0], t_us[r_lo[j]:r_hi[j]] - origin, [int(hi[j]) - origin]))
-        cc = np.concatenate(([c_lo[j]], c_j[r_lo[j]:r_hi[j]], [c_hi[j]]))
-        sel = ev_idx[cuts[j]:cuts[j + 1]]
-        res = attribute(tt / _US, cumulative_j=cc - cc[0],
-                        start_s=(np.clip(cs[sel], lo[j], hi[j]) - origin) / _US,
-                        end_s=(np.clip(ce[sel], lo[j], hi[j]) - origin) / _US,
-                        weight=None if weight is None else weight[sel],
-                        idle_policy=idle_policy)
+        tt = np.concatenate(([0], t_us[r_lo[j] : r_hi[j]] - origin, [int(hi[j]) - origin]))
+        cc = np.concatenate(([c_lo[j]], c_j[r_lo[j] : r_hi[j]], [c_hi[j]]))
+        sel = ev_idx[cuts[j] : cuts[j + 1]]
+        res = attribute(
+            tt / _US,
+            cumulative_j=cc - cc[0],
+            start_s=(np.clip(cs[sel], lo[j], hi[j]) - origin) / _US,
+            end_s=(np.clip(ce[sel], lo[j], hi[j]) - origin) / _US,
+            weight=None if weight is None else weight[sel],
+            idle_policy=idle_policy,
+        )
         # an event is in a window once: plain fancy-index adds are exact here
         active[sel] += res.active_j
         idle[sel] += res.idle_j
@@ -254,22 +302,32 @@ def _device_rows(s: IntArray, e: IntArray, weight: IntArray | None, t_us: IntArr
     return active, idle, dev_time, clipped, lo, hi, un
 
 
-def attribute_part(events: pa.Table, readings: pa.Table, *, window_s: float,
-                   idle_policy: str, split: str, kind: str) -> pa.Table:
+def attribute_part(
+    events: pa.Table,
+    readings: pa.Table,
+    *,
+    window_s: float,
+    idle_policy: str,
+    split: str,
+    kind: str,
+) -> pa.Table:
     """Attribute one part (the events and readings of some devices; see :func:`plan`): a
     pure function of Arrow tables, rows in the :data:`ATTRIBUTIONS` layout (no run id):
     the event rows by device (sorted) and, within a device, in input order; then the idle
     rows by device and window."""
     window_us = round(window_s * _US)
-    method = ("measured-counter" if kind == "cumulative_j" else "measured-power-polling")
+    method = "measured-counter" if kind == "cumulative_j" else "measured-power-polling"
     method = f"{method}:windowed-{idle_policy}"
     n = events.num_rows
     # one reorder of the part by device (sorted), then numpy slices per device
     ev_dev = events.column("device").combine_chunks().dictionary_encode()
     names = ev_dev.dictionary.to_pylist()
     rank = np.argsort(np.argsort(np.asarray(names, dtype=object)))  # code -> sorted rank
-    code = rank[np.asarray(ev_dev.indices.to_numpy(zero_copy_only=False), dtype=np.int64)] \
-        if n else np.zeros(0, dtype=np.int64)
+    code = (
+        rank[np.asarray(ev_dev.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+        if n
+        else np.zeros(0, dtype=np.int64)
+    )
     order = np.argsort(code, kind="stable")
     ev = events.take(pa.array(order))
     sorted_names = sorted(names)
@@ -282,13 +340,17 @@ def attribute_part(events: pa.Table, readings: pa.Table, *, window_s: float,
         w_all = np.maximum(
             np.asarray(pc.fill_null(ev.column("tokens_in"), 0).to_numpy(), dtype=np.int64)
             + np.asarray(pc.fill_null(ev.column("tokens_out"), 0).to_numpy(), dtype=np.int64),
-            1)
+            1,
+        )
     rd = readings.sort_by([("device", "ascending"), ("t_utc", "ascending")])
     rd_dev = rd.column("device").to_numpy(zero_copy_only=False)
     rd_t = _us(rd.column("t_utc"))
     rd_v = np.asarray(rd.column("value").to_numpy(zero_copy_only=False), dtype=np.float64)
-    bounds = np.flatnonzero(np.r_[True, rd_dev[1:] != rd_dev[:-1], True]) \
-        if rd.num_rows else np.zeros(1, dtype=np.int64)
+    bounds = (
+        np.flatnonzero(np.r_[True, rd_dev[1:] != rd_dev[:-1], True])
+        if rd.num_rows
+        else np.zeros(1, dtype=np.int64)
+    )
     rd_pos = {str(rd_dev[a]): (int(a), int(b)) for a, b in itertools.pairwise(bounds)}
     active = np.full(n, np.nan)
     idle = np.full(n, np.nan)
@@ -304,18 +366,28 @@ def attribute_part(events: pa.Table, readings: pa.Table, *, window_s: float,
             continue  # nothing measured: the events keep null energy
         t_us = rd_t[ra:rb]
         if (np.diff(t_us) <= 0).any():
-            raise InputError(f"device {dev!r}: reading times repeat or go back",
-                             field="readings.t_utc")
+            raise InputError(
+                f"device {dev!r}: reading times repeat or go back", field="readings.t_utc"
+            )
         v = rd_v[ra:rb]
         if kind == "cumulative_j":
             if (np.diff(v) < 0).any():
-                raise InputError(f"device {dev!r}: the counter decreased; unwrap "
-                                 "wraparound or resets first", field="readings.cumulative_j")
+                raise InputError(
+                    f"device {dev!r}: the counter decreased; unwrap wraparound or resets first",
+                    field="readings.cumulative_j",
+                )
             c = v - v[0]
         else:
             c = cumulative_from_power((t_us - t_us[0]) / _US, v)
-        out = _device_rows(s_all[a:b], e_all[a:b], None if w_all is None else w_all[a:b],
-                           t_us, c, window_us=window_us, idle_policy=idle_policy)
+        out = _device_rows(
+            s_all[a:b],
+            e_all[a:b],
+            None if w_all is None else w_all[a:b],
+            t_us,
+            c,
+            window_us=window_us,
+            idle_policy=idle_policy,
+        )
         active[a:b], idle[a:b], dev_time[a:b], clipped[a:b] = out[:4]
         measured[a:b] = True
         idle_dev.extend([dev] * out[4].size)
@@ -323,34 +395,51 @@ def attribute_part(events: pa.Table, readings: pa.Table, *, window_s: float,
     energy = active + idle
     nan = ~np.isfinite(energy)
     methods = pa.DictionaryArray.from_arrays(
-        pa.array(measured.astype(np.int8)), pa.array(["no-readings", method])).cast(pa.string())
-    ev_rows = pa.table({
-        "row_kind": pa.array(np.full(n, "event", dtype=object), pa.string()),
-        "event_id": ev.column("event_id"), "device": ev.column("device"),
-        "region": ev.column("region"), "tenant": ev.column("tenant"),
-        "start_utc": ev.column("start_utc"), "end_utc": ev.column("end_utc"),
-        "window_s": pa.array(np.full(n, float(window_s))),
-        "energy_j": pa.array(energy, mask=nan), "active_j": pa.array(active, mask=nan),
-        "idle_j": pa.array(idle, mask=nan), "device_time_s": pa.array(dev_time, mask=nan),
-        "clipped": pa.array(clipped), "method": methods,
-        "supersedes": ev.column("supersedes"), "run_id": pa.nulls(n, pa.string()),
-    }).cast(ATTRIBUTIONS.schema)
+        pa.array(measured.astype(np.int8)), pa.array(["no-readings", method])
+    ).cast(pa.string())
+    ev_rows = pa.table(
+        {
+            "row_kind": pa.array(np.full(n, "event", dtype=object), pa.string()),
+            "event_id": ev.column("event_id"),
+            "device": ev.column("device"),
+            "region": ev.column("region"),
+            "tenant": ev.column("tenant"),
+            "start_utc": ev.column("start_utc"),
+            "end_utc": ev.column("end_utc"),
+            "window_s": pa.array(np.full(n, float(window_s))),
+            "energy_j": pa.array(energy, mask=nan),
+            "active_j": pa.array(active, mask=nan),
+            "idle_j": pa.array(idle, mask=nan),
+            "device_time_s": pa.array(dev_time, mask=nan),
+            "clipped": pa.array(clipped),
+            "method": methods,
+            "supersedes": ev.column("supersedes"),
+            "run_id": pa.nulls(n, pa.string()),
+        }
+    ).cast(ATTRIBUTIONS.schema)
     m = len(idle_dev)
     if not m:
         return ev_rows
-    idle_rows = pa.table({
-        "row_kind": pa.array(["unattributed_idle"] * m, pa.string()),
-        "event_id": pa.nulls(m, pa.string()), "device": pa.array(idle_dev, pa.string()),
-        "region": pa.nulls(m, pa.string()), "tenant": pa.nulls(m, pa.string()),
-        "start_utc": pa.array(np.concatenate([x[0] for x in idle_cols])).cast(_TS),
-        "end_utc": pa.array(np.concatenate([x[1] for x in idle_cols])).cast(_TS),
-        "window_s": pa.array(np.full(m, float(window_s))),
-        "energy_j": pa.array(np.concatenate([x[2] for x in idle_cols])),
-        "active_j": pa.array(np.zeros(m)), "idle_j": pa.array(np.zeros(m)),
-        "device_time_s": pa.array(np.zeros(m)), "clipped": pa.array(np.zeros(m, bool)),
-        "method": pa.array([method] * m, pa.string()),
-        "supersedes": pa.nulls(m, pa.string()), "run_id": pa.nulls(m, pa.string()),
-    }).cast(ATTRIBUTIONS.schema)
+    idle_rows = pa.table(
+        {
+            "row_kind": pa.array(["unattributed_idle"] * m, pa.string()),
+            "event_id": pa.nulls(m, pa.string()),
+            "device": pa.array(idle_dev, pa.string()),
+            "region": pa.nulls(m, pa.string()),
+            "tenant": pa.nulls(m, pa.string()),
+            "start_utc": pa.array(np.concatenate([x[0] for x in idle_cols])).cast(_TS),
+            "end_utc": pa.array(np.concatenate([x[1] for x in idle_cols])).cast(_TS),
+            "window_s": pa.array(np.full(m, float(window_s))),
+            "energy_j": pa.array(np.concatenate([x[2] for x in idle_cols])),
+            "active_j": pa.array(np.zeros(m)),
+            "idle_j": pa.array(np.zeros(m)),
+            "device_time_s": pa.array(np.zeros(m)),
+            "clipped": pa.array(np.zeros(m, bool)),
+            "method": pa.array([method] * m, pa.string()),
+            "supersedes": pa.nulls(m, pa.string()),
+            "run_id": pa.nulls(m, pa.string()),
+        }
+    ).cast(ATTRIBUTIONS.schema)
     return pa.concat_tables([ev_rows, idle_rows])
 
 
@@ -367,29 +456,45 @@ def _order(outs: list[pa.Table]) -> pa.Table:
         for rows, bucket in ((o.slice(0, n_ev), ev_parts), (o.slice(n_ev), idle_parts)):
             if rows.num_rows:
                 bucket.append((str(rows.column("device")[0]), rows))
-    tables = [t for _, t in sorted(ev_parts, key=lambda x: x[0])] + \
-        [t for _, t in sorted(idle_parts, key=lambda x: x[0])]
+    tables = [t for _, t in sorted(ev_parts, key=lambda x: x[0])] + [
+        t for _, t in sorted(idle_parts, key=lambda x: x[0])
+    ]
     return pa.concat_tables(tables) if tables else ATTRIBUTIONS.schema.empty_table()
 
 
-def run_attribute(events: pa.Table, readings: pa.Table, *, engine: Engine, window_s: float,
-                  idle_policy: str = "30-70", split: str = "time") -> pa.Table:
+def run_attribute(
+    events: pa.Table,
+    readings: pa.Table,
+    *,
+    engine: Engine,
+    window_s: float,
+    idle_policy: str = "30-70",
+    split: str = "time",
+) -> pa.Table:
     """Attribute every device's readings over its events with ``engine``; rows in the
     :data:`ATTRIBUTIONS` layout: event rows by device (then input order), then the idle
     rows by device and window, the same order on every engine."""
     if not (np.isfinite(window_s) and window_s > 0):
         raise InputError(f"{window_s!r} must be a positive number of seconds", field="window")
     if idle_policy not in IDLE_POLICIES:
-        raise InputError(f"must be one of {', '.join(IDLE_POLICIES)}, got {idle_policy!r}",
-                         field="idle_policy")
+        raise InputError(
+            f"must be one of {', '.join(IDLE_POLICIES)}, got {idle_policy!r}", field="idle_policy"
+        )
     if idle_policy == "tenancy":
-        raise InputError("the windowed job takes 30-70 or none (tenancy needs per-tenant "
-                         "shares, which the job's inputs do not carry)", field="idle_policy")
+        raise InputError(
+            "the windowed job takes 30-70 or none (tenancy needs per-tenant "
+            "shares, which the job's inputs do not carry)",
+            field="idle_policy",
+        )
     if split not in SPLITS:
         raise InputError(f"must be one of {', '.join(SPLITS)}, got {split!r}", field="split")
     ev = validate_events(events)
     rd, kind = validate_readings(readings)
     parts = plan(ev, rd, engine.parallelism)
-    params: Mapping[str, Any] = {"window_s": float(window_s), "idle_policy": idle_policy,
-                                 "split": split, "kind": kind}
+    params: Mapping[str, Any] = {
+        "window_s": float(window_s),
+        "idle_policy": idle_policy,
+        "split": split,
+        "kind": kind,
+    }
     return _order(engine.map_parts(attribute_part, parts, params))

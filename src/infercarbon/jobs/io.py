@@ -51,8 +51,11 @@ def _files(path: Path, table: str) -> list[Path]:
         found = sorted(p for p in path.rglob("*.parquet") if p.is_file())
         if found:
             return found
-    raise InputError(f"no Parquet file at {str(path)!r} (give a file, a directory of "
-                     "Parquet files, or iceberg:TABLE with --catalog)", field=table)
+    raise InputError(
+        f"no Parquet file at {str(path)!r} (give a file, a directory of "
+        "Parquet files, or iceberg:TABLE with --catalog)",
+        field=table,
+    )
 
 
 def _sha256(files: Sequence[Path]) -> str:
@@ -64,14 +67,14 @@ def _sha256(files: Sequence[Path]) -> str:
     return h.hexdigest()
 
 
-def read_source(ref: str, table: str, lake: Lake | None, *,
-                snapshot_id: int | None = None) -> Source:
+def read_source(
+    ref: str, table: str, lake: Lake | None, *, snapshot_id: int | None = None
+) -> Source:
     """Read ``ref`` (``iceberg:NAME`` or a path) as the job's ``table`` input."""
     if ref.startswith(ICEBERG):
         name = ref.removeprefix(ICEBERG)
         if lake is None:
-            raise InputError(f"{ref} needs --catalog (the lake holding the table)",
-                             field="catalog")
+            raise InputError(f"{ref} needs --catalog (the lake holding the table)", field="catalog")
         snap = snapshot_id if snapshot_id is not None else lake.snapshot_id(name)
         data = lake.read(name, snapshot_id=snap)
         return Source(data, {"kind": "iceberg", "table": name, "snapshot_id": snap})
@@ -80,8 +83,15 @@ def read_source(ref: str, table: str, lake: Lake | None, *,
         data = pads.dataset([str(f) for f in files], format="parquet").to_table()
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"cannot read {ref!r} as Parquet: {exc}", field=table) from exc
-    return Source(data, {"kind": "parquet", "path": str(Path(ref).resolve()),
-                         "files": [str(f.resolve()) for f in files], "sha256": _sha256(files)})
+    return Source(
+        data,
+        {
+            "kind": "parquet",
+            "path": str(Path(ref).resolve()),
+            "files": [str(f.resolve()) for f in files],
+            "sha256": _sha256(files),
+        },
+    )
 
 
 def reread(lineage: Mapping[str, Any], table: str, lake: Lake | None) -> pa.Table:
@@ -97,8 +107,10 @@ def reread(lineage: Mapping[str, Any], table: str, lake: Lake | None) -> pa.Tabl
     if missing:
         raise LedgerError(f"input {table}: {missing[0]} is gone; the run cannot be re-run")
     if _sha256(files) != lineage["sha256"]:
-        raise LedgerError(f"input {table}: the files at {lineage['path']} changed since the "
-                          "run (SHA-256 differs); the run cannot be re-run from them")
+        raise LedgerError(
+            f"input {table}: the files at {lineage['path']} changed since the "
+            "run (SHA-256 differs); the run cannot be re-run from them"
+        )
     return pads.dataset([str(f) for f in files], format="parquet").to_table()
 
 
@@ -110,8 +122,9 @@ def write_output(ref: str, table: str, rows: pa.Table, lake: Lake | None) -> dic
         if lake is None:
             raise InputError(f"{ref} needs --catalog", field="catalog")
         if name != table:
-            raise InputError(f"the {table} output goes to the lake table {table!r}, not "
-                             f"{name!r}", field="out")
+            raise InputError(
+                f"the {table} output goes to the lake table {table!r}, not {name!r}", field="out"
+            )
         spec = TABLES[table]
         if spec.key is None:
             snap = lake.append(table, rows)
@@ -127,8 +140,7 @@ def write_output(ref: str, table: str, rows: pa.Table, lake: Lake | None) -> dic
         pq.write_table(conform(rows, TABLES[table]), target, compression="zstd")
     except OSError as exc:
         raise InputError(f"cannot write {table} to {ref!r}: {exc}", field="out") from exc
-    return {"kind": "parquet", "table": table, "path": str(target.resolve()),
-            "rows": rows.num_rows}
+    return {"kind": "parquet", "table": table, "path": str(target.resolve()), "rows": rows.num_rows}
 
 
 def code_version() -> str:
@@ -151,16 +163,32 @@ def code_version() -> str:
     return f"infercarbon {version} code sha256:{h.hexdigest()[:12]}"
 
 
-def record_run(lake: Lake, *, run_id: str, job: str, engine: str, params: Mapping[str, Any],
-               inputs: Mapping[str, Any], output: Mapping[str, Any], started_utc: datetime,
-               finished_utc: datetime) -> None:
+def record_run(
+    lake: Lake,
+    *,
+    run_id: str,
+    job: str,
+    engine: str,
+    params: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    output: Mapping[str, Any],
+    started_utc: datetime,
+    finished_utc: datetime,
+) -> None:
     """One ``runs`` row: the job's lineage (inputs' snapshots or file hashes, output
     snapshot, code version, parameters)."""
-    lake.record_run({
-        "run_id": run_id, "job": job, "engine": engine, "code_version": code_version(),
-        "params_json": json.dumps(dict(params), sort_keys=True, default=str),
-        "inputs_json": json.dumps(dict(inputs), sort_keys=True),
-        "output_table": output.get("table"), "output_snapshot_id": output.get("snapshot_id"),
-        "started_utc": started_utc, "finished_utc": finished_utc,
-        "rows_out": int(output.get("rows", 0)),
-    })
+    lake.record_run(
+        {
+            "run_id": run_id,
+            "job": job,
+            "engine": engine,
+            "code_version": code_version(),
+            "params_json": json.dumps(dict(params), sort_keys=True, default=str),
+            "inputs_json": json.dumps(dict(inputs), sort_keys=True),
+            "output_table": output.get("table"),
+            "output_snapshot_id": output.get("snapshot_id"),
+            "started_utc": started_utc,
+            "finished_utc": finished_utc,
+            "rows_out": int(output.get("rows", 0)),
+        }
+    )

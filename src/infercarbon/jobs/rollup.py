@@ -21,42 +21,58 @@ from infercarbon.ledger.lake import FOOTPRINTS, ROLLUPS, conform
 __all__ = ["SUMMED", "rollup_part", "run_rollup"]
 
 KEYS: Final = ("day_utc", "region", "tenant")
-SUMMED: Final = ("energy_j", "idle_j", *(f"total_{b}_{s}" for b in
-                                         ("location", "market", "marginal")
-                                         for s in ("g", "low_g", "high_g")))
+SUMMED: Final = (
+    "energy_j",
+    "idle_j",
+    *(
+        f"total_{b}_{s}"
+        for b in ("location", "market", "marginal")
+        for s in ("g", "low_g", "high_g")
+    ),
+)
 
 
 def rollup_part(footprints: pa.Table, superseded: pa.Table) -> pa.Table:
     """Sums of one part's live footprints per day, region and tenant (pure)."""
-    live = footprints.filter(pc.invert(pc.is_in(footprints.column("event_id"),
-                                                value_set=superseded.column("event_id"))))
+    live = footprints.filter(
+        pc.invert(pc.is_in(footprints.column("event_id"), value_set=superseded.column("event_id")))
+    )
     day = pc.floor_temporal(live.column("period_start_utc"), unit="day")
-    t = pa.table({"day_utc": day, "region": live.column("region"),
-                  "tenant": live.column("tenant"), "events": pa.array([1] * live.num_rows,
-                                                                       pa.int64()),
-                  **{c: live.column(c) for c in SUMMED}})
+    t = pa.table(
+        {
+            "day_utc": day,
+            "region": live.column("region"),
+            "tenant": live.column("tenant"),
+            "events": pa.array([1] * live.num_rows, pa.int64()),
+            **{c: live.column(c) for c in SUMMED},
+        }
+    )
     return _sum(t, "events")
 
 
 def _sum(t: pa.Table, count: str) -> pa.Table:
     agg = t.group_by(list(KEYS), use_threads=False).aggregate(
-        [(count, "sum"), *((c, "sum", pc.ScalarAggregateOptions(min_count=1))
-                           for c in SUMMED)])
-    return pa.table({**{k: agg.column(k) for k in KEYS},
-                     **{c: agg.column(f"{c}_sum") for c in (count, *SUMMED)}})
+        [(count, "sum"), *((c, "sum", pc.ScalarAggregateOptions(min_count=1)) for c in SUMMED)]
+    )
+    return pa.table(
+        {
+            **{k: agg.column(k) for k in KEYS},
+            **{c: agg.column(f"{c}_sum") for c in (count, *SUMMED)},
+        }
+    )
 
 
 def run_rollup(footprints: pa.Table, *, engine: Engine) -> pa.Table:
     """Per day x region x tenant sums of the live footprints (:data:`ROLLUPS` rows, no run
     id), ordered by day, region, tenant."""
-    fp = conform(footprints.select([c for c in footprints.column_names
-                                    if c in FOOTPRINTS.names]), FOOTPRINTS)
+    fp = conform(
+        footprints.select([c for c in footprints.column_names if c in FOOTPRINTS.names]), FOOTPRINTS
+    )
     sup = pa.table({"event_id": pc.drop_null(fp.column("supersedes")).cast(pa.string())})
     n = fp.num_rows
     k = max(1, engine.parallelism)
     step = max(1, -(-n // k))
-    parts = [{"footprints": fp.slice(i, step)} for i in range(0, n, step)] or \
-        [{"footprints": fp}]
+    parts = [{"footprints": fp.slice(i, step)} for i in range(0, n, step)] or [{"footprints": fp}]
     outs = engine.map_parts(rollup_part, parts, {"superseded": sup})
     if not outs:
         return ROLLUPS.schema.empty_table()

@@ -34,9 +34,9 @@ _OUT_TABLE: Final = {"attribute": "attributions", "account": "footprints", "roll
 def profiles_data(profiles: ProfileSet) -> dict[str, Any]:
     """A profile set as the data :func:`profiles_from_data` reads back (for a run's
     parameters)."""
+
     def one(p: Any, name: str | None = None) -> dict[str, Any]:
-        d = {k: v for k, v in p.to_dict().items() if v is not None
-             and not k.startswith("tariff")}
+        d = {k: v for k, v in p.to_dict().items() if v is not None and not k.startswith("tariff")}
         if name is not None:
             d["name"] = name
         return d
@@ -53,8 +53,7 @@ def select_run(attributions: pa.Table, run_id: str | None) -> pa.Table:
         return attributions
     out = attributions.filter(pc.equal(attributions.column("run_id"), run_id))
     if out.num_rows == 0:
-        raise InputError(f"no attributions row carries run id {run_id!r}",
-                         field="attributions_run")
+        raise InputError(f"no attributions row carries run id {run_id!r}", field="attributions_run")
     return out
 
 
@@ -63,9 +62,15 @@ def _key(t: pa.Table, cols: tuple[str, ...]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "\x1f").combine_chunks()
 
 
-def _compare(stored: pa.Table, fresh: pa.Table, key: tuple[str, ...],
-             abs_cols: tuple[str, ...], rel_cols: tuple[str, ...], tol_j: float,
-             rel_tol: float) -> dict[str, Any]:
+def _compare(
+    stored: pa.Table,
+    fresh: pa.Table,
+    key: tuple[str, ...],
+    abs_cols: tuple[str, ...],
+    rel_cols: tuple[str, ...],
+    tol_j: float,
+    rel_tol: float,
+) -> dict[str, Any]:
     ks, kf = _key(stored, key), _key(fresh, key)
     missing = pc.invert(pc.is_in(kf, value_set=ks))
     extra = pc.invert(pc.is_in(ks, value_set=kf))
@@ -77,10 +82,12 @@ def _compare(stored: pa.Table, fresh: pa.Table, key: tuple[str, ...],
     worst_rel = 0.0
     bad = 0
     for c in (*abs_cols, *rel_cols):
-        a = np.asarray(pc.fill_null(s.column(c), np.nan).to_numpy(zero_copy_only=False),
-                       dtype=np.float64)
-        b = np.asarray(pc.fill_null(f.column(c), np.nan).to_numpy(zero_copy_only=False),
-                       dtype=np.float64)
+        a = np.asarray(
+            pc.fill_null(s.column(c), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
+        )
+        b = np.asarray(
+            pc.fill_null(f.column(c), np.nan).to_numpy(zero_copy_only=False), dtype=np.float64
+        )
         same_null = np.isnan(a) & np.isnan(b)
         d = np.where(same_null, 0.0, np.abs(a - b))
         d = np.where(np.isnan(d), np.inf, d)
@@ -94,45 +101,89 @@ def _compare(stored: pa.Table, fresh: pa.Table, key: tuple[str, ...],
             bad += int((r > rel_tol).sum())
     n_missing = int(pc.sum(missing).as_py() or 0)
     n_extra = int(pc.sum(extra).as_py() or 0)
-    return {"checked": f.num_rows, "max_abs_diff_j": worst_abs, "max_rel_diff": worst_rel,
-            "mismatched_values": bad, "missing_rows": n_missing, "extra_rows": n_extra,
-            "ok": bad == 0 and n_missing == 0 and n_extra == 0}
+    return {
+        "checked": f.num_rows,
+        "max_abs_diff_j": worst_abs,
+        "max_rel_diff": worst_rel,
+        "mismatched_values": bad,
+        "missing_rows": n_missing,
+        "extra_rows": n_extra,
+        "ok": bad == 0 and n_missing == 0 and n_extra == 0,
+    }
 
 
-def verify_run(lake: Lake, run_id: str, *, engine: Engine, tol_j: float = 1e-9,
-               rel_tol: float = 1e-9) -> dict[str, Any]:
+def verify_run(
+    lake: Lake, run_id: str, *, engine: Engine, tol_j: float = 1e-9, rel_tol: float = 1e-9
+) -> dict[str, Any]:
     """Re-run ``run_id`` from its recorded inputs with ``engine``; compare with its output."""
     run = lake.run(run_id)
     job = str(run["job"])
     if job not in _OUT_TABLE:
-        raise LedgerError(f"run {run_id} is a {job!r} job; verify re-runs attribute, account "
-                          "and rollup runs")
+        raise LedgerError(
+            f"run {run_id} is a {job!r} job; verify re-runs attribute, account and rollup runs"
+        )
     params: Mapping[str, Any] = run["params"]
     inputs: Mapping[str, Any] = run["inputs"]
     table = _OUT_TABLE[job]
     if run["output_table"] != table or run["output_snapshot_id"] is None:
-        raise LedgerError(f"run {run_id} wrote no {table} snapshot to the lake (a Parquet "
-                          "output); verify compares with lake outputs only")
-    stored = lake.read(table, snapshot_id=int(run["output_snapshot_id"]),
-                       equals={"run_id": run_id})
+        raise LedgerError(
+            f"run {run_id} wrote no {table} snapshot to the lake (a Parquet "
+            "output); verify compares with lake outputs only"
+        )
+    stored = lake.read(table, snapshot_id=int(run["output_snapshot_id"]), equals={"run_id": run_id})
     data = {name: reread(lin, name, lake) for name, lin in inputs.items()}
     if job == "attribute":
-        fresh = run_attribute(data["events"], data["readings"], engine=engine,
-                              window_s=float(params["window_s"]),
-                              idle_policy=str(params["idle_policy"]), split=str(params["split"]))
-        res = _compare(stored, fresh, ("row_kind", "event_id", "device", "start_utc"),
-                       ("energy_j", "active_j", "idle_j"), (), tol_j, rel_tol)
+        fresh = run_attribute(
+            data["events"],
+            data["readings"],
+            engine=engine,
+            window_s=float(params["window_s"]),
+            idle_policy=str(params["idle_policy"]),
+            split=str(params["split"]),
+        )
+        res = _compare(
+            stored,
+            fresh,
+            ("row_kind", "event_id", "device", "start_utc"),
+            ("energy_j", "active_j", "idle_j"),
+            (),
+            tol_j,
+            rel_tol,
+        )
     elif job == "account":
-        rows, _ = run_account(select_run(data["attributions"], params.get("attributions_run")),
-                              data["intensity"], engine=engine,
-                              profiles=profiles_from_data(params["profiles"]),
-                              default_region=params.get("region"))
-        res = _compare(stored, rows, ("event_id", "context_id"), ("energy_j", "idle_j"),
-                       tuple(c for c in SUMMED if c.startswith("total_")), tol_j, rel_tol)
+        rows, _ = run_account(
+            select_run(data["attributions"], params.get("attributions_run")),
+            data["intensity"],
+            engine=engine,
+            profiles=profiles_from_data(params["profiles"]),
+            default_region=params.get("region"),
+        )
+        res = _compare(
+            stored,
+            rows,
+            ("event_id", "context_id"),
+            ("energy_j", "idle_j"),
+            tuple(c for c in SUMMED if c.startswith("total_")),
+            tol_j,
+            rel_tol,
+        )
     else:
         fresh = run_rollup(data["footprints"], engine=engine)
-        res = _compare(stored, fresh, ("day_utc", "region", "tenant"), ("energy_j", "idle_j"),
-                       tuple(c for c in SUMMED if c.startswith("total_")), tol_j, rel_tol)
-    return {"run_id": run_id, "job": job, "engine": engine.name,
-            "code_version_recorded": run["code_version"], "tol_j": tol_j,
-            "rel_tol": rel_tol, **res}
+        res = _compare(
+            stored,
+            fresh,
+            ("day_utc", "region", "tenant"),
+            ("energy_j", "idle_j"),
+            tuple(c for c in SUMMED if c.startswith("total_")),
+            tol_j,
+            rel_tol,
+        )
+    return {
+        "run_id": run_id,
+        "job": job,
+        "engine": engine.name,
+        "code_version_recorded": run["code_version"],
+        "tol_j": tol_j,
+        "rel_tol": rel_tol,
+        **res,
+    }

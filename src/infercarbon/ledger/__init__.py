@@ -80,8 +80,13 @@ __all__ = [
 ]
 
 
-def open_store(url_or_path: str | os.PathLike[str], *, clock: Clock = system_clock,
-               memory_limit: str | None = "auto", rollup_lag_s: float = 0.0) -> Store:
+def open_store(
+    url_or_path: str | os.PathLike[str],
+    *,
+    clock: Clock = system_clock,
+    memory_limit: str | None = "auto",
+    rollup_lag_s: float = 0.0,
+) -> Store:
     """Open (creating its tables if needed) the ledger at ``url_or_path``.
 
     ``postgresql://...`` or ``postgres://...`` opens a :class:`PostgresStore` (needs psycopg,
@@ -97,5 +102,4 @@ def open_store(url_or_path: str | os.PathLike[str], *, clock: Clock = system_clo
         return PostgresStore(target, clock=clock)
     if target.startswith("duckdb://"):
         target = target.removeprefix("duckdb://")
-    return DuckDBStore(target, clock=clock, memory_limit=memory_limit,
-                       rollup_lag_s=rollup_lag_s)
+    return DuckDBStore(target, clock=clock, memory_limit=memory_limit, rollup_lag_s=rollup_lag_s)

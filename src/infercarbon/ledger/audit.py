@@ -33,8 +33,9 @@ class Recompute(Protocol):
     recomputed (e.g. a factor version this build does not ship); verify records it.
     """
 
-    def __call__(self, inputs: Mapping[str, Any],
-                 factor_versions: Mapping[str, str]) -> FootprintFigures: ...
+    def __call__(
+        self, inputs: Mapping[str, Any], factor_versions: Mapping[str, str]
+    ) -> FootprintFigures: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +48,10 @@ class Mismatch:
     recomputed: Any
 
     def __str__(self) -> str:
-        return (f"{self.footprint_id}: {self.field}: stored {self.stored!r}, "
-                f"recomputed {self.recomputed!r}")
+        return (
+            f"{self.footprint_id}: {self.field}: stored {self.stored!r}, "
+            f"recomputed {self.recomputed!r}"
+        )
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,20 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "checked": self.checked, "verified": len(self.verified),
-            "rel_tol": self.rel_tol, "failed": list(self.failed_ids),
-            "mismatches": [{"footprint_id": m.footprint_id, "field": m.field,
-                            "stored": m.stored, "recomputed": m.recomputed}
-                           for m in self.mismatches],
+            "ok": self.ok,
+            "checked": self.checked,
+            "verified": len(self.verified),
+            "rel_tol": self.rel_tol,
+            "failed": list(self.failed_ids),
+            "mismatches": [
+                {
+                    "footprint_id": m.footprint_id,
+                    "field": m.field,
+                    "stored": m.stored,
+                    "recomputed": m.recomputed,
+                }
+                for m in self.mismatches
+            ],
             "errors": [{"footprint_id": f, "error": e} for f, e in self.errors],
         }
 
@@ -83,7 +95,8 @@ class VerifyReport:
         lines = [str(m) for m in self.mismatches[:10]] + [f"{f}: {e}" for f, e in self.errors[:10]]
         raise LedgerIntegrityError(
             f"{len(self.failed_ids)} of {self.checked} footprint(s) did not recompute: "
-            + "; ".join(lines))
+            + "; ".join(lines)
+        )
 
 
 def _close(stored: float | None, recomputed: float | None, rel_tol: float) -> bool:
@@ -96,8 +109,9 @@ def _close(stored: float | None, recomputed: float | None, rel_tol: float) -> bo
     return abs(stored - recomputed) <= rel_tol * max(abs(stored), abs(recomputed))
 
 
-def compare_figures(footprint_id: str, stored: FootprintFigures, new: FootprintFigures,
-                    rel_tol: float) -> list[Mismatch]:
+def compare_figures(
+    footprint_id: str, stored: FootprintFigures, new: FootprintFigures, rel_tol: float
+) -> list[Mismatch]:
     """Every difference between stored and recomputed figures (empty when they agree)."""
     out: list[Mismatch] = []
 
@@ -114,10 +128,11 @@ def compare_figures(footprint_id: str, stored: FootprintFigures, new: FootprintF
         a, b = old_items[name], new_items[name]
         for f in ("emissions_g", "low_g", "high_g", "p50_g", "energy_j"):
             num(f"line_items.{name}.{f}", getattr(a, f), getattr(b, f))
-        out.extend(Mismatch(footprint_id, f"line_items.{name}.{f}", getattr(a, f),
-                            getattr(b, f))
-                   for f in ("label", "source", "scope", "basis", "in_total")
-                   if getattr(a, f) != getattr(b, f))
+        out.extend(
+            Mismatch(footprint_id, f"line_items.{name}.{f}", getattr(a, f), getattr(b, f))
+            for f in ("label", "source", "scope", "basis", "in_total")
+            if getattr(a, f) != getattr(b, f)
+        )
     if sorted(stored.totals) != sorted(new.totals):
         out.append(Mismatch(footprint_id, "totals", sorted(stored.totals), sorted(new.totals)))
     for basis in stored.totals.keys() & new.totals.keys():
@@ -127,15 +142,22 @@ def compare_figures(footprint_id: str, stored: FootprintFigures, new: FootprintF
     return out
 
 
-def verify(store: Store, recompute: Recompute, *, tenant: str | None = None,
-           footprint_ids: Iterable[str] | None = None, rel_tol: float = 1e-12,
-           progress: Callable[[int, int], None] | None = None,
-           every: int = 10_000) -> VerifyReport:
+def verify(
+    store: Store,
+    recompute: Recompute,
+    *,
+    tenant: str | None = None,
+    footprint_ids: Iterable[str] | None = None,
+    rel_tol: float = 1e-12,
+    progress: Callable[[int, int], None] | None = None,
+    every: int = 10_000,
+) -> VerifyReport:
     """Recompute stored footprints (all, of ``tenant``, or ``footprint_ids``) and compare.
 
     Returns a :class:`VerifyReport`; call ``raise_for_failure()`` to turn a failure into a
     :class:`~infercarbon.errors.LedgerIntegrityError`.  ``progress(checked, failed)`` is
-    called every ``every`` footprints (a large ledger's verification streams its progress).  A footprint whose inputs no longer
+    called every ``every`` footprints (a large ledger's verification streams its progress).  A
+    footprint whose inputs no longer
     hash to its ``inputs_hash`` (tampered with) fails without being recomputed.
     """
     if not (0.0 <= rel_tol < 1.0):
@@ -173,8 +195,9 @@ def verify(store: Store, recompute: Recompute, *, tenant: str | None = None,
             failed.append(fid)
         else:
             verified.append(fid)
-    return VerifyReport(checked, tuple(verified), tuple(mismatches), tuple(errors), rel_tol,
-                        tuple(failed))
+    return VerifyReport(
+        checked, tuple(verified), tuple(mismatches), tuple(errors), rel_tol, tuple(failed)
+    )
 
 
 def show(store: Store, footprint_id: str, *, tenant: str | None = None) -> dict[str, Any]:
@@ -193,20 +216,36 @@ def chain(store: Store, rec: Any) -> list[dict[str, Any]]:
     central totals; a re-priced or corrected figure lists the footprints before it."""
     import pyarrow as pa
 
-    col, key = (("event_id", rec.event_id) if rec.event_id is not None
-                else ("aggregate_key", rec.aggregate_key))
+    col, key = (
+        ("event_id", rec.event_id)
+        if rec.event_id is not None
+        else ("aggregate_key", rec.aggregate_key)
+    )
     t = store.query_arrow(
         "SELECT f.footprint_id, f.computed_utc, f.supersedes, f.calculator, "
         "b.location_g, b.market_g, b.marginal_g FROM all_footprints f "
         "LEFT JOIN all_footprint_bases b ON b.footprint_id = f.footprint_id "
         f"WHERE f.{col} = %s AND f.tenant = %s ORDER BY f.computed_utc, f.footprint_id",
         [key, rec.tenant],
-        pa.schema([pa.field("footprint_id", pa.string()),
-                   pa.field("computed_utc", pa.timestamp("us", tz="UTC")),
-                   pa.field("supersedes", pa.string()), pa.field("calculator", pa.string()),
-                   pa.field("location_g", pa.float64()), pa.field("market_g", pa.float64()),
-                   pa.field("marginal_g", pa.float64())]))
+        pa.schema(
+            [
+                pa.field("footprint_id", pa.string()),
+                pa.field("computed_utc", pa.timestamp("us", tz="UTC")),
+                pa.field("supersedes", pa.string()),
+                pa.field("calculator", pa.string()),
+                pa.field("location_g", pa.float64()),
+                pa.field("market_g", pa.float64()),
+                pa.field("marginal_g", pa.float64()),
+            ]
+        ),
+    )
     rows = t.to_pylist()
     replaced = {r["supersedes"] for r in rows if r["supersedes"]}
-    return [{**r, "computed_utc": r["computed_utc"].isoformat().replace("+00:00", "Z"),
-             "live": r["footprint_id"] not in replaced} for r in rows]
+    return [
+        {
+            **r,
+            "computed_utc": r["computed_utc"].isoformat().replace("+00:00", "Z"),
+            "live": r["footprint_id"] not in replaced,
+        }
+        for r in rows
+    ]

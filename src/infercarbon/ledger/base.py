@@ -81,8 +81,17 @@ from infercarbon.ledger.schema import (
     validate_rows,
 )
 
-__all__ = ["SCHEMA_VERSION", "SUPERSEDED_FOOTPRINTS", "AppendResult", "Clock",
-           "EventsAppendResult", "SqlStore", "Store", "live_event", "system_clock"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "SUPERSEDED_FOOTPRINTS",
+    "AppendResult",
+    "Clock",
+    "EventsAppendResult",
+    "SqlStore",
+    "Store",
+    "live_event",
+    "system_clock",
+]
 
 #: Bumped when the table layout changes; a store refuses a file of a newer version and
 #: upgrades an older one in place (version 2 added the compact footprint tables and the
@@ -99,8 +108,11 @@ SCHEMA_VERSION = 7
 #: Versions this code upgrades on open.
 _UPGRADES_FROM = ("1", "2", "3", "4", "5", "6")
 #: The views that read both footprint layouts as one, by logical table.
-VIEWS = {"footprints": "all_footprints", "footprint_items": "all_footprint_items",
-         "footprint_totals": "all_footprint_totals"}
+VIEWS = {
+    "footprints": "all_footprints",
+    "footprint_items": "all_footprint_items",
+    "footprint_totals": "all_footprint_totals",
+}
 
 Clock = Callable[[], datetime]
 Rows: TypeAlias = pa.Table | Sequence[Mapping[str, Any]] | ValidatedRows
@@ -145,43 +157,69 @@ class Store(Protocol):
     def append_readings(self, readings: Rows) -> AppendResult: ...
     def append_intensity(self, snapshots: Rows) -> AppendResult: ...
     def append_footprints(self, records: Sequence[FootprintRecord]) -> AppendResult: ...
-    def append_footprint_table(self, batch: FootprintBatch | EventFootprintBatch
-                               ) -> AppendResult: ...
-    def append_events_with_footprints(self, events: Rows,
-                                      footprints: FootprintBatch | EventFootprintBatch
-                                      ) -> EventsAppendResult: ...
-    def events(self, *, tenant: str | None = None, start_utc: datetime | None = None,
-               end_utc: datetime | None = None,
-               include_superseded: bool = False) -> pa.Table: ...
-    def readings(self, *, device: str | None = None, start_utc: datetime | None = None,
-                 end_utc: datetime | None = None) -> pa.Table: ...
-    def intensity(self, *, region: str | None = None, kind: str | None = None,
-                  start_utc: datetime | None = None,
-                  end_utc: datetime | None = None) -> pa.Table: ...
+    def append_footprint_table(
+        self, batch: FootprintBatch | EventFootprintBatch
+    ) -> AppendResult: ...
+    def append_events_with_footprints(
+        self, events: Rows, footprints: FootprintBatch | EventFootprintBatch
+    ) -> EventsAppendResult: ...
+    def events(
+        self,
+        *,
+        tenant: str | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+        include_superseded: bool = False,
+    ) -> pa.Table: ...
+    def readings(
+        self,
+        *,
+        device: str | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+    ) -> pa.Table: ...
+    def intensity(
+        self,
+        *,
+        region: str | None = None,
+        kind: str | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+    ) -> pa.Table: ...
     def footprint(self, footprint_id: str, *, tenant: str | None = None) -> FootprintRecord: ...
-    def footprint_ids(self, *, tenant: str | None = None,
-                      include_superseded: bool = True) -> list[str]: ...
-    def iter_footprints(self, *, tenant: str | None = None,
-                        page_rows: int = 20_000) -> Iterator[FootprintRecord]: ...
+    def footprint_ids(
+        self, *, tenant: str | None = None, include_superseded: bool = True
+    ) -> list[str]: ...
+    def iter_footprints(
+        self, *, tenant: str | None = None, page_rows: int = 20_000
+    ) -> Iterator[FootprintRecord]: ...
     def count(self, table: str, *, tenant: str | None = None) -> int: ...
     def append_runs(self, runs: Rows) -> AppendResult: ...
     def append_storage(self, rows: Rows) -> AppendResult: ...
     def append_transfers(self, rows: Rows) -> AppendResult: ...
-    def runs(self, *, tenant: str | None = None, model: str | None = None,
-             start_utc: datetime | None = None, end_utc: datetime | None = None,
-             include_superseded: bool = False) -> pa.Table: ...
+    def runs(
+        self,
+        *,
+        tenant: str | None = None,
+        model: str | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+        include_superseded: bool = False,
+    ) -> pa.Table: ...
     def storage(self, *, tenant: str | None = None) -> pa.Table: ...
     def transfers(self, *, tenant: str | None = None) -> pa.Table: ...
-    def scan(self, table: str, *, tenant: str | None = None,
-             batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]: ...
+    def scan(
+        self, table: str, *, tenant: str | None = None, batch_rows: int = 65_536
+    ) -> Iterator[pa.RecordBatch]: ...
     def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table: ...
     def hours_ready(self, *, max_lag_s: float | None = None) -> None: ...
     def setting(self, key: str) -> str | None: ...
     def set_setting(self, key: str, value: str) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Store: ...
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None: ...
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 def _ts_param(t: datetime | None, name: str) -> datetime | None:
@@ -245,8 +283,9 @@ class SqlStore(ABC):
     def _arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table: ...
 
     @abstractmethod
-    def _batches(self, sql: str, params: Sequence[Any], schema: pa.Schema,
-                 batch_rows: int) -> Iterator[pa.RecordBatch]: ...
+    def _batches(
+        self, sql: str, params: Sequence[Any], schema: pa.Schema, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]: ...
 
     @abstractmethod
     def _stage(self, name: str, spec: TableSpec, table: pa.Table) -> None:
@@ -292,8 +331,9 @@ class SqlStore(ABC):
     def __enter__(self) -> SqlStore:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table:
@@ -311,23 +351,31 @@ class SqlStore(ABC):
     _child_keys_unique = True
 
     def _create_schema(self) -> None:
-        stmts = ["CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, "
-                 "value VARCHAR NOT NULL)"]
-        unkeyed = () if self._child_keys_unique else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS,
-                                                      CONTEXT_ITEMS, EVENT_FOOTPRINTS)
+        stmts = [
+            "CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, "
+            "value VARCHAR NOT NULL)"
+        ]
+        unkeyed = (
+            ()
+            if self._child_keys_unique
+            else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS, CONTEXT_ITEMS, EVENT_FOOTPRINTS)
+        )
         for spec in (*TABLES.values(), *STORAGE_TABLES, HOURS, HOURS_DIRTY):
             # the pairs of HOURS_DIRTY may repeat
             keyed = spec not in unkeyed and spec is not HOURS_DIRTY
-            stmts.append(f"CREATE TABLE IF NOT EXISTS {spec.name} "
-                         f"({self._columns_ddl(spec, keyed)})")
+            stmts.append(
+                f"CREATE TABLE IF NOT EXISTS {spec.name} ({self._columns_ddl(spec, keyed)})"
+            )
         with self._tx():
             if (lock := self._ddl_lock_sql()) is not None:
                 self._exec(lock)
             stored = self._stored_version()
             if stored is not None and stored not in (str(SCHEMA_VERSION), *_UPGRADES_FROM):
-                raise LedgerError(f"{self.url}: ledger schema version {stored}, this "
-                                  f"infercarbon reads and writes version {SCHEMA_VERSION}"
-                                  " (and upgrades older ones)")
+                raise LedgerError(
+                    f"{self.url}: ledger schema version {stored}, this "
+                    f"infercarbon reads and writes version {SCHEMA_VERSION}"
+                    " (and upgrades older ones)"
+                )
             old = None if stored is None else int(stored)  # an older ledger's version
             for s in stmts:
                 self._exec(s)
@@ -347,25 +395,30 @@ class SqlStore(ABC):
                     self._exec(s)
                 self._set_hours_mark(top)
             if old is None:
-                self._exec("INSERT INTO ledger_meta VALUES (%s, %s)",
-                           ["schema_version", str(SCHEMA_VERSION)])
+                self._exec(
+                    "INSERT INTO ledger_meta VALUES (%s, %s)",
+                    ["schema_version", str(SCHEMA_VERSION)],
+                )
             elif old < SCHEMA_VERSION:
-                self._exec("UPDATE ledger_meta SET value = %s WHERE key = %s",
-                           [str(SCHEMA_VERSION), "schema_version"])
+                self._exec(
+                    "UPDATE ledger_meta SET value = %s WHERE key = %s",
+                    [str(SCHEMA_VERSION), "schema_version"],
+                )
 
     def _stored_version(self) -> str | None:
         """The schema version the ledger records (None: a new database, no ledger yet)."""
         if not self._has_meta():
             return None
-        rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = %s",
-                              ["schema_version"])
+        rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"])
         return str(rows[0][0]) if rows else None
 
     def _columns_ddl(self, spec: TableSpec, keyed: bool) -> str:
         """The column list of ``CREATE TABLE`` for ``spec`` (with its primary key if
         ``keyed``)."""
-        cols = [f"{c.name} {c.sql_type(self.dialect)}{' NOT NULL' if c.required else ''}"
-                for c in spec.columns]
+        cols = [
+            f"{c.name} {c.sql_type(self.dialect)}{' NOT NULL' if c.required else ''}"
+            for c in spec.columns
+        ]
         if spec.ingested:
             cols.append("ingested_utc TIMESTAMPTZ NOT NULL")
         if keyed:
@@ -376,8 +429,10 @@ class SqlStore(ABC):
         """Upgrade to version 6, inside the schema transaction: the events' primary key
         becomes (tenant, event_id).  A backend that can swap a table's key in place does
         (PostgreSQL); the per-tenant unique indexes follow in :meth:`_ddl_extra`."""
-        return ["ALTER TABLE events DROP CONSTRAINT IF EXISTS events_pkey",
-                f"ALTER TABLE events ADD PRIMARY KEY ({', '.join(EVENTS.key)})"]
+        return [
+            "ALTER TABLE events DROP CONSTRAINT IF EXISTS events_pkey",
+            f"ALTER TABLE events ADD PRIMARY KEY ({', '.join(EVENTS.key)})",
+        ]
 
     def _missing_columns_sql(self) -> list[str]:
         """``ALTER TABLE ... ADD COLUMN`` for every column of the code's tables that an older
@@ -385,16 +440,24 @@ class SqlStore(ABC):
         the stored rows stay as they are and read as null there)."""
         out = []
         for spec in (*TABLES.values(), *STORAGE_TABLES):
-            have = {r[0] for r in self._fetchall(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-                "AND table_schema = current_schema()", [spec.name])}
+            have = {
+                r[0]
+                for r in self._fetchall(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                    "AND table_schema = current_schema()",
+                    [spec.name],
+                )
+            }
             for c in spec.columns:
                 if c.name not in have:
                     if c.required:
-                        raise LedgerError(f"{self.url}: cannot upgrade: {spec.name}.{c.name} "
-                                          "is required and the ledger lacks it")
-                    out.append(f"ALTER TABLE {spec.name} ADD COLUMN {c.name} "
-                               f"{c.sql_type(self.dialect)}")
+                        raise LedgerError(
+                            f"{self.url}: cannot upgrade: {spec.name}.{c.name} "
+                            "is required and the ledger lacks it"
+                        )
+                    out.append(
+                        f"ALTER TABLE {spec.name} ADD COLUMN {c.name} {c.sql_type(self.dialect)}"
+                    )
         return out
 
     #: ``ledger_meta`` keys a caller may set (the schema version is the store's own).
@@ -404,8 +467,9 @@ class SqlStore(ABC):
         """A stored setting of the service (e.g. ``profiles``: the deployment profiles last
         set through ``PUT /v1/profiles``), or None."""
         if key not in self.SETTINGS:
-            raise InputError(f"unknown setting {key!r}; settings: {', '.join(self.SETTINGS)}",
-                             field="key")
+            raise InputError(
+                f"unknown setting {key!r}; settings: {', '.join(self.SETTINGS)}", field="key"
+            )
         with self._lock:
             rows = self._fetchall("SELECT value FROM ledger_meta WHERE key = %s", [key])
         return str(rows[0][0]) if rows else None
@@ -413,17 +477,21 @@ class SqlStore(ABC):
     def set_setting(self, key: str, value: str) -> None:
         """Store a setting (replacing the previous value; one transaction)."""
         if key not in self.SETTINGS:
-            raise InputError(f"unknown setting {key!r}; settings: {', '.join(self.SETTINGS)}",
-                             field="key")
+            raise InputError(
+                f"unknown setting {key!r}; settings: {', '.join(self.SETTINGS)}", field="key"
+            )
         with self._tx():
             self._exec("DELETE FROM ledger_meta WHERE key = %s", [key])
             self._exec("INSERT INTO ledger_meta VALUES (%s, %s)", [key, value])
 
     def _has_meta(self) -> bool:
         """Whether the ledger_meta table exists (a ledger, not an empty database)."""
-        return bool(self._fetchall(
-            "SELECT 1 FROM information_schema.tables WHERE table_name = 'ledger_meta' "
-            "AND table_schema = current_schema()"))
+        return bool(
+            self._fetchall(
+                "SELECT 1 FROM information_schema.tables WHERE table_name = 'ledger_meta' "
+                "AND table_schema = current_schema()"
+            )
+        )
 
     # -------------------------------------------------------------------- append
     def _stamp(self, spec: TableSpec, table: pa.Table) -> pa.Table:
@@ -451,15 +519,19 @@ class SqlStore(ABC):
         if distinct.num_rows != nkeys:
             counts = distinct.group_by(keys).aggregate([([], "count_all")])
             bad = counts.filter(pc.greater(counts["count_all"], 1)).select(keys)
-            ids = [_fmt_key(r, spec)
-                   for r in zip(*(bad[k].to_pylist() for k in keys), strict=True)]
-            raise LedgerConflictError(spec.row, ids, "the id is repeated in the batch with "
-                                                     "different content")
+            ids = [_fmt_key(r, spec) for r in zip(*(bad[k].to_pylist() for k in keys), strict=True)]
+            raise LedgerConflictError(
+                spec.row, ids, "the id is repeated in the batch with different content"
+            )
         return distinct.cast(table.schema)
 
-    def _append(self, spec: TableSpec, rows: Rows,
-                checks: Callable[[str], None] | None = None,
-                after: Callable[[str], None] | None = None) -> AppendResult:
+    def _append(
+        self,
+        spec: TableSpec,
+        rows: Rows,
+        checks: Callable[[str], None] | None = None,
+        after: Callable[[str], None] | None = None,
+    ) -> AppendResult:
         table = validate_rows(spec, rows)
         received = table.num_rows
         table = self._dedupe(spec, table)
@@ -487,8 +559,9 @@ class SqlStore(ABC):
 
     def append_events(self, events: Rows) -> AppendResult:
         """Append inference events (list of dicts or an Arrow table), all or nothing."""
-        return self._append(EVENTS, events, self._check_event_corrections,
-                            after=self._corrected_hours)
+        return self._append(
+            EVENTS, events, self._check_event_corrections, after=self._corrected_hours
+        )
 
     def _corrected_hours(self, stage: str) -> None:
         """Inside the tx, after staged events were inserted: the hours of the events they
@@ -496,7 +569,8 @@ class SqlStore(ABC):
         self._refresh_hours(
             f"(SELECT date_trunc('hour', e.start_utc) AS hour_utc, e.tenant FROM events e "
             f"WHERE (e.tenant, e.event_id) IN (SELECT tenant, supersedes FROM {stage} "
-            "WHERE supersedes IS NOT NULL))")
+            "WHERE supersedes IS NOT NULL))"
+        )
 
     def append_readings(self, readings: Rows) -> AppendResult:
         """Append device energy readings, all or nothing."""
@@ -508,40 +582,47 @@ class SqlStore(ABC):
 
     def _check_event_corrections(self, stage: str) -> None:
         """A correction names a stored (or same-batch) event of its tenant, corrected once."""
-        every = (f"(SELECT event_id, tenant, supersedes FROM events UNION ALL "
-                 f"SELECT s.event_id, s.tenant, s.supersedes FROM {stage} s WHERE NOT EXISTS "
-                 f"(SELECT 1 FROM events e WHERE {same_event('e', 's')}))")
+        every = (
+            f"(SELECT event_id, tenant, supersedes FROM events UNION ALL "
+            f"SELECT s.event_id, s.tenant, s.supersedes FROM {stage} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM events e WHERE {same_event('e', 's')}))"
+        )
         missing = self._fetchall(
             f"SELECT s.event_id, s.supersedes FROM {stage} s LEFT JOIN {every} a "
             "ON a.event_id = s.supersedes AND a.tenant = s.tenant "
-            "WHERE s.supersedes IS NOT NULL AND a.event_id IS NULL LIMIT 10")
+            "WHERE s.supersedes IS NOT NULL AND a.event_id IS NULL LIMIT 10"
+        )
         if missing:
             eid, sup = missing[0]
             raise LedgerReferenceError(
                 f"events: event {eid!r} supersedes {sup!r}, which is not a stored event of the "
-                "same tenant; nothing from this batch was written")
+                "same tenant; nothing from this batch was written"
+            )
         twice = self._fetchall(
             f"SELECT supersedes FROM {every} a WHERE (tenant, supersedes) IN "
             f"(SELECT tenant, supersedes FROM {stage}) GROUP BY tenant, supersedes "
-            "HAVING count(*) > 1 LIMIT 10")
+            "HAVING count(*) > 1 LIMIT 10"
+        )
         if twice:
-            raise LedgerConflictError("events", [r[0] for r in twice],
-                                      "an event can be corrected only once; correct the "
-                                      "latest correction instead")
+            raise LedgerConflictError(
+                "events",
+                [r[0] for r in twice],
+                "an event can be corrected only once; correct the latest correction instead",
+            )
 
     # ----------------------------------------------------------------- footprints
     def append_footprints(self, records: Sequence[FootprintRecord]) -> AppendResult:
         """Append computed footprints with their line items and totals, all or nothing."""
         return self.append_footprint_table(FootprintBatch.from_records(list(records)))
 
-    def append_footprint_table(self, batch: FootprintBatch | EventFootprintBatch
-                               ) -> AppendResult:
+    def append_footprint_table(self, batch: FootprintBatch | EventFootprintBatch) -> AppendResult:
         """Append a batch of footprints given as Arrow tables (:func:`build_footprints`, or
         compact per-event footprints: :func:`~infercarbon.ledger.compact.build_event_footprints`),
         all or nothing, with the same rules as :meth:`append_footprints`."""
         if not isinstance(batch, FootprintBatch | EventFootprintBatch):
-            raise InputError(f"expected a FootprintBatch, got {type(batch).__name__}",
-                             field="footprints")
+            raise InputError(
+                f"expected a FootprintBatch, got {type(batch).__name__}", field="footprints"
+            )
         batch.check()
         received = batch.num_rows
         if received == 0:
@@ -597,15 +678,23 @@ class SqlStore(ABC):
         with the same content (a duplicate); a different content is a conflict."""
         hit = np.zeros(fp.num_rows, dtype=bool)
         ids = pa.table({"footprint_id": fp.column("footprint_id")})
-        stored = self._arrow_in("SELECT footprint_id FROM event_footprints WHERE footprint_id "
-                                "IN (SELECT footprint_id FROM {keys})", ids,
-                                pa.schema([pa.field("footprint_id", pa.string())]))
+        stored = self._arrow_in(
+            "SELECT footprint_id FROM event_footprints WHERE footprint_id "
+            "IN (SELECT footprint_id FROM {keys})",
+            ids,
+            pa.schema([pa.field("footprint_id", pa.string())]),
+        )
         if stored.num_rows == 0:
             return hit
         known = set(stored.column("footprint_id").to_pylist())
         bad = []
-        for i, (fid, rh) in enumerate(zip(fp.column("footprint_id").to_pylist(),
-                                          fp.column("record_hash").to_pylist(), strict=True)):
+        for i, (fid, rh) in enumerate(
+            zip(
+                fp.column("footprint_id").to_pylist(),
+                fp.column("record_hash").to_pylist(),
+                strict=True,
+            )
+        ):
             if fid in known:
                 hit[i] = True
                 if self._compact_record(fid, None).record_hash() != rh:
@@ -614,9 +703,9 @@ class SqlStore(ABC):
             raise LedgerConflictError("footprints", bad)
         return hit
 
-    def append_events_with_footprints(self, events: Rows,
-                                      footprints: FootprintBatch | EventFootprintBatch
-                                      ) -> EventsAppendResult:
+    def append_events_with_footprints(
+        self, events: Rows, footprints: FootprintBatch | EventFootprintBatch
+    ) -> EventsAppendResult:
         """Append events and their footprints in ONE transaction: all or nothing.
 
         Every footprint must be of an event of this batch (same tenant).  Events follow
@@ -632,8 +721,9 @@ class SqlStore(ABC):
         """
         table = validate_rows(EVENTS, events)
         if not isinstance(footprints, FootprintBatch | EventFootprintBatch):
-            raise InputError(f"expected a FootprintBatch, got {type(footprints).__name__}",
-                             field="footprints")
+            raise InputError(
+                f"expected a FootprintBatch, got {type(footprints).__name__}", field="footprints"
+            )
         footprints.check()
         compact = isinstance(footprints, EventFootprintBatch)
         fp = footprints.footprints
@@ -641,8 +731,9 @@ class SqlStore(ABC):
         received = table.num_rows
         n_fp = fp.num_rows
         if received == 0:
-            return EventsAppendResult(AppendResult(0, 0, 0), AppendResult(n_fp, 0, n_fp),
-                                      np.zeros(n_fp, dtype=bool))
+            return EventsAppendResult(
+                AppendResult(0, 0, 0), AppendResult(n_fp, 0, n_fp), np.zeros(n_fp, dtype=bool)
+            )
         ev = self._dedupe(EVENTS, table)
         first = _first_occurrence(fp.column("footprint_id"))
         corrections = ev.column("supersedes").null_count < ev.num_rows
@@ -655,10 +746,11 @@ class SqlStore(ABC):
                 fresh = set()  # some event is stored: the full checks below
             else:
                 self._contexts_stored |= fresh
-                return EventsAppendResult(AppendResult(received, ev.num_rows,
-                                                       received - ev.num_rows),
-                                          AppendResult(n_fp, fp_inserted, n_fp - fp_inserted),
-                                          first)
+                return EventsAppendResult(
+                    AppendResult(received, ev.num_rows, received - ev.num_rows),
+                    AppendResult(n_fp, fp_inserted, n_fp - fp_inserted),
+                    first,
+                )
         with self._tx():
             stage = "stage_events"
             self._stage(stage, EVENTS, self._stamp(EVENTS, ev))
@@ -678,10 +770,14 @@ class SqlStore(ABC):
                 else:
                     fp_inserted = self._insert_new_footprints(footprints.filter(first))
             else:
-                calc = (footprints.calculators() if isinstance(footprints, EventFootprintBatch)
-                        else fp.column("calculator"))
-                keep = self._without_stored_calculator(fp.column("tenant"),
-                                                       fp.column("event_id"), calc)
+                calc = (
+                    footprints.calculators()
+                    if isinstance(footprints, EventFootprintBatch)
+                    else fp.column("calculator")
+                )
+                keep = self._without_stored_calculator(
+                    fp.column("tenant"), fp.column("event_id"), calc
+                )
                 written = first & keep
                 if not keep.any():
                     fp_inserted = 0
@@ -691,11 +787,15 @@ class SqlStore(ABC):
                     fp_inserted = self._write_footprints(footprints.filter(keep))
             self._refresh_footprint_hours(fp, ev)
         self._contexts_stored |= fresh
-        return EventsAppendResult(AppendResult(received, inserted, received - inserted),
-                                  AppendResult(n_fp, fp_inserted, n_fp - fp_inserted), written)
+        return EventsAppendResult(
+            AppendResult(received, inserted, received - inserted),
+            AppendResult(n_fp, fp_inserted, n_fp - fp_inserted),
+            written,
+        )
 
-    def _append_all_new(self, ev: pa.Table, footprints: FootprintBatch | EventFootprintBatch,
-                        fresh: set[str]) -> int:
+    def _append_all_new(
+        self, ev: pa.Table, footprints: FootprintBatch | EventFootprintBatch, fresh: set[str]
+    ) -> int:
         """One transaction of plain inserts for events that are all new (no corrections);
         raises KeyTakenError (and writes nothing) when one is stored already."""
         with self._tx():
@@ -717,8 +817,7 @@ class SqlStore(ABC):
     def _set_hours_mark(self, mark: int | None) -> None:
         if mark is not None:
             self._exec("DELETE FROM ledger_meta WHERE key = %s", ["hours_folded_rowid"])
-            self._exec("INSERT INTO ledger_meta VALUES (%s, %s)",
-                       ["hours_folded_rowid", str(mark)])
+            self._exec("INSERT INTO ledger_meta VALUES (%s, %s)", ["hours_folded_rowid", str(mark)])
 
     def hours_ready(self, *, max_lag_s: float | None = None) -> None:
         """Make the hourly rollup (``footprint_hours``) hold every stored row before it is
@@ -738,12 +837,18 @@ class SqlStore(ABC):
             keys = pa.table({"key": pc.unique(rows.column("event_id"))})
             events = self._arrow_in(
                 f"SELECT event_id, tenant, {', '.join(EVENT_DIMS)} FROM events WHERE "
-                "event_id IN (SELECT key FROM {keys}) AND " + live_event(), keys,
-                pa.schema([EVENTS.arrow_schema.field(c) for c in ("event_id", "tenant",
-                                                                   *EVENT_DIMS)]))
+                "event_id IN (SELECT key FROM {keys}) AND " + live_event(),
+                keys,
+                pa.schema(
+                    [EVENTS.arrow_schema.field(c) for c in ("event_id", "tenant", *EVENT_DIMS)]
+                ),
+            )
         dims = events.select(["event_id", "tenant", *EVENT_DIMS])
-        if rows.num_rows == dims.num_rows and rows.column("event_id").equals(
-                dims.column("event_id")) and rows.column("tenant").equals(dims.column("tenant")):
+        if (
+            rows.num_rows == dims.num_rows
+            and rows.column("event_id").equals(dims.column("event_id"))
+            and rows.column("tenant").equals(dims.column("tenant"))
+        ):
             src = rows.select(source_columns())
             for d in EVENT_DIMS:  # one footprint per event, in order (as ingest builds them)
                 src = src.append_column(d, dims.column(d))
@@ -754,17 +859,20 @@ class SqlStore(ABC):
     def _upsert_hours(self, source: pa.Table) -> None:
         """Inside the tx: add the sums of ``source`` (:func:`hours.source_columns` and the
         events' dimensions) to the rollup.  Stages it; a backend may do it more directly."""
-        spec = TableSpec("stage_hours", "footprints", tuple(
-            Column(f.name, f.type, False) for f in source.schema), key=("footprint_id",),
-            ingested=False)
+        spec = TableSpec(
+            "stage_hours",
+            "footprints",
+            tuple(Column(f.name, f.type, False) for f in source.schema),
+            key=("footprint_id",),
+            ingested=False,
+        )
         self._stage("stage_hours", spec, source)
         try:
             self._exec(upsert_sql("stage_hours"))
         finally:
             self._unstage("stage_hours")
 
-    def _refresh_footprint_hours(self, rows: pa.Table, events: pa.Table | None = None
-                                 ) -> None:
+    def _refresh_footprint_hours(self, rows: pa.Table, events: pa.Table | None = None) -> None:
         """Inside the tx, after writes that supersede (a recomputation, a correction):
         rebuild the rollup's hours of the superseding footprint rows and of the footprints
         and events they supersede (what is live there changed).  Writes that supersede
@@ -773,13 +881,24 @@ class SqlStore(ABC):
         if "supersedes" in rows.column_names and rows.column("supersedes").null_count < len(rows):
             again = rows.filter(pc.is_valid(rows.column("supersedes")))
             if "period_start_utc" in again.column_names:
-                parts.append(pa.table({
-                    "hour_utc": pc.floor_temporal(again.column("period_start_utc"), unit="hour"),
-                    "tenant": again.column("tenant")}))
-        sup = [*(rows.column("supersedes").drop_null().to_pylist()
-                 if "supersedes" in rows.column_names else []),
-               *(events.column("supersedes").drop_null().to_pylist()
-                 if events is not None else [])]
+                parts.append(
+                    pa.table(
+                        {
+                            "hour_utc": pc.floor_temporal(
+                                again.column("period_start_utc"), unit="hour"
+                            ),
+                            "tenant": again.column("tenant"),
+                        }
+                    )
+                )
+        sup = [
+            *(
+                rows.column("supersedes").drop_null().to_pylist()
+                if "supersedes" in rows.column_names
+                else []
+            ),
+            *(events.column("supersedes").drop_null().to_pylist() if events is not None else []),
+        ]
         if sup:
             keys = pa.table({"key": pa.array(sorted(set(sup)), pa.string())})
             found = self._arrow_in(
@@ -787,14 +906,23 @@ class SqlStore(ABC):
                 "FROM all_footprints f WHERE f.footprint_id IN (SELECT key FROM {keys}) "
                 "AND f.period_start_utc IS NOT NULL UNION SELECT date_trunc('hour', "
                 "e.start_utc), e.tenant FROM events e WHERE e.event_id IN "
-                "(SELECT key FROM {keys})", keys,
-                pa.schema([pa.field("hour_utc", TS), pa.field("tenant", pa.string())]))
+                "(SELECT key FROM {keys})",
+                keys,
+                pa.schema([pa.field("hour_utc", TS), pa.field("tenant", pa.string())]),
+            )
             parts.append(found)
         if not parts:
             return
-        pairs = pa.concat_tables([p.cast(pa.schema([pa.field("hour_utc", TS),
-                                                    pa.field("tenant", pa.string())]))
-                                  for p in parts]).group_by(["hour_utc", "tenant"]).aggregate([])
+        pairs = (
+            pa.concat_tables(
+                [
+                    p.cast(pa.schema([pa.field("hour_utc", TS), pa.field("tenant", pa.string())]))
+                    for p in parts
+                ]
+            )
+            .group_by(["hour_utc", "tenant"])
+            .aggregate([])
+        )
         self._refresh_hours_of(pairs)
 
     def _refresh_hours_of(self, pairs: pa.Table) -> None:
@@ -805,9 +933,13 @@ class SqlStore(ABC):
         if not self._hours_at_ingest:
             self._insert_rows(HOURS_DIRTY, pairs.select(["hour_utc", "tenant"]))
             return
-        spec = TableSpec("stage_hour_keys", "hours", (Column("hour_utc", TS),
-                                                      Column("tenant", pa.string())),
-                         key=("hour_utc", "tenant"), ingested=False)
+        spec = TableSpec(
+            "stage_hour_keys",
+            "hours",
+            (Column("hour_utc", TS), Column("tenant", pa.string())),
+            key=("hour_utc", "tenant"),
+            ingested=False,
+        )
         self._stage("stage_hour_keys", spec, pairs)
         try:
             for sql in rebuild_sql("stage_hour_keys"):
@@ -818,9 +950,11 @@ class SqlStore(ABC):
     def _refresh_hours(self, pairs_sql: str) -> None:
         """Inside the tx: rebuild the rollup rows of the (hour_utc, tenant) pairs a query
         gives (``pairs_sql``: a parenthesised SELECT)."""
-        pairs = self._arrow(f"SELECT DISTINCT hour_utc, tenant FROM {pairs_sql} p", [],
-                            pa.schema([pa.field("hour_utc", TS),
-                                       pa.field("tenant", pa.string())]))
+        pairs = self._arrow(
+            f"SELECT DISTINCT hour_utc, tenant FROM {pairs_sql} p",
+            [],
+            pa.schema([pa.field("hour_utc", TS), pa.field("tenant", pa.string())]),
+        )
         self._refresh_hours_of(pairs)
 
     def _insert_new_footprints(self, batch: FootprintBatch) -> int:
@@ -842,10 +976,12 @@ class SqlStore(ABC):
                 self._unstage(n)
         return inserted
 
-    def _without_stored_calculator(self, tenant: pa.ChunkedArray | pa.Array,
-                                   event_id: pa.ChunkedArray | pa.Array,
-                                   calculator: pa.ChunkedArray | pa.Array
-                                   ) -> npt.NDArray[np.bool_]:
+    def _without_stored_calculator(
+        self,
+        tenant: pa.ChunkedArray | pa.Array,
+        event_id: pa.ChunkedArray | pa.Array,
+        calculator: pa.ChunkedArray | pa.Array,
+    ) -> npt.NDArray[np.bool_]:
         """Per footprint row (its tenant's event and calculator): False where its event
         already has a stored footprint of the same calculator (inside the transaction, after
         the events were written)."""
@@ -854,25 +990,35 @@ class SqlStore(ABC):
         if not ids:
             return keep
         have = pa.table({"event_id": pa.array(ids, pa.string())})
-        stored = self._arrow_in("SELECT DISTINCT f.tenant, f.event_id, f.calculator "
-                                "FROM all_footprints f "
-                                "WHERE f.event_id IN (SELECT event_id FROM {keys})", have,
-                                pa.schema([pa.field("tenant", pa.string()),
-                                           pa.field("event_id", pa.string()),
-                                           pa.field("calculator", pa.string())]))
+        stored = self._arrow_in(
+            "SELECT DISTINCT f.tenant, f.event_id, f.calculator "
+            "FROM all_footprints f "
+            "WHERE f.event_id IN (SELECT event_id FROM {keys})",
+            have,
+            pa.schema(
+                [
+                    pa.field("tenant", pa.string()),
+                    pa.field("event_id", pa.string()),
+                    pa.field("calculator", pa.string()),
+                ]
+            ),
+        )
         if stored.num_rows == 0:
             return keep
         sep = "\x1f"
         k_fp = pc.binary_join_element_wise(tenant, event_id, calculator, sep)
-        k_st = pc.binary_join_element_wise(stored.column("tenant"), stored.column("event_id"),
-                                           stored.column("calculator"), sep)
+        k_st = pc.binary_join_element_wise(
+            stored.column("tenant"), stored.column("event_id"), stored.column("calculator"), sep
+        )
         stored_mask: npt.NDArray[np.bool_] = np.asarray(
             pc.fill_null(pc.is_in(k_fp, value_set=k_st), False).to_numpy(zero_copy_only=False),
-            dtype=bool)
+            dtype=bool,
+        )
         return keep & ~stored_mask
 
-    def _insert_compact(self, batch: EventFootprintBatch, fresh: set[str],
-                        new_events: pa.Table | None = None) -> int:
+    def _insert_compact(
+        self, batch: EventFootprintBatch, fresh: set[str], new_events: pa.Table | None = None
+    ) -> int:
         """Inside a transaction: insert compact footprints whose subjects are known to be
         free (events first stored in this transaction): their contexts where new (with
         their items; the ids inserted are added to ``fresh``, which the caller makes known
@@ -890,25 +1036,30 @@ class SqlStore(ABC):
         ctx = ctx.filter(pc.invert(pc.is_in(ctx.column("context_id"), value_set=known)))
         new_ctx: list[str] = []
         if ctx.num_rows:
-            self._stage("stage_footprint_contexts", FOOTPRINT_CONTEXTS,
-                        self._stamp(FOOTPRINT_CONTEXTS, ctx))
+            self._stage(
+                "stage_footprint_contexts", FOOTPRINT_CONTEXTS, self._stamp(FOOTPRINT_CONTEXTS, ctx)
+            )
             try:
-                new_ctx = self._insert_new_returning(FOOTPRINT_CONTEXTS,
-                                                     "stage_footprint_contexts")
+                new_ctx = self._insert_new_returning(FOOTPRINT_CONTEXTS, "stage_footprint_contexts")
             finally:
                 self._unstage("stage_footprint_contexts")
             fresh.update(ctx.column("context_id").to_pylist())
         if new_ctx:
-            items = batch.context_items.filter(pc.is_in(batch.context_items.column("context_id"),
-                                                        value_set=pa.array(new_ctx, pa.string())))
+            items = batch.context_items.filter(
+                pc.is_in(
+                    batch.context_items.column("context_id"),
+                    value_set=pa.array(new_ctx, pa.string()),
+                )
+            )
             if items.num_rows:
                 self._stage("stage_context_items", CONTEXT_ITEMS, items)
                 try:
                     self._insert_all(CONTEXT_ITEMS, "stage_context_items")
                 finally:
                     self._unstage("stage_context_items")
-        inserted = self._insert_rows(EVENT_FOOTPRINTS,
-                                     self._stamp(EVENT_FOOTPRINTS, batch.footprints))
+        inserted = self._insert_rows(
+            EVENT_FOOTPRINTS, self._stamp(EVENT_FOOTPRINTS, batch.footprints)
+        )
         rows = batch.footprints
         if rows.column("supersedes").null_count < rows.num_rows:
             rows = rows.filter(pc.is_null(rows.column("supersedes")))
@@ -925,19 +1076,24 @@ class SqlStore(ABC):
         ids = pa.table({"footprint_id": batch.footprints.column("footprint_id")})
         stored = self._arrow_in(
             "SELECT footprint_id FROM all_footprints WHERE footprint_id IN "
-            "(SELECT footprint_id FROM {keys})", ids,
-            pa.schema([pa.field("footprint_id", pa.string())]))
+            "(SELECT footprint_id FROM {keys})",
+            ids,
+            pa.schema([pa.field("footprint_id", pa.string())]),
+        )
         if stored.num_rows:
             known = pa.array(stored.column("footprint_id").to_pylist(), pa.string())
-            again = batch.filter(pc.is_in(batch.footprints.column("footprint_id"),
-                                          value_set=known))
+            again = batch.filter(pc.is_in(batch.footprints.column("footprint_id"), value_set=known))
             mine = _compact_records(again)
-            bad = [fid for fid, rec in mine.items()
-                   if self.footprint(fid).record_hash() != rec.record_hash()]
+            bad = [
+                fid
+                for fid, rec in mine.items()
+                if self.footprint(fid).record_hash() != rec.record_hash()
+            ]
             if bad:
                 raise LedgerConflictError("footprints", bad)
-            batch = batch.filter(pc.invert(pc.is_in(batch.footprints.column("footprint_id"),
-                                                    value_set=known)))
+            batch = batch.filter(
+                pc.invert(pc.is_in(batch.footprints.column("footprint_id"), value_set=known))
+            )
             if batch.num_rows == 0:
                 return 0
         stage = "stage_compact_subjects"
@@ -945,13 +1101,22 @@ class SqlStore(ABC):
             # recomputations (re-pricing, measured idle): the general layout's rules for
             # subjects and supersession chains
             fp = batch.footprints
-            subj = pa.table({"footprint_id": fp.column("footprint_id"),
-                             "tenant": fp.column("tenant"), "event_id": fp.column("event_id"),
-                             "aggregate_key": pa.nulls(fp.num_rows, pa.string()),
-                             "supersedes": fp.column("supersedes")})
-            spec = TableSpec(stage, "footprints", tuple(
-                Column(f.name, f.type, False) for f in subj.schema), key=("footprint_id",),
-                ingested=False)
+            subj = pa.table(
+                {
+                    "footprint_id": fp.column("footprint_id"),
+                    "tenant": fp.column("tenant"),
+                    "event_id": fp.column("event_id"),
+                    "aggregate_key": pa.nulls(fp.num_rows, pa.string()),
+                    "supersedes": fp.column("supersedes"),
+                }
+            )
+            spec = TableSpec(
+                stage,
+                "footprints",
+                tuple(Column(f.name, f.type, False) for f in subj.schema),
+                key=("footprint_id",),
+                ingested=False,
+            )
             self._stage(stage, spec, subj)
             try:
                 self._check_footprint_subjects(stage)
@@ -959,25 +1124,35 @@ class SqlStore(ABC):
                 self._unstage(stage)
             return self._insert_compact(batch, fresh)
         subj = batch.footprints.select(["footprint_id", "tenant", "event_id"])
-        spec = TableSpec(stage, "footprints", tuple(Column(f.name, f.type) for f in subj.schema),
-                         key=("footprint_id",), ingested=False)
+        spec = TableSpec(
+            stage,
+            "footprints",
+            tuple(Column(f.name, f.type) for f in subj.schema),
+            key=("footprint_id",),
+            ingested=False,
+        )
         self._stage(stage, spec, subj)
         try:
             orphan = self._fetchall(
                 f"SELECT s.footprint_id, s.event_id FROM {stage} s LEFT JOIN events e "
-                f"ON {same_event('e', 's')} WHERE e.event_id IS NULL LIMIT 10")
+                f"ON {same_event('e', 's')} WHERE e.event_id IS NULL LIMIT 10"
+            )
             if orphan:
                 raise LedgerReferenceError(
                     f"footprints: {orphan[0][0]!r} is for event {orphan[0][1]!r}, which is not a "
-                    "stored event of the same tenant; append the event first")
+                    "stored event of the same tenant; append the event first"
+                )
             roots = self._fetchall(
                 f"SELECT DISTINCT f.event_id FROM all_footprints f JOIN {stage} s "
-                f"ON {same_event('s', 'f')} LIMIT 10")
+                f"ON {same_event('s', 'f')} LIMIT 10"
+            )
             if roots:
                 raise LedgerConflictError(
-                    "footprints", [r[0] for r in roots],
+                    "footprints",
+                    [r[0] for r in roots],
                     "this event_id already has a footprint; a recomputation must set "
-                    "`supersedes` to the footprint it replaces")
+                    "`supersedes` to the footprint it replaces",
+                )
         finally:
             self._unstage(stage)
         return self._insert_compact(batch, fresh)
@@ -990,29 +1165,44 @@ class SqlStore(ABC):
             where += " AND tenant = %s"
             params.append(tenant)
         with self._lock:
-            row = self._arrow(f"SELECT {cols} FROM event_footprints WHERE {where}", params,
-                              EVENT_FOOTPRINTS.stored_schema).to_pylist()
+            row = self._arrow(
+                f"SELECT {cols} FROM event_footprints WHERE {where}",
+                params,
+                EVENT_FOOTPRINTS.stored_schema,
+            ).to_pylist()
             if not row:
-                raise FootprintNotFoundError(f"footprint {footprint_id!r} is not in the ledger"
-                                  + (f" for tenant {tenant!r}" if tenant else ""))
+                raise FootprintNotFoundError(
+                    f"footprint {footprint_id!r} is not in the ledger"
+                    + (f" for tenant {tenant!r}" if tenant else "")
+                )
             ctx = self._arrow(
                 f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM footprint_contexts "
-                "WHERE context_id = %s", [row[0]["context_id"]],
-                FOOTPRINT_CONTEXTS.arrow_schema).to_pylist()
+                "WHERE context_id = %s",
+                [row[0]["context_id"]],
+                FOOTPRINT_CONTEXTS.arrow_schema,
+            ).to_pylist()
             items = self._arrow(
                 f"SELECT {', '.join(CONTEXT_ITEMS.names)} FROM footprint_context_items "
-                "WHERE context_id = %s ORDER BY position", [row[0]["context_id"]],
-                CONTEXT_ITEMS.arrow_schema).to_pylist()
+                "WHERE context_id = %s ORDER BY position",
+                [row[0]["context_id"]],
+                CONTEXT_ITEMS.arrow_schema,
+            ).to_pylist()
         if not ctx:
-            raise LedgerError(f"footprint {footprint_id!r}: its context "
-                              f"{row[0]['context_id']!r} is missing from the ledger")
+            raise LedgerError(
+                f"footprint {footprint_id!r}: its context "
+                f"{row[0]['context_id']!r} is missing from the ledger"
+            )
         return record_from_compact(row[0], ctx[0], items)
 
     def _arrow_in(self, sql: str, keys: pa.Table, schema: pa.Schema) -> pa.Table:
         """Run ``sql`` with ``{keys}`` naming a staged table of ``keys`` (inside the tx)."""
-        spec = TableSpec("stage_keys", "keys", tuple(
-            Column(f.name, f.type) for f in keys.schema), key=tuple(keys.column_names),
-            ingested=False)
+        spec = TableSpec(
+            "stage_keys",
+            "keys",
+            tuple(Column(f.name, f.type) for f in keys.schema),
+            key=tuple(keys.column_names),
+            ingested=False,
+        )
         self._stage("stage_keys", spec, keys)
         try:
             return self._arrow(sql.format(keys="stage_keys"), [], schema)
@@ -1023,44 +1213,55 @@ class SqlStore(ABC):
         orphan = self._fetchall(
             f"SELECT s.footprint_id, s.event_id FROM {stage} s LEFT JOIN events e "
             f"ON {same_event('e', 's')} WHERE s.event_id IS NOT NULL "
-            "AND e.event_id IS NULL LIMIT 10")
+            "AND e.event_id IS NULL LIMIT 10"
+        )
         if orphan:
             fid, eid = orphan[0]
             raise LedgerReferenceError(
                 f"footprints: {fid!r} is for event {eid!r}, which is not a stored event of the "
-                "same tenant; append the event first")
-        every = (f"(SELECT footprint_id, tenant, event_id, aggregate_key, supersedes "
-                 f"FROM all_footprints UNION ALL SELECT s.footprint_id, s.tenant, s.event_id, "
-                 f"s.aggregate_key, s.supersedes FROM {stage} s WHERE NOT EXISTS "
-                 f"(SELECT 1 FROM all_footprints f WHERE f.footprint_id = s.footprint_id))")
+                "same tenant; append the event first"
+            )
+        every = (
+            f"(SELECT footprint_id, tenant, event_id, aggregate_key, supersedes "
+            f"FROM all_footprints UNION ALL SELECT s.footprint_id, s.tenant, s.event_id, "
+            f"s.aggregate_key, s.supersedes FROM {stage} s WHERE NOT EXISTS "
+            f"(SELECT 1 FROM all_footprints f WHERE f.footprint_id = s.footprint_id))"
+        )
         bad_ref = self._fetchall(
             f"SELECT s.footprint_id, s.supersedes FROM {stage} s LEFT JOIN {every} a "
             "ON a.footprint_id = s.supersedes WHERE s.supersedes IS NOT NULL AND "
             "(a.footprint_id IS NULL OR a.tenant <> s.tenant "
             "OR a.event_id IS DISTINCT FROM s.event_id "
-            "OR a.aggregate_key IS DISTINCT FROM s.aggregate_key) LIMIT 10")
+            "OR a.aggregate_key IS DISTINCT FROM s.aggregate_key) LIMIT 10"
+        )
         if bad_ref:
             fid, sup = bad_ref[0]
             raise LedgerReferenceError(
                 f"footprints: {fid!r} supersedes {sup!r}, which is not a stored footprint of "
-                "the same tenant and subject")
+                "the same tenant and subject"
+            )
         twice = self._fetchall(
             f"SELECT supersedes FROM {every} a WHERE supersedes IN "
-            f"(SELECT supersedes FROM {stage}) GROUP BY supersedes HAVING count(*) > 1 LIMIT 10")
+            f"(SELECT supersedes FROM {stage}) GROUP BY supersedes HAVING count(*) > 1 LIMIT 10"
+        )
         if twice:
-            raise LedgerConflictError("footprints", [r[0] for r in twice],
-                                      "a footprint can be superseded only once")
+            raise LedgerConflictError(
+                "footprints", [r[0] for r in twice], "a footprint can be superseded only once"
+            )
         for col in ("event_id", "aggregate_key"):
             # an event's id is its tenant's (ids are per tenant)
             key = "tenant, event_id" if col == "event_id" else col
             roots = self._fetchall(
                 f"SELECT {col} FROM {every} a WHERE supersedes IS NULL AND ({key}) IN "
-                f"(SELECT {key} FROM {stage}) GROUP BY {key} HAVING count(*) > 1 LIMIT 10")
+                f"(SELECT {key} FROM {stage}) GROUP BY {key} HAVING count(*) > 1 LIMIT 10"
+            )
             if roots:
                 raise LedgerConflictError(
-                    "footprints", [r[0] for r in roots],
+                    "footprints",
+                    [r[0] for r in roots],
                     f"this {col} already has a footprint; a recomputation must set "
-                    "`supersedes` to the footprint it replaces")
+                    "`supersedes` to the footprint it replaces",
+                )
 
     def footprint(self, footprint_id: str, *, tenant: str | None = None) -> FootprintRecord:
         """The stored footprint with its whole derivation; LedgerError when absent.
@@ -1073,22 +1274,30 @@ class SqlStore(ABC):
             where += " AND tenant = %s"
             params.append(tenant)
         with self._lock:
-            fp = self._arrow(f"SELECT {cols}, ingested_utc FROM footprints WHERE {where}",
-                             params, FOOTPRINTS.stored_schema).to_pylist()
+            fp = self._arrow(
+                f"SELECT {cols}, ingested_utc FROM footprints WHERE {where}",
+                params,
+                FOOTPRINTS.stored_schema,
+            ).to_pylist()
             if not fp:
                 return self._compact_record(footprint_id, tenant)
             items = self._arrow(
                 f"SELECT {', '.join(FOOTPRINT_ITEMS.names)} FROM footprint_items "
-                "WHERE footprint_id = %s ORDER BY position", [footprint_id],
-                FOOTPRINT_ITEMS.arrow_schema).to_pylist()
+                "WHERE footprint_id = %s ORDER BY position",
+                [footprint_id],
+                FOOTPRINT_ITEMS.arrow_schema,
+            ).to_pylist()
             totals = self._arrow(
                 f"SELECT {', '.join(FOOTPRINT_TOTALS.names)} FROM footprint_totals "
-                "WHERE footprint_id = %s ORDER BY basis", [footprint_id],
-                FOOTPRINT_TOTALS.arrow_schema).to_pylist()
+                "WHERE footprint_id = %s ORDER BY basis",
+                [footprint_id],
+                FOOTPRINT_TOTALS.arrow_schema,
+            ).to_pylist()
         return _record_from_rows(fp[0], items, totals)
 
-    def iter_footprints(self, *, tenant: str | None = None,
-                        page_rows: int = 20_000) -> Iterator[FootprintRecord]:
+    def iter_footprints(
+        self, *, tenant: str | None = None, page_rows: int = 20_000
+    ) -> Iterator[FootprintRecord]:
         """Every stored footprint (of ``tenant``) as a record, read a page at a time (the
         general layout, then the compact one, each in id order): what ``audit verify`` walks
         (a look-up per footprint costs ~10 ms; a page costs a few queries)."""
@@ -1097,9 +1306,12 @@ class SqlStore(ABC):
         fp_cols = ", ".join([*FOOTPRINTS.names, "ingested_utc"])
         while True:
             with self._lock:
-                page = self._arrow(f"SELECT {fp_cols} FROM footprints WHERE footprint_id > %s "
-                                   f"{tcond} ORDER BY footprint_id LIMIT {int(page_rows)}",
-                                   [last, *tparams], FOOTPRINTS.stored_schema)
+                page = self._arrow(
+                    f"SELECT {fp_cols} FROM footprints WHERE footprint_id > %s "
+                    f"{tcond} ORDER BY footprint_id LIMIT {int(page_rows)}",
+                    [last, *tparams],
+                    FOOTPRINTS.stored_schema,
+                )
                 if page.num_rows == 0:
                     break
                 # the page's ids are a contiguous range of the id order
@@ -1107,11 +1319,15 @@ class SqlStore(ABC):
                 items = self._arrow(
                     f"SELECT {', '.join(FOOTPRINT_ITEMS.names)} FROM footprint_items WHERE "
                     "footprint_id > %s AND footprint_id <= %s ORDER BY footprint_id, position",
-                    span, FOOTPRINT_ITEMS.arrow_schema)
+                    span,
+                    FOOTPRINT_ITEMS.arrow_schema,
+                )
                 totals = self._arrow(
                     f"SELECT {', '.join(FOOTPRINT_TOTALS.names)} FROM footprint_totals WHERE "
                     "footprint_id > %s AND footprint_id <= %s ORDER BY footprint_id, basis",
-                    span, FOOTPRINT_TOTALS.arrow_schema)
+                    span,
+                    FOOTPRINT_TOTALS.arrow_schema,
+                )
             by_item: dict[str, list[dict[str, Any]]] = {}
             for r in items.to_pylist():
                 by_item.setdefault(r["footprint_id"], []).append(r)
@@ -1119,29 +1335,40 @@ class SqlStore(ABC):
             for r in totals.to_pylist():
                 by_total.setdefault(r["footprint_id"], []).append(r)
             for r in page.to_pylist():
-                yield _record_from_rows(r, by_item.get(r["footprint_id"], []),
-                                        by_total.get(r["footprint_id"], []))
+                yield _record_from_rows(
+                    r, by_item.get(r["footprint_id"], []), by_total.get(r["footprint_id"], [])
+                )
             last = page.column("footprint_id")[-1].as_py()
         with self._lock:
-            ctx = self._arrow(f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM "
-                              "footprint_contexts", [], FOOTPRINT_CONTEXTS.arrow_schema)
-            ctx_items = self._arrow(f"SELECT {', '.join(CONTEXT_ITEMS.names)} FROM "
-                                    "footprint_context_items", [], CONTEXT_ITEMS.arrow_schema)
+            ctx = self._arrow(
+                f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM footprint_contexts",
+                [],
+                FOOTPRINT_CONTEXTS.arrow_schema,
+            )
+            ctx_items = self._arrow(
+                f"SELECT {', '.join(CONTEXT_ITEMS.names)} FROM footprint_context_items",
+                [],
+                CONTEXT_ITEMS.arrow_schema,
+            )
         last = ""
         ef_cols = ", ".join([*EVENT_FOOTPRINTS.names, "ingested_utc"])
         while True:
             with self._lock:
-                page = self._arrow(f"SELECT {ef_cols} FROM event_footprints WHERE "
-                                   f"footprint_id > %s {tcond} ORDER BY footprint_id "
-                                   f"LIMIT {int(page_rows)}", [last, *tparams],
-                                   EVENT_FOOTPRINTS.stored_schema)
+                page = self._arrow(
+                    f"SELECT {ef_cols} FROM event_footprints WHERE "
+                    f"footprint_id > %s {tcond} ORDER BY footprint_id "
+                    f"LIMIT {int(page_rows)}",
+                    [last, *tparams],
+                    EVENT_FOOTPRINTS.stored_schema,
+                )
             if page.num_rows == 0:
                 return
             yield from records_from_compact(page, ctx, ctx_items)
             last = page.column("footprint_id")[-1].as_py()
 
-    def footprint_ids(self, *, tenant: str | None = None,
-                      include_superseded: bool = True) -> list[str]:
+    def footprint_ids(
+        self, *, tenant: str | None = None, include_superseded: bool = True
+    ) -> list[str]:
         """Ids of stored footprints (of ``tenant``), in id order."""
         conds, params = [], []
         if tenant is not None:
@@ -1151,12 +1378,17 @@ class SqlStore(ABC):
             conds.append(f"footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}")
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         with self._lock:
-            return [r[0] for r in self._fetchall(
-                f"SELECT footprint_id FROM all_footprints{where} ORDER BY footprint_id",
-                params)]
+            return [
+                r[0]
+                for r in self._fetchall(
+                    f"SELECT footprint_id FROM all_footprints{where} ORDER BY footprint_id", params
+                )
+            ]
 
     # --------------------------------------------------------------------- reads
-    def _select(self, spec: TableSpec, conds: list[str], params: list[Any]) -> tuple[str, list[Any]]:
+    def _select(
+        self, spec: TableSpec, conds: list[str], params: list[Any]
+    ) -> tuple[str, list[Any]]:
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         # rows keyed per tenant by their id (then tenant), other tables by their key
@@ -1171,8 +1403,9 @@ class SqlStore(ABC):
             return self._arrow(sql, params, spec.stored_schema)
 
     @staticmethod
-    def _window(col: str, start: datetime | None, end: datetime | None,
-                conds: list[str], params: list[Any]) -> None:
+    def _window(
+        col: str, start: datetime | None, end: datetime | None, conds: list[str], params: list[Any]
+    ) -> None:
         if (s := _ts_param(start, "start_utc")) is not None:
             conds.append(f"{col} >= %s")
             params.append(s)
@@ -1180,8 +1413,14 @@ class SqlStore(ABC):
             conds.append(f"{col} < %s")
             params.append(e)
 
-    def events(self, *, tenant: str | None = None, start_utc: datetime | None = None,
-               end_utc: datetime | None = None, include_superseded: bool = False) -> pa.Table:
+    def events(
+        self,
+        *,
+        tenant: str | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+        include_superseded: bool = False,
+    ) -> pa.Table:
         """Events whose ``start_utc`` is in [start_utc, end_utc), ordered by id.
 
         Superseded events (those a later correction replaces) are left out unless
@@ -1207,12 +1446,14 @@ class SqlStore(ABC):
             f"SELECT s.run_id, s.supersedes FROM {stage} s WHERE s.supersedes IS NOT NULL "
             "AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = s.supersedes "
             "AND r.tenant = s.tenant) AND NOT EXISTS (SELECT 1 FROM "
-            f"{stage} t WHERE t.run_id = s.supersedes AND t.tenant = s.tenant) LIMIT 1")
+            f"{stage} t WHERE t.run_id = s.supersedes AND t.tenant = s.tenant) LIMIT 1"
+        )
         if missing:
             rid, sup = missing[0]
             raise LedgerReferenceError(
                 f"runs: run {rid!r} supersedes {sup!r}, which is not a stored run of the same "
-                "tenant; nothing from this batch was written")
+                "tenant; nothing from this batch was written"
+            )
 
     def append_storage(self, rows: Rows) -> AppendResult:
         """Append storage records (GB-months by storage class), all or nothing."""
@@ -1222,9 +1463,15 @@ class SqlStore(ABC):
         """Append data-transfer records (GB by network type), all or nothing."""
         return self._append(TRANSFERS, rows)
 
-    def runs(self, *, tenant: str | None = None, model: str | None = None,
-             start_utc: datetime | None = None, end_utc: datetime | None = None,
-             include_superseded: bool = False) -> pa.Table:
+    def runs(
+        self,
+        *,
+        tenant: str | None = None,
+        model: str | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+        include_superseded: bool = False,
+    ) -> pa.Table:
         """Runs whose ``start_utc`` is in [start_utc, end_utc), ordered by id; superseded
         runs (those a later correction replaces) are left out unless asked for."""
         conds: list[str] = []
@@ -1234,8 +1481,10 @@ class SqlStore(ABC):
                 conds.append(f"{col} = %s")
                 params.append(v)
         if not include_superseded:  # a correction replaces a run of its own tenant
-            conds.append("NOT EXISTS (SELECT 1 FROM runs c_ WHERE c_.supersedes = "
-                         "runs.run_id AND c_.tenant = runs.tenant)")
+            conds.append(
+                "NOT EXISTS (SELECT 1 FROM runs c_ WHERE c_.supersedes = "
+                "runs.run_id AND c_.tenant = runs.tenant)"
+            )
         self._window("start_utc", start_utc, end_utc, conds, params)
         return self._read(RUNS, conds, params)
 
@@ -1249,8 +1498,13 @@ class SqlStore(ABC):
         conds, params = _tenant_cond(TRANSFERS, tenant)
         return self._read(TRANSFERS, conds, params)
 
-    def readings(self, *, device: str | None = None, start_utc: datetime | None = None,
-                 end_utc: datetime | None = None) -> pa.Table:
+    def readings(
+        self,
+        *,
+        device: str | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+    ) -> pa.Table:
         """Device energy readings with ``t_utc`` in [start_utc, end_utc)."""
         conds: list[str] = []
         params: list[Any] = []
@@ -1260,8 +1514,14 @@ class SqlStore(ABC):
         self._window("t_utc", start_utc, end_utc, conds, params)
         return self._read(READINGS, conds, params)
 
-    def intensity(self, *, region: str | None = None, kind: str | None = None,
-                  start_utc: datetime | None = None, end_utc: datetime | None = None) -> pa.Table:
+    def intensity(
+        self,
+        *,
+        region: str | None = None,
+        kind: str | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+    ) -> pa.Table:
         """Intensity snapshots with ``interval_start_utc`` in [start_utc, end_utc)."""
         conds: list[str] = []
         params: list[Any] = []
@@ -1283,8 +1543,9 @@ class SqlStore(ABC):
         with self._lock:
             return int(self._fetchall(f"SELECT count(*) FROM {name}{where}", params)[0][0])
 
-    def scan(self, table: str, *, tenant: str | None = None,
-             batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+    def scan(
+        self, table: str, *, tenant: str | None = None, batch_rows: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
         """Stream a whole table (every row, superseded included) in Arrow record batches.
 
         The footprint tables stream both layouts: ``footprints`` gives the general rows, then
@@ -1303,10 +1564,14 @@ class SqlStore(ABC):
         with self._lock:
             yield from self._batches(sql, params, schema, batch_rows)
 
-    def _scan_compact(self, conds: list[str], params: list[Any],
-                      batch_rows: int) -> Iterator[pa.RecordBatch]:
-        ctx = self._arrow(f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM "
-                          "footprint_contexts", [], FOOTPRINT_CONTEXTS.arrow_schema)
+    def _scan_compact(
+        self, conds: list[str], params: list[Any], batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        ctx = self._arrow(
+            f"SELECT {', '.join(FOOTPRINT_CONTEXTS.names)} FROM footprint_contexts",
+            [],
+            FOOTPRINT_CONTEXTS.arrow_schema,
+        )
         sql, params = self._select(EVENT_FOOTPRINTS, conds, params)
         for batch in self._batches(sql, params, EVENT_FOOTPRINTS.stored_schema, batch_rows):
             rows = compact_footprint_rows(pa.Table.from_batches([batch]), ctx)
@@ -1319,8 +1584,9 @@ def _spec(table: str) -> TableSpec:
     found = TABLES.get(table) or next((t for t in STORAGE_TABLES if t.name == table), None)
     if found is None:
         names = [*TABLES, *(t.name for t in STORAGE_TABLES)]
-        raise InputError(f"unknown table {table!r}; tables: {', '.join(names)}",
-                         field="table") from None
+        raise InputError(
+            f"unknown table {table!r}; tables: {', '.join(names)}", field="table"
+        ) from None
     return found
 
 
@@ -1331,9 +1597,12 @@ def _tenant_cond(spec: TableSpec, tenant: str | None) -> tuple[list[str], list[A
         return ["tenant = %s"], [tenant]
     if spec in (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS):
         return ["footprint_id IN (SELECT footprint_id FROM all_footprints WHERE tenant = %s)"], [
-            tenant]
-    raise InputError(f"table {spec.name!r} has no tenant (device readings and intensity "
-                     "snapshots are shared)", field="tenant")
+            tenant
+        ]
+    raise InputError(
+        f"table {spec.name!r} has no tenant (device readings and intensity snapshots are shared)",
+        field="tenant",
+    )
 
 
 def _first_occurrence(ids: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.bool_]:
@@ -1343,8 +1612,10 @@ def _first_occurrence(ids: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.bool_]:
         return np.ones(n, dtype=bool)
     keep = np.zeros(n, dtype=bool)
     if n:
-        _, first = np.unique(np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
-                             .astype(str), return_index=True)
+        _, first = np.unique(
+            np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object).astype(str),
+            return_index=True,
+        )
         keep[first] = True
     return keep
 
@@ -1354,8 +1625,8 @@ def _check_same_batch(events: pa.Table, fp: pa.Table) -> None:
     if fp.num_rows == 0:
         return
     if fp.num_rows == events.num_rows and all(
-            pc.all(pc.equal(fp.column(c), events.column(c))).as_py()
-            for c in ("event_id", "tenant")):
+        pc.all(pc.equal(fp.column(c), events.column(c))).as_py() for c in ("event_id", "tenant")
+    ):
         return  # one footprint per event, in order (as the builders make them)
     sep = "\x1f"
     k_ev = pc.binary_join_element_wise(events.column("tenant"), events.column("event_id"), sep)
@@ -1363,10 +1634,19 @@ def _check_same_batch(events: pa.Table, fp: pa.Table) -> None:
     bad = pc.invert(pc.fill_null(pc.is_in(k_fp, value_set=k_ev), False))
     idx = np.flatnonzero(np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool))
     if len(idx):
-        raise EventValidationError("footprints", [
-            Problem(int(i), "event_id", "is not an event of this batch with the same tenant "
-                                        "(footprints go in with their events)")
-            for i in idx[:20]], more=max(0, len(idx) - 20))
+        raise EventValidationError(
+            "footprints",
+            [
+                Problem(
+                    int(i),
+                    "event_id",
+                    "is not an event of this batch with the same tenant "
+                    "(footprints go in with their events)",
+                )
+                for i in idx[:20]
+            ],
+            more=max(0, len(idx) - 20),
+        )
 
 
 def _check_one_root(fp: pa.Table) -> None:
@@ -1374,32 +1654,51 @@ def _check_one_root(fp: pa.Table) -> None:
     counts = fp.group_by(["tenant", "event_id"]).aggregate([([], "count_all")])
     bad = counts.filter(pc.greater(counts.column("count_all"), 1))
     if bad.num_rows:
-        raise LedgerConflictError("footprints", bad.column("event_id").to_pylist(),
-                                  "an event gets one footprint; a recomputation must set "
-                                  "`supersedes` to the footprint it replaces")
+        raise LedgerConflictError(
+            "footprints",
+            bad.column("event_id").to_pylist(),
+            "an event gets one footprint; a recomputation must set "
+            "`supersedes` to the footprint it replaces",
+        )
 
 
 def _compact_records(batch: EventFootprintBatch) -> dict[str, FootprintRecord]:
     """The records of a compact batch's rows, by footprint id (a rare path: re-sent ids)."""
-    return {r.footprint_id: r for r in records_from_compact(
-        batch.footprints, batch.contexts, batch.context_items)}
+    return {
+        r.footprint_id: r
+        for r in records_from_compact(batch.footprints, batch.contexts, batch.context_items)
+    }
 
 
-def _record_from_rows(fp: Mapping[str, Any], items: Sequence[Mapping[str, Any]],
-                      totals: Sequence[Mapping[str, Any]]) -> FootprintRecord:
+def _record_from_rows(
+    fp: Mapping[str, Any], items: Sequence[Mapping[str, Any]], totals: Sequence[Mapping[str, Any]]
+) -> FootprintRecord:
     figures = FootprintFigures(
         energy_j=fp["energy_j"],
-        line_items=tuple(LineItemRecord(**{k: v for k, v in it.items()
-                                           if k not in ("footprint_id", "position")})
-                         for it in items),
-        totals={t["basis"]: TotalRecord(value_g=t["value_g"], low_g=t["low_g"],
-                                        high_g=t["high_g"], p50_g=t["p50_g"]) for t in totals},
+        line_items=tuple(
+            LineItemRecord(**{k: v for k, v in it.items() if k not in ("footprint_id", "position")})
+            for it in items
+        ),
+        totals={
+            t["basis"]: TotalRecord(
+                value_g=t["value_g"], low_g=t["low_g"], high_g=t["high_g"], p50_g=t["p50_g"]
+            )
+            for t in totals
+        },
     )
     return FootprintRecord(
-        footprint_id=fp["footprint_id"], tenant=fp["tenant"], event_id=fp["event_id"],
-        aggregate_key=fp["aggregate_key"], period_start_utc=fp["period_start_utc"],
-        period_end_utc=fp["period_end_utc"], computed_utc=fp["computed_utc"],
-        calculator=fp["calculator"], factor_versions=json.loads(fp["factor_versions_json"]),
-        inputs=json.loads(fp["inputs_json"]), inputs_hash=fp["inputs_hash"], figures=figures,
-        supersedes=fp["supersedes"], ingested_utc=fp["ingested_utc"],
+        footprint_id=fp["footprint_id"],
+        tenant=fp["tenant"],
+        event_id=fp["event_id"],
+        aggregate_key=fp["aggregate_key"],
+        period_start_utc=fp["period_start_utc"],
+        period_end_utc=fp["period_end_utc"],
+        computed_utc=fp["computed_utc"],
+        calculator=fp["calculator"],
+        factor_versions=json.loads(fp["factor_versions_json"]),
+        inputs=json.loads(fp["inputs_json"]),
+        inputs_hash=fp["inputs_hash"],
+        figures=figures,
+        supersedes=fp["supersedes"],
+        ingested_utc=fp["ingested_utc"],
     )

@@ -103,17 +103,26 @@ BASES: tuple[str, ...] = ("location", "market", "marginal")
 _F = pa.float64()
 
 FOOTPRINT_CONTEXTS = TableSpec(
-    "footprint_contexts", "footprint_contexts",
+    "footprint_contexts",
+    "footprint_contexts",
     (_s("context_id"), _s("calculator"), _s("factor_versions_json"), _s("inputs_template")),
     key=("context_id",),
 )
 
 CONTEXT_ITEMS = TableSpec(
-    "footprint_context_items", "footprint_context_items",
+    "footprint_context_items",
+    "footprint_context_items",
     (
-        _s("context_id"), Column("position", pa.int64()), _s("name"), _s("basis"),
-        _s("label"), _s("scope"), Column("in_total", pa.bool_()), Column("present", pa.bool_()),
-        _s("source_prefix"), _s("source_suffix", False),
+        _s("context_id"),
+        Column("position", pa.int64()),
+        _s("name"),
+        _s("basis"),
+        _s("label"),
+        _s("scope"),
+        Column("in_total", pa.bool_()),
+        Column("present", pa.bool_()),
+        _s("source_prefix"),
+        _s("source_suffix", False),
         # version 3: the line's columns in event_footprints (<line_column>_g, _low_g,
         # _high_g); null: the basis's columns (the operational line of version 2)
         _s("line_column", False),
@@ -122,32 +131,54 @@ CONTEXT_ITEMS = TableSpec(
     ingested=False,
 )
 
-_PER_BASIS = [(f"{b}_{suffix}", b) for b in BASES for suffix in (
-    "g_per_kwh", "low_g_per_kwh", "high_g_per_kwh", "g", "low_g", "high_g")]
+_PER_BASIS = [
+    (f"{b}_{suffix}", b)
+    for b in BASES
+    for suffix in ("g_per_kwh", "low_g_per_kwh", "high_g_per_kwh", "g", "low_g", "high_g")
+]
 #: Line columns besides the operational line of each basis (which uses the basis's columns).
-LINE_COLUMNS: tuple[str, ...] = ("idle_location", "idle_market", "idle_marginal", "embodied",
-                                 "network")
+LINE_COLUMNS: tuple[str, ...] = (
+    "idle_location",
+    "idle_market",
+    "idle_marginal",
+    "embodied",
+    "network",
+)
 #: The energy each line's ``energy_j`` shows: facility energy of the operational lines, the
 #: attributed idle energy at the facility, the network's energy.
-LINE_ENERGY: dict[str, str] = {**{b: "facility_j" for b in BASES},
-                               **{f"idle_{b}": "idle_facility_j" for b in BASES},
-                               "network": "network_j"}
+LINE_ENERGY: dict[str, str] = {
+    **{b: "facility_j" for b in BASES},
+    **{f"idle_{b}": "idle_facility_j" for b in BASES},
+    "network": "network_j",
+}
 #: Per-event numbers of schema version 3 (null in rows written before it).
 V3_NUMBERS: tuple[str, ...] = (
-    "energy_low_j", "energy_high_j", "payload_bytes", "price_per_kwh", "idle_attributed_j",
-    "idle_unattributed_j", "idle_facility_j", "network_j",
+    "energy_low_j",
+    "energy_high_j",
+    "payload_bytes",
+    "price_per_kwh",
+    "idle_attributed_j",
+    "idle_unattributed_j",
+    "idle_facility_j",
+    "network_j",
     *(f"{c}_{s}" for c in LINE_COLUMNS for s in ("g", "low_g", "high_g")),
     *(f"total_{b}_{s}" for b in BASES for s in ("g", "low_g", "high_g")),
     "energy_cost",
 )
 
 EVENT_FOOTPRINTS = TableSpec(
-    "event_footprints", "event_footprints",
+    "event_footprints",
+    "event_footprints",
     (
-        _s("footprint_id"), _s("tenant"), _s("event_id"), _s("context_id"),
-        Column("period_start_utc", TS), Column("period_end_utc", TS),
+        _s("footprint_id"),
+        _s("tenant"),
+        _s("event_id"),
+        _s("context_id"),
+        Column("period_start_utc", TS),
+        Column("period_end_utc", TS),
         Column("computed_utc", TS),
-        Column("energy_j", _F, check="nonneg"), Column("facility_j", _F, check="nonneg"),
+        Column("energy_j", _F, check="nonneg"),
+        Column("facility_j", _F, check="nonneg"),
         _s("attribution_method"),
         *(Column(name, _F, False, "nonneg") for name, _ in _PER_BASIS),
         _s("inputs_hash"),
@@ -158,6 +189,7 @@ EVENT_FOOTPRINTS = TableSpec(
     ),
     key=("footprint_id",),
 )
+
 
 def same_event(a: str, b: str) -> str:
     """SQL join condition: rows ``a`` and ``b`` (each with ``tenant`` and ``event_id``) are of
@@ -172,15 +204,19 @@ def same_event(a: str, b: str) -> str:
 def live_event(alias: str = "events") -> str:
     """SQL condition: the event of row ``alias`` (a row with ``tenant`` and ``event_id``) has
     not been corrected by a later event of its tenant (event ids are per tenant)."""
-    return (f"NOT EXISTS (SELECT 1 FROM events c_ WHERE c_.supersedes = {alias}.event_id "
-            f"AND c_.tenant = {alias}.tenant)")  # a correction names an id of its tenant
+    return (
+        f"NOT EXISTS (SELECT 1 FROM events c_ WHERE c_.supersedes = {alias}.event_id "
+        f"AND c_.tenant = {alias}.tenant)"
+    )  # a correction names an id of its tenant
 
 
 #: SQL subquery: every footprint a later one supersedes, in either layout (a footprint is live
 #: when its id is ``NOT IN`` it).
-SUPERSEDED_FOOTPRINTS = ("(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL "
-                         "UNION ALL SELECT supersedes FROM event_footprints "
-                         "WHERE supersedes IS NOT NULL)")
+SUPERSEDED_FOOTPRINTS = (
+    "(SELECT supersedes FROM footprints WHERE supersedes IS NOT NULL "
+    "UNION ALL SELECT supersedes FROM event_footprints "
+    "WHERE supersedes IS NOT NULL)"
+)
 
 
 #: The physical tables of this layout, created with the ledger's other tables.
@@ -201,8 +237,11 @@ SLOTS: dict[str, tuple[str, str]] = {
     "price_per_kwh": ("price_per_kwh", "number"),
     "idle_measured.attributed_j": ("idle_attributed_j", "number"),
     "idle_measured.unattributed_j": ("idle_unattributed_j", "number"),
-    **{f"{b}.{w}": (f"{b}_{col}", "number") for b in BASES for w, col in (
-        ("value", "g_per_kwh"), ("low", "low_g_per_kwh"), ("high", "high_g_per_kwh"))},
+    **{
+        f"{b}.{w}": (f"{b}_{col}", "number")
+        for b in BASES
+        for w, col in (("value", "g_per_kwh"), ("low", "low_g_per_kwh"), ("high", "high_g_per_kwh"))
+    },
 }
 _SLOT_RE = re.compile(r'"\\u0001([a-z_.]+)"')
 _CONTROL = re.compile(r"\\u00[01][0-9a-f]")
@@ -279,20 +318,30 @@ class FootprintContext:
             raise InputError("must be a non-empty string", field="calculator")
         cols = [it.line_column for it in self.items]
         known = {*BASES, *LINE_COLUMNS}
-        if len(set(cols)) != len(cols) or not {it.line_column for it in self.items
-                                                if it.present} <= known:
-            raise InputError(f"items need distinct columns among {', '.join(sorted(known))}, "
-                             f"got {cols}", field="items")
+        if (
+            len(set(cols)) != len(cols)
+            or not {it.line_column for it in self.items if it.present} <= known
+        ):
+            raise InputError(
+                f"items need distinct columns among {', '.join(sorted(known))}, got {cols}",
+                field="items",
+            )
         if not {it.basis for it in self.items} <= {*BASES, "both"}:
-            raise InputError(f"item bases must be among {', '.join(BASES)} or both",
-                             field="items")
+            raise InputError(f"item bases must be among {', '.join(BASES)} or both", field="items")
         object.__setattr__(self, "items", tuple(self.items))
         object.__setattr__(self, "template", make_template(self.inputs))
         versions = {str(k): str(v) for k, v in self.factor_versions.items()}
         object.__setattr__(self, "versions_json", canonical_json(versions))
-        object.__setattr__(self, "context_id", _context_id(
-            self.calculator, self.versions_json, self.template,
-            [_item_dict(it) for it in self.items]))
+        object.__setattr__(
+            self,
+            "context_id",
+            _context_id(
+                self.calculator,
+                self.versions_json,
+                self.template,
+                [_item_dict(it) for it in self.items],
+            ),
+        )
 
 
 def _item_dict(it: ContextItem | Mapping[str, Any]) -> dict[str, Any]:
@@ -309,8 +358,16 @@ def _item_dict(it: ContextItem | Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_ITEM_KEYS = ("name", "basis", "label", "scope", "in_total", "present", "source_prefix",
-              "source_suffix")
+_ITEM_KEYS = (
+    "name",
+    "basis",
+    "label",
+    "scope",
+    "in_total",
+    "present",
+    "source_prefix",
+    "source_suffix",
+)
 
 
 def _item_row(it: ContextItem) -> dict[str, Any]:
@@ -322,10 +379,17 @@ def _context_item(row: Mapping[str, Any]) -> ContextItem:
     return ContextItem(**{k: row[k] for k in _ITEM_KEYS}, column=row.get("line_column"))
 
 
-def _context_id(calculator: str, versions_json: str, template: str,
-                items: list[dict[str, Any]]) -> str:
-    doc = canonical_json({"calculator": calculator, "factor_versions": json.loads(versions_json),
-                          "inputs_template": template, "items": items})
+def _context_id(
+    calculator: str, versions_json: str, template: str, items: list[dict[str, Any]]
+) -> str:
+    doc = canonical_json(
+        {
+            "calculator": calculator,
+            "factor_versions": json.loads(versions_json),
+            "inputs_template": template,
+            "items": items,
+        }
+    )
     return "ctx_" + hashlib.sha256(doc.encode()).hexdigest()[:32]
 
 
@@ -353,13 +417,18 @@ def _comparable(values: pa.ChunkedArray | pa.Array, how: str) -> npt.NDArray[Any
     """A numpy array whose equal entries are equal values (nulls equal to each other)."""
     arr = _array(values)
     if how == "number":
-        return np.asarray(pc.fill_null(arr.cast(pa.float64()), np.nan)
-                          .to_numpy(zero_copy_only=False), dtype=float).view(np.int64)
+        return np.asarray(
+            pc.fill_null(arr.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False), dtype=float
+        ).view(np.int64)
     if how == "time":
-        return np.asarray(pc.fill_null(arr.cast(pa.int64()), -(2**63))
-                          .to_numpy(zero_copy_only=False), dtype=np.int64)
-    return np.asarray(pc.fill_null(arr.dictionary_encode().indices, -1)
-                      .to_numpy(zero_copy_only=False), dtype=np.int64)
+        return np.asarray(
+            pc.fill_null(arr.cast(pa.int64()), -(2**63)).to_numpy(zero_copy_only=False),
+            dtype=np.int64,
+        )
+    return np.asarray(
+        pc.fill_null(arr.dictionary_encode().indices, -1).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
 
 
 def _encode_few(values: pa.Array | pa.ChunkedArray, how: str, name: str) -> list[str]:
@@ -367,14 +436,17 @@ def _encode_few(values: pa.Array | pa.ChunkedArray, how: str, name: str) -> list
     :func:`json_string` and :func:`json_time` write them (cheaper than their vectorised
     path for a handful of values)."""
     try:
-        return ["null" if v is None else canonical_json(float(v) if how == "number" else v)
-                for v in values.to_pylist()]
+        return [
+            "null" if v is None else canonical_json(float(v) if how == "number" else v)
+            for v in values.to_pylist()
+        ]
     except InputError as exc:
         raise InputError(str(exc), field=f"inputs.{name}") from None
 
 
-def _bake(pieces: tuple[list[str], list[str]], fixed: Mapping[str, str]
-          ) -> tuple[list[str], list[str]]:
+def _bake(
+    pieces: tuple[list[str], list[str]], fixed: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
     """A template's pieces with the slots of ``fixed`` (slot -> text) written in."""
     texts, names = pieces
     out_t, out_n = [texts[0]], []
@@ -416,8 +488,9 @@ def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
         used = np.asarray([name in parsed[k][1] for k in keys])
         in_use = used[index]
         if col.null_count and pc.any(pc.is_null(col.filter(pa.array(in_use)))).as_py():
-            raise LedgerError(f"event_footprints: slot {name!r} has no value in a row "
-                              "whose context uses it")
+            raise LedgerError(
+                f"event_footprints: slot {name!r} has no value in a row whose context uses it"
+            )
         values = _comparable(col, how)
         if np.array_equal(values[in_use], values[first[index]][in_use]):
             texts_ = _encode_few(col.take(pa.array(first)), how, name)
@@ -442,8 +515,10 @@ def render_inputs(rows: pa.Table, templates: Mapping[str, str]) -> pa.Array:
         code = np.full(len(keys), -1, dtype=np.intp)
         code[members] = np.arange(len(members))
         pick = pa.array(code[local])
-        between = [pa.array([parsed[keys[j]][0][i] for j in members], pa.string()).take(pick)
-                   for i in range(len(slots_) + 1)]
+        between = [
+            pa.array([parsed[keys[j]][0][i] for j in members], pa.string()).take(pick)
+            for i in range(len(slots_) + 1)
+        ]
         if not slots_:
             parts.append(between[0])
         else:
@@ -475,9 +550,14 @@ class EventFootprintBatch:
     checked: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        conform_tables(self, (("contexts", FOOTPRINT_CONTEXTS),
-                              ("context_items", CONTEXT_ITEMS),
-                              ("footprints", EVENT_FOOTPRINTS)))
+        conform_tables(
+            self,
+            (
+                ("contexts", FOOTPRINT_CONTEXTS),
+                ("context_items", CONTEXT_ITEMS),
+                ("footprints", EVENT_FOOTPRINTS),
+            ),
+        )
 
     @property
     def num_rows(self) -> int:
@@ -498,9 +578,12 @@ class EventFootprintBatch:
         used = pc.unique(fp.column("context_id"))
         return EventFootprintBatch(
             self.contexts.filter(pc.is_in(self.contexts.column("context_id"), value_set=used)),
-            self.context_items.filter(pc.is_in(self.context_items.column("context_id"),
-                                               value_set=used)),
-            fp, checked=self.checked)
+            self.context_items.filter(
+                pc.is_in(self.context_items.column("context_id"), value_set=used)
+            ),
+            fp,
+            checked=self.checked,
+        )
 
     def templates(self) -> dict[str, str]:
         return _templates(self.contexts)
@@ -519,40 +602,65 @@ class EventFootprintBatch:
         items = validate_rows(CONTEXT_ITEMS, self.context_items)
         problems: list[Problem] = []
         unknown = pc.invert(pc.is_in(fp.column("context_id"), value_set=ctx.column("context_id")))
-        problems.extend(Problem(i, "context_id", "is not a context of this batch")
-                        for i in _bad_indices(unknown))
+        problems.extend(
+            Problem(i, "context_id", "is not a context of this batch")
+            for i in _bad_indices(unknown)
+        )
         bad_end = pc.less(fp.column("period_end_utc"), fp.column("period_start_utc"))
-        problems.extend(Problem(i, "period_end_utc", "must not be before period_start_utc")
-                        for i in _bad_indices(bad_end))
+        problems.extend(
+            Problem(i, "period_end_utc", "must not be before period_start_utc")
+            for i in _bad_indices(bad_end)
+        )
         if problems:
             raise EventValidationError("event_footprints", problems[:200])
         by_ctx = _items_by_context(items)
         for i, c in enumerate(ctx.to_pylist()):
             try:
                 make_template(json.loads(c["inputs_template"]))
-                want = _context_id(c["calculator"], c["factor_versions_json"],
-                                   c["inputs_template"],
-                                   [_item_dict(it) for it in by_ctx.get(c["context_id"], [])])
+                want = _context_id(
+                    c["calculator"],
+                    c["factor_versions_json"],
+                    c["inputs_template"],
+                    [_item_dict(it) for it in by_ctx.get(c["context_id"], [])],
+                )
             except (InputError, ValueError) as exc:
-                raise EventValidationError("footprint_contexts", [
-                    Problem(i, "inputs_template", str(exc))]) from None
+                raise EventValidationError(
+                    "footprint_contexts", [Problem(i, "inputs_template", str(exc))]
+                ) from None
             if want != c["context_id"]:
-                raise EventValidationError("footprint_contexts", [
-                    Problem(i, "context_id", "does not match the context's content")])
-        h, fid = _hashes(fp, self.templates(),
-                         dict(zip(ctx.column("context_id").to_pylist(),
-                                  ctx.column("factor_versions_json").to_pylist(), strict=True)))
+                raise EventValidationError(
+                    "footprint_contexts",
+                    [Problem(i, "context_id", "does not match the context's content")],
+                )
+        h, fid = _hashes(
+            fp,
+            self.templates(),
+            dict(
+                zip(
+                    ctx.column("context_id").to_pylist(),
+                    ctx.column("factor_versions_json").to_pylist(),
+                    strict=True,
+                )
+            ),
+        )
         for name, got in (("inputs_hash", h), ("footprint_id", fid)):
-            problems.extend(Problem(i, name, "does not match the inputs and factor versions")
-                            for i in _bad_indices(pc.not_equal(got, fp.column(name))))
+            problems.extend(
+                Problem(i, name, "does not match the inputs and factor versions")
+                for i in _bad_indices(pc.not_equal(got, fp.column(name)))
+            )
         if problems:
             raise EventValidationError("event_footprints", problems[:200])
 
 
 def _templates(contexts: pa.Table) -> dict[str, str]:
     """context_id -> inputs template, from a ``footprint_contexts`` table."""
-    return dict(zip(contexts.column("context_id").to_pylist(),
-                    contexts.column("inputs_template").to_pylist(), strict=True))
+    return dict(
+        zip(
+            contexts.column("context_id").to_pylist(),
+            contexts.column("inputs_template").to_pylist(),
+            strict=True,
+        )
+    )
 
 
 def _items_by_context(items: pa.Table) -> dict[str, list[dict[str, Any]]]:
@@ -563,16 +671,18 @@ def _items_by_context(items: pa.Table) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _sha256_continued(states: Sequence[Any], index: npt.NDArray[np.intp],
-                      texts: pa.Array) -> list[str]:
+def _sha256_continued(
+    states: Sequence[Any], index: npt.NDArray[np.intp], texts: pa.Array
+) -> list[str]:
     """Hex SHA-256 of ``prefix[index[i]] + texts[i]`` per row, continuing each row from a
     copy of its prefix's hash state (read straight from the Arrow buffers)."""
     arr = _array(texts).cast(pa.large_string())
     n = len(arr)
     if n == 0:
         return []
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=n + 1,
-                            offset=arr.offset * 8).tolist()
+    offsets = np.frombuffer(
+        arr.buffers()[1], dtype=np.int64, count=n + 1, offset=arr.offset * 8
+    ).tolist()
     data = memoryview(arr.buffers()[2] or b"")
     out = []
     for j, a, b in zip(index.tolist(), offsets[:-1], offsets[1:], strict=True):
@@ -582,8 +692,9 @@ def _sha256_continued(states: Sequence[Any], index: npt.NDArray[np.intp],
     return out
 
 
-def _hashes(rows: pa.Table, templates: Mapping[str, str],
-            versions: Mapping[str, str]) -> tuple[pa.Array, pa.Array]:
+def _hashes(
+    rows: pa.Table, templates: Mapping[str, str], versions: Mapping[str, str]
+) -> tuple[pa.Array, pa.Array]:
     """(inputs_hash, footprint_id) of each row, as FootprintRecord.create computes them.
 
     The hashed text is ``{"factor_versions":<versions>,"inputs":<inputs>}``.  Everything
@@ -603,16 +714,34 @@ def _hashes(rows: pa.Table, templates: Mapping[str, str],
     ctx = _array(rows.column("context_id")).dictionary_encode()
     keys = ctx.dictionary.to_pylist()
     states = [hashlib.sha256(prefix[k].encode()) for k in keys]
-    h = pa.array(_sha256_continued(states, np.asarray(
-        ctx.indices.to_numpy(zero_copy_only=False), dtype=np.intp),
-        pc.binary_join_element_wise(tails, "}", "")), pa.string())
-    sup = (json_string(rows.column("supersedes")) if "supersedes" in rows.column_names
-           else pa.repeat(pa.scalar("null"), rows.num_rows))
+    h = pa.array(
+        _sha256_continued(
+            states,
+            np.asarray(ctx.indices.to_numpy(zero_copy_only=False), dtype=np.intp),
+            pc.binary_join_element_wise(tails, "}", ""),
+        ),
+        pa.string(),
+    )
+    sup = (
+        json_string(rows.column("supersedes"))
+        if "supersedes" in rows.column_names
+        else pa.repeat(pa.scalar("null"), rows.num_rows)
+    )
     subject = pc.binary_join_element_wise(
-        "[", json_string(rows.column("event_id")), ",null,", json_string(rows.column("tenant")),
-        ',"', h, '",', sup, "]", "")
+        "[",
+        json_string(rows.column("event_id")),
+        ",null,",
+        json_string(rows.column("tenant")),
+        ',"',
+        h,
+        '",',
+        sup,
+        "]",
+        "",
+    )
     fid = pc.binary_join_element_wise(
-        "fp_", pc.utf8_slice_codeunits(pa.array(_sha256_hex(subject), pa.string()), 0, 32), "")
+        "fp_", pc.utf8_slice_codeunits(pa.array(_sha256_hex(subject), pa.string()), 0, 32), ""
+    )
     return h, fid
 
 
@@ -654,38 +783,54 @@ def build_event_footprints(
     ids = [c.context_id for c in contexts]
     take = pa.array(cidx)
     cols: dict[str, Any] = {
-        "footprint_id": pa.nulls(n, pa.string()), "tenant": _array(tenant),
-        "event_id": _array(event_id), "context_id": pa.array(ids, pa.string()).take(take),
+        "footprint_id": pa.nulls(n, pa.string()),
+        "tenant": _array(tenant),
+        "event_id": _array(event_id),
+        "context_id": pa.array(ids, pa.string()).take(take),
         "period_start_utc": _array(period_start_utc).cast(TS),
         "period_end_utc": _array(period_end_utc).cast(TS),
         "computed_utc": pa.repeat(pa.scalar(computed_utc.astimezone(UTC), TS), n),
         "energy_j": pa.array(np.asarray(energy_j, dtype=float), _F)
-        if not isinstance(energy_j, pa.Array | pa.ChunkedArray) else _array(energy_j).cast(_F),
+        if not isinstance(energy_j, pa.Array | pa.ChunkedArray)
+        else _array(energy_j).cast(_F),
         "facility_j": pa.array(np.asarray(facility_j, dtype=float), _F),
         "attribution_method": _array(attribution_method),
     }
     for b in BASES:
-        present = np.asarray([any(it.basis == b and it.present for it in c.items)
-                              for c in contexts], dtype=bool)[cidx] if n else np.zeros(0, bool)
-        for given, suffixes in ((intensity.get(b), ("g_per_kwh", "low_g_per_kwh",
-                                                    "high_g_per_kwh")),
-                                (grams.get(b), ("g", "low_g", "high_g"))):
+        present = (
+            np.asarray(
+                [any(it.basis == b and it.present for it in c.items) for c in contexts], dtype=bool
+            )[cidx]
+            if n
+            else np.zeros(0, bool)
+        )
+        for given, suffixes in (
+            (intensity.get(b), ("g_per_kwh", "low_g_per_kwh", "high_g_per_kwh")),
+            (grams.get(b), ("g", "low_g", "high_g")),
+        ):
             if given is None and present.any():
-                raise InputError(f"a context has a {b} line but no {b} values were given",
-                                 field=b)
+                raise InputError(f"a context has a {b} line but no {b} values were given", field=b)
             for suffix, values in zip(suffixes, given or (None, None, None), strict=True):
-                cols[f"{b}_{suffix}"] = (pa.nulls(n, _F) if values is None else pa.array(
-                    np.asarray(values, dtype=float), _F, mask=~present))
+                cols[f"{b}_{suffix}"] = (
+                    pa.nulls(n, _F)
+                    if values is None
+                    else pa.array(np.asarray(values, dtype=float), _F, mask=~present)
+                )
     cols["inputs_hash"] = pa.nulls(n, pa.string())
     extra: dict[str, Any] = dict(numbers or {})
     for c in LINE_COLUMNS:
-        present = np.asarray([any(it.line_column == c and it.present for it in ctx.items)
-                              for ctx in contexts], dtype=bool)[cidx] if n else np.zeros(0, bool)
+        present = (
+            np.asarray(
+                [any(it.line_column == c and it.present for it in ctx.items) for ctx in contexts],
+                dtype=bool,
+            )[cidx]
+            if n
+            else np.zeros(0, bool)
+        )
         vals = (lines or {}).get(c)
         if vals is None and present.any():
             raise InputError(f"a context has a {c} line but no {c} values were given", field=c)
-        for suffix, v in zip(("g", "low_g", "high_g"), vals or (None, None, None),
-                             strict=True):
+        for suffix, v in zip(("g", "low_g", "high_g"), vals or (None, None, None), strict=True):
             extra[f"{c}_{suffix}"] = v if v is None else np.where(present, v, np.nan)
     for name in V3_NUMBERS:
         x = extra.get(name)
@@ -694,87 +839,125 @@ def build_event_footprints(
         else:
             a = np.asarray(x, dtype=float)
             cols[name] = pa.array(a, _F, mask=~np.isfinite(a))
-    cols["supersedes"] = (pa.nulls(n, pa.string()) if supersedes is None
-                          else _array(supersedes).cast(pa.string()))
+    cols["supersedes"] = (
+        pa.nulls(n, pa.string()) if supersedes is None else _array(supersedes).cast(pa.string())
+    )
     # currency per context (``currency[k]`` for ``contexts[k]``), null where no cost
-    cur = pa.array(list(currency) if currency is not None else [None] * len(contexts),
-                   pa.string())
+    cur = pa.array(list(currency) if currency is not None else [None] * len(contexts), pa.string())
     cols["currency"] = cur.take(take) if n else pa.nulls(0, pa.string())
     if "energy_cost" in cols:
-        cols["currency"] = pc.if_else(pc.is_valid(cols["energy_cost"]), cols["currency"],
-                                      pa.scalar(None, pa.string()))
+        cols["currency"] = pc.if_else(
+            pc.is_valid(cols["energy_cost"]), cols["currency"], pa.scalar(None, pa.string())
+        )
     rows = pa.table(cols, schema=EVENT_FOOTPRINTS.arrow_schema)
     templates = {c.context_id: c.template for c in contexts}
     h, fid = _hashes(rows, templates, {c.context_id: c.versions_json for c in contexts})
     rows = rows.set_column(0, "footprint_id", fid).set_column(
-        rows.schema.get_field_index("inputs_hash"), "inputs_hash", h)
+        rows.schema.get_field_index("inputs_hash"), "inputs_hash", h
+    )
     uniq = list(dict.fromkeys(ids))
     by_id = {c.context_id: c for c in contexts}
-    ctx = pa.table({"context_id": uniq, "calculator": [by_id[k].calculator for k in uniq],
-                    "factor_versions_json": [by_id[k].versions_json for k in uniq],
-                    "inputs_template": [by_id[k].template for k in uniq]},
-                   schema=FOOTPRINT_CONTEXTS.arrow_schema)
+    ctx = pa.table(
+        {
+            "context_id": uniq,
+            "calculator": [by_id[k].calculator for k in uniq],
+            "factor_versions_json": [by_id[k].versions_json for k in uniq],
+            "inputs_template": [by_id[k].template for k in uniq],
+        },
+        schema=FOOTPRINT_CONTEXTS.arrow_schema,
+    )
     items = pa.Table.from_pylist(
-        [{"context_id": k, "position": p, **_item_row(it)}
-         for k in uniq for p, it in enumerate(by_id[k].items)], schema=CONTEXT_ITEMS.arrow_schema)
+        [
+            {"context_id": k, "position": p, **_item_row(it)}
+            for k in uniq
+            for p, it in enumerate(by_id[k].items)
+        ],
+        schema=CONTEXT_ITEMS.arrow_schema,
+    )
     return EventFootprintBatch(ctx, items, rows, checked=True)
 
 
 # ------------------------------------------------------------------------------- read
-def record_from_compact(row: Mapping[str, Any], context: Mapping[str, Any],
-                        items: Sequence[Mapping[str, Any]], *,
-                        inputs_text: str | None = None) -> FootprintRecord:
+def record_from_compact(
+    row: Mapping[str, Any],
+    context: Mapping[str, Any],
+    items: Sequence[Mapping[str, Any]],
+    *,
+    inputs_text: str | None = None,
+) -> FootprintRecord:
     """The :class:`FootprintRecord` of one ``event_footprints`` row (with ``ingested_utc``),
     its context row and its context's items (in position order).  ``inputs_text``: the row's
     rendered inputs when the caller rendered a whole page at once (:func:`records_from_compact`)."""
     text = inputs_text
     if text is None:
-        one = pa.Table.from_pylist([{k: row[k] for k in EVENT_FOOTPRINTS.names}],
-                                   schema=EVENT_FOOTPRINTS.arrow_schema)
+        one = pa.Table.from_pylist(
+            [{k: row[k] for k in EVENT_FOOTPRINTS.names}], schema=EVENT_FOOTPRINTS.arrow_schema
+        )
         text = render_inputs(one, {context["context_id"]: context["inputs_template"]})[0].as_py()
     lines: list[LineItemRecord] = []
     totals: dict[str, TotalRecord] = {}
     for it in items:
         ci = _context_item(it)
         col = ci.line_column
-        g, lo, hi = ((row[f"{col}_{s}"] if ci.present else 0.0)
-                     for s in ("g", "low_g", "high_g"))
+        g, lo, hi = ((row[f"{col}_{s}"] if ci.present else 0.0) for s in ("g", "low_g", "high_g"))
         energy = row.get(LINE_ENERGY.get(col, ""), None) if ci.present else None
-        lines.append(LineItemRecord(
-            name=ci.name, emissions_g=g, low_g=lo, high_g=hi, label=ci.label,
-            source=ci.source(row["attribution_method"]),
-            scope=ci.scope, in_total=ci.in_total, basis=ci.basis, p50_g=None,
-            energy_j=energy))
+        lines.append(
+            LineItemRecord(
+                name=ci.name,
+                emissions_g=g,
+                low_g=lo,
+                high_g=hi,
+                label=ci.label,
+                source=ci.source(row["attribution_method"]),
+                scope=ci.scope,
+                in_total=ci.in_total,
+                basis=ci.basis,
+                p50_g=None,
+                energy_j=energy,
+            )
+        )
         if ci.present and col in BASES:
             b = col
             if row.get(f"total_{b}_g") is not None:
-                totals[b] = TotalRecord(value_g=row[f"total_{b}_g"],
-                                        low_g=row[f"total_{b}_low_g"],
-                                        high_g=row[f"total_{b}_high_g"])
+                totals[b] = TotalRecord(
+                    value_g=row[f"total_{b}_g"],
+                    low_g=row[f"total_{b}_low_g"],
+                    high_g=row[f"total_{b}_high_g"],
+                )
             else:  # version 2: the operational line is the total
                 totals[b] = TotalRecord(value_g=g, low_g=lo, high_g=hi)
     return FootprintRecord(
-        footprint_id=row["footprint_id"], tenant=row["tenant"], event_id=row["event_id"],
-        aggregate_key=None, period_start_utc=row["period_start_utc"],
-        period_end_utc=row["period_end_utc"], computed_utc=row["computed_utc"],
+        footprint_id=row["footprint_id"],
+        tenant=row["tenant"],
+        event_id=row["event_id"],
+        aggregate_key=None,
+        period_start_utc=row["period_start_utc"],
+        period_end_utc=row["period_end_utc"],
+        computed_utc=row["computed_utc"],
         calculator=context["calculator"],
-        factor_versions=json.loads(context["factor_versions_json"]), inputs=json.loads(text),
+        factor_versions=json.loads(context["factor_versions_json"]),
+        inputs=json.loads(text),
         inputs_hash=row["inputs_hash"],
-        figures=FootprintFigures(energy_j=row["energy_j"], line_items=tuple(lines),
-                                 totals=totals),
-        supersedes=row.get("supersedes"), ingested_utc=row.get("ingested_utc"))
+        figures=FootprintFigures(energy_j=row["energy_j"], line_items=tuple(lines), totals=totals),
+        supersedes=row.get("supersedes"),
+        ingested_utc=row.get("ingested_utc"),
+    )
 
 
-def records_from_compact(rows: pa.Table, contexts: pa.Table,
-                         items: pa.Table) -> list[FootprintRecord]:
+def records_from_compact(
+    rows: pa.Table, contexts: pa.Table, items: pa.Table
+) -> list[FootprintRecord]:
     """The records of a page of ``event_footprints`` rows (with ``ingested_utc``), given every
     context they use and those contexts' items: inputs rendered for the page at once."""
     by_ctx = {r["context_id"]: r for r in contexts.to_pylist()}
     lines = _items_by_context(items)
     texts = render_inputs(rows, _templates(contexts)).to_pylist()
-    return [record_from_compact(r, by_ctx[r["context_id"]], lines.get(r["context_id"], []),
-                                inputs_text=t)
-            for r, t in zip(rows.to_pylist(), texts, strict=True)]
+    return [
+        record_from_compact(
+            r, by_ctx[r["context_id"]], lines.get(r["context_id"], []), inputs_text=t
+        )
+        for r, t in zip(rows.to_pylist(), texts, strict=True)
+    ]
 
 
 def compact_footprint_rows(rows: pa.Table, contexts: pa.Table) -> pa.Table:
@@ -783,19 +966,28 @@ def compact_footprint_rows(rows: pa.Table, contexts: pa.Table) -> pa.Table:
     compact row has none)."""
     pos = pc.index_in(rows.column("context_id"), value_set=contexts.column("context_id"))
     n = rows.num_rows
-    return pa.table({
-        "footprint_id": rows.column("footprint_id"), "tenant": rows.column("tenant"),
-        "event_id": rows.column("event_id"), "aggregate_key": pa.nulls(n, pa.string()),
-        "period_start_utc": rows.column("period_start_utc"),
-        "period_end_utc": rows.column("period_end_utc"),
-        "computed_utc": rows.column("computed_utc"),
-        "calculator": contexts.column("calculator").combine_chunks().take(pos),
-        "energy_j": rows.column("energy_j"),
-        "factor_versions_json": contexts.column("factor_versions_json").combine_chunks().take(pos),
-        "inputs_json": render_inputs(rows, _templates(contexts)),
-        "inputs_hash": rows.column("inputs_hash"), "record_hash": pa.nulls(n, pa.string()),
-        "supersedes": rows.column("supersedes"), "ingested_utc": rows.column("ingested_utc"),
-    }, schema=FOOTPRINTS.read_schema)
+    return pa.table(
+        {
+            "footprint_id": rows.column("footprint_id"),
+            "tenant": rows.column("tenant"),
+            "event_id": rows.column("event_id"),
+            "aggregate_key": pa.nulls(n, pa.string()),
+            "period_start_utc": rows.column("period_start_utc"),
+            "period_end_utc": rows.column("period_end_utc"),
+            "computed_utc": rows.column("computed_utc"),
+            "calculator": contexts.column("calculator").combine_chunks().take(pos),
+            "energy_j": rows.column("energy_j"),
+            "factor_versions_json": contexts.column("factor_versions_json")
+            .combine_chunks()
+            .take(pos),
+            "inputs_json": render_inputs(rows, _templates(contexts)),
+            "inputs_hash": rows.column("inputs_hash"),
+            "record_hash": pa.nulls(n, pa.string()),
+            "supersedes": rows.column("supersedes"),
+            "ingested_utc": rows.column("ingested_utc"),
+        },
+        schema=FOOTPRINTS.read_schema,
+    )
 
 
 # ------------------------------------------------------------------------------- views
@@ -816,9 +1008,13 @@ def _sql_encoders(dialect: str) -> tuple[dict[str, Any], str]:
 
     def tim(x: str) -> str:
         utc = f"{x} AT TIME ZONE 'UTC'"
-        fmt = (f"strftime({utc}, '%Y-%m-%dT%H:%M:%S.%f')" if duck
-               else f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')")
+        fmt = (
+            f"strftime({utc}, '%Y-%m-%dT%H:%M:%S.%f')"
+            if duck
+            else f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        )
         return f"coalesce('\"' || replace({fmt}, '.000000', '') || 'Z\"', 'null')"
+
     return {"number": num, "string": txt, "time": tim}, text
 
 
@@ -848,36 +1044,50 @@ def view_sql(dialect: str) -> list[str]:
     version 3) its operational line."""
     _, vc = _sql_encoders(dialect)
     inputs = inputs_sql(dialect)
-    fp_cols = ("footprint_id, tenant, event_id, aggregate_key, period_start_utc, "
-               "period_end_utc, computed_utc, calculator, energy_j, factor_versions_json, "
-               "inputs_json, inputs_hash, record_hash, supersedes, ingested_utc")
+    fp_cols = (
+        "footprint_id, tenant, event_id, aggregate_key, period_start_utc, "
+        "period_end_utc, computed_utc, calculator, energy_j, factor_versions_json, "
+        "inputs_json, inputs_hash, record_hash, supersedes, ingested_utc"
+    )
     col = "coalesce(ci.line_column, ci.basis)"
 
     def per_column(suffix: str) -> str:
-        return (f"CASE {col} " + " ".join(f"WHEN '{c}' THEN ef.{c}_{suffix}"
-                                          for c in (*BASES, *LINE_COLUMNS)) + " END")
+        return (
+            f"CASE {col} "
+            + " ".join(f"WHEN '{c}' THEN ef.{c}_{suffix}" for c in (*BASES, *LINE_COLUMNS))
+            + " END"
+        )
 
     def total(b: str, suffix: str) -> str:
         t = "g" if suffix == "g" else f"{suffix}_g"
         return f"coalesce(ef.total_{b}_{t}, ef.{b}_{t})"
 
     def per_basis_total(suffix: str) -> str:
-        return ("CASE ci.basis " + " ".join(f"WHEN '{b}' THEN {total(b, suffix)}"
-                                            for b in BASES) + " END")
+        return (
+            "CASE ci.basis "
+            + " ".join(f"WHEN '{b}' THEN {total(b, suffix)}" for b in BASES)
+            + " END"
+        )
 
     def per_basis(suffix: str) -> str:
-        return ("CASE ci.basis " + " ".join(f"WHEN '{b}' THEN ef.{b}_{suffix}"
-                                            for b in BASES) + " END")
+        return (
+            "CASE ci.basis " + " ".join(f"WHEN '{b}' THEN ef.{b}_{suffix}" for b in BASES) + " END"
+        )
 
     def indep(end: str, grams: str, line_cond: str) -> str:
         """The energy band's share of a line's deviation: g x |E - E_end| / E (operational
         lines of rows that record the band; 0 otherwise)."""
-        return (f"CASE WHEN ci.present AND {line_cond} AND {end} IS NOT NULL AND "
-                f"ef.energy_j > 0 THEN {grams} * abs(ef.energy_j - {end}) / ef.energy_j "
-                "ELSE 0.0 END")
+        return (
+            f"CASE WHEN ci.present AND {line_cond} AND {end} IS NOT NULL AND "
+            f"ef.energy_j > 0 THEN {grams} * abs(ef.energy_j - {end}) / ef.energy_j "
+            "ELSE 0.0 END"
+        )
 
-    energy = (f"CASE {col} " + " ".join(f"WHEN '{c}' THEN ef.{e}" for c, e in
-                                        LINE_ENERGY.items()) + " END")
+    energy = (
+        f"CASE {col} "
+        + " ".join(f"WHEN '{c}' THEN ef.{e}" for c, e in LINE_ENERGY.items())
+        + " END"
+    )
     item = f"CASE WHEN ci.present THEN {per_column('{s}')} ELSE 0.0 END"
     return [
         f"CREATE OR REPLACE VIEW all_footprints AS SELECT {fp_cols} FROM footprints "
@@ -900,13 +1110,18 @@ def view_sql(dialect: str) -> list[str]:
         # query needs, without pivoting a compact footprint's items
         "CREATE OR REPLACE VIEW all_footprint_bases AS SELECT f.footprint_id, f.event_id, "
         "f.calculator, f.supersedes, fi.energy_j AS facility_j, "
-        + ", ".join(f"t_{b}.value_g AS {b}_g, t_{b}.low_g AS {b}_low_g, "
-                    f"t_{b}.high_g AS {b}_high_g" for b in BASES)
+        + ", ".join(
+            f"t_{b}.value_g AS {b}_g, t_{b}.low_g AS {b}_low_g, t_{b}.high_g AS {b}_high_g"
+            for b in BASES
+        )
         + ", f.tenant FROM footprints f LEFT JOIN footprint_items fi "
         "ON fi.footprint_id = f.footprint_id "
         "AND fi.name = 'operational_location' "
-        + " ".join(f"LEFT JOIN footprint_totals t_{b} ON t_{b}.footprint_id = "
-                   f"f.footprint_id AND t_{b}.basis = '{b}'" for b in BASES)
+        + " ".join(
+            f"LEFT JOIN footprint_totals t_{b} ON t_{b}.footprint_id = "
+            f"f.footprint_id AND t_{b}.basis = '{b}'"
+            for b in BASES
+        )
         + " UNION ALL SELECT ef.footprint_id, ef.event_id, c.calculator, "
         "ef.supersedes, CASE WHEN ci.present THEN ef.facility_j END, "
         + ", ".join(f"{total(b, 'g')}, {total(b, 'low')}, {total(b, 'high')}" for b in BASES)

@@ -101,10 +101,16 @@ class DuckDBStore(SqlStore):
     # same way.
     _child_keys_unique = False
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Clock = system_clock,
-                 checkpoint_threshold: str = "256MB",
-                 memory_limit: str | None = "auto", write_threads: int | None = 1,
-                 rollup_lag_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock = system_clock,
+        checkpoint_threshold: str = "256MB",
+        memory_limit: str | None = "auto",
+        write_threads: int | None = 1,
+        rollup_lag_s: float = 0.0,
+    ) -> None:
         super().__init__(clock)
         self.path = str(path)
         if not rollup_lag_s >= 0.0:
@@ -150,7 +156,8 @@ class DuckDBStore(SqlStore):
             f"the DuckDB ledger {self.path} is open in another process"
             + (f" (PID {pid.group(1)})" if pid else "")
             + ", e.g. a running `infercarbon serve`: run this command through it with "
-            "--server http://HOST:PORT --key ADMIN_KEY (or stop it)")
+            "--server http://HOST:PORT --key ADMIN_KEY (or stop it)"
+        )
 
     def close(self) -> None:
         """Close the ledger, and remove what DuckDB spilled to its temporary folder
@@ -193,15 +200,17 @@ class DuckDBStore(SqlStore):
                 self._con.execute("COMMIT")
             except duckdb.ConstraintException as exc:
                 self._con.execute("ROLLBACK")
-                raise KeyTakenError("ledger", [str(exc).split("\n")[0]],
-                                    "a stored row has this key") from exc
+                raise KeyTakenError(
+                    "ledger", [str(exc).split("\n")[0]], "a stored row has this key"
+                ) from exc
             except duckdb.Error as exc:
                 with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended it
                     self._con.execute("ROLLBACK")
                 if "Could not set lock" in str(exc):
                     raise self._locked(exc) from exc
-                raise LedgerError(f"{self.path}: the ledger refused the batch, nothing was "
-                                  f"written: {exc}") from exc
+                raise LedgerError(
+                    f"{self.path}: the ledger refused the batch, nothing was written: {exc}"
+                ) from exc
             except BaseException:
                 with contextlib.suppress(duckdb.Error):
                     self._con.execute("ROLLBACK")
@@ -228,8 +237,9 @@ class DuckDBStore(SqlStore):
             raise LedgerError(f"{self.path}: query failed: {exc}") from exc
         return table.rename_columns(schema.names).cast(schema)
 
-    def _batches(self, sql: str, params: Sequence[Any], schema: pa.Schema,
-                 batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def _batches(
+        self, sql: str, params: Sequence[Any], schema: pa.Schema, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
         try:
             self._reading()
             rel = self._con.sql(_q(sql), params=list(params))
@@ -264,7 +274,8 @@ class DuckDBStore(SqlStore):
         stage_rows = rows  # noqa: F841  (read by the query below)
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         row = self._con.execute(
-            f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM stage_rows").fetchone()
+            f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM stage_rows"
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def _insert_new_returning(self, spec: TableSpec, stage: str) -> list[str]:
@@ -272,7 +283,8 @@ class DuckDBStore(SqlStore):
         col_list = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         rows = self._con.execute(
             f"INSERT INTO {spec.name} ({col_list}) SELECT {col_list} FROM {stage} "
-            f"ON CONFLICT DO NOTHING RETURNING {key}").fetchall()
+            f"ON CONFLICT DO NOTHING RETURNING {key}"
+        ).fetchall()
         return [r[0] for r in rows]
 
     def _insert(self, spec: TableSpec, stage: str, tail: str) -> int:
@@ -304,8 +316,7 @@ class DuckDBStore(SqlStore):
     _hours_at_ingest = False
 
     def _hours_top(self) -> int | None:
-        row = self._con.execute("SELECT coalesce(max(rowid), -1) FROM event_footprints"
-                                ).fetchone()
+        row = self._con.execute("SELECT coalesce(max(rowid), -1) FROM event_footprints").fetchone()
         return int(row[0]) if row else -1
 
     def hours_ready(self, *, max_lag_s: float | None = None) -> None:
@@ -327,12 +338,16 @@ class DuckDBStore(SqlStore):
                 raise LedgerError(f"{self.path}: cannot fold the hourly rollup: {exc}") from exc
             try:
                 cur.execute("BEGIN TRANSACTION")
-                mark = cur.execute("SELECT coalesce(max(CAST(value AS BIGINT)), -1) FROM "
-                                   "ledger_meta WHERE key = 'hours_folded_rowid'").fetchone()
-                top = cur.execute("SELECT coalesce(max(rowid), -1) FROM event_footprints"
-                                  ).fetchone()
-                dirty = cur.execute("SELECT count(*), coalesce(max(rowid), -1) FROM "
-                                    "footprint_hours_dirty").fetchone()
+                mark = cur.execute(
+                    "SELECT coalesce(max(CAST(value AS BIGINT)), -1) FROM "
+                    "ledger_meta WHERE key = 'hours_folded_rowid'"
+                ).fetchone()
+                top = cur.execute(
+                    "SELECT coalesce(max(rowid), -1) FROM event_footprints"
+                ).fetchone()
+                dirty = cur.execute(
+                    "SELECT count(*), coalesce(max(rowid), -1) FROM footprint_hours_dirty"
+                ).fetchone()
                 assert mark is not None and top is not None and dirty is not None
                 m, t, n_dirty, dirty_top = int(mark[0]), int(top[0]), int(dirty[0]), int(dirty[1])
                 if t <= m and n_dirty == 0:
@@ -341,15 +356,18 @@ class DuckDBStore(SqlStore):
                     return
                 keys = None
                 if n_dirty:
-                    keys = (f"(SELECT DISTINCT hour_utc, tenant FROM footprint_hours_dirty "
-                            f"WHERE rowid <= {dirty_top})")
+                    keys = (
+                        f"(SELECT DISTINCT hour_utc, tenant FROM footprint_hours_dirty "
+                        f"WHERE rowid <= {dirty_top})"
+                    )
                     for sql in rebuild_sql(keys, t):
                         cur.execute(sql)
                 if t > m:
                     cur.execute(fold_sql(m, t, keys))  # the rebuilt pairs are whole already
                     cur.execute("DELETE FROM ledger_meta WHERE key = 'hours_folded_rowid'")
-                    cur.execute("INSERT INTO ledger_meta VALUES ('hours_folded_rowid', ?)",
-                                [str(t)])
+                    cur.execute(
+                        "INSERT INTO ledger_meta VALUES ('hours_folded_rowid', ?)", [str(t)]
+                    )
                 if n_dirty:
                     cur.execute(f"DELETE FROM footprint_hours_dirty WHERE rowid <= {dirty_top}")
                 cur.execute("COMMIT")
@@ -359,8 +377,7 @@ class DuckDBStore(SqlStore):
                     cur.execute("ROLLBACK")
                 if "Could not set lock" in str(exc):
                     raise self._locked(exc) from exc
-                raise LedgerError(f"{self.path}: folding the hourly rollup failed: {exc}"
-                                  ) from exc
+                raise LedgerError(f"{self.path}: folding the hourly rollup failed: {exc}") from exc
             finally:
                 cur.close()
 
@@ -380,9 +397,13 @@ class DuckDBStore(SqlStore):
         stored = self._stored_version()
         if stored is None or not stored.isdigit() or int(stored) >= 6:
             return  # a new ledger, a version this code refuses, or already per tenant
-        have = {r[0] for r in self._fetchall(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' "
-            "AND table_schema = current_schema()")}
+        have = {
+            r[0]
+            for r in self._fetchall(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' "
+                "AND table_schema = current_schema()"
+            )
+        }
         cols = ", ".join(c for c in [*EVENTS.names, "ingested_utc"] if c in have)
         top = self._fetchall("SELECT max(rowid) FROM events")[0][0]
         with self._tx():
@@ -390,9 +411,11 @@ class DuckDBStore(SqlStore):
             self._exec(f"CREATE TABLE events_v6 ({self._columns_ddl(EVENTS, True)})")
         for lo in range(0, -1 if top is None else int(top) + 1, self.REKEY_CHUNK_ROWS):
             with self._tx():
-                self._exec(f"INSERT INTO events_v6 ({cols}) SELECT {cols} FROM events "
-                           "WHERE rowid >= %s AND rowid < %s ORDER BY rowid",
-                           [lo, lo + self.REKEY_CHUNK_ROWS])
+                self._exec(
+                    f"INSERT INTO events_v6 ({cols}) SELECT {cols} FROM events "
+                    "WHERE rowid >= %s AND rowid < %s ORDER BY rowid",
+                    [lo, lo + self.REKEY_CHUNK_ROWS],
+                )
 
     def _rekey_events_sql(self) -> list[str]:
         # the copy keyed (tenant, event_id) replaces the events (no view reads them)

@@ -19,8 +19,14 @@ from infercarbon.ledger.schema import TABLES
 __all__ = ["export_all", "export_parquet"]
 
 
-def export_parquet(store: Store, table: str, path: str | os.PathLike[str], *,
-                   tenant: str | None = None, compression: str = "zstd") -> int:
+def export_parquet(
+    store: Store,
+    table: str,
+    path: str | os.PathLike[str],
+    *,
+    tenant: str | None = None,
+    compression: str = "zstd",
+) -> int:
     """Write ``table`` (of ``tenant``) to a Parquet file at ``path``; return the row count."""
     spec = _spec(table)
     target = Path(path)
@@ -38,8 +44,9 @@ def export_parquet(store: Store, table: str, path: str | os.PathLike[str], *,
     return rows
 
 
-def export_all(store: Store, directory: str | os.PathLike[str], *,
-               tenant: str | None = None) -> dict[str, Path]:
+def export_all(
+    store: Store, directory: str | os.PathLike[str], *, tenant: str | None = None
+) -> dict[str, Path]:
     """Export every table to ``directory/<table>.parquet``; return the paths by table.
 
     With ``tenant``, only the tenant-scoped tables (events, footprints and their items and

@@ -45,15 +45,36 @@ from infercarbon.ledger.compact import (
 )
 from infercarbon.ledger.schema import TS, Column, TableSpec
 
-__all__ = ["DIMS", "EVENT_DIMS", "HOURS", "HOURS_DIRTY", "LATENCY_EDGES_S", "LINES", "MEASURES", "PARTS", "deviation_parts", "fold_sql",
-           "latency_quantile_s", "rebuild_sql", "source_columns", "upsert_sql"]
+__all__ = [
+    "DIMS",
+    "EVENT_DIMS",
+    "HOURS",
+    "HOURS_DIRTY",
+    "LATENCY_EDGES_S",
+    "LINES",
+    "MEASURES",
+    "PARTS",
+    "deviation_parts",
+    "fold_sql",
+    "latency_quantile_s",
+    "rebuild_sql",
+    "source_columns",
+    "upsert_sql",
+]
 
 _F = pa.float64()
 _I = pa.int64()
 
 #: Event dimensions the rollup keeps (outcome and currency: '' for none).
-DIMS: tuple[str, ...] = ("tenant", "service", "model", "region", "device", "outcome",
-                         "attribution_method")
+DIMS: tuple[str, ...] = (
+    "tenant",
+    "service",
+    "model",
+    "region",
+    "device",
+    "outcome",
+    "attribution_method",
+)
 #: Latency histogram edges [s]: bucket 0 is below the first edge, bucket k in
 #: [edge k-1, edge k), the last at or above the last edge.
 LATENCY_EDGES_S: npt.NDArray[np.float64] = 10.0 ** (np.arange(23) / 4.0) / 1000.0
@@ -71,17 +92,24 @@ def deviation_parts(g: str, lo: str, hi: str, op: str | None) -> list[str]:
     energy-band deviations (``op``: the operational figure whose energy band it is; None for
     lines without one) and the shared deviations (what is left of the range), as the
     deviation views split them (:func:`infercarbon.ledger.compact.view_sql`)."""
+
     def indep(end: str) -> str:
         if op is None:
             return "0.0"
-        return (f"(CASE WHEN ef.{end} IS NOT NULL AND ef.energy_j > 0 THEN {op} * "
-                f"abs(ef.energy_j - ef.{end}) / ef.energy_j ELSE 0.0 END)")
+        return (
+            f"(CASE WHEN ef.{end} IS NOT NULL AND ef.energy_j > 0 THEN {op} * "
+            f"abs(ef.energy_j - ef.{end}) / ef.energy_j ELSE 0.0 END)"
+        )
 
     idn, iup = indep("energy_low_j"), indep("energy_high_j")
     dn, up = f"({g} - {lo})", f"({hi} - {g})"
-    return [g, f"{idn} * {idn}", f"{iup} * {iup}",
-            f"sqrt(greatest({dn} * {dn} - {idn} * {idn}, 0.0))",
-            f"sqrt(greatest({up} * {up} - {iup} * {iup}, 0.0))"]
+    return [
+        g,
+        f"{idn} * {idn}",
+        f"{iup} * {iup}",
+        f"sqrt(greatest({dn} * {dn} - {idn} * {idn}, 0.0))",
+        f"sqrt(greatest({up} * {up} - {iup} * {iup}, 0.0))",
+    ]
 
 
 def _measures() -> list[tuple[str, pa.DataType, str]]:
@@ -99,21 +127,26 @@ def _measures() -> list[tuple[str, pa.DataType, str]]:
         hi = f"{lat} < {edges[k]!r}" if k < len(edges) else None
         cond = " AND ".join(c for c in (lo, hi) if c)
         out.append((f"lat_{k:02d}", _I, f"count(CASE WHEN {cond} THEN 1 END)"))
-        out.append((f"lat_sum_{k:02d}", _F,
-                    f"coalesce(sum(CASE WHEN {cond} THEN {lat} END), 0.0)"))
+        out.append((f"lat_sum_{k:02d}", _F, f"coalesce(sum(CASE WHEN {cond} THEN {lat} END), 0.0)"))
     for b in BASES:  # the totals of each basis (the operational line's where no total)
-        g, lo, hi = (f"coalesce(ef.total_{b}_{x}, ef.{b}_{x})" for x in ("g", "low_g",
-                                                                           "high_g"))
+        g, lo, hi = (f"coalesce(ef.total_{b}_{x}, ef.{b}_{x})" for x in ("g", "low_g", "high_g"))
         out.append((f"total_{b}_n", _I, f"count({g})"))
         out.append((f"total_{b}_low_sum_g", _F, f"sum({lo})"))
         out.append((f"total_{b}_high_sum_g", _F, f"sum({hi})"))
-        out += [(f"total_{b}_{p}", _F, f"sum({x})") for p, x in zip(
-            PARTS, deviation_parts(g, lo, hi, f"ef.{b}_g"), strict=True)]
+        out += [
+            (f"total_{b}_{p}", _F, f"sum({x})")
+            for p, x in zip(PARTS, deviation_parts(g, lo, hi, f"ef.{b}_g"), strict=True)
+        ]
     for c in LINES:
         op = f"ef.{c}_g" if c in BASES else None
-        out += [(f"line_{c}_{p}", _F, f"coalesce(sum({x}), 0.0)") for p, x in zip(
-            PARTS, deviation_parts(f"ef.{c}_g", f"ef.{c}_low_g", f"ef.{c}_high_g", op),
-            strict=True)]
+        out += [
+            (f"line_{c}_{p}", _F, f"coalesce(sum({x}), 0.0)")
+            for p, x in zip(
+                PARTS,
+                deviation_parts(f"ef.{c}_g", f"ef.{c}_low_g", f"ef.{c}_high_g", op),
+                strict=True,
+            )
+        ]
     known = "ef.idle_attributed_j IS NOT NULL"
     out += [
         ("idle_known", _I, f"count(CASE WHEN {known} THEN 1 END)"),
@@ -129,11 +162,13 @@ def _measures() -> list[tuple[str, pa.DataType, str]]:
 MEASURES: tuple[tuple[str, pa.DataType, str], ...] = tuple(_measures())
 
 HOURS = TableSpec(
-    "footprint_hours", "footprint_hours",
+    "footprint_hours",
+    "footprint_hours",
     (
         Column("hour_utc", TS),
         *(Column(d, pa.string()) for d in DIMS),
-        Column("context_id", pa.string()), Column("currency", pa.string()),
+        Column("context_id", pa.string()),
+        Column("currency", pa.string()),
         *(Column(name, t, False) for name, t, _ in MEASURES),
     ),
     key=("hour_utc", *DIMS, "context_id", "currency"),
@@ -142,9 +177,13 @@ HOURS = TableSpec(
 
 #: DuckDB: the (hour, tenant) pairs a write made stale (a correction, a recomputation),
 #: rebuilt by the next fold.
-HOURS_DIRTY = TableSpec("footprint_hours_dirty", "footprint_hours_dirty",
-                        (Column("hour_utc", TS), Column("tenant", pa.string())),
-                        key=("hour_utc", "tenant"), ingested=False)
+HOURS_DIRTY = TableSpec(
+    "footprint_hours_dirty",
+    "footprint_hours_dirty",
+    (Column("hour_utc", TS), Column("tenant", pa.string())),
+    key=("hour_utc", "tenant"),
+    ingested=False,
+)
 
 #: The event columns a source of :func:`upsert_sql` carries besides the footprint row's.
 EVENT_DIMS: tuple[str, ...] = ("service", "model", "region", "device", "outcome")
@@ -159,12 +198,22 @@ def source_columns() -> list[str]:
 
 
 def _select(source: str, sign: str = "") -> str:
-    keys = ["date_trunc('hour', ef.period_start_utc)", "ef.tenant", "ef.service",
-            "ef.model", "ef.region", "ef.device", "coalesce(ef.outcome, '')",
-            "ef.attribution_method", "ef.context_id", "coalesce(ef.currency, '')"]
+    keys = [
+        "date_trunc('hour', ef.period_start_utc)",
+        "ef.tenant",
+        "ef.service",
+        "ef.model",
+        "ef.region",
+        "ef.device",
+        "coalesce(ef.outcome, '')",
+        "ef.attribution_method",
+        "ef.context_id",
+        "coalesce(ef.currency, '')",
+    ]
     cols = [*keys, *(f"{sign}{agg}" for _, _, agg in MEASURES)]
-    return (f"SELECT {', '.join(cols)} FROM {source} ef GROUP BY "
-            + ", ".join(str(i + 1) for i in range(len(keys))))
+    return f"SELECT {', '.join(cols)} FROM {source} ef GROUP BY " + ", ".join(
+        str(i + 1) for i in range(len(keys))
+    )
 
 
 def upsert_sql(source: str) -> str:
@@ -172,18 +221,21 @@ def upsert_sql(source: str) -> str:
     :func:`source_columns` and :data:`EVENT_DIMS`) to the rollup."""
     names = [c.name for c in HOURS.columns]
     sets = ", ".join(f"{m} = footprint_hours.{m} + excluded.{m}" for m, _, _ in MEASURES)
-    return (f"INSERT INTO footprint_hours ({', '.join(names)}) {_select(source)} "
-            f"ON CONFLICT ({', '.join(HOURS.key)}) DO UPDATE SET {sets}")
+    return (
+        f"INSERT INTO footprint_hours ({', '.join(names)}) {_select(source)} "
+        f"ON CONFLICT ({', '.join(HOURS.key)}) DO UPDATE SET {sets}"
+    )
 
 
 def _live_source(where: str) -> str:
     """The live compact footprints of live events matching ``where`` (over ``ef`` and
     ``e``), with the events' dimensions: a source for :func:`upsert_sql`."""
-    cols = ", ".join([*(f"ef.{c}" for c in source_columns()),
-                      *(f"e.{d}" for d in EVENT_DIMS)])
-    return (f"(SELECT {cols} FROM event_footprints ef JOIN events e ON "
-            f"{same_event('e', 'ef')} WHERE {_LIVE_FOOTPRINT_EF} AND "
-            f"{_LIVE_EVENT_EF} AND {where})")
+    cols = ", ".join([*(f"ef.{c}" for c in source_columns()), *(f"e.{d}" for d in EVENT_DIMS)])
+    return (
+        f"(SELECT {cols} FROM event_footprints ef JOIN events e ON "
+        f"{same_event('e', 'ef')} WHERE {_LIVE_FOOTPRINT_EF} AND "
+        f"{_LIVE_EVENT_EF} AND {where})"
+    )
 
 
 def fold_sql(after_rowid: int, upto_rowid: int, skip: str | None = None) -> str:
@@ -192,8 +244,10 @@ def fold_sql(after_rowid: int, upto_rowid: int, skip: str | None = None) -> str:
     tenant) pairs of ``skip`` (a table: rebuilt whole in the same transaction)."""
     where = f"ef.rowid > {int(after_rowid)} AND ef.rowid <= {int(upto_rowid)}"
     if skip is not None:
-        where += (f" AND (date_trunc('hour', ef.period_start_utc), ef.tenant) NOT IN "
-                  f"(SELECT hour_utc, tenant FROM {skip})")
+        where += (
+            f" AND (date_trunc('hour', ef.period_start_utc), ef.tenant) NOT IN "
+            f"(SELECT hour_utc, tenant FROM {skip})"
+        )
     return upsert_sql(_live_source(where))
 
 
@@ -203,21 +257,27 @@ def rebuild_sql(keys: str | None, upto_rowid: int | None = None) -> list[str]:
     the tables (DuckDB: from the rows up to ``upto_rowid``, the ones folded in)."""
     upto = "TRUE" if upto_rowid is None else f"ef.rowid <= {int(upto_rowid)}"
     if keys is None:
-        return ["DELETE FROM footprint_hours",
-                f"INSERT INTO footprint_hours {_select(_live_source(upto))}"]
+        return [
+            "DELETE FROM footprint_hours",
+            f"INSERT INTO footprint_hours {_select(_live_source(upto))}",
+        ]
     pairs = f"(SELECT DISTINCT hour_utc, tenant FROM {keys})"
-    span = (f"ef.period_start_utc >= (SELECT min(hour_utc) FROM {keys}) AND "
-            f"ef.period_start_utc < (SELECT max(hour_utc) FROM {keys}) + INTERVAL '1 hour'")
-    match = (f"(date_trunc('hour', ef.period_start_utc), ef.tenant) IN "
-             f"(SELECT hour_utc, tenant FROM {pairs} k)")
-    return [f"DELETE FROM footprint_hours WHERE (hour_utc, tenant) IN "
-            f"(SELECT hour_utc, tenant FROM {pairs} k)",
-            f"INSERT INTO footprint_hours "
-            f"{_select(_live_source(f'{upto} AND {span} AND {match}'))}"]
+    span = (
+        f"ef.period_start_utc >= (SELECT min(hour_utc) FROM {keys}) AND "
+        f"ef.period_start_utc < (SELECT max(hour_utc) FROM {keys}) + INTERVAL '1 hour'"
+    )
+    match = (
+        f"(date_trunc('hour', ef.period_start_utc), ef.tenant) IN "
+        f"(SELECT hour_utc, tenant FROM {pairs} k)"
+    )
+    return [
+        f"DELETE FROM footprint_hours WHERE (hour_utc, tenant) IN "
+        f"(SELECT hour_utc, tenant FROM {pairs} k)",
+        f"INSERT INTO footprint_hours {_select(_live_source(f'{upto} AND {span} AND {match}'))}",
+    ]
 
 
-def latency_quantile_s(counts: Sequence[int], sums_s: Sequence[float], q: float
-                       ) -> float | None:
+def latency_quantile_s(counts: Sequence[int], sums_s: Sequence[float], q: float) -> float | None:
     """The ``q`` quantile [s] of a latency histogram (bucket counts and latency sums in the
     order of :data:`LATENCY_EDGES_S`): the mean latency of the bucket that holds it (exact
     when that bucket's latencies are equal; never further off than the bucket's width);

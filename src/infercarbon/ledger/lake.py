@@ -101,61 +101,186 @@ def _schema(*fields: tuple[str, pa.DataType]) -> pa.Schema:
     return pa.schema([pa.field(n, t, nullable=True) for n, t in fields])
 
 
-EVENTS = LakeTable("events", _schema(
-    ("event_id", _S), ("start_utc", TS), ("end_utc", TS), ("device", _S), ("batch_id", _S),
-    ("tokens_in", _I), ("tokens_out", _I), ("region", _S), ("tenant", _S), ("service", _S),
-    ("model", _S), ("supersedes", _S), ("spool_batch_id", _S), ("ingested_utc", TS),
-), key=("event_id", "tenant"), day_column="start_utc", second="bucket:device")  # ids per tenant
+EVENTS = LakeTable(
+    "events",
+    _schema(
+        ("event_id", _S),
+        ("start_utc", TS),
+        ("end_utc", TS),
+        ("device", _S),
+        ("batch_id", _S),
+        ("tokens_in", _I),
+        ("tokens_out", _I),
+        ("region", _S),
+        ("tenant", _S),
+        ("service", _S),
+        ("model", _S),
+        ("supersedes", _S),
+        ("spool_batch_id", _S),
+        ("ingested_utc", TS),
+    ),
+    key=("event_id", "tenant"),
+    day_column="start_utc",
+    second="bucket:device",
+)  # ids per tenant
 
-READINGS = LakeTable("readings", _schema(
-    ("device", _S), ("t_utc", TS), ("cumulative_j", _F), ("power_w", _F),
-), key=("device", "t_utc"), day_column="t_utc", second="bucket:device")
+READINGS = LakeTable(
+    "readings",
+    _schema(
+        ("device", _S),
+        ("t_utc", TS),
+        ("cumulative_j", _F),
+        ("power_w", _F),
+    ),
+    key=("device", "t_utc"),
+    day_column="t_utc",
+    second="bucket:device",
+)
 
-INTENSITY = LakeTable("intensity", _schema(
-    ("region", _S), ("basis", _S), ("start_utc", TS), ("end_utc", TS), ("g_per_kwh", _F),
-    ("low_g_per_kwh", _F), ("high_g_per_kwh", _F), ("source", _S), ("label", _S),
-), key=("region", "basis", "start_utc"), day_column="start_utc", second="region")
+INTENSITY = LakeTable(
+    "intensity",
+    _schema(
+        ("region", _S),
+        ("basis", _S),
+        ("start_utc", TS),
+        ("end_utc", TS),
+        ("g_per_kwh", _F),
+        ("low_g_per_kwh", _F),
+        ("high_g_per_kwh", _F),
+        ("source", _S),
+        ("label", _S),
+    ),
+    key=("region", "basis", "start_utc"),
+    day_column="start_utc",
+    second="region",
+)
 
-ATTRIBUTIONS = LakeTable("attributions", _schema(
-    ("row_kind", _S), ("event_id", _S), ("device", _S), ("region", _S), ("tenant", _S),
-    ("start_utc", TS), ("end_utc", TS), ("window_s", _F), ("energy_j", _F), ("active_j", _F),
-    ("idle_j", _F), ("device_time_s", _F), ("clipped", pa.bool_()), ("method", _S),
-    ("supersedes", _S), ("run_id", _S),
-), key=None, day_column="start_utc", second="bucket:device")
+ATTRIBUTIONS = LakeTable(
+    "attributions",
+    _schema(
+        ("row_kind", _S),
+        ("event_id", _S),
+        ("device", _S),
+        ("region", _S),
+        ("tenant", _S),
+        ("start_utc", TS),
+        ("end_utc", TS),
+        ("window_s", _F),
+        ("energy_j", _F),
+        ("active_j", _F),
+        ("idle_j", _F),
+        ("device_time_s", _F),
+        ("clipped", pa.bool_()),
+        ("method", _S),
+        ("supersedes", _S),
+        ("run_id", _S),
+    ),
+    key=None,
+    day_column="start_utc",
+    second="bucket:device",
+)
 
 #: The compact footprint row: per event the numbers that differ, nothing that a context holds.
 FOOTPRINT_NUMBERS: Final = (
-    "energy_j", "idle_j", "device_time_s", "location_g_per_kwh", "market_g_per_kwh",
-    "marginal_g_per_kwh", *(f"total_{b}_{s}" for b in ("location", "market", "marginal")
-                            for s in ("g", "low_g", "high_g")),
+    "energy_j",
+    "idle_j",
+    "device_time_s",
+    "location_g_per_kwh",
+    "market_g_per_kwh",
+    "marginal_g_per_kwh",
+    *(
+        f"total_{b}_{s}"
+        for b in ("location", "market", "marginal")
+        for s in ("g", "low_g", "high_g")
+    ),
 )
-FOOTPRINTS = LakeTable("footprints", _schema(
-    ("event_id", _S), ("context_id", _S), ("tenant", _S), ("region", _S),
-    ("period_start_utc", TS), ("period_end_utc", TS),
-    *((n, _F) for n in FOOTPRINT_NUMBERS),
-    ("supersedes", _S), ("run_id", _S),
-), key=("event_id", "tenant", "context_id"), day_column="period_start_utc", second="region")
+FOOTPRINTS = LakeTable(
+    "footprints",
+    _schema(
+        ("event_id", _S),
+        ("context_id", _S),
+        ("tenant", _S),
+        ("region", _S),
+        ("period_start_utc", TS),
+        ("period_end_utc", TS),
+        *((n, _F) for n in FOOTPRINT_NUMBERS),
+        ("supersedes", _S),
+        ("run_id", _S),
+    ),
+    key=("event_id", "tenant", "context_id"),
+    day_column="period_start_utc",
+    second="region",
+)
 
-FOOTPRINT_CONTEXTS = LakeTable("footprint_contexts", _schema(
-    ("context_id", _S), ("calculator", _S), ("region", _S), ("method", _S),
-    ("profile_json", _S), ("signals_json", _S), ("energy_band_json", _S), ("window_s", _F),
-), key=("context_id",), day_column=None)
+FOOTPRINT_CONTEXTS = LakeTable(
+    "footprint_contexts",
+    _schema(
+        ("context_id", _S),
+        ("calculator", _S),
+        ("region", _S),
+        ("method", _S),
+        ("profile_json", _S),
+        ("signals_json", _S),
+        ("energy_band_json", _S),
+        ("window_s", _F),
+    ),
+    key=("context_id",),
+    day_column=None,
+)
 
-ROLLUPS = LakeTable("rollups", _schema(
-    ("day_utc", TS), ("region", _S), ("tenant", _S), ("events", _I), ("energy_j", _F),
-    ("idle_j", _F), *((f"total_{b}_{s}", _F) for b in ("location", "market", "marginal")
-                      for s in ("g", "low_g", "high_g")),
-    ("run_id", _S),
-), key=("run_id", "day_utc", "region", "tenant"), day_column="day_utc", second="region")
+ROLLUPS = LakeTable(
+    "rollups",
+    _schema(
+        ("day_utc", TS),
+        ("region", _S),
+        ("tenant", _S),
+        ("events", _I),
+        ("energy_j", _F),
+        ("idle_j", _F),
+        *(
+            (f"total_{b}_{s}", _F)
+            for b in ("location", "market", "marginal")
+            for s in ("g", "low_g", "high_g")
+        ),
+        ("run_id", _S),
+    ),
+    key=("run_id", "day_utc", "region", "tenant"),
+    day_column="day_utc",
+    second="region",
+)
 
-RUNS = LakeTable("runs", _schema(
-    ("run_id", _S), ("job", _S), ("engine", _S), ("code_version", _S), ("params_json", _S),
-    ("inputs_json", _S), ("output_table", _S), ("output_snapshot_id", _I),
-    ("started_utc", TS), ("finished_utc", TS), ("rows_out", _I),
-), key=("run_id",), day_column=None)
+RUNS = LakeTable(
+    "runs",
+    _schema(
+        ("run_id", _S),
+        ("job", _S),
+        ("engine", _S),
+        ("code_version", _S),
+        ("params_json", _S),
+        ("inputs_json", _S),
+        ("output_table", _S),
+        ("output_snapshot_id", _I),
+        ("started_utc", TS),
+        ("finished_utc", TS),
+        ("rows_out", _I),
+    ),
+    key=("run_id",),
+    day_column=None,
+)
 
-TABLES: Final[dict[str, LakeTable]] = {t.name: t for t in (
-    EVENTS, READINGS, INTENSITY, ATTRIBUTIONS, FOOTPRINTS, FOOTPRINT_CONTEXTS, ROLLUPS, RUNS)}
+TABLES: Final[dict[str, LakeTable]] = {
+    t.name: t
+    for t in (
+        EVENTS,
+        READINGS,
+        INTENSITY,
+        ATTRIBUTIONS,
+        FOOTPRINTS,
+        FOOTPRINT_CONTEXTS,
+        ROLLUPS,
+        RUNS,
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -182,37 +307,49 @@ def conform(table: pa.Table, spec: LakeTable, *, keys: bool = True) -> pa.Table:
     but a missing or null ``tenant`` is :data:`DEFAULT_TENANT`."""
     n = table.num_rows
     if spec.key and "tenant" in spec.key:
-        tenant = (pc.fill_null(table.column("tenant").cast(pa.string()), DEFAULT_TENANT)
-                  if "tenant" in table.column_names
-                  else pa.array([DEFAULT_TENANT] * n, pa.string()))
-        table = (table.set_column(table.column_names.index("tenant"), "tenant", tenant)
-                 if "tenant" in table.column_names else table.append_column("tenant", tenant))
+        tenant = (
+            pc.fill_null(table.column("tenant").cast(pa.string()), DEFAULT_TENANT)
+            if "tenant" in table.column_names
+            else pa.array([DEFAULT_TENANT] * n, pa.string())
+        )
+        table = (
+            table.set_column(table.column_names.index("tenant"), "tenant", tenant)
+            if "tenant" in table.column_names
+            else table.append_column("tenant", tenant)
+        )
     cols = []
     for f in spec.schema:
         if f.name in table.column_names:
             col = table.column(f.name)
             try:
-                if pa.types.is_timestamp(f.type) and pa.types.is_timestamp(col.type) \
-                        and col.type.tz is None:
+                if (
+                    pa.types.is_timestamp(f.type)
+                    and pa.types.is_timestamp(col.type)
+                    and col.type.tz is None
+                ):
                     col = pc.assume_timezone(col, "UTC")
                 if f.name == "batch_id" and pa.types.is_integer(col.type):
                     # integer batch ids (the attribution core's): negative means not batched
                     col = pc.if_else(pc.less(col, 0), pa.scalar(None, col.type), col)
                 col = col.cast(f.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-                raise InputError(f"cannot be read as {f.type}: {exc}",
-                                 field=f"{spec.name}.{f.name}") from exc
+                raise InputError(
+                    f"cannot be read as {f.type}: {exc}", field=f"{spec.name}.{f.name}"
+                ) from exc
         else:
             if keys and spec.key and f.name in spec.key:
-                raise InputError(f"is required in the {spec.name} table",
-                                 field=f"{spec.name}.{f.name}")
+                raise InputError(
+                    f"is required in the {spec.name} table", field=f"{spec.name}.{f.name}"
+                )
             col = pa.nulls(n, f.type)
         cols.append(col)
     out = pa.Table.from_arrays(cols, schema=spec.schema)
     for k in (spec.key or ()) if keys else ():
         if out.column(k).null_count:
-            raise InputError(f"has {out.column(k).null_count} null value(s); every row needs "
-                             "one", field=f"{spec.name}.{k}")
+            raise InputError(
+                f"has {out.column(k).null_count} null value(s); every row needs one",
+                field=f"{spec.name}.{k}",
+            )
     return out
 
 
@@ -227,10 +364,16 @@ def _iceberg_schema(schema: pa.Schema) -> Any:
         TimestamptzType,
     )
 
-    kinds = {pa.string(): StringType(), pa.float64(): DoubleType(), pa.int64(): LongType(),
-             TS: TimestamptzType(), pa.bool_(): BooleanType()}
-    return Schema(*(NestedField(i + 1, f.name, kinds[f.type], required=False)
-                    for i, f in enumerate(schema)))
+    kinds = {
+        pa.string(): StringType(),
+        pa.float64(): DoubleType(),
+        pa.int64(): LongType(),
+        TS: TimestamptzType(),
+        pa.bool_(): BooleanType(),
+    }
+    return Schema(
+        *(NestedField(i + 1, f.name, kinds[f.type], required=False) for i, f in enumerate(schema))
+    )
 
 
 def _partition_spec(spec: LakeTable, schema: Any) -> Any:
@@ -239,16 +382,26 @@ def _partition_spec(spec: LakeTable, schema: Any) -> Any:
 
     fields = []
     if spec.day_column is not None:
-        fields.append(PartitionField(schema.find_field(spec.day_column).field_id, 1000,
-                                     DayTransform(), "day"))
+        fields.append(
+            PartitionField(schema.find_field(spec.day_column).field_id, 1000, DayTransform(), "day")
+        )
     if spec.second is not None:
         if spec.second.startswith("bucket:"):
             col = spec.second.removeprefix("bucket:")
-            fields.append(PartitionField(schema.find_field(col).field_id, 1001,
-                                         BucketTransform(DEVICE_BUCKETS), f"{col}_bucket"))
+            fields.append(
+                PartitionField(
+                    schema.find_field(col).field_id,
+                    1001,
+                    BucketTransform(DEVICE_BUCKETS),
+                    f"{col}_bucket",
+                )
+            )
         else:
-            fields.append(PartitionField(schema.find_field(spec.second).field_id, 1001,
-                                         IdentityTransform(), spec.second))
+            fields.append(
+                PartitionField(
+                    schema.find_field(spec.second).field_id, 1001, IdentityTransform(), spec.second
+                )
+            )
     return PartitionSpec(*fields)
 
 
@@ -278,14 +431,17 @@ class Lake:
                 continue
             schema = _iceberg_schema(spec.schema)
             self.catalog.create_table_if_not_exists(
-                f"{self.namespace}.{spec.name}", schema=schema,
+                f"{self.namespace}.{spec.name}",
+                schema=schema,
                 partition_spec=_partition_spec(spec, schema),
-                properties={"write.parquet.compression-codec": "zstd"})
+                properties={"write.parquet.compression-codec": "zstd"},
+            )
 
     def table(self, name: str, *, refresh: bool = True) -> IcebergTable:
         if name not in TABLES:
-            raise InputError(f"unknown lake table {name!r}; tables: {', '.join(TABLES)}",
-                             field="table")
+            raise InputError(
+                f"unknown lake table {name!r}; tables: {', '.join(TABLES)}", field="table"
+            )
         from pyiceberg.exceptions import NoSuchTableError
 
         try:
@@ -296,8 +452,9 @@ class Lake:
             else:
                 tbl = self.catalog.load_table(f"{self.namespace}.{name}")
         except NoSuchTableError as exc:
-            raise LedgerError(f"the lake at {self.uri!r} has no table {name!r}; run "
-                              "`infercarbon lake init` first") from exc
+            raise LedgerError(
+                f"the lake at {self.uri!r} has no table {name!r}; run `infercarbon lake init` first"
+            ) from exc
         self._cache[name] = tbl
         return tbl
 
@@ -306,10 +463,16 @@ class Lake:
         return None if snap is None else int(snap.snapshot_id)
 
     # ----------------------------------------------------------------------------- read
-    def read(self, name: str, *, snapshot_id: int | None = None,
-             columns: Sequence[str] | None = None, start_utc: datetime | None = None,
-             end_utc: datetime | None = None, equals: Mapping[str, Any] | None = None,
-             ) -> pa.Table:
+    def read(
+        self,
+        name: str,
+        *,
+        snapshot_id: int | None = None,
+        columns: Sequence[str] | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+        equals: Mapping[str, Any] | None = None,
+    ) -> pa.Table:
         """Scan a table (at a snapshot, when given), pruned to ``[start_utc, end_utc)`` on
         its day column and to ``equals`` (column -> value or list of values)."""
         import pyiceberg.expressions
@@ -332,12 +495,14 @@ class Lake:
                 expr = ex.And(expr, ex.EqualTo(col, value))
         tbl = self.table(name)
         if snapshot_id is not None and tbl.snapshot_by_id(snapshot_id) is None:
-            raise LedgerError(f"table {name!r} has no snapshot {snapshot_id} (expired, or "
-                              "from another lake)")
+            raise LedgerError(
+                f"table {name!r} has no snapshot {snapshot_id} (expired, or from another lake)"
+            )
         if tbl.current_snapshot() is None:
             return pa.Table.from_pylist([], schema=_select(spec.schema, columns))
-        scan = tbl.scan(row_filter=expr, selected_fields=tuple(columns or ("*",)),
-                        snapshot_id=snapshot_id)
+        scan = tbl.scan(
+            row_filter=expr, selected_fields=tuple(columns or ("*",)), snapshot_id=snapshot_id
+        )
         out = scan.to_arrow()
         return _normalise(out, _select(spec.schema, columns))
 
@@ -353,8 +518,9 @@ class Lake:
         return size, rows
 
     # ---------------------------------------------------------------------------- write
-    def append(self, name: str, rows: pa.Table, *,
-               properties: Mapping[str, str] | None = None) -> int | None:
+    def append(
+        self, name: str, rows: pa.Table, *, properties: Mapping[str, str] | None = None
+    ) -> int | None:
         """Append ``rows`` (conformed to the table's schema) in one commit; returns the new
         snapshot id (None when ``rows`` is empty: nothing is committed)."""
         spec = TABLES[name]
@@ -370,13 +536,15 @@ class Lake:
                 warnings.simplefilter("ignore", UserWarning)
                 tbl.append(data, snapshot_properties=dict(properties or {}))
         except CommitFailedException as exc:
-            raise LedgerError(f"lake table {name!r}: the commit lost a race with another "
-                              f"writer; retry ({exc})") from exc
+            raise LedgerError(
+                f"lake table {name!r}: the commit lost a race with another writer; retry ({exc})"
+            ) from exc
         snap = self.table(name).current_snapshot()
         return None if snap is None else int(snap.snapshot_id)
 
-    def append_new(self, name: str, rows: pa.Table, *,
-                   properties: Mapping[str, str] | None = None) -> AppendReport:
+    def append_new(
+        self, name: str, rows: pa.Table, *, properties: Mapping[str, str] | None = None
+    ) -> AppendReport:
         """Append the rows whose key is not stored yet (exactly-once: Iceberg has no
         uniqueness).  Rows repeated within ``rows`` keep their first occurrence.  The
         anti-join scans only the key columns of the partitions ``rows`` touch (the day range
@@ -385,8 +553,7 @@ class Lake:
         which is what the lake's writers guarantee."""
         spec = TABLES[name]
         if spec.key is None:
-            raise InputError(f"table {name!r} has no key to append exactly once",
-                             field="table")
+            raise InputError(f"table {name!r} has no key to append exactly once", field="table")
         data = conform(rows, spec)
         received = data.num_rows
         data = _first_per_key(data, spec.key)
@@ -409,16 +576,18 @@ class Lake:
                 vals = pc.unique(data.column(part_col))
                 if len(vals) <= _IN_LIST_MAX:
                     equals[part_col] = vals.to_pylist()
-            stored = self.read(name, columns=list(spec.key), start_utc=start, end_utc=end,
-                               equals=equals)
+            stored = self.read(
+                name, columns=list(spec.key), start_utc=start, end_utc=end, equals=equals
+            )
             data = _anti_join(data, stored, spec.key)
         snap = self.append(name, data, properties=properties) if data.num_rows else None
         return AppendReport(name, received, data.num_rows, received - data.num_rows, snap)
 
     def record_run(self, run: Mapping[str, Any]) -> int | None:
         """Append one ``runs`` row (see :data:`RUNS`)."""
-        return self.append_new("runs", pa.Table.from_pylist([dict(run)],
-                                                            schema=RUNS.schema)).snapshot_id
+        return self.append_new(
+            "runs", pa.Table.from_pylist([dict(run)], schema=RUNS.schema)
+        ).snapshot_id
 
     def run(self, run_id: str) -> dict[str, Any]:
         rows = self.read("runs", equals={"run_id": run_id}).to_pylist()
@@ -444,8 +613,9 @@ def footprint_id(context_id: str, event_id: str) -> str:
 def parse_footprint_id(fid: str) -> tuple[str, str]:
     """(the context id's 12-hex prefix, the event id) of a lake footprint id."""
     if not fid.startswith("fp_") or len(fid) < 17 or fid[15] != "_":
-        raise InputError(f"{fid!r} is not a lake footprint id (fp_<12 hex>_<event id>)",
-                         field="footprint_id")
+        raise InputError(
+            f"{fid!r} is not a lake footprint id (fp_<12 hex>_<event id>)", field="footprint_id"
+        )
     return fid[3:15], fid[16:]
 
 
@@ -455,8 +625,11 @@ def show_footprint(lake: Lake, fid: str) -> dict[str, Any]:
     lineage of the runs that wrote them.  Reads only the files whose ``event_id`` bounds
     can hold the event (Iceberg's column statistics)."""
     prefix, event_id = parse_footprint_id(fid)
-    rows = [r for r in lake.read("footprints", equals={"event_id": event_id}).to_pylist()
-            if str(r["context_id"]).removeprefix("ctx_").startswith(prefix)]
+    rows = [
+        r
+        for r in lake.read("footprints", equals={"event_id": event_id}).to_pylist()
+        if str(r["context_id"]).removeprefix("ctx_").startswith(prefix)
+    ]
     if not rows:
         from infercarbon.errors import FootprintNotFoundError
 
@@ -474,8 +647,7 @@ def show_footprint(lake: Lake, fid: str) -> dict[str, Any]:
     if context is not None:
         for k in ("profile_json", "signals_json", "energy_band_json"):
             context[k.removesuffix("_json")] = json.loads(context.pop(k))
-    return {"footprint_id": fid, "row": row, "context": context, "attribution": att,
-            "runs": runs}
+    return {"footprint_id": fid, "row": row, "context": context, "attribution": att, "runs": runs}
 
 
 def _select(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
@@ -486,8 +658,7 @@ def _select(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
 
 def _normalise(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """A scan's result in the table's Arrow schema (pyiceberg may return large strings)."""
-    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in schema],
-                                schema=schema)
+    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in schema], schema=schema)
 
 
 def _keys(table: pa.Table, key: Sequence[str]) -> pa.Array:
@@ -527,16 +698,22 @@ def _catalog_uri(target: str) -> tuple[str, str]:
     return f"sqlite:///{root / 'catalog.db'}", (root / "warehouse").as_uri()
 
 
-def open_lake(target: str | Path, *, warehouse: str | None = None,
-              namespace: str = NAMESPACE, create: bool = True) -> Lake:
+def open_lake(
+    target: str | Path,
+    *,
+    warehouse: str | None = None,
+    namespace: str = NAMESPACE,
+    create: bool = True,
+) -> Lake:
     """Open (and with ``create``, initialise) the lake at ``target``: a directory holding a
     SQLite catalog and a ``file://`` warehouse, a ``sqlite:///`` catalog file, or a
     ``postgresql://`` catalog with ``warehouse`` (``file://`` or ``s3://``)."""
     uri, default_wh = _catalog_uri(str(target))
     wh = warehouse or default_wh
     if not wh:
-        raise ConfigurationError(f"the catalog {target!r} needs a warehouse URI "
-                                 "(--warehouse file:///... or s3://...)")
+        raise ConfigurationError(
+            f"the catalog {target!r} needs a warehouse URI (--warehouse file:///... or s3://...)"
+        )
     if uri.startswith("sqlite:///"):
         db = Path(uri.removeprefix("sqlite:///"))
         if not create and not db.is_file():
@@ -547,8 +724,9 @@ def open_lake(target: str | Path, *, warehouse: str | None = None,
     try:
         from pyiceberg.catalog.sql import SqlCatalog
     except ImportError as exc:
-        raise ConfigurationError("the lake needs pyiceberg: pip install "
-                                 "'infercarbon[lake]'") from exc
+        raise ConfigurationError(
+            "the lake needs pyiceberg: pip install 'infercarbon[lake]'"
+        ) from exc
     catalog = SqlCatalog(namespace, uri=uri, warehouse=wh)
     lake = Lake(catalog, namespace=namespace, uri=str(target))
     if create:

@@ -49,8 +49,11 @@ def _read_csv(data: io.BufferedIOBase | io.BytesIO, schema: pa.Schema) -> pa.Tab
 def _convert_options(schema: pa.Schema) -> pcsv.ConvertOptions:
     return pcsv.ConvertOptions(
         column_types={f.name: f.type for f in schema},
-        null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
-        true_values=["t"], false_values=["f"],
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
     )
 
 
@@ -71,15 +74,15 @@ class PostgresStore(SqlStore):
     def __init__(self, dsn: str, *, clock: Clock = system_clock) -> None:
         super().__init__(clock)
         if psycopg is None:
-            raise ConfigurationError("the PostgreSQL ledger needs psycopg: "
-                                     "pip install 'infercarbon[service]'")
+            raise ConfigurationError(
+                "the PostgreSQL ledger needs psycopg: pip install 'infercarbon[service]'"
+            )
         self.url = _redact(dsn)
         try:
             self._con = psycopg.connect(dsn, autocommit=True)
             self._con.execute("SET TIME ZONE 'UTC'")
         except psycopg.Error as exc:
-            raise LedgerError(f"cannot connect to the PostgreSQL ledger {self.url}: "
-                              f"{exc}") from exc
+            raise LedgerError(f"cannot connect to the PostgreSQL ledger {self.url}: {exc}") from exc
         self._client = psycopg.ClientCursor(self._con)
         self._dsn = dsn
         self._reader: Any = None  # a second connection for reads (query_arrow), on demand
@@ -103,8 +106,9 @@ class PostgresStore(SqlStore):
                     self._reader = psycopg.connect(self._dsn, autocommit=True)
                     self._reader.execute("SET TIME ZONE 'UTC'")
                 except psycopg.Error as exc:
-                    raise LedgerError(f"cannot connect to the PostgreSQL ledger {self.url}: "
-                                      f"{exc}") from exc
+                    raise LedgerError(
+                        f"cannot connect to the PostgreSQL ledger {self.url}: {exc}"
+                    ) from exc
             buf = io.BytesIO()
             self._copy_out(sql, params, buf, self._reader)
         if buf.tell() == 0:
@@ -121,11 +125,13 @@ class PostgresStore(SqlStore):
                     yield
             except psycopg.errors.UniqueViolation as exc:
                 detail = exc.diag.message_detail or str(exc)
-                raise KeyTakenError("ledger", [detail], "a stored row (or a concurrent "
-                                                        "writer's) has this key") from exc
+                raise KeyTakenError(
+                    "ledger", [detail], "a stored row (or a concurrent writer's) has this key"
+                ) from exc
             except psycopg.Error as exc:
-                raise LedgerError(f"{self.url}: the ledger refused the batch, nothing was "
-                                  f"written: {exc}") from exc
+                raise LedgerError(
+                    f"{self.url}: the ledger refused the batch, nothing was written: {exc}"
+                ) from exc
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._con.execute(sql, list(params) or None)
@@ -140,8 +146,10 @@ class PostgresStore(SqlStore):
         client = self._client if con is None else psycopg.ClientCursor(con)
         query = client.mogrify(sql, list(params) or None)
         try:
-            with (con or self._con).cursor() as cur, cur.copy(
-                    f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+            with (
+                (con or self._con).cursor() as cur,
+                cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy,
+            ):
                 for chunk in copy:
                     sink.write(chunk)
         except psycopg.Error as exc:
@@ -155,8 +163,9 @@ class PostgresStore(SqlStore):
         buf.seek(0)
         return _read_csv(buf, schema)
 
-    def _batches(self, sql: str, params: Sequence[Any], schema: pa.Schema,
-                 batch_rows: int) -> Iterator[pa.RecordBatch]:
+    def _batches(
+        self, sql: str, params: Sequence[Any], schema: pa.Schema, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
         # spool to a temporary file (memory-bounded), then stream it back in blocks
         with tempfile.SpooledTemporaryFile(max_size=64 << 20) as spool:
             self._copy_out(sql, params, spool)
@@ -164,10 +173,11 @@ class PostgresStore(SqlStore):
                 return
             spool.seek(0)
             reader = pcsv.open_csv(
-                spool, read_options=pcsv.ReadOptions(column_names=schema.names,
-                                                      block_size=1 << 22),
+                spool,
+                read_options=pcsv.ReadOptions(column_names=schema.names, block_size=1 << 22),
                 parse_options=pcsv.ParseOptions(newlines_in_values=True),
-                convert_options=_convert_options(schema))
+                convert_options=_convert_options(schema),
+            )
             for batch in reader:
                 table = pa.Table.from_batches([batch]).cast(schema)
                 yield from table.to_batches(max_chunksize=batch_rows)
@@ -178,11 +188,15 @@ class PostgresStore(SqlStore):
             cols.append("ingested_utc TIMESTAMPTZ")
         self._con.execute(f"CREATE TEMP TABLE {name} ({', '.join(cols)}) ON COMMIT DROP")
         buf = io.BytesIO()
-        pcsv.write_csv(table, buf, pcsv.WriteOptions(include_header=False,
-                                                     quoting_style="all_valid"))
-        with self._con.cursor() as cur, cur.copy(
+        pcsv.write_csv(
+            table, buf, pcsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        )
+        with (
+            self._con.cursor() as cur,
+            cur.copy(
                 f"COPY {name} ({', '.join(table.column_names)}) FROM STDIN (FORMAT csv)"
-        ) as copy:
+            ) as copy,
+        ):
             copy.write(buf.getbuffer())
 
     def _unstage(self, name: str) -> None:
@@ -198,7 +212,8 @@ class PostgresStore(SqlStore):
         # key order: concurrent writers take row locks in the same order (no deadlock)
         cur = self._con.execute(
             f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY {key} "
-            f"ON CONFLICT ({key}) DO NOTHING")
+            f"ON CONFLICT ({key}) DO NOTHING"
+        )
         return max(cur.rowcount, 0)
 
     def _insert_new_returning(self, spec: TableSpec, stage: str) -> list[str]:
@@ -206,14 +221,16 @@ class PostgresStore(SqlStore):
         (key,) = spec.key
         rows = self._con.execute(
             f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY {key} "
-            f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}").fetchall()
+            f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        ).fetchall()
         return [r[0] for r in rows]
 
     def _insert_all(self, spec: TableSpec, stage: str) -> int:
         cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
         key = ", ".join(spec.key)
         cur = self._con.execute(
-            f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY {key}")
+            f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {stage} ORDER BY {key}"
+        )
         return max(cur.rowcount, 0)
 
     def _ddl_lock_sql(self) -> str:

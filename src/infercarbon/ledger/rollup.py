@@ -24,16 +24,32 @@ from infercarbon.ledger.compact import same_event
 from infercarbon.ledger.hours import LINES, PARTS, deviation_parts
 from infercarbon.ledger.schema import TS
 
-__all__ = ["AGGREGATE_RANGE_METHOD", "DIMENSIONS", "HOUR_DIMENSIONS", "PERIODS",
-           "has_general_event_footprints", "hours_answer",
-           "idle_and_cost", "ranged_sums",
-           "rollup_events",
-           "rollup_footprints", "rollup_line_items"]
+__all__ = [
+    "AGGREGATE_RANGE_METHOD",
+    "DIMENSIONS",
+    "HOUR_DIMENSIONS",
+    "PERIODS",
+    "has_general_event_footprints",
+    "hours_answer",
+    "idle_and_cost",
+    "ranged_sums",
+    "rollup_events",
+    "rollup_footprints",
+    "rollup_line_items",
+]
 
 PERIODS = ("hour", "day", "month")
 #: Event columns a rollup can group by.
-DIMENSIONS = ("service", "tenant", "model", "region", "device", "attribution_method",
-              "outcome", "trace_id")
+DIMENSIONS = (
+    "service",
+    "tenant",
+    "model",
+    "region",
+    "device",
+    "attribution_method",
+    "outcome",
+    "trace_id",
+)
 
 _LIVE_FOOTPRINT = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
 #: The event of a footprint ``f`` (either layout, the views) and of a compact row ``ef``.
@@ -41,20 +57,27 @@ _F_EVENT = f"all_footprints f JOIN events e ON {same_event('e', 'f')}"
 _EF_EVENT = f"event_footprints ef JOIN events e ON {same_event('e', 'ef')}"
 
 
-def _plan(by: Sequence[str], period: str | None, tenant: str | None,
-          start_utc: datetime | None, end_utc: datetime | None,
-          ) -> tuple[list[str], list[pa.Field], list[str], list[Any]]:
+def _plan(
+    by: Sequence[str],
+    period: str | None,
+    tenant: str | None,
+    start_utc: datetime | None,
+    end_utc: datetime | None,
+) -> tuple[list[str], list[pa.Field], list[str], list[Any]]:
     if isinstance(by, str):
         by = (by,)
     bad = [b for b in by if b not in DIMENSIONS]
     if bad:
-        raise InputError(f"cannot group by {', '.join(map(repr, bad))}; choose from "
-                         f"{', '.join(DIMENSIONS)}", field="by")
+        raise InputError(
+            f"cannot group by {', '.join(map(repr, bad))}; choose from {', '.join(DIMENSIONS)}",
+            field="by",
+        )
     if len(set(by)) != len(by):
         raise InputError("a dimension is repeated", field="by")
     if period is not None and period not in PERIODS:
-        raise InputError(f"must be one of {', '.join(PERIODS)} (or None for all time)",
-                         field="period")
+        raise InputError(
+            f"must be one of {', '.join(PERIODS)} (or None for all time)", field="period"
+        )
     keys: list[str] = []
     fields: list[pa.Field] = []
     if period is not None:
@@ -78,20 +101,34 @@ def _plan(by: Sequence[str], period: str | None, tenant: str | None,
     return keys, fields, conds, params
 
 
-def _run(store: Store, keys: list[str], fields: list[pa.Field], measures: list[str],
-         measure_fields: list[pa.Field], source: str, conds: list[str],
-         params: list[Any]) -> pa.Table:
+def _run(
+    store: Store,
+    keys: list[str],
+    fields: list[pa.Field],
+    measures: list[str],
+    measure_fields: list[pa.Field],
+    source: str,
+    conds: list[str],
+    params: list[Any],
+) -> pa.Table:
     select = [f"{k} AS k{i}" for i, k in enumerate(keys)] + measures
     group = ", ".join(str(i + 1) for i in range(len(keys)))
-    sql = (f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(conds)}"
-           + (f" GROUP BY {group} ORDER BY {group}" if keys else ""))
+    sql = f"SELECT {', '.join(select)} FROM {source} WHERE {' AND '.join(conds)}" + (
+        f" GROUP BY {group} ORDER BY {group}" if keys else ""
+    )
     schema = pa.schema([*fields, *measure_fields])
     return store.query_arrow(sql, params, schema)
 
 
-def rollup_events(store: Store, *, by: Sequence[str] = ("service",), period: str | None = None,
-                  tenant: str | None = None, start_utc: datetime | None = None,
-                  end_utc: datetime | None = None) -> pa.Table:
+def rollup_events(
+    store: Store,
+    *,
+    by: Sequence[str] = ("service",),
+    period: str | None = None,
+    tenant: str | None = None,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+) -> pa.Table:
     """Events summed by ``by`` (and ``period`` of their ``start_utc``).
 
     Columns: ``period_start_utc`` (when ``period``), the ``by`` columns, ``events`` [count],
@@ -99,19 +136,32 @@ def rollup_events(store: Store, *, by: Sequence[str] = ("service",), period: str
     that report them; null when none does).  Events start in [start_utc, end_utc).
     """
     keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
-    measures = ["count(*) AS events", "sum(e.energy_j) AS energy_j",
-                "sum(e.tokens_in) AS tokens_in", "sum(e.tokens_out) AS tokens_out",
-                "sum(e.payload_bytes) AS payload_bytes"]
-    mf = [pa.field("events", pa.int64()), pa.field("energy_j", pa.float64()),
-          pa.field("tokens_in", pa.int64()), pa.field("tokens_out", pa.int64()),
-          pa.field("payload_bytes", pa.int64())]
+    measures = [
+        "count(*) AS events",
+        "sum(e.energy_j) AS energy_j",
+        "sum(e.tokens_in) AS tokens_in",
+        "sum(e.tokens_out) AS tokens_out",
+        "sum(e.payload_bytes) AS payload_bytes",
+    ]
+    mf = [
+        pa.field("events", pa.int64()),
+        pa.field("energy_j", pa.float64()),
+        pa.field("tokens_in", pa.int64()),
+        pa.field("tokens_out", pa.int64()),
+        pa.field("payload_bytes", pa.int64()),
+    ]
     return _run(store, keys, fields, measures, mf, "events e", conds, params)
 
 
-def rollup_footprints(store: Store, *, by: Sequence[str] = ("service",),
-                      period: str | None = None, tenant: str | None = None,
-                      start_utc: datetime | None = None,
-                      end_utc: datetime | None = None) -> pa.Table:
+def rollup_footprints(
+    store: Store,
+    *,
+    by: Sequence[str] = ("service",),
+    period: str | None = None,
+    tenant: str | None = None,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+) -> pa.Table:
     """Footprint totals of events, summed by ``by``, ``period`` and basis.
 
     Only footprints of (live) events count; aggregate footprints have no event and are left
@@ -122,18 +172,31 @@ def rollup_footprints(store: Store, *, by: Sequence[str] = ("service",),
     keys.append("t.basis")
     fields.append(pa.field("basis", pa.string()))
     conds.append(_LIVE_FOOTPRINT)
-    measures = ["count(*) AS footprints", "sum(t.value_g) AS emissions_g",
-                "sum(t.low_g) AS low_sum_g", "sum(t.high_g) AS high_sum_g"]
-    mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
-          pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
+    measures = [
+        "count(*) AS footprints",
+        "sum(t.value_g) AS emissions_g",
+        "sum(t.low_g) AS low_sum_g",
+        "sum(t.high_g) AS high_sum_g",
+    ]
+    mf = [
+        pa.field("footprints", pa.int64()),
+        pa.field("emissions_g", pa.float64()),
+        pa.field("low_sum_g", pa.float64()),
+        pa.field("high_sum_g", pa.float64()),
+    ]
     source = f"{_F_EVENT} JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id"
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
 
-def rollup_line_items(store: Store, *, by: Sequence[str] = ("service",),
-                      period: str | None = None, tenant: str | None = None,
-                      start_utc: datetime | None = None,
-                      end_utc: datetime | None = None) -> pa.Table:
+def rollup_line_items(
+    store: Store,
+    *,
+    by: Sequence[str] = ("service",),
+    period: str | None = None,
+    tenant: str | None = None,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+) -> pa.Table:
     """Line items of event footprints summed by ``by``, ``period``, item, scope and basis.
 
     For scope reports (e.g. Scope 2 location- and market-based side by side).  Columns:
@@ -143,13 +206,25 @@ def rollup_line_items(store: Store, *, by: Sequence[str] = ("service",),
     """
     keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
     keys += ["li.name", "li.scope", "li.basis", "li.in_total"]
-    fields += [pa.field("name", pa.string()), pa.field("scope", pa.string()),
-               pa.field("basis", pa.string()), pa.field("in_total", pa.bool_())]
+    fields += [
+        pa.field("name", pa.string()),
+        pa.field("scope", pa.string()),
+        pa.field("basis", pa.string()),
+        pa.field("in_total", pa.bool_()),
+    ]
     conds.append(_LIVE_FOOTPRINT)
-    measures = ["count(*) AS footprints", "sum(li.emissions_g) AS emissions_g",
-                "sum(li.low_g) AS low_sum_g", "sum(li.high_g) AS high_sum_g"]
-    mf = [pa.field("footprints", pa.int64()), pa.field("emissions_g", pa.float64()),
-          pa.field("low_sum_g", pa.float64()), pa.field("high_sum_g", pa.float64())]
+    measures = [
+        "count(*) AS footprints",
+        "sum(li.emissions_g) AS emissions_g",
+        "sum(li.low_g) AS low_sum_g",
+        "sum(li.high_g) AS high_sum_g",
+    ]
+    mf = [
+        pa.field("footprints", pa.int64()),
+        pa.field("emissions_g", pa.float64()),
+        pa.field("low_sum_g", pa.float64()),
+        pa.field("high_sum_g", pa.float64()),
+    ]
     source = f"{_F_EVENT} JOIN all_footprint_items li ON li.footprint_id = f.footprint_id"
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
@@ -163,13 +238,21 @@ AGGREGATE_RANGE_METHOD = (
     "same deployment profile, region and signal sources (they add linearly) and independent "
     "across groups; independent parts add in quadrature: "
     "low = sum - sqrt(sum_i indep_i^2 + sum_groups (sum_{i in group} shared_i)^2), high alike, "
-    "low floored at 0.")
+    "low floored at 0."
+)
 
 
-def ranged_sums(store: Store, *, of: str = "totals", by: Sequence[str] = (),
-                keys: Sequence[str] = ("basis",), period: str | None = None,
-                tenant: str | None = None, start_utc: datetime | None = None,
-                end_utc: datetime | None = None) -> pa.Table:
+def ranged_sums(
+    store: Store,
+    *,
+    of: str = "totals",
+    by: Sequence[str] = (),
+    keys: Sequence[str] = ("basis",),
+    period: str | None = None,
+    tenant: str | None = None,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+) -> pa.Table:
     """Sums of live event footprints' totals (``of="totals"``) or line items
     (``of="items"``) with an honest aggregate p5..p95 (:data:`AGGREGATE_RANGE_METHOD`).
 
@@ -183,29 +266,37 @@ def ranged_sums(store: Store, *, of: str = "totals", by: Sequence[str] = (),
         raise InputError("must be 'totals' or 'items'", field="of")
     bad = [k for k in keys if k not in allowed[of]]
     if bad:
-        raise InputError(f"cannot group {of} by {bad}; choose from {allowed[of]}",
-                         field="keys")
+        raise InputError(f"cannot group {of} by {bad}; choose from {allowed[of]}", field="keys")
     if not has_general_event_footprints(store):
         # every event footprint is a compact row: read the hourly rollup when the question
         # is in whole hours, else the compact tables, never the views that union both
         # layouts (same figures)
         if hours_answer(store, by, start_utc, end_utc):
-            return _compact_ranged_sums(store, of, by, keys, period, tenant, start_utc,
-                                        end_utc, hours=True)
+            return _compact_ranged_sums(
+                store, of, by, keys, period, tenant, start_utc, end_utc, hours=True
+            )
         return _compact_ranged_sums(store, of, by, keys, period, tenant, start_utc, end_utc)
     return _view_ranged_sums(store, of, by, keys, period, tenant, start_utc, end_utc)
 
 
-def _view_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[str],
-                      period: str | None, tenant: str | None, start_utc: datetime | None,
-                      end_utc: datetime | None) -> pa.Table:
+def _view_ranged_sums(
+    store: Store,
+    of: str,
+    by: Sequence[str],
+    keys: Sequence[str],
+    period: str | None,
+    tenant: str | None,
+    start_utc: datetime | None,
+    end_utc: datetime | None,
+) -> pa.Table:
     """:func:`ranged_sums` over the views that read both footprint layouts."""
     ekeys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
     conds.append(_LIVE_FOOTPRINT)
-    view = "all_footprint_total_deviations" if of == "totals" else \
-        "all_footprint_item_deviations"
-    inner = [*(f"{k} AS k{i}" for i, k in enumerate(ekeys)),
-             *(f"d.{k} AS f{i}" for i, k in enumerate(keys))]
+    view = "all_footprint_total_deviations" if of == "totals" else "all_footprint_item_deviations"
+    inner = [
+        *(f"{k} AS k{i}" for i, k in enumerate(ekeys)),
+        *(f"d.{k} AS f{i}" for i, k in enumerate(keys)),
+    ]
     names = [*(f"k{i}" for i in range(len(ekeys))), *(f"f{i}" for i in range(len(keys)))]
     fields += [pa.field(k, pa.bool_() if k == "in_total" else pa.string()) for k in keys]
     sql = (
@@ -221,16 +312,30 @@ def _view_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[s
         f"SELECT {', '.join(names) + ', ' if names else ''}sum(n) AS footprints, "
         "sum(g) AS value_g, greatest(sum(g) - sqrt(sum(i2dn) + sum(sdn * sdn)), 0.0) AS low_g, "
         "sum(g) + sqrt(sum(i2up) + sum(sup * sup)) AS high_g FROM g"
-        + (f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" if names else ""))
-    schema = pa.schema([*fields, pa.field("footprints", pa.int64()),
-                        pa.field("value_g", pa.float64()), pa.field("low_g", pa.float64()),
-                        pa.field("high_g", pa.float64())])
+        + (f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" if names else "")
+    )
+    schema = pa.schema(
+        [
+            *fields,
+            pa.field("footprints", pa.int64()),
+            pa.field("value_g", pa.float64()),
+            pa.field("low_g", pa.float64()),
+            pa.field("high_g", pa.float64()),
+        ]
+    )
     return store.query_arrow(sql, params, schema)
 
 
-def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str | None = None,
-                  tenant: str | None = None, start_utc: datetime | None = None,
-                  end_utc: datetime | None = None, per_currency: bool = True) -> pa.Table:
+def idle_and_cost(
+    store: Store,
+    *,
+    by: Sequence[str] = ("device",),
+    period: str | None = None,
+    tenant: str | None = None,
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+    per_currency: bool = True,
+) -> pa.Table:
     """Idle energy against active energy, and the energy cost, of live event footprints
     (those that record them: schema version 3 and later), by ``by`` and ``period``, and by
     currency unless ``per_currency`` is False (then ``currency`` and ``energy_cost`` are null:
@@ -258,21 +363,27 @@ def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str 
     known = "ef.idle_attributed_j IS NOT NULL"
     measures = [
         *([] if per_currency else ["CAST(NULL AS VARCHAR) AS currency"]),
-        "count(*) AS footprints", f"count(CASE WHEN {known} THEN 1 END) AS idle_known",
+        "count(*) AS footprints",
+        f"count(CASE WHEN {known} THEN 1 END) AS idle_known",
         "sum(ef.energy_j) AS active_j",
         "sum(ef.idle_attributed_j) AS idle_attributed_j",
         "sum(ef.idle_unattributed_j) AS idle_unattributed_j",
         f"CASE WHEN sum(CASE WHEN {known} THEN ef.energy_j END) > 0 THEN "
         "(sum(ef.idle_attributed_j) + sum(ef.idle_unattributed_j)) / "
         f"sum(CASE WHEN {known} THEN ef.energy_j END) END AS idle_share_of_active_frac",
-        "sum(ef.energy_cost) AS energy_cost" if per_currency
-        else "CAST(NULL AS DOUBLE PRECISION) AS energy_cost"]
-    mf = [pa.field("footprints", pa.int64()), pa.field("idle_known", pa.int64()),
-          pa.field("active_j", pa.float64()),
-          pa.field("idle_attributed_j", pa.float64()),
-          pa.field("idle_unattributed_j", pa.float64()),
-          pa.field("idle_share_of_active_frac", pa.float64()),
-          pa.field("energy_cost", pa.float64())]
+        "sum(ef.energy_cost) AS energy_cost"
+        if per_currency
+        else "CAST(NULL AS DOUBLE PRECISION) AS energy_cost",
+    ]
+    mf = [
+        pa.field("footprints", pa.int64()),
+        pa.field("idle_known", pa.int64()),
+        pa.field("active_j", pa.float64()),
+        pa.field("idle_attributed_j", pa.float64()),
+        pa.field("idle_unattributed_j", pa.float64()),
+        pa.field("idle_share_of_active_frac", pa.float64()),
+        pa.field("energy_cost", pa.float64()),
+    ]
     if not per_currency:  # the currency column comes first among the measures
         fields.pop()
         mf.insert(0, pa.field("currency", pa.string()))
@@ -283,16 +394,22 @@ def idle_and_cost(store: Store, *, by: Sequence[str] = ("device",), period: str 
 def _on_compact_rows(sql: Sequence[str]) -> list[str]:
     """Conditions or keys written for ``events e`` rewritten for a compact row ``ef``, which
     carries the event's id, tenant and start time itself (no join needed)."""
-    return [c.replace(live_event("e"), live_event("ef"))
-            .replace("e.start_utc", "ef.period_start_utc").replace("e.tenant", "ef.tenant")
-            for c in sql]
+    return [
+        c.replace(live_event("e"), live_event("ef"))
+        .replace("e.start_utc", "ef.period_start_utc")
+        .replace("e.tenant", "ef.tenant")
+        for c in sql
+    ]
 
 
 def has_general_event_footprints(store: Store) -> bool:
     """Whether any event footprint is stored in the general layout (then the views, which
     read both layouts, are needed)."""
-    t = store.query_arrow("SELECT 1 AS x FROM footprints WHERE event_id IS NOT NULL LIMIT 1", [],
-                          pa.schema([pa.field("x", pa.int32())]))
+    t = store.query_arrow(
+        "SELECT 1 AS x FROM footprints WHERE event_id IS NOT NULL LIMIT 1",
+        [],
+        pa.schema([pa.field("x", pa.int32())]),
+    )
     return bool(t.num_rows > 0)
 
 
@@ -309,19 +426,36 @@ def _lines_per_group(per_ctx: str, dnames: list[str], keys: Sequence[str]) -> st
     line = "coalesce(ci.line_column, ci.basis)"
 
     def pick(m: str) -> str:
-        return (f"CASE WHEN ci.present THEN CASE {line} "
-                + " ".join(f"WHEN '{c}' THEN p.{c}_{m}" for c in LINES)
-                + " END ELSE 0.0 END")
+        return (
+            f"CASE WHEN ci.present THEN CASE {line} "
+            + " ".join(f"WHEN '{c}' THEN p.{c}_{m}" for c in LINES)
+            + " END ELSE 0.0 END"
+        )
 
-    cols = [*(f"p.{d}" for d in dnames), *(f"ci.{k} AS f{i}" for i, k in enumerate(keys)),
-            "p.cg", "p.n", *(f"{pick(m)} AS {m}" for m in PARTS)]
-    return (f"SELECT {', '.join(cols)} FROM ({per_ctx}) p JOIN footprint_context_items ci "
-            "ON ci.context_id = p.cg")
+    cols = [
+        *(f"p.{d}" for d in dnames),
+        *(f"ci.{k} AS f{i}" for i, k in enumerate(keys)),
+        "p.cg",
+        "p.n",
+        *(f"{pick(m)} AS {m}" for m in PARTS),
+    ]
+    return (
+        f"SELECT {', '.join(cols)} FROM ({per_ctx}) p JOIN footprint_context_items ci "
+        "ON ci.context_id = p.cg"
+    )
 
 
-def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequence[str],
-                         period: str | None, tenant: str | None, start_utc: datetime | None,
-                         end_utc: datetime | None, hours: bool = False) -> pa.Table:
+def _compact_ranged_sums(
+    store: Store,
+    of: str,
+    by: Sequence[str],
+    keys: Sequence[str],
+    period: str | None,
+    tenant: str | None,
+    start_utc: datetime | None,
+    end_utc: datetime | None,
+    hours: bool = False,
+) -> pa.Table:
     """:func:`ranged_sums` over the compact tables directly: per context (the correlation
     group) one pass over ``event_footprints`` (``hours``: over the hourly rollup, which
     holds the same sums per hour), then the context's items map the sums to lines and
@@ -340,13 +474,23 @@ def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequenc
     if of == "totals":
         parts = []
         for b in ("location", "market", "marginal"):
-            g, lo, hi = (f"coalesce(ef.total_{b}_{x}, ef.{b}_{x})" for x in ("g", "low_g",
-                                                                               "high_g"))
+            g, lo, hi = (
+                f"coalesce(ef.total_{b}_{x}, ef.{b}_{x})" for x in ("g", "low_g", "high_g")
+            )
             sums = _deviation_sums(g, lo, hi, f"ef.{b}_g")
-            sel = ", ".join([*dims, f"'{b}' AS f0", "ef.context_id AS cg", "count(*) AS n",
-                             *(f"{x} AS {m}" for x, m in zip(sums, PARTS, strict=True))])
-            parts.append(f"SELECT {sel} FROM event_footprints ef{join} WHERE {where} "
-                         f"AND {g} IS NOT NULL GROUP BY {', '.join([*dnames, 'cg'])}")
+            sel = ", ".join(
+                [
+                    *dims,
+                    f"'{b}' AS f0",
+                    "ef.context_id AS cg",
+                    "count(*) AS n",
+                    *(f"{x} AS {m}" for x, m in zip(sums, PARTS, strict=True)),
+                ]
+            )
+            parts.append(
+                f"SELECT {sel} FROM event_footprints ef{join} WHERE {where} "
+                f"AND {g} IS NOT NULL GROUP BY {', '.join([*dnames, 'cg'])}"
+            )
         per_group = " UNION ALL ".join(parts)
         params = params * len(parts)  # each part has the filters' placeholders
         names = [*dnames, "f0"]
@@ -355,54 +499,80 @@ def _compact_ranged_sums(store: Store, of: str, by: Sequence[str], keys: Sequenc
         for c in LINES:
             op = f"ef.{c}_g" if c in ("location", "market", "marginal") else None
             sums = _deviation_sums(f"ef.{c}_g", f"ef.{c}_low_g", f"ef.{c}_high_g", op)
-            cols += [f"coalesce({x}, 0.0) AS {c}_{m}" for x, m in zip(sums, PARTS,
-                                                                        strict=True)]
-        per_ctx = (f"SELECT {', '.join([*dims, 'ef.context_id AS cg', 'count(*) AS n', *cols])} "
-                   f"FROM event_footprints ef{join} WHERE {where} "
-                   f"GROUP BY {', '.join([*dnames, 'cg'])}")
+            cols += [f"coalesce({x}, 0.0) AS {c}_{m}" for x, m in zip(sums, PARTS, strict=True)]
+        per_ctx = (
+            f"SELECT {', '.join([*dims, 'ef.context_id AS cg', 'count(*) AS n', *cols])} "
+            f"FROM event_footprints ef{join} WHERE {where} "
+            f"GROUP BY {', '.join([*dnames, 'cg'])}"
+        )
         per_group = _lines_per_group(per_ctx, dnames, keys)
         names = [*dnames, *(f"f{i}" for i in range(len(keys)))]
     return _combine(store, per_group, names, fields, params)
 
 
-def _combine(store: Store, per_group: str, names: list[str], fields: list[pa.Field],
-             params: list[Any]) -> pa.Table:
+def _combine(
+    store: Store, per_group: str, names: list[str], fields: list[pa.Field], params: list[Any]
+) -> pa.Table:
     """The aggregate p5..p95 of per-(key, correlation group) sums (``per_group``: columns
     ``names``, ``cg``, ``n``, ``g``, ``i2dn``, ``i2up``, ``sdn``, ``sup``)."""
     grp = ", ".join([*names, "cg"])
-    sql = (f"WITH d AS ({per_group}), g AS (SELECT {grp}, sum(n) AS n, sum(g) AS g, "
-           "sum(i2dn) AS i2dn, sum(i2up) AS i2up, sum(sdn) AS sdn, sum(sup) AS sup FROM d "
-           f"GROUP BY {grp}) SELECT {', '.join(names) + ', ' if names else ''}"
-           "sum(n) AS footprints, sum(g) AS value_g, greatest(sum(g) - sqrt(sum(i2dn) + "
-           "sum(sdn * sdn)), 0.0) AS low_g, sum(g) + sqrt(sum(i2up) + sum(sup * sup)) AS "
-           "high_g FROM g" + (f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}"
-                              if names else ""))
-    schema = pa.schema([*fields, pa.field("footprints", pa.int64()),
-                        pa.field("value_g", pa.float64()), pa.field("low_g", pa.float64()),
-                        pa.field("high_g", pa.float64())])
+    sql = (
+        f"WITH d AS ({per_group}), g AS (SELECT {grp}, sum(n) AS n, sum(g) AS g, "
+        "sum(i2dn) AS i2dn, sum(i2up) AS i2up, sum(sdn) AS sdn, sum(sup) AS sup FROM d "
+        f"GROUP BY {grp}) SELECT {', '.join(names) + ', ' if names else ''}"
+        "sum(n) AS footprints, sum(g) AS value_g, greatest(sum(g) - sqrt(sum(i2dn) + "
+        "sum(sdn * sdn)), 0.0) AS low_g, sum(g) + sqrt(sum(i2up) + sum(sup * sup)) AS "
+        "high_g FROM g"
+        + (f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" if names else "")
+    )
+    schema = pa.schema(
+        [
+            *fields,
+            pa.field("footprints", pa.int64()),
+            pa.field("value_g", pa.float64()),
+            pa.field("low_g", pa.float64()),
+            pa.field("high_g", pa.float64()),
+        ]
+    )
     return store.query_arrow(sql, params, schema)
 
 
 # --------------------------------------------------------------------- hourly rollup
 #: Event dimensions the hourly rollup (``footprint_hours``) keeps.
-HOUR_DIMENSIONS = ("service", "tenant", "model", "region", "device", "attribution_method",
-                   "outcome")
+HOUR_DIMENSIONS = (
+    "service",
+    "tenant",
+    "model",
+    "region",
+    "device",
+    "attribution_method",
+    "outcome",
+)
 
 
 def _whole_hour(t: datetime | None) -> bool:
-    return t is None or (t.minute == 0 and t.second == 0 and t.microsecond == 0
-                         and (t.utcoffset() or timedelta(0)).total_seconds() % 3600 == 0)
+    return t is None or (
+        t.minute == 0
+        and t.second == 0
+        and t.microsecond == 0
+        and (t.utcoffset() or timedelta(0)).total_seconds() % 3600 == 0
+    )
 
 
-def hours_answer(store: Store, by: Sequence[str] = (), start_utc: datetime | None = None,
-                 end_utc: datetime | None = None) -> bool:
+def hours_answer(
+    store: Store,
+    by: Sequence[str] = (),
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+) -> bool:
     """Whether the hourly rollup answers a question over these dimensions and bounds (whole
     hours; a ledger whose event footprints are all compact rows); when it does, it is
     brought up to date (:meth:`SqlStore.hours_ready`)."""
     if isinstance(by, str):
         by = (by,)
-    if not (all(b in HOUR_DIMENSIONS for b in by) and _whole_hour(start_utc)
-            and _whole_hour(end_utc)):
+    if not (
+        all(b in HOUR_DIMENSIONS for b in by) and _whole_hour(start_utc) and _whole_hour(end_utc)
+    ):
         return False
     ready = getattr(store, "hours_ready", None)
     if ready is None or has_general_event_footprints(store):
@@ -418,18 +588,22 @@ def _on_hours(sql: Sequence[str]) -> list[str]:
     for c in sql:
         if "NOT IN" in c or c == live_event("e"):
             continue
-        c = c.replace("e.start_utc", "h.hour_utc").replace("e.outcome",
-                                                            "nullif(h.outcome, '')")
+        c = c.replace("e.start_utc", "h.hour_utc").replace("e.outcome", "nullif(h.outcome, '')")
         for d in HOUR_DIMENSIONS:
             c = c.replace(f"e.{d}", f"h.{d}")
         out.append(c)
     return out
 
 
-
-def _hours_ranged_sums(store: Store, of: str, keys: Sequence[str], ekeys: list[str],
-                       fields: list[pa.Field], conds: list[str], params: list[Any]
-                       ) -> pa.Table:
+def _hours_ranged_sums(
+    store: Store,
+    of: str,
+    keys: Sequence[str],
+    ekeys: list[str],
+    fields: list[pa.Field],
+    conds: list[str],
+    params: list[Any],
+) -> pa.Table:
     """:func:`ranged_sums` from ``footprint_hours``: its sums per context are the ones the
     compact path computes from the rows."""
     hkeys, hconds = _on_hours(ekeys), _on_hours(conds) or ["TRUE"]
@@ -440,48 +614,70 @@ def _hours_ranged_sums(store: Store, of: str, keys: Sequence[str], ekeys: list[s
     if of == "totals":
         parts = []
         for b in ("location", "market", "marginal"):
-            sel = ", ".join([*dims, f"'{b}' AS f0", "h.context_id AS cg",
-                             f"sum(h.total_{b}_n) AS n",
-                             *(f"sum(h.total_{b}_{m}) AS {m}" for m in PARTS)])
-            parts.append(f"SELECT {sel} FROM footprint_hours h WHERE {where} "
-                         f"GROUP BY {', '.join([*dnames, 'cg'])} "
-                         f"HAVING sum(h.total_{b}_n) > 0")
+            sel = ", ".join(
+                [
+                    *dims,
+                    f"'{b}' AS f0",
+                    "h.context_id AS cg",
+                    f"sum(h.total_{b}_n) AS n",
+                    *(f"sum(h.total_{b}_{m}) AS {m}" for m in PARTS),
+                ]
+            )
+            parts.append(
+                f"SELECT {sel} FROM footprint_hours h WHERE {where} "
+                f"GROUP BY {', '.join([*dnames, 'cg'])} "
+                f"HAVING sum(h.total_{b}_n) > 0"
+            )
         per_group = " UNION ALL ".join(parts)
         params = params * len(parts)
         names = [*dnames, "f0"]
     else:
         cols = [f"sum(h.line_{c}_{m}) AS {c}_{m}" for c in LINES for m in PARTS]
-        per_ctx = (f"SELECT {', '.join([*dims, 'h.context_id AS cg', 'sum(h.n) AS n', *cols])} "
-                   f"FROM footprint_hours h WHERE {where} "
-                   f"GROUP BY {', '.join([*dnames, 'cg'])}")
+        per_ctx = (
+            f"SELECT {', '.join([*dims, 'h.context_id AS cg', 'sum(h.n) AS n', *cols])} "
+            f"FROM footprint_hours h WHERE {where} "
+            f"GROUP BY {', '.join([*dnames, 'cg'])}"
+        )
         per_group = _lines_per_group(per_ctx, dnames, keys)
         names = [*dnames, *(f"f{i}" for i in range(len(keys)))]
     return _combine(store, per_group, names, fields, params)
 
 
-def _hours_idle_and_cost(store: Store, keys: list[str], fields: list[pa.Field],
-                         conds: list[str], params: list[Any], per_currency: bool
-                         ) -> pa.Table:
+def _hours_idle_and_cost(
+    store: Store,
+    keys: list[str],
+    fields: list[pa.Field],
+    conds: list[str],
+    params: list[Any],
+    per_currency: bool,
+) -> pa.Table:
     """:func:`idle_and_cost` from ``footprint_hours``."""
     hkeys = [k if k != "ef.currency" else "nullif(h.currency, '')" for k in _on_hours(keys)]
     hconds = [c for c in _on_hours(conds) if "ef." not in c] or ["TRUE"]
     known = "sum(h.idle_known)"
     measures = [
         *([] if per_currency else ["CAST(NULL AS VARCHAR) AS currency"]),
-        "sum(h.n) AS footprints", f"{known} AS idle_known", "sum(h.energy_j) AS active_j",
+        "sum(h.n) AS footprints",
+        f"{known} AS idle_known",
+        "sum(h.energy_j) AS active_j",
         f"CASE WHEN {known} > 0 THEN sum(h.idle_attributed_j) END AS idle_attributed_j",
         f"CASE WHEN {known} > 0 THEN sum(h.idle_unattributed_j) END AS idle_unattributed_j",
         "CASE WHEN sum(h.idle_known_energy_j) > 0 THEN (sum(h.idle_attributed_j) + "
         "sum(h.idle_unattributed_j)) / sum(h.idle_known_energy_j) END "
         "AS idle_share_of_active_frac",
         "CASE WHEN max(h.currency) <> '' THEN sum(h.energy_cost) END AS energy_cost"
-        if per_currency else "CAST(NULL AS DOUBLE PRECISION) AS energy_cost"]
-    mf = [pa.field("footprints", pa.int64()), pa.field("idle_known", pa.int64()),
-          pa.field("active_j", pa.float64()),
-          pa.field("idle_attributed_j", pa.float64()),
-          pa.field("idle_unattributed_j", pa.float64()),
-          pa.field("idle_share_of_active_frac", pa.float64()),
-          pa.field("energy_cost", pa.float64())]
+        if per_currency
+        else "CAST(NULL AS DOUBLE PRECISION) AS energy_cost",
+    ]
+    mf = [
+        pa.field("footprints", pa.int64()),
+        pa.field("idle_known", pa.int64()),
+        pa.field("active_j", pa.float64()),
+        pa.field("idle_attributed_j", pa.float64()),
+        pa.field("idle_unattributed_j", pa.float64()),
+        pa.field("idle_share_of_active_frac", pa.float64()),
+        pa.field("energy_cost", pa.float64()),
+    ]
     if not per_currency:
         fields.pop()
         mf.insert(0, pa.field("currency", pa.string()))

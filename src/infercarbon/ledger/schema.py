@@ -129,7 +129,6 @@ class EventValidationError(InputError):
             field=f"{table}[{first.index}].{first.field}",
         )
 
-
     def __reduce__(self) -> tuple[Any, ...]:
         # picklable with its problems (the default would call __init__ with the message)
         return (_validation_error, (self.table, self.problems, self.more))
@@ -222,8 +221,7 @@ class TableSpec:
 
     @property
     def arrow_schema(self) -> pa.Schema:
-        return pa.schema([pa.field(c.name, c.arrow, nullable=not c.required)
-                          for c in self.columns])
+        return pa.schema([pa.field(c.name, c.arrow, nullable=not c.required) for c in self.columns])
 
     @property
     def stored_schema(self) -> pa.Schema:
@@ -252,12 +250,17 @@ def _s(name: str, required: bool = True, choices: tuple[str, ...] = ()) -> Colum
 
 
 EVENTS = TableSpec(
-    "events", "events",
+    "events",
+    "events",
     (
         _s("event_id"),
         Column("start_utc", TS),
         Column("end_utc", TS),
-        _s("service"), _s("tenant"), _s("model"), _s("region"), _s("device"),
+        _s("service"),
+        _s("tenant"),
+        _s("model"),
+        _s("region"),
+        _s("device"),
         Column("energy_j", pa.float64(), check="nonneg"),
         _s("attribution_method"),
         _s("batch_id", False),
@@ -280,7 +283,8 @@ EVENTS = TableSpec(
 )
 
 READINGS = TableSpec(
-    "readings", "readings",
+    "readings",
+    "readings",
     (
         _s("device"),
         Column("t_utc", TS),
@@ -293,7 +297,8 @@ READINGS = TableSpec(
 )
 
 INTENSITY = TableSpec(
-    "intensity", "intensity",
+    "intensity",
+    "intensity",
     (
         _s("region"),
         _s("kind", choices=KINDS),
@@ -314,12 +319,21 @@ INTENSITY = TableSpec(
         _s("marginal_unit", False),
         Column("confidence_level", pa.float64(), False, "positive"),
     ),
-    key=("region", "kind", "basis", "interval_start_utc", "resolution_s", "source", "version",
-         "retrieved_utc"),
+    key=(
+        "region",
+        "kind",
+        "basis",
+        "interval_start_utc",
+        "resolution_s",
+        "source",
+        "version",
+        "retrieved_utc",
+    ),
 )
 
 FOOTPRINTS = TableSpec(
-    "footprints", "footprints",
+    "footprints",
+    "footprints",
     (
         _s("footprint_id"),
         _s("tenant"),
@@ -341,7 +355,8 @@ FOOTPRINTS = TableSpec(
 )
 
 FOOTPRINT_ITEMS = TableSpec(
-    "footprint_items", "footprint_items",
+    "footprint_items",
+    "footprint_items",
     (
         _s("footprint_id"),
         Column("position", pa.int64()),
@@ -362,7 +377,8 @@ FOOTPRINT_ITEMS = TableSpec(
 )
 
 FOOTPRINT_TOTALS = TableSpec(
-    "footprint_totals", "footprint_totals",
+    "footprint_totals",
+    "footprint_totals",
     (
         _s("footprint_id"),
         _s("basis"),
@@ -380,7 +396,8 @@ RUN_KINDS = ("train", "finetune", "eval", "retrain", "data-pipeline")
 RUN_STATUSES = ("succeeded", "failed", "killed")
 
 RUNS = TableSpec(
-    "runs", "runs",
+    "runs",
+    "runs",
     (
         # a training, fine-tuning, evaluation, retraining or data-pipeline run (schema
         # version 7): what ran, how it ended, its energy band and how it was measured
@@ -416,7 +433,8 @@ RUNS = TableSpec(
 )
 
 STORAGE = TableSpec(
-    "storage", "storage",
+    "storage",
+    "storage",
     (
         # stored data (schema version 7): GB-months of a storage class over a period
         _s("record_id"),
@@ -433,7 +451,8 @@ STORAGE = TableSpec(
 )
 
 TRANSFERS = TableSpec(
-    "transfers", "transfers",
+    "transfers",
+    "transfers",
     (
         # bulk and cross-region data movement (schema version 7): GB over a network type
         _s("record_id"),
@@ -451,8 +470,18 @@ TRANSFERS = TableSpec(
 
 #: Every table, by name.
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (EVENTS, READINGS, INTENSITY, FOOTPRINTS, FOOTPRINT_ITEMS,
-                        FOOTPRINT_TOTALS, RUNS, STORAGE, TRANSFERS)
+    t.name: t
+    for t in (
+        EVENTS,
+        READINGS,
+        INTENSITY,
+        FOOTPRINTS,
+        FOOTPRINT_ITEMS,
+        FOOTPRINT_TOTALS,
+        RUNS,
+        STORAGE,
+        TRANSFERS,
+    )
 }
 
 
@@ -465,8 +494,13 @@ _MIN_TIME = pa.scalar(datetime(1, 1, 1, tzinfo=UTC), TS)
 _MAX_TIME = pa.scalar(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), TS)
 #: Upper bounds of figures [J, W] (1e15 J ~ 278 GWh for one inference or reading): beyond
 #: them a sum of many rows could overflow, and no inference or device draws so much.
-_BOUNDED = {"energy_j": 1e15, "energy_low_j": 1e15, "energy_high_j": 1e15,
-            "cumulative_j": 1e18, "power_w": 1e9}
+_BOUNDED = {
+    "energy_j": 1e15,
+    "energy_low_j": 1e15,
+    "energy_high_j": 1e15,
+    "cumulative_j": 1e18,
+    "power_w": 1e9,
+}
 
 
 def _first_bad(values: Sequence[Any], ok: type | tuple[type, ...]) -> int:
@@ -480,7 +514,7 @@ def _first_bad(values: Sequence[Any], ok: type | tuple[type, ...]) -> int:
 def _first_huge(values: Sequence[Any]) -> int | None:
     """Index of the first integer that does not fit in 64 bits (error path only)."""
     for i, v in enumerate(values):
-        if isinstance(v, int) and not isinstance(v, bool) and not -2**63 <= v < 2**63:
+        if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
             return i
     return None
 
@@ -502,7 +536,12 @@ def _column_from_rows(rows: Sequence[Mapping[str, Any]], name: str) -> pa.Array:
 
 #: The Arrow type a JSON value of each column kind arrives as (None: the column's own).
 _JSON_TYPE: dict[str, pa.DataType | None] = {
-    "float": None, "int": None, "string": None, "bool": None, "timestamp": pa.string()}
+    "float": None,
+    "int": None,
+    "string": None,
+    "bool": None,
+    "timestamp": pa.string(),
+}
 
 
 @dataclass(frozen=True)
@@ -520,8 +559,14 @@ def validated(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> 
     return ValidatedRows(spec.name, validate_rows(spec, rows))
 
 
-_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, AttributeError,
-                      OverflowError, ValueError)
+_CONVERSION_ERRORS = (
+    pa.ArrowInvalid,
+    pa.ArrowTypeError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    ValueError,
+)
 
 
 def _typed_table(spec: TableSpec, rows: Sequence[Any]) -> pa.Table | None:
@@ -534,11 +579,19 @@ def _typed_table(spec: TableSpec, rows: Sequence[Any]) -> pa.Table | None:
             return None
         for c in spec.columns:
             # Arrow would truncate 3.5 (and take true as 1) into an integer column
-            if c.kind == "int" and c.name in present and not {
-                    type(r.get(c.name)) for r in rows} <= {int, type(None)}:
+            if (
+                c.kind == "int"
+                and c.name in present
+                and not {type(r.get(c.name)) for r in rows} <= {int, type(None)}
+            ):
                 return None
-        typed = pa.struct([pa.field(c.name, _JSON_TYPE[c.kind] or c.arrow)
-                           for c in spec.columns if c.name in present])
+        typed = pa.struct(
+            [
+                pa.field(c.name, _JSON_TYPE[c.kind] or c.arrow)
+                for c in spec.columns
+                if c.name in present
+            ]
+        )
         return pa.Table.from_struct_array(pa.array(rows, type=typed))
     except _CONVERSION_ERRORS:
         return None
@@ -560,8 +613,10 @@ def _as_table(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> 
     if isinstance(rows, pa.Table):
         return rows
     if isinstance(rows, Mapping | str | bytes):
-        raise InputError(f"expected a list of {spec.row} objects, got a single "
-                         f"{type(rows).__name__}", field=spec.row)
+        raise InputError(
+            f"expected a list of {spec.row} objects, got a single {type(rows).__name__}",
+            field=spec.row,
+        )
     rows = list(rows)
     if not rows:
         return pa.table({})
@@ -576,13 +631,15 @@ def _as_table(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> 
                 values = [r.get(col.name) for r in rows]
                 if bool in set(map(type, values)):
                     i = _first_bad(values, (int, float))
-                    raise EventValidationError(spec.row, [Problem(
-                        i, col.name, f"has type bool; expected {_expect(col)}")])
+                    raise EventValidationError(
+                        spec.row, [Problem(i, col.name, f"has type bool; expected {_expect(col)}")]
+                    )
         return table
     bad = [i for i, r in enumerate(rows) if not isinstance(r, Mapping)]
     if bad:
-        raise EventValidationError(spec.row, [Problem(i, "*", "must be an object")
-                                              for i in bad[:_MAX_PROBLEMS]])
+        raise EventValidationError(
+            spec.row, [Problem(i, "*", "must be an object") for i in bad[:_MAX_PROBLEMS]]
+        )
     keys: set[str] = set().union(*rows) if rows else set()
     arrays, names, problems = [], [], []
     for name in sorted(keys):
@@ -594,22 +651,33 @@ def _as_table(spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]]) -> 
             known = spec.column(name) if name in spec.names else None
             huge = _first_huge(values)
             if huge is not None:
-                problems.append(Problem(huge, name, "is outside the 64-bit integer range "
-                                                    f"(-2**63 .. 2**63-1); expected {_expect(known)}"))
+                problems.append(
+                    Problem(
+                        huge,
+                        name,
+                        "is outside the 64-bit integer range "
+                        f"(-2**63 .. 2**63-1); expected {_expect(known)}",
+                    )
+                )
                 continue
             bad_text = _first_unencodable(values)
             if bad_text is not None:
-                problems.append(Problem(bad_text, name, "is not valid Unicode text (a lone "
-                                                        "surrogate escape)"))
+                problems.append(
+                    Problem(bad_text, name, "is not valid Unicode text (a lone surrogate escape)")
+                )
                 continue
             accepted: dict[str, type | tuple[type, ...]] = {
-                "float": (int, float), "int": int, "string": str, "bool": bool,
+                "float": (int, float),
+                "int": int,
+                "string": str,
+                "bool": bool,
                 "timestamp": (str, datetime),
             }
             ok = accepted[known.kind] if known else str
             i = _first_bad(values, ok)
-            problems.append(Problem(i, name, f"has type {type(values[i]).__name__}; "
-                                             f"expected {_expect(known)}"))
+            problems.append(
+                Problem(i, name, f"has type {type(values[i]).__name__}; expected {_expect(known)}")
+            )
     if problems:
         raise EventValidationError(spec.row, problems)
     return pa.table(arrays, names=names)
@@ -619,7 +687,10 @@ def _expect(col: Column | None) -> str:
     if col is None:
         return "a known field"
     return {
-        "float": "a number", "int": "an integer", "string": "a string", "bool": "true/false",
+        "float": "a number",
+        "int": "an integer",
+        "string": "a string",
+        "bool": "true/false",
         "timestamp": "an ISO 8601 time with a zone offset (e.g. 2026-07-01T12:00:00Z)",
     }[col.kind]
 
@@ -631,8 +702,9 @@ def _bad_indices(mask: pa.Array | pa.ChunkedArray) -> list[int]:
     return [int(i) for i in np.flatnonzero(arr)[:_MAX_PROBLEMS]]
 
 
-def _coerce(col: Column, arr: pa.ChunkedArray, n: int, row: str,
-            problems: list[Problem]) -> pa.ChunkedArray | None:
+def _coerce(
+    col: Column, arr: pa.ChunkedArray, n: int, row: str, problems: list[Problem]
+) -> pa.ChunkedArray | None:
     """Cast one input column to the column's type, or record a problem and return None."""
     t = arr.type
     kind = col.kind
@@ -643,7 +715,8 @@ def _coerce(col: Column, arr: pa.ChunkedArray, n: int, row: str,
         "int": pa.types.is_integer(t),
         "string": pa.types.is_string(t) or pa.types.is_large_string(t),
         "bool": pa.types.is_boolean(t),
-        "timestamp": pa.types.is_string(t) or pa.types.is_large_string(t)
+        "timestamp": pa.types.is_string(t)
+        or pa.types.is_large_string(t)
         or (pa.types.is_timestamp(t) and t.tz is not None),
     }[kind]
     if kind == "int" and pa.types.is_floating(t):
@@ -656,8 +729,7 @@ def _coerce(col: Column, arr: pa.ChunkedArray, n: int, row: str,
         ok = True
     if not ok:
         idx = _bad_indices(pc.is_valid(arr))[:1] or [0]
-        what = ("a time without a zone offset" if pa.types.is_timestamp(t)
-                else f"type {t}")
+        what = "a time without a zone offset" if pa.types.is_timestamp(t) else f"type {t}"
         problems.append(Problem(idx[0], col.name, f"has {what}; expected {_expect(col)}"))
         return None
     try:
@@ -674,8 +746,9 @@ def _coerce(col: Column, arr: pa.ChunkedArray, n: int, row: str,
         return None
 
 
-def validate_rows(spec: TableSpec,
-                  rows: pa.Table | Sequence[Mapping[str, Any]] | ValidatedRows) -> pa.Table:
+def validate_rows(
+    spec: TableSpec, rows: pa.Table | Sequence[Mapping[str, Any]] | ValidatedRows
+) -> pa.Table:
     """Validate and normalise a batch for ``spec``; raise :class:`EventValidationError`.
 
     A :class:`ValidatedRows` of ``spec`` (from :func:`validated`) is returned as it is.
@@ -695,9 +768,14 @@ def validate_rows(spec: TableSpec,
     n = table.num_rows
     problems: list[Problem] = []
     unknown = sorted(set(table.column_names) - set(spec.names))
-    problems.extend(Problem((_bad_indices(pc.is_valid(table.column(u))) or [0])[0], u,
-                            f"unknown field; known fields: {', '.join(spec.names)}")
-                    for u in unknown)
+    problems.extend(
+        Problem(
+            (_bad_indices(pc.is_valid(table.column(u))) or [0])[0],
+            u,
+            f"unknown field; known fields: {', '.join(spec.names)}",
+        )
+        for u in unknown
+    )
     cols: dict[str, pa.ChunkedArray] = {}
     for col in spec.columns:
         if col.name not in table.column_names:
@@ -710,48 +788,71 @@ def validate_rows(spec: TableSpec,
             continue
         cols[col.name] = arr
         if col.required:
-            problems.extend(Problem(i, col.name, "is required")
-                            for i in _bad_indices(pc.is_null(arr)))
+            problems.extend(
+                Problem(i, col.name, "is required") for i in _bad_indices(pc.is_null(arr))
+            )
         kind = col.kind
         if kind == "string":
-            problems.extend(Problem(i, col.name, "must not be empty (omit it or send null)")
-                            for i in _bad_indices(pc.equal(pc.utf8_length(arr), 0)))
+            problems.extend(
+                Problem(i, col.name, "must not be empty (omit it or send null)")
+                for i in _bad_indices(pc.equal(pc.utf8_length(arr), 0))
+            )
             if col.choices:
                 bad = pc.invert(pc.is_in(arr, value_set=pa.array(col.choices)))
-                problems.extend(Problem(i, col.name, f"must be one of {', '.join(col.choices)}")
-                                for i in _bad_indices(pc.and_(bad, pc.is_valid(arr))))
+                problems.extend(
+                    Problem(i, col.name, f"must be one of {', '.join(col.choices)}")
+                    for i in _bad_indices(pc.and_(bad, pc.is_valid(arr)))
+                )
         if kind == "float":
-            problems.extend(Problem(i, col.name, "must be a finite number")
-                            for i in _bad_indices(pc.invert(pc.is_finite(arr))))
+            problems.extend(
+                Problem(i, col.name, "must be a finite number")
+                for i in _bad_indices(pc.invert(pc.is_finite(arr)))
+            )
         if col.check == "nonneg":
-            problems.extend(Problem(i, col.name, "must not be negative")
-                            for i in _bad_indices(pc.less(arr, 0)))
+            problems.extend(
+                Problem(i, col.name, "must not be negative") for i in _bad_indices(pc.less(arr, 0))
+            )
         if col.check == "positive":
-            problems.extend(Problem(i, col.name, "must be > 0")
-                            for i in _bad_indices(pc.less_equal(arr, 0)))
+            problems.extend(
+                Problem(i, col.name, "must be > 0") for i in _bad_indices(pc.less_equal(arr, 0))
+            )
         if kind == "string" and spec in (EVENTS, READINGS):
-            problems.extend(Problem(i, col.name, f"must be at most {MAX_TEXT_CHARS} characters")
-                            for i in _bad_indices(pc.greater(pc.utf8_length(arr),
-                                                             MAX_TEXT_CHARS)))
+            problems.extend(
+                Problem(i, col.name, f"must be at most {MAX_TEXT_CHARS} characters")
+                for i in _bad_indices(pc.greater(pc.utf8_length(arr), MAX_TEXT_CHARS))
+            )
         if kind == "timestamp":
             out = pc.or_(pc.less(arr, _MIN_TIME), pc.greater(arr, _MAX_TIME))
-            problems.extend(Problem(i, col.name, "must be a UTC time between 0001-01-01 and "
-                                    "9999-12-31T23:59:59.999999Z")
-                            for i in _bad_indices(out))
+            problems.extend(
+                Problem(
+                    i,
+                    col.name,
+                    "must be a UTC time between 0001-01-01 and 9999-12-31T23:59:59.999999Z",
+                )
+                for i in _bad_indices(out)
+            )
         if col.name in _BOUNDED and kind == "float":
-            problems.extend(Problem(i, col.name, f"must be at most {_BOUNDED[col.name]:g} "
-                                    "(larger figures overflow the ledger's sums)")
-                            for i in _bad_indices(pc.greater(arr, _BOUNDED[col.name])))
+            problems.extend(
+                Problem(
+                    i,
+                    col.name,
+                    f"must be at most {_BOUNDED[col.name]:g} "
+                    "(larger figures overflow the ledger's sums)",
+                )
+                for i in _bad_indices(pc.greater(arr, _BOUNDED[col.name]))
+            )
     _cross_checks(spec, cols, problems)
     if problems:
         problems.sort(key=lambda p: (p.index, p.field))
-        raise EventValidationError(spec.row, problems[:_MAX_PROBLEMS],
-                                   more=max(0, len(problems) - _MAX_PROBLEMS))
+        raise EventValidationError(
+            spec.row, problems[:_MAX_PROBLEMS], more=max(0, len(problems) - _MAX_PROBLEMS)
+        )
     return pa.table([cols[c.name] for c in spec.columns], schema=spec.arrow_schema)
 
 
-def _cross_checks(spec: TableSpec, cols: Mapping[str, pa.ChunkedArray],
-                  problems: list[Problem]) -> None:
+def _cross_checks(
+    spec: TableSpec, cols: Mapping[str, pa.ChunkedArray], problems: list[Problem]
+) -> None:
     """Checks across columns, run on the columns that passed their own type checks."""
 
     def add(field: str, message: str, mask: Any, *needs: str) -> None:
@@ -759,63 +860,138 @@ def _cross_checks(spec: TableSpec, cols: Mapping[str, pa.ChunkedArray],
             problems.extend(Problem(i, field, message) for i in _bad_indices(mask()))
 
     if spec is EVENTS:
-        add("end_utc", "must not be before start_utc",
-            lambda: pc.less(cols["end_utc"], cols["start_utc"]), "end_utc", "start_utc")
-        add("supersedes", "an event cannot supersede itself",
-            lambda: pc.equal(cols["supersedes"], cols["event_id"]), "supersedes", "event_id")
-        add("energy_high_j", "give energy_low_j and energy_high_j together (the p5..p95 band)",
-            lambda: pc.not_equal(pc.is_null(cols["energy_low_j"]),
-                                 pc.is_null(cols["energy_high_j"])),
-            "energy_low_j", "energy_high_j")
-        add("energy_low_j", "must not exceed energy_j",
-            lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]), "energy_low_j",
-            "energy_j")
-        add("energy_high_j", "must not be below energy_j",
-            lambda: pc.less(cols["energy_high_j"], cols["energy_j"]), "energy_high_j",
-            "energy_j")
+        add(
+            "end_utc",
+            "must not be before start_utc",
+            lambda: pc.less(cols["end_utc"], cols["start_utc"]),
+            "end_utc",
+            "start_utc",
+        )
+        add(
+            "supersedes",
+            "an event cannot supersede itself",
+            lambda: pc.equal(cols["supersedes"], cols["event_id"]),
+            "supersedes",
+            "event_id",
+        )
+        add(
+            "energy_high_j",
+            "give energy_low_j and energy_high_j together (the p5..p95 band)",
+            lambda: pc.not_equal(
+                pc.is_null(cols["energy_low_j"]), pc.is_null(cols["energy_high_j"])
+            ),
+            "energy_low_j",
+            "energy_high_j",
+        )
+        add(
+            "energy_low_j",
+            "must not exceed energy_j",
+            lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]),
+            "energy_low_j",
+            "energy_j",
+        )
+        add(
+            "energy_high_j",
+            "must not be below energy_j",
+            lambda: pc.less(cols["energy_high_j"], cols["energy_j"]),
+            "energy_high_j",
+            "energy_j",
+        )
         for name, digits in (("trace_id", 32), ("parent_span_id", 16)):
-            add(name, f"must be {digits} lowercase hex digits, not all zero (W3C trace "
-                "context)", lambda name=name, digits=digits: pc.and_(
-                    pc.is_valid(cols[name]), pc.or_(
-                        pc.invert(pc.match_substring_regex(cols[name],
-                                                           f"^[0-9a-f]{{{digits}}}$")),
-                        pc.equal(cols[name], "0" * digits))), name)
-        add("parent_span_id", "needs trace_id (the trace the span belongs to)",
+            add(
+                name,
+                f"must be {digits} lowercase hex digits, not all zero (W3C trace context)",
+                lambda name=name, digits=digits: pc.and_(
+                    pc.is_valid(cols[name]),
+                    pc.or_(
+                        pc.invert(pc.match_substring_regex(cols[name], f"^[0-9a-f]{{{digits}}}$")),
+                        pc.equal(cols[name], "0" * digits),
+                    ),
+                ),
+                name,
+            )
+        add(
+            "parent_span_id",
+            "needs trace_id (the trace the span belongs to)",
             lambda: pc.and_(pc.is_valid(cols["parent_span_id"]), pc.is_null(cols["trace_id"])),
-            "parent_span_id", "trace_id")
+            "parent_span_id",
+            "trace_id",
+        )
     elif spec is FOOTPRINTS:
-        add("period_end_utc", "must not be before period_start_utc",
+        add(
+            "period_end_utc",
+            "must not be before period_start_utc",
             lambda: pc.less(cols["period_end_utc"], cols["period_start_utc"]),
-            "period_end_utc", "period_start_utc")
-        add("supersedes", "a footprint cannot supersede itself",
-            lambda: pc.equal(cols["supersedes"], cols["footprint_id"]), "supersedes",
-            "footprint_id")
+            "period_end_utc",
+            "period_start_utc",
+        )
+        add(
+            "supersedes",
+            "a footprint cannot supersede itself",
+            lambda: pc.equal(cols["supersedes"], cols["footprint_id"]),
+            "supersedes",
+            "footprint_id",
+        )
     elif spec is RUNS:
-        add("end_utc", "must not be before start_utc",
-            lambda: pc.less(cols["end_utc"], cols["start_utc"]), "end_utc", "start_utc")
-        add("supersedes", "a run cannot supersede itself",
-            lambda: pc.equal(cols["supersedes"], cols["run_id"]), "supersedes", "run_id")
-        add("energy_low_j", "must not exceed energy_j",
-            lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]), "energy_low_j",
-            "energy_j")
-        add("energy_high_j", "must not be below energy_j",
-            lambda: pc.less(cols["energy_high_j"], cols["energy_j"]), "energy_high_j",
-            "energy_j")
+        add(
+            "end_utc",
+            "must not be before start_utc",
+            lambda: pc.less(cols["end_utc"], cols["start_utc"]),
+            "end_utc",
+            "start_utc",
+        )
+        add(
+            "supersedes",
+            "a run cannot supersede itself",
+            lambda: pc.equal(cols["supersedes"], cols["run_id"]),
+            "supersedes",
+            "run_id",
+        )
+        add(
+            "energy_low_j",
+            "must not exceed energy_j",
+            lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]),
+            "energy_low_j",
+            "energy_j",
+        )
+        add(
+            "energy_high_j",
+            "must not be below energy_j",
+            lambda: pc.less(cols["energy_high_j"], cols["energy_j"]),
+            "energy_high_j",
+            "energy_j",
+        )
     elif spec is STORAGE:
-        add("period_end_utc", "must not be before period_start_utc",
+        add(
+            "period_end_utc",
+            "must not be before period_start_utc",
             lambda: pc.less(cols["period_end_utc"], cols["period_start_utc"]),
-            "period_end_utc", "period_start_utc")
+            "period_end_utc",
+            "period_start_utc",
+        )
     elif spec is READINGS:
-        add("cumulative_j", "give cumulative_j or power_w (or both)",
+        add(
+            "cumulative_j",
+            "give cumulative_j or power_w (or both)",
             lambda: pc.and_(pc.is_null(cols["cumulative_j"]), pc.is_null(cols["power_w"])),
-            "cumulative_j", "power_w")
+            "cumulative_j",
+            "power_w",
+        )
     elif spec is INTENSITY:
-        add("low_g_per_kwh", "must not exceed value_g_per_kwh",
+        add(
+            "low_g_per_kwh",
+            "must not exceed value_g_per_kwh",
             lambda: pc.greater(cols["low_g_per_kwh"], cols["value_g_per_kwh"]),
-            "low_g_per_kwh", "value_g_per_kwh")
-        add("high_g_per_kwh", "must not be below value_g_per_kwh",
+            "low_g_per_kwh",
+            "value_g_per_kwh",
+        )
+        add(
+            "high_g_per_kwh",
+            "must not be below value_g_per_kwh",
             lambda: pc.less(cols["high_g_per_kwh"], cols["value_g_per_kwh"]),
-            "high_g_per_kwh", "value_g_per_kwh")
+            "high_g_per_kwh",
+            "value_g_per_kwh",
+        )
 
 
 # --------------------------------------------------------------------- canonical JSON
@@ -826,8 +1002,7 @@ def _canon(value: Any, path: str) -> Any:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InputError(f"{value!r} is not a finite number (JSON has no NaN/inf)",
-                             field=path)
+            raise InputError(f"{value!r} is not a finite number (JSON has no NaN/inf)", field=path)
         return value
     if isinstance(value, np.generic):
         return _canon(value.item(), path)
@@ -853,17 +1028,34 @@ def canonical_json(value: Any) -> str:
     Times become ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` in UTC; tuples become lists; numpy
     scalars become Python numbers.  The same data always gives the same text.
     """
-    return json.dumps(_canon(value, ""), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        _canon(value, ""),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
 
 
 def run_id_for(fields: Mapping[str, Any]) -> str:
     """``run_`` + 32 hex digits of the SHA-256 of a run's identifying fields (tenant, kind,
     model, system, start, end, source, command): the same run sent twice gets the same id,
     so re-sending it is a no-op."""
-    doc = canonical_json({k: fields.get(k) for k in ("tenant", "kind", "model", "system",
-                                                     "start_utc", "end_utc", "source",
-                                                     "command")})
+    doc = canonical_json(
+        {
+            k: fields.get(k)
+            for k in (
+                "tenant",
+                "kind",
+                "model",
+                "system",
+                "start_utc",
+                "end_utc",
+                "source",
+                "command",
+            )
+        }
+    )
     return "run_" + hashlib.sha256(doc.encode()).hexdigest()[:32]
 
 
@@ -938,12 +1130,12 @@ def json_number(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     mag = pc.abs(arr)
     plain = pc.or_(pc.and_(pc.greater_equal(mag, 1e-4), pc.less(mag, 1e16)), pc.equal(mag, 0.0))
     arrow_ok = pc.and_(plain, pc.invert(pc.match_substring(text, "e")))
-    text = pc.if_else(pc.match_substring(text, "."), text,
-                      pc.binary_join_element_wise(text, ".0", ""))
+    text = pc.if_else(
+        pc.match_substring(text, "."), text, pc.binary_join_element_wise(text, ".0", "")
+    )
     slow = _mask(pc.and_(pc.invert(arrow_ok), pc.is_valid(arr)))
     if slow.any():
-        text = _patch(text, slow, list(map(float.__repr__, arr.filter(pa.array(slow))
-                                           .to_pylist())))
+        text = _patch(text, slow, list(map(float.__repr__, arr.filter(pa.array(slow)).to_pylist())))
     return pc.fill_null(text, "null")
 
 
@@ -963,14 +1155,18 @@ def json_time(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if not pa.types.is_timestamp(arr.type) or arr.type.tz is None:
         raise InputError(f"expected timezone-aware timestamps, got {arr.type}", field="time")
     us = arr.cast(TS)
-    ticks = np.asarray(pc.fill_null(us.cast(pa.int64()), 0).to_numpy(zero_copy_only=False),
-                       dtype=np.int64)
+    ticks = np.asarray(
+        pc.fill_null(us.cast(pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
     whole = ticks % 1_000_000 == 0  # isoformat leaves out a zero fraction
     every_whole = bool(whole.all())
-    text = pa.array(np.datetime_as_string(ticks.view("datetime64[us]"),
-                                          unit="s" if every_whole else "us"),
-                    pa.string(), mask=np.asarray(us.is_null().to_numpy(zero_copy_only=False),
-                                                 dtype=bool) if us.null_count else None)
+    text = pa.array(
+        np.datetime_as_string(ticks.view("datetime64[us]"), unit="s" if every_whole else "us"),
+        pa.string(),
+        mask=np.asarray(us.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        if us.null_count
+        else None,
+    )
     if not every_whole and whole.any():
         text = pc.replace_substring_regex(text, pattern=r"\.000000$", replacement="")
     text = pc.binary_join_element_wise('"', text, 'Z"', "")
@@ -978,8 +1174,9 @@ def json_time(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if us.null_count:
         odd &= np.asarray(us.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     if odd.any():  # datetime.isoformat pads years below 1000; keep its text exactly
-        text = _patch(text, odd, [json.dumps(_canon(t, "time")) for t in
-                                  us.filter(pa.array(odd)).to_pylist()])
+        text = _patch(
+            text, odd, [json.dumps(_canon(t, "time")) for t in us.filter(pa.array(odd)).to_pylist()]
+        )
     return pc.fill_null(text, "null") if text.null_count else text
 
 
@@ -996,8 +1193,11 @@ def json_object(fields: Mapping[str, Texts], length: int) -> pa.Array:
     for key in sorted(fields):
         value = fields[key]
         head = json.dumps(key, ensure_ascii=False) + ":"
-        cols.append(head + value if isinstance(value, str)
-                    else pc.binary_join_element_wise(head, _array(value), ""))
+        cols.append(
+            head + value
+            if isinstance(value, str)
+            else pc.binary_join_element_wise(head, _array(value), "")
+        )
     if not any(isinstance(col, pa.Array) for col in cols):
         return pa.array(["{" + ",".join(cols) + "}"] * length, pa.string())
     body = pc.binary_join_element_wise(*cols, ",", null_handling="skip")
@@ -1013,8 +1213,9 @@ def _sha256_hex(texts: pa.Array) -> list[str]:
         return []
     if arr.null_count:
         raise LedgerError("cannot hash a null text")
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=n + 1,
-                            offset=arr.offset * 8).tolist()
+    offsets = np.frombuffer(
+        arr.buffers()[1], dtype=np.int64, count=n + 1, offset=arr.offset * 8
+    ).tolist()
     data = memoryview(arr.buffers()[2] or b"")
     sha = hashlib.sha256
     return [sha(data[a:b]).hexdigest() for a, b in pairwise(offsets)]
@@ -1066,19 +1267,28 @@ def build_footprints(
     start, end = _array(period_start_utc).cast(TS), _array(period_end_utc).cast(TS)
     energy = _array(energy_j).cast(pa.float64())
     if len(inputs_json) != n or len(factor_versions_json) != n:
-        raise InputError("inputs_json and factor_versions_json need one text per row",
-                         field="footprints")
+        raise InputError(
+            "inputs_json and factor_versions_json need one text per row", field="footprints"
+        )
     if computed_utc.utcoffset() is None:
         raise InputError("must be a timezone-aware datetime", field="computed_utc")
-    doc = pc.binary_join_element_wise('{"factor_versions":', _array(factor_versions_json),
-                                      ',"inputs":', _array(inputs_json), "}", "")
+    doc = pc.binary_join_element_wise(
+        '{"factor_versions":',
+        _array(factor_versions_json),
+        ',"inputs":',
+        _array(inputs_json),
+        "}",
+        "",
+    )
     h = pa.array(_sha256_hex(doc), pa.string())
     j_ev, j_agg, j_sup, j_ten = (json_string(a) for a in (ev, agg, sup, ten))
     quoted_h = pc.binary_join_element_wise('"', h, '"', "")
-    subject = pc.binary_join_element_wise("[", j_ev, ",", j_agg, ",", j_ten, ",", quoted_h, ",",
-                                          j_sup, "]", "")
+    subject = pc.binary_join_element_wise(
+        "[", j_ev, ",", j_agg, ",", j_ten, ",", quoted_h, ",", j_sup, "]", ""
+    )
     fid = pc.binary_join_element_wise(
-        "fp_", pc.utf8_slice_codeunits(pa.array(_sha256_hex(subject), pa.string()), 0, 32), "")
+        "fp_", pc.utf8_slice_codeunits(pa.array(_sha256_hex(subject), pa.string()), 0, 32), ""
+    )
     # line items and totals, keyed by footprint id
     row_i = np.asarray(items.column("row").to_numpy(zero_copy_only=False), dtype=np.intp)
     row_t = np.asarray(totals.column("row").to_numpy(zero_copy_only=False), dtype=np.intp)
@@ -1090,53 +1300,106 @@ def build_footprints(
     starts = np.searchsorted(row_i, row_i, side="left")
     position = np.arange(len(row_i), dtype=np.int64) - starts
     idx_i, idx_t = pa.array(row_i), pa.array(row_t)
-    it = pa.table({
-        "footprint_id": fid.take(idx_i), "position": pa.array(position, pa.int64()),
-        **{c: items.column(c) for c in FOOTPRINT_ITEMS.names[2:]}})
+    it = pa.table(
+        {
+            "footprint_id": fid.take(idx_i),
+            "position": pa.array(position, pa.int64()),
+            **{c: items.column(c) for c in FOOTPRINT_ITEMS.names[2:]},
+        }
+    )
     it = it.select(list(FOOTPRINT_ITEMS.names)).cast(FOOTPRINT_ITEMS.arrow_schema)
-    tt = pa.table({"footprint_id": fid.take(idx_t),
-                   **{c: totals.column(c) for c in FOOTPRINT_TOTALS.names[1:]}})
+    tt = pa.table(
+        {
+            "footprint_id": fid.take(idx_t),
+            **{c: totals.column(c) for c in FOOTPRINT_TOTALS.names[1:]},
+        }
+    )
     tt = tt.select(list(FOOTPRINT_TOTALS.names)).cast(FOOTPRINT_TOTALS.arrow_schema)
     # record hash: canonical JSON of the record but its computation and ingest times
     num = json_number
-    item_text = json_object({
-        "basis": json_string(it.column("basis")), "emissions_g": num(it.column("emissions_g")),
-        "energy_j": num(it.column("energy_j")), "high_g": num(it.column("high_g")),
-        "in_total": json_bool(it.column("in_total")), "label": json_string(it.column("label")),
-        "low_g": num(it.column("low_g")), "name": json_string(it.column("name")),
-        "p50_g": num(it.column("p50_g")), "scope": json_string(it.column("scope")),
-        "source": json_string(it.column("source")),
-    }, it.num_rows)
-    total_text = pc.binary_join_element_wise(json_string(tt.column("basis")), ":", json_object({
-        "high_g": num(tt.column("high_g")), "low_g": num(tt.column("low_g")),
-        "p50_g": num(tt.column("p50_g")), "value_g": num(tt.column("value_g")),
-    }, tt.num_rows), "")
-    order_t = np.lexsort((np.asarray(tt.column("basis").to_pylist(), dtype=object).astype(str),
-                          row_t)) if tt.num_rows else np.zeros(0, np.intp)
-    figures = json_object({
-        "energy_j": num(energy),
-        "line_items": pc.binary_join_element_wise(
-            "[", _per_row_join(row_i, item_text, n, ","), "]", ""),
-        "totals": pc.binary_join_element_wise(
-            "{", _per_row_join(row_t[order_t], total_text.take(pa.array(order_t)), n, ","),
-            "}", ""),
-    }, n)
-    record = json_object({
-        "aggregate_key": j_agg, "calculator": json.dumps(calculator, ensure_ascii=False),
-        "event_id": j_ev, "figures": figures,
-        "footprint_id": pc.binary_join_element_wise('"', fid, '"', ""),
-        "inputs_hash": quoted_h, "period_end_utc": json_time(end),
-        "period_start_utc": json_time(start), "supersedes": j_sup, "tenant": j_ten,
-    }, n)
-    fp = pa.table({
-        "footprint_id": fid, "tenant": ten, "event_id": ev, "aggregate_key": agg,
-        "period_start_utc": start, "period_end_utc": end,
-        "computed_utc": pa.repeat(pa.scalar(computed_utc.astimezone(UTC), TS), n),
-        "calculator": pa.repeat(pa.scalar(calculator, pa.string()), n), "energy_j": energy,
-        "factor_versions_json": _array(factor_versions_json), "inputs_json": _array(inputs_json),
-        "inputs_hash": h, "record_hash": pa.array(_sha256_hex(record), pa.string()),
-        "supersedes": sup,
-    }).cast(FOOTPRINTS.arrow_schema)
+    item_text = json_object(
+        {
+            "basis": json_string(it.column("basis")),
+            "emissions_g": num(it.column("emissions_g")),
+            "energy_j": num(it.column("energy_j")),
+            "high_g": num(it.column("high_g")),
+            "in_total": json_bool(it.column("in_total")),
+            "label": json_string(it.column("label")),
+            "low_g": num(it.column("low_g")),
+            "name": json_string(it.column("name")),
+            "p50_g": num(it.column("p50_g")),
+            "scope": json_string(it.column("scope")),
+            "source": json_string(it.column("source")),
+        },
+        it.num_rows,
+    )
+    total_text = pc.binary_join_element_wise(
+        json_string(tt.column("basis")),
+        ":",
+        json_object(
+            {
+                "high_g": num(tt.column("high_g")),
+                "low_g": num(tt.column("low_g")),
+                "p50_g": num(tt.column("p50_g")),
+                "value_g": num(tt.column("value_g")),
+            },
+            tt.num_rows,
+        ),
+        "",
+    )
+    order_t = (
+        np.lexsort((np.asarray(tt.column("basis").to_pylist(), dtype=object).astype(str), row_t))
+        if tt.num_rows
+        else np.zeros(0, np.intp)
+    )
+    figures = json_object(
+        {
+            "energy_j": num(energy),
+            "line_items": pc.binary_join_element_wise(
+                "[", _per_row_join(row_i, item_text, n, ","), "]", ""
+            ),
+            "totals": pc.binary_join_element_wise(
+                "{",
+                _per_row_join(row_t[order_t], total_text.take(pa.array(order_t)), n, ","),
+                "}",
+                "",
+            ),
+        },
+        n,
+    )
+    record = json_object(
+        {
+            "aggregate_key": j_agg,
+            "calculator": json.dumps(calculator, ensure_ascii=False),
+            "event_id": j_ev,
+            "figures": figures,
+            "footprint_id": pc.binary_join_element_wise('"', fid, '"', ""),
+            "inputs_hash": quoted_h,
+            "period_end_utc": json_time(end),
+            "period_start_utc": json_time(start),
+            "supersedes": j_sup,
+            "tenant": j_ten,
+        },
+        n,
+    )
+    fp = pa.table(
+        {
+            "footprint_id": fid,
+            "tenant": ten,
+            "event_id": ev,
+            "aggregate_key": agg,
+            "period_start_utc": start,
+            "period_end_utc": end,
+            "computed_utc": pa.repeat(pa.scalar(computed_utc.astimezone(UTC), TS), n),
+            "calculator": pa.repeat(pa.scalar(calculator, pa.string()), n),
+            "energy_j": energy,
+            "factor_versions_json": _array(factor_versions_json),
+            "inputs_json": _array(inputs_json),
+            "inputs_hash": h,
+            "record_hash": pa.array(_sha256_hex(record), pa.string()),
+            "supersedes": sup,
+        }
+    ).cast(FOOTPRINTS.arrow_schema)
     return FootprintBatch(fp, it, tt, hashes_checked=True)
 
 
@@ -1213,8 +1476,7 @@ class FootprintFigures:
         names = [li.name for li in self.line_items]
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
-            raise InputError(f"duplicate line item name(s): {', '.join(dup)}",
-                             field="line_items")
+            raise InputError(f"duplicate line item name(s): {', '.join(dup)}", field="line_items")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1232,15 +1494,25 @@ class FootprintFigures:
         (point, p5, p50, p95)).
         """
         items = tuple(
-            LineItemRecord(name=li.name, emissions_g=li.emissions_g, low_g=li.low_g,
-                           high_g=li.high_g, label=li.label, source=li.source, scope=li.scope,
-                           in_total=bool(li.in_total), basis=getattr(li, "basis", None),
-                           p50_g=getattr(li, "p50_g", None),
-                           energy_j=getattr(li, "energy_j", None))
+            LineItemRecord(
+                name=li.name,
+                emissions_g=li.emissions_g,
+                low_g=li.low_g,
+                high_g=li.high_g,
+                label=li.label,
+                source=li.source,
+                scope=li.scope,
+                in_total=bool(li.in_total),
+                basis=getattr(li, "basis", None),
+                p50_g=getattr(li, "p50_g", None),
+                energy_j=getattr(li, "energy_j", None),
+            )
             for li in fp.line_items
         )
-        totals = {basis: TotalRecord(value_g=t[0], low_g=t[1], p50_g=t[2], high_g=t[3])
-                  for basis, t in fp.totals_g.items()}
+        totals = {
+            basis: TotalRecord(value_g=t[0], low_g=t[1], p50_g=t[2], high_g=t[3])
+            for basis, t in fp.totals_g.items()
+        }
         return cls(energy_j=fp.energy_j, line_items=items, totals=totals)
 
 
@@ -1298,9 +1570,21 @@ class FootprintRecord:
         if footprint_id is None:
             subject = canonical_json([event_id, aggregate_key, tenant, h, supersedes])
             footprint_id = "fp_" + hashlib.sha256(subject.encode()).hexdigest()[:32]
-        rec = cls(footprint_id, tenant, event_id, aggregate_key, period_start_utc,
-                  period_end_utc, computed_utc, calculator, versions, canon_inputs, h, figures,
-                  supersedes)
+        rec = cls(
+            footprint_id,
+            tenant,
+            event_id,
+            aggregate_key,
+            period_start_utc,
+            period_end_utc,
+            computed_utc,
+            calculator,
+            versions,
+            canon_inputs,
+            h,
+            figures,
+            supersedes,
+        )
         rec.check(inputs_checked=True)
         return rec
 
@@ -1313,8 +1597,9 @@ class FootprintRecord:
             if not isinstance(getattr(self, f), str) or not getattr(self, f):
                 raise InputError("must be a non-empty string", field=f)
         if (self.event_id is None) == (self.aggregate_key is None):
-            raise InputError("give exactly one of event_id (an inference) or aggregate_key",
-                             field="event_id")
+            raise InputError(
+                "give exactly one of event_id (an inference) or aggregate_key", field="event_id"
+            )
         for f in ("period_start_utc", "period_end_utc", "computed_utc"):
             v = getattr(self, f)
             if not isinstance(v, datetime) or v.utcoffset() is None:
@@ -1323,10 +1608,10 @@ class FootprintRecord:
             raise InputError("must not be before period_start_utc", field="period_end_utc")
         if self.supersedes == self.footprint_id:
             raise InputError("a footprint cannot supersede itself", field="supersedes")
-        if not inputs_checked and (inputs_hash(self.inputs, self.factor_versions)
-                                   != self.inputs_hash):
-            raise InputError("does not match the inputs and factor versions",
-                             field="inputs_hash")
+        if not inputs_checked and (
+            inputs_hash(self.inputs, self.factor_versions) != self.inputs_hash
+        ):
+            raise InputError("does not match the inputs and factor versions", field="inputs_hash")
         if self.figures.energy_j < 0:
             raise InputError("must not be negative", field="energy_j")
 
@@ -1336,14 +1621,20 @@ class FootprintRecord:
         A pure function of the subject, inputs hash, calculator and figures, so the same
         footprint sent again later (another ``computed_utc``) is a duplicate, not a conflict.
         """
-        doc = canonical_json({
-            "footprint_id": self.footprint_id, "tenant": self.tenant,
-            "event_id": self.event_id, "aggregate_key": self.aggregate_key,
-            "period_start_utc": self.period_start_utc, "period_end_utc": self.period_end_utc,
-            "calculator": self.calculator,
-            "inputs_hash": self.inputs_hash, "figures": self.figures.to_dict(),
-            "supersedes": self.supersedes,
-        })
+        doc = canonical_json(
+            {
+                "footprint_id": self.footprint_id,
+                "tenant": self.tenant,
+                "event_id": self.event_id,
+                "aggregate_key": self.aggregate_key,
+                "period_start_utc": self.period_start_utc,
+                "period_end_utc": self.period_end_utc,
+                "calculator": self.calculator,
+                "inputs_hash": self.inputs_hash,
+                "figures": self.figures.to_dict(),
+                "supersedes": self.supersedes,
+            }
+        )
         return hashlib.sha256(doc.encode()).hexdigest()
 
     def derivation(self) -> dict[str, Any]:
@@ -1351,8 +1642,11 @@ class FootprintRecord:
         return {
             "footprint_id": self.footprint_id,
             "tenant": self.tenant,
-            "subject": ({"event_id": self.event_id} if self.event_id is not None
-                        else {"aggregate_key": self.aggregate_key}),
+            "subject": (
+                {"event_id": self.event_id}
+                if self.event_id is not None
+                else {"aggregate_key": self.aggregate_key}
+            ),
             "period_start_utc": _iso(self.period_start_utc),
             "period_end_utc": _iso(self.period_end_utc),
             "computed_utc": _iso(self.computed_utc),
@@ -1362,7 +1656,7 @@ class FootprintRecord:
             "inputs": dict(self.inputs),
             "inputs_hash": self.inputs_hash,
             "inputs_hash_algorithm": "sha256 of canonical JSON "
-                                     '{"factor_versions": ..., "inputs": ...}',
+            '{"factor_versions": ..., "inputs": ...}',
             "supersedes": self.supersedes,
             **self.figures.to_dict(),
         }
@@ -1379,8 +1673,7 @@ def conform_tables(batch: Any, specs: Sequence[tuple[str, TableSpec]]) -> None:
     for name, spec in specs:
         t = getattr(batch, name)
         if not isinstance(t, pa.Table) or t.column_names != list(spec.names):
-            raise InputError(f"expected a table with columns {', '.join(spec.names)}",
-                             field=name)
+            raise InputError(f"expected a table with columns {', '.join(spec.names)}", field=name)
         if t.schema != spec.arrow_schema:
             try:
                 object.__setattr__(batch, name, t.cast(spec.arrow_schema))
@@ -1403,8 +1696,10 @@ class FootprintBatch:
     hashes_checked: bool = field(default=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        conform_tables(self, (("footprints", FOOTPRINTS), ("items", FOOTPRINT_ITEMS),
-                              ("totals", FOOTPRINT_TOTALS)))
+        conform_tables(
+            self,
+            (("footprints", FOOTPRINTS), ("items", FOOTPRINT_ITEMS), ("totals", FOOTPRINT_TOTALS)),
+        )
 
     @property
     def num_rows(self) -> int:
@@ -1418,36 +1713,52 @@ class FootprintBatch:
         total_rows: list[dict[str, Any]] = []
         for i, r in enumerate(records):
             if not isinstance(r, FootprintRecord):
-                raise InputError(f"expected a FootprintRecord, got {type(r).__name__}",
-                                 field=f"footprints[{i}]")
+                raise InputError(
+                    f"expected a FootprintRecord, got {type(r).__name__}", field=f"footprints[{i}]"
+                )
             versions_json = canonical_json(dict(r.factor_versions))
             inputs_json = canonical_json(dict(r.inputs))
             try:
                 r.check(inputs_checked=True)
                 if _hash_texts(versions_json, inputs_json) != r.inputs_hash:
-                    raise InputError("does not match the inputs and factor versions",
-                                     field="inputs_hash")
+                    raise InputError(
+                        "does not match the inputs and factor versions", field="inputs_hash"
+                    )
             except InputError as exc:
                 raise InputError(str(exc), field=f"footprints[{i}].{exc.field}") from exc
             fid = r.footprint_id
-            fp_rows.append({
-                "footprint_id": fid, "tenant": r.tenant, "event_id": r.event_id,
-                "aggregate_key": r.aggregate_key,
-                "period_start_utc": r.period_start_utc.astimezone(UTC),
-                "period_end_utc": r.period_end_utc.astimezone(UTC),
-                "computed_utc": r.computed_utc.astimezone(UTC), "calculator": r.calculator,
-                "energy_j": r.figures.energy_j, "factor_versions_json": versions_json,
-                "inputs_json": inputs_json, "inputs_hash": r.inputs_hash,
-                "record_hash": r.record_hash(), "supersedes": r.supersedes,
-            })
-            item_rows.extend({"footprint_id": fid, "position": j, **li.to_dict()}
-                             for j, li in enumerate(r.figures.line_items))
-            total_rows.extend({"footprint_id": fid, "basis": b, **t.to_dict()}
-                              for b, t in sorted(r.figures.totals.items()))
-        return cls(pa.Table.from_pylist(fp_rows, schema=FOOTPRINTS.arrow_schema),
-                   pa.Table.from_pylist(item_rows, schema=FOOTPRINT_ITEMS.arrow_schema),
-                   pa.Table.from_pylist(total_rows, schema=FOOTPRINT_TOTALS.arrow_schema),
-                   hashes_checked=True)
+            fp_rows.append(
+                {
+                    "footprint_id": fid,
+                    "tenant": r.tenant,
+                    "event_id": r.event_id,
+                    "aggregate_key": r.aggregate_key,
+                    "period_start_utc": r.period_start_utc.astimezone(UTC),
+                    "period_end_utc": r.period_end_utc.astimezone(UTC),
+                    "computed_utc": r.computed_utc.astimezone(UTC),
+                    "calculator": r.calculator,
+                    "energy_j": r.figures.energy_j,
+                    "factor_versions_json": versions_json,
+                    "inputs_json": inputs_json,
+                    "inputs_hash": r.inputs_hash,
+                    "record_hash": r.record_hash(),
+                    "supersedes": r.supersedes,
+                }
+            )
+            item_rows.extend(
+                {"footprint_id": fid, "position": j, **li.to_dict()}
+                for j, li in enumerate(r.figures.line_items)
+            )
+            total_rows.extend(
+                {"footprint_id": fid, "basis": b, **t.to_dict()}
+                for b, t in sorted(r.figures.totals.items())
+            )
+        return cls(
+            pa.Table.from_pylist(fp_rows, schema=FOOTPRINTS.arrow_schema),
+            pa.Table.from_pylist(item_rows, schema=FOOTPRINT_ITEMS.arrow_schema),
+            pa.Table.from_pylist(total_rows, schema=FOOTPRINT_TOTALS.arrow_schema),
+            hashes_checked=True,
+        )
 
     def filter(self, keep: npt.ArrayLike) -> FootprintBatch:
         """The footprints where ``keep`` (a boolean per footprint row), with their items."""
@@ -1455,9 +1766,11 @@ class FootprintBatch:
         fp = self.footprints.filter(mask)
         ids = fp.column("footprint_id")
         return FootprintBatch(
-            fp, self.items.filter(pc.is_in(self.items.column("footprint_id"), value_set=ids)),
+            fp,
+            self.items.filter(pc.is_in(self.items.column("footprint_id"), value_set=ids)),
             self.totals.filter(pc.is_in(self.totals.column("footprint_id"), value_set=ids)),
-            hashes_checked=self.hashes_checked)
+            hashes_checked=self.hashes_checked,
+        )
 
     def check(self) -> None:
         """Vectorised checks of every row; raise EventValidationError naming row and field.
@@ -1471,23 +1784,34 @@ class FootprintBatch:
         validate_rows(FOOTPRINT_TOTALS, self.totals)
         problems: list[Problem] = []
         both = pc.equal(pc.is_null(fp.column("event_id")), pc.is_null(fp.column("aggregate_key")))
-        problems.extend(Problem(i, "event_id", "give exactly one of event_id (an inference) "
-                                               "or aggregate_key") for i in _bad_indices(both))
+        problems.extend(
+            Problem(i, "event_id", "give exactly one of event_id (an inference) or aggregate_key")
+            for i in _bad_indices(both)
+        )
         if not self.hashes_checked:
-            doc = pc.binary_join_element_wise('{"factor_versions":',
-                                              fp.column("factor_versions_json"), ',"inputs":',
-                                              fp.column("inputs_json"), "}", "")
+            doc = pc.binary_join_element_wise(
+                '{"factor_versions":',
+                fp.column("factor_versions_json"),
+                ',"inputs":',
+                fp.column("inputs_json"),
+                "}",
+                "",
+            )
             h = pa.array(_sha256_hex(_array(doc)), pa.string())
-            problems.extend(Problem(i, "inputs_hash", "does not match the inputs and factor "
-                                                      "versions")
-                            for i in _bad_indices(pc.not_equal(h, fp.column("inputs_hash"))))
+            problems.extend(
+                Problem(i, "inputs_hash", "does not match the inputs and factor versions")
+                for i in _bad_indices(pc.not_equal(h, fp.column("inputs_hash")))
+            )
         for name, t in (("items", self.items), ("totals", self.totals)):
-            orphan = pc.invert(pc.is_in(t.column("footprint_id"),
-                                        value_set=fp.column("footprint_id")))
-            problems.extend(Problem(i, f"{name}.footprint_id", "is not a footprint of this "
-                                                               "batch")
-                            for i in _bad_indices(orphan))
+            orphan = pc.invert(
+                pc.is_in(t.column("footprint_id"), value_set=fp.column("footprint_id"))
+            )
+            problems.extend(
+                Problem(i, f"{name}.footprint_id", "is not a footprint of this batch")
+                for i in _bad_indices(orphan)
+            )
         if problems:
             problems.sort(key=lambda p: (p.index, p.field))
-            raise EventValidationError("footprints", problems[:_MAX_PROBLEMS],
-                                       more=max(0, len(problems) - _MAX_PROBLEMS))
+            raise EventValidationError(
+                "footprints", problems[:_MAX_PROBLEMS], more=max(0, len(problems) - _MAX_PROBLEMS)
+            )

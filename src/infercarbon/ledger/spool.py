@@ -75,8 +75,7 @@ class SpoolWriter:
         data = conform(events.select([c for c in events.column_names if c in _SENT]), EVENTS)
         for c in ("start_utc", "end_utc", "device"):
             if data.column(c).null_count:
-                raise InputError("has null values; every event needs one",
-                                 field=f"events.{c}")
+                raise InputError("has null values; every event needs one", field=f"events.{c}")
         sink = pa.BufferOutputStream()
         with pa.ipc.new_file(sink, data.schema) as w:
             w.write_table(data)
@@ -129,12 +128,14 @@ def _read(path: Path) -> pa.Table:
         with pa.memory_map(str(path)) as src:
             return pa.ipc.open_file(src).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
-        raise LedgerError(f"spool batch {path.name} is unreadable ({exc}); move it aside "
-                          "and resend its events") from exc
+        raise LedgerError(
+            f"spool batch {path.name} is unreadable ({exc}); move it aside and resend its events"
+        ) from exc
 
 
-def commit_spool(lake: Lake, root: str | Path, *, now: Callable[[], datetime],
-                 max_batches: int = 1000) -> CommitReport:
+def commit_spool(
+    lake: Lake, root: str | Path, *, now: Callable[[], datetime], max_batches: int = 1000
+) -> CommitReport:
     """Commit up to ``max_batches`` ready batches into the lake's ``events`` table in one
     Iceberg commit (see the module docstring for why this is exactly once)."""
     root = Path(root)
@@ -156,34 +157,45 @@ def commit_spool(lake: Lake, root: str | Path, *, now: Callable[[], datetime],
         lo = min((pc.min(c).as_py() for c in starts), default=None)
         hi = max((pc.max(c).as_py() for c in starts), default=None)
         stored = lake.read(
-            "events", columns=["spool_batch_id"], equals={"spool_batch_id": ids},
-            start_utc=None if lo is None else lo.replace(hour=0, minute=0, second=0,
-                                                         microsecond=0),
-            end_utc=None if hi is None else hi + timedelta(microseconds=1))
+            "events",
+            columns=["spool_batch_id"],
+            equals={"spool_batch_id": ids},
+            start_utc=None if lo is None else lo.replace(hour=0, minute=0, second=0, microsecond=0),
+            end_utc=None if hi is None else hi + timedelta(microseconds=1),
+        )
         done = set(pc.unique(stored.column("spool_batch_id")).to_pylist())
         todo = [(f, i) for f, i in zip(files, ids, strict=True) if i not in done]
         tables = []
         stamp = now()
         for _, i in todo:
             t = batches[i]
-            t = t.set_column(t.schema.get_field_index("spool_batch_id"), "spool_batch_id",
-                             pa.array([i] * t.num_rows, pa.string()))
-            t = t.set_column(t.schema.get_field_index("ingested_utc"), "ingested_utc",
-                             pa.array([stamp] * t.num_rows, EVENTS.schema.field(
-                                 "ingested_utc").type))
+            t = t.set_column(
+                t.schema.get_field_index("spool_batch_id"),
+                "spool_batch_id",
+                pa.array([i] * t.num_rows, pa.string()),
+            )
+            t = t.set_column(
+                t.schema.get_field_index("ingested_utc"),
+                "ingested_utc",
+                pa.array([stamp] * t.num_rows, EVENTS.schema.field("ingested_utc").type),
+            )
             tables.append(t)
         received = sum(t.num_rows for t in tables)
         snap = None
         appended = 0
         if tables:
-            rep = lake.append_new("events", pa.concat_tables(tables), properties={
-                "infercarbon.spool-batches": ",".join(i for _, i in todo)})
+            rep = lake.append_new(
+                "events",
+                pa.concat_tables(tables),
+                properties={"infercarbon.spool-batches": ",".join(i for _, i in todo)},
+            )
             snap, appended = rep.snapshot_id, rep.appended
         for f in files:
             os.rename(f, committed / f.name)
         _fsync_dir(committed)
         _fsync_dir(ready)
-        return CommitReport(len(files), len(files) - len(todo), received, appended,
-                            received - appended, snap)
+        return CommitReport(
+            len(files), len(files) - len(todo), received, appended, received - appended, snap
+        )
     finally:
         lock.close()

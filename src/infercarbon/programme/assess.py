@@ -56,8 +56,12 @@ class Cell:
     evidence: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"system": self.system, "category": self.category, "status": self.status,
-                "evidence": self.evidence}
+        return {
+            "system": self.system,
+            "category": self.category,
+            "status": self.status,
+            "evidence": self.evidence,
+        }
 
 
 def _system_runs(runs: pa.Table, s: System) -> pa.Table:
@@ -84,14 +88,21 @@ def _runs_cell(s: System, category: str, runs: pa.Table, what: str) -> Cell | No
         return None
     frac = _measured_energy_frac(runs)
     status = "measured" if frac >= 0.5 else "modelled"
-    return Cell(s.id, category, status,
-                f"{runs.num_rows} {what} run(s) in the ledger, {frac:.0%} of their energy "
-                "measured")
+    return Cell(
+        s.id,
+        category,
+        status,
+        f"{runs.num_rows} {what} run(s) in the ledger, {frac:.0%} of their energy measured",
+    )
 
 
-def assess(inventory: Inventory, facts: LedgerFacts, *,
-           fleet_hardware: Collection[str] | None = None,
-           embodied_services: Collection[str] = ()) -> list[Cell]:
+def assess(
+    inventory: Inventory,
+    facts: LedgerFacts,
+    *,
+    fleet_hardware: Collection[str] | None = None,
+    embodied_services: Collection[str] = (),
+) -> list[Cell]:
     """One :class:`Cell` per system x category (see the module docstring)."""
     out: list[Cell] = []
     runs = facts.runs
@@ -102,67 +113,126 @@ def assess(inventory: Inventory, facts: LedgerFacts, *,
         pipe = mine.filter(pc.equal(kinds, "data-pipeline"))
         # inference
         if s.kind != "inference":
-            out.append(Cell(s.id, "inference", "not_applicable",
-                            f"a {s.kind} serves no inferences"))
+            out.append(
+                Cell(s.id, "inference", "not_applicable", f"a {s.kind} serves no inferences")
+            )
         else:
             found = [f for n in s.ledger_services if (f := facts.service(n)) is not None]
             events = sum(f.events for f in found)
             measured = sum(f.measured_events for f in found)
             if events:
                 status = "measured" if measured >= events / 2 else "modelled"
-                out.append(Cell(s.id, "inference", status,
-                                f"{events} event(s) in the ledger for service(s) "
-                                f"{', '.join(f.service for f in found)}, {measured} with "
-                                "measured energy"))
+                out.append(
+                    Cell(
+                        s.id,
+                        "inference",
+                        status,
+                        f"{events} event(s) in the ledger for service(s) "
+                        f"{', '.join(f.service for f in found)}, {measured} with "
+                        "measured energy",
+                    )
+                )
             elif s.inferences_per_day is not None and s.energy_wh_per_inference is not None:
-                out.append(Cell(s.id, "inference", "modelled",
-                                "no telemetry: first-cut from inferences_per_day x "
-                                "energy_wh_per_inference"))
+                out.append(
+                    Cell(
+                        s.id,
+                        "inference",
+                        "modelled",
+                        "no telemetry: first-cut from inferences_per_day x energy_wh_per_inference",
+                    )
+                )
             else:
-                out.append(Cell(s.id, "inference", "excluded",
-                                "no telemetry and no volume/energy per inference in the "
-                                "inventory"))
+                out.append(
+                    Cell(
+                        s.id,
+                        "inference",
+                        "excluded",
+                        "no telemetry and no volume/energy per inference in the inventory",
+                    )
+                )
         # training
         cell = _runs_cell(s, "training", train, "training")
         if cell is None:
             if s.runs_per_year is not None and s.gpu_hours_per_run is not None and s.hardware:
-                cell = Cell(s.id, "training", "modelled",
-                            "no runs recorded: first-cut from runs_per_year x "
-                            "gpu_hours_per_run x the hardware's power")
+                cell = Cell(
+                    s.id,
+                    "training",
+                    "modelled",
+                    "no runs recorded: first-cut from runs_per_year x "
+                    "gpu_hours_per_run x the hardware's power",
+                )
             else:
-                what = ("its models' training" if s.kind == "inference" else "its runs")
-                cell = Cell(s.id, "training", "excluded",
-                            f"no runs recorded for {what} and no runs_per_year/"
-                            "gpu_hours_per_run/hardware to model them")
+                what = "its models' training" if s.kind == "inference" else "its runs"
+                cell = Cell(
+                    s.id,
+                    "training",
+                    "excluded",
+                    f"no runs recorded for {what} and no runs_per_year/"
+                    "gpu_hours_per_run/hardware to model them",
+                )
         out.append(cell)
         # data & infrastructure
         storage_n = _count_system(facts.storage, s.id)
         transfer_n = _count_system(facts.transfers, s.id)
         if pipe.num_rows and _measured_energy_frac(pipe) >= 0.5:
-            out.append(Cell(s.id, "data_infrastructure", "measured",
-                            f"{pipe.num_rows} measured data-pipeline run(s)"))
+            out.append(
+                Cell(
+                    s.id,
+                    "data_infrastructure",
+                    "measured",
+                    f"{pipe.num_rows} measured data-pipeline run(s)",
+                )
+            )
         elif storage_n or transfer_n or pipe.num_rows:
-            out.append(Cell(s.id, "data_infrastructure", "modelled",
-                            f"{storage_n} storage and {transfer_n} transfer record(s), "
-                            f"{pipe.num_rows} data-pipeline run(s) (quantities x cited "
-                            "factors)"))
+            out.append(
+                Cell(
+                    s.id,
+                    "data_infrastructure",
+                    "modelled",
+                    f"{storage_n} storage and {transfer_n} transfer record(s), "
+                    f"{pipe.num_rows} data-pipeline run(s) (quantities x cited "
+                    "factors)",
+                )
+            )
         else:
-            out.append(Cell(s.id, "data_infrastructure", "excluded",
-                            "no storage, transfer or data-pipeline records (PUE overhead "
-                            "only, inside the operational figures)"))
+            out.append(
+                Cell(
+                    s.id,
+                    "data_infrastructure",
+                    "excluded",
+                    "no storage, transfer or data-pipeline records (PUE overhead "
+                    "only, inside the operational figures)",
+                )
+            )
         # embodied
         hw = s.hardware
         if fleet_hardware is not None and hw is not None and hw in fleet_hardware:
-            out.append(Cell(s.id, "embodied", "modelled",
-                            f"fleet file lists {hw} (cited life-cycle figure, refresh "
-                            "schedule)"))
+            out.append(
+                Cell(
+                    s.id,
+                    "embodied",
+                    "modelled",
+                    f"fleet file lists {hw} (cited life-cycle figure, refresh schedule)",
+                )
+            )
         elif set(s.ledger_services) & set(embodied_services):
-            out.append(Cell(s.id, "embodied", "modelled",
-                            "its footprints carry an embodied line (amortised per device)"))
+            out.append(
+                Cell(
+                    s.id,
+                    "embodied",
+                    "modelled",
+                    "its footprints carry an embodied line (amortised per device)",
+                )
+            )
         else:
-            out.append(Cell(s.id, "embodied", "excluded",
-                            "no fleet entry for its hardware and no embodied line in its "
-                            "footprints"))
+            out.append(
+                Cell(
+                    s.id,
+                    "embodied",
+                    "excluded",
+                    "no fleet entry for its hardware and no embodied line in its footprints",
+                )
+            )
     return out
 
 

@@ -40,14 +40,27 @@ from infercarbon.reference.seed import PUE_PRESETS
 
 __all__ = ["IDLE_ASSUMPTION", "SEED_WARNING", "first_cut_estimate"]
 
-SEED_WARNING = ("Seed 001: the first-cut estimate will be wrong, typically under-counting by "
-                "a factor of two; it establishes the order of magnitude only.")
+SEED_WARNING = (
+    "Seed 001: the first-cut estimate will be wrong, typically under-counting by "
+    "a factor of two; it establishes the order of magnitude only."
+)
 #: Conservative idle/warm-pool share of active inference energy (the seed's 30-50 %, top).
-IDLE_ASSUMPTION = Figure(0.5, "frac", source="seed 001 (hidden driver 1: 30-50 %)",
-                         label="illustrative", low=0.3, high=0.5,
-                         note="conservative: the top of the seed's range")
-_PUE_FOR = {"cloud": "hyperscaler", "api": "hyperscaler", "colocation": "colocation",
-            "on-premises": "enterprise", "edge": "edge"}
+IDLE_ASSUMPTION = Figure(
+    0.5,
+    "frac",
+    source="seed 001 (hidden driver 1: 30-50 %)",
+    label="illustrative",
+    low=0.3,
+    high=0.5,
+    note="conservative: the top of the seed's range",
+)
+_PUE_FOR = {
+    "cloud": "hyperscaler",
+    "api": "hyperscaler",
+    "colocation": "colocation",
+    "on-premises": "enterprise",
+    "edge": "edge",
+}
 
 
 def _pue(s: System) -> tuple[float, str]:
@@ -55,14 +68,21 @@ def _pue(s: System) -> tuple[float, str]:
         return s.pue, "inventory"
     preset = _PUE_FOR.get(s.operating_model or "", "enterprise")
     return PUE_PRESETS[preset].value, f"seed preset {preset}" + (
-        "" if s.operating_model else " (operating model unknown: the highest preset)")
+        "" if s.operating_model else " (operating model unknown: the highest preset)"
+    )
 
 
 def _system_estimate(s: System, facts: LedgerFacts) -> dict[str, Any]:
-    row: dict[str, Any] = {"system": s.id, "kind": s.kind, "region": s.region,
-                           "inference_g_per_year": None, "training_g_per_year": None,
-                           "measured_g_per_year": None, "measured_over_first_cut": None,
-                           "notes": []}
+    row: dict[str, Any] = {
+        "system": s.id,
+        "kind": s.kind,
+        "region": s.region,
+        "inference_g_per_year": None,
+        "training_g_per_year": None,
+        "measured_g_per_year": None,
+        "measured_over_first_cut": None,
+        "notes": [],
+    }
     notes: list[str] = row["notes"]
     if s.region is None:
         notes.append("no region: not estimated")
@@ -74,17 +94,23 @@ def _system_estimate(s: System, facts: LedgerFacts) -> dict[str, Any]:
         return row
     intensity = reg.intensity_g_per_kwh.value
     pue, pue_from = _pue(s)
-    row.update({"intensity_g_per_kwh": intensity, "intensity_source":
-                reg.intensity_g_per_kwh.source, "pue": pue, "pue_from": pue_from})
+    row.update(
+        {
+            "intensity_g_per_kwh": intensity,
+            "intensity_source": reg.intensity_g_per_kwh.source,
+            "pue": pue,
+            "pue_from": pue_from,
+        }
+    )
     if s.kind == "inference":
         if s.inferences_per_day is not None and s.energy_wh_per_inference is not None:
             kwh = s.inferences_per_day * 365 * s.energy_wh_per_inference / 1000.0
             row["inference_g_per_year"] = kwh * pue * (1 + IDLE_ASSUMPTION.value) * intensity
-            row["inference_low_g_per_year"] = kwh * pue * (1 + IDLE_ASSUMPTION.range[0]) \
-                * intensity
+            row["inference_low_g_per_year"] = kwh * pue * (1 + IDLE_ASSUMPTION.range[0]) * intensity
         else:
-            notes.append("inference not estimated: give inferences_per_day and "
-                         "energy_wh_per_inference")
+            notes.append(
+                "inference not estimated: give inferences_per_day and energy_wh_per_inference"
+            )
     if s.runs_per_year is not None and s.gpu_hours_per_run is not None:
         if s.hardware is None:
             notes.append("training not estimated: give the hardware (GPU model)")
@@ -111,11 +137,15 @@ def _system_estimate(s: System, facts: LedgerFacts) -> dict[str, Any]:
     mine = _system_runs(facts.runs, s)
     if mine.num_rows:
         year_ago = facts.as_of_utc.timestamp() - 365 * 86400.0
-        recent = mine.filter(pc.and_(
-            pc.is_in(mine.column("kind"), value_set=pa.array(TRAINING_KINDS)),
-            pc.greater(mine.column("start_utc"),
-                       pa.scalar(datetime.fromtimestamp(year_ago, UTC),
-                                 pa.timestamp("us", tz="UTC")))))
+        recent = mine.filter(
+            pc.and_(
+                pc.is_in(mine.column("kind"), value_set=pa.array(TRAINING_KINDS)),
+                pc.greater(
+                    mine.column("start_utc"),
+                    pa.scalar(datetime.fromtimestamp(year_ago, UTC), pa.timestamp("us", tz="UTC")),
+                ),
+            )
+        )
         t = run_totals(recent)
         if t.emissions_g is not None:
             measured += t.emissions_g
@@ -126,26 +156,37 @@ def _system_estimate(s: System, facts: LedgerFacts) -> dict[str, Any]:
     return row
 
 
-def first_cut_estimate(inventory: Inventory, facts: LedgerFacts, *,
-                       cloud_rows: Sequence[Mapping[str, Any]] = (),
-                       generated_utc: datetime) -> dict[str, Any]:
+def first_cut_estimate(
+    inventory: Inventory,
+    facts: LedgerFacts,
+    *,
+    cloud_rows: Sequence[Mapping[str, Any]] = (),
+    generated_utc: datetime,
+) -> dict[str, Any]:
     """The first-cut estimate as JSON data (see the module docstring)."""
     rows = [_system_estimate(s, facts) for s in inventory.systems]
-    total = sum((r["inference_g_per_year"] or 0.0) + (r["training_g_per_year"] or 0.0)
-                for r in rows)
-    estimated = sum(1 for r in rows if r["inference_g_per_year"] is not None
-                    or r["training_g_per_year"] is not None)
+    total = sum(
+        (r["inference_g_per_year"] or 0.0) + (r["training_g_per_year"] or 0.0) for r in rows
+    )
+    estimated = sum(
+        1
+        for r in rows
+        if r["inference_g_per_year"] is not None or r["training_g_per_year"] is not None
+    )
     providers: dict[tuple[str, str], dict[str, Any]] = {}
     for c in cloud_rows:
         key = (str(c["provider"]), str(c["period_start"])[:4])
-        p = providers.setdefault(key, {"provider": key[0], "year": key[1], "rows": 0,
-                                       "location_g": None, "market_g": None})
+        p = providers.setdefault(
+            key,
+            {"provider": key[0], "year": key[1], "rows": 0, "location_g": None, "market_g": None},
+        )
         p["rows"] += 1
         for b in ("location_g", "market_g"):
             if c.get(b) is not None:
                 p[b] = (p[b] or 0.0) + float(c[b])
-    ratios = [r["measured_over_first_cut"] for r in rows
-              if r["measured_over_first_cut"] is not None]
+    ratios = [
+        r["measured_over_first_cut"] for r in rows if r["measured_over_first_cut"] is not None
+    ]
     return {
         "title": "First-cut estimate",
         "generated_utc": generated_utc.astimezone(UTC).isoformat().replace("+00:00", "Z"),

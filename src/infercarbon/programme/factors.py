@@ -35,17 +35,27 @@ __all__ = [
 
 #: Hours in a (non-leap) year, the CCF convention for TB-hours -> TB-years.
 HOURS_PER_YEAR = 8760.0
-_CCF = ("Cloud Carbon Footprint methodology (cloudcarbonfootprint.org, docs/methodology: "
-        "storage and networking coefficients)")
+_CCF = (
+    "Cloud Carbon Footprint methodology (cloudcarbonfootprint.org, docs/methodology: "
+    "storage and networking coefficients)"
+)
 _CCF_LICENCE = "Apache-2.0"
 
 
 def _storage(wh_per_tb_hour: float, replication: float, what: str) -> Figure:
     kwh = wh_per_tb_hour * HOURS_PER_YEAR * replication / 1000.0
-    return Figure(kwh, "kwh_per_tb_year", source=_CCF, label="cited", vintage="2021",
-                  licence=_CCF_LICENCE, low=kwh / 2, high=kwh * 2,
-                  note=f"{what}: {wh_per_tb_hour} Wh/TB-h x {HOURS_PER_YEAR:g} h x "
-                       f"replication {replication:g}; range x/2..x2 assumed (none published)")
+    return Figure(
+        kwh,
+        "kwh_per_tb_year",
+        source=_CCF,
+        label="cited",
+        vintage="2021",
+        licence=_CCF_LICENCE,
+        low=kwh / 2,
+        high=kwh * 2,
+        note=f"{what}: {wh_per_tb_hour} Wh/TB-h x {HOURS_PER_YEAR:g} h x "
+        f"replication {replication:g}; range x/2..x2 assumed (none published)",
+    )
 
 
 #: kWh per TB-year of stored data (IT energy; the facility PUE is applied by the caller).
@@ -57,27 +67,59 @@ STORAGE_KWH_PER_TB_YEAR: dict[str, Figure] = {
 STORAGE_CLASSES = tuple(STORAGE_KWH_PER_TB_YEAR)
 
 
-def _net(value: float, low: float, high: float, source: str, licence: str | None,
-         note: str, label: str = "cited") -> Figure:
-    return Figure(value, "kwh_per_gb", source=source, label=label,  # type: ignore[arg-type]
-                  licence=licence, low=low, high=high, note=note)
+def _net(
+    value: float,
+    low: float,
+    high: float,
+    source: str,
+    licence: str | None,
+    note: str,
+    label: str = "cited",
+) -> Figure:
+    return Figure(
+        value,
+        "kwh_per_gb",
+        source=source,
+        label=label,  # type: ignore[arg-type]
+        licence=licence,
+        low=low,
+        high=high,
+        note=note,
+    )
 
 
 #: kWh per GB moved, by network type (IT energy of the network; no PUE).
 NETWORK_KWH_PER_GB: dict[str, Figure] = {
-    "intra-region": _net(0.001, 0.0005, 0.002, _CCF, _CCF_LICENCE,
-                         "cloud data-centre fabric; range x/2..x2 assumed"),
-    "cross-region": _net(0.001, 0.001, 0.06, _CCF, _CCF_LICENCE,
-                         "cloud backbone between regions (CCF); the high end is the seed's "
-                         "IEA-quoted fixed-network figure"),
-    "internet": _net(SEED_NETWORK["fixed"].value, SEED_NETWORK["fixed"].range[0],
-                     SEED_NETWORK["fixed"].range[1], SEED_NETWORK["fixed"].source, None,
-                     "fixed access networks (seed, quoting the IEA 2024 Networks tracker)",
-                     "illustrative"),
-    "mobile": _net(SEED_NETWORK["mobile"].value, SEED_NETWORK["mobile"].range[0],
-                   SEED_NETWORK["mobile"].range[1], SEED_NETWORK["mobile"].source, None,
-                   "mobile access networks (seed, quoting the IEA 2024 Networks tracker)",
-                   "illustrative"),
+    "intra-region": _net(
+        0.001, 0.0005, 0.002, _CCF, _CCF_LICENCE, "cloud data-centre fabric; range x/2..x2 assumed"
+    ),
+    "cross-region": _net(
+        0.001,
+        0.001,
+        0.06,
+        _CCF,
+        _CCF_LICENCE,
+        "cloud backbone between regions (CCF); the high end is the seed's "
+        "IEA-quoted fixed-network figure",
+    ),
+    "internet": _net(
+        SEED_NETWORK["fixed"].value,
+        SEED_NETWORK["fixed"].range[0],
+        SEED_NETWORK["fixed"].range[1],
+        SEED_NETWORK["fixed"].source,
+        None,
+        "fixed access networks (seed, quoting the IEA 2024 Networks tracker)",
+        "illustrative",
+    ),
+    "mobile": _net(
+        SEED_NETWORK["mobile"].value,
+        SEED_NETWORK["mobile"].range[0],
+        SEED_NETWORK["mobile"].range[1],
+        SEED_NETWORK["mobile"].source,
+        None,
+        "mobile access networks (seed, quoting the IEA 2024 Networks tracker)",
+        "illustrative",
+    ),
 }
 NETWORK_TYPES = tuple(NETWORK_KWH_PER_GB)
 
@@ -87,8 +129,10 @@ def storage_factor(storage_class: str) -> Figure:
     try:
         return STORAGE_KWH_PER_TB_YEAR[storage_class]
     except KeyError:
-        raise InputError(f"unknown storage class {storage_class!r}; one of "
-                         f"{', '.join(STORAGE_CLASSES)}", field="storage_class") from None
+        raise InputError(
+            f"unknown storage class {storage_class!r}; one of {', '.join(STORAGE_CLASSES)}",
+            field="storage_class",
+        ) from None
 
 
 def network_factor(network_type: str) -> Figure:
@@ -96,5 +140,7 @@ def network_factor(network_type: str) -> Figure:
     try:
         return NETWORK_KWH_PER_GB[network_type]
     except KeyError:
-        raise InputError(f"unknown network type {network_type!r}; one of "
-                         f"{', '.join(NETWORK_TYPES)}", field="network_type") from None
+        raise InputError(
+            f"unknown network type {network_type!r}; one of {', '.join(NETWORK_TYPES)}",
+            field="network_type",
+        ) from None

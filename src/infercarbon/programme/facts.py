@@ -61,12 +61,12 @@ class LedgerFacts:
     as_of_utc: datetime
     runs: pa.Table = field(default_factory=lambda: RUNS.stored_schema.empty_table())
     storage: pa.Table = field(default_factory=lambda: STORAGE.stored_schema.empty_table())
-    transfers: pa.Table = field(
-        default_factory=lambda: TRANSFERS.stored_schema.empty_table())
+    transfers: pa.Table = field(default_factory=lambda: TRANSFERS.stored_schema.empty_table())
     services: tuple[ServiceFacts, ...] = ()
     #: per model: (events, location-based emissions [g] or None, first, last event start)
-    models: Mapping[str, tuple[int, float | None, datetime | None, datetime | None]] = (
-        field(default_factory=dict))
+    models: Mapping[str, tuple[int, float | None, datetime | None, datetime | None]] = field(
+        default_factory=dict
+    )
     #: idle energy over active energy of the footprints that record it (None: none does)
     idle_share_of_active_frac: float | None = None
     idle_footprints: int = 0
@@ -84,20 +84,29 @@ def _day(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def read_facts(store: Store, *, as_of_utc: datetime, tenant: str | None = None,
-               end_utc: datetime | None = None) -> LedgerFacts:
+def read_facts(
+    store: Store, *, as_of_utc: datetime, tenant: str | None = None, end_utc: datetime | None = None
+) -> LedgerFacts:
     """Read :class:`LedgerFacts` from ``store`` (of ``tenant``, else every tenant); with
     ``end_utc``, only the runs and events that started before it (a report's period end)."""
     runs = store.runs(tenant=tenant, end_utc=end_utc)
     storage = store.storage(tenant=tenant)
     transfers = store.transfers(tenant=tenant)
-    groups = rollup_events(store, by=("service", "model", "region", "device",
-                                      "attribution_method"), tenant=tenant,
-                           end_utc=end_utc)
+    groups = rollup_events(
+        store,
+        by=("service", "model", "region", "device", "attribution_method"),
+        tenant=tenant,
+        end_utc=end_utc,
+    )
     window_start = _day(as_of_utc) - timedelta(days=CONTINUOUS_WINDOW_DAYS - 1)
-    days = rollup_events(store, by=("service",), period="day", tenant=tenant,
-                         start_utc=window_start,
-                         end_utc=_day(as_of_utc) + timedelta(days=1))
+    days = rollup_events(
+        store,
+        by=("service",),
+        period="day",
+        tenant=tenant,
+        start_utc=window_start,
+        end_utc=_day(as_of_utc) + timedelta(days=1),
+    )
     by_model_time = store.query_arrow(
         "SELECT e.service, e.model, min(e.start_utc), max(e.start_utc) FROM events e "
         f"WHERE {live_event('e')}"
@@ -105,19 +114,41 @@ def read_facts(store: Store, *, as_of_utc: datetime, tenant: str | None = None,
         + (" AND e.start_utc < %s" if end_utc is not None else "")
         + " GROUP BY 1, 2 ORDER BY 1, 2",
         [p for p in (tenant, end_utc) if p is not None],
-        pa.schema([("service", pa.string()), ("model", pa.string()),
-                   ("first_utc", pa.timestamp("us", tz="UTC")),
-                   ("last_utc", pa.timestamp("us", tz="UTC"))]))
+        pa.schema(
+            [
+                ("service", pa.string()),
+                ("model", pa.string()),
+                ("first_utc", pa.timestamp("us", tz="UTC")),
+                ("last_utc", pa.timestamp("us", tz="UTC")),
+            ]
+        ),
+    )
     # the footprint totals (SQL over the hourly rollup where it answers: not the views)
-    fp_service = _location(ranged_sums(store, of="totals", keys=("basis",), by=("service",),
-                                       tenant=tenant, end_utc=end_utc), "service")
-    fp_model = _location(ranged_sums(store, of="totals", keys=("basis",), by=("model",),
-                                     tenant=tenant, end_utc=end_utc), "model")
+    fp_service = _location(
+        ranged_sums(
+            store, of="totals", keys=("basis",), by=("service",), tenant=tenant, end_utc=end_utc
+        ),
+        "service",
+    )
+    fp_model = _location(
+        ranged_sums(
+            store, of="totals", keys=("basis",), by=("model",), tenant=tenant, end_utc=end_utc
+        ),
+        "model",
+    )
     per: dict[str, dict[str, Any]] = {}
     for r in groups.to_pylist():
-        s = per.setdefault(r["service"], {"events": 0, "measured": 0, "energy_j": 0.0,
-                                          "models": set(), "regions": set(),
-                                          "devices": set()})
+        s = per.setdefault(
+            r["service"],
+            {
+                "events": 0,
+                "measured": 0,
+                "energy_j": 0.0,
+                "models": set(),
+                "regions": set(),
+                "devices": set(),
+            },
+        )
         s["events"] += r["events"]
         s["energy_j"] += r["energy_j"] or 0.0
         if str(r["attribution_method"]).startswith("measured"):
@@ -138,18 +169,35 @@ def read_facts(store: Store, *, as_of_utc: datetime, tenant: str | None = None,
             lo, hi = d.get(key, (r["first_utc"], r["last_utc"]))
             d[key] = (min(lo, r["first_utc"]), max(hi, r["last_utc"]))
     services = tuple(
-        ServiceFacts(name, s["events"], s["measured"], s["energy_j"], fp_service.get(name),
-                     tuple(sorted(s["models"])), tuple(sorted(s["regions"])),
-                     tuple(sorted(s["devices"])), times.get(name, (None, None))[0],
-                     times.get(name, (None, None))[1], day_counts.get(name, 0))
-        for name, s in sorted(per.items()))
-    models = {m: (n, fp_model.get(m), *model_times.get(m, (None, None)))
-              for m, n in sorted(model_events.items())}
+        ServiceFacts(
+            name,
+            s["events"],
+            s["measured"],
+            s["energy_j"],
+            fp_service.get(name),
+            tuple(sorted(s["models"])),
+            tuple(sorted(s["regions"])),
+            tuple(sorted(s["devices"])),
+            times.get(name, (None, None))[0],
+            times.get(name, (None, None))[1],
+            day_counts.get(name, 0),
+        )
+        for name, s in sorted(per.items())
+    )
+    models = {
+        m: (n, fp_model.get(m), *model_times.get(m, (None, None)))
+        for m, n in sorted(model_events.items())
+    }
     idle = idle_and_cost(store, by=(), tenant=tenant, per_currency=False).to_pylist()
     idle_row = idle[0] if idle else {}
     measured_idle = has_measured_idle(store, tenant)
-    n_dev = store.query_arrow("SELECT count(DISTINCT device) FROM readings", [],
-                              pa.schema([("n", pa.int64())])).column(0)[0].as_py()
+    n_dev = (
+        store.query_arrow(
+            "SELECT count(DISTINCT device) FROM readings", [], pa.schema([("n", pa.int64())])
+        )
+        .column(0)[0]
+        .as_py()
+    )
     raw = store.setting(ESTIMATE_SETTING)
     estimate = None
     if raw is not None:
@@ -158,25 +206,41 @@ def read_facts(store: Store, *, as_of_utc: datetime, tenant: str | None = None,
         except json.JSONDecodeError as exc:
             raise DataError(f"the stored {ESTIMATE_SETTING} setting is not JSON: {exc}") from exc
     return LedgerFacts(
-        as_of_utc=as_of_utc, runs=runs, storage=storage, transfers=transfers,
-        services=services, models=models,
+        as_of_utc=as_of_utc,
+        runs=runs,
+        storage=storage,
+        transfers=transfers,
+        services=services,
+        models=models,
         idle_share_of_active_frac=idle_row.get("idle_share_of_active_frac"),
-        idle_footprints=int(idle_row.get("idle_known") or 0), idle_measured=measured_idle,
-        devices_with_readings=int(n_dev or 0), estimate=estimate, ledger=store.url)
+        idle_footprints=int(idle_row.get("idle_known") or 0),
+        idle_measured=measured_idle,
+        devices_with_readings=int(n_dev or 0),
+        estimate=estimate,
+        ledger=store.url,
+    )
 
 
 def has_measured_idle(store: Store, tenant: str | None) -> bool:
     """Whether any footprint (of ``tenant``) carries a measured idle line (device readings
     covered its window); stops at the first one."""
-    cond = (" AND footprint_id IN (SELECT footprint_id FROM all_footprints WHERE tenant = %s)"
-            if tenant is not None else "")
+    cond = (
+        " AND footprint_id IN (SELECT footprint_id FROM all_footprints WHERE tenant = %s)"
+        if tenant is not None
+        else ""
+    )
     t = store.query_arrow(
         "SELECT EXISTS (SELECT 1 FROM all_footprint_items WHERE name LIKE 'idle%%' "
-        f"AND label = 'measured'{cond})", [tenant] if tenant is not None else [],
-        pa.schema([("x", pa.bool_())]))
+        f"AND label = 'measured'{cond})",
+        [tenant] if tenant is not None else [],
+        pa.schema([("x", pa.bool_())]),
+    )
     return bool(t.column(0)[0].as_py())
 
 
 def _location(t: pa.Table, key: str) -> dict[str, float]:
-    return {r[key]: float(r["value_g"]) for r in t.to_pylist()
-            if r["basis"] == "location" and r["value_g"] is not None}
+    return {
+        r[key]: float(r["value_g"])
+        for r in t.to_pylist()
+        if r["basis"] == "location" and r["value_g"] is not None
+    }

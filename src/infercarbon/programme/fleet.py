@@ -74,15 +74,15 @@ class Fleet:
     source: str = "(inline)"
 
 
-def _num(d: Mapping[str, Any], k: str, where: str, *, required: bool = False,
-         minimum: float = 0.0) -> float | None:
+def _num(
+    d: Mapping[str, Any], k: str, where: str, *, required: bool = False, minimum: float = 0.0
+) -> float | None:
     v = d.get(k)
     if v is None:
         if required:
             raise InputError("is required", field=f"{where}.{k}")
         return None
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
-            or v < minimum:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < minimum:
         raise InputError(f"must be a number >= {minimum:g}", field=f"{where}.{k}")
     return float(v)
 
@@ -91,16 +91,14 @@ def parse_fleet(doc: Mapping[str, Any], *, source: str = "(inline)") -> Fleet:
     """A :class:`Fleet` from parsed TOML; errors name the device and field."""
     start = doc.get("start_year")
     if not isinstance(start, int) or isinstance(start, bool):
-        raise InputError("give the first reported year, e.g. start_year = 2026",
-                         field="start_year")
+        raise InputError("give the first reported year, e.g. start_year = 2026", field="start_year")
     years = doc.get("years", 5)
     if not isinstance(years, int) or isinstance(years, bool) or not 1 <= years <= 50:
         raise InputError("must be a whole number of years, 1..50", field="years")
     growth = _num(doc, "growth_frac_per_year", "fleet") or 0.0
     pue = _num(doc, "pue", "fleet", minimum=1.0)
     if pue is None:
-        raise InputError("give the facility PUE (e.g. pue = 1.2; 1.0 for none)",
-                         field="fleet.pue")
+        raise InputError("give the facility PUE (e.g. pue = 1.2; 1.0 for none)", field="fleet.pue")
     intensity: Figure | None = None
     if doc.get("intensity_g_per_kwh") is not None:
         v = _num(doc, "intensity_g_per_kwh", "fleet")
@@ -131,27 +129,38 @@ def parse_fleet(doc: Mapping[str, Any], *, source: str = "(inline)") -> Fleet:
             try:
                 emb = embodied_preset(d["preset"])
             except (KeyError, InputError) as exc:
-                raise InputError(f"unknown embodied preset {d['preset']!r}; use "
-                                 "high-end-gpu or jetson, or give embodied_kg",
-                                 field=f"{where}.preset") from exc
+                raise InputError(
+                    f"unknown embodied preset {d['preset']!r}; use "
+                    "high-end-gpu or jetson, or give embodied_kg",
+                    field=f"{where}.preset",
+                ) from exc
         else:
-            raise InputError("give embodied_kg (per device) or preset",
-                             field=f"{where}.embodied_kg")
+            raise InputError(
+                "give embodied_kg (per device) or preset", field=f"{where}.embodied_kg"
+            )
         p = d.get("purchased")
         if isinstance(p, date):
             year = p.year
         elif isinstance(p, int) and not isinstance(p, bool):
             year = p
         else:
-            raise InputError("give the purchase date (2024-03-01) or year (2024)",
-                             field=f"{where}.purchased")
+            raise InputError(
+                "give the purchase date (2024-03-01) or year (2024)", field=f"{where}.purchased"
+            )
         refresh = d.get("refresh_years")
         if not isinstance(refresh, int) or isinstance(refresh, bool) or refresh < 1:
-            raise InputError("must be a whole number of years >= 1",
-                             field=f"{where}.refresh_years")
-        devices.append(Device(name, count, emb, year, refresh,
-                              _num(d, "avg_power_w", where),
-                              _num(d, "growth_frac_per_year", where)))
+            raise InputError("must be a whole number of years >= 1", field=f"{where}.refresh_years")
+        devices.append(
+            Device(
+                name,
+                count,
+                emb,
+                year,
+                refresh,
+                _num(d, "avg_power_w", where),
+                _num(d, "growth_frac_per_year", where),
+            )
+        )
     return Fleet(tuple(devices), start, years, growth, intensity, pue, source)
 
 
@@ -160,8 +169,7 @@ def load_fleet(path: str | Path) -> Fleet:
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InputError(f"cannot read the fleet file {p}: {exc.strerror}",
-                         field="fleet") from exc
+        raise InputError(f"cannot read the fleet file {p}: {exc.strerror}", field="fleet") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ParseError(f"not valid TOML: {exc}", path=str(p)) from exc
     return parse_fleet(doc, source=str(p))
@@ -173,15 +181,28 @@ def fleet_schedule(fleet: Fleet) -> dict[str, Any]:
     Also the refresh schedule (year, device group, devices replaced)."""
     end = fleet.start_year + fleet.years
     years = list(range(fleet.start_year, end))
-    rows: dict[int, dict[str, Any]] = {y: {"year": y, "devices_in_service": 0.0, "devices_bought": 0.0,
-                "devices_replaced": 0.0, "embodied_acquisition_kg": 0.0,
-                "embodied_amortised_kg": 0.0, "embodied_amortised_low_kg": 0.0,
-                "embodied_amortised_high_kg": 0.0, "operational_kg": 0.0,
-                "operational_known": True} for y in years}
+    rows: dict[int, dict[str, Any]] = {
+        y: {
+            "year": y,
+            "devices_in_service": 0.0,
+            "devices_bought": 0.0,
+            "devices_replaced": 0.0,
+            "embodied_acquisition_kg": 0.0,
+            "embodied_amortised_kg": 0.0,
+            "embodied_amortised_low_kg": 0.0,
+            "embodied_amortised_high_kg": 0.0,
+            "operational_kg": 0.0,
+            "operational_known": True,
+        }
+        for y in years
+    }
     refresh: list[dict[str, Any]] = []
     for dev in fleet.devices:
-        growth = (dev.growth_frac_per_year if dev.growth_frac_per_year is not None
-                  else fleet.growth_frac_per_year)
+        growth = (
+            dev.growth_frac_per_year
+            if dev.growth_frac_per_year is not None
+            else fleet.growth_frac_per_year
+        )
         cohorts: list[tuple[int, float]] = [(dev.purchased_year, dev.count)]
         kg = dev.embodied_kg.value
         lo, hi = dev.embodied_kg.range
@@ -206,16 +227,24 @@ def fleet_schedule(fleet: Fleet) -> dict[str, Any]:
             r["devices_in_service"] += n
             r["devices_bought"] += bought + (dev.count if y == dev.purchased_year else 0.0)
             r["devices_replaced"] += due
-            r["embodied_acquisition_kg"] += (bought + (dev.count if y == dev.purchased_year
-                                                       else 0.0)) * kg
+            r["embodied_acquisition_kg"] += (
+                bought + (dev.count if y == dev.purchased_year else 0.0)
+            ) * kg
             r["embodied_amortised_kg"] += n * kg / dev.refresh_years
             r["embodied_amortised_low_kg"] += n * lo / dev.refresh_years
             r["embodied_amortised_high_kg"] += n * hi / dev.refresh_years
             if dev.avg_power_w is None or fleet.intensity_g_per_kwh is None:
                 r["operational_known"] = False
             else:
-                r["operational_kg"] += (n * dev.avg_power_w * _HOURS / 1000.0 * fleet.pue
-                                        * fleet.intensity_g_per_kwh.value / 1000.0)
+                r["operational_kg"] += (
+                    n
+                    * dev.avg_power_w
+                    * _HOURS
+                    / 1000.0
+                    * fleet.pue
+                    * fleet.intensity_g_per_kwh.value
+                    / 1000.0
+                )
     out_rows = []
     for y in years:
         r = rows[y]
@@ -223,11 +252,14 @@ def fleet_schedule(fleet: Fleet) -> dict[str, Any]:
         if not known:
             r["operational_kg"] = None
         amort, op = r["embodied_amortised_kg"], r["operational_kg"]
-        r["embodied_share_frac"] = (amort / (amort + op) if op is not None and amort + op > 0
-                                    else None)
+        r["embodied_share_frac"] = (
+            amort / (amort + op) if op is not None and amort + op > 0 else None
+        )
         r["embodied_share_acquisition_frac"] = (
             r["embodied_acquisition_kg"] / (r["embodied_acquisition_kg"] + op)
-            if op is not None and r["embodied_acquisition_kg"] + op > 0 else None)
+            if op is not None and r["embodied_acquisition_kg"] + op > 0
+            else None
+        )
         out_rows.append(r)
     refresh_years = sorted({d.refresh_years for d in fleet.devices})
     return {
@@ -237,7 +269,8 @@ def fleet_schedule(fleet: Fleet) -> dict[str, Any]:
         "refresh_years": refresh_years,
         "growth_frac_per_year": fleet.growth_frac_per_year,
         "pue": fleet.pue,
-        "intensity": None if fleet.intensity_g_per_kwh is None
+        "intensity": None
+        if fleet.intensity_g_per_kwh is None
         else fleet.intensity_g_per_kwh.to_dict(),
         "notes": [
             "Acquisition-based: a device's whole embodied carbon in the year it is bought. "

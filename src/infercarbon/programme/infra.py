@@ -33,41 +33,57 @@ def _factor_arrays(keys: list[str], lookup: Any) -> tuple[np.ndarray, np.ndarray
         return np.zeros(0), np.zeros(0), np.zeros(0)
     uniq, inverse = np.unique(np.asarray(keys, dtype=str), return_inverse=True)
     figs = [lookup(str(k)) for k in uniq]
-    return (np.asarray([f.value for f in figs])[inverse],
-            np.asarray([f.range[0] for f in figs])[inverse],
-            np.asarray([f.range[1] for f in figs])[inverse])
+    return (
+        np.asarray([f.value for f in figs])[inverse],
+        np.asarray([f.range[0] for f in figs])[inverse],
+        np.asarray([f.range[1] for f in figs])[inverse],
+    )
 
 
 def storage_energy(storage: pa.Table) -> dict[str, Any]:
     """Energy of the storage records [J], central/low/high, and by storage class."""
     classes = storage.column("storage_class").to_pylist()
     v, lo, hi = _factor_arrays(classes, storage_factor)
-    tb_years = np.asarray(storage.column("gb_months").to_numpy(zero_copy_only=False)
-                          if storage.num_rows else [], dtype=float) / 1000.0 / 12.0
-    by = {c: float((tb_years * v * J_PER_KWH)[np.asarray(classes) == c].sum())
-          for c in sorted(set(classes))}
-    return {"energy_j": float((tb_years * v).sum() * J_PER_KWH),
-            "low_j": float((tb_years * lo).sum() * J_PER_KWH),
-            "high_j": float((tb_years * hi).sum() * J_PER_KWH),
-            "records": storage.num_rows, "by_class_j": by}
+    tb_years = (
+        np.asarray(
+            storage.column("gb_months").to_numpy(zero_copy_only=False) if storage.num_rows else [],
+            dtype=float,
+        )
+        / 1000.0
+        / 12.0
+    )
+    by = {
+        c: float((tb_years * v * J_PER_KWH)[np.asarray(classes) == c].sum())
+        for c in sorted(set(classes))
+    }
+    return {
+        "energy_j": float((tb_years * v).sum() * J_PER_KWH),
+        "low_j": float((tb_years * lo).sum() * J_PER_KWH),
+        "high_j": float((tb_years * hi).sum() * J_PER_KWH),
+        "records": storage.num_rows,
+        "by_class_j": by,
+    }
 
 
 def transfer_energy(transfers: pa.Table) -> dict[str, Any]:
     """Energy of the transfer records [J], central/low/high, and by network type."""
     types = transfers.column("network_type").to_pylist()
     v, lo, hi = _factor_arrays(types, network_factor)
-    gb = np.asarray(transfers.column("gb").to_numpy(zero_copy_only=False)
-                    if transfers.num_rows else [], dtype=float)
-    by = {c: float((gb * v * J_PER_KWH)[np.asarray(types) == c].sum())
-          for c in sorted(set(types))}
-    return {"energy_j": float((gb * v).sum() * J_PER_KWH),
-            "low_j": float((gb * lo).sum() * J_PER_KWH),
-            "high_j": float((gb * hi).sum() * J_PER_KWH),
-            "records": transfers.num_rows, "by_type_j": by}
+    gb = np.asarray(
+        transfers.column("gb").to_numpy(zero_copy_only=False) if transfers.num_rows else [],
+        dtype=float,
+    )
+    by = {c: float((gb * v * J_PER_KWH)[np.asarray(types) == c].sum()) for c in sorted(set(types))}
+    return {
+        "energy_j": float((gb * v).sum() * J_PER_KWH),
+        "low_j": float((gb * lo).sum() * J_PER_KWH),
+        "high_j": float((gb * hi).sum() * J_PER_KWH),
+        "records": transfers.num_rows,
+        "by_type_j": by,
+    }
 
 
-def data_movement(transfers: pa.Table, runs: pa.Table, inference_energy_j: float
-                  ) -> dict[str, Any]:
+def data_movement(transfers: pa.Table, runs: pa.Table, inference_energy_j: float) -> dict[str, Any]:
     """Data movement energy against compute energy (hidden driver 2)."""
     t = transfer_energy(transfers)
     kinds = runs.column("kind")
@@ -79,6 +95,13 @@ def data_movement(transfers: pa.Table, runs: pa.Table, inference_energy_j: float
     share = moved / compute_j if compute_j > 0 and (t["records"] or pipe.num_rows) else None
     lo = ((t["low_j"] + pipe_j) / compute_j) if share is not None else None
     hi = ((t["high_j"] + pipe_j) / compute_j) if share is not None else None
-    return {"transfer_j": t["energy_j"], "data_pipeline_j": pipe_j, "compute_j": compute_j,
-            "share_frac": share, "low_frac": lo, "high_frac": hi,
-            "transfer_records": t["records"], "data_pipeline_runs": pipe.num_rows}
+    return {
+        "transfer_j": t["energy_j"],
+        "data_pipeline_j": pipe_j,
+        "compute_j": compute_j,
+        "share_frac": share,
+        "low_frac": lo,
+        "high_frac": hi,
+        "transfer_records": t["records"],
+        "data_pipeline_runs": pipe.num_rows,
+    }

@@ -40,14 +40,28 @@ from infercarbon.errors import InputError, ParseError
 from infercarbon.programme.facts import LedgerFacts
 from infercarbon.programme.runs import lineage_of
 
-__all__ = ["KINDS", "OPERATING_MODELS", "Inventory", "System", "load_inventory",
-           "parse_inventory", "systems_from_ledger", "template"]
+__all__ = [
+    "KINDS",
+    "OPERATING_MODELS",
+    "Inventory",
+    "System",
+    "load_inventory",
+    "parse_inventory",
+    "systems_from_ledger",
+    "template",
+]
 
 KINDS = ("inference", "training-pipeline", "fine-tuning-workflow")
 OPERATING_MODELS = ("cloud", "colocation", "on-premises", "edge", "api")
 _STR = ("owner", "region", "hardware", "operating_model")
-_NUM = ("inferences_per_day", "energy_wh_per_inference", "accelerators", "runs_per_year",
-        "gpu_hours_per_run", "pue")
+_NUM = (
+    "inferences_per_day",
+    "energy_wh_per_inference",
+    "accelerators",
+    "runs_per_year",
+    "gpu_hours_per_run",
+    "pue",
+)
 
 
 @dataclass(frozen=True)
@@ -80,14 +94,14 @@ class System:
         if self.kind == "inference" and self.inferences_per_day is not None:
             return f"{self.inferences_per_day:g} inferences/day"
         if self.runs_per_year is not None:
-            per = (f" x {self.gpu_hours_per_run:g} GPU-h" if self.gpu_hours_per_run is not None
-                   else "")
+            per = (
+                f" x {self.gpu_hours_per_run:g} GPU-h" if self.gpu_hours_per_run is not None else ""
+            )
             return f"{self.runs_per_year:g} runs/year{per}"
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v)
-                for k, v in self.__dict__.items()}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)
@@ -105,9 +119,13 @@ class Inventory:
         listed_services = {s for x in self.systems for s in x.ledger_services}
         listed_models = {m for x in self.systems for m in x.models}
         listed_ids = {x.id for x in self.systems}
-        extra = [s for s in systems_from_ledger(facts)
-                 if s.id not in listed_ids and not (set(s.services) & listed_services)
-                 and not (s.kind != "inference" and set(s.models) & listed_models)]
+        extra = [
+            s
+            for s in systems_from_ledger(facts)
+            if s.id not in listed_ids
+            and not (set(s.services) & listed_services)
+            and not (s.kind != "inference" and set(s.models) & listed_models)
+        ]
         return Inventory((*self.systems, *extra), self.source, self.organisation, self.notes)
 
 
@@ -150,8 +168,10 @@ def parse_inventory(doc: Mapping[str, Any], *, source: str = "(inline)") -> Inve
             raise InputError("must be a table", field=where)
         unknown = sorted(set(d) - known)
         if unknown:
-            raise InputError(f"unknown field(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(known))}", field=f"{where}.{unknown[0]}")
+            raise InputError(
+                f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                field=f"{where}.{unknown[0]}",
+            )
         sid = _opt_str(d, "id", where)
         if sid is None:
             raise InputError("every system needs an id", field=f"{where}.id")
@@ -163,8 +183,9 @@ def parse_inventory(doc: Mapping[str, Any], *, source: str = "(inline)") -> Inve
             raise InputError(f"must be one of {', '.join(KINDS)}", field=f"{where}.kind")
         om = _opt_str(d, "operating_model", where)
         if om is not None and om not in OPERATING_MODELS:
-            raise InputError(f"must be one of {', '.join(OPERATING_MODELS)}",
-                             field=f"{where}.operating_model")
+            raise InputError(
+                f"must be one of {', '.join(OPERATING_MODELS)}", field=f"{where}.operating_model"
+            )
         prod = d.get("production", True)
         if not isinstance(prod, bool):
             raise InputError("must be true or false", field=f"{where}.production")
@@ -172,15 +193,25 @@ def parse_inventory(doc: Mapping[str, Any], *, source: str = "(inline)") -> Inve
         if pue is not None and pue < 1:
             raise InputError("a PUE is at least 1", field=f"{where}.pue")
         num = {k: _opt_num(d, k, where) for k in _NUM}
-        out.append(System(
-            id=sid, kind=kind, production=prod,
-            services=_str_list(d, "services", where), models=_str_list(d, "models", where),
-            owner=_opt_str(d, "owner", where), region=_opt_str(d, "region", where),
-            hardware=_opt_str(d, "hardware", where), operating_model=om,
-            inferences_per_day=num["inferences_per_day"],
-            energy_wh_per_inference=num["energy_wh_per_inference"],
-            accelerators=num["accelerators"], runs_per_year=num["runs_per_year"],
-            gpu_hours_per_run=num["gpu_hours_per_run"], pue=pue))
+        out.append(
+            System(
+                id=sid,
+                kind=kind,
+                production=prod,
+                services=_str_list(d, "services", where),
+                models=_str_list(d, "models", where),
+                owner=_opt_str(d, "owner", where),
+                region=_opt_str(d, "region", where),
+                hardware=_opt_str(d, "hardware", where),
+                operating_model=om,
+                inferences_per_day=num["inferences_per_day"],
+                energy_wh_per_inference=num["energy_wh_per_inference"],
+                accelerators=num["accelerators"],
+                runs_per_year=num["runs_per_year"],
+                gpu_hours_per_run=num["gpu_hours_per_run"],
+                pue=pue,
+            )
+        )
     prog = doc.get("programme", {})
     org = prog.get("organisation") if isinstance(prog, dict) else None
     return Inventory(tuple(out), source, org if isinstance(org, str) else None)
@@ -192,8 +223,9 @@ def load_inventory(path: str | Path) -> Inventory:
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot read the inventory {p}: {exc.strerror}",
-                         field="inventory") from exc
+        raise InputError(
+            f"cannot read the inventory {p}: {exc.strerror}", field="inventory"
+        ) from exc
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -205,27 +237,44 @@ def systems_from_ledger(facts: LedgerFacts) -> list[System]:
     """The systems the ledger has seen: each inference service, and each run system (or,
     without one, each lineage) as a training pipeline, or a fine-tuning workflow when all its
     runs are fine-tuning runs."""
-    out = [System(id=s.service, kind="inference", services=(s.service,), models=s.models,
-                  region=s.regions[0] if len(s.regions) == 1 else None,
-                  hardware=s.devices[0] if len(s.devices) == 1 else None, origin="ledger")
-           for s in facts.services]
+    out = [
+        System(
+            id=s.service,
+            kind="inference",
+            services=(s.service,),
+            models=s.models,
+            region=s.regions[0] if len(s.regions) == 1 else None,
+            hardware=s.devices[0] if len(s.devices) == 1 else None,
+            origin="ledger",
+        )
+        for s in facts.services
+    ]
     runs = facts.runs
     if runs.num_rows:
         key = pc.coalesce(runs.column("system"), lineage_of(runs))
         groups: dict[str, dict[str, set[str]]] = {}
-        for k, kind, model, region in zip(key.to_pylist(), runs.column("kind").to_pylist(),
-                                           runs.column("model").to_pylist(),
-                                           runs.column("region").to_pylist(), strict=True):
+        for k, kind, model, region in zip(
+            key.to_pylist(),
+            runs.column("kind").to_pylist(),
+            runs.column("model").to_pylist(),
+            runs.column("region").to_pylist(),
+            strict=True,
+        ):
             g = groups.setdefault(k, {"kinds": set(), "models": set(), "regions": set()})
             g["kinds"].add(kind)
             g["models"].add(model)
             if region is not None:
                 g["regions"].add(region)
-        out.extend(System(
-            id=k, kind="fine-tuning-workflow" if g["kinds"] == {"finetune"} else
-            "training-pipeline", models=tuple(sorted(g["models"])),
-            region=next(iter(g["regions"])) if len(g["regions"]) == 1 else None,
-            origin="ledger") for k, g in sorted(groups.items()))
+        out.extend(
+            System(
+                id=k,
+                kind="fine-tuning-workflow" if g["kinds"] == {"finetune"} else "training-pipeline",
+                models=tuple(sorted(g["models"])),
+                region=next(iter(g["regions"])) if len(g["regions"]) == 1 else None,
+                origin="ledger",
+            )
+            for k, g in sorted(groups.items())
+        )
     return out
 
 
@@ -252,25 +301,44 @@ def template(facts: LedgerFacts, *, organisation: str | None = None) -> str:
         "",
     ]
     for s in systems_from_ledger(facts):
-        lines += ["[[system]]", f"id = {_toml_str(s.id)}", f"kind = {_toml_str(s.kind)}",
-                  '# owner = "FILL IN"']
-        lines.append(f"region = {_toml_str(s.region)}" if s.region else
-                     '# region = "FILL IN (e.g. DEU)"')
-        lines.append(f"hardware = {_toml_str(s.hardware)}" if s.hardware else
-                     '# hardware = "FILL IN (e.g. H100)"')
+        lines += [
+            "[[system]]",
+            f"id = {_toml_str(s.id)}",
+            f"kind = {_toml_str(s.kind)}",
+            '# owner = "FILL IN"',
+        ]
+        lines.append(
+            f"region = {_toml_str(s.region)}" if s.region else '# region = "FILL IN (e.g. DEU)"'
+        )
+        lines.append(
+            f"hardware = {_toml_str(s.hardware)}"
+            if s.hardware
+            else '# hardware = "FILL IN (e.g. H100)"'
+        )
         lines.append('# operating_model = "cloud | colocation | on-premises | edge | api"')
         if s.services:
             lines.append(f"services = {_toml_list(s.services)}")
         if s.models:
             lines.append(f"models = {_toml_list(s.models)}")
         if s.kind == "inference":
-            lines += ["# inferences_per_day = 0", "# energy_wh_per_inference = 0.0",
-                      "# accelerators = 0"]
+            lines += [
+                "# inferences_per_day = 0",
+                "# energy_wh_per_inference = 0.0",
+                "# accelerators = 0",
+            ]
         else:
             lines += ["# runs_per_year = 0", "# gpu_hours_per_run = 0"]
         lines.append("")
-    lines += ["# A system without telemetry, e.g.:", "# [[system]]",
-              '# id = "fraud-scoring"', '# kind = "inference"', '# owner = "risk-ml"',
-              '# region = "USA"', '# operating_model = "on-premises"',
-              "# inferences_per_day = 500000", "# energy_wh_per_inference = 0.05", ""]
+    lines += [
+        "# A system without telemetry, e.g.:",
+        "# [[system]]",
+        '# id = "fraud-scoring"',
+        '# kind = "inference"',
+        '# owner = "risk-ml"',
+        '# region = "USA"',
+        '# operating_model = "on-premises"',
+        "# inferences_per_day = 500000",
+        "# energy_wh_per_inference = 0.05",
+        "",
+    ]
     return "\n".join(lines)

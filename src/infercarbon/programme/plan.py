@@ -25,20 +25,28 @@ _S3C2 = "Scope 3 Category 2 (capital goods)"
 
 #: category -> (instrument, cadence)
 INSTRUMENTS: dict[str, tuple[str, str]] = {
-    "inference": ("infercarbon Meter / proxy / POST /v1/events with device readings (NVML, "
-                  "RAPL); per-request energy attributed over the device's measured energy",
-                  "continuous (per event), reported monthly"),
-    "training": ("infercarbon measure --ledger --run-kind train|finetune|retrain (or "
-                 "meter.run, POST /v1/runs, CodeCarbon / Slurm sacct imports); every run, "
-                 "failed and killed ones included",
-                 "every run, reported monthly with the annualised training rate"),
-    "data_infrastructure": ("data-pipeline runs metered like training runs; storage GB-months "
-                            "and transfer GB from the storage inventory / cloud bill x cited "
-                            "factors; the facility PUE",
-                            "monthly"),
-    "embodied": ("fleet file (devices, counts, purchase dates, refresh years) x cited "
-                 "life-cycle figures; acquisition-based and amortised",
-                 "annually and at each purchase or refresh"),
+    "inference": (
+        "infercarbon Meter / proxy / POST /v1/events with device readings (NVML, "
+        "RAPL); per-request energy attributed over the device's measured energy",
+        "continuous (per event), reported monthly",
+    ),
+    "training": (
+        "infercarbon measure --ledger --run-kind train|finetune|retrain (or "
+        "meter.run, POST /v1/runs, CodeCarbon / Slurm sacct imports); every run, "
+        "failed and killed ones included",
+        "every run, reported monthly with the annualised training rate",
+    ),
+    "data_infrastructure": (
+        "data-pipeline runs metered like training runs; storage GB-months "
+        "and transfer GB from the storage inventory / cloud bill x cited "
+        "factors; the facility PUE",
+        "monthly",
+    ),
+    "embodied": (
+        "fleet file (devices, counts, purchase dates, refresh years) x cited "
+        "life-cycle figures; acquisition-based and amortised",
+        "annually and at each purchase or refresh",
+    ),
 }
 
 
@@ -52,8 +60,11 @@ def ghg_boundary(s: System, category: str) -> str:
             return _S3C1 + " (the provider's hardware)"
         return f"{_S3C2} if owned, else {_S3C1} (set operating_model)"
     if om in _OWN:
-        return _S2 if category != "data_infrastructure" else (
-            f"{_S2}; transfers over third-party networks: {_S3C1}")
+        return (
+            _S2
+            if category != "data_infrastructure"
+            else (f"{_S2}; transfers over third-party networks: {_S3C1}")
+        )
     if om in ("cloud", "api"):
         return _S3C1
     return f"{_S2} if own or leased hardware, else {_S3C1} (set operating_model)"
@@ -72,12 +83,23 @@ def measurement_plan(inventory: Inventory, cells: list[Cell]) -> dict[str, Any]:
             else:
                 boundary = ghg_boundary(s, cat)
                 if cat == "inference" and s.operating_model == "api":
-                    instrument = ("provider-reported energy per request, else infercarbon "
-                                  "estimate llm (no device access behind an API)")
-            rows.append({"system": s.id, "kind": s.kind, "origin": s.origin, "category": cat,
-                         "status_now": c.status, "instrument": instrument,
-                         "cadence": cadence, "ghg_boundary": boundary,
-                         "evidence": c.evidence})
+                    instrument = (
+                        "provider-reported energy per request, else infercarbon "
+                        "estimate llm (no device access behind an API)"
+                    )
+            rows.append(
+                {
+                    "system": s.id,
+                    "kind": s.kind,
+                    "origin": s.origin,
+                    "category": cat,
+                    "status_now": c.status,
+                    "instrument": instrument,
+                    "cadence": cadence,
+                    "ghg_boundary": boundary,
+                    "evidence": c.evidence,
+                }
+            )
     return {
         "title": "Measurement plan",
         "inventory": inventory.source,

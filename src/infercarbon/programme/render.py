@@ -28,11 +28,17 @@ def to_markdown(doc: Mapping[str, Any]) -> str:
     out += [f"{line}  " for line in doc.get("summary", [])]
     for t in doc.get("tables", []):
         cols = t["columns"]
-        out += ["", f"## {t['title']}", "",
-                "| " + " | ".join(h for _, h in cols) + " |",
-                "|" + "---|" * len(cols)]
-        out += ["| " + " | ".join(_cell(r.get(k)).replace("|", "\\|") for k, _ in cols) + " |"
-                for r in t["rows"]]
+        out += [
+            "",
+            f"## {t['title']}",
+            "",
+            "| " + " | ".join(h for _, h in cols) + " |",
+            "|" + "---|" * len(cols),
+        ]
+        out += [
+            "| " + " | ".join(_cell(r.get(k)).replace("|", "\\|") for k, _ in cols) + " |"
+            for r in t["rows"]
+        ]
     if doc.get("notes"):
         out += ["", "## Notes", ""] + [f"- {n}" for n in doc["notes"]]
     return "\n".join(out) + "\n"
@@ -40,21 +46,29 @@ def to_markdown(doc: Mapping[str, Any]) -> str:
 
 def to_html(doc: Mapping[str, Any]) -> str:
     e = html.escape
-    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
-             f"<title>{e(doc['title'])}</title><style>body{{font-family:sans-serif;"
-             "max-width:70em;margin:2em auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;"
-             "vertical-align:top}</style></head><body>",
-             f"<h1>{e(doc['title'])}</h1>"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{e(doc['title'])}</title><style>body{{font-family:sans-serif;"
+        "max-width:70em;margin:2em auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;"
+        "vertical-align:top}</style></head><body>",
+        f"<h1>{e(doc['title'])}</h1>",
+    ]
     parts += [f"<p>{e(line)}</p>" for line in doc.get("summary", [])]
     for t in doc.get("tables", []):
-        parts.append(f"<h2>{e(t['title'])}</h2><table><tr>"
-                     + "".join(f"<th>{e(h)}</th>" for _, h in t["columns"]) + "</tr>")
-        parts += ["<tr>" + "".join(f"<td>{e(_cell(r.get(k)))}</td>" for k, _ in t["columns"])
-                  + "</tr>" for r in t["rows"]]
+        parts.append(
+            f"<h2>{e(t['title'])}</h2><table><tr>"
+            + "".join(f"<th>{e(h)}</th>" for _, h in t["columns"])
+            + "</tr>"
+        )
+        parts += [
+            "<tr>" + "".join(f"<td>{e(_cell(r.get(k)))}</td>" for k, _ in t["columns"]) + "</tr>"
+            for r in t["rows"]
+        ]
         parts.append("</table>")
     if doc.get("notes"):
-        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in doc["notes"])
-                     + "</ul>")
+        parts.append(
+            "<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in doc["notes"]) + "</ul>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

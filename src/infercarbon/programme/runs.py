@@ -66,30 +66,58 @@ def status_from_exit(code: int) -> tuple[str, str | None]:
     return ("killed" if sig in _KILL_SIGNALS else "failed"), name
 
 
-def make_run(*, tenant: str, kind: str, model: str, status: str, start_utc: datetime,
-             end_utc: datetime, energy_j: float, method: str, label: str, source: str,
-             energy_low_j: float | None = None, energy_high_j: float | None = None,
-             lineage: str | None = None, system: str | None = None,
-             exit_code: int | None = None, signal: str | None = None,
-             region: str | None = None, gpu_hours: float | None = None,
-             emissions_g: float | None = None, intensity_g_per_kwh: float | None = None,
-             command: str | None = None, run_id: str | None = None,
-             supersedes: str | None = None) -> dict[str, Any]:
+def make_run(
+    *,
+    tenant: str,
+    kind: str,
+    model: str,
+    status: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    energy_j: float,
+    method: str,
+    label: str,
+    source: str,
+    energy_low_j: float | None = None,
+    energy_high_j: float | None = None,
+    lineage: str | None = None,
+    system: str | None = None,
+    exit_code: int | None = None,
+    signal: str | None = None,
+    region: str | None = None,
+    gpu_hours: float | None = None,
+    emissions_g: float | None = None,
+    intensity_g_per_kwh: float | None = None,
+    command: str | None = None,
+    run_id: str | None = None,
+    supersedes: str | None = None,
+) -> dict[str, Any]:
     """One ``runs`` row (checked by the store on append); ``run_id`` defaults to
     :func:`run_id_for` of the row."""
     if kind not in RUN_KINDS:
-        raise InputError(f"must be one of {', '.join(RUN_KINDS)}, got {kind!r}",
-                         field="run_kind")
+        raise InputError(f"must be one of {', '.join(RUN_KINDS)}, got {kind!r}", field="run_kind")
     row: dict[str, Any] = {
-        "tenant": tenant, "kind": kind, "model": model, "lineage": lineage, "system": system,
-        "status": status, "exit_code": exit_code, "signal": signal,
-        "start_utc": start_utc.astimezone(UTC), "end_utc": end_utc.astimezone(UTC),
+        "tenant": tenant,
+        "kind": kind,
+        "model": model,
+        "lineage": lineage,
+        "system": system,
+        "status": status,
+        "exit_code": exit_code,
+        "signal": signal,
+        "start_utc": start_utc.astimezone(UTC),
+        "end_utc": end_utc.astimezone(UTC),
         "energy_j": float(energy_j),
         "energy_low_j": None if energy_low_j is None else float(energy_low_j),
         "energy_high_j": None if energy_high_j is None else float(energy_high_j),
-        "method": method, "label": label, "source": source, "region": region,
-        "gpu_hours": gpu_hours, "emissions_g": emissions_g,
-        "intensity_g_per_kwh": intensity_g_per_kwh, "command": command,
+        "method": method,
+        "label": label,
+        "source": source,
+        "region": region,
+        "gpu_hours": gpu_hours,
+        "emissions_g": emissions_g,
+        "intensity_g_per_kwh": intensity_g_per_kwh,
+        "command": command,
         "supersedes": supersedes,
     }
     row["run_id"] = run_id if run_id is not None else run_id_for(row)
@@ -120,8 +148,12 @@ def run_emissions_g(runs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     ilo = np.where(np.isnan(ilo), intensity, ilo)
     ihi = np.where(np.isnan(ihi), intensity, ihi)
     central = np.where(np.isnan(own), e / J_PER_KWH * intensity, own)
-    scale = np.divide(central, e / J_PER_KWH * intensity, out=np.ones(n),
-                      where=(e > 0) & ~np.isnan(intensity) & (intensity > 0))
+    scale = np.divide(
+        central,
+        e / J_PER_KWH * intensity,
+        out=np.ones(n),
+        where=(e > 0) & ~np.isnan(intensity) & (intensity > 0),
+    )
     low = np.where(np.isnan(own), elo / J_PER_KWH * ilo, elo / J_PER_KWH * ilo * scale)
     high = np.where(np.isnan(own), ehi / J_PER_KWH * ihi, ehi / J_PER_KWH * ihi * scale)
     low = np.where(np.isnan(low), central, low)
@@ -130,8 +162,12 @@ def run_emissions_g(runs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 
 def _col(t: pa.Table, name: str, fill: np.ndarray) -> np.ndarray:
-    arr = np.asarray(pc.fill_null(t.column(name), np.nan).to_numpy(zero_copy_only=False)
-                     if t.num_rows else np.zeros(0), dtype=float)
+    arr = np.asarray(
+        pc.fill_null(t.column(name), np.nan).to_numpy(zero_copy_only=False)
+        if t.num_rows
+        else np.zeros(0),
+        dtype=float,
+    )
     return np.where(np.isnan(arr), fill, arr)
 
 
@@ -166,15 +202,22 @@ class RunTotals:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "runs": self.runs, "succeeded": self.succeeded, "failed": self.failed,
-            "killed": self.killed, "failed_share_frac": self.failed_share_frac,
-            "energy_j": self.energy_j, "failed_energy_j": self.failed_energy_j,
+            "runs": self.runs,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "killed": self.killed,
+            "failed_share_frac": self.failed_share_frac,
+            "energy_j": self.energy_j,
+            "failed_energy_j": self.failed_energy_j,
             "failed_energy_share_frac": self.failed_energy_share_frac,
-            "gpu_hours": self.gpu_hours, "emissions_g": self.emissions_g,
-            "emissions_low_g": self.emissions_low_g, "emissions_high_g": self.emissions_high_g,
+            "gpu_hours": self.gpu_hours,
+            "emissions_g": self.emissions_g,
+            "emissions_low_g": self.emissions_low_g,
+            "emissions_high_g": self.emissions_high_g,
             "emissions_unknown_runs": self.emissions_unknown_runs,
             "first_start_utc": _iso(self.first_start_utc),
-            "last_end_utc": _iso(self.last_end_utc), "labels": list(self.labels),
+            "last_end_utc": _iso(self.last_end_utc),
+            "labels": list(self.labels),
         }
 
 
@@ -187,18 +230,20 @@ def run_totals(runs: pa.Table) -> RunTotals:
     runs and of energy, GPU-hours and emissions (vectorised over the rows)."""
     n = runs.num_rows
     status = np.asarray(runs.column("status").to_pylist() if n else [], dtype=object)
-    e = np.asarray(runs.column("energy_j").to_numpy(zero_copy_only=False) if n else [],
-                   dtype=float)
+    e = np.asarray(runs.column("energy_j").to_numpy(zero_copy_only=False) if n else [], dtype=float)
     bad = (status == "failed") | (status == "killed")
-    g, lo, hi, known = run_emissions_g(runs) if n else (np.zeros(0),) * 3 + (
-        np.zeros(0, dtype=bool),)
+    g, lo, hi, known = (
+        run_emissions_g(runs) if n else (np.zeros(0),) * 3 + (np.zeros(0, dtype=bool),)
+    )
     gh = runs.column("gpu_hours") if n else None
-    gpu_hours = None if gh is None or gh.null_count == n else float(
-        pc.sum(gh).as_py() or 0.0)
+    gpu_hours = None if gh is None or gh.null_count == n else float(pc.sum(gh).as_py() or 0.0)
     return RunTotals(
-        runs=n, succeeded=int((status == "succeeded").sum()),
-        failed=int((status == "failed").sum()), killed=int((status == "killed").sum()),
-        energy_j=float(e.sum()), failed_energy_j=float(e[bad].sum()),
+        runs=n,
+        succeeded=int((status == "succeeded").sum()),
+        failed=int((status == "failed").sum()),
+        killed=int((status == "killed").sum()),
+        energy_j=float(e.sum()),
+        failed_energy_j=float(e[bad].sum()),
         gpu_hours=gpu_hours,
         emissions_g=float(g[known].sum()) if known.any() else None,
         emissions_low_g=float(lo[known].sum()) if known.any() else None,

@@ -47,7 +47,8 @@ def _seconds(col: pa.ChunkedArray) -> np.ndarray:
 def training_lines(
     runs: pa.Table,
     models: Mapping[str, tuple[int, float | None, datetime | None, datetime | None]],
-    *, as_of_utc: datetime,
+    *,
+    as_of_utc: datetime,
 ) -> list[dict[str, Any]]:
     """One training line per lineage (see the module docstring), sorted by lineage.
 
@@ -71,14 +72,20 @@ def training_lines(
         firsts = [s[2] for s in served if s[2] is not None]
         lasts = [s[3] for s in served if s[3] is not None]
         training_g = tt.emissions_g
-        g, _, _, known = run_emissions_g(train) if train.num_rows else (
-            np.zeros(0), None, None, np.zeros(0, dtype=bool))
+        g, _, _, known = (
+            run_emissions_g(train)
+            if train.num_rows
+            else (np.zeros(0), None, None, np.zeros(0, dtype=bool))
+        )
         starts = _seconds(train.column("start_utc"))
         ends = _seconds(train.column("end_utc"))
         ok = np.asarray(train.column("status").to_pylist(), dtype=object) == "succeeded"
         recent = starts > (as_of_utc - _YEAR).timestamp()
-        trailing = float(g[recent & known].sum()) if (recent & known).any() else (
-            0.0 if train.num_rows and not recent.any() else None)
+        trailing = (
+            float(g[recent & known].sum())
+            if (recent & known).any()
+            else (0.0 if train.num_rows and not recent.any() else None)
+        )
         original = None
         cadence = None
         if ok.any():
@@ -98,30 +105,43 @@ def training_lines(
             daily = sum(inf_g) / days
             if daily > 0:
                 crossover = first + timedelta(days=training_g / daily)
-        out.append({
-            "lineage": lineage,
-            "models": served_models,
-            **{f"all_{k}": v for k, v in totals.to_dict().items()
-               if k in ("runs", "failed", "killed", "energy_j", "failed_share_frac",
-                        "failed_energy_share_frac")},
-            "training_runs": tt.runs,
-            "training_failed_runs": tt.failed + tt.killed,
-            "training_energy_j": tt.energy_j,
-            "training_failed_energy_share_frac": tt.failed_energy_share_frac,
-            "training_g": training_g,
-            "training_low_g": tt.emissions_low_g,
-            "training_high_g": tt.emissions_high_g,
-            "training_runs_without_emissions": tt.emissions_unknown_runs,
-            "gpu_hours": tt.gpu_hours,
-            "inferences_served": n_inf,
-            "training_g_per_inference": per_inf,
-            "trailing_year_g": trailing,
-            "cadence_days": cadence,
-            "original_g": original,
-            "retraining_ratio": (trailing / original) if trailing is not None and original
-            else None,
-            "inference_g_per_day": daily,
-            "crossover_utc": _iso(crossover),
-            "labels": list(tt.labels),
-        })
+        out.append(
+            {
+                "lineage": lineage,
+                "models": served_models,
+                **{
+                    f"all_{k}": v
+                    for k, v in totals.to_dict().items()
+                    if k
+                    in (
+                        "runs",
+                        "failed",
+                        "killed",
+                        "energy_j",
+                        "failed_share_frac",
+                        "failed_energy_share_frac",
+                    )
+                },
+                "training_runs": tt.runs,
+                "training_failed_runs": tt.failed + tt.killed,
+                "training_energy_j": tt.energy_j,
+                "training_failed_energy_share_frac": tt.failed_energy_share_frac,
+                "training_g": training_g,
+                "training_low_g": tt.emissions_low_g,
+                "training_high_g": tt.emissions_high_g,
+                "training_runs_without_emissions": tt.emissions_unknown_runs,
+                "gpu_hours": tt.gpu_hours,
+                "inferences_served": n_inf,
+                "training_g_per_inference": per_inf,
+                "trailing_year_g": trailing,
+                "cadence_days": cadence,
+                "original_g": original,
+                "retraining_ratio": (trailing / original)
+                if trailing is not None and original
+                else None,
+                "inference_g_per_day": daily,
+                "crossover_utc": _iso(crossover),
+                "labels": list(tt.labels),
+            }
+        )
     return out

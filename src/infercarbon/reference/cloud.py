@@ -55,15 +55,33 @@ PROVIDERS: tuple[str, ...] = ("aws", "azure", "gcp")
 
 #: CCF's expected server lifespan EL for amortising embodied carbon: 4 years (365-day years).
 EMBODIED_LIFESPAN_S = Figure(
-    4 * S_PER_YEAR, "s", source=CCF_SOURCE, label="cited", licence=CCF_LICENCE,
+    4 * S_PER_YEAR,
+    "s",
+    source=CCF_SOURCE,
+    label="cited",
+    licence=CCF_LICENCE,
     note="CCF expected lifespan EL = 4 years (Teads; Dell PowerEdge R740 full LCA)",
 )
 
 _COLUMNS = (
-    "provider", "instance_type", "family", "vcpus", "platform_vcpus", "microarchitectures",
-    "gpus", "gpu_name", "platform_embodied_kg", "platform_embodied_low_kg",
-    "platform_embodied_high_kg", "min_w_per_vcpu", "min_w_per_vcpu_low", "min_w_per_vcpu_high",
-    "max_w_per_vcpu", "max_w_per_vcpu_low", "max_w_per_vcpu_high", "note",
+    "provider",
+    "instance_type",
+    "family",
+    "vcpus",
+    "platform_vcpus",
+    "microarchitectures",
+    "gpus",
+    "gpu_name",
+    "platform_embodied_kg",
+    "platform_embodied_low_kg",
+    "platform_embodied_high_kg",
+    "min_w_per_vcpu",
+    "min_w_per_vcpu_low",
+    "min_w_per_vcpu_high",
+    "max_w_per_vcpu",
+    "max_w_per_vcpu_low",
+    "max_w_per_vcpu_high",
+    "note",
 )
 
 
@@ -123,15 +141,19 @@ def _req(text: str, row: int, col: str) -> float:
     return v
 
 
-def _fig(rec: dict[str, str], row: int, col: str, unit: str, what: str, note: str
-         ) -> Figure:
+def _fig(rec: dict[str, str], row: int, col: str, unit: str, what: str, note: str) -> Figure:
     lo_col = f"{col}_low" if not col.endswith("_kg") else col[:-3] + "_low_kg"
     hi_col = f"{col}_high" if not col.endswith("_kg") else col[:-3] + "_high_kg"
     try:
         return Figure(
-            _req(rec[col], row, col), unit, source=f"{CCF_SOURCE}: {what}", label="cited",
-            licence=CCF_LICENCE, low=_f(rec[lo_col], row, lo_col),
-            high=_f(rec[hi_col], row, hi_col), note=note,
+            _req(rec[col], row, col),
+            unit,
+            source=f"{CCF_SOURCE}: {what}",
+            label="cited",
+            licence=CCF_LICENCE,
+            low=_f(rec[lo_col], row, lo_col),
+            high=_f(rec[hi_col], row, hi_col),
+            note=note,
         )
     except InputError as exc:
         raise DataError(f"cloud_instances.csv row {row}: {exc}") from exc
@@ -151,40 +173,52 @@ def parse_instances_csv(text: str) -> tuple[CloudInstance, ...]:
         if not 0 < vcpus <= platform:
             raise DataError(f"cloud_instances.csv row {i}: vcpus {vcpus} not in (0, {platform}]")
         note = rec["note"]
-        out.append(CloudInstance(
-            provider=rec["provider"], instance_type=rec["instance_type"], family=rec["family"],
-            vcpus=vcpus, platform_vcpus=platform,
-            microarchitectures=tuple(rec["microarchitectures"].split("|")),
-            gpus=int(_req(rec["gpus"], i, "gpus")), gpu_name=rec["gpu_name"] or None,
-            platform_embodied_kg=_fig(rec, i, "platform_embodied_kg", "kg",
-                                      "server embodied total (TE)", note),
-            min_w_per_vcpu=_fig(rec, i, "min_w_per_vcpu", "w", "min watts per vCPU", note),
-            max_w_per_vcpu=_fig(rec, i, "max_w_per_vcpu", "w", "max watts per vCPU", note),
-            note=note,
-        ))
+        out.append(
+            CloudInstance(
+                provider=rec["provider"],
+                instance_type=rec["instance_type"],
+                family=rec["family"],
+                vcpus=vcpus,
+                platform_vcpus=platform,
+                microarchitectures=tuple(rec["microarchitectures"].split("|")),
+                gpus=int(_req(rec["gpus"], i, "gpus")),
+                gpu_name=rec["gpu_name"] or None,
+                platform_embodied_kg=_fig(
+                    rec, i, "platform_embodied_kg", "kg", "server embodied total (TE)", note
+                ),
+                min_w_per_vcpu=_fig(rec, i, "min_w_per_vcpu", "w", "min watts per vCPU", note),
+                max_w_per_vcpu=_fig(rec, i, "max_w_per_vcpu", "w", "max watts per vCPU", note),
+                note=note,
+            )
+        )
     return tuple(out)
 
 
 def _key(provider: str, instance_type: str) -> str:
     k = normalise_name(instance_type)
     if provider == "azure" and k.startswith("standard"):
-        k = k[len("standard"):]  # the API spelling "Standard_NC6s_v3"
+        k = k[len("standard") :]  # the API spelling "Standard_NC6s_v3"
     return k
 
 
 @cache
 def _table() -> dict[str, dict[str, CloudInstance]]:
     try:
-        text = resources.files("infercarbon.reference").joinpath(
-            "data/cloud_instances.csv").read_text(encoding="utf-8")
+        text = (
+            resources.files("infercarbon.reference")
+            .joinpath("data/cloud_instances.csv")
+            .read_text(encoding="utf-8")
+        )
     except OSError as exc:  # pragma: no cover - a broken installation
         raise DataError("bundled cloud_instances.csv is missing; reinstall infercarbon") from exc
     table: dict[str, dict[str, CloudInstance]] = {p: {} for p in PROVIDERS}
     for inst in parse_instances_csv(text):
         k = _key(inst.provider, inst.instance_type)
         if k in table[inst.provider]:
-            raise DataError(f"cloud_instances.csv: {inst.provider} {inst.instance_type!r} "
-                            f"collides with {table[inst.provider][k].instance_type!r}")
+            raise DataError(
+                f"cloud_instances.csv: {inst.provider} {inst.instance_type!r} "
+                f"collides with {table[inst.provider][k].instance_type!r}"
+            )
         table[inst.provider][k] = inst
     return table
 
@@ -220,8 +254,9 @@ def get_instance(provider: str, instance_type: str) -> CloudInstance:
     if hit is not None:
         return hit
     names = {i.instance_type.casefold(): i.instance_type for i in rows.values()}
-    close = difflib.get_close_matches(instance_type.strip().casefold(), list(names), n=5,
-                                      cutoff=0.6)
+    close = difflib.get_close_matches(
+        instance_type.strip().casefold(), list(names), n=5, cutoff=0.6
+    )
     raise UnknownHardwareError(f"{p}:{instance_type}", suggestions=[names[c] for c in close])
 
 
@@ -234,12 +269,18 @@ def instance_embodied_kg(provider: str, instance_type: str) -> Figure:
     share = inst.vcpu_share_frac
     te = inst.platform_embodied_kg
     return Figure(
-        te.value * share, "kg", source=te.source, label="derived", licence=CCF_LICENCE,
+        te.value * share,
+        "kg",
+        source=te.source,
+        label="derived",
+        licence=CCF_LICENCE,
         low=None if te.low is None else te.low * share,
         high=None if te.high is None else te.high * share,
-        note=(f"{inst.provider} {inst.instance_type}: server total {te.value:g} kg x "
-              f"{inst.vcpus:g}/{inst.platform_vcpus:g} vCPUs, over CCF's 4-year lifespan"
-              + (f"; {inst.gpus} GPU(s) in the server total" if inst.gpus else "")),
+        note=(
+            f"{inst.provider} {inst.instance_type}: server total {te.value:g} kg x "
+            f"{inst.vcpus:g}/{inst.platform_vcpus:g} vCPUs, over CCF's 4-year lifespan"
+            + (f"; {inst.gpus} GPU(s) in the server total" if inst.gpus else "")
+        ),
     )
 
 
@@ -250,15 +291,23 @@ def instance_use_w(provider: str, instance_type: str) -> tuple[Figure, Figure]:
     """
     inst = get_instance(provider, instance_type)
     out = []
-    for which, per in (("min (idle)", inst.min_w_per_vcpu), ("max (100 % CPU)", inst.max_w_per_vcpu)):
-        out.append(Figure(
-            per.value * inst.vcpus, "w", source=per.source, label="derived",
-            licence=CCF_LICENCE,
-            low=None if per.low is None else per.low * inst.vcpus,
-            high=None if per.high is None else per.high * inst.vcpus,
-            note=f"{which}: {per.value:g} W/vCPU x {inst.vcpus:g} vCPUs; CPU platform only "
-                 f"(no GPU, no PUE); {inst.note}",
-        ))
+    for which, per in (
+        ("min (idle)", inst.min_w_per_vcpu),
+        ("max (100 % CPU)", inst.max_w_per_vcpu),
+    ):
+        out.append(
+            Figure(
+                per.value * inst.vcpus,
+                "w",
+                source=per.source,
+                label="derived",
+                licence=CCF_LICENCE,
+                low=None if per.low is None else per.low * inst.vcpus,
+                high=None if per.high is None else per.high * inst.vcpus,
+                note=f"{which}: {per.value:g} W/vCPU x {inst.vcpus:g} vCPUs; CPU platform only "
+                f"(no GPU, no PUE); {inst.note}",
+            )
+        )
     return out[0], out[1]
 
 

@@ -121,8 +121,10 @@ class CpuPowerCurve:
 
 def _read_data(name: str) -> str:
     try:
-        return resources.files("infercarbon.reference").joinpath(f"data/{name}").read_text(
-            encoding="utf-8"
+        return (
+            resources.files("infercarbon.reference")
+            .joinpath(f"data/{name}")
+            .read_text(encoding="utf-8")
         )
     except OSError as exc:
         raise DataError(f"bundled reference file data/{name} is missing: {exc}") from exc
@@ -136,9 +138,15 @@ def specpower_results() -> tuple[SpecPowerResult, ...]:
         try:
             out.append(
                 SpecPowerResult(
-                    rec["cpu"], rec["submitted"], int(rec["nodes"]), int(rec["chips"]),
-                    int(rec["cores"]), int(rec["threads"]), float(rec["memory_gb"]),
-                    float(rec["watts_100"]), float(rec["watts_idle"]),
+                    rec["cpu"],
+                    rec["submitted"],
+                    int(rec["nodes"]),
+                    int(rec["chips"]),
+                    int(rec["cores"]),
+                    int(rec["threads"]),
+                    float(rec["memory_gb"]),
+                    float(rec["watts_100"]),
+                    float(rec["watts_idle"]),
                 )
             )
         except (KeyError, ValueError) as exc:
@@ -193,8 +201,14 @@ def cpu_tdp_w(cpu_name: str) -> Figure | None:
     tdp = _tdp_index().get(normalise_cpu_name(cpu_name))
     if tdp is None:
         return None
-    return Figure(tdp, "w", source=TDP_SOURCE, label="cited", licence=TDP_LICENCE,
-                  note="thermal design power of one package; not a measurement")
+    return Figure(
+        tdp,
+        "w",
+        source=TDP_SOURCE,
+        label="cited",
+        licence=TDP_LICENCE,
+        note="thermal design power of one package; not a measurement",
+    )
 
 
 def _arrays() -> dict[str, npt.NDArray[np.float64]]:
@@ -246,20 +260,30 @@ def memory_power_w_per_gb() -> tuple[Figure, Figure, Figure]:
     draws = rng.integers(0, len(varied), size=(_BOOTSTRAP_DRAWS, len(varied)))
     out: list[Figure] = []
     a["wdyn"] = a["w100"] - a["widle"]
-    for col, what in (("widle", "active idle"), ("w100", "100 % load"),
-                      ("wdyn", "100 % load minus active idle")):
+    for col, what in (
+        ("widle", "active idle"),
+        ("w100", "100 % load"),
+        ("wdyn", "100 % load minus active idle"),
+    ):
         slope, sxy, sxx = _within_slope(groups, a["mem"][sel], a[col][sel])
         boot = sxy[draws].sum(axis=1) / sxx[draws].sum(axis=1)
         lo, hi = (float(v) for v in np.percentile(boot, [5, 95]))
-        out.append(Figure(
-            slope, "w_per_gb", source=SPECPOWER_SOURCE, label="derived",
-            licence=SPECPOWER_LICENCE, vintage="2007-2021", low=min(lo, slope),
-            high=max(hi, slope),
-            note=f"memory wall power per installed GB, {what}: within-configuration "
-                 f"least-squares slope over {len(varied)} SPECpower configurations "
-                 f"({int(sel.sum())} results) that differ only in memory; range p5..p95 of a "
-                 f"{_BOOTSTRAP_DRAWS}-draw bootstrap over configurations",
-        ))
+        out.append(
+            Figure(
+                slope,
+                "w_per_gb",
+                source=SPECPOWER_SOURCE,
+                label="derived",
+                licence=SPECPOWER_LICENCE,
+                vintage="2007-2021",
+                low=min(lo, slope),
+                high=max(hi, slope),
+                note=f"memory wall power per installed GB, {what}: within-configuration "
+                f"least-squares slope over {len(varied)} SPECpower configurations "
+                f"({int(sel.sum())} results) that differ only in memory; range p5..p95 of a "
+                f"{_BOOTSTRAP_DRAWS}-draw bootstrap over configurations",
+            )
+        )
     return out[0], out[1], out[2]
 
 
@@ -275,11 +299,17 @@ def _summary(values: npt.NDArray[np.float64]) -> tuple[float, float, float]:
 def _fig(values: npt.NDArray[np.float64], what: str, matched: str) -> Figure:
     med, lo, hi = _summary(values)
     return Figure(
-        med, "w", source=SPECPOWER_SOURCE, label="derived", licence=SPECPOWER_LICENCE,
-        vintage="2007-2021", low=lo, high=hi,
+        med,
+        "w",
+        source=SPECPOWER_SOURCE,
+        label="derived",
+        licence=SPECPOWER_LICENCE,
+        vintage="2007-2021",
+        low=lo,
+        high=hi,
         note=f"{what} wall power per hardware thread (memory share removed), median of "
-             f"{len(values)} SPECpower results matched by {matched}; range "
-             f"{'p5..p95' if len(values) >= 5 else 'min..max'} (negative lows clipped to 0)",
+        f"{len(values)} SPECpower results matched by {matched}; range "
+        f"{'p5..p95' if len(values) >= 5 else 'min..max'} (negative lows clipped to 0)",
     )
 
 
@@ -325,8 +355,12 @@ def cpu_power_curve(
                 break
     if sel is not None:
         return CpuPowerCurve(
-            _fig(idle_t[sel], "active-idle", matched), _fig(full_t[sel], "100 %-load", matched),
-            _fig(dyn_t[sel], "100 %-load minus active-idle", matched), *mems, match, matched,
+            _fig(idle_t[sel], "active-idle", matched),
+            _fig(full_t[sel], "100 %-load", matched),
+            _fig(dyn_t[sel], "100 %-load minus active-idle", matched),
+            *mems,
+            match,
+            matched,
             int(sel.sum()),
         )
     cohort = np.array([r.submitted[:4] >= str(COHORT_FROM_YEAR) for r in rs])
@@ -339,19 +373,29 @@ def cpu_power_curve(
         ok = np.isfinite(ratio) & (ratio > 0)
         idle_ratio = idle_t[cohort] / full_t[cohort]
         per_thread = tdp.value / threads_per_package
-        matched = (f"TDP {tdp.value:g} W / {threads_per_package} threads x SPECpower "
-                   f"full-load-per-TDP ratio ({int(ok.sum())} results)")
+        matched = (
+            f"TDP {tdp.value:g} W / {threads_per_package} threads x SPECpower "
+            f"full-load-per-TDP ratio ({int(ok.sum())} results)"
+        )
         idle_share = float(np.median(idle_ratio))
         return CpuPowerCurve(
             _fig(per_thread * ratio[ok] * idle_share, "active-idle", matched),
             _fig(per_thread * ratio[ok], "100 %-load", matched),
-            _fig(per_thread * ratio[ok] * (1.0 - idle_share), "100 %-load minus active-idle",
-                 matched),
-            *mems, "tdp", matched, int(ok.sum()),
+            _fig(
+                per_thread * ratio[ok] * (1.0 - idle_share), "100 %-load minus active-idle", matched
+            ),
+            *mems,
+            "tdp",
+            matched,
+            int(ok.sum()),
         )
     matched = f"no match for {cpu_name!r}: all results submitted {COHORT_FROM_YEAR} or later"
     return CpuPowerCurve(
-        _fig(idle_t[cohort], "active-idle", matched), _fig(full_t[cohort], "100 %-load", matched),
-        _fig(dyn_t[cohort], "100 %-load minus active-idle", matched), *mems, "cohort", matched,
+        _fig(idle_t[cohort], "active-idle", matched),
+        _fig(full_t[cohort], "100 %-load", matched),
+        _fig(dyn_t[cohort], "100 %-load minus active-idle", matched),
+        *mems,
+        "cohort",
+        matched,
         int(cohort.sum()),
     )

@@ -78,12 +78,30 @@ PRECEDENCE: dict[str, int] = {
     "cloud_region": 3,
 }
 
-_PREFIXES: dict[str, str] = {"em": "em_zone", "aws": "cloud_region", "gcp": "cloud_region",
-                             "azure": "cloud_region", "nordic": "nordic_zone"}
+_PREFIXES: dict[str, str] = {
+    "em": "em_zone",
+    "aws": "cloud_region",
+    "gcp": "cloud_region",
+    "azure": "cloud_region",
+    "nordic": "nordic_zone",
+}
 
 _COLUMNS = (
-    "region_id", "name", "kind", "intensity_g_per_kwh", "low_g_per_kwh", "high_g_per_kwh",
-    "basis", "label", "source", "vintage", "licence", "iso2", "iso3", "country_iso3", "aliases",
+    "region_id",
+    "name",
+    "kind",
+    "intensity_g_per_kwh",
+    "low_g_per_kwh",
+    "high_g_per_kwh",
+    "basis",
+    "label",
+    "source",
+    "vintage",
+    "licence",
+    "iso2",
+    "iso3",
+    "country_iso3",
+    "aliases",
     "note",
 )
 
@@ -162,8 +180,9 @@ def _parse_float(value: str, row: int, column: str) -> float | None:
     try:
         return float(value)
     except ValueError as exc:
-        raise DataError(f"regions.csv row {row} column {column!r}: {value!r} is not a number"
-                        ) from exc
+        raise DataError(
+            f"regions.csv row {row} column {column!r}: {value!r} is not a number"
+        ) from exc
 
 
 def parse_regions_csv(text: str) -> tuple[Region, ...]:
@@ -185,20 +204,31 @@ def parse_regions_csv(text: str) -> tuple[Region, ...]:
             raise DataError(f"regions.csv row {i}: unknown label {label!r}")
         try:
             fig = Figure(
-                value, "g_per_kwh", source=rec["source"], label=label,  # type: ignore[arg-type]
-                vintage=_opt(rec["vintage"]), licence=_opt(rec["licence"]),
+                value,
+                "g_per_kwh",
+                source=rec["source"],
+                label=label,  # type: ignore[arg-type]
+                vintage=_opt(rec["vintage"]),
+                licence=_opt(rec["licence"]),
                 low=_parse_float(rec["low_g_per_kwh"], i, "low_g_per_kwh"),
                 high=_parse_float(rec["high_g_per_kwh"], i, "high_g_per_kwh"),
                 note=_opt(rec["note"]),
             )
         except InputError as exc:
             raise DataError(f"regions.csv row {i}: {exc}") from exc
-        out.append(Region(
-            region_id=rec["region_id"], name=rec["name"], kind=rec["kind"],
-            intensity_g_per_kwh=fig, basis=rec["basis"], iso2=_opt(rec["iso2"]),
-            iso3=_opt(rec["iso3"]), country_iso3=_opt(rec["country_iso3"]),
-            aliases=tuple(a for a in rec["aliases"].split("|") if a),
-        ))
+        out.append(
+            Region(
+                region_id=rec["region_id"],
+                name=rec["name"],
+                kind=rec["kind"],
+                intensity_g_per_kwh=fig,
+                basis=rec["basis"],
+                iso2=_opt(rec["iso2"]),
+                iso3=_opt(rec["iso3"]),
+                country_iso3=_opt(rec["country_iso3"]),
+                aliases=tuple(a for a in rec["aliases"].split("|") if a),
+            )
+        )
     return tuple(out)
 
 
@@ -230,16 +260,22 @@ def _build_index(regions: Sequence[Region]) -> _Index:
                     bucket.append(r)
         spellings.extend(r.aliases)
     return _Index(
-        tuple(regions), by_id, {k: tuple(v) for k, v in exact.items()},
-        {k: tuple(v) for k, v in folded.items()}, tuple(dict.fromkeys(spellings)),
+        tuple(regions),
+        by_id,
+        {k: tuple(v) for k, v in exact.items()},
+        {k: tuple(v) for k, v in folded.items()},
+        tuple(dict.fromkeys(spellings)),
     )
 
 
 @cache
 def _index() -> _Index:
     try:
-        text = resources.files("infercarbon.reference").joinpath("data/regions.csv").read_text(
-            encoding="utf-8")
+        text = (
+            resources.files("infercarbon.reference")
+            .joinpath("data/regions.csv")
+            .read_text(encoding="utf-8")
+        )
     except OSError as exc:  # pragma: no cover - a broken installation
         raise DataError("bundled regions.csv is missing; reinstall infercarbon") from exc
     return _build_index(parse_regions_csv(text))
@@ -271,8 +307,7 @@ def _lookup(query: str, index: _Index) -> Region:
             found = _pick(q, table.get(key, ()))
             if found is not None:
                 return found
-    pool = [s for s in index.spellings
-            if restrict is None or index_kind(index, s) == restrict]
+    pool = [s for s in index.spellings if restrict is None or index_kind(index, s) == restrict]
     lowered = {s.casefold(): s for s in pool}
     close = difflib.get_close_matches(q.casefold(), list(lowered), n=5, cutoff=0.6)
     raise UnknownRegionError(query, suggestions=[lowered[c] for c in close])

@@ -60,25 +60,47 @@ def illustrative_band(value: float) -> tuple[float, float]:
     return value / ILLUSTRATIVE_BAND_FACTOR, value * ILLUSTRATIVE_BAND_FACTOR
 
 
-def _ill(value: float, unit: str, what: str, *, rng: tuple[float, float] | None = None,
-         source: str = SEED_SOURCE) -> Figure:
+def _ill(
+    value: float,
+    unit: str,
+    what: str,
+    *,
+    rng: tuple[float, float] | None = None,
+    source: str = SEED_SOURCE,
+) -> Figure:
     if rng is None:
         lo, hi = illustrative_band(value)
-        note = f"{what}; range assumed: illustrative point, x/{ILLUSTRATIVE_BAND_FACTOR:g} .. " \
-               f"x{ILLUSTRATIVE_BAND_FACTOR:g} (no published range)"
+        note = (
+            f"{what}; range assumed: illustrative point, x/{ILLUSTRATIVE_BAND_FACTOR:g} .. "
+            f"x{ILLUSTRATIVE_BAND_FACTOR:g} (no published range)"
+        )
     else:
         lo, hi = rng
         note = f"{what}; range as given by the seed"
-    return Figure(value, unit, source=source, label="illustrative", vintage=_V, low=lo, high=hi,
-                  note=note, dist="lognormal" if rng is None else "uniform")
+    return Figure(
+        value,
+        unit,
+        source=source,
+        label="illustrative",
+        vintage=_V,
+        low=lo,
+        high=hi,
+        note=note,
+        dist="lognormal" if rng is None else "uniform",
+    )
 
 
 # ----------------------------------------------------------------------------- PUE
 def _pue(value: float, what: str) -> Figure:
     over = value - 1.0
     return Figure(
-        value, "ratio", source=SEED_SOURCE, label="illustrative", vintage=_V,
-        low=1.0 + over / ILLUSTRATIVE_BAND_FACTOR, high=1.0 + over * ILLUSTRATIVE_BAND_FACTOR,
+        value,
+        "ratio",
+        source=SEED_SOURCE,
+        label="illustrative",
+        vintage=_V,
+        low=1.0 + over / ILLUSTRATIVE_BAND_FACTOR,
+        high=1.0 + over * ILLUSTRATIVE_BAND_FACTOR,
         note=f"PUE preset: {what}; range assumed: overhead (PUE-1) x/2..x2 (no published range)",
         dist="lognormal",
     )
@@ -104,8 +126,11 @@ NETWORK_KWH_PER_GB: dict[str, Figure] = {
 def embodied_preset(kind: str) -> Figure:
     """Embodied kgCO2e per device: ``high-end-gpu`` (1,500 kg) or ``jetson`` (60 kg)."""
     presets = {
-        "high-end-gpu": _ill(1500.0, "kg", "embodied per high-end GPU (seed: consistent with "
-                                           "public Dell/Lenovo/HPE LCAs)"),
+        "high-end-gpu": _ill(
+            1500.0,
+            "kg",
+            "embodied per high-end GPU (seed: consistent with public Dell/Lenovo/HPE LCAs)",
+        ),
         "jetson": _ill(60.0, "kg", "embodied per Jetson-class edge device"),
     }
     try:
@@ -118,14 +143,26 @@ def embodied_preset(kind: str) -> Figure:
 #: utilisation of a multi-tenant cloud GPU; this stated assumption (uniform 0.3..0.7) is used for
 #: the cloud tiers unless the user gives --utilisation.
 CLOUD_UTILISATION_FRAC = Figure(
-    0.5, "frac", source="infercarbon assumption for shared cloud accelerators",
-    label="illustrative", vintage=_V, low=0.3, high=0.7, dist="uniform",
+    0.5,
+    "frac",
+    source="infercarbon assumption for shared cloud accelerators",
+    label="illustrative",
+    vintage=_V,
+    low=0.3,
+    high=0.7,
+    dist="uniform",
     note="assumed: shared cloud accelerator, utilisation not set by one tenant's duty cycle",
 )
 
 #: Device useful life (seed: five years), amortisation period for embodied carbon.
-LIFETIME_S = Figure(5 * S_PER_YEAR, "s", source=SEED_SOURCE, label="illustrative", vintage=_V,
-                    note="five-year useful life (365-day years)")
+LIFETIME_S = Figure(
+    5 * S_PER_YEAR,
+    "s",
+    source=SEED_SOURCE,
+    label="illustrative",
+    vintage=_V,
+    note="five-year useful life (365-day years)",
+)
 
 
 # ----------------------------------------------------------------------------- tiers
@@ -161,8 +198,11 @@ class Tier:
             from infercarbon.reference.cloud import instance_embodied_kg
 
             fig = instance_embodied_kg(*self.embodied_instance)
-            return replace(fig, note=f"{fig.note}; stands in for the {self.device} (the CCF "
-                                     "snapshot has no instance of this GPU)")
+            return replace(
+                fig,
+                note=f"{fig.note}; stands in for the {self.device} (the CCF "
+                "snapshot has no instance of this GPU)",
+            )
         if self.embodied_preset is None:
             return None
         return embodied_preset(self.embodied_preset).scaled(self.embodied_units)
@@ -177,33 +217,102 @@ class Tier:
         return LIFETIME_S
 
 
-def _tier(tid: str, device: str, active: tuple[float, float] | float, idle: float, where: str,
-          cost: str, pue: str, model: str, emb: str | None) -> Tier:
+def _tier(
+    tid: str,
+    device: str,
+    active: tuple[float, float] | float,
+    idle: float,
+    where: str,
+    cost: str,
+    pue: str,
+    model: str,
+    emb: str | None,
+) -> Tier:
     if isinstance(active, tuple):
         lo, hi = active
-        act = _ill((lo + hi) / 2, "w", f"{tid} active power (mid of the seed's range)",
-                   rng=(lo, hi))
+        act = _ill(
+            (lo + hi) / 2, "w", f"{tid} active power (mid of the seed's range)", rng=(lo, hi)
+        )
     else:
         act = _ill(active, "w", f"{tid} active power")
-    return Tier(tid, device, act, _ill(idle, "w", f"{tid} idle power"), where, cost, pue, model,
-                emb)
+    return Tier(
+        tid, device, act, _ill(idle, "w", f"{tid} idle power"), where, cost, pue, model, emb
+    )
 
 
 _TIERS: tuple[Tier, ...] = (
-    _tier("T0", "ESP32-S3 + TinyML", 0.4, 0.05, "On the machine", "$5 module", "edge", "owned",
-          None),
-    _tier("T1", "Jetson Orin Nano 8 GB", (7, 15), 5, "Edge gateway, cell", "$500 unit", "edge",
-          "owned", "jetson"),
-    _tier("T2", "Jetson Orin NX 16 GB", (10, 25), 7, "Edge gateway, line", "$900 unit", "edge",
-          "owned", "jetson"),
-    _tier("T3", "Jetson AGX Orin 64 GB", (15, 60), 12, "On-prem edge server", "$2,000 unit",
-          "edge", "owned", "jetson"),
-    replace(_tier("T4", "NVIDIA L4", (40, 72), 25, "Regional cloud, colo", "~$2.20/hr cloud",
-                  "colocation", "cloud", None), embodied_instance=("aws", "g4dn.xlarge")),
-    _tier("T5", "NVIDIA H100 SXM5", (350, 700), 130, "Hyperscaler", "~$3.50-$7/hr cloud",
-          "hyperscaler", "cloud", "high-end-gpu"),
-    _tier("T6", "NVIDIA B200", (700, 1000), 180, "Frontier hyperscaler",
-          "not yet generally available pricing", "hyperscaler", "cloud", "high-end-gpu"),
+    _tier(
+        "T0", "ESP32-S3 + TinyML", 0.4, 0.05, "On the machine", "$5 module", "edge", "owned", None
+    ),
+    _tier(
+        "T1",
+        "Jetson Orin Nano 8 GB",
+        (7, 15),
+        5,
+        "Edge gateway, cell",
+        "$500 unit",
+        "edge",
+        "owned",
+        "jetson",
+    ),
+    _tier(
+        "T2",
+        "Jetson Orin NX 16 GB",
+        (10, 25),
+        7,
+        "Edge gateway, line",
+        "$900 unit",
+        "edge",
+        "owned",
+        "jetson",
+    ),
+    _tier(
+        "T3",
+        "Jetson AGX Orin 64 GB",
+        (15, 60),
+        12,
+        "On-prem edge server",
+        "$2,000 unit",
+        "edge",
+        "owned",
+        "jetson",
+    ),
+    replace(
+        _tier(
+            "T4",
+            "NVIDIA L4",
+            (40, 72),
+            25,
+            "Regional cloud, colo",
+            "~$2.20/hr cloud",
+            "colocation",
+            "cloud",
+            None,
+        ),
+        embodied_instance=("aws", "g4dn.xlarge"),
+    ),
+    _tier(
+        "T5",
+        "NVIDIA H100 SXM5",
+        (350, 700),
+        130,
+        "Hyperscaler",
+        "~$3.50-$7/hr cloud",
+        "hyperscaler",
+        "cloud",
+        "high-end-gpu",
+    ),
+    _tier(
+        "T6",
+        "NVIDIA B200",
+        (700, 1000),
+        180,
+        "Frontier hyperscaler",
+        "not yet generally available pricing",
+        "hyperscaler",
+        "cloud",
+        "high-end-gpu",
+    ),
 )
 
 
@@ -248,22 +357,84 @@ class Workload:
 
 
 _WORKLOADS: tuple[Workload, ...] = (
-    Workload("WL-01", "Vibration anomaly", "Predictive maintenance", "1D CNN (~300 k params)",
-             3e5, "1 s accelerometer window", 0.1, 1.0, "1 inference/sec per asset",
-             "flagged anomaly", None),
-    Workload("WL-02", "Surface defect QC", "Quality inspection",
-             "YOLO-N / YOLOv11n (~3 M params)", 3e6, "1280x720 image", 0.08, 5.0,
-             "5 inferences/sec per line", "detected defect", 1 / 1500),
-    Workload("WL-03", "OCR + lot tracing", "Traceability", "ViT-small + CTC head", None,
-             "640x480 crop", 0.2, 2.0, "2 inferences/sec per station", "traced lot", None),
-    Workload("WL-04", "Energy forecast", "Demand response",
-             "Temporal fusion transformer (~5 M params)", 5e6, "168-step series", 30.0,
-             1 / 900, "1 inference/15 min per meter", "forecast", 1.0),
-    Workload("WL-05", "Twin sim assist", "Digital twin", "Surrogate FNO (~20 M params)", 2e7,
-             "64x64x64 mesh", 2.0, 1 / 60, "1 inference/min per twin", "twin query", 1.0),
-    Workload("WL-06", "LLM tool-calling", "Agentic ops", "7B-class instruct model", 7e9,
-             "4 k token prompt", 3.0, 1 / 60, "1 inference/min per technician",
-             "drafted work order", 1.0),
+    Workload(
+        "WL-01",
+        "Vibration anomaly",
+        "Predictive maintenance",
+        "1D CNN (~300 k params)",
+        3e5,
+        "1 s accelerometer window",
+        0.1,
+        1.0,
+        "1 inference/sec per asset",
+        "flagged anomaly",
+        None,
+    ),
+    Workload(
+        "WL-02",
+        "Surface defect QC",
+        "Quality inspection",
+        "YOLO-N / YOLOv11n (~3 M params)",
+        3e6,
+        "1280x720 image",
+        0.08,
+        5.0,
+        "5 inferences/sec per line",
+        "detected defect",
+        1 / 1500,
+    ),
+    Workload(
+        "WL-03",
+        "OCR + lot tracing",
+        "Traceability",
+        "ViT-small + CTC head",
+        None,
+        "640x480 crop",
+        0.2,
+        2.0,
+        "2 inferences/sec per station",
+        "traced lot",
+        None,
+    ),
+    Workload(
+        "WL-04",
+        "Energy forecast",
+        "Demand response",
+        "Temporal fusion transformer (~5 M params)",
+        5e6,
+        "168-step series",
+        30.0,
+        1 / 900,
+        "1 inference/15 min per meter",
+        "forecast",
+        1.0,
+    ),
+    Workload(
+        "WL-05",
+        "Twin sim assist",
+        "Digital twin",
+        "Surrogate FNO (~20 M params)",
+        2e7,
+        "64x64x64 mesh",
+        2.0,
+        1 / 60,
+        "1 inference/min per twin",
+        "twin query",
+        1.0,
+    ),
+    Workload(
+        "WL-06",
+        "LLM tool-calling",
+        "Agentic ops",
+        "7B-class instruct model",
+        7e9,
+        "4 k token prompt",
+        3.0,
+        1 / 60,
+        "1 inference/min per technician",
+        "drafted work order",
+        1.0,
+    ),
 )
 
 

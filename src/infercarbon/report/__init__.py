@@ -95,9 +95,15 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def build_report(store: Store, period: Period, *, generated_utc: datetime,
-                 tenant: str | None = None, ledger_label: str | None = None,
-                 task_metrics: Sequence[TaskMetric] | None = None) -> Report:
+def build_report(
+    store: Store,
+    period: Period,
+    *,
+    generated_utc: datetime,
+    tenant: str | None = None,
+    ledger_label: str | None = None,
+    task_metrics: Sequence[TaskMetric] | None = None,
+) -> Report:
     """Build the report of ``period`` (and ``tenant``, else every tenant) from ``store``.
 
     ``task_metrics`` (a score per model, :mod:`infercarbon.decisions.accuracy`) adds the
@@ -122,30 +128,53 @@ def build_report(store: Store, period: Period, *, generated_utc: datetime,
         "units": "energy MWh, emissions tCO2e, intensity gCO2e per outcome",
     }
     pf = programme_facts(store, period, tenant, sl)
-    programme = ((training_runs_table(pf, period), hidden_drivers_table(pf))
-                 if has_programme_data(pf) or not sl.empty else ())
+    programme = (
+        (training_runs_table(pf, period), hidden_drivers_table(pf))
+        if has_programme_data(pf) or not sl.empty
+        else ()
+    )
     if sl.empty:
-        status = Table("status", "Status", (Col("status", "Status"), Col("period", "Period"),
-                                            Col("tenant", "Tenant")),
-                       ({"status": NO_INFERENCES, "period": period.label,
-                         "tenant": meta["tenant"]},),
-                       notes=("The ledger holds no inference that started in this period"
-                              + ("" if tenant is None else " for this tenant")
-                              + "; no figure is reported (none is zero by assumption).",))
+        status = Table(
+            "status",
+            "Status",
+            (Col("status", "Status"), Col("period", "Period"), Col("tenant", "Tenant")),
+            ({"status": NO_INFERENCES, "period": period.label, "tenant": meta["tenant"]},),
+            notes=(
+                "The ledger holds no inference that started in this period"
+                + ("" if tenant is None else " for this tenant")
+                + "; no figure is reported (none is zero by assumption).",
+            ),
+        )
         return Report(meta, (status, *programme))
     tables: tuple[Table, ...] = (
-        energy_table(sl), idle_share_table(sl), energy_cost_table(sl), scope2_table(sl), market_instruments_table(sl), scope3_table(sl),
-        memo_table(sl), esrs_e1_table(sl), intensity_table(sl), inventory_table(sl),
-        monthly_table(sl), breakdown_table(sl), methods_table(), factors_table(sl),
-        versions_table(sl), sources_table(sl), exclusions_table(sl), reconciliation_table(sl),
-        traces_table(store, period, tenant=tenant), *programme,
+        energy_table(sl),
+        idle_share_table(sl),
+        energy_cost_table(sl),
+        scope2_table(sl),
+        market_instruments_table(sl),
+        scope3_table(sl),
+        memo_table(sl),
+        esrs_e1_table(sl),
+        intensity_table(sl),
+        inventory_table(sl),
+        monthly_table(sl),
+        breakdown_table(sl),
+        methods_table(),
+        factors_table(sl),
+        versions_table(sl),
+        sources_table(sl),
+        exclusions_table(sl),
+        reconciliation_table(sl),
+        traces_table(store, period, tenant=tenant),
+        *programme,
     )
     tables += _decision_tables(store, period, tenant, task_metrics)
     return Report(meta, tables)
 
 
-def _decision_tables(store: Store, period: Period, tenant: str | None,
-                     task_metrics: Sequence[TaskMetric] | None) -> tuple[Table, ...]:
+def _decision_tables(
+    store: Store, period: Period, tenant: str | None, task_metrics: Sequence[TaskMetric] | None
+) -> tuple[Table, ...]:
     """The decision-support sections: rebound, and accuracy per watt when metrics are given."""
     from infercarbon.report.decisions import accuracy_table, rebound_table
 

@@ -46,8 +46,15 @@ def _nice_max(v: float) -> float:
     return float(10 * e)
 
 
-def grouped_bars(title: str, categories: Sequence[str], series: Mapping[str, Sequence[float |
-                 None]], *, unit: str, width: int = 560, height: int = 260) -> str:
+def grouped_bars(
+    title: str,
+    categories: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    *,
+    unit: str,
+    width: int = 560,
+    height: int = 260,
+) -> str:
     """Vertical grouped bars: one group per category, one bar per series (None: no bar)."""
     left, right, top, bottom = 70, 10, 34, 46
     pw, ph = width - left - right, height - top - bottom
@@ -56,19 +63,26 @@ def grouped_bars(title: str, categories: Sequence[str], series: Mapping[str, Seq
     n, k = max(len(categories), 1), max(len(series), 1)
     gw = pw / n
     bw = min(40.0, gw * 0.8 / k)
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"viewBox='0 0 {width} {height}' role='img' aria-label='{escape(title)}' {_FONT}>",
-             f"<title>{escape(title)}</title>",
-             f"<text x='{left}' y='18' font-size='13' font-weight='bold'>{escape(title)}</text>"]
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' role='img' aria-label='{escape(title)}' {_FONT}>",
+        f"<title>{escape(title)}</title>",
+        f"<text x='{left}' y='18' font-size='13' font-weight='bold'>{escape(title)}</text>",
+    ]
     for i in range(5):
         tick = vmax * i / 4
         y = top + ph - ph * i / 4
-        parts.append(f"<line x1='{left}' x2='{left + pw}' y1='{y:.1f}' y2='{y:.1f}' "
-                     f"stroke='#ddd'/>")
-        parts.append(f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='10' "
-                     f"text-anchor='end'>{escape(fmt(tick, 3))}</text>")
-    parts.append(f"<text x='12' y='{top + ph / 2:.1f}' font-size='10' text-anchor='middle' "
-                 f"transform='rotate(-90 12 {top + ph / 2:.1f})'>{escape(unit)}</text>")
+        parts.append(
+            f"<line x1='{left}' x2='{left + pw}' y1='{y:.1f}' y2='{y:.1f}' stroke='#ddd'/>"
+        )
+        parts.append(
+            f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='10' "
+            f"text-anchor='end'>{escape(fmt(tick, 3))}</text>"
+        )
+    parts.append(
+        f"<text x='12' y='{top + ph / 2:.1f}' font-size='10' text-anchor='middle' "
+        f"transform='rotate(-90 12 {top + ph / 2:.1f})'>{escape(unit)}</text>"
+    )
     for ci, cat in enumerate(categories):
         x0 = left + ci * gw + (gw - bw * k) / 2
         for si, (name, vs) in enumerate(series.items()):
@@ -76,23 +90,35 @@ def grouped_bars(title: str, categories: Sequence[str], series: Mapping[str, Seq
             if v is None:
                 continue
             h = ph * v / vmax
-            parts.append(f"<rect x='{x0 + si * bw:.1f}' y='{top + ph - h:.1f}' "
-                         f"width='{bw - 2:.1f}' height='{h:.1f}' fill='{_colour(name, si)}'>"
-                         f"<title>{escape(f'{cat} {name}: {fmt(v)} {unit}')}</title></rect>")
-        parts.append(f"<text x='{left + ci * gw + gw / 2:.1f}' y='{top + ph + 14}' "
-                     f"font-size='10' text-anchor='middle'>{escape(cat)}</text>")
+            parts.append(
+                f"<rect x='{x0 + si * bw:.1f}' y='{top + ph - h:.1f}' "
+                f"width='{bw - 2:.1f}' height='{h:.1f}' fill='{_colour(name, si)}'>"
+                f"<title>{escape(f'{cat} {name}: {fmt(v)} {unit}')}</title></rect>"
+            )
+        parts.append(
+            f"<text x='{left + ci * gw + gw / 2:.1f}' y='{top + ph + 14}' "
+            f"font-size='10' text-anchor='middle'>{escape(cat)}</text>"
+        )
     lx = left
     for si, name in enumerate(series):
-        parts.append(f"<rect x='{lx}' y='{height - 16}' width='10' height='10' "
-                     f"fill='{_colour(name, si)}'/><text x='{lx + 14}' y='{height - 7}' "
-                     f"font-size='11'>{escape(name)}</text>")
+        parts.append(
+            f"<rect x='{lx}' y='{height - 16}' width='10' height='10' "
+            f"fill='{_colour(name, si)}'/><text x='{lx + 14}' y='{height - 7}' "
+            f"font-size='11'>{escape(name)}</text>"
+        )
         lx += 20 + 7 * len(name) + 20
     parts.append("</svg>")
     return "".join(parts)
 
 
-def hbars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float | None]], *,
-          unit: str, width: int = 560) -> str:
+def hbars(
+    title: str,
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    *,
+    unit: str,
+    width: int = 560,
+) -> str:
     """Horizontal grouped bars, one row per label (for long names: services, regions)."""
     left, right, top = 170, 80, 34
     k = max(len(series), 1)
@@ -101,31 +127,39 @@ def hbars(title: str, labels: Sequence[str], series: Mapping[str, Sequence[float
     pw = width - left - right
     vals = [v for s in series.values() for v in s if v is not None]
     vmax = _nice_max(max(vals, default=0.0))
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"viewBox='0 0 {width} {height}' role='img' aria-label='{escape(title)}' {_FONT}>",
-             f"<title>{escape(title)}</title>",
-             f"<text x='10' y='18' font-size='13' font-weight='bold'>{escape(title)}</text>"]
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' role='img' aria-label='{escape(title)}' {_FONT}>",
+        f"<title>{escape(title)}</title>",
+        f"<text x='10' y='18' font-size='13' font-weight='bold'>{escape(title)}</text>",
+    ]
     for li, lab in enumerate(labels):
         y0 = top + li * row_h
         short = lab if len(lab) <= 26 else lab[:25] + "…"
-        parts.append(f"<text x='{left - 6}' y='{y0 + row_h / 2 + 4:.1f}' font-size='11' "
-                     f"text-anchor='end'>{escape(short)}<title>{escape(lab)}</title></text>")
+        parts.append(
+            f"<text x='{left - 6}' y='{y0 + row_h / 2 + 4:.1f}' font-size='11' "
+            f"text-anchor='end'>{escape(short)}<title>{escape(lab)}</title></text>"
+        )
         for si, (name, vs) in enumerate(series.items()):
             v = vs[li] if li < len(vs) else None
             if v is None:
                 continue
             w = pw * v / vmax
             y = y0 + 4 + si * 12
-            parts.append(f"<rect x='{left}' y='{y}' width='{w:.1f}' height='10' "
-                         f"fill='{_colour(name, si)}'><title>{escape(f'{lab} {name}: {fmt(v)} {unit}')}"
-                         f"</title></rect><text x='{left + w + 4:.1f}' y='{y + 9}' "
-                         f"font-size='9'>{escape(fmt(v, 3))}</text>")
+            parts.append(
+                f"<rect x='{left}' y='{y}' width='{w:.1f}' height='10' "
+                f"fill='{_colour(name, si)}'><title>{escape(f'{lab} {name}: {fmt(v)} {unit}')}"
+                f"</title></rect><text x='{left + w + 4:.1f}' y='{y + 9}' "
+                f"font-size='9'>{escape(fmt(v, 3))}</text>"
+            )
     ly = height - 12
     lx = left
     for si, name in enumerate(series):
-        parts.append(f"<rect x='{lx}' y='{ly - 9}' width='10' height='10' "
-                     f"fill='{_colour(name, si)}'/><text x='{lx + 14}' y='{ly}' "
-                     f"font-size='11'>{escape(name)} [{escape(unit)}]</text>")
+        parts.append(
+            f"<rect x='{lx}' y='{ly - 9}' width='10' height='10' "
+            f"fill='{_colour(name, si)}'/><text x='{lx + 14}' y='{ly}' "
+            f"font-size='11'>{escape(name)} [{escape(unit)}]</text>"
+        )
         lx += 40 + 7 * (len(name) + len(unit))
     parts.append("</svg>")
     return "".join(parts)

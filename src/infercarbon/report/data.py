@@ -46,8 +46,10 @@ from infercarbon.report.period import Period
 __all__ = ["LedgerSlice", "read_slice"]
 
 _SUPERSEDED = SUPERSEDED_FOOTPRINTS
-_LIVE_F = ("(SELECT footprint_id, tenant, event_id, calculator, factor_versions_json, inputs_json "
-           f"FROM all_footprints WHERE footprint_id NOT IN {_SUPERSEDED})")
+_LIVE_F = (
+    "(SELECT footprint_id, tenant, event_id, calculator, factor_versions_json, inputs_json "
+    f"FROM all_footprints WHERE footprint_id NOT IN {_SUPERSEDED})"
+)
 _LIVE_E = live_event("e")
 _S = pa.string()
 _F = pa.float64()
@@ -120,49 +122,138 @@ def _group(keys: Sequence[str]) -> str:
     return ", ".join(str(i + 1) for i in range(len(keys)))
 
 
-_EVENT_KEYS = ("date_trunc('month', e.start_utc)", "e.service", "e.model", "e.region",
-               "e.tenant", "e.device", "e.outcome", "e.attribution_method", "f.calculator")
-_EVENT_SCHEMA = pa.schema([
-    ("month_utc", TS), ("service", _S), ("model", _S), ("region", _S), ("tenant", _S),
-    ("device", _S), ("outcome", _S), ("attribution_method", _S), ("calculator", _S),
-    ("events", _I), ("energy_j", _F), ("footprints", _I), ("first_utc", TS), ("last_utc", TS),
-])
-_ITEM_KEYS = ("date_trunc('month', e.start_utc)", "e.service", "e.model", "e.region",
-              "e.tenant", "li.name", "li.scope", "li.basis", "li.in_total",
-              "CASE WHEN li.label LIKE 'excluded%%' THEN TRUE ELSE FALSE END")
-_ITEM_SCHEMA = pa.schema([
-    ("month_utc", TS), ("service", _S), ("model", _S), ("region", _S), ("tenant", _S),
-    ("name", _S), ("scope", _S), ("basis", _S), ("in_total", pa.bool_()),
-    ("excluded", pa.bool_()), ("footprints", _I), ("emissions_g", _F), ("low_g", _F),
-    ("high_g", _F), ("energy_j", _F),
-])
+_EVENT_KEYS = (
+    "date_trunc('month', e.start_utc)",
+    "e.service",
+    "e.model",
+    "e.region",
+    "e.tenant",
+    "e.device",
+    "e.outcome",
+    "e.attribution_method",
+    "f.calculator",
+)
+_EVENT_SCHEMA = pa.schema(
+    [
+        ("month_utc", TS),
+        ("service", _S),
+        ("model", _S),
+        ("region", _S),
+        ("tenant", _S),
+        ("device", _S),
+        ("outcome", _S),
+        ("attribution_method", _S),
+        ("calculator", _S),
+        ("events", _I),
+        ("energy_j", _F),
+        ("footprints", _I),
+        ("first_utc", TS),
+        ("last_utc", TS),
+    ]
+)
+_ITEM_KEYS = (
+    "date_trunc('month', e.start_utc)",
+    "e.service",
+    "e.model",
+    "e.region",
+    "e.tenant",
+    "li.name",
+    "li.scope",
+    "li.basis",
+    "li.in_total",
+    "CASE WHEN li.label LIKE 'excluded%%' THEN TRUE ELSE FALSE END",
+)
+_ITEM_SCHEMA = pa.schema(
+    [
+        ("month_utc", TS),
+        ("service", _S),
+        ("model", _S),
+        ("region", _S),
+        ("tenant", _S),
+        ("name", _S),
+        ("scope", _S),
+        ("basis", _S),
+        ("in_total", pa.bool_()),
+        ("excluded", pa.bool_()),
+        ("footprints", _I),
+        ("emissions_g", _F),
+        ("low_g", _F),
+        ("high_g", _F),
+        ("energy_j", _F),
+    ]
+)
 _LABEL_KEYS = ("li.name", "li.scope", "li.basis", "li.in_total", "li.label", "li.source")
-_LABEL_SCHEMA = pa.schema([
-    ("name", _S), ("scope", _S), ("basis", _S), ("in_total", pa.bool_()), ("label", _S),
-    ("source", _S), ("footprints", _I), ("emissions_g", _F),
-])
-_TOTAL_SCHEMA = pa.schema([("basis", _S), ("footprints", _I), ("value_g", _F), ("low_g", _F),
-                           ("high_g", _F)])
-_FACTOR_SCHEMA = pa.schema([
-    ("calculator", _S), ("region", _S), ("path", _S), ("source", _S), ("label", _S), ("vintage", _S),
-    ("unit", _S), ("note", _S), ("footprints", _I), ("central_min", _F), ("central_max", _F),
-    ("low_min", _F), ("high_max", _F),
-])
-_VERSION_SCHEMA = pa.schema([("calculator", _S), ("factor_versions_json", _S),
-                             ("footprints", _I)])
-_RANGE_SCHEMA = pa.schema([("scope", _S), ("bases", _S), ("name", _S), ("footprints", _I),
-                           ("value_g", _F), ("low_g", _F), ("high_g", _F)])
-_PRICED_SCHEMA = pa.schema([("service", _S), ("device", _S), ("currency", _S),
-                            ("factor_versions_json", _S), ("footprints", _I)])
-_PAGE_SCHEMA = pa.schema([("footprint_id", _S), ("calculator", _S),
-                          ("factor_versions_json", _S), ("inputs_json", _S), ("n", _I)])
+_LABEL_SCHEMA = pa.schema(
+    [
+        ("name", _S),
+        ("scope", _S),
+        ("basis", _S),
+        ("in_total", pa.bool_()),
+        ("label", _S),
+        ("source", _S),
+        ("footprints", _I),
+        ("emissions_g", _F),
+    ]
+)
+_TOTAL_SCHEMA = pa.schema(
+    [("basis", _S), ("footprints", _I), ("value_g", _F), ("low_g", _F), ("high_g", _F)]
+)
+_FACTOR_SCHEMA = pa.schema(
+    [
+        ("calculator", _S),
+        ("region", _S),
+        ("path", _S),
+        ("source", _S),
+        ("label", _S),
+        ("vintage", _S),
+        ("unit", _S),
+        ("note", _S),
+        ("footprints", _I),
+        ("central_min", _F),
+        ("central_max", _F),
+        ("low_min", _F),
+        ("high_max", _F),
+    ]
+)
+_VERSION_SCHEMA = pa.schema([("calculator", _S), ("factor_versions_json", _S), ("footprints", _I)])
+_RANGE_SCHEMA = pa.schema(
+    [
+        ("scope", _S),
+        ("bases", _S),
+        ("name", _S),
+        ("footprints", _I),
+        ("value_g", _F),
+        ("low_g", _F),
+        ("high_g", _F),
+    ]
+)
+_PRICED_SCHEMA = pa.schema(
+    [
+        ("service", _S),
+        ("device", _S),
+        ("currency", _S),
+        ("factor_versions_json", _S),
+        ("footprints", _I),
+    ]
+)
+_PAGE_SCHEMA = pa.schema(
+    [
+        ("footprint_id", _S),
+        ("calculator", _S),
+        ("factor_versions_json", _S),
+        ("inputs_json", _S),
+        ("n", _I),
+    ]
+)
 
 _JOIN_F = f"JOIN {_LIVE_F} f ON {same_event('f', 'e')}"
 
 #: The report lines an item row falls in: its basis in a basis set (``all`` holds every
 #: basis; ``both`` lines count on the location and on the market basis) ...
-_BASIS_SETS = ("(VALUES ('*', 'all'), ('location', 'location'), ('both', 'location'), "
-               "('market', 'market'), ('both', 'market')) AS m(basis, bases)")
+_BASIS_SETS = (
+    "(VALUES ('*', 'all'), ('location', 'location'), ('both', 'location'), "
+    "('market', 'market'), ('both', 'market')) AS m(basis, bases)"
+)
 #: ... at three levels: the item itself, its scope, and Scope 3 as a whole.
 _LEVELS = "(VALUES ('name'), ('scope'), ('scope3')) AS lv(k)"
 
@@ -293,18 +384,24 @@ def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.
     """Walk the stored inputs of the period's footprints: the general layout page by page
     (keyset on id), then the compact layout's rows grouped by their factors (configuration
     and grid signal; the per-event values are no factor), each group once with its count."""
-    general = ("SELECT footprint_id, tenant, event_id, calculator, factor_versions_json, "
-               f"inputs_json FROM footprints WHERE footprint_id NOT IN {_SUPERSEDED}")
-    sql = (f"SELECT f.footprint_id, f.calculator, f.factor_versions_json, f.inputs_json, "
-           f"1 AS n FROM events e JOIN ({general}) f ON {same_event('f', 'e')} "
-           f"WHERE {where} AND f.footprint_id > %s "
-           f"ORDER BY f.footprint_id LIMIT {int(page_rows)}")
-    compact = (f"SELECT min(ef.footprint_id), c.calculator, c.factor_versions_json, "
-               f"{inputs_sql(store.dialect, per_event=False)} AS inputs_json, count(*) "
-               f"FROM events e JOIN event_footprints ef ON {same_event('ef', 'e')} "
-               "JOIN footprint_contexts c ON c.context_id = ef.context_id "
-               f"WHERE {where} AND ef.footprint_id NOT IN {_SUPERSEDED} "
-               "GROUP BY 2, 3, 4")
+    general = (
+        "SELECT footprint_id, tenant, event_id, calculator, factor_versions_json, "
+        f"inputs_json FROM footprints WHERE footprint_id NOT IN {_SUPERSEDED}"
+    )
+    sql = (
+        f"SELECT f.footprint_id, f.calculator, f.factor_versions_json, f.inputs_json, "
+        f"1 AS n FROM events e JOIN ({general}) f ON {same_event('f', 'e')} "
+        f"WHERE {where} AND f.footprint_id > %s "
+        f"ORDER BY f.footprint_id LIMIT {int(page_rows)}"
+    )
+    compact = (
+        f"SELECT min(ef.footprint_id), c.calculator, c.factor_versions_json, "
+        f"{inputs_sql(store.dialect, per_event=False)} AS inputs_json, count(*) "
+        f"FROM events e JOIN event_footprints ef ON {same_event('ef', 'e')} "
+        "JOIN footprint_contexts c ON c.context_id = ef.context_id "
+        f"WHERE {where} AND ef.footprint_id NOT IN {_SUPERSEDED} "
+        "GROUP BY 2, 3, 4"
+    )
     parts: list[pa.Table] = []
     last = ""
     con = duckdb.connect(":memory:")
@@ -329,48 +426,97 @@ def _factors(store: Store, where: str, params: list[Any], page_rows: int) -> pa.
         con.close()
 
 
-def read_slice(store: Store, period: Period, *, tenant: str | None = None,
-               page_rows: int = 50_000) -> LedgerSlice:
+def read_slice(
+    store: Store, period: Period, *, tenant: str | None = None, page_rows: int = 50_000
+) -> LedgerSlice:
     """Run the report's aggregations over ``period`` (and ``tenant``) of ``store``."""
     where, params = _where(period, tenant)
 
-    def q(keys: Sequence[str], measures: Sequence[str], source: str,
-          schema: pa.Schema) -> pa.Table:
+    def q(keys: Sequence[str], measures: Sequence[str], source: str, schema: pa.Schema) -> pa.Table:
         cols = [*keys, *measures]
-        sql = (f"SELECT {', '.join(cols)} FROM {source} WHERE {where} "
-               f"GROUP BY {_group(keys)} ORDER BY {_group(keys)}")
+        sql = (
+            f"SELECT {', '.join(cols)} FROM {source} WHERE {where} "
+            f"GROUP BY {_group(keys)} ORDER BY {_group(keys)}"
+        )
         return store.query_arrow(sql, params, schema)
 
-    events = q(_EVENT_KEYS, ("count(*)", "sum(e.energy_j)", "count(f.footprint_id)",
-                             "min(e.start_utc)", "max(e.end_utc)"),
-               f"events e LEFT {_JOIN_F}", _EVENT_SCHEMA)
-    items = q(_ITEM_KEYS, ("count(*)", "sum(li.emissions_g)", "sum(li.low_g)", "sum(li.high_g)",
-                           "sum(li.energy_j)"),
-              f"events e {_JOIN_F} {_JOIN_LI}", _ITEM_SCHEMA)
-    labels = q(_LABEL_KEYS, ("count(*)", "sum(li.emissions_g)"),
-               f"events e {_JOIN_F} {_JOIN_LI}", _LABEL_SCHEMA)
-    totals = q(("t.basis",), ("count(*)", "sum(t.value_g)", "sum(t.low_g)", "sum(t.high_g)"),
-               f"events e {_JOIN_F} JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id",
-               _TOTAL_SCHEMA)
-    versions = q(("f.calculator", "f.factor_versions_json"), ("count(*)",),
-                 f"events e {_JOIN_F}", _VERSION_SCHEMA)
+    events = q(
+        _EVENT_KEYS,
+        (
+            "count(*)",
+            "sum(e.energy_j)",
+            "count(f.footprint_id)",
+            "min(e.start_utc)",
+            "max(e.end_utc)",
+        ),
+        f"events e LEFT {_JOIN_F}",
+        _EVENT_SCHEMA,
+    )
+    items = q(
+        _ITEM_KEYS,
+        ("count(*)", "sum(li.emissions_g)", "sum(li.low_g)", "sum(li.high_g)", "sum(li.energy_j)"),
+        f"events e {_JOIN_F} {_JOIN_LI}",
+        _ITEM_SCHEMA,
+    )
+    labels = q(
+        _LABEL_KEYS,
+        ("count(*)", "sum(li.emissions_g)"),
+        f"events e {_JOIN_F} {_JOIN_LI}",
+        _LABEL_SCHEMA,
+    )
+    totals = q(
+        ("t.basis",),
+        ("count(*)", "sum(t.value_g)", "sum(t.low_g)", "sum(t.high_g)"),
+        f"events e {_JOIN_F} JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id",
+        _TOTAL_SCHEMA,
+    )
+    versions = q(
+        ("f.calculator", "f.factor_versions_json"),
+        ("count(*)",),
+        f"events e {_JOIN_F}",
+        _VERSION_SCHEMA,
+    )
     factors = _factors(store, where, params, page_rows)
-    ranges = store.query_arrow(_RANGED_LINES_SQL.format(
-        join_f=_JOIN_F, where=where, basis_sets=_BASIS_SETS, levels=_LEVELS), params,
-        _RANGE_SCHEMA)
+    ranges = store.query_arrow(
+        _RANGED_LINES_SQL.format(
+            join_f=_JOIN_F, where=where, basis_sets=_BASIS_SETS, levels=_LEVELS
+        ),
+        params,
+        _RANGE_SCHEMA,
+    )
     start, end = period.start_utc, period.end_utc
-    total_ranges = ranged_sums(store, of="totals", keys=("basis",), tenant=tenant,
-                               start_utc=start, end_utc=end)
+    total_ranges = ranged_sums(
+        store, of="totals", keys=("basis",), tenant=tenant, start_utc=start, end_utc=end
+    )
+
     def idle(by: tuple[str, ...], per_currency: bool) -> pa.Table:
-        return idle_and_cost(store, by=by, tenant=tenant, start_utc=start, end_utc=end,
-                             per_currency=per_currency)
-    priced = q(("e.service", "e.device", "ef.currency", "c.factor_versions_json"),
-               ("count(*)",),
-               f"events e JOIN event_footprints ef ON {same_event('ef', 'e')} "
-               f"AND ef.footprint_id NOT IN {_SUPERSEDED} "
-               "JOIN footprint_contexts c ON c.context_id = ef.context_id",
-               _PRICED_SCHEMA)
-    return LedgerSlice(period, tenant, events, items, labels, totals, factors, versions,
-                       ranges, total_ranges, idle(("device",), False),
-                       idle(("service",), False), idle((), False),
-                       idle(("service",), True), idle((), True), priced)
+        return idle_and_cost(
+            store, by=by, tenant=tenant, start_utc=start, end_utc=end, per_currency=per_currency
+        )
+
+    priced = q(
+        ("e.service", "e.device", "ef.currency", "c.factor_versions_json"),
+        ("count(*)",),
+        f"events e JOIN event_footprints ef ON {same_event('ef', 'e')} "
+        f"AND ef.footprint_id NOT IN {_SUPERSEDED} "
+        "JOIN footprint_contexts c ON c.context_id = ef.context_id",
+        _PRICED_SCHEMA,
+    )
+    return LedgerSlice(
+        period,
+        tenant,
+        events,
+        items,
+        labels,
+        totals,
+        factors,
+        versions,
+        ranges,
+        total_ranges,
+        idle(("device",), False),
+        idle(("service",), False),
+        idle((), False),
+        idle(("service",), True),
+        idle((), True),
+        priced,
+    )

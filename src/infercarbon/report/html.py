@@ -23,8 +23,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("4. Memo: consequential emissions", ("memo_consequential",)),
     ("5. ESRS E1 disclosure and intensity", ("esrs_e1", "intensity_per_outcome")),
     ("6. System inventory", ("inventory", "by_month", "breakdown")),
-    ("7. Methodology and assumptions", ("methods", "factors", "versions",
-                                        "line_item_sources", "exclusions", "reconciliation")),
+    (
+        "7. Methodology and assumptions",
+        ("methods", "factors", "versions", "line_item_sources", "exclusions", "reconciliation"),
+    ),
     ("Status", ("status",)),
 )
 
@@ -53,8 +55,17 @@ border:2px dashed #bbb;text-align:center;color:#555}
 td.src{max-width:330px;word-break:break-word}
 """
 
-_TEXTY = {"note", "source", "description", "method", "instrument", "reason", "category",
-          "price_source", "profile"}
+_TEXTY = {
+    "note",
+    "source",
+    "description",
+    "method",
+    "instrument",
+    "reason",
+    "category",
+    "price_source",
+    "profile",
+}
 
 
 def _cell(key: str, v: Any) -> str:
@@ -73,21 +84,24 @@ def _cell(key: str, v: Any) -> str:
 
 
 def _table(t: Table) -> str:
-    head = "".join(f"<th>{escape(c.title)}"
-                   + (f"<span class='u'>{escape(c.unit)}</span>" if c.unit else "") + "</th>"
-                   for c in t.columns)
+    head = "".join(
+        f"<th>{escape(c.title)}"
+        + (f"<span class='u'>{escape(c.unit)}</span>" if c.unit else "")
+        + "</th>"
+        for c in t.columns
+    )
     body = []
     for r in t.rows:
         sub = " class='sub'" if r.get("line_item") == "subtotal" else ""
-        body.append(f"<tr{sub}>" + "".join(_cell(c.key, r.get(c.key)) for c in t.columns)
-                    + "</tr>")
+        body.append(f"<tr{sub}>" + "".join(_cell(c.key, r.get(c.key)) for c in t.columns) + "</tr>")
     if not body:
-        body.append(f"<tr><td class='na' colspan='{len(t.columns)}'>none in the period</td>"
-                    "</tr>")
+        body.append(f"<tr><td class='na' colspan='{len(t.columns)}'>none in the period</td></tr>")
     notes = "".join(f"<p>{escape(n)}</p>" for n in t.notes)
-    return (f"<h3 id='{escape(t.name)}'>{escape(t.title)}</h3><table class='t'><thead><tr>"
-            f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-            + (f"<div class='notes'>{notes}</div>" if notes else ""))
+    return (
+        f"<h3 id='{escape(t.name)}'>{escape(t.title)}</h3><table class='t'><thead><tr>"
+        f"{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        + (f"<div class='notes'>{notes}</div>" if notes else "")
+    )
 
 
 def _auto(v_t: float | None) -> str:
@@ -110,36 +124,45 @@ def _cards(r: Report) -> str:
     out = []
     for method, cls in (("location-based", "loc"), ("market-based", "mkt")):
         row = s2.get(method, {})
-        rng = (f"p5..p95 {_auto(row.get('low_t'))} – {_auto(row.get('high_t'))}"
-               if row.get("value_t") is not None else str(row.get("note", "")))
-        out.append(f"<div class='card {cls}'><div class='l'>Scope 2 {method}</div>"
-                   f"<div class='v'>{escape(_auto(row.get('value_t')))}</div>"
-                   f"<div class='r'>{escape(rng)}</div></div>")
+        rng = (
+            f"p5..p95 {_auto(row.get('low_t'))} – {_auto(row.get('high_t'))}"
+            if row.get("value_t") is not None
+            else str(row.get("note", ""))
+        )
+        out.append(
+            f"<div class='card {cls}'><div class='l'>Scope 2 {method}</div>"
+            f"<div class='v'>{escape(_auto(row.get('value_t')))}</div>"
+            f"<div class='r'>{escape(rng)}</div></div>"
+        )
     for tc, key in (("total_location", "E1-6 §52(a)"), ("total_market", "E1-6 §52(b)")):
         try:
             row = next(x for x in r.table("esrs_e1").rows if x["datapoint"] == key)
         except (KeyError, StopIteration):
             continue
-        out.append(f"<div class='card {'loc' if 'location' in tc else 'mkt'}'>"
-                   f"<div class='l'>{escape(str(row['description']))}</div>"
-                   f"<div class='v'>{escape(_auto(row['value']))}</div>"
-                   f"<div class='r'>Scope 2 + Scope 3, inference boundary</div></div>")
+        out.append(
+            f"<div class='card {'loc' if 'location' in tc else 'mkt'}'>"
+            f"<div class='l'>{escape(str(row['description']))}</div>"
+            f"<div class='v'>{escape(_auto(row['value']))}</div>"
+            f"<div class='r'>Scope 2 + Scope 3, inference boundary</div></div>"
+        )
     n = energy.get("inferences in period", {}).get("value")
     e = energy.get("IT energy of inferences (as recorded on the events)", {}).get("value")
-    out.append(f"<div class='card'><div class='l'>Inferences</div><div class='v'>"
-               f"{n:,}</div><div class='r'>IT energy {escape(fmt(e))} MWh</div></div>"
-               if isinstance(n, int) else "")
+    out.append(
+        f"<div class='card'><div class='l'>Inferences</div><div class='v'>"
+        f"{n:,}</div><div class='r'>IT energy {escape(fmt(e))} MWh</div></div>"
+        if isinstance(n, int)
+        else ""
+    )
     return f"<div class='cards'>{''.join(out)}</div>"
 
 
-def _scale(series: Mapping[str, list[float | None]]) -> tuple[dict[str, list[float | None]],
-                                                              str]:
+def _scale(series: Mapping[str, list[float | None]]) -> tuple[dict[str, list[float | None]], str]:
     """Tonnes re-expressed in t, kg or g CO2e so that the axis reads in plain numbers."""
     vmax = max((abs(v) for vs in series.values() for v in vs if v is not None), default=0.0)
-    factor, unit = ((1.0, "tCO2e") if vmax >= 1 else (1e3, "kgCO2e") if vmax >= 1e-3
-                    else (1e6, "gCO2e"))
-    return ({k: [None if v is None else v * factor for v in vs] for k, vs in series.items()},
-            unit)
+    factor, unit = (
+        (1.0, "tCO2e") if vmax >= 1 else (1e3, "kgCO2e") if vmax >= 1e-3 else (1e6, "gCO2e")
+    )
+    return ({k: [None if v is None else v * factor for v in vs] for k, vs in series.items()}, unit)
 
 
 def _charts(r: Report) -> str:
@@ -147,16 +170,25 @@ def _charts(r: Report) -> str:
     names = set(r.names)
     if "by_month" in names:
         rows = r.table("by_month").rows
-        data, unit = _scale({"location": [x["location_t"] for x in rows],
-                             "market": [x["market_t"] for x in rows]})
-        svgs.append(grouped_bars("Total emissions by month (location vs market)",
-                                 [str(x["month"]) for x in rows], data, unit=unit))
+        data, unit = _scale(
+            {"location": [x["location_t"] for x in rows], "market": [x["market_t"] for x in rows]}
+        )
+        svgs.append(
+            grouped_bars(
+                "Total emissions by month (location vs market)",
+                [str(x["month"]) for x in rows],
+                data,
+                unit=unit,
+            )
+        )
     if "breakdown" in names:
         svc = [x for x in r.table("breakdown").rows if x["dimension"] == "service"]
-        data, unit = _scale({"location": [x["location_t"] for x in svc],
-                             "market": [x["market_t"] for x in svc]})
-        svgs.append(hbars("Total emissions by service", [str(x["name"]) for x in svc],
-                          data, unit=unit))
+        data, unit = _scale(
+            {"location": [x["location_t"] for x in svc], "market": [x["market_t"] for x in svc]}
+        )
+        svgs.append(
+            hbars("Total emissions by service", [str(x["name"]) for x in svc], data, unit=unit)
+        )
     if "scope2" in names and "scope3" in names:
         cats = ["Scope 2"]
         s2 = {x["method"]: x["value_t"] for x in r.table("scope2").rows}
@@ -174,8 +206,9 @@ def _charts(r: Report) -> str:
                 loc.append(memo)
                 mkt.append(None)
         data, unit = _scale({"location": loc, "market": mkt})
-        svgs.append(grouped_bars("Emissions by scope (location vs market basis)", cats, data,
-                                 unit=unit))
+        svgs.append(
+            grouped_bars("Emissions by scope (location vs market basis)", cats, data, unit=unit)
+        )
     if not svgs:
         return ""
     return "<h2>Charts</h2><div class='charts'>" + "".join(svgs) + "</div>"
@@ -183,14 +216,23 @@ def _charts(r: Report) -> str:
 
 def _meta(meta: Mapping[str, Any], tables_hash: str) -> str:
     period = meta.get("period", {})
-    rows = [("Period", f"{period.get('label')} = [{period.get('start_utc')}, "
-             f"{period.get('end_utc_exclusive')})"),
-            ("Tenant", meta.get("tenant")), ("Ledger", meta.get("ledger")),
-            ("Generated (UTC)", meta.get("generated_utc")),
-            ("Generator", f"infercarbon {meta.get('infercarbon_version')}"),
-            ("Tables SHA-256", tables_hash)]
-    return "<table class='meta'>" + "".join(
-        f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in rows) + "</table>"
+    rows = [
+        (
+            "Period",
+            f"{period.get('label')} = [{period.get('start_utc')}, "
+            f"{period.get('end_utc_exclusive')})",
+        ),
+        ("Tenant", meta.get("tenant")),
+        ("Ledger", meta.get("ledger")),
+        ("Generated (UTC)", meta.get("generated_utc")),
+        ("Generator", f"infercarbon {meta.get('infercarbon_version')}"),
+        ("Tables SHA-256", tables_hash),
+    ]
+    return (
+        "<table class='meta'>"
+        + "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in rows)
+        + "</table>"
+    )
 
 
 def render_html(report: Report) -> str:
@@ -213,6 +255,9 @@ def render_html(report: Report) -> str:
     rest = [t for t in report.tables if t.name not in placed]
     if rest:
         body.append("<h2>Other tables</h2>" + "".join(_table(t) for t in rest))
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>"
-            + "".join(body) + "</main></body></html>\n")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body><main>"
+        + "".join(body)
+        + "</main></body></html>\n"
+    )

@@ -21,37 +21,57 @@ from infercarbon.report.period import Period
 
 __all__ = ["lake_report"]
 
-_SUMS = ("energy_j", "idle_j", *(f"total_{b}_{s}" for b in ("location", "market", "marginal")
-                                 for s in ("g", "low_g", "high_g")))
+_SUMS = (
+    "energy_j",
+    "idle_j",
+    *(
+        f"total_{b}_{s}"
+        for b in ("location", "market", "marginal")
+        for s in ("g", "low_g", "high_g")
+    ),
+)
 
 
-def lake_report(lake: Lake, period: Period, *, tenant: str | None = None,
-                generated_utc: datetime) -> dict[str, Any]:
+def lake_report(
+    lake: Lake, period: Period, *, tenant: str | None = None, generated_utc: datetime
+) -> dict[str, Any]:
     """Totals of the period's live footprints, overall and per region x tenant."""
-    fp = lake.read("footprints", start_utc=period.start_utc, end_utc=period.end_utc,
-                   equals={"tenant": tenant} if tenant is not None else None)
+    fp = lake.read(
+        "footprints",
+        start_utc=period.start_utc,
+        end_utc=period.end_utc,
+        equals={"tenant": tenant} if tenant is not None else None,
+    )
     snap = lake.snapshot_id("footprints")
     con = duckdb.connect()
     try:
         con.register("fp", fp)
-        live = ("SELECT * FROM fp WHERE event_id NOT IN (SELECT supersedes FROM fp "
-                "WHERE supersedes IS NOT NULL)")
+        live = (
+            "SELECT * FROM fp WHERE event_id NOT IN (SELECT supersedes FROM fp "
+            "WHERE supersedes IS NOT NULL)"
+        )
         sums = ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
         total = con.execute(f"SELECT count(*) AS events, {sums} FROM ({live})").fetchall()
         cols = ["events", *_SUMS]
-        by = con.execute(f"SELECT region, tenant, count(*) AS events, {sums} FROM ({live}) "
-                         "GROUP BY region, tenant ORDER BY region, tenant").fetchall()
+        by = con.execute(
+            f"SELECT region, tenant, count(*) AS events, {sums} FROM ({live}) "
+            "GROUP BY region, tenant ORDER BY region, tenant"
+        ).fetchall()
     finally:
         con.close()
     t = dict(zip(cols, total[0], strict=True))
     return {
-        "period": period.to_dict(), "tenant": tenant,
-        "source": {"lake": lake.uri, "table": "footprints", "snapshot_id": snap,
-                   "rows_scanned": fp.num_rows},
+        "period": period.to_dict(),
+        "tenant": tenant,
+        "source": {
+            "lake": lake.uri,
+            "table": "footprints",
+            "snapshot_id": snap,
+            "rows_scanned": fp.num_rows,
+        },
         "generated_utc": generated_utc.isoformat(),
         "totals": {**t, "energy_kwh": (t["energy_j"] or 0.0) / 3.6e6},
-        "by_region_tenant": [dict(zip(["region", "tenant", *cols], r, strict=True))
-                             for r in by],
+        "by_region_tenant": [dict(zip(["region", "tenant", *cols], r, strict=True)) for r in by],
         "ranges": "sums of per-event p5..p95 bounds (fully correlated: an upper bound on "
-                  "the spread of each sum)",
+        "the spread of each sum)",
     }

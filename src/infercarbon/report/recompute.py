@@ -47,9 +47,15 @@ def _factor_versions(request: FootprintRequest) -> dict[str, str]:
     return out
 
 
-def accounting_record(request: FootprintRequest, *, tenant: str, event_id: str,
-                      period_start_utc: datetime, period_end_utc: datetime,
-                      computed_utc: datetime) -> FootprintRecord:
+def accounting_record(
+    request: FootprintRequest,
+    *,
+    tenant: str,
+    event_id: str,
+    period_start_utc: datetime,
+    period_end_utc: datetime,
+    computed_utc: datetime,
+) -> FootprintRecord:
     """The ledger record of one inference's footprint computed by the accounting engine.
 
     The market-based fallback (no instrument given) is recorded in the line item's label and
@@ -59,19 +65,28 @@ def accounting_record(request: FootprintRequest, *, tenant: str, event_id: str,
         warnings.simplefilter("ignore", FallbackWarning)  # recorded in the label (see above)
         fp = footprint(request)
     return FootprintRecord.create(
-        tenant=tenant, inputs=request_to_inputs(request),
-        factor_versions=_factor_versions(request), figures=FootprintFigures.from_footprint(fp),
-        period_start_utc=period_start_utc, period_end_utc=period_end_utc,
-        computed_utc=computed_utc, calculator=CALCULATOR, event_id=event_id)
+        tenant=tenant,
+        inputs=request_to_inputs(request),
+        factor_versions=_factor_versions(request),
+        figures=FootprintFigures.from_footprint(fp),
+        period_start_utc=period_start_utc,
+        period_end_utc=period_end_utc,
+        computed_utc=computed_utc,
+        calculator=CALCULATOR,
+        event_id=event_id,
+    )
 
 
-def recompute_accounting(inputs: Mapping[str, Any],
-                         factor_versions: Mapping[str, str]) -> FootprintFigures:
+def recompute_accounting(
+    inputs: Mapping[str, Any], factor_versions: Mapping[str, str]
+) -> FootprintFigures:
     """Recompute stored accounting-engine figures from their stored inputs."""
     version = inputs.get("engine_version")
     if version != ENGINE_VERSION:
-        raise DataError(f"inputs were written by accounting engine {version!r}; this build "
-                        f"recomputes {ENGINE_VERSION!r} only")
+        raise DataError(
+            f"inputs were written by accounting engine {version!r}; this build "
+            f"recomputes {ENGINE_VERSION!r} only"
+        )
     request = request_from_inputs(dict(inputs))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FallbackWarning)  # the stored label records it
@@ -82,16 +97,22 @@ def recompute_accounting(inputs: Mapping[str, Any],
 def dispatch(recomputers: Mapping[str, Recompute]) -> Recompute:
     """One recompute that routes each footprint to its calculator's recompute."""
 
-    def recompute(inputs: Mapping[str, Any],
-                  factor_versions: Mapping[str, str]) -> FootprintFigures:
+    def recompute(
+        inputs: Mapping[str, Any], factor_versions: Mapping[str, str]
+    ) -> FootprintFigures:
         calc = factor_versions.get("calculator") or inputs.get("engine_version")
         if not isinstance(calc, str):
-            raise InputError("the footprint names no calculator (factor_versions.calculator "
-                             "or inputs.engine_version)", field="calculator")
+            raise InputError(
+                "the footprint names no calculator (factor_versions.calculator "
+                "or inputs.engine_version)",
+                field="calculator",
+            )
         fn = recomputers.get(calc)
         if fn is None:
-            raise DataError(f"no recompute known for calculator {calc!r}; known: "
-                            f"{', '.join(sorted(recomputers))}")
+            raise DataError(
+                f"no recompute known for calculator {calc!r}; known: "
+                f"{', '.join(sorted(recomputers))}"
+            )
         return fn(inputs, factor_versions)
 
     return recompute

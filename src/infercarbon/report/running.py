@@ -21,8 +21,10 @@ from infercarbon.report.tables import Col, Table, mwh
 __all__ = ["SEED_IDLE_CLAIM", "energy_cost_table", "idle_share_table"]
 
 #: The seed's claim the idle table lets a reader check (seed 001, "hidden drivers").
-SEED_IDLE_CLAIM = ("seed 001 (hidden drivers) says the idle-energy emissions 'can be 30% to 50% of the "
-                   "active-inference emissions for a typical service'")
+SEED_IDLE_CLAIM = (
+    "seed 001 (hidden drivers) says the idle-energy emissions 'can be 30% to 50% of the "
+    "active-inference emissions for a typical service'"
+)
 ALL = "(all)"
 
 
@@ -66,18 +68,27 @@ def idle_share_table(sl: LedgerSlice) -> Table:
     for dim, name, m in rows:
         active, att, un = m["active_j"], m["idle_attributed_j"], m["idle_unattributed_j"]
         share = m["idle_share_of_active_frac"]
-        out.append({
-            "dimension": dim, "name": name, "profile": _names(profiles.get((dim, name), ())),
-            "footprints": m["footprints"], "active_mwh": mwh(active),
-            "idle_attributed_mwh": mwh(att), "idle_unattributed_mwh": mwh(un),
-            "idle_share_of_active_frac": share,
-            "note": "not available: the deployment profile gives no idle power or utilisation "
-                    "(the idle lines are excluded)" if att is None else
-                    "not available: no active energy recorded" if share is None else
-                    "(attributed + unattributed idle) / active" if m["idle_known"] ==
-                    m["footprints"] else
-                    f"(attributed + unattributed idle) / active, over the {m['idle_known']} "
-                    "footprint(s) with an idle figure"})
+        out.append(
+            {
+                "dimension": dim,
+                "name": name,
+                "profile": _names(profiles.get((dim, name), ())),
+                "footprints": m["footprints"],
+                "active_mwh": mwh(active),
+                "idle_attributed_mwh": mwh(att),
+                "idle_unattributed_mwh": mwh(un),
+                "idle_share_of_active_frac": share,
+                "note": "not available: the deployment profile gives no idle power or utilisation "
+                "(the idle lines are excluded)"
+                if att is None
+                else "not available: no active energy recorded"
+                if share is None
+                else "(attributed + unattributed idle) / active"
+                if m["idle_known"] == m["footprints"]
+                else f"(attributed + unattributed idle) / active, over the {m['idle_known']} "
+                "footprint(s) with an idle figure",
+            }
+        )
     missing = _uncovered(sl, covered)
     notes = [
         "Active: the IT energy recorded on the inferences. Idle: the device's idle IT energy, "
@@ -91,16 +102,27 @@ def idle_share_table(sl: LedgerSlice) -> Table:
         "PUE, so the energy share is the emissions share): check it against this column.",
     ]
     if missing > 0:
-        notes.append(f"{missing} footprint(s) of the period record no idle energy (general "
-                     "layout: estimate path or older calculators) and are not in this table.")
+        notes.append(
+            f"{missing} footprint(s) of the period record no idle energy (general "
+            "layout: estimate path or older calculators) and are not in this table."
+        )
     return Table(
-        "idle_share", "Idle share of active energy (by device and by service)",
-        (Col("dimension", "Dimension"), Col("name", "Name"), Col("profile", "Profile"),
-         Col("footprints", "Footprints"), Col("active_mwh", "Active energy", "MWh"),
-         Col("idle_attributed_mwh", "Idle, attributed", "MWh"),
-         Col("idle_unattributed_mwh", "Idle, unattributed", "MWh"),
-         Col("idle_share_of_active_frac", "Idle share of active", "frac"),
-         Col("note", "Note")), tuple(out), notes=tuple(notes))
+        "idle_share",
+        "Idle share of active energy (by device and by service)",
+        (
+            Col("dimension", "Dimension"),
+            Col("name", "Name"),
+            Col("profile", "Profile"),
+            Col("footprints", "Footprints"),
+            Col("active_mwh", "Active energy", "MWh"),
+            Col("idle_attributed_mwh", "Idle, attributed", "MWh"),
+            Col("idle_unattributed_mwh", "Idle, unattributed", "MWh"),
+            Col("idle_share_of_active_frac", "Idle share of active", "frac"),
+            Col("note", "Note"),
+        ),
+        tuple(out),
+        notes=tuple(notes),
+    )
 
 
 def energy_cost_table(sl: LedgerSlice) -> Table:
@@ -117,37 +139,64 @@ def energy_cost_table(sl: LedgerSlice) -> Table:
 
     def row(service: str, currency: str | None, cost: float | None, n: int) -> dict[str, Any]:
         if currency is None:
-            return {"service": service, "currency": None, "energy_cost": None,
-                    "price_source": None, "footprints": n,
-                    "note": "no price configured: the deployment profile(s) of these "
-                            "footprints give no price_per_kwh or tariff (with a currency); "
-                            "their cost is not known, not zero"}
-        return {"service": service, "currency": currency, "energy_cost": cost,
-                "price_source": _names(sources.get((service, currency), ())), "footprints": n,
-                "note": "(IT x PUE x (1 + T&D) + attributed idle facility energy) x price"}
+            return {
+                "service": service,
+                "currency": None,
+                "energy_cost": None,
+                "price_source": None,
+                "footprints": n,
+                "note": "no price configured: the deployment profile(s) of these "
+                "footprints give no price_per_kwh or tariff (with a currency); "
+                "their cost is not known, not zero",
+            }
+        return {
+            "service": service,
+            "currency": currency,
+            "energy_cost": cost,
+            "price_source": _names(sources.get((service, currency), ())),
+            "footprints": n,
+            "note": "(IT x PUE x (1 + T&D) + attributed idle facility energy) x price",
+        }
 
     for cur in sorted(per_currency, key=lambda c: (c is None, c or "")):
         m = per_currency[cur]
         out.append(row(ALL, cur, m["energy_cost"], m["footprints"]))
-    out.extend(row(str(r["service"]), r["currency"], r["energy_cost"], r["footprints"])
-               for r in sorted(rows, key=lambda r: (str(r["service"]), r["currency"] is None,
-                                                    r["currency"] or "")))
+    out.extend(
+        row(str(r["service"]), r["currency"], r["energy_cost"], r["footprints"])
+        for r in sorted(
+            rows, key=lambda r: (str(r["service"]), r["currency"] is None, r["currency"] or "")
+        )
+    )
     covered = sum(m["footprints"] for m in per_currency.values())
     missing = _uncovered(sl, covered)
-    notes = ["Energy cost at the price of the deployment profile (price_per_kwh, or a "
-             "time-of-use tariff by UTC hour) in its currency; amounts in different currencies "
-             "are never added. Unattributed idle energy is not costed here. Price source: the "
-             "'price' entry of the footprints' factor versions."]
+    notes = [
+        "Energy cost at the price of the deployment profile (price_per_kwh, or a "
+        "time-of-use tariff by UTC hour) in its currency; amounts in different currencies "
+        "are never added. Unattributed idle energy is not costed here. Price source: the "
+        "'price' entry of the footprints' factor versions."
+    ]
     if not any(c is not None for c in per_currency):
-        notes.append("No price is configured for any footprint of the period: no energy "
-                     "cost is reported (set price_per_kwh and currency in the deployment "
-                     "profiles).")
+        notes.append(
+            "No price is configured for any footprint of the period: no energy "
+            "cost is reported (set price_per_kwh and currency in the deployment "
+            "profiles)."
+        )
     if missing > 0:
-        notes.append(f"{missing} footprint(s) of the period record no energy cost (general "
-                     "layout: estimate path or older calculators) and are not in this table.")
+        notes.append(
+            f"{missing} footprint(s) of the period record no energy cost (general "
+            "layout: estimate path or older calculators) and are not in this table."
+        )
     return Table(
-        "energy_cost", "Energy cost (by currency and by service)",
-        (Col("service", "Service"), Col("currency", "Currency"),
-         Col("energy_cost", "Energy cost", "currency"), Col("price_source", "Price source"),
-         Col("footprints", "Footprints"), Col("note", "Note")), tuple(out),
-        notes=tuple(notes))
+        "energy_cost",
+        "Energy cost (by currency and by service)",
+        (
+            Col("service", "Service"),
+            Col("currency", "Currency"),
+            Col("energy_cost", "Energy cost", "currency"),
+            Col("price_source", "Price source"),
+            Col("footprints", "Footprints"),
+            Col("note", "Note"),
+        ),
+        tuple(out),
+        notes=tuple(notes),
+    )

@@ -60,8 +60,9 @@ class Table:
         for i, r in enumerate(self.rows):
             extra = set(r) - keys
             if extra:
-                raise InputError(f"unknown column(s) {sorted(extra)}",
-                                 field=f"{self.name}.rows[{i}]")
+                raise InputError(
+                    f"unknown column(s) {sorted(extra)}", field=f"{self.name}.rows[{i}]"
+                )
 
     def column(self, key: str) -> list[Any]:
         return [r.get(key) for r in self.rows]
@@ -69,8 +70,10 @@ class Table:
     def to_dict(self) -> dict[str, Any]:
         return {
             "title": self.title,
-            "columns": [{"key": c.key, "title": c.title, **({"unit": c.unit} if c.unit else {})}
-                        for c in self.columns],
+            "columns": [
+                {"key": c.key, "title": c.title, **({"unit": c.unit} if c.unit else {})}
+                for c in self.columns
+            ],
             "rows": [{c.key: _json_safe(r.get(c.key)) for c in self.columns} for r in self.rows],
             "notes": list(self.notes),
         }
@@ -99,23 +102,36 @@ class Report:
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON of the tables (not of the generation time)."""
-        blob = json.dumps(self.tables_dict(), sort_keys=True, separators=(",", ":"),
-                          allow_nan=False)
+        blob = json.dumps(
+            self.tables_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False
+        )
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report": {**dict(self.meta), "tables_sha256": self.content_hash()},
-                "tables": self.tables_dict()}
+        return {
+            "report": {**dict(self.meta), "tables_sha256": self.content_hash()},
+            "tables": self.tables_dict(),
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
 
     def to_csv(self) -> str:
-        meta = Table("report", "Report", (Col("key", "Key"), Col("value", "Value")),
-                     tuple({"key": k, "value": _cell(v)} for k, v in
-                           {**dict(self.meta), "tables_sha256": self.content_hash()}.items()))
-        notes = Table("notes", "Notes", (Col("table", "Table"), Col("note", "Note")),
-                      tuple({"table": t.name, "note": n} for t in self.tables for n in t.notes))
+        meta = Table(
+            "report",
+            "Report",
+            (Col("key", "Key"), Col("value", "Value")),
+            tuple(
+                {"key": k, "value": _cell(v)}
+                for k, v in {**dict(self.meta), "tables_sha256": self.content_hash()}.items()
+            ),
+        )
+        notes = Table(
+            "notes",
+            "Notes",
+            (Col("table", "Table"), Col("note", "Note")),
+            tuple({"table": t.name, "note": n} for t in self.tables for n in t.notes),
+        )
         return to_csv((meta, *self.tables, notes))
 
 
@@ -160,8 +176,7 @@ def read_csv_tables(text: str) -> dict[str, list[dict[str, str]]]:
         rows = list(csv.reader(io.StringIO(b)))
         header = rows[0][1:]
         if rows[0][0] != "table":
-            raise InputError("a block must start with a header row beginning 'table'",
-                             field="csv")
+            raise InputError("a block must start with a header row beginning 'table'", field="csv")
         for r in rows[1:]:
             out.setdefault(r[0], []).append(dict(zip(header, r[1:], strict=True)))
     return out

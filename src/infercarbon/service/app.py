@@ -46,8 +46,14 @@ from infercarbon.service.metrics import Metrics
 from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
 from infercarbon.service.state import ServiceState
 
-__all__ = ["ForbiddenError", "PayloadTooLargeError", "ServiceState", "create_app",
-           "reload_signals", "reprice_hook"]
+__all__ = [
+    "ForbiddenError",
+    "PayloadTooLargeError",
+    "ServiceState",
+    "create_app",
+    "reload_signals",
+    "reprice_hook",
+]
 
 
 _log = logging.getLogger("infercarbon.service")
@@ -79,12 +85,20 @@ class ContainErrors:
         except Exception:
             if started:
                 raise
-            _log.exception("unexpected error answering %s %s", scope.get("method"),
-                           scope.get("path"))
+            _log.exception(
+                "unexpected error answering %s %s", scope.get("method"), scope.get("path")
+            )
             body = b'{"detail":"internal error; it was logged"}'
-            await send({"type": "http.response.start", "status": 500,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
 
 
@@ -95,8 +109,9 @@ def reload_signals(state: ServiceState) -> SignalBook:
 
     given = list(state.config.signals)
     have = {(s.region, s.kind) for s in given}
-    stored = [s for s in signals_from_intensity(state.store.intensity())
-              if (s.region, s.kind) not in have]
+    stored = [
+        s for s in signals_from_intensity(state.store.intensity()) if (s.region, s.kind) not in have
+    ]
     state.book = SignalBook([*given, *stored], factor_set=state.factor_set)
     return state.book
 
@@ -111,8 +126,10 @@ def reprice_hook(app: FastAPI) -> Callable[[Any], None]:
     def hook(rows: Any) -> None:
         with state.ingest_lock:
             book = reload_signals(state)
-            state.last_reprice = reprice_after_update(state.store, book, rows,
-                                                      clock=state.clock).to_dict()
+            state.last_reprice = reprice_after_update(
+                state.store, book, rows, clock=state.clock
+            ).to_dict()
+
     return hook
 
 
@@ -193,14 +210,23 @@ def create_app(
             cfg = replace(cfg, profiles=profiles_from_data(json.loads(stored_profiles)))
     given = [*cfg.signals, *signals]
     have = {(s.region, s.kind) for s in given}
-    stored = [s for s in signals_from_intensity(store.intensity())
-              if (s.region, s.kind) not in have]
+    stored = [
+        s for s in signals_from_intensity(store.intensity()) if (s.region, s.kind) not in have
+    ]
     book = SignalBook([*given, *stored], factor_set=factor_set)
-    state = ServiceState(store=store, keys=keys, clock=clock, config=cfg, book=book,
-                         metrics=Metrics(), price_per_kwh=price_per_kwh,
-                         metrics_public=metrics_public, max_batch=max_batch,
-                         factor_set=factor_set,
-                         spool=None if spool is None else SpoolWriter(spool))
+    state = ServiceState(
+        store=store,
+        keys=keys,
+        clock=clock,
+        config=cfg,
+        book=book,
+        metrics=Metrics(),
+        price_per_kwh=price_per_kwh,
+        metrics_public=metrics_public,
+        max_batch=max_batch,
+        factor_set=factor_set,
+        spool=None if spool is None else SpoolWriter(spool),
+    )
     from infercarbon.service.queries import live_by_service_model
 
     state.metrics.live(lambda: live_by_service_model(store))
@@ -208,8 +234,8 @@ def create_app(
         title="infercarbon",
         version=__version__,
         description="Ledger of inference events and their gCO2e footprints (location, market "
-                    "and marginal), with a dashboard. Authenticate with "
-                    "`Authorization: Bearer <key>` (keys from `infercarbon keys create`).",
+        "and marginal), with a dashboard. Authenticate with "
+        "`Authorization: Bearer <key>` (keys from `infercarbon keys create`).",
     )
     app.state.infercarbon = state
     app.include_router(build_router(state))
@@ -223,13 +249,14 @@ def create_app(
 
             from infercarbon.service.routes import EventIn
 
-            doc = get_openapi(title=app.title, version=app.version,
-                              description=app.description, routes=app.routes)
+            doc = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
             ref = "#/components/schemas/{model}"
             doc.setdefault("components", {}).setdefault("schemas", {})["EventIn"] = (
-                EventIn.model_json_schema(ref_template=ref))
-            doc["components"]["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer"}}
+                EventIn.model_json_schema(ref_template=ref)
+            )
+            doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
             doc["security"] = [{"bearer": []}]
             app.openapi_schema = doc
         return app.openapi_schema
@@ -262,8 +289,9 @@ def create_app(
 
     @app.exception_handler(EventValidationError)
     async def _events(_: Request, exc: EventValidationError) -> JSONResponse:
-        return err(422, [{"index": p.index, "field": p.field, "message": p.message}
-                         for p in exc.problems])
+        return err(
+            422, [{"index": p.index, "field": p.field, "message": p.message} for p in exc.problems]
+        )
 
     @app.exception_handler(InputError)
     async def _input(_: Request, exc: InputError) -> JSONResponse:
@@ -303,8 +331,9 @@ class HoursFolder:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="infercarbon-hours-fold",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="infercarbon-hours-fold", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

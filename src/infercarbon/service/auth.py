@@ -120,7 +120,9 @@ def check_tenant(tenant: str) -> str:
     if not _TENANT_RE.match(tenant):
         raise InputError(
             f"{tenant!r} is not a tenant name: use 1-64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit", field="tenant")
+            "starting with a letter or digit",
+            field="tenant",
+        )
     return tenant
 
 
@@ -139,8 +141,9 @@ def create_key(
         raise LedgerError(f"key id {key_id} already exists; create the key again")
     secret = urlsafe_b64encode(token(32)).decode().rstrip("=")
     created = datetime.fromtimestamp(clock(), tz=UTC).isoformat()
-    rec = KeyRecord(key_id, tenant, "admin" if admin else "tenant",
-                    hash_secret(key_id, secret), created)
+    rec = KeyRecord(
+        key_id, tenant, "admin" if admin else "tenant", hash_secret(key_id, secret), created
+    )
     store.put(rec)
     return f"ic_{key_id}_{secret}", rec
 
@@ -190,8 +193,9 @@ class MemoryKeyStore:
             rec = self._keys.get(key_id)
             if rec is None:
                 raise InputError(f"no key {key_id!r}", field="key_id")
-            self._keys[key_id] = KeyRecord(rec.key_id, rec.tenant, rec.scope,
-                                           rec.secret_sha256, rec.created_utc, True)
+            self._keys[key_id] = KeyRecord(
+                rec.key_id, rec.tenant, rec.scope, rec.secret_sha256, rec.created_utc, True
+            )
 
 
 def _record(d: dict[str, Any], where: str) -> KeyRecord:
@@ -199,8 +203,14 @@ def _record(d: dict[str, Any], where: str) -> KeyRecord:
         scope = d["scope"]
         if scope not in SCOPES:
             raise ValueError(f"scope {scope!r}")
-        return KeyRecord(str(d["key_id"]), str(d["tenant"]), scope, str(d["secret_sha256"]),
-                         str(d["created_utc"]), bool(d.get("revoked", False)))
+        return KeyRecord(
+            str(d["key_id"]),
+            str(d["tenant"]),
+            scope,
+            str(d["secret_sha256"]),
+            str(d["created_utc"]),
+            bool(d.get("revoked", False)),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise LedgerError(f"{where}: malformed key record ({exc})") from exc
 
@@ -267,8 +277,9 @@ class FileKeyStore:
             rec = keys.get(key_id)
             if rec is None:
                 raise InputError(f"no key {key_id!r}", field="key_id")
-            keys[key_id] = KeyRecord(rec.key_id, rec.tenant, rec.scope, rec.secret_sha256,
-                                     rec.created_utc, True)
+            keys[key_id] = KeyRecord(
+                rec.key_id, rec.tenant, rec.scope, rec.secret_sha256, rec.created_utc, True
+            )
             self._write(keys)
 
 
@@ -304,18 +315,31 @@ class PostgresKeyStore:
             raise LedgerError(f"PostgreSQL key store: {exc}") from exc
 
     def put(self, record: KeyRecord) -> None:
-        self._run("INSERT INTO infercarbon_api_keys VALUES (%s, %s, %s, %s, %s, %s)",
-                  (record.key_id, record.tenant, record.scope, record.secret_sha256,
-                   record.created_utc, record.revoked))
+        self._run(
+            "INSERT INTO infercarbon_api_keys VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                record.key_id,
+                record.tenant,
+                record.scope,
+                record.secret_sha256,
+                record.created_utc,
+                record.revoked,
+            ),
+        )
 
     def get(self, key_id: str) -> KeyRecord | None:
-        rows = self._run("SELECT key_id, tenant, scope, secret_sha256, created_utc, revoked "
-                         "FROM infercarbon_api_keys WHERE key_id = %s", (key_id,))
+        rows = self._run(
+            "SELECT key_id, tenant, scope, secret_sha256, created_utc, revoked "
+            "FROM infercarbon_api_keys WHERE key_id = %s",
+            (key_id,),
+        )
         return _record(dict(zip(_FIELDS, rows[0], strict=True)), "postgres") if rows else None
 
     def all(self) -> list[KeyRecord]:
-        rows = self._run("SELECT key_id, tenant, scope, secret_sha256, created_utc, revoked "
-                         "FROM infercarbon_api_keys ORDER BY created_utc")
+        rows = self._run(
+            "SELECT key_id, tenant, scope, secret_sha256, created_utc, revoked "
+            "FROM infercarbon_api_keys ORDER BY created_utc"
+        )
         return [_record(dict(zip(_FIELDS, r, strict=True)), "postgres") for r in rows]
 
     def revoke(self, key_id: str) -> None:
@@ -335,12 +359,15 @@ def key_store_for(ledger: str) -> KeyStore:
         raise ConfigurationError("an in-memory ledger has no key file; pass a key store")
     path = Path(ledger)
     if path.is_dir():
-        raise ConfigurationError(f"{ledger} is a directory; --ledger names the ledger's DuckDB "
-                                 "file (e.g. ledger.duckdb)")
+        raise ConfigurationError(
+            f"{ledger} is a directory; --ledger names the ledger's DuckDB file (e.g. ledger.duckdb)"
+        )
     if path.is_file() and path.stat().st_size > 0:
         with path.open("rb") as f:
             head = f.read(16)
         if head[8:12] != b"DUCK":  # the DuckDB file header's magic bytes
-            raise ConfigurationError(f"{ledger} is not a DuckDB ledger (no DuckDB file header); "
-                                     "give the ledger's file, or a new path to create one")
+            raise ConfigurationError(
+                f"{ledger} is not a DuckDB ledger (no DuckDB file header); "
+                "give the ledger's file, or a new path to create one"
+            )
     return FileKeyStore(ledger + ".keys.json")

@@ -31,8 +31,7 @@ __all__ = ["FakeOpenAI", "LoopbackServer"]
 
 def _prompt_words(doc: dict[str, Any]) -> int:
     if "messages" in doc:
-        text = " ".join(str(m.get("content", "")) for m in doc["messages"]
-                        if isinstance(m, dict))
+        text = " ".join(str(m.get("content", "")) for m in doc["messages"] if isinstance(m, dict))
     else:
         p = doc.get("prompt", doc.get("input", ""))
         text = " ".join(map(str, p)) if isinstance(p, list) else str(p)
@@ -69,72 +68,148 @@ class FakeOpenAI:
         status = int(headers.get(b"x-fake-status", b"200"))
         path = scope["path"]
         if status != 200:
-            await self._json(send, status, {"error": {"message": f"fake error {status}",
-                                                      "type": "fake", "code": status}})
+            await self._json(
+                send,
+                status,
+                {"error": {"message": f"fake error {status}", "type": "fake", "code": status}},
+            )
             return
         if path == "/v1/models":
-            await self._json(send, 200, {"object": "list", "data": [
-                {"id": self.model, "object": "model", "owned_by": "fake"}]})
+            await self._json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": self.model, "object": "model", "owned_by": "fake"}],
+                },
+            )
             return
         try:
             doc = json.loads(body or b"{}")
         except ValueError:
-            await self._json(send, 400, {"error": {"message": "body is not JSON",
-                                                   "type": "invalid_request_error"}})
+            await self._json(
+                send,
+                400,
+                {"error": {"message": "body is not JSON", "type": "invalid_request_error"}},
+            )
             return
         model = doc.get("model", self.model)
         prompt = _prompt_words(doc)
         if path == "/v1/embeddings":
-            await self._json(send, 200, {
-                "object": "list", "model": model,
-                "data": [{"object": "embedding", "index": 0,
-                          "embedding": [0.1, 0.2, 0.3, float(prompt)]}],
-                "usage": {"prompt_tokens": prompt, "total_tokens": prompt}})
+            await self._json(
+                send,
+                200,
+                {
+                    "object": "list",
+                    "model": model,
+                    "data": [
+                        {
+                            "object": "embedding",
+                            "index": 0,
+                            "embedding": [0.1, 0.2, 0.3, float(prompt)],
+                        }
+                    ],
+                    "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+                },
+            )
             return
         if path not in ("/v1/chat/completions", "/v1/completions"):
-            await self._json(send, 404, {"error": {"message": f"no route {path}",
-                                                   "type": "not_found"}})
+            await self._json(
+                send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}}
+            )
             return
         n = int(doc.get("max_tokens", 8))
         words = [f"tok{i} " for i in range(n)]
         chat = path == "/v1/chat/completions"
-        usage = {"prompt_tokens": prompt, "completion_tokens": n,
-                 "total_tokens": prompt + n}
+        usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
         if not doc.get("stream"):
-            choice = ({"index": 0, "message": {"role": "assistant", "content": "".join(words)},
-                       "finish_reason": "length"} if chat else
-                      {"index": 0, "text": "".join(words), "finish_reason": "length"})
-            await self._json(send, 200, {"id": "cmpl-fake", "object": "chat.completion"
-                                         if chat else "text_completion", "created": 0,
-                                         "model": model, "choices": [choice], "usage": usage})
+            choice = (
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(words)},
+                    "finish_reason": "length",
+                }
+                if chat
+                else {"index": 0, "text": "".join(words), "finish_reason": "length"}
+            )
+            await self._json(
+                send,
+                200,
+                {
+                    "id": "cmpl-fake",
+                    "object": "chat.completion" if chat else "text_completion",
+                    "created": 0,
+                    "model": model,
+                    "choices": [choice],
+                    "usage": usage,
+                },
+            )
             return
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream; charset=utf-8"),
+                    (b"cache-control", b"no-cache"),
+                ],
+            }
+        )
         obj = "chat.completion.chunk" if chat else "text_completion"
         chunk_delay = float(headers.get(b"x-fake-chunk-delay-s", b"0"))
         for w in words:
             if chunk_delay:
                 await asyncio.sleep(chunk_delay)
-            choice = ({"index": 0, "delta": {"content": w}, "finish_reason": None} if chat
-                      else {"index": 0, "text": w, "finish_reason": None})
-            chunk = {"id": "cmpl-fake", "object": obj, "created": 0, "model": model,
-                     "choices": [choice]}
-            await send({"type": "http.response.body", "more_body": True,
-                        "body": b"data: " + json.dumps(chunk).encode() + b"\n\n"})
+            choice = (
+                {"index": 0, "delta": {"content": w}, "finish_reason": None}
+                if chat
+                else {"index": 0, "text": w, "finish_reason": None}
+            )
+            chunk = {
+                "id": "cmpl-fake",
+                "object": obj,
+                "created": 0,
+                "model": model,
+                "choices": [choice],
+            }
+            await send(
+                {
+                    "type": "http.response.body",
+                    "more_body": True,
+                    "body": b"data: " + json.dumps(chunk).encode() + b"\n\n",
+                }
+            )
         if (doc.get("stream_options") or {}).get("include_usage"):
-            chunk = {"id": "cmpl-fake", "object": obj, "created": 0, "model": model,
-                     "choices": [], "usage": usage}
-            await send({"type": "http.response.body", "more_body": True,
-                        "body": b"data: " + json.dumps(chunk).encode() + b"\n\n"})
+            chunk = {
+                "id": "cmpl-fake",
+                "object": obj,
+                "created": 0,
+                "model": model,
+                "choices": [],
+                "usage": usage,
+            }
+            await send(
+                {
+                    "type": "http.response.body",
+                    "more_body": True,
+                    "body": b"data: " + json.dumps(chunk).encode() + b"\n\n",
+                }
+            )
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
 
     @staticmethod
     async def _json(send: Send, status: int, doc: dict[str, Any]) -> None:
         data = json.dumps(doc).encode()
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(data)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": data})
 
 
@@ -147,11 +222,13 @@ class LoopbackServer:
     def __init__(self, app: Any, *, port: int = 0, log_level: str = "warning") -> None:
         import uvicorn
 
-        self.config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level,
-                                     lifespan="on", access_log=False)
+        self.config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level=log_level, lifespan="on", access_log=False
+        )
         self.server = uvicorn.Server(self.config)
-        self._thread = threading.Thread(target=self.server.run, daemon=True,
-                                        name="infercarbon-loopback")
+        self._thread = threading.Thread(
+            target=self.server.run, daemon=True, name="infercarbon-loopback"
+        )
         self.url = ""
 
     def start(self, timeout_s: float = 10.0) -> LoopbackServer:
@@ -159,8 +236,9 @@ class LoopbackServer:
         deadline = time.monotonic() + timeout_s
         while not self.server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
-                raise ConfigurationError(f"loopback server for {self.config.app!r} did not "
-                                         "start (port in use?)")
+                raise ConfigurationError(
+                    f"loopback server for {self.config.app!r} did not start (port in use?)"
+                )
             time.sleep(0.01)
         sock = self.server.servers[0].sockets[0]
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"

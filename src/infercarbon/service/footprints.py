@@ -120,6 +120,7 @@ def _scope(operating_model: str, kind: str) -> str:
     bought cloud compute Scope 3 cat. 1, sold products Scope 3 cat. 11; marginal is a memo)."""
     return LINE_SCOPES[operating_model][kind]
 
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -145,20 +146,26 @@ class AccountingConfig:
     def __post_init__(self) -> None:
         check_operating_model(self.operating_model)
         if not (np.isfinite(self.pue) and self.pue >= 1.0):
-            raise InputError(f"{self.pue!r}: PUE is facility/IT energy and cannot be below 1",
-                             field="pue")
+            raise InputError(
+                f"{self.pue!r}: PUE is facility/IT energy and cannot be below 1", field="pue"
+            )
         if not (np.isfinite(self.td_loss_frac) and 0.0 <= self.td_loss_frac <= 0.5):
-            raise InputError(f"{self.td_loss_frac!r} must be a fraction in [0, 0.5]",
-                             field="td_loss_frac")
+            raise InputError(
+                f"{self.td_loss_frac!r} must be a fraction in [0, 0.5]", field="td_loss_frac"
+            )
 
     @property
     def profile_set(self) -> ProfileSet:
         """The profiles, with the default profile this configuration implies."""
         default = DeploymentProfile(
-            "default", ("*",), operating_model=self.operating_model,
+            "default",
+            ("*",),
+            operating_model=self.operating_model,
             pue=Figure(self.pue, "ratio", source=self.pue_source, label="user"),
-            td_loss_frac=NO_TD_LOSS if self.td_loss_frac == 0 else Figure(
-                self.td_loss_frac, "frac", source="--td-loss-frac (user)", label="user"))
+            td_loss_frac=NO_TD_LOSS
+            if self.td_loss_frac == 0
+            else Figure(self.td_loss_frac, "frac", source="--td-loss-frac (user)", label="user"),
+        )
         if self.profiles is None:
             return ProfileSet((), default)
         return ProfileSet(self.profiles.profiles, self.profiles.default or default)
@@ -223,9 +230,9 @@ def _float_col(events: pa.Table, name: str) -> FloatArray:
     return np.asarray(pc.fill_null(col, np.nan).to_numpy(zero_copy_only=False), dtype=float)
 
 
-def _energy_bands(events: pa.Table, energy: FloatArray) -> tuple[FloatArray, FloatArray,
-                                                                  npt.NDArray[np.intp],
-                                                                  list[str]]:
+def _energy_bands(
+    events: pa.Table, energy: FloatArray
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.intp], list[str]]:
     """(low, high, band index, band texts): the event's own band where sent (both ends), else
     its attribution method's class band."""
     lo, hi = _float_col(events, "energy_low_j"), _float_col(events, "energy_high_j")
@@ -237,8 +244,10 @@ def _energy_bands(events: pa.Table, energy: FloatArray) -> tuple[FloatArray, Flo
     for j, m in enumerate(uniq):
         b = energy_band(m)
         lo_frac[j], hi_frac[j] = b.low_frac, b.high_frac
-        texts.append(f"class {b.accuracy_class} ({b.method}) band x{b.low_frac:g}..x"
-                     f"{b.high_frac:g}: {b.source}")
+        texts.append(
+            f"class {b.accuracy_class} ({b.method}) band x{b.low_frac:g}..x"
+            f"{b.high_frac:g}: {b.source}"
+        )
     texts.append("the event's own energy_low_j..energy_high_j")
     # the band text, and the method (its class names the energy's label), per event
     band_idx = (np.where(own, len(uniq), inv) * (len(uniq) + 1) + inv).astype(np.intp)
@@ -247,8 +256,11 @@ def _energy_bands(events: pa.Table, energy: FloatArray) -> tuple[FloatArray, Flo
     return low, high, band_idx, texts
 
 
-def _prices(profiles: Sequence[DeploymentProfile], pidx: npt.NDArray[np.intp],
-            start: npt.NDArray[np.datetime64]) -> FloatArray:
+def _prices(
+    profiles: Sequence[DeploymentProfile],
+    pidx: npt.NDArray[np.intp],
+    start: npt.NDArray[np.datetime64],
+) -> FloatArray:
     out = np.full(len(pidx), np.nan)
     for j, p in enumerate(profiles):
         m = pidx == j
@@ -279,9 +291,14 @@ class IdleMeasured:
     windows: tuple[Window, ...]
 
 
-def compute_footprints(events: pa.Table, config: AccountingConfig, book: SignalBook, *,
-                       profile_set: ProfileSet | None = None,
-                       idle: IdleMeasured | None = None) -> EventFootprints:
+def compute_footprints(
+    events: pa.Table,
+    config: AccountingConfig,
+    book: SignalBook,
+    *,
+    profile_set: ProfileSet | None = None,
+    idle: IdleMeasured | None = None,
+) -> EventFootprints:
     """Every line item of every event in ``events`` (validated ledger event columns).
 
     ``profile_set`` replaces the configuration's profiles (a recomputation applies the
@@ -293,8 +310,9 @@ def compute_footprints(events: pa.Table, config: AccountingConfig, book: SignalB
     e_lo, e_hi, band_idx, band_texts = _energy_bands(events, energy)
     profiles, pidx = (profile_set or config.profile_set).index(events.column("device"))
     payload = _float_col(events, "payload_bytes")
-    device_time_s = ((end.astype("datetime64[us]") - start.astype("datetime64[us]"))
-                     .astype(np.int64) / _US_PER_S)
+    device_time_s = (end.astype("datetime64[us]") - start.astype("datetime64[us]")).astype(
+        np.int64
+    ) / _US_PER_S
     inten = {k: (np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)) for k in KINDS}
     provs: list[dict[str, Any]] = []
     prov_idx = {k: np.full(n, -1, dtype=np.intp) for k in KINDS}
@@ -313,35 +331,58 @@ def compute_footprints(events: pa.Table, config: AccountingConfig, book: SignalB
         fallback: dict[int, int] = {}
         for loc in np.unique(prov_idx["location"][missing]).tolist():
             p = provs[loc]
-            provs.append({**p, "label": "fallback: location-based",
-                          "method": "no market instrument configured: location-based figure "
-                                    "used"})
+            provs.append(
+                {
+                    **p,
+                    "label": "fallback: location-based",
+                    "method": "no market instrument configured: location-based figure used",
+                }
+            )
             fallback[loc] = len(provs) - 1
         for arr, src in zip(inten["market"], inten["location"], strict=True):
             arr[missing] = src[missing]
-        prov_idx["market"][missing] = [fallback[i] for i in
-                                       prov_idx["location"][missing].tolist()]
+        prov_idx["market"][missing] = [fallback[i] for i in prov_idx["location"][missing].tolist()]
     price = _prices(profiles, pidx, start)
-    widx = np.full(n, -1, dtype=np.intp) if idle is None else np.asarray(idle.window,
-                                                                         dtype=np.intp)
+    widx = np.full(n, -1, dtype=np.intp) if idle is None else np.asarray(idle.window, dtype=np.intp)
     idle_arrays = None
     if idle is not None:
         has = widx >= 0
-        dev = np.asarray([[dict(w)["low_dev_frac"], dict(w)["high_dev_frac"]]
-                          for w in idle.windows] or np.zeros((0, 2)), dtype=float)
+        dev = np.asarray(
+            [[dict(w)["low_dev_frac"], dict(w)["high_dev_frac"]] for w in idle.windows]
+            or np.zeros((0, 2)),
+            dtype=float,
+        )
         pick = np.clip(widx, 0, None)
-        idle_arrays = (np.where(has, idle.attributed_j, np.nan),
-                       np.where(has, idle.unattributed_j, np.nan),
-                       np.where(has, dev[pick, 0] if len(dev) else 0.0, np.nan),
-                       np.where(has, dev[pick, 1] if len(dev) else 0.0, np.nan))
+        idle_arrays = (
+            np.where(has, idle.attributed_j, np.nan),
+            np.where(has, idle.unattributed_j, np.nan),
+            np.where(has, dev[pick, 0] if len(dev) else 0.0, np.nan),
+            np.where(has, dev[pick, 1] if len(dev) else 0.0, np.nan),
+        )
     lines = account_events(
-        energy_j=energy, energy_low_j=e_lo, energy_high_j=e_hi, device_time_s=device_time_s,
-        payload_bytes=payload, intensity=inten, profiles=profiles, profile_index=pidx,
-        price_per_kwh=price, idle_measured=idle_arrays)
+        energy_j=energy,
+        energy_low_j=e_lo,
+        energy_high_j=e_hi,
+        device_time_s=device_time_s,
+        payload_bytes=payload,
+        intensity=inten,
+        profiles=profiles,
+        profile_index=pidx,
+        price_per_kwh=price,
+        idle_measured=idle_arrays,
+    )
     # groups: one per distinct (region, profile, signal source per basis, payload?, band, price?)
-    parts = [inv, pidx, prov_idx["location"] + 1, prov_idx["market"] + 1,
-             prov_idx["marginal"] + 1, np.isfinite(payload).astype(np.intp), band_idx,
-             np.isfinite(price).astype(np.intp), widx + 1]
+    parts = [
+        inv,
+        pidx,
+        prov_idx["location"] + 1,
+        prov_idx["market"] + 1,
+        prov_idx["marginal"] + 1,
+        np.isfinite(payload).astype(np.intp),
+        band_idx,
+        np.isfinite(price).astype(np.intp),
+        widx + 1,
+    ]
     radix = [int(p.max()) + 1 if n else 1 for p in parts]
     flat = np.zeros(n, dtype=np.int64)
     for p, r in zip(parts, radix, strict=True):  # mixed radix: one integer per combination
@@ -362,13 +403,32 @@ def compute_footprints(events: pa.Table, config: AccountingConfig, book: SignalB
         group_rid.append(regions[r].region_id)
         for kind, pi in zip(KINDS, (pl, pm, pg), strict=True):
             gprov[kind].append(None if pi < 0 else provs[pi])
-        setup.append((profiles[pj], band_texts[bj // (len(band_texts))], bool(has_pay),
-                       bool(has_price), None if w == 0 or idle is None else
-                       idle.windows[w - 1]))
+        setup.append(
+            (
+                profiles[pj],
+                band_texts[bj // (len(band_texts))],
+                bool(has_pay),
+                bool(has_price),
+                None if w == 0 or idle is None else idle.windows[w - 1],
+            )
+        )
     ops = {k: lines.lines[f"operational_{k}"] for k in KINDS}
     rid = np.asarray(group_rid, dtype=object)[ginv].tolist() if n else []
-    return EventFootprints(rid, lines.facility_j, inten, ops, ginv, group_rid, gprov,
-                           lines, e_lo, e_hi, payload, price, setup)
+    return EventFootprints(
+        rid,
+        lines.facility_j,
+        inten,
+        ops,
+        ginv,
+        group_rid,
+        gprov,
+        lines,
+        e_lo,
+        e_hi,
+        payload,
+        price,
+        setup,
+    )
 
 
 # --------------------------------------------------------------------- stored records
@@ -382,31 +442,61 @@ def _signals_v1(inputs: Mapping[str, Any]) -> FootprintFigures:
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"footprint inputs incomplete: {exc}", field="inputs") from exc
     # ledgers written before the operating model was an input are "owned"
-    model = check_operating_model(inputs.get("operating_model", "owned"),
-                                  "inputs.operating_model")
+    model = check_operating_model(inputs.get("operating_model", "owned"), "inputs.operating_model")
     facility = e * pue * (1.0 + td)
     items: list[LineItemRecord] = []
     totals: dict[str, TotalRecord] = {}
     for kind in KINDS:
         s = sig.get(kind)
         if s is None:
-            items.append(LineItemRecord(f"operational_{kind}", 0.0, 0.0, 0.0,
-                                        f"excluded: no {kind} signal for the region", "-",
-                                        _scope(model, kind), False, kind, None, None))
+            items.append(
+                LineItemRecord(
+                    f"operational_{kind}",
+                    0.0,
+                    0.0,
+                    0.0,
+                    f"excluded: no {kind} signal for the region",
+                    "-",
+                    _scope(model, kind),
+                    False,
+                    kind,
+                    None,
+                    None,
+                )
+            )
             continue
-        g, lo, hi = (float(operational_g(e, float(s[w]), pue=pue, td_loss_frac=td))
-                     for w in ("value", "low", "high"))
-        items.append(LineItemRecord(
-            f"operational_{kind}", g, lo, hi, str(s.get("label") or "cited"),
-            f"energy: {inputs.get('attribution_method', 'event')}; intensity: {s['source']}",
-            _scope(model, kind), kind != "marginal", kind, None, facility))
+        g, lo, hi = (
+            float(operational_g(e, float(s[w]), pue=pue, td_loss_frac=td))
+            for w in ("value", "low", "high")
+        )
+        items.append(
+            LineItemRecord(
+                f"operational_{kind}",
+                g,
+                lo,
+                hi,
+                str(s.get("label") or "cited"),
+                f"energy: {inputs.get('attribution_method', 'event')}; intensity: {s['source']}",
+                _scope(model, kind),
+                kind != "marginal",
+                kind,
+                None,
+                facility,
+            )
+        )
         totals[kind] = TotalRecord(g, lo, hi)
     return FootprintFigures(energy_j=e, line_items=tuple(items), totals=totals)
 
 
 def _figure_of(d: Mapping[str, Any], unit: str) -> Figure:
-    return Figure(float(d["value"]), unit, source=str(d["source"]), label=d.get("label", "user"),
-                  low=float(d["low"]), high=float(d["high"]))
+    return Figure(
+        float(d["value"]),
+        unit,
+        source=str(d["source"]),
+        label=d.get("label", "user"),
+        low=float(d["low"]),
+        high=float(d["high"]),
+    )
 
 
 def profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
@@ -415,14 +505,19 @@ def profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
     (a recomputation applies it to the events it priced)."""
     from infercarbon.accounting.profiles import FIGURE_FIELDS, Tariff
 
-    kw: dict[str, Any] = {f: _figure_of(d[f], FIGURE_FIELDS[f][0]) for f in FIGURE_FIELDS
-                          if f in d}
+    kw: dict[str, Any] = {f: _figure_of(d[f], FIGURE_FIELDS[f][0]) for f in FIGURE_FIELDS if f in d}
     if d.get("tariff_price_per_kwh_by_hour") is not None:
-        kw["tariff"] = Tariff(tuple(float(x) for x in d["tariff_price_per_kwh_by_hour"]),
-                              str(d.get("tariff_source", "")))
-    return DeploymentProfile(name=str(d["name"]), operating_model=str(d["operating_model"]),
-                             idle_policy=str(d["idle_policy"]), currency=d.get("currency"),
-                             **kw)
+        kw["tariff"] = Tariff(
+            tuple(float(x) for x in d["tariff_price_per_kwh_by_hour"]),
+            str(d.get("tariff_source", "")),
+        )
+    return DeploymentProfile(
+        name=str(d["name"]),
+        operating_model=str(d["operating_model"]),
+        idle_policy=str(d["idle_policy"]),
+        currency=d.get("currency"),
+        **kw,
+    )
 
 
 def _time_us(x: Any) -> int:
@@ -442,52 +537,96 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
         return _signals_v1(inputs)
     try:
         shared: Mapping[str, Any] = inputs["assumptions"]
-        model = check_operating_model(shared.get("operating_model"),
-                                      "inputs.assumptions.operating_model")
+        model = check_operating_model(
+            shared.get("operating_model"), "inputs.assumptions.operating_model"
+        )
         e = np.asarray([float(inputs["energy_j"])])
         lo = np.asarray([float(inputs["energy_low_j"])])
         hi = np.asarray([float(inputs["energy_high_j"])])
         t_s = (_time_us(inputs["end_utc"]) - _time_us(inputs["start_utc"])) / _US_PER_S
         profile = profile_from_inputs(shared["profile"])
         if profile.operating_model != model:
-            raise InputError(f"inputs.assumptions.operating_model {model!r} differs from the "
-                             f"profile's {profile.operating_model!r}",
-                             field="inputs.assumptions.operating_model")
+            raise InputError(
+                f"inputs.assumptions.operating_model {model!r} differs from the "
+                f"profile's {profile.operating_model!r}",
+                field="inputs.assumptions.operating_model",
+            )
         values: Mapping[str, Mapping[str, Any]] = inputs["intensity_g_per_kwh"]
         sig: Mapping[str, Mapping[str, Any]] = shared["signals"]
         if set(values) != set(sig):
-            raise InputError("intensity_g_per_kwh and assumptions.signals name different "
-                             "kinds", field="inputs.intensity_g_per_kwh")
-        inten = {k: tuple(np.asarray([float(values[k][w]) if k in values else np.nan])
-                          for w in ("value", "low", "high")) for k in KINDS}
+            raise InputError(
+                "intensity_g_per_kwh and assumptions.signals name different kinds",
+                field="inputs.intensity_g_per_kwh",
+            )
+        inten = {
+            k: tuple(
+                np.asarray([float(values[k][w]) if k in values else np.nan])
+                for w in ("value", "low", "high")
+            )
+            for k in KINDS
+        }
         payload = inputs.get("payload_bytes")
         price = inputs.get("price_per_kwh")
         measured: Mapping[str, Any] | None = inputs.get("idle_measured")
-        idle_m = None if measured is None else tuple(np.asarray([float(measured[k])]) for k in (
-            "attributed_j", "unattributed_j", "low_dev_frac", "high_dev_frac"))
+        idle_m = (
+            None
+            if measured is None
+            else tuple(
+                np.asarray([float(measured[k])])
+                for k in ("attributed_j", "unattributed_j", "low_dev_frac", "high_dev_frac")
+            )
+        )
         lines = account_events(
-            energy_j=e, energy_low_j=lo, energy_high_j=hi,
+            energy_j=e,
+            energy_low_j=lo,
+            energy_high_j=hi,
             device_time_s=np.asarray([t_s]),
             payload_bytes=np.asarray([np.nan if payload is None else float(payload)]),
-            intensity=inten, profiles=[profile],  # type: ignore[arg-type]
+            intensity=inten,
+            profiles=[profile],  # type: ignore[arg-type]
             profile_index=np.zeros(1, dtype=np.intp),
             price_per_kwh=np.asarray([np.nan if price is None else float(price)]),
-            idle_measured=idle_m)  # type: ignore[arg-type]
-        items = _energy_labelled(_items(profile, _sig_key(sig), payload is not None,
-                                        str(shared["energy_band"]),
-                                        None if measured is None else str(measured["source"])),
-                                 energy_band(str(inputs.get("attribution_method", ""))).label)
+            idle_measured=idle_m,
+        )  # type: ignore[arg-type]
+        items = _energy_labelled(
+            _items(
+                profile,
+                _sig_key(sig),
+                payload is not None,
+                str(shared["energy_band"]),
+                None if measured is None else str(measured["source"]),
+            ),
+            energy_band(str(inputs.get("attribution_method", ""))).label,
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"footprint inputs incomplete: {exc}", field="inputs") from exc
     method = str(inputs.get("attribution_method", "event"))
     out: list[LineItemRecord] = []
-    energy_of = {**{f"operational_{b}": lines.facility_j for b in KINDS},
-                 **{f"idle_{b}": lines.idle_attributed_j * float(
-                     profile.pue.value * (1.0 + profile.td_loss_frac.value)) for b in KINDS}}
+    energy_of = {
+        **{f"operational_{b}": lines.facility_j for b in KINDS},
+        **{
+            f"idle_{b}": lines.idle_attributed_j
+            * float(profile.pue.value * (1.0 + profile.td_loss_frac.value))
+            for b in KINDS
+        },
+    }
     for it in items:
         if not it.present:
-            out.append(LineItemRecord(it.name, 0.0, 0.0, 0.0, it.label, it.source(method),
-                                      it.scope, it.in_total, it.basis, None, None))
+            out.append(
+                LineItemRecord(
+                    it.name,
+                    0.0,
+                    0.0,
+                    0.0,
+                    it.label,
+                    it.source(method),
+                    it.scope,
+                    it.in_total,
+                    it.basis,
+                    None,
+                    None,
+                )
+            )
             continue
         g, g_lo, g_hi = (float(a[0]) for a in lines.lines[it.name])
         energy: float | None = None
@@ -495,10 +634,22 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
             energy = float(energy_of[it.name][0])
         elif it.name == "network":
             energy = _network_j(lines, profile, payload)
-        out.append(LineItemRecord(it.name, g, g_lo, g_hi, it.label, it.source(method), it.scope,
-                                  it.in_total, it.basis, None, energy))
-    totals = {b: TotalRecord(*(float(a[0]) for a in lines.totals[b])) for b in KINDS
-              if b in sig}
+        out.append(
+            LineItemRecord(
+                it.name,
+                g,
+                g_lo,
+                g_hi,
+                it.label,
+                it.source(method),
+                it.scope,
+                it.in_total,
+                it.basis,
+                None,
+                energy,
+            )
+        )
+    totals = {b: TotalRecord(*(float(a[0]) for a in lines.totals[b])) for b in KINDS if b in sig}
     return FootprintFigures(energy_j=float(e[0]), line_items=tuple(out), totals=totals)
 
 
@@ -514,13 +665,26 @@ Sig = tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...]
 def _sig_key(provs: Mapping[str, Mapping[str, Any] | None]) -> Sig:
     """What a footprint stores of each basis's signal (source, label, method), hashable;
     None for a basis without a signal."""
-    return tuple((k, None if provs.get(k) is None else tuple(sorted(
-        (a, b) for a, b in provs[k].items()  # type: ignore[union-attr]
-        if a in ("source", "label", "method")))) for k in KINDS)
+    return tuple(
+        (
+            k,
+            None
+            if provs.get(k) is None
+            else tuple(
+                sorted(
+                    (a, b)
+                    for a, b in provs[k].items()  # type: ignore[union-attr]
+                    if a in ("source", "label", "method")
+                )
+            ),
+        )
+        for k in KINDS
+    )
 
 
-def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool,
-             idle_measured: bool = False) -> str | None:
+def _line_ok(
+    profile: DeploymentProfile, name: str, has_payload: bool, idle_measured: bool = False
+) -> str | None:
     """Why a line cannot be computed for this profile (None: it can)."""
     if name.startswith("idle_") and not idle_measured:
         if profile.idle_power_w is None:
@@ -529,8 +693,10 @@ def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool,
             return f"no utilisation in profile {profile.name!r} (set utilisation_frac)"
     if name == "embodied":
         if profile.embodied_kg is None or profile.lifetime_years is None:
-            return (f"no embodied figure in profile {profile.name!r} (set embodied_kg and "
-                    "lifetime_years)")
+            return (
+                f"no embodied figure in profile {profile.name!r} (set embodied_kg and "
+                "lifetime_years)"
+            )
         if profile.utilisation_frac is None:
             return f"no utilisation in profile {profile.name!r} (set utilisation_frac)"
     if name == "network":
@@ -542,8 +708,13 @@ def _line_ok(profile: DeploymentProfile, name: str, has_payload: bool,
 
 
 @lru_cache(maxsize=1024)
-def _items(profile: DeploymentProfile, sig: Sig, has_payload: bool,
-           band: str, idle_source: str | None = None) -> tuple[ContextItem, ...]:
+def _items(
+    profile: DeploymentProfile,
+    sig: Sig,
+    has_payload: bool,
+    band: str,
+    idle_source: str | None = None,
+) -> tuple[ContextItem, ...]:
     """The line items of a footprint: label, source, scope and whether present, from what
     the events of one context share (profile, signals' provenance, payload known?, and the
     device readings behind a measured idle line)."""
@@ -556,13 +727,25 @@ def _items(profile: DeploymentProfile, sig: Sig, has_payload: bool,
         col = None if name.startswith("operational_") else name
         p = provs.get(basis) if basis != "both" else provs.get("location")
         if name.startswith(("operational_", "idle_")) and p is None:
-            out.append(ContextItem(name, basis, f"excluded: no {basis} signal for the region",
-                                   scope, False, False, "-", None, col))
+            out.append(
+                ContextItem(
+                    name,
+                    basis,
+                    f"excluded: no {basis} signal for the region",
+                    scope,
+                    False,
+                    False,
+                    "-",
+                    None,
+                    col,
+                )
+            )
             continue
         why = _line_ok(profile, name, has_payload, idle_source is not None)
         if why is not None:
-            out.append(ContextItem(name, basis, f"excluded: {why}", scope, False, False, "-",
-                                   None, col))
+            out.append(
+                ContextItem(name, basis, f"excluded: {why}", scope, False, False, "-", None, col)
+            )
             continue
         assert p is not None
         fallback = str(p.get("label", "")).startswith("fallback")
@@ -572,43 +755,104 @@ def _items(profile: DeploymentProfile, sig: Sig, has_payload: bool,
             # measured, modelled, illustrative, reported); the intensity's own label
             # (cited, provisional, fallback ...) is beside its source
             label = "{energy}" + ("; fallback: location-based intensity" if fallback else "")
-            out.append(ContextItem(name, basis, label, scope, in_total, True, "energy: ",
-                                   f" ({band_label}); intensity: {p['source']} "
-                                   f"({p.get('label') or 'cited'})", col))
+            out.append(
+                ContextItem(
+                    name,
+                    basis,
+                    label,
+                    scope,
+                    in_total,
+                    True,
+                    "energy: ",
+                    f" ({band_label}); intensity: {p['source']} ({p.get('label') or 'cited'})",
+                    col,
+                )
+            )
         elif name.startswith("idle_") and idle_source is not None:
             extra = "; fallback: location-based intensity" if fallback else ""
-            out.append(ContextItem(
-                name, basis, f"measured: device readings minus the events' energy, idle "
-                f"policy {profile.idle_policy}{extra}", scope, in_total, True,
-                f"idle: device readings {idle_source}; profile {profile.name}; intensity: "
-                f"{p['source']}", None, col))
+            out.append(
+                ContextItem(
+                    name,
+                    basis,
+                    f"measured: device readings minus the events' energy, idle "
+                    f"policy {profile.idle_policy}{extra}",
+                    scope,
+                    in_total,
+                    True,
+                    f"idle: device readings {idle_source}; profile {profile.name}; intensity: "
+                    f"{p['source']}",
+                    None,
+                    col,
+                )
+            )
         elif name.startswith("idle_"):
             extra = "; fallback: location-based intensity" if fallback else ""
             u = profile.utilisation_frac
             ip = profile.idle_power_w
             assert u is not None and ip is not None
-            out.append(ContextItem(
-                name, basis, f"modelled: idle policy {profile.idle_policy}{extra}", scope,
-                in_total, True, f"idle power: {ip.source}; utilisation: {u.source}; "
-                f"profile {profile.name}; intensity: {p['source']}", None, col))
+            out.append(
+                ContextItem(
+                    name,
+                    basis,
+                    f"modelled: idle policy {profile.idle_policy}{extra}",
+                    scope,
+                    in_total,
+                    True,
+                    f"idle power: {ip.source}; utilisation: {u.source}; "
+                    f"profile {profile.name}; intensity: {p['source']}",
+                    None,
+                    col,
+                )
+            )
         elif name == "embodied":
             f = profile.embodied_kg
             assert f is not None and profile.lifetime_years is not None
-            out.append(ContextItem(
-                name, basis, f"{f.label}: amortised over {profile.lifetime_years.value:g} years "
-                "by utilisation", scope, True, True,
-                f"embodied: {f.source}; lifetime: {profile.lifetime_years.source}; profile "
-                f"{profile.name}", None, col))
+            out.append(
+                ContextItem(
+                    name,
+                    basis,
+                    f"{f.label}: amortised over {profile.lifetime_years.value:g} years "
+                    "by utilisation",
+                    scope,
+                    True,
+                    True,
+                    f"embodied: {f.source}; lifetime: {profile.lifetime_years.source}; profile "
+                    f"{profile.name}",
+                    None,
+                    col,
+                )
+            )
         else:
             f = profile.network_kwh_per_gb
             assert f is not None
-            out.append(ContextItem(name, basis, f"{f.label}: payload x kWh/GB x location "
-                                   "intensity", scope, True, True,
-                                   f"network: {f.source}; intensity: {p['source']}", None, col))
+            out.append(
+                ContextItem(
+                    name,
+                    basis,
+                    f"{f.label}: payload x kWh/GB x location intensity",
+                    scope,
+                    True,
+                    True,
+                    f"network: {f.source}; intensity: {p['source']}",
+                    None,
+                    col,
+                )
+            )
     scope = scopes["training"]
-    out.append(ContextItem("training", "both", "excluded: not published for served models at "
-                           "ingest (give it in estimate --training-t)", scope, False, False,
-                           "-", None, "training"))
+    out.append(
+        ContextItem(
+            "training",
+            "both",
+            "excluded: not published for served models at "
+            "ingest (give it in estimate --training-t)",
+            scope,
+            False,
+            False,
+            "-",
+            None,
+            "training",
+        )
+    )
     return tuple(out)
 
 
@@ -620,10 +864,18 @@ def _energy_labelled(items: Sequence[ContextItem], energy_label: str) -> tuple[C
     return tuple(replace(it, label=it.label.replace("{energy}", energy_label)) for it in items)
 
 
-def event_inputs(*, profile: DeploymentProfile, region_id: str, band: str,
-                 sig: Sig, values: Mapping[str, Any], intensity: Mapping[str, tuple[Any, Any, Any]],
-                 has_payload: bool, has_price: bool,
-                 idle: Window | None = None) -> dict[str, Any]:
+def event_inputs(
+    *,
+    profile: DeploymentProfile,
+    region_id: str,
+    band: str,
+    sig: Sig,
+    values: Mapping[str, Any],
+    intensity: Mapping[str, tuple[Any, Any, Any]],
+    has_payload: bool,
+    has_price: bool,
+    idle: Window | None = None,
+) -> dict[str, Any]:
     """The inputs of one footprint (values, or :func:`slot` placeholders for a context).
 
     What the events of a context share is under ``assumptions`` (the deployment profile with
@@ -642,19 +894,37 @@ def event_inputs(*, profile: DeploymentProfile, region_id: str, band: str,
         v, lo, hi = intensity[kind]
         inten[kind] = {"value": v, "low": lo, "high": hi}
     out: dict[str, Any] = {
-        "assumptions": {"energy_band": band, "operating_model": profile.operating_model,
-                        "profile": _profile_input(profile), "region": region_id,
-                        "signals": signals},
-        **{k: values[k] for k in ("event_id", "energy_j", "energy_low_j", "energy_high_j",
-                                  "attribution_method", "start_utc", "end_utc")},
-        "intensity_g_per_kwh": inten}
+        "assumptions": {
+            "energy_band": band,
+            "operating_model": profile.operating_model,
+            "profile": _profile_input(profile),
+            "region": region_id,
+            "signals": signals,
+        },
+        **{
+            k: values[k]
+            for k in (
+                "event_id",
+                "energy_j",
+                "energy_low_j",
+                "energy_high_j",
+                "attribution_method",
+                "start_utc",
+                "end_utc",
+            )
+        },
+        "intensity_g_per_kwh": inten,
+    }
     if has_payload:
         out["payload_bytes"] = values["payload_bytes"]
     if has_price:
         out["price_per_kwh"] = values["price_per_kwh"]
     if idle is not None:
-        out["idle_measured"] = {**dict(idle), "attributed_j": values["idle_attributed_j"],
-                                "unattributed_j": values["idle_unattributed_j"]}
+        out["idle_measured"] = {
+            **dict(idle),
+            "attributed_j": values["idle_attributed_j"],
+            "unattributed_j": values["idle_unattributed_j"],
+        }
     return out
 
 
@@ -667,10 +937,15 @@ def _profile_input(profile: DeploymentProfile) -> dict[str, Any]:
     return d
 
 
-def _versions(profile: DeploymentProfile, sig_prov: Mapping[str, dict[str, Any] | None],
-              band: str) -> dict[str, str]:
-    versions = {"calculator": CALCULATOR, "pue": profile.pue.source,
-                "profile": profile.name, "energy_band": band}
+def _versions(
+    profile: DeploymentProfile, sig_prov: Mapping[str, dict[str, Any] | None], band: str
+) -> dict[str, str]:
+    versions = {
+        "calculator": CALCULATOR,
+        "pue": profile.pue.source,
+        "profile": profile.name,
+        "energy_band": band,
+    }
     for kind, p in sig_prov.items():
         if p is not None:
             versions[f"intensity_{kind}"] = f"{p['source']} {p['version']}".strip()
@@ -685,8 +960,9 @@ def _group_sig(fps: EventFootprints, g: int) -> Sig:
     return _sig_key({kind: fps.group_provenance[kind][g] for kind in KINDS})
 
 
-def footprint_records(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
-                      *, computed_utc: datetime) -> list[FootprintRecord]:
+def footprint_records(
+    events: pa.Table, fps: EventFootprints, config: AccountingConfig, *, computed_utc: datetime
+) -> list[FootprintRecord]:
     """One ledger footprint record per event (inputs, factor versions, figures)."""
     ids = events.column("event_id").to_pylist()
     tenants = events.column("tenant").to_pylist()
@@ -702,26 +978,52 @@ def footprint_records(events: pa.Table, fps: EventFootprints, config: Accounting
         profile, band, has_pay, has_price, window = fps.group_setup[g]
         sig = _group_sig(fps, g)
         vals: dict[str, tuple[Any, Any, Any]] = {
-            k: (float(fps.intensity[k][0][i]), float(fps.intensity[k][1][i]),
-                float(fps.intensity[k][2][i])) for k in KINDS}
+            k: (
+                float(fps.intensity[k][0][i]),
+                float(fps.intensity[k][1][i]),
+                float(fps.intensity[k][2][i]),
+            )
+            for k in KINDS
+        }
         inputs = event_inputs(
-            profile=profile, region_id=fps.region_id[i], band=band, sig=sig, values={
-                "event_id": eid, "energy_j": energy[i],
+            profile=profile,
+            region_id=fps.region_id[i],
+            band=band,
+            sig=sig,
+            values={
+                "event_id": eid,
+                "energy_j": energy[i],
                 "energy_low_j": float(fps.energy_low_j[i]),
-                "energy_high_j": float(fps.energy_high_j[i]), "attribution_method": methods[i],
-                "start_utc": starts[i], "end_utc": ends[i],
+                "energy_high_j": float(fps.energy_high_j[i]),
+                "attribution_method": methods[i],
+                "start_utc": starts[i],
+                "end_utc": ends[i],
                 "payload_bytes": float(fps.payload_bytes[i]),
                 "price_per_kwh": float(fps.price_per_kwh[i]),
                 "idle_attributed_j": float(fps.lines.idle_attributed_j[i]) if fps.lines else 0.0,
                 "idle_unattributed_j": float(fps.lines.idle_unattributed_j[i])
-                if fps.lines else 0.0},
-            intensity=vals, has_payload=has_pay, has_price=has_price, idle=window)
+                if fps.lines
+                else 0.0,
+            },
+            intensity=vals,
+            has_payload=has_pay,
+            has_price=has_price,
+            idle=window,
+        )
         versions = _versions(profile, {k: fps.group_provenance[k][g] for k in KINDS}, band)
-        out.append(FootprintRecord.create(
-            tenant=tenants[i], inputs=inputs, factor_versions=versions,
-            figures=figures_from_inputs(inputs), period_start_utc=_dt(starts[i]),
-            period_end_utc=_dt(ends[i]), computed_utc=computed_utc, calculator=CALCULATOR,
-            event_id=eid))
+        out.append(
+            FootprintRecord.create(
+                tenant=tenants[i],
+                inputs=inputs,
+                factor_versions=versions,
+                figures=figures_from_inputs(inputs),
+                period_start_utc=_dt(starts[i]),
+                period_end_utc=_dt(ends[i]),
+                computed_utc=computed_utc,
+                calculator=CALCULATOR,
+                event_id=eid,
+            )
+        )
     return out
 
 
@@ -731,8 +1033,9 @@ def _dt(x: Any) -> datetime:
     raise InputError(f"{x!r} is not a time", field="start_utc")
 
 
-def footprint_contexts(fps: EventFootprints, config: AccountingConfig,
-                       methods: Sequence[str] | None = None) -> list[FootprintContext]:
+def footprint_contexts(
+    fps: EventFootprints, config: AccountingConfig, methods: Sequence[str] | None = None
+) -> list[FootprintContext]:
     """What the footprints of each group share (one compact-layout context each): the
     inputs of :func:`footprint_records` with a slot where each event differs, the factor
     versions, and the line items' labels, sources and scopes.  ``methods``: the attribution
@@ -740,39 +1043,83 @@ def footprint_contexts(fps: EventFootprints, config: AccountingConfig,
     out = []
     for g in range(len(fps.group_region_id)):
         profile, band, has_pay, has_price, window = fps.group_setup[g]
-        prov = tuple((kind, None if p is None else tuple(sorted(p.items())))
-                     for kind in KINDS for p in (fps.group_provenance[kind][g],))
-        out.append(_context(profile, fps.group_region_id[g], prov, band, has_pay, has_price,
-                            energy_band((methods or [""] * (g + 1))[g]).label, window))
+        prov = tuple(
+            (kind, None if p is None else tuple(sorted(p.items())))
+            for kind in KINDS
+            for p in (fps.group_provenance[kind][g],)
+        )
+        out.append(
+            _context(
+                profile,
+                fps.group_region_id[g],
+                prov,
+                band,
+                has_pay,
+                has_price,
+                energy_band((methods or [""] * (g + 1))[g]).label,
+                window,
+            )
+        )
     return out
 
 
 @lru_cache(maxsize=1024)
-def _context(profile: DeploymentProfile, rid: str,
-             prov: Sig, band: str,
-             has_payload: bool, has_price: bool, energy_label: str,
-             window: Window | None = None) -> FootprintContext:
+def _context(
+    profile: DeploymentProfile,
+    rid: str,
+    prov: Sig,
+    band: str,
+    has_payload: bool,
+    has_price: bool,
+    energy_label: str,
+    window: Window | None = None,
+) -> FootprintContext:
     """One context (cached: a service builds the same few for every batch)."""
     provs = {k: (None if p is None else dict(p)) for k, p in prov}
     sig = _sig_key(provs)
     slots_ = {k: (slot(f"{k}.value"), slot(f"{k}.low"), slot(f"{k}.high")) for k in KINDS}
-    names = ("event_id", "energy_j", "energy_low_j", "energy_high_j", "attribution_method",
-             "start_utc", "end_utc", "payload_bytes", "price_per_kwh")
+    names = (
+        "event_id",
+        "energy_j",
+        "energy_low_j",
+        "energy_high_j",
+        "attribution_method",
+        "start_utc",
+        "end_utc",
+        "payload_bytes",
+        "price_per_kwh",
+    )
     values = {k: slot(k) for k in names}
     values["idle_attributed_j"] = slot("idle_measured.attributed_j")
     values["idle_unattributed_j"] = slot("idle_measured.unattributed_j")
-    inputs = event_inputs(profile=profile, region_id=rid, band=band, sig=sig,
-                          values=values, intensity=slots_,
-                          has_payload=has_payload, has_price=has_price, idle=window)
-    items = _energy_labelled(_items(profile, sig, has_payload, band,
-                                    None if window is None else str(dict(window)["source"])),
-                             energy_label)
+    inputs = event_inputs(
+        profile=profile,
+        region_id=rid,
+        band=band,
+        sig=sig,
+        values=values,
+        intensity=slots_,
+        has_payload=has_payload,
+        has_price=has_price,
+        idle=window,
+    )
+    items = _energy_labelled(
+        _items(
+            profile, sig, has_payload, band, None if window is None else str(dict(window)["source"])
+        ),
+        energy_label,
+    )
     return FootprintContext(CALCULATOR, _versions(profile, provs, band), inputs, items)
 
 
-def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingConfig,
-                    *, computed_utc: datetime,
-                    supersedes: pa.Array | None = None) -> EventFootprintBatch:
+def footprint_batch(
+    events: pa.Table,
+    fps: EventFootprints,
+    config: AccountingConfig,
+    *,
+    computed_utc: datetime,
+    supersedes: pa.Array | None = None,
+) -> EventFootprintBatch:
     """The ledger footprints of every event in the compact layout (the ingest hot path).
 
     The same footprints as :func:`footprint_records` (same inputs, ids, hashes and figures;
@@ -786,35 +1133,59 @@ def footprint_batch(events: pa.Table, fps: EventFootprints, config: AccountingCo
     first = np.full(len(fps.group_region_id), 0, dtype=np.intp)
     first[fps.region_index[::-1]] = np.arange(len(fps.region_index))[::-1]
     rep = pc.take(methods, pa.array(first)).to_pylist() if len(first) else []
-    factor = np.asarray([fps.group_setup[g][0].pue.value * (
-        1.0 + fps.group_setup[g][0].td_loss_frac.value) for g in range(len(first))])
+    factor = np.asarray(
+        [
+            fps.group_setup[g][0].pue.value * (1.0 + fps.group_setup[g][0].td_loss_frac.value)
+            for g in range(len(first))
+        ]
+    )
     numbers: dict[str, Any] = {
-        "energy_low_j": fps.energy_low_j, "energy_high_j": fps.energy_high_j,
-        "payload_bytes": fps.payload_bytes, "price_per_kwh": fps.price_per_kwh,
+        "energy_low_j": fps.energy_low_j,
+        "energy_high_j": fps.energy_high_j,
+        "payload_bytes": fps.payload_bytes,
+        "price_per_kwh": fps.price_per_kwh,
         "idle_attributed_j": lines.idle_attributed_j,
         "idle_unattributed_j": lines.idle_unattributed_j,
-        "idle_facility_j": lines.idle_attributed_j * (factor[fps.region_index]
-                                                      if len(first) else 0.0),
-        "network_j": _network_energy(fps), "energy_cost": lines.energy_cost,
-        **{f"total_{b}_{s}": a for b in KINDS
-           for s, a in zip(("g", "low_g", "high_g"), lines.totals[b], strict=True)},
+        "idle_facility_j": lines.idle_attributed_j
+        * (factor[fps.region_index] if len(first) else 0.0),
+        "network_j": _network_energy(fps),
+        "energy_cost": lines.energy_cost,
+        **{
+            f"total_{b}_{s}": a
+            for b in KINDS
+            for s, a in zip(("g", "low_g", "high_g"), lines.totals[b], strict=True)
+        },
     }
     return build_event_footprints(
-        footprint_contexts(fps, config, rep), fps.region_index,
-        tenant=events.column("tenant"), event_id=events.column("event_id"),
-        period_start_utc=events.column("start_utc"), period_end_utc=events.column("end_utc"),
-        computed_utc=computed_utc, energy_j=events.column("energy_j"),
-        facility_j=fps.facility_j, attribution_method=methods,
-        intensity=fps.intensity, grams=fps.grams,
-        lines={name: lines.lines[name] for name in ("idle_location", "idle_market",
-                                                    "idle_marginal", "embodied", "network")},
-        numbers=numbers, supersedes=supersedes,
-        currency=[st[0].currency if st[3] else None for st in fps.group_setup])
+        footprint_contexts(fps, config, rep),
+        fps.region_index,
+        tenant=events.column("tenant"),
+        event_id=events.column("event_id"),
+        period_start_utc=events.column("start_utc"),
+        period_end_utc=events.column("end_utc"),
+        computed_utc=computed_utc,
+        energy_j=events.column("energy_j"),
+        facility_j=fps.facility_j,
+        attribution_method=methods,
+        intensity=fps.intensity,
+        grams=fps.grams,
+        lines={
+            name: lines.lines[name]
+            for name in ("idle_location", "idle_market", "idle_marginal", "embodied", "network")
+        },
+        numbers=numbers,
+        supersedes=supersedes,
+        currency=[st[0].currency if st[3] else None for st in fps.group_setup],
+    )
 
 
 def _network_energy(fps: EventFootprints) -> FloatArray:
-    coef = np.asarray([np.nan if s[0].network_kwh_per_gb is None else
-                       s[0].network_kwh_per_gb.value for s in fps.group_setup])
+    coef = np.asarray(
+        [
+            np.nan if s[0].network_kwh_per_gb is None else s[0].network_kwh_per_gb.value
+            for s in fps.group_setup
+        ]
+    )
     assert fps.payload_bytes is not None
     c = coef[fps.region_index] if len(coef) else np.zeros(0)
     return np.asarray(fps.payload_bytes / 1e9 * c * 3.6e6, dtype=np.float64)

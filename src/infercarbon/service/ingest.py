@@ -26,9 +26,17 @@ def sender(principal: Principal) -> Sender:
 
 def ingest(state: ServiceState, principal: Principal, rows: Any) -> dict[str, int]:
     """Validate, account and append one batch of events (all or nothing)."""
-    return commit(state, prepare(rows, sender(principal), max_batch=state.max_batch,
-                                 config=state.config, book=state.book,
-                                 computed_utc=state.clock()))
+    return commit(
+        state,
+        prepare(
+            rows,
+            sender(principal),
+            max_batch=state.max_batch,
+            config=state.config,
+            book=state.book,
+            computed_utc=state.clock(),
+        ),
+    )
 
 
 def commit(state: ServiceState, prepared: Prepared | None) -> dict[str, int]:
@@ -37,8 +45,9 @@ def commit(state: ServiceState, prepared: Prepared | None) -> dict[str, int]:
     if prepared is None:
         return {"received": 0, "accepted": 0, "inserted": 0, "duplicates": 0}
     table = prepared.events
-    res = state.store.append_events_with_footprints(ValidatedRows(EVENTS.name, table),
-                                                    prepared.footprints)
+    res = state.store.append_events_with_footprints(
+        ValidatedRows(EVENTS.name, table), prepared.footprints
+    )
     if state.spool is not None:
         # every accepted event, new or not (a resent batch the ledger already holds may be
         # the one whose spool write a crash cut short); the committer loads it exactly once
@@ -47,12 +56,19 @@ def commit(state: ServiceState, prepared: Prepared | None) -> dict[str, int]:
     if written.any():
         idx = pa.array(np.flatnonzero(written))
         energy = np.asarray(table.column("energy_j").to_numpy(), dtype=float)[written]
-        state.metrics.observe(table.column("service").take(idx),
-                              table.column("model").take(idx), energy,
-                              {k: v[written] for k, v in prepared.co2e_g.items()})
+        state.metrics.observe(
+            table.column("service").take(idx),
+            table.column("model").take(idx),
+            energy,
+            {k: v[written] for k, v in prepared.co2e_g.items()},
+        )
     ev = res.events
-    return {"received": ev.received, "accepted": ev.received, "inserted": ev.inserted,
-            "duplicates": ev.duplicates}
+    return {
+        "received": ev.received,
+        "accepted": ev.received,
+        "inserted": ev.inserted,
+        "duplicates": ev.duplicates,
+    }
 
 
 def backfill_footprints(state: ServiceState) -> int:
@@ -68,7 +84,6 @@ def backfill_footprints(state: ServiceState) -> int:
                 return total
             fps = compute_footprints(missing, state.config, state.book)
             state.store.append_footprint_table(
-                footprint_batch(missing, fps, state.config, computed_utc=state.clock()))
+                footprint_batch(missing, fps, state.config, computed_utc=state.clock())
+            )
             total += missing.num_rows
-
-

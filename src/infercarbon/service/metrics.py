@@ -46,15 +46,30 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.energy = Counter("infercarbon_energy_joules", "IT energy of accepted inference "
-                              "events [J]", ["service", "model"], registry=self.registry)
-        self.co2e = Counter("infercarbon_co2e_grams", "Emissions of accepted inference events "
-                            "[gCO2e] by accounting kind", ["service", "model", "kind"],
-                            registry=self.registry)
-        self.events = Counter("infercarbon_events", "Accepted inference events",
-                              ["service", "model"], registry=self.registry)
-        self.rejected = Counter("infercarbon_ingest_rejected_batches", "Event batches refused",
-                                ["reason"], registry=self.registry)
+        self.energy = Counter(
+            "infercarbon_energy_joules",
+            "IT energy of accepted inference events [J]",
+            ["service", "model"],
+            registry=self.registry,
+        )
+        self.co2e = Counter(
+            "infercarbon_co2e_grams",
+            "Emissions of accepted inference events [gCO2e] by accounting kind",
+            ["service", "model", "kind"],
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "infercarbon_events",
+            "Accepted inference events",
+            ["service", "model"],
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "infercarbon_ingest_rejected_batches",
+            "Event batches refused",
+            ["reason"],
+            registry=self.registry,
+        )
         self._series: set[str] = set()
 
     def reject(self, reason: str) -> None:
@@ -87,19 +102,31 @@ class Metrics:
         """
         if len(service) == 0:
             return
-        keys = pc.binary_join_element_wise(pa.array(service, pa.string()) if not isinstance(
-            service, pa.Array | pa.ChunkedArray) else service, pa.array(model, pa.string())
-            if not isinstance(model, pa.Array | pa.ChunkedArray) else model, "\x1f")
-        codes = (keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
-                 ).dictionary_encode()
+        keys = pc.binary_join_element_wise(
+            pa.array(service, pa.string())
+            if not isinstance(service, pa.Array | pa.ChunkedArray)
+            else service,
+            pa.array(model, pa.string())
+            if not isinstance(model, pa.Array | pa.ChunkedArray)
+            else model,
+            "\x1f",
+        )
+        codes = (
+            keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+        ).dictionary_encode()
         uniq = codes.dictionary.to_pylist()
         inv = np.asarray(codes.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
         e = np.bincount(inv, weights=energy_j, minlength=len(uniq))
         n = np.bincount(inv, minlength=len(uniq))
         # a kind without a signal for any event of a group adds no series for that group
-        sums = {k: (np.bincount(inv, weights=np.nan_to_num(v, nan=0.0), minlength=len(uniq)),
-                    np.bincount(inv, weights=np.isfinite(v), minlength=len(uniq)))
-                for k, v in co2e_g.items() if k in _KINDS}
+        sums = {
+            k: (
+                np.bincount(inv, weights=np.nan_to_num(v, nan=0.0), minlength=len(uniq)),
+                np.bincount(inv, weights=np.isfinite(v), minlength=len(uniq)),
+            )
+            for k, v in co2e_g.items()
+            if k in _KINDS
+        }
         for i, key in enumerate(uniq):
             svc, _, mdl = self._capped(key).partition("\x1f")
             self.energy.labels(svc, mdl).inc(float(e[i]))
@@ -132,13 +159,21 @@ class _LiveCollector:
         from prometheus_client.core import GaugeMetricFamily
 
         t = self._read().slice(0, MAX_SERIES)
-        n = GaugeMetricFamily("infercarbon_live_events", "Live inference events in the "
-                              "ledger (corrections and superseded footprints left out)",
-                              labels=["service", "model"])
-        e = GaugeMetricFamily("infercarbon_live_energy_joules", "IT energy of the live "
-                              "events [J]", labels=["service", "model"])
-        g = GaugeMetricFamily("infercarbon_live_co2e_grams", "Emissions of the live events "
-                              "[gCO2e] by accounting kind", labels=["service", "model", "kind"])
+        n = GaugeMetricFamily(
+            "infercarbon_live_events",
+            "Live inference events in the ledger (corrections and superseded footprints left out)",
+            labels=["service", "model"],
+        )
+        e = GaugeMetricFamily(
+            "infercarbon_live_energy_joules",
+            "IT energy of the live events [J]",
+            labels=["service", "model"],
+        )
+        g = GaugeMetricFamily(
+            "infercarbon_live_co2e_grams",
+            "Emissions of the live events [gCO2e] by accounting kind",
+            labels=["service", "model", "kind"],
+        )
         for r in t.to_pylist():
             labels = [str(r["service"]), str(r["model"])]
             n.add_metric(labels, float(r["events"] or 0))

@@ -38,9 +38,17 @@ from infercarbon.instrument.shipper import EventShipper
 from infercarbon.reference.regions import resolve_region
 from infercarbon.telemetry.base import EnergySource, energy_band
 
-__all__ = ["Discloser", "EventShipper", "MeteringMiddleware", "RegionDiscloser",
-           "carbon_emissions_header", "parse_traceparent", "prefers_disclosure",
-           "tenant_from_header", "trace_context"]
+__all__ = [
+    "Discloser",
+    "EventShipper",
+    "MeteringMiddleware",
+    "RegionDiscloser",
+    "carbon_emissions_header",
+    "parse_traceparent",
+    "prefers_disclosure",
+    "tenant_from_header",
+    "trace_context",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -62,9 +70,15 @@ class Discloser(Protocol):
     then goes out without the header (counted in ``stats["disclosure_errors"]``).
     """
 
-    def __call__(self, energy_j: float, energy_low_j: float, energy_high_j: float,
-                 start_utc: _dt.datetime, end_utc: _dt.datetime,
-                 tenant: str) -> Mapping[str, float | str | None]: ...
+    def __call__(
+        self,
+        energy_j: float,
+        energy_low_j: float,
+        energy_high_j: float,
+        start_utc: _dt.datetime,
+        end_utc: _dt.datetime,
+        tenant: str,
+    ) -> Mapping[str, float | str | None]: ...
 
 
 class RegionDiscloser:
@@ -89,25 +103,44 @@ class RegionDiscloser:
         Market-based (contractual) and marginal intensities.
     """
 
-    def __init__(self, region: str, *, pue: float = 1.0, market_g_per_kwh: float | None = None,
-                 marginal_g_per_kwh: float | None = None) -> None:
+    def __init__(
+        self,
+        region: str,
+        *,
+        pue: float = 1.0,
+        market_g_per_kwh: float | None = None,
+        marginal_g_per_kwh: float | None = None,
+    ) -> None:
         self.region = resolve_region(region)
-        if isinstance(pue, bool) or not isinstance(pue, int | float) or not (
-                math.isfinite(pue) and pue >= 1.0):
-            raise InputError(f"PUE is facility/IT energy, a number >= 1; got {pue!r}",
-                             field="pue")
-        for name, v in (("market_g_per_kwh", market_g_per_kwh),
-                        ("marginal_g_per_kwh", marginal_g_per_kwh)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)
-                                  or not (math.isfinite(v) and v >= 0)):
+        if (
+            isinstance(pue, bool)
+            or not isinstance(pue, int | float)
+            or not (math.isfinite(pue) and pue >= 1.0)
+        ):
+            raise InputError(f"PUE is facility/IT energy, a number >= 1; got {pue!r}", field="pue")
+        for name, v in (
+            ("market_g_per_kwh", market_g_per_kwh),
+            ("marginal_g_per_kwh", marginal_g_per_kwh),
+        ):
+            if v is not None and (
+                isinstance(v, bool)
+                or not isinstance(v, int | float)
+                or not (math.isfinite(v) and v >= 0)
+            ):
                 raise InputError(f"must be an intensity >= 0 g/kWh, got {v!r}", field=name)
         self.pue = float(pue)
         self.market_g_per_kwh = market_g_per_kwh
         self.marginal_g_per_kwh = marginal_g_per_kwh
 
-    def __call__(self, energy_j: float, energy_low_j: float, energy_high_j: float,
-                 start_utc: _dt.datetime, end_utc: _dt.datetime,
-                 tenant: str) -> dict[str, float | str | None]:
+    def __call__(
+        self,
+        energy_j: float,
+        energy_low_j: float,
+        energy_high_j: float,
+        start_utc: _dt.datetime,
+        end_utc: _dt.datetime,
+        tenant: str,
+    ) -> dict[str, float | str | None]:
         loc = self.region.intensity_g_per_kwh
         g = float(operational_g(energy_j, loc.value, pue=self.pue))
         e_lo, e_hi = relative_deviations_frac(energy_j, energy_low_j, energy_high_j)
@@ -115,12 +148,20 @@ class RegionDiscloser:
         low, high = quadrature_band(g, (e_lo, i_lo), (e_hi, i_hi))
 
         def at(intensity: float | None) -> float | None:
-            return None if intensity is None else float(
-                operational_g(energy_j, intensity, pue=self.pue))
+            return (
+                None
+                if intensity is None
+                else float(operational_g(energy_j, intensity, pue=self.pue))
+            )
 
-        return {"location_g": g, "low_g": float(low), "high_g": float(high),
-                "market_g": at(self.market_g_per_kwh),
-                "marginal_g": at(self.marginal_g_per_kwh), "energy_j": float(energy_j)}
+        return {
+            "location_g": g,
+            "low_g": float(low),
+            "high_g": float(high),
+            "market_g": at(self.market_g_per_kwh),
+            "marginal_g": at(self.marginal_g_per_kwh),
+            "energy_j": float(energy_j),
+        }
 
 
 def tenant_from_header(name: str) -> Callable[[Scope], str | None]:
@@ -309,35 +350,46 @@ class MeteringMiddleware:
         disclosure_refused: Collection[str] = (),
     ) -> None:
         if isinstance(disclosure_tenants, str) or isinstance(disclosure_refused, str):
-            raise ConfigurationError("disclosure_tenants/disclosure_refused take a collection "
-                                     "of tenant names, not one string")
+            raise ConfigurationError(
+                "disclosure_tenants/disclosure_refused take a collection "
+                "of tenant names, not one string"
+            )
         self.app = app
         self.shipper = shipper
         self.energy = energy
         self.clock = clock
-        self.labels = {"service": service, "tenant": tenant, "model": model,
-                       "region": region, "device": device}
+        self.labels = {
+            "service": service,
+            "tenant": tenant,
+            "model": model,
+            "region": region,
+            "device": device,
+        }
         self.paths = paths
         self.outcome = outcome or _default_outcome
         self.id_factory = id_factory
         self.tenant_of = tenant_of
         self.disclosure = disclosure
-        self.disclosure_tenants = (None if disclosure_tenants is None
-                                   else frozenset(disclosure_tenants))
+        self.disclosure_tenants = (
+            None if disclosure_tenants is None else frozenset(disclosure_tenants)
+        )
         self.disclosure_refused = frozenset(disclosure_refused)
         #: the attribution method text of every event (names the source's method, so that
         #: energy_band() of it finds the accuracy class)
-        self.method = (f"equal-share-concurrent: {energy.name}:{energy.method} "
-                       f"({energy.label})")
+        self.method = f"equal-share-concurrent: {energy.name}:{energy.method} ({energy.label})"
         #: p5..p95 band of the source's energy figures (its method's accuracy class)
         self.band = energy_band(f"{energy.name}:{energy.method}")
         self._lock = threading.Lock()
         self._inflight: dict[int, float] = {}  # request token -> attributed J so far
         self._last_j: float | None = None
         self._seq = 0
-        self.stats: dict[str, float] = {"requests": 0, "unattributed_j": 0.0,
-                                        "sensor_errors": 0, "disclosed": 0,
-                                        "disclosure_errors": 0}
+        self.stats: dict[str, float] = {
+            "requests": 0,
+            "unattributed_j": 0.0,
+            "sensor_errors": 0,
+            "disclosed": 0,
+            "disclosure_errors": 0,
+        }
 
     def _split(self) -> None:
         """Split the energy since the previous boundary over the requests in flight (the
@@ -369,8 +421,11 @@ class MeteringMiddleware:
             return self._inflight[token]
 
     def _discloses_to(self, tenant: str) -> bool:
-        return self.disclosure is not None and tenant not in self.disclosure_refused and (
-            self.disclosure_tenants is None or tenant in self.disclosure_tenants)
+        return (
+            self.disclosure is not None
+            and tenant not in self.disclosure_refused
+            and (self.disclosure_tenants is None or tenant in self.disclosure_tenants)
+        )
 
     def _disclose(self, message: Message, token: int, start: float, tenant: str) -> Message:
         """``message`` (an ``http.response.start``) with the disclosure headers added, or as
@@ -385,9 +440,16 @@ class MeteringMiddleware:
             return message
         end = self.clock()
         try:
-            fields = dict(disclosure(
-                energy_j, energy_j * self.band.low_frac, energy_j * self.band.high_frac,
-                _utc(start), _utc(end), tenant))
+            fields = dict(
+                disclosure(
+                    energy_j,
+                    energy_j * self.band.low_frac,
+                    energy_j * self.band.high_frac,
+                    _utc(start),
+                    _utc(end),
+                    tenant,
+                )
+            )
             fields.setdefault("energy_j", energy_j)
             fields.setdefault("method", self.method)
             value = carbon_emissions_header(fields)
@@ -395,8 +457,11 @@ class MeteringMiddleware:
             self.stats["disclosure_errors"] += 1
             return message
         self.stats["disclosed"] += 1
-        headers = [*message.get("headers", ()), (b"carbon-emissions", value.encode("latin-1")),
-                   (b"preference-applied", _PREFERENCE.encode("latin-1"))]
+        headers = [
+            *message.get("headers", ()),
+            (b"carbon-emissions", value.encode("latin-1")),
+            (b"preference-applied", _PREFERENCE.encode("latin-1")),
+        ]
         return {**message, "headers": headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -417,7 +482,8 @@ class MeteringMiddleware:
             return
         start = self.clock()
         tenant = (self.tenant_of(scope) if self.tenant_of is not None else None) or (
-            self.labels["tenant"])
+            self.labels["tenant"]
+        )
         disclose = self._discloses_to(tenant) and prefers_disclosure(scope)
         trace = trace_context(scope)
 
@@ -443,16 +509,22 @@ class MeteringMiddleware:
                 energy_j = None
             self.stats["requests"] += 1
             if energy_j is not None:
-                self.shipper.submit({
-                    "event_id": self.id_factory(), **self.labels, "tenant": tenant,
-                    "start_utc": _iso(start), "end_utc": _iso(end),
-                    "energy_j": energy_j,
-                    "energy_low_j": energy_j * self.band.low_frac,
-                    "energy_high_j": energy_j * self.band.high_frac,
-                    "attribution_method": self.method,
-                    "payload_bytes": status["bytes"], "outcome": self.outcome(status["code"]),
-                    **trace,
-                })
+                self.shipper.submit(
+                    {
+                        "event_id": self.id_factory(),
+                        **self.labels,
+                        "tenant": tenant,
+                        "start_utc": _iso(start),
+                        "end_utc": _iso(end),
+                        "energy_j": energy_j,
+                        "energy_low_j": energy_j * self.band.low_frac,
+                        "energy_high_j": energy_j * self.band.high_frac,
+                        "attribution_method": self.method,
+                        "payload_bytes": status["bytes"],
+                        "outcome": self.outcome(status["code"]),
+                        **trace,
+                    }
+                )
 
 
 def _default_outcome(code: int) -> str:

@@ -39,9 +39,12 @@ def annotate_span(
     span = trace.get_current_span()
     if not span.is_recording():
         return False
-    for key, value in ((ATTR_ENERGY_J, energy_j), (ATTR_CO2E_G, co2e_g),
-                       ("infercarbon.co2e_market_g", co2e_market_g),
-                       ("infercarbon.co2e_marginal_g", co2e_marginal_g)):
+    for key, value in (
+        (ATTR_ENERGY_J, energy_j),
+        (ATTR_CO2E_G, co2e_g),
+        ("infercarbon.co2e_market_g", co2e_market_g),
+        ("infercarbon.co2e_marginal_g", co2e_marginal_g),
+    ):
         if value is not None and math.isfinite(value):
             span.set_attribute(key, float(value))
     if region:

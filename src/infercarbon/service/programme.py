@@ -44,14 +44,14 @@ def _rows_for(body: Any, tenant: str, admin: bool) -> list[dict[str, Any]]:
                 raise InputError("an admin key names the run's tenant", field=f"runs[{i}].tenant")
             row["tenant"] = tenant
         elif not admin and row["tenant"] != tenant:
-            raise ForbiddenError(f"this key writes tenant {tenant!r}'s runs only",
-                                 field=f"runs[{i}].tenant")
+            raise ForbiddenError(
+                f"this key writes tenant {tenant!r}'s runs only", field=f"runs[{i}].tenant"
+            )
         if "run_id" not in row:
             try:
                 row["run_id"] = run_id_for(row)
             except (TypeError, ValueError) as exc:
-                raise InputError(f"cannot derive a run id: {exc}",
-                                 field=f"runs[{i}]") from exc
+                raise InputError(f"cannot derive a run id: {exc}", field=f"runs[{i}]") from exc
         out.append(row)
     return out
 
@@ -59,10 +59,25 @@ def _rows_for(body: Any, tenant: str, admin: bool) -> list[dict[str, Any]]:
 def build_programme_router(state: ServiceState) -> APIRouter:
     r = APIRouter()
 
-    @r.post("/v1/runs", tags=["ingest"], responses={**_ERRORS, 409: {"model": ErrorBody}},
-            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"type": "array", "items": {"type": "object"},
-                           "maxItems": MAX_RUNS}}}}})
+    @r.post(
+        "/v1/runs",
+        tags=["ingest"],
+        responses={**_ERRORS, 409: {"model": ErrorBody}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "items": {"type": "object"},
+                            "maxItems": MAX_RUNS,
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def post_runs(request: Request, p: Auth) -> dict[str, int]:
         """Append runs: ``[{run_id?, tenant?, kind (train|finetune|eval|retrain|
         data-pipeline), model, lineage?, system?, status (succeeded|failed|killed),
@@ -73,22 +88,26 @@ def build_programme_router(state: ServiceState) -> APIRouter:
 
         rows = _rows_for(decode(await request.body()), p.tenant, p.is_admin)
         res = await run_in_threadpool(state.store.append_runs, rows)
-        return {"received": res.received, "inserted": res.inserted,
-                "duplicates": res.duplicates}
+        return {"received": res.received, "inserted": res.inserted, "duplicates": res.duplicates}
 
     @r.get("/v1/runs", tags=["query"], responses=_ERRORS)
-    def get_runs(p: Auth, tenant: TenantQ = None,
-                 model: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-                 limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:
+    def get_runs(
+        p: Auth,
+        tenant: TenantQ = None,
+        model: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    ) -> dict[str, Any]:
         """The runs (newest first, at most ``limit``) and the training line per lineage
         (every run, failed ones included)."""
         scope = _scope(p, tenant)
         facts = read_facts(state.store, as_of_utc=_now(state), tenant=scope)
         runs = facts.runs if model is None else state.store.runs(tenant=scope, model=model)
         rows = _json_rows(runs.sort_by([("start_utc", "descending")]).slice(0, limit))
-        return {"rows": rows, "columns": list(RUNS.names),
-                "training": training_lines(facts.runs, facts.models,
-                                           as_of_utc=facts.as_of_utc)}
+        return {
+            "rows": rows,
+            "columns": list(RUNS.names),
+            "training": training_lines(facts.runs, facts.models, as_of_utc=facts.as_of_utc),
+        }
 
     @r.get("/v1/programme/drivers", tags=["query"], responses=_ERRORS)
     def drivers(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:

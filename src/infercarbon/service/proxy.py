@@ -4,7 +4,8 @@
 every request to the upstream over a keep-alive pool
 (:class:`~infercarbon.service.upstream.UpstreamPool`; why not httpx there: its module doc) and
 returns the upstream's answer unchanged: status, headers (hop-by-hop headers excepted, RFC 9110
-section 7.6.1) and the body bytes exactly as received (no decompression, no re-encoding).  Upstream error statuses pass through as they are.  When the upstream cannot be
+section 7.6.1) and the body bytes exactly as received (no decompression, no re-encoding).  Upstream
+error statuses pass through as they are.  When the upstream cannot be
 reached or does not answer within ``timeout_s``, the proxy itself answers 502 or 504 with an
 OpenAI-style error body (``{"error": {"type": "upstream_unreachable"|"upstream_timeout"}}``)
 and records no event (no inference ran).
@@ -70,12 +71,24 @@ __all__ = ["METERED_PATHS", "LedgerSink", "MeteringProxy", "ProxyRuntime", "load
 METERED_PATHS: tuple[str, ...] = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 
 #: RFC 9110 hop-by-hop headers, never forwarded (either way)
-_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization",
-                  b"te", b"trailer", b"transfer-encoding", b"upgrade", b"host",
-                  b"proxy-connection"})
+_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"proxy-connection",
+    }
+)
 #: not forwarded to the upstream: hop-by-hop, and the body's length (the pool sets it)
 #: (and ``Expect``: the proxy has read the whole body already, so no ``100 Continue``)
 _HOP_REQUEST = _HOP | {b"content-length", b"expect"}
+
 
 def _int_or_none(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
@@ -109,8 +122,11 @@ def prompt_chars(doc: Any) -> int | None:
             if isinstance(content, str):
                 n += len(content)
             elif isinstance(content, list):
-                n += sum(len(p["text"]) for p in content
-                         if isinstance(p, dict) and isinstance(p.get("text"), str))
+                n += sum(
+                    len(p["text"])
+                    for p in content
+                    if isinstance(p, dict) and isinstance(p.get("text"), str)
+                )
         return n
     for key in ("prompt", "input"):
         got = text_of(doc.get(key))
@@ -153,8 +169,11 @@ class _StreamCounter:
                 if not isinstance(choice, dict):
                     continue
                 delta = choice.get("delta")
-                text = (delta.get("content") or delta.get("reasoning_content")
-                        if isinstance(delta, dict) else choice.get("text"))
+                text = (
+                    delta.get("content") or delta.get("reasoning_content")
+                    if isinstance(delta, dict)
+                    else choice.get("text")
+                )
                 if text:
                     self.chunks += 1
 
@@ -181,12 +200,20 @@ class MeteringProxy:
         The estimator's inputs (for the disclosed figure in modelled mode).
     """
 
-    def __init__(self, client: UpstreamPool, accountant: RequestAccountant, *,
-                 default_tenant: str = "default", default_model: str = "unknown",
-                 tenant_header: str | None = None, key_tenants: Mapping[str, str] | None = None,
-                 discloser: Discloser | None = None, readings: ReadingsLog | None = None,
-                 llm: LlmServing | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: UpstreamPool,
+        accountant: RequestAccountant,
+        *,
+        default_tenant: str = "default",
+        default_model: str = "unknown",
+        tenant_header: str | None = None,
+        key_tenants: Mapping[str, str] | None = None,
+        discloser: Discloser | None = None,
+        readings: ReadingsLog | None = None,
+        llm: LlmServing | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.client = client
         self.accountant = accountant
         self.default_tenant = default_tenant
@@ -198,8 +225,13 @@ class MeteringProxy:
         self.llm = llm
         self.clock = clock
         self._inflight = 0
-        self.stats: dict[str, int] = {"requests": 0, "metered": 0, "upstream_errors": 0,
-                                      "disclosed": 0, "disclosure_errors": 0}
+        self.stats: dict[str, int] = {
+            "requests": 0,
+            "metered": 0,
+            "upstream_errors": 0,
+            "disclosed": 0,
+            "disclosure_errors": 0,
+        }
 
     # ------------------------------------------------------------------------ helpers
     def _tenant(self, headers: list[tuple[bytes, bytes]]) -> str:
@@ -220,8 +252,9 @@ class MeteringProxy:
                     return t
         return self.default_tenant
 
-    def _disclosure_value(self, rec: RequestRecord, end_s: float, mean_inflight: float
-                          ) -> str | None:
+    def _disclosure_value(
+        self, rec: RequestRecord, end_s: float, mean_inflight: float
+    ) -> str | None:
         """The ``Carbon-Emissions`` value for one request (provisional), None if none."""
         if self.discloser is None:
             return None
@@ -229,9 +262,15 @@ class MeteringProxy:
             if self.llm is not None:
                 llm = self.llm
                 est = estimate_llm_scalar(
-                    llm.params_b, llm.active_params_b or llm.params_b, llm.gpu, llm.gpus,
-                    max(1.0, mean_inflight), max(1, rec.tokens_out or 0), rec.tokens_in or 0,
-                    llm.precision)
+                    llm.params_b,
+                    llm.active_params_b or llm.params_b,
+                    llm.gpu,
+                    llm.gpus,
+                    max(1.0, mean_inflight),
+                    max(1, rec.tokens_out or 0),
+                    rec.tokens_in or 0,
+                    llm.precision,
+                )
                 e, lo, hi = est.gpu_energy_j, est.gpu_energy_low_j, est.gpu_energy_high_j
                 method = "llm-estimator:modelled (provisional)"
             else:
@@ -241,8 +280,7 @@ class MeteringProxy:
                 e = p * max(0.0, end_s - rec.start_s) / max(1.0, mean_inflight)
                 band = self.accountant.band
                 lo, hi = e * band.low_frac, e * band.high_frac
-                method = (f"recent-power x time / in-flight: {self.accountant.method} "
-                          "(provisional)")
+                method = f"recent-power x time / in-flight: {self.accountant.method} (provisional)"
             fields = dict(self.discloser(e, lo, hi, _utc(rec.start_s), _utc(end_s), rec.tenant))
             fields.setdefault("energy_j", e)
             fields.setdefault("method", method)
@@ -293,13 +331,18 @@ class MeteringProxy:
                 model = doc["model"]
             trace = trace_context(scope)
             self._inflight += 1
-            rec = RequestRecord(self.clock(), model=model, tenant=self._tenant(raw_headers),
-                                concurrency=self._inflight,
-                                trace_id=trace.get("trace_id"),
-                                parent_span_id=trace.get("parent_span_id"))
+            rec = RequestRecord(
+                self.clock(),
+                model=model,
+                tenant=self._tenant(raw_headers),
+                concurrency=self._inflight,
+                trace_id=trace.get("trace_id"),
+                parent_span_id=trace.get("parent_span_id"),
+            )
             chars = prompt_chars(doc)
-            rec.prompt_tokens_estimate = (None if chars is None else
-                                          math.ceil(chars / CHARS_PER_TOKEN))
+            rec.prompt_tokens_estimate = (
+                None if chars is None else math.ceil(chars / CHARS_PER_TOKEN)
+            )
             self.accountant.start(rec)
             disclose = self.discloser is not None and prefers_disclosure(scope)
         try:
@@ -314,14 +357,29 @@ class MeteringProxy:
 
     async def _error(self, send: Send, status: int, kind: str, text: str) -> None:
         body = json.dumps({"error": {"message": text, "type": kind, "code": status}}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
-    async def _forward(self, method: str, url: str, headers: list[tuple[bytes, bytes]],
-                       body: bytes, send: Send, receive: Receive, rec: RequestRecord | None,
-                       disclose: bool) -> None:
+    async def _forward(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        send: Send,
+        receive: Receive,
+        rec: RequestRecord | None,
+        disclose: bool,
+    ) -> None:
         try:
             resp = await self.client.request(method, url, headers, body)
         except UpstreamTimeout as exc:
@@ -335,14 +393,20 @@ class MeteringProxy:
         try:
             out_headers = [(k, v) for k, v in resp.headers if k not in _HOP]
             if rec is None:
-                await send({"type": "http.response.start", "status": resp.status,
-                            "headers": out_headers})
+                await send(
+                    {"type": "http.response.start", "status": resp.status, "headers": out_headers}
+                )
                 async for chunk in resp.aiter_raw():
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b""})
                 return
-            rec.outcome = ("ok" if resp.status < 400 else
-                           "client_error" if resp.status < 500 else "server_error")
+            rec.outcome = (
+                "ok"
+                if resp.status < 400
+                else "client_error"
+                if resp.status < 500
+                else "server_error"
+            )
             ctype = resp.header(b"content-type") or b""
             encoded = bool(resp.header(b"content-encoding"))
             if ctype.startswith(b"text/event-stream"):
@@ -365,8 +429,15 @@ class MeteringProxy:
     def _mean_inflight(self, rec: RequestRecord) -> float:
         return 0.5 * (rec.concurrency + self._inflight)
 
-    async def _whole(self, resp: UpstreamResponse, headers: list[tuple[bytes, bytes]],
-                     send: Send, rec: RequestRecord, disclose: bool, encoded: bool) -> None:
+    async def _whole(
+        self,
+        resp: UpstreamResponse,
+        headers: list[tuple[bytes, bytes]],
+        send: Send,
+        rec: RequestRecord,
+        disclose: bool,
+        encoded: bool,
+    ) -> None:
         data = await resp.aread()
         end = self.clock()
         rec.payload_bytes = len(data)
@@ -382,31 +453,44 @@ class MeteringProxy:
                 if rec.tokens_out is None and rec.tokens_in is not None:
                     rec.tokens_out = 0  # embeddings: prompt tokens only
                 rec.token_source = "usage"
-            if rec.model == self.default_model and isinstance(doc, dict) and isinstance(
-                    doc.get("model"), str):
+            if (
+                rec.model == self.default_model
+                and isinstance(doc, dict)
+                and isinstance(doc.get("model"), str)
+            ):
                 rec.model = doc["model"]
         if disclose:
             value = self._disclosure_value(rec, end, self._mean_inflight(rec))
             if value is not None:
-                headers = [*headers, (b"carbon-emissions", value.encode("latin-1")),
-                           (b"preference-applied", b"carbon-disclosure")]
+                headers = [
+                    *headers,
+                    (b"carbon-emissions", value.encode("latin-1")),
+                    (b"preference-applied", b"carbon-disclosure"),
+                ]
         rec.end_s = end
-        await send({"type": "http.response.start", "status": resp.status,
-                    "headers": headers})
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
-    async def _stream(self, resp: UpstreamResponse, headers: list[tuple[bytes, bytes]],
-                      send: Send, receive: Receive, rec: RequestRecord, disclose: bool,
-                      encoded: bool) -> None:
+    async def _stream(
+        self,
+        resp: UpstreamResponse,
+        headers: list[tuple[bytes, bytes]],
+        send: Send,
+        receive: Receive,
+        rec: RequestRecord,
+        disclose: bool,
+        encoded: bool,
+    ) -> None:
         """Forward a stream chunk by chunk.  When the client goes away (``http.disconnect``)
         the upstream connection is closed at the next chunk, so the server stops generating
         (vLLM, SGLang and TGI abort a request whose connection closes); the event's outcome
         is then ``client_disconnected``."""
         if disclose:  # a final comment follows the body: its length is no longer the same
-            headers = [*(h for h in headers if h[0] != b"content-length"),
-                       (b"preference-applied", b"carbon-disclosure")]
-        await send({"type": "http.response.start", "status": resp.status,
-                    "headers": headers})
+            headers = [
+                *(h for h in headers if h[0] != b"content-length"),
+                (b"preference-applied", b"carbon-disclosure"),
+            ]
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         counter = None if encoded else _StreamCounter()
         n = 0
         gone = asyncio.ensure_future(receive())  # the next message can only be a disconnect
@@ -471,13 +555,19 @@ class LedgerSink:
         from infercarbon.ledger.schema import EVENTS, ValidatedRows
         from infercarbon.service.prepare import Sender, prepare
 
-        prepared = prepare(events, Sender("proxy", "proxy", True), max_batch=len(events),
-                           config=self.config, book=self.book,
-                           computed_utc=_dt.datetime.now(_dt.UTC))
+        prepared = prepare(
+            events,
+            Sender("proxy", "proxy", True),
+            max_batch=len(events),
+            config=self.config,
+            book=self.book,
+            computed_utc=_dt.datetime.now(_dt.UTC),
+        )
         if prepared is None:
             return
         res = self.store.append_events_with_footprints(
-            ValidatedRows(EVENTS.name, prepared.events), prepared.footprints)
+            ValidatedRows(EVENTS.name, prepared.events), prepared.footprints
+        )
         self.inserted += res.events.inserted
 
     def close(self) -> None:
@@ -506,34 +596,61 @@ class ProxyRuntime:
         Upstream timeout per request (connect, read between bytes) [s].
     """
 
-    def __init__(self, upstream: str, sink: Callable[[list[dict[str, Any]]], None], *,
-                 labels: dict[str, str], sensor: Any = None, llm: LlmServing | None = None,
-                 poll_s: float = 1.0, record_s: float = 0.5, timeout_s: float = 600.0,
-                 max_hold_s: float = 120.0, discloser: Discloser | None = None,
-                 default_tenant: str = "default", tenant_header: str | None = None,
-                 key_tenants: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        sink: Callable[[list[dict[str, Any]]], None],
+        *,
+        labels: dict[str, str],
+        sensor: Any = None,
+        llm: LlmServing | None = None,
+        poll_s: float = 1.0,
+        record_s: float = 0.5,
+        timeout_s: float = 600.0,
+        max_hold_s: float = 120.0,
+        discloser: Discloser | None = None,
+        default_tenant: str = "default",
+        tenant_header: str | None = None,
+        key_tenants: Mapping[str, str] | None = None,
+    ) -> None:
         from infercarbon.instrument.proxied import EventRecorder, SensorPoller
 
         if (sensor is None) == (llm is None):
-            raise InputError("give a sensor (--sensor) or the LLM estimator's inputs "
-                             "(--gpu, --gpus, --model-params-b), exactly one", field="sensor")
+            raise InputError(
+                "give a sensor (--sensor) or the LLM estimator's inputs "
+                "(--gpu, --gpus, --model-params-b), exactly one",
+                field="sensor",
+            )
         self.readings = ReadingsLog() if sensor is not None else None
-        self.poller = (SensorPoller(sensor, self.readings, period_s=poll_s)
-                       if sensor is not None and self.readings is not None else None)
+        self.poller = (
+            SensorPoller(sensor, self.readings, period_s=poll_s)
+            if sensor is not None and self.readings is not None
+            else None
+        )
         ident = None
         if sensor is not None:
-            ident = (str(getattr(sensor, "name", "sensor")),
-                     str(getattr(sensor, "method", "measured-counter")),
-                     str(getattr(sensor, "label", "measured")))
-        self.accountant = RequestAccountant(labels, log=self.readings, sensor=ident, llm=llm,
-                                            max_hold_s=max_hold_s)
+            ident = (
+                str(getattr(sensor, "name", "sensor")),
+                str(getattr(sensor, "method", "measured-counter")),
+                str(getattr(sensor, "label", "measured")),
+            )
+        self.accountant = RequestAccountant(
+            labels, log=self.readings, sensor=ident, llm=llm, max_hold_s=max_hold_s
+        )
         self.recorder = EventRecorder(self.accountant, sink, period_s=record_s)
-        self.client = UpstreamPool(upstream, read_timeout_s=timeout_s,
-                                   connect_timeout_s=min(timeout_s, 10.0))
-        self.app = MeteringProxy(self.client, self.accountant, discloser=discloser,
-                                 readings=self.readings, llm=llm,
-                                 default_tenant=default_tenant, tenant_header=tenant_header,
-                                 key_tenants=key_tenants)
+        self.client = UpstreamPool(
+            upstream, read_timeout_s=timeout_s, connect_timeout_s=min(timeout_s, 10.0)
+        )
+        self.app = MeteringProxy(
+            self.client,
+            self.accountant,
+            discloser=discloser,
+            readings=self.readings,
+            llm=llm,
+            default_tenant=default_tenant,
+            tenant_header=tenant_header,
+            key_tenants=key_tenants,
+        )
 
     def start(self) -> ProxyRuntime:
         if self.poller is not None:
@@ -549,9 +666,11 @@ class ProxyRuntime:
         self.recorder.stop()
 
     def stats(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"proxy": dict(self.app.stats),
-                               "accounting": dict(self.accountant.stats),
-                               "recorder": dict(self.recorder.stats)}
+        out: dict[str, Any] = {
+            "proxy": dict(self.app.stats),
+            "accounting": dict(self.accountant.stats),
+            "recorder": dict(self.recorder.stats),
+        }
         if self.poller is not None:
             out["sensor"] = {"errors": self.poller.errors, "last_error": self.poller.last_error}
         return out
@@ -567,14 +686,20 @@ def load_key_tenants(path: str) -> dict[str, str]:
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {path}: {exc}", field="tenant_keys") from exc
     if not isinstance(doc, dict):
-        raise InputError(f"{path} must hold a JSON object {{key-or-sha256: tenant}}",
-                         field="tenant_keys")
+        raise InputError(
+            f"{path} must hold a JSON object {{key-or-sha256: tenant}}", field="tenant_keys"
+        )
     out = {}
     for k, v in doc.items():
         if not isinstance(v, str) or not v:
-            raise InputError(f"{path}: the tenant of entry {k[:8]}... must be a non-empty "
-                             "string", field="tenant_keys")
-        h = k.lower() if re.fullmatch(r"[0-9a-fA-F]{64}", k) else hashlib.sha256(
-            k.encode()).hexdigest()
+            raise InputError(
+                f"{path}: the tenant of entry {k[:8]}... must be a non-empty string",
+                field="tenant_keys",
+            )
+        h = (
+            k.lower()
+            if re.fullmatch(r"[0-9a-fA-F]{64}", k)
+            else hashlib.sha256(k.encode()).hexdigest()
+        )
         out[h] = v
     return out

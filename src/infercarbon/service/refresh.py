@@ -66,12 +66,17 @@ def parse_interval_s(text: str, *, field: str = "--refresh") -> float:
     :data:`MIN_INTERVAL_S`)."""
     m = _DURATION.match(str(text))
     if m is None:
-        raise InputError(f"{text!r} is not a duration: use a number and s, m or h, e.g. 15m, "
-                         "90s, 1h", field=field)
+        raise InputError(
+            f"{text!r} is not a duration: use a number and s, m or h, e.g. 15m, 90s, 1h",
+            field=field,
+        )
     seconds = float(m.group(1)) * _UNIT_S[m.group(2).lower()]
     if not math.isfinite(seconds) or seconds < MIN_INTERVAL_S:
-        raise InputError(f"{text!r} is shorter than {MIN_INTERVAL_S:.0f}s; providers meter "
-                         "their APIs, refresh every minute at most", field=field)
+        raise InputError(
+            f"{text!r} is shorter than {MIN_INTERVAL_S:.0f}s; providers meter "
+            "their APIs, refresh every minute at most",
+            field=field,
+        )
     return seconds
 
 
@@ -98,12 +103,13 @@ def write_intensity(store: Store, rows: pa.Table) -> IntensityWrite:
     if rows.num_rows == 0:
         return IntensityWrite(0, 0, 0, rows)
     stored: list[pa.Table] = []
-    pairs = rows.group_by(["region", "kind"]).aggregate([
-        ("interval_start_utc", "min"), ("interval_start_utc", "max")])
-    for region, kind, first, last in zip(*(pairs.column(i).to_pylist() for i in range(4)),
-                                         strict=True):
-        got = store.intensity(region=region, kind=kind, start_utc=first,
-                              end_utc=last + _ONE_US)
+    pairs = rows.group_by(["region", "kind"]).aggregate(
+        [("interval_start_utc", "min"), ("interval_start_utc", "max")]
+    )
+    for region, kind, first, last in zip(
+        *(pairs.column(i).to_pylist() for i in range(4)), strict=True
+    ):
+        got = store.intensity(region=region, kind=kind, start_utc=first, end_utc=last + _ONE_US)
         stored.append(got.select([c for c in rows.column_names if c in got.column_names]))
     have = pa.concat_tables(stored, promote_options="permissive") if stored else rows.slice(0, 0)
     new = only_changed(rows, have)
@@ -128,12 +134,18 @@ class _State:
     disabled: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.spec.source, "region": self.spec.region,
-                "kind": self.spec.kind, "runs": self.runs,
-                "last_run_utc": self.last_run_utc, "last_success_utc": self.last_success_utc,
-                "rows_written": self.rows_written,
-                "rows_written_total": self.rows_written_total,
-                "last_error": self.last_error, "disabled": self.disabled}
+        return {
+            "source": self.spec.source,
+            "region": self.spec.region,
+            "kind": self.spec.kind,
+            "runs": self.runs,
+            "last_run_utc": self.last_run_utc,
+            "last_success_utc": self.last_success_utc,
+            "rows_written": self.rows_written,
+            "rows_written_total": self.rows_written_total,
+            "last_error": self.last_error,
+            "disabled": self.disabled,
+        }
 
 
 class Refresher:
@@ -176,8 +188,9 @@ class Refresher:
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
             raise InputError(f"{dupes[0]} is given twice", field="--update")
-        if not (isinstance(interval_s, int | float) and math.isfinite(interval_s)
-                and interval_s > 0):
+        if not (
+            isinstance(interval_s, int | float) and math.isfinite(interval_s) and interval_s > 0
+        ):
             raise InputError("must be a positive number of seconds", field="interval_s")
         self._states = {s.label: _State(s) for s in specs}
         self._fetch = fetch
@@ -233,8 +246,15 @@ class Refresher:
         if result.written and self._on_update is not None:
             self._on_update(result.table)
 
-    def _failed(self, state: _State, now: datetime, exc: BaseException, *, disable: bool,
-                logged: bool = False) -> None:
+    def _failed(
+        self,
+        state: _State,
+        now: datetime,
+        exc: BaseException,
+        *,
+        disable: bool,
+        logged: bool = False,
+    ) -> None:
         message = f"{type(exc).__name__}: {exc}"
         with self._lock:
             repeat = state.last_error == message
@@ -244,8 +264,12 @@ class Refresher:
             state.last_error = message
             state.disabled = state.disabled or disable
         if not repeat and not logged:
-            self._log.warning("grid refresh %s failed%s: %s", state.spec.label,
-                              " (switched off until restart)" if disable else "", message)
+            self._log.warning(
+                "grid refresh %s failed%s: %s",
+                state.spec.label,
+                " (switched off until restart)" if disable else "",
+                message,
+            )
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -257,8 +281,7 @@ class Refresher:
         if self._thread is not None and self._thread.is_alive():
             raise InputError("the refresher is already running", field="start")
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="infercarbon-refresh",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="infercarbon-refresh", daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> bool:
@@ -291,5 +314,4 @@ def rows_summary(table: pa.Table) -> str:
     if table.num_rows == 0:
         return "0 intervals"
     lo, hi = pc.min_max(table.column("interval_start_utc")).values()
-    return (f"{table.num_rows} intervals, {lo.as_py():%Y-%m-%dT%H:%MZ}.."
-            f"{hi.as_py():%Y-%m-%dT%H:%MZ}")
+    return f"{table.num_rows} intervals, {lo.as_py():%Y-%m-%dT%H:%MZ}..{hi.as_py():%Y-%m-%dT%H:%MZ}"

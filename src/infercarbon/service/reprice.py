@@ -60,9 +60,15 @@ from infercarbon.telemetry.base import energy_band
 __all__ = ["RepriceResult", "measure_idle", "recompute", "reprice", "reprice_after_update"]
 
 _LIVE = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
-_ROWS = pa.schema([pa.field("footprint_id", pa.string()), pa.field("tenant", pa.string()),
-                   pa.field("event_id", pa.string()), pa.field("inputs_hash", pa.string()),
-                   pa.field("inputs_json", pa.string())])
+_ROWS = pa.schema(
+    [
+        pa.field("footprint_id", pa.string()),
+        pa.field("tenant", pa.string()),
+        pa.field("event_id", pa.string()),
+        pa.field("inputs_hash", pa.string()),
+        pa.field("inputs_json", pa.string()),
+    ]
+)
 _IDLE_KEYS = ("attributed_j", "unattributed_j")
 
 
@@ -82,24 +88,40 @@ class RepriceResult:
 def _live_rows(store: Store, where: str, params: Sequence[Any]) -> pa.Table:
     return store.query_arrow(
         "SELECT f.footprint_id, f.tenant, f.event_id, f.inputs_hash, f.inputs_json "
-        f"FROM all_footprints f JOIN events e ON {same_event('e', 'f')} WHERE f.calculator = %s AND {_LIVE} AND {where} "
-        "ORDER BY f.footprint_id", [CALCULATOR, *params], _ROWS)
+        f"FROM all_footprints f JOIN events e ON {same_event('e', 'f')} "
+        f"WHERE f.calculator = %s AND {_LIVE} AND {where} "
+        "ORDER BY f.footprint_id",
+        [CALCULATOR, *params],
+        _ROWS,
+    )
 
 
 def _events(store: Store, keys: Sequence[tuple[str, str]]) -> pa.Table:
     """The stored events of ``keys`` ((tenant, event_id) pairs: event ids are per tenant)."""
     cols = ", ".join(EVENTS.names)
-    got = store.query_arrow(f"SELECT {cols} FROM events WHERE event_id = ANY(%s)",
-                            [sorted({e for _, e in keys})], EVENTS.arrow_schema)
+    got = store.query_arrow(
+        f"SELECT {cols} FROM events WHERE event_id = ANY(%s)",
+        [sorted({e for _, e in keys})],
+        EVENTS.arrow_schema,
+    )
     wanted = set(keys)
-    keep = [k in wanted for k in zip(got.column("tenant").to_pylist(),
-                                     got.column("event_id").to_pylist(), strict=True)]
+    keep = [
+        k in wanted
+        for k in zip(
+            got.column("tenant").to_pylist(), got.column("event_id").to_pylist(), strict=True
+        )
+    ]
     return got.filter(pa.array(keep, pa.bool_()))
 
 
-def recompute(store: Store, book: SignalBook, rows: pa.Table, *,
-              idle: Mapping[str, tuple[Mapping[str, Any], float, float]] | None = None,
-              clock: Callable[[], datetime] | None = None) -> RepriceResult:
+def recompute(
+    store: Store,
+    book: SignalBook,
+    rows: pa.Table,
+    *,
+    idle: Mapping[str, tuple[Mapping[str, Any], float, float]] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> RepriceResult:
     """Recompute the live footprints ``rows`` (footprint_id, event_id, inputs_hash,
     inputs_json) with ``book`` and, for footprint ids in ``idle``, the measured idle
     (window constants, attributed J, unattributed J); store those that changed as new
@@ -109,8 +131,16 @@ def recompute(store: Store, book: SignalBook, rows: pa.Table, *,
         return RepriceResult(0, 0)
     recs = rows.to_pylist()
     events = _events(store, [(r["tenant"], r["event_id"]) for r in recs])
-    pos = {k: i for i, k in enumerate(zip(events.column("tenant").to_pylist(),
-                                          events.column("event_id").to_pylist(), strict=True))}
+    pos = {
+        k: i
+        for i, k in enumerate(
+            zip(
+                events.column("tenant").to_pylist(),
+                events.column("event_id").to_pylist(),
+                strict=True,
+            )
+        )
+    }
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in recs:
         r["inputs"] = json.loads(r["inputs_json"])
@@ -130,8 +160,11 @@ def recompute(store: Store, book: SignalBook, rows: pa.Table, *,
             got = (idle or {}).get(m["footprint_id"])
             if got is None and "idle_measured" in m["inputs"]:  # keep what was measured
                 old = m["inputs"]["idle_measured"]
-                got = ({k: v for k, v in old.items() if k not in _IDLE_KEYS},
-                       float(old["attributed_j"]), float(old["unattributed_j"]))
+                got = (
+                    {k: v for k, v in old.items() if k not in _IDLE_KEYS},
+                    float(old["attributed_j"]),
+                    float(old["unattributed_j"]),
+                )
             if got is None:
                 continue
             window = tuple(sorted(got[0].items()))
@@ -142,41 +175,79 @@ def recompute(store: Store, book: SignalBook, rows: pa.Table, *,
             widx[i], att[i], un[i] = windows[key], got[1], got[2]
         measured = IdleMeasured(widx, att, un, tuple(w_list)) if w_list else None
         cfg = AccountingConfig()
-        fps = compute_footprints(ev, cfg, book, profile_set=ProfileSet((), profile),
-                                 idle=measured)
-        batch = footprint_batch(ev, fps, cfg, computed_utc=now, supersedes=pa.array(
-            [m["footprint_id"] for m in members], pa.string()))
-        changed = np.asarray(pc.not_equal(batch.footprints.column("inputs_hash"), pa.array(
-            [m["inputs_hash"] for m in members], pa.string())).to_numpy(
-            zero_copy_only=False), dtype=bool)
+        fps = compute_footprints(ev, cfg, book, profile_set=ProfileSet((), profile), idle=measured)
+        batch = footprint_batch(
+            ev,
+            fps,
+            cfg,
+            computed_utc=now,
+            supersedes=pa.array([m["footprint_id"] for m in members], pa.string()),
+        )
+        changed = np.asarray(
+            pc.not_equal(
+                batch.footprints.column("inputs_hash"),
+                pa.array([m["inputs_hash"] for m in members], pa.string()),
+            ).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
         if changed.any():
             store.append_footprint_table(batch.filter(changed))
             written += int(changed.sum())
-            superseded += [m["footprint_id"] for m, c in zip(members, changed, strict=True)
-                           if c]
+            superseded += [m["footprint_id"] for m, c in zip(members, changed, strict=True) if c]
     return RepriceResult(len(recs), written, tuple(superseded))
 
 
-def reprice(store: Store, book: SignalBook, *, start_utc: datetime, end_utc: datetime,
-            regions: Iterable[str] | None = None, clock: Callable[[], datetime] | None = None,
-            page: int = 20_000) -> RepriceResult:
+def reprice(
+    store: Store,
+    book: SignalBook,
+    *,
+    start_utc: datetime,
+    end_utc: datetime,
+    regions: Iterable[str] | None = None,
+    clock: Callable[[], datetime] | None = None,
+    page: int = 20_000,
+) -> RepriceResult:
     """Re-price the live footprints of this calculator whose events started in
     ``[start_utc, end_utc)`` (and whose region resolves to one of ``regions``, when given)
     where ``book`` now prices their interval differently."""
-    wanted = None if regions is None else {r.region_id for r in resolve_regions(
-        list(regions))[0]}
+    wanted = None if regions is None else {r.region_id for r in resolve_regions(list(regions))[0]}
     rows = _live_rows(store, "e.start_utc >= %s AND e.start_utc < %s", [start_utc, end_utc])
     if wanted is not None and rows.num_rows:
-        ev = _events(store, list(zip(rows.column("tenant").to_pylist(),
-                                     rows.column("event_id").to_pylist(), strict=True)))
+        ev = _events(
+            store,
+            list(
+                zip(
+                    rows.column("tenant").to_pylist(),
+                    rows.column("event_id").to_pylist(),
+                    strict=True,
+                )
+            ),
+        )
         regs, inv = resolve_regions(ev.column("region"))
-        keep_ev = {k for k, j in zip(zip(ev.column("tenant").to_pylist(),
-                                         ev.column("event_id").to_pylist(), strict=True),
-                                     inv.tolist(), strict=True) if regs[j].region_id in wanted}
-        rows = rows.filter(pa.array(
-            [k in keep_ev for k in zip(rows.column("tenant").to_pylist(),
-                                       rows.column("event_id").to_pylist(), strict=True)],
-            pa.bool_()))
+        keep_ev = {
+            k
+            for k, j in zip(
+                zip(
+                    ev.column("tenant").to_pylist(), ev.column("event_id").to_pylist(), strict=True
+                ),
+                inv.tolist(),
+                strict=True,
+            )
+            if regs[j].region_id in wanted
+        }
+        rows = rows.filter(
+            pa.array(
+                [
+                    k in keep_ev
+                    for k in zip(
+                        rows.column("tenant").to_pylist(),
+                        rows.column("event_id").to_pylist(),
+                        strict=True,
+                    )
+                ],
+                pa.bool_(),
+            )
+        )
     checked = written = 0
     superseded: list[str] = []
     for k in range(0, rows.num_rows, page):
@@ -187,8 +258,9 @@ def reprice(store: Store, book: SignalBook, *, start_utc: datetime, end_utc: dat
     return RepriceResult(checked, written, tuple(superseded))
 
 
-def reprice_after_update(store: Store, book: SignalBook, rows: pa.Table, *,
-                         clock: Callable[[], datetime] | None = None) -> RepriceResult:
+def reprice_after_update(
+    store: Store, book: SignalBook, rows: pa.Table, *, clock: Callable[[], datetime] | None = None
+) -> RepriceResult:
     """Re-price what the intensity ``rows`` just stored cover: their regions, from the
     first interval's start to the last interval's end."""
     if rows.num_rows == 0:
@@ -209,8 +281,9 @@ def reprice_after_update(store: Store, book: SignalBook, rows: pa.Table, *,
 
 
 # ------------------------------------------------------------------------- measured idle
-def _device_energy(readings: pa.Table) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
-                                                str, str]:
+def _device_energy(
+    readings: pa.Table,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], str, str]:
     """(times [us], cumulative energy [J], source, method) of a device's readings: the
     source with the most readings; a power-only source is integrated (trapezoids)."""
     if readings.num_rows == 0:
@@ -218,21 +291,34 @@ def _device_energy(readings: pa.Table) -> tuple[npt.NDArray[np.int64], npt.NDArr
     srcs = readings.column("source").to_pylist()
     src = max(sorted(set(srcs)), key=srcs.count)
     r = readings.filter(pc.equal(readings.column("source"), src)).sort_by("t_utc")
-    t = np.asarray(r.column("t_utc").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-                   .to_numpy(zero_copy_only=False), dtype=np.int64)
+    t = np.asarray(
+        r.column("t_utc")
+        .cast(pa.timestamp("us", tz="UTC"))
+        .cast(pa.int64())
+        .to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
     method = str(r.column("method")[0].as_py())
     cum = r.column("cumulative_j")
     if cum.null_count == 0:
         return t, np.asarray(cum.to_numpy(zero_copy_only=False), dtype=float), src, method
-    p = np.asarray(pc.fill_null(r.column("power_w"), 0.0).to_numpy(zero_copy_only=False),
-                   dtype=float)
+    p = np.asarray(
+        pc.fill_null(r.column("power_w"), 0.0).to_numpy(zero_copy_only=False), dtype=float
+    )
     e = np.concatenate([[0.0], np.cumsum((p[1:] + p[:-1]) / 2.0 * np.diff(t) / 1e6)])
     return t, e, src, method
 
 
-def measure_idle(store: Store, book: SignalBook, *, device: str, start_utc: datetime,
-                 end_utc: datetime, window_s: int = 3600,
-                 clock: Callable[[], datetime] | None = None) -> RepriceResult:
+def measure_idle(
+    store: Store,
+    book: SignalBook,
+    *,
+    device: str,
+    start_utc: datetime,
+    end_utc: datetime,
+    window_s: int = 3600,
+    clock: Callable[[], datetime] | None = None,
+) -> RepriceResult:
     """Measure the idle energy of ``device`` in each ``window_s`` window of ``[start_utc,
     end_utc)`` that its readings cover, split it over the window's events by their profile's
     idle policy, and recompute their footprints with it (see the module docstring).
@@ -243,14 +329,20 @@ def measure_idle(store: Store, book: SignalBook, *, device: str, start_utc: date
     pool."""
     if window_s <= 0:
         raise InputError("must be > 0", field="window_s")
-    readings = store.readings(device=device, start_utc=start_utc - timedelta(seconds=window_s),
-                              end_utc=end_utc + timedelta(seconds=window_s))
+    readings = store.readings(
+        device=device,
+        start_utc=start_utc - timedelta(seconds=window_s),
+        end_utc=end_utc + timedelta(seconds=window_s),
+    )
     if readings.num_rows < 2:
         return RepriceResult(0, 0)
     t, cum, src, method = _device_energy(readings)
     band = energy_band(method)
-    rows = _live_rows(store, "e.device = %s AND e.start_utc >= %s AND e.start_utc < %s",
-                      [device, start_utc, end_utc])
+    rows = _live_rows(
+        store,
+        "e.device = %s AND e.start_utc >= %s AND e.start_utc < %s",
+        [device, start_utc, end_utc],
+    )
     if rows.num_rows == 0:
         return RepriceResult(0, 0)
     recs = rows.to_pylist()
@@ -283,27 +375,36 @@ def measure_idle(store: Store, book: SignalBook, *, device: str, start_utc: date
         hi_frac = float(np.hypot(dev_up, ev_dn)) / pool if pool > 0 else 0.0
         window = {
             "source": f"{src} ({method}), window [{_iso(w0)}, {_iso(w1)}): device "
-                      f"{e_dev:.6g} J, events {e_ev:.6g} J, idle pool {pool:.6g} J",
-            "window_start_utc": _iso(w0), "window_s": int(window_s),
-            "device_energy_j": e_dev, "events_energy_j": e_ev, "pool_j": pool,
-            "low_dev_frac": lo_frac, "high_dev_frac": hi_frac,
-            "readings_band": f"class {band.accuracy_class} ({band.method})"}
+            f"{e_dev:.6g} J, events {e_ev:.6g} J, idle pool {pool:.6g} J",
+            "window_start_utc": _iso(w0),
+            "window_s": int(window_s),
+            "device_energy_j": e_dev,
+            "events_energy_j": e_ev,
+            "pool_j": pool,
+            "low_dev_frac": lo_frac,
+            "high_dev_frac": hi_frac,
+            "readings_band": f"class {band.accuracy_class} ({band.method})",
+        }
         for pol in sorted({policy[i] for i in idx}):
             sub = idx[[policy[i] == pol for i in idx]]
             # each policy group splits the pool in proportion to its share of the energy
             share = float(energy[sub].sum()) / e_ev if e_ev > 0 else len(sub) / len(idx)
-            attributed, _ = split_idle(pool * share, energy[sub],
-                                       (ev_end[sub] - ev_start[sub]) / 1e6, pol)
+            attributed, _ = split_idle(
+                pool * share, energy[sub], (ev_end[sub] - ev_start[sub]) / 1e6, pol
+            )
             rest = pool * share - float(attributed.sum())
-            key = energy[sub] / energy[sub].sum() if energy[sub].sum() > 0 else np.full(
-                len(sub), 1.0 / len(sub))
+            key = (
+                energy[sub] / energy[sub].sum()
+                if energy[sub].sum() > 0
+                else np.full(len(sub), 1.0 / len(sub))
+            )
             for j, i in enumerate(sub.tolist()):
-                out[recs[i]["footprint_id"]] = (window, float(attributed[j]),
-                                                float(rest * key[j]))
+                out[recs[i]["footprint_id"]] = (window, float(attributed[j]), float(rest * key[j]))
     if not out:
         return RepriceResult(len(recs), 0)
-    chosen = rows.filter(pc.is_in(rows.column("footprint_id"),
-                                  value_set=pa.array(sorted(out), pa.string())))
+    chosen = rows.filter(
+        pc.is_in(rows.column("footprint_id"), value_set=pa.array(sorted(out), pa.string()))
+    )
     return recompute(store, book, chosen, idle=out, clock=clock)
 
 
@@ -314,4 +415,3 @@ def _us(x: Any) -> int:
 
 def _iso(us: int) -> str:
     return str(np.datetime64(int(us), "us").astype("datetime64[s]")) + "Z"
-

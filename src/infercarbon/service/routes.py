@@ -48,13 +48,17 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    event_id: str = Field(min_length=1, max_length=200, description=(
-        "the event's id, unique within its tenant; the idempotency key"))
+    event_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description=("the event's id, unique within its tenant; the idempotency key"),
+    )
     start_utc: datetime = Field(description="ISO 8601 with zone offset")
     end_utc: datetime = Field(description="ISO 8601 with zone offset, >= start_utc")
     service: str = Field(min_length=1)
-    tenant: str | None = Field(None, min_length=1,
-                               description="defaults to the key's tenant; must match it")
+    tenant: str | None = Field(
+        None, min_length=1, description="defaults to the key's tenant; must match it"
+    )
     model: str = Field(min_length=1)
     region: str = Field(min_length=1, description="region id or alias (e.g. DE, aws:us-east-1)")
     device: str = Field(min_length=1)
@@ -65,14 +69,14 @@ class EventIn(BaseModel):
     tokens_out: int | None = Field(None, ge=0, le=2**63 - 1)
     payload_bytes: int | None = Field(None, ge=0, le=2**63 - 1)
     outcome: str | None = Field(None, min_length=1)
-    supersedes: str | None = Field(None, min_length=1,
-                                   description="event_id this row corrects")
+    supersedes: str | None = Field(None, min_length=1, description="event_id this row corrects")
 
 
 class IngestResult(BaseModel):
     received: int
-    accepted: int = Field(description="events now in the ledger from this batch "
-                                      "(new + already stored)")
+    accepted: int = Field(
+        description="events now in the ledger from this batch (new + already stored)"
+    )
     inserted: int
     duplicates: int
 
@@ -93,10 +97,18 @@ class WhatIfIn(BaseModel):
     region: str | None = Field(None, min_length=1, max_length=100)
     batch_size: int | None = Field(None, ge=1, le=1_000_000)
     delay_h: float | None = Field(None, ge=0, le=744)
-    tier: str | None = Field(None, min_length=1, max_length=100,
-                             description="serve on this tier (T0..T6) or GPU; energy re-modelled")
-    from_tier: str | None = Field(None, min_length=1, max_length=100,
-                                  description="the tier the events ran on (default: device)")
+    tier: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="serve on this tier (T0..T6) or GPU; energy re-modelled",
+    )
+    from_tier: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="the tier the events ran on (default: device)",
+    )
     volume_multiplier: float | None = Field(None, gt=0, le=1e6)
     service: str | None = Field(None, min_length=1, max_length=200)
     model: str | None = Field(None, min_length=1, max_length=200)
@@ -119,7 +131,8 @@ class ScheduleIn(BaseModel):
     chunks: int = Field(1, ge=1, le=48)
     basis: Literal["lifecycle", "direct"] = "lifecycle"
     forecast: dict[str, Any] | None = Field(
-        None, description="a forecast as `grid fetch --kind forecast --format json` writes it")
+        None, description="a forecast as `grid fetch --kind forecast --format json` writes it"
+    )
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -130,15 +143,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 # ------------------------------------------------------------------------ dependencies
-def _principal(request: Request,
-               authorization: Annotated[str | None, Header()] = None) -> Principal:
+def _principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
     state: ServiceState = request.app.state.infercarbon
     return authenticate(state.keys, authorization)
 
 
 Auth = Annotated[Principal, Depends(_principal)]
-TenantQ = Annotated[str | None, Query(min_length=1, max_length=64,
-                                      description="admin: one tenant; tenant keys: own")]
+TenantQ = Annotated[
+    str | None,
+    Query(min_length=1, max_length=64, description="admin: one tenant; tenant keys: own"),
+]
 StartQ = Annotated[datetime | None, Query(description="events starting at or after")]
 EndQ = Annotated[datetime | None, Query(description="events starting before")]
 
@@ -149,8 +165,10 @@ def _scope(p: Principal, tenant: str | None) -> str | None:
     if p.is_admin:
         return tenant
     if tenant is not None and tenant != p.tenant:
-        raise ForbiddenError(f"key {p.key_id} belongs to tenant {p.tenant!r} and cannot read "
-                             f"tenant {tenant!r}", field="tenant")
+        raise ForbiddenError(
+            f"key {p.key_id} belongs to tenant {p.tenant!r} and cannot read tenant {tenant!r}",
+            field="tenant",
+        )
     return p.tenant
 
 
@@ -192,60 +210,103 @@ def _heatmap(state: ServiceState) -> dict[str, Any]:
         sources[region] = f"{s.provenance.source} {s.provenance.version}".strip()
     regions = sorted(rows)
     values = [[float(np.mean(c)) if c else None for c in rows[r]] for r in regions]
-    note = ("Mean marginal intensity [g/kWh] by UTC hour of day over the loaded signals and the "
-            "ledger's marginal snapshots (read at start-up). Sources: "
-            + ("; ".join(f"{r}: {s}" for r, s in sorted(sources.items())) or "none")
-            if regions else "No marginal signal is loaded: append marginal intensity snapshots to the "
-            "ledger (they are read when the service starts).")
-    return {"kind": "marginal", "hours": list(range(24)), "regions": regions,
-            "values": values, "note": note}
+    note = (
+        "Mean marginal intensity [g/kWh] by UTC hour of day over the loaded signals and the "
+        "ledger's marginal snapshots (read at start-up). Sources: "
+        + ("; ".join(f"{r}: {s}" for r, s in sorted(sources.items())) or "none")
+        if regions
+        else "No marginal signal is loaded: append marginal intensity snapshots to the "
+        "ledger (they are read when the service starts)."
+    )
+    return {
+        "kind": "marginal",
+        "hours": list(range(24)),
+        "regions": regions,
+        "values": values,
+        "note": note,
+    }
 
 
 def _methodology(state: ServiceState) -> list[dict[str, str]]:
     cfg = state.config
     items = [
         {"name": "calculator", "value": CALCULATOR},
-        {"name": "operational emissions", "value": "energy_j x PUE x (1 + T&D loss) / 3.6e6 "
-         "x intensity [g/kWh], per event, for location, market and marginal kinds"},
+        {
+            "name": "operational emissions",
+            "value": "energy_j x PUE x (1 + T&D loss) / 3.6e6 "
+            "x intensity [g/kWh], per event, for location, market and marginal kinds",
+        },
         {"name": "PUE", "value": f"{cfg.pue:g}", "source": cfg.pue_source},
-        {"name": "T&D loss", "value": f"{cfg.td_loss_frac:g}",
-         "source": "configured" if cfg.td_loss_frac else "not configured (0)"},
-        {"name": "operating model", "value": cfg.operating_model,
-         "source": "location and market lines are tagged "
-                   f"{LINE_SCOPES[cfg.operating_model]['location']} and "
-                   f"{LINE_SCOPES[cfg.operating_model]['market']} (GHG Protocol: owned devices "
-                   "Scope 2, bought cloud compute Scope 3 cat. 1, sold products Scope 3 cat. 11); "
-                   "set with serve --operating-model"},
-        {"name": "location-based intensity", "value": "hourly location signal of the region "
-         "when loaded and covering the event; else the bundled annual average of the region",
-         "source": "infercarbon.reference regions table (source and vintage per region, stored "
-                   "with every footprint)"},
-        {"name": "market-based intensity", "value": "configured market signal of the region; "
-         "without one the location-based figure is used and labelled "
-         "'fallback: location-based' (GHG Protocol Scope 2 guidance)"},
-        {"name": "marginal intensity", "value": "hourly marginal signal of the region over the "
-         "event's interval; a consequential memo item, never added to totals; n/a without one"},
-        {"name": "uncertainty", "value": "per event: the grid signal's low..high bound at the "
-         "event's energy; sums of bounds for aggregates (fully correlated, a safe bound)"},
-        {"name": "energy", "value": "as reported per event (attribution_method says how: e.g. "
-         "measured counter, equal share of concurrent requests, modelled)"},
+        {
+            "name": "T&D loss",
+            "value": f"{cfg.td_loss_frac:g}",
+            "source": "configured" if cfg.td_loss_frac else "not configured (0)",
+        },
+        {
+            "name": "operating model",
+            "value": cfg.operating_model,
+            "source": "location and market lines are tagged "
+            f"{LINE_SCOPES[cfg.operating_model]['location']} and "
+            f"{LINE_SCOPES[cfg.operating_model]['market']} (GHG Protocol: owned devices "
+            "Scope 2, bought cloud compute Scope 3 cat. 1, sold products Scope 3 cat. 11); "
+            "set with serve --operating-model",
+        },
+        {
+            "name": "location-based intensity",
+            "value": "hourly location signal of the region "
+            "when loaded and covering the event; else the bundled annual average of the region",
+            "source": "infercarbon.reference regions table (source and vintage per region, stored "
+            "with every footprint)",
+        },
+        {
+            "name": "market-based intensity",
+            "value": "configured market signal of the region; "
+            "without one the location-based figure is used and labelled "
+            "'fallback: location-based' (GHG Protocol Scope 2 guidance)",
+        },
+        {
+            "name": "marginal intensity",
+            "value": "hourly marginal signal of the region over the "
+            "event's interval; a consequential memo item, never added to totals; n/a without one",
+        },
+        {
+            "name": "uncertainty",
+            "value": "per event: the grid signal's low..high bound at the "
+            "event's energy; sums of bounds for aggregates (fully correlated, a safe bound)",
+        },
+        {
+            "name": "energy",
+            "value": "as reported per event (attribution_method says how: e.g. "
+            "measured counter, equal share of concurrent requests, modelled)",
+        },
         {"name": "latency", "value": "end_utc - start_utc of each event"},
-        {"name": "energy cost", "value": "facility kWh x the price per kWh entered on the "
-         "dashboard (no tariff or time-of-use model)"},
-        {"name": "what-if", "value": "recomputed from the stored events with the same "
-         "calculator; see the what-if panel for its assumptions"},
+        {
+            "name": "energy cost",
+            "value": "facility kWh x the price per kWh entered on the "
+            "dashboard (no tariff or time-of-use model)",
+        },
+        {
+            "name": "what-if",
+            "value": "recomputed from the stored events with the same "
+            "calculator; see the what-if panel for its assumptions",
+        },
     ]
     for region, kind, s in state.book.all():
         p = s.provenance
-        items.append({"name": f"signal {region} {kind}",
-                      "value": f"{len(s)} steps of {s.resolution_s or 'constant'} s, "
-                               f"{s.basis} basis, method {p.method}",
-                      "source": f"{p.source} {p.version} ({p.label})"})
+        items.append(
+            {
+                "name": f"signal {region} {kind}",
+                "value": f"{len(s)} steps of {s.resolution_s or 'constant'} s, "
+                f"{s.basis} basis, method {p.method}",
+                "source": f"{p.source} {p.version} ({p.label})",
+            }
+        )
     return items
 
 
-def _verify_lines(state: ServiceState, tenant: str | None, rel_tol: float,
-                  every: int) -> Iterator[bytes]:
+def _verify_lines(
+    state: ServiceState, tenant: str | None, rel_tol: float, every: int
+) -> Iterator[bytes]:
     """JSON lines of a verification run in a worker thread: progress, then the result."""
     import json
     import queue
@@ -259,9 +320,14 @@ def _verify_lines(state: ServiceState, tenant: str | None, rel_tol: float,
 
     def run() -> None:
         try:
-            rep = verify(state.store, dispatch(recomputers()), tenant=tenant, rel_tol=rel_tol,
-                         progress=lambda n, f: q.put(("progress", {"checked": n, "failed": f})),
-                         every=every)
+            rep = verify(
+                state.store,
+                dispatch(recomputers()),
+                tenant=tenant,
+                rel_tol=rel_tol,
+                progress=lambda n, f: q.put(("progress", {"checked": n, "failed": f})),
+                every=every,
+            )
             q.put(("result", rep.to_dict()))
         except Exception as exc:  # noqa: BLE001 - sent to the client as the stream's end
             q.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -301,13 +367,23 @@ def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
     for dev in sorted(set(t.column("device").to_pylist())):
         ts = t.filter(pc.equal(t.column("device"), dev)).column("t_utc").to_pylist()
         with state.ingest_lock:
-            got = measure_idle(state.store, state.book, device=dev,
-                               start_utc=min(ts) - timedelta(seconds=window_s),
-                               end_utc=max(ts), window_s=window_s, clock=state.clock)
+            got = measure_idle(
+                state.store,
+                state.book,
+                device=dev,
+                start_utc=min(ts) - timedelta(seconds=window_s),
+                end_utc=max(ts),
+                window_s=window_s,
+                clock=state.clock,
+            )
         checked += got.checked
         measured += got.repriced
-    return {"received": res.received, "inserted": res.inserted,
-            "footprints_checked": checked, "footprints_with_measured_idle": measured}
+    return {
+        "received": res.received,
+        "inserted": res.inserted,
+        "footprints_checked": checked,
+        "footprints_with_measured_idle": measured,
+    }
 
 
 # ------------------------------------------------------------------- decision support
@@ -342,30 +418,37 @@ def _decision_routes(r: APIRouter, state: ServiceState) -> None:
         a, b = _utc(body.earliest_utc, "earliest_utc"), _utc(body.deadline_utc, "deadline_utc")
         assert a is not None and b is not None
         req = ScheduleRequest(
-            region=body.region, energy_kwh=body.energy_kwh,
+            region=body.region,
+            energy_kwh=body.energy_kwh,
             duration_s=parse_duration_s(body.duration, field="duration"),
             earliest_utc=np.datetime64(a.replace(tzinfo=None), "s"),
-            deadline_utc=np.datetime64(b.replace(tzinfo=None), "s"), signal=body.signal,
-            chunks=body.chunks, basis=body.basis)
+            deadline_utc=np.datetime64(b.replace(tzinfo=None), "s"),
+            signal=body.signal,
+            chunks=body.chunks,
+            basis=body.basis,
+        )
         if body.forecast is not None:
-            return schedule(req, forecast=parse_forecast(json.dumps(body.forecast),
-                                                         path="forecast")).to_dict()
+            return schedule(
+                req, forecast=parse_forecast(json.dumps(body.forecast), path="forecast")
+            ).to_dict()
         # the series the service holds (--signals, the ledger's intervals: final, provisional
         # or forecast from `grid update` / `serve --update`) price the hours they cover
         held = _held_series(state, [body.region], body.signal)
-        return schedule(req, forecast=held.get(body.region),
-                        forecast_label="service").to_dict()
+        return schedule(req, forecast=held.get(body.region), forecast_label="service").to_dict()
 
     @r.get("/v1/route", tags=["decisions"], responses=_ERRORS)
     def get_route(
         p: Auth,
-        regions: Annotated[str, Query(min_length=1, max_length=2000,
-                                      description="candidates, e.g. FR,DE,PL")],
+        regions: Annotated[
+            str, Query(min_length=1, max_length=2000, description="candidates, e.g. FR,DE,PL")
+        ],
         max_latency_ms: Annotated[float | None, Query(gt=0)] = None,
-        latency_ms: Annotated[str | None, Query(max_length=2000,
-                                                description="FR=25,DE=18 [ms]")] = None,
-        residency: Annotated[str | None, Query(max_length=64,
-                                               description="EU, EEA or a country")] = None,
+        latency_ms: Annotated[
+            str | None, Query(max_length=2000, description="FR=25,DE=18 [ms]")
+        ] = None,
+        residency: Annotated[
+            str | None, Query(max_length=64, description="EU, EEA or a country")
+        ] = None,
         signal: Literal["location", "marginal"] = "location",
         energy_kwh: Annotated[float, Query(gt=0, le=1e9)] = 1.0,
     ) -> dict[str, Any]:
@@ -374,23 +457,36 @@ def _decision_routes(r: APIRouter, state: ServiceState) -> None:
 
         now = state.clock().astimezone(UTC).replace(tzinfo=None)
         regs = split_list(regions, "regions")
-        return route(regs, np.datetime64(now, "s"), signal=signal,
-                     max_latency_ms=max_latency_ms,
-                     latency_ms=parse_latency_map(latency_ms, field="latency_ms"),
-                     residency=residency, energy_kwh=energy_kwh,
-                     forecasts=_held_series(state, regs, signal),
-                     forecast_label="service").to_dict()
+        return route(
+            regs,
+            np.datetime64(now, "s"),
+            signal=signal,
+            max_latency_ms=max_latency_ms,
+            latency_ms=parse_latency_map(latency_ms, field="latency_ms"),
+            residency=residency,
+            energy_kwh=energy_kwh,
+            forecasts=_held_series(state, regs, signal),
+            forecast_label="service",
+        ).to_dict()
 
     @r.get("/v1/rebound", tags=["decisions"], responses=_ERRORS)
-    def get_rebound(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
-                    end_utc: EndQ = None,
-                    basis: Literal["location", "market"] = "location") -> dict[str, Any]:
+    def get_rebound(
+        p: Auth,
+        tenant: TenantQ = None,
+        start_utc: StartQ = None,
+        end_utc: EndQ = None,
+        basis: Literal["location", "market"] = "location",
+    ) -> dict[str, Any]:
         """Month-on-month change split into volume and intensity effects (LMDI-I)."""
         from infercarbon.decisions.rebound import monthly_rebound
 
-        return monthly_rebound(state.store, basis=basis, tenant=_scope(p, tenant),
-                               start_utc=_utc(start_utc, "start_utc"),
-                               end_utc=_utc(end_utc, "end_utc"))
+        return monthly_rebound(
+            state.store,
+            basis=basis,
+            tenant=_scope(p, tenant),
+            start_utc=_utc(start_utc, "start_utc"),
+            end_utc=_utc(end_utc, "end_utc"),
+        )
 
 
 # ------------------------------------------------------------------------------- router
@@ -403,15 +499,20 @@ def build_router(state: ServiceState) -> APIRouter:
         """Liveness and the ledger backend (no data)."""
         return {"status": "ok", "ledger": state.store.dialect, "calculator": CALCULATOR}
 
-    @r.get("/metrics", tags=["ops"], response_class=Response,
-           responses={200: {"content": {"text/plain": {}}}, **_ERRORS})
+    @r.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}, **_ERRORS},
+    )
     def metrics(authorization: Annotated[str | None, Header()] = None) -> Response:
         """Prometheus counters of energy [J] and gCO2e by service and model."""
         if not state.metrics_public:
             p = authenticate(state.keys, authorization)
             if not p.is_admin:
-                raise ForbiddenError("the metrics span all tenants: use an admin key",
-                                     field="authorization")
+                raise ForbiddenError(
+                    "the metrics span all tenants: use an admin key", field="authorization"
+                )
         return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @r.get("/v1/whoami", tags=["auth"], responses=_ERRORS)
@@ -419,12 +520,31 @@ def build_router(state: ServiceState) -> APIRouter:
         """The key's tenant and scope."""
         return {"key_id": p.key_id, "tenant": p.tenant, "scope": p.scope}
 
-    @r.post("/v1/events", tags=["ingest"], response_model=IngestResult,
-            responses={**_ERRORS, 409: {"model": ErrorBody}, 413: {"model": ErrorBody},
-                       503: {"model": ErrorBody}},
-            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/EventIn"},
-                           "maxItems": 20000}}}}})
+    @r.post(
+        "/v1/events",
+        tags=["ingest"],
+        response_model=IngestResult,
+        responses={
+            **_ERRORS,
+            409: {"model": ErrorBody},
+            413: {"model": ErrorBody},
+            503: {"model": ErrorBody},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/EventIn"},
+                            "maxItems": 20000,
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def post_events(request: Request, p: Auth) -> dict[str, int]:
         """Append a batch of inference events (idempotent on ``event_id``; all or nothing)."""
         from starlette.concurrency import run_in_threadpool
@@ -439,16 +559,25 @@ def build_router(state: ServiceState) -> APIRouter:
             raise
 
     @r.get("/v1/events", tags=["query"], responses=_ERRORS)
-    def get_events(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
-                   end_utc: EndQ = None,
-                   limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> dict[str, Any]:
+    def get_events(
+        p: Auth,
+        tenant: TenantQ = None,
+        start_utc: StartQ = None,
+        end_utc: EndQ = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    ) -> dict[str, Any]:
         """Recent events (newest first) with their per-inference footprints and ranges."""
-        t = queries.event_rows(state.store, tenant=_scope(p, tenant),
-                               start=_utc(start_utc, "start_utc"), end=_utc(end_utc, "end_utc"),
-                               limit=limit)
+        t = queries.event_rows(
+            state.store,
+            tenant=_scope(p, tenant),
+            start=_utc(start_utc, "start_utc"),
+            end=_utc(end_utc, "end_utc"),
+            limit=limit,
+        )
         rows = _json_rows(t)
-        for row, s, e in zip(rows, t.column("start_utc").to_pylist(),
-                             t.column("end_utc").to_pylist(), strict=True):
+        for row, s, e in zip(
+            rows, t.column("start_utc").to_pylist(), t.column("end_utc").to_pylist(), strict=True
+        ):
             row["latency_s"] = (e - s).total_seconds()
         return {"rows": rows}
 
@@ -457,30 +586,52 @@ def build_router(state: ServiceState) -> APIRouter:
         p: Auth,
         group: Annotated[Literal["service", "tenant", "model", "region"], Query()] = "service",
         period: Annotated[Literal["hour", "day", "month"], Query()] = "day",
-        per_outcome: bool = False, tenant: TenantQ = None, start_utc: StartQ = None,
+        per_outcome: bool = False,
+        tenant: TenantQ = None,
+        start_utc: StartQ = None,
         end_utc: EndQ = None,
     ) -> dict[str, Any]:
         """Footprints summed by group and period (UTC), optionally per outcome, with
         location, market and marginal totals and their low/high bounds."""
         # (DuckDB under `serve`: at most the store's rollup lag, 1 s, behind ingest)
-        t = queries.rollup(state.store, group=group, period=period, tenant=_scope(p, tenant),
-                           start=_utc(start_utc, "start_utc"), end=_utc(end_utc, "end_utc"),
-                           per_outcome=per_outcome)
-        return {"group": group, "period": period, "per_outcome": per_outcome,
-                "rows": _json_rows(t),
-                "note": "a kind is null for a group where some event has no signal of it"}
+        t = queries.rollup(
+            state.store,
+            group=group,
+            period=period,
+            tenant=_scope(p, tenant),
+            start=_utc(start_utc, "start_utc"),
+            end=_utc(end_utc, "end_utc"),
+            per_outcome=per_outcome,
+        )
+        return {
+            "group": group,
+            "period": period,
+            "per_outcome": per_outcome,
+            "rows": _json_rows(t),
+            "note": "a kind is null for a group where some event has no signal of it",
+        }
 
     @r.get("/v1/summary", tags=["query"], responses=_ERRORS)
     def summary(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:
         """Aggregate and per-inference figures, per outcome, and the energy flow."""
         return build_summary(state, _scope(p, tenant))
 
-    @r.post("/v1/readings", tags=["ingest"], responses={**_ERRORS, 403: {"model": ErrorBody}},
-            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"type": "array", "items": {"type": "object"}}}}}})
-    async def post_readings(request: Request, p: Auth,
-                            window_s: Annotated[int, Query(ge=60, le=86_400)] = 3600
-                            ) -> dict[str, Any]:
+    @r.post(
+        "/v1/readings",
+        tags=["ingest"],
+        responses={**_ERRORS, 403: {"model": ErrorBody}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}}
+                },
+            }
+        },
+    )
+    async def post_readings(
+        request: Request, p: Auth, window_s: Annotated[int, Query(ge=60, le=86_400)] = 3600
+    ) -> dict[str, Any]:
         """Append device energy readings (admin key: devices span tenants): ``[{device,
         t_utc, cumulative_j and/or power_w, source, method}]``.  For every ``window_s``
         window the readings now cover, the device's idle energy is measured (readings minus
@@ -489,42 +640,64 @@ def build_router(state: ServiceState) -> APIRouter:
         from starlette.concurrency import run_in_threadpool
 
         if not p.is_admin:
-            raise ForbiddenError("device readings span tenants: use an admin key",
-                                 field="authorization")
+            raise ForbiddenError(
+                "device readings span tenants: use an admin key", field="authorization"
+            )
         rows = decode(await request.body())
         return await run_in_threadpool(_readings, state, rows, window_s)
 
-    @r.get("/v1/report", tags=["query"], response_class=Response,
-           responses={200: {"content": {"application/json": {}, "text/csv": {},
-                                        "text/html": {}}}, **_ERRORS})
-    def get_report(p: Auth, period: Annotated[str, Query(max_length=64)],
-                   fmt: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
-                   tenant: TenantQ = None) -> Response:
+    @r.get(
+        "/v1/report",
+        tags=["query"],
+        response_class=Response,
+        responses={
+            200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}},
+            **_ERRORS,
+        },
+    )
+    def get_report(
+        p: Auth,
+        period: Annotated[str, Query(max_length=64)],
+        fmt: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
+        tenant: TenantQ = None,
+    ) -> Response:
         """The period's report (as ``infercarbon report``; a tenant key gets its own)."""
         from datetime import UTC, datetime
 
         from infercarbon.report import build_report, parse_period, render
 
         state.store.hours_ready(max_lag_s=0.0)  # every acknowledged event counts
-        rep = build_report(state.store, parse_period(period), tenant=_scope(p, tenant),
-                           generated_utc=datetime.now(UTC))
+        rep = build_report(
+            state.store,
+            parse_period(period),
+            tenant=_scope(p, tenant),
+            generated_utc=datetime.now(UTC),
+        )
         media = {"json": "application/json", "csv": "text/csv", "html": "text/html"}[fmt]
         return Response(render(rep, fmt), media_type=media)
 
     @r.get("/v1/audit/verify", tags=["audit"], response_class=Response, responses=_ERRORS)
-    def audit_verify(p: Auth, tenant: TenantQ = None,
-                     rel_tol: Annotated[float, Query(ge=0.0, lt=1.0)] = 1e-12,
-                     every: Annotated[int, Query(ge=1, le=1_000_000)] = 10_000) -> Response:
+    def audit_verify(
+        p: Auth,
+        tenant: TenantQ = None,
+        rel_tol: Annotated[float, Query(ge=0.0, lt=1.0)] = 1e-12,
+        every: Annotated[int, Query(ge=1, le=1_000_000)] = 10_000,
+    ) -> Response:
         """Recompute every stored footprint (a tenant key: its own) from its stored inputs,
         streaming progress as JSON lines (``{"progress": {...}}``) and then the result
         (``{"result": {...}}``), as ``infercarbon audit verify``."""
         from starlette.responses import StreamingResponse
 
-        return StreamingResponse(_verify_lines(state, _scope(p, tenant), rel_tol, every),
-                                 media_type="application/x-ndjson")
+        return StreamingResponse(
+            _verify_lines(state, _scope(p, tenant), rel_tol, every),
+            media_type="application/x-ndjson",
+        )
 
-    @r.get("/v1/audit/footprints/{footprint_id}", tags=["audit"],
-           responses={**_ERRORS, 404: {"model": ErrorBody}})
+    @r.get(
+        "/v1/audit/footprints/{footprint_id}",
+        tags=["audit"],
+        responses={**_ERRORS, 404: {"model": ErrorBody}},
+    )
     def audit_show(footprint_id: str, p: Auth) -> Any:
         """One footprint's whole derivation with its supersession chain (``audit show``)."""
         from fastapi.responses import JSONResponse
@@ -535,28 +708,40 @@ def build_router(state: ServiceState) -> APIRouter:
         try:
             return show(state.store, footprint_id, tenant=None if p.is_admin else p.tenant)
         except FootprintNotFoundError:
-            return JSONResponse({"detail": f"no footprint {footprint_id!r} visible to this "
-                                           "key"}, status_code=404)
+            return JSONResponse(
+                {"detail": f"no footprint {footprint_id!r} visible to this key"}, status_code=404
+            )
 
     @r.get("/v1/footprints/list", tags=["query"], responses=_ERRORS)
-    def list_footprints(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
-                        end_utc: EndQ = None,
-                        service: Annotated[str | None, Query(max_length=200)] = None,
-                        model: Annotated[str | None, Query(max_length=200)] = None,
-                        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    def list_footprints(
+        p: Auth,
+        tenant: TenantQ = None,
+        start_utc: StartQ = None,
+        end_utc: EndQ = None,
+        service: Annotated[str | None, Query(max_length=200)] = None,
+        model: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
         """Live footprints (newest first): ids, subject, totals and ranges by basis."""
         from infercarbon.service.readers import footprint_list
 
-        t = footprint_list(state.store, tenant=_scope(p, tenant),
-                           start_utc=_utc(start_utc, "start_utc"),
-                           end_utc=_utc(end_utc, "end_utc"), service=service, model=model,
-                           limit=limit, offset=offset)
+        t = footprint_list(
+            state.store,
+            tenant=_scope(p, tenant),
+            start_utc=_utc(start_utc, "start_utc"),
+            end_utc=_utc(end_utc, "end_utc"),
+            service=service,
+            model=model,
+            limit=limit,
+            offset=offset,
+        )
         return {"rows": _json_rows(t)}
 
     @r.get("/v1/traces", tags=["query"], responses=_ERRORS)
-    def traces(p: Auth, tenant: TenantQ = None, start_utc: StartQ = None,
-               end_utc: EndQ = None) -> dict[str, Any]:
+    def traces(
+        p: Auth, tenant: TenantQ = None, start_utc: StartQ = None, end_utc: EndQ = None
+    ) -> dict[str, Any]:
         """One figure per user action: the footprints of each W3C trace's events
         (``trace_id``, whatever served each step) summed by basis, with the aggregate
         p5..p95; events without a trace are left out."""
@@ -564,9 +749,15 @@ def build_router(state: ServiceState) -> APIRouter:
 
         from infercarbon.ledger.rollup import AGGREGATE_RANGE_METHOD, ranged_sums
 
-        t = ranged_sums(state.store, of="totals", by=("trace_id",), keys=("basis",),
-                        tenant=_scope(p, tenant), start_utc=_utc(start_utc, "start_utc"),
-                        end_utc=_utc(end_utc, "end_utc"))
+        t = ranged_sums(
+            state.store,
+            of="totals",
+            by=("trace_id",),
+            keys=("basis",),
+            tenant=_scope(p, tenant),
+            start_utc=_utc(start_utc, "start_utc"),
+            end_utc=_utc(end_utc, "end_utc"),
+        )
         t = t.filter(pc.is_valid(t.column("trace_id")))
         return {"range_method": AGGREGATE_RANGE_METHOD, "rows": _json_rows(t)}
 
@@ -576,10 +767,26 @@ def build_router(state: ServiceState) -> APIRouter:
         range and source) and the default for devices none matches."""
         return state.config.profile_set.to_dict()
 
-    @r.put("/v1/profiles", tags=["config"], responses={**_ERRORS, 403: {"model": ErrorBody}},
-           openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-               "schema": {"type": "object", "properties": {"profiles": {
-                   "type": "array", "items": {"type": "object"}}}}}}}})
+    @r.put(
+        "/v1/profiles",
+        tags=["config"],
+        responses={**_ERRORS, 403: {"model": ErrorBody}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "profiles": {"type": "array", "items": {"type": "object"}}
+                            },
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def put_profiles(request: Request, p: Auth) -> dict[str, Any]:
         """Replace the deployment profiles (admin key): ``{"profiles": [...]}`` as in a
         ``--profiles`` TOML file.  Events ingested from now on are priced with them; stored
@@ -591,8 +798,9 @@ def build_router(state: ServiceState) -> APIRouter:
         from infercarbon.accounting.profiles import profiles_from_data
 
         if not p.is_admin:
-            raise ForbiddenError("profiles apply to every tenant: use an admin key",
-                                 field="authorization")
+            raise ForbiddenError(
+                "profiles apply to every tenant: use an admin key", field="authorization"
+            )
         import json
 
         data = decode(await request.body())
@@ -623,20 +831,31 @@ def build_router(state: ServiceState) -> APIRouter:
         """Recompute the selected events' footprint under another region, batch size or a
         delay, with the difference and its range."""
         tenant = _scope(p, body.tenant)
-        t = queries.event_rows(state.store, tenant=tenant,
-                               start=_utc(body.start_utc, "start_utc"),
-                               end=_utc(body.end_utc, "end_utc"),
-                               filters={"service": body.service, "model": body.model})
-        scen = WhatIf(region=body.region, batch_size=body.batch_size, delay_h=body.delay_h,
-                      tier=body.tier, from_tier=body.from_tier,
-                      volume_multiplier=body.volume_multiplier)
+        t = queries.event_rows(
+            state.store,
+            tenant=tenant,
+            start=_utc(body.start_utc, "start_utc"),
+            end=_utc(body.end_utc, "end_utc"),
+            filters={"service": body.service, "model": body.model},
+        )
+        scen = WhatIf(
+            region=body.region,
+            batch_size=body.batch_size,
+            delay_h=body.delay_h,
+            tier=body.tier,
+            from_tier=body.from_tier,
+            volume_multiplier=body.volume_multiplier,
+        )
         return run_whatif(t, scen, state.config, state.book)
 
     _decision_routes(r, state)
 
     # after /v1/footprints/list, so that path is not read as a footprint id
-    @r.get("/v1/footprints/{footprint_id}", tags=["query"],
-           responses={**_ERRORS, 404: {"model": ErrorBody}})
+    @r.get(
+        "/v1/footprints/{footprint_id}",
+        tags=["query"],
+        responses={**_ERRORS, 404: {"model": ErrorBody}},
+    )
     def get_footprint(footprint_id: str, p: Auth) -> Any:
         """One stored footprint's whole derivation (inputs, versions, hash, line items)."""
         from fastapi.responses import JSONResponse
@@ -646,19 +865,22 @@ def build_router(state: ServiceState) -> APIRouter:
         try:
             rec = state.store.footprint(footprint_id, tenant=None if p.is_admin else p.tenant)
         except FootprintNotFoundError:  # a ledger outage stays a 503 (the app's handler)
-            return JSONResponse({"detail": f"no footprint {footprint_id!r} visible to this "
-                                           "key"}, status_code=404)
+            return JSONResponse(
+                {"detail": f"no footprint {footprint_id!r} visible to this key"}, status_code=404
+            )
         return rec.derivation()
 
-    page = Template((resources.files("infercarbon.service") / "templates" / "index.html")
-                    .read_text(encoding="utf-8"))
+    page = Template(
+        (resources.files("infercarbon.service") / "templates" / "index.html").read_text(
+            encoding="utf-8"
+        )
+    )
 
     @r.get("/", response_class=HTMLResponse, include_in_schema=False)
     def dashboard() -> HTMLResponse:
         from infercarbon import __version__
 
         price = "" if state.price_per_kwh is None else f"{state.price_per_kwh:g}"
-        return HTMLResponse(page.substitute(static="/static", version=__version__,
-                                            price=price))
+        return HTMLResponse(page.substitute(static="/static", version=__version__, price=price))
 
     return r

@@ -71,9 +71,12 @@ def route_header(doc: Mapping[str, Any]) -> str:
     parts = [f"region={doc['region_id']}"]
     if doc.get("next_best"):
         parts.append(f"next={doc['next_best']}")
-    for key, name in (("margin_g_per_kwh", "margin_g_per_kwh"),
-                      ("margin_low_g_per_kwh", "low"), ("margin_high_g_per_kwh", "high"),
-                      ("intensity_g_per_kwh", "intensity_g_per_kwh")):
+    for key, name in (
+        ("margin_g_per_kwh", "margin_g_per_kwh"),
+        ("margin_low_g_per_kwh", "low"),
+        ("margin_high_g_per_kwh", "high"),
+        ("intensity_g_per_kwh", "intensity_g_per_kwh"),
+    ):
         v = _num(doc.get(key))
         if v is not None:
             parts.append(f"{name}={v}")
@@ -99,9 +102,16 @@ class CarbonRouteMiddleware:
         Whether to add ``Carbon-Route`` to other responses.
     """
 
-    def __init__(self, app: ASGIApp, advise: Advisor, *, clock: Callable[[], _dt.datetime],
-                 path: str = "/.well-known/carbon-route", ttl_s: float = 300.0,
-                 header: bool = True) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        advise: Advisor,
+        *,
+        clock: Callable[[], _dt.datetime],
+        path: str = "/.well-known/carbon-route",
+        ttl_s: float = 300.0,
+        header: bool = True,
+    ) -> None:
         if not (math.isfinite(ttl_s) and ttl_s >= 0):
             raise InputError(f"{ttl_s!r} must be >= 0 s", field="ttl_s")
         if not path.startswith("/"):
@@ -135,14 +145,26 @@ class CarbonRouteMiddleware:
             return
         if scope.get("path") == self.path and scope.get("method") in ("GET", "HEAD"):
             doc = self.decision()
-            body = json.dumps(doc if doc is not None else
-                              {"detail": "no route decision could be made now"}).encode()
-            await send({"type": "http.response.start", "status": 200 if doc else 503,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"cache-control", f"max-age={int(self.ttl_s)}".encode()),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body",
-                        "body": body if scope.get("method") == "GET" else b""})
+            body = json.dumps(
+                doc if doc is not None else {"detail": "no route decision could be made now"}
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200 if doc else 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"cache-control", f"max-age={int(self.ttl_s)}".encode()),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": body if scope.get("method") == "GET" else b"",
+                }
+            )
             self.stats["served"] += 1
             return
         if not self.header:

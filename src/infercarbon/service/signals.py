@@ -49,22 +49,28 @@ def region_of(query: str) -> Region:
     return resolve_region(query)
 
 
-def codes(values: Sequence[Any] | pa.Array | pa.ChunkedArray) -> tuple[list[Any],
-                                                                      npt.NDArray[np.intp]]:
+def codes(
+    values: Sequence[Any] | pa.Array | pa.ChunkedArray,
+) -> tuple[list[Any], npt.NDArray[np.intp]]:
     """(distinct values in order of first appearance, index of each value): Arrow's
     dictionary encoding (C), not a sort of Python strings."""
-    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(
-        list(values), pa.string())
+    arr = (
+        values
+        if isinstance(values, pa.Array | pa.ChunkedArray)
+        else pa.array(list(values), pa.string())
+    )
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     enc = arr.dictionary_encode()
-    return (enc.dictionary.to_pylist(),
-            np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.intp))
+    return (
+        enc.dictionary.to_pylist(),
+        np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.intp),
+    )
 
 
-def resolve_regions(regions: Sequence[str] | pa.Array | pa.ChunkedArray, *,
-                    row: str = "events") -> tuple[list[Region],
-                                                                              npt.NDArray[np.intp]]:
+def resolve_regions(
+    regions: Sequence[str] | pa.Array | pa.ChunkedArray, *, row: str = "events"
+) -> tuple[list[Region], npt.NDArray[np.intp]]:
     """Resolve each distinct region string once; return (regions, index per event).
 
     Raises :class:`~infercarbon.ledger.schema.EventValidationError` naming every row whose
@@ -76,8 +82,10 @@ def resolve_regions(regions: Sequence[str] | pa.Array | pa.ChunkedArray, *,
         try:
             out.append(region_of(str(q)))
         except InputError as exc:
-            problems.extend(Problem(int(i), "region", str(exc).removeprefix("region: "))
-                            for i in np.flatnonzero(inv == j)[:50])
+            problems.extend(
+                Problem(int(i), "region", str(exc).removeprefix("region: "))
+                for i in np.flatnonzero(inv == j)[:50]
+            )
             out.append(None)  # type: ignore[arg-type]  # never returned: problems raise below
     if problems:
         problems.sort(key=lambda p: p.index)
@@ -98,16 +106,25 @@ class SignalSegment:
 
 def _prov_of(s: IntensitySeries, note: str | None = None) -> dict[str, Any]:
     p = s.provenance
-    return {"source": p.source, "version": p.version,
-            "method": p.method if note is None else f"{p.method}; {note}", "label": p.label,
-            "resolution_s": s.resolution_s}
+    return {
+        "source": p.source,
+        "version": p.version,
+        "method": p.method if note is None else f"{p.method}; {note}",
+        "label": p.label,
+        "resolution_s": s.resolution_s,
+    }
 
 
 class SignalBook:
     """Intensity signals by (region id, kind), and the bundled series behind them."""
 
-    def __init__(self, signals: Sequence[IntensitySeries] = (), *,
-                 bundled: bool = True, factor_set: str = "infercarbon") -> None:
+    def __init__(
+        self,
+        signals: Sequence[IntensitySeries] = (),
+        *,
+        bundled: bool = True,
+        factor_set: str = "infercarbon",
+    ) -> None:
         from infercarbon.grid.factors import check_factor_set
 
         self._by: dict[tuple[str, str], IntensitySeries] = {}
@@ -134,11 +151,15 @@ class SignalBook:
 
         if catalogue.series_key(region.region_id) is None:
             return None
-        return (catalogue.hourly_location if kind == "location"
-                else catalogue.hourly_marginal)(region.region_id, "lifecycle", self.factor_set)
+        return (catalogue.hourly_location if kind == "location" else catalogue.hourly_marginal)(
+            region.region_id, "lifecycle", self.factor_set
+        )
 
     def lookup(
-        self, region: Region, kind: str, start: npt.NDArray[np.datetime64],
+        self,
+        region: Region,
+        kind: str,
+        start: npt.NDArray[np.datetime64],
         end: npt.NDArray[np.datetime64],
     ) -> list[SignalSegment]:
         """The intensity (value, low, high) of each interval and its provenance, decided per
@@ -163,7 +184,7 @@ class SignalBook:
                 ok = np.zeros(len(idx), dtype=bool)
                 vals = np.zeros((3, len(idx)))
                 for k, i in enumerate(idx):
-                    one = _integrate(series, start[i:i + 1], end[i:i + 1])
+                    one = _integrate(series, start[i : i + 1], end[i : i + 1])
                     if one is not None:
                         ok[k] = True
                         vals[:, k] = [x[0] for x in one]
@@ -175,56 +196,83 @@ class SignalBook:
             f = region.intensity_g_per_kwh
             lo_, hi_ = f.range
             n = len(todo)
-            loaded = self.get(region.region_id, kind) is not None or self._bundled(
-                region, kind) is not None
-            note = "annual average" + ("; the loaded series does not cover the interval"
-                                       if loaded else "")
-            out.append(SignalSegment(todo, np.full(n, f.value), np.full(n, lo_),
-                                     np.full(n, hi_),
-                                     {"source": f.source, "version": f.vintage or "",
-                                      "method": note, "label": f.label, "resolution_s": None}))
+            loaded = (
+                self.get(region.region_id, kind) is not None
+                or self._bundled(region, kind) is not None
+            )
+            note = "annual average" + (
+                "; the loaded series does not cover the interval" if loaded else ""
+            )
+            out.append(
+                SignalSegment(
+                    todo,
+                    np.full(n, f.value),
+                    np.full(n, lo_),
+                    np.full(n, hi_),
+                    {
+                        "source": f.source,
+                        "version": f.vintage or "",
+                        "method": note,
+                        "label": f.label,
+                        "resolution_s": None,
+                    },
+                )
+            )
         return out
 
 
 _STATUS_NAME = {0: "forecast", 1: "provisional"}
 
 
-def _by_status(series: IntensitySeries, idx: npt.NDArray[np.intp],
-               start: npt.NDArray[np.datetime64], end: npt.NDArray[np.datetime64],
-               got: tuple[FloatArray, FloatArray, FloatArray]) -> list[SignalSegment]:
+def _by_status(
+    series: IntensitySeries,
+    idx: npt.NDArray[np.intp],
+    start: npt.NDArray[np.datetime64],
+    end: npt.NDArray[np.datetime64],
+    got: tuple[FloatArray, FloatArray, FloatArray],
+) -> list[SignalSegment]:
     """Segments of ``idx`` by the worst status of the steps each interval covers (a series
     without statuses is final): a footprint priced by a forecast or provisional interval says
     so in its signal's label, and is re-priced when the final figure arrives."""
     ranks = series.extra.get("status_rank")
     if ranks is None or series.resolution_s is None or (ranks == 2).all():
         return [SignalSegment(idx, *got, _prov_of(series))]
+
     def step(t: npt.NDArray[np.datetime64]) -> npt.NDArray[np.intp]:
         i = np.searchsorted(series.start_utc, t.astype("datetime64[ns]"), side="right") - 1
         return np.clip(i, 0, len(series.start_utc) - 1).astype(np.intp)
 
     i0 = step(start[idx])
-    i1 = step(np.maximum(end[idx].astype("datetime64[ns]") - np.timedelta64(1, "ns"),
-                         start[idx].astype("datetime64[ns]")))
+    i1 = step(
+        np.maximum(
+            end[idx].astype("datetime64[ns]") - np.timedelta64(1, "ns"),
+            start[idx].astype("datetime64[ns]"),
+        )
+    )
     # the worst rank over [i0, i1]: a running minimum is exact for intervals of one or two
     # steps (the usual case); longer ones take the minimum over their steps
     worst = np.minimum(ranks[i0], ranks[i1])
     long_ = np.flatnonzero(i1 - i0 > 1)
     for k in long_.tolist():
-        worst[k] = int(ranks[i0[k]:i1[k] + 1].min())
+        worst[k] = int(ranks[i0[k] : i1[k] + 1].min())
     out = []
     for r in np.unique(worst).tolist():
         m = worst == r
         prov = _prov_of(series)
         if r in _STATUS_NAME:
-            prov = {**prov, "label": f"{prov['label']} ({_STATUS_NAME[r]})",
-                    "method": f"{prov['method']}; {_STATUS_NAME[r]} interval(s): re-priced "
-                              "when the final figure arrives"}
+            prov = {
+                **prov,
+                "label": f"{prov['label']} ({_STATUS_NAME[r]})",
+                "method": f"{prov['method']}; {_STATUS_NAME[r]} interval(s): re-priced "
+                "when the final figure arrives",
+            }
         out.append(SignalSegment(idx[m], got[0][m], got[1][m], got[2][m], prov))
     return out
 
 
-def _integrate(series: IntensitySeries, a: npt.NDArray[np.datetime64],
-               b: npt.NDArray[np.datetime64]) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+def _integrate(
+    series: IntensitySeries, a: npt.NDArray[np.datetime64], b: npt.NDArray[np.datetime64]
+) -> tuple[FloatArray, FloatArray, FloatArray] | None:
     try:
         v, lo, hi = (series.integrate(a, b, which=w) for w in ("value", "low", "high"))
     except InputError:
@@ -248,11 +296,20 @@ def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:
     if snapshots.num_rows == 0:
         return []
     t = snapshots.sort_by([("retrieved_utc", "ascending")])
-    names = ["region", "kind", "basis", "interval_start_utc", "resolution_s", "value_g_per_kwh",
-             "low_g_per_kwh", "high_g_per_kwh", "source", "version"]
+    names = [
+        "region",
+        "kind",
+        "basis",
+        "interval_start_utc",
+        "resolution_s",
+        "value_g_per_kwh",
+        "low_g_per_kwh",
+        "high_g_per_kwh",
+        "source",
+        "version",
+    ]
     cols = {c: t.column(c).to_pylist() for c in names}
-    status = (t.column("status").to_pylist() if "status" in t.column_names
-              else [None] * t.num_rows)
+    status = t.column("status").to_pylist() if "status" in t.column_names else [None] * t.num_rows
     rank = [STATUS_RANK.get(x, 2) for x in status]
     groups: dict[tuple[str, str], dict[str, dict[Any, int]]] = {}
     for i in range(t.num_rows):
@@ -271,24 +328,52 @@ def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:
         except InputError:
             continue
         if len(res) != 1:
-            raise InputError(f"intensity snapshots of {region} {kind} mix resolutions "
-                             f"{sorted(res)}", field="intensity")
+            raise InputError(
+                f"intensity snapshots of {region} {kind} mix resolutions {sorted(res)}",
+                field="intensity",
+            )
         v = np.asarray([cols["value_g_per_kwh"][i] for i in rows], dtype=float)
-        lo = np.asarray([cols["low_g_per_kwh"][i] if cols["low_g_per_kwh"][i] is not None
-                         else cols["value_g_per_kwh"][i] for i in rows], dtype=float)
-        hi = np.asarray([cols["high_g_per_kwh"][i] if cols["high_g_per_kwh"][i] is not None
-                         else cols["value_g_per_kwh"][i] for i in rows], dtype=float)
-        starts = np.asarray([cols["interval_start_utc"][i].replace(tzinfo=None) for i in rows],
-                            dtype="datetime64[ns]")
+        lo = np.asarray(
+            [
+                cols["low_g_per_kwh"][i]
+                if cols["low_g_per_kwh"][i] is not None
+                else cols["value_g_per_kwh"][i]
+                for i in rows
+            ],
+            dtype=float,
+        )
+        hi = np.asarray(
+            [
+                cols["high_g_per_kwh"][i]
+                if cols["high_g_per_kwh"][i] is not None
+                else cols["value_g_per_kwh"][i]
+                for i in rows
+            ],
+            dtype=float,
+        )
+        starts = np.asarray(
+            [cols["interval_start_utc"][i].replace(tzinfo=None) for i in rows],
+            dtype="datetime64[ns]",
+        )
         srcs = sorted({f"{cols['source'][i]} {cols['version'][i]}" for i in rows})
-        out.append(IntensitySeries.from_arrays(
-            region=region, kind=kind, basis=basis,  # type: ignore[arg-type]
-            resolution_s=int(res.pop()),
-            start_utc=starts, intensity_g_per_kwh=v, low_g_per_kwh=lo, high_g_per_kwh=hi,
-            provenance=SignalProvenance(source="ledger intensity snapshots: " + "; ".join(srcs),
-                                        version=str(len(rows)) + " snapshots",
-                                        method="snapshots appended to the ledger"),
-            extra={"status_rank": np.asarray([rank[i] for i in rows], dtype=np.int64)}))
+        out.append(
+            IntensitySeries.from_arrays(
+                region=region,
+                kind=kind,
+                basis=basis,  # type: ignore[arg-type]
+                resolution_s=int(res.pop()),
+                start_utc=starts,
+                intensity_g_per_kwh=v,
+                low_g_per_kwh=lo,
+                high_g_per_kwh=hi,
+                provenance=SignalProvenance(
+                    source="ledger intensity snapshots: " + "; ".join(srcs),
+                    version=str(len(rows)) + " snapshots",
+                    method="snapshots appended to the ledger",
+                ),
+                extra={"status_rank": np.asarray([rank[i] for i in rows], dtype=np.int64)},
+            )
+        )
     return out
 
 
@@ -302,23 +387,33 @@ def market_signal_from_instruments(path: str) -> IntensitySeries:
 
     f = load_instruments(path)
     if f.consumption is None or f.region is None:
-        raise InputError(f"{path}: --instruments needs a file with a region and a consumption "
-                         "section (the period the instruments cover; see docs/instruments.md)",
-                         field="instruments")
+        raise InputError(
+            f"{path}: --instruments needs a file with a region and a consumption "
+            "section (the period the instruments cover; see docs/instruments.md)",
+            field="instruments",
+        )
     region = region_of(f.region)
-    r = market_from_instruments(f, region=f.region, location=region.intensity_g_per_kwh,
-                                strict=False)
+    r = market_from_instruments(
+        f, region=f.region, location=region.intensity_g_per_kwh, strict=False
+    )
     cons = f.consumption
     start = cons.start_utc[0].astype("datetime64[s]")
-    end = (cons.start_utc[-1] + np.timedelta64(int(cons.resolution_s), "s")).astype(
-        "datetime64[s]")
+    end = (cons.start_utc[-1] + np.timedelta64(int(cons.resolution_s), "s")).astype("datetime64[s]")
     lo, hi = r.figure.range
     label = f"fallback: {r.label}" if r.fallback else r.label
     return IntensitySeries.from_arrays(
-        region=region.region_id, kind="market", basis="lifecycle",
-        resolution_s=int((end - start).astype(np.int64)), start_utc=[start],
-        intensity_g_per_kwh=[r.figure.value], low_g_per_kwh=[lo], high_g_per_kwh=[hi],
-        provenance=SignalProvenance(source=f"instruments file {Path(path).name}: "
-                                    f"{r.figure.source}", version=f"{start}..{end}",
-                                    method="market-based (GHG Protocol Scope 2): "
-                                           + (r.figure.note or r.label), label=label))
+        region=region.region_id,
+        kind="market",
+        basis="lifecycle",
+        resolution_s=int((end - start).astype(np.int64)),
+        start_utc=[start],
+        intensity_g_per_kwh=[r.figure.value],
+        low_g_per_kwh=[lo],
+        high_g_per_kwh=[hi],
+        provenance=SignalProvenance(
+            source=f"instruments file {Path(path).name}: {r.figure.source}",
+            version=f"{start}..{end}",
+            method="market-based (GHG Protocol Scope 2): " + (r.figure.note or r.label),
+            label=label,
+        ),
+    )

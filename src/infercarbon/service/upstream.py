@@ -44,8 +44,15 @@ class UpstreamResponse:
 
     __slots__ = ("_conn", "_done", "_framing", "_left", "_pool", "headers", "status")
 
-    def __init__(self, pool: UpstreamPool, conn: _Conn, status: int,
-                 headers: list[tuple[bytes, bytes]], framing: str, length: int) -> None:
+    def __init__(
+        self,
+        pool: UpstreamPool,
+        conn: _Conn,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        framing: str,
+        length: int,
+    ) -> None:
         self._pool = pool
         self._conn: _Conn | None = conn
         self.status = status
@@ -101,23 +108,26 @@ class UpstreamResponse:
         except TimeoutError as exc:
             raise UpstreamTimeout(f"no data from the upstream for {t:g} s") from exc
         except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
-            raise UpstreamUnreachable(f"upstream body broken: {type(exc).__name__}: {exc}"
-                                      ) from exc
+            raise UpstreamUnreachable(f"upstream body broken: {type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
         """Give the connection back when the body was read to its end, else close it."""
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        keep = self._done and self._framing != "close" and self.header(b"connection") not in (
-            b"close", b"Close")
+        keep = (
+            self._done
+            and self._framing != "close"
+            and self.header(b"connection") not in (b"close", b"Close")
+        )
         self._pool._release(conn, keep)
 
     async def __aenter__(self) -> UpstreamResponse:
         return self
 
-    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
 
@@ -132,18 +142,27 @@ class UpstreamPool:
         Idle connections kept for reuse.
     """
 
-    def __init__(self, base_url: str, *, connect_timeout_s: float = 10.0,
-                 read_timeout_s: float = 600.0, max_idle: int = 1000) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 600.0,
+        max_idle: int = 1000,
+    ) -> None:
         u = urlsplit(base_url)
         if u.scheme not in ("http", "https") or not u.hostname:
-            raise InputError(f"must be an http(s) URL such as http://vllm:8000, got "
-                             f"{base_url!r}", field="upstream")
+            raise InputError(
+                f"must be an http(s) URL such as http://vllm:8000, got {base_url!r}",
+                field="upstream",
+            )
         self.scheme = u.scheme
         self.host = u.hostname
         self.port = u.port or (443 if u.scheme == "https" else 80)
         self.prefix = u.path.rstrip("/")
         default = (u.scheme == "http" and self.port == 80) or (
-            u.scheme == "https" and self.port == 443)
+            u.scheme == "https" and self.port == 443
+        )
         self.host_header = (self.host if default else f"{self.host}:{self.port}").encode()
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
@@ -154,14 +173,15 @@ class UpstreamPool:
     async def _connect(self) -> _Conn:
         try:
             async with asyncio.timeout(self.connect_timeout_s):
-                return await asyncio.open_connection(self.host, self.port, ssl=self._ssl,
-                                                     limit=1 << 20)
+                return await asyncio.open_connection(
+                    self.host, self.port, ssl=self._ssl, limit=1 << 20
+                )
         except TimeoutError as exc:
-            raise UpstreamTimeout(f"connecting to {self.host}:{self.port} took over "
-                                  f"{self.connect_timeout_s:g} s") from exc
+            raise UpstreamTimeout(
+                f"connecting to {self.host}:{self.port} took over {self.connect_timeout_s:g} s"
+            ) from exc
         except OSError as exc:
-            raise UpstreamUnreachable(f"cannot connect to {self.host}:{self.port}: {exc}"
-                                      ) from exc
+            raise UpstreamUnreachable(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
 
     def _release(self, conn: _Conn, keep: bool) -> None:
         if keep and len(self._idle) < self.max_idle and not conn[0].at_eof():
@@ -169,15 +189,25 @@ class UpstreamPool:
         else:
             conn[1].close()
 
-    async def request(self, method: str, target: str, headers: list[tuple[bytes, bytes]],
-                      body: bytes) -> UpstreamResponse:
+    async def request(
+        self, method: str, target: str, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> UpstreamResponse:
         """Send one request (``target``: path and query); the response with its body unread.
         ``headers`` must not hold hop-by-hop fields, ``Host`` or ``Content-Length``."""
-        head = b"".join((method.encode(), b" ", (self.prefix + target).encode("latin-1"),
-                         b" HTTP/1.1\r\nhost: ", self.host_header, b"\r\n",
-                         *(k + b": " + v + b"\r\n" for k, v in headers),
-                         b"content-length: %d\r\n\r\n" % len(body) if body or method not in (
-                             "GET", "HEAD", "DELETE", "OPTIONS") else b"\r\n"))
+        head = b"".join(
+            (
+                method.encode(),
+                b" ",
+                (self.prefix + target).encode("latin-1"),
+                b" HTTP/1.1\r\nhost: ",
+                self.host_header,
+                b"\r\n",
+                *(k + b": " + v + b"\r\n" for k, v in headers),
+                b"content-length: %d\r\n\r\n" % len(body)
+                if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS")
+                else b"\r\n",
+            )
+        )
         for attempt in (0, 1):
             reused = bool(self._idle) and attempt == 0
             conn = self._idle.pop() if reused else await self._connect()
@@ -189,12 +219,14 @@ class UpstreamPool:
                 async with asyncio.timeout(self.read_timeout_s):
                     raw = await reader.readuntil(b"\r\n\r\n")
                     while raw.startswith(b"HTTP/1.1 1") and not raw.startswith(
-                            b"HTTP/1.1 101"):  # interim 1xx answers: the final one follows
+                        b"HTTP/1.1 101"
+                    ):  # interim 1xx answers: the final one follows
                         raw = await reader.readuntil(b"\r\n\r\n")
             except TimeoutError as exc:
                 writer.close()
-                raise UpstreamTimeout(f"no answer from the upstream within "
-                                      f"{self.read_timeout_s:g} s") from exc
+                raise UpstreamTimeout(
+                    f"no answer from the upstream within {self.read_timeout_s:g} s"
+                ) from exc
             except (asyncio.IncompleteReadError, ConnectionError) as exc:
                 writer.close()
                 if reused:

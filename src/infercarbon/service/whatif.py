@@ -68,12 +68,13 @@ class WhatIf:
 
     def __post_init__(self) -> None:
         if self.batch_size is not None and not 1 <= self.batch_size <= 1_000_000:
-            raise InputError(f"{self.batch_size!r} must be between 1 and 1,000,000",
-                             field="batch_size")
-        if self.delay_h is not None and not (np.isfinite(self.delay_h)
-                                             and 0 <= self.delay_h <= 24 * 31):
-            raise InputError(f"{self.delay_h!r} must be between 0 and 744 hours",
-                             field="delay_h")
+            raise InputError(
+                f"{self.batch_size!r} must be between 1 and 1,000,000", field="batch_size"
+            )
+        if self.delay_h is not None and not (
+            np.isfinite(self.delay_h) and 0 <= self.delay_h <= 24 * 31
+        ):
+            raise InputError(f"{self.delay_h!r} must be between 0 and 744 hours", field="delay_h")
 
 
 def batch_elasticity(batch: FloatArray, energy_j: FloatArray) -> tuple[float, float, float, str]:
@@ -84,13 +85,17 @@ def batch_elasticity(batch: FloatArray, energy_j: FloatArray) -> tuple[float, fl
         x = b - b.mean()
         slope = float((x * (e - e.mean())).sum() / (x * x).sum())
         resid = e - e.mean() - slope * x
-        se = float(np.sqrt((resid ** 2).sum() / max(1, len(b) - 2) / (x * x).sum()))
+        se = float(np.sqrt((resid**2).sum() / max(1, len(b) - 2) / (x * x).sum()))
         c = float(np.clip(-slope, 0.0, 1.0))
         lo, hi = float(np.clip(-slope - 2 * se, 0.0, 1.0)), float(np.clip(-slope + 2 * se, 0, 1))
         return c, min(lo, c), max(hi, c), f"fitted on {len(b)} ledger events (+-2 s.e.)"
     c, lo, hi = ASSUMED_ELASTICITY
-    return c, lo, hi, ("assumed (the ledger's events do not span two batch sizes): "
-                       "illustrative 0.5 (0.3..0.8)")
+    return (
+        c,
+        lo,
+        hi,
+        ("assumed (the ledger's events do not span two batch sizes): illustrative 0.5 (0.3..0.8)"),
+    )
 
 
 def _observed_batch(events: pa.Table) -> FloatArray:
@@ -105,8 +110,9 @@ def _observed_batch(events: pa.Table) -> FloatArray:
     return out
 
 
-def _totals(fp: Any, scale: FloatArray | float, mask: dict[str, npt.NDArray[np.bool_]]
-            ) -> dict[str, tuple[float, float, float] | None]:
+def _totals(
+    fp: Any, scale: FloatArray | float, mask: dict[str, npt.NDArray[np.bool_]]
+) -> dict[str, tuple[float, float, float] | None]:
     out: dict[str, tuple[float, float, float] | None] = {}
     for k in KINDS:
         m = mask[k]
@@ -119,8 +125,9 @@ def _totals(fp: Any, scale: FloatArray | float, mask: dict[str, npt.NDArray[np.b
     return out
 
 
-def run_whatif(events: pa.Table, scenario: WhatIf, config: AccountingConfig,
-               book: SignalBook) -> dict[str, Any]:
+def run_whatif(
+    events: pa.Table, scenario: WhatIf, config: AccountingConfig, book: SignalBook
+) -> dict[str, Any]:
     """Baseline and scenario totals [g] per kind, their difference with its range, notes."""
     if events.num_rows == 0:
         raise InputError("no ledger events match the selection", field="selection")
@@ -133,19 +140,27 @@ def run_whatif(events: pa.Table, scenario: WhatIf, config: AccountingConfig,
         regions, _ = resolve_regions([scenario.region], row="whatif")
         rid = regions[0].region_id
         scen_events = scen_events.set_column(
-            scen_events.schema.get_field_index("region"), "region",
-            pa.array([rid] * events.num_rows, pa.string()))
+            scen_events.schema.get_field_index("region"),
+            "region",
+            pa.array([rid] * events.num_rows, pa.string()),
+        )
         same_signal = False
-        assumptions.append({"name": "region", "value": f"all selected events served in {rid} "
-                            f"({regions[0].name})", "source": "what-if input"})
+        assumptions.append(
+            {
+                "name": "region",
+                "value": f"all selected events served in {rid} ({regions[0].name})",
+                "source": "what-if input",
+            }
+        )
     if scenario.delay_h:
         shift = pa.scalar(int(scenario.delay_h * 3_600_000_000), pa.duration("us"))
         for col in ("start_utc", "end_utc"):
             i = scen_events.schema.get_field_index(col)
             scen_events = scen_events.set_column(i, col, pc.add(scen_events.column(col), shift))
         same_signal = False
-        assumptions.append({"name": "delay_h", "value": f"{scenario.delay_h:g} h later",
-                            "source": "what-if input"})
+        assumptions.append(
+            {"name": "delay_h", "value": f"{scenario.delay_h:g} h later", "source": "what-if input"}
+        )
     try:
         scen = compute_footprints(scen_events, config, book)
     except InputError as exc:
@@ -156,25 +171,37 @@ def run_whatif(events: pa.Table, scenario: WhatIf, config: AccountingConfig,
         obs = _observed_batch(events)
         c, lo, hi, how = batch_elasticity(obs, energy)
         ratio = obs / scenario.batch_size
-        scale_c, s1, s2 = ratio ** c, ratio ** lo, ratio ** hi
+        scale_c, s1, s2 = ratio**c, ratio**lo, ratio**hi
         scale_lo, scale_hi = np.minimum(s1, s2), np.maximum(s1, s2)
-        assumptions.append({"name": "batch elasticity e", "value": f"{c:.3f} ({lo:.3f}..{hi:.3f})",
-                            "source": how})
-        assumptions.append({"name": "batch_size", "value": f"{scenario.batch_size} (observed "
-                            f"mean {float(obs.mean()):.2f})", "source": "what-if input"})
+        assumptions.append(
+            {"name": "batch elasticity e", "value": f"{c:.3f} ({lo:.3f}..{hi:.3f})", "source": how}
+        )
+        assumptions.append(
+            {
+                "name": "batch_size",
+                "value": f"{scenario.batch_size} (observed mean {float(obs.mean()):.2f})",
+                "source": "what-if input",
+            }
+        )
     if scenario.tier is not None or scenario.volume_multiplier is not None:
         from infercarbon.decisions.whatif import scenario_scale
 
         k_c, k_lo, k_hi, scales = scenario_scale(
-            events.column("device").to_pylist(), tier=scenario.tier,
-            from_tier=scenario.from_tier, volume=scenario.volume_multiplier)
+            events.column("device").to_pylist(),
+            tier=scenario.tier,
+            from_tier=scenario.from_tier,
+            volume=scenario.volume_multiplier,
+        )
         scale_c, scale_lo, scale_hi = scale_c * k_c, scale_lo * k_lo, scale_hi * k_hi
         assumptions.extend(scales)
     # each kind compares the events that have a signal of it on both sides
     mask = {k: np.isfinite(base.grams[k][0]) & np.isfinite(scen.grams[k][0]) for k in KINDS}
-    notes.extend(f"{k}: {int(mask[k].sum())} of {events.num_rows} events have a {k} signal "
-                 "on both sides; the figures cover those." for k in KINDS
-                 if 0 < int(mask[k].sum()) < events.num_rows)
+    notes.extend(
+        f"{k}: {int(mask[k].sum())} of {events.num_rows} events have a {k} signal "
+        "on both sides; the figures cover those."
+        for k in KINDS
+        if 0 < int(mask[k].sum()) < events.num_rows
+    )
     b = _totals(base, 1.0, mask)
     s_c, s_lo, s_hi = (_totals(scen, x, mask) for x in (scale_c, scale_lo, scale_hi))
     baseline: dict[str, Any] = {}
@@ -192,26 +219,44 @@ def run_whatif(events: pa.Table, scenario: WhatIf, config: AccountingConfig,
         scenario_out[k] = {"value": sc[0], "low": sl[1], "high": sh[2], "events": covered}
         d = sc[0] - bk[0]
         m = mask[k]
-        same = same_signal or all(np.array_equal(a[m], c[m]) for a, c in
-                                  zip(base.intensity[k], scen.intensity[k], strict=True))
+        same = same_signal or all(
+            np.array_equal(a[m], c[m])
+            for a, c in zip(base.intensity[k], scen.intensity[k], strict=True)
+        )
         if same:
             # same intensity on both sides: compare at the same bound
             cands = [s[j] - bk[j] for s in (sl, sc, sh) for j in range(3)]
         else:
             cands = [sl[1] - bk[2], sh[2] - bk[1]]
         diff[k] = {"value": d, "low": min(min(cands), d), "high": max(max(cands), d)}
-    if scenario.delay_h and all(book.get(r, "marginal") is None
-                                for r in set(base.region_id) | set(scen.region_id)):
-        notes.append("No hourly marginal signal is loaded for these regions: a delay changes "
-                     "only figures with hourly signals.")
-    if not (scenario.region or scenario.batch_size or scenario.delay_h or scenario.tier
-            or scenario.volume_multiplier is not None):
+    if scenario.delay_h and all(
+        book.get(r, "marginal") is None for r in set(base.region_id) | set(scen.region_id)
+    ):
+        notes.append(
+            "No hourly marginal signal is loaded for these regions: a delay changes "
+            "only figures with hourly signals."
+        )
+    if not (
+        scenario.region
+        or scenario.batch_size
+        or scenario.delay_h
+        or scenario.tier
+        or scenario.volume_multiplier is not None
+    ):
         notes.append("No change requested: the scenario equals the baseline.")
     energy_scen = float((energy * scale_c).sum())
     return {
         "events": events.num_rows,
         "energy_j": {"baseline": float(energy.sum()), "scenario": energy_scen},
-        "baseline": baseline, "scenario": scenario_out, "difference": diff,
+        "baseline": baseline,
+        "scenario": scenario_out,
+        "difference": diff,
         "assumptions": assumptions,
-        "notes": [*notes, "Ranges: low..high bounds of the grid signals" + (" and the batch elasticity" if scenario.batch_size else "") + (" and the re-modelled tier energy" if scenario.tier else "") + "."],
+        "notes": [
+            *notes,
+            "Ranges: low..high bounds of the grid signals"
+            + (" and the batch elasticity" if scenario.batch_size else "")
+            + (" and the re-modelled tier energy" if scenario.tier else "")
+            + ".",
+        ],
     }

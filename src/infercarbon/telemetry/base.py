@@ -92,28 +92,53 @@ class EnergyBand:
 #: the CPU model, reports it per figure and that is used instead).
 ENERGY_BANDS: Final[dict[str, EnergyBand]] = {
     "measured-counter": EnergyBand(
-        "measured-counter", "A", 0.95, 1.05, "measured",
+        "measured-counter",
+        "A",
+        0.95,
+        1.05,
+        "measured",
         "NVIDIA nvidia-smi/NVML documentation: board power accurate to +-5 %; RAPL package "
-        "energy within a few % of wall-plug measurements (Khan et al. 2018, ACM TOMPECS 3(2))"),
+        "energy within a few % of wall-plug measurements (Khan et al. 2018, ACM TOMPECS 3(2))",
+    ),
     "measured-power-polling": EnergyBand(
-        "measured-power-polling", "B", 0.85, 1.15, "measured",
+        "measured-power-polling",
+        "B",
+        0.85,
+        1.15,
+        "measured",
         "power polled and integrated misses sub-period peaks: Yang, Adamek & Armour 2024, "
         "'Part-time power measurements: nvidia-smi's lack of attention' (arXiv:2312.02741) "
-        "found errors of this order on short kernels; +-15 %"),
+        "found errors of this order on short kernels; +-15 %",
+    ),
     "modelled": EnergyBand(
-        "modelled", "C", 0.7, 1.4, "modelled",
+        "modelled",
+        "C",
+        0.7,
+        1.4,
+        "modelled",
         "CPU time x SPECpower load-to-power curve: the spread of SPECpower_ssj2008 results of "
         "one CPU family (idle and full-load power, p5..p95) is about -30 %/+40 % around the "
-        "curve; infercarbon.telemetry.cpu_model"),
+        "curve; infercarbon.telemetry.cpu_model",
+    ),
     "constant": EnergyBand(
-        "constant", "D", 0.5, 2.0, "illustrative",
+        "constant",
+        "D",
+        0.5,
+        2.0,
+        "illustrative",
         "constant power profile (a seed tier's illustrative figure): the stated x/2..x2 "
-        "log-normal band used for every illustrative figure without a published range"),
+        "log-normal band used for every illustrative figure without a published range",
+    ),
     "unrated": EnergyBand(
-        "unrated", "E", 0.5, 2.0, "reported",
+        "unrated",
+        "E",
+        0.5,
+        2.0,
+        "reported",
         "the event's attribution_method names no known method (measured-counter, "
         "measured-power-polling, modelled, constant): energy as reported by the sender, "
-        "given the illustrative x/2..x2 band"),
+        "given the illustrative x/2..x2 band",
+    ),
 }
 
 _METHOD_TOKEN = re.compile(r"[:+/ ,;]")
@@ -241,11 +266,13 @@ def read_sysfs_int(path: Path, *, permission_hint: str) -> int:
         text = path.read_text().strip()
     except PermissionError as exc:
         raise SensorUnavailableError(
-            f"permission denied reading {path}: {permission_hint}") from exc
+            f"permission denied reading {path}: {permission_hint}"
+        ) from exc
     except OSError as exc:
         if exc.errno == errno.EACCES:
             raise SensorUnavailableError(
-                f"permission denied reading {path}: {permission_hint}") from exc
+                f"permission denied reading {path}: {permission_hint}"
+            ) from exc
         raise SensorError(f"cannot read {path}: {exc.strerror}") from exc
     try:
         return int(text)

@@ -92,7 +92,13 @@ def detect_cpu(*, proc_root: Path = Path("/proc")) -> CpuInfo:
     logical = psutil.cpu_count(logical=True) or os.cpu_count()
     if not logical:
         raise SensorError("cannot determine the number of logical CPUs")
-    return CpuInfo(model, int(logical), psutil.virtual_memory().total / _BYTES_PER_MEMORY_GB, siblings, virtualised)
+    return CpuInfo(
+        model,
+        int(logical),
+        psutil.virtual_memory().total / _BYTES_PER_MEMORY_GB,
+        siblings,
+        virtualised,
+    )
 
 
 def system_busy_cpu_seconds() -> float:
@@ -140,8 +146,17 @@ def process_tree_cpu_seconds(pid: int, *, include_self: bool = True) -> Callable
 def _sum(a: Figure, b: Figure, note: str) -> Figure:
     lo = a.range[0] + b.range[0]
     hi = a.range[1] + b.range[1]
-    return Figure(a.value + b.value, "w", source=a.source, label="modelled", vintage=a.vintage,
-                  licence=a.licence, low=lo, high=hi, note=note)
+    return Figure(
+        a.value + b.value,
+        "w",
+        source=a.source,
+        label="modelled",
+        vintage=a.vintage,
+        licence=a.licence,
+        low=lo,
+        high=hi,
+        note=note,
+    )
 
 
 class CpuModelSource:
@@ -187,12 +202,14 @@ class CpuModelSource:
         self.covers = covers or ("all processes" if scope == "system" else "a process tree")
         n, m = cpu.logical_cpus, cpu.memory_gb
         self.idle_power_w = _sum(
-            curve.idle_w_per_thread.scaled(n), curve.mem_idle_w_per_gb.scaled(m, "w"),
+            curve.idle_w_per_thread.scaled(n),
+            curve.mem_idle_w_per_gb.scaled(m, "w"),
             f"machine active-idle power: {n} logical CPUs x idle W/thread + {m:.1f} GB x idle "
             f"W/GB ({curve.matched})",
         )
         self.dynamic_w_per_cpu = _sum(
-            curve.dynamic_w_per_thread, curve.mem_dynamic_w_per_gb.scaled(m / n, "w"),
+            curve.dynamic_w_per_thread,
+            curve.mem_dynamic_w_per_gb.scaled(m / n, "w"),
             "power added per fully busy logical CPU: (full - idle) W/thread + memory "
             f"(full - idle) W/GB x {m:.1f} GB / {n} CPUs ({curve.matched})",
         )
@@ -227,15 +244,25 @@ class CpuModelSource:
         """
         info = detect_cpu() if cpu is None else cpu
         curve = cpu_power_curve(
-            info.model_name, virtualised=info.virtualised,
+            info.model_name,
+            virtualised=info.virtualised,
             threads_per_package=info.threads_per_package,
         )
         if scope == "process":
             target = os.getpid() if pid is None else pid
-            covers = f"process {target} and its children" if include_self else (
-                f"the children of process {target} and their descendants")
-            return cls(curve, info, cpu_seconds=process_tree_cpu_seconds(
-                target, include_self=include_self), scope="process", clock=clock, covers=covers)
+            covers = (
+                f"process {target} and its children"
+                if include_self
+                else (f"the children of process {target} and their descendants")
+            )
+            return cls(
+                curve,
+                info,
+                cpu_seconds=process_tree_cpu_seconds(target, include_self=include_self),
+                scope="process",
+                clock=clock,
+                covers=covers,
+            )
         return cls(curve, info, cpu_seconds=system_busy_cpu_seconds, scope="system", clock=clock)
 
     def busy_cpu_s(self) -> float:

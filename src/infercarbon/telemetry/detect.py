@@ -131,22 +131,39 @@ def detect(
             src.close()
     if preference == "prometheus":
         if prometheus_client is None:
-            raise InputError("the prometheus source needs an httpx.Client whose base_url is the "
-                             "Prometheus server", field="prometheus_client")
+            raise InputError(
+                "the prometheus source needs an httpx.Client whose base_url is the "
+                "Prometheus server",
+                field="prometheus_client",
+            )
         from infercarbon.telemetry.prometheus import PrometheusSource  # httpx: only here
 
-        prom = PrometheusSource(prometheus_client, metric=prometheus_metric,
-                                selector=prometheus_selector,
-                                scrape_interval_s=scrape_interval_s)
+        prom = PrometheusSource(
+            prometheus_client,
+            metric=prometheus_metric,
+            selector=prometheus_selector,
+            scrape_interval_s=scrape_interval_s,
+        )
         prom.read_energy_j()  # probe: SensorUnavailableError when nothing matches
         chosen = prom
-        report.append(Availability("prometheus", True, f"chosen: {prom.query} on "
-                                   f"{prometheus_client.base_url}, one reading per "
-                                   f"{scrape_interval_s:g} s scrape"))
+        report.append(
+            Availability(
+                "prometheus",
+                True,
+                f"chosen: {prom.query} on "
+                f"{prometheus_client.base_url}, one reading per "
+                f"{scrape_interval_s:g} s scrape",
+            )
+        )
     else:
-        report.append(Availability(
-            "prometheus", False, "used only when asked for (sensor 'prometheus' with a "
-            "Prometheus client, metric and selector)"))
+        report.append(
+            Availability(
+                "prometheus",
+                False,
+                "used only when asked for (sensor 'prometheus' with a "
+                "Prometheus client, metric and selector)",
+            )
+        )
     if preference == "constant":
         if tier is None:
             raise InputError("the constant source needs a seed tier id (T0..T6)", field="tier")

@@ -70,8 +70,11 @@ def _check_selector(selector: str) -> str:
     parts = re.split(r',(?=(?:[^"]*"[^"]*")*[^"]*$)', sel)
     for p in parts:
         if p.strip() and not _MATCHER.match(p):
-            raise InputError(f"{p.strip()!r} is not a label matcher; write e.g. "
-                             'gpu="0",Hostname="node-1" or pod=~"vllm-.*"', field="selector")
+            raise InputError(
+                f"{p.strip()!r} is not a label matcher; write e.g. "
+                'gpu="0",Hostname="node-1" or pod=~"vllm-.*"',
+                field="selector",
+            )
     return sel
 
 
@@ -98,15 +101,23 @@ class PrometheusSource:
     #: many reads between two scrapes return the same reading
     coarse_updates = True
 
-    def __init__(self, client: httpx.Client, *, metric: str = "dcgm-energy", selector: str = "",
-                 scrape_interval_s: float = 15.0, lookback_intervals: float = 20.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        metric: str = "dcgm-energy",
+        selector: str = "",
+        scrape_interval_s: float = 15.0,
+        lookback_intervals: float = 20.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if metric not in PROMETHEUS_METRICS:
-            raise InputError(f"unknown metric {metric!r}; choose one of "
-                             f"{', '.join(PROMETHEUS_METRICS)}", field="metric")
+            raise InputError(
+                f"unknown metric {metric!r}; choose one of {', '.join(PROMETHEUS_METRICS)}",
+                field="metric",
+            )
         if not (math.isfinite(scrape_interval_s) and scrape_interval_s > 0):
-            raise InputError(f"must be > 0 s, got {scrape_interval_s!r}",
-                             field="scrape_interval_s")
+            raise InputError(f"must be > 0 s, got {scrape_interval_s!r}", field="scrape_interval_s")
         self.client = client
         self.metric = metric
         self.metric_name, self._factor, self._kind = PROMETHEUS_METRICS[metric]
@@ -138,20 +149,25 @@ class PrometheusSource:
         try:
             r = self.client.get("/api/v1/query", params={"query": q, "time": f"{end_s:.3f}"})
         except httpx.HTTPError as exc:
-            raise SensorError(f"Prometheus at {self.client.base_url} unreachable: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            raise SensorError(
+                f"Prometheus at {self.client.base_url} unreachable: {type(exc).__name__}: {exc}"
+            ) from exc
         try:
             doc = r.json()
         except ValueError as exc:
-            raise SensorError(f"Prometheus answered HTTP {r.status_code} without JSON: "
-                              f"{r.text[:200]!r}") from exc
+            raise SensorError(
+                f"Prometheus answered HTTP {r.status_code} without JSON: {r.text[:200]!r}"
+            ) from exc
         if r.status_code != 200 or doc.get("status") != "success":
-            raise SensorError(f"Prometheus refused {q!r}: HTTP {r.status_code} "
-                              f"{doc.get('errorType')}: {doc.get('error')}")
+            raise SensorError(
+                f"Prometheus refused {q!r}: HTTP {r.status_code} "
+                f"{doc.get('errorType')}: {doc.get('error')}"
+            )
         data = doc.get("data") or {}
         if data.get("resultType") != "matrix":
-            raise SensorError(f"Prometheus returned {data.get('resultType')!r} for {q!r}, "
-                              "expected a matrix")
+            raise SensorError(
+                f"Prometheus returned {data.get('resultType')!r} for {q!r}, expected a matrix"
+            )
         result: list[dict[str, Any]] = data.get("result") or []
         return result
 
@@ -171,7 +187,8 @@ class PrometheusSource:
         if not result and not self._series:
             raise SensorUnavailableError(
                 f"no series matches {self.query} on {self.client.base_url} in the last "
-                f"{end_s - start_s:.0f} s: check the selector and that the exporter is scraped")
+                f"{end_s - start_s:.0f} s: check the selector and that the exporter is scraped"
+            )
         seen: dict[tuple[tuple[str, str], ...], tuple[np.ndarray, np.ndarray]] = {}
         blank = 0
         for s in result:
@@ -179,13 +196,16 @@ class PrometheusSource:
             vals = [v for v in s.get("values") or [] if float(v[1]) < DCGM_BLANK_FLOOR]
             blank += len(s.get("values") or []) - len(vals)
             if vals:
-                seen[key] = (np.array([float(v[0]) for v in vals]),
-                             np.array([float(v[1]) for v in vals]) * self._factor)
+                seen[key] = (
+                    np.array([float(v[0]) for v in vals]),
+                    np.array([float(v[1]) for v in vals]) * self._factor,
+                )
         if blank and not seen and not self._series:
             raise SensorUnavailableError(
                 f"{self.query} on {self.client.base_url} holds only DCGM's blank value (no "
                 "reading): the GPU has no energy counter (GPUs before Volta); use "
-                "metric='dcgm-power' (DCGM_FI_DEV_POWER_USAGE, integrated)")
+                "metric='dcgm-power' (DCGM_FI_DEV_POWER_USAGE, integrated)"
+            )
         per: list[tuple[np.ndarray, np.ndarray]] = []
         for key, (t, x) in seen.items():
             state = self._series.get(key)
@@ -212,8 +232,9 @@ class PrometheusSource:
         return self._sum(per, start_s)
 
     @staticmethod
-    def _sum(per: list[tuple[np.ndarray, np.ndarray]], start_s: float
-             ) -> tuple[list[float], list[float]]:
+    def _sum(
+        per: list[tuple[np.ndarray, np.ndarray]], start_s: float
+    ) -> tuple[list[float], list[float]]:
         if not per:
             return [], []
         until = min(float(t[-1]) for t, _ in per)
@@ -239,15 +260,26 @@ class PrometheusSource:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "source": "prometheus", "url": str(self.client.base_url), "query": self.query,
-            "metric": self.metric, "unit": "mJ" if self.metric == "dcgm-energy" else (
-                "W" if self._kind == "power" else "J"),
-            "method": self.method, "resolution_s": self.resolution_s,
+            "source": "prometheus",
+            "url": str(self.client.base_url),
+            "query": self.query,
+            "metric": self.metric,
+            "unit": "mJ"
+            if self.metric == "dcgm-energy"
+            else ("W" if self._kind == "power" else "J"),
+            "method": self.method,
+            "resolution_s": self.resolution_s,
             "series": len(self._series),
-            "caveats": ("one reading per scrape: energy between scrapes is spread as constant "
-                        "mean power; per-request figures are shares of the scrape interval's "
-                        "mean power" + (", by Kepler's attribution model (container share)"
-                                        if self.metric == "kepler" else "")),
+            "caveats": (
+                "one reading per scrape: energy between scrapes is spread as constant "
+                "mean power; per-request figures are shares of the scrape interval's "
+                "mean power"
+                + (
+                    ", by Kepler's attribution model (container share)"
+                    if self.metric == "kepler"
+                    else ""
+                )
+            ),
         }
 
     def close(self) -> None:

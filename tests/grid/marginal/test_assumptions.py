@@ -16,8 +16,9 @@ ASSUMPTION = "assumption (no source found)"
 def _all_figures() -> list[tuple[str, Figure]]:
     out: list[tuple[str, Figure]] = []
     out += [(f"heat rate {k}", f) for k, f in A.HEAT_RATE_MMBTU_PER_MWH.items()]
-    out += [(f"CC heat rate {y}", A.ercot_cc_heat_rate(y))
-            for y in (1985.0, 2005.0, 2018.0, math.nan)]
+    out += [
+        (f"CC heat rate {y}", A.ercot_cc_heat_rate(y)) for y in (1985.0, 2005.0, 2018.0, math.nan)
+    ]
     out += [(f"VOM {k}", f) for k, f in A.VOM_PER_MWH.items()]
     out += [(f"ramp {k}", f) for k, f in A.RAMP_FRAC_PER_MIN.items()]
     out += [(f"fuel price {k}", f) for k, f in A.FUEL_PRICE_PER_MMBTU.items()]
@@ -54,18 +55,40 @@ def test_labels_say_how_far_to_trust_a_figure(name: str, fig: Figure) -> None:
 
 def test_public_keys_unchanged() -> None:
     assert set(A.HEAT_RATE_MMBTU_PER_MWH) == {
-        ("coal", "ST"), ("gas", "CC"), ("gas", "GT"), ("gas", "ST"), ("gas", "IC"),
-        ("oil", "IC"), ("oil", "GT"), ("oil", "ST")}
+        ("coal", "ST"),
+        ("gas", "CC"),
+        ("gas", "GT"),
+        ("gas", "ST"),
+        ("gas", "IC"),
+        ("oil", "IC"),
+        ("oil", "GT"),
+        ("oil", "ST"),
+    }
     assert set(A.VOM_PER_MWH) == {
-        ("coal", "ST"), ("lignite", "ST"), ("hard_coal", "ST"), ("gas", "CC"), ("gas", "GT"),
-        ("gas", "ST"), ("gas", "IC"), ("oil", "IC"), ("oil", "GT"), ("oil", "ST"),
-        ("oil", "CC"), ("hard_coal", "CC")}
+        ("coal", "ST"),
+        ("lignite", "ST"),
+        ("hard_coal", "ST"),
+        ("gas", "CC"),
+        ("gas", "GT"),
+        ("gas", "ST"),
+        ("gas", "IC"),
+        ("oil", "IC"),
+        ("oil", "GT"),
+        ("oil", "ST"),
+        ("oil", "CC"),
+        ("hard_coal", "CC"),
+    }
     assert set(A.RAMP_FRAC_PER_MIN) == {"ST-coal", "ST-gas", "CC", "GT", "IC"}
     years = range(2019, 2025)
     assert set(A.FUEL_PRICE_PER_MMBTU) == {
-        (r, f, y) for r, fuels in (("ERCOT", ("gas", "coal", "oil")),
-                                   ("DE", ("gas", "hard_coal", "lignite", "oil")))
-        for f in fuels for y in years}
+        (r, f, y)
+        for r, fuels in (
+            ("ERCOT", ("gas", "coal", "oil")),
+            ("DE", ("gas", "hard_coal", "lignite", "oil")),
+        )
+        for f in fuels
+        for y in years
+    }
     assert set(A.CARBON_PRICE_PER_T) == {(r, y) for r in ("ERCOT", "DE") for y in years}
 
 
@@ -79,8 +102,10 @@ def test_units_and_currencies() -> None:
     assert {f.unit for f in A.RAMP_FRAC_PER_MIN.values()} == {"frac"}
 
 
-@pytest.mark.parametrize("key", [("gas", "GT"), ("gas", "ST"), ("gas", "IC"), ("oil", "IC"),
-                                 ("oil", "GT"), ("oil", "ST")])
+@pytest.mark.parametrize(
+    "key",
+    [("gas", "GT"), ("gas", "ST"), ("gas", "IC"), ("oil", "IC"), ("oil", "GT"), ("oil", "ST")],
+)
 def test_cited_table_heat_rates_appear_in_their_source(key: tuple[str, str]) -> None:
     fig = A.HEAT_RATE_MMBTU_PER_MWH[key]
     assert fig.label == "cited"
@@ -92,8 +117,9 @@ def test_cited_prices_match_the_quoted_tables() -> None:
     assert A.FUEL_PRICE_PER_MMBTU[("ERCOT", "gas", 2020)].value == 2.03
     # delivered cost to power plants bounds the Henry Hub figure from above
     assert A.FUEL_PRICE_PER_MMBTU[("ERCOT", "gas", 2021)].high == 5.20
-    assert [A.FUEL_PRICE_PER_MMBTU[("ERCOT", "coal", y)].value
-            for y in (2019, 2020, 2021, 2022)] == [2.02, 1.92, 1.98, 2.36]
+    assert [
+        A.FUEL_PRICE_PER_MMBTU[("ERCOT", "coal", y)].value for y in (2019, 2020, 2021, 2022)
+    ] == [2.02, 1.92, 1.98, 2.36]
     assert A.CARBON_PRICE_PER_T[("DE", 2021)].value == 54.0
     assert A.CARBON_PRICE_PER_T[("DE", 2022)].value == 82.8
     assert A.FUEL_PRICE_PER_MMBTU[("ERCOT", "coal", 2023)].label == "illustrative"

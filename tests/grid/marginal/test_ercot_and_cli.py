@@ -32,8 +32,9 @@ def test_ercot_mef_above_average_with_hour_pattern(ercot) -> None:  # type: igno
     rates, _, _, _ = factors.fuel_rates(fuels, "direct", region="ERCOT")
     avg = (mwh @ rates) / mwh.sum(axis=1)
     tl = to_local(t, "America/Chicago")
-    r = regress_fuel_mix(t, mwh * 1000.0, rates, fuels, bins="hour-season", time_local=tl,
-                         interval_s=3600)
+    r = regress_fuel_mix(
+        t, mwh * 1000.0, rates, fuels, bins="hour-season", time_local=tl, interval_s=3600
+    )
     # MEF above the average intensity in most hours
     assert np.mean(r.mef_g_per_kwh > avg) > 0.65
     # fossil margin: between a CC and a coal unit on average
@@ -54,8 +55,9 @@ def test_compare_table_and_svg(tmp_path: Path) -> None:
     assert tab.share_marginal_above_average() > 0.6
     assert meta["mean_marginal_g_per_kwh"] > meta["mean_average_g_per_kwh"]
     out = tmp_path / "cmp.svg"
-    res = runner.invoke(app, ["grid", "compare", "--region", "ERCOT", "--out", str(out),
-                              "--format", "json"])
+    res = runner.invoke(
+        app, ["grid", "compare", "--region", "ERCOT", "--out", str(out), "--format", "json"]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert len(doc["rows"]) == 96
@@ -65,10 +67,29 @@ def test_compare_table_and_svg(tmp_path: Path) -> None:
 
 
 def test_cli_regression_emissions_csv() -> None:
-    res = runner.invoke(app, ["grid", "marginal", "--method", "regression", "--csv",
-                              str(DATA / "small_operator.csv"), "--time", "time", "--load",
-                              "load_mw", "--emissions", "co2_kg", "--emissions-unit", "kg",
-                              "--bins", "none", "--format", "csv"])
+    res = runner.invoke(
+        app,
+        [
+            "grid",
+            "marginal",
+            "--method",
+            "regression",
+            "--csv",
+            str(DATA / "small_operator.csv"),
+            "--time",
+            "time",
+            "--load",
+            "load_mw",
+            "--emissions",
+            "co2_kg",
+            "--emissions-unit",
+            "kg",
+            "--bins",
+            "none",
+            "--format",
+            "csv",
+        ],
+    )
     assert res.exit_code == 0, res.output
     lines = res.stdout.strip().splitlines()
     assert lines[0] == "time,mef_g_per_kwh,ci_low,ci_high,method,marginal"
@@ -80,11 +101,27 @@ def test_cli_regression_emissions_csv() -> None:
 
 
 def test_cli_fuel_columns_and_merit_order_json() -> None:
-    base = ["grid", "marginal", "--csv", str(DATA / "small_operator.csv"), "--time", "time",
-            "--load", "load_mw", "--fuel", "coal=coal", "--fuel", "gas=gas_cc",
-            "--fuel", "wind=wind", "--format", "json"]
-    res = runner.invoke(app, [*base, "--method", "regression", "--bins", "none",
-                              "--load-unit", "MW"])
+    base = [
+        "grid",
+        "marginal",
+        "--csv",
+        str(DATA / "small_operator.csv"),
+        "--time",
+        "time",
+        "--load",
+        "load_mw",
+        "--fuel",
+        "coal=coal",
+        "--fuel",
+        "gas=gas_cc",
+        "--fuel",
+        "wind=wind",
+        "--format",
+        "json",
+    ]
+    res = runner.invoke(
+        app, [*base, "--method", "regression", "--bins", "none", "--load-unit", "MW"]
+    )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)["rows"]
     gas = factors.fuel_rate("gas_cc", "direct").value
@@ -98,15 +135,33 @@ def test_cli_fuel_columns_and_merit_order_json() -> None:
     assert all(r["method"] == "merit-order" for r in rows)
 
 
-@pytest.mark.parametrize(("name", "row", "column"), [
-    ("bad_number.csv", 3, "co2_kg"),
-    ("bad_time.csv", 3, "time"),
-    ("unsorted.csv", 4, "time"),
-])
-def test_malformed_files_name_row_and_column(name: str, row: int, column: str,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["grid", "marginal", "--csv", str(DATA / name), "--time", "time", "--load",
-               "load_mw", "--emissions", "co2_kg", "--format", "csv"])
+@pytest.mark.parametrize(
+    ("name", "row", "column"),
+    [
+        ("bad_number.csv", 3, "co2_kg"),
+        ("bad_time.csv", 3, "time"),
+        ("unsorted.csv", 4, "time"),
+    ],
+)
+def test_malformed_files_name_row_and_column(
+    name: str, row: int, column: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "grid",
+            "marginal",
+            "--csv",
+            str(DATA / name),
+            "--time",
+            "time",
+            "--load",
+            "load_mw",
+            "--emissions",
+            "co2_kg",
+            "--format",
+            "csv",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2
     assert f"row {row}" in err, err
@@ -138,8 +193,12 @@ def test_compare_takes_a_lifecycle_factor_set(capsys: pytest.CaptureFixture[str]
     a = np.array([r["average_g_per_kwh"] for r in base.rows()])
     b = np.array([r["average_g_per_kwh"] for r in ipcc.rows()])
     assert not np.allclose(a, b)  # the sets differ (docs/grid_factors.md: ERCOT 458 vs 369)
-    assert main(["grid", "compare", "--basis", "lifecycle", "--factors", "ipcc-ar5",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            ["grid", "compare", "--basis", "lifecycle", "--factors", "ipcc-ar5", "--format", "json"]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["factor_set"] == "ipcc-ar5"
     assert main(["grid", "compare", "--factors", "ipcc-ar5"]) == 2
     assert "--factors" in capsys.readouterr().err

@@ -33,10 +33,14 @@ runner = CliRunner()
 # ------------------------------------------------------------------ simulation
 @pytest.mark.parametrize(("region", "year"), [("ERCOT", 2022), ("DE", 2020)])
 def test_simulated_heat_input_times_the_epa_factor_is_each_fuels_emissions(
-        region: str, year: int) -> None:
+    region: str, year: int
+) -> None:
     sim = simulate_year(Scenario(region=region, year=year, seed=7, n_days=21))
-    assert set(sim.heat_input_mmbtu) == set(sim.emissions_by_fuel_g) == {
-        f for f in sim.generation_mw if f in STACK_CLASSES}
+    assert (
+        set(sim.heat_input_mmbtu)
+        == set(sim.emissions_by_fuel_g)
+        == {f for f in sim.generation_mw if f in STACK_CLASSES}
+    )
     total = np.sum(list(sim.emissions_by_fuel_g.values()), axis=0)
     np.testing.assert_allclose(total, sim.emissions_g, rtol=1e-9)
     for fuel, hi in sim.heat_input_mmbtu.items():
@@ -85,8 +89,11 @@ def test_heat_input_is_at_least_as_accurate_as_rates_fitted_to_total_emissions()
 
 
 def test_backtest_pins_the_heat_input_candidate() -> None:
-    scenarios = [replace(sc, n_days=91) for sc in harness.DEFAULT_SCENARIOS
-                 if sc.label in ("ERCOT 2022 base", "DE 2020 base")]
+    scenarios = [
+        replace(sc, n_days=91)
+        for sc in harness.DEFAULT_SCENARIOS
+        if sc.label in ("ERCOT 2022 base", "DE 2020 base")
+    ]
     cands = [c for c in harness.CANDIDATES if c.name.startswith("fuel-response")]
     scores = {(s.scenario, s.candidate): s for s in harness.run_backtest(scenarios, cands)}
     pinned = {  # measured when the candidate was added; tolerance: BLAS rounding only
@@ -102,24 +109,35 @@ def test_backtest_pins_the_heat_input_candidate() -> None:
 
 # ------------------------------------------------------------------ invariants
 @settings(max_examples=25, deadline=None)
-@given(rates=st.lists(st.floats(50.0, 1500.0), min_size=2, max_size=2),
-       share=st.floats(0.1, 0.9), n_days=st.integers(20, 40))
-def test_known_shares_and_rates_give_their_product(rates: list[float], share: float,
-                                                   n_days: int) -> None:
+@given(
+    rates=st.lists(st.floats(50.0, 1500.0), min_size=2, max_size=2),
+    share=st.floats(0.1, 0.9),
+    n_days=st.integers(20, 40),
+)
+def test_known_shares_and_rates_give_their_product(
+    rates: list[float], share: float, n_days: int
+) -> None:
     t = np.arange(0, 24 * n_days * 3600, 3600).astype("datetime64[s]")
     load = 1e6 + 2e5 * np.sin(np.arange(len(t)) / 4.0) + 5e4 * np.cos(np.arange(len(t)) / 17.0)
     g = np.column_stack([share * load, (1.0 - share) * load])
     e = g * np.asarray(rates)[None, :]
     res = fuel_response(t, load, g, ["coal", "gas"], fuel_emissions_g=e, bins="decile")
     np.testing.assert_allclose(res.rates_g_per_kwh, np.tile(rates, (10, 1)), rtol=1e-9)
-    np.testing.assert_allclose(res.regression.mef_g_per_kwh,
-                               share * rates[0] + (1 - share) * rates[1], rtol=1e-6)
+    np.testing.assert_allclose(
+        res.regression.mef_g_per_kwh, share * rates[0] + (1 - share) * rates[1], rtol=1e-6
+    )
     # table-wide rates and a given rate for a fuel without emissions agree here
-    r2 = fuel_response(t, load, g, ["coal", "gas"],
-                       fuel_emissions_g=np.column_stack([e[:, 0], np.full(len(t), np.nan)]),
-                       rates_g_per_kwh=[np.nan, rates[1]], rates_by="table", bins="decile")
-    np.testing.assert_allclose(r2.regression.mef_g_per_kwh, res.regression.mef_g_per_kwh,
-                               rtol=1e-6)
+    r2 = fuel_response(
+        t,
+        load,
+        g,
+        ["coal", "gas"],
+        fuel_emissions_g=np.column_stack([e[:, 0], np.full(len(t), np.nan)]),
+        rates_g_per_kwh=[np.nan, rates[1]],
+        rates_by="table",
+        bins="decile",
+    )
+    np.testing.assert_allclose(r2.regression.mef_g_per_kwh, res.regression.mef_g_per_kwh, rtol=1e-6)
 
 
 def test_bad_input_names_the_field() -> None:
@@ -129,11 +147,11 @@ def test_bad_input_names_the_field() -> None:
     with pytest.raises(InputError, match="rates_g_per_kwh"):
         fuel_response(t, load, g, ["coal", "gas"])
     with pytest.raises(InputError, match="bins"):
-        fuel_response(t, load, g, ["coal", "gas"], rates_g_per_kwh=[900.0, 400.0],
-                      bins="emissions-decile")
+        fuel_response(
+            t, load, g, ["coal", "gas"], rates_g_per_kwh=[900.0, 400.0], bins="emissions-decile"
+        )
     with pytest.raises(InputError, match="rates_by"):
-        fuel_response(t, load, g, ["coal", "gas"], rates_g_per_kwh=[900.0, 400.0],
-                      rates_by="month")
+        fuel_response(t, load, g, ["coal", "gas"], rates_g_per_kwh=[900.0, 400.0], rates_by="month")
     with pytest.raises(InputError, match="heat_input_mmbtu"):
         fuel_emissions_from_heat_input(np.array([[1.0, -1.0]]), np.array([9e4, 5e4]))
     ef, lines = epa_factors_g_per_mmbtu(["coal", "gas"])
@@ -149,21 +167,49 @@ def _write_csv(path: Path, *, named: bool) -> list[str]:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["time", "load", "emissions_kg", *fuels, *hi_names])
     for i, t in enumerate(sim.time):
-        w.writerow([f"{t}Z", f"{sim.load_mw[i]:.3f}", f"{sim.emissions_g[i] / 1000:.3f}",
-                    *[f"{sim.generation_mw[f][i]:.3f}" for f in fuels],
-                    *[f"{h[i]:.4f}" for h in sim.heat_input_mmbtu.values()]])
+        w.writerow(
+            [
+                f"{t}Z",
+                f"{sim.load_mw[i]:.3f}",
+                f"{sim.emissions_g[i] / 1000:.3f}",
+                *[f"{sim.generation_mw[f][i]:.3f}" for f in fuels],
+                *[f"{h[i]:.4f}" for h in sim.heat_input_mmbtu.values()],
+            ]
+        )
     path.write_text(buf.getvalue(), encoding="utf-8")
     return fuels
 
 
-_MAP = {"coal": "coal", "gas": "gas", "nuclear": "nuclear", "hydro_bio": "hydro",
-        "wind": "wind", "solar": "solar"}
+_MAP = {
+    "coal": "coal",
+    "gas": "gas",
+    "nuclear": "nuclear",
+    "hydro_bio": "hydro",
+    "wind": "wind",
+    "solar": "solar",
+}
 
 
 def _args(p: Path) -> list[str]:
-    return ["grid", "marginal", "--csv", str(p), "--time", "time", "--load", "load",
-            "--emissions", "emissions_kg", "--method", "fuel-response", "--region", "ERCOT",
-            "--format", "json", *[x for f, v in _MAP.items() for x in ("--fuel", f"{f}={v}")]]
+    return [
+        "grid",
+        "marginal",
+        "--csv",
+        str(p),
+        "--time",
+        "time",
+        "--load",
+        "load",
+        "--emissions",
+        "emissions_kg",
+        "--method",
+        "fuel-response",
+        "--region",
+        "ERCOT",
+        "--format",
+        "json",
+        *[x for f, v in _MAP.items() for x in ("--fuel", f"{f}={v}")],
+    ]
 
 
 def test_grid_marginal_fuel_response_reads_recognised_heat_input_columns(tmp_path: Path) -> None:
@@ -181,8 +227,9 @@ def test_grid_marginal_fuel_response_reads_recognised_heat_input_columns(tmp_pat
     # explicit --heat-input names give the same answer
     q = tmp_path / "cems2.csv"
     _write_csv(q, named=False)
-    res2 = runner.invoke(app, [*_args(q), "--heat-input", "HI coal=coal",
-                               "--heat-input", "HI gas=gas"])
+    res2 = runner.invoke(
+        app, [*_args(q), "--heat-input", "HI coal=coal", "--heat-input", "HI gas=gas"]
+    )
     assert res2.exit_code == 0, res2.output
     doc2 = json.loads(res2.stdout)
     np.testing.assert_allclose([r["mef_g_per_kwh"] for r in doc2["rows"]], mef, rtol=1e-6)
@@ -192,16 +239,32 @@ def test_grid_marginal_fuel_response_reads_recognised_heat_input_columns(tmp_pat
     assert "fitted to the table's emissions" in " ".join(json.loads(res3.stdout)["notes"])
 
 
-def test_grid_marginal_heat_input_errors(tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_grid_marginal_heat_input_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     p = tmp_path / "cems.csv"
     _write_csv(p, named=False)
-    rc = main(["grid", "marginal", "--csv", str(p), "--time", "time", "--load", "load",
-               "--fuel", "coal=coal", "--heat-input", "HI coal=coal"])
+    rc = main(
+        [
+            "grid",
+            "marginal",
+            "--csv",
+            str(p),
+            "--time",
+            "time",
+            "--load",
+            "load",
+            "--fuel",
+            "coal=coal",
+            "--heat-input",
+            "HI coal=coal",
+        ]
+    )
     assert rc == 2 and "fuel-response" in capsys.readouterr().err
     assert main([*_args(p), "--heat-input", "HI coal=lignite"]) == 2
     assert "heat-input" in capsys.readouterr().err
     assert main([*_args(p), "--basis", "lifecycle"]) == 2
     assert "direct" in capsys.readouterr().err
     assert "heat_input_<fuel>_mmbtu" in " ".join(
-        runner.invoke(app, ["grid", "marginal", "--help"], terminal_width=200).output.split())
+        runner.invoke(app, ["grid", "marginal", "--help"], terminal_width=200).output.split()
+    )

@@ -34,13 +34,24 @@ runner = CliRunner()
 
 # ------------------------------------------------------------------ simulation
 @settings(max_examples=8, deadline=None)
-@given(seed=st.integers(0, 10_000), region=st.sampled_from(["ERCOT", "DE"]),
-       vol=st.floats(0.0, 0.4), must=st.floats(0.0, 0.8))
+@given(
+    seed=st.integers(0, 10_000),
+    region=st.sampled_from(["ERCOT", "DE"]),
+    vol=st.floats(0.0, 0.4),
+    must=st.floats(0.0, 0.8),
+)
 @example(seed=179, region="ERCOT", vol=0.0, must=0.0)  # curtailed hours emit nothing
-def test_simulation_balances_and_truth_is_a_unit_rate(seed: int, region: str, vol: float,
-                                                       must: float) -> None:
-    sc = Scenario(region=region, year=2022 if region == "ERCOT" else 2020, seed=seed,
-                  n_days=14, price_volatility_frac=vol, must_run_frac=must)
+def test_simulation_balances_and_truth_is_a_unit_rate(
+    seed: int, region: str, vol: float, must: float
+) -> None:
+    sc = Scenario(
+        region=region,
+        year=2022 if region == "ERCOT" else 2020,
+        seed=seed,
+        n_days=14,
+        price_volatility_frac=vol,
+        must_run_frac=must,
+    )
     sim = simulate_year(sc)
     total = sim.total_generation_mw()
     ok = ~sim.scarcity
@@ -88,8 +99,11 @@ def test_observed_stack_recovers_a_stack_that_changes_by_month() -> None:
     jan = t < np.datetime64("2021-02-01")
     knee = 2e7
     # January: gas (400) then coal (950) at the margin; February: the order is swapped
-    e = np.where(jan, np.where(r < knee, 400 * r, 400 * knee + 950 * (r - knee)),
-                 np.where(r < knee, 950 * r, 950 * knee + 400 * (r - knee)))
+    e = np.where(
+        jan,
+        np.where(r < knee, 400 * r, 400 * knee + 950 * (r - knee)),
+        np.where(r < knee, 950 * r, 950 * knee + 400 * (r - knee)),
+    )
     res = fit_observed_stack(t, r, e)
     low, high = r < knee - 3e6, r > knee + 3e6
     assert abs(res.mef_g_per_kwh[jan & low].mean() - 400) < 20
@@ -106,11 +120,19 @@ def test_observed_stack_names_the_marginal_fuel_and_derives_rates() -> None:
     fuels = sim.fuels()
     gen = sim.generation_matrix_mw() * 1000 * h
     disp = [f in STACK_CLASSES for f in fuels]
-    res = fit_observed_stack(sim.time, sim.load_mw * 1000 * h, sim.emissions_g,
-                             generation_kwh=gen, fuels=fuels, dispatchable=disp)
-    assert set(res.marginal) <= {*[f for f, d in zip(fuels, disp, strict=True) if d],
-                                 "none (dispatchable output at its floor)",
-                                 "none (zero-carbon margin)"}
+    res = fit_observed_stack(
+        sim.time,
+        sim.load_mw * 1000 * h,
+        sim.emissions_g,
+        generation_kwh=gen,
+        fuels=fuels,
+        dispatchable=disp,
+    )
+    assert set(res.marginal) <= {
+        *[f for f, d in zip(fuels, disp, strict=True) if d],
+        "none (dispatchable output at its floor)",
+        "none (zero-carbon margin)",
+    }
     rates = fuel_rates_from_table(gen[:, np.asarray(disp)], sim.emissions_g)
     by = dict(zip([f for f, d in zip(fuels, disp, strict=True) if d], rates, strict=True))
     assert 300 < by["gas"] < 600 and by["lignite"] > by["gas"]
@@ -130,13 +152,17 @@ def test_observed_stack_bad_input_names_the_field() -> None:
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**31), gas=st.floats(300, 600), coal=st.floats(700, 1300),
-       knee=st.floats(0.2, 0.8))
-def test_observed_stack_ranges_bracket_a_non_negative_mef(seed: int, gas: float, coal: float,
-                                                          knee: float) -> None:
+@given(
+    seed=st.integers(0, 2**31),
+    gas=st.floats(300, 600),
+    coal=st.floats(700, 1300),
+    knee=st.floats(0.2, 0.8),
+)
+def test_observed_stack_ranges_bracket_a_non_negative_mef(
+    seed: int, gas: float, coal: float, knee: float
+) -> None:
     rng = np.random.default_rng(seed)
-    t = np.datetime64("2021-03-01", "s") + np.arange(0, 31 * 86400, 3600).astype(
-        "timedelta64[s]")
+    t = np.datetime64("2021-03-01", "s") + np.arange(0, 31 * 86400, 3600).astype("timedelta64[s]")
     r = rng.uniform(0.0, 1.0, len(t)) * 1e6
     k = knee * 1e6
     e = np.where(r < k, gas * r, gas * k + coal * (r - k)) + rng.normal(0, 1e6, len(t))
@@ -151,8 +177,7 @@ def test_observed_stack_ranges_bracket_a_non_negative_mef(seed: int, gas: float,
 
 
 def test_observed_stack_refuses_a_stack_load_that_never_changes() -> None:
-    t = np.datetime64("2021-01-01", "s") + np.arange(0, 40 * 86400, 3600).astype(
-        "timedelta64[s]")
+    t = np.datetime64("2021-01-01", "s") + np.arange(0, 40 * 86400, 3600).astype("timedelta64[s]")
     with pytest.raises(InputError, match="load"):
         fit_observed_stack(t, np.full(len(t), 5.0), np.full(len(t), 100.0))
 
@@ -171,8 +196,11 @@ def test_new_regression_bins_fall_back_to_their_load_decile() -> None:
 
 # ------------------------------------------------------------------- back-test
 def test_backtest_on_a_short_simulated_year_is_pinned() -> None:
-    scenarios = [replace(sc, n_days=91) for sc in harness.DEFAULT_SCENARIOS
-                 if sc.label in ("ERCOT 2022 base", "DE 2020 base")]
+    scenarios = [
+        replace(sc, n_days=91)
+        for sc in harness.DEFAULT_SCENARIOS
+        if sc.label in ("ERCOT 2022 base", "DE 2020 base")
+    ]
     scores = {(s.scenario, s.view, s.candidate): s for s in harness.run_backtest(scenarios)}
     # measured when the harness was written; tolerance covers numpy/BLAS rounding only
     pinned = {
@@ -211,32 +239,61 @@ def _write_sim_csv(path: Path, year: int = 2022, n_days: int = 100) -> list[str]
     w.writerow(["time", "load", "emissions_kg", *fuels])
     shift = np.datetime64(f"{year}-01-01") - np.datetime64("2022-01-01")
     for i, t in enumerate(sim.time + shift):
-        w.writerow([f"{t}Z", f"{sim.load_mw[i]:.3f}", f"{sim.emissions_g[i] / 1000:.3f}",
-                    *[f"{sim.generation_mw[f][i]:.3f}" for f in fuels]])
+        w.writerow(
+            [
+                f"{t}Z",
+                f"{sim.load_mw[i]:.3f}",
+                f"{sim.emissions_g[i] / 1000:.3f}",
+                *[f"{sim.generation_mw[f][i]:.3f}" for f in fuels],
+            ]
+        )
     path.write_text(buf.getvalue(), encoding="utf-8")
     return fuels
 
 
-_FUEL_MAP = {"coal": "coal", "gas": "gas", "nuclear": "nuclear", "hydro_bio": "hydro",
-             "wind": "wind", "solar": "solar", "imports": "other"}
+_FUEL_MAP = {
+    "coal": "coal",
+    "gas": "gas",
+    "nuclear": "nuclear",
+    "hydro_bio": "hydro",
+    "wind": "wind",
+    "solar": "solar",
+    "imports": "other",
+}
 
 
 def test_grid_marginal_default_is_the_backtest_winner(tmp_path: Path) -> None:
     p = tmp_path / "sim.csv"
     fuels = _write_sim_csv(p)
-    base = ["grid", "marginal", "--csv", str(p), "--time", "time", "--load", "load",
-            "--emissions", "emissions_kg", "--format", "json"]
-    res = runner.invoke(app, [*base, *[x for f in fuels for x in ("--fuel",
-                                                                  f"{f}={_FUEL_MAP[f]}")]])
+    base = [
+        "grid",
+        "marginal",
+        "--csv",
+        str(p),
+        "--time",
+        "time",
+        "--load",
+        "load",
+        "--emissions",
+        "emissions_kg",
+        "--format",
+        "json",
+    ]
+    res = runner.invoke(
+        app, [*base, *[x for f in fuels for x in ("--fuel", f"{f}={_FUEL_MAP[f]}")]]
+    )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["method"] == "observed-stack"
     assert any("method auto: observed-stack" in n for n in doc["notes"])
     mef = np.array([r["mef_g_per_kwh"] for r in doc["rows"]])
     assert 300 < np.median(mef) < 900
-    assert {r["marginal"] for r in doc["rows"]} <= {"coal", "gas",
-                                                    "none (dispatchable output at its floor)",
-                                                    "none (zero-carbon margin)"}
+    assert {r["marginal"] for r in doc["rows"]} <= {
+        "coal",
+        "gas",
+        "none (dispatchable output at its floor)",
+        "none (zero-carbon margin)",
+    }
     res = runner.invoke(app, base)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["method"] == "regression:emissions-decile:hc1"
@@ -245,25 +302,52 @@ def test_grid_marginal_default_is_the_backtest_winner(tmp_path: Path) -> None:
 def test_merit_order_fallback_warning_prints_once_per_run(tmp_path: Path) -> None:
     p = tmp_path / "sim2017.csv"
     _write_sim_csv(p, year=2017, n_days=200)  # winter, spring, summer: three stacks
-    res = runner.invoke(app, ["grid", "marginal", "--csv", str(p), "--time", "time",
-                              "--load", "load", "--method", "merit-order", "--region", "ERCOT",
-                              "--fuel", "coal=coal", "--fuel", "gas=gas",
-                              "--fuel", "nuclear=nuclear", "--fuel", "wind=wind"])
+    res = runner.invoke(
+        app,
+        [
+            "grid",
+            "marginal",
+            "--csv",
+            str(p),
+            "--time",
+            "time",
+            "--load",
+            "load",
+            "--method",
+            "merit-order",
+            "--region",
+            "ERCOT",
+            "--fuel",
+            "coal=coal",
+            "--fuel",
+            "gas=gas",
+            "--fuel",
+            "nuclear=nuclear",
+            "--fuel",
+            "wind=wind",
+        ],
+    )
     assert res.exit_code == 0, res.output
     lines = [ln for ln in res.stderr.splitlines() if ln.startswith("warning:")]
     assert len(lines) == 1 and "ERCOT 2017 stack used fallbacks" in lines[0]
 
 
 def test_merit_order_from_mix_warns_once_for_all_stacks() -> None:
-    t = np.datetime64("2017-01-01", "s") + np.arange(0, 200 * 86400, 3600).astype(
-        "timedelta64[s]")
+    t = np.datetime64("2017-01-01", "s") + np.arange(0, 200 * 86400, 3600).astype("timedelta64[s]")
     load = np.full(len(t), 50_000.0)
     mix = np.column_stack([np.full(len(t), 5_000.0), np.full(len(t), 10_000.0)])
     inv = load_inventory("ERCOT")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run = merit_order_from_mix(t, load, mix, ["nuclear", "wind"], inventory=inv,
-                                   co2=default_fuel_co2("ERCOT"), interval_s=3600)
+        run = merit_order_from_mix(
+            t,
+            load,
+            mix,
+            ["nuclear", "wind"],
+            inventory=inv,
+            co2=default_fuel_co2("ERCOT"),
+            interval_s=3600,
+        )
     assert len(run.infos) == 3
     assert len([w for w in caught if issubclass(w.category, FallbackWarning)]) == 1
 
@@ -271,8 +355,7 @@ def test_merit_order_from_mix_warns_once_for_all_stacks() -> None:
 def test_marginal_for_table_rejects_unknown_method() -> None:
     t = np.arange(0, 400 * 3600, 3600).astype("datetime64[s]")
     with pytest.raises(InputError, match="method"):
-        marginal_for_table(t, np.ones(400), method="magic", emissions=np.ones(400),
-                           interval_s=3600)
+        marginal_for_table(t, np.ones(400), method="magic", emissions=np.ones(400), interval_s=3600)
     with pytest.raises(InputError, match="emissions"):
         marginal_for_table(t, np.ones(400), interval_s=3600)
 
@@ -293,8 +376,11 @@ def test_backtest_command_writes_the_document(tmp_path: Path) -> None:
 def test_calibrating_the_bundled_merit_order_to_the_mix_fixes_wrong_prices() -> None:
     """Fuel prices far from the documented ones: calibrating coal's cost each month to the
     observed coal output puts the margin back (the simulator's own fleet, 120 days)."""
-    sc = next(replace(s, n_days=120) for s in harness.DEFAULT_SCENARIOS
-              if s.label == "ERCOT 2022 volatile")
+    sc = next(
+        replace(s, n_days=120)
+        for s in harness.DEFAULT_SCENARIOS
+        if s.label == "ERCOT 2022 volatile"
+    )
     cands = [c for c in harness.CANDIDATES if c.name.startswith("merit-order")]
     s = {x.candidate: x for x in harness.run_backtest([sc], cands)}
     plain = s["merit-order (bundled fleet = simulator's)"]

@@ -25,19 +25,30 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "marginal"
 
 def _stack(ramp: float = 1.0):  # type: ignore[no-untyped-def]
     return build_stack(
-        unit_id=["gt", "coal", "cc"], fuel=["gas", "coal", "gas"], technology=["GT", "ST", "CC"],
-        capacity_mw=[50.0, 100.0, 80.0], rate_g_per_kwh=[600.0, 1000.0, 380.0],
-        heat_rate_mmbtu_per_mwh=[11.0, 10.5, 7.0], fuel_price_per_mmbtu=[3.0, 2.0, 3.0],
-        vom_per_mwh=[5.0, 4.0, 3.0], ramp_frac_per_min=[0.2, ramp, 0.04],
-        rate_low_g_per_kwh=[550.0, 950.0, 350.0], rate_high_g_per_kwh=[650.0, 1050.0, 400.0])
+        unit_id=["gt", "coal", "cc"],
+        fuel=["gas", "coal", "gas"],
+        technology=["GT", "ST", "CC"],
+        capacity_mw=[50.0, 100.0, 80.0],
+        rate_g_per_kwh=[600.0, 1000.0, 380.0],
+        heat_rate_mmbtu_per_mwh=[11.0, 10.5, 7.0],
+        fuel_price_per_mmbtu=[3.0, 2.0, 3.0],
+        vom_per_mwh=[5.0, 4.0, 3.0],
+        ramp_frac_per_min=[0.2, ramp, 0.04],
+        rate_low_g_per_kwh=[550.0, 950.0, 350.0],
+        rate_high_g_per_kwh=[650.0, 1050.0, 400.0],
+    )
 
 
 def test_two_fuel_stack_marginal_unit_exact() -> None:
     s = _stack()
     # costs: cc 24, coal 25, gt 38 -> order cc (0-80), coal (80-180), gt (180-230)
     assert list(s.unit_id) == ["cc", "coal", "gt"]
-    r = dispatch(s, np.array([40.0, 80.0, 80.1, 179.0, 200.0, 500.0, -3.0]), interval_s=3600,
-                 previous_residual_mw=np.array([40.0, 80.0, 80.1, 179.0, 200.0, 500.0, -3.0]))
+    r = dispatch(
+        s,
+        np.array([40.0, 80.0, 80.1, 179.0, 200.0, 500.0, -3.0]),
+        interval_s=3600,
+        previous_residual_mw=np.array([40.0, 80.0, 80.1, 179.0, 200.0, 500.0, -3.0]),
+    )
     assert list(r.unit_id) == ["cc", "cc", "coal", "coal", "gt", "gt", "curtailed"]
     np.testing.assert_allclose(r.mef_g_per_kwh, [380, 380, 1000, 1000, 600, 600, 0])
     assert r.scarcity.tolist() == [False] * 5 + [True, False]
@@ -60,15 +71,24 @@ def test_ramp_limit_blends_with_next_fast_unit() -> None:
 
 def test_dispatch_groups_and_validation() -> None:
     a, b = _stack(), _stack()
-    r = dispatch_groups([a, b], np.array([0, 1, 0]), np.array([10.0, 100.0, 200.0]),
-                        interval_s=3600)
+    r = dispatch_groups(
+        [a, b], np.array([0, 1, 0]), np.array([10.0, 100.0, 200.0]), interval_s=3600
+    )
     assert list(r.unit_id) == ["cc", "coal", "gt"]
     with pytest.raises(InputError, match="group"):
         dispatch_groups([a], np.array([1]), np.array([1.0]), interval_s=3600)
     with pytest.raises(InputError, match="vom_per_mwh"):
-        build_stack(unit_id=["x"], fuel=["gas"], technology=["CC"], capacity_mw=[1.0],
-                    rate_g_per_kwh=[1.0], heat_rate_mmbtu_per_mwh=[7.0],
-                    fuel_price_per_mmbtu=[1.0], vom_per_mwh=[-1.0], ramp_frac_per_min=[1.0])
+        build_stack(
+            unit_id=["x"],
+            fuel=["gas"],
+            technology=["CC"],
+            capacity_mw=[1.0],
+            rate_g_per_kwh=[1.0],
+            heat_rate_mmbtu_per_mwh=[7.0],
+            fuel_price_per_mmbtu=[1.0],
+            vom_per_mwh=[-1.0],
+            ramp_frac_per_min=[1.0],
+        )
 
 
 def test_ledger_from_merit_order() -> None:
@@ -84,8 +104,9 @@ def test_ledger_from_merit_order() -> None:
 def test_bundled_inventories_build_stacks() -> None:
     ercot = load_inventory("ERCOT")
     assert len(ercot) == 1693
-    stack, info = build_region_stack(ercot, year=2021, season="summer",
-                                     co2=default_fuel_co2("ERCOT"))
+    stack, info = build_region_stack(
+        ercot, year=2021, season="summer", co2=default_fuel_co2("ERCOT")
+    )
     assert 50_000 < info.capacity_mw < 80_000  # ERCOT thermal fleet, seasonal net MW
     assert {"coal-ST", "gas-CC", "gas-GT"} <= set(stack.fuel)
     coal = stack.rate_g_per_kwh[stack.fuel == "coal-ST"]
@@ -96,8 +117,9 @@ def test_bundled_inventories_build_stacks() -> None:
     de = load_inventory("DE")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # documented fallbacks for a few units
-        st_de, info_de = build_region_stack(de, year=2019, season="winter",
-                                            co2=default_fuel_co2("DE"))
+        st_de, info_de = build_region_stack(
+            de, year=2019, season="winter", co2=default_fuel_co2("DE")
+        )
     assert 50_000 < info_de.capacity_mw < 100_000
     assert st_de.fuel[0].startswith("lignite")  # cheapest fuel
     with pytest.raises(InputError, match="region"):
@@ -108,8 +130,7 @@ def test_cdr_reader_preamble_and_errors(tmp_path: Path) -> None:
     inv = read_ercot_cdr(DATA / "cdr_excerpt.csv")
     assert list(inv.unit_id) == ["CPSES_UNIT1", "COLETO_COLETOG1", "X_GT1", "X_GT1_UNAVAIL"]
     assert inv.seasonal_mw[0].tolist() == [1235.0, 1227.0, 1205.0, 1222.0]
-    stack, info = build_region_stack(inv, year=2024, season="summer",
-                                     co2=default_fuel_co2("ERCOT"))
+    stack, info = build_region_stack(inv, year=2024, season="summer", co2=default_fuel_co2("ERCOT"))
     # the _UNAVAIL row nets X_GT1 to zero; nuclear is must-run: only the coal unit is left
     assert list(stack.unit_id) == ["COLETO_COLETOG1"]
     assert info.excluded["zero net capability (switched to another grid)"] == 1
@@ -129,9 +150,16 @@ def test_backtest_and_calibration_improve_fit() -> None:
     t = np.datetime64("2021-06-01T00", "s") + np.arange(n) * np.timedelta64(3600, "s")
     load = 45_000 + 12_000 * np.sin(np.arange(n) * 2 * np.pi / 24)
     wind = 8_000 + 3_000 * np.cos(np.arange(n) / 7.0)
-    run = merit_order_from_mix(t, load, np.column_stack([wind, load * 0]), ["wind", "gas"],
-                               inventory=inv, co2=co2, interval_s=3600,
-                               availability_frac={"coal": 0.7})
+    run = merit_order_from_mix(
+        t,
+        load,
+        np.column_stack([wind, load * 0]),
+        ["wind", "gas"],
+        inventory=inv,
+        co2=co2,
+        interval_s=3600,
+        availability_frac={"coal": 0.7},
+    )
     thermal = run.residual_mw
     m = metrics(run.result.emissions_g, run.result.emissions_g, thermal * 1000)
     assert m.emissions_bias_frac == 0
@@ -140,8 +168,9 @@ def test_backtest_and_calibration_improve_fit() -> None:
     coal_share = 0.45
     gen = np.column_stack([wind, thermal * coal_share, thermal * (1 - coal_share)])
     rates = np.array([0.0, 1010.0, 420.0])
-    rep = calibrate_merit_order(t, gen, ["wind", "coal", "gas_cc"], rates, inventory=inv,
-                                co2=co2, interval_s=3600)
+    rep = calibrate_merit_order(
+        t, gen, ["wind", "coal", "gas_cc"], rates, inventory=inv, co2=co2, interval_s=3600
+    )
     assert abs(rep.after_test.emissions_bias_frac) < abs(rep.before_test.emissions_bias_frac)
     assert rep.after_test.emissions_mape_frac <= rep.before_test.emissions_mape_frac
     assert set(rep.availability_frac) == {"coal", "gas-CC", "gas-other"}

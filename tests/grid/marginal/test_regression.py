@@ -77,10 +77,12 @@ def test_block_bootstrap_is_seeded_and_covers() -> None:
     load = np.cumsum(rng.normal(0, 1e5, n)) + 5e7
     de = truth * np.diff(load) + rng.normal(0, 3e6, n - 1)
     e = np.concatenate([[1e10], 1e10 + np.cumsum(de)])
-    a = regress_mef(_times(n), load, e, bins="decile", ci="bootstrap",
-                    rng=np.random.default_rng(1), n_boot=100)
-    b = regress_mef(_times(n), load, e, bins="decile", ci="bootstrap",
-                    rng=np.random.default_rng(1), n_boot=100)
+    a = regress_mef(
+        _times(n), load, e, bins="decile", ci="bootstrap", rng=np.random.default_rng(1), n_boot=100
+    )
+    b = regress_mef(
+        _times(n), load, e, bins="decile", ci="bootstrap", rng=np.random.default_rng(1), n_boot=100
+    )
     np.testing.assert_array_equal(a.low_g_per_kwh, b.low_g_per_kwh)
     assert (a.bins.low_g_per_kwh <= a.bins.mef_g_per_kwh).all()
     assert np.mean((a.bins.low_g_per_kwh <= truth) & (truth <= a.bins.high_g_per_kwh)) >= 0.7

@@ -43,11 +43,19 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def make_transport(clock: FakeClock) -> Callable[..., HttpTransport]:
-    def make(handler: Handler, *, retry: RetryPolicy | None = None,
-             provider: str = "test") -> HttpTransport:
+    def make(
+        handler: Handler, *, retry: RetryPolicy | None = None, provider: str = "test"
+    ) -> HttpTransport:
         client = httpx.Client(transport=httpx.MockTransport(handler))
-        return HttpTransport(provider, client=client, clock=clock, sleep=clock.sleep,
-                             rand=lambda: 0.5, retry=retry or RetryPolicy())
+        return HttpTransport(
+            provider,
+            client=client,
+            clock=clock,
+            sleep=clock.sleep,
+            rand=lambda: 0.5,
+            retry=retry or RetryPolicy(),
+        )
+
     return make
 
 
@@ -56,8 +64,9 @@ def _fixture_bytes(name: str) -> bytes:
 
 
 def _json_response(name: str, status: int = 200) -> httpx.Response:
-    return httpx.Response(status, content=_fixture_bytes(name),
-                          headers={"Content-Type": "application/json"})
+    return httpx.Response(
+        status, content=_fixture_bytes(name), headers={"Content-Type": "application/json"}
+    )
 
 
 @pytest.fixture

@@ -22,9 +22,14 @@ def route(json_response, seen):
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         name = request.url.path.rsplit("/", 1)[-1]
-        return json_response({"latest": "electricitymaps_latest.json",
-                              "history": "electricitymaps_history.json",
-                              "past-range": "electricitymaps_past_range_direct.json"}[name])
+        return json_response(
+            {
+                "latest": "electricitymaps_latest.json",
+                "history": "electricitymaps_history.json",
+                "past-range": "electricitymaps_past_range_direct.json",
+            }[name]
+        )
+
     return handler
 
 
@@ -37,10 +42,14 @@ def test_latest_sends_auth_header_and_basis(make_transport, json_response):
     assert req.url.path == "/v3/carbon-intensity/latest"
     assert req.url.params["zone"] == "DE"
     assert req.url.params["emissionFactorType"] == "lifecycle"
-    assert (s.kind, s.basis, s.resolution_s, s.region) == ("location-average", "lifecycle",
-                                                           3600, "DE")
+    assert (s.kind, s.basis, s.resolution_s, s.region) == (
+        "location-average",
+        "lifecycle",
+        3600,
+        "DE",
+    )
     assert s.intensity_g_per_kwh.tolist() == [236.0]
-    assert str(s.start_utc[0]) .startswith("2024-05-21T11:00")
+    assert str(s.start_utc[0]).startswith("2024-05-21T11:00")
     assert s.provenance.retrieved_at_utc == "2024-05-21T14:00:00Z"
 
 
@@ -64,7 +73,11 @@ def test_past_range_direct_basis(make_transport, json_response):
     s = em.past_range("DE", "2024-05-01T00:00Z", "2024-05-01T04:00Z", basis="direct")
     q = seen[0].url.params
     assert (q["start"], q["end"], q["emissionFactorType"], q["temporalGranularity"]) == (
-        "2024-05-01T00:00:00Z", "2024-05-01T04:00:00Z", "direct", "hourly")
+        "2024-05-01T00:00:00Z",
+        "2024-05-01T04:00:00Z",
+        "direct",
+        "hourly",
+    )
     assert s.basis == "direct"
     assert s.intensity_g_per_kwh.tolist() == [301.0, 296.0, 289.0, 284.0]
     # time-weighted mean over 00:30..02:30 = (0.5*301 + 296 + 0.5*289) / 2
@@ -81,9 +94,15 @@ def test_long_past_range_is_fetched_in_ten_day_pieces(make_transport):
         b = datetime.fromisoformat(request.url.params["end"])
         rows, t = [], a
         while t <= b:  # the API's end bound is inclusive
-            rows.append({"zone": "FR", "carbonIntensity": 50 + t.hour,
-                         "datetime": t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-                         "emissionFactorType": "lifecycle", "isEstimated": False})
+            rows.append(
+                {
+                    "zone": "FR",
+                    "carbonIntensity": 50 + t.hour,
+                    "datetime": t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "emissionFactorType": "lifecycle",
+                    "isEstimated": False,
+                }
+            )
             t += timedelta(hours=1)
         return httpx.Response(200, json={"zone": "FR", "data": rows})
 
@@ -95,10 +114,13 @@ def test_long_past_range_is_fetched_in_ten_day_pieces(make_transport):
 
 
 def test_basis_mismatch_is_a_payload_error(make_transport):
-    body = json.loads('{"zone":"DE","carbonIntensity":300,"datetime":"2024-05-21T11:00:00Z",'
-                      '"emissionFactorType":"lifecycle"}')
-    em = ElectricityMapsClient("k", transport=make_transport(
-        lambda r: httpx.Response(200, json=body)))
+    body = json.loads(
+        '{"zone":"DE","carbonIntensity":300,"datetime":"2024-05-21T11:00:00Z",'
+        '"emissionFactorType":"lifecycle"}'
+    )
+    em = ElectricityMapsClient(
+        "k", transport=make_transport(lambda r: httpx.Response(200, json=body))
+    )
     with pytest.raises(ProviderPayloadError, match="emissionFactorType"):
         em.latest("DE", basis="direct")
 
@@ -106,19 +128,23 @@ def test_basis_mismatch_is_a_payload_error(make_transport):
 def test_missing_field_is_named(make_transport, fixture_bytes):
     body = json.loads(fixture_bytes("electricitymaps_history.json"))
     del body["history"][2]["carbonIntensity"]
-    em = ElectricityMapsClient("k", transport=make_transport(
-        lambda r: httpx.Response(200, json=body)))
+    em = ElectricityMapsClient(
+        "k", transport=make_transport(lambda r: httpx.Response(200, json=body))
+    )
     with pytest.raises(ProviderPayloadError, match=r"history\[2\]\.carbonIntensity"):
         em.history("DE")
 
 
 def test_missing_history_array_and_non_json(make_transport):
-    em = ElectricityMapsClient("k", transport=make_transport(
-        lambda r: httpx.Response(200, json={"zone": "DE"})))
+    em = ElectricityMapsClient(
+        "k", transport=make_transport(lambda r: httpx.Response(200, json={"zone": "DE"}))
+    )
     with pytest.raises(ProviderPayloadError, match="'history': missing"):
         em.history("DE")
-    em2 = ElectricityMapsClient("k", transport=make_transport(
-        lambda r: httpx.Response(200, text="<html>maintenance</html>")))
+    em2 = ElectricityMapsClient(
+        "k",
+        transport=make_transport(lambda r: httpx.Response(200, text="<html>maintenance</html>")),
+    )
     with pytest.raises(ProviderPayloadError, match="not JSON"):
         em2.latest("DE")
 
@@ -126,8 +152,9 @@ def test_missing_history_array_and_non_json(make_transport):
 def test_gap_in_history_is_warned_and_recorded(make_transport, fixture_bytes):
     body = json.loads(fixture_bytes("electricitymaps_history.json"))
     del body["history"][3]
-    em = ElectricityMapsClient("k", transport=make_transport(
-        lambda r: httpx.Response(200, json=body)))
+    em = ElectricityMapsClient(
+        "k", transport=make_transport(lambda r: httpx.Response(200, json=body))
+    )
     with pytest.warns(DataQualityWarning, match="1 missing step"):
         s = em.history("DE")
     assert any("missing step" in n for n in s.provenance.notes)
@@ -140,7 +167,9 @@ def test_missing_key_names_the_env_var(make_transport, key):
 
 
 def test_quota(make_transport):
-    t = make_transport(lambda r: httpx.Response(429, json={"message": "Monthly quota used"}),
-                       retry=RetryPolicy(max_attempts=2))
+    t = make_transport(
+        lambda r: httpx.Response(429, json={"message": "Monthly quota used"}),
+        retry=RetryPolicy(max_attempts=2),
+    )
     with pytest.raises(QuotaExceededError, match="Monthly quota used"):
         ElectricityMapsClient("k", transport=t).latest("DE")

@@ -40,9 +40,13 @@ from infercarbon.provenance import Figure
 DE_LU, FR, PL = "10Y1001A1001A82H", "10YFR-RTE------C", "10YPL-AREA-----S"
 
 RATES = {  # explicit test rates [g/kWh]: value, low, high
-    "lignite": (1000.0, 900.0, 1100.0), "gas": (400.0, 350.0, 450.0),
-    "coal": (800.0, 750.0, 900.0), "storage": (0.0, 0.0, 0.0), "solar": (0.0, 0.0, 0.0),
-    "wind": (0.0, 0.0, 0.0), "other": (400.0, 0.0, 500.0),
+    "lignite": (1000.0, 900.0, 1100.0),
+    "gas": (400.0, 350.0, 450.0),
+    "coal": (800.0, 750.0, 900.0),
+    "storage": (0.0, 0.0, 0.0),
+    "solar": (0.0, 0.0, 0.0),
+    "wind": (0.0, 0.0, 0.0),
+    "other": (400.0, 0.0, 500.0),
 }
 
 
@@ -85,8 +89,12 @@ def test_intensity_with_explicit_rates(fixture_bytes):
 
 def test_intensity_with_bundled_factors_is_plausible(fixture_bytes):
     gen = parse_generation(fixture_bytes("entsoe_a75_de_lu.xml"))
-    s = intensity_from_generation(gen, basis="lifecycle", rates=lambda f, b: factors.fuel_rate(
-        f, b, region="DE"), region="DE_LU")
+    s = intensity_from_generation(
+        gen,
+        basis="lifecycle",
+        rates=lambda f, b: factors.fuel_rate(f, b, region="DE"),
+        region="DE_LU",
+    )
     # ~55 % fossil (lignite-heavy) at night: a few hundred g/kWh, range brackets the value
     assert (s.intensity_g_per_kwh > 300).all()
     assert (s.intensity_g_per_kwh < 800).all()
@@ -108,15 +116,19 @@ def test_mixed_resolutions_average_onto_the_coarsest(fixture_bytes):
     text = fixture_bytes("entsoe_a75_de_lu.xml").decode()
     # turn the wind series (mRID 7) into one hourly series of 2 points
     head, tail = text.split("<mRID>7</mRID>")
-    tail = re.sub(r"<resolution>PT15M</resolution>.*?</Period>",
-                  "<resolution>PT60M</resolution><Point><position>1</position><quantity>14000"
-                  "</quantity></Point><Point><position>2</position><quantity>15000</quantity>"
-                  "</Point></Period>", tail, count=1, flags=re.S)
+    tail = re.sub(
+        r"<resolution>PT15M</resolution>.*?</Period>",
+        "<resolution>PT60M</resolution><Point><position>1</position><quantity>14000"
+        "</quantity></Point><Point><position>2</position><quantity>15000</quantity>"
+        "</Point></Period>",
+        tail,
+        count=1,
+        flags=re.S,
+    )
     gen = parse_generation(head + "<mRID>7</mRID>" + tail)
     assert gen.resolution_s == 3600
     assert gen.mw[gen.psr_types.index("B19")].tolist() == [14000.0, 15000.0]
-    assert gen.mw[gen.psr_types.index("B02"), 0] == pytest.approx(
-        np.mean([9812, 9790, 9775, 9760]))
+    assert gen.mw[gen.psr_types.index("B02"), 0] == pytest.approx(np.mean([9812, 9790, 9775, 9760]))
 
 
 def test_missing_points_are_not_zero(fixture_bytes):
@@ -135,16 +147,23 @@ def test_missing_points_are_not_zero(fixture_bytes):
     assert s.intensity_g_per_kwh[2] == pytest.approx((g[ok] * r[ok]).sum() / g[ok].sum())
 
 
-@pytest.mark.parametrize(("edit", "field"), [
-    (("<psrType>B04</psrType>", ""), "TimeSeries[1]/MktPSRType/psrType"),
-    (("<psrType>B04</psrType>", "<psrType>B99</psrType>"), "unknown production type"),
-    (("MAW</quantity_Measure_Unit.name>", "MWH</quantity_Measure_Unit.name>"),
-     "quantity_Measure_Unit.name"),
-    (("<resolution>PT15M</resolution>", "<resolution>fortnightly</resolution>"),
-     "Period[0]/resolution"),
-    (("<quantity>9812</quantity>", "<quantity>lots</quantity>"), "Point[0]"),
-    (("</GL_MarketDocument>", ""), "not well-formed"),
-])
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (("<psrType>B04</psrType>", ""), "TimeSeries[1]/MktPSRType/psrType"),
+        (("<psrType>B04</psrType>", "<psrType>B99</psrType>"), "unknown production type"),
+        (
+            ("MAW</quantity_Measure_Unit.name>", "MWH</quantity_Measure_Unit.name>"),
+            "quantity_Measure_Unit.name",
+        ),
+        (
+            ("<resolution>PT15M</resolution>", "<resolution>fortnightly</resolution>"),
+            "Period[0]/resolution",
+        ),
+        (("<quantity>9812</quantity>", "<quantity>lots</quantity>"), "Point[0]"),
+        (("</GL_MarketDocument>", ""), "not well-formed"),
+    ],
+)
 def test_malformed_documents_name_the_field(fixture_bytes, edit, field):
     text = fixture_bytes("entsoe_a75_de_lu.xml").decode().replace(*edit, 1)
     with pytest.raises(ProviderPayloadError, match=re.escape(field)):
@@ -153,11 +172,14 @@ def test_malformed_documents_name_the_field(fixture_bytes, edit, field):
 
 def entsoe_handler(fixture_bytes, seen, name="entsoe_a75_de_lu.xml", status=200):
     """Serves the fixture, relabelled to the requested area (the DE-LU numbers stand in)."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = fixture_bytes(name).replace(b"10Y1001A1001A82H",
-                                           request.url.params["in_Domain"].encode())
+        body = fixture_bytes(name).replace(
+            b"10Y1001A1001A82H", request.url.params["in_Domain"].encode()
+        )
         return httpx.Response(status, content=body, headers={"Content-Type": "text/xml"})
+
     return handler
 
 
@@ -167,9 +189,14 @@ def test_client_request_and_cache(make_transport, fixture_bytes):
     en = EntsoeClient("tok", transport=t)
     s = en.intensity(DE_LU, "2023-06-01T00:00Z", "2023-06-01T02:00Z", basis="direct")
     q = seen[0].url.params
-    assert (q["documentType"], q["processType"], q["in_Domain"], q["periodStart"],
-            q["periodEnd"], q["securityToken"]) == (
-        "A75", "A16", "10Y1001A1001A82H", "202306010000", "202306010200", "tok")
+    assert (
+        q["documentType"],
+        q["processType"],
+        q["in_Domain"],
+        q["periodStart"],
+        q["periodEnd"],
+        q["securityToken"],
+    ) == ("A75", "A16", "10Y1001A1001A82H", "202306010000", "202306010200", "tok")
     assert len(s) == 8
     assert "region DE" in s.provenance.method
     en.intensity(DE_LU, "2023-06-01T00:00Z", "2023-06-01T02:00Z", basis="direct")
@@ -177,8 +204,7 @@ def test_client_request_and_cache(make_transport, fixture_bytes):
     assert all("tok" not in repr(k) for k in t.cache._store)
 
 
-def test_non_german_zone_falls_back_to_generic_rates_with_warning(make_transport,
-                                                                  fixture_bytes):
+def test_non_german_zone_falls_back_to_generic_rates_with_warning(make_transport, fixture_bytes):
     en = EntsoeClient("tok", transport=make_transport(entsoe_handler(fixture_bytes, [])))
     with pytest.warns(FallbackWarning, match=f"no region-specific fuel rates for {PL}"):
         s = en.intensity(PL, "2023-06-01T00:00Z", "2023-06-01T02:00Z")
@@ -190,29 +216,43 @@ def test_non_german_zone_falls_back_to_generic_rates_with_warning(make_transport
 
 
 def test_document_for_another_area_is_rejected(make_transport, fixture_bytes):
-    en = EntsoeClient("tok", transport=make_transport(
-        lambda r: httpx.Response(200, content=fixture_bytes("entsoe_a75_de_lu.xml"))))
+    en = EntsoeClient(
+        "tok",
+        transport=make_transport(
+            lambda r: httpx.Response(200, content=fixture_bytes("entsoe_a75_de_lu.xml"))
+        ),
+    )
     with pytest.raises(ProviderPayloadError, match="asked for 10YFR-RTE------C"):
         en.generation(FR, "2023-06-01T00:00Z", "2023-06-01T02:00Z")
 
 
 def test_no_data_acknowledgement(make_transport, fixture_bytes):
-    en = EntsoeClient("tok", transport=make_transport(
-        entsoe_handler(fixture_bytes, [], name="entsoe_ack_no_data.xml")))
+    en = EntsoeClient(
+        "tok",
+        transport=make_transport(entsoe_handler(fixture_bytes, [], name="entsoe_ack_no_data.xml")),
+    )
     with pytest.raises(ProviderError, match="No matching data found"):
         en.generation(DE_LU, "2031-06-01", "2031-06-02")
 
 
 def test_bad_request_acknowledgement_keeps_status(make_transport, fixture_bytes):
-    en = EntsoeClient("tok", transport=make_transport(
-        entsoe_handler(fixture_bytes, [], name="entsoe_ack_no_data.xml", status=400)))
+    en = EntsoeClient(
+        "tok",
+        transport=make_transport(
+            entsoe_handler(fixture_bytes, [], name="entsoe_ack_no_data.xml", status=400)
+        ),
+    )
     with pytest.raises(ProviderError, match=r"HTTP 400.*No matching data"):
         en.generation(DE_LU, "2031-06-01", "2031-06-02")
 
 
 def test_unauthorized(make_transport):
-    en = EntsoeClient("bad", transport=make_transport(
-        lambda r: httpx.Response(401, text="<html><body>Unauthorized</body></html>")))
+    en = EntsoeClient(
+        "bad",
+        transport=make_transport(
+            lambda r: httpx.Response(401, text="<html><body>Unauthorized</body></html>")
+        ),
+    )
     with pytest.raises(ProviderAuthError) as info:
         en.generation("10Y1001A1001A82H", "2023-06-01", "2023-06-02")
     assert "bad" not in str(info.value).replace("badly", "")
@@ -248,14 +288,22 @@ def test_intensity_is_a_generation_weighted_mean(mw, rates, spread):
     """Each step lies within the rates of the types generating, and low <= value <= high."""
     mw[:, 0] += 1.0  # at least one step with generation
     fuels = ("lignite", "gas", "coal", "wind")
-    table = {f: Figure(r, "g_per_kwh", source="t", label="user", low=r * (1 - spread),
-                       high=r * (1 + spread)) for f, r in zip(fuels, rates, strict=True)}
-    gen = GenerationByType("X", np.arange(6).astype("datetime64[h]").astype("datetime64[s]"),
-                           3600, ("B02", "B04", "B05", "B19"), mw)
+    table = {
+        f: Figure(
+            r, "g_per_kwh", source="t", label="user", low=r * (1 - spread), high=r * (1 + spread)
+        )
+        for f, r in zip(fuels, rates, strict=True)
+    }
+    gen = GenerationByType(
+        "X",
+        np.arange(6).astype("datetime64[h]").astype("datetime64[s]"),
+        3600,
+        ("B02", "B04", "B05", "B19"),
+        mw,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)  # all-zero steps are dropped
-        s = intensity_from_generation(gen, basis="direct", rates=lambda f, b: table[f],
-                                      region="X")
+        s = intensity_from_generation(gen, basis="direct", rates=lambda f, b: table[f], region="X")
     kept = mw[:, mw.sum(0) > 0]
     for j in range(kept.shape[1]):
         on = kept[:, j] > 0
@@ -269,10 +317,12 @@ def test_tiny_generation_still_weights_the_rates():
     mean is taken over shares instead (found by the property test above)."""
     mw = np.full((2, 2), 5e-324)
     mw[:, 0] = 1.0
-    table = {f: Figure(r, "g_per_kwh", source="t", label="user") for f, r in
-             (("lignite", 0.5), ("gas", 0.5))}
-    gen = GenerationByType("X", np.arange(2).astype("datetime64[h]").astype("datetime64[s]"),
-                           3600, ("B02", "B04"), mw)
-    s = intensity_from_generation(gen, basis="direct", rates=lambda f, b: table[f],
-                                  region="X")
+    table = {
+        f: Figure(r, "g_per_kwh", source="t", label="user")
+        for f, r in (("lignite", 0.5), ("gas", 0.5))
+    }
+    gen = GenerationByType(
+        "X", np.arange(2).astype("datetime64[h]").astype("datetime64[s]"), 3600, ("B02", "B04"), mw
+    )
+    s = intensity_from_generation(gen, basis="direct", rates=lambda f, b: table[f], region="X")
     assert s.intensity_g_per_kwh.tolist() == [0.5, 0.5]

@@ -52,8 +52,9 @@ def payloads(monkeypatch, make_transport, fixture_bytes):
             name = "ukci_national.json"
         return httpx.Response(200, content=fixture_bytes(name))
 
-    monkeypatch.setattr(grid_update, "make_transport",
-                        lambda provider: make_transport(handler, provider=provider))
+    monkeypatch.setattr(
+        grid_update, "make_transport", lambda provider: make_transport(handler, provider=provider)
+    )
     return seen, override
 
 
@@ -66,8 +67,9 @@ def run(capsys, *args):
 def test_electricitymaps_history_rows(payloads, fixture_bytes, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("ELECTRICITYMAPS_API_KEY", "k")
     ledger = str(tmp_path / "l.duckdb")
-    code, out, err = run(capsys, "--ledger", ledger, "--source", "electricitymaps",
-                         "--region", "DE")
+    code, out, err = run(
+        capsys, "--ledger", ledger, "--source", "electricitymaps", "--region", "DE"
+    )
     assert code == 0, err
     assert "6 written" in out
     with open_store(ledger) as store:
@@ -80,8 +82,9 @@ def test_electricitymaps_history_rows(payloads, fixture_bytes, monkeypatch, caps
     assert t.column("low_g_per_kwh").null_count == 6  # the API publishes no range
 
     # the same answer again: nothing new to store
-    code, out, err = run(capsys, "--ledger", ledger, "--source", "electricitymaps",
-                         "--region", "DE")
+    code, out, err = run(
+        capsys, "--ledger", ledger, "--source", "electricitymaps", "--region", "DE"
+    )
     assert code == 0, err
     assert "0 written, 6 already stored unchanged" in out
 
@@ -91,8 +94,9 @@ def test_electricitymaps_history_rows(payloads, fixture_bytes, monkeypatch, caps
     doc["history"][-1]["isEstimated"] = False
     override["/v3/carbon-intensity/history"] = json.dumps(doc).encode()
     monkeypatch.setattr(grid_update, "_now", lambda: datetime(2024, 5, 21, 15, tzinfo=UTC))
-    code, out, err = run(capsys, "--ledger", ledger, "--source", "electricitymaps",
-                         "--region", "DE")
+    code, out, err = run(
+        capsys, "--ledger", ledger, "--source", "electricitymaps", "--region", "DE"
+    )
     assert code == 0, err
     assert "1 written, 5 already stored unchanged" in out
     with open_store(ledger) as store:
@@ -103,8 +107,9 @@ def test_electricitymaps_history_rows(payloads, fixture_bytes, monkeypatch, caps
 
 def test_missing_key_is_one_clear_error_and_nothing_is_written(payloads, capsys, tmp_path):
     ledger = tmp_path / "l.duckdb"
-    code, _, err = run(capsys, "--ledger", str(ledger), "--source", "electricitymaps",
-                       "--region", "DE")
+    code, _, err = run(
+        capsys, "--ledger", str(ledger), "--source", "electricitymaps", "--region", "DE"
+    )
     assert code == 2
     assert "ELECTRICITYMAPS_API_KEY" in err and err.count("\n") == 1
     assert payloads[0] == []  # no request was sent
@@ -113,18 +118,33 @@ def test_missing_key_is_one_clear_error_and_nothing_is_written(payloads, capsys,
 
 def test_watttime_missing_password_names_it(payloads, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("WATTTIME_USERNAME", "u")
-    code, _, err = run(capsys, "--ledger", str(tmp_path / "l.duckdb"), "--source", "watttime",
-                       "--region", "CAISO_NORTH", "--kind", "marginal")
+    code, _, err = run(
+        capsys,
+        "--ledger",
+        str(tmp_path / "l.duckdb"),
+        "--source",
+        "watttime",
+        "--region",
+        "CAISO_NORTH",
+        "--kind",
+        "marginal",
+    )
     assert code == 2 and "WATTTIME_PASSWORD" in err and "WATTTIME_USERNAME" not in err
 
 
-def test_no_network_names_the_host_and_writes_nothing(monkeypatch, make_transport, capsys,
-                                                      tmp_path):
+def test_no_network_names_the_host_and_writes_nothing(
+    monkeypatch, make_transport, capsys, tmp_path
+):
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    monkeypatch.setattr(grid_update, "make_transport", lambda provider: make_transport(
-        refuse, provider=provider, retry=RetryPolicy(max_attempts=2)))
+    monkeypatch.setattr(
+        grid_update,
+        "make_transport",
+        lambda provider: make_transport(
+            refuse, provider=provider, retry=RetryPolicy(max_attempts=2)
+        ),
+    )
     ledger = tmp_path / "l.duckdb"
     code, _, err = run(capsys, "--ledger", str(ledger), "--source", "ukci", "--region", "GB")
     assert code == 2
@@ -134,8 +154,19 @@ def test_no_network_names_the_host_and_writes_nothing(monkeypatch, make_transpor
 
 def test_ukci_national_marks_missing_outturn_as_forecast(payloads, capsys, tmp_path):
     ledger = str(tmp_path / "l.duckdb")
-    code, _, err = run(capsys, "--ledger", ledger, "--source", "ukci", "--region", "GB",
-                       "--from", "2024-05-20T12:00Z", "--to", "2024-05-20T14:00Z")
+    code, _, err = run(
+        capsys,
+        "--ledger",
+        ledger,
+        "--source",
+        "ukci",
+        "--region",
+        "GB",
+        "--from",
+        "2024-05-20T12:00Z",
+        "--to",
+        "2024-05-20T14:00Z",
+    )
     assert code == 0, err
     with open_store(ledger) as store:
         t = store.intensity(region="GB").sort_by("interval_start_utc")
@@ -145,13 +176,23 @@ def test_ukci_national_marks_missing_outturn_as_forecast(payloads, capsys, tmp_p
 
 def test_forecast_endpoints_store_status_forecast(payloads, monkeypatch, capsys, tmp_path):
     ledger = str(tmp_path / "l.duckdb")
-    code, _, err = run(capsys, "--ledger", ledger, "--source", "ukci", "--region", "GB",
-                       "--kind", "forecast")
+    code, _, err = run(
+        capsys, "--ledger", ledger, "--source", "ukci", "--region", "GB", "--kind", "forecast"
+    )
     assert code == 0, err
     monkeypatch.setenv("WATTTIME_USERNAME", "u")
     monkeypatch.setenv("WATTTIME_PASSWORD", "p")
-    code, _, err = run(capsys, "--ledger", ledger, "--source", "watttime", "--region",
-                       "CAISO_NORTH", "--kind", "forecast")
+    code, _, err = run(
+        capsys,
+        "--ledger",
+        ledger,
+        "--source",
+        "watttime",
+        "--region",
+        "CAISO_NORTH",
+        "--kind",
+        "forecast",
+    )
     assert code == 0, err
     with open_store(ledger) as store:
         gb = store.intensity(region="GB")
@@ -164,6 +205,15 @@ def test_forecast_endpoints_store_status_forecast(payloads, monkeypatch, capsys,
 
 def test_a_provider_without_forecast_says_so(payloads, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("ELECTRICITYMAPS_API_KEY", "k")
-    code, _, err = run(capsys, "--ledger", str(tmp_path / "l.duckdb"), "--source",
-                       "electricitymaps", "--region", "DE", "--kind", "forecast")
+    code, _, err = run(
+        capsys,
+        "--ledger",
+        str(tmp_path / "l.duckdb"),
+        "--source",
+        "electricitymaps",
+        "--region",
+        "DE",
+        "--kind",
+        "forecast",
+    )
     assert code == 2 and "no forecast" in err

@@ -153,11 +153,14 @@ def test_ttl_cache_is_lru_bounded(clock):
     assert (c.get("a"), c.get("c"), len(c)) == (1, 3, 2)
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"max_attempts": 0}, "max_attempts"),
-    ({"jitter_frac": 1.5}, "jitter_frac"),
-    ({"base_delay_s": -1}, "retry delays"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"jitter_frac": 1.5}, "jitter_frac"),
+        ({"base_delay_s": -1}, "retry delays"),
+    ],
+)
 def test_retry_policy_validation(kwargs, field):
     with pytest.raises(InputError, match=field):
         RetryPolicy(**kwargs)

@@ -22,18 +22,19 @@ def serve(json_response, seen, name):
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return json_response(name)
+
     return handler
 
 
 def test_national_actual_else_forecast(make_transport, json_response):
     seen: list[httpx.Request] = []
-    uk = UKCarbonIntensityClient(transport=make_transport(serve(json_response, seen,
-                                                                "ukci_national.json")))
+    uk = UKCarbonIntensityClient(
+        transport=make_transport(serve(json_response, seen, "ukci_national.json"))
+    )
     s = uk.national("2024-05-20T12:00Z", "2024-05-20T14:00Z")
     assert seen[0].url.path == "/intensity/2024-05-20T12:00Z/2024-05-20T14:00Z"
     assert "auth" not in {k.lower() for k in seen[0].headers}
-    assert (s.region, s.kind, s.basis, s.resolution_s) == ("GB", "location-average", "direct",
-                                                           1800)
+    assert (s.region, s.kind, s.basis, s.resolution_s) == ("GB", "location-average", "direct", 1800)
     assert s.intensity_g_per_kwh.tolist() == [176.0, 170.0, 165.0, 159.0]
     assert s.extra["is_forecast"].tolist() == [False, False, False, True]
     assert s.extra["index"].tolist() == ["moderate", "moderate", "moderate", "low"]
@@ -42,8 +43,9 @@ def test_national_actual_else_forecast(make_transport, json_response):
 
 
 def test_national_forecast_only_and_actual_only(make_transport, json_response):
-    uk = UKCarbonIntensityClient(transport=make_transport(serve(json_response, [],
-                                                                "ukci_national.json")))
+    uk = UKCarbonIntensityClient(
+        transport=make_transport(serve(json_response, [], "ukci_national.json"))
+    )
     f = uk.national("2024-05-20T12:00Z", "2024-05-20T14:00Z", value="forecast")
     assert f.intensity_g_per_kwh.tolist() == [181.0, 176.0, 168.0, 159.0]
     assert f.provenance.label == "modelled"
@@ -53,8 +55,9 @@ def test_national_forecast_only_and_actual_only(make_transport, json_response):
 
 def test_national_fw48h(make_transport, json_response):
     seen: list[httpx.Request] = []
-    uk = UKCarbonIntensityClient(transport=make_transport(serve(json_response, seen,
-                                                                "ukci_national_fw48h.json")))
+    uk = UKCarbonIntensityClient(
+        transport=make_transport(serve(json_response, seen, "ukci_national_fw48h.json"))
+    )
     s = uk.national_forecast(np.datetime64("2024-05-21T18:00"))
     assert seen[0].url.path == "/intensity/2024-05-21T18:00Z/fw48h"
     assert s.provenance.method == "forecast"
@@ -63,11 +66,13 @@ def test_national_fw48h(make_transport, json_response):
 
 def test_regional_london(make_transport, json_response):
     seen: list[httpx.Request] = []
-    uk = UKCarbonIntensityClient(transport=make_transport(serve(json_response, seen,
-                                                                "ukci_regional_13.json")))
+    uk = UKCarbonIntensityClient(
+        transport=make_transport(serve(json_response, seen, "ukci_regional_13.json"))
+    )
     s = uk.regional(13, "2024-05-20T12:00Z", "2024-05-20T14:00Z")
-    assert seen[0].url.path == ("/regional/intensity/2024-05-20T12:00Z/2024-05-20T14:00Z/"
-                                "regionid/13")
+    assert seen[0].url.path == (
+        "/regional/intensity/2024-05-20T12:00Z/2024-05-20T14:00Z/regionid/13"
+    )
     assert s.region == "GB-13"
     assert s.intensity_g_per_kwh.tolist() == [212.0, 205.0, 198.0, 190.0]
     assert s.extra["is_forecast"].all()
@@ -77,16 +82,14 @@ def test_regional_london(make_transport, json_response):
 def test_regional_accepts_one_element_array(make_transport, fixture_bytes):
     body = json.loads(fixture_bytes("ukci_regional_13.json"))
     body["data"] = [body["data"]]
-    uk = UKCarbonIntensityClient(transport=make_transport(
-        lambda r: httpx.Response(200, json=body)))
+    uk = UKCarbonIntensityClient(transport=make_transport(lambda r: httpx.Response(200, json=body)))
     assert len(uk.regional_forecast(13, "2024-05-20T12:00Z")) == 4
 
 
 def test_regional_wrong_region_in_payload(make_transport, fixture_bytes):
     body = json.loads(fixture_bytes("ukci_regional_13.json"))
     body["data"]["regionid"] = 12
-    uk = UKCarbonIntensityClient(transport=make_transport(
-        lambda r: httpx.Response(200, json=body)))
+    uk = UKCarbonIntensityClient(transport=make_transport(lambda r: httpx.Response(200, json=body)))
     with pytest.raises(ProviderPayloadError, match=r"data\.regionid"):
         uk.regional(13, "2024-05-20T12:00Z", "2024-05-20T14:00Z")
 
@@ -98,12 +101,17 @@ def test_long_range_in_14_day_pieces_and_trimmed(make_transport):
         seen.append(request)
         _, _, a, b = request.url.path.split("/")
         t = datetime.fromisoformat(a) - timedelta(minutes=30)  # the API also returns the
-        end = datetime.fromisoformat(b)                        # half-hour ending at `from`
+        end = datetime.fromisoformat(b)  # half-hour ending at `from`
         rows = []
         while t < end:
             u = t + timedelta(minutes=30)
-            rows.append({"from": t.strftime("%Y-%m-%dT%H:%MZ"), "to": u.strftime("%Y-%m-%dT%H:%MZ"),
-                         "intensity": {"forecast": 200, "actual": 190, "index": "moderate"}})
+            rows.append(
+                {
+                    "from": t.strftime("%Y-%m-%dT%H:%MZ"),
+                    "to": u.strftime("%Y-%m-%dT%H:%MZ"),
+                    "intensity": {"forecast": 200, "actual": 190, "index": "moderate"},
+                }
+            )
             t = u
         return httpx.Response(200, json={"data": rows})
 
@@ -117,8 +125,7 @@ def test_long_range_in_14_day_pieces_and_trimmed(make_transport):
 def test_malformed_half_hour(make_transport, fixture_bytes):
     body = json.loads(fixture_bytes("ukci_national.json"))
     body["data"][1]["to"] = "2024-05-20T14:00Z"
-    uk = UKCarbonIntensityClient(transport=make_transport(
-        lambda r: httpx.Response(200, json=body)))
+    uk = UKCarbonIntensityClient(transport=make_transport(lambda r: httpx.Response(200, json=body)))
     with pytest.raises(ProviderPayloadError, match=r"data\[1\]\.to"):
         uk.national("2024-05-20T12:00Z", "2024-05-20T14:00Z")
 
@@ -126,8 +133,7 @@ def test_malformed_half_hour(make_transport, fixture_bytes):
 def test_missing_intensity_object(make_transport, fixture_bytes):
     body = json.loads(fixture_bytes("ukci_national.json"))
     del body["data"][0]["intensity"]
-    uk = UKCarbonIntensityClient(transport=make_transport(
-        lambda r: httpx.Response(200, json=body)))
+    uk = UKCarbonIntensityClient(transport=make_transport(lambda r: httpx.Response(200, json=body)))
     with pytest.raises(ProviderPayloadError, match=r"data\[0\]\.intensity': missing"):
         uk.national("2024-05-20T12:00Z", "2024-05-20T14:00Z")
 

@@ -18,16 +18,23 @@ from infercarbon.grid.providers._http import ProviderAuthError, ProviderPayloadE
 from infercarbon.grid.providers.watttime import WattTimeClient
 from infercarbon.units import G_PER_LB
 
-FILES = {"/v3/signal-index": "watttime_signal_index.json",
-         "/v3/historical": "watttime_historical.json",
-         "/v3/forecast": "watttime_forecast.json"}
+FILES = {
+    "/v3/signal-index": "watttime_signal_index.json",
+    "/v3/historical": "watttime_historical.json",
+    "/v3/forecast": "watttime_forecast.json",
+}
 
 
 class FakeWattTime:
     """Issues token-1, token-2, ... on /login; data routes accept only the newest token."""
 
-    def __init__(self, json_response, *, reject_first_data_call: bool = False,
-                 bodies: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        json_response,
+        *,
+        reject_first_data_call: bool = False,
+        bodies: dict[str, bytes] | None = None,
+    ) -> None:
         self.json_response = json_response
         self.tokens = 0
         self.requests: list[httpx.Request] = []
@@ -60,7 +67,11 @@ def test_login_then_historical_in_g_per_kwh(make_transport, json_response):
     assert [r.url.path for r in api.requests] == ["/login", "/v3/historical"]
     q = api.requests[1].url.params
     assert (q["region"], q["signal_type"], q["start"], q["end"]) == (
-        "CAISO_NORTH", "co2_moer", "2024-05-20T12:00:00Z", "2024-05-20T13:00:00Z")
+        "CAISO_NORTH",
+        "co2_moer",
+        "2024-05-20T12:00:00Z",
+        "2024-05-20T13:00:00Z",
+    )
     assert (s.kind, s.basis, s.resolution_s, len(s)) == ("marginal", "direct", 300, 12)
     # 1012 lb/MWh x 453.59237 g/lb / 1000 kWh/MWh
     assert s.intensity_g_per_kwh[0] == pytest.approx(1012.0 * G_PER_LB / 1000)
@@ -75,7 +86,8 @@ def test_forecast_is_labelled_modelled(make_transport, json_response):
     assert s.provenance.label == "modelled"
     assert "forecast generated at 2024-05-21T17:00:00+00:00" in s.provenance.notes
     assert float(s.at(np.datetime64("2024-05-21T17:07"))[0][0]) == pytest.approx(
-        948.0 * G_PER_LB / 1000)
+        948.0 * G_PER_LB / 1000
+    )
 
 
 def test_signal_index_is_a_fraction_not_an_intensity(make_transport, json_response):
@@ -89,8 +101,12 @@ def test_token_is_refreshed_once_on_401(make_transport, json_response):
     api = FakeWattTime(json_response, reject_first_data_call=True)
     wt = WattTimeClient("ada", "pw", transport=make_transport(api))
     wt.signal_index("CAISO_NORTH")
-    assert [r.url.path for r in api.requests] == ["/login", "/v3/signal-index", "/login",
-                                                  "/v3/signal-index"]
+    assert [r.url.path for r in api.requests] == [
+        "/login",
+        "/v3/signal-index",
+        "/login",
+        "/v3/signal-index",
+    ]
     assert wt.logins == 2
 
 
@@ -136,13 +152,23 @@ def test_missing_credentials(make_transport):
 def test_unknown_units_and_missing_meta(make_transport, json_response, fixture_bytes):
     body = json.loads(fixture_bytes("watttime_historical.json"))
     body["meta"]["units"] = "percentile"
-    wt = WattTimeClient("ada", "pw", transport=make_transport(FakeWattTime(
-        json_response, bodies={"/v3/historical": json.dumps(body).encode()})))
+    wt = WattTimeClient(
+        "ada",
+        "pw",
+        transport=make_transport(
+            FakeWattTime(json_response, bodies={"/v3/historical": json.dumps(body).encode()})
+        ),
+    )
     with pytest.raises(ProviderPayloadError, match=r"meta\.units"):
         wt.historical("CAISO_NORTH", "2024-05-20T12:00Z", "2024-05-20T13:00Z")
     del body["meta"]
-    wt2 = WattTimeClient("ada", "pw", transport=make_transport(FakeWattTime(
-        json_response, bodies={"/v3/forecast": json.dumps(body).encode()})))
+    wt2 = WattTimeClient(
+        "ada",
+        "pw",
+        transport=make_transport(
+            FakeWattTime(json_response, bodies={"/v3/forecast": json.dumps(body).encode()})
+        ),
+    )
     with pytest.raises(ProviderPayloadError, match="'meta': missing"):
         wt2.forecast("CAISO_NORTH")
 
@@ -150,8 +176,13 @@ def test_unknown_units_and_missing_meta(make_transport, json_response, fixture_b
 def test_bad_point_is_named(make_transport, json_response, fixture_bytes):
     body = json.loads(fixture_bytes("watttime_forecast.json"))
     body["data"][4]["value"] = "high"
-    wt = WattTimeClient("ada", "pw", transport=make_transport(FakeWattTime(
-        json_response, bodies={"/v3/forecast": json.dumps(body).encode()})))
+    wt = WattTimeClient(
+        "ada",
+        "pw",
+        transport=make_transport(
+            FakeWattTime(json_response, bodies={"/v3/forecast": json.dumps(body).encode()})
+        ),
+    )
     with pytest.raises(ProviderPayloadError, match=r"data\[4\]\.value"):
         wt.forecast("CAISO_NORTH")
 
@@ -159,8 +190,13 @@ def test_bad_point_is_named(make_transport, json_response, fixture_bytes):
 def test_gap_warns(make_transport, json_response, fixture_bytes):
     body = json.loads(fixture_bytes("watttime_historical.json"))
     del body["data"][5:7]
-    wt = WattTimeClient("ada", "pw", transport=make_transport(FakeWattTime(
-        json_response, bodies={"/v3/historical": json.dumps(body).encode()})))
+    wt = WattTimeClient(
+        "ada",
+        "pw",
+        transport=make_transport(
+            FakeWattTime(json_response, bodies={"/v3/historical": json.dumps(body).encode()})
+        ),
+    )
     with pytest.warns(DataQualityWarning, match="2 missing step"):
         s = wt.historical("CAISO_NORTH", "2024-05-20T12:00Z", "2024-05-20T13:00Z")
     assert len(s) == 10

@@ -52,8 +52,9 @@ class BacktestMetrics:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def metrics(model_g: npt.ArrayLike, observed_g: npt.ArrayLike,
-            total_kwh: npt.ArrayLike) -> BacktestMetrics:
+def metrics(
+    model_g: npt.ArrayLike, observed_g: npt.ArrayLike, total_kwh: npt.ArrayLike
+) -> BacktestMetrics:
     """Compare modelled and observed interval emissions [g] over total generation [kWh].
 
     >>> m = metrics([110.0, 90.0], [100.0, 100.0], [1.0, 1.0])
@@ -138,8 +139,9 @@ def calibrate_merit_order(
     g = np.asarray(generation_mw, dtype=np.float64)
     r = np.asarray(rates_g_per_kwh, dtype=np.float64)
     if g.ndim != 2 or g.shape != (len(t), len(fuels)) or r.shape != (len(fuels),):
-        raise InputError("generation must be (n, k) with k fuels and k rates",
-                         field="generation_mw")
+        raise InputError(
+            "generation must be (n, k) with k fuels and k rates", field="generation_mw"
+        )
     if not 0.1 <= split_frac <= 0.9:
         raise InputError("split_frac must be in [0.1, 0.9]", field="split_frac")
     hours = interval_s / 3600.0
@@ -160,15 +162,25 @@ def calibrate_merit_order(
     else:
         raise InputError("split must be alternate-weeks or chronological", field="split")
 
-    def run(avail: dict[str, float], hrs: dict[str, float], mask: npt.NDArray[np.bool_]
-            ) -> MeritOrderRun:
+    def run(
+        avail: dict[str, float], hrs: dict[str, float], mask: npt.NDArray[np.bool_]
+    ) -> MeritOrderRun:
         return merit_order_from_mix(
-            t[mask], load[mask], g[mask], fuels, inventory=inventory, co2=co2,
-            interval_s=interval_s, time_local=None if time_local is None else time_local[mask],
-            availability_frac=avail, heat_rate_scale=hrs)
+            t[mask],
+            load[mask],
+            g[mask],
+            fuels,
+            inventory=inventory,
+            co2=co2,
+            interval_s=interval_s,
+            time_local=None if time_local is None else time_local[mask],
+            availability_frac=avail,
+            heat_rate_scale=hrs,
+        )
 
-    def score(avail: dict[str, float], hrs: dict[str, float], mask: npt.NDArray[np.bool_]
-              ) -> BacktestMetrics:
+    def score(
+        avail: dict[str, float], hrs: dict[str, float], mask: npt.NDArray[np.bool_]
+    ) -> BacktestMetrics:
         res = run(avail, hrs, mask).result
         return metrics(res.emissions_g + must_g[mask], observed[mask], total_kwh[mask])
 
@@ -190,7 +202,12 @@ def calibrate_merit_order(
     hrs = {"coal": scale, "gas-CC": scale, "gas-other": scale, "oil": scale}
     after_train, after_test = score(avail, hrs, train), score(avail, hrs, test)
     return CalibrationReport(
-        before_train, before_test, after_train, after_test, avail, hrs,
+        before_train,
+        before_test,
+        after_train,
+        after_test,
+        avail,
+        hrs,
         split=split_desc,
         notes=[f"trained on {int(train.sum())} intervals, tested on {int(test.sum())}"],
     )

@@ -53,14 +53,16 @@ def _transitions(tz: str, year0: int, year1: int) -> tuple[IntArray, IntArray]:
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InputError(f"unknown time zone {tz!r} (use an IANA name like "
-                         "America/Chicago)", field="tz") from exc
+        raise InputError(
+            f"unknown time zone {tz!r} (use an IANA name like America/Chicago)", field="tz"
+        ) from exc
     start = int(datetime(year0, 1, 1, tzinfo=UTC).timestamp()) - 86_400
     end = int(datetime(year1 + 1, 1, 1, tzinfo=UTC).timestamp()) + 86_400
     # hourly probe, then the first hour of each new offset; transitions fall on whole
     # hours in every zone that matters here (the probe is coarse only for half-hour zones,
     # which are refined to the minute below)
     probe = np.arange(start, end, 3600, dtype=np.int64)
+
     def offset_s(ts: int) -> int:
         o = datetime.fromtimestamp(ts, zone).utcoffset()
         assert o is not None

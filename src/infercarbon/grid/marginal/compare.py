@@ -3,8 +3,11 @@
 >>> import numpy as np
 >>> t = np.arange(0, 48 * 3600, 3600).astype("datetime64[s]")
 >>> tab = compare_by_hour_season(t, np.full(48, 400.0), np.full(48, 600.0))
->>> tab.rows()[0]
-{'season': 'winter', 'hour': 0, 'n': 2, 'average_g_per_kwh': 400.0, 'marginal_g_per_kwh': 600.0, 'marginal_over_average': 1.5}
+>>> row = tab.rows()[0]
+>>> row["season"], row["hour"], row["n"], row["average_g_per_kwh"], row["marginal_g_per_kwh"]
+('winter', 0, 2, 400.0, 600.0)
+>>> row["marginal_over_average"]
+1.5
 >>> render_svg(tab, title="x").startswith("<svg")
 True
 """
@@ -41,9 +44,16 @@ class CompareTable:
                 if self.n[s, h] == 0:
                     continue
                 a, m = float(self.average_g_per_kwh[s, h]), float(self.marginal_g_per_kwh[s, h])
-                out.append({"season": SEASONS[s], "hour": h, "n": int(self.n[s, h]),
-                            "average_g_per_kwh": round(a, 1), "marginal_g_per_kwh": round(m, 1),
-                            "marginal_over_average": round(m / a, 3) if a > 0 else None})
+                out.append(
+                    {
+                        "season": SEASONS[s],
+                        "hour": h,
+                        "n": int(self.n[s, h]),
+                        "average_g_per_kwh": round(a, 1),
+                        "marginal_g_per_kwh": round(m, 1),
+                        "marginal_over_average": round(m / a, 3) if a > 0 else None,
+                    }
+                )
         return out
 
     def share_marginal_above_average(self) -> float:
@@ -53,7 +63,8 @@ class CompareTable:
 
 
 def compare_by_hour_season(
-    time_local: npt.NDArray[np.datetime64], average_g_per_kwh: npt.ArrayLike,
+    time_local: npt.NDArray[np.datetime64],
+    average_g_per_kwh: npt.ArrayLike,
     marginal_g_per_kwh: npt.ArrayLike,
 ) -> CompareTable:
     """Mean of each signal per (season, local hour) cell (vectorised with bincount)."""
@@ -61,15 +72,15 @@ def compare_by_hour_season(
     a = np.asarray(average_g_per_kwh, dtype=np.float64)
     m = np.asarray(marginal_g_per_kwh, dtype=np.float64)
     if not (t.shape == a.shape == m.shape) or t.ndim != 1 or len(t) == 0:
-        raise InputError("time, average and marginal must be equal-length, non-empty 1-D",
-                         field="series")
+        raise InputError(
+            "time, average and marginal must be equal-length, non-empty 1-D", field="series"
+        )
     k = season_index(t) * 24 + hour_of_day(t)
     n = np.bincount(k, minlength=96)
     with np.errstate(divide="ignore", invalid="ignore"):
         avg = np.bincount(k, a, 96) / n
         mar = np.bincount(k, m, 96) / n
-    return CompareTable(n.reshape(4, 24).astype(np.int64), avg.reshape(4, 24),
-                        mar.reshape(4, 24))
+    return CompareTable(n.reshape(4, 24).astype(np.int64), avg.reshape(4, 24), mar.reshape(4, 24))
 
 
 def render_svg(tab: CompareTable, *, title: str, width: int = 960, height: int = 300) -> str:
@@ -80,13 +91,14 @@ def render_svg(tab: CompareTable, *, title: str, width: int = 960, height: int =
     vals = np.concatenate([tab.average_g_per_kwh[tab.n > 0], tab.marginal_g_per_kwh[tab.n > 0]])
     vmax = float(np.nanmax(vals)) * 1.1 if vals.size else 1.0
     vmin = min(0.0, float(np.nanmin(vals)) if vals.size else 0.0)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'font-family="sans-serif" font-size="11">',
-             '<rect width="100%" height="100%" fill="white"/>',
-             f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">'
-             f'{escape(title)}</text>',
-             f'<text x="{pad}" y="32" fill="#1f77b4">— average</text>',
-             f'<text x="{pad + 80}" y="32" fill="#d62728">— marginal</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="11">',
+        '<rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">{escape(title)}</text>',
+        f'<text x="{pad}" y="32" fill="#1f77b4">— average</text>',
+        f'<text x="{pad + 80}" y="32" fill="#d62728">— marginal</text>',
+    ]
     for s in range(4):
         x0 = pad + s * (pw + pad)
 
@@ -96,23 +108,38 @@ def render_svg(tab: CompareTable, *, title: str, width: int = 960, height: int =
         def py(v: float) -> float:
             return top + ph - (v - vmin) / (vmax - vmin) * ph
 
-        parts.append(f'<rect x="{x0:.1f}" y="{top}" width="{pw:.1f}" height="{ph}" '
-                     'fill="none" stroke="#999"/>')
-        parts.append(f'<text x="{x0 + pw / 2:.1f}" y="{top + 12}" text-anchor="middle">'
-                     f'{SEASONS[s]}</text>')
-        parts.extend(f'<text x="{px(h):.1f}" y="{top + ph + 14}" text-anchor="middle">'
-                     f'{h}</text>' for h in (0, 6, 12, 18, 23))
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{top}" width="{pw:.1f}" height="{ph}" '
+            'fill="none" stroke="#999"/>'
+        )
+        parts.append(
+            f'<text x="{x0 + pw / 2:.1f}" y="{top + 12}" text-anchor="middle">{SEASONS[s]}</text>'
+        )
+        parts.extend(
+            f'<text x="{px(h):.1f}" y="{top + ph + 14}" text-anchor="middle">{h}</text>'
+            for h in (0, 6, 12, 18, 23)
+        )
         if s == 0:
-            parts.extend(f'<text x="{x0 - 4:.1f}" y="{py(v) + 4:.1f}" text-anchor="end">'
-                         f'{v:.0f}</text>' for v in np.linspace(vmin, vmax, 5))
-        for arr, colour in ((tab.average_g_per_kwh, "#1f77b4"),
-                            (tab.marginal_g_per_kwh, "#d62728")):
-            pts = " ".join(f"{px(h):.1f},{py(float(arr[s, h])):.1f}" for h in range(24)
-                           if tab.n[s, h] > 0 and np.isfinite(arr[s, h]))
+            parts.extend(
+                f'<text x="{x0 - 4:.1f}" y="{py(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>'
+                for v in np.linspace(vmin, vmax, 5)
+            )
+        for arr, colour in (
+            (tab.average_g_per_kwh, "#1f77b4"),
+            (tab.marginal_g_per_kwh, "#d62728"),
+        ):
+            pts = " ".join(
+                f"{px(h):.1f},{py(float(arr[s, h])):.1f}"
+                for h in range(24)
+                if tab.n[s, h] > 0 and np.isfinite(arr[s, h])
+            )
             if pts:
-                parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" '
-                             'stroke-width="2"/>')
-    parts.append(f'<text x="{width / 2}" y="{height - 6}" text-anchor="middle">'
-                 'local hour of day; g CO2e/kWh</text>')
+                parts.append(
+                    f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                )
+    parts.append(
+        f'<text x="{width / 2}" y="{height - 6}" text-anchor="middle">'
+        "local hour of day; g CO2e/kWh</text>"
+    )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -31,8 +31,7 @@ def ercot_hourly() -> tuple[npt.NDArray[np.datetime64], list[str], npt.NDArray[n
     Fuels are canonical names (``ERCOT_FUEL_MAP``); hours with a missing 15-minute value
     are dropped (``ercot.to_hourly`` marks them NaN).
     """
-    path = resources.files("infercarbon.grid").joinpath("data").joinpath(
-        "ercot_fuel_mix_15min.npz")
+    path = resources.files("infercarbon.grid").joinpath("data").joinpath("ercot_fuel_mix_15min.npz")
     with resources.as_file(path) as p:
         mix = ercot.load_compact(p)
     t, mwh, _ = ercot.to_hourly(mix)
@@ -52,11 +51,16 @@ def ercot_average_vs_marginal(
     average = (mwh @ rates) / total
     t_local = to_local(t, TZ)
     res: RegressionResult = regress_fuel_mix(
-        t, mwh * 1000.0, rates, fuels, bins=bins, time_local=t_local, interval_s=3600)
+        t, mwh * 1000.0, rates, fuels, bins=bins, time_local=t_local, interval_s=3600
+    )
     tab = compare_by_hour_season(t_local, average, res.mef_g_per_kwh)
     meta = {
-        "region": "ERCOT", "basis": basis, "factor_set": factor_set, "method": res.method,
-        "period": f"{str(t[0])[:10]}..{str(t[-1])[:10]}", "n_hours": len(t),
+        "region": "ERCOT",
+        "basis": basis,
+        "factor_set": factor_set,
+        "method": res.method,
+        "period": f"{str(t[0])[:10]}..{str(t[-1])[:10]}",
+        "n_hours": len(t),
         "mean_average_g_per_kwh": float((mwh @ rates).sum() / total.sum()),
         "mean_marginal_g_per_kwh": float(res.mef_g_per_kwh.mean()),
         "notes": res.notes,

@@ -47,8 +47,14 @@ import numpy.typing as npt
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.regression import RegressionResult, make_bins, regress_mef
 
-__all__ = ["RATES_BY", "FuelResponseResult", "epa_factors_g_per_mmbtu",
-           "fuel_emissions_from_heat_input", "fuel_rates_by_group", "fuel_response"]
+__all__ = [
+    "RATES_BY",
+    "FuelResponseResult",
+    "epa_factors_g_per_mmbtu",
+    "fuel_emissions_from_heat_input",
+    "fuel_rates_by_group",
+    "fuel_response",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -74,19 +80,25 @@ class FuelResponseResult:
         return f"fuel-response:{r.scheme}:{r.ci_method}"
 
 
-def epa_factors_g_per_mmbtu(fuels: Sequence[str], *, region: str | None = None
-                            ) -> tuple[FloatArray, list[str]]:
+def epa_factors_g_per_mmbtu(
+    fuels: Sequence[str], *, region: str | None = None
+) -> tuple[FloatArray, list[str]]:
     """EPA CO2e factor per MMBtu of heat input of each fuel [g/MMBtu] and its source line."""
     from infercarbon.grid import factors
 
     figs = [factors.emission_factor_g_per_mmbtu(f, region=region) for f in fuels]
-    return (np.array([f.value for f in figs], dtype=np.float64),
-            [f"{fu}: {f.value / 1e6:.5f} t CO2e/MMBtu ({f.source}, {f.vintage}; {f.licence})"
-             for fu, f in zip(fuels, figs, strict=True)])
+    return (
+        np.array([f.value for f in figs], dtype=np.float64),
+        [
+            f"{fu}: {f.value / 1e6:.5f} t CO2e/MMBtu ({f.source}, {f.vintage}; {f.licence})"
+            for fu, f in zip(fuels, figs, strict=True)
+        ],
+    )
 
 
-def fuel_emissions_from_heat_input(heat_input_mmbtu: npt.ArrayLike,
-                                   ef_g_per_mmbtu: npt.ArrayLike) -> FloatArray:
+def fuel_emissions_from_heat_input(
+    heat_input_mmbtu: npt.ArrayLike, ef_g_per_mmbtu: npt.ArrayLike
+) -> FloatArray:
     """Direct emissions of each fuel [g] = heat input [MMBtu] x factor [g/MMBtu].
 
     Raises InputError on a negative or non-finite heat input (NaN marks a fuel without a
@@ -99,13 +111,19 @@ def fuel_emissions_from_heat_input(heat_input_mmbtu: npt.ArrayLike,
     sub = hi[:, given]
     if not np.isfinite(sub).all() or (sub < 0).any():
         j = int(np.flatnonzero(given)[np.argmax(~(np.isfinite(sub) & (sub >= 0)).all(axis=0))])
-        raise InputError(f"heat input of column {j} must be finite and >= 0 in every interval",
-                         field="heat_input_mmbtu")
+        raise InputError(
+            f"heat input of column {j} must be finite and >= 0 in every interval",
+            field="heat_input_mmbtu",
+        )
     return np.asarray(hi * ef[None, :], dtype=np.float64)
 
 
-def fuel_rates_by_group(generation_kwh: npt.ArrayLike, fuel_emissions_g: npt.ArrayLike,
-                        group: npt.ArrayLike, n_groups: int) -> FloatArray:
+def fuel_rates_by_group(
+    generation_kwh: npt.ArrayLike,
+    fuel_emissions_g: npt.ArrayLike,
+    group: npt.ArrayLike,
+    n_groups: int,
+) -> FloatArray:
     """Rate of each fuel in each group [g/kWh] = Σ E_f / Σ G_f over the group's intervals.
 
     NaN where the fuel generated nothing in the group (or its emissions are unknown: NaN).
@@ -169,33 +187,46 @@ def fuel_response(
     g = np.asarray(generation_kwh, dtype=np.float64)
     n = len(t)
     if g.ndim != 2 or g.shape[0] != n or len(fuels) != g.shape[1] or load.shape != (n,):
-        raise InputError("generation must be (n, k) with n times, n loads and k fuel names",
-                         field="generation_kwh")
+        raise InputError(
+            "generation must be (n, k) with n times, n loads and k fuel names",
+            field="generation_kwh",
+        )
     if not np.isfinite(g).all():
         bad = np.argwhere(~np.isfinite(g))[0]
-        raise InputError(f"non-finite generation at row {int(bad[0])}, fuel "
-                         f"{fuels[int(bad[1])]!r}", field="generation_kwh")
+        raise InputError(
+            f"non-finite generation at row {int(bad[0])}, fuel {fuels[int(bad[1])]!r}",
+            field="generation_kwh",
+        )
     if rates_by not in RATES_BY:
         raise InputError(f"must be one of {', '.join(RATES_BY)}", field="rates_by")
     if bins == "emissions-decile":
-        raise InputError("fuel-response bins by load or time; use decile, decile-season, "
-                         "decile-month, hour-season, both or none", field="bins")
+        raise InputError(
+            "fuel-response bins by load or time; use decile, decile-season, "
+            "decile-month, hour-season, both or none",
+            field="bins",
+        )
     k = g.shape[1]
-    em = (np.full((n, k), np.nan) if fuel_emissions_g is None
-          else np.asarray(fuel_emissions_g, dtype=np.float64))
+    em = (
+        np.full((n, k), np.nan)
+        if fuel_emissions_g is None
+        else np.asarray(fuel_emissions_g, dtype=np.float64)
+    )
     if em.shape != (n, k):
-        raise InputError("fuel emissions must have the shape of the generation",
-                         field="fuel_emissions_g")
+        raise InputError(
+            "fuel emissions must have the shape of the generation", field="fuel_emissions_g"
+        )
     known = ~np.isnan(em).all(axis=0)
-    fixed = (np.full(k, np.nan) if rates_g_per_kwh is None
-             else np.asarray(rates_g_per_kwh, dtype=np.float64))
+    fixed = (
+        np.full(k, np.nan)
+        if rates_g_per_kwh is None
+        else np.asarray(rates_g_per_kwh, dtype=np.float64)
+    )
     if fixed.shape != (k,):
         raise InputError("give one rate per fuel", field="rates_g_per_kwh")
     missing = ~known & ~np.isfinite(fixed)
     if missing.any():
         names = ", ".join(str(fuels[j]) for j in np.flatnonzero(missing).tolist())
-        raise InputError(f"no emissions, heat input or rate for {names}",
-                         field="rates_g_per_kwh")
+        raise InputError(f"no emissions, heat input or rate for {names}", field="rates_g_per_kwh")
     tl = t if time_local is None else np.asarray(time_local, dtype="datetime64[s]")
     bin_id, labels, _ = make_bins(load, tl, bins, n_quantiles=n_quantiles)
     nb = len(labels)
@@ -210,11 +241,28 @@ def fuel_response(
     # accumulate those pseudo-differences into a level series for regress_mef
     dy = np.einsum("ij,ij->i", np.diff(g, axis=0), rates[bin_id[1:]])
     pseudo = np.concatenate([[0.0], np.cumsum(dy)])
-    res = regress_mef(t, load, pseudo, bins=bins, time_local=tl, n_quantiles=n_quantiles,
-                      _extra_y=g, _fuels=tuple(fuels), **kwargs)
-    src = tuple(rate_source) if rate_source is not None else tuple(
-        "table emissions by fuel" if kn else "given rate" for kn in known)
-    notes = [*res.notes, f"per-fuel direct rates by {rates_by}: " + "; ".join(
-        f"{f} {float(np.mean(rates[np.unique(bin_id), j])):.0f} g/kWh ({s})"
-        for j, (f, s) in enumerate(zip(fuels, src, strict=True)))]
+    res = regress_mef(
+        t,
+        load,
+        pseudo,
+        bins=bins,
+        time_local=tl,
+        n_quantiles=n_quantiles,
+        _extra_y=g,
+        _fuels=tuple(fuels),
+        **kwargs,
+    )
+    src = (
+        tuple(rate_source)
+        if rate_source is not None
+        else tuple("table emissions by fuel" if kn else "given rate" for kn in known)
+    )
+    notes = [
+        *res.notes,
+        f"per-fuel direct rates by {rates_by}: "
+        + "; ".join(
+            f"{f} {float(np.mean(rates[np.unique(bin_id), j])):.0f} g/kWh ({s})"
+            for j, (f, s) in enumerate(zip(fuels, src, strict=True))
+        ),
+    ]
     return FuelResponseResult(res, np.asarray(rates, dtype=np.float64), src, rates_by, notes)

@@ -61,9 +61,21 @@ ObjArray = npt.NDArray[np.object_]
 
 #: Seasons of the capability columns, in the order stored (winter, spring, summer, fall).
 CAP_SEASONS: tuple[str, ...] = ("winter", "spring", "summer", "fall")
-_CSV_COLUMNS = ("unit_id", "name", "technology", "fuel", "status", "in_service_year",
-                "retired_year", "capacity_mw", "winter_mw", "spring_mw", "summer_mw",
-                "fall_mw", "efficiency_frac")
+_CSV_COLUMNS = (
+    "unit_id",
+    "name",
+    "technology",
+    "fuel",
+    "status",
+    "in_service_year",
+    "retired_year",
+    "capacity_mw",
+    "winter_mw",
+    "spring_mw",
+    "summer_mw",
+    "fall_mw",
+    "efficiency_frac",
+)
 
 
 @dataclass(frozen=True)
@@ -103,8 +115,12 @@ def _num(v: str, *, path: str, row: int, column: str, signed: bool = False) -> f
     except ValueError as exc:
         raise ParseError(f"{v!r} is not a number", path=path, row=row, column=column) from exc
     if not np.isfinite(x) or (x < 0 and not signed):
-        raise ParseError(f"{v!r} must be a finite{'' if signed else ', non-negative'} number", path=path, row=row,
-                         column=column)
+        raise ParseError(
+            f"{v!r} must be a finite{'' if signed else ', non-negative'} number",
+            path=path,
+            row=row,
+            column=column,
+        )
     return x
 
 
@@ -119,8 +135,16 @@ def _year(v: str, *, path: str, row: int, column: str) -> float:
 
 
 _ERCOT_STACK_FUELS = {"GAS": "gas", "COAL": "coal", "DIESEL": "oil"}
-_ERCOT_REQUIRED = ("UNIT NAME", "UNIT CODE", "TECHNOLOGY", "FUEL", "CDR STATUS",
-                   "CDR RESOURCE ATTRIBUTE", "IN-SERVICE DATE", "INSTALLED CAPACITY (MW)")
+_ERCOT_REQUIRED = (
+    "UNIT NAME",
+    "UNIT CODE",
+    "TECHNOLOGY",
+    "FUEL",
+    "CDR STATUS",
+    "CDR RESOURCE ATTRIBUTE",
+    "IN-SERVICE DATE",
+    "INSTALLED CAPACITY (MW)",
+)
 
 
 def read_ercot_cdr(path: str | Path) -> Inventory:
@@ -143,8 +167,9 @@ def read_ercot_cdr(path: str | Path) -> Inventory:
         raise ParseError(f"malformed CSV: {exc}", path=p) from exc
     hdr_i = next((i for i, r in enumerate(records) if r and _norm(r[0]) == "UNIT NAME"), None)
     if hdr_i is None:
-        raise ParseError("no header row starting with 'UNIT NAME' (is this the CDR unit "
-                         "details sheet?)", path=p)
+        raise ParseError(
+            "no header row starting with 'UNIT NAME' (is this the CDR unit details sheet?)", path=p
+        )
     header = [_norm(h) for h in records[hdr_i]]
     for name in _ERCOT_REQUIRED:
         if name not in header:
@@ -159,15 +184,18 @@ def read_ercot_cdr(path: str | Path) -> Inventory:
                 season_col[s] = j
     missing = [s for s in CAP_SEASONS if s not in season_col]
     if missing:
-        raise ParseError(f"no seasonal capability block for {', '.join(missing)}", path=p,
-                         row=hdr_i, column="capabilities")
+        raise ParseError(
+            f"no seasonal capability block for {', '.join(missing)}",
+            path=p,
+            row=hdr_i,
+            column="capabilities",
+        )
     out: dict[str, list[object]] = {k: [] for k in _CSV_COLUMNS}
-    for k, rec in enumerate(records[hdr_i + 1:], start=hdr_i + 2):
+    for k, rec in enumerate(records[hdr_i + 1 :], start=hdr_i + 2):
         if not any(c.strip() for c in rec):
             continue
         if len(rec) < len(header) - 1:
-            raise ParseError(f"has {len(rec)} fields, the header has {len(header)}",
-                             path=p, row=k)
+            raise ParseError(f"has {len(rec)} fields, the header has {len(header)}", path=p, row=k)
         unit_code = rec[col["UNIT CODE"]].strip() or rec[col["UNIT NAME"]].strip()
         if not unit_code:
             raise ParseError("no unit name or code", path=p, row=k, column="UNIT CODE")
@@ -178,24 +206,47 @@ def read_ercot_cdr(path: str | Path) -> Inventory:
         status = rec[col["CDR STATUS"]].strip().upper()
         attr = rec[col["CDR RESOURCE ATTRIBUTE"]].strip().upper()
         out["status"].append(f"{status}|{attr}")
-        out["in_service_year"].append(_year(rec[col["IN-SERVICE DATE"]], path=p, row=k,
-                                            column="IN-SERVICE DATE"))
+        out["in_service_year"].append(
+            _year(rec[col["IN-SERVICE DATE"]], path=p, row=k, column="IN-SERVICE DATE")
+        )
         out["retired_year"].append(float("nan"))
-        out["capacity_mw"].append(_num(rec[col["INSTALLED CAPACITY (MW)"]], path=p, row=k,
-                                       column="INSTALLED CAPACITY (MW)", signed=True))
+        out["capacity_mw"].append(
+            _num(
+                rec[col["INSTALLED CAPACITY (MW)"]],
+                path=p,
+                row=k,
+                column="INSTALLED CAPACITY (MW)",
+                signed=True,
+            )
+        )
         for s in CAP_SEASONS:
             j = season_col[s]
-            out[f"{s}_mw"].append(_num(rec[j] if j < len(rec) else "", path=p, row=k,
-                                       column=f"{s} capability ({header[j]})", signed=True))
+            out[f"{s}_mw"].append(
+                _num(
+                    rec[j] if j < len(rec) else "",
+                    path=p,
+                    row=k,
+                    column=f"{s} capability ({header[j]})",
+                    signed=True,
+                )
+            )
         out["efficiency_frac"].append(float("nan"))
-    return _from_columns("ERCOT", out, source="ERCOT Capacity, Demand and Reserves report, "
-                         "unit details", vintage="2025-05", licence="public market data")
+    return _from_columns(
+        "ERCOT",
+        out,
+        source="ERCOT Capacity, Demand and Reserves report, unit details",
+        vintage="2025-05",
+        licence="public market data",
+    )
 
 
-_DE_FUELS = {"Lignite": "lignite", "Hard coal": "hard_coal", "Natural gas": "gas",
-             "Oil": "oil"}
-_DE_TECH = {"Steam turbine": "ST", "Combined cycle": "CC", "Gas turbine": "GT",
-            "Combustion Engine": "IC"}
+_DE_FUELS = {"Lignite": "lignite", "Hard coal": "hard_coal", "Natural gas": "gas", "Oil": "oil"}
+_DE_TECH = {
+    "Steam turbine": "ST",
+    "Combined cycle": "CC",
+    "Gas turbine": "GT",
+    "Combustion Engine": "IC",
+}
 
 
 def read_opsd_de(path: str | Path) -> Inventory:
@@ -212,8 +263,19 @@ def read_opsd_de(path: str | Path) -> Inventory:
     except OSError as exc:
         raise ParseError(f"cannot read: {exc.strerror}", path=p) from exc
     reader = csv.DictReader(io.StringIO(text))
-    need = ("id", "name_bnetza", "block_bnetza", "fuel", "technology", "capacity_net_bnetza",
-            "efficiency_data", "efficiency_estimate", "status", "commissioned", "shutdown")
+    need = (
+        "id",
+        "name_bnetza",
+        "block_bnetza",
+        "fuel",
+        "technology",
+        "capacity_net_bnetza",
+        "efficiency_data",
+        "efficiency_estimate",
+        "status",
+        "commissioned",
+        "shutdown",
+    )
     for name in need:
         if name not in (reader.fieldnames or []):
             raise ParseError("missing column", path=p, row=1, column=name)
@@ -224,27 +286,35 @@ def read_opsd_de(path: str | Path) -> Inventory:
         out["technology"].append(_DE_TECH.get(rec["technology"], rec["technology"]))
         out["fuel"].append(_DE_FUELS.get(rec["fuel"], rec["fuel"]))
         out["status"].append(rec["status"])
-        out["in_service_year"].append(_num(rec["commissioned"], path=p, row=k,
-                                           column="commissioned"))
+        out["in_service_year"].append(
+            _num(rec["commissioned"], path=p, row=k, column="commissioned")
+        )
         out["retired_year"].append(_num(rec["shutdown"], path=p, row=k, column="shutdown"))
-        out["capacity_mw"].append(_num(rec["capacity_net_bnetza"], path=p, row=k,
-                                       column="capacity_net_bnetza"))
+        out["capacity_mw"].append(
+            _num(rec["capacity_net_bnetza"], path=p, row=k, column="capacity_net_bnetza")
+        )
         for s in CAP_SEASONS:
             out[f"{s}_mw"].append(float("nan"))
         eff = _num(rec["efficiency_data"], path=p, row=k, column="efficiency_data")
         if eff != eff:
             eff = _num(rec["efficiency_estimate"], path=p, row=k, column="efficiency_estimate")
         if eff == eff and not 0.0 < eff <= 1.0:
-            raise ParseError(f"efficiency {eff} outside (0, 1]", path=p, row=k,
-                             column="efficiency_data")
+            raise ParseError(
+                f"efficiency {eff} outside (0, 1]", path=p, row=k, column="efficiency_data"
+            )
         out["efficiency_frac"].append(eff)
-    return _from_columns("DE", out, source="Open Power System Data, conventional power "
-                         "plants DE (BNetzA/UBA)", vintage="2020-10-01",
-                         licence="OPSD; attribute BNetzA and UBA")
+    return _from_columns(
+        "DE",
+        out,
+        source="Open Power System Data, conventional power plants DE (BNetzA/UBA)",
+        vintage="2020-10-01",
+        licence="OPSD; attribute BNetzA and UBA",
+    )
 
 
-def _from_columns(region: str, c: dict[str, list[object]], *, source: str, vintage: str,
-                  licence: str) -> Inventory:
+def _from_columns(
+    region: str, c: dict[str, list[object]], *, source: str, vintage: str, licence: str
+) -> Inventory:
     def f(name: str) -> FloatArray:
         return np.asarray(c[name], dtype=np.float64)
 
@@ -252,19 +322,27 @@ def _from_columns(region: str, c: dict[str, list[object]], *, source: str, vinta
         return np.asarray(c[name], dtype=object)
 
     return Inventory(
-        region=region, unit_id=o("unit_id"), name=o("name"), technology=o("technology"),
-        fuel=o("fuel"), status=o("status"), in_service_year=f("in_service_year"),
-        retired_year=f("retired_year"), capacity_mw=f("capacity_mw"),
+        region=region,
+        unit_id=o("unit_id"),
+        name=o("name"),
+        technology=o("technology"),
+        fuel=o("fuel"),
+        status=o("status"),
+        in_service_year=f("in_service_year"),
+        retired_year=f("retired_year"),
+        capacity_mw=f("capacity_mw"),
         seasonal_mw=np.column_stack([f(f"{s}_mw") for s in CAP_SEASONS]),
-        efficiency_frac=f("efficiency_frac"), source=source, vintage=vintage, licence=licence,
+        efficiency_frac=f("efficiency_frac"),
+        source=source,
+        vintage=vintage,
+        licence=licence,
     )
 
 
 def write_inventory_csv(inv: Inventory, path: str | Path) -> None:
     """Write the compact bundled form (one header line, then one row per unit)."""
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
-        fh.write(f"# {inv.region} | {inv.source} | vintage {inv.vintage} | licence "
-                 f"{inv.licence}\n")
+        fh.write(f"# {inv.region} | {inv.source} | vintage {inv.vintage} | licence {inv.licence}\n")
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(_CSV_COLUMNS)
 
@@ -272,10 +350,20 @@ def write_inventory_csv(inv: Inventory, path: str | Path) -> None:
             return "" if x != x else f"{x:g}"
 
         for i in range(len(inv)):
-            w.writerow([inv.unit_id[i], inv.name[i], inv.technology[i], inv.fuel[i],
-                        inv.status[i], fmt(inv.in_service_year[i]), fmt(inv.retired_year[i]),
-                        fmt(inv.capacity_mw[i]), *(fmt(v) for v in inv.seasonal_mw[i]),
-                        fmt(inv.efficiency_frac[i])])
+            w.writerow(
+                [
+                    inv.unit_id[i],
+                    inv.name[i],
+                    inv.technology[i],
+                    inv.fuel[i],
+                    inv.status[i],
+                    fmt(inv.in_service_year[i]),
+                    fmt(inv.retired_year[i]),
+                    fmt(inv.capacity_mw[i]),
+                    *(fmt(v) for v in inv.seasonal_mw[i]),
+                    fmt(inv.efficiency_frac[i]),
+                ]
+            )
 
 
 def _read_bundled(region: str, text: str, name: str) -> Inventory:
@@ -287,31 +375,53 @@ def _read_bundled(region: str, text: str, name: str) -> Inventory:
         raise DataError(f"bundled inventory {name}: bad provenance line {lines[0]!r}")
     reader = csv.DictReader(io.StringIO("\n".join(lines[1:])))
     c: dict[str, list[object]] = {k: [] for k in _CSV_COLUMNS}
-    num = {"in_service_year", "retired_year", "capacity_mw", "winter_mw", "spring_mw",
-           "summer_mw", "fall_mw", "efficiency_frac"}
+    num = {
+        "in_service_year",
+        "retired_year",
+        "capacity_mw",
+        "winter_mw",
+        "spring_mw",
+        "summer_mw",
+        "fall_mw",
+        "efficiency_frac",
+    }
     for k, rec in enumerate(reader, start=3):
         for key in _CSV_COLUMNS:
             if key not in rec or rec[key] is None:
                 raise DataError(f"bundled inventory {name} row {k}: missing {key}")
-            c[key].append(_num(rec[key], path=name, row=k, column=key, signed=True) if key in num
-                          else rec[key])
-    return _from_columns(region, c, source=meta[1], vintage=meta[2].removeprefix("vintage "),
-                         licence=meta[3].removeprefix("licence "))
+            c[key].append(
+                _num(rec[key], path=name, row=k, column=key, signed=True)
+                if key in num
+                else rec[key]
+            )
+    return _from_columns(
+        region,
+        c,
+        source=meta[1],
+        vintage=meta[2].removeprefix("vintage "),
+        licence=meta[3].removeprefix("licence "),
+    )
 
 
 def load_inventory(region: str) -> Inventory:
     """The bundled inventory of ``region`` (``ERCOT`` or ``DE``)."""
     key = region.upper()
     if key not in REGIONS:
-        raise InputError(f"no bundled unit inventory for {region!r}; known: "
-                         f"{', '.join(REGIONS)}", field="region")
+        raise InputError(
+            f"no bundled unit inventory for {region!r}; known: {', '.join(REGIONS)}", field="region"
+        )
     name = {"ERCOT": "ercot_units.csv", "DE": "de_units.csv"}[key]
     try:
-        text = resources.files("infercarbon.grid.marginal").joinpath("data").joinpath(name).read_text(
-            encoding="utf-8")
+        text = (
+            resources.files("infercarbon.grid.marginal")
+            .joinpath("data")
+            .joinpath(name)
+            .read_text(encoding="utf-8")
+        )
     except (OSError, FileNotFoundError) as exc:
-        raise DataError(f"bundled inventory {name} is missing; run "
-                        "tools/build_dispatch_data.py") from exc
+        raise DataError(
+            f"bundled inventory {name} is missing; run tools/build_dispatch_data.py"
+        ) from exc
     return _read_bundled(key, text, name)
 
 
@@ -331,8 +441,13 @@ class FuelCo2:
 
 
 #: stack fuel -> fuel name in infercarbon.grid.factors
-FACTOR_FUEL = {"coal": "coal", "gas": "gas", "oil": "oil", "lignite": "lignite",
-               "hard_coal": "coal"}
+FACTOR_FUEL = {
+    "coal": "coal",
+    "gas": "gas",
+    "oil": "oil",
+    "lignite": "lignite",
+    "hard_coal": "coal",
+}
 
 
 def default_fuel_co2(region: str | None = None) -> FuelCo2:
@@ -346,12 +461,22 @@ def default_fuel_co2(region: str | None = None) -> FuelCo2:
     from infercarbon.grid import factors
 
     def per_hr(fuel: str) -> float:
-        return float(factors.direct_rate_from_heat_rate(FACTOR_FUEL.get(fuel, fuel), 10.0,
-                                                        region=region)) / 10.0
+        return (
+            float(
+                factors.direct_rate_from_heat_rate(FACTOR_FUEL.get(fuel, fuel), 10.0, region=region)
+            )
+            / 10.0
+        )
 
     def per_eff(fuel: str) -> float:
-        return float(factors.direct_rate_from_efficiency(
-            FACTOR_FUEL.get(fuel, fuel), 0.5, region=region, heating_value="lhv")) * 0.5
+        return (
+            float(
+                factors.direct_rate_from_efficiency(
+                    FACTOR_FUEL.get(fuel, fuel), 0.5, region=region, heating_value="lhv"
+                )
+            )
+            * 0.5
+        )
 
     return FuelCo2(per_hr, per_eff, "infercarbon.grid.factors (US EPA eGRID static)")
 
@@ -420,25 +545,38 @@ def build_region_stack(
             excluded[why] = excluded.get(why, 0) + n
         keep &= ~mask
 
-    fuel = np.array([_ERCOT_STACK_FUELS.get(f, f) for f in inv.fuel], dtype=object) \
-        if region == "ERCOT" else inv.fuel.copy()
+    fuel = (
+        np.array([_ERCOT_STACK_FUELS.get(f, f) for f in inv.fuel], dtype=object)
+        if region == "ERCOT"
+        else inv.fuel.copy()
+    )
     tech = inv.technology
     keep = np.ones(len(inv), dtype=bool)
     stack_fuels = {"gas", "coal", "oil", "lignite", "hard_coal"}
-    drop(~np.isin(fuel, list(stack_fuels)), "not a dispatchable fossil unit (must-run or "
-         "variable: taken from the observed mix)", keep)
+    drop(
+        ~np.isin(fuel, list(stack_fuels)),
+        "not a dispatchable fossil unit (must-run or variable: taken from the observed mix)",
+        keep,
+    )
     drop(~np.isin(tech, ["CC", "GT", "ST", "IC"]), "technology outside CC/GT/ST/IC", keep)
     status = inv.status.astype(str)
     if region == "ERCOT":
         drop(np.char.startswith(status, "PLAN"), "planned", keep)
         drop(np.char.find(status, "DC-TIE") >= 0, "DC tie", keep)
         cap = _net_ercot_adjustments(inv, inv.seasonal_mw[:, s_idx].copy())
-        drop(~np.isfinite(cap), "no seasonal capability (private-use-network units: their "
-             "net contribution is the PUN_CAP_CONT aggregate) or netted into their unit", keep)
+        drop(
+            ~np.isfinite(cap),
+            "no seasonal capability (private-use-network units: their "
+            "net contribution is the PUN_CAP_CONT aggregate) or netted into their unit",
+            keep,
+        )
         drop(cap <= 0, "zero net capability (switched to another grid)", keep)
     else:
-        drop(np.isin(status, ["shutdown", "special_case"]) & ~(inv.retired_year > year),
-             "shut down", keep)
+        drop(
+            np.isin(status, ["shutdown", "special_case"]) & ~(inv.retired_year > year),
+            "shut down",
+            keep,
+        )
         cap = inv.capacity_mw.copy()
         drop(~np.isfinite(cap), "no capacity", keep)
     drop(inv.in_service_year > year, f"in service after {year}", keep)
@@ -488,8 +626,10 @@ def build_region_stack(
             rate[sub] = co2.per_efficiency(fl) / e[has]
             rate_lo[sub], rate_hi[sub] = rate[sub] * 0.95, rate[sub] * 1.05
         if region != "ERCOT" and not has.all():
-            fallback_keys.add(f"technology heat rate for {int((~has).sum())} {fl}/{tc} "
-                              "units without a plausible electric efficiency")
+            fallback_keys.add(
+                f"technology heat rate for {int((~has).sum())} {fl}/{tc} "
+                "units without a plausible electric efficiency"
+            )
         vom[m] = _lookup(A.VOM_PER_MWH, fl, vfuel, tc, fallback_keys, "VOM").value
         ramp[m] = A.RAMP_FRAC_PER_MIN[_ramp_key(tc, fl)].value
         if fuel_price_override and fl in fuel_price_override:
@@ -515,11 +655,18 @@ def build_region_stack(
         if warn:
             warnings.warn(msg, FallbackWarning, stacklevel=2)
     stack = build_stack(
-        unit_id=list(inv.unit_id[idx]), fuel=[_label(f, t) for f, t in zip(f_k, t_k, strict=True)],
-        technology=list(t_k), capacity_mw=cap_k, rate_g_per_kwh=rate,
-        rate_low_g_per_kwh=rate_lo, rate_high_g_per_kwh=rate_hi,
-        heat_rate_mmbtu_per_mwh=hr, fuel_price_per_mmbtu=price, vom_per_mwh=vom,
-        ramp_frac_per_min=ramp, carbon_price_per_t=cp.value,
+        unit_id=list(inv.unit_id[idx]),
+        fuel=[_label(f, t) for f, t in zip(f_k, t_k, strict=True)],
+        technology=list(t_k),
+        capacity_mw=cap_k,
+        rate_g_per_kwh=rate,
+        rate_low_g_per_kwh=rate_lo,
+        rate_high_g_per_kwh=rate_hi,
+        heat_rate_mmbtu_per_mwh=hr,
+        fuel_price_per_mmbtu=price,
+        vom_per_mwh=vom,
+        ramp_frac_per_min=ramp,
+        carbon_price_per_t=cp.value,
     )
     info = StackInfo(region, year, season, len(stack), stack.total_mw, excluded, notes)
     return stack, info
@@ -534,8 +681,11 @@ def _net_ercot_adjustments(inv: Inventory, cap: FloatArray) -> FloatArray:
     """
     pos = {str(u): i for i, u in enumerate(inv.unit_id)}
     for i, u in enumerate(inv.unit_id.tolist()):
-        base = "PUN_CAP_CONT" if u == "PUN_CAP_ADJUST" else (
-            u.removesuffix("_UNAVAIL") if u.endswith("_UNAVAIL") else None)
+        base = (
+            "PUN_CAP_CONT"
+            if u == "PUN_CAP_ADJUST"
+            else (u.removesuffix("_UNAVAIL") if u.endswith("_UNAVAIL") else None)
+        )
         if base is None:
             continue
         j = pos.get(base)
@@ -547,8 +697,14 @@ def _net_ercot_adjustments(inv: Inventory, cap: FloatArray) -> FloatArray:
     return np.maximum(cap, 0.0, where=np.isfinite(cap), out=cap)
 
 
-def _lookup(table: dict[tuple[str, str], Figure], fuel: str, vfuel: str, tech: str,
-            fallbacks: set[str], what: str) -> Figure:
+def _lookup(
+    table: dict[tuple[str, str], Figure],
+    fuel: str,
+    vfuel: str,
+    tech: str,
+    fallbacks: set[str],
+    what: str,
+) -> Figure:
     for key in ((fuel, tech), (vfuel, tech)):
         if key in table:
             return table[key]
@@ -561,7 +717,8 @@ def _label(fuel: str, tech: str) -> str:
 
 
 def _calibration_class(fuel: Iterable[str], tech: Iterable[str]) -> list[str]:
-    """Calibration classes: ``coal`` (incl. lignite, hard coal), ``gas-CC``, ``gas-other``, ``oil``."""
+    """Calibration classes: ``coal`` (incl. lignite, hard coal), ``gas-CC``, ``gas-other``,
+    ``oil``."""
     out = []
     for f, t in zip(fuel, tech, strict=True):
         if f in ("coal", "lignite", "hard_coal"):

@@ -53,9 +53,17 @@ class MarginalLedger:
 
     @classmethod
     def from_arrays(
-        cls, *, region: str, start_utc: npt.ArrayLike, resolution_s: int,
-        mef_g_per_kwh: npt.ArrayLike, ci_low_g_per_kwh: npt.ArrayLike,
-        ci_high_g_per_kwh: npt.ArrayLike, marginal: Sequence[str], method: str, version: str,
+        cls,
+        *,
+        region: str,
+        start_utc: npt.ArrayLike,
+        resolution_s: int,
+        mef_g_per_kwh: npt.ArrayLike,
+        ci_low_g_per_kwh: npt.ArrayLike,
+        ci_high_g_per_kwh: npt.ArrayLike,
+        marginal: Sequence[str],
+        method: str,
+        version: str,
     ) -> MarginalLedger:
         """Validate (equal lengths, sorted unique times, finite, low <= mef <= high)."""
         t = np.asarray(start_utc, dtype="datetime64[s]")
@@ -81,22 +89,34 @@ class MarginalLedger:
         fuel = res.marginal_fuel
         labels = np.asarray(res.bins.label, dtype=object)[res.bin_id]
         return cls.from_arrays(
-            region=region, start_utc=res.time, resolution_s=res.interval_s,
-            mef_g_per_kwh=res.mef_g_per_kwh, ci_low_g_per_kwh=res.low_g_per_kwh,
+            region=region,
+            start_utc=res.time,
+            resolution_s=res.interval_s,
+            mef_g_per_kwh=res.mef_g_per_kwh,
+            ci_low_g_per_kwh=res.low_g_per_kwh,
             ci_high_g_per_kwh=res.high_g_per_kwh,
-            marginal=list(labels) if fuel is None else fuel, method=res.method,
-            version=REG_VERSION)
+            marginal=list(labels) if fuel is None else fuel,
+            method=res.method,
+            version=REG_VERSION,
+        )
 
     @classmethod
-    def from_merit_order(cls, res: MeritOrderResult, *, region: str,
-                         start_utc: npt.ArrayLike, resolution_s: int) -> MarginalLedger:
+    def from_merit_order(
+        cls, res: MeritOrderResult, *, region: str, start_utc: npt.ArrayLike, resolution_s: int
+    ) -> MarginalLedger:
         """Entries from a dispatch; ``marginal`` is ``unit_id (fuel)``."""
         marg = [f"{u} ({f})" for u, f in zip(res.unit_id, res.fuel, strict=True)]
         return cls.from_arrays(
-            region=region, start_utc=start_utc, resolution_s=resolution_s,
-            mef_g_per_kwh=res.mef_g_per_kwh, ci_low_g_per_kwh=res.low_g_per_kwh,
-            ci_high_g_per_kwh=res.high_g_per_kwh, marginal=marg, method=res.method,
-            version=MO_VERSION)
+            region=region,
+            start_utc=start_utc,
+            resolution_s=resolution_s,
+            mef_g_per_kwh=res.mef_g_per_kwh,
+            ci_low_g_per_kwh=res.low_g_per_kwh,
+            ci_high_g_per_kwh=res.high_g_per_kwh,
+            marginal=marg,
+            method=res.method,
+            version=MO_VERSION,
+        )
 
     def __len__(self) -> int:
         return len(self.start_utc)
@@ -105,11 +125,17 @@ class MarginalLedger:
         """Row dicts (for JSON, CSV or a store)."""
         t = np.datetime_as_string(self.start_utc, unit="s")
         return [
-            {"region": self.region, "interval_start_utc": f"{t[i]}Z",
-             "resolution_s": self.resolution_s, "mef_g_per_kwh": float(self.mef_g_per_kwh[i]),
-             "ci_low_g_per_kwh": float(self.ci_low_g_per_kwh[i]),
-             "ci_high_g_per_kwh": float(self.ci_high_g_per_kwh[i]),
-             "marginal": str(self.marginal[i]), "method": self.method, "version": self.version}
+            {
+                "region": self.region,
+                "interval_start_utc": f"{t[i]}Z",
+                "resolution_s": self.resolution_s,
+                "mef_g_per_kwh": float(self.mef_g_per_kwh[i]),
+                "ci_low_g_per_kwh": float(self.ci_low_g_per_kwh[i]),
+                "ci_high_g_per_kwh": float(self.ci_high_g_per_kwh[i]),
+                "marginal": str(self.marginal[i]),
+                "method": self.method,
+                "version": self.version,
+            }
             for i in range(len(self))
         ]
 
@@ -122,11 +148,19 @@ class MarginalLedger:
         clipped = int((self.ci_low_g_per_kwh < 0).sum())
         notes = (f"{clipped} negative bounds or values clipped to 0",) if clipped else ()
         return IntensitySeries.from_arrays(
-            region=self.region, kind="marginal", basis=basis, resolution_s=self.resolution_s,
-            start_utc=self.start_utc, intensity_g_per_kwh=np.maximum(self.mef_g_per_kwh, 0.0),
+            region=self.region,
+            kind="marginal",
+            basis=basis,
+            resolution_s=self.resolution_s,
+            start_utc=self.start_utc,
+            intensity_g_per_kwh=np.maximum(self.mef_g_per_kwh, 0.0),
             low_g_per_kwh=np.maximum(self.ci_low_g_per_kwh, 0.0),
             high_g_per_kwh=np.maximum(self.ci_high_g_per_kwh, 0.0),
-            provenance=SignalProvenance(source=f"infercarbon {self.method}",
-                                        version=self.version, method=self.method,
-                                        label="modelled", notes=notes),
+            provenance=SignalProvenance(
+                source=f"infercarbon {self.method}",
+                version=self.version,
+                method=self.method,
+                label="modelled",
+                notes=notes,
+            ),
         )

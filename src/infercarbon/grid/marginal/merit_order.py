@@ -140,10 +140,10 @@ def build_stack(
         "rate_g_per_kwh": np.asarray(rate_g_per_kwh, dtype=np.float64),
         "heat_rate_mmbtu_per_mwh": np.asarray(heat_rate_mmbtu_per_mwh, dtype=np.float64),
         "fuel_price_per_mmbtu": np.broadcast_to(
-            np.asarray(fuel_price_per_mmbtu, dtype=np.float64), (n,)),
+            np.asarray(fuel_price_per_mmbtu, dtype=np.float64), (n,)
+        ),
         "vom_per_mwh": np.broadcast_to(np.asarray(vom_per_mwh, dtype=np.float64), (n,)),
-        "ramp_frac_per_min": np.broadcast_to(
-            np.asarray(ramp_frac_per_min, dtype=np.float64), (n,)),
+        "ramp_frac_per_min": np.broadcast_to(np.asarray(ramp_frac_per_min, dtype=np.float64), (n,)),
     }
     if n == 0:
         raise InputError("the supply stack has no units", field="capacity_mw")
@@ -152,20 +152,23 @@ def build_stack(
             raise InputError(f"has {arr.shape} values for {n} units", field=name)
         if not np.isfinite(arr).all() or (arr < 0).any():
             bad = int(np.argmax(~np.isfinite(arr) | (arr < 0)))
-            raise InputError(f"unit {unit_id[bad]!r} has {arr[bad]!r} (finite, >= 0 needed)",
-                             field=name)
+            raise InputError(
+                f"unit {unit_id[bad]!r} has {arr[bad]!r} (finite, >= 0 needed)", field=name
+            )
     if not np.isfinite(cap).all() or (cap < 0).any():
         raise InputError("capacities must be finite and >= 0", field="capacity_mw")
     if not (len(unit_id) == len(fuel) == len(technology) == n):
-        raise InputError("unit_id, fuel, technology and capacity differ in length",
-                         field="unit_id")
+        raise InputError("unit_id, fuel, technology and capacity differ in length", field="unit_id")
     rate = arrays["rate_g_per_kwh"]
     lo = rate if rate_low_g_per_kwh is None else np.asarray(rate_low_g_per_kwh, np.float64)
     hi = rate if rate_high_g_per_kwh is None else np.asarray(rate_high_g_per_kwh, np.float64)
     if lo.shape != (n,) or hi.shape != (n,) or (lo > rate).any() or (hi < rate).any():
         raise InputError("rate ranges must bracket each unit's rate", field="rate_low/high")
-    cost = (arrays["fuel_price_per_mmbtu"] * arrays["heat_rate_mmbtu_per_mwh"]
-            + arrays["vom_per_mwh"] + carbon_price_per_t * rate / 1000.0)
+    cost = (
+        arrays["fuel_price_per_mmbtu"] * arrays["heat_rate_mmbtu_per_mwh"]
+        + arrays["vom_per_mwh"]
+        + carbon_price_per_t * rate / 1000.0
+    )
     keep = cap > 0
     if not keep.any():
         raise InputError("every unit has zero capacity", field="capacity_mw")
@@ -188,11 +191,17 @@ def build_stack(
         unit_id=np.asarray(unit_id, dtype=object)[order],
         fuel=np.asarray(fuel, dtype=object)[order],
         technology=np.asarray(technology, dtype=object)[order],
-        capacity_mw=cap_s, rate_g_per_kwh=rate_s, rate_low_g_per_kwh=lo_s,
-        rate_high_g_per_kwh=hi_s, cost_per_mwh=cost[order], ramp_frac_per_min=ramp_s,
-        cum_mw=np.cumsum(cap_s), cum_g_per_h=np.cumsum(cap_s * 1000.0 * rate_s),
+        capacity_mw=cap_s,
+        rate_g_per_kwh=rate_s,
+        rate_low_g_per_kwh=lo_s,
+        rate_high_g_per_kwh=hi_s,
+        cost_per_mwh=cost[order],
+        ramp_frac_per_min=ramp_s,
+        cum_mw=np.cumsum(cap_s),
+        cum_g_per_h=np.cumsum(cap_s * 1000.0 * rate_s),
         next_fast=next_fast,
-        _min_low=_sparse_table(lo_s, np.minimum), _max_high=_sparse_table(hi_s, np.maximum),
+        _min_low=_sparse_table(lo_s, np.minimum),
+        _max_high=_sparse_table(hi_s, np.maximum),
     )
 
 
@@ -250,8 +259,7 @@ def dispatch(
     """
     r = np.asarray(residual_mw, dtype=np.float64)
     if r.ndim != 1 or not np.isfinite(r).all():
-        raise InputError("residual load must be a 1-D array of finite values",
-                         field="residual_mw")
+        raise InputError("residual load must be a 1-D array of finite values", field="residual_mw")
     if interval_s <= 0:
         raise InputError("interval must be positive", field="interval_s")
     if previous_residual_mw is None:
@@ -281,10 +289,12 @@ def dispatch(
     mef = share * stack.rate_g_per_kwh[i] + (1.0 - share) * stack.rate_g_per_kwh[j]
 
     band = band_frac * np.abs(r)
-    ilo = np.minimum(np.searchsorted(stack.cum_mw, np.clip(pos - band, 0, total), side="left"),
-                     last).astype(np.int64)
-    ihi = np.minimum(np.searchsorted(stack.cum_mw, np.clip(pos + band, 0, total), side="left"),
-                     last).astype(np.int64)
+    ilo = np.minimum(
+        np.searchsorted(stack.cum_mw, np.clip(pos - band, 0, total), side="left"), last
+    ).astype(np.int64)
+    ihi = np.minimum(
+        np.searchsorted(stack.cum_mw, np.clip(pos + band, 0, total), side="left"), last
+    ).astype(np.int64)
     ihi = np.maximum(ihi, np.where(ramp_limited, j, ihi))
     low = _range_query(stack._min_low, ilo, ihi, np.minimum)
     high = _range_query(stack._max_high, ilo, ihi, np.maximum)
@@ -293,8 +303,9 @@ def dispatch(
     near = curtailed & (r > -band)
     mef = np.where(curtailed, 0.0, mef)
     low = np.where(curtailed, 0.0, np.minimum(low, mef))
-    high = np.where(curtailed, np.where(near, stack.rate_high_g_per_kwh[0], 0.0),
-                    np.maximum(high, mef))
+    high = np.where(
+        curtailed, np.where(near, stack.rate_high_g_per_kwh[0], 0.0), np.maximum(high, mef)
+    )
     unit = stack.unit_id[i].copy()
     unit[curtailed] = "curtailed"
     fuel = stack.fuel[i].copy()
@@ -302,11 +313,19 @@ def dispatch(
     ramp_unit = stack.unit_id[j].copy()
     ramp_unit[curtailed] = "curtailed"
     return MeritOrderResult(
-        mef_g_per_kwh=mef, low_g_per_kwh=low, high_g_per_kwh=high,
-        marginal_index=np.where(curtailed, -1, i), unit_id=unit, fuel=fuel,
+        mef_g_per_kwh=mef,
+        low_g_per_kwh=low,
+        high_g_per_kwh=high,
+        marginal_index=np.where(curtailed, -1, i),
+        unit_id=unit,
+        fuel=fuel,
         cost_per_mwh=np.where(curtailed, 0.0, stack.cost_per_mwh[i]),
-        share_frac=np.where(curtailed, 1.0, share), ramp_unit_id=ramp_unit,
-        emissions_g=emissions, stack_kwh=stack_kwh, curtailed=curtailed, scarcity=scarcity,
+        share_frac=np.where(curtailed, 1.0, share),
+        ramp_unit_id=ramp_unit,
+        emissions_g=emissions,
+        stack_kwh=stack_kwh,
+        curtailed=curtailed,
+        scarcity=scarcity,
         ramp_limited=ramp_limited & ~curtailed,
     )
 
@@ -334,8 +353,13 @@ def dispatch_groups(
     parts: dict[str, np.ndarray] = {}
     for k in np.unique(g):
         m = g == k
-        res = dispatch(stacks[int(k)], r[m], interval_s=interval_s, previous_residual_mw=prev[m],
-                       band_frac=band_frac)
+        res = dispatch(
+            stacks[int(k)],
+            r[m],
+            interval_s=interval_s,
+            previous_residual_mw=prev[m],
+            band_frac=band_frac,
+        )
         for name, arr in vars(res).items():
             if name not in parts:
                 parts[name] = np.empty(n, dtype=arr.dtype)

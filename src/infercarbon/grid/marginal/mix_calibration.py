@@ -70,16 +70,23 @@ def _unit_class(label: str, split_lignite: bool) -> str:
 
 def _restack(base: SupplyStack, *, cost_mult: FloatArray, cap_mult: FloatArray) -> SupplyStack:
     return build_stack(
-        unit_id=list(base.unit_id), fuel=list(base.fuel), technology=list(base.technology),
-        capacity_mw=base.capacity_mw * cap_mult, rate_g_per_kwh=base.rate_g_per_kwh,
-        rate_low_g_per_kwh=base.rate_low_g_per_kwh, rate_high_g_per_kwh=base.rate_high_g_per_kwh,
+        unit_id=list(base.unit_id),
+        fuel=list(base.fuel),
+        technology=list(base.technology),
+        capacity_mw=base.capacity_mw * cap_mult,
+        rate_g_per_kwh=base.rate_g_per_kwh,
+        rate_low_g_per_kwh=base.rate_low_g_per_kwh,
+        rate_high_g_per_kwh=base.rate_high_g_per_kwh,
         heat_rate_mmbtu_per_mwh=np.ones(len(base)),
-        fuel_price_per_mmbtu=base.cost_per_mwh * cost_mult, vom_per_mwh=0.0,
-        ramp_frac_per_min=base.ramp_frac_per_min)
+        fuel_price_per_mmbtu=base.cost_per_mwh * cost_mult,
+        vom_per_mwh=0.0,
+        ramp_frac_per_min=base.ramp_frac_per_min,
+    )
 
 
-def _class_mw(stack: SupplyStack, residual_mw: FloatArray, member: npt.NDArray[np.bool_]
-              ) -> FloatArray:
+def _class_mw(
+    stack: SupplyStack, residual_mw: FloatArray, member: npt.NDArray[np.bool_]
+) -> FloatArray:
     """Output [MW] of the units flagged ``member`` (in stack order) in each interval."""
     pos = np.clip(residual_mw, 0.0, stack.total_mw)
     i = np.clip(np.searchsorted(stack.cum_mw, pos, side="left"), 0, len(stack) - 1)
@@ -114,11 +121,17 @@ def merit_order_calibrated(
     load = np.asarray(load_mw, dtype=np.float64)
     mix = np.asarray(mix_mw, dtype=np.float64)
     if mix.ndim != 2 or mix.shape != (len(t), len(fuels)) or load.shape != (len(t),):
-        raise InputError("mix must be (n, k) with n times, n loads and k fuel names",
-                         field="mix_mw")
+        raise InputError(
+            "mix must be (n, k) with n times, n loads and k fuel names", field="mix_mw"
+        )
     split = "lignite" in fuels and any(f in ("coal", "hard_coal") for f in fuels)
-    col_cls = np.array(["lignite" if (f == "lignite" and split) else
-                        "coal" if f in _COAL else "other" for f in fuels], dtype=object)
+    col_cls = np.array(
+        [
+            "lignite" if (f == "lignite" and split) else "coal" if f in _COAL else "other"
+            for f in fuels
+        ],
+        dtype=object,
+    )
     classes = [c for c in ("coal", "lignite") if (col_cls == c).any()]
     if not classes:
         raise InputError("calibration needs a coal or lignite column in the mix", field="fuel")
@@ -143,7 +156,8 @@ def merit_order_calibrated(
         key = (int(year[first]), int(season[first]))
         if key not in base_cache:
             base_cache[key], info = build_region_stack(
-                inventory, year=key[0], season=SEASONS[key[1]], co2=co2, warn=False)
+                inventory, year=key[0], season=SEASONS[key[1]], co2=co2, warn=False
+            )
             notes.extend(n_ for n_ in info.notes if n_ not in notes)
         base = base_cache[key]
         ucls = np.array([_unit_class(str(f), split) for f in base.fuel], dtype=object)
@@ -158,29 +172,41 @@ def merit_order_calibrated(
         r_m = residual[m]
         p = dict.fromkeys(classes, 1.0)
 
-        def build(p: dict[str, float], base: SupplyStack = base,
-                  ucls: npt.NDArray[np.object_] = ucls, cap_mult: FloatArray = cap_mult
-                  ) -> SupplyStack:
+        def build(
+            p: dict[str, float],
+            base: SupplyStack = base,
+            ucls: npt.NDArray[np.object_] = ucls,
+            cap_mult: FloatArray = cap_mult,
+        ) -> SupplyStack:
             cm = np.array([p.get(str(u), 1.0) for u in ucls])
             return _restack(base, cost_mult=cm, cap_mult=cap_mult)
 
-        def err(st: SupplyStack, ucls: npt.NDArray[np.object_] = ucls,
-                r_m: FloatArray = r_m, m: npt.NDArray[np.bool_] = m) -> float:
-            return sum(abs(float(_class_mw(st, r_m, st_cls(st) == c).sum())
-                           - float(obs[c][m].sum())) for c in classes)
+        def err(
+            st: SupplyStack,
+            ucls: npt.NDArray[np.object_] = ucls,
+            r_m: FloatArray = r_m,
+            m: npt.NDArray[np.bool_] = m,
+        ) -> float:
+            return sum(
+                abs(float(_class_mw(st, r_m, st_cls(st) == c).sum()) - float(obs[c][m].sum()))
+                for c in classes
+            )
 
         def st_cls(st: SupplyStack) -> npt.NDArray[np.object_]:
             return np.array([_unit_class(str(f), split) for f in st.fuel], dtype=object)
 
         for _ in range(2 if len(classes) > 1 else 1):  # coordinate search over the classes
             for c in classes:
-                trials = [(err(build({**p, c: float(v)})), abs(float(np.log(v))), float(v))
-                          for v in PRICE_GRID]
+                trials = [
+                    (err(build({**p, c: float(v)})), abs(float(np.log(v))), float(v))
+                    for v in PRICE_GRID
+                ]
                 p[c] = min(trials)[2]  # ties: the smallest change from the documented cost
         best = build(p)
         mult.update({f"{label} {c}": v for c, v in p.items()})
-        res = dispatch(best, r_m, interval_s=interval_s, previous_residual_mw=prev_all[m],
-                       band_frac=band_frac)
+        res = dispatch(
+            best, r_m, interval_s=interval_s, previous_residual_mw=prev_all[m], band_frac=band_frac
+        )
         for name, arr in vars(res).items():
             if name not in parts:
                 parts[name] = np.empty(n, dtype=arr.dtype)
@@ -188,9 +214,13 @@ def merit_order_calibrated(
     if warn:
         for msg in notes:  # so far only the stacks' fallback notes, each once
             warnings.warn(msg, FallbackWarning, stacklevel=2)
-    notes.append("merit order calibrated to the observed mix each month, cost multiplier: "
-                 + ", ".join(f"{k} x{v:.2g}" for k, v in mult.items()))
+    notes.append(
+        "merit order calibrated to the observed mix each month, cost multiplier: "
+        + ", ".join(f"{k} x{v:.2g}" for k, v in mult.items())
+    )
     if scale:
-        notes.append("capacity scaled up to the observed output in "
-                     + ", ".join(f"{k} (x{v:.2f})" for k, v in scale.items()))
+        notes.append(
+            "capacity scaled up to the observed output in "
+            + ", ".join(f"{k} (x{v:.2f})" for k, v in scale.items())
+        )
     return CalibratedRun(MeritOrderResult(**parts), residual, mult, scale, notes)

@@ -27,12 +27,32 @@ from infercarbon.grid.marginal.inventory import (
 )
 from infercarbon.grid.marginal.merit_order import MeritOrderResult, SupplyStack, dispatch_groups
 
-__all__ = ["AUTO_LOAD_ONLY", "AUTO_WITH_MIX", "METHODS", "MeritOrderRun", "TableMarginal",
-           "is_stack_fuel", "marginal_for_table", "merit_order_from_mix", "unique_notes"]
+__all__ = [
+    "AUTO_LOAD_ONLY",
+    "AUTO_WITH_MIX",
+    "METHODS",
+    "MeritOrderRun",
+    "TableMarginal",
+    "is_stack_fuel",
+    "marginal_for_table",
+    "merit_order_from_mix",
+    "unique_notes",
+]
 
 FloatArray = npt.NDArray[np.float64]
-_STACK_PREFIXES = ("coal", "lignite", "hard_coal", "hard coal", "gas", "natural gas",
-                   "natural_gas", "oil", "diesel", "petroleum", "fossil")
+_STACK_PREFIXES = (
+    "coal",
+    "lignite",
+    "hard_coal",
+    "hard coal",
+    "gas",
+    "natural gas",
+    "natural_gas",
+    "oil",
+    "diesel",
+    "petroleum",
+    "fossil",
+)
 
 
 def unique_notes(infos: Sequence[StackInfo]) -> list[str]:
@@ -104,8 +124,9 @@ def merit_order_from_mix(
     load = np.asarray(load_mw, dtype=np.float64)
     mix = np.asarray(mix_mw, dtype=np.float64)
     if mix.ndim != 2 or mix.shape != (len(t), len(fuels)) or load.shape != (len(t),):
-        raise InputError("mix must be (n, k) with n times, n loads and k fuel names",
-                         field="mix_mw")
+        raise InputError(
+            "mix must be (n, k) with n times, n loads and k fuel names", field="mix_mw"
+        )
     must = np.array([not is_stack_fuel(f) for f in fuels], dtype=bool)
     must_run = mix[:, must].sum(axis=1) if must.any() else np.zeros(len(t))
     residual = load - must_run
@@ -118,9 +139,15 @@ def merit_order_from_mix(
     infos: list[StackInfo] = []
     for k in uniq.tolist():  # one stack per year x season present (a handful)
         st, info = build_region_stack(
-            inventory, year=int(k // 4), season=SEASONS[int(k % 4)], co2=co2,
-            availability_frac=availability_frac, heat_rate_scale=heat_rate_scale,
-            fuel_price_override=fuel_price_override, warn=False)
+            inventory,
+            year=int(k // 4),
+            season=SEASONS[int(k % 4)],
+            co2=co2,
+            availability_frac=availability_frac,
+            heat_rate_scale=heat_rate_scale,
+            fuel_price_override=fuel_price_override,
+            warn=False,
+        )
         stacks.append(st)
         infos.append(info)
     if warn:
@@ -131,8 +158,7 @@ def merit_order_from_mix(
 
 
 # ----------------------------------------------------------------- user tables
-EMISSIONS_UNITS_G: dict[str, float] = {"g": 1.0, "kg": 1_000.0, "t": 1_000_000.0,
-                                       "lb": 453.59237}
+EMISSIONS_UNITS_G: dict[str, float] = {"g": 1.0, "kg": 1_000.0, "t": 1_000_000.0, "lb": 453.59237}
 #: energy of one interval [kWh] per unit of the load column, given interval hours
 LOAD_UNITS: tuple[str, ...] = ("MW", "MWh", "kW", "kWh")
 
@@ -150,8 +176,7 @@ def _to_kwh(x: FloatArray, unit: str, hours: float) -> FloatArray:
 
 
 #: Methods of :func:`marginal_for_table`.
-METHODS: tuple[str, ...] = ("auto", "observed-stack", "regression", "fuel-response",
-                            "merit-order")
+METHODS: tuple[str, ...] = ("auto", "observed-stack", "regression", "fuel-response", "merit-order")
 #: The back-test's winners (:func:`infercarbon.grid.marginal.harness.choose_default`; a test
 #: re-runs the back-test and checks these): with a fuel mix, and with load and emissions only.
 AUTO_WITH_MIX = "observed-stack"
@@ -234,8 +259,7 @@ def marginal_for_table(
     fuels = [factors.canonical_fuel(f) for _, f in fuel_columns]
     notes: list[str] = []
     if emissions is not None and emissions_unit not in EMISSIONS_UNITS_G:
-        raise InputError(f"must be one of {', '.join(EMISSIONS_UNITS_G)}",
-                         field="emissions-unit")
+        raise InputError(f"must be one of {', '.join(EMISSIONS_UNITS_G)}", field="emissions-unit")
     if method == "auto":
         if emissions is None and not fuel_columns:
             raise InputError("give --emissions, --fuel columns, or both", field="emissions")
@@ -243,99 +267,188 @@ def marginal_for_table(
             method = AUTO_WITH_MIX
         else:
             method, bins = AUTO_LOAD_ONLY[0], bins or AUTO_LOAD_ONLY[1]
-        notes.append(f"method auto: {method}{f' ({bins} bins)' if method == 'regression' else ''}"
-                     f", the back-test winner for tables {'with' if fuel_columns else 'without'}"
-                     " a fuel mix (docs/marginal_backtest.md)")
+        notes.append(
+            f"method auto: {method}{f' ({bins} bins)' if method == 'regression' else ''}"
+            f", the back-test winner for tables {'with' if fuel_columns else 'without'}"
+            " a fuel mix (docs/marginal_backtest.md)"
+        )
     if (heat_input_columns or fuel_emissions_columns) and method != "fuel-response":
-        notes.append(f"heat-input and per-fuel emissions columns are used by --method "
-                     f"fuel-response; {method} does not read them")
+        notes.append(
+            f"heat-input and per-fuel emissions columns are used by --method "
+            f"fuel-response; {method} does not read them"
+        )
     if method == "observed-stack":
         if basis not in ("direct", "lifecycle"):
             raise InputError("basis must be direct or lifecycle", field="basis")
         if emissions is None and not fuel_columns:
-            raise InputError("observed-stack needs --emissions or --fuel columns",
-                             field="emissions")
-        gen = (np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
-               if fuel_columns else None)
+            raise InputError(
+                "observed-stack needs --emissions or --fuel columns", field="emissions"
+            )
+        gen = (
+            np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
+            if fuel_columns
+            else None
+        )
         if emissions is not None:
             e_g = np.asarray(emissions, dtype=np.float64) * EMISSIONS_UNITS_G[emissions_unit]
         else:
             assert gen is not None
-            rates = np.array([factors.fuel_rate(f, basis, region=region,  # type: ignore[arg-type]
-                                               factor_set=factor_set).value
-                              for f in fuels])
+            rates = np.array(
+                [
+                    factors.fuel_rate(
+                        f,
+                        basis,
+                        region=region,  # type: ignore[arg-type]
+                        factor_set=factor_set,
+                    ).value
+                    for f in fuels
+                ]
+            )
             e_g = gen @ rates
             notes.append(f"emissions = generation by fuel x {basis} fuel rates")
         res_s = fit_observed_stack(
-            time, load_kwh, e_g, generation_kwh=gen, fuels=fuels,
+            time,
+            load_kwh,
+            e_g,
+            generation_kwh=gen,
+            fuels=fuels,
             dispatchable=[is_stack_fuel(f) for f in fuels] if gen is not None else None,
-            time_local=time_local)
+            time_local=time_local,
+        )
         notes.extend(res_s.notes)
-        return TableMarginal(res_s.time, res_s.mef_g_per_kwh, res_s.low_g_per_kwh,
-                             res_s.high_g_per_kwh, res_s.method, res_s.marginal, interval_s,
-                             notes)
+        return TableMarginal(
+            res_s.time,
+            res_s.mef_g_per_kwh,
+            res_s.low_g_per_kwh,
+            res_s.high_g_per_kwh,
+            res_s.method,
+            res_s.marginal,
+            interval_s,
+            notes,
+        )
     bins = bins or "decile"
     if method == "regression":
         if (emissions is None) == (not fuel_columns):
-            raise InputError("give either --emissions or --fuel columns (not both)",
-                             field="emissions")
-        kwargs: dict[str, Any] = {"bins": bins, "ci": ci, "rng": rng, "interval_s": interval_s,
-                                  "time_local": time_local}
+            raise InputError(
+                "give either --emissions or --fuel columns (not both)", field="emissions"
+            )
+        kwargs: dict[str, Any] = {
+            "bins": bins,
+            "ci": ci,
+            "rng": rng,
+            "interval_s": interval_s,
+            "time_local": time_local,
+        }
         if emissions is not None:
-            res = regress_mef(time, load_kwh, emissions * EMISSIONS_UNITS_G[emissions_unit],
-                              **kwargs)
+            res = regress_mef(
+                time, load_kwh, emissions * EMISSIONS_UNITS_G[emissions_unit], **kwargs
+            )
         else:
             if basis not in ("direct", "lifecycle"):
                 raise InputError("basis must be direct or lifecycle", field="basis")
-            rates = np.array([factors.fuel_rate(f, basis, region=region,  # type: ignore[arg-type]
-                                               factor_set=factor_set).value
-                              for f in fuels])
+            rates = np.array(
+                [
+                    factors.fuel_rate(
+                        f,
+                        basis,
+                        region=region,  # type: ignore[arg-type]
+                        factor_set=factor_set,
+                    ).value
+                    for f in fuels
+                ]
+            )
             gen = np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
             res = regress_fuel_mix(time, gen, rates, fuels, load_kwh=load_kwh, **kwargs)
         notes.extend(res.notes)
         marg = res.marginal_fuel or list(np.asarray(res.bins.label, dtype=object)[res.bin_id])
-        return TableMarginal(res.time, res.mef_g_per_kwh, res.low_g_per_kwh,
-                             res.high_g_per_kwh, res.method, [str(m) for m in marg],
-                             interval_s, notes)
+        return TableMarginal(
+            res.time,
+            res.mef_g_per_kwh,
+            res.low_g_per_kwh,
+            res.high_g_per_kwh,
+            res.method,
+            [str(m) for m in marg],
+            interval_s,
+            notes,
+        )
     if method == "fuel-response":
         return _fuel_response_table(
-            time, load_kwh, emissions, emissions_unit, fuel_columns, fuels, heat_input_columns,
-            fuel_emissions_columns, bins=bins_given, load_unit=load_unit, region=region,
-            basis=basis, ci=ci, rng=rng, time_local=time_local, interval_s=interval_s,
-            rates_by=rates_by, notes=notes)
+            time,
+            load_kwh,
+            emissions,
+            emissions_unit,
+            fuel_columns,
+            fuels,
+            heat_input_columns,
+            fuel_emissions_columns,
+            bins=bins_given,
+            load_unit=load_unit,
+            region=region,
+            basis=basis,
+            ci=ci,
+            rng=rng,
+            time_local=time_local,
+            interval_s=interval_s,
+            rates_by=rates_by,
+            notes=notes,
+        )
     if method == "merit-order":
         if not region:
             raise InputError("merit order needs --region (ERCOT or DE)", field="region")
         if not fuel_columns:
-            raise InputError("merit order needs the observed mix as --fuel COL=FUEL columns",
-                             field="fuel")
+            raise InputError(
+                "merit order needs the observed mix as --fuel COL=FUEL columns", field="fuel"
+            )
         if basis != "direct":
             raise InputError("merit order gives direct (combustion) rates only", field="basis")
         inv = load_inventory(region)
-        mix_mw = np.column_stack([_to_kwh(c, load_unit, hours) / (1000.0 * hours)
-                                  for c, _ in fuel_columns])
+        mix_mw = np.column_stack(
+            [_to_kwh(c, load_unit, hours) / (1000.0 * hours) for c, _ in fuel_columns]
+        )
         load_mw = load_kwh / (1000.0 * hours)
         has_coal = any(f in ("coal", "lignite") for f in fuels)
         if calibrate and has_coal:
             from infercarbon.grid.marginal.mix_calibration import merit_order_calibrated
 
             cal = merit_order_calibrated(
-                time, load_mw, mix_mw, fuels, inventory=inv, co2=default_fuel_co2(inv.region),
-                interval_s=interval_s, time_local=time_local,
-                must_run=[not is_stack_fuel(f) for f in fuels])
+                time,
+                load_mw,
+                mix_mw,
+                fuels,
+                inventory=inv,
+                co2=default_fuel_co2(inv.region),
+                interval_s=interval_s,
+                time_local=time_local,
+                must_run=[not is_stack_fuel(f) for f in fuels],
+            )
             notes.extend(cal.notes)
             r = cal.result
         else:
             if calibrate:
                 notes.append("not calibrated: the mix has no coal or lignite column")
-            run = merit_order_from_mix(time, load_mw, mix_mw, fuels, inventory=inv,
-                                       co2=default_fuel_co2(inv.region), interval_s=interval_s,
-                                       time_local=time_local)
+            run = merit_order_from_mix(
+                time,
+                load_mw,
+                mix_mw,
+                fuels,
+                inventory=inv,
+                co2=default_fuel_co2(inv.region),
+                interval_s=interval_s,
+                time_local=time_local,
+            )
             notes.extend(unique_notes(run.infos))
             r = run.result
         marg = [f"{u} ({f})" for u, f in zip(r.unit_id, r.fuel, strict=True)]
-        return TableMarginal(time, r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh,
-                             r.method, marg, interval_s, notes)
+        return TableMarginal(
+            time,
+            r.mef_g_per_kwh,
+            r.low_g_per_kwh,
+            r.high_g_per_kwh,
+            r.method,
+            marg,
+            interval_s,
+            notes,
+        )
     raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")
 
 
@@ -345,18 +458,33 @@ def _match_fuel(fuels: Sequence[str], fuel: str, field: str) -> int:
     f = factors.canonical_fuel(fuel)
     hits = [j for j, x in enumerate(fuels) if x == f]
     if len(hits) != 1:
-        raise InputError(f"{fuel!r} must name exactly one --fuel column's fuel (the fuels are "
-                         f"{', '.join(fuels) or 'none'})", field=field)
+        raise InputError(
+            f"{fuel!r} must name exactly one --fuel column's fuel (the fuels are "
+            f"{', '.join(fuels) or 'none'})",
+            field=field,
+        )
     return hits[0]
 
 
 def _fuel_response_table(
-    time: npt.NDArray[np.datetime64], load_kwh: FloatArray, emissions: FloatArray | None,
-    emissions_unit: str, fuel_columns: Sequence[tuple[FloatArray, str]], fuels: list[str],
+    time: npt.NDArray[np.datetime64],
+    load_kwh: FloatArray,
+    emissions: FloatArray | None,
+    emissions_unit: str,
+    fuel_columns: Sequence[tuple[FloatArray, str]],
+    fuels: list[str],
     heat_input_columns: Sequence[tuple[FloatArray, str]],
-    fuel_emissions_columns: Sequence[tuple[FloatArray, str]], *, bins: str | None,
-    load_unit: str, region: str | None, basis: str, ci: str, rng: np.random.Generator | None,
-    time_local: npt.NDArray[np.datetime64] | None, interval_s: int, rates_by: str,
+    fuel_emissions_columns: Sequence[tuple[FloatArray, str]],
+    *,
+    bins: str | None,
+    load_unit: str,
+    region: str | None,
+    basis: str,
+    ci: str,
+    rng: np.random.Generator | None,
+    time_local: npt.NDArray[np.datetime64] | None,
+    interval_s: int,
+    rates_by: str,
     notes: list[str],
 ) -> TableMarginal:
     """``method="fuel-response"`` of :func:`marginal_for_table`."""
@@ -369,8 +497,9 @@ def _fuel_response_table(
     from infercarbon.grid.marginal.stack_fit import fuel_rates_from_table
 
     if not fuel_columns:
-        raise InputError("fuel-response needs the generation by fuel as --fuel COL=FUEL "
-                         "columns", field="fuel")
+        raise InputError(
+            "fuel-response needs the generation by fuel as --fuel COL=FUEL columns", field="fuel"
+        )
     if basis != "direct":
         raise InputError("fuel-response gives direct (combustion) rates only", field="basis")
     hours = interval_s / 3600.0
@@ -411,11 +540,31 @@ def _fuel_response_table(
             for j in np.flatnonzero(fit).tolist():
                 rates[j] = factors.fuel_rate(fuels[j], "direct", region=region).value
                 source[j] = "direct factor rate"
-    res = fuel_response(time, load_kwh, gen, fuels, fuel_emissions_g=em, rates_g_per_kwh=rates,
-                        rate_source=source, rates_by=rates_by, bins=bins or "decile-season",
-                        time_local=time_local, interval_s=interval_s, ci=ci, rng=rng)
+    res = fuel_response(
+        time,
+        load_kwh,
+        gen,
+        fuels,
+        fuel_emissions_g=em,
+        rates_g_per_kwh=rates,
+        rate_source=source,
+        rates_by=rates_by,
+        bins=bins or "decile-season",
+        time_local=time_local,
+        interval_s=interval_s,
+        ci=ci,
+        rng=rng,
+    )
     notes.extend(res.notes)
     r = res.regression
     marg = r.marginal_fuel or list(np.asarray(r.bins.label, dtype=object)[r.bin_id])
-    return TableMarginal(r.time, r.mef_g_per_kwh, r.low_g_per_kwh, r.high_g_per_kwh,
-                         res.method, [str(m) for m in marg], interval_s, notes)
+    return TableMarginal(
+        r.time,
+        r.mef_g_per_kwh,
+        r.low_g_per_kwh,
+        r.high_g_per_kwh,
+        res.method,
+        [str(m) for m in marg],
+        interval_s,
+        notes,
+    )

@@ -12,7 +12,8 @@ interval [kWh], and bins are load-level quantiles (``decile``), hour of day x se
 interval's *emissions* (``emissions-decile``: emissions rise with the load the fossil stack
 serves, so their level places the interval on the stack even when wind and solar move the
 load it serves; load deciles mix margins).  ``MEF_b`` [g/kWh] is the marginal emission
-factor of bin ``b``; each input interval gets the MEF of its bin.  The intercept absorbs drift that is not caused
+factor of bin ``b``; each input interval gets the MEF of its bin.  The intercept absorbs drift that
+is not caused
 by load (e.g. wind ramps displacing thermal output in the same bin).
 
 Fuel-share variant (:func:`regress_fuel_mix`): when only generation by fuel is known, the
@@ -71,8 +72,9 @@ __all__ = [
     "t_quantile",
 ]
 
-BinScheme = Literal["decile", "hour-season", "both", "decile-month", "decile-season",
-                    "emissions-decile", "none"]
+BinScheme = Literal[
+    "decile", "hour-season", "both", "decile-month", "decile-season", "emissions-decile", "none"
+]
 CiMethod = Literal["hc1", "ols", "bootstrap"]
 BIN_SCHEMES: tuple[str, ...] = get_args(BinScheme)
 CI_METHODS: tuple[str, ...] = get_args(CiMethod)
@@ -176,8 +178,11 @@ def make_bins(
             per = season_index(time_local)
             per_labels = list(SEASONS)
         k = len(per_labels)
-        return (dec * k + per, [f"{d}:{s}" for d in dec_labels for s in per_labels],
-                np.repeat(np.arange(n_quantiles, dtype=np.int64), k))
+        return (
+            dec * k + per,
+            [f"{d}:{s}" for d in dec_labels for s in per_labels],
+            np.repeat(np.arange(n_quantiles, dtype=np.int64), k),
+        )
     hs = season_index(time_local) * 24 + hour_of_day(time_local)
     hs_labels = [f"{s}-h{h:02d}" for s in SEASONS for h in range(24)]
     if scheme == "hour-season":
@@ -218,8 +223,15 @@ def _ols_by_bin(
 
 
 def _block_bootstrap(
-    b: IntArray, x: FloatArray, y: FloatArray, nb: int, *, rng: np.random.Generator,
-    n_boot: int, block_len: int, level: float,
+    b: IntArray,
+    x: FloatArray,
+    y: FloatArray,
+    nb: int,
+    *,
+    rng: np.random.Generator,
+    n_boot: int,
+    block_len: int,
+    level: float,
 ) -> tuple[FloatArray, FloatArray]:
     """Percentile CI of per-bin slopes from a moving-block bootstrap of the pairs."""
     m = len(x)
@@ -313,23 +325,29 @@ def regress_mef(
     x_all = np.asarray(load_kwh, dtype=np.float64)
     y_all = np.asarray(emissions_g, dtype=np.float64)
     if not (t.ndim == x_all.ndim == y_all.ndim == 1 and len(t) == len(x_all) == len(y_all)):
-        raise InputError("time, load and emissions must be 1-D arrays of equal length",
-                         field="series")
+        raise InputError(
+            "time, load and emissions must be 1-D arrays of equal length", field="series"
+        )
     if len(t) < 3:
         raise InputError("need at least three intervals", field="series")
     for name, arr in (("load_kwh", x_all), ("emissions_g", y_all)):
         if not np.isfinite(arr).all():
-            raise InputError(f"contains a non-finite value at index "
-                             f"{int(np.argmin(np.isfinite(arr)))}", field=name)
+            raise InputError(
+                f"contains a non-finite value at index {int(np.argmin(np.isfinite(arr)))}",
+                field=name,
+            )
     steps = np.diff(t.astype(np.int64))
     if (steps <= 0).any():
-        raise InputError(f"times must be strictly increasing (index {int(np.argmax(steps <= 0)) + 1})",
-                         field="time")
+        raise InputError(
+            f"times must be strictly increasing (index {int(np.argmax(steps <= 0)) + 1})",
+            field="time",
+        )
     if ci not in CI_METHODS:
         raise InputError(f"ci must be one of {', '.join(CI_METHODS)}", field="ci")
     if ci == "bootstrap" and rng is None:
-        raise InputError("the block bootstrap needs a seeded numpy Generator (rng=...)",
-                         field="rng")
+        raise InputError(
+            "the block bootstrap needs a seeded numpy Generator (rng=...)", field="rng"
+        )
     if not 0 < level < 1:
         raise InputError("level must be in (0, 1)", field="level")
     if interval_s is None:
@@ -357,8 +375,9 @@ def regress_mef(
     low, high = slope - tq * se, slope + tq * se
     if ci == "bootstrap":
         assert rng is not None
-        low, high = _block_bootstrap(b, dx, dy, nb, rng=rng, n_boot=n_boot,
-                                     block_len=block_len, level=level)
+        low, high = _block_bootstrap(
+            b, dx, dy, nb, rng=rng, n_boot=n_boot, block_len=block_len, level=level
+        )
     need = 3 if bins == "none" else min_pairs  # the pooled fit has no parent to fall back on
     good = (n >= need) & (sxx > 0) & np.isfinite(slope) & np.isfinite(low) & np.isfinite(high)
     fallback = ~good
@@ -374,14 +393,27 @@ def regress_mef(
             shares[:, j] = _ols_by_bin(b, dx, dg[:, j], nb)[1]
 
     if fallback.any() and bins == "none":
-        raise InputError("the pooled fit needs at least three pairs with varying load",
-                         field="load")
+        raise InputError(
+            "the pooled fit needs at least three pairs with varying load", field="load"
+        )
     if fallback.any():
         # parent estimates: decile bins for "both", then the pooled fit
-        pooled = regress_mef(t, x_all, y_all, bins="none", interval_s=interval_s, ci=ci,
-                             level=level, min_pairs=3, rng=rng, n_boot=n_boot,
-                             block_len=block_len, _extra_y=_extra_y, _fuels=_fuels,
-                             _warn=False)
+        pooled = regress_mef(
+            t,
+            x_all,
+            y_all,
+            bins="none",
+            interval_s=interval_s,
+            ci=ci,
+            level=level,
+            min_pairs=3,
+            rng=rng,
+            n_boot=n_boot,
+            block_len=block_len,
+            _extra_y=_extra_y,
+            _fuels=_fuels,
+            _warn=False,
+        )
         p_est = pooled.bins
         src = np.zeros(nb, dtype=np.int64)
         fill_mef = np.full(nb, p_est.mef_g_per_kwh[0])
@@ -389,17 +421,36 @@ def regress_mef(
         fill_hi = np.full(nb, p_est.high_g_per_kwh[0])
         fill_se = np.full(nb, p_est.se_g_per_kwh[0])
         fill_icpt = np.full(nb, p_est.intercept_g[0])
-        fill_sh = None if shares is None or p_est.fuel_share_frac is None else (
-            np.repeat(p_est.fuel_share_frac, nb, axis=0))
+        fill_sh = (
+            None
+            if shares is None or p_est.fuel_share_frac is None
+            else (np.repeat(p_est.fuel_share_frac, nb, axis=0))
+        )
         if parent is not None:
-            dec = regress_mef(t, x_all, y_all, bins="decile", interval_s=interval_s, ci=ci,
-                              level=level, min_pairs=min_pairs, n_quantiles=n_quantiles,
-                              rng=rng, n_boot=n_boot, block_len=block_len,
-                              _extra_y=_extra_y, _fuels=_fuels, _warn=False)
+            dec = regress_mef(
+                t,
+                x_all,
+                y_all,
+                bins="decile",
+                interval_s=interval_s,
+                ci=ci,
+                level=level,
+                min_pairs=min_pairs,
+                n_quantiles=n_quantiles,
+                rng=rng,
+                n_boot=n_boot,
+                block_len=block_len,
+                _extra_y=_extra_y,
+                _fuels=_fuels,
+                _warn=False,
+            )
             d = dec.bins
             src = parent
-            fill_mef, fill_lo, fill_hi = (d.mef_g_per_kwh[src], d.low_g_per_kwh[src],
-                                          d.high_g_per_kwh[src])
+            fill_mef, fill_lo, fill_hi = (
+                d.mef_g_per_kwh[src],
+                d.low_g_per_kwh[src],
+                d.high_g_per_kwh[src],
+            )
             fill_se, fill_icpt = d.se_g_per_kwh[src], d.intercept_g[src]
             if fill_sh is not None and d.fuel_share_frac is not None:
                 fill_sh = d.fuel_share_frac[src]
@@ -414,9 +465,11 @@ def regress_mef(
         used[bin_all] = True
         n_fb = int((fallback & used).sum())
         if n_fb:
-            msg = (f"{n_fb} of {int(used.sum())} occupied bins had fewer than {min_pairs} "
-                   f"pairs or no load variation; they use the "
-                   f"{'load-decile' if parent is not None else 'pooled'} estimate")
+            msg = (
+                f"{n_fb} of {int(used.sum())} occupied bins had fewer than {min_pairs} "
+                f"pairs or no load variation; they use the "
+                f"{'load-decile' if parent is not None else 'pooled'} estimate"
+            )
             notes.append(msg)
             if _warn:
                 warnings.warn(msg, FallbackWarning, stacklevel=2)
@@ -432,12 +485,23 @@ def regress_mef(
     # never report a CI that excludes its own point estimate (bootstrap skew)
     low = np.minimum(low, slope)
     high = np.maximum(high, slope)
-    est = BinEstimates(labels, n.astype(np.int64), slope, se, low, high, icpt, fallback,
-                       shares, marginal_fuel)
+    est = BinEstimates(
+        labels, n.astype(np.int64), slope, se, low, high, icpt, fallback, shares, marginal_fuel
+    )
     return RegressionResult(
-        time=t, bin_id=bin_all, mef_g_per_kwh=slope[bin_all], low_g_per_kwh=low[bin_all],
-        high_g_per_kwh=high[bin_all], fallback=fallback[bin_all], bins=est, scheme=bins,
-        ci_method=ci, level=level, interval_s=interval_s, fuels=tuple(_fuels), notes=notes,
+        time=t,
+        bin_id=bin_all,
+        mef_g_per_kwh=slope[bin_all],
+        low_g_per_kwh=low[bin_all],
+        high_g_per_kwh=high[bin_all],
+        fallback=fallback[bin_all],
+        bins=est,
+        scheme=bins,
+        ci_method=ci,
+        level=level,
+        interval_s=interval_s,
+        fuels=tuple(_fuels),
+        notes=notes,
     )
 
 
@@ -467,15 +531,17 @@ def regress_fuel_mix(
     g = np.asarray(generation_kwh, dtype=np.float64)
     r = np.asarray(rates_g_per_kwh, dtype=np.float64)
     if g.ndim != 2 or r.shape != (g.shape[1],) or len(fuels) != g.shape[1]:
-        raise InputError("generation must be (n, k) with k rates and k fuel names",
-                         field="generation_kwh")
+        raise InputError(
+            "generation must be (n, k) with k rates and k fuel names", field="generation_kwh"
+        )
     if not np.isfinite(g).all():
         bad = np.argwhere(~np.isfinite(g))[0]
-        raise InputError(f"non-finite generation at row {int(bad[0])}, fuel "
-                         f"{fuels[int(bad[1])]!r}", field="generation_kwh")
+        raise InputError(
+            f"non-finite generation at row {int(bad[0])}, fuel {fuels[int(bad[1])]!r}",
+            field="generation_kwh",
+        )
     if not (np.isfinite(r).all() and (r >= 0).all()):
         raise InputError("rates must be finite and non-negative", field="rates_g_per_kwh")
     emissions = g @ r
     load = g.sum(axis=1) if load_kwh is None else np.asarray(load_kwh, dtype=np.float64)
-    return regress_mef(time, load, emissions, _extra_y=g, _fuels=tuple(fuels),
-                       **kwargs)  # type: ignore[arg-type]
+    return regress_mef(time, load, emissions, _extra_y=g, _fuels=tuple(fuels), **kwargs)  # type: ignore[arg-type]

@@ -108,12 +108,32 @@ class Scenario:
 
 # region defaults: wind/solar capacity as multiples of mean load, load shape parameters
 _REGION = {
-    "ERCOT": {"wind": 0.75, "solar": 0.35, "season_peak_doy": 205, "season_amp": 0.16,
-              "second_amp": 0.07, "diurnal_peak_h": 17.0, "diurnal_amp": 0.13,
-              "weekend": 0.04, "day_len_amp": 1.8, "clear_a": 5.0, "clear_b": 1.8},
-    "DE": {"wind": 0.7, "solar": 0.55, "season_peak_doy": 15, "season_amp": 0.08,
-           "second_amp": 0.0, "diurnal_peak_h": 13.0, "diurnal_amp": 0.11,
-           "weekend": 0.10, "day_len_amp": 4.0, "clear_a": 2.0, "clear_b": 2.0},
+    "ERCOT": {
+        "wind": 0.75,
+        "solar": 0.35,
+        "season_peak_doy": 205,
+        "season_amp": 0.16,
+        "second_amp": 0.07,
+        "diurnal_peak_h": 17.0,
+        "diurnal_amp": 0.13,
+        "weekend": 0.04,
+        "day_len_amp": 1.8,
+        "clear_a": 5.0,
+        "clear_b": 1.8,
+    },
+    "DE": {
+        "wind": 0.7,
+        "solar": 0.55,
+        "season_peak_doy": 15,
+        "season_amp": 0.08,
+        "second_amp": 0.0,
+        "diurnal_peak_h": 13.0,
+        "diurnal_amp": 0.11,
+        "weekend": 0.10,
+        "day_len_amp": 4.0,
+        "clear_a": 2.0,
+        "clear_b": 2.0,
+    },
 }
 
 
@@ -179,27 +199,40 @@ def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> FloatArray:
     powers = phi ** np.arange(block)
     carry = rng.normal(0.0, sd)
     for s in range(0, n, block):  # n/256 block steps; each block is one matrix product
-        eb = e[s:s + block]
+        eb = e[s : s + block]
         m = len(eb)
         k = np.arange(m)
         lag = k[:, None] - k[None, :]
         w = np.where(lag >= 0, powers[np.clip(lag, 0, block - 1)], 0.0)
-        out[s:s + m] = w @ eb + carry * phi ** (k + 1)
+        out[s : s + m] = w @ eb + carry * phi ** (k + 1)
         carry = out[s + m - 1]
     return out
 
 
-def _week_stack(base: SupplyStack, *, cost_mult: FloatArray, avail: npt.NDArray[np.bool_],
-                must_run: npt.NDArray[np.bool_], min_load_frac: float) -> SupplyStack:
+def _week_stack(
+    base: SupplyStack,
+    *,
+    cost_mult: FloatArray,
+    avail: npt.NDArray[np.bool_],
+    must_run: npt.NDArray[np.bool_],
+    min_load_frac: float,
+) -> SupplyStack:
     cap = np.where(avail, base.capacity_mw, 0.0) * np.where(must_run, 1.0 - min_load_frac, 1.0)
     if not (cap > 0).any():
         cap = base.capacity_mw * 0.01  # never an empty stack (a week with every unit out)
     return build_stack(
-        unit_id=list(base.unit_id), fuel=list(base.fuel), technology=list(base.technology),
-        capacity_mw=cap, rate_g_per_kwh=base.rate_g_per_kwh,
-        rate_low_g_per_kwh=base.rate_low_g_per_kwh, rate_high_g_per_kwh=base.rate_high_g_per_kwh,
-        heat_rate_mmbtu_per_mwh=np.ones(len(base)), fuel_price_per_mmbtu=base.cost_per_mwh *
-        cost_mult, vom_per_mwh=0.0, ramp_frac_per_min=base.ramp_frac_per_min)
+        unit_id=list(base.unit_id),
+        fuel=list(base.fuel),
+        technology=list(base.technology),
+        capacity_mw=cap,
+        rate_g_per_kwh=base.rate_g_per_kwh,
+        rate_low_g_per_kwh=base.rate_low_g_per_kwh,
+        rate_high_g_per_kwh=base.rate_high_g_per_kwh,
+        heat_rate_mmbtu_per_mwh=np.ones(len(base)),
+        fuel_price_per_mmbtu=base.cost_per_mwh * cost_mult,
+        vom_per_mwh=0.0,
+        ramp_frac_per_min=base.ramp_frac_per_min,
+    )
 
 
 def _units_of(inv: Inventory, names: tuple[str, ...], year: int) -> FloatArray:
@@ -217,23 +250,32 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     """Dispatch one simulated period of ``sc`` and record its true marginal rates."""
     region = sc.region.upper()
     if region not in REGIONS:
-        raise InputError(f"no bundled fleet for {sc.region!r}; known: {', '.join(REGIONS)}",
-                         field="region")
+        raise InputError(
+            f"no bundled fleet for {sc.region!r}; known: {', '.join(REGIONS)}", field="region"
+        )
     if not 7 <= sc.n_days <= 366:
         raise InputError("n_days must be 7..366", field="n_days")
     if sc.price_period not in ("month", "week"):
         raise InputError("price_period must be month or week", field="price_period")
     if sc.interval_s not in (900, 1800, 3600):
         raise InputError("interval_s must be 900, 1800 or 3600", field="interval_s")
-    for name in ("price_volatility_frac", "forced_outage_frac", "planned_outage_frac",
-                 "must_run_frac", "min_load_frac", "import_sd_frac"):
+    for name in (
+        "price_volatility_frac",
+        "forced_outage_frac",
+        "planned_outage_frac",
+        "must_run_frac",
+        "min_load_frac",
+        "import_sd_frac",
+    ):
         v = getattr(sc, name)
         if not 0.0 <= v < 1.0:
             raise InputError(f"{v!r} must be in [0, 1)", field=name)
     p = _REGION[region]
     rng = np.random.default_rng(sc.seed)
-    notes = [f"simulated {region} {sc.year}, seed {sc.seed}, {sc.n_days} days; unit costs "
-             "scaled by a monthly random walk per fuel class (fuel, VOM and carbon together)"]
+    notes = [
+        f"simulated {region} {sc.year}, seed {sc.seed}, {sc.n_days} days; unit costs "
+        "scaled by a monthly random walk per fuel class (fuel, VOM and carbon together)"
+    ]
     per_h = 3600 // sc.interval_s
     n = sc.n_days * 24 * per_h
     t0 = np.datetime64(f"{sc.year}-01-01T00:00", "s")
@@ -251,19 +293,20 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     # ---- fleet: one stack per season (documented assumptions), warnings kept as notes
     inv = load_inventory(region)
     co2 = default_fuel_co2(region)
-    built = [build_region_stack(inv, year=sc.year, season=s, co2=co2, warn=False)
-             for s in SEASONS]
+    built = [build_region_stack(inv, year=sc.year, season=s, co2=co2, warn=False) for s in SEASONS]
     base = [b for b, _ in built]
     notes.extend(dict.fromkeys(n for _, info in built for n in info.notes))
     # unit-level attributes are shared across seasons by unit id
     classes = sorted({fuel_class(str(f)) for b in base for f in b.fuel})
     n_steps = 12 if sc.price_period == "month" else n_weeks
-    price_walk = {c: np.exp(np.cumsum(rng.normal(0.0, sc.price_volatility_frac, n_steps)))
-                  for c in classes}
+    price_walk = {
+        c: np.exp(np.cumsum(rng.normal(0.0, sc.price_volatility_frac, n_steps))) for c in classes
+    }
     price_step = wk_month if sc.price_period == "month" else np.arange(n_weeks)
     all_ids = np.unique(np.concatenate([b.unit_id.astype(str) for b in base]))
-    cost_noise = dict(zip(all_ids.tolist(), np.exp(rng.normal(0.0, 0.03, len(all_ids))),
-                          strict=True))
+    cost_noise = dict(
+        zip(all_ids.tolist(), np.exp(rng.normal(0.0, 0.03, len(all_ids))), strict=True)
+    )
     b0 = base[0]
     coalish = np.flatnonzero([fuel_class(str(f)) in ("coal", "lignite") for f in b0.fuel])
     order = rng.permutation(coalish)
@@ -279,6 +322,7 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     must_g_per_h = np.zeros(n_weeks)
     must_g_per_h_c = np.zeros((n_weeks, len(STACK_CLASSES)))
     must_mmbtu_per_h_c = np.zeros((n_weeks, len(STACK_CLASSES)))
+
     #: heat input per kWh of each unit's output [MMBtu/kWh] = rate / fuel factor
     def mmbtu_per_kwh(fuels: npt.NDArray[np.object_], rate: FloatArray) -> FloatArray:
         k = np.array([co2.per_heat_rate(_co2_fuel(str(f))) for f in fuels])
@@ -289,14 +333,16 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
         b = base[int(wk_season[w])]
         cls = np.array([fuel_class(str(f)) for f in b.fuel], dtype=object)
         mult = np.array([price_walk[c][price_step[w]] for c in cls]) * np.array(
-            [cost_noise[str(u)] for u in b.unit_id])
-        out_p = sc.forced_outage_frac + (sc.planned_outage_frac
-                                         if SEASONS[int(wk_season[w])] in ("spring", "fall")
-                                         else 0.0)
+            [cost_noise[str(u)] for u in b.unit_id]
+        )
+        out_p = sc.forced_outage_frac + (
+            sc.planned_outage_frac if SEASONS[int(wk_season[w])] in ("spring", "fall") else 0.0
+        )
         avail = rng.random(len(b)) >= out_p
         must = np.array([str(u) in must_ids for u in b.unit_id]) & avail
-        st = _week_stack(b, cost_mult=mult, avail=avail, must_run=must,
-                         min_load_frac=sc.min_load_frac)
+        st = _week_stack(
+            b, cost_mult=mult, avail=avail, must_run=must, min_load_frac=sc.min_load_frac
+        )
         stacks.append(st)
         mr = b.capacity_mw * sc.min_load_frac * must
         hi_b = mmbtu_per_kwh(b.fuel, b.rate_g_per_kwh)
@@ -311,18 +357,27 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     wk = np.arange(n_weeks)
     nuc_on = ~((wk[None, :] >= refuel[:, None]) & (wk[None, :] < refuel[:, None] + 4))
     nuclear_wk = (nuc[:, None] * 0.95 * nuc_on).sum(axis=0) if len(nuc) else np.zeros(n_weeks)
-    other_cap = _units_of(inv, ("hydro", "biomass", "biomass and biogas", "waste",
-                                "other fuels"), sc.year).sum()
+    other_cap = _units_of(
+        inv, ("hydro", "biomass", "biomass and biogas", "waste", "other fuels"), sc.year
+    ).sum()
 
     # ---- load, wind, solar, imports (shapes; load scaled below)
     ang = 2 * np.pi * (doy - p["season_peak_doy"]) / 365.0
     seasonal = p["season_amp"] * np.cos(ang) + p["second_amp"] * np.cos(2 * ang)
-    diurnal = p["diurnal_amp"] * (np.cos(2 * np.pi * (hour - p["diurnal_peak_h"]) / 24.0)
-                                  + 0.35 * np.cos(4 * np.pi * (hour - 8.0) / 24.0))
+    diurnal = p["diurnal_amp"] * (
+        np.cos(2 * np.pi * (hour - p["diurnal_peak_h"]) / 24.0)
+        + 0.35 * np.cos(4 * np.pi * (hour - 8.0) / 24.0)
+    )
     weekend = np.where(dow >= 5, -p["weekend"], 0.0)
     weather_day = _ar1(rng, sc.n_days, 0.8, 0.05)[day]
-    shape = 1.0 + seasonal + diurnal * (1.0 + 2.0 * np.maximum(seasonal, 0.0)) + weekend \
-        + weather_day + _ar1(rng, n, 0.9, 0.015)
+    shape = (
+        1.0
+        + seasonal
+        + diurnal * (1.0 + 2.0 * np.maximum(seasonal, 0.0))
+        + weekend
+        + weather_day
+        + _ar1(rng, n, 0.9, 0.015)
+    )
     shape = np.maximum(shape, 0.3)
     wind_cap = p["wind"] if sc.wind_capacity_frac is None else sc.wind_capacity_frac
     solar_cap = p["solar"] if sc.solar_capacity_frac is None else sc.solar_capacity_frac
@@ -332,7 +387,7 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     rise = 13.0 - day_len / 2
     elev = np.clip(np.sin(np.pi * (hour - rise) / day_len), 0.0, None)
     clear = rng.beta(p["clear_a"], p["clear_b"], sc.n_days)[day]
-    solar_cf = 0.85 * elev ** 1.2 * clear
+    solar_cf = 0.85 * elev**1.2 * clear
     imp_z = _ar1(rng, n, 0.99 ** (1 / per_h), 1.0)
     stack_group = week
     other_mw = np.full(n, 0.5 * other_cap)
@@ -367,8 +422,9 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
         m = stack_group == w
         st = stacks[w]
         cls = np.array([fuel_class(str(f)) for f in st.fuel], dtype=object)
-        i = np.clip(np.searchsorted(st.cum_mw, np.minimum(pos[m], st.total_mw), side="left"),
-                    0, len(st) - 1)
+        i = np.clip(
+            np.searchsorted(st.cum_mw, np.minimum(pos[m], st.total_mw), side="left"), 0, len(st) - 1
+        )
         before = st.cum_mw[i] - st.capacity_mw[i]
         part = np.minimum(pos[m], st.total_mw) - before
         true_rate[m] = np.where(residual[m] > 0, st.rate_g_per_kwh[i], 0.0)
@@ -381,27 +437,50 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
             # the same positions weighted by each unit's rate and heat input per kWh
             for per_kwh, acc in ((st.rate_g_per_kwh, e_c), (hi_u, hi_c)):
                 w_c = np.cumsum(cap_c * per_kwh)
-                acc[c][m] += 1000.0 * hours * (w_c[i] - cap_c[i] * per_kwh[i] + np.where(
-                    cls[i] == c, part * per_kwh[i], 0.0))
+                acc[c][m] += (
+                    1000.0
+                    * hours
+                    * (
+                        w_c[i]
+                        - cap_c[i] * per_kwh[i]
+                        + np.where(cls[i] == c, part * per_kwh[i], 0.0)
+                    )
+                )
     emissions = res.emissions_g + must_g_per_h[stack_group] * sc.interval_s / 3600.0
     # curtailment: wind and solar give up what the residual load cannot absorb
     spill = np.clip(-residual, 0.0, None)
     vre = wind + solar
     keep = np.where(vre > 0, np.clip(1.0 - spill / np.where(vre > 0, vre, 1.0), 0.0, 1.0), 1.0)
-    generation = {**{c: gen[c] for c in STACK_CLASSES if c in classes or gen[c].any()},
-                  "nuclear": nuclear_wk[stack_group], "hydro_bio": other_mw,
-                  "wind": wind * keep, "solar": solar * keep, "imports": imports}
+    generation = {
+        **{c: gen[c] for c in STACK_CLASSES if c in classes or gen[c].any()},
+        "nuclear": nuclear_wk[stack_group],
+        "hydro_bio": other_mw,
+        "wind": wind * keep,
+        "solar": solar * keep,
+        "imports": imports,
+    }
     scarcity = res.scarcity
     if scarcity.any():
-        notes.append(f"{int(scarcity.sum())} intervals with residual load above the available "
-                     "stack (unserved energy; the last unit is marginal)")
+        notes.append(
+            f"{int(scarcity.sum())} intervals with residual load above the available "
+            "stack (unserved energy; the last unit is marginal)"
+        )
     if res.curtailed.any():
         notes.append(f"{int(res.curtailed.sum())} intervals curtail wind/solar (margin 0)")
     return SimulatedYear(
-        scenario=sc, time=time, interval_s=sc.interval_s, load_mw=load, emissions_g=emissions,
-        generation_mw=generation, true_mef_g_per_kwh=true_rate,
+        scenario=sc,
+        time=time,
+        interval_s=sc.interval_s,
+        load_mw=load,
+        emissions_g=emissions,
+        generation_mw=generation,
+        true_mef_g_per_kwh=true_rate,
         ramp_blended_mef_g_per_kwh=res.mef_g_per_kwh,
-        true_unit=res.unit_id, true_fuel=res.fuel, curtailed=res.curtailed, scarcity=scarcity,
+        true_unit=res.unit_id,
+        true_fuel=res.fuel,
+        curtailed=res.curtailed,
+        scarcity=scarcity,
         notes=notes,
         heat_input_mmbtu={c: hi_c[c] for c in STACK_CLASSES if c in generation},
-        emissions_by_fuel_g={c: e_c[c] for c in STACK_CLASSES if c in generation})
+        emissions_by_fuel_g={c: e_c[c] for c in STACK_CLASSES if c in generation},
+    )

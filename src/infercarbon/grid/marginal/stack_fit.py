@@ -111,8 +111,9 @@ def _hinge_design(x: FloatArray, knots: FloatArray) -> FloatArray:
     return np.column_stack([np.ones_like(x), x, np.maximum(x[:, None] - knots[None, :], 0.0)])
 
 
-def _fit_group(x: FloatArray, y: FloatArray, n_segments: int, z: float, fe: IntArray
-               ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+def _fit_group(
+    x: FloatArray, y: FloatArray, n_segments: int, z: float, fe: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Knots, segment slopes, slope standard errors and the coefficient matrix.
 
     ``y`` is (n, m): emissions first, then one column per fuel (same design); ``fe`` the
@@ -129,14 +130,18 @@ def _fit_group(x: FloatArray, y: FloatArray, n_segments: int, z: float, fe: IntA
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     c = np.zeros((k, X.shape[1]))
     c[:, 1] = 1.0
-    c[:, 2:k + 1] = np.tril(np.ones((k, k - 1)), -1)
+    c[:, 2 : k + 1] = np.tril(np.ones((k, k - 1)), -1)
     slopes = c @ coef  # (k, m)
     resid = y[:, 0] - X @ coef[:, 0]
     dof = max(len(x) - X.shape[1], 1)
     cov = np.linalg.pinv(X.T @ X) * float(resid @ resid) / dof
     se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", c, cov, c), 0.0))
-    return (np.asarray(knots, np.float64), np.asarray(slopes, np.float64),
-            np.asarray(se * z, np.float64), np.asarray(coef, np.float64))
+    return (
+        np.asarray(knots, np.float64),
+        np.asarray(slopes, np.float64),
+        np.asarray(se * z, np.float64),
+        np.asarray(coef, np.float64),
+    )
 
 
 def fit_observed_stack(
@@ -191,12 +196,14 @@ def fit_observed_stack(
     e = np.asarray(emissions_g, dtype=np.float64)
     n = len(t)
     if load.shape != (n,) or e.shape != (n,):
-        raise InputError("time, load and emissions must be 1-D arrays of equal length",
-                         field="series")
+        raise InputError(
+            "time, load and emissions must be 1-D arrays of equal length", field="series"
+        )
     for name, arr in (("load_kwh", load), ("emissions_g", e)):
         if not np.isfinite(arr).all():
-            raise InputError(f"non-finite value at index {int(np.argmin(np.isfinite(arr)))}",
-                             field=name)
+            raise InputError(
+                f"non-finite value at index {int(np.argmin(np.isfinite(arr)))}", field=name
+            )
     if not 2 <= n_segments <= 50:
         raise InputError("n_segments must be 2..50", field="n_segments")
     if not 0 < level < 1:
@@ -207,22 +214,24 @@ def fit_observed_stack(
         raise InputError(f"must be one of {', '.join(FIXED_EFFECTS)}", field="fixed_effects")
     min_n = 30 * n_segments if min_intervals is None else min_intervals
     if n < max(min_n, 3 * n_segments):
-        raise InputError(f"needs at least {max(min_n, 3 * n_segments)} intervals, got {n}",
-                         field="series")
+        raise InputError(
+            f"needs at least {max(min_n, 3 * n_segments)} intervals, got {n}", field="series"
+        )
     notes: list[str] = []
     gen: FloatArray | None = None
     disp_fuels: tuple[str, ...] = ()
     if generation_kwh is not None:
         g = np.asarray(generation_kwh, dtype=np.float64)
         if g.ndim != 2 or g.shape[0] != n or len(fuels) != g.shape[1]:
-            raise InputError("generation must be (n, k) with k fuel names",
-                             field="generation_kwh")
+            raise InputError("generation must be (n, k) with k fuel names", field="generation_kwh")
         if dispatchable is None or len(dispatchable) != g.shape[1]:
             raise InputError("give one dispatchable flag per fuel column", field="dispatchable")
         if not np.isfinite(g).all():
             bad = np.argwhere(~np.isfinite(g))[0]
-            raise InputError(f"non-finite generation at row {int(bad[0])}, fuel "
-                             f"{fuels[int(bad[1])]!r}", field="generation_kwh")
+            raise InputError(
+                f"non-finite generation at row {int(bad[0])}, fuel {fuels[int(bad[1])]!r}",
+                field="generation_kwh",
+            )
         d = np.asarray(dispatchable, dtype=bool)
         if d.any():
             gen = g[:, d]
@@ -243,7 +252,8 @@ def fit_observed_stack(
         mkey = mkey // 12 * 12
     days = tl.astype("datetime64[D]").astype(np.int64)
     fe_all = {"week": (days + 3) // 7, "day": days, "none": np.zeros(n, dtype=np.int64)}[
-        fixed_effects].astype(np.int64)
+        fixed_effects
+    ].astype(np.int64)
     uniq, month_id = np.unique(mkey, return_inverse=True)
     month_id = month_id.astype(np.int64)
     z = NormalDist().inv_cdf(0.5 + level / 2)
@@ -264,8 +274,9 @@ def fit_observed_stack(
     label = np.empty(n, dtype=object)
 
     def apply(mask: npt.NDArray[np.bool_], fit_mask: npt.NDArray[np.bool_], tag: str) -> None:
-        knots, slopes, half, _ = _fit_group(x[fit_mask], y[fit_mask], n_segments, z,
-                                            fe_all[fit_mask])
+        knots, slopes, half, _ = _fit_group(
+            x[fit_mask], y[fit_mask], n_segments, z, fe_all[fit_mask]
+        )
         s_e = np.clip(slopes[:, 0], 0.0, None)
         k = len(s_e)
         nb_lo = np.minimum(np.minimum(s_e, np.r_[s_e[:1], s_e[:-1]]), np.r_[s_e[1:], s_e[-1:]])
@@ -280,13 +291,17 @@ def fit_observed_stack(
             r_b = np.where(big, rates[None, :], np.nan)
             with np.errstate(all="ignore"):
                 any_big = big.any(axis=1)
-                lo_k = np.where(any_big, np.fmin(lo_k, np.nanmin(np.where(big, r_b, np.inf),
-                                                                 axis=1)), lo_k)
-                hi_k = np.where(any_big, np.fmax(hi_k, np.nanmax(np.where(big, r_b, -np.inf),
-                                                                 axis=1)), hi_k)
+                lo_k = np.where(
+                    any_big, np.fmin(lo_k, np.nanmin(np.where(big, r_b, np.inf), axis=1)), lo_k
+                )
+                hi_k = np.where(
+                    any_big, np.fmax(hi_k, np.nanmax(np.where(big, r_b, -np.inf), axis=1)), hi_k
+                )
             top = np.argmax(shares, axis=1)
-            names = [disp_fuels[int(j)] if s_e[i] > 0 else "none (zero-carbon margin)"
-                     for i, j in enumerate(top)]
+            names = [
+                disp_fuels[int(j)] if s_e[i] > 0 else "none (zero-carbon margin)"
+                for i, j in enumerate(top)
+            ]
         seg = np.searchsorted(knots, x[mask], side="right")
         mef[mask] = s_e[seg]
         low[mask] = np.minimum(lo_k[seg], s_e[seg])
@@ -296,8 +311,10 @@ def fit_observed_stack(
 
     counts = np.bincount(month_id, minlength=len(uniq))
     if np.ptp(x) <= 1e-9 * max(float(np.abs(x).max()), 1.0):
-        raise InputError("the load the stack serves never changes: no slope to read",
-                         field="load" if gen is None else "generation_kwh")
+        raise InputError(
+            "the load the stack serves never changes: no slope to read",
+            field="load" if gen is None else "generation_kwh",
+        )
     x_min = np.full(len(uniq), np.inf)
     x_max = np.full(len(uniq), -np.inf)
     np.minimum.at(x_min, month_id, x)
@@ -309,9 +326,11 @@ def fit_observed_stack(
         m = small[month_id]
         apply(m, everything, "all")
         fallback[m] = True
-        notes.append(f"{int(small.sum())} of {len(uniq)} months had fewer than {min_n} "
-                     "intervals or no change in the stack's load; they use the fit over the "
-                     "whole table")
+        notes.append(
+            f"{int(small.sum())} of {len(uniq)} months had fewer than {min_n} "
+            "intervals or no change in the stack's load; they use the fit over the "
+            "whole table"
+        )
     for j in np.flatnonzero(~small):  # one least-squares fit per month (a dozen a year)
         m = month_id == j
         apply(m, m, str(np.datetime64(int(uniq[j]), "M")))
@@ -320,11 +339,21 @@ def fit_observed_stack(
         mef = np.where(floor, 0.0, mef)
         low = np.where(floor, 0.0, low)
         label[floor] = "none (dispatchable output at its floor)"
-        notes.append(f"{int(floor.sum())} intervals with the dispatchable output at its daily "
-                     f"floor (>= {FLOOR_MIN_INTERVALS} intervals within {FLOOR_TOL_FRAC:.1%} of "
-                     "the minimum): margin outside the stack, MEF 0 (range up to the segment "
-                     "slope)")
+        notes.append(
+            f"{int(floor.sum())} intervals with the dispatchable output at its daily "
+            f"floor (>= {FLOOR_MIN_INTERVALS} intervals within {FLOOR_TOL_FRAC:.1%} of "
+            "the minimum): margin outside the stack, MEF 0 (range up to the segment "
+            "slope)"
+        )
     return StackFitResult(
-        time=t, mef_g_per_kwh=mef, low_g_per_kwh=low, high_g_per_kwh=high,
-        marginal=[str(v) for v in label], month_id=month_id, segment=seg_out,
-        fallback=fallback, fuels=disp_fuels, notes=notes)
+        time=t,
+        mef_g_per_kwh=mef,
+        low_g_per_kwh=low,
+        high_g_per_kwh=high,
+        marginal=[str(v) for v in label],
+        month_id=month_id,
+        segment=seg_out,
+        fallback=fallback,
+        fuels=disp_fuels,
+        notes=notes,
+    )

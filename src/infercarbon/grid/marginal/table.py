@@ -44,8 +44,7 @@ import numpy.typing as npt
 
 from infercarbon.errors import ParseError
 
-__all__ = ["Table", "infer_interval_s", "parse_numbers", "parse_times", "read_header",
-           "read_table"]
+__all__ = ["Table", "infer_interval_s", "parse_numbers", "parse_times", "read_header", "read_table"]
 
 FloatArray = npt.NDArray[np.float64]
 TimeArray = npt.NDArray[np.datetime64]
@@ -108,8 +107,13 @@ def _us_one(s: str) -> np.datetime64 | None:
 
 
 def parse_times(
-    values: Sequence[str], *, column: str, path: str = "", first_row: int = 2,
-    time_format: str | None = None, rows: Sequence[int] | None = None,
+    values: Sequence[str],
+    *,
+    column: str,
+    path: str = "",
+    first_row: int = 2,
+    time_format: str | None = None,
+    rows: Sequence[int] | None = None,
 ) -> tuple[TimeArray, bool]:
     """Parse time strings to ``datetime64[s]``; returns ``(times, any_offset_given)``.
 
@@ -119,6 +123,7 @@ def parse_times(
         naming the first row whose value does not parse, or a file mixing offsets with
         offset-free times (ambiguous).
     """
+
     def row(i: int) -> int:
         return int(rows[i]) if rows is not None else first_row + i
 
@@ -129,8 +134,12 @@ def parse_times(
             try:
                 dt = datetime.strptime(s.strip(), time_format)
             except ValueError as exc:
-                raise ParseError(f"{s!r} does not match --time-format {time_format!r}",
-                                 path=path, row=row(i), column=column) from exc
+                raise ParseError(
+                    f"{s!r} does not match --time-format {time_format!r}",
+                    path=path,
+                    row=row(i),
+                    column=column,
+                ) from exc
             if dt.tzinfo is not None:
                 off = dt.utcoffset()
                 dt = dt.replace(tzinfo=None) - (off if off is not None else dt - dt)
@@ -147,19 +156,32 @@ def parse_times(
             continue
         raise ParseError(
             f"{s!r} is not a time (use ISO 8601 like 2024-01-01T13:00Z, MM/DD/YYYY HH:MM, "
-            "or pass --time-format)", path=path, row=row(i), column=column)
+            "or pass --time-format)",
+            path=path,
+            row=row(i),
+            column=column,
+        )
     if offsets.any() and not offsets.all():
         i = int(np.argmin(offsets))
-        raise ParseError("time has no UTC offset while other rows have one (ambiguous)",
-                         path=path, row=row(i), column=column)
+        raise ParseError(
+            "time has no UTC offset while other rows have one (ambiguous)",
+            path=path,
+            row=row(i),
+            column=column,
+        )
     return out, bool(offsets.any())
 
 
 def parse_numbers(
-    values: Sequence[str], *, column: str, path: str = "", first_row: int = 2,
+    values: Sequence[str],
+    *,
+    column: str,
+    path: str = "",
+    first_row: int = 2,
     rows: Sequence[int] | None = None,
 ) -> FloatArray:
     """Parse decimal strings (thousands separators allowed) to float64; finite only."""
+
     def row(i: int) -> int:
         return int(rows[i]) if rows is not None else first_row + i
 
@@ -176,8 +198,9 @@ def parse_numbers(
                 ok = False
             if not ok:
                 shown = values[i] if values[i].strip() else "an empty value"
-                raise ParseError(f"{shown!r} is not a finite number", path=path,
-                                 row=row(i), column=column)
+                raise ParseError(
+                    f"{shown!r} is not a finite number", path=path, row=row(i), column=column
+                )
     assert arr is not None
     return arr
 
@@ -242,44 +265,67 @@ def read_table(
         raise ParseError("the file is empty (no header row)", path=path, row=1)
     header = [h.strip() for h in records[0]]
     body = [r for r in records[1:] if any(c.strip() for c in r)]
-    rows = np.array([i + 2 for i, r in enumerate(records[1:]) if any(c.strip() for c in r)],
-                    dtype=np.int64)
+    rows = np.array(
+        [i + 2 for i, r in enumerate(records[1:]) if any(c.strip() for c in r)], dtype=np.int64
+    )
     if not body:
         raise ParseError("the file has a header but no data rows", path=path, row=2)
     for r, rec in zip(rows, body, strict=True):
         if len(rec) != len(header):
-            raise ParseError(f"has {len(rec)} fields, the header has {len(header)}",
-                             path=path, row=int(r))
+            raise ParseError(
+                f"has {len(rec)} fields, the header has {len(header)}", path=path, row=int(r)
+            )
     wanted = [time_col, *columns]
     for name in wanted:
         if name not in header:
-            raise ParseError(f"no such column; the header has: {', '.join(header)}",
-                             path=path, row=1, column=name)
+            raise ParseError(
+                f"no such column; the header has: {', '.join(header)}",
+                path=path,
+                row=1,
+                column=name,
+            )
     idx = {name: header.index(name) for name in wanted}
     row_list = rows.tolist()
-    times, has_off = parse_times([rec[idx[time_col]] for rec in body], column=time_col,
-                                 path=path, time_format=time_format, rows=row_list)
-    out = {name: parse_numbers([rec[idx[name]] for rec in body], column=name, path=path,
-                               rows=row_list) for name in columns}
+    times, has_off = parse_times(
+        [rec[idx[time_col]] for rec in body],
+        column=time_col,
+        path=path,
+        time_format=time_format,
+        rows=row_list,
+    )
+    out = {
+        name: parse_numbers([rec[idx[name]] for rec in body], column=name, path=path, rows=row_list)
+        for name in columns
+    }
     return Table(path, times, out, has_off, rows)
 
 
-def infer_interval_s(times: TimeArray, *, column: str = "time", path: str = "",
-                     rows: npt.NDArray[np.int64] | None = None) -> int:
+def infer_interval_s(
+    times: TimeArray,
+    *,
+    column: str = "time",
+    path: str = "",
+    rows: npt.NDArray[np.int64] | None = None,
+) -> int:
     """The interval length [s]: the most common positive step between sorted times.
 
     Raises ParseError on duplicates or a time that goes backwards (naming the row).
     """
     if len(times) < 2:
-        raise ParseError("need at least two rows to infer the interval length",
-                         path=path or None, column=column)
+        raise ParseError(
+            "need at least two rows to infer the interval length", path=path or None, column=column
+        )
     d = np.diff(times.astype("datetime64[s]").astype(np.int64))
     bad = np.flatnonzero(d <= 0)
     if bad.size:
         k = int(bad[0]) + 1
         row = int(rows[k]) if rows is not None else k + 2
         what = "repeats the previous time" if d[bad[0]] == 0 else "goes back in time"
-        raise ParseError(f"{what} (rows must be sorted, one per interval)",
-                         path=path or None, row=row, column=column)
+        raise ParseError(
+            f"{what} (rows must be sorted, one per interval)",
+            path=path or None,
+            row=row,
+            column=column,
+        )
     vals, counts = np.unique(d, return_counts=True)
     return int(vals[np.argmax(counts)])

@@ -284,8 +284,12 @@ class HttpTransport:
             last = attempt == policy.max_attempts
             try:
                 self.requests_sent += 1
-                resp = self.client.get(url, params=params, headers=headers,
-                                       auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT)
+                resp = self.client.get(
+                    url,
+                    params=params,
+                    headers=headers,
+                    auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                )
             except httpx.TransportError as exc:
                 if last:
                     raise ProviderTransportError(

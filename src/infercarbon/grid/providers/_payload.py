@@ -57,8 +57,10 @@ def to_utc64(value: TimeLike, *, field: str) -> np.datetime64:
         try:
             dt = datetime.fromisoformat(value.strip())
         except ValueError as exc:
-            raise InputError(f"{value!r} is not an ISO 8601 date or time (e.g. "
-                             "2024-01-31 or 2024-01-31T12:00Z)", field=field) from exc
+            raise InputError(
+                f"{value!r} is not an ISO 8601 date or time (e.g. 2024-01-31 or 2024-01-31T12:00Z)",
+                field=field,
+            ) from exc
     else:
         raise InputError(f"{value!r} is not a date or time", field=field)
     if dt.tzinfo is not None:
@@ -103,15 +105,17 @@ def require(obj: Any, key: str, *, provider: str, path: str) -> Any:
     """``obj[key]``, or a :class:`ProviderPayloadError` naming ``path.key``."""
     where = f"{path}.{key}" if path else key
     if not isinstance(obj, dict):
-        raise ProviderPayloadError(provider, path or "(root)",
-                                   f"expected a JSON object, got {type(obj).__name__}")
+        raise ProviderPayloadError(
+            provider, path or "(root)", f"expected a JSON object, got {type(obj).__name__}"
+        )
     if key not in obj:
         raise ProviderPayloadError(provider, where, "missing")
     return obj[key]
 
 
-def require_number(obj: Any, key: str, *, provider: str, path: str,
-                   allow_null: bool = False) -> float | None:
+def require_number(
+    obj: Any, key: str, *, provider: str, path: str, allow_null: bool = False
+) -> float | None:
     """A finite number at ``obj[key]`` (``None`` allowed only with ``allow_null``)."""
     v = require(obj, key, provider=provider, path=path)
     where = f"{path}.{key}" if path else key
@@ -139,15 +143,18 @@ def check_spacing(
     d = np.diff(times.astype("datetime64[s]")) / _S
     if (d <= 0).any():
         i = int(np.argmax(d <= 0)) + 1
-        raise ProviderPayloadError(provider, f"data[{i}]",
-                                   f"time {times[i]} is not after the previous one")
+        raise ProviderPayloadError(
+            provider, f"data[{i}]", f"time {times[i]} is not after the previous one"
+        )
     gaps = np.flatnonzero(d > resolution_s)
     if len(gaps) == 0:
         return ()
     missing = int(np.sum(d[gaps] // resolution_s - 1))
     first = times[gaps[0]]
-    note = (f"{missing} missing step(s) of {resolution_s} s in {len(gaps)} gap(s), first after "
-            f"{first}; a lookup inside a gap returns the step before it")
+    note = (
+        f"{missing} missing step(s) of {resolution_s} s in {len(gaps)} gap(s), first after "
+        f"{first}; a lookup inside a gap returns the step before it"
+    )
     warnings.warn(f"{provider}: {note}", DataQualityWarning, stacklevel=3)
     return (note,)
 
@@ -168,6 +175,7 @@ def chunks(
 
 def as_sequence(obj: Any, *, provider: str, path: str) -> Sequence[Any]:
     if not isinstance(obj, list):
-        raise ProviderPayloadError(provider, path, f"expected a JSON array, got "
-                                   f"{type(obj).__name__}")
+        raise ProviderPayloadError(
+            provider, path, f"expected a JSON array, got {type(obj).__name__}"
+        )
     return obj

@@ -96,49 +96,81 @@ _MAX_RANGE_S: Final = 365 * 86_400
 TTL_PAST_S: Final = 6 * 3_600.0
 
 #: ENTSO-E production (PSR) types, from the Transparency Platform code list.
-PSR_NAMES: Final[Mapping[str, str]] = MappingProxyType({
-    "B01": "Biomass", "B02": "Fossil Brown coal/Lignite", "B03": "Fossil Coal-derived gas",
-    "B04": "Fossil Gas", "B05": "Fossil Hard coal", "B06": "Fossil Oil",
-    "B07": "Fossil Oil shale", "B08": "Fossil Peat", "B09": "Geothermal",
-    "B10": "Hydro Pumped Storage", "B11": "Hydro Run-of-river and poundage",
-    "B12": "Hydro Water Reservoir", "B13": "Marine", "B14": "Nuclear",
-    "B15": "Other renewable", "B16": "Solar", "B17": "Waste", "B18": "Wind Offshore",
-    "B19": "Wind Onshore", "B20": "Other", "B25": "Energy storage",
-})
+PSR_NAMES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "B01": "Biomass",
+        "B02": "Fossil Brown coal/Lignite",
+        "B03": "Fossil Coal-derived gas",
+        "B04": "Fossil Gas",
+        "B05": "Fossil Hard coal",
+        "B06": "Fossil Oil",
+        "B07": "Fossil Oil shale",
+        "B08": "Fossil Peat",
+        "B09": "Geothermal",
+        "B10": "Hydro Pumped Storage",
+        "B11": "Hydro Run-of-river and poundage",
+        "B12": "Hydro Water Reservoir",
+        "B13": "Marine",
+        "B14": "Nuclear",
+        "B15": "Other renewable",
+        "B16": "Solar",
+        "B17": "Waste",
+        "B18": "Wind Offshore",
+        "B19": "Wind Onshore",
+        "B20": "Other",
+        "B25": "Energy storage",
+    }
+)
 
 #: PSR type -> (canonical fuel of :mod:`infercarbon.grid.factors`, why, where not obvious).
-PSR_FUELS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType({
-    "B01": ("biomass", ""),
-    "B02": ("lignite", ""),
-    "B03": ("coal", "coke-oven/blast-furnace gas has no own factor: hard-coal rate (its "
-                    "CO2 per kWh is at least as high)"),
-    "B04": ("gas", "fleet-average gas (CCGT and open cycle are not split by ENTSO-E)"),
-    "B05": ("coal", ""),
-    "B06": ("oil", ""),
-    "B07": ("lignite", "oil shale has no own factor: lignite rate (similar CO2 per kWh)"),
-    "B08": ("lignite", "peat has no own factor: lignite rate (IPCC default EF 106 vs "
-                       "101 t/TJ)"),
-    "B09": ("geothermal", ""),
-    "B10": ("storage", "pumped-storage output re-delivers energy generated elsewhere"),
-    "B11": ("hydro", ""),
-    "B12": ("hydro", ""),
-    "B13": ("hydro", "marine (tidal/wave) has no own factor: hydro rate"),
-    "B14": ("nuclear", ""),
-    "B15": ("biomass", "other renewable (mostly biogas) takes the biomass rate"),
-    "B16": ("solar", ""),
-    "B17": ("other", "waste incineration: 'other' (natural-gas factors, low bound 0)"),
-    "B18": ("wind", ""),
-    "B19": ("wind", ""),
-    "B20": ("other", "unspecified: natural-gas factors, low bound 0"),
-    "B25": ("storage", "battery output re-delivers energy generated elsewhere"),
-})
+PSR_FUELS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {
+        "B01": ("biomass", ""),
+        "B02": ("lignite", ""),
+        "B03": (
+            "coal",
+            "coke-oven/blast-furnace gas has no own factor: hard-coal rate (its "
+            "CO2 per kWh is at least as high)",
+        ),
+        "B04": ("gas", "fleet-average gas (CCGT and open cycle are not split by ENTSO-E)"),
+        "B05": ("coal", ""),
+        "B06": ("oil", ""),
+        "B07": ("lignite", "oil shale has no own factor: lignite rate (similar CO2 per kWh)"),
+        "B08": (
+            "lignite",
+            "peat has no own factor: lignite rate (IPCC default EF 106 vs 101 t/TJ)",
+        ),
+        "B09": ("geothermal", ""),
+        "B10": ("storage", "pumped-storage output re-delivers energy generated elsewhere"),
+        "B11": ("hydro", ""),
+        "B12": ("hydro", ""),
+        "B13": ("hydro", "marine (tidal/wave) has no own factor: hydro rate"),
+        "B14": ("nuclear", ""),
+        "B15": ("biomass", "other renewable (mostly biogas) takes the biomass rate"),
+        "B16": ("solar", ""),
+        "B17": ("other", "waste incineration: 'other' (natural-gas factors, low bound 0)"),
+        "B18": ("wind", ""),
+        "B19": ("wind", ""),
+        "B20": ("other", "unspecified: natural-gas factors, low bound 0"),
+        "B25": ("storage", "battery output re-delivers energy generated elsewhere"),
+    }
+)
 
 #: ENTSO-E area names whose fleet has region-specific rates in :mod:`infercarbon.grid.factors`
-ZONE_FACTOR_REGION: Final[Mapping[str, str]] = MappingProxyType({
-    "DE": "DE", "DE_LU": "DE", "DE_AT_LU": "DE", "DE_50HZ": "DE", "DE_AMPRION": "DE",
-    "DE_TENNET": "DE", "DE_TRANSNET": "DE",
-    "10Y1001A1001A82H": "DE", "10Y1001A1001A63L": "DE", "10Y1001A1001A83F": "DE",
-})
+ZONE_FACTOR_REGION: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "DE": "DE",
+        "DE_LU": "DE",
+        "DE_AT_LU": "DE",
+        "DE_50HZ": "DE",
+        "DE_AMPRION": "DE",
+        "DE_TENNET": "DE",
+        "DE_TRANSNET": "DE",
+        "10Y1001A1001A82H": "DE",
+        "10Y1001A1001A63L": "DE",
+        "10Y1001A1001A83F": "DE",
+    }
+)
 
 #: (fuel, basis) -> Figure [g/kWh]
 RateLookup = Callable[[str, Basis], Figure]
@@ -170,8 +202,9 @@ class GenerationByType:
 def resolve_area(zone: str) -> tuple[str, str]:
     """``(EIC code, name)`` of an ENTSO-E area given by name (``DE_LU``) or EIC code."""
     if not isinstance(zone, str) or not zone.strip():
-        raise InputError("give an ENTSO-E bidding zone such as DE_LU or FR, or its EIC code",
-                         field="zone")
+        raise InputError(
+            "give an ENTSO-E bidding zone such as DE_LU or FR, or its EIC code", field="zone"
+        )
     z = zone.strip()
     if _EIC.match(z):
         return z, z
@@ -181,13 +214,15 @@ def resolve_area(zone: str) -> tuple[str, str]:
         raise ConfigurationError(
             f"resolving the ENTSO-E area name {z!r} needs the optional entsoe-py package: "
             "pip install 'infercarbon[entsoe]', or pass the 16-character EIC code "
-            "(e.g. 10Y1001A1001A82H for DE_LU)") from exc
+            "(e.g. 10Y1001A1001A82H for DE_LU)"
+        ) from exc
     try:
         area = lookup_area(z)
     except ValueError as exc:
         names = [a.name for a in Area]
         raise UnknownRegionError(
-            z, suggestions=difflib.get_close_matches(z.upper(), names, n=3)) from exc
+            z, suggestions=difflib.get_close_matches(z.upper(), names, n=3)
+        ) from exc
     return str(area.value), str(area.name)
 
 
@@ -224,8 +259,10 @@ def _text(el: ET.Element, path: str, *, where: str) -> str:
 
 
 def _ack_reason(root: ET.Element) -> str:
-    texts = [(_text(r, "text", where="Reason") if _child(r, "text") is not None else "")
-             for r in _children(root, "Reason")]
+    texts = [
+        (_text(r, "text", where="Reason") if _child(r, "text") is not None else "")
+        for r in _children(root, "Reason")
+    ]
     return "; ".join(t for t in texts if t) or "no reason given"
 
 
@@ -237,15 +274,14 @@ def parse_generation(xml: str | bytes) -> GenerationByType:
         raise ProviderPayloadError(PROVIDER, "(body)", f"not well-formed XML: {exc}") from exc
     kind = _local(root.tag)
     if kind == "Acknowledgement_MarketDocument":
-        raise ProviderError(f"{PROVIDER}: request acknowledged without data: "
-                            f"{_ack_reason(root)}")
+        raise ProviderError(f"{PROVIDER}: request acknowledged without data: {_ack_reason(root)}")
     if kind != "GL_MarketDocument":
-        raise ProviderPayloadError(PROVIDER, "(root)",
-                                   f"expected GL_MarketDocument, got {kind}")
+        raise ProviderPayloadError(PROVIDER, "(root)", f"expected GL_MarketDocument, got {kind}")
     doc_type = _child(root, "type")
     if doc_type is not None and (doc_type.text or "").strip() not in ("A75", ""):
-        raise ProviderPayloadError(PROVIDER, "type",
-                                   f"expected document type A75, got {doc_type.text!r}")
+        raise ProviderPayloadError(
+            PROVIDER, "type", f"expected document type A75, got {doc_type.text!r}"
+        )
     # (psr, start_s, step_s, values) per period
     pieces: list[tuple[str, int, int, npt.NDArray[np.float64]]] = []
     area = ""
@@ -257,33 +293,44 @@ def parse_generation(xml: str | bytes) -> GenerationByType:
             if _child(ts, "outBiddingZone_Domain.mRID") is not None:
                 consumption += 1
                 continue
-            raise ProviderPayloadError(PROVIDER, f"{where}/inBiddingZone_Domain.mRID",
-                                       "missing")
+            raise ProviderPayloadError(PROVIDER, f"{where}/inBiddingZone_Domain.mRID", "missing")
         area = area or _text(ts, "inBiddingZone_Domain.mRID", where=where)
         psr = _text(ts, "MktPSRType/psrType", where=where)
         if psr not in PSR_FUELS:
-            raise ProviderPayloadError(PROVIDER, f"{where}/MktPSRType/psrType",
-                                       f"unknown production type {psr!r}")
+            raise ProviderPayloadError(
+                PROVIDER, f"{where}/MktPSRType/psrType", f"unknown production type {psr!r}"
+            )
         unit = _text(ts, "quantity_Measure_Unit.name", where=where)
         if unit != "MAW":
-            raise ProviderPayloadError(PROVIDER, f"{where}/quantity_Measure_Unit.name",
-                                       f"expected MAW (MW), got {unit!r}")
+            raise ProviderPayloadError(
+                PROVIDER, f"{where}/quantity_Measure_Unit.name", f"expected MAW (MW), got {unit!r}"
+            )
         curve_el = _child(ts, "curveType")
         curve = (curve_el.text or "A01").strip() if curve_el is not None else "A01"
         if curve not in ("A01", "A03"):
-            raise ProviderPayloadError(PROVIDER, f"{where}/curveType",
-                                       f"unsupported curve type {curve!r}")
+            raise ProviderPayloadError(
+                PROVIDER, f"{where}/curveType", f"unsupported curve type {curve!r}"
+            )
         for pi, per in enumerate(_children(ts, "Period")):
             pw = f"{where}/Period[{pi}]"
-            t0 = parse_time(_text(per, "timeInterval/start", where=pw), provider=PROVIDER,
-                            field=f"{pw}/timeInterval/start")
-            t1 = parse_time(_text(per, "timeInterval/end", where=pw), provider=PROVIDER,
-                            field=f"{pw}/timeInterval/end")
+            t0 = parse_time(
+                _text(per, "timeInterval/start", where=pw),
+                provider=PROVIDER,
+                field=f"{pw}/timeInterval/start",
+            )
+            t1 = parse_time(
+                _text(per, "timeInterval/end", where=pw),
+                provider=PROVIDER,
+                field=f"{pw}/timeInterval/end",
+            )
             step = _duration_s(_text(per, "resolution", where=pw), field=f"{pw}/resolution")
             span = int((t1 - t0) / np.timedelta64(1, "s"))
             if span <= 0 or span % step:
-                raise ProviderPayloadError(PROVIDER, f"{pw}/timeInterval",
-                                           f"{t0}..{t1} is not a whole number of {step} s steps")
+                raise ProviderPayloadError(
+                    PROVIDER,
+                    f"{pw}/timeInterval",
+                    f"{t0}..{t1} is not a whole number of {step} s steps",
+                )
             n = span // step
             pts = _children(per, "Point")
             pos = np.empty(len(pts), dtype=np.int64)
@@ -293,14 +340,17 @@ def parse_generation(xml: str | bytes) -> GenerationByType:
                     pos[k] = int(_text(p, "position", where=f"{pw}/Point[{k}]"))
                     qty[k] = float(_text(p, "quantity", where=f"{pw}/Point[{k}]"))
                 except ValueError as exc:
-                    raise ProviderPayloadError(PROVIDER, f"{pw}/Point[{k}]",
-                                               f"not a number: {exc}") from exc
+                    raise ProviderPayloadError(
+                        PROVIDER, f"{pw}/Point[{k}]", f"not a number: {exc}"
+                    ) from exc
             if len(pos) and ((pos < 1) | (pos > n)).any():
-                raise ProviderPayloadError(PROVIDER, f"{pw}/Point/position",
-                                           f"positions must be 1..{n}")
+                raise ProviderPayloadError(
+                    PROVIDER, f"{pw}/Point/position", f"positions must be 1..{n}"
+                )
             if len(pos) > 1 and (np.diff(pos) <= 0).any():
-                raise ProviderPayloadError(PROVIDER, f"{pw}/Point/position",
-                                           "positions must increase")
+                raise ProviderPayloadError(
+                    PROVIDER, f"{pw}/Point/position", "positions must increase"
+                )
             if not np.isfinite(qty).all():
                 raise ProviderPayloadError(PROVIDER, f"{pw}/Point/quantity", "not finite")
             neg = qty < 0
@@ -321,24 +371,31 @@ def parse_generation(xml: str | bytes) -> GenerationByType:
         raise ProviderPayloadError(PROVIDER, "TimeSeries", "no generation time series")
     notes: list[str] = []
     if consumption:
-        notes.append(f"{consumption} consumption series (outBiddingZone: pumping/charging) "
-                     "left out")
+        notes.append(
+            f"{consumption} consumption series (outBiddingZone: pumping/charging) left out"
+        )
     if negatives:
         notes.append(f"{negatives} negative generation values treated as missing")
-        warnings.warn(f"{PROVIDER}: {negatives} negative generation values treated as missing",
-                      DataQualityWarning, stacklevel=2)
+        warnings.warn(
+            f"{PROVIDER}: {negatives} negative generation values treated as missing",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     return _regrid(area, pieces, tuple(notes))
 
 
-def _regrid(area: str, pieces: list[tuple[str, int, int, npt.NDArray[np.float64]]],
-            notes: tuple[str, ...]) -> GenerationByType:
+def _regrid(
+    area: str, pieces: list[tuple[str, int, int, npt.NDArray[np.float64]]], notes: tuple[str, ...]
+) -> GenerationByType:
     """Average every piece onto the coarsest step; a coarse step with any fine step missing
     is missing."""
     res = max(p[2] for p in pieces)
     if any(res % p[2] for p in pieces):
-        raise ProviderPayloadError(PROVIDER, "Period/resolution",
-                                   "resolutions do not nest: "
-                                   + ", ".join(sorted({f"{p[2]} s" for p in pieces})))
+        raise ProviderPayloadError(
+            PROVIDER,
+            "Period/resolution",
+            "resolutions do not nest: " + ", ".join(sorted({f"{p[2]} s" for p in pieces})),
+        )
     t_lo = min(p[1] for p in pieces)
     t_lo -= t_lo % res
     t_hi = max(p[1] + p[2] * len(p[3]) for p in pieces)
@@ -357,8 +414,9 @@ def _regrid(area: str, pieces: list[tuple[str, int, int, npt.NDArray[np.float64]
     step_of: dict[str, int] = {}
     for psr, _, step, _ in pieces:
         if step_of.setdefault(psr, step) != step:
-            raise ProviderPayloadError(PROVIDER, "Period/resolution",
-                                       f"{psr} changes resolution within the document")
+            raise ProviderPayloadError(
+                PROVIDER, "Period/resolution", f"{psr} changes resolution within the document"
+            )
     need = np.array([res // step_of[t] for t in types])[:, None]
     with np.errstate(invalid="ignore", divide="ignore"):
         mw = np.where(count == need, total / np.maximum(count, 1), np.nan)
@@ -408,8 +466,10 @@ def intensity_from_generation(
         notes.append(msg + "; a lookup inside such a gap returns the step before it")
     missing = (len(gen.psr_types) - reporting)[ok]
     if missing.any():
-        msg = (f"{int((missing > 0).sum())} step(s) lack some production types; their "
-               "intensity uses the types that reported (extra['types_missing'])")
+        msg = (
+            f"{int((missing > 0).sum())} step(s) lack some production types; their "
+            "intensity uses the types that reported (extra['types_missing'])"
+        )
         warnings.warn(f"{PROVIDER}: {msg}", DataQualityWarning, stacklevel=2)
         notes.append(msg)
     # each type's share of the step's generation first: products of tiny (subnormal)
@@ -418,15 +478,19 @@ def intensity_from_generation(
     val = (share * r).sum(axis=0)
     lo = (share * rlo).sum(axis=0)
     hi = (share * rhi).sum(axis=0)
-    mapped = "; ".join(f"{p}->{PSR_FUELS[p][0]}" + (f" ({PSR_FUELS[p][1]})" if PSR_FUELS[p][1]
-                                                     else "") for p in gen.psr_types)
+    mapped = "; ".join(
+        f"{p}->{PSR_FUELS[p][0]}" + (f" ({PSR_FUELS[p][1]})" if PSR_FUELS[p][1] else "")
+        for p in gen.psr_types
+    )
     notes.append(f"production-based (imports not traced); PSR types: {mapped}")
-    notes.extend(f"{f}: {fig.value:.1f} g/kWh [{fig.range[0]:.1f}, {fig.range[1]:.1f}] "
-                 f"{fig.label}, {fig.source}" for f, fig in dict(zip(gen.fuels, figs,
-                                                                      strict=True)).items())
+    notes.extend(
+        f"{f}: {fig.value:.1f} g/kWh [{fig.range[0]:.1f}, {fig.range[1]:.1f}] "
+        f"{fig.label}, {fig.source}"
+        for f, fig in dict(zip(gen.fuels, figs, strict=True)).items()
+    )
     prov = SignalProvenance(
         source=f"{PROVIDER} Transparency Platform A75 (actual generation per type), "
-               f"area {gen.area_eic}",
+        f"area {gen.area_eic}",
         version="A75/A16",
         method=f"generation-weighted {basis} rates ({rates_source})",
         retrieved_at_utc=retrieved_at_utc,
@@ -438,9 +502,16 @@ def intensity_from_generation(
     for k, p in enumerate(gen.psr_types):
         extra[f"mw_{p}"] = gen.mw[k, ok]
     return IntensitySeries.from_arrays(
-        region=region, kind="location-average", basis=basis, resolution_s=gen.resolution_s,
-        start_utc=gen.start_utc[ok], intensity_g_per_kwh=val, low_g_per_kwh=lo,
-        high_g_per_kwh=hi, provenance=prov, extra=extra,
+        region=region,
+        kind="location-average",
+        basis=basis,
+        resolution_s=gen.resolution_s,
+        start_utc=gen.start_utc[ok],
+        intensity_g_per_kwh=val,
+        low_g_per_kwh=lo,
+        high_g_per_kwh=hi,
+        provenance=prov,
+        extra=extra,
     )
 
 
@@ -459,12 +530,14 @@ class EntsoeClient:
         Retries, cache, clock.
     """
 
-    def __init__(self, api_key: str | None, *, transport: HttpTransport,
-                 base_url: str = BASE_URL) -> None:
+    def __init__(
+        self, api_key: str | None, *, transport: HttpTransport, base_url: str = BASE_URL
+    ) -> None:
         if not api_key:
             raise MissingCredentialsError(
                 f"{PROVIDER} needs a security token: set {API_KEY_ENV} (CLI) or pass "
-                "api_key=... (request one from transparency@entsoe.eu after registering)")
+                "api_key=... (request one from transparency@entsoe.eu after registering)"
+            )
         self._token = api_key
         self.transport = transport
         self.base_url = base_url
@@ -475,27 +548,47 @@ class EntsoeClient:
         a, b = period(start, end)
         parts = []
         for ca, cb in chunks(a, b, _MAX_RANGE_S):
-            params = {"documentType": "A75", "processType": "A16", "in_Domain": eic,
-                      "periodStart": _stamp(ca), "periodEnd": _stamp(cb)}
+            params = {
+                "documentType": "A75",
+                "processType": "A16",
+                "in_Domain": eic,
+                "periodStart": _stamp(ca),
+                "periodEnd": _stamp(cb),
+            }
             key = ("entsoe", tuple(sorted(params.items())))  # never the token
-            resp = self.transport.get(self.base_url, params={**params,
-                                      "securityToken": self._token}, cache_key=key,
-                                      ttl_s=TTL_PAST_S, check=False)
+            resp = self.transport.get(
+                self.base_url,
+                params={**params, "securityToken": self._token},
+                cache_key=key,
+                ttl_s=TTL_PAST_S,
+                check=False,
+            )
             if not resp.is_success:
                 self._raise(resp)
             part = parse_generation(resp.content)
             if part.area_eic != eic:
-                raise ProviderPayloadError(PROVIDER, "TimeSeries/inBiddingZone_Domain.mRID",
-                                           f"asked for {eic}, got {part.area_eic}")
+                raise ProviderPayloadError(
+                    PROVIDER,
+                    "TimeSeries/inBiddingZone_Domain.mRID",
+                    f"asked for {eic}, got {part.area_eic}",
+                )
             parts.append(part)
         gen = parts[0] if len(parts) == 1 else _concat(parts)
         keep = (gen.start_utc >= a) & (gen.start_utc < b)
-        return GenerationByType(eic, gen.start_utc[keep], gen.resolution_s,
-                                gen.psr_types, gen.mw[:, keep], gen.notes)
+        return GenerationByType(
+            eic, gen.start_utc[keep], gen.resolution_s, gen.psr_types, gen.mw[:, keep], gen.notes
+        )
 
-    def intensity(self, zone: str, start: TimeLike, end: TimeLike, *, basis: Basis = "direct",
-                  rates: RateLookup | None = None,
-                  factor_region: str | None = _AUTO) -> IntensitySeries:
+    def intensity(
+        self,
+        zone: str,
+        start: TimeLike,
+        end: TimeLike,
+        *,
+        basis: Basis = "direct",
+        rates: RateLookup | None = None,
+        factor_region: str | None = _AUTO,
+    ) -> IntensitySeries:
         """Production-based intensity [g/kWh] from generation per type.
 
         ``rates`` overrides the per-fuel rates.  Otherwise they come from
@@ -508,11 +601,14 @@ class EntsoeClient:
         if rates is None:
             region = factor_region
             if region == _AUTO:
-                region = (ZONE_FACTOR_REGION.get(zone.strip().upper())
-                          or ZONE_FACTOR_REGION.get(gen.area_eic))
+                region = ZONE_FACTOR_REGION.get(zone.strip().upper()) or ZONE_FACTOR_REGION.get(
+                    gen.area_eic
+                )
                 if region is None:
-                    msg = (f"no region-specific fuel rates for {zone}: generic fleet heat "
-                           "rates used (pass rates=... or factor_region=None to choose this)")
+                    msg = (
+                        f"no region-specific fuel rates for {zone}: generic fleet heat "
+                        "rates used (pass rates=... or factor_region=None to choose this)"
+                    )
                     warnings.warn(f"{PROVIDER}: {msg}", FallbackWarning, stacklevel=2)
                     notes = (f"fallback: {msg}",)
             rates = factor_rates(region)
@@ -520,8 +616,14 @@ class EntsoeClient:
         else:
             source = "caller-supplied rates"
         return intensity_from_generation(
-            gen, basis=basis, rates=rates, region=zone.strip(), rates_source=source,
-            retrieved_at_utc=iso_from_epoch(self.transport.clock()), extra_notes=notes)
+            gen,
+            basis=basis,
+            rates=rates,
+            region=zone.strip(),
+            rates_source=source,
+            retrieved_at_utc=iso_from_epoch(self.transport.clock()),
+            extra_notes=notes,
+        )
 
     def _raise(self, resp: Any) -> None:
         try:
@@ -532,8 +634,9 @@ class EntsoeClient:
         if _local(root.tag) == "Acknowledgement_MarketDocument":
             if resp.status_code in (401, 403):
                 self.transport.raise_for_status(resp)
-            raise ProviderHTTPError(PROVIDER, resp.status_code, _ack_reason(root),
-                                    url=self.base_url)
+            raise ProviderHTTPError(
+                PROVIDER, resp.status_code, _ack_reason(root), url=self.base_url
+            )
         self.transport.raise_for_status(resp)
 
 
@@ -544,8 +647,9 @@ def _stamp(t: np.datetime64) -> str:
 def _concat(parts: list[GenerationByType]) -> GenerationByType:
     res = {p.resolution_s for p in parts}
     if len(res) != 1:
-        raise ProviderPayloadError(PROVIDER, "Period/resolution",
-                                   f"resolution changes between requests: {sorted(res)}")
+        raise ProviderPayloadError(
+            PROVIDER, "Period/resolution", f"resolution changes between requests: {sorted(res)}"
+        )
     types = tuple(sorted({t for p in parts for t in p.psr_types}))
     t_all = np.unique(np.concatenate([p.start_utc for p in parts]))
     mw = np.full((len(types), len(t_all)), np.nan)

@@ -70,8 +70,9 @@ class UKCarbonIntensityClient:
         self.base_url = base_url.rstrip("/")
 
     # ------------------------------------------------------------------ national
-    def national(self, start: TimeLike, end: TimeLike, *,
-                 value: NationalValue = "actual-else-forecast") -> IntensitySeries:
+    def national(
+        self, start: TimeLike, end: TimeLike, *, value: NationalValue = "actual-else-forecast"
+    ) -> IntensitySeries:
         """National half-hours starting in ``[start, end)``.
 
         ``value``: ``actual`` (error if a step has no outturn yet), ``forecast``, or
@@ -83,10 +84,12 @@ class UKCarbonIntensityClient:
         a, b = period(start, end)
         rows: list[Any] = []
         for ca, cb in chunks(a, b, _MAX_RANGE_S):
-            rows.extend(self._data(f"/intensity/{iso_z(ca, minutes=True)}/"
-                                   f"{iso_z(cb, minutes=True)}", TTL_PAST_S))
-        return self._series("GB", rows, value=value, endpoint="/intensity/{from}/{to}").slice(
-            a, b)
+            rows.extend(
+                self._data(
+                    f"/intensity/{iso_z(ca, minutes=True)}/{iso_z(cb, minutes=True)}", TTL_PAST_S
+                )
+            )
+        return self._series("GB", rows, value=value, endpoint="/intensity/{from}/{to}").slice(a, b)
 
     def national_forecast(self, start: TimeLike) -> IntensitySeries:
         """The national forecast for 48 hours from ``start``."""
@@ -102,28 +105,46 @@ class UKCarbonIntensityClient:
         rows: list[Any] = []
         name = ""
         for ca, cb in chunks(a, b, _MAX_RANGE_S):
-            part, name = self._regional(f"/regional/intensity/{iso_z(ca, minutes=True)}/"
-                                        f"{iso_z(cb, minutes=True)}/regionid/{rid}", rid,
-                                        TTL_PAST_S)
+            part, name = self._regional(
+                f"/regional/intensity/{iso_z(ca, minutes=True)}/"
+                f"{iso_z(cb, minutes=True)}/regionid/{rid}",
+                rid,
+                TTL_PAST_S,
+            )
             rows.extend(part)
-        return self._series(f"GB-{rid}", rows, value="forecast",
-                            endpoint="/regional/intensity/{from}/{to}/regionid/{id}",
-                            region_name=name).slice(a, b)
+        return self._series(
+            f"GB-{rid}",
+            rows,
+            value="forecast",
+            endpoint="/regional/intensity/{from}/{to}/regionid/{id}",
+            region_name=name,
+        ).slice(a, b)
 
     def regional_forecast(self, region_id: int, start: TimeLike) -> IntensitySeries:
         """The regional forecast for 48 hours from ``start``."""
         rid = _region_id(region_id)
         a = to_utc64(start, field="start")
-        rows, name = self._regional(f"/regional/intensity/{iso_z(a, minutes=True)}/fw48h/"
-                                    f"regionid/{rid}", rid, TTL_FORECAST_S)
-        return self._series(f"GB-{rid}", rows, value="forecast",
-                            endpoint="/regional/intensity/{from}/fw48h/regionid/{id}",
-                            region_name=name)
+        rows, name = self._regional(
+            f"/regional/intensity/{iso_z(a, minutes=True)}/fw48h/regionid/{rid}",
+            rid,
+            TTL_FORECAST_S,
+        )
+        return self._series(
+            f"GB-{rid}",
+            rows,
+            value="forecast",
+            endpoint="/regional/intensity/{from}/fw48h/regionid/{id}",
+            region_name=name,
+        )
 
     # ------------------------------------------------------------------ plumbing
     def _body(self, path: str, ttl_s: float) -> Any:
-        resp = self.transport.get(f"{self.base_url}{path}", headers={"Accept":
-                                  "application/json"}, cache_key=("ukci", path), ttl_s=ttl_s)
+        resp = self.transport.get(
+            f"{self.base_url}{path}",
+            headers={"Accept": "application/json"},
+            cache_key=("ukci", path),
+            ttl_s=ttl_s,
+        )
         try:
             return resp.json()
         except ValueError as exc:
@@ -131,27 +152,41 @@ class UKCarbonIntensityClient:
 
     def _data(self, path: str, ttl_s: float) -> list[Any]:
         body = self._body(path, ttl_s)
-        return list(as_sequence(require(body, "data", provider=PROVIDER, path=""),
-                                provider=PROVIDER, path="data"))
+        return list(
+            as_sequence(
+                require(body, "data", provider=PROVIDER, path=""), provider=PROVIDER, path="data"
+            )
+        )
 
     def _regional(self, path: str, rid: int, ttl_s: float) -> tuple[list[Any], str]:
         data = require(self._body(path, ttl_s), "data", provider=PROVIDER, path="")
         # documented as an object; accept the one-element array other regional routes use
         if isinstance(data, list):
             if len(data) != 1:
-                raise ProviderPayloadError(PROVIDER, "data",
-                                           f"expected one region, got {len(data)}")
+                raise ProviderPayloadError(
+                    PROVIDER, "data", f"expected one region, got {len(data)}"
+                )
             data = data[0]
         got = require(data, "regionid", provider=PROVIDER, path="data")
         if got != rid:
             raise ProviderPayloadError(PROVIDER, "data.regionid", f"asked for {rid}, got {got!r}")
         name = data.get("shortname") or data.get("dnoregion") or ""
-        rows = as_sequence(require(data, "data", provider=PROVIDER, path="data"),
-                           provider=PROVIDER, path="data.data")
+        rows = as_sequence(
+            require(data, "data", provider=PROVIDER, path="data"),
+            provider=PROVIDER,
+            path="data.data",
+        )
         return list(rows), str(name)
 
-    def _series(self, region: str, rows: list[Any], *, value: NationalValue, endpoint: str,
-                region_name: str = "") -> IntensitySeries:
+    def _series(
+        self,
+        region: str,
+        rows: list[Any],
+        *,
+        value: NationalValue,
+        endpoint: str,
+        region_name: str = "",
+    ) -> IntensitySeries:
         base = "data.data" if region != "GB" else "data"
         if not rows:
             raise ProviderPayloadError(PROVIDER, base, "no half-hours returned")
@@ -162,27 +197,43 @@ class UKCarbonIntensityClient:
         band = np.empty(n, dtype=object)
         for i, r in enumerate(rows):
             where = f"{base}[{i}]"
-            t0 = parse_time(require(r, "from", provider=PROVIDER, path=where),
-                            provider=PROVIDER, field=f"{where}.from")
-            t1 = parse_time(require(r, "to", provider=PROVIDER, path=where),
-                            provider=PROVIDER, field=f"{where}.to")
+            t0 = parse_time(
+                require(r, "from", provider=PROVIDER, path=where),
+                provider=PROVIDER,
+                field=f"{where}.from",
+            )
+            t1 = parse_time(
+                require(r, "to", provider=PROVIDER, path=where),
+                provider=PROVIDER,
+                field=f"{where}.to",
+            )
             if (t1 - t0) != np.timedelta64(STEP_S, "s"):
-                raise ProviderPayloadError(PROVIDER, f"{where}.to",
-                                           f"expected a half-hour after 'from', got {t0}..{t1}")
+                raise ProviderPayloadError(
+                    PROVIDER, f"{where}.to", f"expected a half-hour after 'from', got {t0}..{t1}"
+                )
             ci = require(r, "intensity", provider=PROVIDER, path=where)
-            fc = require_number(ci, "forecast", provider=PROVIDER, path=f"{where}.intensity",
-                                allow_null=True)
-            act = (require_number(ci, "actual", provider=PROVIDER,
-                                  path=f"{where}.intensity", allow_null=True)
-                   if value != "forecast" else None)
+            fc = require_number(
+                ci, "forecast", provider=PROVIDER, path=f"{where}.intensity", allow_null=True
+            )
+            act = (
+                require_number(
+                    ci, "actual", provider=PROVIDER, path=f"{where}.intensity", allow_null=True
+                )
+                if value != "forecast"
+                else None
+            )
             if value == "actual" and act is None:
-                raise ProviderPayloadError(PROVIDER, f"{where}.intensity.actual",
-                                           f"no outturn published for {t0} yet; ask for "
-                                           "value='actual-else-forecast' or 'forecast'")
+                raise ProviderPayloadError(
+                    PROVIDER,
+                    f"{where}.intensity.actual",
+                    f"no outturn published for {t0} yet; ask for "
+                    "value='actual-else-forecast' or 'forecast'",
+                )
             chosen, from_fc = (act, False) if act is not None else (fc, True)
             if chosen is None:
-                raise ProviderPayloadError(PROVIDER, f"{where}.intensity.forecast",
-                                           f"no value for {t0}")
+                raise ProviderPayloadError(
+                    PROVIDER, f"{where}.intensity.forecast", f"no value for {t0}"
+                )
             t[i], v[i], is_fc[i] = t0, chosen, from_fc
             band[i] = str(ci.get("index", ""))
         order = np.argsort(t, kind="stable")
@@ -191,10 +242,14 @@ class UKCarbonIntensityClient:
         t, v, is_fc, band = t[keep], v[keep], is_fc[keep], band[keep]
         notes = list(check_spacing(t, STEP_S, provider=PROVIDER))
         if value == "actual-else-forecast" and is_fc.any():
-            notes.append(f"{int(is_fc.sum())} of {len(t)} half-hours have no outturn yet and "
-                         "take the forecast (extra['is_forecast'])")
-        notes.append("CO2 only, operational (combustion) factors; imports and T&D losses "
-                     "included; no uncertainty published")
+            notes.append(
+                f"{int(is_fc.sum())} of {len(t)} half-hours have no outturn yet and "
+                "take the forecast (extra['is_forecast'])"
+            )
+        notes.append(
+            "CO2 only, operational (combustion) factors; imports and T&D losses "
+            "included; no uncertainty published"
+        )
         if region_name:
             notes.append(f"region {region_name}; regional values are forecasts only")
         forecast_only = bool(is_fc.all())
@@ -208,17 +263,22 @@ class UKCarbonIntensityClient:
             notes=tuple(notes),
         )
         return IntensitySeries.from_arrays(
-            region=region, kind="location-average", basis="direct", resolution_s=STEP_S,
-            start_utc=t, intensity_g_per_kwh=v, provenance=prov,
+            region=region,
+            kind="location-average",
+            basis="direct",
+            resolution_s=STEP_S,
+            start_utc=t,
+            intensity_g_per_kwh=v,
+            provenance=prov,
             extra={"is_forecast": is_fc, "index": band},
         )
 
 
 def _region_id(region_id: int) -> int:
-    if isinstance(region_id, bool) or not isinstance(region_id, int) or \
-            region_id not in REGION_IDS:
-        raise InputError(f"{region_id!r} is not a GB region id (1..18; 13 is London)",
-                         field="region_id")
+    if isinstance(region_id, bool) or not isinstance(region_id, int) or region_id not in REGION_IDS:
+        raise InputError(
+            f"{region_id!r} is not a GB region id (1..18; 13 is London)", field="region_id"
+        )
     return region_id
 
 
@@ -230,6 +290,7 @@ def ukci_region_id(region: str) -> int | None:
         return None
     r = r.removeprefix("GB-")
     if not r.isdigit():
-        raise InputError("ukci takes GB (national) or a region id 1..18 (e.g. 13 or GB-13)",
-                         field="--region")
+        raise InputError(
+            "ukci takes GB (national) or a region id 1..18 (e.g. 13 or GB-13)", field="--region"
+        )
     return int(r)

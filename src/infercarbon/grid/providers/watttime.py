@@ -100,14 +100,22 @@ class WattTimeClient:
         Retries, cache, clock.
     """
 
-    def __init__(self, username: str | None, password: str | None, *,
-                 transport: HttpTransport, base_url: str = BASE_URL) -> None:
-        missing = [name for name, v in ((USERNAME_ENV, username), (PASSWORD_ENV, password))
-                   if not v]
+    def __init__(
+        self,
+        username: str | None,
+        password: str | None,
+        *,
+        transport: HttpTransport,
+        base_url: str = BASE_URL,
+    ) -> None:
+        missing = [
+            name for name, v in ((USERNAME_ENV, username), (PASSWORD_ENV, password)) if not v
+        ]
         if missing:
             raise MissingCredentialsError(
                 f"{PROVIDER} needs a username and password: set {' and '.join(missing)} (CLI) "
-                "or pass username=... and password=... (register at https://watttime.org)")
+                "or pass username=... and password=... (register at https://watttime.org)"
+            )
         self._auth = (str(username), str(password))
         self.transport = transport
         self.base_url = base_url.rstrip("/")
@@ -121,9 +129,11 @@ class WattTimeClient:
         resp = self.transport.get(f"{self.base_url}/login", auth=self._auth, check=False)
         if resp.status_code in (401, 403):
             raise ProviderAuthError(
-                PROVIDER, resp.status_code,
+                PROVIDER,
+                resp.status_code,
                 f"login refused; check {USERNAME_ENV} / {PASSWORD_ENV}",
-                url=f"{self.base_url}/login")
+                url=f"{self.base_url}/login",
+            )
         self.transport.raise_for_status(resp)
         body = _json(resp)
         token = require(body, "token", provider=PROVIDER, path="")
@@ -144,8 +154,9 @@ class WattTimeClient:
         key = ("watttime", path, tuple(sorted(params.items())))
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self._token_now()}"}
-            resp = self.transport.get(url, params=params, headers=headers, cache_key=key,
-                                      ttl_s=ttl_s, check=False)
+            resp = self.transport.get(
+                url, params=params, headers=headers, cache_key=key, ttl_s=ttl_s, check=False
+            )
             if resp.status_code == 401 and attempt == 1:
                 self._token = None  # expired or revoked: log in again, retry once
                 continue
@@ -161,28 +172,37 @@ class WattTimeClient:
         meta = require(body, "meta", provider=PROVIDER, path="")
         units = require(meta, "units", provider=PROVIDER, path="meta")
         if units != "percentile":
-            raise ProviderPayloadError(PROVIDER, "meta.units",
-                                       f"expected 'percentile' for the index, got {units!r}")
+            raise ProviderPayloadError(
+                PROVIDER, "meta.units", f"expected 'percentile' for the index, got {units!r}"
+            )
         t, v = self._points(body)
         if ((v < 0) | (v > 100)).any():
             raise ProviderPayloadError(PROVIDER, "data[].value", "a percentile is 0..100")
-        return MarginalIndex(region, signal_type, t, v / 100.0,
-                             self._provenance("/v3/signal-index", meta, signal_type, ()))
+        return MarginalIndex(
+            region,
+            signal_type,
+            t,
+            v / 100.0,
+            self._provenance("/v3/signal-index", meta, signal_type, ()),
+        )
 
-    def historical(self, region: str, start: TimeLike, end: TimeLike, *,
-                   signal_type: str = "co2_moer") -> IntensitySeries:
+    def historical(
+        self, region: str, start: TimeLike, end: TimeLike, *, signal_type: str = "co2_moer"
+    ) -> IntensitySeries:
         """Past values for steps starting in ``[start, end)`` [g/kWh]."""
         a, b = period(start, end)
         bodies = []
         for ca, cb in chunks(a, b, _HISTORY_CHUNK_S):
             params = {**self._params(region, signal_type), "start": iso_z(ca), "end": iso_z(cb)}
             bodies.append(self._get("/v3/historical", params, ttl_s=TTL_HISTORY_S))
-        series = self._series(region, signal_type, bodies, endpoint="/v3/historical",
-                              forecast=False)
+        series = self._series(
+            region, signal_type, bodies, endpoint="/v3/historical", forecast=False
+        )
         return series.slice(a, b)  # the API end bound is inclusive
 
-    def forecast(self, region: str, *, signal_type: str = "co2_moer",
-                 horizon_hours: int | None = None) -> IntensitySeries:
+    def forecast(
+        self, region: str, *, signal_type: str = "co2_moer", horizon_hours: int | None = None
+    ) -> IntensitySeries:
         """The most recent forecast [g/kWh] (provenance label ``modelled``)."""
         params = self._params(region, signal_type)
         if horizon_hours is not None:
@@ -202,21 +222,27 @@ class WattTimeClient:
         return {"region": region.strip(), "signal_type": signal_type}
 
     @staticmethod
-    def _points(body: Any, base: str = "") -> tuple[npt.NDArray[np.datetime64],
-                                                     npt.NDArray[np.float64]]:
-        rows = as_sequence(require(body, "data", provider=PROVIDER, path=""),
-                           provider=PROVIDER, path="data")
+    def _points(
+        body: Any, base: str = ""
+    ) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
+        rows = as_sequence(
+            require(body, "data", provider=PROVIDER, path=""), provider=PROVIDER, path="data"
+        )
         t = np.empty(len(rows), dtype="datetime64[s]")
         v = np.empty(len(rows))
         for i, r in enumerate(rows):
             where = f"{base}data[{i}]"
-            t[i] = parse_time(require(r, "point_time", provider=PROVIDER, path=where),
-                              provider=PROVIDER, field=f"{where}.point_time")
+            t[i] = parse_time(
+                require(r, "point_time", provider=PROVIDER, path=where),
+                provider=PROVIDER,
+                field=f"{where}.point_time",
+            )
             v[i] = require_number(r, "value", provider=PROVIDER, path=where)
         return t, v
 
-    def _series(self, region: str, signal_type: str, bodies: list[Any], *, endpoint: str,
-                forecast: bool) -> IntensitySeries:
+    def _series(
+        self, region: str, signal_type: str, bodies: list[Any], *, endpoint: str, forecast: bool
+    ) -> IntensitySeries:
         ts: list[npt.NDArray[np.datetime64]] = []
         vs: list[npt.NDArray[np.float64]] = []
         notes: list[str] = []
@@ -232,16 +258,23 @@ class WattTimeClient:
             elif units == "kg_co2_per_mwh":
                 v = g_per_kwh_from_kg_per_mwh(v)
             else:
-                raise ProviderPayloadError(PROVIDER, "meta.units",
-                                           f"unsupported units {units!r} for an intensity")
+                raise ProviderPayloadError(
+                    PROVIDER, "meta.units", f"unsupported units {units!r} for an intensity"
+                )
             p = meta.get("data_point_period_seconds")
             if p is not None:
                 if isinstance(p, bool) or not isinstance(p, int) or p <= 0:
-                    raise ProviderPayloadError(PROVIDER, "meta.data_point_period_seconds",
-                                               f"expected a positive integer, got {p!r}")
+                    raise ProviderPayloadError(
+                        PROVIDER,
+                        "meta.data_point_period_seconds",
+                        f"expected a positive integer, got {p!r}",
+                    )
                 if period_s is not None and p != period_s:
-                    raise ProviderPayloadError(PROVIDER, "meta.data_point_period_seconds",
-                                               f"changed from {period_s} to {p} between pieces")
+                    raise ProviderPayloadError(
+                        PROVIDER,
+                        "meta.data_point_period_seconds",
+                        f"changed from {period_s} to {p} between pieces",
+                    )
                 period_s = p
             notes.extend(f"provider warning: {w}" for w in meta.get("warnings") or ())
             ts.append(t)
@@ -256,23 +289,42 @@ class WattTimeClient:
         t, v = t[keep], v[keep]
         if period_s is None:
             if len(t) < 2:
-                raise ProviderPayloadError(PROVIDER, "meta.data_point_period_seconds",
-                                           "missing, and one point cannot show the step")
+                raise ProviderPayloadError(
+                    PROVIDER,
+                    "meta.data_point_period_seconds",
+                    "missing, and one point cannot show the step",
+                )
             period_s = int(np.min(np.diff(t)) / np.timedelta64(1, "s"))
-            notes.append(f"step {period_s} s inferred from point spacing "
-                         "(meta.data_point_period_seconds absent)")
+            notes.append(
+                f"step {period_s} s inferred from point spacing "
+                "(meta.data_point_period_seconds absent)"
+            )
         notes[:0] = check_spacing(t, period_s, provider=PROVIDER)
-        notes.append("CO2 only (not CO2e), combustion only; converted from lb/MWh; "
-                     "WattTime publishes no uncertainty range")
+        notes.append(
+            "CO2 only (not CO2e), combustion only; converted from lb/MWh; "
+            "WattTime publishes no uncertainty range"
+        )
         return IntensitySeries.from_arrays(
-            region=region, kind=SIGNAL_KINDS[signal_type], basis="direct",
-            resolution_s=period_s, start_utc=t, intensity_g_per_kwh=v,
-            provenance=self._provenance(endpoint, meta0, signal_type, tuple(notes),
-                                        forecast=forecast),
+            region=region,
+            kind=SIGNAL_KINDS[signal_type],
+            basis="direct",
+            resolution_s=period_s,
+            start_utc=t,
+            intensity_g_per_kwh=v,
+            provenance=self._provenance(
+                endpoint, meta0, signal_type, tuple(notes), forecast=forecast
+            ),
         )
 
-    def _provenance(self, endpoint: str, meta: Any, signal_type: str, notes: tuple[str, ...],
-                    *, forecast: bool = False) -> SignalProvenance:
+    def _provenance(
+        self,
+        endpoint: str,
+        meta: Any,
+        signal_type: str,
+        notes: tuple[str, ...],
+        *,
+        forecast: bool = False,
+    ) -> SignalProvenance:
         model = meta.get("model") if isinstance(meta, dict) else None
         version = str(model.get("date", "")) if isinstance(model, dict) else ""
         extra: tuple[str, ...] = ()

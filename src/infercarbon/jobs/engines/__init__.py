@@ -34,8 +34,9 @@ class Engine(Protocol):
         """How many parts the job should cut its input into."""
         ...
 
-    def map_parts(self, fn: ShardFn, parts: Sequence[Mapping[str, pa.Table]],
-                  shared: Mapping[str, Any]) -> list[pa.Table]:
+    def map_parts(
+        self, fn: ShardFn, parts: Sequence[Mapping[str, pa.Table]], shared: Mapping[str, Any]
+    ) -> list[pa.Table]:
         """The tables ``fn(**part, **shared)`` of every part, in any order (a part with no
         rows may be left out): a job concatenates and orders them itself."""
         ...

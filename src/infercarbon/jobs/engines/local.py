@@ -24,8 +24,9 @@ class LocalEngine:
     def parallelism(self) -> int:
         return self._parts
 
-    def map_parts(self, fn: ShardFn, parts: Sequence[Mapping[str, pa.Table]],
-                  shared: Mapping[str, Any]) -> list[pa.Table]:
+    def map_parts(
+        self, fn: ShardFn, parts: Sequence[Mapping[str, pa.Table]], shared: Mapping[str, Any]
+    ) -> list[pa.Table]:
         return [fn(**part, **shared) for part in parts]
 
 

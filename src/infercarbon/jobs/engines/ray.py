@@ -22,8 +22,14 @@ from infercarbon.jobs.engines import ShardFn
 __all__ = ["RayEngine", "make"]
 
 
-def _run_part(batch: pa.Table, *, fn: ShardFn, part_refs: Sequence[Mapping[str, Any]],
-              shared_refs: Mapping[str, Any], params: Mapping[str, Any]) -> pa.Table:
+def _run_part(
+    batch: pa.Table,
+    *,
+    fn: ShardFn,
+    part_refs: Sequence[Mapping[str, Any]],
+    shared_refs: Mapping[str, Any],
+    params: Mapping[str, Any],
+) -> pa.Table:
     """One Ray Data task: the batch holds part numbers (one, by ``batch_size=1``)."""
     import ray
 
@@ -45,14 +51,20 @@ class RayEngine:
         try:
             import ray
         except ImportError as exc:
-            raise ConfigurationError("the ray engine needs Ray: pip install "
-                                     "'infercarbon[lake]'") from exc
+            raise ConfigurationError(
+                "the ray engine needs Ray: pip install 'infercarbon[lake]'"
+            ) from exc
         self._ray = ray
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             if not ray.is_initialized():
-                ray.init(address=address, num_cpus=num_cpus, include_dashboard=False,
-                         log_to_driver=False, logging_level=logging.ERROR)
+                ray.init(
+                    address=address,
+                    num_cpus=num_cpus,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                )
             from ray.data import DataContext
 
             ctx = DataContext.get_current()
@@ -68,8 +80,9 @@ class RayEngine:
     def parallelism(self) -> int:
         return self._cpus
 
-    def map_parts(self, fn: ShardFn, parts: Sequence[Mapping[str, pa.Table]],
-                  shared: Mapping[str, Any]) -> list[pa.Table]:
+    def map_parts(
+        self, fn: ShardFn, parts: Sequence[Mapping[str, pa.Table]], shared: Mapping[str, Any]
+    ) -> list[pa.Table]:
         ray = self._ray
         import ray.data as ray_data
 
@@ -81,9 +94,17 @@ class RayEngine:
             ds: Any = ray_data.from_arrow(pa.table({"part": list(range(len(parts)))}))
             task: Any = _run_part
             ds = ds.repartition(max(1, len(parts))).map_batches(
-                task, batch_size=1, batch_format="pyarrow", zero_copy_batch=True,
-                fn_kwargs={"fn": fn, "part_refs": part_refs, "shared_refs": tables,
-                           "params": params})
+                task,
+                batch_size=1,
+                batch_format="pyarrow",
+                zero_copy_batch=True,
+                fn_kwargs={
+                    "fn": fn,
+                    "part_refs": part_refs,
+                    "shared_refs": tables,
+                    "params": params,
+                },
+            )
             refs = ds.to_arrow_refs()
             done = [ray.get(r) for r in refs]
         return [t for t in done if t.num_rows]
