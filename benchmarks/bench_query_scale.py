@@ -12,9 +12,12 @@ Usage::
    already holds that many (``--reuse``, the default when the file exists).
 2. Starts ``infercarbon serve`` on it (loopback, ``--ledger-memory-limit``) with an admin key.
 3. Times, ``--repeat`` times each: ``/v1/summary``, the dashboard's first load (``/`` and the
-   API calls its scripts make on load: whoami, summary, events?limit=200, footprints by
-   service and hour, heatmap, methodology, traces, regions, rebound, and the programme
-   panel's drivers and runs) and ``/v1/events?limit=100``; meanwhile
+   API calls its scripts make on load, as the page makes them: whoami, summary,
+   events?limit=200, footprints by service and hour, heatmap, methodology, traces, regions
+   and the programme panel's drivers and runs at once over a browser's 6 connections, then
+   rebound: :data:`FIRST_LOAD`), the same calls one after another on one connection
+   (``dashboard_calls_one_by_one``: their total, reported, not a target) and
+   ``/v1/events?limit=100``; meanwhile
    one client posts ``--ingest-batches`` batches of ``--ingest-batch-size`` new events back
    to back and their latency is recorded.  The default batch is what the library's own
    shipper sends (``EventShipper(batch_size=...)``'s default, 500 events); the service-load
@@ -39,8 +42,10 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Queue
 from typing import Any
 
 import httpx
@@ -194,41 +199,36 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
                     ingest_lat.append(time.perf_counter() - t)
                     ingest_errors += r.status_code >= 400
 
-        # every call the dashboard's scripts make on load (app.js, then its rebound panel;
-        # programme.js): the page is loaded when the last one answered
-        first = [
-            "/",
-            "/v1/whoami",
-            "/v1/summary",
-            "/v1/events?limit=200",
-            "/v1/footprints?group=service&period=hour",
-            "/v1/intensity/heatmap",
-            "/v1/methodology",
-            "/v1/traces",
-            "/v1/regions",
-            "/v1/rebound",
-            "/v1/programme/drivers",
-            "/v1/runs",
-        ]
         reads: dict[str, list[float]] = {
             "summary": [],
             "dashboard_first_load": [],
             "events_limit_100": [],
+            "dashboard_calls_one_by_one": [],
         }
         errors = 0
         ing = threading.Thread(target=ingest, daemon=True)
         ing.start()
-        with httpx.Client(base_url=base, headers=auth, timeout=600.0) as c:
+        # a browser's connections to the page's host (HTTP/1.1: 6 per host)
+        pool = [
+            httpx.Client(base_url=base, headers=auth, timeout=600.0) for _ in range(BROWSER_CONNS)
+        ]
+        with ThreadPoolExecutor(BROWSER_CONNS) as ex:
+            c = pool[0]
             for _ in range(a.repeat):
                 for name, paths in (
                     ("summary", ["/v1/summary"]),
-                    ("dashboard_first_load", first),
                     ("events_limit_100", ["/v1/events?limit=100"]),
+                    ("dashboard_calls_one_by_one", [p for wave in FIRST_LOAD for p in wave]),
                 ):
                     t = time.perf_counter()
                     for p in paths:
                         errors += c.get(p).status_code >= 400
                     reads[name].append(time.perf_counter() - t)
+                t = time.perf_counter()
+                errors += page_load(ex, pool)
+                reads["dashboard_first_load"].append(time.perf_counter() - t)
+        for c in pool:
+            c.close()
         ing.join(timeout=600)
         stop.set()
         server.send_signal(signal.SIGTERM)
@@ -275,6 +275,7 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     met = {
         k: (v["p95"] is not None and v["p95"] < TARGET_READ_P95_S)
         for k, v in res["reads_s"].items()
+        if k != "dashboard_calls_one_by_one"  # reported beside the page load, not a target
     }
     met["ingest_p99"] = (
         bool(ingest_lat) and not ingest_errors and res["ingest_s"]["p99"] < TARGET_INGEST_P99_S
@@ -286,16 +287,59 @@ def run(a: argparse.Namespace) -> dict[str, Any]:
     return res
 
 
+#: The dashboard's first load as the page makes it: the page, then every call its scripts
+#: start at once on load (app.js's Promise.all, its regions list, programme.js's two
+#: panels), then what app.js asks once the first group has answered (the rebound panel).
+FIRST_LOAD: tuple[tuple[str, ...], ...] = (
+    ("/",),
+    (
+        "/v1/whoami",
+        "/v1/summary",
+        "/v1/footprints?group=service&period=hour",
+        "/v1/events?limit=200",
+        "/v1/intensity/heatmap",
+        "/v1/methodology",
+        "/v1/traces",
+        "/v1/regions",
+        "/v1/programme/drivers",
+        "/v1/runs?limit=1",
+    ),
+    ("/v1/rebound",),
+)
+BROWSER_CONNS = 6
+
+
+def page_load(ex: ThreadPoolExecutor, pool: list[httpx.Client]) -> int:
+    """Load the dashboard as a browser does (:data:`FIRST_LOAD`, over ``pool``'s
+    connections, at most one request on each at a time); the errors seen."""
+    free: Queue[httpx.Client] = Queue()
+    for c in pool:
+        free.put(c)
+
+    def get(path: str) -> int:
+        c = free.get()
+        try:
+            return int(c.get(path).status_code >= 400)
+        finally:
+            free.put(c)
+
+    errors = 0
+    for wave in FIRST_LOAD:
+        errors += sum(ex.map(get, wave))
+    return errors
+
+
 def table(r: dict[str, Any]) -> str:
     lines = [
         f"{r['fill']['events']:,} events in the {r['ledger']} ledger "
         f"(added {r['fill']['added']:,} in {r['fill']['fill_s']} s)",
-        f"{'read':<24}{'p50 s':>10}{'p95 s':>10}  target p95 < {TARGET_READ_P95_S} s",
+        f"{'read':<28}{'p50 s':>10}{'p95 s':>10}  target p95 < {TARGET_READ_P95_S} s",
     ]
     for k, v in r["reads_s"].items():
+        verdict = r["targets_met"].get(k)
         lines.append(
-            f"{k:<24}{v['p50']!s:>10}{v['p95']!s:>10}  "
-            f"{'met' if r['targets_met'][k] else 'NOT met'}"
+            f"{k:<28}{v['p50']!s:>10}{v['p95']!s:>10}  "
+            f"{'(reported)' if verdict is None else 'met' if verdict else 'NOT met'}"
         )
     i = r["ingest_s"]
     lines.append(

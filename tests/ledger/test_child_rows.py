@@ -54,6 +54,7 @@ def test_new_duckdb_ledger_has_no_child_key_index(tmp_path: Path) -> None:
         "footprints",
         "footprint_contexts",
         "footprint_hours",
+        "event_hours",
         "runs",
         "storage",
         "transfers",

@@ -42,6 +42,7 @@ def _from_rows(monkeypatch: pytest.MonkeyPatch, fn: Callable[[], Any]) -> Any:
     """``fn`` with the hourly rollup switched off: the compact rows answer."""
     with monkeypatch.context() as m:
         m.setattr(R, "hours_answer", lambda *a, **k: False)
+        m.setattr(R, "event_hours_answer", lambda *a, **k: False)
         return fn()
 
 
@@ -67,6 +68,38 @@ def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
         .as_py()
     )
     assert held == live
+    live_events = (
+        store.query_arrow(
+            f"SELECT count(*) FROM events e WHERE {R.live_event('e')}",
+            [],
+            pa.schema([pa.field("n", pa.int64())]),
+        )
+        .column("n")[0]
+        .as_py()
+    )
+    assert R.event_hours_answer(store)
+    assert R.rollup_events(store, by=()).column("events")[0].as_py() == live_events
+    for by, period, tenant, end in (
+        ((), None, None, None),
+        (("service", "model", "region", "device", "attribution_method"), None, None, None),
+        (("service",), "day", "acme", None),
+        (("outcome", "tenant"), "hour", None, T0 + timedelta(hours=3)),
+        (("model",), "month", None, None),
+    ):
+        _close(
+            R.rollup_events(store, by=by, period=period, tenant=tenant, end_utc=end).to_pylist(),
+            _from_rows(
+                monkeypatch,
+                partial(R.rollup_events, store, by=by, period=period, tenant=tenant, end_utc=end),
+            ).to_pylist(),
+        )
+    for by, tenant, end in ((("service", "model"), None, None), (("model",), "globex", T0)):
+        _close(
+            R.event_spans(store, by=by, tenant=tenant, end_utc=end).to_pylist(),
+            _from_rows(
+                monkeypatch, partial(R.event_spans, store, by=by, tenant=tenant, end_utc=end)
+            ).to_pylist(),
+        )
     for of, keys in (("totals", ("basis",)), ("items", ("scope", "name"))):
         for by, period in (((), None), (("service",), "hour"), (("device", "region"), "day")):
             _close(
@@ -148,6 +181,8 @@ def test_rollup_reads_as_the_rows_through_every_kind_of_write(
         for i in range(n, n + k):
             ev = make_event(i, **over)
             ev["outcome"] = [None, "answer", "refusal"][int(rng.integers(3))]
+            if rng.random() < 0.5:  # some events report no tokens
+                ev["tokens_in"] = ev["tokens_out"] = None
             out.append(ev)
         n += k
         return out
@@ -166,6 +201,12 @@ def test_rollup_reads_as_the_rows_through_every_kind_of_write(
         for j in (0, 1)
     ]
     store.append_events(fix)
+    _check(store, monkeypatch)
+    # events without footprints, then a resend of some of them with new ones
+    bare = fresh(7)
+    store.append_events(bare)
+    _check(store, monkeypatch)
+    store.append_events([*bare[:3], *fresh(2)])
     _check(store, monkeypatch)
     # a correction with footprints
     fix2 = [
@@ -191,6 +232,8 @@ def test_upgrade_fills_the_rollup(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         store.append_events_with_footprints(*service_batch([make_event(i) for i in range(25)]))
     con = duckdb.connect(str(path))
     con.execute("DROP TABLE footprint_hours")
+    con.execute("DROP TABLE event_hours")
+    con.execute("DELETE FROM ledger_meta WHERE key = 'event_hours_folded_rowid'")
     con.execute("DELETE FROM ledger_meta WHERE key = 'hours_folded_rowid'")
     con.execute("UPDATE ledger_meta SET value = '3' WHERE key = 'schema_version'")
     con.close()
@@ -198,6 +241,29 @@ def test_upgrade_fills_the_rollup(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert store._fetchall(
             "SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]
         ) == [(str(SCHEMA_VERSION),)]
+        _check(store, monkeypatch)
+
+
+def test_upgrade_fills_the_event_rollup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version-7 ledger (no event rollup) gets one, filled from its live events, when
+    opened; events stored after the upgrade are folded in past the mark."""
+    import duckdb
+
+    path = tmp_path / "v7.duckdb"
+    with DuckDBStore(path) as store:
+        store.append_events_with_footprints(*service_batch([make_event(i) for i in range(25)]))
+        store.append_events([make_event(100 + i) for i in range(4)])
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE event_hours")
+    con.execute("DELETE FROM ledger_meta WHERE key = 'event_hours_folded_rowid'")
+    con.execute("UPDATE ledger_meta SET value = '7' WHERE key = 'schema_version'")
+    con.close()
+    with DuckDBStore(path) as store:
+        assert store._stored_version() == str(SCHEMA_VERSION)
+        assert R.rollup_events(store, by=()).column("events")[0].as_py() == 29
+        _check(store, monkeypatch)
+        store.append_events_with_footprints(*service_batch([make_event(200 + i) for i in range(6)]))
+        assert R.rollup_events(store, by=()).column("events")[0].as_py() == 35
         _check(store, monkeypatch)
 
 

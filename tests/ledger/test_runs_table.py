@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from infercarbon.ledger import SCHEMA_VERSION, EventValidationError, export_all, open_store
+from infercarbon.ledger import (
+    SCHEMA_VERSION,
+    EventValidationError,
+    export_all,
+    open_store,
+    rollup_events,
+)
 from infercarbon.ledger.schema import LedgerReferenceError, run_id_for
 
 RUN = {
@@ -33,7 +39,7 @@ RUN = {
 
 
 def test_version_7_and_the_runs_table(tmp_path: Path) -> None:
-    assert SCHEMA_VERSION == 7
+    assert SCHEMA_VERSION >= 7
     with open_store(tmp_path / "l.duckdb") as s:
         assert s.append_runs([RUN]).inserted == 1
         assert s.append_runs([RUN]).duplicates == 1  # idempotent on run_id
@@ -107,6 +113,8 @@ def _downgrade_sql() -> list[str]:
         "DROP TABLE runs",
         "DROP TABLE storage",
         "DROP TABLE transfers",
+        "DROP TABLE event_hours",  # version 8
+        "DELETE FROM ledger_meta WHERE key = 'event_hours_folded_rowid'",
         "UPDATE ledger_meta SET value = '6' WHERE key = 'schema_version'",
     ]
 
@@ -123,10 +131,11 @@ def test_a_version_6_duckdb_ledger_gains_the_tables(tmp_path: Path, events: Any)
     con.close()
     with open_store(path) as s:
         assert s.count("events") == 3  # rows untouched
+        assert rollup_events(s, by=()).column("events").to_pylist() == [3]  # filled
         s.append_runs([RUN])
         assert s.runs().num_rows == 1
         assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
-            ("7",)
+            (str(SCHEMA_VERSION),)
         ]
 
 
@@ -140,8 +149,9 @@ def test_a_version_6_postgres_ledger_gains_the_tables(pg_schema_dsn: str, events
             s._exec(sql)
     with PostgresStore(pg_schema_dsn) as s:
         assert s.count("events") == 2
+        assert rollup_events(s, by=()).column("events").to_pylist() == [2]  # filled
         s.append_runs([RUN])
         assert s.runs(tenant="acme").column("energy_j").to_pylist() == [3.6e6]
         assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
-            ("7",)
+            (str(SCHEMA_VERSION),)
         ]

@@ -47,8 +47,12 @@ from infercarbon.ledger.compact import (
 )
 from infercarbon.ledger.hours import (
     EVENT_DIMS,
+    EVENT_HOURS,
     HOURS,
     HOURS_DIRTY,
+    event_hours_rows,
+    event_rebuild_sql,
+    event_upsert_sql,
     rebuild_sql,
     source_columns,
     upsert_sql,
@@ -103,10 +107,12 @@ __all__ = [
 #: events by (tenant, event_id): event ids are per tenant; version 7 added the programme's
 #: tables: ``runs`` (training, fine-tuning, evaluation, retraining and data-pipeline runs),
 #: ``storage`` (GB-months by storage class) and ``transfers`` (GB moved by network type),
-#: keyed per tenant too; an older ledger gains them, empty, on open).
-SCHEMA_VERSION = 7
+#: keyed per tenant too; an older ledger gains them, empty, on open); version 8 added the
+#: event rollup ``event_hours`` (live events by hour and dimensions: counts, energy, tokens,
+#: first and last start), filled from the events when an older ledger is opened.
+SCHEMA_VERSION = 8
 #: Versions this code upgrades on open.
-_UPGRADES_FROM = ("1", "2", "3", "4", "5", "6")
+_UPGRADES_FROM = ("1", "2", "3", "4", "5", "6", "7")
 #: The views that read both footprint layouts as one, by logical table.
 VIEWS = {
     "footprints": "all_footprints",
@@ -360,7 +366,7 @@ class SqlStore(ABC):
             if self._child_keys_unique
             else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS, CONTEXT_ITEMS, EVENT_FOOTPRINTS)
         )
-        for spec in (*TABLES.values(), *STORAGE_TABLES, HOURS, HOURS_DIRTY):
+        for spec in (*TABLES.values(), *STORAGE_TABLES, HOURS, EVENT_HOURS, HOURS_DIRTY):
             # the pairs of HOURS_DIRTY may repeat
             keyed = spec not in unkeyed and spec is not HOURS_DIRTY
             stmts.append(
@@ -394,6 +400,11 @@ class SqlStore(ABC):
                 for s in rebuild_sql(None, top):
                     self._exec(s)
                 self._set_hours_mark(top)
+            if old is not None and old < 8:  # version 8 keeps the event rollup: fill it
+                etop = self._event_hours_top()
+                for s in event_rebuild_sql(None, etop):
+                    self._exec(s)
+                self._set_event_hours_mark(etop)
             if old is None:
                 self._exec(
                     "INSERT INTO ledger_meta VALUES (%s, %s)",
@@ -559,9 +570,13 @@ class SqlStore(ABC):
 
     def append_events(self, events: Rows) -> AppendResult:
         """Append inference events (list of dicts or an Arrow table), all or nothing."""
-        return self._append(
-            EVENTS, events, self._check_event_corrections, after=self._corrected_hours
-        )
+        return self._append(EVENTS, events, self._check_new_events, after=self._corrected_hours)
+
+    def _check_new_events(self, stage: str) -> None:
+        """Before staged events are inserted: their corrections are checked and the new ones
+        are added to the event rollup (where the backend keeps it at ingest)."""
+        self._check_event_corrections(stage)
+        self._add_new_event_hours(stage)
 
     def _corrected_hours(self, stage: str) -> None:
         """Inside the tx, after staged events were inserted: the hours of the events they
@@ -757,6 +772,7 @@ class SqlStore(ABC):
             try:
                 if corrections:
                     self._check_event_corrections(stage)
+                self._add_new_event_hours(stage)
                 inserted = self._insert_new(EVENTS, stage)
                 all_new = inserted == ev.num_rows
                 if not all_new:
@@ -800,6 +816,7 @@ class SqlStore(ABC):
         raises KeyTakenError (and writes nothing) when one is stored already."""
         with self._tx():
             self._insert_rows(EVENTS, self._stamp(EVENTS, ev))
+            self._add_event_hours(ev)
             if isinstance(footprints, EventFootprintBatch):
                 return self._insert_compact(footprints, fresh, ev)
             return self._insert_new_footprints(footprints)
@@ -814,10 +831,43 @@ class SqlStore(ABC):
         backend keeps the rollup at ingest)."""
         return None
 
-    def _set_hours_mark(self, mark: int | None) -> None:
+    def _set_hours_mark(self, mark: int | None, key: str = "hours_folded_rowid") -> None:
         if mark is not None:
-            self._exec("DELETE FROM ledger_meta WHERE key = %s", ["hours_folded_rowid"])
-            self._exec("INSERT INTO ledger_meta VALUES (%s, %s)", ["hours_folded_rowid", str(mark)])
+            self._exec("DELETE FROM ledger_meta WHERE key = %s", [key])
+            self._exec("INSERT INTO ledger_meta VALUES (%s, %s)", [key, str(mark)])
+
+    def _event_hours_top(self) -> int | None:
+        """The high-water mark of ``events`` a fold of the event rollup reaches now (None:
+        the backend keeps it at ingest)."""
+        return None
+
+    def _set_event_hours_mark(self, mark: int | None) -> None:
+        self._set_hours_mark(mark, "event_hours_folded_rowid")
+
+    def _add_event_hours(self, events: pa.Table) -> None:
+        """Inside the tx, on a backend that keeps the rollups at ingest: add ``events`` (all
+        new and live, just inserted) to the event rollup, summed per hour and dimensions
+        first (a batch is a few rollup rows)."""
+        if not self._hours_at_ingest or events.num_rows == 0:
+            return
+        rows = event_hours_rows(events)
+        self._stage("stage_event_hours", EVENT_HOURS, rows)
+        try:
+            self._exec(event_upsert_sql("stage_event_hours", grouped=True))
+        finally:
+            self._unstage("stage_event_hours")
+
+    def _add_new_event_hours(self, stage: str) -> None:
+        """Inside the tx, before the staged events are inserted (a backend that keeps the
+        rollups at ingest): add those not stored yet to the event rollup (a resent event is
+        counted once; a batch that conflicts rolls back with it)."""
+        if self._hours_at_ingest:
+            self._exec(
+                event_upsert_sql(
+                    f"(SELECT s.* FROM {stage} s WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM events x WHERE {same_event('x', 's')}))"
+                )
+            )
 
     def hours_ready(self, *, max_lag_s: float | None = None) -> None:
         """Make the hourly rollup (``footprint_hours``) hold every stored row before it is
@@ -942,7 +992,7 @@ class SqlStore(ABC):
         )
         self._stage("stage_hour_keys", spec, pairs)
         try:
-            for sql in rebuild_sql("stage_hour_keys"):
+            for sql in (*rebuild_sql("stage_hour_keys"), *event_rebuild_sql("stage_hour_keys")):
                 self._exec(sql)
         finally:
             self._unstage("stage_hour_keys")

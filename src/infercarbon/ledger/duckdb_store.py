@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from infercarbon.errors import LedgerError, LedgerLockedError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
-from infercarbon.ledger.hours import fold_sql, rebuild_sql
+from infercarbon.ledger.hours import event_fold_sql, event_rebuild_sql, fold_sql, rebuild_sql
 from infercarbon.ledger.schema import EVENTS, KeyTakenError, TableSpec
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "DuckDBStore"]
@@ -117,6 +117,11 @@ class DuckDBStore(SqlStore):
             raise LedgerError(f"rollup_lag_s {rollup_lag_s!r}: must be 0 or more seconds")
         self._rollup_lag_s = float(rollup_lag_s)
         self._last_fold = -float("inf")  # time.monotonic() when the last fold began
+        # write transactions committed by this store, and how many the last fold had seen:
+        # DuckDB lets one process write a file, so when they are equal there is nothing to
+        # fold (a read then skips the fold's transaction: ~30 ms at 10M events)
+        self._generation = 0
+        self._folded_generation: int | None = None
         self.url = self.path
         if self.path != ":memory:":
             parent = Path(self.path).expanduser().resolve().parent
@@ -198,6 +203,7 @@ class DuckDBStore(SqlStore):
             try:
                 yield
                 self._con.execute("COMMIT")
+                self._generation += 1
             except duckdb.ConstraintException as exc:
                 self._con.execute("ROLLBACK")
                 raise KeyTakenError(
@@ -319,40 +325,55 @@ class DuckDBStore(SqlStore):
         row = self._con.execute("SELECT coalesce(max(rowid), -1) FROM event_footprints").fetchone()
         return int(row[0]) if row else -1
 
+    def _event_hours_top(self) -> int | None:
+        row = self._con.execute("SELECT coalesce(max(rowid), -1) FROM events").fetchone()
+        return int(row[0]) if row else -1
+
     def hours_ready(self, *, max_lag_s: float | None = None) -> None:
         """Fold into the hourly rollup the compact footprints committed since the last fold
-        (past its ``rowid`` mark: DuckDB numbers rows as they commit, in commit order) and
-        rebuild the (hour, tenant) pairs that writes marked stale (corrections,
-        recomputations), in one transaction on a cursor of its own: the writer goes on
-        beside it (it touches other tables); folds run one at a time."""
+        (past its ``rowid`` mark: DuckDB numbers rows as they commit, in commit order), and
+        into the event rollup the events past its own mark, and rebuild the (hour, tenant)
+        pairs that writes marked stale (corrections, recomputations), in one transaction on a
+        cursor of its own: the writer goes on beside it (it touches other tables); folds run
+        one at a time."""
         lag = self._rollup_lag_s if max_lag_s is None else max_lag_s
+        if self._folded_generation == self._generation:
+            return  # nothing written since the last fold
         if lag > 0 and time.monotonic() - self._last_fold < lag:
             return
         with self._fold_lock:
-            if lag > 0 and time.monotonic() - self._last_fold < lag:
+            if self._folded_generation == self._generation or (
+                lag > 0 and time.monotonic() - self._last_fold < lag
+            ):
                 return  # folded while this one waited
-            began = time.monotonic()
+            began, generation = time.monotonic(), self._generation
             try:
                 cur = self._con.cursor()
             except duckdb.Error as exc:
                 raise LedgerError(f"{self.path}: cannot fold the hourly rollup: {exc}") from exc
             try:
                 cur.execute("BEGIN TRANSACTION")
-                mark = cur.execute(
-                    "SELECT coalesce(max(CAST(value AS BIGINT)), -1) FROM "
-                    "ledger_meta WHERE key = 'hours_folded_rowid'"
-                ).fetchone()
-                top = cur.execute(
-                    "SELECT coalesce(max(rowid), -1) FROM event_footprints"
+                marks = dict(
+                    cur.execute(
+                        "SELECT key, CAST(value AS BIGINT) FROM ledger_meta WHERE key IN "
+                        "('hours_folded_rowid', 'event_hours_folded_rowid')"
+                    ).fetchall()
+                )
+                tops = cur.execute(
+                    "SELECT (SELECT coalesce(max(rowid), -1) FROM event_footprints), "
+                    "(SELECT coalesce(max(rowid), -1) FROM events)"
                 ).fetchone()
                 dirty = cur.execute(
                     "SELECT count(*), coalesce(max(rowid), -1) FROM footprint_hours_dirty"
                 ).fetchone()
-                assert mark is not None and top is not None and dirty is not None
-                m, t, n_dirty, dirty_top = int(mark[0]), int(top[0]), int(dirty[0]), int(dirty[1])
-                if t <= m and n_dirty == 0:
+                assert tops is not None and dirty is not None
+                m = int(marks.get("hours_folded_rowid", -1))
+                em = int(marks.get("event_hours_folded_rowid", -1))
+                t, et = int(tops[0]), int(tops[1])
+                n_dirty, dirty_top = int(dirty[0]), int(dirty[1])
+                if t <= m and et <= em and n_dirty == 0:
                     cur.execute("ROLLBACK")
-                    self._last_fold = began
+                    self._last_fold, self._folded_generation = began, generation
                     return
                 keys = None
                 if n_dirty:
@@ -360,18 +381,21 @@ class DuckDBStore(SqlStore):
                         f"(SELECT DISTINCT hour_utc, tenant FROM footprint_hours_dirty "
                         f"WHERE rowid <= {dirty_top})"
                     )
-                    for sql in rebuild_sql(keys, t):
+                    for sql in (*rebuild_sql(keys, t), *event_rebuild_sql(keys, et)):
                         cur.execute(sql)
-                if t > m:
-                    cur.execute(fold_sql(m, t, keys))  # the rebuilt pairs are whole already
-                    cur.execute("DELETE FROM ledger_meta WHERE key = 'hours_folded_rowid'")
-                    cur.execute(
-                        "INSERT INTO ledger_meta VALUES ('hours_folded_rowid', ?)", [str(t)]
-                    )
+                # the rebuilt pairs are whole already
+                for fold, key, after, upto in (
+                    (fold_sql, "hours_folded_rowid", m, t),
+                    (event_fold_sql, "event_hours_folded_rowid", em, et),
+                ):
+                    if upto > after:
+                        cur.execute(fold(after, upto, keys))
+                        cur.execute("DELETE FROM ledger_meta WHERE key = ?", [key])
+                        cur.execute("INSERT INTO ledger_meta VALUES (?, ?)", [key, str(upto)])
                 if n_dirty:
                     cur.execute(f"DELETE FROM footprint_hours_dirty WHERE rowid <= {dirty_top}")
                 cur.execute("COMMIT")
-                self._last_fold = began
+                self._last_fold, self._folded_generation = began, generation
             except duckdb.Error as exc:
                 with contextlib.suppress(duckdb.Error):
                     cur.execute("ROLLBACK")

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from infercarbon.ledger.compact import (
     BASES,
@@ -48,6 +49,8 @@ from infercarbon.ledger.schema import TS, Column, TableSpec
 __all__ = [
     "DIMS",
     "EVENT_DIMS",
+    "EVENT_HOURS",
+    "EVENT_MEASURES",
     "HOURS",
     "HOURS_DIRTY",
     "LATENCY_EDGES_S",
@@ -55,6 +58,10 @@ __all__ = [
     "MEASURES",
     "PARTS",
     "deviation_parts",
+    "event_fold_sql",
+    "event_hours_rows",
+    "event_rebuild_sql",
+    "event_upsert_sql",
     "fold_sql",
     "latency_quantile_s",
     "rebuild_sql",
@@ -293,3 +300,150 @@ def latency_quantile_s(counts: Sequence[int], sums_s: Sequence[float], q: float)
     if c[k] == 0:
         k = int(np.flatnonzero(c)[0])
     return float(sums_s[k] / c[k])
+
+
+# ------------------------------------------------------------------- the event rollup
+# ``event_hours`` (schema version 8): the live events (with or without a footprint) by hour
+# x DIMS, kept exactly as ``footprint_hours`` is (added as rows are written on PostgreSQL,
+# folded in by reads on DuckDB past its own ``rowid`` mark of ``events``, and rebuilt for
+# the (hour, tenant) pairs a correction touches), so that counts, energy, tokens and the
+# first and last start of the events read from a few rows instead of every event.
+
+#: (column, Arrow type, aggregate over the events ``e``) of each event measure.
+EVENT_MEASURES: tuple[tuple[str, pa.DataType, str], ...] = (
+    ("events", _I, "count(*)"),
+    ("energy_j", _F, "sum(e.energy_j)"),
+    ("tokens_in", _I, "sum(e.tokens_in)"),
+    ("tokens_out", _I, "sum(e.tokens_out)"),
+    ("payload_bytes", _I, "sum(e.payload_bytes)"),
+    ("first_start_utc", TS, "min(e.start_utc)"),
+    ("last_start_utc", TS, "max(e.start_utc)"),
+)
+
+EVENT_HOURS = TableSpec(
+    "event_hours",
+    "event_hours",
+    (
+        Column("hour_utc", TS),
+        *(Column(d, pa.string()) for d in DIMS),
+        *(Column(name, t, False) for name, t, _ in EVENT_MEASURES),
+    ),
+    key=("hour_utc", *DIMS),
+    ingested=False,
+)
+
+
+def _event_select(source: str) -> str:
+    keys = [
+        "date_trunc('hour', e.start_utc)",
+        *(f"coalesce(e.{d}, '')" if d == "outcome" else f"e.{d}" for d in DIMS),
+    ]
+    cols = [*keys, *(agg for _, _, agg in EVENT_MEASURES)]
+    return f"SELECT {', '.join(cols)} FROM {source} e GROUP BY " + ", ".join(
+        str(i + 1) for i in range(len(keys))
+    )
+
+
+def _event_merge(name: str) -> str:
+    """How a stored measure and an added one combine (sums that stay null while no event
+    reports the quantity, the earliest first start, the latest last start)."""
+    old, new = f"event_hours.{name}", f"excluded.{name}"
+    if name == "first_start_utc":
+        return f"least({old}, {new})"
+    if name == "last_start_utc":
+        return f"greatest({old}, {new})"
+    return f"coalesce({old} + {new}, {old}, {new})"
+
+
+def event_upsert_sql(source: str, *, grouped: bool = False) -> str:
+    """Add the events of ``source`` (a table or subquery with the columns of ``events``,
+    every one new and live) to the event rollup; ``grouped``: ``source`` holds rows of the
+    rollup's own columns already (one per key), added as they are."""
+    names = [c.name for c in EVENT_HOURS.columns]
+    sets = ", ".join(f"{m} = {_event_merge(m)}" for m, _, _ in EVENT_MEASURES)
+    select = f"SELECT {', '.join(names)} FROM {source} g" if grouped else _event_select(source)
+    return (
+        f"INSERT INTO event_hours ({', '.join(names)}) {select} "
+        f"ON CONFLICT ({', '.join(EVENT_HOURS.key)}) DO UPDATE SET {sets}"
+    )
+
+
+def event_hours_rows(events: pa.Table) -> pa.Table:
+    """The rollup rows of a batch of new, live events (Arrow columns of ``events``): one per
+    hour and dimensions, with the sums, first and last start (a few rows for a batch, so
+    the upsert of :func:`event_upsert_sql` with ``grouped`` stays small)."""
+    cols: dict[str, pa.Array | pa.ChunkedArray] = {
+        "hour_utc": pc.floor_temporal(events.column("start_utc"), unit="hour"),
+    }
+    for d in DIMS:
+        c = events.column(d)
+        cols[d] = pc.fill_null(c, "") if d == "outcome" else c
+    for m in ("energy_j", "tokens_in", "tokens_out", "payload_bytes"):
+        cols[m] = events.column(m)
+    cols["start_utc"] = events.column("start_utc")
+    t = pa.table(cols)
+    g = t.group_by(["hour_utc", *DIMS], use_threads=False).aggregate(
+        [
+            ("energy_j", "count", pc.CountOptions(mode="all")),
+            ("energy_j", "sum", pc.ScalarAggregateOptions(min_count=1)),
+            ("tokens_in", "sum", pc.ScalarAggregateOptions(min_count=1)),
+            ("tokens_out", "sum", pc.ScalarAggregateOptions(min_count=1)),
+            ("payload_bytes", "sum", pc.ScalarAggregateOptions(min_count=1)),
+            ("start_utc", "min"),
+            ("start_utc", "max"),
+        ]
+    )
+    out = {c.name: g.column(c.name) for c in EVENT_HOURS.columns[: 1 + len(DIMS)]}
+    sources = (
+        "energy_j_count",
+        "energy_j_sum",
+        "tokens_in_sum",
+        "tokens_out_sum",
+        "payload_bytes_sum",
+        "start_utc_min",
+        "start_utc_max",
+    )
+    for (name, _, _), src in zip(EVENT_MEASURES, sources, strict=True):
+        out[name] = g.column(src)
+    return pa.table(out).cast(EVENT_HOURS.arrow_schema)
+
+
+def _live_events(where: str) -> str:
+    return f"(SELECT e.* FROM events e WHERE {live_event('e')} AND {where})"
+
+
+def event_fold_sql(after_rowid: int, upto_rowid: int, skip: str | None = None) -> str:
+    """DuckDB: add the live events stored after row ``after_rowid`` up to row ``upto_rowid``
+    (``events.rowid``) to the event rollup, but those of the (hour, tenant) pairs of
+    ``skip`` (rebuilt whole in the same transaction)."""
+    where = f"e.rowid > {int(after_rowid)} AND e.rowid <= {int(upto_rowid)}"
+    if skip is not None:
+        where += (
+            f" AND (date_trunc('hour', e.start_utc), e.tenant) NOT IN "
+            f"(SELECT hour_utc, tenant FROM {skip})"
+        )
+    return event_upsert_sql(_live_events(where))
+
+
+def event_rebuild_sql(keys: str | None, upto_rowid: int | None = None) -> list[str]:
+    """Statements that recompute the event rollup's rows of the (hour, tenant) pairs of
+    ``keys`` (as :func:`rebuild_sql`; DuckDB: from the events up to ``upto_rowid``)."""
+    upto = "TRUE" if upto_rowid is None else f"e.rowid <= {int(upto_rowid)}"
+    if keys is None:
+        return [
+            "DELETE FROM event_hours",
+            f"INSERT INTO event_hours {_event_select(_live_events(upto))}",
+        ]
+    pairs = f"(SELECT DISTINCT hour_utc, tenant FROM {keys})"
+    span = (
+        f"e.start_utc >= (SELECT min(hour_utc) FROM {keys}) AND "
+        f"e.start_utc < (SELECT max(hour_utc) FROM {keys}) + INTERVAL '1 hour'"
+    )
+    match = (
+        f"(date_trunc('hour', e.start_utc), e.tenant) IN (SELECT hour_utc, tenant FROM {pairs} k)"
+    )
+    return [
+        f"DELETE FROM event_hours WHERE (hour_utc, tenant) IN "
+        f"(SELECT hour_utc, tenant FROM {pairs} k)",
+        f"INSERT INTO event_hours {_event_select(_live_events(f'{upto} AND {span} AND {match}'))}",
+    ]

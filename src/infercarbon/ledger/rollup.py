@@ -29,6 +29,8 @@ __all__ = [
     "DIMENSIONS",
     "HOUR_DIMENSIONS",
     "PERIODS",
+    "event_hours_answer",
+    "event_spans",
     "has_general_event_footprints",
     "hours_answer",
     "idle_and_cost",
@@ -136,13 +138,19 @@ def rollup_events(
     that report them; null when none does).  Events start in [start_utc, end_utc).
     """
     keys, fields, conds, params = _plan(by, period, tenant, start_utc, end_utc)
-    measures = [
-        "count(*) AS events",
-        "sum(e.energy_j) AS energy_j",
-        "sum(e.tokens_in) AS tokens_in",
-        "sum(e.tokens_out) AS tokens_out",
-        "sum(e.payload_bytes) AS payload_bytes",
-    ]
+    if event_hours_answer(store, by, start_utc, end_utc):  # the event rollup: a few rows
+        sums = ("events", "energy_j", "tokens_in", "tokens_out", "payload_bytes")
+        keys, conds = _on_hours(keys), _on_hours(conds) or ["TRUE"]
+        measures, source = [f"sum(h.{m}) AS {m}" for m in sums], "event_hours h"
+    else:
+        measures = [
+            "count(*) AS events",
+            "sum(e.energy_j) AS energy_j",
+            "sum(e.tokens_in) AS tokens_in",
+            "sum(e.tokens_out) AS tokens_out",
+            "sum(e.payload_bytes) AS payload_bytes",
+        ]
+        source = "events e"
     mf = [
         pa.field("events", pa.int64()),
         pa.field("energy_j", pa.float64()),
@@ -150,6 +158,40 @@ def rollup_events(
         pa.field("tokens_out", pa.int64()),
         pa.field("payload_bytes", pa.int64()),
     ]
+    return _run(store, keys, fields, measures, mf, source, conds, params)
+
+
+def event_spans(
+    store: Store,
+    *,
+    by: Sequence[str] = ("service",),
+    tenant: str | None = None,
+    end_utc: datetime | None = None,
+) -> pa.Table:
+    """The (live) events' count and the start of the first and the last, by ``by``, of
+    the events that start before ``end_utc``.
+
+    Columns: the ``by`` columns, ``events`` [count], ``first_utc``, ``last_utc``.  Read from
+    the event rollup where it answers (whole hours): its first and last starts are the
+    events' own, not rounded to the hour.
+    """
+    keys, fields, conds, params = _plan(by, None, tenant, None, end_utc)
+    mf = [
+        pa.field("events", pa.int64()),
+        pa.field("first_utc", TS),
+        pa.field("last_utc", TS),
+    ]
+    if event_hours_answer(store, by, None, end_utc):
+        measures = [
+            "sum(h.events) AS events",
+            "min(h.first_start_utc) AS first_utc",
+            "max(h.last_start_utc) AS last_utc",
+        ]
+        return _run(
+            store, _on_hours(keys), fields, measures, mf, "event_hours h",
+            _on_hours(conds) or ["TRUE"], params,
+        )  # fmt: skip
+    measures = ["count(*) AS events", "min(e.start_utc) AS first_utc", "max(e.start_utc)"]
     return _run(store, keys, fields, measures, mf, "events e", conds, params)
 
 
@@ -576,6 +618,27 @@ def hours_answer(
         return False
     ready = getattr(store, "hours_ready", None)
     if ready is None or has_general_event_footprints(store):
+        return False
+    ready()
+    return True
+
+
+def event_hours_answer(
+    store: Store,
+    by: Sequence[str] = (),
+    start_utc: datetime | None = None,
+    end_utc: datetime | None = None,
+) -> bool:
+    """Whether the event rollup (``event_hours``) answers a question about events over these
+    dimensions and bounds (whole hours); when it does, it is brought up to date."""
+    if isinstance(by, str):
+        by = (by,)
+    if not (
+        all(b in HOUR_DIMENSIONS for b in by) and _whole_hour(start_utc) and _whole_hour(end_utc)
+    ):
+        return False
+    ready = getattr(store, "hours_ready", None)
+    if ready is None:
         return False
     ready()
     return True

@@ -20,8 +20,7 @@ import pyarrow as pa
 
 from infercarbon.errors import DataError
 from infercarbon.ledger import Store, rollup_events
-from infercarbon.ledger.base import live_event
-from infercarbon.ledger.rollup import idle_and_cost, ranged_sums
+from infercarbon.ledger.rollup import event_spans, idle_and_cost, ranged_sums
 from infercarbon.ledger.schema import RUNS, STORAGE, TRANSFERS
 
 __all__ = ["ESTIMATE_SETTING", "LedgerFacts", "ServiceFacts", "has_measured_idle", "read_facts"]
@@ -107,22 +106,7 @@ def read_facts(
         start_utc=window_start,
         end_utc=_day(as_of_utc) + timedelta(days=1),
     )
-    by_model_time = store.query_arrow(
-        "SELECT e.service, e.model, min(e.start_utc), max(e.start_utc) FROM events e "
-        f"WHERE {live_event('e')}"
-        + (" AND e.tenant = %s" if tenant is not None else "")
-        + (" AND e.start_utc < %s" if end_utc is not None else "")
-        + " GROUP BY 1, 2 ORDER BY 1, 2",
-        [p for p in (tenant, end_utc) if p is not None],
-        pa.schema(
-            [
-                ("service", pa.string()),
-                ("model", pa.string()),
-                ("first_utc", pa.timestamp("us", tz="UTC")),
-                ("last_utc", pa.timestamp("us", tz="UTC")),
-            ]
-        ),
-    )
+    by_model_time = event_spans(store, by=("service", "model"), tenant=tenant, end_utc=end_utc)
     # the footprint totals (SQL over the hourly rollup where it answers: not the views)
     fp_service = _location(
         ranged_sums(
