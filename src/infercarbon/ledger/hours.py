@@ -30,7 +30,8 @@ the bucket's width, x1.78, and exact when the bucket's latencies are equal).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -245,43 +246,66 @@ def _live_source(where: str) -> str:
     )
 
 
-def fold_sql(after_rowid: int, upto_rowid: int, skip: str | None = None) -> str:
-    """DuckDB: add the live compact footprints stored after row ``after_rowid`` up to row
-    ``upto_rowid`` (``event_footprints.rowid``) to the rollup, but those of the (hour,
-    tenant) pairs of ``skip`` (a table: rebuilt whole in the same transaction)."""
-    where = f"ef.rowid > {int(after_rowid)} AND ef.rowid <= {int(upto_rowid)}"
-    if skip is not None:
-        where += (
-            f" AND (date_trunc('hour', ef.period_start_utc), ef.tenant) NOT IN "
-            f"(SELECT hour_utc, tenant FROM {skip})"
+class _Fold(Protocol):
+    def __call__(self, after_rowid: int, upto_rowid: int, skip: str | None = None) -> str: ...
+
+
+class _Rebuild(Protocol):
+    def __call__(self, keys: str | None, upto_rowid: int | None = None) -> list[str]: ...
+
+
+def _fold(alias: str, start: str, source: Callable[[str], str]) -> _Fold:
+    """The fold statement of a rollup fed by ``source`` (the live rows ``alias`` matching a
+    condition, whose start time column is ``start``)."""
+
+    def fold(after_rowid: int, upto_rowid: int, skip: str | None = None) -> str:
+        where = f"{alias}.rowid > {int(after_rowid)} AND {alias}.rowid <= {int(upto_rowid)}"
+        if skip is not None:
+            where += (
+                f" AND (date_trunc('hour', {alias}.{start}), {alias}.tenant) NOT IN "
+                f"(SELECT hour_utc, tenant FROM {skip})"
+            )
+        return source(where)
+
+    return fold
+
+
+def _rebuild(
+    table: str, alias: str, start: str, select: Callable[[str], str], live: Callable[[str], str]
+) -> _Rebuild:
+    """The rebuild statements of a rollup ``table`` (its rows: ``select`` over the live rows
+    ``live(condition)`` of alias ``alias``, whose start time column is ``start``)."""
+
+    def rebuild(keys: str | None, upto_rowid: int | None = None) -> list[str]:
+        upto = "TRUE" if upto_rowid is None else f"{alias}.rowid <= {int(upto_rowid)}"
+        if keys is None:
+            return [f"DELETE FROM {table}", f"INSERT INTO {table} {select(live(upto))}"]
+        pairs = f"(SELECT DISTINCT hour_utc, tenant FROM {keys})"
+        span = (
+            f"{alias}.{start} >= (SELECT min(hour_utc) FROM {keys}) AND "
+            f"{alias}.{start} < (SELECT max(hour_utc) FROM {keys}) + INTERVAL '1 hour'"
         )
-    return upsert_sql(_live_source(where))
-
-
-def rebuild_sql(keys: str | None, upto_rowid: int | None = None) -> list[str]:
-    """Statements that recompute the rollup rows of the (hour, tenant) pairs of ``keys``
-    (a table or subquery with columns ``hour_utc`` and ``tenant``; None: every hour) from
-    the tables (DuckDB: from the rows up to ``upto_rowid``, the ones folded in)."""
-    upto = "TRUE" if upto_rowid is None else f"ef.rowid <= {int(upto_rowid)}"
-    if keys is None:
+        match = (
+            f"(date_trunc('hour', {alias}.{start}), {alias}.tenant) IN "
+            f"(SELECT hour_utc, tenant FROM {pairs} k)"
+        )
         return [
-            "DELETE FROM footprint_hours",
-            f"INSERT INTO footprint_hours {_select(_live_source(upto))}",
+            f"DELETE FROM {table} WHERE (hour_utc, tenant) IN "
+            f"(SELECT hour_utc, tenant FROM {pairs} k)",
+            f"INSERT INTO {table} {select(live(f'{upto} AND {span} AND {match}'))}",
         ]
-    pairs = f"(SELECT DISTINCT hour_utc, tenant FROM {keys})"
-    span = (
-        f"ef.period_start_utc >= (SELECT min(hour_utc) FROM {keys}) AND "
-        f"ef.period_start_utc < (SELECT max(hour_utc) FROM {keys}) + INTERVAL '1 hour'"
-    )
-    match = (
-        f"(date_trunc('hour', ef.period_start_utc), ef.tenant) IN "
-        f"(SELECT hour_utc, tenant FROM {pairs} k)"
-    )
-    return [
-        f"DELETE FROM footprint_hours WHERE (hour_utc, tenant) IN "
-        f"(SELECT hour_utc, tenant FROM {pairs} k)",
-        f"INSERT INTO footprint_hours {_select(_live_source(f'{upto} AND {span} AND {match}'))}",
-    ]
+
+    return rebuild
+
+
+#: DuckDB: ``fold_sql(after, upto, skip)`` adds the live compact footprints stored after row
+#: ``after`` up to row ``upto`` (``event_footprints.rowid``) to the rollup, but those of the
+#: (hour, tenant) pairs of ``skip`` (a table: rebuilt whole in the same transaction).
+fold_sql = _fold("ef", "period_start_utc", lambda w: upsert_sql(_live_source(w)))
+#: ``rebuild_sql(keys, upto)``: statements that recompute the rollup rows of the (hour,
+#: tenant) pairs of ``keys`` (a table or subquery with columns ``hour_utc`` and ``tenant``;
+#: None: every hour) from the tables (DuckDB: from the rows up to ``upto``, the ones folded in).
+rebuild_sql = _rebuild("footprint_hours", "ef", "period_start_utc", _select, _live_source)
 
 
 def latency_quantile_s(counts: Sequence[int], sums_s: Sequence[float], q: float) -> float | None:
@@ -412,38 +436,9 @@ def _live_events(where: str) -> str:
     return f"(SELECT e.* FROM events e WHERE {live_event('e')} AND {where})"
 
 
-def event_fold_sql(after_rowid: int, upto_rowid: int, skip: str | None = None) -> str:
-    """DuckDB: add the live events stored after row ``after_rowid`` up to row ``upto_rowid``
-    (``events.rowid``) to the event rollup, but those of the (hour, tenant) pairs of
-    ``skip`` (rebuilt whole in the same transaction)."""
-    where = f"e.rowid > {int(after_rowid)} AND e.rowid <= {int(upto_rowid)}"
-    if skip is not None:
-        where += (
-            f" AND (date_trunc('hour', e.start_utc), e.tenant) NOT IN "
-            f"(SELECT hour_utc, tenant FROM {skip})"
-        )
-    return event_upsert_sql(_live_events(where))
-
-
-def event_rebuild_sql(keys: str | None, upto_rowid: int | None = None) -> list[str]:
-    """Statements that recompute the event rollup's rows of the (hour, tenant) pairs of
-    ``keys`` (as :func:`rebuild_sql`; DuckDB: from the events up to ``upto_rowid``)."""
-    upto = "TRUE" if upto_rowid is None else f"e.rowid <= {int(upto_rowid)}"
-    if keys is None:
-        return [
-            "DELETE FROM event_hours",
-            f"INSERT INTO event_hours {_event_select(_live_events(upto))}",
-        ]
-    pairs = f"(SELECT DISTINCT hour_utc, tenant FROM {keys})"
-    span = (
-        f"e.start_utc >= (SELECT min(hour_utc) FROM {keys}) AND "
-        f"e.start_utc < (SELECT max(hour_utc) FROM {keys}) + INTERVAL '1 hour'"
-    )
-    match = (
-        f"(date_trunc('hour', e.start_utc), e.tenant) IN (SELECT hour_utc, tenant FROM {pairs} k)"
-    )
-    return [
-        f"DELETE FROM event_hours WHERE (hour_utc, tenant) IN "
-        f"(SELECT hour_utc, tenant FROM {pairs} k)",
-        f"INSERT INTO event_hours {_event_select(_live_events(f'{upto} AND {span} AND {match}'))}",
-    ]
+#: DuckDB: ``event_fold_sql(after, upto, skip)`` adds the live events stored after row
+#: ``after`` up to row ``upto`` (``events.rowid``) to the event rollup (as :data:`fold_sql`).
+event_fold_sql = _fold("e", "start_utc", lambda w: event_upsert_sql(_live_events(w)))
+#: ``event_rebuild_sql(keys, upto)``: recompute the event rollup's rows of the (hour,
+#: tenant) pairs of ``keys`` (as :data:`rebuild_sql`; DuckDB: from the events up to ``upto``).
+event_rebuild_sql = _rebuild("event_hours", "e", "start_utc", _event_select, _live_events)
