@@ -67,7 +67,8 @@ def fill(ledger: str, events: int, span_hours: float = 168.0) -> dict[str, Any]:
     are dated 2026-07-01, after them)."""
     from infercarbon.accounting.profiles import load_profiles
     from infercarbon.ledger import open_store
-    from infercarbon.ledger.schema import EVENTS, ValidatedRows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import ValidatedRows
     from infercarbon.service.footprints import AccountingConfig, SignalBook
     from infercarbon.service.prepare import Sender, decode, prepare
 

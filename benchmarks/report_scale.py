@@ -21,7 +21,8 @@ import numpy as np
 import pyarrow as pa
 
 from infercarbon.ledger import DuckDBStore
-from infercarbon.ledger.schema import EVENTS, validate_rows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 from infercarbon.report import build_report, parse_period, render
 from infercarbon.service.footprints import (
     AccountingConfig,

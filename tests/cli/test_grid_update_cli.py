@@ -104,7 +104,8 @@ def test_update_reprices_the_footprints_it_covers(capsys, tmp_path):
     """Events priced at ingest (bundled hourly series) are re-priced with the stored
     intervals: new footprints supersede the old, which stay; audit verify passes."""
     from infercarbon.ledger import audit
-    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.service.footprints import (
         AccountingConfig,
         SignalBook,

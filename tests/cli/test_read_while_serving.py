@@ -62,7 +62,8 @@ def _serve(ledger: str) -> tuple[subprocess.Popen[bytes], str]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     """(ledger path, server URL, admin key) of a running server with 6 events stored."""
     from infercarbon.ledger import open_store
-    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.service.footprints import (
         AccountingConfig,
         SignalBook,

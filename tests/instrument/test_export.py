@@ -11,7 +11,8 @@ from infercarbon.errors import InputError
 from infercarbon.instrument import Meter
 from infercarbon.instrument.export import ledger_events
 from infercarbon.ledger import open_store
-from infercarbon.ledger.schema import EVENTS, validate_rows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 from infercarbon.telemetry import ReplaySource
 
 S = 1_000_000_000
@@ -81,7 +82,8 @@ def test_exported_events_carry_the_energy_band_and_validate() -> None:
     import pyarrow as pa
 
     from infercarbon.errors import InputError
-    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.reference.cpus import cpu_power_curve
     from infercarbon.telemetry import CpuInfo, CpuModelSource
 

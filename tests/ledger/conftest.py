@@ -17,7 +17,9 @@ import pytest
 
 from infercarbon.ledger import DuckDBStore, Store
 from infercarbon.ledger.compact import EventFootprintBatch
-from infercarbon.ledger.schema import EVENTS, FootprintBatch, validate_rows
+from infercarbon.ledger.records import FootprintBatch
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 
 DSN_VAR = "INFERCARBON_TEST_POSTGRES_DSN"
 T0 = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)

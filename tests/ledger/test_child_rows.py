@@ -20,7 +20,7 @@ from infercarbon.errors import LedgerError
 from infercarbon.ledger import DuckDBStore, Store, open_store, verify
 from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.duckdb_store import DEFAULT_MEMORY_LIMIT
-from infercarbon.ledger.schema import FootprintBatch
+from infercarbon.ledger.records import FootprintBatch
 from infercarbon.service.footprints import LINE_NAMES
 
 from .conftest import FixedClock, general_batch, make_event, service_batch

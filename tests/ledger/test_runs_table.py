@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from infercarbon.errors import LedgerReferenceError
 from infercarbon.ledger import SCHEMA_VERSION, EventValidationError, export_all, open_store
-from infercarbon.ledger.schema import LedgerReferenceError, run_id_for
+from infercarbon.ledger.canonical import run_id_for
 
 RUN = {
     "run_id": "r1",

@@ -266,7 +266,8 @@ def write_service_path(
     ``signals``: the intensity series (default: a flat DE location signal, +-10 %);
     ``bundled``: whether the bundled grid data may be used too."""
     from infercarbon.accounting.profiles import profiles_from_data
-    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.service.footprints import (
         AccountingConfig,
         SignalBook,

@@ -63,7 +63,8 @@ def _seed(path: Path) -> tuple[str, str]:
 
     from infercarbon.accounting.profiles import profiles_from_data
     from infercarbon.ledger import open_store
-    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.service.auth import create_key, key_store_for
     from infercarbon.service.footprints import (
         AccountingConfig,

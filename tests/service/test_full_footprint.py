@@ -17,7 +17,8 @@ from infercarbon.accounting.events import account_events
 from infercarbon.accounting.profiles import DeploymentProfile, load_profiles, profiles_from_data
 from infercarbon.errors import InputError
 from infercarbon.ledger import SCHEMA_VERSION, audit
-from infercarbon.ledger.schema import EVENTS, validate_rows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 from infercarbon.provenance import Figure
 from infercarbon.service.footprints import (
     AccountingConfig,

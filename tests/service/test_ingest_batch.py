@@ -9,7 +9,8 @@ import pyarrow as pa
 import pytest
 
 from infercarbon.ledger import DuckDBStore, audit
-from infercarbon.ledger.schema import EVENTS, validate_rows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 from infercarbon.service.footprints import (
     LINE_NAMES,
     AccountingConfig,

@@ -124,7 +124,8 @@ def _record(
     from infercarbon.accounting.profiles import ProfileSet
     from infercarbon.instrument.export import ledger_events, marginal_snapshots
     from infercarbon.ledger import open_store
-    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.service.footprints import (
         AccountingConfig,
         SignalBook,

@@ -31,14 +31,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from infercarbon.errors import InputError, LedgerError
-from infercarbon.grid.signal import IntensitySeries
-from infercarbon.ledger.base import Store
-from infercarbon.ledger.schema import (
+from infercarbon.errors import (
     EventValidationError,
+    InputError,
     LedgerConflictError,
+    LedgerError,
     LedgerReferenceError,
 )
+from infercarbon.grid.signal import IntensitySeries
+from infercarbon.ledger.base import Store
 from infercarbon.ledger.spool import SpoolWriter
 from infercarbon.service.auth import AuthError, KeyStore
 from infercarbon.service.footprints import AccountingConfig, SignalBook

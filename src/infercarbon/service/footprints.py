@@ -67,7 +67,7 @@ from infercarbon.ledger.compact import (
     build_event_footprints,
     slot,
 )
-from infercarbon.ledger.schema import (
+from infercarbon.ledger.records import (
     FootprintFigures,
     FootprintRecord,
     LineItemRecord,

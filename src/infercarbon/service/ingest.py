@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from infercarbon.ledger.schema import EVENTS, ValidatedRows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import ValidatedRows
 from infercarbon.service import queries
 from infercarbon.service.auth import Principal
 from infercarbon.service.footprints import compute_footprints, footprint_batch

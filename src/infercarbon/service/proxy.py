@@ -552,7 +552,8 @@ class LedgerSink:
         self.inserted = 0
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
-        from infercarbon.ledger.schema import EVENTS, ValidatedRows
+        from infercarbon.ledger.schema import EVENTS
+        from infercarbon.ledger.validation import ValidatedRows
         from infercarbon.service.prepare import Sender, prepare
 
         prepared = prepare(

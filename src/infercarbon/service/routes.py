@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from infercarbon.accounting.footprint import LINE_SCOPES
 from infercarbon.errors import InputError
-from infercarbon.ledger.schema import ValidatedRows
+from infercarbon.ledger.validation import ValidatedRows
 from infercarbon.reference.regions import all_regions
 from infercarbon.service import queries
 from infercarbon.service.auth import Principal, authenticate
@@ -358,7 +358,8 @@ def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
     """Append readings, then measure idle where they now cover whole windows."""
     from datetime import timedelta
 
-    from infercarbon.ledger.schema import READINGS, validate_rows
+    from infercarbon.ledger.schema import READINGS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.service.reprice import measure_idle
 
     t = validate_rows(READINGS, rows)
@@ -549,7 +550,7 @@ def build_router(state: ServiceState) -> APIRouter:
         """Append a batch of inference events (idempotent on ``event_id``; all or nothing)."""
         from starlette.concurrency import run_in_threadpool
 
-        from infercarbon.ledger.schema import LedgerConflictError
+        from infercarbon.errors import LedgerConflictError
 
         try:
             rows = decode(await request.body())

@@ -23,9 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from infercarbon.errors import InputError
+from infercarbon.errors import EventValidationError, InputError, Problem
 from infercarbon.grid.signal import IntensitySeries
-from infercarbon.ledger.schema import EventValidationError, Problem
 from infercarbon.reference.regions import Region, resolve_region
 
 __all__ = [
