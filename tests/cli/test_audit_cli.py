@@ -65,7 +65,7 @@ def ledger(tmp_path: Path) -> tuple[Path, list[FootprintRecord]]:
                 computed_utc=T0 + timedelta(days=1),
             )
         )
-    service = pytest.importorskip("infercarbon.service.footprints")
+    service = pytest.importorskip("infercarbon.accounting.batch")
     table = validate_rows(EVENTS, events[3:])
     cfg = service.AccountingConfig()
     fps = service.compute_footprints(table, cfg, service.SignalBook())

@@ -210,12 +210,8 @@ def test_meter_records_the_current_otel_span_and_ships_it(tmp_path: Path) -> Non
     with pytest.raises(InputError, match="trace_context"):
         Meter("GB", sensor=src, clock=clock, trace_context="jaeger")
     # the ledger: the trace's footprint is one figure with its range
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-    )
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
+    from infercarbon.accounting.signals import SignalBook
 
     store = open_store(str(tmp_path / "traces.duckdb"))
     try:

@@ -110,12 +110,8 @@ def service_batch(
     events: list[dict[str, Any]], **config: Any
 ) -> tuple[pa.Table, EventFootprintBatch]:
     """Validated events and their footprints as the service's ingest builds them (compact)."""
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-    )
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
+    from infercarbon.accounting.signals import SignalBook
 
     table = validate_rows(EVENTS, events)
     cfg = AccountingConfig(**config)
@@ -125,12 +121,8 @@ def service_batch(
 
 def general_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatch]:
     """The same footprints as :func:`service_batch` in the general layout (one record each)."""
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_records,
-    )
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_records
+    from infercarbon.accounting.signals import SignalBook
 
     table = validate_rows(EVENTS, events)
     cfg = AccountingConfig()

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from infercarbon.accounting.batch import LINE_NAMES
 from infercarbon.errors import EventValidationError, InputError, Problem
 from infercarbon.ledger import FootprintRecord, LedgerConflictError, Store, verify
 from infercarbon.ledger.canonical import (
@@ -29,7 +30,6 @@ from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.records import FootprintBatch, build_footprints
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.ledger.validation import validate_rows
-from infercarbon.service.footprints import LINE_NAMES
 
 from .conftest import service_batch
 
@@ -241,7 +241,7 @@ def test_events_with_footprints_idempotent(store: Store, events: Events) -> None
     assert res.footprint_written.tolist() == [False] * 5 + [True]
     assert store.count("events") == store.count("footprints") == 13
     assert store.count("footprint_items") == 13 * N_ITEMS
-    from infercarbon.service.footprints import figures_from_inputs
+    from infercarbon.accounting.batch import figures_from_inputs
 
     assert verify(store, lambda inputs, versions: figures_from_inputs(inputs)).ok
 

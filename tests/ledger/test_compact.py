@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from infercarbon.accounting.batch import LINE_NAMES, figures_from_inputs
 from infercarbon.errors import EventValidationError, InputError
 from infercarbon.ledger import (
     SCHEMA_VERSION,
@@ -27,7 +28,6 @@ from infercarbon.ledger import (
 from infercarbon.ledger.compact import ContextItem, EventFootprintBatch, FootprintContext, slot
 from infercarbon.report.data import read_slice
 from infercarbon.report.period import parse_period
-from infercarbon.service.footprints import LINE_NAMES, figures_from_inputs
 
 from .conftest import FixedClock, general_batch, make_event, service_batch
 

@@ -15,12 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from infercarbon.accounting.batch import AccountingConfig, compute_footprints
+from infercarbon.accounting.batch import footprint_batch as build
+from infercarbon.accounting.signals import SignalBook
 from infercarbon.ledger import SCHEMA_VERSION, DuckDBStore, Store
 from infercarbon.ledger import rollup as R
 from infercarbon.ledger.hours import LATENCY_EDGES_S, latency_quantile_s
 from infercarbon.service import queries as Q
-from infercarbon.service.footprints import AccountingConfig, SignalBook, compute_footprints
-from infercarbon.service.footprints import footprint_batch as build
 
 from .conftest import make_event, service_batch
 

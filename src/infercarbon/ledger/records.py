@@ -50,6 +50,9 @@ from infercarbon.ledger.schema import (
 from infercarbon.ledger.validation import _MAX_PROBLEMS, _bad_indices, validate_rows
 
 __all__ = [
+    "EVENT_CALCULATOR",
+    "EVENT_CALCULATORS",
+    "EVENT_CALCULATOR_V1",
     "FootprintBatch",
     "FootprintFigures",
     "FootprintRecord",
@@ -57,6 +60,16 @@ __all__ = [
     "TotalRecord",
     "build_footprints",
 ]
+
+
+#: The calculator of the per-event footprints that ingest stores in the compact layout
+#: (:mod:`infercarbon.accounting.batch` computes them).  The name is stored with every such
+#: footprint, so it keeps the module path it was first written under.
+EVENT_CALCULATOR = "infercarbon.service.footprints:full/v2"
+#: The first per-event calculator (operational lines only, the signal's range only).
+EVENT_CALCULATOR_V1 = "infercarbon.service.footprints:operational/v1"
+#: Every per-event calculator: the footprints the ledger's event rollups count.
+EVENT_CALCULATORS: tuple[str, ...] = (EVENT_CALCULATOR, EVENT_CALCULATOR_V1)
 
 
 def _finite(value: float, what: str) -> float:

@@ -31,6 +31,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from infercarbon.accounting.batch import AccountingConfig
+from infercarbon.accounting.signals import SignalBook
 from infercarbon.errors import (
     EventValidationError,
     InputError,
@@ -42,7 +44,6 @@ from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.base import Store
 from infercarbon.ledger.spool import SpoolWriter
 from infercarbon.service.auth import AuthError, KeyStore
-from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
 from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
 from infercarbon.service.state import ServiceState
@@ -106,7 +107,7 @@ class ContainErrors:
 def reload_signals(state: ServiceState) -> SignalBook:
     """Rebuild the service's signals from its configuration and the ledger's intervals now
     (after a ``grid update`` or a refresh), and use them for every batch from now on."""
-    from infercarbon.service.footprints import signals_from_intensity
+    from infercarbon.accounting.signals import signals_from_intensity
 
     given = list(state.config.signals)
     have = {(s.region, s.kind) for s in given}
@@ -196,7 +197,7 @@ def create_app(
         ``infercarbon lake commit`` to load into the Iceberg events table.
     """
     from infercarbon import __version__
-    from infercarbon.service.footprints import signals_from_intensity
+    from infercarbon.accounting.signals import signals_from_intensity
     from infercarbon.service.routes import build_router
 
     cfg = config or AccountingConfig()

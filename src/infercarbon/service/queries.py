@@ -15,11 +15,11 @@ from typing import Any, Final
 
 import pyarrow as pa
 
+from infercarbon.accounting.batch import CALCULATORS
 from infercarbon.errors import InputError
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, Store, live_event
 from infercarbon.ledger.compact import same_event
 from infercarbon.ledger.schema import EVENTS
-from infercarbon.service.footprints import CALCULATORS
 
 __all__ = [
     "GROUPS",

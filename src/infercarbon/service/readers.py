@@ -26,8 +26,8 @@ __all__ = ["LIST_COLUMNS", "footprint_list", "recomputers"]
 
 def recomputers() -> dict[str, Any]:
     """Calculator name -> recompute(inputs, factor_versions), for every known calculator."""
+    from infercarbon.accounting.batch import CALCULATORS, figures_from_inputs
     from infercarbon.report.recompute import CALCULATOR, recompute_accounting
-    from infercarbon.service.footprints import CALCULATORS, figures_from_inputs
 
     def service(inputs: Mapping[str, Any], factor_versions: Mapping[str, str]) -> FootprintFigures:
         return figures_from_inputs(inputs)

@@ -22,21 +22,19 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from infercarbon.accounting.batch import CALCULATOR
 from infercarbon.accounting.footprint import LINE_SCOPES
+from infercarbon.decisions.whatif import WhatIf, run_whatif
 from infercarbon.errors import InputError
 from infercarbon.ledger.validation import ValidatedRows
 from infercarbon.reference.regions import all_regions
 from infercarbon.service import queries
 from infercarbon.service.auth import Principal, authenticate
-from infercarbon.service.footprints import (
-    CALCULATOR,
-)
 from infercarbon.service.ingest import ingest
 from infercarbon.service.metrics import CONTENT_TYPE_LATEST
 from infercarbon.service.prepare import ForbiddenError, decode
 from infercarbon.service.state import ServiceState
 from infercarbon.service.summary import summary as build_summary
-from infercarbon.service.whatif import WhatIf, run_whatif
 
 __all__ = ["EventIn", "build_router"]
 
@@ -390,7 +388,7 @@ def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
 # ------------------------------------------------------------------- decision support
 def _held_series(state: ServiceState, regions: list[str], signal: str) -> dict[str, Any]:
     """The time-resolved series the service holds for each region (query -> series)."""
-    from infercarbon.service.signals import region_of
+    from infercarbon.accounting.signals import region_of
 
     out: dict[str, Any] = {}
     for q in regions:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from infercarbon.accounting.batch import KINDS
 from infercarbon.service import queries
-from infercarbon.service.footprints import KINDS
 from infercarbon.service.state import ServiceState
 
 __all__ = ["summary"]
