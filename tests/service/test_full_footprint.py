@@ -621,7 +621,7 @@ def test_compact_fast_path_equals_the_views(
         )
         args = (store, of, by, keys, period, tenant, None, None)
         fast, slow = _compact_ranged_sums(*args), _view_ranged_sums(*args)
-        from infercarbon.service.queries import _compact_event_totals, _view_event_totals
+        from infercarbon.ledger.rollup import _compact_event_totals, _view_event_totals
 
         ct, vt = (
             _compact_event_totals(store, tenant=tenant),
@@ -631,13 +631,12 @@ def test_compact_fast_path_equals_the_views(
         for k in ("energy_j", "facility_j", "mean", "p50", "p95"):
             assert math.isclose(ct[k], vt[k], rel_tol=1e-9), k
         import infercarbon.ledger.rollup as rollup_mod
-        from infercarbon.service import queries
 
-        fast_r = queries.rollup(
+        fast_r = rollup_mod.rollup_totals(
             store, group="service", period=period or "hour", tenant=tenant, per_outcome=True
         ).to_pylist()
         monkeypatch.setattr(rollup_mod, "has_general_event_footprints", lambda s: True)
-        view_r = queries.rollup(
+        view_r = rollup_mod.rollup_totals(
             store, group="service", period=period or "hour", tenant=tenant, per_outcome=True
         ).to_pylist()
         assert len(fast_r) == len(view_r) > 0

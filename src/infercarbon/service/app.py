@@ -229,7 +229,7 @@ def create_app(
         factor_set=factor_set,
         spool=None if spool is None else SpoolWriter(spool),
     )
-    from infercarbon.service.queries import live_by_service_model
+    from infercarbon.ledger.rollup import live_by_service_model
 
     state.metrics.live(lambda: live_by_service_model(store))
     app = FastAPI(

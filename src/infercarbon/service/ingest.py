@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow as pa
 
 from infercarbon.accounting.batch import compute_footprints, footprint_batch
+from infercarbon.ledger import rollup as queries
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.ledger.validation import ValidatedRows
-from infercarbon.service import queries
 from infercarbon.service.auth import Principal
 from infercarbon.service.prepare import Prepared, Sender, prepare
 from infercarbon.service.state import ServiceState

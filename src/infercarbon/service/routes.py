@@ -26,9 +26,9 @@ from infercarbon.accounting.batch import CALCULATOR
 from infercarbon.accounting.footprint import LINE_SCOPES
 from infercarbon.decisions.whatif import WhatIf, run_whatif
 from infercarbon.errors import InputError
+from infercarbon.ledger.rollup import event_rows, rollup_totals
 from infercarbon.ledger.validation import ValidatedRows
 from infercarbon.reference.regions import all_regions
-from infercarbon.service import queries
 from infercarbon.service.auth import Principal, authenticate
 from infercarbon.service.ingest import ingest
 from infercarbon.service.metrics import CONTENT_TYPE_LATEST
@@ -566,7 +566,7 @@ def build_router(state: ServiceState) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> dict[str, Any]:
         """Recent events (newest first) with their per-inference footprints and ranges."""
-        t = queries.event_rows(
+        t = event_rows(
             state.store,
             tenant=_scope(p, tenant),
             start=_utc(start_utc, "start_utc"),
@@ -593,7 +593,7 @@ def build_router(state: ServiceState) -> APIRouter:
         """Footprints summed by group and period (UTC), optionally per outcome, with
         location, market and marginal totals and their low/high bounds."""
         # (DuckDB under `serve`: at most the store's rollup lag, 1 s, behind ingest)
-        t = queries.rollup(
+        t = rollup_totals(
             state.store,
             group=group,
             period=period,
@@ -830,7 +830,7 @@ def build_router(state: ServiceState) -> APIRouter:
         """Recompute the selected events' footprint under another region, batch size or a
         delay, with the difference and its range."""
         tenant = _scope(p, body.tenant)
-        t = queries.event_rows(
+        t = event_rows(
             state.store,
             tenant=tenant,
             start=_utc(body.start_utc, "start_utc"),
