@@ -489,9 +489,8 @@ def _decision_routes(r: APIRouter, state: ServiceState) -> None:
 
 
 # ------------------------------------------------------------------------------- router
-def build_router(state: ServiceState) -> APIRouter:
-    """All routes, bound to ``state``."""
-    r = APIRouter()
+def _ops_routes(r: APIRouter, state: ServiceState) -> None:
+    """``/healthz``, ``/metrics`` and ``/v1/whoami``: liveness, Prometheus counters and the key."""
 
     @r.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:
@@ -518,6 +517,11 @@ def build_router(state: ServiceState) -> APIRouter:
     def whoami(p: Auth) -> dict[str, str]:
         """The key's tenant and scope."""
         return {"key_id": p.key_id, "tenant": p.tenant, "scope": p.scope}
+
+
+def _event_routes(r: APIRouter, state: ServiceState) -> None:
+    """``POST /v1/events`` (ingest) and the reads of events and their footprints:
+    ``GET /v1/events``, ``/v1/footprints`` (rollup) and ``/v1/summary``."""
 
     @r.post(
         "/v1/events",
@@ -615,6 +619,10 @@ def build_router(state: ServiceState) -> APIRouter:
         """Aggregate and per-inference figures, per outcome, and the energy flow."""
         return build_summary(state, _scope(p, tenant))
 
+
+def _readings_report_routes(r: APIRouter, state: ServiceState) -> None:
+    """``POST /v1/readings`` (measured idle) and ``GET /v1/report`` (the period's report)."""
+
     @r.post(
         "/v1/readings",
         tags=["ingest"],
@@ -675,6 +683,10 @@ def build_router(state: ServiceState) -> APIRouter:
         media = {"json": "application/json", "csv": "text/csv", "html": "text/html"}[fmt]
         return Response(render(rep, fmt), media_type=media)
 
+
+def _audit_routes(r: APIRouter, state: ServiceState) -> None:
+    """``GET /v1/audit/verify`` and ``/v1/audit/footprints/{id}``: as ``infercarbon audit``."""
+
     @r.get("/v1/audit/verify", tags=["audit"], response_class=Response, responses=_ERRORS)
     def audit_verify(
         p: Auth,
@@ -710,6 +722,11 @@ def build_router(state: ServiceState) -> APIRouter:
             return JSONResponse(
                 {"detail": f"no footprint {footprint_id!r} visible to this key"}, status_code=404
             )
+
+
+def _listing_routes(r: APIRouter, state: ServiceState) -> None:
+    """``GET /v1/footprints/list`` and ``/v1/traces``: footprints one by one, and per user
+    action."""
 
     @r.get("/v1/footprints/list", tags=["query"], responses=_ERRORS)
     def list_footprints(
@@ -759,6 +776,10 @@ def build_router(state: ServiceState) -> APIRouter:
         )
         t = t.filter(pc.is_valid(t.column("trace_id")))
         return {"range_method": AGGREGATE_RANGE_METHOD, "rows": _json_rows(t)}
+
+
+def _profile_routes(r: APIRouter, state: ServiceState) -> None:
+    """``GET`` and ``PUT /v1/profiles``: the deployment profiles events are priced with."""
 
     @r.get("/v1/profiles", tags=["config"], responses=_ERRORS)
     def get_profiles(p: Auth) -> dict[str, Any]:
@@ -810,6 +831,10 @@ def build_router(state: ServiceState) -> APIRouter:
             state.config = replace(state.config, profiles=profiles)
         return state.config.profile_set.to_dict()
 
+
+def _reference_routes(r: APIRouter, state: ServiceState) -> None:
+    """``/v1/intensity/heatmap``, ``/v1/regions``, ``/v1/methodology`` and ``POST /v1/whatif``."""
+
     @r.get("/v1/intensity/heatmap", tags=["query"], responses=_ERRORS)
     def heatmap(p: Auth) -> dict[str, Any]:
         """Marginal intensity by region and UTC hour of day (shared grid data)."""
@@ -847,9 +872,11 @@ def build_router(state: ServiceState) -> APIRouter:
         )
         return run_whatif(t, scen, state.config, state.book)
 
-    _decision_routes(r, state)
 
-    # after /v1/footprints/list, so that path is not read as a footprint id
+def _footprint_and_page_routes(r: APIRouter, state: ServiceState) -> None:
+    """``GET /v1/footprints/{id}`` (after ``/v1/footprints/list``, so that path is not read
+    as an id) and the dashboard page ``/``."""
+
     @r.get(
         "/v1/footprints/{footprint_id}",
         tags=["query"],
@@ -882,4 +909,22 @@ def build_router(state: ServiceState) -> APIRouter:
         price = "" if state.price_per_kwh is None else f"{state.price_per_kwh:g}"
         return HTMLResponse(page.substitute(static="/static", version=__version__, price=price))
 
+
+def build_router(state: ServiceState) -> APIRouter:
+    """All routes, bound to ``state``."""
+    r = APIRouter()
+
+    for add in (
+        _ops_routes,
+        _event_routes,
+        _readings_report_routes,
+        _audit_routes,
+        _listing_routes,
+        _profile_routes,
+        _reference_routes,
+        _decision_routes,
+        # after /v1/footprints/list, so that path is not read as a footprint id
+        _footprint_and_page_routes,
+    ):
+        add(r, state)
     return r
