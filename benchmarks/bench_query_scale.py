@@ -70,10 +70,12 @@ def fill(ledger: str, events: int, span_hours: float = 168.0) -> dict[str, Any]:
     as a fleet's shippers would: each batch holds the requests of the moment it covers,
     batches moving forward through ``span_hours`` from 2026-06-01 (the load's own events
     are dated 2026-07-01, after them)."""
+    from infercarbon.accounting.batch import AccountingConfig
     from infercarbon.accounting.profiles import load_profiles
+    from infercarbon.accounting.signals import SignalBook
     from infercarbon.ledger import open_store
-    from infercarbon.ledger.schema import EVENTS, ValidatedRows
-    from infercarbon.service.footprints import AccountingConfig, SignalBook
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import ValidatedRows
     from infercarbon.service.prepare import Sender, decode, prepare
 
     cfg = AccountingConfig(profiles=load_profiles(PROFILES))

@@ -201,8 +201,8 @@ def profile_ingest(
     secret, _ = create_key(keys, tenant="bench", admin=False, clock=lambda: 0.0)
     config = None
     if profiles:
+        from infercarbon.accounting.batch import AccountingConfig
         from infercarbon.accounting.profiles import load_profiles
-        from infercarbon.service.footprints import AccountingConfig
 
         config = AccountingConfig(profiles=load_profiles(profiles))
     app = create_app(store, clock=lambda: datetime.now(UTC), keys=keys, config=config)

@@ -20,16 +20,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from infercarbon.ledger import DuckDBStore
-from infercarbon.ledger.schema import EVENTS, validate_rows
-from infercarbon.report import build_report, parse_period, render
-from infercarbon.service.footprints import (
+from infercarbon.accounting.batch import (
     AccountingConfig,
-    SignalBook,
     compute_footprints,
     footprint_batch,
     footprint_records,
 )
+from infercarbon.accounting.signals import SignalBook
+from infercarbon.ledger import DuckDBStore
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
+from infercarbon.report import build_report, parse_period, render
 
 
 def build(path: Path, n: int, layout: str) -> float:

@@ -22,15 +22,16 @@ def test_pre_commit_runs_the_same_checks_as_tools_check() -> None:
     assert [r["repo"] for r in config["repos"]] == ["local"]  # nothing fetched
     entries = {h["id"]: h["entry"] for h in config["repos"][0]["hooks"]}
     commands = _check_commands()
-    assert commands[:4] == [
+    assert commands[:5] == [
         entries["ruff"],
+        entries["format"],
         entries["mypy"],
         entries["import-layers"],
         entries["docs"],
     ]
-    assert commands[4].startswith("python -m pytest")
+    assert commands[5].startswith("python -m pytest")
     assert entries["pytest"].startswith("python -m pytest")
-    assert "--cov" in commands[4]
+    assert "--cov" in commands[5]
 
 
 def test_the_docs_site_lists_every_page() -> None:

@@ -10,7 +10,8 @@ errors are wrapped once, at the boundary where they enter, with ``raise ... from
     │   ├── UnknownRegionError (LookupError)   lists close matches
     │   ├── UnknownHardwareError (LookupError)
     │   ├── UnknownWorkloadError (LookupError)
-    │   └── ParseError                     a malformed file: names row and column
+    │   ├── ParseError                     a malformed file: names row and column
+    │   └── EventValidationError           a ledger batch failed validation: every Problem
     ├── DataError                          bundled or stored reference data missing/corrupt
     ├── SensorError                        an energy source could not be read
     │   └── SensorUnavailableError         the source does not exist here (and why)
@@ -20,7 +21,10 @@ errors are wrapped once, at the boundary where they enter, with ``raise ... from
     ├── LedgerError                        the store refused or failed
     │   ├── FootprintNotFoundError         no stored footprint has this id (404)
     │   ├── LedgerLockedError              an embedded ledger is open in another process
-    │   └── LedgerIntegrityError           a stored figure does not recompute
+    │   ├── LedgerIntegrityError           a stored figure does not recompute
+    │   ├── LedgerConflictError            an id already stored with different content
+    │   │   └── KeyTakenError              an insert hit a stored key
+    │   └── LedgerReferenceError           a row names a row not stored for its tenant
     └── ConfigurationError                 inconsistent configuration
 
 Warnings::
@@ -33,21 +37,28 @@ Warnings::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ConfigurationError",
     "DataError",
     "DataQualityWarning",
+    "EventValidationError",
     "FallbackWarning",
     "FootprintNotFoundError",
     "InfercarbonError",
     "InfercarbonWarning",
     "InputError",
+    "KeyTakenError",
+    "LedgerConflictError",
     "LedgerError",
     "LedgerIntegrityError",
     "LedgerLockedError",
+    "LedgerReferenceError",
     "MissingCredentialsError",
     "ParseError",
+    "Problem",
     "ProviderError",
     "QuotaExceededError",
     "SensorError",
@@ -128,6 +139,46 @@ class ParseError(InputError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One bad field: row ``index`` of the batch, ``field`` name, and what is wrong."""
+
+    index: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.index}].{self.field}: {self.message}"
+
+
+class EventValidationError(InputError):
+    """A batch failed validation; nothing from it was written.
+
+    ``problems`` lists every bad field (row index, field, message); the message names them.
+    """
+
+    def __init__(self, table: str, problems: Sequence[Problem], *, more: int = 0) -> None:
+        self.table = table
+        self.problems = tuple(problems)
+        self.more = more
+        first = self.problems[0]
+        shown = "; ".join(f"{table}{p}" for p in self.problems[:20])
+        extra = len(self.problems) - 20 + more
+        tail = f"; and {extra} more" if extra > 0 else ""
+        super().__init__(
+            f"{len(self.problems) + more} invalid field(s), nothing written: {shown}{tail}",
+            field=f"{table}[{first.index}].{first.field}",
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # picklable with its problems (the default would call __init__ with the message)
+        return (_validation_error, (self.table, self.problems, self.more))
+
+
+def _validation_error(table: str, problems: Sequence[Problem], more: int) -> EventValidationError:
+    return EventValidationError(table, problems, more=more)
+
+
 class DataError(InfercarbonError):
     """Bundled or stored reference data is missing or corrupt."""
 
@@ -167,6 +218,34 @@ class LedgerLockedError(LedgerError):
 
 class LedgerIntegrityError(LedgerError):
     """A stored figure does not recompute from its stored inputs."""
+
+
+class LedgerConflictError(LedgerError):
+    """An id that is already stored (or repeated in the batch) with different content.
+
+    The ledger is append-only: a correction is a new row whose ``supersedes`` names the old id.
+    """
+
+    def __init__(self, table: str, ids: Sequence[str], detail: str = "") -> None:
+        self.table = table
+        self.ids = tuple(ids)
+        shown = ", ".join(repr(i) for i in self.ids[:10])
+        more = f" (and {len(self.ids) - 10} more)" if len(self.ids) > 10 else ""
+        super().__init__(
+            f"{table}: id {shown}{more} already recorded with different content; the ledger "
+            "is append-only, so send a correction as a new row with `supersedes` set to the "
+            f"old id{': ' + detail if detail else ''}. Nothing from this batch was written."
+        )
+
+
+class KeyTakenError(LedgerConflictError):
+    """An insert hit a stored key (the database's unique index refused it); the store rolls
+    the transaction back.  Raised where the writer expected the key to be new."""
+
+
+class LedgerReferenceError(LedgerError):
+    """A row names another row (``supersedes``, a footprint's event) that is not stored for
+    the same tenant: the batch is refused as a whole; retrying it unchanged cannot help."""
 
 
 class ConfigurationError(InfercarbonError):

@@ -15,7 +15,7 @@ from infercarbon.accounting import (
     request_to_inputs,
 )
 from infercarbon.errors import InputError
-from infercarbon.ledger.schema import inputs_hash
+from infercarbon.ledger.canonical import inputs_hash
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ import pytest
 from infercarbon.accounting import EstimateOptions, build_request
 from infercarbon.cli.main import main
 from infercarbon.ledger import DuckDBStore, FootprintRecord
-from infercarbon.ledger.schema import EVENTS, validate_rows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 from infercarbon.report.recompute import accounting_record
 
 T0 = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
@@ -64,7 +65,7 @@ def ledger(tmp_path: Path) -> tuple[Path, list[FootprintRecord]]:
                 computed_utc=T0 + timedelta(days=1),
             )
         )
-    service = pytest.importorskip("infercarbon.service.footprints")
+    service = pytest.importorskip("infercarbon.accounting.batch")
     table = validate_rows(EVENTS, events[3:])
     cfg = service.AccountingConfig()
     fps = service.compute_footprints(table, cfg, service.SignalBook())

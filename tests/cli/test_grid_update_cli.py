@@ -103,15 +103,16 @@ def test_errors(capsys, tmp_path, args, match):
 def test_update_reprices_the_footprints_it_covers(capsys, tmp_path):
     """Events priced at ingest (bundled hourly series) are re-priced with the stored
     intervals: new footprints supersede the old, which stay; audit verify passes."""
-    from infercarbon.ledger import audit
-    from infercarbon.ledger.schema import EVENTS, validate_rows
-    from infercarbon.service.footprints import (
+    from infercarbon.accounting.batch import (
         AccountingConfig,
-        SignalBook,
         compute_footprints,
         figures_from_inputs,
         footprint_batch,
     )
+    from infercarbon.accounting.signals import SignalBook
+    from infercarbon.ledger import audit
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
 
     ledger = str(tmp_path / "l.duckdb")
     evs = [

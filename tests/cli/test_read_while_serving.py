@@ -61,14 +61,11 @@ def _serve(ledger: str) -> tuple[subprocess.Popen[bytes], str]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     """(ledger path, server URL, admin key) of a running server with 6 events stored."""
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
+    from infercarbon.accounting.signals import SignalBook
     from infercarbon.ledger import open_store
-    from infercarbon.ledger.schema import EVENTS, validate_rows
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-    )
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
 
     work = tmp_path_factory.mktemp("served")
     ledger = str(work / "l.duckdb")

@@ -19,7 +19,8 @@ from infercarbon.grid.updates import (
     only_changed,
 )
 from infercarbon.ledger import open_store
-from infercarbon.ledger.schema import INTENSITY, validate_rows
+from infercarbon.ledger.schema import INTENSITY
+from infercarbon.ledger.validation import validate_rows
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)
 

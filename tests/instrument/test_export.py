@@ -11,7 +11,8 @@ from infercarbon.errors import InputError
 from infercarbon.instrument import Meter
 from infercarbon.instrument.export import ledger_events
 from infercarbon.ledger import open_store
-from infercarbon.ledger.schema import EVENTS, validate_rows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 from infercarbon.telemetry import ReplaySource
 
 S = 1_000_000_000
@@ -81,7 +82,8 @@ def test_exported_events_carry_the_energy_band_and_validate() -> None:
     import pyarrow as pa
 
     from infercarbon.errors import InputError
-    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.reference.cpus import cpu_power_curve
     from infercarbon.telemetry import CpuInfo, CpuModelSource
 
@@ -208,12 +210,8 @@ def test_meter_records_the_current_otel_span_and_ships_it(tmp_path: Path) -> Non
     with pytest.raises(InputError, match="trace_context"):
         Meter("GB", sensor=src, clock=clock, trace_context="jaeger")
     # the ledger: the trace's footprint is one figure with its range
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-    )
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
+    from infercarbon.accounting.signals import SignalBook
 
     store = open_store(str(tmp_path / "traces.duckdb"))
     try:

@@ -17,7 +17,9 @@ import pytest
 
 from infercarbon.ledger import DuckDBStore, Store
 from infercarbon.ledger.compact import EventFootprintBatch
-from infercarbon.ledger.schema import EVENTS, FootprintBatch, validate_rows
+from infercarbon.ledger.records import FootprintBatch
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 
 DSN_VAR = "INFERCARBON_TEST_POSTGRES_DSN"
 T0 = datetime(2026, 7, 1, 0, 0, tzinfo=UTC)
@@ -108,12 +110,8 @@ def service_batch(
     events: list[dict[str, Any]], **config: Any
 ) -> tuple[pa.Table, EventFootprintBatch]:
     """Validated events and their footprints as the service's ingest builds them (compact)."""
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-    )
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
+    from infercarbon.accounting.signals import SignalBook
 
     table = validate_rows(EVENTS, events)
     cfg = AccountingConfig(**config)
@@ -123,12 +121,8 @@ def service_batch(
 
 def general_batch(events: list[dict[str, Any]]) -> tuple[pa.Table, FootprintBatch]:
     """The same footprints as :func:`service_batch` in the general layout (one record each)."""
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_records,
-    )
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_records
+    from infercarbon.accounting.signals import SignalBook
 
     table = validate_rows(EVENTS, events)
     cfg = AccountingConfig()

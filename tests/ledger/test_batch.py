@@ -16,23 +16,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infercarbon.errors import InputError
+from infercarbon.accounting.batch import LINE_NAMES
+from infercarbon.errors import EventValidationError, InputError, Problem
 from infercarbon.ledger import FootprintRecord, LedgerConflictError, Store, verify
-from infercarbon.ledger.compact import EventFootprintBatch
-from infercarbon.ledger.schema import (
-    EVENTS,
-    EventValidationError,
-    FootprintBatch,
-    Problem,
-    build_footprints,
+from infercarbon.ledger.canonical import (
     canonical_json,
     json_number,
     json_object,
     json_string,
     json_time,
-    validate_rows,
 )
-from infercarbon.service.footprints import LINE_NAMES
+from infercarbon.ledger.compact import EventFootprintBatch
+from infercarbon.ledger.records import FootprintBatch, build_footprints
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 
 from .conftest import service_batch
 
@@ -244,7 +241,7 @@ def test_events_with_footprints_idempotent(store: Store, events: Events) -> None
     assert res.footprint_written.tolist() == [False] * 5 + [True]
     assert store.count("events") == store.count("footprints") == 13
     assert store.count("footprint_items") == 13 * N_ITEMS
-    from infercarbon.service.footprints import figures_from_inputs
+    from infercarbon.accounting.batch import figures_from_inputs
 
     assert verify(store, lambda inputs, versions: figures_from_inputs(inputs)).ok
 
@@ -389,7 +386,7 @@ def test_typed_conversion_validates_as_inference_does(
 ) -> None:
     """The typed fast path of decoded rows (no type inference) and Arrow's inference give
     the same validated table, or the same named error, for any one value in any field."""
-    from infercarbon.ledger.schema import _inferred_table, _typed_table
+    from infercarbon.ledger.validation import _inferred_table, _typed_table
 
     if isinstance(value, bool) and EVENTS.column(field).kind == "float":
         return  # both paths refuse a JSON boolean as a number before conversion (_as_table)

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from infercarbon.accounting.batch import LINE_NAMES
 from infercarbon.errors import LedgerError
 from infercarbon.ledger import DuckDBStore, Store, open_store, verify
 from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.duckdb_store import DEFAULT_MEMORY_LIMIT
-from infercarbon.ledger.schema import FootprintBatch
-from infercarbon.service.footprints import LINE_NAMES
+from infercarbon.ledger.records import FootprintBatch
 
 from .conftest import FixedClock, general_batch, make_event, service_batch
 
@@ -131,7 +131,7 @@ def test_children_written_once_per_footprint(layout_store: Store, sends: list[li
         for table, key in (("footprint_items", "items"), ("footprint_totals", "totals")):
             assert store.count(table, tenant=tenant) == sum(per_fp[key][f] for f in stored)
     # and every stored footprint reads back whole and recomputes to the same figures
-    from infercarbon.service.footprints import figures_from_inputs
+    from infercarbon.accounting.batch import figures_from_inputs
 
     for fid in stored:
         rec = store.footprint(fid)
@@ -168,7 +168,7 @@ def test_compact_footprints_written_once(store: Store, sends: list[list[int]]) -
         assert store.count("footprint_items", tenant=tenant) == N_ITEMS * len(stored)
     # three regions: at most three new contexts, however often they were sent
     assert store.count("footprint_contexts") - contexts <= 3
-    from infercarbon.service.footprints import figures_from_inputs
+    from infercarbon.accounting.batch import figures_from_inputs
 
     for fid in stored:
         assert len(store.footprint(fid).figures.line_items) == N_ITEMS

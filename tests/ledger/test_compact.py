@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from infercarbon.errors import InputError
+from infercarbon.accounting.batch import LINE_NAMES, figures_from_inputs
+from infercarbon.errors import EventValidationError, InputError
 from infercarbon.ledger import (
     SCHEMA_VERSION,
     DuckDBStore,
@@ -25,10 +26,8 @@ from infercarbon.ledger import (
     verify,
 )
 from infercarbon.ledger.compact import ContextItem, EventFootprintBatch, FootprintContext, slot
-from infercarbon.ledger.schema import EventValidationError
 from infercarbon.report.data import read_slice
 from infercarbon.report.period import parse_period
-from infercarbon.service.footprints import LINE_NAMES, figures_from_inputs
 
 from .conftest import FixedClock, general_batch, make_event, service_batch
 
@@ -304,8 +303,8 @@ def test_render_inputs_fills_every_slot_whether_shared_or_per_row(seed: int) -> 
     times, a slot a context does not use left null)."""
     import numpy as np
 
+    from infercarbon.ledger.canonical import canonical_json
     from infercarbon.ledger.compact import make_template, render_inputs
-    from infercarbon.ledger.schema import canonical_json
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 30))

@@ -15,12 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from infercarbon.accounting.batch import AccountingConfig, compute_footprints
+from infercarbon.accounting.batch import footprint_batch as build
+from infercarbon.accounting.signals import SignalBook
 from infercarbon.ledger import SCHEMA_VERSION, DuckDBStore, Store
 from infercarbon.ledger import rollup as R
 from infercarbon.ledger.hours import LATENCY_EDGES_S, latency_quantile_s
-from infercarbon.service import queries as Q
-from infercarbon.service.footprints import AccountingConfig, SignalBook, compute_footprints
-from infercarbon.service.footprints import footprint_batch as build
 
 from .conftest import make_event, service_batch
 
@@ -119,21 +119,22 @@ def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
             )
     for group in ("service", "outcome"):
         _close(
-            Q.rollup(store, group=group, period="hour", tenant="acme").to_pylist(),
+            R.rollup_totals(store, group=group, period="hour", tenant="acme").to_pylist(),
             _from_rows(
-                monkeypatch, partial(Q.rollup, store, group=group, period="hour", tenant="acme")
+                monkeypatch,
+                partial(R.rollup_totals, store, group=group, period="hour", tenant="acme"),
             ).to_pylist(),
         )
     got, want = (
-        Q.event_totals(store, tenant=None),
-        _from_rows(monkeypatch, lambda: Q.event_totals(store, tenant=None)),
+        R.event_totals(store, tenant=None),
+        _from_rows(monkeypatch, lambda: R.event_totals(store, tenant=None)),
     )
     for k in ("n", "energy_j", "facility_j", "mean", "methods"):
         assert got[k] == pytest.approx(want[k]) if isinstance(want[k], float) else got[k] == want[k]
-    page = Q.event_rows(store, tenant=None, limit=7).column("event_id").to_pylist()
+    page = R.event_rows(store, tenant=None, limit=7).column("event_id").to_pylist()
     assert (
         page
-        == _from_rows(monkeypatch, lambda: Q.event_rows(store, tenant=None, limit=7))
+        == _from_rows(monkeypatch, lambda: R.event_rows(store, tenant=None, limit=7))
         .column("event_id")
         .to_pylist()
     )
@@ -294,7 +295,7 @@ def test_newest_page_skips_to_the_last_hours(store: Store) -> None:
         end_utc=(T0 + timedelta(days=2)).isoformat().replace("+00:00", "Z"),
     )
     store.append_events_with_footprints(*service_batch([*evs, late]))
-    page = Q.event_rows(store, tenant=None, limit=5).column("event_id").to_pylist()
+    page = R.event_rows(store, tenant=None, limit=5).column("event_id").to_pylist()
     assert page[0] == late["event_id"]
     ends = {e["event_id"]: e["end_utc"] for e in [*evs, late]}
     assert [ends[e] for e in page] == sorted(ends.values(), reverse=True)[:5]

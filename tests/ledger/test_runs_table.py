@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from infercarbon.errors import LedgerReferenceError
 from infercarbon.ledger import (
     SCHEMA_VERSION,
     EventValidationError,
@@ -16,7 +17,7 @@ from infercarbon.ledger import (
     open_store,
     rollup_events,
 )
-from infercarbon.ledger.schema import LedgerReferenceError, run_id_for
+from infercarbon.ledger.canonical import run_id_for
 
 RUN = {
     "run_id": "r1",

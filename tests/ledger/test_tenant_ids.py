@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from infercarbon.errors import LedgerReferenceError
 from infercarbon.ledger import SCHEMA_VERSION, DuckDBStore, LedgerConflictError, Store
 from infercarbon.ledger import rollup as R
 from infercarbon.ledger.audit import verify
-from infercarbon.ledger.schema import EVENTS, LedgerReferenceError
+from infercarbon.ledger.schema import EVENTS
 
 from .conftest import FixedClock, make_event, service_batch
 from .test_compact import _recompute

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from infercarbon.errors import EventValidationError
 from infercarbon.ledger import SCHEMA_VERSION, open_store
-from infercarbon.ledger.schema import EVENTS, EventValidationError, validate_rows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"

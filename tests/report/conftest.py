@@ -265,15 +265,16 @@ def write_service_path(
     the per-event records footprint_records builds (the same figures) for hand sums.
     ``signals``: the intensity series (default: a flat DE location signal, +-10 %);
     ``bundled``: whether the bundled grid data may be used too."""
-    from infercarbon.accounting.profiles import profiles_from_data
-    from infercarbon.ledger.schema import EVENTS, validate_rows
-    from infercarbon.service.footprints import (
+    from infercarbon.accounting.batch import (
         AccountingConfig,
-        SignalBook,
         compute_footprints,
         footprint_batch,
         footprint_records,
     )
+    from infercarbon.accounting.profiles import profiles_from_data
+    from infercarbon.accounting.signals import SignalBook
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
 
     cfg = AccountingConfig(
         profiles=profiles_from_data(

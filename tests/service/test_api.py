@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
+from infercarbon.accounting.batch import CALCULATOR, figures_from_inputs
 from infercarbon.ledger import audit, open_store
-from infercarbon.service.footprints import CALCULATOR, figures_from_inputs
 
 
 def _recompute(inputs, versions):  # the Recompute protocol of ledger.audit

@@ -61,17 +61,13 @@ PROFILES = {
 def _seed(path: Path) -> tuple[str, str]:
     from datetime import UTC, datetime
 
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
     from infercarbon.accounting.profiles import profiles_from_data
+    from infercarbon.accounting.signals import SignalBook, signals_from_intensity
     from infercarbon.ledger import open_store
-    from infercarbon.ledger.schema import EVENTS, validate_rows
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.service.auth import create_key, key_store_for
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-        signals_from_intensity,
-    )
 
     store = open_store(path)
     rng = np.random.default_rng(7)

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from infercarbon.accounting.signals import SignalBook, region_of
 from infercarbon.grid import catalogue
-from infercarbon.service.signals import SignalBook, region_of
 
 START = np.array(["2021-07-15T22:00:00"], "datetime64[ns]")
 END = np.array(["2021-07-15T23:00:00"], "datetime64[ns]")

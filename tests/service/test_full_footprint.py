@@ -13,19 +13,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infercarbon.accounting.events import account_events
-from infercarbon.accounting.profiles import DeploymentProfile, load_profiles, profiles_from_data
-from infercarbon.errors import InputError
-from infercarbon.ledger import SCHEMA_VERSION, audit
-from infercarbon.ledger.schema import EVENTS, validate_rows
-from infercarbon.provenance import Figure
-from infercarbon.service.footprints import (
+from infercarbon.accounting.batch import (
     AccountingConfig,
-    SignalBook,
     compute_footprints,
     figures_from_inputs,
     footprint_records,
 )
+from infercarbon.accounting.events import account_events
+from infercarbon.accounting.profiles import DeploymentProfile, load_profiles, profiles_from_data
+from infercarbon.accounting.signals import SignalBook
+from infercarbon.errors import InputError
+from infercarbon.ledger import SCHEMA_VERSION, audit
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
+from infercarbon.provenance import Figure
 
 PROFILE = {
     "name": "gpu-pool",
@@ -220,8 +221,9 @@ def test_grid_update_reprices_and_supersedes(tmp_path: Any, h: Any) -> None:
     """An event first priced with the annual figure is re-priced when a grid update covers
     its interval: a new footprint supersedes the old one, which stays auditable; the chain
     is listed; the report-facing views count only the live one."""
+    from infercarbon.accounting.batch import footprint_batch
+    from infercarbon.accounting.signals import signals_from_intensity
     from infercarbon.ledger import DuckDBStore
-    from infercarbon.service.footprints import footprint_batch, signals_from_intensity
     from infercarbon.service.reprice import reprice_after_update
 
     store = DuckDBStore(tmp_path / "l.duckdb")
@@ -393,9 +395,9 @@ def test_measured_idle_from_device_readings(tmp_path: Any, h: Any) -> None:
     """Where a device's readings cover a window, its idle is measured (device energy minus
     the events' energy), split by the profile's policy, and the events' footprints are
     recomputed with it: conserved, labelled measured, superseding, auditable."""
+    from infercarbon.accounting.batch import footprint_batch
     from infercarbon.ledger import DuckDBStore
     from infercarbon.ledger.rollup import idle_and_cost
-    from infercarbon.service.footprints import footprint_batch
     from infercarbon.service.reprice import measure_idle
 
     store = DuckDBStore(tmp_path / "idle.duckdb")
@@ -571,9 +573,9 @@ def test_compact_fast_path_equals_the_views(
 ) -> None:
     """ranged_sums over the compact tables gives the figures of the views that read both
     layouts: profiles, marginal signal, payloads, own bands, a recomputation."""
+    from infercarbon.accounting.batch import footprint_batch
     from infercarbon.ledger import DuckDBStore
     from infercarbon.ledger.rollup import _compact_ranged_sums, _view_ranged_sums
-    from infercarbon.service.footprints import footprint_batch
     from infercarbon.service.reprice import measure_idle
 
     cfg = AccountingConfig(profiles=profiles_from_data({"profile": [PROFILE]}))
@@ -619,7 +621,7 @@ def test_compact_fast_path_equals_the_views(
         )
         args = (store, of, by, keys, period, tenant, None, None)
         fast, slow = _compact_ranged_sums(*args), _view_ranged_sums(*args)
-        from infercarbon.service.queries import _compact_event_totals, _view_event_totals
+        from infercarbon.ledger.rollup import _compact_event_totals, _view_event_totals
 
         ct, vt = (
             _compact_event_totals(store, tenant=tenant),
@@ -629,13 +631,12 @@ def test_compact_fast_path_equals_the_views(
         for k in ("energy_j", "facility_j", "mean", "p50", "p95"):
             assert math.isclose(ct[k], vt[k], rel_tol=1e-9), k
         import infercarbon.ledger.rollup as rollup_mod
-        from infercarbon.service import queries
 
-        fast_r = queries.rollup(
+        fast_r = rollup_mod.rollup_totals(
             store, group="service", period=period or "hour", tenant=tenant, per_outcome=True
         ).to_pylist()
         monkeypatch.setattr(rollup_mod, "has_general_event_footprints", lambda s: True)
-        view_r = queries.rollup(
+        view_r = rollup_mod.rollup_totals(
             store, group="service", period=period or "hour", tenant=tenant, per_outcome=True
         ).to_pylist()
         assert len(fast_r) == len(view_r) > 0

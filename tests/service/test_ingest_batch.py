@@ -8,17 +8,18 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from infercarbon.ledger import DuckDBStore, audit
-from infercarbon.ledger.schema import EVENTS, validate_rows
-from infercarbon.service.footprints import (
+from infercarbon.accounting.batch import (
     LINE_NAMES,
     AccountingConfig,
-    SignalBook,
     compute_footprints,
     figures_from_inputs,
     footprint_batch,
     footprint_records,
 )
+from infercarbon.accounting.signals import SignalBook
+from infercarbon.ledger import DuckDBStore, audit
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 
 N_ITEMS = len(LINE_NAMES)
 

@@ -29,12 +29,12 @@ def test_service_on_postgres(pg_schema_dsn: str, h: Any) -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         from fastapi.testclient import TestClient
 
+    from infercarbon.accounting.batch import AccountingConfig, figures_from_inputs
     from infercarbon.accounting.profiles import profiles_from_data
     from infercarbon.ledger import audit
     from infercarbon.ledger.postgres_store import PostgresStore
     from infercarbon.service.app import create_app
     from infercarbon.service.auth import MemoryKeyStore, create_key
-    from infercarbon.service.footprints import AccountingConfig, figures_from_inputs
 
     store = PostgresStore(pg_schema_dsn)
     try:

@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from infercarbon.accounting.batch import AccountingConfig
 from infercarbon.accounting.profiles import profiles_from_data
 from infercarbon.ledger.rollup import (
     AGGREGATE_RANGE_METHOD,
@@ -15,7 +16,6 @@ from infercarbon.ledger.rollup import (
     ranged_sums,
     rollup_footprints,
 )
-from infercarbon.service.footprints import AccountingConfig
 
 
 def _fig(value: float, low: float, high: float) -> dict[str, object]:

@@ -1,5 +1,11 @@
 """Accounting: pure footprint composition (operational, idle, embodied, training, network,
-outcomes, scopes, uncertainty) -> Footprint."""
+outcomes, scopes, uncertainty) -> Footprint.
+
+The same lines for a batch of ledger events (ingest, backfill, what-if, audit recompute) are
+:mod:`infercarbon.accounting.batch`, with :mod:`infercarbon.accounting.signals` deciding which
+grid signal prices each event; they write the ledger's records, so import them by module
+(importing them here would load the ledger, and its database driver, with every estimate).
+"""
 
 from infercarbon.accounting.footprint import (
     Footprint,

@@ -1,7 +1,7 @@
 """Footprint inputs as plain JSON, for storage and audit.
 
 A stored footprint keeps ``request_to_inputs(request)`` and its hash
-(:func:`infercarbon.ledger.schema.inputs_hash`, the one canonical encoding); audit
+(:func:`infercarbon.ledger.canonical.inputs_hash`, the one canonical encoding); audit
 recomputes with ``footprint(request_from_inputs(inputs))`` and must get the same numbers (the
 Monte Carlo is seeded, so ranges reproduce too).
 

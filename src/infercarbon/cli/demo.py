@@ -121,17 +121,13 @@ def _record(
     import numpy as np
     import pyarrow.compute as pc
 
+    from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
     from infercarbon.accounting.profiles import ProfileSet
+    from infercarbon.accounting.signals import SignalBook, signals_from_intensity
     from infercarbon.instrument.export import ledger_events, marginal_snapshots
     from infercarbon.ledger import open_store
-    from infercarbon.ledger.schema import EVENTS, validate_rows
-    from infercarbon.service.footprints import (
-        AccountingConfig,
-        SignalBook,
-        compute_footprints,
-        footprint_batch,
-        signals_from_intensity,
-    )
+    from infercarbon.ledger.schema import EVENTS
+    from infercarbon.ledger.validation import validate_rows
 
     now = datetime.now(UTC)
     run_id = "demo-" + now.strftime("%Y%m%dT%H%M%S")

@@ -184,7 +184,7 @@ def update(
         result = write_intensity(store, rows)
         url = store.url
         if reprice_ and result.written:
-            from infercarbon.service.footprints import SignalBook, signals_from_intensity
+            from infercarbon.accounting.signals import SignalBook, signals_from_intensity
             from infercarbon.service.reprice import reprice_after_update
 
             book = SignalBook(signals_from_intensity(store.intensity()), factor_set=factor_set)

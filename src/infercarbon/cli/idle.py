@@ -43,8 +43,8 @@ def measure(
     window: Annotated[str, typer.Option("--window", help="window: 15m, 1h ...")] = "1h",
 ) -> None:
     """Measure a device's idle energy from its readings and recompute the footprints."""
+    from infercarbon.accounting.signals import SignalBook, signals_from_intensity
     from infercarbon.ledger import open_store
-    from infercarbon.service.footprints import SignalBook, signals_from_intensity
     from infercarbon.service.refresh import parse_interval_s
     from infercarbon.service.reprice import measure_idle
 

@@ -67,9 +67,9 @@ def _forecast(spec: str | None, region: str) -> IntensitySeries | None:
 
 def _ledger_series(ledger: str, region: str, signal: str) -> IntensitySeries | None:
     """The ledger's stored series of ``signal`` for ``region`` (None when it has none)."""
+    from infercarbon.accounting.signals import region_of, signals_from_intensity
     from infercarbon.cli.report import resolve_ledger
     from infercarbon.ledger import open_store
-    from infercarbon.service.signals import region_of, signals_from_intensity
 
     rid = region_of(region).region_id
     kind = "marginal" if signal == "marginal" else "location-average"

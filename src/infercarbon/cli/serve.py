@@ -86,16 +86,16 @@ def run_server(
     try:
         import uvicorn
 
+        from infercarbon.accounting.batch import AccountingConfig
         from infercarbon.service.app import create_app
         from infercarbon.service.auth import key_store_for
-        from infercarbon.service.footprints import AccountingConfig
     except ImportError as exc:  # the service extra is not installed
         raise ConfigurationError(
             f"{exc}; install the service extra: pip install 'infercarbon[service]'"
         ) from exc
     from infercarbon.accounting.profiles import load_profiles
+    from infercarbon.accounting.signals import market_signal_from_instruments
     from infercarbon.ledger import open_store
-    from infercarbon.service.footprints import market_signal_from_instruments
 
     market = tuple(market_signal_from_instruments(p) for p in instruments)
     prof = load_profiles(profiles) if profiles is not None else None

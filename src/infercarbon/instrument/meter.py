@@ -351,7 +351,8 @@ class RunSpan:
             "command": None if exc_type is None else exc_type.__name__,
             "supersedes": None,
         }
-        from infercarbon.ledger.schema import RUNS, run_id_for
+        from infercarbon.ledger.canonical import run_id_for
+        from infercarbon.ledger.schema import RUNS
 
         row["run_id"] = run_id_for(row)
         self.record = {c: row[c] for c in RUNS.names}

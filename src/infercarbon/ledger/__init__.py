@@ -23,28 +23,29 @@ from __future__ import annotations
 
 import os
 
+from infercarbon.errors import (
+    EventValidationError,
+    LedgerConflictError,
+    LedgerReferenceError,
+    Problem,
+)
 from infercarbon.ledger.audit import Mismatch, Recompute, VerifyReport, show, verify
 from infercarbon.ledger.base import SCHEMA_VERSION, AppendResult, Clock, Store, system_clock
+from infercarbon.ledger.canonical import canonical_json, inputs_hash
 from infercarbon.ledger.duckdb_store import DuckDBStore
 from infercarbon.ledger.export import export_all, export_parquet
+from infercarbon.ledger.records import (
+    FootprintFigures,
+    FootprintRecord,
+    LineItemRecord,
+    TotalRecord,
+)
 from infercarbon.ledger.rollup import (
     DIMENSIONS,
     PERIODS,
     rollup_events,
     rollup_footprints,
     rollup_line_items,
-)
-from infercarbon.ledger.schema import (
-    EventValidationError,
-    FootprintFigures,
-    FootprintRecord,
-    LedgerConflictError,
-    LedgerReferenceError,
-    LineItemRecord,
-    Problem,
-    TotalRecord,
-    canonical_json,
-    inputs_hash,
 )
 
 __all__ = [

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from infercarbon.errors import InfercarbonError, InputError, LedgerIntegrityError
 from infercarbon.ledger.base import Store
-from infercarbon.ledger.schema import FootprintFigures, FootprintRecord, inputs_hash
+from infercarbon.ledger.canonical import inputs_hash
+from infercarbon.ledger.records import FootprintFigures, FootprintRecord
 
 __all__ = ["Mismatch", "Recompute", "VerifyReport", "show", "verify"]
 

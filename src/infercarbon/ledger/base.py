@@ -30,7 +30,16 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infercarbon.errors import FootprintNotFoundError, InputError, LedgerError
+from infercarbon.errors import (
+    EventValidationError,
+    FootprintNotFoundError,
+    InputError,
+    KeyTakenError,
+    LedgerConflictError,
+    LedgerError,
+    LedgerReferenceError,
+    Problem,
+)
 from infercarbon.ledger.compact import (
     CONTEXT_ITEMS,
     EVENT_FOOTPRINTS,
@@ -57,6 +66,13 @@ from infercarbon.ledger.hours import (
     source_columns,
     upsert_sql,
 )
+from infercarbon.ledger.records import (
+    FootprintBatch,
+    FootprintFigures,
+    FootprintRecord,
+    LineItemRecord,
+    TotalRecord,
+)
 from infercarbon.ledger.schema import (
     EVENTS,
     FOOTPRINT_ITEMS,
@@ -70,20 +86,9 @@ from infercarbon.ledger.schema import (
     TRANSFERS,
     TS,
     Column,
-    EventValidationError,
-    FootprintBatch,
-    FootprintFigures,
-    FootprintRecord,
-    KeyTakenError,
-    LedgerConflictError,
-    LedgerReferenceError,
-    LineItemRecord,
-    Problem,
     TableSpec,
-    TotalRecord,
-    ValidatedRows,
-    validate_rows,
 )
+from infercarbon.ledger.validation import ValidatedRows, validate_rows
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -55,29 +55,23 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infercarbon.errors import InputError, LedgerError
-from infercarbon.ledger.schema import (
-    FOOTPRINTS,
-    TS,
-    Column,
-    EventValidationError,
-    FootprintFigures,
-    FootprintRecord,
-    LineItemRecord,
-    Problem,
-    TableSpec,
-    TotalRecord,
+from infercarbon.errors import EventValidationError, InputError, LedgerError, Problem
+from infercarbon.ledger.canonical import (
     _array,
-    _bad_indices,
-    _s,
     _sha256_hex,
     canonical_json,
-    conform_tables,
     json_number,
     json_string,
     json_time,
-    validate_rows,
 )
+from infercarbon.ledger.records import (
+    FootprintFigures,
+    FootprintRecord,
+    LineItemRecord,
+    TotalRecord,
+)
+from infercarbon.ledger.schema import FOOTPRINTS, TS, Column, TableSpec, _s, conform_tables
+from infercarbon.ledger.validation import _bad_indices, validate_rows
 
 __all__ = [
     "BASES",

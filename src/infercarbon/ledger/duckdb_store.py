@@ -21,10 +21,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from infercarbon.errors import LedgerError, LedgerLockedError
+from infercarbon.errors import KeyTakenError, LedgerError, LedgerLockedError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
 from infercarbon.ledger.hours import event_fold_sql, event_rebuild_sql, fold_sql, rebuild_sql
-from infercarbon.ledger.schema import EVENTS, KeyTakenError, TableSpec
+from infercarbon.ledger.schema import EVENTS, TableSpec
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "DuckDBStore"]
 

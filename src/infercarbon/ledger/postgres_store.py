@@ -24,9 +24,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from infercarbon.errors import ConfigurationError, LedgerError
+from infercarbon.errors import ConfigurationError, KeyTakenError, LedgerError
 from infercarbon.ledger.base import Clock, SqlStore, system_clock
-from infercarbon.ledger.schema import KeyTakenError, TableSpec
+from infercarbon.ledger.schema import TableSpec
 
 __all__ = ["PostgresStore"]
 

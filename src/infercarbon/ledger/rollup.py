@@ -1,5 +1,17 @@
 """Rollups: events and footprints summed by service, tenant, model, region and period.
 
+The one rollup engine: every summed read of the ledger is here, for the reports, the CLI,
+the API and the dashboard alike.  :func:`rollup_events`, :func:`rollup_footprints`,
+:func:`rollup_line_items`, :func:`ranged_sums` and :func:`idle_and_cost` sum any event
+footprints; :func:`rollup_totals`, :func:`event_totals`, :func:`event_rows`,
+:func:`live_by_service_model`, :func:`missing_footprints` and :func:`stored_footprint_ids`
+read the per-event footprints of the ingest path's calculators
+(:data:`~infercarbon.ledger.records.EVENT_CALCULATORS`) for the service.  Each answers from
+the cheapest source that gives the same figures: the hourly rollup (``footprint_hours``)
+when the question is in whole hours, else the compact rows, else the views that union both
+footprint layouts (tests/ledger/test_hours.py and tests/service/test_full_footprint.py pin
+that all give the same results).
+
 Each rollup is one SQL ``GROUP BY`` (with ``date_trunc`` for hour/day/month, in UTC) run by
 the store, returned as a pyarrow table.  Corrected (superseded) events and footprints are
 left out, so a correction replaces the row it corrects.  ``tenant`` restricts every read to
@@ -14,30 +26,46 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 
 from infercarbon.errors import InputError
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, Store, _ts_param, live_event
 from infercarbon.ledger.compact import same_event
-from infercarbon.ledger.hours import LINES, PARTS, deviation_parts
-from infercarbon.ledger.schema import TS
+from infercarbon.ledger.hours import (
+    LATENCY_EDGES_S,
+    LINES,
+    PARTS,
+    deviation_parts,
+    latency_quantile_s,
+)
+from infercarbon.ledger.records import EVENT_CALCULATORS
+from infercarbon.ledger.schema import EVENTS, TS
 
 __all__ = [
     "AGGREGATE_RANGE_METHOD",
     "DIMENSIONS",
+    "GROUPS",
     "HOUR_DIMENSIONS",
+    "LATENCY_QUANTILES_METHOD",
     "PERIODS",
+    "event_filters",
     "event_hours_answer",
+    "event_rows",
     "event_spans",
+    "event_totals",
     "has_general_event_footprints",
     "hours_answer",
     "idle_and_cost",
+    "live_by_service_model",
+    "missing_footprints",
     "ranged_sums",
     "rollup_events",
     "rollup_footprints",
     "rollup_line_items",
+    "rollup_totals",
+    "stored_footprint_ids",
 ]
 
 PERIODS = ("hour", "day", "month")
@@ -54,6 +82,10 @@ DIMENSIONS = (
 )
 
 _LIVE_FOOTPRINT = f"f.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"
+#: The same on a compact row ``ef``.
+_LIVE_COMPACT = _LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id")
+#: The contexts of the per-event calculators' footprints (two parameters: EVENT_CALCULATORS).
+_EVENT_CONTEXTS = "IN (SELECT context_id FROM footprint_contexts WHERE calculator IN (%s, %s))"
 #: The event of a footprint ``f`` (either layout, the views) and of a compact row ``ef``.
 _F_EVENT = f"all_footprints f JOIN events e ON {same_event('e', 'f')}"
 _EF_EVENT = f"event_footprints ef JOIN events e ON {same_event('e', 'ef')}"
@@ -90,17 +122,45 @@ def _plan(
     conds = [live_event("e")]
     if "trace_id" in by:  # per user action: the traced events only (most carry no trace,
         conds.append("e.trace_id IS NOT NULL")  # and their row groups are skipped whole)
+    more, params = _event_conds(
+        tenant, _ts_param(start_utc, "start_utc"), _ts_param(end_utc, "end_utc")
+    )
+    return keys, fields, [*conds, *more], params
+
+
+def _event_conds(
+    tenant: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    extra: dict[str, str | None] | None = None,
+) -> tuple[list[str], list[Any]]:
+    """Conditions on events ``e`` and their parameters: the tenant, start times in
+    [start, end), and equality on the ``extra`` columns given (service, model, region,
+    outcome)."""
+    conds: list[str] = []
     params: list[Any] = []
     if tenant is not None:
         conds.append("e.tenant = %s")
         params.append(tenant)
-    if (s := _ts_param(start_utc, "start_utc")) is not None:
+    if start is not None:
         conds.append("e.start_utc >= %s")
-        params.append(s)
-    if (t := _ts_param(end_utc, "end_utc")) is not None:
+        params.append(start)
+    if end is not None:
         conds.append("e.start_utc < %s")
-        params.append(t)
-    return keys, fields, conds, params
+        params.append(end)
+    for col, v in (extra or {}).items():
+        if v is not None:
+            if col not in ("service", "model", "region", "outcome"):
+                raise InputError(f"cannot filter on {col!r}", field=col)
+            conds.append(f"e.{col} = %s")
+            params.append(v)
+    return conds, params
+
+
+def _compact_total(basis: str, suffix: str) -> str:
+    """A footprint's total on ``basis`` (``suffix``: g, low_g, high_g) on a compact row
+    ``ef``: the stored total when the row has one, else the basis's line."""
+    return f"coalesce(ef.total_{basis}_{suffix}, ef.{basis}_{suffix})"
 
 
 def _run(
@@ -396,7 +456,7 @@ def idle_and_cost(
             keys.append("ef.currency")
         fields.append(pa.field("currency", pa.string()))
         return _hours_idle_and_cost(store, keys, fields, conds, params, per_currency)
-    conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
+    conds.append(_LIVE_COMPACT)
     if not by:  # every filter has its column on the compact row: no join with events
         conds, keys = _on_compact_rows(conds), _on_compact_rows(keys)
     if per_currency:
@@ -506,7 +566,7 @@ def _compact_ranged_sums(
     if hours:
         return _hours_ranged_sums(store, of, keys, ekeys, fields, conds, params)
     conds = _on_compact_rows(conds)
-    conds.append(_LIVE_FOOTPRINT.replace("f.footprint_id", "ef.footprint_id"))
+    conds.append(_LIVE_COMPACT)
     ekeys = _on_compact_rows(ekeys)
     join = f" JOIN events e ON {same_event('e', 'ef')}" if by else ""
     dims = [f"{k} AS k{i}" for i, k in enumerate(ekeys)]
@@ -516,9 +576,7 @@ def _compact_ranged_sums(
     if of == "totals":
         parts = []
         for b in ("location", "market", "marginal"):
-            g, lo, hi = (
-                f"coalesce(ef.total_{b}_{x}, ef.{b}_{x})" for x in ("g", "low_g", "high_g")
-            )
+            g, lo, hi = (_compact_total(b, x) for x in ("g", "low_g", "high_g"))
             sums = _deviation_sums(g, lo, hi, f"ef.{b}_g")
             sel = ", ".join(
                 [
@@ -577,6 +635,427 @@ def _combine(
         ]
     )
     return store.query_arrow(sql, params, schema)
+
+
+# ------------------------------------------------ the service's event reads and totals
+# Over live events and the footprints of the per-event calculators (EVENT_CALCULATORS, the
+# ingest path's) that are not superseded: the API's and dashboard's reads.
+#: Event columns :func:`rollup_totals` can group by.
+GROUPS: Final = ("service", "tenant", "model", "region", "outcome")
+_F = pa.float64()
+_KIND_COLS = [
+    f"{k}{s}" for k in ("location", "market", "marginal") for s in ("_g", "_low_g", "_high_g")
+]
+
+# one row per live event with its footprint's totals and facility energy
+_LIVE_EVENT = live_event("e")
+_BASE = (
+    f" FROM events e JOIN all_footprint_bases f ON {same_event('f', 'e')} AND "
+    f"f.calculator IN (%s, %s) AND {_LIVE_FOOTPRINT} WHERE {_LIVE_EVENT} "
+)
+_TOTALS = tuple(f"f.{c}" for c in _KIND_COLS)
+#: The same totals on a compact row ``ef`` (a stored total, else its basis's line).
+_COMPACT_TOTALS = tuple(
+    _compact_total(k, s)
+    for k in ("location", "market", "marginal")
+    for s in ("g", "low_g", "high_g")
+)
+
+
+def event_filters(
+    tenant: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    extra: dict[str, str | None] | None = None,
+) -> tuple[str, list[Any]]:
+    """SQL conditions on events ``e`` (each prefixed `` AND ``) and their parameters: the
+    tenant, start times in [start, end), and equality on the ``extra`` columns given."""
+    conds, params = _event_conds(tenant, start, end, extra)
+    return "".join(f" AND {c}" for c in conds), params
+
+
+def event_rows(
+    store: Store,
+    *,
+    tenant: str | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int | None = None,
+    filters: dict[str, str | None] | None = None,
+) -> pa.Table:
+    """Per-event rows, newest first: event columns, facility energy and the three totals."""
+    where, params = event_filters(tenant, start, end, filters)
+    cols = ", ".join(f"e.{c}" for c in EVENTS.names if c != "supersedes")
+    sums = ", ".join(f"{c} AS {n}" for c, n in zip(_TOTALS, _KIND_COLS, strict=True))
+    schema = pa.schema(
+        [
+            *(EVENTS.arrow_schema.field(c) for c in EVENTS.names if c != "supersedes"),
+            pa.field("facility_j", _F),
+            *(pa.field(c, _F) for c in _KIND_COLS),
+        ]
+    )
+    if limit is not None:
+        # the newest events first (a top-N over the events table), then their footprints:
+        # not a sort of every joined row (the newest `limit` events; one whose footprint is
+        # not stored yet, e.g. mid-backfill, is left out of the page); the hourly rollup
+        # bounds the candidates to the last hours that hold `limit` events (a range the
+        # ledger skips to, instead of sorting the whole table)
+        cutoff = _newest_cutoff(store, int(limit), tenant, start, end, filters)
+        if cutoff is not None:
+            where += " AND e.end_utc >= %s"
+            params = [*params, cutoff]
+        bases = "all_footprint_bases"
+        if not has_general_event_footprints(store):
+            # compact rows only: the page's footprints straight from event_footprints (one
+            # index or hash probe per event), not through the view that unions both layouts
+            bases = (
+                "(SELECT ef.footprint_id, ef.tenant, ef.event_id, c.calculator, "
+                "ef.supersedes, "
+                "CASE WHEN ci.present THEN ef.facility_j END AS facility_j, "
+                + ", ".join(f"{x} AS {n}" for x, n in zip(_COMPACT_TOTALS, _KIND_COLS, strict=True))
+                + f" FROM recent r JOIN event_footprints ef ON {same_event('ef', 'r')} "
+                "JOIN footprint_contexts c ON c.context_id = ef.context_id "
+                "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
+                "AND ci.name = 'operational_location')"
+            )
+        sql = (
+            f"WITH recent AS (SELECT * FROM events e WHERE {_LIVE_EVENT}{where} "
+            f"ORDER BY e.end_utc DESC, e.event_id LIMIT {int(limit)}) "
+            f"SELECT {cols}, f.facility_j AS facility_j, {sums} FROM recent e "
+            f"JOIN {bases} f ON {same_event('f', 'e')} AND f.calculator IN "
+            f"(%s, %s) AND {_LIVE_FOOTPRINT} ORDER BY e.end_utc DESC, e.event_id"
+        )
+        return store.query_arrow(sql, [*params, *EVENT_CALCULATORS], schema)
+    sql = (
+        f"SELECT {cols}, f.facility_j AS facility_j, {sums} {_BASE}{where} "
+        "ORDER BY e.end_utc DESC, e.event_id"
+    )
+    return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], schema)
+
+
+def rollup_totals(
+    store: Store,
+    *,
+    group: str,
+    period: str,
+    tenant: str | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    per_outcome: bool = False,
+) -> pa.Table:
+    """Sums by ``group`` and ``period`` (UTC truncation), optionally per outcome.
+
+    A kind's sums are null for a group in which some event has no signal of that kind
+    (``count`` of values < events), never a partial sum presented as whole."""
+    if group not in GROUPS:
+        raise InputError(f"must be one of {', '.join(GROUPS)}", field="group")
+    if period not in PERIODS:
+        raise InputError(f"must be one of {', '.join(PERIODS)}", field="period")
+    if hours_answer(store, (group,), start, end):
+        return _hours_rollup(store, group, period, tenant, start, end, per_outcome)
+    where, params = event_filters(tenant, start, end)
+    key = f"COALESCE(e.{group}, '(none)')"
+    bucket = f"date_trunc('{period}', e.start_utc AT TIME ZONE 'UTC')"
+    outcome = ", COALESCE(e.outcome, '(none)') AS outcome" if per_outcome else ""
+    outcome_g = ", COALESCE(e.outcome, '(none)')" if per_outcome else ""
+    base, totals, facility = _BASE, list(_TOTALS), "f.facility_j"
+    if not has_general_event_footprints(store):
+        # compact rows only: join the events with event_footprints, not the union views
+        base = (
+            f"FROM events e JOIN event_footprints ef ON {same_event('ef', 'e')} AND "
+            f"ef.context_id {_EVENT_CONTEXTS} AND {_LIVE_COMPACT}"
+            f" WHERE {_LIVE_EVENT}"
+        )
+        totals = list(_COMPACT_TOTALS)
+        facility = "ef.facility_j"
+    sums = []
+    for col, name in zip(totals, _KIND_COLS, strict=True):
+        sums.append(f"CASE WHEN count({col}) = count(*) THEN sum({col}) END AS {name}")
+    sql = (
+        f"SELECT {key} AS key, {bucket} AS period_start_utc{outcome}, count(*) AS events, "
+        f"sum(e.energy_j) AS energy_j, sum({facility}) AS facility_j, "
+        "avg(EXTRACT(EPOCH FROM (e.end_utc - e.start_utc))) AS latency_mean_s, "
+        f"{', '.join(sums)} {base}{where} GROUP BY {key}, {bucket}{outcome_g} "
+        f"ORDER BY 2, 1{', 3' if per_outcome else ''}"
+    )
+    fields = [pa.field("key", pa.string()), pa.field("period_start_utc", pa.timestamp("us"))]
+    if per_outcome:
+        fields.append(pa.field("outcome", pa.string()))
+    fields += [
+        pa.field("events", pa.int64()),
+        pa.field("energy_j", _F),
+        pa.field("facility_j", _F),
+        pa.field("latency_mean_s", _F),
+        *(pa.field(c, _F) for c in _KIND_COLS),
+    ]
+    return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], pa.schema(fields))
+
+
+def stored_footprint_ids(store: Store, event_ids: Sequence[str]) -> set[str]:
+    """Which of ``event_ids`` already have a footprint from this calculator."""
+    if not event_ids:
+        return set()
+    t = store.query_arrow(
+        "SELECT event_id FROM all_footprints WHERE calculator IN (%s, %s) AND event_id = ANY(%s)",
+        [*EVENT_CALCULATORS, list(event_ids)],
+        pa.schema([pa.field("event_id", pa.string())]),
+    )
+    return set(t.column("event_id").to_pylist())
+
+
+def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
+    """Live events that have no footprint from this calculator (e.g. after a crash between
+    the two appends): the service computes them at start-up."""
+    cols = ", ".join(f"e.{c}" for c in EVENTS.names)
+    sql = (
+        f"SELECT {cols} FROM events e WHERE NOT EXISTS (SELECT 1 FROM all_footprints f "
+        f"WHERE {same_event('f', 'e')} AND f.calculator IN (%s, %s)) "
+        f"ORDER BY e.event_id LIMIT {int(limit)}"
+    )
+    return store.query_arrow(sql, [*EVENT_CALCULATORS], EVENTS.arrow_schema)
+
+
+def event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
+    """Count, energy and facility energy sums, latency mean/p50/p95 and the attribution
+    methods of the live events with a footprint: aggregates in SQL, no row in Python."""
+    if hours_answer(store):
+        return _hours_event_totals(store, tenant=tenant)
+    if not has_general_event_footprints(store):
+        return _compact_event_totals(store, tenant=tenant)
+    return _view_event_totals(store, tenant=tenant)
+
+
+#: How :func:`event_totals` reads latency quantiles from the hourly rollup.
+LATENCY_QUANTILES_METHOD: Final = (
+    "p50/p95 from the rollup's latency histogram (4 buckets per decade from 1 ms to 316 s; "
+    "a quantile is the mean latency of its bucket: within x1.78 of the exact quantile, "
+    "exact when that bucket's latencies are equal)"
+)
+_ROLLUP_CALC = f"h.context_id {_EVENT_CONTEXTS}"
+
+
+def _hours_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
+    """:func:`event_totals` from the hourly rollup (``footprint_hours``)."""
+    conds, params = [_ROLLUP_CALC], [*EVENT_CALCULATORS]
+    if tenant is not None:
+        conds.append("h.tenant = %s")
+        params.append(tenant)
+    where = " AND ".join(conds)
+    nb = len(LATENCY_EDGES_S) + 1
+    sql = (
+        "SELECT sum(h.n), sum(h.energy_j), sum(h.facility_j), "
+        "sum(h.latency_s) / nullif(sum(h.n), 0), "
+        + ", ".join(
+            [
+                *(f"sum(h.lat_{k:02d})" for k in range(nb)),
+                *(f"sum(h.lat_sum_{k:02d})" for k in range(nb)),
+            ]
+        )
+        + f" FROM footprint_hours h WHERE {where}"
+    )
+    schema = pa.schema(
+        [
+            pa.field("n", pa.int64()),
+            pa.field("energy_j", _F),
+            pa.field("facility_j", _F),
+            pa.field("mean", _F),
+            *(pa.field(f"b{k}", pa.int64()) for k in range(nb)),
+            *(pa.field(f"s{k}", _F) for k in range(nb)),
+        ]
+    )
+    raw = store.query_arrow(sql, params, schema).to_pylist()[0]
+    counts = [raw.pop(f"b{k}") or 0 for k in range(nb)]
+    sums = [raw.pop(f"s{k}") or 0.0 for k in range(nb)]
+    row: dict[str, Any] = {
+        **raw,
+        "p50": latency_quantile_s(counts, sums, 0.5),
+        "p95": latency_quantile_s(counts, sums, 0.95),
+        "quantiles": LATENCY_QUANTILES_METHOD,
+    }
+    methods = store.query_arrow(
+        f"SELECT DISTINCT h.attribution_method FROM footprint_hours h WHERE {where} "
+        "AND h.n > 0 ORDER BY 1 LIMIT 50",
+        params,
+        pa.schema([pa.field("m", pa.string())]),
+    )
+    row["methods"] = methods.column("m").to_pylist()
+    return row
+
+
+def _view_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
+    """:func:`event_totals` over the views that read both footprint layouts."""
+    where, params = event_filters(tenant, None, None)
+    lat = "EXTRACT(EPOCH FROM (e.end_utc - e.start_utc))"
+    sql = (
+        f"SELECT count(*), sum(e.energy_j), sum(f.facility_j), avg({lat}), "
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {lat}), "
+        f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {lat}) {_BASE}{where}"
+    )
+    schema = pa.schema(
+        [
+            pa.field("n", pa.int64()),
+            pa.field("energy_j", _F),
+            pa.field("facility_j", _F),
+            pa.field("mean", _F),
+            pa.field("p50", _F),
+            pa.field("p95", _F),
+        ]
+    )
+    row: dict[str, Any] = store.query_arrow(sql, [*EVENT_CALCULATORS, *params], schema).to_pylist()[
+        0
+    ]
+    methods = store.query_arrow(
+        f"SELECT DISTINCT e.attribution_method {_BASE}{where} ORDER BY 1 LIMIT 50",
+        [*EVENT_CALCULATORS, *params],
+        pa.schema([pa.field("m", pa.string())]),
+    )
+    row["methods"] = methods.column("m").to_pylist()
+    return row
+
+
+def _compact_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
+    """:func:`event_totals` from the compact rows alone (they carry the event's times,
+    energy, facility energy and attribution method): one scan, no join."""
+    conds = [
+        _LIVE_COMPACT,
+        live_event("ef"),
+        f"ef.context_id {_EVENT_CONTEXTS}",
+    ]
+    params: list[Any] = [*EVENT_CALCULATORS]
+    if tenant is not None:
+        conds.append("ef.tenant = %s")
+        params.append(tenant)
+    where = " AND ".join(conds)
+    lat = "EXTRACT(EPOCH FROM (ef.period_end_utc - ef.period_start_utc))"
+    sql = (
+        f"SELECT count(*), sum(ef.energy_j), sum(ef.facility_j), avg({lat}), "
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {lat}), "
+        f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {lat}) "
+        f"FROM event_footprints ef WHERE {where}"
+    )
+    schema = pa.schema(
+        [
+            pa.field("n", pa.int64()),
+            pa.field("energy_j", _F),
+            pa.field("facility_j", _F),
+            pa.field("mean", _F),
+            pa.field("p50", _F),
+            pa.field("p95", _F),
+        ]
+    )
+    row: dict[str, Any] = store.query_arrow(sql, params, schema).to_pylist()[0]
+    methods = store.query_arrow(
+        f"SELECT DISTINCT ef.attribution_method FROM event_footprints ef WHERE {where} "
+        "ORDER BY 1 LIMIT 50",
+        params,
+        pa.schema([pa.field("m", pa.string())]),
+    )
+    row["methods"] = methods.column("m").to_pylist()
+    return row
+
+
+def _hours_rollup(
+    store: Store,
+    group: str,
+    period: str,
+    tenant: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    per_outcome: bool,
+) -> pa.Table:
+    """:func:`rollup` from the hourly rollup (``footprint_hours``): same sums, whole hours."""
+    conds, params = _event_conds(tenant, start, end)
+    where = "".join(f" AND {c}" for c in _on_hours(conds))
+    key = f"COALESCE(NULLIF(h.{group}, ''), '(none)')"
+    bucket = f"date_trunc('{period}', h.hour_utc AT TIME ZONE 'UTC')"
+    outcome = ", COALESCE(NULLIF(h.outcome, ''), '(none)') AS outcome" if per_outcome else ""
+    outcome_g = ", COALESCE(NULLIF(h.outcome, ''), '(none)')" if per_outcome else ""
+    sums = []
+    for k in ("location", "market", "marginal"):
+        whole = f"CASE WHEN sum(h.total_{k}_n) = sum(h.n) THEN "
+        sums += [
+            f"{whole}sum(h.total_{k}_g) END AS {k}_g",
+            f"{whole}sum(h.total_{k}_low_sum_g) END AS {k}_low_g",
+            f"{whole}sum(h.total_{k}_high_sum_g) END AS {k}_high_g",
+        ]
+    sql = (
+        f"SELECT {key} AS key, {bucket} AS period_start_utc{outcome}, sum(h.n) AS events, "
+        "sum(h.energy_j) AS energy_j, sum(h.facility_j) AS facility_j, "
+        "sum(h.latency_s) / sum(h.n) AS latency_mean_s, "
+        f"{', '.join(sums)} FROM footprint_hours h WHERE {_ROLLUP_CALC}{where} "
+        f"GROUP BY {key}, {bucket}{outcome_g} HAVING sum(h.n) > 0 "
+        f"ORDER BY 2, 1{', 3' if per_outcome else ''}"
+    )
+    fields = [pa.field("key", pa.string()), pa.field("period_start_utc", pa.timestamp("us"))]
+    if per_outcome:
+        fields.append(pa.field("outcome", pa.string()))
+    fields += [
+        pa.field("events", pa.int64()),
+        pa.field("energy_j", _F),
+        pa.field("facility_j", _F),
+        pa.field("latency_mean_s", _F),
+        *(pa.field(c, _F) for c in _KIND_COLS),
+    ]
+    return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], pa.schema(fields))
+
+
+def _newest_cutoff(
+    store: Store,
+    limit: int,
+    tenant: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    filters: dict[str, str | None] | None,
+) -> datetime | None:
+    """A time before which no event of the newest ``limit`` (by end time) can end: the
+    start of the latest hour from which the rollup counts at least ``limit`` live events
+    (every one of them ends at or after it); None when the rollup cannot say (or holds
+    fewer): then the whole table is the candidate set."""
+    if not hours_answer(store, (), start, end):
+        return None
+    conds, params = _event_conds(tenant, start, end, filters)
+    where = "".join(f" AND {c}" for c in _on_hours(conds))
+    t = store.query_arrow(
+        f"SELECT h.hour_utc AS hour_utc, sum(h.n) AS n FROM footprint_hours h WHERE "
+        f"{_ROLLUP_CALC}{where} GROUP BY h.hour_utc ORDER BY h.hour_utc DESC",
+        [*EVENT_CALCULATORS, *params],
+        pa.schema([pa.field("hour_utc", pa.timestamp("us", tz="UTC")), pa.field("n", pa.int64())]),
+    )
+    seen = 0
+    for hour, n in zip(t.column("hour_utc").to_pylist(), t.column("n").to_pylist(), strict=True):
+        seen += int(n or 0)
+        if seen >= limit:
+            return hour  # type: ignore[no-any-return]
+    return None
+
+
+def live_by_service_model(store: Store) -> pa.Table:
+    """Live events, their energy and totals per (service, model), the most events first
+    (the hourly rollup, brought up to date within the store's lag): ``/metrics``' gauges.
+    Empty for a ledger with event footprints in the general layout (the rollup holds the
+    compact ones)."""
+    schema = pa.schema(
+        [
+            pa.field("service", pa.string()),
+            pa.field("model", pa.string()),
+            pa.field("events", pa.int64()),
+            pa.field("energy_j", _F),
+            *(pa.field(f"{k}_g", _F) for k in ("location", "market", "marginal")),
+        ]
+    )
+    if not hours_answer(store):
+        return schema.empty_table()
+    sums = ", ".join(
+        f"CASE WHEN sum(h.total_{k}_n) > 0 THEN sum(h.total_{k}_g) END AS {k}_g"
+        for k in ("location", "market", "marginal")
+    )
+    return store.query_arrow(
+        f"SELECT h.service, h.model, sum(h.n) AS events, sum(h.energy_j) AS energy_j, {sums} "
+        f"FROM footprint_hours h WHERE {_ROLLUP_CALC} GROUP BY h.service, h.model "
+        "HAVING sum(h.n) > 0 ORDER BY 3 DESC, 1, 2",
+        [*EVENT_CALCULATORS],
+        schema,
+    )
 
 
 # --------------------------------------------------------------------- hourly rollup

@@ -21,7 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.errors import InputError
-from infercarbon.ledger.schema import RUN_KINDS, RUNS, run_id_for
+from infercarbon.ledger.canonical import run_id_for
+from infercarbon.ledger.schema import RUN_KINDS, RUNS
 from infercarbon.reference.regions import resolve_region
 from infercarbon.units import J_PER_KWH
 

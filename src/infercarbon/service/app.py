@@ -31,17 +31,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from infercarbon.errors import InputError, LedgerError
-from infercarbon.grid.signal import IntensitySeries
-from infercarbon.ledger.base import Store
-from infercarbon.ledger.schema import (
+from infercarbon.accounting.batch import AccountingConfig
+from infercarbon.accounting.signals import SignalBook
+from infercarbon.errors import (
     EventValidationError,
+    InputError,
     LedgerConflictError,
+    LedgerError,
     LedgerReferenceError,
 )
+from infercarbon.grid.signal import IntensitySeries
+from infercarbon.ledger.base import Store
 from infercarbon.ledger.spool import SpoolWriter
 from infercarbon.service.auth import AuthError, KeyStore
-from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
 from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
 from infercarbon.service.state import ServiceState
@@ -105,15 +107,19 @@ class ContainErrors:
 def reload_signals(state: ServiceState) -> SignalBook:
     """Rebuild the service's signals from its configuration and the ledger's intervals now
     (after a ``grid update`` or a refresh), and use them for every batch from now on."""
-    from infercarbon.service.footprints import signals_from_intensity
+    state.book = _signal_book(state.store, state.config.signals, state.factor_set)
+    return state.book
 
-    given = list(state.config.signals)
+
+def _signal_book(store: Store, given: Sequence[IntensitySeries], factor_set: str) -> SignalBook:
+    """The signals ``given``, and the ledger's intervals for every (region, kind) not given."""
+    from infercarbon.accounting.signals import signals_from_intensity
+
     have = {(s.region, s.kind) for s in given}
     stored = [
-        s for s in signals_from_intensity(state.store.intensity()) if (s.region, s.kind) not in have
+        s for s in signals_from_intensity(store.intensity()) if (s.region, s.kind) not in have
     ]
-    state.book = SignalBook([*given, *stored], factor_set=state.factor_set)
-    return state.book
+    return SignalBook([*given, *stored], factor_set=factor_set)
 
 
 def reprice_hook(app: FastAPI) -> Callable[[Any], None]:
@@ -195,25 +201,10 @@ def create_app(
         ``infercarbon lake commit`` to load into the Iceberg events table.
     """
     from infercarbon import __version__
-    from infercarbon.service.footprints import signals_from_intensity
     from infercarbon.service.routes import build_router
 
-    cfg = config or AccountingConfig()
-    if cfg.profiles is None:
-        stored_profiles = store.setting("profiles")  # the last PUT /v1/profiles
-        if stored_profiles is not None:
-            import json
-            from dataclasses import replace
-
-            from infercarbon.accounting.profiles import profiles_from_data
-
-            cfg = replace(cfg, profiles=profiles_from_data(json.loads(stored_profiles)))
-    given = [*cfg.signals, *signals]
-    have = {(s.region, s.kind) for s in given}
-    stored = [
-        s for s in signals_from_intensity(store.intensity()) if (s.region, s.kind) not in have
-    ]
-    book = SignalBook([*given, *stored], factor_set=factor_set)
+    cfg = _with_stored_profiles(config or AccountingConfig(), store)
+    book = _signal_book(store, [*cfg.signals, *signals], factor_set)
     state = ServiceState(
         store=store,
         keys=keys,
@@ -227,7 +218,7 @@ def create_app(
         factor_set=factor_set,
         spool=None if spool is None else SpoolWriter(spool),
     )
-    from infercarbon.service.queries import live_by_service_model
+    from infercarbon.ledger.rollup import live_by_service_model
 
     state.metrics.live(lambda: live_by_service_model(store))
     app = FastAPI(
@@ -242,6 +233,39 @@ def create_app(
     from infercarbon.service.programme import build_programme_router
 
     app.include_router(build_programme_router(state))
+    _install_openapi(app)
+    static = resources.files("infercarbon.service") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    # an unexpected error is a 500 answer on a connection that stays usable (Starlette's
+    # outermost error middleware re-raises to the server, which then drops the connection)
+    app.add_middleware(ContainErrors)
+    _install_error_handlers(app)
+    if backfill:
+        from infercarbon.service.ingest import backfill_footprints
+
+        state.backfilled = backfill_footprints(state)
+        store.hours_ready(max_lag_s=0.0)  # a ledger filled without reads folds now, not in a read
+    return app
+
+
+def _with_stored_profiles(cfg: AccountingConfig, store: Store) -> AccountingConfig:
+    """``cfg``, with the profiles of the last ``PUT /v1/profiles`` kept in the ledger when
+    ``cfg`` names none."""
+    if cfg.profiles is not None:
+        return cfg
+    stored_profiles = store.setting("profiles")
+    if stored_profiles is None:
+        return cfg
+    import json
+    from dataclasses import replace
+
+    from infercarbon.accounting.profiles import profiles_from_data
+
+    return replace(cfg, profiles=profiles_from_data(json.loads(stored_profiles)))
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document with the ingest body's schema (``EventIn``) and bearer auth."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -262,11 +286,12 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    static = resources.files("infercarbon.service") / "static"
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    # an unexpected error is a 500 answer on a connection that stays usable (Starlette's
-    # outermost error middleware re-raises to the server, which then drops the connection)
-    app.add_middleware(ContainErrors)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Each error of the one tree as its HTTP answer: 422 bad input (every problem named),
+    401/403 auth, 413 too large, 409 conflict, and 503 for any other ledger failure (an
+    outage is never a 404)."""
 
     def err(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
         return JSONResponse({"detail": detail}, status_code=status, headers=headers)
@@ -308,13 +333,6 @@ def create_app(
     @app.exception_handler(LedgerError)
     async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
         return err(503, f"ledger unavailable: {exc}", {"Retry-After": "2"})
-
-    if backfill:
-        from infercarbon.service.ingest import backfill_footprints
-
-        state.backfilled = backfill_footprints(state)
-        store.hours_ready(max_lag_s=0.0)  # a ledger filled without reads folds now, not in a read
-    return app
 
 
 class HoursFolder:

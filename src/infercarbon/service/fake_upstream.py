@@ -38,6 +38,17 @@ def _prompt_words(doc: dict[str, Any]) -> int:
     return len(text.split())
 
 
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Answer the server's startup and shutdown messages (nothing to set up)."""
+    while True:
+        msg = await receive()
+        if msg["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif msg["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 class FakeOpenAI:
     """The ASGI app (see the module doc); ``requests`` counts what it answered."""
 
@@ -47,13 +58,8 @@ class FakeOpenAI:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await _lifespan(receive, send)
+            return
         body = b""
         more = True
         while more:

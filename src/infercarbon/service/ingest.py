@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from infercarbon.ledger.schema import EVENTS, ValidatedRows
-from infercarbon.service import queries
+from infercarbon.accounting.batch import compute_footprints, footprint_batch
+from infercarbon.ledger import rollup as queries
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import ValidatedRows
 from infercarbon.service.auth import Principal
-from infercarbon.service.footprints import compute_footprints, footprint_batch
 from infercarbon.service.prepare import Prepared, Sender, prepare
 from infercarbon.service.state import ServiceState
 

@@ -20,17 +20,13 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infercarbon.errors import InputError
+from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
+from infercarbon.accounting.signals import SignalBook, resolve_regions
+from infercarbon.errors import EventValidationError, InputError, Problem
 from infercarbon.ledger.compact import EventFootprintBatch
-from infercarbon.ledger.schema import EVENTS, EventValidationError, Problem, validate_rows
+from infercarbon.ledger.schema import EVENTS
+from infercarbon.ledger.validation import validate_rows
 from infercarbon.service.auth import TENANT_PATTERN
-from infercarbon.service.footprints import (
-    AccountingConfig,
-    SignalBook,
-    compute_footprints,
-    footprint_batch,
-    resolve_regions,
-)
 
 __all__ = ["ForbiddenError", "PayloadTooLargeError", "Prepared", "Sender", "decode", "prepare"]
 

@@ -542,9 +542,9 @@ class LedgerSink:
     ledger's grid intervals).  Called from the recorder thread only."""
 
     def __init__(self, ledger: str) -> None:
+        from infercarbon.accounting.batch import AccountingConfig
+        from infercarbon.accounting.signals import SignalBook, signals_from_intensity
         from infercarbon.ledger import open_store
-        from infercarbon.service.footprints import AccountingConfig, SignalBook
-        from infercarbon.service.signals import signals_from_intensity
 
         self.store = open_store(ledger)
         self.config = AccountingConfig()
@@ -552,7 +552,8 @@ class LedgerSink:
         self.inserted = 0
 
     def __call__(self, events: list[dict[str, Any]]) -> None:
-        from infercarbon.ledger.schema import EVENTS, ValidatedRows
+        from infercarbon.ledger.schema import EVENTS
+        from infercarbon.ledger.validation import ValidatedRows
         from infercarbon.service.prepare import Sender, prepare
 
         prepared = prepare(

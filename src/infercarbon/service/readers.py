@@ -20,14 +20,15 @@ from infercarbon.errors import InputError
 from infercarbon.ledger import FootprintFigures, Store
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS, live_event
 from infercarbon.ledger.compact import same_event
+from infercarbon.ledger.rollup import event_filters
 
 __all__ = ["LIST_COLUMNS", "footprint_list", "recomputers"]
 
 
 def recomputers() -> dict[str, Any]:
     """Calculator name -> recompute(inputs, factor_versions), for every known calculator."""
+    from infercarbon.accounting.batch import CALCULATORS, figures_from_inputs
     from infercarbon.report.recompute import CALCULATOR, recompute_accounting
-    from infercarbon.service.footprints import CALCULATORS, figures_from_inputs
 
     def service(inputs: Mapping[str, Any], factor_versions: Mapping[str, str]) -> FootprintFigures:
         return figures_from_inputs(inputs)
@@ -72,9 +73,7 @@ def footprint_list(
     """Live footprints of live events (newest first): ids, subject, totals with ranges."""
     if not (1 <= limit <= 100_000) or offset < 0:
         raise InputError("limit must be 1..100000 and offset >= 0", field="limit")
-    from infercarbon.service.queries import _filters
-
-    where, params = _filters(tenant, start_utc, end_utc, {"service": service, "model": model})
+    where, params = event_filters(tenant, start_utc, end_utc, {"service": service, "model": model})
     conds = [live_event("e"), f"b.footprint_id NOT IN {SUPERSEDED_FOOTPRINTS}"]
     totals = ", ".join(
         f"b.{b}{s}" for b in ("location", "market", "marginal") for s in ("_g", "_low_g", "_high_g")

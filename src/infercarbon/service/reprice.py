@@ -38,23 +38,22 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from infercarbon.accounting.batch import (
+    CALCULATOR,
+    AccountingConfig,
+    IdleMeasured,
+    compute_footprints,
+    footprint_batch,
+    profile_from_inputs,
+)
 from infercarbon.accounting.profiles import ProfileSet
+from infercarbon.accounting.signals import SignalBook, resolve_regions
 from infercarbon.attribution.idle import split_idle
 from infercarbon.errors import InputError
 from infercarbon.ledger import Store
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS
 from infercarbon.ledger.compact import same_event
 from infercarbon.ledger.schema import EVENTS
-from infercarbon.service.footprints import (
-    CALCULATOR,
-    AccountingConfig,
-    IdleMeasured,
-    SignalBook,
-    compute_footprints,
-    footprint_batch,
-    profile_from_inputs,
-    resolve_regions,
-)
 from infercarbon.telemetry.base import energy_band
 
 __all__ = ["RepriceResult", "measure_idle", "recompute", "reprice", "reprice_after_update"]

@@ -22,21 +22,19 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from infercarbon.accounting.batch import CALCULATOR
 from infercarbon.accounting.footprint import LINE_SCOPES
+from infercarbon.decisions.whatif import WhatIf, run_whatif
 from infercarbon.errors import InputError
-from infercarbon.ledger.schema import ValidatedRows
+from infercarbon.ledger.rollup import event_rows, rollup_totals
+from infercarbon.ledger.validation import ValidatedRows
 from infercarbon.reference.regions import all_regions
-from infercarbon.service import queries
 from infercarbon.service.auth import Principal, authenticate
-from infercarbon.service.footprints import (
-    CALCULATOR,
-)
 from infercarbon.service.ingest import ingest
 from infercarbon.service.metrics import CONTENT_TYPE_LATEST
 from infercarbon.service.prepare import ForbiddenError, decode
 from infercarbon.service.state import ServiceState
 from infercarbon.service.summary import summary as build_summary
-from infercarbon.service.whatif import WhatIf, run_whatif
 
 __all__ = ["EventIn", "build_router"]
 
@@ -358,7 +356,8 @@ def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
     """Append readings, then measure idle where they now cover whole windows."""
     from datetime import timedelta
 
-    from infercarbon.ledger.schema import READINGS, validate_rows
+    from infercarbon.ledger.schema import READINGS
+    from infercarbon.ledger.validation import validate_rows
     from infercarbon.service.reprice import measure_idle
 
     t = validate_rows(READINGS, rows)
@@ -389,7 +388,7 @@ def _readings(state: ServiceState, rows: Any, window_s: int) -> dict[str, Any]:
 # ------------------------------------------------------------------- decision support
 def _held_series(state: ServiceState, regions: list[str], signal: str) -> dict[str, Any]:
     """The time-resolved series the service holds for each region (query -> series)."""
-    from infercarbon.service.signals import region_of
+    from infercarbon.accounting.signals import region_of
 
     out: dict[str, Any] = {}
     for q in regions:
@@ -490,9 +489,8 @@ def _decision_routes(r: APIRouter, state: ServiceState) -> None:
 
 
 # ------------------------------------------------------------------------------- router
-def build_router(state: ServiceState) -> APIRouter:
-    """All routes, bound to ``state``."""
-    r = APIRouter()
+def _ops_routes(r: APIRouter, state: ServiceState) -> None:
+    """``/healthz``, ``/metrics`` and ``/v1/whoami``: liveness, Prometheus counters and the key."""
 
     @r.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:
@@ -519,6 +517,11 @@ def build_router(state: ServiceState) -> APIRouter:
     def whoami(p: Auth) -> dict[str, str]:
         """The key's tenant and scope."""
         return {"key_id": p.key_id, "tenant": p.tenant, "scope": p.scope}
+
+
+def _event_routes(r: APIRouter, state: ServiceState) -> None:
+    """``POST /v1/events`` (ingest) and the reads of events and their footprints:
+    ``GET /v1/events``, ``/v1/footprints`` (rollup) and ``/v1/summary``."""
 
     @r.post(
         "/v1/events",
@@ -549,7 +552,7 @@ def build_router(state: ServiceState) -> APIRouter:
         """Append a batch of inference events (idempotent on ``event_id``; all or nothing)."""
         from starlette.concurrency import run_in_threadpool
 
-        from infercarbon.ledger.schema import LedgerConflictError
+        from infercarbon.errors import LedgerConflictError
 
         try:
             rows = decode(await request.body())
@@ -567,7 +570,7 @@ def build_router(state: ServiceState) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> dict[str, Any]:
         """Recent events (newest first) with their per-inference footprints and ranges."""
-        t = queries.event_rows(
+        t = event_rows(
             state.store,
             tenant=_scope(p, tenant),
             start=_utc(start_utc, "start_utc"),
@@ -594,7 +597,7 @@ def build_router(state: ServiceState) -> APIRouter:
         """Footprints summed by group and period (UTC), optionally per outcome, with
         location, market and marginal totals and their low/high bounds."""
         # (DuckDB under `serve`: at most the store's rollup lag, 1 s, behind ingest)
-        t = queries.rollup(
+        t = rollup_totals(
             state.store,
             group=group,
             period=period,
@@ -615,6 +618,10 @@ def build_router(state: ServiceState) -> APIRouter:
     def summary(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:
         """Aggregate and per-inference figures, per outcome, and the energy flow."""
         return build_summary(state, _scope(p, tenant))
+
+
+def _readings_report_routes(r: APIRouter, state: ServiceState) -> None:
+    """``POST /v1/readings`` (measured idle) and ``GET /v1/report`` (the period's report)."""
 
     @r.post(
         "/v1/readings",
@@ -676,6 +683,10 @@ def build_router(state: ServiceState) -> APIRouter:
         media = {"json": "application/json", "csv": "text/csv", "html": "text/html"}[fmt]
         return Response(render(rep, fmt), media_type=media)
 
+
+def _audit_routes(r: APIRouter, state: ServiceState) -> None:
+    """``GET /v1/audit/verify`` and ``/v1/audit/footprints/{id}``: as ``infercarbon audit``."""
+
     @r.get("/v1/audit/verify", tags=["audit"], response_class=Response, responses=_ERRORS)
     def audit_verify(
         p: Auth,
@@ -711,6 +722,11 @@ def build_router(state: ServiceState) -> APIRouter:
             return JSONResponse(
                 {"detail": f"no footprint {footprint_id!r} visible to this key"}, status_code=404
             )
+
+
+def _listing_routes(r: APIRouter, state: ServiceState) -> None:
+    """``GET /v1/footprints/list`` and ``/v1/traces``: footprints one by one, and per user
+    action."""
 
     @r.get("/v1/footprints/list", tags=["query"], responses=_ERRORS)
     def list_footprints(
@@ -760,6 +776,10 @@ def build_router(state: ServiceState) -> APIRouter:
         )
         t = t.filter(pc.is_valid(t.column("trace_id")))
         return {"range_method": AGGREGATE_RANGE_METHOD, "rows": _json_rows(t)}
+
+
+def _profile_routes(r: APIRouter, state: ServiceState) -> None:
+    """``GET`` and ``PUT /v1/profiles``: the deployment profiles events are priced with."""
 
     @r.get("/v1/profiles", tags=["config"], responses=_ERRORS)
     def get_profiles(p: Auth) -> dict[str, Any]:
@@ -811,6 +831,10 @@ def build_router(state: ServiceState) -> APIRouter:
             state.config = replace(state.config, profiles=profiles)
         return state.config.profile_set.to_dict()
 
+
+def _reference_routes(r: APIRouter, state: ServiceState) -> None:
+    """``/v1/intensity/heatmap``, ``/v1/regions``, ``/v1/methodology`` and ``POST /v1/whatif``."""
+
     @r.get("/v1/intensity/heatmap", tags=["query"], responses=_ERRORS)
     def heatmap(p: Auth) -> dict[str, Any]:
         """Marginal intensity by region and UTC hour of day (shared grid data)."""
@@ -831,7 +855,7 @@ def build_router(state: ServiceState) -> APIRouter:
         """Recompute the selected events' footprint under another region, batch size or a
         delay, with the difference and its range."""
         tenant = _scope(p, body.tenant)
-        t = queries.event_rows(
+        t = event_rows(
             state.store,
             tenant=tenant,
             start=_utc(body.start_utc, "start_utc"),
@@ -848,9 +872,11 @@ def build_router(state: ServiceState) -> APIRouter:
         )
         return run_whatif(t, scen, state.config, state.book)
 
-    _decision_routes(r, state)
 
-    # after /v1/footprints/list, so that path is not read as a footprint id
+def _footprint_and_page_routes(r: APIRouter, state: ServiceState) -> None:
+    """``GET /v1/footprints/{id}`` (after ``/v1/footprints/list``, so that path is not read
+    as an id) and the dashboard page ``/``."""
+
     @r.get(
         "/v1/footprints/{footprint_id}",
         tags=["query"],
@@ -883,4 +909,22 @@ def build_router(state: ServiceState) -> APIRouter:
         price = "" if state.price_per_kwh is None else f"{state.price_per_kwh:g}"
         return HTMLResponse(page.substitute(static="/static", version=__version__, price=price))
 
+
+def build_router(state: ServiceState) -> APIRouter:
+    """All routes, bound to ``state``."""
+    r = APIRouter()
+
+    for add in (
+        _ops_routes,
+        _event_routes,
+        _readings_report_routes,
+        _audit_routes,
+        _listing_routes,
+        _profile_routes,
+        _reference_routes,
+        _decision_routes,
+        # after /v1/footprints/list, so that path is not read as a footprint id
+        _footprint_and_page_routes,
+    ):
+        add(r, state)
     return r

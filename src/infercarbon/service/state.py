@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from infercarbon.accounting.batch import AccountingConfig
+from infercarbon.accounting.signals import SignalBook
 from infercarbon.ledger.base import Store
 from infercarbon.ledger.spool import SpoolWriter
 from infercarbon.service.auth import KeyStore
-from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
 
 __all__ = ["ServiceState"]

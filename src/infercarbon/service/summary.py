@@ -8,8 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from infercarbon.service import queries
-from infercarbon.service.footprints import KINDS
+from infercarbon.accounting.batch import KINDS
+from infercarbon.ledger.rollup import event_totals, rollup_totals
 from infercarbon.service.state import ServiceState
 
 __all__ = ["summary"]
@@ -231,8 +231,8 @@ def summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
     # one fold of the hourly rollup for the whole summary: every event acknowledged before
     # this request counts, and its dozen reads then share that fold (the store's lag)
     state.store.hours_ready(max_lag_s=0.0)
-    t = queries.rollup(state.store, group="outcome", period="month", tenant=tenant)
-    agg = queries.event_totals(state.store, tenant=tenant)  # SQL aggregates, no rows
+    t = rollup_totals(state.store, group="outcome", period="month", tenant=tenant)
+    agg = event_totals(state.store, tenant=tenant)  # SQL aggregates, no rows
     n = int(agg["n"] or 0)
     energy = float(agg["energy_j"] or 0.0)
     facility = float(agg["facility_j"] or 0.0)

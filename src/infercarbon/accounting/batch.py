@@ -1,4 +1,4 @@
-"""The server-side footprint of each ingested event: every line item, its range, its signal.
+"""The footprint of each ingested ledger event: every line item, its range, its signal.
 
 For a batch of events (an Arrow table with the ledger's event columns) :func:`compute_footprints`
 resolves, with numpy over the whole batch (never a Python loop per event for the arithmetic):
@@ -25,12 +25,15 @@ everything :func:`figures_from_inputs` needs, so ``audit verify`` recomputes eve
 ranges included, from the stored inputs alone.  Ingest stores them in the ledger's compact
 layout (:func:`footprint_batch`: one context per profile x region x signal source, and one
 row of numbers per event; see :mod:`infercarbon.ledger.compact`); :func:`footprint_records`
-builds the same records one :class:`~infercarbon.ledger.schema.FootprintRecord` at a time for
+builds the same records one :class:`~infercarbon.ledger.records.FootprintRecord` at a time for
 the general layout (a test pins that both give the same ids, inputs, hashes and figures).
 
-The grid-signal side (:class:`SignalBook`, :func:`signals_from_intensity`,
-:func:`market_signal_from_instruments`, :func:`resolve_regions`) lives in
-:mod:`infercarbon.service.signals` and is re-exported here for the engine's callers.
+The grid-signal side (:class:`~infercarbon.accounting.signals.SignalBook`,
+:func:`~infercarbon.accounting.signals.signals_from_intensity`,
+:func:`~infercarbon.accounting.signals.market_signal_from_instruments`,
+:func:`~infercarbon.accounting.signals.resolve_regions`) lives in
+:mod:`infercarbon.accounting.signals`.  The service's ingest, backfill and what-if, the CLI's
+demo and the reports call this engine; the web layer holds none of it.
 
 Footprints computed by the first calculator (:data:`CALCULATOR_V1`, operational lines only)
 stay verifiable: :func:`figures_from_inputs` recomputes them by that calculator's rules.
@@ -58,6 +61,7 @@ from infercarbon.accounting.profiles import (
     ProfileSet,
     profiles_from_data,
 )
+from infercarbon.accounting.signals import SignalBook, codes, resolve_regions
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.compact import (
@@ -67,20 +71,16 @@ from infercarbon.ledger.compact import (
     build_event_footprints,
     slot,
 )
-from infercarbon.ledger.schema import (
+from infercarbon.ledger.records import (
+    EVENT_CALCULATOR,
+    EVENT_CALCULATOR_V1,
+    EVENT_CALCULATORS,
     FootprintFigures,
     FootprintRecord,
     LineItemRecord,
     TotalRecord,
 )
 from infercarbon.provenance import Figure
-from infercarbon.service.signals import (
-    SignalBook,
-    codes,
-    market_signal_from_instruments,
-    resolve_regions,
-    signals_from_intensity,
-)
 from infercarbon.telemetry.base import energy_band
 
 __all__ = [
@@ -91,23 +91,20 @@ __all__ = [
     "LINE_NAMES",
     "AccountingConfig",
     "EventFootprints",
-    "SignalBook",
     "compute_footprints",
     "figures_from_inputs",
     "footprint_batch",
     "footprint_contexts",
     "footprint_records",
-    "market_signal_from_instruments",
-    "resolve_regions",
-    "signals_from_intensity",
 ]
 
-#: Name and version of this calculator, stored with every footprint it computes.
-CALCULATOR = "infercarbon.service.footprints:full/v2"
+#: Name and version of this calculator, stored with every footprint it computes (the
+#: ledger's name for it: its rollups count the footprints of these calculators).
+CALCULATOR = EVENT_CALCULATOR
 #: The first calculator (operational lines only, the signal's range only).
-CALCULATOR_V1 = "infercarbon.service.footprints:operational/v1"
+CALCULATOR_V1 = EVENT_CALCULATOR_V1
 #: Every calculator whose footprints this module recomputes (the service's footprints).
-CALCULATORS: tuple[str, ...] = (CALCULATOR, CALCULATOR_V1)
+CALCULATORS: tuple[str, ...] = EVENT_CALCULATORS
 KINDS: tuple[str, ...] = ("location", "market", "marginal")
 #: The line items of every footprint of this calculator, in order (absent ones excluded).
 LINE_NAMES: tuple[str, ...] = (*(name for name, _ in LINES), "training")

@@ -6,8 +6,8 @@
 each event interval it answers with a loaded series that covers it, else the bundled series,
 else (location) the bundled annual figure with its range; a marginal or market basis that
 nothing covers has no signal.  A forecast or provisional interval is labelled as such, and the
-footprints it prices are re-priced when the final figure arrives
-(:mod:`infercarbon.service.reprice`).  Regions are resolved once per distinct string
+footprints it prices are re-priced when the final figure arrives (the service's re-pricing,
+:mod:`infercarbon.service.reprice`).  Regions are resolved once per distinct string
 (:func:`resolve_regions`).
 """
 
@@ -23,9 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from infercarbon.errors import InputError
+from infercarbon.errors import EventValidationError, InputError, Problem
 from infercarbon.grid.signal import IntensitySeries
-from infercarbon.ledger.schema import EventValidationError, Problem
 from infercarbon.reference.regions import Region, resolve_region
 
 __all__ = [
@@ -73,7 +72,7 @@ def resolve_regions(
 ) -> tuple[list[Region], npt.NDArray[np.intp]]:
     """Resolve each distinct region string once; return (regions, index per event).
 
-    Raises :class:`~infercarbon.ledger.schema.EventValidationError` naming every row whose
+    Raises :class:`~infercarbon.errors.EventValidationError` naming every row whose
     region is unknown."""
     uniq, inv = codes(regions)
     out: list[Region] = []
