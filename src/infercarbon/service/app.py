@@ -31,7 +31,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from infercarbon.errors import InputError, LedgerError
+from infercarbon.errors import (
+    AuthError,
+    ForbiddenError,
+    InputError,
+    LedgerError,
+    PayloadTooLargeError,
+)
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.base import Store
 from infercarbon.ledger.schema import (
@@ -40,15 +46,12 @@ from infercarbon.ledger.schema import (
     LedgerReferenceError,
 )
 from infercarbon.ledger.spool import SpoolWriter
-from infercarbon.service.auth import AuthError, KeyStore
+from infercarbon.service.auth import KeyStore
 from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
-from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
 from infercarbon.service.state import ServiceState
 
 __all__ = [
-    "ForbiddenError",
-    "PayloadTooLargeError",
     "ServiceState",
     "create_app",
     "reload_signals",

@@ -20,7 +20,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infercarbon.errors import InputError
+from infercarbon.errors import ForbiddenError, InputError, PayloadTooLargeError
 from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.schema import EVENTS, EventValidationError, Problem, validate_rows
 from infercarbon.service.auth import TENANT_PATTERN
@@ -32,15 +32,7 @@ from infercarbon.service.footprints import (
     resolve_regions,
 )
 
-__all__ = ["ForbiddenError", "PayloadTooLargeError", "Prepared", "Sender", "decode", "prepare"]
-
-
-class ForbiddenError(InputError):
-    """The key may not act for the tenant it asked for (HTTP 403)."""
-
-
-class PayloadTooLargeError(InputError):
-    """A batch over the configured limit (HTTP 413)."""
+__all__ = ["Prepared", "Sender", "decode", "prepare"]
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infercarbon.errors import InfercarbonError, InputError
+from infercarbon.errors import InfercarbonError, InputError, UpstreamTimeout, UpstreamUnreachable
 from infercarbon.estimators.llm import estimate_llm_scalar
 from infercarbon.instrument.proxied import LlmServing, ReadingsLog, RequestAccountant, RequestRecord
 from infercarbon.service.middleware import (
@@ -62,8 +62,6 @@ from infercarbon.service.middleware import (
 from infercarbon.service.upstream import (
     UpstreamPool,
     UpstreamResponse,
-    UpstreamTimeout,
-    UpstreamUnreachable,
 )
 
 __all__ = ["METERED_PATHS", "LedgerSink", "MeteringProxy", "ProxyRuntime", "load_key_tenants"]

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from infercarbon.accounting.footprint import LINE_SCOPES
-from infercarbon.errors import InputError
+from infercarbon.errors import ForbiddenError, InputError, PayloadTooLargeError
 from infercarbon.ledger.schema import ValidatedRows
 from infercarbon.reference.regions import all_regions
 from infercarbon.service import queries
@@ -33,7 +33,7 @@ from infercarbon.service.footprints import (
 )
 from infercarbon.service.ingest import ingest
 from infercarbon.service.metrics import CONTENT_TYPE_LATEST
-from infercarbon.service.prepare import ForbiddenError, decode
+from infercarbon.service.prepare import decode
 from infercarbon.service.state import ServiceState
 from infercarbon.service.summary import summary as build_summary
 from infercarbon.service.whatif import WhatIf, run_whatif
@@ -341,8 +341,6 @@ def _verify_lines(
 
 
 def _reject_reason(exc: Exception) -> str:
-    from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
-
     if isinstance(exc, ForbiddenError):
         return "forbidden"
     if isinstance(exc, PayloadTooLargeError):

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from infercarbon.errors import DataQualityWarning, InputError
-from infercarbon.grid.providers._http import ProviderPayloadError
+from infercarbon.errors import DataQualityWarning, InputError, ProviderPayloadError
 
 __all__ = [
     "TimeLike",
