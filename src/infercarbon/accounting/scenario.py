@@ -28,6 +28,7 @@ from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.signal import Basis
 from infercarbon.provenance import LABELS, Figure, Label
 from infercarbon.reference import seed
+from infercarbon.timeutil import parse_utc
 from infercarbon.units import S_PER_YEAR
 
 __all__ = ["EstimateOptions", "build_request", "estimate", "parse_rate"]
@@ -285,13 +286,8 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
 
 
 def _parse_time(text: str) -> np.datetime64:
-    t = text.strip().removesuffix("Z").removesuffix("+00:00")
-    try:
-        return np.datetime64(t, "s")
-    except ValueError:
-        raise InputError(
-            f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T22:00Z)", field="time_utc"
-        ) from None
+    t = parse_utc(text, field="time_utc", naive_is_utc=True)
+    return np.datetime64(t.replace(tzinfo=None), "s")
 
 
 def _interval_signal(

@@ -50,6 +50,7 @@ from infercarbon.errors import (
     UnknownHardwareError,
 )
 from infercarbon.reference import seed
+from infercarbon.timeutil import format_utc
 from infercarbon.units import J_PER_KWH, J_PER_WH, S_PER_HOUR
 
 __all__ = [
@@ -351,12 +352,7 @@ def _utc(text: str, column: str) -> datetime:
     return dt.astimezone(UTC)
 
 
-def _iso(dt: datetime) -> str:
-    return (
-        dt.strftime("%Y-%m-%dT%H:%M:%S")
-        + (f".{dt.microsecond:06d}" if dt.microsecond else "")
-        + "Z"
-    )
+_iso = format_utc
 
 
 def hour_weights_s(start: datetime, end: datetime) -> FloatArray:

@@ -46,6 +46,7 @@ from infercarbon.telemetry.base import Clock, EnergySource
 from infercarbon.telemetry.cpu_model import CpuModelSource
 from infercarbon.telemetry.detect import SOURCE_NAMES, detect
 from infercarbon.telemetry.sampler import Sampler
+from infercarbon.timeutil import format_utc
 from infercarbon.units import j_to_kwh
 
 REGION_ENV = "INFERCARBON_REGION"
@@ -369,8 +370,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 store.close()
             rec["run"] = {
-                k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v)
-                for k, v in row.items()
+                k: (format_utc(v) if isinstance(v, datetime) else v) for k, v in row.items()
             }
             rec["ledger"] = ledger
         if json_out:

@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -52,6 +51,7 @@ from infercarbon.decisions.signals import (
 )
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
+from infercarbon.timeutil import parse_utc
 
 __all__ = [
     "ScheduleRequest",
@@ -60,7 +60,7 @@ __all__ = [
     "best_chunks",
     "best_start",
     "parse_duration_s",
-    "parse_utc",
+    "parse_utc64",
     "schedule",
 ]
 
@@ -210,24 +210,15 @@ def parse_duration_s(text: str | float, *, field: str = "duration") -> float:
     return v
 
 
-def parse_utc(text: str, *, field: str) -> np.datetime64:
+def parse_utc64(text: str, *, field: str) -> np.datetime64:
     """An ISO 8601 UTC time (``2021-07-15T12:00Z``, ``2021-07-15 12:00``, an offset of +00:00,
-    or a date) -> ``datetime64[s]``.
+    or a date) -> ``datetime64[s]``: :func:`infercarbon.timeutil.parse_utc`, naive read as UTC.
 
-    >>> str(parse_utc("2021-07-15T12:00Z", field="earliest"))
+    >>> str(parse_utc64("2021-07-15T12:00Z", field="earliest"))
     '2021-07-15T12:00:00'
     """
-    raw = str(text).strip()
-    v = raw.removesuffix("Z").removesuffix("z").removesuffix("+00:00")
-    try:
-        dt = datetime.fromisoformat(v)
-    except ValueError:
-        raise InputError(
-            f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T12:00Z)", field=field
-        ) from None
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(dt, "s")
+    dt = parse_utc(str(text), field=field, naive_is_utc=True)
+    return np.datetime64(dt.replace(tzinfo=None), "s")
 
 
 def _ns(x: float) -> np.timedelta64:

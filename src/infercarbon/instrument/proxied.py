@@ -49,6 +49,7 @@ from infercarbon.attribution import attribute
 from infercarbon.errors import ConfigurationError, InputError, SensorError
 from infercarbon.estimators.llm import estimate_llm_arrays
 from infercarbon.telemetry.base import EnergySource, energy_band
+from infercarbon.timeutil import format_utc
 
 __all__ = [
     "EventRecorder",
@@ -555,4 +556,4 @@ class EventRecorder:
 def _iso(t: float) -> str:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(t, tz=dt.UTC).isoformat()
+    return format_utc(dt.datetime.fromtimestamp(t, tz=dt.UTC))

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from infercarbon.errors import InfercarbonError, InputError, LedgerIntegrityError
 from infercarbon.ledger.base import Store
 from infercarbon.ledger.schema import FootprintFigures, FootprintRecord, inputs_hash
+from infercarbon.timeutil import format_utc
 
 __all__ = ["Mismatch", "Recompute", "VerifyReport", "show", "verify"]
 
@@ -244,7 +245,7 @@ def chain(store: Store, rec: Any) -> list[dict[str, Any]]:
     return [
         {
             **r,
-            "computed_utc": r["computed_utc"].isoformat().replace("+00:00", "Z"),
+            "computed_utc": format_utc(r["computed_utc"]),
             "live": r["footprint_id"] not in replaced,
         }
         for r in rows

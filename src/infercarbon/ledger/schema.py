@@ -43,7 +43,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any, Literal, TypeAlias
 
@@ -55,6 +55,7 @@ import pyarrow.compute as pc
 from infercarbon.errors import InputError, LedgerError
 from infercarbon.grid.signal import BASES, KINDS
 from infercarbon.grid.updates import STATUSES
+from infercarbon.timeutil import format_utc
 
 __all__ = [
     "EVENTS",
@@ -1007,9 +1008,7 @@ def _canon(value: Any, path: str) -> Any:
     if isinstance(value, np.generic):
         return _canon(value.item(), path)
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InputError("a time needs a zone offset", field=path)
-        return (value - value.utcoffset()).replace(tzinfo=None).isoformat() + "Z"  # type: ignore[operator]
+        return format_utc(value, field=path)
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
@@ -1662,9 +1661,7 @@ class FootprintRecord:
         }
 
 
-def _iso(t: datetime) -> str:
-    off = t.utcoffset() or timedelta(0)
-    return (t.replace(tzinfo=None) - off).isoformat() + "Z"
+_iso = format_utc
 
 
 def conform_tables(batch: Any, specs: Sequence[tuple[str, TableSpec]]) -> None:

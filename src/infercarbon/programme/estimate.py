@@ -37,6 +37,7 @@ from infercarbon.provenance import Figure
 from infercarbon.reference.gpus import lookup_gpu
 from infercarbon.reference.regions import resolve_region
 from infercarbon.reference.seed import PUE_PRESETS
+from infercarbon.timeutil import format_utc
 
 __all__ = ["IDLE_ASSUMPTION", "SEED_WARNING", "first_cut_estimate"]
 
@@ -189,7 +190,7 @@ def first_cut_estimate(
     ]
     return {
         "title": "First-cut estimate",
-        "generated_utc": generated_utc.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "generated_utc": format_utc(generated_utc),
         "inventory": inventory.source,
         "systems": len(inventory.systems),
         "systems_estimated": estimated,

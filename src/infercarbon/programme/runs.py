@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from infercarbon.errors import InputError
 from infercarbon.ledger.schema import RUN_KINDS, RUNS, run_id_for
 from infercarbon.reference.regions import resolve_region
+from infercarbon.timeutil import format_utc
 from infercarbon.units import J_PER_KWH
 
 __all__ = [
@@ -222,7 +223,7 @@ class RunTotals:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if t is None else format_utc(t)
 
 
 def run_totals(runs: pa.Table) -> RunTotals:

@@ -82,6 +82,7 @@ from infercarbon.service.signals import (
     signals_from_intensity,
 )
 from infercarbon.telemetry.base import energy_band
+from infercarbon.timeutil import parse_utc
 
 __all__ = [
     "CALCULATOR",
@@ -521,7 +522,7 @@ def profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
 
 
 def _time_us(x: Any) -> int:
-    t = x if isinstance(x, datetime) else datetime.fromisoformat(str(x).replace("Z", "+00:00"))
+    t = x if isinstance(x, datetime) else parse_utc(str(x), field="time_utc")
     return int(np.datetime64(t.replace(tzinfo=None), "us").astype(np.int64))
 
 

@@ -37,6 +37,7 @@ from infercarbon.errors import ConfigurationError, InfercarbonError, InputError,
 from infercarbon.instrument.shipper import EventShipper
 from infercarbon.reference.regions import resolve_region
 from infercarbon.telemetry.base import EnergySource, energy_band
+from infercarbon.timeutil import format_utc
 
 __all__ = [
     "Discloser",
@@ -536,4 +537,4 @@ def _utc(t: float) -> _dt.datetime:
 
 
 def _iso(t: float) -> str:
-    return _utc(t).isoformat()
+    return format_utc(_utc(t))

@@ -56,6 +56,7 @@ from infercarbon.service.footprints import (
     resolve_regions,
 )
 from infercarbon.telemetry.base import energy_band
+from infercarbon.timeutil import format_utc, parse_utc
 
 __all__ = ["RepriceResult", "measure_idle", "recompute", "reprice", "reprice_after_update"]
 
@@ -409,9 +410,13 @@ def measure_idle(
 
 
 def _us(x: Any) -> int:
-    t = datetime.fromisoformat(str(x).replace("Z", "+00:00"))
+    t = x if isinstance(x, datetime) else parse_utc(str(x), field="time_utc")
     return int(np.datetime64(t.replace(tzinfo=None), "us").astype(np.int64))
 
 
 def _iso(us: int) -> str:
-    return str(np.datetime64(int(us), "us").astype("datetime64[s]")) + "Z"
+    """A whole-second window edge [µs since the epoch] as UTC text."""
+    return format_utc(_EPOCH + timedelta(microseconds=int(us) // 1_000_000 * 1_000_000))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
