@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.attribution.idle import FOLLOW_FRAC_30_70, IDLE_POLICIES, IdlePolicy
 from infercarbon.errors import InputError
 from infercarbon.units import BYTES_PER_GB, G_PER_KG, J_PER_KWH
@@ -49,7 +50,6 @@ __all__ = [
 #: :mod:`infercarbon.attribution.idle` (measured idle); this module models idle for estimates.
 
 ArrayLike = npt.ArrayLike
-FloatArray = npt.NDArray[np.float64]
 
 
 def _a(x: ArrayLike) -> FloatArray:

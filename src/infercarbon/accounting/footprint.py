@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from infercarbon.accounting import compose as C
 from infercarbon.accounting.uncertainty import Dist, Fixed, dist_from_figure, percentiles
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.provenance import Figure
 from infercarbon.units import S_PER_DAY, S_PER_SHIFT, S_PER_YEAR
@@ -38,7 +38,6 @@ __all__ = [
     "footprint",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 OperatingModel = Literal["owned", "cloud", "sold"]
 OPERATING_MODELS = ("owned", "cloud", "sold")
 Basis = Literal["location", "market", "marginal", "both"]

@@ -43,6 +43,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.attribution.idle import FOLLOW_FRAC_30_70, IDLE_POLICIES, IdlePolicy, split_idle
 from infercarbon.errors import InputError
 
@@ -56,8 +57,6 @@ __all__ = [
     "drop_stale_readings",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Float weights are quantised to integers summing to at most 2**62, so the per-slice weight

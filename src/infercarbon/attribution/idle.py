@@ -24,14 +24,12 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 import numpy as np
-import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.errors import InputError
 
 __all__ = ["FOLLOW_FRAC_30_70", "IDLE_POLICIES", "IdlePolicy", "split_idle"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 IdlePolicy = Literal["tenancy", "30-70", "none"]
 IDLE_POLICIES: tuple[str, ...] = get_args(IdlePolicy)

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import (
     DataError,
     InputError,
@@ -72,8 +72,6 @@ __all__ = [
     "validate_rows",
     "write_submission_csv",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.decisions.signals import (
     SIGNALS,
     Signal,
@@ -64,8 +65,6 @@ __all__ = [
     "schedule",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 _S = np.timedelta64(1, "s")
 
 

@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InfercarbonError, InputError
 
 __all__ = ["TIER_DEVICE", "scenario_scale", "tier_scale", "volume_scale"]
 
-FloatArray = npt.NDArray[np.float64]
 #: The spec-table device that stands for each cloud tier (T0..T4 are in the vision table).
 TIER_DEVICE: dict[str, str] = {"T5": "H100 SXM5 80GB", "T6": "B200 SXM 180GB"}
 

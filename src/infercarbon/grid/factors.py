@@ -59,6 +59,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import DataError, InputError, UnknownRegionError
 from infercarbon.grid.signal import Basis
 from infercarbon.provenance import Figure, Label
@@ -154,8 +155,6 @@ _ALIASES = {
     "water": "hydro",
     "unknown": "other",
 }
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def canonical_fuel(name: str) -> str:

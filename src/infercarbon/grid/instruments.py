@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
-import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import (
     DataQualityWarning,
     InputError,
@@ -83,8 +83,6 @@ KWH_PER_MWH = J_PER_MWH // J_PER_KWH
 
 Matching = Literal["annual", "hourly"]
 Kind = Literal["ppa", "eac"]
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 
 _TOP_KEYS = {
     "format",

@@ -26,6 +26,7 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import InputError
 from infercarbon.provenance import Figure
 
@@ -43,8 +44,6 @@ Basis = Literal["direct", "lifecycle"]
 KINDS: tuple[str, ...] = get_args(Kind)
 BASES: tuple[str, ...] = get_args(Basis)
 
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 _NS = np.timedelta64(1, "ns")
 
 

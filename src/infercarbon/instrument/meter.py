@@ -37,11 +37,11 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from infercarbon.accounting import compose as C
 from infercarbon.accounting.events import quadrature_band, relative_deviations_frac
+from infercarbon.arrays import FloatArray
 from infercarbon.attribution import IDLE_POLICIES, attribute, drop_stale_readings
 from infercarbon.errors import ConfigurationError, DataQualityWarning, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
@@ -60,7 +60,6 @@ from infercarbon.units import J_PER_KWH, S_PER_YEAR
 
 __all__ = ["InferenceSpan", "Meter", "RunSpan"]
 
-FloatArray = npt.NDArray[np.float64]
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -41,6 +41,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.attribution.engine import attribute, cumulative_from_power
 from infercarbon.attribution.idle import IDLE_POLICIES
 from infercarbon.errors import InputError
@@ -61,8 +62,6 @@ __all__ = [
 SPLITS: Final = ("time", "tokens")
 _US: Final = 1_000_000
 _TS = pa.timestamp("us", tz="UTC")
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 EVENT_REQUIRED: Final = (
     "event_id",

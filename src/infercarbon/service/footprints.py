@@ -58,6 +58,7 @@ from infercarbon.accounting.profiles import (
     ProfileSet,
     profiles_from_data,
 )
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.compact import (
@@ -120,9 +121,6 @@ def _scope(operating_model: str, kind: str) -> str:
     """GHG Protocol scope of a line (``LINE_SCOPES``: owned devices are Scope 2,
     bought cloud compute Scope 3 cat. 1, sold products Scope 3 cat. 11; marginal is a memo)."""
     return LINE_SCOPES[operating_model][kind]
-
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

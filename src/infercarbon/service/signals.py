@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.schema import EventValidationError, Problem
@@ -39,7 +40,6 @@ __all__ = [
     "signals_from_intensity",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 _SERIES_KIND = {"location": "location-average", "market": "market", "marginal": "marginal"}
 
 

@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.service.footprints import (
     KINDS,
@@ -48,7 +49,6 @@ from infercarbon.service.footprints import (
 
 __all__ = ["ASSUMED_ELASTICITY", "WhatIf", "batch_elasticity", "run_whatif"]
 
-FloatArray = npt.NDArray[np.float64]
 #: Assumed batch elasticity of energy per inference when the ledger cannot fit one:
 #: (central, low, high).  Illustrative: doubling the batch cuts energy per inference by
 #: ~30 % (2**-0.5), between ~19 % and ~43 %.

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.regression import RegressionResult, make_bins, regress_mef
 
@@ -56,9 +57,6 @@ __all__ = [
     "fuel_response",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-TimeArray = npt.NDArray[np.datetime64]
 RATES_BY: tuple[str, ...] = ("bin", "table")
 
 

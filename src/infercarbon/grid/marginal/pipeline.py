@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.marginal.calendar import SEASONS, season_index
 from infercarbon.grid.marginal.inventory import (
@@ -39,7 +40,6 @@ __all__ = [
     "unique_notes",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 _STACK_PREFIXES = (
     "coal",
     "lignite",
