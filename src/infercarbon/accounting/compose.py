@@ -32,7 +32,7 @@ import numpy.typing as npt
 from infercarbon.arrays import FloatArray
 from infercarbon.attribution.idle import FOLLOW_FRAC_30_70, IDLE_POLICIES, IdlePolicy
 from infercarbon.errors import InputError
-from infercarbon.units import BYTES_PER_GB, G_PER_KG, J_PER_KWH
+from infercarbon.units import BYTES_PER_GB, G_PER_KG, G_PER_T, J_PER_KWH
 
 __all__ = [
     "FOLLOW_FRAC_30_70",
@@ -122,7 +122,7 @@ def embodied_g(
 
 def training_g(training_t: ArrayLike, lifetime_inferences: ArrayLike) -> FloatArray:
     """A published training footprint [t] amortised over the served lifetime inferences [g]."""
-    return _a(training_t) * 1e6 / _a(lifetime_inferences)
+    return _a(training_t) * G_PER_T / _a(lifetime_inferences)
 
 
 def network_g(

@@ -25,7 +25,7 @@ from infercarbon.accounting.uncertainty import Dist, Fixed, dist_from_figure, pe
 from infercarbon.arrays import FloatArray
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.provenance import Figure
-from infercarbon.units import S_PER_DAY, S_PER_SHIFT, S_PER_YEAR
+from infercarbon.units import BYTES_PER_GB, J_PER_KWH, S_PER_DAY, S_PER_SHIFT, S_PER_YEAR
 
 __all__ = [
     "LINE_SCOPES",
@@ -578,7 +578,7 @@ def footprint(r: FootprintRequest) -> Footprint:
             scope=scopes["network"],
             basis="both",
             in_total=True,
-            energy_j=float(r.payload_bytes or 0) / 1e9 * nw.central * 3.6e6,
+            energy_j=float(r.payload_bytes or 0) / BYTES_PER_GB * nw.central * J_PER_KWH,
             note="payload GB x kWh/GB x location-based intensity of the serving region",
         )
     else:

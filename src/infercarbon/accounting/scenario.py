@@ -29,7 +29,7 @@ from infercarbon.grid.signal import Basis
 from infercarbon.provenance import LABELS, Figure, Label
 from infercarbon.reference import seed
 from infercarbon.timeutil import parse_utc
-from infercarbon.units import S_PER_YEAR
+from infercarbon.units import NS_PER_S, S_PER_YEAR
 
 __all__ = ["EstimateOptions", "build_request", "estimate", "parse_rate"]
 
@@ -304,7 +304,7 @@ def _interval_signal(
         region_id, basis
     )
     start = _parse_time(o.time_utc or "")
-    end = start + np.timedelta64(round(span_s * 1e9), "ns")
+    end = start + np.timedelta64(round(span_s * NS_PER_S), "ns")
     v, lo, hi = (float(series.integrate(start, end, which=w)[0]) for w in ("value", "low", "high"))
     p = series.provenance
     kind = "marginal" if marginal else "hourly location-average"

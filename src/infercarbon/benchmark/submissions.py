@@ -51,7 +51,7 @@ from infercarbon.errors import (
 )
 from infercarbon.reference import seed
 from infercarbon.timeutil import format_utc
-from infercarbon.units import J_PER_KWH, J_PER_WH, S_PER_HOUR
+from infercarbon.units import G_PER_KG, G_PER_T, J_PER_KWH, J_PER_WH, S_PER_HOUR, US_PER_S
 
 __all__ = [
     "ACCEPTED_LICENCES",
@@ -847,7 +847,7 @@ class _Validator:
         mean = float(np.mean(hourly))
         annual = region.intensity_g_per_kwh.value if region is not None else None
         if annual is not None and annual >= 10 and mean < annual / 30:
-            for factor, unit in ((1_000.0, "kg/kWh"), (1_000_000.0, "t/kWh")):
+            for factor, unit in ((G_PER_KG, "kg/kWh"), (G_PER_T, "t/kWh")):
                 if annual / 5 <= mean * factor <= annual * 5:
                     self.err(
                         col,
@@ -901,7 +901,7 @@ class _Validator:
         if p_hi is not None and energy / p_hi < MIN_DEVICE_TIME_S:
             problem = (
                 f"{_fmt_num(energy)} J per inference is less than {what} draws in "
-                f"{MIN_DEVICE_TIME_S * 1e6:g} us at full power"
+                f"{MIN_DEVICE_TIME_S * US_PER_S:g} us at full power"
             )
         elif energy < MIN_ENERGY_J:
             problem = (

@@ -47,7 +47,7 @@ from infercarbon.telemetry.cpu_model import CpuModelSource
 from infercarbon.telemetry.detect import SOURCE_NAMES, detect
 from infercarbon.telemetry.sampler import Sampler
 from infercarbon.timeutil import format_utc
-from infercarbon.units import j_to_kwh
+from infercarbon.units import NS_PER_S, j_to_kwh
 
 REGION_ENV = "INFERCARBON_REGION"
 
@@ -86,7 +86,7 @@ def run_metered(
     out: dict[str, Any] = {
         "command": command,
         "exit_code": exit_code,
-        "duration_s": (int(t[-1]) - int(t0_ns)) / 1e9,
+        "duration_s": (int(t[-1]) - int(t0_ns)) / NS_PER_S,
         "energy_j": float(e[-1] - e0_j),
         "readings": len(t),
     }

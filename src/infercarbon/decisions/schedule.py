@@ -53,6 +53,7 @@ from infercarbon.decisions.signals import (
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
 from infercarbon.timeutil import parse_utc
+from infercarbon.units import NS_PER_S
 
 __all__ = [
     "ScheduleRequest",
@@ -93,7 +94,7 @@ class ScheduleRequest:
         if not 1 <= self.chunks <= 48:
             raise InputError(f"{self.chunks!r} must be between 1 and 48", field="chunks")
         span = as_time(self.deadline_utc) - as_time(self.earliest_utc)
-        if span < np.timedelta64(round(self.duration_s * 1e9), "ns"):
+        if span < np.timedelta64(round(self.duration_s * NS_PER_S), "ns"):
             raise InputError(
                 "the job does not fit: deadline - earliest is shorter than the duration",
                 field="deadline",
@@ -221,7 +222,7 @@ def parse_utc64(text: str, *, field: str) -> np.datetime64:
 
 
 def _ns(x: float) -> np.timedelta64:
-    return np.timedelta64(round(x * 1e9), "ns")
+    return np.timedelta64(round(x * NS_PER_S), "ns")
 
 
 def best_start(

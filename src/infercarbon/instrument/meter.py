@@ -56,7 +56,7 @@ from infercarbon.telemetry import (
     detect,
 )
 from infercarbon.telemetry.base import Clock, energy_band
-from infercarbon.units import J_PER_KWH, S_PER_YEAR
+from infercarbon.units import J_PER_KWH, NS_PER_S, S_PER_YEAR
 
 __all__ = ["InferenceSpan", "Meter", "RunSpan"]
 
@@ -773,8 +773,8 @@ class Meter:
         n = rec.size
         item_index = np.arange(n) - np.repeat(np.cumsum(items) - items, items)
         origin = int(t_ns[0])
-        start_s = (snap.t_start_ns[rec] - origin) / 1e9
-        end_s = (snap.t_end_ns[rec] - origin) / 1e9
+        start_s = (snap.t_start_ns[rec] - origin) / NS_PER_S
+        end_s = (snap.t_end_ns[rec] - origin) / NS_PER_S
         batch_id = np.where(items[rec] > 1, rec, -1)
         labels = snap.labels
         lab = (
@@ -798,7 +798,7 @@ class Meter:
         if n and (tok > 0).all():
             weights = tok
         res = attribute(
-            (t_ns - origin) / 1e9,
+            (t_ns - origin) / NS_PER_S,
             cumulative_j=e_j,
             start_s=start_s,
             end_s=end_s,
@@ -811,7 +811,7 @@ class Meter:
         )
         band = _energy_ratios(
             self.source,
-            np.asarray((t_ns - origin) / 1e9, np.float64),
+            np.asarray((t_ns - origin) / NS_PER_S, np.float64),
             np.asarray(e_j, np.float64),
             np.asarray(start_s, np.float64),
             np.asarray(end_s, np.float64),

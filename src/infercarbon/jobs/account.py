@@ -63,7 +63,6 @@ __all__ = [
 
 #: Name and version of this calculator, stored in every context it writes.
 CALCULATOR: Final = "infercarbon.jobs.account:lake/v1"
-_US: Final = 1_000_000
 
 
 def _lookup(

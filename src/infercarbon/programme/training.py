@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from infercarbon.programme.runs import TRAINING_KINDS, lineage_of, run_emissions_g, run_totals
 from infercarbon.timeutil import format_utc
+from infercarbon.units import US_PER_S
 
 __all__ = ["training_lines"]
 
@@ -42,7 +43,7 @@ def _iso(t: datetime | None) -> str | None:
 def _seconds(col: pa.ChunkedArray) -> np.ndarray:
     """UTC timestamps [us] as seconds since the epoch (vectorised)."""
     us = pc.cast(col, pa.int64()).to_numpy(zero_copy_only=False)
-    return np.asarray(us, dtype=float) / 1e6
+    return np.asarray(us, dtype=float) / US_PER_S
 
 
 def training_lines(

@@ -84,6 +84,8 @@ from infercarbon.service.signals import (
 )
 from infercarbon.telemetry.base import energy_band
 from infercarbon.timeutil import parse_utc
+from infercarbon.units import BYTES_PER_GB, J_PER_KWH
+from infercarbon.units import US_PER_S as _US_PER_S
 
 __all__ = [
     "CALCULATOR",
@@ -114,7 +116,6 @@ KINDS: tuple[str, ...] = ("location", "market", "marginal")
 #: The line items of every footprint of this calculator, in order (absent ones excluded).
 LINE_NAMES: tuple[str, ...] = (*(name for name, _ in LINES), "training")
 _SERIES_KIND = {"location": "location-average", "market": "market", "marginal": "marginal"}
-_US_PER_S = 1_000_000
 
 
 def _scope(operating_model: str, kind: str) -> str:
@@ -655,7 +656,7 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
 def _network_j(lines: EventLines, profile: DeploymentProfile, payload: Any) -> float | None:
     if payload is None or profile.network_kwh_per_gb is None:
         return None
-    return float(payload) / 1e9 * profile.network_kwh_per_gb.value * 3.6e6
+    return float(payload) / BYTES_PER_GB * profile.network_kwh_per_gb.value * J_PER_KWH
 
 
 Sig = tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...]
@@ -1187,4 +1188,4 @@ def _network_energy(fps: EventFootprints) -> FloatArray:
     )
     assert fps.payload_bytes is not None
     c = coef[fps.region_index] if len(coef) else np.zeros(0)
-    return np.asarray(fps.payload_bytes / 1e9 * c * 3.6e6, dtype=np.float64)
+    return np.asarray(fps.payload_bytes / BYTES_PER_GB * c * J_PER_KWH, dtype=np.float64)

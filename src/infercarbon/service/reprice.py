@@ -57,6 +57,7 @@ from infercarbon.service.footprints import (
 )
 from infercarbon.telemetry.base import energy_band
 from infercarbon.timeutil import format_utc, parse_utc
+from infercarbon.units import US_PER_S
 
 __all__ = ["RepriceResult", "measure_idle", "recompute", "reprice", "reprice_after_update"]
 
@@ -306,7 +307,7 @@ def _device_energy(
     p = np.asarray(
         pc.fill_null(r.column("power_w"), 0.0).to_numpy(zero_copy_only=False), dtype=float
     )
-    e = np.concatenate([[0.0], np.cumsum((p[1:] + p[:-1]) / 2.0 * np.diff(t) / 1e6)])
+    e = np.concatenate([[0.0], np.cumsum((p[1:] + p[:-1]) / 2.0 * np.diff(t) / US_PER_S)])
     return t, e, src, method
 
 
@@ -354,7 +355,7 @@ def measure_idle(
     e_lo = np.asarray([float(i["energy_low_j"]) for i in inputs])
     e_hi = np.asarray([float(i["energy_high_j"]) for i in inputs])
     policy = [str(i["assumptions"]["profile"]["idle_policy"]) for i in inputs]
-    w_us = int(window_s) * 1_000_000
+    w_us = int(window_s) * US_PER_S
     first = (int(ev_start.min()) // w_us) * w_us
     out: dict[str, tuple[Mapping[str, Any], float, float]] = {}
     for w0 in range(first, int(ev_start.max()) + 1, w_us):
@@ -391,7 +392,7 @@ def measure_idle(
             # each policy group splits the pool in proportion to its share of the energy
             share = float(energy[sub].sum()) / e_ev if e_ev > 0 else len(sub) / len(idx)
             attributed, _ = split_idle(
-                pool * share, energy[sub], (ev_end[sub] - ev_start[sub]) / 1e6, pol
+                pool * share, energy[sub], (ev_end[sub] - ev_start[sub]) / US_PER_S, pol
             )
             rest = pool * share - float(attributed.sum())
             key = (
@@ -416,7 +417,7 @@ def _us(x: Any) -> int:
 
 def _iso(us: int) -> str:
     """A whole-second window edge [µs since the epoch] as UTC text."""
-    return format_utc(_EPOCH + timedelta(microseconds=int(us) // 1_000_000 * 1_000_000))
+    return format_utc(_EPOCH + timedelta(microseconds=int(us) // US_PER_S * US_PER_S))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

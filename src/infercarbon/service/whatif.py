@@ -46,6 +46,7 @@ from infercarbon.service.footprints import (
     compute_footprints,
     resolve_regions,
 )
+from infercarbon.units import US_PER_HOUR
 
 __all__ = ["ASSUMED_ELASTICITY", "WhatIf", "batch_elasticity", "run_whatif"]
 
@@ -153,7 +154,7 @@ def run_whatif(
             }
         )
     if scenario.delay_h:
-        shift = pa.scalar(int(scenario.delay_h * 3_600_000_000), pa.duration("us"))
+        shift = pa.scalar(int(scenario.delay_h * US_PER_HOUR), pa.duration("us"))
         for col in ("start_utc", "end_utc"):
             i = scen_events.schema.get_field_index(col)
             scen_events = scen_events.set_column(i, col, pc.add(scen_events.column(col), shift))

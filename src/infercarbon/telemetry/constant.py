@@ -19,6 +19,7 @@ from infercarbon.errors import InputError, SensorError
 from infercarbon.provenance import Figure
 from infercarbon.reference.seed import get_tier
 from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.units import NS_PER_S
 
 __all__ = ["ConstantSource"]
 
@@ -73,7 +74,7 @@ class ConstantSource:
     def read_energy_j(self) -> float:
         if self._closed:
             raise SensorError("constant source is closed")
-        return self.power_w.value * (int(self.clock()) - self.origin_ns) / 1e9
+        return self.power_w.value * (int(self.clock()) - self.origin_ns) / NS_PER_S
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -40,6 +40,7 @@ from infercarbon.errors import FallbackWarning, InputError, SensorError
 from infercarbon.provenance import Figure
 from infercarbon.reference.cpus import CpuPowerCurve, cpu_power_curve
 from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.units import NS_PER_S
 
 __all__ = [
     "CpuInfo",
@@ -278,7 +279,7 @@ class CpuModelSource:
         busy_s = self.busy_cpu_s()
         energy_j = self.dynamic_w_per_cpu.value * busy_s
         if self.scope == "system":
-            energy_j += self.idle_power_w.value * (int(self.clock()) - self._origin_ns) / 1e9
+            energy_j += self.idle_power_w.value * (int(self.clock()) - self._origin_ns) / NS_PER_S
         return energy_j
 
     def energy_range_j(self, busy_cpu_s: float, elapsed_s: float) -> tuple[float, float, float]:

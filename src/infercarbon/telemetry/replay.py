@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from infercarbon.errors import InputError, ParseError, SensorError
 from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.units import NS_PER_S
 
 __all__ = ["ReplaySource", "load_trace_csv"]
 
@@ -129,7 +130,7 @@ class ReplaySource:
     def read_energy_j(self) -> float:
         if self._closed:
             raise SensorError("replay source is closed")
-        t = (int(self.clock()) - self.origin_ns) / 1e9
+        t = (int(self.clock()) - self.origin_ns) / NS_PER_S
         if t < self._t_s[0] or t > self._t_s[-1]:
             raise SensorError(
                 f"replay trace {self.trace_source} covers t = {self._t_s[0]:g} .. "

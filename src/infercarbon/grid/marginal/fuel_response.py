@@ -47,6 +47,7 @@ import numpy.typing as npt
 from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.regression import RegressionResult, make_bins, regress_mef
+from infercarbon.units import G_PER_T
 
 __all__ = [
     "RATES_BY",
@@ -88,7 +89,7 @@ def epa_factors_g_per_mmbtu(
     return (
         np.array([f.value for f in figs], dtype=np.float64),
         [
-            f"{fu}: {f.value / 1e6:.5f} t CO2e/MMBtu ({f.source}, {f.vintage}; {f.licence})"
+            f"{fu}: {f.value / G_PER_T:.5f} t CO2e/MMBtu ({f.source}, {f.vintage}; {f.licence})"
             for fu, f in zip(fuels, figs, strict=True)
         ],
     )
