@@ -18,7 +18,6 @@ Clocks are passed in, never read ambiently; their type says what they return:
 
 * :data:`MonotonicClockNs` -- integer nanoseconds from an arbitrary origin, never going
   backwards (:func:`time.monotonic_ns`): energy readings and inference intervals;
-* :data:`MonotonicClockS` -- the same in float seconds (:func:`time.monotonic`);
 * :data:`EpochClockS` -- float seconds since the Unix epoch (:func:`time.time`): wall time
   where only seconds are needed (HTTP caches, key creation, proxied events);
 * :data:`WallClockUtc` -- the current time as an aware UTC datetime: ledger and service
@@ -36,7 +35,6 @@ from infercarbon.errors import InputError
 __all__ = [
     "EpochClockS",
     "MonotonicClockNs",
-    "MonotonicClockS",
     "WallClockUtc",
     "format_utc",
     "parse_utc",
@@ -44,8 +42,6 @@ __all__ = [
 
 #: Integer nanoseconds from an arbitrary origin, never going backwards (``time.monotonic_ns``).
 MonotonicClockNs: TypeAlias = Callable[[], int]
-#: Float seconds from an arbitrary origin, never going backwards (``time.monotonic``).
-MonotonicClockS: TypeAlias = Callable[[], float]
 #: Float seconds since the Unix epoch, 1970-01-01T00:00:00Z (``time.time``).
 EpochClockS: TypeAlias = Callable[[], float]
 #: The current time as a timezone-aware datetime in UTC.

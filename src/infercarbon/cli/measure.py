@@ -42,11 +42,11 @@ from infercarbon.cli._common import console, human_energy_j, human_mass_g, print
 from infercarbon.errors import InputError
 from infercarbon.ledger.schema import RUN_KINDS
 from infercarbon.reference.regions import resolve_region
-from infercarbon.telemetry.base import Clock, EnergySource
+from infercarbon.telemetry.base import EnergySource
 from infercarbon.telemetry.cpu_model import CpuModelSource
 from infercarbon.telemetry.detect import SOURCE_NAMES, detect
 from infercarbon.telemetry.sampler import Sampler
-from infercarbon.timeutil import format_utc
+from infercarbon.timeutil import MonotonicClockNs, format_utc
 from infercarbon.units import NS_PER_S, j_to_kwh
 
 REGION_ENV = "INFERCARBON_REGION"
@@ -56,7 +56,7 @@ def run_metered(
     command: list[str],
     source: EnergySource,
     *,
-    clock: Clock = time.monotonic_ns,
+    clock: MonotonicClockNs = time.monotonic_ns,
     period_s: float = 0.1,
     stdout: IO[str] | None = None,
 ) -> dict[str, Any]:

@@ -55,7 +55,8 @@ from infercarbon.telemetry import (
     default_clock,
     detect,
 )
-from infercarbon.telemetry.base import Clock, energy_band
+from infercarbon.telemetry.base import energy_band
+from infercarbon.timeutil import MonotonicClockNs, WallClockUtc
 from infercarbon.units import J_PER_KWH, NS_PER_S, S_PER_YEAR
 
 __all__ = ["InferenceSpan", "Meter", "RunSpan"]
@@ -197,7 +198,7 @@ class InferenceSpan:
 
     __slots__ = ("_buf", "_clock", "_seq", "_t_end", "_t_start", "slot", "ticket")
 
-    def __init__(self, buf: EventBuffer, clock: Clock, slot: int) -> None:
+    def __init__(self, buf: EventBuffer, clock: MonotonicClockNs, slot: int) -> None:
         self._buf = buf
         self._clock = clock
         self._t_start = buf.t_start
@@ -284,7 +285,7 @@ class RunSpan:
         system: str | None,
         lineage: str | None,
         store: Any,
-        now: Callable[[], datetime],
+        now: WallClockUtc,
     ) -> None:
         # the ledger package (DuckDB and all) is imported only when a run is metered: the
         # Meter's import stays light
@@ -426,7 +427,7 @@ class Meter:
         sensor: str | EnergySource = "auto",
         idle_policy: str = "30-70",
         tenancy_shares: Mapping[str, float] | None = None,
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
         capacity: int = 1 << 16,
         pue: float | Figure | None = None,
         market_intensity_g_per_kwh: float | Figure | None = None,
@@ -507,7 +508,7 @@ class Meter:
         self.trace_context = trace_context
         self._buf = EventBuffer(capacity, traced=trace_context == "otel")
         # the default clock wraps time.monotonic_ns; call the builtin directly on the hot path
-        hot_clock: Clock = time.monotonic_ns if clock is default_clock else clock
+        hot_clock: MonotonicClockNs = time.monotonic_ns if clock is default_clock else clock
         self._spans = [InferenceSpan(self._buf, hot_clock, s) for s in range(capacity)]
         # a one-element list the hot path reads: True once meter.context() was used
         self._context_used: list[bool] = []
@@ -694,7 +695,7 @@ class Meter:
         system: str | None = None,
         lineage: str | None = None,
         store: Any = None,
-        now: Callable[[], datetime] = _utc_now,
+        now: WallClockUtc = _utc_now,
     ) -> RunSpan:
         """Meter a training, fine-tuning, evaluation, retraining or data-pipeline run
         (:class:`RunSpan`); ``store`` (a ledger Store) records it, ``now`` gives UTC times."""

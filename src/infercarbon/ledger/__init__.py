@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 
 from infercarbon.ledger.audit import Mismatch, Recompute, VerifyReport, show, verify
-from infercarbon.ledger.base import SCHEMA_VERSION, AppendResult, Clock, Store, system_clock
+from infercarbon.ledger.base import SCHEMA_VERSION, AppendResult, Store, system_clock
 from infercarbon.ledger.duckdb_store import DuckDBStore
 from infercarbon.ledger.export import export_all, export_parquet
 from infercarbon.ledger.rollup import (
@@ -46,13 +46,13 @@ from infercarbon.ledger.schema import (
     canonical_json,
     inputs_hash,
 )
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = [
     "DIMENSIONS",
     "PERIODS",
     "SCHEMA_VERSION",
     "AppendResult",
-    "Clock",
     "DuckDBStore",
     "EventValidationError",
     "FootprintFigures",
@@ -83,7 +83,7 @@ __all__ = [
 def open_store(
     url_or_path: str | os.PathLike[str],
     *,
-    clock: Clock = system_clock,
+    clock: WallClockUtc = system_clock,
     memory_limit: str | None = "auto",
     rollup_lag_s: float = 0.0,
 ) -> Store:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,7 @@ from infercarbon.service.auth import KeyStore
 from infercarbon.service.footprints import AccountingConfig, SignalBook
 from infercarbon.service.metrics import Metrics
 from infercarbon.service.state import ServiceState
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = [
     "ServiceState",
@@ -149,7 +149,7 @@ def _problems_from_pydantic(exc: RequestValidationError) -> list[dict[str, Any]]
 def create_app(
     store: Store,
     *,
-    clock: Callable[[], datetime],
+    clock: WallClockUtc,
     keys: KeyStore,
     config: AccountingConfig | None = None,
     signals: Sequence[IntensitySeries] = (),

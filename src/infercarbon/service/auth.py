@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from infercarbon.errors import AuthError, ConfigurationError, InputError, LedgerError
+from infercarbon.timeutil import EpochClockS
 
 __all__ = [
     "SCOPES",
@@ -126,7 +127,7 @@ def create_key(
     *,
     tenant: str,
     admin: bool = False,
-    clock: Callable[[], float],
+    clock: EpochClockS,
     token: Callable[[int], bytes] = secrets.token_bytes,
 ) -> tuple[str, KeyRecord]:
     """Create a key; return ``(secret_token, record)``.  The token is shown once."""

@@ -37,7 +37,7 @@ from infercarbon.errors import ConfigurationError, InfercarbonError, InputError,
 from infercarbon.instrument.shipper import EventShipper
 from infercarbon.reference.regions import resolve_region
 from infercarbon.telemetry.base import EnergySource, energy_band
-from infercarbon.timeutil import format_utc
+from infercarbon.timeutil import EpochClockS, format_utc
 
 __all__ = [
     "Discloser",
@@ -336,7 +336,7 @@ class MeteringMiddleware:
         *,
         shipper: EventShipper,
         energy: EnergySource,
-        clock: Callable[[], float],
+        clock: EpochClockS,
         service: str,
         tenant: str,
         model: str,

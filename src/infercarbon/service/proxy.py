@@ -63,6 +63,7 @@ from infercarbon.service.upstream import (
     UpstreamPool,
     UpstreamResponse,
 )
+from infercarbon.timeutil import EpochClockS
 
 __all__ = ["METERED_PATHS", "LedgerSink", "MeteringProxy", "ProxyRuntime", "load_key_tenants"]
 
@@ -210,7 +211,7 @@ class MeteringProxy:
         discloser: Discloser | None = None,
         readings: ReadingsLog | None = None,
         llm: LlmServing | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: EpochClockS = time.time,
     ) -> None:
         self.client = client
         self.accountant = accountant

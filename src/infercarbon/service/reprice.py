@@ -28,7 +28,7 @@ no-op.  Footprints of the first calculator (operational lines only) are left as 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,7 +56,7 @@ from infercarbon.service.footprints import (
     resolve_regions,
 )
 from infercarbon.telemetry.base import energy_band
-from infercarbon.timeutil import format_utc, parse_utc
+from infercarbon.timeutil import WallClockUtc, format_utc, parse_utc
 from infercarbon.units import US_PER_S
 
 __all__ = ["RepriceResult", "measure_idle", "recompute", "reprice", "reprice_after_update"]
@@ -122,7 +122,7 @@ def recompute(
     rows: pa.Table,
     *,
     idle: Mapping[str, tuple[Mapping[str, Any], float, float]] | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: WallClockUtc | None = None,
 ) -> RepriceResult:
     """Recompute the live footprints ``rows`` (footprint_id, event_id, inputs_hash,
     inputs_json) with ``book`` and, for footprint ids in ``idle``, the measured idle
@@ -206,7 +206,7 @@ def reprice(
     start_utc: datetime,
     end_utc: datetime,
     regions: Iterable[str] | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: WallClockUtc | None = None,
     page: int = 20_000,
 ) -> RepriceResult:
     """Re-price the live footprints of this calculator whose events started in
@@ -261,7 +261,7 @@ def reprice(
 
 
 def reprice_after_update(
-    store: Store, book: SignalBook, rows: pa.Table, *, clock: Callable[[], datetime] | None = None
+    store: Store, book: SignalBook, rows: pa.Table, *, clock: WallClockUtc | None = None
 ) -> RepriceResult:
     """Re-price what the intensity ``rows`` just stored cover: their regions, from the
     first interval's start to the last interval's end."""
@@ -319,7 +319,7 @@ def measure_idle(
     start_utc: datetime,
     end_utc: datetime,
     window_s: int = 3600,
-    clock: Callable[[], datetime] | None = None,
+    clock: WallClockUtc | None = None,
 ) -> RepriceResult:
     """Measure the idle energy of ``device`` in each ``window_s`` window of ``[start_utc,
     end_utc)`` that its readings cover, split it over the window's events by their profile's

@@ -18,7 +18,8 @@ from typing import Any, Literal
 from infercarbon.errors import InputError, SensorError
 from infercarbon.provenance import Figure
 from infercarbon.reference.seed import get_tier
-from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.telemetry.base import ACCURACY_CLASSES, default_clock
+from infercarbon.timeutil import MonotonicClockNs
 from infercarbon.units import NS_PER_S
 
 __all__ = ["ConstantSource"]
@@ -42,7 +43,9 @@ class ConstantSource:
     label = "illustrative"
     needs_polling = False
 
-    def __init__(self, power_w: Figure, *, clock: Clock = default_clock, device: str = "") -> None:
+    def __init__(
+        self, power_w: Figure, *, clock: MonotonicClockNs = default_clock, device: str = ""
+    ) -> None:
         if power_w.unit != "w":
             raise InputError(f"unit must be 'w', got {power_w.unit!r}", field="power_w")
         if power_w.value < 0:
@@ -60,7 +63,7 @@ class ConstantSource:
         tier_id: str,
         *,
         state: Literal["active", "idle"] = "active",
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
     ) -> ConstantSource:
         """The seed tier's active (default) or idle power; unknown ids raise."""
         tier = get_tier(tier_id)

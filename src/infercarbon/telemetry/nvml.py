@@ -31,7 +31,8 @@ from infercarbon.errors import (
     SensorError,
     SensorUnavailableError,
 )
-from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.telemetry.base import ACCURACY_CLASSES, default_clock
+from infercarbon.timeutil import MonotonicClockNs
 from infercarbon.units import NS_PER_S
 
 __all__ = ["NvmlSource", "load_nvml"]
@@ -104,7 +105,7 @@ class NvmlSource:
         device_indices: Sequence[int] | None = None,
         *,
         nvml_module: ModuleType | Any | None = None,
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
     ) -> None:
         nvml = load_nvml(nvml_module)
         self._nvml = nvml

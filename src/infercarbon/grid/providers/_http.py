@@ -49,10 +49,10 @@ from infercarbon.errors import (
     ProviderTransportError,
     QuotaExceededError,
 )
+from infercarbon.timeutil import EpochClockS
 
 __all__ = [
     "RETRYABLE_STATUSES",
-    "Clock",
     "HttpTransport",
     "RetryPolicy",
     "Sleep",
@@ -61,8 +61,6 @@ __all__ = [
     "system_transport",
 ]
 
-#: Epoch seconds (UTC).
-Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
@@ -103,7 +101,7 @@ class RetryPolicy:
 class TTLCache:
     """A small LRU cache whose entries expire ``ttl_s`` seconds after they were stored."""
 
-    clock: Clock
+    clock: EpochClockS
     max_entries: int = 128
     _store: OrderedDict[Hashable, tuple[float, Any]] = field(default_factory=OrderedDict)
 
@@ -202,7 +200,7 @@ class HttpTransport:
         provider: str,
         *,
         client: httpx.Client,
-        clock: Clock,
+        clock: EpochClockS,
         sleep: Sleep,
         rand: Callable[[], float],
         retry: RetryPolicy | None = None,
