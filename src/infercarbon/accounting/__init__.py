@@ -2,6 +2,7 @@
 outcomes, scopes, uncertainty) -> Footprint."""
 
 from infercarbon.accounting.footprint import (
+    BasisTotal,
     Footprint,
     FootprintRequest,
     Input,
@@ -17,6 +18,7 @@ from infercarbon.accounting.serialize import (
 
 __all__ = [
     "ENGINE_VERSION",
+    "BasisTotal",
     "EstimateOptions",
     "Footprint",
     "FootprintRequest",

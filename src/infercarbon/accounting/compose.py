@@ -84,7 +84,7 @@ def idle_split_j(
     idle_power_w: ArrayLike,
     device_time_s: ArrayLike,
     utilisation_frac: ArrayLike,
-    policy: str,
+    policy: IdlePolicy,
     *,
     share_frac: ArrayLike = 1.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:

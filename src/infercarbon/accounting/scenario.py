@@ -18,15 +18,15 @@ import math
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import cast
 
 import numpy as np
 
 from infercarbon.accounting.footprint import Footprint, FootprintRequest, Input, footprint
 from infercarbon.accounting.uncertainty import Dist, Fixed, Triangular, parse_quantity
+from infercarbon.attribution.idle import IdlePolicy
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.signal import Basis
-from infercarbon.provenance import LABELS, Figure, Label
+from infercarbon.provenance import LABELS, Figure
 from infercarbon.reference import seed
 from infercarbon.timeutil import parse_utc
 from infercarbon.units import NS_PER_S, S_PER_YEAR
@@ -49,7 +49,7 @@ class EstimateOptions:
     latency_s: Q = None
     pue: Q = None
     td_loss_frac: Q = None
-    idle_policy: str = "30-70"
+    idle_policy: IdlePolicy = "30-70"
     tenancy_share_frac: float | None = None
     idle_power_w: Q = None
     utilisation_frac: Q = None
@@ -337,7 +337,7 @@ def _instruments_market(o: EstimateOptions, loc: Input, notes: list[str]) -> Inp
         loc.central,
         "g_per_kwh",
         source=loc.source,
-        label=cast(Label, loc.label) if loc.label in LABELS else "derived",
+        label=loc.label if loc.label in LABELS else "derived",
         low=min(lo, loc.central),
         high=max(hi, loc.central),
         note=loc.note,

@@ -91,7 +91,7 @@ class Attribution:
     busy_s: float
     #: the measured window [s] (same clock as the inputs)
     window_s: tuple[float, float]
-    idle_policy: str
+    idle_policy: IdlePolicy
     split: str
     notes: tuple[str, ...] = field(default=())
 
@@ -231,7 +231,7 @@ def attribute(
     batch_id: npt.ArrayLike | None = None,
     tenant: npt.ArrayLike | None = None,
     tenancy_shares: npt.ArrayLike | None = None,
-    idle_policy: str = "30-70",
+    idle_policy: IdlePolicy = "30-70",
     baseline_idle_w: float | None = None,
 ) -> Attribution:
     """Attribute one device's measured energy to inference intervals.

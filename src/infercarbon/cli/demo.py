@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import typer
 
+from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.cli._common import (
     TextTable,
     console,
@@ -175,8 +176,8 @@ def _record(
         "ledger": str(Path(ledger)),
         "run_id": run_id,
         "events_inserted": res.inserted,
-        "profile": profile.to_dict(),
-    }  # type: ignore[attr-defined]
+        "profile": profile.to_dict(),  # type: ignore[attr-defined]
+    }
 
 
 def _serve(ledger: str, host: str, port: int) -> None:
@@ -238,7 +239,7 @@ def register(app: typer.Typer) -> None:
                 seconds=seconds,
                 region=region,
                 sensor=sensor,
-                idle_policy=idle_policy,
+                idle_policy=as_idle_policy(idle_policy),
                 progress=progress,
             )
         utc_minus_clock_ns = time.time_ns() - time.monotonic_ns()

@@ -62,7 +62,7 @@ import numpy.typing as npt
 from infercarbon.arrays import FloatArray
 from infercarbon.errors import DataError, InputError, UnknownRegionError
 from infercarbon.grid.signal import Basis
-from infercarbon.provenance import Figure, Label
+from infercarbon.provenance import Figure, Label, as_label
 from infercarbon.units import J_PER_MMBTU, J_PER_MWH
 
 __all__ = [
@@ -202,7 +202,7 @@ class _HR:
     high: float
     source: str
     vintage: str
-    label: str
+    label: Label
     note: str
 
 
@@ -249,7 +249,7 @@ def _hrs() -> dict[tuple[str, str], _HR]:
             float(r["high"]),
             r["source"],
             r["vintage"],
-            r["label"],
+            as_label(r["label"], field="heat-rate label"),
             r["note"],
         )
         for r in _read("heat_rates.csv")

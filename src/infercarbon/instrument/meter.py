@@ -43,6 +43,7 @@ from infercarbon.accounting import compose as C
 from infercarbon.accounting.events import quadrature_band, relative_deviations_frac
 from infercarbon.arrays import FloatArray
 from infercarbon.attribution import IDLE_POLICIES, attribute, drop_stale_readings
+from infercarbon.attribution.idle import IdlePolicy
 from infercarbon.errors import ConfigurationError, DataQualityWarning, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
 from infercarbon.provenance import Figure
@@ -425,7 +426,7 @@ class Meter:
         region: str,
         *,
         sensor: str | EnergySource = "auto",
-        idle_policy: str = "30-70",
+        idle_policy: IdlePolicy = "30-70",
         tenancy_shares: Mapping[str, float] | None = None,
         clock: MonotonicClockNs = default_clock,
         capacity: int = 1 << 16,

@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 
 from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.attribution.engine import attribute, cumulative_from_power
-from infercarbon.attribution.idle import IDLE_POLICIES
+from infercarbon.attribution.idle import IDLE_POLICIES, IdlePolicy
 from infercarbon.errors import InputError
 from infercarbon.jobs.engines import Engine
 from infercarbon.ledger.lake import ATTRIBUTIONS
@@ -244,7 +244,7 @@ def _device_rows(
     c_j: FloatArray,
     *,
     window_us: int,
-    idle_policy: str,
+    idle_policy: IdlePolicy,
 ) -> tuple[
     FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], IntArray, IntArray, FloatArray
 ]:
@@ -306,7 +306,7 @@ def attribute_part(
     readings: pa.Table,
     *,
     window_s: float,
-    idle_policy: str,
+    idle_policy: IdlePolicy,
     split: str,
     kind: str,
 ) -> pa.Table:
@@ -467,7 +467,7 @@ def run_attribute(
     *,
     engine: Engine,
     window_s: float,
-    idle_policy: str = "30-70",
+    idle_policy: IdlePolicy = "30-70",
     split: str = "time",
 ) -> pa.Table:
     """Attribute every device's readings over its events with ``engine``; rows in the

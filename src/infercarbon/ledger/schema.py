@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +56,9 @@ from infercarbon.errors import InputError, LedgerError
 from infercarbon.grid.signal import BASES, KINDS
 from infercarbon.grid.updates import STATUSES
 from infercarbon.timeutil import format_utc
+
+if TYPE_CHECKING:
+    from infercarbon.accounting.footprint import Footprint
 
 __all__ = [
     "EVENTS",
@@ -1485,7 +1488,7 @@ class FootprintFigures:
         }
 
     @classmethod
-    def from_footprint(cls, fp: Any) -> FootprintFigures:
+    def from_footprint(cls, fp: Footprint) -> FootprintFigures:
         """From an :class:`infercarbon.accounting.Footprint` (read by attribute).
 
         Uses ``fp.energy_j``, ``fp.line_items`` (name, emissions_g, low_g, high_g, p50_g,
@@ -1509,7 +1512,7 @@ class FootprintFigures:
             for li in fp.line_items
         )
         totals = {
-            basis: TotalRecord(value_g=t[0], low_g=t[1], p50_g=t[2], high_g=t[3])
+            basis: TotalRecord(value_g=t.point_g, low_g=t.p5_g, p50_g=t.p50_g, high_g=t.p95_g)
             for basis, t in fp.totals_g.items()
         }
         return cls(energy_j=fp.energy_j, line_items=items, totals=totals)

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from infercarbon.errors import InputError
 from infercarbon.ledger.schema import RUN_KINDS, RUNS, run_id_for
+from infercarbon.provenance import Label
 from infercarbon.reference.regions import resolve_region
 from infercarbon.timeutil import format_utc
 from infercarbon.units import J_PER_KWH
@@ -77,7 +78,7 @@ def make_run(
     end_utc: datetime,
     energy_j: float,
     method: str,
-    label: str,
+    label: Label,
     source: str,
     energy_low_j: float | None = None,
     energy_high_j: float | None = None,

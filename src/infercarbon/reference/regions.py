@@ -194,7 +194,7 @@ def parse_regions_csv(text: str) -> tuple[Region, ...]:
                 value,
                 "g_per_kwh",
                 source=rec["source"],
-                label=label,  # type: ignore[arg-type]
+                label=label,
                 vintage=_opt(rec["vintage"]),
                 licence=_opt(rec["licence"]),
                 low=_parse_float(rec["low_g_per_kwh"], i, "low_g_per_kwh"),

@@ -59,6 +59,7 @@ from infercarbon.accounting.profiles import (
     profiles_from_data,
 )
 from infercarbon.arrays import FloatArray
+from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.compact import (
@@ -514,7 +515,7 @@ def profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
     return DeploymentProfile(
         name=str(d["name"]),
         operating_model=str(d["operating_model"]),
-        idle_policy=str(d["idle_policy"]),
+        idle_policy=as_idle_policy(d["idle_policy"]),
         currency=d.get("currency"),
         **kw,
     )
@@ -582,12 +583,12 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
             energy_high_j=hi,
             device_time_s=np.asarray([t_s]),
             payload_bytes=np.asarray([np.nan if payload is None else float(payload)]),
-            intensity=inten,
-            profiles=[profile],  # type: ignore[arg-type]
+            intensity=inten,  # type: ignore[arg-type]
+            profiles=[profile],
             profile_index=np.zeros(1, dtype=np.intp),
             price_per_kwh=np.asarray([np.nan if price is None else float(price)]),
-            idle_measured=idle_m,
-        )  # type: ignore[arg-type]
+            idle_measured=idle_m,  # type: ignore[arg-type]
+        )
         items = _energy_labelled(
             _items(
                 profile,

@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.accounting.profiles import ProfileSet
-from infercarbon.attribution.idle import split_idle
+from infercarbon.attribution.idle import as_idle_policy, split_idle
 from infercarbon.errors import InputError
 from infercarbon.ledger import Store
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS
@@ -354,7 +354,7 @@ def measure_idle(
     energy = np.asarray([float(i["energy_j"]) for i in inputs])
     e_lo = np.asarray([float(i["energy_low_j"]) for i in inputs])
     e_hi = np.asarray([float(i["energy_high_j"]) for i in inputs])
-    policy = [str(i["assumptions"]["profile"]["idle_policy"]) for i in inputs]
+    policy = [as_idle_policy(i["assumptions"]["profile"]["idle_policy"]) for i in inputs]
     w_us = int(window_s) * US_PER_S
     first = (int(ev_start.min()) // w_us) * w_us
     out: dict[str, tuple[Mapping[str, Any], float, float]] = {}

@@ -42,6 +42,7 @@ from infercarbon.errors import InputError
 from infercarbon.service.footprints import (
     KINDS,
     AccountingConfig,
+    EventFootprints,
     SignalBook,
     compute_footprints,
     resolve_regions,
@@ -112,7 +113,7 @@ def _observed_batch(events: pa.Table) -> FloatArray:
 
 
 def _totals(
-    fp: Any, scale: FloatArray | float, mask: dict[str, npt.NDArray[np.bool_]]
+    fp: EventFootprints, scale: FloatArray | float, mask: dict[str, npt.NDArray[np.bool_]]
 ) -> dict[str, tuple[float, float, float] | None]:
     out: dict[str, tuple[float, float, float] | None] = {}
     for k in KINDS:
