@@ -75,6 +75,8 @@ def parse_utc(
         ``field`` names the input: not text, not ISO 8601 (including times Arrow would read
         but Python cannot hold, such as year 0), no offset, or outside years 1..9999 in UTC.
 
+    Examples
+    --------
     >>> parse_utc("2026-07-01", field="from", naive_is_utc=True).isoformat()
     '2026-07-01T00:00:00+00:00'
     >>> parse_utc("2026-07-01T10:00", field="from")
