@@ -8,16 +8,25 @@ errors are wrapped once, at the boundary where they enter, with ``raise ... from
     InfercarbonError
     ├── InputError (ValueError)            bad input: names the field and the fix
     │   ├── UnknownRegionError (LookupError)   lists close matches
+    │   │   └── AmbiguousRegionError       several regions match equally well
     │   ├── UnknownHardwareError (LookupError)
     │   ├── UnknownWorkloadError (LookupError)
     │   ├── ParseError                     a malformed file: names row and column
-    │   └── EventValidationError           a ledger batch failed validation: every Problem
+    │   ├── EventValidationError           a ledger batch failed validation: every Problem
+    │   ├── ForbiddenError                 a key may not act for that tenant (HTTP 403)
+    │   └── PayloadTooLargeError           a batch over the configured limit (HTTP 413)
     ├── DataError                          bundled or stored reference data missing/corrupt
     ├── SensorError                        an energy source could not be read
     │   └── SensorUnavailableError         the source does not exist here (and why)
-    ├── ProviderError                      a grid-signal API failed
+    ├── ProviderError                      a grid-signal API (or a proxied upstream) failed
     │   ├── MissingCredentialsError
-    │   └── QuotaExceededError
+    │   ├── QuotaExceededError
+    │   ├── ProviderHTTPError              a non-success HTTP status
+    │   │   └── ProviderAuthError          401 or 403: credentials rejected
+    │   ├── ProviderTransportError         no HTTP answer (timeout, DNS, refused)
+    │   ├── ProviderPayloadError           the answer lacks the documented shape
+    │   ├── UpstreamUnreachable            the proxied upstream could not be reached
+    │   └── UpstreamTimeout                the proxied upstream did not answer in time
     ├── LedgerError                        the store refused or failed
     │   ├── FootprintNotFoundError         no stored footprint has this id (404)
     │   ├── LedgerLockedError              an embedded ledger is open in another process
@@ -25,7 +34,8 @@ errors are wrapped once, at the boundary where they enter, with ``raise ... from
     │   ├── LedgerConflictError            an id already stored with different content
     │   │   └── KeyTakenError              an insert hit a stored key
     │   └── LedgerReferenceError           a row names a row not stored for its tenant
-    └── ConfigurationError                 inconsistent configuration
+    ├── ConfigurationError                 inconsistent configuration
+    └── AuthError                          credentials missing, malformed, unknown (HTTP 401)
 
 Warnings::
 
@@ -41,12 +51,15 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "AmbiguousRegionError",
+    "AuthError",
     "ConfigurationError",
     "DataError",
     "DataQualityWarning",
     "EventValidationError",
     "FallbackWarning",
     "FootprintNotFoundError",
+    "ForbiddenError",
     "InfercarbonError",
     "InfercarbonWarning",
     "InputError",
@@ -58,14 +71,21 @@ __all__ = [
     "LedgerReferenceError",
     "MissingCredentialsError",
     "ParseError",
+    "PayloadTooLargeError",
     "Problem",
+    "ProviderAuthError",
     "ProviderError",
+    "ProviderHTTPError",
+    "ProviderPayloadError",
+    "ProviderTransportError",
     "QuotaExceededError",
     "SensorError",
     "SensorUnavailableError",
     "UnknownHardwareError",
     "UnknownRegionError",
     "UnknownWorkloadError",
+    "UpstreamTimeout",
+    "UpstreamUnreachable",
 ]
 
 
@@ -101,6 +121,18 @@ class UnknownRegionError(_UnknownName):
     """A region that no bundled table knows.  There is no silent world-average fallback."""
 
     kind = "region"
+
+
+class AmbiguousRegionError(UnknownRegionError):
+    """A query (e.g. a bare cloud region name) that several regions match equally well."""
+
+    def __init__(self, query: str, matches: Sequence[str]) -> None:
+        super().__init__(query, suggestions=matches)
+        self.matches = list(matches)
+        self.args = (
+            f"region: {query!r} is ambiguous: it matches {', '.join(self.matches)}; "
+            "use one of these prefixed ids",
+        )
 
 
 class UnknownHardwareError(_UnknownName):
@@ -179,6 +211,14 @@ def _validation_error(table: str, problems: Sequence[Problem], more: int) -> Eve
     return EventValidationError(table, problems, more=more)
 
 
+class ForbiddenError(InputError):
+    """The key may not act for the tenant it asked for (HTTP 403)."""
+
+
+class PayloadTooLargeError(InputError):
+    """A batch over the configured limit (HTTP 413)."""
+
+
 class DataError(InfercarbonError):
     """Bundled or stored reference data is missing or corrupt."""
 
@@ -201,6 +241,42 @@ class MissingCredentialsError(ProviderError):
 
 class QuotaExceededError(ProviderError):
     """The provider refused the request for quota or rate limits."""
+
+
+class ProviderHTTPError(ProviderError):
+    """A provider answered with a non-success HTTP status.
+
+    ``status`` is the HTTP status code and ``detail`` the provider's own message.
+    """
+
+    def __init__(self, provider: str, status: int, detail: str, *, url: str = "") -> None:
+        self.provider, self.status, self.detail, self.url = provider, status, detail, url
+        where = f" for {url}" if url else ""
+        super().__init__(f"{provider}: HTTP {status}{where}: {detail or '(no message)'}")
+
+
+class ProviderAuthError(ProviderHTTPError):
+    """The provider rejected the credentials (HTTP 401 or 403)."""
+
+
+class ProviderTransportError(ProviderError):
+    """The request never got an HTTP answer (timeout, DNS, refused connection)."""
+
+
+class ProviderPayloadError(ProviderError):
+    """The response does not have the documented shape; ``field`` names what is missing."""
+
+    def __init__(self, provider: str, field: str, message: str) -> None:
+        self.provider, self.field = provider, field
+        super().__init__(f"{provider}: payload field {field!r}: {message}")
+
+
+class UpstreamUnreachable(ProviderError):
+    """The upstream could not be reached or dropped the connection."""
+
+
+class UpstreamTimeout(ProviderError):
+    """The upstream did not connect or answer in time."""
 
 
 class LedgerError(InfercarbonError):
@@ -250,6 +326,10 @@ class LedgerReferenceError(LedgerError):
 
 class ConfigurationError(InfercarbonError):
     """Options that contradict each other or the environment."""
+
+
+class AuthError(InfercarbonError):
+    """A request's credentials are missing, malformed, unknown or revoked (HTTP 401)."""
 
 
 class InfercarbonWarning(UserWarning):

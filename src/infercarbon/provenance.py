@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 
 from infercarbon.errors import InputError
 
-__all__ = ["LABELS", "Figure", "Label"]
+__all__ = ["LABELS", "Figure", "Label", "as_label"]
 
 #: How a figure was obtained.
 #: measured: read from a sensor or meter; modelled: computed by a calibrated model;
@@ -24,7 +24,19 @@ __all__ = ["LABELS", "Figure", "Label"]
 #: example figure, not a measurement; derived: arithmetic on other figures;
 #: user: given by the user; excluded: deliberately not counted (see note).
 Label = Literal["measured", "modelled", "cited", "illustrative", "derived", "user", "excluded"]
-LABELS: tuple[str, ...] = get_args(Label)
+LABELS: tuple[Label, ...] = get_args(Label)
+
+
+def as_label(value: object, *, field: str = "label") -> Label:
+    """``value`` as a :data:`Label`, or an :class:`~infercarbon.errors.InputError` naming
+    ``field`` and the labels there are (for text read from files, JSON or stored rows).
+
+    >>> as_label("cited")
+    'cited'
+    """
+    if value not in LABELS:
+        raise InputError(f"must be one of {', '.join(LABELS)}, got {value!r}", field=field)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,14 @@ __all__ = [
     "J_PER_MMBTU",
     "J_PER_MWH",
     "J_PER_WH",
+    "NS_PER_S",
     "S_PER_DAY",
     "S_PER_HOUR",
     "S_PER_SHIFT",
     "S_PER_YEAR",
+    "UJ_PER_J",
+    "US_PER_HOUR",
+    "US_PER_S",
     "g_per_kwh_from_kg_per_mwh",
     "g_per_kwh_from_lb_per_mwh",
     "g_per_kwh_from_t_per_kwh",
@@ -59,6 +63,12 @@ S_PER_DAY: Final = 86_400
 S_PER_SHIFT: Final = 28_800
 #: A 365-day year (8,760 h), the convention of annual energy statistics.
 S_PER_YEAR: Final = 31_536_000
+#: Microseconds (Arrow and ledger timestamps are in us) and nanoseconds (monotonic clocks).
+US_PER_S: Final = 1_000_000
+US_PER_HOUR: Final = 3_600_000_000
+NS_PER_S: Final = 1_000_000_000
+#: Microjoules (RAPL and amdgpu energy counters count in uJ).
+UJ_PER_J: Final = 1_000_000
 
 T = TypeVar("T")  # float or numpy array: the converters are plain arithmetic
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
+from collections.abc import Callable
 
 import pytest
 
-from infercarbon.accounting import FootprintRequest, Input, footprint
+from infercarbon.accounting import BasisTotal, FootprintRequest, Input, footprint
 from infercarbon.accounting.uncertainty import Triangular, Uniform
+from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.errors import FallbackWarning, InputError
+from infercarbon.provenance import as_label
 from infercarbon.reference import seed
 
 
@@ -146,3 +150,35 @@ def test_bad_input_names_the_field(change: dict[str, object], field: str) -> Non
         warnings.simplefilter("ignore")
         footprint(_request(**change))
     assert exc.value.field == field
+
+
+def test_totals_are_named_per_basis_and_the_json_is_unchanged() -> None:
+    fp = footprint(_request())
+    d = fp.to_dict()
+    for basis, t in fp.totals_g.items():
+        assert isinstance(t, BasisTotal)
+        point, p5, p50, p95 = t  # still a tuple
+        assert (point, p5, p50, p95) == (t.point_g, t.p5_g, t.p50_g, t.p95_g)
+        assert d[f"total_{basis}_g"] == t.point_g
+        assert d[f"total_{basis}_low_g"] == t.p5_g
+        assert d[f"total_{basis}_p50_g"] == t.p50_g
+        assert d[f"total_{basis}_high_g"] == t.p95_g
+    assert fp.total_location_g == fp.totals_g["location"].point_g
+    assert json.loads(json.dumps(d)) == d
+
+
+@pytest.mark.parametrize(
+    ("convert", "good", "bad", "field"),
+    [
+        (as_idle_policy, "tenancy", "30/70", "idle_policy"),
+        (as_label, "illustrative", "guessed", "label"),
+    ],
+)
+def test_text_is_narrowed_to_its_literal_or_refused(
+    convert: Callable[..., str], good: str, bad: str, field: str
+) -> None:
+    assert convert(good) == good
+    with pytest.raises(InputError, match=f"^{field}: must be one of .*got '{bad}'"):
+        convert(bad)
+    with pytest.raises(InputError, match=r"^--opt: "):
+        convert(bad, field="--opt")

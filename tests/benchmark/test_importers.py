@@ -143,8 +143,10 @@ def test_not_a_result_file() -> None:
         import_mlenergy("a,b\n1,2\n", FULL, now_utc=NOW)
     with pytest.raises(ParseError, match="MLPerf"):
         import_mlperf_power("a,b\n1,2\n", FULL, now_utc=NOW)
-    with pytest.raises(ParseError, match="not UTC"):
+    with pytest.raises(ParseError, match="no zone offset"):
         parse_hourly_intensity("hour_start_utc,intensity_g_per_kwh\n2026-01-01T00:00:00,1\n")
+    with pytest.raises(ParseError, match=r"not UTC .*here 2025-12-31T23:00:00Z"):
+        parse_hourly_intensity("hour_start_utc,intensity_g_per_kwh\n2026-01-01T00:00:00+01:00,1\n")
 
 
 def test_cli_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

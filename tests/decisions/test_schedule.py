@@ -18,7 +18,7 @@ from infercarbon.decisions.schedule import (
     ScheduleRequest,
     best_chunks,
     parse_duration_s,
-    parse_utc,
+    parse_utc64,
     schedule,
 )
 from infercarbon.decisions.signals import parse_forecast, window_signal
@@ -72,8 +72,8 @@ def test_start_is_the_minimum_of_grid_intensity_hours(capsys: pytest.CaptureFixt
     means = (v[:-1] + v[1:]) / 2  # every feasible 2 h start, 12:00 .. 10:00 next day
     best = int(np.argmin(means))
     assert doc["start_utc"] == rows[best]["time_utc"]
-    end = parse_utc(rows[best]["time_utc"], field="x") + np.timedelta64(2, "h")
-    assert parse_utc(doc["end_utc"], field="x") == end
+    end = parse_utc64(rows[best]["time_utc"], field="x") + np.timedelta64(2, "h")
+    assert parse_utc64(doc["end_utc"], field="x") == end
     # the printed series is rounded to 0.01 g/kWh
     assert doc["mean_intensity_g_per_kwh"] == pytest.approx(means[best], abs=0.01)
     assert doc["emissions_g"] == pytest.approx(10 * means[best], abs=0.1)
@@ -94,7 +94,7 @@ def test_marginal_signal_and_chunks(capsys: pytest.CaptureFixture[str]) -> None:
     # splitting can only help (the contiguous run is one of the chunk choices)
     assert two["emissions_g"] <= one["emissions_g"] + 1e-9
     a, b = two["windows"]
-    assert parse_utc(a["end_utc"], field="x") <= parse_utc(b["start_utc"], field="x")
+    assert parse_utc64(a["end_utc"], field="x") <= parse_utc64(b["start_utc"], field="x")
 
 
 def test_future_window_uses_the_profile_and_says_so() -> None:
@@ -211,7 +211,7 @@ def test_bad_input_names_the_field(
 
 def test_parsers() -> None:
     assert parse_duration_s("1.5h") == 5400.0
-    assert str(parse_utc("2021-07-15T07:00+02:00", field="x")) == "2021-07-15T05:00:00"
+    assert str(parse_utc64("2021-07-15T07:00+02:00", field="x")) == "2021-07-15T05:00:00"
     with pytest.raises(InputError):
         parse_duration_s("0h")
 

@@ -11,10 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from infercarbon.cli.main import app, main
-from infercarbon.errors import DataError, InputError, UnknownRegionError
+from infercarbon.errors import AmbiguousRegionError, DataError, InputError, UnknownRegionError
 from infercarbon.reference.regions import (
     KINDS,
-    AmbiguousRegionError,
     all_regions,
     parse_regions_csv,
     region_ids,

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from infercarbon.cli.main import main
-from infercarbon.service.auth import AuthError, FileKeyStore, authenticate
+from infercarbon.errors import AuthError
+from infercarbon.service.auth import FileKeyStore, authenticate
 
 
 def test_keys_create_list_revoke(tmp_path, capsys):

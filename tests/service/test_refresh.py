@@ -98,7 +98,7 @@ def test_network_errors_are_logged_once_until_recovery(store, caplog):
     def flaky(spec, now, sleep):
         calls["n"] += 1
         if calls["n"] < 3:
-            from infercarbon.grid.providers import ProviderTransportError
+            from infercarbon.errors import ProviderTransportError
 
             raise ProviderTransportError("ukci: no answer from https://api.example/x")
         return fetcher({})(spec, now, sleep)

@@ -8,6 +8,7 @@ grid signal prices each event; they write the ledger's records, so import them b
 """
 
 from infercarbon.accounting.footprint import (
+    BasisTotal,
     Footprint,
     FootprintRequest,
     Input,
@@ -23,6 +24,7 @@ from infercarbon.accounting.serialize import (
 
 __all__ = [
     "ENGINE_VERSION",
+    "BasisTotal",
     "EstimateOptions",
     "Footprint",
     "FootprintRequest",

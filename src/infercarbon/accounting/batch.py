@@ -62,6 +62,8 @@ from infercarbon.accounting.profiles import (
     profiles_from_data,
 )
 from infercarbon.accounting.signals import SignalBook, codes, resolve_regions
+from infercarbon.arrays import FloatArray
+from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.compact import (
@@ -82,6 +84,9 @@ from infercarbon.ledger.records import (
 )
 from infercarbon.provenance import Figure
 from infercarbon.telemetry.base import energy_band
+from infercarbon.timeutil import parse_utc
+from infercarbon.units import BYTES_PER_GB, J_PER_KWH
+from infercarbon.units import US_PER_S as _US_PER_S
 
 __all__ = [
     "CALCULATOR",
@@ -109,16 +114,12 @@ KINDS: tuple[str, ...] = ("location", "market", "marginal")
 #: The line items of every footprint of this calculator, in order (absent ones excluded).
 LINE_NAMES: tuple[str, ...] = (*(name for name, _ in LINES), "training")
 _SERIES_KIND = {"location": "location-average", "market": "market", "marginal": "marginal"}
-_US_PER_S = 1_000_000
 
 
 def _scope(operating_model: str, kind: str) -> str:
     """GHG Protocol scope of a line (``LINE_SCOPES``: owned devices are Scope 2,
     bought cloud compute Scope 3 cat. 1, sold products Scope 3 cat. 11; marginal is a memo)."""
     return LINE_SCOPES[operating_model][kind]
-
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -511,14 +512,14 @@ def profile_from_inputs(d: Mapping[str, Any]) -> DeploymentProfile:
     return DeploymentProfile(
         name=str(d["name"]),
         operating_model=str(d["operating_model"]),
-        idle_policy=str(d["idle_policy"]),
+        idle_policy=as_idle_policy(d["idle_policy"]),
         currency=d.get("currency"),
         **kw,
     )
 
 
 def _time_us(x: Any) -> int:
-    t = x if isinstance(x, datetime) else datetime.fromisoformat(str(x).replace("Z", "+00:00"))
+    t = x if isinstance(x, datetime) else parse_utc(str(x), field="time_utc")
     return int(np.datetime64(t.replace(tzinfo=None), "us").astype(np.int64))
 
 
@@ -653,7 +654,7 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
 def _network_j(lines: EventLines, profile: DeploymentProfile, payload: Any) -> float | None:
     if payload is None or profile.network_kwh_per_gb is None:
         return None
-    return float(payload) / 1e9 * profile.network_kwh_per_gb.value * 3.6e6
+    return float(payload) / BYTES_PER_GB * profile.network_kwh_per_gb.value * J_PER_KWH
 
 
 Sig = tuple[tuple[str, tuple[tuple[str, Any], ...] | None], ...]
@@ -1185,4 +1186,4 @@ def _network_energy(fps: EventFootprints) -> FloatArray:
     )
     assert fps.payload_bytes is not None
     c = coef[fps.region_index] if len(coef) else np.zeros(0)
-    return np.asarray(fps.payload_bytes / 1e9 * c * 3.6e6, dtype=np.float64)
+    return np.asarray(fps.payload_bytes / BYTES_PER_GB * c * J_PER_KWH, dtype=np.float64)

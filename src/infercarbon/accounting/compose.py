@@ -29,9 +29,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.attribution.idle import FOLLOW_FRAC_30_70, IDLE_POLICIES, IdlePolicy
 from infercarbon.errors import InputError
-from infercarbon.units import BYTES_PER_GB, G_PER_KG, J_PER_KWH
+from infercarbon.units import BYTES_PER_GB, G_PER_KG, G_PER_T, J_PER_KWH
 
 __all__ = [
     "FOLLOW_FRAC_30_70",
@@ -49,7 +50,6 @@ __all__ = [
 #: :mod:`infercarbon.attribution.idle` (measured idle); this module models idle for estimates.
 
 ArrayLike = npt.ArrayLike
-FloatArray = npt.NDArray[np.float64]
 
 
 def _a(x: ArrayLike) -> FloatArray:
@@ -84,7 +84,7 @@ def idle_split_j(
     idle_power_w: ArrayLike,
     device_time_s: ArrayLike,
     utilisation_frac: ArrayLike,
-    policy: str,
+    policy: IdlePolicy,
     *,
     share_frac: ArrayLike = 1.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -122,7 +122,7 @@ def embodied_g(
 
 def training_g(training_t: ArrayLike, lifetime_inferences: ArrayLike) -> FloatArray:
     """A published training footprint [t] amortised over the served lifetime inferences [g]."""
-    return _a(training_t) * 1e6 / _a(lifetime_inferences)
+    return _a(training_t) * G_PER_T / _a(lifetime_inferences)
 
 
 def network_g(

@@ -41,6 +41,7 @@ import numpy.typing as npt
 
 from infercarbon.accounting.compose import FOLLOW_FRAC_30_70
 from infercarbon.accounting.profiles import DeploymentProfile
+from infercarbon.arrays import FloatArray
 from infercarbon.provenance import Figure
 from infercarbon.units import BYTES_PER_GB, G_PER_KG, J_PER_KWH, S_PER_YEAR
 
@@ -55,7 +56,6 @@ __all__ = [
     "relative_deviations_frac",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 BASES: tuple[str, ...] = ("location", "market", "marginal")
 #: The line items of an event footprint, in order, with the basis each counts on ("both":
 #: every basis's total).

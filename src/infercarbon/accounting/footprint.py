@@ -16,20 +16,22 @@ import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from infercarbon.accounting import compose as C
 from infercarbon.accounting.uncertainty import Dist, Fixed, dist_from_figure, percentiles
+from infercarbon.arrays import FloatArray
+from infercarbon.attribution.idle import IdlePolicy
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.provenance import Figure
-from infercarbon.units import S_PER_DAY, S_PER_SHIFT, S_PER_YEAR
+from infercarbon.units import BYTES_PER_GB, J_PER_KWH, S_PER_DAY, S_PER_SHIFT, S_PER_YEAR
 
 __all__ = [
     "LINE_SCOPES",
     "OPERATING_MODELS",
+    "BasisTotal",
     "Footprint",
     "FootprintRequest",
     "Input",
@@ -38,7 +40,6 @@ __all__ = [
     "footprint",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 OperatingModel = Literal["owned", "cloud", "sold"]
 OPERATING_MODELS = ("owned", "cloud", "sold")
 Basis = Literal["location", "market", "marginal", "both"]
@@ -155,7 +156,7 @@ class FootprintRequest:
     utilisation_frac: Input | None = None
     rate_per_s: float | None = None
     idle_power_w: Input | None = None
-    idle_policy: str = "30-70"
+    idle_policy: IdlePolicy = "30-70"
     tenancy_share_frac: float | None = None
     embodied_kg: Input | None = None
     lifetime_s: Input | None = None
@@ -197,6 +198,18 @@ class LineItem:
         return {k: v for k, v in d.items() if v is not None}
 
 
+class BasisTotal(NamedTuple):
+    """One basis's total [g CO2e]: the point estimate and its Monte Carlo percentiles.
+
+    A tuple, so ``point, p5, p50, p95 = fp.totals_g["location"]`` still unpacks.
+    """
+
+    point_g: float
+    p5_g: float
+    p50_g: float
+    p95_g: float
+
+
 @dataclass(frozen=True)
 class Footprint:
     """The result: line items, totals with ranges, per-outcome and per-period figures."""
@@ -206,7 +219,7 @@ class Footprint:
     energy_j: float
     intensity_g_per_kwh: dict[str, float | None]
     line_items: tuple[LineItem, ...]
-    totals_g: dict[str, tuple[float, float, float, float]]  # basis -> (point, p5, p50, p95)
+    totals_g: dict[str, BasisTotal]  # basis (location, market, marginal) -> total
     idle: dict[str, Any]
     per_outcome_g: dict[str, Any] | None
     per_period_g: dict[str, Any] | None
@@ -223,11 +236,11 @@ class Footprint:
 
     @property
     def total_location_g(self) -> float:
-        return self.totals_g["location"][0]
+        return self.totals_g["location"].point_g
 
     @property
     def total_market_g(self) -> float:
-        return self.totals_g["market"][0]
+        return self.totals_g["market"].point_g
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract of ``infercarbon estimate --json`` (see README)."""
@@ -238,11 +251,11 @@ class Footprint:
             "intensity_g_per_kwh": dict(self.intensity_g_per_kwh),
             "line_items": [li.to_dict() for li in self.line_items],
         }
-        for basis, (point, p5, p50, p95) in self.totals_g.items():
-            out[f"total_{basis}_g"] = point
-            out[f"total_{basis}_low_g"] = p5
-            out[f"total_{basis}_p50_g"] = p50
-            out[f"total_{basis}_high_g"] = p95
+        for basis, t in self.totals_g.items():
+            out[f"total_{basis}_g"] = t.point_g
+            out[f"total_{basis}_low_g"] = t.p5_g
+            out[f"total_{basis}_p50_g"] = t.p50_g
+            out[f"total_{basis}_high_g"] = t.p95_g
         out["idle"] = self.idle
         out["per_outcome_g"] = self.per_outcome_g
         out["per_period_g"] = self.per_period_g
@@ -579,7 +592,7 @@ def footprint(r: FootprintRequest) -> Footprint:
             scope=scopes["network"],
             basis="both",
             in_total=True,
-            energy_j=float(r.payload_bytes or 0) / 1e9 * nw.central * 3.6e6,
+            energy_j=float(r.payload_bytes or 0) / BYTES_PER_GB * nw.central * J_PER_KWH,
             note="payload GB x kWh/GB x location-based intensity of the serving region",
         )
     else:
@@ -590,7 +603,7 @@ def footprint(r: FootprintRequest) -> Footprint:
             "both",
         )
 
-    totals: dict[str, tuple[float, float, float, float]] = {}
+    totals: dict[str, BasisTotal] = {}
     keys_point: dict[str, list[str]] = {"location": [], "market": [], "marginal": []}
     for li_key in point:
         for basis in keys_point:
@@ -602,7 +615,7 @@ def footprint(r: FootprintRequest) -> Footprint:
             continue
         tot_p = sum((point[k] for k in ks + shared), np.float64(0.0))
         tot_mc = sum((mc[k] for k in ks + shared), np.zeros(r.samples))
-        totals[basis] = (float(tot_p), *percentiles(np.asarray(tot_mc)))
+        totals[basis] = BasisTotal(float(tot_p), *percentiles(np.asarray(tot_mc)))
 
     per_outcome = None
     if r.outcomes_per_inference is not None:
@@ -612,9 +625,9 @@ def footprint(r: FootprintRequest) -> Footprint:
             "outcomes_per_inference": r.outcomes_per_inference,
             "inferences_per_outcome": f,
             "operational_location_g": float(point["operational_location"]) * f,
-            **{f"total_{b}_g": t[0] * f for b, t in totals.items()},
-            "total_location_low_g": totals["location"][1] * f,
-            "total_location_high_g": totals["location"][3] * f,
+            **{f"total_{b}_g": t.point_g * f for b, t in totals.items()},
+            "total_location_low_g": totals["location"].p5_g * f,
+            "total_location_high_g": totals["location"].p95_g * f,
         }
     per_period: dict[str, Any] | None = None
     if r.rate_per_s is not None:
@@ -624,9 +637,9 @@ def footprint(r: FootprintRequest) -> Footprint:
             per_period[pname] = {
                 "inferences": n,
                 "operational_location_g": float(point["operational_location"]) * n,
-                **{f"total_{b}_g": t[0] * n for b, t in totals.items()},
-                "total_location_low_g": totals["location"][1] * n,
-                "total_location_high_g": totals["location"][3] * n,
+                **{f"total_{b}_g": t.point_g * n for b, t in totals.items()},
+                "total_location_low_g": totals["location"].p5_g * n,
+                "total_location_high_g": totals["location"].p95_g * n,
             }
         per_period["note"] = "shift = 8 h, year = 365 d, at the duty cycle rate_per_s"
 

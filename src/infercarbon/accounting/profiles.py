@@ -50,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from infercarbon.attribution.idle import IDLE_POLICIES
+from infercarbon.attribution.idle import IDLE_POLICIES, IdlePolicy
 from infercarbon.errors import InputError
 from infercarbon.provenance import Figure
 
@@ -118,7 +118,7 @@ class DeploymentProfile:
     name: str
     devices: tuple[str, ...] = ("*",)
     operating_model: str = "owned"
-    idle_policy: str = "30-70"
+    idle_policy: IdlePolicy = "30-70"
     idle_power_w: Figure | None = None
     utilisation_frac: Figure | None = None
     embodied_kg: Figure | None = None

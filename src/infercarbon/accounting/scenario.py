@@ -18,17 +18,18 @@ import math
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import cast
 
 import numpy as np
 
 from infercarbon.accounting.footprint import Footprint, FootprintRequest, Input, footprint
 from infercarbon.accounting.uncertainty import Dist, Fixed, Triangular, parse_quantity
+from infercarbon.attribution.idle import IdlePolicy
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.signal import Basis
-from infercarbon.provenance import LABELS, Figure, Label
+from infercarbon.provenance import LABELS, Figure
 from infercarbon.reference import seed
-from infercarbon.units import S_PER_YEAR
+from infercarbon.timeutil import parse_utc
+from infercarbon.units import NS_PER_S, S_PER_YEAR
 
 __all__ = ["EstimateOptions", "build_request", "estimate", "parse_rate"]
 
@@ -48,7 +49,7 @@ class EstimateOptions:
     latency_s: Q = None
     pue: Q = None
     td_loss_frac: Q = None
-    idle_policy: str = "30-70"
+    idle_policy: IdlePolicy = "30-70"
     tenancy_share_frac: float | None = None
     idle_power_w: Q = None
     utilisation_frac: Q = None
@@ -285,13 +286,8 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
 
 
 def _parse_time(text: str) -> np.datetime64:
-    t = text.strip().removesuffix("Z").removesuffix("+00:00")
-    try:
-        return np.datetime64(t, "s")
-    except ValueError:
-        raise InputError(
-            f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T22:00Z)", field="time_utc"
-        ) from None
+    t = parse_utc(text, field="time_utc", naive_is_utc=True)
+    return np.datetime64(t.replace(tzinfo=None), "s")
 
 
 def _interval_signal(
@@ -308,7 +304,7 @@ def _interval_signal(
         region_id, basis
     )
     start = _parse_time(o.time_utc or "")
-    end = start + np.timedelta64(round(span_s * 1e9), "ns")
+    end = start + np.timedelta64(round(span_s * NS_PER_S), "ns")
     v, lo, hi = (float(series.integrate(start, end, which=w)[0]) for w in ("value", "low", "high"))
     p = series.provenance
     kind = "marginal" if marginal else "hourly location-average"
@@ -341,7 +337,7 @@ def _instruments_market(o: EstimateOptions, loc: Input, notes: list[str]) -> Inp
         loc.central,
         "g_per_kwh",
         source=loc.source,
-        label=cast(Label, loc.label) if loc.label in LABELS else "derived",
+        label=loc.label if loc.label in LABELS else "derived",
         low=min(lo, loc.central),
         high=max(hi, loc.central),
         note=loc.note,

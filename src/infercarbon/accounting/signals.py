@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import EventValidationError, InputError, Problem
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.reference.regions import Region, resolve_region
@@ -38,7 +39,6 @@ __all__ = [
     "signals_from_intensity",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 _SERIES_KIND = {"location": "location-average", "market": "market", "marginal": "marginal"}
 
 

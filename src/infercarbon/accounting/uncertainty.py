@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.provenance import Figure
 
@@ -42,7 +42,6 @@ __all__ = [
 
 #: z-score of the 95th percentile of a standard normal.
 Z95 = 1.6448536269514722
-FloatArray = npt.NDArray[np.float64]
 
 
 class Dist(Protocol):

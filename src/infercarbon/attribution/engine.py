@@ -43,6 +43,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.attribution.idle import FOLLOW_FRAC_30_70, IDLE_POLICIES, IdlePolicy, split_idle
 from infercarbon.errors import InputError
 
@@ -56,8 +57,6 @@ __all__ = [
     "drop_stale_readings",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: Float weights are quantised to integers summing to at most 2**62, so the per-slice weight
@@ -92,7 +91,7 @@ class Attribution:
     busy_s: float
     #: the measured window [s] (same clock as the inputs)
     window_s: tuple[float, float]
-    idle_policy: str
+    idle_policy: IdlePolicy
     split: str
     notes: tuple[str, ...] = field(default=())
 
@@ -232,7 +231,7 @@ def attribute(
     batch_id: npt.ArrayLike | None = None,
     tenant: npt.ArrayLike | None = None,
     tenancy_shares: npt.ArrayLike | None = None,
-    idle_policy: str = "30-70",
+    idle_policy: IdlePolicy = "30-70",
     baseline_idle_w: float | None = None,
 ) -> Attribution:
     """Attribute one device's measured energy to inference intervals.

@@ -24,19 +24,29 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 import numpy as np
-import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.errors import InputError
 
-__all__ = ["FOLLOW_FRAC_30_70", "IDLE_POLICIES", "IdlePolicy", "split_idle"]
+__all__ = ["FOLLOW_FRAC_30_70", "IDLE_POLICIES", "IdlePolicy", "as_idle_policy", "split_idle"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 IdlePolicy = Literal["tenancy", "30-70", "none"]
-IDLE_POLICIES: tuple[str, ...] = get_args(IdlePolicy)
+IDLE_POLICIES: tuple[IdlePolicy, ...] = get_args(IdlePolicy)
 #: The 30/70 rule: 30 % of idle energy follows the workload, 70 % is facility overhead.
 FOLLOW_FRAC_30_70: Final = 0.3
+
+
+def as_idle_policy(value: object, *, field: str = "idle_policy") -> IdlePolicy:
+    """``value`` as an :data:`IdlePolicy`, or an :class:`~infercarbon.errors.InputError`
+    naming ``field`` and the policies there are (for text read from files, JSON or options).
+
+    >>> as_idle_policy("30-70")
+    '30-70'
+    """
+    if value not in IDLE_POLICIES:
+        raise InputError(f"must be one of {', '.join(IDLE_POLICIES)}, got {value!r}", field=field)
+    return value
 
 
 def _share_by_group(
@@ -53,7 +63,7 @@ def split_idle(
     idle_pool_j: float,
     active_j: FloatArray,
     device_time_s: FloatArray,
-    policy: str,
+    policy: IdlePolicy,
     *,
     tenant: IntArray | None = None,
     shares: FloatArray | None = None,
@@ -73,10 +83,7 @@ def split_idle(
     shares : array [frac], optional
         Share of the pool per tenant code (``tenancy``).
     """
-    if policy not in IDLE_POLICIES:
-        raise InputError(
-            f"must be one of {', '.join(IDLE_POLICIES)}, got {policy!r}", field="idle_policy"
-        )
+    as_idle_policy(policy)
     n = active_j.size
     notes: list[str] = []
     if policy == "none" or idle_pool_j <= 0 or n == 0:

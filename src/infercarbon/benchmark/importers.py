@@ -39,6 +39,7 @@ from infercarbon.benchmark.submissions import (
     validate_rows,
 )
 from infercarbon.errors import InputError, ParseError
+from infercarbon.timeutil import format_utc, parse_utc
 
 __all__ = [
     "HourlyIntensity",
@@ -83,19 +84,10 @@ def parse_hourly_intensity(text: str, *, path: str = "<text>") -> HourlyIntensit
     for i, r in enumerate(reader, start=2):
         raw_t = (r["hour_start_utc"] or "").strip()
         try:
-            t = datetime.fromisoformat(raw_t.replace("Z", "+00:00"))
-        except ValueError:
-            raise ParseError(
-                f"{raw_t!r} is not an ISO 8601 time", path=path, row=i, column="hour_start_utc"
-            ) from None
-        if t.tzinfo is None or t.utcoffset() != UTC.utcoffset(None):
-            raise ParseError(
-                f"{raw_t!r} is not UTC (write e.g. 2026-11-02T08:00:00Z)",
-                path=path,
-                row=i,
-                column="hour_start_utc",
-            )
-        t = t.astimezone(UTC)
+            t = parse_utc(raw_t, field="hour_start_utc", utc_only=True)
+        except InputError as exc:
+            why = str(exc).removeprefix("hour_start_utc: ")
+            raise ParseError(why, path=path, row=i, column="hour_start_utc") from None
         if t.minute or t.second or t.microsecond:
             raise ParseError(
                 f"{raw_t!r} is not the start of an hour", path=path, row=i, column="hour_start_utc"
@@ -232,10 +224,6 @@ def _ranges(rows: Sequence[int]) -> str:
 
 
 # ------------------------------------------------------------------ shared pieces
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _num(text: str | None) -> float | None:
     t = (text or "").strip().replace(",", "")
     if t == "":
@@ -255,8 +243,8 @@ def _disclosures(o: ImportOptions) -> tuple[dict[str, str], str]:
     """The columns the options fill, and a note on the hourly intensity."""
     out: dict[str, str] = {
         "region": o.region or "",
-        "window_start_utc": _iso(o.window_start_utc) if o.window_start_utc else "",
-        "window_end_utc": _iso(o.window_end_utc) if o.window_end_utc else "",
+        "window_start_utc": format_utc(o.window_start_utc) if o.window_start_utc else "",
+        "window_end_utc": format_utc(o.window_end_utc) if o.window_end_utc else "",
         "pue": _fmt(o.pue) if o.pue is not None else "",
         "pue_source": o.pue_source or "",
         "embodied_method": o.embodied_method or "",
@@ -283,7 +271,7 @@ def _disclosures(o: ImportOptions) -> tuple[dict[str, str], str]:
             if missing:
                 note = (
                     f"hourly intensity file lacks {len(missing)} of the window's {n} hours "
-                    f"(first missing {_iso(missing[0])})"
+                    f"(first missing {format_utc(missing[0])})"
                 )
             else:
                 out["hourly_intensity_g_per_kwh"] = ";".join(repr(hi.values[h]) for h in hours)

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from infercarbon.accounting import footprint
-from infercarbon.accounting.footprint import FootprintRequest, Input
+from infercarbon.accounting.footprint import Footprint, FootprintRequest, Input
 from infercarbon.accounting.uncertainty import Fixed
 from infercarbon.benchmark.cohort import PAYLOAD_BYTES, cohort_rows
 from infercarbon.benchmark.submissions import SubmissionStore, ValidRow
@@ -124,7 +124,7 @@ def modelled_rows(*, samples: int = 2_000, seed_: int = 0) -> list[dict[str, Any
     return out
 
 
-def _fp(req: FootprintRequest) -> Any:
+def _fp(req: FootprintRequest) -> Footprint:
     with warnings.catch_warnings():
         # the market line falls back to location: recorded in the footprint's warnings
         warnings.simplefilter("ignore")

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import (
     DataError,
     InputError,
@@ -50,7 +50,8 @@ from infercarbon.errors import (
     UnknownHardwareError,
 )
 from infercarbon.reference import seed
-from infercarbon.units import J_PER_KWH, J_PER_WH, S_PER_HOUR
+from infercarbon.timeutil import format_utc
+from infercarbon.units import G_PER_KG, G_PER_T, J_PER_KWH, J_PER_WH, S_PER_HOUR, US_PER_S
 
 __all__ = [
     "ACCEPTED_LICENCES",
@@ -71,8 +72,6 @@ __all__ = [
     "validate_rows",
     "write_submission_csv",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,12 +350,7 @@ def _utc(text: str, column: str) -> datetime:
     return dt.astimezone(UTC)
 
 
-def _iso(dt: datetime) -> str:
-    return (
-        dt.strftime("%Y-%m-%dT%H:%M:%S")
-        + (f".{dt.microsecond:06d}" if dt.microsecond else "")
-        + "Z"
-    )
+_iso = format_utc
 
 
 def hour_weights_s(start: datetime, end: datetime) -> FloatArray:
@@ -853,7 +847,7 @@ class _Validator:
         mean = float(np.mean(hourly))
         annual = region.intensity_g_per_kwh.value if region is not None else None
         if annual is not None and annual >= 10 and mean < annual / 30:
-            for factor, unit in ((1_000.0, "kg/kWh"), (1_000_000.0, "t/kWh")):
+            for factor, unit in ((G_PER_KG, "kg/kWh"), (G_PER_T, "t/kWh")):
                 if annual / 5 <= mean * factor <= annual * 5:
                     self.err(
                         col,
@@ -907,7 +901,7 @@ class _Validator:
         if p_hi is not None and energy / p_hi < MIN_DEVICE_TIME_S:
             problem = (
                 f"{_fmt_num(energy)} J per inference is less than {what} draws in "
-                f"{MIN_DEVICE_TIME_S * 1e6:g} us at full power"
+                f"{MIN_DEVICE_TIME_S * US_PER_S:g} us at full power"
             )
         elif energy < MIN_ENERGY_J:
             problem = (

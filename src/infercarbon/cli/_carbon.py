@@ -277,8 +277,8 @@ def footprint_columns(fp: Footprint) -> dict[str, float | str]:
         out[f"{li.name}_g"] = li.emissions_g
         out[f"{li.name}_low_g"] = li.low_g
         out[f"{li.name}_high_g"] = li.high_g
-    for basis, (point, p5, _, p95) in fp.totals_g.items():
-        out[f"total_{basis}_g"] = point
-        out[f"total_{basis}_low_g"] = p5
-        out[f"total_{basis}_high_g"] = p95
+    for basis, t in fp.totals_g.items():
+        out[f"total_{basis}_g"] = t.point_g
+        out[f"total_{basis}_low_g"] = t.p5_g
+        out[f"total_{basis}_high_g"] = t.p95_g
     return out

@@ -19,6 +19,7 @@ from infercarbon import __version__
 from infercarbon.cli._common import print_json
 from infercarbon.cli.benchmark import benchmark_app
 from infercarbon.errors import InputError
+from infercarbon.timeutil import parse_utc
 
 DEFAULT_STORE = Path("infercarbon-benchmark")
 
@@ -50,15 +51,7 @@ def _read(path: Path, what: str) -> str:
 def _utc_opt(text: str | None, field: str) -> datetime | None:
     if text is None:
         return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"{text!r} is not an ISO 8601 time (e.g. 2026-11-02T08:00:00Z)", field=field
-        ) from None
-    if dt.tzinfo is None or dt.utcoffset() != UTC.utcoffset(None):
-        raise InputError(f"{text!r} must be UTC (end it with Z)", field=field)
-    return dt.astimezone(UTC)
+    return parse_utc(text, field=field, utc_only=True)
 
 
 class DiffFmt(StrEnum):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import typer
 
+from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.cli._common import (
     TextTable,
     console,
@@ -234,7 +235,7 @@ def register(app: typer.Typer) -> None:
                 seconds=seconds,
                 region=region,
                 sensor=sensor,
-                idle_policy=idle_policy,
+                idle_policy=as_idle_policy(idle_policy),
                 progress=progress,
             )
         utc_minus_clock_ns = time.time_ns() - time.monotonic_ns()

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from infercarbon.accounting import EstimateOptions, Footprint, estimate
+from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.cli._common import (
     FORMAT_HELP,
     TextTable,
@@ -216,7 +217,7 @@ def estimate_cmd(
         latency_s=latency_s,
         pue=pue,
         td_loss_frac=td_loss_frac,
-        idle_policy=idle_policy,
+        idle_policy=as_idle_policy(idle_policy),
         tenancy_share_frac=tenancy_share,
         idle_power_w=idle_power_w,
         utilisation_frac=utilisation,
@@ -336,9 +337,10 @@ def render(fp: Footprint, fmt: str = "auto") -> None:
             li.label,
             ref(li.source),
         )
-    for basis in fp.totals_g:
-        p, lo, _, hi = fp.totals_g[basis]
-        t.add_row(f"total ({basis})", m(p), m(lo), m(hi), "", "", "", bold=True)
+    for basis, tot in fp.totals_g.items():
+        t.add_row(
+            f"total ({basis})", m(tot.point_g), m(tot.p5_g), m(tot.p95_g), "", "", "", bold=True
+        )
     a = TextTable(
         "Assumptions",
         ["input", "value", "range (p5..p95)", "label", "src", "note"],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -25,18 +24,11 @@ from infercarbon.errors import InputError
 from infercarbon.grid.factors import DEFAULT_FACTOR_SET, check_factor_set
 from infercarbon.grid.series import Resolution, regional_intensity
 from infercarbon.grid.signal import Basis
+from infercarbon.timeutil import parse_utc
 
 
 def _parse_when(value: str, field: str) -> np.datetime64:
-    v = value.strip().rstrip("Z")
-    try:
-        dt = datetime.fromisoformat(v)
-    except ValueError as exc:
-        raise InputError(
-            f"{value!r} is not a date or ISO date-time (UTC), e.g. 2022-01-01", field=field
-        ) from exc
-    if dt.tzinfo is not None:
-        raise InputError("give UTC times without an offset (or with Z)", field=field)
+    dt = parse_utc(value, field=field, naive_is_utc=True, utc_only=True)
     return np.datetime64(dt.replace(tzinfo=None), "s")
 
 

@@ -14,24 +14,19 @@ which stay auditable).  See :func:`infercarbon.service.reprice.measure_idle`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from infercarbon.errors import InputError
+from infercarbon.timeutil import parse_utc
 
 idle_app = typer.Typer(help="Idle energy measured from device readings.", no_args_is_help=True)
 
 
 def _time(text: str, name: str) -> datetime:
-    try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"{text!r} is not an ISO 8601 time (e.g. 2026-07-01 or 2026-07-01T10:00Z)", field=name
-        ) from None
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+    return parse_utc(text, field=name, naive_is_utc=True)
 
 
 @idle_app.command("measure")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.cli._common import print_json
 
 if TYPE_CHECKING:
@@ -133,7 +134,12 @@ def attribute(
     rd = read_source(readings, "readings", lake)
     eng = open_engine(engine, num_cpus)
     rows = run_attribute(
-        ev.table, rd.table, engine=eng, window_s=window_s, idle_policy=idle_policy, split=split
+        ev.table,
+        rd.table,
+        engine=eng,
+        window_s=window_s,
+        idle_policy=as_idle_policy(idle_policy),
+        split=split,
     )
     res = _finish(
         lake,

@@ -42,11 +42,12 @@ from infercarbon.cli._common import console, human_energy_j, human_mass_g, print
 from infercarbon.errors import InputError
 from infercarbon.ledger.schema import RUN_KINDS
 from infercarbon.reference.regions import resolve_region
-from infercarbon.telemetry.base import Clock, EnergySource
+from infercarbon.telemetry.base import EnergySource
 from infercarbon.telemetry.cpu_model import CpuModelSource
 from infercarbon.telemetry.detect import SOURCE_NAMES, detect
 from infercarbon.telemetry.sampler import Sampler
-from infercarbon.units import j_to_kwh
+from infercarbon.timeutil import MonotonicClockNs, format_utc
+from infercarbon.units import NS_PER_S, j_to_kwh
 
 REGION_ENV = "INFERCARBON_REGION"
 
@@ -55,7 +56,7 @@ def run_metered(
     command: list[str],
     source: EnergySource,
     *,
-    clock: Clock = time.monotonic_ns,
+    clock: MonotonicClockNs = time.monotonic_ns,
     period_s: float = 0.1,
     stdout: IO[str] | None = None,
 ) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def run_metered(
     out: dict[str, Any] = {
         "command": command,
         "exit_code": exit_code,
-        "duration_s": (int(t[-1]) - int(t0_ns)) / 1e9,
+        "duration_s": (int(t[-1]) - int(t0_ns)) / NS_PER_S,
         "energy_j": float(e[-1] - e0_j),
         "readings": len(t),
     }
@@ -369,8 +370,7 @@ def register(app: typer.Typer) -> None:
             finally:
                 store.close()
             rec["run"] = {
-                k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v)
-                for k, v in row.items()
+                k: (format_utc(v) if isinstance(v, datetime) else v) for k, v in row.items()
             }
             rec["ledger"] = ledger
         if json_out:

@@ -19,7 +19,7 @@ import typer
 
 from infercarbon.cli._common import TextTable, console, print_json, print_table
 from infercarbon.decisions.route import parse_latency_map, route, split_list
-from infercarbon.decisions.schedule import parse_utc
+from infercarbon.decisions.schedule import parse_utc64
 from infercarbon.decisions.signals import SIGNALS
 from infercarbon.errors import InputError
 
@@ -50,7 +50,7 @@ def route_cmd(
     if signal not in SIGNALS:
         raise InputError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}", field="--signal")
     now = (
-        parse_utc(at, field="--at")
+        parse_utc64(at, field="--at")
         if at is not None
         else np.datetime64(datetime.now(UTC).replace(tzinfo=None), "s")
     )

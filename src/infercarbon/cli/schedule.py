@@ -23,7 +23,7 @@ from infercarbon.cli._common import console, print_json
 from infercarbon.decisions.schedule import (
     ScheduleRequest,
     parse_duration_s,
-    parse_utc,
+    parse_utc64,
     schedule,
 )
 from infercarbon.decisions.signals import SIGNALS, read_forecast
@@ -126,8 +126,8 @@ def schedule_cmd(
         region=region,
         energy_kwh=energy_kwh,
         duration_s=parse_duration_s(duration, field="--duration"),
-        earliest_utc=parse_utc(earliest, field="--earliest"),
-        deadline_utc=parse_utc(deadline, field="--deadline"),
+        earliest_utc=parse_utc64(earliest, field="--earliest"),
+        deadline_utc=parse_utc64(deadline, field="--deadline"),
         signal="marginal" if signal == "marginal" else "location",
         chunks=chunks,
         basis="direct" if basis == "direct" else "lifecycle",

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import IntensitySeries
 
@@ -44,7 +45,6 @@ __all__ = [
     "schedule_backtest",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 RULES: tuple[str, ...] = ("profile", "perfect", "naive")
 
 

@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 
 __all__ = ["METHOD", "decompose", "log_mean", "monthly_rebound", "rebound_rows"]
 
-FloatArray = npt.NDArray[np.float64]
 METHOD = (
     "additive LMDI-I (logarithmic mean Divisia index; Ang 2004): "
     "dE = L(E1,E0) ln(V1/V0) + L(E1,E0) ln(I1/I0), exact, no residual; "

@@ -236,7 +236,8 @@ def _option(
             ),
         )
         fp = footprint(req)
-    total, p5, _, p95 = fp.totals_g["location"]
+    loc = fp.totals_g["location"]
+    total, p5, p95 = loc.point_g, loc.p5_g, loc.p95_g
     op = fp.item("operational_location").emissions_g
     emb = fp.item("embodied")
     idle = fp.item("idle_location")

@@ -37,12 +37,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.decisions.signals import (
     SIGNALS,
     Signal,
@@ -52,6 +52,8 @@ from infercarbon.decisions.signals import (
 )
 from infercarbon.errors import InputError
 from infercarbon.grid.signal import Basis, IntensitySeries
+from infercarbon.timeutil import parse_utc
+from infercarbon.units import NS_PER_S
 
 __all__ = [
     "ScheduleRequest",
@@ -60,12 +62,10 @@ __all__ = [
     "best_chunks",
     "best_start",
     "parse_duration_s",
-    "parse_utc",
+    "parse_utc64",
     "schedule",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 _S = np.timedelta64(1, "s")
 
 
@@ -94,7 +94,7 @@ class ScheduleRequest:
         if not 1 <= self.chunks <= 48:
             raise InputError(f"{self.chunks!r} must be between 1 and 48", field="chunks")
         span = as_time(self.deadline_utc) - as_time(self.earliest_utc)
-        if span < np.timedelta64(round(self.duration_s * 1e9), "ns"):
+        if span < np.timedelta64(round(self.duration_s * NS_PER_S), "ns"):
             raise InputError(
                 "the job does not fit: deadline - earliest is shorter than the duration",
                 field="deadline",
@@ -210,28 +210,19 @@ def parse_duration_s(text: str | float, *, field: str = "duration") -> float:
     return v
 
 
-def parse_utc(text: str, *, field: str) -> np.datetime64:
+def parse_utc64(text: str, *, field: str) -> np.datetime64:
     """An ISO 8601 UTC time (``2021-07-15T12:00Z``, ``2021-07-15 12:00``, an offset of +00:00,
-    or a date) -> ``datetime64[s]``.
+    or a date) -> ``datetime64[s]``: :func:`infercarbon.timeutil.parse_utc`, naive read as UTC.
 
-    >>> str(parse_utc("2021-07-15T12:00Z", field="earliest"))
+    >>> str(parse_utc64("2021-07-15T12:00Z", field="earliest"))
     '2021-07-15T12:00:00'
     """
-    raw = str(text).strip()
-    v = raw.removesuffix("Z").removesuffix("z").removesuffix("+00:00")
-    try:
-        dt = datetime.fromisoformat(v)
-    except ValueError:
-        raise InputError(
-            f"{text!r} is not an ISO 8601 UTC time (e.g. 2021-07-15T12:00Z)", field=field
-        ) from None
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(dt, "s")
+    dt = parse_utc(str(text), field=field, naive_is_utc=True)
+    return np.datetime64(dt.replace(tzinfo=None), "s")
 
 
 def _ns(x: float) -> np.timedelta64:
-    return np.timedelta64(round(x * 1e9), "ns")
+    return np.timedelta64(round(x * NS_PER_S), "ns")
 
 
 def best_start(

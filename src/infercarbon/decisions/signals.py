@@ -38,6 +38,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import InputError, ParseError
 from infercarbon.grid.signal import Basis, IntensitySeries, SignalProvenance
 
@@ -59,8 +60,6 @@ __all__ = [
 
 Signal = Literal["location", "marginal"]
 SIGNALS: tuple[str, ...] = ("location", "marginal")
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 _NS = np.timedelta64(1, "ns")
 
 

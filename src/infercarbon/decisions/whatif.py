@@ -60,9 +60,16 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infercarbon.accounting.batch import KINDS, AccountingConfig, compute_footprints
+from infercarbon.accounting.batch import (
+    KINDS,
+    AccountingConfig,
+    EventFootprints,
+    compute_footprints,
+)
 from infercarbon.accounting.signals import SignalBook, resolve_regions
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InfercarbonError, InputError
+from infercarbon.units import US_PER_HOUR
 
 __all__ = [
     "ASSUMED_ELASTICITY",
@@ -75,7 +82,6 @@ __all__ = [
     "volume_scale",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 #: The spec-table device that stands for each cloud tier (T0..T4 are in the vision table).
 TIER_DEVICE: dict[str, str] = {"T5": "H100 SXM5 80GB", "T6": "B200 SXM 180GB"}
 
@@ -249,7 +255,7 @@ def _observed_batch(events: pa.Table) -> FloatArray:
 
 
 def _totals(
-    fp: Any, scale: FloatArray | float, mask: dict[str, npt.NDArray[np.bool_]]
+    fp: EventFootprints, scale: FloatArray | float, mask: dict[str, npt.NDArray[np.bool_]]
 ) -> dict[str, tuple[float, float, float] | None]:
     out: dict[str, tuple[float, float, float] | None] = {}
     for k in KINDS:
@@ -291,7 +297,7 @@ def run_whatif(
             }
         )
     if scenario.delay_h:
-        shift = pa.scalar(int(scenario.delay_h * 3_600_000_000), pa.duration("us"))
+        shift = pa.scalar(int(scenario.delay_h * US_PER_HOUR), pa.duration("us"))
         for col in ("start_utc", "end_utc"):
             i = scen_events.schema.get_field_index(col)
             scen_events = scen_events.set_column(i, col, pc.add(scen_events.column(col), shift))

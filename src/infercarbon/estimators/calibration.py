@@ -32,6 +32,7 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import DataError, ParseError
 from infercarbon.estimators.ecologits_formula import ECOLOGITS_SOURCE, ecologits_gpu_energy_j
 from infercarbon.estimators.llm import (
@@ -61,7 +62,6 @@ __all__ = [
     "validation_markdown",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: Constants shared by every serving stack (hardware side), in order.
 SHARED_NAMES = (

@@ -62,6 +62,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import DataError, FallbackWarning, InputError
 from infercarbon.provenance import Figure
 from infercarbon.reference.gpus import GPUSpec, lookup_gpu
@@ -84,7 +85,6 @@ __all__ = [
     "normalise_precision",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: Bytes per weight for each supported precision.
 BYTES_PER_PARAM: dict[str, float] = {

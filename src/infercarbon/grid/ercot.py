@@ -57,6 +57,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import DataError, DataQualityWarning, InputError, ParseError
 from infercarbon.grid.factors import ERCOT_FUEL_MAP
 
@@ -78,9 +79,6 @@ _LABEL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*(\(DST\))?\s*$", re.IGNORECASE)
 _NUM = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _NUM_RE = re.compile(rf"^\s*{_NUM}\s*$")
 _META = {"settlement type", "total"}
-
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 
 
 @dataclass(frozen=True, eq=False)

@@ -59,9 +59,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import DataError, InputError, UnknownRegionError
 from infercarbon.grid.signal import Basis
-from infercarbon.provenance import Figure, Label
+from infercarbon.provenance import Figure, Label, as_label
 from infercarbon.units import J_PER_MMBTU, J_PER_MWH
 
 __all__ = [
@@ -155,8 +156,6 @@ _ALIASES = {
     "unknown": "other",
 }
 
-FloatArray = npt.NDArray[np.float64]
-
 
 def canonical_fuel(name: str) -> str:
     """Map a fuel name (canonical, alias or ERCOT spelling) to a canonical fuel.
@@ -203,7 +202,7 @@ class _HR:
     high: float
     source: str
     vintage: str
-    label: str
+    label: Label
     note: str
 
 
@@ -250,7 +249,7 @@ def _hrs() -> dict[tuple[str, str], _HR]:
             float(r["high"]),
             r["source"],
             r["vintage"],
-            r["label"],
+            as_label(r["label"], field="heat-rate label"),
             r["note"],
         )
         for r in _read("heat_rates.csv")

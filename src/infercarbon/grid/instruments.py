@@ -42,11 +42,11 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import (
     DataQualityWarning,
     InputError,
@@ -55,7 +55,7 @@ from infercarbon.errors import (
 )
 from infercarbon.grid.market import EAC, PPA, MarketResult, market_based
 from infercarbon.grid.signal import IntensitySeries
-from infercarbon.provenance import LABELS, Figure, Label
+from infercarbon.provenance import LABELS, Figure
 from infercarbon.units import J_PER_KWH, J_PER_MWH
 
 __all__ = [
@@ -83,8 +83,6 @@ KWH_PER_MWH = J_PER_MWH // J_PER_KWH
 
 Matching = Literal["annual", "hourly"]
 Kind = Literal["ppa", "eac"]
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 
 _TOP_KEYS = {
     "format",
@@ -502,7 +500,7 @@ def _factor(d: Mapping[str, Any], w: _Where, what: str) -> Figure:
         value,
         "g_per_kwh",
         source=src,
-        label=cast(Label, label),
+        label=label,
         vintage=None if vintage is None else str(vintage),
         licence=_str(d, "licence", w, required=False),
         low=low,
@@ -1024,7 +1022,7 @@ def location_over(series: IntensitySeries, consumption: Consumption) -> Figure:
         v,
         "g_per_kwh",
         source=f"{p.source} ({p.version})",
-        label="derived" if p.label not in LABELS else cast(Label, p.label),
+        label="derived" if p.label not in LABELS else p.label,
         licence=p.licence,
         low=min(lo, v),
         high=max(hi, v),

@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import DataQualityWarning, FallbackWarning, InputError
 from infercarbon.provenance import Figure
 
 __all__ = ["EAC", "PPA", "MarketResult", "hourly_cfe_match", "market_based"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import DataQualityWarning, InputError, UnknownRegionError
 from infercarbon.grid.ercot import FuelMix, load_compact
 from infercarbon.grid.factors import canonical_fuel, fuel_rates
@@ -68,9 +69,6 @@ ERCOT_PROVENANCE = SignalProvenance(
     licence="ERCOT public market data",
     label="derived",
 )
-
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 
 
 @lru_cache(maxsize=1)

@@ -26,8 +26,10 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import InputError
 from infercarbon.provenance import Figure
+from infercarbon.units import NS_PER_S
 
 __all__ = [
     "BASES",
@@ -43,8 +45,6 @@ Basis = Literal["direct", "lifecycle"]
 KINDS: tuple[str, ...] = get_args(Kind)
 BASES: tuple[str, ...] = get_args(Basis)
 
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 _NS = np.timedelta64(1, "ns")
 
 
@@ -230,7 +230,7 @@ class IntensitySeries:
                 field="time_utc",
             )
         # cumulative integral of value x time at step boundaries, in value*ns
-        step_ns = np.int64(self.resolution_s) * np.int64(1_000_000_000)
+        step_ns = np.int64(self.resolution_s) * np.int64(NS_PER_S)
         cum = np.concatenate([[0.0], np.cumsum(arr * float(step_ns))])
         t0 = self.start_utc.astype(np.int64)
 

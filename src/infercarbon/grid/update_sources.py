@@ -4,7 +4,7 @@
 ``intensity`` rows (:func:`~infercarbon.grid.updates.intensity_table`).  It fetches
 everything before it returns, so a caller appends once or not at all: a missing key or an
 unreachable host raises (:class:`~infercarbon.errors.MissingCredentialsError` naming the
-environment variable, :class:`~infercarbon.grid.providers.ProviderTransportError` naming
+environment variable, :class:`~infercarbon.errors.ProviderTransportError` naming
 the URL) and nothing is written.
 
 Sources and what ``--kind`` asks of each:

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from infercarbon.attribution.idle import IdlePolicy
 from infercarbon.errors import InputError
 from infercarbon.instrument.meter import Meter
 from infercarbon.instrument.workloads import make_workload
@@ -28,7 +29,7 @@ def run_demo(
     seconds: float = 10.0,
     region: str = "GB",
     sensor: str | EnergySource = "auto-cpu",
-    idle_policy: str = "30-70",
+    idle_policy: IdlePolicy = "30-70",
     seed: int = 0,
     batch_size: int = 8,
     idle_gap_s: float = 0.005,

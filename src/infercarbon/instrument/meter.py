@@ -37,12 +37,13 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 
 from infercarbon.accounting import compose as C
 from infercarbon.accounting.events import quadrature_band, relative_deviations_frac
+from infercarbon.arrays import FloatArray
 from infercarbon.attribution import IDLE_POLICIES, attribute, drop_stale_readings
+from infercarbon.attribution.idle import IdlePolicy
 from infercarbon.errors import ConfigurationError, DataQualityWarning, FallbackWarning, InputError
 from infercarbon.instrument.buffers import EXTRAS_BIT, EventBuffer
 from infercarbon.provenance import Figure
@@ -55,12 +56,12 @@ from infercarbon.telemetry import (
     default_clock,
     detect,
 )
-from infercarbon.telemetry.base import Clock, energy_band
-from infercarbon.units import J_PER_KWH, S_PER_YEAR
+from infercarbon.telemetry.base import energy_band
+from infercarbon.timeutil import MonotonicClockNs, WallClockUtc
+from infercarbon.units import J_PER_KWH, NS_PER_S, S_PER_YEAR
 
 __all__ = ["InferenceSpan", "Meter", "RunSpan"]
 
-FloatArray = npt.NDArray[np.float64]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -198,7 +199,7 @@ class InferenceSpan:
 
     __slots__ = ("_buf", "_clock", "_seq", "_t_end", "_t_start", "slot", "ticket")
 
-    def __init__(self, buf: EventBuffer, clock: Clock, slot: int) -> None:
+    def __init__(self, buf: EventBuffer, clock: MonotonicClockNs, slot: int) -> None:
         self._buf = buf
         self._clock = clock
         self._t_start = buf.t_start
@@ -285,7 +286,7 @@ class RunSpan:
         system: str | None,
         lineage: str | None,
         store: Any,
-        now: Callable[[], datetime],
+        now: WallClockUtc,
     ) -> None:
         # the ledger package (DuckDB and all) is imported only when a run is metered: the
         # Meter's import stays light
@@ -426,9 +427,9 @@ class Meter:
         region: str,
         *,
         sensor: str | EnergySource = "auto",
-        idle_policy: str = "30-70",
+        idle_policy: IdlePolicy = "30-70",
         tenancy_shares: Mapping[str, float] | None = None,
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
         capacity: int = 1 << 16,
         pue: float | Figure | None = None,
         market_intensity_g_per_kwh: float | Figure | None = None,
@@ -509,7 +510,7 @@ class Meter:
         self.trace_context = trace_context
         self._buf = EventBuffer(capacity, traced=trace_context == "otel")
         # the default clock wraps time.monotonic_ns; call the builtin directly on the hot path
-        hot_clock: Clock = time.monotonic_ns if clock is default_clock else clock
+        hot_clock: MonotonicClockNs = time.monotonic_ns if clock is default_clock else clock
         self._spans = [InferenceSpan(self._buf, hot_clock, s) for s in range(capacity)]
         # a one-element list the hot path reads: True once meter.context() was used
         self._context_used: list[bool] = []
@@ -696,7 +697,7 @@ class Meter:
         system: str | None = None,
         lineage: str | None = None,
         store: Any = None,
-        now: Callable[[], datetime] = _utc_now,
+        now: WallClockUtc = _utc_now,
     ) -> RunSpan:
         """Meter a training, fine-tuning, evaluation, retraining or data-pipeline run
         (:class:`RunSpan`); ``store`` (a ledger Store) records it, ``now`` gives UTC times."""
@@ -775,8 +776,8 @@ class Meter:
         n = rec.size
         item_index = np.arange(n) - np.repeat(np.cumsum(items) - items, items)
         origin = int(t_ns[0])
-        start_s = (snap.t_start_ns[rec] - origin) / 1e9
-        end_s = (snap.t_end_ns[rec] - origin) / 1e9
+        start_s = (snap.t_start_ns[rec] - origin) / NS_PER_S
+        end_s = (snap.t_end_ns[rec] - origin) / NS_PER_S
         batch_id = np.where(items[rec] > 1, rec, -1)
         labels = snap.labels
         lab = (
@@ -800,7 +801,7 @@ class Meter:
         if n and (tok > 0).all():
             weights = tok
         res = attribute(
-            (t_ns - origin) / 1e9,
+            (t_ns - origin) / NS_PER_S,
             cumulative_j=e_j,
             start_s=start_s,
             end_s=end_s,
@@ -813,7 +814,7 @@ class Meter:
         )
         band = _energy_ratios(
             self.source,
-            np.asarray((t_ns - origin) / 1e9, np.float64),
+            np.asarray((t_ns - origin) / NS_PER_S, np.float64),
             np.asarray(e_j, np.float64),
             np.asarray(start_s, np.float64),
             np.asarray(end_s, np.float64),

@@ -49,6 +49,7 @@ from infercarbon.attribution import attribute
 from infercarbon.errors import ConfigurationError, InputError, SensorError
 from infercarbon.estimators.llm import estimate_llm_arrays
 from infercarbon.telemetry.base import EnergySource, energy_band
+from infercarbon.timeutil import EpochClockS, format_utc
 
 __all__ = [
     "EventRecorder",
@@ -208,7 +209,7 @@ class SensorPoller:
         log: ReadingsLog,
         *,
         period_s: float = 1.0,
-        clock: Callable[[], float] = time.time,
+        clock: EpochClockS = time.time,
         lookback_s: float = 300.0,
     ) -> None:
         if not period_s > 0:
@@ -305,7 +306,7 @@ class RequestAccountant:
         sensor: tuple[str, str, str] | None = None,
         llm: LlmServing | None = None,
         max_hold_s: float = 120.0,
-        clock: Callable[[], float] = time.time,
+        clock: EpochClockS = time.time,
     ) -> None:
         if (log is None) == (llm is None):
             raise ConfigurationError(
@@ -555,4 +556,4 @@ class EventRecorder:
 def _iso(t: float) -> str:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(t, tz=dt.UTC).isoformat()
+    return format_utc(dt.datetime.fromtimestamp(t, tz=dt.UTC))

@@ -32,23 +32,23 @@ from infercarbon.errors import UnknownWorkloadError
 
 __all__ = ["WORKLOAD_IDS", "Conv1dNet", "Conv2dNet", "Workload", "make_workload"]
 
-FloatArray = npt.NDArray[np.float32]
+Float32Array = npt.NDArray[np.float32]
 
 
-def _relu(x: FloatArray) -> FloatArray:
+def _relu(x: Float32Array) -> Float32Array:
     np.maximum(x, 0.0, out=x)
     return x
 
 
 @dataclass(frozen=True)
 class _Conv:
-    w: FloatArray  # (C_in * k [* k], C_out)
-    b: FloatArray  # (C_out,)
+    w: Float32Array  # (C_in * k [* k], C_out)
+    b: Float32Array  # (C_out,)
     k: int
     stride: int
 
 
-def _he(rng: np.random.Generator, fan_in: int, fan_out: int) -> FloatArray:
+def _he(rng: np.random.Generator, fan_in: int, fan_out: int) -> Float32Array:
     w = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)
     return np.asarray(w, dtype=np.float32)
 
@@ -72,7 +72,7 @@ class Conv1dNet:
         for c_out, k in zip(channels, kernels, strict=True):
             self.convs.append(_Conv(_he(rng, c_in * k, c_out), np.zeros(c_out, np.float32), k, 2))
             c_in = c_out
-        self.dense: list[tuple[FloatArray, FloatArray]] = []
+        self.dense: list[tuple[Float32Array, Float32Array]] = []
         d_in = c_in
         for d_out in dense:
             self.dense.append((_he(rng, d_in, d_out), np.zeros(d_out, np.float32)))
@@ -80,7 +80,7 @@ class Conv1dNet:
         self.head_w = np.zeros((d_in, 2), np.float32)
         self.head_b = np.zeros(2, np.float32)
 
-    def embed(self, x: FloatArray) -> FloatArray:
+    def embed(self, x: Float32Array) -> Float32Array:
         """(B, L) signals -> (B, D) features before the head."""
         h = x[:, None, :].astype(np.float32)  # (B, C, L)
         for conv in self.convs:
@@ -94,7 +94,7 @@ class Conv1dNet:
             f = _relu(f @ w + b)
         return np.asarray(f, dtype=np.float32)
 
-    def forward(self, x: FloatArray) -> FloatArray:
+    def forward(self, x: Float32Array) -> Float32Array:
         """(B, L) -> (B, 2) logits."""
         return self.embed(x) @ self.head_w + self.head_b
 
@@ -129,7 +129,7 @@ class Conv2dNet:
         self.head_w = np.zeros((c_in, 2), np.float32)
         self.head_b = np.zeros(2, np.float32)
 
-    def embed(self, x: FloatArray) -> FloatArray:
+    def embed(self, x: Float32Array) -> Float32Array:
         """(B, 3, H, W) images -> (B, D) features."""
         h = x.astype(np.float32).transpose(0, 2, 3, 1)  # NHWC
         for conv in self.convs:
@@ -140,7 +140,7 @@ class Conv2dNet:
             h = _relu(cols @ conv.w + conv.b).reshape(b, ho, wo, -1)
         return np.asarray(h.mean(axis=(1, 2)), dtype=np.float32)
 
-    def forward(self, x: FloatArray) -> FloatArray:
+    def forward(self, x: Float32Array) -> Float32Array:
         return self.embed(x) @ self.head_w + self.head_b
 
     @property
@@ -158,7 +158,7 @@ class Conv2dNet:
 
 
 # ------------------------------------------------------------------ synthetic inputs
-def _vibration(n: int, rng: np.random.Generator, anomalous: npt.NDArray[np.bool_]) -> FloatArray:
+def _vibration(n: int, rng: np.random.Generator, anomalous: npt.NDArray[np.bool_]) -> Float32Array:
     """1 s at 1,024 Hz: shaft harmonics + noise; anomalies add a bearing-fault impulse train."""
     t = np.arange(1024) / 1024.0
     f0 = rng.uniform(20.0, 30.0, (n, 1))
@@ -173,7 +173,7 @@ def _vibration(n: int, rng: np.random.Generator, anomalous: npt.NDArray[np.bool_
     return x.astype(np.float32)
 
 
-def _patches(n: int, rng: np.random.Generator, defect: npt.NDArray[np.bool_]) -> FloatArray:
+def _patches(n: int, rng: np.random.Generator, defect: npt.NDArray[np.bool_]) -> Float32Array:
     """3x128x128 brushed-metal texture; defects add a bright scratch line."""
     base = rng.normal(0.5, 0.05, (n, 1, 128, 128)) + 0.05 * np.sin(
         np.arange(128) / rng.uniform(1.5, 3.0, (n, 1, 1, 1))
@@ -189,11 +189,11 @@ def _patches(n: int, rng: np.random.Generator, defect: npt.NDArray[np.bool_]) ->
 
 
 def _fit_head(
-    embed: Callable[[FloatArray], FloatArray],
-    make: Callable[[int, np.random.Generator, npt.NDArray[np.bool_]], FloatArray],
+    embed: Callable[[Float32Array], Float32Array],
+    make: Callable[[int, np.random.Generator, npt.NDArray[np.bool_]], Float32Array],
     rng: np.random.Generator,
     n: int,
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[Float32Array, Float32Array]:
     """Ridge regression of one-hot labels on the features: the only training step."""
     y = np.arange(n) % 2 == 1
     f = embed(make(n, rng, y)).astype(np.float64)
@@ -215,7 +215,7 @@ class Workload:
     name: str
     model: Conv1dNet | Conv2dNet
     input_desc: str
-    _make: Callable[[int, np.random.Generator, npt.NDArray[np.bool_]], FloatArray]
+    _make: Callable[[int, np.random.Generator, npt.NDArray[np.bool_]], Float32Array]
 
     @property
     def n_params(self) -> int:
@@ -226,12 +226,12 @@ class Workload:
         """Multiply-accumulates per input."""
         return self.model.macs
 
-    def sample(self, n: int, *, seed: int = 0, anomaly_frac: float = 0.5) -> FloatArray:
+    def sample(self, n: int, *, seed: int = 0, anomaly_frac: float = 0.5) -> Float32Array:
         """``n`` synthetic inputs, a fraction of them anomalous/defective."""
         rng = np.random.default_rng(seed)
         return self._make(n, rng, rng.random(n) < anomaly_frac)
 
-    def predict(self, x: FloatArray) -> npt.NDArray[np.float64]:
+    def predict(self, x: Float32Array) -> npt.NDArray[np.float64]:
         """Probability of anomaly/defect per input (a real forward pass)."""
         logits = self.model.forward(x).astype(np.float64)
         z = logits[:, 1] - logits[:, 0]

@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 
 from infercarbon.accounting.events import BASES, account_events
 from infercarbon.accounting.profiles import DeploymentProfile, ProfileSet
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.jobs.engines import Engine
 from infercarbon.ledger.lake import (
@@ -62,8 +63,6 @@ __all__ = [
 
 #: Name and version of this calculator, stored in every context it writes.
 CALCULATOR: Final = "infercarbon.jobs.account:lake/v1"
-_US: Final = 1_000_000
-FloatArray = npt.NDArray[np.float64]
 
 
 def _lookup(

@@ -41,11 +41,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.attribution.engine import attribute, cumulative_from_power
-from infercarbon.attribution.idle import IDLE_POLICIES
+from infercarbon.attribution.idle import IDLE_POLICIES, IdlePolicy
 from infercarbon.errors import InputError
 from infercarbon.jobs.engines import Engine
 from infercarbon.ledger.lake import ATTRIBUTIONS
+from infercarbon.units import US_PER_S
 
 __all__ = [
     "SPLITS",
@@ -59,10 +61,7 @@ __all__ = [
 
 #: How a slice shared by several events is split: by time, or by tokens (in + out).
 SPLITS: Final = ("time", "tokens")
-_US: Final = 1_000_000
 _TS = pa.timestamp("us", tz="UTC")
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 EVENT_REQUIRED: Final = (
     "event_id",
@@ -245,7 +244,7 @@ def _device_rows(
     c_j: FloatArray,
     *,
     window_us: int,
-    idle_policy: str,
+    idle_policy: IdlePolicy,
 ) -> tuple[
     FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], IntArray, IntArray, FloatArray
 ]:
@@ -287,10 +286,10 @@ def _device_rows(
         cc = np.concatenate(([c_lo[j]], c_j[r_lo[j] : r_hi[j]], [c_hi[j]]))
         sel = ev_idx[cuts[j] : cuts[j + 1]]
         res = attribute(
-            tt / _US,
+            tt / US_PER_S,
             cumulative_j=cc - cc[0],
-            start_s=(np.clip(cs[sel], lo[j], hi[j]) - origin) / _US,
-            end_s=(np.clip(ce[sel], lo[j], hi[j]) - origin) / _US,
+            start_s=(np.clip(cs[sel], lo[j], hi[j]) - origin) / US_PER_S,
+            end_s=(np.clip(ce[sel], lo[j], hi[j]) - origin) / US_PER_S,
             weight=None if weight is None else weight[sel],
             idle_policy=idle_policy,
         )
@@ -307,7 +306,7 @@ def attribute_part(
     readings: pa.Table,
     *,
     window_s: float,
-    idle_policy: str,
+    idle_policy: IdlePolicy,
     split: str,
     kind: str,
 ) -> pa.Table:
@@ -315,7 +314,7 @@ def attribute_part(
     pure function of Arrow tables, rows in the :data:`ATTRIBUTIONS` layout (no run id):
     the event rows by device (sorted) and, within a device, in input order; then the idle
     rows by device and window."""
-    window_us = round(window_s * _US)
+    window_us = round(window_s * US_PER_S)
     method = "measured-counter" if kind == "cumulative_j" else "measured-power-polling"
     method = f"{method}:windowed-{idle_policy}"
     n = events.num_rows
@@ -378,7 +377,7 @@ def attribute_part(
                 )
             c = v - v[0]
         else:
-            c = cumulative_from_power((t_us - t_us[0]) / _US, v)
+            c = cumulative_from_power((t_us - t_us[0]) / US_PER_S, v)
         out = _device_rows(
             s_all[a:b],
             e_all[a:b],
@@ -468,7 +467,7 @@ def run_attribute(
     *,
     engine: Engine,
     window_s: float,
-    idle_policy: str = "30-70",
+    idle_policy: IdlePolicy = "30-70",
     split: str = "time",
 ) -> pa.Table:
     """Attribute every device's readings over its events with ``engine``; rows in the

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
+from infercarbon.units import US_PER_S
+
 __all__ = ["synthetic_fleet"]
 
 _TS = pa.timestamp("us", tz="UTC")
-_US = 1_000_000
 
 
 def synthetic_fleet(
@@ -34,12 +35,12 @@ def synthetic_fleet(
 ) -> dict[str, pa.Table]:
     """``{"events", "readings", "intensity"}`` Arrow tables of a synthetic fleet."""
     rng = np.random.default_rng(seed)
-    t0 = int(start.timestamp() * _US)
-    span = int(hours * 3600 * _US)
+    t0 = int(start.timestamp() * US_PER_S)
+    span = int(hours * 3600 * US_PER_S)
     n = devices * events_per_device
     dev = np.repeat(np.arange(devices), events_per_device)
-    s = t0 + rng.integers(0, span - 30 * _US, n)
-    dur = rng.integers(50_000, 20 * _US, n)
+    s = t0 + rng.integers(0, span - 30 * US_PER_S, n)
+    dur = rng.integers(50_000, 20 * US_PER_S, n)
     e = s + dur
     batch = np.where(rng.random(n) < 0.5, rng.integers(0, max(1, n // 3), n), -1)
     names = np.array([f"gpu-{i:05d}" for i in range(devices)])
@@ -57,7 +58,7 @@ def synthetic_fleet(
             "tenant": pa.array(np.array(["acme", "globex"])[rng.integers(0, 2, n)]),
         }
     )
-    step = int(reading_s * _US)
+    step = int(reading_s * US_PER_S)
     tr = np.arange(t0, t0 + span + 1, step, dtype=np.int64)
     reads = []
     for d in range(devices):
@@ -69,7 +70,7 @@ def synthetic_fleet(
         edges, w = edges[order], np.cumsum(w[order])
         grid = np.unique(np.concatenate((tr, edges)))
         running = np.concatenate(([0.0], w))[np.searchsorted(edges, grid[:-1], side="right")]
-        seg_j = (idle_w + active_w * running) * np.diff(grid) / _US
+        seg_j = (idle_w + active_w * running) * np.diff(grid) / US_PER_S
         cum = np.concatenate(([0.0], np.cumsum(seg_j)))
         reads.append(
             pa.table(
@@ -81,7 +82,7 @@ def synthetic_fleet(
             )
         )
     hours_n = int(np.ceil(hours)) + 1
-    hs = t0 + np.arange(hours_n, dtype=np.int64) * 3600 * _US
+    hs = t0 + np.arange(hours_n, dtype=np.int64) * 3600 * US_PER_S
     rows = []
     for k, r in enumerate(regions):
         base = 350.0 + 100.0 * k
@@ -93,7 +94,7 @@ def synthetic_fleet(
                         "region": pa.array([r] * hours_n),
                         "basis": pa.array([basis] * hours_n),
                         "start_utc": pa.array(hs).cast(_TS),
-                        "end_utc": pa.array(hs + 3600 * _US).cast(_TS),
+                        "end_utc": pa.array(hs + 3600 * US_PER_S).cast(_TS),
                         "g_per_kwh": pa.array(v),
                         "low_g_per_kwh": pa.array(v * 0.9),
                         "high_g_per_kwh": pa.array(v * 1.1),

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.accounting.profiles import ProfileSet, profiles_from_data
+from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.errors import InputError, LedgerError
 from infercarbon.jobs.account import run_account
 from infercarbon.jobs.attribute import run_attribute
@@ -138,7 +139,7 @@ def verify_run(
             data["readings"],
             engine=engine,
             window_s=float(params["window_s"]),
-            idle_policy=str(params["idle_policy"]),
+            idle_policy=as_idle_policy(params["idle_policy"]),
             split=str(params["split"]),
         )
         res = _compare(

@@ -30,7 +30,7 @@ from infercarbon.errors import (
     Problem,
 )
 from infercarbon.ledger.audit import Mismatch, Recompute, VerifyReport, show, verify
-from infercarbon.ledger.base import SCHEMA_VERSION, AppendResult, Clock, Store, system_clock
+from infercarbon.ledger.base import SCHEMA_VERSION, AppendResult, Store, system_clock
 from infercarbon.ledger.canonical import canonical_json, inputs_hash
 from infercarbon.ledger.duckdb_store import DuckDBStore
 from infercarbon.ledger.export import export_all, export_parquet
@@ -47,13 +47,13 @@ from infercarbon.ledger.rollup import (
     rollup_footprints,
     rollup_line_items,
 )
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = [
     "DIMENSIONS",
     "PERIODS",
     "SCHEMA_VERSION",
     "AppendResult",
-    "Clock",
     "DuckDBStore",
     "EventValidationError",
     "FootprintFigures",
@@ -84,7 +84,7 @@ __all__ = [
 def open_store(
     url_or_path: str | os.PathLike[str],
     *,
-    clock: Clock = system_clock,
+    clock: WallClockUtc = system_clock,
     memory_limit: str | None = "auto",
     rollup_lag_s: float = 0.0,
 ) -> Store:

@@ -23,6 +23,7 @@ from infercarbon.errors import InfercarbonError, InputError, LedgerIntegrityErro
 from infercarbon.ledger.base import Store
 from infercarbon.ledger.canonical import inputs_hash
 from infercarbon.ledger.records import FootprintFigures, FootprintRecord
+from infercarbon.timeutil import format_utc
 
 __all__ = ["Mismatch", "Recompute", "VerifyReport", "show", "verify"]
 
@@ -245,7 +246,7 @@ def chain(store: Store, rec: Any) -> list[dict[str, Any]]:
     return [
         {
             **r,
-            "computed_utc": r["computed_utc"].isoformat().replace("+00:00", "Z"),
+            "computed_utc": format_utc(r["computed_utc"]),
             "live": r["footprint_id"] not in replaced,
         }
         for r in rows

@@ -89,12 +89,12 @@ from infercarbon.ledger.schema import (
     TableSpec,
 )
 from infercarbon.ledger.validation import ValidatedRows, validate_rows
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = [
     "SCHEMA_VERSION",
     "SUPERSEDED_FOOTPRINTS",
     "AppendResult",
-    "Clock",
     "EventsAppendResult",
     "SqlStore",
     "Store",
@@ -125,7 +125,6 @@ VIEWS = {
     "footprint_totals": "all_footprint_totals",
 }
 
-Clock = Callable[[], datetime]
 Rows: TypeAlias = pa.Table | Sequence[Mapping[str, Any]] | ValidatedRows
 
 
@@ -270,7 +269,7 @@ class SqlStore(ABC):
     url: str
     dialect: str
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: WallClockUtc) -> None:
         self._clock = clock
         self._lock = threading.RLock()
         # ids of compact-footprint contexts this store has seen committed: contexts are

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from infercarbon.errors import InputError, LedgerError
 from infercarbon.ledger.schema import TS
+from infercarbon.timeutil import format_utc
 
 __all__ = [
     "canonical_json",
@@ -56,9 +57,7 @@ def _canon(value: Any, path: str) -> Any:
     if isinstance(value, np.generic):
         return _canon(value.item(), path)
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InputError("a time needs a zone offset", field=path)
-        return (value - value.utcoffset()).replace(tzinfo=None).isoformat() + "Z"  # type: ignore[operator]
+        return format_utc(value, field=path)
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():

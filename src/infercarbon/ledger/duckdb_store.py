@@ -22,9 +22,10 @@ import duckdb
 import pyarrow as pa
 
 from infercarbon.errors import KeyTakenError, LedgerError, LedgerLockedError
-from infercarbon.ledger.base import Clock, SqlStore, system_clock
+from infercarbon.ledger.base import SqlStore, system_clock
 from infercarbon.ledger.hours import event_fold_sql, event_rebuild_sql, fold_sql, rebuild_sql
 from infercarbon.ledger.schema import EVENTS, TableSpec
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = ["DEFAULT_MEMORY_LIMIT", "DuckDBStore"]
 
@@ -105,7 +106,7 @@ class DuckDBStore(SqlStore):
         self,
         path: str | os.PathLike[str],
         *,
-        clock: Clock = system_clock,
+        clock: WallClockUtc = system_clock,
         checkpoint_threshold: str = "256MB",
         memory_limit: str | None = "auto",
         write_threads: int | None = 1,

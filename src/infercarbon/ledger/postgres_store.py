@@ -25,8 +25,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from infercarbon.errors import ConfigurationError, KeyTakenError, LedgerError
-from infercarbon.ledger.base import Clock, SqlStore, system_clock
+from infercarbon.ledger.base import SqlStore, system_clock
 from infercarbon.ledger.schema import TableSpec
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = ["PostgresStore"]
 
@@ -71,7 +72,7 @@ class PostgresStore(SqlStore):
 
     dialect = "postgres"
 
-    def __init__(self, dsn: str, *, clock: Clock = system_clock) -> None:
+    def __init__(self, dsn: str, *, clock: WallClockUtc = system_clock) -> None:
         super().__init__(clock)
         if psycopg is None:
             raise ConfigurationError(

@@ -18,8 +18,8 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,32 @@ from infercarbon.ledger.schema import (
     conform_tables,
 )
 from infercarbon.ledger.validation import _MAX_PROBLEMS, _bad_indices, validate_rows
+from infercarbon.timeutil import format_utc
+
+
+class _TotalLike(Protocol):
+    @property
+    def point_g(self) -> float: ...
+    @property
+    def p5_g(self) -> float: ...
+    @property
+    def p50_g(self) -> float: ...
+    @property
+    def p95_g(self) -> float: ...
+
+
+class FootprintLike(Protocol):
+    """What :meth:`FootprintFigures.from_footprint` reads of an
+    :class:`infercarbon.accounting.Footprint` (the accounting layer sits above the ledger,
+    so the ledger names the shape, not the class)."""
+
+    @property
+    def energy_j(self) -> float: ...
+    @property
+    def line_items(self) -> Sequence[Any]: ...
+    @property
+    def totals_g(self) -> Mapping[str, _TotalLike]: ...
+
 
 __all__ = [
     "EVENT_CALCULATOR",
@@ -154,7 +180,7 @@ class FootprintFigures:
         }
 
     @classmethod
-    def from_footprint(cls, fp: Any) -> FootprintFigures:
+    def from_footprint(cls, fp: FootprintLike) -> FootprintFigures:
         """From an :class:`infercarbon.accounting.Footprint` (read by attribute).
 
         Uses ``fp.energy_j``, ``fp.line_items`` (name, emissions_g, low_g, high_g, p50_g,
@@ -178,7 +204,7 @@ class FootprintFigures:
             for li in fp.line_items
         )
         totals = {
-            basis: TotalRecord(value_g=t[0], low_g=t[1], p50_g=t[2], high_g=t[3])
+            basis: TotalRecord(value_g=t.point_g, low_g=t.p5_g, p50_g=t.p50_g, high_g=t.p95_g)
             for basis, t in fp.totals_g.items()
         }
         return cls(energy_j=fp.energy_j, line_items=items, totals=totals)
@@ -330,9 +356,7 @@ class FootprintRecord:
         }
 
 
-def _iso(t: datetime) -> str:
-    off = t.utcoffset() or timedelta(0)
-    return (t.replace(tzinfo=None) - off).isoformat() + "Z"
+_iso = format_utc
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -35,6 +34,7 @@ import pyarrow.compute as pc
 
 from infercarbon.errors import InputError, LedgerError
 from infercarbon.ledger.lake import EVENTS, Lake, conform
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = ["CommitReport", "SpoolWriter", "commit_spool", "sweep_incoming"]
 
@@ -134,7 +134,7 @@ def _read(path: Path) -> pa.Table:
 
 
 def commit_spool(
-    lake: Lake, root: str | Path, *, now: Callable[[], datetime], max_batches: int = 1000
+    lake: Lake, root: str | Path, *, now: WallClockUtc, max_batches: int = 1000
 ) -> CommitReport:
     """Commit up to ``max_batches`` ready batches into the lake's ``events`` table in one
     Iceberg commit (see the module docstring for why this is exactly once)."""

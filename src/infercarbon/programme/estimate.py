@@ -37,6 +37,8 @@ from infercarbon.provenance import Figure
 from infercarbon.reference.gpus import lookup_gpu
 from infercarbon.reference.regions import resolve_region
 from infercarbon.reference.seed import PUE_PRESETS
+from infercarbon.timeutil import format_utc
+from infercarbon.units import G_PER_T
 
 __all__ = ["IDLE_ASSUMPTION", "SEED_WARNING", "first_cut_estimate"]
 
@@ -189,12 +191,12 @@ def first_cut_estimate(
     ]
     return {
         "title": "First-cut estimate",
-        "generated_utc": generated_utc.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "generated_utc": format_utc(generated_utc),
         "inventory": inventory.source,
         "systems": len(inventory.systems),
         "systems_estimated": estimated,
         "total_g_per_year": total,
-        "total_t_per_year": total / 1e6,
+        "total_t_per_year": total / G_PER_T,
         "rows": rows,
         "providers": sorted(providers.values(), key=lambda p: (p["provider"], p["year"])),
         "measured_over_first_cut": ratios,

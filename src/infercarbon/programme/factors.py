@@ -20,7 +20,7 @@ each figure's note (CCF publishes none).
 from __future__ import annotations
 
 from infercarbon.errors import InputError
-from infercarbon.provenance import Figure
+from infercarbon.provenance import Figure, Label
 from infercarbon.reference.seed import NETWORK_KWH_PER_GB as SEED_NETWORK
 
 __all__ = [
@@ -74,13 +74,13 @@ def _net(
     source: str,
     licence: str | None,
     note: str,
-    label: str = "cited",
+    label: Label = "cited",
 ) -> Figure:
     return Figure(
         value,
         "kwh_per_gb",
         source=source,
-        label=label,  # type: ignore[arg-type]
+        label=label,
         licence=licence,
         low=low,
         high=high,

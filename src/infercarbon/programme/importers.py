@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from infercarbon.errors import ParseError
 from infercarbon.ledger.schema import RUNS
 from infercarbon.programme.runs import make_run
-from infercarbon.units import G_PER_KG, J_PER_KWH
+from infercarbon.units import G_PER_KG, G_PER_T, J_PER_KWH
 
 __all__ = [
     "CLOUD_FORMATS",
@@ -48,7 +48,6 @@ __all__ = [
 
 RUN_FORMATS = ("codecarbon", "sacct", "csv")
 CLOUD_FORMATS = ("aws-ccft", "gcp-carbon-footprint", "azure-emissions-impact")
-_G_PER_T = 1_000_000.0
 
 
 def _rows(
@@ -319,7 +318,7 @@ def read_runs(fmt: str, path: str | Path, **kw: Any) -> list[dict[str, Any]]:
 def _unit_to_g(unit: str, path: str, i: int, col: str) -> float:
     u = unit.strip().lower().replace(" ", "")
     if u in ("mtco2e", "tco2e", "metrictons", "t"):
-        return _G_PER_T
+        return G_PER_T
     if u in ("kgco2e", "kg"):
         return G_PER_KG
     raise ParseError(f"unknown unit {unit!r} (expected MTCO2e)", path=path, row=i, column=col)
@@ -416,7 +415,7 @@ def read_cloud_export(fmt: str, text: str, *, path: str = "export.csv") -> list[
                     "scope": r["scope"] or None,
                     # the dashboard's Scope 2 is market-based (Microsoft's methodology)
                     "location_g": None,
-                    "market_g": None if v is None else v * _G_PER_T,
+                    "market_g": None if v is None else v * G_PER_T,
                 }
             )
     else:

@@ -30,6 +30,7 @@ from infercarbon.programme.assess import Cell, _system_runs
 from infercarbon.programme.facts import CONTINUOUS_WINDOW_DAYS, LedgerFacts
 from infercarbon.programme.inventory import Inventory
 from infercarbon.programme.runs import TRAINING_KINDS, lineage_of
+from infercarbon.timeutil import format_utc
 
 __all__ = ["CONTINUOUS_DAYS_FRAC", "maturity"]
 
@@ -225,7 +226,7 @@ def maturity(inventory: Inventory, facts: LedgerFacts, cells: list[Cell]) -> dic
         "next_step": None
         if nxt is None
         else f"Level {nxt['level']}: {nxt['criterion']} - {nxt['evidence']}",
-        "as_of_utc": facts.as_of_utc.isoformat().replace("+00:00", "Z"),
+        "as_of_utc": format_utc(facts.as_of_utc),
         "notes": [
             "Seed 001's rubric: L1 no measurement; L2 largest training runs measured "
             "and a first estimate produced; L3 every production system metered "

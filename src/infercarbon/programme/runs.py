@@ -23,7 +23,9 @@ import pyarrow.compute as pc
 from infercarbon.errors import InputError
 from infercarbon.ledger.canonical import run_id_for
 from infercarbon.ledger.schema import RUN_KINDS, RUNS
+from infercarbon.provenance import Label
 from infercarbon.reference.regions import resolve_region
+from infercarbon.timeutil import format_utc
 from infercarbon.units import J_PER_KWH
 
 __all__ = [
@@ -77,7 +79,7 @@ def make_run(
     end_utc: datetime,
     energy_j: float,
     method: str,
-    label: str,
+    label: Label,
     source: str,
     energy_low_j: float | None = None,
     energy_high_j: float | None = None,
@@ -223,7 +225,7 @@ class RunTotals:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if t is None else format_utc(t)
 
 
 def run_totals(runs: pa.Table) -> RunTotals:

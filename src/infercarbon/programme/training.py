@@ -20,7 +20,7 @@ For each lineage (a run's ``lineage``, else its model), over every run of a trai
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.programme.runs import TRAINING_KINDS, lineage_of, run_emissions_g, run_totals
+from infercarbon.timeutil import format_utc
+from infercarbon.units import US_PER_S
 
 __all__ = ["training_lines"]
 
@@ -35,13 +37,13 @@ _YEAR = timedelta(days=365)
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if t is None else format_utc(t)
 
 
 def _seconds(col: pa.ChunkedArray) -> np.ndarray:
     """UTC timestamps [us] as seconds since the epoch (vectorised)."""
     us = pc.cast(col, pa.int64()).to_numpy(zero_copy_only=False)
-    return np.asarray(us, dtype=float) / 1e6
+    return np.asarray(us, dtype=float) / US_PER_S
 
 
 def training_lines(

@@ -28,6 +28,7 @@ from functools import lru_cache
 from importlib import resources
 
 from infercarbon.errors import DataError, UnknownHardwareError
+from infercarbon.units import BYTES_PER_GB
 
 __all__ = ["GPUSpec", "known_gpus", "load_gpus", "lookup_gpu"]
 
@@ -158,7 +159,7 @@ def _row_to_spec(row: dict[str, str]) -> GPUSpec:
         tdp_w=_num(row, "tdp_w"),
         idle_w=_num(row, "idle_w"),
         memory_gb=_num(row, "memory_gb"),
-        memory_bandwidth_bytes_per_s=_num(row, "memory_bandwidth_gb_per_s") * 1e9,
+        memory_bandwidth_bytes_per_s=_num(row, "memory_bandwidth_gb_per_s") * BYTES_PER_GB,
         fp32_flops=_num(row, "fp32_tflops", tera=True),
         bf16_flops=_num(row, "bf16_dense_tflops", tera=True),
         fp8_flops=_num(row, "fp8_dense_tflops", tera=True),

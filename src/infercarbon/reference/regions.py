@@ -46,13 +46,12 @@ from functools import cache
 from importlib import resources
 from typing import Literal, get_args
 
-from infercarbon.errors import DataError, InputError, UnknownRegionError
+from infercarbon.errors import AmbiguousRegionError, DataError, InputError, UnknownRegionError
 from infercarbon.provenance import LABELS, Figure
 
 __all__ = [
     "KINDS",
     "PRECEDENCE",
-    "AmbiguousRegionError",
     "Region",
     "RegionKind",
     "all_regions",
@@ -104,18 +103,6 @@ _COLUMNS = (
     "aliases",
     "note",
 )
-
-
-class AmbiguousRegionError(UnknownRegionError):
-    """A query (e.g. a bare cloud region name) that several regions match equally well."""
-
-    def __init__(self, query: str, matches: Sequence[str]) -> None:
-        super().__init__(query, suggestions=matches)
-        self.matches = list(matches)
-        self.args = (
-            f"region: {query!r} is ambiguous: it matches {', '.join(self.matches)}; "
-            "use one of these prefixed ids",
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +194,7 @@ def parse_regions_csv(text: str) -> tuple[Region, ...]:
                 value,
                 "g_per_kwh",
                 source=rec["source"],
-                label=label,  # type: ignore[arg-type]
+                label=label,
                 vintage=_opt(rec["vintage"]),
                 licence=_opt(rec["licence"]),
                 low=_parse_float(rec["low_g_per_kwh"], i, "low_g_per_kwh"),

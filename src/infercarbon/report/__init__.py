@@ -23,7 +23,7 @@ beside it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -59,6 +59,7 @@ from infercarbon.report.scope2 import (
 )
 from infercarbon.report.tables import Col, Report, Table, read_csv_tables
 from infercarbon.report.traces import traces_table
+from infercarbon.timeutil import format_utc
 
 if TYPE_CHECKING:
     from infercarbon.decisions.accuracy import TaskMetric
@@ -123,7 +124,7 @@ def build_report(
         "period": period.to_dict(),
         "tenant": tenant if tenant is not None else "all tenants",
         "ledger": redact_url(ledger_label if ledger_label is not None else store.url),
-        "generated_utc": generated_utc.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "generated_utc": format_utc(generated_utc),
         "infercarbon_version": _version(),
         "units": "energy MWh, emissions tCO2e, intensity gCO2e per outcome",
     }

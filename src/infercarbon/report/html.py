@@ -12,6 +12,7 @@ from typing import Any
 
 from infercarbon.report.charts import fmt, grouped_bars, hbars
 from infercarbon.report.tables import Report, Table
+from infercarbon.units import G_PER_T
 
 __all__ = ["SECTIONS", "render_html"]
 
@@ -112,7 +113,7 @@ def _auto(v_t: float | None) -> str:
         return f"{fmt(v_t)} tCO2e"
     if abs(v_t) >= 1e-3:
         return f"{fmt(v_t * 1e3)} kgCO2e"
-    return f"{fmt(v_t * 1e6)} gCO2e"
+    return f"{fmt(v_t * G_PER_T)} gCO2e"
 
 
 def _cards(r: Report) -> str:

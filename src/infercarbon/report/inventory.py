@@ -8,6 +8,7 @@ from typing import Any
 from infercarbon.report.data import LedgerSlice
 from infercarbon.report.scope2 import LOCATION_BASES, MARKET_BASES, counted, summed
 from infercarbon.report.tables import Col, Table, mwh, tonnes
+from infercarbon.timeutil import format_utc
 
 __all__ = ["DIMENSIONS", "breakdown_table", "inventory_table", "monthly_table"]
 
@@ -16,7 +17,7 @@ DIMENSIONS = ("service", "model", "device", "region", "tenant", "attribution_met
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if t is None else format_utc(t)
 
 
 def inventory_table(sl: LedgerSlice) -> Table:

@@ -18,6 +18,7 @@ import duckdb
 
 from infercarbon.ledger.lake import Lake
 from infercarbon.report.period import Period
+from infercarbon.units import J_PER_KWH
 
 __all__ = ["lake_report"]
 
@@ -70,7 +71,7 @@ def lake_report(
             "rows_scanned": fp.num_rows,
         },
         "generated_utc": generated_utc.isoformat(),
-        "totals": {**t, "energy_kwh": (t["energy_j"] or 0.0) / 3.6e6},
+        "totals": {**t, "energy_kwh": (t["energy_j"] or 0.0) / J_PER_KWH},
         "by_region_tenant": [dict(zip(["region", "tenant", *cols], r, strict=True)) for r in by],
         "ranges": "sums of per-event p5..p95 bounds (fully correlated: an upper bound on "
         "the spread of each sum)",

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from infercarbon.errors import InputError
+from infercarbon.timeutil import format_utc, parse_utc
 
 __all__ = ["Period", "parse_period"]
 
@@ -49,14 +50,10 @@ class Period:
     def to_dict(self) -> dict[str, str | float]:
         return {
             "label": self.label,
-            "start_utc": _iso(self.start_utc),
-            "end_utc_exclusive": _iso(self.end_utc),
+            "start_utc": format_utc(self.start_utc),
+            "end_utc_exclusive": format_utc(self.end_utc),
             "days": round(self.days, 6),
         }
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _month_start(year: int, month: int) -> datetime:
@@ -95,12 +92,10 @@ def _unit(text: str, whole: str) -> tuple[datetime, datetime] | None:
 
 def _instant(text: str, whole: str) -> datetime:
     try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise _bad(whole, f"{text!r} is neither a calendar unit nor an ISO 8601 time") from None
-    if t.utcoffset() is None:
-        raise _bad(whole, f"the time {text!r} needs a zone offset (e.g. Z)")
-    return t.astimezone(UTC)
+        return parse_utc(text, field="period")
+    except InputError as exc:
+        why = str(exc).removeprefix("period: ")
+        raise _bad(whole, f"neither a calendar unit nor a time: {why}") from None
 
 
 def parse_period(text: str) -> Period:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,23 +33,24 @@ from fastapi.staticfiles import StaticFiles
 from infercarbon.accounting.batch import AccountingConfig
 from infercarbon.accounting.signals import SignalBook
 from infercarbon.errors import (
+    AuthError,
     EventValidationError,
+    ForbiddenError,
     InputError,
     LedgerConflictError,
     LedgerError,
     LedgerReferenceError,
+    PayloadTooLargeError,
 )
 from infercarbon.grid.signal import IntensitySeries
 from infercarbon.ledger.base import Store
 from infercarbon.ledger.spool import SpoolWriter
-from infercarbon.service.auth import AuthError, KeyStore
+from infercarbon.service.auth import KeyStore
 from infercarbon.service.metrics import Metrics
-from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
 from infercarbon.service.state import ServiceState
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = [
-    "ForbiddenError",
-    "PayloadTooLargeError",
     "ServiceState",
     "create_app",
     "reload_signals",
@@ -152,7 +152,7 @@ def _problems_from_pydantic(exc: RequestValidationError) -> list[dict[str, Any]]
 def create_app(
     store: Store,
     *,
-    clock: Callable[[], datetime],
+    clock: WallClockUtc,
     keys: KeyStore,
     config: AccountingConfig | None = None,
     signals: Sequence[IntensitySeries] = (),

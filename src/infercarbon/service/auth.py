@@ -45,11 +45,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from infercarbon.errors import ConfigurationError, InfercarbonError, InputError, LedgerError
+from infercarbon.errors import AuthError, ConfigurationError, InputError, LedgerError
+from infercarbon.timeutil import EpochClockS
 
 __all__ = [
     "SCOPES",
-    "AuthError",
     "FileKeyStore",
     "KeyRecord",
     "KeyStore",
@@ -68,10 +68,6 @@ _TOKEN_RE = re.compile(r"^ic_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
 #: Tenant names: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _TENANT_RE = re.compile(TENANT_PATTERN)
-
-
-class AuthError(InfercarbonError):
-    """A request's credentials are missing, malformed, unknown or revoked (HTTP 401)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +127,7 @@ def create_key(
     *,
     tenant: str,
     admin: bool = False,
-    clock: Callable[[], float],
+    clock: EpochClockS,
     token: Callable[[int], bytes] = secrets.token_bytes,
 ) -> tuple[str, KeyRecord]:
     """Create a key; return ``(secret_token, record)``.  The token is shown once."""

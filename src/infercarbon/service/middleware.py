@@ -37,6 +37,7 @@ from infercarbon.errors import ConfigurationError, InfercarbonError, InputError,
 from infercarbon.instrument.shipper import EventShipper
 from infercarbon.reference.regions import resolve_region
 from infercarbon.telemetry.base import EnergySource, energy_band
+from infercarbon.timeutil import EpochClockS, format_utc
 
 __all__ = [
     "Discloser",
@@ -335,7 +336,7 @@ class MeteringMiddleware:
         *,
         shipper: EventShipper,
         energy: EnergySource,
-        clock: Callable[[], float],
+        clock: EpochClockS,
         service: str,
         tenant: str,
         model: str,
@@ -536,4 +537,4 @@ def _utc(t: float) -> _dt.datetime:
 
 
 def _iso(t: float) -> str:
-    return _utc(t).isoformat()
+    return format_utc(_utc(t))

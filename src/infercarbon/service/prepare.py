@@ -22,21 +22,19 @@ import pyarrow.compute as pc
 
 from infercarbon.accounting.batch import AccountingConfig, compute_footprints, footprint_batch
 from infercarbon.accounting.signals import SignalBook, resolve_regions
-from infercarbon.errors import EventValidationError, InputError, Problem
+from infercarbon.errors import (
+    EventValidationError,
+    ForbiddenError,
+    InputError,
+    PayloadTooLargeError,
+    Problem,
+)
 from infercarbon.ledger.compact import EventFootprintBatch
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.ledger.validation import validate_rows
 from infercarbon.service.auth import TENANT_PATTERN
 
-__all__ = ["ForbiddenError", "PayloadTooLargeError", "Prepared", "Sender", "decode", "prepare"]
-
-
-class ForbiddenError(InputError):
-    """The key may not act for the tenant it asked for (HTTP 403)."""
-
-
-class PayloadTooLargeError(InputError):
-    """A batch over the configured limit (HTTP 413)."""
+__all__ = ["Prepared", "Sender", "decode", "prepare"]
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from infercarbon.errors import InputError
+from infercarbon.errors import ForbiddenError, InputError
 from infercarbon.ledger.schema import RUNS
 from infercarbon.programme import hidden_drivers, read_facts, training_lines
 from infercarbon.programme.runs import run_id_for
-from infercarbon.service.prepare import ForbiddenError, decode
+from infercarbon.service.prepare import decode
 from infercarbon.service.routes import _ERRORS, Auth, ErrorBody, TenantQ, _json_rows, _scope
 from infercarbon.service.state import ServiceState
 

@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infercarbon.errors import InfercarbonError, InputError
+from infercarbon.errors import InfercarbonError, InputError, UpstreamTimeout, UpstreamUnreachable
 from infercarbon.estimators.llm import estimate_llm_scalar
 from infercarbon.instrument.proxied import LlmServing, ReadingsLog, RequestAccountant, RequestRecord
 from infercarbon.service.middleware import (
@@ -62,9 +62,8 @@ from infercarbon.service.middleware import (
 from infercarbon.service.upstream import (
     UpstreamPool,
     UpstreamResponse,
-    UpstreamTimeout,
-    UpstreamUnreachable,
 )
+from infercarbon.timeutil import EpochClockS
 
 __all__ = ["METERED_PATHS", "LedgerSink", "MeteringProxy", "ProxyRuntime", "load_key_tenants"]
 
@@ -212,7 +211,7 @@ class MeteringProxy:
         discloser: Discloser | None = None,
         readings: ReadingsLog | None = None,
         llm: LlmServing | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: EpochClockS = time.time,
     ) -> None:
         self.client = client
         self.accountant = accountant

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from infercarbon.errors import InfercarbonError, InputError, MissingCredentialsError
 from infercarbon.grid.updates import UpdateSpec, only_changed
 from infercarbon.ledger import Store
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = [
     "DEFAULT_INTERVAL_S",
@@ -179,7 +180,7 @@ class Refresher:
         *,
         fetch: Fetch,
         store_factory: Callable[[], AbstractContextManager[Store]],
-        clock: Callable[[], datetime],
+        clock: WallClockUtc,
         interval_s: float = DEFAULT_INTERVAL_S,
         on_update: Callable[[pa.Table], None] | None = None,
         logger: logging.Logger | None = None,

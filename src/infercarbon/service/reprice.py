@@ -28,7 +28,7 @@ no-op.  Footprints of the first calculator (operational lines only) are left as 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,13 +48,15 @@ from infercarbon.accounting.batch import (
 )
 from infercarbon.accounting.profiles import ProfileSet
 from infercarbon.accounting.signals import SignalBook, resolve_regions
-from infercarbon.attribution.idle import split_idle
+from infercarbon.attribution.idle import as_idle_policy, split_idle
 from infercarbon.errors import InputError
 from infercarbon.ledger import Store
 from infercarbon.ledger.base import SUPERSEDED_FOOTPRINTS
 from infercarbon.ledger.compact import same_event
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.telemetry.base import energy_band
+from infercarbon.timeutil import WallClockUtc, format_utc, parse_utc
+from infercarbon.units import US_PER_S
 
 __all__ = ["RepriceResult", "measure_idle", "recompute", "reprice", "reprice_after_update"]
 
@@ -119,7 +121,7 @@ def recompute(
     rows: pa.Table,
     *,
     idle: Mapping[str, tuple[Mapping[str, Any], float, float]] | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: WallClockUtc | None = None,
 ) -> RepriceResult:
     """Recompute the live footprints ``rows`` (footprint_id, event_id, inputs_hash,
     inputs_json) with ``book`` and, for footprint ids in ``idle``, the measured idle
@@ -203,7 +205,7 @@ def reprice(
     start_utc: datetime,
     end_utc: datetime,
     regions: Iterable[str] | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: WallClockUtc | None = None,
     page: int = 20_000,
 ) -> RepriceResult:
     """Re-price the live footprints of this calculator whose events started in
@@ -258,7 +260,7 @@ def reprice(
 
 
 def reprice_after_update(
-    store: Store, book: SignalBook, rows: pa.Table, *, clock: Callable[[], datetime] | None = None
+    store: Store, book: SignalBook, rows: pa.Table, *, clock: WallClockUtc | None = None
 ) -> RepriceResult:
     """Re-price what the intensity ``rows`` just stored cover: their regions, from the
     first interval's start to the last interval's end."""
@@ -304,7 +306,7 @@ def _device_energy(
     p = np.asarray(
         pc.fill_null(r.column("power_w"), 0.0).to_numpy(zero_copy_only=False), dtype=float
     )
-    e = np.concatenate([[0.0], np.cumsum((p[1:] + p[:-1]) / 2.0 * np.diff(t) / 1e6)])
+    e = np.concatenate([[0.0], np.cumsum((p[1:] + p[:-1]) / 2.0 * np.diff(t) / US_PER_S)])
     return t, e, src, method
 
 
@@ -316,7 +318,7 @@ def measure_idle(
     start_utc: datetime,
     end_utc: datetime,
     window_s: int = 3600,
-    clock: Callable[[], datetime] | None = None,
+    clock: WallClockUtc | None = None,
 ) -> RepriceResult:
     """Measure the idle energy of ``device`` in each ``window_s`` window of ``[start_utc,
     end_utc)`` that its readings cover, split it over the window's events by their profile's
@@ -351,8 +353,8 @@ def measure_idle(
     energy = np.asarray([float(i["energy_j"]) for i in inputs])
     e_lo = np.asarray([float(i["energy_low_j"]) for i in inputs])
     e_hi = np.asarray([float(i["energy_high_j"]) for i in inputs])
-    policy = [str(i["assumptions"]["profile"]["idle_policy"]) for i in inputs]
-    w_us = int(window_s) * 1_000_000
+    policy = [as_idle_policy(i["assumptions"]["profile"]["idle_policy"]) for i in inputs]
+    w_us = int(window_s) * US_PER_S
     first = (int(ev_start.min()) // w_us) * w_us
     out: dict[str, tuple[Mapping[str, Any], float, float]] = {}
     for w0 in range(first, int(ev_start.max()) + 1, w_us):
@@ -389,7 +391,7 @@ def measure_idle(
             # each policy group splits the pool in proportion to its share of the energy
             share = float(energy[sub].sum()) / e_ev if e_ev > 0 else len(sub) / len(idx)
             attributed, _ = split_idle(
-                pool * share, energy[sub], (ev_end[sub] - ev_start[sub]) / 1e6, pol
+                pool * share, energy[sub], (ev_end[sub] - ev_start[sub]) / US_PER_S, pol
             )
             rest = pool * share - float(attributed.sum())
             key = (
@@ -408,9 +410,13 @@ def measure_idle(
 
 
 def _us(x: Any) -> int:
-    t = datetime.fromisoformat(str(x).replace("Z", "+00:00"))
+    t = x if isinstance(x, datetime) else parse_utc(str(x), field="time_utc")
     return int(np.datetime64(t.replace(tzinfo=None), "us").astype(np.int64))
 
 
 def _iso(us: int) -> str:
-    return str(np.datetime64(int(us), "us").astype("datetime64[s]")) + "Z"
+    """A whole-second window edge [µs since the epoch] as UTC text."""
+    return format_utc(_EPOCH + timedelta(microseconds=int(us) // US_PER_S * US_PER_S))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

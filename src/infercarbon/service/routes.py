@@ -25,14 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from infercarbon.accounting.batch import CALCULATOR
 from infercarbon.accounting.footprint import LINE_SCOPES
 from infercarbon.decisions.whatif import WhatIf, run_whatif
-from infercarbon.errors import InputError
+from infercarbon.errors import ForbiddenError, InputError, PayloadTooLargeError
 from infercarbon.ledger.rollup import event_rows, rollup_totals
 from infercarbon.ledger.validation import ValidatedRows
 from infercarbon.reference.regions import all_regions
 from infercarbon.service.auth import Principal, authenticate
 from infercarbon.service.ingest import ingest
 from infercarbon.service.metrics import CONTENT_TYPE_LATEST
-from infercarbon.service.prepare import ForbiddenError, decode
+from infercarbon.service.prepare import decode
 from infercarbon.service.state import ServiceState
 from infercarbon.service.summary import summary as build_summary
 
@@ -339,8 +339,6 @@ def _verify_lines(
 
 
 def _reject_reason(exc: Exception) -> str:
-    from infercarbon.service.prepare import ForbiddenError, PayloadTooLargeError
-
     if isinstance(exc, ForbiddenError):
         return "forbidden"
     if isinstance(exc, PayloadTooLargeError):

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from infercarbon.errors import InfercarbonError, InputError
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = ["CarbonRouteMiddleware", "route_advisor", "route_header"]
 
@@ -107,7 +108,7 @@ class CarbonRouteMiddleware:
         app: ASGIApp,
         advise: Advisor,
         *,
-        clock: Callable[[], _dt.datetime],
+        clock: WallClockUtc,
         path: str = "/.well-known/carbon-route",
         ttl_s: float = 300.0,
         header: bool = True,

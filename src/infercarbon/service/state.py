@@ -7,9 +7,7 @@ Held apart from the app factory (:mod:`infercarbon.service.app`) and the routes
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from infercarbon.accounting.batch import AccountingConfig
@@ -18,6 +16,7 @@ from infercarbon.ledger.base import Store
 from infercarbon.ledger.spool import SpoolWriter
 from infercarbon.service.auth import KeyStore
 from infercarbon.service.metrics import Metrics
+from infercarbon.timeutil import WallClockUtc
 
 __all__ = ["ServiceState"]
 
@@ -28,7 +27,7 @@ class ServiceState:
 
     store: Store
     keys: KeyStore
-    clock: Callable[[], datetime]
+    clock: WallClockUtc
     config: AccountingConfig
     book: SignalBook
     metrics: Metrics

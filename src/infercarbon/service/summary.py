@@ -11,6 +11,7 @@ import pyarrow as pa
 from infercarbon.accounting.batch import KINDS
 from infercarbon.ledger.rollup import event_totals, rollup_totals
 from infercarbon.service.state import ServiceState
+from infercarbon.units import J_PER_KWH
 
 __all__ = ["summary"]
 
@@ -315,7 +316,7 @@ def summary(state: ServiceState, tenant: str | None) -> dict[str, Any]:
 def _sankey(
     energy_j: float, facility_j: float, pue: float, td: float, outcomes: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    kwh = 3.6e6
+    kwh = J_PER_KWH
     if facility_j <= 0:
         return {"nodes": [], "links": [], "note": "no energy recorded yet"}
     it = energy_j / kwh

@@ -23,17 +23,9 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from infercarbon.errors import InputError, ProviderError
+from infercarbon.errors import InputError, UpstreamTimeout, UpstreamUnreachable
 
-__all__ = ["UpstreamPool", "UpstreamResponse", "UpstreamTimeout", "UpstreamUnreachable"]
-
-
-class UpstreamUnreachable(ProviderError):
-    """The upstream could not be reached or dropped the connection."""
-
-
-class UpstreamTimeout(ProviderError):
-    """The upstream did not connect or answer in time."""
+__all__ = ["UpstreamPool", "UpstreamResponse"]
 
 
 _Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]

@@ -20,6 +20,7 @@ from typing import Any
 
 from infercarbon.errors import SensorError, SensorUnavailableError
 from infercarbon.telemetry.base import ACCURACY_CLASSES, read_sysfs_int
+from infercarbon.units import UJ_PER_J
 
 __all__ = ["AmdHwmonSource", "find_amd_energy_counters"]
 
@@ -104,7 +105,7 @@ class AmdHwmonSource:
                     )
                 c.last_uj = uj
                 total_uj += uj - c.origin_uj
-            return total_uj / 1e6
+            return total_uj / UJ_PER_J
 
     def describe(self) -> dict[str, Any]:
         per_core = not any(c.label.lower().startswith("esocket") for c in self._counters)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import errno
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, runtime_checkable
@@ -41,7 +40,6 @@ __all__ = [
     "ENERGY_BANDS",
     "METHODS",
     "Availability",
-    "Clock",
     "EnergyBand",
     "EnergySource",
     "Method",
@@ -51,9 +49,6 @@ __all__ = [
     "read_sysfs_int",
     "wrap_delta",
 ]
-
-#: A clock: returns integer nanoseconds from an arbitrary, monotonic origin.
-Clock = Callable[[], int]
 
 Method = Literal["measured-counter", "measured-power-polling", "modelled", "constant"]
 METHODS: Final[tuple[str, ...]] = (

@@ -18,7 +18,9 @@ from typing import Any, Literal
 from infercarbon.errors import InputError, SensorError
 from infercarbon.provenance import Figure
 from infercarbon.reference.seed import get_tier
-from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.telemetry.base import ACCURACY_CLASSES, default_clock
+from infercarbon.timeutil import MonotonicClockNs
+from infercarbon.units import NS_PER_S
 
 __all__ = ["ConstantSource"]
 
@@ -41,7 +43,9 @@ class ConstantSource:
     label = "illustrative"
     needs_polling = False
 
-    def __init__(self, power_w: Figure, *, clock: Clock = default_clock, device: str = "") -> None:
+    def __init__(
+        self, power_w: Figure, *, clock: MonotonicClockNs = default_clock, device: str = ""
+    ) -> None:
         if power_w.unit != "w":
             raise InputError(f"unit must be 'w', got {power_w.unit!r}", field="power_w")
         if power_w.value < 0:
@@ -59,7 +63,7 @@ class ConstantSource:
         tier_id: str,
         *,
         state: Literal["active", "idle"] = "active",
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
     ) -> ConstantSource:
         """The seed tier's active (default) or idle power; unknown ids raise."""
         tier = get_tier(tier_id)
@@ -73,7 +77,7 @@ class ConstantSource:
     def read_energy_j(self) -> float:
         if self._closed:
             raise SensorError("constant source is closed")
-        return self.power_w.value * (int(self.clock()) - self.origin_ns) / 1e9
+        return self.power_w.value * (int(self.clock()) - self.origin_ns) / NS_PER_S
 
     def describe(self) -> dict[str, Any]:
         return {

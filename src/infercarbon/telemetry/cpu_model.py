@@ -39,7 +39,9 @@ import psutil
 from infercarbon.errors import FallbackWarning, InputError, SensorError
 from infercarbon.provenance import Figure
 from infercarbon.reference.cpus import CpuPowerCurve, cpu_power_curve
-from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.telemetry.base import ACCURACY_CLASSES, default_clock
+from infercarbon.timeutil import MonotonicClockNs
+from infercarbon.units import NS_PER_S
 
 __all__ = [
     "CpuInfo",
@@ -189,7 +191,7 @@ class CpuModelSource:
         *,
         cpu_seconds: Callable[[], float],
         scope: Scope = "system",
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
         covers: str = "",
     ) -> None:
         if scope not in ("system", "process"):
@@ -235,7 +237,7 @@ class CpuModelSource:
         pid: int | None = None,
         include_self: bool = True,
         cpu: CpuInfo | None = None,
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
     ) -> CpuModelSource:
         """The model for the running machine: psutil CPU time, curve matched to its CPU.
 
@@ -278,7 +280,7 @@ class CpuModelSource:
         busy_s = self.busy_cpu_s()
         energy_j = self.dynamic_w_per_cpu.value * busy_s
         if self.scope == "system":
-            energy_j += self.idle_power_w.value * (int(self.clock()) - self._origin_ns) / 1e9
+            energy_j += self.idle_power_w.value * (int(self.clock()) - self._origin_ns) / NS_PER_S
         return energy_j
 
     def energy_range_j(self, busy_cpu_s: float, elapsed_s: float) -> tuple[float, float, float]:

@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from infercarbon.errors import InputError, SensorError, SensorUnavailableError
 from infercarbon.telemetry.amd import AmdHwmonSource
-from infercarbon.telemetry.base import Availability, Clock, EnergySource, default_clock
+from infercarbon.telemetry.base import Availability, EnergySource, default_clock
 from infercarbon.telemetry.constant import ConstantSource
 from infercarbon.telemetry.cpu_model import CpuInfo, CpuModelSource, Scope
 from infercarbon.telemetry.nvml import NvmlSource
 from infercarbon.telemetry.rapl import RaplSource
+from infercarbon.timeutil import MonotonicClockNs
 
 if TYPE_CHECKING:
     import httpx
@@ -49,7 +50,7 @@ def detect(
     *,
     sysfs_root: Path = Path("/sys"),
     nvml_module: ModuleType | Any | None = None,
-    clock: Clock = default_clock,
+    clock: MonotonicClockNs = default_clock,
     tier: str | None = None,
     cpu: CpuInfo | None = None,
     cpu_scope: Scope = "system",

@@ -31,7 +31,9 @@ from infercarbon.errors import (
     SensorError,
     SensorUnavailableError,
 )
-from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.telemetry.base import ACCURACY_CLASSES, default_clock
+from infercarbon.timeutil import MonotonicClockNs
+from infercarbon.units import NS_PER_S
 
 __all__ = ["NvmlSource", "load_nvml"]
 
@@ -103,7 +105,7 @@ class NvmlSource:
         device_indices: Sequence[int] | None = None,
         *,
         nvml_module: ModuleType | Any | None = None,
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
     ) -> None:
         nvml = load_nvml(nvml_module)
         self._nvml = nvml
@@ -207,7 +209,7 @@ class NvmlSource:
                     else:
                         power_w = float(nvml.nvmlDeviceGetPowerUsage(g.handle)) / 1000.0
                         t_ns = int(self.clock())
-                        dt_s = (t_ns - g.last_t_ns) / 1e9
+                        dt_s = (t_ns - g.last_t_ns) / NS_PER_S
                         if dt_s > 0:
                             g.energy_j += dt_s * (power_w + g.last_power_w) / 2.0
                         g.last_t_ns, g.last_power_w = t_ns, power_w

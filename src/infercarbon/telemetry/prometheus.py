@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
 from typing import Any, Final
 
 import httpx
@@ -45,6 +44,7 @@ import numpy as np
 
 from infercarbon.errors import InputError, SensorError, SensorUnavailableError
 from infercarbon.telemetry.base import ACCURACY_CLASSES
+from infercarbon.timeutil import EpochClockS
 
 __all__ = ["PROMETHEUS_METRICS", "PrometheusSource"]
 
@@ -109,7 +109,7 @@ class PrometheusSource:
         selector: str = "",
         scrape_interval_s: float = 15.0,
         lookback_intervals: float = 20.0,
-        clock: Callable[[], float] = time.time,
+        clock: EpochClockS = time.time,
     ) -> None:
         if metric not in PROMETHEUS_METRICS:
             raise InputError(

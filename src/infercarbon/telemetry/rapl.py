@@ -32,6 +32,7 @@ from typing import Any
 
 from infercarbon.errors import SensorError, SensorUnavailableError
 from infercarbon.telemetry.base import ACCURACY_CLASSES, read_sysfs_int, wrap_delta
+from infercarbon.units import UJ_PER_J
 
 __all__ = ["PERMISSION_HINT", "RaplSource", "RaplZone", "find_rapl_zones"]
 
@@ -138,11 +139,11 @@ class RaplSource:
                 # the counter counts 0 .. max_range_uj, then wraps to 0
                 z.total_uj += wrap_delta(z.last_uj, uj, z.max_range_uj + 1)
                 z.last_uj = uj
-            return sum(z.total_uj for z in self.zones) / 1e6
+            return sum(z.total_uj for z in self.zones) / UJ_PER_J
 
     def wrap_period_s(self, power_w: float) -> float:
         """Seconds until the fastest-wrapping covered counter wraps at ``power_w`` [W]."""
-        return min(z.max_range_uj for z in self.zones) / 1e6 / power_w
+        return min(z.max_range_uj for z in self.zones) / UJ_PER_J / power_w
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -28,7 +28,9 @@ import numpy as np
 import numpy.typing as npt
 
 from infercarbon.errors import InputError, ParseError, SensorError
-from infercarbon.telemetry.base import ACCURACY_CLASSES, Clock, default_clock
+from infercarbon.telemetry.base import ACCURACY_CLASSES, default_clock
+from infercarbon.timeutil import MonotonicClockNs
+from infercarbon.units import NS_PER_S
 
 __all__ = ["ReplaySource", "load_trace_csv"]
 
@@ -74,7 +76,7 @@ class ReplaySource:
         t_s: Sequence[float] | npt.NDArray[np.float64],
         energy_j: Sequence[float] | npt.NDArray[np.float64],
         *,
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
         origin_ns: int | None = None,
         label: str = "measured",
         method: str = "measured-counter",
@@ -129,7 +131,7 @@ class ReplaySource:
     def read_energy_j(self) -> float:
         if self._closed:
             raise SensorError("replay source is closed")
-        t = (int(self.clock()) - self.origin_ns) / 1e9
+        t = (int(self.clock()) - self.origin_ns) / NS_PER_S
         if t < self._t_s[0] or t > self._t_s[-1]:
             raise SensorError(
                 f"replay trace {self.trace_source} covers t = {self._t_s[0]:g} .. "

@@ -38,7 +38,8 @@ import numpy as np
 import numpy.typing as npt
 
 from infercarbon.errors import ConfigurationError, InputError, SensorError
-from infercarbon.telemetry.base import Clock, EnergySource, default_clock
+from infercarbon.telemetry.base import EnergySource, default_clock
+from infercarbon.timeutil import MonotonicClockNs
 
 __all__ = ["Sampler", "SamplerMode"]
 
@@ -67,7 +68,7 @@ class Sampler:
         self,
         source: EnergySource,
         *,
-        clock: Clock = default_clock,
+        clock: MonotonicClockNs = default_clock,
         period_s: float = 0.1,
         capacity: int = 65_536,
         mode: SamplerMode = "thread",

@@ -13,8 +13,13 @@ import httpx
 import numpy as np
 import pytest
 
-from infercarbon.errors import DataQualityWarning, MissingCredentialsError, QuotaExceededError
-from infercarbon.grid.providers._http import ProviderPayloadError, RetryPolicy
+from infercarbon.errors import (
+    DataQualityWarning,
+    MissingCredentialsError,
+    ProviderPayloadError,
+    QuotaExceededError,
+)
+from infercarbon.grid.providers._http import RetryPolicy
 from infercarbon.grid.providers.electricitymaps import ElectricityMapsClient
 
 

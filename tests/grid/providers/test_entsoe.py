@@ -22,11 +22,12 @@ from infercarbon.errors import (
     DataQualityWarning,
     FallbackWarning,
     MissingCredentialsError,
+    ProviderAuthError,
     ProviderError,
+    ProviderPayloadError,
     UnknownRegionError,
 )
 from infercarbon.grid import factors
-from infercarbon.grid.providers._http import ProviderAuthError, ProviderPayloadError
 from infercarbon.grid.providers.entsoe import (
     PSR_FUELS,
     EntsoeClient,

@@ -7,11 +7,15 @@ import email.utils
 import httpx
 import pytest
 
-from infercarbon.errors import InputError, ProviderError, QuotaExceededError
-from infercarbon.grid.providers._http import (
+from infercarbon.errors import (
+    InputError,
     ProviderAuthError,
+    ProviderError,
     ProviderHTTPError,
     ProviderTransportError,
+    QuotaExceededError,
+)
+from infercarbon.grid.providers._http import (
     RetryPolicy,
     TTLCache,
     default_client,

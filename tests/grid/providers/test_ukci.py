@@ -13,8 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
-from infercarbon.errors import InputError
-from infercarbon.grid.providers._http import ProviderPayloadError
+from infercarbon.errors import InputError, ProviderPayloadError
 from infercarbon.grid.providers.ukci import UKCarbonIntensityClient
 
 

@@ -13,8 +13,13 @@ import httpx
 import numpy as np
 import pytest
 
-from infercarbon.errors import DataQualityWarning, InputError, MissingCredentialsError
-from infercarbon.grid.providers._http import ProviderAuthError, ProviderPayloadError
+from infercarbon.errors import (
+    DataQualityWarning,
+    InputError,
+    MissingCredentialsError,
+    ProviderAuthError,
+    ProviderPayloadError,
+)
 from infercarbon.grid.providers.watttime import WattTimeClient
 from infercarbon.units import G_PER_LB
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from infercarbon.errors import InputError
 from infercarbon.provenance import Figure, Label
+from infercarbon.units import J_PER_MMBTU, J_PER_MWH
 
 __all__ = [
     "CARBON_PRICE_PER_T",
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 #: 1 MWh (thermal) = 3.412142 MMBtu (exact from J_PER_MWH / J_PER_MMBTU).
-MMBTU_PER_MWH_THERMAL = 3_600_000_000 / 1_055_055_852.62
+MMBTU_PER_MWH_THERMAL = J_PER_MWH / J_PER_MMBTU
 
 _ASSUMPTION = "assumption (no source found): "
 _EIA_LIC = "US government work, public domain (EIA copyright and reuse guidelines)"

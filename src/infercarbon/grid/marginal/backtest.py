@@ -31,7 +31,6 @@ from infercarbon.grid.marginal.pipeline import MeritOrderRun, is_stack_fuel, mer
 
 __all__ = ["BacktestMetrics", "CalibrationReport", "calibrate_merit_order", "metrics"]
 
-FloatArray = npt.NDArray[np.float64]
 CLASSES: tuple[str, ...] = ("coal", "gas-CC", "gas-other")
 GRID: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 

@@ -15,8 +15,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
-import numpy.typing as npt
 
+from infercarbon.arrays import IntArray, TimeArray
 from infercarbon.errors import InputError
 
 __all__ = ["SEASONS", "hour_of_day", "month", "season_index", "to_local"]
@@ -24,9 +24,6 @@ __all__ = ["SEASONS", "hour_of_day", "month", "season_index", "to_local"]
 #: Meteorological seasons (northern hemisphere): DJF, MAM, JJA, SON.
 SEASONS: tuple[str, ...] = ("winter", "spring", "summer", "fall")
 _MONTH_TO_SEASON = np.array([0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0], dtype=np.int64)
-
-IntArray = npt.NDArray[np.int64]
-TimeArray = npt.NDArray[np.datetime64]
 
 
 def hour_of_day(t: TimeArray) -> IntArray:

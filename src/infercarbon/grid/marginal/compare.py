@@ -21,12 +21,11 @@ from xml.sax.saxutils import escape
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.calendar import SEASONS, hour_of_day, season_index
 
 __all__ = ["CompareTable", "compare_by_hour_season", "render_svg"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.regression import RegressionResult, make_bins, regress_mef
+from infercarbon.units import G_PER_T
 
 __all__ = [
     "RATES_BY",
@@ -56,9 +58,6 @@ __all__ = [
     "fuel_response",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-TimeArray = npt.NDArray[np.datetime64]
 RATES_BY: tuple[str, ...] = ("bin", "table")
 
 
@@ -90,7 +89,7 @@ def epa_factors_g_per_mmbtu(
     return (
         np.array([f.value for f in figs], dtype=np.float64),
         [
-            f"{fu}: {f.value / 1e6:.5f} t CO2e/MMBtu ({f.source}, {f.vintage}; {f.licence})"
+            f"{fu}: {f.value / G_PER_T:.5f} t CO2e/MMBtu ({f.source}, {f.vintage}; {f.licence})"
             for fu, f in zip(fuels, figs, strict=True)
         ],
     )

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.calendar import hour_of_day, month
 from infercarbon.grid.marginal.simulate import STACK_CLASSES, Scenario, SimulatedYear, simulate_year
@@ -56,7 +57,6 @@ __all__ = [
     "summarise",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 VIEWS: tuple[str, ...] = ("load+emissions", "+mix")
 
 

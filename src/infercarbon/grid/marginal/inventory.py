@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import DataError, FallbackWarning, InputError, ParseError
 from infercarbon.grid.marginal import assumptions as A
 from infercarbon.grid.marginal.merit_order import SupplyStack, build_stack
@@ -56,7 +57,6 @@ __all__ = [
 REGIONS: tuple[str, ...] = ("ERCOT", "DE")
 #: Best combined cycles reach ~0.62 (LHV); a larger figure is CHP total fuel utilisation.
 MAX_ELECTRIC_EFFICIENCY_FRAC = 0.62
-FloatArray = npt.NDArray[np.float64]
 ObjArray = npt.NDArray[np.object_]
 
 #: Seasons of the capability columns, in the order stored (winter, spring, summer, fall).

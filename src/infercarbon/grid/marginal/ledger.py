@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.merit_order import METHOD_VERSION as MO_VERSION
 from infercarbon.grid.marginal.merit_order import MeritOrderResult
@@ -33,8 +34,6 @@ from infercarbon.grid.marginal.regression import RegressionResult
 from infercarbon.grid.signal import Basis, IntensitySeries, SignalProvenance
 
 __all__ = ["MarginalLedger"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, eq=False)

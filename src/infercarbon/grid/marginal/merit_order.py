@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.errors import InputError
 
 __all__ = [
@@ -55,8 +56,6 @@ __all__ = [
 ]
 
 METHOD_VERSION = "merit-order-1"
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 ObjArray = npt.NDArray[np.object_]
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.marginal.calendar import SEASONS, season_index
 from infercarbon.grid.marginal.inventory import FuelCo2, Inventory, build_region_stack
@@ -43,7 +44,6 @@ from infercarbon.grid.marginal.merit_order import (
 
 __all__ = ["PRICE_GRID", "CalibratedRun", "merit_order_calibrated"]
 
-FloatArray = npt.NDArray[np.float64]
 #: Multipliers tried on the coal units' short-run cost.
 PRICE_GRID: FloatArray = np.exp(np.linspace(np.log(1 / 8), np.log(8), 25))
 _COAL = ("coal", "lignite", "hard_coal")

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.marginal.calendar import SEASONS, season_index
 from infercarbon.grid.marginal.inventory import (
@@ -26,6 +27,7 @@ from infercarbon.grid.marginal.inventory import (
     build_region_stack,
 )
 from infercarbon.grid.marginal.merit_order import MeritOrderResult, SupplyStack, dispatch_groups
+from infercarbon.units import G_PER_KG, G_PER_LB, G_PER_T
 
 __all__ = [
     "AUTO_LOAD_ONLY",
@@ -39,7 +41,6 @@ __all__ = [
     "unique_notes",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 _STACK_PREFIXES = (
     "coal",
     "lignite",
@@ -158,7 +159,12 @@ def merit_order_from_mix(
 
 
 # ----------------------------------------------------------------- user tables
-EMISSIONS_UNITS_G: dict[str, float] = {"g": 1.0, "kg": 1_000.0, "t": 1_000_000.0, "lb": 453.59237}
+EMISSIONS_UNITS_G: dict[str, float] = {
+    "g": 1.0,
+    "kg": float(G_PER_KG),
+    "t": float(G_PER_T),
+    "lb": G_PER_LB,
+}
 #: energy of one interval [kWh] per unit of the load column, given interval hours
 LOAD_UNITS: tuple[str, ...] = ("MW", "MWh", "kW", "kWh")
 

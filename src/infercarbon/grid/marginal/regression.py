@@ -56,6 +56,7 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, IntArray, TimeArray
 from infercarbon.errors import FallbackWarning, InputError
 from infercarbon.grid.marginal.calendar import SEASONS, hour_of_day, month, season_index
 
@@ -79,10 +80,6 @@ CiMethod = Literal["hc1", "ols", "bootstrap"]
 BIN_SCHEMES: tuple[str, ...] = get_args(BinScheme)
 CI_METHODS: tuple[str, ...] = get_args(CiMethod)
 METHOD_VERSION = "regression-1"
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-TimeArray = npt.NDArray[np.datetime64]
 
 
 def t_quantile(p: float, df: FloatArray) -> FloatArray:

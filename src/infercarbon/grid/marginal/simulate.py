@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.calendar import SEASONS, season_index
 from infercarbon.grid.marginal.inventory import (
@@ -61,8 +62,6 @@ from infercarbon.grid.marginal.merit_order import SupplyStack, build_stack, disp
 
 __all__ = ["STACK_CLASSES", "Scenario", "SimulatedYear", "fuel_class", "simulate_year"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 ObjArray = npt.NDArray[np.object_]
 
 #: Fuel classes of the simulated generation table met by the stack.

@@ -46,14 +46,12 @@ from statistics import NormalDist
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, IntArray, TimeArray
 from infercarbon.errors import InputError
 
 __all__ = ["METHOD_VERSION", "StackFitResult", "fit_observed_stack", "fuel_rates_from_table"]
 
 METHOD_VERSION = "observed-stack-1"
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-TimeArray = npt.NDArray[np.datetime64]
 #: A fuel taking at least this share of the response widens the range to its rate.
 SHARE_FOR_RANGE = 0.10
 FIXED_EFFECTS: tuple[str, ...] = ("week", "day", "none")

@@ -42,12 +42,11 @@ from typing import TextIO
 import numpy as np
 import numpy.typing as npt
 
+from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import ParseError
 
 __all__ = ["Table", "infer_interval_s", "parse_numbers", "parse_times", "read_header", "read_table"]
 
-FloatArray = npt.NDArray[np.float64]
-TimeArray = npt.NDArray[np.datetime64]
 
 _ISO = re.compile(
     r"^\s*(\d{4}-\d{2}-\d{2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?"

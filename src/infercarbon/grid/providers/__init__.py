@@ -20,10 +20,6 @@ from __future__ import annotations
 
 from infercarbon.grid.providers._http import (
     HttpTransport,
-    ProviderAuthError,
-    ProviderHTTPError,
-    ProviderPayloadError,
-    ProviderTransportError,
     RetryPolicy,
     TTLCache,
     default_client,
@@ -32,10 +28,6 @@ from infercarbon.grid.providers._http import (
 
 __all__ = [
     "HttpTransport",
-    "ProviderAuthError",
-    "ProviderHTTPError",
-    "ProviderPayloadError",
-    "ProviderTransportError",
     "RetryPolicy",
     "TTLCache",
     "default_client",

@@ -42,16 +42,18 @@ from typing import Any
 
 import httpx
 
-from infercarbon.errors import InputError, ProviderError, QuotaExceededError
+from infercarbon.errors import (
+    InputError,
+    ProviderAuthError,
+    ProviderHTTPError,
+    ProviderTransportError,
+    QuotaExceededError,
+)
+from infercarbon.timeutil import EpochClockS
 
 __all__ = [
     "RETRYABLE_STATUSES",
-    "Clock",
     "HttpTransport",
-    "ProviderAuthError",
-    "ProviderHTTPError",
-    "ProviderPayloadError",
-    "ProviderTransportError",
     "RetryPolicy",
     "Sleep",
     "TTLCache",
@@ -59,39 +61,9 @@ __all__ = [
     "system_transport",
 ]
 
-#: Epoch seconds (UTC).
-Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 RETRYABLE_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
-
-
-class ProviderHTTPError(ProviderError):
-    """A provider answered with a non-success HTTP status.
-
-    ``status`` is the HTTP status code and ``detail`` the provider's own message.
-    """
-
-    def __init__(self, provider: str, status: int, detail: str, *, url: str = "") -> None:
-        self.provider, self.status, self.detail, self.url = provider, status, detail, url
-        where = f" for {url}" if url else ""
-        super().__init__(f"{provider}: HTTP {status}{where}: {detail or '(no message)'}")
-
-
-class ProviderAuthError(ProviderHTTPError):
-    """The provider rejected the credentials (HTTP 401 or 403)."""
-
-
-class ProviderTransportError(ProviderError):
-    """The request never got an HTTP answer (timeout, DNS, refused connection)."""
-
-
-class ProviderPayloadError(ProviderError):
-    """The response does not have the documented shape; ``field`` names what is missing."""
-
-    def __init__(self, provider: str, field: str, message: str) -> None:
-        self.provider, self.field = provider, field
-        super().__init__(f"{provider}: payload field {field!r}: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +101,7 @@ class RetryPolicy:
 class TTLCache:
     """A small LRU cache whose entries expire ``ttl_s`` seconds after they were stored."""
 
-    clock: Clock
+    clock: EpochClockS
     max_entries: int = 128
     _store: OrderedDict[Hashable, tuple[float, Any]] = field(default_factory=OrderedDict)
 
@@ -228,7 +200,7 @@ class HttpTransport:
         provider: str,
         *,
         client: httpx.Client,
-        clock: Clock,
+        clock: EpochClockS,
         sleep: Sleep,
         rand: Callable[[], float],
         retry: RetryPolicy | None = None,

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from infercarbon.errors import DataQualityWarning, InputError
-from infercarbon.grid.providers._http import ProviderPayloadError
+from infercarbon.errors import DataQualityWarning, InputError, ProviderPayloadError
+from infercarbon.timeutil import parse_utc
 
 __all__ = [
     "TimeLike",
@@ -54,13 +54,7 @@ def to_utc64(value: TimeLike, *, field: str) -> np.datetime64:
     elif isinstance(value, date):
         dt = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
-        try:
-            dt = datetime.fromisoformat(value.strip())
-        except ValueError as exc:
-            raise InputError(
-                f"{value!r} is not an ISO 8601 date or time (e.g. 2024-01-31 or 2024-01-31T12:00Z)",
-                field=field,
-            ) from exc
+        dt = parse_utc(value, field=field, naive_is_utc=True)
     else:
         raise InputError(f"{value!r} is not a date or time", field=field)
     if dt.tzinfo is not None:
@@ -92,13 +86,10 @@ def parse_time(value: Any, *, provider: str, field: str) -> np.datetime64:
     if not isinstance(value, str):
         raise ProviderPayloadError(provider, field, f"expected an ISO 8601 string, got {value!r}")
     try:
-        dt = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise ProviderPayloadError(provider, field, f"{value!r} is not an ISO 8601 time") from exc
-    if dt.tzinfo is None:
-        raise ProviderPayloadError(provider, field, f"{value!r} has no UTC offset")
-    dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(dt, "s")
+        dt = parse_utc(value, field=field)
+    except InputError as exc:
+        raise ProviderPayloadError(provider, field, str(exc).removeprefix(f"{field}: ")) from exc
+    return np.datetime64(dt.replace(tzinfo=None), "s")
 
 
 def require(obj: Any, key: str, *, provider: str, path: str) -> Any:

@@ -25,8 +25,8 @@ from typing import Any, Final
 
 import numpy as np
 
-from infercarbon.errors import InputError, MissingCredentialsError
-from infercarbon.grid.providers._http import HttpTransport, ProviderPayloadError
+from infercarbon.errors import InputError, MissingCredentialsError, ProviderPayloadError
+from infercarbon.grid.providers._http import HttpTransport
 from infercarbon.grid.providers._payload import (
     TimeLike,
     as_sequence,

@@ -57,13 +57,11 @@ from infercarbon.errors import (
     InputError,
     MissingCredentialsError,
     ProviderError,
-    UnknownRegionError,
-)
-from infercarbon.grid.providers._http import (
-    HttpTransport,
     ProviderHTTPError,
     ProviderPayloadError,
+    UnknownRegionError,
 )
+from infercarbon.grid.providers._http import HttpTransport
 from infercarbon.grid.providers._payload import (
     TimeLike,
     chunks,

@@ -29,8 +29,8 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
-from infercarbon.errors import InputError
-from infercarbon.grid.providers._http import HttpTransport, ProviderPayloadError
+from infercarbon.errors import InputError, ProviderPayloadError
+from infercarbon.grid.providers._http import HttpTransport
 from infercarbon.grid.providers._payload import (
     TimeLike,
     as_sequence,

@@ -29,12 +29,13 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from infercarbon.errors import InputError, MissingCredentialsError
-from infercarbon.grid.providers._http import (
-    HttpTransport,
+from infercarbon.errors import (
+    InputError,
+    MissingCredentialsError,
     ProviderAuthError,
     ProviderPayloadError,
 )
+from infercarbon.grid.providers._http import HttpTransport
 from infercarbon.grid.providers._payload import (
     TimeLike,
     as_sequence,
