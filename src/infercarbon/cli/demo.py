@@ -175,8 +175,8 @@ def _record(
         "ledger": str(Path(ledger)),
         "run_id": run_id,
         "events_inserted": res.inserted,
-        "profile": profile.to_dict(),
-    }  # type: ignore[attr-defined]
+        "profile": profile.to_dict(),  # type: ignore[attr-defined]
+    }
 
 
 def _serve(ledger: str, host: str, port: int) -> None:

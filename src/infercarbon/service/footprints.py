@@ -582,12 +582,12 @@ def figures_from_inputs(inputs: Mapping[str, Any]) -> FootprintFigures:
             energy_high_j=hi,
             device_time_s=np.asarray([t_s]),
             payload_bytes=np.asarray([np.nan if payload is None else float(payload)]),
-            intensity=inten,
-            profiles=[profile],  # type: ignore[arg-type]
+            intensity=inten,  # type: ignore[arg-type]
+            profiles=[profile],
             profile_index=np.zeros(1, dtype=np.intp),
             price_per_kwh=np.asarray([np.nan if price is None else float(price)]),
-            idle_measured=idle_m,
-        )  # type: ignore[arg-type]
+            idle_measured=idle_m,  # type: ignore[arg-type]
+        )
         items = _energy_labelled(
             _items(
                 profile,

@@ -359,7 +359,7 @@ def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:
         out.append(
             IntensitySeries.from_arrays(
                 region=region,
-                kind=kind,
+                kind=kind,  # type: ignore[arg-type]
                 basis=basis,  # type: ignore[arg-type]
                 resolution_s=int(res.pop()),
                 start_utc=starts,

@@ -297,8 +297,8 @@ def marginal_for_table(
                 [
                     factors.fuel_rate(
                         f,
-                        basis,
-                        region=region,  # type: ignore[arg-type]
+                        basis,  # type: ignore[arg-type]
+                        region=region,
                         factor_set=factor_set,
                     ).value
                     for f in fuels
@@ -350,8 +350,8 @@ def marginal_for_table(
                 [
                     factors.fuel_rate(
                         f,
-                        basis,
-                        region=region,  # type: ignore[arg-type]
+                        basis,  # type: ignore[arg-type]
+                        region=region,
                         factor_set=factor_set,
                     ).value
                     for f in fuels
