@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from infercarbon.ledger import SCHEMA_VERSION, EventValidationError, export_all, open_store
+from infercarbon.ledger.base import SqlStore
 from infercarbon.ledger.schema import LedgerReferenceError, run_id_for
 
 RUN = {
@@ -125,6 +126,7 @@ def test_a_version_6_duckdb_ledger_gains_the_tables(tmp_path: Path, events: Any)
         assert s.count("events") == 3  # rows untouched
         s.append_runs([RUN])
         assert s.runs().num_rows == 1
+        assert isinstance(s, SqlStore)
         assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
             ("7",)
         ]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from infercarbon.ledger import SCHEMA_VERSION, open_store
+from infercarbon.ledger.base import SqlStore
 from infercarbon.ledger.schema import EVENTS, EventValidationError, validate_rows
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -76,6 +77,7 @@ def test_a_version_3_ledger_gains_the_columns(
         rows = {r["event_id"]: r for r in s.events().to_pylist()}
         assert rows["ev-000000"]["trace_id"] is None
         assert rows["ev-000005"]["parent_span_id"] == SPAN
+        assert isinstance(s, SqlStore)
         assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
             (str(SCHEMA_VERSION),)
         ]
