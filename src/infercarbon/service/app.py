@@ -195,25 +195,10 @@ def create_app(
         ``infercarbon lake commit`` to load into the Iceberg events table.
     """
     from infercarbon import __version__
-    from infercarbon.service.footprints import signals_from_intensity
     from infercarbon.service.routes import build_router
 
-    cfg = config or AccountingConfig()
-    if cfg.profiles is None:
-        stored_profiles = store.setting("profiles")  # the last PUT /v1/profiles
-        if stored_profiles is not None:
-            import json
-            from dataclasses import replace
-
-            from infercarbon.accounting.profiles import profiles_from_data
-
-            cfg = replace(cfg, profiles=profiles_from_data(json.loads(stored_profiles)))
-    given = [*cfg.signals, *signals]
-    have = {(s.region, s.kind) for s in given}
-    stored = [
-        s for s in signals_from_intensity(store.intensity()) if (s.region, s.kind) not in have
-    ]
-    book = SignalBook([*given, *stored], factor_set=factor_set)
+    cfg = _accounting_config(store, config)
+    book = _signal_book(store, [*cfg.signals, *signals], factor_set)
     state = ServiceState(
         store=store,
         keys=keys,
@@ -242,6 +227,52 @@ def create_app(
     from infercarbon.service.programme import build_programme_router
 
     app.include_router(build_programme_router(state))
+    _install_openapi(app)
+    static = resources.files("infercarbon.service") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    # an unexpected error is a 500 answer on a connection that stays usable (Starlette's
+    # outermost error middleware re-raises to the server, which then drops the connection)
+    app.add_middleware(ContainErrors)
+    _install_error_handlers(app)
+    if backfill:
+        from infercarbon.service.ingest import backfill_footprints
+
+        state.backfilled = backfill_footprints(state)
+        store.hours_ready(max_lag_s=0.0)  # a ledger filled without reads folds now, not in a read
+    return app
+
+
+def _accounting_config(store: Store, config: AccountingConfig | None) -> AccountingConfig:
+    """The accounting configuration given (default: IT energy only), with the deployment
+    profiles last stored by ``PUT /v1/profiles`` when it names none."""
+    cfg = config or AccountingConfig()
+    if cfg.profiles is not None:
+        return cfg
+    stored_profiles = store.setting("profiles")  # the last PUT /v1/profiles
+    if stored_profiles is None:
+        return cfg
+    import json
+    from dataclasses import replace
+
+    from infercarbon.accounting.profiles import profiles_from_data
+
+    return replace(cfg, profiles=profiles_from_data(json.loads(stored_profiles)))
+
+
+def _signal_book(store: Store, given: list[IntensitySeries], factor_set: str) -> SignalBook:
+    """The signals given, plus the ledger's stored intensity snapshots for every (region,
+    kind) not given."""
+    from infercarbon.service.footprints import signals_from_intensity
+
+    have = {(s.region, s.kind) for s in given}
+    stored = [
+        s for s in signals_from_intensity(store.intensity()) if (s.region, s.kind) not in have
+    ]
+    return SignalBook([*given, *stored], factor_set=factor_set)
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document, built once: the event schema and bearer authentication added."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -262,14 +293,16 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    static = resources.files("infercarbon.service") / "static"
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    # an unexpected error is a 500 answer on a connection that stays usable (Starlette's
-    # outermost error middleware re-raises to the server, which then drops the connection)
-    app.add_middleware(ContainErrors)
 
-    def err(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Each error of the exception tree as its HTTP answer: 401, 403, 409, 413, 422 (with the
+    index and field of each problem), 503 for an unavailable ledger."""
+    err = _error
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -308,13 +341,6 @@ def create_app(
     @app.exception_handler(LedgerError)
     async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
         return err(503, f"ledger unavailable: {exc}", {"Retry-After": "2"})
-
-    if backfill:
-        from infercarbon.service.ingest import backfill_footprints
-
-        state.backfilled = backfill_footprints(state)
-        store.hours_ready(max_lag_s=0.0)  # a ledger filled without reads folds now, not in a read
-    return app
 
 
 class HoursFolder:
