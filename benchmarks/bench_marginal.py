@@ -17,6 +17,7 @@ import platform
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def main() -> None:
     for bins in ("decile", "hour-season", "both"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            s = best_of(lambda bins=bins: regress_mef(t, load, e, bins=bins), args.repeat)
+            s = best_of(partial(regress_mef, t, load, e, bins=bins), args.repeat)
         results.append(
             {"case": f"regression {bins} hc1", "size": f"{n} h", "seconds": s, "target_s": 0.2}
         )
@@ -91,8 +92,8 @@ def main() -> None:
     )
     m = 35_000
     resid = 40_000 + 15_000 * np.sin(np.arange(m) * 2 * np.pi / 96) + rng.normal(0, 500, m)
-    s_build = best_of(lambda: build_stack(**stack_args), args.repeat)  # type: ignore[arg-type]
-    stack = build_stack(**stack_args)  # type: ignore[arg-type]
+    s_build = best_of(lambda: build_stack(**stack_args), args.repeat)
+    stack = build_stack(**stack_args)
     s_disp = best_of(lambda: dispatch(stack, resid, interval_s=900), args.repeat)
     results.append(
         {

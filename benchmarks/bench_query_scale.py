@@ -53,7 +53,9 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_service_load import MARK, free_port, template
+# a sibling script, importable once its folder is on sys.path (above); mypy sees it as
+# benchmarks.bench_service_load
+from bench_service_load import MARK, free_port, template  # type: ignore[import-not-found]
 
 from infercarbon.instrument.shipper import EventShipper
 

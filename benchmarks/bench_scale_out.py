@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import tempfile
@@ -98,7 +99,9 @@ def main() -> None:
 
     ray_runs = {}
     for cpus in (1, 2):
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        ray.init(
+            num_cpus=cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR
+        )
         eng = get_engine("ray")
         t, c = _time(lambda eng=eng: _pipeline(fleet, eng), a.repeat)
         ray_runs[str(cpus)] = {

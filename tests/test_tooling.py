@@ -12,15 +12,28 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _check_commands() -> list[str]:
-    lines = (ROOT / "tools" / "check").read_text("utf-8").splitlines()
-    return [line.split(";", 1)[1].strip() for line in lines if line.startswith('echo "==')]
+    """Each `echo "== step"; command` of tools/check, with the indented command lines under it
+    joined by ` && ` (the ruff step runs `ruff check`, then `ruff format --check`)."""
+    steps: list[str] = []
+    for line in (ROOT / "tools" / "check").read_text("utf-8").splitlines():
+        if line.startswith('echo "=='):
+            steps.append(line.split(";", 1)[1].strip())
+        elif steps and line.startswith(" ") and line.strip():
+            steps[-1] += " && " + line.strip()
+    return steps
+
+
+def _unwrapped(entry: str) -> str:
+    """A hook's command without its `bash -c "..."` wrapper."""
+    prefix = 'bash -c "'
+    return entry[len(prefix) : -1] if entry.startswith(prefix) else entry
 
 
 def test_pre_commit_runs_the_same_checks_as_tools_check() -> None:
     yaml = pytest.importorskip("yaml")
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text("utf-8"))
     assert [r["repo"] for r in config["repos"]] == ["local"]  # nothing fetched
-    entries = {h["id"]: h["entry"] for h in config["repos"][0]["hooks"]}
+    entries = {h["id"]: _unwrapped(h["entry"]) for h in config["repos"][0]["hooks"]}
     commands = _check_commands()
     assert commands[:5] == [
         entries["ruff"],
@@ -81,3 +94,30 @@ def test_slow_marker_and_coverage_floor() -> None:
     extras = config["project"]["optional-dependencies"]
     assert "pytest-cov>=5" in extras["test"]
     assert any("docs" in d for d in extras["test"])
+
+
+def test_mypy_checks_the_tests_and_benchmarks() -> None:
+    """`mypy` (tools/check, pre-commit) reads its files from pyproject: the package strictly,
+    the tests and benchmarks with their bodies checked."""
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["mypy"]
+    assert mypy["strict"] is True
+    assert {"src/infercarbon", "tests", "benchmarks"} <= set(mypy["files"])
+    assert mypy["explicit_package_bases"] is True  # the conftest.py files do not clash
+    (relaxed,) = [o for o in mypy["overrides"] if "tests.*" in o["module"]]
+    assert relaxed["check_untyped_defs"] is True
+    assert "benchmarks.*" in relaxed["module"]
+
+
+def test_complexity_limit_is_on_and_its_exceptions_are_few() -> None:
+    """C901/PLR0912 at 15; in src/ only the files being restructured elsewhere are exempt."""
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["ruff"]["lint"]
+    assert {"C901", "PLR0912"} <= set(lint["select"])
+    assert lint["mccabe"]["max-complexity"] <= 15
+    assert lint["pylint"]["max-branches"] <= 15
+    exempt_src = {
+        path
+        for path, codes in lint["per-file-ignores"].items()
+        if path.startswith("src/") and {"C901", "PLR0912"} & set(codes)
+    }
+    assert all(not p.endswith("**") and (ROOT / p).is_file() for p in exempt_src)
+    assert len(exempt_src) <= 12

@@ -33,7 +33,9 @@ def test_operational_is_monotone_in_intensity_and_pue(
 
 
 @given(p=pos, d=pos, u=frac, share=frac, policy=st.sampled_from(C.IDLE_POLICIES))
-def test_idle_split_is_conserved(p: float, d: float, u: float, share: float, policy: str) -> None:
+def test_idle_split_is_conserved(
+    p: float, d: float, u: float, share: float, policy: C.IdlePolicy
+) -> None:
     att, unatt, pool = C.idle_split_j(p, d, u, policy, share_frac=share)
     assert math.isclose(float(att + unatt), float(pool), rel_tol=1e-12, abs_tol=1e-12)
     assert 0.0 <= float(att) <= float(pool) + 1e-12

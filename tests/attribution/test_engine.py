@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -196,7 +197,7 @@ def test_times_must_increase():
 
 def test_split_idle_rejects_unknown_policy():
     with pytest.raises(InputError, match="idle_policy"):
-        split_idle(1.0, np.ones(1), np.ones(1), "most")
+        split_idle(1.0, np.ones(1), np.ones(1), "most")  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ properties
@@ -349,7 +350,9 @@ def test_stepwise_counter_biases_baseline_split_until_stale_readings_are_dropped
     t = np.arange(0.0, 5.0, 0.05) + 0.003
     c = 127.0 * np.floor(t / 0.1) * 0.1
     start = np.arange(0.01, 4.9, 0.0072)
-    kw = dict(start_s=start, end_s=start + 0.007, baseline_idle_w=119.0, idle_policy="none")
+    kw: dict[str, Any] = dict(
+        start_s=start, end_s=start + 0.007, baseline_idle_w=119.0, idle_policy="none"
+    )
     raw = attribute(t, cumulative_j=c, **kw)
     t2, c2 = drop_stale_readings(t, c)
     fixed = attribute(t2, cumulative_j=c2, **kw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -19,7 +20,7 @@ from infercarbon.report.recompute import accounting_record
 T0 = datetime(2026, 8, 1, 9, 0, tzinfo=UTC)
 
 
-def _events() -> list[dict[str, object]]:
+def _events() -> list[dict[str, Any]]:
     return [
         {
             "event_id": f"e{i}",
@@ -61,7 +62,7 @@ def ledger(tmp_path: Path) -> tuple[Path, list[FootprintRecord]]:
                 tenant="acme",
                 event_id=str(ev["event_id"]),
                 period_start_utc=ev["start_utc"],
-                period_end_utc=ev["end_utc"],  # type: ignore[arg-type]
+                period_end_utc=ev["end_utc"],
                 computed_utc=T0 + timedelta(days=1),
             )
         )

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -106,7 +107,7 @@ def test_format_is_checked() -> None:
         check_table_format("xml")
 
 
-def test_estimate_redirected_prints_every_number_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_estimate_redirected_prints_every_number_whole(tmp_path: Path) -> None:
     """``infercarbon estimate --workload WL-02 --tier T1 --region GB > out.txt``."""
     out_txt = tmp_path / "out.txt"
     with out_txt.open("w") as fh:

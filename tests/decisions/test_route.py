@@ -51,7 +51,8 @@ def test_hourly_region_uses_its_profile_now() -> None:
     r = route(["ERCOT", "PL"], NOW)
     tx = next(c for c in r.ranked if c.region_id == "em:US-TX")
     assert "profile" in tx.source
-    assert tx.low_g_per_kwh is not None and tx.low_g_per_kwh <= tx.intensity_g_per_kwh
+    assert tx.low_g_per_kwh is not None and tx.intensity_g_per_kwh is not None
+    assert tx.low_g_per_kwh <= tx.intensity_g_per_kwh
     assert any("mixes resolutions" in n for n in r.notes)
 
 

@@ -14,7 +14,7 @@ from infercarbon.estimators.llm import (
 )
 
 
-def _e(**kw: float) -> float:
+def _e(**kw: float | str) -> float:
     base = dict(
         total_params_b=8.0,
         active_params_b=8.0,
@@ -156,7 +156,8 @@ def test_gpu_column_forms_agree_and_missing_names_the_row() -> None:
     for f in forms:
         assert estimate_llm_arrays(8, 8, f, 1, 16, 200, 100).gpu_energy_j.tolist() == ref.tolist()
     with pytest.raises(InputError, match="row 1: missing") as info:
-        estimate_llm_arrays(8, 8, ["H100", None, "L4"], 1, 16, np.ones(3) * 200, 100)
+        # a missing GPU name, as a column with a null would carry
+        estimate_llm_arrays(8, 8, ["H100", None, "L4"], 1, 16, np.ones(3) * 200, 100)  # type: ignore[list-item]
     assert info.value.field == "gpu/precision"
     with pytest.raises(InputError, match="array lengths differ"):
         estimate_llm_arrays(8, 8, ["H100", "L4"], 1, 16, np.ones(3) * 200, 100)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
@@ -14,6 +15,7 @@ from infercarbon.grid.update_sources import UpdateRequest, fetch_update, read_in
 from infercarbon.grid.updates import (
     INTENSITY_COLUMNS,
     INTENSITY_SCHEMA,
+    UpdateKind,
     UpdateSpec,
     intensity_table,
     only_changed,
@@ -209,7 +211,7 @@ def test_bundled_needs_a_bundled_region() -> None:
 def test_bundled_intervals_use_and_record_the_factor_set() -> None:
     from infercarbon.grid import catalogue
 
-    def get(kind: str, factor_set: str) -> pa.Table:
+    def get(kind: UpdateKind, factor_set: str) -> pa.Table:
         return fetch_update(
             UpdateRequest(
                 UpdateSpec("operator-csv", "ERCOT", kind),
@@ -221,10 +223,11 @@ def test_bundled_intervals_use_and_record_the_factor_set() -> None:
         )
 
     day = (np.datetime64("2021-07-01"), np.datetime64("2021-07-02"))
-    for kind, series in (
+    kinds: tuple[tuple[UpdateKind, Callable[..., IntensitySeries]], ...] = (
         ("location", catalogue.hourly_location),
         ("marginal", catalogue.hourly_marginal),
-    ):
+    )
+    for kind, series in kinds:
         base, other = get(kind, "infercarbon"), get(kind, "ipcc-ar5")
         want = series("ERCOT", "lifecycle", "ipcc-ar5").slice(*day)
         np.testing.assert_allclose(

@@ -58,7 +58,9 @@ def _replay_meter(clock: FakeClock, region: str = "GB", **kw) -> Meter:
 def test_every_row_brackets_its_energy(spans, policy, cpu_scope, busy_frac):
     clock = FakeClock()
     if cpu_scope == "replay":
-        src = ReplaySource([0.0, 1000.0], [0.0, 10_000.0], clock=clock, origin_ns=0)
+        src: ReplaySource | CpuModelSource = ReplaySource(
+            [0.0, 1000.0], [0.0, 10_000.0], clock=clock, origin_ns=0
+        )
         cpu_s = None
     else:
         cpu_s = CpuSeconds()

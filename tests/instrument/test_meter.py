@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -262,7 +263,8 @@ def test_bad_call_arguments():
         m.inference(tokens_in=-1)
     with pytest.raises(InputError, match="model"):
         m.inference(model=3)
-    bad = [
+    # deliberately ill-typed arguments: each is rejected at run time
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"tokens_out": True}, "tokens_out"),
         ({"payload_bytes": 1.5}, "payload_bytes"),
         ({"items": 0}, "items"),

@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -187,7 +188,9 @@ def _duckdb_shows(limit: str | None) -> str:
     with duckdb.connect() as con:
         if limit is not None:
             con.execute("SET memory_limit = ?", [limit])
-        return str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert row is not None
+        return str(row[0])
 
 
 @pytest.mark.parametrize(
@@ -214,13 +217,16 @@ def test_bad_memory_limit_is_a_ledger_error(tmp_path: Path) -> None:
 
 def test_writes_run_on_write_threads_reads_on_every_core(tmp_path: Path) -> None:
     with DuckDBStore(tmp_path / "t.duckdb", write_threads=1) as store:
+        assert isinstance(store, DuckDBStore)
         cores = store._read_threads
         table, batch = service_batch([make_event(i, tenant="t") for i in range(4)])
-        seen: list[str] = []
+        seen: list[int] = []
         original = store._insert_rows
 
-        def spy(spec, rows):  # type: ignore[no-untyped-def]
-            seen.append(store._con.execute("SELECT current_setting('threads')").fetchone()[0])
+        def spy(spec: Any, rows: Any) -> Any:
+            row = store._con.execute("SELECT current_setting('threads')").fetchone()
+            assert row is not None
+            seen.append(row[0])
             return original(spec, rows)
 
         store._insert_rows = spy  # type: ignore[method-assign]

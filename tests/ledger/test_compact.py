@@ -25,6 +25,7 @@ from infercarbon.ledger import (
     rollup_line_items,
     verify,
 )
+from infercarbon.ledger.base import SqlStore
 from infercarbon.ledger.compact import ContextItem, EventFootprintBatch, FootprintContext, slot
 from infercarbon.report.data import read_slice
 from infercarbon.report.period import parse_period
@@ -123,8 +124,8 @@ def test_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
         s._exec("UPDATE ledger_meta SET value = '1' WHERE key = 'schema_version'")
     with DuckDBStore(path, clock=FixedClock()) as s:
         assert s.footprint_ids() == old_ids
-        table, batch = service_batch(evs[3:])
-        assert s.append_events_with_footprints(table, batch).footprints.inserted == 3
+        svc_table, svc_batch = service_batch(evs[3:])
+        assert s.append_events_with_footprints(svc_table, svc_batch).footprints.inserted == 3
         assert s.count("footprints") == 6 and s.count("event_footprints") == 3
         assert verify(s, _recompute).ok
         meta = s._fetchall("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
@@ -228,6 +229,7 @@ def test_audit_finds_a_tampered_compact_row(store: Store) -> None:
     store.append_events_with_footprints(table, batch)
     ids = sorted(batch.footprints.column("footprint_id").to_pylist())
     assert verify(store, _recompute, rel_tol=0.0).ok
+    assert isinstance(store, SqlStore)
     store._exec(
         "UPDATE event_footprints SET energy_j = energy_j * 2 WHERE footprint_id = %s", [ids[1]]
     )

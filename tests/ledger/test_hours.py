@@ -20,6 +20,7 @@ from infercarbon.accounting.batch import footprint_batch as build
 from infercarbon.accounting.signals import SignalBook
 from infercarbon.ledger import SCHEMA_VERSION, DuckDBStore, Store
 from infercarbon.ledger import rollup as R
+from infercarbon.ledger.compact import SUPERSEDED_FOOTPRINTS, live_event
 from infercarbon.ledger.hours import LATENCY_EDGES_S, latency_quantile_s
 
 from .conftest import make_event, service_batch
@@ -51,7 +52,7 @@ def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     live = (
         store.query_arrow(
             f"SELECT count(*) AS n FROM event_footprints ef WHERE ef.footprint_id NOT IN "
-            f"{R.SUPERSEDED_FOOTPRINTS} AND {R.live_event('ef')}",
+            f"{SUPERSEDED_FOOTPRINTS} AND {live_event('ef')}",
             [],
             pa.schema([pa.field("n", pa.int64())]),
         )
@@ -70,7 +71,7 @@ def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     assert held == live
     live_events = (
         store.query_arrow(
-            f"SELECT count(*) FROM events e WHERE {R.live_event('e')}",
+            f"SELECT count(*) FROM events e WHERE {live_event('e')}",
             [],
             pa.schema([pa.field("n", pa.int64())]),
         )
@@ -145,7 +146,7 @@ def _recomputed(store: Store, ids: list[str], pue: float) -> Any:
     rows = store.query_arrow(
         "SELECT ef.footprint_id, ef.event_id FROM event_footprints ef WHERE ef.event_id IN "
         f"({', '.join(['%s'] * len(ids))}) AND ef.footprint_id NOT IN "
-        f"{R.SUPERSEDED_FOOTPRINTS} ORDER BY ef.event_id",
+        f"{SUPERSEDED_FOOTPRINTS} ORDER BY ef.event_id",
         ids,
         pa.schema([pa.field("footprint_id", pa.string()), pa.field("event_id", pa.string())]),
     )
@@ -279,7 +280,7 @@ def test_latency_quantiles_from_the_histogram() -> None:
         got = latency_quantile_s(counts.tolist(), sums.tolist(), q)
         assert got is not None
         assert 1 / 1.78 < got / float(np.quantile(lat, q)) < 1.78
-    one = np.zeros(len(edges) + 1)
+    one = np.zeros(len(edges) + 1, dtype=np.int64)
     one[12] = 4  # four requests of exactly 1 s
     assert latency_quantile_s(one.tolist(), (one * 1.0).tolist(), 0.5) == 1.0
     assert latency_quantile_s([0] * (len(edges) + 1), [0.0] * (len(edges) + 1), 0.5) is None

@@ -88,10 +88,12 @@ def test_report_agrees_with_plain_duckdb_and_show_answers_fast(tmp_path, capsys)
     tbl = lake.table("footprints").scan().to_arrow()
     con = duckdb.connect()
     con.register("fp", tbl)
-    n, g = con.execute(
+    row = con.execute(
         "SELECT count(*), sum(total_location_g) FROM fp WHERE "
         "period_start_utc < TIMESTAMPTZ '2026-07-02 00:00:00+00'"
     ).fetchone()
+    assert row is not None
+    n, g = row
     assert rep["totals"]["events"] == n > 0
     assert rep["totals"]["total_location_g"] == pytest.approx(g, rel=1e-12)
     assert rep["source"]["rows_scanned"] == n  # only the day's partition was read

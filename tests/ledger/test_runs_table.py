@@ -17,6 +17,7 @@ from infercarbon.ledger import (
     open_store,
     rollup_events,
 )
+from infercarbon.ledger.base import SqlStore
 from infercarbon.ledger.canonical import run_id_for
 
 RUN = {
@@ -135,6 +136,7 @@ def test_a_version_6_duckdb_ledger_gains_the_tables(tmp_path: Path, events: Any)
         assert rollup_events(s, by=()).column("events").to_pylist() == [3]  # filled
         s.append_runs([RUN])
         assert s.runs().num_rows == 1
+        assert isinstance(s, SqlStore)
         assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
             (str(SCHEMA_VERSION),)
         ]

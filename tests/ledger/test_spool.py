@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import pyarrow as pa
 import pytest
@@ -23,6 +24,12 @@ pytest.importorskip("pyiceberg")
 TS = pa.timestamp("us", tz="UTC")
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 REPLICA = str(Path(__file__).with_name("spool_replica.py"))
+
+
+def _stdout(p: subprocess.Popen[bytes]) -> IO[bytes]:
+    """The replica's stdout pipe (opened with stdout=PIPE)."""
+    assert p.stdout is not None
+    return p.stdout
 
 
 def _env() -> dict[str, str]:
@@ -59,7 +66,7 @@ def test_kill_9_of_replicas_and_committer_loses_and_duplicates_nothing(tmp_path)
         "4",
         "--until-empty",
     ]
-    kills = Counter()
+    kills: Counter[str] = Counter()
     for trial in range(10):
         # replicas and the committer start together; the committer commits in a loop
         # while the replicas write, so the kills land in the middle of the work
@@ -74,7 +81,7 @@ def test_kill_9_of_replicas_and_committer_loses_and_duplicates_nothing(tmp_path)
         com = subprocess.Popen(
             committer, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env()
         )
-        first = [p.stdout.readline() for p in reps]  # each replica is up and acknowledging
+        first = [_stdout(p).readline() for p in reps]  # each replica is up and acknowledging
         for line in first:
             acked.extend(_acked(line))
         # wait for the committer's first commit of this trial (its files moved), so that
@@ -101,7 +108,7 @@ def test_kill_9_of_replicas_and_committer_loses_and_duplicates_nothing(tmp_path)
             if p is not victim:
                 p.send_signal(signal.SIGKILL)
             out, _ = p.communicate()
-            p.stdout.close()
+            _stdout(p).close()
             acked.extend(_acked(out))
     commits_during_trials = len(open_lake(target).table("events").snapshots())
     assert kills["replica"] >= 10 and kills["committer"] >= 5

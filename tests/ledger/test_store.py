@@ -145,9 +145,9 @@ def test_whole_float_tokens_accepted(store: Store, events: Events) -> None:
 
 def test_not_a_list(store: Store, events: Events) -> None:
     with pytest.raises(InputError, match="list of events"):
-        store.append_events(events(1)[0])  # type: ignore[arg-type]
+        store.append_events(events(1)[0])
     with pytest.raises(EventValidationError, match=r"events\[1\]"):
-        store.append_events([events(1)[0], 5])  # type: ignore[list-item]
+        store.append_events([events(1)[0], 5])
 
 
 def test_empty_batch(store: Store) -> None:

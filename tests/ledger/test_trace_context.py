@@ -10,6 +10,7 @@ import pytest
 
 from infercarbon.errors import EventValidationError
 from infercarbon.ledger import SCHEMA_VERSION, open_store
+from infercarbon.ledger.base import SqlStore
 from infercarbon.ledger.schema import EVENTS
 from infercarbon.ledger.validation import validate_rows
 
@@ -78,6 +79,7 @@ def test_a_version_3_ledger_gains_the_columns(
         rows = {r["event_id"]: r for r in s.events().to_pylist()}
         assert rows["ev-000000"]["trace_id"] is None
         assert rows["ev-000005"]["parent_span_id"] == SPAN
+        assert isinstance(s, SqlStore)
         assert s._fetchall("SELECT value FROM ledger_meta WHERE key = %s", ["schema_version"]) == [
             (str(SCHEMA_VERSION),)
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -23,7 +24,7 @@ DATA = Path(__file__).parents[1] / "data" / "programme"
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
 
 
-def run(status: str, energy_j: float, **kw: object) -> dict[str, object]:
+def run(status: str, energy_j: float, **kw: Any) -> dict[str, object]:
     return make_run(
         tenant="t",
         kind=str(kw.pop("kind", "train")),
@@ -36,7 +37,7 @@ def run(status: str, energy_j: float, **kw: object) -> dict[str, object]:
         label="measured",
         source="test",
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 def table(rows: list[dict[str, object]]) -> pa.Table:

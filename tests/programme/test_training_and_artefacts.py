@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -30,7 +31,7 @@ DAY = timedelta(days=1)
 
 
 def run(
-    status: str, start: datetime, g: float, kind: str = "train", **kw: object
+    status: str, start: datetime, g: float, kind: str = "train", **kw: Any
 ) -> dict[str, object]:
     return make_run(
         tenant="t",
@@ -46,7 +47,7 @@ def run(
         emissions_g=g,
         gpu_hours=1.0,
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 RUNS_T = pa.Table.from_pylist(

@@ -27,6 +27,7 @@ def test_memory_power_is_a_positive_ranged_derived_figure() -> None:
     idle, full, dyn = memory_power_w_per_gb()
     for f in (idle, full, dyn):
         assert f.unit == "w_per_gb" and f.label == "derived" and f.has_range
+        assert f.low is not None and f.high is not None
         assert f.low <= f.value <= f.high
     assert 0.05 < idle.value < full.value < 1.0
     # deterministic (seeded bootstrap, cached)
@@ -88,6 +89,7 @@ def test_curve_figures_are_consistent() -> None:
         assert 0 <= c.idle_w_per_thread.value < c.full_w_per_thread.value
         assert c.dynamic_w_per_thread.value > 0
         for f in (c.idle_w_per_thread, c.full_w_per_thread, c.dynamic_w_per_thread):
+            assert f.low is not None and f.high is not None
             assert f.label == "derived" and f.low <= f.value <= f.high and f.low >= 0
             assert "SPECpower" in f.source
         assert c.n_results > 0

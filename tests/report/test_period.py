@@ -12,8 +12,8 @@ from infercarbon.errors import InputError
 from infercarbon.report import parse_period
 
 
-def d(*a: int) -> datetime:
-    return datetime(*a, tzinfo=UTC)
+def d(year: int, month: int, day: int, hour: int = 0) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

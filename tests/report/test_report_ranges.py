@@ -123,7 +123,7 @@ def test_report_lines_agree_with_ranged_sums(tmp_path: Any) -> None:
     with DuckDBStore(tmp_path / "svc.duckdb") as store:
         write_service_path(store, mixed_events())
         rep = build_report(store, AUG, generated_utc=GEN)
-        kw = {"start_utc": AUG.start_utc, "end_utc": AUG.end_utc}
+        kw: dict[str, Any] = {"start_utc": AUG.start_utc, "end_utc": AUG.end_utc}
         by_scope = {
             (r["scope"], r["basis"]): r
             for r in ranged_sums(

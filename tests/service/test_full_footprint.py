@@ -160,7 +160,7 @@ def test_profile_file_errors_name_the_field(tmp_path: Any) -> None:
 
 
 def test_time_of_use_tariff_prices_by_hour(h: Any) -> None:
-    prof = {k: v for k, v in PROFILE.items() if k != "price_per_kwh"}
+    prof: dict[str, Any] = {k: v for k, v in PROFILE.items() if k != "price_per_kwh"}
     prof.update(
         tariff_source="ToU 2026",
         tariff=[

@@ -4,6 +4,7 @@ events and footprints in one transaction, idempotent re-sends, hostile numbers a
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 import pyarrow as pa
 import pytest
@@ -100,8 +101,8 @@ def test_columnar_footprints_equal_per_event_records(h, cfg):
         general.append_events(table)
         general.append_footprints(records)
         lean.append_events_with_footprints(table, compact)
-        for r in records:
-            assert lean.footprint(r.footprint_id) == r == general.footprint(r.footprint_id)
+        for rec in records:
+            assert lean.footprint(rec.footprint_id) == rec == general.footprint(rec.footprint_id)
         for name, keys in (
             ("footprints", ["footprint_id"]),
             ("footprint_items", ["footprint_id", "position"]),
@@ -156,7 +157,7 @@ def test_resend_after_restart_is_idempotent(tmp_path, h):
         secret, _ = create_key(keys, tenant="acme", admin=False, clock=lambda: 0.0)
         app = create_app(
             store,
-            clock=lambda d=day: datetime(2026, 7, d, tzinfo=UTC),
+            clock=partial(datetime, 2026, 7, day, tzinfo=UTC),
             keys=keys,
             signals=[h.marginal_de()],
         )

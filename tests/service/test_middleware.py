@@ -221,9 +221,11 @@ def test_otel_attributes_on_recording_span_and_noop_without_sdk():
             is True
         )
     (span,) = exporter.get_finished_spans()
-    assert span.attributes["infercarbon.energy_j"] == 2.5
-    assert span.attributes["infercarbon.co2e_g"] == 0.01
-    assert "infercarbon.co2e_marginal_g" not in span.attributes  # NaN is left off, never 0
+    attrs = span.attributes
+    assert attrs is not None
+    assert attrs["infercarbon.energy_j"] == 2.5
+    assert attrs["infercarbon.co2e_g"] == 0.01
+    assert "infercarbon.co2e_marginal_g" not in attrs  # NaN is left off, never 0
     provider.shutdown()
 
 

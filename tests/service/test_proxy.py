@@ -120,8 +120,8 @@ def test_twenty_requests_bodies_identical_header_on_request_events_with_tokens(u
     assert len(sink.events) == 20
     # events arrive in completion order; match them by their token counts
     expected = sorted(((p, n) for _, _, p, n, _, _ in _requests()), key=str)
-    got = sorted(((e.get("tokens_in"), e["tokens_out"]) for e in sink.events), key=str)
-    assert got == expected
+    arrived = sorted(((e.get("tokens_in"), e["tokens_out"]) for e in sink.events), key=str)
+    assert arrived == expected
     for e in sink.events:
         assert e["energy_j"] > 0 and e["energy_low_j"] < e["energy_j"] < e["energy_high_j"]
         assert "llm-estimator:modelled" in e["attribution_method"]

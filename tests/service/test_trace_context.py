@@ -34,7 +34,7 @@ def _run(headers: list[tuple[bytes, bytes]]) -> dict:
         app,
         shipper=shipper,
         energy=src,
-        clock=lambda: 1.78e9,  # type: ignore[arg-type]
+        clock=lambda: 1.78e9,
         service="s",
         tenant="t",
         model="m",

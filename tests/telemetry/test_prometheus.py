@@ -276,9 +276,13 @@ def test_proxy_attributes_prometheus_energy_to_requests(prom):
         up.stop()
     assert len(events) == 4
     acc = rt.accountant.stats
-    t, c = rt.readings.window(rt.readings.first_t(), rt.readings.latest_t())
+    readings = rt.readings
+    assert readings is not None
+    first_t, latest_t = readings.first_t(), readings.latest_t()
+    assert first_t is not None and latest_t is not None
+    _, c_j = readings.window(first_t, latest_t)
     assert sum(e["energy_j"] for e in events) + acc["unattributed_idle_j"] == pytest.approx(
-        c[-1] - c[0], rel=1e-9
+        c_j[-1] - c_j[0], rel=1e-9
     )
     # 4 requests of >= 1.5 s at ~600 W: the busy time's energy, >= 1.5 s of it, is on them
     # (the split by tokens among overlapping requests: tests/instrument/test_proxied.py)

@@ -57,7 +57,8 @@ def test_thread_mode_samples_periodically_and_stops_cleanly() -> None:
     src = ConstantSource.from_tier("T5", clock=time.monotonic_ns)
     with Sampler(src, clock=time.monotonic_ns, period_s=0.01, capacity=1000) as s:
         time.sleep(0.15)
-        assert s.running
+        running_inside = s.running
+    assert running_inside
     assert not s.running
     n = s.count
     s.stop()  # idempotent: no further reading

@@ -410,37 +410,47 @@ def _inputs(r: FootprintRequest) -> dict[str, Input]:
     return out
 
 
-def footprint(r: FootprintRequest) -> Footprint:
-    """Compose the footprint of one inference (point figures + seeded Monte Carlo ranges)."""
-    _validate(r)
-    warn: list[str] = []
-    if r.intensity_market_g_per_kwh is None:
-        msg = (
-            "no market-based instrument or supplier factor given: the market-based line "
-            "falls back to the location-based intensity (labelled)"
-        )
-        warnings.warn(msg, FallbackWarning, stacklevel=2)
-        warn.append(msg)
-        loc = r.intensity_location_g_per_kwh
-        r = r.with_(
-            intensity_market_g_per_kwh=replace(
-                loc,
-                name="intensity_market_g_per_kwh",
-                label="fallback: location-based",
-                note="no contractual instruments given; the location-based figure is used",
-            )
-        )
-    inputs = _inputs(r)
-    point = _evaluate(r, {k: np.asarray(v.central, dtype=np.float64) for k, v in inputs.items()})
-    rng = np.random.default_rng(r.seed)
-    mc = _evaluate(
-        r,
-        {k: np.asarray(v.dist.sample(rng, r.samples), dtype=np.float64) for k, v in inputs.items()},
+_BASES: tuple[Basis, ...] = ("location", "market", "marginal")
+_NO_DEVICE_SHARE = (
+    "device time or utilisation unknown (give --latency-s/--tier and --utilisation or a duty cycle)"
+)
+
+
+def _with_market_fallback(r: FootprintRequest, warn: list[str]) -> FootprintRequest:
+    """The request with a market-based intensity: as given, or else the location-based one
+    labelled as a fallback (warned with :class:`FallbackWarning` and noted in ``warn``)."""
+    if r.intensity_market_g_per_kwh is not None:
+        return r
+    msg = (
+        "no market-based instrument or supplier factor given: the market-based line "
+        "falls back to the location-based intensity (labelled)"
     )
-    scopes = LINE_SCOPES[r.operating_model]
-    items: list[LineItem] = []
+    # stacklevel 3: the warning names footprint()'s caller
+    warnings.warn(msg, FallbackWarning, stacklevel=3)
+    warn.append(msg)
+    loc = r.intensity_location_g_per_kwh
+    return r.with_(
+        intensity_market_g_per_kwh=replace(
+            loc,
+            name="intensity_market_g_per_kwh",
+            label="fallback: location-based",
+            note="no contractual instruments given; the location-based figure is used",
+        )
+    )
+
+
+@dataclass
+class _Lines:
+    """The line items of one footprint as they are composed: each from its point figure and
+    the percentiles of its Monte Carlo draws, or excluded with the reason."""
+
+    point: dict[str, FloatArray]
+    mc: dict[str, FloatArray]
+    scopes: dict[str, str]
+    items: list[LineItem] = field(default_factory=list)
 
     def add(
+        self,
         key: str,
         name: str,
         *,
@@ -452,11 +462,12 @@ def footprint(r: FootprintRequest) -> Footprint:
         energy_j: float | None = None,
         note: str | None = None,
     ) -> None:
-        p5, p50, p95 = percentiles(mc[key])
-        items.append(
+        """Add the line computed under ``key`` (its point figure and its p5/p50/p95)."""
+        p5, p50, p95 = percentiles(self.mc[key])
+        self.items.append(
             LineItem(
                 name,
-                float(point[key]),
+                float(self.point[key]),
                 p5,
                 p95,
                 p50,
@@ -470,18 +481,27 @@ def footprint(r: FootprintRequest) -> Footprint:
             )
         )
 
-    def excluded(name: str, why: str, scope: str, basis: Basis) -> None:
-        items.append(
+    def excluded(self, name: str, why: str, scope: str, basis: Basis) -> None:
+        """Add a zero line, outside the totals, that says why it could not be computed."""
+        self.items.append(
             LineItem(name, 0.0, 0.0, 0.0, 0.0, f"excluded: {why}", "-", scope, basis, False)
         )
 
+
+def _operational_lines(lines: _Lines, r: FootprintRequest, inputs: Mapping[str, Input]) -> None:
+    """operational_location, _market and _marginal: facility energy (x PUE, x (1 + T&D
+    losses)) x each basis's intensity; the marginal line is excluded without a marginal
+    signal."""
     td_central = r.td_loss_frac.central if r.td_loss_frac is not None else 0.0
     facility_j = r.energy_j.central * r.pue.central * (1.0 + td_central)
-    for basis in ("location", "market", "marginal"):
+    for basis in _BASES:
         inp = inputs.get(f"intensity_{basis}_g_per_kwh")
         if inp is None:
-            excluded(
-                "operational_marginal", "no marginal signal given", scopes["marginal"], "marginal"
+            lines.excluded(
+                "operational_marginal",
+                "no marginal signal given",
+                lines.scopes["marginal"],
+                "marginal",
             )
             continue
         label = (
@@ -489,120 +509,143 @@ def footprint(r: FootprintRequest) -> Footprint:
             if inp.label.startswith("fallback")
             else (f"{r.energy_j.label} energy x {inp.label} intensity")
         )
-        add(
+        lines.add(
             f"operational_{basis}",
             f"operational_{basis}",
             label=label,
             source=f"energy: {r.energy_j.source}; intensity: {inp.source}",
-            scope=scopes[basis if basis != "marginal" else "marginal"],
+            scope=lines.scopes[basis],
             basis=basis,
             in_total=basis != "marginal",
             energy_j=facility_j,
         )
+
+
+def _idle_lines(lines: _Lines, r: FootprintRequest, inputs: Mapping[str, Input]) -> dict[str, Any]:
+    """idle_location, _market (and _marginal) under the request's idle policy, and the idle
+    summary: the pool, its attributed and unattributed energy, and every policy side by side.
+    Without a known idle pool both idle lines are excluded, and the summary says why."""
+    point = lines.point
     idle_info: dict[str, Any] = {"policy": r.idle_policy}
-    if "idle_pool_j" in point:
-        idle_src = inputs["idle_power_w"].source
-        for basis in ("location", "market", "marginal"):
-            if f"idle_{basis}[{r.idle_policy}]" not in point:
-                continue
-            intensity = inputs[f"intensity_{basis}_g_per_kwh"]
-            fallback = (
-                f"; {intensity.label} intensity" if intensity.label.startswith("fallback") else ""
-            )
-            add(
-                f"idle_{basis}[{r.idle_policy}]",
-                f"idle_{basis}",
-                label=f"modelled: idle policy {r.idle_policy}{fallback}",
-                source=f"idle power: {idle_src}; utilisation: "
-                + ("user" if r.utilisation_frac else "duty cycle")
-                + f"; intensity: {intensity.source}",
-                scope=scopes[basis],
-                basis=basis,  # type: ignore[arg-type]
-                in_total=basis != "marginal",
-                energy_j=float(point[f"idle_attributed_j[{r.idle_policy}]"]),
-            )
-        idle_info.update(
-            {
-                "pool_j": float(point["idle_pool_j"]),
-                "attributed_j": float(point[f"idle_attributed_j[{r.idle_policy}]"]),
-                "unattributed_j": float(point[f"idle_unattributed_j[{r.idle_policy}]"]),
-                "tenancy_share_frac": r.tenancy_share_frac
-                if r.tenancy_share_frac is not None
-                else "usage-proportional (1 of the pool)",
-                "side_by_side_location_g": {
-                    pol: float(point[f"idle_location[{pol}]"]) for pol in C.IDLE_POLICIES
-                },
-                "side_by_side_market_g": {
-                    pol: float(point[f"idle_market[{pol}]"]) for pol in C.IDLE_POLICIES
-                },
-            }
-        )
-    else:
+    if "idle_pool_j" not in point:
         why = (
             "no idle power known (give --idle-power-w or --tier)"
             if r.idle_power_w is None
-            else "device time or utilisation unknown (give --latency-s/--tier and "
-            "--utilisation or a duty cycle)"
+            else _NO_DEVICE_SHARE
         )
-        excluded("idle_location", why, scopes["location"], "location")
-        excluded("idle_market", why, scopes["market"], "market")
+        lines.excluded("idle_location", why, lines.scopes["location"], "location")
+        lines.excluded("idle_market", why, lines.scopes["market"], "market")
         idle_info["excluded"] = why
-    if "embodied" in point:
+        return idle_info
+    idle_src = inputs["idle_power_w"].source
+    for basis in _BASES:
+        if f"idle_{basis}[{r.idle_policy}]" not in point:
+            continue
+        intensity = inputs[f"intensity_{basis}_g_per_kwh"]
+        fallback = (
+            f"; {intensity.label} intensity" if intensity.label.startswith("fallback") else ""
+        )
+        lines.add(
+            f"idle_{basis}[{r.idle_policy}]",
+            f"idle_{basis}",
+            label=f"modelled: idle policy {r.idle_policy}{fallback}",
+            source=f"idle power: {idle_src}; utilisation: "
+            + ("user" if r.utilisation_frac else "duty cycle")
+            + f"; intensity: {intensity.source}",
+            scope=lines.scopes[basis],
+            basis=basis,
+            in_total=basis != "marginal",
+            energy_j=float(point[f"idle_attributed_j[{r.idle_policy}]"]),
+        )
+    idle_info.update(
+        {
+            "pool_j": float(point["idle_pool_j"]),
+            "attributed_j": float(point[f"idle_attributed_j[{r.idle_policy}]"]),
+            "unattributed_j": float(point[f"idle_unattributed_j[{r.idle_policy}]"]),
+            "tenancy_share_frac": r.tenancy_share_frac
+            if r.tenancy_share_frac is not None
+            else "usage-proportional (1 of the pool)",
+            "side_by_side_location_g": {
+                pol: float(point[f"idle_location[{pol}]"]) for pol in C.IDLE_POLICIES
+            },
+            "side_by_side_market_g": {
+                pol: float(point[f"idle_market[{pol}]"]) for pol in C.IDLE_POLICIES
+            },
+        }
+    )
+    return idle_info
+
+
+def _embodied_line(lines: _Lines, r: FootprintRequest, inputs: Mapping[str, Input]) -> None:
+    """The device's embodied carbon over its lifetime x this inference's wall-clock share."""
+    if "embodied" in lines.point:
         emb = inputs["embodied_kg"]
-        add(
+        lines.add(
             "embodied",
             "embodied",
             label=emb.label,
             source=emb.source,
-            scope=scopes["embodied"],
+            scope=lines.scopes["embodied"],
             basis="both",
             in_total=True,
             note="device embodied carbon / lifetime x wall-clock share (device time / utilisation)",
         )
-    else:
-        why = (
-            "no embodied figure for the device (give --tier or --embodied-kg; none is "
-            "published for T0)"
-            if r.embodied_kg is None
-            else "device time or utilisation unknown (give --latency-s/--tier and "
-            "--utilisation or a duty cycle)"
-        )
-        excluded("embodied", why, scopes["embodied"], "both")
-    if "training" in point:
-        tr = inputs["training_t"]
-        add(
-            "training",
-            "training",
-            label=tr.label,
-            source=tr.source,
-            scope=scopes["training"],
-            basis="both",
-            in_total=True,
-            note=f"amortised over {r.lifetime_inferences:g} served inferences",
-        )
-    else:
-        excluded("training", "not published", scopes["training"], "both")
-    if "network" in point:
-        nw = inputs["network_kwh_per_gb"]
-        add(
-            "network",
-            "network",
-            label=nw.label,
-            source=nw.source,
-            scope=scopes["network"],
-            basis="both",
-            in_total=True,
-            energy_j=float(r.payload_bytes or 0) / BYTES_PER_GB * nw.central * J_PER_KWH,
-            note="payload GB x kWh/GB x location-based intensity of the serving region",
-        )
-    else:
-        excluded(
+        return
+    why = (
+        "no embodied figure for the device (give --tier or --embodied-kg; none is published for T0)"
+        if r.embodied_kg is None
+        else _NO_DEVICE_SHARE
+    )
+    lines.excluded("embodied", why, lines.scopes["embodied"], "both")
+
+
+def _training_line(lines: _Lines, r: FootprintRequest, inputs: Mapping[str, Input]) -> None:
+    """The model's training emissions amortised over the inferences it serves."""
+    if "training" not in lines.point:
+        lines.excluded("training", "not published", lines.scopes["training"], "both")
+        return
+    tr = inputs["training_t"]
+    lines.add(
+        "training",
+        "training",
+        label=tr.label,
+        source=tr.source,
+        scope=lines.scopes["training"],
+        basis="both",
+        in_total=True,
+        note=f"amortised over {r.lifetime_inferences:g} served inferences",
+    )
+
+
+def _network_line(lines: _Lines, r: FootprintRequest, inputs: Mapping[str, Input]) -> None:
+    """The payload's network transfer: GB x kWh/GB x the serving region's intensity."""
+    if "network" not in lines.point:
+        lines.excluded(
             "network",
             "no payload size given" if r.payload_bytes is None else "no network coefficient given",
-            scopes["network"],
+            lines.scopes["network"],
             "both",
         )
+        return
+    nw = inputs["network_kwh_per_gb"]
+    lines.add(
+        "network",
+        "network",
+        label=nw.label,
+        source=nw.source,
+        scope=lines.scopes["network"],
+        basis="both",
+        in_total=True,
+        energy_j=float(r.payload_bytes or 0) / BYTES_PER_GB * nw.central * J_PER_KWH,
+        note="payload GB x kWh/GB x location-based intensity of the serving region",
+    )
 
+
+def _basis_totals(
+    r: FootprintRequest, point: Mapping[str, FloatArray], mc: Mapping[str, FloatArray]
+) -> dict[str, BasisTotal]:
+    """Per basis with an operational line: (point, p5, p50, p95) of its operational and idle
+    lines plus the shared embodied, training and network lines."""
     totals: dict[str, BasisTotal] = {}
     keys_point: dict[str, list[str]] = {"location": [], "market": [], "marginal": []}
     for li_key in point:
@@ -616,33 +659,66 @@ def footprint(r: FootprintRequest) -> Footprint:
         tot_p = sum((point[k] for k in ks + shared), np.float64(0.0))
         tot_mc = sum((mc[k] for k in ks + shared), np.zeros(r.samples))
         totals[basis] = BasisTotal(float(tot_p), *percentiles(np.asarray(tot_mc)))
+    return totals
 
-    per_outcome = None
-    if r.outcomes_per_inference is not None:
-        f = 1.0 / r.outcomes_per_inference
-        per_outcome = {
-            "outcome": r.outcome_name,
-            "outcomes_per_inference": r.outcomes_per_inference,
-            "inferences_per_outcome": f,
-            "operational_location_g": float(point["operational_location"]) * f,
-            **{f"total_{b}_g": t.point_g * f for b, t in totals.items()},
-            "total_location_low_g": totals["location"].p5_g * f,
-            "total_location_high_g": totals["location"].p95_g * f,
-        }
-    per_period: dict[str, Any] | None = None
-    if r.rate_per_s is not None:
-        per_period = {"rate_per_s": r.rate_per_s}
-        for pname, secs in (("shift", S_PER_SHIFT), ("day", S_PER_DAY), ("year", S_PER_YEAR)):
-            n = r.rate_per_s * secs
-            per_period[pname] = {
-                "inferences": n,
-                "operational_location_g": float(point["operational_location"]) * n,
-                **{f"total_{b}_g": t.point_g * n for b, t in totals.items()},
-                "total_location_low_g": totals["location"].p5_g * n,
-                "total_location_high_g": totals["location"].p95_g * n,
-            }
-        per_period["note"] = "shift = 8 h, year = 365 d, at the duty cycle rate_per_s"
 
+def _scaled(
+    point: Mapping[str, FloatArray],
+    totals: Mapping[str, BasisTotal],
+    n: float,
+) -> dict[str, float]:
+    """The operational-location line and every basis's total (with the location range) for
+    ``n`` inferences."""
+    return {
+        "operational_location_g": float(point["operational_location"]) * n,
+        **{f"total_{b}_g": t.point_g * n for b, t in totals.items()},
+        "total_location_low_g": totals["location"].p5_g * n,
+        "total_location_high_g": totals["location"].p95_g * n,
+    }
+
+
+def _per_outcome(
+    r: FootprintRequest,
+    point: Mapping[str, FloatArray],
+    totals: Mapping[str, BasisTotal],
+) -> dict[str, Any] | None:
+    """The figures per business outcome, when the request gives outcomes per inference."""
+    if r.outcomes_per_inference is None:
+        return None
+    f = 1.0 / r.outcomes_per_inference
+    return {
+        "outcome": r.outcome_name,
+        "outcomes_per_inference": r.outcomes_per_inference,
+        "inferences_per_outcome": f,
+        **_scaled(point, totals, f),
+    }
+
+
+def _per_period(
+    r: FootprintRequest,
+    point: Mapping[str, FloatArray],
+    totals: Mapping[str, BasisTotal],
+) -> dict[str, Any] | None:
+    """The figures per shift, day and year at the request's duty-cycle rate, when it gives
+    one."""
+    if r.rate_per_s is None:
+        return None
+    per_period: dict[str, Any] = {"rate_per_s": r.rate_per_s}
+    for pname, secs in (("shift", S_PER_SHIFT), ("day", S_PER_DAY), ("year", S_PER_YEAR)):
+        n = r.rate_per_s * secs
+        per_period[pname] = {"inferences": n, **_scaled(point, totals, n)}
+    per_period["note"] = "shift = 8 h, year = 365 d, at the duty cycle rate_per_s"
+    return per_period
+
+
+def _assumptions(
+    r: FootprintRequest,
+    inputs: Mapping[str, Input],
+    point: Mapping[str, FloatArray],
+    mc: Mapping[str, FloatArray],
+) -> list[dict[str, Any]]:
+    """Every input's assumption, the derived device time and utilisation, the workload
+    figures the user gave, the operating model, and the request's notes."""
     assumptions = [v.assumption() for v in inputs.values()]
     for name in ("device_time_s", "utilisation_frac"):
         if name in point and name not in inputs:
@@ -677,6 +753,28 @@ def footprint(r: FootprintRequest) -> Footprint:
         }
     )
     assumptions.extend({"name": "note", "value": n} for n in r.notes)
+    return assumptions
+
+
+def footprint(r: FootprintRequest) -> Footprint:
+    """Compose the footprint of one inference (point figures + seeded Monte Carlo ranges)."""
+    _validate(r)
+    warn: list[str] = []
+    r = _with_market_fallback(r, warn)
+    inputs = _inputs(r)
+    point = _evaluate(r, {k: np.asarray(v.central, dtype=np.float64) for k, v in inputs.items()})
+    rng = np.random.default_rng(r.seed)
+    mc = _evaluate(
+        r,
+        {k: np.asarray(v.dist.sample(rng, r.samples), dtype=np.float64) for k, v in inputs.items()},
+    )
+    lines = _Lines(point, mc, LINE_SCOPES[r.operating_model])
+    _operational_lines(lines, r, inputs)
+    idle_info = _idle_lines(lines, r, inputs)
+    _embodied_line(lines, r, inputs)
+    _training_line(lines, r, inputs)
+    _network_line(lines, r, inputs)
+    totals = _basis_totals(r, point, mc)
     return Footprint(
         region_id=r.region_id,
         region_name=r.region_name,
@@ -689,12 +787,12 @@ def footprint(r: FootprintRequest) -> Footprint:
             )
             for b in ("location", "market", "marginal")
         },
-        line_items=tuple(items),
+        line_items=tuple(lines.items),
         totals_g=totals,
         idle=idle_info,
-        per_outcome_g=per_outcome,
-        per_period_g=per_period,
-        assumptions=tuple(assumptions),
+        per_outcome_g=_per_outcome(r, point, totals),
+        per_period_g=_per_period(r, point, totals),
+        assumptions=tuple(_assumptions(r, inputs, point, mc)),
         warnings=tuple(warn),
         samples=r.samples,
         seed=r.seed,

@@ -18,6 +18,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from infercarbon.provenance import LABELS, Figure
 from infercarbon.reference import seed
 from infercarbon.timeutil import parse_utc
 from infercarbon.units import NS_PER_S, S_PER_YEAR
+
+if TYPE_CHECKING:
+    from infercarbon.reference.regions import Region
 
 __all__ = ["EstimateOptions", "build_request", "estimate", "parse_rate"]
 
@@ -111,8 +115,57 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
         raise InputError(
             "a workload needs a tier (e.g. --tier T1) to know the device", field="tier"
         )
+    energy, latency, active_power = _energy_inputs(o, tier, wl)
+    loc, market, marginal = _grid_inputs(o, region, latency, notes)
+    pue = _pue_input(o, tier, notes)
+    td = _q("td_loss_frac", o.td_loss_frac, "frac")
+    idle_p, util = _idle_inputs(o, tier, notes)
+    rate = o.rate_per_s if o.rate_per_s is not None else (wl.rate_per_s if wl else None)
+    emb, lifetime = _embodied_inputs(o, tier)
+    training = _training_input(o)
+    net = _network_input(o)
+    outcome_rate = (
+        parse_rate(o.outcome_rate, field="outcome_rate")
+        if o.outcome_rate is not None
+        else (wl.outcomes_per_inference if wl else None)
+    )
+    return FootprintRequest(
+        region_id=region.region_id,
+        region_name=region.name,
+        energy_j=energy,
+        intensity_location_g_per_kwh=loc,
+        intensity_market_g_per_kwh=market,
+        intensity_marginal_g_per_kwh=marginal,
+        pue=pue,
+        td_loss_frac=td,
+        device_time_s=latency,
+        active_power_w=active_power,
+        utilisation_frac=util,
+        rate_per_s=rate,
+        idle_power_w=idle_p,
+        idle_policy=o.idle_policy,
+        tenancy_share_frac=o.tenancy_share_frac,
+        embodied_kg=emb,
+        lifetime_s=lifetime,
+        training_t=training,
+        lifetime_inferences=o.lifetime_inferences,
+        payload_bytes=o.payload_bytes,
+        network_kwh_per_gb=net,
+        outcomes_per_inference=outcome_rate,
+        outcome_name=o.outcome_name or (wl.outcome if wl else "outcome"),
+        operating_model=o.operating_model or (tier.operating_model if tier else "owned"),
+        samples=o.samples,
+        seed=o.seed,
+        notes=tuple(notes),
+    )
 
-    # ---- energy and device time
+
+def _energy_inputs(
+    o: EstimateOptions, tier: seed.Tier | None, wl: seed.Workload | None
+) -> tuple[Input, Input | None, Input | None]:
+    """(energy, device time, active power) of one inference: --energy-j, or --power-w x
+    --latency-s, or else the workload's seed energy on the tier (whose active power then
+    gives the device time)."""
     energy = _q("energy_j", o.energy_j, "j")
     power = _q("power_w", o.power_w, "w")
     latency = _q("device_time_s", o.latency_s, "s")
@@ -151,10 +204,15 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
         if tier is not None and latency is None and power is None
         else None
     )
-    if power is not None and latency is None:
-        active_power = power
+    return energy, latency, active_power
 
-    # ---- grid
+
+def _grid_inputs(
+    o: EstimateOptions, region: Region, latency: Input | None, notes: list[str]
+) -> tuple[Input, Input | None, Input | None]:
+    """(location, market, marginal) intensities: the user's figures, the region's annual
+    average, the bundled hourly signals over the inference's interval (--time-utc), and the
+    market figure from an instruments file."""
     if o.intensity_g_per_kwh is not None:
         loc = _q("intensity_location_g_per_kwh", o.intensity_g_per_kwh, "g_per_kwh")
         assert loc is not None
@@ -184,32 +242,39 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
             marginal = _interval_signal(
                 "intensity_marginal_g_per_kwh", region.region_id, o, span_s, marginal=True
             )
-
     if o.instruments is not None:
         if market is not None:
             raise InputError(
                 "give --instruments or --market-intensity-g-per-kwh, not both", field="instruments"
             )
         market = _instruments_market(o, loc, notes)
+    return loc, market, marginal
 
-    # ---- facility
+
+def _pue_input(o: EstimateOptions, tier: seed.Tier | None, notes: list[str]) -> Input:
+    """--pue, else the tier's default PUE (noted), else 1.0: IT energy only (warned)."""
     if o.pue is not None:
         pue = _q("pue", o.pue, "ratio")
         assert pue is not None
-    elif tier is not None:
-        pue = Input.of("pue", tier.pue, shift=1.0)
+        return pue
+    if tier is not None:
         notes.append(
             f"--pue not given: the tier's default PUE ({tier.pue_preset}, "
             f"{tier.pue.value:g}) is used"
         )
-    else:
-        msg = "--pue not given and no --tier: IT energy only (PUE 1.0)"
-        warnings.warn(msg, FallbackWarning, stacklevel=2)
-        notes.append(msg)
-        pue = Input("pue", Fixed(1.0), "ratio", "fallback: no PUE given", "user", msg)
-    td = _q("td_loss_frac", o.td_loss_frac, "frac")
+        return Input.of("pue", tier.pue, shift=1.0)
+    msg = "--pue not given and no --tier: IT energy only (PUE 1.0)"
+    # stacklevel 3: the warning names build_request()'s caller
+    warnings.warn(msg, FallbackWarning, stacklevel=3)
+    notes.append(msg)
+    return Input("pue", Fixed(1.0), "ratio", "fallback: no PUE given", "user", msg)
 
-    # ---- idle, utilisation, embodied
+
+def _idle_inputs(
+    o: EstimateOptions, tier: seed.Tier | None, notes: list[str]
+) -> tuple[Input | None, Input | None]:
+    """(idle power, utilisation): the user's, else the tier's idle power and, for a cloud
+    tier, an assumed shared-accelerator utilisation (noted)."""
     idle_p = _q("idle_power_w", o.idle_power_w, "w")
     if idle_p is None and tier is not None:
         idle_p = Input.of("idle_power_w", tier.idle_power_w)
@@ -220,69 +285,45 @@ def build_request(o: EstimateOptions) -> FootprintRequest:
             "cloud tier without --utilisation: a shared accelerator is assumed "
             f"{seed.CLOUD_UTILISATION_FRAC.value:g} utilised (0.3..0.7)"
         )
-    rate = o.rate_per_s if o.rate_per_s is not None else (wl.rate_per_s if wl else None)
+    return idle_p, util
+
+
+def _embodied_inputs(
+    o: EstimateOptions, tier: seed.Tier | None
+) -> tuple[Input | None, Input | None]:
+    """(embodied carbon, device lifetime): the user's or the tier's embodied figure, over
+    --lifetime-years, the tier's lifetime, or the default lifetime."""
     emb = _q("embodied_kg", o.embodied_kg, "kg")
     if emb is None and tier is not None and tier.embodied_kg is not None:
         emb = Input.of("embodied_kg", tier.embodied_kg)
-    lifetime: Input | None = None
-    if emb is not None:
-        if o.lifetime_years is not None:
-            if not (math.isfinite(o.lifetime_years) and o.lifetime_years > 0):
-                raise InputError(f"{o.lifetime_years!r} must be > 0 years", field="lifetime_years")
-            lifetime = Input.user("lifetime_s", o.lifetime_years * S_PER_YEAR, "s")
-        elif tier is not None and o.embodied_kg is None:
-            lifetime = Input.of("lifetime_s", tier.lifetime_s)
-        else:
-            lifetime = Input.of("lifetime_s", seed.LIFETIME_S)
+    if emb is None:
+        return None, None
+    if o.lifetime_years is not None:
+        if not (math.isfinite(o.lifetime_years) and o.lifetime_years > 0):
+            raise InputError(f"{o.lifetime_years!r} must be > 0 years", field="lifetime_years")
+        return emb, Input.user("lifetime_s", o.lifetime_years * S_PER_YEAR, "s")
+    if tier is not None and o.embodied_kg is None:
+        return emb, Input.of("lifetime_s", tier.lifetime_s)
+    return emb, Input.of("lifetime_s", seed.LIFETIME_S)
 
-    # ---- training, network, outcomes
+
+def _training_input(o: EstimateOptions) -> Input | None:
+    """The model's published training footprint [t CO2e], labelled cited."""
     training = _q("training_t", o.training_t, "t")
-    if training is not None:
-        training = Input(
-            training.name, training.dist, "t", "user input: published training footprint", "cited"
-        )
-    net = None
-    if o.payload_bytes is not None:
-        if o.network not in seed.NETWORK_KWH_PER_GB:
-            raise InputError(
-                f"must be one of {', '.join(seed.NETWORK_KWH_PER_GB)}", field="network"
-            )
-        net = Input.of("network_kwh_per_gb", seed.NETWORK_KWH_PER_GB[o.network])
-    outcome_rate = (
-        parse_rate(o.outcome_rate, field="outcome_rate")
-        if o.outcome_rate is not None
-        else (wl.outcomes_per_inference if wl else None)
+    if training is None:
+        return None
+    return Input(
+        training.name, training.dist, "t", "user input: published training footprint", "cited"
     )
-    op_model = o.operating_model or (tier.operating_model if tier else "owned")
-    return FootprintRequest(
-        region_id=region.region_id,
-        region_name=region.name,
-        energy_j=energy,
-        intensity_location_g_per_kwh=loc,
-        intensity_market_g_per_kwh=market,
-        intensity_marginal_g_per_kwh=marginal,
-        pue=pue,
-        td_loss_frac=td,
-        device_time_s=latency,
-        active_power_w=active_power,
-        utilisation_frac=util,
-        rate_per_s=rate,
-        idle_power_w=idle_p,
-        idle_policy=o.idle_policy,
-        tenancy_share_frac=o.tenancy_share_frac,
-        embodied_kg=emb,
-        lifetime_s=lifetime,
-        training_t=training,
-        lifetime_inferences=o.lifetime_inferences,
-        payload_bytes=o.payload_bytes,
-        network_kwh_per_gb=net,
-        outcomes_per_inference=outcome_rate,
-        outcome_name=o.outcome_name or (wl.outcome if wl else "outcome"),
-        operating_model=op_model,
-        samples=o.samples,
-        seed=o.seed,
-        notes=tuple(notes),
-    )
+
+
+def _network_input(o: EstimateOptions) -> Input | None:
+    """The network's kWh per GB, when a payload size is given."""
+    if o.payload_bytes is None:
+        return None
+    if o.network not in seed.NETWORK_KWH_PER_GB:
+        raise InputError(f"must be one of {', '.join(seed.NETWORK_KWH_PER_GB)}", field="network")
+    return Input.of("network_kwh_per_gb", seed.NETWORK_KWH_PER_GB[o.network])
 
 
 def _parse_time(text: str) -> np.datetime64:

@@ -266,90 +266,16 @@ def attribute(
     -------
     Attribution
     """
-    if (cumulative_j is None) == (power_w is None):
-        raise InputError(
-            "give exactly one of cumulative_j (counter) or power_w (samples)", field="cumulative_j"
-        )
-    t = _float_array(t_s, "t_s")
-    if t.size < 2:
-        raise InputError("needs at least two readings to measure energy", field="t_s")
-    if (np.diff(t) <= 0).any():
-        raise InputError("reading times must be strictly increasing", field="t_s")
-    if cumulative_j is not None:
-        c = _float_array(cumulative_j, "cumulative_j")
-        if c.shape != t.shape:
-            raise InputError(
-                f"needs one reading per time ({c.size} vs {t.size})", field="cumulative_j"
-            )
-        if (np.diff(c) < 0).any():
-            raise InputError(
-                "counter decreased; unwrap wraparound or resets first", field="cumulative_j"
-            )
-    else:
-        c = cumulative_from_power(t, power_w if power_w is not None else [])
-    if idle_policy not in IDLE_POLICIES:
-        raise InputError(
-            f"must be one of {', '.join(IDLE_POLICIES)}, got {idle_policy!r}", field="idle_policy"
-        )
-    if baseline_idle_w is not None and not (np.isfinite(baseline_idle_w) and baseline_idle_w >= 0):
-        raise InputError(f"{baseline_idle_w!r} must be a power >= 0 W", field="baseline_idle_w")
-
-    start = _float_array(start_s, "start_s")
-    end = _float_array(end_s, "end_s")
-    if start.shape != end.shape:
-        raise InputError(f"needs one end per start ({end.size} vs {start.size})", field="end_s")
-    if (end < start).any():
-        bad = int(np.flatnonzero(end < start)[0])
-        raise InputError(f"interval {bad} ends before it starts", field="end_s")
+    t, c = _readings(t_s, cumulative_j, power_w)
+    _check_idle_options(idle_policy, baseline_idle_w)
+    start, end = _intervals(start_s, end_s)
     n = start.size
     notes: list[str] = []
 
     if batch_id is not None:
         start, end = _batch_span(batch_id, start, end)
-
-    if weight is None:
-        wq = np.ones(n, dtype=np.int64)
-        split = "time"
-    else:
-        w_raw = np.asarray(weight)
-        w = w_raw if np.issubdtype(w_raw.dtype, np.integer) else _float_array(w_raw, "weight")
-        if w.shape != (n,):
-            raise InputError(f"needs one weight per interval ({w.size} vs {n})", field="weight")
-        if n and (w <= 0).any():
-            raise InputError(
-                "weights must be > 0 (use time split for unweighted inferences)", field="weight"
-            )
-        wq = _quantised_weights(w) if n else np.zeros(0, dtype=np.int64)
-        split = "weight"
-
-    tenant_codes: IntArray | None = None
-    shares = np.zeros(1)
-    if idle_policy == "tenancy":
-        if tenancy_shares is None:
-            raise InputError(
-                "the tenancy idle policy needs a share per tenant", field="tenancy_shares"
-            )
-        shares = _float_array(tenancy_shares, "tenancy_shares")
-        if (shares < 0).any() or shares.sum() > 1.0 + 1e-12:
-            raise InputError("shares must be >= 0 and sum to at most 1", field="tenancy_shares")
-        if tenant is None:
-            if shares.size != 1:
-                raise InputError(
-                    "several tenant shares need a tenant code per inference", field="tenant"
-                )
-            tenant_codes = np.zeros(n, dtype=np.int64)
-        else:
-            tenant_codes = np.asarray(tenant, dtype=np.int64)
-            if tenant_codes.shape != (n,):
-                raise InputError(
-                    f"needs one tenant code per interval ({tenant_codes.size} vs {n})",
-                    field="tenant",
-                )
-            if n and (tenant_codes.min() < 0 or tenant_codes.max() >= shares.size):
-                raise InputError(
-                    f"tenant codes must be in 0..{shares.size - 1} (one share per tenant)",
-                    field="tenant",
-                )
+    wq, split = _split_weights(weight, n)
+    tenant_codes, shares = _tenancy(idle_policy, tenancy_shares, tenant, n)
 
     t0, t1 = float(t[0]), float(t[-1])
     total_j = float(c[-1] - c[0])
@@ -381,6 +307,144 @@ def attribute(
             ("no inferences in the window: all energy is unattributed idle",),
         )
 
+    active_j, device_time_s, active_pool, busy_s = _sweep(
+        t, c, cs, ce, None if weight is None else wq, baseline_idle_w
+    )
+    idle_pool = total_j - active_pool
+
+    idle_j, idle_notes = split_idle(
+        idle_pool, active_j, device_time_s, idle_policy, tenant=tenant_codes, shares=shares
+    )
+    notes.extend(idle_notes)
+    unattributed = idle_pool - float(idle_j.sum())
+    return Attribution(
+        active_j=active_j,
+        idle_j=idle_j,
+        device_time_s=device_time_s,
+        wall_s=wall,
+        clipped=clipped,
+        unattributed_idle_j=unattributed,
+        total_j=total_j,
+        idle_pool_j=idle_pool,
+        busy_s=busy_s,
+        window_s=(t0, t1),
+        idle_policy=idle_policy,
+        split=split,
+        notes=tuple(notes),
+    )
+
+
+def _readings(
+    t_s: npt.ArrayLike, cumulative_j: npt.ArrayLike | None, power_w: npt.ArrayLike | None
+) -> tuple[FloatArray, FloatArray]:
+    """Checked reading times [s] and cumulative energy [J] (from the counter, or the power
+    samples integrated)."""
+    if (cumulative_j is None) == (power_w is None):
+        raise InputError(
+            "give exactly one of cumulative_j (counter) or power_w (samples)", field="cumulative_j"
+        )
+    t = _float_array(t_s, "t_s")
+    if t.size < 2:
+        raise InputError("needs at least two readings to measure energy", field="t_s")
+    if (np.diff(t) <= 0).any():
+        raise InputError("reading times must be strictly increasing", field="t_s")
+    if cumulative_j is None:
+        return t, cumulative_from_power(t, power_w if power_w is not None else [])
+    c = _float_array(cumulative_j, "cumulative_j")
+    if c.shape != t.shape:
+        raise InputError(f"needs one reading per time ({c.size} vs {t.size})", field="cumulative_j")
+    if (np.diff(c) < 0).any():
+        raise InputError(
+            "counter decreased; unwrap wraparound or resets first", field="cumulative_j"
+        )
+    return t, c
+
+
+def _check_idle_options(idle_policy: str, baseline_idle_w: float | None) -> None:
+    """A known idle policy, and a finite baseline idle power >= 0 W when one is given."""
+    if idle_policy not in IDLE_POLICIES:
+        raise InputError(
+            f"must be one of {', '.join(IDLE_POLICIES)}, got {idle_policy!r}", field="idle_policy"
+        )
+    if baseline_idle_w is not None and not (np.isfinite(baseline_idle_w) and baseline_idle_w >= 0):
+        raise InputError(f"{baseline_idle_w!r} must be a power >= 0 W", field="baseline_idle_w")
+
+
+def _intervals(start_s: npt.ArrayLike, end_s: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Checked inference intervals: one end per start, none ending before it starts."""
+    start = _float_array(start_s, "start_s")
+    end = _float_array(end_s, "end_s")
+    if start.shape != end.shape:
+        raise InputError(f"needs one end per start ({end.size} vs {start.size})", field="end_s")
+    if (end < start).any():
+        bad = int(np.flatnonzero(end < start)[0])
+        raise InputError(f"interval {bad} ends before it starts", field="end_s")
+    return start, end
+
+
+def _split_weights(weight: npt.ArrayLike | None, n: int) -> tuple[IntArray, str]:
+    """The integer (quantised) weight of each of the ``n`` intervals, and the split's name:
+    1 each by ``time``, or the given positive weights by ``weight``."""
+    if weight is None:
+        return np.ones(n, dtype=np.int64), "time"
+    w_raw = np.asarray(weight)
+    w = w_raw if np.issubdtype(w_raw.dtype, np.integer) else _float_array(w_raw, "weight")
+    if w.shape != (n,):
+        raise InputError(f"needs one weight per interval ({w.size} vs {n})", field="weight")
+    if n and (w <= 0).any():
+        raise InputError(
+            "weights must be > 0 (use time split for unweighted inferences)", field="weight"
+        )
+    return (_quantised_weights(w) if n else np.zeros(0, dtype=np.int64)), "weight"
+
+
+def _tenancy(
+    idle_policy: str,
+    tenancy_shares: npt.ArrayLike | None,
+    tenant: npt.ArrayLike | None,
+    n: int,
+) -> tuple[IntArray | None, FloatArray]:
+    """(tenant code per interval, idle share per tenant) for the ``tenancy`` policy; no codes
+    under the other policies."""
+    if idle_policy != "tenancy":
+        return None, np.zeros(1)
+    if tenancy_shares is None:
+        raise InputError("the tenancy idle policy needs a share per tenant", field="tenancy_shares")
+    shares = _float_array(tenancy_shares, "tenancy_shares")
+    if (shares < 0).any() or shares.sum() > 1.0 + 1e-12:
+        raise InputError("shares must be >= 0 and sum to at most 1", field="tenancy_shares")
+    if tenant is None:
+        if shares.size != 1:
+            raise InputError(
+                "several tenant shares need a tenant code per inference", field="tenant"
+            )
+        return np.zeros(n, dtype=np.int64), shares
+    tenant_codes = np.asarray(tenant, dtype=np.int64)
+    if tenant_codes.shape != (n,):
+        raise InputError(
+            f"needs one tenant code per interval ({tenant_codes.size} vs {n})",
+            field="tenant",
+        )
+    if n and (tenant_codes.min() < 0 or tenant_codes.max() >= shares.size):
+        raise InputError(
+            f"tenant codes must be in 0..{shares.size - 1} (one share per tenant)",
+            field="tenant",
+        )
+    return tenant_codes, shares
+
+
+def _sweep(
+    t: FloatArray,
+    c: FloatArray,
+    cs: FloatArray,
+    ce: FloatArray,
+    wq: IntArray | None,
+    baseline_idle_w: float | None,
+) -> tuple[FloatArray, FloatArray, float, float]:
+    """One sweep over the sorted interval boundaries: (active energy [J] and device time [s]
+    per interval, the active pool [J], the busy time [s]).  Each slice between consecutive
+    boundaries is split over the intervals active in it by weight (``wq``; None: by time)."""
+    n = cs.size
     # one stable sort of all boundaries (starts, then ends: nearly sorted runs)
     times = np.concatenate((cs, ce))
     order = np.argsort(times, kind="stable")
@@ -389,7 +453,7 @@ def attribute(
     pos = np.empty(2 * n, dtype=np.int64)
     pos[order] = np.arange(2 * n, dtype=np.int64)
     # +w at starts, -w at ends, in time order; the weight active in slice k is w_active[k]
-    if weight is None:  # +1/-1: active count = 2 x (starts so far) - (boundaries so far)
+    if wq is None:  # +1/-1: active count = 2 x (starts so far) - (boundaries so far)
         w_active: IntArray = np.cumsum(order[:-1] < n, dtype=np.int64)
         w_active *= 2
         w_active -= np.arange(1, 2 * n, dtype=np.int64)
@@ -430,32 +494,11 @@ def attribute(
     device_time_s = rt[pe]
     device_time_s -= rt[ps]
     del r, rt, pos
-    if weight is not None:
+    if wq is not None:
         wqf = wq.astype(np.float64)
         active_j *= wqf
         device_time_s *= wqf
     # float noise can leave -1e-18 in an empty interval
     np.maximum(active_j, 0.0, out=active_j)
     np.maximum(device_time_s, 0.0, out=device_time_s)
-    idle_pool = total_j - active_pool
-
-    idle_j, idle_notes = split_idle(
-        idle_pool, active_j, device_time_s, idle_policy, tenant=tenant_codes, shares=shares
-    )
-    notes.extend(idle_notes)
-    unattributed = idle_pool - float(idle_j.sum())
-    return Attribution(
-        active_j=active_j,
-        idle_j=idle_j,
-        device_time_s=device_time_s,
-        wall_s=wall,
-        clipped=clipped,
-        unattributed_idle_j=unattributed,
-        total_j=total_j,
-        idle_pool_j=idle_pool,
-        busy_s=busy_s,
-        window_s=(t0, t1),
-        idle_policy=idle_policy,
-        split=split,
-        notes=tuple(notes),
-    )
+    return active_j, device_time_s, active_pool, busy_s

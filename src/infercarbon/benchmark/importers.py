@@ -566,110 +566,19 @@ def import_mlperf_power(
         results = _wide_results(cols, rows, path)
     disc, hourly_note = _disclosures(opts)
     for d in results:
-        i, sc = d["row"], str(d["scenario"])
-        scen = sc.lower().replace(" ", "").replace("-", "")
-        per_s, p_w, e_q = d["per_s"], d["avg_power_w"], d["energy_per_query_j"]
-        how = ""
-        if scen in ("offline", "server"):
-            if p_w is not None and per_s:
-                e = p_w / per_s
-                unit = "samples" if scen == "offline" else "queries"
-                how = f"average power {p_w:g} W / {per_s:g} {unit}/s"
-                if e_q is not None and abs(e_q / e - 1) > 0.05:
-                    res.skipped.append(
-                        RowError(
-                            i,
-                            "energy_per_sample_j",
-                            f"{e_q:g} J disagrees with power / throughput = {e:g} J",
-                            "check the file's units",
-                        )
-                    )
-                    continue
-            elif e_q is not None:
-                e, how = e_q, "energy per sample as published"
-            else:
-                res.skipped.append(
-                    RowError(
-                        i,
-                        "avg_power_w",
-                        f"{sc}: needs average power and "
-                        "samples (queries) per second, or energy per "
-                        "sample",
-                        "complete the source row",
-                    )
-                )
-                continue
-        elif scen == "singlestream":
-            if e_q is None:
-                res.skipped.append(
-                    RowError(
-                        i,
-                        "energy_per_sample_j",
-                        "SingleStream power results are energy per query; none given",
-                        "complete the source row",
-                    )
-                )
-                continue
-            e, how = e_q, "SingleStream energy per query (1 sample per query)"
-        elif scen == "multistream":
-            if e_q is None:
-                res.skipped.append(
-                    RowError(
-                        i,
-                        "energy_per_sample_j",
-                        "MultiStream power results are energy per query; none given",
-                        "complete the source row",
-                    )
-                )
-                continue
-            e = e_q / MULTISTREAM_SAMPLES_PER_QUERY
-            how = (
-                f"MultiStream energy per query / {MULTISTREAM_SAMPLES_PER_QUERY} samples per query"
-            )
-        else:
-            res.skipped.append(
-                RowError(
-                    i,
-                    "scenario",
-                    f"unknown scenario {sc!r}",
-                    "use Offline, Server, SingleStream or MultiStream",
-                )
-            )
+        energy = _mlperf_energy_per_sample(d)
+        if isinstance(energy, RowError):
+            res.skipped.append(energy)
             continue
+        e, how = energy
         if not e or e <= 0:
             res.skipped.append(
-                RowError(i, "avg_power_w", "energy per sample is not > 0", "check the source row")
+                RowError(
+                    d["row"], "avg_power_w", "energy per sample is not > 0", "check the source row"
+                )
             )
             continue
-        rate = per_s
-        if rate is None and d.get("latency_s"):
-            rate = 1.0 / float(d["latency_s"])
-        n, n_note = _n_inferences(opts, rate, "measured samples (queries)")
-        hw_parts = [str(d["system"])]
-        if d["accelerator"]:
-            hw_parts.append(f"{d['accelerators'] or '?'} x {d['accelerator']}")
-        notes = [
-            f"source: MLPerf Inference {d['version'] or ''} {d['division'] or ''} "
-            f"result of {d['organization'] or 'unknown organisation'}, {sc}; {how}; "
-            f"system power at the wall; source row {i}"
-        ]
-        if n_note:
-            notes.append(n_note)
-        if hourly_note:
-            notes.append(hourly_note)
-        row = {
-            **disc,
-            "workload_description": f"MLPerf Inference {d['model'] or 'model ?'} {sc}",
-            "hardware": ": ".join(p for p in hw_parts if p),
-            "energy_j": _fmt(e),
-            "energy_boundary": "system",
-            "n_inferences": n,
-            "energy_method": "mlperf-power",
-            "energy_method_version": opts.energy_method_version or str(d["version"] or ""),
-            "submitter": opts.submitter or str(d["organization"] or ""),
-            "notes": re.sub(r"\s+", " ", "; ".join(notes)).strip(),
-        }
-        res.rows.append(row)
+        res.rows.append(_mlperf_row(d, e, how, opts, disc, hourly_note))
     if not results:
         raise InputError(
             f"{path}: no power results found (a summary.csv needs rows with "
@@ -677,3 +586,94 @@ def import_mlperf_power(
             field="file",
         )
     return _finish(res, now_utc=now_utc)
+
+
+def _mlperf_energy_per_sample(d: dict[str, Any]) -> tuple[float, str] | RowError:
+    """(energy per sample [J], how it was derived) of one MLPerf power result, by scenario:
+    Offline/Server from average power / throughput (checked against a published energy per
+    sample) or as published; SingleStream energy per query; MultiStream energy per query /
+    samples per query.  A RowError says why a result cannot give one."""
+    i, sc = d["row"], str(d["scenario"])
+    scen = sc.lower().replace(" ", "").replace("-", "")
+    per_s, p_w, e_q = d["per_s"], d["avg_power_w"], d["energy_per_query_j"]
+    if scen in ("offline", "server"):
+        if p_w is not None and per_s:
+            e = p_w / per_s
+            unit = "samples" if scen == "offline" else "queries"
+            if e_q is not None and abs(e_q / e - 1) > 0.05:
+                return RowError(
+                    i,
+                    "energy_per_sample_j",
+                    f"{e_q:g} J disagrees with power / throughput = {e:g} J",
+                    "check the file's units",
+                )
+            return e, f"average power {p_w:g} W / {per_s:g} {unit}/s"
+        if e_q is not None:
+            return e_q, "energy per sample as published"
+        return RowError(
+            i,
+            "avg_power_w",
+            f"{sc}: needs average power and samples (queries) per second, or energy per sample",
+            "complete the source row",
+        )
+    if scen in ("singlestream", "multistream"):
+        name = "SingleStream" if scen == "singlestream" else "MultiStream"
+        if e_q is None:
+            return RowError(
+                i,
+                "energy_per_sample_j",
+                f"{name} power results are energy per query; none given",
+                "complete the source row",
+            )
+        if scen == "singlestream":
+            return e_q, "SingleStream energy per query (1 sample per query)"
+        return (
+            e_q / MULTISTREAM_SAMPLES_PER_QUERY,
+            f"MultiStream energy per query / {MULTISTREAM_SAMPLES_PER_QUERY} samples per query",
+        )
+    return RowError(
+        i,
+        "scenario",
+        f"unknown scenario {sc!r}",
+        "use Offline, Server, SingleStream or MultiStream",
+    )
+
+
+def _mlperf_row(
+    d: dict[str, Any],
+    e: float,
+    how: str,
+    opts: ImportOptions,
+    disc: dict[str, str],
+    hourly_note: str,
+) -> dict[str, Any]:
+    """One submission row from an MLPerf power result and its energy per sample [J]."""
+    i, sc = d["row"], str(d["scenario"])
+    rate = d["per_s"]
+    if rate is None and d.get("latency_s"):
+        rate = 1.0 / float(d["latency_s"])
+    n, n_note = _n_inferences(opts, rate, "measured samples (queries)")
+    hw_parts = [str(d["system"])]
+    if d["accelerator"]:
+        hw_parts.append(f"{d['accelerators'] or '?'} x {d['accelerator']}")
+    notes = [
+        f"source: MLPerf Inference {d['version'] or ''} {d['division'] or ''} "
+        f"result of {d['organization'] or 'unknown organisation'}, {sc}; {how}; "
+        f"system power at the wall; source row {i}"
+    ]
+    if n_note:
+        notes.append(n_note)
+    if hourly_note:
+        notes.append(hourly_note)
+    return {
+        **disc,
+        "workload_description": f"MLPerf Inference {d['model'] or 'model ?'} {sc}",
+        "hardware": ": ".join(p for p in hw_parts if p),
+        "energy_j": _fmt(e),
+        "energy_boundary": "system",
+        "n_inferences": n,
+        "energy_method": "mlperf-power",
+        "energy_method_version": opts.energy_method_version or str(d["version"] or ""),
+        "submitter": opts.submitter or str(d["organization"] or ""),
+        "notes": re.sub(r"\s+", " ", "; ".join(notes)).strip(),
+    }

@@ -297,17 +297,15 @@ def _g(x: float) -> str:
     return f"{x:.4g}" if abs(x) >= 1e-3 else f"{x:.3e}"
 
 
-def render(fp: Footprint, fmt: str = "auto") -> None:
-    """Human output: line items, totals, per outcome/period, assumptions, numbered sources.
+class _SourceRefs:
+    """The numbered list of sources, in order of first mention; ``ref`` gives a cell's
+    ``[n]`` markers."""
 
-    ``fmt``: auto (a rich table on a terminal, aligned text when redirected), table or tsv.
-    Emissions are printed in the unit a reader takes in (mg, g, kg), energy in J and Wh.
-    """
-    d: dict[str, Any] = fp.to_dict()
-    sources: list[str] = []
-    m = human_mass_g
+    def __init__(self) -> None:
+        self.sources: list[str] = []
 
-    def ref(text: str | None) -> str:
+    def ref(self, text: str | None) -> str:
+        """``[n] [m]`` for each source named in a '; '-separated provenance text."""
         refs = []
         for part in (text or "").split("; "):
             part = (
@@ -317,11 +315,15 @@ def render(fp: Footprint, fmt: str = "auto") -> None:
             )
             if not part or part == "-" or part.startswith(("utilisation", "user input")):
                 continue
-            if part not in sources:
-                sources.append(part)
-            refs.append(f"[{sources.index(part) + 1}]")
+            if part not in self.sources:
+                self.sources.append(part)
+            refs.append(f"[{self.sources.index(part) + 1}]")
         return " ".join(dict.fromkeys(refs))
 
+
+def _line_items_table(fp: Footprint, refs: _SourceRefs) -> TextTable:
+    """Each line item with its range, scope, label and sources, then a total per basis."""
+    m = human_mass_g
     t = TextTable(
         "Line items, CO2e per inference; range = Monte Carlo p5..p95",
         ["line item", "CO2e", "p5", "p95", "scope", "label", "src"],
@@ -335,19 +337,26 @@ def render(fp: Footprint, fmt: str = "auto") -> None:
             m(li.high_g),
             li.scope,
             li.label,
-            ref(li.source),
+            refs.ref(li.source),
         )
     for basis, tot in fp.totals_g.items():
         t.add_row(
             f"total ({basis})", m(tot.point_g), m(tot.p5_g), m(tot.p95_g), "", "", "", bold=True
         )
+    return t
+
+
+def _assumptions_table(
+    assumptions: list[dict[str, Any]], refs: _SourceRefs
+) -> tuple[TextTable, list[str]]:
+    """The assumptions' figures as a table, and the notes (sentences, printed under it)."""
     a = TextTable(
         "Assumptions",
         ["input", "value", "range (p5..p95)", "label", "src", "note"],
         numeric=frozenset({"value", "range (p5..p95)"}),
     )
     notes: list[str] = []
-    for item in d["assumptions"]:
+    for item in assumptions:
         if item.get("name") == "note":  # a sentence, not a figure: printed under the table
             notes.append(str(item.get("value")))
             continue
@@ -362,18 +371,16 @@ def render(fp: Footprint, fmt: str = "auto") -> None:
             _g(val) if isinstance(val, float) else str(val),
             rng,
             str(item.get("label", "")),
-            ref(item.get("source")),
+            refs.ref(item.get("source")),
             str(item.get("note", item.get("distribution", ""))),
         )
-    if fmt == "tsv":  # the two tables, each after a '# title' line, for spreadsheets
-        for i, table in enumerate((t, a)):
-            sys.stdout.write(("\n" if i else "") + f"# {table.title}\n" + table.tsv())
-        return
-    say(
-        f"Footprint of one inference in {fp.region_name or ''} ({fp.region_id}); "
-        f"IT energy {fp.energy_j:.4g} J ({human_energy_j(fp.energy_j)})"
-    )
-    print_table(t, fmt)
+    return a, notes
+
+
+def _say_per_outcome_and_period(fp: Footprint) -> None:
+    """The totals per business outcome and per shift, day and year, when the footprint has
+    them."""
+    m = human_mass_g
     if fp.per_outcome_g:
         po = fp.per_outcome_g
         say(
@@ -391,11 +398,33 @@ def render(fp: Footprint, fmt: str = "auto") -> None:
                 f"{m(q['total_location_g'])} location-based, {m(q['total_market_g'])} "
                 f"market-based"
             )
+
+
+def render(fp: Footprint, fmt: str = "auto") -> None:
+    """Human output: line items, totals, per outcome/period, assumptions, numbered sources.
+
+    ``fmt``: auto (a rich table on a terminal, aligned text when redirected), table or tsv.
+    Emissions are printed in the unit a reader takes in (mg, g, kg), energy in J and Wh.
+    """
+    d: dict[str, Any] = fp.to_dict()
+    refs = _SourceRefs()
+    t = _line_items_table(fp, refs)
+    a, notes = _assumptions_table(d["assumptions"], refs)
+    if fmt == "tsv":  # the two tables, each after a '# title' line, for spreadsheets
+        for i, table in enumerate((t, a)):
+            sys.stdout.write(("\n" if i else "") + f"# {table.title}\n" + table.tsv())
+        return
+    say(
+        f"Footprint of one inference in {fp.region_name or ''} ({fp.region_id}); "
+        f"IT energy {fp.energy_j:.4g} J ({human_energy_j(fp.energy_j)})"
+    )
+    print_table(t, fmt)
+    _say_per_outcome_and_period(fp)
     print_table(a, fmt)
     for n in notes:
         say(f"note: {n}")
     say("Sources")
-    for i, src in enumerate(sources, 1):
+    for i, src in enumerate(refs.sources, 1):
         say(f"  [{i}] {src}")
     for w in fp.warnings:
         say(f"warning: {w}")

@@ -168,23 +168,69 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
     Raises :class:`ParseError` (file, row, column) on malformed input; warns
     :class:`DataQualityWarning` for gaps and total mismatches, which are also recorded.
     """
-    if isinstance(source, str | Path):
-        path = str(source)
-        try:
-            text = Path(source).read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"not UTF-8 text: {exc.reason}", path=path) from exc
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror}", field="path") from exc
-    else:
-        path = name or str(getattr(source, "name", "<stream>"))
-        text = source.read()
+    text, path = _read_source(source, name)
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise ParseError("empty file: expected a header row", path=path, row=1)
     delim = "\t" if "\t" in lines[0] else ","
     rows = list(csv.reader(io.StringIO(text), delimiter=delim))
-    header = [h.strip() for h in rows[0]]
+    layout = _layout([h.strip() for h in rows[0]], path)
+    got = _read_rows(rows[1:], layout, path)
+    if not got.stamps:
+        raise ParseError("no data rows", path=path, row=2)
+    mix = _assemble(
+        np.concatenate(got.stamps),
+        np.concatenate(got.fuel_idx),
+        np.concatenate(got.values),
+        tuple(got.fuels),
+        got.settle_rows,
+        path=path,
+    )
+    notes = got.notes
+    if got.gap_cells:
+        notes.append(
+            f"{path}: {got.gap_cells} empty cells in existing intervals "
+            f"({len(mix.gaps_utc)} intervals left as gaps, not filled)"
+        )
+    for n in notes:
+        warnings.warn(n, DataQualityWarning, stacklevel=2)
+    return FuelMix(
+        mix.start_utc, mix.fuels, mix.mwh, mix.gaps_utc, mix.settlement, (path,), tuple(notes)
+    )
+
+
+def _read_source(source: str | Path | TextIO, name: str | None) -> tuple[str, str]:
+    """(text, path) of a file path or an open text stream (named by ``name``)."""
+    if not isinstance(source, str | Path):
+        return source.read(), name or str(getattr(source, "name", "<stream>"))
+    path = str(source)
+    try:
+        return Path(source).read_text(encoding="utf-8-sig"), path
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not UTF-8 text: {exc.reason}", path=path) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}", field="path") from exc
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a Fuel Mix file keeps each field: the date, fuel, settlement-type and total
+    columns, and the interval columns with their local start minute and DST (repeated-hour)
+    flag."""
+
+    header: list[str]
+    i_date: int
+    i_fuel: int
+    i_settle: int | None
+    i_total: int | None
+    cols: list[int]
+    start_min: npt.NDArray[np.int64]
+    fold: npt.NDArray[np.bool_]
+
+
+def _layout(header: list[str], path: str) -> _Layout:
+    """The file's layout from its header row (a ParseError names a missing or unknown
+    column)."""
     low = [h.lower() for h in header]
     for need in ("date", "fuel"):
         if need not in low:
@@ -192,8 +238,6 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
                 f"header lacks a {need.title()!r} column", path=path, row=1, column=need.title()
             )
     i_date, i_fuel = low.index("date"), low.index("fuel")
-    i_settle = low.index("settlement type") if "settlement type" in low else None
-    i_total = low.index("total") if "total" in low else None
     cols: list[int] = []
     end_min: list[int] = []
     dst: list[bool] = []
@@ -222,20 +266,42 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
         dst.append(bool(m.group(3)))
     if not cols:
         raise ParseError("no interval columns (0:15 .. 0:00)", path=path, row=1)
-    start_min = np.array(end_min, np.int64) - 15
-    fold = np.array(dst, bool)
-    tz = _zone()
+    return _Layout(
+        header,
+        i_date,
+        i_fuel,
+        low.index("settlement type") if "settlement type" in low else None,
+        low.index("total") if "total" in low else None,
+        cols,
+        np.array(end_min, np.int64) - 15,
+        np.array(dst, bool),
+    )
 
-    stamps: list[npt.NDArray[np.int64]] = []
-    values: list[FloatArray] = []
-    fuel_idx: list[npt.NDArray[np.int64]] = []
-    settle_rows: list[tuple[npt.NDArray[np.int64], str]] = []
-    fuels: list[str] = []
+
+@dataclass
+class _Rows:
+    """The data rows read so far: per row, its interval starts [UTC s], values [MWh] and fuel
+    index; the settlement type of each row's intervals; the fuels in order of appearance;
+    notes on total mismatches; and the count of empty cells."""
+
+    stamps: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    values: list[FloatArray] = field(default_factory=list)
+    fuel_idx: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    settle_rows: list[tuple[npt.NDArray[np.int64], str]] = field(default_factory=list)
+    fuels: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    gap_cells: int = 0
+
+
+def _read_rows(rows: list[list[str]], layout: _Layout, path: str) -> _Rows:
+    """Read the data rows (file rows 2..): each (day, fuel) once, values only in intervals
+    that exist on the day (the DST columns on the fall-back day only)."""
+    header = layout.header
+    tz = _zone()
+    got = _Rows()
     seen: dict[tuple[date, str], int] = {}
-    notes: list[str] = []
-    gap_cells = 0
     day_cache: dict[date, tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]] = {}
-    for r, row in enumerate(rows[1:], start=2):
+    for r, row in enumerate(rows, start=2):
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) > len(header):
@@ -243,33 +309,10 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
                 f"has {len(row)} fields, the header has {len(header)}", path=path, row=r
             )
         row = row + [""] * (len(header) - len(row))
-        day = _parse_date(row[i_date], path=path, row=r)
-        fuel = row[i_fuel].strip()
-        if fuel not in ERCOT_FUEL_MAP:
-            raise ParseError(
-                f"unknown fuel {fuel!r}; known: {', '.join(ERCOT_FUEL_MAP)}",
-                path=path,
-                row=r,
-                column=header[i_fuel],
-            )
-        if (day, fuel) in seen:
-            raise ParseError(
-                f"duplicate row for {day} {fuel} (first at row {seen[(day, fuel)]})",
-                path=path,
-                row=r,
-                column=header[i_fuel],
-            )
-        seen[(day, fuel)] = r
-        cells = [row[j].strip() for j in cols]
-        present = np.array([c != "" for c in cells])
-        vals = np.full(len(cols), np.nan)
-        for k in np.flatnonzero(present).tolist():
-            c = cells[k]
-            if not _NUM_RE.match(c):
-                raise ParseError(f"{c!r} is not a number", path=path, row=r, column=header[cols[k]])
-            vals[k] = float(c.replace(",", ""))
+        day, fuel = _day_and_fuel(row, layout, seen, path, r)
+        vals, present = _interval_values(row, layout, path, r)
         if day not in day_cache:
-            day_cache[day] = _day_starts_utc(day, start_min, fold, tz)
+            day_cache[day] = _day_starts_utc(day, layout.start_min, layout.fold, tz)
         utc, exists = day_cache[day]
         # DST columns exist only on the fall-back day (zoneinfo says so via fold)
         bad = present & ~exists
@@ -279,51 +322,91 @@ def read_ercot_fuel_mix(source: str | Path | TextIO, *, name: str | None = None)
                 f"a value in an interval that does not exist on {day} (daylight-saving change)",
                 path=path,
                 row=r,
-                column=header[cols[k]],
+                column=header[layout.cols[k]],
             )
         missing = exists & ~present
-        if missing.any():
-            gap_cells += int(missing.sum())
-        use = exists
-        if i_total is not None and row[i_total].strip() and not missing.any():
-            t = row[i_total].strip()
-            if not _NUM_RE.match(t):
-                raise ParseError(f"{t!r} is not a number", path=path, row=r, column=header[i_total])
-            total = float(t.replace(",", ""))
-            s = float(np.nansum(vals))
-            tol = 0.05 * (int(present.sum()) + 1) + 1e-6
-            if abs(s - total) > tol:
-                notes.append(
-                    f"{path} row {r}: Total {total} differs from the interval sum "
-                    f"{s:.1f} by more than rounding ({tol:.2f} MWh)"
-                )
-        if fuel not in fuels:
-            fuels.append(fuel)
-        stamps.append(utc[use])
-        values.append(vals[use])
-        fuel_idx.append(np.full(int(use.sum()), fuels.index(fuel), np.int64))
-        if i_settle is not None:
-            settle_rows.append((utc[use], row[i_settle].strip()))
-    if not stamps:
-        raise ParseError("no data rows", path=path, row=2)
-    mix = _assemble(
-        np.concatenate(stamps),
-        np.concatenate(fuel_idx),
-        np.concatenate(values),
-        tuple(fuels),
-        settle_rows,
-        path=path,
-    )
-    if gap_cells:
-        notes.append(
-            f"{path}: {gap_cells} empty cells in existing intervals "
-            f"({len(mix.gaps_utc)} intervals left as gaps, not filled)"
+        got.gap_cells += int(missing.sum())
+        if layout.i_total is not None and row[layout.i_total].strip() and not missing.any():
+            note = _total_mismatch(row[layout.i_total], vals, present, layout, path, r)
+            if note is not None:
+                got.notes.append(note)
+        if fuel not in got.fuels:
+            got.fuels.append(fuel)
+        got.stamps.append(utc[exists])
+        got.values.append(vals[exists])
+        got.fuel_idx.append(np.full(int(exists.sum()), got.fuels.index(fuel), np.int64))
+        if layout.i_settle is not None:
+            got.settle_rows.append((utc[exists], row[layout.i_settle].strip()))
+    return got
+
+
+def _day_and_fuel(
+    row: list[str], layout: _Layout, seen: dict[tuple[date, str], int], path: str, r: int
+) -> tuple[date, str]:
+    """The row's operating day and known fuel, the first row for the pair (recorded in
+    ``seen``)."""
+    day = _parse_date(row[layout.i_date], path=path, row=r)
+    fuel = row[layout.i_fuel].strip()
+    if fuel not in ERCOT_FUEL_MAP:
+        raise ParseError(
+            f"unknown fuel {fuel!r}; known: {', '.join(ERCOT_FUEL_MAP)}",
+            path=path,
+            row=r,
+            column=layout.header[layout.i_fuel],
         )
-    for n in notes:
-        warnings.warn(n, DataQualityWarning, stacklevel=2)
-    return FuelMix(
-        mix.start_utc, mix.fuels, mix.mwh, mix.gaps_utc, mix.settlement, (path,), tuple(notes)
-    )
+    if (day, fuel) in seen:
+        raise ParseError(
+            f"duplicate row for {day} {fuel} (first at row {seen[(day, fuel)]})",
+            path=path,
+            row=r,
+            column=layout.header[layout.i_fuel],
+        )
+    seen[(day, fuel)] = r
+    return day, fuel
+
+
+def _interval_values(
+    row: list[str], layout: _Layout, path: str, r: int
+) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """The row's interval values [MWh] (NaN where empty) and which cells hold one."""
+    cells = [row[j].strip() for j in layout.cols]
+    present = np.array([c != "" for c in cells])
+    vals = np.full(len(layout.cols), np.nan)
+    for k in np.flatnonzero(present).tolist():
+        c = cells[k]
+        if not _NUM_RE.match(c):
+            raise ParseError(
+                f"{c!r} is not a number", path=path, row=r, column=layout.header[layout.cols[k]]
+            )
+        vals[k] = float(c.replace(",", ""))
+    return vals, present
+
+
+def _total_mismatch(
+    cell: str,
+    vals: FloatArray,
+    present: npt.NDArray[np.bool_],
+    layout: _Layout,
+    path: str,
+    r: int,
+) -> str | None:
+    """A note when the row's Total differs from its interval sum by more than the rounding
+    of its cells (0.05 MWh each)."""
+    t = cell.strip()
+    if not _NUM_RE.match(t):
+        assert layout.i_total is not None
+        raise ParseError(
+            f"{t!r} is not a number", path=path, row=r, column=layout.header[layout.i_total]
+        )
+    total = float(t.replace(",", ""))
+    s = float(np.nansum(vals))
+    tol = 0.05 * (int(present.sum()) + 1) + 1e-6
+    if abs(s - total) > tol:
+        return (
+            f"{path} row {r}: Total {total} differs from the interval sum "
+            f"{s:.1f} by more than rounding ({tol:.2f} MWh)"
+        )
+    return None
 
 
 def _assemble(

@@ -169,37 +169,9 @@ def market_based(
     """
     c = np.asarray(consumption_kwh, dtype=np.float64)
     t = np.asarray(start_utc, dtype="datetime64[s]")
-    if c.ndim != 1 or c.shape != t.shape or len(c) == 0:
-        raise InputError(
-            "consumption and times must be 1-D arrays of equal, non-zero length",
-            field="consumption_kwh",
-        )
-    if not np.isfinite(c).all() or (c < 0).any():
-        raise InputError("consumption must be finite and non-negative", field="consumption_kwh")
-    if resolution_s <= 0:
-        raise InputError("must be positive", field="resolution_s")
-    total = float(c.sum())
-    if total <= 0:
-        raise InputError("no consumption in the period", field="consumption_kwh")
-    first = t.min().astype("datetime64[Y]").astype(int) + 1970
-    last = (t.max() + np.timedelta64(resolution_s - 1, "s")).astype("datetime64[Y]").astype(
-        int
-    ) + 1970
-    years = set(range(int(first), int(last) + 1))
-
+    total, years = _checked_consumption(c, t, resolution_s)
     rejected: list[tuple[str, str]] = []
-    valid: list[tuple[str, EAC | PPA]] = []
-    for kind, insts in (("ppa", ppas), ("eac", eacs)):
-        for inst in insts:
-            why = _check(inst, region, years, hourly, len(c))
-            if why is None:
-                valid.append((kind, inst))
-                continue
-            if strict:
-                raise InputError(why, field=f"{kind}.{inst.id}")
-            rejected.append((inst.id, why))
-            warnings.warn(f"instrument {inst.id} rejected: {why}", DataQualityWarning, stacklevel=2)
-
+    valid = _valid_instruments(ppas, eacs, region, years, hourly, len(c), strict, rejected)
     coverage = {
         "ppa": 0.0,
         "eac": 0.0,
@@ -207,23 +179,7 @@ def market_based(
         "residual_mix": 0.0,
         "location_fallback": 0.0,
     }
-    emissions = 0.0
-    surplus = 0.0
-    remaining = c.copy()
-    for kind, inst in valid:  # PPAs first, then certificates, in the order given
-        if hourly:
-            assert inst.hourly_kwh is not None  # checked above
-            m, remaining, s = hourly_cfe_match(remaining, inst.hourly_kwh)
-            used, extra = float(m.sum()), float(s.sum())
-        else:
-            left = float(remaining.sum())
-            used = min(left, inst.energy_kwh)
-            extra = inst.energy_kwh - used
-            # spread the covered share proportionally over the intervals (volumetric claim)
-            remaining = remaining * (1.0 - used / left) if left > 0 else remaining
-        coverage[kind] += used
-        emissions += used * inst.factor_g_per_kwh
-        surplus += extra
+    emissions, surplus, remaining = _claim_instruments(valid, c, hourly, coverage)
     uncovered = float(remaining.sum())
     cfe = (total - uncovered) / total if hourly else None
 
@@ -231,32 +187,9 @@ def market_based(
     notes: list[str] = []
     residual_fig: Figure | None = None
     if uncovered > 0:
-        if supplier is not None:
-            key, residual_fig = "supplier", supplier
-        elif residual_mix is not None:
-            key, residual_fig = "residual_mix", residual_mix
-        elif location is not None:
-            key, residual_fig, fallback = "location_fallback", location, True
-            msg = (
-                f"no supplier-specific factor or residual mix for {region}: "
-                f"{uncovered:.6g} kWh of uncovered consumption uses the location-based "
-                "figure (this overstates renewables' share; supply a residual mix)"
-            )
-            warnings.warn(msg, FallbackWarning, stacklevel=2)
-            notes.append(msg)
-        else:
-            raise InputError(
-                f"{uncovered:.6g} kWh are not covered by instruments and there is no supplier "
-                "factor, residual mix, or location figure to fall back on",
-                field="residual_mix",
-            )
-        for fig_name, fig in (
-            ("supplier", supplier),
-            ("residual_mix", residual_mix),
-            ("location", location),
-        ):
-            if fig is not None and fig.unit != "g_per_kwh":
-                raise InputError(f"unit must be g_per_kwh, got {fig.unit!r}", field=fig_name)
+        key, residual_fig, fallback = _residual_factor(
+            uncovered, region, supplier, residual_mix, location, notes
+        )
         coverage[key] = uncovered
     res_v = 0.0 if residual_fig is None else residual_fig.value
     res_lo, res_hi = (0.0, 0.0) if residual_fig is None else residual_fig.range
@@ -292,3 +225,125 @@ def market_based(
         "market",
         tuple(notes),
     )
+
+
+def _checked_consumption(
+    c: npt.NDArray[np.float64], t: npt.NDArray[np.datetime64], resolution_s: int
+) -> tuple[float, set[int]]:
+    """(total consumption [kWh], the calendar years the intervals touch), once the
+    consumption series checks out."""
+    if c.ndim != 1 or c.shape != t.shape or len(c) == 0:
+        raise InputError(
+            "consumption and times must be 1-D arrays of equal, non-zero length",
+            field="consumption_kwh",
+        )
+    if not np.isfinite(c).all() or (c < 0).any():
+        raise InputError("consumption must be finite and non-negative", field="consumption_kwh")
+    if resolution_s <= 0:
+        raise InputError("must be positive", field="resolution_s")
+    total = float(c.sum())
+    if total <= 0:
+        raise InputError("no consumption in the period", field="consumption_kwh")
+    first = t.min().astype("datetime64[Y]").astype(int) + 1970
+    last = (t.max() + np.timedelta64(resolution_s - 1, "s")).astype("datetime64[Y]").astype(
+        int
+    ) + 1970
+    return total, set(range(int(first), int(last) + 1))
+
+
+def _valid_instruments(
+    ppas: tuple[PPA, ...] | list[PPA],
+    eacs: tuple[EAC, ...] | list[EAC],
+    region: str,
+    years: set[int],
+    hourly: bool,
+    n: int,
+    strict: bool,
+    rejected: list[tuple[str, str]],
+) -> list[tuple[str, EAC | PPA]]:
+    """The instruments that may be claimed, PPAs first: an invalid one raises (``strict``) or
+    is rejected with the reason (recorded in ``rejected`` and warned)."""
+    valid: list[tuple[str, EAC | PPA]] = []
+    for kind, insts in (("ppa", ppas), ("eac", eacs)):
+        for inst in insts:
+            why = _check(inst, region, years, hourly, n)
+            if why is None:
+                valid.append((kind, inst))
+                continue
+            if strict:
+                raise InputError(why, field=f"{kind}.{inst.id}")
+            rejected.append((inst.id, why))
+            # stacklevel 3: the warning names market_based()'s caller
+            warnings.warn(f"instrument {inst.id} rejected: {why}", DataQualityWarning, stacklevel=3)
+    return valid
+
+
+def _claim_instruments(
+    valid: list[tuple[str, EAC | PPA]],
+    c: npt.NDArray[np.float64],
+    hourly: bool,
+    coverage: dict[str, float],
+) -> tuple[float, float, npt.NDArray[np.float64]]:
+    """Claim each instrument against the consumption, in order (hourly: matched hour by hour;
+    annual: volumetric, spread proportionally): (emissions [g], surplus [kWh], the consumption
+    left uncovered per interval [kWh]); ``coverage`` gains each kind's kWh."""
+    emissions = 0.0
+    surplus = 0.0
+    remaining = c.copy()
+    for kind, inst in valid:  # PPAs first, then certificates, in the order given
+        if hourly:
+            assert inst.hourly_kwh is not None  # checked above
+            m, remaining, s = hourly_cfe_match(remaining, inst.hourly_kwh)
+            used, extra = float(m.sum()), float(s.sum())
+        else:
+            left = float(remaining.sum())
+            used = min(left, inst.energy_kwh)
+            extra = inst.energy_kwh - used
+            # spread the covered share proportionally over the intervals (volumetric claim)
+            remaining = remaining * (1.0 - used / left) if left > 0 else remaining
+        coverage[kind] += used
+        emissions += used * inst.factor_g_per_kwh
+        surplus += extra
+    return emissions, surplus, remaining
+
+
+def _residual_factor(
+    uncovered: float,
+    region: str,
+    supplier: Figure | None,
+    residual_mix: Figure | None,
+    location: Figure | None,
+    notes: list[str],
+) -> tuple[str, Figure, bool]:
+    """(coverage key, factor, location fallback?) for the uncovered consumption: the
+    supplier's factor, else the residual mix, else the location-based figure (warned and
+    noted); every figure given must be in g/kWh."""
+    fallback = False
+    if supplier is not None:
+        key, residual_fig = "supplier", supplier
+    elif residual_mix is not None:
+        key, residual_fig = "residual_mix", residual_mix
+    elif location is not None:
+        key, residual_fig, fallback = "location_fallback", location, True
+        msg = (
+            f"no supplier-specific factor or residual mix for {region}: "
+            f"{uncovered:.6g} kWh of uncovered consumption uses the location-based "
+            "figure (this overstates renewables' share; supply a residual mix)"
+        )
+        # stacklevel 3: the warning names market_based()'s caller
+        warnings.warn(msg, FallbackWarning, stacklevel=3)
+        notes.append(msg)
+    else:
+        raise InputError(
+            f"{uncovered:.6g} kWh are not covered by instruments and there is no supplier "
+            "factor, residual mix, or location figure to fall back on",
+            field="residual_mix",
+        )
+    for fig_name, fig in (
+        ("supplier", supplier),
+        ("residual_mix", residual_mix),
+        ("location", location),
+    ):
+        if fig is not None and fig.unit != "g_per_kwh":
+            raise InputError(f"unit must be g_per_kwh, got {fig.unit!r}", field=fig_name)
+    return key, residual_fig, fallback

@@ -35,8 +35,10 @@ class Recompute(Protocol):
     recomputed (e.g. a factor version this build does not ship); verify records it.
     """
 
+    # positional-only: verify calls recompute(inputs, factor_versions), so a callback may name
+    # its parameters as it likes
     def __call__(
-        self, inputs: Mapping[str, Any], factor_versions: Mapping[str, str]
+        self, inputs: Mapping[str, Any], factor_versions: Mapping[str, str], /
     ) -> FootprintFigures: ...
 
 

@@ -361,6 +361,44 @@ class SqlStore(ABC):
     _child_keys_unique = True
 
     def _create_schema(self) -> None:
+        """Create the ledger's tables and views, or upgrade an older ledger in place, in one
+        transaction; refuse a ledger of a version this code does not read."""
+        with self._tx():
+            if (lock := self._ddl_lock_sql()) is not None:
+                self._exec(lock)
+            stored = self._stored_version()
+            if stored is not None and stored not in (str(SCHEMA_VERSION), *_UPGRADES_FROM):
+                raise LedgerError(
+                    f"{self.url}: ledger schema version {stored}, this "
+                    f"infercarbon reads and writes version {SCHEMA_VERSION}"
+                    " (and upgrades older ones)"
+                )
+            old = None if stored is None else int(stored)  # an older ledger's version
+            for s in self._create_tables_sql():
+                self._exec(s)
+            if old is not None and old < SCHEMA_VERSION:
+                for s in self._missing_columns_sql():
+                    self._exec(s)
+            if old is not None and old < 6:  # version 6: event ids are per tenant
+                for s in self._rekey_events_sql():
+                    self._exec(s)
+            for s in [*self._ddl_extra(), *view_sql(self.dialect)]:
+                self._exec(s)  # indexes may name columns an upgrade adds
+            if old is not None:
+                self._fill_rollups(old)
+            if old is None:
+                self._exec(
+                    "INSERT INTO ledger_meta VALUES (%s, %s)",
+                    ["schema_version", str(SCHEMA_VERSION)],
+                )
+            elif old < SCHEMA_VERSION:
+                self._exec(
+                    "UPDATE ledger_meta SET value = %s WHERE key = %s",
+                    [str(SCHEMA_VERSION), "schema_version"],
+                )
+
+    def _create_tables_sql(self) -> list[str]:
+        """``CREATE TABLE IF NOT EXISTS`` for the meta table and every table of the code."""
         stmts = [
             "CREATE TABLE IF NOT EXISTS ledger_meta (key VARCHAR PRIMARY KEY, "
             "value VARCHAR NOT NULL)"
@@ -376,49 +414,22 @@ class SqlStore(ABC):
             stmts.append(
                 f"CREATE TABLE IF NOT EXISTS {spec.name} ({self._columns_ddl(spec, keyed)})"
             )
-        with self._tx():
-            if (lock := self._ddl_lock_sql()) is not None:
-                self._exec(lock)
-            stored = self._stored_version()
-            if stored is not None and stored not in (str(SCHEMA_VERSION), *_UPGRADES_FROM):
-                raise LedgerError(
-                    f"{self.url}: ledger schema version {stored}, this "
-                    f"infercarbon reads and writes version {SCHEMA_VERSION}"
-                    " (and upgrades older ones)"
-                )
-            old = None if stored is None else int(stored)  # an older ledger's version
-            for s in stmts:
+        return stmts
+
+    def _fill_rollups(self, old: int) -> None:
+        """Inside the schema transaction of a ledger of version ``old``: fill the rollups it
+        did not keep from its rows (version 4: the hourly footprint rollup; version 8: the
+        event rollup), each up to the high-water mark a later fold starts from."""
+        if old < 4:
+            top = self._hours_top()
+            for s in rebuild_sql(None, top):
                 self._exec(s)
-            if old is not None and old < SCHEMA_VERSION:
-                for s in self._missing_columns_sql():
-                    self._exec(s)
-            if old is not None and old < 6:  # version 6: event ids are per tenant
-                for s in self._rekey_events_sql():
-                    self._exec(s)
-            for s in self._ddl_extra():  # indexes may name columns an upgrade adds
+            self._set_hours_mark(top)
+        if old < 8:
+            etop = self._event_hours_top()
+            for s in event_rebuild_sql(None, etop):
                 self._exec(s)
-            for s in view_sql(self.dialect):
-                self._exec(s)
-            if old is not None and old < 4:  # version 4 keeps the hourly rollup: fill it
-                top = self._hours_top()
-                for s in rebuild_sql(None, top):
-                    self._exec(s)
-                self._set_hours_mark(top)
-            if old is not None and old < 8:  # version 8 keeps the event rollup: fill it
-                etop = self._event_hours_top()
-                for s in event_rebuild_sql(None, etop):
-                    self._exec(s)
-                self._set_event_hours_mark(etop)
-            if old is None:
-                self._exec(
-                    "INSERT INTO ledger_meta VALUES (%s, %s)",
-                    ["schema_version", str(SCHEMA_VERSION)],
-                )
-            elif old < SCHEMA_VERSION:
-                self._exec(
-                    "UPDATE ledger_meta SET value = %s WHERE key = %s",
-                    [str(SCHEMA_VERSION), "schema_version"],
-                )
+            self._set_event_hours_mark(etop)
 
     def _stored_version(self) -> str | None:
         """The schema version the ledger records (None: a new database, no ledger yet)."""

@@ -344,60 +344,7 @@ def validate_rows(
         if arr is None:
             continue
         cols[col.name] = arr
-        if col.required:
-            problems.extend(
-                Problem(i, col.name, "is required") for i in _bad_indices(pc.is_null(arr))
-            )
-        kind = col.kind
-        if kind == "string":
-            problems.extend(
-                Problem(i, col.name, "must not be empty (omit it or send null)")
-                for i in _bad_indices(pc.equal(pc.utf8_length(arr), 0))
-            )
-            if col.choices:
-                bad = pc.invert(pc.is_in(arr, value_set=pa.array(col.choices)))
-                problems.extend(
-                    Problem(i, col.name, f"must be one of {', '.join(col.choices)}")
-                    for i in _bad_indices(pc.and_(bad, pc.is_valid(arr)))
-                )
-        if kind == "float":
-            problems.extend(
-                Problem(i, col.name, "must be a finite number")
-                for i in _bad_indices(pc.invert(pc.is_finite(arr)))
-            )
-        if col.check == "nonneg":
-            problems.extend(
-                Problem(i, col.name, "must not be negative") for i in _bad_indices(pc.less(arr, 0))
-            )
-        if col.check == "positive":
-            problems.extend(
-                Problem(i, col.name, "must be > 0") for i in _bad_indices(pc.less_equal(arr, 0))
-            )
-        if kind == "string" and spec in (EVENTS, READINGS):
-            problems.extend(
-                Problem(i, col.name, f"must be at most {MAX_TEXT_CHARS} characters")
-                for i in _bad_indices(pc.greater(pc.utf8_length(arr), MAX_TEXT_CHARS))
-            )
-        if kind == "timestamp":
-            out = pc.or_(pc.less(arr, _MIN_TIME), pc.greater(arr, _MAX_TIME))
-            problems.extend(
-                Problem(
-                    i,
-                    col.name,
-                    "must be a UTC time between 0001-01-01 and 9999-12-31T23:59:59.999999Z",
-                )
-                for i in _bad_indices(out)
-            )
-        if col.name in _BOUNDED and kind == "float":
-            problems.extend(
-                Problem(
-                    i,
-                    col.name,
-                    f"must be at most {_BOUNDED[col.name]:g} "
-                    "(larger figures overflow the ledger's sums)",
-                )
-                for i in _bad_indices(pc.greater(arr, _BOUNDED[col.name]))
-            )
+        problems.extend(_column_problems(spec, col, arr))
     _cross_checks(spec, cols, problems)
     if problems:
         problems.sort(key=lambda p: (p.index, p.field))
@@ -405,6 +352,65 @@ def validate_rows(
             spec.row, problems[:_MAX_PROBLEMS], more=max(0, len(problems) - _MAX_PROBLEMS)
         )
     return pa.table([cols[c.name] for c in spec.columns], schema=spec.arrow_schema)
+
+
+def _column_problems(spec: TableSpec, col: Column, arr: pa.ChunkedArray) -> list[Problem]:
+    """The problems of one present column of a batch: required values, empty or over-long
+    strings, choices, non-finite numbers, signs, the range of times and of bounded figures."""
+    problems: list[Problem] = []
+    if col.required:
+        problems.extend(Problem(i, col.name, "is required") for i in _bad_indices(pc.is_null(arr)))
+    kind = col.kind
+    if kind == "string":
+        problems.extend(
+            Problem(i, col.name, "must not be empty (omit it or send null)")
+            for i in _bad_indices(pc.equal(pc.utf8_length(arr), 0))
+        )
+        if col.choices:
+            bad = pc.invert(pc.is_in(arr, value_set=pa.array(col.choices)))
+            problems.extend(
+                Problem(i, col.name, f"must be one of {', '.join(col.choices)}")
+                for i in _bad_indices(pc.and_(bad, pc.is_valid(arr)))
+            )
+    if kind == "float":
+        problems.extend(
+            Problem(i, col.name, "must be a finite number")
+            for i in _bad_indices(pc.invert(pc.is_finite(arr)))
+        )
+    if col.check == "nonneg":
+        problems.extend(
+            Problem(i, col.name, "must not be negative") for i in _bad_indices(pc.less(arr, 0))
+        )
+    if col.check == "positive":
+        problems.extend(
+            Problem(i, col.name, "must be > 0") for i in _bad_indices(pc.less_equal(arr, 0))
+        )
+    if kind == "string" and spec in (EVENTS, READINGS):
+        problems.extend(
+            Problem(i, col.name, f"must be at most {MAX_TEXT_CHARS} characters")
+            for i in _bad_indices(pc.greater(pc.utf8_length(arr), MAX_TEXT_CHARS))
+        )
+    if kind == "timestamp":
+        out = pc.or_(pc.less(arr, _MIN_TIME), pc.greater(arr, _MAX_TIME))
+        problems.extend(
+            Problem(
+                i,
+                col.name,
+                "must be a UTC time between 0001-01-01 and 9999-12-31T23:59:59.999999Z",
+            )
+            for i in _bad_indices(out)
+        )
+    if col.name in _BOUNDED and kind == "float":
+        problems.extend(
+            Problem(
+                i,
+                col.name,
+                f"must be at most {_BOUNDED[col.name]:g} "
+                "(larger figures overflow the ledger's sums)",
+            )
+            for i in _bad_indices(pc.greater(arr, _BOUNDED[col.name]))
+        )
+    return problems
 
 
 def _cross_checks(

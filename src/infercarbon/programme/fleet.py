@@ -99,69 +99,81 @@ def parse_fleet(doc: Mapping[str, Any], *, source: str = "(inline)") -> Fleet:
     pue = _num(doc, "pue", "fleet", minimum=1.0)
     if pue is None:
         raise InputError("give the facility PUE (e.g. pue = 1.2; 1.0 for none)", field="fleet.pue")
-    intensity: Figure | None = None
-    if doc.get("intensity_g_per_kwh") is not None:
-        v = _num(doc, "intensity_g_per_kwh", "fleet")
-        assert v is not None
-        intensity = Figure(v, "g_per_kwh", source=f"fleet file {source}", label="user")
-    elif doc.get("region") is not None:
-        if not isinstance(doc["region"], str):
-            raise InputError("must be a region id, e.g. DEU", field="fleet.region")
-        intensity = resolve_region(doc["region"]).intensity_g_per_kwh
+    intensity = _fleet_intensity(doc, source)
     raw = doc.get("device", [])
     if not isinstance(raw, list) or not raw:
         raise InputError("list the devices as [[device]] tables", field="device")
-    devices = []
-    for i, d in enumerate(raw):
-        where = f"device[{i}]"
-        if not isinstance(d, dict):
-            raise InputError("must be a table", field=where)
-        name = d.get("name")
-        if not isinstance(name, str) or not name:
-            raise InputError("every device group needs a name", field=f"{where}.name")
-        count = _num(d, "count", where, required=True)
-        assert count is not None
-        if d.get("embodied_kg") is not None:
-            kg = _num(d, "embodied_kg", where)
-            assert kg is not None
-            emb = Figure(kg, "kg", source=f"fleet file {source}", label="user")
-        elif isinstance(d.get("preset"), str):
-            try:
-                emb = embodied_preset(d["preset"])
-            except (KeyError, InputError) as exc:
-                raise InputError(
-                    f"unknown embodied preset {d['preset']!r}; use "
-                    "high-end-gpu or jetson, or give embodied_kg",
-                    field=f"{where}.preset",
-                ) from exc
-        else:
-            raise InputError(
-                "give embodied_kg (per device) or preset", field=f"{where}.embodied_kg"
-            )
-        p = d.get("purchased")
-        if isinstance(p, date):
-            year = p.year
-        elif isinstance(p, int) and not isinstance(p, bool):
-            year = p
-        else:
-            raise InputError(
-                "give the purchase date (2024-03-01) or year (2024)", field=f"{where}.purchased"
-            )
-        refresh = d.get("refresh_years")
-        if not isinstance(refresh, int) or isinstance(refresh, bool) or refresh < 1:
-            raise InputError("must be a whole number of years >= 1", field=f"{where}.refresh_years")
-        devices.append(
-            Device(
-                name,
-                count,
-                emb,
-                year,
-                refresh,
-                _num(d, "avg_power_w", where),
-                _num(d, "growth_frac_per_year", where),
-            )
-        )
-    return Fleet(tuple(devices), start, years, growth, intensity, pue, source)
+    devices = tuple(_parse_device(d, f"device[{i}]", source) for i, d in enumerate(raw))
+    return Fleet(devices, start, years, growth, intensity, pue, source)
+
+
+def _fleet_intensity(doc: Mapping[str, Any], source: str) -> Figure | None:
+    """The fleet's grid intensity: intensity_g_per_kwh as given, else the region's bundled
+    figure, else none."""
+    if doc.get("intensity_g_per_kwh") is not None:
+        v = _num(doc, "intensity_g_per_kwh", "fleet")
+        assert v is not None
+        return Figure(v, "g_per_kwh", source=f"fleet file {source}", label="user")
+    if doc.get("region") is not None:
+        if not isinstance(doc["region"], str):
+            raise InputError("must be a region id, e.g. DEU", field="fleet.region")
+        return resolve_region(doc["region"]).intensity_g_per_kwh
+    return None
+
+
+def _parse_device(d: object, where: str, source: str) -> Device:
+    """One [[device]] table: name, count, embodied figure, purchase year, refresh period,
+    and the optional power and growth."""
+    if not isinstance(d, dict):
+        raise InputError("must be a table", field=where)
+    name = d.get("name")
+    if not isinstance(name, str) or not name:
+        raise InputError("every device group needs a name", field=f"{where}.name")
+    count = _num(d, "count", where, required=True)
+    assert count is not None
+    emb = _device_embodied(d, where, source)
+    year = _purchase_year(d.get("purchased"), where)
+    refresh = d.get("refresh_years")
+    if not isinstance(refresh, int) or isinstance(refresh, bool) or refresh < 1:
+        raise InputError("must be a whole number of years >= 1", field=f"{where}.refresh_years")
+    return Device(
+        name,
+        count,
+        emb,
+        year,
+        refresh,
+        _num(d, "avg_power_w", where),
+        _num(d, "growth_frac_per_year", where),
+    )
+
+
+def _device_embodied(d: Mapping[str, Any], where: str, source: str) -> Figure:
+    """A device's embodied carbon: embodied_kg as given, or a named preset."""
+    if d.get("embodied_kg") is not None:
+        kg = _num(d, "embodied_kg", where)
+        assert kg is not None
+        return Figure(kg, "kg", source=f"fleet file {source}", label="user")
+    if not isinstance(d.get("preset"), str):
+        raise InputError("give embodied_kg (per device) or preset", field=f"{where}.embodied_kg")
+    try:
+        return embodied_preset(d["preset"])
+    except (KeyError, InputError) as exc:
+        raise InputError(
+            f"unknown embodied preset {d['preset']!r}; use "
+            "high-end-gpu or jetson, or give embodied_kg",
+            field=f"{where}.preset",
+        ) from exc
+
+
+def _purchase_year(p: object, where: str) -> int:
+    """The purchase year from a TOML date (2024-03-01) or a year (2024)."""
+    if isinstance(p, date):
+        return p.year
+    if isinstance(p, int) and not isinstance(p, bool):
+        return p
+    raise InputError(
+        "give the purchase date (2024-03-01) or year (2024)", field=f"{where}.purchased"
+    )
 
 
 def load_fleet(path: str | Path) -> Fleet:

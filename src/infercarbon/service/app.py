@@ -288,13 +288,14 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _install_error_handlers(app: FastAPI) -> None:
-    """Each error of the one tree as its HTTP answer: 422 bad input (every problem named),
-    401/403 auth, 413 too large, 409 conflict, and 503 for any other ledger failure (an
-    outage is never a 404)."""
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
-    def err(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Each error of the exception tree as its HTTP answer: 401, 403, 409, 413, 422 (with the
+    index and field of each problem), 503 for an unavailable ledger."""
+    err = _error
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

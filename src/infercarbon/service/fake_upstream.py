@@ -38,17 +38,6 @@ def _prompt_words(doc: dict[str, Any]) -> int:
     return len(text.split())
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    """Answer the server's startup and shutdown messages (nothing to set up)."""
-    while True:
-        msg = await receive()
-        if msg["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif msg["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 class FakeOpenAI:
     """The ASGI app (see the module doc); ``requests`` counts what it answered."""
 
@@ -58,14 +47,9 @@ class FakeOpenAI:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
             return
-        body = b""
-        more = True
-        while more:
-            msg = await receive()
-            body += msg.get("body", b"")
-            more = msg.get("more_body", False)
+        body = await self._body(receive)
         self.requests += 1
         headers = dict(scope["headers"])
         delay = headers.get(b"x-fake-delay-s")
@@ -99,58 +83,109 @@ class FakeOpenAI:
                 {"error": {"message": "body is not JSON", "type": "invalid_request_error"}},
             )
             return
-        model = doc.get("model", self.model)
-        prompt = _prompt_words(doc)
+        model, prompt = doc.get("model", self.model), _prompt_words(doc)
         if path == "/v1/embeddings":
-            await self._json(
-                send,
-                200,
-                {
-                    "object": "list",
-                    "model": model,
-                    "data": [
-                        {
-                            "object": "embedding",
-                            "index": 0,
-                            "embedding": [0.1, 0.2, 0.3, float(prompt)],
-                        }
-                    ],
-                    "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
-                },
-            )
-            return
-        if path not in ("/v1/chat/completions", "/v1/completions"):
+            await self._embeddings(send, model, prompt)
+        elif path not in ("/v1/chat/completions", "/v1/completions"):
             await self._json(
                 send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}}
             )
-            return
+        elif not doc.get("stream"):
+            await self._completion(send, doc, model, prompt, chat=path == "/v1/chat/completions")
+        else:
+            chunk_delay_s = float(headers.get(b"x-fake-chunk-delay-s", b"0"))
+            await self._stream(
+                send, doc, model, prompt, chat=path == "/v1/chat/completions", delay_s=chunk_delay_s
+            )
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        """Answer the server's startup and shutdown messages."""
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    @staticmethod
+    async def _body(receive: Receive) -> bytes:
+        """The whole request body."""
+        body = b""
+        more = True
+        while more:
+            msg = await receive()
+            body += msg.get("body", b"")
+            more = msg.get("more_body", False)
+        return body
+
+    async def _embeddings(self, send: Send, model: str, prompt: int) -> None:
+        """A 4-number vector whose last number is the prompt's word count."""
+        await self._json(
+            send,
+            200,
+            {
+                "object": "list",
+                "model": model,
+                "data": [
+                    {
+                        "object": "embedding",
+                        "index": 0,
+                        "embedding": [0.1, 0.2, 0.3, float(prompt)],
+                    }
+                ],
+                "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+            },
+        )
+
+    @staticmethod
+    def _answer(doc: dict[str, Any], prompt: int) -> tuple[list[str], dict[str, int]]:
+        """The answer's words (``max_tokens`` of them) and the usage."""
         n = int(doc.get("max_tokens", 8))
-        words = [f"tok{i} " for i in range(n)]
-        chat = path == "/v1/chat/completions"
         usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
-        if not doc.get("stream"):
-            choice = (
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": "".join(words)},
-                    "finish_reason": "length",
-                }
-                if chat
-                else {"index": 0, "text": "".join(words), "finish_reason": "length"}
-            )
-            await self._json(
-                send,
-                200,
-                {
-                    "id": "cmpl-fake",
-                    "object": "chat.completion" if chat else "text_completion",
-                    "created": 0,
-                    "model": model,
-                    "choices": [choice],
-                    "usage": usage,
-                },
-            )
-            return
+        return [f"tok{i} " for i in range(n)], usage
+
+    async def _completion(
+        self, send: Send, doc: dict[str, Any], model: str, prompt: int, *, chat: bool
+    ) -> None:
+        """The whole completion in one JSON answer."""
+        words, usage = self._answer(doc, prompt)
+        choice = (
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "".join(words)},
+                "finish_reason": "length",
+            }
+            if chat
+            else {"index": 0, "text": "".join(words), "finish_reason": "length"}
+        )
+        await self._json(
+            send,
+            200,
+            {
+                "id": "cmpl-fake",
+                "object": "chat.completion" if chat else "text_completion",
+                "created": 0,
+                "model": model,
+                "choices": [choice],
+                "usage": usage,
+            },
+        )
+
+    async def _stream(
+        self,
+        send: Send,
+        doc: dict[str, Any],
+        model: str,
+        prompt: int,
+        *,
+        chat: bool,
+        delay_s: float,
+    ) -> None:
+        """Server-sent events: one chunk per word (each after ``delay_s``), the usage chunk
+        when asked for, then ``[DONE]``."""
+        words, usage = self._answer(doc, prompt)
         await send(
             {
                 "type": "http.response.start",
@@ -162,10 +197,9 @@ class FakeOpenAI:
             }
         )
         obj = "chat.completion.chunk" if chat else "text_completion"
-        chunk_delay = float(headers.get(b"x-fake-chunk-delay-s", b"0"))
         for w in words:
-            if chunk_delay:
-                await asyncio.sleep(chunk_delay)
+            if delay_s:
+                await asyncio.sleep(delay_s)
             choice = (
                 {"index": 0, "delta": {"content": w}, "finish_reason": None}
                 if chat

@@ -42,6 +42,7 @@ from infercarbon.timeutil import EpochClockS, format_utc
 __all__ = [
     "Discloser",
     "EventShipper",
+    "EventSink",
     "MeteringMiddleware",
     "RegionDiscloser",
     "carbon_emissions_header",
@@ -56,6 +57,15 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class EventSink(Protocol):
+    """Where the middleware hands each event: :class:`EventShipper` (which queues it for a
+    background POST) or a test's in-memory fake."""
+
+    def submit(self, event: dict[str, Any]) -> bool:
+        """Take one event; False when it was dropped (e.g. a full queue)."""
+        ...
 
 
 class Discloser(Protocol):
@@ -294,8 +304,8 @@ class MeteringMiddleware:
     ----------
     app : ASGI app
         The inference service.
-    shipper : EventShipper
-        Where events go.
+    shipper : EventSink
+        Where events go: an :class:`EventShipper`, or anything with its ``submit``.
     energy : EnergySource
         Cumulative energy of the device(s) serving the requests.
     clock : callable
@@ -334,7 +344,7 @@ class MeteringMiddleware:
         self,
         app: ASGIApp,
         *,
-        shipper: EventShipper,
+        shipper: EventSink,
         energy: EnergySource,
         clock: EpochClockS,
         service: str,

@@ -26,7 +26,9 @@ def ercot() -> tuple[np.ndarray, list[str], np.ndarray]:
     return ercot_hourly()
 
 
-def test_ercot_mef_above_average_with_hour_pattern(ercot) -> None:  # type: ignore[no-untyped-def]
+def test_ercot_mef_above_average_with_hour_pattern(
+    ercot: tuple[np.ndarray, list[str], np.ndarray],
+) -> None:
     t, fuels, mwh = ercot
     assert len(t) > 25_000
     rates, _, _, _ = factors.fuel_rates(fuels, "direct", region="ERCOT")

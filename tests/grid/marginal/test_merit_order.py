@@ -23,7 +23,7 @@ from infercarbon.grid.marginal.pipeline import merit_order_from_mix
 DATA = Path(__file__).resolve().parents[2] / "data" / "marginal"
 
 
-def _stack(ramp: float = 1.0):  # type: ignore[no-untyped-def]
+def _stack(ramp: float = 1.0):
     return build_stack(
         unit_id=["gt", "coal", "cc"],
         fuel=["gas", "coal", "gas"],

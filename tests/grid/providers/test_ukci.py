@@ -38,7 +38,7 @@ def test_national_actual_else_forecast(make_transport, json_response):
     assert s.extra["is_forecast"].tolist() == [False, False, False, True]
     assert s.extra["index"].tolist() == ["moderate", "moderate", "moderate", "low"]
     assert any("1 of 4 half-hours" in n for n in s.provenance.notes)
-    assert s.provenance.licence.startswith("CC BY 4.0")
+    assert s.provenance.licence is not None and s.provenance.licence.startswith("CC BY 4.0")
 
 
 def test_national_forecast_only_and_actual_only(make_transport, json_response):

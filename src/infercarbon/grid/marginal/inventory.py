@@ -534,116 +534,22 @@ def build_region_stack(
     """
     if season not in CAP_SEASONS:
         raise InputError(f"season must be one of {CAP_SEASONS}", field="season")
-    s_idx = CAP_SEASONS.index(season)
     region = inv.region
-    excluded: dict[str, int] = {}
     notes: list[str] = []
-
-    def drop(mask: npt.NDArray[np.bool_], why: str, keep: npt.NDArray[np.bool_]) -> None:
-        n = int((mask & keep).sum())
-        if n:
-            excluded[why] = excluded.get(why, 0) + n
-        keep &= ~mask
-
     fuel = (
         np.array([_ERCOT_STACK_FUELS.get(f, f) for f in inv.fuel], dtype=object)
         if region == "ERCOT"
         else inv.fuel.copy()
     )
-    tech = inv.technology
-    keep = np.ones(len(inv), dtype=bool)
-    stack_fuels = {"gas", "coal", "oil", "lignite", "hard_coal"}
-    drop(
-        ~np.isin(fuel, list(stack_fuels)),
-        "not a dispatchable fossil unit (must-run or variable: taken from the observed mix)",
-        keep,
-    )
-    drop(~np.isin(tech, ["CC", "GT", "ST", "IC"]), "technology outside CC/GT/ST/IC", keep)
-    status = inv.status.astype(str)
-    if region == "ERCOT":
-        drop(np.char.startswith(status, "PLAN"), "planned", keep)
-        drop(np.char.find(status, "DC-TIE") >= 0, "DC tie", keep)
-        cap = _net_ercot_adjustments(inv, inv.seasonal_mw[:, s_idx].copy())
-        drop(
-            ~np.isfinite(cap),
-            "no seasonal capability (private-use-network units: their "
-            "net contribution is the PUN_CAP_CONT aggregate) or netted into their unit",
-            keep,
-        )
-        drop(cap <= 0, "zero net capability (switched to another grid)", keep)
-    else:
-        drop(
-            np.isin(status, ["shutdown", "special_case"]) & ~(inv.retired_year > year),
-            "shut down",
-            keep,
-        )
-        cap = inv.capacity_mw.copy()
-        drop(~np.isfinite(cap), "no capacity", keep)
-    drop(inv.in_service_year > year, f"in service after {year}", keep)
-    drop(inv.retired_year <= year, f"retired by {year}", keep)
-    idx = np.flatnonzero(keep)
-    if idx.size == 0:
-        raise DataError(f"no dispatchable units in {region} for {year}")
-    f_k, t_k = fuel[idx], tech[idx]
+    idx, cap, excluded = _dispatchable_units(inv, fuel, year, CAP_SEASONS.index(season))
+    f_k, t_k = fuel[idx], inv.technology[idx]
     cap_k = cap[idx]
-    eff = inv.efficiency_frac[idx]
-    hr = np.empty(idx.size)
-    hr_lo = np.empty(idx.size)
-    hr_hi = np.empty(idx.size)
-    vom = np.empty(idx.size)
-    ramp = np.empty(idx.size)
-    price = np.empty(idx.size)
-    rate = np.empty(idx.size)
-    rate_lo = np.empty(idx.size)
-    rate_hi = np.empty(idx.size)
-    fallback_keys: set[str] = set()
-    groups: dict[tuple[str, str], list[int]] = {}
-    for j, key in enumerate(zip(f_k.tolist(), t_k.tolist(), strict=True)):
-        groups.setdefault(key, []).append(j)
-    for (fl, tc), members in groups.items():  # per (fuel, technology) group, a handful
-        m = np.asarray(members)
-        vfuel = "coal" if fl in ("lignite", "hard_coal") else fl
-        e = eff[m]
-        # above 62 % is a CHP fuel-utilisation figure, not an electric efficiency
-        has = np.isfinite(e) & (e <= MAX_ELECTRIC_EFFICIENCY_FRAC)
-        hr_fallbacks: set[str] = set()
-        if region == "ERCOT" and (fl, tc) == ("gas", "CC"):
-            figs = [A.ercot_cc_heat_rate(y) for y in inv.in_service_year[idx][m]]
-        else:
-            fig = _lookup(A.HEAT_RATE_MMBTU_PER_MWH, fl, vfuel, tc, hr_fallbacks, "heat rate")
-            figs = [fig] * len(m)
-        if not has.all():
-            fallback_keys.update(hr_fallbacks)
-        hr[m] = [x.value for x in figs]
-        hr_lo[m] = [x.range[0] for x in figs]
-        hr_hi[m] = [x.range[1] for x in figs]
-        k_hr = co2.per_heat_rate(fl)
-        rate[m], rate_lo[m], rate_hi[m] = k_hr * hr[m], k_hr * hr_lo[m], k_hr * hr_hi[m]
-        if has.any():  # the unit's own efficiency beats the technology default
-            sub = m[has]
-            hr[sub] = A.MMBTU_PER_MWH_THERMAL / e[has]
-            hr_lo[sub], hr_hi[sub] = hr[sub] * 0.95, hr[sub] * 1.05
-            rate[sub] = co2.per_efficiency(fl) / e[has]
-            rate_lo[sub], rate_hi[sub] = rate[sub] * 0.95, rate[sub] * 1.05
-        if region != "ERCOT" and not has.all():
-            fallback_keys.add(
-                f"technology heat rate for {int((~has).sum())} {fl}/{tc} "
-                "units without a plausible electric efficiency"
-            )
-        vom[m] = _lookup(A.VOM_PER_MWH, fl, vfuel, tc, fallback_keys, "VOM").value
-        ramp[m] = A.RAMP_FRAC_PER_MIN[_ramp_key(tc, fl)].value
-        if fuel_price_override and fl in fuel_price_override:
-            price[m] = fuel_price_override[fl]
-        else:
-            pf, fb = A.fuel_price(region, fl, year)
-            price[m] = pf.value
-            if fb:
-                fallback_keys.add(f"{fl} price for {year} (nearest year used)")
+    u, fallback_keys = _unit_figures(inv, idx, f_k, t_k, co2, year, fuel_price_override)
     cls = _calibration_class(f_k, t_k)
     if heat_rate_scale:
         k = np.array([heat_rate_scale.get(c, 1.0) for c in cls])
-        hr, hr_lo, hr_hi = hr * k, hr_lo * k, hr_hi * k
-        rate, rate_lo, rate_hi = rate * k, rate_lo * k, rate_hi * k
+        u.hr, u.hr_lo, u.hr_hi = u.hr * k, u.hr_lo * k, u.hr_hi * k
+        u.rate, u.rate_lo, u.rate_hi = u.rate * k, u.rate_lo * k, u.rate_hi * k
     if availability_frac:
         cap_k = cap_k * np.array([availability_frac.get(c, 1.0) for c in cls])
     cp, cfb = A.carbon_price(region, year)
@@ -659,17 +565,162 @@ def build_region_stack(
         fuel=[_label(f, t) for f, t in zip(f_k, t_k, strict=True)],
         technology=list(t_k),
         capacity_mw=cap_k,
-        rate_g_per_kwh=rate,
-        rate_low_g_per_kwh=rate_lo,
-        rate_high_g_per_kwh=rate_hi,
-        heat_rate_mmbtu_per_mwh=hr,
-        fuel_price_per_mmbtu=price,
-        vom_per_mwh=vom,
-        ramp_frac_per_min=ramp,
+        rate_g_per_kwh=u.rate,
+        rate_low_g_per_kwh=u.rate_lo,
+        rate_high_g_per_kwh=u.rate_hi,
+        heat_rate_mmbtu_per_mwh=u.hr,
+        fuel_price_per_mmbtu=u.price,
+        vom_per_mwh=u.vom,
+        ramp_frac_per_min=u.ramp,
         carbon_price_per_t=cp.value,
     )
     info = StackInfo(region, year, season, len(stack), stack.total_mw, excluded, notes)
     return stack, info
+
+
+def _dispatchable_units(
+    inv: Inventory, fuel: npt.NDArray[np.object_], year: int, s_idx: int
+) -> tuple[npt.NDArray[np.intp], FloatArray, dict[str, int]]:
+    """(indices of the units in the stack, every unit's capacity [MW], units excluded by
+    reason): dispatchable fossil CC/GT/ST/IC units in service in ``year`` (ERCOT: with a
+    positive net seasonal capability, no planned units or DC ties)."""
+    region = inv.region
+    excluded: dict[str, int] = {}
+    keep = np.ones(len(inv), dtype=bool)
+
+    def drop(mask: npt.NDArray[np.bool_], why: str) -> None:
+        n = int((mask & keep).sum())
+        if n:
+            excluded[why] = excluded.get(why, 0) + n
+        keep[:] &= ~mask
+
+    stack_fuels = {"gas", "coal", "oil", "lignite", "hard_coal"}
+    drop(
+        ~np.isin(fuel, list(stack_fuels)),
+        "not a dispatchable fossil unit (must-run or variable: taken from the observed mix)",
+    )
+    drop(~np.isin(inv.technology, ["CC", "GT", "ST", "IC"]), "technology outside CC/GT/ST/IC")
+    status = inv.status.astype(str)
+    if region == "ERCOT":
+        drop(np.char.startswith(status, "PLAN"), "planned")
+        drop(np.char.find(status, "DC-TIE") >= 0, "DC tie")
+        cap = _net_ercot_adjustments(inv, inv.seasonal_mw[:, s_idx].copy())
+        drop(
+            ~np.isfinite(cap),
+            "no seasonal capability (private-use-network units: their "
+            "net contribution is the PUN_CAP_CONT aggregate) or netted into their unit",
+        )
+        drop(cap <= 0, "zero net capability (switched to another grid)")
+    else:
+        drop(
+            np.isin(status, ["shutdown", "special_case"]) & ~(inv.retired_year > year),
+            "shut down",
+        )
+        cap = inv.capacity_mw.copy()
+        drop(~np.isfinite(cap), "no capacity")
+    drop(inv.in_service_year > year, f"in service after {year}")
+    drop(inv.retired_year <= year, f"retired by {year}")
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        raise DataError(f"no dispatchable units in {region} for {year}")
+    return idx, cap, excluded
+
+
+@dataclass
+class _UnitFigures:
+    """Per stack unit: heat rate [MMBtu/MWh] and CO2 rate [g/kWh] with their ranges, VOM
+    [currency/MWh], ramp [frac/min] and fuel price [currency/MMBtu]."""
+
+    hr: FloatArray
+    hr_lo: FloatArray
+    hr_hi: FloatArray
+    rate: FloatArray
+    rate_lo: FloatArray
+    rate_hi: FloatArray
+    vom: FloatArray
+    ramp: FloatArray
+    price: FloatArray
+
+    @classmethod
+    def empty(cls, n: int) -> _UnitFigures:
+        return cls(*(np.empty(n) for _ in range(9)))
+
+
+def _unit_figures(
+    inv: Inventory,
+    idx: npt.NDArray[np.intp],
+    f_k: npt.NDArray[np.object_],
+    t_k: npt.NDArray[np.object_],
+    co2: FuelCo2,
+    year: int,
+    fuel_price_override: dict[str, float] | None,
+) -> tuple[_UnitFigures, set[str]]:
+    """The stack units' figures, per (fuel, technology) group, and the fallbacks taken."""
+    region = inv.region
+    u = _UnitFigures.empty(idx.size)
+    eff = inv.efficiency_frac[idx]
+    fallback_keys: set[str] = set()
+    groups: dict[tuple[str, str], list[int]] = {}
+    for j, key in enumerate(zip(f_k.tolist(), t_k.tolist(), strict=True)):
+        groups.setdefault(key, []).append(j)
+    for (fl, tc), members in groups.items():  # per (fuel, technology) group, a handful
+        m = np.asarray(members)
+        vfuel = "coal" if fl in ("lignite", "hard_coal") else fl
+        _group_heat_rate_and_rate(u, inv, idx, m, fl, tc, eff[m], co2, fallback_keys)
+        u.vom[m] = _lookup(A.VOM_PER_MWH, fl, vfuel, tc, fallback_keys, "VOM").value
+        u.ramp[m] = A.RAMP_FRAC_PER_MIN[_ramp_key(tc, fl)].value
+        if fuel_price_override and fl in fuel_price_override:
+            u.price[m] = fuel_price_override[fl]
+        else:
+            pf, fb = A.fuel_price(region, fl, year)
+            u.price[m] = pf.value
+            if fb:
+                fallback_keys.add(f"{fl} price for {year} (nearest year used)")
+    return u, fallback_keys
+
+
+def _group_heat_rate_and_rate(
+    u: _UnitFigures,
+    inv: Inventory,
+    idx: npt.NDArray[np.intp],
+    m: npt.NDArray[np.intp],
+    fl: str,
+    tc: str,
+    e: FloatArray,
+    co2: FuelCo2,
+    fallback_keys: set[str],
+) -> None:
+    """Heat rate and CO2 rate of one (fuel, technology) group's units ``m``: the unit's own
+    electric efficiency where plausible, else the technology table (ERCOT gas CC: by in-service
+    year)."""
+    region = inv.region
+    vfuel = "coal" if fl in ("lignite", "hard_coal") else fl
+    # above 62 % is a CHP fuel-utilisation figure, not an electric efficiency
+    has = np.isfinite(e) & (e <= MAX_ELECTRIC_EFFICIENCY_FRAC)
+    hr_fallbacks: set[str] = set()
+    if region == "ERCOT" and (fl, tc) == ("gas", "CC"):
+        figs = [A.ercot_cc_heat_rate(y) for y in inv.in_service_year[idx][m]]
+    else:
+        fig = _lookup(A.HEAT_RATE_MMBTU_PER_MWH, fl, vfuel, tc, hr_fallbacks, "heat rate")
+        figs = [fig] * len(m)
+    if not has.all():
+        fallback_keys.update(hr_fallbacks)
+    u.hr[m] = [x.value for x in figs]
+    u.hr_lo[m] = [x.range[0] for x in figs]
+    u.hr_hi[m] = [x.range[1] for x in figs]
+    k_hr = co2.per_heat_rate(fl)
+    u.rate[m], u.rate_lo[m], u.rate_hi[m] = k_hr * u.hr[m], k_hr * u.hr_lo[m], k_hr * u.hr_hi[m]
+    if has.any():  # the unit's own efficiency beats the technology default
+        sub = m[has]
+        u.hr[sub] = A.MMBTU_PER_MWH_THERMAL / e[has]
+        u.hr_lo[sub], u.hr_hi[sub] = u.hr[sub] * 0.95, u.hr[sub] * 1.05
+        u.rate[sub] = co2.per_efficiency(fl) / e[has]
+        u.rate_lo[sub], u.rate_hi[sub] = u.rate[sub] * 0.95, u.rate[sub] * 1.05
+    if region != "ERCOT" and not has.all():
+        fallback_keys.add(
+            f"technology heat rate for {int((~has).sum())} {fl}/{tc} "
+            "units without a plausible electric efficiency"
+        )
 
 
 def _net_ercot_adjustments(inv: Inventory, cap: FloatArray) -> FloatArray:

@@ -124,17 +124,7 @@ def merit_order_calibrated(
         raise InputError(
             "mix must be (n, k) with n times, n loads and k fuel names", field="mix_mw"
         )
-    split = "lignite" in fuels and any(f in ("coal", "hard_coal") for f in fuels)
-    col_cls = np.array(
-        [
-            "lignite" if (f == "lignite" and split) else "coal" if f in _COAL else "other"
-            for f in fuels
-        ],
-        dtype=object,
-    )
-    classes = [c for c in ("coal", "lignite") if (col_cls == c).any()]
-    if not classes:
-        raise InputError("calibration needs a coal or lignite column in the mix", field="fuel")
+    split, col_cls, classes = _coal_columns(fuels)
     mr = np.asarray(must_run, dtype=bool)
     residual = load - (mix[:, mr].sum(axis=1) if mr.any() else 0.0)
     obs = {c: mix[:, col_cls == c].sum(axis=1) for c in classes}
@@ -161,51 +151,29 @@ def merit_order_calibrated(
             notes.extend(n_ for n_ in info.notes if n_ not in notes)
         base = base_cache[key]
         ucls = np.array([_unit_class(str(f), split) for f in base.fuel], dtype=object)
-        cap_mult = np.ones(len(base))
         label = str(np.datetime64(int(mk), "M"))
+        cap_mult = np.ones(len(base))
         for c in classes:  # never fewer units than the operator ran
             cap = float(base.capacity_mw[ucls == c].sum())
             need = float(np.quantile(obs[c][m], 0.99))
             if cap > 0 and need > cap:
                 cap_mult[ucls == c] = need / cap
                 scale[f"{label} {c}"] = need / cap
-        r_m = residual[m]
-        p = dict.fromkeys(classes, 1.0)
-
-        def build(
-            p: dict[str, float],
-            base: SupplyStack = base,
-            ucls: npt.NDArray[np.object_] = ucls,
-            cap_mult: FloatArray = cap_mult,
-        ) -> SupplyStack:
-            cm = np.array([p.get(str(u), 1.0) for u in ucls])
-            return _restack(base, cost_mult=cm, cap_mult=cap_mult)
-
-        def err(
-            st: SupplyStack,
-            ucls: npt.NDArray[np.object_] = ucls,
-            r_m: FloatArray = r_m,
-            m: npt.NDArray[np.bool_] = m,
-        ) -> float:
-            return sum(
-                abs(float(_class_mw(st, r_m, st_cls(st) == c).sum()) - float(obs[c][m].sum()))
-                for c in classes
-            )
-
-        def st_cls(st: SupplyStack) -> npt.NDArray[np.object_]:
-            return np.array([_unit_class(str(f), split) for f in st.fuel], dtype=object)
-
-        for _ in range(2 if len(classes) > 1 else 1):  # coordinate search over the classes
-            for c in classes:
-                trials = [
-                    (err(build({**p, c: float(v)})), abs(float(np.log(v))), float(v))
-                    for v in PRICE_GRID
-                ]
-                p[c] = min(trials)[2]  # ties: the smallest change from the documented cost
-        best = build(p)
+        best, p = _fit_month_costs(
+            base,
+            ucls,
+            cap_mult,
+            split,
+            {c: float(obs[c][m].sum()) for c in classes},
+            residual[m],
+        )
         mult.update({f"{label} {c}": v for c, v in p.items()})
         res = dispatch(
-            best, r_m, interval_s=interval_s, previous_residual_mw=prev_all[m], band_frac=band_frac
+            best,
+            residual[m],
+            interval_s=interval_s,
+            previous_residual_mw=prev_all[m],
+            band_frac=band_frac,
         )
         for name, arr in vars(res).items():
             if name not in parts:
@@ -224,3 +192,54 @@ def merit_order_calibrated(
             + ", ".join(f"{k} (x{v:.2f})" for k, v in scale.items())
         )
     return CalibratedRun(MeritOrderResult(**parts), residual, mult, scale, notes)
+
+
+def _coal_columns(fuels: Sequence[str]) -> tuple[bool, npt.NDArray[np.object_], list[str]]:
+    """(lignite calibrated apart from hard coal?, each mix column's class: coal, lignite or
+    other, the classes present).  Needs a coal or lignite column."""
+    split = "lignite" in fuels and any(f in ("coal", "hard_coal") for f in fuels)
+    col_cls = np.array(
+        [
+            "lignite" if (f == "lignite" and split) else "coal" if f in _COAL else "other"
+            for f in fuels
+        ],
+        dtype=object,
+    )
+    classes = [c for c in ("coal", "lignite") if (col_cls == c).any()]
+    if not classes:
+        raise InputError("calibration needs a coal or lignite column in the mix", field="fuel")
+    return split, col_cls, classes
+
+
+def _fit_month_costs(
+    base: SupplyStack,
+    ucls: npt.NDArray[np.object_],
+    cap_mult: FloatArray,
+    split: bool,
+    observed_mwh: dict[str, float],
+    r_m: FloatArray,
+) -> tuple[SupplyStack, dict[str, float]]:
+    """One month's stack with a cost multiplier per class (coal, lignite) from
+    :data:`PRICE_GRID`, chosen by a coordinate search so that the dispatched output of each
+    class comes closest to the observed one; and the multipliers."""
+    classes = list(observed_mwh)
+
+    def build(p: dict[str, float]) -> SupplyStack:
+        cm = np.array([p.get(str(u), 1.0) for u in ucls])
+        return _restack(base, cost_mult=cm, cap_mult=cap_mult)
+
+    def err(st: SupplyStack) -> float:
+        st_cls = np.array([_unit_class(str(f), split) for f in st.fuel], dtype=object)
+        return sum(
+            abs(float(_class_mw(st, r_m, st_cls == c).sum()) - observed_mwh[c]) for c in classes
+        )
+
+    p = dict.fromkeys(classes, 1.0)
+    for _ in range(2 if len(classes) > 1 else 1):  # coordinate search over the classes
+        for c in classes:
+            trials = [
+                (err(build({**p, c: float(v)})), abs(float(np.log(v))), float(v))
+                for v in PRICE_GRID
+            ]
+            p[c] = min(trials)[2]  # ties: the smallest change from the documented cost
+    return build(p), p

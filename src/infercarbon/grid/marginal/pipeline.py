@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -252,9 +252,6 @@ def marginal_for_table(
     fuels their direct factor rates (0 for wind, solar, nuclear, hydro).
     """
     from infercarbon.grid import factors
-    from infercarbon.grid.marginal.inventory import default_fuel_co2, load_inventory
-    from infercarbon.grid.marginal.regression import regress_fuel_mix, regress_mef
-    from infercarbon.grid.marginal.stack_fit import fit_observed_stack
 
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")
@@ -267,115 +264,36 @@ def marginal_for_table(
     if emissions is not None and emissions_unit not in EMISSIONS_UNITS_G:
         raise InputError(f"must be one of {', '.join(EMISSIONS_UNITS_G)}", field="emissions-unit")
     if method == "auto":
-        if emissions is None and not fuel_columns:
-            raise InputError("give --emissions, --fuel columns, or both", field="emissions")
-        if fuel_columns:
-            method = AUTO_WITH_MIX
-        else:
-            method, bins = AUTO_LOAD_ONLY[0], bins or AUTO_LOAD_ONLY[1]
-        notes.append(
-            f"method auto: {method}{f' ({bins} bins)' if method == 'regression' else ''}"
-            f", the back-test winner for tables {'with' if fuel_columns else 'without'}"
-            " a fuel mix (docs/marginal_backtest.md)"
-        )
+        method, bins = _auto_method(bins, emissions, fuel_columns, notes)
     if (heat_input_columns or fuel_emissions_columns) and method != "fuel-response":
         notes.append(
             f"heat-input and per-fuel emissions columns are used by --method "
             f"fuel-response; {method} does not read them"
         )
+    table = _Table(time, load_kwh, emissions, emissions_unit, fuel_columns, fuels, load_unit, hours)
     if method == "observed-stack":
-        if basis not in ("direct", "lifecycle"):
-            raise InputError("basis must be direct or lifecycle", field="basis")
-        if emissions is None and not fuel_columns:
-            raise InputError(
-                "observed-stack needs --emissions or --fuel columns", field="emissions"
-            )
-        gen = (
-            np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
-            if fuel_columns
-            else None
-        )
-        if emissions is not None:
-            e_g = np.asarray(emissions, dtype=np.float64) * EMISSIONS_UNITS_G[emissions_unit]
-        else:
-            assert gen is not None
-            rates = np.array(
-                [
-                    factors.fuel_rate(
-                        f,
-                        basis,  # type: ignore[arg-type]
-                        region=region,
-                        factor_set=factor_set,
-                    ).value
-                    for f in fuels
-                ]
-            )
-            e_g = gen @ rates
-            notes.append(f"emissions = generation by fuel x {basis} fuel rates")
-        res_s = fit_observed_stack(
-            time,
-            load_kwh,
-            e_g,
-            generation_kwh=gen,
-            fuels=fuels,
-            dispatchable=[is_stack_fuel(f) for f in fuels] if gen is not None else None,
+        return _observed_stack_table(
+            table,
+            region=region,
+            basis=basis,
+            factor_set=factor_set,
             time_local=time_local,
-        )
-        notes.extend(res_s.notes)
-        return TableMarginal(
-            res_s.time,
-            res_s.mef_g_per_kwh,
-            res_s.low_g_per_kwh,
-            res_s.high_g_per_kwh,
-            res_s.method,
-            res_s.marginal,
-            interval_s,
-            notes,
+            interval_s=interval_s,
+            notes=notes,
         )
     bins = bins or "decile"
     if method == "regression":
-        if (emissions is None) == (not fuel_columns):
-            raise InputError(
-                "give either --emissions or --fuel columns (not both)", field="emissions"
-            )
-        kwargs: dict[str, Any] = {
-            "bins": bins,
-            "ci": ci,
-            "rng": rng,
-            "interval_s": interval_s,
-            "time_local": time_local,
-        }
-        if emissions is not None:
-            res = regress_mef(
-                time, load_kwh, emissions * EMISSIONS_UNITS_G[emissions_unit], **kwargs
-            )
-        else:
-            if basis not in ("direct", "lifecycle"):
-                raise InputError("basis must be direct or lifecycle", field="basis")
-            rates = np.array(
-                [
-                    factors.fuel_rate(
-                        f,
-                        basis,  # type: ignore[arg-type]
-                        region=region,
-                        factor_set=factor_set,
-                    ).value
-                    for f in fuels
-                ]
-            )
-            gen = np.column_stack([_to_kwh(c, load_unit, hours) for c, _ in fuel_columns])
-            res = regress_fuel_mix(time, gen, rates, fuels, load_kwh=load_kwh, **kwargs)
-        notes.extend(res.notes)
-        marg = res.marginal_fuel or list(np.asarray(res.bins.label, dtype=object)[res.bin_id])
-        return TableMarginal(
-            res.time,
-            res.mef_g_per_kwh,
-            res.low_g_per_kwh,
-            res.high_g_per_kwh,
-            res.method,
-            [str(m) for m in marg],
-            interval_s,
-            notes,
+        return _regression_table(
+            table,
+            bins=bins,
+            region=region,
+            basis=basis,
+            factor_set=factor_set,
+            ci=ci,
+            rng=rng,
+            time_local=time_local,
+            interval_s=interval_s,
+            notes=notes,
         )
     if method == "fuel-response":
         return _fuel_response_table(
@@ -399,63 +317,253 @@ def marginal_for_table(
             notes=notes,
         )
     if method == "merit-order":
-        if not region:
-            raise InputError("merit order needs --region (ERCOT or DE)", field="region")
-        if not fuel_columns:
-            raise InputError(
-                "merit order needs the observed mix as --fuel COL=FUEL columns", field="fuel"
-            )
-        if basis != "direct":
-            raise InputError("merit order gives direct (combustion) rates only", field="basis")
-        inv = load_inventory(region)
-        mix_mw = np.column_stack(
-            [_to_kwh(c, load_unit, hours) / (1000.0 * hours) for c, _ in fuel_columns]
-        )
-        load_mw = load_kwh / (1000.0 * hours)
-        has_coal = any(f in ("coal", "lignite") for f in fuels)
-        if calibrate and has_coal:
-            from infercarbon.grid.marginal.mix_calibration import merit_order_calibrated
-
-            cal = merit_order_calibrated(
-                time,
-                load_mw,
-                mix_mw,
-                fuels,
-                inventory=inv,
-                co2=default_fuel_co2(inv.region),
-                interval_s=interval_s,
-                time_local=time_local,
-                must_run=[not is_stack_fuel(f) for f in fuels],
-            )
-            notes.extend(cal.notes)
-            r = cal.result
-        else:
-            if calibrate:
-                notes.append("not calibrated: the mix has no coal or lignite column")
-            run = merit_order_from_mix(
-                time,
-                load_mw,
-                mix_mw,
-                fuels,
-                inventory=inv,
-                co2=default_fuel_co2(inv.region),
-                interval_s=interval_s,
-                time_local=time_local,
-            )
-            notes.extend(unique_notes(run.infos))
-            r = run.result
-        marg = [f"{u} ({f})" for u, f in zip(r.unit_id, r.fuel, strict=True)]
-        return TableMarginal(
-            time,
-            r.mef_g_per_kwh,
-            r.low_g_per_kwh,
-            r.high_g_per_kwh,
-            r.method,
-            marg,
-            interval_s,
-            notes,
+        return _merit_order_table(
+            table,
+            region=region,
+            basis=basis,
+            calibrate=calibrate,
+            time_local=time_local,
+            interval_s=interval_s,
+            notes=notes,
         )
     raise InputError(f"method must be one of {', '.join(METHODS)}", field="method")
+
+
+def _auto_method(
+    bins: str | None,
+    emissions: FloatArray | None,
+    fuel_columns: Sequence[tuple[FloatArray, str]],
+    notes: list[str],
+) -> tuple[str, str | None]:
+    """``method="auto"``: the back-test's winner for a table with or without a fuel mix (and
+    its bins), noted."""
+    if emissions is None and not fuel_columns:
+        raise InputError("give --emissions, --fuel columns, or both", field="emissions")
+    if fuel_columns:
+        method = AUTO_WITH_MIX
+    else:
+        method, bins = AUTO_LOAD_ONLY[0], bins or AUTO_LOAD_ONLY[1]
+    notes.append(
+        f"method auto: {method}{f' ({bins} bins)' if method == 'regression' else ''}"
+        f", the back-test winner for tables {'with' if fuel_columns else 'without'}"
+        " a fuel mix (docs/marginal_backtest.md)"
+    )
+    return method, bins
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The operator table's columns: times, load [kWh per interval], the emissions column
+    (in ``emissions_unit``), the fuel columns (in ``load_unit``) with canonical fuel names,
+    and the interval length [h]."""
+
+    time: npt.NDArray[np.datetime64]
+    load_kwh: FloatArray
+    emissions: FloatArray | None
+    emissions_unit: str
+    fuel_columns: Sequence[tuple[FloatArray, str]]
+    fuels: list[str]
+    load_unit: str
+    hours: float
+
+    def generation_kwh(self) -> FloatArray:
+        """Generation by fuel [kWh per interval], one column per fuel column."""
+        return np.column_stack(
+            [_to_kwh(c, self.load_unit, self.hours) for c, _ in self.fuel_columns]
+        )
+
+
+def _fuel_rates(
+    fuels: Sequence[str], basis: str, region: str | None, factor_set: str
+) -> FloatArray:
+    """Each fuel's direct or lifecycle rate [g/kWh] (:func:`infercarbon.grid.factors.fuel_rate`)."""
+    from infercarbon.grid import factors
+
+    if basis not in ("direct", "lifecycle"):
+        raise InputError("basis must be direct or lifecycle", field="basis")
+    b: Literal["direct", "lifecycle"] = "direct" if basis == "direct" else "lifecycle"
+    return np.array(
+        [factors.fuel_rate(f, b, region=region, factor_set=factor_set).value for f in fuels]
+    )
+
+
+def _observed_stack_table(
+    table: _Table,
+    *,
+    region: str | None,
+    basis: str,
+    factor_set: str,
+    time_local: npt.NDArray[np.datetime64] | None,
+    interval_s: int,
+    notes: list[str],
+) -> TableMarginal:
+    """``method="observed-stack"`` of :func:`marginal_for_table`."""
+    from infercarbon.grid.marginal.stack_fit import fit_observed_stack
+
+    if basis not in ("direct", "lifecycle"):
+        raise InputError("basis must be direct or lifecycle", field="basis")
+    if table.emissions is None and not table.fuel_columns:
+        raise InputError("observed-stack needs --emissions or --fuel columns", field="emissions")
+    gen = table.generation_kwh() if table.fuel_columns else None
+    if table.emissions is not None:
+        e_g = (
+            np.asarray(table.emissions, dtype=np.float64) * EMISSIONS_UNITS_G[table.emissions_unit]
+        )
+    else:
+        assert gen is not None
+        e_g = gen @ _fuel_rates(table.fuels, basis, region, factor_set)
+        notes.append(f"emissions = generation by fuel x {basis} fuel rates")
+    res_s = fit_observed_stack(
+        table.time,
+        table.load_kwh,
+        e_g,
+        generation_kwh=gen,
+        fuels=table.fuels,
+        dispatchable=[is_stack_fuel(f) for f in table.fuels] if gen is not None else None,
+        time_local=time_local,
+    )
+    notes.extend(res_s.notes)
+    return TableMarginal(
+        res_s.time,
+        res_s.mef_g_per_kwh,
+        res_s.low_g_per_kwh,
+        res_s.high_g_per_kwh,
+        res_s.method,
+        res_s.marginal,
+        interval_s,
+        notes,
+    )
+
+
+def _regression_table(
+    table: _Table,
+    *,
+    bins: str,
+    region: str | None,
+    basis: str,
+    factor_set: str,
+    ci: str,
+    rng: np.random.Generator | None,
+    time_local: npt.NDArray[np.datetime64] | None,
+    interval_s: int,
+    notes: list[str],
+) -> TableMarginal:
+    """``method="regression"`` of :func:`marginal_for_table`: on the emissions column, or on
+    the fuel columns x their rates."""
+    from infercarbon.grid.marginal.regression import regress_fuel_mix, regress_mef
+
+    if (table.emissions is None) == (not table.fuel_columns):
+        raise InputError("give either --emissions or --fuel columns (not both)", field="emissions")
+    kwargs: dict[str, Any] = {
+        "bins": bins,
+        "ci": ci,
+        "rng": rng,
+        "interval_s": interval_s,
+        "time_local": time_local,
+    }
+    if table.emissions is not None:
+        res = regress_mef(
+            table.time,
+            table.load_kwh,
+            table.emissions * EMISSIONS_UNITS_G[table.emissions_unit],
+            **kwargs,
+        )
+    else:
+        rates = _fuel_rates(table.fuels, basis, region, factor_set)
+        res = regress_fuel_mix(
+            table.time,
+            table.generation_kwh(),
+            rates,
+            table.fuels,
+            load_kwh=table.load_kwh,
+            **kwargs,
+        )
+    notes.extend(res.notes)
+    marg = res.marginal_fuel or list(np.asarray(res.bins.label, dtype=object)[res.bin_id])
+    return TableMarginal(
+        res.time,
+        res.mef_g_per_kwh,
+        res.low_g_per_kwh,
+        res.high_g_per_kwh,
+        res.method,
+        [str(m) for m in marg],
+        interval_s,
+        notes,
+    )
+
+
+def _merit_order_table(
+    table: _Table,
+    *,
+    region: str | None,
+    basis: str,
+    calibrate: bool,
+    time_local: npt.NDArray[np.datetime64] | None,
+    interval_s: int,
+    notes: list[str],
+) -> TableMarginal:
+    """``method="merit-order"`` of :func:`marginal_for_table`: the bundled inventory's stack
+    against the observed mix, calibrated to the observed coal when it can be."""
+    from infercarbon.grid.marginal.inventory import default_fuel_co2, load_inventory
+
+    if not region:
+        raise InputError("merit order needs --region (ERCOT or DE)", field="region")
+    if not table.fuel_columns:
+        raise InputError(
+            "merit order needs the observed mix as --fuel COL=FUEL columns", field="fuel"
+        )
+    if basis != "direct":
+        raise InputError("merit order gives direct (combustion) rates only", field="basis")
+    inv = load_inventory(region)
+    hours = table.hours
+    mix_mw = np.column_stack(
+        [_to_kwh(c, table.load_unit, hours) / (1000.0 * hours) for c, _ in table.fuel_columns]
+    )
+    load_mw = table.load_kwh / (1000.0 * hours)
+    fuels = table.fuels
+    has_coal = any(f in ("coal", "lignite") for f in fuels)
+    if calibrate and has_coal:
+        from infercarbon.grid.marginal.mix_calibration import merit_order_calibrated
+
+        cal = merit_order_calibrated(
+            table.time,
+            load_mw,
+            mix_mw,
+            fuels,
+            inventory=inv,
+            co2=default_fuel_co2(inv.region),
+            interval_s=interval_s,
+            time_local=time_local,
+            must_run=[not is_stack_fuel(f) for f in fuels],
+        )
+        notes.extend(cal.notes)
+        r = cal.result
+    else:
+        if calibrate:
+            notes.append("not calibrated: the mix has no coal or lignite column")
+        run = merit_order_from_mix(
+            table.time,
+            load_mw,
+            mix_mw,
+            fuels,
+            inventory=inv,
+            co2=default_fuel_co2(inv.region),
+            interval_s=interval_s,
+            time_local=time_local,
+        )
+        notes.extend(unique_notes(run.infos))
+        r = run.result
+    marg = [f"{u} ({f})" for u, f in zip(r.unit_id, r.fuel, strict=True)]
+    return TableMarginal(
+        table.time,
+        r.mef_g_per_kwh,
+        r.low_g_per_kwh,
+        r.high_g_per_kwh,
+        r.method,
+        marg,
+        interval_s,
+        notes,
+    )
 
 
 def _match_fuel(fuels: Sequence[str], fuel: str, field: str) -> int:

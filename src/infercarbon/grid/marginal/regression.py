@@ -48,8 +48,9 @@ fallback is warned
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from statistics import NormalDist
 from typing import Literal, get_args
 
@@ -321,32 +322,7 @@ def regress_mef(
     t = np.asarray(time, dtype="datetime64[s]")
     x_all = np.asarray(load_kwh, dtype=np.float64)
     y_all = np.asarray(emissions_g, dtype=np.float64)
-    if not (t.ndim == x_all.ndim == y_all.ndim == 1 and len(t) == len(x_all) == len(y_all)):
-        raise InputError(
-            "time, load and emissions must be 1-D arrays of equal length", field="series"
-        )
-    if len(t) < 3:
-        raise InputError("need at least three intervals", field="series")
-    for name, arr in (("load_kwh", x_all), ("emissions_g", y_all)):
-        if not np.isfinite(arr).all():
-            raise InputError(
-                f"contains a non-finite value at index {int(np.argmin(np.isfinite(arr)))}",
-                field=name,
-            )
-    steps = np.diff(t.astype(np.int64))
-    if (steps <= 0).any():
-        raise InputError(
-            f"times must be strictly increasing (index {int(np.argmax(steps <= 0)) + 1})",
-            field="time",
-        )
-    if ci not in CI_METHODS:
-        raise InputError(f"ci must be one of {', '.join(CI_METHODS)}", field="ci")
-    if ci == "bootstrap" and rng is None:
-        raise InputError(
-            "the block bootstrap needs a seeded numpy Generator (rng=...)", field="rng"
-        )
-    if not 0 < level < 1:
-        raise InputError("level must be in (0, 1)", field="level")
+    steps = _checked_steps(t, x_all, y_all, ci=ci, rng=rng, level=level)
     if interval_s is None:
         vals, counts = np.unique(steps, return_counts=True)
         interval_s = int(vals[np.argmax(counts)])
@@ -366,8 +342,7 @@ def regress_mef(
     dy = np.diff(y_all)[ok]
 
     n, slope, icpt, sxx, hc1, olsv, _ = _ols_by_bin(b, dx, dy, nb)
-    var = hc1 if ci == "hc1" else olsv
-    se = np.sqrt(var)
+    se = np.sqrt(hc1 if ci == "hc1" else olsv)
     tq = t_quantile(0.5 + level / 2, np.maximum(n - 2, 1.0))
     low, high = slope - tq * se, slope + tq * se
     if ci == "bootstrap":
@@ -389,21 +364,20 @@ def regress_mef(
         for j in range(k):  # per fuel column (k ~ 10), vectorised over rows and bins
             shares[:, j] = _ols_by_bin(b, dx, dg[:, j], nb)[1]
 
-    if fallback.any() and bins == "none":
-        raise InputError(
-            "the pooled fit needs at least three pairs with varying load", field="load"
-        )
+    fit = _BinFit(slope, low, high, se, icpt, shares)
     if fallback.any():
-        # parent estimates: decile bins for "both", then the pooled fit
-        pooled = regress_mef(
+        if bins == "none":
+            raise InputError(
+                "the pooled fit needs at least three pairs with varying load", field="load"
+            )
+        again = partial(
+            regress_mef,
             t,
             x_all,
             y_all,
-            bins="none",
             interval_s=interval_s,
             ci=ci,
             level=level,
-            min_pairs=3,
             rng=rng,
             n_boot=n_boot,
             block_len=block_len,
@@ -411,53 +385,10 @@ def regress_mef(
             _fuels=_fuels,
             _warn=False,
         )
-        p_est = pooled.bins
-        src = np.zeros(nb, dtype=np.int64)
-        fill_mef = np.full(nb, p_est.mef_g_per_kwh[0])
-        fill_lo = np.full(nb, p_est.low_g_per_kwh[0])
-        fill_hi = np.full(nb, p_est.high_g_per_kwh[0])
-        fill_se = np.full(nb, p_est.se_g_per_kwh[0])
-        fill_icpt = np.full(nb, p_est.intercept_g[0])
-        fill_sh = (
-            None
-            if shares is None or p_est.fuel_share_frac is None
-            else (np.repeat(p_est.fuel_share_frac, nb, axis=0))
+        fit = fit.filled(
+            _parent_estimates(again, parent, nb, min_pairs=min_pairs, n_quantiles=n_quantiles),
+            fallback,
         )
-        if parent is not None:
-            dec = regress_mef(
-                t,
-                x_all,
-                y_all,
-                bins="decile",
-                interval_s=interval_s,
-                ci=ci,
-                level=level,
-                min_pairs=min_pairs,
-                n_quantiles=n_quantiles,
-                rng=rng,
-                n_boot=n_boot,
-                block_len=block_len,
-                _extra_y=_extra_y,
-                _fuels=_fuels,
-                _warn=False,
-            )
-            d = dec.bins
-            src = parent
-            fill_mef, fill_lo, fill_hi = (
-                d.mef_g_per_kwh[src],
-                d.low_g_per_kwh[src],
-                d.high_g_per_kwh[src],
-            )
-            fill_se, fill_icpt = d.se_g_per_kwh[src], d.intercept_g[src]
-            if fill_sh is not None and d.fuel_share_frac is not None:
-                fill_sh = d.fuel_share_frac[src]
-        slope = np.where(fallback, fill_mef, slope)
-        low = np.where(fallback, fill_lo, low)
-        high = np.where(fallback, fill_hi, high)
-        se = np.where(fallback, fill_se, se)
-        icpt = np.where(fallback, fill_icpt, icpt)
-        if shares is not None and fill_sh is not None:
-            shares = np.where(fallback[:, None], fill_sh, shares)
         used = np.zeros(nb, dtype=bool)
         used[bin_all] = True
         n_fb = int((fallback & used).sum())
@@ -470,20 +401,22 @@ def regress_mef(
             notes.append(msg)
             if _warn:
                 warnings.warn(msg, FallbackWarning, stacklevel=2)
-    marginal_fuel = None
-    if shares is not None:
-        tot = shares.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shares = shares / np.where(tot == 0, np.nan, tot)
-        marginal_fuel = [
-            _fuels[j] if np.isfinite(shares[i]).any() else "unknown"
-            for i, j in enumerate(np.nanargmax(np.nan_to_num(shares, nan=-np.inf), axis=1))
-        ]
+    shares, marginal_fuel = _normalised_shares(fit.shares, _fuels)
+    slope = fit.slope
     # never report a CI that excludes its own point estimate (bootstrap skew)
-    low = np.minimum(low, slope)
-    high = np.maximum(high, slope)
+    low = np.minimum(fit.low, slope)
+    high = np.maximum(fit.high, slope)
     est = BinEstimates(
-        labels, n.astype(np.int64), slope, se, low, high, icpt, fallback, shares, marginal_fuel
+        labels,
+        n.astype(np.int64),
+        slope,
+        fit.se,
+        low,
+        high,
+        fit.icpt,
+        fallback,
+        shares,
+        marginal_fuel,
     )
     return RegressionResult(
         time=t,
@@ -500,6 +433,126 @@ def regress_mef(
         fuels=tuple(_fuels),
         notes=notes,
     )
+
+
+def _checked_steps(
+    t: npt.NDArray[np.datetime64],
+    x_all: FloatArray,
+    y_all: FloatArray,
+    *,
+    ci: str,
+    rng: np.random.Generator | None,
+    level: float,
+) -> IntArray:
+    """The steps between interval starts [s], once the series and the CI options check out."""
+    if not (t.ndim == x_all.ndim == y_all.ndim == 1 and len(t) == len(x_all) == len(y_all)):
+        raise InputError(
+            "time, load and emissions must be 1-D arrays of equal length", field="series"
+        )
+    if len(t) < 3:
+        raise InputError("need at least three intervals", field="series")
+    for name, arr in (("load_kwh", x_all), ("emissions_g", y_all)):
+        if not np.isfinite(arr).all():
+            raise InputError(
+                f"contains a non-finite value at index {int(np.argmin(np.isfinite(arr)))}",
+                field=name,
+            )
+    ticks_s: IntArray = t.astype(np.int64)
+    steps: IntArray = np.diff(ticks_s)
+    if (steps <= 0).any():
+        raise InputError(
+            f"times must be strictly increasing (index {int(np.argmax(steps <= 0)) + 1})",
+            field="time",
+        )
+    if ci not in CI_METHODS:
+        raise InputError(f"ci must be one of {', '.join(CI_METHODS)}", field="ci")
+    if ci == "bootstrap" and rng is None:
+        raise InputError(
+            "the block bootstrap needs a seeded numpy Generator (rng=...)", field="rng"
+        )
+    if not 0 < level < 1:
+        raise InputError("level must be in (0, 1)", field="level")
+    return steps
+
+
+@dataclass(frozen=True)
+class _BinFit:
+    """Per bin: slope [g/kWh], its CI, standard error, intercept [g] and (fuel-share
+    variant) the fuel shares of the response, shape (bins, fuels)."""
+
+    slope: FloatArray
+    low: FloatArray
+    high: FloatArray
+    se: FloatArray
+    icpt: FloatArray
+    shares: FloatArray | None
+
+    def filled(self, parent: _BinFit, fallback: npt.NDArray[np.bool_]) -> _BinFit:
+        """This fit with the ``fallback`` bins taken from ``parent`` (the parent's shares only
+        where both fits have shares)."""
+        shares = self.shares
+        if shares is not None and parent.shares is not None:
+            shares = np.where(fallback[:, None], parent.shares, shares)
+        return _BinFit(
+            np.where(fallback, parent.slope, self.slope),
+            np.where(fallback, parent.low, self.low),
+            np.where(fallback, parent.high, self.high),
+            np.where(fallback, parent.se, self.se),
+            np.where(fallback, parent.icpt, self.icpt),
+            shares,
+        )
+
+
+def _parent_estimates(
+    again: Callable[..., RegressionResult],
+    parent: IntArray | None,
+    nb: int,
+    *,
+    min_pairs: int,
+    n_quantiles: int,
+) -> _BinFit:
+    """Each bin's fallback estimate: the load-decile bin it belongs to (``parent``, the
+    "both" scheme), else the pooled fit.  ``again`` re-runs :func:`regress_mef` on the same
+    series with other bins."""
+    p_est = again(bins="none", min_pairs=3).bins
+    fill = _BinFit(
+        np.full(nb, p_est.mef_g_per_kwh[0]),
+        np.full(nb, p_est.low_g_per_kwh[0]),
+        np.full(nb, p_est.high_g_per_kwh[0]),
+        np.full(nb, p_est.se_g_per_kwh[0]),
+        np.full(nb, p_est.intercept_g[0]),
+        None if p_est.fuel_share_frac is None else np.repeat(p_est.fuel_share_frac, nb, axis=0),
+    )
+    if parent is None:
+        return fill
+    d = again(bins="decile", min_pairs=min_pairs, n_quantiles=n_quantiles).bins
+    return _BinFit(
+        d.mef_g_per_kwh[parent],
+        d.low_g_per_kwh[parent],
+        d.high_g_per_kwh[parent],
+        d.se_g_per_kwh[parent],
+        d.intercept_g[parent],
+        d.fuel_share_frac[parent]
+        if fill.shares is not None and d.fuel_share_frac is not None
+        else fill.shares,
+    )
+
+
+def _normalised_shares(
+    shares: FloatArray | None, fuels: Sequence[str]
+) -> tuple[FloatArray | None, list[str] | None]:
+    """Fuel shares normalised to sum to one per bin, and each bin's marginal fuel (the
+    largest share; ``unknown`` without one)."""
+    if shares is None:
+        return None, None
+    tot = shares.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = shares / np.where(tot == 0, np.nan, tot)
+    marginal_fuel = [
+        fuels[j] if np.isfinite(shares[i]).any() else "unknown"
+        for i, j in enumerate(np.nanargmax(np.nan_to_num(shares, nan=-np.inf), axis=1))
+    ]
+    return shares, marginal_fuel
 
 
 def regress_fuel_mix(

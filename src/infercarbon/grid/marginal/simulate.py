@@ -48,11 +48,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from infercarbon.arrays import FloatArray
+from infercarbon.arrays import FloatArray, IntArray
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.calendar import SEASONS, season_index
 from infercarbon.grid.marginal.inventory import (
     REGIONS,
+    FuelCo2,
     Inventory,
     build_region_stack,
     default_fuel_co2,
@@ -247,47 +248,14 @@ def _units_of(inv: Inventory, names: tuple[str, ...], year: int) -> FloatArray:
 
 def simulate_year(sc: Scenario) -> SimulatedYear:
     """Dispatch one simulated period of ``sc`` and record its true marginal rates."""
-    region = sc.region.upper()
-    if region not in REGIONS:
-        raise InputError(
-            f"no bundled fleet for {sc.region!r}; known: {', '.join(REGIONS)}", field="region"
-        )
-    if not 7 <= sc.n_days <= 366:
-        raise InputError("n_days must be 7..366", field="n_days")
-    if sc.price_period not in ("month", "week"):
-        raise InputError("price_period must be month or week", field="price_period")
-    if sc.interval_s not in (900, 1800, 3600):
-        raise InputError("interval_s must be 900, 1800 or 3600", field="interval_s")
-    for name in (
-        "price_volatility_frac",
-        "forced_outage_frac",
-        "planned_outage_frac",
-        "must_run_frac",
-        "min_load_frac",
-        "import_sd_frac",
-    ):
-        v = getattr(sc, name)
-        if not 0.0 <= v < 1.0:
-            raise InputError(f"{v!r} must be in [0, 1)", field=name)
+    region = _checked_region(sc)
     p = _REGION[region]
     rng = np.random.default_rng(sc.seed)
     notes = [
         f"simulated {region} {sc.year}, seed {sc.seed}, {sc.n_days} days; unit costs "
         "scaled by a monthly random walk per fuel class (fuel, VOM and carbon together)"
     ]
-    per_h = 3600 // sc.interval_s
-    n = sc.n_days * 24 * per_h
-    t0 = np.datetime64(f"{sc.year}-01-01T00:00", "s")
-    time = t0 + np.arange(n, dtype=np.int64) * np.timedelta64(sc.interval_s, "s")
-    hour = (np.arange(n) // per_h % 24).astype(np.float64) + 0.5 / per_h
-    day = np.arange(n) // (24 * per_h)
-    doy = (time.astype("datetime64[D]") - time.astype("datetime64[Y]")).astype(np.int64)
-    dow = (time.astype("datetime64[D]").astype(np.int64) + 3) % 7  # 0 = Monday
-    week = (day // 7).astype(np.int64)
-    n_weeks = int(week.max()) + 1
-    wk_first = np.searchsorted(week, np.arange(n_weeks))
-    wk_month = (time[wk_first].astype("datetime64[M]").astype(np.int64) % 12).astype(np.int64)
-    wk_season = season_index(time[wk_first])
+    cal = _Calendar.of(sc)
 
     # ---- fleet: one stack per season (documented assumptions), warnings kept as notes
     inv = load_inventory(region)
@@ -295,157 +263,23 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
     built = [build_region_stack(inv, year=sc.year, season=s, co2=co2, warn=False) for s in SEASONS]
     base = [b for b, _ in built]
     notes.extend(dict.fromkeys(n for _, info in built for n in info.notes))
-    # unit-level attributes are shared across seasons by unit id
     classes = sorted({fuel_class(str(f)) for b in base for f in b.fuel})
-    n_steps = 12 if sc.price_period == "month" else n_weeks
-    price_walk = {
-        c: np.exp(np.cumsum(rng.normal(0.0, sc.price_volatility_frac, n_steps))) for c in classes
-    }
-    price_step = wk_month if sc.price_period == "month" else np.arange(n_weeks)
-    all_ids = np.unique(np.concatenate([b.unit_id.astype(str) for b in base]))
-    cost_noise = dict(
-        zip(all_ids.tolist(), np.exp(rng.normal(0.0, 0.03, len(all_ids))), strict=True)
-    )
-    b0 = base[0]
-    coalish = np.flatnonzero([fuel_class(str(f)) in ("coal", "lignite") for f in b0.fuel])
-    order = rng.permutation(coalish)
-    cum = np.cumsum(b0.capacity_mw[order])
-    must_ids: set[str] = set()
-    if sc.must_run_frac > 0 and len(cum):
-        k = int(np.searchsorted(cum, sc.must_run_frac * cum[-1])) + 1
-        must_ids = {str(u) for u in b0.unit_id[order[:k]]}
-
-    # ---- weekly stacks with outages and monthly prices
-    stacks: list[SupplyStack] = []
-    must_mw = np.zeros((n_weeks, len(STACK_CLASSES)))
-    must_g_per_h = np.zeros(n_weeks)
-    must_g_per_h_c = np.zeros((n_weeks, len(STACK_CLASSES)))
-    must_mmbtu_per_h_c = np.zeros((n_weeks, len(STACK_CLASSES)))
-
-    #: heat input per kWh of each unit's output [MMBtu/kWh] = rate / fuel factor
-    def mmbtu_per_kwh(fuels: npt.NDArray[np.object_], rate: FloatArray) -> FloatArray:
-        k = np.array([co2.per_heat_rate(_co2_fuel(str(f))) for f in fuels])
-        return np.asarray(rate / (1000.0 * k), dtype=np.float64)
-
-    avail_mw = np.zeros(n_weeks)
-    for w in range(n_weeks):  # one stack per week (52), vectorised over units
-        b = base[int(wk_season[w])]
-        cls = np.array([fuel_class(str(f)) for f in b.fuel], dtype=object)
-        mult = np.array([price_walk[c][price_step[w]] for c in cls]) * np.array(
-            [cost_noise[str(u)] for u in b.unit_id]
-        )
-        out_p = sc.forced_outage_frac + (
-            sc.planned_outage_frac if SEASONS[int(wk_season[w])] in ("spring", "fall") else 0.0
-        )
-        avail = rng.random(len(b)) >= out_p
-        must = np.array([str(u) in must_ids for u in b.unit_id]) & avail
-        st = _week_stack(
-            b, cost_mult=mult, avail=avail, must_run=must, min_load_frac=sc.min_load_frac
-        )
-        stacks.append(st)
-        mr = b.capacity_mw * sc.min_load_frac * must
-        hi_b = mmbtu_per_kwh(b.fuel, b.rate_g_per_kwh)
-        for j, c in enumerate(STACK_CLASSES):
-            must_mw[w, j] = mr[cls == c].sum()
-            must_g_per_h_c[w, j] = float(np.sum((mr * 1000.0 * b.rate_g_per_kwh)[cls == c]))
-            must_mmbtu_per_h_c[w, j] = float(np.sum((mr * 1000.0 * hi_b)[cls == c]))
-        must_g_per_h[w] = float(np.sum(mr * 1000.0 * b.rate_g_per_kwh))
-        avail_mw[w] = st.total_mw
-    nuc = _units_of(inv, ("nuclear",), sc.year)
-    refuel = rng.integers(0, max(n_weeks - 4, 1), len(nuc))
-    wk = np.arange(n_weeks)
-    nuc_on = ~((wk[None, :] >= refuel[:, None]) & (wk[None, :] < refuel[:, None] + 4))
-    nuclear_wk = (nuc[:, None] * 0.95 * nuc_on).sum(axis=0) if len(nuc) else np.zeros(n_weeks)
+    fleet = _weekly_fleet(sc, base, classes, cal, co2, rng)
+    nuclear_wk = _nuclear_weekly(inv, sc.year, cal.n_weeks, rng)
     other_cap = _units_of(
         inv, ("hydro", "biomass", "biomass and biogas", "waste", "other fuels"), sc.year
     ).sum()
 
     # ---- load, wind, solar, imports (shapes; load scaled below)
-    ang = 2 * np.pi * (doy - p["season_peak_doy"]) / 365.0
-    seasonal = p["season_amp"] * np.cos(ang) + p["second_amp"] * np.cos(2 * ang)
-    diurnal = p["diurnal_amp"] * (
-        np.cos(2 * np.pi * (hour - p["diurnal_peak_h"]) / 24.0)
-        + 0.35 * np.cos(4 * np.pi * (hour - 8.0) / 24.0)
-    )
-    weekend = np.where(dow >= 5, -p["weekend"], 0.0)
-    weather_day = _ar1(rng, sc.n_days, 0.8, 0.05)[day]
-    shape = (
-        1.0
-        + seasonal
-        + diurnal * (1.0 + 2.0 * np.maximum(seasonal, 0.0))
-        + weekend
-        + weather_day
-        + _ar1(rng, n, 0.9, 0.015)
-    )
-    shape = np.maximum(shape, 0.3)
-    wind_cap = p["wind"] if sc.wind_capacity_frac is None else sc.wind_capacity_frac
-    solar_cap = p["solar"] if sc.solar_capacity_frac is None else sc.solar_capacity_frac
-    z = _ar1(rng, n, 0.985 ** (1 / per_h), 1.3) + 0.35 * np.cos(2 * np.pi * (hour - 2) / 24)
-    wind_cf = 0.9 / (1.0 + np.exp(-(z - 0.6)))
-    day_len = 12.0 + p["day_len_amp"] * np.cos(2 * np.pi * (doy - 172) / 365.0)
-    rise = 13.0 - day_len / 2
-    elev = np.clip(np.sin(np.pi * (hour - rise) / day_len), 0.0, None)
-    clear = rng.beta(p["clear_a"], p["clear_b"], sc.n_days)[day]
-    solar_cf = 0.85 * elev**1.2 * clear
-    imp_z = _ar1(rng, n, 0.99 ** (1 / per_h), 1.0)
-    stack_group = week
-    other_mw = np.full(n, 0.5 * other_cap)
-
-    def parts(lbar: float) -> tuple[FloatArray, ...]:
-        load = lbar * shape
-        wind = wind_cap * lbar * wind_cf
-        solar = solar_cap * lbar * solar_cf
-        imports = lbar * (sc.import_mean_frac + sc.import_sd_frac * imp_z)
-        fixed = nuclear_wk[stack_group] + other_mw + must_mw[stack_group].sum(axis=1)
-        return load, wind, solar, imports, load - wind - solar - imports - fixed
-
-    lo, hi = 1.0, 1e6
-    target = sc.peak_reserve_frac * float(np.mean(avail_mw))
-    for _ in range(60):  # bisection on the mean-load scale (each step vectorised)
-        mid = 0.5 * (lo + hi)
-        if np.quantile(parts(mid)[4], 0.999) > target:
-            hi = mid
-        else:
-            lo = mid
-    load, wind, solar, imports, residual = parts(lo)
-    res = dispatch_groups(stacks, stack_group, residual, interval_s=sc.interval_s)
-
-    # ---- generation by class from the stack position (vectorised per week)
-    gen = {c: must_mw[stack_group, j].copy() for j, c in enumerate(STACK_CLASSES)}
-    hours = sc.interval_s / 3600.0
-    e_c = {c: must_g_per_h_c[stack_group, j] * hours for j, c in enumerate(STACK_CLASSES)}
-    hi_c = {c: must_mmbtu_per_h_c[stack_group, j] * hours for j, c in enumerate(STACK_CLASSES)}
-    pos = np.clip(residual, 0.0, None)
-    true_rate = np.zeros(n)
-    for w in range(n_weeks):
-        m = stack_group == w
-        st = stacks[w]
-        cls = np.array([fuel_class(str(f)) for f in st.fuel], dtype=object)
-        i = np.clip(
-            np.searchsorted(st.cum_mw, np.minimum(pos[m], st.total_mw), side="left"), 0, len(st) - 1
-        )
-        before = st.cum_mw[i] - st.capacity_mw[i]
-        part = np.minimum(pos[m], st.total_mw) - before
-        true_rate[m] = np.where(residual[m] > 0, st.rate_g_per_kwh[i], 0.0)
-        hi_u = mmbtu_per_kwh(st.fuel, st.rate_g_per_kwh)
-        for c in STACK_CLASSES:
-            cap_c = np.where(cls == c, st.capacity_mw, 0.0)
-            cum_c = np.cumsum(cap_c)
-            mw_below = cum_c[i] - cap_c[i]
-            gen[c][m] += mw_below + np.where(cls[i] == c, part, 0.0)
-            # the same positions weighted by each unit's rate and heat input per kWh
-            for per_kwh, acc in ((st.rate_g_per_kwh, e_c), (hi_u, hi_c)):
-                w_c = np.cumsum(cap_c * per_kwh)
-                acc[c][m] += (
-                    1000.0
-                    * hours
-                    * (
-                        w_c[i]
-                        - cap_c[i] * per_kwh[i]
-                        + np.where(cls[i] == c, part * per_kwh[i], 0.0)
-                    )
-                )
-    emissions = res.emissions_g + must_g_per_h[stack_group] * sc.interval_s / 3600.0
+    shapes = _Shapes.draw(sc, p, cal, rng)
+    stack_group = cal.week
+    other_mw = np.full(cal.n, 0.5 * other_cap)
+    fixed = nuclear_wk[stack_group] + other_mw + fleet.must_mw[stack_group].sum(axis=1)
+    target = sc.peak_reserve_frac * float(np.mean(fleet.avail_mw))
+    load, wind, solar, imports, residual = shapes.scaled_to(target, fixed)
+    res = dispatch_groups(fleet.stacks, stack_group, residual, interval_s=sc.interval_s)
+    gen, e_c, hi_c, true_rate = _generation_by_class(fleet, stack_group, residual, sc, co2)
+    emissions = res.emissions_g + fleet.must_g_per_h[stack_group] * sc.interval_s / 3600.0
     # curtailment: wind and solar give up what the residual load cannot absorb
     spill = np.clip(-residual, 0.0, None)
     vre = wind + solar
@@ -468,7 +302,7 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
         notes.append(f"{int(res.curtailed.sum())} intervals curtail wind/solar (margin 0)")
     return SimulatedYear(
         scenario=sc,
-        time=time,
+        time=cal.time,
         interval_s=sc.interval_s,
         load_mw=load,
         emissions_g=emissions,
@@ -483,3 +317,302 @@ def simulate_year(sc: Scenario) -> SimulatedYear:
         heat_input_mmbtu={c: hi_c[c] for c in STACK_CLASSES if c in generation},
         emissions_by_fuel_g={c: e_c[c] for c in STACK_CLASSES if c in generation},
     )
+
+
+def _checked_region(sc: Scenario) -> str:
+    """The scenario's region (upper case), once its options check out."""
+    region = sc.region.upper()
+    if region not in REGIONS:
+        raise InputError(
+            f"no bundled fleet for {sc.region!r}; known: {', '.join(REGIONS)}", field="region"
+        )
+    if not 7 <= sc.n_days <= 366:
+        raise InputError("n_days must be 7..366", field="n_days")
+    if sc.price_period not in ("month", "week"):
+        raise InputError("price_period must be month or week", field="price_period")
+    if sc.interval_s not in (900, 1800, 3600):
+        raise InputError("interval_s must be 900, 1800 or 3600", field="interval_s")
+    for name in (
+        "price_volatility_frac",
+        "forced_outage_frac",
+        "planned_outage_frac",
+        "must_run_frac",
+        "min_load_frac",
+        "import_sd_frac",
+    ):
+        v = getattr(sc, name)
+        if not 0.0 <= v < 1.0:
+            raise InputError(f"{v!r} must be in [0, 1)", field=name)
+    return region
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    """The simulated intervals: start times, hour of day (mid-interval), day index, day of
+    year, day of week (0 = Monday), week index; per week its first interval's month (0..11)
+    and season index."""
+
+    time: npt.NDArray[np.datetime64]
+    per_h: int
+    hour: FloatArray
+    day: IntArray
+    doy: IntArray
+    dow: IntArray
+    week: IntArray
+    n_weeks: int
+    wk_month: IntArray
+    wk_season: IntArray
+
+    @property
+    def n(self) -> int:
+        return len(self.time)
+
+    @classmethod
+    def of(cls, sc: Scenario) -> _Calendar:
+        per_h = 3600 // sc.interval_s
+        n = sc.n_days * 24 * per_h
+        t0 = np.datetime64(f"{sc.year}-01-01T00:00", "s")
+        time = t0 + np.arange(n, dtype=np.int64) * np.timedelta64(sc.interval_s, "s")
+        day = np.arange(n) // (24 * per_h)
+        week = (day // 7).astype(np.int64)
+        n_weeks = int(week.max()) + 1
+        wk_first = np.searchsorted(week, np.arange(n_weeks))
+        return cls(
+            time=time,
+            per_h=per_h,
+            hour=(np.arange(n) // per_h % 24).astype(np.float64) + 0.5 / per_h,
+            day=day,
+            doy=(time.astype("datetime64[D]") - time.astype("datetime64[Y]")).astype(np.int64),
+            dow=(time.astype("datetime64[D]").astype(np.int64) + 3) % 7,
+            week=week,
+            n_weeks=n_weeks,
+            wk_month=(time[wk_first].astype("datetime64[M]").astype(np.int64) % 12).astype(
+                np.int64
+            ),
+            wk_season=season_index(time[wk_first]),
+        )
+
+
+def _mmbtu_per_kwh(co2: FuelCo2, fuels: ObjArray, rate: FloatArray) -> FloatArray:
+    """Heat input per kWh of each unit's output [MMBtu/kWh] = rate / fuel factor."""
+    k = np.array([co2.per_heat_rate(_co2_fuel(str(f))) for f in fuels])
+    return np.asarray(rate / (1000.0 * k), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _WeeklyFleet:
+    """One stack per week (outages and prices drawn), with the must-run units' output [MW]
+    and its emissions [g/h] and heat input [MMBtu/h] by class, and the available capacity
+    [MW] of each week."""
+
+    stacks: list[SupplyStack]
+    must_mw: FloatArray
+    must_g_per_h: FloatArray
+    must_g_per_h_c: FloatArray
+    must_mmbtu_per_h_c: FloatArray
+    avail_mw: FloatArray
+
+
+def _weekly_fleet(
+    sc: Scenario,
+    base: list[SupplyStack],
+    classes: list[str],
+    cal: _Calendar,
+    co2: FuelCo2,
+    rng: np.random.Generator,
+) -> _WeeklyFleet:
+    """Weekly stacks from the seasonal ones: a cost random walk per fuel class (monthly or
+    weekly) x a fixed noise per unit, forced and planned outages, must-run coal units."""
+    n_weeks = cal.n_weeks
+    # unit-level attributes are shared across seasons by unit id
+    n_steps = 12 if sc.price_period == "month" else n_weeks
+    price_walk = {
+        c: np.exp(np.cumsum(rng.normal(0.0, sc.price_volatility_frac, n_steps))) for c in classes
+    }
+    price_step = cal.wk_month if sc.price_period == "month" else np.arange(n_weeks)
+    all_ids = np.unique(np.concatenate([b.unit_id.astype(str) for b in base]))
+    cost_noise = dict(
+        zip(all_ids.tolist(), np.exp(rng.normal(0.0, 0.03, len(all_ids))), strict=True)
+    )
+    b0 = base[0]
+    coalish = np.flatnonzero([fuel_class(str(f)) in ("coal", "lignite") for f in b0.fuel])
+    order = rng.permutation(coalish)
+    cum = np.cumsum(b0.capacity_mw[order])
+    must_ids: set[str] = set()
+    if sc.must_run_frac > 0 and len(cum):
+        k = int(np.searchsorted(cum, sc.must_run_frac * cum[-1])) + 1
+        must_ids = {str(u) for u in b0.unit_id[order[:k]]}
+
+    # ---- weekly stacks with outages and monthly prices
+    stacks: list[SupplyStack] = []
+    must_mw = np.zeros((n_weeks, len(STACK_CLASSES)))
+    must_g_per_h = np.zeros(n_weeks)
+    must_g_per_h_c = np.zeros((n_weeks, len(STACK_CLASSES)))
+    must_mmbtu_per_h_c = np.zeros((n_weeks, len(STACK_CLASSES)))
+    avail_mw = np.zeros(n_weeks)
+    for w in range(n_weeks):  # one stack per week (52), vectorised over units
+        b = base[int(cal.wk_season[w])]
+        cls = np.array([fuel_class(str(f)) for f in b.fuel], dtype=object)
+        mult = np.array([price_walk[c][price_step[w]] for c in cls]) * np.array(
+            [cost_noise[str(u)] for u in b.unit_id]
+        )
+        out_p = sc.forced_outage_frac + (
+            sc.planned_outage_frac if SEASONS[int(cal.wk_season[w])] in ("spring", "fall") else 0.0
+        )
+        avail = rng.random(len(b)) >= out_p
+        must = np.array([str(u) in must_ids for u in b.unit_id]) & avail
+        st = _week_stack(
+            b, cost_mult=mult, avail=avail, must_run=must, min_load_frac=sc.min_load_frac
+        )
+        stacks.append(st)
+        mr = b.capacity_mw * sc.min_load_frac * must
+        hi_b = _mmbtu_per_kwh(co2, b.fuel, b.rate_g_per_kwh)
+        for j, c in enumerate(STACK_CLASSES):
+            must_mw[w, j] = mr[cls == c].sum()
+            must_g_per_h_c[w, j] = float(np.sum((mr * 1000.0 * b.rate_g_per_kwh)[cls == c]))
+            must_mmbtu_per_h_c[w, j] = float(np.sum((mr * 1000.0 * hi_b)[cls == c]))
+        must_g_per_h[w] = float(np.sum(mr * 1000.0 * b.rate_g_per_kwh))
+        avail_mw[w] = st.total_mw
+    return _WeeklyFleet(stacks, must_mw, must_g_per_h, must_g_per_h_c, must_mmbtu_per_h_c, avail_mw)
+
+
+def _nuclear_weekly(
+    inv: Inventory, year: int, n_weeks: int, rng: np.random.Generator
+) -> FloatArray:
+    """Nuclear output per week [MW]: 95 % of capacity, each unit off for a random 4-week
+    refuelling."""
+    nuc = _units_of(inv, ("nuclear",), year)
+    refuel = rng.integers(0, max(n_weeks - 4, 1), len(nuc))
+    wk = np.arange(n_weeks)
+    nuc_on = ~((wk[None, :] >= refuel[:, None]) & (wk[None, :] < refuel[:, None] + 4))
+    out: FloatArray = (nuc[:, None] * 0.95 * nuc_on).sum(axis=0) if len(nuc) else np.zeros(n_weeks)
+    return out
+
+
+@dataclass(frozen=True)
+class _Shapes:
+    """Per interval: the load shape (x the mean load), wind and solar capacity factors and
+    the imports' AR(1) process; wind and solar capacity as multiples of mean load."""
+
+    load_shape: FloatArray
+    wind_cf: FloatArray
+    solar_cf: FloatArray
+    imp_z: FloatArray
+    wind_cap: float
+    solar_cap: float
+    import_mean_frac: float
+    import_sd_frac: float
+
+    @classmethod
+    def draw(
+        cls, sc: Scenario, p: dict[str, float], cal: _Calendar, rng: np.random.Generator
+    ) -> _Shapes:
+        hour, doy, day, n, per_h = cal.hour, cal.doy, cal.day, cal.n, cal.per_h
+        ang = 2 * np.pi * (doy - p["season_peak_doy"]) / 365.0
+        seasonal = p["season_amp"] * np.cos(ang) + p["second_amp"] * np.cos(2 * ang)
+        diurnal = p["diurnal_amp"] * (
+            np.cos(2 * np.pi * (hour - p["diurnal_peak_h"]) / 24.0)
+            + 0.35 * np.cos(4 * np.pi * (hour - 8.0) / 24.0)
+        )
+        weekend = np.where(cal.dow >= 5, -p["weekend"], 0.0)
+        weather_day = _ar1(rng, sc.n_days, 0.8, 0.05)[day]
+        shape = (
+            1.0
+            + seasonal
+            + diurnal * (1.0 + 2.0 * np.maximum(seasonal, 0.0))
+            + weekend
+            + weather_day
+            + _ar1(rng, n, 0.9, 0.015)
+        )
+        shape = np.maximum(shape, 0.3)
+        wind_cap = p["wind"] if sc.wind_capacity_frac is None else sc.wind_capacity_frac
+        solar_cap = p["solar"] if sc.solar_capacity_frac is None else sc.solar_capacity_frac
+        z = _ar1(rng, n, 0.985 ** (1 / per_h), 1.3) + 0.35 * np.cos(2 * np.pi * (hour - 2) / 24)
+        wind_cf = 0.9 / (1.0 + np.exp(-(z - 0.6)))
+        day_len = 12.0 + p["day_len_amp"] * np.cos(2 * np.pi * (doy - 172) / 365.0)
+        rise = 13.0 - day_len / 2
+        elev = np.clip(np.sin(np.pi * (hour - rise) / day_len), 0.0, None)
+        clear = rng.beta(p["clear_a"], p["clear_b"], sc.n_days)[day]
+        solar_cf = 0.85 * elev**1.2 * clear
+        imp_z = _ar1(rng, n, 0.99 ** (1 / per_h), 1.0)
+        return cls(
+            shape,
+            wind_cf,
+            solar_cf,
+            imp_z,
+            wind_cap,
+            solar_cap,
+            sc.import_mean_frac,
+            sc.import_sd_frac,
+        )
+
+    def parts(self, lbar: float, fixed: FloatArray) -> tuple[FloatArray, ...]:
+        """(load, wind, solar, imports, residual load) [MW] at mean load ``lbar``; ``fixed``
+        is the must-take output (nuclear, hydro/bio, must-run)."""
+        load = lbar * self.load_shape
+        wind = self.wind_cap * lbar * self.wind_cf
+        solar = self.solar_cap * lbar * self.solar_cf
+        imports = lbar * (self.import_mean_frac + self.import_sd_frac * self.imp_z)
+        return load, wind, solar, imports, load - wind - solar - imports - fixed
+
+    def scaled_to(self, target: float, fixed: FloatArray) -> tuple[FloatArray, ...]:
+        """:meth:`parts` at the mean load whose 99.9th-percentile residual load meets
+        ``target`` (the available capacity x the peak reserve), by bisection."""
+        lo, hi = 1.0, 1e6
+        for _ in range(60):  # bisection on the mean-load scale (each step vectorised)
+            mid = 0.5 * (lo + hi)
+            if np.quantile(self.parts(mid, fixed)[4], 0.999) > target:
+                hi = mid
+            else:
+                lo = mid
+        return self.parts(lo, fixed)
+
+
+def _generation_by_class(
+    fleet: _WeeklyFleet,
+    stack_group: IntArray,
+    residual: FloatArray,
+    sc: Scenario,
+    co2: FuelCo2,
+) -> tuple[dict[str, FloatArray], dict[str, FloatArray], dict[str, FloatArray], FloatArray]:
+    """(generation [MW], emissions [g], heat input [MMBtu]) by stack class, and the true
+    marginal rate [g/kWh] of each interval, from the position of the residual load in its
+    week's stack (vectorised per week)."""
+    n = len(residual)
+    must_mw = fleet.must_mw
+    gen = {c: must_mw[stack_group, j].copy() for j, c in enumerate(STACK_CLASSES)}
+    hours = sc.interval_s / 3600.0
+    e_c = {c: fleet.must_g_per_h_c[stack_group, j] * hours for j, c in enumerate(STACK_CLASSES)}
+    hi_c = {
+        c: fleet.must_mmbtu_per_h_c[stack_group, j] * hours for j, c in enumerate(STACK_CLASSES)
+    }
+    pos = np.clip(residual, 0.0, None)
+    true_rate = np.zeros(n)
+    for w, st in enumerate(fleet.stacks):
+        m = stack_group == w
+        cls = np.array([fuel_class(str(f)) for f in st.fuel], dtype=object)
+        i = np.clip(
+            np.searchsorted(st.cum_mw, np.minimum(pos[m], st.total_mw), side="left"), 0, len(st) - 1
+        )
+        before = st.cum_mw[i] - st.capacity_mw[i]
+        part = np.minimum(pos[m], st.total_mw) - before
+        true_rate[m] = np.where(residual[m] > 0, st.rate_g_per_kwh[i], 0.0)
+        hi_u = _mmbtu_per_kwh(co2, st.fuel, st.rate_g_per_kwh)
+        for c in STACK_CLASSES:
+            cap_c = np.where(cls == c, st.capacity_mw, 0.0)
+            cum_c = np.cumsum(cap_c)
+            mw_below = cum_c[i] - cap_c[i]
+            gen[c][m] += mw_below + np.where(cls[i] == c, part, 0.0)
+            # the same positions weighted by each unit's rate and heat input per kWh
+            for per_kwh, acc in ((st.rate_g_per_kwh, e_c), (hi_u, hi_c)):
+                w_c = np.cumsum(cap_c * per_kwh)
+                acc[c][m] += (
+                    1000.0
+                    * hours
+                    * (
+                        w_c[i]
+                        - cap_c[i] * per_kwh[i]
+                        + np.where(cls[i] == c, part * per_kwh[i], 0.0)
+                    )
+                )
+    return gen, e_c, hi_c, true_rate

@@ -193,6 +193,102 @@ def fit_observed_stack(
     load = np.asarray(load_kwh, dtype=np.float64)
     e = np.asarray(emissions_g, dtype=np.float64)
     n = len(t)
+    min_n = _checked_min_intervals(
+        load,
+        e,
+        n,
+        n_segments=n_segments,
+        level=level,
+        period=period,
+        fixed_effects=fixed_effects,
+        min_intervals=min_intervals,
+    )
+    notes: list[str] = []
+    x, gen, disp_fuels = _stack_load(load, n, generation_kwh, fuels, dispatchable, notes)
+    tl = t if time_local is None else np.asarray(time_local, dtype="datetime64[s]")
+    mkey = _span_key(tl, period)
+    days = tl.astype("datetime64[D]").astype(np.int64)
+    fe_all = {"week": (days + 3) // 7, "day": days, "none": np.zeros(n, dtype=np.int64)}[
+        fixed_effects
+    ].astype(np.int64)
+    uniq, month_id = np.unique(mkey, return_inverse=True)
+    month_id = month_id.astype(np.int64)
+    fit = _SegmentFits(
+        x=x,
+        y=e[:, None] if gen is None else np.column_stack([e, gen]),
+        e=e,
+        gen=gen,
+        disp_fuels=disp_fuels,
+        fe_all=fe_all,
+        n_segments=n_segments,
+        z=NormalDist().inv_cdf(0.5 + level / 2),
+    )
+    floor = _at_floor(days, x) & (gen is not None)
+    fallback = np.zeros(n, dtype=bool)
+
+    counts = np.bincount(month_id, minlength=len(uniq))
+    if np.ptp(x) <= 1e-9 * max(float(np.abs(x).max()), 1.0):
+        raise InputError(
+            "the load the stack serves never changes: no slope to read",
+            field="load" if gen is None else "generation_kwh",
+        )
+    x_min = np.full(len(uniq), np.inf)
+    x_max = np.full(len(uniq), -np.inf)
+    np.minimum.at(x_min, month_id, x)
+    np.maximum.at(x_max, month_id, x)
+    flat = x_max - x_min <= 1e-9 * np.maximum(np.abs(x_max), 1.0)
+    small = (counts < min_n) | flat
+    if small.any():
+        everything = np.ones(n, dtype=bool)
+        m = small[month_id]
+        fit.apply(m, everything, "all")
+        fallback[m] = True
+        notes.append(
+            f"{int(small.sum())} of {len(uniq)} months had fewer than {min_n} "
+            "intervals or no change in the stack's load; they use the fit over the "
+            "whole table"
+        )
+    for j in np.flatnonzero(~small):  # one least-squares fit per month (a dozen a year)
+        m = month_id == j
+        fit.apply(m, m, str(np.datetime64(int(uniq[j]), "M")))
+    mef, low, high, label = fit.mef, fit.low, fit.high, fit.label
+    if floor.any():
+        high = np.where(floor, mef, high)
+        mef = np.where(floor, 0.0, mef)
+        low = np.where(floor, 0.0, low)
+        label[floor] = "none (dispatchable output at its floor)"
+        notes.append(
+            f"{int(floor.sum())} intervals with the dispatchable output at its daily "
+            f"floor (>= {FLOOR_MIN_INTERVALS} intervals within {FLOOR_TOL_FRAC:.1%} of "
+            "the minimum): margin outside the stack, MEF 0 (range up to the segment "
+            "slope)"
+        )
+    return StackFitResult(
+        time=t,
+        mef_g_per_kwh=mef,
+        low_g_per_kwh=low,
+        high_g_per_kwh=high,
+        marginal=[str(v) for v in label],
+        month_id=month_id,
+        segment=fit.seg_out,
+        fallback=fallback,
+        fuels=disp_fuels,
+        notes=notes,
+    )
+
+
+def _checked_min_intervals(
+    load: FloatArray,
+    e: FloatArray,
+    n: int,
+    *,
+    n_segments: int,
+    level: float,
+    period: str,
+    fixed_effects: str,
+    min_intervals: int | None,
+) -> int:
+    """The fewest intervals for a span's own fit, once the series and options check out."""
     if load.shape != (n,) or e.shape != (n,):
         raise InputError(
             "time, load and emissions must be 1-D arrays of equal length", field="series"
@@ -215,65 +311,98 @@ def fit_observed_stack(
         raise InputError(
             f"needs at least {max(min_n, 3 * n_segments)} intervals, got {n}", field="series"
         )
-    notes: list[str] = []
-    gen: FloatArray | None = None
-    disp_fuels: tuple[str, ...] = ()
-    if generation_kwh is not None:
-        g = np.asarray(generation_kwh, dtype=np.float64)
-        if g.ndim != 2 or g.shape[0] != n or len(fuels) != g.shape[1]:
-            raise InputError("generation must be (n, k) with k fuel names", field="generation_kwh")
-        if dispatchable is None or len(dispatchable) != g.shape[1]:
-            raise InputError("give one dispatchable flag per fuel column", field="dispatchable")
-        if not np.isfinite(g).all():
-            bad = np.argwhere(~np.isfinite(g))[0]
-            raise InputError(
-                f"non-finite generation at row {int(bad[0])}, fuel {fuels[int(bad[1])]!r}",
-                field="generation_kwh",
-            )
-        d = np.asarray(dispatchable, dtype=bool)
-        if d.any():
-            gen = g[:, d]
-            disp_fuels = tuple(f for f, k in zip(fuels, d, strict=True) if k)
-            x = gen.sum(axis=1)
-            notes.append("stack load R = generation of " + ", ".join(disp_fuels))
-        else:
-            x = load
-            notes.append("no dispatchable fuel column: stack load R = load")
-    else:
-        x = load
+    return min_n
+
+
+def _stack_load(
+    load: FloatArray,
+    n: int,
+    generation_kwh: npt.ArrayLike | None,
+    fuels: Sequence[str],
+    dispatchable: Sequence[bool] | None,
+    notes: list[str],
+) -> tuple[FloatArray, FloatArray | None, tuple[str, ...]]:
+    """(the load the stack serves R [kWh], generation of the dispatchable columns, their
+    fuels): R is their generation when a mix with dispatchable columns is given, else the
+    load (noted)."""
+    if generation_kwh is None:
         notes.append("no fuel mix: stack load R = load (wind and solar act as noise)")
-    tl = t if time_local is None else np.asarray(time_local, dtype="datetime64[s]")
-    mkey = tl.astype("datetime64[M]").astype(np.int64)
+        return load, None, ()
+    g = np.asarray(generation_kwh, dtype=np.float64)
+    if g.ndim != 2 or g.shape[0] != n or len(fuels) != g.shape[1]:
+        raise InputError("generation must be (n, k) with k fuel names", field="generation_kwh")
+    if dispatchable is None or len(dispatchable) != g.shape[1]:
+        raise InputError("give one dispatchable flag per fuel column", field="dispatchable")
+    if not np.isfinite(g).all():
+        bad = np.argwhere(~np.isfinite(g))[0]
+        raise InputError(
+            f"non-finite generation at row {int(bad[0])}, fuel {fuels[int(bad[1])]!r}",
+            field="generation_kwh",
+        )
+    d = np.asarray(dispatchable, dtype=bool)
+    if not d.any():
+        notes.append("no dispatchable fuel column: stack load R = load")
+        return load, None, ()
+    gen = g[:, d]
+    disp_fuels = tuple(f for f, k in zip(fuels, d, strict=True) if k)
+    notes.append("stack load R = generation of " + ", ".join(disp_fuels))
+    return gen.sum(axis=1), gen, disp_fuels
+
+
+def _span_key(tl: npt.NDArray[np.datetime64], period: str) -> IntArray:
+    """The fit span of each interval, as a month number: its month, its season's first
+    month (December joins the next year's winter), or its year's first month."""
+    mkey: IntArray = tl.astype("datetime64[M]").astype(np.int64)
     if period == "season":  # December joins the next year's winter
         mkey = (mkey + 1) // 3 * 3 - 1
     elif period == "year":
         mkey = mkey // 12 * 12
-    days = tl.astype("datetime64[D]").astype(np.int64)
-    fe_all = {"week": (days + 3) // 7, "day": days, "none": np.zeros(n, dtype=np.int64)}[
-        fixed_effects
-    ].astype(np.int64)
-    uniq, month_id = np.unique(mkey, return_inverse=True)
-    month_id = month_id.astype(np.int64)
-    z = NormalDist().inv_cdf(0.5 + level / 2)
-    y = e[:, None] if gen is None else np.column_stack([e, gen])
+    return mkey
 
-    mef = np.empty(n)
-    low = np.empty(n)
-    high = np.empty(n)
-    seg_out = np.empty(n, dtype=np.int64)
-    # the floor: dispatchable output pinned at its daily minimum for several intervals
-    # (curtailment, exports or must-run set the output; the margin is not in the stack)
+
+def _at_floor(days: IntArray, x: FloatArray) -> npt.NDArray[np.bool_]:
+    """The floor: dispatchable output pinned at its daily minimum for several intervals
+    (curtailment, exports or must-run set the output; the margin is not in the stack)."""
     fe0 = days - days.min()
     blk_min = np.full(int(fe0.max()) + 1, np.inf)
     np.minimum.at(blk_min, fe0, x)
     at_min = x <= blk_min[fe0] + FLOOR_TOL_FRAC * np.abs(blk_min[fe0])
-    floor = at_min & (np.bincount(fe0, at_min)[fe0] >= FLOOR_MIN_INTERVALS) & (gen is not None)
-    fallback = np.zeros(n, dtype=bool)
-    label = np.empty(n, dtype=object)
+    floor: npt.NDArray[np.bool_] = at_min & (np.bincount(fe0, at_min)[fe0] >= FLOOR_MIN_INTERVALS)
+    return floor
 
-    def apply(mask: npt.NDArray[np.bool_], fit_mask: npt.NDArray[np.bool_], tag: str) -> None:
+
+class _SegmentFits:
+    """The per-interval results (MEF, range, segment, marginal label), filled span by span
+    from piecewise-linear fits of emissions (and, with a mix, each dispatchable fuel's
+    generation) on the stack's load."""
+
+    def __init__(
+        self,
+        *,
+        x: FloatArray,
+        y: FloatArray,
+        e: FloatArray,
+        gen: FloatArray | None,
+        disp_fuels: tuple[str, ...],
+        fe_all: IntArray,
+        n_segments: int,
+        z: float,
+    ) -> None:
+        self.x, self.y, self.e, self.gen, self.disp_fuels = x, y, e, gen, disp_fuels
+        self.fe_all, self.n_segments, self.z = fe_all, n_segments, z
+        n = len(x)
+        self.mef = np.empty(n)
+        self.low = np.empty(n)
+        self.high = np.empty(n)
+        self.seg_out = np.empty(n, dtype=np.int64)
+        self.label = np.empty(n, dtype=object)
+
+    def apply(self, mask: npt.NDArray[np.bool_], fit_mask: npt.NDArray[np.bool_], tag: str) -> None:
+        """Fit the ``fit_mask`` intervals and give the ``mask`` intervals their segment's
+        slope, range and marginal fuel (``tag:sN`` without a mix)."""
+        x = self.x
         knots, slopes, half, _ = _fit_group(
-            x[fit_mask], y[fit_mask], n_segments, z, fe_all[fit_mask]
+            x[fit_mask], self.y[fit_mask], self.n_segments, self.z, self.fe_all[fit_mask]
         )
         s_e = np.clip(slopes[:, 0], 0.0, None)
         k = len(s_e)
@@ -282,76 +411,41 @@ def fit_observed_stack(
         lo_k = np.clip(nb_lo - half, 0.0, None)
         hi_k = nb_hi + half
         names = [f"{tag}:s{j + 1}" for j in range(k)]
-        if gen is not None:
-            shares = slopes[:, 1:]
-            rates = fuel_rates_from_table(gen[fit_mask], e[fit_mask])
-            big = (shares >= SHARE_FOR_RANGE) & np.isfinite(rates)[None, :]
-            r_b = np.where(big, rates[None, :], np.nan)
-            with np.errstate(all="ignore"):
-                any_big = big.any(axis=1)
-                lo_k = np.where(
-                    any_big, np.fmin(lo_k, np.nanmin(np.where(big, r_b, np.inf), axis=1)), lo_k
-                )
-                hi_k = np.where(
-                    any_big, np.fmax(hi_k, np.nanmax(np.where(big, r_b, -np.inf), axis=1)), hi_k
-                )
-            top = np.argmax(shares, axis=1)
-            names = [
-                disp_fuels[int(j)] if s_e[i] > 0 else "none (zero-carbon margin)"
-                for i, j in enumerate(top)
-            ]
+        if self.gen is not None:
+            lo_k, hi_k, names = self._with_fuel_rates(slopes, s_e, lo_k, hi_k, fit_mask)
         seg = np.searchsorted(knots, x[mask], side="right")
-        mef[mask] = s_e[seg]
-        low[mask] = np.minimum(lo_k[seg], s_e[seg])
-        high[mask] = np.maximum(hi_k[seg], s_e[seg])
-        seg_out[mask] = seg
-        label[mask] = np.asarray(names, dtype=object)[seg]
+        self.mef[mask] = s_e[seg]
+        self.low[mask] = np.minimum(lo_k[seg], s_e[seg])
+        self.high[mask] = np.maximum(hi_k[seg], s_e[seg])
+        self.seg_out[mask] = seg
+        self.label[mask] = np.asarray(names, dtype=object)[seg]
 
-    counts = np.bincount(month_id, minlength=len(uniq))
-    if np.ptp(x) <= 1e-9 * max(float(np.abs(x).max()), 1.0):
-        raise InputError(
-            "the load the stack serves never changes: no slope to read",
-            field="load" if gen is None else "generation_kwh",
-        )
-    x_min = np.full(len(uniq), np.inf)
-    x_max = np.full(len(uniq), -np.inf)
-    np.minimum.at(x_min, month_id, x)
-    np.maximum.at(x_max, month_id, x)
-    flat = x_max - x_min <= 1e-9 * np.maximum(np.abs(x_max), 1.0)
-    small = (counts < min_n) | flat
-    if small.any():
-        everything = np.ones(n, dtype=bool)
-        m = small[month_id]
-        apply(m, everything, "all")
-        fallback[m] = True
-        notes.append(
-            f"{int(small.sum())} of {len(uniq)} months had fewer than {min_n} "
-            "intervals or no change in the stack's load; they use the fit over the "
-            "whole table"
-        )
-    for j in np.flatnonzero(~small):  # one least-squares fit per month (a dozen a year)
-        m = month_id == j
-        apply(m, m, str(np.datetime64(int(uniq[j]), "M")))
-    if floor.any():
-        high = np.where(floor, mef, high)
-        mef = np.where(floor, 0.0, mef)
-        low = np.where(floor, 0.0, low)
-        label[floor] = "none (dispatchable output at its floor)"
-        notes.append(
-            f"{int(floor.sum())} intervals with the dispatchable output at its daily "
-            f"floor (>= {FLOOR_MIN_INTERVALS} intervals within {FLOOR_TOL_FRAC:.1%} of "
-            "the minimum): margin outside the stack, MEF 0 (range up to the segment "
-            "slope)"
-        )
-    return StackFitResult(
-        time=t,
-        mef_g_per_kwh=mef,
-        low_g_per_kwh=low,
-        high_g_per_kwh=high,
-        marginal=[str(v) for v in label],
-        month_id=month_id,
-        segment=seg_out,
-        fallback=fallback,
-        fuels=disp_fuels,
-        notes=notes,
-    )
+    def _with_fuel_rates(
+        self,
+        slopes: FloatArray,
+        s_e: FloatArray,
+        lo_k: FloatArray,
+        hi_k: FloatArray,
+        fit_mask: npt.NDArray[np.bool_],
+    ) -> tuple[FloatArray, FloatArray, list[str]]:
+        """Each segment's range widened to the table rates of the fuels with a large share of
+        its response, and its marginal fuel (the largest share)."""
+        assert self.gen is not None
+        shares = slopes[:, 1:]
+        rates = fuel_rates_from_table(self.gen[fit_mask], self.e[fit_mask])
+        big = (shares >= SHARE_FOR_RANGE) & np.isfinite(rates)[None, :]
+        r_b = np.where(big, rates[None, :], np.nan)
+        with np.errstate(all="ignore"):
+            any_big = big.any(axis=1)
+            lo_k = np.where(
+                any_big, np.fmin(lo_k, np.nanmin(np.where(big, r_b, np.inf), axis=1)), lo_k
+            )
+            hi_k = np.where(
+                any_big, np.fmax(hi_k, np.nanmax(np.where(big, r_b, -np.inf), axis=1)), hi_k
+            )
+        top = np.argmax(shares, axis=1)
+        names = [
+            self.disp_fuels[int(j)] if s_e[i] > 0 else "none (zero-carbon margin)"
+            for i, j in enumerate(top)
+        ]
+        return lo_k, hi_k, names

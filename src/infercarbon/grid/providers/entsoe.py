@@ -266,20 +266,7 @@ def _ack_reason(root: ET.Element) -> str:
 
 def parse_generation(xml: str | bytes) -> GenerationByType:
     """Parse an A75 ``GL_MarketDocument`` into generation per production type [MW]."""
-    try:
-        root = ET.fromstring(xml)
-    except ET.ParseError as exc:
-        raise ProviderPayloadError(PROVIDER, "(body)", f"not well-formed XML: {exc}") from exc
-    kind = _local(root.tag)
-    if kind == "Acknowledgement_MarketDocument":
-        raise ProviderError(f"{PROVIDER}: request acknowledged without data: {_ack_reason(root)}")
-    if kind != "GL_MarketDocument":
-        raise ProviderPayloadError(PROVIDER, "(root)", f"expected GL_MarketDocument, got {kind}")
-    doc_type = _child(root, "type")
-    if doc_type is not None and (doc_type.text or "").strip() not in ("A75", ""):
-        raise ProviderPayloadError(
-            PROVIDER, "type", f"expected document type A75, got {doc_type.text!r}"
-        )
+    root = _generation_document(xml)
     # (psr, start_s, step_s, values) per period
     pieces: list[tuple[str, int, int, npt.NDArray[np.float64]]] = []
     area = ""
@@ -293,77 +280,10 @@ def parse_generation(xml: str | bytes) -> GenerationByType:
                 continue
             raise ProviderPayloadError(PROVIDER, f"{where}/inBiddingZone_Domain.mRID", "missing")
         area = area or _text(ts, "inBiddingZone_Domain.mRID", where=where)
-        psr = _text(ts, "MktPSRType/psrType", where=where)
-        if psr not in PSR_FUELS:
-            raise ProviderPayloadError(
-                PROVIDER, f"{where}/MktPSRType/psrType", f"unknown production type {psr!r}"
-            )
-        unit = _text(ts, "quantity_Measure_Unit.name", where=where)
-        if unit != "MAW":
-            raise ProviderPayloadError(
-                PROVIDER, f"{where}/quantity_Measure_Unit.name", f"expected MAW (MW), got {unit!r}"
-            )
-        curve_el = _child(ts, "curveType")
-        curve = (curve_el.text or "A01").strip() if curve_el is not None else "A01"
-        if curve not in ("A01", "A03"):
-            raise ProviderPayloadError(
-                PROVIDER, f"{where}/curveType", f"unsupported curve type {curve!r}"
-            )
+        psr, curve = _series_type_and_curve(ts, where)
         for pi, per in enumerate(_children(ts, "Period")):
-            pw = f"{where}/Period[{pi}]"
-            t0 = parse_time(
-                _text(per, "timeInterval/start", where=pw),
-                provider=PROVIDER,
-                field=f"{pw}/timeInterval/start",
-            )
-            t1 = parse_time(
-                _text(per, "timeInterval/end", where=pw),
-                provider=PROVIDER,
-                field=f"{pw}/timeInterval/end",
-            )
-            step = _duration_s(_text(per, "resolution", where=pw), field=f"{pw}/resolution")
-            span = int((t1 - t0) / np.timedelta64(1, "s"))
-            if span <= 0 or span % step:
-                raise ProviderPayloadError(
-                    PROVIDER,
-                    f"{pw}/timeInterval",
-                    f"{t0}..{t1} is not a whole number of {step} s steps",
-                )
-            n = span // step
-            pts = _children(per, "Point")
-            pos = np.empty(len(pts), dtype=np.int64)
-            qty = np.empty(len(pts))
-            for k, p in enumerate(pts):
-                try:
-                    pos[k] = int(_text(p, "position", where=f"{pw}/Point[{k}]"))
-                    qty[k] = float(_text(p, "quantity", where=f"{pw}/Point[{k}]"))
-                except ValueError as exc:
-                    raise ProviderPayloadError(
-                        PROVIDER, f"{pw}/Point[{k}]", f"not a number: {exc}"
-                    ) from exc
-            if len(pos) and ((pos < 1) | (pos > n)).any():
-                raise ProviderPayloadError(
-                    PROVIDER, f"{pw}/Point/position", f"positions must be 1..{n}"
-                )
-            if len(pos) > 1 and (np.diff(pos) <= 0).any():
-                raise ProviderPayloadError(
-                    PROVIDER, f"{pw}/Point/position", "positions must increase"
-                )
-            if not np.isfinite(qty).all():
-                raise ProviderPayloadError(PROVIDER, f"{pw}/Point/quantity", "not finite")
-            neg = qty < 0
-            if neg.any():
-                negatives += int(neg.sum())
-                qty = np.where(neg, np.nan, qty)
-            vals = np.full(n, np.nan)
-            if curve == "A01":
-                vals[pos - 1] = qty
-            elif len(pos):
-                # A03: a missing position repeats the previous value
-                idx = np.searchsorted(pos, np.arange(1, n + 1), side="right") - 1
-                ok = idx >= 0
-                vals[ok] = qty[idx[ok]]
-            start_s = int(t0.astype("datetime64[s]").astype(np.int64))
+            start_s, step, vals, neg = _period_values(per, f"{where}/Period[{pi}]", curve)
+            negatives += neg
             pieces.append((psr, start_s, step, vals))
     if not pieces:
         raise ProviderPayloadError(PROVIDER, "TimeSeries", "no generation time series")
@@ -380,6 +300,114 @@ def parse_generation(xml: str | bytes) -> GenerationByType:
             stacklevel=2,
         )
     return _regrid(area, pieces, tuple(notes))
+
+
+def _generation_document(xml: str | bytes) -> ET.Element:
+    """The root of an A75 ``GL_MarketDocument`` (an acknowledgement without data is a
+    ProviderError with its reason)."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise ProviderPayloadError(PROVIDER, "(body)", f"not well-formed XML: {exc}") from exc
+    kind = _local(root.tag)
+    if kind == "Acknowledgement_MarketDocument":
+        raise ProviderError(f"{PROVIDER}: request acknowledged without data: {_ack_reason(root)}")
+    if kind != "GL_MarketDocument":
+        raise ProviderPayloadError(PROVIDER, "(root)", f"expected GL_MarketDocument, got {kind}")
+    doc_type = _child(root, "type")
+    if doc_type is not None and (doc_type.text or "").strip() not in ("A75", ""):
+        raise ProviderPayloadError(
+            PROVIDER, "type", f"expected document type A75, got {doc_type.text!r}"
+        )
+    return root
+
+
+def _series_type_and_curve(ts: ET.Element, where: str) -> tuple[str, str]:
+    """A generation series' production type (a known psrType) and curve type (A01 or A03),
+    once its unit is MW."""
+    psr = _text(ts, "MktPSRType/psrType", where=where)
+    if psr not in PSR_FUELS:
+        raise ProviderPayloadError(
+            PROVIDER, f"{where}/MktPSRType/psrType", f"unknown production type {psr!r}"
+        )
+    unit = _text(ts, "quantity_Measure_Unit.name", where=where)
+    if unit != "MAW":
+        raise ProviderPayloadError(
+            PROVIDER, f"{where}/quantity_Measure_Unit.name", f"expected MAW (MW), got {unit!r}"
+        )
+    curve_el = _child(ts, "curveType")
+    curve = (curve_el.text or "A01").strip() if curve_el is not None else "A01"
+    if curve not in ("A01", "A03"):
+        raise ProviderPayloadError(
+            PROVIDER, f"{where}/curveType", f"unsupported curve type {curve!r}"
+        )
+    return psr, curve
+
+
+def _period_values(
+    per: ET.Element, pw: str, curve: str
+) -> tuple[int, int, npt.NDArray[np.float64], int]:
+    """(start [UTC s], step [s], one value [MW] per step, negatives dropped) of one Period:
+    A01 leaves a missing position NaN, A03 repeats the previous value; a negative value is
+    NaN."""
+    t0 = parse_time(
+        _text(per, "timeInterval/start", where=pw),
+        provider=PROVIDER,
+        field=f"{pw}/timeInterval/start",
+    )
+    t1 = parse_time(
+        _text(per, "timeInterval/end", where=pw),
+        provider=PROVIDER,
+        field=f"{pw}/timeInterval/end",
+    )
+    step = _duration_s(_text(per, "resolution", where=pw), field=f"{pw}/resolution")
+    span = int((t1 - t0) / np.timedelta64(1, "s"))
+    if span <= 0 or span % step:
+        raise ProviderPayloadError(
+            PROVIDER,
+            f"{pw}/timeInterval",
+            f"{t0}..{t1} is not a whole number of {step} s steps",
+        )
+    n = span // step
+    pos, qty = _period_points(per, pw, n)
+    neg = qty < 0
+    negatives = int(neg.sum())
+    if negatives:
+        qty = np.where(neg, np.nan, qty)
+    vals = np.full(n, np.nan)
+    if curve == "A01":
+        vals[pos - 1] = qty
+    elif len(pos):
+        # A03: a missing position repeats the previous value
+        idx = np.searchsorted(pos, np.arange(1, n + 1), side="right") - 1
+        ok = idx >= 0
+        vals[ok] = qty[idx[ok]]
+    start_s = int(t0.astype("datetime64[s]").astype(np.int64))
+    return start_s, step, vals, negatives
+
+
+def _period_points(
+    per: ET.Element, pw: str, n: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The Period's points: positions (increasing, in 1..n) and finite quantities."""
+    pts = _children(per, "Point")
+    pos = np.empty(len(pts), dtype=np.int64)
+    qty = np.empty(len(pts))
+    for k, p in enumerate(pts):
+        try:
+            pos[k] = int(_text(p, "position", where=f"{pw}/Point[{k}]"))
+            qty[k] = float(_text(p, "quantity", where=f"{pw}/Point[{k}]"))
+        except ValueError as exc:
+            raise ProviderPayloadError(
+                PROVIDER, f"{pw}/Point[{k}]", f"not a number: {exc}"
+            ) from exc
+    if len(pos) and ((pos < 1) | (pos > n)).any():
+        raise ProviderPayloadError(PROVIDER, f"{pw}/Point/position", f"positions must be 1..{n}")
+    if len(pos) > 1 and (np.diff(pos) <= 0).any():
+        raise ProviderPayloadError(PROVIDER, f"{pw}/Point/position", "positions must increase")
+    if not np.isfinite(qty).all():
+        raise ProviderPayloadError(PROVIDER, f"{pw}/Point/quantity", "not finite")
+    return pos, qty
 
 
 def _regrid(
