@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from infercarbon.report.charts import fmt, grouped_bars, hbars
+from infercarbon.charts import fmt, grouped_bars, hbars
 from infercarbon.report.tables import Report, Table
 
 __all__ = ["SECTIONS", "render_html"]
