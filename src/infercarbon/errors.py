@@ -11,6 +11,8 @@ errors are wrapped once, at the boundary where they enter, with ``raise ... from
     │   ├── UnknownHardwareError (LookupError)
     │   ├── UnknownWorkloadError (LookupError)
     │   └── ParseError                     a malformed file: names row and column
+    │       └── InstrumentsFileError       an instruments/consumption/profile file: names
+    │                                      the entry (JSON) or row (CSV) and the field
     ├── DataError                          bundled or stored reference data missing/corrupt
     ├── SensorError                        an energy source could not be read
     │   └── SensorUnavailableError         the source does not exist here (and why)
@@ -33,6 +35,7 @@ Warnings::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from os import PathLike
 
 __all__ = [
     "ConfigurationError",
@@ -43,6 +46,7 @@ __all__ = [
     "InfercarbonError",
     "InfercarbonWarning",
     "InputError",
+    "InstrumentsFileError",
     "LedgerError",
     "LedgerIntegrityError",
     "LedgerLockedError",
@@ -126,6 +130,36 @@ class ParseError(InputError):
             if p
         )
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class InstrumentsFileError(ParseError):
+    """A malformed instruments, consumption or profile file
+    (:mod:`infercarbon.grid.instruments`).
+
+    Names the file, the JSON entry (``eacs[1] (id 'rec-7')``) or CSV row, and the field.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | PathLike[str],
+        entry: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path, self.row, self.column, self.entry = str(path), row, field, entry
+        where = ", ".join(
+            p
+            for p in (
+                f"file {path}",
+                f"row {row}" if row is not None else "",
+                f"entry {entry}" if entry else "",
+                f"field {field!r}" if field else "",
+            )
+            if p
+        )
+        InputError.__init__(self, f"{where}: {message}")
 
 
 class DataError(InfercarbonError):
