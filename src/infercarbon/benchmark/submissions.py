@@ -1053,17 +1053,44 @@ def _valid_row(m: SubmissionRow, row: int) -> ValidRow:
     )
 
 
+def _typed_example(prop: dict[str, Any], text: str) -> Any:
+    """A column's example (CSV text) as the JSON value its schema describes."""
+    kinds = {prop.get("type")} | {x.get("type") for x in prop.get("anyOf", [])}
+    if "array" in kinds:
+        return [float(x) for x in text.split(";")]
+    if "integer" in kinds:
+        return int(text)
+    if "number" in kinds:
+        return float(text)
+    return text
+
+
 def submission_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one submission row, as published in
     ``docs/schemas/benchmark-submission.schema.json``: the columns in CSV order."""
     schema = SubmissionRow.model_json_schema()
-    props = schema["properties"]
-    schema["properties"] = {c: props[c] for c in COLUMN_NAMES}
+    props = {c: schema["properties"][c] for c in COLUMN_NAMES}
+    for prop in props.values():
+        if "examples" in prop:
+            prop["examples"] = [_typed_example(prop, x) for x in prop["examples"]]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         **schema,
-        "description": " ".join((SubmissionRow.__doc__ or "").split()[:40]),
+        "description": (
+            "One row of a living-benchmark submission (docs/benchmark_submissions.md), "
+            "with the values typed. In the CSV every cell is text: numbers are plain "
+            "numbers, lists are ';'-separated, times are ISO 8601 UTC (Z or +00:00) and an "
+            "empty cell is an absent value. Cross-column rules (checked by infercarbon "
+            "benchmark submit): workload_id or workload_description; window_end_utc after "
+            "window_start_utc, within 366 days and not in the future; "
+            "energy_method_version >= 3.0 for codecarbon; one hourly value per UTC clock "
+            "hour the window overlaps; hourly_energy_j adds up to energy_j x n_inferences; "
+            "embodied_g unless embodied_method is none; training_g if and only if "
+            "training_included is yes."
+        ),
+        "properties": props,
+        "required": [c for c in COLUMN_NAMES if c in schema["required"]],
     }
 
 

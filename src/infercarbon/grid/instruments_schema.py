@@ -159,19 +159,19 @@ _NOT_UTC = (
 )
 
 #: Kilowatt-hours or megawatt-hours, >= 0 (text may use thousands separators).
-EnergyNumber = Annotated[float, BeforeValidator(_number), Field(ge=0)]
+EnergyNumber = Annotated[float, Field(ge=0), BeforeValidator(_number)]
 #: An emission factor [g CO2e/kWh], >= 0.
-FactorNumber = Annotated[float, BeforeValidator(_number), Field(ge=0)]
-Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
-Year = Annotated[int, BeforeValidator(_year), Field(ge=1900, le=2200)]
+FactorNumber = Annotated[float, Field(ge=0), BeforeValidator(_number)]
+Text = Annotated[str, Field(min_length=1), BeforeValidator(_text)]
+Year = Annotated[int, Field(ge=1900, le=2200), BeforeValidator(_year)]
 UtcText = Annotated[
     str,
-    BeforeValidator(_text),
     Field(
         pattern=_UTC_PATTERN,
         description="UTC date or time, ISO 8601: 2022-01-01, 2022-01-01T05:00, ...Z or ...+00:00",
         examples=["2021-01-01", "2021-07-15T18:00Z"],
     ),
+    BeforeValidator(_text),
 ]
 
 
@@ -218,7 +218,7 @@ class _Instrument(_Section):
 
 
 class PPAEntry(_Instrument):
-    """A power purchase agreement (``ppas[]``; CSV ``entry=ppa``)."""
+    """A power purchase agreement: an entry of ppas (CSV: a row with entry ppa)."""
 
     type: Annotated[Literal["PPA"] | None, BeforeValidator(_upper)] = Field(
         None, description="PPA, or leave it out"
@@ -226,7 +226,8 @@ class PPAEntry(_Instrument):
 
 
 class EACEntry(_Instrument):
-    """An energy attribute certificate (``eacs[]``; CSV ``entry=eac``): tracked and retired."""
+    """An energy attribute certificate, tracked and retired: an entry of eacs (CSV: a row with
+    entry eac)."""
 
     type: Annotated[EACType, BeforeValidator(_upper)] = Field(
         description="REC (US), GO (EU), I-REC (international), REGO (UK)"
@@ -268,7 +269,7 @@ class FactorEntry(_Section):
 
 
 class ReportingPeriod(_Section):
-    """``[from_utc, to_utc)``, UTC."""
+    """The reporting period [from_utc, to_utc), UTC."""
 
     from_utc: UtcText
     to_utc: UtcText = Field(description="exclusive end")
@@ -491,4 +492,4 @@ def instruments_json_schema() -> dict[str, Any]:
 
 
 def _one_line(text: str | None) -> str:
-    return " ".join((text or "").split())
+    return " ".join((text or "").replace("``", "").split())
