@@ -11,8 +11,8 @@ import pytest
 
 from infercarbon.errors import InstrumentsFileError, ParseError
 from infercarbon.grid.instruments_schema import (
-    EAC_TYPES,
     CSV_ENTRIES,
+    EAC_TYPES,
     InstrumentsDocument,
     instruments_json_schema,
     validate_document,
