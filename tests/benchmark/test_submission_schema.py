@@ -11,7 +11,9 @@ import jsonschema
 import pytest
 
 from infercarbon.benchmark.submissions import (
+    ACCEPTED_LICENCES,
     COLUMN_NAMES,
+    ENERGY_METHODS,
     SCHEMA,
     SubmissionRow,
     read_submission_csv,
@@ -70,6 +72,12 @@ def test_schema_and_model_refuse_the_same_values(column: str, value: Any) -> Non
     assert [list(e.absolute_path) for e in errors] == [[column]]
     outcomes, _ = validate_rows([(2, {**raw, column: str(value)})], now_utc=NOW)
     assert [e.column for e in outcomes[0].errors] == [column]
+
+
+def test_choices_come_from_one_place() -> None:
+    props = submission_json_schema()["properties"]
+    assert tuple(props["licence"]["enum"]) == ACCEPTED_LICENCES
+    assert set(props["energy_method"]["enum"]) == set(ENERGY_METHODS)
 
 
 def test_canonical_values_are_the_stored_text() -> None:

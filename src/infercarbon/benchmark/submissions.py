@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -250,7 +250,9 @@ STORE_FILE = "submissions.csv"
 STORE_COLUMNS: tuple[str, ...] = (*COLUMN_NAMES, "fingerprint", "accepted_utc", "source_file")
 
 #: method -> spellings accepted for it
-ENERGY_METHODS: dict[str, tuple[str, ...]] = {
+#: The energy measurement methods a row may use (the keys of ENERGY_METHODS).
+EnergyMethod = Literal["mlperf-power", "codecarbon", "infercarbon-meter"]
+ENERGY_METHODS: dict[EnergyMethod, tuple[str, ...]] = {
     "mlperf-power": ("mlperf-power", "mlperf power", "mlperf_power", "mlperfpower", "mlperf"),
     "codecarbon": ("codecarbon", "code carbon", "code-carbon"),
     "infercarbon-meter": (
@@ -260,17 +262,16 @@ ENERGY_METHODS: dict[str, tuple[str, ...]] = {
         "infercarbon_meter",
     ),
 }
-ACCEPTED_LICENCES: tuple[str, ...] = (
-    "CC0-1.0",
-    "CC-BY-4.0",
-    "CC-BY-SA-4.0",
-    "ODbL-1.0",
-    "PDDL-1.0",
-    "CDLA-Permissive-2.0",
-    "Apache-2.0",
-    "MIT",
-)
-_BOUNDARIES = ("accelerator", "node", "system")
+#: The open licences a row may carry.
+Licence = Literal[
+    "CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "ODbL-1.0", "PDDL-1.0", "CDLA-Permissive-2.0",
+    "Apache-2.0", "MIT",
+]  # fmt: skip
+ACCEPTED_LICENCES: tuple[str, ...] = get_args(Licence)
+#: What the meter covered.
+Boundary = Literal["accelerator", "node", "system"]
+_BOUNDARIES: tuple[str, ...] = get_args(Boundary)
+PueSource = Literal["measured", "vendor-published"]
 _PUE_SOURCES = {
     "measured": "measured",
     "vendor-published": "vendor-published",
@@ -451,12 +452,6 @@ _UtcTime = Annotated[
     datetime, BeforeValidator(lambda v: _utc(v) if isinstance(v, str) else v),
     PlainSerializer(_iso, return_type=str),
 ]  # fmt: skip
-EnergyMethod = Literal["mlperf-power", "codecarbon", "infercarbon-meter"]
-PueSource = Literal["measured", "vendor-published"]
-Licence = Literal[
-    "CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "ODbL-1.0", "PDDL-1.0", "CDLA-Permissive-2.0",
-    "Apache-2.0", "MIT",
-]  # fmt: skip
 
 
 def _seen(info: ValidationInfo, *names: str) -> bool:
@@ -485,7 +480,7 @@ class SubmissionRow(BaseModel):
     tier: str | None = _col("tier", default=None)
     region: _Text = _col("region")
     energy_boundary: Annotated[
-        Literal["accelerator", "node", "system"] | None,
+        Boundary | None,
         BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
     ] = _col("energy_boundary", default=None)
     n_inferences: Annotated[
