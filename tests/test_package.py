@@ -19,7 +19,7 @@ def test_all_is_sorted_and_pinned() -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, infercarbon; "
-        "heavy = [m for m in ('numpy', 'pyarrow', 'duckdb', 'typer', 'rich', 'httpx') "
+        "heavy = [m for m in ('numpy', 'pyarrow', 'duckdb', 'typer', 'rich', 'httpx', 'pydantic') "
         "if m in sys.modules]; print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -31,10 +31,22 @@ def test_the_meter_does_not_import_the_ledger() -> None:
     the ledger package unimported until a run is recorded (``Meter.run``)."""
     code = (
         "import sys; from infercarbon import Meter; "
-        "print(','.join(m for m in ('duckdb', 'infercarbon.ledger') if m in sys.modules))"
+        "print(','.join(m for m in ('duckdb', 'infercarbon.ledger', 'pydantic') "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"from infercarbon import Meter pulled in: {out.stdout}"
+
+
+def test_pydantic_is_imported_only_where_a_file_is_validated() -> None:
+    """The declarative validation (instruments files, benchmark submissions) imports
+    pydantic where it runs: neither the CLI's start nor the instruments module pulls it in."""
+    code = (
+        "import sys; import infercarbon.cli.main, infercarbon.grid.instruments; "
+        "print('pydantic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:

@@ -12,6 +12,8 @@ errors are wrapped once, at the boundary where they enter, with ``raise ... from
     │   ├── UnknownHardwareError (LookupError)
     │   ├── UnknownWorkloadError (LookupError)
     │   ├── ParseError                     a malformed file: names row and column
+    │   │   └── InstrumentsFileError       an instruments/consumption/profile file: names
+    │   │                                  the entry (JSON) or row (CSV) and the field
     │   ├── EventValidationError           a ledger batch failed validation: every Problem
     │   ├── ForbiddenError                 a key may not act for that tenant (HTTP 403)
     │   └── PayloadTooLargeError           a batch over the configured limit (HTTP 413)
@@ -48,6 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from os import PathLike
 from typing import Any
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "InfercarbonError",
     "InfercarbonWarning",
     "InputError",
+    "InstrumentsFileError",
     "KeyTakenError",
     "LedgerConflictError",
     "LedgerError",
@@ -217,6 +221,36 @@ class ForbiddenError(InputError):
 
 class PayloadTooLargeError(InputError):
     """A batch over the configured limit (HTTP 413)."""
+
+
+class InstrumentsFileError(ParseError):
+    """A malformed instruments, consumption or profile file
+    (:mod:`infercarbon.grid.instruments`).
+
+    Names the file, the JSON entry (``eacs[1] (id 'rec-7')``) or CSV row, and the field.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | PathLike[str],
+        entry: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path, self.row, self.column, self.entry = str(path), row, field, entry
+        where = ", ".join(
+            p
+            for p in (
+                f"file {path}",
+                f"row {row}" if row is not None else "",
+                f"entry {entry}" if entry else "",
+                f"field {field!r}" if field else "",
+            )
+            if p
+        )
+        InputError.__init__(self, f"{where}: {message}")
 
 
 class DataError(InfercarbonError):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from infercarbon.charts import fmt
 from infercarbon.errors import InputError
 from infercarbon.ledger import (
     DuckDBStore,
@@ -20,7 +21,6 @@ from infercarbon.ledger import (
     open_store,
 )
 from infercarbon.report import NO_INFERENCES, build_report, parse_period, read_csv_tables, render
-from infercarbon.report.charts import fmt
 from infercarbon.report.tables import Report
 
 GEN = datetime(2026, 10, 3, tzinfo=UTC)

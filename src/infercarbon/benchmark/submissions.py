@@ -7,6 +7,13 @@ only complete rows to the store and reports every rejected row with its row numb
 what is wrong and how to fix it.  Row numbers are spreadsheet rows: the header is row 1, the
 first data row is row 2.
 
+Each row is validated by the pydantic model :class:`SubmissionRow`: the field rules (types,
+units in names, ranges, choices, and the cross-field rules as field validators that run once
+the fields they read are valid) in one place, and the published JSON Schema of a row
+(:func:`submission_json_schema`; ``docs/schemas/benchmark-submission.schema.json``;
+``infercarbon schema submission``).  pydantic's errors are mapped onto :class:`RowError`
+(row, column, problem, fix); every problem of a row is reported, not just the first.
+
 Validation catches missing disclosures (measurement method, hourly grid intensity over the
 window and its source, PUE and whether it is measured or vendor-published, embodied
 amortisation method, whether training carbon is included, submitter, licence), wrong units
@@ -34,13 +41,25 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from infercarbon.arrays import FloatArray
 from infercarbon.errors import (
@@ -51,7 +70,7 @@ from infercarbon.errors import (
 )
 from infercarbon.reference import seed
 from infercarbon.timeutil import format_utc
-from infercarbon.units import G_PER_KG, G_PER_T, J_PER_KWH, J_PER_WH, S_PER_HOUR, US_PER_S
+from infercarbon.units import J_PER_KWH, J_PER_WH, S_PER_HOUR
 
 __all__ = [
     "ACCEPTED_LICENCES",
@@ -63,11 +82,13 @@ __all__ = [
     "Column",
     "RowError",
     "RowOutcome",
+    "SubmissionRow",
     "SubmissionStore",
     "SubmitReport",
     "ValidRow",
     "hour_weights_s",
     "read_submission_csv",
+    "submission_json_schema",
     "submit",
     "validate_rows",
     "write_submission_csv",
@@ -228,7 +249,9 @@ STORE_FILE = "submissions.csv"
 STORE_COLUMNS: tuple[str, ...] = (*COLUMN_NAMES, "fingerprint", "accepted_utc", "source_file")
 
 #: method -> spellings accepted for it
-ENERGY_METHODS: dict[str, tuple[str, ...]] = {
+#: The energy measurement methods a row may use (the keys of ENERGY_METHODS).
+EnergyMethod = Literal["mlperf-power", "codecarbon", "infercarbon-meter"]
+ENERGY_METHODS: dict[EnergyMethod, tuple[str, ...]] = {
     "mlperf-power": ("mlperf-power", "mlperf power", "mlperf_power", "mlperfpower", "mlperf"),
     "codecarbon": ("codecarbon", "code carbon", "code-carbon"),
     "infercarbon-meter": (
@@ -238,17 +261,16 @@ ENERGY_METHODS: dict[str, tuple[str, ...]] = {
         "infercarbon_meter",
     ),
 }
-ACCEPTED_LICENCES: tuple[str, ...] = (
-    "CC0-1.0",
-    "CC-BY-4.0",
-    "CC-BY-SA-4.0",
-    "ODbL-1.0",
-    "PDDL-1.0",
-    "CDLA-Permissive-2.0",
-    "Apache-2.0",
-    "MIT",
-)
-_BOUNDARIES = ("accelerator", "node", "system")
+#: The open licences a row may carry.
+Licence = Literal[
+    "CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "ODbL-1.0", "PDDL-1.0", "CDLA-Permissive-2.0",
+    "Apache-2.0", "MIT",
+]  # fmt: skip
+ACCEPTED_LICENCES: tuple[str, ...] = get_args(Licence)
+#: What the meter covered.
+Boundary = Literal["accelerator", "node", "system"]
+_BOUNDARIES: tuple[str, ...] = get_args(Boundary)
+PueSource = Literal["measured", "vendor-published"]
 _PUE_SOURCES = {
     "measured": "measured",
     "vendor-published": "vendor-published",
@@ -267,6 +289,11 @@ MAX_WINDOW_S = 366 * 86_400
 MIN_ENERGY_J = 1e-6
 #: the shortest plausible busy time of one inference on a device at its maximum power [s]
 MIN_DEVICE_TIME_S = 1e-6
+#: Where the published JSON Schema of a row lives (its ``$id``).
+SCHEMA_ID = (
+    "https://github.com/infercarbon/infercarbon/blob/main/docs/schemas/"
+    "benchmark-submission.schema.json"
+)
 
 
 # ------------------------------------------------------------------------------- errors
@@ -294,59 +321,72 @@ class RowError:
         return {"row": self.row, "column": self.column, "problem": self.problem, "fix": self.fix}
 
 
-class _RowInvalid(Exception):
-    """Internal: one cell failed; collected into RowErrors."""
-
-    def __init__(self, column: str, problem: str, fix: str) -> None:
-        super().__init__(problem)
-        self.column, self.problem, self.fix = column, problem, fix
-
-
 # --------------------------------------------------------------------------- parsing
 def _fmt_num(v: float) -> str:
     """Canonical text of a number: integers without '.0', others by repr."""
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
 
 
-def _float(text: str, column: str, *, what: str) -> float:
+def _invalid(problem: str, fix: str, column: str | None = None) -> PydanticCustomError:
+    """A row problem raised inside the model: ``problem`` and ``fix`` go to the RowError;
+    ``column`` when it is not the field being validated."""
+    ctx: dict[str, Any] = {"problem": problem, "fix": fix}
+    if column is not None:
+        ctx["column"] = column
+    return PydanticCustomError("submission", "{problem}", ctx)
+
+
+def _number(v: Any, what: str) -> Any:
+    """Cell text -> float: a plain number (``_`` separators allowed), finite."""
+    if not isinstance(v, str):
+        return v
     try:
-        v = float(text.strip().replace("_", ""))
+        x = float(v.strip().replace("_", ""))
     except ValueError:
-        raise _RowInvalid(
-            column,
-            f"{text!r} is not a number",
+        raise _invalid(
+            f"{v!r} is not a number",
             f"write {what} as a plain number, e.g. 1.8 (no units, no thousands separators)",
         ) from None
-    if not math.isfinite(v):
-        raise _RowInvalid(column, f"{text!r} is not a finite number", f"give {what}")
-    return v
+    if not math.isfinite(x):
+        raise _invalid(f"{v!r} is not a finite number", f"give {what}")
+    return x
 
 
-def _floats(text: str, column: str, *, what: str) -> list[float]:
-    parts = [p.strip() for p in re.split(r"[;|]", text.strip()) if p.strip() != ""]
+def _numbers(v: Any, what: str) -> Any:
+    """Cell text -> list of floats, ';'- (or '|'-) separated."""
+    if not isinstance(v, str):
+        return v
+    parts = [p.strip() for p in re.split(r"[;|]", v.strip()) if p.strip() != ""]
     if not parts:
-        raise _RowInvalid(column, "is empty", f"give {what}, ';'-separated")
-    return [_float(p, column, what=what) for p in parts]
+        raise _invalid("is empty", f"give {what}, ';'-separated")
+    return [_number(p, what) for p in parts]
 
 
-def _utc(text: str, column: str) -> datetime:
+def _number_text(what: str) -> BeforeValidator:
+    return BeforeValidator(lambda v: _number(v, what))
+
+
+def _numbers_text(what: str) -> BeforeValidator:
+    return BeforeValidator(lambda v: _numbers(v, what))
+
+
+def _utc(text: str) -> datetime:
+    """ISO 8601 text with Z or +00:00 -> aware UTC datetime (other offsets are errors)."""
     raw = text.strip()
     try:
         dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise _RowInvalid(
-            column, f"{raw!r} is not an ISO 8601 timestamp", "write e.g. 2026-11-02T08:00:00Z"
+        raise _invalid(
+            f"{raw!r} is not an ISO 8601 timestamp", "write e.g. 2026-11-02T08:00:00Z"
         ) from None
     if dt.tzinfo is None:
-        raise _RowInvalid(
-            column, f"{raw!r} has no time zone", f"the window is in UTC: write {raw}Z if it is UTC"
+        raise _invalid(
+            f"{raw!r} has no time zone", f"the window is in UTC: write {raw}Z if it is UTC"
         )
     off = dt.utcoffset()
     if off != timedelta(0):
         conv = dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        raise _RowInvalid(
-            column, f"{raw!r} is not UTC (offset {off})", f"give the UTC time, here {conv}"
-        )
+        raise _invalid(f"{raw!r} is not UTC (offset {off})", f"give the UTC time, here {conv}")
     return dt.astimezone(UTC)
 
 
@@ -371,6 +411,676 @@ def _version_tuple(text: str) -> tuple[int, ...] | None:
     if not m:
         return None
     return tuple(int(g) for g in m.groups() if g is not None)
+
+
+def _spelling(table: Mapping[str, str]) -> BeforeValidator:
+    """Known spellings -> the canonical value (case-insensitive); others pass through."""
+
+    def canon(v: Any) -> Any:
+        return table.get(v.strip().lower(), v) if isinstance(v, str) else v
+
+    return BeforeValidator(canon)
+
+
+_METHOD_SPELLINGS = {s: k for k, spell in ENERGY_METHODS.items() for s in spell}
+_LICENCE_SPELLINGS = {x.lower(): x for x in ACCEPTED_LICENCES}
+_YES_NO = {**dict.fromkeys(_YES, "yes"), **dict.fromkeys(_NO, "no")}
+
+
+# ------------------------------------------------------------------------ the row model
+def _col(name: str, **kw: Any) -> Any:
+    """A model field documented by its :data:`SCHEMA` column (description, unit, example)."""
+    c = next(c for c in SCHEMA if c.name == name)
+    unit = f" [{c.unit}]" if c.unit not in ("-", "") else ""
+    return Field(
+        description=f"{c.description}{unit}; required: {c.required}",
+        examples=[c.example] if c.example else None,
+        **kw,
+    )
+
+
+_Text = Annotated[str, Field(min_length=1)]
+_Float = Annotated[float, PlainSerializer(_fmt_num, return_type=str)]
+_Floats = PlainSerializer(lambda xs: ";".join(_fmt_num(x) for x in xs), return_type=str)
+_UtcTime = Annotated[
+    datetime, BeforeValidator(lambda v: _utc(v) if isinstance(v, str) else v),
+    PlainSerializer(_iso, return_type=str),
+]  # fmt: skip
+
+
+def _seen(info: ValidationInfo, *names: str) -> bool:
+    """Every field in ``names`` validated (a field that failed is absent from info.data)."""
+    return all(n in info.data for n in names)
+
+
+class SubmissionRow(BaseModel):
+    """One row of a living-benchmark submission (``docs/benchmark_submissions.md``).
+
+    Cells are text in the CSV: numbers are plain numbers, lists are ';'-separated and
+    times are ISO 8601 UTC; an empty cell is an absent value.  Fields are validated in
+    the order below (a cross-field rule runs once the fields it reads are valid), so
+    ``energy_j`` comes after the fields its unit checks read.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, title="infercarbon benchmark submission row"
+    )
+
+    workload_id: str | None = _col("workload_id", default=None)
+    workload_description: str | None = _col(
+        "workload_description", default=None, validate_default=True
+    )
+    hardware: _Text = _col("hardware")
+    tier: str | None = _col("tier", default=None)
+    region: _Text = _col("region")
+    energy_boundary: Annotated[
+        Boundary | None,
+        BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
+    ] = _col("energy_boundary", default=None)
+    n_inferences: Annotated[
+        int, _number_text("the number of inferences"), PlainSerializer(str, return_type=str)
+    ] = _col("n_inferences", ge=1)
+    window_start_utc: _UtcTime = _col("window_start_utc")
+    window_end_utc: _UtcTime = _col("window_end_utc")
+    energy_method: Annotated[EnergyMethod, _spelling(_METHOD_SPELLINGS)] = _col("energy_method")
+    energy_method_version: str | None = _col(
+        "energy_method_version", default=None, validate_default=True
+    )
+    hourly_intensity_g_per_kwh: Annotated[
+        list[Annotated[float, Field(ge=0, le=MAX_HOURLY_G_PER_KWH)]],
+        _numbers_text("the hourly intensity in g/kWh"),
+        _Floats,
+    ] = _col("hourly_intensity_g_per_kwh", min_length=1)
+    intensity_source: _Text = _col("intensity_source")
+    hourly_energy_j: Annotated[
+        Annotated[list[Annotated[float, Field(ge=0)]], _Floats] | None,
+        _numbers_text("the energy of each hour in J"),
+    ] = _col("hourly_energy_j", default=None)
+    energy_j: Annotated[_Float, _number_text("the energy per inference in J")] = _col(
+        "energy_j", gt=0
+    )
+    pue: Annotated[_Float, _number_text("the PUE")] = _col("pue", ge=1, le=3)
+    pue_source: Annotated[PueSource, _spelling(_PUE_SOURCES)] = _col("pue_source")
+    embodied_method: _Text = _col("embodied_method")
+    embodied_g: Annotated[_Float | None, _number_text("embodied g CO2e per inference")] = _col(
+        "embodied_g", default=None, ge=0, validate_default=True
+    )
+    training_included: Annotated[Literal["yes", "no"], _spelling(_YES_NO)] = _col(
+        "training_included"
+    )
+    training_g: Annotated[_Float | None, _number_text("training g CO2e per inference")] = _col(
+        "training_g", default=None, ge=0, validate_default=True
+    )
+    submitter: _Text = _col("submitter")
+    licence: Annotated[Licence, _spelling(_LICENCE_SPELLINGS)] = _col("licence")
+    notes: str | None = _col("notes", default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cells(cls, data: Any) -> Any:
+        """Cells are stripped; an empty cell is an absent value."""
+        if not isinstance(data, Mapping):
+            return data
+        out = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return {k: v for k, v in out.items() if v is not None and v != ""}
+
+    # ---- workload, hardware, region: canonical names from the bundled tables
+    @field_validator("workload_id")
+    @classmethod
+    def _workload(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        try:
+            return seed.get_workload(v).workload_id
+        except InputError as exc:
+            raise _invalid(
+                str(exc),
+                "use a cohort id (WL-01 .. WL-06) or leave it empty and describe the "
+                "workload in workload_description",
+            ) from None
+
+    @field_validator("workload_description")
+    @classmethod
+    def _workload_given(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None and _seen(info, "workload_id") and info.data["workload_id"] is None:
+            raise _invalid(
+                "neither workload_id nor workload_description is given",
+                "give a cohort id (WL-01 .. WL-06) or describe the workload",
+                column="workload_id",
+            )
+        return v
+
+    @field_validator("tier")
+    @classmethod
+    def _tier(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        try:
+            return seed.get_tier(v).tier_id
+        except UnknownHardwareError as exc:
+            raise _invalid(str(exc), "use T0 .. T6 or leave it empty") from None
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        from infercarbon.reference.regions import resolve_region
+
+        try:
+            return resolve_region(v).region_id
+        except InputError as exc:
+            raise _invalid(str(exc), "use a region that `infercarbon regions` lists") from None
+
+    # ---- the window
+    @field_validator("window_end_utc")
+    @classmethod
+    def _window(cls, end: datetime, info: ValidationInfo) -> datetime:
+        if not _seen(info, "window_start_utc"):
+            return end
+        start = info.data["window_start_utc"]
+        now: datetime | None = (info.context or {}).get("now_utc")
+        if end <= start:
+            raise _invalid(
+                "the window ends before it starts", "window_end_utc must be after window_start_utc"
+            )
+        if (end - start).total_seconds() > MAX_WINDOW_S:
+            raise _invalid(
+                "the window is longer than 366 days",
+                "split the measurement into rows of at most a year",
+            )
+        if now is not None and end > now:
+            raise _invalid(
+                f"the window ends in the future ({_iso(end)} > {_iso(now)})",
+                "submit after the measurement has finished",
+            )
+        return end
+
+    @field_validator("energy_method_version")
+    @classmethod
+    def _codecarbon_version(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("energy_method") != "codecarbon":
+            return v
+        if v is None:
+            raise _invalid(
+                "is missing (CodeCarbon needs its version)",
+                "give the CodeCarbon version used, e.g. 3.0.4 (>= 3.0 required)",
+            )
+        vt = _version_tuple(v)
+        if vt is None:
+            raise _invalid(f"{v!r} is not a version number", "write e.g. 3.0.4")
+        if vt < (3, 0):
+            raise _invalid(f"CodeCarbon {v} is older than 3.0", "re-measure with CodeCarbon >= 3.0")
+        return v
+
+    # ---- hourly series: one value per UTC clock hour of the window, in the right unit
+    @field_validator("hourly_intensity_g_per_kwh")
+    @classmethod
+    def _intensity(cls, hourly: list[float], info: ValidationInfo) -> list[float]:
+        problems = []
+        weights = _window_weights(info)
+        if weights is not None and len(hourly) != len(weights):
+            start, end = info.data["window_start_utc"], info.data["window_end_utc"]
+            first = datetime.fromtimestamp(
+                math.floor(start.timestamp() / S_PER_HOUR) * S_PER_HOUR, UTC
+            )
+            problems.append(
+                (
+                    f"{len(hourly)} values for a window {_iso(start)} .. {_iso(end)} "
+                    f"that overlaps {len(weights)} UTC clock hours",
+                    f"give exactly {len(weights)} values, one per UTC clock hour starting "
+                    f"{first.strftime('%Y-%m-%dT%H:00Z')} (partial hours count)",
+                )
+            )
+        if _seen(info, "region"):
+            problems += _intensity_unit_problems(hourly, info.data["region"])
+        if problems:
+            raise PydanticCustomError(
+                "submission", "{problem}", {"problem": problems[0][0], "problems": problems}
+            )
+        return hourly
+
+    @field_validator("hourly_energy_j")
+    @classmethod
+    def _hourly_energy(cls, hourly_e: list[float] | None, info: ValidationInfo) -> Any:
+        if hourly_e is None:
+            return None
+        if sum(hourly_e) <= 0:
+            raise _invalid(
+                "values must be >= 0 with a positive sum", "give the measured joules of each hour"
+            )
+        weights = _window_weights(info)
+        if weights is not None and len(hourly_e) != len(weights):
+            raise _invalid(
+                f"{len(hourly_e)} values for a window that overlaps {len(weights)} UTC clock hours",
+                "give one value per UTC clock hour of the window",
+            )
+        return hourly_e
+
+    @field_validator("energy_j")
+    @classmethod
+    def _energy_units(cls, energy: float, info: ValidationInfo) -> float:
+        d = info.data
+        problem = _energy_unit_problem(
+            energy,
+            n=d.get("n_inferences"),
+            hourly_e=d.get("hourly_energy_j"),
+            tier_id=d.get("tier"),
+            hardware=d.get("hardware"),
+            workload_id=d.get("workload_id"),
+        )
+        if problem is not None:
+            column, text, fix = problem
+            raise _invalid(text, fix, column=column)
+        return energy
+
+    # ---- disclosures that depend on each other
+    @field_validator("embodied_method")
+    @classmethod
+    def _embodied_method(cls, v: str) -> str:
+        return v.lower() if v.lower() in _NONE_METHODS else v
+
+    @field_validator("embodied_g")
+    @classmethod
+    def _embodied(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if not _seen(info, "embodied_method"):
+            return v
+        em = info.data["embodied_method"]
+        if em in _NONE_METHODS and v is not None:
+            raise _invalid(
+                f"is given although embodied_method is {em!r}",
+                "describe the amortisation method, or clear embodied_g",
+            )
+        if em not in _NONE_METHODS and v is None:
+            raise _invalid(
+                "is missing although an embodied method is described",
+                "give the embodied g CO2e per inference by that method, or set "
+                "embodied_method to none",
+            )
+        return v
+
+    @field_validator("training_g")
+    @classmethod
+    def _training(cls, v: float | None, info: ValidationInfo) -> float | None:
+        ti = info.data.get("training_included")
+        if ti == "yes" and v is None:
+            raise _invalid(
+                "is missing although training_included is yes",
+                "give the amortised training g CO2e per inference, or set training_included to no",
+            )
+        if ti == "no" and v is not None:
+            raise _invalid(
+                "is given although training_included is no",
+                "set training_included to yes, or clear training_g",
+            )
+        return v
+
+    def canonical_values(self) -> dict[str, str]:
+        """The canonical text of every schema column (what the store holds)."""
+        dumped = self.model_dump()
+        return {c: "" if dumped[c] is None else str(dumped[c]) for c in COLUMN_NAMES}
+
+
+def _window_weights(info: ValidationInfo) -> FloatArray | None:
+    """Seconds of the (valid) window in each UTC clock hour, or None."""
+    if not _seen(info, "window_start_utc", "window_end_utc"):
+        return None
+    return hour_weights_s(info.data["window_start_utc"], info.data["window_end_utc"])
+
+
+# ------------------------------------------------------------------ unit checks
+def _intensity_unit_problems(hourly: list[float], region_id: str) -> list[tuple[str, str]]:
+    """Hourly intensity that looks like kg/kWh or t/kWh against the region's annual mean."""
+    from infercarbon.reference.regions import resolve_region
+
+    mean = float(np.mean(hourly))
+    annual = resolve_region(region_id).intensity_g_per_kwh.value
+    if annual is None or annual < 10 or mean >= annual / 30:
+        return []
+    for factor, unit in ((1_000.0, "kg/kWh"), (1_000_000.0, "t/kWh")):
+        if annual / 5 <= mean * factor <= annual * 5:
+            return [
+                (
+                    f"values (mean {mean:.4g}) look like {unit}, not g/kWh: the "
+                    f"region's annual average is {annual:.0f} g/kWh",
+                    f"multiply every value by {factor:,.0f} to get g/kWh",
+                )
+            ]
+    return []
+
+
+_WH_KWH = ((J_PER_WH, "Wh"), (J_PER_KWH, "kWh"))
+
+
+def _hourly_total_problem(
+    energy: float, n: int, hourly_e: list[float]
+) -> tuple[str, str, str] | None:
+    """energy_j against the hourly energy: Wh/kWh, a window total, or a mismatch."""
+    total = sum(hourly_e)
+    ratio = total / (energy * n)
+    for factor, unit in _WH_KWH:
+        if abs(ratio / factor - 1) < 0.02:
+            return (
+                "energy_j",
+                f"energy_j x n_inferences is {factor:,.0f}x less than the "
+                f"sum of hourly_energy_j: energy_j looks like {unit}",
+                f"multiply energy_j by {factor:,.0f} to get joules",
+            )
+    if n > 1 and abs(total / energy - 1) < 0.02:
+        return (
+            "energy_j",
+            "energy_j equals the sum of hourly_energy_j: it looks like the "
+            "window's total energy, not the energy per inference",
+            f"divide by n_inferences ({n}) to get J per inference",
+        )
+    if abs(ratio - 1) > 0.05:
+        return (
+            "hourly_energy_j",
+            f"adds up to {total:.6g} J but energy_j x "
+            f"n_inferences is {energy * n:.6g} J ({(ratio - 1) * 100:+.1f} %)",
+            "make the hourly energy add up to the window's energy (within 5 %)",
+        )
+    return None
+
+
+def _energy_unit_problem(
+    energy: float,
+    *,
+    n: int | None,
+    hourly_e: list[float] | None,
+    tier_id: str | None,
+    hardware: str | None,
+    workload_id: str | None,
+) -> tuple[str, str, str] | None:
+    """(column, problem, fix) when energy_j looks like Wh or kWh, or None.
+
+    Too small for the device's maximum power, or far below the cohort's figures for the
+    same workload: which unit fits is decided by the workload's figures if known."""
+    if hourly_e is not None and n is not None:
+        return _hourly_total_problem(energy, n, hourly_e)
+    problem = None
+    p_hi, what = _max_power_w(tier_id, hardware)
+    if p_hi is not None and energy / p_hi < MIN_DEVICE_TIME_S:
+        problem = (
+            f"{_fmt_num(energy)} J per inference is less than {what} draws in "
+            f"{MIN_DEVICE_TIME_S * 1e6:g} us at full power"
+        )
+    elif energy < MIN_ENERGY_J:
+        problem = (
+            f"{_fmt_num(energy)} J per inference is below {MIN_ENERGY_J:g} J, less "
+            "than any measured AI inference (MLPerf Tiny microcontrollers use "
+            "microjoules and up)"
+        )
+    fits: list[str] = []
+    if workload_id:
+        ref = [e for (w, _), e in seed.SEED_ENERGY_J.items() if w == workload_id]
+        lo, hi = min(ref), max(ref)
+        mid = math.sqrt(lo * hi)
+        ok = [
+            (abs(math.log(energy * f / mid)), u)
+            for f, u in _WH_KWH
+            if lo / 30 <= energy * f <= hi * 30
+        ]
+        fits = [u for _, u in sorted(ok)]
+        if problem is None and energy < lo / 1_000 and fits:
+            problem = (
+                f"{_fmt_num(energy)} J is over 1,000x below the cohort's "
+                f"{lo:g}-{hi:g} J for {workload_id}"
+            )
+    if problem is None:
+        return None
+    unit = fits[0] if fits else "Wh or kWh"
+    factor_txt = {"Wh": "3,600", "kWh": "3,600,000"}.get(unit)
+    return (
+        "energy_j",
+        f"{problem}: it looks like {unit}",
+        f"multiply by {factor_txt} to get joules per inference"
+        if factor_txt
+        else "give joules per inference (1 Wh = 3,600 J; 1 kWh = 3,600,000 J)",
+    )
+
+
+def _max_power_w(tier_id: str | None, hardware: str | None) -> tuple[float | None, str]:
+    if tier_id is not None:
+        tier = seed.get_tier(tier_id)
+        return float(tier.active_power_w.range[1]), f"tier {tier.tier_id}"
+    if not hardware:
+        return None, ""
+    from infercarbon.reference.gpus import lookup_gpu
+
+    m = re.match(r"^\s*(\d+)\s*[x×*]\s*(.+)$", hardware)
+    count, name = (int(m.group(1)), m.group(2)) if m else (1, hardware)
+    try:
+        spec = lookup_gpu(name)
+    except InputError:
+        return None, ""
+    return spec.tdp_w * max(count, 1), f"{count} x {spec.name}"
+
+
+# ------------------------------------------------------------- pydantic errors -> RowError
+_MEASUREMENT = {
+    "hardware",
+    "region",
+    "energy_j",
+    "n_inferences",
+    "window_start_utc",
+    "window_end_utc",
+}
+#: How to fix a missing mandatory cell.
+_MISSING_FIX: dict[str, str] = {
+    "hardware": "name the device(s) measured, e.g. '1 x NVIDIA L4'",
+    "region": "give the grid region, e.g. GB, DE, US-TX or aws:eu-west-1",
+    "energy_j": "give the measured energy per inference in joules",
+    "n_inferences": "give the number of inferences in the window",
+    "window_start_utc": "give the measurement window in UTC, e.g. 2026-11-02T08:00:00Z",
+    "window_end_utc": "give the measurement window in UTC, e.g. 2026-11-02T08:00:00Z",
+    "energy_method": "name the energy measurement method: " + " | ".join(ENERGY_METHODS),
+    "hourly_intensity_g_per_kwh": "give the grid intensity for every UTC hour of the window "
+    "in g/kWh, ';'-separated (e.g. from Electricity Maps)",
+    "intensity_source": "name the source of the hourly intensity, e.g. "
+    "'Electricity Maps DE, lifecycle'",
+    "pue": "give the facility PUE (>= 1), e.g. 1.2",
+    "pue_source": "say whether the PUE is measured or vendor-published",
+    "embodied_method": "describe how embodied carbon is amortised per inference, or write none",
+    "training_included": "write yes or no: is training carbon included?",
+    "submitter": "name the person or organisation submitting the row",
+    "licence": f"choose an open licence: {', '.join(ACCEPTED_LICENCES)}",
+}
+
+
+def _pue_fix(x: float) -> str:
+    if 0 < x < 1:
+        return (
+            f"PUE is facility/IT energy (>= 1); if {_fmt_num(x)} is the overhead, "
+            f"the PUE is {1 + x:g}"
+        )
+    return "PUE is >= 1"
+
+
+def _licence_problem(x: Any) -> str:
+    close = difflib.get_close_matches(str(x), ACCEPTED_LICENCES, n=2)
+    return f"{x!r} is not an accepted open licence" + (
+        f" (did you mean {', '.join(close)}?)" if close else ""
+    )
+
+
+_Msg = Callable[[Any], tuple[str, str]]
+#: (column, pydantic error type) -> (problem, fix) from the offending value.
+_MESSAGES: dict[tuple[str, str], _Msg] = {
+    ("energy_j", "greater_than"): lambda x: (
+        f"{_fmt_num(x)} is not > 0",
+        "give the measured energy per inference (> 0 J)",
+    ),
+    ("n_inferences", "greater_than_equal"): lambda x: (
+        f"{_fmt_num(x)} is not a whole number >= 1",
+        "count the inferences served in the window",
+    ),
+    ("n_inferences", "int_from_float"): lambda x: (
+        f"{_fmt_num(x)} is not a whole number >= 1",
+        "count the inferences served in the window",
+    ),
+    ("pue", "greater_than_equal"): lambda x: (f"{_fmt_num(x)} is below 1", _pue_fix(x)),
+    ("pue", "less_than_equal"): lambda x: (
+        f"{_fmt_num(x)} is above 3, beyond any reported facility",
+        "give PUE as a ratio (e.g. 1.4), not a percentage",
+    ),
+    ("hourly_intensity_g_per_kwh", "greater_than_equal"): lambda x: (
+        "a value is negative",
+        "intensity is >= 0 g/kWh",
+    ),
+    ("hourly_intensity_g_per_kwh", "less_than_equal"): lambda x: (
+        f"{_fmt_num(x)} g/kWh is above any grid's hourly intensity (> {MAX_HOURLY_G_PER_KWH:,.0f})",
+        "give g CO2e per kWh: lb/MWh x 0.4536 = g/kWh; g/MWh / 1,000 = g/kWh",
+    ),
+    ("hourly_energy_j", "greater_than_equal"): lambda x: (
+        "values must be >= 0 with a positive sum",
+        "give the measured joules of each hour",
+    ),
+    ("embodied_g", "greater_than_equal"): lambda x: ("is negative", "give a value >= 0"),
+    ("training_g", "greater_than_equal"): lambda x: ("is negative", "give a value >= 0"),
+    ("energy_boundary", "literal_error"): lambda x: (
+        f"{x!r} is not a known boundary",
+        f"use one of {', '.join(_BOUNDARIES)}, or leave it empty",
+    ),
+    ("energy_method", "literal_error"): lambda x: (
+        f"{x!r} is not an accepted measurement method",
+        "measure with MLPerf Power, CodeCarbon >= 3.0 or infercarbon's meter "
+        f"and write one of {', '.join(ENERGY_METHODS)}",
+    ),
+    ("pue_source", "literal_error"): lambda x: (
+        f"{x!r} is not measured or vendor-published",
+        "write measured or vendor-published",
+    ),
+    ("training_included", "literal_error"): lambda x: (
+        f"{x!r} is not yes or no",
+        "write yes or no",
+    ),
+    ("licence", "literal_error"): lambda x: (
+        _licence_problem(x),
+        f"use one of {', '.join(ACCEPTED_LICENCES)}",
+    ),
+}
+
+
+def _unknown_column(name: str) -> tuple[str, str]:
+    close = difflib.get_close_matches(name, COLUMN_NAMES, n=1)
+    return (
+        "is not a column of the submission schema",
+        f"rename it to '{close[0]}'" if close else "remove it (see docs/benchmark_submissions.md)",
+    )
+
+
+def _row_errors(exc: ValidationError, row: int) -> list[RowError]:
+    """pydantic's errors as RowErrors (row, column, problem, fix), one per column and kind:
+    the values of a list that fail the same rule are one error."""
+    out: list[RowError] = []
+    seen: set[tuple[str, str]] = set()
+    for e in exc.errors(include_url=False):
+        column = str(e["loc"][0]) if e["loc"] else None
+        ctx = e.get("ctx") or {}
+        column = str(ctx.get("column", column)) if column or "column" in ctx else None
+        key = (column or "", e["type"])
+        if key in seen and len(e["loc"]) > 1:
+            continue
+        seen.add(key)
+        for problem, fix in _problems(e, column or ""):
+            out.append(RowError(row, column, problem, fix))
+    return out
+
+
+def _problems(e: ErrorDetails, column: str) -> list[tuple[str, str]]:
+    ctx, typ, got = e.get("ctx") or {}, e["type"], e.get("input")
+    if "problems" in ctx:
+        return [(str(p), str(f)) for p, f in ctx["problems"]]
+    if "problem" in ctx:
+        return [(str(ctx["problem"]), str(ctx["fix"]))]
+    if typ == "missing":
+        disclosure = "" if column in _MEASUREMENT else " (a mandatory disclosure)"
+        return [(f"is missing{disclosure}", _MISSING_FIX.get(column, "give a value"))]
+    if typ == "extra_forbidden":
+        return [_unknown_column(column)]
+    if typ == "too_short":
+        return [("is empty", "give at least one value")]
+    msg = _MESSAGES.get((column, typ))
+    if msg is not None:
+        return [msg(got)]
+    return [(str(e["msg"]), "see docs/benchmark_submissions.md")]  # pragma: no cover
+
+
+def _validate(raw: Mapping[str, str], row: int, now_utc: datetime) -> ValidRow | list[RowError]:
+    """One row: a ValidRow, or every RowError it has."""
+    try:
+        m = SubmissionRow.model_validate(raw, context={"now_utc": now_utc})
+    except ValidationError as exc:
+        return _row_errors(exc, row)
+    return _valid_row(m, row)
+
+
+def _valid_row(m: SubmissionRow, row: int) -> ValidRow:
+    from infercarbon.reference.regions import resolve_region
+
+    values = m.canonical_values()
+    if m.hourly_energy_j is not None:
+        w, weighting = np.asarray(m.hourly_energy_j, dtype=np.float64), "hourly energy"
+    else:
+        w = hour_weights_s(m.window_start_utc, m.window_end_utc)
+        weighting = "time overlap (constant power assumed)"
+    return ValidRow(
+        row=row,
+        values=values,
+        fingerprint=fingerprint(values),
+        region_id=m.region,
+        region_name=resolve_region(m.region).name,
+        energy_j=m.energy_j,
+        n_inferences=m.n_inferences,
+        window_start_utc=m.window_start_utc,
+        window_end_utc=m.window_end_utc,
+        hourly_intensity_g_per_kwh=tuple(m.hourly_intensity_g_per_kwh),
+        weights=tuple(float(x) for x in w),
+        weighting=weighting,
+        pue=m.pue,
+        embodied_g=m.embodied_g,
+        training_g=m.training_g,
+    )
+
+
+def _typed_example(prop: dict[str, Any], text: str) -> Any:
+    """A column's example (CSV text) as the JSON value its schema describes."""
+    kinds = {prop.get("type")} | {x.get("type") for x in prop.get("anyOf", [])}
+    if "array" in kinds:
+        return [float(x) for x in text.split(";")]
+    if "integer" in kinds:
+        return int(text)
+    if "number" in kinds:
+        return float(text)
+    return text
+
+
+def submission_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one submission row, as published in
+    ``docs/schemas/benchmark-submission.schema.json``: the columns in CSV order."""
+    schema = SubmissionRow.model_json_schema()
+    props = {c: schema["properties"][c] for c in COLUMN_NAMES}
+    for prop in props.values():
+        if "examples" in prop:
+            prop["examples"] = [_typed_example(prop, x) for x in prop["examples"]]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+        "description": (
+            "One row of a living-benchmark submission (docs/benchmark_submissions.md), "
+            "with the values typed. In the CSV every cell is text: numbers are plain "
+            "numbers, lists are ';'-separated, times are ISO 8601 UTC (Z or +00:00) and an "
+            "empty cell is an absent value. Cross-column rules (checked by infercarbon "
+            "benchmark submit): workload_id or workload_description; window_end_utc after "
+            "window_start_utc, within 366 days and not in the future; "
+            "energy_method_version >= 3.0 for codecarbon; one hourly value per UTC clock "
+            "hour the window overlaps; hourly_energy_j adds up to energy_j x n_inferences; "
+            "embodied_g unless embodied_method is none; training_g if and only if "
+            "training_included is yes."
+        ),
+        "properties": props,
+        "required": [c for c in COLUMN_NAMES if c in schema["required"]],
+    }
 
 
 # ---------------------------------------------------------------------------- rows
@@ -418,541 +1128,6 @@ def fingerprint(values: dict[str, str]) -> str:
     """sha256 of the canonical values of every schema column."""
     payload = json.dumps([values.get(c, "") for c in COLUMN_NAMES], ensure_ascii=True)
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-class _Validator:
-    """Validates one row, collecting every error (not just the first)."""
-
-    def __init__(self, raw: dict[str, str], row: int, now_utc: datetime) -> None:
-        self.raw = {k: (v or "").strip() for k, v in raw.items()}
-        self.row = row
-        self.now = now_utc
-        self.errors: list[RowError] = []
-        self.out: dict[str, str] = dict.fromkeys(COLUMN_NAMES, "")
-
-    def err(self, column: str, problem: str, fix: str) -> None:
-        self.errors.append(RowError(self.row, column, problem, fix))
-
-    def get(self, column: str) -> str:
-        return self.raw.get(column, "")
-
-    def need(self, column: str, fix: str) -> str | None:
-        v = self.get(column)
-        if v == "":
-            self.err(
-                column,
-                "is missing (a mandatory disclosure)"
-                if column
-                not in (
-                    "hardware",
-                    "region",
-                    "energy_j",
-                    "n_inferences",
-                    "window_start_utc",
-                    "window_end_utc",
-                )
-                else "is missing",
-                fix,
-            )
-            return None
-        return v
-
-    def run(self) -> ValidRow | None:
-        from infercarbon.reference.regions import resolve_region
-
-        # ---- workload, hardware, tier
-        wid, wdesc = self.get("workload_id"), self.get("workload_description")
-        if wid:
-            try:
-                self.out["workload_id"] = seed.get_workload(wid).workload_id
-            except InputError as exc:
-                self.err(
-                    "workload_id",
-                    str(exc),
-                    "use a cohort id (WL-01 .. WL-06) or leave "
-                    "it empty and describe the workload in workload_description",
-                )
-        elif not wdesc:
-            self.err(
-                "workload_id",
-                "neither workload_id nor workload_description is given",
-                "give a cohort id (WL-01 .. WL-06) or describe the workload",
-            )
-        self.out["workload_description"] = wdesc
-        hw = self.need("hardware", "name the device(s) measured, e.g. '1 x NVIDIA L4'")
-        self.out["hardware"] = hw or ""
-        tier = None
-        if self.get("tier"):
-            try:
-                tier = seed.get_tier(self.get("tier"))
-                self.out["tier"] = tier.tier_id
-            except UnknownHardwareError as exc:
-                self.err("tier", str(exc), "use T0 .. T6 or leave it empty")
-        # ---- region
-        region = None
-        reg = self.need("region", "give the grid region, e.g. GB, DE, US-TX or aws:eu-west-1")
-        if reg:
-            try:
-                region = resolve_region(reg)
-                self.out["region"] = region.region_id
-            except InputError as exc:
-                self.err("region", str(exc), "use a region that `infercarbon regions` lists")
-        # ---- energy and count
-        energy = n = None
-        e_txt = self.need("energy_j", "give the measured energy per inference in joules")
-        if e_txt:
-            try:
-                energy = _float(e_txt, "energy_j", what="the energy per inference in J")
-                if energy <= 0:
-                    raise _RowInvalid(
-                        "energy_j",
-                        f"{e_txt} is not > 0",
-                        "give the measured energy per inference (> 0 J)",
-                    )
-                self.out["energy_j"] = _fmt_num(energy)
-            except _RowInvalid as exc:
-                self.err(exc.column, exc.problem, exc.fix)
-                energy = None
-        n_txt = self.need("n_inferences", "give the number of inferences in the window")
-        if n_txt:
-            try:
-                nf = _float(n_txt, "n_inferences", what="the number of inferences")
-                if nf < 1 or not nf.is_integer():
-                    raise _RowInvalid(
-                        "n_inferences",
-                        f"{n_txt} is not a whole number >= 1",
-                        "count the inferences served in the window",
-                    )
-                n = int(nf)
-                self.out["n_inferences"] = str(n)
-            except _RowInvalid as exc:
-                self.err(exc.column, exc.problem, exc.fix)
-        b = self.get("energy_boundary").lower()
-        if b and b not in _BOUNDARIES:
-            self.err(
-                "energy_boundary",
-                f"{b!r} is not a known boundary",
-                f"use one of {', '.join(_BOUNDARIES)}, or leave it empty",
-            )
-        self.out["energy_boundary"] = b
-        # ---- window
-        start = end = None
-        for col in ("window_start_utc", "window_end_utc"):
-            t = self.need(col, "give the measurement window in UTC, e.g. 2026-11-02T08:00:00Z")
-            if t:
-                try:
-                    dt = _utc(t, col)
-                    self.out[col] = _iso(dt)
-                    if col == "window_start_utc":
-                        start = dt
-                    else:
-                        end = dt
-                except _RowInvalid as exc:
-                    self.err(exc.column, exc.problem, exc.fix)
-        if start is not None and end is not None:
-            if end <= start:
-                self.err(
-                    "window_end_utc",
-                    "the window ends before it starts",
-                    "window_end_utc must be after window_start_utc",
-                )
-                start = end = None
-            elif (end - start).total_seconds() > MAX_WINDOW_S:
-                self.err(
-                    "window_end_utc",
-                    "the window is longer than 366 days",
-                    "split the measurement into rows of at most a year",
-                )
-                start = end = None
-            elif end > self.now:
-                self.err(
-                    "window_end_utc",
-                    f"the window ends in the future ({_iso(end)} > {_iso(self.now)})",
-                    "submit after the measurement has finished",
-                )
-                start = end = None
-        # ---- method
-        m = self.need(
-            "energy_method", "name the energy measurement method: " + " | ".join(ENERGY_METHODS)
-        )
-        method = None
-        if m:
-            key = m.lower().strip()
-            method = next((k for k, spell in ENERGY_METHODS.items() if key in spell), None)
-            if method is None:
-                self.err(
-                    "energy_method",
-                    f"{m!r} is not an accepted measurement method",
-                    "measure with MLPerf Power, CodeCarbon >= 3.0 or infercarbon's meter "
-                    f"and write one of {', '.join(ENERGY_METHODS)}",
-                )
-            else:
-                self.out["energy_method"] = method
-        ver = self.get("energy_method_version")
-        self.out["energy_method_version"] = ver
-        if method == "codecarbon":
-            vt = _version_tuple(ver) if ver else None
-            if not ver:
-                self.err(
-                    "energy_method_version",
-                    "is missing (CodeCarbon needs its version)",
-                    "give the CodeCarbon version used, e.g. 3.0.4 (>= 3.0 required)",
-                )
-            elif vt is None:
-                self.err(
-                    "energy_method_version", f"{ver!r} is not a version number", "write e.g. 3.0.4"
-                )
-            elif vt < (3, 0):
-                self.err(
-                    "energy_method_version",
-                    f"CodeCarbon {ver} is older than 3.0",
-                    "re-measure with CodeCarbon >= 3.0",
-                )
-        # ---- intensity
-        hourly: list[float] | None = None
-        h_txt = self.need(
-            "hourly_intensity_g_per_kwh",
-            "give the grid intensity for every UTC hour of the window in g/kWh, "
-            "';'-separated (e.g. from Electricity Maps)",
-        )
-        if h_txt:
-            try:
-                hourly = _floats(
-                    h_txt, "hourly_intensity_g_per_kwh", what="the hourly intensity in g/kWh"
-                )
-                if min(hourly) < 0:
-                    raise _RowInvalid(
-                        "hourly_intensity_g_per_kwh",
-                        "a value is negative",
-                        "intensity is >= 0 g/kWh",
-                    )
-            except _RowInvalid as exc:
-                self.err(exc.column, exc.problem, exc.fix)
-                hourly = None
-        src = self.need(
-            "intensity_source",
-            "name the source of the hourly intensity, e.g. 'Electricity Maps DE, lifecycle'",
-        )
-        self.out["intensity_source"] = src or ""
-        weights: FloatArray | None = None
-        if start is not None and end is not None:
-            weights = hour_weights_s(start, end)
-        if hourly is not None:
-            self.out["hourly_intensity_g_per_kwh"] = ";".join(_fmt_num(v) for v in hourly)
-            hourly = self._check_intensity_units(hourly, weights, start, end, region)
-        # ---- hourly energy (optional)
-        he_txt = self.get("hourly_energy_j")
-        hourly_e: list[float] | None = None
-        if he_txt:
-            try:
-                hourly_e = _floats(he_txt, "hourly_energy_j", what="the energy of each hour in J")
-                if min(hourly_e) < 0 or sum(hourly_e) <= 0:
-                    raise _RowInvalid(
-                        "hourly_energy_j",
-                        "values must be >= 0 with a positive sum",
-                        "give the measured joules of each hour",
-                    )
-                self.out["hourly_energy_j"] = ";".join(_fmt_num(v) for v in hourly_e)
-            except _RowInvalid as exc:
-                self.err(exc.column, exc.problem, exc.fix)
-                hourly_e = None
-            if hourly_e is not None and weights is not None and len(hourly_e) != len(weights):
-                self.err(
-                    "hourly_energy_j",
-                    f"{len(hourly_e)} values for a window that "
-                    f"overlaps {len(weights)} UTC clock hours",
-                    "give one value per UTC clock hour of the window",
-                )
-                hourly_e = None
-        self._check_energy_units(energy, n, tier, hourly_e)
-        # ---- PUE
-        pue = None
-        p_txt = self.need("pue", "give the facility PUE (>= 1), e.g. 1.2")
-        if p_txt:
-            try:
-                pue = _float(p_txt, "pue", what="the PUE")
-                if pue < 1:
-                    fix = (
-                        f"PUE is facility/IT energy (>= 1); if {p_txt} is the overhead, "
-                        f"the PUE is {1 + pue:g}"
-                        if 0 < pue < 1
-                        else "PUE is >= 1"
-                    )
-                    raise _RowInvalid("pue", f"{p_txt} is below 1", fix)
-                if pue > 3:
-                    raise _RowInvalid(
-                        "pue",
-                        f"{p_txt} is above 3, beyond any reported facility",
-                        "give PUE as a ratio (e.g. 1.4), not a percentage",
-                    )
-                self.out["pue"] = _fmt_num(pue)
-            except _RowInvalid as exc:
-                self.err(exc.column, exc.problem, exc.fix)
-                pue = None
-        ps = self.need("pue_source", "say whether the PUE is measured or vendor-published")
-        if ps:
-            canon = _PUE_SOURCES.get(ps.lower())
-            if canon is None:
-                self.err(
-                    "pue_source",
-                    f"{ps!r} is not measured or vendor-published",
-                    "write measured or vendor-published",
-                )
-            else:
-                self.out["pue_source"] = canon
-        # ---- embodied
-        emb = None
-        em = self.need(
-            "embodied_method",
-            "describe how embodied carbon is amortised per inference, or write none",
-        )
-        self.out["embodied_method"] = (
-            em.lower() if em and em.lower() in _NONE_METHODS else (em or "")
-        )
-        eg = self.get("embodied_g")
-        if em and em.lower() in _NONE_METHODS:
-            if eg:
-                self.err(
-                    "embodied_g",
-                    f"is given although embodied_method is {em!r}",
-                    "describe the amortisation method, or clear embodied_g",
-                )
-        elif em:
-            if not eg:
-                self.err(
-                    "embodied_g",
-                    "is missing although an embodied method is described",
-                    "give the embodied g CO2e per inference by that method, or set "
-                    "embodied_method to none",
-                )
-            else:
-                try:
-                    emb = _float(eg, "embodied_g", what="embodied g CO2e per inference")
-                    if emb < 0:
-                        raise _RowInvalid("embodied_g", "is negative", "give a value >= 0")
-                    self.out["embodied_g"] = _fmt_num(emb)
-                except _RowInvalid as exc:
-                    self.err(exc.column, exc.problem, exc.fix)
-                    emb = None
-        # ---- training
-        tr = None
-        ti = self.need("training_included", "write yes or no: is training carbon included?")
-        if ti:
-            if ti.lower() in _YES:
-                self.out["training_included"] = "yes"
-                tg = self.get("training_g")
-                if not tg:
-                    self.err(
-                        "training_g",
-                        "is missing although training_included is yes",
-                        "give the amortised training g CO2e per inference, or set "
-                        "training_included to no",
-                    )
-                else:
-                    try:
-                        tr = _float(tg, "training_g", what="training g CO2e per inference")
-                        if tr < 0:
-                            raise _RowInvalid("training_g", "is negative", "give a value >= 0")
-                        self.out["training_g"] = _fmt_num(tr)
-                    except _RowInvalid as exc:
-                        self.err(exc.column, exc.problem, exc.fix)
-            elif ti.lower() in _NO:
-                self.out["training_included"] = "no"
-                if self.get("training_g"):
-                    self.err(
-                        "training_g",
-                        "is given although training_included is no",
-                        "set training_included to yes, or clear training_g",
-                    )
-            else:
-                self.err("training_included", f"{ti!r} is not yes or no", "write yes or no")
-        # ---- submitter, licence, notes
-        sub = self.need("submitter", "name the person or organisation submitting the row")
-        self.out["submitter"] = sub or ""
-        lic = self.need("licence", f"choose an open licence: {', '.join(ACCEPTED_LICENCES)}")
-        if lic:
-            canon_l = next((x for x in ACCEPTED_LICENCES if x.lower() == lic.lower()), None)
-            if canon_l is None:
-                close = difflib.get_close_matches(lic, ACCEPTED_LICENCES, n=2)
-                self.err(
-                    "licence",
-                    f"{lic!r} is not an accepted open licence"
-                    + (f" (did you mean {', '.join(close)}?)" if close else ""),
-                    f"use one of {', '.join(ACCEPTED_LICENCES)}",
-                )
-            else:
-                self.out["licence"] = canon_l
-        self.out["notes"] = self.get("notes")
-
-        if self.errors:
-            return None
-        assert region is not None and energy is not None and n is not None
-        assert start is not None and end is not None and hourly is not None
-        assert weights is not None and pue is not None
-        if hourly_e is not None:
-            w, weighting = np.asarray(hourly_e, dtype=np.float64), "hourly energy"
-        else:
-            w, weighting = weights, "time overlap (constant power assumed)"
-        return ValidRow(
-            row=self.row,
-            values=self.out,
-            fingerprint=fingerprint(self.out),
-            region_id=region.region_id,
-            region_name=region.name,
-            energy_j=energy,
-            n_inferences=n,
-            window_start_utc=start,
-            window_end_utc=end,
-            hourly_intensity_g_per_kwh=tuple(hourly),
-            weights=tuple(float(x) for x in w),
-            weighting=weighting,
-            pue=pue,
-            embodied_g=emb,
-            training_g=tr,
-        )
-
-    # ------------------------------------------------------------------ unit checks
-    def _check_intensity_units(
-        self,
-        hourly: list[float],
-        weights: FloatArray | None,
-        start: datetime | None,
-        end: datetime | None,
-        region: Any,
-    ) -> list[float] | None:
-        col = "hourly_intensity_g_per_kwh"
-        ok = True
-        if weights is not None and len(hourly) != len(weights):
-            assert start is not None and end is not None
-            first = datetime.fromtimestamp(
-                math.floor(start.timestamp() / S_PER_HOUR) * S_PER_HOUR, UTC
-            )
-            self.err(
-                col,
-                f"{len(hourly)} values for a window {_iso(start)} .. {_iso(end)} "
-                f"that overlaps {len(weights)} UTC clock hours",
-                f"give exactly {len(weights)} values, one per UTC clock hour starting "
-                f"{first.strftime('%Y-%m-%dT%H:00Z')} (partial hours count)",
-            )
-            ok = False
-        hi = max(hourly)
-        if hi > MAX_HOURLY_G_PER_KWH:
-            self.err(
-                col,
-                f"{_fmt_num(hi)} g/kWh is above any grid's hourly intensity "
-                f"(> {MAX_HOURLY_G_PER_KWH:,.0f})",
-                "give g CO2e per kWh: lb/MWh x 0.4536 = g/kWh; g/MWh / 1,000 = g/kWh",
-            )
-            ok = False
-        mean = float(np.mean(hourly))
-        annual = region.intensity_g_per_kwh.value if region is not None else None
-        if annual is not None and annual >= 10 and mean < annual / 30:
-            for factor, unit in ((G_PER_KG, "kg/kWh"), (G_PER_T, "t/kWh")):
-                if annual / 5 <= mean * factor <= annual * 5:
-                    self.err(
-                        col,
-                        f"values (mean {mean:.4g}) look like {unit}, not g/kWh: the "
-                        f"region's annual average is {annual:.0f} g/kWh",
-                        f"multiply every value by {factor:,.0f} to get g/kWh",
-                    )
-                    ok = False
-                    break
-        return hourly if ok else None
-
-    def _check_energy_units(
-        self, energy: float | None, n: int | None, tier: Any, hourly_e: list[float] | None
-    ) -> None:
-        if energy is None:
-            return
-        col = "energy_j"
-        conv = ((J_PER_WH, "Wh"), (J_PER_KWH, "kWh"))
-        if hourly_e is not None and n is not None:
-            total = sum(hourly_e)
-            ratio = total / (energy * n)
-            for factor, unit in conv:
-                if abs(ratio / factor - 1) < 0.02:
-                    self.err(
-                        col,
-                        f"energy_j x n_inferences is {factor:,.0f}x less than the "
-                        f"sum of hourly_energy_j: energy_j looks like {unit}",
-                        f"multiply energy_j by {factor:,.0f} to get joules",
-                    )
-                    return
-            if n > 1 and abs(total / energy - 1) < 0.02:
-                self.err(
-                    col,
-                    "energy_j equals the sum of hourly_energy_j: it looks like the "
-                    "window's total energy, not the energy per inference",
-                    f"divide by n_inferences ({n}) to get J per inference",
-                )
-                return
-            if abs(ratio - 1) > 0.05:
-                self.err(
-                    "hourly_energy_j",
-                    f"adds up to {total:.6g} J but energy_j x "
-                    f"n_inferences is {energy * n:.6g} J ({(ratio - 1) * 100:+.1f} %)",
-                    "make the hourly energy add up to the window's energy (within 5 %)",
-                )
-                return
-        # too small for the device's maximum power, or far below the cohort's figures for
-        # the same workload: which unit fits is decided by the workload's figures if known
-        problem = None
-        p_hi, what = self._max_power_w(tier)
-        if p_hi is not None and energy / p_hi < MIN_DEVICE_TIME_S:
-            problem = (
-                f"{_fmt_num(energy)} J per inference is less than {what} draws in "
-                f"{MIN_DEVICE_TIME_S * US_PER_S:g} us at full power"
-            )
-        elif energy < MIN_ENERGY_J:
-            problem = (
-                f"{_fmt_num(energy)} J per inference is below {MIN_ENERGY_J:g} J, less "
-                "than any measured AI inference (MLPerf Tiny microcontrollers use "
-                "microjoules and up)"
-            )
-        wid = self.out.get("workload_id")
-        fits: list[str] = []
-        if wid:
-            ref = [e for (w, _), e in seed.SEED_ENERGY_J.items() if w == wid]
-            lo, hi = min(ref), max(ref)
-            mid = math.sqrt(lo * hi)
-            ok = [
-                (abs(math.log(energy * f / mid)), u)
-                for f, u in conv
-                if lo / 30 <= energy * f <= hi * 30
-            ]
-            fits = [u for _, u in sorted(ok)]
-            if problem is None and energy < lo / 1_000 and fits:
-                problem = (
-                    f"{_fmt_num(energy)} J is over 1,000x below the cohort's "
-                    f"{lo:g}-{hi:g} J for {wid}"
-                )
-        if problem is None:
-            return
-        unit = fits[0] if fits else "Wh or kWh"
-        factor_txt = {"Wh": "3,600", "kWh": "3,600,000"}.get(unit)
-        self.err(
-            col,
-            f"{problem}: it looks like {unit}",
-            f"multiply by {factor_txt} to get joules per inference"
-            if factor_txt
-            else "give joules per inference (1 Wh = 3,600 J; 1 kWh = 3,600,000 J)",
-        )
-
-    def _max_power_w(self, tier: Any) -> tuple[float | None, str]:
-        if tier is not None:
-            return float(tier.active_power_w.range[1]), f"tier {tier.tier_id}"
-        hw = self.get("hardware")
-        if not hw:
-            return None, ""
-        from infercarbon.reference.gpus import lookup_gpu
-
-        m = re.match(r"^\s*(\d+)\s*[x×*]\s*(.+)$", hw)
-        count, name = (int(m.group(1)), m.group(2)) if m else (1, hw)
-        try:
-            spec = lookup_gpu(name)
-        except InputError:
-            return None, ""
-        return spec.tdp_w * max(count, 1), f"{count} x {spec.name}"
 
 
 # ------------------------------------------------------------------------- files
@@ -1088,10 +1263,9 @@ def validate_rows(
     outcomes: list[RowOutcome] = []
     valid: list[ValidRow] = []
     for row, raw in rows:
-        v = _Validator(raw, row, now_utc)
-        vr = v.run()
-        if vr is None:
-            outcomes.append(RowOutcome(row, "rejected", tuple(v.errors)))
+        vr = _validate(raw, row, now_utc)
+        if isinstance(vr, list):
+            outcomes.append(RowOutcome(row, "rejected", tuple(vr)))
             continue
         fp = vr.fingerprint
         if fp in seen:
@@ -1245,15 +1419,13 @@ class SubmissionStore:
         out: list[ValidRow] = []
         for i, r in enumerate(self.rows(), start=2):
             try:
-                acc = _utc(r["accepted_utc"], "accepted_utc")
-            except _RowInvalid as exc:
-                raise DataError(f"{self.path} row {i}: {exc.problem}") from None
-            v = _Validator({c: r[c] for c in COLUMN_NAMES}, i, acc)
-            vr = v.run()
-            if vr is None:
+                acc = _utc(r["accepted_utc"])
+            except PydanticCustomError as exc:
+                raise DataError(f"{self.path} row {i}: {exc.message()}") from None
+            vr = _validate({c: r[c] for c in COLUMN_NAMES}, i, acc)
+            if isinstance(vr, list):
                 raise DataError(
-                    f"{self.path} row {i} no longer validates: "
-                    + "; ".join(str(e) for e in v.errors)
+                    f"{self.path} row {i} no longer validates: " + "; ".join(str(e) for e in vr)
                 )
             out.append(vr)
         return out

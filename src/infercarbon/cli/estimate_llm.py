@@ -234,14 +234,21 @@ def read_llm_csv(
     )
     s = column("stack")
     typed["stack"] = None if s is None else _text_column(s[0], path, s[1], load_calibration)
-    t = column("task")
+    typed.update(_input_tokens(column("input_tokens"), column("task"), n, path))
+    return header, rows, typed
+
+
+def _input_tokens(
+    inp: tuple[list[str], str] | None, task: tuple[list[str], str] | None, n: int, path: str
+) -> dict[str, Any]:
+    """Prompt tokens per row: the row's (or flag's) value, else its task preset, else the
+    calibration's documented default (marked assumed)."""
     task_tokens: np.ndarray[Any, np.dtype[np.float64]] | None = None
-    if t is not None:
-        tasks = [c.strip() for c in t[0]]
-        _text_column([x for x in tasks if x] or ["chat"], path, t[1], task_input_tokens)
+    if task is not None:
+        tasks = [c.strip() for c in task[0]]
+        _text_column([x for x in tasks if x] or ["chat"], path, task[1], task_input_tokens)
         task_tokens = np.asarray([task_input_tokens(x) if x else math.nan for x in tasks])
     default_in = load_calibration().default_input_tokens
-    inp = column("input_tokens")
     given = np.zeros(n, dtype=bool)
     values = np.full(n, math.nan)
     if inp is not None:
@@ -252,10 +259,11 @@ def read_llm_csv(
     if task_tokens is not None:
         values = np.where(from_task, task_tokens, values)
     assumed = ~given & ~from_task
-    typed["input_tokens"] = np.where(assumed, default_in, values)
-    typed["input_tokens_assumed"] = assumed
-    typed["input_tokens_source"] = np.where(given, "user", np.where(from_task, "task", "assumed"))
-    return header, rows, typed
+    return {
+        "input_tokens": np.where(assumed, default_in, values),
+        "input_tokens_assumed": assumed,
+        "input_tokens_source": np.where(given, "user", np.where(from_task, "task", "assumed")),
+    }
 
 
 def _idle_w_per_gpu(gpu: str, stack: str | None) -> tuple[float, str, str]:
@@ -321,29 +329,55 @@ def run_llm_csv(
             FallbackWarning,
             stacklevel=2,
         )
-    hdr_flags = {_flag(h): h for h in header}
-    pue_col = hdr_flags.get("pue")
-    pue_arr: Any
+    pue_col, pue_arr = _pue_column(header, rows, path, pue, carbon)
+    cols, stack_used = _energy_columns(t, len(rows), pue_arr, host_power_per_gpu_w)
+    out_cols: dict[str, Any] = {
+        "input_tokens_used": t["input_tokens"],
+        "input_tokens_assumed": t["input_tokens_assumed"],
+        "stack": stack_used,
+        **{k: cols[k] for k in OUTPUT_FIELDS},
+    }
+    fps = _footprints(header, rows, path, t, cols, carbon, pue if pue_col is None else None)
+    if out_format == "json":
+        return _json_text(header, rows, out_cols, fps)
+    return _csv_text(header, rows, out_cols, fps)
+
+
+def _pue_column(
+    header: list[str],
+    rows: list[list[str]],
+    path: str,
+    pue: float | str | None,
+    carbon: cb.CarbonOptions,
+) -> tuple[str | None, Any]:
+    """The file's pue column (if any) and the PUE per row (a scalar without the column).
+
+    A range uses its central value here; the footprint samples the range."""
+    pue_col = {_flag(h): h for h in header}.get("pue")
     pue_default = pue if pue is not None else carbon.values.get("pue")
-    # a range: the energy columns use its central value; the footprint samples the range
     pue_base = _pue_central(None if pue_default is None else str(pue_default))
     if pue_col is None:
-        pue_arr = pue_base
-    else:
-        cells = [
-            c if c.strip() else str(pue_base) for c in (r[header.index(pue_col)] for r in rows)
-        ]
-        pue_arr = _numeric("pue", cells, path, pue_col)
-        bad = pue_arr < 1.0
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ParseError("must be >= 1", path=path, row=i + 2, column=pue_col)
+        return None, pue_base
+    j = header.index(pue_col)
+    cells = [r[j] if r[j].strip() else str(pue_base) for r in rows]
+    pue_arr = _numeric("pue", cells, path, pue_col)
+    bad = pue_arr < 1.0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ParseError("must be >= 1", path=path, row=i + 2, column=pue_col)
+    return pue_col, pue_arr
+
+
+def _energy_columns(
+    t: dict[str, Any], n: int, pue_arr: Any, host_power_per_gpu_w: float
+) -> tuple[dict[str, Any], np.ndarray[Any, np.dtype[Any]]]:
+    """The vectorised estimate of every row (one call per serving stack in the file)."""
     stacks = t["stack"]
     groups = [None] if stacks is None else list(dict.fromkeys(stacks.tolist()))
-    cols: dict[str, Any] = {k: np.empty(len(rows)) for k in (*OUTPUT_FIELDS, "gpu_seconds_s")}
-    stack_used = np.empty(len(rows), dtype=object)
+    cols: dict[str, Any] = {k: np.empty(n) for k in (*OUTPUT_FIELDS, "gpu_seconds_s")}
+    stack_used = np.empty(n, dtype=object)
     for st in groups:
-        m = np.ones(len(rows), dtype=bool) if stacks is None else stacks == st
+        m = np.ones(n, dtype=bool) if stacks is None else stacks == st
         prec = t["precision"] if isinstance(t["precision"], str) else t["precision"][m]
         res = estimate_llm_arrays(
             t["total_params_b"][m], t["active_params_b"][m], t["gpu"][m], t["num_gpus"][m],
@@ -355,25 +389,32 @@ def run_llm_csv(
             if k in cols:
                 cols[k][m] = v
         stack_used[m] = load_calibration(st).stack
-    out_cols: dict[str, Any] = {
-        "input_tokens_used": t["input_tokens"],
-        "input_tokens_assumed": t["input_tokens_assumed"],
-        "stack": stack_used,
-        **{k: cols[k] for k in OUTPUT_FIELDS},
-    }
-    # ---- carbon, per row that has a region (the accounting engine, one call per distinct row)
-    row_dicts = [{_flag(h): c for h, c in zip(header, r, strict=True)} for r in rows]
+    return cols, stack_used
+
+
+def _footprints(
+    header: list[str],
+    rows: list[list[str]],
+    path: str,
+    t: dict[str, Any],
+    cols: dict[str, Any],
+    carbon: cb.CarbonOptions,
+    pue_flag: float | str | None,
+) -> list[Any]:
+    """The footprint of every row that has a region (the accounting engine, one call per
+    distinct row); ``pue_flag`` fills rows whose options give no PUE."""
+    stacks = t["stack"]
     fps: list[Any] = [None] * len(rows)
     cache: dict[tuple[Any, ...], Any] = {}
-    for i, rd in enumerate(row_dicts):
+    for i, r in enumerate(rows):
         try:
-            opts = carbon.with_row(rd)
+            opts = carbon.with_row({_flag(h): c for h, c in zip(header, r, strict=True)})
         except InputError as exc:
             raise ParseError(str(exc), path=path, row=i + 2, column=exc.field) from exc
         if opts.region is None:
             continue
-        if pue_col is None and opts.values.get("pue") is None and pue is not None:
-            opts = cb.CarbonOptions({**opts.values, "pue": pue})
+        if opts.values.get("pue") is None and pue_flag is not None:
+            opts = cb.CarbonOptions({**opts.values, "pue": pue_flag})
         energy = _modelled(
             float(cols["gpu_energy_j"][i]), float(cols["gpu_energy_low_j"][i]),
             float(cols["gpu_energy_high_j"][i]), float(cols["host_energy_j"][i]),
@@ -388,23 +429,27 @@ def run_llm_csv(
                 col = getattr(exc, "field", None)
                 raise ParseError(str(exc), path=path, row=i + 2, column=col) from exc
         fps[i] = cache[key]
-    if out_format == "json":
-        recs = []
-        for i, r in enumerate(rows):
-            rec: dict[str, Any] = dict(zip(header, r, strict=True))
-            for k, v in out_cols.items():
-                val = v[i]
-                rec[k] = (
-                    bool(val) if v.dtype == bool else (val if isinstance(val, str) else float(val))
-                )
-            rec["footprint"] = None if fps[i] is None else fps[i].to_dict()
-            recs.append(rec)
-        return json.dumps(recs, indent=2) + "\n"
-    carbon_keys: list[str] = []
-    for fp in fps:
-        if fp is not None:
-            carbon_keys = list(cb.footprint_columns(fp))
-            break
+    return fps
+
+
+def _json_text(
+    header: list[str], rows: list[list[str]], out_cols: dict[str, Any], fps: list[Any]
+) -> str:
+    recs = []
+    for i, r in enumerate(rows):
+        rec: dict[str, Any] = dict(zip(header, r, strict=True))
+        for k, v in out_cols.items():
+            val = v[i]
+            rec[k] = bool(val) if v.dtype == bool else (val if isinstance(val, str) else float(val))
+        rec["footprint"] = None if fps[i] is None else fps[i].to_dict()
+        recs.append(rec)
+    return json.dumps(recs, indent=2) + "\n"
+
+
+def _csv_text(
+    header: list[str], rows: list[list[str]], out_cols: dict[str, Any], fps: list[Any]
+) -> str:
+    carbon_keys = next((list(cb.footprint_columns(fp)) for fp in fps if fp is not None), [])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow([*header, *out_cols, *carbon_keys])

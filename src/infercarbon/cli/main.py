@@ -43,6 +43,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "programme",
     "jobs",
     "lake",
+    "schema",
 )
 
 app = typer.Typer(

@@ -53,7 +53,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -270,6 +270,89 @@ def _bytes_per_param(precision: str) -> float:
         ) from None
 
 
+class _Folded(NamedTuple):
+    """The model's constants for one (GPU, precision, calibration), folded: floats for one
+    hardware row, or arrays (one element per row) for the vectorised path."""
+
+    mem_s_per_b: Any  # s per B params of weights read per step, on one GPU
+    kv_s_per_token: Any  # KV read, s per token of context per B active params ^ kv_e
+    kv_exponent: float
+    cmp_s_per_b: Any  # s per B active params per token (decode compute)
+    prefill_s_per_b: Any  # prefill s per B active params per token
+    prefill_j_per_b: Any  # prefill J per B active params per token (at the power limit)
+    step_overhead_s: float
+    seq_overhead_s: float
+    static_w: Any  # GPU power floor: TDP x static fraction [W]
+    dynamic_w: Any  # TDP x (1 - static fraction) [W]
+    comm_overhead_s: float
+
+
+def _fold(
+    cal: LLMCalibration,
+    tdp_w: Any,
+    bandwidth_bytes_per_s: Any,
+    flops: Any,
+    bytes_per_param: Any,
+    kernel_factor: Any,
+) -> _Folded:
+    """Fold the spec-sheet numbers and the calibration into the physics' constants.
+
+    Arithmetic only, so floats and numpy arrays (one element per row) both work."""
+    kf, sp = kernel_factor, cal.static_power_frac
+    return _Folded(
+        kf * cal.memory_inefficiency * 1e9 * bytes_per_param / bandwidth_bytes_per_s,
+        kf * cal.memory_inefficiency * cal.kv_bytes_coef / bandwidth_bytes_per_s,
+        cal.kv_bytes_exponent,
+        kf * cal.compute_inefficiency * 2e9 / flops,
+        2e9 / (flops * cal.prefill_mfu_frac),
+        tdp_w * 2e9 / (flops * cal.prefill_mfu_frac),
+        cal.step_overhead_s,
+        cal.seq_overhead_s,
+        tdp_w * sp,
+        tdp_w * (1.0 - sp),
+        cal.comm_overhead_s,
+    )
+
+
+def _physics(
+    k: _Folded,
+    total_params_b: Any,
+    active_params_b: Any,
+    num_gpus: Any,
+    batch_size: Any,
+    input_tokens: Any,
+    output_tokens: Any,
+    maximum: Callable[[Any, Any], Any],
+    log2: Callable[[Any], Any],
+) -> tuple[Any, Any, Any, Any]:
+    """The decode/prefill physics, written once (see the module docstring).
+
+    Works on floats (``maximum=max, log2=math.log2``: the scalar path) and on numpy arrays
+    (``np.maximum, np.log2``: the vectorised path).  Returns decode and prefill GPU energy
+    per request [J], the decode step time [s] and the GPU-seconds the request occupies [s].
+    """
+    c_w, c_kv, kv_e, c_c, c_pf, c_pfe, t0, sig, p_s, p_d, c_n = k
+    # weights read per step: a MoE reads the experts its batch's tokens route to (never
+    # fewer than the active parameters); a dense model (active = total) reads all of them
+    w_read = maximum(
+        total_params_b * (1.0 - (1.0 - active_params_b / total_params_b) ** batch_size),
+        active_params_b,
+    )
+    ctx = input_tokens + 0.5 * output_tokens
+    busy = (
+        c_w * w_read + batch_size * (c_kv * active_params_b**kv_e * ctx + c_c * active_params_b)
+    ) / num_gpus
+    step = t0 + sig * batch_size + busy + c_n * log2(num_gpus)
+    # per request: decode GPU-seconds n x out x step / B at power p_s + p_d x busy / step,
+    # plus prefill (compute bound) at the power limit
+    q = num_gpus * output_tokens / batch_size
+    pre = active_params_b * input_tokens
+    decode = (p_s * step + p_d * busy) * q
+    prefill = c_pfe * pre
+    gpu_s = q * step + c_pf * pre
+    return decode, prefill, step, gpu_s
+
+
 def decode_prefill_energy_j(
     total_params_b: FloatArray | float,
     active_params_b: FloatArray | float,
@@ -287,7 +370,8 @@ def decode_prefill_energy_j(
     """The physics core, vectorised (numpy arrays or floats broadcast).
 
     ``kernel_factor`` is the stack's quantised-kernel busy-time multiplier for each row's
-    precision (:meth:`LLMCalibration.kernel_factor`).
+    precision (:meth:`LLMCalibration.kernel_factor`).  The same physics
+    (:func:`_physics`) serves :func:`estimate_llm_scalar` and :func:`estimate_llm_arrays`.
 
     Returns
     -------
@@ -295,27 +379,25 @@ def decode_prefill_energy_j(
         Decode and prefill GPU energy per request [J], decode step time [s], and the
         GPU-seconds the request occupies on all its GPUs [s].
     """
-    n_tot = np.asarray(total_params_b, dtype=np.float64) * 1e9
-    n_act = np.asarray(active_params_b, dtype=np.float64) * 1e9
-    n = np.asarray(num_gpus, dtype=np.float64)
-    b = np.asarray(batch_size, dtype=np.float64)
-    l_in = np.asarray(input_tokens, dtype=np.float64)
-    l_out = np.asarray(output_tokens, dtype=np.float64)
-    kv_per_token = cal.kv_bytes_coef * (n_act / 1e9) ** cal.kv_bytes_exponent
-    ctx = l_in + 0.5 * l_out
-    weights_read = np.maximum(n_tot * (1.0 - (1.0 - n_act / n_tot) ** b), n_act)
-    mem_bytes = weights_read * bytes_per_param + b * kv_per_token * ctx
-    t_mem = cal.memory_inefficiency * mem_bytes / (n * bandwidth_bytes_per_s)
-    t_cmp = cal.compute_inefficiency * b * 2.0 * n_act / (n * flops)
-    busy = (t_mem + t_cmp) * kernel_factor
-    step = cal.step_overhead_s + cal.seq_overhead_s * b + busy + cal.comm_overhead_s * np.log2(n)
-    util = busy / step
-    power = tdp_w * (cal.static_power_frac + (1.0 - cal.static_power_frac) * util)
-    decode = l_out * n * power * step / b
-    prefill_s = 2.0 * n_act * l_in / (flops * cal.prefill_mfu_frac)  # on n GPUs: /n, x n
-    prefill = tdp_w * prefill_s
-    gpu_busy = n * l_out * step / b + prefill_s
-    return decode, prefill, step, gpu_busy
+    k = _fold(
+        cal,
+        np.asarray(tdp_w, dtype=np.float64),
+        np.asarray(bandwidth_bytes_per_s, dtype=np.float64),
+        np.asarray(flops, dtype=np.float64),
+        np.asarray(bytes_per_param, dtype=np.float64),
+        np.asarray(kernel_factor, dtype=np.float64),
+    )
+    return _physics(
+        k,
+        np.asarray(total_params_b, dtype=np.float64),
+        np.asarray(active_params_b, dtype=np.float64),
+        np.asarray(num_gpus, dtype=np.float64),
+        np.asarray(batch_size, dtype=np.float64),
+        np.asarray(input_tokens, dtype=np.float64),
+        np.asarray(output_tokens, dtype=np.float64),
+        np.maximum,
+        np.log2,
+    )
 
 
 # ------------------------------------------------------------------ scalar path
@@ -425,29 +507,19 @@ def estimate_llm_scalar(
             )
     else:
         k = _scalar_consts(gpu, precision, calibration)
-    c_w, c_kv, kv_e, c_c, c_pf, c_pfe, t0, sig, p_s, p_d, idle_w, lo_f, hi_f, c_n = k
-    w_read = total_params_b
-    if active_params_b < total_params_b:  # MoE: the experts the batch's tokens route to
-        w_read *= 1.0 - (1.0 - active_params_b / total_params_b) ** batch_size
-        if w_read < active_params_b:
-            w_read = active_params_b
-    busy = (
-        c_w * w_read
-        + batch_size
-        * (
-            c_kv * active_params_b**kv_e * (input_tokens + 0.5 * output_tokens)
-            + c_c * active_params_b
-        )
-    ) / num_gpus
-    step = t0 + sig * batch_size + busy
-    if num_gpus != 1:
-        step += c_n * _LOG2(num_gpus)
-    # per request: decode GPU-seconds n * out * step / B at power p_s + p_d * busy / step,
-    # plus prefill at the power limit
-    q = num_gpus * output_tokens / batch_size
-    pre = active_params_b * input_tokens
-    gpu_j = (p_s * step + p_d * busy) * q + c_pfe * pre
-    gpu_s = q * step + c_pf * pre
+    folded, idle_w, lo_f, hi_f = k
+    decode_j, prefill_j, _, gpu_s = _physics(
+        folded,
+        total_params_b,
+        active_params_b,
+        num_gpus,
+        batch_size,
+        input_tokens,
+        output_tokens,
+        max,
+        _LOG2,
+    )
+    gpu_j = decode_j + prefill_j
     host_j = host_power_per_gpu_w * gpu_s
     idle_j = 0.0
     if utilisation_frac is not None:
@@ -465,31 +537,19 @@ def estimate_llm_scalar(
 
 _new_scalar_estimate = tuple.__new__
 _LOG2 = math.log2
-_DEFAULT_CONSTS: dict[tuple[str, str, str | None], tuple[float, ...]] = {}
+_ScalarConsts = tuple[_Folded, float, float, float]  # folded, idle_w, low and high factors
+_DEFAULT_CONSTS: dict[tuple[str, str, str | None], _ScalarConsts] = {}
 
 
-def _scalar_consts(gpu: str, precision: str, cal: LLMCalibration) -> tuple[float, ...]:
+def _scalar_consts(gpu: str, precision: str, cal: LLMCalibration) -> _ScalarConsts:
     """Constants of the scalar path for one (gpu, precision, calibration), folded."""
     spec, bpp, flops = _gpu_consts(gpu, precision)
-    bw, tdp, sp = spec.memory_bandwidth_bytes_per_s, spec.tdp_w, cal.static_power_frac
-    idle_w = spec.idle_w if math.isfinite(spec.idle_w) else sp * tdp
-    kf = cal.kernel_factor(precision)  # folded into the busy-time constants
-    return (
-        kf * cal.memory_inefficiency * 1e9 * bpp / bw,  # s per B params of weights per step
-        kf * cal.memory_inefficiency * cal.kv_bytes_coef / bw,  # KV read, s per token of context
-        cal.kv_bytes_exponent,
-        kf * cal.compute_inefficiency * 2e9 / flops,  # s per B active params per token
-        2e9 / (flops * cal.prefill_mfu_frac),  # prefill s per B active params per token
-        tdp * 2e9 / (flops * cal.prefill_mfu_frac),  # prefill J per B active params per token
-        cal.step_overhead_s,
-        cal.seq_overhead_s,
-        tdp * sp,
-        tdp * (1.0 - sp),
-        idle_w,
-        cal.low_factor,
-        cal.high_factor,
-        cal.comm_overhead_s,
+    tdp = spec.tdp_w
+    idle_w = spec.idle_w if math.isfinite(spec.idle_w) else cal.static_power_frac * tdp
+    folded = _fold(
+        cal, tdp, spec.memory_bandwidth_bytes_per_s, flops, bpp, cal.kernel_factor(precision)
     )
+    return folded, idle_w, cal.low_factor, cal.high_factor
 
 
 # ------------------------------------------------------------------ full result
@@ -826,6 +886,10 @@ def estimate_llm_arrays(
             idle_u[code] = (
                 spec.idle_w if math.isfinite(spec.idle_w) else cal.static_power_frac * spec.tdp_w
             )
+    # the constants folded once per distinct (gpu, precision): arrays indexed by ``inv``
+    folded_u = _fold(cal, tdp_u, bw_u, fl_u, bpp_u, kf_u)
+    if inv is None:
+        folded_u = _Folded._make(x[0] if isinstance(x, np.ndarray) else x for x in folded_u)
     out = {k: np.empty(size) for k in LLMEstimateArrays.__dataclass_fields__}
     lo_f, hi_f = cal.low_factor, cal.high_factor
     for a in range(0, size, _CHUNK):
@@ -845,32 +909,23 @@ def estimate_llm_arrays(
         over = c["active_params_b"] > c["total_params_b"]
         if over.any():
             raise _first_bad("active_params_b", over, a, "active parameters exceed total")
-        tdp: Any
-        bw: Any
-        fl: Any
-        bpp: Any
         idle_w: Any
-        kf: Any
         if inv is None:
-            tdp, bw, fl, bpp, idle_w = tdp_u[0], bw_u[0], fl_u[0], bpp_u[0], idle_u[0]
-            kf = kf_u[0]
+            folded, idle_w = folded_u, idle_u[0]
         else:
             iz = inv[z]
-            tdp, bw, fl, bpp, idle_w = tdp_u[iz], bw_u[iz], fl_u[iz], bpp_u[iz], idle_u[iz]
-            kf = kf_u[iz]
-        decode, prefill, _, gpu_s = decode_prefill_energy_j(
+            folded = _Folded._make(x[iz] if isinstance(x, np.ndarray) else x for x in folded_u)
+            idle_w = idle_u[iz]
+        decode, prefill, _, gpu_s = _physics(
+            folded,
             c["total_params_b"],
             c["active_params_b"],
             c["num_gpus"],
             c["batch_size"],
             c["input_tokens"],
             c["output_tokens"],
-            tdp,
-            bw,
-            fl,
-            bpp,
-            cal,
-            kf,
+            np.maximum,
+            np.log2,
         )
         gpu_j = decode + prefill
         host = host_power_per_gpu_w * gpu_s

@@ -6,9 +6,11 @@ holds for one region's consumption over one reporting period: power purchase agr
 region and tracking id, a supplier-specific emission factor and a residual-mix figure, each
 with its source.  The format is documented in ``docs/instruments.md``.
 
-:func:`load_instruments` validates a file and raises
-:class:`InstrumentsFileError` (a :class:`~infercarbon.errors.ParseError`) naming the file,
-the entry (JSON) or row (CSV) and the field of the first problem.
+:func:`load_instruments` validates a file against the pydantic models of
+:mod:`infercarbon.grid.instruments_schema` (the field rules in one place, and the published
+JSON Schema ``docs/schemas/instruments.schema.json``) and raises
+:class:`~infercarbon.errors.InstrumentsFileError` (a :class:`~infercarbon.errors.ParseError`)
+naming the file, the entry (JSON) or row (CSV) and the field of the first problem.
 :func:`market_from_instruments` applies the file to a consumption profile through
 :func:`infercarbon.grid.market.market_based` and returns its
 :class:`~infercarbon.grid.market.MarketResult`: the result is always the *market-based*
@@ -39,10 +41,9 @@ import csv
 import json
 import math
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -50,7 +51,7 @@ from infercarbon.arrays import FloatArray, TimeArray
 from infercarbon.errors import (
     DataQualityWarning,
     InputError,
-    ParseError,
+    InstrumentsFileError,
     UnknownRegionError,
 )
 from infercarbon.grid.market import EAC, PPA, MarketResult, market_based
@@ -58,9 +59,19 @@ from infercarbon.grid.signal import IntensitySeries
 from infercarbon.provenance import LABELS, Figure
 from infercarbon.units import J_PER_KWH, J_PER_MWH
 
+if TYPE_CHECKING:  # the pydantic models are imported where a file is read
+    from infercarbon.grid.instruments_schema import (
+        ConsumptionEntry,
+        EACEntry,
+        FactorEntry,
+        InstrumentsDocument,
+        Matching,
+        PPAEntry,
+    )
+
+    InstrumentModel = PPAEntry | EACEntry
+
 __all__ = [
-    "EAC_TYPES",
-    "FORMAT",
     "Consumption",
     "Instrument",
     "InstrumentsFile",
@@ -73,102 +84,10 @@ __all__ = [
     "read_consumption_csv",
 ]
 
-#: The ``format`` value a JSON instruments file declares; ``version`` is 1.
-FORMAT = "infercarbon-instruments"
-#: Certificate types: US Renewable Energy Certificate, EU Guarantee of Origin, International
-#: REC, UK Renewable Energy Guarantee of Origin.
-EAC_TYPES: tuple[str, ...] = ("REC", "GO", "I-REC", "REGO")
 #: kWh per MWh, from the exact joule constants.
 KWH_PER_MWH = J_PER_MWH // J_PER_KWH
 
-Matching = Literal["annual", "hourly"]
 Kind = Literal["ppa", "eac"]
-
-_TOP_KEYS = {
-    "format",
-    "version",
-    "region",
-    "reporting_period",
-    "matching",
-    "consumption",
-    "ppas",
-    "eacs",
-    "supplier_factor",
-    "residual_mix",
-    "notes",
-}
-_INSTRUMENT_KEYS = {
-    "id",
-    "type",
-    "energy_kwh",
-    "energy_mwh",
-    "region",
-    "vintage",
-    "factor_g_per_kwh",
-    "tracking_id",
-    "source",
-    "profile_csv",
-    "note",
-}
-_FACTOR_KEYS = {
-    "factor_g_per_kwh",
-    "low_g_per_kwh",
-    "high_g_per_kwh",
-    "source",
-    "vintage",
-    "licence",
-    "supplier",
-    "label",
-    "note",
-}
-_CSV_COLUMNS = (
-    "entry",
-    "id",
-    "type",
-    "energy_kwh",
-    "energy_mwh",
-    "region",
-    "vintage",
-    "factor_g_per_kwh",
-    "low_g_per_kwh",
-    "high_g_per_kwh",
-    "tracking_id",
-    "source",
-    "licence",
-    "supplier",
-    "label",
-    "profile_csv",
-    "note",
-)
-
-
-class InstrumentsFileError(ParseError):
-    """A malformed instruments, consumption or profile file.
-
-    Names the file, the JSON entry (``eacs[1] (id 'rec-7')``) or CSV row, and the field.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        path: str | Path,
-        entry: str | None = None,
-        row: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        self.path, self.row, self.column, self.entry = str(path), row, field, entry
-        where = ", ".join(
-            p
-            for p in (
-                f"file {path}",
-                f"row {row}" if row is not None else "",
-                f"entry {entry}" if entry else "",
-                f"field {field!r}" if field else "",
-            )
-            if p
-        )
-        InputError.__init__(self, f"{where}: {message}")
 
 
 # ---------------------------------------------------------------------------- data types
@@ -329,77 +248,6 @@ class _Where:
         )
 
 
-def _present(d: Mapping[str, Any], key: str) -> bool:
-    v = d.get(key)
-    return v is not None and not (isinstance(v, str) and v.strip() == "")
-
-
-def _str(d: Mapping[str, Any], key: str, w: _Where, *, required: bool = True) -> str | None:
-    if not _present(d, key):
-        if required:
-            raise w.err("is required", key)
-        return None
-    v = d[key]
-    if not isinstance(v, str):
-        raise w.err(f"must be a string, got {v!r}", key)
-    return v.strip()
-
-
-def _num(
-    d: Mapping[str, Any],
-    key: str,
-    w: _Where,
-    *,
-    required: bool = True,
-    minimum: float | None = 0.0,
-    positive: bool = False,
-) -> float | None:
-    if not _present(d, key):
-        if required:
-            raise w.err("is required", key)
-        return None
-    v = d[key]
-    if isinstance(v, bool):
-        raise w.err(f"must be a number, got {v!r}", key)
-    if isinstance(v, str):
-        try:
-            v = float(v.strip().replace(",", ""))
-        except ValueError:
-            raise w.err(f"{d[key]!r} is not a number", key) from None
-    if not isinstance(v, int | float) or not math.isfinite(v):
-        raise w.err(f"must be a finite number, got {d[key]!r}", key)
-    if positive and v <= 0:
-        raise w.err(f"must be > 0, got {v!r}", key)
-    if minimum is not None and v < minimum:
-        raise w.err(f"must be >= {minimum:g}, got {v!r}", key)
-    return float(v)
-
-
-def _year(d: Mapping[str, Any], key: str, w: _Where) -> int:
-    v = d.get(key)
-    if isinstance(v, str) and v.strip().isdigit():
-        v = int(v.strip())
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if not _present(d, key):
-        raise w.err("is required (the generation year, e.g. 2022)", key)
-    if isinstance(v, bool) or not isinstance(v, int) or not 1900 <= v <= 2200:
-        raise w.err(f"must be a generation year such as 2022, got {d[key]!r}", key)
-    return v
-
-
-def _energy_kwh(d: Mapping[str, Any], w: _Where, *, required: bool) -> float | None:
-    kwh = _num(d, "energy_kwh", w, required=False)
-    mwh = _num(d, "energy_mwh", w, required=False)
-    if kwh is not None and mwh is not None:
-        raise w.err("give energy_kwh or energy_mwh, not both", "energy_mwh")
-    if mwh is not None:
-        return mwh * KWH_PER_MWH
-    if kwh is None and required:
-        raise w.err("is required (or energy_kwh)", "energy_mwh")
-    return kwh
-
-
 def _resolve(text: str, w: _Where, field: str) -> str:
     from infercarbon.reference.regions import resolve_region  # lazy: loads the region table
 
@@ -409,48 +257,25 @@ def _resolve(text: str, w: _Where, field: str) -> str:
         raise w.err(str(exc).removeprefix("region: "), field) from exc
 
 
-def _check_keys(d: Mapping[str, Any], allowed: set[str], w: _Where) -> None:
-    extra = sorted(set(d) - allowed)
-    if extra:
-        raise w.err(
-            f"unknown field(s) {', '.join(map(repr, extra))}; allowed: "
-            f"{', '.join(sorted(allowed))}",
-            extra[0],
-        )
+def _kwh(m: InstrumentModel | ConsumptionEntry) -> float | None:
+    """The energy of a validated entry in kWh (``energy_mwh`` converted once, here)."""
+    if m.energy_mwh is not None:
+        return m.energy_mwh * KWH_PER_MWH
+    return m.energy_kwh
 
 
-def _instrument(d: Mapping[str, Any], kind: Kind, w: _Where, base: Path) -> Instrument:
-    ident = _str(d, "id", w)
-    assert ident is not None
-    if kind == "eac":
-        typ = _str(d, "type", w)
-        assert typ is not None
-        if typ.upper() not in EAC_TYPES:
-            raise w.err(
-                f"{typ!r} is not a certificate type; use one of {', '.join(EAC_TYPES)}", "type"
-            )
-        typ = typ.upper()
-        tracking = _str(d, "tracking_id", w)  # a certificate must be tracked and retired
-    else:
-        typ = "PPA"
-        if _present(d, "type") and str(d["type"]).upper() != "PPA":
-            raise w.err(f"a PPA entry has type PPA (or none), got {d['type']!r}", "type")
-        tracking = _str(d, "tracking_id", w, required=False)
-    region = _str(d, "region", w)
-    assert region is not None
-    factor = _num(d, "factor_g_per_kwh", w)
-    assert factor is not None
-    source = _str(d, "source", w)
-    assert source is not None
-    profile = None
-    prof_name = _str(d, "profile_csv", w, required=False)
-    if prof_name is not None:
-        prof_path = Path(prof_name) if Path(prof_name).is_absolute() else base / prof_name
-        try:
-            profile = _read_series_csv(prof_path, value_column="kwh", allow_zero_total=True)
-        except FileNotFoundError:
-            raise w.err(f"profile file {prof_path} does not exist", "profile_csv") from None
-    energy = _energy_kwh(d, w, required=profile is None)
+def _profile(name: str, w: _Where, base: Path) -> Profile:
+    path = Path(name) if Path(name).is_absolute() else base / name
+    try:
+        return _read_series_csv(path, value_column="kwh", allow_zero_total=True)
+    except FileNotFoundError:
+        raise w.err(f"profile file {path} does not exist", "profile_csv") from None
+
+
+def _instrument(m: InstrumentModel, kind: Kind, w: _Where, base: Path) -> Instrument:
+    """A validated PPA or certificate entry: region resolved, profile read, energy in kWh."""
+    profile = None if m.profile_csv is None else _profile(m.profile_csv, w, base)
+    energy = _kwh(m)
     if profile is not None:
         total = float(profile.kwh.sum())
         if energy is None:
@@ -461,51 +286,38 @@ def _instrument(d: Mapping[str, Any], kind: Kind, w: _Where, base: Path) -> Inst
                 f"{total:.6g} kWh ({profile.path}); give one, or make them agree",
                 "energy_kwh",
             )
-    assert energy is not None
+    if energy is None:  # pragma: no cover - the model requires an energy without a profile
+        raise w.err("is required (or energy_kwh)", "energy_mwh")
     return Instrument(
         kind,
-        ident,
-        typ,
+        m.id,
+        m.type or "PPA",
         energy,
-        _resolve(region, w, "region"),
-        region,
-        _year(d, "vintage", w),
-        factor,
-        source,
+        _resolve(m.region, w, "region"),
+        m.region,
+        m.vintage,
+        m.factor_g_per_kwh,
+        m.source,
         w.entry or f"row {w.row}",
-        tracking,
+        m.tracking_id,
         profile,
-        _str(d, "note", w, required=False),
+        m.note,
     )
 
 
-def _factor(d: Mapping[str, Any], w: _Where, what: str) -> Figure:
-    value = _num(d, "factor_g_per_kwh", w)
-    low = _num(d, "low_g_per_kwh", w, required=False)
-    high = _num(d, "high_g_per_kwh", w, required=False)
-    source = _str(d, "source", w)
-    assert value is not None and source is not None
-    if low is not None and low > value:
-        raise w.err(f"low {low:g} is above the factor {value:g}", "low_g_per_kwh")
-    if high is not None and high < value:
-        raise w.err(f"high {high:g} is below the factor {value:g}", "high_g_per_kwh")
-    vintage = d.get("vintage")
-    label = _str(d, "label", w, required=False) or "cited"
-    if label not in LABELS:
-        raise w.err(f"{label!r} is not one of {', '.join(LABELS)}", "label")
-    supplier = _str(d, "supplier", w, required=False)
-    note = _str(d, "note", w, required=False)
-    src = f"{source} ({what}" + (f", supplier {supplier}" if supplier else "") + ")"
+def _factor(m: FactorEntry, w: _Where, what: str) -> Figure:
+    """A validated supplier factor or residual mix as a Figure [g/kWh] with its source."""
+    src = f"{m.source} ({what}" + (f", supplier {m.supplier}" if m.supplier else "") + ")"
     return Figure(
-        value,
+        m.factor_g_per_kwh,
         "g_per_kwh",
         source=src,
-        label=label,
-        vintage=None if vintage is None else str(vintage),
-        licence=_str(d, "licence", w, required=False),
-        low=low,
-        high=high,
-        note=f"from instruments file {w.path}" + (f"; {note}" if note else ""),
+        label=m.label,
+        vintage=None if m.vintage is None else str(m.vintage),
+        licence=m.licence,
+        low=m.low_g_per_kwh,
+        high=m.high_g_per_kwh,
+        note=f"from instruments file {w.path}" + (f"; {m.note}" if m.note else ""),
     )
 
 
@@ -633,7 +445,26 @@ def read_consumption_csv(path: str | Path) -> Consumption:
     return Consumption(prof.start_utc, prof.kwh, prof.resolution_s, f"metered consumption {p}")
 
 
+def _period(m: InstrumentsDocument, path: str) -> tuple[np.datetime64, np.datetime64] | None:
+    if m.reporting_period is None:
+        return None
+    w = _Where(path, "reporting_period")
+    ends = []
+    for key in ("from_utc", "to_utc"):
+        try:
+            ends.append(parse_time_utc(getattr(m.reporting_period, key), field=key))
+        except InputError as exc:
+            raise w.err(str(exc).removeprefix(f"{key}: "), key) from None
+    return ends[0], ends[1]
+
+
+def _entry(key: str, i: int, ident: str) -> str:
+    return f"{key}[{i}] (id {ident!r})"
+
+
 def _load_json(path: Path) -> InstrumentsFile:
+    from infercarbon.grid.instruments_schema import validate_document  # lazy: pydantic
+
     ps = str(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -641,95 +472,42 @@ def _load_json(path: Path) -> InstrumentsFile:
         raise InstrumentsFileError(
             f"is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=ps
         ) from exc
-    top = _Where(ps)
-    if not isinstance(doc, dict):
-        raise top.err("must hold a JSON object at the top level")
-    _check_keys(doc, _TOP_KEYS, top)
-    if doc.get("format") != FORMAT:
-        raise top.err(f"must be {FORMAT!r}", "format")
-    if doc.get("version") != 1:
-        raise top.err(f"must be 1, got {doc.get('version')!r}", "version")
-    region = _str(doc, "region", top)
-    assert region is not None
-    region_id = _resolve(region, top, "region")
-    matching = doc.get("matching", "annual")
-    if matching not in ("annual", "hourly"):
-        raise top.err(f"must be annual or hourly, got {matching!r}", "matching")
-    period = None
-    if "reporting_period" in doc:
-        rp = doc["reporting_period"]
-        pw = _Where(ps, "reporting_period")
-        if not isinstance(rp, dict):
-            raise pw.err("must be an object with from_utc and to_utc")
-        _check_keys(rp, {"from_utc", "to_utc"}, pw)
-        ends = []
-        for key in ("from_utc", "to_utc"):
-            s = _str(rp, key, pw)
-            assert s is not None
-            try:
-                ends.append(parse_time_utc(s, field=key))
-            except InputError as exc:
-                raise pw.err(str(exc).removeprefix(f"{key}: "), key) from None
-        if ends[1] <= ends[0]:
-            raise pw.err("must be after from_utc (to_utc is exclusive)", "to_utc")
-        period = (ends[0], ends[1])
+    m = validate_document(doc, path=ps)
+    region_id = _resolve(m.region, _Where(ps), "region")
+    period = _period(m, ps)
     base = path.parent
-    items: list[Instrument] = []
-    sections: tuple[tuple[str, Kind], ...] = (("ppas", "ppa"), ("eacs", "eac"))
-    for key, kind in sections:
-        entries = doc.get(key, [])
-        if not isinstance(entries, list):
-            raise top.err("must be a list of objects", key)
-        for i, e in enumerate(entries):
-            label = f"{key}[{i}]"
-            if isinstance(e, dict) and isinstance(e.get("id"), str):
-                label += f" (id {e['id']!r})"
-            w = _Where(ps, label)
-            if not isinstance(e, dict):
-                raise w.err("must be an object")
-            _check_keys(e, _INSTRUMENT_KEYS, w)
-            items.append(_instrument(e, kind, w, base))
+    items = [
+        _instrument(e, "ppa", _Where(ps, _entry("ppas", i, e.id)), base)
+        for i, e in enumerate(m.ppas)
+    ] + [
+        _instrument(e, "eac", _Where(ps, _entry("eacs", i, e.id)), base)
+        for i, e in enumerate(m.eacs)
+    ]
     _check_unique(items, ps)
-    figs: dict[str, Figure | None] = {}
-    for key, what in (
-        ("supplier_factor", "supplier-specific factor"),
-        ("residual_mix", "residual mix"),
-    ):
-        figs[key] = None
-        if key in doc:
-            w = _Where(ps, key)
-            if not isinstance(doc[key], dict):
-                raise w.err("must be an object with factor_g_per_kwh and source")
-            _check_keys(doc[key], _FACTOR_KEYS, w)
-            figs[key] = _factor(doc[key], w, what)
+    supplier, residual = (
+        None if f is None else _factor(f, _Where(ps, key), what)
+        for f, key, what in (
+            (m.supplier_factor, "supplier_factor", "supplier-specific factor"),
+            (m.residual_mix, "residual_mix", "residual mix"),
+        )
+    )
     consumption = None
-    if "consumption" in doc:
-        consumption = _json_consumption(doc["consumption"], period, _Where(ps, "consumption"), base)
+    if m.consumption is not None:
+        consumption = _json_consumption(m.consumption, period, _Where(ps, "consumption"), base)
     return InstrumentsFile(
-        ps,
-        region_id,
-        region,
-        period,
-        matching,
-        tuple(items),
-        figs["supplier_factor"],
-        figs["residual_mix"],
-        consumption,
+        ps, region_id, m.region, period, m.matching, tuple(items), supplier, residual, consumption
     )
 
 
 def _json_consumption(
-    c: Any, period: tuple[np.datetime64, np.datetime64] | None, w: _Where, base: Path
+    c: ConsumptionEntry,
+    period: tuple[np.datetime64, np.datetime64] | None,
+    w: _Where,
+    base: Path,
 ) -> Consumption:
-    if not isinstance(c, dict):
-        raise w.err("must be an object with energy_kwh/energy_mwh, or csv")
-    _check_keys(c, {"energy_kwh", "energy_mwh", "csv", "source"}, w)
-    src = _str(c, "source", w, required=False) or f"consumption in {w.path}"
-    name = _str(c, "csv", w, required=False)
-    if name is not None:
-        if _present(c, "energy_kwh") or _present(c, "energy_mwh"):
-            raise w.err("give csv or an energy total, not both", "csv")
-        p = Path(name) if Path(name).is_absolute() else base / name
+    src = c.source or f"consumption in {w.path}"
+    if c.csv is not None:
+        p = Path(c.csv) if Path(c.csv).is_absolute() else base / c.csv
         try:
             prof = _read_series_csv(p)
         except FileNotFoundError:
@@ -742,25 +520,27 @@ def _json_consumption(
                 "csv",
             )
         return cons
-    kwh = _energy_kwh(c, w, required=True)
-    assert kwh is not None
-    if kwh <= 0:
-        raise w.err("must be > 0", "energy_kwh" if _present(c, "energy_kwh") else "energy_mwh")
-    if period is None:
+    kwh = _kwh(c)
+    if kwh is None or period is None:  # pragma: no cover - InstrumentsDocument's rules
         raise w.err("an energy total needs a reporting_period (or give a csv)", "energy_mwh")
     return Consumption.total(kwh, period[0], period[1], source=src)
 
 
-def _load_csv(path: Path) -> InstrumentsFile:
-    ps = str(path)
-    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+def _csv_columns() -> tuple[str, ...]:
+    from infercarbon.grid.instruments_schema import CSV_ENTRIES
+
+    return ("entry", *dict.fromkeys(f for m in CSV_ENTRIES.values() for f in m.model_fields))
+
+
+def _csv_header(rows: list[list[str]], ps: str) -> list[str]:
     if not rows:
         raise InstrumentsFileError("is empty", path=ps)
     cols = [h.strip() for h in rows[0]]
-    unknown = [c for c in cols if c not in _CSV_COLUMNS]
+    allowed = _csv_columns()
+    unknown = [c for c in cols if c not in allowed]
     if unknown:
         raise InstrumentsFileError(
-            f"unknown column {unknown[0]!r}; allowed: {', '.join(_CSV_COLUMNS)}",
+            f"unknown column {unknown[0]!r}; allowed: {', '.join(allowed)}",
             path=ps,
             row=1,
             field=unknown[0],
@@ -772,6 +552,21 @@ def _load_csv(path: Path) -> InstrumentsFile:
             row=1,
             field="entry",
         )
+    return cols
+
+
+def _load_csv(path: Path) -> InstrumentsFile:
+    from infercarbon.grid.instruments_schema import (  # lazy: pydantic
+        CSV_ENTRIES,
+        EACEntry,
+        FactorEntry,
+        PPAEntry,
+        validate_row,
+    )
+
+    ps = str(path)
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    cols = _csv_header(rows, ps)
     items: list[Instrument] = []
     figs: dict[str, Figure | None] = {"supplier_factor": None, "residual_mix": None}
     for n, rec in enumerate(rows[1:], start=2):
@@ -781,22 +576,19 @@ def _load_csv(path: Path) -> InstrumentsFile:
             raise InstrumentsFileError(
                 f"has {len(rec)} fields, the header {len(cols)}", path=ps, row=n
             )
-        d = {k: v for k, v in zip(cols, rec, strict=True) if v.strip() != ""}
+        d = dict(zip(cols, rec, strict=True))
         w = _Where(ps, row=n)
         entry = d.pop("entry", "").strip().lower()
-        if entry in ("ppa", "eac"):
-            items.append(_instrument(d, "ppa" if entry == "ppa" else "eac", w, path.parent))
-        elif entry in figs:
-            extra = sorted(set(d) - _FACTOR_KEYS)
-            if extra:
-                raise w.err(f"is not a field of a {entry} row", extra[0])
+        if entry not in CSV_ENTRIES:
+            raise w.err(f"{entry!r} is not one of ppa, eac, supplier_factor, residual_mix", "entry")
+        m = validate_row(CSV_ENTRIES[entry], d, path=ps, row_no=n, kind=entry)
+        if isinstance(m, PPAEntry | EACEntry):
+            items.append(_instrument(m, "ppa" if entry == "ppa" else "eac", w, path.parent))
+        elif isinstance(m, FactorEntry):
             if figs[entry] is not None:
                 raise w.err(f"a second {entry} row; give one per file", "entry")
-            figs[entry] = _factor(
-                d, w, entry.replace("_", " ").replace("supplier factor", "supplier-specific factor")
-            )
-        else:
-            raise w.err(f"{entry!r} is not one of ppa, eac, supplier_factor, residual_mix", "entry")
+            what = "supplier-specific factor" if entry == "supplier_factor" else "residual mix"
+            figs[entry] = _factor(m, w, what)
     _check_unique(items, ps)
     return InstrumentsFile(
         ps,
@@ -868,18 +660,7 @@ def market_from_instruments(
     strict : bool
         Raise on an instrument that fails a quality criterion (else reject it, warn, list it).
     """
-    region_id = f.region_id
-    if region is not None:
-        rid = _resolve(region, _Where(f.path), "region")
-        if region_id is not None and rid != region_id:
-            raise InputError(
-                f"the instruments file {f.path} is for {f.region} ({region_id}), "
-                f"not {region} ({rid}); use one file per region",
-                field="region",
-            )
-        region_id = rid
-    if region_id is None:
-        raise InputError(f"{f.path} names no region: give the consumption's region", field="region")
+    region_id = _file_region(f, region)
     cons = consumption if consumption is not None else f.consumption
     if cons is None:
         raise InputError(
@@ -889,7 +670,6 @@ def market_from_instruments(
         )
     if len(cons.kwh) != len(cons.start_utc) or cons.resolution_s <= 0:
         raise InputError("malformed consumption", field="consumption")
-    notes: list[str] = []
     if f.reporting_period is not None:
         a, b = f.reporting_period
         if cons.from_utc < a or cons.to_utc > b:
@@ -905,69 +685,11 @@ def market_from_instruments(
             field="consumption",
         )
     start = cons.start_utc.astype("datetime64[s]")
-    kwh = cons.kwh
-    sel = slice(None)
-    if at_utc is not None:
-        t = _sec(at_utc)
-        step = np.timedelta64(cons.resolution_s, "s")
-        i = int(np.searchsorted(start, t, side="right")) - 1
-        if i < 0 or t >= start[i] + step:
-            raise InputError(
-                f"{t}Z is outside the consumption intervals of the instruments "
-                f"file [{cons.from_utc}Z, {cons.to_utc}Z)",
-                field="time_utc",
-            )
-        if use_hourly:
-            sel = slice(i, i + 1)
-            notes.append(f"hourly CFE match of the interval starting {start[i]}Z")
-        else:
-            notes.append(
-                f"annual matching: volumetric claims are spread over the period "
-                f"[{cons.from_utc}Z, {cons.to_utc}Z) in proportion to consumption, "
-                f"so the interval containing {t}Z has the period's figure"
-            )
-    elif f.reporting_period is not None and not use_hourly:
-        a, b = f.reporting_period
-        cover = float((cons.to_utc - cons.from_utc) / (b - a))
-        if cover < 1.0:
-            msg = (
-                f"the consumption spans {cover:.1%} of the reporting period; the file's "
-                "full instrument volumes are matched against it"
-            )
-            warnings.warn(msg, DataQualityWarning, stacklevel=2)
-            notes.append(msg)
-    ppas: list[PPA] = []
-    eacs: list[EAC] = []
-    for inst in f.instruments:
-        prof = None
-        if use_hourly and inst.profile is not None:
-            prof = inst.profile.aligned(start, cons.resolution_s, what=f"{inst.entry}")[sel]
-        if inst.kind == "ppa":
-            ppas.append(
-                PPA(
-                    inst.id,
-                    inst.energy_kwh,
-                    inst.region_id,
-                    inst.vintage_year,
-                    inst.factor_g_per_kwh,
-                    prof,
-                )
-            )
-        else:
-            eacs.append(
-                EAC(
-                    inst.id,
-                    inst.energy_kwh,
-                    inst.region_id,
-                    inst.vintage_year,
-                    inst.factor_g_per_kwh,
-                    inst.type,
-                    prof,
-                )
-            )
+    sel, notes = _selection(f, cons, start, at_utc, use_hourly)
+    ppas, eacs = _market_instruments(f, start, cons.resolution_s, sel, use_hourly)
     try:
         res = market_based(
-            kwh[sel],
+            cons.kwh[sel],
             start[sel],
             cons.resolution_s,
             region_id,
@@ -980,28 +702,113 @@ def market_from_instruments(
             strict=strict,
         )
     except InputError as exc:
-        kind, _, ident = (exc.field or "").partition(".")
-        bad = next((i for i in f.instruments if i.kind == kind and i.id == ident), None)
-        if bad is None:
+        rejected = _rejection(f, exc)
+        if rejected is None:
             raise
-        msg = str(exc).removeprefix(f"{exc.field}: ").removeprefix(f"{ident}: ")
-        field = (
-            "region"
-            if "region" in msg
-            else "vintage"
-            if "vintage" in msg
-            else "profile_csv"
-            if "hourly" in msg
-            else None
-        )
-        raise InstrumentsFileError(
-            msg + " (rejected by the quality criteria; strict mode)",
-            path=f.path,
-            entry=bad.entry,
-            field=field,
-        ) from exc
+        raise rejected from exc
     fig = replace(res.figure, source=f"{res.figure.source} (instruments file {f.path})")
     return replace(res, figure=fig, notes=res.notes + tuple(notes))
+
+
+def _file_region(f: InstrumentsFile, region: str | None) -> str:
+    """The consumption's region id: the file's, or ``region`` (which must agree with it)."""
+    region_id = f.region_id
+    if region is not None:
+        rid = _resolve(region, _Where(f.path), "region")
+        if region_id is not None and rid != region_id:
+            raise InputError(
+                f"the instruments file {f.path} is for {f.region} ({region_id}), "
+                f"not {region} ({rid}); use one file per region",
+                field="region",
+            )
+        region_id = rid
+    if region_id is None:
+        raise InputError(f"{f.path} names no region: give the consumption's region", field="region")
+    return region_id
+
+
+def _selection(
+    f: InstrumentsFile,
+    cons: Consumption,
+    start: TimeArray,
+    at_utc: np.datetime64 | None,
+    use_hourly: bool,
+) -> tuple[slice, list[str]]:
+    """The consumption intervals matched (all, or the one containing ``at_utc``) and the
+    notes that say how."""
+    notes: list[str] = []
+    if at_utc is not None:
+        t = _sec(at_utc)
+        step = np.timedelta64(cons.resolution_s, "s")
+        i = int(np.searchsorted(start, t, side="right")) - 1
+        if i < 0 or t >= start[i] + step:
+            raise InputError(
+                f"{t}Z is outside the consumption intervals of the instruments "
+                f"file [{cons.from_utc}Z, {cons.to_utc}Z)",
+                field="time_utc",
+            )
+        if use_hourly:
+            notes.append(f"hourly CFE match of the interval starting {start[i]}Z")
+            return slice(i, i + 1), notes
+        notes.append(
+            f"annual matching: volumetric claims are spread over the period "
+            f"[{cons.from_utc}Z, {cons.to_utc}Z) in proportion to consumption, "
+            f"so the interval containing {t}Z has the period's figure"
+        )
+    elif f.reporting_period is not None and not use_hourly:
+        a, b = f.reporting_period
+        cover = float((cons.to_utc - cons.from_utc) / (b - a))
+        if cover < 1.0:
+            msg = (
+                f"the consumption spans {cover:.1%} of the reporting period; the file's "
+                "full instrument volumes are matched against it"
+            )
+            warnings.warn(msg, DataQualityWarning, stacklevel=3)
+            notes.append(msg)
+    return slice(None), notes
+
+
+def _market_instruments(
+    f: InstrumentsFile, start: TimeArray, resolution_s: int, sel: slice, use_hourly: bool
+) -> tuple[list[PPA], list[EAC]]:
+    """The file's instruments as :mod:`infercarbon.grid.market` inputs (hourly: with their
+    profiles aligned to the consumption intervals)."""
+    ppas: list[PPA] = []
+    eacs: list[EAC] = []
+    for inst in f.instruments:
+        prof = None
+        if use_hourly and inst.profile is not None:
+            prof = inst.profile.aligned(start, resolution_s, what=f"{inst.entry}")[sel]
+        args = (inst.id, inst.energy_kwh, inst.region_id, inst.vintage_year, inst.factor_g_per_kwh)
+        if inst.kind == "ppa":
+            ppas.append(PPA(*args, prof))
+        else:
+            eacs.append(EAC(*args, inst.type, prof))
+    return ppas, eacs
+
+
+def _rejection(f: InstrumentsFile, exc: InputError) -> InstrumentsFileError | None:
+    """A strict-mode rejection by :func:`market_based` as an error naming the file's entry."""
+    kind, _, ident = (exc.field or "").partition(".")
+    bad = next((i for i in f.instruments if i.kind == kind and i.id == ident), None)
+    if bad is None:
+        return None
+    msg = str(exc).removeprefix(f"{exc.field}: ").removeprefix(f"{ident}: ")
+    field = (
+        "region"
+        if "region" in msg
+        else "vintage"
+        if "vintage" in msg
+        else "profile_csv"
+        if "hourly" in msg
+        else None
+    )
+    return InstrumentsFileError(
+        msg + " (rejected by the quality criteria; strict mode)",
+        path=f.path,
+        entry=bad.entry,
+        field=field,
+    )
 
 
 def location_over(series: IntensitySeries, consumption: Consumption) -> Figure:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from infercarbon.report.charts import fmt, grouped_bars, hbars
+from infercarbon.charts import fmt, grouped_bars, hbars
 from infercarbon.report.tables import Report, Table
 from infercarbon.units import G_PER_T
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 import numpy.typing as npt
 
 from infercarbon.arrays import FloatArray
+from infercarbon.charts import line_panels
 from infercarbon.errors import InputError
 from infercarbon.grid.marginal.calendar import SEASONS, hour_of_day, season_index
 
@@ -83,62 +83,23 @@ def compare_by_hour_season(
 
 
 def render_svg(tab: CompareTable, *, title: str, width: int = 960, height: int = 300) -> str:
-    """Four panels (one per season): average and marginal by hour of day, as SVG text."""
-    pad, top = 40, 40
-    pw = (width - pad * 5) / 4
-    ph = height - top - pad
-    vals = np.concatenate([tab.average_g_per_kwh[tab.n > 0], tab.marginal_g_per_kwh[tab.n > 0]])
-    vmax = float(np.nanmax(vals)) * 1.1 if vals.size else 1.0
-    vmin = min(0.0, float(np.nanmin(vals)) if vals.size else 0.0)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'font-family="sans-serif" font-size="11">',
-        '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="14">{escape(title)}</text>',
-        f'<text x="{pad}" y="32" fill="#1f77b4">— average</text>',
-        f'<text x="{pad + 80}" y="32" fill="#d62728">— marginal</text>',
-    ]
-    for s in range(4):
-        x0 = pad + s * (pw + pad)
-
-        def px(h: float, x0: float = x0) -> float:
-            return x0 + h / 23 * pw
-
-        def py(v: float) -> float:
-            return top + ph - (v - vmin) / (vmax - vmin) * ph
-
-        parts.append(
-            f'<rect x="{x0:.1f}" y="{top}" width="{pw:.1f}" height="{ph}" '
-            'fill="none" stroke="#999"/>'
-        )
-        parts.append(
-            f'<text x="{x0 + pw / 2:.1f}" y="{top + 12}" text-anchor="middle">{SEASONS[s]}</text>'
-        )
-        parts.extend(
-            f'<text x="{px(h):.1f}" y="{top + ph + 14}" text-anchor="middle">{h}</text>'
-            for h in (0, 6, 12, 18, 23)
-        )
-        if s == 0:
-            parts.extend(
-                f'<text x="{x0 - 4:.1f}" y="{py(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>'
-                for v in np.linspace(vmin, vmax, 5)
-            )
-        for arr, colour in (
-            (tab.average_g_per_kwh, "#1f77b4"),
-            (tab.marginal_g_per_kwh, "#d62728"),
-        ):
-            pts = " ".join(
-                f"{px(h):.1f},{py(float(arr[s, h])):.1f}"
-                for h in range(24)
-                if tab.n[s, h] > 0 and np.isfinite(arr[s, h])
-            )
-            if pts:
-                parts.append(
-                    f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>'
-                )
-    parts.append(
-        f'<text x="{width / 2}" y="{height - 6}" text-anchor="middle">'
-        "local hour of day; g CO2e/kWh</text>"
+    """Four panels (one per season): average and marginal by hour of day, as SVG text
+    (drawn by :func:`infercarbon.charts.line_panels`)."""
+    series = {
+        name: [
+            [(h, float(arr[s, h])) for h in range(24) if tab.n[s, h] > 0 and np.isfinite(arr[s, h])]
+            for s in range(4)
+        ]
+        for name, arr in (("average", tab.average_g_per_kwh), ("marginal", tab.marginal_g_per_kwh))
+    }
+    return line_panels(
+        title,
+        SEASONS,
+        series,
+        colours={"average": "#1f77b4", "marginal": "#d62728"},
+        x_max=23,
+        x_ticks=(0, 6, 12, 18, 23),
+        caption="local hour of day; g CO2e/kWh",
+        width=width,
+        height=height,
     )
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"

@@ -1,4 +1,11 @@
-"""Self-contained SVG charts (no script, no external font or stylesheet).
+"""Self-contained SVG charts, the one chart module of the package (no dependency, no script,
+no external font or stylesheet).
+
+Every chart infercarbon draws is built here: the report's grouped and horizontal bars
+(:mod:`infercarbon.report.html`) and the small-multiple line panels of the average vs
+marginal comparison (:func:`infercarbon.grid.marginal.compare.render_svg`).  It sits at the
+bottom of the import layers (it imports nothing from infercarbon), so any layer may use it.
+Attributes are single-quoted and text is escaped with :func:`html.escape`.
 
 >>> svg = grouped_bars("t", ["2026-07"], {"location": [1.0], "market": [0.5]}, unit="tCO2e")
 >>> svg.startswith("<svg") and "2026-07" in svg and "</svg>" in svg
@@ -11,7 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-__all__ = ["PALETTE", "fmt", "grouped_bars", "hbars"]
+__all__ = ["PALETTE", "fmt", "grouped_bars", "hbars", "line_panels"]
 
 #: Colours per series name (colour-blind-safe Okabe-Ito), with a fallback cycle.
 PALETTE: dict[str, str] = {"location": "#0072B2", "market": "#E69F00", "marginal": "#999999"}
@@ -163,3 +170,86 @@ def hbars(
         lx += 40 + 7 * (len(name) + len(unit))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def line_panels(
+    title: str,
+    panels: Sequence[str],
+    series: Mapping[str, Sequence[Sequence[tuple[float, float]]]],
+    *,
+    colours: Mapping[str, str],
+    x_max: float,
+    x_ticks: Sequence[int],
+    caption: str,
+    width: int = 960,
+    height: int = 300,
+) -> str:
+    """Small multiples: one panel per name in ``panels``, one line per series in each.
+
+    ``series[name][i]`` holds the ``(x, y)`` points of that series in panel ``i``, with x in
+    ``[0, x_max]``; every panel shares the y axis (labelled on the first panel), from
+    ``min(0, lowest y)`` to 1.1 x the highest.  ``caption`` is written under the panels.
+
+    >>> svg = line_panels("t", ["a", "b"], {"s": [[(0, 1.0), (1, 2.0)], []]},
+    ...                   colours={"s": "#1f77b4"}, x_max=1, x_ticks=[0, 1], caption="x")
+    >>> svg.count("<polyline"), svg.count("<rect")
+    (1, 3)
+    """
+    pad, top = 40, 40
+    k = max(len(panels), 1)
+    pw = (width - pad * (k + 1)) / k
+    ph = height - top - pad
+    ys = [y for lines in series.values() for pts in lines for _, y in pts]
+    vmax = max(ys) * 1.1 if ys else 1.0
+    vmin = min(0.0, min(ys)) if ys else 0.0
+    span = (vmax - vmin) or 1.0
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"viewBox='0 0 {width} {height}' role='img' aria-label='{escape(title)}' {_FONT} "
+        "font-size='11'>",
+        f"<title>{escape(title)}</title>",
+        "<rect width='100%' height='100%' fill='white'/>",
+        f"<text x='{width / 2}' y='18' text-anchor='middle' font-size='14'>{escape(title)}</text>",
+    ]
+    parts.extend(
+        f"<text x='{pad + 80 * i}' y='32' fill='{colours[name]}'>— {escape(name)}</text>"
+        for i, name in enumerate(series)
+    )
+    for p, panel in enumerate(panels):
+        x0 = pad + p * (pw + pad)
+
+        def px(x: float, x0: float = x0) -> float:
+            return x0 + x / x_max * pw
+
+        def py(y: float) -> float:
+            return top + ph - (y - vmin) / span * ph
+
+        parts.append(
+            f"<rect x='{x0:.1f}' y='{top}' width='{pw:.1f}' height='{ph}' "
+            "fill='none' stroke='#999'/>"
+        )
+        parts.append(
+            f"<text x='{x0 + pw / 2:.1f}' y='{top + 12}' text-anchor='middle'>"
+            f"{escape(panel)}</text>"
+        )
+        parts.extend(
+            f"<text x='{px(x):.1f}' y='{top + ph + 14}' text-anchor='middle'>{x}</text>"
+            for x in x_ticks
+        )
+        if p == 0:
+            parts.extend(
+                f"<text x='{x0 - 4:.1f}' y='{py(v) + 4:.1f}' text-anchor='end'>{v:.0f}</text>"
+                for v in (vmin + span * i / 4 for i in range(5))
+            )
+        for name, lines in series.items():
+            pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in lines[p])
+            if pts:
+                parts.append(
+                    f"<polyline points='{pts}' fill='none' stroke='{colours[name]}' "
+                    "stroke-width='2'/>"
+                )
+    parts.append(
+        f"<text x='{width / 2}' y='{height - 6}' text-anchor='middle'>{escape(caption)}</text>"
+    )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
