@@ -416,6 +416,27 @@ class SqlStore(ABC):
                     [str(SCHEMA_VERSION), "schema_version"],
                 )
 
+    def load_rows(self, tables: Mapping[str, pa.Table]) -> dict[str, int]:
+        """Bulk-load stored rows (``table name -> rows`` in the table's stored schema, as an
+        export or the lake's ledger tables hold them) into this ledger in one transaction,
+        then rebuild the hourly rollups from what it holds.  The rows were validated when
+        they were first written: nothing is checked again, so load only into a new ledger
+        built as a read-only snapshot (``report --catalog``, ``serve --catalog``)."""
+        counts: dict[str, int] = {}
+        with self._tx():
+            for name, rows in tables.items():
+                spec = _spec(name)
+                counts[name] = self._insert_rows(spec, rows.select(list(spec.read_schema.names)))
+            top = self._hours_top()
+            for s in rebuild_sql(None, top):
+                self._exec(s)
+            self._set_hours_mark(top)
+            etop = self._event_hours_top()
+            for s in event_rebuild_sql(None, etop):
+                self._exec(s)
+            self._set_event_hours_mark(etop)
+        return counts
+
     def _stored_version(self) -> str | None:
         """The schema version the ledger records (None: a new database, no ledger yet)."""
         if not self._has_meta():
