@@ -69,12 +69,11 @@ def _client(app: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def lake(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A DuckDB ledger filled through the service (two days of acme's events) with its key
     file, exported to a lake; the summary the ledger's own service answers."""
     from infercarbon.ledger import open_store
     from infercarbon.ledger.lake import open_lake
-    from infercarbon.ledger.lake_snapshot import export_ledger
     from infercarbon.service.app import create_app
     from infercarbon.service.auth import create_key, key_store_for
 
@@ -90,12 +89,16 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             assert r.status_code == 200, r.text
         summary = client.get("/v1/summary", headers=head).json()
         fid = client.get("/v1/footprints/list", headers=head).json()
-    lake_dir = str(root / "lake")
-    lk = open_lake(lake_dir)
-    export_ledger(store, lk, clock=_clock)
-    lk.close()
     store.close()
-    yield {"ledger": path, "lake": lake_dir, "key": acme, "summary": summary, "list": fid}
+    lake_dir = str(root / "lake")
+    from infercarbon.cli.main import main
+
+    assert main(["lake", "export", "--ledger", path + ".typo", "--catalog", lake_dir]) == 2
+    assert main(["lake", "export", "--ledger", path, "--catalog", lake_dir]) == 0
+    lk = open_lake(lake_dir, create=False)
+    assert lk.read("ledger_events").num_rows == 60
+    lk.close()
+    return {"ledger": path, "lake": lake_dir, "key": acme, "summary": summary, "list": fid}
 
 
 def test_the_snapshot_serves_what_the_ledger_served_and_refuses_writes(lake):

@@ -166,12 +166,13 @@ def export(
     intensity, runs, storage, transfers, settings) into the lake's ``ledger_*`` tables,
     exactly once on each table's key: a re-run appends only what is new.  ``report
     --catalog`` and ``serve --catalog`` read them."""
-    from infercarbon.cli.report import resolve_ledger
     from infercarbon.ledger import open_store
     from infercarbon.ledger.lake_snapshot import export_ledger
 
+    if not ledger.startswith(("postgresql://", "postgres://")) and not Path(ledger).is_file():
+        raise InputError(f"no ledger file at {ledger!r}", field="ledger")  # none is made
     lake = _need(catalog, warehouse)
-    store = open_store(resolve_ledger(ledger))
+    store = open_store(ledger)
     try:
         rep = export_ledger(store, lake, clock=lambda: datetime.now(UTC))
     finally:
