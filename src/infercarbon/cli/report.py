@@ -5,7 +5,7 @@
     infercarbon report --period 2026-Q3 --ledger ledger.duckdb --format html --out q3.html
     infercarbon report --period 2026-07-01..2026-09-30 --ledger postgresql://... --format json
     infercarbon report --period 2026 --ledger ledger.duckdb --format csv --tenant acme
-    infercarbon report --period 2026-07 --catalog lake/ --format json     # the Iceberg lake
+    infercarbon report --period 2026-07 --catalog lake/ --format html     # the Iceberg lake
 """
 
 from __future__ import annotations
