@@ -81,7 +81,7 @@ def test_report_agrees_with_plain_duckdb_and_show_answers_fast(tmp_path, capsys)
     lake.append_new("footprints", rows)
     lake.append_new("footprint_contexts", ctx)
     assert lake.append_new("footprints", rows).appended == 0  # a re-run appends nothing
-    code = main(["report", "--catalog", target, "--period", "2026-07-01", "--format", "json"])
+    code = main(["lake", "totals", "--catalog", target, "--period", "2026-07-01"])
     rep = json.loads(capsys.readouterr().out)
     assert code == 0
     # the same table read with plain pyiceberg + DuckDB

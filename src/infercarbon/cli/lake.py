@@ -7,6 +7,8 @@
     infercarbon lake ingest events.parquet --spool spool/        # a replica: prints the ack
     infercarbon lake commit --spool spool/ --catalog lake/       # the one committer
     infercarbon lake stats --catalog lake/                       # rows, bytes, bytes per row
+    infercarbon lake export --ledger ledger.duckdb --catalog lake/   # a ledger into the lake
+    infercarbon lake totals --period 2026-07 --catalog lake/     # the account job's totals
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from infercarbon.cli.jobs import CatalogOpt, WarehouseOpt, open_catalog
 from infercarbon.errors import InputError
 
 if TYPE_CHECKING:
+    from infercarbon.ledger.base import Store
     from infercarbon.ledger.lake import Lake
 
 lake_app = typer.Typer(
-    help="The Iceberg ledger: init, load, ingest (spool), commit, stats.", no_args_is_help=True
+    help="The Iceberg ledger: init, load, ingest (spool), commit, export, stats, totals.",
+    no_args_is_help=True,
 )
 
 
@@ -125,8 +129,69 @@ def show_cli(footprint_id: str, catalog: str, warehouse: str | None) -> None:
     print_json(_jsonable(show_footprint(_need(catalog, warehouse), footprint_id)))
 
 
-def report_cli(period: str, catalog: str, warehouse: str | None, tenant: str | None) -> None:
-    """``report --catalog``: the period's lake report as JSON."""
+def lake_snapshot(
+    catalog: str,
+    warehouse: str | None,
+    start_utc: datetime | None,
+    end_utc: datetime | None,
+    tenant: str | None,
+) -> tuple[Store, str]:
+    """``report --catalog`` and ``serve --catalog``: an in-memory ledger holding the lake's
+    ledger rows of ``[start_utc, end_utc)`` (None: every day), and its label."""
+    from infercarbon.ledger.lake_snapshot import snapshot_store
+
+    lake = _need_existing(catalog, warehouse)
+    try:
+        store, snap = snapshot_store(lake, start_utc=start_utc, end_utc=end_utc, tenant=tenant)
+    finally:
+        lake.close()
+    rows = snap.rows.get("events", 0)
+    typer.echo(f"infercarbon: {snap.label}: {rows} event(s) read", err=True)
+    return store, snap.label
+
+
+def _need_existing(catalog: str, warehouse: str | None) -> Lake:
+    from infercarbon.ledger.lake import open_lake
+
+    return open_lake(catalog, warehouse=warehouse, create=False)
+
+
+@lake_app.command("export")
+def export(
+    ledger: Annotated[str, typer.Option("--ledger", help="DuckDB file or postgresql:// URL")],
+    catalog: CatalogOpt = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Copy a ledger's rows (events, footprints of both layouts and their contexts,
+    intensity, runs, storage, transfers, settings) into the lake's ``ledger_*`` tables,
+    exactly once on each table's key: a re-run appends only what is new.  ``report
+    --catalog`` and ``serve --catalog`` read them."""
+    from infercarbon.ledger import open_store
+    from infercarbon.ledger.lake_snapshot import export_ledger
+
+    if not ledger.startswith(("postgresql://", "postgres://")) and not Path(ledger).is_file():
+        raise InputError(f"no ledger file at {ledger!r}", field="ledger")  # none is made
+    lake = _need(catalog, warehouse)
+    store = open_store(ledger)
+    try:
+        rep = export_ledger(store, lake, clock=lambda: datetime.now(UTC))
+    finally:
+        store.close()
+        lake.close()
+    print_json({k: v.__dict__ for k, v in rep.items()})
+
+
+@lake_app.command("totals")
+def totals(
+    period: Annotated[
+        str, typer.Option("--period", help="2026-Q3, 2026-09, 2026, 2026-09-14 or START..END (UTC)")
+    ],
+    catalog: CatalogOpt = None,
+    warehouse: WarehouseOpt = None,
+    tenant: Annotated[str | None, typer.Option("--tenant", help="one tenant only")] = None,
+) -> None:
+    """The period's totals of the ``account`` job's footprints table (JSON), overall and
+    per region x tenant, from its day partitions."""
     from infercarbon.report.lake import lake_report
     from infercarbon.report.period import parse_period
 

@@ -5,7 +5,7 @@
     infercarbon report --period 2026-Q3 --ledger ledger.duckdb --format html --out q3.html
     infercarbon report --period 2026-07-01..2026-09-30 --ledger postgresql://... --format json
     infercarbon report --period 2026 --ledger ledger.duckdb --format csv --tenant acme
-    infercarbon report --period 2026-07 --catalog lake/ --format json     # the Iceberg lake
+    infercarbon report --period 2026-07 --catalog lake/ --format html     # the Iceberg lake
 """
 
 from __future__ import annotations
@@ -66,7 +66,10 @@ def report(
     catalog: Annotated[
         str | None,
         typer.Option(
-            "--catalog", help="report from the Iceberg lake (JSON totals; pruned partitions)"
+            "--catalog",
+            help="report from the Iceberg lake's ledger tables (`lake export`): the "
+            "period's day partitions (and the tenant's) read into an in-memory ledger; "
+            "every format, the same sections",
         ),
     ] = None,
     warehouse: Annotated[
@@ -76,15 +79,13 @@ def report(
     """Energy (MWh), Scope 2 location/market, Scope 3, ESRS E1 table, inventory, methodology.
 
     While ``infercarbon serve`` holds a DuckDB ledger, give ``--server URL --key KEY``: the
-    server builds the same report from the ledger it holds.  With ``--catalog`` the period's
-    totals come from the lake's footprints table (JSON)."""
-    if catalog is not None:
-        from infercarbon.cli.lake import report_cli
-
-        if fmt not in ("json", "html"):
-            raise InputError("the lake report is JSON; use --format json", field="format")
-        report_cli(period, catalog, warehouse, tenant)
-        return
+    server builds the same report from the ledger it holds.  With ``--catalog`` the same
+    report comes from the lake's copy of the ledger (``infercarbon lake export``), reading
+    only the period's partitions."""
+    if catalog is not None and (ledger is not None or server is not None):
+        raise InputError(
+            "give one source: --catalog (the lake), --ledger or --server", field="catalog"
+        )
     from infercarbon.ledger import open_store
     from infercarbon.report import FORMATS, build_report, parse_period, render
 
@@ -111,10 +112,21 @@ def report(
         _write(out, text)
         typer.echo(f"wrote {out} ({fmt}, period {p.label}, from {server})", err=True)
         return
-    store = open_store(resolve_ledger(ledger))
+    label = None
+    if catalog is not None:
+        from infercarbon.cli.lake import lake_snapshot
+
+        store, label = lake_snapshot(catalog, warehouse, p.start_utc, p.end_utc, tenant)
+    else:
+        store = open_store(resolve_ledger(ledger))
     try:
         rep = build_report(
-            store, p, tenant=tenant, generated_utc=datetime.now(UTC), task_metrics=metrics
+            store,
+            p,
+            tenant=tenant,
+            generated_utc=datetime.now(UTC),
+            task_metrics=metrics,
+            ledger_label=label,
         )
     finally:
         store.close()

@@ -6,6 +6,11 @@
     infercarbon serve --ledger postgresql://user@host/db --pue 1.2 --price-per-kwh 0.25
     infercarbon serve --ledger ledger.duckdb --update ukci:GB --update ukci:GB:forecast \
         --refresh 15m
+    infercarbon serve --catalog lake/ --period 2026-07 --keys ledger.duckdb   # the lake
+
+``--catalog`` serves the lake's ledger tables (``infercarbon lake export``) read-only from an
+in-memory snapshot taken at start (the period's partitions only, with ``--period``); restart
+to see what was committed since.
 
 ``--update SOURCE:REGION[:KIND]`` (repeatable) keeps grid signals fresh in the ledger: a
 :class:`~infercarbon.service.refresh.Refresher` runs each spec every ``--refresh`` (default
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -29,6 +35,18 @@ if TYPE_CHECKING:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LakeSource:
+    """``serve --catalog``: the lake, its warehouse, the period of its snapshot (None:
+    every day) and the ledger location whose API keys the server accepts."""
+
+    catalog: str
+    warehouse: str | None
+    start: datetime | None
+    end: datetime | None
+    keys: str
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -75,8 +93,10 @@ def run_server(
     route_residency: str | None = None,
     factor_set: str = "infercarbon",
     spool: str | None = None,
+    lake: LakeSource | None = None,
 ) -> None:
-    """Open the ledger and serve the API and dashboard until interrupted (and, with
+    """Open the ledger (with ``lake``: an in-memory snapshot of the lake's ledger tables,
+    served read-only) and serve the API and dashboard until interrupted (and, with
     ``updates``, refresh those grid signals every ``refresh_s`` seconds meanwhile; with
     ``spool``, write each accepted batch to the lake's ingest spool too).
 
@@ -116,25 +136,33 @@ def run_server(
             profiles=prof,
         )
     )
-    # the dashboard's reads share one fold of the hourly rollup a second (ledger.hours)
-    store = open_store(ledger, memory_limit=ledger_memory_limit, rollup_lag_s=1.0)
+    snapshot = None
+    if lake is not None:
+        from infercarbon.cli.lake import lake_snapshot
+
+        keys = key_store_for(lake.keys)  # before the snapshot: a bad --keys fails fast
+        store, snapshot = lake_snapshot(lake.catalog, lake.warehouse, lake.start, lake.end, None)
+    else:
+        keys = key_store_for(ledger)
+        # the dashboard's reads share one fold of the hourly rollup a second (ledger.hours)
+        store = open_store(ledger, memory_limit=ledger_memory_limit, rollup_lag_s=1.0)
     refresher = None
     folder = None
     try:
         app = create_app(
             store,
             clock=_now,
-            keys=key_store_for(ledger),
+            keys=keys,
             config=cfg,
             price_per_kwh=price_per_kwh,
             metrics_public=metrics_public,
             factor_set=factor_set,
             spool=spool,
+            backfill=snapshot is None,
+            read_only=snapshot,
         )
-        typer.echo(
-            f"infercarbon: ledger {store.url} ({store.dialect}); dashboard http://{host}:{port}/",
-            err=True,
-        )
+        source = snapshot or f"ledger {store.url} ({store.dialect})"
+        typer.echo(f"infercarbon: {source}; dashboard http://{host}:{port}/", err=True)
         # the objects of start-up (modules, the app, reference data) live as long as the
         # process: moved out of the collector's reach, a full collection under ingest scans
         # far fewer (measured in-process: 72 -> 30 ms per full collection, about one per
@@ -188,7 +216,9 @@ def run_server(
 
 
 def serve(
-    ledger: Annotated[str, typer.Option("--ledger", help="DuckDB file or postgresql:// URL")],
+    ledger: Annotated[
+        str | None, typer.Option("--ledger", help="DuckDB file or postgresql:// URL")
+    ] = None,
     host: Annotated[str, typer.Option("--host", help="interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
     pue: Annotated[
@@ -295,8 +325,40 @@ def serve(
             "docs/scale-out.md)",
         ),
     ] = None,
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog",
+            help="serve the Iceberg lake's ledger tables (`lake export`) instead of "
+            "--ledger: read-only, from a snapshot taken at start (restart to refresh); "
+            "writes answer 405",
+        ),
+    ] = None,
+    warehouse: Annotated[
+        str | None, typer.Option("--warehouse", help="warehouse URI for a postgresql:// catalog")
+    ] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="with --catalog: the snapshot holds this period only (2026-07, 2026-Q3, "
+            "START..END; default every day: memory grows with the rows read)",
+        ),
+    ] = None,
+    keys: Annotated[
+        str | None,
+        typer.Option(
+            "--keys",
+            help="with --catalog: the ledger whose API keys are accepted (DuckDB file or "
+            "postgresql:// URL, as `keys create --ledger`)",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /."""
+    """Serve the ledger API (/v1, /openapi.json), /metrics and the dashboard at /.
+
+    With ``--catalog`` the dashboard and read API serve a snapshot of the lake taken at
+    start (restart to see rows committed since); the ingest endpoints answer 405."""
+    lake = _lake_source(ledger, catalog, warehouse, period, keys, update, spool)
     check_port_free(host, port)
     specs, refresh_s = parse_refresh_options(update, refresh)
     from infercarbon.grid.factors import check_factor_set
@@ -308,7 +370,7 @@ def serve(
     if route_residency is not None and not regions:
         raise InputError("--route-residency needs --route-regions", field="--route-residency")
     run_server(
-        ledger,
+        ledger or "",
         host=host,
         port=port,
         pue=pue,
@@ -326,7 +388,46 @@ def serve(
         route_residency=route_residency,
         factor_set=factor_set,
         spool=spool,
+        lake=lake,
     )
+
+
+def _lake_source(
+    ledger: str | None,
+    catalog: str | None,
+    warehouse: str | None,
+    period: str | None,
+    keys: str | None,
+    update: Sequence[str] | None,
+    spool: str | None,
+) -> LakeSource | None:
+    """The lake to serve (None: serve --ledger), its options checked."""
+    if catalog is None:
+        if ledger is None:
+            raise InputError("give --ledger PATH|postgresql://... or --catalog URI", field="ledger")
+        for name, value in (("--period", period), ("--keys", keys), ("--warehouse", warehouse)):
+            if value is not None:
+                raise InputError(f"{name} goes with --catalog", field=name)
+        return None
+    if ledger is not None:
+        raise InputError("give --ledger or --catalog, not both", field="catalog")
+    if update or spool is not None:
+        raise InputError(
+            "a --catalog server is read-only: --update and --spool go with --ledger",
+            field="catalog",
+        )
+    if keys is None:
+        raise InputError(
+            "--catalog needs --keys LEDGER: the ledger whose API keys the server accepts",
+            field="keys",
+        )
+    start = end = None
+    if period is not None:
+        from infercarbon.report.period import parse_period
+
+        p = parse_period(period)
+        start, end = p.start_utc, p.end_utc
+    return LakeSource(catalog, warehouse, start, end, keys)
 
 
 def parse_refresh_options(

@@ -417,9 +417,10 @@ class SqlStore(ABC):
         return stmts
 
     def _fill_rollups(self, old: int) -> None:
-        """Inside the schema transaction of a ledger of version ``old``: fill the rollups it
-        did not keep from its rows (version 4: the hourly footprint rollup; version 8: the
-        event rollup), each up to the high-water mark a later fold starts from."""
+        """Inside a transaction (the schema's, of a ledger of version ``old``; 0: every
+        rollup): fill the rollups it did not keep from its rows (version 4: the hourly
+        footprint rollup; version 8: the event rollup), each up to the high-water mark a
+        later fold starts from."""
         if old < 4:
             top = self._hours_top()
             for s in rebuild_sql(None, top):
@@ -430,6 +431,20 @@ class SqlStore(ABC):
             for s in event_rebuild_sql(None, etop):
                 self._exec(s)
             self._set_event_hours_mark(etop)
+
+    def load_rows(self, tables: Mapping[str, pa.Table]) -> dict[str, int]:
+        """Bulk-load stored rows (``table name -> rows`` in the table's stored schema, as an
+        export or the lake's ledger tables hold them) into this ledger in one transaction,
+        then rebuild the hourly rollups from what it holds.  The rows were validated when
+        they were first written: nothing is checked again, so load only into a new ledger
+        built as a read-only snapshot (``report --catalog``, ``serve --catalog``)."""
+        counts: dict[str, int] = {}
+        with self._tx():
+            for name, rows in tables.items():
+                spec = _spec(name)
+                counts[name] = self._insert_rows(spec, rows.select(list(spec.read_schema.names)))
+            self._fill_rollups(0)  # every rollup, from the rows loaded
+        return counts
 
     def _stored_version(self) -> str | None:
         """The schema version the ledger records (None: a new database, no ledger yet)."""

@@ -268,6 +268,57 @@ RUNS = LakeTable(
     day_column=None,
 )
 
+#: The ledger's own tables, mirrored in the lake under ``ledger_<table>`` with the ledger's
+#: columns (``lake export`` copies a ledger into them; ``report --catalog`` and ``serve
+#: --catalog`` read them back into an in-memory ledger): (ledger table, day column, second
+#: partition).  The footprints are the ledger's compact layout (``event_footprints`` and its
+#: shared contexts) and its general one; contexts, items and totals carry no day.
+LEDGER_MIRROR: Final[tuple[tuple[str, str | None, str | None], ...]] = (
+    ("events", "start_utc", "tenant"),
+    ("event_footprints", "period_start_utc", "tenant"),
+    ("footprints", "period_start_utc", "tenant"),
+    ("footprint_items", None, None),
+    ("footprint_totals", None, None),
+    ("footprint_contexts", None, None),
+    ("footprint_context_items", None, None),
+    ("intensity", "interval_start_utc", "region"),
+    ("runs", "start_utc", "tenant"),
+    ("storage", "period_start_utc", "tenant"),
+    ("transfers", "t_utc", "tenant"),
+)
+#: The prefix of the mirrored ledger tables' names in the lake.
+LEDGER_PREFIX: Final = "ledger_"
+
+
+def _ledger_tables() -> tuple[LakeTable, ...]:
+    from infercarbon.ledger.compact import STORAGE_TABLES
+    from infercarbon.ledger.schema import TABLES as LEDGER_TABLES
+
+    specs = {**LEDGER_TABLES, **{t.name: t for t in STORAGE_TABLES}}
+    out = []
+    for name, day, second in LEDGER_MIRROR:
+        spec = specs[name]
+        out.append(
+            LakeTable(
+                LEDGER_PREFIX + name,
+                _schema(*((f.name, f.type) for f in spec.stored_schema)),
+                key=spec.key,
+                day_column=day,
+                second=second,
+            )
+        )
+    # the service's settings (deployment profiles, programme estimate) as last exported
+    out.append(
+        LakeTable(
+            LEDGER_PREFIX + "settings",
+            _schema(("key", _S), ("value", _S), ("exported_utc", TS)),
+            key=("key", "value"),
+            day_column=None,
+        )
+    )
+    return tuple(out)
+
+
 TABLES: Final[dict[str, LakeTable]] = {
     t.name: t
     for t in (
@@ -279,6 +330,7 @@ TABLES: Final[dict[str, LakeTable]] = {
         FOOTPRINT_CONTEXTS,
         ROLLUPS,
         RUNS,
+        *_ledger_tables(),
     )
 }
 
@@ -428,6 +480,7 @@ class Lake:
         existing = set(self.tables())
         for spec in TABLES.values():
             if spec.name in existing:
+                self._add_missing_columns(spec)
                 continue
             schema = _iceberg_schema(spec.schema)
             self.catalog.create_table_if_not_exists(
@@ -436,6 +489,20 @@ class Lake:
                 partition_spec=_partition_spec(spec, schema),
                 properties={"write.parquet.compression-codec": "zstd"},
             )
+
+    def _add_missing_columns(self, spec: LakeTable) -> None:
+        """Iceberg schema evolution: the columns this code's ``spec`` has and an older lake's
+        table lacks are added as optional (the stored files read them as null)."""
+        tbl = self.table(spec.name)
+        have = {f.name for f in tbl.schema().fields}
+        missing = [f for f in spec.schema if f.name not in have]
+        if not missing:
+            return
+        kinds = _iceberg_schema(pa.schema(missing))
+        with tbl.update_schema() as update:
+            for f in kinds.fields:
+                update.add_column(f.name, f.field_type, required=False)
+        self._cache.pop(spec.name, None)
 
     def table(self, name: str, *, refresh: bool = True) -> IcebergTable:
         if name not in TABLES:
@@ -472,9 +539,12 @@ class Lake:
         start_utc: datetime | None = None,
         end_utc: datetime | None = None,
         equals: Mapping[str, Any] | None = None,
+        not_null: Sequence[str] = (),
     ) -> pa.Table:
         """Scan a table (at a snapshot, when given), pruned to ``[start_utc, end_utc)`` on
-        its day column and to ``equals`` (column -> value or list of values)."""
+        its day column, to ``equals`` (column -> value or list of values) and to rows where
+        the ``not_null`` columns hold a value (a file whose column is all null is skipped
+        from its statistics)."""
         import pyiceberg.expressions
 
         ex: Any = pyiceberg.expressions  # pydantic models: constructed positionally
@@ -493,6 +563,8 @@ class Lake:
                 expr = ex.And(expr, ex.In(col, vals))
             else:
                 expr = ex.And(expr, ex.EqualTo(col, value))
+        for col in not_null:
+            expr = ex.And(expr, ex.NotNull(col))
         tbl = self.table(name)
         if snapshot_id is not None and tbl.snapshot_by_id(snapshot_id) is None:
             raise LedgerError(
@@ -658,7 +730,16 @@ def _select(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
 
 def _normalise(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """A scan's result in the table's Arrow schema (pyiceberg may return large strings)."""
-    return pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in schema], schema=schema)
+    # a column an older lake's table lacks (opened without create: not evolved) reads as null
+    return pa.Table.from_arrays(
+        [
+            table.column(f.name).cast(f.type)
+            if f.name in table.column_names
+            else pa.nulls(table.num_rows, f.type)
+            for f in schema
+        ],
+        schema=schema,
+    )
 
 
 def _keys(table: pa.Table, key: Sequence[str]) -> pa.Array:

@@ -1,6 +1,6 @@
-"""The period report on the lake: DuckDB over the pruned Iceberg scan of ``footprints``.
+"""The account job's period totals on the lake: DuckDB over the pruned scan of ``footprints``.
 
-``infercarbon report --catalog URI --period P`` reads only the partitions of the period
+``infercarbon lake totals --catalog URI --period P`` reads only the partitions of the period
 (the footprints table is partitioned by day: Iceberg prunes the files whose day is outside
 ``[start, end)`` from the manifest, before reading any), drops the footprints of superseded
 events, and sums per region and tenant with DuckDB over the Arrow scan.  Ranges are the sums

@@ -162,6 +162,7 @@ def create_app(
     backfill: bool = True,
     factor_set: str = "infercarbon",
     spool: str | Path | None = None,
+    read_only: str | None = None,
 ) -> FastAPI:
     """Build the service.
 
@@ -199,6 +200,9 @@ def create_app(
         The lake's ingest spool (:mod:`infercarbon.ledger.spool`): each accepted batch is
         also written there (fsynced) before the request is acknowledged, for
         ``infercarbon lake commit`` to load into the Iceberg events table.
+    read_only : str, optional
+        Serve ``store`` read-only (a snapshot of the lake: ``serve --catalog``): the writing
+        endpoints answer 405 naming this snapshot.
     """
     from infercarbon import __version__
     from infercarbon.service.routes import build_router
@@ -239,6 +243,10 @@ def create_app(
     # an unexpected error is a 500 answer on a connection that stays usable (Starlette's
     # outermost error middleware re-raises to the server, which then drops the connection)
     app.add_middleware(ContainErrors)
+    if read_only is not None:
+        from infercarbon.service.readonly import ReadOnlySnapshot
+
+        app.add_middleware(ReadOnlySnapshot, snapshot=read_only)
     _install_error_handlers(app)
     if backfill:
         from infercarbon.service.ingest import backfill_footprints
