@@ -81,15 +81,18 @@ class DuckDBStore(SqlStore):
         rows in first unless a fold began less than this many seconds ago (0, the
         default: every read folds first and sees every committed row; ``infercarbon
         serve`` uses 1 s, with a fold every second beside the writer, so a dashboard's
-        dozen reads share one fold).
+        dozen reads share one fold; with a lag, a read never waits for a fold under way
+        and reads the rollup the previous fold left, at most the lag plus one fold behind).
     write_threads : int or None
         Threads DuckDB runs an append's transaction on; reads use DuckDB's default (one per
-        core).  The setting changes only when the store turns from writing to reading or
-        back (~0.2 ms each), so sustained ingest never switches.  An append inserts one
-        batch: more threads mostly compete with the Python thread that feeds them (measured
-        on 2 cores, 1,000-event batches over HTTP: 1 thread 25 us of server CPU per event
-        and 37k events/s, DuckDB's 2 threads 28 us and 33-34k; 2 clients 29-30 vs 33-34 us).
-        ``None``: DuckDB's default for writes too.
+        core).  ``None`` (the default): DuckDB's default for writes too, so the setting never
+        changes.  A number switches DuckDB's threads when the store turns from writing to
+        reading or back, under the store's lock: a read after a write then waits for the
+        write in progress.  Measured on 2 cores at 10.8M events with ingest and dashboard
+        reads at once (``bench_query_scale.py``): 1 write thread gave summary p95 432 ms,
+        first load p95 714 ms and ingest p99 188 ms; no switch 290 ms, 482 ms and 134 ms.
+        Ingest alone (``bench_service_load.py``, 1,750-event batches) ran at 27.1k events/s
+        with 1 thread and 27.3k without the switch (an older build: 37k vs 33-34k).
     """
 
     dialect = "duckdb"
@@ -109,7 +112,7 @@ class DuckDBStore(SqlStore):
         clock: WallClockUtc = system_clock,
         checkpoint_threshold: str = "256MB",
         memory_limit: str | None = "auto",
-        write_threads: int | None = 1,
+        write_threads: int | None = None,
         rollup_lag_s: float = 0.0,
     ) -> None:
         super().__init__(clock)
@@ -340,7 +343,9 @@ class DuckDBStore(SqlStore):
         lag = self._rollup_lag_s if max_lag_s is None else max_lag_s
         if self._folded_generation == self._generation:
             return  # nothing written since the last fold
-        if lag > 0 and time.monotonic() - self._last_fold < lag:
+        if lag > 0 and (time.monotonic() - self._last_fold < lag or self._fold_lock.locked()):
+            # a reader that accepts a lag never waits for a fold under way: it reads the
+            # rollup as the previous fold left it (at most the lag plus one fold behind)
             return
         with self._fold_lock:
             if self._folded_generation == self._generation or (
