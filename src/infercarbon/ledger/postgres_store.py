@@ -248,6 +248,11 @@ class PostgresStore(SqlStore):
             "CREATE INDEX IF NOT EXISTS events_tenant_start ON events (tenant, start_utc)",
             # the newest events (the dashboard's page) from the last hours on
             "CREATE INDEX IF NOT EXISTS events_end ON events (end_utc)",
+            # the traced events (the dashboard's per-user-action rollups): most events carry
+            # no trace, so the partial index is small and the rollup reads only its rows
+            # (10M events, a few traced: /v1/traces 3.6 s as a scan)
+            "CREATE INDEX IF NOT EXISTS events_traced ON events (tenant, trace_id) "
+            "WHERE trace_id IS NOT NULL",
             # the footprints of a page of events (the live one may supersede another)
             "CREATE INDEX IF NOT EXISTS event_footprints_event ON event_footprints (event_id)",
             "CREATE UNIQUE INDEX IF NOT EXISTS footprints_superseded_once "
