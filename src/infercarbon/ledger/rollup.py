@@ -733,6 +733,21 @@ def event_rows(
     return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], schema)
 
 
+def _totals_schema(per_outcome: bool) -> pa.Schema:
+    """The columns of :func:`rollup_totals` (from the rows or from the hourly rollup)."""
+    fields = [pa.field("key", pa.string()), pa.field("period_start_utc", pa.timestamp("us"))]
+    if per_outcome:
+        fields.append(pa.field("outcome", pa.string()))
+    fields += [
+        pa.field("events", pa.int64()),
+        pa.field("energy_j", _F),
+        pa.field("facility_j", _F),
+        pa.field("latency_mean_s", _F),
+        *(pa.field(c, _F) for c in _KIND_COLS),
+    ]
+    return pa.schema(fields)
+
+
 def rollup_totals(
     store: Store,
     *,
@@ -778,17 +793,7 @@ def rollup_totals(
         f"{', '.join(sums)} {base}{where} GROUP BY {key}, {bucket}{outcome_g} "
         f"ORDER BY 2, 1{', 3' if per_outcome else ''}"
     )
-    fields = [pa.field("key", pa.string()), pa.field("period_start_utc", pa.timestamp("us"))]
-    if per_outcome:
-        fields.append(pa.field("outcome", pa.string()))
-    fields += [
-        pa.field("events", pa.int64()),
-        pa.field("energy_j", _F),
-        pa.field("facility_j", _F),
-        pa.field("latency_mean_s", _F),
-        *(pa.field(c, _F) for c in _KIND_COLS),
-    ]
-    return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], pa.schema(fields))
+    return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], _totals_schema(per_outcome))
 
 
 def stored_footprint_ids(store: Store, event_ids: Sequence[str]) -> set[str]:
@@ -986,17 +991,7 @@ def _hours_rollup(
         f"GROUP BY {key}, {bucket}{outcome_g} HAVING sum(h.n) > 0 "
         f"ORDER BY 2, 1{', 3' if per_outcome else ''}"
     )
-    fields = [pa.field("key", pa.string()), pa.field("period_start_utc", pa.timestamp("us"))]
-    if per_outcome:
-        fields.append(pa.field("outcome", pa.string()))
-    fields += [
-        pa.field("events", pa.int64()),
-        pa.field("energy_j", _F),
-        pa.field("facility_j", _F),
-        pa.field("latency_mean_s", _F),
-        *(pa.field(c, _F) for c in _KIND_COLS),
-    ]
-    return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], pa.schema(fields))
+    return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], _totals_schema(per_outcome))
 
 
 def _newest_cutoff(
