@@ -25,7 +25,7 @@ p50/p95/p99/max, non-2xx answers, and the server's RSS and CPU sampled every
 second half, to show whether memory stays flat).  With ``--profile-batches N`` the same
 batches are also pushed N times through the service's ingest function in this process under
 cProfile, and the time is split into JSON decoding, event validation, footprint arithmetic,
-footprint records (canonical JSON and hashes: ``build_footprints``; the rest of
+footprint records (canonical inputs text and hashes: ``ledger.compact._hashes``; the rest of
 ``footprint_batch``), the ledger transaction (its checks and staging, the inserts, the commit),
 metrics, and the rest.
 
@@ -195,6 +195,7 @@ def profile_ingest(
     from infercarbon.service.app import create_app
     from infercarbon.service.auth import MemoryKeyStore, authenticate, create_key
     from infercarbon.service.ingest import ingest
+    from infercarbon.service.prepare import decode
 
     store = open_store(str(workdir / "profile.duckdb"))
     keys = MemoryKeyStore()
@@ -209,12 +210,12 @@ def profile_ingest(
     state = app.state.infercarbon
     principal = authenticate(keys, f"Bearer {secret}")
     bodies = [tmpl.replace(MARK, f"PR{i:08d}".encode()) for i in range(batches + 1)]
-    ingest(state, principal, json.loads(bodies[0]))  # warm-up (imports, caches)
+    ingest(state, principal, decode(bodies[0]))  # warm-up (imports, caches)
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
     for body in bodies[1:]:
-        ingest(state, principal, json.loads(body))
+        ingest(state, principal, decode(body))  # the service's own decoder (orjson)
     prof.disable()
     wall = time.perf_counter() - t0
     store.close()
@@ -241,12 +242,12 @@ def profile_ingest(
     insert = cum("_insert", "duckdb_store") + cum("_insert_new_returning", "duckdb_store")
     commit = cum("_tx", "duckdb_store") + cum("_tx", "postgres_store")
     parts = {
-        "json_decode": cum("loads", "json"),
-        "validate_events": cum("validate_rows", "ledger", caller="ingest"),
-        "compute_footprints": cum("compute_footprints", "footprints"),
-        "footprint_json_hash": cum("build_footprints", "schema"),
+        "json_decode": cum("decode", "service/prepare"),
+        "validate_events": cum("validate_rows", "ledger", caller="prepare"),
+        "compute_footprints": cum("compute_footprints", "accounting/batch"),
+        "footprint_json_hash": cum("_hashes", "ledger/compact"),
         "footprint_other": max(
-            cum("footprint_batch", "footprints") - cum("build_footprints", "schema"), 0.0
+            cum("footprint_batch", "accounting/batch") - cum("_hashes", "ledger/compact"), 0.0
         ),
         "ledger_checks": max(ledger_tx - insert - commit, 0.0),
         "ledger_insert": insert,
