@@ -109,6 +109,36 @@ def test_sql_view_inputs_parse_to_the_canonical_inputs(store: Store) -> None:
         assert json.loads(row["inputs_json"]) == dict(rec.inputs)
 
 
+def test_factor_inputs_group_by_configuration_not_by_event(store: Store) -> None:
+    """``inputs_sql(per_event=False)`` nulls every per-event value (energy and its band,
+    payload, times, id, measured idle), so the report's walk over the factors reads one
+    group per configuration and signal: before the band and payload were nulled, a month
+    of 1M events made 1M groups and the report peaked at 11 GB."""
+    from infercarbon.ledger.compact import inputs_sql
+
+    evs = [
+        make_event(
+            i,
+            energy_j=10.0 + i,
+            energy_low_j=9.0 + i,
+            energy_high_j=11.0 + i,
+            payload_bytes=1000 + 7 * i,
+            device="gpu0",
+            region="DE",
+        )
+        for i in range(12)
+    ]
+    store.append_events_with_footprints(*service_batch(evs))
+    for per_event, want in ((True, 12), (False, 1)):
+        got = store.query_arrow(
+            f"SELECT count(DISTINCT {inputs_sql(store.dialect, per_event=per_event)}) "
+            "FROM event_footprints ef JOIN footprint_contexts c ON c.context_id = ef.context_id",
+            [],
+            pa.schema([pa.field("n", pa.int64())]),
+        )
+        assert got.column("n")[0].as_py() == want
+
+
 def test_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "v1.duckdb"
     evs = [make_event(i) for i in range(6)]

@@ -985,7 +985,22 @@ def compact_footprint_rows(rows: pa.Table, contexts: pa.Table) -> pa.Table:
 
 
 # ------------------------------------------------------------------------------- views
-_PER_EVENT_SLOTS = ("event_id", "energy_j", "attribution_method", "start_utc", "end_utc")
+#: The slots that hold one event's own values, no factor: written as null by
+#: ``inputs_sql(per_event=False)``, so a reader grouping rows by their factors gets one
+#: group per configuration and signal, not one per event (the energy band, the payload and
+#: the measured idle differ per event: left in, a month of 1M events made 1M groups).
+_PER_EVENT_SLOTS = (
+    "event_id",
+    "energy_j",
+    "attribution_method",
+    "start_utc",
+    "end_utc",
+    "energy_low_j",
+    "energy_high_j",
+    "payload_bytes",
+    "idle_measured.attributed_j",
+    "idle_measured.unattributed_j",
+)
 
 
 def _sql_encoders(dialect: str) -> tuple[dict[str, Any], str]:
