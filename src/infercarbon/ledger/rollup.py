@@ -247,12 +247,30 @@ def event_spans(
             "min(h.first_start_utc) AS first_utc",
             "max(h.last_start_utc) AS last_utc",
         ]
+        hours_conds = _on_hours(conds) or ["TRUE"]
         return _run(
-            store, _on_hours(keys), fields, measures, mf, "event_hours h",
-            _on_hours(conds) or ["TRUE"], params,
-        )  # fmt: skip
+            store, _on_hours(keys), fields, measures, mf, "event_hours h", hours_conds, params
+        )
     measures = ["count(*) AS events", "min(e.start_utc) AS first_utc", "max(e.start_utc)"]
     return _run(store, keys, fields, measures, mf, "events e", conds, params)
+
+
+def _bound_sums(value_g: str, low_g: str, high_g: str) -> tuple[list[str], list[pa.Field]]:
+    """The measures (and their fields) of a rollup of footprints or line items: the count,
+    and the sums of the figures [g CO2e] and of their p5 and p95 bounds."""
+    measures = [
+        "count(*) AS footprints",
+        f"sum({value_g}) AS emissions_g",
+        f"sum({low_g}) AS low_sum_g",
+        f"sum({high_g}) AS high_sum_g",
+    ]
+    fields = [
+        pa.field("footprints", pa.int64()),
+        pa.field("emissions_g", pa.float64()),
+        pa.field("low_sum_g", pa.float64()),
+        pa.field("high_sum_g", pa.float64()),
+    ]
+    return measures, fields
 
 
 def rollup_footprints(
@@ -274,18 +292,7 @@ def rollup_footprints(
     keys.append("t.basis")
     fields.append(pa.field("basis", pa.string()))
     conds.append(_LIVE_FOOTPRINT)
-    measures = [
-        "count(*) AS footprints",
-        "sum(t.value_g) AS emissions_g",
-        "sum(t.low_g) AS low_sum_g",
-        "sum(t.high_g) AS high_sum_g",
-    ]
-    mf = [
-        pa.field("footprints", pa.int64()),
-        pa.field("emissions_g", pa.float64()),
-        pa.field("low_sum_g", pa.float64()),
-        pa.field("high_sum_g", pa.float64()),
-    ]
+    measures, mf = _bound_sums("t.value_g", "t.low_g", "t.high_g")
     source = f"{_F_EVENT} JOIN all_footprint_totals t ON t.footprint_id = f.footprint_id"
     return _run(store, keys, fields, measures, mf, source, conds, params)
 
@@ -315,18 +322,7 @@ def rollup_line_items(
         pa.field("in_total", pa.bool_()),
     ]
     conds.append(_LIVE_FOOTPRINT)
-    measures = [
-        "count(*) AS footprints",
-        "sum(li.emissions_g) AS emissions_g",
-        "sum(li.low_g) AS low_sum_g",
-        "sum(li.high_g) AS high_sum_g",
-    ]
-    mf = [
-        pa.field("footprints", pa.int64()),
-        pa.field("emissions_g", pa.float64()),
-        pa.field("low_sum_g", pa.float64()),
-        pa.field("high_sum_g", pa.float64()),
-    ]
+    measures, mf = _bound_sums("li.emissions_g", "li.low_g", "li.high_g")
     source = f"{_F_EVENT} JOIN all_footprint_items li ON li.footprint_id = f.footprint_id"
     return _run(store, keys, fields, measures, mf, source, conds, params)
 

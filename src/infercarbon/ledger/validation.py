@@ -422,21 +422,32 @@ def _cross_checks(
         if all(n in cols for n in needs):
             problems.extend(Problem(i, field, message) for i in _bad_indices(mask()))
 
+    def not_before(end: str, start: str) -> None:
+        add(end, f"must not be before {start}", lambda: pc.less(cols[end], cols[start]), end, start)
+
+    def not_itself(key: str, what: str) -> None:
+        add(
+            "supersedes",
+            f"{what} cannot supersede itself",
+            lambda: pc.equal(cols["supersedes"], cols[key]),
+            "supersedes",
+            key,
+        )
+
+    def bracket(low: str, value: str, high: str) -> None:
+        """``low`` <= ``value`` <= ``high`` where given (a p5..p95 band around a figure)."""
+        add(low, f"must not exceed {value}", lambda: pc.greater(cols[low], cols[value]), low, value)
+        add(
+            high,
+            f"must not be below {value}",
+            lambda: pc.less(cols[high], cols[value]),
+            high,
+            value,
+        )
+
     if spec is EVENTS:
-        add(
-            "end_utc",
-            "must not be before start_utc",
-            lambda: pc.less(cols["end_utc"], cols["start_utc"]),
-            "end_utc",
-            "start_utc",
-        )
-        add(
-            "supersedes",
-            "an event cannot supersede itself",
-            lambda: pc.equal(cols["supersedes"], cols["event_id"]),
-            "supersedes",
-            "event_id",
-        )
+        not_before("end_utc", "start_utc")
+        not_itself("event_id", "an event")
         add(
             "energy_high_j",
             "give energy_low_j and energy_high_j together (the p5..p95 band)",
@@ -446,20 +457,7 @@ def _cross_checks(
             "energy_low_j",
             "energy_high_j",
         )
-        add(
-            "energy_low_j",
-            "must not exceed energy_j",
-            lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]),
-            "energy_low_j",
-            "energy_j",
-        )
-        add(
-            "energy_high_j",
-            "must not be below energy_j",
-            lambda: pc.less(cols["energy_high_j"], cols["energy_j"]),
-            "energy_high_j",
-            "energy_j",
-        )
+        bracket("energy_low_j", "energy_j", "energy_high_j")
         for name, digits in (("trace_id", 32), ("parent_span_id", 16)):
             add(
                 name,
@@ -481,57 +479,14 @@ def _cross_checks(
             "trace_id",
         )
     elif spec is FOOTPRINTS:
-        add(
-            "period_end_utc",
-            "must not be before period_start_utc",
-            lambda: pc.less(cols["period_end_utc"], cols["period_start_utc"]),
-            "period_end_utc",
-            "period_start_utc",
-        )
-        add(
-            "supersedes",
-            "a footprint cannot supersede itself",
-            lambda: pc.equal(cols["supersedes"], cols["footprint_id"]),
-            "supersedes",
-            "footprint_id",
-        )
+        not_before("period_end_utc", "period_start_utc")
+        not_itself("footprint_id", "a footprint")
     elif spec is RUNS:
-        add(
-            "end_utc",
-            "must not be before start_utc",
-            lambda: pc.less(cols["end_utc"], cols["start_utc"]),
-            "end_utc",
-            "start_utc",
-        )
-        add(
-            "supersedes",
-            "a run cannot supersede itself",
-            lambda: pc.equal(cols["supersedes"], cols["run_id"]),
-            "supersedes",
-            "run_id",
-        )
-        add(
-            "energy_low_j",
-            "must not exceed energy_j",
-            lambda: pc.greater(cols["energy_low_j"], cols["energy_j"]),
-            "energy_low_j",
-            "energy_j",
-        )
-        add(
-            "energy_high_j",
-            "must not be below energy_j",
-            lambda: pc.less(cols["energy_high_j"], cols["energy_j"]),
-            "energy_high_j",
-            "energy_j",
-        )
+        not_before("end_utc", "start_utc")
+        not_itself("run_id", "a run")
+        bracket("energy_low_j", "energy_j", "energy_high_j")
     elif spec is STORAGE:
-        add(
-            "period_end_utc",
-            "must not be before period_start_utc",
-            lambda: pc.less(cols["period_end_utc"], cols["period_start_utc"]),
-            "period_end_utc",
-            "period_start_utc",
-        )
+        not_before("period_end_utc", "period_start_utc")
     elif spec is READINGS:
         add(
             "cumulative_j",
@@ -541,17 +496,4 @@ def _cross_checks(
             "power_w",
         )
     elif spec is INTENSITY:
-        add(
-            "low_g_per_kwh",
-            "must not exceed value_g_per_kwh",
-            lambda: pc.greater(cols["low_g_per_kwh"], cols["value_g_per_kwh"]),
-            "low_g_per_kwh",
-            "value_g_per_kwh",
-        )
-        add(
-            "high_g_per_kwh",
-            "must not be below value_g_per_kwh",
-            lambda: pc.less(cols["high_g_per_kwh"], cols["value_g_per_kwh"]),
-            "high_g_per_kwh",
-            "value_g_per_kwh",
-        )
+        bracket("low_g_per_kwh", "value_g_per_kwh", "high_g_per_kwh")
