@@ -132,6 +132,16 @@ def _check(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     for k in ("n", "energy_j", "facility_j", "mean", "methods"):
         assert got[k] == pytest.approx(want[k]) if isinstance(want[k], float) else got[k] == want[k]
+    # the newest-events page joins a compact footprint on its event's end time: every
+    # writer gives a footprint its event's period
+    odd = store.query_arrow(
+        "SELECT count(*) AS n FROM event_footprints ef JOIN events e ON "
+        "e.event_id = ef.event_id AND e.tenant = ef.tenant WHERE "
+        "ef.period_start_utc <> e.start_utc OR ef.period_end_utc <> e.end_utc",
+        [],
+        pa.schema([pa.field("n", pa.int64())]),
+    )
+    assert odd.column("n").to_pylist() == [0]
     page = R.event_rows(store, tenant=None, limit=7).column("event_id").to_pylist()
     assert (
         page

@@ -20,6 +20,7 @@ to see what was committed since.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +72,10 @@ def check_port_free(host: str, port: int) -> None:
                 "process that holds it or pick another --port",
                 field="--port",
             ) from exc
+
+
+#: CPython's thread switch interval while serving (see run_server).
+SWITCH_INTERVAL_S = 0.0005
 
 
 def run_server(
@@ -206,7 +211,18 @@ def run_server(
             asgi = CarbonRouteMiddleware(
                 app, route_advisor(route_regions, residency=route_residency), clock=_now
             )
-        uvicorn.run(asgi, host=host, port=port, log_level=log_level)
+        # the ingest thread releases the GIL around every DuckDB and Arrow call; with
+        # CPython's 5 ms switch interval each re-acquisition can wait a whole interval
+        # behind a thread running Python (a read's JSON, the event loop), so a batch made of
+        # dozens of such calls queued for 100+ ms under concurrent requests.  A 0.5 ms
+        # interval measured 1.4-1.7x the ingest rate with two concurrent shippers (bench
+        # _service_load.py --clients 2); the process ends with the server.
+        interval_s = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        try:
+            uvicorn.run(asgi, host=host, port=port, log_level=log_level)
+        finally:
+            sys.setswitchinterval(interval_s)
     finally:
         if folder is not None:
             folder.stop()

@@ -710,6 +710,10 @@ def event_rows(
                 "CASE WHEN ci.present THEN ef.facility_j END AS facility_j, "
                 + ", ".join(f"{x} AS {n}" for x, n in zip(_COMPACT_TOTALS, _KIND_COLS, strict=True))
                 + f" FROM recent r JOIN event_footprints ef ON {same_event('ef', 'r')} "
+                # a compact footprint's period is its event's (every writer takes both
+                # times from the event): the join on the end time lets DuckDB skip the row
+                # groups outside the page's times (10.9M footprints: 330 -> 40 ms)
+                "AND ef.period_end_utc = r.end_utc "
                 "JOIN footprint_contexts c ON c.context_id = ef.context_id "
                 "LEFT JOIN footprint_context_items ci ON ci.context_id = ef.context_id "
                 "AND ci.name = 'operational_location')"
