@@ -229,3 +229,34 @@ def test_an_older_lake_gains_the_new_columns(tmp_path):
         assert got == [{"key": "profiles", "value": None, "exported_utc": None}]
     finally:
         lake.close()
+
+
+def test_audit_show_reads_an_exported_footprint_as_the_ledger_does(ledger, capsys):
+    """``audit show ID --catalog`` on a footprint the ledger exported prints what ``audit
+    show`` prints on the ledger: the derivation, the hash check and the chain (here an
+    event, a corrected event and its correction)."""
+    from infercarbon.cli._common import print_json
+    from infercarbon.ledger import show
+
+    store, lake_dir = ledger
+    ids = store.query_arrow(
+        "SELECT footprint_id FROM event_footprints WHERE event_id IN ('e1-4', 'fix', 'e3-7') "
+        "ORDER BY event_id, tenant",
+        [],
+        pa.schema([pa.field("footprint_id", pa.string())]),
+    ).column("footprint_id")
+    assert len(ids) >= 3
+    for fid in ids.to_pylist():
+        print_json(show(store, fid))
+        want = json.loads(capsys.readouterr().out)
+        assert main(["audit", "show", fid, "--catalog", lake_dir, "--json"]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["inputs_hash_matches"] is True
+        _same(want, got, fid)
+    # the text rendering too
+    assert main(["audit", "show", ids[0].as_py(), "--catalog", lake_dir]) == 0
+    assert "chain" in capsys.readouterr().out
+    missing = "fp_" + "0" * 32
+    assert main(["audit", "show", missing, "--catalog", lake_dir]) == 2
+    err = capsys.readouterr().err
+    assert missing in err and "lake export" in err

@@ -253,16 +253,24 @@ def show(
 ) -> None:
     """Print a stored footprint's whole derivation: inputs with provenance, versions, line
     items, totals, the inputs hash and the chain of footprints of its subject.  With
-    ``--catalog`` a lake footprint (row, context, attribution, runs) as JSON."""
-    if catalog is not None:
-        from infercarbon.cli.lake import show_cli
-
-        show_cli(footprint_id, catalog, warehouse)
-        return
+    ``--catalog``: a footprint a ledger exported to the lake (``lake export``) shows the same
+    derivation; a lake job's footprint (``fp_<12 hex>_<event id>``) shows its row, context,
+    attribution and runs as JSON."""
     from infercarbon.ledger import open_store
     from infercarbon.ledger import show as ledger_show
 
-    if server is not None:
+    if catalog is not None:
+        from infercarbon.cli.lake import exported_store, is_job_footprint_id, show_cli
+
+        if is_job_footprint_id(footprint_id):
+            show_cli(footprint_id, catalog, warehouse)
+            return
+        store = exported_store(footprint_id, catalog, warehouse)
+        try:
+            d = ledger_show(store, footprint_id, tenant=tenant)
+        finally:
+            store.close()
+    elif server is not None:
         d = get(server, key, f"/v1/audit/footprints/{footprint_id}", {}).json()
     else:
         store = open_store(resolve_ledger(ledger))

@@ -129,6 +129,24 @@ def show_cli(footprint_id: str, catalog: str, warehouse: str | None) -> None:
     print_json(_jsonable(show_footprint(_need(catalog, warehouse), footprint_id)))
 
 
+def is_job_footprint_id(footprint_id: str) -> bool:
+    """Whether ``footprint_id`` names a lake job's footprint (``fp_<12 hex>_<event id>``)
+    rather than a ledger's (``fp_<32 hex>``, exported by ``lake export``)."""
+    return len(footprint_id) > 16 and footprint_id.startswith("fp_") and footprint_id[15] == "_"
+
+
+def exported_store(footprint_id: str, catalog: str, warehouse: str | None) -> Store:
+    """``audit show ID --catalog``: an in-memory ledger holding the exported footprint's
+    subject, for the ledger's own ``audit show``."""
+    from infercarbon.ledger.lake_snapshot import footprint_store
+
+    lake = _need_existing(catalog, warehouse)
+    try:
+        return footprint_store(lake, footprint_id)
+    finally:
+        lake.close()
+
+
 def lake_snapshot(
     catalog: str,
     warehouse: str | None,

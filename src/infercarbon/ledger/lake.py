@@ -578,6 +578,44 @@ class Lake:
         out = scan.to_arrow()
         return _normalise(out, _select(spec.schema, columns))
 
+    def find(self, name: str, column: str, value: str, columns: Sequence[str]) -> pa.Table:
+        """The ``columns`` of the rows of table ``name`` whose ``column`` equals ``value``, at
+        its current snapshot: a point lookup on a column whose file statistics cannot prune
+        (a random id in every file).  The files Iceberg plans for the filter are read by
+        DuckDB, in parallel, ``columns`` and ``column`` only (1M exported footprints: ~0.12 s
+        against ~0.7 s for a pyiceberg scan); a plan with delete files or files off the local
+        disk is scanned by pyiceberg."""
+        import pyiceberg.expressions
+
+        tbl = self.table(name)
+        if tbl.current_snapshot() is None:
+            return pa.Table.from_pylist([], schema=_select(TABLES[name].schema, columns))
+        ex: Any = pyiceberg.expressions  # pydantic models: constructed positionally
+        expr = ex.EqualTo(column, value)
+        tasks = list(tbl.scan(row_filter=expr).plan_files())
+        paths = [t.file.file_path for t in tasks]
+        if any(t.delete_files for t in tasks) or not all(p.startswith("file://") for p in paths):
+            return self.read(name, columns=columns, equals={column: value})
+        if not paths:
+            return pa.Table.from_pylist([], schema=_select(TABLES[name].schema, columns))
+        import duckdb
+
+        from infercarbon.ledger.duckdb_store import _to_arrow
+
+        con = duckdb.connect()
+        try:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            out = _to_arrow(
+                con.sql(
+                    f"SELECT {cols} FROM read_parquet($1, union_by_name = true) "
+                    f'WHERE "{column}" = $2',
+                    params=[[p.removeprefix("file://") for p in paths], value],
+                )
+            )
+        finally:
+            con.close()
+        return _normalise(out, _select(TABLES[name].schema, columns))
+
     def data_bytes(self, name: str) -> tuple[int, int]:
         """(bytes of the current snapshot's data files, rows in them)."""
         tbl = self.table(name)

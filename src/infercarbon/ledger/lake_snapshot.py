@@ -48,7 +48,13 @@ if TYPE_CHECKING:
     from infercarbon.ledger.base import Store
     from infercarbon.ledger.duckdb_store import DuckDBStore
 
-__all__ = ["LakeSnapshot", "export_ledger", "read_period", "snapshot_store"]
+__all__ = [
+    "LakeSnapshot",
+    "export_ledger",
+    "footprint_store",
+    "read_period",
+    "snapshot_store",
+]
 
 #: Rows gathered from the ledger's scan before one lake commit.
 EXPORT_ROWS = 500_000
@@ -225,3 +231,68 @@ def snapshot_store(
         store.close()
         raise
     return store, LakeSnapshot(lake.uri, start_utc, end_utc, tenant, counts, snaps)
+
+
+def read_subject(lake: Lake, footprint_id: str) -> dict[str, pa.Table]:
+    """The lake's ledger rows that ``audit show`` needs for one exported footprint: every
+    footprint of its subject (event or aggregate) and tenant in either layout, with their
+    contexts, items and totals, and the subject's events.  The footprint is found by its id
+    (:meth:`Lake.find`: the id column read by DuckDB); the subject's rows by tenant
+    partition and event id.
+    Raises FootprintNotFoundError when no exported footprint has the id."""
+    from infercarbon.errors import FootprintNotFoundError
+
+    out = {name: TABLES[LEDGER_PREFIX + name].schema.empty_table() for name, _, _ in LEDGER_MIRROR}
+    found: dict[str, Any] | None = None
+    for name, subject in (("event_footprints", "event_id"), ("footprints", "aggregate_key")):
+        cols = ["tenant", "event_id", *([subject] if subject != "event_id" else [])]
+        hit = lake.find(LEDGER_PREFIX + name, "footprint_id", footprint_id, cols)
+        if hit.num_rows:
+            row = hit.slice(0, 1).to_pylist()[0]
+            found = {
+                "tenant": row["tenant"],
+                "event_id": row["event_id"],
+                "aggregate_key": row.get("aggregate_key"),
+            }
+            break
+    if found is None:
+        raise FootprintNotFoundError(
+            f"the lake's exported ledger has no footprint {footprint_id!r} "
+            "(`infercarbon lake export` copies a ledger's footprints into it)"
+        )
+    tenant, event_id = found["tenant"], found["event_id"]
+    subject_eq: dict[str, Any] = (
+        {"tenant": tenant, "event_id": event_id}
+        if event_id is not None
+        else {"tenant": tenant, "aggregate_key": found["aggregate_key"]}
+    )
+    if event_id is not None:
+        out["event_footprints"] = lake.read(LEDGER_PREFIX + "event_footprints", equals=subject_eq)
+        out["events"] = lake.read(LEDGER_PREFIX + "events", equals=subject_eq)
+    out["footprints"] = lake.read(LEDGER_PREFIX + "footprints", equals=subject_eq)
+    ids = out["footprints"].column("footprint_id").to_pylist()
+    for name in ("footprint_items", "footprint_totals"):
+        if ids:
+            out[name] = lake.read(LEDGER_PREFIX + name, equals={"footprint_id": ids})
+    ctx = pc.unique(out["event_footprints"].column("context_id")).to_pylist()
+    if ctx:
+        for name in ("footprint_contexts", "footprint_context_items"):
+            out[name] = lake.read(LEDGER_PREFIX + name, equals={"context_id": ctx})
+    return out
+
+
+def footprint_store(lake: Lake, footprint_id: str) -> DuckDBStore:
+    """An in-memory DuckDB ledger holding one exported footprint's subject
+    (:func:`read_subject`), on which the ledger's own ``audit show`` runs unchanged: the
+    same derivation, hash check and chain as on the ledger it was exported from.  Close
+    the store."""
+    from infercarbon.ledger.duckdb_store import DuckDBStore
+
+    tables = read_subject(lake, footprint_id)
+    store = DuckDBStore(":memory:")
+    try:
+        store.load_rows(tables)
+    except BaseException:
+        store.close()
+        raise
+    return store
