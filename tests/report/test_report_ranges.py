@@ -326,3 +326,18 @@ def test_formats_carry_the_new_tables(mixed: Any) -> None:
     )
     assert float(c["energy_cost"]) == r["energy_cost"]
     assert "Idle share of active energy" in html and "p5..p95" in html
+
+
+def test_ingest_fallback_is_counted_as_fallback(mixed: Any) -> None:
+    """Ingest labels an operational line by its energy first (``measured; fallback:
+    location-based intensity``): with no market instrument every market-based figure is the
+    labelled fallback, and the Scope 2 note and the instruments table say so."""
+    rep, recs, _ = mixed
+    labels = {
+        li.label for r in recs for li in r.figures.line_items if li.name == "operational_market"
+    }
+    assert labels and all("; fallback: location-based" in lab for lab in labels)
+    note = row(rep, "scope2", method="market-based")["note"]
+    assert f"100.0% of the operational market-based emissions ({len(recs)} footprint(s))" in note
+    inst = rep.table("market_instruments").rows
+    assert inst and all(r["fallback"] for r in inst)

@@ -254,6 +254,13 @@ def scope_sums(rows: Sequence[Row]) -> dict[str, Sum]:
     }
 
 
+def _is_fallback(label: object) -> bool:
+    """Whether a line item's label records the location-based fallback: the whole label (an
+    estimate's ``fallback: location-based``) or one of its parts (ingest writes the energy's
+    label first: ``modelled; fallback: location-based intensity``)."""
+    return any(part.strip().startswith("fallback") for part in str(label).split(";"))
+
+
 def _fallback_share(sl: LedgerSlice, scope: str) -> tuple[float | None, int]:
     labels = [
         r
@@ -264,7 +271,7 @@ def _fallback_share(sl: LedgerSlice, scope: str) -> tuple[float | None, int]:
         and not str(r["label"]).startswith("excluded")
     ]
     tot = sum(r["emissions_g"] for r in labels)
-    fb = [r for r in labels if str(r["label"]).startswith("fallback")]
+    fb = [r for r in labels if _is_fallback(r["label"])]
     n = sum(r["footprints"] for r in fb)
     if tot <= 0:
         return (None if not labels else (1.0 if fb else 0.0)), n
@@ -451,7 +458,7 @@ def market_instruments_table(sl: LedgerSlice) -> Table:
     for r in sorted(labels, key=lambda r: (r["scope"], -r["emissions_g"])):
         src = str(r["source"])
         instrument = src.split("intensity:", 1)[1].strip() if "intensity:" in src else src
-        fb = str(r["label"]).startswith("fallback")
+        fb = _is_fallback(r["label"])
         t = tot[r["scope"]]
         out.append(
             {
