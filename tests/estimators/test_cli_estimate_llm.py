@@ -202,7 +202,7 @@ def test_task_and_stack_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*ARGS, "--task", "sourcegraph-fim", "--stack", "vllm-2024", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["inputs"]["stack"] == "vllm-2024"
-    assert doc["inputs"]["input_tokens"] == 4000
+    assert doc["inputs"]["input_tokens"] == 3000
     assert doc["inputs"]["input_tokens_source"].startswith("task preset")
     assert main([*ARGS, "--stack", "vllm-1999"]) == 2
     err = capsys.readouterr().err
