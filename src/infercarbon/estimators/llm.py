@@ -350,17 +350,17 @@ def _physics(
         active_params_b,
     )
     ctx = input_tokens + 0.5 * output_tokens
-    # GPU-busy time per step: weights + KV cache read, compute, and the GPU-side part of the
-    # per-request overhead (attention bookkeeping, sampling on the GPU)
-    busy = (
+    # kernel time per step on each GPU: weights + KV cache read, and compute
+    work = (
         c_w * w_read + batch_size * (c_kv * active_params_b**kv_e * ctx + c_c * active_params_b)
-    ) / num_gpus + sig_b * batch_size
-    step = t0 + sig * batch_size + (busy - sig_b * batch_size) + c_n * log2(num_gpus)
+    ) / num_gpus
+    step = t0 + sig * batch_size + work + c_n * log2(num_gpus)
     # per request: decode GPU-seconds n x out x step / B at power p_s + p_d x busy / step,
-    # plus prefill (compute bound) at the power limit
+    # busy = kernel time + the GPU-side part of the per-request overhead (attention
+    # bookkeeping, sampling on the GPU); plus prefill (compute bound) at the power limit
     q = num_gpus * output_tokens / batch_size
     pre = active_params_b * input_tokens
-    decode = (p_s * step + p_d * busy) * q
+    decode = (p_s * step + p_d * (work + sig_b * batch_size)) * q
     prefill = c_pfe * pre
     gpu_s = q * step + c_pf * pre
     return decode, prefill, step, gpu_s
