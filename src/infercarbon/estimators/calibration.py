@@ -63,6 +63,7 @@ __all__ = [
     "fit",
     "load_training_rows",
     "predict",
+    "slice_labels",
     "validate",
     "validation_markdown",
 ]
