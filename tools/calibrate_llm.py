@@ -80,8 +80,16 @@ FIELDS = [
     "active_params_b",
     "energy_j",
     "tpot_s",
+    "gpu_power_w",
     "precision",
 ]
+
+
+def _v2_power_w(r: dict[str, str]) -> float:
+    """Average power per GPU [W] of a v2 row: J/request x tokens/s / tokens/request / GPUs."""
+    gpus = int(r["TP"]) * int(r["PP"])
+    tput = float(r["Token tput (tok/s)"])
+    return float(r["Energy/req (J)"]) * tput / float(r["Avg Output Tokens"]) / gpus
 
 
 def build_rows(source: Path) -> list[dict[str, str]]:
@@ -106,6 +114,8 @@ def build_rows(source: Path) -> list[dict[str, str]]:
                     "active_params_b": f"{active:g}",
                     "energy_j": f"{float(r['Energy/req (J)']):.4f}",
                     "tpot_s": f"{float(r['Avg TPOT (s)']):.6f}",
+                    # average power per GPU: energy per request x requests/s, over the GPUs
+                    "gpu_power_w": f"{_v2_power_w(r):.2f}",
                     "precision": "bf16",
                 }
             )
@@ -133,6 +143,7 @@ def build_rows_v3(source: Path) -> list[dict[str, str]]:
                     "active_params_b": f"{float(r['activated_params_billions']):g}",
                     "energy_j": f"{float(r['energy_per_request_joules']):.4f}",
                     "tpot_s": f"{float(r['median_itl_ms']) / 1000:.6f}",
+                    "gpu_power_w": f"{float(r['avg_power_watts']) / int(r['num_gpus']):.2f}",
                     "precision": V3_PRECISION[r["weight_precision"]],
                 }
             )
@@ -144,6 +155,7 @@ HEADERS = {
         "# ML.ENERGY Leaderboard v2 (Chung et al.), llm_text_generation rows; Apache-2.0.\n"
         "# energy_j = measured GPU energy per request (GPU only, steady state); tpot_s = avg\n"
         "# time per output token; batch_size = configured max batch; num_gpus = TP x PP;\n"
+        "# gpu_power_w = average power per GPU = energy/req x token tput / output tokens / GPUs;\n"
         "# input_tokens = ASSUMED per task (not published); params from HF model cards.\n"
         "# Regenerate: python tools/calibrate_llm.py\n"
     ),
@@ -151,7 +163,8 @@ HEADERS = {
         "# ML.ENERGY Leaderboard v3 (2025 vLLM stack), H100 rows only; Apache-2.0.\n"
         "# energy_j = measured GPU energy per request (GPU only, steady state); tpot_s =\n"
         "# median inter-token latency; batch_size = average running batch; num_gpus = GPUs\n"
-        "# per replica (TP or EP); params and precision from the file; input_tokens =\n"
+        "# per replica (TP or EP); params and precision from the file; gpu_power_w =\n"
+        "# avg_power_watts / num_gpus; input_tokens =\n"
         "# ASSUMED per task (not published). The campaign's B200 rows are NOT included.\n"
         "# Regenerate: python tools/calibrate_llm.py\n"
     ),

@@ -8,6 +8,7 @@ import pytest
 
 from infercarbon.estimators.calibration import (
     BAND_MIN_COVERAGE_FRAC,
+    BAND_SPLITS,
     CROSS_CAMPAIGN_SPLITS,
     SHARED_NAMES,
     STACK_NAMES,
@@ -41,6 +42,8 @@ def rebuilt() -> dict:
 
 def test_training_tables_hold_both_campaigns_and_no_b200() -> None:
     rows = load_training_rows()
+    # measured average power per GPU, below each GPU's power limit (A100 400 W, H100 700 W)
+    assert bool(np.all((rows.gpu_power_w > 50) & (rows.gpu_power_w <= 700)))
     assert set(rows.campaign) == {"v2", "v3"}
     assert int(np.count_nonzero(rows.campaign == "v3")) == 405
     assert int(np.count_nonzero(rows.campaign == "v2")) == 314
@@ -60,7 +63,7 @@ def test_calibration_reproduces_from_bundled_rows(rebuilt: dict) -> None:
     for split, m in bundled["evaluation"].items():
         if split == "ecologits_source":
             continue
-        if split.startswith("by_task"):
+        if split.startswith("by_slice"):
             for task, mt in m.items():
                 assert rebuilt["evaluation"][split][task] == pytest.approx(mt, abs=0.05), task
             continue
@@ -73,36 +76,66 @@ def test_docs_table_is_generated_from_the_bundled_document() -> None:
 
 
 def test_cross_campaign_figures_pinned() -> None:
-    """The published cross-campaign validation (docs/llm_estimator.md), within tolerance."""
+    """The published cross-campaign validation (docs/llm_estimator.md), within tolerance.
+
+    Loose on purpose: a regression (or a silent change of the model) is caught, a refit
+    that moves a figure by a few tenths is not."""
     ev = load_calibration().evaluation
     a, b = (ev[k] for k in CROSS_CAMPAIGN_SPLITS)
     assert a["n"] == 405
     assert b["n"] == 314
-    assert a["mdape_pct"] == pytest.approx(27.2, abs=1.0)
-    assert b["mdape_pct"] == pytest.approx(17.3, abs=1.0)
-    assert a["within_25_pct"] == pytest.approx(45.2, abs=2.0)
-    assert b["within_25_pct"] == pytest.approx(66.2, abs=2.0)
+    assert a["mdape_pct"] == pytest.approx(15.9, abs=1.5)
+    assert b["mdape_pct"] == pytest.approx(11.4, abs=1.5)
+    assert a["within_25_pct"] == pytest.approx(69.6, abs=3.0)
+    assert b["within_25_pct"] == pytest.approx(86.6, abs=3.0)
     for m in (a, b):
-        assert m["band_coverage_pct"] >= BAND_MIN_COVERAGE_FRAC * 100
+        assert 0.85 < m["median_ratio"] < 1.15
     # the stack input is what the cross-campaign transfer needs: without it v3 is off by ~1.5x
     stale = ev["stale_stack_v2_to_v3_h100"]
     assert stale["median_ratio"] > 1.3
     assert a["mdape_pct"] < stale["mdape_pct"]
 
 
+def test_band_covers_every_transfer_split() -> None:
+    """>= 85 % coverage in each cross-campaign and each leave-one-GPU-out direction."""
+    ev = load_calibration().evaluation
+    for split in BAND_SPLITS:
+        assert ev[split]["band_coverage_pct"] >= BAND_MIN_COVERAGE_FRAC * 100, split
+    # the band is set from the validation, not wide by fiat: under x0.6 .. x1.7
+    cal = load_calibration()
+    assert 0.6 < cal.low_factor < 1 < cal.high_factor < 1.7
+
+
 def test_leave_one_gpu_out_and_model_out_pinned() -> None:
     ev = load_calibration().evaluation
-    assert ev["leave_one_gpu_out_v2"]["mdape_pct"] == pytest.approx(16.2, abs=1.0)
-    assert ev["leave_one_gpu_out_cross_campaign"]["mdape_pct"] == pytest.approx(12.7, abs=1.0)
-    assert ev["leave_one_model_out"]["mdape_pct"] == pytest.approx(15.9, abs=1.0)
+    assert ev["leave_one_gpu_out_v2"]["mdape_pct"] == pytest.approx(17.6, abs=1.5)
+    assert ev["leave_one_gpu_out_cross_campaign"]["mdape_pct"] == pytest.approx(12.8, abs=1.5)
+    assert ev["leave_one_model_out"]["mdape_pct"] == pytest.approx(13.6, abs=1.5)
     # another GPU generation and another campaign at once: physics from the A100 rows only
-    assert ev["a100_v2_to_h100_v3"]["mdape_pct"] == pytest.approx(24.1, abs=1.0)
-    assert ev["a100_v2_to_h100_v3"]["band_coverage_pct"] >= 85.0
+    assert ev["a100_v2_to_h100_v3"]["mdape_pct"] == pytest.approx(14.4, abs=1.5)
+    # each direction of the GPU transfer is reported on its own
+    for g in ("a100", "h100"):
+        assert ev[f"leave_one_gpu_out_v2_test_{g}"]["n"] == 157
+        assert ev[f"leave_one_gpu_out_cross_campaign_test_{g}"]["n"] == 157
     # physics transfer beats EcoLogits' formula on the campaign it scores worst
     assert (
         ev[CROSS_CAMPAIGN_SPLITS[0]]["mdape_pct"]
         < ev["ecologits_true_batch_true_gpus_v3_h100"]["mdape_pct"]
     )
+
+
+def test_validation_is_broken_down_by_slice() -> None:
+    ev = load_calibration().evaluation
+    for key, n in (
+        ("by_slice_cross_campaign_v2_to_v3_h100", 405),
+        ("by_slice_cross_campaign_v3_h100_to_v2", 314),
+    ):
+        slices = ev[key]
+        for dim in ("task", "batch", "GPUs", "precision", "architecture", "active params"):
+            rows = [m["n"] for name, m in slices.items() if name.startswith(f"{dim}: ")]
+            assert sum(rows) == n, (key, dim)  # each dimension partitions the split
+    v3 = ev["by_slice_cross_campaign_v2_to_v3_h100"]
+    assert {"task: gpqa", "task: sourcegraph-fim", "task: video-chat"} <= set(v3)
 
 
 def test_band_is_the_documented_widening() -> None:
@@ -123,6 +156,9 @@ def test_fit_is_deterministic_and_interpretable() -> None:
     # the newer stack has less per-step overhead (CUDA graphs, a faster scheduler)
     assert 0 < new["step_overhead_s"] < old["step_overhead_s"] < 0.2
     assert 0 < new["seq_overhead_s"] < old["seq_overhead_s"] < 0.01
+    # ... cheaper collectives per step, and more of its per-request work on the GPU
+    assert 0 < new["comm_overhead_s"] < old["comm_overhead_s"] < 0.1
+    assert 0 < old["seq_busy_frac"] < new["seq_busy_frac"] < 1
 
 
 def test_stacks_move_the_estimate_the_right_way() -> None:

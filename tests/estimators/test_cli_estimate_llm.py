@@ -202,7 +202,7 @@ def test_task_and_stack_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*ARGS, "--task", "sourcegraph-fim", "--stack", "vllm-2024", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["inputs"]["stack"] == "vllm-2024"
-    assert doc["inputs"]["input_tokens"] == 4000
+    assert doc["inputs"]["input_tokens"] == 3000
     assert doc["inputs"]["input_tokens_source"].startswith("task preset")
     assert main([*ARGS, "--stack", "vllm-1999"]) == 2
     err = capsys.readouterr().err
@@ -282,3 +282,29 @@ def test_csv_pue_range_uses_its_central_value_for_energy() -> None:
     it = float(r["gpu_energy_j"]) + float(r["host_energy_j"])
     assert float(r["pue_overhead_j"]) == pytest.approx(0.2 * it, rel=1e-4)
     assert float(r["total_location_low_g"]) < float(r["total_location_g"])
+
+
+def test_csv_reads_the_mlenergy_leaderboard_columns(capsys: pytest.CaptureFixture[str]) -> None:
+    """The leaderboard's own file runs as it is: its measured running batch
+    (avg_batch_size, not the max_num_seqs cap), GPUs, output length, precision and task."""
+    path = Path(__file__).resolve().parents[1] / "data" / "estimators"
+    src = path / "mlenergy_v3_h100_excerpt.csv"
+    assert main(["estimate", "llm", "--csv", str(src), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["task"] for r in rows] == ["gpqa", "sourcegraph-fim", "gpqa"]
+    assert [r["input_tokens_used"] for r in rows] == ["250", "3000", "250"]
+    assert rows[2]["weight_precision"] == "fp8" and rows[2]["num_gpus"] == "4"
+    for r in rows:
+        single = [
+            "estimate", "llm", "--params-b", r["total_params_billions"],
+            "--active-params-b", r["activated_params_billions"], "--gpu", r["gpu_model"],
+            "--gpus", r["num_gpus"], "--batch", r["avg_batch_size"],
+            "--output-tokens", r["avg_output_len"], "--precision", r["weight_precision"],
+            "--input-tokens", r["input_tokens_used"], "--json",
+        ]  # fmt: skip
+        assert main(single) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert float(r["gpu_energy_j"]) == pytest.approx(doc["gpu_energy_j"], rel=1e-5)
+        # the measured energy lies inside the band for these rows (in-sample rows)
+        measured = float(r["energy_per_request_joules"])
+        assert float(r["gpu_energy_low_j"]) <= measured <= float(r["gpu_energy_high_j"])

@@ -247,3 +247,28 @@ def test_stack_selection_in_every_path() -> None:
     with pytest.raises(InputError) as info:
         estimate_llm_scalar(8, 8, "H100", 1, 64, 400, 300, stack="tgi-2023")
     assert info.value.field == "stack"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    b=st.floats(1, 2048),
+    out=st.floats(1, 16000),
+    inp=st.floats(0, 16000),
+    act_frac=st.floats(0.02, 1.0),
+    p=st.floats(0.5, 700),
+    ng=st.sampled_from([1, 2, 4, 8, 16]),
+    gpu=st.sampled_from(["A100-SXM4-80GB", "H100", "B200", "L4"]),
+    stack=st.sampled_from(["vllm-2024", "vllm-2025"]),
+)
+def test_average_power_between_static_floor_and_power_limit(
+    b: float, out: float, inp: float, act_frac: float, p: float, ng: int, gpu: str, stack: str
+) -> None:
+    """GPU energy / GPU-seconds is a power per GPU: never below the static floor, never
+    above the board's power limit (the busy share of a step is at most the step)."""
+    from infercarbon.reference.gpus import lookup_gpu
+
+    r = estimate_llm_scalar(p, p * act_frac, gpu, ng, b, out, inp, stack=stack)
+    cal = load_calibration(stack)
+    tdp = lookup_gpu(gpu).tdp_w
+    watts = r.gpu_energy_j / r.gpu_seconds_s
+    assert cal.static_power_frac * tdp * (1 - 1e-9) <= watts <= tdp * (1 + 1e-9)

@@ -18,7 +18,9 @@ The CSV columns are the flag names (with or without ``--``; ``-`` and ``_`` alik
 ``params-b, gpu, batch, output-tokens`` are required; ``active-params-b, gpus,
 input-tokens, task, precision, stack`` and every carbon flag (``region, time-utc, pue,
 utilisation, ...``) are optional and override the command-line value for their row.  The
-older names ``total_params_b, num_gpus, batch_size`` are accepted too.  The output repeats
+older names ``total_params_b, num_gpus, batch_size`` are accepted too, and so are the ML.ENERGY
+Leaderboard v3 columns (``total_params_billions, activated_params_billions, gpu_model,
+num_gpus, avg_batch_size, avg_output_len, weight_precision, task``).  The output repeats
 every input row with the energy columns and, where the row has a region, the footprint
 columns appended.  A bad cell is a ParseError naming the file, the 1-based row (the header
 is row 1) and the column.
@@ -83,6 +85,15 @@ COLUMN_ALIASES: dict[str, str] = {
     "precision": "precision",
     "task": "task",
     "stack": "stack",
+    # ML.ENERGY Leaderboard v3 column names, so the leaderboard's files run as they are
+    # (avg_batch_size is the measured running batch; max_num_seqs, the configured cap, is
+    # not the batch)
+    "total-params-billions": "total_params_b",
+    "activated-params-billions": "active_params_b",
+    "gpu-model": "gpu",
+    "avg-batch-size": "batch_size",
+    "avg-output-len": "output_tokens",
+    "weight-precision": "precision",
 }
 REQUIRED = ("total_params_b", "gpu", "batch_size", "output_tokens")
 OUTPUT_FIELDS = (
@@ -487,7 +498,9 @@ _CSV_HELP = (
     "Batch mode: input CSV ('-' = stdin). Columns are the flag names: params-b, gpu, batch, "
     "output-tokens (required), active-params-b, gpus, input-tokens, task, precision, stack, "
     "and the carbon flags (region, time-utc, pue, utilisation, ...); a cell overrides the "
-    "flag for its row."
+    "flag for its row. ML.ENERGY Leaderboard v3 files run as they are (total_params_billions, "
+    "activated_params_billions, gpu_model, num_gpus, avg_batch_size, avg_output_len, "
+    "weight_precision, task)."
 )
 
 

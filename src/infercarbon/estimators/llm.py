@@ -8,36 +8,41 @@ on ``n`` tensor/expert/pipeline-parallel GPUs):
   its ``B`` running tokens route to (each token touches a fraction ``r`` of the weights), so
   small batches read few experts and large batches nearly all (never fewer than
   ``N_active``);
-* memory time ``t_mem = a_mem * (W * bytes + B * kv * ctx) / (n * BW)``: weight bytes plus
-  the KV cache of every running request (``kv`` bytes per token of context, ``ctx = input +
-  output / 2`` tokens: the cache a request reads grows with every token it generates, so
-  long reasoning outputs cost more per token), over the aggregate spec bandwidth ``BW``;
+* memory time ``t_mem = (a_mem * W * bytes + a_kv * B * kv * ctx) / (n * BW)``: weight
+  bytes plus the KV cache of every running request (``kv`` bytes per token of context,
+  ``ctx = input + output / 2`` tokens: the cache a request reads grows with every token it
+  generates, so long reasoning outputs cost more per token), over the aggregate spec
+  bandwidth ``BW``;
 * compute time ``t_cmp = a_cmp * B * 2 * N_active / (n * F)`` at the dense peak ``F`` for
   the weight precision;
 * quantised kernels: ``t_mem + t_cmp`` is multiplied by the serving stack's kernel factor for
   the precision (fp8/int8, fp4/int4; 1 for 16-bit);
 * collectives ``t_comm = c_comm * log2(n)`` (tensor/expert-parallel all-reduce/all-to-all);
-* serving overhead ``t0 + sigma * B`` (scheduler, sampling, launch);
-* step time ``T = t0 + sigma * B + t_busy + t_comm``, busy fraction ``u = t_busy / T``;
-* GPU power ``P = TDP * (p_static + (1 - p_static) * u)``: from a static floor at the
-  board's power limit to the limit itself when fully busy;
+* serving overhead ``t0 + sigma * B`` (scheduler, sampling, launch), of which the share
+  ``s_busy`` of ``sigma * B`` keeps the GPU busy (GPU-side per-request work);
+* step time ``T = t0 + sigma * B + t_mem + t_cmp + t_comm``; busy time
+  ``t_busy = t_mem + t_cmp + s_busy * sigma * B`` (never above ``T``);
+* GPU power ``P = TDP * (p_static + (1 - p_static) * t_busy / T)``: from a static floor at
+  the board's power limit to the limit itself when fully busy;
 * decode energy per request ``out * n * P * T / B``; prefill energy
   ``TDP * 2 * N_active * input / (F * mfu_prefill)`` (compute bound, at the power limit).
 
-**Serving stack (vintage).** ``t0, sigma`` and the quantised-kernel factors describe the
-serving software, not the GPU: they are fitted per *stack* (``vllm-2024``: ML.ENERGY
-Leaderboard v2; ``vllm-2025``: ML.ENERGY Leaderboard v3, H100 rows) and selected with
-``stack=``; the default is the newest calibrated stack.  The hardware side (``a_mem, a_cmp,
-p_static, c_comm``) is shared by all stacks and multiplies spec-sheet numbers (bandwidth,
-dense FLOPS for the precision, TDP), so moving to another GPU generation changes the
-prediction through the physics of that GPU, not through a uniform factor.  Constants and
+**Serving stack (vintage).** ``t0, sigma, s_busy, c_comm`` and the quantised-kernel
+factors describe the serving software, not the GPU: they are fitted per *stack*
+(``vllm-2024``: ML.ENERGY Leaderboard v2; ``vllm-2025``: ML.ENERGY Leaderboard v3, H100
+rows) and selected with ``stack=``; the default is the newest calibrated stack.  The
+hardware side (``a_mem, a_kv, a_cmp, p_static``) is shared by all stacks and multiplies
+spec-sheet numbers (bandwidth, dense FLOPS for the precision, TDP), so moving to another
+GPU generation changes the prediction through the physics of that GPU, not through a
+uniform factor.  Constants and
 the validation (across campaigns, leaving one GPU out, leaving one model out) are in
 ``data/llm_calibration.json`` and ``docs/llm_estimator.md``
 (:mod:`infercarbon.estimators.calibration`).
 
 The uncertainty band is set from held-out log residuals (cross-campaign, leave-one-GPU-out
-and leave-one-model-out) and widened until it covers at least 85 % in each cross-campaign
-split; it is applied multiplicatively to the GPU energy.
+and leave-one-model-out) and widened until it covers at least 85 % in each split that
+moves to another campaign or GPU generation; it is applied multiplicatively to the GPU
+energy.
 
 Line items: GPU energy (modelled), host CPU/DRAM (cited server power per GPU times the
 request's GPU-seconds), idle share (only when a deployment utilisation is given;
@@ -139,6 +144,8 @@ class LLMCalibration:
     evaluation: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     comm_overhead_s: float = 0.0
+    seq_busy_frac: float = 0.0
+    kv_inefficiency: float = 1.0
     fp8_kernel_factor: float = 1.0
     fp4_kernel_factor: float = 1.0
     stack: str = ""
@@ -177,12 +184,14 @@ class LLMCalibration:
             return cls(
                 step_overhead_s=float(st["step_overhead_s"]),
                 seq_overhead_s=float(st["seq_overhead_s"]),
+                seq_busy_frac=float(st["seq_busy_frac"]),
                 fp8_kernel_factor=float(st["fp8_kernel_factor"]),
                 fp4_kernel_factor=float(st["fp4_kernel_factor"]),
                 memory_inefficiency=float(p["memory_inefficiency"]),
                 compute_inefficiency=float(p["compute_inefficiency"]),
                 static_power_frac=float(p["static_power_frac"]),
-                comm_overhead_s=float(p["comm_overhead_s"]),
+                kv_inefficiency=float(p["kv_inefficiency"]),
+                comm_overhead_s=float(st["comm_overhead_s"]),
                 prefill_mfu_frac=float(d["fixed"]["prefill_mfu_frac"]),
                 kv_bytes_coef=float(d["fixed"]["kv_bytes_coef"]),
                 kv_bytes_exponent=float(d["fixed"]["kv_bytes_exponent"]),
@@ -282,6 +291,7 @@ class _Folded(NamedTuple):
     prefill_j_per_b: Any  # prefill J per B active params per token (at the power limit)
     step_overhead_s: float
     seq_overhead_s: float
+    seq_busy_s: float  # the GPU-busy part of the per-request overhead [s]
     static_w: Any  # GPU power floor: TDP x static fraction [W]
     dynamic_w: Any  # TDP x (1 - static fraction) [W]
     comm_overhead_s: float
@@ -301,13 +311,14 @@ def _fold(
     kf, sp = kernel_factor, cal.static_power_frac
     return _Folded(
         kf * cal.memory_inefficiency * 1e9 * bytes_per_param / bandwidth_bytes_per_s,
-        kf * cal.memory_inefficiency * cal.kv_bytes_coef / bandwidth_bytes_per_s,
+        kf * cal.kv_inefficiency * cal.kv_bytes_coef / bandwidth_bytes_per_s,
         cal.kv_bytes_exponent,
         kf * cal.compute_inefficiency * 2e9 / flops,
         2e9 / (flops * cal.prefill_mfu_frac),
         tdp_w * 2e9 / (flops * cal.prefill_mfu_frac),
         cal.step_overhead_s,
         cal.seq_overhead_s,
+        cal.seq_overhead_s * cal.seq_busy_frac,
         tdp_w * sp,
         tdp_w * (1.0 - sp),
         cal.comm_overhead_s,
@@ -331,7 +342,7 @@ def _physics(
     (``np.maximum, np.log2``: the vectorised path).  Returns decode and prefill GPU energy
     per request [J], the decode step time [s] and the GPU-seconds the request occupies [s].
     """
-    c_w, c_kv, kv_e, c_c, c_pf, c_pfe, t0, sig, p_s, p_d, c_n = k
+    c_w, c_kv, kv_e, c_c, c_pf, c_pfe, t0, sig, sig_b, p_s, p_d, c_n = k
     # weights read per step: a MoE reads the experts its batch's tokens route to (never
     # fewer than the active parameters); a dense model (active = total) reads all of them
     w_read = maximum(
@@ -339,15 +350,17 @@ def _physics(
         active_params_b,
     )
     ctx = input_tokens + 0.5 * output_tokens
-    busy = (
+    # kernel time per step on each GPU: weights + KV cache read, and compute
+    work = (
         c_w * w_read + batch_size * (c_kv * active_params_b**kv_e * ctx + c_c * active_params_b)
     ) / num_gpus
-    step = t0 + sig * batch_size + busy + c_n * log2(num_gpus)
+    step = t0 + sig * batch_size + work + c_n * log2(num_gpus)
     # per request: decode GPU-seconds n x out x step / B at power p_s + p_d x busy / step,
-    # plus prefill (compute bound) at the power limit
+    # busy = kernel time + the GPU-side part of the per-request overhead (attention
+    # bookkeeping, sampling on the GPU); plus prefill (compute bound) at the power limit
     q = num_gpus * output_tokens / batch_size
     pre = active_params_b * input_tokens
-    decode = (p_s * step + p_d * busy) * q
+    decode = (p_s * step + p_d * (work + sig_b * batch_size)) * q
     prefill = c_pfe * pre
     gpu_s = q * step + c_pf * pre
     return decode, prefill, step, gpu_s
@@ -436,6 +449,7 @@ def _check_scalar(name: str, value: float, *, minimum: float = 0.0, strict: bool
 
 
 _INF = math.inf
+_LOG2 = math.log2
 
 
 def _validate_scalars(
@@ -536,7 +550,6 @@ def estimate_llm_scalar(
 
 
 _new_scalar_estimate = tuple.__new__
-_LOG2 = math.log2
 _ScalarConsts = tuple[_Folded, float, float, float]  # folded, idle_w, low and high factors
 _DEFAULT_CONSTS: dict[tuple[str, str, str | None], _ScalarConsts] = {}
 
