@@ -222,15 +222,18 @@ def plan(events: pa.Table, readings: pa.Table, parts: int) -> list[dict[str, pa.
     part_of = np.arange(len(devices)) * parts // max(1, len(devices))
 
     def split(t: pa.Table) -> list[pa.Table]:
+        # rows by device (stable: input order within a device), so that a part holds its
+        # devices' rows in the order attribute_part works in and need not reorder them
         idx = pc.index_in(t.column("device"), value_set=devices)
-        p = (
-            part_of[np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)]
+        rank = (
+            np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
             if t.num_rows
             else np.zeros(0, dtype=np.int64)
         )
-        order = np.argsort(p, kind="stable")
-        t = t.take(pa.array(order))
-        bounds = np.searchsorted(p[order], np.arange(parts + 1))
+        order = np.argsort(rank, kind="stable")
+        if (order != np.arange(order.size)).any():
+            t = t.take(pa.array(order))
+        bounds = np.searchsorted(part_of[rank[order]], np.arange(parts + 1))
         return [t.slice(int(a), int(b - a)) for a, b in itertools.pairwise(bounds)]
 
     return [{"events": a, "readings": b} for a, b in zip(split(ev), split(readings), strict=True)]
@@ -328,7 +331,8 @@ def attribute_part(
         else np.zeros(0, dtype=np.int64)
     )
     order = np.argsort(code, kind="stable")
-    ev = events.take(pa.array(order))
+    # plan hands the rows over in this order already: no copy then
+    ev = events.take(pa.array(order)) if (order != np.arange(n)).any() else events
     sorted_names = sorted(names)
     cuts = np.searchsorted(code[order], np.arange(len(sorted_names) + 1))
     ev_pos = {d: (int(cuts[i]), int(cuts[i + 1])) for i, d in enumerate(sorted_names)}
