@@ -14,9 +14,12 @@ The job, set-based so that any engine runs it:
 2. :func:`attribute_part` (pure: Arrow tables in, an Arrow table out; the engine runs it per
    part): for each device, the window grid ``[k W, (k+1) W)`` is laid over the readings, the
    cumulative energy is interpolated at each window boundary inside the measured span, and
-   each (device, window) is attributed by the core engine
-   (:func:`infercarbon.attribution.engine.attribute`) with the idle policy; an event that
-   crosses a boundary gets its share from each window, summed.
+   each (device, window) is attributed as the core engine
+   (:func:`infercarbon.attribution.engine.attribute`) attributes it, with the idle policy:
+   all of a device's windows in one vectorised sweep
+   (:func:`infercarbon.attribution.windows.attribute_windows`, tested against the core
+   called per window); an event that crosses a boundary gets its share from each window,
+   summed.
 3. the parts' rows are concatenated and ordered.
 
 The window length ``W`` is an input (recorded in every output row and in the run): under
@@ -42,8 +45,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.arrays import FloatArray, IntArray
-from infercarbon.attribution.engine import attribute, cumulative_from_power
+from infercarbon.attribution.engine import cumulative_from_power
 from infercarbon.attribution.idle import IDLE_POLICIES, IdlePolicy
+from infercarbon.attribution.windows import attribute_windows
 from infercarbon.errors import InputError
 from infercarbon.jobs.engines import Engine
 from infercarbon.ledger.lake import ATTRIBUTIONS
@@ -253,55 +257,20 @@ def _device_rows(
 ]:
     """One device: per event (span ``s``..``e`` [us], readings sorted) the active and idle
     energy [J], device time [s] and clipped flag; per window its measured span [us] and
-    the idle energy no event carries [J]."""
-    n = s.size
-    t0, t1 = int(t_us[0]), int(t_us[-1])
-    clipped = (s < t0) | (e > t1)
-    cs = np.clip(s, t0, t1)
-    ce = np.clip(e, t0, t1)
-    # pieces: an event contributes to every window its clipped span touches
-    kw0, kw1 = t0 // window_us, max(t0 // window_us, (t1 - 1) // window_us)
-    k0 = np.clip(cs // window_us, kw0, kw1)
-    k1 = np.clip(np.maximum((ce - 1) // window_us, k0), kw0, kw1)
-    reps = (k1 - k0 + 1).astype(np.int64)
-    ev_idx = np.repeat(np.arange(n), reps)
-    first = np.repeat(np.cumsum(reps) - reps, reps)
-    win = np.repeat(k0, reps) + (np.arange(int(reps.sum())) - first)
-    order = np.argsort(win, kind="stable")
-    ev_idx, win = ev_idx[order], win[order]
-    # window grid over the measured span; boundaries interpolated on the cumulative curve
-    wins = np.arange(kw0, kw1 + 1, dtype=np.int64)
-    lo = np.maximum(wins * window_us, t0)
-    hi = np.minimum((wins + 1) * window_us, t1)
-    active = np.zeros(n)
-    idle = np.zeros(n)
-    dev_time = np.zeros(n)
-    un = np.zeros(wins.size)
-    cuts = np.append(np.searchsorted(win, wins), win.size)
-    r_lo = np.searchsorted(t_us, lo, side="right")
-    r_hi = np.searchsorted(t_us, hi, side="left")
-    tf = t_us.astype(np.float64)
-    c_lo = np.interp(lo.astype(np.float64), tf, c_j)
-    c_hi = np.interp(hi.astype(np.float64), tf, c_j)
-    for j in range(wins.size):
-        origin = int(lo[j])
-        tt = np.concatenate(([0], t_us[r_lo[j] : r_hi[j]] - origin, [int(hi[j]) - origin]))
-        cc = np.concatenate(([c_lo[j]], c_j[r_lo[j] : r_hi[j]], [c_hi[j]]))
-        sel = ev_idx[cuts[j] : cuts[j + 1]]
-        res = attribute(
-            tt / US_PER_S,
-            cumulative_j=cc - cc[0],
-            start_s=(np.clip(cs[sel], lo[j], hi[j]) - origin) / US_PER_S,
-            end_s=(np.clip(ce[sel], lo[j], hi[j]) - origin) / US_PER_S,
-            weight=None if weight is None else weight[sel],
-            idle_policy=idle_policy,
-        )
-        # an event is in a window once: plain fancy-index adds are exact here
-        active[sel] += res.active_j
-        idle[sel] += res.idle_j
-        dev_time[sel] += res.device_time_s
-        un[j] = res.unattributed_idle_j
-    return active, idle, dev_time, clipped, lo, hi, un
+    the idle energy no event carries [J] (:func:`attribute_windows`: the core's
+    attribution of each window, every window in one sweep)."""
+    res = attribute_windows(
+        t_us, c_j, s, e, window_us=window_us, weight=weight, idle_policy=idle_policy
+    )
+    return (
+        res.active_j,
+        res.idle_j,
+        res.device_time_s,
+        res.clipped,
+        res.window_start_us,
+        res.window_end_us,
+        res.unattributed_idle_j,
+    )
 
 
 def attribute_part(
