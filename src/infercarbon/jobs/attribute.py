@@ -198,49 +198,60 @@ def plan(events: pa.Table, readings: pa.Table, parts: int) -> list[dict[str, pa.
     part.  ``events`` and ``readings`` are validated tables."""
     s = _us(events.column("start_utc"))
     e = _us(events.column("end_utc"))
-    bid = events.column("batch_id")
-    batched = np.asarray(pc.is_valid(bid).to_numpy(zero_copy_only=False), dtype=bool)
-    span_s, span_e = s.copy(), e.copy()
-    if batched.any():
-        key = pc.binary_join_element_wise(events.column("device"), bid, "\x1f")
-        enc = pc.fill_null(key, "").combine_chunks().dictionary_encode()
-        code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-        k = len(enc.dictionary)
-        lo = np.full(k, np.iinfo(np.int64).max)
-        hi = np.full(k, np.iinfo(np.int64).min)
-        np.minimum.at(lo, code[batched], s[batched])
-        np.maximum.at(hi, code[batched], e[batched])
-        span_s[batched] = lo[code[batched]]
-        span_e[batched] = hi[code[batched]]
-    ev = events.append_column("span_start_us", pa.array(span_s)).append_column(
-        "span_end_us", pa.array(span_e)
-    )
     devices = pc.unique(
         pa.chunked_array(
             [*events.column("device").chunks, *readings.column("device").chunks], type=pa.string()
         )
     ).sort()
+    ndev = max(1, len(devices))
+    ev_rank = _rank(events, devices)
+    bid = events.column("batch_id")
+    batched = np.asarray(pc.is_valid(bid).to_numpy(zero_copy_only=False), dtype=bool)
+    span_s, span_e = s.copy(), e.copy()
+    if batched.any():
+        # a batch is (device, batch id): the id's code x devices + the device's rank,
+        # grouped by Arrow's hash of the integers (no joined strings)
+        b_enc = pc.fill_null(bid, "").combine_chunks().dictionary_encode()
+        b_code = np.asarray(b_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        key = (b_code * ndev + ev_rank)[batched]
+        g_enc = pa.array(key).dictionary_encode()
+        code = np.asarray(g_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        k = len(g_enc.dictionary)
+        lo = np.full(k, np.iinfo(np.int64).max)
+        hi = np.full(k, np.iinfo(np.int64).min)
+        np.minimum.at(lo, code, s[batched])
+        np.maximum.at(hi, code, e[batched])
+        span_s[batched] = lo[code]
+        span_e[batched] = hi[code]
+    ev = events.append_column("span_start_us", pa.array(span_s)).append_column(
+        "span_end_us", pa.array(span_e)
+    )
     parts = max(1, min(int(parts), len(devices) or 1))
     # contiguous runs of the sorted devices: a part's rows come out in device order, so the
     # parts need only be put in order of their first device
-    part_of = np.arange(len(devices)) * parts // max(1, len(devices))
+    part_of = np.arange(len(devices)) * parts // ndev
 
-    def split(t: pa.Table) -> list[pa.Table]:
+    def split(t: pa.Table, rank: IntArray) -> list[pa.Table]:
         # rows by device (stable: input order within a device), so that a part holds its
         # devices' rows in the order attribute_part works in and need not reorder them
-        idx = pc.index_in(t.column("device"), value_set=devices)
-        rank = (
-            np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
-            if t.num_rows
-            else np.zeros(0, dtype=np.int64)
-        )
         order = np.argsort(rank, kind="stable")
         if (order != np.arange(order.size)).any():
             t = t.take(pa.array(order))
         bounds = np.searchsorted(part_of[rank[order]], np.arange(parts + 1))
         return [t.slice(int(a), int(b - a)) for a, b in itertools.pairwise(bounds)]
 
-    return [{"events": a, "readings": b} for a, b in zip(split(ev), split(readings), strict=True)]
+    return [
+        {"events": a, "readings": b}
+        for a, b in zip(split(ev, ev_rank), split(readings, _rank(readings, devices)), strict=True)
+    ]
+
+
+def _rank(t: pa.Table, devices: pa.Array) -> IntArray:
+    """Each row's device as its index in ``devices`` (sorted, holding every device)."""
+    if not t.num_rows:
+        return np.zeros(0, dtype=np.int64)
+    idx = pc.index_in(t.column("device"), value_set=devices)
+    return np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _device_rows(
