@@ -37,7 +37,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infercarbon.accounting.events import BASES, account_events
+from infercarbon.accounting.events import BASES, account_totals
 from infercarbon.accounting.profiles import DeploymentProfile, ProfileSet
 from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
@@ -315,9 +315,11 @@ def _account_totals(
     profiles: Sequence[DeploymentProfile],
     pidx: npt.NDArray[np.intp],
 ) -> dict[str, tuple[FloatArray, FloatArray, FloatArray]]:
-    """The totals per basis (g, low, high) of :func:`account_events` over the events, in
-    chunks of :data:`_CHUNK_EVENTS` (operational energy = ``active``, measured idle =
-    ``idle`` with the energy band's relative deviations, no payload, no price)."""
+    """The totals per basis (g, low, high) of the accounting core
+    (:func:`~infercarbon.accounting.events.account_totals`, the ingest path's
+    ``account_events`` without its per-line ranges) over the events, in chunks of
+    :data:`_CHUNK_EVENTS` (operational energy = ``active``, measured idle = ``idle`` with
+    the energy band's relative deviations, no payload)."""
     n = active.size
     out = {b: (np.empty(n), np.empty(n), np.empty(n)) for b in BASES}
     nan = np.full(min(n, _CHUNK_EVENTS), np.nan)
@@ -326,7 +328,7 @@ def _account_totals(
         z = min(n, a + _CHUNK_EVENTS)
         k = z - a
         act = active[a:z]
-        lines = account_events(
+        totals = account_totals(
             energy_j=act,
             energy_low_j=act * lo_f[a:z],
             energy_high_j=act * hi_f[a:z],
@@ -335,11 +337,10 @@ def _account_totals(
             intensity={b: (v[0][a:z], v[1][a:z], v[2][a:z]) for b, v in inten.items()},
             profiles=profiles,
             profile_index=pidx[a:z],
-            price_per_kwh=nan[:k],
             idle_measured=(idle[a:z], zero[:k], 1.0 - lo_f[a:z], hi_f[a:z] - 1.0),
         )
         for b in BASES:
-            for dst, src in zip(out[b], lines.totals[b], strict=True):
+            for dst, src in zip(out[b], totals[b], strict=True):
                 dst[a:z] = src
     return out
 
