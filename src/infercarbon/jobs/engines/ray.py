@@ -7,7 +7,8 @@ Two ways to launch the parts (``api``):
   object references and the results fetched in the parts' order;
 - ``data``: a Ray Data dataset of part numbers, one ``map_batches`` task per part (the
   engine's first form).  Ray Data plans and streams a dataset for every call, which cost
-  about 0.4 s per job on a 2-CPU machine for no gain here: the parts are already cut by
+  0.4-0.5 s per job with 2 workers on a 2-CPU machine (none measured with 1) for no gain
+  here: the parts are already cut by
   the job (one part per group of whole devices), so there is no shuffle for Ray Data to
   do (see ``docs/scale-out.md``, *What was tried*).
 
