@@ -8,9 +8,8 @@ Two ways to launch the parts (``api``):
 - ``data``: a Ray Data dataset of part numbers, one ``map_batches`` task per part (the
   engine's first form).  Ray Data plans and streams a dataset for every call, which cost
   0.4-0.5 s per job with 2 workers on a 2-CPU machine (none measured with 1) for no gain
-  here: the parts are already cut by
-  the job (one part per group of whole devices), so there is no shuffle for Ray Data to
-  do (see ``docs/scale-out.md``, *What was tried*).
+  here: the parts are already cut by the job (one part per group of whole devices), so
+  there is no shuffle for Ray Data to do (see ``docs/scale-out.md``, *What was tried*).
 
 Ray is imported here only, when the engine is made.  Without a running Ray it starts a local
 one with ``num_cpus`` CPUs (no dashboard); with ``address`` it joins a cluster (KubeRay in
