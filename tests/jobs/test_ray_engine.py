@@ -15,6 +15,7 @@ import pytest
 
 from infercarbon.accounting.profiles import ProfileSet
 from infercarbon.cli.main import main
+from infercarbon.errors import InputError
 from infercarbon.jobs import get_engine, run_account, run_attribute, run_rollup
 from infercarbon.jobs.synthetic import synthetic_fleet
 
@@ -72,6 +73,23 @@ def test_ray_matches_local_within_1e_9_j_and_conserves_energy(ray_engine):
     )
     for col in ("energy_j", "total_location_g", "total_market_high_g"):
         np.testing.assert_allclose(r_r[col].to_numpy(), r_l[col].to_numpy(), rtol=1e-12)
+
+
+def test_the_ray_data_api_gives_the_same_rows_in_the_parts_order(ray_engine):
+    # the same local Ray; the parts launched as Ray Data map_batches tasks instead of tasks
+    data = get_engine("ray", api="data")
+    assert data.parallelism == ray_engine.parallelism == 2
+    f = synthetic_fleet(devices=5, events_per_device=200, hours=1, seed=3)
+    att = run_attribute(f["events"], f["readings"], engine=data, window_s=600.0, split="tokens")
+    ref = run_attribute(
+        f["events"], f["readings"], engine=get_engine("local"), window_s=600.0, split="tokens"
+    )
+    assert att.equals(ref)
+    fp, ctx = run_account(att, f["intensity"], engine=data, profiles=ProfileSet())
+    fp_t, ctx_t = run_account(att, f["intensity"], engine=ray_engine, profiles=ProfileSet())
+    assert fp.equals(fp_t) and ctx.equals(ctx_t)
+    with pytest.raises(InputError, match="api"):
+        get_engine("ray", api="spark")
 
 
 def test_cli_run_on_ray_is_recorded_and_verifies(ray_engine, tmp_path, capsys):

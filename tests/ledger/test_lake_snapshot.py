@@ -202,6 +202,33 @@ def test_read_period_prunes_partitions(ledger):
     assert pruned < every
 
 
+@pytest.mark.parametrize("day", [1, 2])
+def test_a_snapshot_streams_the_period_and_loads_each_correction_once(ledger, day):
+    # day 2 holds the correction "fix" (its scan and the corrections' both read it), day 1
+    # the event it corrects (the correction comes from outside the period)
+    _, lake_dir = ledger
+    lake = open_lake(lake_dir, create=False)
+    start = datetime(2026, 7, day, tzinfo=UTC)
+    end = datetime(2026, 7, day + 1, tzinfo=UTC)
+    try:
+        whole = read_period(lake, start_utc=start, end_utc=end)
+        store, snap = snapshot_store(lake, start_utc=start, end_utc=end)
+        try:
+            ids = [
+                r[0]
+                for r in store._fetchall(
+                    "SELECT tenant || '/' || event_id FROM events ORDER BY 1", []
+                )
+            ]
+        finally:
+            store.close()
+    finally:
+        lake.close()
+    assert snap.rows["events"] == whole["events"].num_rows == len(ids) == len(set(ids))
+    assert snap.rows["event_footprints"] == whole["event_footprints"].num_rows
+    assert "acme/fix" in ids
+
+
 def test_an_older_lake_gains_the_new_columns(tmp_path):
     """Iceberg schema evolution: a table created without a column this code has gets it
     (optional) when the lake is opened; its stored rows read the column as null."""

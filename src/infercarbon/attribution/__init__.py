@@ -13,13 +13,16 @@ from infercarbon.attribution.idle import (
     IdlePolicy,
     split_idle,
 )
+from infercarbon.attribution.windows import WindowedAttribution, attribute_windows
 
 __all__ = [
     "FOLLOW_FRAC_30_70",
     "IDLE_POLICIES",
     "Attribution",
     "IdlePolicy",
+    "WindowedAttribution",
     "attribute",
+    "attribute_windows",
     "cumulative_from_power",
     "drop_stale_readings",
     "split_idle",

@@ -37,7 +37,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from infercarbon.accounting.events import BASES, account_events
+from infercarbon.accounting.events import BASES, account_totals
 from infercarbon.accounting.profiles import DeploymentProfile, ProfileSet
 from infercarbon.arrays import FloatArray
 from infercarbon.errors import InputError
@@ -63,6 +63,19 @@ __all__ = [
 
 #: Name and version of this calculator, stored in every context it writes.
 CALCULATOR: Final = "infercarbon.jobs.account:lake/v1"
+
+
+def _rows_where(table: pa.Table, mask: pa.ChunkedArray | pa.Array) -> pa.Table:
+    """The rows of ``table`` where ``mask`` is true (null: false), as a zero-copy slice when
+    they are one run (the attribute job writes its event rows first, then its idle rows),
+    else a filtered copy."""
+    keep = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        return table.slice(0, 0)
+    if int(idx[-1]) - int(idx[0]) + 1 == idx.size:
+        return table.slice(int(idx[0]), int(idx.size))
+    return table.filter(pa.array(keep))
 
 
 def _lookup(
@@ -163,8 +176,13 @@ def account_part(
 ) -> pa.Table:
     """Footprint rows (with their context columns appended, ``ctx__*``) of one part's event
     rows: pure, Arrow tables in and out."""
-    ev = attributions.filter(pc.equal(attributions.column("row_kind"), "event"))
-    ev = ev.filter(pc.is_valid(ev.column("energy_j")))
+    ev = _rows_where(
+        attributions,
+        pc.and_(
+            pc.equal(attributions.column("row_kind"), "event"),
+            pc.is_valid(attributions.column("energy_j")),
+        ),
+    )
     n = ev.num_rows
     region_col = ev.column("region")
     if region_col.null_count:
@@ -214,17 +232,15 @@ def account_part(
     bands = [energy_band(m) for m in methods]
     lo_f = np.asarray([b.low_frac for b in bands] or [1.0])[m_code]
     hi_f = np.asarray([b.high_frac for b in bands] or [1.0])[m_code]
-    lines = account_events(
-        energy_j=active,
-        energy_low_j=active * lo_f,
-        energy_high_j=active * hi_f,
-        device_time_s=dev_t,
-        payload_bytes=np.full(n, np.nan),
-        intensity=inten,
+    totals = _account_totals(
+        active=active,
+        idle=idle,
+        dev_t=dev_t,
+        lo_f=lo_f,
+        hi_f=hi_f,
+        inten=inten,
         profiles=chosen,
-        profile_index=np.asarray(pidx, dtype=np.intp),
-        price_per_kwh=np.full(n, np.nan),
-        idle_measured=(idle, np.zeros(n), 1.0 - lo_f, hi_f - 1.0),
+        pidx=np.asarray(pidx, dtype=np.intp),
     )
     window = float(pc.max(ev.column("window_s")).as_py() or 0.0) if n else 0.0
     # contexts: one per (profile, region, method, fallback, marginal), keyed by integers
@@ -271,7 +287,7 @@ def account_part(
     for b in BASES:
         v = inten[b][0]
         cols[f"{b}_g_per_kwh"] = pa.array(v, mask=~np.isfinite(v))
-        for s, arr in zip(("g", "low_g", "high_g"), lines.totals[b], strict=True):
+        for s, arr in zip(("g", "low_g", "high_g"), totals[b], strict=True):
             cols[f"total_{b}_{s}"] = pa.array(arr, mask=~np.isfinite(arr))
     cols["supersedes"] = ev.column("supersedes")
     rows = conform(pa.table(cols), FOOTPRINTS)
@@ -279,6 +295,54 @@ def account_part(
     # part): the dictionary holds each context's JSON once, the rows hold small indices
     texts = pa.array([json.dumps(c, sort_keys=True) for c in ctx_rows], pa.string())
     return rows.append_column(_CTX, pa.DictionaryArray.from_arrays(inv32, texts))
+
+
+#: Events per call of the accounting core: its ~150 elementwise steps then work on arrays
+#: that stay in the CPU's cache (a 1M-event call spends most of its time allocating and
+#: faulting in fresh 8 MB temporaries).  Every step is per event, so the results are the
+#: same bit for bit whatever the chunk.
+_CHUNK_EVENTS: Final = 16_384
+
+
+def _account_totals(
+    *,
+    active: FloatArray,
+    idle: FloatArray,
+    dev_t: FloatArray,
+    lo_f: FloatArray,
+    hi_f: FloatArray,
+    inten: Mapping[str, tuple[FloatArray, FloatArray, FloatArray]],
+    profiles: Sequence[DeploymentProfile],
+    pidx: npt.NDArray[np.intp],
+) -> dict[str, tuple[FloatArray, FloatArray, FloatArray]]:
+    """The totals per basis (g, low, high) of the accounting core
+    (:func:`~infercarbon.accounting.events.account_totals`, the ingest path's
+    ``account_events`` without its per-line ranges) over the events, in chunks of
+    :data:`_CHUNK_EVENTS` (operational energy = ``active``, measured idle = ``idle`` with
+    the energy band's relative deviations, no payload)."""
+    n = active.size
+    out = {b: (np.empty(n), np.empty(n), np.empty(n)) for b in BASES}
+    nan = np.full(min(n, _CHUNK_EVENTS), np.nan)
+    zero = np.zeros(min(n, _CHUNK_EVENTS))
+    for a in range(0, n, _CHUNK_EVENTS):
+        z = min(n, a + _CHUNK_EVENTS)
+        k = z - a
+        act = active[a:z]
+        totals = account_totals(
+            energy_j=act,
+            energy_low_j=act * lo_f[a:z],
+            energy_high_j=act * hi_f[a:z],
+            device_time_s=dev_t[a:z],
+            payload_bytes=nan[:k],
+            intensity={b: (v[0][a:z], v[1][a:z], v[2][a:z]) for b, v in inten.items()},
+            profiles=profiles,
+            profile_index=pidx[a:z],
+            idle_measured=(idle[a:z], zero[:k], 1.0 - lo_f[a:z], hi_f[a:z] - 1.0),
+        )
+        for b in BASES:
+            for dst, src in zip(out[b], totals[b], strict=True):
+                dst[a:z] = src
+    return out
 
 
 _CTX: Final = "__contexts"
@@ -315,7 +379,7 @@ def run_account(
             field=f"attributions.{missing[0]}",
         )
     inten = conform(intensity, INTENSITY)
-    att = attributions.filter(pc.equal(attributions.column("row_kind"), "event"))
+    att = _rows_where(attributions, pc.equal(attributions.column("row_kind"), "event"))
     if "run_id" in att.column_names and len(pc.unique(pc.drop_null(att.column("run_id")))) > 1:
         raise InputError(
             "the attributions hold the rows of several attribute runs; pick one "
@@ -331,12 +395,8 @@ def run_account(
     outs = [o for o in outs if o.num_rows]
     if not outs:
         return FOOTPRINTS.schema.empty_table(), FOOTPRINT_CONTEXTS.schema.empty_table()
-    # the parts are contiguous slices of the input: put them back in input order by where
-    # each one's first event sits (no sort of the rows)
-    firsts = pa.array([o.column("event_id")[0].as_py() for o in outs], pa.string())
-    pos = pc.index_in(firsts, value_set=att.column("event_id")).to_pylist()
-    order = sorted(range(len(outs)), key=lambda k: (pos[k], k))
-    allrows = pa.concat_tables([outs[k] for k in order])
+    # the parts are contiguous slices of the input and the engine returns them in order
+    allrows = pa.concat_tables(outs)
     seen: dict[str, dict[str, Any]] = {}
     for chunk in allrows.column(_CTX).chunks:
         for text in chunk.dictionary.to_pylist():

@@ -14,9 +14,12 @@ The job, set-based so that any engine runs it:
 2. :func:`attribute_part` (pure: Arrow tables in, an Arrow table out; the engine runs it per
    part): for each device, the window grid ``[k W, (k+1) W)`` is laid over the readings, the
    cumulative energy is interpolated at each window boundary inside the measured span, and
-   each (device, window) is attributed by the core engine
-   (:func:`infercarbon.attribution.engine.attribute`) with the idle policy; an event that
-   crosses a boundary gets its share from each window, summed.
+   each (device, window) is attributed as the core engine
+   (:func:`infercarbon.attribution.engine.attribute`) attributes it, with the idle policy:
+   all of a device's windows in one vectorised sweep
+   (:func:`infercarbon.attribution.windows.attribute_windows`, tested against the core
+   called per window); an event that crosses a boundary gets its share from each window,
+   summed.
 3. the parts' rows are concatenated and ordered.
 
 The window length ``W`` is an input (recorded in every output row and in the run): under
@@ -42,8 +45,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infercarbon.arrays import FloatArray, IntArray
-from infercarbon.attribution.engine import attribute, cumulative_from_power
+from infercarbon.attribution.engine import cumulative_from_power
 from infercarbon.attribution.idle import IDLE_POLICIES, IdlePolicy
+from infercarbon.attribution.windows import attribute_windows
 from infercarbon.errors import InputError
 from infercarbon.jobs.engines import Engine
 from infercarbon.ledger.lake import ATTRIBUTIONS
@@ -194,46 +198,60 @@ def plan(events: pa.Table, readings: pa.Table, parts: int) -> list[dict[str, pa.
     part.  ``events`` and ``readings`` are validated tables."""
     s = _us(events.column("start_utc"))
     e = _us(events.column("end_utc"))
-    bid = events.column("batch_id")
-    batched = np.asarray(pc.is_valid(bid).to_numpy(zero_copy_only=False), dtype=bool)
-    span_s, span_e = s.copy(), e.copy()
-    if batched.any():
-        key = pc.binary_join_element_wise(events.column("device"), bid, "\x1f")
-        enc = pc.fill_null(key, "").combine_chunks().dictionary_encode()
-        code = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-        k = len(enc.dictionary)
-        lo = np.full(k, np.iinfo(np.int64).max)
-        hi = np.full(k, np.iinfo(np.int64).min)
-        np.minimum.at(lo, code[batched], s[batched])
-        np.maximum.at(hi, code[batched], e[batched])
-        span_s[batched] = lo[code[batched]]
-        span_e[batched] = hi[code[batched]]
-    ev = events.append_column("span_start_us", pa.array(span_s)).append_column(
-        "span_end_us", pa.array(span_e)
-    )
     devices = pc.unique(
         pa.chunked_array(
             [*events.column("device").chunks, *readings.column("device").chunks], type=pa.string()
         )
     ).sort()
+    ndev = max(1, len(devices))
+    ev_rank = _rank(events, devices)
+    bid = events.column("batch_id")
+    batched = np.asarray(pc.is_valid(bid).to_numpy(zero_copy_only=False), dtype=bool)
+    span_s, span_e = s.copy(), e.copy()
+    if batched.any():
+        # a batch is (device, batch id): the id's code x devices + the device's rank,
+        # grouped by Arrow's hash of the integers (no joined strings)
+        b_enc = pc.fill_null(bid, "").combine_chunks().dictionary_encode()
+        b_code = np.asarray(b_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        key = (b_code * ndev + ev_rank)[batched]
+        g_enc = pa.array(key).dictionary_encode()
+        code = np.asarray(g_enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        k = len(g_enc.dictionary)
+        lo = np.full(k, np.iinfo(np.int64).max)
+        hi = np.full(k, np.iinfo(np.int64).min)
+        np.minimum.at(lo, code, s[batched])
+        np.maximum.at(hi, code, e[batched])
+        span_s[batched] = lo[code]
+        span_e[batched] = hi[code]
+    ev = events.append_column("span_start_us", pa.array(span_s)).append_column(
+        "span_end_us", pa.array(span_e)
+    )
     parts = max(1, min(int(parts), len(devices) or 1))
     # contiguous runs of the sorted devices: a part's rows come out in device order, so the
     # parts need only be put in order of their first device
-    part_of = np.arange(len(devices)) * parts // max(1, len(devices))
+    part_of = np.arange(len(devices)) * parts // ndev
 
-    def split(t: pa.Table) -> list[pa.Table]:
-        idx = pc.index_in(t.column("device"), value_set=devices)
-        p = (
-            part_of[np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)]
-            if t.num_rows
-            else np.zeros(0, dtype=np.int64)
-        )
-        order = np.argsort(p, kind="stable")
-        t = t.take(pa.array(order))
-        bounds = np.searchsorted(p[order], np.arange(parts + 1))
+    def split(t: pa.Table, rank: IntArray) -> list[pa.Table]:
+        # rows by device (stable: input order within a device), so that a part holds its
+        # devices' rows in the order attribute_part works in and need not reorder them
+        order = np.argsort(rank, kind="stable")
+        if (order != np.arange(order.size)).any():
+            t = t.take(pa.array(order))
+        bounds = np.searchsorted(part_of[rank[order]], np.arange(parts + 1))
         return [t.slice(int(a), int(b - a)) for a, b in itertools.pairwise(bounds)]
 
-    return [{"events": a, "readings": b} for a, b in zip(split(ev), split(readings), strict=True)]
+    return [
+        {"events": a, "readings": b}
+        for a, b in zip(split(ev, ev_rank), split(readings, _rank(readings, devices)), strict=True)
+    ]
+
+
+def _rank(t: pa.Table, devices: pa.Array) -> IntArray:
+    """Each row's device as its index in ``devices`` (sorted, holding every device)."""
+    if not t.num_rows:
+        return np.zeros(0, dtype=np.int64)
+    idx = pc.index_in(t.column("device"), value_set=devices)
+    return np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _device_rows(
@@ -250,55 +268,20 @@ def _device_rows(
 ]:
     """One device: per event (span ``s``..``e`` [us], readings sorted) the active and idle
     energy [J], device time [s] and clipped flag; per window its measured span [us] and
-    the idle energy no event carries [J]."""
-    n = s.size
-    t0, t1 = int(t_us[0]), int(t_us[-1])
-    clipped = (s < t0) | (e > t1)
-    cs = np.clip(s, t0, t1)
-    ce = np.clip(e, t0, t1)
-    # pieces: an event contributes to every window its clipped span touches
-    kw0, kw1 = t0 // window_us, max(t0 // window_us, (t1 - 1) // window_us)
-    k0 = np.clip(cs // window_us, kw0, kw1)
-    k1 = np.clip(np.maximum((ce - 1) // window_us, k0), kw0, kw1)
-    reps = (k1 - k0 + 1).astype(np.int64)
-    ev_idx = np.repeat(np.arange(n), reps)
-    first = np.repeat(np.cumsum(reps) - reps, reps)
-    win = np.repeat(k0, reps) + (np.arange(int(reps.sum())) - first)
-    order = np.argsort(win, kind="stable")
-    ev_idx, win = ev_idx[order], win[order]
-    # window grid over the measured span; boundaries interpolated on the cumulative curve
-    wins = np.arange(kw0, kw1 + 1, dtype=np.int64)
-    lo = np.maximum(wins * window_us, t0)
-    hi = np.minimum((wins + 1) * window_us, t1)
-    active = np.zeros(n)
-    idle = np.zeros(n)
-    dev_time = np.zeros(n)
-    un = np.zeros(wins.size)
-    cuts = np.append(np.searchsorted(win, wins), win.size)
-    r_lo = np.searchsorted(t_us, lo, side="right")
-    r_hi = np.searchsorted(t_us, hi, side="left")
-    tf = t_us.astype(np.float64)
-    c_lo = np.interp(lo.astype(np.float64), tf, c_j)
-    c_hi = np.interp(hi.astype(np.float64), tf, c_j)
-    for j in range(wins.size):
-        origin = int(lo[j])
-        tt = np.concatenate(([0], t_us[r_lo[j] : r_hi[j]] - origin, [int(hi[j]) - origin]))
-        cc = np.concatenate(([c_lo[j]], c_j[r_lo[j] : r_hi[j]], [c_hi[j]]))
-        sel = ev_idx[cuts[j] : cuts[j + 1]]
-        res = attribute(
-            tt / US_PER_S,
-            cumulative_j=cc - cc[0],
-            start_s=(np.clip(cs[sel], lo[j], hi[j]) - origin) / US_PER_S,
-            end_s=(np.clip(ce[sel], lo[j], hi[j]) - origin) / US_PER_S,
-            weight=None if weight is None else weight[sel],
-            idle_policy=idle_policy,
-        )
-        # an event is in a window once: plain fancy-index adds are exact here
-        active[sel] += res.active_j
-        idle[sel] += res.idle_j
-        dev_time[sel] += res.device_time_s
-        un[j] = res.unattributed_idle_j
-    return active, idle, dev_time, clipped, lo, hi, un
+    the idle energy no event carries [J] (:func:`attribute_windows`: the core's
+    attribution of each window, every window in one sweep)."""
+    res = attribute_windows(
+        t_us, c_j, s, e, window_us=window_us, weight=weight, idle_policy=idle_policy
+    )
+    return (
+        res.active_j,
+        res.idle_j,
+        res.device_time_s,
+        res.clipped,
+        res.window_start_us,
+        res.window_end_us,
+        res.unattributed_idle_j,
+    )
 
 
 def attribute_part(
@@ -328,7 +311,8 @@ def attribute_part(
         else np.zeros(0, dtype=np.int64)
     )
     order = np.argsort(code, kind="stable")
-    ev = events.take(pa.array(order))
+    # plan hands the rows over in this order already: no copy then
+    ev = events.take(pa.array(order)) if (order != np.arange(n)).any() else events
     sorted_names = sorted(names)
     cuts = np.searchsorted(code[order], np.arange(len(sorted_names) + 1))
     ev_pos = {d: (int(cuts[i]), int(cuts[i + 1])) for i, d in enumerate(sorted_names)}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -432,19 +432,52 @@ class SqlStore(ABC):
                 self._exec(s)
             self._set_event_hours_mark(etop)
 
-    def load_rows(self, tables: Mapping[str, pa.Table]) -> dict[str, int]:
+    def load_rows(
+        self,
+        tables: Mapping[str, pa.Table],
+        *,
+        streams: Mapping[str, Iterable[pa.Table]] | None = None,
+        if_new: Mapping[str, pa.Table] | None = None,
+    ) -> dict[str, int]:
         """Bulk-load stored rows (``table name -> rows`` in the table's stored schema, as an
         export or the lake's ledger tables hold them) into this ledger in one transaction,
-        then rebuild the hourly rollups from what it holds.  The rows were validated when
-        they were first written: nothing is checked again, so load only into a new ledger
+        then rebuild the hourly rollups from what it holds.  ``streams``: table name ->
+        batches of rows, loaded one batch at a time (a scan's batches: the table is never
+        whole in memory); ``if_new``: table name -> rows loaded after those, each only
+        where its key is not loaded yet (a period's corrections, which its scan may hold
+        already).  Returns the rows each table holds.  The rows were validated when they
+        were first written: nothing is checked again, so load only into a new ledger
         built as a read-only snapshot (``report --catalog``, ``serve --catalog``)."""
         counts: dict[str, int] = {}
         with self._tx():
             for name, rows in tables.items():
                 spec = _spec(name)
                 counts[name] = self._insert_rows(spec, rows.select(list(spec.read_schema.names)))
+            for name, batches in (streams or {}).items():
+                spec = _spec(name)
+                cols = list(spec.read_schema.names)
+                counts[name] = sum(self._insert_rows(spec, b.select(cols)) for b in batches)
+            for name, rows in (if_new or {}).items():
+                spec = _spec(name)
+                self._insert_if_new(spec, rows.select(list(spec.read_schema.names)))
+                counts[name] = int(self._fetchall(f"SELECT count(*) FROM {spec.name}")[0][0])
             self._fill_rollups(0)  # every rollup, from the rows loaded
         return counts
+
+    def _insert_if_new(self, spec: TableSpec, rows: pa.Table) -> None:
+        """Insert the rows whose key (``spec.key``) no stored row has, inside the tx (an
+        anti-join: the snapshot's tables need not be keyed)."""
+        stage = f"stage_new_{spec.name}"
+        self._stage(stage, spec, rows)
+        try:
+            cols = ", ".join([*spec.names, *(["ingested_utc"] if spec.ingested else [])])
+            match = " AND ".join(f"t.{k} = s.{k}" for k in spec.key)
+            self._exec(
+                f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {stage} s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE {match})"
+            )
+        finally:
+            self._unstage(stage)
 
     def _stored_version(self) -> str | None:
         """The schema version the ledger records (None: a new database, no ledger yet)."""

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -545,6 +545,44 @@ class Lake:
         its day column, to ``equals`` (column -> value or list of values) and to rows where
         the ``not_null`` columns hold a value (a file whose column is all null is skipped
         from its statistics)."""
+        spec = TABLES[name]
+        scan = self._scan(name, snapshot_id, columns, start_utc, end_utc, equals, not_null)
+        if scan is None:
+            return pa.Table.from_pylist([], schema=_select(spec.schema, columns))
+        return _normalise(scan.to_arrow(), _select(spec.schema, columns))
+
+    def read_batches(
+        self,
+        name: str,
+        *,
+        columns: Sequence[str] | None = None,
+        start_utc: datetime | None = None,
+        end_utc: datetime | None = None,
+        equals: Mapping[str, Any] | None = None,
+        not_null: Sequence[str] = (),
+    ) -> Iterator[pa.Table]:
+        """The rows :meth:`read` returns, as a stream of small tables (the scan's record
+        batches, file by file): what reads them holds one batch at a time, not the table."""
+        spec = TABLES[name]
+        scan = self._scan(name, None, columns, start_utc, end_utc, equals, not_null)
+        if scan is None:
+            return
+        schema = _select(spec.schema, columns)
+        for batch in scan.to_arrow_batch_reader():
+            if batch.num_rows:
+                yield _normalise(pa.Table.from_batches([batch]), schema)
+
+    def _scan(
+        self,
+        name: str,
+        snapshot_id: int | None,
+        columns: Sequence[str] | None,
+        start_utc: datetime | None,
+        end_utc: datetime | None,
+        equals: Mapping[str, Any] | None,
+        not_null: Sequence[str],
+    ) -> Any:
+        """The pruned pyiceberg scan of :meth:`read` (None: nothing to read)."""
         import pyiceberg.expressions
 
         ex: Any = pyiceberg.expressions  # pydantic models: constructed positionally
@@ -559,7 +597,7 @@ class Lake:
             if isinstance(value, list | tuple | set):
                 vals = list(value)
                 if not vals:
-                    return pa.Table.from_pylist([], schema=_select(spec.schema, columns))
+                    return None
                 expr = ex.And(expr, ex.In(col, vals))
             else:
                 expr = ex.And(expr, ex.EqualTo(col, value))
@@ -571,12 +609,10 @@ class Lake:
                 f"table {name!r} has no snapshot {snapshot_id} (expired, or from another lake)"
             )
         if tbl.current_snapshot() is None:
-            return pa.Table.from_pylist([], schema=_select(spec.schema, columns))
-        scan = tbl.scan(
+            return None
+        return tbl.scan(
             row_filter=expr, selected_fields=tuple(columns or ("*",)), snapshot_id=snapshot_id
         )
-        out = scan.to_arrow()
-        return _normalise(out, _select(spec.schema, columns))
 
     def find(self, name: str, column: str, value: str, columns: Sequence[str]) -> pa.Table:
         """The ``columns`` of the rows of table ``name`` whose ``column`` equals ``value``, at

@@ -14,7 +14,9 @@ The report, the dashboard and the read API are written against the ledger's sche
   intensity intervals, and the tenant's runs, storage and transfers (small tables, read
   whole);
 - :func:`snapshot_store` loads those rows into an in-memory DuckDB ledger of the normal
-  schema, on which :func:`infercarbon.report.build_report` and the service run unchanged.
+  schema, on which :func:`infercarbon.report.build_report` and the service run unchanged;
+  the period's events and compact footprints go from the Iceberg scan into it batch by
+  batch (the scan's record batches), never whole in memory as Arrow.
   The snapshot is taken once: rows committed later are not in it.
 
 An in-period event that a correction outside the period supersedes is left out, as in the
@@ -138,7 +140,30 @@ def read_period(
     """The rows of the lake's ledger tables a report of ``[start_utc, end_utc)`` (of
     ``tenant``, else every tenant) reads, by ledger table (see the module docstring for
     what is pruned).  ``None`` bounds: every day."""
+    whole, _, _ = _read_period(lake, start_utc=start_utc, end_utc=end_utc, tenant=tenant)
+    return whole
+
+
+#: The tables a snapshot streams from the scan into the ledger instead of reading whole: a
+#: period's events and compact footprints, the rows that grow with the fleet.
+_STREAMED = ("events", "event_footprints")
+
+
+def _read_period(
+    lake: Lake,
+    *,
+    start_utc: datetime | None,
+    end_utc: datetime | None,
+    tenant: str | None,
+    stream: tuple[str, ...] = (),
+) -> tuple[dict[str, pa.Table], dict[str, Iterator[pa.Table]], dict[str, pa.Table]]:
+    """(tables read whole, the ``stream`` tables as lazy streams of the period's batches,
+    the corrections of those to load where their key is not loaded yet): what
+    :func:`read_period` reads, the ``stream`` tables not held whole."""
     out: dict[str, pa.Table] = {}
+    streams: dict[str, Iterator[pa.Table]] = {}
+    if_new: dict[str, pa.Table] = {}
+    bounded = start_utc is not None or end_utc is not None
     for name, day, _ in LEDGER_MIRROR:
         target = LEDGER_PREFIX + name
         spec = TABLES[target]
@@ -151,8 +176,15 @@ def read_period(
             # transfers of the tenant too (small)
             out[name] = lake.read(target, equals=equals)
             continue
+        if name in stream:
+            streams[name] = lake.read_batches(
+                target, start_utc=start_utc, end_utc=end_utc, equals=equals
+            )
+            if bounded:
+                if_new[name] = lake.read(target, equals=equals, not_null=("supersedes",))
+            continue
         rows = lake.read(target, start_utc=start_utc, end_utc=end_utc, equals=equals)
-        if start_utc is not None or end_utc is not None:
+        if bounded:
             corrections = lake.read(target, equals=equals, not_null=("supersedes",))
             rows = _first_per_key(pa.concat_tables([rows, corrections]), spec.key or ())
         out[name] = rows
@@ -164,7 +196,7 @@ def read_period(
             if len(ids)
             else TABLES[target].schema.empty_table()
         )
-    return out
+    return out, streams, if_new
 
 
 def _settings(lake: Lake) -> dict[str, str]:
@@ -220,11 +252,15 @@ def snapshot_store(
         LEDGER_PREFIX + n: lake.snapshot_id(LEDGER_PREFIX + n)
         for n in (*(m for m, _, _ in LEDGER_MIRROR), "settings")
     }
-    tables = read_period(lake, start_utc=start_utc, end_utc=end_utc, tenant=tenant)
+    tables, streams, if_new = _read_period(
+        lake, start_utc=start_utc, end_utc=end_utc, tenant=tenant, stream=_STREAMED
+    )
     settings = _settings(lake)
     store = DuckDBStore(":memory:")
     try:
-        counts = store.load_rows(tables)
+        # the period's events and footprints go from the scan into the ledger batch by
+        # batch: the snapshot holds them once, in DuckDB's storage, not also as Arrow
+        counts = store.load_rows(tables, streams=streams, if_new=if_new)
         for k, v in settings.items():
             store.set_setting(k, v)
     except BaseException:

@@ -1,9 +1,9 @@
 """Engines that run the jobs' pure shard functions: ``local`` (the reference, in this
-process) and ``ray`` (Ray Data tasks; Ray is imported only inside :mod:`.ray`, lazily).
+process) and ``ray`` (Ray tasks; Ray is imported only inside :mod:`.ray`, lazily).
 
 An engine maps a pure function over parts (each a mapping of Arrow tables) with shared
 arguments (tables broadcast to every part, and plain parameters), and returns the parts'
-results, in any order (the job orders them).  A job receives an engine object and never imports one.
+results in the parts' order.  A job receives an engine object and never imports one.
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ class Engine(Protocol):
     def map_parts(
         self, fn: ShardFn, parts: Sequence[Mapping[str, pa.Table]], shared: Mapping[str, Any]
     ) -> list[pa.Table]:
-        """The tables ``fn(**part, **shared)`` of every part, in any order (a part with no
-        rows may be left out): a job concatenates and orders them itself."""
+        """The tables ``fn(**part, **shared)`` of every part, in the parts' order (a part
+        with no rows may be left out)."""
         ...
 
 
 def get_engine(name: str, **options: Any) -> Engine:
     """The engine called ``name`` (``local`` or ``ray``), made with ``options`` (ray:
-    ``num_cpus``, ``address``)."""
+    ``num_cpus``, ``address``, ``api``)."""
     if name not in ENGINES:
         raise InputError(f"must be one of {', '.join(ENGINES)}, got {name!r}", field="engine")
     mod = importlib.import_module(f"infercarbon.jobs.engines.{ENGINES[name]}")
