@@ -120,7 +120,7 @@ def test_cli_run_on_ray_is_recorded_and_verifies(ray_engine, tmp_path, capsys):
         [
             "account",
             "--engine",
-            "ray",
+            "ray-data",  # the Ray Data api: the same rows
             "--catalog",
             lake,
             "--attributions",

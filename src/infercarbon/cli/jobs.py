@@ -30,7 +30,14 @@ from infercarbon.cli._common import print_json
 if TYPE_CHECKING:
     from infercarbon.ledger.lake import Lake
 
-EngineOpt = Annotated[str, typer.Option("--engine", help="local (the reference) or ray")]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="local (the reference), ray (one Ray task per part) or ray-data (one Ray Data "
+        "map_batches task per part: the same rows)",
+    ),
+]
 CatalogOpt = Annotated[
     str | None,
     typer.Option(
@@ -55,11 +62,17 @@ RAY_ADDRESS_ENV = "RAY_ADDRESS"
 
 
 def open_engine(name: str, num_cpus: int | None) -> Any:
-    """The engine by name; ray joins $RAY_ADDRESS when set (the CLI reads the environment)."""
+    """The engine by name (``ray-data``: Ray with the Ray Data api); Ray joins $RAY_ADDRESS
+    when set (the CLI reads the environment)."""
     from infercarbon.jobs.engines import get_engine
 
-    if name == "ray":
-        return get_engine("ray", num_cpus=num_cpus, address=os.environ.get(RAY_ADDRESS_ENV))
+    if name in ("ray", "ray-data"):
+        return get_engine(
+            "ray",
+            num_cpus=num_cpus,
+            address=os.environ.get(RAY_ADDRESS_ENV),
+            api="data" if name == "ray-data" else "tasks",
+        )
     return get_engine(name)
 
 
