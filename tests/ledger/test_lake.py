@@ -117,3 +117,51 @@ def test_integer_batch_ids_are_stored_as_text_and_negative_means_none(tmp_path):
     lake.append_new("events", ev)
     got = {r["event_id"]: r["batch_id"] for r in lake.read("events").to_pylist()}
     assert got == {"a": None, "b": "7"}
+
+
+def test_report_catalog_carries_the_account_jobs_footprints(tmp_path, capsys):
+    """``report --catalog`` on a lake the jobs wrote: its table of the account job's
+    footprints equals the footprints table read with plain pyiceberg and DuckDB."""
+    f = synthetic_fleet(devices=3, events_per_device=60, hours=30, seed=4)
+    eng = get_engine("local")
+    att = run_attribute(f["events"], f["readings"], engine=eng, window_s=900.0)
+    rows, ctx = run_account(att, f["intensity"], engine=eng, profiles=ProfileSet())
+    target = str(tmp_path / "lake")
+    lake = open_lake(target)
+    lake.append_new("footprints", rows)
+    lake.append_new("footprint_contexts", ctx)
+    out = tmp_path / "r.json"
+    code = main(
+        [
+            "report",
+            "--catalog",
+            target,
+            "--period",
+            "2026-07-01",
+            "--format",
+            "json",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads(out.read_text())
+    job = {(r["region"], r["tenant"]): r for r in doc["tables"]["lake_account_job"]["rows"]}
+    con = duckdb.connect()
+    con.register("fp", lake.table("footprints").scan().to_arrow())
+    got = con.execute(
+        "SELECT count(*), sum(energy_j), sum(total_location_g), sum(total_location_low_g), "
+        "sum(total_market_high_g) FROM fp WHERE period_start_utc >= TIMESTAMPTZ "
+        "'2026-07-01 00:00:00+00' AND period_start_utc < TIMESTAMPTZ '2026-07-02 00:00:00+00'"
+    ).fetchone()
+    assert got is not None
+    n, e, loc, loc_lo, mkt_hi = got
+    total = job[("(all)", "(all)")]
+    assert total["events"] == n > 0
+    assert total["energy_mwh"] == pytest.approx(e / 3.6e9, rel=1e-12)
+    assert total["location_t"] == pytest.approx(loc / 1e6, rel=1e-12)
+    assert total["location_low_t"] == pytest.approx(loc_lo / 1e6, rel=1e-12)
+    assert total["market_high_t"] == pytest.approx(mkt_hi / 1e6, rel=1e-12)
+    assert sum(r["events"] for k, r in job.items() if k != ("(all)", "(all)")) == n
+    # the ledger tables hold nothing: the report says so, beside the job's figures
+    assert doc["report"]["status"] != "ok"

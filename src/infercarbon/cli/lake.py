@@ -27,6 +27,8 @@ from infercarbon.errors import InputError
 if TYPE_CHECKING:
     from infercarbon.ledger.base import Store
     from infercarbon.ledger.lake import Lake
+    from infercarbon.report.period import Period
+    from infercarbon.report.tables import Table
 
 lake_app = typer.Typer(
     help="The Iceberg ledger: init, load, ingest (spool), commit, export, stats, totals.",
@@ -143,6 +145,20 @@ def exported_store(footprint_id: str, catalog: str, warehouse: str | None) -> St
     lake = _need_existing(catalog, warehouse)
     try:
         return footprint_store(lake, footprint_id)
+    finally:
+        lake.close()
+
+
+def account_job_table(
+    catalog: str, warehouse: str | None, period: Period, tenant: str | None, now: datetime
+) -> Table | None:
+    """``report --catalog``: the account job's footprints of the period as a report table
+    (None when the lake's footprints table holds none in it)."""
+    from infercarbon.report.lake import account_job_table as table
+
+    lake = _need_existing(catalog, warehouse)
+    try:
+        return table(lake, period, tenant=tenant, generated_utc=now)
     finally:
         lake.close()
 

@@ -14,12 +14,15 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from infercarbon.cli._server import KeyOpt, ServerOpt, get
 from infercarbon.errors import InputError
+
+if TYPE_CHECKING:
+    from infercarbon.report.tables import Table
 
 LEDGER_ENV = "INFERCARBON_LEDGER"
 
@@ -113,9 +116,13 @@ def report(
         typer.echo(f"wrote {out} ({fmt}, period {p.label}, from {server})", err=True)
         return
     label = None
+    now = datetime.now(UTC)
+    extra: tuple[Table, ...] = ()
     if catalog is not None:
-        from infercarbon.cli.lake import lake_snapshot
+        from infercarbon.cli.lake import account_job_table, lake_snapshot
 
+        job = account_job_table(catalog, warehouse, p, tenant, now)
+        extra = () if job is None else (job,)
         store, label = lake_snapshot(catalog, warehouse, p.start_utc, p.end_utc, tenant)
     else:
         store = open_store(resolve_ledger(ledger))
@@ -124,9 +131,10 @@ def report(
             store,
             p,
             tenant=tenant,
-            generated_utc=datetime.now(UTC),
+            generated_utc=now,
             task_metrics=metrics,
             ledger_label=label,
+            extra_tables=extra,
         )
     finally:
         store.close()
@@ -145,8 +153,15 @@ def report(
         ),
         0,
     )
+    job = next((t for t in rep.tables if t.name == "lake_account_job"), None)
+    also = (
+        ""
+        if job is None
+        else f", and {job.rows[-1]['events']} footprint(s) of the lake's account job"
+    )
     typer.echo(
-        f"wrote {out} ({fmt}, period {p.label}, {n} inference(s), status: {rep.meta['status']})",
+        f"wrote {out} ({fmt}, period {p.label}, {n} inference(s), status: "
+        f"{rep.meta['status']}{also})",
         err=True,
     )
 

@@ -104,11 +104,13 @@ def build_report(
     tenant: str | None = None,
     ledger_label: str | None = None,
     task_metrics: Sequence[TaskMetric] | None = None,
+    extra_tables: Sequence[Table] = (),
 ) -> Report:
     """Build the report of ``period`` (and ``tenant``, else every tenant) from ``store``.
 
     ``task_metrics`` (a score per model, :mod:`infercarbon.decisions.accuracy`) adds the
-    accuracy-per-watt table.
+    accuracy-per-watt table.  ``extra_tables`` go last, as given (``report --catalog``: the
+    lake's account-job footprints, a source beside the ledger's).
 
     ``generated_utc`` is stamped in the metadata (passed in: no ambient clock).  A period
     without inferences gives a report whose status says so, with no figures.
@@ -146,7 +148,7 @@ def build_report(
                 + "; no figure is reported (none is zero by assumption).",
             ),
         )
-        return Report(meta, (status, *programme))
+        return Report(meta, (status, *programme, *extra_tables))
     tables: tuple[Table, ...] = (
         energy_table(sl),
         idle_share_table(sl),
@@ -170,7 +172,7 @@ def build_report(
         *programme,
     )
     tables += _decision_tables(store, period, tenant, task_metrics)
-    return Report(meta, tables)
+    return Report(meta, (*tables, *extra_tables))
 
 
 def _decision_tables(

@@ -18,9 +18,10 @@ import duckdb
 
 from infercarbon.ledger.lake import Lake
 from infercarbon.report.period import Period
-from infercarbon.units import J_PER_KWH
+from infercarbon.report.tables import Col, Table
+from infercarbon.units import J_PER_KWH, J_PER_MWH
 
-__all__ = ["lake_report"]
+__all__ = ["account_job_table", "lake_report"]
 
 _SUMS = (
     "energy_j",
@@ -76,3 +77,67 @@ def lake_report(
         "ranges": "sums of per-event p5..p95 bounds (fully correlated: an upper bound on "
         "the spread of each sum)",
     }
+
+
+_BASES = ("location", "market", "marginal")
+
+
+def account_job_table(
+    lake: Lake, period: Period, *, tenant: str | None = None, generated_utc: datetime
+) -> Table | None:
+    """The account job's footprints of the period (the lake's ``footprints`` table, written
+    by ``infercarbon account``) as a report table: per region x tenant and in all, events,
+    energy and each basis's total with its range; None when the table holds none in the
+    period.  ``report --catalog`` adds it beside the ledger tables' figures (they are
+    separate tables, never added together)."""
+    rep = lake_report(lake, period, tenant=tenant, generated_utc=generated_utc)
+    if not rep["source"]["rows_scanned"]:
+        return None
+
+    def row(region: str, tenant_: str, d: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "region": region,
+            "tenant": tenant_,
+            "events": d["events"],
+            "energy_mwh": None if d["energy_j"] is None else d["energy_j"] / J_PER_MWH,
+            "idle_mwh": None if d["idle_j"] is None else d["idle_j"] / J_PER_MWH,
+        }
+        for b in _BASES:
+            for s_, k in (("g", "t"), ("low_g", "low_t"), ("high_g", "high_t")):
+                v = d[f"total_{b}_{s_}"]
+                out[f"{b}_{k}"] = None if v is None else v / 1e6
+        return out
+
+    rows = [row(r["region"], r["tenant"], r) for r in rep["by_region_tenant"]]
+    rows.append(row("(all)", "(all)", rep["totals"]))
+    cols = [
+        Col("region", "Region"),
+        Col("tenant", "Tenant"),
+        Col("events", "Events"),
+        Col("energy_mwh", "Active energy", "MWh"),
+        Col("idle_mwh", "Attributed idle", "MWh"),
+    ]
+    for b in _BASES:
+        cols += [
+            Col(f"{b}_t", f"{b.capitalize()} total", "tCO2e"),
+            Col(f"{b}_low_t", f"{b.capitalize()} low", "tCO2e"),
+            Col(f"{b}_high_t", f"{b.capitalize()} high", "tCO2e"),
+        ]
+    src = rep["source"]
+    return Table(
+        "lake_account_job",
+        "Lake: the account job's footprints (infercarbon attribute + account)",
+        tuple(cols),
+        tuple(rows),
+        notes=(
+            f"From the lake's footprints table (snapshot {src['snapshot_id']}, "
+            f"{src['rows_scanned']} row(s) of the period's day partitions read), written by "
+            "`infercarbon account` from measured device readings; a separate table from the "
+            "ledger's footprints above, never added to them. Live footprints only (the "
+            "footprints of superseded events left out).",
+            "Totals per basis: the operational and attributed idle lines, and embodied where "
+            "a deployment profile gives it (the job's contexts say which). Ranges: "
+            + rep["ranges"]
+            + "; marginal is a memo item.",
+        ),
+    )
