@@ -114,10 +114,13 @@ __all__ = [
 #: ``storage`` (GB-months by storage class) and ``transfers`` (GB moved by network type),
 #: keyed per tenant too; an older ledger gains them, empty, on open); version 8 added the
 #: event rollup ``event_hours`` (live events by hour and dimensions: counts, energy, tokens,
-#: first and last start), filled from the events when an older ledger is opened.
-SCHEMA_VERSION = 8
+#: first and last start), filled from the events when an older ledger is opened; version 9
+#: looks compact footprints up by id through a hash index on PostgreSQL instead of a
+#: b-tree primary key (the id is a SHA-256: every insert landed on a random page of a
+#: b-tree three times the size; the row's subject rules keep ids unique, below).
+SCHEMA_VERSION = 9
 #: Versions this code upgrades on open.
-_UPGRADES_FROM = ("1", "2", "3", "4", "5", "6", "7")
+_UPGRADES_FROM = ("1", "2", "3", "4", "5", "6", "7", "8")
 #: The views that read both footprint layouts as one, by logical table.
 VIEWS = {
     "footprints": "all_footprints",
@@ -359,6 +362,9 @@ class SqlStore(ABC):
     #: where the index costs more than it protects turns it off (DuckDB).  Ledgers of both
     #: layouts are read and written the same way.
     _child_keys_unique = True
+    #: Tables a new ledger creates without a primary key even so (the backend indexes
+    #: them in :meth:`_ddl_extra`).
+    _unkeyed_tables: tuple[TableSpec, ...] = ()
 
     def _create_schema(self) -> None:
         """Create the ledger's tables and views, or upgrade an older ledger in place, in one
@@ -382,6 +388,9 @@ class SqlStore(ABC):
             if old is not None and old < 6:  # version 6: event ids are per tenant
                 for s in self._rekey_events_sql():
                     self._exec(s)
+            if old is not None and old < 9:  # version 9: the backend's own key changes
+                for s in self._upgrade_keys_sql():
+                    self._exec(s)
             for s in [*self._ddl_extra(), *view_sql(self.dialect)]:
                 self._exec(s)  # indexes may name columns an upgrade adds
             if old is not None:
@@ -404,7 +413,7 @@ class SqlStore(ABC):
             "value VARCHAR NOT NULL)"
         ]
         unkeyed = (
-            ()
+            self._unkeyed_tables
             if self._child_keys_unique
             else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS, CONTEXT_ITEMS, EVENT_FOOTPRINTS)
         )
@@ -473,6 +482,15 @@ class SqlStore(ABC):
         return [
             "ALTER TABLE events DROP CONSTRAINT IF EXISTS events_pkey",
             f"ALTER TABLE events ADD PRIMARY KEY ({', '.join(EVENTS.key)})",
+        ]
+
+    def _upgrade_keys_sql(self) -> list[str]:
+        """Upgrade to version 9, inside the schema transaction: drop the primary keys a
+        backend no longer keeps (:attr:`_unkeyed_tables`; their indexes follow in
+        :meth:`_ddl_extra`)."""
+        return [
+            f"ALTER TABLE {spec.name} DROP CONSTRAINT IF EXISTS {spec.name}_pkey"
+            for spec in self._unkeyed_tables
         ]
 
     def _missing_columns_sql(self) -> list[str]:
