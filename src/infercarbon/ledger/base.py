@@ -62,9 +62,10 @@ from infercarbon.ledger.hours import (
     event_hours_rows,
     event_rebuild_sql,
     event_upsert_sql,
+    footprint_hours_rows,
+    hours_upsert_grouped_sql,
     rebuild_sql,
     source_columns,
-    upsert_sql,
 )
 from infercarbon.ledger.records import (
     FootprintBatch,
@@ -898,12 +899,21 @@ class SqlStore(ABC):
         first (a batch is a few rollup rows)."""
         if not self._hours_at_ingest or events.num_rows == 0:
             return
-        rows = event_hours_rows(events)
-        self._stage("stage_event_hours", EVENT_HOURS, rows)
+        self._upsert_rows(
+            EVENT_HOURS,
+            event_hours_rows(events),
+            lambda source: event_upsert_sql(source, grouped=True),
+        )
+
+    def _upsert_rows(self, spec: TableSpec, rows: pa.Table, sql: Callable[[str], str]) -> None:
+        """Inside the tx: run ``sql(source)`` (an upsert) over ``rows`` (``spec``'s columns),
+        a few rollup rows.  Stages them; a backend may send them more directly."""
+        stage = f"stage_{spec.name}"
+        self._stage(stage, spec, rows)
         try:
-            self._exec(event_upsert_sql("stage_event_hours", grouped=True))
+            self._exec(sql(stage))
         finally:
-            self._unstage("stage_event_hours")
+            self._unstage(stage)
 
     def _add_new_event_hours(self, stage: str) -> None:
         """Inside the tx, before the staged events are inserted (a backend that keeps the
@@ -956,19 +966,9 @@ class SqlStore(ABC):
 
     def _upsert_hours(self, source: pa.Table) -> None:
         """Inside the tx: add the sums of ``source`` (:func:`hours.source_columns` and the
-        events' dimensions) to the rollup.  Stages it; a backend may do it more directly."""
-        spec = TableSpec(
-            "stage_hours",
-            "footprints",
-            tuple(Column(f.name, f.type, False) for f in source.schema),
-            key=("footprint_id",),
-            ingested=False,
-        )
-        self._stage("stage_hours", spec, source)
-        try:
-            self._exec(upsert_sql("stage_hours"))
-        finally:
-            self._unstage("stage_hours")
+        events' dimensions) to the rollup: summed per rollup key in Arrow first (a batch is
+        a few rollup rows), then one upsert of those rows."""
+        self._upsert_rows(HOURS, footprint_hours_rows(source), hours_upsert_grouped_sql)
 
     def _refresh_footprint_hours(self, rows: pa.Table, events: pa.Table | None = None) -> None:
         """Inside the tx, after writes that supersede (a recomputation, a correction):
