@@ -239,7 +239,7 @@ def upsert_sql(source: str) -> str:
 
 def _f(t: pa.Table, c: str) -> npt.NDArray[np.float64]:
     """A float column as numpy, NaN for null (nulls are tracked apart: :func:`_valid`)."""
-    return np.asarray(pc.fill_null(t.column(c), np.nan).to_numpy(), dtype=np.float64)
+    return np.asarray(t.column(c).to_numpy(), dtype=np.float64)  # null: NaN
 
 
 def _valid(t: pa.Table, c: str) -> npt.NDArray[np.bool_]:
@@ -301,24 +301,31 @@ def footprint_hours_rows(source: pa.Table) -> pa.Table:
     with the sums :data:`MEASURES` computes in SQL (null where SQL's sum is null), so that
     :func:`upsert_sql` with ``grouped`` adds a few rows instead of aggregating the batch."""
     n_rows = source.num_rows
+    start_us = np.asarray(source.column("period_start_utc").cast(pa.int64()).to_numpy())
+    hour_us = start_us // 3_600_000_000 * 3_600_000_000
     keys: dict[str, pa.Array | pa.ChunkedArray] = {
-        "hour_utc": pc.floor_temporal(source.column("period_start_utc"), unit="hour"),
+        "hour_utc": pa.array(hour_us, TS),
     }
     for d in DIMS:
         c = source.column(d)
         keys[d] = pc.fill_null(c, "") if d == "outcome" else c
     keys["context_id"] = source.column("context_id")
     keys["currency"] = pc.fill_null(source.column("currency"), "")
+    key_names = [c.name for c in HOURS.columns[: len(HOURS.key)]]
+    # a group id per row (the rows of a key, in order), the first row of each group
+    joined = pc.binary_join_element_wise(
+        pa.array(hour_us.astype(str)), *(keys[k] for k in key_names[1:]), "\x1f"
+    )
+    enc = pc.dictionary_encode(joined).combine_chunks()
+    idx = np.asarray(enc.indices.to_numpy(), dtype=np.int64)
+    n_groups = len(enc.dictionary)
+    first = np.unique(idx, return_index=True)[1]
     vals: dict[str, npt.NDArray[Any]] = {}  # measure -> row values (NaN: null)
     how: dict[str, str] = {}  # measure -> "sum" (null when every row is null), "sum0", "count"
     vals["n"], how["n"] = np.ones(n_rows, dtype=np.int64), "count"
     for c in ("energy_j", "facility_j"):
         vals[c], how[c] = _f(source, c), "sum"
-    lat_us = (
-        pc.subtract(source.column("period_end_utc"), source.column("period_start_utc"))
-        .cast(pa.int64())
-        .to_numpy()
-    )
+    lat_us = np.asarray(source.column("period_end_utc").cast(pa.int64()).to_numpy()) - start_us
     lat_s = lat_us / 1e6
     vals["latency_s"], how["latency_s"] = lat_s, "sum"
     floor = _LAT_FLOOR_US
@@ -356,22 +363,20 @@ def footprint_hours_rows(source: pa.Table) -> pa.Table:
     how["idle_known_energy_j"] = "sum0"
     for c in ("idle_attributed_j", "idle_unattributed_j", "energy_cost"):
         vals[c], how[c] = _f(source, c), "sum0"
-    cols: dict[str, Any] = dict(keys)
-    aggs: list[tuple[str, str, Any]] = []
+    # sums per group in row order (as SQL adds a group's rows), null where SQL's sum is
+    out: dict[str, Any] = {k: pa.table(keys).column(k).take(pa.array(first)) for k in key_names}
     for name, _, _ in MEASURES:
         v = vals[name]
         if how[name] == "count":
-            cols[name] = pa.array(v, pa.int64())
-            aggs.append((name, "sum", None))
+            out[name] = pa.array(np.bincount(idx, weights=v, minlength=n_groups).astype(np.int64))
+            continue
+        valid = ~np.isnan(v)
+        total = np.bincount(idx, weights=np.where(valid, v, 0.0), minlength=n_groups)
+        if how[name] == "sum":
+            none = np.bincount(idx, weights=valid, minlength=n_groups) == 0
+            out[name] = pa.array(total, pa.float64(), mask=none)
         else:
-            cols[name] = pa.array(v, pa.float64(), mask=np.isnan(v))
-            aggs.append((name, "sum", pc.ScalarAggregateOptions(min_count=1)))
-    key_names = [c.name for c in HOURS.columns[: len(HOURS.key)]]
-    g = pa.table(cols).group_by(key_names, use_threads=False).aggregate(aggs)
-    out: dict[str, Any] = {k: g.column(k) for k in key_names}
-    for name, _, _ in MEASURES:
-        col = g.column(f"{name}_sum")
-        out[name] = pc.fill_null(col, 0.0) if how[name] == "sum0" else col
+            out[name] = pa.array(total, pa.float64())
     return pa.table(out).cast(HOURS.arrow_schema)
 
 

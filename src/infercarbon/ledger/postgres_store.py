@@ -17,7 +17,7 @@ import io
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,10 +37,6 @@ try:  # an extra: infercarbon[service] or [test]
     import psycopg.errors
 except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
-
-
-#: Most parameters one statement sends (PostgreSQL's protocol allows 65,535).
-_MAX_PARAMS = 30_000
 
 
 def _read_csv(data: io.BufferedIOBase | io.BytesIO, schema: pa.Schema) -> pa.Table:
@@ -214,23 +210,6 @@ class PostgresStore(SqlStore):
             rows = rows.sort_by([(k, "ascending") for k in spec.key])
         self._copy_in(spec.name, rows)
         return rows.num_rows
-
-    def _upsert_rows(self, spec: TableSpec, rows: pa.Table, sql: Callable[[str], str]) -> None:
-        """The rows as one parameterised ``VALUES`` list in the upsert itself (one round
-        trip instead of a temporary table's four); a batch of many rollup rows is staged."""
-        if rows.num_rows == 0:
-            return
-        width = rows.num_columns
-        if rows.num_rows * width > _MAX_PARAMS:
-            super()._upsert_rows(spec, rows, sql)
-            return
-        types = {c.name: c.sql_type("postgres") for c in spec.columns}
-        one = "(" + ", ".join(f"%s::{types[n]}" for n in rows.column_names) + ")"
-        values = ", ".join([one] * rows.num_rows)
-        source = f"(SELECT * FROM (VALUES {values}) AS v ({', '.join(rows.column_names)}))"
-        cols = [rows.column(i).to_pylist() for i in range(width)]
-        params = [c[r] for r in range(rows.num_rows) for c in cols]
-        self._con.execute(sql(source), params)
 
     def _copy_in(self, name: str, table: pa.Table) -> None:
         buf = io.BytesIO()
