@@ -126,6 +126,20 @@ class PostgresStore(SqlStore):
         buf.seek(0)
         return _read_csv(buf, schema)
 
+    def data_version(self) -> str | None:
+        """The server's transaction snapshot (``txid_current_snapshot()``: the oldest
+        transaction still running, the next id, the ones in progress), read on the reader
+        connection.  Two equal snapshots mean no transaction that wrote (one that was given
+        an id: any writer, of this ledger or another database on the server) ended between
+        them: one in progress at the first is in its list and leaves it when it ends; one
+        that began later has an id past the first's bound, which moves when it ends.  So the
+        rows every read sees are the same (a busy server changes it often: fewer shared
+        results, never a stale one)."""
+        t = self.query_arrow(
+            "SELECT txid_current_snapshot()::text AS v", [], pa.schema([("v", pa.string())])
+        )
+        return str(t.column(0)[0].as_py())
+
     # ---------------------------------------------------------------- primitives
     @contextmanager
     def _tx(self) -> Iterator[None]:
@@ -209,7 +223,7 @@ class PostgresStore(SqlStore):
         if rows.num_rows > 1:
             rows = rows.sort_by([(k, "ascending") for k in spec.key])
         self._copy_in(spec.name, rows)
-        return rows.num_rows
+        return int(rows.num_rows)
 
     def _copy_in(self, name: str, table: pa.Table) -> None:
         buf = io.BytesIO()
