@@ -130,6 +130,31 @@ def test_panels_share_the_facts_on_postgres(pg_schema_dsn: str, h: Any) -> None:
         assert state.reads == before[0] + 2
         facts = read_facts(store, as_of_utc=now, tenant="acme")
         assert again["drivers"] == _json(c, hidden_drivers(facts))
+        # the page's other ledger reads: shared while nothing is written, fresh after
+        pages = (
+            "/v1/summary",
+            "/v1/events?limit=200",
+            "/v1/footprints?group=service&period=hour",
+            "/v1/traces",
+            "/v1/rebound",
+        )
+        first = {u: c.get(u, headers=acme).json() for u in pages}
+        n = state.shared
+        assert {u: c.get(u, headers=acme).json() for u in pages} == first
+        assert state.shared == n + len(pages)
+        assert first["/v1/summary"]["events"] == 7
+        late = [
+            h.event(
+                20 + i,
+                start_utc=f"2026-07-01T12:{i:02d}:00Z",
+                end_utc=f"2026-07-01T12:{i:02d}:01Z",
+            )
+            for i in range(2)
+        ]
+        assert c.post("/v1/events", json=late, headers=acme).status_code == 200
+        assert c.get("/v1/summary", headers=acme).json()["events"] == 9
+        assert len(c.get("/v1/events?limit=200", headers=acme).json()["rows"]) == 9
+        assert state.shared == n + len(pages)
     finally:
         store.close()
 
