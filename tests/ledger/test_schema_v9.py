@@ -81,7 +81,7 @@ def test_version_8_ledger_is_upgraded_in_place(
         assert res.footprints.inserted == 0
         _reads_the_same(store, fids)
         # a second root for a stored event, under another id: refused without the key
-        other, forged = service_batch([make_event(3, energy_j=99.0)])
+        _, forged = service_batch([make_event(3, energy_j=99.0)])
         with pytest.raises(LedgerConflictError):
             store.append_footprint_table(forged)
         _reads_the_same(store, fids)
