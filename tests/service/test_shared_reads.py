@@ -110,8 +110,11 @@ def test_panels_share_the_facts_on_postgres(pg_schema_dsn: str, h: Any) -> None:
         state: SharedReads = app.state.infercarbon.shared
         before = (state.reads, state.shared)
         drivers = c.get("/v1/programme/drivers", headers=acme).json()
+        assert c.get("/v1/programme/drivers", headers=acme).json() == drivers
         runs = c.get("/v1/runs?limit=1", headers=acme).json()
-        assert (state.reads, state.shared) == (before[0] + 1, before[1] + 1)
+        assert c.get("/v1/runs?limit=1", headers=acme).json() == runs
+        # one read each (the facts; the runs and models), then shared
+        assert (state.reads, state.shared) == (before[0] + 2, before[1] + 2)
         # the same answers as reading the facts for each request
         facts = read_facts(store, as_of_utc=now, tenant="acme")
         assert drivers["drivers"] == _json(c, hidden_drivers(facts))
@@ -127,7 +130,7 @@ def test_panels_share_the_facts_on_postgres(pg_schema_dsn: str, h: Any) -> None:
         ]
         assert c.post("/v1/events", json=more, headers=acme).status_code == 200
         again = c.get("/v1/programme/drivers", headers=acme).json()
-        assert state.reads == before[0] + 2
+        assert state.reads == before[0] + 3
         facts = read_facts(store, as_of_utc=now, tenant="acme")
         assert again["drivers"] == _json(c, hidden_drivers(facts))
         # the page's other ledger reads: shared while nothing is written, fresh after
@@ -165,3 +168,42 @@ def _json(c: Any, obj: Any) -> Any:
     from fastapi.encoders import jsonable_encoder
 
     return json.loads(json.dumps(jsonable_encoder(obj)))
+
+
+def test_model_facts_are_read_facts_models(pg_schema_dsn: str, h: Any) -> None:
+    """The runs panel's three reads give the models' facts that :func:`read_facts` gives,
+    on PostgreSQL and DuckDB, every tenant and one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fastapi.testclient import TestClient
+
+    from infercarbon.ledger import DuckDBStore
+    from infercarbon.ledger.postgres_store import PostgresStore
+    from infercarbon.programme import model_facts, read_facts
+    from infercarbon.service.app import create_app
+    from infercarbon.service.auth import MemoryKeyStore, create_key
+
+    now = datetime(2026, 7, 2, 12, tzinfo=UTC)
+    evs = [
+        h.event(
+            i,
+            tenant=("acme", "globex")[i % 2],
+            model=("m1", "m2", "m3")[i % 3],
+            start_utc=f"2026-07-01T{10 + i % 3:02d}:{i:02d}:00Z",
+            end_utc=f"2026-07-01T{10 + i % 3:02d}:{i:02d}:02Z",
+        )
+        for i in range(12)
+    ]
+    for store in (PostgresStore(pg_schema_dsn), DuckDBStore(":memory:")):
+        try:
+            keys = MemoryKeyStore()
+            adm, _ = create_key(keys, tenant="ops", admin=True, clock=lambda: 0.0)
+            c = TestClient(create_app(store, clock=lambda: now, keys=keys))
+            r = c.post("/v1/events", json=evs, headers={"Authorization": f"Bearer {adm}"})
+            assert r.status_code == 200, r.text
+            for tenant in (None, "acme"):
+                want = read_facts(store, as_of_utc=now, tenant=tenant).models
+                got = model_facts(store, tenant=tenant)
+                assert got == want and len(got) == 3
+        finally:
+            store.close()

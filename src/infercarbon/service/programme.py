@@ -18,7 +18,13 @@ from fastapi import APIRouter, Query, Request
 
 from infercarbon.errors import ForbiddenError, InputError
 from infercarbon.ledger.schema import RUNS
-from infercarbon.programme import LedgerFacts, hidden_drivers, read_facts, training_lines
+from infercarbon.programme import (
+    LedgerFacts,
+    hidden_drivers,
+    model_facts,
+    read_facts,
+    training_lines,
+)
 from infercarbon.programme.runs import run_id_for
 from infercarbon.service.prepare import decode
 from infercarbon.service.routes import _ERRORS, Auth, ErrorBody, TenantQ, _json_rows, _scope
@@ -100,14 +106,20 @@ def build_programme_router(state: ServiceState) -> APIRouter:
     ) -> dict[str, Any]:
         """The runs (newest first, at most ``limit``) and the training line per lineage
         (every run, failed ones included)."""
-        scope = _scope(p, tenant)
-        facts = _facts(state, scope)
-        runs = facts.runs if model is None else state.store.runs(tenant=scope, model=model)
+        scope, now = _scope(p, tenant), _now(state)
+        # the runs and the models' facts only (not the drivers' dozen reads), shared by the
+        # requests that ask them of the same ledger state
+        every, models = state.shared.get(
+            ("runs_and_models", scope),
+            state.store.data_version(),
+            lambda: (state.store.runs(tenant=scope), model_facts(state.store, tenant=scope)),
+        )
+        runs = every if model is None else state.store.runs(tenant=scope, model=model)
         rows = _json_rows(runs.sort_by([("start_utc", "descending")]).slice(0, limit))
         return {
             "rows": rows,
             "columns": list(RUNS.names),
-            "training": training_lines(facts.runs, facts.models, as_of_utc=facts.as_of_utc),
+            "training": training_lines(every, models, as_of_utc=now),
         }
 
     @r.get("/v1/programme/drivers", tags=["query"], responses=_ERRORS)
