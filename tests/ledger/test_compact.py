@@ -165,10 +165,11 @@ def test_version_1_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
 def test_newer_ledger_is_refused(tmp_path: Path) -> None:
     from infercarbon.errors import LedgerError
 
-    path = tmp_path / "v9.duckdb"
+    newer = str(SCHEMA_VERSION + 1)
+    path = tmp_path / f"v{newer}.duckdb"
     with DuckDBStore(path) as s:
-        s._exec("UPDATE ledger_meta SET value = '9' WHERE key = 'schema_version'")
-    with pytest.raises(LedgerError, match="schema version 9"):
+        s._exec("UPDATE ledger_meta SET value = %s WHERE key = 'schema_version'", [newer])
+    with pytest.raises(LedgerError, match=f"schema version {newer}"):
         DuckDBStore(path)
 
 

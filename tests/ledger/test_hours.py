@@ -310,3 +310,89 @@ def test_newest_page_skips_to_the_last_hours(store: Store) -> None:
     assert page[0] == late["event_id"]
     ends = {e["event_id"]: e["end_utc"] for e in [*evs, late]}
     assert [ends[e] for e in page] == sorted(ends.values(), reverse=True)[:5]
+
+
+def _hours_source(seed: int) -> pa.Table:
+    """Compact footprint rows of varied events, with the events' dimensions (a source of
+    the rollup), some of them with nulls where a row may hold none, and latencies on and
+    around the histogram's edges."""
+    import pyarrow.compute as pc
+
+    from infercarbon.ledger.hours import EVENT_DIMS, source_columns
+
+    rng = np.random.default_rng(seed)
+    edges_us = [1000, 1778, 1779, 10_000, 100_000, 1_000_000, 316_227_767, 400_000_000]
+    evs = []
+    for i in range(60):
+        lat_us = int(edges_us[i % len(edges_us)] if i % 2 else rng.integers(1, 5_000_000))
+        start = T0 + timedelta(minutes=int(rng.integers(0, 300)))
+        evs.append(
+            make_event(
+                i,
+                start_utc=start.isoformat(),
+                end_utc=(start + timedelta(microseconds=lat_us)).isoformat(),
+                outcome=None if i % 5 == 0 else "answer",
+                energy_j=float(rng.uniform(0.0, 50.0)) if i % 7 else 0.0,
+            )
+        )
+    events, batch = service_batch(evs)
+    fp = batch.footprints
+    src = fp.select(source_columns())
+    by_id = {e: k for k, e in enumerate(events.column("event_id").to_pylist())}
+    idx = pa.array([by_id[e] for e in fp.column("event_id").to_pylist()])
+    for d in EVENT_DIMS:
+        src = src.append_column(d, events.column(d).take(idx))
+    n = src.num_rows
+
+    def some_null(name: str, every: int) -> None:
+        nonlocal src
+        col = src.column(name)
+        mask = pa.array([k % every == 0 for k in range(n)])
+        src = src.set_column(
+            src.schema.get_field_index(name),
+            name,
+            pc.if_else(mask, pa.nulls(n, col.type), col),
+        )
+
+    some_null("energy_low_j", 3)
+    some_null("energy_high_j", 4)
+    some_null("total_market_g", 5)
+    some_null("market_g", 10)
+    some_null("idle_attributed_j", 2)
+    some_null("embodied_low_g", 6)
+    some_null("currency", 3)
+    return src
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_batch_rollup_rows_are_the_sql_sums(
+    backend: str, store_factory: Callable[[], Store], seed: int
+) -> None:
+    """A batch's rollup rows summed in Arrow (PostgreSQL's ingest) are the sums the
+    rollup's own SQL computes over the same rows: keys, counts, nulls and values."""
+    from infercarbon.ledger.base import SqlStore
+    from infercarbon.ledger.hours import HOURS, _select, footprint_hours_rows
+    from infercarbon.ledger.schema import Column, TableSpec
+
+    if backend != "postgres":
+        pytest.skip("the Arrow sums stand for PostgreSQL's SQL (DuckDB folds in SQL)")
+    store = store_factory()
+    assert isinstance(store, SqlStore)
+    src = _hours_source(seed)
+    spec = TableSpec(
+        "src",
+        "footprints",
+        tuple(Column(f.name, f.type, False) for f in src.schema),
+        key=("footprint_id",),
+        ingested=False,
+    )
+    key = list(HOURS.key)
+    with store._tx():
+        store._stage("src", spec, src)
+        want = store._arrow(f"SELECT * FROM ({_select('src')}) q", [], HOURS.arrow_schema).sort_by(
+            [(k, "ascending") for k in key]
+        )
+        store._unstage("src")
+    got = footprint_hours_rows(src).sort_by([(k, "ascending") for k in key])
+    assert got.num_rows == want.num_rows > 5
+    _close(got.to_pylist(), want.to_pylist())

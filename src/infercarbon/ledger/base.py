@@ -62,9 +62,10 @@ from infercarbon.ledger.hours import (
     event_hours_rows,
     event_rebuild_sql,
     event_upsert_sql,
+    footprint_hours_rows,
+    hours_upsert_grouped_sql,
     rebuild_sql,
     source_columns,
-    upsert_sql,
 )
 from infercarbon.ledger.records import (
     FootprintBatch,
@@ -114,10 +115,13 @@ __all__ = [
 #: ``storage`` (GB-months by storage class) and ``transfers`` (GB moved by network type),
 #: keyed per tenant too; an older ledger gains them, empty, on open); version 8 added the
 #: event rollup ``event_hours`` (live events by hour and dimensions: counts, energy, tokens,
-#: first and last start), filled from the events when an older ledger is opened.
-SCHEMA_VERSION = 8
+#: first and last start), filled from the events when an older ledger is opened; version 9
+#: looks compact footprints up by id through a hash index on PostgreSQL instead of a
+#: b-tree primary key (the id is a SHA-256: every insert landed on a random page of a
+#: b-tree three times the size; the row's subject rules keep ids unique, below).
+SCHEMA_VERSION = 9
 #: Versions this code upgrades on open.
-_UPGRADES_FROM = ("1", "2", "3", "4", "5", "6", "7")
+_UPGRADES_FROM = ("1", "2", "3", "4", "5", "6", "7", "8")
 #: The views that read both footprint layouts as one, by logical table.
 VIEWS = {
     "footprints": "all_footprints",
@@ -223,6 +227,7 @@ class Store(Protocol):
     ) -> Iterator[pa.RecordBatch]: ...
     def query_arrow(self, sql: str, params: Sequence[Any], schema: pa.Schema) -> pa.Table: ...
     def hours_ready(self, *, max_lag_s: float | None = None) -> None: ...
+    def data_version(self) -> str | None: ...
     def setting(self, key: str) -> str | None: ...
     def set_setting(self, key: str, value: str) -> None: ...
     def close(self) -> None: ...
@@ -359,6 +364,9 @@ class SqlStore(ABC):
     #: where the index costs more than it protects turns it off (DuckDB).  Ledgers of both
     #: layouts are read and written the same way.
     _child_keys_unique = True
+    #: Tables a new ledger creates without a primary key even so (the backend indexes
+    #: them in :meth:`_ddl_extra`).
+    _unkeyed_tables: tuple[TableSpec, ...] = ()
 
     def _create_schema(self) -> None:
         """Create the ledger's tables and views, or upgrade an older ledger in place, in one
@@ -382,6 +390,9 @@ class SqlStore(ABC):
             if old is not None and old < 6:  # version 6: event ids are per tenant
                 for s in self._rekey_events_sql():
                     self._exec(s)
+            if old is not None and old < 9:  # version 9: the backend's own key changes
+                for s in self._upgrade_keys_sql():
+                    self._exec(s)
             for s in [*self._ddl_extra(), *view_sql(self.dialect)]:
                 self._exec(s)  # indexes may name columns an upgrade adds
             if old is not None:
@@ -404,7 +415,7 @@ class SqlStore(ABC):
             "value VARCHAR NOT NULL)"
         ]
         unkeyed = (
-            ()
+            self._unkeyed_tables
             if self._child_keys_unique
             else (FOOTPRINT_ITEMS, FOOTPRINT_TOTALS, CONTEXT_ITEMS, EVENT_FOOTPRINTS)
         )
@@ -506,6 +517,15 @@ class SqlStore(ABC):
         return [
             "ALTER TABLE events DROP CONSTRAINT IF EXISTS events_pkey",
             f"ALTER TABLE events ADD PRIMARY KEY ({', '.join(EVENTS.key)})",
+        ]
+
+    def _upgrade_keys_sql(self) -> list[str]:
+        """Upgrade to version 9, inside the schema transaction: drop the primary keys a
+        backend no longer keeps (:attr:`_unkeyed_tables`; their indexes follow in
+        :meth:`_ddl_extra`)."""
+        return [
+            f"ALTER TABLE {spec.name} DROP CONSTRAINT IF EXISTS {spec.name}_pkey"
+            for spec in self._unkeyed_tables
         ]
 
     def _missing_columns_sql(self) -> list[str]:
@@ -913,12 +933,21 @@ class SqlStore(ABC):
         first (a batch is a few rollup rows)."""
         if not self._hours_at_ingest or events.num_rows == 0:
             return
-        rows = event_hours_rows(events)
-        self._stage("stage_event_hours", EVENT_HOURS, rows)
+        self._upsert_rows(
+            EVENT_HOURS,
+            event_hours_rows(events),
+            lambda source: event_upsert_sql(source, grouped=True),
+        )
+
+    def _upsert_rows(self, spec: TableSpec, rows: pa.Table, sql: Callable[[str], str]) -> None:
+        """Inside the tx: run ``sql(source)`` (an upsert) over ``rows`` (``spec``'s columns),
+        a few rollup rows.  Stages them; a backend may send them more directly."""
+        stage = f"stage_{spec.name}"
+        self._stage(stage, spec, rows)
         try:
-            self._exec(event_upsert_sql("stage_event_hours", grouped=True))
+            self._exec(sql(stage))
         finally:
-            self._unstage("stage_event_hours")
+            self._unstage(stage)
 
     def _add_new_event_hours(self, stage: str) -> None:
         """Inside the tx, before the staged events are inserted (a backend that keeps the
@@ -931,6 +960,12 @@ class SqlStore(ABC):
                     f"(SELECT 1 FROM events x WHERE {same_event('x', 's')}))"
                 )
             )
+
+    def data_version(self) -> str | None:
+        """A token that is the same for two calls only if no write was committed to the
+        ledger in between (then every read answers the same), taken before the reads it
+        keys; None where the backend cannot tell (callers then never share a result)."""
+        return None
 
     def hours_ready(self, *, max_lag_s: float | None = None) -> None:
         """Make the hourly rollup (``footprint_hours``) hold every stored row before it is
@@ -971,19 +1006,9 @@ class SqlStore(ABC):
 
     def _upsert_hours(self, source: pa.Table) -> None:
         """Inside the tx: add the sums of ``source`` (:func:`hours.source_columns` and the
-        events' dimensions) to the rollup.  Stages it; a backend may do it more directly."""
-        spec = TableSpec(
-            "stage_hours",
-            "footprints",
-            tuple(Column(f.name, f.type, False) for f in source.schema),
-            key=("footprint_id",),
-            ingested=False,
-        )
-        self._stage("stage_hours", spec, source)
-        try:
-            self._exec(upsert_sql("stage_hours"))
-        finally:
-            self._unstage("stage_hours")
+        events' dimensions) to the rollup: summed per rollup key in Arrow first (a batch is
+        a few rollup rows), then one upsert of those rows."""
+        self._upsert_rows(HOURS, footprint_hours_rows(source), hours_upsert_grouped_sql)
 
     def _refresh_footprint_hours(self, rows: pa.Table, events: pa.Table | None = None) -> None:
         """Inside the tx, after writes that supersede (a recomputation, a correction):

@@ -31,7 +31,7 @@ the bucket's width, x1.78, and exact when the bucket's latencies are equal).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +64,8 @@ __all__ = [
     "event_rebuild_sql",
     "event_upsert_sql",
     "fold_sql",
+    "footprint_hours_rows",
+    "hours_upsert_grouped_sql",
     "latency_quantile_s",
     "rebuild_sql",
     "source_columns",
@@ -232,6 +234,160 @@ def upsert_sql(source: str) -> str:
     return (
         f"INSERT INTO footprint_hours ({', '.join(names)}) {_select(source)} "
         f"ON CONFLICT ({', '.join(HOURS.key)}) DO UPDATE SET {sets}"
+    )
+
+
+def _f(t: pa.Table, c: str) -> npt.NDArray[np.float64]:
+    """A float column as numpy, NaN for null (nulls are tracked apart: :func:`_valid`)."""
+    return np.asarray(t.column(c).to_numpy(), dtype=np.float64)  # null: NaN
+
+
+def _valid(t: pa.Table, c: str) -> npt.NDArray[np.bool_]:
+    return np.asarray(pc.is_valid(t.column(c)).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _latency_floor_us() -> npt.NDArray[np.int64]:
+    """The latency edges as whole microseconds a latency must reach to be at or above each:
+    SQL compares the exact interval with the edge's decimal literal (``repr``), so a
+    latency of ``d`` us is at or above it when ``d >= ceil(edge * 1e6)``."""
+    from decimal import ROUND_CEILING, Decimal
+
+    return np.array(
+        [
+            int((Decimal(repr(e)) * 1_000_000).to_integral_value(rounding=ROUND_CEILING))
+            for e in LATENCY_EDGES_S.tolist()
+        ],
+        dtype=np.int64,
+    )
+
+
+_LAT_FLOOR_US = _latency_floor_us()
+
+
+def _parts(
+    g: npt.NDArray[np.float64],
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    op: npt.NDArray[np.float64] | None,
+    t: pa.Table,
+) -> list[npt.NDArray[np.float64]]:
+    """The row values of :func:`deviation_parts` (NaN where SQL gives null), with SQL's
+    rules: a null operand makes null, ``greatest`` skips a null (so the shared deviations
+    are 0.0 where either operand is null)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if op is None:
+            idn = iup = np.zeros(len(g))
+        else:
+            e = _f(t, "energy_j")
+
+            def indep(end: str) -> npt.NDArray[np.float64]:
+                x = _f(t, end)
+                take = _valid(t, end) & (e > 0)
+                return np.where(take, op * np.abs(e - x) / e, 0.0)
+
+            idn, iup = indep("energy_low_j"), indep("energy_high_j")
+        dn, up = g - lo, hi - g
+
+        def shared(d: npt.NDArray[np.float64], i: npt.NDArray[np.float64]) -> Any:
+            x = d * d - i * i
+            return np.sqrt(np.where(np.isnan(x), 0.0, np.maximum(x, 0.0)))
+
+        return [g, idn * idn, iup * iup, shared(dn, idn), shared(up, iup)]
+
+
+def footprint_hours_rows(source: pa.Table) -> pa.Table:
+    """The rollup rows of ``source`` (new compact footprint rows that supersede nothing,
+    with :func:`source_columns` and :data:`EVENT_DIMS`): one per key of ``footprint_hours``
+    with the sums :data:`MEASURES` computes in SQL (null where SQL's sum is null), so that
+    :func:`upsert_sql` with ``grouped`` adds a few rows instead of aggregating the batch."""
+    n_rows = source.num_rows
+    start_us = np.asarray(source.column("period_start_utc").cast(pa.int64()).to_numpy())
+    hour_us = start_us // 3_600_000_000 * 3_600_000_000
+    keys: dict[str, pa.Array | pa.ChunkedArray] = {
+        "hour_utc": pa.array(hour_us, TS),
+    }
+    for d in DIMS:
+        c = source.column(d)
+        keys[d] = pc.fill_null(c, "") if d == "outcome" else c
+    keys["context_id"] = source.column("context_id")
+    keys["currency"] = pc.fill_null(source.column("currency"), "")
+    key_names = [c.name for c in HOURS.columns[: len(HOURS.key)]]
+    # a group id per row (the rows of a key, in order), the first row of each group
+    joined = pc.binary_join_element_wise(
+        pa.array(hour_us.astype(str)), *(keys[k] for k in key_names[1:]), "\x1f"
+    )
+    enc = pc.dictionary_encode(joined).combine_chunks()
+    idx = np.asarray(enc.indices.to_numpy(), dtype=np.int64)
+    n_groups = len(enc.dictionary)
+    first = np.unique(idx, return_index=True)[1]
+    vals: dict[str, npt.NDArray[Any]] = {}  # measure -> row values (NaN: null)
+    how: dict[str, str] = {}  # measure -> "sum" (null when every row is null), "sum0", "count"
+    vals["n"], how["n"] = np.ones(n_rows, dtype=np.int64), "count"
+    for c in ("energy_j", "facility_j"):
+        vals[c], how[c] = _f(source, c), "sum"
+    lat_us = np.asarray(source.column("period_end_utc").cast(pa.int64()).to_numpy()) - start_us
+    lat_s = lat_us / 1e6
+    vals["latency_s"], how["latency_s"] = lat_s, "sum"
+    floor = _LAT_FLOOR_US
+    for k in range(_N_LAT):
+        inside = np.ones(n_rows, dtype=bool)
+        if k:
+            inside &= lat_us >= floor[k - 1]
+        if k < len(floor):
+            inside &= lat_us < floor[k]
+        vals[f"lat_{k:02d}"], how[f"lat_{k:02d}"] = inside.astype(np.int64), "count"
+        vals[f"lat_sum_{k:02d}"] = np.where(inside, lat_s, np.nan)
+        how[f"lat_sum_{k:02d}"] = "sum0"
+    for b in BASES:
+        g, lo, hi = (
+            np.where(
+                _valid(source, f"total_{b}_{x}"),
+                _f(source, f"total_{b}_{x}"),
+                _f(source, f"{b}_{x}"),
+            )
+            for x in ("g", "low_g", "high_g")
+        )
+        vals[f"total_{b}_n"], how[f"total_{b}_n"] = (~np.isnan(g)).astype(np.int64), "count"
+        vals[f"total_{b}_low_sum_g"], how[f"total_{b}_low_sum_g"] = lo, "sum"
+        vals[f"total_{b}_high_sum_g"], how[f"total_{b}_high_sum_g"] = hi, "sum"
+        for p, x in zip(PARTS, _parts(g, lo, hi, _f(source, f"{b}_g"), source), strict=True):
+            vals[f"total_{b}_{p}"], how[f"total_{b}_{p}"] = x, "sum"
+    for c in LINES:
+        g, lo, hi = (_f(source, f"{c}_{x}") for x in ("g", "low_g", "high_g"))
+        op = g if c in BASES else None
+        for p, x in zip(PARTS, _parts(g, lo, hi, op, source), strict=True):
+            vals[f"line_{c}_{p}"], how[f"line_{c}_{p}"] = x, "sum0"
+    known = _valid(source, "idle_attributed_j")
+    vals["idle_known"], how["idle_known"] = known.astype(np.int64), "count"
+    vals["idle_known_energy_j"] = np.where(known, _f(source, "energy_j"), np.nan)
+    how["idle_known_energy_j"] = "sum0"
+    for c in ("idle_attributed_j", "idle_unattributed_j", "energy_cost"):
+        vals[c], how[c] = _f(source, c), "sum0"
+    # sums per group in row order (as SQL adds a group's rows), null where SQL's sum is
+    out: dict[str, Any] = {k: pa.table(keys).column(k).take(pa.array(first)) for k in key_names}
+    for name, _, _ in MEASURES:
+        v = vals[name]
+        if how[name] == "count":
+            out[name] = pa.array(np.bincount(idx, weights=v, minlength=n_groups).astype(np.int64))
+            continue
+        valid = ~np.isnan(v)
+        total = np.bincount(idx, weights=np.where(valid, v, 0.0), minlength=n_groups)
+        if how[name] == "sum":
+            none = np.bincount(idx, weights=valid, minlength=n_groups) == 0
+            out[name] = pa.array(total, pa.float64(), mask=none)
+        else:
+            out[name] = pa.array(total, pa.float64())
+    return pa.table(out).cast(HOURS.arrow_schema)
+
+
+def hours_upsert_grouped_sql(stage: str) -> str:
+    """Add rows of the rollup's own columns (one per key: :func:`footprint_hours_rows`)
+    from ``stage`` (a table or parenthesised subquery) to the rollup."""
+    names = [c.name for c in HOURS.columns]
+    sets = ", ".join(f"{m} = footprint_hours.{m} + excluded.{m}" for m, _, _ in MEASURES)
+    return (
+        f"INSERT INTO footprint_hours ({', '.join(names)}) SELECT {', '.join(names)} "
+        f"FROM {stage} g ON CONFLICT ({', '.join(HOURS.key)}) DO UPDATE SET {sets}"
     )
 
 

@@ -1149,24 +1149,34 @@ def _hours_ranged_sums(
     fields += [pa.field(k, pa.bool_() if k == "in_total" else pa.string()) for k in keys]
     where = " AND ".join(hconds)
     if of == "totals":
-        parts = []
-        for b in ("location", "market", "marginal"):
-            sel = ", ".join(
+        # one pass over the rollup for the three bases (its rows are wide: each pass costs
+        # the same), then a part per basis from those sums
+        bases = ("location", "market", "marginal")
+        sums = [
+            *dims,
+            "h.context_id AS cg",
+            *(f"sum(h.total_{b}_n) AS {b}_n" for b in bases),
+            *(f"sum(h.total_{b}_{m}) AS {b}_{m}" for b in bases for m in PARTS),
+        ]
+        per_basis = (
+            f"SELECT {', '.join(sums)} FROM footprint_hours h WHERE {where} "
+            f"GROUP BY {', '.join([*dnames, 'cg'])}"
+        )
+        parts = [
+            "SELECT "
+            + ", ".join(
                 [
-                    *dims,
+                    *dnames,
                     f"'{b}' AS f0",
-                    "h.context_id AS cg",
-                    f"sum(h.total_{b}_n) AS n",
-                    *(f"sum(h.total_{b}_{m}) AS {m}" for m in PARTS),
+                    "cg",
+                    f"{b}_n AS n",
+                    *(f"{b}_{m} AS {m}" for m in PARTS),
                 ]
             )
-            parts.append(
-                f"SELECT {sel} FROM footprint_hours h WHERE {where} "
-                f"GROUP BY {', '.join([*dnames, 'cg'])} "
-                f"HAVING sum(h.total_{b}_n) > 0"
-            )
-        per_group = " UNION ALL ".join(parts)
-        params = params * len(parts)
+            + f" FROM s WHERE {b}_n > 0"
+            for b in bases
+        ]
+        per_group = f"WITH s AS ({per_basis}) " + " UNION ALL ".join(parts)
         names = [*dnames, "f0"]
     else:
         cols = [f"sum(h.line_{c}_{m}) AS {c}_{m}" for c in LINES for m in PARTS]

@@ -14,7 +14,13 @@ from __future__ import annotations
 from infercarbon.programme.assess import CATEGORIES, Cell, assess
 from infercarbon.programme.drivers import hidden_drivers
 from infercarbon.programme.estimate import SEED_WARNING, first_cut_estimate
-from infercarbon.programme.facts import ESTIMATE_SETTING, LedgerFacts, ServiceFacts, read_facts
+from infercarbon.programme.facts import (
+    ESTIMATE_SETTING,
+    LedgerFacts,
+    ServiceFacts,
+    model_facts,
+    read_facts,
+)
 from infercarbon.programme.fleet import Fleet, fleet_schedule, load_fleet, parse_fleet
 from infercarbon.programme.gaps import gap_analysis
 from infercarbon.programme.importers import (
@@ -60,6 +66,7 @@ __all__ = [
     "make_run",
     "maturity",
     "measurement_plan",
+    "model_facts",
     "parse_fleet",
     "parse_inventory",
     "read_cloud_export",

@@ -23,7 +23,14 @@ from infercarbon.ledger import Store, rollup_events
 from infercarbon.ledger.rollup import event_spans, idle_and_cost, ranged_sums
 from infercarbon.ledger.schema import RUNS, STORAGE, TRANSFERS
 
-__all__ = ["ESTIMATE_SETTING", "LedgerFacts", "ServiceFacts", "has_measured_idle", "read_facts"]
+__all__ = [
+    "ESTIMATE_SETTING",
+    "LedgerFacts",
+    "ServiceFacts",
+    "has_measured_idle",
+    "model_facts",
+    "read_facts",
+]
 
 #: The ``ledger_meta`` setting where ``programme estimate --record`` keeps its summary.
 ESTIMATE_SETTING = "programme_estimate"
@@ -203,6 +210,30 @@ def read_facts(
         estimate=estimate,
         ledger=store.url,
     )
+
+
+def model_facts(
+    store: Store, *, tenant: str | None = None, end_utc: datetime | None = None
+) -> dict[str, tuple[int, float | None, datetime | None, datetime | None]]:
+    """:attr:`LedgerFacts.models` alone (what the training lines need besides the runs), in
+    three reads of the rollups instead of :func:`read_facts`' dozen: per model, the events,
+    their location-based emissions [g] (None: none has a location figure) and the first and
+    last event start (the same figures: counts, minima and maxima per model)."""
+    counts = rollup_events(store, by=("model",), tenant=tenant, end_utc=end_utc)
+    spans = {
+        r["model"]: (r["first_utc"], r["last_utc"])
+        for r in event_spans(store, by=("model",), tenant=tenant, end_utc=end_utc).to_pylist()
+    }
+    fp_model = _location(
+        ranged_sums(
+            store, of="totals", keys=("basis",), by=("model",), tenant=tenant, end_utc=end_utc
+        ),
+        "model",
+    )
+    events: dict[str, int] = {}
+    for r in counts.to_pylist():
+        events[r["model"]] = events.get(r["model"], 0) + r["events"]
+    return {m: (n, fp_model.get(m), *spans.get(m, (None, None))) for m, n in sorted(events.items())}
 
 
 def has_measured_idle(store: Store, tenant: str | None) -> bool:

@@ -10,6 +10,7 @@ router so the service's other routes stay independent of them:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,13 @@ from fastapi import APIRouter, Query, Request
 
 from infercarbon.errors import ForbiddenError, InputError
 from infercarbon.ledger.schema import RUNS
-from infercarbon.programme import hidden_drivers, read_facts, training_lines
+from infercarbon.programme import (
+    LedgerFacts,
+    hidden_drivers,
+    model_facts,
+    read_facts,
+    training_lines,
+)
 from infercarbon.programme.runs import run_id_for
 from infercarbon.service.prepare import decode
 from infercarbon.service.routes import _ERRORS, Auth, ErrorBody, TenantQ, _json_rows, _scope
@@ -99,25 +106,45 @@ def build_programme_router(state: ServiceState) -> APIRouter:
     ) -> dict[str, Any]:
         """The runs (newest first, at most ``limit``) and the training line per lineage
         (every run, failed ones included)."""
-        scope = _scope(p, tenant)
-        facts = read_facts(state.store, as_of_utc=_now(state), tenant=scope)
-        runs = facts.runs if model is None else state.store.runs(tenant=scope, model=model)
+        scope, now = _scope(p, tenant), _now(state)
+        # the runs and the models' facts only (not the drivers' dozen reads), shared by the
+        # requests that ask them of the same ledger state
+        every, models = state.shared.get(
+            ("runs_and_models", scope),
+            state.store.data_version(),
+            lambda: (state.store.runs(tenant=scope), model_facts(state.store, tenant=scope)),
+        )
+        runs = every if model is None else state.store.runs(tenant=scope, model=model)
         rows = _json_rows(runs.sort_by([("start_utc", "descending")]).slice(0, limit))
         return {
             "rows": rows,
             "columns": list(RUNS.names),
-            "training": training_lines(facts.runs, facts.models, as_of_utc=facts.as_of_utc),
+            "training": training_lines(every, models, as_of_utc=now),
         }
 
     @r.get("/v1/programme/drivers", tags=["query"], responses=_ERRORS)
     def drivers(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:
         """Seed 001's five hidden drivers from the ledger, each with value, range, source
         and whether it falls outside the seed's quoted range."""
-        facts = read_facts(state.store, as_of_utc=_now(state), tenant=_scope(p, tenant))
-        return {"drivers": hidden_drivers(facts)}
+        return {"drivers": hidden_drivers(_facts(state, _scope(p, tenant)))}
 
     return r
 
 
 def _now(state: ServiceState) -> datetime:
     return state.clock().astimezone(UTC)
+
+
+def _facts(state: ServiceState, tenant: str | None) -> LedgerFacts:
+    """:func:`read_facts` as of now, shared by the requests that ask it of the same ledger
+    state on the same UTC day (the drivers and runs panels load together): what it reads
+    depends on ``as_of_utc`` only through its day (the trailing window of days), so a
+    shared read is the same facts with this request's ``as_of_utc``."""
+    now = _now(state)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    facts = state.shared.get(
+        ("read_facts", tenant, day),
+        state.store.data_version(),
+        lambda: read_facts(state.store, as_of_utc=now, tenant=tenant),
+    )
+    return replace(facts, as_of_utc=now)

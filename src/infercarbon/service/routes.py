@@ -9,11 +9,11 @@ another tenant is 403 naming the row); an admin key reads all tenants, or one wi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from string import Template
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -37,6 +37,8 @@ from infercarbon.service.state import ServiceState
 from infercarbon.service.summary import summary as build_summary
 
 __all__ = ["EventIn", "build_router"]
+
+T = TypeVar("T")
 
 
 # ----------------------------------------------------------------------------- schemas
@@ -477,13 +479,25 @@ def _decision_routes(r: APIRouter, state: ServiceState) -> None:
         """Month-on-month change split into volume and intensity effects (LMDI-I)."""
         from infercarbon.decisions.rebound import monthly_rebound
 
-        return monthly_rebound(
-            state.store,
-            basis=basis,
-            tenant=_scope(p, tenant),
-            start_utc=_utc(start_utc, "start_utc"),
-            end_utc=_utc(end_utc, "end_utc"),
+        scope, start, end = (
+            _scope(p, tenant),
+            _utc(start_utc, "start_utc"),
+            _utc(end_utc, "end_utc"),
         )
+        return _shared(
+            state,
+            ("rebound", scope, start, end, basis),
+            lambda: monthly_rebound(
+                state.store, basis=basis, tenant=scope, start_utc=start, end_utc=end
+            ),
+        )
+
+
+def _shared(state: ServiceState, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+    """A read of the ledger alone (no clock, no request state beyond ``key``), shared by
+    the requests that ask it of the same ledger state (:class:`~infercarbon.service.shared.
+    SharedReads`: the data version is taken before the read)."""
+    return state.shared.get(key, state.store.data_version(), read)
 
 
 # ------------------------------------------------------------------------------- router
@@ -568,19 +582,25 @@ def _event_routes(r: APIRouter, state: ServiceState) -> None:
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> dict[str, Any]:
         """Recent events (newest first) with their per-inference footprints and ranges."""
-        t = event_rows(
-            state.store,
-            tenant=_scope(p, tenant),
-            start=_utc(start_utc, "start_utc"),
-            end=_utc(end_utc, "end_utc"),
-            limit=limit,
+        scope, start, end = (
+            _scope(p, tenant),
+            _utc(start_utc, "start_utc"),
+            _utc(end_utc, "end_utc"),
         )
-        rows = _json_rows(t)
-        for row, s, e in zip(
-            rows, t.column("start_utc").to_pylist(), t.column("end_utc").to_pylist(), strict=True
-        ):
-            row["latency_s"] = (e - s).total_seconds()
-        return {"rows": rows}
+
+        def read() -> dict[str, Any]:
+            t = event_rows(state.store, tenant=scope, start=start, end=end, limit=limit)
+            rows = _json_rows(t)
+            for row, s, e in zip(
+                rows,
+                t.column("start_utc").to_pylist(),
+                t.column("end_utc").to_pylist(),
+                strict=True,
+            ):
+                row["latency_s"] = (e - s).total_seconds()
+            return {"rows": rows}
+
+        return _shared(state, ("events", scope, start, end, limit), read)
 
     @r.get("/v1/footprints", tags=["query"], responses=_ERRORS)
     def get_footprints(
@@ -595,27 +615,39 @@ def _event_routes(r: APIRouter, state: ServiceState) -> None:
         """Footprints summed by group and period (UTC), optionally per outcome, with
         location, market and marginal totals and their low/high bounds."""
         # (DuckDB under `serve`: at most the store's rollup lag, 1 s, behind ingest)
-        t = rollup_totals(
-            state.store,
-            group=group,
-            period=period,
-            tenant=_scope(p, tenant),
-            start=_utc(start_utc, "start_utc"),
-            end=_utc(end_utc, "end_utc"),
-            per_outcome=per_outcome,
+        scope, start, end = (
+            _scope(p, tenant),
+            _utc(start_utc, "start_utc"),
+            _utc(end_utc, "end_utc"),
         )
-        return {
-            "group": group,
-            "period": period,
-            "per_outcome": per_outcome,
-            "rows": _json_rows(t),
-            "note": "a kind is null for a group where some event has no signal of it",
-        }
+
+        def read() -> dict[str, Any]:
+            t = rollup_totals(
+                state.store,
+                group=group,
+                period=period,
+                tenant=scope,
+                start=start,
+                end=end,
+                per_outcome=per_outcome,
+            )
+            return {
+                "group": group,
+                "period": period,
+                "per_outcome": per_outcome,
+                "rows": _json_rows(t),
+                "note": "a kind is null for a group where some event has no signal of it",
+            }
+
+        return _shared(state, ("footprints", group, period, per_outcome, scope, start, end), read)
 
     @r.get("/v1/summary", tags=["query"], responses=_ERRORS)
     def summary(p: Auth, tenant: TenantQ = None) -> dict[str, Any]:
         """Aggregate and per-inference figures, per outcome, and the energy flow."""
-        return build_summary(state, _scope(p, tenant))
+        scope, cfg = _scope(p, tenant), state.config
+        # the figures of the configuration it names (PUE, T&D loss) and the price
+        key = ("summary", scope, cfg.pue, cfg.pue_source, cfg.td_loss_frac, state.price_per_kwh)
+        return _shared(state, key, lambda: build_summary(state, scope))
 
 
 def _readings_report_routes(r: APIRouter, state: ServiceState) -> None:
@@ -763,17 +795,26 @@ def _listing_routes(r: APIRouter, state: ServiceState) -> None:
 
         from infercarbon.ledger.rollup import AGGREGATE_RANGE_METHOD, ranged_sums
 
-        t = ranged_sums(
-            state.store,
-            of="totals",
-            by=("trace_id",),
-            keys=("basis",),
-            tenant=_scope(p, tenant),
-            start_utc=_utc(start_utc, "start_utc"),
-            end_utc=_utc(end_utc, "end_utc"),
+        scope, start, end = (
+            _scope(p, tenant),
+            _utc(start_utc, "start_utc"),
+            _utc(end_utc, "end_utc"),
         )
-        t = t.filter(pc.is_valid(t.column("trace_id")))
-        return {"range_method": AGGREGATE_RANGE_METHOD, "rows": _json_rows(t)}
+
+        def read() -> dict[str, Any]:
+            t = ranged_sums(
+                state.store,
+                of="totals",
+                by=("trace_id",),
+                keys=("basis",),
+                tenant=scope,
+                start_utc=start,
+                end_utc=end,
+            )
+            t = t.filter(pc.is_valid(t.column("trace_id")))
+            return {"range_method": AGGREGATE_RANGE_METHOD, "rows": _json_rows(t)}
+
+        return _shared(state, ("traces", scope, start, end), read)
 
 
 def _profile_routes(r: APIRouter, state: ServiceState) -> None:

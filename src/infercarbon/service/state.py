@@ -16,6 +16,7 @@ from infercarbon.ledger.base import Store
 from infercarbon.ledger.spool import SpoolWriter
 from infercarbon.service.auth import KeyStore
 from infercarbon.service.metrics import Metrics
+from infercarbon.service.shared import SharedReads
 from infercarbon.timeutil import WallClockUtc
 
 __all__ = ["ServiceState"]
@@ -42,3 +43,5 @@ class ServiceState:
     last_reprice: dict[str, Any] | None = None
     #: lifecycle factor set of the bundled hourly series (``serve --factors``)
     factor_set: str = "infercarbon"
+    #: whole-ledger reads shared by requests that ask them of the same ledger state
+    shared: SharedReads = field(default_factory=SharedReads)
