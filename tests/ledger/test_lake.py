@@ -71,8 +71,10 @@ def test_append_new_is_exactly_once_and_keeps_supersedes_chains(tmp_path):
         lake.append_new("events", _events(["x"]).drop_columns(["event_id"]))
 
 
-def test_report_agrees_with_plain_duckdb_and_show_answers_fast(tmp_path, capsys):
-    f = synthetic_fleet(devices=3, events_per_device=100, hours=30, seed=2)
+def _job_lake(tmp_path, *, events_per_device, seed):
+    """A lake holding the attribute + account jobs' footprints of a synthetic fleet (local
+    engine): (its directory, the lake, the footprint rows)."""
+    f = synthetic_fleet(devices=3, events_per_device=events_per_device, hours=30, seed=seed)
     eng = get_engine("local")
     att = run_attribute(f["events"], f["readings"], engine=eng, window_s=900.0)
     rows, ctx = run_account(att, f["intensity"], engine=eng, profiles=ProfileSet())
@@ -80,6 +82,11 @@ def test_report_agrees_with_plain_duckdb_and_show_answers_fast(tmp_path, capsys)
     lake = open_lake(target)
     lake.append_new("footprints", rows)
     lake.append_new("footprint_contexts", ctx)
+    return target, lake, rows
+
+
+def test_report_agrees_with_plain_duckdb_and_show_answers_fast(tmp_path, capsys):
+    target, lake, rows = _job_lake(tmp_path, events_per_device=100, seed=2)
     assert lake.append_new("footprints", rows).appended == 0  # a re-run appends nothing
     code = main(["lake", "totals", "--catalog", target, "--period", "2026-07-01"])
     rep = json.loads(capsys.readouterr().out)
@@ -122,14 +129,7 @@ def test_integer_batch_ids_are_stored_as_text_and_negative_means_none(tmp_path):
 def test_report_catalog_carries_the_account_jobs_footprints(tmp_path, capsys):
     """``report --catalog`` on a lake the jobs wrote: its table of the account job's
     footprints equals the footprints table read with plain pyiceberg and DuckDB."""
-    f = synthetic_fleet(devices=3, events_per_device=60, hours=30, seed=4)
-    eng = get_engine("local")
-    att = run_attribute(f["events"], f["readings"], engine=eng, window_s=900.0)
-    rows, ctx = run_account(att, f["intensity"], engine=eng, profiles=ProfileSet())
-    target = str(tmp_path / "lake")
-    lake = open_lake(target)
-    lake.append_new("footprints", rows)
-    lake.append_new("footprint_contexts", ctx)
+    target, lake, _ = _job_lake(tmp_path, events_per_device=60, seed=4)
     out = tmp_path / "r.json"
     code = main(
         [
