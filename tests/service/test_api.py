@@ -186,6 +186,47 @@ def test_backfill_after_crash_between_appends(tmp_path, h):
     store.close()
 
 
+def test_serve_backfills_on_a_thread_while_it_answers(tmp_path, h, monkeypatch):
+    """``serve`` starts the backfill on a thread (it answers at once on a large ledger):
+    the thread computes the missing footprints, reports the count, and ingest is not kept
+    out while it searches (the lock is taken only to append)."""
+    import threading
+
+    from infercarbon.service.app import Backfiller, create_app
+    from infercarbon.service.auth import MemoryKeyStore
+
+    store = open_store(tmp_path / "l.duckdb", clock=h.clock)
+    store.append_events([dict(h.event(i), tenant="acme") for i in range(4)])
+    app = create_app(
+        store, clock=h.clock, keys=MemoryKeyStore(), signals=[h.marginal_de()], backfill=False
+    )
+    state = app.state.infercarbon
+    assert store.count("footprints") == 0
+    searched = threading.Event()
+    import infercarbon.ledger.rollup as rollup
+
+    search = rollup.missing_footprints
+
+    def watched(store_: object, **kw: object) -> object:
+        # the search runs without the ingest lock: another thread may take it meanwhile
+        got = state.ingest_lock.acquire(timeout=5)
+        assert got
+        state.ingest_lock.release()
+        searched.set()
+        return search(store_, **kw)  # type: ignore[arg-type]
+
+    done: list[int] = []
+    monkeypatch.setattr(rollup, "missing_footprints", watched)
+    b = Backfiller(state, done.append)
+    b.start()
+    b.join(timeout_s=60)
+    assert searched.is_set()
+    assert done == [4] and state.backfilled == 4
+    assert store.count("footprints") == 4
+    assert audit.verify(store, _recompute).ok
+    store.close()
+
+
 def test_metrics_live_gauges_leave_corrected_events_out(env, h):
     """The `_total` counters count what was accepted (they only grow); the `live_` gauges
     read the ledger: a correction replaces the event it corrects there."""

@@ -74,6 +74,11 @@ def check_port_free(host: str, port: int) -> None:
             ) from exc
 
 
+def _say_backfilled(n: int) -> None:
+    if n:
+        typer.echo(f"infercarbon: computed the missing footprints of {n} stored event(s)", err=True)
+
+
 #: CPython's thread switch interval while serving (see run_server).
 SWITCH_INTERVAL_S = 0.0005
 
@@ -163,7 +168,7 @@ def run_server(
             metrics_public=metrics_public,
             factor_set=factor_set,
             spool=spool,
-            backfill=snapshot is None,
+            backfill=False,  # on a thread once the server listens (below)
             read_only=snapshot,
         )
         source = snapshot or f"ledger {store.url} ({store.dialect})"
@@ -189,8 +194,12 @@ def run_server(
                 factor_set=factor_set,
             )
             refresher.start()
-        from infercarbon.service.app import HoursFolder
+        from infercarbon.service.app import Backfiller, HoursFolder
 
+        if snapshot is None:
+            # events stored without a footprint (an older release, a crash between two
+            # appends) get theirs while the server already answers
+            Backfiller(app.state.infercarbon, _say_backfilled).start()
         folder = HoursFolder(store)  # keeps the hourly rollup a few seconds behind at most
         folder.start()
 
