@@ -163,3 +163,52 @@ def test_verify_refuses_a_run_whose_parquet_input_changed(tmp_path, capsys):
     pq.write_table(f["events"].slice(1), tmp_path / "events.parquet")
     assert main(["audit", "verify", "--run", run, "--catalog", lake]) == 2
     assert "changed since the run" in capsys.readouterr().err
+
+
+def test_synthetic_fleet_writes_the_jobs_inputs(tmp_path, capsys):
+    """``infercarbon synthetic-fleet`` writes the three inputs the jobs read, the same
+    tables as ``synthetic_fleet``; ``attribute`` then conserves each device's energy."""
+    out = tmp_path / "fleet"
+    assert (
+        main(
+            [
+                "synthetic-fleet",
+                "--out",
+                str(out),
+                "--devices",
+                "3",
+                "--events-per-device",
+                "40",
+                "--seed",
+                "7",
+            ]
+        )
+        == 0
+    )
+    doc = json.loads(capsys.readouterr().out)
+    want = synthetic_fleet(devices=3, events_per_device=40, hours=1.0, seed=7)
+    for name, t in want.items():
+        assert doc[name]["rows"] == t.num_rows
+        assert pq.read_table(out / f"{name}.parquet").equals(t)
+    assert (
+        main(
+            [
+                "attribute",
+                "--events",
+                str(out / "events.parquet"),
+                "--readings",
+                str(out / "readings.parquet"),
+                "--out",
+                str(tmp_path / "att"),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    att = pq.read_table(tmp_path / "att" / "attributions.parquet")
+    rd = want["readings"]
+    for dev in pc.unique(rd.column("device")).to_pylist():
+        got = pc.sum(att.filter(pc.equal(att.column("device"), dev)).column("energy_j")).as_py()
+        c = rd.filter(pc.equal(rd.column("device"), dev)).column("cumulative_j")
+        assert abs(got - (pc.max(c).as_py() - pc.min(c).as_py())) < 1e-6
+    assert main(["synthetic-fleet", "--out", str(tmp_path / "x"), "--devices", "0"]) == 2

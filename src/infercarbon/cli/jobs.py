@@ -2,6 +2,7 @@
 
 ::
 
+    infercarbon synthetic-fleet --out fleet/ --devices 8 --events-per-device 500
     infercarbon attribute --engine ray --events E --readings R --window 15m --out O
     infercarbon account --engine ray --attributions O --intensity I --out F
     infercarbon rollup --footprints F --out U
@@ -20,12 +21,14 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from infercarbon.attribution.idle import as_idle_policy
 from infercarbon.cli._common import print_json
+from infercarbon.errors import InputError
 
 if TYPE_CHECKING:
     from infercarbon.ledger.lake import Lake
@@ -286,7 +289,42 @@ def verify_run_cli(
     return bool(res["ok"])
 
 
+def synthetic(
+    out: Annotated[Path, typer.Option("--out", help="directory for the three Parquet files")],
+    devices: Annotated[int, typer.Option("--devices", min=1, max=100_000)] = 4,
+    events_per_device: Annotated[
+        int, typer.Option("--events-per-device", min=1, max=10_000_000)
+    ] = 200,
+    hours: Annotated[float, typer.Option("--hours", min=0.1, max=24 * 400)] = 1.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Write a synthetic fleet (illustrative, not measured) as the jobs' inputs:
+    ``events.parquet``, ``readings.parquet`` (an energy counter every 10 s per device) and
+    ``intensity.parquet`` (hourly location and market figures per region), in the ledger's
+    column names.  For trying the jobs and checking the engines against each other."""
+    import pyarrow.parquet as pq
+
+    from infercarbon.jobs.synthetic import synthetic_fleet
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {out}: {exc}", field="out") from exc
+    fleet = synthetic_fleet(
+        devices=devices, events_per_device=events_per_device, hours=hours, seed=seed
+    )
+    for name, table in fleet.items():
+        pq.write_table(table, out / f"{name}.parquet")
+    print_json(
+        {
+            name: {"path": str(out / f"{name}.parquet"), "rows": t.num_rows}
+            for name, t in fleet.items()
+        }
+    )
+
+
 def register(app: typer.Typer) -> None:
+    app.command("synthetic-fleet")(synthetic)
     app.command("attribute")(attribute)
     app.command("account")(account)
     app.command("rollup")(rollup)
