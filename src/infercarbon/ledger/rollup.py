@@ -808,16 +808,69 @@ def stored_footprint_ids(store: Store, event_ids: Sequence[str]) -> set[str]:
     return set(t.column("event_id").to_pylist())
 
 
-def missing_footprints(store: Store, *, limit: int = 50_000) -> pa.Table:
-    """Live events that have no footprint from this calculator (e.g. after a crash between
-    the two appends): the service computes them at start-up."""
+def missing_footprints(
+    store: Store,
+    *,
+    limit: int = 50_000,
+    hours: Sequence[tuple[datetime, str]] | None = None,
+) -> pa.Table:
+    """Events that have no footprint from this calculator (e.g. after a crash between the
+    two appends): the service computes them at start-up.  ``hours`` ((hour, tenant) pairs,
+    :func:`missing_footprint_hours`) bounds the search to those hours' events; None
+    searches every event."""
     cols = ", ".join(f"e.{c}" for c in EVENTS.names)
+    where, params = "", []
+    if hours is not None:
+        if not hours:
+            return EVENTS.arrow_schema.empty_table()
+        where = (
+            " AND ("
+            + " OR ".join(
+                "(e.tenant = %s AND e.start_utc >= %s AND e.start_utc < %s)" for _ in hours
+            )
+            + ")"
+        )
+        params = [x for h, t in hours for x in (t, h, h + timedelta(hours=1))]
     sql = (
         f"SELECT {cols} FROM events e WHERE NOT EXISTS (SELECT 1 FROM all_footprints f "
-        f"WHERE {same_event('f', 'e')} AND f.calculator IN (%s, %s)) "
+        f"WHERE {same_event('f', 'e')} AND f.calculator IN (%s, %s)){where} "
         f"ORDER BY e.event_id LIMIT {int(limit)}"
     )
-    return store.query_arrow(sql, [*EVENT_CALCULATORS], EVENTS.arrow_schema)
+    return store.query_arrow(sql, [*EVENT_CALCULATORS, *params], EVENTS.arrow_schema)
+
+
+#: Most (hour, tenant) pairs :func:`missing_footprint_hours` returns to bound a search; more
+#: than this and the search reads every event.
+MISSING_HOURS_MAX = 200
+
+
+def missing_footprint_hours(store: Store) -> list[tuple[datetime, str]] | None:
+    """The (hour, tenant) pairs whose live events outnumber their live footprints from this
+    calculator, read from the two hourly rollups (``event_hours`` counts every live event,
+    ``footprint_hours`` the live compact footprints): where an event lacks its footprint.
+    An empty list: none lacks one (the usual case, answered without reading an event).
+    None when the rollups cannot say (event footprints in the general layout, a store
+    without rollups) or more than :data:`MISSING_HOURS_MAX` pairs differ: then search every
+    event.  A corrected event is left out of both rollups, so one without a footprint is
+    not sought here (no sum reads it)."""
+    if not (hours_answer(store) and event_hours_answer(store)):
+        return None
+    t = store.query_arrow(
+        "SELECT e.hour_utc AS hour_utc, e.tenant AS tenant FROM (SELECT x.hour_utc, x.tenant, "
+        "sum(x.events) AS events_n FROM event_hours x GROUP BY x.hour_utc, x.tenant) e LEFT JOIN "
+        "(SELECT h.hour_utc, h.tenant, sum(h.n) AS footprints_n FROM footprint_hours h WHERE "
+        f"{_ROLLUP_CALC} GROUP BY h.hour_utc, h.tenant) f "
+        "ON f.hour_utc = e.hour_utc AND f.tenant = e.tenant "
+        "WHERE e.events_n > coalesce(f.footprints_n, 0) "
+        f"ORDER BY 1, 2 LIMIT {MISSING_HOURS_MAX + 1}",
+        [*EVENT_CALCULATORS],
+        pa.schema(
+            [pa.field("hour_utc", pa.timestamp("us", tz="UTC")), pa.field("tenant", pa.string())]
+        ),
+    )
+    if t.num_rows > MISSING_HOURS_MAX:
+        return None
+    return list(zip(t.column("hour_utc").to_pylist(), t.column("tenant").to_pylist(), strict=True))
 
 
 def event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
