@@ -332,23 +332,16 @@ def signals_from_intensity(snapshots: pa.Table) -> list[IntensitySeries]:
                 field="intensity",
             )
         v = np.asarray([cols["value_g_per_kwh"][i] for i in rows], dtype=float)
-        lo = np.asarray(
-            [
-                cols["low_g_per_kwh"][i]
-                if cols["low_g_per_kwh"][i] is not None
-                else cols["value_g_per_kwh"][i]
-                for i in rows
-            ],
-            dtype=float,
-        )
-        hi = np.asarray(
-            [
-                cols["high_g_per_kwh"][i]
-                if cols["high_g_per_kwh"][i] is not None
-                else cols["value_g_per_kwh"][i]
-                for i in rows
-            ],
-            dtype=float,
+        # a missing bound is the value itself (no range stated)
+        lo, hi = (
+            np.asarray(
+                [
+                    b if (b := cols[name][i]) is not None else x
+                    for i, x in zip(rows, v, strict=True)
+                ],
+                dtype=float,
+            )
+            for name in ("low_g_per_kwh", "high_g_per_kwh")
         )
         starts = np.asarray(
             [cols["interval_start_utc"][i].replace(tzinfo=None) for i in rows],

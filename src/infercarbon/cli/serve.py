@@ -222,10 +222,11 @@ def run_server(
             )
         # the ingest thread releases the GIL around every DuckDB and Arrow call; with
         # CPython's 5 ms switch interval each re-acquisition can wait a whole interval
-        # behind a thread running Python (a read's JSON, the event loop), so a batch made of
-        # dozens of such calls queued for 100+ ms under concurrent requests.  A 0.5 ms
-        # interval measured 1.4-1.7x the ingest rate with two concurrent shippers (bench
-        # _service_load.py --clients 2); the process ends with the server.
+        # behind a thread running Python (a read's JSON, the event loop).  A 0.5 ms
+        # interval, two concurrent shippers (bench_service_load.py --clients 2 --batch-size
+        # 875): 1.4-1.7x the ingest rate on a VM busy with other work; on a quiet one at
+        # most 1.04x (28.2k -> 29.5k events/s with other changes of the same release).  The
+        # process ends with the server.
         interval_s = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:

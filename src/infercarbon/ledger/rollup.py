@@ -943,32 +943,15 @@ def _hours_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
 def _view_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
     """:func:`event_totals` over the views that read both footprint layouts."""
     where, params = event_filters(tenant, None, None)
-    lat = "EXTRACT(EPOCH FROM (e.end_utc - e.start_utc))"
-    sql = (
-        f"SELECT count(*), sum(e.energy_j), sum(f.facility_j), avg({lat}), "
-        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {lat}), "
-        f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {lat}) {_BASE}{where}"
+    return _exact_event_totals(
+        store,
+        energy="e.energy_j",
+        facility="f.facility_j",
+        start_end=("e.start_utc", "e.end_utc"),
+        method="e.attribution_method",
+        source=f"{_BASE}{where}",
+        params=[*EVENT_CALCULATORS, *params],
     )
-    schema = pa.schema(
-        [
-            pa.field("n", pa.int64()),
-            pa.field("energy_j", _F),
-            pa.field("facility_j", _F),
-            pa.field("mean", _F),
-            pa.field("p50", _F),
-            pa.field("p95", _F),
-        ]
-    )
-    row: dict[str, Any] = store.query_arrow(sql, [*EVENT_CALCULATORS, *params], schema).to_pylist()[
-        0
-    ]
-    methods = store.query_arrow(
-        f"SELECT DISTINCT e.attribution_method {_BASE}{where} ORDER BY 1 LIMIT 50",
-        [*EVENT_CALCULATORS, *params],
-        pa.schema([pa.field("m", pa.string())]),
-    )
-    row["methods"] = methods.column("m").to_pylist()
-    return row
 
 
 def _compact_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]:
@@ -983,28 +966,51 @@ def _compact_event_totals(store: Store, *, tenant: str | None) -> dict[str, Any]
     if tenant is not None:
         conds.append("ef.tenant = %s")
         params.append(tenant)
-    where = " AND ".join(conds)
-    lat = "EXTRACT(EPOCH FROM (ef.period_end_utc - ef.period_start_utc))"
+    return _exact_event_totals(
+        store,
+        energy="ef.energy_j",
+        facility="ef.facility_j",
+        start_end=("ef.period_start_utc", "ef.period_end_utc"),
+        method="ef.attribution_method",
+        source=f"FROM event_footprints ef WHERE {' AND '.join(conds)}",
+        params=params,
+    )
+
+
+_EXACT_TOTALS_SCHEMA: Final = pa.schema(
+    [
+        pa.field("n", pa.int64()),
+        pa.field("energy_j", _F),
+        pa.field("facility_j", _F),
+        pa.field("mean", _F),
+        pa.field("p50", _F),
+        pa.field("p95", _F),
+    ]
+)
+
+
+def _exact_event_totals(
+    store: Store,
+    *,
+    energy: str,
+    facility: str,
+    start_end: tuple[str, str],
+    method: str,
+    source: str,
+    params: Sequence[Any],
+) -> dict[str, Any]:
+    """:func:`event_totals` from the rows of ``source`` (a FROM ... WHERE clause; the other
+    arguments name its columns): count, sums, exact latency mean and quantiles, and up to 50
+    attribution methods."""
+    lat = f"EXTRACT(EPOCH FROM ({start_end[1]} - {start_end[0]}))"
     sql = (
-        f"SELECT count(*), sum(ef.energy_j), sum(ef.facility_j), avg({lat}), "
+        f"SELECT count(*), sum({energy}), sum({facility}), avg({lat}), "
         f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {lat}), "
-        f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {lat}) "
-        f"FROM event_footprints ef WHERE {where}"
+        f"percentile_cont(0.95) WITHIN GROUP (ORDER BY {lat}) {source}"
     )
-    schema = pa.schema(
-        [
-            pa.field("n", pa.int64()),
-            pa.field("energy_j", _F),
-            pa.field("facility_j", _F),
-            pa.field("mean", _F),
-            pa.field("p50", _F),
-            pa.field("p95", _F),
-        ]
-    )
-    row: dict[str, Any] = store.query_arrow(sql, params, schema).to_pylist()[0]
+    row: dict[str, Any] = store.query_arrow(sql, params, _EXACT_TOTALS_SCHEMA).to_pylist()[0]
     methods = store.query_arrow(
-        f"SELECT DISTINCT ef.attribution_method FROM event_footprints ef WHERE {where} "
-        "ORDER BY 1 LIMIT 50",
+        f"SELECT DISTINCT {method} {source} ORDER BY 1 LIMIT 50",
         params,
         pa.schema([pa.field("m", pa.string())]),
     )

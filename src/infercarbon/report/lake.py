@@ -16,22 +16,14 @@ from typing import Any
 
 import duckdb
 
+from infercarbon.accounting.events import BASES
+from infercarbon.jobs.rollup import SUMMED
 from infercarbon.ledger.lake import Lake
 from infercarbon.report.period import Period
 from infercarbon.report.tables import Col, Table
 from infercarbon.units import J_PER_KWH, J_PER_MWH
 
 __all__ = ["account_job_table", "lake_report"]
-
-_SUMS = (
-    "energy_j",
-    "idle_j",
-    *(
-        f"total_{b}_{s}"
-        for b in ("location", "market", "marginal")
-        for s in ("g", "low_g", "high_g")
-    ),
-)
 
 
 def lake_report(
@@ -52,9 +44,9 @@ def lake_report(
             "SELECT * FROM fp WHERE event_id NOT IN (SELECT supersedes FROM fp "
             "WHERE supersedes IS NOT NULL)"
         )
-        sums = ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
+        sums = ", ".join(f"sum({c}) AS {c}" for c in SUMMED)
         total = con.execute(f"SELECT count(*) AS events, {sums} FROM ({live})").fetchall()
-        cols = ["events", *_SUMS]
+        cols = ["events", *SUMMED]
         by = con.execute(
             f"SELECT region, tenant, count(*) AS events, {sums} FROM ({live}) "
             "GROUP BY region, tenant ORDER BY region, tenant"
@@ -79,9 +71,6 @@ def lake_report(
     }
 
 
-_BASES = ("location", "market", "marginal")
-
-
 def account_job_table(
     lake: Lake, period: Period, *, tenant: str | None = None, generated_utc: datetime
 ) -> Table | None:
@@ -102,7 +91,7 @@ def account_job_table(
             "energy_mwh": None if d["energy_j"] is None else d["energy_j"] / J_PER_MWH,
             "idle_mwh": None if d["idle_j"] is None else d["idle_j"] / J_PER_MWH,
         }
-        for b in _BASES:
+        for b in BASES:
             for s_, k in (("g", "t"), ("low_g", "low_t"), ("high_g", "high_t")):
                 v = d[f"total_{b}_{s_}"]
                 out[f"{b}_{k}"] = None if v is None else v / 1e6
@@ -117,7 +106,7 @@ def account_job_table(
         Col("energy_mwh", "Active energy", "MWh"),
         Col("idle_mwh", "Attributed idle", "MWh"),
     ]
-    for b in _BASES:
+    for b in BASES:
         cols += [
             Col(f"{b}_t", f"{b.capitalize()} total", "tCO2e"),
             Col(f"{b}_low_t", f"{b.capitalize()} low", "tCO2e"),
